@@ -1,0 +1,3 @@
+from migration_check.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""golang-migrate: `<version>_<name>.up.sql` and `<version>_<name>.down.sql`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    FileRole,
+    Layout,
+    candidate_files,
+    pair_forward_and_rollback,
+    utc_timestamp,
+)
+from migration_check.model import RollbackPolicy
+
+FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
+
+
+class GolangMigrateLayout(Layout):
+    name = "golang-migrate"
+    description = "<version>_<name>.up.sql / .down.sql"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs = ("migrations", "db/migrations", "database/migrations")
+    naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(up|down)\.sql$"
+    naming_hint = "<version>_snake_case_name.up.sql / .down.sql"
+
+    def detect(self, directory: Path) -> Detection | None:
+        matched = [p for p in candidate_files(directory) if classify(p)]
+        if not matched:
+            return None
+        return Detection(score=70, reason=f"{len(matched)} files named <version>_<name>.up.sql/.down.sql")
+
+    def discover(self, directory: Path) -> Discovery:
+        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}")
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{utc_timestamp(now)}_{name}"
+        return {
+            directory / f"{stem}.up.sql": f"-- {name}\n",
+            directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
+        }
+
+
+def classify(path: Path) -> FileRole | None:
+    match = FILE.match(path.name)
+    if not match:
+        return None
+    return FileRole(match["version"], match["name"], rollback=match["direction"].lower() == "down")

@@ -1,0 +1,52 @@
+"""Typed errors. Each carries the data a one-line message needs, so the CLI never prints a traceback.
+
+`UsageError` and `InfrastructureError` both end a run with exit code 2; findings about the
+migrations themselves are never exceptions, they are `CheckResult`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class MigrationCheckError(Exception):
+    """Base of every error the CLI turns into a one-line message and exit code 2."""
+
+    exit_code = 2
+
+    def one_line(self) -> str:
+        return " ".join(str(self).split())
+
+
+class UsageError(MigrationCheckError):
+    """The user asked for something that cannot work: a bad flag, an empty directory, an ambiguous format."""
+
+
+class InfrastructureError(MigrationCheckError):
+    """Postgres, Docker or git could not be used."""
+
+
+@dataclass
+class FileError(MigrationCheckError):
+    """A problem located in a file: a config key, an undecodable migration, a malformed plan."""
+
+    path: Path | str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        return f"{where}: {self.message}"
+
+
+class ConfigError(FileError):
+    """A configuration file has an unknown key, a wrong type or bad YAML/TOML."""
+
+
+class Interrupted(MigrationCheckError):
+    """Ctrl-C or SIGTERM: the run stops, cleans up and still writes its reports."""
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.signal_name = signal_name

@@ -1,0 +1,185 @@
+"""The data that flows between discovery, replay, history and reports.
+
+Everything here is plain, immutable data: discovery produces a `Project`, every check produces
+`CheckResult`s, and the reports only read them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class RollbackPolicy(str, enum.Enum):
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    ABSENT = "absent"
+
+
+class Transaction(str, enum.Enum):
+    """How a script is wrapped. AUTO lets the executor decide from the statements it contains."""
+
+    AUTO = "auto"
+    NONE = "none"  # the runner's own opt-out: dbmate `transaction:false`, goose `NO TRANSACTION`
+
+
+@dataclass(frozen=True)
+class Script:
+    """One runnable piece of SQL: a whole file, or a section of one (dbmate, goose).
+
+    `first_line` is the 1-based line of the file where `sql` starts, so that an error position
+    inside `sql` maps back to the file.
+    """
+
+    path: Path
+    sql: str
+    first_line: int = 1
+    transaction: Transaction = Transaction.AUTO
+    # goose StatementBegin/End and similar: the layout already knows the statement boundaries.
+    # Each entry is (offset into sql, statement text). None means "split with the SQL parser".
+    statements: tuple[tuple[int, str], ...] | None = None
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One versioned step, with its forward script and (where the layout has one) its rollback."""
+
+    version: str
+    name: str
+    sort_key: tuple
+    up: Script | None
+    down: Script | None = None
+    # Extra script that proves a deploy worked (sqitch verify). Runs after each `up`.
+    verify: Script | None = None
+    # Files that make up this migration, for reports and history. The first is the "main" file.
+    files: tuple[Path, ...] = ()
+    # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
+    skip_reason: str | None = None
+    # Flyway R__ scripts: applied after the versioned ones.
+    repeatable: bool = False
+
+    @property
+    def id(self) -> str:
+        """A stable, human name: `20250906120000_add_user_preferences`."""
+        return f"{self.version}_{self.name}" if self.name else self.version
+
+    @property
+    def main_file(self) -> Path | None:
+        if self.up is not None:
+            return self.up.path
+        return self.files[0] if self.files else None
+
+
+@dataclass(frozen=True)
+class StrayFile:
+    """A file in the migrations directory that matches no pattern of the layout."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class OrphanRollback:
+    """A rollback script whose forward migration does not exist."""
+
+    path: Path
+    version: str
+    name: str
+
+
+@dataclass
+class Project:
+    """What discovery found: the layout, why it was chosen, and the migrations in order."""
+
+    format: str
+    reason: str
+    directory: Path
+    repo_root: Path
+    migrations: list[Migration]
+    rollback_policy: RollbackPolicy
+    stray_files: list[StrayFile] = field(default_factory=list)
+    orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
+    # SQL run once before the first migration (roles, schemas a platform provides).
+    setup: list[Script] = field(default_factory=list)
+
+    def relative(self, path: Path | None) -> str | None:
+        """A path relative to the repository root, as JUnit `file` and annotations want it."""
+        if path is None:
+            return None
+        try:
+            return path.resolve().relative_to(self.repo_root.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+class Status(str, enum.Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# The families, in report order. Each check on each migration is one test case.
+CHECK_FAMILIES: tuple[str, ...] = (
+    "naming",
+    "pairing",
+    "history",
+    "apply",
+    "verify",
+    "rollback",
+    "roundtrip",
+    "reapply",
+    "lint",
+)
+
+
+@dataclass
+class CheckResult:
+    """One test case: one check on one migration (or one file, for naming and history)."""
+
+    check: str
+    subject: str
+    status: Status
+    file: str | None = None
+    line: int | None = None
+    message: str = ""
+    details: str = ""
+    seconds: float = 0.0
+    severity: Severity = Severity.ERROR
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAILED
+
+    def counts_as_failure(self, fail_on: Severity = Severity.ERROR) -> bool:
+        if self.status is not Status.FAILED:
+            return False
+        return self.severity is Severity.ERROR or fail_on is Severity.WARNING
+
+
+@dataclass
+class RunReport:
+    """Everything the reports need about one run, including one that ended early."""
+
+    project: Project | None
+    results: list[CheckResult]
+    server: str = ""
+    seconds: float = 0.0
+    # A usage or infrastructure error (exit 2), or an interruption, that ended the run early.
+    error: str | None = None
+
+    def count(self, status: Status) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    def failures(self, fail_on: Severity = Severity.ERROR) -> list[CheckResult]:
+        return [r for r in self.results if r.counts_as_failure(fail_on)]
+
+    def exit_code(self, fail_on: Severity = Severity.ERROR) -> int:
+        if self.error is not None:
+            return 2
+        return 1 if self.failures(fail_on) else 0

@@ -1,0 +1,28 @@
+"""Where the disposable PostgreSQL comes from: local binaries (default), a Docker image, or a URL."""
+
+from __future__ import annotations
+
+from migration_check.errors import UsageError
+from migration_check.servers.base import Database, Provider
+from migration_check.settings import Settings
+
+__all__ = ["Database", "Provider", "make_provider"]
+
+
+def make_provider(settings: Settings) -> Provider:
+    chosen = [flag for flag, value in (("--database-url", settings.database_url),
+                                        ("--postgres-image", settings.postgres_image)) if value]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} exclude each other; give one")
+    if settings.database_url:
+        from migration_check.servers.url import UrlProvider
+
+        return UrlProvider(settings.database_url)
+    if settings.postgres_image:
+        # Imported here: testcontainers is an optional dependency, needed only for this provider.
+        from migration_check.servers.docker import DockerProvider
+
+        return DockerProvider(settings.postgres_image)
+    from migration_check.servers.local import LocalProvider
+
+    return LocalProvider(settings.pg_bindir)

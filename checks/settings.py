@@ -1,0 +1,38 @@
+"""Everything a run needs to know, read once: command-line flags over the config file over defaults.
+
+The rest of the code reads `Settings`, never argv, the environment or the config file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration_check.model import RollbackPolicy, Severity
+
+
+@dataclass
+class Settings:
+    path: Path = Path(".")
+    format: str | None = None
+    junit_xml: Path | None = None
+    base_ref: str | None = None
+    config: Path | None = None
+    # Where the disposable PostgreSQL comes from: at most one of these; neither means local binaries.
+    database_url: str | None = None
+    postgres_image: str | None = None
+    pg_bindir: Path | None = None
+    # SQL run once before the first migration: files, or built-in presets such as "supabase".
+    setup: list[str] = field(default_factory=list)
+    naming_pattern: str | None = None
+    rollbacks: RollbackPolicy | None = None  # None: the layout's default
+    ignore: list[str] = field(default_factory=list)  # glob patterns of files discovery skips
+    severity: dict[str, Severity] = field(default_factory=dict)  # per check family
+    fail_on: Severity = Severity.ERROR
+    strict_column_order: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    annotations: bool = True
+
+    def severity_of(self, check: str) -> Severity:
+        return self.severity.get(check, Severity.ERROR)

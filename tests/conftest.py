@@ -1,0 +1,47 @@
+"""Shared fixtures: one real PostgreSQL for the whole test session, started by the project's own
+local provider, and a fresh throwaway database per test on it (the url provider's job)."""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from migration_check.servers.base import Database
+from migration_check.servers.local import LocalProvider
+from migration_check.servers.url import UrlProvider
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Database]:
+    """A real local PostgreSQL cluster for the session; its `conninfo` can be a --database-url."""
+    with LocalProvider() as database:
+        yield database
+
+
+@pytest.fixture
+def database(pg_server: Database) -> Iterator[Database]:
+    """A fresh, empty database of this test's own, dropped afterwards."""
+    with UrlProvider(pg_server.conninfo) as db:
+        yield db
+
+
+@pytest.fixture
+def conn(database: Database) -> Iterator[psycopg.Connection]:
+    with contextlib.closing(psycopg.connect(database.conninfo, autocommit=True)) as connection:
+        yield connection
+
+
+def write_files(root: Path, files: dict[str, str]) -> Path:
+    """Create `files` (relative path -> text, dedented) under `root`; returns `root`."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
