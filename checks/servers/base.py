@@ -14,6 +14,7 @@ from types import TracebackType
 
 import psycopg
 
+from migration_check import signals
 from migration_check.errors import InfrastructureError
 
 
@@ -45,7 +46,8 @@ class Provider(abc.ABC):
         try:
             return self.start()
         except BaseException:
-            self.stop()
+            with signals.deferred():
+                self.stop()
             raise
 
     def __exit__(
@@ -54,7 +56,9 @@ class Provider(abc.ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        # A SIGTERM arriving mid-cleanup must not leave the server or its temp dir behind.
+        with signals.deferred():
+            self.stop()
 
 
 def server_version(conninfo: str) -> int:

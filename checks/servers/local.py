@@ -53,7 +53,7 @@ class LocalProvider(Provider):
     def start(self) -> Database:
         binaries = find_binaries(self._bindir)
         user = self._run_as or unprivileged_user()
-        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_parent(user)))
         data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
         sockets.mkdir()
         if user:
@@ -148,6 +148,34 @@ def unprivileged_user() -> str | None:
         except KeyError:
             continue
     raise InfrastructureError("running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as")
+
+
+def temp_parent(user: str | None) -> str | None:
+    """Where the cluster's temp dir goes: the usual temp dir, unless the server's unprivileged user
+    cannot reach it (root's private TMPDIR), then the system's shared /tmp."""
+    default = tempfile.gettempdir()
+    if not user or _traversable_by(Path(default), pwd.getpwnam(user)):
+        return None
+    for shared in ("/tmp", "/var/tmp"):
+        if _traversable_by(Path(shared), pwd.getpwnam(user)):
+            return shared
+    raise InfrastructureError(
+        f"the temp dir {default} is not reachable by the user {user} that PostgreSQL runs as; set TMPDIR"
+    )
+
+
+def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
+    for directory in [path.resolve(), *path.resolve().parents]:
+        mode = directory.stat()
+        if mode.st_uid == account.pw_uid:
+            bit = 0o100
+        elif mode.st_gid == account.pw_gid:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not mode.st_mode & bit:
+            return False
+    return True
 
 
 def free_port() -> int:

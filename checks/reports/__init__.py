@@ -1,0 +1,1 @@
+"""Reports read a finished `RunReport`: JUnit XML, the console, and GitHub's runner files."""

@@ -1,0 +1,87 @@
+"""What a person reads in the terminal: where the migrations are and how they were recognised, one
+line per migration with its verdict and time (as it happens), the findings, then a summary."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from migration_check.model import CheckResult, Project, RunReport, Severity, Status
+from migration_check.replay.runner import MigrationOutcome
+
+LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}
+DETAIL_LINES = 12
+
+
+class Console:
+    def __init__(self, out: TextIO = sys.stdout, quiet: bool = False, verbose: bool = False,
+                 fail_on: Severity = Severity.ERROR) -> None:
+        self.out = out
+        self.quiet = quiet
+        self.verbose = verbose
+        self.fail_on = fail_on
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def project(self, project: Project) -> None:
+        if self.quiet:
+            return
+        where = project.relative(project.directory) or str(project.directory)
+        self.say(f"migrations: {where} ({len(project.migrations)} found)")
+        self.say(f"format: {project.format}: {project.reason}")
+
+    def server(self, description: str) -> None:
+        if not self.quiet:
+            self.say(f"postgres: {description}")
+            self.say()
+
+    def static_results(self, results: list[CheckResult]) -> None:
+        """naming, pairing, history: list the findings (every case with --verbose)."""
+        for result in results:
+            if result.status is Status.FAILED or (self.verbose and not self.quiet):
+                self._case_line(result)
+
+    def migration(self, outcome: MigrationOutcome) -> None:
+        status = outcome.status
+        if self.quiet and status is not Status.FAILED:
+            return
+        reason = ""
+        if status is Status.SKIPPED:
+            reason = next((r.message for r in outcome.results if r.message), "")
+        self.say(f"  {LABELS[status]}  {outcome.migration.id:<52} {outcome.seconds:7.3f}s  {reason}".rstrip())
+        for result in outcome.results:
+            if result.status is Status.FAILED:
+                self._failure_details(result, indent="        ")
+            elif self.verbose:
+                self.say(f"        {LABELS[result.status].lower():<4} {result.check:<9} {result.message}".rstrip())
+
+    def summary(self, report: RunReport) -> None:
+        passed, skipped = report.count(Status.PASSED), report.count(Status.SKIPPED)
+        failed = len(report.failures(self.fail_on))
+        warnings = report.count(Status.FAILED) - failed
+        self.say()
+        if report.error:
+            self.say(f"error: {report.error}")
+        parts = [f"{passed} passed", f"{failed} failed", f"{skipped} skipped"]
+        if warnings:
+            parts.append(f"{warnings} warnings")
+        verdict = {0: "OK", 1: "FAILED", 2: "ERROR"}[report.exit_code(self.fail_on)]
+        self.say(f"{verdict}: {', '.join(parts)} in {report.seconds:.2f}s")
+
+    def _case_line(self, result: CheckResult) -> None:
+        where = f"{result.file}:{result.line}" if result.file and result.line else (result.file or result.subject)
+        label = LABELS[result.status] if result.counts_as_failure(self.fail_on) or result.status is not Status.FAILED else "WARN"
+        self.say(f"  {label}  {result.check:<9} {where}: {result.message}".rstrip())
+
+    def _failure_details(self, result: CheckResult, indent: str) -> None:
+        label = "FAIL" if result.counts_as_failure(self.fail_on) else "WARN"
+        self.say(f"{indent}{label.lower()} {result.check}: {result.message}")
+        if self.quiet or not result.details or result.details == result.message:
+            return
+        lines = result.details.splitlines()
+        shown = lines if self.verbose else lines[:DETAIL_LINES]
+        for line in shown:
+            self.say(f"{indent}  {line}")
+        if len(shown) < len(lines):
+            self.say(f"{indent}  ... ({len(lines) - len(shown)} more lines; --verbose shows all)")

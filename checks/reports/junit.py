@@ -1,0 +1,74 @@
+"""JUnit XML: one test suite per check family, one test case per check on each migration or file.
+
+Test cases carry `file` (relative to the repository) and `line`, which mikepenz/action-junit-report
+and EnricoMi's publisher turn into annotations. Order is deterministic: families in a fixed order,
+then migrations in replay order. A run that ended early still gets its file, with the error as an
+errored test case, so a required status check never goes green by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from junit_xml import TestCase, TestSuite, to_xml_report_string
+
+from migration_check.model import CHECK_FAMILIES, CheckResult, RunReport, Severity, Status
+
+CLASS_PREFIX = "migration_check."
+
+
+def test_case(result: CheckResult, fail_on: Severity) -> TestCase:
+    case = TestCase(
+        name=result.subject,
+        classname=CLASS_PREFIX + result.check,
+        elapsed_sec=round(result.seconds, 6),
+        file=result.file,
+        line=result.line,
+    )
+    if result.status is Status.SKIPPED:
+        case.add_skipped_info(message=result.message or "skipped")
+    elif result.status is Status.FAILED and result.counts_as_failure(fail_on):
+        case.add_failure_info(message=result.message, output=result.details or result.message,
+                              failure_type=result.severity.value)
+    elif result.status is Status.FAILED:
+        # A warning below the fail-on level: visible, but not a failing case.
+        case.stdout = f"warning: {result.message}\n{result.details}".rstrip()
+    return case
+
+
+def build_suites(report: RunReport, fail_on: Severity = Severity.ERROR) -> list[TestSuite]:
+    by_family: dict[str, list[CheckResult]] = defaultdict(list)
+    for result in report.results:
+        by_family[result.check].append(result)
+    order = list(CHECK_FAMILIES) + sorted(set(by_family) - set(CHECK_FAMILIES))
+    suites = [
+        TestSuite(CLASS_PREFIX + family, [test_case(r, fail_on) for r in by_family[family]])
+        for family in order
+        if by_family.get(family)
+    ]
+    if report.error is not None:
+        case = TestCase(name="run", classname=CLASS_PREFIX + "run", elapsed_sec=round(report.seconds, 6))
+        case.add_error_info(message=report.error, output=report.error)
+        suites.append(TestSuite(CLASS_PREFIX + "run", [case]))
+    return suites
+
+
+def render(report: RunReport, fail_on: Severity = Severity.ERROR) -> str:
+    return to_xml_report_string(build_suites(report, fail_on), prettyprint=True, encoding="utf-8")
+
+
+def write(report: RunReport, path: Path, fail_on: Severity = Severity.ERROR) -> None:
+    """Write atomically: a reader never sees half a file, even if the run is killed while writing."""
+    text = render(report, fail_on)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

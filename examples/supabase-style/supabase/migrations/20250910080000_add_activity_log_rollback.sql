@@ -1,0 +1,2 @@
+drop view public.recent_activity;
+drop table public.activity_log;

@@ -1,0 +1,109 @@
+"""The executor against a real PostgreSQL: transaction rules, error locations, session isolation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from migration_check.model import Script, Transaction
+from migration_check.replay.executor import ScriptFailed, execute_script
+
+
+def run(conn: psycopg.Connection, sql: str, **kwargs: object) -> None:
+    execute_script(conn, Script(Path("/repo/m.sql"), sql, **kwargs))
+
+
+def failure(conn: psycopg.Connection, sql: str, **kwargs: object) -> ScriptFailed:
+    with pytest.raises(ScriptFailed) as caught:
+        run(conn, sql, **kwargs)
+    return caught.value
+
+
+def relations(conn: psycopg.Connection) -> set[str]:
+    rows = conn.execute("select relname from pg_class where relnamespace = 'public'::regnamespace").fetchall()
+    return {name for (name,) in rows}
+
+
+def test_dollar_quoted_bodies_and_semicolons_in_strings(conn: psycopg.Connection) -> None:
+    run(conn, """
+        create table notes (body text);
+        insert into notes values ('a; b'), ($tag$ c; d $tag$);
+        create function count_notes() returns bigint language plpgsql as $fn$
+        begin
+            return (select count(*) from notes where body like '%;%');
+        end;
+        $fn$;
+        do $$ begin perform 1; end $$;
+    """)
+    assert conn.execute("select count_notes()").fetchone() == (2,)
+
+
+def test_error_position_maps_to_file_line_and_column(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
+    assert (problem.line, problem.column) == (12, 23)
+    assert problem.sqlstate == "22P02"
+    assert "invalid input syntax" in problem.message
+    assert problem.summary("db/m.sql").startswith("db/m.sql:12:23: ERROR 22P02:")
+
+
+def test_error_without_position_is_located_by_replaying_statements(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "create table t (a int);\n\n   create table t (a int);\n")
+    assert (problem.line, problem.column) == (3, 4)
+    assert problem.sqlstate == "42P07"
+    assert problem.statement == "create table t (a int)"
+
+
+def test_failed_script_leaves_nothing_behind(conn: psycopg.Connection) -> None:
+    failure(conn, "create table kept (a int);\nselect 1/0;")
+    assert "kept" not in relations(conn)
+
+
+def test_syntax_error_is_reported_before_anything_runs(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "create table t (a int);\ncreate tabel u (a int);\n")
+    assert (problem.line, problem.sqlstate) == (2, "42601")
+    assert "tabel" in problem.message
+    assert "t" not in relations(conn)
+
+
+def test_hint_is_kept(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "select no_such_function(1);")
+    assert problem.hint and "No function matches" in problem.hint
+    assert "HINT:" in problem.body("m.sql")
+
+
+def test_concurrently_runs_outside_a_transaction(conn: psycopg.Connection) -> None:
+    run(conn, "create table t (a int);\ncreate index concurrently t_a on t (a);\nvacuum t;")
+    assert {"t", "t_a"} <= relations(conn)
+
+
+def test_explicit_transaction_control_in_the_file(conn: psycopg.Connection) -> None:
+    run(conn, "begin;\ncreate table t (a int);\ncommit;\n")
+    assert "t" in relations(conn)
+
+
+def test_layout_opt_out_of_transactions_runs_statement_by_statement(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "create table first (a int);\nselect 1/0;", transaction=Transaction.NONE)
+    assert problem.line == 2
+    assert "first" in relations(conn)  # no wrapper: the first statement stays, as with the real runner
+
+
+def test_session_settings_do_not_leak_into_the_next_script(conn: psycopg.Connection) -> None:
+    conn.execute("create role migration_check_leak_test nologin")
+    try:
+        run(conn, "create schema app; set search_path = app; set role migration_check_leak_test;")
+        assert conn.execute("select current_setting('search_path'), current_user").fetchone() == (
+            '"$user", public', "postgres")
+    finally:
+        conn.execute("drop role migration_check_leak_test")
+
+
+def test_position_with_multibyte_text_before_it(conn: psycopg.Connection) -> None:
+    problem = failure(conn, "select 'héllo wörld';\nselect 'ü' + 1;")
+    assert problem.line == 2
+    assert problem.column == 8  # the literal, after multibyte text on the line before
+
+
+def test_empty_script_is_fine(conn: psycopg.Connection) -> None:
+    run(conn, "-- nothing to do\n")

@@ -1,0 +1,143 @@
+"""The embedded default: a throwaway cluster from local binaries, always removed, even on signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from migration_check.errors import InfrastructureError
+from migration_check.servers.binaries import candidate_bindirs, find_binaries
+from migration_check.servers.local import TEMP_PREFIX, LocalProvider
+from tests.conftest import write_files
+
+
+def leftovers(tempdir: Path) -> list[Path]:
+    return sorted(tempdir.glob(TEMP_PREFIX + "*"))
+
+
+def postgres_processes_in(path: Path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if str(path) in line and "postgres" in line]
+
+
+def test_newest_binaries_are_found() -> None:
+    binaries = find_binaries()
+    assert (binaries.bindir / "initdb").exists()
+    assert binaries.version >= (10,)
+    assert binaries.bindir in candidate_bindirs()
+
+
+@pytest.fixture
+def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp dir the server's unprivileged user can reach, used as the process's temp dir."""
+    import tempfile
+    shared = Path(tempfile.mkdtemp(prefix="mc-test-", dir="/tmp"))
+    shared.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    yield shared
+    subprocess.run(["rm", "-rf", str(shared)], check=False)
+
+
+def test_server_runs_unprivileged_with_durability_off_and_is_removed(shared_tmp: Path) -> None:
+    tmp_path = shared_tmp
+    with LocalProvider() as database:
+        with psycopg.connect(database.conninfo) as conn:
+            settings = dict(conn.execute(
+                "select name, setting from pg_settings where name in ('fsync', 'full_page_writes', 'synchronous_commit')"
+            ).fetchall())
+            owner = conn.execute("select usename from pg_user where usesysid = 10").fetchone()
+        assert settings == {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
+        assert owner == ("postgres",)
+        [directory] = leftovers(tmp_path)
+        if os.geteuid() == 0:
+            assert directory.stat().st_uid != 0  # the server's files belong to the unprivileged user
+    assert leftovers(tmp_path) == []
+    assert postgres_processes_in(tmp_path) == []
+
+
+def test_server_is_removed_when_the_body_raises(shared_tmp: Path) -> None:
+    tmp_path = shared_tmp
+    with pytest.raises(RuntimeError):
+        with LocalProvider():
+            raise RuntimeError("boom")
+    assert leftovers(tmp_path) == []
+    assert postgres_processes_in(tmp_path) == []
+
+
+def test_missing_binaries_are_an_infrastructure_error(tmp_path: Path) -> None:
+    with pytest.raises(Exception) as caught:
+        with LocalProvider(bindir=tmp_path):
+            pass
+    assert "no runnable initdb and postgres" in str(caught.value)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_mid_run_cleans_up_and_still_writes_junit(tmp_path: Path, signum: int) -> None:
+    project = write_files(tmp_path / "proj", {
+        "20250101000000_create_users.sql": "create table users (id int);\n",
+        "20250101000000_create_users_rollback.sql": "drop table users;\n",
+        "20250102000000_slow.sql": "select pg_sleep(60);\n",
+        "20250102000000_slow_rollback.sql": "select 1;\n",
+    })
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    report = tmp_path / "report.xml"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migration_check", "check", str(project), "--junit-xml", str(report)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "TMPDIR": str(temp)},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "20250101000000_create_users" in line:  # the first migration is done, the slow one runs
+            break
+    time.sleep(0.5)
+    process.send_signal(signum)
+    rest = process.stdout.read()
+    code = process.wait(timeout=60)
+    assert code == 2, rest
+    assert f"interrupted by {signal.Signals(signum).name}" in rest
+    assert "Traceback" not in rest
+    root = ET.parse(report).getroot()
+    errors = [case for case in root.iter("testcase") if case.find("error") is not None]
+    assert errors and "interrupted" in errors[0].find("error").attrib["message"]
+    assert leftovers(temp) == []
+    assert postgres_processes_in(temp) == []
+
+
+def test_unprivileged_user_is_not_needed_when_not_root() -> None:
+    from migration_check.servers.local import unprivileged_user
+    if os.geteuid() == 0:
+        assert unprivileged_user() in ("postgres", "nobody")
+    else:
+        assert unprivileged_user() is None
+
+
+def test_private_temp_dir_falls_back_to_a_shared_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    with LocalProvider() as database:
+        assert str(private) not in database.conninfo
+        socket_dir = Path(database.conninfo.split("host=")[1].split()[0])
+    assert leftovers(private) == []
+    assert not socket_dir.exists()
+
+
+def test_initdb_failure_is_reported(shared_tmp: Path) -> None:
+    fake = shared_tmp / "bin"
+    fake.mkdir()
+    for name, script in {"postgres": "echo 'postgres (PostgreSQL) 99.0'", "initdb": "echo 'initdb: broken' >&2; exit 1"}.items():
+        (fake / name).write_text(f"#!/bin/sh\n{script}\n")
+        (fake / name).chmod(0o755)
+    with pytest.raises(InfrastructureError, match="initdb failed: initdb: broken"):
+        with LocalProvider(bindir=fake):
+            pass
