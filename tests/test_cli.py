@@ -76,7 +76,7 @@ def test_broken_sql_is_reported_at_file_line(pg_server: Database, tmp_path: Path
 def test_rollback_that_does_not_run_fails_the_rollback_case(pg_server: Database, tmp_path: Path) -> None:
     project = write_files(tmp_path / "proj", {
         "20250101000000_create_users.sql": "create table users (id int);\n",
-        "20250101000000_create_users_rollback.sql": "drop table user;\n",
+        "20250101000000_create_users_rollback.sql": "drop table accounts;\n",
     })
     code, root = check(pg_server, project, tmp_path)
     assert code == 1

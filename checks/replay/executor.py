@@ -74,8 +74,15 @@ def execute_script(conn: psycopg.Connection, script: Script) -> None:
         else:
             for statement in statements:
                 _run_statement(conn, statement)
-    finally:
+    except ScriptFailed:
         reset_session(conn)
+        raise
+    except BaseException:
+        # Interrupted mid-query (Ctrl-C, SIGTERM): the connection is busy and unusable. Ask the
+        # server to stop the query; the caller tears the database down next.
+        abandon(conn)
+        raise
+    reset_session(conn)
 
 
 def runs_in_one_transaction(script: Script, statements: list[Statement]) -> bool:
@@ -88,6 +95,14 @@ def reset_session(conn: psycopg.Connection) -> None:
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         conn.rollback()
     conn.execute(RESET_SESSION)
+
+
+def abandon(conn: psycopg.Connection) -> None:
+    try:
+        conn.cancel_safe(timeout=5)
+    except (psycopg.Error, AttributeError):
+        pass
+    conn.close()
 
 
 def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement]) -> None:

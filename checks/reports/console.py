@@ -79,7 +79,8 @@ class Console:
         self.say(f"{indent}{label.lower()} {result.check}: {result.message}")
         if self.quiet or not result.details or result.details == result.message:
             return
-        lines = result.details.splitlines()
+        # The message already quotes the first differences or the error line: don't print them twice.
+        lines = [line for line in result.details.strip().splitlines() if not (line.strip() and line in result.message)]
         shown = lines if self.verbose else lines[:DETAIL_LINES]
         for line in shown:
             self.say(f"{indent}  {line}")
