@@ -1,0 +1,79 @@
+"""Snapshots for `linear.py`: the working tree from discovery, and the base from git's file contents.
+
+Base files are read by the same layout that discovered the working tree, so versions, ids and sort
+keys are computed one way for both sides: the files are written to a temporary directory and the
+layout's own `discover` reads them. That keeps every layout (flat or nested) working without a
+second parser of file names.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from migration_check.discovery import layout_named
+from migration_check.errors import FileError
+from migration_check.history.linear import Entry, MigrationFile
+from migration_check.model import Migration, Project
+
+
+def directory_in_repo(project: Project) -> str:
+    """The migrations directory relative to the repository root, "" for the root itself."""
+    relative = project.relative(project.directory) or ""
+    return "" if relative == "." else relative
+
+
+def project_snapshot(project: Project) -> list[Entry]:
+    """The migrations of the working tree, with their files' current bytes."""
+    return [_entry(m, project.relative, lambda p: p.read_bytes()) for m in project.migrations]
+
+
+def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str) -> list[Entry]:
+    """The migrations that `files` (repository-relative path -> content) hold, read by the project's layout.
+
+    `where` names the commit in error messages, since the temporary paths mean nothing to a user.
+    """
+    directory = directory_in_repo(project)
+    kept = {path: data for path, data in files.items() if not is_ignored(path, ignore)}
+    if not kept:
+        return []
+    layout = layout_named(project.format)
+    with tempfile.TemporaryDirectory(prefix="migration-check-base-") as temp:
+        root = Path(temp)
+        for path, data in kept.items():
+            target = root / _inside(path, directory)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+        def to_repo(p: Path) -> str:
+            inner = p.relative_to(root).as_posix()
+            return f"{directory}/{inner}" if directory else inner
+
+        try:
+            found = layout.discover(root)
+        except FileError as exc:  # point at the base's file, not the temporary copy
+            inner = Path(str(exc.path))
+            name = to_repo(inner) if inner.is_relative_to(root) else str(exc.path)
+            raise FileError(f"{where}:{name}", exc.line, exc.message) from None
+        return [_entry(m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations]
+
+
+def _inside(path: str, directory: str) -> str:
+    return str(PurePosixPath(path).relative_to(directory)) if directory else path
+
+
+def _entry(migration: Migration, name_of, content_of) -> Entry:
+    return Entry(
+        id=migration.id,
+        version=migration.version,
+        sort_key=migration.sort_key,
+        files=tuple(MigrationFile(name_of(p), content_of(p)) for p in migration.files),
+        repeatable=migration.repeatable,
+    )
+
+
+def is_ignored(path: str, patterns: list[str]) -> bool:
+    """The config's `ignore` globs, matched like discovery matches them: file name or repo path."""
+    name = PurePosixPath(path).name
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path, p) for p in patterns)

@@ -1,0 +1,193 @@
+"""The history check through real git repositories: a main branch, a feature branch, `--base-ref main`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_check.discovery import discover
+from migration_check.errors import MigrationCheckError, UsageError
+from migration_check.history import static_checks
+from migration_check.history.git import BaseRefNotFound, NoMergeBase, deleted_files, tree_files
+from migration_check.model import Status
+from migration_check.settings import Settings
+
+INIT = {
+    "migrations/20250101000000_create_users.sql": "create table users (id int);\n",
+    "migrations/20250101000000_create_users_rollback.sql": "drop table users;\n",
+    "migrations/20250201000000_add_email.sql": "alter table users add column email text;\n",
+    "migrations/20250201000000_add_email_rollback.sql": "alter table users drop column email;\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No user or system git config (signing, hooks, default branch) leaks into the tests."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for who in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
+        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def commit(repo: Path, message: str, write: dict[str, str] | None = None, remove: tuple[str, ...] = ()) -> None:
+    for relative, text in (write or {}).items():
+        path = repo / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    for relative in remove:
+        git(repo, "rm", "-q", relative)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """main with two migrations, and `feature` checked out from it."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    commit(root, "init", INIT)
+    git(root, "checkout", "-q", "-b", "feature")
+    return root
+
+
+def run(repo: Path, base_ref: str | None = "main") -> dict[str, Any]:
+    """Every test case of the static checks, and the history ones by subject."""
+    results = static_checks(discover(repo), Settings(path=repo, base_ref=base_ref))
+    return {"all": results, "history": {r.subject: r for r in results if r.check == "history"}}
+
+
+def test_clean_branch_passes_everything(repo: Path) -> None:
+    commit(repo, "add orders", {
+        "migrations/20250301000000_add_orders.sql": "create table orders (id int);\n",
+        "migrations/20250301000000_add_orders_rollback.sql": "drop table orders;\n",
+    })
+    results = run(repo)["all"]
+    assert {r.status for r in results} == {Status.PASSED}
+    assert len([r for r in results if r.check == "history"]) == 3
+
+
+def test_out_of_order_migration_added_on_a_branch(repo: Path) -> None:
+    # main merges a newer migration after the branch started; the branch adds an older timestamp.
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "index", {"migrations/20250301000000_add_index.sql": "select 1;\n", "migrations/20250301000000_add_index_rollback.sql": "select 2;\n"})
+    git(repo, "checkout", "-q", "feature")
+    commit(repo, "phone", {"migrations/20250215000000_add_phone.sql": "select 3;\n", "migrations/20250215000000_add_phone_rollback.sql": "select 4;\n"})
+
+    result = run(repo)["history"]["20250215000000_add_phone"]
+    assert result.status is Status.FAILED
+    assert result.file == "migrations/20250215000000_add_phone.sql"
+    assert "sorts before 20250301000000_add_index.sql" in result.message and "main" in result.message
+    # After rebasing with a fresh timestamp it passes.
+    git(repo, "mv", "migrations/20250215000000_add_phone.sql", "migrations/20250401000000_add_phone.sql")
+    git(repo, "mv", "migrations/20250215000000_add_phone_rollback.sql", "migrations/20250401000000_add_phone_rollback.sql")
+    assert run(repo)["history"]["20250401000000_add_phone"].status is Status.PASSED
+
+
+def test_edited_base_migration_fails_at_the_first_changed_line(repo: Path) -> None:
+    path = repo / "migrations/20250201000000_add_email.sql"
+    path.write_text("alter table users add column email text;\nalter table users add column phone text;\n")
+    result = run(repo)["history"]["20250201000000_add_email"]  # uncommitted edits count too
+    assert result.status is Status.FAILED
+    assert (result.file, result.line) == ("migrations/20250201000000_add_email.sql", 2)
+    assert "already on main" in result.message
+
+
+def test_deleted_base_migration_fails_naming_the_file(repo: Path) -> None:
+    commit(repo, "drop", remove=("migrations/20250201000000_add_email.sql", "migrations/20250201000000_add_email_rollback.sql"))
+    result = run(repo)["history"]["20250201000000_add_email"]
+    assert result.status is Status.FAILED
+    assert result.file == "migrations/20250201000000_add_email.sql"
+    assert "deletes it" in result.message
+
+
+def test_renamed_base_migration_fails(repo: Path) -> None:
+    git(repo, "mv", "migrations/20250201000000_add_email.sql", "migrations/20250501000000_add_email.sql")
+    git(repo, "mv", "migrations/20250201000000_add_email_rollback.sql", "migrations/20250501000000_add_email_rollback.sql")
+    result = run(repo)["history"]["20250201000000_add_email"]
+    assert result.status is Status.FAILED
+    assert result.file == "migrations/20250501000000_add_email.sql" and "renames it" in result.message
+
+
+def test_version_reused_after_a_deletion_on_main(repo: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "legacy", {"migrations/20250210000000_legacy.sql": "select 1;\n", "migrations/20250210000000_legacy_rollback.sql": "select 2;\n"})
+    commit(repo, "drop legacy", remove=("migrations/20250210000000_legacy.sql", "migrations/20250210000000_legacy_rollback.sql"))
+    commit(repo, "newer", {"migrations/20250301000000_x.sql": "select 5;\n", "migrations/20250301000000_x_rollback.sql": "select 6;\n"})
+    git(repo, "checkout", "-q", "feature")
+    git(repo, "merge", "-q", "main")
+    commit(repo, "reuse", {"migrations/20250210000000_other.sql": "select 3;\n", "migrations/20250210000000_other_rollback.sql": "select 4;\n"})
+    result = run(repo)["history"]["20250210000000_other"]
+    assert result.status is Status.FAILED
+    assert "20250210000000_legacy.sql" in result.message and "deleted" in result.message
+
+
+def test_without_base_ref_the_base_part_is_skipped(repo: Path) -> None:
+    history = run(repo, base_ref=None)["history"]
+    assert history["against the base branch"].status is Status.SKIPPED
+    assert history["against the base branch"].message == "no --base-ref given"
+
+
+def test_unknown_base_ref_is_an_error_with_exit_code_2(repo: Path) -> None:
+    with pytest.raises(BaseRefNotFound) as caught:
+        run(repo, base_ref="develop")
+    assert caught.value.exit_code == 2 and "fetch-depth: 0" in caught.value.one_line()
+
+
+def test_shallow_clone_without_the_base_says_how_to_fetch_it(repo: Path, tmp_path: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "more", {"migrations/20250301000000_x.sql": "", "migrations/20250301000000_x_rollback.sql": ""})
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo}", str(clone)], check=True)
+    with pytest.raises(BaseRefNotFound) as caught:
+        run(clone)
+    assert caught.value.shallow and "shallow" in str(caught.value) and "fetch-depth: 0" in str(caught.value)
+
+
+def test_shallow_base_without_common_history_is_an_error(repo: Path, tmp_path: Path) -> None:
+    git(repo, "checkout", "-q", "main")
+    commit(repo, "more", {"migrations/20250301000000_x.sql": "", "migrations/20250301000000_x_rollback.sql": ""})
+    git(repo, "checkout", "-q", "feature")
+    commit(repo, "feat", {"migrations/20250401000000_y.sql": "", "migrations/20250401000000_y_rollback.sql": ""})
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--no-single-branch", "--branch", "feature", f"file://{repo}", str(clone)], check=True)
+    with pytest.raises(NoMergeBase) as caught:
+        run(clone)
+    assert isinstance(caught.value, MigrationCheckError) and "fetch-depth: 0" in str(caught.value)
+
+
+def test_a_ci_clone_finds_the_base_as_origin_branch(repo: Path, tmp_path: Path) -> None:
+    commit(repo, "feat", {"migrations/20250401000000_y.sql": "", "migrations/20250401000000_y_rollback.sql": ""})
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "feature", f"file://{repo}", str(clone)], check=True)
+    assert "main" not in git(clone, "branch", "--list", "main")  # only origin/main exists
+    assert {r.status for r in run(clone)["all"]} == {Status.PASSED}
+
+
+def test_base_ref_outside_git_is_a_usage_error(tmp_path: Path) -> None:
+    folder = tmp_path / "plain" / "migrations"
+    folder.mkdir(parents=True)
+    for relative, text in INIT.items():
+        (folder.parent / relative).write_text(text)
+    with pytest.raises(UsageError, match="git repository"):
+        static_checks(discover(folder), Settings(base_ref="main"))
+
+
+def test_git_readers(repo: Path) -> None:
+    commit(repo, "drop", remove=("migrations/20250201000000_add_email_rollback.sql",))
+    files = tree_files(repo, "HEAD", "migrations")
+    assert sorted(files) == sorted(k for k in INIT if "add_email_rollback" not in k)
+    assert files["migrations/20250101000000_create_users.sql"] == INIT["migrations/20250101000000_create_users.sql"].encode()
+    assert deleted_files(repo, "HEAD", "migrations") == {
+        "migrations/20250201000000_add_email_rollback.sql": INIT["migrations/20250201000000_add_email_rollback.sql"].encode()
+    }
+    assert tree_files(repo, "main", "nowhere") == {}

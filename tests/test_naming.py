@@ -1,0 +1,134 @@
+"""The naming check: file names against the convention of their format."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from migration_check.discovery import discover
+from migration_check.history import static_checks
+from migration_check.history.naming import Convention, check_naming, naming_problems, parse_timestamp
+from migration_check.model import CheckResult, Project, Severity, Status
+from migration_check.settings import Settings
+
+NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=timezone.utc)
+TIMESTAMP = Convention(r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$", "YYYYMMDDHHMMSS_snake_case_name.sql")
+
+
+def project_of(root: Path, files: dict[str, str], format: str = "timestamp", directory: str = "migrations") -> Project:
+    """A project discovered from `files` (names inside `directory`), with `root` as the repository."""
+    folder = root / directory
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return discover(folder, format, repo_root=root)
+
+
+def by_subject(results: list[CheckResult], check: str) -> dict[str, CheckResult]:
+    return {r.subject: r for r in results if r.check == check}
+
+
+CLEAN = {
+    "20250101000000_create_users.sql": "create table users (id int);\n",
+    "20250101000000_create_users_rollback.sql": "drop table users;\n",
+    "20250201000000_add_email.sql": "alter table users add column email text;\n",
+    "20250201000000_add_email_rollback.sql": "alter table users drop column email;\n",
+}
+
+
+def test_clean_project_gives_only_passed_and_skipped(tmp_path: Path) -> None:
+    results = static_checks(project_of(tmp_path, CLEAN), Settings())
+    assert {r.status for r in results} <= {Status.PASSED, Status.SKIPPED}
+    naming = [r for r in results if r.check == "naming"]
+    assert [r.subject for r in naming] == sorted(CLEAN)  # one per file, in path order
+    assert naming[0].file == "migrations/20250101000000_create_users.sql"
+
+
+def test_camel_case_name_fails_and_proposes_snake_case(tmp_path: Path) -> None:
+    files = dict(CLEAN, **{"20250301000000_AddIndex.sql": "select 1;\n", "20250301000000_AddIndex_rollback.sql": "select 1;\n"})
+    result = by_subject(check_naming(project_of(tmp_path, files), Settings(), NOW), "naming")["20250301000000_AddIndex.sql"]
+    assert result.status is Status.FAILED
+    assert result.file == "migrations/20250301000000_AddIndex.sql"
+    assert "snake_case" in result.message and "20250301000000_add_index.sql" in result.message
+
+
+def test_ten_digit_timestamp_fails_with_the_padded_name(tmp_path: Path) -> None:
+    files = {"2025090612_add_x.sql": "select 1;\n", "2025090612_add_x_rollback.sql": "select 1;\n"}
+    result = by_subject(check_naming(project_of(tmp_path, files), Settings(), NOW), "naming")["2025090612_add_x.sql"]
+    assert result.status is Status.FAILED
+    assert "has 10 digits" in result.message and "20250906120000_add_x.sql" in result.message
+
+
+def test_impossible_date_fails(tmp_path: Path) -> None:
+    files = {"20251345000000_add_x.sql": "", "20251345000000_add_x_rollback.sql": ""}
+    results = by_subject(check_naming(project_of(tmp_path, files), Settings(), NOW), "naming")
+    assert results["20251345000000_add_x.sql"].status is Status.FAILED
+    assert "not a real date and time" in results["20251345000000_add_x.sql"].message
+
+
+def test_future_timestamp_fails_beyond_the_clock_skew(tmp_path: Path) -> None:
+    soon = (NOW + timedelta(minutes=5)).strftime("%Y%m%d%H%M%S")
+    later = (NOW + timedelta(hours=2)).strftime("%Y%m%d%H%M%S")
+    files = {f"{soon}_a.sql": "", f"{soon}_a_rollback.sql": "", f"{later}_b.sql": "", f"{later}_b_rollback.sql": ""}
+    results = by_subject(check_naming(project_of(tmp_path, files), Settings(), NOW), "naming")
+    assert results[f"{soon}_a.sql"].status is Status.PASSED
+    assert results[f"{later}_b.sql"].status is Status.FAILED
+    assert "2 hours in the future" in results[f"{later}_b.sql"].message
+
+
+def test_stray_file_is_a_finding(tmp_path: Path) -> None:
+    results = by_subject(check_naming(project_of(tmp_path, dict(CLEAN, **{"notes.txt": "todo"})), Settings(), NOW), "naming")
+    assert results["notes.txt"].status is Status.FAILED
+    assert "not a migration" in results["notes.txt"].message and "ignore" in results["notes.txt"].message
+
+
+def test_configured_pattern_replaces_the_layout_convention(tmp_path: Path) -> None:
+    settings = Settings(naming_pattern=r"\d{14}_(add|drop)_[a-z_]+\.sql")
+    results = by_subject(check_naming(project_of(tmp_path, CLEAN), settings, NOW), "naming")
+    assert results["20250201000000_add_email.sql"].status is Status.PASSED
+    assert results["20250101000000_create_users.sql"].status is Status.FAILED
+    assert "naming pattern" in results["20250101000000_create_users.sql"].message
+
+
+def test_golang_migrate_sequence_numbers_follow_their_own_convention(tmp_path: Path) -> None:
+    files = {"000001_init.up.sql": "", "000001_init.down.sql": "", "000002_AddUser.up.sql": "", "000002_AddUser.down.sql": ""}
+    results = by_subject(check_naming(project_of(tmp_path, files, "golang-migrate"), Settings(), NOW), "naming")
+    assert results["000001_init.up.sql"].status is Status.PASSED
+    assert results["000002_AddUser.up.sql"].status is Status.FAILED
+    assert "000002_add_user.up.sql" in results["000002_AddUser.up.sql"].message
+
+
+def test_severity_comes_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(severity={"naming": Severity.WARNING})
+    results = check_naming(project_of(tmp_path, {"1_Bad.sql": ""}), settings, NOW)
+    assert results[0].status is Status.FAILED and results[0].severity is Severity.WARNING
+    assert not results[0].counts_as_failure(Severity.ERROR)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "suggestion"),
+    [
+        ("20250101000000_AddUsers.sql", "pattern", "20250101000000_add_users.sql"),
+        ("2025010112_add_users.sql", "pattern", "20250101120000_add_users.sql"),
+        ("add_users.sql", "pattern", "20250906120000_add_users.sql"),
+        ("202501011200_Add-Users.sql", "pattern", "20250101120000_add_users.sql"),
+    ],
+)
+def test_naming_problems_propose_a_matching_name(name: str, kind: str, suggestion: str) -> None:
+    (problem,) = naming_problems(name, TIMESTAMP, NOW)
+    assert (problem.kind, problem.suggestion) == (kind, suggestion)
+    assert TIMESTAMP.matches(suggestion)
+
+
+def test_naming_problems_without_a_repair_still_explain() -> None:
+    (problem,) = naming_problems("20250101000000_x.txt", TIMESTAMP, NOW)
+    assert problem.suggestion is None and "does not match" in problem.message
+
+
+def test_parse_timestamp_rejects_what_strptime_would_accept() -> None:
+    assert parse_timestamp("20250906120000") == NOW
+    for bad in ("20251345000000", "20250230000000", "20250101246000", "2025010100000"):
+        with pytest.raises(ValueError):
+            parse_timestamp(bad)

@@ -1,0 +1,108 @@
+"""`migration-check new NAME`: correctly named files for the detected format."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from migration_check.discovery import discover
+from migration_check.errors import UsageError
+from migration_check.history import static_checks
+from migration_check.history.naming import check_naming
+from migration_check.model import Status
+from migration_check.scaffold import create_migration
+from migration_check.settings import Settings
+
+NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def names(paths: list[Path]) -> list[str]:
+    return [p.name for p in paths]
+
+
+def test_timestamp_layout_gets_a_forward_file_and_its_rollback(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "20250101000000_init.sql").write_text("select 1;\n")
+    (folder / "20250101000000_init_rollback.sql").write_text("select 1;\n")
+    created = create_migration(Settings(path=tmp_path), "add_user_preferences", NOW)  # from the repository root
+    assert created == [folder / "20250906120000_add_user_preferences.sql", folder / "20250906120000_add_user_preferences_rollback.sql"]
+    assert all(p.is_file() for p in created)
+    project = discover(folder)
+    assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_golang_migrate_layout_is_detected(tmp_path: Path) -> None:
+    (tmp_path / "000001_init.up.sql").write_text("")
+    (tmp_path / "000001_init.down.sql").write_text("")
+    created = create_migration(Settings(path=tmp_path), "add_x", NOW)
+    assert names(created) == ["20250906120000_add_x.up.sql", "20250906120000_add_x.down.sql"]
+
+
+def test_empty_directory_defaults_to_the_timestamp_layout(tmp_path: Path) -> None:
+    target = tmp_path / "db" / "migrations"  # does not exist yet: it is created
+    created = create_migration(Settings(path=target), "init", NOW)
+    assert names(created) == ["20250906120000_init.sql", "20250906120000_init_rollback.sql"]
+    assert created[0].parent == target
+
+
+def test_format_flag_chooses_the_layout_of_an_empty_directory(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="golang-migrate"), "init", NOW)
+    assert names(created) == ["20250906120000_init.up.sql", "20250906120000_init.down.sql"]
+
+
+def test_a_taken_timestamp_moves_to_the_next_second(tmp_path: Path) -> None:
+    first = create_migration(Settings(path=tmp_path), "a", NOW)
+    second = create_migration(Settings(path=tmp_path), "b", NOW)
+    assert names(first)[0] == "20250906120000_a.sql" and names(second)[0] == "20250906120001_b.sql"
+
+
+def test_layouts_with_folders_and_prefixes(tmp_path: Path) -> None:
+    prisma = create_migration(Settings(path=tmp_path / "p", format="prisma"), "init", NOW)
+    assert [p.relative_to(tmp_path / "p").as_posix() for p in prisma] == ["20250906120000_init/migration.sql"]
+    dbmate = tmp_path / "d"
+    (dbmate / "20250906120000_a.sql").parent.mkdir()
+    (dbmate / "20250906120000_a.sql").write_text("-- migrate:up\n-- migrate:down\n")
+    created = create_migration(Settings(path=dbmate, format="dbmate"), "b", NOW)
+    assert names(created) == ["20250906120001_b.sql"]  # the taken version moved on
+
+
+def test_a_layout_without_new_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="sqitch add"):
+        create_migration(Settings(path=tmp_path, format="sqitch"), "x", NOW)
+
+
+def test_local_time_is_converted_to_utc(tmp_path: Path) -> None:
+    local = NOW.astimezone(timezone(timedelta(hours=2)))
+    assert names(create_migration(Settings(path=tmp_path), "x", local))[0] == "20250906120000_x.sql"
+
+
+def test_the_current_time_is_the_default_and_passes_naming(tmp_path: Path) -> None:
+    create_migration(Settings(path=tmp_path), "fresh")
+    results = check_naming(discover(tmp_path), Settings())
+    assert [r.status for r in results] == [Status.PASSED, Status.PASSED]
+
+
+@pytest.mark.parametrize(("name", "hint"), [("AddUsers", "try add_users"), ("add-users", "try add_users"), ("1st", ""), ("", "")])
+def test_a_name_that_is_not_snake_case_is_refused(tmp_path: Path, name: str, hint: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        create_migration(Settings(path=tmp_path), name, NOW)
+    message = caught.value.one_line()
+    assert "not a snake_case name" in message and hint in message and "\n" not in str(caught.value)
+    assert caught.value.exit_code == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_configured_pattern_must_accept_the_new_names(tmp_path: Path) -> None:
+    settings = Settings(path=tmp_path, naming_pattern=r"\d{14}_(add|drop)_[a-z_]+\.sql")
+    with pytest.raises(UsageError, match="naming-pattern"):
+        create_migration(settings, "create_x", NOW)  # neither file would match
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_is_not_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "file.sql").write_text("")
+    with pytest.raises(UsageError, match="not a directory"):
+        create_migration(Settings(path=tmp_path / "file.sql"), "x", NOW)
