@@ -18,7 +18,8 @@ import psycopg
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.schema.diff import describe_reapply, describe_rollback, diff_snapshots
-from migration_check.schema.snapshot import Snapshot, take_snapshot
+from migration_check.schema.incremental import SnapshotSession
+from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
 
 REPLAY_CHECKS = ("apply", "verify", "rollback", "roundtrip", "reapply")
@@ -68,6 +69,7 @@ class Replay:
         self.project = project
         self.conn = conn
         self.settings = settings
+        self.snapshots = SnapshotSession(conn)
         self.snapshot_seconds = 0.0
 
     def run_setup(self, scripts: list[Script]) -> None:
@@ -206,7 +208,7 @@ class Replay:
     def _snapshot(self) -> Snapshot:
         started = time.perf_counter()
         try:
-            return take_snapshot(self.conn)
+            return self.snapshots.take()
         finally:
             self.snapshot_seconds += time.perf_counter() - started
 
