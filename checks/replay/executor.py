@@ -21,6 +21,8 @@ from migration_check.model import Script, Transaction
 from migration_check.replay.statements import Statement, SyntaxProblem, position_in_file, split_script
 
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
+# Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
+ENUM_ADD_VALUE_IN_TRANSACTION = 120000
 RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
 
 
@@ -69,7 +71,7 @@ def execute_script(conn: psycopg.Connection, script: Script) -> None:
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
     try:
-        if runs_in_one_transaction(script, statements):
+        if runs_in_one_transaction(script, statements, conn.info.server_version):
             _run_in_transaction(conn, script, statements)
         else:
             for statement in statements:
@@ -85,8 +87,10 @@ def execute_script(conn: psycopg.Connection, script: Script) -> None:
     reset_session(conn)
 
 
-def runs_in_one_transaction(script: Script, statements: list[Statement]) -> bool:
+def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
     if script.transaction is Transaction.NONE:
+        return False
+    if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):
         return False
     return not any(s.needs_autocommit or s.transaction_control or s.copy_data is not None for s in statements)
 
