@@ -1,7 +1,14 @@
 """Find the migrations, whatever the layout, and say which layout it is and why.
 
 Each layout is one module; `LAYOUTS` is the registry. Adding a layout means writing its module and
-adding one line here.
+adding one line here. The registry's order is the order in which conventional directories are
+searched under a repository root (most specific first); among the layouts that recognise one
+directory, the highest detection score wins, and a tie is an error that asks for --format.
+
+Detection scores: a layout recognised by a file of its own or by markers inside the files
+(sqitch.plan, migration_lock.toml, `-- migrate:up`, `-- +goose Up`, `V1__x.sql`) scores 85-95;
+golang-migrate's `.up.sql`/`.down.sql` names 70; the plain timestamp names 50-60, so that they
+never outrank a layout that uses the same names with markers inside.
 """
 
 from __future__ import annotations
@@ -11,15 +18,31 @@ import subprocess
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout
+from migration_check.discovery.dbmate import DbmateLayout
+from migration_check.discovery.diesel import DieselLayout
+from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
+from migration_check.discovery.goose import GooseLayout
+from migration_check.discovery.prisma import PrismaLayout
+from migration_check.discovery.sqitch import SqitchLayout
+from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
+from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import UsageError
 from migration_check.model import Project
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
+        SupabaseLayout(),
+        PrismaLayout(),
+        SqitchLayout(),
+        FlywayLayout(),
+        DbmateLayout(),
+        GooseLayout(),
         GolangMigrateLayout(),
+        DieselLayout(),
+        YoyoLayout(),
         TimestampRollbackLayout(),
     )
 }
@@ -96,7 +119,7 @@ def discover(
         raise UsageError(f"{path}: not a directory")
     if format_name:
         layout = layout_named(format_name)
-        directory = next((d for d in candidate_directories(path) if layout.detect(d)), path)
+        directory = _directory_for(layout, path)
         detection = layout.detect(directory) or Detection(0, "")
         reason = f"chosen with --format ({detection.reason})" if detection.reason else "chosen with --format"
     else:
@@ -116,6 +139,15 @@ def discover(
         stray_files=found.stray_files,
         orphan_rollbacks=found.orphan_rollbacks,
     )
+
+
+def _directory_for(layout: Layout, path: Path) -> Path:
+    """Where a layout chosen with --format keeps its migrations: the first directory it recognises,
+    else its first conventional directory that exists, else `path` itself."""
+    found = next((d for d in candidate_directories(path) if layout.detect(d)), None)
+    if found is not None:
+        return found
+    return next((path / sub for sub in layout.conventional_dirs if (path / sub).is_dir()), path)
 
 
 def _is_ignored(path: Path, root: Path, patterns: list[str]) -> bool:

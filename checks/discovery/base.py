@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, ClassVar
 
 from migration_check.errors import FileError
-from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
 # Files that live beside migrations in real repositories and are never migrations.
 IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md"})
@@ -89,8 +89,32 @@ def candidate_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.name not in IGNORED_NAMES)
 
 
+def candidate_directories_in(directory: Path) -> list[Path]:
+    """Sub-directories of `directory`, sorted (per-directory layouts: Prisma, diesel)."""
+    return sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
 def utc_timestamp(now: datetime) -> str:
     return now.strftime("%Y%m%d%H%M%S")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its "\\n" (only "\\n" ends a line, as for the runners)."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def section(path: Path, lines: list[str], start: int, end: int, transaction: Transaction = Transaction.AUTO,
+            statements: tuple[tuple[int, str], ...] | None = None) -> Script:
+    """A Script made of lines[start:end] (0-based) of a file, with first_line pointing at them."""
+    return Script(path, "".join(lines[start:end]), first_line=start + 1, transaction=transaction, statements=statements)
+
+
+
+def read_head(path: Path, limit: int = 1 << 16) -> str:
+    """The start of a file, enough for detection to find leading markers without reading it all."""
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        return handle.read(limit)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
 """`YYYYMMDDHHMMSS_snake_name.sql` with `YYYYMMDDHHMMSS_snake_name_rollback.sql` beside it.
 
-The seed convention, and the one Supabase projects use (`supabase/migrations/`), with a rollback
-file added by teams that want every migration to be reversible.
+The seed convention, with a rollback file added by teams that want every migration to be
+reversible. Under `supabase/migrations/` the same files are reported as the `supabase` layout.
+
+Rules: the version is the leading digits, then `_` (or `-`) and the name; files run in version
+order; `<same stem>_rollback.sql` is the rollback. Files of other layouts that share the digits
+prefix (golang-migrate `.up.sql`/`.down.sql`, yoyo `.rollback.sql`) are not ours. Detection scores
+low (50, 60 with rollback files) so that layouts recognised by their contents (dbmate, goose)
+win on the same files.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from migration_check.discovery.base import (
 from migration_check.model import RollbackPolicy
 
 # Lenient on purpose: the naming check, not discovery, decides whether a name is well formed.
-FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+?)(?P<rollback>_rollback)?\.sql$", re.IGNORECASE)
+FILE = re.compile(r"^(?P<version>\d+)[_-](?P<name>.+?)(?P<rollback>_rollback)?\.sql$", re.IGNORECASE)
 ROLLBACK_SUFFIX = "_rollback"
 
 
@@ -58,8 +64,8 @@ class TimestampRollbackLayout(Layout):
 
 def classify(path: Path) -> FileRole | None:
     lowered = path.name.lower()
-    if lowered.endswith(".up.sql") or lowered.endswith(".down.sql"):
-        return None  # golang-migrate's files, never ours
+    if lowered.endswith((".up.sql", ".down.sql", ".rollback.sql")):
+        return None  # golang-migrate's and yoyo's files, never ours
     match = FILE.match(path.name)
     if not match:
         return None

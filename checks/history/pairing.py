@@ -39,7 +39,8 @@ def check_pairing(project: Project, settings: Settings) -> list[CheckResult]:
 
 def missing_rollback(project: Project, migration: Migration) -> list[str]:
     """The problem of a forward migration without rollback, or nothing."""
-    if migration.up is None or migration.down is not None or migration.skip_reason:
+    # Repeatable migrations (Flyway R__) are re-applied when they change; they never have a rollback.
+    if migration.up is None or migration.down is not None or migration.skip_reason or migration.repeatable:
         return []
     expected = expected_files(project, migration.version, migration.name)
     # Trust the layout's names only when they reproduce the forward file that exists; single-file

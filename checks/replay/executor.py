@@ -101,6 +101,12 @@ def reset_session(conn: psycopg.Connection) -> None:
     conn.execute(RESET_SESSION)
 
 
+def sent_whole(script: Script, statements: list[Statement]) -> bool:
+    """Whether the file's text is itself the SQL to send: not when the layout marked statement
+    boundaries, nor when psql meta-commands, variables or includes made the statements differ."""
+    return script.statements is None and all(s.verbatim for s in statements)
+
+
 def abandon(conn: psycopg.Connection) -> None:
     try:
         conn.cancel_safe(timeout=5)
@@ -114,7 +120,7 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
         return
     try:
         with conn.transaction():
-            if script.statements is None:
+            if sent_whole(script, statements):
                 # One round trip for the whole file: the simple query protocol takes many statements.
                 conn.execute(script.sql.encode())
             else:
@@ -128,7 +134,7 @@ def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement
     """Which statement failed. Postgres gives a position for parse-analysis errors; for the rest,
     replay statement by statement in a transaction that is rolled back, to find the culprit."""
     position = error.diag.statement_position
-    if position and script.statements is None:
+    if position and sent_whole(script, statements):
         offset = _char_offset(script.sql, int(position) - 1)
         line, column = position_in_file(script, offset)
         failing = _statement_at(statements, offset)

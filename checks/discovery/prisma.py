@@ -1,0 +1,74 @@
+"""Prisma Migrate: `prisma/migrations/<timestamp>_<name>/migration.sql` and `migration_lock.toml`.
+
+Rules, as `prisma migrate deploy` applies them:
+- One directory per migration, applied in the order of the directory names (they start with a
+  UTC timestamp, `20240101120000_init`). The version is the part before the first `_`.
+- Forward-only: Prisma has no down migrations (RollbackPolicy.ABSENT), so each migration gets the
+  apply test case and its rollback cases are skipped with the reason.
+- `migration_lock.toml` (the provider lock) marks the directory as Prisma's; other files and
+  directories without a `migration.sql` are reported as stray.
+- Each migration.sql is sent as one script; the executor runs it in one transaction unless it
+  holds statements PostgreSQL refuses in one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_directories_in,
+    candidate_files,
+    read_sql,
+    utc_timestamp,
+    version_sort_key,
+)
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
+
+LOCK = "migration_lock.toml"
+SCRIPT = "migration.sql"
+
+
+class PrismaLayout(Layout):
+    name = "prisma"
+    description = "prisma/migrations/<timestamp>_<name>/migration.sql (forward-only)"
+    default_rollbacks = RollbackPolicy.ABSENT
+    conventional_dirs = ("prisma/migrations",)
+    naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.sql$"
+    naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
+
+    def detect(self, directory: Path) -> Detection | None:
+        found = [d for d in candidate_directories_in(directory) if (d / SCRIPT).is_file()]
+        locked = (directory / LOCK).is_file()
+        if not found and not locked:
+            return None
+        why = f"{len(found)} <timestamp>_<name>/migration.sql directories"
+        return Detection(score=95, reason=f"{LOCK} and {why}") if locked else Detection(score=60, reason=why)
+
+    def discover(self, directory: Path) -> Discovery:
+        migrations, stray = [], []
+        for path in candidate_files(directory):
+            if path.name != LOCK:
+                stray.append(StrayFile(path, "not a Prisma migration directory"))
+        for folder in candidate_directories_in(directory):
+            script = folder / SCRIPT
+            if not script.is_file():
+                stray.append(StrayFile(folder, f"no {SCRIPT} in this directory"))
+                continue
+            version, _, name = folder.name.partition("_")
+            migrations.append(Migration(
+                version=version,
+                name=name,
+                # Prisma orders by the directory name itself
+                sort_key=(folder.name,) + version_sort_key(version),
+                up=Script(script, read_sql(script)),
+                files=(script,),
+            ))
+        migrations.sort(key=lambda m: m.sort_key)
+        return Discovery(migrations, stray)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        return {directory / f"{utc_timestamp(now)}_{name}" / SCRIPT: f"-- {name}\n"}

@@ -1,0 +1,68 @@
+"""Setup scripts: SQL run once, before the first migration, on the throwaway database.
+
+A project's migrations often expect objects its platform provides: Supabase's `auth.users`,
+`auth.uid()` and the `authenticated` role, an extension, a schema made by an init container. The
+runner executes the setup scripts before the first migration and takes the baseline schema snapshot
+after them, so their objects are part of "before" and never count as something a rollback left.
+
+`--setup` takes file paths or preset names; presets are `<name>.sql` files in this package. The
+`supabase` preset is added automatically when the layout is detected as `supabase`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from migration_check.discovery.base import read_sql
+from migration_check.errors import UsageError
+from migration_check.model import Project, Script
+
+# Layouts whose projects always get a preset, by format name.
+AUTOMATIC = {"supabase": "supabase"}
+
+
+def available_presets() -> list[str]:
+    return sorted(entry.name[: -len(".sql")] for entry in resources.files(__package__).iterdir() if entry.name.endswith(".sql"))
+
+
+def setup_scripts(project: Project, requested: list[str] | None) -> list[Script]:
+    """The setup scripts for `project`, in order: the layout's automatic preset first, then each of
+    `requested` (a file path, relative to the working directory or the repository root, or a preset
+    name). Each script runs once, even when asked for twice."""
+    names: list[str] = []
+    automatic = AUTOMATIC.get(project.format)
+    if automatic:
+        names.append(automatic)
+    names += list(requested or ())
+    scripts: list[Script] = []
+    seen: set[Path] = set()
+    for name in names:
+        script = _script(project, name)
+        if script.path not in seen:
+            seen.add(script.path)
+            scripts.append(script)
+    return scripts
+
+
+def _script(project: Project, requested: str) -> Script:
+    path = _as_file(project, requested)
+    if path is not None:
+        return Script(path, read_sql(path))
+    if requested in available_presets():
+        preset = resources.files(__package__).joinpath(f"{requested}.sql")
+        with resources.as_file(preset) as file:
+            return Script(Path(file), read_sql(Path(file)))
+    raise UsageError(
+        f"--setup {requested}: no such file, and not a preset (presets: {', '.join(available_presets())})"
+    )
+
+
+def _as_file(project: Project, requested: str) -> Path | None:
+    path = Path(requested)
+    for candidate in ([path] if path.is_absolute() else [path, project.repo_root / path]):
+        if candidate.is_file():
+            return candidate.resolve()
+    if path.suffix == ".sql" or "/" in requested:
+        raise UsageError(f"--setup {requested}: no such file")
+    return None

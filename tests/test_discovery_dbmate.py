@@ -1,0 +1,86 @@
+"""dbmate discovery: sections of one file, transaction options, line offsets, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_files
+
+from migration_check.discovery import discover
+from migration_check.errors import FileError
+from migration_check.model import Transaction
+
+
+def project(tmp_path: Path, files: dict[str, str]):
+    return discover(write_files(tmp_path, files), repo_root=tmp_path)
+
+
+def test_sections_order_and_line_offsets(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "db/migrations/20240102000000_add_orders.sql": """
+            -- Orders.
+            -- migrate:up
+            create table orders (id int);
+
+            -- migrate:down
+            drop table orders;
+        """,
+        "db/migrations/20240101000000_add_users.sql": "-- migrate:up\ncreate table users (id int);\n",
+        "db/migrations/.keep": "",
+        "db/migrations/notes.txt": "x",
+    })
+    assert found.format == "dbmate"
+    assert found.reason == "2 files with -- migrate:up markers"
+    assert [m.id for m in found.migrations] == ["20240101000000_add_users", "20240102000000_add_orders"]
+    users, orders = found.migrations
+    assert users.down is None
+    assert orders.up.first_line == 3 and orders.up.sql.startswith("create table orders")
+    assert orders.down.first_line == 6 and orders.down.sql == "drop table orders;\n"
+    assert orders.files == (orders.up.path,) and orders.down.path == orders.up.path
+    assert [s.path.name for s in found.stray_files] == ["notes.txt"]
+
+
+def test_transaction_false_applies_to_its_own_section(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "db/migrations/20240101000000_index.sql": """
+            -- migrate:up transaction:false
+            create index concurrently i on t (a);
+            -- migrate:down
+            drop index i;
+        """,
+    })
+    migration = found.migrations[0]
+    assert migration.up.transaction is Transaction.NONE
+    assert migration.down.transaction is Transaction.AUTO
+
+
+def test_dash_separator_and_duplicate_versions_are_kept(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "db/migrations/20240101000000-first.sql": "-- migrate:up\nselect 1;\n",
+        "db/migrations/20240101000000_second.sql": "-- migrate:up\nselect 2;\n",
+    })
+    assert [(m.version, m.name) for m in found.migrations] == [("20240101000000", "first"), ("20240101000000", "second")]
+
+
+def test_file_without_up_marker_is_stray(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "db/migrations/20240101000000_a.sql": "-- migrate:up\nselect 1;\n",
+        "db/migrations/20240102000000_b.sql": "select 2;\n",
+    })
+    assert [(s.path.name, "migrate:up" in s.reason) for s in found.stray_files] == [("20240102000000_b.sql", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("create table t (a int);\n-- migrate:up\nselect 1;\n", 1, "before -- migrate:up"),
+        ("-- migrate:down\ndrop table t;\n-- migrate:up\nselect 1;\n", 1, "comes before"),
+        ("-- migrate:up\nselect 1;\n-- migrate:up\nselect 2;\n", 3, "a second"),
+    ],
+)
+def test_files_dbmate_refuses_are_file_errors(tmp_path: Path, text: str, line: int, words: str) -> None:
+    write_files(tmp_path, {"db/migrations/20240101000000_a.sql": text})
+    with pytest.raises(FileError) as caught:
+        discover(tmp_path, repo_root=tmp_path)
+    assert caught.value.line == line and words in caught.value.message

@@ -1,0 +1,68 @@
+"""Flyway discovery: numeric versions, undo pairing, repeatables, Java migrations, policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import write_files
+
+from migration_check.discovery import discover
+from migration_check.model import RollbackPolicy, Transaction
+
+DIR = "src/main/resources/db/migration/"
+
+
+def project(tmp_path: Path, files: dict[str, str]):
+    return discover(write_files(tmp_path, {DIR + k: v for k, v in files.items()}), repo_root=tmp_path)
+
+
+def test_versions_sort_numerically_and_repeatables_come_last(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "V1.10__later.sql": "select 110;",
+        "V1_2__dotted_with_underscore.sql": "select 12;",
+        "V2__two.sql": "select 2;",
+        "V1__init.sql": "select 1;",
+        "R__views.sql": "create or replace view v as select 1;",
+        "R__a_functions.sql": "select 'r';",
+        "V3__backfill.java": "class V3__backfill {}",
+        "afterMigrate.sql": "select 'callback';",
+        "README.md": "docs",
+    })
+    assert found.format == "flyway"
+    assert found.reason == "5 files named V<version>__<description>.sql, 2 R__ repeatable"
+    assert [m.version for m in found.migrations] == ["1", "1.2", "1.10", "2", "3", "R__a_functions", "R__views"]
+    java = found.migrations[4]
+    assert java.up is None and "Java" in java.skip_reason
+    assert [m.repeatable for m in found.migrations][-2:] == [True, True]
+    assert found.rollback_policy is RollbackPolicy.ABSENT  # no undo script: forward-only
+    assert [(s.path.name, s.reason) for s in found.stray_files] == [("afterMigrate.sql", "Flyway callback: not replayed")]
+
+
+def test_undo_scripts_are_rollbacks_and_make_them_required(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "V1__init.sql": "create table t (a int);",
+        "U1__init.sql": "drop table t;",
+        "V2__more.sql": "create table u (a int);",
+        "U9__nothing.sql": "select 1;",
+    })
+    assert found.rollback_policy is RollbackPolicy.REQUIRED
+    init, more = found.migrations
+    assert init.down.path.name == "U1__init.sql" and init.files[-1].name == "U1__init.sql"
+    assert more.down is None
+    assert [o.path.name for o in found.orphan_rollbacks] == ["U9__nothing.sql"]
+
+
+def test_duplicate_versions_are_both_kept(tmp_path: Path) -> None:
+    found = project(tmp_path, {"V1__a.sql": "select 1;", "V01__b.sql": "select 2;", "U1__b.sql": "select 3;"})
+    assert [(m.version, m.name) for m in found.migrations] == [("01", "b"), ("1", "a")]
+    assert found.migrations[0].down is not None  # the undo pairs with the same description
+
+
+def test_execute_in_transaction_false_from_the_script_config(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "V1__index.sql": "create index concurrently i on t (a);",
+        "V1__index.sql.conf": "executeInTransaction=false\n",
+        "V2__plain.sql": "select 1;",
+    })
+    assert [m.up.transaction for m in found.migrations] == [Transaction.NONE, Transaction.AUTO]
+    assert not found.stray_files

@@ -1,0 +1,89 @@
+"""Supabase discovery: the timestamp layout under supabase/migrations, rollbacks optional, and the
+setup preset that comes with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_files
+
+from migration_check.discovery import discover
+from migration_check.errors import UsageError
+from migration_check.model import RollbackPolicy
+from migration_check.presets import available_presets, setup_scripts
+
+
+def test_forward_only_without_rollback_files(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "supabase/config.toml": 'project_id = "x"\n',
+        "supabase/migrations/20240101000000_profiles.sql": "create table profiles (id uuid references auth.users);\n",
+        "supabase/migrations/20240102000000_notes.sql": "create table notes (id int);\n",
+        "supabase/seed.sql": "insert into notes values (1);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "supabase"
+    assert found.reason == "supabase/migrations with 2 files named <timestamp>_<name>.sql"
+    assert found.rollback_policy is RollbackPolicy.ABSENT
+    assert [m.id for m in found.migrations] == ["20240101000000_profiles", "20240102000000_notes"]
+
+
+def test_rollback_files_make_rollbacks_required(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "supabase/migrations/20240101000000_profiles.sql": "select 1;\n",
+        "supabase/migrations/20240101000000_profiles_rollback.sql": "select 0;\n",
+        "supabase/migrations/20240102000000_notes.sql": "select 2;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "supabase" and found.rollback_policy is RollbackPolicy.REQUIRED
+    assert found.migrations[0].down is not None and found.migrations[1].down is None
+
+
+def test_same_files_elsewhere_are_the_timestamp_layout(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20240101000000_profiles.sql": "select 1;\n"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "timestamp"
+
+
+def test_supabase_preset_is_automatic_and_files_are_added(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "supabase/migrations/20240101000000_profiles.sql": "select 1;\n",
+        "db/roles.sql": "create role app;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    scripts = setup_scripts(found, ["db/roles.sql", "supabase"])
+    assert [s.path.name for s in scripts] == ["supabase.sql", "roles.sql"]
+    assert "auth.uid()" in scripts[0].sql and "create schema if not exists storage" in scripts[0].sql
+    assert "supabase" in available_presets()
+
+
+def test_preset_on_request_for_other_layouts_and_unknown_names(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20240101000000_a.sql": "select 1;\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert setup_scripts(found, []) == []
+    assert [s.path.name for s in setup_scripts(found, ["supabase"])] == ["supabase.sql"]
+    with pytest.raises(UsageError, match="not a preset"):
+        setup_scripts(found, ["firebase"])
+    with pytest.raises(UsageError, match="no such file"):
+        setup_scripts(found, ["db/missing.sql"])
+
+
+def test_preset_replays_on_plain_postgres_twice(pg_server, tmp_path: Path) -> None:
+    """Roles are cluster-wide: a second database on the same server must set up just as well."""
+    import contextlib
+
+    import psycopg
+
+    from migration_check.replay.executor import execute_script
+    from migration_check.servers.url import UrlProvider
+
+    write_files(tmp_path, {"supabase/migrations/20240101000000_a.sql": "select 1;\n"})
+    scripts = setup_scripts(discover(tmp_path, repo_root=tmp_path), [])
+    for _ in range(2):
+        with UrlProvider(pg_server.conninfo) as db, contextlib.closing(psycopg.connect(db.conninfo, autocommit=True)) as conn:
+            for script in scripts:
+                execute_script(conn, script)
+            conn.execute("""select set_config('request.jwt.claims', '{"sub": "00000000-0000-4000-8000-000000000001", "role": "authenticated"}', false)""")
+            row = conn.execute("select auth.uid()::text, auth.role(), auth.jwt() ->> 'sub', (storage.foldername('u/1/a.png'))[1]").fetchone()
+            assert row == ("00000000-0000-4000-8000-000000000001", "authenticated", "00000000-0000-4000-8000-000000000001", "u")
+            roles = {r for (r,) in conn.execute("select rolname from pg_roles where rolname in ('anon', 'authenticated', 'service_role')")}
+            assert roles == {"anon", "authenticated", "service_role"}

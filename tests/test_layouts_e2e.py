@@ -1,0 +1,116 @@
+"""Every layout end to end: the CLI, in process, over each fixture project on the real test
+PostgreSQL. Each project is copied to a fresh git repository of its own, so JUnit `file`
+attributes are relative to the project's root.
+
+Cases: `clean` passes (exit 0), `forgotten` has a rollback that leaves an object behind (exit 1,
+the round trip names the rollback file and the object), `broken` has a syntax error at a known line
+(exit 1, the apply case names file and line)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from migration_check.cli import main
+
+LAYOUTS = FIXTURES / "layouts"
+
+BROKEN = {  # format -> (file, line) of the syntax error
+    "dbmate": ("db/migrations/20240108100000_add_coupons.sql", 5),
+    "diesel": ("migrations/2024-01-08-100000_add_coupons/up.sql", 3),
+    "flyway": ("src/main/resources/db/migration/V1_1__add_coupons.sql", 3),
+    "golang-migrate": ("migrations/20240108100000_add_coupons.up.sql", 3),
+    "goose": ("db/migrations/20240108100000_add_coupons.sql", 7),
+    "prisma": ("prisma/migrations/20240107100000_add_coupons/migration.sql", 3),
+    "sqitch": ("deploy/coupons.sql", 4),
+    "supabase": ("supabase/migrations/20240107100000_add_coupons.sql", 3),
+    "timestamp": ("migrations/20240108100000_add_coupons.sql", 3),
+    "yoyo": ("migrations/20240105_04_nO9pQ-add-coupons.sql", 5),
+}
+FORGOTTEN = {  # format -> (rollback file, object it leaves behind)
+    "dbmate": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
+    "diesel": ("migrations/2024-01-05-100000_create_customers/down.sql", "touch_updated_at"),
+    "flyway": ("src/main/resources/db/migration/U1__create_customers.sql", "touch_updated_at"),
+    "golang-migrate": ("migrations/20240105100000_create_customers.down.sql", "touch_updated_at"),
+    "goose": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
+    "sqitch": ("revert/customers.sql", "order_status"),
+    "supabase": ("supabase/migrations/20240105100000_create_profiles_rollback.sql", "handle_new_user"),
+    "timestamp": ("migrations/20240105100000_create_customers_rollback.sql", "touch_updated_at"),
+    "yoyo": ("migrations/20240105_01_aB3dE-create-customers.rollback.sql", "touch_updated_at"),
+}
+SKIPPED = {  # format -> words of a skip reason the clean run must report
+    "goose": "Go migration",
+    "flyway": "Java/Kotlin migration",
+    "prisma": "forward-only layout (prisma)",
+    "supabase": "forward-only layout (supabase)",
+}
+
+
+def projects(case: str) -> list[Path]:
+    return sorted(p for p in LAYOUTS.glob(f"*/{case}") if p.is_dir())
+
+
+def run(project: Path, tmp_path: Path, conninfo: str) -> tuple[int, str, ET.Element]:
+    root = tmp_path / "repo"
+    shutil.copytree(project, root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "r.xml"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = main(["check", str(root), "--database-url", conninfo, "--junit-xml", str(report)])
+    return code, output.getvalue(), ET.parse(report).getroot()
+
+
+def failures(report: ET.Element) -> list[ET.Element]:
+    return [case for case in report.iter("testcase") if case.find("failure") is not None]
+
+
+def failing_cases(project: Path, tmp_path: Path, conninfo: str, check: str) -> list[ET.Element]:
+    """Runs a project that must fail (exit 1, its format named) and returns its failing `check` cases."""
+    code, output, report = run(project, tmp_path, conninfo)
+    assert code == 1, output
+    assert f"format: {project.parent.name}:" in output
+    return [c for c in failures(report) if c.get("classname") == f"migration_check.{check}"]
+
+
+@pytest.mark.parametrize("project", projects("clean"), ids=lambda p: p.parent.name)
+def test_clean_projects_pass(project: Path, tmp_path: Path, pg_server) -> None:
+    code, output, report = run(project, tmp_path, pg_server.conninfo)
+    assert code == 0, output
+    assert f"format: {project.parent.name}:" in output
+    assert failures(report) == []
+    assert any(case.get("classname") == "migration_check.apply" for case in report.iter("testcase"))
+    words = SKIPPED.get(project.parent.name)
+    if words:
+        reasons = [s.get("message", "") for s in report.iter("skipped")]
+        assert any(words in reason for reason in reasons), reasons
+
+
+@pytest.mark.parametrize("project", projects("forgotten"), ids=lambda p: p.parent.name)
+def test_forgotten_rollbacks_fail_the_round_trip(project: Path, tmp_path: Path, pg_server) -> None:
+    expected_file, left_behind = FORGOTTEN[project.parent.name]
+    roundtrip = failing_cases(project, tmp_path, pg_server.conninfo, "roundtrip")
+    assert [c.get("file") for c in roundtrip] == [expected_file]
+    assert left_behind in roundtrip[0].find("failure").get("message")
+
+
+@pytest.mark.parametrize("project", projects("broken"), ids=lambda p: p.parent.name)
+def test_broken_sql_fails_at_file_and_line(project: Path, tmp_path: Path, pg_server) -> None:
+    expected_file, line = BROKEN[project.parent.name]
+    applied = failing_cases(project, tmp_path, pg_server.conninfo, "apply")
+    assert [(c.get("file"), c.get("line")) for c in applied] == [(expected_file, str(line))]
+    assert f"{expected_file}:{line}:" in applied[0].find("failure").get("message")
+
+
+def test_every_layout_has_all_its_cases() -> None:
+    formats = sorted(p.name for p in LAYOUTS.iterdir())
+    assert formats == sorted(BROKEN)
+    assert sorted(p.parent.name for p in projects("clean")) == formats
+    assert sorted(p.parent.name for p in projects("forgotten")) == sorted(FORGOTTEN)  # all but forward-only prisma
