@@ -189,13 +189,22 @@ def _copy_installation(binaries: Binaries, tempdir: Path) -> Binaries:
     prefix = binaries.bindir.parent
     package = prefix.parent
     target_package = tempdir / "pginstall" / package.name
-    shutil.copytree(prefix, target_package / prefix.name, symlinks=True)
+    shutil.copytree(prefix, target_package / prefix.name, symlinks=True, copy_function=_link_or_copy)
     for libs in package.parent.glob(f"{package.name}.libs"):
-        shutil.copytree(libs, target_package.parent / libs.name, symlinks=True)
+        shutil.copytree(libs, target_package.parent / libs.name, symlinks=True, copy_function=_link_or_copy)
     root = tempdir / "pginstall"
     for directory in [root, *(p for p in root.rglob("*") if p.is_dir())]:
         directory.chmod(directory.stat().st_mode | 0o055)
     return Binaries(target_package / prefix.name / binaries.bindir.name, binaries.version)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard links make the private tree almost free; only the new directories need to be
+    reachable, the files keep their own (world-readable) modes. Copy across filesystems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def free_port() -> int:
