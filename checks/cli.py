@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -99,9 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "new":
         return _new(settings, args.name)
     console = Console(out=sys.stdout, quiet=settings.quiet, verbose=settings.verbose, fail_on=settings.fail_on)
-    with signals.raise_interrupted():
-        report = run_check(settings, console)
-    return finish(report, settings, console)
+    with _user_text_cannot_run_workflow_commands():
+        with signals.raise_interrupted():
+            report = run_check(settings, console)
+        return finish(report, settings, console)
 
 
 def run_check(settings: Settings, console: Console) -> RunReport:
@@ -181,6 +182,19 @@ def _setup_scripts(project: Project, settings: Settings) -> list:
 
 def _in_github_actions() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+@contextlib.contextmanager
+def _user_text_cannot_run_workflow_commands() -> Iterator[None]:
+    """In GitHub Actions, user SQL and PostgreSQL messages printed verbatim must not be taken for
+    workflow commands (`::set-output`, `::add-mask`, ...)."""
+    if not _in_github_actions():
+        yield
+        return
+    from migration_check.reports import github
+
+    with github.commands_stopped(sys.stdout):
+        yield
 
 
 def _announce_github(settings: Settings) -> None:

@@ -156,6 +156,12 @@ class CheckResult:
     def failed(self) -> bool:
         return self.status is Status.FAILED
 
+    def details_beyond_message(self) -> str:
+        """The details, without the lines the message already says (an error's summary line, the
+        first differences), so reports that show both never say a thing twice."""
+        lines = [line for line in self.details.strip().splitlines() if not (line.strip() and line in self.message)]
+        return "\n".join(lines).strip("\n")
+
     def counts_as_failure(self, fail_on: Severity = Severity.ERROR) -> bool:
         if self.status is not Status.FAILED:
             return False

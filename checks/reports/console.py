@@ -87,10 +87,10 @@ class Console:
     def _failure_details(self, result: CheckResult, indent: str) -> None:
         label = "FAIL" if result.counts_as_failure(self.fail_on) else "WARN"
         self.say(f"{indent}{label.lower()} {result.check}: {result.message}")
-        if self.quiet or not result.details or result.details == result.message:
+        extra = result.details_beyond_message()
+        if self.quiet or not extra:
             return
-        # The message already quotes the first differences or the error line: don't print them twice.
-        lines = [line for line in result.details.strip().splitlines() if not (line.strip() and line in result.message)]
+        lines = extra.splitlines()
         shown = lines if self.verbose else lines[:DETAIL_LINES]
         for line in shown:
             self.say(f"{indent}  {line}")
