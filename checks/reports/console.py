@@ -93,6 +93,6 @@ class Console:
         lines = extra.splitlines()
         shown = lines if self.verbose else lines[:DETAIL_LINES]
         for line in shown:
-            self.say(f"{indent}  {line}")
+            self.say(f"{indent}  {line}".rstrip())
         if len(shown) < len(lines):
             self.say(f"{indent}  ... ({len(lines) - len(shown)} more lines; --verbose shows all)")
