@@ -72,7 +72,8 @@ def execute_script(conn: psycopg.Connection, script: Script) -> None:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
     try:
         if runs_in_one_transaction(script, statements, conn.info.server_version):
-            _run_in_transaction(conn, script, statements)
+            if _run_in_transaction(conn, script, statements):
+                return
         else:
             for statement in statements:
                 _run_statement(conn, statement)
@@ -115,17 +116,21 @@ def abandon(conn: psycopg.Connection) -> None:
     conn.close()
 
 
-def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement]) -> None:
+def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement]) -> bool:
+    """Run the script atomically. True when the session was reset in the same message."""
     if not statements:
-        return
+        return False
     try:
+        if sent_whole(script, statements):
+            # Several statements in one simple-protocol message run as one implicit transaction:
+            # atomic without BEGIN/COMMIT round trips, and the session reset rides along. The
+            # newline ends a trailing `--` comment; error positions still count from the file's start.
+            conn.execute(f"{script.sql}\n;{RESET_SESSION}".encode())
+            return True
         with conn.transaction():
-            if sent_whole(script, statements):
-                # One round trip for the whole file: the simple query protocol takes many statements.
-                conn.execute(script.sql.encode())
-            else:
-                for statement in statements:
-                    conn.execute(statement.sql.encode())
+            for statement in statements:
+                conn.execute(statement.sql.encode())
+        return False
     except psycopg.Error as error:
         raise _locate(conn, script, statements, error) from None
 
