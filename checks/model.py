@@ -107,10 +107,14 @@ class Project:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""
         if path is None:
             return None
-        try:
-            return path.resolve().relative_to(self.repo_root.resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
+        # Discovery hands out absolute paths under a resolved root: try that before asking the
+        # file system (resolve() costs syscalls, and reports ask for every test case).
+        for candidate in (path, path.resolve()):
+            try:
+                return candidate.relative_to(self.repo_root).as_posix()
+            except ValueError:
+                continue
+        return path.as_posix()
 
 
 class Status(str, enum.Enum):
