@@ -96,8 +96,8 @@ def check_seconds(conninfo: str, project: Path, work: Path) -> tuple[float, floa
 
 
 def fresh_database(provider_conninfo: str, name: str, psql: str) -> str:
-    subprocess.run([psql, "-X", "-q", "-d", provider_conninfo, "-c", f"drop database if exists {name}",
-                    "-c", f"create database {name}"], check=True)
+    subprocess.run([psql, "-X", "-q", "-d", provider_conninfo, "-c", "set client_min_messages = warning",
+                    "-c", f"drop database if exists {name}", "-c", f"create database {name}"], check=True)
     return provider_conninfo.replace("dbname=migration_check", f"dbname={name}")
 
 
