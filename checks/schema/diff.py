@@ -75,18 +75,22 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
     columns, indexes, triggers, ...) is missing or extra in the same way is not reported on its own.
     """
     ignored = frozenset() if strict_column_order else frozenset({POSITION_FIELD})
+    before_objects, after_objects = expected.objects(), actual.objects()
+    # Mostly equal, and snapshots of one session share unchanged definitions: compared in C.
+    if before_objects == after_objects:
+        return []
     differences: list[Difference] = []
-    for key, before in expected.items():
-        after = actual.get(key)
+    for key, before in before_objects.items():
+        after = after_objects.get(key)
         if after is None:
             if not _parent_also(key, expected, actual):
                 differences.append(Difference(key[0], key[1], MISSING))
-        elif after.text != before.text:
+        elif after is not before and after.text != before.text:
             fields = _changed_fields(before.fields, after.fields, ignored)
             if fields:
                 differences.append(Difference(key[0], key[1], CHANGED, fields))
-    for key in actual:
-        if key not in expected and not _parent_also(key, actual, expected):
+    for key in after_objects:
+        if key not in before_objects and not _parent_also(key, actual, expected):
             differences.append(Difference(key[0], key[1], EXTRA))
     return sorted(differences, key=_order)
 

@@ -74,6 +74,14 @@ class Snapshot(Mapping[ObjectKey, Definition]):
         self._parents = dict(parents or {})
 
     @classmethod
+    def _adopt(cls, objects: dict[ObjectKey, Definition], parents: dict[ObjectKey, ObjectKey]) -> Snapshot:
+        """A snapshot that takes ownership of the given dicts (no copy): the caller's to give away."""
+        snapshot = cls.__new__(cls)
+        snapshot._objects = objects
+        snapshot._parents = parents
+        return snapshot
+
+    @classmethod
     def from_rows(cls, rows: Iterable[tuple[str, str, str | None, str | None, str]]) -> Snapshot:
         objects: dict[ObjectKey, Definition] = {}
         parents: dict[ObjectKey, ObjectKey] = {}
@@ -94,6 +102,10 @@ class Snapshot(Mapping[ObjectKey, Definition]):
                 if (kind, name) in parents:
                     parents[key] = parents[(kind, name)]
         return cls(objects, parents)
+
+    def objects(self) -> Mapping[ObjectKey, Definition]:
+        """The objects, unsorted (iterating the snapshot itself sorts them): for fast comparisons."""
+        return MappingProxyType(self._objects)
 
     def parent(self, key: ObjectKey) -> ObjectKey | None:
         return self._parents.get(key)

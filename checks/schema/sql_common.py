@@ -25,8 +25,9 @@ FIRST_NORMAL_OID = 16384
 PRELUDE = r"""
 WITH
 ext AS MATERIALIZED (
-    -- Objects that belong to an extension are represented by the extension's own row.
-    SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
+    -- Objects that belong to an extension are represented by the extension's own row. (Such a
+    -- dependency always references the extension: the condition lets an index find them.)
+    SELECT classid, objid FROM pg_depend WHERE deptype = 'e' AND refclassid = 'pg_extension'::regclass
 ),
 nsp AS MATERIALIZED (
     SELECT n.oid, n.nspname, n.nspowner, n.nspacl, quote_ident(n.nspname) AS q
@@ -57,6 +58,23 @@ rel AS MATERIALIZED (
 """
 
 
+# What an object's rows are re-read with when it changes (see incremental.py): relations (with
+# their columns, constraints, indexes, triggers, ...), types, routines. An anchor is one int8,
+# oid * 4 + kind, so that a set of anchors is one array.
+ANCHOR_RELATION = 1
+ANCHOR_TYPE = 2
+ANCHOR_ROUTINE = 3
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """Array expressions (int8[] of oids) that a restricted query limits each anchored family to."""
+
+    relations: str
+    types: str
+    routines: str
+
+
 @dataclass(frozen=True)
 class Family:
     """One SELECT of the snapshot query: the objects of one kind (or a few closely related ones)."""
@@ -67,15 +85,28 @@ class Family:
     source: str  # FROM ... [WHERE ...]
     parent_kind: str = "NULL"
     parent_name: str = "NULL"
+    # The anchor: (ANCHOR_* kind, SQL oid expression of the anchoring object), or None for the
+    # families that are read whole every time (schemas, roles, extensions, ...: few rows).
+    anchor: tuple[int, str] | None = None
 
-    def sql(self) -> str:
+    def sql(self, *, anchored: bool = False, restriction: Restriction | None = None) -> str:
         pairs = ",\n        ".join(f"{literal(label)}, {expr}" for label, expr in self.fields)
-        return (
+        select = (
             f"SELECT {self.kind}::text AS kind, {self.name}::text AS name,\n"
             f"    {self.parent_kind}::text AS parent_kind, {self.parent_name}::text AS parent_name,\n"
-            f"    jsonb_strip_nulls(jsonb_build_object(\n        {pairs}\n    ))::text AS definition\n"
-            f"{self.source}"
+            f"    jsonb_strip_nulls(jsonb_build_object(\n        {pairs}\n    ))::text AS definition"
         )
+        if not anchored:
+            return f"{select}\n{self.source}"
+        anchor = "NULL::int8" if self.anchor is None else f"{self.anchor[1]}::int8 * 4 + {self.anchor[0]}"
+        source = self.source
+        if restriction is not None and self.anchor is not None:
+            arrays = {ANCHOR_RELATION: restriction.relations, ANCHOR_TYPE: restriction.types,
+                      ANCHOR_ROUTINE: restriction.routines}
+            condition = f"{self.anchor[1]} = ANY({arrays[self.anchor[0]]})"
+            # Every family's own WHERE starts a line; those of subqueries never do.
+            source += ("\n  AND " if "\nWHERE " in source else "\nWHERE ") + condition
+        return f"{select},\n    {anchor} AS anchor\n{source}"
 
 
 def literal(text: str) -> str:
@@ -155,5 +186,9 @@ def ownership(grants: bool, owner_expr: str, acl_expr: str | None, object_type: 
     return fields
 
 
-def union(families: Sequence[Family]) -> str:
-    return PRELUDE + "\nUNION ALL\n".join(family.sql() for family in families)
+def union(
+    families: Sequence[Family], *, anchored: bool = False, restriction: Restriction | None = None, prelude: str = PRELUDE
+) -> str:
+    """The snapshot query. `anchored` adds each row's anchor; a `restriction` reads only the rows of
+    the given anchors (and every row of the unanchored families)."""
+    return prelude + "\nUNION ALL\n".join(family.sql(anchored=anchored, restriction=restriction) for family in families)

@@ -4,6 +4,7 @@ constraints, indexes, sequences, views, triggers, policies, rules and extended s
 from __future__ import annotations
 
 from migration_check.schema.sql_common import (
+    ANCHOR_RELATION,
     Family,
     clone_or_relation_parent,
     comment_join,
@@ -33,6 +34,7 @@ def relation_families(grants: bool) -> list[Family]:
 
 def _tables(grants: bool) -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "r.oid"),
         kind="'table'",
         name="r.qname",
         fields=[
@@ -85,6 +87,7 @@ def _columns(grants: bool) -> Family:
         " 'MAXVALUE ' || s.seqmax, 'CACHE ' || s.seqcache, CASE WHEN s.seqcycle THEN 'CYCLE' END) END"
     )
     return Family(
+        anchor=(ANCHOR_RELATION, "a.attrelid"),
         kind="'column'",
         name="r.qname || '.' || quote_ident(a.attname)",
         parent_kind="'table'",
@@ -125,6 +128,7 @@ def _columns(grants: bool) -> Family:
 
 def _constraints() -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "con.conrelid"),
         kind="'constraint'",
         name="quote_ident(con.conname) || ' on ' || r.qname",
         **clone_or_relation_parent(
@@ -159,6 +163,7 @@ def _constraints() -> Family:
 
 def _indexes() -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "i.indrelid"),
         kind="'index'",
         name="ic.qname",
         **clone_or_relation_parent(
@@ -190,6 +195,7 @@ def _indexes() -> Family:
 def _sequences(grants: bool) -> Family:
     owner_column = "od.refobjid::regclass::text || '.' || quote_ident(oa.attname)"
     return Family(
+        anchor=(ANCHOR_RELATION, "r.oid"),
         kind="'sequence'",
         name="r.qname",
         # A serial's sequence goes with its table: a dropped table does not also report it.
@@ -223,6 +229,7 @@ def _sequences(grants: bool) -> Family:
 
 def _views(grants: bool) -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "r.oid"),
         kind="r.kind",
         name="r.qname",
         fields=[
@@ -238,6 +245,7 @@ def _views(grants: bool) -> Family:
 
 def _triggers() -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "tg.tgrelid"),
         kind="'trigger'",
         name="quote_ident(tg.tgname) || ' on ' || r.qname",
         **clone_or_relation_parent(
@@ -267,6 +275,7 @@ def _policies() -> Family:
         " FROM unnest(p.polroles) ro ORDER BY 1), ', ')"
     )
     return Family(
+        anchor=(ANCHOR_RELATION, "p.polrelid"),
         kind="'policy'",
         name="quote_ident(p.polname) || ' on ' || r.qname",
         parent_kind="r.kind",
@@ -293,6 +302,7 @@ def _policies() -> Family:
 
 def _rules() -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "rw.ev_class"),
         kind="'rule'",
         name="quote_ident(rw.rulename) || ' on ' || r.qname",
         parent_kind="r.kind",
@@ -314,6 +324,7 @@ def _rules() -> Family:
 
 def _statistics() -> Family:
     return Family(
+        anchor=(ANCHOR_RELATION, "st.stxrelid"),
         kind="'statistics'",
         name="n.q || '.' || quote_ident(st.stxname)",
         parent_kind="r.kind",

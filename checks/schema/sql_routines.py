@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from migration_check.schema.sql_common import (
+    ANCHOR_ROUTINE,
     Family,
     comment_join,
     enabled_state,
@@ -33,6 +34,7 @@ def _routines(grants: bool, server_version: int) -> Family:
         " CASE WHEN ag.aggsortop <> 0 THEN 'SORTOP = ' || ag.aggsortop::regoperator::text END) END"
     )
     return Family(
+        anchor=(ANCHOR_ROUTINE, "p.oid"),
         kind="CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END",
         # regprocedure: qualified name and argument types only, the identity of a routine.
         name="p.oid::regprocedure",

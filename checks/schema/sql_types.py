@@ -4,6 +4,7 @@ types) and collations."""
 from __future__ import annotations
 
 from migration_check.schema.sql_common import (
+    ANCHOR_TYPE,
     Family,
     comment_join,
     not_extension_member,
@@ -37,6 +38,7 @@ def _types(grants: bool, server_version: int) -> Family:
     )
     multirange = "rg.rngmultitypid::regtype::text" if server_version >= 140000 else "NULL"
     return Family(
+        anchor=(ANCHOR_TYPE, "t.oid"),
         kind=(
             "CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite type'"
             " WHEN 'r' THEN 'range type' WHEN 'p' THEN 'shell type' ELSE 'base type' END"
