@@ -4,6 +4,7 @@ local provider, and a fresh throwaway database per test on it (the url provider'
 from __future__ import annotations
 
 import contextlib
+import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,15 @@ from migration_check.servers.local import LocalProvider
 from migration_check.servers.url import UrlProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _sigterm_is_an_interrupt(signum: int, frame: object) -> None:
+    # `timeout` and CI runners send SIGTERM: unwind like Ctrl-C, so the session's server and its
+    # temp dir are removed by the fixtures' teardown instead of being left behind.
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, _sigterm_is_an_interrupt)
 
 
 @pytest.fixture(scope="session")

@@ -158,3 +158,22 @@ def test_embedded_wheel_binaries_in_a_private_directory_are_usable(tmp_path: Pat
         with psycopg.connect(database.conninfo) as conn:
             assert conn.info.server_version >= 180000
     assert "18." in database.description
+
+
+def test_run_directories_of_killed_runs_are_reaped(shared_tmp: Path) -> None:
+    from migration_check.servers.local import OWNER_FILE
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    killed = shared_tmp / (TEMP_PREFIX + "killed")
+    (killed / "data").mkdir(parents=True)
+    (killed / OWNER_FILE).write_text(str(dead.pid))
+    running = shared_tmp / (TEMP_PREFIX + "running")
+    running.mkdir()
+    (running / OWNER_FILE).write_text(str(os.getpid()))
+    being_created = shared_tmp / (TEMP_PREFIX + "new")
+    being_created.mkdir()
+    with LocalProvider():
+        pass
+    assert not killed.exists()
+    assert running.exists() and being_created.exists()
+    assert sorted(p.name for p in leftovers(shared_tmp)) == [TEMP_PREFIX + "new", TEMP_PREFIX + "running"]

@@ -25,6 +25,9 @@ from migration_check.servers.base import Database, Provider, connect
 from migration_check.servers.binaries import Binaries, find_binaries
 
 TEMP_PREFIX = "migration-check-"
+OWNER_FILE = "owner.pid"
+# A run directory without an owner file (one being created right now) is left alone this long.
+UNCLAIMED_GRACE_SECONDS = 600
 SUPERUSER = "postgres"
 DATABASE = "migration_check"
 STARTUP_SECONDS = 60
@@ -53,7 +56,10 @@ class LocalProvider(Provider):
     def start(self) -> Database:
         binaries = find_binaries(self._bindir)
         user = self._run_as or unprivileged_user()
-        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=temp_parent(user)))
+        parent = temp_parent(user)
+        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+        (self._tempdir / OWNER_FILE).write_text(str(os.getpid()))
+        remove_stale_runs(self._tempdir.parent)
         data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
         sockets.mkdir()
         if user:
@@ -205,6 +211,46 @@ def _link_or_copy(source: str, target: str) -> None:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
+
+
+def remove_stale_runs(parent: Path) -> None:
+    """Remove the run directories of runs killed outright (SIGKILL, OOM), which no handler can
+    clean up: those whose owning process and server are both gone."""
+    for directory in parent.glob(TEMP_PREFIX + "*"):
+        if directory.is_dir() and _is_stale(directory):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _is_stale(directory: Path) -> bool:
+    try:
+        owner = int((directory / OWNER_FILE).read_text())
+    except FileNotFoundError:
+        try:
+            unclaimed = time.time() - directory.stat().st_mtime > UNCLAIMED_GRACE_SECONDS
+        except OSError:
+            return False
+        owner = None
+        if not unclaimed:
+            return False
+    except (OSError, ValueError):
+        return False
+    if owner is not None and _alive(owner):
+        return False
+    try:
+        server = int((directory / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return True
+    return not _alive(server)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def free_port() -> int:
