@@ -22,7 +22,9 @@ from migration_check import __version__, signals
 from migration_check.config import resolve_settings
 from migration_check.discovery import LAYOUTS, discover
 from migration_check.errors import MigrationCheckError, UsageError
-from migration_check.model import CheckResult, Project, RollbackPolicy, RunReport, Severity
+from migration_check.history import static_checks
+from migration_check.model import RollbackPolicy, RunReport, Severity
+from migration_check.presets import setup_scripts
 from migration_check.replay.runner import MigrationOutcome, Replay, SetupFailed, skipped_outcome
 from migration_check.reports import junit
 from migration_check.reports.console import Console
@@ -116,10 +118,10 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         project = discover(settings.path, settings.format, ignore=settings.ignore)
         report.project = project
         console.project(project)
-        static = _static_checks(project, settings)
+        static = static_checks(project, settings)
         report.results.extend(static)
         console.static_results(static)
-        setup = _setup_scripts(project, settings)
+        setup = setup_scripts(project, settings.setup)
         with make_provider(settings) as database:
             report.server = database.description
             console.server(database.description)
@@ -166,18 +168,6 @@ def _record(report: RunReport, outcome: MigrationOutcome, console: Console, fini
     finished.add(outcome.migration.id)
     if show:
         console.migration(outcome)
-
-
-def _static_checks(project: Project, settings: Settings) -> list[CheckResult]:
-    from migration_check.history import static_checks
-
-    return static_checks(project, settings)
-
-
-def _setup_scripts(project: Project, settings: Settings) -> list:
-    from migration_check.presets import setup_scripts
-
-    return setup_scripts(project, settings.setup)
 
 
 def _in_github_actions() -> bool:

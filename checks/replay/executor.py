@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 
 from migration_check.model import Script, Transaction
-from migration_check.replay.statements import Statement, SyntaxProblem, position_in_file, split_script
+from migration_check.replay.statements import Statement, SyntaxProblem, advance, position_in_file, split_script
 
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
 # Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
@@ -140,7 +140,8 @@ def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement
     replay statement by statement in a transaction that is rolled back, to find the culprit."""
     position = error.diag.statement_position
     if position and sent_whole(script, statements):
-        offset = _char_offset(script.sql, int(position) - 1)
+        # Postgres counts error positions in characters of the query string, from 1.
+        offset = max(0, min(int(position) - 1, len(script.sql)))
         line, column = position_in_file(script, offset)
         failing = _statement_at(statements, offset)
         return _failure(error, script.path, line, column, failing.sql if failing else None)
@@ -177,9 +178,7 @@ def _statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFail
     line, column = statement.line, statement.column
     position = error.diag.statement_position
     if position:
-        before = statement.sql[: int(position) - 1]
-        line += before.count("\n")
-        column = (int(position) - 1 - (before.rfind("\n") + 1) + 1) if "\n" in before else column + int(position) - 1
+        line, column = advance(line, column, statement.sql, int(position) - 1)
     return _failure(error, statement.path, line, column, statement.sql)
 
 
@@ -206,10 +205,3 @@ def _statement_at(statements: list[Statement], offset: int) -> Statement | None:
             found = statement
     return found
 
-
-def _char_offset(text: str, byte_offset: int) -> int:
-    """Postgres counts error positions in characters of the query string, from 1.
-
-    Kept as a function so that a server encoding other than UTF-8 has one place to be handled.
-    """
-    return max(0, min(byte_offset, len(text)))

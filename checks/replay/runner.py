@@ -24,6 +24,7 @@ from migration_check.settings import Settings
 
 REPLAY_CHECKS = ("apply", "verify", "rollback", "roundtrip", "reapply")
 MAX_LISTED_DIFFERENCES = 20
+MESSAGE_DIFFERENCES = 3  # the failure message quotes the first few; the body lists more
 
 
 @dataclass
@@ -57,9 +58,13 @@ def checks_for(migration: Migration) -> tuple[str, ...]:
 
 def skipped_outcome(project: Project, migration: Migration, reason: str) -> MigrationOutcome:
     outcome = MigrationOutcome(migration)
-    for check in checks_for(migration):
-        outcome.results.append(_result(project, migration, check, Status.SKIPPED, message=reason))
+    skip_checks(project, outcome, checks_for(migration), reason)
     return outcome
+
+
+def skip_checks(project: Project, outcome: MigrationOutcome, checks: tuple[str, ...], reason: str) -> None:
+    for check in checks:
+        outcome.results.append(_result(project, outcome.migration, check, Status.SKIPPED, message=reason))
 
 
 class Replay:
@@ -70,7 +75,6 @@ class Replay:
         self.conn = conn
         self.settings = settings
         self.snapshots = SnapshotSession(conn)
-        self.snapshot_seconds = 0.0
 
     def run_setup(self, scripts: list[Script]) -> None:
         for script in scripts:
@@ -89,12 +93,13 @@ class Replay:
             if migration.skip_reason or migration.up is None:
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run")
                 continue
+            started = time.perf_counter()
             outcome, state, blocked = self._round_trip(migration, state)
+            outcome.seconds = time.perf_counter() - started
             yield outcome
 
     def _round_trip(self, migration: Migration, before: Snapshot) -> tuple[MigrationOutcome, Snapshot, str | None]:
         """Returns the outcome, the schema now, and the reason later migrations cannot run (or None)."""
-        started = time.perf_counter()
         outcome = MigrationOutcome(migration)
         add = outcome.results.append
         assert migration.up is not None
@@ -102,29 +107,22 @@ class Replay:
         apply = self._step(migration, "apply", migration.up)
         add(apply)
         if apply.failed:
-            skip_rest = f"not run: {migration.id} failed to apply"
-            for check in checks_for(migration)[1:]:
-                add(self._skip(migration, check, "not run: up failed"))
-            outcome.seconds = time.perf_counter() - started
-            return outcome, before, skip_rest
+            skip_checks(self.project, outcome, checks_for(migration)[1:], "not run: up failed")
+            return outcome, before, f"not run: {migration.id} failed to apply"
         if migration.verify is not None:
             add(self._step(migration, "verify", migration.verify))
         after_up = self._snapshot()
 
         no_rollback = self._why_no_rollback(migration)
         if no_rollback:
-            for check in ("rollback", "roundtrip", "reapply"):
-                add(self._skip(migration, check, no_rollback))
-            outcome.seconds = time.perf_counter() - started
+            skip_checks(self.project, outcome, ("rollback", "roundtrip", "reapply"), no_rollback)
             return outcome, after_up, None
         assert migration.down is not None
 
         rollback = self._step(migration, "rollback", migration.down)
         add(rollback)
         if rollback.failed:
-            add(self._skip(migration, "roundtrip", "not run: the rollback failed"))
-            add(self._skip(migration, "reapply", "not run: the rollback failed"))
-            outcome.seconds = time.perf_counter() - started
+            skip_checks(self.project, outcome, ("roundtrip", "reapply"), "not run: the rollback failed")
             return outcome, *self._continue_from(migration, after_up)
 
         after_down = self._snapshot()
@@ -135,13 +133,11 @@ class Replay:
         if reapply.failed:
             reapply.message = f"up does not apply again after its rollback: {reapply.message}"
             add(reapply)
-            outcome.seconds = time.perf_counter() - started
             return outcome, *self._continue_from(migration, after_up)
         after_reapply = self._snapshot()
         reapply = self._compare(migration, "reapply", after_up, after_reapply, describe_reapply,
                                 "up after rollback gives a different schema", migration.up, reapply.seconds)
         add(reapply)
-        outcome.seconds = time.perf_counter() - started
         if reapply.failed:
             return outcome, after_reapply, self._blocked_after(migration)
         return outcome, after_reapply, None
@@ -149,7 +145,7 @@ class Replay:
     def _continue_from(self, migration: Migration, expected: Snapshot) -> tuple[Snapshot, str | None]:
         """After a failure the schema may not be what later migrations expect: look, don't guess."""
         now = self._snapshot()
-        if diff_snapshots(expected, now, strict_column_order=self.settings.strict_column_order):
+        if self._differences(expected, now):
             return now, self._blocked_after(migration)
         return now, None
 
@@ -191,26 +187,24 @@ class Replay:
         script: Script,
         seconds: float = 0.0,
     ) -> CheckResult:
-        differences = diff_snapshots(expected, actual, strict_column_order=self.settings.strict_column_order)
+        differences = self._differences(expected, actual)
         if not differences:
             return _result(self.project, migration, check, Status.PASSED, script=script, seconds=seconds)
         lines = describe(differences)
-        shown = lines[:MAX_LISTED_DIFFERENCES]
-        more = f" (+{len(lines) - len(shown)} more)" if len(lines) > len(shown) else ""
-        message = f"{headline}: {'; '.join(shown[:3])}" + (f" (+{len(lines) - 3} more)" if len(lines) > 3 else "")
-        details = "\n".join(shown) + more
         return _result(self.project, migration, check, Status.FAILED, script=script,
-                       message=message, details=details, seconds=seconds)
+                       message=f"{headline}: {_listed(lines, MESSAGE_DIFFERENCES, '; ')}",
+                       details=_listed(lines, MAX_LISTED_DIFFERENCES, "\n"), seconds=seconds)
 
-    def _skip(self, migration: Migration, check: str, reason: str) -> CheckResult:
-        return _result(self.project, migration, check, Status.SKIPPED, message=reason)
+    def _differences(self, expected: Snapshot, actual: Snapshot) -> list:
+        return diff_snapshots(expected, actual, strict_column_order=self.settings.strict_column_order)
 
     def _snapshot(self) -> Snapshot:
-        started = time.perf_counter()
-        try:
-            return self.snapshots.take()
-        finally:
-            self.snapshot_seconds += time.perf_counter() - started
+        return self.snapshots.take()
+
+
+def _listed(lines: list[str], limit: int, separator: str) -> str:
+    more = f" (+{len(lines) - limit} more)" if len(lines) > limit else ""
+    return separator.join(lines[:limit]) + more
 
 
 def _result(

@@ -80,10 +80,17 @@ def has_transaction_control(statements: list[Statement]) -> bool:
 
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
     """1-based (line, column) in the file of a character offset into `script.sql`."""
-    before = script.sql[:offset]
-    line = before.count("\n")
-    column = offset - (before.rfind("\n") + 1) + 1
-    return script.first_line + line, column
+    return advance(script.first_line, 1, script.sql, offset)
+
+
+def advance(line: int, column: int, text: str, offset: int) -> tuple[int, int]:
+    """The (line, column) reached by moving `offset` characters into `text`, which starts at
+    (`line`, `column`) of its file."""
+    before = text[:offset]
+    newlines = before.count("\n")
+    if not newlines:
+        return line, column + offset
+    return line + newlines, offset - before.rfind("\n")
 
 
 def cannot_run_in_transaction(node: ast.Node | None) -> bool:
