@@ -81,7 +81,9 @@ def main() -> None:
 
     with server(args.database_url) as cluster:
         print(f"server: {cluster.description}")
-        print(f"{'tables':>7} {'objects':>8} {'build s':>8} {'snapshot ms':>12} {'unprepared ms':>15} {'us/object':>10} {'diff ms':>8}")
+        columns = (("tables", 7), ("objects", 8), ("build s", 8), ("snapshot ms", 12), ("unprepared ms", 15),
+                   ("us/object", 10), ("diff ms", 8))
+        print(" ".join(f"{name:>{width}}" for name, width in columns))
         for size in args.sizes:
             with UrlProvider(cluster.conninfo) as database, contextlib.closing(
                 psycopg.connect(database.conninfo, autocommit=True)

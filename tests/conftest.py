@@ -16,6 +16,9 @@ from migration_check.servers.base import Database
 from migration_check.servers.local import LocalProvider
 from migration_check.servers.url import UrlProvider
 
+# The Docker fixtures (docker_engine, action_image) for every test module that asks for them.
+pytest_plugins = ["docker_support"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, write_files
 
+from conftest import FIXTURES, write_files
 from migration_check.discovery import LAYOUTS, detect, discover
 from migration_check.errors import UsageError
 

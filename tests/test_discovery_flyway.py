@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import write_files
-
 from migration_check.discovery import discover
 from migration_check.model import RollbackPolicy, Transaction
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_files
 
+from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
 from migration_check.model import Transaction
-from migration_check.replay.statements import split_script
+from migration_check.sql import split_script
 
 FUNCTION_MIGRATION = """
 -- +goose Up
@@ -79,7 +79,7 @@ def test_broken_sql_between_blocks_fails_at_its_line(tmp_path: Path) -> None:
     found = project(tmp_path, {
         "migrations/00001_t.sql": "-- +goose Up\n-- +goose StatementBegin\nselect 1;\n-- +goose StatementEnd\ncreate tabel t (a int);\n",
     })
-    from migration_check.replay.statements import SyntaxProblem
+    from migration_check.sql import SyntaxProblem
 
     with pytest.raises(SyntaxProblem) as caught:
         split_script(found.migrations[0].up)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import write_files
 
+from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
 from migration_check.model import Transaction

@@ -10,15 +10,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from docker_support import (  # noqa: F401
+
+from docker_support import (
     STANDIN_IMAGE,
-    ActionRun,
     TEST_LABEL,
-    action_image,
+    ActionRun,
     commit_all,
     databases_started_by,
     docker,
-    docker_engine,
     git,
     make_workspace,
     run_action,

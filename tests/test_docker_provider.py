@@ -11,8 +11,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from docker_support import BASE_IMAGE, STANDIN_IMAGE, docker, docker_engine  # noqa: F401
 
+from docker_support import BASE_IMAGE, STANDIN_IMAGE, docker
 from migration_check.errors import InfrastructureError, Interrupted
 from migration_check.servers import docker as provider_module
 from migration_check.servers.docker import DockerProvider, Route, plan_route

@@ -111,7 +111,7 @@ def test_empty_script_is_fine(conn: psycopg.Connection) -> None:
 
 def test_enum_add_value_leaves_the_transaction_only_before_postgres_12() -> None:
     from migration_check.replay.executor import runs_in_one_transaction
-    from migration_check.replay.statements import split_script
+    from migration_check.sql import split_script
     script = Script(Path("m.sql"), "alter type mood add value 'meh';")
     statements = split_script(script)
     assert runs_in_one_transaction(script, statements, 110000) is False

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from docker_support import parse_outputs, runner_commands
 
+from docker_support import parse_outputs, runner_commands
 from migration_check import action
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, RunReport, Script, Severity, Status
 from migration_check.reports import github
@@ -77,7 +77,7 @@ def test_most_important_findings_first_and_errors_before_warnings() -> None:
         result("apply", "003_y", file="003_y.sql", line=2, message="syntax error", details="ERROR: 42601"),
         result("apply", "001_ok", status=Status.PASSED),
     )
-    lines = github.annotations(report, Severity.ERROR, "report.xml")
+    lines = github.annotation_commands(report, Severity.ERROR, "report.xml")
     kinds = [re.match(r"::(\w+)", line)[1] for line in lines]  # type: ignore[index]
     assert kinds == ["error", "error", "error", "warning"]
     assert lines[0].startswith("::error file=003_y.sql,line=2,title=apply%3A 003_y::syntax error%0AERROR: 42601")
@@ -86,13 +86,13 @@ def test_most_important_findings_first_and_errors_before_warnings() -> None:
 
 def test_warnings_fail_the_run_with_fail_on_warning() -> None:
     report = report_of(result("lint", "002_x", severity=Severity.WARNING, message="drop column"))
-    assert github.annotations(report, Severity.WARNING, "r")[0].startswith("::error ")
+    assert github.annotation_commands(report, Severity.WARNING, "r")[0].startswith("::error ")
 
 
 def test_annotations_are_capped_per_level_with_one_notice_for_the_rest() -> None:
     errors = [result("apply", f"{i:03}_m", file=f"{i:03}_m.sql", message="boom") for i in range(14)]
     warnings = [result("lint", f"{i:03}_m", severity=Severity.WARNING, message="risky") for i in range(12)]
-    lines = github.annotations(report_of(*errors, *warnings), Severity.ERROR, "the JUnit report (r.xml)")
+    lines = github.annotation_commands(report_of(*errors, *warnings), Severity.ERROR, "the JUnit report (r.xml)")
     assert sum(line.startswith("::error ") for line in lines) == github.ANNOTATIONS_PER_LEVEL
     assert sum(line.startswith("::warning ") for line in lines) == github.ANNOTATIONS_PER_LEVEL
     assert lines[-1].startswith("::notice ")
@@ -102,13 +102,13 @@ def test_annotations_are_capped_per_level_with_one_notice_for_the_rest() -> None
 
 
 def test_an_early_error_is_the_first_annotation() -> None:
-    lines = github.annotations(report_of(error="cannot connect to PostgreSQL"), Severity.ERROR, "r")
+    lines = github.annotation_commands(report_of(error="cannot connect to PostgreSQL"), Severity.ERROR, "r")
     assert lines == ["::error title=migration-check could not finish::cannot connect to PostgreSQL"]
 
 
 def test_long_details_are_cut_in_the_annotation() -> None:
     details = "\n".join(f"line {i}" for i in range(30))
-    line = github.annotations(report_of(result("roundtrip", "m", message="diff", details=details)),
+    line = github.annotation_commands(report_of(result("roundtrip", "m", message="diff", details=details)),
                               Severity.ERROR, "r")[0]
     assert "line 9" in line and "line 10%0A" not in line and "20 more lines" in line
 

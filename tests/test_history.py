@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_naming import CLEAN, by_subject, project_of
 
 from migration_check.discovery.base import version_sort_key
+from migration_check.history import static_checks
 from migration_check.history.linear import (
     AmbiguousOrder,
     Deleted,
@@ -24,9 +24,9 @@ from migration_check.history.linear import (
     local_findings,
 )
 from migration_check.history.linear_check import NO_BASE_REF, check_history, findings_to_results, message
-from migration_check.history import static_checks
 from migration_check.model import RunReport, Status
 from migration_check.settings import Settings
+from test_naming import CLEAN, by_subject, project_of
 
 
 def entry(version: str, name: str, sql: str = "select 1;\n", rollback: str | None = "select 2;\n") -> Entry:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tests.conftest import write_files
 
 from migration_check.errors import InfrastructureError
 from migration_check.servers.binaries import candidate_bindirs, find_binaries
 from migration_check.servers.local import TEMP_PREFIX, LocalProvider
-from tests.conftest import write_files
 
 
 def leftovers(tempdir: Path) -> list[Path]:

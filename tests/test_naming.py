@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from migration_check.history.naming import Convention, check_naming, naming_prob
 from migration_check.model import CheckResult, Project, Severity, Status
 from migration_check.settings import Settings
 
-NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=UTC)
 TIMESTAMP = Convention(r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$", "YYYYMMDDHHMMSS_snake_case_name.sql")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from migration_check.model import Status
 from migration_check.scaffold import create_migration
 from migration_check.settings import Settings
 
-NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=UTC)
 
 
 def names(paths: list[Path]) -> list[str]:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_naming import CLEAN, by_subject, project_of
-
 from migration_check.history.pairing import check_pairing, expected_files
 from migration_check.model import RollbackPolicy, Status
 from migration_check.settings import Settings
+from test_naming import CLEAN, by_subject, project_of
 
 
 def test_paired_migrations_pass_one_case_each(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ from pathlib import Path
 import pglast
 import psycopg
 import pytest
-from test_schema_snapshot import CLEAN, FORGOTTEN, dropping_new_roles, load
 
 from migration_check.schema import Snapshot, take_snapshot
 from migration_check.schema.incremental import SnapshotSession
+from test_schema_snapshot import CLEAN, FORGOTTEN, dropping_new_roles, load
 
 
 def parents(snapshot: Snapshot) -> dict:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from migration_check.model import Script
-from migration_check.replay.statements import Statement, SyntaxProblem, split_script
+from migration_check.sql import Statement, SyntaxProblem, split_script
 
 
 def split(sql: str, path: Path = Path("/repo/m.sql"), **kwargs: object) -> list[Statement]:

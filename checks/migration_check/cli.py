@@ -1,0 +1,229 @@
+"""The `migration-check` command line (a contract: see the README's CLI reference).
+
+Exit codes: 0 every check passed, 1 at least one check failed, 2 usage, configuration or
+infrastructure error (and interruption). The JUnit file is written in every case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import psycopg
+
+from migration_check import __version__, signals
+from migration_check.config import resolve_settings
+from migration_check.discovery import LAYOUTS, discover
+from migration_check.errors import MigrationCheckError, UsageError
+from migration_check.history import static_checks
+from migration_check.model import RollbackPolicy, RunReport, Severity
+from migration_check.presets import setup_scripts
+from migration_check.replay.runner import MigrationOutcome, Replay, SetupFailed, skipped_outcome
+from migration_check.reports import junit
+from migration_check.reports.console import Console
+from migration_check.servers import make_provider
+from migration_check.servers.base import connect
+from migration_check.settings import Settings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="migration-check", description="Prove that PostgreSQL migrations are safe to merge.")
+    parser.add_argument("--version", action="version", version=f"migration-check {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser("check", help="replay, round-trip and check the migrations")
+    check.add_argument("path", nargs="?", type=Path, help="migrations directory or repository root (default: .)")
+    check.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report to FILE")
+    check.add_argument("--base-ref", metavar="REF", help="git ref of the base branch, for the history checks")
+    check.add_argument("--format", choices=sorted(LAYOUTS), help="the migration layout (default: detected)")
+    check.add_argument("--config", type=Path, metavar="FILE",
+                       help="config file (default: .migration-check.yml or pyproject.toml)")
+    source = check.add_mutually_exclusive_group()
+    source.add_argument("--database-url", metavar="URL", help="use a throwaway database on this existing server")
+    source.add_argument("--postgres-image", metavar="IMAGE", help="run PostgreSQL from this Docker image (testcontainers)")
+    source.add_argument("--pg-bindir", type=Path, metavar="DIR", help="local PostgreSQL server binaries to use")
+    check.add_argument("--setup", action="append", metavar="FILE|PRESET",
+                       help="SQL run once before the first migration; a file or a preset (supabase). Repeatable")
+    check.add_argument("--rollbacks", choices=[p.value for p in RollbackPolicy], help="whether rollbacks are required")
+    check.add_argument("--fail-on", choices=[s.value for s in Severity],
+                       help="lowest severity that fails the run (default: error)")
+    check.add_argument("--strict-column-order", action="store_true", default=None,
+                       help="a rollback must also restore column positions")
+    check.add_argument("--no-annotations", dest="annotations", action="store_false", default=None,
+                       help="no GitHub annotations (when run in GitHub Actions)")
+    verbosity = check.add_mutually_exclusive_group()
+    verbosity.add_argument("-q", "--quiet", action="store_true", default=None, help="only failures and the summary")
+    verbosity.add_argument("-v", "--verbose", action="store_true", default=None, help="every test case and full diffs")
+
+    new = commands.add_parser("new", help="create a correctly named migration (and rollback) for the detected format")
+    new.add_argument("name", help="snake_case description, e.g. add_user_preferences")
+    new.add_argument("--dir", dest="path", type=Path, help="migrations directory or repository root (default: .)")
+    new.add_argument("--format", choices=sorted(LAYOUTS), help="the migration layout (default: detected)")
+    new.add_argument("--config", type=Path, metavar="FILE", help="config file")
+    return parser
+
+
+def cli_values(args: argparse.Namespace) -> dict[str, Any]:
+    """Only the flags the user gave, keyed by Settings field, so they override the config file."""
+    values = {key: value for key, value in vars(args).items() if value is not None and key != "command"}
+    if "name" in values and args.command == "new":
+        values.pop("name")
+    if "rollbacks" in values:
+        values["rollbacks"] = RollbackPolicy(values["rollbacks"])
+    if "fail_on" in values:
+        values["fail_on"] = Severity(values["fail_on"])
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # psycopg logs the rollback it could not do after an interruption; the run reports it itself.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
+    logging.getLogger("psycopg").propagate = False
+    console = Console(out=sys.stdout)
+    try:
+        args = build_parser().parse_args(argv)
+        settings = resolve_settings(cli_values(args))
+    except MigrationCheckError as exc:
+        print(f"migration-check: error: {exc.one_line()}", file=sys.stderr)
+        _write_junit_for_early_error(argv, exc.one_line())
+        return 2
+    if args.command == "new":
+        return _new(settings, args.name)
+    console = Console(out=sys.stdout, quiet=settings.quiet, verbose=settings.verbose, fail_on=settings.fail_on)
+    with _user_text_cannot_run_workflow_commands():
+        with signals.raise_interrupted():
+            report = run_check(settings, console)
+        return finish(report, settings, console)
+
+
+def run_check(settings: Settings, console: Console) -> RunReport:
+    """Discover, check names and history, then replay on a disposable database. Never raises for
+    a usage, infrastructure or interruption problem: it ends up in `report.error`."""
+    started = time.perf_counter()
+    report = RunReport(project=None, results=[])
+    finished: set[str] = set()
+    try:
+        _announce_github(settings)
+        project = discover(settings.path, settings.format, ignore=settings.ignore)
+        report.project = project
+        console.project(project)
+        static = static_checks(project, settings)
+        report.results.extend(static)
+        console.static_results(static)
+        setup = setup_scripts(project, settings.setup)
+        with make_provider(settings) as database:
+            report.server = database.description
+            console.server(database.description)
+            with contextlib.closing(connect(database.conninfo)) as conn:
+                replay = Replay(project, conn, settings)
+                replay.run_setup(setup)
+                for outcome in replay.outcomes():
+                    _record(report, outcome, console, finished)
+    except SetupFailed as exc:
+        report.error = str(exc)
+    except MigrationCheckError as exc:
+        report.error = exc.one_line()
+    except psycopg.Error as exc:
+        report.error = f"PostgreSQL: {' '.join(str(exc).split())}"
+    except OSError as exc:
+        report.error = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    if report.error and report.project is not None:
+        reason = f"not run: {report.error}"
+        for migration in report.project.migrations:
+            if migration.id not in finished:
+                _record(report, skipped_outcome(report.project, migration, reason), console, finished, show=False)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def finish(report: RunReport, settings: Settings, console: Console) -> int:
+    """The summary and the reports, written whatever happened (even on a second Ctrl-C)."""
+    with signals.ignored():
+        console.summary(report)
+        if settings.junit_xml is not None:
+            try:
+                junit.write(report, settings.junit_xml, settings.fail_on)
+                if not settings.quiet:
+                    console.say(f"junit: {settings.junit_xml}")
+            except OSError as exc:
+                print(f"migration-check: error: cannot write {settings.junit_xml}: {exc.strerror}", file=sys.stderr)
+                return 2
+        _publish_github(report, settings)
+    return report.exit_code(settings.fail_on)
+
+
+def _record(report: RunReport, outcome: MigrationOutcome, console: Console, finished: set[str], show: bool = True) -> None:
+    report.results.extend(outcome.results)
+    finished.add(outcome.migration.id)
+    if show:
+        console.migration(outcome)
+
+
+def _in_github_actions() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+@contextlib.contextmanager
+def _user_text_cannot_run_workflow_commands() -> Iterator[None]:
+    """In GitHub Actions, user SQL and PostgreSQL messages printed verbatim must not be taken for
+    workflow commands (`::set-output`, `::add-mask`, ...)."""
+    if not _in_github_actions():
+        yield
+        return
+    from migration_check.reports import github
+
+    with github.commands_stopped(sys.stdout):
+        yield
+
+
+def _announce_github(settings: Settings) -> None:
+    if _in_github_actions():
+        from migration_check.reports import github
+
+        github.mask_secrets(settings, sys.stdout)
+
+
+def _publish_github(report: RunReport, settings: Settings) -> None:
+    if _in_github_actions():
+        from migration_check.reports import github
+
+        github.publish(report, settings, settings.junit_xml)
+
+
+def _new(settings: Settings, name: str) -> int:
+    from migration_check.scaffold import create_migration
+
+    try:
+        created = create_migration(settings, name)
+    except MigrationCheckError as exc:
+        print(f"migration-check: error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    for path in created:
+        print(f"created {path}")
+    return 0
+
+
+def _write_junit_for_early_error(argv: list[str], message: str) -> None:
+    """Even a bad command line leaves a JUnit file where one was asked for, if we can tell where."""
+    target = None
+    for index, arg in enumerate(argv):
+        if arg == "--junit-xml" and index + 1 < len(argv):
+            target = argv[index + 1]
+        elif arg.startswith("--junit-xml="):
+            target = arg.split("=", 1)[1]
+    if target:
+        with contextlib.suppress(OSError):
+            junit.write(RunReport(project=None, results=[], error=message), Path(target))

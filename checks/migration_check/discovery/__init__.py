@@ -1,0 +1,167 @@
+"""Find the migrations, whatever the layout, and say which layout it is and why.
+
+Each layout is one module; `LAYOUTS` is the registry. Adding a layout means writing its module and
+adding one line here. The registry's order is the order in which conventional directories are
+searched under a repository root (most specific first); among the layouts that recognise one
+directory, the highest detection score wins, and a tie is an error that asks for --format.
+
+Detection scores: a layout recognised by a file of its own or by markers inside the files
+(sqitch.plan, migration_lock.toml, `-- migrate:up`, `-- +goose Up`, `V1__x.sql`) scores 85-95;
+golang-migrate's `.up.sql`/`.down.sql` names 70; the plain timestamp names 50-60, so that they
+never outrank a layout that uses the same names with markers inside.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import subprocess
+from pathlib import Path
+
+from migration_check.discovery.base import Detection, Discovery, Layout
+from migration_check.discovery.dbmate import DbmateLayout
+from migration_check.discovery.diesel import DieselLayout
+from migration_check.discovery.flyway import FlywayLayout
+from migration_check.discovery.golang_migrate import GolangMigrateLayout
+from migration_check.discovery.goose import GooseLayout
+from migration_check.discovery.prisma import PrismaLayout
+from migration_check.discovery.sqitch import SqitchLayout
+from migration_check.discovery.supabase import SupabaseLayout
+from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
+from migration_check.discovery.yoyo import YoyoLayout
+from migration_check.errors import UsageError
+from migration_check.model import Project
+
+LAYOUTS: dict[str, Layout] = {
+    layout.name: layout
+    for layout in (
+        SupabaseLayout(),
+        PrismaLayout(),
+        SqitchLayout(),
+        FlywayLayout(),
+        DbmateLayout(),
+        GooseLayout(),
+        GolangMigrateLayout(),
+        DieselLayout(),
+        YoyoLayout(),
+        TimestampRollbackLayout(),
+    )
+}
+
+
+def layout_named(name: str) -> Layout:
+    try:
+        return LAYOUTS[name]
+    except KeyError:
+        raise UsageError(f"unknown format {name!r}; known formats: {', '.join(sorted(LAYOUTS))}") from None
+
+
+def find_repo_root(start: Path) -> Path:
+    """The git work tree that holds `start`, or `start` itself outside git."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        return start
+    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
+
+
+def candidate_directories(path: Path) -> list[Path]:
+    """`path` itself, then each layout's conventional directories under it (a repository root)."""
+    seen: dict[Path, None] = {path: None}
+    for layout in LAYOUTS.values():
+        for sub in layout.conventional_dirs:
+            candidate = path / sub
+            if candidate.is_dir():
+                seen.setdefault(candidate, None)
+    return list(seen)
+
+
+def detect(path: Path) -> tuple[Layout, Path, Detection]:
+    """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
+    found: list[tuple[Layout, Path, Detection]] = []
+    for directory in candidate_directories(path):
+        for layout in LAYOUTS.values():
+            detection = layout.detect(directory)
+            if detection:
+                found.append((layout, directory, detection))
+        if found:
+            break  # the most specific directory that holds migrations wins
+    if not found:
+        raise UsageError(
+            f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts"
+            f" here and in {', '.join(sorted({d for layout in LAYOUTS.values() for d in layout.conventional_dirs}))})"
+        )
+    found.sort(key=lambda item: -item[2].score)
+    best = found[0]
+    ties = [item for item in found[1:] if item[2].score == best[2].score]
+    if ties:
+        names = ", ".join(item[0].name for item in [best, *ties])
+        raise UsageError(f"{best[1]}: the layout is ambiguous ({names}); choose one with --format")
+    return best
+
+
+def discover(
+    path: Path, format_name: str | None = None, repo_root: Path | None = None, ignore: list[str] | None = None
+) -> Project:
+    """Everything the checks need to know about the migrations at or under `path`.
+
+    `ignore` holds glob patterns (matched against file names and repository-relative paths) of
+    files that are not migrations and must not be reported as stray.
+    """
+    path = path.resolve()
+    if not path.exists():
+        raise UsageError(f"{path}: no such directory")
+    if not path.is_dir():
+        raise UsageError(f"{path}: not a directory")
+    if format_name:
+        layout = layout_named(format_name)
+        directory = _directory_for(layout, path)
+        detection = layout.detect(directory) or Detection(0, "")
+        reason = f"chosen with --format ({detection.reason})" if detection.reason else "chosen with --format"
+    else:
+        layout, directory, detection = detect(path)
+        reason = detection.reason
+    found: Discovery = layout.discover(directory)
+    root = (repo_root or find_repo_root(directory)).resolve()
+    if ignore:
+        found = _without_ignored(found, root, ignore)
+    return Project(
+        format=layout.name,
+        reason=reason,
+        directory=directory,
+        repo_root=root,
+        migrations=found.migrations,
+        rollback_policy=found.rollback_policy or layout.default_rollbacks,
+        stray_files=found.stray_files,
+        orphan_rollbacks=found.orphan_rollbacks,
+    )
+
+
+def _directory_for(layout: Layout, path: Path) -> Path:
+    """Where a layout chosen with --format keeps its migrations: the first directory it recognises,
+    else its first conventional directory that exists, else `path` itself."""
+    found = next((d for d in candidate_directories(path) if layout.detect(d)), None)
+    if found is not None:
+        return found
+    return next((path / sub for sub in layout.conventional_dirs if (path / sub).is_dir()), path)
+
+
+def _is_ignored(path: Path, root: Path, patterns: list[str]) -> bool:
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(relative, p) for p in patterns)
+
+
+def _without_ignored(found: Discovery, root: Path, patterns: list[str]) -> Discovery:
+    return Discovery(
+        migrations=[m for m in found.migrations if not any(_is_ignored(f, root, patterns) for f in m.files)],
+        stray_files=[s for s in found.stray_files if not _is_ignored(s.path, root, patterns)],
+        orphan_rollbacks=[o for o in found.orphan_rollbacks if not _is_ignored(o.path, root, patterns)],
+        rollback_policy=found.rollback_policy,
+    )

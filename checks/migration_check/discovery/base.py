@@ -1,0 +1,165 @@
+"""What every layout module provides, and the helpers they share.
+
+A layout is one module under `discovery/`: it says whether a directory looks like its own
+(`detect`), turns the directory into ordered migrations (`discover`), and knows how to name a new
+migration (`new_files`). Layouts never run SQL and never judge names: naming, pairing and history
+are separate checks that read what discovery found, so discovery stays lenient and reports every
+file it could not place as a `StrayFile` rather than dropping it.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from migration_check.errors import FileError
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+
+# Files that live beside migrations in real repositories and are never migrations.
+IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md"})
+
+
+@dataclass(frozen=True)
+class Detection:
+    """How sure a layout is that a directory is its own, and why (shown to the user)."""
+
+    score: int
+    reason: str
+
+
+@dataclass
+class Discovery:
+    migrations: list[Migration]
+    stray_files: list[StrayFile] = field(default_factory=list)
+    orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
+    rollback_policy: RollbackPolicy | None = None  # None: the layout's default
+
+
+class Layout(abc.ABC):
+    """One migration layout (golang-migrate, dbmate, Flyway, ...)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    default_rollbacks: ClassVar[RollbackPolicy]
+    # Where the layout keeps migrations, relative to a repository root, most specific first.
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations")
+    # The convention of file names, for the naming check: a regex on the file name (not on SQL).
+    naming_pattern: ClassVar[str] = r".*"
+    naming_hint: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def detect(self, directory: Path) -> Detection | None:
+        """A Detection when `directory` looks like this layout, else None."""
+
+    @abc.abstractmethod
+    def discover(self, directory: Path) -> Discovery:
+        """The migrations in `directory`, ordered as the layout's own runner orders them."""
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        """Files (path -> initial content) for a new migration called `name`."""
+        raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
+
+
+def read_sql(path: Path) -> str:
+    """The text of a migration file. Not UTF-8 is a FileError at the line of the first bad byte."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    return text.removeprefix("\ufeff")
+
+
+def version_sort_key(version: str) -> tuple:
+    """Numeric where the version is numeric, so 2 < 10 and 1.2.3 < 1.10; text breaks ties."""
+    parts = re.split(r"[._]", version)
+    key: list[tuple[int, int | str]] = []
+    for part in parts:
+        key.append((0, int(part)) if part.isdigit() else (1, part))
+    return (tuple(key), version)
+
+
+def candidate_files(directory: Path) -> list[Path]:
+    """Regular files directly in `directory`, sorted, without the well-known non-migrations."""
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.name not in IGNORED_NAMES)
+
+
+def candidate_directories_in(directory: Path) -> list[Path]:
+    """Sub-directories of `directory`, sorted (per-directory layouts: Prisma, diesel)."""
+    return sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def utc_timestamp(now: datetime) -> str:
+    return now.strftime("%Y%m%d%H%M%S")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of `text`, each with its "\\n" (only "\\n" ends a line, as for the runners)."""
+    lines = text.split("\n")
+    return [line + "\n" for line in lines[:-1]] + ([lines[-1]] if lines[-1] else [])
+
+
+def section(path: Path, lines: list[str], start: int, end: int, transaction: Transaction = Transaction.AUTO,
+            statements: tuple[tuple[int, str], ...] | None = None) -> Script:
+    """A Script made of lines[start:end] (0-based) of a file, with first_line pointing at them."""
+    return Script(path, "".join(lines[start:end]), first_line=start + 1, transaction=transaction, statements=statements)
+
+
+
+def read_head(path: Path, limit: int = 1 << 16) -> str:
+    """The start of a file, enough for detection to find leading markers without reading it all."""
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
+        return handle.read(limit)
+
+
+@dataclass(frozen=True)
+class FileRole:
+    """What a file name says about a file of a two-file layout (forward script + rollback script)."""
+
+    version: str
+    name: str
+    rollback: bool
+
+
+def pair_forward_and_rollback(
+    directory: Path,
+    classify: Callable[[Path], FileRole | None],
+    stray_reason: str,
+) -> Discovery:
+    """Discovery for every layout that keeps a forward and a rollback file per version.
+
+    `classify` reads one file name; files it returns None for are stray. A rollback without its
+    forward file is an orphan, a forward file without its rollback has `down=None`.
+    """
+    forward: dict[tuple[str, str], Path] = {}
+    backward: dict[tuple[str, str], Path] = {}
+    stray: list[StrayFile] = []
+    for path in candidate_files(directory):
+        role = classify(path)
+        if role is None:
+            stray.append(StrayFile(path, stray_reason))
+            continue
+        (backward if role.rollback else forward)[(role.version, role.name)] = path
+
+    migrations = []
+    for (version, name), up_path in forward.items():
+        down_path = backward.pop((version, name), None)
+        migrations.append(
+            Migration(
+                version=version,
+                name=name,
+                sort_key=version_sort_key(version) + (name,),
+                up=Script(up_path, read_sql(up_path)),
+                down=Script(down_path, read_sql(down_path)) if down_path else None,
+                files=(up_path,) + ((down_path,) if down_path else ()),
+            )
+        )
+    migrations.sort(key=lambda m: m.sort_key)
+    orphans = [OrphanRollback(path, version, name) for (version, name), path in sorted(backward.items())]
+    return Discovery(migrations, stray, orphans)

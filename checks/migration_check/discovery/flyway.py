@@ -1,0 +1,146 @@
+"""Flyway: `V<version>__<description>.sql`, with `U<version>__...` undo and `R__...` repeatable scripts.
+
+Rules, as Flyway applies them:
+- Versioned scripts `V1__init.sql`, `V1.2__x.sql`, `V1_2__x.sql` (an `_` in a version is a `.`):
+  applied in numeric version order, so 1.2 < 1.10 < 2. Leading zeros do not count (V01 = V1).
+- Undo scripts `U<version>__...` (Flyway Teams) undo the versioned script of the same version: they
+  are the rollbacks here. A project with no undo script is forward-only (RollbackPolicy.ABSENT);
+  as soon as one exists, every versioned script needs one (REQUIRED).
+- Repeatable scripts `R__<description>.sql` run after all versioned ones, ordered by description.
+  They have no rollback.
+- Java/Kotlin migrations (`V3__x.java`) are reported as skipped: not SQL.
+- A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
+  outside a transaction. Otherwise Flyway runs each script in one transaction, except scripts
+  with statements PostgreSQL refuses in one (CREATE INDEX CONCURRENTLY): the executor decides.
+- The prefixes are upper case and the separator is two underscores, as in Flyway's defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+
+FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt)$")
+CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
+JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
+
+
+class FlywayLayout(Layout):
+    name = "flyway"
+    description = "V<version>__<description>.sql, U<version>__ undo, R__ repeatable"
+    default_rollbacks = RollbackPolicy.ABSENT
+    conventional_dirs = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql", "migrations", "db/migrations")
+    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt)$"
+    naming_hint = "V<version>__<description>.sql (U<version>__ to undo, R__<description>.sql repeatable)"
+
+    def detect(self, directory: Path) -> Detection | None:
+        roles = [m for p in candidate_files(directory) if (m := _match(p))]
+        if not roles:
+            return None
+        counts = {prefix: sum(1 for m in roles if m["prefix"] == prefix) for prefix in "VUR"}
+        why = f"{counts['V']} files named V<version>__<description>.sql"
+        if counts["U"]:
+            why += f", {counts['U']} U__ undo"
+        if counts["R"]:
+            why += f", {counts['R']} R__ repeatable"
+        return Detection(score=90, reason=why)
+
+    def discover(self, directory: Path) -> Discovery:
+        versioned: list[Migration] = []
+        repeatable: list[Migration] = []
+        undo: list[tuple[str, str, Path]] = []
+        stray: list[StrayFile] = []
+        configs = {p for p in candidate_files(directory) if p.name.endswith(".sql.conf")}
+        for path in candidate_files(directory):
+            if path in configs and path.with_suffix("").exists():
+                continue  # read with its script
+            match = _match(path)
+            if match is None:
+                reason = ("Flyway callback: not replayed" if CALLBACKS.match(path.name)
+                          else f"not a Flyway migration ({self.naming_hint})")
+                stray.append(StrayFile(path, reason))
+                continue
+            prefix, description = match["prefix"], match["description"]
+            version = (match["version"] or "").replace("_", ".")
+            if prefix == "R":
+                script = _script(path) if match["ext"] == "sql" else None
+                # each repeatable is its own "version", so that history sees no duplicates
+                repeatable.append(Migration(
+                    f"R__{description}", "", (1, description), up=script, files=(path,), repeatable=True,
+                    skip_reason=None if script else JAVA_SKIP,
+                ))
+            elif prefix == "U":
+                undo.append((version, description, path))
+            elif match["ext"] != "sql":
+                versioned.append(Migration(version, description, _key(version, description), up=None,
+                                           files=(path,), skip_reason=JAVA_SKIP))
+            else:
+                versioned.append(Migration(version, description, _key(version, description), up=_script(path), files=(path,)))
+        versioned, orphans = _pair_undo(versioned, undo)
+        versioned.sort(key=lambda m: m.sort_key)
+        repeatable.sort(key=lambda m: m.sort_key)
+        policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
+        return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        # the next major version after the highest one (Flyway versions are not timestamps by default)
+        found = self.discover(directory).migrations if directory.is_dir() else []
+        majors = [int(m.version.split(".")[0]) for m in found if m.version.split(".")[0].isdigit()]
+        return {directory / f"V{max(majors, default=0) + 1}__{name}.sql": f"-- {name}\n"}
+
+
+def _match(path: Path) -> re.Match[str] | None:
+    match = FILE.match(path.name)
+    if match and match["prefix"] in "VU" and not match["version"]:
+        return None  # V__x.sql: a versioned script needs a version
+    if match and match["prefix"] == "R" and match["version"]:
+        return None
+    return match
+
+
+def _key(version: str, description: str) -> tuple:
+    # versioned before repeatable; numeric parts compare as numbers, so V01 and V1 tie (a duplicate)
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
+    return (0, parts, version, description)
+
+
+def _script(path: Path) -> Script:
+    return Script(path, read_sql(path), transaction=_transaction(path))
+
+
+def _transaction(path: Path) -> Transaction:
+    """`executeInTransaction=false` in the script's `.conf` file (Flyway's per-script config)."""
+    config = path.with_name(path.name + ".conf")
+    if not config.is_file():
+        return Transaction.AUTO
+    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "executeInTransaction" and value.strip().lower() == "false":
+            return Transaction.NONE
+    return Transaction.AUTO
+
+
+def _pair_undo(versioned: list[Migration], undo: list[tuple[str, str, Path]]) -> tuple[list[Migration], list[OrphanRollback]]:
+    """Attach each U script to the V script of the same version (the same description first,
+    when a version is duplicated). A U script with no V script is an orphan."""
+    by_version: dict[tuple, list[int]] = {}
+    for index, migration in enumerate(versioned):
+        by_version.setdefault(_key(migration.version, "")[1], []).append(index)
+    result = list(versioned)
+    orphans = []
+    for version, description, path in sorted(undo, key=lambda u: (_key(u[0], u[1]), u[2])):
+        candidates = [i for i in by_version.get(_key(version, "")[1], []) if result[i].down is None and result[i].up]
+        chosen = next((i for i in candidates if result[i].name == description), candidates[0] if candidates else None)
+        if chosen is None:
+            orphans.append(OrphanRollback(path, version, description))
+            continue
+        migration = result[chosen]
+        result[chosen] = Migration(
+            migration.version, migration.name, migration.sort_key, up=migration.up,
+            down=_script(path), files=migration.files + (path,),
+        )
+    return result, orphans

@@ -1,0 +1,190 @@
+"""goose (pressly/goose): `<version>_<name>.sql` with annotated sections, or `<version>_<name>.go`.
+
+    -- +goose Up
+    -- +goose StatementBegin
+    create function touch() returns trigger language plpgsql as $$ ... $$;
+    -- +goose StatementEnd
+
+    -- +goose Down
+    drop function touch();
+
+Rules, as goose applies them:
+- The version is the integer before the first `_`; files run in version order. `.go` files are
+  migrations written in Go: they are reported as skipped (not SQL), and the SQL ones around them
+  still run. `_test.go` files are not migrations.
+- Annotations are comment lines `-- +goose <word>`, matched case-insensitively as goose does
+  (`-- +goose no transaction` works): Up, Down, StatementBegin, StatementEnd, NO TRANSACTION,
+  ENVSUB ON/OFF. goose reads them line by line, so this module does too. An unknown annotation is
+  a FileError (goose refuses the file).
+- `StatementBegin`/`StatementEnd` make the enclosed text one statement, sent as is. The rest of
+  a section is split by the SQL parser. The boundaries reach the executor through
+  `Script.statements`.
+- `NO TRANSACTION` anywhere in the file runs both directions outside a transaction.
+- A file without `-- +goose Down` has no rollback; an empty Down section is a rollback that does
+  nothing (and the round trip shows what it leaves behind).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from pglast import parser
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_files,
+    read_head,
+    read_sql,
+    section,
+    split_lines,
+    utc_timestamp,
+    version_sort_key,
+)
+from migration_check.errors import FileError
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+
+FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<ext>sql|go)$", re.IGNORECASE)
+ANNOTATIONS = frozenset({"up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off"})
+GO_SKIP = "Go migration: goose runs it through its Go API, it is not SQL that can be replayed"
+
+
+class GooseLayout(Layout):
+    name = "goose"
+    description = "<version>_<name>.sql with -- +goose Up / -- +goose Down (and .go migrations)"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs = ("migrations", "db/migrations", "sql/migrations", "internal/db/migrations", "sql/schema")
+    naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(sql|go)$"
+    naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
+
+    def detect(self, directory: Path) -> Detection | None:
+        annotated = go = 0
+        for path in candidate_files(directory):
+            match = FILE.match(path.name)
+            if not match or path.name.endswith("_test.go"):
+                continue
+            head = read_head(path)
+            if match["ext"].lower() == "go":
+                go += "goose" in head
+            elif any(_annotation(line) == "up" for line in head.split("\n")):
+                annotated += 1
+        if not annotated and not go:
+            return None
+        why = f"{annotated} files with -- +goose Up annotations"
+        if go:
+            why += f", {go} Go migration{'s' if go > 1 else ''}"
+        return Detection(score=90, reason=why)
+
+    def discover(self, directory: Path) -> Discovery:
+        migrations, stray = [], []
+        for path in candidate_files(directory):
+            match = FILE.match(path.name)
+            if not match or path.name.endswith("_test.go"):
+                stray.append(StrayFile(path, f"not a goose migration ({self.naming_hint})"))
+                continue
+            version, name = match["version"], match["name"]
+            key = version_sort_key(str(int(version))) + (name,)
+            if match["ext"].lower() == "go":
+                migrations.append(Migration(version, name, key, up=None, files=(path,), skip_reason=GO_SKIP))
+                continue
+            scripts = parse_file(path)
+            if scripts is None:
+                stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)"))
+                continue
+            up, down = scripts
+            migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))
+        migrations.sort(key=lambda m: m.sort_key)
+        return Discovery(migrations, stray)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        text = (
+            "-- +goose Up\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n\n"
+            "-- +goose Down\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n"
+        )
+        return {directory / f"{utc_timestamp(now)}_{name}.sql": text}
+
+
+def parse_file(path: Path) -> tuple[Script, Script | None] | None:
+    """(up, down) of one goose SQL file, or None when it has no Up annotation."""
+    lines = split_lines(read_sql(path))
+    found = [(index, kind) for index, line in enumerate(lines) if (kind := _annotation(line)) is not None]
+    for index, kind in found:
+        if kind not in ANNOTATIONS:
+            raise FileError(path, index + 1, f"unknown goose annotation {lines[index].strip()!r}")
+    ups = [index for index, kind in found if kind == "up"]
+    downs = [index for index, kind in found if kind == "down"]
+    if not ups:
+        return None
+    if len(ups) > 1 or len(downs) > 1:
+        raise FileError(path, (ups[1:] or downs[1:])[0] + 1, "a second -- +goose Up/Down annotation")
+    if downs and downs[0] < ups[0]:
+        raise FileError(path, downs[0] + 1, "-- +goose Down comes before -- +goose Up")
+    transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.AUTO
+    down_at = downs[0] if downs else len(lines)
+    up = _section(path, lines, ups[0] + 1, down_at, found, transaction)
+    down = _section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
+    return up, down
+
+
+def _section(path: Path, lines: list[str], start: int, end: int, found: list[tuple[int, str]],
+             transaction: Transaction) -> Script:
+    """One direction. With StatementBegin/End blocks, the statement boundaries are explicit."""
+    blocks: list[tuple[int, int]] = []  # (first line, end line) of each block's content, 0-based
+    opened: int | None = None
+    for index, kind in found:
+        if not start <= index < end:
+            continue
+        if kind == "statementbegin":
+            if opened is not None:
+                raise FileError(path, index + 1, "-- +goose StatementBegin inside another StatementBegin")
+            opened = index + 1
+        elif kind == "statementend":
+            if opened is None:
+                raise FileError(path, index + 1, "-- +goose StatementEnd without StatementBegin")
+            blocks.append((opened, index))
+            opened = None
+    if opened is not None:
+        raise FileError(path, opened, "-- +goose StatementBegin without StatementEnd")
+    if not blocks:
+        return section(path, lines, start, end, transaction)
+    offsets = [0]
+    for line in lines[start:end]:
+        offsets.append(offsets[-1] + len(line))
+
+    def offset(line_index: int) -> int:
+        return offsets[line_index - start]
+
+    statements: list[tuple[int, str]] = []
+    cursor = start
+    for first, last in blocks:
+        statements += _parsed(offset(cursor), "".join(lines[cursor:first - 1]))
+        statements.append((offset(first), "".join(lines[first:last])))
+        cursor = last + 1
+    statements += _parsed(offset(cursor), "".join(lines[cursor:end]))
+    return section(path, lines, start, end, transaction, statements=tuple(s for s in statements if s[1].strip()))
+
+
+def _parsed(base: int, text: str) -> list[tuple[int, str]]:
+    """Statements of the text between blocks, split by the parser. Text that does not parse is
+    kept whole, so the replay reports the syntax error at its file:line."""
+    if not text.strip():
+        return []
+    try:
+        pieces = parser.split(text, with_parser=True, only_slices=True)
+    except parser.ParseError:
+        return [(base, text)]
+    return [(base + piece.start, text[piece]) for piece in pieces]
+
+
+def _annotation(line: str) -> str | None:
+    """The lower-cased goose annotation on `line` (`up`, `no transaction`, ...), or None."""
+    stripped = line.strip()
+    if not stripped.startswith("--"):
+        return None
+    body = stripped[2:].strip()
+    if not body.lower().startswith("+goose"):
+        return None
+    return " ".join(body[len("+goose"):].split()).lower()

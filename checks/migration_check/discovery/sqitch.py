@@ -1,0 +1,171 @@
+"""sqitch: a plan file, `sqitch.plan`, and `deploy/`, `revert/`, `verify/` scripts per change.
+
+    %syntax-version=1.0.0
+    %project=flipr
+
+    appschema 2024-01-01T10:00:00Z Marge <marge@example.com> # Add schema.
+    users [appschema] 2024-01-02T10:00:00Z Marge <marge@example.com> # Users table.
+    @v1.0 2024-01-03T10:00:00Z Marge <marge@example.com> # Tag v1.0.
+    users [users@v1.0] 2024-02-01T10:00:00Z Marge <marge@example.com> # Rework users.
+
+Rules, as sqitch applies them:
+- Changes run in plan order, not in name order. Each change `x` has `deploy/x.sql` (its `up`),
+  `revert/x.sql` (its `down`) and, optionally, `verify/x.sql` (run after each deploy).
+- Dependencies in brackets must name changes earlier in the plan (`!x` is a conflict,
+  `project:x` another project's change: neither is checked here).
+- A tag line `@name` tags the change before it.
+- A change named again after a tag is a rework: the latest version keeps `deploy/x.sql`, and the
+  earlier one is `deploy/x@<tag>.sql`, named after the first tag that follows it. Its id here is
+  `x@<tag>`.
+- Scripts are run as psql runs them (sqitch uses psql): they usually hold their own
+  `BEGIN; ... COMMIT;`, which the executor honours.
+- A plan line sqitch would refuse, a missing deploy script, or an unknown dependency is a
+  FileError at its plan line.
+
+A change's `version` is its name (`x`, or `x@tag` for an earlier version of a reworked change),
+`name` is empty, and `sort_key` is its position in the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
+from migration_check.errors import FileError
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
+
+PLAN = "sqitch.plan"
+NAME = r"[^\s@#:\[\]\\/!%+-][^\s@#:\[\]\\]*"
+PLANNER = (
+    r"(?P<timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)\s+(?P<planner>[^<]*?)\s*<(?P<email>[^>]*)>"
+    r"\s*(?:#\s?(?P<note>.*))?$"
+)
+CHANGE = re.compile(rf"^\+?(?P<name>{NAME})\s+(?:\[(?P<deps>[^\]]*)\]\s+)?{PLANNER}")
+TAG = re.compile(rf"^@(?P<name>{NAME})\s+{PLANNER}")
+PRAGMA = re.compile(r"^%\s*(?P<key>[\w-]+)\s*=\s*(?P<value>.*)$")
+DEPENDENCY = re.compile(rf"^(?P<conflict>!)?(?:(?P<project>{NAME}):)?(?P<name>{NAME})(?:@(?P<tag>{NAME}))?$")
+SCRIPT_DIRS = ("deploy", "revert", "verify")
+
+
+@dataclass
+class PlannedChange:
+    name: str
+    line: int
+    dependencies: list[str]
+    tag_after: str | None = None  # the first tag that follows this change in the plan
+
+
+class SqitchLayout(Layout):
+    name = "sqitch"
+    description = "sqitch.plan with deploy/, revert/, verify/ scripts"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs = ("sqitch", "db", "database", "db/sqitch")
+    naming_pattern = r"^(deploy|revert|verify)/[a-z][a-z0-9_-]*(@[\w.-]+)?\.sql$"
+    naming_hint = "<change>.sql under deploy/, revert/ and verify/"
+
+    def detect(self, directory: Path) -> Detection | None:
+        plan = directory / PLAN
+        if not plan.is_file():
+            return None
+        deploy = directory / "deploy"
+        count = sum(1 for p in deploy.glob("*.sql")) if deploy.is_dir() else 0
+        return Detection(score=95, reason=f"{PLAN} and {count} deploy scripts")
+
+    def discover(self, directory: Path) -> Discovery:
+        plan_path = directory / PLAN
+        changes = parse_plan(plan_path)
+        latest = {change.name: index for index, change in enumerate(changes)}
+        used: set[Path] = set()
+        migrations, orphans = [], []
+        for index, change in enumerate(changes):
+            change_id = change.name if latest[change.name] == index else f"{change.name}@{change.tag_after}"
+            scripts = {kind: directory / kind / f"{change_id}.sql" for kind in SCRIPT_DIRS}
+            if not scripts["deploy"].is_file():
+                raise FileError(plan_path, change.line, f"deploy/{change_id}.sql does not exist")
+            found = {kind: path for kind, path in scripts.items() if path.is_file()}
+            used.update(found.values())
+            migrations.append(Migration(
+                version=change_id,
+                name="",
+                sort_key=(index,),
+                up=_script(found["deploy"]),
+                down=_script(found["revert"]) if "revert" in found else None,
+                verify=_script(found["verify"]) if "verify" in found else None,
+                files=tuple(found[kind] for kind in SCRIPT_DIRS if kind in found),
+            ))
+        stray = []
+        for kind in SCRIPT_DIRS:
+            folder = directory / kind
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+                if path.is_file() and path not in used and not path.name.startswith("."):
+                    if kind == "revert" and path.suffix == ".sql":
+                        orphans.append(OrphanRollback(path, path.stem, ""))
+                    else:
+                        stray.append(StrayFile(path, f"{kind} script of no change in {PLAN}"))
+        return Discovery(migrations, stray, orphans)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        raise NotImplementedError("`migration-check new` does not edit sqitch.plan: use `sqitch add`")
+
+
+def _script(path: Path) -> Script:
+    return Script(path, read_sql(path))
+
+
+def parse_plan(path: Path) -> list[PlannedChange]:
+    """The changes of a sqitch plan, in order. Anything sqitch would refuse is a FileError."""
+    changes: list[PlannedChange] = []
+    names: dict[str, int] = {}  # name -> index of its latest occurrence
+    tags: set[str] = set()
+    for number, raw in enumerate(read_sql(path).split("\n"), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("%"):
+            if not PRAGMA.match(line):
+                raise FileError(path, number, f"malformed pragma: {line}")
+            continue
+        if line.startswith("@"):
+            tag = TAG.match(line)
+            if not tag:
+                raise FileError(path, number, f"malformed tag line: {line}")
+            if not changes:
+                raise FileError(path, number, f"tag @{tag['name']} before any change")
+            if tag["name"] in tags:
+                raise FileError(path, number, f"tag @{tag['name']} is already in the plan")
+            tags.add(tag["name"])
+            for change in reversed(changes):
+                if change.tag_after is not None:
+                    break
+                change.tag_after = tag["name"]
+            continue
+        if line.startswith("-"):
+            raise FileError(path, number, f"revert lines (-change) are not supported: {line}")
+        matched = CHANGE.match(line)
+        if not matched:
+            raise FileError(path, number,
+                            f"malformed change line (expected: name [deps] timestamp planner <email> # note): {line}")
+        name = matched["name"]
+        dependencies = (matched["deps"] or "").split()
+        _check_dependencies(path, number, dependencies, names, tags)
+        if name in names and changes[names[name]].tag_after is None:
+            raise FileError(path, number, f"change {name} is already in the plan: tag the plan before reworking it")
+        names[name] = len(changes)
+        changes.append(PlannedChange(name, number, dependencies))
+    return changes
+
+
+def _check_dependencies(path: Path, number: int, dependencies: list[str], names: dict[str, int], tags: set[str]) -> None:
+    for dependency in dependencies:
+        match = DEPENDENCY.match(dependency)
+        if not match:
+            raise FileError(path, number, f"malformed dependency {dependency!r}")
+        if match["conflict"] or match["project"]:
+            continue  # conflicts and other projects' changes are sqitch's to check at deploy time
+        if match["name"] not in names:
+            raise FileError(path, number, f"depends on {dependency}, which is not earlier in the plan")
+        if match["tag"] and match["tag"] not in tags:
+            raise FileError(path, number, f"depends on {dependency}: no tag @{match['tag']} earlier in the plan")

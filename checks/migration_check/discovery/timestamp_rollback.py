@@ -1,0 +1,73 @@
+"""`YYYYMMDDHHMMSS_snake_name.sql` with `YYYYMMDDHHMMSS_snake_name_rollback.sql` beside it.
+
+The seed convention, with a rollback file added by teams that want every migration to be
+reversible. Under `supabase/migrations/` the same files are reported as the `supabase` layout.
+
+Rules: the version is the leading digits, then `_` (or `-`) and the name; files run in version
+order; `<same stem>_rollback.sql` is the rollback. Files of other layouts that share the digits
+prefix (golang-migrate `.up.sql`/`.down.sql`, yoyo `.rollback.sql`) are not ours. Detection scores
+low (50, 60 with rollback files) so that layouts recognised by their contents (dbmate, goose)
+win on the same files.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    FileRole,
+    Layout,
+    candidate_files,
+    pair_forward_and_rollback,
+    utc_timestamp,
+)
+from migration_check.model import RollbackPolicy
+
+# Lenient on purpose: the naming check, not discovery, decides whether a name is well formed.
+FILE = re.compile(r"^(?P<version>\d+)[_-](?P<name>.+?)(?P<rollback>_rollback)?\.sql$", re.IGNORECASE)
+ROLLBACK_SUFFIX = "_rollback"
+
+
+class TimestampRollbackLayout(Layout):
+    name = "timestamp"
+    description = "YYYYMMDDHHMMSS_name.sql with YYYYMMDDHHMMSS_name_rollback.sql"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("supabase/migrations", "migrations", "db/migrations")
+    naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$"
+    naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql (and ..._rollback.sql)"
+
+    def detect(self, directory: Path) -> Detection | None:
+        files = [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
+        roles = [role for role in map(classify, files) if role]
+        if not roles or len(roles) < len(files) / 2:
+            return None
+        rollbacks = sum(1 for role in roles if role.rollback)
+        why = f"{len(roles)} files named <timestamp>_<name>.sql"
+        if rollbacks:
+            why += f", {rollbacks} of them _rollback.sql"
+        return Detection(score=50 + (10 if rollbacks else 0), reason=why)
+
+    def discover(self, directory: Path) -> Discovery:
+        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}")
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{utc_timestamp(now)}_{name}"
+        return {
+            directory / f"{stem}.sql": f"-- {name}\n",
+            directory / f"{stem}{ROLLBACK_SUFFIX}.sql": f"-- rollback of {stem}.sql\n",
+        }
+
+
+def classify(path: Path) -> FileRole | None:
+    lowered = path.name.lower()
+    if lowered.endswith((".up.sql", ".down.sql", ".rollback.sql")):
+        return None  # golang-migrate's and yoyo's files, never ours
+    match = FILE.match(path.name)
+    if not match:
+        return None
+    return FileRole(match["version"], match["name"], rollback=bool(match["rollback"]))

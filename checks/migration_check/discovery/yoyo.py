@@ -1,0 +1,160 @@
+"""yoyo-migrations: `<id>.sql` with an optional `<id>.rollback.sql`, ordered by `-- depends:` headers.
+
+    -- create the users table
+    -- depends: 20240101_01_abcde-create-schema
+
+    create table app.users (...);
+
+Rules, as yoyo applies them:
+- A migration's id is its file name without `.sql` (`20240101_01_abcde-create-users`); its
+  rollback is `<id>.rollback.sql`. The id is the `version` here, and `name` is empty.
+- The leading comment lines are a header: `-- depends: <id> <id>` lists migrations that must run
+  first, `-- transactional: false` runs the migration (both directions) outside a transaction.
+- Migrations are ordered by id, then moved after their dependencies (a stable topological sort,
+  as yoyo does). An unknown dependency or a cycle is a FileError at the header line.
+- Python migrations (`<id>.py`) are reported as skipped: not SQL. `post-apply` hooks are reported
+  as stray (they are not migrations and are not replayed).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_files,
+    read_head,
+    read_sql,
+    split_lines,
+    utc_timestamp,
+)
+from migration_check.errors import FileError
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+
+ROLLBACK = ".rollback.sql"
+PYTHON_SKIP = "Python migration: yoyo runs it as Python, it is not SQL that can be replayed"
+
+
+@dataclass
+class Header:
+    depends: list[str]
+    depends_line: int | None
+    transactional: bool
+
+
+class YoyoLayout(Layout):
+    name = "yoyo"
+    description = "<id>.sql with <id>.rollback.sql and -- depends: headers"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs = ("migrations", "db/migrations")
+    naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}-[a-z0-9-]+(\.rollback)?\.sql$"
+    naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql"
+
+    def detect(self, directory: Path) -> Detection | None:
+        files = [p for p in candidate_files(directory) if p.name.endswith(".sql")]
+        rollbacks = sum(1 for p in files if p.name.endswith(ROLLBACK))
+        headed = sum(1 for p in files if not p.name.endswith(ROLLBACK) and read_header(p, read_head(p)).depends_line)
+        if not rollbacks and not headed:
+            return None
+        counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"))
+        parts = [f"{count} {what}" for count, what in counted if count]
+        return Detection(score=85, reason=", ".join(parts))
+
+    def discover(self, directory: Path) -> Discovery:
+        forward: dict[str, Path] = {}
+        backward: dict[str, Path] = {}
+        python: dict[str, Path] = {}
+        stray: list[StrayFile] = []
+        for path in candidate_files(directory):
+            if path.name.startswith("post-apply"):
+                stray.append(StrayFile(path, "yoyo post-apply hook: not replayed"))
+            elif path.name.endswith(ROLLBACK):
+                backward[path.name[: -len(ROLLBACK)]] = path
+            elif path.suffix == ".sql":
+                forward[path.stem] = path
+            elif path.suffix == ".py" and not path.name.startswith("__"):
+                python[path.stem] = path
+            else:
+                stray.append(StrayFile(path, f"not a yoyo migration ({self.naming_hint})"))
+        headers = {id_: read_header(path, read_sql(path)) for id_, path in forward.items()}
+        order = _ordered(sorted([*forward, *python]), headers, forward)
+        migrations = []
+        for position, id_ in enumerate(order):
+            if id_ in python:
+                migrations.append(Migration(id_, "", (position,), up=None, files=(python[id_],), skip_reason=PYTHON_SKIP))
+                continue
+            transaction = Transaction.AUTO if headers[id_].transactional else Transaction.NONE
+            up_path, down_path = forward[id_], backward.pop(id_, None)
+            migrations.append(Migration(
+                version=id_,
+                name="",
+                sort_key=(position,),
+                up=Script(up_path, read_sql(up_path), transaction=transaction),
+                down=Script(down_path, read_sql(down_path), transaction=transaction) if down_path else None,
+                files=(up_path,) + ((down_path,) if down_path else ()),
+            ))
+        orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
+        return Discovery(migrations, stray, orphans)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{utc_timestamp(now)}_{name.replace('_', '-')}"
+        return {
+            directory / f"{stem}.sql": f"-- {name}\n-- depends:\n\n",
+            directory / f"{stem}{ROLLBACK}": f"-- rollback of {stem}\n",
+        }
+
+
+def read_header(path: Path, text: str) -> Header:
+    """The `-- key: value` lines of the leading comment block (yoyo reads them line by line)."""
+    header = Header(depends=[], depends_line=None, transactional=True)
+    for number, line in enumerate(split_lines(text), start=1):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            break
+        key, colon, value = stripped[2:].partition(":")
+        if not colon:
+            continue
+        key = key.strip().lower()
+        if key == "depends":
+            header.depends += value.split()
+            header.depends_line = number
+        elif key == "transactional":
+            header.transactional = value.strip().lower() not in ("false", "no", "0", "off")
+    return header
+
+
+def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path]) -> list[str]:
+    """`ids` in name order, each moved after its dependencies (Kahn's algorithm, smallest id first)."""
+    known = set(ids)
+    waiting_on: dict[str, set[str]] = {}
+    dependents: dict[str, list[str]] = {id_: [] for id_ in ids}
+    for id_ in ids:
+        header = headers.get(id_)
+        needs = set(header.depends) if header else set()
+        for dependency in sorted(needs):
+            if dependency not in known:
+                line = header.depends_line if header else None
+                raise FileError(paths[id_], line, f"depends on {dependency}, which is not a migration here")
+            dependents[dependency].append(id_)
+        waiting_on[id_] = needs
+    ready = [id_ for id_ in ids if not waiting_on[id_]]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        id_ = heapq.heappop(ready)
+        order.append(id_)
+        for dependent in dependents[id_]:
+            waiting_on[dependent].discard(id_)
+            if not waiting_on[dependent]:
+                heapq.heappush(ready, dependent)
+    if len(order) < len(ids):
+        stuck = sorted(set(ids) - set(order))
+        raise FileError(paths[stuck[0]], headers[stuck[0]].depends_line, f"dependency cycle among {', '.join(stuck)}")
+    return order

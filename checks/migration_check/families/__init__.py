@@ -1,0 +1,24 @@
+"""The check families of the replay, one module each (see base.py for how a family plugs in).
+
+`REPLAY_FAMILIES` is the registry, in report order. A new family is one module with a `Family`
+subclass, added here; the runner needs no change.
+"""
+
+from __future__ import annotations
+
+from migration_check.families.apply import Apply
+from migration_check.families.base import Family, MigrationContext, Stage, StepRun
+from migration_check.families.reapply import Reapply
+from migration_check.families.rollback import Rollback
+from migration_check.families.roundtrip import Roundtrip
+from migration_check.families.verify import Verify
+from migration_check.settings import Settings
+
+REPLAY_FAMILIES: tuple[type[Family], ...] = (Apply, Verify, Rollback, Roundtrip, Reapply)
+
+
+def replay_families(settings: Settings) -> list[Family]:
+    return [family(settings) for family in REPLAY_FAMILIES]
+
+
+__all__ = ["REPLAY_FAMILIES", "Family", "MigrationContext", "Stage", "StepRun", "replay_families"]

@@ -1,0 +1,152 @@
+"""What a replay check family is, and what it sees of a migration's round trip.
+
+The replay runs each migration as
+
+    before_up -> up (in_up_transaction, then commit) -> after_up -> down -> after_down
+              -> up again -> after_reapply
+
+and calls every family at each of those points. A family is one module with one `Family`
+subclass: it observes where it needs to (a fingerprint before the up, the locks inside the up's
+transaction, ...) and gives exactly one verdict per migration, at its `stage`. When the replay
+never reaches that stage (the up failed, there is no rollback, the rollback failed), the runner
+records the family's case as skipped with the reason, so a family never has to.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import psycopg
+
+from migration_check.model import CheckResult, Migration, Project, Script, Status
+from migration_check.replay.executor import ScriptFailed
+from migration_check.schema.diff import Difference
+from migration_check.schema.snapshot import Snapshot
+from migration_check.settings import Settings
+
+
+class Stage(enum.IntEnum):
+    """How far a migration's round trip got, in order. A family's verdict is due at its stage."""
+
+    UP_RAN = 1  # the up was tried (it may have failed)
+    UP_DONE = 2  # the up committed
+    DOWN_RAN = 3  # the rollback was tried
+    DOWN_DONE = 4  # the rollback committed
+    REAPPLY_RAN = 5  # the up was tried again
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """One script run by the replay: the up, the rollback, the up again, a verify script."""
+
+    script: Script
+    failure: ScriptFailed | None
+    seconds: float
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
+
+
+@dataclass
+class MigrationContext:
+    """Everything a family may look at for one migration. Snapshots and steps are filled in as the
+    round trip reaches them; a family reads only those of stages up to its own."""
+
+    project: Project
+    settings: Settings
+    migration: Migration
+    conn: psycopg.Connection
+    before: Snapshot
+    differences: Callable[[Snapshot, Snapshot], list[Difference]]
+    run_script: Callable[[Script], StepRun]
+    up: StepRun | None = None
+    after_up: Snapshot | None = None
+    down: StepRun | None = None
+    after_down: Snapshot | None = None
+    reapply: StepRun | None = None
+    after_reapply: Snapshot | None = None
+    # What families noted for each other (e.g. rows counted before the up), by family name.
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def result(
+        self,
+        check: str,
+        status: Status,
+        *,
+        script: Script | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        message: str = "",
+        details: str = "",
+        seconds: float = 0.0,
+    ) -> CheckResult:
+        """One test case of this migration. Without `file`, it points at `script` (or the file the
+        check is about), at the line where that script starts."""
+        if file is None:
+            default = script or default_script(self.migration, check)
+            file = self.project.relative(default.path if default else self.migration.main_file)
+            line = line or (default.first_line if default else 1)
+        return CheckResult(check=check, subject=self.migration.id, status=status, file=file, line=line,
+                           message=message, details=details, seconds=seconds)
+
+    def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
+        """A passing case for a step that ran, or a failing one at the failing statement's file:line."""
+        if step.failure is None:
+            return self.result(check, Status.PASSED, script=step.script, seconds=step.seconds)
+        relative = self.project.relative(step.failure.path) or str(step.failure.path)
+        return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
+                           message=failure_prefix + step.failure.summary(relative),
+                           details=step.failure.body(relative), seconds=step.seconds)
+
+
+def default_script(migration: Migration, check: str) -> Script | None:
+    """The script a check's case points at when the finding has no statement of its own."""
+    if check in ("rollback", "roundtrip"):
+        return migration.down or migration.up
+    if check == "verify":
+        return migration.verify
+    return migration.up
+
+
+class Family:
+    """A check family of the replay: one JUnit test case per migration, classname
+    `migration_check.<name>`. Subclasses set `name` and `stage` and implement `verdict`; the
+    observation hooks are optional."""
+
+    name: ClassVar[str]
+    stage: ClassVar[Stage]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def applies_to(self, migration: Migration) -> bool:
+        """Whether this migration gets a case of this family at all (verify: only with a verify script)."""
+        return True
+
+    def before_up(self, context: MigrationContext) -> None:
+        """Before the up runs, on the state the previous migrations left."""
+
+    def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
+        """Inside the up's transaction, after its last statement and before the commit (only for
+        scripts that run in one transaction). Overriding it costs the up one more round trip."""
+
+    def after_up(self, context: MigrationContext) -> None:
+        """After the up committed; `context.after_up` is its schema."""
+
+    def after_down(self, context: MigrationContext) -> None:
+        """After the rollback committed; `context.after_down` is its schema."""
+
+    def after_reapply(self, context: MigrationContext) -> None:
+        """After the up ran again."""
+
+    def verdict(self, context: MigrationContext) -> CheckResult:
+        """This family's case for the migration, once the round trip reached `stage`."""
+        raise NotImplementedError
+
+    @classmethod
+    def observes_up_transaction(cls) -> bool:
+        return cls.in_up_transaction is not Family.in_up_transaction

@@ -1,0 +1,274 @@
+"""Linear history as pure functions over snapshots of migrations: no git, no disk.
+
+Like alembic's revision logic, everything here takes plain lists and returns typed records, so each
+rule is tested with in-memory data. `git.py` and `snapshots.py` build the snapshots; `checks.py`
+turns the records into test cases.
+
+Three snapshots describe a branch against its base:
+
+- `branch`: the working tree (what the pull request would merge);
+- `merge_base`: the base as it was when the branch started (`git merge-base HEAD BASE`);
+- `tip`: the base as it is now.
+
+Which one each rule compares against is deliberate:
+
+- *added* means on the branch but neither at the merge base nor at the tip. A migration the base
+  deleted after the branch started is still present on an old branch, but the branch did not add it.
+- *out of order* compares an added migration with the newest migration **at the tip**: a migration
+  that another branch merged after this one started is exactly what the added one must sort after.
+  Numeric versions (timestamps, sequence numbers, Flyway's 1.2) compare across snapshots; where
+  versions are names ordered by position (a sqitch plan), only the branch's own order can say that
+  an added change went in before a change of the base.
+- *edited* and *deleted* compare with the **merge base**: the branch is responsible for what changed
+  since it started, not for what the base did since (an unrebased branch simply lacks newer files).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """One file of a migration: its repository-relative path and its exact bytes."""
+
+    path: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One migration in one snapshot. `sort_key` comes from the layout that discovered it."""
+
+    id: str
+    version: str
+    sort_key: tuple
+    files: tuple[MigrationFile, ...]
+    # Flyway R__ scripts: rerun whenever they change, so editing them is their normal life.
+    repeatable: bool = False
+
+    @property
+    def path(self) -> str:
+        """The main file (the forward script), which findings point at."""
+        return self.files[0].path if self.files else self.id
+
+    @property
+    def identity(self) -> tuple:
+        """The version as runners compare it: numeric parts as numbers, so V1 and V01 are one version."""
+        return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._]", self.version))
+
+    @property
+    def order(self) -> tuple | None:
+        """A key that orders entries of different snapshots, or None when only positions order them."""
+        return self.identity if self.version[:1].isdigit() else None
+
+
+Snapshot = Sequence[Entry]
+
+
+# --- findings: each names the migration whose test case it fails, and the file to point at ----
+
+
+@dataclass(frozen=True)
+class DuplicateVersion:
+    """Two migrations share a version: runners record versions, so one of them would never run."""
+
+    migration: str
+    path: str
+    version: str
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AmbiguousOrder:
+    """Numeric and textual order disagree (`9_a` vs `10_b`): runners that sort names as text differ."""
+
+    migration: str
+    path: str
+    version: str
+    previous: str
+    previous_version: str
+
+
+@dataclass(frozen=True)
+class _AddedByBranch:
+    """A finding about a migration the branch adds: it points at the added file."""
+
+    migration: str
+    added: str
+
+    @property
+    def path(self) -> str:
+        return self.added
+
+
+@dataclass(frozen=True)
+class OutOfOrder(_AddedByBranch):
+    """A migration the branch adds sorts before migrations the base already has."""
+
+    predates: str  # the first base migration it sorts before
+    newest: str  # the newest base migration, which a fresh version must sort after
+
+
+@dataclass(frozen=True)
+class VersionReused(_AddedByBranch):
+    """A migration the branch adds takes a version the base uses, or used before deleting it."""
+
+    version: str
+    previous: str
+    deleted: bool  # True: `previous` is no longer on the base
+
+
+@dataclass(frozen=True)
+class Edited:
+    """A migration file that is on the base and that the branch changed."""
+
+    migration: str
+    path: str
+    line: int  # first changed line of the branch's version
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A migration file that is on the base and that the branch removed."""
+
+    migration: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A base migration file the branch moved to another name, byte for byte."""
+
+    migration: str
+    old: str
+    new: str
+
+    @property
+    def path(self) -> str:
+        return self.new
+
+
+Finding = DuplicateVersion | AmbiguousOrder | OutOfOrder | VersionReused | Edited | Deleted | Renamed
+
+
+# --- the local part: needs only the branch ----------------------------------------------------
+
+
+def local_findings(branch: Snapshot) -> list[Finding]:
+    """Versions unique and in one unambiguous order, in migration order."""
+    findings: list[Finding] = []
+    versioned = [e for e in branch if not e.repeatable]
+    by_version: dict[tuple, list[Entry]] = {}
+    for entry in versioned:
+        by_version.setdefault(entry.identity, []).append(entry)
+    ordered = sorted(versioned, key=lambda e: e.sort_key)
+    for previous, entry in zip([None, *ordered], ordered, strict=False):
+        same = by_version[entry.identity]
+        if len(same) > 1:
+            others = tuple(e.path for e in same if e is not entry)
+            findings.append(DuplicateVersion(entry.id, entry.path, entry.version, others))
+        elif previous is not None and _text_order_differs(previous.version, entry.version):
+            findings.append(AmbiguousOrder(entry.id, entry.path, entry.version, previous.path, previous.version))
+    return findings
+
+
+def _text_order_differs(earlier: str, later: str) -> bool:
+    # Only plain numbers: dotted versions (Flyway 1.10) are numeric by every runner's definition.
+    return earlier.isdigit() and later.isdigit() and earlier > later
+
+
+# --- the base part: needs git's view of the base ----------------------------------------------
+
+
+def base_findings(
+    branch: Snapshot,
+    merge_base: Snapshot,
+    tip: Snapshot,
+    retired: Iterable[Entry] = (),
+) -> list[Finding]:
+    """What the branch does to the base's history. `retired`: migrations the base once deleted."""
+    findings: list[Finding] = []
+    findings += _added_findings(branch, merge_base, tip, retired)
+    findings += _changed_findings(branch, merge_base, tip)
+    return findings
+
+
+def added_entries(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list[Entry]:
+    """Migrations the branch adds: known neither at the merge base nor at the tip."""
+    known = {e.id for e in merge_base} | {e.id for e in tip}
+    return [e for e in branch if e.id not in known and not e.repeatable]
+
+
+def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retired: Iterable[Entry]) -> list[Finding]:
+    tip_versioned = [e for e in tip if not e.repeatable]
+    # A version is "taken" by the first place that uses it: the tip, the merge base, then history.
+    taken: dict[tuple, tuple[Entry, bool]] = {}
+    for entries, gone in ((tip_versioned, False), (merge_base, True), (retired, True)):
+        for entry in entries:
+            if not entry.repeatable:
+                taken.setdefault(entry.identity, (entry, gone))
+
+    findings: list[Finding] = []
+    for entry in added_entries(branch, merge_base, tip):
+        if entry.identity in taken:
+            previous, gone = taken[entry.identity]
+            findings.append(VersionReused(entry.id, entry.path, entry.version, previous.path, gone))
+            continue
+        later = _base_entries_after(entry, branch, tip_versioned)
+        if later:
+            findings.append(OutOfOrder(entry.id, entry.path, predates=later[0].path, newest=later[-1].path))
+    return findings
+
+
+def _base_entries_after(added: Entry, branch: Snapshot, tip: list[Entry]) -> list[Entry]:
+    """Tip migrations that sort after `added`, in order: by version, else by position on the branch."""
+    if added.order is not None:
+        after = [(e.order, e) for e in tip if e.order is not None and e.order > added.order]
+        return [e for _, e in sorted(after, key=lambda pair: pair[0])]
+    position = {e.id: e.sort_key for e in branch}
+    later = [e for e in tip if e.id in position and position[e.id] > added.sort_key]
+    return sorted(later, key=lambda e: position[e.id])
+
+
+def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list[Finding]:
+    branch_files = _files(branch)
+    tip_files = _files(tip)
+    base_paths = set(_files(merge_base))
+    # Files new on the branch, by content: a deleted base file that reappears here was renamed.
+    new_by_content = {f.content: path for path, f in branch_files.items() if path not in base_paths}
+
+    findings: list[Finding] = []
+    for entry in merge_base:
+        if entry.repeatable:
+            continue
+        for old in entry.files:
+            if old.path in branch_files:
+                new = branch_files[old.path].content
+                tip_file = tip_files.get(old.path)
+                # Equal to the tip: the branch took the base's own later change, not an edit of its own.
+                if new != old.content and (tip_file is None or new != tip_file.content):
+                    findings.append(Edited(entry.id, old.path, first_changed_line(old.content, new)))
+            elif old.path in tip_files:  # deleted by the branch (a base deletion is not the branch's)
+                if old.content in new_by_content:
+                    findings.append(Renamed(entry.id, old.path, new_by_content[old.content]))
+                else:
+                    findings.append(Deleted(entry.id, old.path))
+    return findings
+
+
+def _files(snapshot: Snapshot) -> dict[str, MigrationFile]:
+    return {f.path: f for entry in snapshot for f in entry.files}
+
+
+def first_changed_line(old: bytes, new: bytes) -> int:
+    """The 1-based line of `new` where it first differs from `old` (line endings count)."""
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    for number, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), start=1):
+        if a != b:
+            return number
+    # One is a prefix of the other: the change starts just after the shorter one.
+    return max(1, min(len(old_lines), len(new_lines)) + (1 if len(new_lines) > len(old_lines) else 0))

@@ -1,0 +1,144 @@
+"""The history check: `linear.py`'s findings, gathered from git and turned into test cases.
+
+One test case per migration of the working tree (its local and base-branch findings together),
+then one per base migration the branch deleted or renamed, so a deletion names the missing file.
+Without `--base-ref` the local part still runs and the base part is one SKIPPED case.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from migration_check.errors import FileError
+from migration_check.history import git
+from migration_check.history.linear import (
+    AmbiguousOrder,
+    Deleted,
+    DuplicateVersion,
+    Edited,
+    Entry,
+    Finding,
+    OutOfOrder,
+    Renamed,
+    VersionReused,
+    base_findings,
+    local_findings,
+)
+from migration_check.history.results import result, skipped
+from migration_check.history.snapshots import directory_in_repo, files_snapshot, project_snapshot
+from migration_check.model import CheckResult, Project
+from migration_check.settings import Settings
+
+NO_BASE_REF = "no --base-ref given"
+BASE_SUBJECT = "against the base branch"
+NEW_HINT = "`migration-check new <name>` makes one"
+
+
+def check_history(project: Project, settings: Settings) -> list[CheckResult]:
+    branch = project_snapshot(project)
+    findings = local_findings(branch)
+    base_ref = settings.base_ref
+    if base_ref:
+        merge_base, tip, retired = base_snapshots(project, settings, base_ref)
+        findings += base_findings(branch, merge_base, tip, retired)
+    results = findings_to_results(project, settings, branch, findings, base_ref or "the base")
+    if not base_ref:
+        results.append(skipped(settings, "history", BASE_SUBJECT, NO_BASE_REF))
+    return results
+
+
+def base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
+    """The base's migrations where the branch left it, at its tip, and those it deleted over time."""
+    repo = project.repo_root
+    directory = directory_in_repo(project)
+    tip_commit = git.resolve_base(repo, ref)
+    fork_commit = git.merge_base(repo, ref, tip_commit)
+    tip_files = git.tree_files(repo, tip_commit, directory)
+    fork_files = tip_files if fork_commit == tip_commit else git.tree_files(repo, fork_commit, directory)
+    gone = {p: data for p, data in git.deleted_files(repo, tip_commit, directory).items() if p not in tip_files}
+    tip = files_snapshot(project, tip_files, settings.ignore, ref)
+    fork = tip if fork_files is tip_files else files_snapshot(project, fork_files, settings.ignore, f"merge-base of {ref}")
+    try:
+        retired = files_snapshot(project, gone, settings.ignore, f"{ref} history")
+    except FileError:
+        # Best effort: long-deleted files read as one directory need not make a valid project
+        # (a sqitch script without its plan); a broken past is not this branch's failure.
+        retired = []
+    return fork, tip, retired
+
+
+def findings_to_results(
+    project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
+) -> list[CheckResult]:
+    by_migration: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_migration.setdefault(finding.migration, []).append(finding)
+
+    results = []
+    present = {entry.id for entry in branch}
+    for migration in project.migrations:  # discovery's order, as every family reports
+        own = by_migration.get(migration.id, [])
+        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref))
+    for migration_id in sorted(set(by_migration) - present):
+        own = by_migration[migration_id]
+        results.append(_result(settings, migration_id, own[0].path, own, ref))
+    return results
+
+
+def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str) -> CheckResult:
+    # The first finding points the test case at its file (and line, for an edit).
+    first = findings[0] if findings else None
+    if first is not None:
+        file = first.path
+    line = first.line if isinstance(first, Edited) else None
+    return result(settings, "history", subject, file, [message(f, ref) for f in findings], line)
+
+
+def message(finding: Finding, ref: str) -> str:
+    """What is wrong and what to do, in one or two sentences."""
+    name = PurePosixPath(finding.path).name
+    if isinstance(finding, DuplicateVersion):
+        others = ", ".join(PurePosixPath(p).name for p in finding.others)
+        return (
+            f"{name} uses version {finding.version}, and so does {others}: a runner records versions, so one"
+            f" of them would never run. Give the one that is not merged yet a fresh version ({NEW_HINT})."
+        )
+    if isinstance(finding, AmbiguousOrder):
+        return (
+            f"{name} (version {finding.version}) runs after {PurePosixPath(finding.previous).name} as a number"
+            f" but sorts before it as text, so tools that sort file names disagree on the order."
+            " Pad versions with zeros to one width."
+        )
+    if isinstance(finding, OutOfOrder):
+        predates, newest = PurePosixPath(finding.predates).name, PurePosixPath(finding.newest).name
+        also = f" (the newest there is {newest})" if newest != predates else ""
+        return (
+            f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}:"
+            f" databases that ran {ref}'s migrations would skip it or run it out of order."
+            f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
+        )
+    if isinstance(finding, VersionReused):
+        previous = PurePosixPath(finding.previous).name
+        where = (f"was used by {previous}, which {ref} has since deleted" if finding.deleted
+                 else f"is already used by {previous} on {ref}")
+        return (
+            f"{name} is new on this branch, but its version {finding.version} {where}: databases record it as"
+            f" applied and would never run this migration. Give it a fresh version ({NEW_HINT})."
+        )
+    if isinstance(finding, Edited):
+        return (
+            f"{name} is already on {ref}, and this branch changes it (first change at line {finding.line}):"
+            " databases that ran it will not run it again. Undo the change and put it in a new migration"
+            f" ({NEW_HINT})."
+        )
+    if isinstance(finding, Deleted):
+        return (
+            f"{name} is on {ref}, and this branch deletes it: databases that ran it keep its changes and"
+            " fresh ones would lack them. Restore the file; undo its effects with a new migration instead."
+        )
+    if isinstance(finding, Renamed):
+        return (
+            f"{PurePosixPath(finding.old).name} is on {ref}, and this branch renames it to {name}: databases"
+            " that ran it would run it again under the new name. Restore the old name."
+        )
+    raise TypeError(f"unknown history finding {finding!r}")

@@ -1,0 +1,205 @@
+"""The naming check: every file in the migrations directory follows the convention of its format.
+
+The convention is a regex on the file's path inside the migrations directory (its name, for flat
+layouts): the layout's `naming_pattern`, or `naming-pattern` from the config. On top of the
+pattern, a 14-digit version is read as a UTC timestamp and must be a real moment that is not in the
+future (beyond a little clock skew): a timestamp written in local time shows up here.
+
+When a name fails, the check tries the usual repairs (snake_case the name, widen the version to a
+timestamp) and, if one makes the name match, says which and proposes the new name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from migration_check.discovery import layout_named
+from migration_check.discovery.base import utc_timestamp
+from migration_check.history.results import result
+from migration_check.model import CheckResult, Project
+from migration_check.settings import Settings
+
+TIMESTAMP_DIGITS = 14
+# Clocks of laptops and CI runners differ a little; more than this ahead is a wrong time zone.
+CLOCK_SKEW = timedelta(minutes=10)
+LEADING_VERSION = re.compile(r"^(?P<digits>\d+)(?=[_.])")
+
+
+@dataclass(frozen=True)
+class Convention:
+    pattern: str
+    hint: str
+
+    def matches(self, name: str) -> bool:
+        return re.fullmatch(self.pattern, name) is not None
+
+
+@dataclass(frozen=True)
+class NamingProblem:
+    """Why one file name breaks the convention, and the name that would not (when one is found)."""
+
+    file: str
+    kind: str  # "pattern" | "stray" | "bad-timestamp" | "future-timestamp"
+    message: str
+    suggestion: str | None = None
+
+
+def convention_for(project: Project, settings: Settings) -> Convention:
+    if settings.naming_pattern:
+        return Convention(settings.naming_pattern, f"the naming pattern {settings.naming_pattern}")
+    layout = layout_named(project.format)
+    return Convention(layout.naming_pattern, layout.naming_hint or layout.naming_pattern)
+
+
+def parse_timestamp(version: str) -> datetime:
+    """`YYYYMMDDHHMMSS` as a UTC datetime; ValueError when it is not a real moment.
+
+    Sliced by hand: strptime accepts one-digit fields, so it would read 20251345... as a date.
+    """
+    if len(version) != TIMESTAMP_DIGITS or not version.isdigit():
+        raise ValueError(f"{version} is not {TIMESTAMP_DIGITS} digits")
+    fields = [int(version[a:b]) for a, b in ((0, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14))]
+    year, month, day, hour, minute, second = fields
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def naming_problems(
+    name: str,
+    convention: Convention,
+    now: datetime,
+    version: str | None = None,
+    stray_reason: str | None = None,
+) -> list[NamingProblem]:
+    """Everything wrong with the file called `name` (its path inside the migrations directory)."""
+    problems: list[NamingProblem] = []
+    if not convention.matches(name):
+        problems.append(_mismatch(name, convention, now, stray=stray_reason is not None))
+    elif stray_reason is not None:
+        problems.append(NamingProblem(name, "stray", f"{name} is in the migrations directory but is not a migration "
+                                      f"({stray_reason}); rename it or list it under `ignore` in the config."))
+    if version is not None and len(version) == TIMESTAMP_DIGITS and version.isdigit():
+        problems += _timestamp_problems(name, version, now)
+    return problems
+
+
+def _mismatch(name: str, convention: Convention, now: datetime, stray: bool) -> NamingProblem:
+    fixes = [(_fix_case, "its name is not lower snake_case"), (_fix_version, "")]
+    # Each repair alone, then both: the first candidate that matches tells what is wrong.
+    attempts = [[fixes[0]], [fixes[1]], fixes]
+    for attempt in attempts:
+        candidate, reasons = name, list[str]()
+        for fix, reason in attempt:
+            fixed, why = fix(candidate, now)
+            if fixed != candidate:
+                candidate, reasons = fixed, reasons + [why or reason]
+        if reasons and convention.matches(candidate):
+            message = _mismatch_message(name, convention, "; ".join(reasons), candidate, stray)
+            return NamingProblem(name, "pattern", message, candidate)
+    return NamingProblem(name, "pattern", _mismatch_message(name, convention, "", None, stray))
+
+
+def _mismatch_message(name: str, convention: Convention, reasons: str, suggestion: str | None, stray: bool) -> str:
+    head = f"{name} is in the migrations directory but is not a migration: it" if stray else name
+    text = f"{head} does not match {convention.hint}"
+    text += f": {reasons}." if reasons else "."
+    if suggestion:
+        text += f" Rename it to {suggestion}."
+    else:
+        text += " Rename it to follow the convention."
+    if stray:
+        text += " If it is not a migration, list it under `ignore` in the config."
+    return text
+
+
+def _fix_case(name: str, now: datetime) -> tuple[str, str]:
+    return snake_case(name), ""
+
+
+def snake_case(text: str) -> str:
+    """`AddUsers-Table` -> `add_users_table`; dots (extensions) are kept."""
+    text = re.sub(r"[\s\-]+", "_", text)
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", text)
+    text = re.sub(r"(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
+    return re.sub(r"_+", "_", text).lower()
+
+
+def _fix_version(name: str, now: datetime) -> tuple[str, str]:
+    """Widen a short version to a timestamp, or add one; ("", reason) stays as is when it is fine."""
+    match = LEADING_VERSION.match(name)
+    if match is None:
+        stamp = utc_timestamp(now)
+        return f"{stamp}_{name}", f"it has no version; the convention starts with a {TIMESTAMP_DIGITS}-digit UTC timestamp"
+    digits = match["digits"]
+    if len(digits) == TIMESTAMP_DIGITS:
+        return name, ""
+    stamp = _padded_timestamp(digits, now)
+    why = (f"its version {digits} has {len(digits)} digits, "
+           f"the convention wants a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS)")
+    return stamp + name[len(digits) :], why
+
+
+def _padded_timestamp(digits: str, now: datetime) -> str:
+    """A short timestamp padded with zeros (2025090612 -> 20250906120000) when that is a real past moment."""
+    if len(digits) < TIMESTAMP_DIGITS:
+        padded = digits.ljust(TIMESTAMP_DIGITS, "0")
+        try:
+            if parse_timestamp(padded) <= now + CLOCK_SKEW:
+                return padded
+        except ValueError:
+            pass
+    return utc_timestamp(now)
+
+
+def _timestamp_problems(name: str, version: str, now: datetime) -> list[NamingProblem]:
+    fresh = utc_timestamp(now) + name[len(version) :] if name.startswith(version) else None
+    rename = f" Rename it to {fresh}." if fresh else ""
+    try:
+        moment = parse_timestamp(version)
+    except ValueError:
+        message = f"{name}: its version {version} is not a real date and time (YYYYMMDDHHMMSS, UTC).{rename}"
+        return [NamingProblem(name, "bad-timestamp", message, fresh)]
+    if moment > now + CLOCK_SKEW:
+        message = (
+            f"{name}: its version {version} is {_duration(moment - now)} in the future; versions are UTC"
+            f" timestamps (was it written in local time?).{rename}"
+        )
+        return [NamingProblem(name, "future-timestamp", message, fresh)]
+    return []
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 120:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
+
+
+def check_naming(project: Project, settings: Settings, now: datetime | None = None) -> list[CheckResult]:
+    """One test case per file in the migrations directory, in path order."""
+    now = now or datetime.now(UTC)
+    convention = convention_for(project, settings)
+    files: list[tuple[Path, str | None, str | None]] = []
+    for migration in project.migrations:
+        files += [(path, migration.version, None) for path in migration.files]
+    files += [(orphan.path, orphan.version, None) for orphan in project.orphan_rollbacks]
+    files += [(stray.path, None, stray.reason) for stray in project.stray_files]
+
+    results = []
+    for path, version, stray_reason in sorted(files, key=lambda item: item[0].as_posix()):
+        name = path_in_directory(project, path)
+        problems = naming_problems(name, convention, now, version, stray_reason)
+        results.append(result(settings, "naming", name, project.relative(path), [p.message for p in problems]))
+    return results
+
+
+def path_in_directory(project: Project, path: Path) -> str:
+    """The path inside the migrations directory, which naming patterns are matched against."""
+    try:
+        return path.relative_to(project.directory).as_posix()
+    except ValueError:
+        return path.name

@@ -1,0 +1,218 @@
+"""Run one script on the throwaway database, the way the migration's own runner would.
+
+A script runs inside one transaction, sent in a single round trip, unless it contains statements
+PostgreSQL refuses in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, ...), manages its own
+transactions (BEGIN/COMMIT in the file), carries COPY data, or its layout opts out
+(dbmate `transaction:false`, goose `NO TRANSACTION`). Then it runs statement by statement.
+
+Every failure becomes a `ScriptFailed` that names the file, line and column of the failing
+statement, the SQLSTATE, the message and the hint. Session state a script sets (search_path, role,
+temp tables) is discarded afterwards, so it cannot leak into the next migration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from migration_check.model import Script, Transaction
+from migration_check.sql import Statement, SyntaxProblem, advance, position_in_file, split_script
+
+# SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
+# Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
+ENUM_ADD_VALUE_IN_TRANSACTION = 120000
+RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
+
+
+@dataclass
+class ScriptFailed(Exception):
+    """A script did not run. Everything a file:line message and a JUnit failure body need."""
+
+    path: Path
+    line: int | None
+    column: int | None
+    message: str
+    sqlstate: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+    context: str | None = None
+    statement: str | None = None
+
+    def location(self, relative: str) -> str:
+        parts = [relative]
+        if self.line:
+            parts.append(str(self.line))
+            if self.column:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def summary(self, relative: str) -> str:
+        """`file:line:col: ERROR 42P07: relation "t" already exists`."""
+        code = f" {self.sqlstate}" if self.sqlstate else ""
+        return f"{self.location(relative)}: ERROR{code}: {self.message}"
+
+    def body(self, relative: str) -> str:
+        lines = [self.summary(relative)]
+        for label, value in (("DETAIL", self.detail), ("HINT", self.hint), ("CONTEXT", self.context)):
+            if value:
+                lines.append(f"{label}: {value}")
+        if self.statement:
+            lines += ["", "statement:", self.statement]
+        return "\n".join(lines)
+
+
+def execute_script(conn: psycopg.Connection, script: Script,
+                   before_commit: Callable[[psycopg.Connection], None] | None = None) -> None:
+    """Run `script` on `conn` (autocommit). Raises ScriptFailed; on failure nothing is left half-done
+    where a transaction was possible. `before_commit` runs inside the script's transaction after its
+    last statement (a family observing the locks it holds); it is not called for a script that
+    runs statement by statement."""
+    try:
+        statements = split_script(script)
+    except SyntaxProblem as problem:
+        raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
+    try:
+        if runs_in_one_transaction(script, statements, conn.info.server_version):
+            if _run_in_transaction(conn, script, statements, before_commit):
+                return
+        else:
+            for statement in statements:
+                _run_statement(conn, statement)
+    except ScriptFailed:
+        reset_session(conn)
+        raise
+    except BaseException:
+        # Interrupted mid-query (Ctrl-C, SIGTERM): the connection is busy and unusable. Ask the
+        # server to stop the query; the caller tears the database down next.
+        abandon(conn)
+        raise
+    reset_session(conn)
+
+
+def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
+    if script.transaction is Transaction.NONE:
+        return False
+    if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):
+        return False
+    return not any(s.needs_autocommit or s.transaction_control or s.copy_data is not None for s in statements)
+
+
+def reset_session(conn: psycopg.Connection) -> None:
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        conn.rollback()
+    conn.execute(RESET_SESSION)
+
+
+def sent_whole(script: Script, statements: list[Statement]) -> bool:
+    """Whether the file's text is itself the SQL to send: not when the layout marked statement
+    boundaries, nor when psql meta-commands, variables or includes made the statements differ."""
+    return script.statements is None and all(s.verbatim for s in statements)
+
+
+def abandon(conn: psycopg.Connection) -> None:
+    try:
+        conn.cancel_safe(timeout=5)
+    except (psycopg.Error, AttributeError):
+        pass
+    conn.close()
+
+
+def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement],
+                        before_commit: Callable[[psycopg.Connection], None] | None) -> bool:
+    """Run the script atomically. True when the session was reset in the same message."""
+    if not statements:
+        return False
+    whole = sent_whole(script, statements)
+    try:
+        if whole and before_commit is None:
+            # Several statements in one simple-protocol message run as one implicit transaction:
+            # atomic without BEGIN/COMMIT round trips, and the session reset rides along. The
+            # newline ends a trailing `--` comment; error positions still count from the file's start.
+            conn.execute(f"{script.sql}\n;{RESET_SESSION}".encode())
+            return True
+        with conn.transaction():
+            if whole:
+                conn.execute(f"{script.sql}\n".encode())
+            else:
+                for statement in statements:
+                    conn.execute(statement.sql.encode())
+            if before_commit is not None:
+                before_commit(conn)
+        return False
+    except psycopg.Error as error:
+        raise _locate(conn, script, statements, error) from None
+
+
+def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement], error: psycopg.Error) -> ScriptFailed:
+    """Which statement failed. Postgres gives a position for parse-analysis errors; for the rest,
+    replay statement by statement in a transaction that is rolled back, to find the culprit."""
+    position = error.diag.statement_position
+    if position and sent_whole(script, statements):
+        # Postgres counts error positions in characters of the query string, from 1.
+        offset = max(0, min(int(position) - 1, len(script.sql)))
+        line, column = position_in_file(script, offset)
+        failing = _statement_at(statements, offset)
+        return _failure(error, script.path, line, column, failing.sql if failing else None)
+    culprit = _find_failing_statement(conn, statements)
+    if culprit is None:
+        return _failure(error, script.path, statements[0].line, None, None)
+    statement, located_error = culprit
+    return _statement_failure(statement, located_error)
+
+
+def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement]) -> tuple[Statement, psycopg.Error] | None:
+    with conn.transaction(force_rollback=True):
+        for statement in statements:
+            try:
+                with conn.transaction():
+                    conn.execute(statement.sql.encode())
+            except psycopg.Error as error:
+                return statement, error
+    return None
+
+
+def _run_statement(conn: psycopg.Connection, statement: Statement) -> None:
+    try:
+        if statement.copy_data is not None:
+            with conn.cursor() as cursor, cursor.copy(statement.sql.encode()) as copy:
+                copy.write(statement.copy_data.encode())
+        else:
+            conn.execute(statement.sql.encode())
+    except psycopg.Error as error:
+        raise _statement_failure(statement, error) from None
+
+
+def _statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFailed:
+    line, column = statement.line, statement.column
+    position = error.diag.statement_position
+    if position:
+        line, column = advance(line, column, statement.sql, int(position) - 1)
+    return _failure(error, statement.path, line, column, statement.sql)
+
+
+def _failure(error: psycopg.Error, path: Path, line: int | None, column: int | None, sql: str | None) -> ScriptFailed:
+    diag = error.diag
+    message = diag.message_primary or " ".join(str(error).split()) or type(error).__name__
+    return ScriptFailed(
+        path=path,
+        line=line,
+        column=column,
+        message=message,
+        sqlstate=diag.sqlstate,
+        detail=diag.message_detail,
+        hint=diag.message_hint,
+        context=diag.context,
+        statement=sql,
+    )
+
+
+def _statement_at(statements: list[Statement], offset: int) -> Statement | None:
+    found = None
+    for statement in statements:
+        if statement.offset <= offset:
+            found = statement
+    return found
+

@@ -1,0 +1,382 @@
+"""Snapshots taken again and again on one connection, as the round trip does (three per migration).
+
+`SnapshotSession.take()` returns exactly what `take_snapshot` would return at that moment, but
+re-reads only what may have changed since the previous `take()`:
+
+1. The probe (one round trip, with the unanchored families: schemas, roles, extensions, ...
+   which are read whole every time) lists the catalog rows written since the previous probe
+   (their `xmin` is no older than that probe's snapshot xmin) and, per bucket of 1024 oids, how
+   many rows each catalog holds and the sum of their keys (see sql_changes.py).
+2. Rows that vanished are found by comparing those buckets with the keys seen so far: a bucket
+   short of one row names it by the sums; a bucket short of more is listed (one more round trip).
+   pg_attribute rows go with their relation; any other shortfall lists the whole catalog.
+3. Each changed row names its anchor (the relation, type or routine whose snapshot rows it
+   feeds). The anchors, plus those of the objects that print a changed object (through
+   pg_depend: a view of a renamed column, a trigger of a renamed function), are read again by the
+   same family queries restricted to them (one round trip).
+
+A change that can alter how any object prints re-reads everything: a renamed schema or role, any
+change to collations, extensions, operators, operator classes, languages, access methods, ...; a
+changed row of a built-in object; a probe that is too far (in transaction ids) from the previous
+one; or anything that does not add up (a bucket with more rows than expected).
+
+Costs: the probe reads the user rows of every tracked catalog (a few cheap columns each), so it
+still grows with the schema, but far more slowly than the full query (no deparsing); the re-read
+is proportional to what changed. Assumptions, each checked by the differential tests
+(tests/test_schema_incremental.py): every change that matters writes a catalog row (DDL does; a
+sequence's OWNED BY rewrites its pg_sequence row); objects' names are printed only by objects
+that depend on them in pg_depend, or by the families read whole.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import psycopg
+from psycopg import pq
+
+from migration_check.schema.snapshot import (
+    SAVEPOINT,
+    SESSION_SETTINGS,
+    Definition,
+    ObjectKey,
+    Snapshot,
+    _families,
+    statement_name,
+    take_snapshot,
+)
+from migration_check.schema.sql_changes import (
+    BUCKET_BITS,
+    BUILTIN,
+    NAMED,
+    RARE,
+    SUM_MODULUS,
+    TRACKED,
+    TRACKED_BY_NAME,
+    fetch_query,
+    global_query,
+    probe_query,
+    reread_query,
+)
+from migration_check.schema.sql_common import union
+
+GUARDED = {*RARE, *(f"{catalog} built-in" for catalog in BUILTIN)}
+# Further than this (in transaction ids) from the previous probe, xmin comparisons are not trusted.
+MAX_AGE = 1 << 30
+GLOBAL = None  # the anchor of the unanchored families' rows
+
+
+class FullRefresh(Exception):
+    """Something changed that the incremental path does not follow: read everything again."""
+
+
+@dataclass
+class CatalogState:
+    """What the previous probe saw of one tracked catalog."""
+
+    shift: int
+    rows: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # key -> (owner, anchor)
+    buckets: dict[int, set[int]] = field(default_factory=dict)
+    bucket_sums: dict[int, int] = field(default_factory=dict)
+    by_owner: dict[int, set[int]] | None = None
+
+    def bucket(self, key: int) -> int:
+        return key >> (self.shift + BUCKET_BITS)
+
+    def add(self, key: int, owner: int, anchor: int | None) -> tuple[int, int | None] | None:
+        old = self.rows.get(key)
+        self.rows[key] = (owner, anchor)
+        if old is None:
+            bucket = self.bucket(key)
+            self.buckets.setdefault(bucket, set()).add(key)
+            self.bucket_sums[bucket] = (self.bucket_sums.get(bucket, 0) + key) % SUM_MODULUS
+        if self.by_owner is not None:
+            if old is not None and old[0] != owner:
+                self.by_owner[old[0]].discard(key)  # (an emptied set is harmless)
+            self.by_owner.setdefault(owner, set()).add(key)
+        return old
+
+    def remove(self, key: int) -> tuple[int, int | None]:
+        owner, anchor = self.rows.pop(key)
+        bucket = self.bucket(key)
+        self.buckets[bucket].discard(key)
+        if not self.buckets[bucket]:
+            del self.buckets[bucket]
+        self.bucket_sums[bucket] = (self.bucket_sums[bucket] - key) % SUM_MODULUS
+        if self.by_owner is not None:
+            keys = self.by_owner[owner]
+            keys.discard(key)
+            if not keys:
+                del self.by_owner[owner]
+        return owner, anchor
+
+
+class SnapshotSession:
+    def __init__(self, conn: psycopg.Connection, *, owners_and_grants: bool = False) -> None:
+        self.conn = conn
+        self.owners_and_grants = owners_and_grants
+        self._xmin: int | None = None  # the previous probe's snapshot xmin (32 bits)
+        self._catalogs: dict[str, CatalogState] = {}
+        self._names: dict[str, dict[int, str]] = {}
+        self._rare: dict[str, int] = {}
+        self._attribute_count = 0
+        # The snapshot as of the previous take, with each row's anchor.
+        self._objects: dict[ObjectKey, Definition] = {}
+        self._parents: dict[ObjectKey, ObjectKey] = {}
+        self._keys_by_anchor: dict[int | None, list[ObjectKey]] = {}
+        self._duplicates = False
+        # Statistics, for tests and benchmarks.
+        self.full_refreshes = 0
+        self.anchors_read = 0
+
+    def take(self) -> Snapshot:
+        try:
+            if self._xmin is None:
+                raise FullRefresh
+            return self._incremental()
+        except FullRefresh:
+            return self._full()
+
+    # -- the two paths -----------------------------------------------------------------------
+
+    def _full(self) -> Snapshot:
+        self.full_refreshes += 1
+        self._xmin = None
+        self._catalogs = {
+            t.catalog: CatalogState(t.shift, by_owner={} if not t.bucketed else None) for t in TRACKED
+        }
+        self._names = {catalog: {} for catalog, _ in NAMED}
+        self._objects, self._parents, self._keys_by_anchor = {}, {}, {}
+        probe, rows = self._run([(probe_query(), "xid", ["NULL"]), (self._full_query(), "", [])])
+        self._read_probe(probe, first=True)
+        self._replace(rows, anchors=None)
+        return self._snapshot()
+
+    def _incremental(self) -> Snapshot:
+        probe, global_rows = self._run([(probe_query(), "xid", [f"'{self._xmin}'"]), (self._global_query(), "", [])])
+        changed_anchors, changed_objects, server_buckets = self._read_probe(probe, first=False)
+        deleted = self._find_deletions(server_buckets)
+        changed_anchors |= deleted
+        self._replace(global_rows, anchors={GLOBAL})
+        if changed_anchors or changed_objects:
+            classes = [cls for cls, _ in sorted(changed_objects)]
+            oids = [oid for _, oid in sorted(changed_objects)]
+            anchors = sorted(a for a in changed_anchors if a is not None)
+            [rows] = self._run([
+                (self._reread_query(), "regclass[], oid[], int8[]", [_array(classes, "regclass[]"), _array(oids, "oid[]"),
+                                                                   _array(anchors, "int8[]")]),
+            ])
+            [listed] = [row[4] for row in rows if row[0] == "" and row[1] == ""]
+            read: set[int | None] = {int(a) for a in listed.strip("{}").split(",") if a}
+            self.anchors_read += len(read)
+            self._replace((row for row in rows if row[0] != ""), anchors=read)
+        return self._snapshot()
+
+    # -- the probe ---------------------------------------------------------------------------
+
+    def _read_probe(self, probe: list[tuple], *, first: bool) -> tuple[set[int | None], set[tuple[str, int]], dict]:
+        """Apply the new rows; returns (anchors to re-read, changed objects whose printers to look
+        for, {catalog: {bucket: (rows, sum)}} as the server counts them)."""
+        anchors: set[int | None] = set()
+        objects: set[tuple[str, int]] = set()
+        buckets: dict[str, dict[int, tuple[int, int]]] = {tracked.catalog: {} for tracked in TRACKED if tracked.bucketed}
+        next_xmin = None
+        for catalog, bucket, count, total, keys, owners, row_anchors, names in probe:
+            tracked = TRACKED_BY_NAME.get(catalog)
+            if tracked is not None:
+                state = self._catalogs[catalog]
+                for key, owner, anchor in zip(keys or (), owners or (), row_anchors or (), strict=True):
+                    old = state.add(key, owner, anchor)
+                    anchors.add(anchor)
+                    if old is not None:
+                        anchors.add(old[1])
+                        if tracked.object_class is not None:
+                            objects.add((tracked.object_class, owner if tracked.object_is_owner else key))
+                if tracked.bucketed:
+                    buckets[catalog][bucket] = (count, total)
+                else:
+                    self._attribute_count = count
+            elif catalog == "":
+                if count is not None and count > MAX_AGE:
+                    raise FullRefresh
+                next_xmin = int(names[0]) % (1 << 32)
+            elif catalog in self._names:
+                # All of them every time (few rows; pg_authid itself is for superusers only).
+                known = self._names[catalog]
+                for oid, name in zip(keys or (), names or (), strict=True):
+                    if not first and oid in known and known[oid] != name:
+                        raise FullRefresh
+                    known[oid] = name
+            elif catalog in GUARDED:
+                if not first and (keys or self._rare.get(catalog) != count):
+                    raise FullRefresh
+                self._rare[catalog] = count
+        assert next_xmin is not None
+        self._xmin = max(next_xmin, 3)
+        return anchors, objects, buckets
+
+    def _find_deletions(self, server_buckets: dict[str, dict[int, tuple[int, int]]]) -> set[int | None]:
+        """Rows seen before and gone now: their anchors (and the rows forgotten)."""
+        anchors: set[int | None] = set()
+        deleted_relations: set[int] = set()
+        ranges: dict[str, list[tuple[int, int]]] = {}
+        for catalog, server in server_buckets.items():
+            state = self._catalogs[catalog]
+            for bucket in set(server) | set(state.buckets):
+                have = len(state.buckets.get(bucket, ()))
+                count, total = server.get(bucket, (0, 0))
+                residue = (state.bucket_sums.get(bucket, 0) - total) % SUM_MODULUS
+                if count > have or (count == have and residue):
+                    raise FullRefresh  # rows the previous probes did not see
+                if count == have:
+                    continue
+                candidates = [key for key in state.buckets[bucket] if key % SUM_MODULUS == residue]
+                if have - count == 1 and len(candidates) == 1:
+                    owner, anchor = state.remove(candidates[0])
+                    anchors.add(anchor)
+                    if catalog == "pg_class":
+                        deleted_relations.add(owner)
+                else:
+                    low = (bucket << (state.shift + BUCKET_BITS)) >> state.shift
+                    ranges.setdefault(catalog, []).append((low, low + (1 << BUCKET_BITS) - 1))
+        if ranges:
+            anchors |= self._fetch(ranges, deleted_relations)
+        # Attributes go with their relation; anything else missing there lists them all.
+        attributes = self._catalogs["pg_attribute"]
+        assert attributes.by_owner is not None
+        for relation in deleted_relations:
+            for key in list(attributes.by_owner.get(relation, ())):
+                anchors.add(attributes.remove(key)[1])
+        if len(attributes.rows) > self._attribute_count:
+            anchors |= self._fetch({"pg_attribute": []}, deleted_relations)
+        elif len(attributes.rows) < self._attribute_count:
+            raise FullRefresh
+        return anchors
+
+    def _fetch(self, ranges: dict[str, list[tuple[int, int]]], deleted_relations: set[int]) -> set[int | None]:
+        """List the keys in the given ranges of range column values (empty: all); forget those that
+        are gone. Returns their anchors."""
+        [rows] = self._run([(fetch_query(ranges), None, [])])
+        anchors: set[int | None] = set()
+        for catalog, keys, _owners, _row_anchors in rows:
+            state = self._catalogs[catalog]
+            present = set(keys or ())
+            shift = TRACKED_BY_NAME[catalog].shift
+            spans = ranges[catalog]
+            for key in list(state.rows):
+                column = key >> shift
+                if key in present or (spans and not any(low <= column <= high for low, high in spans)):
+                    continue
+                owner, anchor = state.remove(key)
+                anchors.add(anchor)
+                if catalog == "pg_class":
+                    deleted_relations.add(owner)
+            if not present <= state.rows.keys():
+                raise FullRefresh
+        return anchors
+
+    # -- the snapshot --------------------------------------------------------------------------
+
+    def _replace(self, rows: Iterable[tuple], anchors: set[int | None] | None) -> None:
+        """Replace the rows of `anchors` (None: all) by `rows` (kind, name, parent kind, parent
+        name, definition, anchor)."""
+        previous: dict[ObjectKey, Definition] = {}
+        for anchor in anchors if anchors is not None else ():
+            for key in self._keys_by_anchor.pop(anchor, ()):
+                previous[key] = self._objects.pop(key)
+                self._parents.pop(key, None)
+        for kind, name, parent_kind, parent_name, text, anchor in rows:
+            key = (kind, name)
+            if key in self._objects:
+                self._duplicates = True
+            old = previous.get(key)
+            self._objects[key] = old if old is not None and old.text == text else Definition(text)
+            if parent_kind is not None and parent_name is not None:
+                self._parents[key] = (parent_kind, parent_name)
+            self._keys_by_anchor.setdefault(anchor, []).append(key)
+
+    def _snapshot(self) -> Snapshot:
+        if self._duplicates:
+            # Names are meant to be unique; when they are not, the full snapshot numbers them.
+            self._xmin = None
+            self._duplicates = False
+            return take_snapshot(self.conn, owners_and_grants=self.owners_and_grants)
+        return Snapshot._adopt(dict(self._objects), dict(self._parents))
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _full_query(self) -> str:
+        return _full_query(self.conn.info.server_version, self.owners_and_grants)
+
+    def _global_query(self) -> str:
+        return _global_query(self.conn.info.server_version, self.owners_and_grants)
+
+    def _reread_query(self) -> str:
+        return _reread_query(self.conn.info.server_version, self.owners_and_grants)
+
+    def _run(self, queries: list[tuple[str, str | None, list[str]]]) -> list[list[tuple]]:
+        """Run queries in one message, each as a prepared statement (parameter types, arguments as
+        SQL literals) or, with None for types, as is; the rows of each."""
+        executes = []
+        prepares = []
+        for query, types, arguments in queries:
+            if types is None:
+                executes.append(query)
+                continue
+            name = statement_name(query)
+            executes.append(f"EXECUTE {name}" + (f"({', '.join(arguments)})" if arguments else ""))
+            prepares.append(f"PREPARE {name}" + (f"({types})" if types else "") + f" AS {query}")
+        with self.conn.cursor() as cur:
+            try:
+                return _results(cur, executes)
+            except psycopg.errors.InvalidSqlStatementName:
+                prepared = {name for (name,) in cur.execute("SELECT name FROM pg_prepared_statements", prepare=False)}
+                missing = [p for p in prepares if p.split()[1].split("(")[0] not in prepared]
+                return _results(cur, executes, missing)
+
+
+def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str] = ()) -> list[list[tuple]]:
+    statements = "; ".join([*prepares, *executes])
+    outside = cur.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    try:
+        if outside:
+            cur.execute(f"{SESSION_SETTINGS}; {statements}", prepare=False)
+        else:
+            # Inside the caller's transaction, a savepoint scopes the settings (and any error).
+            cur.execute(f"SAVEPOINT {SAVEPOINT}; {SESSION_SETTINGS}; {statements}", prepare=False)
+        results = []
+        while True:
+            if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:
+                results.append(cur.fetchall())
+            if not cur.nextset():
+                break
+        return results
+    finally:
+        if not outside:
+            cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+
+
+@functools.cache
+def _full_query(server_version: int, grants: bool) -> str:
+    return union(_families(server_version, grants), anchored=True)
+
+
+@functools.cache
+def _global_query(server_version: int, grants: bool) -> str:
+    return global_query(_families(server_version, grants))
+
+
+@functools.cache
+def _reread_query(server_version: int, grants: bool) -> str:
+    return reread_query([family for family in _families(server_version, grants) if family.anchor is not None])
+
+
+def _array(values: Sequence[object], cast: str) -> str:
+    return "'{" + ",".join(str(value) for value in values) + "}'::" + cast
+
+
+def _int(value: Decimal | int | None) -> int:
+    return int(value) if value is not None else 0

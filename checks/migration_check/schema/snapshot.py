@@ -1,0 +1,204 @@
+"""A snapshot of everything a migration can change in a database, read from the catalogs.
+
+One round trip: a single UNION ALL query (see the `sql_*` modules) returns one row per object,
+`(kind, name, parent, definition)`, with all formatting done by the server. Definitions are kept
+as canonical JSON text, so comparing two snapshots is mostly string comparison.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from types import MappingProxyType
+
+import psycopg
+from psycopg import pq
+
+from migration_check.schema.sql_cluster import cluster_families
+from migration_check.schema.sql_common import Family, union
+from migration_check.schema.sql_relations import relation_families
+from migration_check.schema.sql_routines import routine_families
+from migration_check.schema.sql_types import type_families
+
+ObjectKey = tuple[str, str]  # (kind, qualified readable name)
+
+# Every deparser then prints schema-qualified names, whatever the caller's search_path. JIT is
+# off because the planner's estimate for this query crosses jit_above_cost as the schema grows,
+# and compiling it then costs far more (hundreds of ms) than running it.
+SESSION_SETTINGS = "SET LOCAL search_path = pg_catalog; SET LOCAL jit = off"
+SAVEPOINT = "migration_check_snapshot"
+# Any version with every optional field, for the order of fields in messages.
+LATEST_VERSION = 999999
+TRAILING_FIELDS = ("position", "comment", "owner", "privileges")
+
+
+class Definition:
+    """What an object looks like: canonical JSON text of {field: text}, parsed only on demand."""
+
+    __slots__ = ("text", "_fields")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._fields: Mapping[str, str] | None = None
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        if self._fields is None:
+            parsed = json.loads(self.text)
+            self._fields = MappingProxyType({key: _as_text(value) for key, value in parsed.items()})
+        return self._fields
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Definition) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"Definition({self.text})"
+
+
+class Snapshot(Mapping[ObjectKey, Definition]):
+    """An immutable mapping ObjectKey -> Definition, plus each object's parent.
+
+    The parent (a column's table, an index's table, a serial's table) lets the diff report a
+    dropped table once instead of once per column, index and trigger.
+    """
+
+    __slots__ = ("_objects", "_parents")
+
+    def __init__(self, objects: Mapping[ObjectKey, Definition], parents: Mapping[ObjectKey, ObjectKey] | None = None) -> None:
+        self._objects = dict(objects)
+        self._parents = dict(parents or {})
+
+    @classmethod
+    def _adopt(cls, objects: dict[ObjectKey, Definition], parents: dict[ObjectKey, ObjectKey]) -> Snapshot:
+        """A snapshot that takes ownership of the given dicts (no copy): the caller's to give away."""
+        snapshot = cls.__new__(cls)
+        snapshot._objects = objects
+        snapshot._parents = parents
+        return snapshot
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, str | None, str | None, str]]) -> Snapshot:
+        objects: dict[ObjectKey, Definition] = {}
+        parents: dict[ObjectKey, ObjectKey] = {}
+        repeated: dict[ObjectKey, list[str]] = {}
+        for kind, name, parent_kind, parent_name, text in rows:
+            key = (kind, name)
+            if key in objects:
+                repeated.setdefault(key, [objects[key].text]).append(text)
+            objects[key] = Definition(text)
+            if parent_kind is not None and parent_name is not None:
+                parents[key] = (parent_kind, parent_name)
+        # Names are chosen to be unique; should the catalogs ever disagree, keep every object,
+        # numbered in a stable order, rather than silently comparing only one of them.
+        for (kind, name), texts in repeated.items():
+            for number, text in enumerate(sorted(texts), start=1):
+                key = (kind, name if number == 1 else f"{name} #{number}")
+                objects[key] = Definition(text)
+                if (kind, name) in parents:
+                    parents[key] = parents[(kind, name)]
+        return cls(objects, parents)
+
+    def objects(self) -> Mapping[ObjectKey, Definition]:
+        """The objects, unsorted (iterating the snapshot itself sorts them): for fast comparisons."""
+        return MappingProxyType(self._objects)
+
+    def parent(self, key: ObjectKey) -> ObjectKey | None:
+        return self._parents.get(key)
+
+    def __getitem__(self, key: ObjectKey) -> Definition:
+        return self._objects[key]
+
+    def __iter__(self) -> Iterator[ObjectKey]:
+        return iter(sorted(self._objects))
+
+    def __len__(self) -> int:
+        return len(self._objects)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._objects
+
+    def __repr__(self) -> str:
+        return f"<Snapshot of {len(self)} objects>"
+
+
+def take_snapshot(conn: psycopg.Connection, *, owners_and_grants: bool = False) -> Snapshot:
+    """Read the schema of the connected database (and the cluster's roles), in one round trip.
+
+    The query is large enough that planning it costs more than running it on a small schema, so
+    it is a prepared statement of the session (made on first use, and again after a DISCARD ALL).
+    The session's settings are left as they were: search_path and jit change only for the
+    implicit transaction of the message (or inside a savepoint, if a transaction is open).
+    """
+    query = snapshot_query(conn.info.server_version, owners_and_grants)
+    name = statement_name(query)
+    with conn.cursor() as cur:
+        try:
+            rows = _run(cur, f"EXECUTE {name}")
+        except psycopg.errors.InvalidSqlStatementName:
+            rows = _run(cur, f"PREPARE {name} AS {query}; EXECUTE {name}")
+    return Snapshot.from_rows(rows)
+
+
+def statement_name(query: str) -> str:
+    """A name per query text: server versions and options never share a prepared statement."""
+    return "migration_check_snapshot_" + hashlib.sha1(query.encode()).hexdigest()[:12]
+
+
+def _run(cur: psycopg.Cursor, statements: str) -> list[tuple[str, str, str | None, str | None, str]]:
+    if cur.connection.info.transaction_status == pq.TransactionStatus.IDLE:
+        # Several statements in one simple-protocol message run as one implicit
+        # transaction, which SET LOCAL is scoped to: no BEGIN/COMMIT round trips.
+        return _last_result(cur, f"{SESSION_SETTINGS}; {statements}")
+    # Inside the caller's transaction, a savepoint scopes the settings (and any error) instead.
+    try:
+        return _last_result(cur, f"SAVEPOINT {SAVEPOINT}; {SESSION_SETTINGS}; {statements}")
+    finally:
+        cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+
+
+@functools.cache
+def snapshot_query(server_version: int, owners_and_grants: bool) -> str:
+    """The one query that reads every object family (depends on the server version)."""
+    return union(_families(server_version, owners_and_grants))
+
+
+def field_rank(field: str) -> int:
+    """Where a field comes in messages: the order in which the families declare them."""
+    return _field_ranks().get(field, len(_field_ranks()))
+
+
+@functools.lru_cache(maxsize=1)
+def _field_ranks() -> dict[str, int]:
+    labels = [label for family in _families(LATEST_VERSION, True) for label, _ in family.fields]
+    # What describes an object comes before what merely annotates it.
+    labels = [label for label in labels if label not in TRAILING_FIELDS] + list(TRAILING_FIELDS)
+    ranks: dict[str, int] = {}
+    for label in labels:
+        ranks.setdefault(label, len(ranks))
+    return ranks
+
+
+def _families(server_version: int, owners_and_grants: bool) -> list[Family]:
+    return [
+        *cluster_families(owners_and_grants, server_version),
+        *type_families(owners_and_grants, server_version),
+        *relation_families(owners_and_grants),
+        *routine_families(owners_and_grants, server_version),
+    ]
+
+
+def _last_result(cur: psycopg.Cursor, statements: str) -> list[tuple[str, str, str | None, str | None, str]]:
+    """Run several statements in one message; the rows of the last one."""
+    cur.execute(statements, prepare=False)
+    while cur.nextset():
+        pass
+    return cur.fetchall()
+
+
+def _as_text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)

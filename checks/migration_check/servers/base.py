@@ -1,0 +1,74 @@
+"""What every source of a disposable PostgreSQL provides.
+
+A provider is a context manager: entering it yields a `Database` that nobody else uses, and
+leaving it (normally, on an exception, on Ctrl-C or SIGTERM) removes every trace: the server, the
+container, the temp dir, or the throwaway database on a given server.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass
+from types import TracebackType
+
+import psycopg
+
+from migration_check import signals
+from migration_check.errors import InfrastructureError
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database the tool owns for one run."""
+
+    conninfo: str  # libpq connection string for the throwaway database
+    server_version: int  # e.g. 150014
+    description: str  # for the console: "local PostgreSQL 15.14 (/usr/lib/postgresql/15/bin)"
+
+    @property
+    def major_version(self) -> int:
+        return self.server_version // 10000
+
+
+class Provider(abc.ABC):
+    """A source of disposable databases (local binaries, a Docker image, an existing server)."""
+
+    @abc.abstractmethod
+    def start(self) -> Database:
+        """Make the database ready. Whatever was started must be removed by `stop`."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Remove everything `start` made. Safe to call twice, and after a failed start."""
+
+    def __enter__(self) -> Database:
+        try:
+            return self.start()
+        except BaseException:
+            with signals.deferred():
+                self.stop()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # A SIGTERM arriving mid-cleanup must not leave the server or its temp dir behind.
+        with signals.deferred():
+            self.stop()
+
+
+def server_version(conninfo: str) -> int:
+    with contextlib.closing(connect(conninfo)) as conn:
+        return conn.info.server_version
+
+
+def connect(conninfo: str) -> psycopg.Connection:
+    """A connection in autocommit mode, with a message the user can act on when it fails."""
+    try:
+        return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+    except psycopg.OperationalError as exc:
+        raise InfrastructureError(f"cannot connect to PostgreSQL: {' '.join(str(exc).split())}") from None

