@@ -127,8 +127,8 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         with make_provider(settings) as database:
             report.server = database.description
             console.server(database.description)
-            with contextlib.closing(connect(database.conninfo)) as conn:
-                replay = Replay(project, conn, settings)
+            # The replay owns its connection: a rebuild of the state swaps it for another database's.
+            with contextlib.closing(Replay(project, connect(database.conninfo), settings)) as replay:
                 replay.run_setup(setup)
                 for outcome in replay.outcomes():
                     _record(report, outcome, console, finished)

@@ -4,9 +4,13 @@
 
 The runner only runs the scripts, takes the snapshots and calls the check families (families/) at
 each point; every verdict is a family's. A family whose stage the round trip did not reach gets a
-skipped case with the reason. When a step leaves the database somewhere other than where the next
-migration expects it, the later migrations are skipped with the reason, never failed: one broken
-file must not bury the report in false failures.
+skipped case with the reason.
+
+Every migration gets a verdict. When a rollback or the up-again leaves the database somewhere
+other than where the up left it, that is the migration's finding, and the state the ups produce is
+rebuilt (restore.py) before the next migration. Only an up that fails stops the replay: the later
+migrations cannot be applied, so they get a static pass instead (each script is parsed, and a
+syntax error fails at its file:line).
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from migration_check.families import Family, MigrationContext, Stage, StepRun, r
 from migration_check.families.base import default_script
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.replay.executor import ScriptFailed, execute_script
+from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import Difference, diff_snapshots
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
+from migration_check.sql import SyntaxProblem, split_script
 
 
 @dataclass
@@ -59,6 +65,30 @@ def skipped_outcome(project: Project, migration: Migration, reason: str,
         if family.applies_to(migration):
             outcome.results.append(skipped_case(project, migration, family.name, reason))
     return outcome
+
+
+def parsed_outcome(project: Project, migration: Migration, reason: str,
+                   families: list[Family] | None = None) -> MigrationOutcome:
+    """A migration the replay cannot run: skipped with `reason`, except that its scripts are still
+    parsed, so a syntax error in it is reported at its file:line in the same run."""
+    outcome = skipped_outcome(project, migration, reason, families)
+    for index, case in enumerate(outcome.results):
+        script = default_script(migration, case.check) if case.check in ("apply", "rollback") else None
+        problem = _syntax_problem(script) if script is not None else None
+        if problem is not None:
+            relative = project.relative(problem.path) or str(problem.path)
+            outcome.results[index] = CheckResult(
+                check=case.check, subject=migration.id, status=Status.FAILED, file=relative, line=problem.line,
+                message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message} ({reason})")
+    return outcome
+
+
+def _syntax_problem(script: Script) -> SyntaxProblem | None:
+    try:
+        split_script(script)
+    except SyntaxProblem as problem:
+        return problem
+    return None
 
 
 def skipped_case(project: Project, migration: Migration, check: str, reason: str) -> CheckResult:
@@ -97,9 +127,27 @@ class Replay:
         self.families = families if families is not None else replay_families(settings)
         self.snapshots = SnapshotSession(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
+        self._fresh = FreshDatabases(conn)
+        self._setup: list[Script] = []
+        self._applied: list[Script] = []  # every up that ran so far, in order: what a rebuild replays
+
+    def close(self) -> None:
+        """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
+        would outlive the run), then the connection. The provider drops the database."""
+        try:
+            if not self.conn.closed:
+                self._fresh.drop_run_roles(self.conn)
+        except psycopg.Error:
+            pass  # the connection broke (an interruption): the provider's cleanup still runs
+        finally:
+            self.conn.close()
 
     def run_setup(self, scripts: list[Script]) -> None:
-        for script in scripts:
+        self._setup = list(scripts)
+        self._execute_setup()
+
+    def _execute_setup(self) -> None:
+        for script in self._setup:
             try:
                 execute_script(self.conn, script)
             except ScriptFailed as failure:
@@ -110,7 +158,7 @@ class Replay:
         blocked: str | None = None
         for migration in self.project.migrations:
             if blocked:
-                yield skipped_outcome(self.project, migration, blocked, self.families)
+                yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
@@ -164,33 +212,51 @@ class Replay:
         return None
 
     def _where_we_are(self, context: MigrationContext, verdicts: dict[str, CheckResult]) -> tuple[Snapshot, str | None]:
-        """The schema the next migration starts from, and why it cannot (or None)."""
+        """The schema the next migration starts from, and why none can run (or None)."""
+        migration = context.migration
         if context.after_up is None:
-            return context.before, f"not run: {context.migration.id} failed to apply"
+            return context.before, f"not run: {migration.id} failed to apply"
+        assert migration.up is not None
+        self._applied.append(migration.up)
         if context.down is None:
             return context.after_up, None
         if context.after_reapply is not None:
             reapply = verdicts.get("reapply")
-            if reapply is not None and reapply.failed:
-                return context.after_reapply, self._blocked_after(context.migration)
-            return context.after_reapply, None
-        # The rollback or the up again failed: the schema may not be what later migrations expect.
-        now = self.snapshots.take()
-        if self._differences(context.after_up, now):
-            return now, self._blocked_after(context.migration)
-        return now, None
+            if reapply is None or not reapply.failed:
+                return context.after_reapply, None
+        elif not self._differences(context.after_up, now := self.snapshots.take()):
+            return now, None  # the failed step changed nothing
+        return self._rebuild(migration)
 
-    @staticmethod
-    def _blocked_after(migration: Migration) -> str:
-        return f"not run: the schema after {migration.id} is not the schema its up produced"
+    def _rebuild(self, migration: Migration) -> tuple[Snapshot, str | None]:
+        """The state the ups produce, in a fresh database (see restore.py)."""
+        try:
+            self.conn = self._fresh.replace(self.conn)
+        except psycopg.Error as error:
+            reason = " ".join(str(error).split())
+            return self.snapshots.take(), f"not run: cannot rebuild the state after {migration.id}: {reason}"
+        self.snapshots = SnapshotSession(self.conn)
+        try:
+            self._execute_setup()
+            for script in self._applied:
+                execute_script(self.conn, script)
+        except (ScriptFailed, SetupFailed) as failure:
+            cause = failure.failure if isinstance(failure, SetupFailed) else failure
+            relative = self.project.relative(cause.path) or str(cause.path)
+            return (self.snapshots.take(),
+                    f"not run: the ups no longer apply in a fresh database after {migration.id}: {cause.summary(relative)}")
+        return self.snapshots.take(), None
 
     def _why_no_rollback(self, migration: Migration) -> str | None:
         if migration.repeatable:
             return "repeatable migration: no rollback"
+        policy = self.settings.rollbacks or self.project.rollback_policy
+        if policy is RollbackPolicy.ABSENT:
+            if migration.down is not None:
+                return "rollbacks: absent: the rollback is not run"
+            return f"forward-only layout ({self.project.format}): no rollback to test"
         if migration.down is not None:
             return None
-        if self.project.rollback_policy is RollbackPolicy.ABSENT:
-            return f"forward-only layout ({self.project.format}): no rollback to test"
         return "no rollback script (see the pairing check)"
 
     def _run(self, script: Script, observe_transaction: MigrationContext | None = None) -> StepRun:

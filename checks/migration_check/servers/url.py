@@ -14,6 +14,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from migration_check.errors import UsageError
+from migration_check.replay.restore import REBUILD_SUFFIX
 from migration_check.servers.base import Database, Provider, connect
 
 DATABASE_PREFIX = "migration_check_"
@@ -46,7 +47,13 @@ class UrlProvider(Provider):
         if name is None:
             return
         with connect(self._url) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            # The run's database, and those that replaced it when the replay rebuilt a state
+            # (replay/restore.py names them <name>_r<n>).
+            names = [row[0] for row in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
+                (name, name + REBUILD_SUFFIX)).fetchall()]
+            for database in names:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
 
 
 def redacted(url: str) -> str:

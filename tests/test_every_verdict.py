@@ -1,0 +1,109 @@
+"""Every migration gets a verdict (issue 9.1): a round-trip or reapply finding is recorded and the
+replay goes on from the state the ups produce; only an apply failure stops it, and then the later
+files still get a static parse. Through the CLI, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import psycopg
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers.base import Database
+
+
+def check(pg_server: Database, path: Path, tmp_path: Path, *extra: str) -> tuple[int, ET.Element]:
+    report = tmp_path / "report.xml"
+    code = main(["check", str(path), "--database-url", pg_server.conninfo, "--junit-xml", str(report), *extra])
+    return code, ET.parse(report).getroot()
+
+
+def verdicts(root: ET.Element, check: str) -> dict[str, str]:
+    """subject -> passed | failed | skipped, for one family."""
+    found = {}
+    for case in root.iter("testcase"):
+        if case.attrib["classname"] == f"migration_check.{check}":
+            state = "failed" if case.find("failure") is not None else "skipped" if case.find("skipped") is not None else "passed"
+            found[case.attrib["name"]] = state
+    return found
+
+
+def numbered(count: int, broken: dict[int, tuple[str, str]] | None = None) -> dict[str, str]:
+    """`count` migrations, each adding a table; `broken` replaces the up and rollback of some."""
+    files = {}
+    for number in range(1, count + 1):
+        stem = f"2025010100{number:04d}_table_{number}"
+        up, down = (broken or {}).get(number, (f"create table t{number} (id int primary key);", f"drop table t{number};"))
+        files[f"migrations/{stem}.sql"] = up
+        files[f"migrations/{stem}_rollback.sql"] = down
+    return files
+
+
+def test_a_rollback_defect_in_migration_3_of_60_leaves_every_later_verdict(pg_server: Database, tmp_path: Path) -> None:
+    forgets_index = ("create table t3 (id int primary key, email text); create index t3_email on t3 (email);",
+                     "alter table t3 drop column email;")
+    project = write_files(tmp_path / "p", numbered(60, {3: forgets_index}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    apply = verdicts(root, "apply")
+    assert len(apply) == 60 and set(apply.values()) == {"passed"}
+    roundtrip = verdicts(root, "roundtrip")
+    assert [subject for subject, state in roundtrip.items() if state != "passed"] == ["20250101000003_table_3"]
+
+
+def test_a_left_behind_role_does_not_hide_later_migrations(pg_server: Database, tmp_path: Path) -> None:
+    # The rollback forgets the role: the up cannot apply again (role exists). The rebuild drops the
+    # run's roles, so the replay goes on, and the role is gone after the run.
+    role = "mc_test_reporting_role"
+    project = write_files(tmp_path / "p", numbered(4, {2: (f"create role {role}; create table t2 (id int);", "drop table t2;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    assert verdicts(root, "reapply")["20250101000002_table_2"] == "failed"
+    assert verdicts(root, "apply") == dict.fromkeys(verdicts(root, "apply"), "passed")
+    assert verdicts(root, "roundtrip")["20250101000004_table_4"] == "passed"
+    with contextlib.closing(psycopg.connect(pg_server.conninfo)) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (role,)).fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'migration\\_check\\_%'").fetchone() == (0,)
+
+
+def test_a_rollback_that_fails_half_way_outside_a_transaction_is_rebuilt(pg_server: Database, tmp_path: Path) -> None:
+    # CONCURRENTLY runs statement by statement: the first drop happens, the second fails.
+    half = ("create table t2 (id int, a int); create index concurrently t2_a on t2 (a);",
+            "drop index concurrently t2_a;\ndrop table no_such_table;\n")
+    project = write_files(tmp_path / "p", numbered(3, {2: half}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    assert verdicts(root, "rollback")["20250101000002_table_2"] == "failed"
+    assert verdicts(root, "apply")["20250101000003_table_3"] == "passed"
+    assert verdicts(root, "roundtrip")["20250101000003_table_3"] == "passed"
+
+
+def test_after_an_apply_failure_later_files_are_still_parsed(pg_server: Database, tmp_path: Path) -> None:
+    files = numbered(4, {2: ("create table t2 (id int references nowhere);", "drop table t2;"),
+                         4: ("create table t4 (id int;\n", "drop table t4;")})
+    project = write_files(tmp_path / "p", files)
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    apply = verdicts(root, "apply")
+    assert apply == {"20250101000001_table_1": "passed", "20250101000002_table_2": "failed",
+                     "20250101000003_table_3": "skipped", "20250101000004_table_4": "failed"}
+    [syntax] = [c for c in root.iter("testcase") if c.attrib["name"] == "20250101000004_table_4"
+                and c.attrib["classname"] == "migration_check.apply"]
+    assert syntax.attrib["line"] == "1"
+    message = syntax.find("failure").attrib["message"]
+    assert "20250101000004_table_4.sql:1:" in message and "syntax error" in message
+    assert "20250101000002_table_2 failed to apply" in message
+
+
+def test_rollbacks_absent_means_the_rollbacks_are_not_run(pg_server: Database, tmp_path: Path) -> None:
+    project = write_files(tmp_path / "p", numbered(2, {1: ("create table t1 (id int);", "drop table no_such_table;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path, "--rollbacks", "absent")
+    assert code == 0
+    for family in ("rollback", "roundtrip", "reapply"):
+        assert set(verdicts(root, family).values()) == {"skipped"}
+    skipped = [c.find("skipped").attrib["message"] for c in root.iter("testcase")
+               if c.attrib["classname"] == "migration_check.rollback"]
+    assert skipped == ["rollbacks: absent: the rollback is not run"] * 2
