@@ -302,6 +302,7 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "path": ("path", lambda v, k, x: v.path(k, x)),
     "format": ("format", _format),
     "naming-pattern": ("naming_pattern", _naming_pattern),
+    "naming": ("naming_strict", lambda v, k, x: v.choice(k, x, ["runner", "strict"]) == "strict"),
     "rollbacks": ("rollbacks", lambda v, k, x: RollbackPolicy(v.choice(k, x, [p.value for p in RollbackPolicy]))),
     "base-ref": ("base_ref", lambda v, k, x: v.string(k, x)),
     "ignore": ("ignore", _ignore),

@@ -77,6 +77,9 @@ class StrayFile:
 
     path: Path
     reason: str
+    # The layout's runner fails on this file (goose: a .sql file it cannot parse a version from).
+    # Otherwise the runner ignores it, and so does the naming check's verdict (a warning).
+    refused: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class Settings:
     # SQL run once before the first migration: files, or built-in presets such as "supabase".
     setup: list[str] = field(default_factory=list)
     naming_pattern: str | None = None
+    naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default
     ignore: list[str] = field(default_factory=list)  # glob patterns of files discovery skips
     severity: dict[str, Severity] = field(default_factory=dict)  # per check family

@@ -21,7 +21,7 @@ from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
 # Files that live beside migrations in real repositories and are never migrations.
-IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md"})
+IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md", "atlas.sum"})
 
 
 @dataclass(frozen=True)
@@ -48,9 +48,23 @@ class Layout(abc.ABC):
     default_rollbacks: ClassVar[RollbackPolicy]
     # Where the layout keeps migrations, relative to a repository root, most specific first.
     conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations")
-    # The convention of file names, for the naming check: a regex on the file name (not on SQL).
+    # File names, for the naming check: a regex on the path inside the migrations directory (not
+    # on SQL). `naming_pattern` is what the layout's own runner accepts, read from its source; the
+    # strict one is the tidier convention a team can opt into (`naming: strict`).
     naming_pattern: ClassVar[str] = r".*"
     naming_hint: ClassVar[str] = ""
+    strict_naming_pattern: ClassVar[str | None] = None  # None: the same as naming_pattern
+    strict_naming_hint: ClassVar[str | None] = None
+    # Whether the runner compares versions as numbers (9 before 10), not file names as text.
+    numeric_versions: ClassVar[bool] = False
+    # Whether 14-digit versions are UTC timestamps by the layout's own convention (they must then
+    # be real moments, not in the future). Under `naming: strict` they are for every layout.
+    timestamp_versions: ClassVar[bool] = False
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        """What the runner records a migration as applied by: two migrations with one identity
+        are the same migration to it. Default: the version, numeric parts as numbers."""
+        return numeric_identity(version)
 
     @abc.abstractmethod
     def detect(self, directory: Path) -> Detection | None:
@@ -74,6 +88,11 @@ def read_sql(path: Path) -> str:
         line = data[: exc.start].count(b"\n") + 1
         raise FileError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     return text.removeprefix("\ufeff")
+
+
+def numeric_identity(version: str) -> tuple:
+    """Versions as numbers where they are numeric, so V1 and V01 are one version, 1.2 < 1.10."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._]", version))
 
 
 def version_sort_key(version: str) -> tuple:
@@ -131,25 +150,31 @@ def pair_forward_and_rollback(
     directory: Path,
     classify: Callable[[Path], FileRole | None],
     stray_reason: str,
+    *,
+    pair_key: Callable[[FileRole], tuple] = lambda role: (role.version, role.name),
+    refuse_stray_sql: bool = False,
 ) -> Discovery:
     """Discovery for every layout that keeps a forward and a rollback file per version.
 
-    `classify` reads one file name; files it returns None for are stray. A rollback without its
+    `classify` reads one file name; files it returns None for are stray (refused, as a naming
+    failure, where `refuse_stray_sql` and they end in .sql). A forward and a rollback file pair up
+    when their `pair_key` is the same, as the layout's runner pairs them. A rollback without its
     forward file is an orphan, a forward file without its rollback has `down=None`.
     """
-    forward: dict[tuple[str, str], Path] = {}
-    backward: dict[tuple[str, str], Path] = {}
+    forward: dict[tuple, tuple[FileRole, Path]] = {}
+    backward: dict[tuple, tuple[FileRole, Path]] = {}
     stray: list[StrayFile] = []
     for path in candidate_files(directory):
         role = classify(path)
         if role is None:
-            stray.append(StrayFile(path, stray_reason))
+            stray.append(StrayFile(path, stray_reason, refused=refuse_stray_sql and path.suffix.lower() == ".sql"))
             continue
-        (backward if role.rollback else forward)[(role.version, role.name)] = path
+        (backward if role.rollback else forward)[pair_key(role)] = (role, path)
 
     migrations = []
-    for (version, name), up_path in forward.items():
-        down_path = backward.pop((version, name), None)
+    for key, (role, up_path) in forward.items():
+        version, name = role.version, role.name
+        down_path = backward.pop(key, (role, None))[1]
         migrations.append(
             Migration(
                 version=version,
@@ -161,5 +186,5 @@ def pair_forward_and_rollback(
             )
         )
     migrations.sort(key=lambda m: m.sort_key)
-    orphans = [OrphanRollback(path, version, name) for (version, name), path in sorted(backward.items())]
+    orphans = [OrphanRollback(path, role.version, role.name) for _, (role, path) in sorted(backward.items())]
     return Discovery(migrations, stray, orphans)

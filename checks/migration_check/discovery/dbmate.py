@@ -36,7 +36,6 @@ from migration_check.discovery.base import (
     section,
     split_lines,
     utc_timestamp,
-    version_sort_key,
 )
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
@@ -50,8 +49,14 @@ class DbmateLayout(Layout):
     description = "<version>_<name>.sql with -- migrate:up / -- migrate:down sections"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("db/migrations", "migrations")
-    naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
-    naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
+    # dbmate's migrationFileRegexp: `^(\d+).*\.sql$`; other files are ignored; sorted by file name.
+    naming_pattern = r"^\d+.*\.sql$"
+    naming_hint = "<version><anything>.sql with -- migrate:up / -- migrate:down"
+    strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
+    strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        return (version,)  # schema_migrations holds the version as text: 001 and 1 differ
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [p for p in _sql_files(directory) if any(_marker(line) for line in read_head(p).split("\n"))]
@@ -64,11 +69,11 @@ class DbmateLayout(Layout):
         for path in candidate_files(directory):
             match = FILE.match(path.name)
             if not match:
-                stray.append(StrayFile(path, f"not a dbmate migration ({self.naming_hint})"))
+                stray.append(StrayFile(path, f"dbmate ignores it: not {self.naming_hint}"))
                 continue
             migration = parse_file(path, match["version"], match["name"])
             if migration is None:
-                stray.append(StrayFile(path, "no -- migrate:up marker (dbmate refuses such a file)"))
+                stray.append(StrayFile(path, "no -- migrate:up marker (dbmate refuses such a file)", refused=True))
             else:
                 migrations.append(migration)
         migrations.sort(key=lambda m: m.sort_key)
@@ -100,7 +105,7 @@ def parse_file(path: Path, version: str, name: str) -> Migration | None:
     return Migration(
         version=version,
         name=name,
-        sort_key=version_sort_key(version) + (name,),
+        sort_key=(path.name,),  # dbmate sorts file names as text
         up=up,
         down=down,
         files=(path,),

@@ -39,8 +39,15 @@ class DieselLayout(Layout):
     description = "<version>_<name>/up.sql and down.sql (diesel, Hasura)"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("migrations", "db/migrations", "hasura/migrations/default", "migrations/default")
-    naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
-    naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
+    # diesel_migrations: the version is the directory name up to its first `_`, dashes removed;
+    # any name follows. Files beside the directories are ignored.
+    naming_pattern = r"^[\d-]*\d_[^/]+/(up|down)\.sql$"
+    naming_hint = "<version>_<name>/up.sql and down.sql"
+    strict_naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
+    strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        return (version,)  # __diesel_schema_migrations holds the version as text
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / "up.sql").is_file()]
@@ -54,7 +61,7 @@ class DieselLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         migrations, stray = [], []
         for path in candidate_files(directory):
-            stray.append(StrayFile(path, "not a migration directory"))
+            stray.append(StrayFile(path, "diesel ignores files beside the migration directories"))
         for folder in candidate_directories_in(directory):
             match = FOLDER.match(folder.name)
             up = folder / "up.sql"

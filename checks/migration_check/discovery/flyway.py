@@ -34,8 +34,12 @@ class FlywayLayout(Layout):
     description = "V<version>__<description>.sql, U<version>__ undo, R__ repeatable"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql", "migrations", "db/migrations")
-    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt)$"
+    # Flyway's defaults: prefix V/U/R, separator __, any description; versions compare as numbers.
+    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__.+\.(sql|java|kt)$"
     naming_hint = "V<version>__<description>.sql (U<version>__ to undo, R__<description>.sql repeatable)"
+    strict_naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt)$"
+    strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
+    numeric_versions = True
 
     def detect(self, directory: Path) -> Detection | None:
         roles = [m for p in candidate_files(directory) if (m := _match(p))]
@@ -61,7 +65,7 @@ class FlywayLayout(Layout):
             match = _match(path)
             if match is None:
                 reason = ("Flyway callback: not replayed" if CALLBACKS.match(path.name)
-                          else f"not a Flyway migration ({self.naming_hint})")
+                          else f"Flyway ignores it: not {self.naming_hint}")
                 stray.append(StrayFile(path, reason))
                 continue
             prefix, description = match["prefix"], match["description"]

@@ -25,8 +25,12 @@ class GolangMigrateLayout(Layout):
     description = "<version>_<name>.up.sql / .down.sql"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("migrations", "db/migrations", "database/migrations")
-    naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(up|down)\.sql$"
-    naming_hint = "<version>_snake_case_name.up.sql / .down.sql"
+    # golang-migrate's source.Regex: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`, the version a uint64.
+    naming_pattern = r"^\d+_.*\.(up|down)\.sql$"
+    naming_hint = "<version>_<name>.up.sql / .down.sql"
+    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(up|down)\.sql$"
+    strict_naming_hint = "<version>_snake_case_name.up.sql / .down.sql"
+    numeric_versions = True
 
     def detect(self, directory: Path) -> Detection | None:
         matched = [p for p in candidate_files(directory) if classify(p)]
@@ -35,7 +39,9 @@ class GolangMigrateLayout(Layout):
         return Detection(score=70, reason=f"{len(matched)} files named <version>_<name>.up.sql/.down.sql")
 
     def discover(self, directory: Path) -> Discovery:
-        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}")
+        # golang-migrate keys both directions by the version number alone (N_x.up.sql with N_y.down.sql).
+        return pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
+                                         pair_key=lambda role: (int(role.version),))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"

@@ -57,8 +57,12 @@ class GooseLayout(Layout):
     description = "<version>_<name>.sql with -- +goose Up / -- +goose Down (and .go migrations)"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("migrations", "db/migrations", "sql/migrations", "internal/db/migrations", "sql/schema")
-    naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(sql|go)$"
-    naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
+    # goose's NumericComponent: `<int64 >= 1>_<anything>.sql|.go`; other extensions are ignored.
+    naming_pattern = r"^0*[1-9]\d*_.*\.(sql|go)$"
+    naming_hint = "<version>_<name>.sql with -- +goose Up / -- +goose Down"
+    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(sql|go)$"
+    strict_naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
+    numeric_versions = True
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = 0
@@ -83,7 +87,10 @@ class GooseLayout(Layout):
         for path in candidate_files(directory):
             match = FILE.match(path.name)
             if not match or path.name.endswith("_test.go"):
-                stray.append(StrayFile(path, f"not a goose migration ({self.naming_hint})"))
+                # goose refuses a .sql file without a version; it ignores other files.
+                refused = path.suffix.lower() == ".sql"
+                why = f"goose cannot read a version from it ({self.naming_hint})" if refused else "goose ignores it"
+                stray.append(StrayFile(path, why, refused=refused))
                 continue
             version, name = match["version"], match["name"]
             key = version_sort_key(str(int(version))) + (name,)
@@ -92,7 +99,7 @@ class GooseLayout(Layout):
                 continue
             scripts = parse_file(path)
             if scripts is None:
-                stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)"))
+                stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)", refused=True))
                 continue
             up, down = scripts
             migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))

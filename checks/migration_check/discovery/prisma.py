@@ -37,8 +37,15 @@ class PrismaLayout(Layout):
     description = "prisma/migrations/<timestamp>_<name>/migration.sql (forward-only)"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("prisma/migrations",)
-    naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.sql$"
-    naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
+    # Prisma reads every directory of prisma/migrations that holds a migration.sql, in name order,
+    # and records it by the whole directory name.
+    naming_pattern = r"^[^/]+/migration\.sql$"
+    naming_hint = "<directory>/migration.sql"
+    strict_naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.sql$"
+    strict_naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        return (migration_id,)  # two directories with one timestamp are two migrations to Prisma
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / SCRIPT).is_file()]
@@ -52,11 +59,11 @@ class PrismaLayout(Layout):
         migrations, stray = [], []
         for path in candidate_files(directory):
             if path.name != LOCK:
-                stray.append(StrayFile(path, "not a Prisma migration directory"))
+                stray.append(StrayFile(path, "Prisma ignores files beside the migration directories"))
         for folder in candidate_directories_in(directory):
             script = folder / SCRIPT
             if not script.is_file():
-                stray.append(StrayFile(folder, f"no {SCRIPT} in this directory"))
+                stray.append(StrayFile(folder, f"no {SCRIPT} in this directory (Prisma refuses it)", refused=True))
                 continue
             version, _, name = folder.name.partition("_")
             migrations.append(Migration(

@@ -63,8 +63,15 @@ class SqitchLayout(Layout):
     description = "sqitch.plan with deploy/, revert/, verify/ scripts"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("sqitch", "db", "database", "db/sqitch")
-    naming_pattern = r"^(deploy|revert|verify)/[a-z][a-z0-9_-]*(@[\w.-]+)?\.sql$"
+    # Change names are sqitch's to validate (in the plan: they may hold `.` and `/`); scripts are
+    # the plan's names under deploy/, revert/ and verify/.
+    naming_pattern = r"^(deploy|revert|verify)/.+\.sql$"
     naming_hint = "<change>.sql under deploy/, revert/ and verify/"
+    strict_naming_pattern = r"^(deploy|revert|verify)/[a-z][a-z0-9_-]*(@[\w.-]+)?\.sql$"
+    strict_naming_hint = "<snake_case_change>.sql under deploy/, revert/ and verify/"
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        return (migration_id,)  # the registry records changes by name
 
     def detect(self, directory: Path) -> Detection | None:
         plan = directory / PLAN

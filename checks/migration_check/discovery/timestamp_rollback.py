@@ -38,6 +38,7 @@ class TimestampRollbackLayout(Layout):
     description = "YYYYMMDDHHMMSS_name.sql with YYYYMMDDHHMMSS_name_rollback.sql"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs: ClassVar[tuple[str, ...]] = ("supabase/migrations", "migrations", "db/migrations")
+    timestamp_versions = True
     naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$"
     naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql (and ..._rollback.sql)"
 
@@ -53,7 +54,7 @@ class TimestampRollbackLayout(Layout):
         return Detection(score=50 + (10 if rollbacks else 0), reason=why)
 
     def discover(self, directory: Path) -> Discovery:
-        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}")
+        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}", refuse_stray_sql=True)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"

@@ -52,8 +52,15 @@ class YoyoLayout(Layout):
     description = "<id>.sql with <id>.rollback.sql and -- depends: headers"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("migrations", "db/migrations")
-    naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}-[a-z0-9-]+(\.rollback)?\.sql$"
-    naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql"
+    # yoyo reads every *.sql file as a migration whose id is the file name without .sql; `yoyo new`
+    # writes <YYYYMMDD>_<NN>_<xxxxx>[-<message>].sql, and without -m there is no message.
+    naming_pattern = r"^[^/]+\.sql$"
+    naming_hint = "<id>.sql (and <id>.rollback.sql)"
+    strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?(\.rollback)?\.sql$"
+    strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql, as `yoyo new` writes them"
+
+    def version_identity(self, version: str, migration_id: str) -> tuple:
+        return (migration_id,)  # _yoyo_migration records the id, the whole file name
 
     def detect(self, directory: Path) -> Detection | None:
         files = [p for p in candidate_files(directory) if p.name.endswith(".sql")]
@@ -80,7 +87,7 @@ class YoyoLayout(Layout):
             elif path.suffix == ".py" and not path.name.startswith("__"):
                 python[path.stem] = path
             else:
-                stray.append(StrayFile(path, f"not a yoyo migration ({self.naming_hint})"))
+                stray.append(StrayFile(path, "yoyo ignores it: not a .sql or .py migration"))
         headers = {id_: read_header(path, read_sql(path)) for id_, path in forward.items()}
         order = _ordered(sorted([*forward, *python]), headers, forward)
         migrations = []

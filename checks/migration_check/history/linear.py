@@ -48,6 +48,9 @@ class Entry:
     files: tuple[MigrationFile, ...]
     # Flyway R__ scripts: rerun whenever they change, so editing them is their normal life.
     repeatable: bool = False
+    # What the runner records the migration as applied by (the layout's rule); None: the version
+    # with numeric parts as numbers.
+    identity_key: tuple | None = None
 
     @property
     def path(self) -> str:
@@ -56,7 +59,10 @@ class Entry:
 
     @property
     def identity(self) -> tuple:
-        """The version as runners compare it: numeric parts as numbers, so V1 and V01 are one version."""
+        """Two entries with one identity are one migration to the runner (by default the version,
+        numeric parts as numbers, so V1 and V01 are one version)."""
+        if self.identity_key is not None:
+            return self.identity_key
         return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._]", self.version))
 
     @property
@@ -157,8 +163,9 @@ Finding = DuplicateVersion | AmbiguousOrder | OutOfOrder | VersionReused | Edite
 # --- the local part: needs only the branch ----------------------------------------------------
 
 
-def local_findings(branch: Snapshot) -> list[Finding]:
-    """Versions unique and in one unambiguous order, in migration order."""
+def local_findings(branch: Snapshot, numeric_versions: bool = False) -> list[Finding]:
+    """Versions unique and in one unambiguous order, in migration order. Where the runner compares
+    versions as numbers (`numeric_versions`), text order is nobody's business."""
     findings: list[Finding] = []
     versioned = [e for e in branch if not e.repeatable]
     by_version: dict[tuple, list[Entry]] = {}
@@ -170,7 +177,7 @@ def local_findings(branch: Snapshot) -> list[Finding]:
         if len(same) > 1:
             others = tuple(e.path for e in same if e is not entry)
             findings.append(DuplicateVersion(entry.id, entry.path, entry.version, others))
-        elif previous is not None and _text_order_differs(previous.version, entry.version):
+        elif not numeric_versions and previous is not None and _text_order_differs(previous.version, entry.version):
             findings.append(AmbiguousOrder(entry.id, entry.path, entry.version, previous.path, previous.version))
     return findings
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from migration_check.discovery import layout_named
 from migration_check.errors import FileError
 from migration_check.history import git
 from migration_check.history.linear import (
@@ -36,7 +37,7 @@ NEW_HINT = "`migration-check new <name>` makes one"
 
 def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     branch = project_snapshot(project)
-    findings = local_findings(branch)
+    findings = local_findings(branch, layout_named(project.format).numeric_versions)
     base_ref = settings.base_ref
     if base_ref:
         merge_base, tip, retired = base_snapshots(project, settings, base_ref)

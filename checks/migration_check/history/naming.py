@@ -17,21 +17,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from migration_check.discovery import layout_named
-from migration_check.discovery.base import utc_timestamp
 from migration_check.history.results import result
-from migration_check.model import CheckResult, Project
+from migration_check.model import CheckResult, Project, Severity, StrayFile
 from migration_check.settings import Settings
 
 TIMESTAMP_DIGITS = 14
 # Clocks of laptops and CI runners differ a little; more than this ahead is a wrong time zone.
 CLOCK_SKEW = timedelta(minutes=10)
 LEADING_VERSION = re.compile(r"^(?P<digits>\d+)(?=[_.])")
+# A run of one digit then zeros, or all nines: versions made up to sort first or last.
+SORT_SENTINEL = re.compile(r"\d0+|9+")
 
 
 @dataclass(frozen=True)
 class Convention:
     pattern: str
     hint: str
+    timestamps: bool = False  # 14-digit versions must be real UTC moments, not in the future
 
     def matches(self, name: str) -> bool:
         return re.fullmatch(self.pattern, name) is not None
@@ -42,16 +44,22 @@ class NamingProblem:
     """Why one file name breaks the convention, and the name that would not (when one is found)."""
 
     file: str
-    kind: str  # "pattern" | "stray" | "bad-timestamp" | "future-timestamp"
+    kind: str  # "pattern" | "stray" | "ignored" | "bad-timestamp" | "future-timestamp"
     message: str
     suggestion: str | None = None
 
 
 def convention_for(project: Project, settings: Settings) -> Convention:
-    if settings.naming_pattern:
-        return Convention(settings.naming_pattern, f"the naming pattern {settings.naming_pattern}")
+    """The runner's own rule by default; `naming-pattern` or `naming: strict` when the team asks."""
     layout = layout_named(project.format)
-    return Convention(layout.naming_pattern, layout.naming_hint or layout.naming_pattern)
+    if settings.naming_pattern:
+        return Convention(settings.naming_pattern, f"the naming pattern {settings.naming_pattern}",
+                          timestamps=layout.timestamp_versions or settings.naming_strict)
+    if settings.naming_strict and layout.strict_naming_pattern:
+        return Convention(layout.strict_naming_pattern, layout.strict_naming_hint or layout.strict_naming_pattern,
+                          timestamps=True)
+    return Convention(layout.naming_pattern, layout.naming_hint or layout.naming_pattern,
+                      timestamps=layout.timestamp_versions or settings.naming_strict)
 
 
 def parse_timestamp(version: str) -> datetime:
@@ -72,15 +80,22 @@ def naming_problems(
     now: datetime,
     version: str | None = None,
     stray_reason: str | None = None,
+    refused: bool = True,
 ) -> list[NamingProblem]:
-    """Everything wrong with the file called `name` (its path inside the migrations directory)."""
+    """Everything wrong with the file called `name` (its path inside the migrations directory).
+
+    A stray file the runner ignores (`refused` False) is not judged by the convention: it is not a
+    migration at all, and the check only says so (a warning)."""
+    if stray_reason is not None and not refused:
+        return [NamingProblem(name, "ignored", f"{name} is not a migration ({stray_reason}); if it should be one, "
+                              f"name it {convention.hint}, else list it under `ignore` in the config.")]
     problems: list[NamingProblem] = []
     if not convention.matches(name):
         problems.append(_mismatch(name, convention, now, stray=stray_reason is not None))
     elif stray_reason is not None:
         problems.append(NamingProblem(name, "stray", f"{name} is in the migrations directory but is not a migration "
                                       f"({stray_reason}); rename it or list it under `ignore` in the config."))
-    if version is not None and len(version) == TIMESTAMP_DIGITS and version.isdigit():
+    if convention.timestamps and version is not None and len(version) == TIMESTAMP_DIGITS and version.isdigit():
         problems += _timestamp_problems(name, version, now)
     return problems
 
@@ -127,73 +142,63 @@ def snake_case(text: str) -> str:
 
 
 def _fix_version(name: str, now: datetime) -> tuple[str, str]:
-    """Widen a short version to a timestamp, or add one; ("", reason) stays as is when it is fine."""
+    """Widen a short timestamp with zeros (2025090612 -> 20250906120000) when that makes a real past
+    moment. Never a new version from the clock: that would reorder the migration, and make the
+    report differ from run to run."""
     match = LEADING_VERSION.match(name)
-    if match is None:
-        stamp = utc_timestamp(now)
-        return f"{stamp}_{name}", f"it has no version; the convention starts with a {TIMESTAMP_DIGITS}-digit UTC timestamp"
-    digits = match["digits"]
-    if len(digits) == TIMESTAMP_DIGITS:
+    if match is None or len(match["digits"]) >= TIMESTAMP_DIGITS:
         return name, ""
-    stamp = _padded_timestamp(digits, now)
+    digits = match["digits"]
+    padded = digits.ljust(TIMESTAMP_DIGITS, "0")
+    try:
+        if parse_timestamp(padded) > now + CLOCK_SKEW:
+            return name, ""
+    except ValueError:
+        return name, ""
     why = (f"its version {digits} has {len(digits)} digits, "
            f"the convention wants a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS)")
-    return stamp + name[len(digits) :], why
-
-
-def _padded_timestamp(digits: str, now: datetime) -> str:
-    """A short timestamp padded with zeros (2025090612 -> 20250906120000) when that is a real past moment."""
-    if len(digits) < TIMESTAMP_DIGITS:
-        padded = digits.ljust(TIMESTAMP_DIGITS, "0")
-        try:
-            if parse_timestamp(padded) <= now + CLOCK_SKEW:
-                return padded
-        except ValueError:
-            pass
-    return utc_timestamp(now)
+    return padded + name[len(digits) :], why
 
 
 def _timestamp_problems(name: str, version: str, now: datetime) -> list[NamingProblem]:
-    fresh = utc_timestamp(now) + name[len(version) :] if name.startswith(version) else None
-    rename = f" Rename it to {fresh}." if fresh else ""
+    """A 14-digit version must be a real moment, not in the future. Made-up versions that exist to
+    sort first or last (00000000000000, 10000000000000, 99999999999999) are deliberate, and a fresh
+    timestamp is never proposed: it would move the migration elsewhere in the order."""
+    if SORT_SENTINEL.fullmatch(version):
+        return []
     try:
         moment = parse_timestamp(version)
     except ValueError:
-        message = f"{name}: its version {version} is not a real date and time (YYYYMMDDHHMMSS, UTC).{rename}"
-        return [NamingProblem(name, "bad-timestamp", message, fresh)]
+        message = (f"{name}: its version {version} is not a real date and time (YYYYMMDDHHMMSS, UTC);"
+                   f" give it the UTC time it was written (`migration-check new NAME` makes one).")
+        return [NamingProblem(name, "bad-timestamp", message)]
     if moment > now + CLOCK_SKEW:
-        message = (
-            f"{name}: its version {version} is {_duration(moment - now)} in the future; versions are UTC"
-            f" timestamps (was it written in local time?).{rename}"
-        )
-        return [NamingProblem(name, "future-timestamp", message, fresh)]
+        message = (f"{name}: its version {version} is later than the current UTC time; versions are UTC"
+                   " timestamps (was it written in local time?), and a future one sorts after migrations"
+                   " written later. Give it the UTC time it was written (`migration-check new NAME` makes one).")
+        return [NamingProblem(name, "future-timestamp", message)]
     return []
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes >= 2 * 24 * 60:
-        return f"{minutes // (24 * 60)} days"
-    if minutes >= 120:
-        return f"{minutes // 60} hours"
-    return f"{minutes} minutes"
 
 
 def check_naming(project: Project, settings: Settings, now: datetime | None = None) -> list[CheckResult]:
     """One test case per file in the migrations directory, in path order."""
     now = now or datetime.now(UTC)
     convention = convention_for(project, settings)
-    files: list[tuple[Path, str | None, str | None]] = []
+    files: list[tuple[Path, str | None, StrayFile | None]] = []
     for migration in project.migrations:
         files += [(path, migration.version, None) for path in migration.files]
     files += [(orphan.path, orphan.version, None) for orphan in project.orphan_rollbacks]
-    files += [(stray.path, None, stray.reason) for stray in project.stray_files]
+    files += [(stray.path, None, stray) for stray in project.stray_files]
 
     results = []
-    for path, version, stray_reason in sorted(files, key=lambda item: item[0].as_posix()):
+    for path, version, stray in sorted(files, key=lambda item: item[0].as_posix()):
         name = path_in_directory(project, path)
-        problems = naming_problems(name, convention, now, version, stray_reason)
-        results.append(result(settings, "naming", name, project.relative(path), [p.message for p in problems]))
+        problems = naming_problems(name, convention, now, version, stray.reason if stray else None,
+                                   refused=stray.refused if stray else True)
+        case = result(settings, "naming", name, project.relative(path), [p.message for p in problems], line=1)
+        if problems and all(p.kind == "ignored" for p in problems):
+            case.severity = Severity.WARNING  # the runner ignores the file: never a failure of its own
+        results.append(case)
     return results
 
 

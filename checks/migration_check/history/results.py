@@ -16,7 +16,7 @@ def result(
 ) -> CheckResult:
     """PASSED when `problems` is empty, else FAILED with the problems as the message (first first)."""
     if not problems:
-        return CheckResult(check, subject, Status.PASSED, file=file, severity=settings.severity_of(check))
+        return CheckResult(check, subject, Status.PASSED, file=file, line=line, severity=settings.severity_of(check))
     return CheckResult(
         check,
         subject,

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import fnmatch
 import tempfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from migration_check.discovery import layout_named
+from migration_check.discovery.base import Layout
 from migration_check.errors import FileError
 from migration_check.history.linear import Entry, MigrationFile
 from migration_check.model import Migration, Project
@@ -26,7 +28,8 @@ def directory_in_repo(project: Project) -> str:
 
 def project_snapshot(project: Project) -> list[Entry]:
     """The migrations of the working tree, with their files' current bytes."""
-    return [_entry(m, project.relative, lambda p: p.read_bytes()) for m in project.migrations]
+    layout = layout_named(project.format)
+    return [_entry(layout, m, project.relative, lambda p: p.read_bytes()) for m in project.migrations]
 
 
 def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str) -> list[Entry]:
@@ -56,20 +59,22 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             inner = Path(str(exc.path))
             name = to_repo(inner) if inner.is_relative_to(root) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
-        return [_entry(m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations]
+        return [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations]
 
 
 def _inside(path: str, directory: str) -> str:
     return str(PurePosixPath(path).relative_to(directory)) if directory else path
 
 
-def _entry(migration: Migration, name_of, content_of) -> Entry:
+def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str | None],
+           content_of: Callable[[Path], bytes]) -> Entry:
     return Entry(
         id=migration.id,
         version=migration.version,
         sort_key=migration.sort_key,
-        files=tuple(MigrationFile(name_of(p), content_of(p)) for p in migration.files),
+        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in migration.files),
         repeatable=migration.repeatable,
+        identity_key=layout.version_identity(migration.version, migration.id),
     )
 
 

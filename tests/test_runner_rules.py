@@ -1,0 +1,144 @@
+"""Each runner's own rules, not stricter ones (issue 9.2): every project here is one its own runner
+accepts, each reproducing a false alarm found on real repositories. Through the CLI, on a real
+PostgreSQL: each must exit 0 with no failing case, and warnings only where the runner ignores a file."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers.base import Database
+
+PLAN_HEAD = "%syntax-version=1.0.0\n%project=shop\n\n"
+STAMP = "2024-01-05T10:00:00Z Ada <ada@example.com>"
+
+PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
+    # golang-migrate: any name after the version; a down pairs with the up of its version whatever
+    # its name; versions compare as numbers (9 before 10).
+    "golang-migrate-names-and-numbers": ("golang-migrate", {
+        "migrations/1_create-users.up.sql": "create table users (id int);",
+        "migrations/1_drop_users.down.sql": "drop table users;",
+        "migrations/9_AddEmail.up.sql": "alter table users add column email text;",
+        "migrations/9_AddEmail.down.sql": "alter table users drop column email;",
+        "migrations/10_2fa.up.sql": "alter table users add column otp text;",
+        "migrations/10_2fa.down.sql": "alter table users drop column otp;",
+        "migrations/atlas.sum": "h1:abc=\n",
+    }),
+    # dbmate: ^(\d+).*\.sql$, anything after the version; other files are ignored.
+    "dbmate-free-names": ("dbmate", {
+        "db/migrations/001-create-users.sql": "-- migrate:up\ncreate table users (id int);\n-- migrate:down\ndrop table users;\n",
+        "db/migrations/002_AddEmail.sql": "-- migrate:up\nalter table users add column email text;\n"
+                                          "-- migrate:down\nalter table users drop column email;\n",
+        "db/migrations/notes.txt": "not a migration\n",
+    }),
+    # goose: <int64>_<anything>.sql; README and other extensions ignored.
+    "goose-free-names": ("goose", {
+        "migrations/00001_Init-Schema.sql": "-- +goose Up\ncreate table users (id int);\n-- +goose Down\ndrop table users;\n",
+        "migrations/00002_2fa.sql": "-- +goose Up\nalter table users add column otp text;\n"
+                                    "-- +goose Down\nalter table users drop column otp;\n",
+        "migrations/README.md": "# migrations\n",
+    }),
+    # Flyway: any description, versions compare as numbers.
+    "flyway-numbers": ("flyway", {
+        "db/migration/V9__Create users.sql": "create table users (id int);",
+        "db/migration/V10__add-email.sql": "alter table users add column email text;",
+        "db/migration/V10.1__Add_index.sql": "create index users_email on users (email);",
+    }),
+    # Prisma: a migration is its whole directory name: one timestamp, two migrations.
+    "prisma-same-timestamp": ("prisma", {
+        "prisma/migrations/20240101000000_init/migration.sql": "create table users (id int);",
+        "prisma/migrations/20240101000000_init_posts/migration.sql": "create table posts (id int);",
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+    }),
+    # sqitch: change names may hold `.` and `/`.
+    "sqitch-dotted-names": ("sqitch", {
+        "sqitch.plan": PLAN_HEAD + f"schemas/app.users {STAMP} # users\n",
+        "deploy/schemas/app.users.sql": "begin;\ncreate table users (id int);\ncommit;\n",
+        "revert/schemas/app.users.sql": "begin;\ndrop table users;\ncommit;\n",
+    }),
+    # yoyo: `yoyo new` without -m writes <date>_<nn>_<rand>.sql, with no message.
+    "yoyo-no-message": ("yoyo", {
+        "migrations/20250101_01_AbCdE.sql": "create table users (id int);",
+        "migrations/20250101_01_AbCdE.rollback.sql": "drop table users;",
+        "migrations/20250102_01_xYz12-add-email.sql": "-- depends: 20250101_01_AbCdE\nalter table users add column email text;",
+        "migrations/20250102_01_xYz12-add-email.rollback.sql": "alter table users drop column email;",
+    }),
+    # Diesel: the version is the name up to its first `_`; diesel's own setup migration.
+    "diesel-initial-setup": ("diesel", {
+        "migrations/00000000000000_diesel_initial_setup/up.sql": "create table users (id int);",
+        "migrations/00000000000000_diesel_initial_setup/down.sql": "drop table users;",
+        "migrations/2024-01-01-000000_Add-Email/up.sql": "alter table users add column email text;",
+        "migrations/2024-01-01-000000_Add-Email/down.sql": "alter table users drop column email;",
+        "migrations/.keep": "",
+    }),
+    # The timestamp convention of the design, with a made-up version that exists to sort first.
+    "timestamp-sentinel-version": ("timestamp", {
+        "migrations/00000000000000_baseline.sql": "create table users (id int);",
+        "migrations/00000000000000_baseline_rollback.sql": "drop table users;",
+        "migrations/20250101000000_add_email.sql": "alter table users add column email text;",
+        "migrations/20250101000000_add_email_rollback.sql": "alter table users drop column email;",
+    }),
+}
+
+
+def run(pg_server: Database, root: Path, layout: str, report: Path) -> tuple[int, ET.Element]:
+    code = main(["check", str(root), "--format", layout, "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    return code, ET.parse(report).getroot()
+
+
+@pytest.mark.parametrize("name", sorted(PROJECTS))
+def test_what_the_runner_accepts_passes(pg_server: Database, tmp_path: Path, name: str) -> None:
+    layout, files = PROJECTS[name]
+    root = write_files(tmp_path / "repo", files)
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    failures = [(c.attrib["classname"], c.attrib["name"], c.find("failure").attrib["message"])
+                for c in junit.iter("testcase") if c.find("failure") is not None]
+    assert (code, failures) == (0, [])
+    applied = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert applied and all(c.find("skipped") is None for c in applied)
+
+
+def test_a_down_with_another_name_is_run_as_the_ups_rollback(pg_server: Database, tmp_path: Path) -> None:
+    layout, files = PROJECTS["golang-migrate-names-and-numbers"]
+    root = write_files(tmp_path / "repo", files)
+    _, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    [rollback] = [c for c in junit.iter("testcase")
+                  if c.attrib["classname"] == "migration_check.rollback" and c.attrib["name"].startswith("1_")]
+    assert rollback.find("skipped") is None and rollback.attrib["file"].endswith("1_drop_users.down.sql")
+
+
+def test_a_file_the_runner_ignores_is_a_warning_not_a_failure(pg_server: Database, tmp_path: Path) -> None:
+    layout, files = PROJECTS["dbmate-free-names"]
+    root = write_files(tmp_path / "repo", files)
+    _, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    [notes] = [c for c in junit.iter("testcase") if c.attrib["name"] == "notes.txt"]
+    assert notes.find("failure") is None
+    assert (notes.findtext("system-out") or "").startswith("warning: notes.txt is not a migration (dbmate ignores it")
+
+
+def test_strict_naming_is_opt_in_through_the_config(pg_server: Database, tmp_path: Path) -> None:
+    layout, files = PROJECTS["golang-migrate-names-and-numbers"]
+    root = write_files(tmp_path / "repo", {**files, ".migration-check.yml": "naming: strict\n"})
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    failed = sorted(c.attrib["name"] for c in junit.iter("testcase")
+                    if c.attrib["classname"] == "migration_check.naming" and c.find("failure") is not None)
+    assert code == 1 and failed == ["10_2fa.down.sql", "10_2fa.up.sql", "1_create-users.up.sql",
+                                    "9_AddEmail.down.sql", "9_AddEmail.up.sql"]
+
+
+def test_two_runs_give_the_same_junit_file_apart_from_time(pg_server: Database, tmp_path: Path) -> None:
+    files = {**PROJECTS["timestamp-sentinel-version"][1],
+             "migrations/2099010100000_future.sql": "select 1;", "migrations/notes.md": "x"}
+    root = write_files(tmp_path / "repo", files)
+    texts = []
+    for attempt in range(2):
+        report = tmp_path / f"report{attempt}.xml"
+        main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+        texts.append(re.sub(r'time="[^"]*"', "", report.read_text()).replace(f"report{attempt}", "report"))
+    assert texts[0] == texts[1]
+    assert "migration_check_" not in texts[0]  # no random database name in any message
