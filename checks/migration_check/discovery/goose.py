@@ -132,7 +132,10 @@ def parse_file(path: Path) -> tuple[Script, Script | None] | None:
     transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.AUTO
     down_at = downs[0] if downs else len(lines)
     up = _section(path, lines, ups[0] + 1, down_at, found, transaction)
-    down = _section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
+    # goose's parser accepts a file without -- +goose Down: its down runs nothing. The round trip
+    # then shows whether that empty rollback is an inverse (for an empty up it is).
+    down = (_section(path, lines, down_at + 1, len(lines), found, transaction) if downs
+            else Script(path, "", first_line=max(1, len(lines)), transaction=transaction))
     return up, down
 
 
