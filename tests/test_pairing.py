@@ -54,11 +54,18 @@ def test_the_layout_default_applies_without_a_setting(tmp_path: Path) -> None:
     assert [r.status for r in check_pairing(project, Settings(rollbacks=RollbackPolicy.REQUIRED))] == [Status.FAILED]
 
 
-def test_golang_migrate_missing_down_names_the_down_file(tmp_path: Path) -> None:
+def test_golang_migrate_missing_down_names_the_down_file_when_rollbacks_are_required(tmp_path: Path) -> None:
     project = project_of(tmp_path, {"000001_init.up.sql": "", "000002_more.up.sql": "", "000002_more.down.sql": ""}, "golang-migrate")
-    results = by_subject(check_pairing(project, Settings()), "pairing")
+    results = by_subject(check_pairing(project, Settings(rollbacks=RollbackPolicy.REQUIRED)), "pairing")
     assert results["000001_init"].status is Status.FAILED and "000001_init.down.sql" in results["000001_init"].message
     assert results["000002_more"].status is Status.PASSED
+
+
+def test_golang_migrate_runs_nothing_for_a_missing_down_so_pairing_passes_by_default(tmp_path: Path) -> None:
+    project = project_of(tmp_path, {"000001_init.up.sql": "", "000002_more.up.sql": "", "000002_more.down.sql": ""}, "golang-migrate")
+    assert {r.status for r in check_pairing(project, Settings())} == {Status.PASSED}
+    [first, _] = project.migrations
+    assert first.implicit_down and first.down is not None and first.down.sql == ""
 
 
 def test_expected_files_come_from_the_layout(tmp_path: Path) -> None:

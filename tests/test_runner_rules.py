@@ -29,6 +29,12 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/10_2fa.down.sql": "alter table users drop column otp;",
         "migrations/atlas.sum": "h1:abc=\n",
     }),
+    # golang-migrate runs an empty migration for a missing down file (its own postgres examples).
+    "golang-migrate-missing-down": ("golang-migrate", {
+        "migrations/1_create_users.up.sql": "create table users (id int);",
+        "migrations/1_create_users.down.sql": "drop table users;",
+        "migrations/2_just_a_comment.up.sql": "-- nothing to do\n",
+    }),
     # dbmate: ^(\d+).*\.sql$, anything after the version; other files are ignored.
     "dbmate-free-names": ("dbmate", {
         "db/migrations/001-create-users.sql": "-- migrate:up\ncreate table users (id int);\n-- migrate:down\ndrop table users;\n",
@@ -42,6 +48,11 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/00002_2fa.sql": "-- +goose Up\nalter table users add column otp text;\n"
                                     "-- +goose Down\nalter table users drop column otp;\n",
         "migrations/README.md": "# migrations\n",
+    }),
+    # goose: a file without -- +goose Down has an empty down (goose's own integration migrations).
+    "goose-no-down-section": ("goose", {
+        "migrations/00001_table.sql": "-- +goose Up\ncreate table users (id int);\n-- +goose Down\ndrop table users;\n",
+        "migrations/00002_empty.sql": "-- +goose Up\n",
     }),
     # Flyway: any description, versions compare as numbers.
     "flyway-numbers": ("flyway", {

@@ -58,6 +58,9 @@ class Migration:
     skip_reason: str | None = None
     # Flyway R__ scripts: applied after the versioned ones.
     repeatable: bool = False
+    # `down` is empty because the file (or section) is missing and the runner then runs nothing
+    # (golang-migrate, goose): the round trip judges it; `rollbacks: required` still asks for one.
+    implicit_down: bool = False
 
     @property
     def id(self) -> str:

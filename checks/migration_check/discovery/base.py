@@ -10,6 +10,7 @@ file it could not place as a `StrayFile` rather than dropping it.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -129,6 +130,14 @@ def section(path: Path, lines: list[str], start: int, end: int, transaction: Tra
     """A Script made of lines[start:end] (0-based) of a file, with first_line pointing at them."""
     return Script(path, "".join(lines[start:end]), first_line=start + 1, transaction=transaction, statements=statements)
 
+
+
+def implicit_empty_down(migration: Migration) -> Migration:
+    """`migration` with an empty rollback where it has none, for runners that run nothing then."""
+    if migration.down is not None or migration.up is None:
+        return migration
+    empty = Script(migration.up.path, "", first_line=1, transaction=migration.up.transaction)
+    return dataclasses.replace(migration, down=empty, implicit_down=True)
 
 
 def read_head(path: Path, limit: int = 1 << 16) -> str:

@@ -12,6 +12,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
+    implicit_empty_down,
     pair_forward_and_rollback,
     utc_timestamp,
 )
@@ -23,7 +24,9 @@ FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$
 class GolangMigrateLayout(Layout):
     name = "golang-migrate"
     description = "<version>_<name>.up.sql / .down.sql"
-    default_rollbacks = RollbackPolicy.REQUIRED
+    # golang-migrate runs an "empty" migration where a down file is missing (migrate.go
+    # newMigration): the round trip judges that no-op rollback; `rollbacks: required` asks for files.
+    default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "db/migrations", "database/migrations")
     # golang-migrate's source.Regex: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`, the version a uint64.
     naming_pattern = r"^\d+_.*\.(up|down)\.sql$"
@@ -40,8 +43,10 @@ class GolangMigrateLayout(Layout):
 
     def discover(self, directory: Path) -> Discovery:
         # golang-migrate keys both directions by the version number alone (N_x.up.sql with N_y.down.sql).
-        return pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
-                                         pair_key=lambda role: (int(role.version),))
+        found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
+                                          pair_key=lambda role: (int(role.version),))
+        found.migrations = [implicit_empty_down(m) for m in found.migrations]
+        return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"

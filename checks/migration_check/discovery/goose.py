@@ -37,6 +37,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    implicit_empty_down,
     read_head,
     read_sql,
     section,
@@ -55,7 +56,8 @@ GO_SKIP = "Go migration: goose runs it through its Go API, it is not SQL that ca
 class GooseLayout(Layout):
     name = "goose"
     description = "<version>_<name>.sql with -- +goose Up / -- +goose Down (and .go migrations)"
-    default_rollbacks = RollbackPolicy.REQUIRED
+    # A file without -- +goose Down has an empty down (goose's parser): the round trip judges it.
+    default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "db/migrations", "sql/migrations", "internal/db/migrations", "sql/schema")
     # goose's NumericComponent: `<int64 >= 1>_<anything>.sql|.go`; other extensions are ignored.
     naming_pattern = r"^0*[1-9]\d*_.*\.(sql|go)$"
@@ -102,7 +104,9 @@ class GooseLayout(Layout):
                 stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)", refused=True))
                 continue
             up, down = scripts
-            migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))
+            # goose's parser accepts a file without -- +goose Down: its down runs nothing. The
+            # round trip shows whether that empty rollback is an inverse (for an empty up it is).
+            migrations.append(implicit_empty_down(Migration(version, name, key, up=up, down=down, files=(path,))))
         migrations.sort(key=lambda m: m.sort_key)
         return Discovery(migrations, stray)
 
@@ -132,10 +136,7 @@ def parse_file(path: Path) -> tuple[Script, Script | None] | None:
     transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.AUTO
     down_at = downs[0] if downs else len(lines)
     up = _section(path, lines, ups[0] + 1, down_at, found, transaction)
-    # goose's parser accepts a file without -- +goose Down: its down runs nothing. The round trip
-    # then shows whether that empty rollback is an inverse (for an empty up it is).
-    down = (_section(path, lines, down_at + 1, len(lines), found, transaction) if downs
-            else Script(path, "", first_line=max(1, len(lines)), transaction=transaction))
+    down = _section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
     return up, down
 
 

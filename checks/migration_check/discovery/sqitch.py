@@ -29,7 +29,7 @@ A change's `version` is its name (`x`, or `x@tag` for an earlier version of a re
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -55,7 +55,18 @@ class PlannedChange:
     name: str
     line: int
     dependencies: list[str]
-    tag_after: str | None = None  # the first tag that follows this change in the plan
+    tags: list[str] = field(default_factory=list)  # the tags right after it in the plan
+    # Set when a later line reworks this change: the tags between this change and the rework,
+    # newest first, then its own (sqitch's Plan.pm). Its scripts carry the first of them whose
+    # deploy script exists: deploy/<name>@<tag>.sql.
+    rework_tags: list[str] = field(default_factory=list)
+
+    def script_name(self, deploy_dir: Path) -> str:
+        """The name of this change's scripts, as sqitch's Change.pm finds them."""
+        if not self.rework_tags:
+            return self.name
+        candidates = [f"{self.name}@{tag}" for tag in self.rework_tags]
+        return next((c for c in candidates if (deploy_dir / f"{c}.sql").is_file()), candidates[0])
 
 
 class SqitchLayout(Layout):
@@ -84,11 +95,10 @@ class SqitchLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         plan_path = directory / PLAN
         changes = parse_plan(plan_path)
-        latest = {change.name: index for index, change in enumerate(changes)}
         used: set[Path] = set()
         migrations, orphans = [], []
         for index, change in enumerate(changes):
-            change_id = change.name if latest[change.name] == index else f"{change.name}@{change.tag_after}"
+            change_id = change.script_name(directory / "deploy")
             scripts = {kind: directory / kind / f"{change_id}.sql" for kind in SCRIPT_DIRS}
             if not scripts["deploy"].is_file():
                 raise FileError(plan_path, change.line, f"deploy/{change_id}.sql does not exist")
@@ -144,10 +154,7 @@ def parse_plan(path: Path) -> list[PlannedChange]:
             if tag["name"] in tags:
                 raise FileError(path, number, f"tag @{tag['name']} is already in the plan")
             tags.add(tag["name"])
-            for change in reversed(changes):
-                if change.tag_after is not None:
-                    break
-                change.tag_after = tag["name"]
+            changes[-1].tags.append(tag["name"])
             continue
         if line.startswith("-"):
             raise FileError(path, number, f"revert lines (-change) are not supported: {line}")
@@ -158,8 +165,12 @@ def parse_plan(path: Path) -> list[PlannedChange]:
         name = matched["name"]
         dependencies = (matched["deps"] or "").split()
         _check_dependencies(path, number, dependencies, names, tags)
-        if name in names and changes[names[name]].tag_after is None:
-            raise FileError(path, number, f"change {name} is already in the plan: tag the plan before reworking it")
+        if name in names:
+            duped = changes[names[name]]
+            between = [tag for later in reversed(changes[names[name] + 1 :]) for tag in later.tags]
+            duped.rework_tags = between + duped.tags
+            if not duped.rework_tags:
+                raise FileError(path, number, f"change {name} is already in the plan: tag the plan before reworking it")
         names[name] = len(changes)
         changes.append(PlannedChange(name, number, dependencies))
     return changes
