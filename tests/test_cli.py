@@ -46,7 +46,13 @@ def test_rollback_that_forgets_an_index_and_a_type_fails_naming_both(
     out = capsys.readouterr().out
     assert code == 1
     [roundtrip] = [case for case in failing(root) if case.attrib["classname"] == "migration_check.roundtrip"]
-    assert roundtrip.attrib["file"] == "examples/broken-rollback/migrations/20250906120000_add_user_preferences_rollback.sql"
+    # The first difference is the column type the up changes and the rollback never changes back:
+    # the case points at the up's statement, and each difference says who did it.
+    assert roundtrip.attrib["file"] == "examples/broken-rollback/migrations/20250906120000_add_user_preferences.sql"
+    assert roundtrip.attrib["line"] == "3"
+    message = roundtrip.find("failure").attrib["message"]
+    assert "was text — changed by the up (line 3)" in message
+    assert "index public.users_email_lower_idx: created by the up (line 2) and left behind by rollback" in message
     body = roundtrip.find("failure").text or ""
     assert "users_email_lower_idx" in body and "left behind by rollback" in body
     assert "phone" in body and "character varying(64)" in body

@@ -72,6 +72,18 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "deploy/schemas/app.users.sql": "begin;\ncreate table users (id int);\ncommit;\n",
         "revert/schemas/app.users.sql": "begin;\ndrop table users;\ncommit;\n",
     }),
+    # sqitch: a reworked change's old scripts carry the newest tag before the rework whose file
+    # exists (sqitch's rework tags), not the first tag after it (theory/sqitch-intro).
+    "sqitch-rework-after-two-tags": ("sqitch", {
+        "sqitch.plan": PLAN_HEAD + f"users {STAMP} # users\n@v1 {STAMP} # one\nposts {STAMP} # posts\n@v2 {STAMP} # two\n"
+                                   f"users [users@v2] {STAMP} # users again\n",
+        "deploy/users@v2.sql": "create table users (id int);\n",
+        "revert/users@v2.sql": "drop table users;\n",
+        "deploy/posts.sql": "create table posts (id int);\n",
+        "revert/posts.sql": "drop table posts;\n",
+        "deploy/users.sql": "alter table users add column email text;\n",
+        "revert/users.sql": "alter table users drop column email;\n",
+    }),
     # yoyo: `yoyo new` without -m writes <date>_<nn>_<rand>.sql, with no message.
     "yoyo-no-message": ("yoyo", {
         "migrations/20250101_01_AbCdE.sql": "create table users (id int);",

@@ -297,7 +297,7 @@ def test_rollback_wording() -> None:
         ("index", "public.users_preferences_gin", "table", "public.users", '{"definition": "CREATE INDEX ..."}'),
     )
     assert describe_rollback(diff_snapshots(before, after)) == [
-        "table public.orders: dropped by rollback and not restored",
+        "table public.orders: not restored by rollback",
         "column public.users.phone: type character varying(64), was text",
         "index public.users_preferences_gin: left behind by rollback",
     ]
@@ -335,7 +335,7 @@ def test_children_of_a_dropped_table_are_not_reported_twice() -> None:
 def test_a_column_of_a_surviving_table_is_reported() -> None:
     before = snapshot(USERS, column("id", '{"type": "integer"}'))
     assert describe_rollback(diff_snapshots(before, snapshot(USERS))) == [
-        "column public.users.id: dropped by rollback and not restored",
+        "column public.users.id: not restored by rollback",
     ]
 
 

@@ -56,7 +56,8 @@ def layout_named(name: str) -> Layout:
 
 
 def find_repo_root(start: Path) -> Path:
-    """The git work tree that holds `start`, or `start` itself outside git."""
+    """The git work tree that holds `start`. Outside git: the current directory when it holds
+    `start` (so reports name files as the user sees them), else `start` itself."""
     try:
         out = subprocess.run(
             ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
@@ -65,8 +66,11 @@ def find_repo_root(start: Path) -> Path:
             check=False,
         )
     except FileNotFoundError:
-        return start
-    return Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else start
+        out = None
+    if out is not None and out.returncode == 0 and out.stdout.strip():
+        return Path(out.stdout.strip())
+    here = Path.cwd().resolve()
+    return here if start.resolve().is_relative_to(here) else start
 
 
 def candidate_directories(path: Path) -> list[Path]:
@@ -126,7 +130,7 @@ def discover(
         layout, directory, detection = detect(path)
         reason = detection.reason
     found: Discovery = layout.discover(directory)
-    root = (repo_root or find_repo_root(directory)).resolve()
+    root = (repo_root or find_repo_root(path)).resolve()
     if ignore:
         found = _without_ignored(found, root, ignore)
     return Project(

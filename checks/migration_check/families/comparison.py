@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 from migration_check.families.base import MigrationContext
 from migration_check.model import CheckResult, Script, Status
-from migration_check.schema.diff import Difference
+from migration_check.schema.diff import Difference, unified_diffs
 from migration_check.schema.snapshot import Snapshot
+from migration_check.sql import Statement
 
 MAX_LISTED_DIFFERENCES = 20
 MESSAGE_DIFFERENCES = 3  # the failure message quotes the first few; the body lists more
@@ -16,20 +17,28 @@ MESSAGE_DIFFERENCES = 3  # the failure message quotes the first few; the body li
 def compare(
     context: MigrationContext,
     check: str,
-    expected: Snapshot,
-    actual: Snapshot,
+    expected: tuple[Snapshot, str],
+    actual: tuple[Snapshot, str],
     describe: Callable[[list[Difference]], list[str]],
     headline: str,
     script: Script,
     seconds: float = 0.0,
+    locate: Callable[[Difference], Statement | None] | None = None,
 ) -> CheckResult:
-    differences = context.differences(expected, actual)
+    """`expected` and `actual` are a snapshot and the words for when it was taken ("before up").
+    A failure points at `script`, or at the statement `locate` finds for the first difference."""
+    differences = context.differences(expected[0], actual[0])
     if not differences:
         return context.result(check, Status.PASSED, script=script, seconds=seconds)
     lines = describe(differences)
+    details = listed(lines, MAX_LISTED_DIFFERENCES, "\n")
+    diffs = unified_diffs(differences[:MAX_LISTED_DIFFERENCES], expected[1], actual[1])
+    culprit = locate(differences[0]) if locate else None
     return context.result(check, Status.FAILED, script=script,
+                          file=context.project.relative(culprit.path) if culprit else None,
+                          line=culprit.line if culprit else None,
                           message=f"{headline}: {listed(lines, MESSAGE_DIFFERENCES, '; ')}",
-                          details=listed(lines, MAX_LISTED_DIFFERENCES, "\n"), seconds=seconds)
+                          details=f"{details}\n\n{diffs}" if diffs else details, seconds=seconds)
 
 
 def listed(lines: list[str], limit: int, separator: str) -> str:

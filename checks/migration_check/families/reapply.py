@@ -17,5 +17,6 @@ class Reapply(Family):
         assert step is not None and context.after_up is not None
         if step.failed or context.after_reapply is None:
             return context.step_result(self.name, step, "up does not apply again after its rollback: ")
-        return compare(context, self.name, context.after_up, context.after_reapply, describe_reapply,
+        return compare(context, self.name, (context.after_up, "after the first up"),
+                       (context.after_reapply, "after the up again"), describe_reapply,
                        "up after rollback gives a different schema", step.script, step.seconds)

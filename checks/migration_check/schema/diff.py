@@ -7,10 +7,12 @@ means for the step that produced `actual`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from migration_check.schema.snapshot import ObjectKey, Snapshot, field_rank
+from migration_check.sql.tokens import same_code
 
 MISSING = "missing"
 EXTRA = "extra"
@@ -18,8 +20,11 @@ CHANGED = "changed"
 
 # Fields that are compared only on request.
 POSITION_FIELD = "position"
-# Fields whose values are too long or too multi-line to print: the message says "differs".
+# Fields whose values are too long or too multi-line to print: the message says "differs", and
+# the details show a unified diff.
 ALWAYS_ELIDED = frozenset({"body"})
+# Bodies in these languages are compared as code (token streams), not as text.
+CODE_LANGUAGES = frozenset({"sql", "plpgsql"})
 MAX_VALUE_LENGTH = 160
 NONE_TEXT = "(none)"
 
@@ -95,13 +100,16 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
     return sorted(differences, key=_order)
 
 
-def describe_rollback(differences: Iterable[Difference]) -> list[str]:
-    """Messages for a rollback round trip: expected = before `up`, actual = after `down`."""
+def describe_rollback(differences: Iterable[Difference],
+                      attribute: Callable[[Difference], str | None] | None = None) -> list[str]:
+    """Messages for a rollback round trip: expected = before `up`, actual = after `down`.
+    `attribute` may say who did it ("dropped by the up (line 12)"), which then leads the message."""
     return _describe(
         differences,
-        missing="dropped by rollback and not restored",
+        missing="not restored by rollback",
         extra="left behind by rollback",
         changed=lambda field, before, after: f"{field} {after}, was {before}",
+        attribute=attribute,
     )
 
 
@@ -116,17 +124,20 @@ def describe_reapply(differences: Iterable[Difference]) -> list[str]:
 
 
 def _describe(
-    differences: Iterable[Difference], *, missing: str, extra: str, changed: Callable[[str, str, str], str]
+    differences: Iterable[Difference], *, missing: str, extra: str, changed: Callable[[str, str, str], str],
+    attribute: Callable[[Difference], str | None] | None = None,
 ) -> list[str]:
     messages = []
     for difference in sorted(differences, key=_order):
         subject = f"{difference.kind} {difference.name}" if difference.name else difference.kind
+        who = attribute(difference) if attribute else None
         if difference.change == MISSING:
-            detail = missing
+            detail = f"{who} and {missing}" if who else missing
         elif difference.change == EXTRA:
-            detail = extra
+            detail = f"{who} and {extra}" if who else extra
         else:
             detail = "; ".join(_field_change(field, before, after, changed) for field, before, after in difference.fields)
+            detail += f" — {who}" if who else ""
         messages.append(f"{subject}: {detail}")
     return messages
 
@@ -148,8 +159,30 @@ def _changed_fields(
     return tuple(
         (name, before.get(name, ""), after.get(name, ""))
         for name in names
-        if before.get(name, "") != after.get(name, "")
+        if before.get(name, "") != after.get(name, "") and not _same_body(name, before, after)
     )
+
+
+def _same_body(name: str, before: Mapping[str, str], after: Mapping[str, str]) -> bool:
+    """A routine body that differs only in comments, white space or letter case is the same body."""
+    if name != "body" or before.get("language") not in CODE_LANGUAGES or after.get("language") != before.get("language"):
+        return False
+    return same_code(before.get("body", ""), after.get("body", ""))
+
+
+def unified_diffs(differences: Iterable[Difference], expected_label: str, actual_label: str) -> str:
+    """A unified diff for each changed field too long or too multi-line for a message (a view's
+    definition, a function's body), so the reader sees what differs, not just that it does."""
+    blocks = []
+    for difference in differences:
+        for field, before, after in difference.fields:
+            if field not in ALWAYS_ELIDED and _printable(before) and _printable(after):
+                continue
+            subject = f"{difference.kind} {difference.name} {field}"
+            lines = difflib.unified_diff(before.splitlines(), after.splitlines(), f"{subject} ({expected_label})",
+                                         f"{subject} ({actual_label})", lineterm="")
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _parent_also(key: ObjectKey, present: Snapshot, absent: Snapshot) -> bool:
