@@ -14,7 +14,10 @@ def result(
     problems: list[str],
     line: int | None = None,
 ) -> CheckResult:
-    """PASSED when `problems` is empty, else FAILED with the problems as the message (first first)."""
+    """PASSED when `problems` is empty, else FAILED with the problems as the message (first first).
+    A case about a file has a line (1 for a whole-file finding), so an annotation can be placed."""
+    if line is None and file is not None:
+        line = 1
     if not problems:
         return CheckResult(check, subject, Status.PASSED, file=file, line=line, severity=settings.severity_of(check))
     return CheckResult(
