@@ -51,8 +51,9 @@ def test_supabase_preset_is_automatic_and_files_are_added(tmp_path: Path) -> Non
     })
     found = discover(tmp_path, repo_root=tmp_path)
     scripts = setup_scripts(found, ["db/roles.sql", "supabase"])
-    assert [s.path.name for s in scripts] == ["supabase.sql", "roles.sql"]
-    assert "auth.uid()" in scripts[0].sql and "create schema if not exists storage" in scripts[0].sql
+    # The project's own init scripts first: the preset creates only what they left missing.
+    assert [s.path.name for s in scripts] == ["roles.sql", "supabase.sql"]
+    assert "auth.uid()" in scripts[1].sql and "create schema if not exists storage" in scripts[1].sql
     assert "supabase" in available_presets()
 
 
@@ -87,3 +88,35 @@ def test_preset_replays_on_plain_postgres_twice(pg_server, tmp_path: Path) -> No
             assert row == ("00000000-0000-4000-8000-000000000001", "authenticated", "00000000-0000-4000-8000-000000000001", "u")
             roles = {r for (r,) in conn.execute("select rolname from pg_roles where rolname in ('anon', 'authenticated', 'service_role')")}
             assert roles == {"anon", "authenticated", "service_role"}
+
+
+def test_a_supabase_project_replays_as_on_supabase(tmp_path: Path) -> None:
+    """Supabase's search_path reaches the migrations, the project's own init script that creates
+    `anon` combines with the preset, and a rollback that drops an extension the platform installs
+    is told exactly that (issue 9.3)."""
+    import xml.etree.ElementTree as ET
+
+    from migration_check.cli import main
+
+    write_files(tmp_path, {
+        "supabase/config.toml": "project_id = 'x'\n",
+        "supabase/init/roles.sql": "create role anon nologin noinherit;\n",
+        "supabase/migrations/20240101000000_profiles.sql":
+            "create table profiles (id uuid primary key default uuid_generate_v4(), owner uuid references auth.users);\n",
+        "supabase/migrations/20240101000000_profiles_rollback.sql": "drop table profiles;\n",
+        "supabase/migrations/20240102000000_storage.sql": "create schema if not exists storage;\n",
+        "supabase/migrations/20240102000000_storage_rollback.sql": "drop schema storage cascade;\n",
+    })
+    report = tmp_path / "r.xml"
+    # The default local server: a fresh cluster, as roles are cluster-wide and the init script
+    # creates `anon` without IF NOT EXISTS.
+    code = main(["check", str(tmp_path), "--setup", "supabase/init/roles.sql",
+                 "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert code == 1
+    assert cases[("migration_check.apply", "20240101000000_profiles")].find("failure") is None
+    assert cases[("migration_check.roundtrip", "20240101000000_profiles")].find("failure") is None
+    failure = cases[("migration_check.roundtrip", "20240102000000_storage")].find("failure")
+    assert failure is not None
+    assert ("schema storage: existed before this migration (installed by the supabase setup);"
+            " the rollback drops it (line 1)") in failure.attrib["message"]

@@ -18,7 +18,7 @@ FORGOTTEN = sorted((ROUNDTRIP / "forgotten").glob("*.yml"))
 CLEAN = sorted((ROUNDTRIP / "clean").glob("*.yml"))
 
 
-ATTRIBUTION = re.compile(r"(?:created|dropped|changed) by the (?:up|rollback) \(line \d+\) and | — (?:created|created again|changed) by the (?:up|rollback) \(line \d+\)")
+ATTRIBUTION = re.compile(r"(?:created|dropped) by the up \(line \d+\) and | — (?:created|created again|changed) by the (?:up|rollback) \(line \d+\)")
 
 
 def project_from(fixture: Path, root: Path) -> list[str]:

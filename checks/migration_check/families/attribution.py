@@ -4,6 +4,7 @@ restored by rollback" and its annotation lands on that line."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from migration_check.model import Script
@@ -12,33 +13,44 @@ from migration_check.sql import Statement, SyntaxProblem, split_script
 from migration_check.sql.objects import CHANGED as ALTERED
 from migration_check.sql.objects import CREATED, DROPPED, find_statement
 
-# For each kind of difference: which script to search, for which verb, in order of likelihood.
+# For each kind of difference: which script to search, for which verb, in order of likelihood,
+# and how to say it ({line} is the statement's line).
 _SUSPECTS = {
-    EXTRA: (("up", CREATED, "created by the up"), ("rollback", CREATED, "created by the rollback")),
-    MISSING: (("up", DROPPED, "dropped by the up"), ("rollback", DROPPED, "dropped by the rollback")),
-    CHANGED: (("rollback", ALTERED, "changed by the rollback"), ("up", ALTERED, "changed by the up"),
-              ("rollback", CREATED, "created again by the rollback"), ("up", CREATED, "created by the up")),
+    EXTRA: (("up", CREATED, "created by the up (line {line}) and left behind by rollback"),
+            ("rollback", CREATED, "created by the rollback (line {line})")),
+    MISSING: (("up", DROPPED, "dropped by the up (line {line}) and not restored by rollback"),
+              ("rollback", DROPPED, "dropped by the rollback (line {line})")),
+    CHANGED: (("rollback", ALTERED, "changed by the rollback (line {line})"),
+              ("up", ALTERED, "changed by the up (line {line})"),
+              ("rollback", CREATED, "created again by the rollback (line {line})"),
+              ("up", CREATED, "created by the up (line {line})")),
 }
+_PROVIDED = "existed before this migration (installed by {provider}); the rollback drops it (line {line})"
 
 
 @dataclass(frozen=True)
 class Culprit:
     statement: Statement
-    words: str  # "dropped by the up (line 12)"
+    words: str  # "dropped by the up (line 12) and not restored by rollback"
 
 
 class Attribution:
     """Finds culprits in one migration's up and rollback (parsed once, on the first question)."""
 
-    def __init__(self, up: Script | None, down: Script | None) -> None:
+    def __init__(self, up: Script | None, down: Script | None,
+                 setup_objects: Mapping[tuple[str, str], str] | None = None) -> None:
         self._scripts = {"up": up, "rollback": down}
         self._statements: dict[str, list[Statement]] = {}
+        self._setup_objects = setup_objects or {}
 
     def culprit(self, difference: Difference) -> Culprit | None:
         for role, verb, words in _SUSPECTS.get(difference.change, ()):
             statement = find_statement(self._parsed(role), difference.kind, difference.name, (verb,))
             if statement is not None:
-                return Culprit(statement, f"{words} (line {statement.line})")
+                provider = self._setup_objects.get((difference.kind, difference.name))
+                if provider and difference.change == MISSING and role == "rollback":
+                    words = _PROVIDED.replace("{provider}", provider)
+                return Culprit(statement, words.format(line=statement.line))
         return None
 
     def statement(self, difference: Difference) -> Statement | None:

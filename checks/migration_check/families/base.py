@@ -15,7 +15,7 @@ records the family's case as skipped with the reason, so a family never has to.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -71,6 +71,8 @@ class MigrationContext:
     after_reapply: Snapshot | None = None
     # What families noted for each other (e.g. rows counted before the up), by family name.
     notes: dict[str, object] = field(default_factory=dict)
+    # Objects the setup scripts provided: (kind, name) -> "the supabase setup".
+    setup_objects: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     def result(
         self,

@@ -27,14 +27,15 @@ def available_presets() -> list[str]:
 
 
 def setup_scripts(project: Project, requested: list[str] | None) -> list[Script]:
-    """The setup scripts for `project`, in order: the layout's automatic preset first, then each of
-    `requested` (a file path, relative to the working directory or the repository root, or a preset
-    name). Each script runs once, even when asked for twice."""
-    names: list[str] = []
+    """The setup scripts for `project`, in order: each of `requested` (a file path, relative to the
+    working directory or the repository root, or a preset name), then the layout's automatic
+    preset. The project's own init scripts come first because presets create only what is missing,
+    while init scripts (Supabase's own) create roles and schemas without IF NOT EXISTS. Each script
+    runs once, even when asked for twice."""
+    names: list[str] = list(requested or ())
     automatic = AUTOMATIC.get(project.format)
     if automatic:
         names.append(automatic)
-    names += list(requested or ())
     scripts: list[Script] = []
     seen: set[Path] = set()
     for name in names:
@@ -43,6 +44,14 @@ def setup_scripts(project: Project, requested: list[str] | None) -> list[Script]
             seen.add(script.path)
             scripts.append(script)
     return scripts
+
+
+def setup_name(script: Script, project: Project) -> str:
+    """How a finding names a setup script: "the supabase setup", "the setup script db/roles.sql"."""
+    preset = resources.files(__package__).joinpath(script.path.name)
+    if script.path.suffix == ".sql" and preset.is_file() and script.path.parent.name == "presets":
+        return f"the {script.path.stem} setup"
+    return f"the setup script {project.relative(script.path)}"
 
 
 def _script(project: Project, requested: str) -> Script:

@@ -236,3 +236,21 @@ grant all on all tables in schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+-- The search_path Supabase sets on its database and on its API roles, so that every session finds
+-- the extensions' functions (gen_random_uuid(), uuid_generate_v4(), crypt(), ...) unqualified. The
+-- replay reconnects after the setup, so the migrations' sessions start with it.
+do $search_path$
+declare
+    role_name text;
+begin
+    execute format('alter database %I set search_path = "$user", public, extensions', current_database());
+    foreach role_name in array array['anon', 'authenticated', 'service_role'] loop
+        begin
+            execute format('alter role %I set search_path = "$user", public, extensions', role_name);
+        exception when insufficient_privilege then
+            null;  -- a shared server's roles that this user may not alter: the database setting still applies
+        end;
+    end loop;
+end
+$search_path$;

@@ -14,9 +14,8 @@ import contextlib
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
-from migration_check.servers.base import connect
+from migration_check.servers.base import connect_like
 
 # Databases made by a rebuild are named after the run's own, so the provider that made it finds
 # and drops them too (servers/url.py).
@@ -39,11 +38,7 @@ class FreshDatabases:
         name = f"{self._base}{REBUILD_SUFFIX}{self._count}"
         old = conn.info.dbname
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        parameters = conn.info.get_parameters()
-        parameters["dbname"] = name
-        if conn.info.password:
-            parameters["password"] = conn.info.password
-        fresh = connect(make_conninfo("", **parameters))
+        fresh = connect_like(conn, dbname=name)
         try:
             conn.close()
             fresh.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(old)))

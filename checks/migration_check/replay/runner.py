@@ -24,11 +24,13 @@ import psycopg
 from migration_check.families import Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import default_script
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
+from migration_check.presets import setup_name
 from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.replay.restore import FreshDatabases
-from migration_check.schema.diff import Difference, diff_snapshots
+from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.snapshot import Snapshot
+from migration_check.servers.base import connect_like
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
 
@@ -130,6 +132,8 @@ class Replay:
         self._fresh = FreshDatabases(conn)
         self._setup: list[Script] = []
         self._applied: list[Script] = []  # every up that ran so far, in order: what a rebuild replays
+        # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
+        self.setup_objects: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
         """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
@@ -143,15 +147,32 @@ class Replay:
             self.conn.close()
 
     def run_setup(self, scripts: list[Script]) -> None:
+        """Run the setup scripts, noting which objects each provided (a rollback that drops one is
+        told so), then start a new session, which sees the settings they made (ALTER DATABASE ...
+        SET search_path) as a runner's session would."""
         self._setup = list(scripts)
-        self._execute_setup()
-
-    def _execute_setup(self) -> None:
+        before = self.snapshots.take()
         for script in self._setup:
-            try:
-                execute_script(self.conn, script)
-            except ScriptFailed as failure:
-                raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
+            self._execute_setup_script(script)
+            after = self.snapshots.take()
+            for difference in self._differences(before, after):
+                if difference.change == EXTRA:
+                    self.setup_objects[(difference.kind, difference.name)] = setup_name(script, self.project)
+            before = after
+        if self._setup:
+            self._reconnect()
+
+    def _execute_setup_script(self, script: Script) -> None:
+        try:
+            execute_script(self.conn, script)
+        except ScriptFailed as failure:
+            raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
+
+    def _reconnect(self) -> None:
+        fresh = connect_like(self.conn)
+        self.conn.close()
+        self.conn = fresh
+        self.snapshots = SnapshotSession(fresh)
 
     def outcomes(self) -> Iterator[MigrationOutcome]:
         state = self.snapshots.take()
@@ -171,7 +192,8 @@ class Replay:
     def _round_trip(self, migration: Migration, before: Snapshot) -> tuple[MigrationOutcome, Snapshot, str | None]:
         """Returns the outcome, the schema now, and the reason later migrations cannot run (or None)."""
         context = MigrationContext(self.project, self.settings, migration, self.conn, before,
-                                   differences=self._differences, run_script=self._run)
+                                   differences=self._differences, run_script=self._run,
+                                   setup_objects=self.setup_objects)
         trip = _Trip([f for f in self.families if f.applies_to(migration)], context)
         stopped = self._steps(trip)
         outcome = MigrationOutcome(migration)
@@ -237,7 +259,10 @@ class Replay:
             return self.snapshots.take(), f"not run: cannot rebuild the state after {migration.id}: {reason}"
         self.snapshots = SnapshotSession(self.conn)
         try:
-            self._execute_setup()
+            for setup in self._setup:
+                self._execute_setup_script(setup)
+            if self._setup:
+                self._reconnect()
             for script in self._applied:
                 execute_script(self.conn, script)
         except (ScriptFailed, SetupFailed) as failure:

@@ -103,7 +103,8 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
 def describe_rollback(differences: Iterable[Difference],
                       attribute: Callable[[Difference], str | None] | None = None) -> list[str]:
     """Messages for a rollback round trip: expected = before `up`, actual = after `down`.
-    `attribute` may say who did it ("dropped by the up (line 12)"), which then leads the message."""
+    `attribute` may say who did it ("dropped by the up (line 12) and not restored by rollback"),
+    which then replaces the neutral words (and follows a changed field's)."""
     return _describe(
         differences,
         missing="not restored by rollback",
@@ -132,9 +133,9 @@ def _describe(
         subject = f"{difference.kind} {difference.name}" if difference.name else difference.kind
         who = attribute(difference) if attribute else None
         if difference.change == MISSING:
-            detail = f"{who} and {missing}" if who else missing
+            detail = who or missing
         elif difference.change == EXTRA:
-            detail = f"{who} and {extra}" if who else extra
+            detail = who or extra
         else:
             detail = "; ".join(_field_change(field, before, after, changed) for field, before, after in difference.fields)
             detail += f" — {who}" if who else ""

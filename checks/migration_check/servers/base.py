@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from migration_check import signals
 from migration_check.errors import InfrastructureError
@@ -64,6 +65,17 @@ class Provider(abc.ABC):
 def server_version(conninfo: str) -> int:
     with contextlib.closing(connect(conninfo)) as conn:
         return conn.info.server_version
+
+
+def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg.Connection:
+    """A new connection with `conn`'s parameters (to `dbname` instead, when given): a fresh session,
+    which sees database and role settings made since `conn` started."""
+    parameters = conn.info.get_parameters()
+    if dbname is not None:
+        parameters["dbname"] = dbname
+    if conn.info.password:
+        parameters["password"] = conn.info.password
+    return connect(make_conninfo("", **parameters))
 
 
 def connect(conninfo: str) -> psycopg.Connection:
