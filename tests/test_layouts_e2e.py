@@ -34,16 +34,16 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "timestamp": ("migrations/20240108100000_add_coupons.sql", 3),
     "yoyo": ("migrations/20240105_04_nO9pQ-add-coupons.sql", 5),
 }
-FORGOTTEN = {  # format -> (rollback file, object it leaves behind)
+FORGOTTEN = {  # format -> (file of the statement that created what the rollback leaves behind, that object)
     "dbmate": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
-    "diesel": ("migrations/2024-01-05-100000_create_customers/down.sql", "touch_updated_at"),
-    "flyway": ("src/main/resources/db/migration/U1__create_customers.sql", "touch_updated_at"),
-    "golang-migrate": ("migrations/20240105100000_create_customers.down.sql", "touch_updated_at"),
+    "diesel": ("migrations/2024-01-05-100000_create_customers/up.sql", "touch_updated_at"),
+    "flyway": ("src/main/resources/db/migration/V1__create_customers.sql", "touch_updated_at"),
+    "golang-migrate": ("migrations/20240105100000_create_customers.up.sql", "touch_updated_at"),
     "goose": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
-    "sqitch": ("revert/customers.sql", "order_status"),
-    "supabase": ("supabase/migrations/20240105100000_create_profiles_rollback.sql", "handle_new_user"),
-    "timestamp": ("migrations/20240105100000_create_customers_rollback.sql", "touch_updated_at"),
-    "yoyo": ("migrations/20240105_01_aB3dE-create-customers.rollback.sql", "touch_updated_at"),
+    "sqitch": ("deploy/customers.sql", "order_status"),
+    "supabase": ("supabase/migrations/20240105100000_create_profiles.sql", "handle_new_user"),
+    "timestamp": ("migrations/20240105100000_create_customers.sql", "touch_updated_at"),
+    "yoyo": ("migrations/20240105_01_aB3dE-create-customers.sql", "touch_updated_at"),
 }
 SKIPPED = {  # format -> words of a skip reason the clean run must report
     "goose": "Go migration",

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from migration_check.discovery.bookkeeping import Bookkeeping
 from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -61,6 +62,8 @@ class Layout(abc.ABC):
     # Whether 14-digit versions are UTC timestamps by the layout's own convention (they must then
     # be real moments, not in the future). Under `naming: strict` they are for every layout.
     timestamp_versions: ClassVar[bool] = False
+    # The runner's own history table (bookkeeping.py), kept by the replay as the runner keeps it.
+    bookkeeping: ClassVar[Bookkeeping | None] = None
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         """What the runner records a migration as applied by: two migrations with one identity

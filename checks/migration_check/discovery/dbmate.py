@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pglast import parser
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -54,6 +55,7 @@ class DbmateLayout(Layout):
     naming_hint = "<version><anything>.sql with -- migrate:up / -- migrate:down"
     strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
+    bookkeeping = bookkeeping.DBMATE
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         return (version,)  # schema_migrations holds the version as text: 001 and 1 differ

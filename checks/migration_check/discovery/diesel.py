@@ -19,6 +19,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -45,6 +46,7 @@ class DieselLayout(Layout):
     naming_hint = "<version>_<name>/up.sql and down.sql"
     strict_naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
     strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
+    bookkeeping = bookkeeping.DIESEL
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         return (version,)  # __diesel_schema_migrations holds the version as text

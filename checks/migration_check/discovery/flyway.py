@@ -21,6 +21,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -40,6 +41,7 @@ class FlywayLayout(Layout):
     strict_naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt)$"
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
+    bookkeeping = bookkeeping.FLYWAY
 
     def detect(self, directory: Path) -> Detection | None:
         roles = [m for p in candidate_files(directory) if (m := _match(p))]

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -34,6 +35,7 @@ class GolangMigrateLayout(Layout):
     strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(up|down)\.sql$"
     strict_naming_hint = "<version>_snake_case_name.up.sql / .down.sql"
     numeric_versions = True
+    bookkeeping = bookkeeping.GOLANG_MIGRATE
 
     def detect(self, directory: Path) -> Detection | None:
         matched = [p for p in candidate_files(directory) if classify(p)]

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from pglast import parser
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -65,6 +66,7 @@ class GooseLayout(Layout):
     strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(sql|go)$"
     strict_naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
     numeric_versions = True
+    bookkeeping = bookkeeping.GOOSE
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = 0

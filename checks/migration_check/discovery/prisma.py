@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -43,6 +44,7 @@ class PrismaLayout(Layout):
     naming_hint = "<directory>/migration.sql"
     strict_naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.sql$"
     strict_naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
+    bookkeeping = bookkeeping.PRISMA
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         return (migration_id,)  # two directories with one timestamp are two migrations to Prisma

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.model import RollbackPolicy
@@ -32,6 +33,7 @@ class SupabaseLayout(TimestampRollbackLayout):
     description = "supabase/migrations/<timestamp>_<name>.sql (rollbacks optional: _rollback.sql)"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("supabase/migrations",)
+    bookkeeping = bookkeeping.SUPABASE
 
     def detect(self, directory: Path) -> Detection | None:
         if not _is_supabase_directory(directory):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -58,6 +59,7 @@ class YoyoLayout(Layout):
     naming_hint = "<id>.sql (and <id>.rollback.sql)"
     strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?(\.rollback)?\.sql$"
     strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql, as `yoyo new` writes them"
+    bookkeeping = bookkeeping.YOYO
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         return (migration_id,)  # _yoyo_migration records the id, the whole file name

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from migration_check.discovery import layout_named
 from migration_check.families import Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import default_script
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
@@ -131,9 +132,10 @@ class Replay:
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(conn)
         self._setup: list[Script] = []
-        self._applied: list[Script] = []  # every up that ran so far, in order: what a rebuild replays
+        self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
         self.setup_objects: dict[tuple[str, str], str] = {}
+        self._bookkeeping = layout_named(project.format).bookkeeping
 
     def close(self) -> None:
         """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
@@ -161,12 +163,38 @@ class Replay:
             before = after
         if self._setup:
             self._reconnect()
+        self._create_bookkeeping()
 
     def _execute_setup_script(self, script: Script) -> None:
         try:
             execute_script(self.conn, script)
         except ScriptFailed as failure:
             raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
+
+    def _create_bookkeeping(self) -> None:
+        if self._bookkeeping is not None:
+            self.conn.execute(self._bookkeeping.create.encode())
+
+    def _record(self, step: StepRun, migration: Migration, applied: bool) -> StepRun:
+        """Write the runner's history row for a step that ran; a failure to do so (the migration
+        dropped or changed the runner's table) fails the step, as it would fail the runner."""
+        if self._bookkeeping is None or step.failed:
+            return step
+        if applied:
+            statements = self._bookkeeping.applied(migration)
+        else:
+            # `migration` is not among the applied yet: the newest applied is the one now current.
+            statements = self._bookkeeping.reverted(migration, self._applied[-1] if self._applied else None)
+        try:
+            for statement in statements:
+                self.conn.execute(statement)
+        except psycopg.Error as error:
+            reason = error.diag.message_primary or str(error)
+            failure = ScriptFailed(step.script.path, step.script.first_line, None,
+                                   f"the runner's history table {self._bookkeeping.table} could not record this step: {reason}",
+                                   sqlstate=error.diag.sqlstate)
+            return StepRun(step.script, failure, step.seconds)
+        return step
 
     def _reconnect(self) -> None:
         fresh = connect_like(self.conn)
@@ -208,7 +236,7 @@ class Replay:
         context, migration = trip.context, trip.context.migration
         assert migration.up is not None
         trip.observe("before_up")
-        context.up = self._run(migration.up, observe_transaction=context)
+        context.up = self._record(self._run(migration.up, observe_transaction=context), migration, applied=True)
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return "not run: up failed"
@@ -219,14 +247,14 @@ class Replay:
         if no_rollback:
             return no_rollback
         assert migration.down is not None
-        context.down = self._run(migration.down)
+        context.down = self._record(self._run(migration.down), migration, applied=False)
         trip.reached(Stage.DOWN_RAN)
         if context.down.failed:
             return "not run: the rollback failed"
         context.after_down = self.snapshots.take()
         trip.observe("after_down")
         trip.reached(Stage.DOWN_DONE)
-        context.reapply = self._run(migration.up)
+        context.reapply = self._record(self._run(migration.up), migration, applied=True)
         if not context.reapply.failed:
             context.after_reapply = self.snapshots.take()
             trip.observe("after_reapply")
@@ -239,7 +267,7 @@ class Replay:
         if context.after_up is None:
             return context.before, f"not run: {migration.id} failed to apply"
         assert migration.up is not None
-        self._applied.append(migration.up)
+        self._applied.append(migration)
         if context.down is None:
             return context.after_up, None
         if context.after_reapply is not None:
@@ -263,8 +291,12 @@ class Replay:
                 self._execute_setup_script(setup)
             if self._setup:
                 self._reconnect()
-            for script in self._applied:
-                execute_script(self.conn, script)
+            self._create_bookkeeping()
+            for applied in self._applied:
+                assert applied.up is not None
+                step = self._record(self._run(applied.up), applied, applied=True)
+                if step.failure is not None:
+                    raise step.failure
         except (ScriptFailed, SetupFailed) as failure:
             cause = failure.failure if isinstance(failure, SetupFailed) else failure
             relative = self.project.relative(cause.path) or str(cause.path)
