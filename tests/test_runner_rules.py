@@ -165,3 +165,39 @@ def test_two_runs_give_the_same_junit_file_apart_from_time(pg_server: Database, 
         texts.append(re.sub(r'time="[^"]*"', "", report.read_text()).replace(f"report{attempt}", "report"))
     assert texts[0] == texts[1]
     assert "migration_check_" not in texts[0]  # no random database name in any message
+
+
+@pytest.mark.parametrize(("layout", "files"), [
+    ("goose", {
+        "migrations/00001_a.sql": "-- +goose Up\ncreate table a (id int);\n-- +goose Down\ndrop table a;\n",
+        "migrations/00002_b.sql": "-- +goose Up\ncreate table b as select max(version_id) as v from goose_db_version;\n"
+                                  "-- +goose Down\ndrop table b;\n",
+    }),
+    ("golang-migrate", {
+        "migrations/1_a.up.sql": "create table a (id int);", "migrations/1_a.down.sql": "drop table a;",
+        "migrations/2_b.up.sql": "create table b as select version as v from schema_migrations;",
+        "migrations/2_b.down.sql": "drop table b;",
+    }),
+    ("dbmate", {
+        "db/migrations/001_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+        "db/migrations/002_b.sql": "-- migrate:up\ncreate table b as select max(version) as v from schema_migrations;\n"
+                                   "-- migrate:down\ndrop table b;\n",
+    }),
+])
+def test_migrations_see_the_runners_history_table(pg_server: Database, tmp_path: Path, layout: str,
+                                                  files: dict[str, str]) -> None:
+    # The second migration reads the runner's table, which must exist and hold the first one.
+    root = write_files(tmp_path / "repo", files)
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    failures = [c.find("failure").attrib["message"] for c in junit.iter("testcase") if c.find("failure") is not None]
+    assert (code, failures) == (0, [])
+
+
+def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "db/migrations/001_a.sql": "-- migrate:up\ndrop table schema_migrations;\n-- migrate:down\nselect 1;\n",
+    })
+    code, junit = run(pg_server, root, "dbmate", tmp_path / "report.xml")
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1
+    assert "history table public.schema_migrations could not record this step" in apply.find("failure").attrib["message"]
