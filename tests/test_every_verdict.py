@@ -107,3 +107,27 @@ def test_rollbacks_absent_means_the_rollbacks_are_not_run(pg_server: Database, t
     skipped = [c.find("skipped").attrib["message"] for c in root.iter("testcase")
                if c.attrib["classname"] == "migration_check.rollback"]
     assert skipped == ["rollbacks: absent: the rollback is not run"] * 2
+
+
+def test_migrations_that_demote_postgres_do_not_break_the_tool(tmp_path: Path) -> None:
+    # As Supabase's own migrations do, running as supabase_admin. The tool administers through its
+    # own role, so the rebuild after migration 2's imperfect round trip still works, restores the
+    # pre-existing role's attributes, and migration 3 gets its verdicts. A fresh local cluster:
+    # roles are cluster-wide and only a server the tool starts lets it create superusers.
+    project = write_files(tmp_path / "p", {
+        ".migration-check.yml": "migration-role: supabase_admin\n",
+        **numbered(3, {
+            1: ("create table t1 (id int); alter role postgres nosuperuser;", "drop table t1; alter role postgres superuser;"),
+            2: ("create index t1_id on t1 (id);", "select 1;"),
+        }),
+    })
+    report = tmp_path / "report.xml"
+    code = main(["check", str(project), "--junit-xml", str(report), "-q"])
+    root = ET.parse(report).getroot()
+    assert code == 1
+    assert verdicts(root, "roundtrip") == {"20250101000001_table_1": "passed", "20250101000002_table_2": "failed",
+                                           "20250101000003_table_3": "passed"}
+    assert set(verdicts(root, "apply").values()) == {"passed"}
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"
+              and c.attrib["name"] == "20250101000001_table_1"]
+    assert case.find("failure") is None  # the role's attribute came back with the rollback

@@ -312,6 +312,7 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "strict-column-order": ("strict_column_order", lambda v, k, x: v.boolean(k, x)),
     "postgres-image": ("postgres_image", lambda v, k, x: v.string(k, x)),
     "pg-bindir": ("pg_bindir", lambda v, k, x: v.path(k, x)),
+    "migration-role": ("migration_role", lambda v, k, x: v.string(k, x)),
 }
 
 

@@ -22,6 +22,8 @@ class Settings:
     database_url: str | None = None
     postgres_image: str | None = None
     pg_bindir: Path | None = None
+    # The role migrations run as on a server the tool starts (on a given server: the URL's role).
+    migration_role: str = "postgres"
     # SQL run once before the first migration: files, or built-in presets such as "supabase".
     setup: list[str] = field(default_factory=list)
     naming_pattern: str | None = None

@@ -123,14 +123,17 @@ class Replay:
     """Replays `project` on `conn` (autocommit), yielding one outcome per migration, in order."""
 
     def __init__(self, project: Project, conn: psycopg.Connection, settings: Settings,
-                 families: list[Family] | None = None) -> None:
+                 families: list[Family] | None = None, admin: psycopg.Connection | None = None) -> None:
+        """`conn` runs the migrations (as the migration role); `admin` (the tool's own role, a
+        second connection to the same database by default) makes fresh databases and drops roles."""
         self.project = project
         self.conn = conn
+        self.admin = admin if admin is not None else connect_like(conn)
         self.settings = settings
         self.families = families if families is not None else replay_families(settings)
         self.snapshots = SnapshotSession(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
-        self._fresh = FreshDatabases(conn)
+        self._fresh = FreshDatabases(self.admin)
         self._setup: list[Script] = []
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
@@ -141,12 +144,13 @@ class Replay:
         """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
         would outlive the run), then the connection. The provider drops the database."""
         try:
-            if not self.conn.closed:
-                self._fresh.drop_run_roles(self.conn)
+            if not self.admin.closed:
+                self._fresh.drop_run_roles(self.admin)
         except psycopg.Error:
             pass  # the connection broke (an interruption): the provider's cleanup still runs
         finally:
             self.conn.close()
+            self.admin.close()
 
     def run_setup(self, scripts: list[Script]) -> None:
         """Run the setup scripts, noting which objects each provided (a rollback that drops one is
@@ -281,7 +285,7 @@ class Replay:
     def _rebuild(self, migration: Migration) -> tuple[Snapshot, str | None]:
         """The state the ups produce, in a fresh database (see restore.py)."""
         try:
-            self.conn = self._fresh.replace(self.conn)
+            self.conn, self.admin = self._fresh.replace(self.conn, self.admin)
         except psycopg.Error as error:
             reason = " ".join(str(error).split())
             return self.snapshots.take(), f"not run: cannot rebuild the state after {migration.id}: {reason}"

@@ -75,7 +75,7 @@ def _roles(server_version: int) -> Family:
     member_of = (
         "(SELECT string_agg(grant_text, ', ' ORDER BY grant_text) FROM (SELECT DISTINCT quote_ident(g.rolname) || "
         + options
-        + " AS grant_text FROM pg_auth_members m JOIN pg_authid g ON g.oid = m.roleid WHERE m.member = ro.oid) gr)"
+        + " AS grant_text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = ro.oid) gr)"
     )
     database_config = (
         "(SELECT " + sorted_list("s.setconfig") + " FROM pg_db_role_setting s"

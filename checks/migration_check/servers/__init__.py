@@ -22,7 +22,7 @@ def make_provider(settings: Settings) -> Provider:
         # Imported here: testcontainers is an optional dependency, needed only for this provider.
         from migration_check.servers.docker import DockerProvider
 
-        return DockerProvider(settings.postgres_image)
+        return DockerProvider(settings.postgres_image, migration_role=settings.migration_role)
     from migration_check.servers.local import LocalProvider
 
-    return LocalProvider(settings.pg_bindir)
+    return LocalProvider(settings.pg_bindir, migration_role=settings.migration_role)

@@ -13,19 +13,32 @@ from dataclasses import dataclass
 from types import TracebackType
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from migration_check import signals
 from migration_check.errors import InfrastructureError
+
+# The role the tool administers a server it started through: created first, never given to
+# migrations, so `ALTER ROLE postgres NOSUPERUSER` in a migration cannot lock the tool out.
+ADMIN_ROLE = "migration_check_admin"
+# Migrations run as this role by default: a superuser named like the official image's.
+DEFAULT_MIGRATION_ROLE = "postgres"
 
 
 @dataclass(frozen=True)
 class Database:
     """A database the tool owns for one run."""
 
-    conninfo: str  # libpq connection string for the throwaway database
+    conninfo: str  # libpq connection string for the throwaway database, as the migration role
     server_version: int  # e.g. 150014
     description: str  # for the console: "local PostgreSQL 15.14 (/usr/lib/postgresql/15/bin)"
+    # The same database as the tool's own admin role; None: the same as `conninfo` (a given server).
+    admin_conninfo: str | None = None
+
+    @property
+    def admin(self) -> str:
+        return self.admin_conninfo or self.conninfo
 
     @property
     def major_version(self) -> int:
@@ -65,6 +78,18 @@ class Provider(abc.ABC):
 def server_version(conninfo: str) -> int:
     with contextlib.closing(connect(conninfo)) as conn:
         return conn.info.server_version
+
+
+def prepare_roles(conn: psycopg.Connection, migration_role: str, database: str, password: str | None = None) -> None:
+    """On a server the tool started, as its bootstrap superuser: the admin role, the migration role
+    (a superuser, like the official image's `postgres`), and the run's database, owned by it."""
+    secret = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
+    # `postgres` exists on every server a project expects (the official image's superuser).
+    for role in dict.fromkeys((ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, migration_role)):
+        exists = conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if exists is None:
+            conn.execute(sql.SQL("CREATE ROLE {} SUPERUSER LOGIN{}").format(sql.Identifier(role), secret))
+    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(migration_role)))
 
 
 def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg.Connection:

@@ -29,7 +29,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError, MigrationCheckError
-from migration_check.servers.base import Database, Provider, connect
+from migration_check.servers.base import ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, Database, Provider, connect, prepare_roles
 
 SUPERUSER = "postgres"  # every postgres-like image accepts it; some (supabase) need it
 DATABASE = "migration_check"
@@ -61,9 +61,11 @@ PORT_SETTLE_SECONDS = 3
 
 
 class DockerProvider(Provider):
-    def __init__(self, image: str, startup_seconds: float = STARTUP_SECONDS) -> None:
+    def __init__(self, image: str, startup_seconds: float = STARTUP_SECONDS,
+                 migration_role: str = DEFAULT_MIGRATION_ROLE) -> None:
         self.image = image
         self._startup_seconds = startup_seconds
+        self._migration_role = migration_role
         self._client: Any = None  # docker.DockerClient
         self._name: str | None = None
         self._container: Any = None  # testcontainers PostgresContainer
@@ -91,10 +93,11 @@ class DockerProvider(Provider):
         self._wait_until_ready(conninfo)
         with contextlib.closing(connect(conninfo)) as conn:
             _tune(conn)
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+            prepare_roles(conn, self._migration_role, DATABASE, password)
             version = conn.info.server_version
         return Database(
-            conninfo=make_conninfo(conninfo, dbname=DATABASE),
+            conninfo=make_conninfo(conninfo, user=self._migration_role, dbname=DATABASE),
+            admin_conninfo=make_conninfo(conninfo, user=ADMIN_ROLE, dbname=DATABASE),
             server_version=version,
             description=f"{self.image} in Docker (PostgreSQL {version // 10000}.{version % 10000}, {route.why})",
         )

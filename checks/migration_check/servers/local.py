@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import TypedDict
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError
-from migration_check.servers.base import Database, Provider, connect
+from migration_check.servers.base import ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, Database, Provider, connect, prepare_roles
 from migration_check.servers.binaries import Binaries, find_binaries
 
 TEMP_PREFIX = "migration-check-"
 OWNER_FILE = "owner.pid"
 # A run directory without an owner file (one being created right now) is left alone this long.
 UNCLAIMED_GRACE_SECONDS = 600
-SUPERUSER = "postgres"
 DATABASE = "migration_check"
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
@@ -48,9 +48,11 @@ SERVER_SETTINGS = {
 
 
 class LocalProvider(Provider):
-    def __init__(self, bindir: Path | None = None, run_as: str | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, run_as: str | None = None,
+                 migration_role: str = DEFAULT_MIGRATION_ROLE) -> None:
         self._bindir = bindir
         self._run_as = run_as
+        self._migration_role = migration_role
         self._tempdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -73,15 +75,18 @@ class LocalProvider(Provider):
         self._initdb(binaries, data, user)
         port = free_port()
         self._process = self._run_postgres(binaries, data, sockets, log, port, user)
-        conninfo = f"host={sockets} port={port} user={SUPERUSER} dbname=postgres"
+        # The bootstrap superuser is the tool's own role: `postgres` is then an ordinary superuser
+        # that migrations may demote (PostgreSQL 16+ refuses that for the bootstrap superuser).
+        conninfo = f"host={sockets} port={port} user={ADMIN_ROLE} dbname=postgres"
         self._wait_until_ready(conninfo, log)
         with connect(conninfo) as conn:
-            conn.execute(f"CREATE DATABASE {DATABASE}")
+            prepare_roles(conn, self._migration_role, DATABASE)
             version = conn.info.server_version
         return Database(
-            conninfo=f"host={sockets} port={port} user={SUPERUSER} dbname={DATABASE}",
+            conninfo=make_conninfo(conninfo, user=self._migration_role, dbname=DATABASE),
             server_version=version,
             description=description,
+            admin_conninfo=make_conninfo(conninfo, user=ADMIN_ROLE, dbname=DATABASE),
         )
 
     def stop(self) -> None:
@@ -100,7 +105,7 @@ class LocalProvider(Provider):
 
     def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
         command = [
-            binaries.program("initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
+            binaries.program("initdb"), "-D", str(data), "-U", ADMIN_ROLE, "-A", "trust",
             "-E", "UTF8", "--locale=C", "--no-sync",
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False, **_as_user(user))
