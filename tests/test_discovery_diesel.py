@@ -23,7 +23,7 @@ def test_directories_versions_and_transactions(tmp_path: Path) -> None:
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "diesel"
-    assert found.reason == "3 directories <version>_<name>/ with up.sql, diesel.toml"
+    assert found.reason == "3 directories <version>_<name>/ with up.sql, diesel.toml; directory from diesel.toml `migrations_directory`"
     assert [m.id for m in found.migrations] == ["20240101000000_create_users", "20240102000000_add_index", "20240103000000_no_down"]
     users, index, no_down = found.migrations
     assert users.up.path.name == "up.sql" and users.down.path.name == "down.sql"

@@ -19,7 +19,7 @@ def test_directories_in_name_order_forward_only(tmp_path: Path) -> None:
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "prisma"
-    assert found.reason == "migration_lock.toml and 2 <timestamp>_<name>/migration.sql directories"
+    assert found.reason == "migration_lock.toml and 2 <timestamp>_<name>/migration.sql directories; directory from prisma/schema.prisma (Prisma)"
     assert found.directory == (tmp_path / "prisma" / "migrations").resolve()
     assert [m.id for m in found.migrations] == ["20240101000000_init", "20240102000000_add_posts"]
     assert all(m.down is None for m in found.migrations)

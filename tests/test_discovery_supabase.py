@@ -23,7 +23,7 @@ def test_forward_only_without_rollback_files(tmp_path: Path) -> None:
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "supabase"
-    assert found.reason == "supabase/migrations with 2 files named <timestamp>_<name>.sql"
+    assert found.reason == "supabase/migrations with 2 files named <timestamp>_<name>.sql; directory from supabase/config.toml"
     assert found.rollback_policy is RollbackPolicy.ABSENT
     assert [m.id for m in found.migrations] == ["20240101000000_profiles", "20240102000000_notes"]
 

@@ -14,7 +14,9 @@ never outrank a layout that uses the same names with markers inside.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout
@@ -23,6 +25,7 @@ from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
+from migration_check.discovery.locate import configured_directories, searched_directories
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.supabase import SupabaseLayout
@@ -73,39 +76,54 @@ def find_repo_root(start: Path) -> Path:
     return here if start.resolve().is_relative_to(here) else start
 
 
+def candidate_steps(path: Path) -> Iterator[list[tuple[Path, str]]]:
+    """Where to look, step by step (see locate.py): each step a list of (directory, why)."""
+    yield [(path, "")]
+    yield configured_directories(path)
+    conventional = dict.fromkeys(path / sub for layout in LAYOUTS.values() for sub in layout.conventional_dirs)
+    yield [(directory, "") for directory in conventional if directory.is_dir()]
+    yield [(directory, "found by searching the tree") for directory in searched_directories(path)]
+
+
 def candidate_directories(path: Path) -> list[Path]:
-    """`path` itself, then each layout's conventional directories under it (a repository root)."""
-    seen: dict[Path, None] = {path: None}
-    for layout in LAYOUTS.values():
-        for sub in layout.conventional_dirs:
-            candidate = path / sub
-            if candidate.is_dir():
-                seen.setdefault(candidate, None)
-    return list(seen)
+    """The directories of every step but the tree search, in order (for `new`)."""
+    return [directory for step in itertools.islice(candidate_steps(path), 3) for directory, _why in step]
 
 
 def detect(path: Path) -> tuple[Layout, Path, Detection]:
     """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
-    found: list[tuple[Layout, Path, Detection]] = []
-    for directory in candidate_directories(path):
-        for layout in LAYOUTS.values():
-            detection = layout.detect(directory)
-            if detection:
-                found.append((layout, directory, detection))
-        if found:
-            break  # the most specific directory that holds migrations wins
+    for step in candidate_steps(path):
+        found = [best for directory, why in step if (best := _best_layout(directory, why)) is not None]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in found)
+            raise UsageError(f"{path}: several migration directories: {listed}. Choose one: give it as the path"
+                             " (or `path` in the config)")
+    raise UsageError(
+        f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
+        " the runners' config files name, in their usual places, and in the tree below)"
+    )
+
+
+def _best_layout(directory: Path, why: str) -> tuple[Layout, Path, Detection] | None:
+    found = [(layout, directory, d) for layout in LAYOUTS.values() if (d := layout.detect(directory))]
     if not found:
-        raise UsageError(
-            f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts"
-            f" here and in {', '.join(sorted({d for layout in LAYOUTS.values() for d in layout.conventional_dirs}))})"
-        )
+        return None
     found.sort(key=lambda item: -item[2].score)
     best = found[0]
     ties = [item for item in found[1:] if item[2].score == best[2].score]
     if ties:
         names = ", ".join(item[0].name for item in [best, *ties])
-        raise UsageError(f"{best[1]}: the layout is ambiguous ({names}); choose one with --format")
-    return best
+        raise UsageError(f"{directory}: the layout is ambiguous ({names}); choose one with --format")
+    layout, _, detection = best
+    reason = f"{detection.reason}; directory from {why}" if why and not why.startswith("found") else (
+        f"{detection.reason}; {why}" if why else detection.reason)
+    return layout, directory, Detection(detection.score, reason)
+
+
+def _shown(directory: Path, root: Path) -> str:
+    return directory.relative_to(root).as_posix() if directory.is_relative_to(root) else str(directory)
 
 
 def discover(
@@ -148,7 +166,7 @@ def discover(
 def _directory_for(layout: Layout, path: Path) -> Path:
     """Where a layout chosen with --format keeps its migrations: the first directory it recognises,
     else its first conventional directory that exists, else `path` itself."""
-    found = next((d for d in candidate_directories(path) if layout.detect(d)), None)
+    found = next((d for step in candidate_steps(path) for d, _why in step if layout.detect(d)), None)
     if found is not None:
         return found
     return next((path / sub for sub in layout.conventional_dirs if (path / sub).is_dir()), path)

@@ -1,0 +1,146 @@
+"""Where a repository keeps its migrations, when `check` is given the repository root.
+
+In order, the first that holds migrations wins:
+1. the directory itself;
+2. the directories the runners' own configuration names (yoyo.ini `sources`, diesel.toml,
+   sqitch.conf `top_dir`, Flyway `locations`, atlas.hcl `dir`, prisma/schema.prisma,
+   supabase/config.toml, DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
+3. each layout's conventional directories;
+4. a bounded search of the tree, skipping .git, dependencies and build output.
+Two directories at the same step are never a guess: the user chooses with the path or `--format`.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", "node_modules", "vendor", "build", "dist", "target", "out", "bin", "obj", ".venv", "venv",
+    "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".next", ".terraform", "coverage", ".cache",
+})
+MAX_DEPTH = 6
+MAX_DIRECTORIES = 20_000
+# atlas.hcl is HCL, not SQL: the `dir = "file://..."` of a migration block is all that is read.
+_ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
+
+
+def configured_directories(root: Path) -> list[tuple[Path, str]]:
+    """Directories the runners' configuration files in `root` name, with where each was found."""
+    found: list[tuple[Path, str]] = []
+    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _dotenv):
+        try:
+            found += [(root / relative, why) for relative, why in reader(root)]
+        except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
+            continue  # a config file this tool cannot read names nothing; the other steps still run
+    unique: dict[Path, str] = {}
+    for directory, why in found:
+        if directory.is_dir():
+            unique.setdefault(directory.resolve(), why)
+    return list(unique.items())
+
+
+def searched_directories(root: Path) -> Iterator[Path]:
+    """Every directory under `root`, breadth first, to MAX_DEPTH, without the skipped ones."""
+    queue = [(root, 0)]
+    seen = 0
+    while queue and seen < MAX_DIRECTORIES:
+        directory, depth = queue.pop(0)
+        seen += 1
+        if directory != root:
+            yield directory
+        if depth >= MAX_DEPTH:
+            continue
+        try:
+            children = sorted(p for p in directory.iterdir()
+                              if p.is_dir() and not p.is_symlink() and p.name not in SKIPPED_DIRS)
+        except OSError:
+            continue
+        queue += [(child, depth + 1) for child in children]
+
+
+def _yoyo(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / "yoyo.ini"
+    if path.is_file():
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(path.read_text(encoding="utf-8"))
+        for source in parser.get("DEFAULT", "sources", fallback="").split():
+            yield source, "yoyo.ini `sources`"
+
+
+def _diesel(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / "diesel.toml"
+    if path.is_file():
+        section = tomllib.loads(path.read_text(encoding="utf-8")).get("migrations_directory", {})
+        yield section.get("dir", "migrations"), "diesel.toml `migrations_directory`"
+
+
+def _sqitch(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / "sqitch.conf"
+    if path.is_file():
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        parser.read_string(path.read_text(encoding="utf-8"))
+        for section in parser.sections():
+            top = parser.get(section, "top_dir", fallback=None)
+            if top:
+                yield top.strip().strip('"'), f"sqitch.conf `top_dir` ({section})"
+
+
+def _flyway(root: Path) -> Iterator[tuple[str, str]]:
+    locations: list[str] = []
+    conf = root / "flyway.conf"
+    if conf.is_file():
+        for line in conf.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == "flyway.locations":
+                locations += value.split(",")
+    toml = root / "flyway.toml"
+    if toml.is_file():
+        data = tomllib.loads(toml.read_text(encoding="utf-8"))
+        locations += data.get("flyway", {}).get("locations", [])
+        for environment in data.get("environments", {}).values():
+            locations += environment.get("flyway", {}).get("locations", []) if isinstance(environment, dict) else []
+    for location in locations:
+        location = location.strip()
+        if location.startswith("filesystem:"):
+            yield location[len("filesystem:"):], "Flyway `locations`"
+        elif location.startswith("classpath:"):
+            yield "src/main/resources/" + location[len("classpath:"):].lstrip("/"), "Flyway `locations`"
+
+
+def _atlas(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / "atlas.hcl"
+    if path.is_file():
+        for match in _ATLAS_DIR.finditer(path.read_text(encoding="utf-8")):
+            yield match[1], "atlas.hcl `migration.dir`"
+
+
+def _prisma(root: Path) -> Iterator[tuple[str, str]]:
+    schemas = [root / "prisma" / "schema.prisma"]
+    package = root / "package.json"
+    if package.is_file():
+        configured = json.loads(package.read_text(encoding="utf-8")).get("prisma", {})
+        if isinstance(configured, dict) and isinstance(configured.get("schema"), str):
+            schemas.insert(0, root / configured["schema"])
+    for schema in schemas:
+        if schema.is_file():
+            yield os.path.relpath(schema.parent / "migrations", root), f"{os.path.relpath(schema, root)} (Prisma)"
+
+
+def _supabase(root: Path) -> Iterator[tuple[str, str]]:
+    if (root / "supabase" / "config.toml").is_file():
+        yield "supabase/migrations", "supabase/config.toml"
+
+
+def _dotenv(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / ".env"
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            if key.strip() in ("DBMATE_MIGRATIONS_DIR", "GOOSE_MIGRATION_DIR"):
+                yield value.strip().strip("'\""), f".env `{key.strip()}`"

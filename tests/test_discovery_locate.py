@@ -1,0 +1,72 @@
+"""Finding the migrations from a repository root (issue 9.5): the runners' own config files name
+the directory; otherwise the usual places, then a bounded search of the tree. Several candidates
+are never a guess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.errors import UsageError
+
+GOLANG = {"0001_a.up.sql": "select 1;", "0001_a.down.sql": "select 1;"}
+DBMATE = {"001_a.sql": "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n"}
+YOYO = {"0001_a.sql": "select 1;", "0001_a.rollback.sql": "select 1;"}
+
+
+def under(directory: str, files: dict[str, str]) -> dict[str, str]:
+    return {f"{directory}/{name}": text for name, text in files.items()}
+
+
+@pytest.mark.parametrize(("files", "directory", "why"), [
+    ({"yoyo.ini": "[DEFAULT]\nsources = schema/changes\n", **under("schema/changes", YOYO)},
+     "schema/changes", "yoyo.ini `sources`"),
+    ({"diesel.toml": '[migrations_directory]\ndir = "db/diesel"\n',
+      "db/diesel/2024-01-01-000000_a/up.sql": "select 1;", "db/diesel/2024-01-01-000000_a/down.sql": "select 1;"},
+     "db/diesel", "diesel.toml `migrations_directory`"),
+    ({"sqitch.conf": '[core]\n\tengine = pg\n\ttop_dir = database/sqitch\n',
+      "database/sqitch/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
+      "database/sqitch/deploy/a.sql": "select 1;", "database/sqitch/revert/a.sql": "select 1;"},
+     "database/sqitch", "sqitch.conf `top_dir` (core)"),
+    ({"flyway.conf": "flyway.url=jdbc:postgresql://x/y\nflyway.locations=filesystem:sql/versions\n",
+      "sql/versions/V1__a.sql": "select 1;"},
+     "sql/versions", "Flyway `locations`"),
+    ({"flyway.toml": '[flyway]\nlocations = ["filesystem:database/flyway"]\n', "database/flyway/V1__a.sql": "select 1;"},
+     "database/flyway", "Flyway `locations`"),
+    ({"atlas.hcl": 'env "local" {\n  migration {\n    dir = "file://schema/migrate"\n  }\n}\n',
+      **under("schema/migrate", GOLANG)},
+     "schema/migrate", "atlas.hcl `migration.dir`"),
+    ({"package.json": '{"prisma": {"schema": "db/schema.prisma"}}', "db/schema.prisma": "",
+      "db/migrations/20240101000000_a/migration.sql": "select 1;"},
+     "db/migrations", "db/schema.prisma (Prisma)"),
+    ({".env": "DATABASE_URL=x\nDBMATE_MIGRATIONS_DIR=./database/changes\n", **under("database/changes", DBMATE)},
+     "database/changes", ".env `DBMATE_MIGRATIONS_DIR`"),
+])
+def test_the_runners_config_names_the_directory(tmp_path: Path, files: dict[str, str], directory: str, why: str) -> None:
+    found = discover(write_files(tmp_path, files), repo_root=tmp_path)
+    assert found.directory == (tmp_path / directory).resolve()
+    assert found.reason.endswith(f"directory from {why}")
+
+
+def test_a_bounded_search_finds_migrations_anywhere_else(tmp_path: Path) -> None:
+    files = {**under("services/billing/storage/sql", GOLANG), **under("node_modules/pkg/migrations", DBMATE)}
+    found = discover(write_files(tmp_path, files), repo_root=tmp_path)
+    assert found.directory == (tmp_path / "services/billing/storage/sql").resolve()
+    assert found.format == "golang-migrate" and "found by searching the tree" in found.reason
+
+
+def test_several_candidates_are_named_and_never_guessed(tmp_path: Path) -> None:
+    write_files(tmp_path, {**under("services/a/migrations", GOLANG), **under("services/b/migrations", DBMATE)})
+    with pytest.raises(UsageError) as raised:
+        discover(tmp_path, repo_root=tmp_path)
+    message = str(raised.value)
+    assert "several migration directories" in message
+    assert "services/a/migrations (golang-migrate" in message and "services/b/migrations (dbmate" in message
+
+
+def test_the_path_chooses_among_several(tmp_path: Path) -> None:
+    write_files(tmp_path, {**under("services/a/migrations", GOLANG), **under("services/b/migrations", DBMATE)})
+    assert discover(tmp_path / "services/b", repo_root=tmp_path).format == "dbmate"
