@@ -201,3 +201,17 @@ def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Data
     [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
     assert code == 1
     assert "history table public.schema_migrations could not record this step" in apply.find("failure").attrib["message"]
+
+
+def test_a_failure_after_a_skipped_go_migration_names_it(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "migrations/00001_users.go": "package migrations // creates users through goose's Go API\n",
+        "migrations/00002_index.sql": "-- +goose Up\ncreate index users_email on users (email);\n"
+                                      "-- +goose Down\ndrop index users_email;\n",
+    })
+    code, junit = run(pg_server, root, "goose", tmp_path / "report.xml")
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
+               and c.find("failure") is not None]
+    assert code == 1
+    assert apply.find("failure").attrib["message"].endswith(
+        "(not replayed before it: migrations/00001_users.go, which may have created it)")

@@ -1,9 +1,17 @@
-"""apply: the migration's up runs, in order, on the state the earlier migrations left."""
+"""apply: the migration's up runs, in order, on the state the earlier migrations left.
+
+When it fails because something does not exist and an earlier migration could not be replayed (a
+goose Go migration, a Flyway Java one), the message says that one may have created it: the
+failure is then the replay's blind spot, not necessarily the migration's fault.
+"""
 
 from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
+
+# undefined table, column, function, object, schema
+MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 
 
 class Apply(Family):
@@ -12,4 +20,9 @@ class Apply(Family):
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         assert context.up is not None
-        return context.step_result(self.name, context.up)
+        result = context.step_result(self.name, context.up)
+        failure = context.up.failure
+        if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
+            names = ", ".join(context.project.relative(m.main_file) or m.id for m in context.skipped_before[-3:])
+            result.message += f" (not replayed before it: {names}, which may have created it)"
+        return result

@@ -73,6 +73,8 @@ class MigrationContext:
     notes: dict[str, object] = field(default_factory=dict)
     # Objects the setup scripts provided: (kind, name) -> "the supabase setup".
     setup_objects: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # Earlier migrations the replay could not run (goose Go, Flyway Java, yoyo Python).
+    skipped_before: tuple[Migration, ...] = ()
 
     def result(
         self,

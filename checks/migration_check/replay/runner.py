@@ -136,6 +136,7 @@ class Replay:
         self._fresh = FreshDatabases(self.admin)
         self._setup: list[Script] = []
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
+        self._skipped: list[Migration] = []  # migrations that could not be replayed (Go, Java, Python)
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
         self.setup_objects: dict[tuple[str, str], str] = {}
         self._bookkeeping = layout_named(project.format).bookkeeping
@@ -214,6 +215,7 @@ class Replay:
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:
+                self._skipped.append(migration)
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
                 continue
             started = time.perf_counter()
@@ -225,7 +227,7 @@ class Replay:
         """Returns the outcome, the schema now, and the reason later migrations cannot run (or None)."""
         context = MigrationContext(self.project, self.settings, migration, self.conn, before,
                                    differences=self._differences, run_script=self._run,
-                                   setup_objects=self.setup_objects)
+                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped))
         trip = _Trip([f for f in self.families if f.applies_to(migration)], context)
         stopped = self._steps(trip)
         outcome = MigrationOutcome(migration)
