@@ -215,3 +215,17 @@ def test_a_failure_after_a_skipped_go_migration_names_it(pg_server: Database, tm
     assert code == 1
     assert apply.find("failure").attrib["message"].endswith(
         "(not replayed before it: migrations/00001_users.go, which may have created it)")
+
+
+def test_a_role_the_server_should_have_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
+    # Found on IATI/bulk-data-service (yoyo): `alter table ... owner to bds`, the application's role.
+    root = write_files(tmp_path / "repo", {
+        "migrations/0001_a.sql": "create table a (id int);\nalter table a owner to mc_no_such_app_role;\n",
+        "migrations/0001_a.rollback.sql": "drop table a;\n",
+    })
+    code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    message = apply.find("failure").attrib["message"]
+    assert code == 1 and apply.attrib["line"] == "2"
+    assert message.endswith("(a role the migrations expect the server to have: create it in a setup script,"
+                            " `--setup FILE` or `setup:` in the config)")
