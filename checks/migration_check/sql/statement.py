@@ -34,19 +34,6 @@ class Statement:
     verbatim: bool = True
 
 
-@dataclass
-class SyntaxProblem(Exception):
-    """The script does not parse. Carries the location for a file:line message."""
-
-    path: Path
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
-
-
 def has_transaction_control(statements: list[Statement]) -> bool:
     return any(s.transaction_control for s in statements)
 
