@@ -54,8 +54,11 @@ def test_server_runs_unprivileged_with_durability_off_and_is_removed(shared_tmp:
                 "select name, setting from pg_settings where name in ('fsync', 'full_page_writes', 'synchronous_commit')"
             ).fetchall())
             owner = conn.execute("select usename from pg_user where usesysid = 10").fetchone()
+            me = conn.execute("select current_user, rolsuper from pg_roles where rolname = current_user").fetchone()
         assert settings == {"fsync": "off", "full_page_writes": "off", "synchronous_commit": "off"}
-        assert owner == ("postgres",)
+        # The tool's own role bootstraps the cluster; migrations run as an ordinary superuser postgres.
+        assert owner == ("migration_check_admin",)
+        assert me == ("postgres", True)
         [directory] = leftovers(tmp_path)
         if os.geteuid() == 0:
             assert directory.stat().st_uid != 0  # the server's files belong to the unprivileged user
