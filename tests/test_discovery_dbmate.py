@@ -76,7 +76,7 @@ def test_file_without_up_marker_is_stray(tmp_path: Path) -> None:
     [
         ("create table t (a int);\n-- migrate:up\nselect 1;\n", 1, "before -- migrate:up"),
         ("-- migrate:down\ndrop table t;\n-- migrate:up\nselect 1;\n", 1, "comes before"),
-        ("-- migrate:up\nselect 1;\n-- migrate:up\nselect 2;\n", 3, "a second"),
+        ("-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n-- migrate:down\nselect 3;\n", 5, "a second"),
     ],
 )
 def test_files_dbmate_refuses_are_file_errors(tmp_path: Path, text: str, line: int, words: str) -> None:

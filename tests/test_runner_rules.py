@@ -229,3 +229,23 @@ def test_a_role_the_server_should_have_gets_a_hint(pg_server: Database, tmp_path
     assert code == 1 and apply.attrib["line"] == "2"
     assert message.endswith("(a role the migrations expect the server to have: create it in a setup script,"
                             " `--setup FILE` or `setup:` in the config)")
+
+
+def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:
+    # dbmate's parser takes several `-- migrate:up` sections, each with its own down and options.
+    root = write_files(tmp_path / "repo", {
+        "db/migrations/001_a.sql": (
+            "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop index a_id;\n\n"
+            "-- migrate:up transaction:false\ncreate index concurrently a_id on a (id);\n"
+            "-- migrate:down\ndrop table a;\n"
+        ),
+        "db/migrations/002_b.sql": "-- migrate:up\nselect * from no_such_table;\n-- migrate:down\nselect 1;\n"
+                                   "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n",
+    })
+    code, junit = run(pg_server, root, "dbmate", tmp_path / "report.xml")
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in junit.iter("testcase")}
+    assert code == 1
+    for family in ("apply", "rollback", "roundtrip", "reapply"):
+        assert cases[(f"migration_check.{family}", "001_a")].find("failure") is None, family
+    failed = cases[("migration_check.apply", "002_b")]
+    assert failed.attrib["line"] == "2" and "no_such_table" in failed.find("failure").attrib["message"]

@@ -39,7 +39,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
 )
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 FILE = re.compile(r"^(?P<version>\d+)[_-]?(?P<name>.*)\.sql$", re.IGNORECASE)
 UP, DOWN = "migrate:up", "migrate:down"
@@ -86,32 +86,51 @@ class DbmateLayout(Layout):
 
 
 def parse_file(path: Path, version: str, name: str) -> Migration | None:
-    """The migration in one dbmate file, or None when it has no `-- migrate:up` marker."""
+    """The migration in one dbmate file, or None when it has no `-- migrate:up` marker.
+
+    Like dbmate, a file may hold several sections, each an `-- migrate:up` with at most one
+    `-- migrate:down` after it; dbmate runs the sections' ups in order, and their downs in the
+    same order (pkg/dbmate/db.go)."""
     lines = split_lines(read_sql(path))
     markers = [(index, *found) for index, line in enumerate(lines) if (found := _marker(line))]
     ups = [m for m in markers if m[1] == UP]
-    downs = [m for m in markers if m[1] == DOWN]
     if not ups:
         return None
-    for kind, same_kind in ((UP, ups), (DOWN, downs)):
-        if len(same_kind) > 1:
-            raise FileError(path, same_kind[1][0] + 1, f"a second -- {kind} marker (dbmate allows one)")
-    up_at, _, up_options = ups[0]
-    if downs and downs[0][0] < up_at:
-        raise FileError(path, downs[0][0] + 1, "-- migrate:down comes before -- migrate:up (dbmate refuses this)")
-    if _has_statements("".join(lines[:up_at])):
+    if markers[0][1] == DOWN:
+        raise FileError(path, markers[0][0] + 1, "-- migrate:down comes before -- migrate:up (dbmate refuses this)")
+    if _has_statements("".join(lines[: ups[0][0]])):
         raise FileError(path, 1, "statements before -- migrate:up (dbmate runs only the up and down sections)")
-    down_at = downs[0][0] if downs else len(lines)
-    up = section(path, lines, up_at + 1, down_at, _transaction(up_options))
-    down = section(path, lines, down_at + 1, len(lines), _transaction(downs[0][2])) if downs else None
+    sections = []  # (up marker, down marker or None, end of the section)
+    for number, up_marker in enumerate(ups):
+        end = ups[number + 1][0] if number + 1 < len(ups) else len(lines)
+        downs = [m for m in markers if m[1] == DOWN and up_marker[0] < m[0] < end]
+        if len(downs) > 1:
+            raise FileError(path, downs[1][0] + 1, "a second -- migrate:down in one section (dbmate allows one)")
+        sections.append((up_marker, downs[0] if downs else None, end))
+    ups_scripts = [section(path, lines, up[0] + 1, down[0] if down else end, _transaction(up[2]))
+                   for up, down, end in sections]
+    downs_scripts = [section(path, lines, down[0] + 1, end, _transaction(down[2])) for _, down, end in sections if down]
     return Migration(
         version=version,
         name=name,
         sort_key=(path.name,),  # dbmate sorts file names as text
-        up=up,
-        down=down,
+        up=_joined(path, lines, ups_scripts),
+        down=_joined(path, lines, downs_scripts) if len(downs_scripts) == len(sections) else None,
         files=(path,),
     )
+
+
+def _joined(path: Path, lines: list[str], scripts: list[Script]) -> Script:
+    """One script for a file's sections: itself when there is one; else the file's text with each
+    section as an explicit piece (its lines kept), outside one transaction when any section opts out."""
+    if len(scripts) == 1:
+        return scripts[0]
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    pieces = tuple((starts[s.first_line - 1], s.sql) for s in scripts if s.sql.strip())
+    transaction = Transaction.NONE if any(s.transaction is Transaction.NONE for s in scripts) else Transaction.AUTO
+    return Script(path, "".join(lines), first_line=1, transaction=transaction, statements=pieces)
 
 
 def _marker(line: str) -> tuple[str, str] | None:
