@@ -4,13 +4,16 @@ are never a guess."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.errors import UsageError
+from migration_check.servers.base import Database
 
 GOLANG = {"0001_a.up.sql": "select 1;", "0001_a.down.sql": "select 1;"}
 DBMATE = {"001_a.sql": "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n"}
@@ -70,3 +73,16 @@ def test_several_candidates_are_named_and_never_guessed(tmp_path: Path) -> None:
 def test_the_path_chooses_among_several(tmp_path: Path) -> None:
     write_files(tmp_path, {**under("services/a/migrations", GOLANG), **under("services/b/migrations", DBMATE)})
     assert discover(tmp_path / "services/b", repo_root=tmp_path).format == "dbmate"
+
+
+def test_from_a_root_outside_git_the_header_and_the_report_name_the_real_directory(
+        pg_server: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", {"yoyo.ini": "[DEFAULT]\nsources = schema/changes\n", **under("schema/changes", YOYO)})
+    monkeypatch.chdir(root)
+    report = tmp_path / "report.xml"
+    assert main(["check", ".", "--database-url", pg_server.conninfo, "--junit-xml", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "migrations: schema/changes (1 found)" in out
+    assert "directory from yoyo.ini `sources`" in out
+    files = {c.attrib.get("file") for c in ET.parse(report).getroot().iter("testcase")} - {None}
+    assert files and all(f.startswith("schema/changes/") for f in files)

@@ -42,14 +42,14 @@ def numbered(count: int, broken: dict[int, tuple[str, str]] | None = None) -> di
     return files
 
 
-def test_a_rollback_defect_in_migration_3_of_60_leaves_every_later_verdict(pg_server: Database, tmp_path: Path) -> None:
+def test_a_rollback_defect_in_migration_3_of_300_leaves_every_later_verdict(pg_server: Database, tmp_path: Path) -> None:
     forgets_index = ("create table t3 (id int primary key, email text); create index t3_email on t3 (email);",
                      "alter table t3 drop column email;")
-    project = write_files(tmp_path / "p", numbered(60, {3: forgets_index}))
+    project = write_files(tmp_path / "p", numbered(300, {3: forgets_index}))
     code, root = check(pg_server, project / "migrations", tmp_path)
     assert code == 1
     apply = verdicts(root, "apply")
-    assert len(apply) == 60 and set(apply.values()) == {"passed"}
+    assert len(apply) == 300 and set(apply.values()) == {"passed"}
     roundtrip = verdicts(root, "roundtrip")
     assert [subject for subject, state in roundtrip.items() if state != "passed"] == ["20250101000003_table_3"]
 
