@@ -16,7 +16,7 @@ ENV PYTHONUNBUFFERED=1 \
 # history checks. No cluster: each run makes its own. The runner mounts the workspace owned by
 # another uid, hence safe.directory.
 RUN set -eux; \
-    packages="postgresql-15 python3 python3-venv git ca-certificates"; \
+    packages="postgresql-15 python3 python3-venv git ca-certificates bubblewrap"; \
     mkdir -p /etc/postgresql-common/createcluster.d; \
     echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/migration-check.conf; \
     if ! dpkg -s $packages >/dev/null 2>&1; then \

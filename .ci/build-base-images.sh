@@ -15,7 +15,7 @@ set -euo pipefail
 CACHE="${MIGRATION_CHECK_CACHE:-$HOME/.cache/migration-check}"
 BASE_IMAGE="${MIGRATION_CHECK_BASE_IMAGE:-migration-check-base:bookworm}"
 STANDIN_IMAGE="${MIGRATION_CHECK_STANDIN_IMAGE:-postgres:15-local}"
-PACKAGES="postgresql-15,python3,python3-venv,python3-pip,git,ca-certificates"
+PACKAGES="postgresql-15,python3,python3-venv,python3-pip,git,ca-certificates,bubblewrap"
 SUITE=bookworm
 # An intercepting proxy's CA must be trusted inside the images too, or pip in `docker build`
 # cannot reach PyPI.

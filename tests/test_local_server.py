@@ -180,3 +180,44 @@ def test_run_directories_of_killed_runs_are_reaped(shared_tmp: Path) -> None:
     assert not killed.exists()
     assert running.exists() and being_created.exists()
     assert sorted(p.name for p in leftovers(shared_tmp)) == [TEMP_PREFIX + "new", TEMP_PREFIX + "running"]
+
+
+def test_sigkill_mid_statement_leaves_no_server_and_the_next_run_reaps_the_directory(tmp_path: Path, shared_tmp: Path) -> None:
+    project = write_files(tmp_path / "proj", {
+        "20250101000000_create_users.sql": "create table users (id int);\n",
+        "20250101000000_create_users_rollback.sql": "drop table users;\n",
+        "20250102000000_slow.sql": "select pg_sleep(600);\n",
+        "20250102000000_slow_rollback.sql": "select 1;\n",
+    })
+    temp = shared_tmp  # reachable by the server's unprivileged user, so the run directory goes here
+    process = subprocess.Popen(
+        [sys.executable, "-m", "migration_check", "check", str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "TMPDIR": str(temp)},
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "20250101000000_create_users" in line:  # the slow statement runs now
+            break
+    time.sleep(0.5)
+    process.kill()
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while postgres_processes_in(temp) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert postgres_processes_in(temp) == []  # the server died with the tool, mid-statement
+    [orphan] = leftovers(temp)  # nobody could remove the directory of a SIGKILLed run...
+    with LocalProvider():
+        pass
+    assert not orphan.exists()  # ...until the next run reaps it
+    assert leftovers(temp) == []
+
+
+def test_directories_without_the_tools_marker_are_never_reaped(shared_tmp: Path) -> None:
+    # The prefix proves nothing (the project's own benchmark uses it); only the marker does.
+    foreign = shared_tmp / (TEMP_PREFIX + "benchmark-data")
+    foreign.mkdir()
+    an_hour_ago = time.time() - 3600
+    os.utime(foreign, (an_hour_ago, an_hour_ago))
+    with LocalProvider():
+        pass
+    assert foreign.exists()

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypedDict
 
@@ -23,13 +24,13 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError
+from migration_check.servers import sandbox
 from migration_check.servers.base import ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, Database, Provider, connect, prepare_roles
 from migration_check.servers.binaries import Binaries, find_binaries
 
 TEMP_PREFIX = "migration-check-"
-OWNER_FILE = "owner.pid"
-# A run directory without an owner file (one being created right now) is left alone this long.
-UNCLAIMED_GRACE_SECONDS = 600
+OWNER_FILE = "owner.pid"  # the tool's marker: only directories holding it are ever reaped
+SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from here
 DATABASE = "migration_check"
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
@@ -55,6 +56,7 @@ class LocalProvider(Provider):
         self._migration_role = migration_role
         self._tempdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._sandboxed = False
 
     def start(self) -> Database:
         binaries = find_binaries(self._bindir)
@@ -72,6 +74,10 @@ class LocalProvider(Provider):
         description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir})"
         if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):
             binaries = _copy_installation(binaries, self._tempdir)
+        unconfined = sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
+        self._sandboxed = unconfined is None
+        description += "; sandboxed: no network, no environment, no files but its own" if self._sandboxed else (
+            f"; not sandboxed ({unconfined}): migrations can reach what the OS user {user or 'running it'} can")
         self._initdb(binaries, data, user)
         port = free_port()
         self._process = self._run_postgres(binaries, data, sockets, log, port, user)
@@ -108,7 +114,8 @@ class LocalProvider(Provider):
             binaries.program("initdb"), "-D", str(data), "-U", ADMIN_ROLE, "-A", "trust",
             "-E", "UTF8", "--locale=C", "--no-sync",
         ]
-        result = subprocess.run(command, capture_output=True, text=True, check=False, **_as_user(user))
+        result = subprocess.run(self._confined(command, binaries), capture_output=True, text=True, check=False,
+                                env=sandbox.MINIMAL_ENVIRONMENT, **_as_user(user))
         if result.returncode != 0:
             detail = (result.stderr or result.stdout).strip().splitlines()
             raise InfrastructureError(f"initdb failed: {detail[-1] if detail else 'exit code ' + str(result.returncode)}")
@@ -122,18 +129,31 @@ class LocalProvider(Provider):
             command += ["-c", f"{key}={value}"]
         log_file = open(log, "wb")
         try:
-            return subprocess.Popen(
-                command,
+            process = subprocess.Popen(
+                self._confined(command, binaries),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
+                # Never the tool's environment (tokens, credentials): migrations could read it.
+                env=sandbox.MINIMAL_ENVIRONMENT,
                 # Its own session: a Ctrl-C in the terminal reaches us, and we shut the server down.
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                # If the tool is killed, the server goes at once, mid-statement: a sandbox's whole
+                # PID namespace with SIGKILL, an unconfined postmaster with SIGQUIT (immediate shutdown).
+                preexec_fn=_die_with_parent_by(signal.SIGKILL if self._sandboxed else signal.SIGQUIT),
                 **_as_user(user),
             )
         finally:
             log_file.close()
+        assert self._tempdir is not None
+        (self._tempdir / SERVER_FILE).write_text(str(process.pid))
+        return process
+
+    def _confined(self, command: list[str], binaries: Binaries) -> list[str]:
+        if not self._sandboxed:
+            return command
+        assert self._tempdir is not None
+        return sandbox.confined(command, self._tempdir, binaries.bindir.parent)
 
     def _wait_until_ready(self, conninfo: str, log: Path) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -221,32 +241,34 @@ def _link_or_copy(source: str, target: str) -> None:
 
 def remove_stale_runs(parent: Path) -> None:
     """Remove the run directories of runs killed outright (SIGKILL, OOM), which no handler can
-    clean up: those whose owning process and server are both gone."""
+    clean up: those that carry the tool's marker and whose owning process is gone. A server such a
+    run left (normally taken down with it, see _die_with_parent_by) is stopped first. Directories
+    without the marker are never touched: the prefix alone proves nothing."""
     for directory in parent.glob(TEMP_PREFIX + "*"):
         if directory.is_dir() and _is_stale(directory):
+            _stop_orphaned_server(directory)
             shutil.rmtree(directory, ignore_errors=True)
 
 
 def _is_stale(directory: Path) -> bool:
     try:
         owner = int((directory / OWNER_FILE).read_text())
-    except FileNotFoundError:
-        try:
-            unclaimed = time.time() - directory.stat().st_mtime > UNCLAIMED_GRACE_SECONDS
-        except OSError:
-            return False
-        owner = None
-        if not unclaimed:
-            return False
     except (OSError, ValueError):
         return False
-    if owner is not None and _alive(owner):
-        return False
+    return not _alive(owner)
+
+
+def _stop_orphaned_server(directory: Path) -> None:
     try:
-        server = int((directory / "data" / "postmaster.pid").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return True
-    return not _alive(server)
+        pid = int((directory / SERVER_FILE).read_text())
+        command_line = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if str(directory).encode() in command_line:  # that process is this run's server, not a reused pid
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _alive(pid: int) -> bool:
@@ -281,14 +303,16 @@ def _as_user(user: str | None) -> _Account:
     return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": [], "cwd": "/"}
 
 
-def _die_with_parent() -> None:
-    """If this process is killed with SIGKILL, the server must not outlive it (Linux only)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
+def _die_with_parent_by(signum: int) -> Callable[[], None]:
+    """A preexec function: if this process is killed with SIGKILL, the child gets `signum` (Linux)."""
+    def die_with_parent() -> None:
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, signum)
+        except OSError:
+            pass
+    return die_with_parent
 
 
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
