@@ -39,6 +39,9 @@ class Script:
     # goose StatementBegin/End and similar: the layout already knows the statement boundaries.
     # Each entry is (offset into sql, statement text). None means "split with the SQL parser".
     statements: tuple[tuple[int, str], ...] | None = None
+    # The directory a script may include files from (`\i`): the repository. None: no limit (the
+    # tool's own presets). Migrations are untrusted; nothing outside the repository is read for them.
+    root: Path | None = None
 
 
 @dataclass(frozen=True)

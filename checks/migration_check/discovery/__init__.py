@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout
+from migration_check.discovery.boundary import unreadable_entries, within_repository
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.flyway import FlywayLayout
@@ -147,10 +148,12 @@ def discover(
     else:
         layout, directory, detection = detect(path)
         reason = detection.reason
+    unreadable_entries(directory)
     found: Discovery = layout.discover(directory)
     root = (repo_root or find_repo_root(path)).resolve()
     if ignore:
         found = _without_ignored(found, root, ignore)
+    found = within_repository(found, root)
     return Project(
         format=layout.name,
         reason=reason,

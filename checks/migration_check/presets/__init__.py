@@ -57,7 +57,7 @@ def setup_name(script: Script, project: Project) -> str:
 def _script(project: Project, requested: str) -> Script:
     path = _as_file(project, requested)
     if path is not None:
-        return Script(path, read_sql(path))
+        return Script(path, read_sql(path), root=project.repo_root.resolve())
     if requested in available_presets():
         preset = resources.files(__package__).joinpath(f"{requested}.sql")
         with resources.as_file(preset) as file:
@@ -68,9 +68,13 @@ def _script(project: Project, requested: str) -> Script:
 
 
 def _as_file(project: Project, requested: str) -> Path | None:
+    """A setup file: it comes with the repository (its config names it), so it must be in it."""
     path = Path(requested)
     for candidate in ([path] if path.is_absolute() else [path, project.repo_root / path]):
         if candidate.is_file():
+            if not candidate.resolve().is_relative_to(project.repo_root.resolve()):
+                raise UsageError(f"--setup {requested}: {candidate.resolve()} is outside the repository;"
+                                 " setup scripts are read only from the repository")
             return candidate.resolve()
     if path.suffix == ".sql" or "/" in requested:
         raise UsageError(f"--setup {requested}: no such file")

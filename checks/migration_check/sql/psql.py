@@ -121,18 +121,25 @@ def substitute(chunk: str, variables: dict[str, str]) -> tuple[str, OffsetMap | 
     return "".join(parts), mapping
 
 
-def resolve_include(source: Source, at: int, name: str, relative: bool) -> Path:
+def resolve_include(source: Source, at: int, name: str, relative: bool, root: Path | None = None) -> Path:
     """`\\ir` is relative to the including file. `\\i` is relative to psql's working directory,
-    which a replay does not have: it is looked up from the including file's directory upwards, so
-    that paths written for the repository root or the migrations directory both work."""
+    which a replay does not have: it is looked up from the including file's directory upwards (to
+    `root`), so that paths written for the repository root or the migrations directory both work.
+    A file that resolves outside `root` (an absolute path, `..`, a symbolic link) is refused."""
     path = Path(name)
+    parents = [source.path.parent, *source.path.parent.parents]
+    if root is not None:
+        parents = [p for p in parents if p.resolve().is_relative_to(root)]
     if path.is_absolute():
         candidates = [path]
     elif relative:
         candidates = [source.path.parent / path]
     else:
-        candidates = [directory / path for directory in (source.path.parent, *source.path.parent.parents)]
+        candidates = [directory / path for directory in parents]
     for candidate in candidates:
+        if root is not None and not candidate.resolve().is_relative_to(root):
+            raise source.problem(at, f"included file {name} is outside the repository ({candidate.resolve()}):"
+                                     " migrations may include only files of the repository")
         if candidate.is_file():
             return candidate
     where = "relative to the including file" if relative else "in the including file's directory or above"

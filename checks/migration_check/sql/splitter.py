@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pglast
 from pglast import ast, parser
@@ -30,7 +31,7 @@ def split_script(script: Script) -> list[Statement]:
     source = Source(script.path, script.sql, script.first_line)
     if script.statements is not None:
         return _explicit_statements(source, script.statements)
-    return Splitter().run(source)
+    return Splitter(script.root).run(source)
 
 
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
@@ -66,7 +67,8 @@ def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) ->
 
 
 class Splitter:
-    def __init__(self) -> None:
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root.resolve() if root is not None else None  # includes must stay inside it
         self.variables: dict[str, str] = {}
         self.statements: list[Statement] = []
         self.plain = True  # no meta-command, substitution or include seen
@@ -165,7 +167,8 @@ class Splitter:
             arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
             if len(arguments) != 1:
                 raise source.problem(start, f"\\{name} takes one file name")
-            included = resolve_include(source, start, arguments[0], relative=name in ("ir", "include_relative"))
+            included = resolve_include(source, start, arguments[0], relative=name in ("ir", "include_relative"),
+                                       root=self.root)
             if depth >= _MAX_INCLUDE_DEPTH:
                 raise source.problem(start, f"\\{name} {arguments[0]}: includes nested too deeply (an include cycle?)")
             return self._process(Source(included, read_included(source, start, included)), depth + 1)

@@ -1,0 +1,50 @@
+"""Migrations are read only from the repository: a migration file that is a symbolic link out of
+it is refused, and every script carries the repository as the limit of what it may include."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from migration_check.discovery.base import Discovery
+from migration_check.errors import FileError
+from migration_check.model import Script
+
+
+def unreadable_entries(directory: Path) -> None:
+    """A FileError for an entry of the migrations directory (or of its sub-directories) that looks
+    like a migration but cannot be read as one: never silently left out."""
+    for path in sorted(directory.iterdir()):
+        entries = [path, *sorted(path.iterdir())] if path.is_dir() and not path.is_symlink() else [path]
+        for entry in entries:
+            if entry.is_symlink() and not entry.exists():
+                raise FileError(entry, None, f"is a symbolic link to {os.readlink(entry)}, which does not exist")
+            if entry.is_dir() and entry.suffix.lower() == ".sql":
+                raise FileError(entry, None, "is a directory named like a migration file")
+
+
+def within_repository(found: Discovery, root: Path) -> Discovery:
+    """`found` with every script limited to `root`; a FileError for a file that resolves outside it."""
+    root = root.resolve()
+    migrations = []
+    for migration in found.migrations:
+        for path in migration.files:
+            inside(path, root)
+        migrations.append(dataclasses.replace(
+            migration, up=_rooted(migration.up, root), down=_rooted(migration.down, root),
+            verify=_rooted(migration.verify, root)))
+    for orphan in found.orphan_rollbacks:
+        inside(orphan.path, root)
+    return dataclasses.replace(found, migrations=migrations)
+
+
+def inside(path: Path, root: Path) -> None:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root):
+        raise FileError(path, 1, f"is a symbolic link to {resolved}, outside the repository:"
+                                 " migrations are read only from the repository")
+
+
+def _rooted(script: Script | None, root: Path) -> Script | None:
+    return dataclasses.replace(script, root=root) if script is not None else None

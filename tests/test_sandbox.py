@@ -1,0 +1,96 @@
+"""Untrusted migrations stay inside the sandbox (issue 10): nothing outside the repository is read
+for them, the local server sees no network, environment or foreign files. Through the CLI."""
+
+from __future__ import annotations
+
+import pwd
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers import sandbox
+from migration_check.servers.base import Database
+from migration_check.servers.local import unprivileged_user
+
+ROLLBACK = {"migrations/20250101000000_a_rollback.sql": "select 1;\n"}
+
+
+def check(tmp_path: Path, root: Path, *extra: str) -> tuple[int, ET.Element, str]:
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--junit-xml", str(report), "-q", *extra])
+    return code, ET.parse(report).getroot(), report.read_text()
+
+
+def run_error(junit: ET.Element) -> str:
+    [error] = [c.find("error") for c in junit.iter("testcase") if c.find("error") is not None]
+    assert error is not None
+    return error.attrib["message"]
+
+
+def test_a_symlinked_migration_outside_the_repository_is_refused(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", ROLLBACK)
+    (root / "migrations/20250101000000_a.sql").symlink_to("/etc/passwd")
+    code, junit, text = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    assert code == 2
+    assert "20250101000000_a.sql:1: is a symbolic link to /etc/passwd, outside the repository" in run_error(junit)
+    assert "root:" not in text  # nothing of the file is printed
+
+
+@pytest.mark.parametrize("include", ["\\i /etc/passwd", "\\ir ../../../../../../../../etc/passwd", "\\i ../outside.sql"])
+def test_includes_that_leave_the_repository_are_refused_at_their_line(pg_server: Database, tmp_path: Path, include: str) -> None:
+    (tmp_path / "outside.sql").write_text("select 'secret';\n")
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": f"select 1;\n{include}\n"})
+    code, junit, text = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1 and apply.attrib["line"] == "2"
+    assert "is outside the repository" in apply.find("failure").attrib["message"]
+    assert "root:" not in text and "secret" not in text
+
+
+def test_dangling_links_and_directories_named_like_migrations_are_errors(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n"})
+    (root / "migrations/20250102000000_b.sql").symlink_to(root / "nowhere.sql")
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    assert code == 2 and "20250102000000_b.sql: is a symbolic link to" in run_error(junit)
+    (root / "migrations/20250102000000_b.sql").unlink()
+    (root / "migrations/20250103000000_c.sql").mkdir()
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    assert code == 2 and "20250103000000_c.sql: is a directory named like a migration file" in run_error(junit)
+
+
+def test_a_setup_file_outside_the_repository_is_refused(pg_server: Database, tmp_path: Path) -> None:
+    (tmp_path / "evil.sql").write_text("select 1;\n")
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n"})
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo, "--setup", str(tmp_path / "evil.sql"))
+    assert code == 2 and "is outside the repository; setup scripts are read only from the repository" in run_error(junit)
+
+
+def sandbox_unavailable() -> str | None:
+    user = unprivileged_user()
+    return sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
+
+
+@pytest.mark.skipif(sandbox_unavailable() is not None, reason=f"no sandbox here: {sandbox_unavailable()}")
+def test_the_local_server_sees_no_network_environment_or_foreign_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret_token_value")
+    probe = ("id -u; env | grep -c TOKEN; ls /root " + str(tmp_path) + " 2>&1 | wc -l;"
+             " (getent hosts localhost >/dev/null && echo resolved) || echo no-name-service")
+    root = write_files(tmp_path / "repo", {
+        **ROLLBACK,
+        "migrations/20250101000000_a.sql": (
+            "create temp table seen (line text);\n"
+            f"copy seen from program '{probe}';\n"
+            "do $$ declare r text; begin select string_agg(line, ',') into r from seen;"
+            " raise exception 'seen: %', r; end $$;\n"
+        ),
+    })
+    code, junit, text = check(tmp_path, root)
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    message = apply.find("failure").attrib["message"]
+    seen = message.split("seen: ", 1)[1].split(",")
+    assert seen[1] == "0"  # no token in the server's environment
+    assert int(seen[2]) == 2  # two "cannot access" lines: neither /root nor the repository exist there
+    assert "ghs_secret_token_value" not in text
