@@ -94,3 +94,26 @@ def test_the_local_server_sees_no_network_environment_or_foreign_files(tmp_path:
     assert seen[1] == "0"  # no token in the server's environment
     assert int(seen[2]) == 2  # two "cannot access" lines: neither /root nor the repository exist there
     assert "ghs_secret_token_value" not in text
+
+
+@pytest.mark.parametrize("url", ["postgresql://app:s3cret@[::1/db", "postgresql://app:s3cret%zz@host/db",
+                                 "postgresql://app:s3cret@host:notaport/db"])
+@pytest.mark.parametrize("in_actions", [False, True])
+def test_a_malformed_url_never_prints_its_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], url: str, in_actions: bool) -> None:
+    from migration_check.reports import github
+
+    monkeypatch.setattr(github._State, "masked", set())  # masks are emitted once per process
+    if in_actions:
+        monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    else:
+        monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n"})
+    code, junit, text = check(tmp_path, root, "--database-url", url)
+    captured = capsys.readouterr()
+    printed = captured.out + captured.err
+    assert code == 2 and "Traceback" not in printed
+    lines_with_secret = [line for line in (printed + text).splitlines() if "s3cret" in line]
+    # Under Actions the only lines that hold it are the masks, emitted before anything else.
+    assert all(line.startswith("::add-mask::") for line in lines_with_secret), lines_with_secret
+    assert bool(lines_with_secret) == in_actions

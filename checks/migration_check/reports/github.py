@@ -16,16 +16,13 @@ import os
 import re
 import secrets
 import sys
-import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-
 from migration_check.model import CHECK_FAMILIES, CheckResult, RunReport, Severity, Status
+from migration_check.servers.url import url_secrets
 from migration_check.settings import Settings
 
 # GitHub shows at most 10 error and 10 warning annotations per step (50 per job); more are dropped
@@ -149,17 +146,9 @@ def commands_stopped(out: TextIO | None = None, env: Mapping[str, str] | None = 
 # --- masking ---------------------------------------------------------------------------------------
 
 def secrets_in(settings: Settings) -> list[str]:
-    """The password of `database-url`, as written (percent-encoded) and decoded."""
-    if not settings.database_url:
-        return []
-    try:
-        password = conninfo_to_dict(settings.database_url).get("password")
-    except psycopg.ProgrammingError:  # an invalid URL is reported elsewhere; mask what a URL parser finds
-        password = urllib.parse.urlsplit(settings.database_url).password
-    if not password:
-        return []
-    values = {str(password), urllib.parse.quote(str(password), safe=""), urllib.parse.unquote(str(password))}
-    return sorted(v for v in values if v.strip())
+    """The password of `database-url`, as written (percent-encoded) and decoded, even from a URL
+    that no parser accepts (servers/url.py)."""
+    return url_secrets(settings.database_url) if settings.database_url else []
 
 
 def mask_secrets(settings: Settings, out: TextIO | None = None, env: Mapping[str, str] | None = None) -> None:

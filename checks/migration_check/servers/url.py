@@ -7,7 +7,9 @@ except cluster-wide objects such as roles that the migrations themselves create.
 
 from __future__ import annotations
 
+import re
 import secrets
+import urllib.parse
 
 import psycopg
 from psycopg import sql
@@ -25,7 +27,7 @@ class UrlProvider(Provider):
         try:
             self._params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
-            raise UsageError(f"--database-url is not a valid PostgreSQL URL: {' '.join(str(exc).split())}") from None
+            raise UsageError(f"--database-url is not a valid PostgreSQL URL: {without_url(str(exc), url)}") from None
         self._url = url
         self._database: str | None = None
 
@@ -54,6 +56,33 @@ class UrlProvider(Provider):
                 (name, name + REBUILD_SUFFIX)).fetchall()]
             for database in names:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password of a URL or conninfo string, as written and decoded; for a string no parser
+    accepts, what stands between the user's `:` and the last `@`. Never raises."""
+    found: set[str] = set()
+    try:
+        password = conninfo_to_dict(url).get("password")
+        if password:
+            found.add(str(password))
+    except psycopg.ProgrammingError:
+        pass
+    _, _, rest = url.partition("://")
+    userinfo = rest.rpartition("@")[0] if "@" in rest else ""
+    if ":" in userinfo:
+        found.add(userinfo.split(":", 1)[1])
+    with_decoded = found | {urllib.parse.unquote(value) for value in found}
+    return sorted(value for value in with_decoded | {urllib.parse.quote(v, safe="") for v in with_decoded} if value.strip())
+
+
+def without_url(message: str, url: str) -> str:
+    """A parser's message about `url` with neither the URL, nor its password, nor any quoted piece of
+    it: libpq quotes the offending fragment, which may be the password itself."""
+    text = " ".join(message.split()).replace(url, "<the URL>")
+    for secret in url_secrets(url):
+        text = text.replace(secret, "***")
+    return re.sub(r'"[^"]*"', '"..."', text)
 
 
 def redacted(url: str) -> str:
