@@ -117,3 +117,29 @@ def test_a_malformed_url_never_prints_its_password(tmp_path: Path, monkeypatch: 
     # Under Actions the only lines that hold it are the masks, emitted before anything else.
     assert all(line.startswith("::add-mask::") for line in lines_with_secret), lines_with_secret
     assert bool(lines_with_secret) == in_actions
+
+
+def test_a_yaml_alias_bomb_in_the_config_is_refused_at_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bomb = ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+            + "".join(f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True)))
+    assert len(bomb) < 400
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n",
+                                           ".migration-check.yml": bomb})
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--junit-xml", str(report)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert ".migration-check.yml:2: not valid YAML: aliases (*name) are not allowed in the config file" in err
+    assert report.exists()
+
+
+def test_escape_sequences_in_names_and_messages_are_shown_escaped(pg_server: Database, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", {
+        **ROLLBACK,
+        "migrations/20250101000000_a.sql": "create table \"x\x1b[2Jy\" (id int);\nselect 1/0 as \"\x1b]0;pwned\x07\";\n",
+    })
+    main(["check", str(root), "--database-url", pg_server.conninfo, "-v"])
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "\\x1b]0;pwned\\x07" in out  # the failing statement, shown escaped

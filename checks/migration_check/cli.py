@@ -27,7 +27,7 @@ from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
 from migration_check.replay.runner import MigrationOutcome, Replay, SetupFailed, skipped_outcome
 from migration_check.reports import junit
-from migration_check.reports.console import Console
+from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
 from migration_check.servers.base import connect
 from migration_check.settings import Settings
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         settings = resolve_settings(cli_values(args))
     except MigrationCheckError as exc:
-        print(f"migration-check: error: {exc.one_line()}", file=sys.stderr)
+        print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
         _write_junit_for_early_error(argv, exc.one_line())
         return 2
     if args.command == "new":
@@ -210,7 +210,7 @@ def _new(settings: Settings, name: str) -> int:
     try:
         created = create_migration(settings, name)
     except MigrationCheckError as exc:
-        print(f"migration-check: error: {exc.one_line()}", file=sys.stderr)
+        print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
         return 2
     for path in created:
         print(f"created {path}")

@@ -103,9 +103,20 @@ def load_config(path: Path) -> ConfigFile:
     return ConfigFile(path, values)
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """The config file comes with the pull request: an alias (`*name`) lets a few hundred bytes
+    expand to gigabytes (a "billion laughs"), and a config file never needs one."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in the config file", mark)
+        return super().compose_node(parent, index)  # type: ignore[arg-type]
+
+
 def _read_yaml(path: Path, text: str) -> dict[str, Located]:
     # Compose the node tree rather than load: nodes carry the line of every key and item.
-    loader = yaml.SafeLoader(text)
+    loader = _NoAliasLoader(text)
     try:
         root = loader.get_single_node()
         if root is None:
@@ -117,7 +128,7 @@ def _read_yaml(path: Path, text: str) -> dict[str, Located]:
             key = loader.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             if not isinstance(key, str):
-                raise ConfigError(path, line, f"keys are names, not {key!r}")
+                raise ConfigError(path, line, f"keys are names, not {shown(key)}")
             if key in values:
                 raise ConfigError(path, line, f"{key!r} is given twice")
             values[key] = Located(loader.construct_object(value_node, deep=True), line, _yaml_children(value_node))
@@ -127,6 +138,12 @@ def _read_yaml(path: Path, text: str) -> dict[str, Located]:
         raise ConfigError(path, mark.line + 1 if mark else None, f"not valid YAML: {exc.problem or exc.context}") from None
     finally:
         loader.dispose()
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short, so no message quotes a whole huge value."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _yaml_children(node: yaml.Node) -> dict[Any, int]:
@@ -231,7 +248,7 @@ class _Validator:
     def choice(self, key: str, located: Located, choices: list[str]) -> str:
         value = self.string(key, located)
         if value not in choices:
-            raise self.error(key, located, f"expected one of {', '.join(choices)}, got {value!r}")
+            raise self.error(key, located, f"expected one of {', '.join(choices)}, got {shown(value)}")
         return value
 
     def path(self, key: str, located: Located) -> Path:
@@ -240,7 +257,7 @@ class _Validator:
 
 def _describe(value: Any) -> str:
     names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
-    return "nothing" if value is None else names.get(type(value), type(value).__name__) + f" ({value!r})"
+    return "nothing" if value is None else names.get(type(value), type(value).__name__) + f" ({shown(value)})"
 
 
 def _format(v: _Validator, key: str, located: Located) -> str:
@@ -292,7 +309,7 @@ def _severity(v: _Validator, key: str, located: Located) -> dict[str, Severity]:
         if family not in CHECK_FAMILIES:
             raise v.error(key, located, f"unknown check family {family!r} (known: {', '.join(CHECK_FAMILIES)})", family)
         if level not in ("error", "warning"):
-            raise v.error(key, located, f"{family}: expected error or warning, got {level!r}", family)
+            raise v.error(key, located, f"{family}: expected error or warning, got {shown(level)}", family)
         result[family] = Severity(level)
     return result
 

@@ -11,6 +11,14 @@ from migration_check.model import CheckResult, Project, RunReport, Severity, Sta
 from migration_check.replay.runner import MigrationOutcome
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}
+# Control characters other than newline and tab, escaped in everything printed: names and messages
+# come from migrations, and an escape sequence could rewrite what a reviewer sees in the terminal.
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """`text` with every terminal control character shown as an escape (\\x1b), never sent raw."""
+    return text.translate(_CONTROL)
 DETAIL_LINES = 12
 
 
@@ -24,7 +32,7 @@ class Console:
 
     def say(self, text: str = "") -> None:
         try:
-            print(text, file=self.out, flush=True)
+            print(printable(text), file=self.out, flush=True)
         except BrokenPipeError:
             # `migration-check check | head`: the reader left. The run goes on (reports, cleanup)
             # silently; pointing the descriptor at /dev/null stops the interpreter's exit-time
