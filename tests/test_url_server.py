@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import psycopg
 import pytest
 
+from conftest import write_files
 from migration_check.errors import InfrastructureError, UsageError
 from migration_check.servers.base import Database
 from migration_check.servers.binaries import find_binaries
@@ -58,3 +60,41 @@ def test_no_binaries_anywhere_says_what_to_do(monkeypatch: pytest.MonkeyPatch) -
     message = str(caught.value)
     assert "no PostgreSQL server binaries found" in message
     assert "--database-url" in message and "migration-check[embedded]" in message
+
+
+def test_a_role_with_only_createdb_and_createrole_is_enough(pg_server: Database, tmp_path: Path) -> None:
+    """As on RDS, Cloud SQL, Azure or Supabase: the tool works without a superuser, rebuilds states,
+    and drops the roles and databases it made (issue 10)."""
+    import xml.etree.ElementTree as ET
+
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    from migration_check.cli import main
+
+    with contextlib.closing(psycopg.connect(pg_server.admin, autocommit=True)) as admin:
+        admin.execute("DROP ROLE IF EXISTS mc_managed_owner")
+        admin.execute("CREATE ROLE mc_managed_owner LOGIN PASSWORD 'pw' CREATEDB CREATEROLE")
+        databases_before = admin.execute("SELECT count(*) FROM pg_database").fetchone()
+    params = conninfo_to_dict(pg_server.admin)
+    params.update(user="mc_managed_owner", password="pw", dbname="postgres")
+    url = make_conninfo("", **params)
+    root = write_files(tmp_path / "p", {
+        "migrations/20250101000000_a.sql": "create role mc_managed_reader;\ncreate table t (id int);\n",
+        "migrations/20250101000000_a_rollback.sql": "drop table t;\n",  # forgets the role
+        "migrations/20250102000000_b.sql": "create table u (id int);\n",
+        "migrations/20250102000000_b_rollback.sql": "drop table u;\n",
+    })
+    report = tmp_path / "report.xml"
+    try:
+        assert main(["check", str(root), "--database-url", url, "--junit-xml", str(report), "-q"]) == 1
+        cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+        assert cases[("migration_check.roundtrip", "20250101000000_a")].find("failure") is not None
+        for family in ("apply", "rollback", "roundtrip", "reapply"):
+            assert cases[(f"migration_check.{family}", "20250102000000_b")].find("failure") is None
+            assert cases[(f"migration_check.{family}", "20250102000000_b")].find("skipped") is None
+        with contextlib.closing(psycopg.connect(pg_server.admin, autocommit=True)) as admin:
+            assert admin.execute("SELECT count(*) FROM pg_roles WHERE rolname = 'mc_managed_reader'").fetchone() == (0,)
+            assert admin.execute("SELECT count(*) FROM pg_database").fetchone() == databases_before
+    finally:
+        with contextlib.closing(psycopg.connect(pg_server.admin, autocommit=True)) as admin:
+            admin.execute("DROP ROLE IF EXISTS mc_managed_owner")

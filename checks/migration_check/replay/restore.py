@@ -68,8 +68,13 @@ class FreshDatabases:
         that no role outlives the run on a shared server."""
         for role in sorted(_roles(admin).keys() - self._roles_before.keys()):
             name = sql.Identifier(role)
-            admin.execute(sql.SQL("DROP OWNED BY {}").format(name))
-            admin.execute(sql.SQL("DROP ROLE {}").format(name))
+            try:
+                _drop_role(admin, name)
+            except psycopg.errors.InsufficientPrivilege:
+                # PostgreSQL 16+: a CREATEROLE role (a managed server's) holds only ADMIN on the
+                # roles it made; taking on the role's privileges lets it drop what the role owns.
+                admin.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(name))
+                _drop_role(admin, name)
 
     def _restore_roles(self, admin: psycopg.Connection) -> None:
         now = _roles(admin)
@@ -78,6 +83,11 @@ class FreshDatabases:
                 options = sql.SQL(" ").join(sql.SQL(keyword if value else f"NO{keyword}")
                                             for (_, keyword), value in zip(_ATTRIBUTES, attributes, strict=True))
                 admin.execute(sql.SQL("ALTER ROLE {} WITH {}").format(sql.Identifier(role), options))
+
+
+def _drop_role(admin: psycopg.Connection, name: sql.Identifier) -> None:
+    admin.execute(sql.SQL("DROP OWNED BY {}").format(name))
+    admin.execute(sql.SQL("DROP ROLE {}").format(name))
 
 
 def _roles(conn: psycopg.Connection) -> dict[str, tuple[bool, ...]]:

@@ -282,15 +282,16 @@ class Replay:
                 return context.after_reapply, None
         elif not self._differences(context.after_up, now := self.snapshots.take()):
             return now, None  # the failed step changed nothing
-        return self._rebuild(migration)
+        return self._rebuild(migration, context.after_up)
 
-    def _rebuild(self, migration: Migration) -> tuple[Snapshot, str | None]:
-        """The state the ups produce, in a fresh database (see restore.py)."""
+    def _rebuild(self, migration: Migration, expected: Snapshot) -> tuple[Snapshot, str | None]:
+        """The state the ups produce, in a fresh database (see restore.py). When that cannot be
+        made, the later migrations are skipped with the reason (`expected` stands for the state)."""
         try:
             self.conn, self.admin = self._fresh.replace(self.conn, self.admin)
         except psycopg.Error as error:
             reason = " ".join(str(error).split())
-            return self.snapshots.take(), f"not run: cannot rebuild the state after {migration.id}: {reason}"
+            return expected, f"not run: cannot rebuild the state after {migration.id}: {reason}"
         self.snapshots = SnapshotSession(self.conn)
         try:
             for setup in self._setup:
