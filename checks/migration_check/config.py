@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from migration_check.errors import ConfigError
+from migration_check.errors import ConfigError, FileError, read_utf8
 from migration_check.model import CHECK_FAMILIES, RollbackPolicy, Severity
 from migration_check.settings import Settings
 
@@ -79,7 +79,7 @@ def _has_table(pyproject: Path) -> bool:
     # A cheap look first: an unrelated (even broken) pyproject.toml is none of our business.
     if "migration-check" not in pyproject.read_text(encoding="utf-8", errors="replace"):
         return False
-    return _toml_table(pyproject, _parse_toml(pyproject, pyproject.read_text(encoding="utf-8"))) is not None
+    return _toml_table(pyproject, _parse_toml(pyproject, read_utf8(pyproject))) is not None
 
 
 # --- reading it, with lines ----------------------------------------------------------------------
@@ -90,9 +90,9 @@ def load_config(path: Path) -> ConfigFile:
     if not path.is_file():
         raise ConfigError(path, None, "no such config file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(path, None, f"not valid UTF-8 ({exc.reason})") from None
+        text = read_utf8(path)
+    except FileError as exc:
+        raise ConfigError(exc.path, exc.line, exc.message) from None
     raw = _read_toml(path, text) if path.suffix == ".toml" else _read_yaml(path, text)
     values: dict[str, Located] = {}
     for key, located in raw.items():

@@ -40,6 +40,17 @@ class FileError(MigrationCheckError):
         return f"{where}: {self.message}"
 
 
+def read_utf8(path: Path) -> str:
+    """A text file the repository holds (a migration, a config file): a FileError at the line of
+    its first byte that is not UTF-8, never a traceback."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
 class ConfigError(FileError):
     """A configuration file has an unknown key, a wrong type or bad YAML/TOML."""
 

@@ -36,15 +36,26 @@ def create_migration(settings: Settings, name: str, now: datetime | None = None)
     moment = _utc(now or datetime.now(UTC))
     files = _free_files(layout, directory, name, moment)
     _check_convention(settings, layout, directory, files)
-    directory.mkdir(parents=True, exist_ok=True)
-    for path, content in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)  # per-migration folders (Prisma, diesel)
-        try:
+    written: list[Path] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, content in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)  # per-migration folders (Prisma, diesel)
             with path.open("x", encoding="utf-8") as handle:  # "x": never overwrite
                 handle.write(content)
-        except FileExistsError:
-            raise UsageError(f"{path} already exists") from None
+            written.append(path)
+    except FileExistsError as exc:
+        _remove(written)
+        raise UsageError(f"{exc.filename} already exists") from None
+    except OSError as exc:
+        _remove(written)  # a migration without its rollback would be worse than none
+        raise UsageError(f"cannot create {exc.filename or directory}: {exc.strerror or exc}") from None
     return list(files)
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def target(settings: Settings) -> tuple[Layout, Path]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery.bookkeeping import Bookkeeping
-from migration_check.errors import FileError
+from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
 # Files that live beside migrations in real repositories and are never migrations.
@@ -85,13 +85,18 @@ class Layout(abc.ABC):
 
 def read_sql(path: Path) -> str:
     """The text of a migration file. Not UTF-8 is a FileError at the line of the first bad byte."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FileError(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    text = read_utf8(path)
+    refuse_nul(path, text)
     return text.removeprefix("\ufeff")
+
+
+def refuse_nul(path: Path, text: str) -> None:
+    """PostgreSQL reads a query up to its first NUL byte: whatever follows would silently never
+    run. A FileError at the NUL's line (a UTF-16 file without a BOM is full of them)."""
+    at = text.find("\x00")
+    if at != -1:
+        hint = " (is it UTF-16? save it as UTF-8)" if text.count("\x00") > len(text) // 4 else ""
+        raise FileError(path, text.count("\n", 0, at) + 1, f"holds a NUL byte, which would end the SQL there{hint}")
 
 
 def numeric_identity(version: str) -> tuple:

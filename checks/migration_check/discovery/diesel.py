@@ -29,6 +29,7 @@ from migration_check.discovery.base import (
     read_sql,
     version_sort_key,
 )
+from migration_check.errors import read_utf8
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 FOLDER = re.compile(r"^(?P<version>[\d-]*\d)_(?P<name>.+)$")
@@ -102,7 +103,7 @@ def _transaction(metadata: Path) -> Transaction:
                 return Transaction.NONE
         return Transaction.AUTO
     try:
-        data = tomllib.loads(metadata.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_utf8(metadata))
     except tomllib.TOMLDecodeError as exc:
         from migration_check.errors import FileError
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pglast import parser
 
-from migration_check.sql.source import OffsetMap, Source, error_offset
+from migration_check.sql.source import OffsetMap, Source
 
 # psql meta-commands that only print or format output: nothing to replay.
 OUTPUT_ONLY = frozenset({
@@ -38,39 +38,63 @@ def meta_name(text: str, backslash: int) -> str:
 
 
 def meta_arguments(source: Source, at: int, rest: str, variables: dict[str, str]) -> list[str]:
-    """The arguments of a meta-command, read with the SQL lexer: white space separates them,
-    single quotes quote them ('it''s'), and `:name`, `:'name'`, `:"name"` are substituted."""
-    try:
-        tokens = parser.scan(rest)
-    except parser.ParseError as exc:
-        raise source.problem(at + error_offset(exc), exc.args[0]) from None
-    items: list[tuple[int, int, str]] = []  # (start, end inclusive, value) of each lexical item
-    index = 0
-    while index < len(tokens):
-        token = tokens[index]
-        raw = rest[token.start : token.end + 1]
-        if raw == "`":
-            raise source.problem(at + token.start, "backquoted shell commands in meta-command arguments are not supported")
-        following = tokens[index + 1] if index + 1 < len(tokens) else None
-        if raw == ":" and following is not None and following.start == token.end + 1:
-            value = variable_value(rest[following.start : following.end + 1], variables)
-            if value is not None:
-                items.append((token.start, following.end, value))
+    """The arguments of a meta-command as psql reads them (psqlscanslash.l), not as SQL: white
+    space separates them, single quotes quote them ('it''s'), and `:name`, `:'name'`, `:"name"`
+    are substituted; so `\\i parts/0001_part.sql` is one file name."""
+    words: list[str] = []
+    index, length = 0, len(rest)
+    while index < length:
+        if rest[index].isspace():
+            index += 1
+            continue
+        word: list[str] = []
+        while index < length and not rest[index].isspace():
+            char = rest[index]
+            if char == "`":
+                raise source.problem(at + index, "backquoted shell commands in meta-command arguments are not supported")
+            if char in "'\"":
+                closing = _closing_quote(rest, index)
+                if closing == -1:
+                    raise source.problem(at + index, "unterminated quoted string in a meta-command argument")
+                inner = rest[index + 1 : closing]
+                word.append(inner.replace("''", "'") if char == "'" else rest[index : closing + 1])
+                index = closing + 1
+                continue
+            if char == ":":
+                raw = _variable_reference(rest, index + 1)
+                value = variable_value(raw, variables) if raw else None
+                if value is not None:
+                    word.append(value)
+                    index += 1 + len(raw)
+                    continue
+            word.append(char)
+            index += 1
+        words.append("".join(word))
+    return words
+
+
+def _closing_quote(text: str, opening: int) -> int:
+    """The index of the quote that closes the one at `opening` (a doubled quote stays inside)."""
+    quote, index = text[opening], opening + 1
+    while index < len(text):
+        if text[index] == quote:
+            if text[index + 1 : index + 2] == quote:
                 index += 2
                 continue
-        if token.name == "SCONST" and raw.startswith("'"):
-            raw = raw[1:-1].replace("''", "'")
-        items.append((token.start, token.end, raw))
+            return index
         index += 1
-    words: list[str] = []
-    previous_end = -2
-    for start, end, value in items:
-        if start == previous_end + 1 and words:
-            words[-1] += value  # touching items make one word, as in psql: foo-bar, 'a'b
-        else:
-            words.append(value)
-        previous_end = end
-    return words
+    return -1
+
+
+def _variable_reference(text: str, start: int) -> str:
+    """What follows a `:`: 'name', "name" or name, or "" when nothing that names a variable."""
+    if text[start : start + 1] in ("'", '"'):
+        closing = _closing_quote(text, start)
+        return text[start : closing + 1] if closing != -1 else ""
+    end = start
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    return text[start:end]
 
 
 def variable_value(name_raw: str, variables: dict[str, str]) -> str | None:
@@ -148,6 +172,8 @@ def resolve_include(source: Source, at: int, name: str, relative: bool, root: Pa
 
 def read_included(source: Source, at: int, path: Path) -> str:
     data = path.read_bytes()
+    if b"\x00" in data:
+        raise source.problem(at, f"included file {path} holds a NUL byte (is it UTF-16? save it as UTF-8)")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:

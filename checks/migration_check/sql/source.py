@@ -82,6 +82,12 @@ class OffsetMap:
 
 
 
-def error_offset(exc: parser.ParseError) -> int:
-    location = exc.args[1] if len(exc.args) > 1 else 0
-    return location if isinstance(location, int) and location >= 0 else 0
+def error_offset(exc: parser.ParseError, text: str = "") -> int:
+    """Where in `text` the parser's error is. "at end of input" comes without a location: it is
+    at the end of the text (its last character), not at its start."""
+    location = exc.args[1] if len(exc.args) > 1 else None
+    if isinstance(location, int) and location >= 0:
+        return location
+    if "end of input" in str(exc.args[0] if exc.args else "") and text.strip():
+        return len(text.rstrip()) - 1
+    return 0

@@ -47,7 +47,7 @@ def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) ->
         try:
             raw = pglast.parse_sql(text)
         except parser.ParseError as exc:
-            raise source.problem(offset + error_offset(exc), exc.args[0]) from None
+            raise source.problem(offset + error_offset(exc, text), exc.args[0]) from None
         if not raw:
             continue  # only comments
         start = raw[0].stmt_location or 0
@@ -119,7 +119,7 @@ class Splitter:
         try:
             pieces = parser.split(chunk, with_parser=True, only_slices=True)
         except parser.ParseError as exc:
-            raise source.problem(original(error_offset(exc)), exc.args[0]) from None
+            raise source.problem(original(error_offset(exc, chunk)), exc.args[0]) from None
         for piece in pieces:
             text = chunk[piece].rstrip()
             node_name, autocommit = classify(text)
