@@ -79,3 +79,22 @@ def test_new_into_a_directory_that_cannot_be_made_is_one_line(tmp_path: Path, ca
     assert code == 2 and "Traceback" not in captured.err
     assert captured.err.startswith("migration-check: error: cannot create") and captured.err.count("\n") == 1
     assert not list(tmp_path.rglob("*.sql"))
+
+
+@pytest.mark.parametrize("sql", ["select pg_sleep(100000);\n", "do $$ begin loop end loop; end $$;\n"])
+def test_a_migration_that_never_ends_is_stopped_by_the_statement_timeout(
+        pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: str) -> None:
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": sql,
+                                           ".migration-check.yml": "statement-timeout: 1s\n"})
+    code, junit, _ = run(pg_server, root, tmp_path, capsys)
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1 and apply.attrib["line"] == "1"
+    message = apply.find("failure").attrib["message"]
+    assert "ERROR 57014: canceling statement due to statement timeout (the check's statement-timeout" in message
+
+
+def test_a_timeout_that_is_not_a_duration_is_a_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n",
+                                           ".migration-check.yml": "lock-timeout: forever\n"})
+    assert main(["check", str(root)]) == 2
+    assert ".migration-check.yml:1: lock-timeout: expected a duration such as 90s, 10min or 2h" in capsys.readouterr().err

@@ -128,7 +128,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
             report.server = database.description
             console.server(database.description)
             # The replay owns its connection: a rebuild of the state swaps it for another database's.
-            with contextlib.closing(Replay(project, connect(database.conninfo), settings,
+            with contextlib.closing(Replay(project, connect(database.conninfo, settings.migration_session()), settings,
                                            admin=connect(database.admin))) as replay:
                 replay.run_setup(setup)
                 for outcome in replay.outcomes():

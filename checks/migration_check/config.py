@@ -314,6 +314,14 @@ def _severity(v: _Validator, key: str, located: Located) -> dict[str, Severity]:
     return result
 
 
+def _interval(v: _Validator, key: str, located: Located) -> str:
+    """A PostgreSQL duration: `90s`, `10min`, `2h`, or a number of milliseconds."""
+    text = str(located.value) if isinstance(located.value, int) else v.string(key, located)
+    if not re.fullmatch(r"\s*\d+\s*(ms|s|min|h|d)?\s*", text):
+        raise v.error(key, located, f"expected a duration such as 90s, 10min or 2h, got {shown(located.value)}")
+    return text.replace(" ", "")
+
+
 # key -> (Settings field, reader). The README's configuration section lists the same keys.
 KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "path": ("path", lambda v, k, x: v.path(k, x)),
@@ -330,6 +338,8 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "postgres-image": ("postgres_image", lambda v, k, x: v.string(k, x)),
     "pg-bindir": ("pg_bindir", lambda v, k, x: v.path(k, x)),
     "migration-role": ("migration_role", lambda v, k, x: v.string(k, x)),
+    "statement-timeout": ("statement_timeout", lambda v, k, x: _interval(v, k, x)),
+    "lock-timeout": ("lock_timeout", lambda v, k, x: _interval(v, k, x)),
 }
 
 

@@ -24,6 +24,13 @@ class Settings:
     pg_bindir: Path | None = None
     # The role migrations run as on a server the tool starts (on a given server: the URL's role).
     migration_role: str = "postgres"
+    # Limits on each statement of a migration (PostgreSQL intervals), generous for real data
+    # migrations, so that a `pg_sleep(100000)`, an endless loop or a lock wait cannot hang CI.
+    statement_timeout: str = "10min"
+    lock_timeout: str = "1min"
+
+    def migration_session(self) -> dict[str, str]:
+        return {"statement_timeout": self.statement_timeout, "lock_timeout": self.lock_timeout}
     # SQL run once before the first migration: files, or built-in presets such as "supabase".
     setup: list[str] = field(default_factory=list)
     naming_pattern: str | None = None

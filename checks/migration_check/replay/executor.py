@@ -193,9 +193,16 @@ def _statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFail
     return _failure(error, statement.path, line, column, statement.sql)
 
 
+# A statement the check's own limits stopped: say which limit, and how to raise it.
+_LIMITS = {"57014": "statement-timeout", "55P03": "lock-timeout"}
+
+
 def _failure(error: psycopg.Error, path: Path, line: int | None, column: int | None, sql: str | None) -> ScriptFailed:
     diag = error.diag
     message = diag.message_primary or " ".join(str(error).split()) or type(error).__name__
+    limit = _LIMITS.get(diag.sqlstate or "")
+    if limit and "timeout" in message:
+        message += f" (the check's {limit}; set `{limit}` in the config if this migration needs longer)"
     return ScriptFailed(
         path=path,
         line=line,

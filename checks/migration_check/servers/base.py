@@ -103,8 +103,12 @@ def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg
     return connect(make_conninfo("", **parameters))
 
 
-def connect(conninfo: str) -> psycopg.Connection:
-    """A connection in autocommit mode, with a message the user can act on when it fails."""
+def connect(conninfo: str, session_settings: dict[str, str] | None = None) -> psycopg.Connection:
+    """A connection in autocommit mode, with a message the user can act on when it fails.
+    `session_settings` become the session's defaults (RESET ALL returns to them)."""
+    if session_settings:
+        options = " ".join(f"-c {name}={value}" for name, value in session_settings.items())
+        conninfo = make_conninfo(conninfo, options=options)
     try:
         return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
     except psycopg.OperationalError as exc:
