@@ -38,11 +38,13 @@ class UrlProvider(Provider):
             self._database = name
             version = admin.info.server_version
             host = admin.info.host
-        return Database(
-            conninfo=make_conninfo(self._url, dbname=name),
-            server_version=version,
-            description=f"database {name} on {host} (PostgreSQL {version // 10000}.{version % 10000})",
-        )
+            superuser = admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+        description = f"database {name} on {host} (PostgreSQL {version // 10000}.{version % 10000})"
+        if superuser and superuser[0]:
+            # Migrations are untrusted code: as a superuser they could run programs on that server.
+            description += ("; WARNING: the URL's role is a superuser, so migrations run as one on a server"
+                            " the tool does not confine: give a role with only CREATEDB (and CREATEROLE)")
+        return Database(conninfo=make_conninfo(self._url, dbname=name), server_version=version, description=description)
 
     def stop(self) -> None:
         name, self._database = self._database, None
