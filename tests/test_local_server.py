@@ -221,3 +221,24 @@ def test_directories_without_the_tools_marker_are_never_reaped(shared_tmp: Path)
     with LocalProvider():
         pass
     assert foreign.exists()
+
+
+def test_a_long_temp_dir_does_not_break_the_servers_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+    long = Path("/tmp") / ("a-long-temp-dir-" + "x" * 70)
+    long.mkdir(exist_ok=True)
+    long.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(long))
+    try:
+        with LocalProvider() as database, psycopg.connect(database.conninfo) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        subprocess.run(["rm", "-rf", str(long)], check=False)
+
+
+def test_the_servers_first_fatal_line_is_the_reported_cause(tmp_path: Path) -> None:
+    from migration_check.servers.local import _last_line
+    log = tmp_path / "server.log"
+    log.write_text("LOG: starting\nFATAL:  could not create lock file: No space left on device\n"
+                   "LOG:  database system is shut down\n")
+    assert _last_line(log) == "FATAL:  could not create lock file: No space left on device"

@@ -31,6 +31,9 @@ from migration_check.servers.binaries import Binaries, find_binaries
 TEMP_PREFIX = "migration-check-"
 OWNER_FILE = "owner.pid"  # the tool's marker: only directories holding it are ever reaped
 SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from here
+# A unix socket's path has room for 107 bytes: the parent, "/migration-check-xxxxxxxx", and
+# "/sockets/.s.PGSQL.65535" must fit.
+MAX_PARENT_LENGTH = 107 - len("/migration-check-xxxxxxxx") - len("/sockets/.s.PGSQL.65535")
 DATABASE = "migration_check"
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
@@ -187,12 +190,14 @@ def unprivileged_user() -> str | None:
 
 def temp_parent(user: str | None) -> str | None:
     """Where the cluster's temp dir goes: the usual temp dir, unless the server's unprivileged user
-    cannot reach it (root's private TMPDIR), then the system's shared /tmp."""
+    cannot reach it (root's private TMPDIR) or its path is too long for the server's unix socket
+    (107 bytes in all), then the system's shared /tmp."""
     default = tempfile.gettempdir()
-    if not user or _traversable_by(Path(default), pwd.getpwnam(user)):
+    short_enough = len(default) <= MAX_PARENT_LENGTH
+    if short_enough and (not user or _traversable_by(Path(default), pwd.getpwnam(user))):
         return None
     for shared in ("/tmp", "/var/tmp"):
-        if _traversable_by(Path(shared), pwd.getpwnam(user)):
+        if not user or _traversable_by(Path(shared), pwd.getpwnam(user)):
             return shared
     raise InfrastructureError(
         f"the temp dir {default} is not reachable by the user {user} that PostgreSQL runs as; set TMPDIR"
@@ -323,8 +328,11 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _last_line(log: Path) -> str:
+    """What went wrong, from the server log: its first FATAL or PANIC line (the cause; the last
+    line is only "database system is shut down"), else its last line."""
     try:
         lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
     except OSError:
         return "no server log"
-    return lines[-1] if lines else "the server log is empty"
+    causes = [line for line in lines if "FATAL:" in line or "PANIC:" in line]
+    return causes[0] if causes else lines[-1] if lines else "the server log is empty"
