@@ -98,3 +98,17 @@ def test_a_timeout_that_is_not_a_duration_is_a_config_error(tmp_path: Path, caps
                                            ".migration-check.yml": "lock-timeout: forever\n"})
     assert main(["check", str(root)]) == 2
     assert ".migration-check.yml:1: lock-timeout: expected a duration such as 90s, 10min or 2h" in capsys.readouterr().err
+
+
+def test_a_migration_that_ends_its_own_session_is_a_finding_at_its_file(
+        pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", {
+        **ROLLBACK, "migrations/20250101000000_a.sql": "create table a (id int);\n",
+        "migrations/20250102000000_b.sql": "select 1;\nselect pg_terminate_backend(pg_backend_pid());\n",
+        "migrations/20250102000000_b_rollback.sql": "select 1;\n",
+    })
+    code, junit, _ = run(pg_server, root, tmp_path, capsys)
+    [failed] = [c for c in junit.iter("testcase") if c.find("failure") is not None]
+    assert code == 1 and failed.attrib["name"] == "20250102000000_b" and failed.attrib["classname"] == "migration_check.apply"
+    assert "the session ended during this script" in failed.find("failure").attrib["message"]
+    assert not [c for c in junit.iter("testcase") if c.find("error") is not None]  # not a run error

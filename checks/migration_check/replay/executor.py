@@ -82,7 +82,8 @@ def execute_script(conn: psycopg.Connection, script: Script,
             for statement in statements:
                 _run_statement(conn, statement)
     except ScriptFailed:
-        reset_session(conn)
+        if not conn.closed:  # a migration may have ended its own session (pg_terminate_backend)
+            reset_session(conn)
         raise
     except BaseException:
         # Interrupted mid-query (Ctrl-C, SIGTERM): the connection is busy and unusable. Ask the
@@ -143,6 +144,8 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
                 before_commit(conn)
         return False
     except psycopg.Error as error:
+        if conn.closed:
+            raise _session_ended(error, script.path, statements[0].line, None) from None
         raise _locate(conn, script, statements, error) from None
 
 
@@ -182,7 +185,16 @@ def _run_statement(conn: psycopg.Connection, statement: Statement) -> None:
         else:
             conn.execute(statement.sql.encode())
     except psycopg.Error as error:
+        if conn.closed:
+            raise _session_ended(error, statement.path, statement.line, statement.sql) from None
         raise _statement_failure(statement, error) from None
+
+
+def _session_ended(error: psycopg.Error, path: Path, line: int, sql: str | None) -> ScriptFailed:
+    reason = " ".join(str(error).split()) or type(error).__name__
+    return ScriptFailed(path, line, None, f"the session ended during this script ({reason}): a migration that"
+                        " terminates its own connection, or a server that stopped", sqlstate=error.diag.sqlstate,
+                        statement=sql)
 
 
 def _statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFailed:

@@ -31,7 +31,7 @@ from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.snapshot import Snapshot
-from migration_check.servers.base import connect_like
+from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
 
@@ -129,6 +129,7 @@ class Replay:
         self.project = project
         self.conn = conn
         self.admin = admin if admin is not None else connect_like(conn)
+        self._conninfo = conninfo_of(conn)  # to start a new session if a migration ends this one
         self.settings = settings
         self.families = families if families is not None else replay_families(settings)
         self.snapshots = SnapshotSession(conn)
@@ -200,6 +201,10 @@ class Replay:
                                    sqlstate=error.diag.sqlstate)
             return StepRun(step.script, failure, step.seconds)
         return step
+
+    def _reconnect_after_loss(self) -> None:
+        self.conn = connect(self._conninfo)
+        self.snapshots = SnapshotSession(self.conn)
 
     def _reconnect(self) -> None:
         fresh = connect_like(self.conn)
@@ -289,6 +294,7 @@ class Replay:
         made, the later migrations are skipped with the reason (`expected` stands for the state)."""
         try:
             self.conn, self.admin = self._fresh.replace(self.conn, self.admin)
+            self._conninfo = conninfo_of(self.conn)
         except psycopg.Error as error:
             reason = " ".join(str(error).split())
             return expected, f"not run: cannot rebuild the state after {migration.id}: {reason}"
@@ -333,6 +339,8 @@ class Replay:
         try:
             execute_script(self.conn, script, before_commit=hook)
         except ScriptFailed as failure:
+            if self.conn.closed:  # the script ended its own session: a new one for what follows
+                self._reconnect_after_loss()
             return StepRun(script, failure, time.perf_counter() - started)
         return StepRun(script, None, time.perf_counter() - started)
 

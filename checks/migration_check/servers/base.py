@@ -92,15 +92,20 @@ def prepare_roles(conn: psycopg.Connection, migration_role: str, database: str, 
     conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(migration_role)))
 
 
-def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg.Connection:
-    """A new connection with `conn`'s parameters (to `dbname` instead, when given): a fresh session,
-    which sees database and role settings made since `conn` started."""
+def conninfo_of(conn: psycopg.Connection, dbname: str | None = None) -> str:
+    """`conn`'s connection parameters, password and session settings included."""
     parameters = conn.info.get_parameters()
     if dbname is not None:
         parameters["dbname"] = dbname
     if conn.info.password:
         parameters["password"] = conn.info.password
-    return connect(make_conninfo("", **parameters))
+    return make_conninfo("", **parameters)
+
+
+def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg.Connection:
+    """A new connection with `conn`'s parameters (to `dbname` instead, when given): a fresh session,
+    which sees database and role settings made since `conn` started."""
+    return connect(conninfo_of(conn, dbname))
 
 
 def connect(conninfo: str, session_settings: dict[str, str] | None = None) -> psycopg.Connection:
