@@ -103,7 +103,8 @@ def test_a_timeout_that_is_not_a_duration_is_a_config_error(tmp_path: Path, caps
 def test_a_migration_that_ends_its_own_session_is_a_finding_at_its_file(
         pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = write_files(tmp_path / "repo", {
-        **ROLLBACK, "migrations/20250101000000_a.sql": "create table a (id int);\n",
+        "migrations/20250101000000_a.sql": "create table a (id int);\n",
+        "migrations/20250101000000_a_rollback.sql": "drop table a;\n",
         "migrations/20250102000000_b.sql": "select 1;\nselect pg_terminate_backend(pg_backend_pid());\n",
         "migrations/20250102000000_b_rollback.sql": "select 1;\n",
     })
