@@ -98,3 +98,32 @@ def test_a_role_with_only_createdb_and_createrole_is_enough(pg_server: Database,
     finally:
         with contextlib.closing(psycopg.connect(pg_server.admin, autocommit=True)) as admin:
             admin.execute("DROP ROLE IF EXISTS mc_managed_owner")
+
+
+def test_the_databases_of_runs_that_died_are_reaped_and_live_ones_kept(pg_server: Database) -> None:
+    import os
+    import socket
+    import subprocess
+    import time
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    here = socket.gethostname()
+    labels = {
+        "migration_check_deadbeef0001": f"migration-check run host={here} pid={dead.pid} started={int(time.time())}",
+        "migration_check_deadbeef0002": f"migration-check run host=elsewhere pid=1 started={int(time.time()) - 2 * 86400}",
+        "migration_check_livebeef0003": f"migration-check run host={here} pid={os.getpid()} started={int(time.time())}",
+        "migration_check_unlabelled04": None,
+    }
+    with contextlib.closing(psycopg.connect(pg_server.admin, autocommit=True)) as admin:
+        for name, label in labels.items():
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            admin.execute(f'CREATE DATABASE "{name}"')
+            if label:
+                admin.execute(f"COMMENT ON DATABASE \"{name}\" IS '{label}'")
+        with UrlProvider(pg_server.conninfo):
+            pass
+        left = {row[0] for row in admin.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (list(labels),))}
+        for name in labels:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    assert left == {"migration_check_livebeef0003", "migration_check_unlabelled04"}

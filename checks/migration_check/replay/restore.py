@@ -17,7 +17,7 @@ import contextlib
 import psycopg
 from psycopg import sql
 
-from migration_check.servers.base import connect_like
+from migration_check.servers.base import connect_like, database_label, label_database
 
 # Databases made by a rebuild are named after the run's own, so the provider that made it finds
 # and drops them too (servers/url.py).
@@ -44,6 +44,9 @@ class FreshDatabases:
         name = f"{self._base}{REBUILD_SUFFIX}{self._count}"
         old, owner = conn.info.dbname, conn.info.user
         admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+        label = database_label(admin, old)
+        if label:  # the run's label goes with its state, so an orphan is still found and reaped
+            label_database(admin, name, label)
         new_admin = connect_like(admin, dbname=name)
         try:
             fresh = connect_like(conn, dbname=name)

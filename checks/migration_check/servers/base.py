@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import os
+import socket
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -106,6 +109,33 @@ def connect_like(conn: psycopg.Connection, dbname: str | None = None) -> psycopg
     """A new connection with `conn`'s parameters (to `dbname` instead, when given): a fresh session,
     which sees database and role settings made since `conn` started."""
     return connect(conninfo_of(conn, dbname))
+
+
+# Throwaway databases on a given server carry this label (COMMENT ON DATABASE) with their run.
+LABEL = "migration-check run"
+
+
+def label_database(admin: psycopg.Connection, name: str, label: str | None = None) -> None:
+    """Say which run a throwaway database belongs to, so that a later run can tell an orphan (its
+    run was SIGKILLed) from a database in use."""
+    label = label or f"{LABEL} host={socket.gethostname()} pid={os.getpid()} started={int(time.time())}"
+    admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(label)))
+
+
+def database_label(admin: psycopg.Connection, name: str) -> str | None:
+    row = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                        (name,)).fetchone()
+    return row[0] if row else None
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def connect(conninfo: str, session_settings: dict[str, str] | None = None) -> psycopg.Connection:

@@ -25,7 +25,15 @@ from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError
 from migration_check.servers import sandbox
-from migration_check.servers.base import ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, Database, Provider, connect, prepare_roles
+from migration_check.servers.base import (
+    ADMIN_ROLE,
+    DEFAULT_MIGRATION_ROLE,
+    Database,
+    Provider,
+    connect,
+    prepare_roles,
+    process_alive,
+)
 from migration_check.servers.binaries import Binaries, find_binaries
 
 TEMP_PREFIX = "migration-check-"
@@ -260,7 +268,7 @@ def _is_stale(directory: Path) -> bool:
         owner = int((directory / OWNER_FILE).read_text())
     except (OSError, ValueError):
         return False
-    return not _alive(owner)
+    return not process_alive(owner)
 
 
 def _stop_orphaned_server(directory: Path) -> None:
@@ -274,16 +282,6 @@ def _stop_orphaned_server(directory: Path) -> None:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def free_port() -> int:

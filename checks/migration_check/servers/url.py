@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
+import time
 import urllib.parse
 
 import psycopg
@@ -17,9 +19,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from migration_check.errors import UsageError
 from migration_check.replay.restore import REBUILD_SUFFIX
-from migration_check.servers.base import Database, Provider, connect
+from migration_check.servers.base import LABEL, Database, Provider, connect, label_database, process_alive
 
 DATABASE_PREFIX = "migration_check_"
+ORPHAN_AGE_SECONDS = 24 * 3600
 
 
 class UrlProvider(Provider):
@@ -34,8 +37,10 @@ class UrlProvider(Provider):
     def start(self) -> Database:
         name = DATABASE_PREFIX + secrets.token_hex(6)
         with connect(self._url) as admin:
+            reap_orphaned_databases(admin)
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             self._database = name
+            label_database(admin, name)
             version = admin.info.server_version
             host = admin.info.host
             superuser = admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
@@ -58,6 +63,30 @@ class UrlProvider(Provider):
                 (name, name + REBUILD_SUFFIX)).fetchall()]
             for database in names:
                 admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+
+
+def reap_orphaned_databases(admin: psycopg.Connection) -> list[str]:
+    """Drop the throwaway databases of runs that died without cleaning up: labelled by this tool,
+    and either made on this host by a process that is gone, or older than a day. Databases this
+    role may not drop, or without the label, are left alone."""
+    rows = admin.execute(
+        "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database WHERE starts_with(datname, %s)",
+        (DATABASE_PREFIX,)).fetchall()
+    reaped = []
+    for name, label in rows:
+        fields = dict(part.split("=", 1) for part in (label or "").split()[1:] if "=" in part)
+        if not (label or "").startswith(LABEL) or not fields.get("pid", "").isdigit():
+            continue
+        mine = fields.get("host") == socket.gethostname()
+        dead = mine and not process_alive(int(fields["pid"]))
+        old = time.time() - int(fields.get("started", "0") or 0) > ORPHAN_AGE_SECONDS
+        if dead or old:
+            try:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                reaped.append(name)
+            except psycopg.Error:
+                continue
+    return reaped
 
 
 def url_secrets(url: str) -> list[str]:
