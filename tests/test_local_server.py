@@ -242,3 +242,24 @@ def test_the_servers_first_fatal_line_is_the_reported_cause(tmp_path: Path) -> N
     log.write_text("LOG: starting\nFATAL:  could not create lock file: No space left on device\n"
                    "LOG:  database system is shut down\n")
     assert _last_line(log) == "FATAL:  could not create lock file: No space left on device"
+
+
+def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
+    small = Path("/tmp") / f"mc-small-{os.getpid()}"
+    small.mkdir(exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m,mode=1777", "tmpfs", str(small)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        small.rmdir()
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        project = write_files(tmp_path / "proj", {"20250101000000_a.sql": "select 1;\n", "20250101000000_a_rollback.sql": "select 1;\n"})
+        report = tmp_path / "report.xml"
+        result = subprocess.run([sys.executable, "-m", "migration_check", "check", str(project), "--junit-xml", str(report)],
+                                capture_output=True, text=True, env={**os.environ, "TMPDIR": str(small)}, check=False)
+        assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
+        assert "No space left on device" in result.stdout
+        assert report.exists()
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+        small.rmdir()

@@ -21,7 +21,7 @@ import psycopg
 from migration_check import __version__, signals
 from migration_check.config import resolve_settings
 from migration_check.discovery import LAYOUTS, discover
-from migration_check.errors import MigrationCheckError, UsageError
+from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
 from migration_check.history import static_checks
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
@@ -128,11 +128,19 @@ def run_check(settings: Settings, console: Console) -> RunReport:
             report.server = database.description
             console.server(database.description)
             # The replay owns its connection: a rebuild of the state swaps it for another database's.
-            with contextlib.closing(Replay(project, connect(database.conninfo, settings.migration_session()), settings,
-                                           admin=connect(database.admin))) as replay:
-                replay.run_setup(setup)
-                for outcome in replay.outcomes():
-                    _record(report, outcome, console, finished)
+            try:
+                with contextlib.closing(Replay(project, connect(database.conninfo, settings.migration_session()), settings,
+                                               admin=connect(database.admin),
+                                               server_problem=database.server_problem)) as replay:
+                    replay.run_setup(setup)
+                    for outcome in replay.outcomes():
+                        _record(report, outcome, console, finished)
+            except (psycopg.Error, InfrastructureError) as exc:
+                cause = database.server_problem()  # read now: leaving the provider removes the log
+                if not cause:
+                    raise
+                text = exc.one_line() if isinstance(exc, InfrastructureError) else " ".join(str(exc).split())
+                raise InfrastructureError(f"{text}; the server says: {cause}") from None
     except SetupFailed as exc:
         report.error = str(exc)
     except MigrationCheckError as exc:

@@ -16,7 +16,7 @@ syntax error fails at its file:line).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import psycopg
@@ -123,13 +123,15 @@ class Replay:
     """Replays `project` on `conn` (autocommit), yielding one outcome per migration, in order."""
 
     def __init__(self, project: Project, conn: psycopg.Connection, settings: Settings,
-                 families: list[Family] | None = None, admin: psycopg.Connection | None = None) -> None:
+                 families: list[Family] | None = None, admin: psycopg.Connection | None = None,
+                 server_problem: Callable[[], str | None] | None = None) -> None:
         """`conn` runs the migrations (as the migration role); `admin` (the tool's own role, a
         second connection to the same database by default) makes fresh databases and drops roles."""
         self.project = project
         self.conn = conn
         self.admin = admin if admin is not None else connect_like(conn)
         self._conninfo = conninfo_of(conn)  # to start a new session if a migration ends this one
+        self._server_problem = server_problem or (lambda: None)
         self.settings = settings
         self.families = families if families is not None else replay_families(settings)
         self.snapshots = SnapshotSession(conn)
@@ -340,6 +342,9 @@ class Replay:
             execute_script(self.conn, script, before_commit=hook)
         except ScriptFailed as failure:
             if self.conn.closed:  # the script ended its own session: a new one for what follows
+                cause = self._server_problem()
+                if cause:
+                    failure.message += f"; the server says: {cause}"
                 self._reconnect_after_loss()
             return StepRun(script, failure, time.perf_counter() - started)
         return StepRun(script, None, time.perf_counter() - started)

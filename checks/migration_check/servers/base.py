@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
 import psycopg
@@ -38,10 +39,20 @@ class Database:
     description: str  # for the console: "local PostgreSQL 15.14 (/usr/lib/postgresql/15/bin)"
     # The same database as the tool's own admin role; None: the same as `conninfo` (a given server).
     admin_conninfo: str | None = None
+    # The server's log, where the tool started the server (local): the cause of a crash is there.
+    server_log: Path | None = None
 
     @property
     def admin(self) -> str:
         return self.admin_conninfo or self.conninfo
+
+    def server_problem(self) -> str | None:
+        """The server's first FATAL or PANIC line (disk full, a crash), when it has one."""
+        try:
+            lines = self.server_log.read_text(errors="replace").splitlines() if self.server_log else []
+        except OSError:
+            return None
+        return next((line.strip() for line in lines if "PANIC:" in line or "FATAL:" in line), None)
 
     @property
     def major_version(self) -> int:

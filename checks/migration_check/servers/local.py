@@ -104,6 +104,7 @@ class LocalProvider(Provider):
             server_version=version,
             description=description,
             admin_conninfo=make_conninfo(conninfo, user=ADMIN_ROLE, dbname=DATABASE),
+            server_log=log,
         )
 
     def stop(self) -> None:
@@ -128,8 +129,8 @@ class LocalProvider(Provider):
         result = subprocess.run(self._confined(command, binaries), capture_output=True, text=True, check=False,
                                 env=sandbox.MINIMAL_ENVIRONMENT, **_as_user(user))
         if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()
-            raise InfrastructureError(f"initdb failed: {detail[-1] if detail else 'exit code ' + str(result.returncode)}")
+            detail = _cause((result.stderr or result.stdout).splitlines()) or f"exit code {result.returncode}"
+            raise InfrastructureError(f"initdb failed: {detail}")
 
     def _run_postgres(
         self, binaries: Binaries, data: Path, sockets: Path, log: Path, port: int, user: str | None
@@ -329,8 +330,13 @@ def _last_line(log: Path) -> str:
     """What went wrong, from the server log: its first FATAL or PANIC line (the cause; the last
     line is only "database system is shut down"), else its last line."""
     try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        return _cause(log.read_text(errors="replace").splitlines()) or "the server log is empty"
     except OSError:
         return "no server log"
-    causes = [line for line in lines if "FATAL:" in line or "PANIC:" in line]
-    return causes[0] if causes else lines[-1] if lines else "the server log is empty"
+
+
+def _cause(lines: list[str]) -> str:
+    """The first line that says what failed (FATAL, PANIC, error:), else the last line."""
+    lines = [line.strip() for line in lines if line.strip()]
+    causes = [line for line in lines if any(word in line for word in ("FATAL:", "PANIC:", "error:", "ERROR:"))]
+    return causes[0] if causes else lines[-1] if lines else ""
