@@ -61,11 +61,16 @@ def test_dangling_links_and_directories_named_like_migrations_are_errors(pg_serv
     assert code == 2 and "20250103000000_c.sql: is a directory named like a migration file" in run_error(junit)
 
 
-def test_a_setup_file_outside_the_repository_is_refused(pg_server: Database, tmp_path: Path) -> None:
+def test_a_setup_file_outside_the_repository_is_refused_when_the_config_names_it(pg_server: Database, tmp_path: Path) -> None:
+    # The config comes with the pull request; the command line is the user's own choice.
     (tmp_path / "evil.sql").write_text("select 1;\n")
-    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n"})
-    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo, "--setup", str(tmp_path / "evil.sql"))
-    assert code == 2 and "is outside the repository; setup scripts are read only from the repository" in run_error(junit)
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n",
+                                           ".migration-check.yml": f"setup: [{tmp_path / 'evil.sql'}]\n"})
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    assert code == 2
+    assert "is outside the repository; setup scripts named by the config are read only from the repository" in run_error(junit)
+    code, _, _ = check(tmp_path, root, "--database-url", pg_server.conninfo, "--setup", str(tmp_path / "evil.sql"))
+    assert code == 0
 
 
 def sandbox_unavailable() -> str | None:

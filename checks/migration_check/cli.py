@@ -123,7 +123,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         static = static_checks(project, settings)
         report.results.extend(static)
         console.static_results(static)
-        setup = setup_scripts(project, settings.setup)
+        setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
         with make_provider(settings) as database:
             report.server = database.description
             console.server(database.description)

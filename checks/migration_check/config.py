@@ -381,5 +381,6 @@ def resolve_settings(cli_values: dict[str, Any]) -> Settings:
         settings.config = config_path
     for name, value in cli.items():
         setattr(settings, name, _ENUM_FIELDS[name](value) if name in _ENUM_FIELDS else value)
+    settings.setup_from_command_line = "setup" in cli
     settings.path = Path(settings.path)
     return settings

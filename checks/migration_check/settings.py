@@ -33,6 +33,9 @@ class Settings:
         return {"statement_timeout": self.statement_timeout, "lock_timeout": self.lock_timeout}
     # SQL run once before the first migration: files, or built-in presets such as "supabase".
     setup: list[str] = field(default_factory=list)
+    # Whether `setup` came from the command line (the user's own choice) rather than from the
+    # config file, which comes with the pull request: only the latter must stay in the repository.
+    setup_from_command_line: bool = False
     naming_pattern: str | None = None
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default

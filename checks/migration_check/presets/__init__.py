@@ -26,7 +26,7 @@ def available_presets() -> list[str]:
     return sorted(entry.name[: -len(".sql")] for entry in resources.files(__package__).iterdir() if entry.name.endswith(".sql"))
 
 
-def setup_scripts(project: Project, requested: list[str] | None) -> list[Script]:
+def setup_scripts(project: Project, requested: list[str] | None, within_repository: bool = True) -> list[Script]:
     """The setup scripts for `project`, in order: each of `requested` (a file path, relative to the
     working directory or the repository root, or a preset name), then the layout's automatic
     preset. The project's own init scripts come first because presets create only what is missing,
@@ -39,7 +39,7 @@ def setup_scripts(project: Project, requested: list[str] | None) -> list[Script]
     scripts: list[Script] = []
     seen: set[Path] = set()
     for name in names:
-        script = _script(project, name)
+        script = _script(project, name, within_repository)
         if script.path not in seen:
             seen.add(script.path)
             scripts.append(script)
@@ -54,8 +54,8 @@ def setup_name(script: Script, project: Project) -> str:
     return f"the setup script {project.relative(script.path)}"
 
 
-def _script(project: Project, requested: str) -> Script:
-    path = _as_file(project, requested)
+def _script(project: Project, requested: str, within_repository: bool) -> Script:
+    path = _as_file(project, requested, within_repository)
     if path is not None:
         return Script(path, read_sql(path), root=project.repo_root.resolve())
     if requested in available_presets():
@@ -67,14 +67,15 @@ def _script(project: Project, requested: str) -> Script:
     )
 
 
-def _as_file(project: Project, requested: str) -> Path | None:
-    """A setup file: it comes with the repository (its config names it), so it must be in it."""
+def _as_file(project: Project, requested: str, within_repository: bool) -> Path | None:
+    """A setup file. One the config names comes with the pull request, so it must be in the
+    repository; one given on the command line is the user's own choice."""
     path = Path(requested)
     for candidate in ([path] if path.is_absolute() else [path, project.repo_root / path]):
         if candidate.is_file():
-            if not candidate.resolve().is_relative_to(project.repo_root.resolve()):
-                raise UsageError(f"--setup {requested}: {candidate.resolve()} is outside the repository;"
-                                 " setup scripts are read only from the repository")
+            if within_repository and not candidate.resolve().is_relative_to(project.repo_root.resolve()):
+                raise UsageError(f"setup {requested}: {candidate.resolve()} is outside the repository;"
+                                 " setup scripts named by the config are read only from the repository")
             return candidate.resolve()
     if path.suffix == ".sql" or "/" in requested:
         raise UsageError(f"--setup {requested}: no such file")
