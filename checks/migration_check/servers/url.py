@@ -103,8 +103,9 @@ def url_secrets(url: str) -> list[str]:
     userinfo = rest.rpartition("@")[0] if "@" in rest else ""
     if ":" in userinfo:
         found.add(userinfo.split(":", 1)[1])
-    with_decoded = found | {urllib.parse.unquote(value) for value in found}
-    return sorted(value for value in with_decoded | {urllib.parse.quote(v, safe="") for v in with_decoded} if value.strip())
+    decoded = {urllib.parse.unquote(value) for value in found}
+    encoded = {urllib.parse.quote(value, safe="") for value in decoded}
+    return sorted(value for value in found | decoded | encoded if value.strip())
 
 
 def without_url(message: str, url: str) -> str:
