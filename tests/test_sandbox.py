@@ -87,7 +87,8 @@ def test_the_local_server_sees_no_network_environment_or_foreign_files(tmp_path:
         **ROLLBACK,
         "migrations/20250101000000_a.sql": (
             "create temp table seen (line text);\n"
-            f"copy seen from program '{probe}';\n"
+            # Built at run time, so no static check can see it: the OS sandbox must contain it.
+            f"do $$ begin execute 'copy seen from ' || 'pro' || 'gram ' || quote_literal('{probe}'); end $$;\n"
             "do $$ declare r text; begin select string_agg(line, ',') into r from seen;"
             " raise exception 'seen: %', r; end $$;\n"
         ),
@@ -148,3 +149,19 @@ def test_escape_sequences_in_names_and_messages_are_shown_escaped(pg_server: Dat
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "\\x1b]0;pwned\\x07" in out  # the failing statement, shown escaped
+
+
+@pytest.mark.parametrize(("sql", "words"), [
+    ("copy seen from program 'id';", "COPY ... PROGRAM runs a program"),
+    ("copy seen to '/tmp/stolen.csv';", "COPY ... '/tmp/stolen.csv' reads or writes a file"),
+    ("select length(pg_read_file('/etc/passwd'));", "pg_read_file() reaches files"),
+    ("insert into seen select lo_import('/etc/hostname')::text;", "lo_import() reaches files"),
+])
+def test_statements_that_reach_outside_the_server_are_refused_at_their_line(
+        pg_server: Database, tmp_path: Path, sql: str, words: str) -> None:
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql":
+                                           f"create temp table seen (line text);\n{sql}\n"})
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1 and apply.attrib["line"] == "2"
+    assert f"refused: {words}" in apply.find("failure").attrib["message"]

@@ -20,6 +20,7 @@ import psycopg
 
 from migration_check.model import Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, position_in_file, split_script
+from migration_check.sql.outside import outside_reason
 
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
 # Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
@@ -74,6 +75,12 @@ def execute_script(conn: psycopg.Connection, script: Script,
         statements = split_script(script)
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
+    for statement in statements:
+        reason = outside_reason(statement.sql)
+        if reason:
+            raise ScriptFailed(statement.path, statement.line, statement.column,
+                               f"refused: {reason}; a migration check runs no program and reads no file outside"
+                               " the database", sqlstate="42501", statement=statement.sql)
     try:
         if runs_in_one_transaction(script, statements, conn.info.server_version):
             if _run_in_transaction(conn, script, statements, before_commit):
