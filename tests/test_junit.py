@@ -73,3 +73,9 @@ def test_write_creates_directories_and_leaves_no_temp_files(tmp_path: Path) -> N
     junit.write(report(CheckResult("apply", "m", Status.PASSED)), target)
     assert ET.parse(target).getroot().tag == "testsuites"
     assert [p.name for p in target.parent.iterdir()] == ["junit.xml"]
+
+
+def test_the_report_is_readable_by_other_users(tmp_path: Path) -> None:
+    target = tmp_path / "report.xml"
+    junit.write(report(CheckResult("apply", "m", Status.PASSED)), target)
+    assert target.stat().st_mode & 0o777 == 0o644

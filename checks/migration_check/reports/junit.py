@@ -66,6 +66,8 @@ def write(report: RunReport, path: Path, fail_on: Severity = Severity.ERROR) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes it 0600: later workflow steps (reporters) run as another user and must read it.
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temporary, path)
