@@ -97,7 +97,34 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
     for key in after_objects:
         if key not in before_objects and not _parent_also(key, actual, expected):
             differences.append(Difference(key[0], key[1], EXTRA))
-    return sorted(differences, key=_order)
+    return sorted(_without_memberships_of_roles_in(differences), key=_order)
+
+
+def _without_memberships_of_roles_in(differences: list[Difference]) -> list[Difference]:
+    """A role whose memberships changed only in roles that are themselves missing or extra here is
+    not a difference of its own: PostgreSQL 16+ makes the creator of a role (the tool's role on a
+    managed server) an ADMIN member of it, and the created role's own difference says it all."""
+    roles = {d.name for d in differences if d.kind == "role" and d.change in (MISSING, EXTRA)}
+    if not roles:
+        return differences
+    kept = []
+    for difference in differences:
+        if difference.kind == "role" and difference.change == CHANGED and all(
+                field == "member of" and _memberships_only_of(before, after, roles)
+                for field, before, after in difference.fields):
+            continue
+        kept.append(difference)
+    return kept
+
+
+def _memberships_only_of(before: str, after: str, roles: set[str]) -> bool:
+    entries_before, entries_after = set(_entries(before)), set(_entries(after))
+    changed = entries_before ^ entries_after
+    return bool(changed) and all(entry.split(" ", 1)[0] in roles for entry in changed)
+
+
+def _entries(members: str) -> list[str]:
+    return [entry.strip() for entry in members.split(", ") if entry.strip()]
 
 
 def describe_rollback(differences: Iterable[Difference],
