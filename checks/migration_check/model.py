@@ -146,6 +146,7 @@ CHECK_FAMILIES: tuple[str, ...] = (
     "verify",
     "rollback",
     "roundtrip",
+    "integrity",
     "reapply",
     "lint",
 )

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from migration_check.families.apply import Apply
 from migration_check.families.base import Family, MigrationContext, Stage, StepRun
+from migration_check.families.integrity import Integrity
 from migration_check.families.reapply import Reapply
 from migration_check.families.rollback import Rollback
 from migration_check.families.roundtrip import Roundtrip
 from migration_check.families.verify import Verify
 from migration_check.settings import Settings
 
-REPLAY_FAMILIES: tuple[type[Family], ...] = (Apply, Verify, Rollback, Roundtrip, Reapply)
+REPLAY_FAMILIES: tuple[type[Family], ...] = (Apply, Verify, Rollback, Roundtrip, Integrity, Reapply)
 
 
 def replay_families(settings: Settings) -> list[Family]:

@@ -20,6 +20,7 @@ from pglast.enums import AlterTableType, ObjectType
 from migration_check.sql.statement import Statement
 
 CREATED, DROPPED, CHANGED = "created", "dropped", "changed"
+WRITTEN = "written"  # rows inserted, updated, deleted or truncated
 
 # The snapshot's kinds that one SQL word covers.
 _TYPE_KINDS = frozenset({"enum", "composite type", "range type", "base type", "shell type"})
@@ -54,6 +55,13 @@ def object_key(kind: str, name: str) -> tuple[str, tuple[str, ...]]:
     if kind == "column":
         return matched_kind, tuple(parts[-2:])
     return matched_kind, (parts[-1],) if parts else ()
+
+
+def tables_touched(statements: list[Statement]) -> set[str]:
+    """The unqualified names of the tables the statements create, change, drop or write rows of."""
+    return {touch.key[-1] if touch.kind == "constraint" else touch.key[0]  # (name, table) for constraints
+            for statement in statements for touch in touches(statement.sql)
+            if touch.kind in ("table", "column", "constraint", "materialized view")} - {""}
 
 
 def find_statement(statements: list[Statement], kind: str, name: str, verbs: tuple[str, ...]) -> Statement | None:
@@ -131,6 +139,11 @@ def _touches(node: ast.Node) -> Iterator[Touch]:
         yield from _dropped(node)
     elif isinstance(node, ast.AlterTableStmt):
         yield from _altered(node)
+    elif isinstance(node, (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.CopyStmt)):
+        yield from _touch("table", WRITTEN, _relname(node.relation))
+    elif isinstance(node, ast.TruncateStmt):
+        for relation in node.relations or ():
+            yield from _touch("table", WRITTEN, _relname(relation))
 
 
 def _dropped(node: ast.DropStmt) -> Iterator[Touch]:

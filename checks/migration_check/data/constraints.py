@@ -1,0 +1,101 @@
+"""Whether every row satisfies the constraints of its table: foreign keys (valid or NOT VALID),
+check constraints and NOT NULL. PostgreSQL itself trusts a constraint once created, so a rollback
+that runs with `session_replication_role = replica`, or drops and re-adds a constraint as NOT
+VALID, can leave rows that break it while the catalog says all is well. Every check here is a
+query in the database (counts and one example row), never rows fetched into Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+# Foreign keys and checks of the tables asked about, and of the tables that reference them.
+_CONSTRAINTS = """
+SELECT con.conname, con.contype, _qualified(con.conrelid), _qualified(con.confrelid),
+       array(SELECT quote_ident(a.attname) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+       array(SELECT quote_ident(a.attname) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i),
+       pg_get_constraintdef(con.oid)
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+WHERE con.contype IN ('f', 'c') AND con.conparentid = 0
+  AND (c.relname = ANY(%(tables)s)
+       OR con.confrelid IN (SELECT oid FROM pg_class WHERE relname = ANY(%(tables)s)))
+  AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+ORDER BY 3, 1
+"""
+_NOT_NULL = """
+SELECT _qualified(c.oid), quote_ident(a.attname)
+FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relname = ANY(%(tables)s) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attnotnull
+  AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+ORDER BY 1, 2
+"""
+
+
+# The report names tables as the schema snapshot does: schema.table, each part quoted if needed.
+_QUALIFIED = ("(SELECT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_class r"
+              " JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = {})")
+_CONSTRAINTS = _CONSTRAINTS.replace("_qualified(con.conrelid)", _QUALIFIED.format("con.conrelid")).replace(
+    "_qualified(con.confrelid)", _QUALIFIED.format("con.confrelid"))
+_NOT_NULL = _NOT_NULL.replace("_qualified(c.oid)", _QUALIFIED.format("c.oid"))
+
+
+@dataclass(frozen=True)
+class Violation:
+    subject: str  # "constraint orders_user_id_fkey on public.orders", "column public.users.email"
+    rows: int
+    example: str  # one offending row, as PostgreSQL prints it
+    broken: str  # what is wrong with them: "with no matching row in public.users", "with NULL"
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.rows} row{'s' if self.rows != 1 else ''} {self.broken} (e.g. {self.example})"
+
+
+def violations(conn: psycopg.Connection, tables: set[str]) -> list[Violation]:
+    """Every constraint of `tables` (and every foreign key into them) that some row breaks."""
+    if not tables:
+        return []
+    checks: list[tuple[str, str, sql.Composable]] = []
+    for name, kind, table, parent, columns, parent_columns, definition in conn.execute(
+            _CONSTRAINTS, {"tables": sorted(tables)}).fetchall():
+        subject = f"constraint {name} on {table}"
+        if kind == "f":
+            checks.append((subject, f"with no matching row in {parent}", _orphans(table, parent, columns, parent_columns)))
+        else:
+            checks.append((subject, "failing it", _failing_check(table, definition)))
+    for table, column in conn.execute(_NOT_NULL, {"tables": sorted(tables)}).fetchall():
+        checks.append((f"column {table}.{column}", "with NULL, though it is NOT NULL",
+                       sql.SQL("FROM {} t WHERE t.{} IS NULL").format(sql.SQL(table), sql.SQL(column))))
+    if not checks:
+        return []
+    # One round trip: a count and one example row per constraint.
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("(SELECT {}::int, count(*), min(t::text) {})").format(sql.Literal(index), where)
+        for index, (_, _, where) in enumerate(checks))
+    found = []
+    for index, rows, example in conn.execute(query).fetchall():
+        if rows:
+            subject, broken, _ = checks[index]
+            found.append(Violation(subject, rows, example, broken))
+    return found
+
+
+def _orphans(table: str, parent: str, columns: list[str], parent_columns: list[str]) -> sql.Composable:
+    """Rows whose key is complete (MATCH SIMPLE: a NULL part means no reference) and matches no parent."""
+    present = sql.SQL(" AND ").join(sql.SQL("t.{} IS NOT NULL").format(sql.SQL(c)) for c in columns)
+    match = sql.SQL(" AND ").join(sql.SQL("p.{} = t.{}").format(sql.SQL(pc), sql.SQL(c))
+                                  for c, pc in zip(columns, parent_columns, strict=True))
+    return sql.SQL("FROM {} t WHERE {} AND NOT EXISTS (SELECT FROM {} p WHERE {})").format(
+        sql.SQL(table), present, sql.SQL(parent), match)
+
+
+def _failing_check(table: str, definition: str) -> sql.Composable:
+    """Rows for which the CHECK is false (NULL passes, as in PostgreSQL)."""
+    expression = definition.removeprefix("CHECK ").removesuffix(" NOT VALID").removesuffix(" NO INHERIT")
+    return sql.SQL("FROM {} t WHERE NOT coalesce({}, true)").format(sql.SQL(table), sql.SQL(expression))
