@@ -65,9 +65,16 @@ class Layout(abc.ABC):
     # The runner's own history table (bookkeeping.py), kept by the replay as the runner keeps it.
     bookkeeping: ClassVar[Bookkeeping | None] = None
 
+    # What the runner records a migration as applied by (two migrations with one identity are the
+    # same migration to it): "number" (the version, numeric parts as numbers: V1 and V01 are
+    # one), "text" (the version as written: 001 and 1 differ) or "id" (the whole migration id).
+    identity: ClassVar[str] = "number"
+
     def version_identity(self, version: str, migration_id: str) -> tuple:
-        """What the runner records a migration as applied by: two migrations with one identity
-        are the same migration to it. Default: the version, numeric parts as numbers."""
+        if self.identity == "text":
+            return (version,)
+        if self.identity == "id":
+            return (migration_id,)
         return numeric_identity(version)
 
     @abc.abstractmethod

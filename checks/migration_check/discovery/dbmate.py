@@ -57,8 +57,7 @@ class DbmateLayout(Layout):
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
     bookkeeping = bookkeeping.DBMATE
 
-    def version_identity(self, version: str, migration_id: str) -> tuple:
-        return (version,)  # schema_migrations holds the version as text: 001 and 1 differ
+    identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [p for p in _sql_files(directory) if any(_marker(line) for line in read_head(p).split("\n"))]

@@ -49,8 +49,7 @@ class DieselLayout(Layout):
     strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
     bookkeeping = bookkeeping.DIESEL
 
-    def version_identity(self, version: str, migration_id: str) -> tuple:
-        return (version,)  # __diesel_schema_migrations holds the version as text
+    identity = "text"  # __diesel_schema_migrations holds the version as text
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / "up.sql").is_file()]

@@ -46,8 +46,7 @@ class PrismaLayout(Layout):
     strict_naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
     bookkeeping = bookkeeping.PRISMA
 
-    def version_identity(self, version: str, migration_id: str) -> tuple:
-        return (migration_id,)  # two directories with one timestamp are two migrations to Prisma
+    identity = "id"  # two directories with one timestamp are two migrations to Prisma
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / SCRIPT).is_file()]

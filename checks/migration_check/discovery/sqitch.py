@@ -81,8 +81,7 @@ class SqitchLayout(Layout):
     strict_naming_pattern = r"^(deploy|revert|verify)/[a-z][a-z0-9_-]*(@[\w.-]+)?\.sql$"
     strict_naming_hint = "<snake_case_change>.sql under deploy/, revert/ and verify/"
 
-    def version_identity(self, version: str, migration_id: str) -> tuple:
-        return (migration_id,)  # the registry records changes by name
+    identity = "id"  # the registry records changes by name
 
     def detect(self, directory: Path) -> Detection | None:
         plan = directory / PLAN

@@ -61,8 +61,7 @@ class YoyoLayout(Layout):
     strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql, as `yoyo new` writes them"
     bookkeeping = bookkeeping.YOYO
 
-    def version_identity(self, version: str, migration_id: str) -> tuple:
-        return (migration_id,)  # _yoyo_migration records the id, the whole file name
+    identity = "id"  # _yoyo_migration records the id, the whole file name
 
     def detect(self, directory: Path) -> Detection | None:
         files = [p for p in candidate_files(directory) if p.name.endswith(".sql")]
