@@ -12,9 +12,16 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+
+def _qualified(oid: str) -> str:
+    """A table's name as the schema snapshot prints it: schema.table, each part quoted if needed."""
+    return ("(SELECT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_class r"
+            f" JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = {oid})")
+
+
 # Foreign keys and checks of the tables asked about, and of the tables that reference them.
-_CONSTRAINTS = """
-SELECT con.conname, con.contype, _qualified(con.conrelid), _qualified(con.confrelid),
+_CONSTRAINTS = f"""
+SELECT con.conname, con.contype, {_qualified("con.conrelid")}, {_qualified("con.confrelid")},
        array(SELECT quote_ident(a.attname) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
        array(SELECT quote_ident(a.attname) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
@@ -28,22 +35,14 @@ WHERE con.contype IN ('f', 'c') AND con.conparentid = 0
   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 ORDER BY 3, 1
 """
-_NOT_NULL = """
-SELECT _qualified(c.oid), quote_ident(a.attname)
+_NOT_NULL = f"""
+SELECT {_qualified("c.oid")}, quote_ident(a.attname)
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 WHERE c.relname = ANY(%(tables)s) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND a.attnotnull
   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 ORDER BY 1, 2
 """
-
-
-# The report names tables as the schema snapshot does: schema.table, each part quoted if needed.
-_QUALIFIED = ("(SELECT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_class r"
-              " JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = {})")
-_CONSTRAINTS = _CONSTRAINTS.replace("_qualified(con.conrelid)", _QUALIFIED.format("con.conrelid")).replace(
-    "_qualified(con.confrelid)", _QUALIFIED.format("con.confrelid"))
-_NOT_NULL = _NOT_NULL.replace("_qualified(c.oid)", _QUALIFIED.format("c.oid"))
 
 
 @dataclass(frozen=True)

@@ -91,9 +91,8 @@ class MigrationContext:
         """One test case of this migration. Without `file`, it points at `script` (or the file the
         check is about), at the line where that script starts."""
         if file is None:
-            default = script or default_script(self.migration, check)
-            file = self.project.relative(default.path if default else self.migration.main_file)
-            line = line or (default.first_line if default else 1)
+            file, default_line = default_location(self.project, self.migration, check, script)
+            line = line or default_line
         return CheckResult(check=check, subject=self.migration.id, status=status, file=file, line=line,
                            message=message, details=details, seconds=seconds)
 
@@ -105,6 +104,14 @@ class MigrationContext:
         return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
                            message=failure_prefix + step.failure.summary(relative),
                            details=step.failure.body(relative), seconds=step.seconds)
+
+
+def default_location(project: Project, migration: Migration, check: str,
+                     script: Script | None = None) -> tuple[str | None, int]:
+    """The file and line a case points at when its finding has no statement of its own: where
+    `script` (or the script the check is about) starts."""
+    script = script or default_script(migration, check)
+    return project.relative(script.path if script else migration.main_file), script.first_line if script else 1
 
 
 def default_script(migration: Migration, check: str) -> Script | None:

@@ -23,7 +23,7 @@ import psycopg
 
 from migration_check.discovery import layout_named
 from migration_check.families import Family, MigrationContext, Stage, StepRun, replay_families
-from migration_check.families.base import default_script
+from migration_check.families.base import default_location, default_script
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.presets import setup_name
 from migration_check.replay.executor import ScriptFailed, execute_script
@@ -95,10 +95,8 @@ def _syntax_problem(script: Script) -> SyntaxProblem | None:
 
 
 def skipped_case(project: Project, migration: Migration, check: str, reason: str) -> CheckResult:
-    script = default_script(migration, check)
-    return CheckResult(check=check, subject=migration.id, status=Status.SKIPPED,
-                       file=project.relative(script.path if script else migration.main_file),
-                       line=script.first_line if script else 1, message=reason)
+    file, line = default_location(project, migration, check)
+    return CheckResult(check=check, subject=migration.id, status=Status.SKIPPED, file=file, line=line, message=reason)
 
 
 @dataclass
@@ -161,16 +159,22 @@ class Replay:
         told so), then start a new session, which sees the settings they made (ALTER DATABASE ...
         SET search_path) as a runner's session would."""
         self._setup = list(scripts)
-        before = self.snapshots.take()
+        self._prepare_database(note_setup_objects=True)
+
+    def _prepare_database(self, note_setup_objects: bool = False) -> None:
+        """What every database of the run gets before the first migration: the setup scripts, a
+        new session that sees the settings they made, and the runner's history table."""
+        before = self.snapshots.take() if note_setup_objects else None
         for script in self._setup:
             self._execute_setup_script(script)
-            after = self.snapshots.take()
-            for difference in self._differences(before, after):
-                if difference.change == EXTRA:
-                    self.setup_objects[(difference.kind, difference.name)] = setup_name(script, self.project)
-            before = after
+            if before is not None:
+                after = self.snapshots.take()
+                for difference in self._differences(before, after):
+                    if difference.change == EXTRA:
+                        self.setup_objects[(difference.kind, difference.name)] = setup_name(script, self.project)
+                before = after
         if self._setup:
-            self._reconnect()
+            self._new_session()
         self._create_bookkeeping()
 
     def _execute_setup_script(self, script: Script) -> None:
@@ -204,15 +208,12 @@ class Replay:
             return StepRun(step.script, failure, step.seconds)
         return step
 
-    def _reconnect_after_loss(self) -> None:
-        self.conn = connect(self._conninfo)
+    def _new_session(self) -> None:
+        """A new connection for the migrations (the old one is closed, or ended by a migration)."""
+        old, self.conn = self.conn, connect(self._conninfo)
         self.snapshots = SnapshotSession(self.conn)
-
-    def _reconnect(self) -> None:
-        fresh = connect_like(self.conn)
-        self.conn.close()
-        self.conn = fresh
-        self.snapshots = SnapshotSession(fresh)
+        if not old.closed:
+            old.close()
 
     def outcomes(self) -> Iterator[MigrationOutcome]:
         state = self.snapshots.take()
@@ -302,11 +303,7 @@ class Replay:
             return expected, f"not run: cannot rebuild the state after {migration.id}: {reason}"
         self.snapshots = SnapshotSession(self.conn)
         try:
-            for setup in self._setup:
-                self._execute_setup_script(setup)
-            if self._setup:
-                self._reconnect()
-            self._create_bookkeeping()
+            self._prepare_database()
             for applied in self._applied:
                 assert applied.up is not None
                 step = self._record(self._run(applied.up), applied, applied=True)
@@ -345,7 +342,7 @@ class Replay:
                 cause = self._server_problem()
                 if cause:
                     failure.message += f"; the server says: {cause}"
-                self._reconnect_after_loss()
+                self._new_session()
             return StepRun(script, failure, time.perf_counter() - started)
         return StepRun(script, None, time.perf_counter() - started)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import pglast
@@ -28,10 +29,18 @@ _MAX_INCLUDE_DEPTH = 16
 def split_script(script: Script) -> list[Statement]:
     """The statements of `script`, in order. Raises SyntaxProblem when the SQL does not parse or
     uses a psql feature that cannot be replayed."""
+    return list(_split(script))
+
+
+# A migration's up is split for the apply, the reapply and the families that read it, and its
+# rollback for the rollback and the families: each script is parsed once (a SyntaxProblem is not
+# cached, so it is raised each time).
+@functools.lru_cache(maxsize=256)
+def _split(script: Script) -> tuple[Statement, ...]:
     source = Source(script.path, script.sql, script.first_line)
     if script.statements is not None:
-        return _explicit_statements(source, script.statements)
-    return Splitter(script.root).run(source)
+        return tuple(_explicit_statements(source, script.statements))
+    return tuple(Splitter(script.root).run(source))
 
 
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
