@@ -5,7 +5,9 @@ rollback), it measures, on one local PostgreSQL started by the project's own pro
 
 - the floor: the same up/down/up SQL stream executed by `psql` over one connection;
 - the full check: `migration-check check` with --database-url on the same server, so neither side
-  pays for starting a server (that cost is printed separately, once).
+  pays for starting a server (that cost is printed separately, once);
+- the same check with --no-data: "data cost" is what the generated rows and the data and integrity
+  families add to it.
 
 It prints time per migration, the ratio to the floor, how flat the cost per migration stays from
 the small project to the large one, and the peak memory of the check. No assertions: it measures.
@@ -79,13 +81,13 @@ def floor_seconds(conninfo: str, count: int, work: Path, psql: str) -> float:
     return time.perf_counter() - started
 
 
-def check_seconds(conninfo: str, project: Path, work: Path) -> tuple[float, float]:
+def check_seconds(conninfo: str, project: Path, work: Path, *extra: str) -> tuple[float, float]:
     """Wall time and peak RSS (MiB) of the whole `migration-check check` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "migration_check", "check", str(project), "--database-url", conninfo,
-         "--junit-xml", str(work / "report.xml"), "--quiet"],
+         "--junit-xml", str(work / "report.xml"), "--quiet", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     elapsed = time.perf_counter() - started
@@ -111,22 +113,26 @@ def main() -> int:
     started = time.perf_counter()
     with LocalProvider() as database, tempfile.TemporaryDirectory(prefix="migration-check-bench-") as tmp:
         print(f"server: {database.description}, started in {time.perf_counter() - started:.2f}s")
-        print(f"{'migrations':>10} {'floor':>9} {'check':>9} {'floor/mig':>10} {'check/mig':>10} {'ratio':>6} {'peak RSS':>9}")
+        print(f"{'migrations':>10} {'floor':>9} {'check':>9} {'floor/mig':>10} {'check/mig':>10} {'ratio':>6} {'peak RSS':>9}"
+              f" {'no-data':>9} {'data cost':>9}")
         per_migration: dict[int, float] = {}
         for size in args.sizes:
             work = Path(tmp) / str(size)
             project = write_project(work, size)
-            floors, checks, peak = [], [], 0.0
+            floors, checks, without_data, peak = [], [], [], 0.0
             for attempt in range(args.repeat):
                 floors.append(floor_seconds(fresh_database(database.conninfo, f"floor_{size}_{attempt}", psql),
                                             size, work, psql))
                 elapsed, rss = check_seconds(database.conninfo, project, work)
                 checks.append(elapsed)
                 peak = max(peak, rss)
-            floor, check = min(floors), min(checks)
+                # The same check without generated rows and the data families: what they cost.
+                without_data.append(check_seconds(database.conninfo, project, work, "--no-data")[0])
+            floor, check, no_data = min(floors), min(checks), min(without_data)
             per_migration[size] = check / size
             print(f"{size:>10} {floor:>8.2f}s {check:>8.2f}s {floor / size * 1000:>8.1f}ms "
-                  f"{check / size * 1000:>8.1f}ms {check / floor:>5.2f}x {peak:>7.0f}MiB")
+                  f"{check / size * 1000:>8.1f}ms {check / floor:>5.2f}x {peak:>7.0f}MiB"
+                  f" {no_data:>8.2f}s {(check / no_data - 1) * 100:>+8.0f}%")
         if len(per_migration) > 1:
             small, large = min(per_migration), max(per_migration)
             print(f"flatness: cost per migration at {large} / at {small} = "

@@ -20,12 +20,14 @@ import psycopg
 
 from migration_check import __version__, signals
 from migration_check.config import resolve_settings
+from migration_check.data.seed import seed_scripts
 from migration_check.discovery import LAYOUTS, discover
 from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
 from migration_check.history import static_checks
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
-from migration_check.replay.runner import MigrationOutcome, Replay, SetupFailed, skipped_outcome
+from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
+from migration_check.replay.runner import Replay, SetupFailed
 from migration_check.reports import junit
 from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
@@ -56,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--pg-bindir", type=Path, metavar="DIR", help="local PostgreSQL server binaries to use")
     check.add_argument("--setup", action="append", metavar="FILE|PRESET",
                        help="SQL run once before the first migration; a file or a preset (supabase). Repeatable")
+    check.add_argument("--seed", action="append", metavar="FILE",
+                       help="SQL that inserts rows, loaded once its tables exist; its rows are checked through"
+                            " every later rollback. Repeatable")
+    check.add_argument("--no-data", dest="data", action="store_false", default=None,
+                       help="no generated rows, no data or integrity checks")
+    check.add_argument("--rows", type=int, metavar="N", help="generated rows per table (default: 5)")
     check.add_argument("--rollbacks", choices=[p.value for p in RollbackPolicy], help="whether rollbacks are required")
     check.add_argument("--fail-on", choices=[s.value for s in Severity],
                        help="lowest severity that fails the run (default: error)")
@@ -82,6 +90,8 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
         values.pop("name")
     if "rollbacks" in values:
         values["rollbacks"] = RollbackPolicy(values["rollbacks"])
+    if "rows" in values and not 1 <= values["rows"] <= 1000:
+        raise UsageError(f"--rows {values['rows']}: expected a number of rows per table from 1 to 1000")
     if "fail_on" in values:
         values["fail_on"] = Severity(values["fail_on"])
     return values
@@ -124,6 +134,8 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         report.results.extend(static)
         console.static_results(static)
         setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
+        if settings.data:  # a seed file that is not there is a usage error before any server starts
+            seed_scripts(project, settings.seed, within_repository=not settings.seed_from_command_line)
         with make_provider(settings) as database:
             report.server = database.description
             console.server(database.description)
@@ -135,6 +147,8 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                     replay.run_setup(setup)
                     for outcome in replay.outcomes():
                         _record(report, outcome, console, finished)
+                    report.results.extend(replay.run_results)
+                    console.static_results(replay.run_results)
             except (psycopg.Error, InfrastructureError) as exc:
                 cause = database.server_problem()  # read now: leaving the provider removes the log
                 if not cause:

@@ -275,17 +275,25 @@ def _naming_pattern(v: _Validator, key: str, located: Located) -> str:
     return pattern
 
 
-def _setup(v: _Validator, key: str, located: Located) -> list[str]:
-    """Preset names stay as they are; file entries (with a / or .sql) become paths from the config's directory."""
+def _setup(v: _Validator, key: str, located: Located, presets: bool = True) -> list[str]:
+    """Preset names stay as they are; file entries (with a / or .sql) become paths from the config's
+    directory. Without `presets` (seed files), a single file may also be given as a string."""
     entries = []
-    for index, entry in enumerate(v.strings(key, located)):
-        if "/" in entry or entry.endswith(".sql"):
+    values = v.strings(key, located) if presets or not isinstance(located.value, str) else [v.string(key, located)]
+    for index, entry in enumerate(values):
+        if not presets or "/" in entry or entry.endswith(".sql"):
             path = v.base / entry
             if not path.is_file():
                 raise v.error(key, located, f"entry {index + 1}: no such file {path}", index)
             entry = str(path)
         entries.append(entry)
     return entries
+
+
+def _rows(v: _Validator, key: str, located: Located) -> int:
+    if isinstance(located.value, bool) or not isinstance(located.value, int) or not 1 <= located.value <= 1000:
+        raise v.error(key, located, f"expected a number of rows per table from 1 to 1000, got {_describe(located.value)}")
+    return located.value
 
 
 def _ignore(v: _Validator, key: str, located: Located) -> list[str]:
@@ -333,6 +341,9 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "ignore": ("ignore", _ignore),
     "setup": ("setup", _setup),
     "severity": ("severity", _severity),
+    "data": ("data", lambda v, k, x: v.boolean(k, x)),
+    "rows": ("rows", _rows),
+    "seed": ("seed", lambda v, k, x: _setup(v, k, x, presets=False)),
     "fail-on": ("fail_on", lambda v, k, x: Severity(v.choice(k, x, [s.value for s in Severity]))),
     "strict-column-order": ("strict_column_order", lambda v, k, x: v.boolean(k, x)),
     "postgres-image": ("postgres_image", lambda v, k, x: v.string(k, x)),
@@ -382,5 +393,6 @@ def resolve_settings(cli_values: dict[str, Any]) -> Settings:
     for name, value in cli.items():
         setattr(settings, name, _ENUM_FIELDS[name](value) if name in _ENUM_FIELDS else value)
     settings.setup_from_command_line = "setup" in cli
+    settings.seed_from_command_line = "seed" in cli
     settings.path = Path(settings.path)
     return settings

@@ -111,6 +111,8 @@ class Project:
     orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
     # SQL run once before the first migration (roles, schemas a platform provides).
     setup: list[Script] = field(default_factory=list)
+    # Data files the runner loads after the migrations (supabase/seed.sql): checked through the rollbacks.
+    seeds: list[Path] = field(default_factory=list)
 
     def relative(self, path: Path | None) -> str | None:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""
@@ -146,6 +148,7 @@ CHECK_FAMILIES: tuple[str, ...] = (
     "verify",
     "rollback",
     "roundtrip",
+    "data",
     "integrity",
     "reapply",
     "lint",

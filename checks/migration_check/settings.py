@@ -36,6 +36,12 @@ class Settings:
     # Whether `setup` came from the command line (the user's own choice) rather than from the
     # config file, which comes with the pull request: only the latter must stay in the repository.
     setup_from_command_line: bool = False
+    # The data check: generated rows in every table (this many per table), user seed files, and the
+    # data and integrity families. `data = False` (--no-data) turns all of it off.
+    data: bool = True
+    rows: int = 5
+    seed: list[str] = field(default_factory=list)
+    seed_from_command_line: bool = False  # as setup_from_command_line
     naming_pattern: str | None = None
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default

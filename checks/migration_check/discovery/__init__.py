@@ -163,6 +163,7 @@ def discover(
         rollback_policy=found.rollback_policy or layout.default_rollbacks,
         stray_files=found.stray_files,
         orphan_rollbacks=found.orphan_rollbacks,
+        seeds=found.seeds,
     )
 
 

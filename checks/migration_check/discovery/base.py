@@ -40,6 +40,7 @@ class Discovery:
     stray_files: list[StrayFile] = field(default_factory=list)
     orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
     rollback_policy: RollbackPolicy | None = None  # None: the layout's default
+    seeds: list[Path] = field(default_factory=list)  # the runner's own seed files (supabase/seed.sql)
 
 
 class Layout(abc.ABC):

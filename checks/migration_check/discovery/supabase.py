@@ -47,6 +47,10 @@ class SupabaseLayout(TimestampRollbackLayout):
         found = super().discover(directory)
         has_rollbacks = any(m.down for m in found.migrations) or bool(found.orphan_rollbacks)
         found.rollback_policy = RollbackPolicy.REQUIRED if has_rollbacks else RollbackPolicy.ABSENT
+        # `supabase db reset` loads the seed file ([db.seed] sql_paths, ./seed.sql by default).
+        seed = directory.parent / "seed.sql"
+        if seed.is_file():
+            found.seeds.append(seed)
         return found
 
 

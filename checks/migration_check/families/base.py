@@ -75,6 +75,15 @@ class MigrationContext:
     setup_objects: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # Earlier migrations the replay could not run (goose Go, Flyway Java, yoyo Python).
     skipped_before: tuple[Migration, ...] = ()
+    # The tool's own session on the same database (migrations never use it): what a family keeps
+    # between stages (copies of rows) lives there. None: the migration's connection stands in.
+    admin: psycopg.Connection | None = None
+    # Tables that are the runner's, not the project's (its history table): never filled or compared.
+    runner_tables: frozenset[str] = frozenset()
+
+    @property
+    def tool_session(self) -> psycopg.Connection:
+        return self.admin if self.admin is not None else self.conn
 
     def result(
         self,
@@ -157,6 +166,15 @@ class Family:
     def verdict(self, context: MigrationContext) -> CheckResult:
         """This family's case for the migration, once the round trip reached `stage`."""
         raise NotImplementedError
+
+    def unreached(self, context: MigrationContext, reason: str) -> CheckResult | None:
+        """The case when the round trip stopped before `stage` (because of `reason`); None: the
+        runner's skipped case. A family that learned something before stopping says it here."""
+        return None
+
+    def after_all(self, project: Project, conn: psycopg.Connection) -> list[CheckResult]:
+        """Cases of the whole run, after the last migration (a seed file's)."""
+        return []
 
     @classmethod
     def observes_up_transaction(cls) -> bool:

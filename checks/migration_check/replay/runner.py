@@ -22,81 +22,30 @@ from dataclasses import dataclass, field
 import psycopg
 
 from migration_check.discovery import layout_named
-from migration_check.families import Family, MigrationContext, Stage, StepRun, replay_families
-from migration_check.families.base import default_location, default_script
-from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
+from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
+from migration_check.families.data import FAILED_WITH_ROWS
+from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
 from migration_check.presets import setup_name
 from migration_check.replay.executor import ScriptFailed, execute_script
+from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
-from migration_check.sql import SyntaxProblem, split_script
 
 
-@dataclass
-class MigrationOutcome:
-    """The replay test cases of one migration, for the console's one line per migration."""
-
-    migration: Migration
-    results: list[CheckResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def status(self) -> Status:
-        statuses = {r.status for r in self.results}
-        if Status.FAILED in statuses:
-            return Status.FAILED
-        if statuses and statuses <= {Status.SKIPPED} or self.migration.skip_reason:
-            return Status.SKIPPED
-        return Status.PASSED
+class _NoFreshState(Exception):
+    def __init__(self, message: str, replaced: bool) -> None:
+        super().__init__(message)
+        self.replaced = replaced  # whether the old database is gone already
 
 
 class SetupFailed(Exception):
     def __init__(self, failure: ScriptFailed, relative: str) -> None:
         super().__init__(f"setup script {failure.summary(relative)}")
         self.failure = failure
-
-
-def skipped_outcome(project: Project, migration: Migration, reason: str,
-                    families: list[Family] | None = None) -> MigrationOutcome:
-    """Every case of a migration the replay did not run, skipped with `reason`."""
-    outcome = MigrationOutcome(migration)
-    for family in families if families is not None else replay_families(Settings()):
-        if family.applies_to(migration):
-            outcome.results.append(skipped_case(project, migration, family.name, reason))
-    return outcome
-
-
-def parsed_outcome(project: Project, migration: Migration, reason: str,
-                   families: list[Family] | None = None) -> MigrationOutcome:
-    """A migration the replay cannot run: skipped with `reason`, except that its scripts are still
-    parsed, so a syntax error in it is reported at its file:line in the same run."""
-    outcome = skipped_outcome(project, migration, reason, families)
-    for index, case in enumerate(outcome.results):
-        script = default_script(migration, case.check) if case.check in ("apply", "rollback") else None
-        problem = _syntax_problem(script) if script is not None else None
-        if problem is not None:
-            relative = project.relative(problem.path) or str(problem.path)
-            outcome.results[index] = CheckResult(
-                check=case.check, subject=migration.id, status=Status.FAILED, file=relative, line=problem.line,
-                message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message} ({reason})")
-    return outcome
-
-
-def _syntax_problem(script: Script) -> SyntaxProblem | None:
-    try:
-        split_script(script)
-    except SyntaxProblem as problem:
-        return problem
-    return None
-
-
-def skipped_case(project: Project, migration: Migration, check: str, reason: str) -> CheckResult:
-    file, line = default_location(project, migration, check)
-    return CheckResult(check=check, subject=migration.id, status=Status.SKIPPED, file=file, line=line, message=reason)
 
 
 @dataclass
@@ -141,6 +90,10 @@ class Replay:
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
         self.setup_objects: dict[tuple[str, str], str] = {}
         self._bookkeeping = layout_named(project.format).bookkeeping
+        self._runner_tables = frozenset({self._bookkeeping.table} if self._bookkeeping else ())
+        # Cases of the whole run (a seed file's), after the last migration.
+        self.run_results: list[CheckResult] = []
+        self._rows = any(isinstance(family, DATA_FAMILIES) for family in self.families)
 
     def close(self) -> None:
         """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
@@ -230,27 +183,32 @@ class Replay:
             outcome, state, blocked = self._round_trip(migration, state)
             outcome.seconds = time.perf_counter() - started
             yield outcome
+        for family in self.families:
+            self.run_results += family.after_all(self.project, self.conn)
 
     def _round_trip(self, migration: Migration, before: Snapshot) -> tuple[MigrationOutcome, Snapshot, str | None]:
         """Returns the outcome, the schema now, and the reason later migrations cannot run (or None)."""
         context = MigrationContext(self.project, self.settings, migration, self.conn, before,
                                    differences=self._differences, run_script=self._run,
-                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped))
+                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped),
+                                   admin=self.admin, runner_tables=self._runner_tables)
         trip = _Trip([f for f in self.families if f.applies_to(migration)], context)
         stopped = self._steps(trip)
         outcome = MigrationOutcome(migration)
         for family in trip.families:
-            outcome.results.append(trip.verdicts.get(family.name) or
+            outcome.results.append(trip.verdicts.get(family.name) or family.unreached(context, stopped or "not run") or
                                    skipped_case(self.project, migration, family.name, stopped or "not run"))
         state, blocked = self._where_we_are(context, trip.verdicts)
         return outcome, state, blocked
 
     def _steps(self, trip: _Trip) -> str | None:
         """Runs the round trip as far as it goes; returns why it stopped early, or None."""
-        context, migration = trip.context, trip.context.migration
-        assert migration.up is not None
+        context, migration, up = trip.context, trip.context.migration, trip.context.migration.up
+        assert up is not None
         trip.observe("before_up")
-        context.up = self._record(self._run(migration.up, observe_transaction=context), migration, applied=True)
+        context.up = self._record(self._run(up, observe_transaction=context), migration, applied=True)
+        context.up = self._without_rows(context, context.up, "the up", self._applied,
+                                        lambda: self._record(self._run(up, observe_transaction=context), migration, applied=True))
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return "not run: up failed"
@@ -261,14 +219,20 @@ class Replay:
         if no_rollback:
             return no_rollback
         assert migration.down is not None
-        context.down = self._record(self._run(migration.down), migration, applied=False)
+        down = migration.down
+        assert down is not None
+        context.down = self._record(self._run(down), migration, applied=False)
+        context.down = self._without_rows(context, context.down, "the rollback", [*self._applied, migration],
+                                          lambda: self._record(self._run(down), migration, applied=False))
         trip.reached(Stage.DOWN_RAN)
         if context.down.failed:
             return "not run: the rollback failed"
         context.after_down = self.snapshots.take()
         trip.observe("after_down")
         trip.reached(Stage.DOWN_DONE)
-        context.reapply = self._record(self._run(migration.up), migration, applied=True)
+        context.reapply = self._record(self._run(up), migration, applied=True)
+        context.reapply = self._without_rows(context, context.reapply, "the up run again", [*self._applied, migration],
+                                             lambda: self._reapply_after_down(migration))
         if not context.reapply.failed:
             context.after_reapply = self.snapshots.take()
             trip.observe("after_reapply")
@@ -292,19 +256,49 @@ class Replay:
             return now, None  # the failed step changed nothing
         return self._rebuild(migration, context.after_up)
 
+    def _without_rows(self, context: MigrationContext, step: StepRun, what: str, ups: list[Migration],
+                      again: Callable[[], StepRun]) -> StepRun:
+        """A step that failed on a data error while the tables held generated rows runs again on
+        the state `ups` produce without them, so that the rows never change another family's
+        verdict (the data family tells of the failure instead)."""
+        failure = step.failure
+        if (not self._rows or failure is None or not _data_error(failure.sqlstate)
+                or FAILED_WITH_ROWS in context.notes):
+            return step
+        relative = self.project.relative(failure.path) or str(failure.path)
+        try:
+            self._fresh_state(ups, context.migration.id)
+        except _NoFreshState:
+            return step
+        context.conn, context.admin = self.conn, self.admin
+        context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
+        return again()
+
+    def _reapply_after_down(self, migration: Migration) -> StepRun:
+        assert migration.up is not None and migration.down is not None
+        self._record(self._run(migration.down), migration, applied=False)
+        return self._record(self._run(migration.up), migration, applied=True)
+
     def _rebuild(self, migration: Migration, expected: Snapshot) -> tuple[Snapshot, str | None]:
         """The state the ups produce, in a fresh database (see restore.py). When that cannot be
         made, the later migrations are skipped with the reason (`expected` stands for the state)."""
         try:
+            self._fresh_state(self._applied, migration.id)
+        except _NoFreshState as problem:
+            return (self.snapshots.take() if problem.replaced else expected), f"not run: {problem}"
+        return self.snapshots.take(), None
+
+    def _fresh_state(self, ups: list[Migration], after: str) -> None:
+        """A fresh database with the setup and `ups` applied. Raises _NoFreshState."""
+        try:
             self.conn, self.admin = self._fresh.replace(self.conn, self.admin)
             self._conninfo = conninfo_of(self.conn)
         except psycopg.Error as error:
-            reason = " ".join(str(error).split())
-            return expected, f"not run: cannot rebuild the state after {migration.id}: {reason}"
+            raise _NoFreshState(f"cannot rebuild the state after {after}: {' '.join(str(error).split())}", False) from None
         self.snapshots = SnapshotSession(self.conn)
         try:
             self._prepare_database()
-            for applied in self._applied:
+            for applied in ups:
                 assert applied.up is not None
                 step = self._record(self._run(applied.up), applied, applied=True)
                 if step.failure is not None:
@@ -312,9 +306,8 @@ class Replay:
         except (ScriptFailed, SetupFailed) as failure:
             cause = failure.failure if isinstance(failure, SetupFailed) else failure
             relative = self.project.relative(cause.path) or str(cause.path)
-            return (self.snapshots.take(),
-                    f"not run: the ups no longer apply in a fresh database after {migration.id}: {cause.summary(relative)}")
-        return self.snapshots.take(), None
+            raise _NoFreshState(f"the ups no longer apply in a fresh database after {after}: {cause.summary(relative)}",
+                                True) from None
 
     def _why_no_rollback(self, migration: Migration) -> str | None:
         if migration.repeatable:
@@ -348,3 +341,9 @@ class Replay:
 
     def _differences(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
         return diff_snapshots(expected, actual, strict_column_order=self.settings.strict_column_order)
+
+
+def _data_error(sqlstate: str | None) -> bool:
+    """Errors rows can cause: data exceptions (22: a cast, a length), integrity violations (23: NOT
+    NULL, unique, check, foreign key) and exceptions raised by the migration's own code (P0001)."""
+    return sqlstate is not None and (sqlstate[:2] in ("22", "23") or sqlstate == "P0001")

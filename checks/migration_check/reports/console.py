@@ -8,7 +8,7 @@ import sys
 from typing import TextIO
 
 from migration_check.model import CheckResult, Project, RunReport, Severity, Status
-from migration_check.replay.runner import MigrationOutcome
+from migration_check.replay.outcomes import MigrationOutcome
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}
 # Control characters other than newline and tab, escaped in everything printed: names and messages

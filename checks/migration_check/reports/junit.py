@@ -36,6 +36,9 @@ def test_case(result: CheckResult, fail_on: Severity) -> TestCase:
     elif result.status is Status.FAILED:
         # A warning below the fail-on level: visible, but not a failing case.
         case.stdout = f"warning: {result.message}\n{result.details}".rstrip()
+    elif result.message:
+        # What a passing check has to say (a confirmed loss and its reason, what the up did to rows).
+        case.stdout = f"{result.message}\n{result.details_beyond_message()}".rstrip()
     return case
 
 

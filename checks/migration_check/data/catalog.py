@@ -1,0 +1,192 @@
+"""What the catalog says about the tables rows are generated for: their columns, the types of those
+columns (down to the base type of a domain, the element of an array, the subtype of a range) and
+their foreign keys. Read in a few queries for all tables at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pglast
+import psycopg
+from pglast import ast, parser
+
+# Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
+# partitioned parent, which routes them), not a table an extension owns.
+_TABLES = """
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%' AND c.oid <> ALL(%s)
+  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                  AND d.deptype = 'e')
+ORDER BY 2
+"""
+# Columns the server fills itself (generated, identity, serial) are left to it.
+_COLUMNS = """
+SELECT a.attrelid, quote_ident(a.attname), a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod),
+       a.attnotnull, a.attgenerated <> '' OR a.attidentity <> ''
+                     OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false),
+       d.adbin IS NOT NULL
+FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attrelid, a.attnum
+"""
+_FOREIGN_KEYS = """
+SELECT con.conrelid, con.confrelid,
+       (SELECT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_class r
+        JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = con.confrelid),
+       array(SELECT quote_ident(a.attname) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+       array(SELECT quote_ident(a.attname) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
+FROM pg_constraint con
+WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY(%s)
+ORDER BY con.conrelid, con.conname
+"""
+_TYPES = """
+SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typbasetype, t.typtypmod, t.typelem,
+       array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
+       (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid),
+       {multirange}
+FROM pg_type t WHERE t.oid = ANY(%s)
+"""
+MULTIRANGES = 140000  # PostgreSQL 14 added multirange types
+# Every partition of a partitioned table: its bound, and the key columns of the table it partitions.
+_PARTITIONS = """
+SELECT t.relid, t.parentrelid, t.isleaf, pg_get_expr(c.relpartbound, c.oid),
+       array(SELECT quote_ident(a.attname) FROM pg_partitioned_table p
+             CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.n
+             WHERE p.partrelid = t.parentrelid ORDER BY k.o)
+FROM pg_partition_tree(%s) t JOIN pg_class c ON c.oid = t.relid
+WHERE t.level > 0
+ORDER BY t.relid
+"""
+
+
+@dataclass(frozen=True)
+class TypeInfo:
+    oid: int
+    name: str  # pg_type.typname: int4, varchar, my_enum, _text
+    kind: str  # typtype: b base, e enum, d domain, r range, m multirange, c composite
+    category: str  # typcategory: N numeric, S string, A array, ...
+    base: int  # a domain's base type
+    base_typmod: int  # a domain's typmod (varchar(5) under a domain)
+    element: int  # an array's element type
+    labels: tuple[str, ...]  # an enum's labels, in order
+    subtype: int | None  # a range's subtype (for a multirange: its range type)
+
+
+@dataclass(frozen=True)
+class Column:
+    quoted: str
+    name: str
+    type_oid: int
+    typmod: int
+    type_text: str  # format_type: what a literal is cast to
+    not_null: bool
+    server_fills: bool  # generated, identity or serial: the server gives the value
+    has_default: bool
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    parent_oid: int
+    parent: str  # qualified, quoted
+    columns: tuple[str, ...]  # quoted, in key order
+    parent_columns: tuple[str, ...]
+
+
+@dataclass
+class Table:
+    oid: int
+    name: str  # qualified, quoted: public.users
+    relname: str
+    columns: list[Column] = field(default_factory=list)
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    # For a partitioned table, one entry per leaf partition: key column -> a value inside its bounds.
+    partitions: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def references_itself(self) -> bool:
+        return any(fk.parent_oid == self.oid for fk in self.foreign_keys)
+
+
+def tables(conn: psycopg.Connection, excluded: set[str], known: set[int] | None = None) -> list[Table]:
+    """Every table of the project, except those named in `excluded` (qualified names) and those
+    whose oid is `known`."""
+    return [Table(oid, name, relname) for oid, name, relname in conn.execute(_TABLES, (sorted(known or ()),)).fetchall()
+            if name not in excluded]
+
+
+def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo]:
+    """Fills in the columns and foreign keys of `found`; returns the types they use."""
+    by_oid = {table.oid: table for table in found}
+    oids = list(by_oid)
+    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in conn.execute(
+            _COLUMNS, (oids,)).fetchall():
+        by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default))
+    for oid, parent_oid, parent, columns, parent_columns in conn.execute(_FOREIGN_KEYS, (oids,)).fetchall():
+        by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns), tuple(parent_columns)))
+    for table in found:
+        table.partitions = _partition_values(conn, table.oid)
+    return types(conn, {column.type_oid for table in found for column in table.columns})
+
+
+def _partition_values(conn: psycopg.Connection, oid: int) -> list[dict[str, str]]:
+    """Key values that route a row to each leaf partition: a range partition's lower bound, a list
+    partition's first value, merged down the levels. A default or hash partition adds nothing."""
+    rows = conn.execute(_PARTITIONS, (oid,)).fetchall()
+    own: dict[int, dict[str, str]] = {}
+    parents: dict[int, int] = {}
+    for relid, parent, _, bound, keys in rows:
+        parents[relid] = parent
+        own[relid] = dict(zip(keys, _bound_values(bound or ""), strict=False))
+    leaves = []
+    for relid, _, is_leaf, _, _ in rows:
+        if not is_leaf:
+            continue
+        values: dict[str, str] = {}
+        node: int | None = relid
+        while node in own:
+            values = {**own[node], **values}
+            node = parents.get(node)
+        leaves.append(values)
+    return leaves
+
+
+def _bound_values(bound: str) -> list[str]:
+    """The values of `FOR VALUES FROM ('2025-09-01') TO (...)` or `FOR VALUES IN ('a', 'b')`, as text."""
+    try:
+        [statement] = pglast.parse_sql(f"CREATE TABLE x PARTITION OF y {bound}")
+    except (parser.ParseError, ValueError):
+        return []
+    spec = getattr(statement.stmt, "partbound", None)
+    if spec is None or spec.is_default:
+        return []
+    datums = spec.lowerdatums if spec.strategy == "r" else spec.listdatums[:1] if spec.strategy == "l" else ()
+    values = []
+    for datum in datums or ():
+        constant = getattr(datum, "val", None) if isinstance(datum, ast.A_Const) else None
+        if constant is None:
+            break  # MINVALUE, MAXVALUE: no single value to give
+        values.append(str(getattr(constant, "sval", None) or getattr(constant, "ival", None) or getattr(constant, "fval", None)))
+    return values
+
+
+def types(conn: psycopg.Connection, wanted: set[int]) -> dict[int, TypeInfo]:
+    """The types `wanted`, and every type they are built on (domain bases, array elements, range subtypes)."""
+    multirange = ("(SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid)"
+                  if conn.info.server_version >= MULTIRANGES else "NULL::oid")
+    query = _TYPES.format(multirange=multirange)
+    found: dict[int, TypeInfo] = {}
+    while wanted:
+        for row in conn.execute(query, (sorted(wanted),)).fetchall():
+            oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of = row
+            found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
+                                  subtype if subtype is not None else multirange_of)
+        wanted = {info.base for info in found.values()} | {info.element for info in found.values()} \
+            | {info.subtype or 0 for info in found.values()}
+        wanted -= set(found) | {0}
+    return found

@@ -1,0 +1,211 @@
+"""The rows of a table before a migration, and how they differ later: after the up (what the up did
+to existing data) and after the rollback (what the round trip lost).
+
+Before the up, each watched table is copied, as text, into a temporary table of the tool's own
+session (the migrations never see it, and a text copy depends on no type a migration might drop),
+with a content fingerprint. Later, the table's fingerprint is computed again in the database;
+only when it differs are the rows compared, by primary key where the table had one, in one query
+that counts missing, extra and changed rows, per column, with an example of each. Nothing is
+fetched into Python but counts and examples.
+
+Only the columns that existed before the up are compared: a column the up adds and the rollback
+drops is not data that existed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+_TABLES = """
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
+       array(SELECT quote_ident(a.attname) FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
+       array(SELECT quote_ident(a.attname) FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY k(n, o)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
+             WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.o)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.oid = ANY(%s) ORDER BY 2
+"""
+_COLUMNS_NOW = """
+SELECT array(SELECT quote_ident(a.attname) FROM pg_attribute a
+             WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped)
+WHERE to_regclass(%(table)s) IS NOT NULL
+"""
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A table's rows before the up, kept in the tool's session."""
+
+    table: str  # qualified, quoted
+    copy: str  # the temporary table holding (k, v): the key as text, the columns as text[]
+    columns: tuple[str, ...]  # quoted, as before the up
+    key: tuple[str, ...]  # the primary key's columns (quoted), or () for a table without one
+    rows: int
+    fingerprint: str
+
+    def label(self, key_text: str) -> str:
+        """How a row is named in a message: id=3, (tenant, id)=(1,3)."""
+        return f"{self.key[0]}={key_text}" if len(self.key) == 1 else f"({', '.join(self.key)})={key_text}"
+
+
+@dataclass
+class RowChanges:
+    """How a table's rows differ from their copy."""
+
+    copy: Copy
+    gone: bool = False  # the table no longer exists
+    missing: int = 0
+    extra: int = 0
+    changed: int = 0
+    changed_columns: dict[str, tuple[int, str]] = field(default_factory=dict)  # column -> (rows, example)
+    absent_columns: dict[str, int] = field(default_factory=dict)  # column no longer there -> its non-null values
+    missing_example: str = ""
+    extra_example: str = ""
+
+    def __bool__(self) -> bool:
+        return self.gone or bool(self.missing or self.extra or self.changed or self.absent_columns)
+
+    def describe(self) -> str:
+        """`table public.users: 12 of 12 rows changed in column phone (e.g. id=3: '555-0103' became NULL)`."""
+        copy, total = self.copy, self.copy.rows
+        if self.gone:
+            return f"table {copy.table}: the table is gone, with its {total} row{_s(total)}"
+        parts = []
+        if self.missing:
+            parts.append(f"{self.missing} of {total} row{_s(total)} missing (e.g. {self.missing_example})")
+        for column, rows in self.absent_columns.items():
+            parts.append(f"column {column} is gone, with its {rows} non-null value{_s(rows)}")
+        if self.changed_columns:
+            columns = ", ".join(self.changed_columns)
+            example = next(iter(self.changed_columns.values()))[1]
+            word = "column" if len(self.changed_columns) == 1 else "columns"
+            parts.append(f"{self.changed} of {total} row{_s(total)} changed in {word} {columns} (e.g. {example})")
+        if self.extra:
+            parts.append(f"{self.extra} row{_s(self.extra)} that were not there (e.g. {self.extra_example})")
+        return f"table {copy.table}: " + "; ".join(parts)
+
+
+def _s(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def take_copies(admin: psycopg.Connection, oids: list[int], excluded: set[str]) -> list[Copy]:
+    """Copy the rows of the tables `oids` (but `excluded`) into the tool's session."""
+    copies = []
+    for _oid, table, columns, key in admin.execute(_TABLES, (oids,)).fetchall():
+        if table in excluded or not columns:
+            continue
+        name = f"migration_check_rows_{next(_names)}"
+        key = tuple(key)
+        source = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
+            _key_expression(key), _values_expression(columns, set(columns)), sql.SQL(table))
+        admin.execute(sql.SQL("CREATE TEMP TABLE {} AS {}").format(sql.Identifier(name), source))
+        row = admin.execute(sql.SQL("SELECT count(*), {} FROM {} r").format(
+            _FINGERPRINT, sql.Identifier(name))).fetchone()
+        assert row is not None
+        copies.append(Copy(table, name, tuple(columns), key, row[0], row[1]))
+    return copies
+
+
+def drop_copies(admin: psycopg.Connection, copies: list[Copy]) -> None:
+    if copies and not admin.closed:
+        admin.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+            sql.SQL(", ").join(sql.Identifier(copy.copy) for copy in copies)))
+
+
+# Order-independent: the md5 of the sorted per-row md5s.
+_ROW_HASH = "md5(coalesce(r.k, '') || r.v::text)"
+_FINGERPRINT = sql.SQL(f"coalesce(md5(string_agg({_ROW_HASH}, '' ORDER BY {_ROW_HASH})), '')")
+
+
+def _key_expression(key: tuple[str, ...]) -> sql.Composable:
+    if not key:
+        return sql.SQL("NULL::text")
+    if len(key) == 1:
+        return sql.SQL("t.{}::text").format(sql.SQL(key[0]))
+    return sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.SQL("t.{}").format(sql.SQL(k)) for k in key))
+
+
+def _values_expression(columns: tuple[str, ...] | list[str], present: set[str]) -> sql.Composable:
+    return sql.SQL("ARRAY[{}]::text[]").format(sql.SQL(", ").join(
+        sql.SQL("t.{}::text").format(sql.SQL(c)) if c in present else sql.SQL("NULL::text") for c in columns))
+
+
+def changes(admin: psycopg.Connection, copy: Copy) -> RowChanges:
+    """How the table's rows differ now from its copy (nothing, mostly: one fingerprint query)."""
+    row = admin.execute(_COLUMNS_NOW, {"table": copy.table}).fetchone()
+    found = RowChanges(copy)
+    if row is None:
+        found.gone = copy.rows > 0
+        return found
+    present = set(row[0])
+    if not set(copy.key) <= present:
+        key: tuple[str, ...] = ()  # the key is gone: compare whole rows
+        copy = Copy(copy.table, copy.copy, copy.columns, (), copy.rows, copy.fingerprint)
+    else:
+        key = copy.key
+    now = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
+        _key_expression(key), _values_expression(copy.columns, present), sql.SQL(copy.table))
+    same = admin.execute(sql.SQL("SELECT count(*), {} FROM ({}) r").format(_FINGERPRINT, now)).fetchone()
+    if same is not None and (same[0], same[1]) == (copy.rows, copy.fingerprint):
+        return found
+    absent = [index for index, column in enumerate(copy.columns) if column not in present]
+    if absent:
+        counts = admin.execute(sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.SQL("count(v[{}])").format(sql.Literal(i + 1)) for i in absent),
+            sql.Identifier(copy.copy))).fetchone()
+        assert counts is not None
+        found.absent_columns = {copy.columns[i]: n for i, n in zip(absent, counts, strict=True) if n}
+    if key:
+        _by_key(admin, copy, now, present, found)
+    else:
+        _whole_rows(admin, copy, now, found)
+    return found
+
+
+def _by_key(admin: psycopg.Connection, copy: Copy, now: sql.Composable, present: set[str], found: RowChanges) -> None:
+    both = sql.SQL("b.k IS NOT NULL AND n.k IS NOT NULL")
+    compared = [(i + 1, column) for i, column in enumerate(copy.columns) if column in present]
+    per_column = [sql.SQL("count(*) FILTER (WHERE {both} AND {differs}), "
+                          "min(b.k || ': ' || coalesce(quote_literal(b.v[{i}]), 'NULL') || ' became '"
+                          " || coalesce(quote_literal(n.v[{i}]), 'NULL')) FILTER (WHERE {both} AND {differs})"
+                          ).format(both=both, i=sql.Literal(i), differs=_differs(i)) for i, _ in compared]
+    query = sql.SQL("WITH n AS ({now}) SELECT count(*) FILTER (WHERE n.k IS NULL), count(*) FILTER (WHERE b.k IS NULL),"
+                    " count(*) FILTER (WHERE {both} AND ({differs})),"
+                    " min(b.k) FILTER (WHERE n.k IS NULL), min(n.k) FILTER (WHERE b.k IS NULL){more}"
+                    " FROM {copy} b FULL JOIN n ON b.k = n.k").format(
+        now=now, both=both, copy=sql.Identifier(copy.copy),
+        differs=sql.SQL(" OR ").join(_differs(i) for i, _ in compared) if compared else sql.SQL("false"),
+        more=sql.SQL("").join(sql.SQL(", ") + part for part in per_column))
+    row = admin.execute(query).fetchone()
+    assert row is not None
+    found.missing, found.extra, changed, missing_key, extra_key = row[:5]
+    found.missing_example = copy.label(missing_key) if missing_key else ""
+    found.extra_example = copy.label(extra_key) if extra_key else ""
+    for (_, column), rows, example in zip(compared, row[5::2], row[6::2], strict=True):
+        if rows:
+            found.changed_columns[column] = (rows, copy.label(example))
+    found.changed = changed
+
+
+def _differs(i: int) -> sql.Composable:
+    return sql.SQL("b.v[{i}] IS DISTINCT FROM n.v[{i}]").format(i=sql.Literal(i))
+
+
+def _whole_rows(admin: psycopg.Connection, copy: Copy, now: sql.Composable, found: RowChanges) -> None:
+    """A table without a primary key: rows compared whole, as a multiset."""
+    query = sql.SQL("WITH n AS ({now}), gone AS (SELECT v FROM {copy} EXCEPT ALL SELECT v FROM n),"
+                    " added AS (SELECT v FROM n EXCEPT ALL SELECT v FROM {copy})"
+                    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added),"
+                    " (SELECT min(v::text) FROM gone), (SELECT min(v::text) FROM added)").format(
+        now=now, copy=sql.Identifier(copy.copy))
+    row = admin.execute(query).fetchone()
+    assert row is not None
+    found.missing, found.extra = row[0], row[1]
+    found.missing_example, found.extra_example = row[2] or "", row[3] or ""

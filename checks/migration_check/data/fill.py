@@ -1,0 +1,185 @@
+"""Rows in every table, generated from the catalog before each migration, so that the replay sees
+what a production database holds: a rollback that loses data has data to lose.
+
+Each table is filled once, when the replay first sees it (by oid: a table a rollback drops and
+re-creates is a new table, and is filled again once its round trip is judged). Rows are inserted
+in foreign-key order, parents first, and each child row references an existing parent row (the
+same parent for every column of a composite key). Values come from values.py; the server fills
+generated, identity and serial columns. When a batch breaks a constraint the generator cannot see
+(a check, a trigger, a partition bound), rows are tried one at a time, then with their nullable
+columns NULL, then with their defaulted columns left to the default. A table that ends up without
+rows is "not covered", with the server's reason.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from migration_check.data import catalog
+from migration_check.data.catalog import Column, Table, TypeInfo
+from migration_check.data.values import value
+
+# Enough rows that every label of an enum appears, within reason.
+MAX_ROWS = 20
+# One nullable value in this many is NULL: mostly values, as in a real table.
+NULL_EVERY = 5
+
+
+@dataclass
+class RowFiller:
+    """Fills the tables of the database `admin` is connected to, each once."""
+
+    rows: int
+    excluded: set[str]  # qualified names of tables never filled (the runner's history table)
+    statement_timeout: str = "1min"
+    filled: set[int] = field(default_factory=set)
+    not_covered: dict[str, str] = field(default_factory=dict)  # table -> why it has no rows
+    database: str | None = None  # the database the filled oids belong to
+
+    def fill(self, admin: psycopg.Connection) -> list[str]:
+        """Fill the tables not filled yet; returns their names."""
+        if admin.info.dbname != self.database:  # a rebuilt database: every table is new
+            self.filled.clear()
+            self.database = admin.info.dbname
+        found = catalog.tables(admin, self.excluded, self.filled)
+        if not found or self.rows <= 0:
+            return []
+        types = catalog.describe(admin, found)
+        with admin.transaction():
+            admin.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.statement_timeout)))
+            for table in _parents_first(found):
+                reason = _fill_table(admin, table, types, self.rows)
+                self.filled.add(table.oid)
+                if reason:
+                    self.not_covered[table.name] = reason
+                else:
+                    self.not_covered.pop(table.name, None)
+        return [table.name for table in found]
+
+
+def _parents_first(found: list[Table]) -> list[Table]:
+    """Tables in foreign-key order; a cycle is broken where it closes (those keys get NULL or the
+    parent rows that already exist)."""
+    by_oid = {table.oid: table for table in found}
+    graph = {table.oid: {fk.parent_oid for fk in table.foreign_keys if fk.parent_oid in by_oid and fk.parent_oid != table.oid}
+             for table in found}
+    order: list[int] = []
+    while graph:
+        try:
+            order += graphlib.TopologicalSorter(graph).static_order()
+            break
+        except graphlib.CycleError as cycle:
+            # Each node of the cycle precedes the next (is its parent): drop one such edge, sort again.
+            parent, child = cycle.args[1][0], cycle.args[1][1]
+            graph[child].discard(parent)
+    return [by_oid[oid] for oid in order]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How each row of a table is made: the columns given, and their value for row i."""
+
+    table: Table
+    columns: list[Column]
+    types: dict[int, TypeInfo]
+    references: dict[str, tuple[catalog.ForeignKey, int]]  # column -> its foreign key, position in it
+
+    def row(self, i: int, nulls: bool = False, defaults: bool = False) -> list[sql.Composable]:
+        return [self._cell(column, i, nulls, defaults) for column in self.columns]
+
+    def _cell(self, column: Column, i: int, nulls: bool, defaults: bool) -> sql.Composable:
+        partitions = self.table.partitions
+        routed = partitions[i % len(partitions)].get(column.quoted) if partitions else None
+        if routed is not None:
+            return sql.SQL("{}::{}").format(sql.Literal(routed), sql.SQL(column.type_text))
+        reference = self.references.get(column.quoted)
+        if reference is not None:
+            return _parent_key(*reference, i)
+        if defaults and column.has_default:
+            return sql.SQL("DEFAULT")
+        if not column.not_null and (nulls or i % NULL_EVERY == NULL_EVERY - 1):
+            return sql.SQL("NULL")
+        text = value(column, self.types, i)
+        if text is None:
+            return sql.SQL("DEFAULT") if column.has_default else sql.SQL("NULL")
+        return sql.SQL("{}::{}").format(sql.Literal(text), sql.SQL(column.type_text))
+
+
+def _plan(table: Table, types: dict[int, TypeInfo]) -> _Plan | str:
+    references = {column: (fk, index) for fk in reversed(table.foreign_keys) for index, column in enumerate(fk.columns)}
+    columns = []
+    for column in table.columns:
+        if column.server_fills:
+            continue
+        if column.quoted not in references and value(column, types, 0) is None and column.not_null and not column.has_default:
+            return f"no value can be generated for column {column.quoted} of type {column.type_text}"
+        columns.append(column)
+    return _Plan(table, columns, types, references)
+
+
+def _parent_key(fk: catalog.ForeignKey, position: int, i: int) -> sql.Composable:
+    """Column `position` of the key of parent row i (cycling through the parent's rows, in key order)."""
+    order = sql.SQL(", ").join(sql.SQL("p.{}").format(sql.SQL(column)) for column in fk.parent_columns)
+    return sql.SQL("(SELECT p.{} FROM {} p ORDER BY {} LIMIT 1 OFFSET {} % greatest((SELECT count(*) FROM {}), 1))").format(
+        sql.SQL(fk.parent_columns[position]), sql.SQL(fk.parent), order, sql.Literal(i), sql.SQL(fk.parent))
+
+
+def _row_count(table: Table, types: dict[int, TypeInfo], rows: int) -> int:
+    wanted = [len(_enum_labels(column.type_oid, types)) for column in table.columns] + [len(table.partitions)]
+    return max(rows, min(MAX_ROWS, max(wanted)))
+
+
+def _enum_labels(type_oid: int, types: dict[int, TypeInfo]) -> tuple[str, ...]:
+    info = types.get(type_oid)
+    while info is not None and info.kind == "d":
+        info = types.get(info.base)
+    return info.labels if info is not None else ()
+
+
+def _insert(plan: _Plan, rows: list[list[sql.Composable]]) -> sql.Composed:
+    target = sql.SQL(plan.table.name)
+    if not plan.columns:
+        return sql.SQL("INSERT INTO {} DEFAULT VALUES ON CONFLICT DO NOTHING").format(target)
+    names = sql.SQL(", ").join(sql.SQL(column.quoted) for column in plan.columns)
+    values = sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(row)) for row in rows)
+    return sql.SQL("INSERT INTO {} ({}) VALUES {} ON CONFLICT DO NOTHING").format(target, names, values)
+
+
+def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeInfo], rows: int) -> str | None:
+    """Insert the table's rows; returns why it has none, or None."""
+    plan = _plan(table, types)
+    if isinstance(plan, str):
+        return plan if not _has_rows(admin, table) else None
+    count = _row_count(table, types, rows)
+    # A self-reference needs the rows before it: one statement per row then.
+    if plan.columns and not table.references_itself:
+        try:
+            with admin.transaction():
+                admin.execute(_insert(plan, [plan.row(i) for i in range(count)]))
+            return None
+        except psycopg.Error:
+            pass  # a constraint the generator cannot see: row by row
+    problem = None
+    for i in range(count):
+        for variant in ({}, {"nulls": True}, {"nulls": True, "defaults": True}):
+            try:
+                with admin.transaction():
+                    admin.execute(_insert(plan, [plan.row(i, **variant)]))
+                break
+            except psycopg.Error as error:
+                problem = error
+    if _has_rows(admin, table):
+        return None
+    if problem is None:
+        return "no row could be inserted"
+    reason = problem.diag.message_primary or str(problem)
+    return f"no generated row could be inserted: {problem.diag.sqlstate or ''} {reason}".replace(":  ", ": ")
+
+
+def _has_rows(admin: psycopg.Connection, table: Table) -> bool:
+    row = admin.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.SQL(table.name))).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,127 @@
+"""A realistic value for row `i` of a column, from its type alone: the text of a literal the
+server casts to the column's type. Deterministic (the same column and row always get the same
+value) and distinct from row to row, so that unique keys hold.
+
+A column whose type is not known here (a type from an extension without a text form we can
+guess) gets no value: the filler then leaves it to its default, or NULL, or reports the table as
+not covered.
+"""
+
+from __future__ import annotations
+
+from migration_check.data.catalog import Column, TypeInfo
+
+_INTEGERS = {"int2", "int4", "int8", "oid", "xid", "cid"}
+_FLOATS = {"float4", "float8"}
+# Text that reads like the column it is in.
+_BY_NAME = (
+    ("email", lambda k: f"user{k}@example.com"),
+    ("phone", lambda k: f"555-01{k:02d}"),
+    ("url", lambda k: f"https://example.com/{k}"),
+    ("website", lambda k: f"https://example.com/{k}"),
+    ("slug", lambda k: f"item-{k}"),
+)
+_SIMPLE: dict[str, object] = {
+    "bool": lambda k: "true" if k % 2 else "false",
+    "uuid": lambda k: f"00000000-0000-4000-8000-{k:012x}",
+    "date": lambda k: _date(k),
+    "timestamp": lambda k: f"{_date(k)} 10:{k % 60:02d}:00",
+    "timestamptz": lambda k: f"{_date(k)} 10:{k % 60:02d}:00+00",
+    "time": lambda k: f"10:{k % 60:02d}:00",
+    "timetz": lambda k: f"10:{k % 60:02d}:00+00",
+    "interval": lambda k: f"{k} days",
+    "json": lambda k: f'{{"id": {k}, "name": "item {k}"}}',
+    "jsonb": lambda k: f'{{"id": {k}, "name": "item {k}"}}',
+    "bytea": lambda k: f"\\x{k:04x}",
+    "inet": lambda k: f"10.0.{k // 250}.{k % 250 + 1}",
+    "cidr": lambda k: f"10.{k // 250}.{k % 250}.0/24",
+    "macaddr": lambda k: f"08:00:2b:00:{k // 256:02x}:{k % 256:02x}",
+    "macaddr8": lambda k: f"08:00:2b:ff:fe:00:{k // 256:02x}:{k % 256:02x}",
+    "money": lambda k: f"{k}.50",
+    "point": lambda k: f"({k},{k})",
+    "box": lambda k: f"(0,0),({k},{k})",
+    "circle": lambda k: f"<({k},{k}),1>",
+    "lseg": lambda k: f"[(0,0),({k},{k})]",
+    "path": lambda k: f"[(0,0),({k},{k})]",
+    "polygon": lambda k: f"((0,0),({k},0),({k},{k}))",
+    "line": lambda k: f"{{1,-1,{k}}}",
+    "tsvector": lambda k: f"word{k} item",
+    "tsquery": lambda k: f"word{k}",
+    "xml": lambda k: f"<item>{k}</item>",
+    "pg_lsn": lambda k: f"0/{k:X}",
+    "varbit": lambda k: format(k, "b"),
+    "citext": lambda k: f"item {k}",
+}
+
+
+def _date(k: int) -> str:
+    return f"2024-{(k // 28) % 12 + 1:02d}-{k % 28 + 1:02d}"
+
+
+def value(column: Column, types: dict[int, TypeInfo], i: int) -> str | None:
+    """The literal text for row `i` (0-based) of `column`, or None when no value is known."""
+    return _value(column.type_oid, column.typmod, column.name, types, i)
+
+
+def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i: int) -> str | None:
+    info = types.get(type_oid)
+    if info is None:
+        return None
+    k = i + 1
+    if info.kind == "d":
+        return _value(info.base, info.base_typmod, name, types, i)
+    if info.kind == "e":
+        return info.labels[i % len(info.labels)] if info.labels else None
+    if info.kind == "r" and info.subtype:
+        low, high = _value(info.subtype, -1, name, types, 2 * i), _value(info.subtype, -1, name, types, 2 * i + 1)
+        return None if low is None or high is None else f'["{low}","{high}")'
+    if info.kind == "m" and info.subtype:
+        inner = _value(info.subtype, -1, name, types, i)
+        return None if inner is None else f"{{{inner}}}"
+    if info.category == "A" and info.element:
+        element = _value(info.element, typmod, name, types, i)
+        return None if element is None else "{" + _array_element(element) + "}"
+    if info.name in _INTEGERS:
+        return str(k)
+    if info.name in _FLOATS:
+        return f"{k}.5"
+    if info.name == "numeric":
+        return _numeric(k, typmod)
+    if info.name == "bit":
+        return _bits(k, typmod)
+    if info.category == "S" and info.name != "citext":
+        return _text(name, k, typmod - 4 if typmod >= 4 else None)
+    simple = _SIMPLE.get(info.name)
+    return str(simple(k)) if callable(simple) else None
+
+
+def _numeric(k: int, typmod: int) -> str:
+    """A number that fits numeric(precision, scale)."""
+    if typmod < 4:
+        return f"{k}.25"
+    precision, scale = ((typmod - 4) >> 16) & 0xFFFF, (typmod - 4) & 0xFFFF
+    whole = precision - scale
+    if whole >= len(str(k)):
+        return f"{k}.{'5' * min(scale, 1)}" if scale else str(k)
+    digits = str(k).zfill(scale)[-scale:] if scale else ""
+    return f"0.{digits}" if digits else "0"
+
+
+def _bits(k: int, length: int) -> str:
+    if length <= 0:
+        return format(k, "b")
+    return format(k % (2 ** min(length, 62)), "b").zfill(length)[-length:]
+
+
+def _text(name: str, k: int, length: int | None) -> str:
+    lowered = name.lower()
+    text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}")
+    if length is not None and len(text) > length:
+        # Too long for the column: keep the row number, which keeps rows distinct.
+        suffix = str(k)
+        text = text[:length - len(suffix)] + suffix if length > len(suffix) else suffix[-length:]
+    return text
+
+
+def _array_element(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,149 @@
+"""data: the rows that existed before a migration's up are all still there, unchanged, after its
+rollback (in the columns that existed before the up).
+
+A rollback that re-adds a dropped column gives back the column but not its values; one that
+deletes rows, narrows a type or re-creates a table loses data the schema check cannot see. Before
+each up, every table holds rows (data/fill.py generates them from the catalog; seed files add the
+user's own), and the tables the migration can change are copied (data/changes.py). After the
+rollback, their rows must match the copies. After the up, what it did to those rows (rows deleted
+or changed, columns dropped with their values) is noted as facts for reviewers.
+
+A loss the author accepts is confirmed in the migration file:
+
+    -- migration-check: allow data-loss "backfilled copy kept in users_phone_archive"
+
+The case then passes, with the reason; a confirmation of a loss that does not happen is reported.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from migration_check.data.changes import Copy, changes, drop_copies, take_copies
+from migration_check.data.fill import RowFiller
+from migration_check.data.seed import Seeds, seed_scripts
+from migration_check.data.watch import named_tables, watched_tables
+from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
+from migration_check.model import CheckResult, Project, Severity, Status
+from migration_check.settings import Settings
+from migration_check.sql.confirmations import confirmed
+
+ALLOWS = "data-loss"
+# What the runner notes when a step failed on the generated rows and was run again without them.
+FAILED_WITH_ROWS = "data: failed with rows"
+
+
+class Data(Family):
+    name = "data"
+    stage = Stage.DOWN_DONE
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._filler: RowFiller | None = None
+        self.seeds = Seeds([])
+        self._copies: list[Copy] = []
+        self._facts: list[str] = []
+        self._changed_last: set[str] | None = None  # tables the previous migration named
+
+    def before_up(self, context: MigrationContext) -> None:
+        session = context.tool_session
+        drop_copies(session, self._copies)
+        self._copies, self._facts = [], []
+        if self._filler is None:
+            self._filler = RowFiller(self.settings.rows, set(context.runner_tables), self.settings.statement_timeout)
+            self.seeds = Seeds(seed_scripts(context.project, self.settings.seed,
+                                            within_repository=not self.settings.seed_from_command_line))
+        if self._filler.filled and session.info.dbname != self._filler.database:
+            self.seeds.reset()  # a rebuilt database: no rows yet
+            self._changed_last = None
+        self.seeds.load(context.conn, context.migration.id, self._changed_last)
+        self._filler.fill(session)
+        migration = context.migration
+        self._changed_last = named_tables([migration.up, migration.down])[0]
+        self._copies = take_copies(session, watched_tables(session, [migration.up, migration.down]),
+                                   set(context.runner_tables))
+
+    def after_up(self, context: MigrationContext) -> None:
+        if FAILED_WITH_ROWS in context.notes:  # the up ran again in a fresh database: the copies are gone
+            self._copies = []
+            return
+        session = context.tool_session
+        for copy in self._copies:
+            found = changes(session, copy)
+            if found:
+                self._facts.append(found.describe())
+
+    def verdict(self, context: MigrationContext) -> CheckResult:
+        migration = context.migration
+        failed_with_rows = context.notes.get(FAILED_WITH_ROWS)
+        if failed_with_rows:
+            self._copies = []
+            return self._failed_with_rows(context, str(failed_with_rows))
+        session = context.tool_session
+        lost = [found.describe() for found in (changes(session, copy) for copy in self._copies) if found]
+        drop_copies(session, self._copies)
+        copies, self._copies = self._copies, []
+        confirmations = confirmed([migration.up, migration.down], ALLOWS)
+        facts = self._facts_text()
+        if lost:
+            summary = listed(lost, MESSAGE_DIFFERENCES, "; ")
+            details = listed(lost, MAX_LISTED_DIFFERENCES, "\n") + facts
+            valid = [(script, c) for script, c in confirmations if c.problem is None]
+            if valid:
+                script, confirmation = valid[0]
+                return context.result(self.name, Status.PASSED, script=script, line=confirmation.line,
+                                      message=f"data loss confirmed: {confirmation.reason} ({summary})", details=details)
+            problem = next((c.problem for _, c in confirmations if c.problem), "")
+            hint = f" ({problem})" if problem else (
+                f' If the loss is intended, confirm it in the migration: -- migration-check: allow {ALLOWS} "<why>".')
+            return context.result(self.name, Status.FAILED, script=migration.down,
+                                  message=f"the rollback does not give back the rows the up found: {summary}.{hint}",
+                                  details=details)
+        if confirmations:
+            script, confirmation = confirmations[0]
+            relative = context.project.relative(script.path)
+            case = context.result(self.name, Status.FAILED, file=relative, line=confirmation.line,
+                                  message=f"{relative}:{confirmation.line}: unused confirmation: this migration's rollback"
+                                          f" loses no data, so `allow {ALLOWS}` confirms nothing; remove it")
+            case.severity = Severity.WARNING
+            return case
+        uncovered = self._uncovered(copies)
+        if uncovered and all(copy.rows == 0 for copy in copies):
+            return context.result(self.name, Status.SKIPPED, script=migration.down,
+                                  message=f"not covered: no rows in {'; '.join(uncovered)}")
+        coverage = f"not covered (no rows): {'; '.join(uncovered)}\n" if uncovered else ""
+        return context.result(self.name, Status.PASSED, script=migration.down, message=(coverage + facts).strip())
+
+    def unreached(self, context: MigrationContext, reason: str) -> CheckResult | None:
+        drop_copies(context.tool_session, self._copies)
+        self._copies = []
+        failed_with_rows = context.notes.get(FAILED_WITH_ROWS)
+        if failed_with_rows:
+            return self._failed_with_rows(context, str(failed_with_rows))
+        if self._facts:
+            return context.result(self.name, Status.SKIPPED, message=f"{reason}.{self._facts_text()}")
+        return None
+
+    def after_all(self, project: Project, conn: psycopg.Connection) -> list[CheckResult]:
+        return self.seeds.results(project, conn)
+
+    def _failed_with_rows(self, context: MigrationContext, failure: str) -> CheckResult:
+        """A step that fails while the tables hold rows, and runs on empty ones: the other checks
+        judged it without rows; this case warns that it fails on data (the generated rows may not
+        be like production's, so it does not fail the run unless --fail-on warning)."""
+        case = context.result(self.name, Status.FAILED, message=f"{failure}; it runs on empty tables, so the other"
+                                                                 " checks judged it without rows")
+        case.severity = Severity.WARNING
+        return case
+
+    def _facts_text(self) -> str:
+        if not self._facts:
+            return ""
+        return "\nwhat the up did to existing rows:\n" + "\n".join(f"  {fact}" for fact in self._facts)
+
+    def _uncovered(self, copies: list[Copy]) -> list[str]:
+        """The compared tables that hold no rows because none could be generated, with why."""
+        filler = self._filler
+        return [f"{copy.table} ({filler.not_covered[copy.table]})" for copy in copies
+                if filler is not None and copy.table in filler.not_covered and copy.rows == 0]

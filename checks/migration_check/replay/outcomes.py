@@ -1,0 +1,70 @@
+"""What the replay says of a migration: its test cases, one per family, including the cases of a
+migration the replay could not run (skipped with the reason, its scripts still parsed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from migration_check.families import Family, replay_families
+from migration_check.families.base import default_location, default_script
+from migration_check.model import CheckResult, Migration, Project, Script, Status
+from migration_check.settings import Settings
+from migration_check.sql import SyntaxProblem, split_script
+
+
+@dataclass
+class MigrationOutcome:
+    """The replay test cases of one migration, for the console's one line per migration."""
+
+    migration: Migration
+    results: list[CheckResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> Status:
+        statuses = {r.status for r in self.results}
+        if Status.FAILED in statuses:
+            return Status.FAILED
+        if statuses and statuses <= {Status.SKIPPED} or self.migration.skip_reason:
+            return Status.SKIPPED
+        return Status.PASSED
+
+
+
+def skipped_outcome(project: Project, migration: Migration, reason: str,
+                    families: list[Family] | None = None) -> MigrationOutcome:
+    """Every case of a migration the replay did not run, skipped with `reason`."""
+    outcome = MigrationOutcome(migration)
+    for family in families if families is not None else replay_families(Settings()):
+        if family.applies_to(migration):
+            outcome.results.append(skipped_case(project, migration, family.name, reason))
+    return outcome
+
+
+def parsed_outcome(project: Project, migration: Migration, reason: str,
+                   families: list[Family] | None = None) -> MigrationOutcome:
+    """A migration the replay cannot run: skipped with `reason`, except that its scripts are still
+    parsed, so a syntax error in it is reported at its file:line in the same run."""
+    outcome = skipped_outcome(project, migration, reason, families)
+    for index, case in enumerate(outcome.results):
+        script = default_script(migration, case.check) if case.check in ("apply", "rollback") else None
+        problem = _syntax_problem(script) if script is not None else None
+        if problem is not None:
+            relative = project.relative(problem.path) or str(problem.path)
+            outcome.results[index] = CheckResult(
+                check=case.check, subject=migration.id, status=Status.FAILED, file=relative, line=problem.line,
+                message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message} ({reason})")
+    return outcome
+
+
+def _syntax_problem(script: Script) -> SyntaxProblem | None:
+    try:
+        split_script(script)
+    except SyntaxProblem as problem:
+        return problem
+    return None
+
+
+def skipped_case(project: Project, migration: Migration, check: str, reason: str) -> CheckResult:
+    file, line = default_location(project, migration, check)
+    return CheckResult(check=check, subject=migration.id, status=Status.SKIPPED, file=file, line=line, message=reason)

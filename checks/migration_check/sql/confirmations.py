@@ -1,0 +1,76 @@
+"""Confirmations a migration's author writes in the file, for a finding they accept knowingly:
+
+    -- migration-check: allow data-loss "backfilled copy kept in users_phone_archive"
+
+The comment names what it allows (a family such as `data-loss`, or a lint rule) and why. The check
+that would fail then passes, with the reason in its text; a confirmation nothing needed is
+reported, so that stale ones do not pile up. Comments are found by PostgreSQL's own scanner, so a
+`--` inside a string or a dollar-quoted body is never taken for one.
+"""
+
+from __future__ import annotations
+
+import functools
+import shlex
+from dataclasses import dataclass
+
+from pglast import parser
+
+from migration_check.model import Script
+
+PREFIX = "migration-check:"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    allows: str  # "data-loss", a lint rule's name or code
+    reason: str
+    line: int  # in the file
+    problem: str | None = None  # why the comment is not a valid confirmation
+
+
+def confirmations(script: Script | None) -> tuple[Confirmation, ...]:
+    if script is None:
+        return ()
+    return tuple(Confirmation(allows, reason, script.first_line + line, problem)
+                 for allows, reason, line, problem in _found(script.sql))
+
+
+@functools.lru_cache(maxsize=1024)
+def _found(text: str) -> tuple[tuple[str, str, int, str | None], ...]:
+    try:
+        tokens = parser.scan(text)
+    except parser.ParseError:
+        return ()
+    found = []
+    encoded = text.encode()  # the scanner's offsets count bytes
+    for token in tokens:
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            continue
+        comment = encoded[token.start:token.end + 1].decode(errors="replace")
+        body = comment[2:-2] if token.name == "C_COMMENT" else comment[2:]
+        body = body.strip()
+        if not body.startswith(PREFIX):
+            continue
+        line = encoded[:token.start].count(b"\n")
+        found.append((*_parsed(body[len(PREFIX):]), line))
+    return tuple((allows, reason, line, problem) for allows, reason, problem, line in found)
+
+
+def _parsed(directive: str) -> tuple[str, str, str | None]:
+    """(what it allows, the reason, a problem or None) of `allow data-loss "reason"`."""
+    try:
+        words = shlex.split(directive)
+    except ValueError as error:
+        return "", "", f"cannot read the confirmation: {error}"
+    if len(words) < 2 or words[0] != "allow":
+        return "", "", 'a confirmation reads: -- migration-check: allow <what> "<reason>"'
+    if len(words) < 3 or not words[2].strip():
+        return words[1], "", f'the confirmation of {words[1]} gives no reason: add one in quotes'
+    return words[1], " ".join(words[2:]), None
+
+
+def confirmed(scripts: list[Script | None], allows: str) -> list[tuple[Script, Confirmation]]:
+    """The confirmations of `allows` in the scripts, with the script each is in."""
+    return [(script, confirmation) for script in scripts if script is not None
+            for confirmation in confirmations(script) if confirmation.allows == allows]

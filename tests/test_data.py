@@ -1,0 +1,192 @@
+"""The data family (issue 11): the rows that existed before a migration survive its rollback.
+
+Each kind of loss is a fixture project that must fail its migration's `data` case, naming the
+table and the column; each clean pattern must pass. Through the CLI, on a real PostgreSQL, with
+rows generated from the catalog.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers.base import Database
+
+BASE = {
+    "migrations/20250101000000_base.sql": (
+        "create table users (id serial primary key, email text not null unique, phone varchar(20), score numeric(8,2));\n"
+        "create table clinics (id int primary key, name text not null);\n"
+        "create table appointments (id int primary key, clinic_id int not null references clinics on delete cascade,"
+        " at date);\n"
+        "create table events (kind text, payload jsonb);\n"
+    ),
+    "migrations/20250101000000_base_rollback.sql": "drop table events, appointments, clinics, users;\n",
+}
+CHANGE = "20250102000000_change"
+
+
+def check(pg_server: Database, tmp_path: Path, up: str, down: str | None, *extra: str) -> tuple[int, dict[str, ET.Element]]:
+    files = {**BASE, f"migrations/{CHANGE}.sql": up}
+    if down is not None:
+        files[f"migrations/{CHANGE}_rollback.sql"] = down
+    root = write_files(tmp_path / "repo", files)
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q", *extra])
+    cases = {c.attrib["classname"].removeprefix("migration_check."): c for c in ET.parse(report).getroot().iter("testcase")
+             if c.attrib["name"] == CHANGE}
+    return code, cases
+
+
+LOSSES = {
+    "dropped and re-added column": (
+        "alter table users drop column phone;\n", "alter table users add column phone varchar(20);\n",
+        "table public.users: 4 of 5 rows changed in column phone (e.g. id=1: '555-0101' became NULL)"),
+    "rollback that deletes, cascading": (
+        "alter table clinics add column city text;\n", "alter table clinics drop column city;\ndelete from clinics;\n",
+        "table public.appointments: 5 of 5 rows missing (e.g. id=1); table public.clinics: 5 of 5 rows missing (e.g. id=1)"),
+    "up that rewrites values with an empty down": (
+        "update users set email = lower(email) || '.old';\n", "",
+        "table public.users: 5 of 5 rows changed in column email (e.g. id=1: 'user1@example.com' became"
+        " 'user1@example.com.old')"),
+    "narrowing type change": (
+        "alter table users alter column score type numeric(8,0);\n", "alter table users alter column score type numeric(8,2);\n",
+        "table public.users: 4 of 5 rows changed in column score (e.g. id=1: '1.50' became '2.00')"),
+    "rollback that recreates a table": (
+        "drop table events;\n", "create table events (kind text, payload jsonb);\n",
+        "table public.events: 5 of 5 rows missing"),
+    "orphans through session_replication_role": (
+        "select 1;\n", "set session_replication_role = replica;\ndelete from clinics where id = 1;\n",
+        "table public.clinics: 1 of 5 rows missing (e.g. id=1)"),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_each_kind_of_data_loss_fails_its_data_case(pg_server: Database, tmp_path: Path, name: str) -> None:
+    up, down, expected = LOSSES[name]
+    code, cases = check(pg_server, tmp_path, up, down)
+    failure = cases["data"].find("failure")
+    assert code == 1 and failure is not None, name
+    assert expected in failure.attrib["message"]
+    assert f"migrations/{CHANGE}" in cases["data"].attrib["file"]
+
+
+def test_orphans_also_fail_the_integrity_case(pg_server: Database, tmp_path: Path) -> None:
+    up, down, _ = LOSSES["orphans through session_replication_role"]
+    _, cases = check(pg_server, tmp_path, up, down)
+    failure = cases["integrity"].find("failure")
+    assert failure is not None
+    assert "constraint appointments_clinic_id_fkey on public.appointments" in failure.attrib["message"]
+
+
+CLEAN = {
+    "add and drop a column": ("alter table users add column nickname text;\n", "alter table users drop column nickname;\n"),
+    "rename and rename back": ("alter table users rename column phone to mobile;\n",
+                               "alter table users rename column mobile to phone;\n"),
+    "widen and narrow back": ("alter table users alter column phone type varchar(200);\n",
+                              "alter table users alter column phone type varchar(20);\n"),
+    "new table dropped by its rollback": ("create table tags (id int primary key, user_id int references users);\n",
+                                          "drop table tags;\n"),
+    "backfill of a new column": ("alter table users add column domain text;\nupdate users set domain = split_part(email, '@', 2);\n",
+                                 "alter table users drop column domain;\n"),
+    "rename a table and back": ("alter table events rename to audit_events;\n", "alter table audit_events rename to events;\n"),
+}
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_clean_patterns_pass_the_data_and_integrity_cases(pg_server: Database, tmp_path: Path, name: str) -> None:
+    up, down = CLEAN[name]
+    code, cases = check(pg_server, tmp_path, up, down)
+    for family in ("data", "integrity", "roundtrip"):
+        assert cases[family].find("failure") is None and cases[family].find("skipped") is None, (name, family)
+    assert code == 0
+
+
+def test_a_confirmed_loss_passes_with_its_reason(pg_server: Database, tmp_path: Path) -> None:
+    up = '-- migration-check: allow data-loss "phones moved to users_phone_archive"\nalter table users drop column phone;\n'
+    code, cases = check(pg_server, tmp_path, up, "alter table users add column phone varchar(20);\n")
+    assert code == 0
+    case = cases["data"]
+    assert case.find("failure") is None
+    assert "data loss confirmed: phones moved to users_phone_archive" in (case.findtext("system-out") or "")
+
+
+def test_an_unused_confirmation_is_reported_at_its_line(pg_server: Database, tmp_path: Path) -> None:
+    up = "alter table users add column nickname text;\n-- migration-check: allow data-loss \"nothing is lost\"\n"
+    code, cases = check(pg_server, tmp_path, up, "alter table users drop column nickname;\n", "--fail-on", "warning")
+    failure = cases["data"].find("failure")
+    assert code == 1 and failure is not None
+    assert f"migrations/{CHANGE}.sql:2: unused confirmation" in failure.attrib["message"]
+
+
+def test_a_confirmation_without_a_reason_does_not_confirm(pg_server: Database, tmp_path: Path) -> None:
+    up = "-- migration-check: allow data-loss\nalter table users drop column phone;\n"
+    code, cases = check(pg_server, tmp_path, up, "alter table users add column phone varchar(20);\n")
+    failure = cases["data"].find("failure")
+    assert code == 1 and failure is not None
+    assert "gives no reason" in failure.attrib["message"]
+
+
+def test_an_up_that_fails_on_rows_warns_and_the_schema_verdicts_stay(pg_server: Database, tmp_path: Path) -> None:
+    up, down = "alter table users add column nick text not null;\n", "alter table users drop column nick;\n"
+    code, cases = check(pg_server, tmp_path, up, down)
+    warning = cases["data"].findtext("system-out") or ""
+    assert code == 0  # a warning: the generated rows may not be production's
+    assert warning.startswith("warning: the up fails while the tables hold rows")
+    assert 'column "nick" of relation "users" contains null values' in warning
+    for family in ("apply", "rollback", "roundtrip", "reapply"):
+        assert cases[family].find("failure") is None, family
+
+
+def test_no_data_turns_the_data_families_off_and_keeps_the_schema_verdicts(pg_server: Database, tmp_path: Path) -> None:
+    up, down, _ = LOSSES["dropped and re-added column"]
+    code, with_data = check(pg_server, tmp_path / "a", up, down)
+    code_without, without = check(pg_server, tmp_path / "b", up, down, "--no-data")
+    assert code == 1 and code_without == 0
+    assert "data" not in without and "integrity" not in without
+    for family in ("apply", "rollback", "roundtrip", "reapply"):
+        assert (with_data[family].find("failure") is None) == (without[family].find("failure") is None)
+
+
+def test_what_the_up_did_to_existing_rows_is_told(pg_server: Database, tmp_path: Path) -> None:
+    up = '-- migration-check: allow data-loss "archived"\ndelete from clinics where id > 3;\nalter table users drop column phone;\n'
+    _, cases = check(pg_server, tmp_path, up, "alter table users add column phone varchar(20);\n")
+    text = ET.tostring(cases["data"], encoding="unicode")
+    assert "table public.users: column phone is gone, with its 4 non-null values" in text
+    assert "table public.clinics: 2 of 5 rows missing" in text
+
+
+def test_seed_rows_are_loaded_where_they_fit_and_checked(pg_server: Database, tmp_path: Path) -> None:
+    seed = tmp_path / "repo" / "seed.sql"
+    seed.parent.mkdir(parents=True)
+    seed.write_text("insert into users (id, email, phone) values (100, 'ada@example.org', '555-9999');\n")
+    code, cases = check(pg_server, tmp_path, "alter table users drop column phone;\n",
+                        "alter table users add column phone varchar(20);\n", "--seed", str(seed))
+    failure = cases["data"].find("failure")
+    assert code == 1 and failure is not None
+    assert "5 of 6 rows changed in column phone" in failure.attrib["message"]
+    report = ET.parse(tmp_path / "report.xml").getroot()
+    [seed_case] = [c for c in report.iter("testcase") if c.attrib["name"] == "seed seed.sql"]
+    assert seed_case.find("failure") is None
+
+
+def test_a_seed_that_never_loads_fails_at_its_line(pg_server: Database, tmp_path: Path) -> None:
+    seed = tmp_path / "repo" / "seed.sql"
+    seed.parent.mkdir(parents=True)
+    seed.write_text("\ninsert into users (id, email, nope) values (1, 'a', 'b');\n")
+    code, _ = check(pg_server, tmp_path, "select 1;\n", "select 1;\n", "--seed", str(seed))
+    report = ET.parse(tmp_path / "report.xml").getroot()
+    [seed_case] = [c for c in report.iter("testcase") if c.attrib["name"] == "seed seed.sql"]
+    failure = seed_case.find("failure")
+    assert code == 1 and failure is not None
+    assert 'seed.sql:2:' in failure.attrib["message"] and 'column "nope" of relation "users" does not exist' in failure.attrib["message"]
+
+
+def test_a_missing_seed_file_is_a_usage_error(pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", BASE)
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--seed", "nowhere.sql", "-q"])
+    assert code == 2
+    assert "error: --seed nowhere.sql: no such file" in capsys.readouterr().out

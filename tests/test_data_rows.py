@@ -1,0 +1,109 @@
+"""Rows generated from the catalog (issue 11): every table filled, values that fit their types and
+constraints, parents before children, partitions routed, the same rows on every run, and a table
+that cannot be filled reported with the reason. On a real PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from migration_check.data.fill import RowFiller
+from migration_check.servers.base import Database
+from migration_check.servers.url import UrlProvider
+
+
+@pytest.fixture
+def database_pair(pg_server: Database) -> Iterator[tuple[psycopg.Connection, psycopg.Connection]]:
+    with UrlProvider(pg_server.conninfo) as one, UrlProvider(pg_server.conninfo) as two, \
+            contextlib.closing(psycopg.connect(one.conninfo, autocommit=True)) as first, \
+            contextlib.closing(psycopg.connect(two.conninfo, autocommit=True)) as second:
+        yield first, second
+
+SCHEMA = """
+create type mood as enum ('sad', 'ok', 'happy', 'calm', 'angry', 'meh', 'glad');
+create domain positive as int check (value > 0);
+create table users (
+    id serial primary key, email varchar(40) not null unique, phone text, mood mood, score positive,
+    tags text[], meta jsonb not null default '{}', seen timestamptz, during tstzrange, code char(2),
+    price numeric(5, 2) check (price < 100), ip inet, token uuid, flags bit(3), spot point, total money
+);
+create table clinics (id int primary key, name text not null);
+create table visits (id bigint generated always as identity primary key, clinic_id int not null references clinics,
+                     user_id int references users, status text check (status in ('new', 'done')));
+create table nodes (id int primary key, parent_id int references nodes);
+create table a (id int primary key, b_id int);
+create table b (id int primary key, a_id int references a);
+alter table a add foreign key (b_id) references b;
+create table pairs (x int, y int, primary key (x, y));
+create table links (id int primary key, x int not null, y int not null, foreign key (x, y) references pairs);
+create table events (id int, at date, primary key (id, at)) partition by range (at);
+create table events_2025 partition of events for values from ('2025-03-01') to ('2025-04-01');
+create table regions (id int, region text, primary key (id, region)) partition by list (region);
+create table regions_eu partition of regions for values in ('eu');
+create table regions_us partition of regions for values in ('us');
+create table only_serial (id serial primary key);
+"""
+
+
+def _rows(conn: psycopg.Connection, table: str) -> list[tuple[object, ...]]:
+    return conn.execute(f"select * from {table} order by 1").fetchall()
+
+
+def test_every_table_is_filled_with_values_that_fit(conn: psycopg.Connection) -> None:
+    conn.execute(SCHEMA)
+    filler = RowFiller(rows=5, excluded=set())
+    filled = filler.fill(conn)
+    assert filler.not_covered == {}
+    for table in filled:
+        count = conn.execute(f"select count(*) from {table}").fetchone()
+        assert count is not None and count[0] >= 1, table
+    users = _rows(conn, "users")
+    assert len(users) == 7  # every label of the enum is used
+    assert {row[3] for row in users} - {None} >= {"sad", "ok", "happy", "calm", "meh", "glad"}
+    assert [row[1] for row in users[:2]] == ["user1@example.com", "user2@example.com"]
+    assert sum(row[2] is None for row in users) >= 1 and sum(row[2] is not None for row in users) > len(users) // 2
+    # Foreign keys point at existing parents, also for a composite key; the check constraint holds.
+    assert conn.execute("select count(*) from visits v left join clinics c on c.id = v.clinic_id where c.id is null").fetchone() == (0,)
+    assert conn.execute("select count(*) from links l join pairs p using (x, y)").fetchone() == (5,)
+    assert conn.execute("select count(*) from visits").fetchone() == (5,)
+    assert conn.execute("select count(*) from nodes where parent_id is not null").fetchone() == (4,)
+    # Rows are routed to every range and list partition.
+    assert conn.execute("select count(*) from events_2025").fetchone() == (5,)
+    assert conn.execute("select count(*) from regions_eu").fetchone()[0] >= 1  # type: ignore[index]
+    assert conn.execute("select count(*) from regions_us").fetchone()[0] >= 1  # type: ignore[index]
+    assert conn.execute("select count(*) from only_serial").fetchone() == (5,)
+
+
+def test_the_same_schema_gets_the_same_rows(database_pair: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    first, second = database_pair
+    for conn in (first, second):
+        conn.execute("create table t (id int primary key, name text, at date, amount numeric(6, 2));"
+                     "create table c (id int primary key, t_id int references t);")
+        RowFiller(rows=4, excluded=set()).fill(conn)
+    assert _rows(first, "t") == _rows(second, "t") and _rows(first, "c") == _rows(second, "c")
+
+
+def test_each_table_is_filled_once_and_excluded_tables_never(conn: psycopg.Connection) -> None:
+    conn.execute("create table schema_migrations (version text primary key); create table t (id int primary key);")
+    filler = RowFiller(rows=3, excluded={"public.schema_migrations"})
+    assert filler.fill(conn) == ["public.t"]
+    conn.execute("create table u (id int primary key)")
+    assert filler.fill(conn) == ["public.u"]
+    assert conn.execute("select count(*) from schema_migrations").fetchone() == (0,)
+    assert conn.execute("select count(*) from t").fetchone() == (3,)
+
+
+def test_a_table_without_a_possible_row_is_not_covered_with_the_reason(conn: psycopg.Connection) -> None:
+    conn.execute("create type pair as (a int, b int);"
+                 "create table shapes (id int primary key, attrs pair not null);"
+                 "create table never (id int primary key check (id < 0));")
+    filler = RowFiller(rows=3, excluded=set())
+    filler.fill(conn)
+    assert filler.not_covered == {
+        "public.shapes": "no value can be generated for column attrs of type pair",
+        "public.never": 'no generated row could be inserted: 23514 new row for relation "never" violates'
+                        ' check constraint "never_id_check"',
+    }
