@@ -120,3 +120,11 @@ def test_a_supabase_project_replays_as_on_supabase(tmp_path: Path) -> None:
     assert failure is not None
     assert ("schema storage: existed before this migration (installed by the supabase setup);"
             " the rollback drops it (line 1)") in failure.attrib["message"]
+
+
+def test_the_seed_file_supabase_loads_is_picked_up(tmp_path: Path) -> None:
+    root = write_files(tmp_path, {"supabase/migrations/20250101000000_init.sql": "create table t (id int);\n",
+                                  "supabase/seed.sql": "insert into t values (1);\n"})
+    project = discover(root)
+    assert project.seeds == [root / "supabase" / "seed.sql"]
+    assert discover(write_files(tmp_path / "none", {"supabase/migrations/20250101000000_init.sql": "select 1;\n"})).seeds == []
