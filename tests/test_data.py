@@ -190,3 +190,10 @@ def test_a_missing_seed_file_is_a_usage_error(pg_server: Database, tmp_path: Pat
     code = main(["check", str(root), "--database-url", pg_server.conninfo, "--seed", "nowhere.sql", "-q"])
     assert code == 2
     assert "error: --seed nowhere.sql: no such file" in capsys.readouterr().out
+
+
+def test_an_up_that_fails_without_rows_too_is_the_apply_failure_alone(pg_server: Database, tmp_path: Path) -> None:
+    code, cases = check(pg_server, tmp_path, "insert into clinics values (100, 'a'), (100, 'b');\n", "select 1;\n")
+    assert code == 1
+    assert cases["apply"].find("failure") is not None
+    assert cases["data"].find("skipped") is not None and not cases["data"].findtext("system-out")
