@@ -72,7 +72,8 @@ def test_a_failing_repository_fails_with_annotations_summary_and_outputs(tmp_pat
     outputs = run.outputs
     assert (outputs["result"], outputs["failed"], outputs["junit-xml"]) == ("failed", "2", "reports/junit.xml")
     assert run.summary.startswith("## ❌ migration-check:")
-    assert "| 20250102090000_add_account_email_index | ✅ | ✅ | ✅ | ✅ | ✅ | ❌ | ✅ | ✅ | ❌ |" in run.summary
+    # naming, pairing, history, apply, locks, rollback, roundtrip, data, integrity, reapply, lint (a warning)
+    assert "| 20250102090000_add_account_email_index | ✅ | ✅ | ✅ | ✅ | ✅ | ✅ | ❌ | ✅ | ✅ | ❌ | ⚠️ |" in run.summary
     assert "accounts_email_idx" in run.summary
 
 

@@ -95,6 +95,6 @@ def test_a_family_whose_stage_is_not_reached_is_skipped_with_the_reason(conn: ps
 
 
 def test_the_registry_is_in_report_order_and_each_family_is_its_own_module() -> None:
-    assert [f.name for f in REPLAY_FAMILIES] == ["apply", "verify", "rollback", "roundtrip", "data", "integrity", "reapply"]
+    assert [f.name for f in REPLAY_FAMILIES] == ["apply", "verify", "locks", "rollback", "roundtrip", "data", "integrity", "reapply"]
     assert len({f.__module__ for f in REPLAY_FAMILIES}) == len(REPLAY_FAMILIES)
     assert [f.stage for f in REPLAY_FAMILIES] == sorted(f.stage for f in REPLAY_FAMILIES)

@@ -19,11 +19,13 @@ from typing import Any, NoReturn
 import psycopg
 
 from migration_check import __version__, signals
-from migration_check.config import resolve_settings
+from migration_check.config import pg_version, resolve_settings
 from migration_check.data.seed import seed_scripts
 from migration_check.discovery import LAYOUTS, discover
 from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
+from migration_check.families.locks import Locks
 from migration_check.history import static_checks
+from migration_check.lint.results import project_lint
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
@@ -75,6 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity.add_argument("-q", "--quiet", action="store_true", default=None, help="only failures and the summary")
     verbosity.add_argument("-v", "--verbose", action="store_true", default=None, help="every test case and full diffs")
 
+    lint = commands.add_parser("lint", help="the static rules alone, without a database")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or directories (default: .)")
+    lint.add_argument("--junit-xml", type=Path, metavar="FILE", help="write a JUnit XML report to FILE")
+    lint.add_argument("--format", dest="output", choices=["text", "json"], default="text", help="output format")
+    lint.add_argument("--layout", dest="format", choices=sorted(LAYOUTS), help="the migration layout (default: detected)")
+    lint.add_argument("--pg-version", type=int, metavar="N", help="PostgreSQL major version the rules assume (default 17)")
+    lint.add_argument("--config", type=Path, metavar="FILE", help="config file")
+    lint.add_argument("--fail-on", choices=[s.value for s in Severity], help="lowest severity that fails (default: error)")
+
     new = commands.add_parser("new", help="create a correctly named migration (and rollback) for the detected format")
     new.add_argument("name", help="snake_case description, e.g. add_user_preferences")
     new.add_argument("--dir", dest="path", type=Path, help="migrations directory or repository root (default: .)")
@@ -88,6 +99,16 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
     values = {key: value for key, value in vars(args).items() if value is not None and key != "command"}
     if "name" in values and args.command == "new":
         values.pop("name")
+    if args.command == "lint":
+        values.pop("output", None)
+        paths = values.pop("paths", [])
+        if paths and "path" not in values:
+            values["path"] = paths[0] if paths[0].is_dir() else paths[0].parent  # where the config is looked for
+    if "pg_version" in values:
+        version = pg_version(values["pg_version"])
+        if version is None:
+            raise UsageError(f"--pg-version {values['pg_version']}: expected a PostgreSQL major version such as 15")
+        values["pg_version"] = version
     if "rollbacks" in values:
         values["rollbacks"] = RollbackPolicy(values["rollbacks"])
     if "rows" in values and not 1 <= values["rows"] <= 1000:
@@ -112,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "new":
         return _new(settings, args.name)
+    if args.command == "lint":
+        return _lint(args, settings)
     console = Console(out=sys.stdout, quiet=settings.quiet, verbose=settings.verbose, fail_on=settings.fail_on)
     with _user_text_cannot_run_workflow_commands():
         with signals.raise_interrupted():
@@ -149,6 +172,11 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                         _record(report, outcome, console, finished)
                     report.results.extend(replay.run_results)
                     console.static_results(replay.run_results)
+                    # The static rules, knowing the replayed server's version.
+                    observed = next((f.observed for f in replay.families if isinstance(f, Locks)), {})
+                    lint = project_lint(project, settings, replay.conn.info.server_version, observed)
+                    report.results.extend(lint)
+                    console.static_results(lint)
             except (psycopg.Error, InfrastructureError) as exc:
                 cause = database.server_problem()  # read now: leaving the provider removes the log
                 if not cause:
@@ -224,6 +252,25 @@ def _publish_github(report: RunReport, settings: Settings) -> None:
         from migration_check.reports import github
 
         github.publish(report, settings, settings.junit_xml)
+
+
+def _lint(args: argparse.Namespace, settings: Settings) -> int:
+    from migration_check.lint.command import as_json, run_lint
+
+    console = Console(out=sys.stdout, quiet=args.output == "json", fail_on=settings.fail_on)
+    report = run_lint(list(args.paths), settings)
+    if args.output == "json":
+        print(as_json(report))
+    else:
+        console.static_results(report.results)
+        console.summary(report)
+    if settings.junit_xml is not None:
+        try:
+            junit.write(report, settings.junit_xml, settings.fail_on)
+        except OSError as exc:
+            print(f"migration-check: error: cannot write {settings.junit_xml}: {exc.strerror}", file=sys.stderr)
+            return 2
+    return report.exit_code(settings.fail_on)
 
 
 def _new(settings: Settings, name: str) -> int:

@@ -146,6 +146,7 @@ CHECK_FAMILIES: tuple[str, ...] = (
     "history",
     "apply",
     "verify",
+    "locks",
     "rollback",
     "roundtrip",
     "data",

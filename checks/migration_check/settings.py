@@ -42,6 +42,10 @@ class Settings:
     rows: int = 5
     seed: list[str] = field(default_factory=list)
     seed_from_command_line: bool = False  # as setup_from_command_line
+    # Lint rules turned off (None) or given another severity, by name or code.
+    lint: dict[str, Severity | None] = field(default_factory=dict)
+    # The PostgreSQL version version-dependent lint rules assume (`lint`); `check` uses the server's.
+    pg_version: int | None = None
     naming_pattern: str | None = None
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default

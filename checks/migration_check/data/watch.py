@@ -48,7 +48,7 @@ class _Names(visitors.Visitor):
 
 
 @functools.lru_cache(maxsize=4096)
-def _statement_names(sql: str) -> frozenset[str]:
+def statement_names(sql: str) -> frozenset[str]:
     try:
         parsed = pglast.parse_sql(sql)
     except parser.ParseError:
@@ -74,7 +74,7 @@ def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
             return names, True
         for statement in statements:
             opaque = opaque or statement.node in _OPAQUE
-            names |= _statement_names(statement.sql)
+            names |= statement_names(statement.sql)
     return names, opaque
 
 

@@ -10,13 +10,14 @@ from migration_check.families.apply import Apply
 from migration_check.families.base import Family, MigrationContext, Stage, StepRun
 from migration_check.families.data import Data
 from migration_check.families.integrity import Integrity
+from migration_check.families.locks import Locks
 from migration_check.families.reapply import Reapply
 from migration_check.families.rollback import Rollback
 from migration_check.families.roundtrip import Roundtrip
 from migration_check.families.verify import Verify
 from migration_check.settings import Settings
 
-REPLAY_FAMILIES: tuple[type[Family], ...] = (Apply, Verify, Rollback, Roundtrip, Data, Integrity, Reapply)
+REPLAY_FAMILIES: tuple[type[Family], ...] = (Apply, Verify, Locks, Rollback, Roundtrip, Data, Integrity, Reapply)
 # The families that need rows in the tables; `--no-data` turns them off, and the rows with them.
 DATA_FAMILIES = (Data, Integrity)
 

@@ -90,7 +90,8 @@ class Console:
     def _case_line(self, result: CheckResult) -> None:
         where = f"{result.file}:{result.line}" if result.file and result.line else (result.file or result.subject)
         label = LABELS[result.status] if result.counts_as_failure(self.fail_on) or result.status is not Status.FAILED else "WARN"
-        self.say(f"  {label}  {result.check:<9} {where}: {result.message}".rstrip())
+        text = result.message if result.message.startswith(f"{where}:") else f"{where}: {result.message}"
+        self.say(f"  {label}  {result.check:<9} {text}".rstrip())
 
     def _failure_details(self, result: CheckResult, indent: str) -> None:
         label = "FAIL" if result.counts_as_failure(self.fail_on) else "WARN"

@@ -31,7 +31,7 @@ ANNOTATIONS_PER_LEVEL = 10
 ANNOTATION_DETAIL_LINES = 10
 # Most important first: a migration that does not apply or roll back beats a style finding.
 PRIORITY: tuple[str, ...] = (
-    "apply", "rollback", "roundtrip", "reapply", "verify", "data", "locks", "drift",
+    "apply", "rollback", "roundtrip", "reapply", "verify", "data", "integrity", "locks", "drift",
     "history", "pairing", "lint", "naming",
 )
 SUMMARY_BUDGET = 900_000  # bytes; GitHub refuses a step summary over 1 MiB

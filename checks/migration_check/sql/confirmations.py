@@ -2,7 +2,8 @@
 
     -- migration-check: allow data-loss "backfilled copy kept in users_phone_archive"
 
-The comment names what it allows (a family such as `data-loss`, or a lint rule) and why. The check
+The comment names what it allows (a family such as `data-loss`, or a lint rule; several separated
+by commas, `allow drop-column,data-loss "..."`) and why. The check
 that would fail then passes, with the reason in its text; a confirmation nothing needed is
 reported, so that stale ones do not pile up. Comments are found by PostgreSQL's own scanner, so a
 `--` inside a string or a dollar-quoted body is never taken for one.
@@ -23,10 +24,14 @@ PREFIX = "migration-check:"
 
 @dataclass(frozen=True)
 class Confirmation:
-    allows: str  # "data-loss", a lint rule's name or code
+    allows: str  # "data-loss", a lint rule's name or code; several separated by commas
     reason: str
     line: int  # in the file
     problem: str | None = None  # why the comment is not a valid confirmation
+
+    def names(self) -> tuple[str, ...]:
+        """What it allows: `allow drop-column,data-loss "..."` confirms both findings of one statement."""
+        return tuple(name.strip() for name in self.allows.split(",") if name.strip())
 
 
 def confirmations(script: Script | None) -> tuple[Confirmation, ...]:
@@ -43,16 +48,15 @@ def _found(text: str) -> tuple[tuple[str, str, int, str | None], ...]:
     except parser.ParseError:
         return ()
     found = []
-    encoded = text.encode()  # the scanner's offsets count bytes
-    for token in tokens:
+    for token in tokens:  # the scanner's offsets count characters
         if token.name not in ("SQL_COMMENT", "C_COMMENT"):
             continue
-        comment = encoded[token.start:token.end + 1].decode(errors="replace")
+        comment = text[token.start:token.end + 1]
         body = comment[2:-2] if token.name == "C_COMMENT" else comment[2:]
         body = body.strip()
         if not body.startswith(PREFIX):
             continue
-        line = encoded[:token.start].count(b"\n")
+        line = text.count("\n", 0, token.start)
         found.append((*_parsed(body[len(PREFIX):]), line))
     return tuple((allows, reason, line, problem) for allows, reason, problem, line in found)
 
@@ -73,4 +77,4 @@ def _parsed(directive: str) -> tuple[str, str, str | None]:
 def confirmed(scripts: list[Script | None], allows: str) -> list[tuple[Script, Confirmation]]:
     """The confirmations of `allows` in the scripts, with the script each is in."""
     return [(script, confirmation) for script in scripts if script is not None
-            for confirmation in confirmations(script) if confirmation.allows == allows]
+            for confirmation in confirmations(script) if allows in confirmation.names()]

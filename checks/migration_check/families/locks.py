@@ -1,0 +1,162 @@
+"""locks: the locks and rewrites each migration's up really takes on the tables and indexes that
+existed before it, observed in PostgreSQL rather than guessed from the text.
+
+Before the up, the storage file (relfilenode) of every table, materialized view and index is noted.
+Inside the up's transaction, just before its commit, `pg_locks` shows every lock the up holds.
+After the commit, a relation whose relfilenode changed was rewritten (a type change, a volatile
+default, VACUUM FULL) or, for an index, rebuilt. Observed facts beat guesses: whether `ALTER
+COLUMN ... TYPE` rewrites depends on the exact types and the server's version.
+
+A table that existed before and is rewritten under ACCESS EXCLUSIVE fails the case (reads and
+writes wait for the whole copy) unless the migration confirms it:
+
+    -- migration-check: allow table-rewrite "orders has 2,000 rows; done in the maintenance window"
+
+Everything else observed is listed in the passing case's text, e.g.
+`public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 1 (ALTER TABLE ...)`.
+A script that runs outside a transaction (CONCURRENTLY, NO TRANSACTION) releases each lock as
+its statement ends, so only its rewrites are observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from migration_check.data.watch import statement_names
+from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.model import CheckResult, Script, Status
+from migration_check.settings import Settings
+from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql.confirmations import confirmed
+
+ALLOWS = "table-rewrite"
+_RELATIONS = """
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind, c.relfilenode,
+       coalesce((SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i
+                 JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                 WHERE i.indexrelid = c.oid), ''), c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+"""
+_HELD = "SELECT relation::oid, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
+_FILES = "SELECT oid, relfilenode FROM pg_class WHERE oid = ANY(%s)"
+# Lock modes from weakest to strongest, in plain words. Reads-only modes are not worth telling.
+MODES = {
+    "RowExclusiveLock": "ROW EXCLUSIVE (writes rows; blocks only SHARE and stronger)",
+    "ShareUpdateExclusiveLock": "SHARE UPDATE EXCLUSIVE (blocks schema changes and VACUUM, not reads or writes)",
+    "ShareLock": "SHARE (blocks writes)",
+    "ShareRowExclusiveLock": "SHARE ROW EXCLUSIVE (blocks writes)",
+    "ExclusiveLock": "EXCLUSIVE (blocks writes)",
+    "AccessExclusiveLock": "ACCESS EXCLUSIVE (blocks reads and writes)",
+}
+_ORDER = list(MODES)
+
+
+@dataclass(frozen=True)
+class _Relation:
+    name: str  # qualified
+    kind: str  # r table, m materialized view, i index, p partitioned table
+    filenode: int
+    table: str  # an index's table
+    relname: str
+
+
+class Locks(Family):
+    name = "locks"
+    stage = Stage.UP_DONE
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._before: dict[int, _Relation] = {}
+        self._held: dict[int, str] | None = None
+        self._rewritten: list[int] = []
+        self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
+
+    def before_up(self, context: MigrationContext) -> None:
+        rows = context.tool_session.execute(_RELATIONS).fetchall()
+        self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
+        self._held, self._rewritten = None, []
+
+    def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
+        held: dict[int, str] = {}
+        for oid, mode in conn.execute(_HELD).fetchall():
+            if oid in self._before and mode in MODES and _ORDER.index(mode) >= _ORDER.index(held.get(oid) or mode):
+                held[oid] = mode
+        self._held = held
+
+    def after_up(self, context: MigrationContext) -> None:
+        now: dict[int, int] = dict(context.tool_session.execute(_FILES, (list(self._before),)).fetchall())
+        self._rewritten = [oid for oid, relation in self._before.items()
+                           if oid in now and relation.filenode and now[oid] != relation.filenode]
+        # What the static rules that predict a rewrite are told: each table that existed, rewritten or not.
+        self.observed[context.migration.id] = {relation.relname: oid in self._rewritten
+                                              for oid, relation in self._before.items() if relation.kind in ("r", "m")}
+
+    def verdict(self, context: MigrationContext) -> CheckResult:
+        up = context.migration.up
+        assert up is not None
+        statements = _statements(up)
+        facts, blocking = [], []
+        for oid in sorted({*(self._held or {}), *self._rewritten}, key=lambda o: self._before[o].name):
+            relation, mode = self._before[oid], (self._held or {}).get(oid)
+            rewritten = oid in self._rewritten
+            if relation.kind == "i":
+                if rewritten:
+                    facts.append(f"index {relation.name} on {relation.table}: rebuilt")
+                continue
+            if mode is None and not rewritten or mode == "RowExclusiveLock" and not rewritten:
+                continue
+            statement = _responsible(statements, relation.relname)
+            fact = relation.name + (f": {MODES[mode]}" if mode else "")
+            if rewritten:
+                fact += f", rewritten{_by(statement)}"
+                if mode == "AccessExclusiveLock" and relation.kind in ("r", "m"):
+                    blocking.append((fact, statement))
+            elif statement is not None and mode == "AccessExclusiveLock":
+                fact += _by(statement, "taken")
+            facts.append(fact)
+        if self._held is None:
+            facts.append("locks not observed: the script runs outside one transaction (each lock ends with its statement)")
+        return self._case(context, up, facts, blocking)
+
+    def _case(self, context: MigrationContext, up: Script, facts: list[str],
+              blocking: list[tuple[str, Statement | None]]) -> CheckResult:
+        text = "; ".join(facts)
+        if not blocking:
+            return context.result(self.name, Status.PASSED, script=up, message=text)
+        confirmations = [c for _, c in confirmed([up], ALLOWS) if c.problem is None]
+        if confirmations:
+            return context.result(self.name, Status.PASSED, script=up, line=confirmations[0].line,
+                                  message=f"rewrite confirmed: {confirmations[0].reason} ({text})")
+        fact, statement = blocking[0]
+        relative = context.project.relative(statement.path if statement else up.path)
+        line = statement.line if statement else up.first_line
+        return context.result(
+            self.name, Status.FAILED, file=relative, line=line,
+            message=f"{fact}: reads and writes wait for the whole copy. Expand and contract instead (a new column, a"
+                    f" backfill in batches, a switch), or confirm it: -- migration-check: allow {ALLOWS} \"<why>\"",
+            details=text)
+
+
+def _statements(script: Script) -> list[Statement]:
+    try:
+        return split_script(script)
+    except SyntaxProblem:
+        return []
+
+
+def _responsible(statements: list[Statement], relname: str) -> Statement | None:
+    """The first DDL statement that names the table (else the first statement that does)."""
+    naming = [s for s in statements if relname in statement_names(s.sql)]
+    return next((s for s in naming if s.node.startswith(("Alter", "Index", "Cluster", "Vacuum", "Reindex", "Truncate"))),
+                naming[0] if naming else None)
+
+
+def _by(statement: Statement | None, verb: str = "") -> str:
+    if statement is None:
+        return ""
+    first = " ".join(statement.sql.split())
+    short = first if len(first) <= 60 else first[:57] + "..."
+    return f"{' ' + verb if verb else ''} by line {statement.line} ({short})"

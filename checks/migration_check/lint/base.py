@@ -1,0 +1,119 @@
+"""What a lint rule is, and what it sees of a statement.
+
+A rule is one module in `lint/rules/` with one `Rule` subclass: a stable `code` (MC001), a
+kebab-case `name`, a default `severity` (or off), and a docstring whose first line is the summary
+and whose body is the documentation (`docs/rules.md` is generated from it). `check` looks at one
+parsed statement, with the context squawk lacks: whether the runner wraps the script in a
+transaction, which tables the same migration created earlier (an index on a new table blocks
+nobody), which timeouts it set, and the PostgreSQL version.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pglast import ast
+
+from migration_check.model import Severity
+from migration_check.sql import Statement
+
+# The documentation's address; a finding links to its rule's section there.
+DOCS = "docs/rules.md"
+
+
+@dataclass
+class LintContext:
+    """What the statements before this one in the same migration did, and how the script runs."""
+
+    server_version: int  # e.g. 150000
+    in_transaction: bool  # the runner runs the whole script in one transaction
+    explicit_transaction: bool = False  # inside a BEGIN ... COMMIT written in the file
+    created: set[str] = field(default_factory=set)  # tables (unqualified) the migration created so far
+    lock_timeout: bool = False  # a SET lock_timeout ran earlier in the script
+    statement_timeout: bool = False
+    sql: str = ""  # the statement's text, for what the parse tree no longer shows
+    not_valid: set[str] = field(default_factory=set)  # constraints added NOT VALID earlier in the migration
+    reported: set[str] = field(default_factory=set)  # rules that report once per script and have
+
+    def existing(self, relation: ast.RangeVar | None) -> bool:
+        """Whether a statement on `relation` affects a table that existed before this migration."""
+        return relation is not None and bool(relation.relname) and relation.relname not in self.created
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: Rule
+    statement: Statement
+    message: str  # what is wrong, why it is dangerous and what to do instead
+    table: str | None = None  # the table the statement acts on (unqualified), where it has one
+
+    @property
+    def severity(self) -> Severity:
+        return self.rule.level
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    # None: off unless the config turns it on (the style rules).
+    severity: ClassVar[Severity | None] = Severity.WARNING
+    # The rule predicts a table rewrite: in `check`, what the locks family observed decides.
+    predicts_rewrite: ClassVar[bool] = False
+
+    def __init__(self, level: Severity | None = None) -> None:
+        """`level`: the severity the config gives this rule (default: the rule's own, or warning)."""
+        self.level = level or self.severity or Severity.WARNING
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        """The messages for one statement's parse node (usually none)."""
+        raise NotImplementedError
+
+    @classmethod
+    def docstring(cls) -> str:
+        """The rule's documentation: its class's docstring, or its module's (one rule per module)."""
+        return inspect.cleandoc(cls.__doc__ or sys.modules[cls.__module__].__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.docstring().partition("\n")[0]
+
+    @classmethod
+    def documentation(cls) -> str:
+        return cls.docstring().partition("\n")[2].strip()
+
+    @classmethod
+    def anchor(cls) -> str:
+        return f"{DOCS}#{cls.code.lower()}-{cls.name}"
+
+
+def table_commands(node: ast.Node) -> Iterator[tuple[ast.RangeVar, ast.AlterTableCmd]]:
+    """The commands of an ALTER TABLE, with the table they act on."""
+    if isinstance(node, ast.AlterTableStmt) and node.relation is not None:
+        for command in node.cmds or ():
+            if isinstance(command, ast.AlterTableCmd):
+                yield node.relation, command
+
+
+def qualified(relation: ast.RangeVar) -> str:
+    return f"{relation.schemaname}.{relation.relname}" if relation.schemaname else str(relation.relname)
+
+
+class ColumnTypeRule(Rule):
+    """A style rule on the types of the columns a statement defines: `types` (pg_type names) are
+    reported with `advice`."""
+
+    severity = None  # style rules are off unless the config turns them on
+    types: ClassVar[frozenset[str]]
+    advice: ClassVar[str]
+    needs_length: ClassVar[bool] = False  # only with a length (varchar(n), not varchar)
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        from migration_check.lint.nodes import column_types, type_name
+
+        for column, type_ in column_types(node):
+            if type_name(type_) in self.types and (type_.typmods or not self.needs_length):
+                yield f"column {column} {self.advice}"

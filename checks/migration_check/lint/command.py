@@ -1,0 +1,74 @@
+"""`migration-check lint [PATH ...]`: the static rules alone, no database. A directory is a project
+(its layout detected as in `check`, so the rules know each file's transaction mode); a file is
+linted as the migration it is in its project, or on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from migration_check.discovery import discover
+from migration_check.discovery.base import read_sql
+from migration_check.errors import MigrationCheckError, UsageError
+from migration_check.lint.engine import DEFAULT_SERVER_VERSION
+from migration_check.lint.results import lint_results, project_lint
+from migration_check.model import CheckResult, Project, RollbackPolicy, RunReport, Script, Status
+from migration_check.settings import Settings
+from migration_check.sql import SyntaxProblem, split_script
+
+
+def run_lint(paths: list[Path], settings: Settings) -> RunReport:
+    report = RunReport(project=None, results=[])
+    version = settings.pg_version or DEFAULT_SERVER_VERSION
+    try:
+        for path in paths or [Path(".")]:
+            if path.is_dir():
+                project = discover(path, settings.format, ignore=settings.ignore)
+                report.project = report.project or project
+                report.results += [*_syntax_errors(project, [m.up for m in project.migrations if m.up]),
+                                   *project_lint(project, settings, version)]
+            elif path.is_file():
+                report.results += _lint_file(path, settings, version)
+            else:
+                raise UsageError(f"{path}: no such file or directory")
+    except MigrationCheckError as error:
+        report.error = error.one_line()
+    return report
+
+
+def _lint_file(path: Path, settings: Settings, version: int) -> list[CheckResult]:
+    resolved = path.resolve()
+    try:
+        project = discover(path.parent, settings.format, ignore=settings.ignore)
+        migration = next((m for m in project.migrations if m.up is not None and m.up.path.resolve() == resolved), None)
+    except MigrationCheckError:
+        project, migration = None, None
+    if project is None or migration is None or migration.up is None:
+        project = Project("file", "a file on its own", resolved.parent, Path.cwd().resolve(), [], RollbackPolicy.OPTIONAL)
+        script = Script(resolved, read_sql(resolved), root=project.repo_root)
+        subject = project.relative(resolved) or str(path)
+    else:
+        script, subject = migration.up, migration.id
+    return [*_syntax_errors(project, [script]), *lint_results(project, subject, script, settings, version)]
+
+
+def _syntax_errors(project: Project, scripts: list[Script]) -> list[CheckResult]:
+    """A file that does not parse is a finding of its own, at its line and column."""
+    found = []
+    for script in scripts:
+        try:
+            split_script(script)
+        except SyntaxProblem as problem:
+            relative = project.relative(problem.path) or str(problem.path)
+            found.append(CheckResult("lint", f"{relative}: syntax", Status.FAILED, file=relative, line=problem.line,
+                                     message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message}"))
+    return found
+
+
+def as_json(report: RunReport) -> str:
+    return json.dumps({
+        "error": report.error,
+        "findings": [{"rule": r.subject.rpartition(": ")[2], "file": r.file, "line": r.line, "severity": r.severity.value,
+                      "status": r.status.value, "message": r.message}
+                     for r in report.results if r.status is Status.FAILED or r.message],
+    }, indent=2)

@@ -1,0 +1,53 @@
+"""Small readers of pglast parse nodes that several rules share."""
+
+from __future__ import annotations
+
+from pglast import ast
+from pglast.enums import ConstrType
+
+
+def constraints(column: ast.ColumnDef) -> list[ast.Constraint]:
+    return [c for c in column.constraints or () if isinstance(c, ast.Constraint)]
+
+
+def has_constraint(column: ast.ColumnDef, *kinds: ConstrType) -> bool:
+    return any(c.contype in kinds for c in constraints(column))
+
+
+def default_of(column: ast.ColumnDef) -> ast.Node | None:
+    return next((c.raw_expr for c in constraints(column) if c.contype == ConstrType.CONSTR_DEFAULT), None)
+
+
+def type_name(type_: ast.TypeName | None) -> str:
+    """`int4`, `varchar`, `timestamp`: the last part of the type's name."""
+    if type_ is None or not type_.names:
+        return ""
+    return str(getattr(type_.names[-1], "sval", ""))
+
+
+def function_names(node: ast.Node | None) -> set[str]:
+    """The names of the functions an expression calls."""
+    names: set[str] = set()
+    if node is None:
+        return names
+    from pglast.visitors import Visitor
+
+    class _Calls(Visitor):
+        def visit_FuncCall(self, ancestors: object, call: ast.FuncCall) -> None:
+            names.add(str(getattr((call.funcname or ("",))[-1], "sval", "")).lower())
+
+    _Calls()(node)
+    return names
+
+
+def column_types(node: ast.Node) -> list[tuple[str, ast.TypeName]]:
+    """(column, type) of every column a CREATE TABLE or ALTER TABLE defines or retypes."""
+    found: list[tuple[str, ast.TypeName]] = []
+    if isinstance(node, ast.CreateStmt):
+        found += [(str(e.colname), e.typeName) for e in node.tableElts or () if isinstance(e, ast.ColumnDef) and e.typeName]
+    elif isinstance(node, ast.AlterTableStmt):
+        for command in node.cmds or ():
+            definition = getattr(command, "def_", None)
+            if isinstance(definition, ast.ColumnDef) and definition.typeName is not None:
+                found.append((str(definition.colname or getattr(command, "name", "")), definition.typeName))
+    return found

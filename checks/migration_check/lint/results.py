@@ -1,0 +1,117 @@
+"""Findings as test cases of the `lint` family: one case per finding (named by its rule, at the
+statement's file:line), a passing case for a migration with none, and the confirmations.
+
+A confirmation applies to the statement it sits in or, on a line of its own, to the next
+statement:
+
+    -- migration-check: allow drop-table "replaced by orders_v2 in 20250901"
+    DROP TABLE orders;
+
+The finding then passes with the reason. A confirmation without a reason is a finding of its own;
+one that names no rule, or that nothing needed, is reported as a warning.
+"""
+
+from __future__ import annotations
+
+from migration_check.lint import registered, rule_named
+from migration_check.lint.base import Finding, Rule
+from migration_check.lint.engine import DEFAULT_SERVER_VERSION, lint_script
+from migration_check.model import CheckResult, Project, Script, Severity, Status
+from migration_check.settings import Settings
+from migration_check.sql import Statement, SyntaxProblem
+from migration_check.sql.confirmations import Confirmation, confirmations
+
+# Confirmations other families read (data, locks): not lint rules.
+FAMILY_CONFIRMATIONS = frozenset({"data-loss", "table-rewrite"})
+
+
+def enabled_rules(settings: Settings) -> list[Rule]:
+    """The rules that are on, each with its configured severity."""
+    rules = []
+    for rule_class in registered():
+        configured = settings.lint.get(rule_class.name, settings.lint.get(rule_class.code, rule_class.severity))
+        if configured is None:
+            continue
+        rules.append(rule_class(configured))
+    return rules
+
+
+def lint_results(project: Project, subject: str, script: Script, settings: Settings,
+                 server_version: int = DEFAULT_SERVER_VERSION, observed: dict[str, bool] | None = None) -> list[CheckResult]:
+    """The lint cases of one script (a migration's up); `subject` names the migration. `observed`:
+    for each table, whether the replay saw the up rewrite it (the observation beats the guess)."""
+    try:
+        linted = lint_script(script, enabled_rules(settings), server_version)
+    except SyntaxProblem:
+        return []  # the apply check (or `lint`'s own parse) reports the syntax error
+    found = confirmations(script)
+    targets = {confirmation: _target(linted.statements, confirmation) for confirmation in found}
+    used: set[Confirmation] = set()
+    results = []
+    for finding in linted.findings:
+        confirmation = next((c for c in found if {finding.rule.name, finding.rule.code} & set(c.names())
+                             and c.problem is None and targets[c] is finding.statement), None)
+        if confirmation is not None:
+            used.add(confirmation)
+        case = _case(project, subject, finding, confirmation)
+        if confirmation is None and finding.rule.predicts_rewrite and observed and observed.get(finding.table or "") is False:
+            case.status = Status.PASSED
+            case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
+                            f" ({finding.rule.name} guessed it might be)")
+        results.append(case)
+    relative = project.relative(script.path) or str(script.path)
+    for confirmation in found:
+        problem = _confirmation_problem(confirmation, used)
+        if problem is not None:
+            severity, text = problem
+            results.append(CheckResult("lint", f"{subject}: confirmation", Status.FAILED, file=relative,
+                                       line=confirmation.line, message=f"{relative}:{confirmation.line}: {text}",
+                                       severity=severity))
+    if not results:
+        results.append(CheckResult("lint", subject, Status.PASSED, file=relative, line=script.first_line))
+    return results
+
+
+def _confirmation_problem(confirmation: Confirmation, used: set[Confirmation]) -> tuple[Severity, str] | None:
+    rules = [name for name in confirmation.names() if name not in FAMILY_CONFIRMATIONS]
+    if not rules and confirmation.names():
+        return None  # the data and locks families judge their own
+    if confirmation.problem:
+        return Severity.ERROR, confirmation.problem
+    unknown = [name for name in rules if rule_named(name) is None]
+    if unknown:
+        return Severity.WARNING, f"unknown rule {unknown[0]!r} in a confirmation (the rules: docs/rules.md)"
+    if confirmation not in used:
+        return Severity.WARNING, (f"unused confirmation: no {confirmation.allows} finding in the statement it"
+                                  " stands before; remove it")
+    return None
+
+
+def _target(statements: list[Statement], confirmation: Confirmation) -> Statement | None:
+    """The statement a confirmation applies to: the one whose lines hold it, or the next one."""
+    for statement in statements:
+        last = statement.line + statement.sql.rstrip().count("\n")
+        if statement.line <= confirmation.line <= last or statement.line > confirmation.line:
+            return statement
+    return None
+
+
+def _case(project: Project, subject: str, finding: Finding, confirmation: Confirmation | None) -> CheckResult:
+    rule, statement = finding.rule, finding.statement
+    relative = project.relative(statement.path) or str(statement.path)
+    where = f"{relative}:{statement.line}:{statement.column}"
+    name = f"{subject}: {rule.code} {rule.name}"
+    if confirmation is not None:
+        return CheckResult("lint", name, Status.PASSED, file=relative, line=statement.line,
+                           message=f"confirmed: {confirmation.reason} ({rule.name}: {finding.message})")
+    return CheckResult("lint", name, Status.FAILED, file=relative, line=statement.line,
+                       message=f"{where}: {rule.code} {rule.name}: {finding.message} ({rule.anchor()})",
+                       details=statement.sql.strip(), severity=finding.severity)
+
+
+def project_lint(project: Project, settings: Settings, server_version: int = DEFAULT_SERVER_VERSION,
+                 observed: dict[str, dict[str, bool]] | None = None) -> list[CheckResult]:
+    """The lint cases of every migration's up, in order (rollbacks exist to drop what the up made)."""
+    return [case for migration in project.migrations if migration.up is not None and not migration.skip_reason
+            for case in lint_results(project, migration.id, migration.up, settings, server_version,
+                                     (observed or {}).get(migration.id))]

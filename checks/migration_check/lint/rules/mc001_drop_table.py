@@ -1,0 +1,44 @@
+"""Dropping a table loses its rows and breaks every client that still reads it.
+
+A table that existed before this migration is dropped. Its data is gone for good (a rollback can
+re-create the table, not its rows), and application code deployed before the migration still
+queries it. Dropping it takes an ACCESS EXCLUSIVE lock, which waits for every running query on it.
+
+Anti-pattern:
+
+```sql
+DROP TABLE orders_legacy;
+```
+
+Best practice: stop using the table in a release first, keep a copy if the data matters, then
+drop it in a later migration and confirm it with the reason:
+
+```sql
+-- migration-check: allow drop-table "unused since 2025-08, archived to s3://backups/orders_legacy"
+DROP TABLE orders_legacy;
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import ObjectType
+
+from migration_check.lint.base import LintContext, Rule
+from migration_check.model import Severity
+
+
+class DropTable(Rule):
+    code = "MC001"
+    name = "drop-table"
+    severity = Severity.ERROR
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
+            for names in node.objects or ():
+                name = ".".join(part.sval for part in names)
+                if names[-1].sval not in context.created:
+                    yield (f"drops table {name}: its rows are lost and clients that still read it break;"
+                           " stop using it first, then confirm the drop with a reason")

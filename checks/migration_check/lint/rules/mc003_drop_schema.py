@@ -1,0 +1,40 @@
+"""Dropping a schema drops everything in it.
+
+`DROP SCHEMA` removes the schema and, with CASCADE, every table, view and function in it, with all
+their data.
+
+Anti-pattern:
+
+```sql
+DROP SCHEMA reporting CASCADE;
+```
+
+Best practice: drop the objects one by one in migrations that say what goes, or confirm the drop
+with a reason:
+
+```sql
+-- migration-check: allow drop-schema "reporting moved to the warehouse"
+DROP SCHEMA reporting CASCADE;
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import ObjectType
+
+from migration_check.lint.base import LintContext, Rule
+from migration_check.model import Severity
+
+
+class DropSchema(Rule):
+    code = "MC003"
+    name = "drop-schema"
+    severity = Severity.ERROR
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_SCHEMA:
+            for name in node.objects or ():
+                yield f"drops schema {getattr(name, 'sval', name)} and everything in it; confirm it with a reason"

@@ -1,0 +1,37 @@
+"""DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table.
+
+The drop itself is quick, but it waits for every running query on the table, and every new query
+waits behind it.
+
+Anti-pattern:
+
+```sql
+DROP INDEX orders_user_id_idx;
+```
+
+Best practice:
+
+```sql
+DROP INDEX CONCURRENTLY orders_user_id_idx;
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+from pglast.enums import ObjectType
+
+from migration_check.lint.base import LintContext, Rule
+
+
+class DropIndexWithoutConcurrently(Rule):
+    code = "MC013"
+    name = "drop-index-without-concurrently"
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
+            names = ", ".join(".".join(p.sval for p in name) for name in node.objects or ())
+            yield (f"drops index {names} without CONCURRENTLY: it waits for, and then blocks, every query on its table;"
+                   " use DROP INDEX CONCURRENTLY (outside a transaction)")

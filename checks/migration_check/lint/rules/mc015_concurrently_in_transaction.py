@@ -1,0 +1,38 @@
+"""A CONCURRENTLY statement inside a transaction block fails.
+
+`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and `DETACH
+PARTITION ... CONCURRENTLY` cannot run in a transaction block. Inside a BEGIN ... COMMIT written in
+the file (or a script the runner always wraps in one) the migration fails.
+
+Anti-pattern:
+
+```sql
+BEGIN;
+CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);
+COMMIT;
+```
+
+Best practice: put the statement in a migration of its own that runs outside a transaction
+(goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pglast import ast
+
+from migration_check.lint.base import LintContext, Rule
+from migration_check.model import Severity
+from migration_check.sql import cannot_run_in_transaction
+
+
+class ConcurrentlyInTransaction(Rule):
+    code = "MC015"
+    name = "concurrently-in-transaction"
+    severity = Severity.ERROR
+
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+        if context.explicit_transaction and cannot_run_in_transaction(node):
+            yield ("runs inside BEGIN ... COMMIT, where PostgreSQL refuses it (cannot run inside a transaction block);"
+                   " move it to a migration that runs outside a transaction")

@@ -1,0 +1,66 @@
+"""`migration-check lint`: the static rules alone, without a database (issue 12)."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+
+PROJECT = {
+    "migrations/20250101000000_users.sql": "create table users (id bigint primary key, email text);\n",
+    "migrations/20250102000000_risky.sql": (
+        "alter table users drop column email;\n"
+        "create index users_id_idx on users (id);\n"
+    ),
+}
+
+
+def test_a_project_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path, PROJECT)
+    report = tmp_path / "lint.xml"
+    code = main(["lint", str(root / "migrations"), "--junit-xml", str(report)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "20250102000000_risky.sql:1:1: MC002 drop-column: drops column users.email" in out
+    assert "20250102000000_risky.sql:2:1: MC012 index-without-concurrently" in out
+    cases = {c.attrib["name"]: c for c in ET.parse(report).getroot().iter("testcase")}
+    drop = cases["20250102000000_risky: MC002 drop-column"]
+    assert drop.attrib["classname"] == "migration_check.lint" and drop.attrib["line"] == "1"
+    assert drop.find("failure") is not None
+    assert cases["20250101000000_users"].find("failure") is None
+
+
+def test_a_file_json_and_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path, {**PROJECT, ".migration-check.yml": "lint:\n  drop-column: warning\n  MC012: off\n"})
+    code = main(["lint", str(root / "migrations" / "20250102000000_risky.sql"), "--format", "json",
+                 "--config", str(root / ".migration-check.yml")])
+    found = json.loads(capsys.readouterr().out)["findings"]
+    assert code == 0
+    assert [(f["rule"], f["line"], f["severity"]) for f in found] == [("MC002 drop-column", 1, "warning"),
+                                                                      ("MC018 missing-lock-timeout", 1, "warning")]
+
+
+def test_version_dependent_rules_and_a_file_outside_any_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "one.sql"
+    path.write_text("set lock_timeout = '1s';\nalter table events detach partition events_2023;\n")
+    assert main(["lint", str(path), "--pg-version", "13", "--fail-on", "warning"]) == 0
+    assert main(["lint", str(path), "--pg-version", "14", "--fail-on", "warning"]) == 1
+    assert "MC019 detach-partition-blocking" in capsys.readouterr().out
+
+
+def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.sql"
+    bad.write_text("select 1;\nalter tabel users add column x int;\n")
+    assert main(["lint", str(bad)]) == 1
+    assert "bad.sql:2:7: syntax error: syntax error at or near \"tabel\"" in capsys.readouterr().out
+    assert main(["lint", str(tmp_path / "missing.sql")]) == 2
+    assert "missing.sql: no such file or directory" in capsys.readouterr().out
+    assert main(["lint", str(bad), "--pg-version", "abc"]) == 2
+    config = write_files(tmp_path / "c", {".migration-check.yml": "lint:\n  no-such-rule: error\n", "m.sql": "select 1;\n"})
+    assert main(["lint", str(config / "m.sql")]) == 2
+    assert "unknown lint rule 'no-such-rule'" in capsys.readouterr().err

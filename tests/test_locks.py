@@ -1,0 +1,110 @@
+"""The locks family (issue 12): the locks and rewrites an up really takes on tables that existed
+before it, observed in a real PostgreSQL, with the statement's line; a rewrite under ACCESS
+EXCLUSIVE fails until it is confirmed. And the static rules against what was observed."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers.base import Database
+
+BASE = {
+    "migrations/20250101000000_base.sql": (
+        "create table appointments (id int primary key, clinic_id int, note varchar(20), amount int, at timestamp);\n"
+        "create table clinics (id int primary key);\n"
+        "create index appointments_clinic_idx on appointments (clinic_id);\n"
+    ),
+    "migrations/20250101000000_base_rollback.sql": "drop table appointments, clinics;\n",
+}
+CHANGE = "20250102000000_change"
+
+
+def check(pg_server: Database, tmp_path: Path, up: str, down: str) -> tuple[int, list[ET.Element]]:
+    root = write_files(tmp_path / "repo", {**BASE, f"migrations/{CHANGE}.sql": up, f"migrations/{CHANGE}_rollback.sql": down})
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    return code, list(ET.parse(report).getroot().iter("testcase"))
+
+
+def locks_case(cases: list[ET.Element]) -> ET.Element:
+    [case] = [c for c in cases if c.attrib["classname"] == "migration_check.locks" and c.attrib["name"] == CHANGE]
+    return case
+
+
+def text(case: ET.Element) -> str:
+    failure = case.find("failure")
+    return failure.attrib["message"] if failure is not None else case.findtext("system-out") or ""
+
+
+OBSERVED = {
+    # A type change that rewrites, and one that does not: only PostgreSQL knows.
+    "int to bigint rewrites": ("-- the key outgrows int\nalter table appointments alter column id type bigint;\n", "alter table appointments alter column id type int;\n",
+                               True, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 2"
+                                     " (alter table appointments alter column id type bigint)"),
+    "widening a varchar does not": ("alter table appointments alter column note type varchar(50);\n",
+                                    "alter table appointments alter column note type varchar(20);\n",
+                                    False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),
+    "a volatile default rewrites": ("alter table appointments add column token uuid default gen_random_uuid();\n",
+                                    "alter table appointments drop column token;\n", True, "rewritten by line 1"),
+    "a constant default does not": ("alter table appointments add column active boolean not null default true;\n",
+                                    "alter table appointments drop column active;\n",
+                                    False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),
+    "a blocking index build": ("create index appointments_amount_idx on appointments (amount);\n",
+                               "drop index appointments_amount_idx;\n", False, "public.appointments: SHARE (blocks writes)"),
+    "a concurrent index build": ("create index concurrently appointments_amount_idx on appointments (amount);\n",
+                                 "drop index concurrently appointments_amount_idx;\n", False, "locks not observed"),
+    "a foreign key without NOT VALID": ("alter table appointments add foreign key (clinic_id) references clinics;\n",
+                                        "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
+                                        False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),
+    "a foreign key NOT VALID, then validated": (
+        "alter table appointments add foreign key (clinic_id) references clinics not valid;\n",
+        "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
+        False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),
+}
+
+
+@pytest.mark.parametrize("name", OBSERVED)
+def test_observed_locks_and_rewrites(pg_server: Database, tmp_path: Path, name: str) -> None:
+    up, down, fails, expected = OBSERVED[name]
+    code, cases = check(pg_server, tmp_path, up, down)
+    case = locks_case(cases)
+    assert (case.find("failure") is not None) == fails, text(case)
+    assert expected in text(case)
+    if fails:
+        assert code == 1 and case.attrib["line"] == str(up[:up.index("alter")].count("\n") + 1)
+
+
+def test_a_confirmed_rewrite_passes_with_its_reason(pg_server: Database, tmp_path: Path) -> None:
+    up = '-- migration-check: allow table-rewrite "2,000 rows, in the maintenance window"\nalter table appointments alter column id type bigint;\n'
+    code, cases = check(pg_server, tmp_path, up, "alter table appointments alter column id type int;\n")
+    case = locks_case(cases)
+    assert case.find("failure") is None
+    assert "rewrite confirmed: 2,000 rows, in the maintenance window" in text(case)
+    assert code == 0
+
+
+def test_the_observation_decides_a_static_guess(pg_server: Database, tmp_path: Path) -> None:
+    up, down, _, _ = OBSERVED["widening a varchar does not"]
+    _, cases = check(pg_server, tmp_path, up, down)
+    [lint] = [c for c in cases if c.attrib["classname"] == "migration_check.lint" and "change-column-type" in c.attrib["name"]]
+    assert lint.find("failure") is None
+    assert "appointments was not rewritten" in (lint.findtext("system-out") or "")
+
+
+def test_a_table_drop_fails_until_confirmed_with_a_reason(pg_server: Database, tmp_path: Path) -> None:
+    code, cases = check(pg_server, tmp_path / "a", "drop table clinics;\n", "create table clinics (id int primary key);\n")
+    [lint] = [c for c in cases if c.attrib["name"] == f"{CHANGE}: MC001 drop-table"]
+    failure = lint.find("failure")
+    assert code == 1 and failure is not None
+    assert failure.attrib["message"].startswith(f"migrations/{CHANGE}.sql:1:1: MC001 drop-table: drops table clinics")
+    confirmed = '-- migration-check: allow drop-table "clinics moved to the directory service"\ndrop table clinics;\n'
+    code, cases = check(pg_server, tmp_path / "b", confirmed, "create table clinics (id int primary key);\n")
+    [lint] = [c for c in cases if c.attrib["name"] == f"{CHANGE}: MC001 drop-table"]
+    assert lint.find("failure") is None and "confirmed: clinics moved to the directory service" in (lint.findtext("system-out") or "")
+    data = [c for c in cases if c.attrib["classname"] == "migration_check.data" and c.attrib["name"] == CHANGE][0]
+    assert data.find("failure") is not None  # the rows are still lost: that is the data family's to confirm
