@@ -39,6 +39,8 @@ COVERED = {
     "RequireConcurrentIndexDeletion": "drop-index-without-concurrently",
     "RequireConcurrentPartitionDetach": "detach-partition-blocking",
     "RequireConcurrentReindex": "reindex-without-concurrently", "RequireTimeoutSettings": "missing-lock-timeout",
+    "TransactionNesting": "transaction-nesting", "BanDropNotNull": "drop-not-null",
+    "AddingSerialPrimaryKeyField": "adding-serial-primary-key", "BanCreateDomainWithConstraint": "domain-with-constraint",
 }
 # A test function's SQL and its verdict; a regex on Rust test source, not on SQL.
 _CASE = re.compile(r'let sql = r#"(.*?)"#;.*?(lint_ok|lint_errors)\(\s*sql\s*,\s*Rule::(\w+)\s*\)', re.S)

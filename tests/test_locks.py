@@ -57,7 +57,13 @@ OBSERVED = {
     "a blocking index build": ("create index appointments_amount_idx on appointments (amount);\n",
                                "drop index appointments_amount_idx;\n", False, "public.appointments: SHARE (blocks writes)"),
     "a concurrent index build": ("create index concurrently appointments_amount_idx on appointments (amount);\n",
-                                 "drop index concurrently appointments_amount_idx;\n", False, "locks not observed"),
+                                 "drop index concurrently appointments_amount_idx;\n", False, "locks not observed at line 1"),
+    # Statement by statement (the file opts out of a transaction): each lock is seen, with its statement.
+    "outside a transaction, one statement at a time": (
+        "create index concurrently appointments_amount_idx on appointments (amount);\n"
+        "alter table appointments alter column id type bigint;\n",
+        "drop index concurrently appointments_amount_idx;\nalter table appointments alter column id type int;\n",
+        True, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 2"),
     "a foreign key without NOT VALID": ("alter table appointments add foreign key (clinic_id) references clinics;\n",
                                         "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
                                         False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),

@@ -26,6 +26,7 @@ from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
+from migration_check.sql import Statement
 
 
 class Stage(enum.IntEnum):
@@ -80,6 +81,9 @@ class MigrationContext:
     admin: psycopg.Connection | None = None
     # Tables that are the runner's, not the project's (its history table): never filled or compared.
     runner_tables: frozenset[str] = frozenset()
+    # In `in_up_transaction`, for a script that runs statement by statement: the statement just run
+    # (in a transaction of its own). None: the whole script ran in one transaction.
+    current_statement: Statement | None = None
 
     @property
     def tool_session(self) -> psycopg.Connection:
@@ -151,8 +155,9 @@ class Family:
         """Before the up runs, on the state the previous migrations left."""
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
-        """Inside the up's transaction, after its last statement and before the commit (only for
-        scripts that run in one transaction). Overriding it costs the up one more round trip."""
+        """Inside the up's transaction, after its last statement and before the commit; for a script
+        that runs statement by statement, after each statement that can run in a transaction
+        (`context.current_statement`). Overriding it costs the up more round trips."""
 
     def after_up(self, context: MigrationContext) -> None:
         """After the up committed; `context.after_up` is its schema."""

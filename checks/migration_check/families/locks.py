@@ -14,8 +14,10 @@ writes wait for the whole copy) unless the migration confirms it:
 
 Everything else observed is listed in the passing case's text, e.g.
 `public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 1 (ALTER TABLE ...)`.
-A script that runs outside a transaction (CONCURRENTLY, NO TRANSACTION) releases each lock as
-its statement ends, so only its rewrites are observed.
+A script that runs statement by statement (it holds a CONCURRENTLY, or goose NO TRANSACTION) is
+observed after each statement, which then runs in a transaction of its own, so each lock is pinned
+on the statement that took it; a CONCURRENTLY statement cannot run in a transaction and is reported
+as not observed.
 """
 
 from __future__ import annotations
@@ -72,18 +74,22 @@ class Locks(Family):
         self._before: dict[int, _Relation] = {}
         self._held: dict[int, str] | None = None
         self._rewritten: list[int] = []
+        self._taken_by: dict[int, Statement] = {}  # the statement that took the lock, where observed one by one
         self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
         rows = context.tool_session.execute(_RELATIONS).fetchall()
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
-        self._held, self._rewritten = None, []
+        self._held, self._rewritten, self._taken_by = None, [], {}
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
-        held: dict[int, str] = {}
+        held = self._held if self._held is not None else {}
         for oid, mode in conn.execute(_HELD).fetchall():
-            if oid in self._before and mode in MODES and _ORDER.index(mode) >= _ORDER.index(held.get(oid) or mode):
+            current = held.get(oid)
+            if oid in self._before and mode in MODES and (current is None or _ORDER.index(mode) > _ORDER.index(current)):
                 held[oid] = mode
+                if context.current_statement is not None:  # statement by statement: who took it is known
+                    self._taken_by[oid] = context.current_statement
         self._held = held
 
     def after_up(self, context: MigrationContext) -> None:
@@ -108,7 +114,7 @@ class Locks(Family):
                 continue
             if mode is None and not rewritten or mode == "RowExclusiveLock" and not rewritten:
                 continue
-            statement = _responsible(statements, relation.relname)
+            statement = self._taken_by.get(oid) or _responsible(statements, relation.relname)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
             if rewritten:
                 fact += f", rewritten{_by(statement)}"
@@ -117,8 +123,12 @@ class Locks(Family):
             elif statement is not None and mode == "AccessExclusiveLock":
                 fact += _by(statement, "taken")
             facts.append(fact)
-        if self._held is None:
-            facts.append("locks not observed: the script runs outside one transaction (each lock ends with its statement)")
+        unobserved = [str(s.line) for s in statements if s.needs_autocommit]
+        if unobserved:
+            facts.append(f"locks not observed at line{'s' if len(unobserved) > 1 else ''} {', '.join(unobserved)}: run"
+                         " outside a transaction (CONCURRENTLY takes SHARE UPDATE EXCLUSIVE: reads and writes go on)")
+        elif self._held is None:
+            facts.append("locks not observed: the script manages its own transactions")
         return self._case(context, up, facts, blocking)
 
     def _case(self, context: MigrationContext, up: Script, facts: list[str],

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from migration_check.model import Script, Transaction
-from migration_check.sql import Statement, SyntaxProblem, advance, position_in_file, split_script
+from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
 from migration_check.sql.outside import outside_reason
 
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
@@ -65,12 +65,17 @@ class ScriptFailed(Exception):
         return "\n".join(lines)
 
 
-def execute_script(conn: psycopg.Connection, script: Script,
-                   before_commit: Callable[[psycopg.Connection], None] | None = None) -> None:
+# Called inside a transaction, just before it commits: with None after a whole script, with the
+# statement after each statement of a script that runs statement by statement.
+BeforeCommit = Callable[[psycopg.Connection, Statement | None], None]
+
+
+def execute_script(conn: psycopg.Connection, script: Script, before_commit: BeforeCommit | None = None) -> None:
     """Run `script` on `conn` (autocommit). Raises ScriptFailed; on failure nothing is left half-done
     where a transaction was possible. `before_commit` runs inside the script's transaction after its
-    last statement (a family observing the locks it holds); it is not called for a script that
-    runs statement by statement."""
+    last statement (a family observing the locks it holds). In a script that runs statement by
+    statement, each statement that may run in a transaction (not CONCURRENTLY, not in a script
+    with its own BEGIN/COMMIT) runs in one of its own, and `before_commit` is called for it."""
     try:
         statements = split_script(script)
     except SyntaxProblem as problem:
@@ -86,8 +91,14 @@ def execute_script(conn: psycopg.Connection, script: Script,
             if _run_in_transaction(conn, script, statements, before_commit):
                 return
         else:
+            observable = before_commit is not None and not has_transaction_control(statements)
             for statement in statements:
-                _run_statement(conn, statement)
+                if observable and before_commit is not None and not statement.needs_autocommit and statement.copy_data is None:
+                    with conn.transaction():  # one statement: the same effect as autocommit, observed before its end
+                        _run_statement(conn, statement)
+                        before_commit(conn, statement)
+                else:
+                    _run_statement(conn, statement)
     except ScriptFailed:
         if not conn.closed:  # a migration may have ended its own session (pg_terminate_backend)
             reset_session(conn)
@@ -129,7 +140,7 @@ def abandon(conn: psycopg.Connection) -> None:
 
 
 def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement],
-                        before_commit: Callable[[psycopg.Connection], None] | None) -> bool:
+                        before_commit: BeforeCommit | None) -> bool:
     """Run the script atomically. True when the session was reset in the same message."""
     if not statements:
         return False
@@ -148,7 +159,7 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
                 for statement in statements:
                     conn.execute(statement.sql.encode())
             if before_commit is not None:
-                before_commit(conn)
+                before_commit(conn, None)
         return False
     except psycopg.Error as error:
         if conn.closed:

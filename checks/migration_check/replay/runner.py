@@ -34,6 +34,7 @@ from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
+from migration_check.sql import Statement
 
 
 class _NoFreshState(Exception):
@@ -327,7 +328,8 @@ class Replay:
     def _run(self, script: Script, observe_transaction: MigrationContext | None = None) -> StepRun:
         hook = None
         if observe_transaction is not None and self._observers:
-            def hook(conn: psycopg.Connection) -> None:
+            def hook(conn: psycopg.Connection, statement: Statement | None) -> None:
+                observe_transaction.current_statement = statement
                 for family in self._observers:
                     family.in_up_transaction(observe_transaction, conn)
         started = time.perf_counter()
