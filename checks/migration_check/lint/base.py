@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pglast import ast
+from pglast.enums import AlterTableType
 
 from migration_check.model import Severity
 from migration_check.sql import Statement
@@ -96,6 +97,14 @@ def table_commands(node: ast.Node) -> Iterator[tuple[ast.RangeVar, ast.AlterTabl
         for command in node.cmds or ():
             if isinstance(command, ast.AlterTableCmd):
                 yield node.relation, command
+
+
+def added_columns(node: ast.Node, context: LintContext) -> Iterator[tuple[ast.RangeVar, ast.ColumnDef]]:
+    """The columns an ALTER TABLE adds to a table that existed before the migration."""
+    for table, command in table_commands(node):
+        column = command.def_
+        if command.subtype == AlterTableType.AT_AddColumn and isinstance(column, ast.ColumnDef) and context.existing(table):
+            yield table, column
 
 
 def qualified(relation: ast.RangeVar) -> str:

@@ -23,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import ConstrType
 
-from migration_check.lint.base import LintContext, Rule, qualified, table_commands
+from migration_check.lint.base import LintContext, Rule, added_columns, qualified
 from migration_check.lint.nodes import default_of, has_constraint
 from migration_check.model import Severity
 
@@ -36,11 +36,7 @@ class AddingRequiredField(Rule):
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        for table, command in table_commands(node):
-            column = command.def_
-            if (command.subtype != AlterTableType.AT_AddColumn or not isinstance(column, ast.ColumnDef)
-                    or not context.existing(table)):
-                continue
+        for table, column in added_columns(node, context):
             required = column.is_not_null or has_constraint(column, ConstrType.CONSTR_NOTNULL, ConstrType.CONSTR_PRIMARY)
             filled = default_of(column) is not None or has_constraint(
                 column, ConstrType.CONSTR_IDENTITY, ConstrType.CONSTR_GENERATED)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pglast import ast
 from pglast.enums import AlterTableType, ConstrType
 
-from migration_check.lint.base import LintContext, Rule, qualified, table_commands
+from migration_check.lint.base import LintContext, Rule, added_columns, qualified, table_commands
 from migration_check.lint.nodes import has_constraint
 
 _KINDS = {ConstrType.CONSTR_UNIQUE: "unique constraint", ConstrType.CONSTR_PRIMARY: "primary key"}
@@ -35,12 +35,11 @@ class BlockingUniqueConstraint(Rule):
     name = "blocking-unique-constraint"
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        for table, command in table_commands(node):
-            column = command.def_
-            if (command.subtype == AlterTableType.AT_AddColumn and isinstance(column, ast.ColumnDef)
-                    and context.existing(table) and has_constraint(column, *_KINDS)):
+        for table, column in added_columns(node, context):
+            if has_constraint(column, *_KINDS):
                 yield (f"adds column {qualified(table)}.{column.colname} with a unique index built while reads and writes"
                        " wait; add the column, CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX")
+        for table, command in table_commands(node):
             constraint = command.def_
             if (command.subtype == AlterTableType.AT_AddConstraint and isinstance(constraint, ast.Constraint)
                     and constraint.contype in _KINDS and not constraint.indexname and context.existing(table)):

@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import ConstrType
 
-from migration_check.lint.base import LintContext, Rule, qualified, table_commands
+from migration_check.lint.base import LintContext, Rule, added_columns, qualified
 from migration_check.lint.nodes import default_of, function_names, has_constraint
 
 FAST_DEFAULTS = 110000
@@ -50,11 +50,7 @@ class VolatileDefault(Rule):
     predicts_rewrite = True
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        for table, command in table_commands(node):
-            column = command.def_
-            if (command.subtype != AlterTableType.AT_AddColumn or not isinstance(column, ast.ColumnDef)
-                    or not context.existing(table)):
-                continue
+        for table, column in added_columns(node, context):
             if has_constraint(column, ConstrType.CONSTR_GENERATED):
                 yield (f"adds the stored generated column {qualified(table)}.{column.colname}: the table is rewritten"
                        " under an ACCESS EXCLUSIVE lock to compute it; add a plain column, backfill it, keep it with a trigger")

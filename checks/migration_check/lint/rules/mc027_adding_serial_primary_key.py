@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pglast import ast
-from pglast.enums import AlterTableType, ConstrType
+from pglast.enums import ConstrType
 
-from migration_check.lint.base import LintContext, Rule, qualified, table_commands
+from migration_check.lint.base import LintContext, Rule, added_columns, qualified
 from migration_check.lint.nodes import has_constraint, type_name
 from migration_check.lint.rules.mc008_adding_required_field import SERIALS
 
@@ -30,10 +30,8 @@ class AddingSerialPrimaryKey(Rule):
     name = "adding-serial-primary-key"
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        for table, command in table_commands(node):
-            column = command.def_
-            if (command.subtype == AlterTableType.AT_AddColumn and isinstance(column, ast.ColumnDef)
-                    and context.existing(table) and has_constraint(column, ConstrType.CONSTR_PRIMARY)
+        for table, column in added_columns(node, context):
+            if (has_constraint(column, ConstrType.CONSTR_PRIMARY)
                     and (type_name(column.typeName) in SERIALS or has_constraint(column, ConstrType.CONSTR_IDENTITY))):
                 yield (f"adds primary key column {qualified(table)}.{column.colname}: every row is rewritten and the index"
                        " built under an ACCESS EXCLUSIVE lock; backfill in batches, build the index CONCURRENTLY,"
