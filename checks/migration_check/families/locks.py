@@ -75,15 +75,20 @@ class Locks(Family):
         self._held: dict[int, str] | None = None
         self._rewritten: list[int] = []
         self._taken_by: dict[int, Statement] = {}  # the statement that took the lock, where observed one by one
+        self._rewritten_by: dict[int, Statement] = {}  # likewise, the statement that rewrote the relation
         self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
         rows = context.tool_session.execute(_RELATIONS).fetchall()
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
-        self._held, self._rewritten, self._taken_by = None, [], {}
+        self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         held = self._held if self._held is not None else {}
+        if context.current_statement is not None:  # statement by statement: which one rewrote what
+            for oid, node in conn.execute(_FILES, (list(self._before),)).fetchall():
+                if node != self._before[oid].filenode and oid not in self._rewritten_by:
+                    self._rewritten_by[oid] = context.current_statement
         for oid, mode in conn.execute(_HELD).fetchall():
             current = held.get(oid)
             if oid in self._before and mode in MODES and (current is None or _ORDER.index(mode) > _ORDER.index(current)):
@@ -114,7 +119,8 @@ class Locks(Family):
                 continue
             if mode is None and not rewritten or mode == "RowExclusiveLock" and not rewritten:
                 continue
-            statement = self._taken_by.get(oid) or _responsible(statements, relation.relname)
+            statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
+                or _responsible(statements, relation.relname)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
             if rewritten:
                 fact += f", rewritten{_by(statement)}"
