@@ -56,7 +56,7 @@ def test_every_output_has_a_description(name: str) -> None:
 
 def test_inputs_and_outputs_are_the_documented_set() -> None:
     assert set(INPUTS) == {"path", "format", "config", "base-ref", "postgres-image", "database-url", "setup",
-                           "junit-xml", "fail-on", "annotations"}
+                           "junit-xml", "fail-on", "annotations", "drift-schema", "drift-url"}
     assert set(OUTPUTS) == {"junit-xml", "passed", "failed", "skipped", "result"}
     assert INPUTS["base-ref"]["default"] == "${{ github.base_ref }}"
 
@@ -92,7 +92,8 @@ def test_every_input_reaches_the_command_line() -> None:
     """Each input, set to a non-default value, changes the CLI arguments the entry point builds."""
     samples = {"path": "db", "format": "timestamp", "config": "c.yml", "base-ref": "main",
                "postgres-image": "postgres:16", "database-url": "postgresql://u@h/d", "setup": "supabase",
-               "junit-xml": "out.xml", "fail-on": "warning", "annotations": "off"}
+               "junit-xml": "out.xml", "fail-on": "warning", "annotations": "off", "drift-schema": "db/schema.sql",
+               "drift-url": "postgresql://reader@replica/app"}
     assert set(samples) == set(INPUTS)
     defaults = {f"INPUT_{name.upper()}": "" if "${{" in str(spec["default"]) else str(spec["default"])
                 for name, spec in INPUTS.items()}

@@ -27,6 +27,8 @@ FLAGS = {
     "postgres-image": "--postgres-image",
     "database-url": "--database-url",
     "fail-on": "--fail-on",
+    "drift-schema": "--drift-schema",
+    "drift-url": "--drift-url",
 }
 ON, OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
 
@@ -74,7 +76,8 @@ def main(env: Mapping[str, str] | None = None) -> int:
         _publish_error(env, str(exc), annotations=True)
         return 2
     # Before anything can print it: the runner replaces the password by *** in the log from here on.
-    github.mask_secrets(Settings(database_url=github.action_input(env, "database-url") or None), sys.stdout, env)
+    github.mask_secrets(Settings(database_url=github.action_input(env, "database-url") or None,
+                                 drift_url=github.action_input(env, "drift-url") or None), sys.stdout, env)
     from migration_check import cli  # after the handlers: importing pulls in most of the tool
 
     with github.commands_stopped(sys.stdout, env):

@@ -22,6 +22,7 @@ from migration_check import __version__, signals
 from migration_check.config import pg_version, resolve_settings
 from migration_check.data.seed import seed_scripts
 from migration_check.discovery import LAYOUTS, discover
+from migration_check.drift import drift_cases
 from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
 from migration_check.families.locks import Locks
 from migration_check.history import static_checks
@@ -66,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-data", dest="data", action="store_false", default=None,
                        help="no generated rows, no data or integrity checks")
     check.add_argument("--rows", type=int, metavar="N", help="generated rows per table (default: 5)")
+    check.add_argument("--drift-schema", type=Path, metavar="FILE",
+                       help="the schema the migrations must build (pg_dump --schema-only output, db/schema.sql)")
+    check.add_argument("--drift-url", metavar="URL", help="a live database to compare with, read only")
     check.add_argument("--rollbacks", choices=[p.value for p in RollbackPolicy], help="whether rollbacks are required")
     check.add_argument("--fail-on", choices=[s.value for s in Severity],
                        help="lowest severity that fails the run (default: error)")
@@ -76,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     verbosity = check.add_mutually_exclusive_group()
     verbosity.add_argument("-q", "--quiet", action="store_true", default=None, help="only failures and the summary")
     verbosity.add_argument("-v", "--verbose", action="store_true", default=None, help="every test case and full diffs")
+
+    baseline = commands.add_parser("baseline", help="write a first migration from a live database's schema")
+    baseline.add_argument("--database-url", required=True, metavar="URL", help="the live database, only read")
+    baseline.add_argument("--dir", dest="path", type=Path, help="migrations directory or repository root (default: .)")
+    baseline.add_argument("--format", choices=sorted(LAYOUTS), help="the migration layout (default: detected)")
+    baseline.add_argument("--pg-bindir", type=Path, metavar="DIR", help="where pg_dump is (default: as for check)")
 
     lint = commands.add_parser("lint", help="the static rules alone, without a database")
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="migration files or directories (default: .)")
@@ -135,6 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _new(settings, args.name)
     if args.command == "lint":
         return _lint(args, settings)
+    if args.command == "baseline":
+        return _baseline(settings)
     console = Console(out=sys.stdout, quiet=settings.quiet, verbose=settings.verbose, fail_on=settings.fail_on)
     with _user_text_cannot_run_workflow_commands():
         with signals.raise_interrupted():
@@ -177,6 +189,9 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                     lint = project_lint(project, settings, replay.conn.info.server_version, observed)
                     report.results.extend(lint)
                     console.static_results(lint)
+                    drift = drift_cases(project, settings, replay)
+                    report.results.extend(drift)
+                    console.static_results(drift)
             except (psycopg.Error, InfrastructureError) as exc:
                 cause = database.server_problem()  # read now: leaving the provider removes the log
                 if not cause:
@@ -271,6 +286,19 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
             print(f"migration-check: error: cannot write {settings.junit_xml}: {exc.strerror}", file=sys.stderr)
             return 2
     return report.exit_code(settings.fail_on)
+
+
+def _baseline(settings: Settings) -> int:
+    from migration_check.drift.baseline import write_baseline
+
+    try:
+        created = write_baseline(settings)
+    except MigrationCheckError as exc:
+        print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
+        return 2
+    for path in created:
+        print(f"created {path}")
+    return 0
 
 
 def _new(settings: Settings, name: str) -> int:

@@ -147,6 +147,13 @@ def _lint(v: _Validator, key: str, located: Located) -> dict[str, Severity | Non
     return result
 
 
+def _existing_file(v: _Validator, key: str, located: Located) -> Path:
+    path = v.path(key, located)
+    if not path.is_file():
+        raise v.error(key, located, f"no such file {path}")
+    return path
+
+
 def pg_version(text: object) -> int | None:
     """`15` or `150000` -> 150000; None for anything else."""
     if isinstance(text, bool) or not isinstance(text, (int, str)) or not str(text).isdigit():
@@ -183,6 +190,8 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "severity": ("severity", _severity),
     "data": ("data", lambda v, k, x: v.boolean(k, x)),
     "lint": ("lint", _lint),
+    "drift-schema": ("drift_schema", lambda v, k, x: _existing_file(v, k, x)),
+    "drift-ignore": ("drift_ignore", lambda v, k, x: v.strings(k, x)),
     "pg-version": ("pg_version", _pg_version),
     "rows": ("rows", _rows),
     "seed": ("seed", lambda v, k, x: _setup(v, k, x, presets=False)),

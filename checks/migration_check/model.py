@@ -113,6 +113,8 @@ class Project:
     setup: list[Script] = field(default_factory=list)
     # Data files the runner loads after the migrations (supabase/seed.sql): checked through the rollbacks.
     seeds: list[Path] = field(default_factory=list)
+    # The schema the runner itself says the migrations build (dbmate's db/schema.sql), for drift.
+    declared_schema: Path | None = None
 
     def relative(self, path: Path | None) -> str | None:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""
@@ -153,6 +155,7 @@ CHECK_FAMILIES: tuple[str, ...] = (
     "integrity",
     "reapply",
     "lint",
+    "drift",
 )
 
 

@@ -46,6 +46,11 @@ class Settings:
     lint: dict[str, Severity | None] = field(default_factory=dict)
     # The PostgreSQL version version-dependent lint rules assume (`lint`); `check` uses the server's.
     pg_version: int | None = None
+    # Drift: the schema the migrations must build (a dump, dbmate's schema.sql), a live database to
+    # compare with (read only), and object names (globs) left out of both comparisons.
+    drift_schema: Path | None = None
+    drift_url: str | None = None
+    drift_ignore: list[str] = field(default_factory=list)
     naming_pattern: str | None = None
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default

@@ -164,6 +164,7 @@ def discover(
         stray_files=found.stray_files,
         orphan_rollbacks=found.orphan_rollbacks,
         seeds=found.seeds,
+        declared_schema=found.declared_schema,
     )
 
 

@@ -41,6 +41,7 @@ class Discovery:
     orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
     rollback_policy: RollbackPolicy | None = None  # None: the layout's default
     seeds: list[Path] = field(default_factory=list)  # the runner's own seed files (supabase/seed.sql)
+    declared_schema: Path | None = None  # the runner's own schema dump (dbmate's db/schema.sql)
 
 
 class Layout(abc.ABC):

@@ -78,7 +78,10 @@ class DbmateLayout(Layout):
             else:
                 migrations.append(migration)
         migrations.sort(key=lambda m: m.sort_key)
-        return Discovery(migrations, stray)
+        # `dbmate dump` writes the schema the migrations build to db/schema.sql (--schema-file),
+        # beside db/migrations: the runner's own declared schema, checked for drift.
+        schema = directory.parent / "schema.sql"
+        return Discovery(migrations, stray, declared_schema=schema if schema.is_file() else None)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}_{name}.sql": "-- migrate:up\n\n\n-- migrate:down\n\n"}

@@ -96,6 +96,10 @@ class Replay:
         self.run_results: list[CheckResult] = []
         self._rows = any(isinstance(family, DATA_FAMILIES) for family in self.families)
 
+    @property
+    def setup_scripts(self) -> list[Script]:
+        return list(self._setup)
+
     def close(self) -> None:
         """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
         would outlive the run), then the connection. The provider drops the database."""

@@ -146,9 +146,9 @@ def commands_stopped(out: TextIO | None = None, env: Mapping[str, str] | None = 
 # --- masking ---------------------------------------------------------------------------------------
 
 def secrets_in(settings: Settings) -> list[str]:
-    """The password of `database-url`, as written (percent-encoded) and decoded, even from a URL
-    that no parser accepts (servers/url.py)."""
-    return url_secrets(settings.database_url) if settings.database_url else []
+    """The passwords of `database-url` and `drift-url`, as written (percent-encoded) and decoded,
+    even from a URL that no parser accepts (servers/url.py)."""
+    return [secret for url in (settings.database_url, settings.drift_url) if url for secret in url_secrets(url)]
 
 
 def mask_secrets(settings: Settings, out: TextIO | None = None, env: Mapping[str, str] | None = None) -> None:

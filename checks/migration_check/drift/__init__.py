@@ -1,0 +1,39 @@
+"""Drift: the schema the migrations build against the schema a team declares (a dumped
+`schema.sql`, dbmate's `db/schema.sql`, the SQL an ORM renders) or a live database."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from migration_check.discovery import layout_named
+from migration_check.discovery.base import read_sql
+from migration_check.drift.compare import drift_results
+from migration_check.drift.declared import declared_snapshot
+from migration_check.drift.live import live_snapshot
+from migration_check.model import CheckResult, Project, Script
+from migration_check.settings import Settings
+
+if TYPE_CHECKING:
+    from migration_check.replay.runner import Replay
+
+
+def drift_cases(project: Project, settings: Settings, replay: Replay) -> list[CheckResult]:
+    """The drift cases after the last migration: against the declared schema (`--drift-schema`, or
+    the runner's own, dbmate's db/schema.sql) and against a live database (`--drift-url`)."""
+    declared = settings.drift_schema or project.declared_schema
+    if declared is None and not settings.drift_url:
+        return []
+    migrated = replay.snapshots.take()
+    bookkeeping = layout_named(project.format).bookkeeping
+    compare = functools.partial(drift_results, project, migrated, ignored=replay.setup_objects,
+                                ignore=settings.drift_ignore, runner_table=bookkeeping.table if bookkeeping else None)
+    results = []
+    if declared is not None:
+        relative = project.relative(declared) or str(declared)
+        snapshot = declared_snapshot(replay.admin, replay.conn, replay.setup_scripts, declared, project.repo_root)
+        script = Script(declared, read_sql(declared), root=project.repo_root)
+        results += compare(snapshot, f"the declared schema {relative}", file=relative, declared_script=script)
+    if settings.drift_url:
+        results += compare(live_snapshot(settings.drift_url), "the live database", file=None)
+    return results
