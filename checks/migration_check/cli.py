@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -291,21 +291,19 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
 def _baseline(settings: Settings) -> int:
     from migration_check.drift.baseline import write_baseline
 
-    try:
-        created = write_baseline(settings)
-    except MigrationCheckError as exc:
-        print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
-        return 2
-    for path in created:
-        print(f"created {path}")
-    return 0
+    return _files_made(lambda: write_baseline(settings))
 
 
 def _new(settings: Settings, name: str) -> int:
     from migration_check.scaffold import create_migration
 
+    return _files_made(lambda: create_migration(settings, name))
+
+
+def _files_made(make: Callable[[], list[Path]]) -> int:
+    """Run a command that writes migration files: the files it made, or its error in one line."""
     try:
-        created = create_migration(settings, name)
+        created = make()
     except MigrationCheckError as exc:
         print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
         return 2
