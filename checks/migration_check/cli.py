@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--drift-schema", type=Path, metavar="FILE",
                        help="the schema the migrations must build (pg_dump --schema-only output, db/schema.sql)")
     check.add_argument("--drift-url", metavar="URL", help="a live database to compare with, read only")
+    check.add_argument("--drift-prisma", type=Path, metavar="FILE",
+                       help="a schema.prisma the migrations must build (rendered by Prisma's engine; needs Node.js)")
     check.add_argument("--rollbacks", choices=[p.value for p in RollbackPolicy], help="whether rollbacks are required")
     check.add_argument("--fail-on", choices=[s.value for s in Severity],
                        help="lowest severity that fails the run (default: error)")

@@ -192,6 +192,7 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "lint": ("lint", _lint),
     "drift-schema": ("drift_schema", lambda v, k, x: _existing_file(v, k, x)),
     "drift-ignore": ("drift_ignore", lambda v, k, x: v.strings(k, x)),
+    "drift-prisma": ("drift_prisma", lambda v, k, x: v.path(k, x)),
     "pg-version": ("pg_version", _pg_version),
     "rows": ("rows", _rows),
     "seed": ("seed", lambda v, k, x: _setup(v, k, x, presets=False)),

@@ -50,6 +50,7 @@ class Settings:
     # compare with (read only), and object names (globs) left out of both comparisons.
     drift_schema: Path | None = None
     drift_url: str | None = None
+    drift_prisma: Path | None = None  # a schema.prisma, rendered to SQL by Prisma's own engine
     drift_ignore: list[str] = field(default_factory=list)
     naming_pattern: str | None = None
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule

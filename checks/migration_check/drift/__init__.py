@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_check.discovery import layout_named
 from migration_check.discovery.base import read_sql
+from migration_check.drift import prisma
 from migration_check.drift.compare import drift_results
 from migration_check.drift.declared import declared_snapshot
 from migration_check.drift.live import live_snapshot
@@ -22,7 +26,7 @@ def drift_cases(project: Project, settings: Settings, replay: Replay) -> list[Ch
     """The drift cases after the last migration: against the declared schema (`--drift-schema`, or
     the runner's own, dbmate's db/schema.sql) and against a live database (`--drift-url`)."""
     declared = settings.drift_schema or project.declared_schema
-    if declared is None and not settings.drift_url:
+    if declared is None and not settings.drift_url and settings.drift_prisma is None:
         return []
     migrated = replay.snapshots.take()
     bookkeeping = layout_named(project.format).bookkeeping
@@ -34,6 +38,21 @@ def drift_cases(project: Project, settings: Settings, replay: Replay) -> list[Ch
         snapshot = declared_snapshot(replay.admin, replay.conn, replay.setup_scripts, declared, project.repo_root)
         script = Script(declared, read_sql(declared), root=project.repo_root)
         results += compare(snapshot, f"the declared schema {relative}", file=relative, declared_script=script)
+    if settings.drift_prisma is not None:
+        results += _prisma_cases(project, replay, settings.drift_prisma, compare)
     if settings.drift_url:
         results += compare(live_snapshot(settings.drift_url), "the live database", file=None)
     return results
+
+
+def _prisma_cases(project: Project, replay: Replay, schema: Path,
+                  compare: Callable[..., list[CheckResult]]) -> list[CheckResult]:
+    """The Prisma schema, rendered by Prisma's engine, loaded and compared as a declared schema."""
+    rendered = prisma.render(schema, replay.conn.info.server_version)
+    relative = project.relative(schema.resolve()) or str(schema)
+    with tempfile.TemporaryDirectory(prefix="migration-check-prisma-") as folder:
+        sql_file = Path(folder) / "prisma.sql"
+        sql_file.write_text(rendered)
+        snapshot = declared_snapshot(replay.admin, replay.conn, replay.setup_scripts, sql_file, Path(folder))
+    return compare(snapshot, f"the Prisma schema {relative}", file=relative, kinds_not_declared=prisma.NOT_EXPRESSIBLE,
+                   fields_not_declared=prisma.NOT_EXPRESSIBLE_FIELDS)

@@ -10,6 +10,7 @@ Left out: roles (cluster-wide: another server has other roles), what the setup s
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Mapping
 
@@ -25,15 +26,26 @@ _SUMMARY_FIELDS = ("type", "definition", "kind")
 
 def drift_results(project: Project, migrated: Snapshot, declared: Snapshot, source: str, *, file: str | None,
                   ignored: Mapping[tuple[str, str], str], ignore: list[str], runner_table: str | None,
-                  declared_script: Script | None = None) -> list[CheckResult]:
+                  declared_script: Script | None = None, kinds_not_declared: frozenset[str] = frozenset(),
+                  fields_not_declared: frozenset[str] = frozenset()) -> list[CheckResult]:
     """The drift cases: `source` says what the declared side is ("the declared schema db/schema.sql",
-    "the live database"); a case about what it declares points at `declared_script`'s statement."""
-    differences = [d for d in diff_snapshots(declared, migrated) if _kept(d, ignored, ignore, runner_table)]
+    "the live database"); a case about what it declares points at `declared_script`'s statement.
+    Objects of `kinds_not_declared`, and fields of `fields_not_declared`, are left out (what a Prisma
+    schema cannot express)."""
+    differences = [_without_fields(d, fields_not_declared) for d in diff_snapshots(declared, migrated)
+                   if _kept(d, ignored, ignore, runner_table) and d.kind not in kinds_not_declared]
+    differences = [d for d in differences if d.change != CHANGED or d.fields]
     if not differences:
         return [CheckResult("drift", source, Status.PASSED, file=file, line=1,
                             message=f"the migrations build exactly {source}")]
     statements = _statements(declared_script) if declared_script is not None else []
     return [_case(project, difference, declared, migrated, source, file, statements) for difference in differences]
+
+
+def _without_fields(difference: Difference, fields: frozenset[str]) -> Difference:
+    if not fields or difference.change != CHANGED:
+        return difference
+    return dataclasses.replace(difference, fields=tuple(f for f in difference.fields if f[0] not in fields))
 
 
 def _kept(difference: Difference, ignored: Mapping[tuple[str, str], str], ignore: list[str],
@@ -59,7 +71,7 @@ def _case(project: Project, difference: Difference, declared: Snapshot, migrated
         message = f"{subject}: {source} has it{_summary(declared.get(key))} but no migration creates it"
         return CheckResult("drift", subject, Status.FAILED, file=file, line=line, message=message)
     if difference.change == CHANGED:
-        parts = "; ".join(f"{field}: {expected} in {_short(source)}, {actual} after the migrations"
+        parts = "; ".join(f"{field}: {expected or '(none)'} in {_short(source)}, {actual or '(none)'} after the migrations"
                           for field, expected, actual in difference.fields)
         return CheckResult("drift", subject, Status.FAILED, file=file, line=line, message=f"{subject}: {parts}")
     migration, line = _creator(project, difference)
