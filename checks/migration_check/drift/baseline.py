@@ -4,11 +4,13 @@ a project that has none, taken from a live database, with a rollback that drops 
 The schema comes from `pg_dump --schema-only --no-owner --no-privileges` (the tool's own server
 binaries, new enough for any older server), run in read-only transactions: nothing is written
 there. The dump is made runnable by the project's runner: psql meta-commands (`\\restrict`) are
-left out, `SET` becomes `SET LOCAL` (so the dump's settings end with the migration instead of
-staying in the runner's session), and the statement that empties `search_path` is dropped (every
-name in a dump is qualified). The rollback drops, from the catalog, every schema, table, view,
-sequence, routine, type and extension the database holds, with CASCADE, in an order that lets each
-drop find what it names. `migration-check check DIR` then round-trips the baseline.
+left out, and of its settings only `check_function_bodies = false` stays, as `SET LOCAL` (so it
+ends with the migration instead of staying in the runner's session; the others are for a restore:
+timeouts of 0, and `transaction_timeout`, which servers before 17 refuse), and the statement that
+empties `search_path` is dropped (every name in a dump is qualified). The rollback drops, from the
+catalog, every schema, table, view, sequence, routine, type and extension the database holds (but
+the runner's history table), with CASCADE, in an order that lets each drop find what it names.
+`migration-check check DIR` then round-trips the baseline.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ _DROPS = (
     ("EXTENSION", "SELECT quote_ident(extname) FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1"),
 )
 _REL = "'public.' || quote_ident(c.relname)"
+# The dump's settings a migration needs: routines may name tables created after them.
+_KEPT_SETTINGS = frozenset({"check_function_bodies"})
 
 
 def write_baseline(settings: Settings) -> list[Path]:
@@ -69,7 +73,7 @@ def write_baseline(settings: Settings) -> list[Path]:
     layout, directory = target(settings)
     bookkeeping = layout.bookkeeping.table if layout.bookkeeping else None
     up = runnable(dump(url, settings.pg_bindir), bookkeeping)
-    down = rollback(url)
+    down = rollback(url, bookkeeping)
     files = create_migration(settings, NAME)
     if layout.name == "dbmate":
         files[0].write_text(f"-- migrate:up\n{up}\n-- migrate:down\n{down}")
@@ -115,22 +119,25 @@ def runnable(text: str, bookkeeping: str | None) -> str:
             continue  # search_path = '': every name in the dump is qualified
         if bookkeeping and f" {bookkeeping}" in f" {' '.join(statement.sql.split())}":
             continue  # the runner's own history table: the runner makes it
-        if isinstance(node, ast.VariableSetStmt) and not node.is_local:
-            node.is_local = True
-            kept.append(RawStream()(node))
-            continue
+        if isinstance(node, ast.VariableSetStmt):
+            if node.name in _KEPT_SETTINGS:
+                node.is_local = True
+                kept.append(RawStream()(node))
+            continue  # restore settings (timeouts of 0, client encoding) are not the migration's
         kept.append(statement.sql.strip())
     return "".join(f"{sql.rstrip(';')};\n\n" for sql in kept if sql)
 
 
-def rollback(url: str) -> str:
-    """DROP ... CASCADE of everything the database holds, from its catalog (read only)."""
+def rollback(url: str, bookkeeping: str | None = None) -> str:
+    """DROP ... CASCADE of everything the database holds, from its catalog (read only), but the
+    runner's history table (the runner needs it to record the rollback)."""
     lines = []
     try:
         with contextlib.closing(psycopg.connect(url, autocommit=True, options="-c default_transaction_read_only=on")) as conn:
             for kind, query in _DROPS:
                 for (name,) in conn.execute(query.format(rel=_REL, user=_USER_SCHEMAS.format(oid="c.oid"))).fetchall():
-                    lines.append(f"DROP {kind} IF EXISTS {name} CASCADE;\n")
+                    if name != bookkeeping:
+                        lines.append(f"DROP {kind} IF EXISTS {name} CASCADE;\n")
     except psycopg.Error as error:
         raise InfrastructureError(f"--database-url: {without_url(str(error), url)}") from None
     return "".join(lines)
