@@ -40,6 +40,7 @@ alter table accounts enable row level security;
 create policy own_rows on accounts for select using (true);
 create materialized view account_totals as select id, account_total(id) as total from accounts;
 create sequence ticket_seq start 1000;
+create table schema_migrations (version varchar(128) primary key);  -- the history of the runner it had
 """
 MODULES = "".join(f"""
 create table item_{i} (id bigint primary key, account_id bigint references accounts, label text, score int default 0);
