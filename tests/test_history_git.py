@@ -12,7 +12,7 @@ import pytest
 from migration_check.discovery import discover
 from migration_check.errors import MigrationCheckError, UsageError
 from migration_check.history import static_checks
-from migration_check.history.git import BaseRefNotFound, NoMergeBase, deleted_files, tree_files
+from migration_check.history.git import NoMergeBase, deleted_files, tree_files
 from migration_check.model import Status
 from migration_check.settings import Settings
 
@@ -137,10 +137,12 @@ def test_without_base_ref_the_base_part_is_skipped(repo: Path) -> None:
     assert history["against the base branch"].message == "no --base-ref given"
 
 
-def test_unknown_base_ref_is_an_error_with_exit_code_2(repo: Path) -> None:
-    with pytest.raises(BaseRefNotFound) as caught:
-        run(repo, base_ref="develop")
-    assert caught.value.exit_code == 2 and "fetch-depth: 0" in caught.value.one_line()
+def test_an_unknown_base_ref_fails_the_base_case_and_the_rest_still_runs(repo: Path) -> None:
+    results = run(repo, base_ref="develop")
+    case = results["history"]["against the base branch"]
+    assert case.status is Status.FAILED and case.line == 1
+    assert "--base-ref develop: git cannot find 'develop'" in case.message and "fetch-depth: 0" in case.message
+    assert any(r.check == "naming" for r in results["all"])  # the other static checks are there
 
 
 def test_shallow_clone_without_the_base_says_how_to_fetch_it(repo: Path, tmp_path: Path) -> None:
@@ -148,9 +150,9 @@ def test_shallow_clone_without_the_base_says_how_to_fetch_it(repo: Path, tmp_pat
     commit(repo, "more", {"migrations/20250301000000_x.sql": "", "migrations/20250301000000_x_rollback.sql": ""})
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", f"file://{repo}", str(clone)], check=True)
-    with pytest.raises(BaseRefNotFound) as caught:
-        run(clone)
-    assert caught.value.shallow and "shallow" in str(caught.value) and "fetch-depth: 0" in str(caught.value)
+    case = run(clone)["history"]["against the base branch"]
+    assert case.status is Status.FAILED
+    assert "(the clone is shallow)" in case.message and "fetch-depth: 0" in case.message
 
 
 def test_shallow_base_without_common_history_is_an_error(repo: Path, tmp_path: Path) -> None:

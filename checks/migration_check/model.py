@@ -173,6 +173,11 @@ class CheckResult:
     seconds: float = 0.0
     severity: Severity = Severity.ERROR
 
+    def __post_init__(self) -> None:
+        # GitHub places a finding on the diff only with a line: a whole-file finding is at line 1.
+        if self.file and not self.line:
+            self.line = 1
+
     @property
     def failed(self) -> bool:
         return self.status is Status.FAILED

@@ -27,7 +27,7 @@ from migration_check.history.linear import (
 )
 from migration_check.history.results import result, skipped
 from migration_check.history.snapshots import directory_in_repo, files_snapshot, project_snapshot
-from migration_check.model import CheckResult, Project
+from migration_check.model import CheckResult, Project, Status
 from migration_check.settings import Settings
 
 NO_BASE_REF = "no --base-ref given"
@@ -39,10 +39,18 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     branch = project_snapshot(project)
     findings = local_findings(branch, layout_named(project.format).numeric_versions)
     base_ref = settings.base_ref
+    unreachable: CheckResult | None = None
     if base_ref:
-        merge_base, tip, retired = base_snapshots(project, settings, base_ref)
-        findings += base_findings(branch, merge_base, tip, retired)
+        try:
+            merge_base, tip, retired = base_snapshots(project, settings, base_ref)
+            findings += base_findings(branch, merge_base, tip, retired)
+        except git.BaseRefNotFound as error:
+            # A shallow clone: this one check cannot run, and says how to fix it; the rest still runs.
+            unreachable = CheckResult("history", BASE_SUBJECT, Status.FAILED, file=project.relative(project.directory),
+                                      line=1, message=error.one_line(), severity=settings.severity_of("history"))
     results = findings_to_results(project, settings, branch, findings, base_ref or "the base")
+    if unreachable is not None:
+        results.append(unreachable)
     if not base_ref:
         results.append(skipped(settings, "history", BASE_SUBJECT, NO_BASE_REF))
     return results
