@@ -4,6 +4,7 @@ workflow agree with each other: an input added in one place and forgotten in ano
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ ACTION = yaml.safe_load((REPO / "action.yml").read_text())
 INPUTS: dict[str, dict] = ACTION["inputs"]
 OUTPUTS: dict[str, dict] = ACTION["outputs"]
 DOCKERFILE = (REPO / "Dockerfile").read_text()
+VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
 
 def readme_section() -> str:
@@ -56,7 +58,7 @@ def test_every_output_has_a_description(name: str) -> None:
 
 def test_inputs_and_outputs_are_the_documented_set() -> None:
     assert set(INPUTS) == {"path", "format", "config", "base-ref", "postgres-image", "database-url", "setup",
-                           "junit-xml", "fail-on", "annotations", "drift-schema", "drift-url"}
+                           "junit-xml", "fail-on", "annotations", "drift-schema", "drift-url", "sarif", "report"}
     assert set(OUTPUTS) == {"junit-xml", "passed", "failed", "skipped", "result"}
     assert INPUTS["base-ref"]["default"] == "${{ github.base_ref }}"
 
@@ -93,7 +95,7 @@ def test_every_input_reaches_the_command_line() -> None:
     samples = {"path": "db", "format": "timestamp", "config": "c.yml", "base-ref": "main",
                "postgres-image": "postgres:16", "database-url": "postgresql://u@h/d", "setup": "supabase",
                "junit-xml": "out.xml", "fail-on": "warning", "annotations": "off", "drift-schema": "db/schema.sql",
-               "drift-url": "postgresql://reader@replica/app"}
+               "drift-url": "postgresql://reader@replica/app", "sarif": "out.sarif", "report": "hygiene.md"}
     assert set(samples) == set(INPUTS)
     defaults = {f"INPUT_{name.upper()}": "" if "${{" in str(spec["default"]) else str(spec["default"])
                 for name, spec in INPUTS.items()}
@@ -104,7 +106,16 @@ def test_every_input_reaches_the_command_line() -> None:
 
 
 def test_the_action_runs_the_repository_dockerfile() -> None:
-    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile"}
+    # A prebuilt image of this version (the release workflow pushes it); CI runs the same action
+    # built from the Dockerfile, through .github/actions/from-source.
+    assert ACTION["runs"] == {"using": "docker", "image": f"docker://ghcr.io/org/migration-check:v{VERSION}"}
+    local = yaml.safe_load((REPO / ".github" / "actions" / "from-source" / "action.yml").read_text())
+    assert {**local, "runs": ACTION["runs"]} == ACTION
+    assert local["runs"] == {"using": "docker", "image": "../../../Dockerfile"}
+    release = yaml.safe_load((REPO / ".github" / "workflows" / "release.yml").read_text())
+    steps = release["jobs"]["image"]["steps"]
+    assert any(str(step.get("uses", "")).startswith("docker/build-push-action") and step["with"]["context"] == "."
+               for step in steps)
     assert ACTION["branding"]["icon"] and ACTION["branding"]["color"]
 
 
@@ -150,3 +161,16 @@ def test_ci_runs_the_action_once_to_pass_and_once_to_fail() -> None:
     assert "matrix" in jobs["action-matrix"]["strategy"]
     for path in ("tests/fixtures/action/passing", "tests/fixtures/action/failing"):
         assert (REPO / path / "migrations").is_dir()
+
+
+def test_the_image_installs_every_dependency_pinned_by_hash() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {re.split(r"[<>=!~\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+              for requirement in project["dependencies"] + project["optional-dependencies"]["docker"]}
+    lock = (REPO / "requirements.lock").read_text()
+    pinned = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.M))
+    assert wanted <= {name.lower() for name in pinned}
+    for name, version in pinned.items():  # every pin carries its hash
+        assert re.search(rf"^{re.escape(name)}=={re.escape(version)} \\\n\s+--hash=sha256:[0-9a-f]{{64}}", lock, re.M), name
+    assert "--require-hashes" in DOCKERFILE and "requirements.lock" in DOCKERFILE
+    assert re.search(r"^ARG POSTGRESQL_VERSION=15\.\d+-\S+$", DOCKERFILE, re.M)

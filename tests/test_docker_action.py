@@ -4,12 +4,16 @@ repositories under tests/fixtures/action/. Skipped, with the reason, where no en
 
 from __future__ import annotations
 
+import json
 import secrets
+import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from junitparser import Failure, JUnitXml
 
 from docker_support import (
     STANDIN_IMAGE,
@@ -57,6 +61,44 @@ def test_a_passing_repository_passes_with_the_postgres_inside_the_image(tmp_path
     # Everything the tool printed sat inside stop-commands: the runner acts on nothing.
     assert run.commands == []
     assert run.stdout.startswith("::stop-commands::")
+
+
+def read_as_the_runner(path: Path) -> str:
+    """What a later step reads: the runner's steps run as uid 1001, not as the container's root."""
+    return subprocess.run(["setpriv", "--reuid=1001", "--regid=1001", "--clear-groups", "cat", str(path)],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_the_reports_are_readable_by_the_runners_uid_and_parse_in_the_reporters_parser(tmp_path: Path) -> None:
+    # As on a runner: the workspace is the runner's (uid 1001), under directories anyone may enter.
+    home = Path(tempfile.mkdtemp(prefix="migration-check-runner-"))
+    try:
+        home.chmod(0o755)
+        workspace = make_workspace(home, "failing")
+        subprocess.run(["chown", "-R", "1001:1001", str(workspace)], check=True)
+        check_reports_as_the_runner(tmp_path, workspace)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def check_reports_as_the_runner(tmp_path: Path, workspace: Path) -> None:
+    run = run_action(tmp_path, workspace,
+                     {"junit-xml": "reports/junit.xml", "sarif": "reports/migration-check.sarif", "report": "reports/hygiene.md"})
+    assert run.returncode == 1, explain(run)
+    junit_text = read_as_the_runner(run.junit("reports/junit.xml"))
+    sarif = json.loads(read_as_the_runner(run.junit("reports/migration-check.sarif")))
+    hygiene = read_as_the_runner(run.junit("reports/hygiene.md"))
+    # EnricoMi/publish-unit-test-result-action reads JUnit with junitparser.
+    xml = JUnitXml.fromstring(junit_text)
+    failures = [(case.classname, case.name) for suite in xml for case in suite
+                if any(isinstance(r, Failure) for r in case.result)]
+    assert sorted(failures) == [("migration_check.reapply", "20250102090000_add_account_email_index"),
+                                ("migration_check.roundtrip", "20250102090000_add_account_email_index")]
+    errors = [r for r in sarif["runs"][0]["results"] if r["level"] == "error"]
+    assert [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in errors] == [
+        ("migration-check/roundtrip", FAILING_UP, 2), ("migration-check/reapply", FAILING_UP, 2)]
+    assert "1 of 2 migrations have a rollback proven to be a true inverse" in hygiene
 
 
 def test_a_failing_repository_fails_with_annotations_summary_and_outputs(tmp_path: Path) -> None:

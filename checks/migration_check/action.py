@@ -27,6 +27,8 @@ FLAGS = {
     "postgres-image": "--postgres-image",
     "database-url": "--database-url",
     "fail-on": "--fail-on",
+    "sarif": "--sarif",
+    "report": "--report",
     "drift-schema": "--drift-schema",
     "drift-url": "--drift-url",
 }

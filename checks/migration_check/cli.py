@@ -31,7 +31,7 @@ from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
 from migration_check.replay.runner import Replay, SetupFailed
-from migration_check.reports import junit
+from migration_check.reports import junit, markdown, sarif
 from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
 from migration_check.servers.base import connect
@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-data", dest="data", action="store_false", default=None,
                        help="no generated rows, no data or integrity checks")
     check.add_argument("--rows", type=int, metavar="N", help="generated rows per table (default: 5)")
+    check.add_argument("--sarif", type=Path, metavar="FILE", help="write a SARIF 2.1.0 report to FILE (code scanning)")
+    check.add_argument("--report", type=Path, metavar="FILE.md", help="write the Markdown hygiene report to FILE.md")
+    check.add_argument("--json", type=Path, metavar="FILE", help="write the whole run as JSON to FILE")
     check.add_argument("--drift-schema", type=Path, metavar="FILE",
                        help="the schema the migrations must build (pg_dump --schema-only output, db/schema.sql)")
     check.add_argument("--drift-url", metavar="URL", help="a live database to compare with, read only")
@@ -221,13 +224,18 @@ def finish(report: RunReport, settings: Settings, console: Console) -> int:
     """The summary and the reports, written whatever happened (even on a second Ctrl-C)."""
     with signals.ignored():
         console.summary(report)
-        if settings.junit_xml is not None:
+        writers: list[tuple[str, Path | None, Callable[[RunReport, Path, Severity], None]]] = [
+            ("junit", settings.junit_xml, junit.write), ("sarif", settings.sarif, sarif.write),
+            ("report", settings.report, markdown.write), ("json", settings.json, markdown.write_json)]
+        for label, path, write in writers:
+            if path is None:
+                continue
             try:
-                junit.write(report, settings.junit_xml, settings.fail_on)
+                write(report, path, settings.fail_on)
                 if not settings.quiet:
-                    console.say(f"junit: {settings.junit_xml}")
+                    console.say(f"{label}: {path}")
             except OSError as exc:
-                print(f"migration-check: error: cannot write {settings.junit_xml}: {exc.strerror}", file=sys.stderr)
+                print(f"migration-check: error: cannot write {path}: {exc.strerror}", file=sys.stderr)
                 return 2
         _publish_github(report, settings)
     return report.exit_code(settings.fail_on)

@@ -172,6 +172,7 @@ class CheckResult:
     details: str = ""
     seconds: float = 0.0
     severity: Severity = Severity.ERROR
+    column: int | None = None  # where a statement-level finding starts (lint)
 
     def __post_init__(self) -> None:
         # GitHub places a finding on the diff only with a line: a whole-file finding is at line 1.

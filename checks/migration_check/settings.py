@@ -16,6 +16,9 @@ class Settings:
     path: Path = Path(".")
     format: str | None = None
     junit_xml: Path | None = None
+    sarif: Path | None = None
+    report: Path | None = None  # the Markdown hygiene report
+    json: Path | None = None
     base_ref: str | None = None
     config: Path | None = None
     # Where the disposable PostgreSQL comes from: at most one of these; neither means local binaries.

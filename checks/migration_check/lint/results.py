@@ -106,7 +106,7 @@ def _case(project: Project, subject: str, finding: Finding, confirmation: Confir
                            message=f"confirmed: {confirmation.reason} ({rule.name}: {finding.message})")
     return CheckResult("lint", name, Status.FAILED, file=relative, line=statement.line,
                        message=f"{where}: {rule.code} {rule.name}: {finding.message} ({rule.anchor()})",
-                       details=statement.sql.strip(), severity=finding.severity)
+                       details=statement.sql.strip(), severity=finding.severity, column=statement.column)
 
 
 def project_lint(project: Project, settings: Settings, server_version: int = DEFAULT_SERVER_VERSION,

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from migration_check.model import CHECK_FAMILIES, CheckResult, RunReport, Severity, Status
+from migration_check.reports import markdown
 from migration_check.servers.url import url_secrets
 from migration_check.settings import Settings
 
@@ -261,6 +262,9 @@ def summary_markdown(report: RunReport, fail_on: Severity, report_hint: str) -> 
     facts.append(f"{report.seconds:.1f}s")
     parts += [" · ".join(facts), ""]
     parts += _matrix(report, fail_on)
+    # The hygiene report's sections (the same renderer as --report), one heading level down.
+    hygiene = markdown.render(report, fail_on).split("\n", 2)[2]
+    parts += [line.replace("## ", "### ", 1) if line.startswith("## ") else line for line in hygiene.splitlines()]
     parts += _failure_sections(report, fail_on, report_hint)
     return "\n".join(parts) + "\n"
 

@@ -8,14 +8,13 @@ errored test case, so a required status check never goes green by accident.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from migration_check.model import CHECK_FAMILIES, CheckResult, RunReport, Severity, Status
+from migration_check.reports.files import write_report
 
 CLASS_PREFIX = "migration_check."
 
@@ -64,16 +63,4 @@ def render(report: RunReport, fail_on: Severity = Severity.ERROR) -> str:
 
 
 def write(report: RunReport, path: Path, fail_on: Severity = Severity.ERROR) -> None:
-    """Write atomically: a reader never sees half a file, even if the run is killed while writing."""
-    text = render(report, fail_on)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        # mkstemp makes it 0600: later workflow steps (reporters) run as another user and must read it.
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_report(path, render(report, fail_on))
