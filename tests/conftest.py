@@ -17,7 +17,7 @@ from migration_check.servers.local import LocalProvider
 from migration_check.servers.url import UrlProvider
 
 # The Docker fixtures (docker_engine, action_image) for every test module that asks for them.
-pytest_plugins = ["docker_support"]
+pytest_plugins = ["docker_support", "pytester"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

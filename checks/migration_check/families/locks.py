@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from migration_check.data.watch import statement_names
+from migration_check.data.watch import statement_names, watched_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
@@ -40,8 +40,22 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
                  JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
                  WHERE i.indexrelid = c.oid), ''), c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'
+  AND (%(all)s OR c.oid IN (SELECT oid FROM relations))
 """
+# The tables a migration names (and those a cascade reaches), their partitions and their indexes.
+_NAMED = """
+WITH RECURSIVE tables(oid) AS (
+    SELECT unnest(%(tables)s::oid[])
+  UNION
+    SELECT i.inhrelid FROM pg_inherits i JOIN tables ON i.inhparent = tables.oid
+), relations(oid) AS (
+    SELECT oid FROM tables UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables)
+)
+"""
+# Statements that name what they lock other than as a table (an index, a materialized view): with
+# them, every relation is observed.
+_BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
 _HELD = "SELECT relation::oid, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
 _FILES = "SELECT oid, relfilenode FROM pg_class WHERE oid = ANY(%s)"
 # Lock modes from weakest to strongest, in plain words. Reads-only modes are not worth telling.
@@ -79,7 +93,13 @@ class Locks(Family):
         self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
-        rows = context.tool_session.execute(_RELATIONS).fetchall()
+        # In proportion to the migration: only the relations its up can lock, unless it names them
+        # in ways the parse tree does not resolve to tables.
+        up = context.migration.up
+        statements = _statements(up) if up is not None else []
+        everything = any(s.node in _BY_OTHER_NAMES for s in statements)
+        tables = [] if everything else watched_tables(context.tool_session, [up])
+        rows = context.tool_session.execute(_NAMED + _RELATIONS, {"all": everything, "tables": tables}).fetchall()
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
