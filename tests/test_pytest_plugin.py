@@ -4,10 +4,13 @@ leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from migration_check.servers.local import OWNER_FILE, TEMP_PREFIX
 
 MIGRATIONS = {
     "migrations/20250901090000_create_users.sql":
@@ -56,16 +59,32 @@ def project(pytester: pytest.Pytester, files: dict[str, str]) -> None:
 
 
 def leftovers() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("migration-check-*")}
+    """Server directories whose owning process is gone: what a run left behind (another run's
+    directories, while it is alive, are not)."""
+    found = set()
+    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        owner = folder / OWNER_FILE
+        try:
+            os.kill(int(owner.read_text()), 0)
+        except (OSError, ValueError):
+            found.add(folder.name)
+    return found
 
 
 def test_a_team_s_tests_run_against_a_disposable_postgres(pytester: pytest.Pytester) -> None:
-    project(pytester, {**MIGRATIONS, "tests/test_migrations.py": TEAM_TESTS,
-                       "pyproject.toml": '[tool.pytest.ini_options]\nmigrations = "migrations"\n'})
+    # No configuration at all: the migrations are found from the rootdir, as the CLI finds them.
+    project(pytester, {**MIGRATIONS, "tests/test_migrations.py": TEAM_TESTS})
     before = leftovers()
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=5)
     assert leftovers() <= before  # the server and its temp dir are gone
+
+
+def test_the_directory_from_the_ini_options(pytester: pytest.Pytester) -> None:
+    project(pytester, {**{f"db/{k}": v for k, v in MIGRATIONS.items()}, "examples/other/migrations/20200101000000_x.sql": "select 1;\n",
+                       "tests/test_it.py": "def test_it(migrations):\n    assert len(migrations.migrations) == 2\n",
+                       "pyproject.toml": '[tool.pytest.ini_options]\nmigrations = "db/migrations"\n'})
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 def test_a_migration_that_fails_fails_the_test_at_its_file_and_line(pytester: pytest.Pytester) -> None:
