@@ -24,10 +24,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pglast
 import psycopg
+from pglast import parser
 
 from migration_check.data.watch import statement_names, watched_tables
 from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.lint import registered
+from migration_check.lint.base import LintContext
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script
@@ -140,7 +144,7 @@ class Locks(Family):
             if mode is None and not rewritten or mode == "RowExclusiveLock" and not rewritten:
                 continue
             statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
-                or _responsible(statements, relation.relname)
+                or _responsible(statements, relation.relname, rewritten)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
             if rewritten:
                 fact += f", rewritten{_by(statement)}"
@@ -183,11 +187,33 @@ def _statements(script: Script) -> list[Statement]:
         return []
 
 
-def _responsible(statements: list[Statement], relname: str) -> Statement | None:
-    """The first DDL statement that names the table (else the first statement that does)."""
+def _responsible(statements: list[Statement], relname: str, rewritten: bool = False) -> Statement | None:
+    """The statement that most likely took the lock (or made the rewrite), when the whole script ran
+    in one transaction: for a rewrite, the first statement of the kinds that rewrite; else the first
+    DDL statement that names the table; else the first statement that does."""
     naming = [s for s in statements if relname in statement_names(s.sql)]
+    if rewritten:
+        rewriting = next((s for s in naming if _may_rewrite(s)), None)
+        if rewriting is not None:
+            return rewriting
     return next((s for s in naming if s.node.startswith(("Alter", "Index", "Cluster", "Vacuum", "Reindex", "Truncate"))),
                 naming[0] if naming else None)
+
+
+def _may_rewrite(statement: Statement) -> bool:
+    """Whether a lint rule that predicts a rewrite (a type change, a volatile default, VACUUM FULL,
+    CLUSTER) finds one in the statement: the static guess, used only to name the statement."""
+    try:
+        parsed = pglast.parse_sql(statement.sql)
+    except parser.ParseError:
+        return False
+    context = LintContext(server_version=LATEST, in_transaction=True, sql=statement.sql)
+    return any(next(iter(rule.check(raw.stmt, context)), None) is not None
+               for raw in parsed if raw.stmt is not None for rule in _REWRITE_RULES)
+
+
+LATEST = 999999
+_REWRITE_RULES = [rule() for rule in registered() if rule.predicts_rewrite or rule.name == "table-rewrite-command"]
 
 
 def _by(statement: Statement | None, verb: str = "") -> str:
