@@ -263,3 +263,21 @@ def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
     finally:
         subprocess.run(["umount", str(small)], check=False)
         small.rmdir()
+
+
+def test_a_cached_cluster_starts_the_next_server_without_initdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from migration_check.servers import cluster_cache
+
+    monkeypatch.setenv("MIGRATION_CHECK_CACHE", str(tmp_path / "cache"))
+    initdb_runs = []
+    original = LocalProvider._initdb
+    monkeypatch.setattr(LocalProvider, "_initdb", lambda self, *args: initdb_runs.append(1) or original(self, *args))
+    for _ in range(2):
+        with LocalProvider() as database, psycopg.connect(database.conninfo) as conn:
+            assert conn.execute("select current_user").fetchone() == ("postgres",)
+    assert len(initdb_runs) == 1  # the second server came from the cache
+    [entry] = (tmp_path / "cache" / "clusters").iterdir()
+    assert (entry / "PG_VERSION").is_file()
+    # A cache others may write to is never used: a planted cluster would run their configuration.
+    (tmp_path / "cache" / "clusters").chmod(0o777)
+    assert cluster_cache.entry(Path("/usr"), "15", [], None) is None

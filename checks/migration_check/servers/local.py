@@ -24,7 +24,7 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError
-from migration_check.servers import sandbox
+from migration_check.servers import cluster_cache, sandbox
 from migration_check.servers.base import (
     ADMIN_ROLE,
     DEFAULT_MIGRATION_ROLE,
@@ -37,6 +37,7 @@ from migration_check.servers.base import (
 from migration_check.servers.binaries import Binaries, find_binaries
 
 TEMP_PREFIX = "migration-check-"
+INITDB_ARGUMENTS = ["-U", ADMIN_ROLE, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
 OWNER_FILE = "owner.pid"  # the tool's marker: only directories holding it are ever reaped
 SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from here
 # A unix socket's path has room for 107 bytes: the parent, "/migration-check-xxxxxxxx", and
@@ -78,18 +79,24 @@ class LocalProvider(Provider):
         remove_stale_runs(self._tempdir.parent)
         data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
         sockets.mkdir()
-        if user:
-            account = pwd.getpwnam(user)
+        account = pwd.getpwnam(user) if user else None
+        if account is not None:
             for path in (self._tempdir, sockets):
                 os.chown(path, account.pw_uid, account.pw_gid)
         description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir})"
+        cached = cluster_cache.entry(binaries.bindir, binaries.version_text, INITDB_ARGUMENTS,
+                                     account.pw_uid if account else None)
         if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):
             binaries = _copy_installation(binaries, self._tempdir)
         unconfined = sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
         self._sandboxed = unconfined is None
         description += "; sandboxed: no network, no environment, no files but its own" if self._sandboxed else (
             f"; not sandboxed ({unconfined}): migrations can reach what the OS user {user or 'running it'} can")
-        self._initdb(binaries, data, user)
+        if cached is None or not cluster_cache.restore(cached, data, account.pw_uid if account else None,
+                                                       account.pw_gid if account else None):
+            self._initdb(binaries, data, user)
+            if cached is not None:
+                cluster_cache.store(data, cached)
         port = free_port()
         self._process = self._run_postgres(binaries, data, sockets, log, port, user)
         # The bootstrap superuser is the tool's own role: `postgres` is then an ordinary superuser
@@ -122,10 +129,7 @@ class LocalProvider(Provider):
             shutil.rmtree(tempdir, ignore_errors=True)
 
     def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
-        command = [
-            binaries.program("initdb"), "-D", str(data), "-U", ADMIN_ROLE, "-A", "trust",
-            "-E", "UTF8", "--locale=C", "--no-sync",
-        ]
+        command = [binaries.program("initdb"), "-D", str(data), *INITDB_ARGUMENTS]
         result = subprocess.run(self._confined(command, binaries), capture_output=True, text=True, check=False,
                                 env=sandbox.MINIMAL_ENVIRONMENT, **_as_user(user))
         if result.returncode != 0:
