@@ -31,7 +31,7 @@ from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
 from migration_check.replay.runner import Replay, SetupFailed
-from migration_check.reports import junit, markdown, sarif
+from migration_check.reports import junit, markdown, run_json, sarif
 from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
 from migration_check.servers.base import connect
@@ -224,21 +224,29 @@ def finish(report: RunReport, settings: Settings, console: Console) -> int:
     """The summary and the reports, written whatever happened (even on a second Ctrl-C)."""
     with signals.ignored():
         console.summary(report)
-        writers: list[tuple[str, Path | None, Callable[[RunReport, Path, Severity], None]]] = [
-            ("junit", settings.junit_xml, junit.write), ("sarif", settings.sarif, sarif.write),
-            ("report", settings.report, markdown.write), ("json", settings.json, markdown.write_json)]
-        for label, path, write in writers:
-            if path is None:
-                continue
-            try:
-                write(report, path, settings.fail_on)
-                if not settings.quiet:
-                    console.say(f"{label}: {path}")
-            except OSError as exc:
-                print(f"migration-check: error: cannot write {path}: {exc.strerror}", file=sys.stderr)
-                return 2
+        if not _write_reports(report, settings, console if not settings.quiet else None):
+            return 2
         _publish_github(report, settings)
     return report.exit_code(settings.fail_on)
+
+
+def _write_reports(report: RunReport, settings: Settings, console: Console | None = None) -> bool:
+    """The report files asked for, each named on `console`; False (after a one-line error) when one
+    cannot be written."""
+    writers: list[tuple[str, Path | None, Callable[[RunReport, Path, Severity], None]]] = [
+        ("junit", settings.junit_xml, junit.write), ("sarif", settings.sarif, sarif.write),
+        ("report", settings.report, markdown.write), ("json", settings.json, run_json.write)]
+    for label, path, write in writers:
+        if path is None:
+            continue
+        try:
+            write(report, path, settings.fail_on)
+            if console is not None:
+                console.say(f"{label}: {path}")
+        except OSError as exc:
+            print(f"migration-check: error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+            return False
+    return True
 
 
 def _record(report: RunReport, outcome: MigrationOutcome, console: Console, finished: set[str], show: bool = True) -> None:
@@ -289,12 +297,8 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     else:
         console.static_results(report.results)
         console.summary(report)
-    if settings.junit_xml is not None:
-        try:
-            junit.write(report, settings.junit_xml, settings.fail_on)
-        except OSError as exc:
-            print(f"migration-check: error: cannot write {settings.junit_xml}: {exc.strerror}", file=sys.stderr)
-            return 2
+    if not _write_reports(report, settings):
+        return 2
     return report.exit_code(settings.fail_on)
 
 

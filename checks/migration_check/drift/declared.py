@@ -13,14 +13,13 @@ import contextlib
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from migration_check.discovery.base import read_sql
 from migration_check.errors import UsageError
 from migration_check.model import Script
 from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.schema.snapshot import Snapshot, take_snapshot
-from migration_check.servers.base import connect_like, database_label, label_database
+from migration_check.servers.base import connect_like, create_database, drop_database
 from migration_check.sql import Statement, SyntaxProblem, split_script
 
 SUFFIX = "_declared"
@@ -37,11 +36,9 @@ def declared_snapshot(admin: psycopg.Connection, conn: psycopg.Connection, setup
     """The schema `path` declares, loaded after the setup scripts into a scratch database that is
     dropped again. Raises UsageError for a file that does not load."""
     name = f"{admin.info.dbname}{SUFFIX}"
-    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(conn.info.user)))
-    label = database_label(admin, admin.info.dbname)
-    if label:  # found and reaped with the run's own database if the run is killed
-        label_database(admin, name, label)
+    drop_database(admin, name)
+    # Labelled as the run's own database: found and reaped with it if the run is killed.
+    create_database(admin, name, conn.info.user, run_of=admin.info.dbname)
     try:
         with contextlib.closing(connect_like(conn, dbname=name)) as scratch:
             for script in setup:
@@ -52,7 +49,7 @@ def declared_snapshot(admin: psycopg.Connection, conn: psycopg.Connection, setup
         relative = _relative(failure.path, root)
         raise UsageError(f"the declared schema does not load: {failure.summary(relative)}") from None
     finally:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        drop_database(admin, name)
 
 
 def _load(conn: psycopg.Connection, script: Script, root: Path) -> None:

@@ -141,7 +141,7 @@ class Locks(Family):
                 if rewritten:
                     facts.append(f"index {relation.name} on {relation.table}: rebuilt")
                 continue
-            if mode is None and not rewritten or mode == "RowExclusiveLock" and not rewritten:
+            if not rewritten and mode in (None, "RowExclusiveLock"):
                 continue
             statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
                 or _responsible(statements, relation.relname, rewritten)

@@ -20,6 +20,8 @@ from migration_check.sql import SyntaxProblem, split_script
 def run_lint(paths: list[Path], settings: Settings) -> RunReport:
     report = RunReport(project=None, results=[])
     version = settings.pg_version or DEFAULT_SERVER_VERSION
+    # Files of one folder (pre-commit passes every changed file) share one discovery of it.
+    projects: dict[Path, Project | None] = {}
     try:
         for path in paths or [Path(".")]:
             if path.is_dir():
@@ -28,7 +30,7 @@ def run_lint(paths: list[Path], settings: Settings) -> RunReport:
                 report.results += [*_syntax_errors(project, [m.up for m in project.migrations if m.up]),
                                    *project_lint(project, settings, version)]
             elif path.is_file():
-                report.results += _lint_file(path, settings, version)
+                report.results += _lint_file(path, settings, version, projects)
             else:
                 raise UsageError(f"{path}: no such file or directory")
     except MigrationCheckError as error:
@@ -36,13 +38,16 @@ def run_lint(paths: list[Path], settings: Settings) -> RunReport:
     return report
 
 
-def _lint_file(path: Path, settings: Settings, version: int) -> list[CheckResult]:
+def _lint_file(path: Path, settings: Settings, version: int, projects: dict[Path, Project | None]) -> list[CheckResult]:
     resolved = path.resolve()
-    try:
-        project = discover(path.parent, settings.format, ignore=settings.ignore)
-        migration = next((m for m in project.migrations if m.up is not None and m.up.path.resolve() == resolved), None)
-    except MigrationCheckError:
-        project, migration = None, None
+    if resolved.parent not in projects:
+        try:
+            projects[resolved.parent] = discover(path.parent, settings.format, ignore=settings.ignore)
+        except MigrationCheckError:
+            projects[resolved.parent] = None
+    project = projects[resolved.parent]
+    migration = next((m for m in project.migrations if m.up is not None and m.up.path.resolve() == resolved), None) \
+        if project is not None else None
     if project is None or migration is None or migration.up is None:
         project = Project("file", "a file on its own", resolved.parent, Path.cwd().resolve(), [], RollbackPolicy.OPTIONAL)
         script = Script(resolved, read_sql(resolved), root=project.repo_root)

@@ -91,12 +91,13 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
             if _run_in_transaction(conn, script, statements, before_commit):
                 return
         else:
-            observable = before_commit is not None and not has_transaction_control(statements)
+            # A script with its own BEGIN/COMMIT is not wrapped: its statements are not observed.
+            observe = None if has_transaction_control(statements) else before_commit
             for statement in statements:
-                if observable and before_commit is not None and not statement.needs_autocommit and statement.copy_data is None:
+                if observe is not None and not statement.needs_autocommit and statement.copy_data is None:
                     with conn.transaction():  # one statement: the same effect as autocommit, observed before its end
                         _run_statement(conn, statement)
-                        before_commit(conn, statement)
+                        observe(conn, statement)
                 else:
                     _run_statement(conn, statement)
     except ScriptFailed:

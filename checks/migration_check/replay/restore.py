@@ -17,7 +17,7 @@ import contextlib
 import psycopg
 from psycopg import sql
 
-from migration_check.servers.base import connect_like, database_label, label_database
+from migration_check.servers.base import connect_like, create_database, drop_database
 
 # Databases made by a rebuild are named after the run's own, so the provider that made it finds
 # and drops them too (servers/url.py).
@@ -43,10 +43,7 @@ class FreshDatabases:
         self._count += 1
         name = f"{self._base}{REBUILD_SUFFIX}{self._count}"
         old, owner = conn.info.dbname, conn.info.user
-        admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
-        label = database_label(admin, old)
-        if label:  # the run's label goes with its state, so an orphan is still found and reaped
-            label_database(admin, name, label)
+        create_database(admin, name, owner, run_of=old)  # the run's label goes with its state
         new_admin = connect_like(admin, dbname=name)
         try:
             fresh = connect_like(conn, dbname=name)
@@ -56,7 +53,7 @@ class FreshDatabases:
         conn.close()
         admin.close()
         try:
-            new_admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(old)))
+            drop_database(new_admin, old)
             self.drop_run_roles(new_admin)
             self._restore_roles(new_admin)
         except BaseException:

@@ -211,9 +211,8 @@ class Replay:
         context, migration, up = trip.context, trip.context.migration, trip.context.migration.up
         assert up is not None
         trip.observe("before_up")
-        context.up = self._record(self._run(up, observe_transaction=context), migration, applied=True)
-        context.up = self._without_rows(context, context.up, "the up", self._applied,
-                                        lambda: self._record(self._run(up, observe_transaction=context), migration, applied=True))
+        context.up = self._attempt(context, "the up", self._applied,
+                                   lambda: self._step(up, migration, applied=True, observe_transaction=context))
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return "not run: up failed"
@@ -223,21 +222,19 @@ class Replay:
         no_rollback = self._why_no_rollback(migration)
         if no_rollback:
             return no_rollback
-        assert migration.down is not None
         down = migration.down
         assert down is not None
-        context.down = self._record(self._run(down), migration, applied=False)
-        context.down = self._without_rows(context, context.down, "the rollback", [*self._applied, migration],
-                                          lambda: self._record(self._run(down), migration, applied=False))
+        context.down = self._attempt(context, "the rollback", [*self._applied, migration],
+                                     lambda: self._step(down, migration, applied=False))
         trip.reached(Stage.DOWN_RAN)
         if context.down.failed:
             return "not run: the rollback failed"
         context.after_down = self.snapshots.take()
         trip.observe("after_down")
         trip.reached(Stage.DOWN_DONE)
-        context.reapply = self._record(self._run(up), migration, applied=True)
-        context.reapply = self._without_rows(context, context.reapply, "the up run again", [*self._applied, migration],
-                                             lambda: self._reapply_after_down(migration))
+        context.reapply = self._attempt(context, "the up run again", [*self._applied, migration],
+                                        lambda: self._step(up, migration, applied=True),
+                                        again=lambda: self._down_then_up(down, up, migration))
         if not context.reapply.failed:
             context.after_reapply = self.snapshots.take()
             trip.observe("after_reapply")
@@ -261,11 +258,22 @@ class Replay:
             return now, None  # the failed step changed nothing
         return self._rebuild(migration, context.after_up)
 
-    def _without_rows(self, context: MigrationContext, step: StepRun, what: str, ups: list[Migration],
-                      again: Callable[[], StepRun]) -> StepRun:
-        """A step that failed on a data error while the tables held generated rows runs again on
-        the state `ups` produce without them, so that the rows never change another family's
-        verdict (the data family tells of the failure instead)."""
+    def _step(self, script: Script, migration: Migration, applied: bool,
+              observe_transaction: MigrationContext | None = None) -> StepRun:
+        """Run one script of `migration` and write the runner's history row for it."""
+        return self._record(self._run(script, observe_transaction), migration, applied=applied)
+
+    def _down_then_up(self, down: Script, up: Script, migration: Migration) -> StepRun:
+        """The up again as the round trip reaches it: after the rollback (on a fresh state without rows)."""
+        self._step(down, migration, applied=False)
+        return self._step(up, migration, applied=True)
+
+    def _attempt(self, context: MigrationContext, what: str, ups: list[Migration], run: Callable[[], StepRun],
+                 again: Callable[[], StepRun] | None = None) -> StepRun:
+        """Run a step. If it fails on a data error while the tables hold generated rows, run it
+        (or `again`) once more on the state `ups` produce without them, so that the rows never
+        change another family's verdict (the data family tells of the failure instead)."""
+        step = run()
         failure = step.failure
         if (not self._rows or failure is None or not _data_error(failure.sqlstate)
                 or FAILED_WITH_ROWS in context.notes):
@@ -277,15 +285,10 @@ class Replay:
             return step
         context.conn, context.admin = self.conn, self.admin
         context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
-        step = again()
+        step = (again or run)()
         if step.failed:  # it fails without the rows too: a finding of its own, not the rows'
             context.notes[FAILED_WITH_ROWS] = ""
         return step
-
-    def _reapply_after_down(self, migration: Migration) -> StepRun:
-        assert migration.up is not None and migration.down is not None
-        self._record(self._run(migration.down), migration, applied=False)
-        return self._record(self._run(migration.up), migration, applied=True)
 
     def _rebuild(self, migration: Migration, expected: Snapshot) -> tuple[Snapshot, str | None]:
         """The state the ups produce, in a fresh database (see restore.py). When that cannot be
@@ -308,7 +311,7 @@ class Replay:
             self._prepare_database()
             for applied in ups:
                 assert applied.up is not None
-                step = self._record(self._run(applied.up), applied, applied=True)
+                step = self._step(applied.up, applied, applied=True)
                 if step.failure is not None:
                     raise step.failure
         except (ScriptFailed, SetupFailed) as failure:

@@ -8,7 +8,6 @@ same repository give the same file, and its diff in a pull request shows what ch
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -30,9 +29,6 @@ def render(report: RunReport, fail_on: Severity = Severity.ERROR) -> str:
 def write(report: RunReport, path: Path, fail_on: Severity = Severity.ERROR) -> None:
     write_report(path, render(report, fail_on))
 
-
-def write_json(report: RunReport, path: Path, fail_on: Severity = Severity.ERROR) -> None:
-    write_report(path, as_json(report, fail_on))
 
 
 def _inventory(report: RunReport) -> list[str]:
@@ -101,19 +97,3 @@ def _rank(case: CheckResult) -> int:
 def _one_line(case: CheckResult) -> str:
     text = " ".join(case.message.split())
     return (text if len(text) <= 300 else text[:297] + "...").replace("|", "\\|")
-
-
-def as_json(report: RunReport, fail_on: Severity = Severity.ERROR) -> str:
-    """The whole run, for other tools (`--json FILE`)."""
-    project = report.project
-    return json.dumps({
-        "exit_code": report.exit_code(fail_on),
-        "error": report.error,
-        "project": None if project is None else {
-            "format": project.format, "directory": project.relative(project.directory),
-            "migrations": [m.id for m in project.migrations]},
-        "counts": {status.value: report.count(status) for status in Status},
-        "results": [{"check": c.check, "subject": c.subject, "status": c.status.value, "severity": c.severity.value,
-                     "counts_as_failure": c.counts_as_failure(fail_on), "file": c.file, "line": c.line,
-                     "column": c.column, "message": c.message, "details": c.details} for c in report.results],
-    }, indent=2) + "\n"

@@ -103,7 +103,7 @@ def prepare_roles(conn: psycopg.Connection, migration_role: str, database: str, 
         exists = conn.execute("SELECT FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if exists is None:
             conn.execute(sql.SQL("CREATE ROLE {} SUPERUSER LOGIN{}").format(sql.Identifier(role), secret))
-    conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(migration_role)))
+    create_database(conn, database, migration_role)
 
 
 def conninfo_of(conn: psycopg.Connection, dbname: str | None = None) -> str:
@@ -131,6 +131,25 @@ def label_database(admin: psycopg.Connection, name: str, label: str | None = Non
     run was SIGKILLed) from a database in use."""
     label = label or f"{LABEL} host={socket.gethostname()} pid={os.getpid()} started={int(time.time())}"
     admin.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(label)))
+
+
+def create_database(admin: psycopg.Connection, name: str, owner: str | None = None, *, template: str | None = None,
+                    run_of: str | None = None) -> None:
+    """CREATE DATABASE `name` (owned by `owner`, copied from `template`). With `run_of`, the new
+    database carries that database's run label, so an orphan is found and reaped with it."""
+    parts = [sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))]
+    if template:
+        parts.append(sql.SQL("TEMPLATE {}").format(sql.Identifier(template)))
+    if owner:
+        parts.append(sql.SQL("OWNER {}").format(sql.Identifier(owner)))
+    admin.execute(sql.SQL(" ").join(parts))
+    label = database_label(admin, run_of) if run_of else None
+    if label:
+        label_database(admin, name, label)
+
+
+def drop_database(admin: psycopg.Connection, name: str) -> None:
+    admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def database_label(admin: psycopg.Connection, name: str) -> str | None:

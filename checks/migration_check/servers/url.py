@@ -14,12 +14,20 @@ import time
 import urllib.parse
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from migration_check.errors import UsageError
 from migration_check.replay.restore import REBUILD_SUFFIX
-from migration_check.servers.base import LABEL, Database, Provider, connect, label_database, process_alive
+from migration_check.servers.base import (
+    LABEL,
+    Database,
+    Provider,
+    connect,
+    create_database,
+    drop_database,
+    label_database,
+    process_alive,
+)
 
 DATABASE_PREFIX = "migration_check_"
 ORPHAN_AGE_SECONDS = 24 * 3600
@@ -38,7 +46,7 @@ class UrlProvider(Provider):
         name = DATABASE_PREFIX + secrets.token_hex(6)
         with connect(self._url) as admin:
             reap_orphaned_databases(admin)
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            create_database(admin, name)
             self._database = name
             label_database(admin, name)
             version = admin.info.server_version
@@ -62,7 +70,7 @@ class UrlProvider(Provider):
                 "SELECT datname FROM pg_database WHERE datname = %s OR starts_with(datname, %s)",
                 (name, name + REBUILD_SUFFIX)).fetchall()]
             for database in names:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+                drop_database(admin, database)
 
 
 def reap_orphaned_databases(admin: psycopg.Connection) -> list[str]:
@@ -82,7 +90,7 @@ def reap_orphaned_databases(admin: psycopg.Connection) -> list[str]:
         old = time.time() - int(fields.get("started", "0") or 0) > ORPHAN_AGE_SECONDS
         if dead or old:
             try:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                drop_database(admin, name)
                 reaped.append(name)
             except psycopg.Error:
                 continue

@@ -22,7 +22,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from migration_check.config import resolve_settings
 from migration_check.discovery import discover
@@ -31,7 +30,7 @@ from migration_check.presets import setup_scripts
 from migration_check.replay.executor import execute_script
 from migration_check.replay.restore import FreshDatabases
 from migration_check.servers import make_provider
-from migration_check.servers.base import Database, connect, connect_like
+from migration_check.servers.base import Database, connect, connect_like, create_database, drop_database
 from migration_check.settings import Settings
 from migration_check.testing.builtin import add_builtin_items
 from migration_check.testing.database import MigrationDatabase
@@ -114,9 +113,8 @@ class _Template:
         self._create(setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line))
 
     def _create(self, setup: list[Any]) -> None:
-        self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
-        self.admin.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-            sql.Identifier(self.name), sql.Identifier(self.owner.info.user)))
+        drop_database(self.admin, self.name)
+        create_database(self.admin, self.name, self.owner.info.user)
         with contextlib.closing(connect_like(self.owner, dbname=self.name)) as conn:
             for script in setup:
                 execute_script(conn, script)
@@ -124,18 +122,17 @@ class _Template:
     @contextlib.contextmanager
     def database(self) -> Iterator[MigrationDatabase]:
         name = f"{self.admin.info.dbname}_test{next(_names)}"
-        self.admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER {}").format(
-            sql.Identifier(name), sql.Identifier(self.name), sql.Identifier(self.owner.info.user)))
+        create_database(self.admin, name, self.owner.info.user, template=self.name)
         try:
             with contextlib.closing(connect_like(self.owner, dbname=name)) as conn:
                 yield MigrationDatabase(self.project, conn)
         finally:
-            self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            drop_database(self.admin, name)
             with contextlib.suppress(psycopg.Error):
                 self.roles.drop_run_roles(self.admin)
 
     def close(self) -> None:
         with contextlib.suppress(psycopg.Error):
-            self.admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
+            drop_database(self.admin, self.name)
         self.owner.close()
         self.admin.close()
