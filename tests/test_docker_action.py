@@ -28,6 +28,7 @@ from docker_support import (
     start_action,
     wait_for,
 )
+from reporter_parsers import parse_with_reporters, skip_reason
 
 pytestmark = pytest.mark.usefixtures("action_image")
 
@@ -42,6 +43,10 @@ def junit_totals(path: Path) -> dict[str, int]:
         for outcome, key in (("failure", "failures"), ("error", "errors"), ("skipped", "skipped")):
             totals[key] += len(case.findall(outcome))
     return totals
+
+
+def xml_cases(text: str) -> list[ET.Element]:
+    return list(ET.fromstring(text).iter("testcase"))
 
 
 def explain(run: ActionRun) -> str:
@@ -99,6 +104,12 @@ def check_reports_as_the_runner(tmp_path: Path, workspace: Path) -> None:
              r["locations"][0]["physicalLocation"]["region"]["startLine"]) for r in errors] == [
         ("migration-check/roundtrip", FAILING_UP, 2), ("migration-check/reapply", FAILING_UP, 2)]
     assert "1 of 2 migrations have a rollback proven to be a true inverse" in hygiene
+    # mikepenz/action-junit-report and dorny/test-reporter: their own parsers, run as the runner's uid.
+    if skip_reason() is None:
+        parsed = parse_with_reporters(run.junit("reports/junit.xml"), workspace, as_uid=1001)
+        for reporter in parsed.values():
+            assert reporter["failed"] == 2 and reporter["total"] == len(xml_cases(junit_text))
+            assert [(a["path"], a["line"]) for a in reporter["annotations"]] == [(FAILING_UP, 2), (FAILING_UP, 2)]
 
 
 def test_a_failing_repository_fails_with_annotations_summary_and_outputs(tmp_path: Path) -> None:
