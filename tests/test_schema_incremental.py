@@ -21,7 +21,22 @@ import pytest
 
 from migration_check.schema import Snapshot, take_snapshot
 from migration_check.schema.incremental import SnapshotSession
+from migration_check.schema.logged import LoggedSnapshotSession
 from test_schema_snapshot import CLEAN, FORGOTTEN, dropping_new_roles, load
+
+
+@pytest.fixture(params=["probe", "log"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Every test runs with both ways of finding what changed: the catalog probe and the DDL log."""
+    return str(request.param)
+
+
+def new_session(kind: str, conn: psycopg.Connection, grants: bool = False) -> SnapshotSession:
+    if kind == "probe":
+        return SnapshotSession(conn, owners_and_grants=grants)
+    session = LoggedSnapshotSession(conn, owners_and_grants=grants)
+    assert session.install()
+    return session
 
 
 def parents(snapshot: Snapshot) -> dict:
@@ -64,9 +79,9 @@ def run_checked(session: SnapshotSession, conn: psycopg.Connection, script: str 
 
 @pytest.mark.parametrize("grants", [False, True], ids=["plain", "grants"])
 @pytest.mark.parametrize("fixture", FORGOTTEN + CLEAN, ids=lambda path: f"{path.parent.name}/{path.stem}")
-def test_fixture_round_trip(conn: psycopg.Connection, fixture: Path, grants: bool) -> None:
+def test_fixture_round_trip(kind: str, conn: psycopg.Connection, fixture: Path, grants: bool) -> None:
     spec = load(fixture)
-    session = SnapshotSession(conn, owners_and_grants=grants)
+    session = new_session(kind, conn, grants)
     with dropping_new_roles(conn):
         assert_same(session, conn, "first snapshot")
         run_checked(session, conn, spec.get("setup"))
@@ -209,24 +224,24 @@ ROLE_STEPS = """
 
 @pytest.mark.parametrize("grants", [False, True], ids=["plain", "grants"])
 @pytest.mark.parametrize("name", sorted(TARGETED))
-def test_targeted(conn: psycopg.Connection, name: str, grants: bool) -> None:
-    session = SnapshotSession(conn, owners_and_grants=grants)
+def test_targeted(kind: str, conn: psycopg.Connection, name: str, grants: bool) -> None:
+    session = new_session(kind, conn, grants)
     conn.execute(BASE)
     assert_same(session, conn, "base")
     run_checked(session, conn, TARGETED[name])
 
 
 @pytest.mark.parametrize("grants", [False, True], ids=["plain", "grants"])
-def test_roles_and_grants(conn: psycopg.Connection, grants: bool) -> None:
-    session = SnapshotSession(conn, owners_and_grants=grants)
+def test_roles_and_grants(kind: str, conn: psycopg.Connection, grants: bool) -> None:
+    session = new_session(kind, conn, grants)
     with dropping_new_roles(conn):
         conn.execute(BASE)
         assert_same(session, conn, "base")
         run_checked(session, conn, ROLE_STEPS)
 
 
-def test_change_inside_an_open_transaction(conn: psycopg.Connection) -> None:
-    session = SnapshotSession(conn)
+def test_change_inside_an_open_transaction(kind: str, conn: psycopg.Connection) -> None:
+    session = new_session(kind, conn)
     conn.execute(BASE)
     assert_same(session, conn, "base")
     with conn.transaction(force_rollback=True):
@@ -235,8 +250,8 @@ def test_change_inside_an_open_transaction(conn: psycopg.Connection) -> None:
     assert_same(session, conn, "after the rollback")
 
 
-def test_changes_made_by_another_connection(conn: psycopg.Connection) -> None:
-    session = SnapshotSession(conn)
+def test_changes_made_by_another_connection(kind: str, conn: psycopg.Connection) -> None:
+    session = new_session(kind, conn)
     conn.execute(BASE)
     assert_same(session, conn, "base")
     with psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True) as other:
@@ -249,8 +264,8 @@ def test_changes_made_by_another_connection(conn: psycopg.Connection) -> None:
         assert_same(session, conn, "rename elsewhere")
 
 
-def test_session_reset_between_snapshots(conn: psycopg.Connection) -> None:
-    session = SnapshotSession(conn)
+def test_session_reset_between_snapshots(kind: str, conn: psycopg.Connection) -> None:
+    session = new_session(kind, conn)
     conn.execute(BASE)
     assert_same(session, conn, "base")
     conn.execute("DISCARD ALL")
@@ -348,9 +363,9 @@ TEMPLATES = (
 
 
 @pytest.mark.parametrize(("seed", "grants"), [(1, False), (2, True), (3, True)])
-def test_random_walk(conn: psycopg.Connection, seed: int, grants: bool) -> None:
+def test_random_walk(kind: str, conn: psycopg.Connection, seed: int, grants: bool) -> None:
     rng = random.Random(seed)
-    session = SnapshotSession(conn, owners_and_grants=grants)
+    session = new_session(kind, conn, grants)
     assert_same(session, conn, "first snapshot")
     ran = 0
     for _ in range(300):
@@ -371,4 +386,4 @@ def test_random_walk(conn: psycopg.Connection, seed: int, grants: bool) -> None:
     assert_same(session, conn, "end")
     assert ran > 60
     # Most snapshots were incremental (a full refresh only for extensions and the like).
-    assert session.full_refreshes < ran / 4
+    assert session.full_refreshes < ran / 4, (session.full_refreshes, ran)

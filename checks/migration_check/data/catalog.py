@@ -17,7 +17,7 @@ _TABLES = """
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%' AND c.oid <> ALL(%s)
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%' AND c.oid > %s
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                   AND d.deptype = 'e')
 ORDER BY 2
@@ -113,11 +113,16 @@ class Table:
         return any(fk.parent_oid == self.oid for fk in self.foreign_keys)
 
 
-def tables(conn: psycopg.Connection, excluded: set[str], known: set[int] | None = None) -> list[Table]:
-    """Every table of the project, except those named in `excluded` (qualified names) and those
-    whose oid is `known`."""
-    return [Table(oid, name, relname) for oid, name, relname in conn.execute(_TABLES, (sorted(known or ()),)).fetchall()
-            if name not in excluded]
+def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tuple[list[Table], int]:
+    """The tables of the project created since the largest relation oid was `after` (oids only
+    grow: a table created later has a larger one), except those named in `excluded` (qualified
+    names); and the largest relation oid now, for the next call. Read through the index on oids,
+    so the cost follows the new tables, not the schema."""
+    row = conn.execute("SELECT max(oid)::int8 FROM pg_class").fetchone()
+    largest = int(row[0]) if row and row[0] is not None else after
+    found = [Table(oid, name, relname) for oid, name, relname in conn.execute(_TABLES, (after,)).fetchall()
+             if name not in excluded]
+    return found, largest
 
 
 def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo]:

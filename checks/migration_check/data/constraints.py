@@ -20,7 +20,16 @@ def _qualified(oid: str) -> str:
 
 
 # Foreign keys and checks of the tables asked about, and of the tables that reference them.
+# Through indexes only (names, then a table's constraints, then pg_depend for the keys into it): the
+# cost follows the tables asked about, not the schema.
 _CONSTRAINTS = f"""
+WITH named AS MATERIALIZED (SELECT oid FROM pg_class WHERE relname = ANY(%(tables)s)),
+constraints AS MATERIALIZED (
+    SELECT con.oid FROM pg_constraint con WHERE con.conrelid IN (SELECT oid FROM named)
+    UNION
+    SELECT d.objid FROM pg_depend d WHERE d.refclassid = 'pg_class'::regclass
+      AND d.refobjid IN (SELECT oid FROM named) AND d.classid = 'pg_constraint'::regclass
+)
 SELECT con.conname, con.contype, {_qualified("con.conrelid")}, {_qualified("con.confrelid")},
        array(SELECT quote_ident(a.attname) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
@@ -29,9 +38,8 @@ SELECT con.conname, con.contype, {_qualified("con.conrelid")}, {_qualified("con.
        pg_get_constraintdef(con.oid)
 FROM pg_constraint con
 JOIN pg_class c ON c.oid = con.conrelid
-WHERE con.contype IN ('f', 'c') AND con.conparentid = 0
-  AND (c.relname = ANY(%(tables)s)
-       OR con.confrelid IN (SELECT oid FROM pg_class WHERE relname = ANY(%(tables)s)))
+WHERE con.oid IN (SELECT oid FROM constraints) AND con.contype IN ('f', 'c') AND con.conparentid = 0
+  AND (c.oid IN (SELECT oid FROM named) OR con.confrelid IN (SELECT oid FROM named))
   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 ORDER BY 3, 1
 """

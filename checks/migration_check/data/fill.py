@@ -39,13 +39,15 @@ class RowFiller:
     filled: set[int] = field(default_factory=set)
     not_covered: dict[str, str] = field(default_factory=dict)  # table -> why it has no rows
     database: str | None = None  # the database the filled oids belong to
+    seen_up_to: int = 0  # the largest relation oid when the tables were last read
 
     def fill(self, admin: psycopg.Connection) -> list[str]:
         """Fill the tables not filled yet; returns their names."""
         if admin.info.dbname != self.database:  # a rebuilt database: every table is new
             self.filled.clear()
             self.database = admin.info.dbname
-        found = catalog.tables(admin, self.excluded, self.filled)
+            self.seen_up_to = 0
+        found, self.seen_up_to = catalog.tables(admin, self.excluded, self.seen_up_to)
         if not found or self.rows <= 0:
             return []
         types = catalog.describe(admin, found)

@@ -11,53 +11,32 @@ has triggers, every table is watched.
 
 from __future__ import annotations
 
-import functools
-
-import pglast
 import psycopg
-from pglast import ast, parser, visitors
 
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql.objects import statement_names
 
 # Statements that run code the text does not show.
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
 
+# {tables}: every table, or those named (through the index on names). Foreign keys into a table are
+# found through pg_depend's index on the referenced object: the cost follows the tables named.
 _WATCHED = """
 WITH RECURSIVE named(oid) AS (
     SELECT coalesce(pg_partition_root(c.oid)::oid, c.oid) FROM pg_class c
-    WHERE c.relkind IN ('r', 'p') AND (%(all)s OR c.relname = ANY(%(names)s))
+    WHERE c.relkind IN ('r', 'p') AND {tables}
       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
       AND c.relpersistence <> 't'
   UNION
     SELECT coalesce(pg_partition_root(con.conrelid)::oid, con.conrelid)
-    FROM pg_constraint con JOIN named ON con.confrelid = named.oid WHERE con.contype = 'f'
+    FROM named
+    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = named.oid AND d.classid = 'pg_constraint'::regclass
+    JOIN pg_constraint con ON con.oid = d.objid AND con.contype = 'f' AND con.confrelid = named.oid
 )
 SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal)
 FROM named
 """
-
-
-class _Names(visitors.Visitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
-        if node.relname:
-            self.names.add(node.relname)
-
-
-@functools.lru_cache(maxsize=4096)
-def statement_names(sql: str) -> frozenset[str]:
-    try:
-        parsed = pglast.parse_sql(sql)
-    except parser.ParseError:
-        return frozenset()
-    names = _Names()
-    for raw in parsed:
-        if raw.stmt is not None:
-            names(raw.stmt)
-    return frozenset(names.names)
 
 
 def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
@@ -83,7 +62,8 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> li
     names, opaque = named_tables(scripts)
     if not names and not opaque:
         return []
-    rows = conn.execute(_WATCHED, {"all": opaque, "names": sorted(names)}).fetchall()
+    every, named = _WATCHED.format(tables="true"), _WATCHED.format(tables="c.relname = ANY(%(names)s)")
+    rows = conn.execute(every if opaque else named, {"names": sorted(names)}).fetchall()
     if not opaque and any(has_triggers for _, has_triggers in rows):
-        rows = conn.execute(_WATCHED, {"all": True, "names": []}).fetchall()
+        rows = conn.execute(every).fetchall()
     return sorted(oid for oid, _ in rows)

@@ -24,18 +24,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pglast
 import psycopg
 from pglast import parser
 
-from migration_check.data.watch import statement_names, watched_tables
+from migration_check.data.watch import watched_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
-from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.confirmations import confirmed
+from migration_check.sql.objects import statement_names
 
 ALLOWS = "table-rewrite"
 _RELATIONS = """
@@ -45,7 +45,7 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
                  WHERE i.indexrelid = c.oid), ''), c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'
-  AND (%(all)s OR c.oid IN (SELECT oid FROM relations))
+  AND {relations}
 """
 # The tables a migration names (and those a cascade reaches), their partitions and their indexes.
 _NAMED = """
@@ -103,7 +103,8 @@ class Locks(Family):
         statements = _statements(up) if up is not None else []
         everything = any(s.node in _BY_OTHER_NAMES for s in statements)
         tables = [] if everything else watched_tables(context.tool_session, [up])
-        rows = context.tool_session.execute(_NAMED + _RELATIONS, {"all": everything, "tables": tables}).fetchall()
+        query = _NAMED + _RELATIONS.format(relations="true" if everything else "c.oid IN (SELECT oid FROM relations)")
+        rows = context.tool_session.execute(query, {"tables": tables}).fetchall()
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
@@ -204,7 +205,7 @@ def _may_rewrite(statement: Statement) -> bool:
     """Whether a lint rule that predicts a rewrite (a type change, a volatile default, VACUUM FULL,
     CLUSTER) finds one in the statement: the static guess, used only to name the statement."""
     try:
-        parsed = pglast.parse_sql(statement.sql)
+        parsed = trees.parse(statement.sql)
     except parser.ParseError:
         return False
     context = LintContext(server_version=LATEST, in_transaction=True, sql=statement.sql)

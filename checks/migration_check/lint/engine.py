@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast, parser
 from pglast.enums import TransactionStmtKind
 
@@ -13,7 +12,7 @@ from migration_check.lint.base import Finding, LintContext, Rule
 from migration_check.lint.rules.mc020_transaction_nesting import TransactionNesting
 from migration_check.model import Script
 from migration_check.replay.executor import runs_in_one_transaction
-from migration_check.sql import Statement, split_script
+from migration_check.sql import Statement, split_script, trees
 
 DEFAULT_SERVER_VERSION = 170000  # what `lint` assumes without --pg-version
 _BEGIN = (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START)
@@ -37,7 +36,7 @@ def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT
     last_begin: Statement | None = None
     for statement in statements:
         try:
-            parsed = pglast.parse_sql(statement.sql)
+            parsed = trees.parse(statement.sql)
         except parser.ParseError:
             continue  # psql meta-commands and the like: the executor reports what cannot run
         context.sql = statement.sql

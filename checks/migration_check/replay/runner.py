@@ -30,11 +30,12 @@ from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
-from migration_check.schema.incremental import SnapshotSession
+from migration_check.schema.logged import start_session
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
 from migration_check.sql import Statement
+from migration_check.sql.catalog_writes import writes_catalogs
 
 
 class _NoFreshState(Exception):
@@ -82,7 +83,7 @@ class Replay:
         self._server_problem = server_problem or (lambda: None)
         self.settings = settings
         self.families = families if families is not None else replay_families(settings)
-        self.snapshots = SnapshotSession(conn)
+        self.snapshots = start_session(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(self.admin)
         self._setup: list[Script] = []
@@ -169,7 +170,7 @@ class Replay:
     def _new_session(self) -> None:
         """A new connection for the migrations (the old one is closed, or ended by a migration)."""
         old, self.conn = self.conn, connect(self._conninfo)
-        self.snapshots = SnapshotSession(self.conn)
+        self.snapshots = start_session(self.conn)
         if not old.closed:
             old.close()
 
@@ -306,7 +307,7 @@ class Replay:
             self._conninfo = conninfo_of(self.conn)
         except psycopg.Error as error:
             raise _NoFreshState(f"cannot rebuild the state after {after}: {' '.join(str(error).split())}", False) from None
-        self.snapshots = SnapshotSession(self.conn)
+        self.snapshots = start_session(self.conn)
         try:
             self._prepare_database()
             for applied in ups:
@@ -340,6 +341,8 @@ class Replay:
                 for family in self._observers:
                     family.in_up_transaction(observe_transaction, conn)
         started = time.perf_counter()
+        if writes_catalogs(script):
+            self.snapshots.note_untracked_changes()
         try:
             execute_script(self.conn, script, before_commit=hook)
         except ScriptFailed as failure:

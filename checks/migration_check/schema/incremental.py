@@ -40,11 +40,11 @@ from psycopg import pq
 
 from migration_check.schema.snapshot import (
     SAVEPOINT,
-    SESSION_SETTINGS,
     Definition,
     ObjectKey,
     Snapshot,
     _families,
+    session_settings,
     statement_name,
     take_snapshot,
 )
@@ -131,6 +131,9 @@ class SnapshotSession:
         # Statistics, for tests and benchmarks.
         self.full_refreshes = 0
         self.anchors_read = 0
+
+    def note_untracked_changes(self) -> None:
+        """The last step may have changed catalogs without DDL (the probe sees every catalog write)."""
 
     def take(self) -> Snapshot:
         try:
@@ -317,9 +320,11 @@ class SnapshotSession:
     def _reread_query(self) -> str:
         return _reread_query(self.conn.info.server_version, self.owners_and_grants)
 
-    def _run(self, queries: list[tuple[str, str | None, list[str]]]) -> list[list[tuple]]:
+    def _run(self, queries: list[tuple[str, str | None, list[str]]], *, indexed: bool = False) -> list[list[tuple]]:
         """Run queries in one message, each as a prepared statement (parameter types, arguments as
-        SQL literals) or, with None for types, as is; the rows of each."""
+        SQL literals) or, with None for types, as is; the rows of each. `indexed`: queries that read
+        a few objects, planned with index scans only (a generic plan made while the catalogs were
+        small would otherwise keep scanning them whole as they grow)."""
         executes = []
         prepares = []
         for query, types, arguments in queries:
@@ -331,22 +336,24 @@ class SnapshotSession:
             prepares.append(f"PREPARE {name}" + (f"({types})" if types else "") + f" AS {query}")
         with self.conn.cursor() as cur:
             try:
-                return _results(cur, executes)
+                return _results(cur, executes, indexed=indexed)
             except psycopg.errors.InvalidSqlStatementName:
                 prepared = {name for (name,) in cur.execute("SELECT name FROM pg_prepared_statements", prepare=False)}
                 missing = [p for p in prepares if p.split()[1].split("(")[0] not in prepared]
-                return _results(cur, executes, missing)
+                return _results(cur, executes, missing, indexed=indexed)
 
 
-def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str] = ()) -> list[list[tuple]]:
+def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str] = (), *,
+             indexed: bool = False) -> list[list[tuple]]:
     statements = "; ".join([*prepares, *executes])
     outside = cur.connection.info.transaction_status == pq.TransactionStatus.IDLE
+    settings = session_settings(cur.connection.info.server_version) + ("; SET LOCAL enable_seqscan = off" if indexed else "")
     try:
         if outside:
-            cur.execute(f"{SESSION_SETTINGS}; {statements}", prepare=False)
+            cur.execute(f"{settings}; {statements}", prepare=False)
         else:
             # Inside the caller's transaction, a savepoint scopes the settings (and any error).
-            cur.execute(f"SAVEPOINT {SAVEPOINT}; {SESSION_SETTINGS}; {statements}", prepare=False)
+            cur.execute(f"SAVEPOINT {SAVEPOINT}; {settings}; {statements}", prepare=False)
         results = []
         while True:
             if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:

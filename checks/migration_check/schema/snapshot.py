@@ -29,6 +29,14 @@ ObjectKey = tuple[str, str]  # (kind, qualified readable name)
 # and compiling it then costs far more (hundreds of ms) than running it.
 SESSION_SETTINGS = "SET LOCAL search_path = pg_catalog; SET LOCAL jit = off"
 SAVEPOINT = "migration_check_snapshot"
+
+
+def session_settings(server_version: int) -> str:
+    """SESSION_SETTINGS, and (PostgreSQL 12+) a generic plan for the prepared snapshot queries:
+    planning the large re-read query anew for each set of anchors costs more than running it."""
+    if server_version >= 120000:
+        return f"{SESSION_SETTINGS}; SET LOCAL plan_cache_mode = force_generic_plan"
+    return SESSION_SETTINGS
 # Any version with every optional field, for the order of fields in messages.
 LATEST_VERSION = 999999
 TRAILING_FIELDS = ("position", "comment", "owner", "privileges")

@@ -252,6 +252,8 @@ dep AS MATERIALIZED (
 anchors AS MATERIALIZED (
     SELECT unnest($3::int8[]) AS a
     UNION
+    SELECT {anchor_of('chg.classid', 'chg.objid')} FROM chg
+    UNION
     SELECT {anchor_of('dep.classid', 'dep.objid')} FROM dep
 ),
 arel AS MATERIALIZED (SELECT coalesce(array_agg((a >> 2)::oid), '{{}}') AS oids FROM anchors WHERE a & 3 = {ANCHOR_RELATION}),
@@ -267,9 +269,10 @@ RESTRICTION = Restriction(relations=RELATIONS, types="(SELECT oids FROM atyp)::o
 RESTRICTED_REL = "c.oid = ANY((SELECT oids FROM arelx)::oid[]) AND c.relkind <> 't'"
 
 
-def reread_query(families: list[Family]) -> str:
-    """The rows of the given anchors and of the objects that print the given changed objects (of the
-    anchored `families`); first a row ('', '', NULL, NULL, the anchors read as text, NULL).
+def reread_query(families: list[Family], extra: str = "") -> str:
+    """The rows of the given changed objects, the given anchors and the objects that print the
+    changed objects (of the anchored `families`); first a row ('', '', NULL, NULL, the anchors read
+    as text, NULL), then those of `extra` (a SELECT of such rows, which may use the CTEs).
 
     $1 (regclass[]), $2 (oid[]): the changed objects' classes and oids; $3 (int8[]): anchors.
     """
@@ -279,6 +282,8 @@ def reread_query(families: list[Family]) -> str:
         "descr AS MATERIALIZED", "descr AS NOT MATERIALIZED"
     )
     first = "SELECT '', '', NULL, NULL, (SELECT coalesce(array_agg(a), '{}') FROM anchors WHERE a IS NOT NULL)::text, NULL::int8"
+    if extra:
+        first += f"\nUNION ALL\n{extra}"
     return union(families, anchored=True, restriction=RESTRICTION, prelude=f"{prelude}{first}\nUNION ALL\n")
 
 

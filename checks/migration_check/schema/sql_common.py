@@ -20,6 +20,8 @@ from dataclasses import dataclass
 # OIDs below this belong to objects made by initdb (pg_catalog, information_schema, ...).
 # Comparing against it is a cheap pre-filter; user and extension objects are always above it.
 FIRST_NORMAL_OID = 16384
+# The tool's own event triggers (the DDL log, see logged.py): never part of a snapshot.
+TOOL_EVENT_TRIGGER_PREFIX = "migration_check_ddl_"
 
 # Common table expressions every family may use. MATERIALIZED because each is read many times.
 PRELUDE = r"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from migration_check.schema.sql_common import (
     ANCHOR_ROUTINE,
+    TOOL_EVENT_TRIGGER_PREFIX,
     Family,
     comment_join,
     enabled_state,
@@ -86,5 +87,7 @@ def _event_triggers(grants: bool) -> Family:
             "FROM pg_event_trigger e\n"
             f"{comment_join('dsc', 'e.oid', 'pg_event_trigger')}\n"
             f"WHERE {not_extension_member('pg_event_trigger', 'e.oid')}"
+            # The tool's own (the DDL log's, see logged.py) are not the project's.
+            f" AND e.evtname NOT LIKE '{TOOL_EVENT_TRIGGER_PREFIX.replace('_', chr(92) + '_')}%'"
         ),
     )

@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import pglast
-from pglast import ast, parser
+from pglast import ast, parser, visitors
 from pglast.enums import AlterTableType, ObjectType
 
+from migration_check.sql import trees
 from migration_check.sql.statement import Statement
 
 CREATED, DROPPED, CHANGED = "created", "dropped", "changed"
@@ -77,7 +77,7 @@ def find_statement(statements: list[Statement], kind: str, name: str, verbs: tup
 @functools.lru_cache(maxsize=4096)
 def touches(sql: str) -> tuple[Touch, ...]:
     try:
-        parsed = pglast.parse_sql(sql)
+        parsed = trees.parse(sql)
     except parser.ParseError:
         return ()
     return tuple(touch for raw in parsed if raw.stmt is not None for touch in _touches(raw.stmt))
@@ -228,3 +228,26 @@ def _unquote(part: str) -> str:
     if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
         return part[1:-1].replace('""', '"')
     return part
+
+
+class _Names(visitors.Visitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
+        if node.relname:
+            self.names.add(node.relname)
+
+
+@functools.lru_cache(maxsize=4096)
+def statement_names(sql: str) -> frozenset[str]:
+    """The relation names (unqualified) that a statement mentions anywhere."""
+    try:
+        parsed = trees.parse(sql)
+    except parser.ParseError:
+        return frozenset()
+    names = _Names()
+    for raw in parsed:
+        if raw.stmt is not None:
+            names(raw.stmt)
+    return frozenset(names.names)

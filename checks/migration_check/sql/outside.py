@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 
-import pglast
 from pglast import ast, parser
 from pglast.visitors import Visitor
+
+from migration_check.sql import trees
 
 # Server functions that read, list or write files of the server's machine.
 FILE_FUNCTIONS = frozenset({
@@ -35,7 +36,7 @@ def outside_reason(sql: str) -> str | None:
 @functools.lru_cache(maxsize=1024)
 def _reason(sql: str) -> str | None:
     try:
-        parsed = pglast.parse_sql(sql)
+        parsed = trees.parse(sql)
     except parser.ParseError:
         return None  # the server reports the syntax error itself
     for raw in parsed:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pglast
 from pglast import ast, parser
+
+from migration_check.sql import trees
 
 # In the parser's JSON output, the name of a statement's node follows this key.
 _STMT_KEY = '"stmts":[{"stmt":{"'
@@ -73,5 +74,5 @@ def classify(text: str) -> tuple[str, bool]:
     start = marker + len(_STMT_KEY)
     name = output[start : output.index('"', start)]
     if name in _DECIDED_BY_OPTIONS:
-        return name, cannot_run_in_transaction(pglast.parse_sql(text)[0].stmt)
+        return name, cannot_run_in_transaction(trees.parse(text)[0].stmt)
     return name, name in _NEVER_IN_TRANSACTION

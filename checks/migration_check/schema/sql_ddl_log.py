@@ -1,0 +1,122 @@
+"""SQL of the DDL log (see logged.py): the event triggers that announce what each DDL command
+created, altered or dropped, and the queries that keep the anchors of dropped objects at hand.
+
+The event triggers send one notification per object on a channel of the run's own: notifications
+are transactional (a rolled-back migration announces nothing) and reach the listening session with
+the reply to the command that committed them, so reading the log costs no round trip at all. The
+function lives in pg_catalog and the triggers carry the tool's prefix, so that no snapshot prints
+them; they fire ALWAYS, so `session_replication_role = replica` does not silence them.
+"""
+
+from __future__ import annotations
+
+from migration_check.schema.sql_changes import rel_anchor, rel_anchor_of, type_anchor
+from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_TYPE, FIRST_NORMAL_OID, TOOL_EVENT_TRIGGER_PREFIX
+
+CHANNEL = "migration_check_ddl"
+FUNCTION = "pg_catalog.migration_check_ddl_log"
+TRIGGERS = {f"{TOOL_EVENT_TRIGGER_PREFIX}end": "ddl_command_end", f"{TOOL_EVENT_TRIGGER_PREFIX}drop": "sql_drop"}
+
+# Payloads: "c <classid> <objid> <objsubid> <command tag>" for a created or altered object (GRANT
+# and REVOKE name none: classid 0), "d <classid> <objid> <objsubid>" for a dropped one. Temporary
+# objects are left out: the tool's own sessions make them, and no snapshot prints them.
+FUNCTION_BODY = rf"""
+DECLARE r record;
+BEGIN
+  IF TG_EVENT = 'sql_drop' THEN
+    FOR r IN SELECT classid, objid, objsubid FROM pg_catalog.pg_event_trigger_dropped_objects() WHERE NOT is_temporary LOOP
+      PERFORM pg_catalog.pg_notify('{CHANNEL}', 'd ' || r.classid::int8 || ' ' || r.objid::int8 || ' ' || r.objsubid);
+    END LOOP;
+  ELSE
+    FOR r IN SELECT classid, objid, objsubid, command_tag FROM pg_catalog.pg_event_trigger_ddl_commands()
+             WHERE schema_name IS NULL OR schema_name NOT LIKE 'pg\_temp%' LOOP
+      PERFORM pg_catalog.pg_notify('{CHANNEL}', 'c ' || coalesce(r.classid::int8, 0) || ' ' || coalesce(r.objid::int8, 0)
+                                   || ' ' || coalesce(r.objsubid, 0) || ' ' || r.command_tag);
+    END LOOP;
+  END IF;
+END"""
+
+
+def install_statements() -> list[str]:
+    statements = [f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS event_trigger LANGUAGE plpgsql"
+                  f" AS $body${FUNCTION_BODY}$body$"]
+    for name, event in TRIGGERS.items():
+        statements += [
+            f"DROP EVENT TRIGGER IF EXISTS {name}",
+            f"CREATE EVENT TRIGGER {name} ON {event} EXECUTE FUNCTION {FUNCTION}()",
+            f"ALTER EVENT TRIGGER {name} ENABLE ALWAYS",
+        ]
+    return statements
+
+
+# Whether the log still works (a migration may drop or disable the triggers, replace the function,
+# or UNLISTEN), and the roles by oid (a renamed role prints differently in policies; roles fire no
+# event trigger).
+INTACT_QUERY = f"""SELECT
+    (SELECT count(*) FROM pg_event_trigger e WHERE e.evtname IN ({", ".join(f"'{name}'" for name in TRIGGERS)})
+       AND e.evtenabled = 'A' AND e.evtfoid = to_regproc('{FUNCTION}'))::int8,
+    EXISTS (SELECT FROM pg_listening_channels() c WHERE c = '{CHANNEL}'),
+    (SELECT md5(p.prosrc) FROM pg_proc p WHERE p.oid = to_regproc('{FUNCTION}')),
+    (SELECT array_agg(r.oid::int8 ORDER BY r.oid) FROM pg_roles r),
+    (SELECT array_agg(r.rolname::text ORDER BY r.oid) FROM pg_roles r)"""
+
+CATALOG_OIDS_QUERY = ("SELECT c.oid::int8, c.relname::text FROM pg_class c"
+                      " WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'")
+
+
+def anchors_query(relations: str | None = None, types: str | None = None) -> str:
+    """Rows (kind, a, b, anchor): ('map', classid, objid, anchor) for every user object that a
+    drop may name without naming its anchor, ('inherits', parent, child, NULL) per inheritance
+    link. With `relations` and `types` (oid[] expressions), only those of these anchors."""
+    rel = ANCHOR_RELATION
+    if relations is None or types is None:
+        user = f">= {FIRST_NORMAL_OID}"
+        where = {
+            "class": f"c.oid {user}", "index": "false", "composite": "false",
+            "constraint": f"k.oid {user}", "trigger": f"x.oid {user}", "type": f"t.oid {user}",
+            "rowtype": "false", "multirange": "false", "inherits": "true",
+        }
+        relid = {catalog: f"x.oid {user}" for catalog in ("pg_policy", "pg_rewrite", "pg_attrdef", "pg_statistic_ext")}
+    else:
+        where = {
+            "class": f"c.oid = ANY({relations})", "index": f"ix.indrelid = ANY({relations})",
+            "composite": f"t.oid = ANY({types}) AND t.typrelid <> 0",
+            "constraint": f"k.conrelid = ANY({relations}) OR (k.conrelid = 0 AND k.contypid = ANY({types}))",
+            # With the foreign keys' triggers on the tables they reference (gone with the key).
+            "trigger": f"x.tgrelid = ANY({relations}) OR x.oid IN (SELECT d.objid FROM pg_constraint k JOIN pg_depend d"
+                       f" ON d.refclassid = 'pg_constraint'::regclass AND d.refobjid = k.oid"
+                       f" AND d.classid = 'pg_trigger'::regclass WHERE k.conrelid = ANY({relations}))",
+            "type": f"t.oid = ANY({types})",
+            "rowtype": f"c.oid = ANY({relations})", "multirange": f"rg.rngtypid = ANY({types})",
+            "inherits": f"i.inhparent = ANY({relations})",
+        }
+        columns = {"pg_policy": "polrelid", "pg_rewrite": "ev_class", "pg_attrdef": "adrelid", "pg_statistic_ext": "stxrelid"}
+        relid = {catalog: f"x.{column} = ANY({relations})" for catalog, column in columns.items()}
+    owner = {"pg_policy": "polrelid", "pg_rewrite": "ev_class", "pg_attrdef": "adrelid", "pg_statistic_ext": "stxrelid"}
+    parts = [
+        f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_class c WHERE {where['class']}",
+        f"SELECT 'pg_class'::regclass::int8, ix.indexrelid::int8, ix.indrelid::int8 * 4 + {rel} FROM pg_index ix"
+        f" WHERE {where['index']}",
+        f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid"
+        f" WHERE {where['composite']}",
+        f"SELECT 'pg_constraint'::regclass::int8, k.oid::int8, CASE WHEN k.conrelid <> 0 THEN {rel_anchor_of('k.conrelid')}"
+        f" ELSE k.contypid::int8 * 4 + {ANCHOR_TYPE} END FROM pg_constraint k WHERE {where['constraint']}",
+        f"SELECT 'pg_trigger'::regclass::int8, x.oid::int8, x.tgrelid::int8 * 4 + {rel} FROM pg_trigger x"
+        f" WHERE {where['trigger']}",
+        *(f"SELECT '{catalog}'::regclass::int8, x.oid::int8, x.{column}::int8 * 4 + {rel} FROM {catalog} x WHERE {relid[catalog]}"
+          for catalog, column in owner.items()),
+        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_type t WHERE {where['type']}",
+        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_class c JOIN pg_type t ON t.oid = c.reltype"
+        f" WHERE {where['rowtype']}",
+        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_range rg JOIN pg_type t"
+        f" ON t.oid = rg.rngmultitypid WHERE {where['multirange']}",
+    ]
+    mapped = "\nUNION ALL\n".join(f"SELECT 'map'::text AS kind, m.* FROM ({part}) m" for part in parts)
+    return (f"{mapped}\nUNION ALL\nSELECT 'inherits'::text, i.inhparent::int8, i.inhrelid::int8, NULL::int8"
+            f" FROM pg_inherits i WHERE {where['inherits']}")
+
+
+def reread_rows(relations: str, types: str) -> str:
+    """The anchors query shaped as rows of the re-read query: ('', kind, a, b, NULL, anchor)."""
+    return (f"SELECT ''::text, q.kind, q.a::text, q.b::text, NULL::text, q.anchor"
+            f" FROM (\n{anchors_query(relations, types)}\n) q(kind, a, b, anchor)")

@@ -1,0 +1,16 @@
+"""One parse tree per statement text, shared by every reader (objects, lint, locks, data, outside):
+pglast builds its Python nodes slowly, and a migration's statements are read by several families
+three times over (the up, the rollback, the up again). Trees are read-only for their readers."""
+
+from __future__ import annotations
+
+import functools
+
+import pglast
+from pglast import ast
+
+
+@functools.lru_cache(maxsize=8192)
+def parse(sql: str) -> tuple[ast.RawStmt, ...]:
+    """pglast's parse of `sql` (raises pglast.parser.ParseError, which is not cached)."""
+    return tuple(pglast.parse_sql(sql))

@@ -1,0 +1,121 @@
+"""The DDL log's own cases (schema/logged.py), beyond the differential tests it shares with the probe
+(test_schema_incremental.py): what event triggers cannot see, a migration that tampers with the
+log, where the log cannot be installed, and the runner telling the session of catalog writes."""
+
+from __future__ import annotations
+
+import contextlib
+
+import psycopg
+import pytest
+
+from migration_check.model import Script
+from migration_check.schema import take_snapshot
+from migration_check.schema.incremental import SnapshotSession
+from migration_check.schema.logged import LoggedSnapshotSession, start_session
+from migration_check.servers.base import Database
+from migration_check.sql.catalog_writes import writes_catalogs
+from test_schema_incremental import assert_same
+
+
+def logged(conn: psycopg.Connection) -> LoggedSnapshotSession:
+    session = start_session(conn)
+    assert isinstance(session, LoggedSnapshotSession)
+    return session
+
+
+def test_the_log_is_not_part_of_any_snapshot(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    snapshot = session.take()
+    assert not [key for key in snapshot if key[0] in ("event trigger", "function") and "migration_check" in key[1]]
+    conn.execute("CREATE TABLE t (id int)")
+    assert session.take() == take_snapshot(conn)
+
+
+def test_follows_the_log_without_reading_everything(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    session.take()
+    for step in ("CREATE TABLE a (id int PRIMARY KEY, note text)", "CREATE INDEX a_note ON a (note)",
+                 "CREATE TABLE b (a_id int REFERENCES a)", "ALTER TABLE a RENAME COLUMN note TO body",
+                 "DROP INDEX a_note", "DROP TABLE b", "DROP TABLE a"):
+        conn.execute(step)
+        assert_same(session, conn, step)
+    assert session.full_refreshes == 1  # the first snapshot only
+
+
+def test_catalog_writes_are_read_in_full_when_the_runner_says_so(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    conn.execute("CREATE TABLE t (name varchar(10))")
+    session.take()
+    # The old way to widen a varchar: no DDL, so no event trigger fires.
+    widen = "UPDATE pg_attribute SET atttypmod = 68 WHERE attrelid = 't'::regclass AND attname = 'name'"
+    conn.execute(widen)
+    assert session.take() != take_snapshot(conn)  # what the runner's note is for
+    session.note_untracked_changes()
+    assert_same(session, conn, "after the note")
+
+
+@pytest.mark.parametrize("tamper", [
+    "ALTER EVENT TRIGGER migration_check_ddl_end DISABLE",
+    "DROP EVENT TRIGGER migration_check_ddl_drop",
+    "UNLISTEN *",
+    "DISCARD ALL",
+    "CREATE OR REPLACE FUNCTION pg_catalog.migration_check_ddl_log() RETURNS event_trigger LANGUAGE plpgsql"
+    " AS $$ BEGIN END $$",
+])
+def test_a_migration_that_disables_the_log_is_caught(conn: psycopg.Connection, tamper: str) -> None:
+    session = logged(conn)
+    conn.execute("CREATE TABLE keep (id int)")
+    session.take()
+    conn.execute(tamper)
+    conn.execute("CREATE TABLE unseen (id int)")
+    conn.execute("DROP TABLE keep")
+    assert_same(session, conn, tamper)
+    # And the log works again afterwards.
+    refreshes = session.full_refreshes
+    conn.execute("CREATE TABLE later (id int)")
+    assert_same(session, conn, "later")
+    conn.execute("ALTER TABLE later ADD COLUMN x int")
+    assert_same(session, conn, "later still")
+    assert session.full_refreshes <= refreshes + 1
+
+
+def test_a_renamed_role_is_read_in_full(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    conn.execute("CREATE ROLE logged_reader; CREATE TABLE t (id int); ALTER TABLE t ENABLE ROW LEVEL SECURITY;"
+                 " CREATE POLICY p ON t TO logged_reader USING (true)")
+    try:
+        session.take()
+        conn.execute("ALTER ROLE logged_reader RENAME TO logged_renamed")
+        assert_same(session, conn, "rename role")
+    finally:
+        conn.execute("DROP TABLE t")
+        for role in ("logged_reader", "logged_renamed"):
+            conn.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def test_without_the_right_to_create_event_triggers_the_probe_is_used(conn: psycopg.Connection, database: Database) -> None:
+    conn.execute("DROP ROLE IF EXISTS logged_plain; CREATE ROLE logged_plain LOGIN PASSWORD 'pw';"
+                 f" GRANT ALL ON DATABASE {conn.info.dbname} TO logged_plain; GRANT ALL ON SCHEMA public TO logged_plain")
+    try:
+        with contextlib.closing(psycopg.connect(conn.info.dsn, user="logged_plain", password="pw", autocommit=True)) as plain:
+            session = start_session(plain)
+            assert type(session) is SnapshotSession
+            plain.execute("CREATE TABLE mine (id int)")
+            assert_same(session, plain, "as a plain role")
+    finally:
+        conn.execute("DROP OWNED BY logged_plain; DROP ROLE logged_plain")
+
+
+@pytest.mark.parametrize(("sql", "writes"), [
+    ("UPDATE pg_attribute SET atttypmod = 68 WHERE attname = 'name';", True),
+    ("update pg_catalog.pg_type set typname = 'x' where false;", True),
+    ("CLUSTER users USING users_pkey;", True),
+    ("DO $$ BEGIN UPDATE pg_enum SET enumlabel = 'b' WHERE enumlabel = 'a'; END $$;", True),
+    ("DO $$ BEGIN PERFORM 1 FROM pg_class WHERE relname = 'orders_2025'; END $$;", False),
+    ("UPDATE users SET name = 'x';", False),
+    ("CREATE TABLE pg_class_copy (id int);", False),
+])
+def test_which_scripts_write_the_catalogs(tmp_path: object, sql: str, writes: bool) -> None:
+    from pathlib import Path
+    assert writes_catalogs(Script(Path("m.sql"), sql)) is writes
