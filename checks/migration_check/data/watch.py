@@ -4,14 +4,17 @@ the schema.
 
 A table is watched when a statement of the up or the rollback names it (any statement: ALTER,
 RENAME, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through a
-foreign key (an ON DELETE CASCADE or SET NULL reaches it). When the scripts run code whose writes
-cannot be seen from the text (DO blocks, CALL, SELECT of a function, EXECUTE), or a watched table
-has triggers, every table is watched.
+foreign key (an ON DELETE CASCADE or SET NULL reaches it), or when the code of a watched table's
+trigger names it (SQL and PL/pgSQL functions, read with PostgreSQL's own parsers). When the scripts
+run code whose writes cannot be seen from the text (DO blocks, CALL, SELECT of a function, EXECUTE),
+or a trigger runs such code (dynamic EXECUTE, PERFORM, another language), every table is watched.
 """
 
 from __future__ import annotations
 
+import pglast
 import psycopg
+from pglast import parser
 
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script
@@ -37,6 +40,13 @@ WITH RECURSIVE named(oid) AS (
 SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal)
 FROM named
 """
+_TRIGGER_CODE = """
+SELECT DISTINCT l.lanname, p.prosrc FROM pg_trigger t
+JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
+WHERE t.tgrelid = ANY(%s) AND NOT t.tgisinternal
+"""
+# PL/pgSQL statements whose effect the text does not show.
+_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"})
 
 
 def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
@@ -63,7 +73,60 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> li
     if not names and not opaque:
         return []
     every, named = _WATCHED.format(tables="true"), _WATCHED.format(tables="c.relname = ANY(%(names)s)")
-    rows = conn.execute(every if opaque else named, {"names": sorted(names)}).fetchall()
-    if not opaque and any(has_triggers for _, has_triggers in rows):
-        rows = conn.execute(every).fetchall()
-    return sorted(oid for oid, _ in rows)
+    if opaque:
+        return sorted(oid for oid, _ in conn.execute(every).fetchall())
+    read: set[int] = set()
+    while True:
+        rows = conn.execute(named, {"names": sorted(names)}).fetchall()
+        triggered = [oid for oid, has_triggers in rows if has_triggers and oid not in read]
+        if not triggered:
+            return sorted(oid for oid, _ in rows)
+        read.update(triggered)
+        written, dynamic = _written_by_triggers(conn, triggered)
+        if dynamic:
+            return sorted(oid for oid, _ in conn.execute(every).fetchall())
+        if written <= names:
+            return sorted(oid for oid, _ in rows)
+        names |= written
+
+
+def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[set[str], bool]:
+    """The table names the code of these tables' triggers mentions, and whether some of it runs
+    code its text does not show."""
+    names: set[str] = set()
+    for language, source in conn.execute(_TRIGGER_CODE, (tables,)).fetchall():
+        if language == "sql" and source.strip():
+            names |= statement_names(source)
+        elif language == "plpgsql":
+            found = _plpgsql_names(source)
+            if found is None:
+                return names, True
+            names |= found
+        else:  # C, another language, or a SQL body kept as a tree (BEGIN ATOMIC)
+            return names, True
+    return names, False
+
+
+def _plpgsql_names(source: str) -> set[str] | None:
+    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code."""
+    tag = "$mc$"
+    while tag in source:
+        tag = tag[:-1] + "x$"
+    try:
+        tree = pglast.parse_plpgsql(f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {tag}{source}{tag}")
+    except parser.ParseError:
+        return None
+    names: set[str] = set()
+    pending: list[object] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if _DYNAMIC & node.keys():
+                return None
+            query = node.get("PLpgSQL_expr", {}).get("query") if isinstance(node.get("PLpgSQL_expr"), dict) else None
+            if isinstance(query, str):
+                names |= statement_names(query) or statement_names(f"SELECT {query}")
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
