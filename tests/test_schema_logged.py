@@ -62,6 +62,7 @@ def test_catalog_writes_are_read_in_full_when_the_runner_says_so(conn: psycopg.C
     "DISCARD ALL",
     "CREATE OR REPLACE FUNCTION pg_catalog.migration_check_ddl_log() RETURNS event_trigger LANGUAGE plpgsql"
     " AS $$ BEGIN END $$",
+    "SELECT pg_notify('migration_check_ddl', 'not an event')",
 ])
 def test_a_migration_that_disables_the_log_is_caught(conn: psycopg.Connection, tamper: str) -> None:
     session = logged(conn)

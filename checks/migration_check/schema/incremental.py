@@ -38,6 +38,7 @@ from decimal import Decimal
 import psycopg
 from psycopg import pq
 
+from migration_check.schema.layered import Layers
 from migration_check.schema.snapshot import (
     SAVEPOINT,
     Definition,
@@ -124,8 +125,8 @@ class SnapshotSession:
         self._rare: dict[str, int] = {}
         self._attribute_count = 0
         # The snapshot as of the previous take, with each row's anchor.
-        self._objects: dict[ObjectKey, Definition] = {}
-        self._parents: dict[ObjectKey, ObjectKey] = {}
+        self._objects: Layers[ObjectKey, Definition] = Layers()
+        self._parents: Layers[ObjectKey, ObjectKey] = Layers()
         self._keys_by_anchor: dict[int | None, list[ObjectKey]] = {}
         self._duplicates = False
         # Statistics, for tests and benchmarks.
@@ -152,7 +153,7 @@ class SnapshotSession:
             t.catalog: CatalogState(t.shift, by_owner={} if not t.bucketed else None) for t in TRACKED
         }
         self._names = {catalog: {} for catalog, _ in NAMED}
-        self._objects, self._parents, self._keys_by_anchor = {}, {}, {}
+        self._objects, self._parents, self._keys_by_anchor = Layers(), Layers(), {}
         probe, rows = self._run([(probe_query(), "xid", ["NULL"]), (self._full_query(), "", [])])
         self._read_probe(probe, first=True)
         self._replace(rows, anchors=None)
@@ -289,8 +290,10 @@ class SnapshotSession:
         previous: dict[ObjectKey, Definition] = {}
         for anchor in anchors if anchors is not None else ():
             for key in self._keys_by_anchor.pop(anchor, ()):
-                previous[key] = self._objects.pop(key)
-                self._parents.pop(key, None)
+                old = self._objects.pop(key)
+                assert old is not None
+                previous[key] = old
+                self._parents.pop(key)
         for kind, name, parent_kind, parent_name, text, anchor in rows:
             key = (kind, name)
             if key in self._objects:
@@ -307,7 +310,7 @@ class SnapshotSession:
             self._xmin = None
             self._duplicates = False
             return take_snapshot(self.conn, owners_and_grants=self.owners_and_grants)
-        return Snapshot._adopt(dict(self._objects), dict(self._parents))
+        return Snapshot._adopt(self._objects.freeze(), self._parents.freeze())
 
     # -- queries -----------------------------------------------------------------------------
 

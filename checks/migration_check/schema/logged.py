@@ -29,6 +29,7 @@ import psycopg
 from psycopg import pq
 
 from migration_check.schema.incremental import GLOBAL, FullRefresh, SnapshotSession, _array
+from migration_check.schema.layered import Layers
 from migration_check.schema.snapshot import Snapshot, _families
 from migration_check.schema.sql_changes import RELATIONS, RESTRICTION, reread_query
 from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_ROUTINE, ANCHOR_TYPE, FIRST_NORMAL_OID
@@ -117,7 +118,7 @@ class LoggedSnapshotSession(SnapshotSession):
     def _read_all(self) -> Snapshot:
         self.full_refreshes += 1
         self._events.clear()
-        self._objects, self._parents, self._keys_by_anchor = {}, {}, {}
+        self._objects, self._parents, self._keys_by_anchor = Layers(), Layers(), {}
         queries: list[tuple[str, str | None, list[str]]] = [(self._full_query(), "", []), (anchors_query(), "", []),
                                                              (INTACT_QUERY, "", [])]
         rows, placed, [intact] = self._run(queries)
@@ -163,8 +164,11 @@ class LoggedSnapshotSession(SnapshotSession):
     def _notified(self, notify: psycopg.Notify) -> None:
         if notify.channel != CHANNEL:
             return
-        kind, classid, objid, objsubid, *tag = notify.payload.split(" ", 4)
-        self._events.append((kind, int(classid), int(objid), int(objsubid), tag[0] if tag else ""))
+        try:
+            kind, classid, objid, objsubid, *tag = notify.payload.split(" ", 4)
+            self._events.append((kind, int(classid), int(objid), int(objsubid), tag[0] if tag else ""))
+        except ValueError:  # not the log's (a migration may notify on any channel): trust nothing
+            self._ready = False
 
     def _reread(self, events: list[Event]) -> tuple[str, str | None, list[str]] | None:
         """The re-read query for what `events` changed, or None when they change nothing printed."""

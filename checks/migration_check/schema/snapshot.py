@@ -16,6 +16,7 @@ from types import MappingProxyType
 import psycopg
 from psycopg import pq
 
+from migration_check.schema.layered import Frozen
 from migration_check.schema.sql_cluster import cluster_families
 from migration_check.schema.sql_common import Family, union
 from migration_check.schema.sql_relations import relation_families
@@ -76,14 +77,17 @@ class Snapshot(Mapping[ObjectKey, Definition]):
     """
 
     __slots__ = ("_objects", "_parents")
+    _objects: Mapping[ObjectKey, Definition]
+    _parents: Mapping[ObjectKey, ObjectKey]
 
     def __init__(self, objects: Mapping[ObjectKey, Definition], parents: Mapping[ObjectKey, ObjectKey] | None = None) -> None:
         self._objects = dict(objects)
         self._parents = dict(parents or {})
 
     @classmethod
-    def _adopt(cls, objects: dict[ObjectKey, Definition], parents: dict[ObjectKey, ObjectKey]) -> Snapshot:
-        """A snapshot that takes ownership of the given dicts (no copy): the caller's to give away."""
+    def _adopt(cls, objects: Mapping[ObjectKey, Definition], parents: Mapping[ObjectKey, ObjectKey]) -> Snapshot:
+        """A snapshot that takes ownership of the given mappings (no copy): the caller's to give
+        away (dicts, or the layered views of a snapshot session, see layered.py)."""
         snapshot = cls.__new__(cls)
         snapshot._objects = objects
         snapshot._parents = parents
@@ -117,6 +121,13 @@ class Snapshot(Mapping[ObjectKey, Definition]):
 
     def parent(self, key: ObjectKey) -> ObjectKey | None:
         return self._parents.get(key)
+
+    def changed_keys(self, other: Snapshot) -> set[ObjectKey] | None:
+        """The objects that may differ from `other`'s, when both come from the same session's
+        layers (see layered.py); None when only comparing everything can tell."""
+        if isinstance(self._objects, Frozen) and isinstance(other._objects, Frozen):
+            return self._objects.changed_keys(other._objects)
+        return None
 
     def __getitem__(self, key: ObjectKey) -> Definition:
         return self._objects[key]
