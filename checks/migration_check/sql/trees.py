@@ -1,6 +1,8 @@
 """One parse tree per statement text, shared by every reader (objects, lint, locks, data, outside):
 pglast builds its Python nodes slowly, and a migration's statements are read by several families
-three times over (the up, the rollback, the up again). Trees are read-only for their readers."""
+three times over (the up, the rollback, the up again). Trees are read-only for their readers.
+The cache holds a few migrations' worth: pglast's trees are large, and no later migration needs
+an earlier one's."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pglast
 from pglast import ast
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=512)
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
     """pglast's parse of `sql` (raises pglast.parser.ParseError, which is not cached)."""
     return tuple(pglast.parse_sql(sql))
