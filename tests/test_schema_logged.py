@@ -43,6 +43,18 @@ def test_follows_the_log_without_reading_everything(conn: psycopg.Connection) ->
     assert session.full_refreshes == 1  # the first snapshot only
 
 
+def test_statements_outside_a_transaction_block_announce_their_objects(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    conn.execute("CREATE TABLE t (id int, note text)")
+    session.take()
+    for step in ("CREATE INDEX CONCURRENTLY t_note ON t (note)", "REINDEX INDEX CONCURRENTLY t_note",
+                 "DROP INDEX CONCURRENTLY t_note", "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WITH NO DATA",
+                 "REFRESH MATERIALIZED VIEW mv", "VACUUM t"):
+        conn.execute(step)
+        assert_same(session, conn, step)
+    assert session.full_refreshes == 1
+
+
 def test_catalog_writes_are_read_in_full_when_the_runner_says_so(conn: psycopg.Connection) -> None:
     session = logged(conn)
     conn.execute("CREATE TABLE t (name varchar(10))")
