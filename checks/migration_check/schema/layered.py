@@ -3,8 +3,8 @@ it hands out shares the base and copies only the changes, and two snapshots on t
 compared by their changes alone. So a snapshot costs what the step changed, not what the schema
 holds (three snapshots per migration; 5,000 migrations make schemas of 60,000 objects and more).
 
-The base is rebuilt (one copy of everything) when the changes outgrow a quarter of it, which keeps
-the cost per change constant on average.
+The base is rebuilt (one copy of everything) when the changes outgrow about 8 * sqrt(size): with
+the delta copied per view, that keeps the cost of a view near sqrt(size), not size.
 """
 
 from __future__ import annotations
@@ -53,10 +53,15 @@ class Frozen(Mapping[K, V], Generic[K, V]):
         return self.size
 
     def changed_keys(self, other: Frozen[K, V]) -> set[K] | None:
-        """The keys whose value may differ between the two views; None when their bases differ."""
+        """The keys whose value may differ between the two views; None when their bases differ.
+        (Both deltas hold everything changed since the base; an entry that is the same object in
+        both did not change between the two views.)"""
         if self.base is not other.base:
             return None
-        return set(self.delta) | set(other.delta)
+        mine, theirs = self.delta, other.delta
+        keys = {key for key, value in mine.items() if theirs.get(key, _ABSENT) is not value}
+        keys.update(key for key, value in theirs.items() if mine.get(key, _ABSENT) is not value)
+        return keys
 
 
 class Layers(Generic[K, V]):
@@ -97,8 +102,9 @@ class Layers(Generic[K, V]):
         return value
 
     def freeze(self) -> Frozen[K, V]:
-        """The current state, as a view that later changes do not reach."""
-        if len(self.delta) > max(MIN_DELTA, len(self.base) // 4):
+        """The current state, as a view that later changes do not reach. Each view copies the
+        delta, each rebuild the base: a delta of about 8 * sqrt(size) keeps both small per view."""
+        if len(self.delta) > max(MIN_DELTA, 8 * int(len(self.base) ** 0.5)):
             merged = {key: value for key, value in self.base.items() if key not in self.delta}
             merged.update((key, value) for key, value in self.delta.items() if value is not _GONE)  # type: ignore[misc]
             self.base, self.delta = merged, {}
