@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from pglast import ast
 from pglast.enums import ConstrType
 
@@ -16,6 +19,11 @@ def has_constraint(column: ast.ColumnDef, *kinds: ConstrType) -> bool:
 
 def default_of(column: ast.ColumnDef) -> ast.Node | None:
     return next((c.raw_expr for c in constraints(column) if c.contype == ConstrType.CONSTR_DEFAULT), None)
+
+
+def dotted(names: Iterable[Any] | None) -> str:
+    """`public.orders`: a qualified name the parser gives as a list of String nodes."""
+    return ".".join(str(part.sval) for part in names or ())
 
 
 def type_name(type_: ast.TypeName | None) -> str:

@@ -27,6 +27,7 @@ from pglast import ast
 from pglast.enums import ObjectType
 
 from migration_check.lint.base import LintContext, Rule
+from migration_check.lint.nodes import dotted
 from migration_check.model import Severity
 
 
@@ -38,7 +39,7 @@ class DropTable(Rule):
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
             for names in node.objects or ():
-                name = ".".join(part.sval for part in names)
+                name = dotted(names)
                 if names[-1].sval not in context.created:
                     yield (f"drops table {name}: its rows are lost and clients that still read it break;"
                            " stop using it first, then confirm the drop with a reason")

@@ -24,6 +24,7 @@ from pglast import ast
 from pglast.enums import ObjectType
 
 from migration_check.lint.base import LintContext, Rule
+from migration_check.lint.nodes import dotted
 
 
 class DropIndexWithoutConcurrently(Rule):
@@ -32,6 +33,6 @@ class DropIndexWithoutConcurrently(Rule):
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
-            names = ", ".join(".".join(p.sval for p in name) for name in node.objects or ())
+            names = ", ".join(dotted(name) for name in node.objects or ())
             yield (f"drops index {names} without CONCURRENTLY: it waits for, and then blocks, every query on its table;"
                    " use DROP INDEX CONCURRENTLY (outside a transaction)")

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pglast import ast
 
 from migration_check.lint.base import LintContext, Rule
+from migration_check.lint.nodes import dotted
 
 
 class DomainConstraint(Rule):
@@ -33,6 +34,6 @@ class DomainConstraint(Rule):
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if (isinstance(node, ast.AlterDomainStmt) and node.subtype == "C" and isinstance(node.def_, ast.Constraint)
                 and not node.def_.skip_validation):
-            name = ".".join(p.sval for p in node.typeName or ())
+            name = dotted(node.typeName)
             yield (f"adds a constraint to domain {name} without NOT VALID: every column of the domain is scanned while"
                    " writes wait; add it NOT VALID, then VALIDATE CONSTRAINT")

@@ -21,6 +21,7 @@ from pglast import ast
 from pglast.enums import ConstrType
 
 from migration_check.lint.base import LintContext, Rule
+from migration_check.lint.nodes import dotted
 
 
 class DomainWithConstraint(Rule):
@@ -31,6 +32,6 @@ class DomainWithConstraint(Rule):
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if isinstance(node, ast.CreateDomainStmt) and any(
                 isinstance(c, ast.Constraint) and c.contype == ConstrType.CONSTR_CHECK for c in node.constraints or ()):
-            name = ".".join(p.sval for p in node.domainname or ())
+            name = dotted(node.domainname)
             yield (f"creates domain {name} with a CHECK: changing it later scans every column of the domain; prefer"
                    " a check constraint on each column")
