@@ -40,6 +40,8 @@ WITH RECURSIVE named(oid) AS (
 SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal)
 FROM named
 """
+_EVERY_TABLE = _WATCHED.format(tables="true")
+_NAMED_TABLES = _WATCHED.format(tables="c.relname = ANY(%(names)s)")
 _TRIGGER_CODE = """
 SELECT DISTINCT l.lanname, p.prosrc FROM pg_trigger t
 JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
@@ -72,19 +74,18 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> li
     names, opaque = named_tables(scripts)
     if not names and not opaque:
         return []
-    every, named = _WATCHED.format(tables="true"), _WATCHED.format(tables="c.relname = ANY(%(names)s)")
     if opaque:
-        return sorted(oid for oid, _ in conn.execute(every).fetchall())
+        return sorted(oid for oid, _ in conn.execute(_EVERY_TABLE).fetchall())
     read: set[int] = set()
     while True:
-        rows = conn.execute(named, {"names": sorted(names)}).fetchall()
+        rows = conn.execute(_NAMED_TABLES, {"names": sorted(names)}).fetchall()
         triggered = [oid for oid, has_triggers in rows if has_triggers and oid not in read]
         if not triggered:
             return sorted(oid for oid, _ in rows)
         read.update(triggered)
         written, dynamic = _written_by_triggers(conn, triggered)
         if dynamic:
-            return sorted(oid for oid, _ in conn.execute(every).fetchall())
+            return sorted(oid for oid, _ in conn.execute(_EVERY_TABLE).fetchall())
         if written <= names:
             return sorted(oid for oid, _ in rows)
         names |= written
@@ -123,8 +124,9 @@ def _plpgsql_names(source: str) -> set[str] | None:
         if isinstance(node, dict):
             if _DYNAMIC & node.keys():
                 return None
-            query = node.get("PLpgSQL_expr", {}).get("query") if isinstance(node.get("PLpgSQL_expr"), dict) else None
-            if isinstance(query, str):
+            expression = node.get("PLpgSQL_expr")
+            if isinstance(expression, dict) and isinstance(expression.get("query"), str):
+                query = expression["query"]
                 names |= statement_names(query) or statement_names(f"SELECT {query}")
             pending.extend(node.values())
         elif isinstance(node, list):

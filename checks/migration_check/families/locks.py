@@ -57,6 +57,8 @@ WITH RECURSIVE tables(oid) AS (
     SELECT oid FROM tables UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables)
 )
 """
+_EVERY_RELATION = _NAMED + _RELATIONS.format(relations="true")
+_NAMED_RELATIONS = _NAMED + _RELATIONS.format(relations="c.oid IN (SELECT oid FROM relations)")
 # Statements that name what they lock other than as a table (an index, a materialized view): with
 # them, every relation is observed.
 _BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
@@ -103,8 +105,8 @@ class Locks(Family):
         statements = _statements(up) if up is not None else []
         everything = any(s.node in _BY_OTHER_NAMES for s in statements)
         tables = [] if everything else watched_tables(context.tool_session, [up])
-        query = _NAMED + _RELATIONS.format(relations="true" if everything else "c.oid IN (SELECT oid FROM relations)")
-        rows = context.tool_session.execute(query, {"tables": tables}).fetchall()
+        rows = context.tool_session.execute(_EVERY_RELATION if everything else _NAMED_RELATIONS,
+                                            {"tables": tables}).fetchall()
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 

@@ -80,40 +80,23 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
     columns, indexes, triggers, ...) is missing or extra in the same way is not reported on its own.
     """
     ignored = frozenset() if strict_column_order else frozenset({POSITION_FIELD})
-    keys = expected.changed_keys(actual)
-    if keys is not None:  # snapshots of one session: only what either changed can differ
-        return _differences(keys, expected, actual, ignored)
     before_objects, after_objects = expected.objects(), actual.objects()
-    # Mostly equal, and snapshots of one session share unchanged definitions: compared in C.
-    if before_objects == after_objects:
-        return []
-    differences: list[Difference] = []
-    for key, before in before_objects.items():
-        after = after_objects.get(key)
-        if after is None:
-            if not _parent_also(key, expected, actual):
-                differences.append(Difference(key[0], key[1], MISSING))
-        elif after is not before and after.text != before.text:
-            fields = _changed_fields(before.fields, after.fields, ignored)
-            if fields:
-                differences.append(Difference(key[0], key[1], CHANGED, fields))
-    for key in after_objects:
-        if key not in before_objects and not _parent_also(key, actual, expected):
-            differences.append(Difference(key[0], key[1], EXTRA))
-    return sorted(_without_memberships_of_roles_in(differences), key=_order)
-
-
-def _differences(keys: set[ObjectKey], expected: Snapshot, actual: Snapshot, ignored: frozenset[str]) -> list[Difference]:
+    keys = expected.changed_keys(actual)  # snapshots of one session: only what either changed can differ
+    if keys is None:
+        # Mostly equal, and snapshots of one session share unchanged definitions: compared in C.
+        if before_objects == after_objects:
+            return []
+        keys = before_objects.keys() | after_objects.keys()
     differences: list[Difference] = []
     for key in keys:
-        before, after = expected.get(key), actual.get(key)
-        if before is not None and after is None:
-            if not _parent_also(key, expected, actual):
+        before, after = before_objects.get(key), after_objects.get(key)
+        if after is None:
+            if before is not None and not _parent_also(key, expected, actual):
                 differences.append(Difference(key[0], key[1], MISSING))
-        elif before is None and after is not None:
+        elif before is None:
             if not _parent_also(key, actual, expected):
                 differences.append(Difference(key[0], key[1], EXTRA))
-        elif before is not None and after is not None and after is not before and after.text != before.text:
+        elif after is not before and after.text != before.text:
             fields = _changed_fields(before.fields, after.fields, ignored)
             if fields:
                 differences.append(Difference(key[0], key[1], CHANGED, fields))

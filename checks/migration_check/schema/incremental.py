@@ -133,6 +133,10 @@ class SnapshotSession:
         self.full_refreshes = 0
         self.anchors_read = 0
 
+    def _forget(self) -> None:
+        """Drop the snapshot held, before reading everything again."""
+        self._objects, self._parents, self._keys_by_anchor = Layers(), Layers(), {}
+
     def note_untracked_changes(self) -> None:
         """The last step may have changed catalogs without DDL (the probe sees every catalog write)."""
 
@@ -153,7 +157,7 @@ class SnapshotSession:
             t.catalog: CatalogState(t.shift, by_owner={} if not t.bucketed else None) for t in TRACKED
         }
         self._names = {catalog: {} for catalog, _ in NAMED}
-        self._objects, self._parents, self._keys_by_anchor = Layers(), Layers(), {}
+        self._forget()
         probe, rows = self._run([(probe_query(), "xid", ["NULL"]), (self._full_query(), "", [])])
         self._read_probe(probe, first=True)
         self._replace(rows, anchors=None)

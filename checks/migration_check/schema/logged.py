@@ -29,7 +29,6 @@ import psycopg
 from psycopg import pq
 
 from migration_check.schema.incremental import GLOBAL, FullRefresh, SnapshotSession, _array
-from migration_check.schema.layered import Layers
 from migration_check.schema.snapshot import Snapshot, _families
 from migration_check.schema.sql_changes import RELATIONS, RESTRICTION, reread_query
 from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_ROUTINE, ANCHOR_TYPE, FIRST_NORMAL_OID
@@ -118,7 +117,7 @@ class LoggedSnapshotSession(SnapshotSession):
     def _read_all(self) -> Snapshot:
         self.full_refreshes += 1
         self._events.clear()
-        self._objects, self._parents, self._keys_by_anchor = Layers(), Layers(), {}
+        self._forget()
         queries: list[tuple[str, str | None, list[str]]] = [(self._full_query(), "", []), (anchors_query(), "", []),
                                                              (INTACT_QUERY, "", [])]
         rows, placed, [intact] = self._run(queries)

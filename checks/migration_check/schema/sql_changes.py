@@ -62,9 +62,19 @@ def type_anchor(alias: str) -> str:
     )
 
 
+# Catalogs of objects that belong to one relation, and the column that names it: such an object is
+# re-read with its relation.
+OWNING_RELATION = {"pg_trigger": "tgrelid", "pg_policy": "polrelid", "pg_rewrite": "ev_class",
+                   "pg_attrdef": "adrelid", "pg_statistic_ext": "stxrelid"}
+
+
 def anchor_of(classid: str, objid: str) -> str:
     """The anchor of any object that the snapshot prints as part of an anchored family, else NULL."""
-    rel = ANCHOR_RELATION
+    owned = "".join(
+        f" WHEN '{catalog}'::regclass THEN (SELECT own.{column}::int8 * 4 + {ANCHOR_RELATION} FROM {catalog} own"
+        f" WHERE own.oid = {objid})"
+        for catalog, column in OWNING_RELATION.items()
+    )
     return (
         f"CASE {classid}"
         f" WHEN 'pg_class'::regclass THEN {rel_anchor_of(objid)}"
@@ -72,13 +82,7 @@ def anchor_of(classid: str, objid: str) -> str:
         f" WHEN 'pg_proc'::regclass THEN {objid}::int8 * 4 + {ANCHOR_ROUTINE}"
         f" WHEN 'pg_constraint'::regclass THEN (SELECT CASE WHEN k.conrelid <> 0 THEN {rel_anchor_of('k.conrelid')}"
         f" ELSE k.contypid::int8 * 4 + {ANCHOR_TYPE} END FROM pg_constraint k WHERE k.oid = {objid})"
-        f" WHEN 'pg_trigger'::regclass THEN (SELECT g.tgrelid::int8 * 4 + {rel} FROM pg_trigger g WHERE g.oid = {objid})"
-        f" WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid::int8 * 4 + {rel} FROM pg_policy p WHERE p.oid = {objid})"
-        f" WHEN 'pg_rewrite'::regclass THEN (SELECT r.ev_class::int8 * 4 + {rel} FROM pg_rewrite r WHERE r.oid = {objid})"
-        f" WHEN 'pg_attrdef'::regclass THEN (SELECT d.adrelid::int8 * 4 + {rel} FROM pg_attrdef d WHERE d.oid = {objid})"
-        f" WHEN 'pg_statistic_ext'::regclass THEN (SELECT s.stxrelid::int8 * 4 + {rel} FROM pg_statistic_ext s"
-        f" WHERE s.oid = {objid})"
-        " END"
+        f"{owned} END"
     )
 
 

@@ -10,7 +10,7 @@ them; they fire ALWAYS, so `session_replication_role = replica` does not silence
 
 from __future__ import annotations
 
-from migration_check.schema.sql_changes import rel_anchor, rel_anchor_of, type_anchor
+from migration_check.schema.sql_changes import OWNING_RELATION, rel_anchor, rel_anchor_of, type_anchor
 from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_TYPE, FIRST_NORMAL_OID, TOOL_EVENT_TRIGGER_PREFIX
 
 CHANNEL = "migration_check_ddl"
@@ -73,26 +73,24 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         user = f">= {FIRST_NORMAL_OID}"
         where = {
             "class": f"c.oid {user}", "index": "false", "composite": "false",
-            "constraint": f"k.oid {user}", "trigger": f"x.oid {user}", "type": f"t.oid {user}",
+            "constraint": f"k.oid {user}", "type": f"t.oid {user}",
             "rowtype": "false", "multirange": "false", "inherits": "true",
+            **{catalog: f"x.oid {user}" for catalog in OWNING_RELATION},
         }
-        relid = {catalog: f"x.oid {user}" for catalog in ("pg_policy", "pg_rewrite", "pg_attrdef", "pg_statistic_ext")}
     else:
         where = {
             "class": f"c.oid = ANY({relations})", "index": f"ix.indrelid = ANY({relations})",
             "composite": f"t.oid = ANY({types}) AND t.typrelid <> 0",
             "constraint": f"k.conrelid = ANY({relations}) OR (k.conrelid = 0 AND k.contypid = ANY({types}))",
-            # With the foreign keys' triggers on the tables they reference (gone with the key).
-            "trigger": f"x.tgrelid = ANY({relations}) OR x.oid IN (SELECT d.objid FROM pg_constraint k JOIN pg_depend d"
-                       f" ON d.refclassid = 'pg_constraint'::regclass AND d.refobjid = k.oid"
-                       f" AND d.classid = 'pg_trigger'::regclass WHERE k.conrelid = ANY({relations}))",
             "type": f"t.oid = ANY({types})",
             "rowtype": f"c.oid = ANY({relations})", "multirange": f"rg.rngtypid = ANY({types})",
             "inherits": f"i.inhparent = ANY({relations})",
+            **{catalog: f"x.{column} = ANY({relations})" for catalog, column in OWNING_RELATION.items()},
         }
-        columns = {"pg_policy": "polrelid", "pg_rewrite": "ev_class", "pg_attrdef": "adrelid", "pg_statistic_ext": "stxrelid"}
-        relid = {catalog: f"x.{column} = ANY({relations})" for catalog, column in columns.items()}
-    owner = {"pg_policy": "polrelid", "pg_rewrite": "ev_class", "pg_attrdef": "adrelid", "pg_statistic_ext": "stxrelid"}
+        # With the foreign keys' triggers on the tables they reference (gone with the key).
+        where["pg_trigger"] += (f" OR x.oid IN (SELECT d.objid FROM pg_constraint k JOIN pg_depend d"
+                                f" ON d.refclassid = 'pg_constraint'::regclass AND d.refobjid = k.oid"
+                                f" AND d.classid = 'pg_trigger'::regclass WHERE k.conrelid = ANY({relations}))")
     parts = [
         f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_class c WHERE {where['class']}",
         f"SELECT 'pg_class'::regclass::int8, ix.indexrelid::int8, ix.indrelid::int8 * 4 + {rel} FROM pg_index ix"
@@ -101,10 +99,8 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         f" WHERE {where['composite']}",
         f"SELECT 'pg_constraint'::regclass::int8, k.oid::int8, CASE WHEN k.conrelid <> 0 THEN {rel_anchor_of('k.conrelid')}"
         f" ELSE k.contypid::int8 * 4 + {ANCHOR_TYPE} END FROM pg_constraint k WHERE {where['constraint']}",
-        f"SELECT 'pg_trigger'::regclass::int8, x.oid::int8, x.tgrelid::int8 * 4 + {rel} FROM pg_trigger x"
-        f" WHERE {where['trigger']}",
-        *(f"SELECT '{catalog}'::regclass::int8, x.oid::int8, x.{column}::int8 * 4 + {rel} FROM {catalog} x WHERE {relid[catalog]}"
-          for catalog, column in owner.items()),
+        *(f"SELECT '{catalog}'::regclass::int8, x.oid::int8, x.{column}::int8 * 4 + {rel} FROM {catalog} x"
+          f" WHERE {where[catalog]}" for catalog, column in OWNING_RELATION.items()),
         f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_type t WHERE {where['type']}",
         f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_class c JOIN pg_type t ON t.oid = c.reltype"
         f" WHERE {where['rowtype']}",
