@@ -65,6 +65,7 @@ def check_seconds(conninfo: str, project: Path, work: Path, *extra: str) -> tupl
         )
         _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
+    # Reaped by wait4 (for its rusage): tell Popen, so it does not wait for the process again.
     process.returncode = code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"the check failed on {project} (exit {code}):\n{output.read_text()[-3000:]}")

@@ -114,15 +114,13 @@ class Table:
 
 
 def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tuple[list[Table], int]:
-    """The tables of the project created since the largest relation oid was `after` (oids only
-    grow: a table created later has a larger one), except those named in `excluded` (qualified
-    names); and the largest relation oid now, for the next call. Read through the index on oids,
-    so the cost follows the new tables, not the schema."""
-    row = conn.execute("SELECT max(oid)::int8 FROM pg_class").fetchone()
-    largest = int(row[0]) if row and row[0] is not None else after
-    found = [Table(oid, name, relname) for oid, name, relname in conn.execute(_TABLES, (after,)).fetchall()
-             if name not in excluded]
-    return found, largest
+    """The tables of the project with an oid above `after` (oids only grow: a table created later
+    has a larger one), except those named in `excluded` (qualified names); and the largest oid
+    among them, for the next call. Read through the index on oids, so the cost follows the new
+    tables, not the schema."""
+    rows = conn.execute(_TABLES, (after,)).fetchall()
+    found = [Table(oid, name, relname) for oid, name, relname in rows if name not in excluded]
+    return found, max((int(oid) for oid, _, _ in rows), default=after)
 
 
 def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo]:

@@ -39,7 +39,7 @@ class RowFiller:
     filled: set[int] = field(default_factory=set)
     not_covered: dict[str, str] = field(default_factory=dict)  # table -> why it has no rows
     database: str | None = None  # the database the filled oids belong to
-    seen_up_to: int = 0  # the largest relation oid when the tables were last read
+    seen_up_to: int = 0  # the largest table oid read so far
 
     def fill(self, admin: psycopg.Connection) -> list[str]:
         """Fill the tables not filled yet; returns their names."""
