@@ -103,7 +103,7 @@ def test_a_table_without_a_possible_row_is_not_covered_with_the_reason(conn: psy
     filler = RowFiller(rows=3, excluded=set())
     filler.fill(conn)
     assert filler.not_covered == {
-        "public.shapes": "no value can be generated for column attrs of type pair",
+        "public.shapes": "no value can be generated for column attrs of type public.pair",
         "public.never": 'no generated row could be inserted: 23514 new row for relation "never" violates'
                         ' check constraint "never_id_check"',
     }

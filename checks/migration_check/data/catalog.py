@@ -11,28 +11,30 @@ import pglast
 import psycopg
 from pglast import ast, parser
 
+from migration_check.sql.prepared import Prepared, fetch
+
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
 # partitioned parent, which routes them), not a table an extension owns.
-_TABLES = """
+_TABLES = Prepared("""
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
-  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%' AND c.oid > %s
+  AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' AND c.oid > $1
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                   AND d.deptype = 'e')
 ORDER BY 2
-"""
+""", "oid")
 # Columns the server fills itself (generated, identity, serial) are left to it.
-_COLUMNS = """
+_COLUMNS = Prepared("""
 SELECT a.attrelid, quote_ident(a.attname), a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, a.attgenerated <> '' OR a.attidentity <> ''
-                     OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%', false),
+                     OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false),
        d.adbin IS NOT NULL
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE a.attrelid = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped
+WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
-"""
-_FOREIGN_KEYS = """
+""", "oid[]")
+_FOREIGN_KEYS = Prepared("""
 SELECT con.conrelid, con.confrelid,
        (SELECT quote_ident(n.nspname) || '.' || quote_ident(r.relname) FROM pg_class r
         JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = con.confrelid),
@@ -41,28 +43,28 @@ SELECT con.conrelid, con.confrelid,
        array(SELECT quote_ident(a.attname) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
 FROM pg_constraint con
-WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY(%s)
+WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY($1)
 ORDER BY con.conrelid, con.conname
-"""
+""", "oid[]")
 _TYPES = """
 SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typbasetype, t.typtypmod, t.typelem,
        array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
        (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid),
        {multirange}
-FROM pg_type t WHERE t.oid = ANY(%s)
+FROM pg_type t WHERE t.oid = ANY($1)
 """
 MULTIRANGES = 140000  # PostgreSQL 14 added multirange types
 # Every partition of a partitioned table: its bound, and the key columns of the table it partitions.
-_PARTITIONS = """
+_PARTITIONS = Prepared("""
 SELECT t.relid, t.parentrelid, t.isleaf, pg_get_expr(c.relpartbound, c.oid),
        array(SELECT quote_ident(a.attname) FROM pg_partitioned_table p
              CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY k(n, o)
              JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.n
              WHERE p.partrelid = t.parentrelid ORDER BY k.o)
-FROM pg_partition_tree(%s) t JOIN pg_class c ON c.oid = t.relid
+FROM pg_partition_tree($1) t JOIN pg_class c ON c.oid = t.relid
 WHERE t.level > 0
 ORDER BY t.relid
-"""
+""", "regclass")
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tupl
     has a larger one), except those named in `excluded` (qualified names); and the largest oid
     among them, for the next call. Read through the index on oids, so the cost follows the new
     tables, not the schema."""
-    rows = conn.execute(_TABLES, (after,)).fetchall()
+    rows = fetch(conn, _TABLES, after)
     found = [Table(oid, name, relname) for oid, name, relname in rows if name not in excluded]
     return found, max((int(oid) for oid, _, _ in rows), default=after)
 
@@ -127,10 +129,10 @@ def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo
     """Fills in the columns and foreign keys of `found`; returns the types they use."""
     by_oid = {table.oid: table for table in found}
     oids = list(by_oid)
-    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in conn.execute(
-            _COLUMNS, (oids,)).fetchall():
+    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in fetch(
+            conn, _COLUMNS, oids):
         by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default))
-    for oid, parent_oid, parent, columns, parent_columns in conn.execute(_FOREIGN_KEYS, (oids,)).fetchall():
+    for oid, parent_oid, parent, columns, parent_columns in fetch(conn, _FOREIGN_KEYS, oids):
         by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns), tuple(parent_columns)))
     for table in found:
         table.partitions = _partition_values(conn, table.oid)
@@ -140,7 +142,7 @@ def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo
 def _partition_values(conn: psycopg.Connection, oid: int) -> list[dict[str, str]]:
     """Key values that route a row to each leaf partition: a range partition's lower bound, a list
     partition's first value, merged down the levels. A default or hash partition adds nothing."""
-    rows = conn.execute(_PARTITIONS, (oid,)).fetchall()
+    rows = fetch(conn, _PARTITIONS, oid)
     own: dict[int, dict[str, str]] = {}
     parents: dict[int, int] = {}
     for relid, parent, _, bound, keys in rows:
@@ -182,10 +184,10 @@ def types(conn: psycopg.Connection, wanted: set[int]) -> dict[int, TypeInfo]:
     """The types `wanted`, and every type they are built on (domain bases, array elements, range subtypes)."""
     multirange = ("(SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid)"
                   if conn.info.server_version >= MULTIRANGES else "NULL::oid")
-    query = _TYPES.format(multirange=multirange)
+    query = Prepared(_TYPES.format(multirange=multirange), "oid[]")
     found: dict[int, TypeInfo] = {}
     while wanted:
-        for row in conn.execute(query, (sorted(wanted),)).fetchall():
+        for row in fetch(conn, query, sorted(wanted)):
             oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of = row
             found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
                                   subtype if subtype is not None else multirange_of)

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-_TABLES = """
+from migration_check.sql.prepared import Prepared, fetch
+
+_TABLES = Prepared("""
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
        array(SELECT quote_ident(a.attname) FROM pg_attribute a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
@@ -28,13 +30,13 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
              WHERE i.indrelid = c.oid AND i.indisprimary ORDER BY k.o)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.oid = ANY(%s) ORDER BY 2
-"""
-_COLUMNS_NOW = """
+WHERE c.oid = ANY($1) ORDER BY 2
+""", "oid[]")
+_COLUMNS_NOW = Prepared("""
 SELECT array(SELECT quote_ident(a.attname) FROM pg_attribute a
-             WHERE a.attrelid = to_regclass(%(table)s) AND a.attnum > 0 AND NOT a.attisdropped)
-WHERE to_regclass(%(table)s) IS NOT NULL
-"""
+             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped)
+WHERE to_regclass($1) IS NOT NULL
+""", "text")
 _names = itertools.count(1)
 
 
@@ -98,7 +100,7 @@ def _s(count: int) -> str:
 def take_copies(admin: psycopg.Connection, oids: list[int], excluded: set[str]) -> list[Copy]:
     """Copy the rows of the tables `oids` (but `excluded`) into the tool's session."""
     copies = []
-    for _oid, table, columns, key in admin.execute(_TABLES, (oids,)).fetchall():
+    for _oid, table, columns, key in fetch(admin, _TABLES, oids):
         if table in excluded or not columns:
             continue
         name = f"migration_check_rows_{next(_names)}"
@@ -139,7 +141,7 @@ def _values_expression(columns: tuple[str, ...] | list[str], present: set[str]) 
 
 def changes(admin: psycopg.Connection, copy: Copy) -> RowChanges:
     """How the table's rows differ now from its copy (nothing, mostly: one fingerprint query)."""
-    row = admin.execute(_COLUMNS_NOW, {"table": copy.table}).fetchone()
+    row = next(iter(fetch(admin, _COLUMNS_NOW, copy.table)), None)
     found = RowChanges(copy)
     if row is None:
         found.gone = copy.rows > 0

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
+from migration_check.sql.prepared import Prepared, fetch
+
 
 def _qualified(oid: str) -> str:
     """A table's name as the schema snapshot prints it: schema.table, each part quoted if needed."""
@@ -22,8 +24,8 @@ def _qualified(oid: str) -> str:
 # Foreign keys and checks of the tables asked about, and of the tables that reference them.
 # Through indexes only (names, then a table's constraints, then pg_depend for the keys into it): the
 # cost follows the tables asked about, not the schema.
-_CONSTRAINTS = f"""
-WITH named AS MATERIALIZED (SELECT oid FROM pg_class WHERE relname = ANY(%(tables)s)),
+_CONSTRAINTS = Prepared(f"""
+WITH named AS MATERIALIZED (SELECT oid FROM pg_class WHERE relname = ANY($1)),
 constraints AS MATERIALIZED (
     SELECT con.oid FROM pg_constraint con WHERE con.conrelid IN (SELECT oid FROM named)
     UNION
@@ -42,15 +44,15 @@ WHERE con.oid IN (SELECT oid FROM constraints) AND con.contype IN ('f', 'c') AND
   AND (c.oid IN (SELECT oid FROM named) OR con.confrelid IN (SELECT oid FROM named))
   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 ORDER BY 3, 1
-"""
-_NOT_NULL = f"""
+""", "name[]")
+_NOT_NULL = Prepared(f"""
 SELECT {_qualified("c.oid")}, quote_ident(a.attname)
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-WHERE c.relname = ANY(%(tables)s) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND a.attnotnull
   AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
 ORDER BY 1, 2
-"""
+""", "name[]")
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,14 @@ def violations(conn: psycopg.Connection, tables: set[str]) -> list[Violation]:
     if not tables:
         return []
     checks: list[tuple[str, str, sql.Composable]] = []
-    for name, kind, table, parent, columns, parent_columns, definition in conn.execute(
-            _CONSTRAINTS, {"tables": sorted(tables)}).fetchall():
+    for name, kind, table, parent, columns, parent_columns, definition in fetch(
+            conn, _CONSTRAINTS, sorted(tables)):
         subject = f"constraint {name} on {table}"
         if kind == "f":
             checks.append((subject, f"with no matching row in {parent}", _orphans(table, parent, columns, parent_columns)))
         else:
             checks.append((subject, "failing it", _failing_check(table, definition)))
-    for table, column in conn.execute(_NOT_NULL, {"tables": sorted(tables)}).fetchall():
+    for table, column in fetch(conn, _NOT_NULL, sorted(tables)):
         checks.append((f"column {table}.{column}", "with NULL, though it is NOT NULL",
                        sql.SQL("FROM {} t WHERE t.{} IS NULL").format(sql.SQL(table), sql.SQL(column))))
     if not checks:

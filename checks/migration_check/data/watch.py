@@ -19,6 +19,7 @@ from pglast import parser
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script
 from migration_check.sql.objects import statement_names
+from migration_check.sql.prepared import Prepared, fetch
 
 # Statements that run code the text does not show.
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
@@ -40,13 +41,13 @@ WITH RECURSIVE named(oid) AS (
 SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal)
 FROM named
 """
-_EVERY_TABLE = _WATCHED.format(tables="true")
-_NAMED_TABLES = _WATCHED.format(tables="c.relname = ANY(%(names)s)")
-_TRIGGER_CODE = """
+_EVERY_TABLE = Prepared(_WATCHED.format(tables="true"))
+_NAMED_TABLES = Prepared(_WATCHED.format(tables="c.relname = ANY($1)"), "name[]")
+_TRIGGER_CODE = Prepared("""
 SELECT DISTINCT l.lanname, p.prosrc FROM pg_trigger t
 JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
-WHERE t.tgrelid = ANY(%s) AND NOT t.tgisinternal
-"""
+WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal
+""", "oid[]")
 # PL/pgSQL statements whose effect the text does not show.
 _DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"})
 
@@ -75,17 +76,17 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> li
     if not names and not opaque:
         return []
     if opaque:
-        return sorted(oid for oid, _ in conn.execute(_EVERY_TABLE).fetchall())
+        return sorted(oid for oid, _ in fetch(conn, _EVERY_TABLE, indexed=False))
     read: set[int] = set()
     while True:
-        rows = conn.execute(_NAMED_TABLES, {"names": sorted(names)}).fetchall()
+        rows = fetch(conn, _NAMED_TABLES, sorted(names))
         triggered = [oid for oid, has_triggers in rows if has_triggers and oid not in read]
         if not triggered:
             return sorted(oid for oid, _ in rows)
         read.update(triggered)
         written, dynamic = _written_by_triggers(conn, triggered)
         if dynamic:
-            return sorted(oid for oid, _ in conn.execute(_EVERY_TABLE).fetchall())
+            return sorted(oid for oid, _ in fetch(conn, _EVERY_TABLE, indexed=False))
         if written <= names:
             return sorted(oid for oid, _ in rows)
         names |= written
@@ -95,7 +96,7 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
     """The table names the code of these tables' triggers mentions, and whether some of it runs
     code its text does not show."""
     names: set[str] = set()
-    for language, source in conn.execute(_TRIGGER_CODE, (tables,)).fetchall():
+    for language, source in fetch(conn, _TRIGGER_CODE, tables):
         if language == "sql" and source.strip():
             names |= statement_names(source)
         elif language == "plpgsql":

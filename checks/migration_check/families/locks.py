@@ -36,6 +36,7 @@ from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.confirmations import confirmed
 from migration_check.sql.objects import statement_names
+from migration_check.sql.prepared import Prepared, fetch
 
 ALLOWS = "table-rewrite"
 _RELATIONS = """
@@ -44,26 +45,26 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
                  JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
                  WHERE i.indexrelid = c.oid), ''), c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'
+WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
   AND {relations}
 """
 # The tables a migration names (and those a cascade reaches), their partitions and their indexes.
 _NAMED = """
 WITH RECURSIVE tables(oid) AS (
-    SELECT unnest(%(tables)s::oid[])
+    SELECT unnest($1::oid[])
   UNION
     SELECT i.inhrelid FROM pg_inherits i JOIN tables ON i.inhparent = tables.oid
 ), relations(oid) AS (
     SELECT oid FROM tables UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables)
 )
 """
-_EVERY_RELATION = _NAMED + _RELATIONS.format(relations="true")
-_NAMED_RELATIONS = _NAMED + _RELATIONS.format(relations="c.oid IN (SELECT oid FROM relations)")
+_EVERY_RELATION = Prepared(_NAMED + _RELATIONS.format(relations="true"), "oid[]")
+_NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(relations="c.oid IN (SELECT oid FROM relations)"), "oid[]")
 # Statements that name what they lock other than as a table (an index, a materialized view): with
 # them, every relation is observed.
 _BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
 _HELD = "SELECT relation::oid, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
-_FILES = "SELECT oid, relfilenode FROM pg_class WHERE oid = ANY(%s)"
+_FILES = Prepared("SELECT oid, relfilenode FROM pg_class WHERE oid = ANY($1)", "oid[]")
 # Lock modes from weakest to strongest, in plain words. Reads-only modes are not worth telling.
 MODES = {
     "RowExclusiveLock": "ROW EXCLUSIVE (writes rows; blocks only SHARE and stronger)",
@@ -105,15 +106,15 @@ class Locks(Family):
         statements = _statements(up) if up is not None else []
         everything = any(s.node in _BY_OTHER_NAMES for s in statements)
         tables = [] if everything else watched_tables(context.tool_session, [up])
-        rows = context.tool_session.execute(_EVERY_RELATION if everything else _NAMED_RELATIONS,
-                                            {"tables": tables}).fetchall()
+        rows = fetch(context.tool_session, _EVERY_RELATION if everything else _NAMED_RELATIONS, tables,
+                     indexed=not everything)
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         held = self._held if self._held is not None else {}
         if context.current_statement is not None:  # statement by statement: which one rewrote what
-            for oid, node in conn.execute(_FILES, (list(self._before),)).fetchall():
+            for oid, node in fetch(conn, _FILES, list(self._before)):
                 if node != self._before[oid].filenode and oid not in self._rewritten_by:
                     self._rewritten_by[oid] = context.current_statement
         for oid, mode in conn.execute(_HELD).fetchall():
@@ -125,7 +126,7 @@ class Locks(Family):
         self._held = held
 
     def after_up(self, context: MigrationContext) -> None:
-        now: dict[int, int] = dict(context.tool_session.execute(_FILES, (list(self._before),)).fetchall())
+        now: dict[int, int] = dict(fetch(context.tool_session, _FILES, list(self._before)))
         self._rewritten = [oid for oid, relation in self._before.items()
                            if oid in now and relation.filenode and now[oid] != relation.filenode]
         # What the static rules that predict a rewrite are told: each table that existed, rewritten or not.

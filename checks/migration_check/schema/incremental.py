@@ -36,17 +36,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
-from psycopg import pq
 
 from migration_check.schema.layered import Layers
 from migration_check.schema.snapshot import (
-    SAVEPOINT,
     Definition,
     ObjectKey,
     Snapshot,
     _families,
-    session_settings,
-    statement_name,
     take_snapshot,
 )
 from migration_check.schema.sql_changes import (
@@ -63,6 +59,8 @@ from migration_check.schema.sql_changes import (
     reread_query,
 )
 from migration_check.schema.sql_common import union
+from migration_check.sql import prepared
+from migration_check.sql.prepared import Prepared
 
 GUARDED = {*RARE, *(f"{catalog} built-in" for catalog in BUILTIN)}
 # Further than this (in transaction ids) from the previous probe, xmin comparisons are not trusted.
@@ -330,47 +328,9 @@ class SnapshotSession:
     def _run(self, queries: list[tuple[str, str | None, list[str]]], *, indexed: bool = False) -> list[list[tuple]]:
         """Run queries in one message, each as a prepared statement (parameter types, arguments as
         SQL literals) or, with None for types, as is; the rows of each. `indexed`: queries that read
-        a few objects, planned with index scans only (a generic plan made while the catalogs were
-        small would otherwise keep scanning them whole as they grow)."""
-        executes = []
-        prepares = []
-        for query, types, arguments in queries:
-            if types is None:
-                executes.append(query)
-                continue
-            name = statement_name(query)
-            executes.append(f"EXECUTE {name}" + (f"({', '.join(arguments)})" if arguments else ""))
-            prepares.append(f"PREPARE {name}" + (f"({types})" if types else "") + f" AS {query}")
-        with self.conn.cursor() as cur:
-            try:
-                return _results(cur, executes, indexed=indexed)
-            except psycopg.errors.InvalidSqlStatementName:
-                prepared = {name for (name,) in cur.execute("SELECT name FROM pg_prepared_statements", prepare=False)}
-                missing = [p for p in prepares if p.split()[1].split("(")[0] not in prepared]
-                return _results(cur, executes, missing, indexed=indexed)
-
-
-def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str] = (), *,
-             indexed: bool = False) -> list[list[tuple]]:
-    statements = "; ".join([*prepares, *executes])
-    outside = cur.connection.info.transaction_status == pq.TransactionStatus.IDLE
-    settings = session_settings(cur.connection.info.server_version) + ("; SET LOCAL enable_seqscan = off" if indexed else "")
-    try:
-        if outside:
-            cur.execute(f"{settings}; {statements}", prepare=False)
-        else:
-            # Inside the caller's transaction, a savepoint scopes the settings (and any error).
-            cur.execute(f"SAVEPOINT {SAVEPOINT}; {settings}; {statements}", prepare=False)
-        results = []
-        while True:
-            if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:
-                results.append(cur.fetchall())
-            if not cur.nextset():
-                break
-        return results
-    finally:
-        if not outside:
-            cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
+        a few objects, planned with index scans only."""
+        calls = [(query if types is None else Prepared(query, types), arguments) for query, types, arguments in queries]
+        return prepared.run(self.conn, calls, indexed=indexed)
 
 
 @functools.cache

@@ -8,13 +8,11 @@ as canonical JSON text, so comparing two snapshots is mostly string comparison.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 
 import psycopg
-from psycopg import pq
 
 from migration_check.schema.layered import Frozen
 from migration_check.schema.sql_cluster import cluster_families
@@ -22,22 +20,11 @@ from migration_check.schema.sql_common import Family, union
 from migration_check.schema.sql_relations import relation_families
 from migration_check.schema.sql_routines import routine_families
 from migration_check.schema.sql_types import type_families
+from migration_check.sql import prepared
+from migration_check.sql.prepared import Prepared
 
 ObjectKey = tuple[str, str]  # (kind, qualified readable name)
 
-# Every deparser then prints schema-qualified names, whatever the caller's search_path. JIT is
-# off because the planner's estimate for this query crosses jit_above_cost as the schema grows,
-# and compiling it then costs far more (hundreds of ms) than running it.
-SESSION_SETTINGS = "SET LOCAL search_path = pg_catalog; SET LOCAL jit = off"
-SAVEPOINT = "migration_check_snapshot"
-
-
-def session_settings(server_version: int) -> str:
-    """SESSION_SETTINGS, and (PostgreSQL 12+) a generic plan for the prepared snapshot queries:
-    planning the large re-read query anew for each set of anchors costs more than running it."""
-    if server_version >= 120000:
-        return f"{SESSION_SETTINGS}; SET LOCAL plan_cache_mode = force_generic_plan"
-    return SESSION_SETTINGS
 # Any version with every optional field, for the order of fields in messages.
 LATEST_VERSION = 999999
 TRAILING_FIELDS = ("position", "comment", "owner", "privileges")
@@ -153,31 +140,8 @@ def take_snapshot(conn: psycopg.Connection, *, owners_and_grants: bool = False) 
     The session's settings are left as they were: search_path and jit change only for the
     implicit transaction of the message (or inside a savepoint, if a transaction is open).
     """
-    query = snapshot_query(conn.info.server_version, owners_and_grants)
-    name = statement_name(query)
-    with conn.cursor() as cur:
-        try:
-            rows = _run(cur, f"EXECUTE {name}")
-        except psycopg.errors.InvalidSqlStatementName:
-            rows = _run(cur, f"PREPARE {name} AS {query}; EXECUTE {name}")
+    [rows] = prepared.run(conn, [(Prepared(snapshot_query(conn.info.server_version, owners_and_grants)), [])])
     return Snapshot.from_rows(rows)
-
-
-def statement_name(query: str) -> str:
-    """A name per query text: server versions and options never share a prepared statement."""
-    return "migration_check_snapshot_" + hashlib.sha1(query.encode()).hexdigest()[:12]
-
-
-def _run(cur: psycopg.Cursor, statements: str) -> list[tuple[str, str, str | None, str | None, str]]:
-    if cur.connection.info.transaction_status == pq.TransactionStatus.IDLE:
-        # Several statements in one simple-protocol message run as one implicit
-        # transaction, which SET LOCAL is scoped to: no BEGIN/COMMIT round trips.
-        return _last_result(cur, f"{SESSION_SETTINGS}; {statements}")
-    # Inside the caller's transaction, a savepoint scopes the settings (and any error) instead.
-    try:
-        return _last_result(cur, f"SAVEPOINT {SAVEPOINT}; {SESSION_SETTINGS}; {statements}")
-    finally:
-        cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
 
 
 @functools.cache
@@ -209,14 +173,6 @@ def _families(server_version: int, owners_and_grants: bool) -> list[Family]:
         *relation_families(owners_and_grants),
         *routine_families(owners_and_grants, server_version),
     ]
-
-
-def _last_result(cur: psycopg.Cursor, statements: str) -> list[tuple[str, str, str | None, str | None, str]]:
-    """Run several statements in one message; the rows of the last one."""
-    cur.execute(statements, prepare=False)
-    while cur.nextset():
-        pass
-    return cur.fetchall()
 
 
 def _as_text(value: object) -> str:
