@@ -74,7 +74,7 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         where = {
             "class": f"c.oid {user}", "index": "false", "composite": "false",
             "constraint": f"k.oid {user}", "type": f"t.oid {user}",
-            "rowtype": "false", "multirange": "false", "inherits": "true",
+            "rowtype": "false", "multirange": "false", "inherits": "true", "keys": "false", "key triggers": "true",
             **{catalog: f"x.oid {user}" for catalog in OWNING_RELATION},
         }
     else:
@@ -87,10 +87,10 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
             "inherits": f"i.inhparent = ANY({relations})",
             **{catalog: f"x.{column} = ANY({relations})" for catalog, column in OWNING_RELATION.items()},
         }
-        # With the foreign keys' triggers on the tables they reference (gone with the key).
-        where["pg_trigger"] += (f" OR x.oid IN (SELECT d.objid FROM pg_constraint k JOIN pg_depend d"
-                                f" ON d.refclassid = 'pg_constraint'::regclass AND d.refobjid = k.oid"
-                                f" AND d.classid = 'pg_trigger'::regclass WHERE k.conrelid = ANY({relations}))")
+        # With the foreign keys' triggers on the tables they reference (gone with the key): from the
+        # keys to their triggers through pg_depend's index, not an OR that scans every trigger.
+        where["keys"] = f"k.conrelid = ANY({relations})"
+        where["key triggers"] = f"NOT x.tgrelid = ANY({relations})"
     parts = [
         f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_class c WHERE {where['class']}",
         f"SELECT 'pg_class'::regclass::int8, ix.indexrelid::int8, ix.indrelid::int8 * 4 + {rel} FROM pg_index ix"
@@ -101,6 +101,12 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         f" ELSE k.contypid::int8 * 4 + {ANCHOR_TYPE} END FROM pg_constraint k WHERE {where['constraint']}",
         *(f"SELECT '{catalog}'::regclass::int8, x.oid::int8, x.{column}::int8 * 4 + {rel} FROM {catalog} x"
           f" WHERE {where[catalog]}" for catalog, column in OWNING_RELATION.items()),
+        # The keys first, then each one's triggers (LATERAL ... OFFSET 0 fixes that order: a generic
+        # plan made while the catalogs were small would read every key's triggers instead).
+        f"SELECT 'pg_trigger'::regclass::int8, x.oid::int8, x.tgrelid::int8 * 4 + {rel} FROM pg_constraint k"
+        f" CROSS JOIN LATERAL (SELECT d.objid FROM pg_depend d WHERE d.refclassid = 'pg_constraint'::regclass"
+        f" AND d.refobjid = k.oid AND d.classid = 'pg_trigger'::regclass OFFSET 0) d"
+        f" JOIN pg_trigger x ON x.oid = d.objid WHERE {where['keys']} AND {where['key triggers']}",
         f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_type t WHERE {where['type']}",
         f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_class c JOIN pg_type t ON t.oid = c.reltype"
         f" WHERE {where['rowtype']}",
