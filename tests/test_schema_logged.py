@@ -43,6 +43,28 @@ def test_follows_the_log_without_reading_everything(conn: psycopg.Connection) ->
     assert session.full_refreshes == 1  # the first snapshot only
 
 
+def test_drops_alone_are_taken_from_the_log_without_a_read(conn: psycopg.Connection) -> None:
+    session = logged(conn)
+    conn.execute("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+                 "CREATE TABLE t (id int PRIMARY KEY, n int DEFAULT f(), CHECK (n > 0));"
+                 "CREATE INDEX t_n ON t (n); CREATE VIEW v AS SELECT id FROM t;"
+                 "CREATE TABLE kept (id int); CREATE TABLE part (id int) PARTITION BY RANGE (id);"
+                 "CREATE TABLE part_1 PARTITION OF part FOR VALUES FROM (0) TO (10);"
+                 "CREATE TYPE mood AS ENUM ('ok'); CREATE TABLE uses (m mood)")
+    session.take()
+    reads = session.anchors_read
+    for step in ("DROP VIEW v", "DROP TABLE part", "DROP TABLE kept"):
+        conn.execute(step)
+        assert_same(session, conn, step)
+    assert session.anchors_read == reads  # only dropped objects: nothing was read
+    # What a drop leaves behind changed: read again.
+    for step in ("DROP INDEX t_n", "DROP FUNCTION f() CASCADE", "DROP TYPE mood CASCADE", "DROP TABLE t"):
+        conn.execute(step)
+        assert_same(session, conn, step)
+    assert session.anchors_read > reads
+    assert session.full_refreshes == 1
+
+
 def test_statements_outside_a_transaction_block_announce_their_objects(conn: psycopg.Connection) -> None:
     session = logged(conn)
     conn.execute("CREATE TABLE t (id int, note text)")

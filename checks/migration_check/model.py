@@ -7,6 +7,7 @@ Everything here is plain, immutable data: discovery produces a `Project`, every 
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,14 +121,19 @@ class Project:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""
         if path is None:
             return None
-        # Discovery hands out absolute paths under a resolved root: try that before asking the
-        # file system (resolve() costs syscalls, and reports ask for every test case).
-        for candidate in (path, path.resolve()):
-            try:
-                return candidate.relative_to(self.repo_root).as_posix()
-            except ValueError:
-                continue
-        return path.as_posix()
+        return _relative(path, self.repo_root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(path: Path, root: Path) -> str:
+    # Reports ask for every test case's file: resolve() costs syscalls, so the answer is kept, and
+    # the path as discovery handed it out (absolute, under a resolved root) is tried first.
+    for candidate in (path, path.resolve()):
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 class Status(str, enum.Enum):

@@ -170,15 +170,35 @@ class LoggedSnapshotSession(SnapshotSession):
             self._ready = False
 
     def _reread(self, events: list[Event]) -> tuple[str, str | None, list[str]] | None:
-        """The re-read query for what `events` changed, or None when they change nothing printed."""
+        """The re-read query for what `events` changed, or None when nothing is left to read."""
+        changed, anchors, dropped = self._changes(events)
+        if not changed and anchors <= dropped:
+            # Only dropped objects (a rollback's DROP TABLE, DROP VIEW, DROP FUNCTION): every row
+            # they anchor went with them, and nothing else prints them (what did went in the same
+            # cascade, or was altered and announced). Nothing to read.
+            self._replace([], anchors=set(anchors))
+            for anchor in anchors:
+                if anchor & 3 == ANCHOR_RELATION:
+                    self._children.pop(anchor >> 2, None)
+            return None
+        classes, oids = [c for c, _ in sorted(changed)], [o for _, o in sorted(changed)]
+        return (_logged_reread_query(self.conn.info.server_version, self.owners_and_grants), "oid[], oid[], int8[]",
+                [_array(classes, "oid[]"), _array(oids, "oid[]"), _array(sorted(anchors), "int8[]")])
+
+    def _changes(self, events: list[Event]) -> tuple[set[tuple[int, int]], set[int], set[int]]:
+        """What `events` changed: the (classid, oid) of objects created or altered, the anchors to
+        read again, and the anchors of relations, types and routines dropped whole."""
         changed: set[tuple[int, int]] = set()
         anchors: set[int] = set()
+        dropped: set[int] = set()
         for kind, classid, objid, objsubid, tag in events:
             catalog = self._catalog_names.get(classid)
             if kind == "c" and classid == 0:  # GRANT or REVOKE
                 if self.owners_and_grants:
                     raise FullRefresh
             elif catalog in ANCHORED:
+                if kind == "d" and not objsubid and catalog in OWN_ANCHOR:
+                    dropped.add(objid * 4 + OWN_ANCHOR[catalog])
                 if kind == "c":
                     if objid < FIRST_NORMAL_OID:
                         raise FullRefresh  # a built-in object changed: it may print differently anywhere
@@ -200,11 +220,7 @@ class LoggedSnapshotSession(SnapshotSession):
                     raise FullRefresh
             elif catalog not in READ_WHOLE:
                 raise FullRefresh
-        if not changed and not anchors:
-            return None
-        classes, oids = [c for c, _ in sorted(changed)], [o for _, o in sorted(changed)]
-        return (_logged_reread_query(self.conn.info.server_version, self.owners_and_grants), "oid[], oid[], int8[]",
-                [_array(classes, "oid[]"), _array(oids, "oid[]"), _array(sorted(anchors), "int8[]")])
+        return changed, anchors, dropped
 
     def _descendants(self, relation: int) -> set[int]:
         found: set[int] = set()
