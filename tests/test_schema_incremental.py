@@ -191,6 +191,17 @@ TARGETED = {
     "database and settings": "CREATE COLLATION app.ci FROM \"C\"; ALTER TABLE app.orders ADD COLUMN note text COLLATE app.ci;"
                              " ALTER COLLATION app.ci RENAME TO bytewise;"
                              " DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = %L', current_database(), '8MB'); END $$",
+    # What the families read whole print of other objects, and what changes them without a DDL event.
+    "read whole": "COMMENT ON SCHEMA app IS 'the app'; CREATE PUBLICATION incr_pub FOR TABLE app.orders;"
+                  " ALTER TABLE app.orders RENAME TO purchases; ALTER TABLE app.purchases RENAME TO orders;"
+                  " DROP PUBLICATION incr_pub;"
+                  " CREATE FUNCTION app.fdw_ok(text[], oid) RETURNS void LANGUAGE plpgsql AS $$ BEGIN END $$;"
+                  " CREATE FOREIGN DATA WRAPPER incr_fdw VALIDATOR app.fdw_ok; ALTER FUNCTION app.fdw_ok(text[], oid) RENAME TO fdw_fine;"
+                  " DROP FOREIGN DATA WRAPPER incr_fdw;"
+                  " CREATE FUNCTION app.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;"
+                  " CREATE EVENT TRIGGER incr_evt ON ddl_command_start EXECUTE FUNCTION app.on_ddl();"
+                  " ALTER EVENT TRIGGER incr_evt DISABLE; COMMENT ON EVENT TRIGGER incr_evt IS 'x'; DROP EVENT TRIGGER incr_evt;"
+                  " DO $$ BEGIN EXECUTE format('ALTER DATABASE %I RESET work_mem', current_database()); END $$",
     "transaction rolled back": "BEGIN; DROP TABLE app.orders CASCADE; CREATE TABLE app.tmp (x int); ROLLBACK",
     "drop and recreate same name": "DROP VIEW app.user_emails; CREATE VIEW app.user_emails AS SELECT id FROM app.users;"
                                    " DROP INDEX app.orders_user_idx; CREATE INDEX orders_user_idx ON app.orders (user_id DESC)",

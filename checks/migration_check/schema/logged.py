@@ -5,8 +5,11 @@ Where the session may create event triggers (a superuser, as the migration role 
 `LoggedSnapshotSession` listens to them (see sql_ddl_log.py): each DDL command announces the
 objects it created, altered or dropped, cascades included, with the reply to the command that
 committed it. A snapshot then re-reads only the anchors of those objects and of the objects that
-print them (the same re-read query as the probe's, incremental.py), plus the families read whole
-every time (schemas, roles, extensions, ...). Dropped objects are gone from the catalogs when the
+print them (the same re-read query as the probe's, incremental.py). The families read whole
+(schemas, roles, extensions, ...) are read again when the log names one of their catalogs, when a
+fingerprint of what they depend on that fires no event trigger (roles, memberships, role and
+database settings, event triggers) changes, or every time while a publication or a foreign-data
+wrapper exists (they print other objects' names). Dropped objects are gone from the catalogs when the
 log names them: the anchor of every object that a drop may name is kept from the previous reads.
 
 What event triggers do not see is covered otherwise:
@@ -76,6 +79,11 @@ class LoggedSnapshotSession(SnapshotSession):
         self._catalog_names: dict[int, str] = {}  # oid -> name of pg_catalog's tables
         self._source_md5: str | None = None
         self._ready = False  # whether the next snapshot may follow the log
+        # The families read whole: whether the log says they changed, their fingerprint (what
+        # they depend on that fires no event trigger), and whether they must be read every time.
+        self._global_stale = False
+        self._global_fingerprint: str | None = None
+        self._global_always = True
         self._degraded = False  # the log cannot be installed again: the probe's way from now on
         conn.add_notify_handler(self._notified)
 
@@ -117,6 +125,7 @@ class LoggedSnapshotSession(SnapshotSession):
     def _read_all(self) -> Snapshot:
         self.full_refreshes += 1
         self._events.clear()
+        self._global_stale = False
         self._forget()
         queries: list[tuple[str, str | None, list[str]]] = [(self._full_query(), "", []), (anchors_query(), "", []),
                                                              (INTACT_QUERY, "", [])]
@@ -135,15 +144,21 @@ class LoggedSnapshotSession(SnapshotSession):
 
     def _from_log(self) -> Snapshot:
         events, self._events = self._events, []
-        queries: list[tuple[str, str | None, list[str]]] = [(self._global_query(), "", []), (INTACT_QUERY, "", [])]
         reread = self._reread(events)
+        # The families read whole, only when the log or the fingerprint says they changed.
+        read_global = self._global_stale or self._global_always
+        self._global_stale = False
+        queries: list[tuple[str, str | None, list[str]]] = [(INTACT_QUERY, "", [])]
+        if read_global:
+            queries.append((self._global_query(), "", []))
         if reread is not None:
             queries.append(reread)
         results = self._run(queries, indexed=True)
-        self._check(results[1][0], first=False)
-        self._replace(results[0], anchors={GLOBAL})
+        self._check(results[0][0], first=False)
+        if read_global:
+            self._replace(results[1], anchors={GLOBAL})
         if reread is not None:
-            self._apply(results[2])
+            self._apply(results[-1])
         # What other sessions committed meanwhile arrived with these replies: read it too.
         while self._events:
             events, self._events = self._events, []
@@ -151,6 +166,10 @@ class LoggedSnapshotSession(SnapshotSession):
             if reread is not None:
                 [rows] = self._run([reread], indexed=True)
                 self._apply(rows)
+        if self._global_stale:
+            self._global_stale = False
+            [rows] = self._run([(self._global_query(), "", [])])
+            self._replace(rows, anchors={GLOBAL})
         return self._snapshot()
 
     def _snapshot(self) -> Snapshot:
@@ -196,6 +215,7 @@ class LoggedSnapshotSession(SnapshotSession):
             if kind == "c" and classid == 0:  # GRANT or REVOKE
                 if self.owners_and_grants:
                     raise FullRefresh
+                self._global_stale = True  # (on a schema, say)
             elif catalog in ANCHORED:
                 if kind == "d" and not objsubid and catalog in OWN_ANCHOR:
                     dropped.add(objid * 4 + OWN_ANCHOR[catalog])
@@ -218,7 +238,10 @@ class LoggedSnapshotSession(SnapshotSession):
             elif catalog == "pg_namespace":
                 if kind == "c" and tag not in SCHEMA_TAGS:
                     raise FullRefresh
-            elif catalog not in READ_WHOLE:
+                self._global_stale = True
+            elif catalog in READ_WHOLE:
+                self._global_stale = True
+            else:
                 raise FullRefresh
         return changed, anchors, dropped
 
@@ -252,9 +275,11 @@ class LoggedSnapshotSession(SnapshotSession):
                 self._children.setdefault(a, set()).add(b)
 
     def _check(self, intact: tuple, *, first: bool) -> None:
-        triggers, listening, source_md5, role_oids, role_names = intact
+        triggers, listening, source_md5, role_oids, role_names, fingerprint, always = intact
         if triggers != len(TRIGGERS) or not listening or source_md5 != self._source_md5:
             raise FullRefresh
+        self._global_stale |= not first and fingerprint != self._global_fingerprint
+        self._global_fingerprint, self._global_always = fingerprint, always
         roles = dict(zip(role_oids or (), role_names or (), strict=True))
         if not first and any(self._roles.get(oid, name) != name for oid, name in roles.items()):
             self._roles = roles

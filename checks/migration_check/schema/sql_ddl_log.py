@@ -51,14 +51,30 @@ def install_statements() -> list[str]:
 
 # Whether the log still works (a migration may drop or disable the triggers, replace the function,
 # or UNLISTEN), and the roles by oid (a renamed role prints differently in policies; roles fire no
-# event trigger).
+# event trigger). Then what the families read whole depend on that fires no event trigger (roles,
+# their memberships, settings and comments, event triggers and their comments), as one fingerprint; and whether some
+# of them print other objects' names (a publication its tables, a foreign-data wrapper its
+# functions), which change without touching them: then they are read every time.
 INTACT_QUERY = f"""SELECT
     (SELECT count(*) FROM pg_event_trigger e WHERE e.evtname IN ({", ".join(f"'{name}'" for name in TRIGGERS)})
        AND e.evtenabled = 'A' AND e.evtfoid = to_regproc('{FUNCTION}'))::int8,
     EXISTS (SELECT FROM pg_listening_channels() c WHERE c = '{CHANNEL}'),
     (SELECT md5(p.prosrc) FROM pg_proc p WHERE p.oid = to_regproc('{FUNCTION}')),
     (SELECT array_agg(r.oid::int8 ORDER BY r.oid) FROM pg_roles r),
-    (SELECT array_agg(r.rolname::text ORDER BY r.oid) FROM pg_roles r)"""
+    (SELECT array_agg(r.rolname::text ORDER BY r.oid) FROM pg_roles r),
+    md5(concat_ws('|',
+        (SELECT string_agg(r::text, ',' ORDER BY r.oid) FROM pg_roles r),
+        (SELECT string_agg(m.roleid || ' ' || m.member || ' ' || m.admin_option, ',' ORDER BY m.roleid, m.member)
+           FROM pg_auth_members m),
+        (SELECT string_agg(s::text, ',' ORDER BY s.setdatabase, s.setrole) FROM pg_db_role_setting s),
+        (SELECT string_agg(d::text, ',' ORDER BY d.objoid) FROM pg_shdescription d
+           WHERE d.classoid = 'pg_authid'::regclass),
+        (SELECT string_agg(e::text, ',' ORDER BY e.oid) FROM pg_event_trigger e),
+        (SELECT string_agg(d::text, ',' ORDER BY d.objoid) FROM pg_description d
+           WHERE d.objoid = ANY (ARRAY(SELECT e.oid FROM pg_event_trigger e))
+             AND d.classoid = 'pg_event_trigger'::regclass))),
+    EXISTS (SELECT FROM pg_publication) OR EXISTS (SELECT FROM pg_foreign_data_wrapper)
+      OR EXISTS (SELECT FROM pg_foreign_server)"""
 
 CATALOG_OIDS_QUERY = ("SELECT c.oid::int8, c.relname::text FROM pg_class c"
                       " WHERE c.relnamespace = 'pg_catalog'::regnamespace AND c.relkind = 'r'")
