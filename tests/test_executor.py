@@ -48,6 +48,23 @@ def test_error_position_maps_to_file_line_and_column(conn: psycopg.Connection) -
     assert problem.summary("db/m.sql").startswith("db/m.sql:12:23: ERROR 22P02:")
 
 
+def test_an_observed_transaction_locates_errors_and_commits_or_rolls_back(conn: psycopg.Connection) -> None:
+    seen: list[str] = []
+
+    def observe(observed: psycopg.Connection, statement: object) -> None:
+        seen.append(str(observed.info.transaction_status.name))
+
+    script = Script(Path("/repo/m.sql"), "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
+    with pytest.raises(ScriptFailed) as caught:
+        execute_script(conn, script, before_commit=observe)
+    assert (caught.value.line, caught.value.column) == (12, 23) and seen == []
+    assert "t" not in relations(conn) and conn.info.transaction_status.name == "IDLE"
+    execute_script(conn, Script(Path("/repo/m.sql"), "create table t (a int);\nset lock_timeout = '1s';\n"),
+                   before_commit=observe)
+    assert seen == ["INTRANS"] and "t" in relations(conn)
+    assert conn.execute("show lock_timeout").fetchone() != ("1s",)  # the session was reset after the commit
+
+
 def test_error_without_position_is_located_by_replaying_statements(conn: psycopg.Connection) -> None:
     problem = failure(conn, "create table t (a int);\n\n   create table t (a int);\n")
     assert (problem.line, problem.column) == (3, 4)

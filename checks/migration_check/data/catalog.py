@@ -5,13 +5,14 @@ their foreign keys. Read in a few queries for all tables at once.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import pglast
 import psycopg
 from pglast import ast, parser
 
-from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.prepared import Prepared, fetch, literal, run
 
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
 # partitioned parent, which routes them), not a table an extension owns.
@@ -54,17 +55,18 @@ SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typbasetype, t.typtypmod, t
 FROM pg_type t WHERE t.oid = ANY($1)
 """
 MULTIRANGES = 140000  # PostgreSQL 14 added multirange types
-# Every partition of a partitioned table: its bound, and the key columns of the table it partitions.
+# Every partition of the partitioned tables asked about: the table, its bound, and the key columns
+# of the table it partitions.
 _PARTITIONS = Prepared("""
-SELECT t.relid, t.parentrelid, t.isleaf, pg_get_expr(c.relpartbound, c.oid),
+SELECT r.root, t.relid, t.parentrelid, t.isleaf, pg_get_expr(c.relpartbound, c.oid),
        array(SELECT quote_ident(a.attname) FROM pg_partitioned_table p
              CROSS JOIN LATERAL unnest(p.partattrs::int2[]) WITH ORDINALITY k(n, o)
              JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = k.n
              WHERE p.partrelid = t.parentrelid ORDER BY k.o)
-FROM pg_partition_tree($1) t JOIN pg_class c ON c.oid = t.relid
+FROM unnest($1::oid[]) r(root) CROSS JOIN LATERAL pg_partition_tree(r.root) t JOIN pg_class c ON c.oid = t.relid
 WHERE t.level > 0
-ORDER BY t.relid
-""", "regclass")
+ORDER BY r.root, t.relid
+""", "oid[]")
 
 
 @dataclass(frozen=True)
@@ -128,21 +130,22 @@ def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tupl
 def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo]:
     """Fills in the columns and foreign keys of `found`; returns the types they use."""
     by_oid = {table.oid: table for table in found}
-    oids = list(by_oid)
-    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in fetch(
-            conn, _COLUMNS, oids):
+    oids = literal(list(by_oid))
+    columns, keys, partitions = run(conn, [(_COLUMNS, [oids]), (_FOREIGN_KEYS, [oids]), (_PARTITIONS, [oids])],
+                                    indexed=True)
+    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in columns:
         by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default))
-    for oid, parent_oid, parent, columns, parent_columns in fetch(conn, _FOREIGN_KEYS, oids):
-        by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns), tuple(parent_columns)))
-    for table in found:
-        table.partitions = _partition_values(conn, table.oid)
+    for oid, parent_oid, parent, columns_of, parent_columns in keys:
+        by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns_of), tuple(parent_columns)))
+    for root, rows in itertools.groupby(partitions, key=lambda row: row[0]):
+        by_oid[root].partitions = _partition_values([row[1:] for row in rows])
     return types(conn, {column.type_oid for table in found for column in table.columns})
 
 
-def _partition_values(conn: psycopg.Connection, oid: int) -> list[dict[str, str]]:
-    """Key values that route a row to each leaf partition: a range partition's lower bound, a list
-    partition's first value, merged down the levels. A default or hash partition adds nothing."""
-    rows = fetch(conn, _PARTITIONS, oid)
+def _partition_values(rows: list[tuple]) -> list[dict[str, str]]:
+    """Key values that route a row to each leaf partition (`rows`: the partitions of one table): a
+    range partition's lower bound, a list partition's first value, merged down the levels. A
+    default or hash partition adds nothing."""
     own: dict[int, dict[str, str]] = {}
     parents: dict[int, int] = {}
     for relid, parent, _, bound, keys in rows:

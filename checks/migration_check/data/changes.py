@@ -18,7 +18,7 @@ import itertools
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 
 from migration_check.sql.prepared import Prepared, fetch
 
@@ -32,11 +32,12 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.oid = ANY($1) ORDER BY 2
 """, "oid[]")
+# The columns each table has now (quoted), for the tables that still exist.
 _COLUMNS_NOW = Prepared("""
-SELECT array(SELECT quote_ident(a.attname) FROM pg_attribute a
-             WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped)
-WHERE to_regclass($1) IS NOT NULL
-""", "text")
+SELECT t.name, array(SELECT quote_ident(a.attname) FROM pg_attribute a
+                     WHERE a.attrelid = to_regclass(t.name) AND a.attnum > 0 AND NOT a.attisdropped)
+FROM unnest($1::text[]) t(name) WHERE to_regclass(t.name) IS NOT NULL
+""", "text[]")
 _names = itertools.count(1)
 
 
@@ -98,21 +99,35 @@ def _s(count: int) -> str:
 
 
 def take_copies(admin: psycopg.Connection, oids: list[int], excluded: set[str]) -> list[Copy]:
-    """Copy the rows of the tables `oids` (but `excluded`) into the tool's session."""
-    copies = []
+    """Copy the rows of the tables `oids` (but `excluded`) into the tool's session, in one message."""
+    planned = []
     for _oid, table, columns, key in fetch(admin, _TABLES, oids):
-        if table in excluded or not columns:
-            continue
-        name = f"migration_check_rows_{next(_names)}"
-        key = tuple(key)
+        if table not in excluded and columns:
+            planned.append((table, f"migration_check_rows_{next(_names)}", tuple(columns), tuple(key)))
+    statements: list[sql.Composable] = []
+    for table, name, columns, key in planned:
         source = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
             _key_expression(key), _values_expression(columns, set(columns)), sql.SQL(table))
-        admin.execute(sql.SQL("CREATE TEMP TABLE {} AS {}").format(sql.Identifier(name), source))
-        row = admin.execute(sql.SQL("SELECT count(*), {} FROM {} r").format(
-            _FINGERPRINT, sql.Identifier(name))).fetchone()
-        assert row is not None
-        copies.append(Copy(table, name, tuple(columns), key, row[0], row[1]))
-    return copies
+        statements += [sql.SQL("CREATE TEMP TABLE {} AS {}").format(sql.Identifier(name), source),
+                       sql.SQL("SELECT count(*), {} FROM {} r").format(_FINGERPRINT, sql.Identifier(name))]
+    return [Copy(table, name, columns, key, rows, fingerprint)
+            for (table, name, columns, key), (rows, fingerprint) in zip(planned, _first_rows(admin, statements),
+                                                                         strict=True)]
+
+
+def _first_rows(admin: psycopg.Connection, statements: list[sql.Composable]) -> list[tuple]:
+    """Run the statements in one message; the first row of each that returns rows."""
+    if not statements:
+        return []
+    cur = admin.execute(sql.SQL("; ").join(statements))
+    rows = []
+    while True:
+        if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:
+            row = cur.fetchone()
+            assert row is not None
+            rows.append(row)
+        if not cur.nextset():
+            return rows
 
 
 def drop_copies(admin: psycopg.Connection, copies: list[Copy]) -> None:
@@ -139,24 +154,36 @@ def _values_expression(columns: tuple[str, ...] | list[str], present: set[str]) 
         sql.SQL("t.{}::text").format(sql.SQL(c)) if c in present else sql.SQL("NULL::text") for c in columns))
 
 
-def changes(admin: psycopg.Connection, copy: Copy) -> RowChanges:
-    """How the table's rows differ now from its copy (nothing, mostly: one fingerprint query)."""
-    row = next(iter(fetch(admin, _COLUMNS_NOW, copy.table)), None)
+def all_changes(admin: psycopg.Connection, copies: list[Copy]) -> list[RowChanges]:
+    """How each table's rows differ now from its copy: nothing, mostly, which one message of
+    fingerprints tells for all of them."""
+    if not copies:
+        return []
+    columns_now = dict(fetch(admin, _COLUMNS_NOW, [copy.table for copy in copies]))
+    compared = []
+    for copy in copies:
+        present = set(columns_now.get(copy.table, ()))
+        if copy.table in columns_now and not set(copy.key) <= present:
+            copy = Copy(copy.table, copy.copy, copy.columns, (), copy.rows, copy.fingerprint)  # the key is gone: whole rows
+        now = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
+            _key_expression(copy.key), _values_expression(copy.columns, present), sql.SQL(copy.table))
+        compared.append((copy, present, now))
+    fingerprints = iter(_first_rows(admin, [sql.SQL("SELECT count(*), {} FROM ({}) r").format(_FINGERPRINT, now)
+                                            for copy, _, now in compared if copy.table in columns_now]))
+    found = []
+    for copy, present, now in compared:
+        if copy.table not in columns_now:
+            found.append(RowChanges(copy, gone=copy.rows > 0))
+        elif next(fingerprints) == (copy.rows, copy.fingerprint):
+            found.append(RowChanges(copy))
+        else:
+            found.append(_differences(admin, copy, present, now))
+    return found
+
+
+def _differences(admin: psycopg.Connection, copy: Copy, present: set[str], now: sql.Composable) -> RowChanges:
+    """How the rows differ, where the fingerprints do."""
     found = RowChanges(copy)
-    if row is None:
-        found.gone = copy.rows > 0
-        return found
-    present = set(row[0])
-    if not set(copy.key) <= present:
-        key: tuple[str, ...] = ()  # the key is gone: compare whole rows
-        copy = Copy(copy.table, copy.copy, copy.columns, (), copy.rows, copy.fingerprint)
-    else:
-        key = copy.key
-    now = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
-        _key_expression(key), _values_expression(copy.columns, present), sql.SQL(copy.table))
-    same = admin.execute(sql.SQL("SELECT count(*), {} FROM ({}) r").format(_FINGERPRINT, now)).fetchone()
-    if same is not None and (same[0], same[1]) == (copy.rows, copy.fingerprint):
-        return found
     absent = [index for index, column in enumerate(copy.columns) if column not in present]
     if absent:
         counts = admin.execute(sql.SQL("SELECT {} FROM {}").format(
@@ -164,7 +191,7 @@ def changes(admin: psycopg.Connection, copy: Copy) -> RowChanges:
             sql.Identifier(copy.copy))).fetchone()
         assert counts is not None
         found.absent_columns = {copy.columns[i]: n for i, n in zip(absent, counts, strict=True) if n}
-    if key:
+    if copy.key:
         _by_key(admin, copy, now, present, found)
     else:
         _whole_rows(admin, copy, now, found)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.prepared import Prepared, literal, run
 
 
 def _qualified(oid: str) -> str:
@@ -71,14 +71,15 @@ def violations(conn: psycopg.Connection, tables: set[str]) -> list[Violation]:
     if not tables:
         return []
     checks: list[tuple[str, str, sql.Composable]] = []
-    for name, kind, table, parent, columns, parent_columns, definition in fetch(
-            conn, _CONSTRAINTS, sorted(tables)):
+    named = literal(sorted(tables))
+    constraints, not_null = run(conn, [(_CONSTRAINTS, [named]), (_NOT_NULL, [named])], indexed=True)
+    for name, kind, table, parent, columns, parent_columns, definition in constraints:
         subject = f"constraint {name} on {table}"
         if kind == "f":
             checks.append((subject, f"with no matching row in {parent}", _orphans(table, parent, columns, parent_columns)))
         else:
             checks.append((subject, "failing it", _failing_check(table, definition)))
-    for table, column in fetch(conn, _NOT_NULL, sorted(tables)):
+    for table, column in not_null:
         checks.append((f"column {table}.{column}", "with NULL, though it is NOT NULL",
                        sql.SQL("FROM {} t WHERE t.{} IS NULL").format(sql.SQL(table), sql.SQL(column))))
     if not checks:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import psycopg
 
-from migration_check.data.changes import Copy, changes, drop_copies, take_copies
+from migration_check.data.changes import Copy, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
 from migration_check.data.seed import Seeds, seed_scripts
 from migration_check.data.watch import named_tables, watched_tables
@@ -68,11 +68,7 @@ class Data(Family):
         if FAILED_WITH_ROWS in context.notes:  # the up ran again in a fresh database: the copies are gone
             self._copies = []
             return
-        session = context.tool_session
-        for copy in self._copies:
-            found = changes(session, copy)
-            if found:
-                self._facts.append(found.describe())
+        self._facts += [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         migration = context.migration
@@ -81,7 +77,7 @@ class Data(Family):
             self._copies = []
             return self._failed_with_rows(context, str(failed_with_rows))
         session = context.tool_session
-        lost = [found.describe() for found in (changes(session, copy) for copy in self._copies) if found]
+        lost = [found.describe() for found in all_changes(session, self._copies) if found]
         drop_copies(session, self._copies)
         copies, self._copies = self._copies, []
         confirmations = confirmed([migration.up, migration.down], ALLOWS)

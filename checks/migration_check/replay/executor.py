@@ -146,6 +146,9 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
     if not statements:
         return False
     whole = sent_whole(script, statements)
+    # BEGIN rides with a script sent whole when the transaction is observed before it commits;
+    # error positions then count from after it.
+    begin = "BEGIN;" if whole and before_commit is not None else ""
     try:
         if whole and before_commit is None:
             # Several statements in one simple-protocol message run as one implicit transaction:
@@ -153,28 +156,33 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
             # newline ends a trailing `--` comment; error positions still count from the file's start.
             conn.execute(f"{script.sql}\n;{RESET_SESSION}".encode())
             return True
-        with conn.transaction():
-            if whole:
-                conn.execute(f"{script.sql}\n".encode())
-            else:
-                for statement in statements:
-                    conn.execute(statement.sql.encode())
-            if before_commit is not None:
-                before_commit(conn, None)
-        return False
+        if whole:
+            conn.execute(f"{begin}{script.sql}\n".encode())
+        else:
+            conn.execute("BEGIN")
+            for statement in statements:
+                conn.execute(statement.sql.encode())
+        if before_commit is not None:
+            before_commit(conn, None)
+        conn.execute(f"COMMIT;{RESET_SESSION}")
+        return True
     except psycopg.Error as error:
         if conn.closed:
             raise _session_ended(error, script.path, statements[0].line, None) from None
-        raise _locate(conn, script, statements, error) from None
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("ROLLBACK")
+        raise _locate(conn, script, statements, error, shift=len(begin)) from None
 
 
-def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement], error: psycopg.Error) -> ScriptFailed:
+def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement], error: psycopg.Error,
+            shift: int = 0) -> ScriptFailed:
     """Which statement failed. Postgres gives a position for parse-analysis errors; for the rest,
-    replay statement by statement in a transaction that is rolled back, to find the culprit."""
+    replay statement by statement in a transaction that is rolled back, to find the culprit.
+    `shift`: characters sent before the script's own text."""
     position = error.diag.statement_position
     if position and sent_whole(script, statements):
         # Postgres counts error positions in characters of the query string, from 1.
-        offset = max(0, min(int(position) - 1, len(script.sql)))
+        offset = max(0, min(int(position) - 1 - shift, len(script.sql)))
         line, column = position_in_file(script, offset)
         failing = _statement_at(statements, offset)
         return _failure(error, script.path, line, column, failing.sql if failing else None)
