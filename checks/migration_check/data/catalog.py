@@ -15,14 +15,15 @@ from pglast import ast, parser
 from migration_check.sql.prepared import Prepared, fetch, literal, run
 
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
-# partitioned parent, which routes them), not a table an extension owns.
+# partitioned parent, which routes them), not a table an extension owns. Only the tables above the
+# given oid are read (OFFSET 0: schema and extension looked up table by table, never read whole).
 _TABLES = Prepared("""
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+FROM pg_class c CROSS JOIN LATERAL (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace OFFSET 0) n
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' AND c.oid > $1
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                  AND d.deptype = 'e')
+                  AND d.deptype = 'e' OFFSET 0)
 ORDER BY 2
 """, "oid")
 # Columns the server fills itself (generated, identity, serial) are left to it.

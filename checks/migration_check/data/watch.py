@@ -25,7 +25,8 @@ from migration_check.sql.prepared import Prepared, fetch
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
 
 # {tables}: every table, or those named (through the index on names). Foreign keys into a table are
-# found through pg_depend's index on the referenced object: the cost follows the tables named.
+# found through pg_depend's index on the referenced object, table by table (LATERAL ... OFFSET 0
+# fixes that order: a plan that joined pg_depend whole would cost what the schema holds).
 _WATCHED = """
 WITH RECURSIVE named(oid) AS (
     SELECT coalesce(pg_partition_root(c.oid)::oid, c.oid) FROM pg_class c
@@ -33,12 +34,15 @@ WITH RECURSIVE named(oid) AS (
       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
       AND c.relpersistence <> 't'
   UNION
-    SELECT coalesce(pg_partition_root(con.conrelid)::oid, con.conrelid)
-    FROM named
-    JOIN pg_depend d ON d.refclassid = 'pg_class'::regclass AND d.refobjid = named.oid AND d.classid = 'pg_constraint'::regclass
-    JOIN pg_constraint con ON con.oid = d.objid AND con.contype = 'f' AND con.confrelid = named.oid
+    SELECT coalesce(pg_partition_root(k.conrelid)::oid, k.conrelid)
+    FROM named CROSS JOIN LATERAL (
+        SELECT con.conrelid FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
+        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = named.oid
+          AND (d.classid = 'pg_constraint'::regclass) IS TRUE  -- (no index condition: pg_depend by classid is O(schema))
+          AND con.contype = 'f' AND con.confrelid = named.oid
+        OFFSET 0) k
 )
-SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal)
+SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal OFFSET 0)
 FROM named
 """
 _EVERY_TABLE = Prepared(_WATCHED.format(tables="true"))

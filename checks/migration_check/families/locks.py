@@ -44,22 +44,28 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
        coalesce((SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i
                  JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
                  WHERE i.indexrelid = c.oid), ''), c.relname
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+FROM {relations} JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-  AND {relations}
 """
-# The tables a migration names (and those a cascade reaches), their partitions and their indexes.
+# The tables a migration names (and those a cascade reaches), their partitions and their indexes,
+# each read through an index, relation by relation (LATERAL ... OFFSET 0 fixes that order: a plan
+# that joined pg_class or pg_index whole would cost what the schema holds).
 _NAMED = """
 WITH RECURSIVE tables(oid) AS (
     SELECT unnest($1::oid[])
   UNION
-    SELECT i.inhrelid FROM pg_inherits i JOIN tables ON i.inhparent = tables.oid
+    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
+        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
 ), relations(oid) AS (
-    SELECT oid FROM tables UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM tables)
+    SELECT oid FROM tables
+  UNION
+    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
+        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
 )
 """
-_EVERY_RELATION = Prepared(_NAMED + _RELATIONS.format(relations="true"), "oid[]")
-_NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(relations="c.oid IN (SELECT oid FROM relations)"), "oid[]")
+_EVERY_RELATION = Prepared(_NAMED + _RELATIONS.format(relations="pg_class c"), "oid[]")
+_NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(
+    relations="relations r CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = r.oid OFFSET 0) c"), "oid[]")
 # Statements that name what they lock other than as a table (an index, a materialized view): with
 # them, every relation is observed.
 _BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})

@@ -107,12 +107,15 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         # keys to their triggers through pg_depend's index, not an OR that scans every trigger.
         where["keys"] = f"k.conrelid = ANY({relations})"
         where["key triggers"] = f"NOT x.tgrelid = ANY({relations})"
+    # Each part is driven by the anchors it is given, the other catalog looked up row by row
+    # (LATERAL ... OFFSET 0): the statement is prepared once, and a generic plan made while the
+    # catalogs were small would otherwise merge-join them whole once they grow.
     parts = [
         f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_class c WHERE {where['class']}",
         f"SELECT 'pg_class'::regclass::int8, ix.indexrelid::int8, ix.indrelid::int8 * 4 + {rel} FROM pg_index ix"
         f" WHERE {where['index']}",
-        f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid"
-        f" WHERE {where['composite']}",
+        f"SELECT 'pg_class'::regclass::int8, c.oid::int8, {rel_anchor('c')} FROM pg_type t"
+        f" CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = t.typrelid OFFSET 0) c WHERE {where['composite']}",
         f"SELECT 'pg_constraint'::regclass::int8, k.oid::int8, CASE WHEN k.conrelid <> 0 THEN {rel_anchor_of('k.conrelid')}"
         f" ELSE k.contypid::int8 * 4 + {ANCHOR_TYPE} END FROM pg_constraint k WHERE {where['constraint']}",
         *(f"SELECT '{catalog}'::regclass::int8, x.oid::int8, x.{column}::int8 * 4 + {rel} FROM {catalog} x"
@@ -124,10 +127,10 @@ def anchors_query(relations: str | None = None, types: str | None = None) -> str
         f" AND d.refobjid = k.oid AND d.classid = 'pg_trigger'::regclass OFFSET 0) d"
         f" JOIN pg_trigger x ON x.oid = d.objid WHERE {where['keys']} AND {where['key triggers']}",
         f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_type t WHERE {where['type']}",
-        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_class c JOIN pg_type t ON t.oid = c.reltype"
-        f" WHERE {where['rowtype']}",
-        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_range rg JOIN pg_type t"
-        f" ON t.oid = rg.rngmultitypid WHERE {where['multirange']}",
+        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_class c"
+        f" CROSS JOIN LATERAL (SELECT * FROM pg_type WHERE oid = c.reltype OFFSET 0) t WHERE {where['rowtype']}",
+        f"SELECT 'pg_type'::regclass::int8, t.oid::int8, {type_anchor('t')} FROM pg_range rg"
+        f" CROSS JOIN LATERAL (SELECT * FROM pg_type WHERE oid = rg.rngmultitypid OFFSET 0) t WHERE {where['multirange']}",
     ]
     mapped = "\nUNION ALL\n".join(f"SELECT 'map'::text AS kind, m.* FROM ({part}) m" for part in parts)
     return (f"{mapped}\nUNION ALL\nSELECT 'inherits'::text, i.inhparent::int8, i.inhrelid::int8, NULL::int8"

@@ -79,7 +79,9 @@ def _types(grants: bool, server_version: int) -> Family:
         ],
         source=(
             "FROM pg_type t\n"
-            "JOIN nsp n ON n.oid = t.typnamespace\n"
+            # (Not an index condition on pg_type: read by anchor, the types come by oid, and a
+            # generic plan made while pg_type was small would scan a whole schema's types.)
+            "JOIN nsp n ON n.oid::int8 = t.typnamespace::int8\n"
             "LEFT JOIN pg_class tc ON tc.oid = t.typrelid\n"
             "LEFT JOIN pg_type bt ON bt.oid = t.typbasetype\n"
             "LEFT JOIN pg_range rg ON rg.rngtypid = t.oid\n"
@@ -89,7 +91,9 @@ def _types(grants: bool, server_version: int) -> Family:
             "WHERE t.typtype IN ('b', 'c', 'd', 'e', 'p', 'r')\n"
             "  AND (t.typtype <> 'c' OR tc.relkind = 'c')\n"
             # The array type made automatically for every type.
-            "  AND NOT (t.typelem <> 0 AND EXISTS (SELECT FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid))\n"
+            # (OFFSET 0: looked up type by type, never a hash of every type, whatever the plan.)
+            "  AND NOT (t.typelem <> 0 AND EXISTS (SELECT FROM pg_type el WHERE el.oid = t.typelem AND el.typarray = t.oid"
+            " OFFSET 0))\n"
             f"  AND {not_extension_member('pg_type', 't.oid')}"
         ),
     )
