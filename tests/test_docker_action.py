@@ -200,7 +200,9 @@ def test_sigterm_during_a_run_still_writes_junit_and_removes_the_database(tmp_pa
     try:
         def sleeping() -> bool:
             for database in databases_started_by(run.id):
-                query = "select count(*) from pg_stat_activity where query like 'select pg_sleep%'"
+                # (The up is sent as one message, after a BEGIN in the same message.)
+                query = ("select count(*) from pg_stat_activity"
+                         " where query like '%select pg_sleep(120)%' and pid <> pg_backend_pid()")
                 result = docker("exec", database, "psql", "-U", "postgres", "-Atc", query, check=False)
                 if result.stdout.strip() == "1":
                     return True
