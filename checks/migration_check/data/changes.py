@@ -18,9 +18,9 @@ import itertools
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import sql
 
-from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.prepared import Prepared, fetch, result_rows
 
 _TABLES = Prepared("""
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname),
@@ -119,15 +119,7 @@ def _first_rows(admin: psycopg.Connection, statements: list[sql.Composable]) -> 
     """Run the statements in one message; the first row of each that returns rows."""
     if not statements:
         return []
-    cur = admin.execute(sql.SQL("; ").join(statements))
-    rows = []
-    while True:
-        if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:
-            row = cur.fetchone()
-            assert row is not None
-            rows.append(row)
-        if not cur.nextset():
-            return rows
+    return [rows[0] for rows in result_rows(admin.execute(sql.SQL("; ").join(statements)))]
 
 
 def drop_copies(admin: psycopg.Connection, copies: list[Copy]) -> None:

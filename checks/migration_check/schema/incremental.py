@@ -60,7 +60,7 @@ from migration_check.schema.sql_changes import (
 )
 from migration_check.schema.sql_common import union
 from migration_check.sql import prepared
-from migration_check.sql.prepared import Prepared
+from migration_check.sql.prepared import Call, Prepared
 
 GUARDED = {*RARE, *(f"{catalog} built-in" for catalog in BUILTIN)}
 # Further than this (in transaction ids) from the previous probe, xmin comparisons are not trusted.
@@ -156,13 +156,13 @@ class SnapshotSession:
         }
         self._names = {catalog: {} for catalog, _ in NAMED}
         self._forget()
-        probe, rows = self._run([(probe_query(), "xid", ["NULL"]), (self._full_query(), "", [])])
+        probe, rows = self._run([(_probe_query(), ["NULL"]), (self._full_query(), [])])
         self._read_probe(probe, first=True)
         self._replace(rows, anchors=None)
         return self._snapshot()
 
     def _incremental(self) -> Snapshot:
-        probe, global_rows = self._run([(probe_query(), "xid", [f"'{self._xmin}'"]), (self._global_query(), "", [])])
+        probe, global_rows = self._run([(_probe_query(), [f"'{self._xmin}'"]), (self._global_query(), [])])
         changed_anchors, changed_objects, server_buckets = self._read_probe(probe, first=False)
         deleted = self._find_deletions(server_buckets)
         changed_anchors |= deleted
@@ -172,8 +172,7 @@ class SnapshotSession:
             oids = [oid for _, oid in sorted(changed_objects)]
             anchors = sorted(a for a in changed_anchors if a is not None)
             [rows] = self._run([
-                (self._reread_query(), "regclass[], oid[], int8[]", [_array(classes, "regclass[]"), _array(oids, "oid[]"),
-                                                                   _array(anchors, "int8[]")]),
+                (self._reread_query(), [_array(classes, "regclass[]"), _array(oids, "oid[]"), _array(anchors, "int8[]")]),
             ])
             [listed] = [row[4] for row in rows if row[0] == "" and row[1] == ""]
             read: set[int | None] = {int(a) for a in listed.strip("{}").split(",") if a}
@@ -265,7 +264,7 @@ class SnapshotSession:
     def _fetch(self, ranges: dict[str, list[tuple[int, int]]], deleted_relations: set[int]) -> set[int | None]:
         """List the keys in the given ranges of range column values (empty: all); forget those that
         are gone. Returns their anchors."""
-        [rows] = self._run([(fetch_query(ranges), None, [])])
+        [rows] = self._run([(fetch_query(ranges), [])])
         anchors: set[int | None] = set()
         for catalog, keys, _owners, _row_anchors in rows:
             state = self._catalogs[catalog]
@@ -316,36 +315,40 @@ class SnapshotSession:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def _full_query(self) -> str:
+    def _full_query(self) -> Prepared:
         return _full_query(self.conn.info.server_version, self.owners_and_grants)
 
-    def _global_query(self) -> str:
+    def _global_query(self) -> Prepared:
         return _global_query(self.conn.info.server_version, self.owners_and_grants)
 
-    def _reread_query(self) -> str:
+    def _reread_query(self) -> Prepared:
         return _reread_query(self.conn.info.server_version, self.owners_and_grants)
 
-    def _run(self, queries: list[tuple[str, str | None, list[str]]], *, indexed: bool = False) -> list[list[tuple]]:
-        """Run queries in one message, each as a prepared statement (parameter types, arguments as
-        SQL literals) or, with None for types, as is; the rows of each. `indexed`: queries that read
-        a few objects, planned with index scans only."""
-        calls = [(query if types is None else Prepared(query, types), arguments) for query, types, arguments in queries]
+    def _run(self, calls: Sequence[Call], *, indexed: bool = False) -> list[list[tuple]]:
+        """Run the calls in one message (see sql/prepared.py); the rows of each. `indexed`: queries
+        that read a few objects, planned with index scans only."""
         return prepared.run(self.conn, calls, indexed=indexed)
 
 
 @functools.cache
-def _full_query(server_version: int, grants: bool) -> str:
-    return union(_families(server_version, grants), anchored=True)
+def _probe_query() -> Prepared:
+    return Prepared(probe_query(), "xid")
 
 
 @functools.cache
-def _global_query(server_version: int, grants: bool) -> str:
-    return global_query(_families(server_version, grants))
+def _full_query(server_version: int, grants: bool) -> Prepared:
+    return Prepared(union(_families(server_version, grants), anchored=True))
 
 
 @functools.cache
-def _reread_query(server_version: int, grants: bool) -> str:
-    return reread_query([family for family in _families(server_version, grants) if family.anchor is not None])
+def _global_query(server_version: int, grants: bool) -> Prepared:
+    return Prepared(global_query(_families(server_version, grants)))
+
+
+@functools.cache
+def _reread_query(server_version: int, grants: bool) -> Prepared:
+    return Prepared(reread_query([family for family in _families(server_version, grants) if family.anchor is not None]),
+                    "regclass[], oid[], int8[]")
 
 
 def _array(values: Sequence[object], cast: str) -> str:

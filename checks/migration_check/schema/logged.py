@@ -44,6 +44,7 @@ from migration_check.schema.sql_ddl_log import (
     install_statements,
     reread_rows,
 )
+from migration_check.sql.prepared import Call, Prepared
 
 # Catalogs of the objects whose rows are anchored (re-read by anchor); a dropped one of the first
 # three is its own anchor when no read placed it.
@@ -127,9 +128,7 @@ class LoggedSnapshotSession(SnapshotSession):
         self._events.clear()
         self._global_stale = False
         self._forget()
-        queries: list[tuple[str, str | None, list[str]]] = [(self._full_query(), "", []), (anchors_query(), "", []),
-                                                             (INTACT_QUERY, "", [])]
-        rows, placed, [intact] = self._run(queries)
+        rows, placed, [intact] = self._run([(self._full_query(), []), (_ANCHORS, []), (_INTACT, [])])
         self._replace(rows, anchors=None)
         self._placed, self._children = {}, {}
         self._place(placed, set())
@@ -148,12 +147,12 @@ class LoggedSnapshotSession(SnapshotSession):
         # The families read whole, only when the log or the fingerprint says they changed.
         read_global = self._global_stale or self._global_always
         self._global_stale = False
-        queries: list[tuple[str, str | None, list[str]]] = [(INTACT_QUERY, "", [])]
+        calls: list[Call] = [(_INTACT, [])]
         if read_global:
-            queries.append((self._global_query(), "", []))
+            calls.append((self._global_query(), []))
         if reread is not None:
-            queries.append(reread)
-        results = self._run(queries, indexed=True)
+            calls.append(reread)
+        results = self._run(calls, indexed=True)
         self._check(results[0][0], first=False)
         if read_global:
             self._replace(results[1], anchors={GLOBAL})
@@ -168,7 +167,7 @@ class LoggedSnapshotSession(SnapshotSession):
                 self._apply(rows)
         if self._global_stale:
             self._global_stale = False
-            [rows] = self._run([(self._global_query(), "", [])])
+            [rows] = self._run([(self._global_query(), [])])
             self._replace(rows, anchors={GLOBAL})
         return self._snapshot()
 
@@ -188,7 +187,7 @@ class LoggedSnapshotSession(SnapshotSession):
         except ValueError:  # not the log's (a migration may notify on any channel): trust nothing
             self._ready = False
 
-    def _reread(self, events: list[Event]) -> tuple[str, str | None, list[str]] | None:
+    def _reread(self, events: list[Event]) -> Call | None:
         """The re-read query for what `events` changed, or None when nothing is left to read."""
         changed, anchors, dropped = self._changes(events)
         if not changed and anchors <= dropped:
@@ -201,7 +200,7 @@ class LoggedSnapshotSession(SnapshotSession):
                     self._children.pop(anchor >> 2, None)
             return None
         classes, oids = [c for c, _ in sorted(changed)], [o for _, o in sorted(changed)]
-        return (_logged_reread_query(self.conn.info.server_version, self.owners_and_grants), "oid[], oid[], int8[]",
+        return (_logged_reread_query(self.conn.info.server_version, self.owners_and_grants),
                 [_array(classes, "oid[]"), _array(oids, "oid[]"), _array(sorted(anchors), "int8[]")])
 
     def _changes(self, events: list[Event]) -> tuple[set[tuple[int, int]], set[int], set[int]]:
@@ -288,6 +287,10 @@ class LoggedSnapshotSession(SnapshotSession):
 
 
 @functools.cache
-def _logged_reread_query(server_version: int, grants: bool) -> str:
+def _logged_reread_query(server_version: int, grants: bool) -> Prepared:
     families = [family for family in _families(server_version, grants) if family.anchor is not None]
-    return reread_query(families, extra=reread_rows(RELATIONS, RESTRICTION.types))
+    return Prepared(reread_query(families, extra=reread_rows(RELATIONS, RESTRICTION.types)), "oid[], oid[], int8[]")
+
+
+_ANCHORS = Prepared(anchors_query())
+_INTACT = Prepared(INTACT_QUERY)

@@ -14,6 +14,7 @@ a migration's DISCARD ALL or DEALLOCATE ALL) is prepared again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,9 +45,15 @@ class Prepared:
         return f"PREPARE {self.name}" + (f"({self.types})" if self.types else "") + f" AS {self.query}"
 
 
+@functools.lru_cache(maxsize=64)
 def statement_name(query: str) -> str:
     """A name per query text: server versions and options never share a prepared statement."""
     return "migration_check_" + hashlib.sha1(query.encode()).hexdigest()[:16]
+
+
+# One call of `run`: a prepared query with its arguments (SQL literals, see `literal`), or a plain
+# query (a str) with none.
+Call = tuple[Prepared | str, Sequence[str]]
 
 
 def literal(value: object) -> str:
@@ -79,8 +86,7 @@ def fetch(conn: psycopg.Connection, prepared: Prepared, *arguments: object, inde
     return rows
 
 
-def run(conn: psycopg.Connection, calls: Sequence[tuple[Prepared | str, Sequence[str]]], *,
-        indexed: bool = False) -> list[list[tuple]]:
+def run(conn: psycopg.Connection, calls: Sequence[Call], *, indexed: bool = False) -> list[list[tuple]]:
     """Run the calls in one message, each a prepared query with its arguments (SQL literals) or a
     plain query (a str, no arguments); the rows of each call that returns rows, in order."""
     executes = [call if isinstance(call, str) else
@@ -102,7 +108,7 @@ def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str], 
         # Several statements in one simple-protocol message run as one implicit transaction,
         # which SET LOCAL is scoped to: no BEGIN/COMMIT round trips.
         cur.execute(f"{chosen}; {statements}", prepare=False)
-        return _rows(cur)
+        return result_rows(cur)
     # Inside the caller's transaction, a savepoint scopes the settings (and any error), in the same
     # message when all goes well.
     try:
@@ -112,10 +118,11 @@ def _results(cur: psycopg.Cursor, executes: list[str], prepares: Sequence[str], 
         if cur.connection.info.transaction_status == pq.TransactionStatus.INERROR:
             cur.execute(f"ROLLBACK TO SAVEPOINT {SAVEPOINT}; RELEASE SAVEPOINT {SAVEPOINT}", prepare=False)
         raise
-    return _rows(cur)
+    return result_rows(cur)
 
 
-def _rows(cur: psycopg.Cursor) -> list[list[tuple]]:
+def result_rows(cur: psycopg.Cursor) -> list[list[tuple]]:
+    """The rows of each result of the message `cur` just ran that returned rows, in order."""
     results = []
     while True:
         if cur.pgresult is not None and cur.pgresult.status == pq.ExecStatus.TUPLES_OK:
