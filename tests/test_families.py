@@ -37,19 +37,22 @@ class Recorder(Family):
             " WHERE l.pid = pg_backend_pid() AND c.relname = 'accounts' ORDER BY 2").fetchall()
         self.locks[context.migration.version] = [mode for _, mode in rows]
 
+    # The after_* hooks run on the tool's own session while the snapshot is taken on the migration's.
     def after_up(self, context: MigrationContext) -> None:
-        assert context.after_up is not None
+        assert context.tool_session is not context.conn and not context.tool_session.closed
+        context.tool_session.execute("SELECT 1")
         self.calls.append(("after_up", context.migration.version))
 
     def after_down(self, context: MigrationContext) -> None:
-        assert context.after_down is not None
+        assert context.after_up is not None
         self.calls.append(("after_down", context.migration.version))
 
     def after_reapply(self, context: MigrationContext) -> None:
-        assert context.after_reapply is not None
+        assert context.after_down is not None
         self.calls.append(("after_reapply", context.migration.version))
 
     def verdict(self, context: MigrationContext) -> CheckResult:
+        assert context.after_reapply is not None
         self.calls.append(("verdict", context.migration.version))
         return context.result(self.name, Status.PASSED, message="seen")
 
@@ -73,9 +76,46 @@ TWO_MIGRATIONS = {
 def test_every_hook_is_called_in_round_trip_order(conn: psycopg.Connection, tmp_path: Path) -> None:
     recorder = Recorder(Settings())
     outcomes = replay(conn, tmp_path, TWO_MIGRATIONS, [recorder])
-    hooks = ["before_up", "in_up_transaction", "after_up", "after_down", "after_reapply", "verdict"]
-    assert recorder.calls == [(hook, v) for v in ("20250101000000", "20250102000000") for hook in hooks]
+    first, second = "20250101000000", "20250102000000"
+    round_trip = ["in_up_transaction", "after_up", "after_down", "after_reapply"]
+    # The next migration's before_up runs ahead, alongside the previous one's last snapshot.
+    assert recorder.calls == [("before_up", first), *((hook, first) for hook in round_trip), ("before_up", second),
+                              ("verdict", first), *((hook, second) for hook in round_trip), ("verdict", second)]
     assert [[r.check for r in o.results] for o in outcomes] == [["recorder"], ["recorder"]]
+
+
+class Databases(Family):
+    """Notes the database each before_up sees."""
+
+    name = "databases"
+    stage = Stage.UP_DONE
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.seen: list[tuple[str, str]] = []
+
+    def before_up(self, context: MigrationContext) -> None:
+        self.seen.append((context.migration.version, context.tool_session.info.dbname))
+
+    def verdict(self, context: MigrationContext) -> CheckResult:
+        return context.result(self.name, Status.PASSED)
+
+
+def test_a_rebuilt_database_gets_the_next_before_up_again(conn: psycopg.Connection, tmp_path: Path) -> None:
+    files = {
+        # The rollback alters a table the up creates only if missing: the up run again differs.
+        "20250101000000_log.sql": "create table if not exists log (id int);",
+        "20250101000000_log_rollback.sql": "alter table log add column extra int;",
+        "20250102000000_more.sql": "create table more (id int);",
+        "20250102000000_more_rollback.sql": "drop table more;",
+    }
+    databases = Databases(Settings())
+    outcomes = replay(conn, tmp_path, files, replay_families(Settings()) + [databases])
+    assert {r.check: r.status for r in outcomes[0].results}["reapply"] is Status.FAILED
+    assert {r.check: r.status for r in outcomes[1].results}["reapply"] is Status.PASSED
+    [(_, first), (_, ahead), (_, again)] = databases.seen
+    assert [version for version, _ in databases.seen] == ["20250101000000", "20250102000000", "20250102000000"]
+    assert first == ahead != again  # observed ahead, then again on the rebuilt database
 
 
 def test_the_up_transaction_hook_sees_the_locks_the_up_holds(conn: psycopg.Connection, tmp_path: Path) -> None:

@@ -3,7 +3,9 @@ to existing data) and after the rollback (what the round trip lost).
 
 Before the up, each watched table is copied, as text, into a temporary table of the tool's own
 session (the migrations never see it, and a text copy depends on no type a migration might drop),
-with a content fingerprint. Later, the table's fingerprint is computed again in the database;
+with a content fingerprint. One table holds every copy, each under its own number: a table per
+copy cost a CREATE and a DROP per table and migration (catalog rows, a file, the event triggers),
+more than the copying itself. Later, the table's fingerprint is computed again in the database;
 only when it differs are the rows compared, by primary key where the table had one, in one query
 that counts missing, extra and changed rows, per column, with an example of each. Nothing is
 fetched into Python but counts and examples.
@@ -15,6 +17,7 @@ drops is not data that existed.
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import dataclass, field
 
 import psycopg
@@ -38,7 +41,14 @@ SELECT t.name, array(SELECT quote_ident(a.attname) FROM pg_attribute a
                      WHERE a.attrelid = to_regclass(t.name) AND a.attnum > 0 AND NOT a.attisdropped)
 FROM unnest($1::text[]) t(name) WHERE to_regclass(t.name) IS NOT NULL
 """, "text[]")
-_names = itertools.count(1)
+_numbers = itertools.count(1)
+_ROWS = sql.SQL("pg_temp.migration_check_rows")
+_CREATE_ROWS = "CREATE TEMP TABLE IF NOT EXISTS migration_check_rows (copy int4 NOT NULL, k text, v text[])"
+# Deleted rows stay in a temporary table until it is vacuumed (autovacuum skips them), and every
+# scan reads them: past this many, the table is emptied with TRUNCATE (a new file) instead.
+_TRUNCATE_AFTER = 20_000
+# The tool sessions that have the table, with the rows deleted from it since it was last emptied.
+_deleted: weakref.WeakKeyDictionary[psycopg.Connection, int] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -46,11 +56,16 @@ class Copy:
     """A table's rows before the up, kept in the tool's session."""
 
     table: str  # qualified, quoted
-    copy: str  # the temporary table holding (k, v): the key as text, the columns as text[]
+    number: int  # the copy's rows in the temporary table: (copy, k, v), the key as text, the columns as text[]
     columns: tuple[str, ...]  # quoted, as before the up
     key: tuple[str, ...]  # the primary key's columns (quoted), or () for a table without one
     rows: int
     fingerprint: str
+
+    @property
+    def rows_sql(self) -> sql.Composable:
+        """The copied rows, as a subquery with columns k and v."""
+        return sql.SQL("(SELECT k, v FROM {} WHERE copy = {})").format(_ROWS, sql.Literal(self.number))
 
     def label(self, key_text: str) -> str:
         """How a row is named in a message: id=3, (tenant, id)=(1,3)."""
@@ -103,16 +118,22 @@ def take_copies(admin: psycopg.Connection, oids: list[int], excluded: set[str]) 
     planned = []
     for _oid, table, columns, key in fetch(admin, _TABLES, oids):
         if table not in excluded and columns:
-            planned.append((table, f"migration_check_rows_{next(_names)}", tuple(columns), tuple(key)))
+            planned.append((table, next(_numbers), tuple(columns), tuple(key)))
+    if not planned:
+        return []
     statements: list[sql.Composable] = []
-    for table, name, columns, key in planned:
-        source = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
-            _key_expression(key), _values_expression(columns, set(columns)), sql.SQL(table))
-        statements += [sql.SQL("CREATE TEMP TABLE {} AS {}").format(sql.Identifier(name), source),
-                       sql.SQL("SELECT count(*), {} FROM {} r").format(_FINGERPRINT, sql.Identifier(name))]
-    return [Copy(table, name, columns, key, rows, fingerprint)
-            for (table, name, columns, key), (rows, fingerprint) in zip(planned, _first_rows(admin, statements),
-                                                                         strict=True)]
+    if admin not in _deleted:
+        statements.append(sql.SQL(_CREATE_ROWS))
+    for table, number, columns, key in planned:
+        statements.append(sql.SQL("WITH r AS (INSERT INTO {} SELECT {}, {}, {} FROM {} t RETURNING k, v)"
+                                  " SELECT count(*), {} FROM r").format(
+            _ROWS, sql.Literal(number), _key_expression(key), _values_expression(columns, set(columns)),
+            sql.SQL(table), _FINGERPRINT))
+    copies = [Copy(table, number, columns, key, rows, fingerprint)
+              for (table, number, columns, key), (rows, fingerprint) in zip(planned, _first_rows(admin, statements),
+                                                                             strict=True)]
+    _deleted.setdefault(admin, 0)
+    return copies
 
 
 def _first_rows(admin: psycopg.Connection, statements: list[sql.Composable]) -> list[tuple]:
@@ -123,9 +144,16 @@ def _first_rows(admin: psycopg.Connection, statements: list[sql.Composable]) -> 
 
 
 def drop_copies(admin: psycopg.Connection, copies: list[Copy]) -> None:
-    if copies and not admin.closed:
-        admin.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
-            sql.SQL(", ").join(sql.Identifier(copy.copy) for copy in copies)))
+    if not copies or admin.closed or admin not in _deleted:
+        return
+    deleted = _deleted[admin] + sum(copy.rows for copy in copies)
+    if deleted > _TRUNCATE_AFTER:
+        admin.execute(sql.SQL("TRUNCATE {}").format(_ROWS))
+        deleted = 0
+    else:
+        admin.execute(sql.SQL("DELETE FROM {} WHERE copy = ANY({})").format(
+            _ROWS, sql.Literal([copy.number for copy in copies])))
+    _deleted[admin] = deleted
 
 
 # Order-independent: the md5 of the sorted per-row md5s.
@@ -156,7 +184,7 @@ def all_changes(admin: psycopg.Connection, copies: list[Copy]) -> list[RowChange
     for copy in copies:
         present = set(columns_now.get(copy.table, ()))
         if copy.table in columns_now and not set(copy.key) <= present:
-            copy = Copy(copy.table, copy.copy, copy.columns, (), copy.rows, copy.fingerprint)  # the key is gone: whole rows
+            copy = Copy(copy.table, copy.number, copy.columns, (), copy.rows, copy.fingerprint)  # the key is gone: whole rows
         now = sql.SQL("SELECT {} AS k, {} AS v FROM {} t").format(
             _key_expression(copy.key), _values_expression(copy.columns, present), sql.SQL(copy.table))
         compared.append((copy, present, now))
@@ -178,9 +206,9 @@ def _differences(admin: psycopg.Connection, copy: Copy, present: set[str], now: 
     found = RowChanges(copy)
     absent = [index for index, column in enumerate(copy.columns) if column not in present]
     if absent:
-        counts = admin.execute(sql.SQL("SELECT {} FROM {}").format(
+        counts = admin.execute(sql.SQL("SELECT {} FROM {} r").format(
             sql.SQL(", ").join(sql.SQL("count(v[{}])").format(sql.Literal(i + 1)) for i in absent),
-            sql.Identifier(copy.copy))).fetchone()
+            copy.rows_sql)).fetchone()
         assert counts is not None
         found.absent_columns = {copy.columns[i]: n for i, n in zip(absent, counts, strict=True) if n}
     if copy.key:
@@ -201,7 +229,7 @@ def _by_key(admin: psycopg.Connection, copy: Copy, now: sql.Composable, present:
                     " count(*) FILTER (WHERE {both} AND ({differs})),"
                     " min(b.k) FILTER (WHERE n.k IS NULL), min(n.k) FILTER (WHERE b.k IS NULL){more}"
                     " FROM {copy} b FULL JOIN n ON b.k = n.k").format(
-        now=now, both=both, copy=sql.Identifier(copy.copy),
+        now=now, both=both, copy=copy.rows_sql,
         differs=sql.SQL(" OR ").join(_differs(i) for i, _ in compared) if compared else sql.SQL("false"),
         more=sql.SQL("").join(sql.SQL(", ") + part for part in per_column))
     row = admin.execute(query).fetchone()
@@ -221,11 +249,11 @@ def _differs(i: int) -> sql.Composable:
 
 def _whole_rows(admin: psycopg.Connection, copy: Copy, now: sql.Composable, found: RowChanges) -> None:
     """A table without a primary key: rows compared whole, as a multiset."""
-    query = sql.SQL("WITH n AS ({now}), gone AS (SELECT v FROM {copy} EXCEPT ALL SELECT v FROM n),"
-                    " added AS (SELECT v FROM n EXCEPT ALL SELECT v FROM {copy})"
+    query = sql.SQL("WITH n AS ({now}), gone AS (SELECT v FROM {copy} c EXCEPT ALL SELECT v FROM n),"
+                    " added AS (SELECT v FROM n EXCEPT ALL SELECT v FROM {copy} c)"
                     " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added),"
                     " (SELECT min(v::text) FROM gone), (SELECT min(v::text) FROM added)").format(
-        now=now, copy=sql.Identifier(copy.copy))
+        now=now, copy=copy.rows_sql)
     row = admin.execute(query).fetchone()
     assert row is not None
     found.missing, found.extra = row[0], row[1]

@@ -31,7 +31,7 @@ NULL_EVERY = 5
 
 @dataclass
 class RowFiller:
-    """Fills the tables of the database `admin` is connected to, each once."""
+    """Fills the tables of the database `admin` (an autocommit session) is connected to, each once."""
 
     rows: int
     excluded: set[str]  # qualified names of tables never filled (the runner's history table)
@@ -51,15 +51,14 @@ class RowFiller:
         if not found or self.rows <= 0:
             return []
         types = catalog.describe(admin, found)
-        with admin.transaction():
-            admin.execute(sql.SQL("SET LOCAL statement_timeout = {}").format(sql.Literal(self.statement_timeout)))
-            for table in _parents_first(found):
-                reason = _fill_table(admin, table, types, self.rows)
-                self.filled.add(table.oid)
-                if reason:
-                    self.not_covered[table.name] = reason
-                else:
-                    self.not_covered.pop(table.name, None)
+        timeout = sql.SQL("SET LOCAL statement_timeout = {}; ").format(sql.Literal(self.statement_timeout))
+        for table in _parents_first(found):
+            reason = _fill_table(admin, table, types, self.rows, timeout)
+            self.filled.add(table.oid)
+            if reason:
+                self.not_covered[table.name] = reason
+            else:
+                self.not_covered.pop(table.name, None)
         return [table.name for table in found]
 
 
@@ -151,8 +150,11 @@ def _insert(plan: _Plan, rows: list[list[sql.Composable]]) -> sql.Composed:
     return sql.SQL("INSERT INTO {} ({}) VALUES {} ON CONFLICT DO NOTHING").format(target, names, values)
 
 
-def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeInfo], rows: int) -> str | None:
-    """Insert the table's rows; returns why it has none, or None."""
+def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeInfo], rows: int,
+                timeout: sql.Composable) -> str | None:
+    """Insert the table's rows; returns why it has none, or None. Each INSERT is one message with
+    `timeout` (SET LOCAL): statements sent together on an autocommit session run as one implicit
+    transaction, which a failure undoes whole (no BEGIN, SAVEPOINT, RELEASE, COMMIT round trips)."""
     plan = _plan(table, types)
     if isinstance(plan, str):
         return plan if not _has_rows(admin, table) else None
@@ -160,8 +162,7 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
     # A self-reference needs the rows before it: one statement per row then.
     if plan.columns and not table.references_itself:
         try:
-            with admin.transaction():
-                admin.execute(_insert(plan, [plan.row(i) for i in range(count)]))
+            admin.execute(timeout + _insert(plan, [plan.row(i) for i in range(count)]))
             return None
         except psycopg.Error:
             pass  # a constraint the generator cannot see: row by row
@@ -169,8 +170,7 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
     for i in range(count):
         for variant in ({}, {"nulls": True}, {"nulls": True, "defaults": True}):
             try:
-                with admin.transaction():
-                    admin.execute(_insert(plan, [plan.row(i, **variant)]))
+                admin.execute(timeout + _insert(plan, [plan.row(i, **variant)]))
                 break
             except psycopg.Error as error:
                 problem = error

@@ -63,6 +63,9 @@ class Seeds:
     def __init__(self, scripts: list[Script]) -> None:
         self._seeds = [_Seed(script, named_tables([script])[0]) for script in scripts]
 
+    def __bool__(self) -> bool:
+        return bool(self._seeds)
+
     def load(self, conn: psycopg.Connection, before: str, changed: set[str] | None) -> None:
         """Load each pending seed that fits now. `changed`: the tables the last migration named
         (None: anything may have changed, as after a rebuild)."""

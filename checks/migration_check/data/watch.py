@@ -12,6 +12,8 @@ or a trigger runs such code (dynamic EXECUTE, PERFORM, another language), every 
 
 from __future__ import annotations
 
+import functools
+
 import pglast
 import psycopg
 from pglast import parser
@@ -113,8 +115,10 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
     return names, False
 
 
-def _plpgsql_names(source: str) -> set[str] | None:
-    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code."""
+@functools.lru_cache(maxsize=256)
+def _plpgsql_names(source: str) -> frozenset[str] | None:
+    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code.
+    (One trigger function serves many tables and migrations: each body is parsed once.)"""
     tag = "$mc$"
     while tag in source:
         tag = tag[:-1] + "x$"
@@ -136,4 +140,4 @@ def _plpgsql_names(source: str) -> set[str] | None:
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
-    return names
+    return frozenset(names)

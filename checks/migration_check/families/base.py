@@ -3,7 +3,7 @@
 The replay runs each migration as
 
     before_up -> up (in_up_transaction, then commit) -> after_up -> down -> after_down
-              -> up again -> after_reapply
+              -> up again -> after_reapply (and the next migration's before_up)
 
 and calls every family at each of those points. A family is one module with one `Family`
 subclass: it observes where it needs to (a fingerprint before the up, the locks inside the up's
@@ -21,6 +21,7 @@ from typing import ClassVar
 
 import psycopg
 
+from migration_check.data.watch import watched_tables
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
@@ -84,10 +85,20 @@ class MigrationContext:
     # In `in_up_transaction`, for a script that runs statement by statement: the statement just run
     # (in a transaction of its own). None: the whole script ran in one transaction.
     current_statement: Statement | None = None
+    # The watched tables, as read on this tool session (see `watched_tables`).
+    _watched: tuple[psycopg.Connection, list[int]] | None = field(default=None, repr=False)
 
     @property
     def tool_session(self) -> psycopg.Connection:
         return self.admin if self.admin is not None else self.conn
+
+    def watched_tables(self) -> list[int]:
+        """The oids of the tables whose rows the up or the rollback may change (data/watch.py),
+        read once per migration for every family that needs them."""
+        session = self.tool_session
+        if self._watched is None or self._watched[0] is not session:
+            self._watched = (session, watched_tables(session, [self.migration.up, self.migration.down]))
+        return self._watched[1]
 
     def result(
         self,
@@ -152,21 +163,32 @@ class Family:
         return True
 
     def before_up(self, context: MigrationContext) -> None:
-        """Before the up runs, on the state the previous migrations left."""
+        """Before the up runs, on the state the previous migrations left. Usually ahead of time, on
+        the tool's own session, alongside the previous migration's last snapshot (and before that
+        migration's REAPPLY_RAN verdicts): `context.before` is not known yet then; and when the
+        verdicts rebuild the database, it is called again for the new one."""
+
+    def before_up_ahead(self) -> bool:
+        """Whether `before_up` may run ahead of time (it does not use the migration's connection)."""
+        return True
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         """Inside the up's transaction, after its last statement and before the commit; for a script
         that runs statement by statement, after each statement that can run in a transaction
         (`context.current_statement`). Overriding it costs the up more round trips."""
 
+    # The after_* hooks run on the tool's own session while the snapshot of that point is taken on
+    # the migration's (replay/alongside.py): they read neither that snapshot (the verdicts do) nor
+    # the migration's connection.
+
     def after_up(self, context: MigrationContext) -> None:
-        """After the up committed; `context.after_up` is its schema."""
+        """After the up committed, on `context.tool_session`."""
 
     def after_down(self, context: MigrationContext) -> None:
-        """After the rollback committed; `context.after_down` is its schema."""
+        """After the rollback committed, on `context.tool_session`."""
 
     def after_reapply(self, context: MigrationContext) -> None:
-        """After the up ran again."""
+        """After the up ran again, on `context.tool_session`."""
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         """This family's case for the migration, once the round trip reached `stage`."""
@@ -184,3 +206,22 @@ class Family:
     @classmethod
     def observes_up_transaction(cls) -> bool:
         return cls.in_up_transaction is not Family.in_up_transaction
+
+
+@dataclass
+class Trip:
+    """One migration's round trip in progress: the families that judge it and their verdicts."""
+
+    families: list[Family]
+    context: MigrationContext
+    verdicts: dict[str, CheckResult] = field(default_factory=dict)
+    before_up_observed: bool = False  # ahead of time, alongside the previous migration's last snapshot
+
+    def observe(self, hook: str) -> None:
+        for family in self.families:
+            getattr(family, hook)(self.context)
+
+    def reached(self, stage: Stage) -> None:
+        for family in self.families:
+            if family.stage is stage:
+                self.verdicts[family.name] = family.verdict(self.context)

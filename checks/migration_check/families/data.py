@@ -22,7 +22,7 @@ import psycopg
 from migration_check.data.changes import Copy, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
 from migration_check.data.seed import Seeds, seed_scripts
-from migration_check.data.watch import named_tables, watched_tables
+from migration_check.data.watch import named_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
 from migration_check.model import CheckResult, Project, Severity, Status
@@ -45,6 +45,7 @@ class Data(Family):
         self._copies: list[Copy] = []
         self._facts: list[str] = []
         self._changed_last: set[str] | None = None  # tables the previous migration named
+        self._lost: list[str] = []  # how the rows after the rollback differ from the copies
 
     def before_up(self, context: MigrationContext) -> None:
         session = context.tool_session
@@ -61,8 +62,10 @@ class Data(Family):
         self._filler.fill(session)
         migration = context.migration
         self._changed_last = named_tables([migration.up, migration.down])[0]
-        self._copies = take_copies(session, watched_tables(session, [migration.up, migration.down]),
-                                   set(context.runner_tables))
+        self._copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
+
+    def before_up_ahead(self) -> bool:
+        return not self.seeds  # seed files load through the migration's connection, in before_up
 
     def after_up(self, context: MigrationContext) -> None:
         if FAILED_WITH_ROWS in context.notes:  # the up ran again in a fresh database: the copies are gone
@@ -70,15 +73,19 @@ class Data(Family):
             return
         self._facts += [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
 
+    def after_down(self, context: MigrationContext) -> None:
+        self._lost = []
+        if FAILED_WITH_ROWS not in context.notes:
+            self._lost = [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
+        drop_copies(context.tool_session, self._copies)
+
     def verdict(self, context: MigrationContext) -> CheckResult:
         migration = context.migration
         failed_with_rows = context.notes.get(FAILED_WITH_ROWS)
         if failed_with_rows:
             self._copies = []
             return self._failed_with_rows(context, str(failed_with_rows))
-        session = context.tool_session
-        lost = [found.describe() for found in all_changes(session, self._copies) if found]
-        drop_copies(session, self._copies)
+        lost, self._lost = self._lost, []
         copies, self._copies = self._copies, []
         confirmations = confirmed([migration.up, migration.down], ALLOWS)
         facts = self._facts_text()

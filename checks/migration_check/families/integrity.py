@@ -15,6 +15,7 @@ from migration_check.data.constraints import violations
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
 from migration_check.model import CheckResult, Script, Status
+from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
 from migration_check.sql.objects import tables_touched
 
@@ -23,11 +24,19 @@ class Integrity(Family):
     name = "integrity"
     stage = Stage.DOWN_DONE
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self._found: list[str] = []
+
+    def after_down(self, context: MigrationContext) -> None:
+        migration = context.migration
+        tables = _touched(migration.up) | _touched(migration.down)
+        self._found = [str(v) for v in violations(context.tool_session, tables)]
+
     def verdict(self, context: MigrationContext) -> CheckResult:
         migration = context.migration
         assert migration.down is not None
-        tables = _touched(migration.up) | _touched(migration.down)
-        found = [str(v) for v in violations(context.conn, tables)]
+        found, self._found = self._found, []
         if not found:
             return context.result(self.name, Status.PASSED, script=migration.down)
         summary = listed(found, MESSAGE_DIFFERENCES, "; ")

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import psycopg
 from pglast import parser
 
-from migration_check.data.watch import watched_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext
@@ -106,12 +105,13 @@ class Locks(Family):
         self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
-        # In proportion to the migration: only the relations its up can lock, unless it names them
-        # in ways the parse tree does not resolve to tables.
+        # In proportion to the migration: only the relations its scripts can change (those the
+        # data family copies too), unless the up names them in ways the parse tree does not
+        # resolve to tables.
         up = context.migration.up
         statements = _statements(up) if up is not None else []
         everything = any(s.node in _BY_OTHER_NAMES for s in statements)
-        tables = [] if everything else watched_tables(context.tool_session, [up])
+        tables = [] if everything else context.watched_tables()
         rows = fetch(context.tool_session, _EVERY_RELATION if everything else _NAMED_RELATIONS, tables,
                      indexed=not everything)
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import psycopg
 
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
+from migration_check.families.base import Trip
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
 from migration_check.presets import setup_name
+from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome
 from migration_check.replay.restore import FreshDatabases
@@ -36,6 +37,7 @@ from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
 from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
+from migration_check.sql.objects import read_ahead
 
 
 class _NoFreshState(Exception):
@@ -48,24 +50,6 @@ class SetupFailed(Exception):
     def __init__(self, failure: ScriptFailed, relative: str) -> None:
         super().__init__(f"setup script {failure.summary(relative)}")
         self.failure = failure
-
-
-@dataclass
-class _Trip:
-    """One migration's round trip in progress: the families that judge it and their verdicts."""
-
-    families: list[Family]
-    context: MigrationContext
-    verdicts: dict[str, CheckResult] = field(default_factory=dict)
-
-    def observe(self, hook: str) -> None:
-        for family in self.families:
-            getattr(family, hook)(self.context)
-
-    def reached(self, stage: Stage) -> None:
-        for family in self.families:
-            if family.stage is stage:
-                self.verdicts[family.name] = family.verdict(self.context)
 
 
 class Replay:
@@ -96,6 +80,8 @@ class Replay:
         # Cases of the whole run (a seed file's), after the last migration.
         self.run_results: list[CheckResult] = []
         self._rows = any(isinstance(family, DATA_FAMILIES) for family in self.families)
+        self._next: Migration | None = None  # the migration after the one in its round trip
+        self._ahead: Trip | None = None  # the next migration's trip, its before_up observed ahead
 
     @property
     def setup_scripts(self) -> list[Script]:
@@ -177,7 +163,8 @@ class Replay:
     def outcomes(self) -> Iterator[MigrationOutcome]:
         state = self.snapshots.take()
         blocked: str | None = None
-        for migration in self.project.migrations:
+        migrations = self.project.migrations
+        for index, migration in enumerate(migrations):
             if blocked:
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
@@ -186,6 +173,7 @@ class Replay:
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
                 continue
             started = time.perf_counter()
+            self._next = migrations[index + 1] if index + 1 < len(migrations) else None
             outcome, state, blocked = self._round_trip(migration, state)
             outcome.seconds = time.perf_counter() - started
             yield outcome
@@ -194,11 +182,13 @@ class Replay:
 
     def _round_trip(self, migration: Migration, before: Snapshot) -> tuple[MigrationOutcome, Snapshot, str | None]:
         """Returns the outcome, the schema now, and the reason later migrations cannot run (or None)."""
-        context = MigrationContext(self.project, self.settings, migration, self.conn, before,
-                                   differences=self._differences, run_script=self._run,
-                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped),
-                                   admin=self.admin, runner_tables=self._runner_tables)
-        trip = _Trip([f for f in self.families if f.applies_to(migration)], context)
+        trip, self._ahead = self._ahead, None
+        if trip is not None and trip.context.migration is migration and trip.context.conn is self.conn \
+                and trip.context.admin is self.admin:
+            trip.context.before = before
+        else:  # (its before_up, if observed ahead, saw a database that has been replaced since)
+            trip = self._trip(migration, before)
+        context = trip.context
         stopped = self._steps(trip)
         outcome = MigrationOutcome(migration)
         for family in trip.families:
@@ -207,18 +197,39 @@ class Replay:
         state, blocked = self._where_we_are(context, trip.verdicts)
         return outcome, state, blocked
 
-    def _steps(self, trip: _Trip) -> str | None:
+    def _trip(self, migration: Migration, before: Snapshot) -> Trip:
+        context = MigrationContext(self.project, self.settings, migration, self.conn, before,
+                                   differences=self._differences, run_script=self._run,
+                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped),
+                                   admin=self.admin, runner_tables=self._runner_tables)
+        return Trip([f for f in self.families if f.applies_to(migration)], context)
+
+    def _observe_next(self, before: Snapshot) -> None:
+        """The next migration's before_up, ahead of time: the round trip of this one is over (the up
+        ran again), so the database is what the next up will find, unless the verdicts ask for a
+        rebuild (then its before_up is observed again, on the new database). `before` stands in for
+        the schema until the snapshot is taken."""
+        migration = self._next
+        if migration is None or migration.skip_reason or migration.up is None:
+            return
+        trip = self._trip(migration, before)
+        if all(family.before_up_ahead() for family in trip.families):
+            trip.observe("before_up")
+            trip.before_up_observed = True
+            self._ahead = trip
+
+    def _steps(self, trip: Trip) -> str | None:
         """Runs the round trip as far as it goes; returns why it stopped early, or None."""
         context, migration, up = trip.context, trip.context.migration, trip.context.migration.up
         assert up is not None
-        trip.observe("before_up")
+        if not trip.before_up_observed:
+            trip.observe("before_up")
         context.up = self._attempt(context, "the up", self._applied,
                                    lambda: self._step(up, migration, applied=True, observe_transaction=context))
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return "not run: up failed"
-        context.after_up = self.snapshots.take()
-        trip.observe("after_up")
+        context.after_up = self._snapshot_alongside(trip, "after_up")
         trip.reached(Stage.UP_DONE)
         no_rollback = self._why_no_rollback(migration)
         if no_rollback:
@@ -230,17 +241,27 @@ class Replay:
         trip.reached(Stage.DOWN_RAN)
         if context.down.failed:
             return "not run: the rollback failed"
-        context.after_down = self.snapshots.take()
-        trip.observe("after_down")
+        context.after_down = self._snapshot_alongside(trip, "after_down")
         trip.reached(Stage.DOWN_DONE)
         context.reapply = self._attempt(context, "the up run again", [*self._applied, migration],
                                         lambda: self._step(up, migration, applied=True),
                                         again=lambda: self._down_then_up(down, up, migration))
         if not context.reapply.failed:
-            context.after_reapply = self.snapshots.take()
-            trip.observe("after_reapply")
+            context.after_reapply = self._snapshot_alongside(trip, "after_reapply", last=True)
         trip.reached(Stage.REAPPLY_RAN)
         return None
+
+    def _snapshot_alongside(self, trip: Trip, hook: str, last: bool = False) -> Snapshot:
+        """The schema now, taken on the migration's session while the families observe this point
+        (`hook`) on the tool's own: two backends at once (see alongside.py). Meanwhile the next
+        migration's scripts are split and parsed, and after the `last` step its before_up runs."""
+        def observe() -> None:
+            trip.observe(hook)
+            if self._next is not None:
+                read_ahead([self._next.up, self._next.down])
+            if last:
+                self._observe_next(trip.context.after_up or trip.context.before)
+        return alongside(self.snapshots.take, observe, cancel=self.conn.cancel)
 
     def _where_we_are(self, context: MigrationContext, verdicts: dict[str, CheckResult]) -> tuple[Snapshot, str | None]:
         """The schema the next migration starts from, and why none can run (or None)."""
