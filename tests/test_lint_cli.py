@@ -64,3 +64,22 @@ def test_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_files(tmp_path / "c", {".migration-check.yml": "lint:\n  no-such-rule: error\n", "m.sql": "select 1;\n"})
     assert main(["lint", str(config / "m.sql")]) == 2
     assert "unknown lint rule 'no-such-rule'" in capsys.readouterr().err
+
+
+def test_cases_worked_out_during_the_replay_are_used_where_they_saw_the_same_observations(tmp_path: Path) -> None:
+    from migration_check.discovery import discover
+    from migration_check.lint.results import LintAhead, project_lint
+    from migration_check.settings import Settings
+
+    files = {**PROJECT, "migrations/20250103000000_retype.sql": "alter table users alter column id type numeric;\n"}
+    project = discover(write_files(tmp_path, files), "timestamp")
+    settings = Settings()
+    ahead = LintAhead(project, settings, 150000)
+    for migration in project.migrations:
+        ahead.migration(migration, None)
+    assert project_lint(project, settings, 150000, {}, ahead.done) == project_lint(project, settings, 150000)
+    # The replay saw the retype not rewrite users after the cases were worked out: worked out again.
+    observed = {"20250103000000_retype": {"users": False}}
+    [retype] = [case for case in project_lint(project, settings, 150000, observed, ahead.done)
+                if case.subject == "20250103000000_retype: MC007 change-column-type"]
+    assert retype.status.value == "passed" and "users was not rewritten" in retype.message

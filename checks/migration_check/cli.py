@@ -26,7 +26,7 @@ from migration_check.drift import drift_cases
 from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
 from migration_check.families.locks import Locks
 from migration_check.history import static_checks
-from migration_check.lint.results import project_lint
+from migration_check.lint.results import LintAhead, project_lint
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
@@ -184,14 +184,18 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                 with contextlib.closing(Replay(project, connect(database.conninfo, settings.migration_session()), settings,
                                                admin=connect(database.admin),
                                                server_problem=database.server_problem)) as replay:
+                    locks = next((f for f in replay.families if isinstance(f, Locks)), None)
+                    ahead = LintAhead(project, settings, replay.conn.info.server_version)
+                    replay.while_waiting = lambda migration: ahead.migration(
+                        migration, locks.observed.get(migration.id) if locks else None)
                     replay.run_setup(setup)
                     for outcome in replay.outcomes():
                         _record(report, outcome, console, finished)
                     report.results.extend(replay.run_results)
                     console.static_results(replay.run_results)
                     # The static rules, knowing the replayed server's version.
-                    observed = next((f.observed for f in replay.families if isinstance(f, Locks)), {})
-                    lint = project_lint(project, settings, replay.conn.info.server_version, observed)
+                    observed = locks.observed if locks is not None else {}
+                    lint = project_lint(project, settings, replay.conn.info.server_version, observed, ahead.done)
                     report.results.extend(lint)
                     console.static_results(lint)
                     drift = drift_cases(project, settings, replay)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from migration_check.lint import registered, rule_named
 from migration_check.lint.base import Finding, Rule
 from migration_check.lint.engine import DEFAULT_SERVER_VERSION, lint_script
-from migration_check.model import CheckResult, Project, Script, Severity, Status
+from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem
 from migration_check.sql.confirmations import Confirmation, confirmations
@@ -110,8 +110,33 @@ def _case(project: Project, subject: str, finding: Finding, confirmation: Confir
 
 
 def project_lint(project: Project, settings: Settings, server_version: int = DEFAULT_SERVER_VERSION,
-                 observed: dict[str, dict[str, bool]] | None = None) -> list[CheckResult]:
-    """The lint cases of every migration's up, in order (rollbacks exist to drop what the up made)."""
-    return [case for migration in project.migrations if migration.up is not None and not migration.skip_reason
-            for case in lint_results(project, migration.id, migration.up, settings, server_version,
-                                     (observed or {}).get(migration.id))]
+                 observed: dict[str, dict[str, bool]] | None = None,
+                 done: dict[str, tuple[dict[str, bool] | None, list[CheckResult]]] | None = None) -> list[CheckResult]:
+    """The lint cases of every migration's up, in order (rollbacks exist to drop what the up made).
+    `done`: cases already worked out (see `LintAhead`), used where they saw the same observations."""
+    cases = []
+    for migration in project.migrations:
+        if migration.up is None or migration.skip_reason:
+            continue
+        seen = (observed or {}).get(migration.id)
+        earlier = (done or {}).get(migration.id)
+        if earlier is not None and earlier[0] == seen:
+            cases += earlier[1]
+        else:
+            cases += lint_results(project, migration.id, migration.up, settings, server_version, seen)
+    return cases
+
+
+class LintAhead:
+    """The lint cases of each migration, worked out while the replay waits for the server (its
+    parse trees are at hand then, and the lint's Python work overlaps the server's); `project_lint`
+    then only gathers them."""
+
+    def __init__(self, project: Project, settings: Settings, server_version: int) -> None:
+        self.project, self.settings, self.server_version = project, settings, server_version
+        self.done: dict[str, tuple[dict[str, bool] | None, list[CheckResult]]] = {}
+
+    def migration(self, migration: Migration, observed: dict[str, bool] | None) -> None:
+        if migration.up is not None:
+            self.done[migration.id] = (observed, lint_results(self.project, migration.id, migration.up, self.settings,
+                                                              self.server_version, observed))

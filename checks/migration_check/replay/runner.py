@@ -82,6 +82,9 @@ class Replay:
         self._rows = any(isinstance(family, DATA_FAMILIES) for family in self.families)
         self._next: Migration | None = None  # the migration after the one in its round trip
         self._ahead: Trip | None = None  # the next migration's trip, its before_up observed ahead
+        # The caller's own work on a migration whose up committed (the lint's), done while the
+        # snapshot after that up is taken.
+        self.while_waiting: Callable[[Migration], None] | None = None
 
     @property
     def setup_scripts(self) -> list[Script]:
@@ -229,7 +232,7 @@ class Replay:
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return "not run: up failed"
-        context.after_up = self._snapshot_alongside(trip, "after_up")
+        context.after_up = self._snapshot_alongside(trip, "after_up", first=True)
         trip.reached(Stage.UP_DONE)
         no_rollback = self._why_no_rollback(migration)
         if no_rollback:
@@ -251,12 +254,15 @@ class Replay:
         trip.reached(Stage.REAPPLY_RAN)
         return None
 
-    def _snapshot_alongside(self, trip: Trip, hook: str, last: bool = False) -> Snapshot:
+    def _snapshot_alongside(self, trip: Trip, hook: str, first: bool = False, last: bool = False) -> Snapshot:
         """The schema now, taken on the migration's session while the families observe this point
-        (`hook`) on the tool's own: two backends at once (see alongside.py). Meanwhile the next
-        migration's scripts are split and parsed, and after the `last` step its before_up runs."""
+        (`hook`) on the tool's own: two backends at once (see alongside.py). Meanwhile, after the
+        `first` step the caller's `while_waiting` runs, then the next migration's scripts are split
+        and parsed, and after the `last` step its before_up runs."""
         def observe() -> None:
             trip.observe(hook)
+            if first and self.while_waiting is not None:
+                self.while_waiting(trip.context.migration)
             if self._next is not None:
                 read_ahead([self._next.up, self._next.down])
             if last:
