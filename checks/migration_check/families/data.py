@@ -74,9 +74,8 @@ class Data(Family):
         self._facts += [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
 
     def after_down(self, context: MigrationContext) -> None:
-        self._lost = []
-        if FAILED_WITH_ROWS not in context.notes:
-            self._lost = [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
+        self._lost = [] if FAILED_WITH_ROWS in context.notes else \
+            [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
         drop_copies(context.tool_session, self._copies)
 
     def verdict(self, context: MigrationContext) -> CheckResult:

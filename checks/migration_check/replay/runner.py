@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 
+from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import Trip
@@ -37,7 +38,6 @@ from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
 from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
-from migration_check.sql.objects import read_ahead
 
 
 class _NoFreshState(Exception):
@@ -257,14 +257,15 @@ class Replay:
     def _snapshot_alongside(self, trip: Trip, hook: str, first: bool = False, last: bool = False) -> Snapshot:
         """The schema now, taken on the migration's session while the families observe this point
         (`hook`) on the tool's own: two backends at once (see alongside.py). Meanwhile, after the
-        `first` step the caller's `while_waiting` runs, then the next migration's scripts are split
-        and parsed, and after the `last` step its before_up runs."""
+        `first` step the caller's `while_waiting` runs and the next migration's scripts are split
+        and parsed (`named_tables` reads every statement's names into the caches its before_up
+        reads again), and after the `last` step its before_up runs."""
         def observe() -> None:
             trip.observe(hook)
             if first and self.while_waiting is not None:
                 self.while_waiting(trip.context.migration)
-            if self._next is not None:
-                read_ahead([self._next.up, self._next.down])
+            if first and self._next is not None:
+                named_tables([self._next.up, self._next.down])
             if last:
                 self._observe_next(trip.context.after_up or trip.context.before)
         return alongside(self.snapshots.take, observe, cancel=self.conn.cancel)

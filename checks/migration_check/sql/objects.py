@@ -9,17 +9,14 @@ them; a statement this module does not know simply touches nothing.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pglast import ast, parser, visitors
 from pglast.enums import AlterTableType, ObjectType
 
-from migration_check.model import Script
 from migration_check.sql import trees
-from migration_check.sql.source import SyntaxProblem
-from migration_check.sql.splitter import split_script
 from migration_check.sql.statement import Statement
 
 CREATED, DROPPED, CHANGED = "created", "dropped", "changed"
@@ -254,19 +251,3 @@ def statement_names(sql: str) -> frozenset[str]:
         if raw.stmt is not None:
             names(raw.stmt)
     return frozenset(names.names)
-
-
-def read_ahead(scripts: Iterable[Script | None]) -> None:
-    """Split the scripts and read their statements' names now, into the caches every reader shares
-    (the splitter's, the trees', `statement_names`): the replay calls this while it waits for the
-    server, so that the Python work of the next migration is done by then. Problems are left for
-    the readers to report."""
-    for script in scripts:
-        if script is None:
-            continue
-        try:
-            statements = split_script(script)
-        except SyntaxProblem:
-            continue
-        for statement in statements:
-            statement_names(statement.sql)
