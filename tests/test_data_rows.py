@@ -107,3 +107,26 @@ def test_a_table_without_a_possible_row_is_not_covered_with_the_reason(conn: psy
         "public.never": 'no generated row could be inserted: 23514 new row for relation "never" violates'
                         ' check constraint "never_id_check"',
     }
+
+
+def test_values_with_quotes_and_backslashes_arrive_unchanged(conn: psycopg.Connection) -> None:
+    # A partition bound is a value the filler copies into its INSERT as a literal; with
+    # standard_conforming_strings off, a plain '...' literal would read a backslash as an escape.
+    conn.execute("set standard_conforming_strings = off")
+    conn.execute(r"""create table notes (id int, label text, primary key (id, label)) partition by list (label);
+                     create table notes_odd partition of notes for values in (E'it''s a \\ path');""")
+    filler = RowFiller(rows=2, excluded=set())
+    filler.fill(conn)
+    assert filler.not_covered == {}
+    assert {label for (label,) in conn.execute("select label from notes")} == {"it's a \\ path"}
+
+
+def test_built_in_types_are_read_once_and_user_types_every_time(conn: psycopg.Connection) -> None:
+    filler = RowFiller(rows=3, excluded=set())
+    conn.execute("create type mood as enum ('sad'); create table first (id int primary key, m mood)")
+    filler.fill(conn)
+    assert set(filler.built_in_types) == {conn.execute("select 'int4'::regtype::oid").fetchone()[0]}
+    # An enum may gain labels between migrations: the next table sees them.
+    conn.execute("alter type mood add value 'glad'; create table second (id int primary key, m mood)")
+    filler.fill(conn)
+    assert {m for (m,) in conn.execute("select m::text from second")} == {"sad", "glad"}

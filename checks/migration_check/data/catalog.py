@@ -12,6 +12,7 @@ import pglast
 import psycopg
 from pglast import ast, parser
 
+from migration_check.schema.sql_common import FIRST_NORMAL_OID
 from migration_check.sql.prepared import Prepared, fetch, literal, run
 
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
@@ -128,8 +129,8 @@ def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tupl
     return found, max((int(oid) for oid, _, _ in rows), default=after)
 
 
-def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo]:
-    """Fills in the columns and foreign keys of `found`; returns the types they use."""
+def describe(conn: psycopg.Connection, found: list[Table], built_in: dict[int, TypeInfo] | None = None) -> dict[int, TypeInfo]:
+    """Fills in the columns and foreign keys of `found`; returns the types they use (see `types`)."""
     by_oid = {table.oid: table for table in found}
     oids = literal(list(by_oid))
     columns, keys, partitions = run(conn, [(_COLUMNS, [oids]), (_FOREIGN_KEYS, [oids]), (_PARTITIONS, [oids])],
@@ -140,7 +141,7 @@ def describe(conn: psycopg.Connection, found: list[Table]) -> dict[int, TypeInfo
         by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns_of), tuple(parent_columns)))
     for root, rows in itertools.groupby(partitions, key=lambda row: row[0]):
         by_oid[root].partitions = _partition_values([row[1:] for row in rows])
-    return types(conn, {column.type_oid for table in found for column in table.columns})
+    return types(conn, {column.type_oid for table in found for column in table.columns}, built_in)
 
 
 def _partition_values(rows: list[tuple]) -> list[dict[str, str]]:
@@ -184,17 +185,23 @@ def _bound_values(bound: str) -> list[str]:
     return values
 
 
-def types(conn: psycopg.Connection, wanted: set[int]) -> dict[int, TypeInfo]:
-    """The types `wanted`, and every type they are built on (domain bases, array elements, range subtypes)."""
+def types(conn: psycopg.Connection, wanted: set[int], built_in: dict[int, TypeInfo] | None = None) -> dict[int, TypeInfo]:
+    """The types `wanted`, and every type they are built on (domain bases, array elements, range
+    subtypes). `built_in` keeps the types made by initdb across calls (no migration changes them;
+    an enum's labels or a domain's base may change, so user types are read every time)."""
     multirange = ("(SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid)"
                   if conn.info.server_version >= MULTIRANGES else "NULL::oid")
     query = Prepared(_TYPES.format(multirange=multirange), "oid[]")
+    known = built_in if built_in is not None else {}
     found: dict[int, TypeInfo] = {}
     while wanted:
-        for row in fetch(conn, query, sorted(wanted)):
+        found |= {oid: known[oid] for oid in wanted if oid in known}
+        for row in fetch(conn, query, sorted(wanted - known.keys())) if wanted - known.keys() else ():
             oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of = row
             found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
                                   subtype if subtype is not None else multirange_of)
+            if built_in is not None and oid < FIRST_NORMAL_OID:
+                built_in[oid] = found[oid]
         wanted = {info.base for info in found.values()} | {info.element for info in found.values()} \
             | {info.subtype or 0 for info in found.values()}
         wanted -= set(found) | {0}

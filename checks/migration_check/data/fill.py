@@ -17,11 +17,11 @@ import graphlib
 from dataclasses import dataclass, field
 
 import psycopg
-from psycopg import sql
 
 from migration_check.data import catalog
 from migration_check.data.catalog import Column, Table, TypeInfo
 from migration_check.data.values import value
+from migration_check.sql.prepared import quote_literal
 
 # Enough rows that every label of an enum appears, within reason.
 MAX_ROWS = 20
@@ -40,6 +40,7 @@ class RowFiller:
     not_covered: dict[str, str] = field(default_factory=dict)  # table -> why it has no rows
     database: str | None = None  # the database the filled oids belong to
     seen_up_to: int = 0  # the largest table oid read so far
+    built_in_types: dict[int, TypeInfo] = field(default_factory=dict)  # the same in every database
 
     def fill(self, admin: psycopg.Connection) -> list[str]:
         """Fill the tables not filled yet; returns their names."""
@@ -50,8 +51,8 @@ class RowFiller:
         found, self.seen_up_to = catalog.tables(admin, self.excluded, self.seen_up_to)
         if not found or self.rows <= 0:
             return []
-        types = catalog.describe(admin, found)
-        timeout = sql.SQL("SET LOCAL statement_timeout = {}; ").format(sql.Literal(self.statement_timeout))
+        types = catalog.describe(admin, found, self.built_in_types)
+        timeout = f"SET LOCAL statement_timeout = {quote_literal(self.statement_timeout)}; "
         for table in _parents_first(found):
             reason = _fill_table(admin, table, types, self.rows, timeout)
             self.filled.add(table.oid)
@@ -82,32 +83,33 @@ def _parents_first(found: list[Table]) -> list[Table]:
 
 @dataclass(frozen=True)
 class _Plan:
-    """How each row of a table is made: the columns given, and their value for row i."""
+    """How each row of a table is made: the columns given, and their value for row i (SQL text:
+    the names are quoted already, the values are quote_literal's)."""
 
     table: Table
     columns: list[Column]
     types: dict[int, TypeInfo]
     references: dict[str, tuple[catalog.ForeignKey, int]]  # column -> its foreign key, position in it
 
-    def row(self, i: int, nulls: bool = False, defaults: bool = False) -> list[sql.Composable]:
-        return [self._cell(column, i, nulls, defaults) for column in self.columns]
+    def row(self, i: int, nulls: bool = False, defaults: bool = False) -> str:
+        return "(" + ", ".join([self._cell(column, i, nulls, defaults) for column in self.columns]) + ")"
 
-    def _cell(self, column: Column, i: int, nulls: bool, defaults: bool) -> sql.Composable:
+    def _cell(self, column: Column, i: int, nulls: bool, defaults: bool) -> str:
         partitions = self.table.partitions
         routed = partitions[i % len(partitions)].get(column.quoted) if partitions else None
         if routed is not None:
-            return sql.SQL("{}::{}").format(sql.Literal(routed), sql.SQL(column.type_text))
+            return f"{quote_literal(routed)}::{column.type_text}"
         reference = self.references.get(column.quoted)
         if reference is not None:
             return _parent_key(*reference, i)
         if defaults and column.has_default:
-            return sql.SQL("DEFAULT")
+            return "DEFAULT"
         if not column.not_null and (nulls or i % NULL_EVERY == NULL_EVERY - 1):
-            return sql.SQL("NULL")
+            return "NULL"
         text = value(column, self.types, i)
         if text is None:
-            return sql.SQL("DEFAULT") if column.has_default else sql.SQL("NULL")
-        return sql.SQL("{}::{}").format(sql.Literal(text), sql.SQL(column.type_text))
+            return "DEFAULT" if column.has_default else "NULL"
+        return f"{quote_literal(text)}::{column.type_text}"
 
 
 def _plan(table: Table, types: dict[int, TypeInfo]) -> _Plan | str:
@@ -122,11 +124,11 @@ def _plan(table: Table, types: dict[int, TypeInfo]) -> _Plan | str:
     return _Plan(table, columns, types, references)
 
 
-def _parent_key(fk: catalog.ForeignKey, position: int, i: int) -> sql.Composable:
+def _parent_key(fk: catalog.ForeignKey, position: int, i: int) -> str:
     """Column `position` of the key of parent row i (cycling through the parent's rows, in key order)."""
-    order = sql.SQL(", ").join(sql.SQL("p.{}").format(sql.SQL(column)) for column in fk.parent_columns)
-    return sql.SQL("(SELECT p.{} FROM {} p ORDER BY {} LIMIT 1 OFFSET {} % greatest((SELECT count(*) FROM {}), 1))").format(
-        sql.SQL(fk.parent_columns[position]), sql.SQL(fk.parent), order, sql.Literal(i), sql.SQL(fk.parent))
+    order = ", ".join(f"p.{column}" for column in fk.parent_columns)
+    return (f"(SELECT p.{fk.parent_columns[position]} FROM {fk.parent} p ORDER BY {order}"
+            f" LIMIT 1 OFFSET {i} % greatest((SELECT count(*) FROM {fk.parent}), 1))")
 
 
 def _row_count(table: Table, types: dict[int, TypeInfo], rows: int) -> int:
@@ -141,17 +143,15 @@ def _enum_labels(type_oid: int, types: dict[int, TypeInfo]) -> tuple[str, ...]:
     return info.labels if info is not None else ()
 
 
-def _insert(plan: _Plan, rows: list[list[sql.Composable]]) -> sql.Composed:
-    target = sql.SQL(plan.table.name)
+def _insert(plan: _Plan, rows: list[str]) -> str:
     if not plan.columns:
-        return sql.SQL("INSERT INTO {} DEFAULT VALUES ON CONFLICT DO NOTHING").format(target)
-    names = sql.SQL(", ").join(sql.SQL(column.quoted) for column in plan.columns)
-    values = sql.SQL(", ").join(sql.SQL("({})").format(sql.SQL(", ").join(row)) for row in rows)
-    return sql.SQL("INSERT INTO {} ({}) VALUES {} ON CONFLICT DO NOTHING").format(target, names, values)
+        return f"INSERT INTO {plan.table.name} DEFAULT VALUES ON CONFLICT DO NOTHING"
+    names = ", ".join(column.quoted for column in plan.columns)
+    return f"INSERT INTO {plan.table.name} ({names}) VALUES {', '.join(rows)} ON CONFLICT DO NOTHING"
 
 
 def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeInfo], rows: int,
-                timeout: sql.Composable) -> str | None:
+                timeout: str) -> str | None:
     """Insert the table's rows; returns why it has none, or None. Each INSERT is one message with
     `timeout` (SET LOCAL): statements sent together on an autocommit session run as one implicit
     transaction, which a failure undoes whole (no BEGIN, SAVEPOINT, RELEASE, COMMIT round trips)."""
@@ -183,5 +183,5 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
 
 
 def _has_rows(admin: psycopg.Connection, table: Table) -> bool:
-    row = admin.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.SQL(table.name))).fetchone()
+    row = admin.execute(f"SELECT EXISTS (SELECT FROM {table.name})").fetchone()
     return bool(row and row[0])

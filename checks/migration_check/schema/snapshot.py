@@ -137,8 +137,9 @@ def take_snapshot(conn: psycopg.Connection, *, owners_and_grants: bool = False) 
 
     The query is large enough that planning it costs more than running it on a small schema, so
     it is a prepared statement of the session (made on first use, and again after a DISCARD ALL).
-    The session's settings are left as they were: search_path and jit change only for the
-    implicit transaction of the message (or inside a savepoint, if a transaction is open).
+    The session's settings are left as they were: search_path, standard_conforming_strings and jit
+    change only for the implicit transaction of the message (or inside a savepoint, if a
+    transaction is open).
     """
     [rows] = prepared.run(conn, [(Prepared(snapshot_query(conn.info.server_version, owners_and_grants)), [])])
     return Snapshot.from_rows(rows)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pglast import parser
 
+from migration_check.sql.prepared import quote_literal
 from migration_check.sql.source import OffsetMap, Source
 
 # psql meta-commands that only print or format output: nothing to replay.
@@ -103,10 +104,7 @@ def variable_value(name_raw: str, variables: dict[str, str]) -> str | None:
         name = name_raw[1:-1]
         if name not in variables:
             return None
-        value = variables[name]
-        quoted = "'" + value.replace("'", "''") + "'"
-        # psql's PQescapeLiteral: backslashes are doubled and the literal becomes E'...'
-        return " E" + quoted.replace("\\", "\\\\") if "\\" in value else quoted
+        return quote_literal(variables[name])  # as psql quotes it (PQescapeLiteral)
     if name_raw.startswith('"') and name_raw.endswith('"') and len(name_raw) > 1:
         name = name_raw[1:-1]
         if name not in variables:
