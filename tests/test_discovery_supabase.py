@@ -128,3 +128,38 @@ def test_the_seed_file_supabase_loads_is_picked_up(tmp_path: Path) -> None:
     project = discover(root)
     assert project.seeds == [root / "supabase" / "seed.sql"]
     assert discover(write_files(tmp_path / "none", {"supabase/migrations/20250101000000_init.sql": "select 1;\n"})).seeds == []
+
+
+def test_versions_are_text_to_the_cli(tmp_path: Path) -> None:
+    # schema_migrations.version is text: `001` and `1` are two versions; two `001` files are one,
+    # and the second insert of it fails the push.
+    from migration_check.history import static_checks
+    from migration_check.model import Status
+    from migration_check.settings import Settings
+
+    write_files(tmp_path, {
+        "supabase/migrations/001_initial.sql": "create table a (id int);\n",
+        "supabase/migrations/001_fix.sql": "create table b (id int);\n",
+        "supabase/migrations/1_other.sql": "create table c (id int);\n",
+    })
+    results = static_checks(discover(tmp_path, repo_root=tmp_path), Settings())
+    failed = {r.subject for r in results if r.check == "history" and r.status is Status.FAILED}
+    assert failed == {"001_fix", "001_initial"}
+
+
+def test_files_run_in_file_name_order_as_the_cli_reads_them(tmp_path: Path) -> None:
+    # The CLI reads the directory sorted by name: a 14-digit version sorts among 8-digit ones by
+    # its text, not after them by its number, and that order is not an ambiguity to report.
+    from migration_check.history import static_checks
+    from migration_check.model import Status
+    from migration_check.settings import Settings
+
+    write_files(tmp_path, {
+        "supabase/migrations/20241209_templates.sql": "create table t (id int);\n",
+        "supabase/migrations/20241223100000_flags.sql": "alter table t add column f int;\n",
+        "supabase/migrations/20251227_branding.sql": "alter table t add column b int;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.id for m in found.migrations] == ["20241209_templates", "20241223100000_flags", "20251227_branding"]
+    history = [r for r in static_checks(found, Settings()) if r.check == "history"]
+    assert {r.status for r in history} <= {Status.PASSED, Status.SKIPPED}

@@ -97,6 +97,23 @@ def test_after_an_apply_failure_later_files_are_still_parsed(pg_server: Database
     assert "20250101000004_table_4.sql:1:" in message and "syntax error" in message
     assert "20250101000002_table_2 failed to apply" in message
 
+    # Forward-only (no rollback files): the broken up is the apply case's finding, not the rollback's too.
+    forward = write_files(tmp_path / "f", {k: v for k, v in files.items() if not k.endswith("_rollback.sql")})
+    code, root = check(pg_server, forward / "migrations", tmp_path)
+    assert verdicts(root, "apply")["20250101000004_table_4"] == "failed"
+    assert verdicts(root, "rollback")["20250101000004_table_4"] == "skipped"
+
+
+def test_a_broken_rollback_after_an_apply_failure_is_its_own_finding(pg_server: Database, tmp_path: Path) -> None:
+    files = numbered(3, {1: ("create table t1 (id int references nowhere);", "drop table t1;"),
+                         3: ("create table t3 (id int);", "drop table t3 cascade oops;")})
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    assert code == 1
+    assert verdicts(root, "apply")["20250101000003_table_3"] == "skipped"
+    [broken] = [c for c in root.iter("testcase") if c.attrib["name"] == "20250101000003_table_3"
+                and c.attrib["classname"] == "migration_check.rollback"]
+    assert "20250101000003_table_3_rollback.sql:1:" in broken.find("failure").attrib["message"]
+
 
 def test_rollbacks_absent_means_the_rollbacks_are_not_run(pg_server: Database, tmp_path: Path) -> None:
     project = write_files(tmp_path / "p", numbered(2, {1: ("create table t1 (id int);", "drop table no_such_table;")}))

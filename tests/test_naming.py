@@ -142,3 +142,22 @@ def test_parse_timestamp_rejects_what_strptime_would_accept() -> None:
     for bad in ("20251345000000", "20250230000000", "20250101246000", "2025010100000"):
         with pytest.raises(ValueError):
             parse_timestamp(bad)
+
+
+def test_supabase_accepts_what_the_supabase_cli_accepts(tmp_path: Path) -> None:
+    # The CLI's own regex (pkg/migration/file.go): ^([0-9]+)_(.*)\.sql$. These names, from a real
+    # Supabase project, all run with `supabase db push`; a dash after the version does not (the CLI
+    # skips the file with a warning), so it fails.
+    files = {"001_initial_schema.sql": "", "0251225_create_sidebar.sql": "", "20241209_create_templates.sql": "",
+             "20241223100000_add_flags.sql": "", "20241223100000_add_flags_rollback.sql": "",
+             "20251226_0001_lead_priority.sql": "", "20250101000000_AddIndex.sql": "", "20250102000000-dashed.sql": ""}
+    project = project_of(tmp_path, files, "supabase", "supabase/migrations")
+    results = by_subject(check_naming(project, Settings(), NOW), "naming")
+    assert {name for name, r in results.items() if r.status is not Status.PASSED} == {"20250102000000-dashed.sql"}
+    assert "the Supabase CLI's rule" in results["20250102000000-dashed.sql"].message
+    # `supabase migration new` writes YYYYMMDDHHMMSS_snake_case.sql: the convention, on request.
+    strict = by_subject(check_naming(project, Settings(naming_strict=True), NOW), "naming")
+    assert strict["20241209_create_templates.sql"].status is Status.FAILED
+    assert "20241209000000_create_templates.sql" in strict["20241209_create_templates.sql"].message
+    assert "20250101000000_add_index.sql" in strict["20250101000000_AddIndex.sql"].message
+    assert strict["20241223100000_add_flags.sql"].status is Status.PASSED

@@ -4,8 +4,14 @@
     supabase/migrations/20250906120000_add_user_preferences_rollback.sql   (optional)
 
 Rules:
-- File names and order are the timestamp layout's: `<timestamp>_<name>.sql`, in version order, as
-  `supabase db push` / `supabase migration up` apply them.
+- Files are the timestamp layout's, `<timestamp>_<name>.sql`, applied in file-name order as text
+  (pkg/migration/list.go reads the directory sorted by name): `20241223100000_a.sql` runs before
+  `20251227_b.sql`, whatever their numbers. The CLI takes any file named `^([0-9]+)_(.*)\.sql$`
+  (pkg/migration/file.go: `001_init.sql`, `20241209_x.sql`, `..._AddIndex.sql` all run) and skips
+  the rest with a warning, so that is the naming check's default; `supabase migration new` writes
+  `YYYYMMDDHHMMSS_snake_case.sql`, the convention `naming: strict` asks for. The CLI records a
+  migration by its version as text (`supabase_migrations.schema_migrations.version text PRIMARY
+  KEY`): two files with one version cannot both run, and `001` and `1` are two versions.
 - The Supabase CLI has no down migrations. A project with no `_rollback.sql` file at all is
   forward-only (RollbackPolicy.ABSENT); once it keeps rollback files, every migration needs one
   (REQUIRED), as in the timestamp layout.
@@ -18,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery import bookkeeping
@@ -34,6 +41,12 @@ class SupabaseLayout(TimestampRollbackLayout):
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("supabase/migrations",)
     bookkeeping = bookkeeping.SUPABASE
+    naming_pattern = r"^[0-9]+_.*\.sql$"
+    naming_hint = "<version>_<name>.sql (the Supabase CLI's rule; ..._rollback.sql for a rollback)"
+    strict_naming_pattern = TimestampRollbackLayout.naming_pattern
+    strict_naming_hint = TimestampRollbackLayout.naming_hint
+    identity = "text"
+    file_name_order = True
 
     def detect(self, directory: Path) -> Detection | None:
         if not _is_supabase_directory(directory):
@@ -45,6 +58,8 @@ class SupabaseLayout(TimestampRollbackLayout):
 
     def discover(self, directory: Path) -> Discovery:
         found = super().discover(directory)
+        by_file_name = [replace(m, sort_key=(m.up.path.name,)) if m.up else m for m in found.migrations]
+        found.migrations = sorted(by_file_name, key=lambda m: m.sort_key)
         has_rollbacks = any(m.down for m in found.migrations) or bool(found.orphan_rollbacks)
         found.rollback_policy = RollbackPolicy.REQUIRED if has_rollbacks else RollbackPolicy.ABSENT
         # `supabase db reset` loads the seed file ([db.seed] sql_paths, ./seed.sql by default).

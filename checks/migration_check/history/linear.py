@@ -163,9 +163,10 @@ Finding = DuplicateVersion | AmbiguousOrder | OutOfOrder | VersionReused | Edite
 # --- the local part: needs only the branch ----------------------------------------------------
 
 
-def local_findings(branch: Snapshot, numeric_versions: bool = False) -> list[Finding]:
-    """Versions unique and in one unambiguous order, in migration order. Where the runner compares
-    versions as numbers (`numeric_versions`), text order is nobody's business."""
+def local_findings(branch: Snapshot, unambiguous: bool = False) -> list[Finding]:
+    """Versions unique and in one unambiguous order, in migration order. Where the runner has one
+    order of its own (`unambiguous`: it compares versions as numbers, or applies file names as
+    text), the other order is nobody's business."""
     findings: list[Finding] = []
     versioned = [e for e in branch if not e.repeatable]
     by_version: dict[tuple, list[Entry]] = {}
@@ -177,7 +178,7 @@ def local_findings(branch: Snapshot, numeric_versions: bool = False) -> list[Fin
         if len(same) > 1:
             others = tuple(e.path for e in same if e is not entry)
             findings.append(DuplicateVersion(entry.id, entry.path, entry.version, others))
-        elif not numeric_versions and previous is not None and _text_order_differs(previous.version, entry.version):
+        elif not unambiguous and previous is not None and _text_order_differs(previous.version, entry.version):
             findings.append(AmbiguousOrder(entry.id, entry.path, entry.version, previous.path, previous.version))
     return findings
 

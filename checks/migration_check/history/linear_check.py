@@ -37,7 +37,8 @@ NEW_HINT = "`migration-check new <name>` makes one"
 
 def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     branch = project_snapshot(project)
-    findings = local_findings(branch, layout_named(project.format).numeric_versions)
+    layout = layout_named(project.format)
+    findings = local_findings(branch, unambiguous=layout.numeric_versions or layout.file_name_order)
     base_ref = settings.base_ref
     unreachable: CheckResult | None = None
     if base_ref:

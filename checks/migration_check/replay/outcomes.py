@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migration_check.families import Family, replay_families
-from migration_check.families.base import default_location, default_script
+from migration_check.families.base import default_location
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
@@ -46,8 +46,11 @@ def parsed_outcome(project: Project, migration: Migration, reason: str,
     """A migration the replay cannot run: skipped with `reason`, except that its scripts are still
     parsed, so a syntax error in it is reported at its file:line in the same run."""
     outcome = skipped_outcome(project, migration, reason, families)
+    # Each file once: the rollback case parses the rollback file only (without one, a syntax
+    # error in the up is the apply case's finding, not the rollback's too).
+    scripts = {"apply": migration.up, "rollback": migration.down}
     for index, case in enumerate(outcome.results):
-        script = default_script(migration, case.check) if case.check in ("apply", "rollback") else None
+        script = scripts.get(case.check)
         problem = _syntax_problem(script) if script is not None else None
         if problem is not None:
             relative = project.relative(problem.path) or str(problem.path)
