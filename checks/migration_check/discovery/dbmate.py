@@ -58,6 +58,7 @@ class DbmateLayout(Layout):
     bookkeeping = bookkeeping.DBMATE
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ
+    file_name_order = True
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [p for p in _sql_files(directory) if any(_marker(line) for line in read_head(p).split("\n"))]

@@ -47,6 +47,7 @@ class PrismaLayout(Layout):
     bookkeeping = bookkeeping.PRISMA
 
     identity = "id"  # two directories with one timestamp are two migrations to Prisma
+    file_name_order = True
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / SCRIPT).is_file()]
