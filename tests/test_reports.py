@@ -67,3 +67,22 @@ def test_the_json_has_every_case_with_a_line_and_all_files_are_readable_by_other
     for name in ("junit.xml", "report.sarif", "hygiene.md", "run.json"):
         mode = (out / name).stat().st_mode
         assert mode & stat.S_IROTH, name
+
+
+def test_a_migration_with_only_warnings_is_labelled_warn_not_fail() -> None:
+    import io
+
+    from migration_check.model import CheckResult, Migration, Severity, Status
+    from migration_check.replay.outcomes import MigrationOutcome
+    from migration_check.reports.console import Console
+
+    outcome = MigrationOutcome(Migration("1", "add_fk", (1,), None), [
+        CheckResult("apply", "1_add_fk", Status.PASSED),
+        CheckResult("data", "1_add_fk", Status.FAILED, message="the up fails while the tables hold rows",
+                    severity=Severity.WARNING),
+    ])
+    for fail_on, label in ((Severity.ERROR, "WARN"), (Severity.WARNING, "FAIL")):
+        out = io.StringIO()
+        Console(out, fail_on=fail_on).migration(outcome)
+        assert out.getvalue().split()[0] == label
+        assert f"{label.lower()} data: the up fails while the tables hold rows" in out.getvalue()

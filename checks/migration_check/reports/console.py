@@ -67,7 +67,10 @@ class Console:
         reason = ""
         if status is Status.SKIPPED:
             reason = next((r.message for r in outcome.results if r.message), "")
-        self.say(f"  {LABELS[status]}  {outcome.migration.id:<52} {outcome.seconds:7.3f}s  {reason}".rstrip())
+        label = LABELS[status]
+        if status is Status.FAILED and not any(r.counts_as_failure(self.fail_on) for r in outcome.results):
+            label = "WARN"  # only warnings: the migration does not fail the run
+        self.say(f"  {label}  {outcome.migration.id:<52} {outcome.seconds:7.3f}s  {reason}".rstrip())
         for result in outcome.results:
             if result.status is Status.FAILED:
                 self._failure_details(result, indent="        ")
