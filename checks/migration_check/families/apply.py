@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
+from migration_check.sql.dialects import other_dialect
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -26,6 +27,8 @@ class Apply(Family):
         if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
             names = ", ".join(context.project.relative(m.main_file) or m.id for m in context.skipped_before[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
+        elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)):
+            result.message += f" {hint}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"

@@ -10,6 +10,7 @@ from migration_check.families.base import default_location
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql.dialects import SYNTAX_ERROR, other_dialect
 
 
 @dataclass
@@ -56,7 +57,8 @@ def parsed_outcome(project: Project, migration: Migration, reason: str,
             relative = project.relative(problem.path) or str(problem.path)
             outcome.results[index] = CheckResult(
                 check=case.check, subject=migration.id, status=Status.FAILED, file=relative, line=problem.line,
-                message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message} ({reason})")
+                message=f"{relative}:{problem.line}:{problem.column}: syntax error: {problem.message}"
+                        f"{' ' + hint if (hint := other_dialect(SYNTAX_ERROR, problem.message)) else ''} ({reason})")
     return outcome
 
 

@@ -1,0 +1,45 @@
+"""Migrations written for SQLite or MySQL say so when PostgreSQL stops at their words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.servers.base import Database
+from migration_check.sql.dialects import other_dialect
+
+
+@pytest.mark.parametrize(("sqlstate", "message", "dialect"), [
+    ("42601", 'syntax error at or near "AUTOINCREMENT"', "SQLite"),
+    ("42601", 'syntax error at or near "`"', "MySQL"),
+    ("42704", 'type "datetime" does not exist', "MySQL or SQLite"),
+    ("42704", 'type "nvarchar" does not exist', "SQL Server"),
+])
+def test_other_databases_words_are_named(sqlstate: str, message: str, dialect: str) -> None:
+    assert other_dialect(sqlstate, message) == f"(that is {dialect} SQL: migration-check replays migrations on PostgreSQL)"
+
+
+@pytest.mark.parametrize(("sqlstate", "message"), [
+    ("42601", 'syntax error at or near "tabel"'),
+    ("42704", 'type "public.money2" does not exist'),
+    ("42P01", 'relation "AUTOINCREMENT" does not exist'),
+])
+def test_postgresql_mistakes_get_no_such_hint(sqlstate: str, message: str) -> None:
+    assert other_dialect(sqlstate, message) is None
+
+
+def test_a_sqlite_project_says_so_for_the_replayed_file_and_the_parsed_ones(pg_server: Database, tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # As golang-migrate projects for SQLite look (seen on real repositories).
+    table = "create table {0} (id integer primary key autoincrement, name text);"
+    project = write_files(tmp_path, {
+        "migrations/1_users.up.sql": table.format("users"), "migrations/1_users.down.sql": "drop table users;",
+        "migrations/2_orders.up.sql": table.format("orders"), "migrations/2_orders.down.sql": "drop table orders;",
+    })
+    code = main(["check", str(project), "--database-url", pg_server.conninfo, "-q", "--junit-xml", str(tmp_path / "r.xml")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count('"autoincrement" (that is SQLite SQL') == 2, out
