@@ -15,6 +15,7 @@ from migration_check.settings import Settings
 
 NOW = datetime(2025, 9, 6, 12, 0, 0, tzinfo=UTC)
 TIMESTAMP = Convention(r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$", "YYYYMMDDHHMMSS_snake_case_name.sql")
+TIMESTAMP_STRICT = Convention(TIMESTAMP.pattern, TIMESTAMP.hint, timestamps=True)
 
 
 def project_of(root: Path, files: dict[str, str], format: str = "timestamp", directory: str = "migrations") -> Project:
@@ -149,6 +150,7 @@ def test_supabase_accepts_what_the_supabase_cli_accepts(tmp_path: Path) -> None:
     # Supabase project, all run with `supabase db push`; a dash after the version does not (the CLI
     # skips the file with a warning), so it fails.
     files = {"001_initial_schema.sql": "", "0251225_create_sidebar.sql": "", "20241209_create_templates.sql": "",
+             "00000000000001_schema.sql": "", "20251345000000_not_a_date.sql": "",
              "20241223100000_add_flags.sql": "", "20241223100000_add_flags_rollback.sql": "",
              "20251226_0001_lead_priority.sql": "", "20250101000000_AddIndex.sql": "", "20250102000000-dashed.sql": ""}
     project = project_of(tmp_path, files, "supabase", "supabase/migrations")
@@ -161,3 +163,10 @@ def test_supabase_accepts_what_the_supabase_cli_accepts(tmp_path: Path) -> None:
     assert "20241209000000_create_templates.sql" in strict["20241209_create_templates.sql"].message
     assert "20250101000000_add_index.sql" in strict["20250101000000_AddIndex.sql"].message
     assert strict["20241223100000_add_flags.sql"].status is Status.PASSED
+    assert "not a real date and time" in strict["20251345000000_not_a_date.sql"].message
+    assert strict["00000000000001_schema.sql"].status is Status.PASSED  # made up to number, not to tell the time
+
+
+@pytest.mark.parametrize("version", ["00000000000000", "00000000000001", "00000000000042", "10000000000000", "99999999999999"])
+def test_made_up_versions_are_not_asked_to_be_moments(version: str) -> None:
+    assert naming_problems(f"{version}_schema.sql", TIMESTAMP_STRICT, NOW, version) == []

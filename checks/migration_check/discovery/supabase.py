@@ -9,9 +9,9 @@ Rules:
   `20251227_b.sql`, whatever their numbers. The CLI takes any file named `^([0-9]+)_(.*)\.sql$`
   (pkg/migration/file.go: `001_init.sql`, `20241209_x.sql`, `..._AddIndex.sql` all run) and skips
   the rest with a warning, so that is the naming check's default; `supabase migration new` writes
-  `YYYYMMDDHHMMSS_snake_case.sql`, the convention `naming: strict` asks for. The CLI records a
-  migration by its version as text (`supabase_migrations.schema_migrations.version text PRIMARY
-  KEY`): two files with one version cannot both run, and `001` and `1` are two versions.
+  `YYYYMMDDHHMMSS_snake_case.sql`, the convention (and real UTC moments) `naming: strict` asks for.
+  The CLI records a migration by its version as text (`supabase_migrations.schema_migrations.version
+  text PRIMARY KEY`): two files with one version cannot both run, and `001` and `1` are two versions.
 - The Supabase CLI has no down migrations. A project with no `_rollback.sql` file at all is
   forward-only (RollbackPolicy.ABSENT); once it keeps rollback files, every migration needs one
   (REQUIRED), as in the timestamp layout.
@@ -45,6 +45,7 @@ class SupabaseLayout(TimestampRollbackLayout):
     naming_hint = "<version>_<name>.sql (the Supabase CLI's rule; ..._rollback.sql for a rollback)"
     strict_naming_pattern = TimestampRollbackLayout.naming_pattern
     strict_naming_hint = TimestampRollbackLayout.naming_hint
+    timestamp_versions = False  # the CLI takes any digits: real UTC moments under `naming: strict`
     identity = "text"
     file_name_order = True
 

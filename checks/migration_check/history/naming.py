@@ -25,8 +25,9 @@ TIMESTAMP_DIGITS = 14
 # Clocks of laptops and CI runners differ a little; more than this ahead is a wrong time zone.
 CLOCK_SKEW = timedelta(minutes=10)
 LEADING_VERSION = re.compile(r"^(?P<digits>\d+)(?=[_.])")
-# A run of one digit then zeros, or all nines: versions made up to sort first or last.
-SORT_SENTINEL = re.compile(r"\d0+|9+")
+# A run of one digit then zeros, all nines, or a year of zeros (00000000000001, 00000000000002, ...):
+# versions made up to sort first or last, or to number the migrations, not to tell the time.
+SORT_SENTINEL = re.compile(r"\d0+|9+|0000\d+")
 
 
 @dataclass(frozen=True)
@@ -162,8 +163,9 @@ def _fix_version(name: str, now: datetime) -> tuple[str, str]:
 
 def _timestamp_problems(name: str, version: str, now: datetime) -> list[NamingProblem]:
     """A 14-digit version must be a real moment, not in the future. Made-up versions that exist to
-    sort first or last (00000000000000, 10000000000000, 99999999999999) are deliberate, and a fresh
-    timestamp is never proposed: it would move the migration elsewhere in the order."""
+    sort first or last (00000000000000, 10000000000000, 99999999999999, 00000000000001) are
+    deliberate, and a fresh timestamp is never proposed: it would move the migration elsewhere in
+    the order."""
     if SORT_SENTINEL.fullmatch(version):
         return []
     try:
