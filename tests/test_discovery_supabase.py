@@ -163,3 +163,14 @@ def test_files_run_in_file_name_order_as_the_cli_reads_them(tmp_path: Path) -> N
     assert [m.id for m in found.migrations] == ["20241209_templates", "20241223100000_flags", "20251227_branding"]
     history = [r for r in static_checks(found, Settings()) if r.check == "history"]
     assert {r.status for r in history} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_supabase_migrations_may_be_a_link_to_a_shared_folder(tmp_path: Path) -> None:
+    # A monorepo keeps the SQL in a package and links supabase/migrations to it, as the CLI allows.
+    write_files(tmp_path, {"packages/db/migrations/20240101000000_users.sql": "create table users (id int);\n",
+                           "packages/db/migrations/20240102_notes.sql": "create table notes (id int);\n"})
+    (tmp_path / "supabase").mkdir()
+    (tmp_path / "supabase" / "migrations").symlink_to("../packages/db/migrations")
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "supabase"
+    assert [m.id for m in found.migrations] == ["20240101000000_users", "20240102_notes"]

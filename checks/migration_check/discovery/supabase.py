@@ -24,6 +24,7 @@ Rules:
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,5 +72,10 @@ class SupabaseLayout(TimestampRollbackLayout):
 
 
 def _is_supabase_directory(directory: Path) -> bool:
-    parent = directory.resolve().parent
-    return directory.name == "migrations" and (parent.name == "supabase" or (parent / "config.toml").is_file())
+    """`supabase/migrations` (or `migrations` beside a config.toml): as the path reads, since the CLI
+    follows a link there to a shared package's folder, and resolved (a relative `.` inside it)."""
+    for candidate in {Path(os.path.abspath(directory)), directory.resolve()}:
+        parent = candidate.parent
+        if candidate.name == "migrations" and (parent.name == "supabase" or (parent / "config.toml").is_file()):
+            return True
+    return False
