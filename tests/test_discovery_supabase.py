@@ -174,3 +174,12 @@ def test_supabase_migrations_may_be_a_link_to_a_shared_folder(tmp_path: Path) ->
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "supabase"
     assert [m.id for m in found.migrations] == ["20240101000000_users", "20240102_notes"]
+
+
+def test_a_linked_supabase_migrations_named_by_config_toml(tmp_path: Path) -> None:
+    write_files(tmp_path, {"supabase/config.toml": 'project_id = "x"\n',
+                           "db_schema/migrations/20260101000000_baseline.sql": "create table t (id int);\n"})
+    (tmp_path / "supabase" / "migrations").symlink_to("../db_schema/migrations")
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "supabase"
+    assert found.reason.endswith("directory from supabase/config.toml")

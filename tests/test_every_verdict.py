@@ -148,3 +148,13 @@ def test_migrations_that_demote_postgres_do_not_break_the_tool(tmp_path: Path) -
     [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"
               and c.attrib["name"] == "20250101000001_table_1"]
     assert case.find("failure") is None  # the role's attribute came back with the rollback
+
+
+def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Database, tmp_path: Path) -> None:
+    project = write_files(tmp_path / "p", numbered(1, {1: ("create extension migration_check_no_such_extension;",
+                                                          "drop extension migration_check_no_such_extension;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    message = case.find("failure").attrib["message"]
+    assert "is not available (this server does not have it: check on one that does, `--postgres-image IMAGE`" in message

@@ -38,11 +38,13 @@ def configured_directories(root: Path) -> list[tuple[Path, str]]:
             found += [(root / relative, why) for relative, why in reader(root)]
         except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
             continue  # a config file this tool cannot read names nothing; the other steps still run
-    unique: dict[Path, str] = {}
+    # One entry per directory, named as the configuration names it: a link (supabase/migrations
+    # to a shared package's folder) still says which runner's directory it is.
+    unique: dict[Path, tuple[Path, str]] = {}
     for directory, why in found:
         if directory.is_dir():
-            unique.setdefault(directory.resolve(), why)
-    return list(unique.items())
+            unique.setdefault(directory.resolve(), (Path(os.path.abspath(directory)), why))
+    return list(unique.values())
 
 
 def searched_directories(root: Path) -> Iterator[Path]:

@@ -14,6 +14,7 @@ from migration_check.sql.dialects import other_dialect
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 UNDEFINED_OBJECT = "42704"
+FEATURE_NOT_SUPPORTED = "0A000"
 
 
 class Apply(Family):
@@ -29,6 +30,11 @@ class Apply(Family):
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)):
             result.message += f" {hint}"
+        elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and failure.message.startswith("extension ") \
+                and failure.message.endswith(" is not available"):
+            # The server's, not the migration's: production has the extension installed.
+            result.message += (" (this server does not have it: check on one that does, `--postgres-image IMAGE`"
+                               " (Supabase's: supabase/postgres) or `--database-url URL`)")
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
