@@ -55,3 +55,21 @@ def test_bad_dependencies_are_file_errors(tmp_path: Path, files: dict[str, str],
     with pytest.raises(FileError) as caught:
         project(tmp_path, {**files, "0000.x.rollback.sql": "select 0;\n"})
     assert words in caught.value.message and caught.value.line == 1
+
+
+def test_a_project_of_python_migrations_is_yoyo_and_its_names_are_fine(tmp_path: Path) -> None:
+    # As `yoyo new` writes them without --sql (seen on medwig/yoyo-migration-tutorial): each one a
+    # skipped case with the reason, not "no migrations found", and no naming failure for `.py`.
+    from migration_check.history import static_checks
+    from migration_check.model import Status
+    from migration_check.settings import Settings
+
+    step = 'from yoyo import step\n\nsteps = [step("create table users (id int)", "drop table users")]\n'
+    write_files(tmp_path, {"yoyo.ini": "[DEFAULT]\nsources = ./migrations\n",
+                           "migrations/20190604_01_Vra0v-create-users.py": step,
+                           "migrations/20190604_02_ORgoL-add-age.py": step})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "yoyo"
+    assert [m.skip_reason is not None for m in found.migrations] == [True, True]
+    naming = [r for r in static_checks(found, Settings()) if r.check == "naming"]
+    assert {r.status for r in naming} == {Status.PASSED}

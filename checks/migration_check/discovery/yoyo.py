@@ -39,6 +39,7 @@ from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Scr
 
 ROLLBACK = ".rollback.sql"
 PYTHON_SKIP = "Python migration: yoyo runs it as Python, it is not SQL that can be replayed"
+YOYO_IMPORT = "from yoyo import"
 
 
 @dataclass
@@ -55,21 +56,25 @@ class YoyoLayout(Layout):
     conventional_dirs = ("migrations", "db/migrations")
     # yoyo reads every *.sql file as a migration whose id is the file name without .sql; `yoyo new`
     # writes <YYYYMMDD>_<NN>_<xxxxx>[-<message>].sql, and without -m there is no message.
-    naming_pattern = r"^[^/]+\.sql$"
-    naming_hint = "<id>.sql (and <id>.rollback.sql)"
-    strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?(\.rollback)?\.sql$"
-    strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql, as `yoyo new` writes them"
+    naming_pattern = r"^[^/]+\.(sql|py)$"  # yoyo reads Python migrations too (skipped here, not misnamed)
+    naming_hint = "<id>.sql (and <id>.rollback.sql), or <id>.py"
+    strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?((\.rollback)?\.sql|\.py)$"
+    strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql (or .py), as `yoyo new` writes them"
     bookkeeping = bookkeeping.YOYO
 
     identity = "id"  # _yoyo_migration records the id, the whole file name
 
     def detect(self, directory: Path) -> Detection | None:
-        files = [p for p in candidate_files(directory) if p.name.endswith(".sql")]
+        candidates = candidate_files(directory)
+        files = [p for p in candidates if p.name.endswith(".sql")]
         rollbacks = sum(1 for p in files if p.name.endswith(ROLLBACK))
         headed = sum(1 for p in files if not p.name.endswith(ROLLBACK) and read_header(p, read_head(p)).depends_line)
-        if not rollbacks and not headed:
+        # A project of Python migrations only is still yoyo's: each one a skipped case, not "no migrations".
+        python = sum(1 for p in candidates if p.suffix == ".py" and YOYO_IMPORT in read_head(p))
+        if not rollbacks and not headed and not python:
             return None
-        counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"))
+        counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"),
+                   (python, "Python migrations (from yoyo import)"))
         parts = [f"{count} {what}" for count, what in counted if count]
         return Detection(score=85, reason=", ".join(parts))
 
