@@ -72,6 +72,17 @@ def test_each_kind_of_data_loss_fails_its_data_case(pg_server: Database, tmp_pat
     assert code == 1 and failure is not None, name
     assert expected in failure.attrib["message"]
     assert f"migrations/{CHANGE}" in cases["data"].attrib["file"]
+    assert "the rollback does not give back the rows the up found" in failure.attrib["message"]
+
+
+def test_a_rollback_that_keeps_the_rows_the_up_inserted_says_so(pg_server: Database, tmp_path: Path) -> None:
+    # Seed rows with a do-nothing rollback (seen on a real goose project): nothing is lost, but the
+    # rollback is no inverse, and the up run again inserts them twice.
+    code, cases = check(pg_server, tmp_path, "insert into clinics values (100, 'north'), (101, 'south');\n", "select 1;\n")
+    message = cases["data"].find("failure").attrib["message"]
+    assert code == 1
+    assert message.startswith("the rollback leaves the rows the up added: table public.clinics: 2 rows that were not there")
+    assert "Delete them in the rollback; if they may stay, confirm it in the migration" in message
 
 
 def test_orphans_also_fail_the_integrity_case(pg_server: Database, tmp_path: Path) -> None:

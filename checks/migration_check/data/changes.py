@@ -89,6 +89,11 @@ class RowChanges:
     def __bool__(self) -> bool:
         return self.gone or bool(self.missing or self.extra or self.changed or self.absent_columns)
 
+    @property
+    def only_added(self) -> bool:
+        """Every row that was there is there, unchanged; the difference is rows the up added."""
+        return bool(self.extra) and not (self.gone or self.missing or self.changed or self.absent_columns)
+
     def describe(self) -> str:
         """`table public.users: 12 of 12 rows changed in column phone (e.g. id=3: '555-0103' became NULL)`."""
         copy, total = self.copy, self.copy.rows

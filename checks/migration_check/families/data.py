@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import psycopg
 
-from migration_check.data.changes import Copy, all_changes, drop_copies, take_copies
+from migration_check.data.changes import Copy, RowChanges, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
 from migration_check.data.seed import Seeds, seed_scripts
 from migration_check.data.watch import named_tables
@@ -45,7 +45,7 @@ class Data(Family):
         self._copies: list[Copy] = []
         self._facts: list[str] = []
         self._changed_last: set[str] | None = None  # tables the previous migration named
-        self._lost: list[str] = []  # how the rows after the rollback differ from the copies
+        self._lost: list[RowChanges] = []  # how the rows after the rollback differ from the copies
 
     def before_up(self, context: MigrationContext) -> None:
         session = context.tool_session
@@ -75,7 +75,7 @@ class Data(Family):
 
     def after_down(self, context: MigrationContext) -> None:
         self._lost = [] if FAILED_WITH_ROWS in context.notes else \
-            [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
+            [found for found in all_changes(context.tool_session, self._copies) if found]
         drop_copies(context.tool_session, self._copies)
 
     def verdict(self, context: MigrationContext) -> CheckResult:
@@ -89,19 +89,25 @@ class Data(Family):
         confirmations = confirmed([migration.up, migration.down], ALLOWS)
         facts = self._facts_text()
         if lost:
-            summary = listed(lost, MESSAGE_DIFFERENCES, "; ")
-            details = listed(lost, MAX_LISTED_DIFFERENCES, "\n") + facts
+            described = [found.describe() for found in lost]
+            summary = listed(described, MESSAGE_DIFFERENCES, "; ")
+            details = listed(described, MAX_LISTED_DIFFERENCES, "\n") + facts
             valid = [(script, c) for script, c in confirmations if c.problem is None]
             if valid:
                 script, confirmation = valid[0]
                 return context.result(self.name, Status.PASSED, script=script, line=confirmation.line,
                                       message=f"data loss confirmed: {confirmation.reason} ({summary})", details=details)
             problem = next((c.problem for _, c in confirmations if c.problem), "")
-            hint = f" ({problem})" if problem else (
-                f' If the loss is intended, confirm it in the migration: -- migration-check: allow {ALLOWS} "<why>".')
+            confirm = f'confirm it in the migration: -- migration-check: allow {ALLOWS} "<why>".'
+            if all(found.only_added for found in lost):
+                # Nothing was lost: the rollback keeps what the up inserted, and the up run again adds it twice.
+                headline = "the rollback leaves the rows the up added"
+                hint = f" ({problem})" if problem else f" Delete them in the rollback; if they may stay, {confirm}"
+            else:
+                headline = "the rollback does not give back the rows the up found"
+                hint = f" ({problem})" if problem else f" If the loss is intended, {confirm}"
             return context.result(self.name, Status.FAILED, script=migration.down,
-                                  message=f"the rollback does not give back the rows the up found: {summary}.{hint}",
-                                  details=details)
+                                  message=f"{headline}: {summary}.{hint}", details=details)
         if confirmations:
             script, confirmation = confirmations[0]
             relative = context.project.relative(script.path)
