@@ -158,3 +158,14 @@ def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Da
     [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
     message = case.find("failure").attrib["message"]
     assert "is not available (this server does not have it: check on one that does, `--postgres-image IMAGE`" in message
+
+
+def test_a_rollback_in_the_wrong_order_says_to_reverse_it_not_to_cascade(pg_server: Database, tmp_path: Path) -> None:
+    # As real goose projects do: the down drops the parent before its children.
+    up = "create table chats (id int primary key); create table messages (chat_id int references chats);"
+    project = write_files(tmp_path / "p", numbered(1, {1: (up, "drop table chats; drop table messages;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.rollback"]
+    message = case.find("failure").attrib["message"]
+    assert "ERROR 2BP01: cannot drop table chats because other objects depend on it (drop what depends on it first:" in message

@@ -1,9 +1,16 @@
-"""rollback: the migration's down (rollback) script runs after its up."""
+"""rollback: the migration's down (rollback) script runs after its up.
+
+A rollback that drops an object before what depends on it fails with PostgreSQL's hint to use
+CASCADE, which would also drop whatever other migrations built on it; the finding says instead to
+undo the up in reverse order.
+"""
 
 from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
+
+DEPENDENT_OBJECTS_STILL_EXIST = "2BP01"
 
 
 class Rollback(Family):
@@ -12,4 +19,9 @@ class Rollback(Family):
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         assert context.down is not None
-        return context.step_result(self.name, context.down)
+        result = context.step_result(self.name, context.down)
+        failure = context.down.failure
+        if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS_STILL_EXIST:
+            result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
+                               " CASCADE would also drop what other migrations built on it)")
+        return result
