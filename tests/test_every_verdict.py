@@ -169,3 +169,13 @@ def test_a_rollback_in_the_wrong_order_says_to_reverse_it_not_to_cascade(pg_serv
     [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.rollback"]
     message = case.find("failure").attrib["message"]
     assert "ERROR 2BP01: cannot drop table chats because other objects depend on it (drop what depends on it first:" in message
+
+
+def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_path: Path) -> None:
+    # pgvector's type used without CREATE EXTENSION (a Prisma project whose production has it by hand).
+    project = write_files(tmp_path / "p", numbered(1, {1: ("create table docs (id int, embedding vector(3));",
+                                                          "drop table docs;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1
+    assert "(vector is a type of the vector extension: CREATE EXTENSION vector first" in case.find("failure").attrib["message"]

@@ -15,6 +15,9 @@ from migration_check.sql.dialects import other_dialect
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 UNDEFINED_OBJECT = "42704"
 FEATURE_NOT_SUPPORTED = "0A000"
+# Types that come with an extension, which production databases often have installed by hand.
+EXTENSION_TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
+                   "geography": "postgis", "citext": "citext", "hstore": "hstore", "ltree": "ltree", "cube": "cube"}
 
 
 class Apply(Family):
@@ -30,6 +33,9 @@ class Apply(Family):
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)):
             result.message += f" {hint}"
+        elif failure is not None and (extension := _extension_of_missing_type(failure.sqlstate, failure.message)):
+            result.message += (f" ({extension[0]} is a type of the {extension[1]} extension: CREATE EXTENSION {extension[1]}"
+                               " first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
         elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and failure.message.startswith("extension ") \
                 and failure.message.endswith(" is not available"):
             # The server's, not the migration's: production has the extension installed.
@@ -40,3 +46,12 @@ class Apply(Family):
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         return result
+
+
+def _extension_of_missing_type(sqlstate: str | None, message: str) -> tuple[str, str] | None:
+    """(type, extension) when `type "x" does not exist` names a well-known extension's type."""
+    if sqlstate != UNDEFINED_OBJECT or not (message.startswith('type "') and message.endswith('" does not exist')):
+        return None
+    name = message[len('type "'):-len('" does not exist')].rsplit(".", 1)[-1]
+    extension = EXTENSION_TYPES.get(name)
+    return (name, extension) if extension else None
