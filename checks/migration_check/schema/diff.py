@@ -26,6 +26,8 @@ ALWAYS_ELIDED = frozenset({"body"})
 # Bodies in these languages are compared as code (token streams), not as text.
 CODE_LANGUAGES = frozenset({"sql", "plpgsql"})
 MAX_VALUE_LENGTH = 160
+# How PostgreSQL prints a default of the transaction's start time, whichever way it was written.
+SAME_AS_NOW = frozenset({"now()", "CURRENT_TIMESTAMP", "transaction_timestamp()"})
 NONE_TEXT = "(none)"
 
 # Report order: what other objects are built on comes first.
@@ -191,7 +193,17 @@ def _changed_fields(
         (name, before.get(name, ""), after.get(name, ""))
         for name in names
         if before.get(name, "") != after.get(name, "") and not _same_body(name, before, after)
+        and not _same_default(name, before, after)
     )
+
+
+def _same_default(name: str, before: Mapping[str, str], after: Mapping[str, str]) -> bool:
+    """Defaults that are one function under two spellings (`CURRENT_TIMESTAMP` is `now()`: a
+    rollback that writes the other restores what the column does)."""
+    if name != "default":
+        return False
+    spelled = (before.get(name, ""), after.get(name, ""))
+    return spelled[0] != spelled[1] and all(value in SAME_AS_NOW for value in spelled)
 
 
 def _same_body(name: str, before: Mapping[str, str], after: Mapping[str, str]) -> bool:
