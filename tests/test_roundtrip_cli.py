@@ -18,7 +18,8 @@ FORGOTTEN = sorted((ROUNDTRIP / "forgotten").glob("*.yml"))
 CLEAN = sorted((ROUNDTRIP / "clean").glob("*.yml"))
 
 
-ATTRIBUTION = re.compile(r"(?:created|dropped) by the up \(line \d+\) and | — (?:created|created again|changed) by the (?:up|rollback) \(line \d+\)")
+ATTRIBUTION = re.compile(r"(?:created|dropped) by the up \(line \d+\) and | — (?:created|created again|changed|replaced) by the"
+                         r" (?:up|rollback) \(line \d+\)(?: and not restored by rollback)?")
 
 
 def project_from(fixture: Path, root: Path) -> list[str]:
@@ -72,3 +73,11 @@ def test_clean_fixture_passes(pg_server: Database, fixture: Path, tmp_path: Path
     failures = [ET.tostring(c, encoding="unicode") for c in root.iter("testcase")
                 if c.find("failure") is not None and c.attrib["classname"] in schema]
     assert failures == []
+
+
+def test_a_replaced_function_says_the_up_replaced_it(pg_server: Database, tmp_path: Path) -> None:
+    # It was there before the up and after the rollback: the up's CREATE OR REPLACE replaced it.
+    code, root = run(pg_server, ROUNDTRIP / "forgotten" / "function_body.yml", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
+    assert code == 1
+    assert "body differs — replaced by the up (line 1) and not restored by rollback" in case.find("failure").attrib["message"]

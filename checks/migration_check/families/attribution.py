@@ -23,7 +23,8 @@ _SUSPECTS = {
     CHANGED: (("rollback", ALTERED, "changed by the rollback (line {line})"),
               ("up", ALTERED, "changed by the up (line {line})"),
               ("rollback", CREATED, "created again by the rollback (line {line})"),
-              ("up", CREATED, "created by the up (line {line})")),
+              # Changed, so it was there before the up and after the rollback: the up replaced it.
+              ("up", CREATED, "replaced by the up (line {line}) and not restored by rollback")),
 }
 _PROVIDED = "existed before this migration (installed by {provider}); the rollback drops it (line {line})"
 
