@@ -19,7 +19,7 @@ CLEAN = sorted((ROUNDTRIP / "clean").glob("*.yml"))
 
 
 ATTRIBUTION = re.compile(r"(?:created|dropped) by the up \(line \d+\) and | — (?:created|created again|changed|replaced) by the"
-                         r" (?:up|rollback) \(line \d+\)(?: and not restored by rollback)?")
+                         r" (?:up|rollback) \(line \d+\)(?: and not restored by rollback)?(?:; PostgreSQL cannot drop[^;]*\))?")
 
 
 def project_from(fixture: Path, root: Path) -> list[str]:
@@ -81,3 +81,10 @@ def test_a_replaced_function_says_the_up_replaced_it(pg_server: Database, tmp_pa
     [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
     assert code == 1
     assert "body differs — replaced by the up (line 1) and not restored by rollback" in case.find("failure").attrib["message"]
+
+
+def test_an_added_enum_label_says_how_a_rollback_removes_one(pg_server: Database, tmp_path: Path) -> None:
+    code, root = run(pg_server, ROUNDTRIP / "forgotten" / "enum_label.yml", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
+    assert code == 1
+    assert "PostgreSQL cannot drop an enum label: the rollback rebuilds the type" in case.find("failure").attrib["message"]

@@ -27,6 +27,9 @@ _SUSPECTS = {
               ("up", CREATED, "replaced by the up (line {line}) and not restored by rollback")),
 }
 _PROVIDED = "existed before this migration (installed by {provider}); the rollback drops it (line {line})"
+# ALTER TYPE ... ADD VALUE has no inverse statement: say how a rollback undoes it.
+_ENUM_LABELS = ("; PostgreSQL cannot drop an enum label: the rollback rebuilds the type (CREATE TYPE with the"
+                " old labels, ALTER COLUMN ... TYPE ... USING, DROP TYPE, RENAME)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Attribution:
                 provider = self._setup_objects.get((difference.kind, difference.name))
                 if provider and difference.change == MISSING and role == "rollback":
                     words = _PROVIDED.replace("{provider}", provider)
+                if difference.kind == "enum" and role == "up" and any(f[0] == "labels" for f in difference.fields):
+                    words += _ENUM_LABELS
                 return Culprit(statement, words.format(line=statement.line))
         return None
 
