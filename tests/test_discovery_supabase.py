@@ -183,3 +183,14 @@ def test_a_linked_supabase_migrations_named_by_config_toml(tmp_path: Path) -> No
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "supabase"
     assert found.reason.endswith("directory from supabase/config.toml")
+
+
+def test_a_supabase_migrations_link_to_nothing_is_named_not_searched_past(tmp_path: Path) -> None:
+    # A link to its author's laptop, with a backup folder beside it: the backup is not the project's
+    # migrations, and the error says what is wrong.
+    write_files(tmp_path, {"supabase/config.toml": 'project_id = "x"\n',
+                           "supabase/migrations.local_backup/20260330191255_remote_schema.sql": "select 1;\n"})
+    (tmp_path / "supabase" / "migrations").symlink_to("/Users/someone/dev/app/supabase/migrations")
+    with pytest.raises(UsageError, match="supabase/migrations is a symbolic link to /Users/someone/dev/app/supabase/"
+                                         "migrations, which does not exist here"):
+        discover(tmp_path, repo_root=tmp_path)

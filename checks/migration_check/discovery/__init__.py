@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
-from migration_check.discovery.locate import configured_directories, searched_directories
+from migration_check.discovery.locate import configured_directories, configured_paths, searched_directories
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.supabase import SupabaseLayout
@@ -77,6 +78,9 @@ def find_repo_root(start: Path) -> Path:
     return here if start.resolve().is_relative_to(here) else start
 
 
+SEARCH_STEP = 3  # the index of the tree search among candidate_steps
+
+
 def candidate_steps(path: Path) -> Iterator[list[tuple[Path, str]]]:
     """Where to look, step by step (see locate.py): each step a list of (directory, why)."""
     yield [(path, "")]
@@ -88,12 +92,14 @@ def candidate_steps(path: Path) -> Iterator[list[tuple[Path, str]]]:
 
 def candidate_directories(path: Path) -> list[Path]:
     """The directories of every step but the tree search, in order (for `new`)."""
-    return [directory for step in itertools.islice(candidate_steps(path), 3) for directory, _why in step]
+    return [directory for step in itertools.islice(candidate_steps(path), SEARCH_STEP) for directory, _why in step]
 
 
 def detect(path: Path) -> tuple[Layout, Path, Detection]:
     """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
-    for step in candidate_steps(path):
+    for number, step in enumerate(candidate_steps(path)):
+        if number == SEARCH_STEP:
+            _no_dangling_link(path)
         found = [best for directory, why in step if (best := _best_layout(directory, why)) is not None]
         if len(found) == 1:
             return found[0]
@@ -105,6 +111,16 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
         " the runners' config files name, in their usual places, and in the tree below)"
     )
+
+
+def _no_dangling_link(path: Path) -> None:
+    """Where the runners' own place for the migrations is a link to nothing (a path on its author's
+    machine), say so: a search of the tree would find some other folder (a backup) instead."""
+    conventional = [path / sub for layout in LAYOUTS.values() for sub in layout.conventional_dirs]
+    for candidate in [*(p for p, _why in configured_paths(path)), *conventional]:
+        if candidate.is_symlink() and not candidate.exists():
+            raise UsageError(f"{_shown(candidate, path)} is a symbolic link to {os.readlink(candidate)}, which does not"
+                             " exist here: commit the migrations themselves, or give their directory as the path")
 
 
 def _best_layout(directory: Path, why: str) -> tuple[Layout, Path, Detection] | None:

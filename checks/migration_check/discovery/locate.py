@@ -30,14 +30,20 @@ MAX_DIRECTORIES = 20_000
 _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
 
 
-def configured_directories(root: Path) -> list[tuple[Path, str]]:
-    """Directories the runners' configuration files in `root` name, with where each was found."""
+def configured_paths(root: Path) -> list[tuple[Path, str]]:
+    """The paths the runners' configuration files in `root` name, directories or not."""
     found: list[tuple[Path, str]] = []
     for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _dotenv):
         try:
             found += [(root / relative, why) for relative, why in reader(root)]
         except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
             continue  # a config file this tool cannot read names nothing; the other steps still run
+    return found
+
+
+def configured_directories(root: Path) -> list[tuple[Path, str]]:
+    """Directories the runners' configuration files in `root` name, with where each was found."""
+    found = configured_paths(root)
     # One entry per directory, named as the configuration names it: a link (supabase/migrations
     # to a shared package's folder) still says which runner's directory it is.
     unique: dict[Path, tuple[Path, str]] = {}
