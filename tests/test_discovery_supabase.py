@@ -194,3 +194,14 @@ def test_a_supabase_migrations_link_to_nothing_is_named_not_searched_past(tmp_pa
     with pytest.raises(UsageError, match="supabase/migrations is a symbolic link to /Users/someone/dev/app/supabase/"
                                          "migrations, which does not exist here"):
         discover(tmp_path, repo_root=tmp_path)
+
+
+@pytest.mark.parametrize("marker", ["-- +goose Up", "-- migrate:up"])
+def test_one_file_with_another_runners_comment_does_not_make_it_that_runners(tmp_path: Path, marker: str) -> None:
+    # goose and dbmate refuse files without their marker: a Supabase project where one file of
+    # three carries goose's comments (andrewibrah/Rifty) is still the Supabase CLI's.
+    write_files(tmp_path, {"supabase/config.toml": 'project_id = "x"\n',
+                           "supabase/migrations/20250106000000_create_tables.sql": "create table t (id int);\n",
+                           "supabase/migrations/20250108000000_add_x.sql": "alter table t add column x int;\n",
+                           "supabase/migrations/20251021_rebrand.sql": f"{marker}\nalter table t add column y int;\n"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "supabase"

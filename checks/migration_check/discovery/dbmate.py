@@ -61,8 +61,10 @@ class DbmateLayout(Layout):
     file_name_order = True
 
     def detect(self, directory: Path) -> Detection | None:
-        marked = [p for p in _sql_files(directory) if any(_marker(line) for line in read_head(p).split("\n"))]
-        if not marked:
+        files = _sql_files(directory)
+        marked = [p for p in files if any(_marker(line) for line in read_head(p).split("\n"))]
+        # dbmate refuses a file without `-- migrate:up`: where most lack it, the directory is another runner's.
+        if not marked or len(marked) * 2 < len(files):
             return None
         return Detection(score=90, reason=f"{len(marked)} files with -- migrate:up markers")
 

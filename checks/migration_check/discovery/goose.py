@@ -69,7 +69,7 @@ class GooseLayout(Layout):
     bookkeeping = bookkeeping.GOOSE
 
     def detect(self, directory: Path) -> Detection | None:
-        annotated = go = 0
+        annotated = go = sql = 0
         for path in candidate_files(directory):
             match = FILE.match(path.name)
             if not match or path.name.endswith("_test.go"):
@@ -77,8 +77,13 @@ class GooseLayout(Layout):
             head = read_head(path)
             if match["ext"].lower() == "go":
                 go += "goose" in head
-            elif any(_annotation(line) == "up" for line in head.split("\n")):
-                annotated += 1
+            else:
+                sql += 1
+                annotated += any(_annotation(line) == "up" for line in head.split("\n"))
+        # goose refuses a .sql file without `-- +goose Up`: a directory where most lack it is some
+        # other runner's (a Supabase project with one file that carries goose's comments).
+        if not go and annotated * 2 < sql:
+            return None
         if not annotated and not go:
             return None
         why = f"{annotated} files with -- +goose Up annotations"
