@@ -179,3 +179,22 @@ def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_p
     [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
     assert code == 1
     assert "(vector is a type of the vector extension: CREATE EXTENSION vector first" in case.find("failure").attrib["message"]
+
+
+def test_an_irreversible_change_can_be_confirmed_in_the_migration(pg_server: Database, tmp_path: Path) -> None:
+    setup = ("create type status as enum ('open', 'done'); create table t1 (id int primary key, s status);", "drop table t1; drop type status;")
+    plain = ("alter type status add value 'archived';", "select 1;")
+    confirmed = ("-- migration-check: allow irreversible \"PostgreSQL cannot drop the label; rows may hold it\"\n"
+                 "alter type status add value 'closed';", plain[1])
+    unneeded = ("-- migration-check: allow irreversible \"just in case\"\ncreate table t9 (id int);", "drop table t9;")
+    project = write_files(tmp_path / "p", numbered(4, {1: setup, 2: plain, 3: confirmed, 4: unneeded}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    cases = {c.attrib["name"]: c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"}
+    assert code == 1
+    failed = cases["20250101000002_table_2"].find("failure").attrib["message"]
+    assert failed.endswith('. If it is deliberate, confirm it in the migration: -- migration-check: allow irreversible "<why>"')
+    passed = cases["20250101000003_table_3"]
+    assert passed.find("failure") is None and passed.attrib["line"] == "1"
+    assert "irreversible change confirmed: PostgreSQL cannot drop the label; rows may hold it" in (passed.find("system-out").text or "")
+    unused = cases["20250101000004_table_4"].find("system-out").text or ""  # a warning
+    assert unused.startswith("warning: ") and "unused confirmation: this migration's rollback is a true inverse" in unused

@@ -22,7 +22,7 @@ from typing import ClassVar
 import psycopg
 
 from migration_check.data.watch import watched_tables
-from migration_check.model import CheckResult, Migration, Project, Script, Status
+from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
 from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
@@ -119,6 +119,16 @@ class MigrationContext:
             line = line or default_line
         return CheckResult(check=check, subject=self.migration.id, status=status, file=file, line=line,
                            message=message, details=details, seconds=seconds)
+
+    def unused_confirmation(self, check: str, script: Script, line: int, allows: str, why_nothing: str) -> CheckResult:
+        """A warning at a confirmation nothing needed (`why_nothing`: "loses no data"), so that stale
+        ones do not pile up."""
+        relative = self.project.relative(script.path)
+        case = self.result(check, Status.FAILED, file=relative, line=line,
+                           message=f"{relative}:{line}: unused confirmation: this migration's rollback {why_nothing},"
+                                   f" so `allow {allows}` confirms nothing; remove it")
+        case.severity = Severity.WARNING
+        return case
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""

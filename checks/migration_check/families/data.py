@@ -110,12 +110,7 @@ class Data(Family):
                                   message=f"{headline}: {summary}.{hint}", details=details)
         if confirmations:
             script, confirmation = confirmations[0]
-            relative = context.project.relative(script.path)
-            case = context.result(self.name, Status.FAILED, file=relative, line=confirmation.line,
-                                  message=f"{relative}:{confirmation.line}: unused confirmation: this migration's rollback"
-                                          f" loses no data, so `allow {ALLOWS}` confirms nothing; remove it")
-            case.severity = Severity.WARNING
-            return case
+            return context.unused_confirmation(self.name, script, confirmation.line, ALLOWS, "loses no data")
         uncovered = self._uncovered(copies)
         if uncovered and all(copy.rows == 0 for copy in copies):
             return context.result(self.name, Status.SKIPPED, script=migration.down,

@@ -21,8 +21,8 @@ from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem
 from migration_check.sql.confirmations import Confirmation, confirmations
 
-# Confirmations other families read (data, locks): not lint rules.
-FAMILY_CONFIRMATIONS = frozenset({"data-loss", "table-rewrite"})
+# Confirmations other families read (data, locks, roundtrip): not lint rules.
+FAMILY_CONFIRMATIONS = frozenset({"data-loss", "table-rewrite", "irreversible"})
 
 
 def enabled_rules(settings: Settings) -> list[Rule]:
