@@ -196,7 +196,8 @@ def types(conn: psycopg.Connection, wanted: set[int], built_in: dict[int, TypeIn
     found: dict[int, TypeInfo] = {}
     while wanted:
         found |= {oid: known[oid] for oid in wanted if oid in known}
-        for row in fetch(conn, query, sorted(wanted - known.keys())) if wanted - known.keys() else ():
+        missing = wanted - known.keys()
+        for row in fetch(conn, query, sorted(missing)) if missing else ():
             oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of = row
             found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
                                   subtype if subtype is not None else multirange_of)

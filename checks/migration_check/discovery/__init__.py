@@ -85,9 +85,13 @@ def candidate_steps(path: Path) -> Iterator[list[tuple[Path, str]]]:
     """Where to look, step by step (see locate.py): each step a list of (directory, why)."""
     yield [(path, "")]
     yield configured_directories(path)
-    conventional = dict.fromkeys(path / sub for layout in LAYOUTS.values() for sub in layout.conventional_dirs)
-    yield [(directory, "") for directory in conventional if directory.is_dir()]
+    yield [(directory, "") for directory in _conventional_paths(path) if directory.is_dir()]
     yield [(directory, "found by searching the tree") for directory in searched_directories(path)]
+
+
+def _conventional_paths(path: Path) -> list[Path]:
+    """Each layout's usual directories under `path`, once each, directories or not."""
+    return list(dict.fromkeys(path / sub for layout in LAYOUTS.values() for sub in layout.conventional_dirs))
 
 
 def candidate_directories(path: Path) -> list[Path]:
@@ -116,8 +120,7 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
 def _no_dangling_link(path: Path) -> None:
     """Where the runners' own place for the migrations is a link to nothing (a path on its author's
     machine), say so: a search of the tree would find some other folder (a backup) instead."""
-    conventional = [path / sub for layout in LAYOUTS.values() for sub in layout.conventional_dirs]
-    for candidate in [*(p for p, _why in configured_paths(path)), *conventional]:
+    for candidate in [*(p for p, _why in configured_paths(path)), *_conventional_paths(path)]:
         if candidate.is_symlink() and not candidate.exists():
             raise UsageError(f"{_shown(candidate, path)} is a symbolic link to {os.readlink(candidate)}, which does not"
                              " exist here: commit the migrations themselves, or give their directory as the path")

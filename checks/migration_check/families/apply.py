@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
-from migration_check.sql.dialects import other_dialect
+from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type, other_dialect
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
-UNDEFINED_OBJECT = "42704"
 FEATURE_NOT_SUPPORTED = "0A000"
 # Types that come with an extension, which production databases often have installed by hand.
 EXTENSION_TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
@@ -49,9 +48,10 @@ class Apply(Family):
 
 
 def _extension_of_missing_type(sqlstate: str | None, message: str) -> tuple[str, str] | None:
-    """(type, extension) when `type "x" does not exist` names a well-known extension's type."""
-    if sqlstate != UNDEFINED_OBJECT or not (message.startswith('type "') and message.endswith('" does not exist')):
+    """(type, extension) when the missing type is a well-known extension's."""
+    written = missing_type(sqlstate, message)
+    if written is None:
         return None
-    name = message[len('type "'):-len('" does not exist')].rsplit(".", 1)[-1]
+    name = written.rsplit(".", 1)[-1]  # extensions.vector is vector
     extension = EXTENSION_TYPES.get(name)
     return (name, extension) if extension else None

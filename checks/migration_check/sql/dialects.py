@@ -19,13 +19,20 @@ SYNTAX_ERROR = "42601"
 UNDEFINED_OBJECT = "42704"
 
 
+def missing_type(sqlstate: str | None, message: str) -> str | None:
+    """The type an error says does not exist (`type "x" does not exist`, as written), else None."""
+    if sqlstate != UNDEFINED_OBJECT or not (message.startswith('type "') and message.endswith('" does not exist')):
+        return None
+    return message[len('type "'):-len('" does not exist')]
+
+
 def other_dialect(sqlstate: str | None, message: str) -> str | None:
     """`(that is MySQL SQL: ...)` when the error is one of another database's words, else None."""
     dialect = None
     if sqlstate == SYNTAX_ERROR and message.startswith('syntax error at or near "'):
         dialect = SYNTAX.get(message.removeprefix('syntax error at or near "').removesuffix('"').upper())
-    elif sqlstate == UNDEFINED_OBJECT and message.startswith('type "') and message.endswith('" does not exist'):
-        dialect = TYPES.get(message[len('type "'):-len('" does not exist')].lower())
+    elif (name := missing_type(sqlstate, message)) is not None:
+        dialect = TYPES.get(name.lower())
     if dialect is None:
         return None
     return f"(that is {dialect} SQL: migration-check replays migrations on PostgreSQL)"
