@@ -9,7 +9,9 @@ import pytest
 from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
-from migration_check.model import Transaction
+from migration_check.history import static_checks
+from migration_check.model import Status, Transaction
+from migration_check.settings import Settings
 
 
 def project(tmp_path: Path, files: dict[str, str]):
@@ -89,10 +91,6 @@ def test_files_dbmate_refuses_are_file_errors(tmp_path: Path, text: str, line: i
 def test_file_name_order_is_the_only_order(tmp_path: Path) -> None:
     # dbmate applies files sorted by name: 10_b.sql before 1_a.sql. That is its order, not an
     # ambiguity (the history check reports one only where the runner compares numbers).
-    from migration_check.history import static_checks
-    from migration_check.model import Status
-    from migration_check.settings import Settings
-
     found = project(tmp_path, {"db/migrations/1_a.sql": "-- migrate:up\nselect 1;\n-- migrate:down\nselect 1;\n",
                                "db/migrations/10_b.sql": "-- migrate:up\nselect 2;\n-- migrate:down\nselect 2;\n"})
     assert [m.id for m in found.migrations] == ["10_b", "1_a"]

@@ -10,8 +10,10 @@ import pytest
 from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import UsageError
-from migration_check.model import RollbackPolicy
+from migration_check.history import static_checks
+from migration_check.model import RollbackPolicy, Status
 from migration_check.presets import available_presets, setup_scripts
+from migration_check.settings import Settings
 
 
 def test_forward_only_without_rollback_files(tmp_path: Path) -> None:
@@ -133,10 +135,6 @@ def test_the_seed_file_supabase_loads_is_picked_up(tmp_path: Path) -> None:
 def test_versions_are_text_to_the_cli(tmp_path: Path) -> None:
     # schema_migrations.version is text: `001` and `1` are two versions; two `001` files are one,
     # and the second insert of it fails the push.
-    from migration_check.history import static_checks
-    from migration_check.model import Status
-    from migration_check.settings import Settings
-
     write_files(tmp_path, {
         "supabase/migrations/001_initial.sql": "create table a (id int);\n",
         "supabase/migrations/001_fix.sql": "create table b (id int);\n",
@@ -150,10 +148,6 @@ def test_versions_are_text_to_the_cli(tmp_path: Path) -> None:
 def test_files_run_in_file_name_order_as_the_cli_reads_them(tmp_path: Path) -> None:
     # The CLI reads the directory sorted by name: a 14-digit version sorts among 8-digit ones by
     # its text, not after them by its number, and that order is not an ambiguity to report.
-    from migration_check.history import static_checks
-    from migration_check.model import Status
-    from migration_check.settings import Settings
-
     write_files(tmp_path, {
         "supabase/migrations/20241209_templates.sql": "create table t (id int);\n",
         "supabase/migrations/20241223100000_flags.sql": "alter table t add column f int;\n",

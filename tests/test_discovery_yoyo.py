@@ -9,7 +9,9 @@ import pytest
 from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
-from migration_check.model import Transaction
+from migration_check.history import static_checks
+from migration_check.model import Status, Transaction
+from migration_check.settings import Settings
 
 
 def project(tmp_path: Path, files: dict[str, str]):
@@ -60,10 +62,6 @@ def test_bad_dependencies_are_file_errors(tmp_path: Path, files: dict[str, str],
 def test_a_project_of_python_migrations_is_yoyo_and_its_names_are_fine(tmp_path: Path) -> None:
     # As `yoyo new` writes them without --sql (seen on medwig/yoyo-migration-tutorial): each one a
     # skipped case with the reason, not "no migrations found", and no naming failure for `.py`.
-    from migration_check.history import static_checks
-    from migration_check.model import Status
-    from migration_check.settings import Settings
-
     step = 'from yoyo import step\n\nsteps = [step("create table users (id int)", "drop table users")]\n'
     write_files(tmp_path, {"yoyo.ini": "[DEFAULT]\nsources = ./migrations\n",
                            "migrations/20190604_01_Vra0v-create-users.py": step,

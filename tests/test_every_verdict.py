@@ -150,35 +150,33 @@ def test_migrations_that_demote_postgres_do_not_break_the_tool(tmp_path: Path) -
     assert case.find("failure") is None  # the role's attribute came back with the rollback
 
 
-def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Database, tmp_path: Path) -> None:
-    project = write_files(tmp_path / "p", numbered(1, {1: ("create extension migration_check_no_such_extension;",
-                                                          "drop extension migration_check_no_such_extension;")}))
+def failure_of_one(pg_server: Database, tmp_path: Path, up: str, down: str, family: str) -> str:
+    """The message of `family`'s failure for a project of one migration (the run fails)."""
+    project = write_files(tmp_path / "p", numbered(1, {1: (up, down)}))
     code, root = check(pg_server, project / "migrations", tmp_path)
     assert code == 1
-    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
-    message = case.find("failure").attrib["message"]
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == f"migration_check.{family}"]
+    return case.find("failure").attrib["message"]
+
+
+def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Database, tmp_path: Path) -> None:
+    message = failure_of_one(pg_server, tmp_path, "create extension migration_check_no_such_extension;",
+                             "drop extension migration_check_no_such_extension;", "apply")
     assert "is not available (this server does not have it: check on one that does, `--postgres-image IMAGE`" in message
 
 
 def test_a_rollback_in_the_wrong_order_says_to_reverse_it_not_to_cascade(pg_server: Database, tmp_path: Path) -> None:
     # As real goose projects do: the down drops the parent before its children.
     up = "create table chats (id int primary key); create table messages (chat_id int references chats);"
-    project = write_files(tmp_path / "p", numbered(1, {1: (up, "drop table chats; drop table messages;")}))
-    code, root = check(pg_server, project / "migrations", tmp_path)
-    assert code == 1
-    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.rollback"]
-    message = case.find("failure").attrib["message"]
+    message = failure_of_one(pg_server, tmp_path, up, "drop table chats; drop table messages;", "rollback")
     assert "ERROR 2BP01: cannot drop table chats because other objects depend on it (drop what depends on it first:" in message
 
 
 def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_path: Path) -> None:
     # pgvector's type used without CREATE EXTENSION (a Prisma project whose production has it by hand).
-    project = write_files(tmp_path / "p", numbered(1, {1: ("create table docs (id int, embedding vector(3));",
-                                                          "drop table docs;")}))
-    code, root = check(pg_server, project / "migrations", tmp_path)
-    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
-    assert code == 1
-    assert "(vector is a type of the vector extension: CREATE EXTENSION vector first" in case.find("failure").attrib["message"]
+    message = failure_of_one(pg_server, tmp_path, "create table docs (id int, embedding vector(3));", "drop table docs;",
+                             "apply")
+    assert "(vector is a type of the vector extension: CREATE EXTENSION vector first" in message
 
 
 def test_an_irreversible_change_can_be_confirmed_in_the_migration(pg_server: Database, tmp_path: Path) -> None:
