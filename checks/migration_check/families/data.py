@@ -27,9 +27,9 @@ from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
 from migration_check.model import CheckResult, Project, Severity, Status
 from migration_check.settings import Settings
-from migration_check.sql.confirmations import confirmed
+from migration_check.sql.confirmations import DATA_LOSS, confirmed
 
-ALLOWS = "data-loss"
+ALLOWS = DATA_LOSS
 # What the runner notes when a step failed on the generated rows and was run again without them.
 FAILED_WITH_ROWS = "data: failed with rows"
 

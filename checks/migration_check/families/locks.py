@@ -33,11 +33,11 @@ from migration_check.lint.base import LintContext
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script, trees
-from migration_check.sql.confirmations import confirmed
+from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
 from migration_check.sql.objects import statement_names
 from migration_check.sql.prepared import Prepared, fetch
 
-ALLOWS = "table-rewrite"
+ALLOWS = TABLE_REWRITE
 _RELATIONS = """
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind, c.relfilenode,
        coalesce((SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i

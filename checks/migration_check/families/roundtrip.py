@@ -19,9 +19,9 @@ from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import compare
 from migration_check.model import CheckResult, Status
 from migration_check.schema.diff import describe_rollback
-from migration_check.sql.confirmations import confirmed
+from migration_check.sql.confirmations import IRREVERSIBLE, confirmed
 
-ALLOWS = "irreversible"
+ALLOWS = IRREVERSIBLE
 
 
 class Roundtrip(Family):

@@ -19,10 +19,7 @@ from migration_check.lint.engine import DEFAULT_SERVER_VERSION, lint_script
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem
-from migration_check.sql.confirmations import Confirmation, confirmations
-
-# Confirmations other families read (data, locks, roundtrip): not lint rules.
-FAMILY_CONFIRMATIONS = frozenset({"data-loss", "table-rewrite", "irreversible"})
+from migration_check.sql.confirmations import FAMILY_CONFIRMATIONS, Confirmation, confirmations
 
 
 def enabled_rules(settings: Settings) -> list[Rule]:

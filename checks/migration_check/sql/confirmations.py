@@ -20,6 +20,11 @@ from pglast import parser
 from migration_check.model import Script
 
 PREFIX = "migration-check:"
+# What the replay's families let an author confirm (the rest of the names are lint rules).
+DATA_LOSS = "data-loss"  # the data family
+TABLE_REWRITE = "table-rewrite"  # the locks family
+IRREVERSIBLE = "irreversible"  # the roundtrip family
+FAMILY_CONFIRMATIONS = frozenset({DATA_LOSS, TABLE_REWRITE, IRREVERSIBLE})
 
 
 @dataclass(frozen=True)
