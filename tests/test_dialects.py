@@ -9,7 +9,7 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.servers.base import Database
-from migration_check.sql.dialects import other_dialect
+from migration_check.sql.dialects import newer_postgresql, other_dialect
 
 
 @pytest.mark.parametrize(("sqlstate", "message", "dialect"), [
@@ -29,6 +29,17 @@ def test_other_databases_words_are_named(sqlstate: str, message: str, dialect: s
 ])
 def test_postgresql_mistakes_get_no_such_hint(sqlstate: str, message: str) -> None:
     assert other_dialect(sqlstate, message) is None
+
+
+def test_a_syntax_error_that_a_newer_postgresql_reads_says_so() -> None:
+    # Seen on LemmyNet/lemmy, checked on PostgreSQL 15: a subquery without an alias (16+), and a
+    # named NOT NULL constraint (18+).
+    for statement in ("SELECT * FROM (SELECT 1)", "ALTER TABLE t ADD CONSTRAINT t_a_not_null NOT NULL a"):
+        hint = newer_postgresql("42601", statement, 150014)
+        assert hint is not None and "this server is PostgreSQL 15" in hint
+    assert newer_postgresql("42601", "SELEC 1", 150014) is None  # a typo stays a typo
+    assert newer_postgresql("42P01", "SELECT * FROM (SELECT 1)", 150014) is None
+    assert newer_postgresql("42601", "SELECT * FROM (SELECT 1)", 990000) is None
 
 
 def test_a_sqlite_project_says_so_for_the_replayed_file_and_the_parsed_ones(pg_server: Database, tmp_path: Path,

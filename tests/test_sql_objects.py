@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from conftest import write_files
 from migration_check.cli import main
 from migration_check.servers.base import Database
 from migration_check.sql.objects import CHANGED, CREATED, DROPPED, Touch, object_key, touches
-from migration_check.sql.tokens import same_code
+from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_code
 
 
 @pytest.mark.parametrize(("sql", "expected"), [
@@ -57,6 +58,28 @@ def test_code_is_compared_as_tokens() -> None:
     assert not same_code("select 'A'", "select 'a'")  # string contents count
     assert not same_code('select "A"', 'select "a"')  # quoted names keep their case
     assert not same_code("begin return 1; end", "begin return 2; end")
+
+
+def test_definitions_that_differ_only_in_the_moment_they_were_stored_are_the_same() -> None:
+    today = datetime.now()
+    view = "SELECT id FROM posts WHERE (published > ('{}'::timestamp without time zone - '1 mon'::interval))"
+    first, second = (view.format(today + timedelta(seconds=s)) for s in (0, 3))
+    assert same_but_creation_times(first, second)
+    assert same_but_creation_times(f"'{today:%Y-%m-%d}'::date", f"'{today + timedelta(days=1):%Y-%m-%d}'::date")
+    # Anything else that differs is a difference, and so is a moment that is not this check's.
+    assert not same_but_creation_times(first, second.replace("1 mon", "2 mons"))
+    assert not same_but_creation_times(first, view.format("2020-01-01 00:00:00"))
+    assert not same_but_creation_times(f"'{today:%Y-%m-%d}'::text", f"'{today + timedelta(days=1):%Y-%m-%d}'::text")
+    assert not same_but_creation_times(first, first)
+
+
+def test_view_definitions_that_list_the_same_columns_in_another_order() -> None:
+    view = " SELECT people.id,\n    people.name,\n    people.email AS mail\n   FROM public.people;"
+    assert same_but_column_order(view, " SELECT people.id, people.email AS mail, people.name FROM public.people;")
+    assert not same_but_column_order(view, " SELECT people.id, people.email AS email, people.name FROM public.people;")
+    assert not same_but_column_order(view, " SELECT people.id, people.name FROM public.people;")
+    # The arms of a UNION must keep their order between them.
+    assert not same_but_column_order("SELECT 1 AS a, 2 AS b UNION SELECT 3, 4", "SELECT 2 AS b, 1 AS a UNION SELECT 3, 4")
 
 
 def test_a_rollback_that_misses_a_dropped_column_says_the_up_dropped_it(pg_server: Database, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
-from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type, other_dialect
+from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type, newer_postgresql, other_dialect
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -30,7 +30,9 @@ class Apply(Family):
         if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
             names = ", ".join(context.project.relative(m.main_file) or m.id for m in context.skipped_before[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
-        elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)):
+        elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)
+                                      or newer_postgresql(failure.sqlstate, failure.statement,
+                                                          context.conn.info.server_version)):
             result.message += f" {hint}"
         elif failure is not None and (extension := _extension_of_missing_type(failure.sqlstate, failure.message)):
             result.message += (f" ({extension[0]} is a type of the {extension[1]} extension: CREATE EXTENSION {extension[1]}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
+from migration_check.sql.dialects import newer_postgresql
 
 DEPENDENT_OBJECTS_STILL_EXIST = "2BP01"
 
@@ -24,4 +25,7 @@ class Rollback(Family):
         if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS_STILL_EXIST:
             result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
                                " CASCADE would also drop what other migrations built on it)")
+        elif failure is not None and (hint := newer_postgresql(failure.sqlstate, failure.statement,
+                                                               context.conn.info.server_version)):
+            result.message += f" {hint}"
         return result

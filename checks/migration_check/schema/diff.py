@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from migration_check.schema.snapshot import ObjectKey, Snapshot, field_rank
-from migration_check.sql.tokens import same_code
+from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_code
 
 MISSING = "missing"
 EXTRA = "extra"
@@ -29,6 +29,7 @@ MAX_VALUE_LENGTH = 160
 # How PostgreSQL prints a default of the transaction's start time, whichever way it was written.
 SAME_AS_NOW = frozenset({"now()", "CURRENT_TIMESTAMP", "transaction_timestamp()"})
 NONE_TEXT = "(none)"
+VIEW_KINDS = frozenset({"view", "materialized view"})
 
 # Report order: what other objects are built on comes first.
 KIND_ORDER = (
@@ -78,7 +79,8 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
     """Every object that is missing, extra or changed in `actual`, sorted.
 
     A column's position is ignored unless `strict_column_order`: a rollback that drops a column
-    and adds it back legitimately moves it to the end. An object whose parent (a table, for its
+    and adds it back legitimately moves it to the end (and a view the rollback makes again with
+    `SELECT *` then lists the table's columns in their new order). An object whose parent (a table, for its
     columns, indexes, triggers, ...) is missing or extra in the same way is not reported on its own.
     """
     ignored = frozenset() if strict_column_order else frozenset({POSITION_FIELD})
@@ -99,7 +101,7 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
             if not _parent_also(key, actual, expected):
                 differences.append(Difference(key[0], key[1], EXTRA))
         elif after is not before and after.text != before.text:
-            fields = _changed_fields(before.fields, after.fields, ignored)
+            fields = _changed_fields(before.fields, after.fields, ignored, key[0])
             if fields:
                 differences.append(Difference(key[0], key[1], CHANGED, fields))
     return sorted(_without_memberships_of_roles_in(differences), key=_order)
@@ -186,7 +188,7 @@ def _printable(value: str) -> bool:
 
 
 def _changed_fields(
-    before: Mapping[str, str], after: Mapping[str, str], ignored: frozenset[str]
+    before: Mapping[str, str], after: Mapping[str, str], ignored: frozenset[str], kind: str
 ) -> tuple[tuple[str, str, str], ...]:
     names = sorted((before.keys() | after.keys()) - ignored, key=lambda name: (field_rank(name), name))
     return tuple(
@@ -194,6 +196,9 @@ def _changed_fields(
         for name in names
         if before.get(name, "") != after.get(name, "") and not _same_body(name, before, after)
         and not _same_default(name, before, after)
+        and not same_but_creation_times(before.get(name, ""), after.get(name, ""))
+        and not (POSITION_FIELD in ignored and kind in VIEW_KINDS and name == "definition"
+                 and same_but_column_order(before[name], after[name]))
     )
 
 

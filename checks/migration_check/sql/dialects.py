@@ -3,10 +3,14 @@
 Migration runners such as golang-migrate and goose serve SQLite and MySQL too, and a repository's
 SQLite migrations look like any others. PostgreSQL then stops at a word it does not know; the
 failure says which database the file was written for, so that the reader does not hunt for a typo.
-Read from the server's (or the parser's) own error, never from the SQL text.
+Read from the server's (or the parser's) own error, never from the SQL text. A syntax error can
+also mean a newer PostgreSQL: the failing statement is then given to the parser the tool ships
+(pglast's, from a recent PostgreSQL), which reads it.
 """
 
 from __future__ import annotations
+
+from pglast import parse_sql, parser
 
 # The word PostgreSQL stops at (`syntax error at or near "X"`), and the database that uses it.
 SYNTAX = {"AUTOINCREMENT": "SQLite", "AUTO_INCREMENT": "MySQL", "`": "MySQL", "ENGINE": "MySQL",
@@ -36,3 +40,18 @@ def other_dialect(sqlstate: str | None, message: str) -> str | None:
     if dialect is None:
         return None
     return f"(that is {dialect} SQL: migration-check replays migrations on PostgreSQL)"
+
+
+def newer_postgresql(sqlstate: str | None, statement: str | None, server_version: int) -> str | None:
+    """`(PostgreSQL 18 reads this statement; this server is 15: ...)` when a syntax error on this
+    server is a statement a newer PostgreSQL's grammar accepts, else None."""
+    newest = parser.get_postgresql_version()[0]
+    if sqlstate != SYNTAX_ERROR or not statement or server_version // 10000 >= newest:
+        return None
+    try:
+        parse_sql(statement)
+    except parser.ParseError:
+        return None
+    return (f"(PostgreSQL {newest} reads this statement; this server is PostgreSQL {server_version // 10000}: the"
+            " migrations are written for a newer one. Check on it: `--pg-bindir DIR`, `--postgres-image IMAGE`"
+            " or `--database-url URL`)")

@@ -8,12 +8,21 @@ PL/pgSQL's own scanner is built on), so this serves `sql` and `plpgsql` bodies a
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta
 
-from pglast import parser
+from pglast import ast, parse_sql, parser
+from pglast.enums import SetOperation
+from pglast.stream import RawStream
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 # Tokens whose letters are folded to lower case by PostgreSQL: keywords and unquoted names.
 _CASE_FOLDED = frozenset({"IDENT"})
+# The types a constant like 'now' or 'today' turns into a fixed moment when the definition is stored.
+_MOMENT_TYPES = frozenset({"timestamp", "timestamptz", "date"})
+# A stored moment within two days of this check (any server TimeZone, and a date's midnight) was
+# written while the check ran: by 'now'::timestamp, 'today'::date and the like, read at CREATE.
+_STARTED = datetime.now()
+_MARGIN = timedelta(days=2)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -40,3 +49,59 @@ def same_code(before: str, after: str) -> bool:
         return True
     tokens_before, tokens_after = code_tokens(before), code_tokens(after)
     return tokens_before is not None and tokens_before == tokens_after
+
+
+def same_but_creation_times(before: str, after: str) -> bool:
+    """Whether two definitions differ only in the moments PostgreSQL stored when each was made:
+    `'now'::timestamp` in a view or a default is read once, at CREATE, so the same SQL run twice
+    stores two times. The same statement is the same definition (lint rule frozen-time-literal
+    reports the constant itself)."""
+    tokens_before, tokens_after = _named_tokens(before), _named_tokens(after)
+    if tokens_before is None or tokens_after is None or len(tokens_before) != len(tokens_after):
+        return False
+    differing = [i for i, (a, b) in enumerate(zip(tokens_before, tokens_after, strict=True)) if a != b]
+    return bool(differing) and all(
+        _stored_moment(tokens_before, i) and _stored_moment(tokens_after, i) for i in differing)
+
+
+@functools.lru_cache(maxsize=256)
+def _named_tokens(text: str) -> tuple[tuple[str, str], ...] | None:
+    try:
+        return tuple((token.name, text[token.start : token.end + 1]) for token in parser.scan(text)
+                     if token.name not in _COMMENTS)
+    except parser.ParseError:
+        return None
+
+
+def _stored_moment(tokens: tuple[tuple[str, str], ...], at: int) -> bool:
+    """Whether token `at` is a date or timestamp constant (`'2026-12-01 10:00:00'::timestamp ...`)
+    whose moment falls within two days of this check."""
+    name, value = tokens[at]
+    following = [value.lower() for _, value in tokens[at + 1 : at + 3]]
+    if name != "SCONST" or len(following) < 2 or following[0] != "::" or following[1] not in _MOMENT_TYPES:
+        return False
+    try:
+        moment = datetime.fromisoformat(value.strip("'")).replace(tzinfo=None)
+    except ValueError:
+        return False
+    return _STARTED - _MARGIN <= moment <= datetime.now() + _MARGIN
+
+
+def same_but_column_order(before: str, after: str) -> bool:
+    """Whether two view definitions (`pg_get_viewdef`) select the same columns, the same way, in
+    another order: what `SELECT *` gives when the table's columns were dropped and added back."""
+    canonical_before, canonical_after = _columns_in_any_order(before), _columns_in_any_order(after)
+    return canonical_before is not None and canonical_before == canonical_after
+
+
+@functools.lru_cache(maxsize=256)
+def _columns_in_any_order(definition: str) -> str | None:
+    try:
+        [statement] = parse_sql(definition)
+    except (parser.ParseError, ValueError):
+        return None
+    query = statement.stmt
+    if not isinstance(query, ast.SelectStmt) or query.op != SetOperation.SETOP_NONE or not query.targetList:
+        return None
+    query.targetList = tuple(sorted(query.targetList, key=lambda target: str(RawStream()(target))))
+    return str(RawStream()(query))
