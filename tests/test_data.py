@@ -152,6 +152,20 @@ def test_an_up_that_fails_on_rows_warns_and_the_schema_verdicts_stay(pg_server: 
         assert cases[family].find("failure") is None, family
 
 
+def test_an_up_whose_code_builds_statements_from_rows_warns(pg_server: Database, tmp_path: Path) -> None:
+    # As Tamarou/Registry's migrations do: a schema per tenant, named by a row. The generated rows
+    # name schemas that do not exist; on production's rows the loop works.
+    up = ("do $$ declare r record; begin for r in select name from clinics loop\n"
+          "  execute format('create table %I.visits (id int)', r.name);\nend loop; end $$;\n"
+          "alter table users add column nick text;\n")
+    code, cases = check(pg_server, tmp_path, up, "alter table users drop column nick;\n")
+    warning = cases["data"].findtext("system-out") or ""
+    assert cases["data"].find("failure") is None
+    assert warning.startswith("warning: the up fails while the tables hold rows") and "3F000" in warning
+    for family in ("apply", "rollback", "roundtrip", "reapply"):
+        assert cases[family].find("failure") is None, family
+
+
 def test_no_data_turns_the_data_families_off_and_keeps_the_schema_verdicts(pg_server: Database, tmp_path: Path) -> None:
     up, down, _ = LOSSES["dropped and re-added column"]
     _, with_data = check(pg_server, tmp_path / "a", up, down)

@@ -33,7 +33,14 @@ def under(directory: str, files: dict[str, str]) -> dict[str, str]:
     ({"sqitch.conf": '[core]\n\tengine = pg\n\ttop_dir = database/sqitch\n',
       "database/sqitch/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
       "database/sqitch/deploy/a.sql": "select 1;", "database/sqitch/revert/a.sql": "select 1;"},
-     "database/sqitch", "sqitch.conf `top_dir` (core)"),
+     "database/sqitch", "sqitch.conf `top_dir`"),
+    # As Tamarou/Registry has it: an indented top_dir under a commented-out line, and a stale
+    # sqitch.plan at the root that sqitch never reads.
+    ({"sqitch.conf": "[core]\n\tengine = pg\n\t# plan_file = sqitch.plan\n\t top_dir = ./sql\n",
+      "sqitch.plan": "%project=x\n\nold 2024-01-01T00:00:00Z A <a@b.c> # gone\n",
+      "sql/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
+      "sql/deploy/a.sql": "select 1;", "sql/revert/a.sql": "select 1;"},
+     "sql", "sqitch.conf `top_dir`"),
     ({"flyway.conf": "flyway.url=jdbc:postgresql://x/y\nflyway.locations=filesystem:sql/versions\n",
       "sql/versions/V1__a.sql": "select 1;"},
      "sql/versions", "Flyway `locations`"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.errors import FileError
+from migration_check.servers.base import Database
 
 WHO = "2024-01-01T10:00:00Z Ada Lovelace <ada@example.com>"
 
@@ -54,6 +57,24 @@ def test_plan_order_tags_and_reworked_changes(tmp_path: Path) -> None:
     assert [o.path.name for o in found.orphan_rollbacks] == ["gone.sql"]
 
 
+def test_sqitch_conf_says_where_the_plan_and_scripts_are(tmp_path: Path) -> None:
+    # The engine's settings win over core's, the target's over the engine's (sqitch's Target.pm).
+    write_files(tmp_path, {
+        "sqitch.conf": (
+            "[core]\n  engine = pg\n  plan_file = nowhere.plan\n  extension = psql\n"
+            '[engine "pg"]\n  target = dev\n  plan_file = changes.plan  # wins over core\n'
+            '[target "dev"]\n  uri = db:pg:///dev\n  deploy_dir = up\n  revert_dir = down\n'
+        ),
+        "changes.plan": plan(f"schema {WHO}", f"users [schema] {WHO}"),
+        "up/schema.psql": "create schema shop;", "up/users.psql": "create table shop.users (id int);",
+        "down/schema.psql": "drop schema shop;", "down/users.psql": "drop table shop.users;",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "sqitch"
+    assert [(m.id, m.up.path.name, m.down.path.parent.name) for m in found.migrations] == [
+        ("schema", "schema.psql", "down"), ("users", "users.psql", "down")]
+
+
 @pytest.mark.parametrize(
     ("lines", "line", "words"),
     [
@@ -83,3 +104,45 @@ def test_found_in_a_conventional_directory(tmp_path: Path) -> None:
     write_files(tmp_path, {"db/sqitch.plan": plan(f"schema {WHO}"), **{f"db/{k}": v for k, v in scripts("schema").items()}})
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "sqitch" and found.directory == (tmp_path / "db").resolve()
+
+
+def verify_project(root: Path, conf: str) -> Path:
+    """Change `users`' verify script reads `orders`, which the next change creates; `orders`'
+    counts the rows its deploy wrote; `audit`'s fails however it is run."""
+    return write_files(root, {
+        "sqitch.conf": "[core]\n\tengine = pg\n" + conf,
+        "sqitch.plan": plan(f"users {WHO}", f"orders [users] {WHO}", f"audit {WHO}"),
+        "deploy/users.sql": "create table users (id int primary key);",
+        "revert/users.sql": "drop table users;",
+        "verify/users.sql": "select id from users; select id from orders;",
+        "deploy/orders.sql": "create table orders (id int primary key);\ninsert into orders values (1);",
+        "revert/orders.sql": "drop table orders;",
+        "verify/orders.sql": "do $$ begin assert (select count(*) from orders) = 1; end $$;",
+        "deploy/audit.sql": "create table audit (id int);",
+        "revert/audit.sql": "drop table audit;",
+        "verify/audit.sql": "select missing_column from audit;",
+    })
+
+
+def verify_cases(pg_server: Database, project: Path, tmp_path: Path) -> dict[str, ET.Element]:
+    report = tmp_path / "report.xml"
+    main(["check", str(project), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    return {c.attrib["name"]: c for c in ET.parse(report).getroot().iter("testcase")
+            if c.attrib["classname"] == "migration_check.verify"}
+
+
+def test_verify_scripts_run_on_the_whole_plan_unless_sqitch_verifies_each_deploy(pg_server: Database,
+                                                                                 tmp_path: Path) -> None:
+    # Without deploy.verify, sqitch runs them only as `sqitch verify`: on everything deployed.
+    cases = verify_cases(pg_server, verify_project(tmp_path / "a", ""), tmp_path / "a")
+    assert cases["users"].find("failure") is None
+    audit = cases["audit"].find("failure")
+    assert audit is not None and "run on the whole plan deployed, as `sqitch verify` runs it" in audit.attrib["message"]
+    # The generated rows make orders' count wrong; without them it holds: a warning, not a failure.
+    warning = cases["orders"].findtext("system-out") or ""
+    assert cases["orders"].find("failure") is None
+    assert warning.startswith("warning: ") and "it passes without the check's generated rows" in warning
+    # With deploy.verify, sqitch runs each one right after its deploy: users' reads a table not made yet.
+    cases = verify_cases(pg_server, verify_project(tmp_path / "b", "[deploy]\n\tverify = true\n"), tmp_path / "b")
+    users = cases["users"].find("failure")
+    assert users is not None and 'relation "orders" does not exist' in users.attrib["message"]

@@ -172,6 +172,24 @@ def test_a_rollback_in_the_wrong_order_says_to_reverse_it_not_to_cascade(pg_serv
     assert "ERROR 2BP01: cannot drop table chats because other objects depend on it (drop what depends on it first:" in message
 
 
+def test_a_name_in_a_schema_off_the_search_path_says_so_and_how_to_set_it(pg_server: Database, tmp_path: Path) -> None:
+    # As OpenFn/db does: the function is made in schema "1", the trigger names it unqualified (its
+    # production role's search_path has "1"). The hint's own statement, as a setup script, passes.
+    function = 'create schema "1"; create function "1".touch() returns trigger language plpgsql as $$begin return new; end$$;'
+    trigger = "create table t (id int); create trigger t_touch before update on t for each row execute function touch();"
+    project = write_files(tmp_path / "p", numbered(2, {1: (function, 'drop schema "1" cascade;'),
+                                                       2: (trigger, "drop table t;")}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
+              and c.find("failure") is not None]
+    message = case.find("failure").attrib["message"]
+    assert code == 1 and 'function touch() does not exist (one of that name is in schema "1"' in message
+    setup = tmp_path / "setup.sql"
+    setup.write_text(message[message.index("DO $$"):].removesuffix(")"))
+    code, root = check(pg_server, project / "migrations", tmp_path, "--setup", str(setup))
+    assert code == 0, ET.tostring(root, encoding="unicode")
+
+
 def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_path: Path) -> None:
     # pgvector's type used without CREATE EXTENSION (a Prisma project whose production has it by hand).
     message = failure_of_one(pg_server, tmp_path, "create table docs (id int, embedding vector(3));", "drop table docs;",

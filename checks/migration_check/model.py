@@ -54,8 +54,11 @@ class Migration:
     sort_key: tuple
     up: Script | None
     down: Script | None = None
-    # Extra script that proves a deploy worked (sqitch verify). Runs after each `up`.
+    # Extra script that proves a deploy worked (sqitch verify). Runs after each `up`, or with
+    # `verify_at_end` once every migration is applied (sqitch without `deploy.verify`: a verify
+    # script may then read what later changes create).
     verify: Script | None = None
+    verify_at_end: bool = False
     # Files that make up this migration, for reports and history. The first is the "main" file.
     files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.

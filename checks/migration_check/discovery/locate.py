@@ -20,6 +20,8 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+from migration_check.discovery.sqitch_config import CONF, sqitch_paths
+
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", "node_modules", "vendor", "build", "dist", "target", "out", "bin", "obj", ".venv", "venv",
     "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".next", ".terraform", "coverage", ".cache",
@@ -89,14 +91,10 @@ def _diesel(root: Path) -> Iterator[tuple[str, str]]:
 
 
 def _sqitch(root: Path) -> Iterator[tuple[str, str]]:
-    path = root / "sqitch.conf"
-    if path.is_file():
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        parser.read_string(path.read_text(encoding="utf-8"))
-        for section in parser.sections():
-            top = parser.get(section, "top_dir", fallback=None)
-            if top:
-                yield top.strip().strip('"'), f"sqitch.conf `top_dir` ({section})"
+    if (root / CONF).is_file():
+        top = sqitch_paths(root).top_dir
+        if top != root:
+            yield str(top), f"{CONF} `top_dir`"  # root / an absolute path is that path
 
 
 def _flyway(root: Path) -> Iterator[tuple[str, str]]:

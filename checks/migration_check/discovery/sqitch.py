@@ -10,7 +10,8 @@
 
 Rules, as sqitch applies them:
 - Changes run in plan order, not in name order. Each change `x` has `deploy/x.sql` (its `up`),
-  `revert/x.sql` (its `down`) and, optionally, `verify/x.sql` (run after each deploy).
+  `revert/x.sql` (its `down`) and, optionally, `verify/x.sql`: run after each deploy when
+  sqitch.conf sets `deploy.verify`, else as `sqitch verify` runs them, on the whole plan deployed.
 - Dependencies in brackets must name changes earlier in the plan (`!x` is a conflict,
   `project:x` another project's change: neither is checked here).
 - A tag line `@name` tags the change before it.
@@ -21,6 +22,9 @@ Rules, as sqitch applies them:
   `BEGIN; ... COMMIT;`, which the executor honours.
 - A plan line sqitch would refuse, a missing deploy script, or an unknown dependency is a
   FileError at its plan line.
+- A sqitch.conf in the directory says where the plan and the scripts are (`top_dir`, `plan_file`,
+  `deploy_dir`, ..., `extension`: discovery/sqitch_config.py). When its `top_dir` is another
+  directory, this one is not sqitch's (a stale plan here is not read): the located `top_dir` is.
 
 A change's `version` is its name (`x`, or `x@tag` for an earlier version of a reworked change),
 `name` is empty, and `sort_key` is its position in the plan.
@@ -34,10 +38,10 @@ from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
+from migration_check.discovery.sqitch_config import SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
 
-PLAN = "sqitch.plan"
 NAME = r"[^\s@#:\[\]\\/!%+-][^\s@#:\[\]\\]*"
 PLANNER = (
     r"(?P<timestamp>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)\s+(?P<planner>[^<]*?)\s*<(?P<email>[^>]*)>"
@@ -61,12 +65,12 @@ class PlannedChange:
     # deploy script exists: deploy/<name>@<tag>.sql.
     rework_tags: list[str] = field(default_factory=list)
 
-    def script_name(self, deploy_dir: Path) -> str:
+    def script_name(self, deploy_dir: Path, extension: str = "sql") -> str:
         """The name of this change's scripts, as sqitch's Change.pm finds them."""
         if not self.rework_tags:
             return self.name
         candidates = [f"{self.name}@{tag}" for tag in self.rework_tags]
-        return next((c for c in candidates if (deploy_dir / f"{c}.sql").is_file()), candidates[0])
+        return next((c for c in candidates if (deploy_dir / f"{c}.{extension}").is_file()), candidates[0])
 
 
 class SqitchLayout(Layout):
@@ -74,33 +78,35 @@ class SqitchLayout(Layout):
     description = "sqitch.plan with deploy/, revert/, verify/ scripts"
     default_rollbacks = RollbackPolicy.REQUIRED
     conventional_dirs = ("sqitch", "db", "database", "db/sqitch")
-    # Change names are sqitch's to validate (in the plan: they may hold `.` and `/`); scripts are
-    # the plan's names under deploy/, revert/ and verify/.
-    naming_pattern = r"^(deploy|revert|verify)/.+\.sql$"
-    naming_hint = "<change>.sql under deploy/, revert/ and verify/"
+    # Change names are sqitch's to validate (in the plan: they may hold `.` and `/`), and the plan
+    # names the scripts, in the directories and with the extension sqitch.conf may choose: a script
+    # the plan names is sqitch's, and one it does not is a stray file.
+    naming_pattern = r"^.+$"
+    naming_hint = "<change>.sql under deploy/, revert/ and verify/ (as sqitch.plan names them)"
     strict_naming_pattern = r"^(deploy|revert|verify)/[a-z][a-z0-9_-]*(@[\w.-]+)?\.sql$"
     strict_naming_hint = "<snake_case_change>.sql under deploy/, revert/ and verify/"
 
     identity = "id"  # the registry records changes by name
 
     def detect(self, directory: Path) -> Detection | None:
-        plan = directory / PLAN
-        if not plan.is_file():
+        paths = sqitch_paths(directory)
+        if not paths.plan_file.is_file() or paths.top_dir.resolve() != directory.resolve():
             return None
-        deploy = directory / "deploy"
-        count = sum(1 for p in deploy.glob("*.sql")) if deploy.is_dir() else 0
-        return Detection(score=95, reason=f"{PLAN} and {count} deploy scripts")
+        deploy = paths.deploy_dir
+        count = sum(1 for p in deploy.glob(f"*.{paths.extension}")) if deploy.is_dir() else 0
+        return Detection(score=95, reason=f"{paths.plan_file.name} and {count} deploy scripts")
 
     def discover(self, directory: Path) -> Discovery:
-        plan_path = directory / PLAN
+        paths = sqitch_paths(directory)
+        plan_path = paths.plan_file
         changes = parse_plan(plan_path)
         used: set[Path] = set()
         migrations, orphans = [], []
         for index, change in enumerate(changes):
-            change_id = change.script_name(directory / "deploy")
-            scripts = {kind: directory / kind / f"{change_id}.sql" for kind in SCRIPT_DIRS}
+            change_id = change.script_name(paths.deploy_dir, paths.extension)
+            scripts = {kind: _script_path(paths, kind, change_id) for kind in SCRIPT_DIRS}
             if not scripts["deploy"].is_file():
-                raise FileError(plan_path, change.line, f"deploy/{change_id}.sql does not exist")
+                raise FileError(plan_path, change.line, f"{_shown(scripts['deploy'], directory)} does not exist")
             found = {kind: path for kind, path in scripts.items() if path.is_file()}
             used.update(found.values())
             migrations.append(Migration(
@@ -110,21 +116,30 @@ class SqitchLayout(Layout):
                 up=_script(found["deploy"]),
                 down=_script(found["revert"]) if "revert" in found else None,
                 verify=_script(found["verify"]) if "verify" in found else None,
+                verify_at_end=not paths.verify_each_deploy,
                 files=tuple(found[kind] for kind in SCRIPT_DIRS if kind in found),
             ))
         stray = []
         for kind in SCRIPT_DIRS:
-            folder = directory / kind
+            folder = paths.script_dir(kind)
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
                 if path.is_file() and path not in used and not path.name.startswith("."):
-                    if kind == "revert" and path.suffix == ".sql":
+                    if kind == "revert" and path.suffix == f".{paths.extension}":
                         orphans.append(OrphanRollback(path, path.stem, ""))
                     else:
-                        stray.append(StrayFile(path, f"{kind} script of no change in {PLAN}"))
+                        stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
         return Discovery(migrations, stray, orphans)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not edit sqitch.plan: use `sqitch add`")
+
+
+def _script_path(paths: SqitchPaths, kind: str, change_id: str) -> Path:
+    return paths.script_dir(kind) / f"{change_id}.{paths.extension}"
+
+
+def _shown(path: Path, directory: Path) -> str:
+    return path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
 
 
 def _script(path: Path) -> Script:

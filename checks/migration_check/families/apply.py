@@ -14,6 +14,8 @@ from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type, newer_p
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 FEATURE_NOT_SUPPORTED = "0A000"
+UNDEFINED_FUNCTION = "42883"
+UNDEFINED_TABLE = "42P01"
 # Types that come with an extension, which production databases often have installed by hand.
 EXTENSION_TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
                    "geography": "postgis", "citext": "citext", "hstore": "hstore", "ltree": "ltree", "cube": "cube"}
@@ -42,6 +44,14 @@ class Apply(Family):
             # The server's, not the migration's: production has the extension installed.
             result.message += (" (this server does not have it: check on one that does, `--postgres-image IMAGE`"
                                " (Supabase's: supabase/postgres) or `--database-url URL`)")
+        elif failure is not None and (schemas := _schemas_holding(context, failure.sqlstate, failure.message)):
+            # Production's search_path (set on its role or database) may well include them.
+            # ALTER DATABASE, not ALTER ROLE: the setting goes with the throwaway database.
+            path = ", ".join([*schemas, "public"]).replace("'", "''")
+            result.message += (f" (one of that name is in schema {', '.join(schemas)}, which is not on the search_path"
+                               " here: if production's includes it, give this database the same in a setup script"
+                               " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
+                               f" {path}', current_database()); END $$;)")
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
@@ -57,3 +67,22 @@ def _extension_of_missing_type(sqlstate: str | None, message: str) -> tuple[str,
     name = written.rsplit(".", 1)[-1]  # extensions.vector is vector
     extension = EXTENSION_TYPES.get(name)
     return (name, extension) if extension else None
+
+
+def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:
+    """The schemas that hold a function or relation of the unqualified name the error did not find
+    (`function f() does not exist`, `relation "t" does not exist`)."""
+    if sqlstate == UNDEFINED_FUNCTION and message.startswith("function ") and "(" in message:
+        name, catalog = message.removeprefix("function ").split("(", 1)[0], "pg_proc"
+        column, namespace = "proname", "pronamespace"
+    elif sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
+        name, catalog = message.removeprefix('relation "').removesuffix('" does not exist'), "pg_class"
+        column, namespace = "relname", "relnamespace"
+    else:
+        return []
+    if "." in name or '"' in name:
+        return []  # qualified, or quoted: not a matter of the search_path
+    rows = context.tool_session.execute(
+        f"SELECT DISTINCT quote_ident(n.nspname) FROM pg_catalog.{catalog} o"  # noqa: S608 - names chosen above
+        f" JOIN pg_catalog.pg_namespace n ON n.oid = o.{namespace} WHERE o.{column} = %s ORDER BY 1", (name,)).fetchall()
+    return [str(row[0]) for row in rows]

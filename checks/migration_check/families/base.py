@@ -15,7 +15,7 @@ records the family's case as skipped with the reason, so a family never has to.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -209,9 +209,18 @@ class Family:
         runner's skipped case. A family that learned something before stopping says it here."""
         return None
 
-    def after_all(self, project: Project, conn: psycopg.Connection) -> list[CheckResult]:
-        """Cases of the whole run, after the last migration (a seed file's)."""
+    def after_all(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration]) -> list[CheckResult]:
+        """Cases of the whole run, after the last migration (a seed file's), on the database the
+        `applied` migrations built."""
         return []
+
+    # Its whole-run cases may fail on the generated rows: judged again without them (again_without_rows).
+    rows_may_fail_at_end: ClassVar[bool] = False
+
+    def again_without_rows(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration],
+                           results: list[CheckResult]) -> list[CheckResult]:
+        """`results` (from after_all) judged again on the `applied` migrations without generated rows."""
+        return results
 
     @classmethod
     def observes_up_transaction(cls) -> bool:

@@ -17,6 +17,8 @@ The case then passes, with the reason; a confirmation of a loss that does not ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import psycopg
 
 from migration_check.data.changes import Copy, RowChanges, all_changes, drop_copies, take_copies
@@ -25,7 +27,7 @@ from migration_check.data.seed import Seeds, seed_scripts
 from migration_check.data.watch import named_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
-from migration_check.model import CheckResult, Project, Severity, Status
+from migration_check.model import CheckResult, Migration, Project, Severity, Status
 from migration_check.settings import Settings
 from migration_check.sql.confirmations import DATA_LOSS, confirmed
 
@@ -128,7 +130,7 @@ class Data(Family):
             return context.result(self.name, Status.SKIPPED, message=f"{reason}.{self._facts_text()}")
         return None
 
-    def after_all(self, project: Project, conn: psycopg.Connection) -> list[CheckResult]:
+    def after_all(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration]) -> list[CheckResult]:
         return self.seeds.results(project, conn)
 
     def _failed_with_rows(self, context: MigrationContext, failure: str) -> CheckResult:

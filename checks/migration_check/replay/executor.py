@@ -28,6 +28,10 @@ ENUM_ADD_VALUE_IN_TRANSACTION = 120000
 RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
 
 
+# How PostgreSQL's error CONTEXT names a DO block or function the error came from.
+PROCEDURAL_CONTEXT = "PL/pgSQL function"
+
+
 @dataclass
 class ScriptFailed(Exception):
     """A script did not run. Everything a file:line message and a JUnit failure body need."""
@@ -41,6 +45,15 @@ class ScriptFailed(Exception):
     hint: str | None = None
     context: str | None = None
     statement: str | None = None
+
+    def rows_may_cause(self) -> bool:
+        """Whether rows can cause this error: data exceptions (22: a cast, a length), integrity
+        violations (23: NOT NULL, unique, check, foreign key), exceptions raised by the migration's
+        own code (P0001), and any error inside procedural code, which may build its statements from
+        rows (a loop over the tenants that runs `CREATE TABLE <tenant's schema>.t` fails on a
+        generated tenant's name)."""
+        in_code = PROCEDURAL_CONTEXT in (self.context or "")
+        return self.sqlstate is not None and (self.sqlstate[:2] in ("22", "23") or self.sqlstate == "P0001" or in_code)
 
     def location(self, relative: str) -> str:
         parts = [relative]

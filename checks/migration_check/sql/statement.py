@@ -12,7 +12,7 @@ from migration_check.sql import trees
 # In the parser's JSON output, the name of a statement's node follows this key.
 _STMT_KEY = '"stmts":[{"stmt":{"'
 # Node kinds whose options decide whether they can run in a transaction block.
-_DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt"})
+_DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt", "DoStmt"})
 _NEVER_IN_TRANSACTION = frozenset({
     "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
     "CreateSubscriptionStmt",
@@ -59,7 +59,24 @@ def cannot_run_in_transaction(node: ast.Node | None) -> bool:
     if isinstance(node, ast.AlterTableStmt):
         # ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY
         return any(getattr(getattr(cmd, "def_", None), "concurrent", False) for cmd in (node.cmds or ()))
+    if isinstance(node, ast.DoStmt):
+        return _commits(node)
     return False
+
+
+def _commits(block: ast.DoStmt) -> bool:
+    """Whether a DO block's PL/pgSQL commits or rolls back (PostgreSQL 11+): it may only run
+    outside a transaction block, as psql runs it in autocommit ("invalid transaction termination"
+    otherwise)."""
+    options = {str(o.defname): getattr(o.arg, "sval", "") for o in block.args or () if isinstance(o, ast.DefElem)}
+    if options.get("language", "plpgsql").lower() != "plpgsql":
+        return False
+    try:
+        tokens = [t.name for t in parser.scan(str(options.get("as", "")))]
+    except parser.ParseError:
+        return False
+    # `ON COMMIT DROP` of a temporary table is not a COMMIT.
+    return any(name in ("COMMIT", "ROLLBACK") and (i == 0 or tokens[i - 1] != "ON") for i, name in enumerate(tokens))
 
 
 def classify(text: str) -> tuple[str, bool]:

@@ -1,8 +1,9 @@
 """A CONCURRENTLY statement inside a transaction block fails.
 
 `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX ... CONCURRENTLY` and `DETACH
-PARTITION ... CONCURRENTLY` cannot run in a transaction block. Inside a BEGIN ... COMMIT written in
-the file (or a script the runner always wraps in one) the migration fails.
+PARTITION ... CONCURRENTLY` cannot run in a transaction block, nor can a `DO` block that runs
+`COMMIT` or `ROLLBACK` itself. Inside a BEGIN ... COMMIT written in the file (or a script the
+runner always wraps in one) the migration fails.
 
 Anti-pattern:
 

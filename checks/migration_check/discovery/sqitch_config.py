@@ -1,0 +1,72 @@
+"""Where sqitch finds a project's plan and scripts: `sqitch.conf`, read as sqitch reads it.
+
+sqitch.conf is git-config syntax (leading white space means nothing, sections may carry a quoted
+subsection: `[engine "pg"]`). Each setting is looked up as sqitch's Target.pm does: the target's
+(`target.<name>.top_dir`, the target named by `engine.<engine>.target` or `core.target`), then the
+engine's (`engine.<engine>.top_dir`), then `core.top_dir`. The plan is `plan_file`, else
+`<top_dir>/sqitch.plan`; the scripts `deploy_dir`, `revert_dir`, `verify_dir`, else
+`<top_dir>/deploy` and so on, with the `extension` (`sql` unless set). Relative paths are the
+project's, where sqitch.conf is. `deploy.verify` says whether each verify script runs right after
+its change's deploy, or only with the whole plan deployed (`sqitch verify`).
+"""
+
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass
+from pathlib import Path
+
+CONF = "sqitch.conf"
+PLAN = "sqitch.plan"
+GIT_TRUE = frozenset({"true", "yes", "on", "1"})
+
+
+@dataclass(frozen=True)
+class SqitchPaths:
+    top_dir: Path
+    plan_file: Path
+    deploy_dir: Path
+    revert_dir: Path
+    verify_dir: Path
+    extension: str = "sql"
+    # `deploy.verify`: sqitch runs each change's verify script right after its deploy. Unset, the
+    # scripts run only when asked, `sqitch verify`, on the whole plan deployed.
+    verify_each_deploy: bool = False
+
+    def script_dir(self, kind: str) -> Path:
+        return {"deploy": self.deploy_dir, "revert": self.revert_dir, "verify": self.verify_dir}[kind]
+
+
+def sqitch_paths(directory: Path) -> SqitchPaths:
+    """The plan and script directories sqitch would use when run in `directory`."""
+    settings = _read(directory / CONF)
+    engine = settings.get(("core", "engine"), "")
+    target = settings.get((f'engine "{engine}"', "target")) or settings.get(("core", "target"), "")
+    scopes = [f'target "{target}"', f'engine "{engine}"', "core"]
+
+    def lookup(key: str) -> str | None:
+        return next((settings[(scope, key)] for scope in scopes if settings.get((scope, key))), None)
+
+    top = directory / (lookup("top_dir") or ".")
+    plan = lookup("plan_file")
+    dirs = {kind: lookup(f"{kind}_dir") for kind in ("deploy", "revert", "verify")}
+    return SqitchPaths(
+        top_dir=top,
+        plan_file=directory / plan if plan else top / PLAN,
+        **{f"{kind}_dir": directory / value if value else top / kind for kind, value in dirs.items()},
+        extension=(lookup("extension") or "sql").lstrip("."),
+        verify_each_deploy=settings.get(("deploy", "verify"), "").lower() in GIT_TRUE,
+    )
+
+
+def _read(path: Path) -> dict[tuple[str, str], str]:
+    """(section, key) -> value; section names as written (`engine "pg"`), keys in lower case. A
+    file that cannot be read gives nothing: sqitch's defaults apply."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False, inline_comment_prefixes=("#", ";"))
+    try:
+        # git-config: indentation means nothing (configparser would read it as a continued value).
+        parser.read_string("\n".join(line.lstrip() for line in path.read_text(encoding="utf-8").splitlines()))
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return {}
+    return {(section.strip(), key): value.strip().strip('"') for section in parser.sections()
+            for key, value in parser.items(section)}
