@@ -95,6 +95,15 @@ def test_concurrently_runs_outside_a_transaction(conn: psycopg.Connection) -> No
     assert {"t", "t_a"} <= relations(conn)
 
 
+def test_a_do_block_that_commits_runs_outside_a_transaction(conn: psycopg.Connection) -> None:
+    # As andrewah64/base-app-db's data scripts do; psql (sqitch) runs them in autocommit.
+    run(conn, "create table t (a int);\ndo $$ begin insert into t values (1); commit; end $$;")
+    assert conn.execute("select count(*) from t").fetchone() == (1,)
+    # A temporary table's ON COMMIT is no COMMIT: that block still runs in the script's transaction.
+    run(conn, "do $$ begin create temp table tmp (a int) on commit drop; end $$;\ncreate table u (a int);")
+    assert "u" in relations(conn)
+
+
 def test_explicit_transaction_control_in_the_file(conn: psycopg.Connection) -> None:
     run(conn, "begin;\ncreate table t (a int);\ncommit;\n")
     assert "t" in relations(conn)
