@@ -52,6 +52,9 @@ class FrozenTimeLiteral(Rule):
         matview = isinstance(node, ast.CreateTableAsStmt) and node.objtype == ObjectType.OBJECT_MATVIEW
         if not (isinstance(node, STORING) or matview):
             return
+        text = context.sql.lower()
+        if context.sql and not any(f"'{moment}" in text or f"{moment}'" in text for moment in MOMENTS):
+            return  # no such quoted word in the text: no need to walk the tree (the costly part)
         for moment, type_ in sorted(_frozen_constants(node)):
             yield (f"'{moment}'::{type_} is read once, when the definition is stored: it keeps the moment the migration"
                    f" ran; use {MOMENTS[moment]}, which is read each time")
