@@ -166,6 +166,37 @@ def test_an_up_whose_code_builds_statements_from_rows_warns(pg_server: Database,
         assert cases[family].find("failure") is None, family
 
 
+def test_columns_that_trigger_code_stamps_are_not_the_rollbacks_to_give_back(pg_server: Database,
+                                                                            tmp_path: Path) -> None:
+    # As ente-io/ente's migrations do: a BEFORE UPDATE trigger stamps updated_at, and another
+    # table's trigger keeps clinics.touched in step; the up's backfill fires both.
+    triggers = (
+        "alter table users add column updated_at timestamptz;\nalter table clinics add column touched timestamptz;\n"
+        "create function stamp() returns trigger language plpgsql as $$begin NEW.updated_at := now(); return NEW; end$$;\n"
+        "create trigger users_stamp before update on users for each row execute function stamp();\n"
+        "create function touch() returns trigger language plpgsql as $$begin\n"
+        "  update clinics set touched = now() where id = NEW.clinic_id; return NEW; end$$;\n"
+        "create trigger appointments_touch after update on appointments for each row execute function touch();\n")
+    files = {**BASE, "migrations/20250101000001_stamps.sql": triggers,
+             "migrations/20250101000001_stamps_rollback.sql": (
+                 "drop trigger appointments_touch on appointments; drop function touch();\n"
+                 "drop trigger users_stamp on users; drop function stamp();\n"
+                 "alter table clinics drop column touched;\nalter table users drop column updated_at;\n"),
+             f"migrations/{CHANGE}.sql": ("alter table users add column vip boolean;\nupdate users set vip = false;\n"
+                                          "alter table appointments add column seen boolean;\n"
+                                          "update appointments set seen = true;\n"),
+             f"migrations/{CHANGE}_rollback.sql": "alter table users drop column vip;\nalter table appointments drop column seen;\n"}
+    root = write_files(tmp_path / "repo", files)
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    [case] = [c for c in ET.parse(report).getroot().iter("testcase")
+              if c.attrib["name"] == CHANGE and c.attrib["classname"] == "migration_check.data"]
+    assert code == 0 and case.find("failure") is None, ET.tostring(case, encoding="unicode")
+    told = case.findtext("system-out") or ""
+    assert "table public.users: 5 rows rewritten by trigger code in updated_at (trigger users_stamp)" in told
+    assert "table public.clinics: " in told and "in touched (trigger appointments_touch)" in told
+
+
 def test_no_data_turns_the_data_families_off_and_keeps_the_schema_verdicts(pg_server: Database, tmp_path: Path) -> None:
     up, down, _ = LOSSES["dropped and re-added column"]
     _, with_data = check(pg_server, tmp_path / "a", up, down)

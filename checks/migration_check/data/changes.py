@@ -90,6 +90,11 @@ class RowChanges:
         return self.gone or bool(self.missing or self.extra or self.changed or self.absent_columns)
 
     @property
+    def only_changed(self) -> bool:
+        """Every row that was there is there, and no other; some of their values differ."""
+        return bool(self.changed_columns) and not (self.gone or self.missing or self.extra or self.absent_columns)
+
+    @property
     def only_added(self) -> bool:
         """Every row that was there is there, unchanged; the difference is rows the up added."""
         return bool(self.extra) and not (self.gone or self.missing or self.changed or self.absent_columns)

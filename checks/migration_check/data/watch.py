@@ -116,15 +116,25 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
 
 
 @functools.lru_cache(maxsize=256)
-def _plpgsql_names(source: str) -> frozenset[str] | None:
-    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code.
-    (One trigger function serves many tables and migrations: each body is parsed once.)"""
+def trigger_tree(source: str) -> list | None:
+    """PostgreSQL's PL/pgSQL parse tree (as pglast gives it) of a trigger function's body; None
+    when it does not parse."""
     tag = "$mc$"
     while tag in source:
         tag = tag[:-1] + "x$"
     try:
-        tree = pglast.parse_plpgsql(f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {tag}{source}{tag}")
+        tree: list = pglast.parse_plpgsql(f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {tag}{source}{tag}")
     except parser.ParseError:
+        return None
+    return tree
+
+
+@functools.lru_cache(maxsize=256)
+def _plpgsql_names(source: str) -> frozenset[str] | None:
+    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code.
+    (One trigger function serves many tables and migrations: each body is parsed once.)"""
+    tree = trigger_tree(source)
+    if tree is None:
         return None
     names: set[str] = set()
     pending: list[object] = [tree]

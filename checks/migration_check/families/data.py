@@ -24,6 +24,7 @@ import psycopg
 from migration_check.data.changes import Copy, RowChanges, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
 from migration_check.data.seed import Seeds, seed_scripts
+from migration_check.data.stamped import stamped_columns, writer
 from migration_check.data.watch import named_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
@@ -78,7 +79,26 @@ class Data(Family):
     def after_down(self, context: MigrationContext) -> None:
         self._lost = [] if FAILED_WITH_ROWS in context.notes else \
             [found for found in all_changes(context.tool_session, self._copies) if found]
+        if any(found.changed_columns for found in self._lost):
+            self._lost = self._without_stamps(context, self._lost)
         drop_copies(context.tool_session, self._copies)
+
+    def _without_stamps(self, context: MigrationContext, lost: list[RowChanges]) -> list[RowChanges]:
+        """The changes but those of columns only trigger code wrote (data/stamped.py), which are
+        told as facts instead."""
+        stamps = stamped_columns(context.tool_session, context.watched_tables())
+        kept = []
+        for found in lost:
+            table = found.copy.table
+            writers = {column: writer(stamps, table, column) for column in found.changed_columns}
+            if found.only_changed and all(writers.values()):
+                rows = found.changed
+                columns = ", ".join(f"{column} (trigger {trigger})" for column, trigger in writers.items())
+                self._facts.append(f"table {table}: {rows} row{'' if rows == 1 else 's'} rewritten by trigger code in"
+                                   f" {columns}: not the rollback's to give back")
+            else:
+                kept.append(found)
+        return kept
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         migration = context.migration
