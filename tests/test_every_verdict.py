@@ -214,3 +214,7 @@ def test_an_irreversible_change_can_be_confirmed_in_the_migration(pg_server: Dat
     assert "irreversible change confirmed: PostgreSQL cannot drop the label; rows may hold it" in (passed.find("system-out").text or "")
     unused = cases["20250101000004_table_4"].find("system-out").text or ""  # a warning
     assert unused.startswith("warning: ") and "unused confirmation: this migration's rollback is a true inverse" in unused
+    # Run again after its rollback, the up fails on the label it added: the finding says how to write it.
+    [again] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.reapply"
+               and c.attrib["name"] == "20250101000002_table_2"]
+    assert "write ALTER TYPE ... ADD VALUE IF NOT EXISTS" in again.find("failure").attrib["message"]
