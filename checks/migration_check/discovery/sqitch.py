@@ -40,7 +40,7 @@ from pathlib import Path
 from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
 from migration_check.discovery.sqitch_config import SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
-from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
 NAME = r"[^\s@#:\[\]\\/!%+-][^\s@#:\[\]\\]*"
 PLANNER = (
@@ -101,7 +101,7 @@ class SqitchLayout(Layout):
         plan_path = paths.plan_file
         changes = parse_plan(plan_path)
         used: set[Path] = set()
-        migrations, orphans = [], []
+        migrations = []
         for index, change in enumerate(changes):
             change_id = change.script_name(paths.deploy_dir, paths.extension)
             scripts = {kind: _script_path(paths, kind, change_id) for kind in SCRIPT_DIRS}
@@ -119,16 +119,15 @@ class SqitchLayout(Layout):
                 verify_at_end=not paths.verify_each_deploy,
                 files=tuple(found[kind] for kind in SCRIPT_DIRS if kind in found),
             ))
+        # sqitch runs only the scripts its plan names: a revert script of no change is as idle as
+        # a deploy script of none (a change dropped from the plan leaves all three), so a stray.
         stray = []
         for kind in SCRIPT_DIRS:
             folder = paths.script_dir(kind)
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
                 if path.is_file() and path not in used and not path.name.startswith("."):
-                    if kind == "revert" and path.suffix == f".{paths.extension}":
-                        orphans.append(OrphanRollback(path, path.stem, ""))
-                    else:
-                        stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
-        return Discovery(migrations, stray, orphans)
+                    stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
+        return Discovery(migrations, stray)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not edit sqitch.plan: use `sqitch add`")
