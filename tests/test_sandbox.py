@@ -39,7 +39,8 @@ def test_a_symlinked_migration_outside_the_repository_is_refused(pg_server: Data
     assert "root:" not in text  # nothing of the file is printed
 
 
-@pytest.mark.parametrize("include", ["\\i /etc/passwd", "\\ir ../../../../../../../../etc/passwd", "\\i ../outside.sql"])
+@pytest.mark.parametrize("include", ["\\i /etc/passwd", "\\ir ../../../../../../../../etc/passwd", "\\i ../outside.sql",
+                                     "\\copy t from '/etc/passwd'", "\\COPY t from '../outside.sql'"])
 def test_includes_that_leave_the_repository_are_refused_at_their_line(pg_server: Database, tmp_path: Path, include: str) -> None:
     (tmp_path / "outside.sql").write_text("select 'secret';\n")
     root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": f"select 1;\n{include}\n"})

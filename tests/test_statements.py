@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from migration_check.model import Script
+from migration_check.replay.executor import execute_script
 from migration_check.sql import Statement, SyntaxProblem, split_script
 
 
@@ -122,6 +123,22 @@ def test_copy_without_terminator_runs_to_the_end_of_the_file() -> None:
     assert statements[-1].copy_data == "1\n2\n"
 
 
+def test_slash_copy_from_a_repository_file_sends_the_file_as_copy_data(tmp_path: Path,
+                                                                       conn: psycopg.Connection) -> None:
+    # As FreeGeekArkansas/timeclock's sqitch changes load their countries: the file is found as
+    # \\i finds one (from the script's directory up to the repository), and psql's case-free \\COPY.
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "countries.csv").write_text("Canada\n\"Korea, Republic of\"\n")
+    script = tmp_path / "deploy" / "countries.sql"
+    sql = ("create table countries (id serial primary key, name text);\n"
+           "\\COPY countries (name) FROM 'deploy/countries.csv'(FORMAT 'csv',HEADER FALSE);\n")
+    statements = split(sql, script, root=tmp_path)
+    copy = statements[1]
+    assert (copy.line, copy.node, copy.sql) == (2, "CopyStmt", "COPY countries (name) FROM STDIN WITH (FORMAT csv, HEADER FALSE)")
+    execute_script(conn, Script(script, sql, root=tmp_path))
+    assert conn.execute("select name from countries order by id").fetchall() == [("Canada",), ("Korea, Republic of",)]
+
+
 def test_copy_to_a_file_is_an_ordinary_statement() -> None:
     statements = split("copy t (a) from '/tmp/x.csv';\nselect 1;")
     assert [s.copy_data for s in statements] == [None, None]
@@ -173,7 +190,8 @@ def test_error_after_substitution_points_at_the_original_text() -> None:
         ("select 1;\n\\connect other\n", "\\connect is not supported"),
         ("select 1;\n\\c other\n", "\\connect is not supported"),
         ("select format('create table %I ()', 'x')\n\\gexec\n", "\\gexec"),
-        ("select 1;\n\\copy t from 'data.csv'\n", "\\copy reads a client-side file"),
+        ("select 1;\n\\copy t to 'data.csv'\n", "\\copy is replayed only FROM a file of the repository"),
+        ("select 1;\n\\copy t from program 'cat /etc/passwd'\n", "runs no program"),
         ("select 1;\n\\! rm -rf /\n", "shell"),
         ("select 1;\n\\if :flag\n", "conditionals"),
         ("select 1;\n\\frobnicate\n", "\\frobnicate is not supported"),

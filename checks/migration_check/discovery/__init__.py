@@ -101,16 +101,22 @@ def candidate_directories(path: Path) -> list[Path]:
 
 def detect(path: Path) -> tuple[Layout, Path, Detection]:
     """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
+    stub: tuple[Layout, Path, Detection] | None = None
     for number, step in enumerate(candidate_steps(path)):
         if number == SEARCH_STEP:
             _no_dangling_link(path)
         found = [best for directory, why in step if (best := _best_layout(directory, why)) is not None]
+        if stub is None and found and all(detection.empty for _, _, detection in found):
+            stub = found[0]
+        found = [item for item in found if not item[2].empty]
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
             listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in found)
             raise UsageError(f"{path}: several migration directories: {listed}. Choose one: give it as the path"
                              " (or `path` in the config)")
+    if stub is not None:
+        return stub
     raise UsageError(
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
         " the runners' config files name, in their usual places, and in the tree below)"
@@ -139,7 +145,7 @@ def _best_layout(directory: Path, why: str) -> tuple[Layout, Path, Detection] | 
     layout, _, detection = best
     reason = f"{detection.reason}; directory from {why}" if why and not why.startswith("found") else (
         f"{detection.reason}; {why}" if why else detection.reason)
-    return layout, directory, Detection(detection.score, reason)
+    return layout, directory, Detection(detection.score, reason, detection.empty)
 
 
 def _shown(directory: Path, root: Path) -> str:

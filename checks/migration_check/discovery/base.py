@@ -32,6 +32,9 @@ class Detection:
 
     score: int
     reason: str
+    # The runner's own file is there but names no migration yet (an empty sqitch.plan): chosen only
+    # when no later step of the search finds migrations (a repository may keep a stub at its root).
+    empty: bool = False
 
 
 @dataclass

@@ -94,7 +94,8 @@ class SqitchLayout(Layout):
             return None
         deploy = paths.deploy_dir
         count = sum(1 for p in deploy.glob(f"*.{paths.extension}")) if deploy.is_dir() else 0
-        return Detection(score=95, reason=f"{paths.plan_file.name} and {count} deploy scripts")
+        return Detection(score=95, reason=f"{paths.plan_file.name} and {count} deploy scripts",
+                         empty=count == 0 and not _plans_changes(paths.plan_file))
 
     def discover(self, directory: Path) -> Discovery:
         paths = sqitch_paths(directory)
@@ -131,6 +132,15 @@ class SqitchLayout(Layout):
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not edit sqitch.plan: use `sqitch add`")
+
+
+def _plans_changes(plan: Path) -> bool:
+    """Whether the plan has a line besides pragmas, comments and blank lines (cheap: no parsing)."""
+    try:
+        lines = plan.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return True
+    return any(line.strip() and not line.lstrip().startswith(("%", "#")) for line in lines)
 
 
 def _script_path(paths: SqitchPaths, kind: str, change_id: str) -> Path:

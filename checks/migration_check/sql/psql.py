@@ -19,7 +19,6 @@ REFUSED = {
     "c": "\\connect is not supported: migration-check runs every script in its own throwaway database",
     "connect": "\\connect is not supported: migration-check runs every script in its own throwaway database",
     "gexec": "\\gexec runs query results as SQL and is not supported: write the generated statements out",
-    "copy": "\\copy reads a client-side file and is not supported: use COPY ... FROM stdin with the rows inline",
     "!": "\\! runs a shell command and is not supported",
     "cd": "\\cd is not supported: \\i paths are resolved relative to the including file",
     "if": "psql conditionals (\\if/\\elif/\\else/\\endif) are not supported",

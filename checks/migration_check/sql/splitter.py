@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pglast
 from pglast import ast, parser
+from pglast.stream import RawStream
 
 from migration_check.model import Script
 from migration_check.sql.lexing import Interrupt, next_interrupt
@@ -172,6 +173,9 @@ class Splitter:
             elif arguments:
                 self.variables.pop(arguments[0], None)
             return True
+        if name.lower() == "copy":  # psql compares this one without case (command.c)
+            self._slash_copy(source, start, line[1 + len(name):])
+            return True
         if name in ("i", "include", "ir", "include_relative"):
             arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
             if len(arguments) != 1:
@@ -182,6 +186,26 @@ class Splitter:
                 raise source.problem(start, f"\\{name} {arguments[0]}: includes nested too deeply (an include cycle?)")
             return self._process(Source(included, read_included(source, start, included)), depth + 1)
         raise source.problem(start, f"psql meta-command \\{name} is not supported")
+
+    def _slash_copy(self, source: Source, at: int, rest: str) -> None:
+        """psql's `\\copy table FROM 'file'`: the file, which must be the repository's (looked up as
+        `\\i` looks it up), is sent as the data of `COPY table FROM STDIN`, as psql sends it. Writing
+        a client-side file or running a program is refused."""
+        try:
+            [raw] = pglast.parse_sql(f"COPY {rest}")
+        except (parser.ParseError, ValueError):
+            raise source.problem(at, f"\\copy{rest}: write it as psql documents it, the file name in quotes") from None
+        copy = raw.stmt
+        if not (isinstance(copy, ast.CopyStmt) and copy.is_from and not copy.is_program and copy.filename):
+            raise source.problem(at, "\\copy is replayed only FROM a file of the repository: it writes no client-side"
+                                     " file and runs no program; use COPY ... FROM stdin with the rows inline")
+        path = resolve_include(source, at, str(copy.filename), relative=False, root=self.root)
+        data = read_included(source, at, path)
+        copy.filename = None  # FROM STDIN
+        line, column = source.position(at)
+        self.plain = False
+        self.statements.append(Statement(sql=str(RawStream()(copy)), path=source.path, line=line, column=column,
+                                         offset=at, node="CopyStmt", copy_data=data, verbatim=False))
 
     def _check_encoding(self, source: Source, at: int, rest: str) -> None:
         arguments = meta_arguments(source, at, rest, self.variables)
