@@ -93,3 +93,16 @@ def test_from_a_root_outside_git_the_header_and_the_report_name_the_real_directo
     assert "directory from yoyo.ini `sources`" in out
     files = {c.attrib.get("file") for c in ET.parse(report).getroot().iter("testcase")} - {None}
     assert files and all(f.startswith("schema/changes/") for f in files)
+
+
+def test_an_empty_plan_at_the_root_gives_way_to_the_migrations_below(tmp_path: Path) -> None:
+    # As FreeGeekArkansas/timeclock keeps it: a stub sqitch.plan at the root, the project in sqitch/.
+    stub = {"sqitch.plan": "%syntax-version=1.0.0\n%project=volunteer\n\n"}
+    write_files(tmp_path, {**stub, "sqitch/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
+                           "sqitch/deploy/a.sql": "select 1;", "sqitch/revert/a.sql": "select 1;"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "sqitch").resolve() and [m.id for m in found.migrations] == ["a"]
+    # Alone, the empty plan is the project: a new one, with nothing to run yet.
+    alone = write_files(tmp_path / "new", stub)
+    found = discover(alone, repo_root=alone)
+    assert found.format == "sqitch" and found.directory == alone.resolve() and found.migrations == []
