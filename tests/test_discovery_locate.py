@@ -12,7 +12,7 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
-from migration_check.errors import UsageError
+from migration_check.errors import FileError, UsageError
 from migration_check.servers.base import Database
 
 GOLANG = {"0001_a.up.sql": "select 1;", "0001_a.down.sql": "select 1;"}
@@ -30,17 +30,6 @@ def under(directory: str, files: dict[str, str]) -> dict[str, str]:
     ({"diesel.toml": '[migrations_directory]\ndir = "db/diesel"\n',
       "db/diesel/2024-01-01-000000_a/up.sql": "select 1;", "db/diesel/2024-01-01-000000_a/down.sql": "select 1;"},
      "db/diesel", "diesel.toml `migrations_directory`"),
-    ({"sqitch.conf": '[core]\n\tengine = pg\n\ttop_dir = database/sqitch\n',
-      "database/sqitch/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
-      "database/sqitch/deploy/a.sql": "select 1;", "database/sqitch/revert/a.sql": "select 1;"},
-     "database/sqitch", "sqitch.conf `top_dir`"),
-    # As Tamarou/Registry has it: an indented top_dir under a commented-out line, and a stale
-    # sqitch.plan at the root that sqitch never reads.
-    ({"sqitch.conf": "[core]\n\tengine = pg\n\t# plan_file = sqitch.plan\n\t top_dir = ./sql\n",
-      "sqitch.plan": "%project=x\n\nold 2024-01-01T00:00:00Z A <a@b.c> # gone\n",
-      "sql/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
-      "sql/deploy/a.sql": "select 1;", "sql/revert/a.sql": "select 1;"},
-     "sql", "sqitch.conf `top_dir`"),
     ({"flyway.conf": "flyway.url=jdbc:postgresql://x/y\nflyway.locations=filesystem:sql/versions\n",
       "sql/versions/V1__a.sql": "select 1;"},
      "sql/versions", "Flyway `locations`"),
@@ -106,3 +95,39 @@ def test_an_empty_plan_at_the_root_gives_way_to_the_migrations_below(tmp_path: P
     alone = write_files(tmp_path / "new", stub)
     found = discover(alone, repo_root=alone)
     assert found.format == "sqitch" and found.directory == alone.resolve() and found.migrations == []
+
+
+@pytest.mark.parametrize(("conf", "plan_dir"), [
+    ('[core]\n\tengine = pg\n\ttop_dir = database/sqitch\n', "database/sqitch"),
+    # As Tamarou/Registry has it: an indented top_dir under a commented-out line, and a stale
+    # sqitch.plan at the root that sqitch never reads.
+    ("[core]\n\tengine = pg\n\t# plan_file = sqitch.plan\n\t top_dir = ./sql\n", "sql"),
+    # As Dragomeat/musicd has it: the plan beside sqitch.conf, the scripts under top_dir.
+    ("[core]\nengine=pg\nplan_file=sqitch.plan\ntop_dir=database/sqitch\n", "."),
+])
+def test_sqitch_runs_where_its_conf_is_and_reads_the_plan_it_names(tmp_path: Path, conf: str, plan_dir: str) -> None:
+    write_files(tmp_path, {
+        "sqitch.conf": conf, "sqitch.plan": "%project=x\n\nold 2024-01-01T00:00:00Z A <a@b.c> # gone\n",
+        f"{plan_dir}/sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
+        "database/sqitch/deploy/a.sql": "select 1;", "sql/deploy/a.sql": "select 1;",
+        "database/sqitch/revert/a.sql": "select 1;", "sql/revert/a.sql": "select 1;",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == tmp_path.resolve() and [m.id for m in found.migrations] == ["a"]
+    top = "sql" if plan_dir == "sql" else "database/sqitch"
+    assert found.migrations[0].up.path == tmp_path / top / "deploy" / "a.sql"
+
+
+@pytest.mark.parametrize(("conf", "line", "words"), [
+    ("[core]\n\tengine = pg\n\tplan_file = sqitch.palan\n", 3, "the plan file sqitch.palan does not exist"),
+    ("[core]\n\tengine = mysql\n", 2, "engine = mysql: these are changes for another database"),
+])
+def test_sqitch_conf_that_sqitch_would_stop_at_is_an_error_at_its_line(tmp_path: Path, conf: str, line: int,
+                                                                     words: str) -> None:
+    # As IRunGames/irunschema (a misspelt plan) and JasonLamey/IMGames (a MySQL project) have it.
+    write_files(tmp_path, {"sqitch.conf": conf, "sqitch.plan": "%project=x\n\na 2024-01-01T00:00:00Z A <a@b.c> # a\n",
+                           "deploy/a.sql": "select 1;"})
+    with pytest.raises(FileError) as raised:
+        discover(tmp_path, repo_root=tmp_path)
+    assert raised.value.path == tmp_path / "sqitch.conf" and raised.value.line == line
+    assert words in str(raised.value)

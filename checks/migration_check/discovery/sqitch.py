@@ -23,8 +23,9 @@ Rules, as sqitch applies them:
 - A plan line sqitch would refuse, a missing deploy script, or an unknown dependency is a
   FileError at its plan line.
 - A sqitch.conf in the directory says where the plan and the scripts are (`top_dir`, `plan_file`,
-  `deploy_dir`, ..., `extension`: discovery/sqitch_config.py). When its `top_dir` is another
-  directory, this one is not sqitch's (a stale plan here is not read): the located `top_dir` is.
+  `deploy_dir`, ..., `extension`: discovery/sqitch_config.py): a plan beside it that it does not
+  name is not read. A plan it names that is not there, or an engine other than pg, is a FileError
+  at its line of sqitch.conf.
 
 A change's `version` is its name (`x`, or `x@tag` for an earlier version of a reworked change),
 `name` is empty, and `sort_key` is its position in the plan.
@@ -38,7 +39,7 @@ from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
-from migration_check.discovery.sqitch_config import SqitchPaths, sqitch_paths
+from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, setting_line, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
@@ -90,7 +91,10 @@ class SqitchLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         paths = sqitch_paths(directory)
-        if not paths.plan_file.is_file() or paths.top_dir.resolve() != directory.resolve():
+        if not paths.plan_file.is_file():
+            if (directory / CONF).is_file() and (directory / PLAN).is_file():
+                # sqitch.conf names another plan, which is not there: sqitch stops; discover says where
+                return Detection(score=95, reason=f"{CONF} and {PLAN}")
             return None
         deploy = paths.deploy_dir
         count = sum(1 for p in deploy.glob(f"*.{paths.extension}")) if deploy.is_dir() else 0
@@ -100,6 +104,13 @@ class SqitchLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         paths = sqitch_paths(directory)
         plan_path = paths.plan_file
+        if paths.engine and paths.engine != "pg":
+            raise FileError(directory / CONF, setting_line(directory, "engine"),
+                            f"engine = {paths.engine}: these are changes for another database; migration-check replays"
+                            " PostgreSQL migrations (engine = pg)")
+        if not plan_path.is_file():
+            raise FileError(directory / CONF, setting_line(directory, "plan_file"),
+                            f"the plan file {_shown(plan_path, directory)} does not exist (sqitch stops here too)")
         changes = parse_plan(plan_path)
         used: set[Path] = set()
         migrations = []

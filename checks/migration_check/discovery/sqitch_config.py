@@ -29,6 +29,7 @@ class SqitchPaths:
     revert_dir: Path
     verify_dir: Path
     extension: str = "sql"
+    engine: str = ""  # `core.engine` (pg, mysql, sqlite, ...); empty when not set
     # `deploy.verify`: sqitch runs each change's verify script right after its deploy. Unset, the
     # scripts run only when asked, `sqitch verify`, on the whole plan deployed.
     verify_each_deploy: bool = False
@@ -55,6 +56,7 @@ def sqitch_paths(directory: Path) -> SqitchPaths:
         plan_file=directory / plan if plan else top / PLAN,
         **{f"{kind}_dir": directory / value if value else top / kind for kind, value in dirs.items()},
         extension=(lookup("extension") or "sql").lstrip("."),
+        engine=engine,
         verify_each_deploy=settings.get(("deploy", "verify"), "").lower() in GIT_TRUE,
     )
 
@@ -70,3 +72,13 @@ def _read(path: Path) -> dict[tuple[str, str], str]:
         return {}
     return {(section.strip(), key): value.strip().strip('"') for section in parser.sections()
             for key, value in parser.items(section)}
+
+
+def setting_line(directory: Path, key: str) -> int:
+    """The line of sqitch.conf that sets `key` (the first; 1 when none does), for messages."""
+    try:
+        lines = (directory / CONF).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((number for number, line in enumerate(lines, 1)
+                 if line.strip().split("=", 1)[0].strip().lower() == key), 1)
