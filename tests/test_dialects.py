@@ -10,6 +10,7 @@ from conftest import write_files
 from migration_check.cli import main
 from migration_check.servers.base import Database
 from migration_check.sql.dialects import newer_postgresql, other_dialect
+from migration_check.sql.extensions import extension_object
 
 
 @pytest.mark.parametrize(("sqlstate", "message", "dialect"), [
@@ -40,6 +41,29 @@ def test_a_syntax_error_that_a_newer_postgresql_reads_says_so() -> None:
     assert newer_postgresql("42601", "SELEC 1", 150014) is None  # a typo stays a typo
     assert newer_postgresql("42P01", "SELECT * FROM (SELECT 1)", 150014) is None
     assert newer_postgresql("42601", "SELECT * FROM (SELECT 1)", 990000) is None
+
+
+@pytest.mark.parametrize(("sqlstate", "message", "named"), [
+    ("42704", 'type "extensions.vector" does not exist', "vector is a type of the vector extension"),
+    ("42883", "function uuid_generate_v4() does not exist", "uuid_generate_v4 is a function of the uuid-ossp extension"),
+    # As FlogFr/FlashCard's first change has it: a trigram index without pg_trgm.
+    ("42704", 'operator class "gin_trgm_ops" does not exist for access method "gin"',
+     "gin_trgm_ops is an operator class of the pg_trgm extension"),
+    ("42704", 'data type integer has no default operator class for access method "gist"',
+     "GiST's integer equality is an operator class of the btree_gist extension"),
+])
+def test_objects_an_extension_brings_name_it(sqlstate: str, message: str, named: str) -> None:
+    found = extension_object(sqlstate, message)
+    assert found is not None and found.hint().startswith(f"({named}: CREATE EXTENSION ")
+
+
+@pytest.mark.parametrize(("sqlstate", "message"), [
+    ("42883", "function my_own_function() does not exist"),
+    ("42704", 'operator class "my_ops" does not exist for access method "gin"'),
+    ("42704", 'data type point has no default operator class for access method "gist"'),
+])
+def test_other_missing_objects_name_no_extension(sqlstate: str, message: str) -> None:
+    assert extension_object(sqlstate, message) is None
 
 
 def test_a_sqlite_project_says_so_for_the_replayed_file_and_the_parsed_ones(pg_server: Database, tmp_path: Path,

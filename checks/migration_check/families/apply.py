@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
-from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type, newer_postgresql, other_dialect
+from migration_check.sql.dialects import UNDEFINED_OBJECT, newer_postgresql, other_dialect
+from migration_check.sql.extensions import UNDEFINED_FUNCTION, extension_object
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 FEATURE_NOT_SUPPORTED = "0A000"
-UNDEFINED_FUNCTION = "42883"
 UNDEFINED_TABLE = "42P01"
-# Types that come with an extension, which production databases often have installed by hand.
-EXTENSION_TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
-                   "geography": "postgis", "citext": "citext", "hstore": "hstore", "ltree": "ltree", "cube": "cube"}
 
 
 class Apply(Family):
@@ -36,9 +33,6 @@ class Apply(Family):
                                       or newer_postgresql(failure.sqlstate, failure.statement,
                                                           context.conn.info.server_version)):
             result.message += f" {hint}"
-        elif failure is not None and (extension := _extension_of_missing_type(failure.sqlstate, failure.message)):
-            result.message += (f" ({extension[0]} is a type of the {extension[1]} extension: CREATE EXTENSION {extension[1]}"
-                               " first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
         elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and failure.message.startswith("extension ") \
                 and failure.message.endswith(" is not available"):
             # The server's, not the migration's: production has the extension installed.
@@ -52,21 +46,13 @@ class Apply(Family):
                                " here: if production's includes it, give this database the same in a setup script"
                                " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
                                f" {path}', current_database()); END $$;)")
+        elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
+            result.message += f" {extension.hint()}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         return result
-
-
-def _extension_of_missing_type(sqlstate: str | None, message: str) -> tuple[str, str] | None:
-    """(type, extension) when the missing type is a well-known extension's."""
-    written = missing_type(sqlstate, message)
-    if written is None:
-        return None
-    name = written.rsplit(".", 1)[-1]  # extensions.vector is vector
-    extension = EXTENSION_TYPES.get(name)
-    return (name, extension) if extension else None
 
 
 def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:

@@ -1,0 +1,69 @@
+"""Errors that name an object an extension brings, which production databases often have installed
+by hand (or by their platform) while the migrations never CREATE EXTENSION it.
+
+Read from the server's own error, never from the SQL text: `type "vector" does not exist`,
+`function uuid_generate_v4() does not exist`, `operator class "gin_trgm_ops" does not exist for
+access method "gin"`, and `data type integer has no default operator class for access method
+"gist"` (an exclusion constraint on a scalar column: btree_gist's operator classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type
+
+UNDEFINED_FUNCTION = "42883"
+TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
+         "geography": "postgis", "citext": "citext", "hstore": "hstore", "ltree": "ltree", "cube": "cube"}
+FUNCTIONS = {
+    **dict.fromkeys(("uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v3", "uuid_generate_v4",
+                     "uuid_generate_v5", "uuid_nil"), "uuid-ossp"),
+    **dict.fromkeys(("crypt", "gen_salt", "digest", "hmac", "gen_random_bytes", "pgp_sym_encrypt",
+                     "pgp_sym_decrypt", "armor", "dearmor"), "pgcrypto"),
+    **dict.fromkeys(("similarity", "word_similarity", "strict_word_similarity", "show_trgm"), "pg_trgm"),
+    **dict.fromkeys(("levenshtein", "soundex", "metaphone", "dmetaphone", "difference"), "fuzzystrmatch"),
+    **dict.fromkeys(("ll_to_earth", "earth_distance", "earth_box"), "earthdistance"),
+    **dict.fromkeys(("st_makepoint", "st_setsrid", "st_geomfromtext", "st_distance", "st_dwithin",
+                     "st_point", "st_transform", "st_intersects"), "postgis"),
+    "unaccent": "unaccent",
+}
+OPERATOR_CLASSES = {
+    "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector", "vector_ip_ops": "vector",
+    "vector_cosine_ops": "vector", "halfvec_cosine_ops": "vector", "gist_geometry_ops_2d": "postgis",
+}
+# Scalar types an exclusion constraint compares with `=` through GiST: btree_gist's operator classes.
+BTREE_GIST_TYPES = frozenset({"integer", "bigint", "smallint", "text", "uuid", "character varying", "numeric",
+                              "date", "timestamp without time zone", "timestamp with time zone", "boolean"})
+
+
+@dataclass(frozen=True)
+class ExtensionObject:
+    name: str  # as the error names it
+    kind: str  # "type", "function", "operator class"
+    extension: str
+
+    def hint(self) -> str:
+        article = "an" if self.kind[0] in "aeiou" else "a"
+        return (f"({self.name} is {article} {self.kind} of the {self.extension} extension: CREATE EXTENSION {self.extension}"
+                " first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
+
+
+def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | None:
+    """The extension object a missing-object error is about, if it is a well-known one."""
+    written = missing_type(sqlstate, message)
+    if written is not None:
+        name = written.rsplit(".", 1)[-1]  # extensions.vector is vector
+        return ExtensionObject(name, "type", TYPES[name]) if name in TYPES else None
+    if sqlstate == UNDEFINED_FUNCTION and message.startswith("function ") and "(" in message:
+        name = message.removeprefix("function ").split("(", 1)[0].rsplit(".", 1)[-1]
+        return ExtensionObject(name, "function", FUNCTIONS[name]) if name in FUNCTIONS else None
+    if sqlstate == UNDEFINED_OBJECT and message.startswith('operator class "'):
+        name = message.removeprefix('operator class "').split('"', 1)[0]
+        return ExtensionObject(name, "operator class", OPERATOR_CLASSES[name]) if name in OPERATOR_CLASSES else None
+    if sqlstate == UNDEFINED_OBJECT and message.startswith("data type ") \
+            and message.endswith(' has no default operator class for access method "gist"'):
+        type_ = message.removeprefix("data type ").removesuffix(' has no default operator class for access method "gist"')
+        return ExtensionObject(f"GiST's {type_} equality", "operator class", "btree_gist") \
+            if type_ in BTREE_GIST_TYPES else None
+    return None
