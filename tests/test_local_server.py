@@ -15,8 +15,16 @@ import pytest
 from tests.conftest import write_files
 
 from migration_check.errors import InfrastructureError
-from migration_check.servers.binaries import candidate_bindirs, find_binaries
+from migration_check.servers.binaries import (
+    Binaries,
+    candidate_bindirs,
+    extension_dir,
+    find_binaries,
+    missing_extensions,
+    server_version,
+)
 from migration_check.servers.local import TEMP_PREFIX, LocalProvider
+from migration_check.sql.extensions import created_extensions
 
 
 def leftovers(tempdir: Path) -> list[Path]:
@@ -33,6 +41,28 @@ def test_newest_binaries_are_found() -> None:
     assert (binaries.bindir / "initdb").exists()
     assert binaries.version >= (10,)
     assert binaries.bindir in candidate_bindirs()
+
+
+def test_an_installation_that_has_the_extensions_the_migrations_create_is_preferred() -> None:
+    # The embedded build has no pgcrypto, Debian's has (as TA72-project/backend's diesel setup needs).
+    installed = [Binaries(d, v) for d in candidate_bindirs() if (v := server_version(d)) is not None]
+    newest = max(installed, key=lambda b: b.version)
+    wanted = frozenset({"pgcrypto", "plpgsql"})
+    chosen = find_binaries(wanted=wanted)
+    if any(not missing_extensions(b, wanted) for b in installed):
+        assert missing_extensions(chosen, wanted) == []
+        assert bool(chosen.note) == (chosen.bindir != newest.bindir)
+    else:
+        assert chosen.bindir == newest.bindir
+    assert find_binaries(wanted=frozenset()).bindir == newest.bindir
+    assert extension_dir(newest.bindir) is not None and (extension_dir(newest.bindir) / "plpgsql.control").is_file()
+
+
+def test_the_extensions_scripts_create_are_read_before_any_server_starts() -> None:
+    texts = ['create extension if not exists "uuid-ossp" schema extensions;\nCREATE EXTENSION pgcrypto;',
+             "-- create extension postgis; is only a comment\ncreate table extension_log (id int);",
+             "do $$ begin create extension hstore; end $$;"]  # inside a string (a DO body): not read
+    assert created_extensions(texts) == {"uuid-ossp", "pgcrypto"}
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
 from migration_check.servers.base import connect
 from migration_check.settings import Settings
+from migration_check.sql.extensions import created_extensions
 
 
 class _Parser(argparse.ArgumentParser):
@@ -176,7 +177,8 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
         if settings.data:  # a seed file that is not there is a usage error before any server starts
             seed_scripts(project, settings.seed, within_repository=not settings.seed_from_command_line)
-        with make_provider(settings) as database:
+        wanted = created_extensions(script.sql for script in [*setup, *(m.up for m in project.migrations if m.up)])
+        with make_provider(settings, wanted) as database:
             report.server = database.description
             console.server(database.description)
             # The replay owns its connection: a rebuild of the state swaps it for another database's.

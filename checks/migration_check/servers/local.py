@@ -62,8 +62,9 @@ SERVER_SETTINGS = {
 
 class LocalProvider(Provider):
     def __init__(self, bindir: Path | None = None, run_as: str | None = None,
-                 migration_role: str = DEFAULT_MIGRATION_ROLE) -> None:
+                 migration_role: str = DEFAULT_MIGRATION_ROLE, extensions: frozenset[str] = frozenset()) -> None:
         self._bindir = bindir
+        self._extensions = extensions  # the migrations create them: an installation that has them is preferred
         self._run_as = run_as
         self._migration_role = migration_role
         self._tempdir: Path | None = None
@@ -71,7 +72,7 @@ class LocalProvider(Provider):
         self._sandboxed = False
 
     def start(self) -> Database:
-        binaries = find_binaries(self._bindir)
+        binaries = find_binaries(self._bindir, self._extensions)
         user = self._run_as or unprivileged_user()
         parent = temp_parent(user)
         self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
@@ -83,7 +84,8 @@ class LocalProvider(Provider):
         if account is not None:
             for path in (self._tempdir, sockets):
                 os.chown(path, account.pw_uid, account.pw_gid)
-        description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir})"
+        why = f", {binaries.note}" if binaries.note else ""
+        description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir}{why})"
         cached = cluster_cache.entry(binaries.bindir, binaries.version_text, INITDB_ARGUMENTS,
                                      account.pw_uid if account else None)
         if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):

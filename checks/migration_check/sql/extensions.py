@@ -9,7 +9,10 @@ access method "gin"`, and `data type integer has no default operator class for a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from pglast import parser
 
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type
 
@@ -67,3 +70,25 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
         return ExtensionObject(f"GiST's {type_} equality", "operator class", "btree_gist") \
             if type_ in BTREE_GIST_TYPES else None
     return None
+
+
+def created_extensions(texts: Iterable[str]) -> frozenset[str]:
+    """The extensions that `CREATE EXTENSION` statements in these scripts create (read with
+    PostgreSQL's lexer, before any server starts: the local installation is chosen by them)."""
+    names: set[str] = set()
+    for text in texts:
+        if "extension" not in text.lower():
+            continue
+        try:
+            tokens = [(token.name, text[token.start : token.end + 1]) for token in parser.scan(text)]
+        except parser.ParseError:
+            continue
+        for at in range(len(tokens) - 2):
+            if tokens[at][0] == "CREATE" and tokens[at + 1][0] == "EXTENSION":
+                rest = tokens[at + 2 : at + 6]
+                if [name for name, _ in rest[:3]] == ["IF_P", "NOT", "EXISTS"]:
+                    rest = rest[3:]
+                if rest and rest[0][0] == "IDENT":
+                    value = rest[0][1]
+                    names.add(value[1:-1].replace('""', '"') if value.startswith('"') else value.lower())
+    return frozenset(names)
