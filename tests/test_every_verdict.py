@@ -162,7 +162,7 @@ def failure_of_one(pg_server: Database, tmp_path: Path, up: str, down: str, fami
 def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Database, tmp_path: Path) -> None:
     message = failure_of_one(pg_server, tmp_path, "create extension migration_check_no_such_extension;",
                              "drop extension migration_check_no_such_extension;", "apply")
-    assert "is not available (this server does not have it: check on one that does, `--postgres-image IMAGE`" in message
+    assert "is not available (this server does not have it: check on one that does, `--pg-bindir DIR`" in message
 
 
 def test_a_rollback_in_the_wrong_order_says_to_reverse_it_not_to_cascade(pg_server: Database, tmp_path: Path) -> None:

@@ -33,11 +33,13 @@ class Apply(Family):
                                       or newer_postgresql(failure.sqlstate, failure.statement,
                                                           context.conn.info.server_version)):
             result.message += f" {hint}"
-        elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and failure.message.startswith("extension ") \
-                and failure.message.endswith(" is not available"):
+        elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and (
+                failure.message.startswith("extension ") and failure.message.endswith(" is not available")
+                or failure.message.endswith(" is not supported in this build")):
             # The server's, not the migration's: production has the extension installed.
-            result.message += (" (this server does not have it: check on one that does, `--postgres-image IMAGE`"
-                               " (Supabase's: supabase/postgres) or `--database-url URL`)")
+            result.message += (" (this server does not have it: check on one that does, `--pg-bindir DIR` (another local"
+                               " installation), `--postgres-image IMAGE` (Supabase's: supabase/postgres) or"
+                               " `--database-url URL`)")
         elif failure is not None and (schemas := _schemas_holding(context, failure.sqlstate, failure.message)):
             # Production's search_path (set on its role or database) may well include them.
             # ALTER DATABASE, not ALTER ROLE: the setting goes with the throwaway database.
