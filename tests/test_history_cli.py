@@ -125,3 +125,31 @@ def test_clean_branch_passes(repo: Path, pg_server: Database) -> None:
     commit(repo)
     code, failures = run(repo, pg_server)
     assert (code, failures) == (0, [])
+
+
+def test_findings_on_merged_migrations_are_warnings_and_the_branchs_own_fail(repo: Path, pg_server: Database) -> None:
+    # main already drops a column (lint drop-column, and the rollback cannot give the values back):
+    # a finding on production's past, not on this branch. A team adopting the tool on a long history
+    # (LemmyNet/lemmy: 231 failures) would otherwise see every pull request fail on it.
+    git(repo, "checkout", "-q", "main")
+    write(repo, "20250215000000_drop_user_email.sql", "alter table users add column email text;\nalter table users drop column email;\n")
+    write(repo, "20250215000000_drop_user_email_rollback.sql", "alter table users add column email text;\n")
+    commit(repo)
+    git(repo, "checkout", "-qb", "feature-2")
+    pair(repo, "20250301000000_add_items", "items")
+    commit(repo)
+    report = repo.parent / "report.xml"
+    code = main(["check", str(repo), "--base-ref", "main", "--database-url", pg_server.conninfo,
+                 "--junit-xml", str(report), "--quiet"])
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert code == 0 and [c for c in cases if c.find("failure") is not None] == []
+    merged = [c for c in cases if "merged on main already: not this branch's change" in (c.findtext("system-out") or "")]
+    assert {c.attrib["classname"] for c in merged} >= {"migration_check.lint"}
+    # The same finding in a migration the branch adds fails it.
+    write(repo, "20250401000000_drop_item_name.sql", "alter table items add column name text;\nalter table items drop column name;\n")
+    write(repo, "20250401000000_drop_item_name_rollback.sql", "alter table items add column name text;\n")
+    commit(repo)
+    code, failures = run(repo, pg_server)
+    assert code == 1 and failures
+    assert {case.attrib["file"] for case in failures} == {f"{MIGRATIONS}/20250401000000_drop_item_name.sql"}, [
+        (case.attrib, case.find("failure").attrib["message"]) for case in failures]

@@ -26,6 +26,7 @@ from migration_check.drift import drift_cases
 from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
 from migration_check.families.locks import Locks
 from migration_check.history import static_checks
+from migration_check.history.merged import merged_scope
 from migration_check.lint.results import LintAhead, project_lint
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts
@@ -174,6 +175,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         static = static_checks(project, settings)
         report.results.extend(static)
         console.static_results(static)
+        scope = merged_scope(project, settings)
         setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
         if settings.data:  # a seed file that is not there is a usage error before any server starts
             seed_scripts(project, settings.seed, within_repository=not settings.seed_from_command_line)
@@ -192,12 +194,15 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                         migration, locks.observed.get(migration.id) if locks else None)
                     replay.run_setup(setup)
                     for outcome in replay.outcomes():
+                        scope.apply(outcome.results)
                         _record(report, outcome, console, finished)
+                    scope.apply(replay.run_results)
                     report.results.extend(replay.run_results)
                     console.static_results(replay.run_results)
                     # The static rules, knowing the replayed server's version.
                     observed = locks.observed if locks is not None else {}
                     lint = project_lint(project, settings, replay.conn.info.server_version, observed, ahead.done)
+                    scope.apply(lint)
                     report.results.extend(lint)
                     console.static_results(lint)
                     drift = drift_cases(project, settings, replay)

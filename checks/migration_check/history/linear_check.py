@@ -57,8 +57,19 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     return results
 
 
+# One run reads the base once, for the history check and for the scope of the findings (merged.py).
+_read: dict[tuple, tuple[list[Entry], list[Entry], list[Entry]]] = {}
+
+
 def base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     """The base's migrations where the branch left it, at its tip, and those it deleted over time."""
+    key = (project.repo_root, project.directory, project.format, ref, tuple(settings.ignore))
+    if key not in _read:
+        _read[key] = _base_snapshots(project, settings, ref)
+    return _read[key]
+
+
+def _base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     repo = project.repo_root
     directory = directory_in_repo(project)
     tip_commit = git.resolve_base(repo, ref)
