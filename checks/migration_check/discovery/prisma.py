@@ -6,13 +6,16 @@ Rules, as `prisma migrate deploy` applies them:
 - Forward-only: Prisma has no down migrations (RollbackPolicy.ABSENT), so each migration gets the
   apply test case and its rollback cases are skipped with the reason.
 - `migration_lock.toml` (the provider lock) marks the directory as Prisma's; other files and
-  directories without a `migration.sql` are reported as stray.
+  directories without a `migration.sql` are reported as stray. A provider other than postgresql
+  (mysql, sqlite, sqlserver, cockroachdb) is a FileError at its line: the migrations are another
+  database's SQL.
 - Each migration.sql is sent as one script; the executor runs it in one transaction unless it
   holds statements PostgreSQL refuses in one.
 """
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
     version_sort_key,
 )
+from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
 LOCK = "migration_lock.toml"
@@ -58,6 +62,7 @@ class PrismaLayout(Layout):
         return Detection(score=95, reason=f"{LOCK} and {why}") if locked else Detection(score=60, reason=why)
 
     def discover(self, directory: Path) -> Discovery:
+        _postgresql_provider(directory / LOCK)
         migrations, stray = [], []
         for path in candidate_files(directory):
             if path.name != LOCK:
@@ -81,3 +86,16 @@ class PrismaLayout(Layout):
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}_{name}" / SCRIPT: f"-- {name}\n"}
+
+
+def _postgresql_provider(lock: Path) -> None:
+    """A FileError when the provider lock names another database (an unreadable lock names none)."""
+    try:
+        text = lock.read_text(encoding="utf-8")
+        provider = str(tomllib.loads(text).get("provider", "postgresql"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return
+    if provider not in ("postgresql", "postgres"):
+        line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith("provider")), 1)
+        raise FileError(lock, line, f'provider = "{provider}": these migrations are written for another database;'
+                                    " migration-check replays PostgreSQL migrations")
