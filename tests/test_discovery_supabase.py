@@ -190,6 +190,17 @@ def test_a_supabase_migrations_link_to_nothing_is_named_not_searched_past(tmp_pa
         discover(tmp_path, repo_root=tmp_path)
 
 
+def test_a_link_to_its_authors_copy_of_a_directory_of_this_repository_is_that_directory(tmp_path: Path) -> None:
+    # As chuck146/authority-engine has it: supabase/migrations links to the author's absolute path
+    # of packages/db/supabase/migrations, which this clone has too.
+    write_files(tmp_path, {"supabase/config.toml": 'project_id = "x"\n',
+                           "packages/db/supabase/migrations/20260302000001_create_orgs.sql": "create table orgs (id int);\n"})
+    (tmp_path / "supabase" / "migrations").symlink_to("/Applications/RCG/app/packages/db/supabase/migrations")
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "packages/db/supabase/migrations").resolve()
+    assert "the link supabase/migrations (to /Applications/RCG/app/packages/db/supabase/migrations" in found.reason
+
+
 @pytest.mark.parametrize("marker", ["-- +goose Up", "-- migrate:up"])
 def test_one_file_with_another_runners_comment_does_not_make_it_that_runners(tmp_path: Path, marker: str) -> None:
     # goose and dbmate refuse files without their marker: a Supabase project where one file of

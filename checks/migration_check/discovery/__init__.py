@@ -103,8 +103,10 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
     """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
     stub: tuple[Layout, Path, Detection] | None = None
     for number, step in enumerate(candidate_steps(path)):
-        if number == SEARCH_STEP:
-            _no_dangling_link(path)
+        if number == SEARCH_STEP and (relinked := _no_dangling_link(path)) is not None:
+            best = _best_layout(*relinked)
+            if best is not None:
+                return best
         found = [best for directory, why in step if (best := _best_layout(directory, why)) is not None]
         if stub is None and found and all(detection.empty for _, _, detection in found):
             stub = found[0]
@@ -123,13 +125,31 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
     )
 
 
-def _no_dangling_link(path: Path) -> None:
+def _no_dangling_link(path: Path) -> tuple[Path, str] | None:
     """Where the runners' own place for the migrations is a link to nothing (a path on its author's
-    machine), say so: a search of the tree would find some other folder (a backup) instead."""
+    machine), say so: a search of the tree would find some other folder (a backup) instead. Unless
+    that path ends with a directory of this repository (`/Users/me/app/packages/db/migrations` and
+    this clone's `packages/db/migrations`: the same directory, cloned elsewhere): then (it, why)."""
     for candidate in [*(p for p, _why in configured_paths(path)), *_conventional_paths(path)]:
         if candidate.is_symlink() and not candidate.exists():
-            raise UsageError(f"{_shown(candidate, path)} is a symbolic link to {os.readlink(candidate)}, which does not"
+            target = os.readlink(candidate)
+            here = _same_place_here(Path(target), path)
+            if here is not None:
+                return here, (f"the link {_shown(candidate, path)} (to {target} on its author's machine: the same"
+                              " directory in this clone)")
+            raise UsageError(f"{_shown(candidate, path)} is a symbolic link to {target}, which does not"
                              " exist here: commit the migrations themselves, or give their directory as the path")
+    return None
+
+
+def _same_place_here(target: Path, root: Path) -> Path | None:
+    """The longest tail of `target`, two parts or more, that is a real directory under `root`."""
+    parts = target.parts
+    for start in range(1, len(parts) - 1):
+        here = root.joinpath(*parts[start:])
+        if here.is_dir() and not here.is_symlink() and here.resolve().is_relative_to(root.resolve()):
+            return here
+    return None
 
 
 def _best_layout(directory: Path, why: str) -> tuple[Layout, Path, Detection] | None:
