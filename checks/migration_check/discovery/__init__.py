@@ -30,6 +30,7 @@ from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.locate import configured_directories, configured_paths, searched_directories
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
+from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.yoyo import YoyoLayout
@@ -47,6 +48,7 @@ LAYOUTS: dict[str, Layout] = {
         GooseLayout(),
         GolangMigrateLayout(),
         DieselLayout(),
+        SqlxLayout(),
         YoyoLayout(),
         TimestampRollbackLayout(),
     )

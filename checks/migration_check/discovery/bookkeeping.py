@@ -133,3 +133,15 @@ SUPABASE = Bookkeeping(
                           m.version, m.name)],
     reverted=_by_version("supabase_migrations.schema_migrations", "version"),
 )
+
+# sqlx (_sqlx_migrations, sqlx-postgres migrate.rs): by version, with the SHA-384 of the script.
+SQLX = Bookkeeping(
+    table="public._sqlx_migrations",
+    create=("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,"
+            " installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL,"
+            " execution_time BIGINT NOT NULL)"),
+    applied=lambda m: [_q("INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)"
+                          " VALUES ({}, {}, true, {}, 0)", int(m.version), m.name.replace("_", " "),
+                          hashlib.sha384((m.up.sql if m.up else "").encode()).digest())],
+    reverted=lambda m, _newest: [_q("DELETE FROM _sqlx_migrations WHERE version = {}", int(m.version))],
+)

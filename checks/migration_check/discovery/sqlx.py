@@ -1,0 +1,123 @@
+"""sqlx (Rust): `<version>_<description>.sql`, or reversible `.up.sql` and `.down.sql` pairs.
+
+Rules, as sqlx's migration source reads a directory (sqlx-core `migrate/source.rs`):
+- A file is a migration when its name splits at its first `_` into a version and a description
+  ending in `.sql`; other files are ignored. The version must parse as an i64, or sqlx refuses the
+  whole directory: such a file is a naming failure here.
+- `<description>.up.sql` and `.down.sql` are one reversible migration; any other `.sql` is a
+  simple, forward-only one. A project of simple migrations has no rollbacks (RollbackPolicy.ABSENT);
+  one with reversible migrations needs a `.down.sql` for each `.up.sql` (`sqlx migrate revert`).
+- Migrations run in version order, each in a transaction unless its text starts with
+  `-- no-transaction`.
+- The history table is `_sqlx_migrations`, by version.
+
+Detection needs sqlx's own mark beside the files' convention, which the timestamp layout shares:
+a Cargo.toml that depends on sqlx, or sqlx's offline data (`.sqlx/`, `sqlx-data.json`), in the
+directory's parent or above it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery import bookkeeping
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    FileRole,
+    Layout,
+    candidate_files,
+    pair_forward_and_rollback,
+    utc_timestamp,
+)
+from migration_check.model import Migration, RollbackPolicy, Transaction
+
+NO_TRANSACTION = "-- no-transaction"
+# How far up from the migrations directory sqlx's marks are looked for (a workspace member's
+# Cargo.toml is the directory's parent; a workspace root is a few levels up).
+MARK_LEVELS = 4
+I64_MAX = 2**63 - 1
+
+
+class SqlxLayout(Layout):
+    name = "sqlx"
+    description = "<version>_<description>.sql (sqlx), or .up.sql/.down.sql pairs"
+    default_rollbacks = RollbackPolicy.ABSENT
+    conventional_dirs = ("migrations",)
+    naming_pattern = r"^[+-]?\d+_.*\.sql$"
+    naming_hint = "<version>_<description>.sql (an integer version)"
+    strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(\.(up|down))?\.sql$"
+    strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_description.sql (or .up.sql/.down.sql)"
+    numeric_versions = True
+    bookkeeping = bookkeeping.SQLX
+
+    def detect(self, directory: Path) -> Detection | None:
+        mark = sqlx_mark(directory)
+        if mark is None:
+            return None
+        matched = [p for p in candidate_files(directory) if classify(p)]
+        if not matched:
+            return None
+        return Detection(score=90, reason=f"{len(matched)} files named <version>_<description>.sql, {mark}")
+
+    def discover(self, directory: Path) -> Discovery:
+        found = pair_forward_and_rollback(directory, classify, "sqlx ignores it: not <version>_<description>.sql",
+                                          pair_key=lambda role: (int(role.version),))
+        # A `_`-named .sql whose version is no integer stops sqlx ("invalid digit"): refused.
+        found.stray_files = [dataclasses.replace(stray, refused=_refused(stray.path)) for stray in found.stray_files]
+        found.migrations = [_with_transaction(m) for m in found.migrations]
+        reversible = any(p.name.endswith((".up.sql", ".down.sql")) for m in found.migrations for p in m.files)
+        found.rollback_policy = RollbackPolicy.REQUIRED if reversible else RollbackPolicy.ABSENT
+        return found
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{utc_timestamp(now)}_{name}"
+        if any(p.name.endswith(".up.sql") for p in candidate_files(directory)):  # a reversible project
+            return {directory / f"{stem}.up.sql": f"-- {name}\n", directory / f"{stem}.down.sql": f"-- rollback of {stem}\n"}
+        return {directory / f"{stem}.sql": f"-- {name}\n"}
+
+
+def classify(path: Path) -> FileRole | None:
+    version, underscore, description = path.name.partition("_")
+    if not underscore or not description.endswith(".sql") or not _integer(version):
+        return None
+    if description.endswith(".down.sql"):
+        return FileRole(version, description.removesuffix(".down.sql"), rollback=True)
+    return FileRole(version, description.removesuffix(".up.sql").removesuffix(".sql"), rollback=False)
+
+
+def sqlx_mark(directory: Path) -> str | None:
+    """What shows the directory is sqlx's: a Cargo.toml that depends on sqlx, or its offline data."""
+    for folder in [directory.parent, *directory.parent.parents][:MARK_LEVELS]:
+        if (folder / ".sqlx").is_dir() or (folder / "sqlx-data.json").is_file():
+            return f"sqlx's offline data in {folder.name or folder}"
+        cargo = folder / "Cargo.toml"
+        try:
+            if cargo.is_file() and "sqlx" in cargo.read_text(encoding="utf-8", errors="replace"):
+                return f"{folder.name}/Cargo.toml depends on sqlx"
+        except OSError:
+            continue
+    return None
+
+
+def _refused(path: Path) -> bool:
+    version, underscore, description = path.name.partition("_")
+    return bool(underscore) and description.endswith(".sql") and not _integer(version)
+
+
+def _integer(version: str) -> bool:
+    digits = version.removeprefix("-").removeprefix("+")
+    return digits.isdigit() and int(version) <= I64_MAX
+
+
+def _with_transaction(migration: Migration) -> Migration:
+    """`-- no-transaction` at the start of a file runs it outside a transaction (sqlx 0.7+)."""
+    scripts = {}
+    for field in ("up", "down"):
+        script = getattr(migration, field)
+        if script is not None and script.sql.startswith(NO_TRANSACTION):
+            scripts[field] = dataclasses.replace(script, transaction=Transaction.NONE)
+    return dataclasses.replace(migration, **scripts) if scripts else migration
+
