@@ -49,3 +49,13 @@ def test_without_sqlxs_mark_the_same_files_are_not_sqlxs(tmp_path: Path) -> None
     write_files(tmp_path, {"migrations/20240101000000_init.sql": "create table t (id int);",
                            "migrations/20240101000000_init_rollback.sql": "drop table t;"})
     assert discover(tmp_path, repo_root=tmp_path).format == "timestamp"
+
+
+def test_sqlx_for_queries_leaves_another_runners_migrations_to_it(tmp_path: Path) -> None:
+    # A Rust service whose queries use sqlx and whose migrations are dbmate's, or the Supabase CLI's.
+    write_files(tmp_path, {"Cargo.toml": CARGO,
+                           "db/migrations/20240101000000_init.sql": "-- migrate:up\ncreate table t (id int);\n-- migrate:down\ndrop table t;\n",
+                           "supabase/config.toml": 'project_id = "x"\n',
+                           "supabase/migrations/20240101000000_init.sql": "create table s (id int);"})
+    assert discover(tmp_path / "db", repo_root=tmp_path).format == "dbmate"
+    assert discover(tmp_path / "supabase", repo_root=tmp_path).format == "supabase"

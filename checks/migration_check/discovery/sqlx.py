@@ -13,7 +13,8 @@ Rules, as sqlx's migration source reads a directory (sqlx-core `migrate/source.r
 
 Detection needs sqlx's own mark beside the files' convention, which the timestamp layout shares:
 a Cargo.toml that depends on sqlx, or sqlx's offline data (`.sqlx/`, `sqlx-data.json`), in the
-directory's parent or above it.
+directory's parent or above it. Files with dbmate's or goose's markers, diesel's directories and
+`supabase/migrations` stay those runners': sqlx may serve only the queries.
 """
 
 from __future__ import annotations
@@ -54,13 +55,17 @@ class SqlxLayout(Layout):
     bookkeeping = bookkeeping.SQLX
 
     def detect(self, directory: Path) -> Detection | None:
+        if directory.name == "migrations" and directory.parent.name == "supabase":
+            return None  # the Supabase CLI's place, whatever else the repository uses
         mark = sqlx_mark(directory)
         if mark is None:
             return None
         matched = [p for p in candidate_files(directory) if classify(p)]
         if not matched:
             return None
-        return Detection(score=90, reason=f"{len(matched)} files named <version>_<description>.sql, {mark}")
+        # Below the layouts known by markers in the files (dbmate, goose, Flyway: 90) or by their
+        # own directories (diesel: 85): sqlx in Cargo.toml may serve only queries.
+        return Detection(score=82, reason=f"{len(matched)} files named <version>_<description>.sql, {mark}")
 
     def discover(self, directory: Path) -> Discovery:
         found = pair_forward_and_rollback(directory, classify, "sqlx ignores it: not <version>_<description>.sql",
