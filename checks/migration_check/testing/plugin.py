@@ -32,6 +32,7 @@ from migration_check.replay.restore import FreshDatabases
 from migration_check.servers import make_provider
 from migration_check.servers.base import Database, connect, connect_like, create_database, drop_database
 from migration_check.settings import Settings
+from migration_check.sql.extensions import created_extensions
 from migration_check.testing.builtin import add_builtin_items
 from migration_check.testing.database import MigrationDatabase
 
@@ -79,9 +80,11 @@ def migrations(migration_settings: Settings) -> Project:
 
 
 @pytest.fixture(scope="session")
-def migration_server(migration_settings: Settings) -> Iterator[Database]:
-    """The session's disposable PostgreSQL (removed at the end of the session)."""
-    with make_provider(migration_settings) as database:
+def migration_server(migration_settings: Settings, migrations: Project) -> Iterator[Database]:
+    """The session's disposable PostgreSQL (removed at the end of the session): as for `check`,
+    the local installation that has the extensions the migrations create."""
+    wanted = created_extensions(m.up.sql for m in migrations.migrations if m.up is not None)
+    with make_provider(migration_settings, wanted) as database:
         yield database
 
 
