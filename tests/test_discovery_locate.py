@@ -66,6 +66,15 @@ def test_several_candidates_are_named_and_never_guessed(tmp_path: Path) -> None:
     assert "services/a/migrations (golang-migrate" in message and "services/b/migrations (dbmate" in message
 
 
+def test_several_candidates_name_the_one_named_for_postgresql_without_choosing_it(tmp_path: Path) -> None:
+    # As atuinsh/atuin keeps them: one directory of migrations per database.
+    write_files(tmp_path, {**under("crates/server-postgres/migrations", GOLANG),
+                           **under("crates/server-sqlite/migrations", GOLANG)})
+    with pytest.raises(UsageError) as raised:
+        discover(tmp_path, repo_root=tmp_path)
+    assert str(raised.value).endswith("; crates/server-postgres/migrations is the one named for PostgreSQL")
+
+
 def test_the_path_chooses_among_several(tmp_path: Path) -> None:
     write_files(tmp_path, {**under("services/a/migrations", GOLANG), **under("services/b/migrations", DBMATE)})
     assert discover(tmp_path / "services/b", repo_root=tmp_path).format == "dbmate"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,9 @@ from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import UsageError
 from migration_check.model import Project
+
+# Words of a directory path that name PostgreSQL, among one directory of migrations per database.
+POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -117,14 +121,24 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
             return found[0]
         if len(found) > 1:
             listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in found)
+            # One directory per database (db/migrations/postgres beside .../mysql): named, not chosen.
+            named = [_shown(d, path) for _, d, _ in found if _named_for_postgresql(d, path)]
+            hint = f"; {named[0]} is the one named for PostgreSQL" if len(named) == 1 else ""
             raise UsageError(f"{path}: several migration directories: {listed}. Choose one: give it as the path"
-                             " (or `path` in the config)")
+                             f" (or `path` in the config){hint}")
     if stub is not None:
         return stub
     raise UsageError(
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
         " the runners' config files name, in their usual places, and in the tree below)"
     )
+
+
+def _named_for_postgresql(directory: Path, root: Path) -> bool:
+    """Whether a word of the directory's path under `root` names PostgreSQL (`migration_postgres`,
+    `server-postgres/migrations`, `db/migrations/pg`)."""
+    relative = _shown(directory, root).lower()
+    return bool(POSTGRES_WORDS & set(re.split(r"[^a-z0-9]+", relative)))
 
 
 def _no_dangling_link(path: Path) -> tuple[Path, str] | None:
