@@ -14,6 +14,7 @@ import psycopg
 from pglast import ast, parse_sql, parser
 
 from migration_check.data.watch import trigger_tree
+from migration_check.sql.objects import unquote
 
 # pg_trigger.tgtype bits (catalog/pg_trigger.h).
 ROW, BEFORE, UPDATE = 1 << 0, 1 << 1, 1 << 4
@@ -46,7 +47,7 @@ def stamped_columns(conn: psycopg.Connection, tables: list[int]) -> dict[tuple[s
 
 def writer(stamps: dict[tuple[str, str], str], table: str, column: str) -> str | None:
     """The trigger that writes `column` (quoted where needed) of `table` (`schema.table`), if any."""
-    name = _unquoted(column)
+    name = unquote(column)
     return next((trigger for (written, stamped), trigger in stamps.items()
                  if stamped == name and same_table(table, written)), None)
 
@@ -55,11 +56,7 @@ def same_table(qualified: str, written: str) -> bool:
     """Whether `written` (as trigger code names it: `t` or `s.t`) is the table `qualified`
     (`schema.table`, quoted where needed)."""
     schema, _, name = qualified.partition(".")
-    return written in (qualified, name, _unquoted(name)) or written == f"{_unquoted(schema)}.{_unquoted(name)}"
-
-
-def _unquoted(identifier: str) -> str:
-    return identifier[1:-1].replace('""', '"') if identifier.startswith('"') else identifier
+    return written in (qualified, name, unquote(name)) or written == f"{unquote(schema)}.{unquote(name)}"
 
 
 def _writes(source: str) -> tuple[set[str], set[tuple[str, str]]]:

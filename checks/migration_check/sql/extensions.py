@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pglast import parser
 
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type
+from migration_check.sql.objects import unquote
 
 UNDEFINED_FUNCTION = "42883"
 TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
@@ -90,5 +91,5 @@ def created_extensions(texts: Iterable[str]) -> frozenset[str]:
                     rest = rest[3:]
                 if rest and rest[0][0] == "IDENT":
                     value = rest[0][1]
-                    names.add(value[1:-1].replace('""', '"') if value.startswith('"') else value.lower())
+                    names.add(unquote(value) if value.startswith('"') else value.lower())
     return frozenset(names)

@@ -49,9 +49,9 @@ def object_key(kind: str, name: str) -> tuple[str, tuple[str, ...]]:
     matched_kind = "type" if kind in _TYPE_KINDS else kind
     if " on " in name:
         own, table = name.split(" on ", 1)
-        return matched_kind, (_unquote(own), _unquote(_dotted(table)[-1]))
+        return matched_kind, (unquote(own), unquote(_dotted(table)[-1]))
     base = name.split("(", 1)[0] if kind in ("function", "procedure", "aggregate") else name
-    parts = [_unquote(p) for p in _dotted(base)]
+    parts = [unquote(p) for p in _dotted(base)]
     if kind == "column":
         return matched_kind, tuple(parts[-2:])
     return matched_kind, (parts[-1],) if parts else ()
@@ -223,7 +223,8 @@ def _dotted(name: str) -> list[str]:
     return parts
 
 
-def _unquote(part: str) -> str:
+def unquote(part: str) -> str:
+    """An identifier as PostgreSQL names it: `"Stamp"` is Stamp (doubled quotes undone), `stamp` stays."""
     part = part.strip()
     if len(part) >= 2 and part.startswith('"') and part.endswith('"'):
         return part[1:-1].replace('""', '"')
