@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult
-from migration_check.sql.dialects import UNDEFINED_OBJECT, newer_postgresql, other_dialect
-from migration_check.sql.extensions import UNDEFINED_FUNCTION, extension_object
+from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
+from migration_check.sql.extensions import extension_object
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -60,8 +60,9 @@ class Apply(Family):
 def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:
     """The schemas that hold a function or relation of the unqualified name the error did not find
     (`function f() does not exist`, `relation "t" does not exist`)."""
-    if sqlstate == UNDEFINED_FUNCTION and message.startswith("function ") and "(" in message:
-        name, catalog = message.removeprefix("function ").split("(", 1)[0], "pg_proc"
+    function = missing_function(sqlstate, message)
+    if function is not None:
+        name, catalog = function, "pg_proc"
         column, namespace = "proname", "pronamespace"
     elif sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
         name, catalog = message.removeprefix('relation "').removesuffix('" does not exist'), "pg_class"

@@ -21,6 +21,7 @@ TYPES = {"datetime": "MySQL or SQLite", "tinyint": "MySQL", "mediumint": "MySQL"
          "nvarchar": "SQL Server", "datetime2": "SQL Server"}
 SYNTAX_ERROR = "42601"
 UNDEFINED_OBJECT = "42704"
+UNDEFINED_FUNCTION = "42883"
 
 
 def missing_type(sqlstate: str | None, message: str) -> str | None:
@@ -28,6 +29,14 @@ def missing_type(sqlstate: str | None, message: str) -> str | None:
     if sqlstate != UNDEFINED_OBJECT or not (message.startswith('type "') and message.endswith('" does not exist')):
         return None
     return message[len('type "'):-len('" does not exist')]
+
+
+def missing_function(sqlstate: str | None, message: str) -> str | None:
+    """The function an error says does not exist (`function f(integer) does not exist`: `f`, as
+    written, qualified or not), else None."""
+    if sqlstate != UNDEFINED_FUNCTION or not message.startswith("function ") or "(" not in message:
+        return None
+    return message.removeprefix("function ").split("(", 1)[0]
 
 
 def other_dialect(sqlstate: str | None, message: str) -> str | None:

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from pglast import parser
 
-from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_type
+from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, missing_type
 from migration_check.sql.objects import unquote
 
-UNDEFINED_FUNCTION = "42883"
 TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
          "geography": "postgis", "citext": "citext", "hstore": "hstore", "ltree": "ltree", "cube": "cube"}
 FUNCTIONS = {
@@ -59,8 +58,9 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
     if written is not None:
         name = written.rsplit(".", 1)[-1]  # extensions.vector is vector
         return ExtensionObject(name, "type", TYPES[name]) if name in TYPES else None
-    if sqlstate == UNDEFINED_FUNCTION and message.startswith("function ") and "(" in message:
-        name = message.removeprefix("function ").split("(", 1)[0].rsplit(".", 1)[-1]
+    written = missing_function(sqlstate, message)
+    if written is not None:
+        name = written.rsplit(".", 1)[-1]
         return ExtensionObject(name, "function", FUNCTIONS[name]) if name in FUNCTIONS else None
     if sqlstate == UNDEFINED_OBJECT and message.startswith('operator class "'):
         name = message.removeprefix('operator class "').split('"', 1)[0]
