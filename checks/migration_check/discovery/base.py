@@ -163,6 +163,17 @@ def implicit_empty_down(migration: Migration) -> Migration:
     return dataclasses.replace(migration, down=empty, implicit_down=True)
 
 
+def setting_line(path: Path, key: str) -> int:
+    """The line of a `key = value` config file (sqitch.conf, migration_lock.toml) that sets `key`,
+    the first one; 1 when none does or the file cannot be read. For messages at file:line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return 1
+    return next((number for number, line in enumerate(lines, 1)
+                 if line.strip().split("=", 1)[0].strip().lower() == key), 1)
+
+
 def read_head(path: Path, limit: int = 1 << 16) -> str:
     """The start of a file, enough for detection to find leading markers without reading it all."""
     with path.open("r", encoding="utf-8", errors="replace") as handle:

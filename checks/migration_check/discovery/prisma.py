@@ -27,6 +27,7 @@ from migration_check.discovery.base import (
     candidate_directories_in,
     candidate_files,
     read_sql,
+    setting_line,
     utc_timestamp,
     version_sort_key,
 )
@@ -96,6 +97,5 @@ def _postgresql_provider(lock: Path) -> None:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return
     if provider not in ("postgresql", "postgres"):
-        line = next((n for n, row in enumerate(text.splitlines(), 1) if row.strip().startswith("provider")), 1)
-        raise FileError(lock, line, f'provider = "{provider}": these migrations are written for another database;'
-                                    " migration-check replays PostgreSQL migrations")
+        raise FileError(lock, setting_line(lock, "provider"), f'provider = "{provider}": these migrations are written for'
+                        " another database; migration-check replays PostgreSQL migrations")

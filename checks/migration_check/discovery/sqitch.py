@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
-from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, setting_line, sqitch_paths
+from migration_check.discovery.base import Detection, Discovery, Layout, read_sql, setting_line
+from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
@@ -105,11 +105,11 @@ class SqitchLayout(Layout):
         paths = sqitch_paths(directory)
         plan_path = paths.plan_file
         if paths.engine and paths.engine != "pg":
-            raise FileError(directory / CONF, setting_line(directory, "engine"),
+            raise FileError(directory / CONF, setting_line(directory / CONF, "engine"),
                             f"engine = {paths.engine}: these are changes for another database; migration-check replays"
                             " PostgreSQL migrations (engine = pg)")
         if not plan_path.is_file():
-            raise FileError(directory / CONF, setting_line(directory, "plan_file"),
+            raise FileError(directory / CONF, setting_line(directory / CONF, "plan_file"),
                             f"the plan file {_shown(plan_path, directory)} does not exist (sqitch stops here too)")
         changes = parse_plan(plan_path)
         used: set[Path] = set()

@@ -73,12 +73,3 @@ def _read(path: Path) -> dict[tuple[str, str], str]:
     return {(section.strip(), key): value.strip().strip('"') for section in parser.sections()
             for key, value in parser.items(section)}
 
-
-def setting_line(directory: Path, key: str) -> int:
-    """The line of sqitch.conf that sets `key` (the first; 1 when none does), for messages."""
-    try:
-        lines = (directory / CONF).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return 1
-    return next((number for number, line in enumerate(lines, 1)
-                 if line.strip().split("=", 1)[0].strip().lower() == key), 1)
