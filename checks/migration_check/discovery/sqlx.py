@@ -57,11 +57,10 @@ class SqlxLayout(Layout):
     def detect(self, directory: Path) -> Detection | None:
         if directory.name == "migrations" and directory.parent.name == "supabase":
             return None  # the Supabase CLI's place, whatever else the repository uses
-        mark = sqlx_mark(directory)
-        if mark is None:
-            return None
+        # The files first: the tree search asks every directory, and most hold none of these.
         matched = [p for p in candidate_files(directory) if classify(p)]
-        if not matched:
+        mark = sqlx_mark(directory) if matched else None
+        if mark is None:
             return None
         # Below the layouts known by markers in the files (dbmate, goose, Flyway: 90) or by their
         # own directories (diesel: 85): sqlx in Cargo.toml may serve only queries.
@@ -84,10 +83,17 @@ class SqlxLayout(Layout):
         return {directory / f"{stem}.sql": f"-- {name}\n"}
 
 
-def classify(path: Path) -> FileRole | None:
+def _shape(path: Path) -> tuple[str, str] | None:
+    """(version, description) of a name sqlx takes for a migration's, `<x>_<y>.sql`, else None."""
     version, underscore, description = path.name.partition("_")
-    if not underscore or not description.endswith(".sql") or not _integer(version):
+    return (version, description) if underscore and description.endswith(".sql") else None
+
+
+def classify(path: Path) -> FileRole | None:
+    shape = _shape(path)
+    if shape is None or not _integer(shape[0]):
         return None
+    version, description = shape
     if description.endswith(".down.sql"):
         return FileRole(version, description.removesuffix(".down.sql"), rollback=True)
     return FileRole(version, description.removesuffix(".up.sql").removesuffix(".sql"), rollback=False)
@@ -108,8 +114,8 @@ def sqlx_mark(directory: Path) -> str | None:
 
 
 def _refused(path: Path) -> bool:
-    version, underscore, description = path.name.partition("_")
-    return bool(underscore) and description.endswith(".sql") and not _integer(version)
+    shape = _shape(path)
+    return shape is not None and not _integer(shape[0])
 
 
 def _integer(version: str) -> bool:
