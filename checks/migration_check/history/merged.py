@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from migration_check.errors import MigrationCheckError
-from migration_check.history import git
 from migration_check.history.linear_check import base_snapshots
 from migration_check.history.snapshots import project_snapshot
 from migration_check.model import CheckResult, Project, Severity
@@ -46,7 +45,7 @@ def merged_scope(project: Project, settings: Settings) -> MergedScope:
         return MergedScope(frozenset())
     try:
         fork, _tip, _retired = base_snapshots(project, settings, ref)
-    except (git.BaseRefNotFound, MigrationCheckError):
+    except MigrationCheckError:  # git.BaseRefNotFound among them
         return MergedScope(frozenset())
     branch = {file.path: file.content for entry in project_snapshot(project) for file in entry.files}
     return MergedScope(frozenset(file.path for entry in fork for file in entry.files
