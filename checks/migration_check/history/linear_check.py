@@ -57,23 +57,27 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     return results
 
 
-# One run reads the base once, for the history check and for the scope of the findings (merged.py).
+# The base's trees, read once per pair of commits: the history check and the scope of the
+# findings (merged.py) both need them. Keyed by the commits, not the ref, so a ref that moves
+# (another run in the same process) is read again.
 _read: dict[tuple, tuple[list[Entry], list[Entry], list[Entry]]] = {}
 
 
 def base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     """The base's migrations where the branch left it, at its tip, and those it deleted over time."""
-    key = (project.repo_root, project.directory, project.format, ref, tuple(settings.ignore))
+    repo = project.repo_root
+    tip_commit = git.resolve_base(repo, ref)
+    fork_commit = git.merge_base(repo, ref, tip_commit)
+    key = (repo, project.directory, project.format, tip_commit, fork_commit, tuple(settings.ignore))
     if key not in _read:
-        _read[key] = _base_snapshots(project, settings, ref)
+        _read[key] = _base_snapshots(project, settings, ref, tip_commit, fork_commit)
     return _read[key]
 
 
-def _base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
+def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: str,
+                    fork_commit: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     repo = project.repo_root
     directory = directory_in_repo(project)
-    tip_commit = git.resolve_base(repo, ref)
-    fork_commit = git.merge_base(repo, ref, tip_commit)
     tip_files = git.tree_files(repo, tip_commit, directory)
     fork_files = tip_files if fork_commit == tip_commit else git.tree_files(repo, fork_commit, directory)
     gone = {p: data for p, data in git.deleted_files(repo, tip_commit, directory).items() if p not in tip_files}
