@@ -118,6 +118,13 @@ class RowChanges:
             parts.append(f"{self.extra} row{_s(self.extra)} that were not there (e.g. {self.extra_example})")
         return f"table {copy.table}: " + "; ".join(parts)
 
+    def describe_stamped(self, writers: dict[str, str]) -> str:
+        """`table public.users: 5 rows rewritten by trigger code in updated_at (trigger stamp): ...`,
+        for changes that only trigger code made (`writers`: column -> trigger)."""
+        columns = ", ".join(f"{column} (trigger {trigger})" for column, trigger in writers.items())
+        return (f"table {self.copy.table}: {self.changed} row{_s(self.changed)} rewritten by trigger code in {columns}:"
+                " not the rollback's to give back")
+
 
 def _s(count: int) -> str:
     return "" if count == 1 else "s"

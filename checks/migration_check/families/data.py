@@ -89,13 +89,9 @@ class Data(Family):
         stamps = stamped_columns(context.tool_session, context.watched_tables())
         kept = []
         for found in lost:
-            table = found.copy.table
-            writers = {column: writer(stamps, table, column) for column in found.changed_columns}
+            writers = {column: writer(stamps, found.copy.table, column) for column in found.changed_columns}
             if found.only_changed and all(writers.values()):
-                rows = found.changed
-                columns = ", ".join(f"{column} (trigger {trigger})" for column, trigger in writers.items())
-                self._facts.append(f"table {table}: {rows} row{'' if rows == 1 else 's'} rewritten by trigger code in"
-                                   f" {columns}: not the rollback's to give back")
+                self._facts.append(found.describe_stamped({column: str(trigger) for column, trigger in writers.items()}))
             else:
                 kept.append(found)
         return kept
