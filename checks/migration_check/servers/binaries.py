@@ -114,9 +114,11 @@ def find_binaries(explicit: Path | None = None, wanted: frozenset[str] = frozens
     newest = max(found, key=lambda b: b.version)
     if len(found) == 1 or not wanted:
         return newest
-    chosen = max(found, key=lambda b: (-len(missing_extensions(b, wanted)), b.version))
+    # Each installation's extension directory asked once (its pg_config is a process to run).
+    missing = {b.bindir: missing_extensions(b, wanted) for b in found}
+    chosen = max(found, key=lambda b: (-len(missing[b.bindir]), b.version))
     if chosen == newest:
         return newest
-    lacking = ", ".join(missing_extensions(newest, wanted))
+    lacking = ", ".join(missing[newest.bindir])
     return Binaries(chosen.bindir, chosen.version,
                     f"chosen over PostgreSQL {newest.version_text} ({newest.bindir}), which has no {lacking}")
