@@ -54,7 +54,7 @@ def test_transaction_false_applies_to_its_own_section(tmp_path: Path) -> None:
     })
     migration = found.migrations[0]
     assert migration.up.transaction is Transaction.NONE
-    assert migration.down.transaction is Transaction.AUTO
+    assert migration.down.transaction is Transaction.WRAPPED
 
 
 def test_dash_separator_and_duplicate_versions_are_kept(tmp_path: Path) -> None:

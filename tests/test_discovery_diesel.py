@@ -28,7 +28,7 @@ def test_directories_versions_and_transactions(tmp_path: Path) -> None:
     users, index, no_down = found.migrations
     assert users.up.path.name == "up.sql" and users.down.path.name == "down.sql"
     assert index.up.transaction is Transaction.NONE and index.down.transaction is Transaction.NONE
-    assert users.up.transaction is Transaction.AUTO
+    assert users.up.transaction is Transaction.WRAPPED
     assert no_down.down is None
     assert [s.path.name for s in found.stray_files] == ["scratch"]
 

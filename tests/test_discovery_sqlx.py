@@ -27,7 +27,7 @@ def test_simple_migrations_are_forward_only_and_named_as_sqlx_reads_them(tmp_pat
     assert [m.id for m in found.migrations] == [
         "20200719123355_create_db", "20220207115827_simplify_force.sql", "20220301000000_index"]
     assert found.rollback_policy is RollbackPolicy.ABSENT
-    assert [m.up.transaction for m in found.migrations] == [Transaction.AUTO, Transaction.AUTO, Transaction.NONE]
+    assert [m.up.transaction for m in found.migrations] == [Transaction.WRAPPED, Transaction.WRAPPED, Transaction.NONE]
     # sqlx stops on a file whose version is not an integer (README.md is nobody's migration).
     assert {s.path.name: s.refused for s in found.stray_files} == {"latest_fix.sql": True}
 

@@ -104,6 +104,29 @@ def test_a_do_block_that_commits_runs_outside_a_transaction(conn: psycopg.Connec
     assert "u" in relations(conn)
 
 
+def test_a_call_of_a_procedure_that_commits_runs_outside_a_transaction(conn: psycopg.Connection) -> None:
+    # As 0x0501/readest backfills a column in batches (016_add_books_synced_at.sql), beside a
+    # CREATE INDEX CONCURRENTLY, observed statement by statement: its CALL was wrapped in an
+    # observed transaction and failed ("invalid transaction termination"); psql runs it.
+    observed: list[str] = []
+    script = """create table t (a int);
+        create procedure fill(n int) language plpgsql as $$
+        begin
+          for i in 1..n loop insert into t values (i); commit; end loop;
+        end $$;
+        call public.fill(3);
+        create index concurrently t_a on t (a);
+        drop procedure fill(int);
+    """
+    execute_script(conn, Script(Path("/repo/m.sql"), script), lambda _conn, statement: observed.append(
+        statement.node if statement else ""))
+    assert conn.execute("select count(*) from t").fetchone() == (3,)
+    assert "CallStmt" not in observed and "CreateStmt" in observed  # the CALL ran unobserved
+    # A procedure that does not commit is called inside the script's transaction, as before.
+    run(conn, "create procedure one() language sql as $$ insert into t values (0) $$;\ncall one();")
+    assert conn.execute("select count(*) from t").fetchone() == (4,)
+
+
 def test_explicit_transaction_control_in_the_file(conn: psycopg.Connection) -> None:
     run(conn, "begin;\ncreate table t (a int);\ncommit;\n")
     assert "t" in relations(conn)

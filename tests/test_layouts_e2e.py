@@ -23,11 +23,13 @@ from migration_check.cli import main
 LAYOUTS = FIXTURES / "layouts"
 
 BROKEN = {  # format -> (file, line) of the syntax error
+    "db-migrate": ("migrations/sqls/20240108100000-add-coupons-up.sql", 3),
     "dbmate": ("db/migrations/20240108100000_add_coupons.sql", 5),
     "diesel": ("migrations/2024-01-08-100000_add_coupons/up.sql", 3),
     "flyway": ("src/main/resources/db/migration/V1_1__add_coupons.sql", 3),
     "golang-migrate": ("migrations/20240108100000_add_coupons.up.sql", 3),
     "goose": ("db/migrations/20240108100000_add_coupons.sql", 7),
+    "numbered": ("migrations/4-add-coupons.sql", 3),
     "prisma": ("prisma/migrations/20240107100000_add_coupons/migration.sql", 3),
     "sqitch": ("deploy/coupons.sql", 4),
     "sqlx": ("migrations/20240108100000_add_coupons.up.sql", 3),
@@ -36,11 +38,13 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "yoyo": ("migrations/20240105_04_nO9pQ-add-coupons.sql", 5),
 }
 FORGOTTEN = {  # format -> (file of the statement that created what the rollback leaves behind, that object)
+    "db-migrate": ("migrations/sqls/20240105100000-create-customers-up.sql", "touch_updated_at"),
     "dbmate": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
     "diesel": ("migrations/2024-01-05-100000_create_customers/up.sql", "touch_updated_at"),
     "flyway": ("src/main/resources/db/migration/V1__create_customers.sql", "touch_updated_at"),
     "golang-migrate": ("migrations/20240105100000_create_customers.up.sql", "touch_updated_at"),
     "goose": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
+    "numbered": ("migrations/001_create_customers.sql", "touch_updated_at"),
     "sqitch": ("deploy/customers.sql", "order_status"),
     "sqlx": ("migrations/20240105100000_create_customers.up.sql", "touch_updated_at"),
     "supabase": ("supabase/migrations/20240105100000_create_profiles.sql", "handle_new_user"),

@@ -32,8 +32,9 @@ def _cases() -> list[object]:
 def test_rule_fixture(rule_name: str, case: dict[str, object]) -> None:
     rule_class = rule_named(rule_name)
     assert rule_class is not None, rule_name
-    # `transaction: none`: the layout runs the file outside a transaction (goose NO TRANSACTION).
-    transaction = Transaction.NONE if case.get("transaction") == "none" else Transaction.AUTO
+    # `transaction: none`: the layout runs the file outside a transaction (goose NO TRANSACTION);
+    # `transaction: wrapped`: its runner runs the file in a transaction of its own (dbmate's default).
+    transaction = Transaction(case.get("transaction", "auto"))
     script = Script(Path("migration.sql"), str(case["sql"]), transaction=transaction)
     linted = lint_script(script, [rule_class()], int(case.get("pg_version", DEFAULT_SERVER_VERSION)))  # type: ignore[call-overload]
     found = [f"{f.statement.line}:{f.statement.column}" for f in linted.findings]

@@ -5,6 +5,7 @@ PostgreSQL: each must exit 0 with no failing case, and warnings only where the r
 from __future__ import annotations
 
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -106,7 +107,32 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/20250101000000_add_email.sql": "alter table users add column email text;",
         "migrations/20250101000000_add_email_rollback.sql": "alter table users drop column email;",
     }),
+    # A project's own runner keyed by number and direction (SylteA/Discord-Bot): a down pairs with
+    # the up of its number whatever its name, the bootstrap script has none.
+    "numbered-up-and-down": ("numbered", {
+        "bot/migrations/000_up__migrations.sql": "create table migrations (id serial, version smallint);",
+        "bot/migrations/001_up__create_db.sql": "create table users (id int);",
+        "bot/migrations/001_down__delete_db.sql": "drop table users;",
+        "bot/migrations/002_up__add_email.sql": "alter table users add column email text;",
+        "bot/migrations/002_down__add_email.sql": "alter table users drop column email;",
+        "bot/migrations/migration.py": "class Migration: ...\n",
+    }),
+    # Scripts psql runs one after another (0x0501/readest): any name after the number, no rollback,
+    # a backfill in batches whose procedure commits, beside CREATE INDEX CONCURRENTLY.
+    "numbered-psql-scripts": ("numbered", {
+        "db/migrations/001_Create-Books.sql": "create table books (id int, synced_at timestamptz);",
+        "db/migrations/002_backfill.sql": (
+            "create procedure fill() language plpgsql as $$ begin update books set synced_at = now(); commit; end $$;\n"
+            "call fill();\ndrop procedure fill();\ncreate index concurrently books_synced on books (synced_at);\n"),
+        "db/migrations/010_add_title.sql": "alter table books add column title text;",
+    }),
 }
+
+
+def db_migrate_module(stem: str) -> str:
+    """A db-migrate module that runs its two SQL files."""
+    return (f"const read = (f) => require('fs').readFileSync(require('path').join(__dirname, 'sqls', f), 'utf8');\n"
+            f"exports.up = (db) => db.runSql(read('{stem}-up.sql'));\nexports.down = (db) => db.runSql(read('{stem}-down.sql'));\n")
 
 
 def run(pg_server: Database, root: Path, layout: str, report: Path) -> tuple[int, ET.Element]:
@@ -183,6 +209,16 @@ def test_two_runs_give_the_same_junit_file_apart_from_time(pg_server: Database, 
         "db/migrations/002_b.sql": "-- migrate:up\ncreate table b as select max(version) as v from schema_migrations;\n"
                                    "-- migrate:down\ndrop table b;\n",
     }),
+    ("db-migrate", {
+        "migrations/20240101000000-a.js": db_migrate_module("20240101000000-a"),
+        "migrations/sqls/20240101000000-a-up.sql": "create table a (id int);",
+        "migrations/sqls/20240101000000-a-down.sql": "drop table a;",
+        "migrations/20240102000000-b.js": db_migrate_module("20240102000000-b"),
+        "migrations/sqls/20240102000000-b-up.sql": (
+            "create table b as select name from migrations where name = '/20240101000000-a';\n"
+            "do $$ begin if (select count(*) from b) <> 1 then raise 'not recorded'; end if; end $$;"),
+        "migrations/sqls/20240102000000-b-down.sql": "drop table b;",
+    }),
 ])
 def test_migrations_see_the_runners_history_table(pg_server: Database, tmp_path: Path, layout: str,
                                                   files: dict[str, str]) -> None:
@@ -191,6 +227,43 @@ def test_migrations_see_the_runners_history_table(pg_server: Database, tmp_path:
     code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
     failures = [c.find("failure").attrib["message"] for c in junit.iter("testcase") if c.find("failure") is not None]
     assert (code, failures) == (0, [])
+
+
+CONCURRENT_INDEX = "create index concurrently a_id on a (id);\n"
+WRAPPED = {  # layout -> (files, the file and line of the CONCURRENTLY, words of the runner's opt-out)
+    "dbmate": ({"db/migrations/001_a.sql": f"-- migrate:up\ncreate table a (id int);\n{CONCURRENT_INDEX}"
+                                           "-- migrate:down\ndrop table a;\n"},
+               "db/migrations/001_a.sql:3", "transaction:false"),
+    "goose": ({"migrations/00001_a.sql": f"-- +goose Up\ncreate table a (id int);\n{CONCURRENT_INDEX}"
+                                         "-- +goose Down\ndrop table a;\n"},
+              "migrations/00001_a.sql:3", "-- +goose NO TRANSACTION"),
+    "sqlx": ({"Cargo.toml": "[dependencies]\nsqlx = \"0.7\"\n",
+              "migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+              "migrations/1_a.down.sql": "drop table a;"}, "migrations/1_a.up.sql:2", "-- no-transaction"),
+    "diesel": ({"migrations/2024-01-01-000000_a/up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+                "migrations/2024-01-01-000000_a/down.sql": "drop table a;"},
+               "migrations/2024-01-01-000000_a/up.sql:2", "run_in_transaction = false"),
+    "yoyo": ({"migrations/0001_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+              "migrations/0001_a.rollback.sql": "drop table a;"}, "migrations/0001_a.sql:2", "-- transactional: false"),
+    "db-migrate": ({"migrations/20240101000000-a.js": db_migrate_module("20240101000000-a"),
+                    "migrations/sqls/20240101000000-a-up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+                    "migrations/sqls/20240101000000-a-down.sql": "drop table a;"},
+                   "migrations/sqls/20240101000000-a-up.sql:2", "non-transactional"),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(WRAPPED))
+def test_what_the_runners_transaction_refuses_fails_as_with_the_runner(pg_server: Database, tmp_path: Path,
+                                                                         layout: str) -> None:
+    # Each of these runners runs a migration in a transaction of its own unless it opts out: CREATE
+    # INDEX CONCURRENTLY fails there, so it fails here, with the runner's way out.
+    files, where, opt_out = WRAPPED[layout]
+    root = write_files(tmp_path / "repo", files)
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    message = apply.find("failure").attrib["message"]
+    assert code == 1 and message.startswith(f"{where}:1: ERROR 25001: CREATE INDEX CONCURRENTLY cannot run inside")
+    assert f"({layout} runs each migration in a transaction" in message and opt_out in message
 
 
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:
@@ -229,6 +302,28 @@ def test_a_role_the_server_should_have_gets_a_hint(pg_server: Database, tmp_path
     assert code == 1 and apply.attrib["line"] == "2"
     assert message.endswith("(a role the migrations expect the server to have: create it in a setup script,"
                             " `--setup FILE` or `setup:` in the config)")
+
+
+def test_a_table_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
+    # Found on 0x0501/readest: the first migration alters a table of docker/volumes/db/init/schema.sql,
+    # which the compose file loads before any migration.
+    root = write_files(tmp_path / "repo", {
+        "docker/db/init/schema.sql": "-- baseline\n\ncreate table public.book_configs (id int);\n",
+        "docker/db/migrations/001_add_position.sql": "alter table public.book_configs add column p text;\n",
+        "docker/db/migrations/002_more.sql": "select 1;\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
+    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
+               and c.find("failure") is not None]
+    assert code == 1
+    assert apply.find("failure").attrib["message"].endswith(
+        '"public.book_configs" does not exist (no earlier migration creates book_configs; docker/db/init/schema.sql:3'
+        " does: if the migrations start from that schema, run it first as a setup script,"
+        " `--setup docker/db/init/schema.sql` or `setup:` in the config)")
+    setup = ["--setup", str(root / "docker/db/init/schema.sql")]
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q", *setup]) == 0
 
 
 def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:

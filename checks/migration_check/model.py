@@ -23,6 +23,10 @@ class Transaction(str, enum.Enum):
 
     AUTO = "auto"
     NONE = "none"  # the runner's own opt-out: dbmate `transaction:false`, goose `NO TRANSACTION`
+    # The runner runs the script in a transaction of its own (dbmate, goose, sqlx, diesel, yoyo,
+    # db-migrate by default): a statement PostgreSQL refuses in a transaction block (CREATE INDEX
+    # CONCURRENTLY) fails here as it fails there.
+    WRAPPED = "wrapped"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ class Migration:
     files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None
+    # The rollback exists but is not SQL (db-migrate's JavaScript `exports.down`): not a missing
+    # rollback, but not one the replay can run; its round trip is skipped with this reason.
+    down_skip_reason: str | None = None
     # Flyway R__ scripts: applied after the versioned ones.
     repeatable: bool = False
     # `down` is empty because the file (or section) is missing and the runner then runs nothing

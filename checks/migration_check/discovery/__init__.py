@@ -8,7 +8,7 @@ directory, the highest detection score wins, and a tie is an error that asks for
 Detection scores: a layout recognised by a file of its own or by markers inside the files
 (sqitch.plan, migration_lock.toml, `-- migrate:up`, `-- +goose Up`, `V1__x.sql`) scores 85-95;
 golang-migrate's `.up.sql`/`.down.sql` names 70; the plain timestamp names 50-60, so that they
-never outrank a layout that uses the same names with markers inside.
+never outrank a layout that uses the same names with markers inside; numbered scripts 45.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout
 from migration_check.discovery.boundary import unreadable_entries, within_repository
+from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.locate import configured_directories, configured_paths, searched_directories
+from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.sqlx import SqlxLayout
@@ -49,12 +51,14 @@ LAYOUTS: dict[str, Layout] = {
         SqitchLayout(),
         FlywayLayout(),
         DbmateLayout(),
+        DbMigrateLayout(),
         GooseLayout(),
         GolangMigrateLayout(),
         DieselLayout(),
         SqlxLayout(),
         YoyoLayout(),
         TimestampRollbackLayout(),
+        NumberedLayout(),
     )
 }
 
@@ -113,7 +117,7 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
             best = _best_layout(*relinked)
             if best is not None:
                 return best
-        found = [best for directory, why in step if (best := _best_layout(directory, why)) is not None]
+        found = _outermost([best for directory, why in step if (best := _best_layout(directory, why)) is not None])
         if stub is None and found and all(detection.empty for _, _, detection in found):
             stub = found[0]
         found = [item for item in found if not item[2].empty]
@@ -132,6 +136,12 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
         " the runners' config files name, in their usual places, and in the tree below)"
     )
+
+
+def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout, Path, Detection]]:
+    """Without the directories that are part of another one found (db-migrate's `sqls`)."""
+    held = {directory / sub for layout, directory, _ in found for sub in layout.holds_subdirectories}
+    return [item for item in found if item[1] not in held]
 
 
 def _named_for_postgresql(directory: Path, root: Path) -> bool:

@@ -72,6 +72,11 @@ class Layout(abc.ABC):
     timestamp_versions: ClassVar[bool] = False
     # The runner's own history table (bookkeeping.py), kept by the replay as the runner keeps it.
     bookkeeping: ClassVar[Bookkeeping | None] = None
+    # How a migration opts out of the transaction the runner wraps it in (Transaction.WRAPPED).
+    transaction_opt_out: ClassVar[str] = ""
+    # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
+    # search does not offer them as migration directories of their own.
+    holds_subdirectories: ClassVar[tuple[str, ...]] = ()
 
     # What the runner records a migration as applied by (two migrations with one identity are the
     # same migration to it): "number" (the version, numeric parts as numbers: V1 and V01 are

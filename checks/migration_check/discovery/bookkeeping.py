@@ -145,3 +145,13 @@ SQLX = Bookkeeping(
                           hashlib.sha384((m.up.sql if m.up else "").encode()).digest())],
     reverted=lambda m, _newest: [_q("DELETE FROM _sqlx_migrations WHERE version = {}", int(m.version))],
 )
+
+# db-migrate (db-migrate-base, db-migrate-pg): a row per migration, named `/<migration name>` (its
+# scope, none here, then a slash), written inside the migration's transaction.
+DB_MIGRATE = Bookkeeping(
+    table="public.migrations",
+    create=("CREATE TABLE IF NOT EXISTS migrations (id SERIAL PRIMARY KEY NOT NULL, name VARCHAR (255) NOT NULL,"
+            " run_on TIMESTAMP NOT NULL)"),
+    applied=lambda m: [_q("INSERT INTO migrations (name, run_on) VALUES ({}, now())", f"/{m.version}-{m.name}")],
+    reverted=lambda m, _newest: [_q("DELETE FROM migrations WHERE name = {}", f"/{m.version}-{m.name}")],
+)

@@ -56,6 +56,7 @@ class DbmateLayout(Layout):
     strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
     bookkeeping = bookkeeping.DBMATE
+    transaction_opt_out = "with `-- migrate:up transaction:false` (and `-- migrate:down transaction:false`)"
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ
     file_name_order = True
@@ -134,7 +135,7 @@ def _joined(path: Path, lines: list[str], scripts: list[Script]) -> Script:
     for line in lines:
         starts.append(starts[-1] + len(line))
     pieces = tuple((starts[s.first_line - 1], s.sql) for s in scripts if s.sql.strip())
-    transaction = Transaction.NONE if any(s.transaction is Transaction.NONE for s in scripts) else Transaction.AUTO
+    transaction = Transaction.NONE if any(s.transaction is Transaction.NONE for s in scripts) else Transaction.WRAPPED
     return Script(path, "".join(lines), first_line=1, transaction=transaction, statements=pieces)
 
 
@@ -150,7 +151,7 @@ def _marker(line: str) -> tuple[str, str] | None:
 
 
 def _transaction(options: str) -> Transaction:
-    return Transaction.NONE if "transaction:false" in options.split() else Transaction.AUTO
+    return Transaction.NONE if "transaction:false" in options.split() else Transaction.WRAPPED
 
 
 def _has_statements(text: str) -> bool:

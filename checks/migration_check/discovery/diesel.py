@@ -48,6 +48,7 @@ class DieselLayout(Layout):
     strict_naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
     strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
     bookkeeping = bookkeeping.DIESEL
+    transaction_opt_out = "with `run_in_transaction = false` in the migration's metadata.toml"
 
     identity = "text"  # __diesel_schema_migrations holds the version as text
 
@@ -92,7 +93,7 @@ class DieselLayout(Layout):
 def _transaction(metadata: Path) -> Transaction:
     """`run_in_transaction = false` in diesel's per-migration metadata.toml."""
     if not metadata.is_file():
-        return Transaction.AUTO
+        return Transaction.WRAPPED
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10: the one key diesel defines, read by hand
@@ -100,11 +101,11 @@ def _transaction(metadata: Path) -> Transaction:
             key, _, value = line.partition("=")
             if key.strip() == "run_in_transaction" and value.strip().lower() == "false":
                 return Transaction.NONE
-        return Transaction.AUTO
+        return Transaction.WRAPPED
     try:
         data = tomllib.loads(read_utf8(metadata))
     except tomllib.TOMLDecodeError as exc:
         from migration_check.errors import FileError
 
         raise FileError(metadata, getattr(exc, "lineno", None), f"invalid TOML: {exc}") from None
-    return Transaction.NONE if data.get("run_in_transaction") is False else Transaction.AUTO
+    return Transaction.NONE if data.get("run_in_transaction") is False else Transaction.WRAPPED

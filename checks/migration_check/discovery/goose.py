@@ -67,6 +67,7 @@ class GooseLayout(Layout):
     strict_naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
     numeric_versions = True
     bookkeeping = bookkeeping.GOOSE
+    transaction_opt_out = "with `-- +goose NO TRANSACTION` in the file"
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = sql = 0
@@ -140,7 +141,7 @@ def parse_file(path: Path) -> tuple[Script, Script | None] | None:
         raise FileError(path, (ups[1:] or downs[1:])[0] + 1, "a second -- +goose Up/Down annotation")
     if downs and downs[0] < ups[0]:
         raise FileError(path, downs[0] + 1, "-- +goose Down comes before -- +goose Up")
-    transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.AUTO
+    transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.WRAPPED
     down_at = downs[0] if downs else len(lines)
     up = _section(path, lines, ups[0] + 1, down_at, found, transaction)
     down = _section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None

@@ -4,7 +4,7 @@ In order, the first that holds migrations wins:
 1. the directory itself;
 2. the directories the runners' own configuration names (yoyo.ini `sources`, diesel.toml,
    sqitch.conf `top_dir`, Flyway `locations`, atlas.hcl `dir`, prisma/schema.prisma,
-   supabase/config.toml, DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
+   supabase/config.toml, .db-migraterc `migrations-dir`, DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
 3. each layout's conventional directories;
 4. a bounded search of the tree, skipping .git, dependencies and build output.
 Two directories at the same step are never a guess: the user chooses with the path or `--format`.
@@ -35,7 +35,7 @@ _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
 def configured_paths(root: Path) -> list[tuple[Path, str]]:
     """The paths the runners' configuration files in `root` name, directories or not."""
     found: list[tuple[Path, str]] = []
-    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _dotenv):
+    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _dotenv):
         try:
             found += [(root / relative, why) for relative, why in reader(root)]
         except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
@@ -72,6 +72,14 @@ def searched_directories(root: Path) -> Iterator[Path]:
         except OSError:
             continue
         queue += [(child, depth + 1) for child in children]
+
+
+def _db_migrate(root: Path) -> Iterator[tuple[str, str]]:
+    path = root / ".db-migraterc"
+    if path.is_file():
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(settings, dict) and isinstance(settings.get("migrations-dir"), str):
+            yield settings["migrations-dir"], ".db-migraterc `migrations-dir`"
 
 
 def _yoyo(root: Path) -> Iterator[tuple[str, str]]:

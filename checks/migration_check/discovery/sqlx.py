@@ -53,6 +53,7 @@ class SqlxLayout(Layout):
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_description.sql (or .up.sql/.down.sql)"
     numeric_versions = True
     bookkeeping = bookkeeping.SQLX
+    transaction_opt_out = "with `-- no-transaction` as the file's first line (sqlx 0.7+)"
 
     def detect(self, directory: Path) -> Detection | None:
         if directory.name == "migrations" and directory.parent.name == "supabase":
@@ -124,11 +125,12 @@ def _integer(version: str) -> bool:
 
 
 def _with_transaction(migration: Migration) -> Migration:
-    """`-- no-transaction` at the start of a file runs it outside a transaction (sqlx 0.7+)."""
+    """Each file runs in a transaction of sqlx's own, unless `-- no-transaction` starts it (sqlx 0.7+)."""
     scripts = {}
     for field in ("up", "down"):
         script = getattr(migration, field)
-        if script is not None and script.sql.startswith(NO_TRANSACTION):
-            scripts[field] = dataclasses.replace(script, transaction=Transaction.NONE)
-    return dataclasses.replace(migration, **scripts) if scripts else migration
+        if script is not None:
+            wrapped = not script.sql.startswith(NO_TRANSACTION)
+            scripts[field] = dataclasses.replace(script, transaction=Transaction.WRAPPED if wrapped else Transaction.NONE)
+    return dataclasses.replace(migration, **scripts)
 

@@ -49,6 +49,7 @@ class SupabaseLayout(TimestampRollbackLayout):
     timestamp_versions = False  # the CLI takes any digits: real UTC moments under `naming: strict`
     identity = "text"
     file_name_order = True
+    any_number = True  # the CLI takes any number: `^([0-9]+)_(.*)\.sql$`
 
     def detect(self, directory: Path) -> Detection | None:
         if not _is_supabase_directory(directory):

@@ -7,7 +7,9 @@ Rules: the version is the leading digits, then `_` (or `-`) and the name; files 
 order; `<same stem>_rollback.sql` is the rollback. Files of other layouts that share the digits
 prefix (golang-migrate `.up.sql`/`.down.sql`, yoyo `.rollback.sql`) are not ours. Detection scores
 low (50, 60 with rollback files) so that layouts recognised by their contents (dbmate, goose)
-win on the same files.
+win on the same files. Only a directory whose versions are mostly 14-digit timestamps is claimed:
+numbered scripts (`001_x.sql`) follow no timestamp convention and are the numbered layout's, which
+asks no naming convention of them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from migration_check.model import RollbackPolicy
 # Lenient on purpose: the naming check, not discovery, decides whether a name is well formed.
 FILE = re.compile(r"^(?P<version>\d+)[_-](?P<name>.+?)(?P<rollback>_rollback)?\.sql$", re.IGNORECASE)
 ROLLBACK_SUFFIX = "_rollback"
+TIMESTAMP_DIGITS = 14
 
 
 class TimestampRollbackLayout(Layout):
@@ -41,11 +44,18 @@ class TimestampRollbackLayout(Layout):
     timestamp_versions = True
     naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*(_rollback)?\.sql$"
     naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql (and ..._rollback.sql)"
+    # Whether a directory of versions that are no timestamps is this layout's too (its runner's
+    # place says so: supabase/migrations).
+    any_number: ClassVar[bool] = False
 
     def detect(self, directory: Path) -> Detection | None:
         files = [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
         roles = [role for role in map(classify, files) if role]
         if not roles or len(roles) < len(files) / 2:
+            return None
+        # Numbered scripts (`001_x.sql`) follow no timestamp convention: the numbered layout's.
+        stamped = sum(1 for role in roles if len(role.version) == TIMESTAMP_DIGITS)
+        if not self.any_number and stamped < len(roles) / 2:
             return None
         rollbacks = sum(1 for role in roles if role.rollback)
         why = f"{len(roles)} files named <timestamp>_<name>.sql"

@@ -61,6 +61,7 @@ class YoyoLayout(Layout):
     strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?((\.rollback)?\.sql|\.py)$"
     strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql (or .py), as `yoyo new` writes them"
     bookkeeping = bookkeeping.YOYO
+    transaction_opt_out = "with `-- transactional: false` in the file's leading comments"
 
     identity = "id"  # _yoyo_migration records the id, the whole file name
 
@@ -101,7 +102,7 @@ class YoyoLayout(Layout):
             if id_ in python:
                 migrations.append(Migration(id_, "", (position,), up=None, files=(python[id_],), skip_reason=PYTHON_SKIP))
                 continue
-            transaction = Transaction.AUTO if headers[id_].transactional else Transaction.NONE
+            transaction = Transaction.WRAPPED if headers[id_].transactional else Transaction.NONE
             up_path, down_path = forward[id_], backward.pop(id_, None)
             migrations.append(Migration(
                 version=id_,

@@ -2,15 +2,21 @@
 
 When it fails because something does not exist and an earlier migration could not be replayed (a
 goose Go migration, a Flyway Java one), the message says that one may have created it: the
-failure is then the replay's blind spot, not necessarily the migration's fault.
+failure is then the replay's blind spot, not necessarily the migration's fault. When the missing
+table is created by no earlier migration but by a SQL file elsewhere in the repository (a baseline
+schema), the message names that file and how to run it first.
 """
 
 from __future__ import annotations
 
+from migration_check.discovery.baselines import files_creating
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult
+from migration_check.model import CheckResult, Migration
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
 from migration_check.sql.extensions import extension_object
+from migration_check.sql.objects import CREATED, touches, unquote
+from migration_check.sql.source import SyntaxProblem
+from migration_check.sql.splitter import split_script
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -48,6 +54,8 @@ class Apply(Family):
                                " here: if production's includes it, give this database the same in a setup script"
                                " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
                                f" {path}', current_database()); END $$;)")
+        elif failure is not None and (baseline := _baseline_hint(context, failure.sqlstate, failure.message)):
+            result.message += f" {baseline}"
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
             result.message += f" {extension.hint()}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
@@ -57,6 +65,44 @@ class Apply(Family):
         return result
 
 
+def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
+    """When no earlier migration creates the missing table and a SQL file of the repository does
+    (a baseline schema the migrations start from), that file, to run first as a setup script."""
+    table = _missing_relation(sqlstate, message)
+    if table is None:
+        return None
+    table = unquote(table.rsplit(".", 1)[-1])
+    project = context.project
+    earlier = project.migrations[:project.migrations.index(context.migration)]
+    if any(_creates_table(migration, table) for migration in earlier):
+        return None
+    found = files_creating(project.repo_root, table, project.directory)
+    if not found:
+        return None
+    files = " and ".join(f"{project.relative(path)}:{line}" for path, line in found)
+    first = project.relative(found[0][0])
+    return (f"(no earlier migration creates {table}; {files} does: if the migrations start from that schema, run it"
+            f" first as a setup script, `--setup {first}` or `setup:` in the config)")
+
+
+def _creates_table(migration: Migration, table: str) -> bool:
+    if migration.up is None:
+        return False
+    try:
+        statements = split_script(migration.up)
+    except SyntaxProblem:
+        return False
+    return any(t.verb == CREATED and t.kind == "table" and t.key == (table,)
+               for statement in statements for t in touches(statement.sql))
+
+
+def _missing_relation(sqlstate: str | None, message: str) -> str | None:
+    """The name in `relation "x" does not exist`, as the error prints it."""
+    if sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
+        return message.removeprefix('relation "').removesuffix('" does not exist')
+    return None
+
+
 def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:
     """The schemas that hold a function or relation of the unqualified name the error did not find
     (`function f() does not exist`, `relation "t" does not exist`)."""
@@ -64,8 +110,8 @@ def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: s
     if function is not None:
         name, catalog = function, "pg_proc"
         column, namespace = "proname", "pronamespace"
-    elif sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
-        name, catalog = message.removeprefix('relation "').removesuffix('" does not exist'), "pg_class"
+    elif (relation := _missing_relation(sqlstate, message)) is not None:
+        name, catalog = relation, "pg_class"
         column, namespace = "relname", "relnamespace"
     else:
         return []

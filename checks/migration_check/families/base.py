@@ -22,12 +22,17 @@ from typing import ClassVar
 import psycopg
 
 from migration_check.data.watch import watched_tables
-from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
+from migration_check.discovery import layout_named
+from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status, Transaction
 from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
 from migration_check.sql import Statement
+
+# "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
+# termination" (a DO block or procedure that commits).
+OUTSIDE_TRANSACTIONS_ONLY = frozenset({"25001", "2D000"})
 
 
 class Stage(enum.IntEnum):
@@ -130,13 +135,23 @@ class MigrationContext:
         case.severity = Severity.WARNING
         return case
 
+    def _wrapped(self, step: StepRun) -> str:
+        """Why a statement PostgreSQL refuses in a transaction block failed in a script the runner
+        wraps in one, and the runner's own way out; "" for other failures."""
+        if step.failure is None or step.script.transaction is not Transaction.WRAPPED or (
+                step.failure.sqlstate not in OUTSIDE_TRANSACTIONS_ONLY):
+            return ""
+        layout = layout_named(self.project.format)
+        return (f" ({layout.name} runs each migration in a transaction, where PostgreSQL refuses this statement:"
+                f" run it outside one, {layout.transaction_opt_out})")
+
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""
         if step.failure is None:
             return self.result(check, Status.PASSED, script=step.script, seconds=step.seconds)
         relative = self.project.relative(step.failure.path) or str(step.failure.path)
         return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
-                           message=failure_prefix + step.failure.summary(relative),
+                           message=failure_prefix + step.failure.summary(relative) + self._wrapped(step),
                            details=step.failure.body(relative), seconds=step.seconds)
 
 

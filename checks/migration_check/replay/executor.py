@@ -128,6 +128,9 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
 def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
     if script.transaction is Transaction.NONE:
         return False
+    if script.transaction is Transaction.WRAPPED:
+        # As the runner runs it: what PostgreSQL refuses in a transaction block fails, as there.
+        return not any(s.transaction_control or s.copy_data is not None for s in statements)
     if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):
         return False
     return not any(s.needs_autocommit or s.transaction_control or s.copy_data is not None for s in statements)

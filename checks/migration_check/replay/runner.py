@@ -372,7 +372,7 @@ class Replay:
             return f"forward-only layout ({self.project.format}): no rollback to test"
         if migration.down is not None:
             return None
-        return "no rollback script (see the pairing check)"
+        return migration.down_skip_reason or "no rollback script (see the pairing check)"
 
     def _run(self, script: Script, observe_transaction: MigrationContext | None = None) -> StepRun:
         hook = None

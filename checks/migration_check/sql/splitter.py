@@ -11,6 +11,7 @@ from pglast import ast, parser
 from pglast.stream import RawStream
 
 from migration_check.model import Script
+from migration_check.sql import trees
 from migration_check.sql.lexing import Interrupt, next_interrupt
 from migration_check.sql.psql import (
     OUTPUT_ONLY,
@@ -22,7 +23,13 @@ from migration_check.sql.psql import (
     substitute,
 )
 from migration_check.sql.source import Source, advance, error_offset
-from migration_check.sql.statement import Statement, cannot_run_in_transaction, classify
+from migration_check.sql.statement import (
+    Statement,
+    called_procedure,
+    cannot_run_in_transaction,
+    classify,
+    committing_procedure,
+)
 
 _MAX_INCLUDE_DEPTH = 16
 
@@ -76,6 +83,31 @@ def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) ->
     return statements
 
 
+def _calls_outside_transactions(statements: list[Statement]) -> list[Statement]:
+    """A CALL of a procedure the same script created, whose PL/pgSQL commits (a backfill in
+    batches), runs outside a transaction block as psql runs it: it needs autocommit like a DO
+    block that commits ("invalid transaction termination" otherwise)."""
+    nodes = {s.node for s in statements}
+    if "CallStmt" not in nodes or "CreateFunctionStmt" not in nodes:
+        return statements
+    committing: set[str] = set()
+    marked = []
+    for statement in statements:
+        if statement.node == "CreateFunctionStmt" and (name := committing_procedure(_tree(statement.sql))):
+            committing.add(name)
+        elif statement.node == "CallStmt" and called_procedure(_tree(statement.sql)) in committing:
+            statement = dataclasses.replace(statement, needs_autocommit=True)
+        marked.append(statement)
+    return marked
+
+
+def _tree(sql: str) -> ast.Node | None:
+    try:
+        return trees.parse(sql)[0].stmt
+    except (parser.ParseError, IndexError):
+        return None
+
+
 class Splitter:
     def __init__(self, root: Path | None = None) -> None:
         self.root = root.resolve() if root is not None else None  # includes must stay inside it
@@ -85,9 +117,10 @@ class Splitter:
 
     def run(self, source: Source) -> list[Statement]:
         self._process(source, depth=0)
+        statements = _calls_outside_transactions(self.statements)
         if not self.plain:
-            return [dataclasses.replace(s, verbatim=False) for s in self.statements]
-        return self.statements
+            return [dataclasses.replace(s, verbatim=False) for s in statements]
+        return statements
 
     def _process(self, source: Source, depth: int) -> bool:
         """Split `source` into self.statements. Returns False when `\\q` ended the input."""

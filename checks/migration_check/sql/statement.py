@@ -69,14 +69,43 @@ def _commits(block: ast.DoStmt) -> bool:
     outside a transaction block, as psql runs it in autocommit ("invalid transaction termination"
     otherwise)."""
     options = {str(o.defname): getattr(o.arg, "sval", "") for o in block.args or () if isinstance(o, ast.DefElem)}
-    if options.get("language", "plpgsql").lower() != "plpgsql":
+    return _body_commits(options.get("language", "plpgsql"), str(options.get("as", "")))
+
+
+def _body_commits(language: str, body: str) -> bool:
+    if language.lower() != "plpgsql":
         return False
     try:
-        tokens = [t.name for t in parser.scan(str(options.get("as", "")))]
+        tokens = [t.name for t in parser.scan(body)]
     except parser.ParseError:
         return False
     # `ON COMMIT DROP` of a temporary table is not a COMMIT.
     return any(name in ("COMMIT", "ROLLBACK") and (i == 0 or tokens[i - 1] != "ON") for i, name in enumerate(tokens))
+
+
+def committing_procedure(node: ast.Node | None) -> str | None:
+    """The name of the procedure `node` creates when its PL/pgSQL commits or rolls back (a batched
+    backfill): a CALL of it must then run outside a transaction block, as psql runs it."""
+    if not isinstance(node, ast.CreateFunctionStmt) or not node.is_procedure:
+        return None
+    options = {str(o.defname): o.arg for o in node.options or () if isinstance(o, ast.DefElem)}
+    language = getattr(options.get("language"), "sval", "sql")
+    body = options.get("as")
+    text = " ".join(getattr(part, "sval", "") for part in body) if isinstance(body, (list, tuple)) else ""
+    return procedure_name(node.funcname) if _body_commits(str(language), text) else None
+
+
+def called_procedure(node: ast.Node | None) -> str | None:
+    """The name of the procedure a CALL statement calls."""
+    if not isinstance(node, ast.CallStmt) or node.funccall is None:
+        return None
+    return procedure_name(node.funccall.funcname)
+
+
+def procedure_name(names: tuple[ast.Node, ...] | None) -> str:
+    """The unqualified name, as PostgreSQL folded it: schemas and search paths aside, a CALL of a
+    procedure of this name in the same script is taken for a call of it."""
+    return str(getattr((names or ())[-1], "sval", "")) if names else ""
 
 
 def classify(text: str) -> tuple[str, bool]:

@@ -13,8 +13,12 @@ CREATE INDEX CONCURRENTLY orders_user_id_idx ON orders (user_id);
 COMMIT;
 ```
 
+The same statement in a migration its runner wraps in a transaction (dbmate, goose, sqlx, diesel,
+yoyo and db-migrate do unless told not to) fails the same way, without any BEGIN in the file.
+
 Best practice: put the statement in a migration of its own that runs outside a transaction
-(goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`).
+(goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`, sqlx
+`-- no-transaction`).
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ class ConcurrentlyInTransaction(Rule):
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        if context.explicit_transaction and cannot_run_in_transaction(node):
+        if not cannot_run_in_transaction(node):
+            return
+        if context.explicit_transaction:
             yield ("runs inside BEGIN ... COMMIT, where PostgreSQL refuses it (cannot run inside a transaction block);"
                    " move it to a migration that runs outside a transaction")
+        elif context.in_transaction:
+            # Only a script the runner wraps runs in one transaction with such a statement in it.
+            yield ("runs in the transaction the migration runner wraps each migration in, where PostgreSQL refuses it"
+                   " (cannot run inside a transaction block); mark the migration to run outside a transaction")

@@ -1,0 +1,68 @@
+"""The repository's SQL files outside the migrations that create a given table: a baseline schema.
+
+Many projects start their migrations from a schema kept elsewhere (`docker/volumes/db/init/
+schema.sql`, `db/structure.sql`, an init script of their compose file): the first migration then
+alters a table no migration creates, and the apply fails. Naming the file that creates the table
+turns that failure into a one-line fix (`--setup FILE`). Only files git tracks are read (what the
+pull request holds, nothing the checkout's tools left behind), up to a size, and only those whose
+text names the table at all are parsed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from migration_check.discovery.base import read_sql
+from migration_check.errors import FileError
+from migration_check.model import Script
+from migration_check.sql.objects import CREATED, touches
+from migration_check.sql.source import SyntaxProblem
+from migration_check.sql.splitter import split_script
+
+MAX_BYTES = 4 << 20
+MAX_FILES = 3
+
+
+def files_creating(repo_root: Path, table: str, migrations: Path) -> list[tuple[Path, int]]:
+    """(file, line) of the first statement creating table `table` (unqualified, as PostgreSQL
+    folds it) in each tracked .sql file outside `migrations`; at most a few files."""
+    found: list[tuple[Path, int]] = []
+    for path in _tracked_sql(repo_root):
+        if path.is_relative_to(migrations) or not path.is_file() or path.stat().st_size > MAX_BYTES:
+            continue
+        line = _creates(path, table)
+        if line is not None:
+            found.append((path, line))
+            if len(found) == MAX_FILES:
+                break
+    return found
+
+
+def _tracked_sql(repo_root: Path) -> list[Path]:
+    try:
+        listed = subprocess.run(["git", "-C", str(repo_root), "ls-files", "-z", "--", "*.sql", "*.SQL"],
+                                capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if listed.returncode != 0:
+        return []
+    names = listed.stdout.decode("utf-8", errors="replace").split("\0")
+    return [repo_root / name for name in sorted(names) if name]
+
+
+def _creates(path: Path, table: str) -> int | None:
+    try:
+        text = read_sql(path)
+    except FileError:
+        return None
+    if table not in text.lower():
+        return None
+    try:
+        statements = split_script(Script(path, text))
+    except SyntaxProblem:
+        return None
+    for statement in statements:
+        if any(t.verb == CREATED and t.kind == "table" and t.key == (table,) for t in touches(statement.sql)):
+            return statement.line
+    return None

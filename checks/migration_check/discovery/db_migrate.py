@@ -1,0 +1,200 @@
+"""db-migrate (Node.js): `<YYYYMMDDHHMMSS>-<name>.js` modules, each loading its SQL from
+`sqls/<YYYYMMDDHHMMSS>-<name>-up.sql` and `-down.sql` (`db-migrate create NAME --sql-file`).
+
+Rules, as db-migrate (lib/file.js, lib/walker.js, lib/executors/versioned/v1.js) and its
+PostgreSQL driver (db-migrate-pg) read and run them:
+- A migration is a `.js` file of the migrations directory (`./migrations`, or `migrations-dir` in
+  `.db-migraterc`); they run sorted by file name, as text. db-migrate reads the name as
+  `\\d{14}-[^.]+` and fails on a `.js` file without it; other files are not its business.
+- The module is code: what it runs is what its `exports.up` and `exports.down` do. The generated
+  module reads one SQL file each and runs it (`db.runSql`): the SQL files are read here from the
+  names the module's text gives. A module that names no `-up.sql` is a migration written against
+  db-migrate's JavaScript API: reported as skipped. An up in SQL with a down in JavaScript has a
+  rollback the replay cannot run: its round trip is skipped, not failed.
+- Each migration runs in a transaction (`BEGIN` ... the history row ... `COMMIT`), unless
+  `non-transactional` is set in `.db-migraterc`.
+- The history table is `migrations`, a row per migration named `/<name>`.
+- The database is chosen in `database.json` (its `driver`, or the scheme of its URL, per
+  environment): a project none of whose environments is PostgreSQL is refused with its line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from migration_check.discovery import bookkeeping
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_files,
+    read_head,
+    read_sql,
+    utc_timestamp,
+)
+from migration_check.errors import FileError
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+
+MODULE = re.compile(r"^(?P<version>\d{14})-(?P<name>[^.]+)\.js$")
+# A string literal of the module that names one of its SQL files (`'sqls', '2020...-up.sql'` or
+# `'/sqls/2020...-up.sql'`). JavaScript, not SQL: the module's text, not a statement, is read here.
+SQL_FILE = re.compile(r"""['"`](?:[^'"`]*/)?(?P<file>[^'"`/]+-(?P<direction>up|down)\.sql)['"`]""")
+SQL_DIR = "sqls"
+RC_FILE = ".db-migraterc"
+PROJECT_LEVELS = 4
+POSTGRES_DRIVERS = frozenset({"pg", "postgres", "postgresql"})
+JS_UP = "a JavaScript migration (db-migrate's API, no SQL file): not SQL that can be replayed"
+JS_DOWN = "the rollback is JavaScript (its exports.down reads no SQL file): not SQL that can be replayed"
+
+
+class DbMigrateLayout(Layout):
+    name = "db-migrate"
+    description = "db-migrate: YYYYMMDDHHMMSS-name.js with sqls/YYYYMMDDHHMMSS-name-up.sql and -down.sql"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations",)
+    naming_pattern = r"^\d{14}-[^.]+\.js$|^sqls/.+-(up|down)\.sql$"
+    naming_hint = "YYYYMMDDHHMMSS-name.js (db-migrate create NAME --sql-file)"
+    file_name_order = True
+    timestamp_versions = True
+    identity = "id"  # the history table records the whole name
+    bookkeeping = bookkeeping.DB_MIGRATE
+    transaction_opt_out = 'with `"non-transactional": true` in .db-migraterc (or `db-migrate up --non-transactional`)'
+    holds_subdirectories = (SQL_DIR,)
+
+    def detect(self, directory: Path) -> Detection | None:
+        modules = [p for p in candidate_files(directory) if MODULE.match(p.name)]
+        marked = [p for p in modules if "exports.up" in read_head(p) or "dbmigrate" in read_head(p)]
+        if not marked:
+            return None
+        sql = sum(1 for p in marked if SQL_FILE.search(read_head(p)))
+        return Detection(score=90, reason=f"{len(marked)} db-migrate modules (exports.up), {sql} of them loading SQL files")
+
+    def discover(self, directory: Path) -> Discovery:
+        where = _where_it_runs(directory)
+        refuse_other_databases(where)
+        transaction = Transaction.NONE if _rc(where).get("non-transactional") is True else Transaction.WRAPPED
+        migrations: list[Migration] = []
+        stray: list[StrayFile] = []
+        used: set[Path] = set()
+        for path in candidate_files(directory):
+            match = MODULE.match(path.name)
+            if match is None:
+                # db-migrate requires every .js file of the directory and reads a name from it.
+                stray.append(StrayFile(path, "db-migrate reads no migration name from it", refused=path.suffix == ".js"))
+                continue
+            migration = _migration(path, match["version"], match["name"], transaction)
+            used.update(migration.files[1:])
+            migrations.append(migration)
+        sqls = directory / SQL_DIR
+        if sqls.is_dir():
+            stray += [StrayFile(p, "no migration module loads it") for p in candidate_files(sqls) if p not in used]
+        return Discovery(migrations, stray)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{utc_timestamp(now)}-{name.replace('_', '-')}"
+        return {
+            directory / f"{stem}.js": _loader(stem),
+            directory / SQL_DIR / f"{stem}-up.sql": "/* Replace with your SQL commands */\n",
+            directory / SQL_DIR / f"{stem}-down.sql": "/* Replace with your SQL commands */\n",
+        }
+
+
+def _migration(module: Path, version: str, name: str, transaction: Transaction) -> Migration:
+    text = read_sql(module)
+    scripts: dict[str, Script] = {}
+    for match in SQL_FILE.finditer(text):
+        direction = match["direction"]
+        if direction in scripts:
+            continue
+        path = module.parent / SQL_DIR / match["file"]
+        if not path.is_file():
+            line = text.count("\n", 0, match.start()) + 1
+            raise FileError(module, line, f"reads {SQL_DIR}/{match['file']}, which does not exist (db-migrate fails there too)")
+        scripts[direction] = Script(path, read_sql(path), transaction=transaction)
+    up, down = scripts.get("up"), scripts.get("down")
+    files = (module, *(s.path for s in (up, down) if s is not None))
+    return Migration(
+        version=version,
+        name=name,
+        sort_key=(module.name,),
+        up=up,
+        down=down,
+        files=files,
+        skip_reason=None if up is not None else JS_UP,
+        down_skip_reason=JS_DOWN if up is not None and down is None and "exports.down" in text else None,
+    )
+
+
+def refuse_other_databases(where: Path) -> None:
+    """A FileError at the line of database.json's driver when none of its environments is
+    PostgreSQL (a MySQL project's migrations are not PostgreSQL's)."""
+    config = where / str(_rc(where).get("config") or "database.json")
+    try:
+        text = config.read_text(encoding="utf-8")
+        environments = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return  # no config here, or one db-migrate itself would refuse: nothing to say about the database
+    if not isinstance(environments, dict):
+        return
+    drivers = [driver for value in environments.values() if (driver := _driver(value)) is not None]
+    if drivers and not POSTGRES_DRIVERS & set(drivers):
+        at = text.find('"driver"')
+        line = text.count("\n", 0, at) + 1 if at != -1 else 1
+        raise FileError(config, line, f'driver "{drivers[0]}": these are migrations for another database;'
+                        ' migration-check replays PostgreSQL migrations (driver "pg")')
+
+
+def _driver(environment: Any) -> str | None:
+    """The driver an environment of database.json names, where it is written out (not read from
+    the environment's variables): `"driver": "pg"`, or a URL's scheme."""
+    if isinstance(environment, str):
+        scheme, colon, _ = environment.partition(":")
+        return scheme.lower() if colon else None
+    if not isinstance(environment, dict):
+        return None
+    driver = environment.get("driver")
+    if isinstance(driver, str):
+        return driver.lower()
+    url = environment.get("url")
+    return _driver(url) if isinstance(url, str) else None
+
+
+def _where_it_runs(directory: Path) -> Path:
+    """The directory db-migrate runs in (its config files are relative to it): the nearest one
+    above the migrations that holds .db-migraterc, database.json or package.json."""
+    for folder in [directory.parent, *directory.parent.parents][:PROJECT_LEVELS]:
+        if any((folder / name).is_file() for name in (RC_FILE, "database.json", "package.json")):
+            return folder
+    return directory.parent
+
+
+def _rc(where: Path) -> dict[str, Any]:
+    """`.db-migraterc` beside the migrations directory, as JSON (its usual form); {} otherwise."""
+    try:
+        settings = json.loads((where / RC_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _loader(stem: str) -> str:
+    """A module that runs its SQL files, as `db-migrate create --sql-file` writes one."""
+    return "\n".join([
+        "'use strict';",
+        "",
+        "const fs = require('fs');",
+        "const path = require('path');",
+        "",
+        "function run(db, file) {",
+        "  return db.runSql(fs.readFileSync(path.join(__dirname, 'sqls', file), { encoding: 'utf-8' }));",
+        "}",
+        "",
+        f"exports.up = (db) => run(db, '{stem}-up.sql');",
+        f"exports.down = (db) => run(db, '{stem}-down.sql');",
+        "exports._meta = { version: 1 };",
+        "",
+    ])

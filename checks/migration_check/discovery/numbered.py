@@ -1,0 +1,186 @@
+"""Numbered SQL scripts (`001_create_users.sql`, `2-add-index.sql`) run in number order by `psql -f`
+in a loop or by a project's own small runner, with a rollback beside a script where the project
+keeps one, marked by a direction word.
+
+No runner's source says the rules: these are the common ground of the hand-rolled runners found in
+real repositories (a loop over the sorted files; a Python runner keyed by version and direction,
+`000_up__migrations.sql` and `001_down__delete_db.sql`):
+- a migration is a `.sql` file whose name is a number, then `_` or `-`, then a name;
+- scripts run in the order of their numbers (zero-padded numbers sort the same as text);
+- a direction word right after the number or right before `.sql` marks the script's direction:
+  `up` forward; `down`, `rollback`, `revert` or `undo` backward (`003_up__tags.sql` and
+  `003_down__tags.sql`, `003_tags_down.sql`, `003-tags-rollback.sql`). A forward and a backward
+  script pair up when their names without the word are the same, or when they are the only two
+  scripts of their number (a runner that keys by number and direction, whatever the names say).
+  `down` also ends ordinary names (`slow_down`): it marks a rollback only where the project writes
+  `up` too, or where a forward script of its number exists;
+- the project's runner is unknown, so no naming convention is asked beyond the number, and no
+  rollback is required: a script without one is not a failure (its round trip is skipped, with the
+  reason), since the runner may never need it (a bootstrap script's). `rollbacks: required` asks.
+
+The timestamp layout's files have the same shape; it claims a directory only when its versions are
+14-digit timestamps (its own convention, whose naming it checks). Detection scores below it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar, NamedTuple
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_files,
+    read_sql,
+    version_sort_key,
+)
+from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
+
+FILE = re.compile(r"^(?P<version>\d+)[_-](?P<rest>.+)\.sql$", re.IGNORECASE)
+FORWARD_WORDS = frozenset({"up"})
+BACKWARD_WORDS = frozenset({"down", "rollback", "revert", "undo"})
+# Words that end ordinary names as often as they mark a direction.
+AMBIGUOUS_WORDS = frozenset({"down"})
+DIRECTION_WORDS = ("up", "down", "rollback", "revert", "undo")
+SEPARATORS = "_-."
+
+
+class NumberedName(NamedTuple):
+    """What one file's name says: its number, its name without the direction word, the word."""
+
+    path: Path
+    version: str
+    bare: str
+    word: str | None  # "up", "down", ...: None when the name carries none
+
+    @property
+    def backward(self) -> bool:
+        return self.word in BACKWARD_WORDS
+
+
+class NumberedLayout(Layout):
+    name = "numbered"
+    description = "<number>_<name>.sql scripts, run in number order (a rollback marked up/down, _rollback, ...)"
+    default_rollbacks = RollbackPolicy.ABSENT
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "sql/migrations")
+    naming_pattern = r"^\d+[_-].+\.sql$"
+    naming_hint = "<number>_<name>.sql"
+    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
+    strict_naming_hint = "<number>_snake_case_name.sql"
+    numeric_versions = True
+
+    def detect(self, directory: Path) -> Detection | None:
+        files = [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
+        scripts = [s for s in map(read_name, files) if s]
+        if not scripts or len(scripts) < len(files) / 2:
+            return None
+        marked = sum(1 for s in scripts if s.word)
+        why = f"{len(scripts)} files named <number>_<name>.sql"
+        if marked:
+            why += f", {marked} of them marked up/down"
+        return Detection(score=45, reason=why)
+
+    def discover(self, directory: Path) -> Discovery:
+        scripts: list[NumberedName] = []
+        stray: list[StrayFile] = []
+        for path in candidate_files(directory):
+            script = read_name(path)
+            if script is None:
+                stray.append(StrayFile(path, f"not {self.naming_hint}", refused=False))
+            else:
+                scripts.append(script)
+        migrations, orphans = pair_scripts(scripts)
+        found = Discovery(migrations, stray, orphans)
+        keeps_rollbacks = bool(orphans) or any(m.down for m in migrations)
+        found.rollback_policy = RollbackPolicy.OPTIONAL if keeps_rollbacks else RollbackPolicy.ABSENT
+        return found
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        scripts = [s for s in map(read_name, candidate_files(directory)) if s]
+        newest = max(scripts, key=lambda s: int(s.version), default=None)
+        width = len(newest.version) if newest else 3
+        version = str(int(newest.version) + 1 if newest else 1).zfill(width)
+        files = {directory / f"{version}_{name}.sql": f"-- {name}\n"}
+        if any(s.backward for s in scripts):
+            files[directory / f"{version}_{name}_down.sql"] = f"-- rollback of {version}_{name}.sql\n"
+        return files
+
+
+def read_name(path: Path) -> NumberedName | None:
+    """The number, bare name and direction word of a numbered script's name; None for other files.
+    `.up.sql`/`.down.sql` names are golang-migrate's and sqlx's, whose layouts claim them first."""
+    match = FILE.match(path.name)
+    if not match:
+        return None
+    version, rest = match["version"], match["rest"]
+    lowered = rest.lower()
+    for word in DIRECTION_WORDS:
+        if lowered == word:
+            return NumberedName(path, version, "", word)
+        if lowered.startswith(word) and rest[len(word)] in SEPARATORS:
+            return NumberedName(path, version, rest[len(word):].lstrip(SEPARATORS), word)
+    for word in DIRECTION_WORDS:
+        if lowered.endswith(word) and rest[-len(word) - 1] in SEPARATORS:
+            return NumberedName(path, version, rest[: -len(word)].rstrip(SEPARATORS), word)
+    return NumberedName(path, version, rest, None)
+
+
+def pair_scripts(scripts: list[NumberedName]) -> tuple[list[Migration], list[OrphanRollback]]:
+    """Migrations in number order, each forward script with its rollback; rollbacks left alone."""
+    marks_up = any(s.word in FORWARD_WORDS for s in scripts)
+    by_number: dict[int, list[NumberedName]] = defaultdict(list)
+    for script in scripts:
+        by_number[int(script.version)].append(script)
+    migrations: list[Migration] = []
+    orphans: list[OrphanRollback] = []
+    for number in sorted(by_number):
+        group = by_number[number]
+        forward = [s for s in group if not s.backward]
+        backward = [s for s in group if s.backward]
+        if not forward and not marks_up:
+            # `004_slow_down.sql` alone: an ordinary name, not a rollback without its script.
+            forward = [_unmarked(s) for s in backward if s.word in AMBIGUOUS_WORDS]
+            backward = [s for s in backward if s.word not in AMBIGUOUS_WORDS]
+        pairs = _pairs(forward, backward)
+        migrations += [_migration(up, pairs.get(up.path)) for up in forward]
+        paired = {s.path for s in pairs.values()}
+        orphans += [OrphanRollback(s.path, s.version, s.bare) for s in backward if s.path not in paired]
+    migrations.sort(key=lambda m: m.sort_key)
+    return migrations, orphans
+
+
+def _unmarked(script: NumberedName) -> NumberedName:
+    """The script read as one whose name carries no direction word."""
+    match = FILE.match(script.path.name)
+    return script._replace(bare=match["rest"] if match else script.bare, word=None)
+
+
+def _pairs(forward: list[NumberedName], backward: list[NumberedName]) -> dict[Path, NumberedName]:
+    """forward script's path -> its rollback: the same bare name, else the only two of the number."""
+    pairs: dict[Path, NumberedName] = {}
+    left = list(backward)
+    for up in forward:
+        same = next((down for down in left if down.bare.lower() == up.bare.lower()), None)
+        if same is not None:
+            pairs[up.path] = same
+            left.remove(same)
+    unpaired = [up for up in forward if up.path not in pairs]
+    if len(unpaired) == 1 and len(left) == 1:
+        pairs[unpaired[0].path] = left[0]
+    return pairs
+
+
+def _migration(up: NumberedName, down: NumberedName | None) -> Migration:
+    name = up.bare or (up.word or "")
+    return Migration(
+        version=up.version,
+        name=name,
+        sort_key=version_sort_key(up.version) + (up.path.name,),
+        up=Script(up.path, read_sql(up.path)),
+        down=Script(down.path, read_sql(down.path)) if down else None,
+        files=(up.path,) + ((down.path,) if down else ()),
+    )

@@ -1,0 +1,98 @@
+"""Numbered scripts: a project's own runner or psql in a loop. Forward and rollback scripts told
+apart by a direction word, paired as such runners pair them, and no naming convention asked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import write_files
+from migration_check.discovery import discover, layout_named
+from migration_check.history.naming import check_naming
+from migration_check.history.pairing import check_pairing
+from migration_check.model import RollbackPolicy, Status
+from migration_check.settings import Settings
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_a_runner_keyed_by_number_and_direction(tmp_path: Path) -> None:
+    # As SylteA/Discord-Bot keeps them: `<n>_<up|down>__<name>.sql`, its runner keyed by (version,
+    # direction), so 001's down pairs with its up though their names differ. The timestamp layout
+    # took each down for a migration of its own and applied it.
+    write_files(tmp_path, {
+        "bot/models/migrations/000_up__migrations.sql": "create table migrations (id int);",
+        "bot/models/migrations/001_up__create_db.sql": "create table users (id int);",
+        "bot/models/migrations/001_down__delete_db.sql": "drop table users;",
+        "bot/models/migrations/002_up__tags.sql": "create table tags (id int);",
+        "bot/models/migrations/002_down__tags.sql": "drop table tags;",
+        "bot/models/migrations/migration.py": "class Migration: ...",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "numbered" and "5 of them marked up/down" in found.reason
+    assert [(m.id, m.down.path.name if m.down else None) for m in found.migrations] == [
+        ("000_migrations", None), ("001_create_db", "001_down__delete_db.sql"), ("002_tags", "002_down__tags.sql")]
+    # The bootstrap script has no rollback and the runner never asks for one: not a failure.
+    assert found.rollback_policy is RollbackPolicy.OPTIONAL
+    assert all(r.status is Status.PASSED for r in check_pairing(found, Settings()))
+    assert [s.path.name for s in found.stray_files] == ["migration.py"]
+
+
+def test_plain_numbered_scripts_are_not_held_to_the_timestamp_convention(tmp_path: Path) -> None:
+    # As 0x0501/readest keeps them (docker/volumes/db/migrations, applied with psql -f): the
+    # timestamp layout failed every name and asked every script for a rollback.
+    write_files(tmp_path, {
+        "docker/volumes/db/migrations/001_add_rsvp_position.sql": "alter table t add column p text;",
+        "docker/volumes/db/migrations/002_add_book_shares.sql": "create table s (id int);",
+        "docker/volumes/db/migrations/010_replica_keys_forget.sql": "select 1;",
+        "docker/volumes/db/migrations/9-Mixed_Case.sql": "select 1;",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "numbered"
+    assert [m.version for m in found.migrations] == ["001", "002", "9", "010"]  # by number
+    assert found.rollback_policy is RollbackPolicy.ABSENT
+    assert [r.status for r in check_naming(found, Settings(), NOW) if r.status is not Status.PASSED] == []
+    strict = check_naming(found, Settings(naming_strict=True), NOW)
+    assert [r.subject for r in strict if r.status is Status.FAILED] == ["9-Mixed_Case.sql"]
+
+
+def test_direction_words_before_sql_and_ordinary_names_that_end_in_down(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/1_users.sql": "create table users (id int);",
+        "migrations/1_users_rollback.sql": "drop table users;",
+        "migrations/2-orders-down.sql": "drop table orders;",
+        "migrations/2-orders.sql": "create table orders (id int);",
+        "migrations/3_slow_down.sql": "select pg_sleep(0);",  # a name, not a rollback
+        "migrations/4_gone_revert.sql": "select 1;",  # a rollback whose script is gone
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "numbered"
+    assert [(m.id, m.down.path.name if m.down else None) for m in found.migrations] == [
+        ("1_users", "1_users_rollback.sql"), ("2_orders", "2-orders-down.sql"), ("3_slow_down", None)]
+    assert [o.path.name for o in found.orphan_rollbacks] == ["4_gone_revert.sql"]
+    orphan = [r for r in check_pairing(found, Settings()) if r.subject == "4_gone_revert.sql"]
+    assert orphan and orphan[0].status is Status.FAILED
+
+
+def test_where_up_is_written_a_lone_down_is_an_orphan(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/1_up_users.sql": "create table users (id int);",
+        "migrations/1_down_users.sql": "drop table users;",
+        "migrations/2_down_orders.sql": "drop table orders;",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.id for m in found.migrations] == ["1_users"]
+    assert [o.path.name for o in found.orphan_rollbacks] == ["2_down_orders.sql"]
+
+
+def test_timestamps_stay_the_timestamp_layouts(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20240101000000_init.sql": "create table t (id int);",
+                           "migrations/20240102000000_more.sql": "create table u (id int);",
+                           "migrations/003_stray.sql": "select 1;"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "timestamp"
+
+
+def test_new_continues_the_numbering(tmp_path: Path) -> None:
+    write_files(tmp_path, {"m/007_a.sql": "select 1;", "m/007_a_down.sql": "select 1;", "m/010_b.sql": "select 1;"})
+    files = layout_named("numbered").new_files(tmp_path / "m", "add_index", NOW)
+    assert sorted(p.name for p in files) == ["011_add_index.sql", "011_add_index_down.sql"]
