@@ -63,5 +63,5 @@ def test_execute_in_transaction_false_from_the_script_config(tmp_path: Path) -> 
         "V1__index.sql.conf": "executeInTransaction=false\n",
         "V2__plain.sql": "select 1;",
     })
-    assert [m.up.transaction for m in found.migrations] == [Transaction.NONE, Transaction.AUTO]
+    assert [m.up.transaction for m in found.migrations] == [Transaction.NONE, Transaction.UNMIXED]
     assert not found.stray_files

@@ -30,6 +30,22 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/10_2fa.down.sql": "alter table users drop column otp;",
         "migrations/atlas.sum": "h1:abc=\n",
     }),
+    # Flyway runs a script of statements PostgreSQL refuses in a transaction outside one; one that
+    # mixes them with others only with `mixed` (here Spring Boot's spring.flyway.mixed).
+    "flyway-mixed-allowed": ("flyway", {
+        "src/main/resources/application.properties": "spring.datasource.url=jdbc:postgresql://db/app\nspring.flyway.mixed=true\n",
+        "src/main/resources/db/migration/V1__users.sql": "create table users (id int);",
+        "src/main/resources/db/migration/V2__index.sql": "create table t (a int);\ncreate index concurrently t_a on t (a);",
+        "src/main/resources/db/migration/V3__lone_index.sql": "create index concurrently users_id on users (id);",
+    }),
+    # golang-migrate sends a file as one query: a lone CREATE INDEX CONCURRENTLY runs outside any
+    # transaction (several statements in one file would be one implicit transaction).
+    "golang-migrate-lone-concurrent-index": ("golang-migrate", {
+        "migrations/1_users.up.sql": "create table users (id int);",
+        "migrations/1_users.down.sql": "drop table users;",
+        "migrations/2_users_id.up.sql": "create index concurrently users_id on users (id);",
+        "migrations/2_users_id.down.sql": "drop index concurrently users_id;",
+    }),
     # golang-migrate runs an empty migration for a missing down file (its own postgres examples).
     "golang-migrate-missing-down": ("golang-migrate", {
         "migrations/1_create_users.up.sql": "create table users (id int);",
@@ -245,6 +261,9 @@ WRAPPED = {  # layout -> (files, the file and line of the CONCURRENTLY, words of
                "migrations/2024-01-01-000000_a/up.sql:2", "run_in_transaction = false"),
     "yoyo": ({"migrations/0001_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
               "migrations/0001_a.rollback.sql": "drop table a;"}, "migrations/0001_a.sql:2", "-- transactional: false"),
+    "golang-migrate": ({"migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+                        "migrations/1_a.down.sql": "drop table a;"},
+                       "migrations/1_a.up.sql:2", "x-multi-statement=true"),
     "db-migrate": ({"migrations/20240101000000-a.js": db_migrate_module("20240101000000-a"),
                     "migrations/sqls/20240101000000-a-up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
                     "migrations/sqls/20240101000000-a-down.sql": "drop table a;"},
@@ -263,7 +282,22 @@ def test_what_the_runners_transaction_refuses_fails_as_with_the_runner(pg_server
     [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
     message = apply.find("failure").attrib["message"]
     assert code == 1 and message.startswith(f"{where}:1: ERROR 25001: CREATE INDEX CONCURRENTLY cannot run inside")
-    assert f"({layout} runs each migration in a transaction" in message and opt_out in message
+    assert f"({layout} " in message and "where PostgreSQL refuses this statement" in message and opt_out in message
+
+
+def test_flyway_refuses_a_script_that_mixes_transactional_and_other_statements(pg_server: Database,
+                                                                           tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "db/migration/V1__users.sql": "create table users (id int);",
+        "db/migration/V2__index.sql": "alter table users add column email text;\n\ncreate index concurrently u_e on users (email);\n",
+        "db/migration/V3__more.sql": "alter table users add column name text;",
+    })
+    code, junit = run(pg_server, root, "flyway", tmp_path / "report.xml")
+    failed = [(c.attrib["name"], c.find("failure").attrib["message"]) for c in junit.iter("testcase")
+              if c.attrib["classname"] == "migration_check.apply" and c.find("failure") is not None]
+    assert code == 1 and [name for name, _ in failed] == ["2_index"]
+    assert failed[0][1].startswith("db/migration/V2__index.sql:3:1: ERROR: Detected both transactional and non-transactional")
+    assert "set flyway.mixed=true" in failed[0][1]
 
 
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:

@@ -27,6 +27,12 @@ class Transaction(str, enum.Enum):
     # db-migrate by default): a statement PostgreSQL refuses in a transaction block (CREATE INDEX
     # CONCURRENTLY) fails here as it fails there.
     WRAPPED = "wrapped"
+    # The runner sends the whole file as one query (golang-migrate): PostgreSQL runs several
+    # statements of one query as one implicit transaction, a single statement as itself.
+    ONE_QUERY = "one-query"
+    # The runner runs the script in a transaction, or outside one when every statement needs it,
+    # and refuses a script that mixes both kinds (Flyway without `mixed=true`).
+    UNMIXED = "unmixed"
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ class Layout(abc.ABC):
     timestamp_versions: ClassVar[bool] = False
     # The runner's own history table (bookkeeping.py), kept by the replay as the runner keeps it.
     bookkeeping: ClassVar[Bookkeeping | None] = None
-    # How a migration opts out of the transaction the runner wraps it in (Transaction.WRAPPED).
+    # How the runner puts a migration in a transaction (Transaction.WRAPPED, ONE_QUERY), and how
+    # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
+    transaction_how: ClassVar[str] = "runs each migration in a transaction"
     transaction_opt_out: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.

@@ -62,7 +62,8 @@ class DbMigrateLayout(Layout):
     timestamp_versions = True
     identity = "id"  # the history table records the whole name
     bookkeeping = bookkeeping.DB_MIGRATE
-    transaction_opt_out = 'with `"non-transactional": true` in .db-migraterc (or `db-migrate up --non-transactional`)'
+    transaction_opt_out = ('run it outside one, with `"non-transactional": true` in .db-migraterc'
+                           " (or `db-migrate up --non-transactional`)")
     holds_subdirectories = (SQL_DIR,)
 
     def detect(self, directory: Path) -> Detection | None:

@@ -56,7 +56,7 @@ class DbmateLayout(Layout):
     strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
     bookkeeping = bookkeeping.DBMATE
-    transaction_opt_out = "with `-- migrate:up transaction:false` (and `-- migrate:down transaction:false`)"
+    transaction_opt_out = "run it outside one, with `-- migrate:up transaction:false` (and `-- migrate:down transaction:false`)"
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ
     file_name_order = True

@@ -48,7 +48,7 @@ class DieselLayout(Layout):
     strict_naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
     strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
     bookkeeping = bookkeeping.DIESEL
-    transaction_opt_out = "with `run_in_transaction = false` in the migration's metadata.toml"
+    transaction_opt_out = "run it outside one, with `run_in_transaction = false` in the migration's metadata.toml"
 
     identity = "text"  # __diesel_schema_migrations holds the version as text
 

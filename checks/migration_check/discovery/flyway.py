@@ -11,15 +11,20 @@ Rules, as Flyway applies them:
 - Java/Kotlin migrations (`V3__x.java`) are reported as skipped: not SQL.
 - A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
   outside a transaction. Otherwise Flyway runs each script in one transaction, except scripts
-  with statements PostgreSQL refuses in one (CREATE INDEX CONCURRENTLY): the executor decides.
+  with statements PostgreSQL refuses in one (CREATE INDEX CONCURRENTLY), which run outside one; a
+  script that mixes both kinds is refused (Transaction.UNMIXED), unless the project sets `mixed`.
 - The prefixes are upper case and the separator is two underscores, as in Flyway's defaults.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
 from datetime import datetime
 from pathlib import Path
+
+import yaml
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
@@ -27,6 +32,7 @@ from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Scr
 
 FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
+CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
 
 
@@ -119,15 +125,72 @@ def _script(path: Path) -> Script:
 
 
 def _transaction(path: Path) -> Transaction:
-    """`executeInTransaction=false` in the script's `.conf` file (Flyway's per-script config)."""
+    """`executeInTransaction=false` in the script's `.conf` file (Flyway's per-script config);
+    otherwise Flyway refuses a script that mixes statements PostgreSQL runs only outside a
+    transaction with others, unless the project sets `mixed`."""
+    default = Transaction.AUTO if mixed_allowed(path.parent) else Transaction.UNMIXED
     config = path.with_name(path.name + ".conf")
     if not config.is_file():
-        return Transaction.AUTO
+        return default
     for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
         key, _, value = line.partition("=")
         if key.strip() == "executeInTransaction" and value.strip().lower() == "false":
             return Transaction.NONE
-    return Transaction.AUTO
+    return default
+
+
+@functools.lru_cache(maxsize=64)
+def mixed_allowed(directory: Path) -> bool:
+    """Whether the project sets Flyway's `mixed` (`flyway.mixed=true` in flyway.conf, `mixed = true`
+    in flyway.toml, `spring.flyway.mixed` in a Spring Boot application.properties or .yml), in the
+    migrations directory's folders or above them."""
+    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
+        for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + sorted(
+                folder.glob("application*.properties")):
+            if _properties_say(path, ("flyway.mixed", "spring.flyway.mixed")):
+                return True
+        for path in sorted(folder.glob("application*.y*ml")):
+            if _yaml_says(path, ("spring", "flyway", "mixed")):
+                return True
+        toml = folder / "flyway.toml"
+        if toml.is_file() and _toml_says(toml):
+            return True
+    return False
+
+
+def _properties_say(path: Path, keys: tuple[str, ...]) -> bool:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip() in keys and value.strip().lower() == "true":
+            return True
+    return False
+
+
+def _yaml_says(path: Path, keys: tuple[str, ...]) -> bool:
+    try:
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8", errors="replace")))
+    except (OSError, yaml.YAMLError):
+        return False
+    for node in documents:
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is True:
+            return True
+    return False
+
+
+def _toml_says(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    sections = [data.get("flyway", {})] + [env.get("flyway", {}) for env in data.get("environments", {}).values()
+                                           if isinstance(env, dict)]
+    return any(isinstance(section, dict) and section.get("mixed") is True for section in sections)
 
 
 def _pair_undo(versioned: list[Migration], undo: list[tuple[str, str, Path]]) -> tuple[list[Migration], list[OrphanRollback]]:

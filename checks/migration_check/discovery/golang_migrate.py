@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from migration_check.discovery.base import (
     pair_forward_and_rollback,
     utc_timestamp,
 )
-from migration_check.model import RollbackPolicy
+from migration_check.model import Migration, RollbackPolicy, Transaction
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
 
@@ -36,6 +37,9 @@ class GolangMigrateLayout(Layout):
     strict_naming_hint = "<version>_snake_case_name.up.sql / .down.sql"
     numeric_versions = True
     bookkeeping = bookkeeping.GOLANG_MIGRATE
+    # database/postgres Run: the file is one ExecContext, a simple query (without x-multi-statement).
+    transaction_how = "sends each file as one query, which PostgreSQL runs as one transaction when it holds several statements"
+    transaction_opt_out = "put the statement in a migration of its own (or add x-multi-statement=true to the database URL)"
 
     def detect(self, directory: Path) -> Detection | None:
         matched = [p for p in candidate_files(directory) if classify(p)]
@@ -47,7 +51,7 @@ class GolangMigrateLayout(Layout):
         # golang-migrate keys both directions by the version number alone (N_x.up.sql with N_y.down.sql).
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
-        found.migrations = [implicit_empty_down(m) for m in found.migrations]
+        found.migrations = [implicit_empty_down(one_query(m)) for m in found.migrations]
         return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
@@ -56,6 +60,13 @@ class GolangMigrateLayout(Layout):
             directory / f"{stem}.up.sql": f"-- {name}\n",
             directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
         }
+
+
+def one_query(migration: Migration) -> Migration:
+    """Both scripts as golang-migrate sends them: each file as one query."""
+    scripts = {field: dataclasses.replace(script, transaction=Transaction.ONE_QUERY)
+               for field in ("up", "down") if (script := getattr(migration, field)) is not None}
+    return dataclasses.replace(migration, **scripts)
 
 
 def classify(path: Path) -> FileRole | None:

@@ -67,7 +67,7 @@ class GooseLayout(Layout):
     strict_naming_hint = "<version>_snake_case_name.sql with -- +goose Up / -- +goose Down"
     numeric_versions = True
     bookkeeping = bookkeeping.GOOSE
-    transaction_opt_out = "with `-- +goose NO TRANSACTION` in the file"
+    transaction_opt_out = "run it outside one, with `-- +goose NO TRANSACTION` in the file"
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = sql = 0

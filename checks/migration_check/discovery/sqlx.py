@@ -53,7 +53,7 @@ class SqlxLayout(Layout):
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_description.sql (or .up.sql/.down.sql)"
     numeric_versions = True
     bookkeeping = bookkeeping.SQLX
-    transaction_opt_out = "with `-- no-transaction` as the file's first line (sqlx 0.7+)"
+    transaction_opt_out = "run it outside one, with `-- no-transaction` as the file's first line (sqlx 0.7+)"
 
     def detect(self, directory: Path) -> Detection | None:
         if directory.name == "migrations" and directory.parent.name == "supabase":

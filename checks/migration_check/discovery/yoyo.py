@@ -61,7 +61,7 @@ class YoyoLayout(Layout):
     strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?((\.rollback)?\.sql|\.py)$"
     strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql (or .py), as `yoyo new` writes them"
     bookkeeping = bookkeeping.YOYO
-    transaction_opt_out = "with `-- transactional: false` in the file's leading comments"
+    transaction_opt_out = "run it outside one, with `-- transactional: false` in the file's leading comments"
 
     identity = "id"  # _yoyo_migration records the id, the whole file name
 

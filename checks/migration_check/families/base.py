@@ -138,12 +138,11 @@ class MigrationContext:
     def _wrapped(self, step: StepRun) -> str:
         """Why a statement PostgreSQL refuses in a transaction block failed in a script the runner
         wraps in one, and the runner's own way out; "" for other failures."""
-        if step.failure is None or step.script.transaction is not Transaction.WRAPPED or (
+        if step.failure is None or step.script.transaction not in (Transaction.WRAPPED, Transaction.ONE_QUERY) or (
                 step.failure.sqlstate not in OUTSIDE_TRANSACTIONS_ONLY):
             return ""
         layout = layout_named(self.project.format)
-        return (f" ({layout.name} runs each migration in a transaction, where PostgreSQL refuses this statement:"
-                f" run it outside one, {layout.transaction_opt_out})")
+        return f" ({layout.name} {layout.transaction_how}, where PostgreSQL refuses this statement: {layout.transaction_opt_out})"
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""

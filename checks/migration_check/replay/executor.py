@@ -32,6 +32,12 @@ RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCA
 PROCEDURAL_CONTEXT = "PL/pgSQL function"
 
 
+# Flyway's own refusal (its parser, before it runs anything), as it words it.
+MIXED = ("Detected both transactional and non-transactional statements within the same migration (even though"
+         " mixed is false): flyway refuses the migration; put the statements PostgreSQL runs only outside a"
+         " transaction (CREATE INDEX CONCURRENTLY, ...) in a migration of their own, or set flyway.mixed=true")
+
+
 @dataclass
 class ScriptFailed(Exception):
     """A script did not run. Everything a file:line message and a JUnit failure body need."""
@@ -93,6 +99,8 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         statements = split_script(script)
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
+    if script.transaction is Transaction.UNMIXED and (mixed := _mixed_at(statements)) is not None:
+        raise ScriptFailed(mixed.path, mixed.line, mixed.column, MIXED, statement=mixed.sql)
     for statement in statements:
         reason = outside_reason(statement.sql)
         if reason:
@@ -125,10 +133,17 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     reset_session(conn)
 
 
+def _mixed_at(statements: list[Statement]) -> Statement | None:
+    """The first statement whose kind (runs in a transaction or only outside one) differs from the
+    first one's, in a script that mixes them; None when the script does not."""
+    kinds = [s for s in statements if not s.transaction_control]
+    return next((s for s in kinds if s.needs_autocommit != kinds[0].needs_autocommit), None)
+
+
 def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
     if script.transaction is Transaction.NONE:
         return False
-    if script.transaction is Transaction.WRAPPED:
+    if script.transaction is Transaction.WRAPPED or (script.transaction is Transaction.ONE_QUERY and len(statements) > 1):
         # As the runner runs it: what PostgreSQL refuses in a transaction block fails, as there.
         return not any(s.transaction_control or s.copy_data is not None for s in statements)
     if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):

@@ -14,7 +14,9 @@ COMMIT;
 ```
 
 The same statement in a migration its runner wraps in a transaction (dbmate, goose, sqlx, diesel,
-yoyo and db-migrate do unless told not to) fails the same way, without any BEGIN in the file.
+yoyo and db-migrate do unless told not to) fails the same way, without any BEGIN in the file, and
+so does a file of several statements that its runner sends as one query (golang-migrate), which
+PostgreSQL runs as one implicit transaction.
 
 Best practice: put the statement in a migration of its own that runs outside a transaction
 (goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`, sqlx
@@ -45,5 +47,6 @@ class ConcurrentlyInTransaction(Rule):
                    " move it to a migration that runs outside a transaction")
         elif context.in_transaction:
             # Only a script the runner wraps runs in one transaction with such a statement in it.
-            yield ("runs in the transaction the migration runner wraps each migration in, where PostgreSQL refuses it"
-                   " (cannot run inside a transaction block); mark the migration to run outside a transaction")
+            yield ("runs in a transaction its migration runner opens (around each migration, or for a file sent as one"
+                   " query of several statements), where PostgreSQL refuses it (cannot run inside a transaction block);"
+                   " run it outside one, as the runner allows")
