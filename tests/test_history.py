@@ -243,3 +243,10 @@ def test_each_local_problem_fails_a_case_naming_its_file(tmp_path: Path, case: s
 def test_clean_project_exits_0(tmp_path: Path) -> None:
     project = project_of(tmp_path, CLEAN)
     assert RunReport(project, static_checks(project, Settings())).exit_code() == 0
+
+
+def test_a_file_every_migration_directory_has_is_named_with_its_directory() -> None:
+    finding = DuplicateVersion("20240101000000_b", "migrations/2024-01-01-000000_b/up.sql", "20240101000000",
+                               ("migrations/2024-01-01-000000_a/up.sql",))
+    assert message(finding, "origin/main").startswith(
+        "2024-01-01-000000_b/up.sql uses version 20240101000000, and so does 2024-01-01-000000_a/up.sql:")

@@ -116,6 +116,16 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/2024-01-01-000000_Add-Email/down.sql": "alter table users drop column email;",
         "migrations/.keep": "",
     }),
+    # diesel compares versions as text (Project-xS/xs-backend): an 18-digit version made by a newer
+    # diesel CLI (`2026-02-12-064859-0000`) runs between the 14-digit ones its date falls between.
+    "diesel-versions-as-text": ("diesel", {
+        "migrations/2026-02-01-000000_users/up.sql": "create table users (id int);",
+        "migrations/2026-02-01-000000_users/down.sql": "drop table users;",
+        "migrations/2026-02-12-064859-0000_orders/up.sql": "create table orders (id int, user_id int);",
+        "migrations/2026-02-12-064859-0000_orders/down.sql": "drop table orders;",
+        "migrations/2026-03-13-200000_order_index/up.sql": "create index orders_user on orders (user_id);",
+        "migrations/2026-03-13-200000_order_index/down.sql": "drop index orders_user;",
+    }),
     # The timestamp convention of the design, with a made-up version that exists to sort first.
     "timestamp-sentinel-version": ("timestamp", {
         "migrations/00000000000000_baseline.sql": "create table users (id int);",

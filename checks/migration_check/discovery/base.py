@@ -64,8 +64,9 @@ class Layout(abc.ABC):
     strict_naming_hint: ClassVar[str | None] = None
     # Whether the runner compares versions as numbers (9 before 10), not file names as text.
     numeric_versions: ClassVar[bool] = False
-    # Whether the runner applies its files in file-name order, as text (`10_b` before `9_a`): the
-    # layout's sort keys are then the names, and no other order is anybody's business.
+    # Whether the runner applies its files in file-name order, as text (`10_b` before `9_a`), or
+    # compares its versions as text (diesel): the layout's sort keys are then the names (or the
+    # versions), and no other order is anybody's business.
     file_name_order: ClassVar[bool] = False
     # Whether 14-digit versions are UTC timestamps by the layout's own convention (they must then
     # be real moments, not in the future). Under `naming: strict` they are for every layout.

@@ -6,7 +6,9 @@ rollback in `down.sql`.
 
 Rules, as diesel applies them:
 - The version is the directory name before its first `_`, without the dashes
-  (`2024-01-01-000000` is version `20240101000000`); migrations run in version order.
+  (`2024-01-01-000000` is version `20240101000000`); migrations run in version order, the
+  versions compared as text (diesel's MigrationVersion is a string): `2026-02-12-064859-0000`
+  (18 digits) runs before `2026-03-13-200000`, as the dates say, not after it as a number.
 - Each migration runs in a transaction unless its `metadata.toml` says
   `run_in_transaction = false` (diesel 2), which becomes `Transaction.NONE` for both scripts.
 - A directory without `up.sql` is stray; one without `down.sql` has no rollback (the pairing
@@ -27,7 +29,6 @@ from migration_check.discovery.base import (
     candidate_directories_in,
     candidate_files,
     read_sql,
-    version_sort_key,
 )
 from migration_check.errors import read_utf8
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -51,6 +52,7 @@ class DieselLayout(Layout):
     transaction_opt_out = "run it outside one, with `run_in_transaction = false` in the migration's metadata.toml"
 
     identity = "text"  # __diesel_schema_migrations holds the version as text
+    file_name_order = True  # versions compare as text: diesel's one order, no other to warn about
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / "up.sql").is_file()]
@@ -77,7 +79,7 @@ class DieselLayout(Layout):
             migrations.append(Migration(
                 version=version,
                 name=match["name"],
-                sort_key=version_sort_key(version) + (match["name"],),
+                sort_key=(version, match["name"]),
                 up=Script(up, read_sql(up), transaction=transaction),
                 down=Script(down, read_sql(down), transaction=transaction) if down.is_file() else None,
                 files=(up,) + ((down,) if down.is_file() else ()),

@@ -119,23 +119,35 @@ def _result(settings: Settings, subject: str, file: str | None, findings: list[F
     return result(settings, "history", subject, file, [message(f, ref) for f in findings], line)
 
 
+# Files every migration of a per-directory layout has (diesel, Prisma, sqitch's deploy scripts
+# aside): the directory tells them apart.
+_SAME_IN_EVERY_DIRECTORY = frozenset({"up.sql", "down.sql", "migration.sql"})
+
+
+def _shown(path: str) -> str:
+    """A file as a message names it: its name, with its directory where every migration's file
+    has that name (`2024-01-01-000000_users/up.sql`)."""
+    posix = PurePosixPath(path)
+    return f"{posix.parent.name}/{posix.name}" if posix.name in _SAME_IN_EVERY_DIRECTORY else posix.name
+
+
 def message(finding: Finding, ref: str) -> str:
     """What is wrong and what to do, in one or two sentences."""
-    name = PurePosixPath(finding.path).name
+    name = _shown(finding.path)
     if isinstance(finding, DuplicateVersion):
-        others = ", ".join(PurePosixPath(p).name for p in finding.others)
+        others = ", ".join(_shown(p) for p in finding.others)
         return (
             f"{name} uses version {finding.version}, and so does {others}: a runner records versions, so one"
             f" of them would never run. Give the one that is not merged yet a fresh version ({NEW_HINT})."
         )
     if isinstance(finding, AmbiguousOrder):
         return (
-            f"{name} (version {finding.version}) runs after {PurePosixPath(finding.previous).name} as a number"
+            f"{name} (version {finding.version}) runs after {_shown(finding.previous)} as a number"
             f" but sorts before it as text, so tools that sort file names disagree on the order."
             " Pad versions with zeros to one width."
         )
     if isinstance(finding, OutOfOrder):
-        predates, newest = PurePosixPath(finding.predates).name, PurePosixPath(finding.newest).name
+        predates, newest = _shown(finding.predates), _shown(finding.newest)
         also = f" (the newest there is {newest})" if newest != predates else ""
         return (
             f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}:"
@@ -143,7 +155,7 @@ def message(finding: Finding, ref: str) -> str:
             f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
         )
     if isinstance(finding, VersionReused):
-        previous = PurePosixPath(finding.previous).name
+        previous = _shown(finding.previous)
         where = (f"was used by {previous}, which {ref} has since deleted" if finding.deleted
                  else f"is already used by {previous} on {ref}")
         return (
@@ -163,7 +175,7 @@ def message(finding: Finding, ref: str) -> str:
         )
     if isinstance(finding, Renamed):
         return (
-            f"{PurePosixPath(finding.old).name} is on {ref}, and this branch renames it to {name}: databases"
+            f"{_shown(finding.old)} is on {ref}, and this branch renames it to {name}: databases"
             " that ran it would run it again under the new name. Restore the old name."
         )
     raise TypeError(f"unknown history finding {finding!r}")
