@@ -106,3 +106,33 @@ def test_a_file_is_not_a_directory(tmp_path: Path) -> None:
     (tmp_path / "file.sql").write_text("")
     with pytest.raises(UsageError, match="not a directory"):
         create_migration(Settings(path=tmp_path / "file.sql"), "x", NOW)
+
+
+def test_numbered_scripts_continue_in_the_projects_own_style(tmp_path: Path) -> None:
+    # Found by the tree search, as `check` finds them (SylteA/Discord-Bot's bot/models/migrations):
+    # `new` wrote a timestamp pair into the repository root.
+    folder = tmp_path / "bot/models/migrations"
+    folder.mkdir(parents=True)
+    for name in ("000_up__migrations.sql", "001_up__create_db.sql", "001_down__delete_db.sql"):
+        (folder / name).write_text("select 1;\n")
+    created = create_migration(Settings(path=tmp_path), "add_index", NOW)
+    assert created == [folder / "002_up__add_index.sql", folder / "002_down__add_index.sql"]
+    (folder / "002_up__add_index.sql").unlink()
+    (folder / "002_down__add_index.sql").unlink()
+    (folder / "001_up__create_db.sql").rename(folder / "001_create_db_up.sql")
+    (folder / "001_down__delete_db.sql").rename(folder / "001_create_db_down.sql")
+    assert names(create_migration(Settings(path=tmp_path), "add_index", NOW)) == ["002_add_index_up.sql", "002_add_index_down.sql"]
+    project = discover(tmp_path)
+    assert project.format == "numbered" and [m.id for m in project.migrations][-1] == "002_add_index"
+
+
+def test_db_migrate_gets_a_module_and_its_two_sql_files(tmp_path: Path) -> None:
+    folder = tmp_path / "migrations"
+    (folder / "sqls").mkdir(parents=True)
+    (folder / "20250101000000-init.js").write_text("exports.up = (db) => db.runSql(read('20250101000000-init-up.sql'));\n")
+    (folder / "sqls/20250101000000-init-up.sql").write_text("select 1;\n")
+    created = create_migration(Settings(path=tmp_path), "add_index", NOW)
+    assert [p.relative_to(folder).as_posix() for p in created] == [
+        "20250906120000-add-index.js", "sqls/20250906120000-add-index-up.sql", "sqls/20250906120000-add-index-down.sql"]
+    added = discover(tmp_path).migrations[-1]
+    assert (added.up.path, added.down.path) == (created[1], created[2])

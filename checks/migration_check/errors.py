@@ -23,6 +23,10 @@ class UsageError(MigrationCheckError):
     """The user asked for something that cannot work: a bad flag, an empty directory, an ambiguous format."""
 
 
+class NoMigrationsFound(UsageError):
+    """No layout recognises anything at or under the path (where `new` starts a project)."""
+
+
 class InfrastructureError(MigrationCheckError):
     """Postgres, Docker or git could not be used."""
 

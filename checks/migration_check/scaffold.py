@@ -12,9 +12,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from migration_check.discovery import LAYOUTS, candidate_directories, detect, layout_named
+from migration_check.discovery import candidate_directories, detect, layout_named
 from migration_check.discovery.base import Layout
-from migration_check.errors import UsageError
+from migration_check.errors import NoMigrationsFound, UsageError
 from migration_check.history.naming import Convention, snake_case
 from migration_check.settings import Settings
 
@@ -63,16 +63,18 @@ def target(settings: Settings) -> tuple[Layout, Path]:
     path = Path(settings.path).resolve()
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path}: not a directory")
-    existing = path.is_dir() and any(
-        layout.detect(directory) for directory in candidate_directories(path) for layout in LAYOUTS.values()
-    )
     if settings.format:
         layout = layout_named(settings.format)
+        existing = path.is_dir() and any(layout.detect(d) for d in candidate_directories(path))
         directory = next((d for d in candidate_directories(path) if layout.detect(d)), path) if existing else path
         return layout, directory
-    if not existing:
+    if not path.is_dir():
         return layout_named(DEFAULT_FORMAT), path
-    layout, directory, _ = detect(path)  # ambiguity is a UsageError: choose with --format
+    try:
+        # Where `check` finds the migrations (the tree search too); ambiguity is a UsageError.
+        layout, directory, _ = detect(path)
+    except NoMigrationsFound:
+        return layout_named(DEFAULT_FORMAT), path
     return layout, directory
 
 
@@ -86,13 +88,15 @@ def _free_files(layout: Layout, directory: Path, name: str, moment: datetime) ->
     The version is what precedes the first `_` of the entry in `directory` (file or folder), for
     every layout's own format: `20250906120000_x.sql`, `V20250906120000__x.sql`, `2025-09-06-120000_x/`.
     """
-    taken = {_version_part(p.name) for p in directory.iterdir()} if directory.is_dir() else set()
+    # Folders that hold part of every migration (db-migrate's sqls/) are no version of their own.
+    held = set(layout.holds_subdirectories)
+    taken = {_version_part(p.name) for p in directory.iterdir() if p.name not in held} if directory.is_dir() else set()
     for _ in range(3600):
         try:
             files = layout.new_files(directory, name, moment)
         except NotImplementedError as exc:
             raise UsageError(str(exc)) from None
-        versions = {_version_part(path.relative_to(directory).parts[0]) for path in files}
+        versions = {_version_part(part) for path in files if (part := path.relative_to(directory).parts[0]) not in held}
         if not versions & taken:
             return files
         moment += timedelta(seconds=1)

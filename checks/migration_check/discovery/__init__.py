@@ -37,7 +37,7 @@ from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.yoyo import YoyoLayout
-from migration_check.errors import UsageError
+from migration_check.errors import NoMigrationsFound, UsageError
 from migration_check.model import Project
 
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
@@ -132,7 +132,7 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
                              f" (or `path` in the config){hint}")
     if stub is not None:
         return stub
-    raise UsageError(
+    raise NoMigrationsFound(
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
         " the runners' config files name, in their usual places, and in the tree below)"
     )

@@ -100,14 +100,20 @@ class NumberedLayout(Layout):
         return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        """The next number, zero-padded as the newest, named in the style of the project's last
+        script with a rollback (`004_up__x.sql` and `004_down__x.sql`, or `004_x_rollback.sql`)."""
         scripts = [s for s in map(read_name, candidate_files(directory)) if s]
         newest = max(scripts, key=lambda s: int(s.version), default=None)
         width = len(newest.version) if newest else 3
         version = str(int(newest.version) + 1 if newest else 1).zfill(width)
-        files = {directory / f"{version}_{name}.sql": f"-- {name}\n"}
-        if any(s.backward for s in scripts):
-            files[directory / f"{version}_{name}_down.sql"] = f"-- rollback of {version}_{name}.sql\n"
-        return files
+        migrations, _ = pair_scripts(scripts)
+        paired = [m for m in migrations if m.down is not None and m.up is not None]
+        if not paired:
+            return {directory / f"{version}_{name}.sql": f"-- {name}\n"}
+        up, down = (read_name(path) for path in (paired[-1].up.path, paired[-1].down.path))  # type: ignore[union-attr]
+        forward = _styled(up, version, name) if up else f"{version}_{name}.sql"
+        backward = _styled(down, version, name) if down else f"{version}_{name}_down.sql"
+        return {directory / forward: f"-- {name}\n", directory / backward: f"-- rollback of {forward}\n"}
 
 
 def read_name(path: Path) -> NumberedName | None:
@@ -127,6 +133,18 @@ def read_name(path: Path) -> NumberedName | None:
         if lowered.endswith(word) and rest[-len(word) - 1] in SEPARATORS:
             return NumberedName(path, version, rest[: -len(word)].rstrip(SEPARATORS), word)
     return NumberedName(path, version, rest, None)
+
+
+def _styled(example: NumberedName, version: str, name: str) -> str:
+    """`name` at `version`, written as `example` is: its separator and direction word, in place."""
+    stem = example.path.name[: -len(".sql")]
+    separator, rest = stem[len(example.version)], stem[len(example.version) + 1:]
+    if example.word is None or not example.bare:
+        marker = rest if example.word else ""
+        return f"{version}{separator}{name}{separator if marker else ''}{marker}.sql"
+    if rest.lower().startswith(example.word):
+        return f"{version}{separator}{rest[: len(rest) - len(example.bare)]}{name}.sql"
+    return f"{version}{separator}{name}{rest[len(example.bare):]}.sql"
 
 
 def pair_scripts(scripts: list[NumberedName]) -> tuple[list[Migration], list[OrphanRollback]]:
