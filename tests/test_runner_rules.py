@@ -116,6 +116,12 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "migrations/2024-01-01-000000_Add-Email/down.sql": "alter table users drop column email;",
         "migrations/.keep": "",
     }),
+    # Timestamped scripts that a psql loop runs forward only (jcom-dev/zmanim-lab): no rollback
+    # file anywhere, so none is asked for.
+    "timestamp-forward-only": ("timestamp", {
+        "db/migrations/00000000000001_schema.sql": "create table users (id int);",
+        "db/migrations/00000000000002_seed_data.sql": "insert into users values (1);",
+    }),
     # diesel compares versions as text (Project-xS/xs-backend): an 18-digit version made by a newer
     # diesel CLI (`2026-02-12-064859-0000`) runs between the 14-digit ones its date falls between.
     "diesel-versions-as-text": ("diesel", {

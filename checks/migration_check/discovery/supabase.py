@@ -60,11 +60,9 @@ class SupabaseLayout(TimestampRollbackLayout):
         return Detection(score=found.score + 30, reason=f"supabase/migrations with {found.reason}")
 
     def discover(self, directory: Path) -> Discovery:
-        found = super().discover(directory)
+        found = super().discover(directory)  # rollbacks as the timestamp layout's: required once there is one
         by_file_name = [replace(m, sort_key=(m.up.path.name,)) if m.up else m for m in found.migrations]
         found.migrations = sorted(by_file_name, key=lambda m: m.sort_key)
-        has_rollbacks = any(m.down for m in found.migrations) or bool(found.orphan_rollbacks)
-        found.rollback_policy = RollbackPolicy.REQUIRED if has_rollbacks else RollbackPolicy.ABSENT
         # `supabase db reset` loads the seed file ([db.seed] sql_paths, ./seed.sql by default).
         seed = directory.parent / "seed.sql"
         if seed.is_file():

@@ -1,7 +1,9 @@
 """`YYYYMMDDHHMMSS_snake_name.sql` with `YYYYMMDDHHMMSS_snake_name_rollback.sql` beside it.
 
 The seed convention, with a rollback file added by teams that want every migration to be
-reversible. Under `supabase/migrations/` the same files are reported as the `supabase` layout.
+reversible: once a project keeps one, every migration needs one; a project that keeps none runs
+its scripts forward only, and is not asked for any. Under `supabase/migrations/` the same files
+are reported as the `supabase` layout.
 
 Rules: the version is the leading digits, then `_` (or `-`) and the name; files run in version
 order; `<same stem>_rollback.sql` is the rollback. Files of other layouts that share the digits
@@ -64,7 +66,12 @@ class TimestampRollbackLayout(Layout):
         return Detection(score=50 + (10 if rollbacks else 0), reason=why)
 
     def discover(self, directory: Path) -> Discovery:
-        return pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}", refuse_stray_sql=True)
+        found = pair_forward_and_rollback(directory, classify, f"does not match {self.naming_hint}", refuse_stray_sql=True)
+        # A project that keeps no rollback file at all runs its scripts forward only (psql in a
+        # loop, the Supabase CLI): asking each for one would fail what its runner accepts.
+        keeps_rollbacks = any(m.down for m in found.migrations) or bool(found.orphan_rollbacks)
+        found.rollback_policy = RollbackPolicy.REQUIRED if keeps_rollbacks else RollbackPolicy.ABSENT
+        return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"
