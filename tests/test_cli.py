@@ -34,7 +34,7 @@ def test_clean_example_passes(pg_server: Database, tmp_path: Path, capsys: pytes
     out = capsys.readouterr().out
     assert code == 0, out
     assert failing(root) == []
-    assert len(by_check(root, "roundtrip")) == 4
+    assert len(by_check(root, "roundtrip")) == 5
     assert all(case.find("skipped") is None for case in by_check(root, "roundtrip"))
     assert "OK:" in out
 

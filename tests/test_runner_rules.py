@@ -38,6 +38,13 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "src/main/resources/db/migration/V2__index.sql": "create table t (a int);\ncreate index concurrently t_a on t (a);",
         "src/main/resources/db/migration/V3__lone_index.sql": "create index concurrently users_id on users (id);",
     }),
+    # The Supabase CLI sends a migration's statements and its history row as one pipeline: CREATE
+    # INDEX CONCURRENTLY runs there as its first statement, and the statements after it too.
+    "supabase-concurrent-index-first": ("supabase", {
+        "supabase/migrations/20240101000000_users.sql": "create table public.users (id int);",
+        "supabase/migrations/20240102000000_users_id.sql": (
+            "create index concurrently users_id on public.users (id);\ncomment on index public.users_id is 'x';"),
+    }),
     # golang-migrate sends a file as one query: a lone CREATE INDEX CONCURRENTLY runs outside any
     # transaction (several statements in one file would be one implicit transaction).
     "golang-migrate-lone-concurrent-index": ("golang-migrate", {
@@ -277,6 +284,8 @@ WRAPPED = {  # layout -> (files, the file and line of the CONCURRENTLY, words of
                "migrations/2024-01-01-000000_a/up.sql:2", "run_in_transaction = false"),
     "yoyo": ({"migrations/0001_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
               "migrations/0001_a.rollback.sql": "drop table a;"}, "migrations/0001_a.sql:2", "-- transactional: false"),
+    "supabase": ({"supabase/migrations/20240101000000_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}"},
+                 "supabase/migrations/20240101000000_a.sql:2", "only the first statement of a migration"),
     "golang-migrate": ({"migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
                         "migrations/1_a.down.sql": "drop table a;"},
                        "migrations/1_a.up.sql:2", "x-multi-statement=true"),

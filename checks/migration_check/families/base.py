@@ -30,6 +30,7 @@ from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
 from migration_check.sql import Statement
 
+RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Transaction.PIPELINE})
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
 # termination" (a DO block or procedure that commits).
 OUTSIDE_TRANSACTIONS_ONLY = frozenset({"25001", "2D000"})
@@ -138,7 +139,7 @@ class MigrationContext:
     def _wrapped(self, step: StepRun) -> str:
         """Why a statement PostgreSQL refuses in a transaction block failed in a script the runner
         wraps in one, and the runner's own way out; "" for other failures."""
-        if step.failure is None or step.script.transaction not in (Transaction.WRAPPED, Transaction.ONE_QUERY) or (
+        if step.failure is None or step.script.transaction not in RUNNER_TRANSACTIONS or (
                 step.failure.sqlstate not in OUTSIDE_TRANSACTIONS_ONLY):
             return ""
         layout = layout_named(self.project.format)
