@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conftest import write_files
 from migration_check.discovery import discover, layout_named
+from migration_check.history import static_checks
 from migration_check.history.naming import check_naming
 from migration_check.history.pairing import check_pairing
 from migration_check.model import RollbackPolicy, Status
@@ -96,3 +97,13 @@ def test_new_continues_the_numbering(tmp_path: Path) -> None:
     write_files(tmp_path, {"m/007_a.sql": "select 1;", "m/007_a_down.sql": "select 1;", "m/010_b.sql": "select 1;"})
     files = layout_named("numbered").new_files(tmp_path / "m", "add_index", NOW)
     assert sorted(p.name for p in files) == ["011_add_index.sql", "011_add_index_down.sql"]
+
+
+def test_two_scripts_of_one_number_both_run(tmp_path: Path) -> None:
+    # A psql loop runs every file; no runner is known to record numbers, so no duplicate is reported.
+    write_files(tmp_path, {"migrations/025_employees.sql": "create table e (id int);",
+                           "migrations/025_promotions.sql": "create table p (id int);",
+                           "migrations/026_more.sql": "select 1;"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.id for m in found.migrations] == ["025_employees", "025_promotions", "026_more"]
+    assert [r for r in static_checks(found, Settings()) if r.status is Status.FAILED] == []

@@ -14,7 +14,8 @@ real repositories (a loop over the sorted files; a Python runner keyed by versio
   scripts of their number (a runner that keys by number and direction, whatever the names say).
   `down` also ends ordinary names (`slow_down`): it marks a rollback only where the project writes
   `up` too, or where a forward script of its number exists;
-- the project's runner is unknown, so no naming convention is asked beyond the number, and no
+- the project's runner is unknown, so no naming convention is asked beyond the number, two
+  scripts of one number are two migrations (a psql loop runs both, in name order), and no
   rollback is required: a script without one is not a failure (its round trip is skipped, with the
   reason), since the runner may never need it (a bootstrap script's). `rollbacks: required` asks.
 
@@ -45,7 +46,7 @@ FORWARD_WORDS = frozenset({"up"})
 BACKWARD_WORDS = frozenset({"down", "rollback", "revert", "undo"})
 # Words that end ordinary names as often as they mark a direction.
 AMBIGUOUS_WORDS = frozenset({"down"})
-DIRECTION_WORDS = ("up", "down", "rollback", "revert", "undo")
+DIRECTION_WORDS = tuple(sorted(FORWARD_WORDS | BACKWARD_WORDS))
 SEPARATORS = "_-."
 
 
@@ -72,6 +73,8 @@ class NumberedLayout(Layout):
     strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
     strict_naming_hint = "<number>_snake_case_name.sql"
     numeric_versions = True
+    # Two scripts of one number both run in a psql loop; no runner is known to record versions.
+    identity = "id"
 
     def detect(self, directory: Path) -> Detection | None:
         files = [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
@@ -107,10 +110,10 @@ class NumberedLayout(Layout):
         width = len(newest.version) if newest else 3
         version = str(int(newest.version) + 1 if newest else 1).zfill(width)
         migrations, _ = pair_scripts(scripts)
-        paired = [m for m in migrations if m.down is not None and m.up is not None]
-        if not paired:
+        pairs = [(read_name(m.up.path), read_name(m.down.path)) for m in migrations if m.up and m.down]
+        if not pairs:
             return {directory / f"{version}_{name}.sql": f"-- {name}\n"}
-        up, down = (read_name(path) for path in (paired[-1].up.path, paired[-1].down.path))  # type: ignore[union-attr]
+        up, down = pairs[-1]
         forward = _styled(up, version, name) if up else f"{version}_{name}.sql"
         backward = _styled(down, version, name) if down else f"{version}_{name}_down.sql"
         return {directory / forward: f"-- {name}\n", directory / backward: f"-- rollback of {forward}\n"}
