@@ -325,6 +325,26 @@ def test_flyway_refuses_a_script_that_mixes_transactional_and_other_statements(p
     assert "set flyway.mixed=true" in failed[0][1]
 
 
+def test_a_rollback_that_sets_a_sequence_back_is_named_when_the_up_collides(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    # Found on Raymond9734/Campaign-Messaging-Backend: a seed migration's rollback deletes its rows
+    # with a pattern that misses some (`'+25471234500_'` matches 9 of 15) and restarts the
+    # sequences, so the up run again takes the ids of the rows left.
+    root = write_files(tmp_path / "repo", {
+        "migrations/001_customers_up.sql": "create table customers (id serial primary key, phone text);",
+        "migrations/001_customers_down.sql": "drop table customers;",
+        "migrations/002_seed_up.sql": "insert into customers (phone) values ('+254712345009'), ('+254712345010');",
+        "migrations/002_seed_down.sql": ("delete from customers where phone like '+25471234500_';\n\n"
+                                         "alter sequence customers_id_seq restart with 1;\n"),
+    })
+    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
+    [reapply] = [c.find("failure").attrib["message"] for c in junit.iter("testcase")
+                 if c.attrib["classname"] == "migration_check.reapply" and c.find("failure") is not None]
+    assert code == 1 and "ERROR 23505: duplicate key value violates unique constraint" in reapply
+    assert reapply.endswith("(the rollback sets sequence customers_id_seq (line 3) back: the ids it hands out again"
+                            " are taken by rows still in the table; leave the sequence where it is)")
+
+
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
         "db/migrations/001_a.sql": "-- migrate:up\ndrop table schema_migrations;\n-- migrate:down\nselect 1;\n",
