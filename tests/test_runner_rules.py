@@ -345,6 +345,28 @@ def test_a_rollback_that_sets_a_sequence_back_is_named_when_the_up_collides(pg_s
                             " are taken by rows still in the table; leave the sequence where it is)")
 
 
+@pytest.mark.parametrize(("layout", "files", "why"), [
+    # dani-garcia/vaultwarden keeps an empty down.sql for most column additions.
+    ("diesel", {"migrations/2024-01-01-000000_users/up.sql": "create table users (id int);",
+                "migrations/2024-01-01-000000_users/down.sql": "drop table users;",
+                "migrations/2024-01-02-000000_email/up.sql": "alter table users add column email text;",
+                "migrations/2024-01-02-000000_email/down.sql": "-- nothing\n"},
+     "(migrations/2024-01-02-000000_email/down.sql holds no statement)"),
+    ("goose", {"migrations/00001_users.sql": "-- +goose Up\ncreate table users (id int);\n-- +goose Down\ndrop table users;\n",
+               "migrations/00002_email.sql": "-- +goose Up\nalter table users add column email text;\n"},
+     "(goose runs nothing for it: the migration has no rollback)"),
+])
+def test_a_rollback_that_does_nothing_says_so(pg_server: Database, tmp_path: Path, layout: str,
+                                              files: dict[str, str], why: str) -> None:
+    root = write_files(tmp_path / "repo", files)
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    messages = {c.attrib["classname"]: c.find("failure").attrib["message"] for c in junit.iter("testcase")
+                if c.find("failure") is not None}
+    assert code == 1
+    assert messages["migration_check.roundtrip"].startswith(f"rollback is not the inverse of up {why}: column public.users.email")
+    assert messages["migration_check.reapply"].startswith(f"up does not apply again after its rollback {why}: ")
+
+
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
         "db/migrations/001_a.sql": "-- migrate:up\ndrop table schema_migrations;\n-- migrate:down\nselect 1;\n",

@@ -28,7 +28,7 @@ from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
-from migration_check.sql import Statement
+from migration_check.sql import Statement, SyntaxProblem, split_script
 
 RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Transaction.PIPELINE})
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
@@ -144,6 +144,21 @@ class MigrationContext:
             return ""
         layout = layout_named(self.project.format)
         return f" ({layout.name} {layout.transaction_how}, where PostgreSQL refuses this statement: {layout.transaction_opt_out})"
+
+    def empty_rollback(self) -> str:
+        """Why the rollback undoes nothing, where that is why: it is missing (the runner then runs
+        nothing) or holds no statement (vaultwarden keeps an empty down.sql for most column
+        additions); "" otherwise."""
+        down = self.migration.down
+        if down is None:
+            return ""
+        if self.migration.implicit_down:
+            return f" ({self.project.format} runs nothing for it: the migration has no rollback)"
+        try:
+            empty = not split_script(down)
+        except SyntaxProblem:
+            return ""
+        return f" ({self.project.relative(down.path)} holds no statement)" if empty else ""
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""

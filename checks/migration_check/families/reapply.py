@@ -47,7 +47,8 @@ class Reapply(Family):
         step = context.reapply
         assert step is not None and context.after_up is not None
         if step.failed or context.after_reapply is None:
-            result = context.step_result(self.name, step, "up does not apply again after its rollback: ")
+            result = context.step_result(self.name, step,
+                                         f"up does not apply again after its rollback{context.empty_rollback()}: ")
             failure = step.failure
             if failure is not None and failure.sqlstate == DUPLICATE_OBJECT and failure.message.startswith("enum label "):
                 result.message += (" (a rollback cannot drop an enum label: write ALTER TYPE ... ADD VALUE IF NOT EXISTS,"

@@ -34,7 +34,8 @@ class Roundtrip(Family):
         attribution = Attribution(migration.up, migration.down, context.setup_objects)
         result = compare(context, self.name, (context.before, "before the up"), (context.after_down, "after the rollback"),
                          lambda differences: describe_rollback(differences, attribution.words),
-                         "rollback is not the inverse of up", migration.down, locate=attribution.statement)
+                         "rollback is not the inverse of up" + context.empty_rollback(), migration.down,
+                         locate=attribution.statement)
         found = confirmed([migration.up, migration.down], ALLOWS)
         valid = [(script, confirmation) for script, confirmation in found if confirmation.problem is None]
         if result.status is Status.FAILED:
