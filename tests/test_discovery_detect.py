@@ -70,3 +70,14 @@ def test_stray_files_and_duplicated_versions_never_crash(tmp_path: Path) -> None
 def test_nothing_found_names_the_layouts(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no migrations found"):
         discover(tmp_path, repo_root=tmp_path)
+
+
+def test_the_only_directory_found_named_for_another_database_is_not_replayed(tmp_path: Path) -> None:
+    # flipt-io/flipt keeps only ClickHouse migrations now (internal/migrations/clickhouse): each
+    # failed on PostgreSQL with a syntax error.
+    write_files(tmp_path, {"internal/migrations/clickhouse/20250121202120_create_table.up.sql": "CREATE TABLE t (a UInt64) ENGINE = Log;",
+                           "internal/migrations/clickhouse/20250121202120_create_table.down.sql": "DROP TABLE t;"})
+    with pytest.raises(UsageError, match=r"^internal/migrations/clickhouse holds migrations for ClickHouse \(its name says so\)"):
+        discover(tmp_path, repo_root=tmp_path)
+    # Given as the path, the directory is the user's choice.
+    assert discover(tmp_path / "internal/migrations/clickhouse", repo_root=tmp_path).format == "golang-migrate"

@@ -42,6 +42,10 @@ from migration_check.model import Project
 
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
 POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
+# Words of a directory path that name another database, and its name.
+OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
+                   "clickhouse": "ClickHouse", "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
+                   "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake"}
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -121,6 +125,11 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if stub is None and found and all(detection.empty for _, _, detection in found):
             stub = found[0]
         found = [item for item in found if not item[2].empty]
+        if len(found) == 1 and number > 0 and (other := _named_for_another_database(found[0][1], path)):
+            # Found, not given: a folder named for another database holds that database's SQL.
+            raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {other} (its name says so), the only"
+                             " migrations found here: migration-check replays PostgreSQL migrations; give the"
+                             " directory of the PostgreSQL ones as the path")
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -142,6 +151,13 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
     """Without the directories that are part of another one found (db-migrate's `sqls`)."""
     held = {directory / sub for layout, directory, _ in found for sub in layout.holds_subdirectories}
     return [item for item in found if item[1] not in held]
+
+
+def _named_for_another_database(directory: Path, root: Path) -> str | None:
+    """The database a word of the directory's path under `root` names, when it is not PostgreSQL
+    (`internal/migrations/clickhouse`, `migrations/mysql`)."""
+    words = re.split(r"[^a-z0-9]+", _shown(directory, root).lower())
+    return next((OTHER_DATABASES[word] for word in words if word in OTHER_DATABASES), None)
 
 
 def _named_for_postgresql(directory: Path, root: Path) -> bool:
