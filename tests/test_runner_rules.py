@@ -38,12 +38,15 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
         "src/main/resources/db/migration/V2__index.sql": "create table t (a int);\ncreate index concurrently t_a on t (a);",
         "src/main/resources/db/migration/V3__lone_index.sql": "create index concurrently users_id on users (id);",
     }),
-    # The Supabase CLI sends a migration's statements and its history row as one pipeline: CREATE
-    # INDEX CONCURRENTLY runs there as its first statement, and the statements after it too.
-    "supabase-concurrent-index-first": ("supabase", {
-        "supabase/migrations/20240101000000_users.sql": "create table public.users (id int);",
-        "supabase/migrations/20240102000000_users_id.sql": (
-            "create index concurrently users_id on public.users (id);\ncomment on index public.users_id is 'x';"),
+    # The Supabase CLI (v2.109 and later: supabase/cli#5671, #6276) runs the statements that cannot
+    # run in a transaction block outside its migration batch (moonklabs/sprintable builds several
+    # indexes CONCURRENTLY in one migration and pushes it with `supabase db push`).
+    "supabase-concurrent-indexes": ("supabase", {
+        "supabase/migrations/20240101000000_users.sql": "create table public.users (id int, email text);",
+        "supabase/migrations/20240102000000_users_indexes.sql": (
+            "create index concurrently users_id on public.users (id);\n"
+            "create index concurrently users_email on public.users (email);\n"
+            "drop index concurrently users_id;\ncomment on index public.users_email is 'x';"),
     }),
     # golang-migrate sends a file as one query: a lone CREATE INDEX CONCURRENTLY runs outside any
     # transaction (several statements in one file would be one implicit transaction).
@@ -284,8 +287,6 @@ WRAPPED = {  # layout -> (files, the file and line of the CONCURRENTLY, words of
                "migrations/2024-01-01-000000_a/up.sql:2", "run_in_transaction = false"),
     "yoyo": ({"migrations/0001_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
               "migrations/0001_a.rollback.sql": "drop table a;"}, "migrations/0001_a.sql:2", "-- transactional: false"),
-    "supabase": ({"supabase/migrations/20240101000000_a.sql": f"create table a (id int);\n{CONCURRENT_INDEX}"},
-                 "supabase/migrations/20240101000000_a.sql:2", "only the first statement of a migration"),
     "golang-migrate": ({"migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
                         "migrations/1_a.down.sql": "drop table a;"},
                        "migrations/1_a.up.sql:2", "x-multi-statement=true"),

@@ -33,10 +33,6 @@ class Transaction(str, enum.Enum):
     # The runner runs the script in a transaction, or outside one when every statement needs it,
     # and refuses a script that mixes both kinds (Flyway without `mixed=true`).
     UNMIXED = "unmixed"
-    # The runner sends the statements as one pipeline with its history row (the Supabase CLI's
-    # batch): one implicit transaction, where PostgreSQL lets a statement that refuses
-    # transactions run only as the first of the pipeline.
-    PIPELINE = "pipeline"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ Rules:
   `YYYYMMDDHHMMSS_snake_case.sql`, the convention (and real UTC moments) `naming: strict` asks for.
   The CLI records a migration by its version as text (`supabase_migrations.schema_migrations.version
   text PRIMARY KEY`): two files with one version cannot both run, and `001` and `1` are two versions.
-- The CLI sends a migration's statements and its history row as one pipeline (file.go ExecBatch,
-  "implicitly transactional"): PostgreSQL runs them as one transaction, in which a statement that
-  refuses transactions (CREATE INDEX CONCURRENTLY) may only be the first (Transaction.PIPELINE).
-  The rollback files are the team's own, run as psql runs them.
+- The CLI sends a migration's statements with its history row as one batch, one implicit
+  transaction (pkg/migration/file.go ExecBatch); since v2.109 (supabase/cli#5671, #6276) it runs the
+  statements a transaction block refuses (CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY,
+  VACUUM, ALTER SYSTEM) outside the batch. The scripts therefore run as the executor decides
+  (Transaction.AUTO), not wrapped: older CLIs refused such a statement after a migration's first.
 - The Supabase CLI has no down migrations. A project with no `_rollback.sql` file at all is
   forward-only (RollbackPolicy.ABSENT); once it keeps rollback files, every migration needs one
   (REQUIRED), as in the timestamp layout.
@@ -35,7 +36,7 @@ from pathlib import Path
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
-from migration_check.model import RollbackPolicy, Transaction
+from migration_check.model import RollbackPolicy
 
 PRESET = "supabase"
 
@@ -53,11 +54,7 @@ class SupabaseLayout(TimestampRollbackLayout):
     timestamp_versions = False  # the CLI takes any digits: real UTC moments under `naming: strict`
     identity = "text"
     file_name_order = True
-    any_number = True
-    transaction_how = ("sends each migration's statements with its history row as one batch, which PostgreSQL runs as"
-                       " one transaction")
-    transaction_opt_out = ("only the first statement of a migration may be one that PostgreSQL refuses in a transaction:"
-                           " put it first, in a migration of its own")  # the CLI takes any number: `^([0-9]+)_(.*)\.sql$`
+    any_number = True  # the CLI takes any number: `^([0-9]+)_(.*)\.sql$`
 
     def detect(self, directory: Path) -> Detection | None:
         if not _is_supabase_directory(directory):
@@ -69,9 +66,7 @@ class SupabaseLayout(TimestampRollbackLayout):
 
     def discover(self, directory: Path) -> Discovery:
         found = super().discover(directory)  # rollbacks as the timestamp layout's: required once there is one
-        # The CLI runs the ups (pkg/migration/file.go ExecBatch); the rollbacks are the team's own.
-        by_file_name = [replace(m, sort_key=(m.up.path.name,), up=replace(m.up, transaction=Transaction.PIPELINE))
-                        if m.up else m for m in found.migrations]
+        by_file_name = [replace(m, sort_key=(m.up.path.name,)) if m.up else m for m in found.migrations]
         found.migrations = sorted(by_file_name, key=lambda m: m.sort_key)
         # `supabase db reset` loads the seed file ([db.seed] sql_paths, ./seed.sql by default).
         seed = directory.parent / "seed.sql"

@@ -143,9 +143,7 @@ def _mixed_at(statements: list[Statement]) -> Statement | None:
 def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
     if script.transaction is Transaction.NONE:
         return False
-    if (script.transaction is Transaction.WRAPPED
-            or (script.transaction is Transaction.ONE_QUERY and len(statements) > 1)
-            or (script.transaction is Transaction.PIPELINE and any(s.needs_autocommit for s in statements[1:]))):
+    if script.transaction is Transaction.WRAPPED or (script.transaction is Transaction.ONE_QUERY and len(statements) > 1):
         # As the runner runs it: what PostgreSQL refuses in a transaction block fails, as there.
         return not any(s.transaction_control or s.copy_data is not None for s in statements)
     if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):

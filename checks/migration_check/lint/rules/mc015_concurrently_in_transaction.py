@@ -16,8 +16,7 @@ COMMIT;
 The same statement in a migration its runner wraps in a transaction (dbmate, goose, sqlx, diesel,
 yoyo and db-migrate do unless told not to) fails the same way, without any BEGIN in the file, and
 so does a file of several statements that its runner sends as one query (golang-migrate), which
-PostgreSQL runs as one implicit transaction, and a statement after the first of a migration the
-Supabase CLI sends as one pipeline.
+PostgreSQL runs as one implicit transaction.
 
 Best practice: put the statement in a migration of its own that runs outside a transaction
 (goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`, sqlx
