@@ -177,6 +177,12 @@ def db_migrate_module(stem: str) -> str:
             f"exports.up = (db) => db.runSql(read('{stem}-up.sql'));\nexports.down = (db) => db.runSql(read('{stem}-down.sql'));\n")
 
 
+def failures_of(junit: ET.Element, check: str) -> list[tuple[str, str]]:
+    """(case name, failure message) of each failing case of one check."""
+    return [(c.attrib["name"], c.find("failure").attrib["message"]) for c in junit.iter("testcase")  # type: ignore[union-attr]
+            if c.attrib["classname"] == f"migration_check.{check}" and c.find("failure") is not None]
+
+
 def run(pg_server: Database, root: Path, layout: str, report: Path) -> tuple[int, ET.Element]:
     code = main(["check", str(root), "--format", layout, "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
     return code, ET.parse(report).getroot()
@@ -319,8 +325,7 @@ def test_flyway_refuses_a_script_that_mixes_transactional_and_other_statements(p
         "db/migration/V3__more.sql": "alter table users add column name text;",
     })
     code, junit = run(pg_server, root, "flyway", tmp_path / "report.xml")
-    failed = [(c.attrib["name"], c.find("failure").attrib["message"]) for c in junit.iter("testcase")
-              if c.attrib["classname"] == "migration_check.apply" and c.find("failure") is not None]
+    failed = failures_of(junit, "apply")
     assert code == 1 and [name for name, _ in failed] == ["2_index"]
     assert failed[0][1].startswith("db/migration/V2__index.sql:3:1: ERROR: Detected both transactional and non-transactional")
     assert "set flyway.mixed=true" in failed[0][1]
@@ -339,8 +344,7 @@ def test_a_rollback_that_sets_a_sequence_back_is_named_when_the_up_collides(pg_s
                                          "alter sequence customers_id_seq restart with 1;\n"),
     })
     code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
-    [reapply] = [c.find("failure").attrib["message"] for c in junit.iter("testcase")
-                 if c.attrib["classname"] == "migration_check.reapply" and c.find("failure") is not None]
+    [(_, reapply)] = failures_of(junit, "reapply")
     assert code == 1 and "ERROR 23505: duplicate key value violates unique constraint" in reapply
     assert reapply.endswith("(the rollback sets sequence customers_id_seq (line 3) back: the ids it hands out again"
                             " are taken by rows still in the table; leave the sequence where it is)")
@@ -361,11 +365,10 @@ def test_a_rollback_that_does_nothing_says_so(pg_server: Database, tmp_path: Pat
                                               files: dict[str, str], why: str) -> None:
     root = write_files(tmp_path / "repo", files)
     code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
-    messages = {c.attrib["classname"]: c.find("failure").attrib["message"] for c in junit.iter("testcase")
-                if c.find("failure") is not None}
+    [(_, roundtrip)], [(_, reapply)] = failures_of(junit, "roundtrip"), failures_of(junit, "reapply")
     assert code == 1
-    assert messages["migration_check.roundtrip"].startswith(f"rollback is not the inverse of up {why}: column public.users.email")
-    assert messages["migration_check.reapply"].startswith(f"up does not apply again after its rollback {why}: ")
+    assert roundtrip.startswith(f"rollback is not the inverse of up {why}: column public.users.email")
+    assert reapply.startswith(f"up does not apply again after its rollback {why}: ")
 
 
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:
@@ -417,10 +420,9 @@ def test_a_table_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path:
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
-    [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
-               and c.find("failure") is not None]
+    [(_, apply)] = failures_of(junit, "apply")
     assert code == 1
-    assert apply.find("failure").attrib["message"].endswith(
+    assert apply.endswith(
         '"public.book_configs" does not exist (no earlier migration creates book_configs; docker/db/init/schema.sql:3'
         " does: if the migrations start from that schema, run it first as a setup script,"
         " `--setup docker/db/init/schema.sql` or `setup:` in the config)")
