@@ -16,9 +16,8 @@ from pathlib import Path
 from migration_check.discovery.base import read_sql
 from migration_check.errors import FileError
 from migration_check.model import Script
+from migration_check.sql import Statement, SyntaxProblem, split_script
 from migration_check.sql.objects import CREATED, touches
-from migration_check.sql.source import SyntaxProblem
-from migration_check.sql.splitter import split_script
 
 MAX_BYTES = 4 << 20
 MAX_FILES = 3
@@ -58,11 +57,17 @@ def _creates(path: Path, table: str) -> int | None:
         return None
     if table not in text.lower():
         return None
+    creating = statement_creating(Script(path, text), table)
+    return creating.line if creating is not None else None
+
+
+def statement_creating(script: Script, table: str) -> Statement | None:
+    """The first statement of `script` that creates table `table` (unqualified); None when none
+    does or the script does not parse."""
     try:
-        statements = split_script(Script(path, text))
+        statements = split_script(script)
     except SyntaxProblem:
         return None
-    for statement in statements:
-        if any(t.verb == CREATED and t.kind == "table" and t.key == (table,) for t in touches(statement.sql)):
-            return statement.line
-    return None
+    return next((statement for statement in statements
+                 if any(t.verb == CREATED and t.kind == "table" and t.key == (table,) for t in touches(statement.sql))),
+                None)

@@ -9,14 +9,12 @@ schema), the message names that file and how to run it first.
 
 from __future__ import annotations
 
-from migration_check.discovery.baselines import files_creating
+from migration_check.discovery.baselines import files_creating, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult, Migration
+from migration_check.model import CheckResult
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
 from migration_check.sql.extensions import extension_object
-from migration_check.sql.objects import CREATED, touches, unquote
-from migration_check.sql.source import SyntaxProblem
-from migration_check.sql.splitter import split_script
+from migration_check.sql.objects import unquote
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -74,7 +72,7 @@ def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str
     table = unquote(table.rsplit(".", 1)[-1])
     project = context.project
     earlier = project.migrations[:project.migrations.index(context.migration)]
-    if any(_creates_table(migration, table) for migration in earlier):
+    if any(migration.up and statement_creating(migration.up, table) for migration in earlier):
         return None
     found = files_creating(project.repo_root, table, project.directory)
     if not found:
@@ -83,17 +81,6 @@ def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str
     first = project.relative(found[0][0])
     return (f"(no earlier migration creates {table}; {files} does: if the migrations start from that schema, run it"
             f" first as a setup script, `--setup {first}` or `setup:` in the config)")
-
-
-def _creates_table(migration: Migration, table: str) -> bool:
-    if migration.up is None:
-        return False
-    try:
-        statements = split_script(migration.up)
-    except SyntaxProblem:
-        return False
-    return any(t.verb == CREATED and t.kind == "table" and t.key == (table,)
-               for statement in statements for t in touches(statement.sql))
 
 
 def _missing_relation(sqlstate: str | None, message: str) -> str | None:
