@@ -317,6 +317,25 @@ def test_what_the_runners_transaction_refuses_fails_as_with_the_runner(pg_server
     assert f"({layout} " in message and "where PostgreSQL refuses this statement" in message and opt_out in message
 
 
+@pytest.mark.parametrize("where", [
+    ("Makefile", "migrate:\n\tmigrate -path migrations -database \"$(DB_URL)&x-multi-statement=true\" up\n"),
+    ("cmd/migrate/main.go", "driver, _ := postgres.WithInstance(db, &postgres.Config{MultiStatementEnabled: true})\n"),
+])
+def test_golang_migrates_multi_statement_mode_runs_statements_on_their_own(pg_server: Database, tmp_path: Path,
+                                                                          where: tuple[str, str]) -> None:
+    # With x-multi-statement, golang-migrate runs each statement on its own: CONCURRENTLY beside
+    # other statements of its file runs, as it does for the project.
+    root = write_files(tmp_path / "repo", {
+        where[0]: where[1],
+        "migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
+        "migrations/1_a.down.sql": "drop table a;",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root, "golang-migrate", tmp_path / "report.xml")
+    assert (code, failures_of(junit, "apply")) == (0, [])
+
+
 def test_flyway_refuses_a_script_that_mixes_transactional_and_other_statements(pg_server: Database,
                                                                            tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {

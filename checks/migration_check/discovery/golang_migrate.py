@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from migration_check.discovery.base import (
 )
 from migration_check.model import Migration, RollbackPolicy, Transaction
 
+# database/postgres reads the option with strconv.ParseBool.
+MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEnabled:[[:space:]]*true"
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
 
 
@@ -51,7 +54,8 @@ class GolangMigrateLayout(Layout):
         # golang-migrate keys both directions by the version number alone (N_x.up.sql with N_y.down.sql).
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
-        found.migrations = [implicit_empty_down(one_query(m)) for m in found.migrations]
+        sent_whole = not multi_statement(directory)
+        found.migrations = [implicit_empty_down(one_query(m) if sent_whole else m) for m in found.migrations]
         return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
@@ -60,6 +64,19 @@ class GolangMigrateLayout(Layout):
             directory / f"{stem}.up.sql": f"-- {name}\n",
             directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
         }
+
+
+def multi_statement(directory: Path) -> bool:
+    """Whether the project turns on golang-migrate's multi-statement mode (`x-multi-statement=true`
+    in its database URL, or `MultiStatementEnabled: true` in Go): each statement then runs on its
+    own, not the file as one query. Asked of the files git tracks in the directory's repository
+    (a Makefile, an .env, the Go code that opens the database); none outside git."""
+    try:
+        found = subprocess.run(["git", "-C", str(directory), "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/"],
+                               capture_output=True, check=False, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return found.returncode == 0
 
 
 def one_query(migration: Migration) -> Migration:
