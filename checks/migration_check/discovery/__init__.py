@@ -17,7 +17,6 @@ import fnmatch
 import itertools
 import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +36,8 @@ from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.yoyo import YoyoLayout
-from migration_check.errors import NoMigrationsFound, UsageError
+from migration_check.errors import InfrastructureError, NoMigrationsFound, UsageError
+from migration_check.git_command import run_git
 from migration_check.model import Project
 
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
@@ -78,16 +78,11 @@ def find_repo_root(start: Path) -> Path:
     """The git work tree that holds `start`. Outside git: the current directory when it holds
     `start` (so reports name files as the user sees them), else `start` itself."""
     try:
-        out = subprocess.run(
-            ["git", "-C", str(start), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        out = None
-    if out is not None and out.returncode == 0 and out.stdout.strip():
-        return Path(out.stdout.strip())
+        top = run_git(start, "rev-parse", "--show-toplevel").decode().strip()
+    except InfrastructureError:  # outside a work tree, or no git
+        top = ""
+    if top:
+        return Path(top)
     here = Path.cwd().resolve()
     return here if start.resolve().is_relative_to(here) else start
 

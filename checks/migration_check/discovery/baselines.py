@@ -10,17 +10,18 @@ text names the table at all are parsed.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from migration_check.discovery.base import read_sql
-from migration_check.errors import FileError
+from migration_check.errors import FileError, InfrastructureError
+from migration_check.git_command import run_git
 from migration_check.model import Script
 from migration_check.sql import Statement, SyntaxProblem, split_script
 from migration_check.sql.objects import CREATED, touches
 
 MAX_BYTES = 4 << 20
 MAX_FILES = 3
+GIT_TIMEOUT = 30
 
 
 def files_creating(repo_root: Path, table: str, migrations: Path) -> list[tuple[Path, int]]:
@@ -40,13 +41,10 @@ def files_creating(repo_root: Path, table: str, migrations: Path) -> list[tuple[
 
 def _tracked_sql(repo_root: Path) -> list[Path]:
     try:
-        listed = subprocess.run(["git", "-C", str(repo_root), "ls-files", "-z", "--", "*.sql", "*.SQL"],
-                                capture_output=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
+        listed = run_git(repo_root, "ls-files", "-z", "--", "*.sql", "*.SQL", timeout=GIT_TIMEOUT)
+    except InfrastructureError:  # not a repository, or no git: no baseline to name
         return []
-    if listed.returncode != 0:
-        return []
-    names = listed.stdout.decode("utf-8", errors="replace").split("\0")
+    names = listed.decode("utf-8", errors="replace").split("\0")
     return [repo_root / name for name in sorted(names) if name]
 
 

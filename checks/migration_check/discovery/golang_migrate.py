@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from migration_check.discovery.base import (
     pair_forward_and_rollback,
     utc_timestamp,
 )
+from migration_check.git_command import git_succeeds
 from migration_check.model import Migration, RollbackPolicy, Transaction
 
 # database/postgres reads the option with strconv.ParseBool.
@@ -71,12 +71,7 @@ def multi_statement(directory: Path) -> bool:
     in its database URL, or `MultiStatementEnabled: true` in Go): each statement then runs on its
     own, not the file as one query. Asked of the files git tracks in the directory's repository
     (a Makefile, an .env, the Go code that opens the database); none outside git."""
-    try:
-        found = subprocess.run(["git", "-C", str(directory), "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/"],
-                               capture_output=True, check=False, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return found.returncode == 0
+    return git_succeeds(directory, "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/", timeout=30)
 
 
 def one_query(migration: Migration) -> Migration:

@@ -5,7 +5,8 @@
 - `naming.py`: file names follow the convention of the format;
 - `pairing.py`: forward migrations have rollbacks, rollbacks have forward migrations;
 - `linear.py` (pure) and `linear_check.py`: unique, ordered versions and, with `--base-ref`, a
-  branch that only appends to the base's history; `git.py` is the only module that runs git.
+  branch that only appends to the base's history; `git.py` reads the base branch (through
+  `migration_check.git_command`, the one module that starts git).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The only module that runs git: it reads the base branch's migrations, never writes anything.
+"""git's view of the base branch: it reads the base branch's migrations, never writes anything.
 
 Every failure is a typed error with a one-line message. A base ref git cannot find is never a
 silent pass: CI checkouts are shallow by default, and the fix (`fetch-depth: 0`) is in the message.
@@ -6,24 +6,15 @@ silent pass: CI checkouts are shallow by default, and the fix (`fetch-depth: 0`)
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from migration_check.errors import InfrastructureError, UsageError
+from migration_check.git_command import git_process, run_git
 
 FETCH_ADVICE = (
     "fetch the base branch's history: with actions/checkout set `fetch-depth: 0`, "
     "or run `git fetch origin {ref}` before migration-check"
 )
-
-
-class GitError(InfrastructureError):
-    """git itself failed (not installed, or a command that should work did not)."""
-
-    def __init__(self, args: tuple[str, ...], stderr: str) -> None:
-        super().__init__(f"git {' '.join(args)} failed: {stderr.strip() or 'no message'}")
-        self.args_ = args
-        self.stderr = stderr
 
 
 class BaseRefNotFound(InfrastructureError):
@@ -51,29 +42,8 @@ class NoMergeBase(InfrastructureError):
         self.repo = repo
 
 
-def run_git(repo: Path, *args: str, stdin: bytes | None = None) -> bytes:
-    """stdout of `git -C repo args...`; GitError when git fails or is missing."""
-    completed = _run(repo, args, stdin)
-    if completed.returncode != 0:
-        raise GitError(args, completed.stderr.decode("utf-8", "replace"))
-    return completed.stdout
-
-
-def _run(repo: Path, args: tuple[str, ...], stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    try:
-        return subprocess.run(
-            # quotepath off: names come back as bytes, not C-quoted, whatever their characters.
-            ["git", "-c", "core.quotepath=off", "-C", str(repo), *args],
-            input=stdin,
-            capture_output=True,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise InfrastructureError("--base-ref needs git, and git is not installed") from None
-
-
 def require_repository(repo: Path, ref: str) -> None:
-    if _run(repo, ("rev-parse", "--git-dir")).returncode != 0:
+    if git_process(repo, "rev-parse", "--git-dir").returncode != 0:
         raise UsageError(f"--base-ref {ref} needs a git repository, and {repo} is not inside one")
 
 
@@ -81,16 +51,16 @@ def resolve_base(repo: Path, ref: str) -> str:
     """The commit `ref` names. A branch name also matches `origin/<name>`, as CI checkouts have it."""
     require_repository(repo, ref)
     for candidate in (ref, f"refs/remotes/origin/{ref}"):
-        found = _run(repo, ("rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}"))
+        found = git_process(repo, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
         if found.returncode == 0:
             return found.stdout.decode().strip()
-    shallow = _run(repo, ("rev-parse", "--is-shallow-repository")).stdout.decode().strip() == "true"
+    shallow = git_process(repo, "rev-parse", "--is-shallow-repository").stdout.decode().strip() == "true"
     raise BaseRefNotFound(ref, repo, shallow)
 
 
 def merge_base(repo: Path, ref: str, base_commit: str) -> str:
     """Where HEAD left the base (the base commit itself when HEAD already contains it)."""
-    found = _run(repo, ("merge-base", "HEAD", base_commit))
+    found = git_process(repo, "merge-base", "HEAD", base_commit)
     if found.returncode != 0 or not found.stdout.strip():
         raise NoMergeBase(ref, repo)
     return found.stdout.decode().strip()
