@@ -65,9 +65,8 @@ def target(settings: Settings) -> tuple[Layout, Path]:
         raise UsageError(f"{path}: not a directory")
     if settings.format:
         layout = layout_named(settings.format)
-        existing = path.is_dir() and any(layout.detect(d) for d in candidate_directories(path))
-        directory = next((d for d in candidate_directories(path) if layout.detect(d)), path) if existing else path
-        return layout, directory
+        found = (d for d in candidate_directories(path) if layout.detect(d)) if path.is_dir() else iter(())
+        return layout, next(found, path)
     if not path.is_dir():
         return layout_named(DEFAULT_FORMAT), path
     try:

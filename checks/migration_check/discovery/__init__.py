@@ -151,15 +151,19 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
 def _named_for_another_database(directory: Path, root: Path) -> str | None:
     """The database a word of the directory's path under `root` names, when it is not PostgreSQL
     (`internal/migrations/clickhouse`, `migrations/mysql`)."""
-    words = re.split(r"[^a-z0-9]+", _shown(directory, root).lower())
-    return next((OTHER_DATABASES[word] for word in words if word in OTHER_DATABASES), None)
+    return next((OTHER_DATABASES[word] for word in _path_words(directory, root) if word in OTHER_DATABASES), None)
 
 
 def _named_for_postgresql(directory: Path, root: Path) -> bool:
     """Whether a word of the directory's path under `root` names PostgreSQL (`migration_postgres`,
     `server-postgres/migrations`, `db/migrations/pg`)."""
-    relative = _shown(directory, root).lower()
-    return bool(POSTGRES_WORDS & set(re.split(r"[^a-z0-9]+", relative)))
+    return bool(POSTGRES_WORDS & set(_path_words(directory, root)))
+
+
+def _path_words(directory: Path, root: Path) -> list[str]:
+    """The words of the directory's path under `root`, lower case (`server-postgres/migrations`:
+    server, postgres, migrations)."""
+    return re.split(r"[^a-z0-9]+", _shown(directory, root).lower())
 
 
 def _no_dangling_link(path: Path) -> tuple[Path, str] | None:

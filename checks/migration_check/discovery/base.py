@@ -171,6 +171,13 @@ def implicit_empty_down(migration: Migration) -> Migration:
     return dataclasses.replace(migration, down=empty, implicit_down=True)
 
 
+def with_transactions(migration: Migration, transaction_of: Callable[[Script], Transaction]) -> Migration:
+    """`migration` with each of its scripts run as `transaction_of` says the runner runs it."""
+    scripts = {field: dataclasses.replace(script, transaction=transaction_of(script))
+               for field in ("up", "down") if (script := getattr(migration, field)) is not None}
+    return dataclasses.replace(migration, **scripts)
+
+
 def setting_line(path: Path, key: str) -> int:
     """The line of a `key = value` config file (sqitch.conf, migration_lock.toml) that sets `key`,
     the first one; 1 when none does or the file cannot be read. For messages at file:line."""

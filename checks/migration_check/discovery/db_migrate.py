@@ -77,7 +77,7 @@ class DbMigrateLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         where = _where_it_runs(directory)
         refuse_other_databases(where)
-        transaction = Transaction.NONE if _rc(where).get("non-transactional") is True else Transaction.WRAPPED
+        transaction = Transaction.NONE if rc_settings(where).get("non-transactional") is True else Transaction.WRAPPED
         migrations: list[Migration] = []
         stray: list[StrayFile] = []
         used: set[Path] = set()
@@ -133,7 +133,7 @@ def _migration(module: Path, version: str, name: str, transaction: Transaction) 
 def refuse_other_databases(where: Path) -> None:
     """A FileError at the line of database.json's driver when none of its environments is
     PostgreSQL (a MySQL project's migrations are not PostgreSQL's)."""
-    config = where / str(_rc(where).get("config") or "database.json")
+    config = where / str(rc_settings(where).get("config") or "database.json")
     try:
         text = config.read_text(encoding="utf-8")
         environments = json.loads(text)
@@ -173,8 +173,9 @@ def _where_it_runs(directory: Path) -> Path:
     return directory.parent
 
 
-def _rc(where: Path) -> dict[str, Any]:
-    """`.db-migraterc` beside the migrations directory, as JSON (its usual form); {} otherwise."""
+def rc_settings(where: Path) -> dict[str, Any]:
+    """`.db-migraterc` in `where` (a directory db-migrate runs in), as JSON (its usual form); {}
+    otherwise."""
     try:
         settings = json.loads((where / RC_FILE).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):

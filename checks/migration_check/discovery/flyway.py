@@ -128,15 +128,9 @@ def _transaction(path: Path) -> Transaction:
     """`executeInTransaction=false` in the script's `.conf` file (Flyway's per-script config);
     otherwise Flyway refuses a script that mixes statements PostgreSQL runs only outside a
     transaction with others, unless the project sets `mixed`."""
-    default = Transaction.AUTO if mixed_allowed(path.parent) else Transaction.UNMIXED
-    config = path.with_name(path.name + ".conf")
-    if not config.is_file():
-        return default
-    for line in config.read_text(encoding="utf-8", errors="replace").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "executeInTransaction" and value.strip().lower() == "false":
-            return Transaction.NONE
-    return default
+    if "false" in _values(path.with_name(path.name + ".conf"), ("executeInTransaction",)):
+        return Transaction.NONE
+    return Transaction.AUTO if mixed_allowed(path.parent) else Transaction.UNMIXED
 
 
 @functools.lru_cache(maxsize=64)
@@ -147,7 +141,7 @@ def mixed_allowed(directory: Path) -> bool:
     for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
         for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + sorted(
                 folder.glob("application*.properties")):
-            if _properties_say(path, ("flyway.mixed", "spring.flyway.mixed")):
+            if "true" in _values(path, ("flyway.mixed", "spring.flyway.mixed")):
                 return True
         for path in sorted(folder.glob("application*.y*ml")):
             if _yaml_says(path, ("spring", "flyway", "mixed")):
@@ -158,16 +152,14 @@ def mixed_allowed(directory: Path) -> bool:
     return False
 
 
-def _properties_say(path: Path, keys: tuple[str, ...]) -> bool:
+def _values(path: Path, keys: tuple[str, ...]) -> list[str]:
+    """The values (lower case) that the `key=value` lines of a properties file (a script's .conf,
+    flyway.conf, application.properties) give `keys`; none when the file cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return False
-    for line in lines:
-        key, _, value = line.partition("=")
-        if key.strip() in keys and value.strip().lower() == "true":
-            return True
-    return False
+        return []
+    return [value.strip().lower() for key, _, value in (line.partition("=") for line in lines) if key.strip() in keys]
 
 
 def _yaml_says(path: Path, keys: tuple[str, ...]) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +16,10 @@ from migration_check.discovery.base import (
     implicit_empty_down,
     pair_forward_and_rollback,
     utc_timestamp,
+    with_transactions,
 )
 from migration_check.git_command import git_succeeds
-from migration_check.model import Migration, RollbackPolicy, Transaction
+from migration_check.model import RollbackPolicy, Transaction
 
 # database/postgres reads the option with strconv.ParseBool.
 MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEnabled:[[:space:]]*true"
@@ -55,7 +55,8 @@ class GolangMigrateLayout(Layout):
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
         sent_whole = not multi_statement(directory)
-        found.migrations = [implicit_empty_down(one_query(m) if sent_whole else m) for m in found.migrations]
+        found.migrations = [implicit_empty_down(with_transactions(m, lambda _script: Transaction.ONE_QUERY)
+                                                if sent_whole else m) for m in found.migrations]
         return found
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
@@ -72,13 +73,6 @@ def multi_statement(directory: Path) -> bool:
     own, not the file as one query. Asked of the files git tracks in the directory's repository
     (a Makefile, an .env, the Go code that opens the database); none outside git."""
     return git_succeeds(directory, "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/", timeout=30)
-
-
-def one_query(migration: Migration) -> Migration:
-    """Both scripts as golang-migrate sends them: each file as one query."""
-    scripts = {field: dataclasses.replace(script, transaction=Transaction.ONE_QUERY)
-               for field in ("up", "down") if (script := getattr(migration, field)) is not None}
-    return dataclasses.replace(migration, **scripts)
 
 
 def classify(path: Path) -> FileRole | None:

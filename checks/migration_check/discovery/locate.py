@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+from migration_check.discovery.db_migrate import rc_settings
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
 
 SKIPPED_DIRS = frozenset({
@@ -75,11 +76,9 @@ def searched_directories(root: Path) -> Iterator[Path]:
 
 
 def _db_migrate(root: Path) -> Iterator[tuple[str, str]]:
-    path = root / ".db-migraterc"
-    if path.is_file():
-        settings = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(settings, dict) and isinstance(settings.get("migrations-dir"), str):
-            yield settings["migrations-dir"], ".db-migraterc `migrations-dir`"
+    directory = rc_settings(root).get("migrations-dir")
+    if isinstance(directory, str):
+        yield directory, ".db-migraterc `migrations-dir`"
 
 
 def _yoyo(root: Path) -> Iterator[tuple[str, str]]:

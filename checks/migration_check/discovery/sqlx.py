@@ -32,8 +32,9 @@ from migration_check.discovery.base import (
     candidate_files,
     pair_forward_and_rollback,
     utc_timestamp,
+    with_transactions,
 )
-from migration_check.model import Migration, RollbackPolicy, Transaction
+from migration_check.model import RollbackPolicy, Script, Transaction
 
 NO_TRANSACTION = "-- no-transaction"
 # How far up from the migrations directory sqlx's marks are looked for (a workspace member's
@@ -72,7 +73,7 @@ class SqlxLayout(Layout):
                                           pair_key=lambda role: (int(role.version),))
         # A `_`-named .sql whose version is no integer stops sqlx ("invalid digit"): refused.
         found.stray_files = [dataclasses.replace(stray, refused=_refused(stray.path)) for stray in found.stray_files]
-        found.migrations = [_with_transaction(m) for m in found.migrations]
+        found.migrations = [with_transactions(m, _transaction) for m in found.migrations]
         reversible = any(p.name.endswith((".up.sql", ".down.sql")) for m in found.migrations for p in m.files)
         found.rollback_policy = RollbackPolicy.REQUIRED if reversible else RollbackPolicy.ABSENT
         return found
@@ -124,13 +125,7 @@ def _integer(version: str) -> bool:
     return digits.isdigit() and int(version) <= I64_MAX
 
 
-def _with_transaction(migration: Migration) -> Migration:
+def _transaction(script: Script) -> Transaction:
     """Each file runs in a transaction of sqlx's own, unless `-- no-transaction` starts it (sqlx 0.7+)."""
-    scripts = {}
-    for field in ("up", "down"):
-        script = getattr(migration, field)
-        if script is not None:
-            wrapped = not script.sql.startswith(NO_TRANSACTION)
-            scripts[field] = dataclasses.replace(script, transaction=Transaction.WRAPPED if wrapped else Transaction.NONE)
-    return dataclasses.replace(migration, **scripts)
+    return Transaction.NONE if script.sql.startswith(NO_TRANSACTION) else Transaction.WRAPPED
 
