@@ -30,7 +30,7 @@ def sequence_restarts(script: Script | None) -> list[tuple[str, int]]:
         return []
     found: list[tuple[str, int]] = []
     for statement in statements:
-        node = trees.parse(statement.sql)[0].stmt if statement.node in ("AlterSeqStmt", "SelectStmt") else None
+        node = trees.statement(statement.sql) if statement.node in ("AlterSeqStmt", "SelectStmt") else None
         if isinstance(node, ast.AlterSeqStmt) and node.sequence is not None and any(
                 getattr(option, "defname", "") == "restart" for option in node.options or ()):
             found.append((str(node.sequence.relname), statement.line))

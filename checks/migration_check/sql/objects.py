@@ -17,7 +17,7 @@ from pglast import ast, parser, visitors
 from pglast.enums import AlterTableType, ObjectType
 
 from migration_check.sql import trees
-from migration_check.sql.statement import Statement
+from migration_check.sql.statement import Statement, last_name, name_text
 
 CREATED, DROPPED, CHANGED = "created", "dropped", "changed"
 WRITTEN = "written"  # rows inserted, updated, deleted or truncated
@@ -99,10 +99,10 @@ _CREATED: dict[type, tuple[str, Callable[[Any], object]]] = {
     ast.IndexStmt: ("index", lambda n: n.idxname),
     ast.ViewStmt: ("view", lambda n: _relname(n.view)),
     ast.CreateSeqStmt: ("sequence", lambda n: _relname(n.sequence)),
-    ast.CreateEnumStmt: ("type", lambda n: _last(n.typeName)),
+    ast.CreateEnumStmt: ("type", lambda n: last_name(n.typeName)),
     ast.CompositeTypeStmt: ("type", lambda n: _relname(n.typevar)),
-    ast.CreateRangeStmt: ("type", lambda n: _last(n.typeName)),
-    ast.CreateDomainStmt: ("domain", lambda n: _last(n.domainname)),
+    ast.CreateRangeStmt: ("type", lambda n: last_name(n.typeName)),
+    ast.CreateDomainStmt: ("domain", lambda n: last_name(n.domainname)),
     ast.CreateSchemaStmt: ("schema", lambda n: n.schemaname),
     ast.CreateExtensionStmt: ("extension", lambda n: n.extname),
     ast.CreateEventTrigStmt: ("event trigger", lambda n: n.trigname),
@@ -117,7 +117,7 @@ def _touches(node: ast.Node) -> Iterator[Touch]:
         kind = "materialized view" if node.objtype == ObjectType.OBJECT_MATVIEW else "table"
         yield from _touch(kind, CREATED, _relname(getattr(node.into, "rel", None)))
     elif isinstance(node, ast.CreateFunctionStmt):
-        yield from _touch("procedure" if node.is_procedure else "function", CREATED, _last(node.funcname))
+        yield from _touch("procedure" if node.is_procedure else "function", CREATED, last_name(node.funcname))
     elif isinstance(node, ast.CreateTrigStmt):
         yield from _touch("trigger", CREATED, node.trigname, _relname(node.relation))
     elif isinstance(node, ast.CreatePolicyStmt):
@@ -128,9 +128,9 @@ def _touches(node: ast.Node) -> Iterator[Touch]:
         for role in node.roles or ():
             yield from _touch("role", DROPPED, getattr(role, "rolename", None))
     elif isinstance(node, ast.AlterEnumStmt):
-        yield from _touch("type", CHANGED, _last(node.typeName))
+        yield from _touch("type", CHANGED, last_name(node.typeName))
     elif isinstance(node, ast.AlterDomainStmt):
-        yield from _touch("domain", CHANGED, _last(node.typeName))
+        yield from _touch("domain", CHANGED, last_name(node.typeName))
     elif isinstance(node, ast.AlterFunctionStmt) and node.objtype is not None:
         yield from _named(node.objtype, node.func, CHANGED)
     elif isinstance(node, ast.CommentStmt) and node.objtype is not None:
@@ -158,13 +158,13 @@ def _named(object_type: ObjectType, item: object, verb: str) -> Iterator[Touch]:
     if kind is None:
         return
     if isinstance(item, ast.ObjectWithArgs):
-        names = [_text(part) for part in item.objname or ()]
+        names = [name_text(part) for part in item.objname or ()]
     elif isinstance(item, ast.TypeName):
-        names = [_text(part) for part in item.names or ()]
+        names = [name_text(part) for part in item.names or ()]
     elif isinstance(item, (tuple, list)):
-        names = [_text(part) for part in item]
+        names = [name_text(part) for part in item]
     else:
-        names = [_text(item)]
+        names = [name_text(item)]
     if kind in _ON_TABLE and len(names) >= 2:
         yield from _touch(kind, verb, names[-1], names[-2])
     elif kind == "column" and len(names) >= 2:
@@ -198,14 +198,6 @@ _COLUMN_CHANGES = frozenset({
     AlterTableType.AT_SetNotNull, AlterTableType.AT_AddIdentity, AlterTableType.AT_DropIdentity,
     AlterTableType.AT_SetIdentity, AlterTableType.AT_DropExpression,
 })
-
-
-def _last(names: tuple[object, ...] | None) -> str:
-    return _text(names[-1]) if names else ""
-
-
-def _text(node: object) -> str:
-    return getattr(node, "sval", None) or str(node)
 
 
 def _dotted(name: str) -> list[str]:

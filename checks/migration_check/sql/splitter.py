@@ -93,19 +93,12 @@ def _calls_outside_transactions(statements: list[Statement]) -> list[Statement]:
     committing: set[str] = set()
     marked = []
     for statement in statements:
-        if statement.node == "CreateFunctionStmt" and (name := committing_procedure(_tree(statement.sql))):
+        if statement.node == "CreateFunctionStmt" and (name := committing_procedure(trees.statement(statement.sql))):
             committing.add(name)
-        elif statement.node == "CallStmt" and called_procedure(_tree(statement.sql)) in committing:
+        elif statement.node == "CallStmt" and called_procedure(trees.statement(statement.sql)) in committing:
             statement = dataclasses.replace(statement, needs_autocommit=True)
         marked.append(statement)
     return marked
-
-
-def _tree(sql: str) -> ast.Node | None:
-    try:
-        return trees.parse(sql)[0].stmt
-    except (parser.ParseError, IndexError):
-        return None
 
 
 class Splitter:

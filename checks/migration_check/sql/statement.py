@@ -92,20 +92,25 @@ def committing_procedure(node: ast.Node | None) -> str | None:
     language = getattr(options.get("language"), "sval", "sql")
     body = options.get("as")
     text = " ".join(getattr(part, "sval", "") for part in body) if isinstance(body, (list, tuple)) else ""
-    return procedure_name(node.funcname) if _body_commits(str(language), text) else None
+    return last_name(node.funcname) if _body_commits(str(language), text) else None
 
 
 def called_procedure(node: ast.Node | None) -> str | None:
     """The name of the procedure a CALL statement calls."""
     if not isinstance(node, ast.CallStmt) or node.funccall is None:
         return None
-    return procedure_name(node.funccall.funcname)
+    return last_name(node.funccall.funcname)
 
 
-def procedure_name(names: tuple[ast.Node, ...] | None) -> str:
-    """The unqualified name, as PostgreSQL folded it: schemas and search paths aside, a CALL of a
-    procedure of this name in the same script is taken for a call of it."""
-    return str(getattr((names or ())[-1], "sval", "")) if names else ""
+def last_name(names: tuple[object, ...] | None) -> str:
+    """The last part of a qualified name in a parse tree (`public.fill` is `fill`), as PostgreSQL
+    folded it: schemas and search paths aside, a CALL of a procedure of this name in the same
+    script is taken for a call of it."""
+    return name_text(names[-1]) if names else ""
+
+
+def name_text(node: object) -> str:
+    return getattr(node, "sval", None) or str(node)
 
 
 def classify(text: str) -> tuple[str, bool]:

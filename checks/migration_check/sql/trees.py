@@ -9,10 +9,20 @@ from __future__ import annotations
 import functools
 
 import pglast
-from pglast import ast
+from pglast import ast, parser
 
 
 @functools.lru_cache(maxsize=512)
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
     """pglast's parse of `sql` (raises pglast.parser.ParseError, which is not cached)."""
     return tuple(pglast.parse_sql(sql))
+
+
+def statement(sql: str) -> ast.Node | None:
+    """The tree of one statement's text; None when it does not parse (a psql meta-command) or
+    holds no statement."""
+    try:
+        parsed = parse(sql)
+    except parser.ParseError:
+        return None
+    return parsed[0].stmt if parsed else None
