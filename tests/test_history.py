@@ -250,3 +250,24 @@ def test_a_file_every_migration_directory_has_is_named_with_its_directory() -> N
                                ("migrations/2024-01-01-000000_a/up.sql",))
     assert message(finding, "origin/main").startswith(
         "2024-01-01-000000_b/up.sql uses version 20240101000000, and so does 2024-01-01-000000_a/up.sql:")
+
+
+# Runners that refuse every migration over a duplicate version say so in their own words
+# (AbyteQuantic/vendia-api: goose files 025_employees_branch_id.sql and 025_promotion_urgency.sql).
+REFUSING_RUNNERS = {
+    "goose": ({"025_a.sql": "-- +goose Up\nselect 1;\n", "025_b.sql": "-- +goose Up\nselect 2;\n"},
+              'goose runs none of the migrations then ("duplicate version 25 detected")'),
+    "golang-migrate": ({"25_a.up.sql": "select 1;\n", "25_b.up.sql": "select 2;\n"},
+                       'golang-migrate runs none of the migrations then ("duplicate migration file")'),
+    "flyway": ({"V1__a.sql": "select 1;\n", "V01__b.sql": "select 2;\n"},
+               'Flyway migrates none of them then ("Found more than one migration with version 1")'),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(REFUSING_RUNNERS))
+def test_a_duplicate_version_says_how_the_runner_refuses_it(tmp_path: Path, layout: str) -> None:
+    files, refusal = REFUSING_RUNNERS[layout]
+    results = [r for r in check_history(project_of(tmp_path, files, format=layout), Settings())
+               if r.status is Status.FAILED]
+    assert len(results) == 2
+    assert all(refusal in r.message and "would never run" not in r.message for r in results)

@@ -77,6 +77,9 @@ class Layout(abc.ABC):
     # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
     transaction_how: ClassVar[str] = "runs each migration in a transaction"
     transaction_opt_out: ClassVar[str] = ""
+    # What the runner does when two migrations share a version, where it refuses them all rather
+    # than skipping one: `{version}` is the version as the runner prints it.
+    duplicate_refusal: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()
@@ -219,30 +222,46 @@ def pair_forward_and_rollback(
     when their `pair_key` is the same, as the layout's runner pairs them. A rollback without its
     forward file is an orphan, a forward file without its rollback has `down=None`.
     """
-    forward: dict[tuple, tuple[FileRole, Path]] = {}
-    backward: dict[tuple, tuple[FileRole, Path]] = {}
+    forward: dict[tuple, list[tuple[FileRole, Path]]] = {}
+    backward: dict[tuple, list[tuple[FileRole, Path]]] = {}
     stray: list[StrayFile] = []
     for path in candidate_files(directory):
         role = classify(path)
         if role is None:
             stray.append(StrayFile(path, stray_reason, refused=refuse_stray_sql and path.suffix.lower() == ".sql"))
             continue
-        (backward if role.rollback else forward)[pair_key(role)] = (role, path)
+        (backward if role.rollback else forward).setdefault(pair_key(role), []).append((role, path))
 
     migrations = []
-    for key, (role, up_path) in forward.items():
-        version, name = role.version, role.name
-        down_path = backward.pop(key, (role, None))[1]
-        migrations.append(
-            Migration(
-                version=version,
-                name=name,
-                sort_key=version_sort_key(version) + (name,),
-                up=Script(up_path, read_sql(up_path)),
-                down=Script(down_path, read_sql(down_path)) if down_path else None,
-                files=(up_path,) + ((down_path,) if down_path else ()),
+    for key, ups in forward.items():
+        downs = backward.get(key, [])
+        for role, up_path in ups:
+            down_path = _rollback_of(role, ups, downs)
+            migrations.append(
+                Migration(
+                    version=role.version,
+                    name=role.name,
+                    sort_key=version_sort_key(role.version) + (role.name,),
+                    up=Script(up_path, read_sql(up_path)),
+                    down=Script(down_path, read_sql(down_path)) if down_path else None,
+                    files=(up_path,) + ((down_path,) if down_path else ()),
+                )
             )
-        )
     migrations.sort(key=lambda m: m.sort_key)
-    orphans = [OrphanRollback(path, role.version, role.name) for _, (role, path) in sorted(backward.items())]
+    orphans = [OrphanRollback(path, role.version, role.name)
+               for _, downs in sorted(backward.items()) for role, path in downs]
     return Discovery(migrations, stray, orphans)
+
+
+def _rollback_of(role: FileRole, ups: list[tuple[FileRole, Path]], downs: list[tuple[FileRole, Path]]) -> Path | None:
+    """The rollback file of one forward file among those of its pair key, taken out of `downs`:
+    the only one when the key has one of each; else the one of the same name. Two forward files
+    of one key (golang-migrate's `25_a.up.sql` and `25_b.up.sql`) both stay migrations, so the
+    history check fails the duplicate version instead of one file vanishing."""
+    if len(ups) == 1 and len(downs) == 1:
+        return downs.pop()[1]
+    same = next((d for d in downs if d[0].name == role.name), None)
+    if same is None:
+        return None
+    downs.remove(same)
+    return same[1]

@@ -48,6 +48,8 @@ class FlywayLayout(Layout):
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
     bookkeeping = bookkeeping.FLYWAY
+    # Flyway's validation refuses to migrate while two versioned migrations share a version.
+    duplicate_refusal = 'Flyway migrates none of them then ("Found more than one migration with version {version}")'
 
     def detect(self, directory: Path) -> Detection | None:
         roles = [m for p in candidate_files(directory) if (m := _match(p))]

@@ -43,6 +43,8 @@ class GolangMigrateLayout(Layout):
     # database/postgres Run: the file is one ExecContext, a simple query (without x-multi-statement).
     transaction_how = "sends each file as one query, which PostgreSQL runs as one transaction when it holds several statements"
     transaction_opt_out = "put the statement in a migration of its own (or add x-multi-statement=true to the database URL)"
+    # source/file (iofs) refuses the directory when it opens it: source.ErrDuplicateMigration.
+    duplicate_refusal = 'golang-migrate runs none of the migrations then ("duplicate migration file")'
 
     def detect(self, directory: Path) -> Detection | None:
         matched = [p for p in candidate_files(directory) if classify(p)]

@@ -68,6 +68,8 @@ class GooseLayout(Layout):
     numeric_versions = True
     bookkeeping = bookkeeping.GOOSE
     transaction_opt_out = "run it outside one, with `-- +goose NO TRANSACTION` in the file"
+    # migrate.go (Migrations.Less) and provider_collect.go refuse the whole set.
+    duplicate_refusal = 'goose runs none of the migrations then ("duplicate version {version} detected")'
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = sql = 0

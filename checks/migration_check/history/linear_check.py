@@ -49,7 +49,7 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
             # A shallow clone: this one check cannot run, and says how to fix it; the rest still runs.
             unreachable = CheckResult("history", BASE_SUBJECT, Status.FAILED, file=project.relative(project.directory),
                                       line=1, message=error.one_line(), severity=settings.severity_of("history"))
-    results = findings_to_results(project, settings, branch, findings, base_ref or "the base")
+    results = findings_to_results(project, settings, branch, findings, base_ref or "the base", layout.duplicate_refusal)
     if unreachable is not None:
         results.append(unreachable)
     if not base_ref:
@@ -93,7 +93,7 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
 
 
 def findings_to_results(
-    project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
+    project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str, refusal: str = ""
 ) -> list[CheckResult]:
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
@@ -103,20 +103,21 @@ def findings_to_results(
     present = {entry.id for entry in branch}
     for migration in project.migrations:  # discovery's order, as every family reports
         own = by_migration.get(migration.id, [])
-        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref))
+        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref, refusal))
     for migration_id in sorted(set(by_migration) - present):
         own = by_migration[migration_id]
-        results.append(_result(settings, migration_id, own[0].path, own, ref))
+        results.append(_result(settings, migration_id, own[0].path, own, ref, refusal))
     return results
 
 
-def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str) -> CheckResult:
+def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str,
+            refusal: str) -> CheckResult:
     # The first finding points the test case at its file (and line, for an edit).
     first = findings[0] if findings else None
     if first is not None:
         file = first.path
     line = first.line if isinstance(first, Edited) else None
-    return result(settings, "history", subject, file, [message(f, ref) for f in findings], line)
+    return result(settings, "history", subject, file, [message(f, ref, refusal) for f in findings], line)
 
 
 # Files every migration of a per-directory layout has (diesel, Prisma, sqitch's deploy scripts
@@ -131,14 +132,18 @@ def _shown(path: str) -> str:
     return f"{posix.parent.name}/{posix.name}" if posix.name in _SAME_IN_EVERY_DIRECTORY else posix.name
 
 
-def message(finding: Finding, ref: str) -> str:
-    """What is wrong and what to do, in one or two sentences."""
+def message(finding: Finding, ref: str, refusal: str = "") -> str:
+    """What is wrong and what to do, in one or two sentences. `refusal`: the layout's
+    `duplicate_refusal`, where its runner refuses every migration over a duplicate version."""
     name = _shown(finding.path)
     if isinstance(finding, DuplicateVersion):
         others = ", ".join(_shown(p) for p in finding.others)
+        printed = str(int(finding.version)) if finding.version.isdigit() else finding.version
+        why = (refusal.format(version=printed) if refusal
+               else "a runner records versions, so one of them would never run")
         return (
-            f"{name} uses version {finding.version}, and so does {others}: a runner records versions, so one"
-            f" of them would never run. Give the one that is not merged yet a fresh version ({NEW_HINT})."
+            f"{name} uses version {finding.version}, and so does {others}: {why}."
+            f" Give the one that is not merged yet a fresh version ({NEW_HINT})."
         )
     if isinstance(finding, AmbiguousOrder):
         return (
