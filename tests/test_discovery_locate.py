@@ -66,10 +66,19 @@ def test_several_candidates_are_named_and_never_guessed(tmp_path: Path) -> None:
     assert "services/a/migrations (golang-migrate" in message and "services/b/migrations (dbmate" in message
 
 
-def test_several_candidates_name_the_one_named_for_postgresql_without_choosing_it(tmp_path: Path) -> None:
-    # As atuinsh/atuin keeps them: one directory of migrations per database.
+def test_the_one_named_for_postgresql_is_chosen_among_others_named_for_other_databases(tmp_path: Path) -> None:
+    # As atuinsh/atuin and dani-garcia/vaultwarden keep them: one directory of migrations per database.
     write_files(tmp_path, {**under("crates/server-postgres/migrations", GOLANG),
                            **under("crates/server-sqlite/migrations", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "crates/server-postgres/migrations").resolve()
+    assert found.reason.endswith("; the one named for PostgreSQL beside crates/server-sqlite/migrations")
+
+
+def test_several_candidates_name_the_one_named_for_postgresql_when_another_is_not_named_for_a_database(
+        tmp_path: Path) -> None:
+    write_files(tmp_path, {**under("crates/server-postgres/migrations", GOLANG),
+                           **under("crates/server-sqlite/migrations", GOLANG), **under("tools/migrations", GOLANG)})
     with pytest.raises(UsageError) as raised:
         discover(tmp_path, repo_root=tmp_path)
     assert str(raised.value).endswith("; crates/server-postgres/migrations is the one named for PostgreSQL")

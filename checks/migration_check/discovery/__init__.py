@@ -18,6 +18,7 @@ import itertools
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout
@@ -109,7 +110,8 @@ def candidate_directories(path: Path) -> list[Path]:
 
 
 def detect(path: Path) -> tuple[Layout, Path, Detection]:
-    """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess."""
+    """The layout of the migrations at or under `path`. Ambiguity is an error, never a guess (a
+    directory named for PostgreSQL among others named for other databases is no ambiguity)."""
     stub: tuple[Layout, Path, Detection] | None = None
     for number, step in enumerate(candidate_steps(path)):
         if number == SEARCH_STEP and (relinked := _no_dangling_link(path)) is not None:
@@ -128,8 +130,9 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
+            if (chosen := _the_postgresql_one(found, path)) is not None:
+                return chosen
             listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in found)
-            # One directory per database (db/migrations/postgres beside .../mysql): named, not chosen.
             named = [_shown(d, path) for _, d, _ in found if _named_for_postgresql(d, path)]
             hint = f"; {named[0]} is the one named for PostgreSQL" if len(named) == 1 else ""
             raise UsageError(f"{path}: several migration directories: {listed}. Choose one: give it as the path"
@@ -146,6 +149,21 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
     """Without the directories that are part of another one found (db-migrate's `sqls`)."""
     held = {directory / sub for layout, directory, _ in found for sub in layout.holds_subdirectories}
     return [item for item in found if item[1] not in held]
+
+
+def _the_postgresql_one(found: list[tuple[Layout, Path, Detection]], root: Path) -> tuple[Layout, Path, Detection] | None:
+    """One directory of migrations per database (vaultwarden's migrations/mysql, postgresql and
+    sqlite; atuin's crates/server-postgres and server-sqlite): the one named for PostgreSQL, when
+    every other one is named for another database. Their names say which is which; that is no
+    guess. Otherwise None."""
+    ours = [item for item in found if _named_for_postgresql(item[1], root)]
+    others = [item for item in found if item not in ours]
+    if len(ours) != 1 or not all(_named_for_another_database(d, root) for _, d, _ in others):
+        return None
+    layout, directory, detection = ours[0]
+    beside = ", ".join(_shown(d, root) for _, d, _ in others)
+    return layout, directory, replace(detection, reason=f"{detection.reason}; the one named for PostgreSQL"
+                                                        f" beside {beside}")
 
 
 def _named_for_another_database(directory: Path, root: Path) -> str | None:
