@@ -379,6 +379,11 @@ def test_a_rollback_that_sets_a_sequence_back_is_named_when_the_up_collides(pg_s
     ("goose", {"migrations/00001_users.sql": "-- +goose Up\ncreate table users (id int);\n-- +goose Down\ndrop table users;\n",
                "migrations/00002_email.sql": "-- +goose Up\nalter table users add column email text;\n"},
      "(goose runs nothing for it: the migration has no rollback)"),
+    # hatchet-dev/hatchet: a -- +goose Down section with nothing in it.
+    ("goose", {"migrations/00001_users.sql": "-- +goose Up\ncreate table users (id int);\n-- +goose Down\ndrop table users;\n",
+               "migrations/00002_email.sql": ("-- +goose Up\nalter table users add column email text;\n\n-- +goose Down\n"
+                                              "-- +goose StatementBegin\n-- +goose StatementEnd\n")},
+     "(the rollback section of migrations/00002_email.sql, from line 5, holds no statement)"),
 ])
 def test_a_rollback_that_does_nothing_says_so(pg_server: Database, tmp_path: Path, layout: str,
                                               files: dict[str, str], why: str) -> None:

@@ -158,7 +158,13 @@ class MigrationContext:
             empty = not split_script(down)
         except SyntaxProblem:
             return ""
-        return f" ({self.project.relative(down.path)} holds no statement)" if empty else ""
+        if not empty:
+            return ""
+        file = self.project.relative(down.path)
+        up = self.migration.up
+        if up is not None and up.path == down.path:  # a section of the file (goose, dbmate)
+            return f" (the rollback section of {file}, from line {down.first_line}, holds no statement)"
+        return f" ({file} holds no statement)"
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""
