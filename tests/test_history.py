@@ -259,6 +259,11 @@ REFUSING_RUNNERS = {
               'goose runs none of the migrations then ("duplicate version 25 detected")'),
     "golang-migrate": ({"25_a.up.sql": "select 1;\n", "25_b.up.sql": "select 2;\n"},
                        'golang-migrate runs none of the migrations then ("duplicate migration file")'),
+    # lucasvrm/pipedesk-koa: 20251205_create_reference_tables.sql and two more of version 20251205.
+    "supabase": ({"20251205_a.sql": "select 1;\n", "20251205_b.sql": "select 2;\n"},
+                 'the Supabase CLI stops at the later one: recording it fails (duplicate key value violates'),
+    "dbmate": ({"20240101000000_a.sql": "-- migrate:up\nselect 1;\n", "20240101000000_b.sql": "-- migrate:up\nselect 2;\n"},
+               "dbmate fails the later one on a new database"),
     "flyway": ({"V1__a.sql": "select 1;\n", "V01__b.sql": "select 2;\n"},
                'Flyway migrates none of them then ("Found more than one migration with version 1")'),
 }

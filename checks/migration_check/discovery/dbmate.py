@@ -56,6 +56,10 @@ class DbmateLayout(Layout):
     strict_naming_pattern = r"^\d{14}_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_name.sql with -- migrate:up / -- migrate:down"
     bookkeeping = bookkeeping.DBMATE
+    # db.go reads the applied versions once, then inserts each migration's version (no ON
+    # CONFLICT): on a new database the later file fails; where the other already ran, it is skipped.
+    duplicate_refusal = ("dbmate fails the later one on a new database (its version is already in schema_migrations)"
+                         " and skips it where the other already ran")
     transaction_opt_out = "run it outside one, with `-- migrate:up transaction:false` (and `-- migrate:down transaction:false`)"
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ

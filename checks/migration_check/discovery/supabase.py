@@ -47,6 +47,10 @@ class SupabaseLayout(TimestampRollbackLayout):
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("supabase/migrations",)
     bookkeeping = bookkeeping.SUPABASE
+    # pkg/migration: each migration's batch ends with a plain INSERT of its version into
+    # schema_migrations (version PRIMARY KEY), so the later file fails there and the push stops.
+    duplicate_refusal = ("the Supabase CLI stops at the later one: recording it fails (duplicate key value violates"
+                         ' unique constraint "schema_migrations_pkey")')
     naming_pattern = r"^[0-9]+_.*\.sql$"
     naming_hint = "<version>_<name>.sql (the Supabase CLI's rule; ..._rollback.sql for a rollback)"
     strict_naming_pattern = TimestampRollbackLayout.naming_pattern
