@@ -48,6 +48,18 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "create index concurrently users_email on public.users (email);\n"
             "drop index concurrently users_id;\ncomment on index public.users_email is 'x';"),
     }),
+    # Prisma 7.5 and later split a migration.sql and run each statement on its own (prisma-engines
+    # #5767): an enum value added is usable by the next statement, which one transaction refuses
+    # (umami and hoppscotch lock prisma 7.6 and 7.8 in pnpm-lock.yaml).
+    "prisma-7-split-statements": ("prisma", {
+        "package.json": '{"dependencies": {"@prisma/client": "^7.6.0"}, "devDependencies": {"prisma": "^7.6.0"}}',
+        "pnpm-lock.yaml": "lockfileVersion: '9.0'\n\npackages:\n\n  prisma@7.6.0:\n    resolution: {integrity: x}\n",
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "prisma/migrations/20240101000000_init/migration.sql": (
+            "CREATE TYPE \"Mood\" AS ENUM ('happy');\nCREATE TABLE \"User\" (id int, mood \"Mood\");"),
+        "prisma/migrations/20240102000000_sad/migration.sql": (
+            "ALTER TYPE \"Mood\" ADD VALUE 'sad';\nUPDATE \"User\" SET mood = 'sad';"),
+    }),
     # golang-migrate sends a file as one query: a lone CREATE INDEX CONCURRENTLY runs outside any
     # transaction (several statements in one file would be one implicit transaction).
     "golang-migrate-lone-concurrent-index": ("golang-migrate", {
@@ -296,6 +308,11 @@ WRAPPED = {  # layout -> (files, the file and line of the CONCURRENTLY, words of
     "golang-migrate": ({"migrations/1_a.up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
                         "migrations/1_a.down.sql": "drop table a;"},
                        "migrations/1_a.up.sql:2", "x-multi-statement=true"),
+    # Prisma up to 6.x sends a migration.sql whole (documenso's package-lock.json: prisma 6.19.3).
+    "prisma": ({"package.json": '{"devDependencies": {"prisma": "^6.19.3"}}',
+                "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+                "prisma/migrations/20240101000000_a/migration.sql": f"create table a (id int);\n{CONCURRENT_INDEX}"},
+               "prisma/migrations/20240101000000_a/migration.sql:2", "Prisma 7.5 and later"),
     "db-migrate": ({"migrations/20240101000000-a.js": db_migrate_module("20240101000000-a"),
                     "migrations/sqls/20240101000000-a-up.sql": f"create table a (id int);\n{CONCURRENT_INDEX}",
                     "migrations/sqls/20240101000000-a-down.sql": "drop table a;"},

@@ -22,7 +22,9 @@ class Transaction(str, enum.Enum):
     """How a script is wrapped. AUTO lets the executor decide from the statements it contains."""
 
     AUTO = "auto"
-    NONE = "none"  # the runner's own opt-out: dbmate `transaction:false`, goose `NO TRANSACTION`
+    # Each statement on its own: the runner's own opt-out (dbmate `transaction:false`, goose `NO
+    # TRANSACTION`), or a runner that splits every migration (Prisma 7.5 and later).
+    NONE = "none"
     # The runner runs the script in a transaction of its own (dbmate, goose, sqlx, diesel, yoyo,
     # db-migrate by default): a statement PostgreSQL refuses in a transaction block (CREATE INDEX
     # CONCURRENTLY) fails here as it fails there.

@@ -9,8 +9,14 @@ Rules, as `prisma migrate deploy` applies them:
   directories without a `migration.sql` are reported as stray. A provider other than postgresql
   (mysql, sqlite, sqlserver, cockroachdb) is a FileError at its line: the migrations are another
   database's SQL.
-- Each migration.sql is sent as one script; the executor runs it in one transaction unless it
-  holds statements PostgreSQL refuses in one.
+- How a migration.sql runs depends on Prisma's version (schema-engine's postgres connector):
+  up to 6.x it is sent whole, as one simple query, which PostgreSQL runs as one implicit
+  transaction when it holds several statements (Transaction.ONE_QUERY: a CREATE INDEX
+  CONCURRENTLY beside another statement fails, as prisma/prisma#14456 reports); since
+  prisma-engines#5767 (7.4/7.5) it is split into statements, each run on its own
+  (Transaction.NONE). The version is read from the project's lock file or package.json
+  (node_packages.py); where it is unknown, or 7.0 to 7.4, the executor decides (one transaction
+  unless a statement refuses one), which fails neither behaviour's accepted scripts.
 """
 
 from __future__ import annotations
@@ -31,8 +37,9 @@ from migration_check.discovery.base import (
     utc_timestamp,
     version_sort_key,
 )
+from migration_check.discovery.node_packages import versions_of
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 LOCK = "migration_lock.toml"
 SCRIPT = "migration.sql"
@@ -53,6 +60,10 @@ class PrismaLayout(Layout):
 
     identity = "id"  # two directories with one timestamp are two migrations to Prisma
     file_name_order = True
+    transaction_how = ("sends each migration.sql as one query (up to Prisma 6), which PostgreSQL runs as one"
+                       " transaction when it holds several statements")
+    transaction_opt_out = ("put the statement in a migration of its own (Prisma 7.5 and later run a migration's"
+                           " statements one by one)")
 
     def detect(self, directory: Path) -> Detection | None:
         found = [d for d in candidate_directories_in(directory) if (d / SCRIPT).is_file()]
@@ -64,6 +75,7 @@ class PrismaLayout(Layout):
 
     def discover(self, directory: Path) -> Discovery:
         _postgresql_provider(directory / LOCK)
+        transaction = transaction_of(directory)
         migrations, stray = [], []
         for path in candidate_files(directory):
             if path.name != LOCK:
@@ -79,7 +91,7 @@ class PrismaLayout(Layout):
                 name=name,
                 # Prisma orders by the directory name itself
                 sort_key=(folder.name,) + version_sort_key(version),
-                up=Script(script, read_sql(script)),
+                up=Script(script, read_sql(script), transaction=transaction),
                 files=(script,),
             ))
         migrations.sort(key=lambda m: m.sort_key)
@@ -87,6 +99,21 @@ class PrismaLayout(Layout):
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}_{name}" / SCRIPT: f"-- {name}\n"}
+
+
+# The Prisma versions whose migrate sends a migration whole, and from which it splits it.
+SENT_WHOLE_BELOW = (7, 0, 0)
+SPLIT_FROM = (7, 5, 0)
+
+
+def transaction_of(directory: Path) -> Transaction:
+    """How the project's Prisma runs a migration.sql, from the version it installs."""
+    versions = versions_of("prisma", directory) or versions_of("@prisma/client", directory)
+    if versions is not None and versions.all_below(SENT_WHOLE_BELOW):
+        return Transaction.ONE_QUERY
+    if versions is not None and versions.all_at_least(SPLIT_FROM):
+        return Transaction.NONE
+    return Transaction.AUTO
 
 
 def _postgresql_provider(lock: Path) -> None:
