@@ -218,6 +218,11 @@ class Family:
         """Whether `before_up` may run ahead of time (it does not use the migration's connection)."""
         return True
 
+    def up_again_on_fresh_state(self, context: MigrationContext) -> None:
+        """The up failed on the generated rows and runs again on a rebuilt database without them:
+        what `before_up` noted of the old database (its relations' storage) no longer applies. Not
+        called with the rows filled: that would defeat the rebuild."""
+
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         """Inside the up's transaction, after its last statement and before the commit; for a script
         that runs statement by statement, after each statement that can run in a transaction

@@ -117,6 +117,11 @@ class Locks(Family):
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
+    def up_again_on_fresh_state(self, context: MigrationContext) -> None:
+        # The rebuilt database's relations, not the old one's: a rewrite compared across the two
+        # would be a guess (trigger.dev's ADD COLUMN on a rebuilt table read as a rewrite).
+        self.before_up(context)
+
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         held = self._held if self._held is not None else {}
         if context.current_statement is not None:  # statement by statement: which one rewrote what

@@ -30,6 +30,7 @@ from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script
 from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome
+from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
 from migration_check.schema.logged import start_session
@@ -39,20 +40,10 @@ from migration_check.settings import Settings
 from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
 
-
-class _NoFreshState(Exception):
-    def __init__(self, message: str, replaced: bool) -> None:
-        super().__init__(message)
-        self.replaced = replaced  # whether the old database is gone already
+UP = "the up"  # what _attempt calls the up's step
 
 
-class SetupFailed(Exception):
-    def __init__(self, failure: ScriptFailed, relative: str) -> None:
-        super().__init__(f"setup script {failure.summary(relative)}")
-        self.failure = failure
-
-
-class Replay:
+class Replay(Rebuilds):
     """Replays `project` on `conn` (autocommit), yielding one outcome per migration, in order."""
 
     def __init__(self, project: Project, conn: psycopg.Connection, settings: Settings,
@@ -70,6 +61,7 @@ class Replay:
         self.snapshots = start_session(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(self.admin)
+        self._copies_safe: bool | None = None  # whether rebuilds may start from a copy (restore.py)
         self._setup: list[Script] = []
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
         self._skipped: list[Migration] = []  # migrations that could not be replayed (Go, Java, Python)
@@ -85,6 +77,10 @@ class Replay:
         # The caller's own work on a migration whose up committed (the lint's), done while the
         # snapshot after that up is taken.
         self.while_waiting: Callable[[Migration], None] | None = None
+
+    @property
+    def rebuilds_from_checkpoints(self) -> int:
+        return self._fresh.copies
 
     @property
     def setup_scripts(self) -> list[Script]:
@@ -192,7 +188,7 @@ class Replay:
             return results
         try:
             self._fresh_state(self._applied, "the last migration")
-        except _NoFreshState:
+        except NoFreshState:
             return results
         return family.again_without_rows(self.project, self.conn, self._applied, results)
 
@@ -240,7 +236,7 @@ class Replay:
         assert up is not None
         if not trip.before_up_observed:
             trip.observe("before_up")
-        context.up = self._attempt(context, "the up", self._applied,
+        context.up = self._attempt(context, UP, self._applied,
                                    lambda: self._step(up, migration, applied=True, observe_transaction=context))
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
@@ -323,9 +319,12 @@ class Replay:
         relative = self.project.relative(failure.path) or str(failure.path)
         try:
             self._fresh_state(ups, context.migration.id)
-        except _NoFreshState:
+        except NoFreshState:
             return step
         context.conn, context.admin = self.conn, self.admin
+        if what == UP:
+            for family in self.families:
+                family.up_again_on_fresh_state(context)
         context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
         step = (again or run)()
         if step.failed:  # it fails without the rows too: a finding of its own, not the rows'
@@ -337,30 +336,9 @@ class Replay:
         made, the later migrations are skipped with the reason (`expected` stands for the state)."""
         try:
             self._fresh_state(self._applied, migration.id)
-        except _NoFreshState as problem:
+        except NoFreshState as problem:
             return (self.snapshots.take() if problem.replaced else expected), f"not run: {problem}"
         return self.snapshots.take(), None
-
-    def _fresh_state(self, ups: list[Migration], after: str) -> None:
-        """A fresh database with the setup and `ups` applied. Raises _NoFreshState."""
-        try:
-            self.conn, self.admin = self._fresh.replace(self.conn, self.admin)
-            self._conninfo = conninfo_of(self.conn)
-        except psycopg.Error as error:
-            raise _NoFreshState(f"cannot rebuild the state after {after}: {' '.join(str(error).split())}", False) from None
-        self.snapshots = start_session(self.conn)
-        try:
-            self._prepare_database()
-            for applied in ups:
-                assert applied.up is not None
-                step = self._step(applied.up, applied, applied=True)
-                if step.failure is not None:
-                    raise step.failure
-        except (ScriptFailed, SetupFailed) as failure:
-            cause = failure.failure if isinstance(failure, SetupFailed) else failure
-            relative = self.project.relative(cause.path) or str(cause.path)
-            raise _NoFreshState(f"the ups no longer apply in a fresh database after {after}: {cause.summary(relative)}",
-                                True) from None
 
     def _why_no_rollback(self, migration: Migration) -> str | None:
         if migration.repeatable:

@@ -1,0 +1,77 @@
+"""Rebuilds from a checkpoint (a copy of the last rebuilt database) judge every migration as
+rebuilds from nothing do: the same cases, the same messages. On a real PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.model import Script
+from migration_check.replay.restore import copies_are_safe
+from migration_check.replay.runner import Replay
+from migration_check.servers.base import Database
+from migration_check.servers.url import UrlProvider
+from migration_check.settings import Settings
+
+# Each NOT NULL column without a default fails on the generated rows, so the up is judged again on
+# a rebuilt state without them (trigger.dev's Prisma migrations do this 92 times in 821); the last
+# migration rewrites a table the rebuilds made, which the lock family must see on the new database.
+FILES = {
+    "20250101000000_users.sql": "create table users (id int primary key, name text);",
+    "20250101000000_users_rollback.sql": "drop table users;",
+    "20250102000000_nick.sql": "alter table users add column nick text not null;",
+    "20250102000000_nick_rollback.sql": "alter table users drop column nick;",
+    "20250103000000_orders.sql": "create table orders (id int primary key, user_id int references users);",
+    "20250103000000_orders_rollback.sql": "drop table orders;",
+    "20250104000000_email.sql": "alter table users add column email text not null;",
+    "20250104000000_email_rollback.sql": "alter table users drop column email;",
+    "20250105000000_ids.sql": "alter table orders alter column id type bigint;",
+    "20250105000000_ids_rollback.sql": "alter table orders alter column id type int;",
+    "20250106000000_code.sql": "alter table orders add column code text not null;",
+    "20250106000000_code_rollback.sql": "alter table orders drop column code;",
+}
+# A setup script whose procedural code could reach beyond its database: rebuilds start from nothing.
+NO_COPIES = {"setup.sql": "do $$ begin perform 1; -- no role is created here\nend $$;\n"}
+
+
+def verdicts(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], int]:
+    project = discover(root / "migrations", "timestamp")
+    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
+        replay = Replay(project, conn, Settings())
+        replay.run_setup([Script(root / name, (root / name).read_text()) for name in setup])
+        cases = [(r.subject, r.check, r.status.value, r.message or "") for o in replay.outcomes() for r in o.results]
+        copies = replay.rebuilds_from_checkpoints
+        replay.close()
+    return cases, copies
+
+
+def test_rebuilds_from_a_checkpoint_judge_as_rebuilds_from_nothing(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path, {**{f"migrations/{k}": v for k, v in FILES.items()}, **NO_COPIES,
+                                  "empty.sql": "select 1;\n"})
+    copied, copies = verdicts(pg_server, root, ["empty.sql"])
+    from_nothing, none = verdicts(pg_server, root, ["setup.sql"])
+    assert (copies, none) == (2, 0)  # the first rebuild starts from nothing and keeps a checkpoint
+    assert copied == from_nothing
+    warned = [subject for subject, check, _, message in copied if check == "data" and "fails while" in message]
+    assert warned == ["20250102000000_nick", "20250104000000_email", "20250106000000_code"]
+    locks = {subject: (status, message) for subject, check, status, message in copied if check == "locks"}
+    assert locks["20250105000000_ids"][0] == "failed" and "public.orders" in locks["20250105000000_ids"][1]
+    assert locks["20250106000000_code"][0] == "passed"  # a column added on the rebuilt table: no rewrite
+
+
+@pytest.mark.parametrize(("sql", "safe"), [
+    ("create table t (id int); grant select on t to public;", True),
+    ("create function f() returns int language sql as $$ select 1 $$;", True),
+    ("create role app nologin;", False),
+    ("grant app to current_user;", False),
+    ("alter database current set search_path = app;", False),
+    ("do $$ begin execute 'drop role app'; end $$;", False),
+    ("create function f() returns void language plpgsql as $$ begin alter system set work_mem = '1MB'; end $$;", False),
+])
+def test_copies_are_kept_only_where_no_statement_reaches_beyond_its_database(tmp_path: Path, sql: str,
+                                                                              safe: bool) -> None:
+    assert copies_are_safe([Script(tmp_path / "a.sql", sql)]) is safe
