@@ -4,6 +4,8 @@ kept apart so that the round trip's own module stays about the round trip."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 
 from migration_check.families.base import StepRun
@@ -52,13 +54,16 @@ class Rebuilds:
         checkpoint = self._fresh.checkpoint
         if checkpoint is not None and ids[:len(checkpoint.ups)] == checkpoint.ups:
             try:
+                started = time.perf_counter()
                 self._switch(*self._fresh.replace(self.conn, self.admin, template=checkpoint.name))
+                copied = time.perf_counter()
                 self._apply(ups[len(checkpoint.ups):])
             except (psycopg.Error, ScriptFailed):
                 self._fresh.forget_checkpoint(self.admin)  # from nothing, now and from now on
                 self._copies_safe = False
             else:
-                if len(ids) > len(checkpoint.ups):
+                # A new checkpoint costs a copy: worth it once the ups since the last cost as much.
+                if time.perf_counter() - copied >= copied - started:
                     self._keep_checkpoint(ids)
                 return
         try:
