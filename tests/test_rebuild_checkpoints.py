@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.model import Script
 from migration_check.replay.restore import copies_are_safe
@@ -75,3 +76,13 @@ def test_rebuilds_from_a_checkpoint_judge_as_rebuilds_from_nothing(pg_server: Da
 def test_copies_are_kept_only_where_no_statement_reaches_beyond_its_database(tmp_path: Path, sql: str,
                                                                               safe: bool) -> None:
     assert copies_are_safe([Script(tmp_path / "a.sql", sql)]) is safe
+
+
+def test_no_checkpoint_is_left_on_the_server(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path, {f"migrations/{k}": v for k, v in FILES.items()})
+    with psycopg.connect(pg_server.conninfo, autocommit=True) as admin:
+        before = {name for (name,) in admin.execute("SELECT datname FROM pg_database")}
+        code = main(["check", str(root), "--format", "timestamp", "--database-url", pg_server.conninfo, "-q",
+                     "--junit-xml", str(tmp_path / "report.xml")])
+        after = {name for (name,) in admin.execute("SELECT datname FROM pg_database")}
+    assert code == 1 and after == before  # the lock family's rewrite fails the run; nothing stays

@@ -100,3 +100,4 @@ class Rebuilds:
         if self._copies_safe:
             self.conn = self._fresh.keep_checkpoint(self.conn, self.admin, ups)
             self.snapshots = start_session(self.conn)
+            self._copies_safe = self._fresh.checkpoint is not None

@@ -94,13 +94,16 @@ class FreshDatabases:
                         ups: tuple[str, ...]) -> psycopg.Connection:
         """Copy `admin`'s database (rebuilt, no rows yet) as the checkpoint, in place of the last
         one. A database being copied may have no other session: `conn` is closed for the copy, and
-        a new session returned in its place."""
+        a new session returned in its place. Where the server refuses the copy, there is none."""
         conninfo = conninfo_of(conn)
         conn.close()
-        self.forget_checkpoint(admin)
-        name = self._next_name()
-        create_database(admin, name, template=admin.info.dbname, run_of=admin.info.dbname)
-        self.checkpoint = Checkpoint(name, ups)
+        try:
+            self.forget_checkpoint(admin)
+            name = self._next_name()
+            create_database(admin, name, template=admin.info.dbname, run_of=admin.info.dbname)
+            self.checkpoint = Checkpoint(name, ups)
+        except psycopg.Error:
+            self.checkpoint = None
         return connect(conninfo)
 
     def forget_checkpoint(self, admin: psycopg.Connection) -> None:

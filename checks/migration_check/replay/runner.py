@@ -87,10 +87,12 @@ class Replay(Rebuilds):
         return list(self._setup)
 
     def close(self) -> None:
-        """Drop the roles the migrations created (roles are cluster-wide: on a shared server they
-        would outlive the run), then the connection. The provider drops the database."""
+        """Drop the last checkpoint and the roles the migrations created (roles are cluster-wide: on
+        a shared server they would outlive the run), then the connection. The provider drops the
+        database."""
         try:
             if not self.admin.closed:
+                self._fresh.forget_checkpoint(self.admin)
                 self._fresh.drop_run_roles(self.admin)
         except psycopg.Error:
             pass  # the connection broke (an interruption): the provider's cleanup still runs
