@@ -48,6 +48,13 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "create index concurrently users_email on public.users (email);\n"
             "drop index concurrently users_id;\ncomment on index public.users_email is 'x';"),
     }),
+    # Flyway runs outside a transaction a script of statements its parser recognises as such
+    # (PostgreSQLParser.detectCanExecuteInTransaction): REINDEX SCHEMA, VACUUM.
+    "flyway-recognised-outside": ("flyway", {
+        "db/migration/V1__users.sql": "create table users (id int primary key);",
+        "db/migration/V2__reindex.sql": "reindex schema public;",
+        "db/migration/V3__vacuum.sql": "vacuum analyze users;",
+    }),
     # Prisma 7.5 and later split a migration.sql and run each statement on its own (prisma-engines
     # #5767): an enum value added is usable by the next statement, which one transaction refuses
     # (umami and hoppscotch lock prisma 7.6 and 7.8 in pnpm-lock.yaml).
@@ -332,6 +339,25 @@ def test_what_the_runners_transaction_refuses_fails_as_with_the_runner(pg_server
     message = apply.find("failure").attrib["message"]
     assert code == 1 and message.startswith(f"{where}:1: ERROR 25001: CREATE INDEX CONCURRENTLY cannot run inside")
     assert f"({layout} " in message and "where PostgreSQL refuses this statement" in message and opt_out in message
+
+
+@pytest.mark.parametrize(("sql", "error"), [
+    ("reindex index concurrently a_id;", "ERROR 25001: REINDEX CONCURRENTLY cannot run inside a transaction block"),
+    ("do $$ begin update a set id = id; commit; end $$;", "ERROR 2D000: invalid transaction termination"),
+])
+def test_what_flyways_parser_does_not_recognise_runs_in_its_transaction(pg_server: Database, tmp_path: Path,
+                                                                      sql: str, error: str) -> None:
+    # Flyway runs a script outside a transaction only for the statements its parser recognises; a
+    # REINDEX INDEX CONCURRENTLY or a DO block that commits runs in its transaction and fails there.
+    root = write_files(tmp_path / "repo", {
+        "db/migration/V1__a.sql": "create table a (id int);\ncreate index a_id on a (id);",
+        "db/migration/V2__b.sql": sql,
+    })
+    code, junit = run(pg_server, root, "flyway", tmp_path / "report.xml")
+    [(_, message)] = failures_of(junit, "apply")
+    assert code == 1 and message.startswith(f"db/migration/V2__b.sql:1:1: {error}")
+    assert "(flyway runs each migration in a transaction unless its parser recognises" in message
+    assert "executeInTransaction=false" in message
 
 
 @pytest.mark.parametrize("where", [

@@ -73,6 +73,19 @@ def test_transaction_control_and_statements_that_need_autocommit() -> None:
     ]
 
 
+@pytest.mark.parametrize(("sql", "outside"), [
+    # Each as PostgreSQL 15 and 18 answer inside a transaction block (25001 where refused).
+    ("discard all", True), ("discard temp", False),
+    ("reindex schema public", True), ("reindex (verbose) database app", True), ("reindex system app", True),
+    ("reindex table t", False),
+    ("cluster", True), ("cluster t using t_pkey", False),
+    ("alter database app set tablespace pg_default", True), ("alter database app connection limit 3", False),
+])
+def test_what_postgresql_refuses_in_a_transaction_block(sql: str, outside: bool) -> None:
+    [statement] = split(f"{sql};")
+    assert statement.needs_autocommit is outside
+
+
 def test_explicit_statement_boundaries_are_kept() -> None:
     sql = "-- +goose StatementBegin\ncreate function f() returns int language sql as 'select 1';\nselect 2;\n-- +goose StatementEnd\ncreate index concurrently i on t (a);\n"
     block = sql.index("create function")

@@ -11,8 +11,10 @@ Rules, as Flyway applies them:
 - Java/Kotlin migrations (`V3__x.java`) are reported as skipped: not SQL.
 - A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
   outside a transaction. Otherwise Flyway runs each script in one transaction, except scripts
-  with statements PostgreSQL refuses in one (CREATE INDEX CONCURRENTLY), which run outside one; a
-  script that mixes both kinds is refused (Transaction.UNMIXED), unless the project sets `mixed`.
+  whose statements its parser takes for ones PostgreSQL refuses in one (`runs_outside`: CREATE
+  INDEX CONCURRENTLY, ...), which run outside one; a script that mixes both kinds is refused
+  (Transaction.UNMIXED), unless the project sets `mixed`. What the parser does not recognise (a DO
+  block that commits, REINDEX INDEX CONCURRENTLY) runs in the transaction, where PostgreSQL refuses it.
 - The prefixes are upper case and the separator is two underscores, as in Flyway's defaults.
 """
 
@@ -25,10 +27,13 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
+from pglast import ast
+from pglast.enums.parsenodes import ObjectType, ReindexObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.sql import Statement, trees
 
 FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
@@ -48,6 +53,9 @@ class FlywayLayout(Layout):
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
     bookkeeping = bookkeeping.FLYWAY
+    transaction_how = ("runs each migration in a transaction unless its parser recognises a statement that cannot"
+                       " run in one (CREATE INDEX CONCURRENTLY, VACUUM, ...), and it does not recognise this one")
+    transaction_opt_out = "run the script outside one, with `executeInTransaction=false` in its .conf file"
     # Flyway's validation refuses to migrate while two versioned migrations share a version.
     duplicate_refusal = 'Flyway migrates none of them then ("Found more than one migration with version {version}")'
 
@@ -120,6 +128,32 @@ def _key(version: str, description: str) -> tuple:
     # versioned before repeatable; numeric parts compare as numbers, so V01 and V1 tie (a duplicate)
     parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
     return (0, parts, version, description)
+
+
+# What PostgreSQLParser.detectCanExecuteInTransaction recognises, by node (its regexes read the
+# statement's first words): CREATE/DROP DATABASE, TABLESPACE, SUBSCRIPTION; ALTER SYSTEM; CREATE
+# or DROP [UNIQUE] INDEX CONCURRENTLY; REINDEX SCHEMA, DATABASE, SYSTEM; VACUUM; DISCARD ALL; and
+# ALTER TYPE ... ADD VALUE where the server is older than 12 (where PostgreSQL refuses it).
+_OUTSIDE_ALWAYS = frozenset({"CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
+                             "CreateSubscriptionStmt", "DropSubscriptionStmt", "AlterSystemStmt"})
+_OUTSIDE_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "DiscardStmt"})
+ENUM_ADD_VALUE_IN_TRANSACTION = 120000
+
+
+def runs_outside(statement: Statement, server_version: int) -> bool:
+    """Whether Flyway's parser takes `statement` for one that cannot run in a transaction."""
+    if statement.node in _OUTSIDE_ALWAYS:
+        return True
+    if statement.node not in _OUTSIDE_BY_OPTIONS and statement.node != "AlterEnumStmt":
+        return False
+    node = trees.statement(statement.sql)
+    if isinstance(node, ast.AlterEnumStmt):  # ADD VALUE, not RENAME VALUE
+        return node.oldVal is None and server_version < ENUM_ADD_VALUE_IN_TRANSACTION
+    if isinstance(node, ast.DropStmt):  # DROP INDEX CONCURRENTLY, not other drops
+        return statement.needs_autocommit and node.removeType == ObjectType.OBJECT_INDEX
+    if isinstance(node, ast.ReindexStmt):  # REINDEX SCHEMA, DATABASE, SYSTEM; not REINDEX INDEX CONCURRENTLY
+        return node.kind not in (ReindexObjectType.REINDEX_OBJECT_INDEX, ReindexObjectType.REINDEX_OBJECT_TABLE)
+    return statement.needs_autocommit
 
 
 def _script(path: Path) -> Script:

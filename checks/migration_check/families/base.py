@@ -30,7 +30,7 @@ from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script
 
-RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY})
+RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Transaction.UNMIXED})
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
 # termination" (a DO block or procedure that commits).
 OUTSIDE_TRANSACTIONS_ONLY = frozenset({"25001", "2D000"})

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psycopg
 
+from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
 from migration_check.sql.outside import outside_reason
@@ -99,7 +100,8 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         statements = split_script(script)
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
-    if script.transaction is Transaction.UNMIXED and (mixed := _mixed_at(statements)) is not None:
+    if script.transaction is Transaction.UNMIXED and (
+            mixed := _mixed_at(statements, conn.info.server_version)) is not None:
         raise ScriptFailed(mixed.path, mixed.line, mixed.column, MIXED, statement=mixed.sql)
     for statement in statements:
         reason = outside_reason(statement.sql)
@@ -133,11 +135,12 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     reset_session(conn)
 
 
-def _mixed_at(statements: list[Statement]) -> Statement | None:
-    """The first statement whose kind (runs in a transaction or only outside one) differs from the
-    first one's, in a script that mixes them; None when the script does not."""
+def _mixed_at(statements: list[Statement], server_version: int) -> Statement | None:
+    """The first statement whose kind, as Flyway's parser reads it (runs in a transaction or only
+    outside one), differs from the first one's, in a script that mixes them; None when it does not."""
     kinds = [s for s in statements if not s.transaction_control]
-    return next((s for s in kinds if s.needs_autocommit != kinds[0].needs_autocommit), None)
+    outside = [runs_outside(s, server_version) for s in kinds]
+    return next((s for s, out in zip(kinds, outside, strict=True) if out != outside[0]), None)
 
 
 def runs_in_one_transaction(script: Script, statements: list[Statement], server_version: int) -> bool:
@@ -146,6 +149,11 @@ def runs_in_one_transaction(script: Script, statements: list[Statement], server_
     if script.transaction is Transaction.WRAPPED or (script.transaction is Transaction.ONE_QUERY and len(statements) > 1):
         # As the runner runs it: what PostgreSQL refuses in a transaction block fails, as there.
         return not any(s.transaction_control or s.copy_data is not None for s in statements)
+    if script.transaction is Transaction.UNMIXED:
+        # Outside a transaction only what Flyway's parser recognises (a script it did not refuse
+        # as mixed holds one kind); the rest in its transaction, as there.
+        return not any(s.transaction_control or s.copy_data is not None or runs_outside(s, server_version)
+                       for s in statements)
     if server_version < ENUM_ADD_VALUE_IN_TRANSACTION and any(s.node == "AlterEnumStmt" for s in statements):
         return False
     return not any(s.needs_autocommit or s.transaction_control or s.copy_data is not None for s in statements)

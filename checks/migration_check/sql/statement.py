@@ -6,13 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pglast import ast, parser
+from pglast.enums.parsenodes import DiscardMode, ReindexObjectType
 
 from migration_check.sql import trees
 
 # In the parser's JSON output, the name of a statement's node follows this key.
 _STMT_KEY = '"stmts":[{"stmt":{"'
 # Node kinds whose options decide whether they can run in a transaction block.
-_DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt", "DoStmt"})
+_DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt", "DoStmt",
+                                 "DiscardStmt", "ClusterStmt", "AlterDatabaseStmt"})
+# REINDEX SCHEMA, SYSTEM and DATABASE run outside a transaction block only.
+_REINDEX_MANY = frozenset({ReindexObjectType.REINDEX_OBJECT_SCHEMA, ReindexObjectType.REINDEX_OBJECT_SYSTEM,
+                           ReindexObjectType.REINDEX_OBJECT_DATABASE})
 _NEVER_IN_TRANSACTION = frozenset({
     "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
     "CreateSubscriptionStmt",
@@ -48,7 +53,13 @@ def cannot_run_in_transaction(node: ast.Node | None) -> bool:
     if isinstance(node, ast.DropStmt):
         return bool(node.concurrent)
     if isinstance(node, ast.ReindexStmt):
-        return any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
+        return node.kind in _REINDEX_MANY or any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
+    if isinstance(node, ast.DiscardStmt):
+        return node.target == DiscardMode.DISCARD_ALL
+    if isinstance(node, ast.ClusterStmt):
+        return node.relation is None  # CLUSTER of every table clustered before
+    if isinstance(node, ast.AlterDatabaseStmt):
+        return any(getattr(o, "defname", "") == "tablespace" for o in node.options or ())
     if isinstance(node, ast.VacuumStmt):
         return bool(node.is_vacuumcmd)  # ANALYZE alone runs in a transaction; VACUUM does not
     if isinstance(node, (ast.CreatedbStmt, ast.DropdbStmt, ast.AlterSystemStmt,

@@ -15,12 +15,14 @@ COMMIT;
 
 The same statement in a migration its runner wraps in a transaction (dbmate, goose, sqlx, diesel,
 yoyo and db-migrate do unless told not to) fails the same way, without any BEGIN in the file, and
-so does a file of several statements that its runner sends as one query (golang-migrate), which
-PostgreSQL runs as one implicit transaction.
+so does a file of several statements that its runner sends as one query (golang-migrate, Prisma
+up to 6), which PostgreSQL runs as one implicit transaction. Flyway runs a script outside a
+transaction only when its parser recognises such a statement (CREATE INDEX CONCURRENTLY, VACUUM,
+REINDEX SCHEMA, ...); a DO block that commits or a REINDEX INDEX CONCURRENTLY it runs in one.
 
 Best practice: put the statement in a migration of its own that runs outside a transaction
 (goose `-- +goose NO TRANSACTION`, dbmate `-- migrate:up transaction:false`, sqlx
-`-- no-transaction`).
+`-- no-transaction`, Flyway `executeInTransaction=false` in the script's `.conf` file).
 """
 
 from __future__ import annotations
