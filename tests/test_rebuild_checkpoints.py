@@ -35,8 +35,9 @@ FILES = {
     "20250106000000_code.sql": "alter table orders add column code text not null;",
     "20250106000000_code_rollback.sql": "alter table orders drop column code;",
 }
-# A setup script whose procedural code could reach beyond its database: rebuilds start from nothing.
-NO_COPIES = {"setup.sql": "do $$ begin perform 1; -- no role is created here\nend $$;\n"}
+# A setup script whose procedural code could reach beyond its database (it builds a statement that
+# names a role at run time): rebuilds start from nothing.
+NO_COPIES = {"setup.sql": "do $$ begin execute 'select 1 as role'; end $$;\n"}  # a statement built at run time
 
 
 def verdicts(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], int]:
@@ -72,6 +73,14 @@ def test_rebuilds_from_a_checkpoint_judge_as_rebuilds_from_nothing(pg_server: Da
     ("alter database current set search_path = app;", False),
     ("do $$ begin execute 'drop role app'; end $$;", False),
     ("create function f() returns void language plpgsql as $$ begin alter system set work_mem = '1MB'; end $$;", False),
+    # Code that only mentions a role (Supabase's auth.role(), a column named role) is no reason.
+    ("create function t() returns trigger language plpgsql as $$ begin if auth.role() = 'admin' then"
+     " new.role := 'x'; end if; return new; end $$;", True),
+    ("do $$ begin update users set role = 'member' where role is null; end $$;", True),
+    ("create function f(size int) returns text language sql as $$ select repeat('database', size) $$;", True),
+    ("do $$ begin create role app; end $$;", False),
+    ("do $$ begin execute format('alter table %I owner to %I', 't', 'app_role'); end $$;", False),  # built at run time
+    ("create function f() returns int language c as 'lib', 'f';", False),  # code it cannot read
 ])
 def test_copies_are_kept_only_where_no_statement_reaches_beyond_its_database(tmp_path: Path, sql: str,
                                                                               safe: bool) -> None:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import functools
 
-import pglast
 import psycopg
-from pglast import parser
 
 from migration_check.model import Script
-from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql import SyntaxProblem, split_script, trees
 from migration_check.sql.objects import statement_names
 from migration_check.sql.prepared import Prepared, fetch
 
@@ -115,18 +113,10 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
     return names, False
 
 
-@functools.lru_cache(maxsize=256)
 def trigger_tree(source: str) -> list | None:
     """PostgreSQL's PL/pgSQL parse tree (as pglast gives it) of a trigger function's body; None
     when it does not parse."""
-    tag = "$mc$"
-    while tag in source:
-        tag = tag[:-1] + "x$"
-    try:
-        tree: list = pglast.parse_plpgsql(f"CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS {tag}{source}{tag}")
-    except parser.ParseError:
-        return None
-    return tree
+    return trees.plpgsql_body(source, "trigger")
 
 
 @functools.lru_cache(maxsize=256)

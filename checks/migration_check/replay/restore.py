@@ -14,8 +14,8 @@ frequent (trigger.dev's 821 Prisma migrations: 92 of them add a NOT NULL column 
 which fails on the generated rows and is judged again on a rebuilt state; 70% of the run). So each
 rebuilt state is kept as a checkpoint, a copy of the database (CREATE DATABASE ... TEMPLATE), and
 the next rebuild copies it and applies only the ups since. Only where no script reaches beyond its
-database (`copies_are_safe`): a copy left on the server would change what DROP ROLE finds, and
-re-running an up on a copy would repeat its CREATE ROLE.
+database (`copies_are_safe`, sql/cluster_wide.py): a copy left on the server would change what
+DROP ROLE finds, and re-running an up on a copy would repeat its CREATE ROLE.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from psycopg import sql
 from migration_check.model import Script
 from migration_check.servers.base import connect, connect_like, conninfo_of, create_database, drop_database
 from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql.cluster_wide import reaches_beyond_database
 
 # Databases made by a rebuild are named after the run's own, so the provider that made it finds
 # and drops them too (servers/url.py).
@@ -40,19 +41,6 @@ _ATTRIBUTES = (("rolsuper", "SUPERUSER"), ("rolinherit", "INHERIT"), ("rolcreate
                ("rolbypassrls", "BYPASSRLS"))
 
 
-# Statements whose effects reach beyond their database: roles, databases, tablespaces, the
-# server's settings, subscriptions.
-CLUSTER_WIDE = frozenset({
-    "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "GrantRoleStmt", "ReassignOwnedStmt",
-    "DropOwnedStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
-    "AlterDatabaseRefreshCollStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt",
-    "AlterSystemStmt", "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DropSubscriptionStmt"})
-# Procedural code can run such a statement from a string: any word of one in its text is enough
-# to keep to the full replay (a false alarm here only costs time).
-_PROCEDURAL = frozenset({"DoStmt", "CreateFunctionStmt"})
-_CLUSTER_WORDS = ("role", "database", "owned", "tablespace", "subscription", "system")
-
-
 def copies_are_safe(scripts: Iterable[Script]) -> bool:
     """Whether no statement of `scripts` can reach beyond its database (see the module's docstring)."""
     for script in scripts:
@@ -60,10 +48,8 @@ def copies_are_safe(scripts: Iterable[Script]) -> bool:
             statements = split_script(script)
         except SyntaxProblem:
             return False
-        for statement in statements:
-            if statement.node in CLUSTER_WIDE or (
-                    statement.node in _PROCEDURAL and any(word in statement.sql.lower() for word in _CLUSTER_WORDS)):
-                return False
+        if any(reaches_beyond_database(statement) for statement in statements):
+            return False
     return True
 
 

@@ -26,3 +26,28 @@ def statement(sql: str) -> ast.Node | None:
     except parser.ParseError:
         return None
     return parsed[0].stmt if parsed else None
+
+
+@functools.lru_cache(maxsize=256)
+def plpgsql_body(source: str, returns: str = "void") -> list | None:
+    """PostgreSQL's PL/pgSQL parse tree (as pglast gives it) of a function body or DO block,
+    compiled as a function returning `returns`; None when it does not parse."""
+    tag = "$mc$"
+    while tag in source:
+        tag = tag[:-1] + "x$"
+    try:
+        tree: list = pglast.parse_plpgsql(f"CREATE FUNCTION f() RETURNS {returns} LANGUAGE plpgsql AS {tag}{source}{tag}")
+    except parser.ParseError:
+        return None
+    return tree
+
+
+@functools.lru_cache(maxsize=256)
+def plpgsql_function(sql: str) -> list | None:
+    """PostgreSQL's PL/pgSQL parse tree of a whole CREATE FUNCTION (its own parameters and return
+    type declared); None when it does not parse."""
+    try:
+        tree: list = pglast.parse_plpgsql(sql)
+    except parser.ParseError:
+        return None
+    return tree

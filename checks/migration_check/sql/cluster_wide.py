@@ -1,0 +1,93 @@
+"""Statements whose effects reach beyond their database: roles, databases, tablespaces, the
+server's settings, subscriptions. Also from procedural code: a DO block or a function that runs
+one, read with PostgreSQL's own PL/pgSQL parser; where its code builds a statement at run time
+(EXECUTE), a word of one in that code's text is enough. Unknown code (C, PL/Python) counts.
+
+A copy of a database kept on the server is only safe where no migration does any of this
+(replay/restore.py): DROP ROLE counts the copy's objects, and re-running an up on a copy repeats
+its CREATE ROLE.
+"""
+
+from __future__ import annotations
+
+from pglast import ast, parser
+
+from migration_check.sql import trees
+from migration_check.sql.statement import Statement
+
+CLUSTER_WIDE = frozenset({
+    "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "GrantRoleStmt", "ReassignOwnedStmt",
+    "DropOwnedStmt", "CreatedbStmt", "DropdbStmt", "AlterDatabaseStmt", "AlterDatabaseSetStmt",
+    "AlterDatabaseRefreshCollStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt", "AlterTableSpaceOptionsStmt",
+    "AlterSystemStmt", "CreateSubscriptionStmt", "AlterSubscriptionStmt", "DropSubscriptionStmt"})
+# PL/pgSQL statements whose SQL is a string built at run time.
+_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_open"})
+_WORDS = ("role", "database", "owned", "tablespace", "subscription", "system")
+
+
+def reaches_beyond_database(statement: Statement) -> bool:
+    if statement.node in CLUSTER_WIDE:
+        return True
+    if statement.node not in ("DoStmt", "CreateFunctionStmt"):
+        return False
+    node = trees.statement(statement.sql)
+    if isinstance(node, ast.CreateFunctionStmt) and getattr(node, "sql_body", None) is not None:  # BEGIN ATOMIC
+        return _any_cluster_wide(node.sql_body)
+    options = _options(node)
+    language = options.get("language", "plpgsql" if isinstance(node, ast.DoStmt) else "sql").lower()
+    body = options.get("as", "")
+    if language == "sql":
+        try:
+            return _any_cluster_wide(tuple(raw.stmt for raw in trees.parse(body)))
+        except parser.ParseError:
+            return True
+    if language != "plpgsql":
+        return True
+    tree = trees.plpgsql_body(body) if isinstance(node, ast.DoStmt) else trees.plpgsql_function(statement.sql)
+    return tree is None or _plpgsql_reaches(tree)
+
+
+def _options(node: ast.Node | None) -> dict[str, str]:
+    """LANGUAGE and AS of a DO block or CREATE FUNCTION (its body: the first string of AS)."""
+    found: dict[str, str] = {}
+    for option in getattr(node, "args", None) or getattr(node, "options", None) or ():
+        if not isinstance(option, ast.DefElem):
+            continue
+        value = option.arg
+        if isinstance(value, tuple | list):
+            value = value[0] if value else None
+        text = getattr(value, "sval", None)
+        if isinstance(text, str):
+            found[str(option.defname)] = text
+    return found
+
+
+def _any_cluster_wide(nodes: object) -> bool:
+    items = nodes if isinstance(nodes, tuple | list) else (nodes,)
+    return any(type(node).__name__ in CLUSTER_WIDE or (isinstance(node, tuple | list) and _any_cluster_wide(node))
+               for node in items)
+
+
+def _plpgsql_reaches(tree: list) -> bool:
+    pending: list[object] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "PLpgSQL_stmt_execsql":
+                    query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query", "")
+                    if _parses_cluster_wide(query):
+                        return True
+                elif key in _DYNAMIC and any(word in str(value).lower() for word in _WORDS):
+                    return True
+                pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return False
+
+
+def _parses_cluster_wide(query: str) -> bool:
+    try:
+        return _any_cluster_wide(tuple(raw.stmt for raw in trees.parse(query)))
+    except parser.ParseError:
+        return True
