@@ -219,6 +219,24 @@ def test_what_the_runner_accepts_passes(pg_server: Database, tmp_path: Path, nam
     assert applied and all(c.find("skipped") is None for c in applied)
 
 
+def test_a_prisma_data_migration_in_code_is_skipped_with_the_reason(pg_server: Database, tmp_path: Path) -> None:
+    # formbricks keeps 25 `migration.ts` directories among 193: its own runner applies both kinds in
+    # name order (prisma migrate deploy for the SQL, its script for the code); Prisma alone would
+    # refuse them (P3015), so they are not stray files here.
+    root = write_files(tmp_path / "repo", {
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "prisma/migrations/20240101000000_users/migration.sql": "CREATE TABLE users (id int, name text);",
+        "prisma/migrations/20240102000000_backfill_names/migration.ts": "export default { run: async () => {} };\n",
+        "prisma/migrations/20240102000000_backfill_names/utils.ts": "export const x = 1;\n",
+        "prisma/migrations/20240103000000_email/migration.sql": "ALTER TABLE users ADD COLUMN email text;",
+    })
+    code, junit = run(pg_server, root, "prisma", tmp_path / "report.xml")
+    assert (code, [c for c in junit.iter("testcase") if c.find("failure") is not None]) == (0, [])
+    [apply] = [c for c in junit.iter("testcase")
+               if c.attrib["classname"] == "migration_check.apply" and c.attrib["name"] == "20240102000000_backfill_names"]
+    assert apply.find("skipped").attrib["message"].startswith("a data migration in code (migration.ts)")
+
+
 def test_a_down_with_another_name_is_run_as_the_ups_rollback(pg_server: Database, tmp_path: Path) -> None:
     layout, files = PROJECTS["golang-migrate-names-and-numbers"]
     root = write_files(tmp_path / "repo", files)

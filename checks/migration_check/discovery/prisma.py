@@ -6,7 +6,9 @@ Rules, as `prisma migrate deploy` applies them:
 - Forward-only: Prisma has no down migrations (RollbackPolicy.ABSENT), so each migration gets the
   apply test case and its rollback cases are skipped with the reason.
 - `migration_lock.toml` (the provider lock) marks the directory as Prisma's; other files and
-  directories without a `migration.sql` are reported as stray. A provider other than postgresql
+  directories without a `migration.sql` are reported as stray, except a directory holding a data
+  migration in code (`migration.ts`/`.js`), which a project's own runner applies in its place: a
+  migration skipped with that reason. A provider other than postgresql
   (mysql, sqlite, sqlserver, cockroachdb) is a FileError at its line: the migrations are another
   database's SQL.
 - How a migration.sql runs depends on Prisma's version (schema-engine's postgres connector):
@@ -43,6 +45,11 @@ from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, 
 
 LOCK = "migration_lock.toml"
 SCRIPT = "migration.sql"
+# A directory with a data migration in code instead of SQL (formbricks: `migration.ts`, built to
+# `migration.js`): Prisma itself refuses it (P3015), so a project that keeps them runs its own
+# runner, which applies both kinds in directory-name order (`prisma migrate deploy` for the SQL).
+CODE_MIGRATIONS = ("migration.ts", "migration.js")
+CODE_SKIP = "a data migration in code ({file}): the project's own runner runs it, it is not SQL that can be replayed"
 
 
 class PrismaLayout(Layout):
@@ -52,9 +59,9 @@ class PrismaLayout(Layout):
     conventional_dirs = ("prisma/migrations",)
     # Prisma reads every directory of prisma/migrations that holds a migration.sql, in name order,
     # and records it by the whole directory name.
-    naming_pattern = r"^[^/]+/migration\.sql$"
+    naming_pattern = r"^[^/]+/migration\.(sql|ts|js)$"  # .ts/.js: a data migration (CODE_MIGRATIONS)
     naming_hint = "<directory>/migration.sql"
-    strict_naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.sql$"
+    strict_naming_pattern = r"^\d{14}_[a-z0-9_]+/migration\.(sql|ts|js)$"
     strict_naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
     bookkeeping = bookkeeping.PRISMA
 
@@ -82,10 +89,15 @@ class PrismaLayout(Layout):
                 stray.append(StrayFile(path, "Prisma ignores files beside the migration directories"))
         for folder in candidate_directories_in(directory):
             script = folder / SCRIPT
-            if not script.is_file():
-                stray.append(StrayFile(folder, f"no {SCRIPT} in this directory (Prisma refuses it)", refused=True))
-                continue
             version, _, name = folder.name.partition("_")
+            if not script.is_file():
+                code = next((folder / f for f in CODE_MIGRATIONS if (folder / f).is_file()), None)
+                if code is not None:  # the project's own runner interleaves it (see CODE_MIGRATIONS)
+                    migrations.append(Migration(version=version, name=name, sort_key=(folder.name,) + version_sort_key(version),
+                                                up=None, files=(code,), skip_reason=CODE_SKIP.format(file=code.name)))
+                else:
+                    stray.append(StrayFile(folder, f"no {SCRIPT} in this directory (Prisma refuses it)", refused=True))
+                continue
             migrations.append(Migration(
                 version=version,
                 name=name,
