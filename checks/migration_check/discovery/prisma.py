@@ -90,22 +90,16 @@ class PrismaLayout(Layout):
         for folder in candidate_directories_in(directory):
             script = folder / SCRIPT
             version, _, name = folder.name.partition("_")
-            if not script.is_file():
-                code = next((folder / f for f in CODE_MIGRATIONS if (folder / f).is_file()), None)
-                if code is not None:  # the project's own runner interleaves it (see CODE_MIGRATIONS)
-                    migrations.append(Migration(version=version, name=name, sort_key=(folder.name,) + version_sort_key(version),
-                                                up=None, files=(code,), skip_reason=CODE_SKIP.format(file=code.name)))
-                else:
-                    stray.append(StrayFile(folder, f"no {SCRIPT} in this directory (Prisma refuses it)", refused=True))
-                continue
-            migrations.append(Migration(
-                version=version,
-                name=name,
-                # Prisma orders by the directory name itself
-                sort_key=(folder.name,) + version_sort_key(version),
-                up=Script(script, read_sql(script), transaction=transaction),
-                files=(script,),
-            ))
+            key = (folder.name,) + version_sort_key(version)  # Prisma orders by the directory name itself
+            if script.is_file():
+                migrations.append(Migration(version=version, name=name, sort_key=key, files=(script,),
+                                            up=Script(script, read_sql(script), transaction=transaction)))
+            elif (code := next((folder / f for f in CODE_MIGRATIONS if (folder / f).is_file()), None)) is not None:
+                # the project's own runner interleaves it (see CODE_MIGRATIONS)
+                migrations.append(Migration(version=version, name=name, sort_key=key, up=None, files=(code,),
+                                            skip_reason=CODE_SKIP.format(file=code.name)))
+            else:
+                stray.append(StrayFile(folder, f"no {SCRIPT} in this directory (Prisma refuses it)", refused=True))
         migrations.sort(key=lambda m: m.sort_key)
         return Discovery(migrations, stray)
 
