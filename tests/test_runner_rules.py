@@ -468,7 +468,7 @@ def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Data
 
 def test_a_failure_after_a_skipped_go_migration_names_it(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
-        "migrations/00001_users.go": "package migrations // creates users through goose's Go API\n",
+        "migrations/00001_setup.go": "package migrations // runs through goose's Go API\n",
         "migrations/00002_index.sql": "-- +goose Up\ncreate index users_email on users (email);\n"
                                       "-- +goose Down\ndrop index users_email;\n",
     })
@@ -477,7 +477,26 @@ def test_a_failure_after_a_skipped_go_migration_names_it(pg_server: Database, tm
                and c.find("failure") is not None]
     assert code == 1
     assert apply.find("failure").attrib["message"].endswith(
-        "(not replayed before it: migrations/00001_users.go, which may have created it)")
+        "(not replayed before it: migrations/00001_setup.go, which may have created it)")
+
+
+def test_what_a_skipped_go_migration_makes_is_not_judged_against_the_next(pg_server: Database, tmp_path: Path) -> None:
+    # hatchet-dev/hatchet: v1_0_100.sql alters v1_dags_olap_new, which v1_0_99.go creates.
+    root = write_files(tmp_path / "repo", {
+        "migrations/00001_users.go": 'package migrations\n// tx.Exec("CREATE TABLE users (id int, email text)")\n',
+        "migrations/00002_index.sql": "-- +goose Up\ncreate index users_email on users (email);\n"
+                                      "-- +goose Down\ndrop index users_email;\n",
+        "migrations/00003_more.sql": "-- +goose Up\nselect 1;\n-- +goose Down\nselect 1;\n",
+    })
+    code, junit = run(pg_server, root, "goose", tmp_path / "report.xml")
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in junit.iter("testcase")}
+    assert code == 0 and not [c for c in cases.values() if c.find("failure") is not None]
+    assert cases["migration_check.apply", "00002_index"].find("skipped").attrib["message"] == (
+        'not judged: it needs users (relation "users" does not exist), which migrations/00001_users.go makes, and'
+        " that migration is not replayed (Go migration: goose runs it through its Go API, it is not SQL that can be"
+        " replayed)")
+    assert cases["migration_check.apply", "00003_more"].find("skipped").attrib["message"].startswith(
+        "not run: 00002_index was not judged")
 
 
 def test_a_role_the_server_should_have_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """apply: the migration's up runs, in order, on the state the earlier migrations left.
 
 When it fails because something does not exist and an earlier migration could not be replayed (a
-goose Go migration, a Flyway Java one), the message says that one may have created it: the
-failure is then the replay's blind spot, not necessarily the migration's fault. When the missing
+goose Go migration, a Flyway Java one, a Prisma project's data migration in code): where that
+migration's text names the missing object, the case is skipped with the reason (the replay's blind
+spot, not the migration's fault); otherwise the message says that one may have created it. When the missing
 table is created by no earlier migration but by a SQL file elsewhere in the repository (a baseline
 schema), the message names that file and how to run it first.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from migration_check.discovery.baselines import files_creating, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult
+from migration_check.model import CheckResult, Status
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import unquote
@@ -30,6 +31,9 @@ class Apply(Family):
         assert context.up is not None
         result = context.step_result(self.name, context.up)
         failure = context.up.failure
+        if (creator := needs_unreplayed(context)) is not None:
+            # The migration needs what code the check cannot run made: it cannot be judged.
+            return context.result(self.name, Status.SKIPPED, message=creator)
         if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
             names = ", ".join(context.project.relative(m.main_file) or m.id for m in context.skipped_before[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
@@ -61,6 +65,35 @@ class Apply(Family):
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         return result
+
+
+def needs_unreplayed(context: MigrationContext) -> str | None:
+    """Why the up cannot be judged, where it failed for want of what a migration the check could
+    not replay makes (see `_skipped_creator`); None otherwise."""
+    failure = context.up.failure if context.up is not None else None
+    if failure is None or failure.sqlstate not in MISSING_OBJECT_STATES or not context.skipped_before:
+        return None
+    return _skipped_creator(context, failure.message)
+
+
+def _skipped_creator(context: MigrationContext, message: str) -> str | None:
+    """Why the up cannot be judged, when the object the error names ("relation "x" does not exist")
+    is named in the text of a migration the check could not replay (hatchet's v1_0_100.sql needs
+    the table its v1_0_99.go creates); None when none names it."""
+    quoted = message.split('"')
+    if len(quoted) < 3:
+        return None
+    name = quoted[1].rsplit(".", 1)[-1]
+    for migration in reversed(context.skipped_before):
+        try:
+            text = migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
+        except OSError:
+            continue
+        if name in text:
+            where = context.project.relative(migration.main_file) or migration.id
+            return (f"not judged: it needs {name} ({message}), which {where} makes, and that migration is not"
+                    f" replayed ({migration.skip_reason})")
+    return None
 
 
 def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:

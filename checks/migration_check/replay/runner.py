@@ -23,6 +23,7 @@ import psycopg
 from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
+from migration_check.families.apply import needs_unreplayed
 from migration_check.families.base import Trip
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
@@ -41,6 +42,8 @@ from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
 
 UP = "the up"  # what _attempt calls the up's step
+NEEDS = "needs what a migration the check cannot replay makes"
+NOT_JUDGED = f"not run: the up was not judged: it {NEEDS}"
 
 
 class Replay(Rebuilds):
@@ -242,7 +245,7 @@ class Replay(Rebuilds):
                                    lambda: self._step(up, migration, applied=True, observe_transaction=context))
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
-            return "not run: up failed"
+            return NOT_JUDGED if needs_unreplayed(context) else "not run: up failed"
         context.after_up = self._snapshot_alongside(trip, "after_up", first=True)
         trip.reached(Stage.UP_DONE)
         no_rollback = self._why_no_rollback(migration)
@@ -285,6 +288,8 @@ class Replay(Rebuilds):
         """The schema the next migration starts from, and why none can run (or None)."""
         migration = context.migration
         if context.after_up is None:
+            if needs_unreplayed(context):
+                return context.before, f"not run: {migration.id} was not judged: it {NEEDS}"
             return context.before, f"not run: {migration.id} failed to apply"
         assert migration.up is not None
         self._applied.append(migration)
