@@ -492,7 +492,7 @@ def test_what_a_skipped_go_migration_makes_is_not_judged_against_the_next(pg_ser
     cases = {(c.attrib["classname"], c.attrib["name"]): c for c in junit.iter("testcase")}
     assert code == 0 and not [c for c in cases.values() if c.find("failure") is not None]
     assert cases["migration_check.apply", "00002_index"].find("skipped").attrib["message"] == (
-        'not judged: it needs users (relation "users" does not exist), which migrations/00001_users.go makes, and'
+        'not judged: it needs users (relation "users" does not exist), which migrations/00001_users.go names, and'
         " that migration is not replayed (Go migration: goose runs it through its Go API, it is not SQL that can be"
         " replayed)")
     assert cases["migration_check.apply", "00003_more"].find("skipped").attrib["message"].startswith(

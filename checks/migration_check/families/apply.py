@@ -91,7 +91,7 @@ def _skipped_creator(context: MigrationContext, message: str) -> str | None:
             continue
         if name in text:
             where = context.project.relative(migration.main_file) or migration.id
-            return (f"not judged: it needs {name} ({message}), which {where} makes, and that migration is not"
+            return (f"not judged: it needs {name} ({message}), which {where} names, and that migration is not"
                     f" replayed ({migration.skip_reason})")
     return None
 
