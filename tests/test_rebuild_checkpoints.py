@@ -81,6 +81,7 @@ def test_rebuilds_from_a_checkpoint_judge_as_rebuilds_from_nothing(pg_server: Da
     ("do $$ begin create role app; end $$;", False),
     ("do $$ begin execute format('alter table %I owner to %I', 't', 'app_role'); end $$;", False),  # built at run time
     ("create function f() returns int language c as 'lib', 'f';", False),  # code it cannot read
+    ("create role app nologin; create tabel t (id int);", True),  # does not parse: runs nothing
 ])
 def test_copies_are_kept_only_where_no_statement_reaches_beyond_its_database(tmp_path: Path, sql: str,
                                                                               safe: bool) -> None:
