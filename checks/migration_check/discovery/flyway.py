@@ -28,12 +28,13 @@ from pathlib import Path
 
 import yaml
 from pglast import ast
-from pglast.enums.parsenodes import ObjectType, ReindexObjectType
+from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
+from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
 FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
@@ -137,7 +138,6 @@ def _key(version: str, description: str) -> tuple:
 _OUTSIDE_ALWAYS = frozenset({"CreatedbStmt", "DropdbStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
                              "CreateSubscriptionStmt", "DropSubscriptionStmt", "AlterSystemStmt"})
 _OUTSIDE_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "DiscardStmt"})
-ENUM_ADD_VALUE_IN_TRANSACTION = 120000
 
 
 def runs_outside(statement: Statement, server_version: int) -> bool:
@@ -152,7 +152,7 @@ def runs_outside(statement: Statement, server_version: int) -> bool:
     if isinstance(node, ast.DropStmt):  # DROP INDEX CONCURRENTLY, not other drops
         return statement.needs_autocommit and node.removeType == ObjectType.OBJECT_INDEX
     if isinstance(node, ast.ReindexStmt):  # REINDEX SCHEMA, DATABASE, SYSTEM; not REINDEX INDEX CONCURRENTLY
-        return node.kind not in (ReindexObjectType.REINDEX_OBJECT_INDEX, ReindexObjectType.REINDEX_OBJECT_TABLE)
+        return node.kind in REINDEX_MANY
     return statement.needs_autocommit
 
 

@@ -22,10 +22,9 @@ from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
 from migration_check.sql.outside import outside_reason
+from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
-# Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
-ENUM_ADD_VALUE_IN_TRANSACTION = 120000
 RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pglast import ast, parser
 
 from migration_check.sql import trees
-from migration_check.sql.statement import Statement
+from migration_check.sql.statement import Statement, code_of
 
 CLUSTER_WIDE = frozenset({
     "CreateRoleStmt", "AlterRoleStmt", "AlterRoleSetStmt", "DropRoleStmt", "GrantRoleStmt", "ReassignOwnedStmt",
@@ -31,11 +31,11 @@ def reaches_beyond_database(statement: Statement) -> bool:
     if statement.node not in ("DoStmt", "CreateFunctionStmt"):
         return False
     node = trees.statement(statement.sql)
+    if not isinstance(node, ast.DoStmt | ast.CreateFunctionStmt):
+        return False
     if isinstance(node, ast.CreateFunctionStmt) and getattr(node, "sql_body", None) is not None:  # BEGIN ATOMIC
         return _any_cluster_wide(node.sql_body)
-    options = _options(node)
-    language = options.get("language", "plpgsql" if isinstance(node, ast.DoStmt) else "sql").lower()
-    body = options.get("as", "")
+    language, body = code_of(node)
     if language == "sql":
         try:
             return _any_cluster_wide(tuple(raw.stmt for raw in trees.parse(body)))
@@ -45,21 +45,6 @@ def reaches_beyond_database(statement: Statement) -> bool:
         return True
     tree = trees.plpgsql_body(body) if isinstance(node, ast.DoStmt) else trees.plpgsql_function(statement.sql)
     return tree is None or _plpgsql_reaches(tree)
-
-
-def _options(node: ast.Node | None) -> dict[str, str]:
-    """LANGUAGE and AS of a DO block or CREATE FUNCTION (its body: the first string of AS)."""
-    found: dict[str, str] = {}
-    for option in getattr(node, "args", None) or getattr(node, "options", None) or ():
-        if not isinstance(option, ast.DefElem):
-            continue
-        value = option.arg
-        if isinstance(value, tuple | list):
-            value = value[0] if value else None
-        text = getattr(value, "sval", None)
-        if isinstance(text, str):
-            found[str(option.defname)] = text
-    return found
 
 
 def _any_cluster_wide(nodes: object) -> bool:

@@ -15,8 +15,10 @@ _STMT_KEY = '"stmts":[{"stmt":{"'
 # Node kinds whose options decide whether they can run in a transaction block.
 _DECIDED_BY_OPTIONS = frozenset({"IndexStmt", "DropStmt", "ReindexStmt", "VacuumStmt", "AlterTableStmt", "DoStmt",
                                  "DiscardStmt", "ClusterStmt", "AlterDatabaseStmt"})
+# Before PostgreSQL 12, ALTER TYPE ... ADD VALUE could not run inside a transaction block.
+ENUM_ADD_VALUE_IN_TRANSACTION = 120000
 # REINDEX SCHEMA, SYSTEM and DATABASE run outside a transaction block only.
-_REINDEX_MANY = frozenset({ReindexObjectType.REINDEX_OBJECT_SCHEMA, ReindexObjectType.REINDEX_OBJECT_SYSTEM,
+REINDEX_MANY = frozenset({ReindexObjectType.REINDEX_OBJECT_SCHEMA, ReindexObjectType.REINDEX_OBJECT_SYSTEM,
                            ReindexObjectType.REINDEX_OBJECT_DATABASE})
 _NEVER_IN_TRANSACTION = frozenset({
     "CreatedbStmt", "DropdbStmt", "AlterSystemStmt", "CreateTableSpaceStmt", "DropTableSpaceStmt",
@@ -53,7 +55,7 @@ def cannot_run_in_transaction(node: ast.Node | None) -> bool:
     if isinstance(node, ast.DropStmt):
         return bool(node.concurrent)
     if isinstance(node, ast.ReindexStmt):
-        return node.kind in _REINDEX_MANY or any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
+        return node.kind in REINDEX_MANY or any(getattr(p, "defname", "") == "concurrently" for p in (node.params or ()))
     if isinstance(node, ast.DiscardStmt):
         return node.target == DiscardMode.DISCARD_ALL
     if isinstance(node, ast.ClusterStmt):
@@ -79,12 +81,22 @@ def _commits(block: ast.DoStmt) -> bool:
     """Whether a DO block's PL/pgSQL commits or rolls back (PostgreSQL 11+): it may only run
     outside a transaction block, as psql runs it in autocommit ("invalid transaction termination"
     otherwise)."""
-    options = {str(o.defname): getattr(o.arg, "sval", "") for o in block.args or () if isinstance(o, ast.DefElem)}
-    return _body_commits(options.get("language", "plpgsql"), str(options.get("as", "")))
+    return _body_commits(*code_of(block))
+
+
+def code_of(node: ast.DoStmt | ast.CreateFunctionStmt) -> tuple[str, str]:
+    """The language (lower case) and the code of a DO block or CREATE FUNCTION: the text of AS,
+    its parts joined (a C function's is its file and symbol)."""
+    options = {str(o.defname): o.arg for o in (node.args if isinstance(node, ast.DoStmt) else node.options) or ()
+               if isinstance(o, ast.DefElem)}
+    language = getattr(options.get("language"), "sval", None) or ("plpgsql" if isinstance(node, ast.DoStmt) else "sql")
+    body = options.get("as")
+    parts = body if isinstance(body, (list, tuple)) else (body,)
+    return str(language).lower(), " ".join(getattr(part, "sval", "") or "" for part in parts)
 
 
 def _body_commits(language: str, body: str) -> bool:
-    if language.lower() != "plpgsql":
+    if language != "plpgsql":
         return False
     try:
         tokens = [t.name for t in parser.scan(body)]
@@ -99,11 +111,7 @@ def committing_procedure(node: ast.Node | None) -> str | None:
     backfill): a CALL of it must then run outside a transaction block, as psql runs it."""
     if not isinstance(node, ast.CreateFunctionStmt) or not node.is_procedure:
         return None
-    options = {str(o.defname): o.arg for o in node.options or () if isinstance(o, ast.DefElem)}
-    language = getattr(options.get("language"), "sval", "sql")
-    body = options.get("as")
-    text = " ".join(getattr(part, "sval", "") for part in body) if isinstance(body, (list, tuple)) else ""
-    return last_name(node.funcname) if _body_commits(str(language), text) else None
+    return last_name(node.funcname) if _body_commits(*code_of(node)) else None
 
 
 def called_procedure(node: ast.Node | None) -> str | None:
