@@ -21,6 +21,7 @@ from migration_check.sql.objects import unquote
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_TABLE = "42P01"
+UNREPLAYED = "apply: needs an unreplayed migration"  # context.notes key (needs_unreplayed)
 
 
 class Apply(Family):
@@ -69,11 +70,16 @@ class Apply(Family):
 
 def needs_unreplayed(context: MigrationContext) -> str | None:
     """Why the up cannot be judged, where it failed for want of what a migration the check could
-    not replay makes (see `_skipped_creator`); None otherwise."""
-    failure = context.up.failure if context.up is not None else None
-    if failure is None or failure.sqlstate not in MISSING_OBJECT_STATES or not context.skipped_before:
-        return None
-    return _skipped_creator(context, failure.message)
+    not replay makes (see `_skipped_creator`); None otherwise. Asked of a finished up by the
+    runner and by the verdict: the skipped migrations' files are read once, the answer noted."""
+    if UNREPLAYED not in context.notes:
+        failure = context.up.failure if context.up is not None else None
+        found = None
+        if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
+            found = _skipped_creator(context, failure.message)
+        context.notes[UNREPLAYED] = found
+    answer = context.notes[UNREPLAYED]
+    return answer if isinstance(answer, str) else None
 
 
 def _skipped_creator(context: MigrationContext, message: str) -> str | None:
