@@ -49,7 +49,7 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
             # A shallow clone: this one check cannot run, and says how to fix it; the rest still runs.
             unreachable = CheckResult("history", BASE_SUBJECT, Status.FAILED, file=project.relative(project.directory),
                                       line=1, message=error.one_line(), severity=settings.severity_of("history"))
-    results = findings_to_results(project, settings, branch, findings, base_ref or "the base", layout.duplicate_refusal)
+    results = findings_to_results(project, settings, branch, findings, base_ref or "the base")
     if unreachable is not None:
         results.append(unreachable)
     if not base_ref:
@@ -93,8 +93,9 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
 
 
 def findings_to_results(
-    project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str, refusal: str = ""
+    project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
 ) -> list[CheckResult]:
+    refusal = layout_named(project.format).duplicate_refusal
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
