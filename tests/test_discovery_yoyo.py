@@ -12,6 +12,7 @@ from migration_check.errors import FileError
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
 from migration_check.settings import Settings
+from migration_check.sql.splitter import split_script
 
 
 def project(tmp_path: Path, files: dict[str, str]):
@@ -24,7 +25,7 @@ def test_order_by_dependencies_then_name(tmp_path: Path) -> None:
         "0001.base.rollback.sql": "drop table a;\n",
         "0002.needs-later.sql": "-- needs 0003\n-- depends: 0003.later\n\ncreate table b (id int);\n",
         "0003.later.sql": "-- depends: 0001.base\ncreate table c (id int);\n",
-        "0004.python.py": "steps = []\n",
+        "0004.python.py": "def f(conn):\n    pass\n\nsteps = [step(f)]\n",
         "0005.rollback-orphan.rollback.sql": "select 1;\n",
         "post-apply.sql": "analyze;\n",
     })
@@ -32,7 +33,9 @@ def test_order_by_dependencies_then_name(tmp_path: Path) -> None:
     assert found.reason == "2 <id>.rollback.sql files, 2 -- depends: headers"
     assert [m.id for m in found.migrations] == ["0001.base", "0003.later", "0002.needs-later", "0004.python"]
     assert found.migrations[0].down.path.name == "0001.base.rollback.sql"
-    assert found.migrations[3].up is None and "Python" in found.migrations[3].skip_reason
+    assert found.migrations[3].up is None
+    assert found.migrations[3].skip_reason == (
+        "Python migration: the step at line 4 runs the function f, which the check cannot replay")
     assert [o.path.name for o in found.orphan_rollbacks] == ["0005.rollback-orphan.rollback.sql"]
     assert [s.path.name for s in found.stray_files] == ["post-apply.sql"]
 
@@ -60,14 +63,89 @@ def test_bad_dependencies_are_file_errors(tmp_path: Path, files: dict[str, str],
 
 
 def test_a_project_of_python_migrations_is_yoyo_and_its_names_are_fine(tmp_path: Path) -> None:
-    # As `yoyo new` writes them without --sql (seen on medwig/yoyo-migration-tutorial): each one a
-    # skipped case with the reason, not "no migrations found", and no naming failure for `.py`.
+    # As `yoyo new` writes them without --sql (seen on medwig/yoyo-migration-tutorial): migrations
+    # replayed from their steps, not "no migrations found", and no naming failure for `.py`.
     step = 'from yoyo import step\n\nsteps = [step("create table users (id int)", "drop table users")]\n'
     write_files(tmp_path, {"yoyo.ini": "[DEFAULT]\nsources = ./migrations\n",
                            "migrations/20190604_01_Vra0v-create-users.py": step,
                            "migrations/20190604_02_ORgoL-add-age.py": step})
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "yoyo"
-    assert [m.skip_reason is not None for m in found.migrations] == [True, True]
+    assert [m.skip_reason for m in found.migrations] == [None, None]
     naming = [r for r in static_checks(found, Settings()) if r.check == "naming"]
     assert {r.status for r in naming} == {Status.PASSED}
+
+
+def statements(script) -> list[tuple[int, int, str]]:
+    return [(s.line, s.column, s.sql) for s in split_script(script)]
+
+
+def test_python_steps_are_replayed_where_the_file_writes_them(tmp_path: Path) -> None:
+    # yoyo collects step() calls in call order as it imports the module; group() takes its steps
+    # and adds itself at its call; the rollback runs the steps' rollbacks in reverse order.
+    found = project(tmp_path, {"0001_a.py": (
+        'from yoyo import step, group as together\n'
+        '__depends__ = {}\n'
+        'TABLE = """\n    CREATE TABLE t (id int)\n"""\n'
+        'steps = [\n'
+        '    step(TABLE, "DROP TABLE t"),\n'
+        '    together(\n'
+        '        step(apply="ALTER TABLE t ADD a int", rollback="ALTER TABLE t DROP a"),\n'
+        '        step("ALTER TABLE t " "ADD b int", f"ALTER TABLE t DROP b"),\n'
+        '    ),\n'
+        '    step(textwrap.dedent("""\n        CREATE INDEX i ON t (a)"""), None),\n'
+        ']\n')})
+    [migration] = found.migrations
+    assert migration.up.transaction is Transaction.WRAPPED and migration.files == (migration.up.path,)
+    assert statements(migration.up) == [
+        (4, 5, "CREATE TABLE t (id int)"), (9, 21, "ALTER TABLE t ADD a int"),
+        (10, 15, "ALTER TABLE t ADD b int"), (13, 1, "CREATE INDEX i ON t (a)")]
+    assert statements(migration.down) == [
+        (10, 46, "ALTER TABLE t DROP b"), (9, 57, "ALTER TABLE t DROP a"), (7, 18, "DROP TABLE t")]
+
+
+def test_python_headers_order_and_transactions(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "0001.b.py": 'from yoyo import step\n__depends__ = "0002.a"\n__transactional__ = False\nstep("select 1")\n',
+        "0002.a.py": 'from yoyo import step\n__depends__ = ["0003.c"]\nstep("select 2")\n',
+        "0003.c.sql": "select 3;\n",
+        "0003.c-first.py": "from yoyo import step\nsteps = []\n",
+    })
+    # yoyo sorts the files by name (0003.c-first.py before 0003.c.sql), then by their dependencies.
+    assert [m.id for m in found.migrations] == ["0003.c-first", "0003.c", "0002.a", "0001.b"]
+    first, _, _, last = found.migrations
+    assert last.up.transaction is Transaction.NONE and last.down is None
+    assert statements(first.up) == [] and first.down is not None  # no steps: nothing to undo
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("steps = [step(lambda conn: None)]\n", "the step at line 2 runs Python code"),
+        ("SQL = 'select 1'\nSQL = 'select 2'\nsteps = [step(SQL)]\n", "the step at line 4 runs Python code"),
+        ("steps = [step('select ' + str(1))]\n", "the step at line 2 computes its SQL"),
+        ("for n in range(3):\n    step(f'select {n}')\n", "the step at line 3 is made by Python code (in a function, loop or condition)"),
+        ("steps = [step('select 1', ignore_errors='apply')]\n", "the step at line 2 ignores its errors ('apply')"),
+        ("steps = [step(*ARGS)]\n", "the step at line 2 takes its arguments from Python code"),
+        ("a = step('select 1')\nsteps = [group(a)]\n", "the group at line 3 gathers steps made elsewhere"),
+        ("__depends__ = set(NAMES)\n", "its __depends__ (line 2) is computed"),
+    ],
+)
+def test_python_the_check_cannot_replay_is_skipped_with_its_line(tmp_path: Path, source: str, reason: str) -> None:
+    [migration] = project(tmp_path, {"0001_a.py": f"from yoyo import step, group\n{source}"}).migrations
+    assert migration.up is None
+    assert migration.skip_reason == f"Python migration: {reason}, which the check cannot replay"
+
+
+def test_python_that_yoyo_cannot_import_is_a_file_error(tmp_path: Path) -> None:
+    with pytest.raises(FileError) as caught:
+        project(tmp_path, {"0001_a.py": "from yoyo import step\nsteps = [step('select 1')\n", "0000.x.rollback.sql": ""})
+    assert caught.value.line == 2 and caught.value.message.startswith("yoyo cannot import it:")
+
+
+def test_python_steps_without_rollbacks_ask_for_one_in_the_step(tmp_path: Path) -> None:
+    found = project(tmp_path, {"0001_a.py": "from yoyo import step\nsteps = [step('create table a (id int)')]\n"})
+    [pairing] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
+    assert pairing.status is Status.FAILED
+    assert pairing.message.startswith(
+        '0001_a.py has no rollback: add a rollback to its steps (`step("<apply>", "<rollback>")`) that undoes it')

@@ -48,6 +48,25 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "create index concurrently users_email on public.users (email);\n"
             "drop index concurrently users_id;\ncomment on index public.users_email is 'x';"),
     }),
+    # yoyo imports a Python migration and runs the SQL its step() calls give (gpu-mode/kernelbot:
+    # 29 such migrations, before skipped whole): literals, names bound to them, keyword arguments,
+    # groups; `__transactional__ = False` runs each step on its own (CONCURRENTLY); `__depends__`
+    # orders them.
+    "yoyo-python-steps": ("yoyo", {
+        "migrations/20240101_01_aaaaa-users.py": (
+            'from yoyo import step\n\n__depends__ = {}\n\nUSERS = """\n    CREATE TABLE users (id int PRIMARY KEY)\n"""\n\n'
+            'steps = [\n    step(USERS, "DROP TABLE users"),\n'
+            '    step(apply="ALTER TABLE users ADD COLUMN email text",\n         rollback="ALTER TABLE users DROP COLUMN email"),\n]\n'),
+        "migrations/20240101_02_bbbbb-index.py": (
+            'from yoyo import step\n\n__depends__ = {"20240101_03_ccccc-names"}\n__transactional__ = False\n\n'
+            'steps = [step("CREATE INDEX CONCURRENTLY users_name ON users (name)",\n'
+            '              "DROP INDEX CONCURRENTLY users_name")]\n'),
+        "migrations/20240101_03_ccccc-names.py": (
+            'from yoyo import group, step\n\n__depends__ = "20240101_01_aaaaa-users"\n\n'
+            'steps = [group(\n    step("ALTER TABLE users ADD COLUMN name text " "NOT NULL DEFAULT \'\'",\n'
+            '         "ALTER TABLE users DROP COLUMN name"),\n'
+            '    step("COMMENT ON COLUMN users.name IS \'shown\'", None),\n)]\n'),
+    }),
     # Flyway runs outside a transaction a script of statements its parser recognises as such
     # (PostgreSQLParser.detectCanExecuteInTransaction): REINDEX SCHEMA, VACUUM.
     "flyway-recognised-outside": ("flyway", {
@@ -497,6 +516,43 @@ def test_what_a_skipped_go_migration_makes_is_not_judged_against_the_next(pg_ser
         " replayed)")
     assert cases["migration_check.apply", "00003_more"].find("skipped").attrib["message"].startswith(
         "not run: 00002_index was not judged")
+
+
+def test_a_yoyo_python_migration_fails_at_its_line_with_the_python_way_out(pg_server: Database, tmp_path: Path) -> None:
+    # yoyo runs each Python migration in a transaction (each step in a savepoint) unless
+    # `__transactional__ = False`; findings point into the .py file, at the SQL's own line.
+    root = write_files(tmp_path / "repo", {
+        "migrations/0001_a.py": (
+            'from yoyo import step\n\nsteps = [\n    step("create table a (id int, b text)", "drop table a"),\n'
+            '    step("""\ncreate index concurrently a_id on a (id);""", "drop index a_id"),\n]\n'),
+        "migrations/0002_b.py": (
+            'from yoyo import step\n\nsteps = [\n    step("create table b (id int)", "drop table b"),\n'
+            '    step("alter table a drop column b", """\n  alter table a\n    add column b int"""),\n]\n'),
+    })
+    code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.startswith("migrations/0001_a.py:6:1: ERROR 25001: CREATE INDEX CONCURRENTLY")
+    assert "`__transactional__ = False`" in apply
+    (root / "migrations/0001_a.py").write_text(
+        (root / "migrations/0001_a.py").read_text().replace("steps = [", "__transactional__ = False\n\nsteps = ["))
+    code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
+    assert failures_of(junit, "apply") == []
+    [(name, roundtrip)] = failures_of(junit, "roundtrip")
+    assert code == 1 and name == "0002_b"
+    assert "column public.a.b: type integer, was text — created again by the rollback (line 6)" in roundtrip
+
+
+def test_a_yoyo_python_migration_that_runs_code_is_skipped_with_its_line(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "migrations/0001_a.py": 'from yoyo import step\n\nsteps = [step("create table a (id int)", "drop table a")]\n',
+        "migrations/0002_fill.py": ('from yoyo import step\n\n\ndef fill(conn):\n    conn.cursor().execute("insert into a values (1)")\n'
+                                    '\n\nsteps = [step(fill, "delete from a")]\n'),
+    })
+    code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
+    [skipped] = [c.find("skipped").attrib["message"] for c in junit.iter("testcase")
+                 if c.attrib["classname"] == "migration_check.apply" and c.attrib["name"] == "0002_fill"]
+    assert code == 0
+    assert skipped == "Python migration: the step at line 8 runs the function fill, which the check cannot replay"
 
 
 def test_a_role_the_server_should_have_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:

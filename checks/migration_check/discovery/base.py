@@ -104,6 +104,11 @@ class Layout(abc.ABC):
     def discover(self, directory: Path) -> Discovery:
         """The migrations in `directory`, ordered as the layout's own runner orders them."""
 
+    def missing_rollback_hint(self, migration: Migration) -> str | None:
+        """What to add where a migration of this layout keeps its rollback inside its own file
+        (a yoyo Python migration's steps); None: the pairing check names the layout's file."""
+        return None
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")

@@ -12,8 +12,11 @@ Rules, as yoyo applies them:
   first, `-- transactional: false` runs the migration (both directions) outside a transaction.
 - Migrations are ordered by id, then moved after their dependencies (a stable topological sort,
   as yoyo does). An unknown dependency or a cycle is a FileError at the header line.
-- Python migrations (`<id>.py`) are reported as skipped: not SQL. `post-apply` hooks are reported
-  as stray (they are not migrations and are not replayed).
+- Python migrations (`<id>.py`) are read without being run (`yoyo_python.py`): the SQL their
+  `step()` calls write out is replayed; one that runs Python code is skipped with the reason.
+  `post-apply` hooks are reported as stray (they are not migrations and are not replayed).
+- yoyo sorts a directory's files by name (`0001.a-b.py` before `0001.a.sql`) before the
+  dependency sort.
 """
 
 from __future__ import annotations
@@ -34,12 +37,11 @@ from migration_check.discovery.base import (
     split_lines,
     utc_timestamp,
 )
+from migration_check.discovery.yoyo_python import PythonMigration, imports_steps, read_python_migration, script_of
 from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
 ROLLBACK = ".rollback.sql"
-PYTHON_SKIP = "Python migration: yoyo runs it as Python, it is not SQL that can be replayed"
-YOYO_IMPORT = "from yoyo import"
 
 
 @dataclass
@@ -61,7 +63,8 @@ class YoyoLayout(Layout):
     strict_naming_pattern = r"^\d{8}_\d{2}_[A-Za-z0-9]{5}(-[a-z0-9-]+)?((\.rollback)?\.sql|\.py)$"
     strict_naming_hint = "<YYYYMMDD>_<NN>_<xxxxx>-<message>.sql with .rollback.sql (or .py), as `yoyo new` writes them"
     bookkeeping = bookkeeping.YOYO
-    transaction_opt_out = "run it outside one, with `-- transactional: false` in the file's leading comments"
+    transaction_opt_out = ("run it outside one, with `-- transactional: false` in the file's leading comments"
+                           " (in a Python migration, `__transactional__ = False`)")
 
     identity = "id"  # _yoyo_migration records the id, the whole file name
 
@@ -71,11 +74,11 @@ class YoyoLayout(Layout):
         rollbacks = sum(1 for p in files if p.name.endswith(ROLLBACK))
         headed = sum(1 for p in files if not p.name.endswith(ROLLBACK) and read_header(p, read_head(p)).depends_line)
         # A project of Python migrations only is still yoyo's: each one a skipped case, not "no migrations".
-        python = sum(1 for p in candidates if p.suffix == ".py" and YOYO_IMPORT in read_head(p))
+        python = sum(1 for p in candidates if p.suffix == ".py" and imports_steps(read_head(p)))
         if not rollbacks and not headed and not python:
             return None
         counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"),
-                   (python, "Python migrations (from yoyo import)"))
+                   (python, "Python migrations (from yoyo import step)"))
         parts = [f"{count} {what}" for count, what in counted if count]
         return Detection(score=85, reason=", ".join(parts))
 
@@ -96,13 +99,16 @@ class YoyoLayout(Layout):
             else:
                 stray.append(StrayFile(path, "yoyo ignores it: not a .sql or .py migration"))
         headers = {id_: read_header(path, read_sql(path)) for id_, path in forward.items()}
-        order = _ordered(sorted([*forward, *python]), headers, forward)
+        pythons = {id_: read_python_migration(path, read_sql(path)) for id_, path in python.items()}
+        headers |= {id_: Header(p.depends, p.depends_line, p.transactional) for id_, p in pythons.items()}
+        names = {id_: path.name for id_, path in (*forward.items(), *python.items())}
+        order = _ordered(sorted(names, key=names.__getitem__), headers, {**forward, **python})
         migrations = []
         for position, id_ in enumerate(order):
-            if id_ in python:
-                migrations.append(Migration(id_, "", (position,), up=None, files=(python[id_],), skip_reason=PYTHON_SKIP))
-                continue
             transaction = Transaction.WRAPPED if headers[id_].transactional else Transaction.NONE
+            if id_ in python:
+                migrations.append(_python_migration(id_, position, python[id_], pythons[id_], transaction))
+                continue
             up_path, down_path = forward[id_], backward.pop(id_, None)
             migrations.append(Migration(
                 version=id_,
@@ -115,12 +121,29 @@ class YoyoLayout(Layout):
         orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
         return Discovery(migrations, stray, orphans)
 
+    def missing_rollback_hint(self, migration: Migration) -> str | None:
+        if migration.main_file is not None and migration.main_file.suffix == ".py":
+            return "a rollback to its steps (`step(\"<apply>\", \"<rollback>\")`)"
+        return None
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name.replace('_', '-')}"
         return {
             directory / f"{stem}.sql": f"-- {name}\n-- depends:\n\n",
             directory / f"{stem}{ROLLBACK}": f"-- rollback of {stem}\n",
         }
+
+
+def _python_migration(id_: str, position: int, path: Path, found: PythonMigration,
+                      transaction: Transaction) -> Migration:
+    if found.skip_reason is not None:
+        return Migration(id_, "", (position,), up=None, files=(path,), skip_reason=found.skip_reason)
+    text = read_sql(path)
+    # Steps without any rollback are undone by nothing: no rollback script, as for a .sql file
+    # without its .rollback.sql. A migration of no steps has nothing to undo.
+    down = script_of(path, text, found.rollbacks, transaction) if found.rollbacks or not found.applies else None
+    return Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction), down=down,
+                     files=(path,))
 
 
 def read_header(path: Path, text: str) -> Header:
@@ -145,7 +168,8 @@ def read_header(path: Path, text: str) -> Header:
 
 
 def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path]) -> list[str]:
-    """`ids` in name order, each moved after its dependencies (Kahn's algorithm, smallest id first)."""
+    """`ids` in the order given (file names), each moved after its dependencies: Kahn's algorithm
+    taking the first ready one each time, as yoyo's topologicalsort does."""
     known = set(ids)
     waiting_on: dict[str, set[str]] = {}
     dependents: dict[str, list[str]] = {id_: [] for id_ in ids}
@@ -158,16 +182,17 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
                 raise FileError(paths[id_], line, f"depends on {dependency}, which is not a migration here")
             dependents[dependency].append(id_)
         waiting_on[id_] = needs
-    ready = [id_ for id_ in ids if not waiting_on[id_]]
+    rank = {id_: index for index, id_ in enumerate(ids)}
+    ready = [(rank[id_], id_) for id_ in ids if not waiting_on[id_]]
     heapq.heapify(ready)
     order = []
     while ready:
-        id_ = heapq.heappop(ready)
+        _, id_ = heapq.heappop(ready)
         order.append(id_)
         for dependent in dependents[id_]:
             waiting_on[dependent].discard(id_)
             if not waiting_on[dependent]:
-                heapq.heappush(ready, dependent)
+                heapq.heappush(ready, (rank[dependent], dependent))
     if len(order) < len(ids):
         stuck = sorted(set(ids) - set(order))
         raise FileError(paths[stuck[0]], headers[stuck[0]].depends_line, f"dependency cycle among {', '.join(stuck)}")

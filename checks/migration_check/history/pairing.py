@@ -49,7 +49,8 @@ def missing_rollback(project: Project, migration: Migration) -> list[str]:
     # Trust the layout's names only when they reproduce the forward file that exists; single-file
     # layouts (dbmate, goose) want a section, not a file.
     trusted = len(expected) > 1 and migration.main_file and expected[0] == path_in_directory(project, migration.main_file)
-    what = expected[1] if trusted else f"a rollback ({layout_named(project.format).naming_hint})"
+    layout = layout_named(project.format)
+    what = layout.missing_rollback_hint(migration) or (expected[1] if trusted else f"a rollback ({layout.naming_hint})")
     name = migration.main_file.name if migration.main_file else migration.id
     return [
         f"{name} has no rollback: add {what} that undoes it"
