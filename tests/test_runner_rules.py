@@ -514,8 +514,8 @@ def test_what_a_skipped_go_migration_makes_is_not_judged_against_the_next(pg_ser
         'not judged: it needs users (relation "users" does not exist), which migrations/00001_users.go names, and'
         " that migration is not replayed (Go migration: goose runs it through its Go API, it is not SQL that can be"
         " replayed)")
-    assert cases["migration_check.apply", "00003_more"].find("skipped").attrib["message"].startswith(
-        "not run: 00002_index was not judged")
+    # The later migrations run without them, and are judged.
+    assert cases["migration_check.apply", "00003_more"].find("skipped") is None
 
 
 def test_a_yoyo_python_migration_fails_at_its_line_with_the_python_way_out(pg_server: Database, tmp_path: Path) -> None:

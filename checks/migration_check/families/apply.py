@@ -1,9 +1,10 @@
 """apply: the migration's up runs, in order, on the state the earlier migrations left.
 
 When it fails because something does not exist and an earlier migration could not be replayed (a
-goose Go migration, a Flyway Java one, a Prisma project's data migration in code): where that
-migration's text names the missing object, the case is skipped with the reason (the replay's blind
-spot, not the migration's fault); otherwise the message says that one may have created it. When the missing
+goose Go migration, a Flyway Java one, a Prisma project's data migration in code) or failed to
+apply: where that migration's text names the missing object, the case is skipped with the reason
+(the replay's blind spot, or the earlier failure's consequence, not this migration's fault);
+otherwise the message says that one may have created it. When the missing
 table is created by no earlier migration but by a SQL file elsewhere in the repository (a baseline
 schema), the message names that file and how to run it first.
 """
@@ -36,7 +37,7 @@ class Apply(Family):
             # The migration needs what code the check cannot run made: it cannot be judged.
             return context.result(self.name, Status.SKIPPED, message=creator)
         if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
-            names = ", ".join(context.project.relative(m.main_file) or m.id for m in context.skipped_before[-3:])
+            names = ", ".join(context.project.relative(m.main_file) or m.id for m, _ in context.skipped_before[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)
                                       or newer_postgresql(failure.sqlstate, failure.statement,
@@ -90,7 +91,7 @@ def _skipped_creator(context: MigrationContext, message: str) -> str | None:
     if len(quoted) < 3:
         return None
     name = quoted[1].rsplit(".", 1)[-1]
-    for migration in reversed(context.skipped_before):
+    for migration, reason in reversed(context.skipped_before):
         try:
             text = migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
         except OSError:
@@ -98,7 +99,7 @@ def _skipped_creator(context: MigrationContext, message: str) -> str | None:
         if name in text:
             where = context.project.relative(migration.main_file) or migration.id
             return (f"not judged: it needs {name} ({message}), which {where} names, and that migration is not"
-                    f" replayed ({migration.skip_reason})")
+                    f" replayed ({reason})")
     return None
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import psycopg
 
@@ -59,6 +59,14 @@ class StepRun:
         return self.failure is not None
 
 
+class Unreplayed(NamedTuple):
+    """An earlier migration whose up is not in the database, and why (its skip reason, or that it
+    failed to apply)."""
+
+    migration: Migration
+    reason: str
+
+
 @dataclass
 class MigrationContext:
     """Everything a family may look at for one migration. Snapshots and steps are filled in as the
@@ -81,8 +89,9 @@ class MigrationContext:
     notes: dict[str, object] = field(default_factory=dict)
     # Objects the setup scripts provided: (kind, name) -> "the supabase setup".
     setup_objects: Mapping[tuple[str, str], str] = field(default_factory=dict)
-    # Earlier migrations the replay could not run (goose Go, Flyway Java, yoyo Python).
-    skipped_before: tuple[Migration, ...] = ()
+    # Earlier migrations the replay could not run (goose Go, Flyway Java, yoyo Python code) or whose
+    # up failed or was not judged, each with the reason: the state they would make is missing.
+    skipped_before: tuple[Unreplayed, ...] = ()
     # The tool's own session on the same database (migrations never use it): what a family keeps
     # between stages (copies of rows) lives there. None: the migration's connection stands in.
     admin: psycopg.Connection | None = None

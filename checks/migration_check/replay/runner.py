@@ -24,7 +24,7 @@ from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.apply import needs_unreplayed
-from migration_check.families.base import Trip
+from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
 from migration_check.presets import setup_name
@@ -42,7 +42,7 @@ from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
 
 UP = "the up"  # what _attempt calls the up's step
-NEEDS = "needs what a migration the check cannot replay makes"
+NEEDS = "needs what an earlier migration that is not in the database makes"
 NOT_JUDGED = f"not run: the up was not judged: it {NEEDS}"
 
 
@@ -67,7 +67,9 @@ class Replay(Rebuilds):
         self._copies_safe: bool | None = None  # whether rebuilds may start from a copy (restore.py)
         self._setup: list[Script] = []
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
-        self._skipped: list[Migration] = []  # migrations that could not be replayed (Go, Java, Python)
+        # Migrations whose up is not in the database: not replayable (Go, Java, Python code), failed
+        # or not judged. The later ones run without them.
+        self._skipped: list[Unreplayed] = []
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
         self.setup_objects: dict[tuple[str, str], str] = {}
         self._bookkeeping = layout_named(project.format).bookkeeping
@@ -173,7 +175,7 @@ class Replay(Rebuilds):
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:
-                self._skipped.append(migration)
+                self._skipped.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
                 continue
             started = time.perf_counter()
@@ -288,9 +290,13 @@ class Replay(Rebuilds):
         """The schema the next migration starts from, and why none can run (or None)."""
         migration = context.migration
         if context.after_up is None:
-            if needs_unreplayed(context):
-                return context.before, f"not run: {migration.id} was not judged: it {NEEDS}"
-            return context.before, f"not run: {migration.id} failed to apply"
+            # One failure does not hide the later migrations: they run on the state without this
+            # one, and any that needs what it makes is not judged (apply.needs_unreplayed).
+            self._skipped.append(Unreplayed(migration, "it was not judged either" if needs_unreplayed(context)
+                                            else "it failed to apply"))
+            if not self._differences(context.before, now := self.snapshots.take()):
+                return now, None  # the failed up changed nothing (it ran in a transaction)
+            return self._rebuild(migration, context.before)
         assert migration.up is not None
         self._applied.append(migration)
         if context.down is None:
