@@ -134,8 +134,44 @@ def test_what_a_failed_migration_makes_is_not_judged_against_the_later_ones(pg_s
         'not judged: it needs t2 (relation "t2" does not exist), which 20250101000002_table_2.sql names, and that'
         " migration is not replayed (it failed to apply)")
     assert skipped["20250101000004_table_4"].endswith(
-        "which 20250101000003_table_3.sql names, and that migration is not replayed (it was not judged either)")
+        "it needs t2 (relation \"t2\" does not exist), which 20250101000003_table_3.sql names, and that migration"
+        " is not replayed (it was not judged either)")
     assert verdicts(root, "roundtrip")["20250101000005_table_5"] == "passed"
+
+
+def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_server: Database, tmp_path: Path) -> None:
+    # Each later failure linked to an earlier one is skipped with the link; the rest are findings.
+    ups = {
+        1: "create extension postgis;",  # not available on the test server
+        2: "create table g (p geometry);",  # needs PostGIS: 1's failure, not 2's
+        3: "create table acct (id int primary key, tenant int);",
+        4: "alter table acct alter column tenant type uuid using null;\nalter table nowhere_x add column y int;",
+        5: "insert into acct values (1, gen_random_uuid());",  # fails on acct, which 4 (failed) changes
+        6: "create table a6 (id int references mc_no_schema.users);",
+        7: "create table a7 (id int references mc_no_schema.users);",  # the same thing missing as 6
+        8: "create table c8 (a int check (a in (select 1)));",  # its own failure
+        9: "alter table later_t add column z int;",  # the table comes in 10
+        10: "create table later_t (id int);",
+    }
+    files = numbered(10, {n: (up, "select 1;") for n, up in ups.items()})
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    assert code == 1
+    cases = {c.attrib["name"].split("_table_")[1]: c for c in root.iter("testcase")
+             if c.attrib["classname"] == "migration_check.apply"}
+    failed = sorted(int(n) for n, c in cases.items() if c.find("failure") is not None)
+    assert failed == [1, 4, 6, 8, 9]
+    skipped = {int(n): c.find("skipped").attrib["message"] for n, c in cases.items() if c.find("skipped") is not None}
+    assert skipped[2] == ('not judged: it needs geometry, a type of the postgis extension (type "geometry" does not'
+                          " exist), which 20250101000001_table_1.sql names, and that migration is not replayed (it"
+                          " failed to apply)")
+    assert skipped[5].startswith("not judged: it fails (column \"tenant\" is of type integer but expression is of type"
+                                 " uuid) on acct, which 20250101000004_table_4.sql also names")
+    assert skipped[7] == ('not judged: it fails as 20250101000006_table_6.sql did (schema "mc_no_schema" does not'
+                          " exist), and that migration is not replayed (it failed to apply): fix that one first")
+    assert sorted(skipped) == [2, 5, 7]
+    later = cases["9"].find("failure").attrib["message"]
+    assert later.endswith("(20250101000010_table_10.sql:1, a later migration, creates later_t: the runner applies"
+                          " this one first; order them, or move the statement)")
 
 
 def test_a_failure_half_way_outside_a_transaction_is_rebuilt_before_the_next(pg_server: Database, tmp_path: Path) -> None:

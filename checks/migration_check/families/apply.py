@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from migration_check.discovery.baselines import files_creating, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult, Status
+from migration_check.model import CheckResult, Migration, Status
+from migration_check.replay.executor import ScriptFailed
 from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
 from migration_check.sql.extensions import extension_object
-from migration_check.sql.objects import unquote
+from migration_check.sql.objects import statement_names, unquote
 
 # undefined table, column, function, object, schema
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
@@ -36,8 +37,13 @@ class Apply(Family):
         if (creator := needs_unreplayed(context)) is not None:
             # The migration needs what code the check cannot run made: it cannot be judged.
             return context.result(self.name, Status.SKIPPED, message=creator)
-        if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
-            names = ", ".join(context.project.relative(m.main_file) or m.id for m, _ in context.skipped_before[-3:])
+        if failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
+                                    or _baseline_hint(context, failure.sqlstate, failure.message)):
+            result.message += f" {hint}"
+        elif failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and (code := [
+                u.migration for u in context.skipped_before if u.migration.skip_reason is not None]):
+            # Code may build the name at run time; a failed SQL migration's text would have named it.
+            names = ", ".join(context.project.relative(m.main_file) or m.id for m in code[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)
                                       or newer_postgresql(failure.sqlstate, failure.statement,
@@ -58,8 +64,6 @@ class Apply(Family):
                                " here: if production's includes it, give this database the same in a setup script"
                                " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
                                f" {path}', current_database()); END $$;)")
-        elif failure is not None and (baseline := _baseline_hint(context, failure.sqlstate, failure.message)):
-            result.message += f" {baseline}"
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
             result.message += f" {extension.hint()}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
@@ -70,36 +74,68 @@ class Apply(Family):
 
 
 def needs_unreplayed(context: MigrationContext) -> str | None:
-    """Why the up cannot be judged, where it failed for want of what a migration the check could
-    not replay makes (see `_skipped_creator`); None otherwise. Asked of a finished up by the
-    runner and by the verdict: the skipped migrations' files are read once, the answer noted."""
+    """Why the up cannot be judged, where its failure may follow from a migration that is not in
+    the database (see `_unreplayed_cause`); None otherwise. Asked of a finished up by the runner
+    and by the verdict: the unreplayed migrations' files are read once, the answer noted."""
     if UNREPLAYED not in context.notes:
         failure = context.up.failure if context.up is not None else None
-        found = None
-        if failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and context.skipped_before:
-            found = _skipped_creator(context, failure.message)
-        context.notes[UNREPLAYED] = found
+        context.notes[UNREPLAYED] = _unreplayed_cause(context, failure) if failure and context.skipped_before else None
     answer = context.notes[UNREPLAYED]
     return answer if isinstance(answer, str) else None
 
 
-def _skipped_creator(context: MigrationContext, message: str) -> str | None:
-    """Why the up cannot be judged, when the object the error names ("relation "x" does not exist")
-    is named in the text of a migration the check could not replay (hatchet's v1_0_100.sql needs
-    the table its v1_0_99.go creates); None when none names it."""
+def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str | None:
+    """Why the up's failure may not be its own: an earlier migration that is not in the database
+    (code the check cannot run, or an up that failed: hatchet's v1_0_100.sql alters the table its
+    v1_0_99.go creates) names what the failing statement needs or touches, or failed the same way.
+    None when nothing links them: the failure is the migration's own."""
+    message = failure.message
+    missing = _quoted(message) if failure.sqlstate in MISSING_OBJECT_STATES else None
+    extension = extension_object(failure.sqlstate, message)
+    touched = statement_names(failure.statement) if failure.statement else frozenset()
+    for earlier in reversed(context.skipped_before):
+        where = context.project.relative(earlier.migration.main_file) or earlier.migration.id
+        because = f"and that migration is not replayed ({earlier.reason})"
+        if missing is not None and earlier.error == (failure.sqlstate, message):  # the same thing missing
+            return f"not judged: it fails as {where} did ({message}), {because}: fix that one first"
+        text = _text_of(earlier.migration)
+        if missing is not None and missing in text:
+            return f"not judged: it needs {missing} ({message}), which {where} names, {because}"
+        if extension is not None and extension.extension.lower() in text.lower():
+            article = "an" if extension.kind[0] in "aeiou" else "a"
+            return (f"not judged: it needs {extension.name}, {article} {extension.kind} of the {extension.extension} extension"
+                    f" ({message}), which {where} names, {because}")
+        if names := sorted(name for name in touched if name in text):
+            return (f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
+                    " its failure may follow from that one")
+    return None
+
+
+def _quoted(message: str) -> str | None:
+    """The object a missing-object error names ("relation "x.y" does not exist" is y)."""
     quoted = message.split('"')
-    if len(quoted) < 3:
+    return quoted[1].rsplit(".", 1)[-1] if len(quoted) >= 3 else None
+
+
+def _text_of(migration: Migration) -> str:
+    try:
+        return migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
+    except OSError:
+        return ""
+
+
+def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
+    """When a later migration creates the missing table: the runner applies this one first."""
+    table = _missing_relation(sqlstate, message)
+    if table is None:
         return None
-    name = quoted[1].rsplit(".", 1)[-1]
-    for migration, reason in reversed(context.skipped_before):
-        try:
-            text = migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
-        except OSError:
-            continue
-        if name in text:
-            where = context.project.relative(migration.main_file) or migration.id
-            return (f"not judged: it needs {name} ({message}), which {where} names, and that migration is not"
-                    f" replayed ({reason})")
+    table = unquote(table.rsplit(".", 1)[-1])
+    project = context.project
+    for later in project.migrations[project.migrations.index(context.migration) + 1:]:
+        if later.up is not None and (statement := statement_creating(later.up, table)) is not None:
+            where = f"{project.relative(statement.path)}:{statement.line}"
+            return (f"({where}, a later migration, creates {table}: the runner applies this one first; order them, or"
+                    " move the statement)")
     return None
 
 

@@ -65,6 +65,7 @@ class Unreplayed(NamedTuple):
 
     migration: Migration
     reason: str
+    error: tuple[str | None, str] | None = None  # (SQLSTATE, message) of its up, where that failed on its own
 
 
 @dataclass

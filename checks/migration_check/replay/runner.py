@@ -292,8 +292,11 @@ class Replay(Rebuilds):
         if context.after_up is None:
             # One failure does not hide the later migrations: they run on the state without this
             # one, and any that needs what it makes is not judged (apply.needs_unreplayed).
-            self._skipped.append(Unreplayed(migration, "it was not judged either" if needs_unreplayed(context)
-                                            else "it failed to apply"))
+            failure = context.up.failure if context.up is not None else None
+            if needs_unreplayed(context) or failure is None:
+                self._skipped.append(Unreplayed(migration, "it was not judged either"))
+            else:
+                self._skipped.append(Unreplayed(migration, "it failed to apply", (failure.sqlstate, failure.message)))
             if not self._differences(context.before, now := self.snapshots.take()):
                 return now, None  # the failed up changed nothing (it ran in a transaction)
             return self._rebuild(migration, context.before)
