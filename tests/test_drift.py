@@ -94,6 +94,20 @@ def test_each_difference_is_a_case_that_names_the_object_and_both_sides(pg_serve
     assert not any("schema_migrations" in name for name in by_name)  # the runner's own table
 
 
+def test_a_difference_after_a_failed_migration_says_the_schema_lacks_it(pg_server: Database, database: Database,
+                                                                         tmp_path: Path) -> None:
+    # The later migrations run without the failed one: the schema lacks what it makes, and the
+    # drift cases say so rather than blame drift alone.
+    broken = {**MIGRATIONS, "db/migrations/20250102000000_orders.sql": MIGRATIONS[
+        "db/migrations/20250102000000_orders.sql"].replace("references users", "references nowhere")}
+    root = write_files(tmp_path, broken)
+    (root / "db" / "schema.sql").write_text(dump_of(database))
+    code, cases = run(root, "--database-url", pg_server.conninfo)
+    orders = {c.attrib["name"]: c for c in cases}["table public.orders"]
+    assert code == 1 and message(orders).endswith(
+        "(the migrated schema lacks 1 migration(s) not replayed: 20250102000000_orders; a difference may be theirs)")
+
+
 def test_a_declared_schema_that_does_not_load_is_an_error_at_its_line(pg_server: Database, tmp_path: Path,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
     root = write_files(tmp_path, {**MIGRATIONS, "expected.sql": "create table a (id int);\ncreate table b (id nosuchtype);\n"})

@@ -88,6 +88,11 @@ class Replay(Rebuilds):
         return self._fresh.copies
 
     @property
+    def unreplayed(self) -> list[Unreplayed]:
+        """The migrations whose up is not in the database: code, failed or not judged."""
+        return list(self._skipped)
+
+    @property
     def setup_scripts(self) -> list[Script]:
         return list(self._setup)
 
