@@ -46,6 +46,11 @@ def test_a_syntax_error_that_a_newer_postgresql_reads_says_so() -> None:
 @pytest.mark.parametrize(("sqlstate", "message", "named"), [
     ("42704", 'type "extensions.vector" does not exist', "vector is a type of the vector extension"),
     ("42883", "function uuid_generate_v4() does not exist", "uuid_generate_v4 is a function of the uuid-ossp extension"),
+    # As PL/pgSQL words it inside a function body (MindsHub/insigno_backend), without quotes.
+    ("42704", "type geometry does not exist", "geometry is a type of the postgis extension"),
+    # TimescaleDB's, as ajitpratap0/cryptofunk calls it.
+    ("42883", "function create_hypertable(unknown, unknown, if_not_exists => boolean) does not exist",
+     "create_hypertable is a function of the timescaledb extension"),
     # As FlogFr/FlashCard's first change has it: a trigram index without pg_trgm.
     ("42704", 'operator class "gin_trgm_ops" does not exist for access method "gin"',
      "gin_trgm_ops is an operator class of the pg_trgm extension"),

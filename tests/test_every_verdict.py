@@ -148,7 +148,7 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         4: "alter table acct alter column tenant type uuid using null;\nalter table nowhere_x add column y int;",
         5: "insert into acct values (1, gen_random_uuid());",  # fails on acct, which 4 (failed) changes
         6: "create table a6 (id int references mc_no_schema.users);",
-        7: "create table a7 (id int references mc_no_schema.users);",  # the same thing missing as 6
+        7: "create table a7 (id int, u int references mc_no_schema.users);",  # the same thing missing as 6
         8: "create table c8 (a int check (a in (select 1)));",  # its own failure
         9: "alter table later_t add column z int;",  # the table comes in 10
         10: "create table later_t (id int);",
@@ -172,6 +172,19 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
     later = cases["9"].find("failure").attrib["message"]
     assert later.endswith("(20250101000010_table_10.sql:1, a later migration, creates later_t: the runner applies"
                           " this one first; order them, or move the statement)")
+
+
+def test_a_supabase_schema_outside_a_supabase_layout_gets_the_preset_hint(pg_server: Database, tmp_path: Path) -> None:
+    # 0x0501/readest keeps Supabase migrations as numbered files under docker/: `auth` is the platform's.
+    files = numbered(1, {1: ("create table a (id uuid references auth.users);", "drop table a;")})
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    [(_, message)] = [(c.attrib["name"], c.find("failure").attrib["message"]) for c in root.iter("testcase")
+                      if c.attrib["classname"] == "migration_check.apply" and c.find("failure") is not None]
+    assert code == 1 and message.endswith(
+        'schema "auth" does not exist (schema auth is Supabase\'s: the `supabase` setup preset makes it'
+        " (`--setup supabase`), or check on Supabase's image (`--postgres-image supabase/postgres`))")
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path, "--setup", "supabase")
+    assert code == 0
 
 
 def test_a_failure_half_way_outside_a_transaction_is_rebuilt_before_the_next(pg_server: Database, tmp_path: Path) -> None:

@@ -15,7 +15,13 @@ from migration_check.discovery.baselines import files_creating, statement_creati
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.model import CheckResult, Migration, Status
 from migration_check.replay.executor import ScriptFailed
-from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, newer_postgresql, other_dialect
+from migration_check.sql.dialects import (
+    UNDEFINED_OBJECT,
+    missing_function,
+    missing_type,
+    newer_postgresql,
+    other_dialect,
+)
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import statement_names, unquote
 
@@ -23,6 +29,10 @@ from migration_check.sql.objects import statement_names, unquote
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_TABLE = "42P01"
+UNDEFINED_SCHEMA = "3F000"
+# The schemas Supabase's platform provides (supabase/postgres), which its projects' migrations use.
+SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
+                              "supabase_functions", "pgsodium"})
 UNREPLAYED = "apply: needs an unreplayed migration"  # context.notes key (needs_unreplayed)
 
 
@@ -40,6 +50,9 @@ class Apply(Family):
         if failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
                                     or _baseline_hint(context, failure.sqlstate, failure.message)):
             result.message += f" {hint}"
+        elif failure is not None and (platform := _supabase_object(failure.sqlstate, failure.message)):
+            result.message += (f" ({platform} is Supabase's: the `supabase` setup preset makes it (`--setup supabase`),"
+                               " or check on Supabase's image (`--postgres-image supabase/postgres`))")
         elif failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and (code := [
                 u.migration for u in context.skipped_before if u.migration.skip_reason is not None]):
             # Code may build the name at run time; a failed SQL migration's text would have named it.
@@ -90,13 +103,14 @@ def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str |
     v1_0_99.go creates) names what the failing statement needs or touches, or failed the same way.
     None when nothing links them: the failure is the migration's own."""
     message = failure.message
-    missing = _quoted(message) if failure.sqlstate in MISSING_OBJECT_STATES else None
+    missing = _missing_name(failure.sqlstate, message)
     extension = extension_object(failure.sqlstate, message)
     touched = statement_names(failure.statement) if failure.statement else frozenset()
     for earlier in reversed(context.skipped_before):
         where = context.project.relative(earlier.migration.main_file) or earlier.migration.id
         because = f"and that migration is not replayed ({earlier.reason})"
-        if missing is not None and earlier.error == (failure.sqlstate, message):  # the same thing missing
+        if missing is not None and earlier.error is not None and (  # the same thing missing
+                earlier.error[0] == failure.sqlstate and _missing_name(*earlier.error) == missing):
             return f"not judged: it fails as {where} did ({message}), {because}: fix that one first"
         text = _text_of(earlier.migration)
         if missing is not None and missing in text:
@@ -111,10 +125,15 @@ def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str |
     return None
 
 
-def _quoted(message: str) -> str | None:
-    """The object a missing-object error names ("relation "x.y" does not exist" is y)."""
+def _missing_name(sqlstate: str | None, message: str) -> str | None:
+    """The object a missing-object error names, unqualified: `relation "x.y" does not exist` is y,
+    `function f(uuid) does not exist` is f, `type geometry does not exist` is geometry."""
+    if sqlstate not in MISSING_OBJECT_STATES:
+        return None
     quoted = message.split('"')
-    return quoted[1].rsplit(".", 1)[-1] if len(quoted) >= 3 else None
+    written = missing_function(sqlstate, message) or missing_type(sqlstate, message) or (
+        quoted[1] if len(quoted) >= 3 else None)
+    return written.rsplit(".", 1)[-1] if written else None
 
 
 def _text_of(migration: Migration) -> str:
@@ -122,6 +141,17 @@ def _text_of(migration: Migration) -> str:
         return migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
     except OSError:
         return ""
+
+
+def _supabase_object(sqlstate: str | None, message: str) -> str | None:
+    """The Supabase platform schema or publication a missing-object error names, else None."""
+    quoted = message.split('"')
+    name = quoted[1] if len(quoted) >= 3 else ""
+    if sqlstate == UNDEFINED_SCHEMA and message.startswith("schema ") and name in SUPABASE_SCHEMAS:
+        return f"schema {name}"
+    if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and name == "supabase_realtime":
+        return f"publication {name}"
+    return None
 
 
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:

@@ -235,6 +235,10 @@ $$;
 
 grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
 
+-- Realtime: the publication Supabase creates empty, to which migrations add their tables
+-- (`alter publication supabase_realtime add table ...`).
+create publication supabase_realtime;
+
 -- What Supabase grants on the public schema, so RLS policies are what decides access.
 grant all on all tables in schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;

@@ -25,10 +25,12 @@ UNDEFINED_FUNCTION = "42883"
 
 
 def missing_type(sqlstate: str | None, message: str) -> str | None:
-    """The type an error says does not exist (`type "x" does not exist`, as written), else None."""
-    if sqlstate != UNDEFINED_OBJECT or not (message.startswith('type "') and message.endswith('" does not exist')):
+    """The type an error says does not exist (`type "x" does not exist`, or `type x does not exist`
+    as PL/pgSQL and casts word it), as written, else None."""
+    if sqlstate != UNDEFINED_OBJECT or not (message.startswith("type ") and message.endswith(" does not exist")):
         return None
-    return message[len('type "'):-len('" does not exist')]
+    name = message[len("type "):-len(" does not exist")]
+    return name[1:-1] if len(name) > 1 and name[0] == name[-1] == '"' else name
 
 
 def missing_function(sqlstate: str | None, message: str) -> str | None:

@@ -30,6 +30,8 @@ FUNCTIONS = {
     **dict.fromkeys(("st_makepoint", "st_setsrid", "st_geomfromtext", "st_distance", "st_dwithin",
                      "st_point", "st_transform", "st_intersects"), "postgis"),
     "unaccent": "unaccent",
+    **dict.fromkeys(("create_hypertable", "add_retention_policy", "add_compression_policy", "time_bucket",
+                     "add_continuous_aggregate_policy", "set_chunk_time_interval"), "timescaledb"),
 }
 OPERATOR_CLASSES = {
     "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector", "vector_ip_ops": "vector",
