@@ -174,6 +174,22 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
                           " this one first; order them, or move the statement)")
 
 
+def test_a_rollback_that_fails_for_want_of_a_failed_migrations_table_is_not_judged(pg_server: Database,
+                                                                                    tmp_path: Path) -> None:
+    # LemmyNet/lemmy: a rollback alters community_actions, which an earlier up (that failed here)
+    # makes; the up itself does not need it.
+    files = numbered(2, {1: ("create table t1 (id int references nowhere);", "drop table t1;"),
+                         2: ("create table t2 (id int);", "drop table t2;\nalter table t1 drop column id;")})
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    assert code == 1
+    cases = {(c.attrib["classname"].split(".")[-1], c.attrib["name"]): c for c in root.iter("testcase")}
+    rollback = cases["rollback", "20250101000002_table_2"].find("skipped").attrib["message"]
+    assert rollback == ('not judged: it needs t1 (relation "t1" does not exist), which 20250101000001_table_1.sql'
+                        " names, and that migration is not replayed (it failed to apply)")
+    assert cases["roundtrip", "20250101000002_table_2"].find("skipped").attrib["message"] == (
+        "not run: the rollback was not judged")
+
+
 def test_a_supabase_schema_outside_a_supabase_layout_gets_the_preset_hint(pg_server: Database, tmp_path: Path) -> None:
     # 0x0501/readest keeps Supabase migrations as numbered files under docker/: `auth` is the platform's.
     files = numbered(1, {1: ("create table a (id uuid references auth.users);", "drop table a;")})
@@ -185,6 +201,14 @@ def test_a_supabase_schema_outside_a_supabase_layout_gets_the_preset_hint(pg_ser
         " (`--setup supabase`), or check on Supabase's image (`--postgres-image supabase/postgres`))")
     code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path, "--setup", "supabase")
     assert code == 0
+    # AbyteQuantic/vendia-api: a storage bucket row, in a plain numbered project.
+    files = numbered(1, {1: ("insert into storage.buckets (id, name) values ('logos', 'logos');", "select 1;")})
+    code, root = check(pg_server, write_files(tmp_path / "q", files) / "migrations", tmp_path)
+    [message] = [c.find("failure").attrib["message"] for c in root.iter("testcase")
+                 if c.attrib["classname"] == "migration_check.apply" and c.find("failure") is not None]
+    assert message.endswith('relation "storage.buckets" does not exist (table storage.buckets is Supabase\'s: the'
+                            " `supabase` setup preset makes it (`--setup supabase`), or check on Supabase's image"
+                            " (`--postgres-image supabase/postgres`))")
 
 
 def test_a_failure_half_way_outside_a_transaction_is_rebuilt_before_the_next(pg_server: Database, tmp_path: Path) -> None:

@@ -34,6 +34,7 @@ UNDEFINED_SCHEMA = "3F000"
 SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
                               "supabase_functions", "pgsodium"})
 UNREPLAYED = "apply: needs an unreplayed migration"  # context.notes key (needs_unreplayed)
+ROLLBACK_UNREPLAYED = "rollback: needs an unreplayed migration"  # likewise, for the rollback
 
 
 class Apply(Family):
@@ -97,6 +98,17 @@ def needs_unreplayed(context: MigrationContext) -> str | None:
     return answer if isinstance(answer, str) else None
 
 
+def rollback_needs_unreplayed(context: MigrationContext) -> str | None:
+    """Why the rollback cannot be judged, where its failure may follow from a migration that is
+    not in the database (Lemmy's rollback alters a table that an earlier up, which failed, makes)."""
+    if ROLLBACK_UNREPLAYED not in context.notes:
+        failure = context.down.failure if context.down is not None else None
+        context.notes[ROLLBACK_UNREPLAYED] = (_unreplayed_cause(context, failure)
+                                              if failure and context.skipped_before else None)
+    answer = context.notes[ROLLBACK_UNREPLAYED]
+    return answer if isinstance(answer, str) else None
+
+
 def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str | None:
     """Why the up's failure may not be its own: an earlier migration that is not in the database
     (code the check cannot run, or an up that failed: hatchet's v1_0_100.sql alters the table its
@@ -151,6 +163,9 @@ def _supabase_object(sqlstate: str | None, message: str) -> str | None:
         return f"schema {name}"
     if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and name == "supabase_realtime":
         return f"publication {name}"
+    written = _missing_relation(sqlstate, message) or missing_function(sqlstate, message)
+    if written is not None and "." in written and unquote(written.split(".", 1)[0]) in SUPABASE_SCHEMAS:
+        return f"{'table' if sqlstate == UNDEFINED_TABLE else 'function'} {written}"
     return None
 
 

@@ -7,8 +7,9 @@ undo the up in reverse order.
 
 from __future__ import annotations
 
+from migration_check.families.apply import rollback_needs_unreplayed
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult
+from migration_check.model import CheckResult, Status
 from migration_check.sql.dialects import newer_postgresql
 
 DEPENDENT_OBJECTS_STILL_EXIST = "2BP01"
@@ -22,6 +23,8 @@ class Rollback(Family):
         assert context.down is not None
         result = context.step_result(self.name, context.down)
         failure = context.down.failure
+        if (cause := rollback_needs_unreplayed(context)) is not None:
+            return context.result(self.name, Status.SKIPPED, message=cause)
         if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS_STILL_EXIST:
             result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
                                " CASCADE would also drop what other migrations built on it)")

@@ -23,7 +23,7 @@ import psycopg
 from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
-from migration_check.families.apply import needs_unreplayed
+from migration_check.families.apply import needs_unreplayed, rollback_needs_unreplayed
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
@@ -264,7 +264,8 @@ class Replay(Rebuilds):
                                      lambda: self._step(down, migration, applied=False))
         trip.reached(Stage.DOWN_RAN)
         if context.down.failed:
-            return "not run: the rollback failed"
+            return "not run: the rollback was not judged" if rollback_needs_unreplayed(context) \
+                else "not run: the rollback failed"
         context.after_down = self._snapshot_alongside(trip, "after_down")
         trip.reached(Stage.DOWN_DONE)
         context.reapply = self._attempt(context, "the up run again", [*self._applied, migration],
