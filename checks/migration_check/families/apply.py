@@ -1,10 +1,9 @@
 """apply: the migration's up runs, in order, on the state the earlier migrations left.
 
-When it fails because something does not exist and an earlier migration could not be replayed (a
-goose Go migration, a Flyway Java one, a Prisma project's data migration in code) or failed to
-apply: where that migration's text names the missing object, the case is skipped with the reason
-(the replay's blind spot, or the earlier failure's consequence, not this migration's fault);
-otherwise the message says that one may have created it. When the missing
+When its failure may follow from an earlier migration that is not in the database, the case is
+skipped with the link (unreplayed.py). A missing table that a later migration creates is named
+with its line (the runner applies them in the wrong order); after a code migration the check could
+not run, the message says that one may have created it. When the missing
 table is created by no earlier migration but by a SQL file elsewhere in the repository (a baseline
 schema), the message names that file and how to run it first.
 """
@@ -13,28 +12,24 @@ from __future__ import annotations
 
 from migration_check.discovery.baselines import files_creating, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.model import CheckResult, Migration, Status
-from migration_check.replay.executor import ScriptFailed
+from migration_check.families.unreplayed import needs_unreplayed
+from migration_check.model import CheckResult, Status
 from migration_check.sql.dialects import (
+    MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
     missing_function,
-    missing_type,
     newer_postgresql,
     other_dialect,
 )
 from migration_check.sql.extensions import extension_object
-from migration_check.sql.objects import statement_names, unquote
+from migration_check.sql.objects import unquote
 
-# undefined table, column, function, object, schema
-MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_SCHEMA = "3F000"
 # The schemas Supabase's platform provides (supabase/postgres), which its projects' migrations use.
 SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
                               "supabase_functions", "pgsodium"})
-UNREPLAYED = "apply: needs an unreplayed migration"  # context.notes key (needs_unreplayed)
-ROLLBACK_UNREPLAYED = "rollback: needs an unreplayed migration"  # likewise, for the rollback
 
 
 class Apply(Family):
@@ -85,74 +80,6 @@ class Apply(Family):
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         return result
-
-
-def needs_unreplayed(context: MigrationContext) -> str | None:
-    """Why the up cannot be judged, where its failure may follow from a migration that is not in
-    the database (see `_unreplayed_cause`); None otherwise. Asked of a finished up by the runner
-    and by the verdict: the unreplayed migrations' files are read once, the answer noted."""
-    if UNREPLAYED not in context.notes:
-        failure = context.up.failure if context.up is not None else None
-        context.notes[UNREPLAYED] = _unreplayed_cause(context, failure) if failure and context.skipped_before else None
-    answer = context.notes[UNREPLAYED]
-    return answer if isinstance(answer, str) else None
-
-
-def rollback_needs_unreplayed(context: MigrationContext) -> str | None:
-    """Why the rollback cannot be judged, where its failure may follow from a migration that is
-    not in the database (Lemmy's rollback alters a table that an earlier up, which failed, makes)."""
-    if ROLLBACK_UNREPLAYED not in context.notes:
-        failure = context.down.failure if context.down is not None else None
-        context.notes[ROLLBACK_UNREPLAYED] = (_unreplayed_cause(context, failure)
-                                              if failure and context.skipped_before else None)
-    answer = context.notes[ROLLBACK_UNREPLAYED]
-    return answer if isinstance(answer, str) else None
-
-
-def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str | None:
-    """Why the up's failure may not be its own: an earlier migration that is not in the database
-    (code the check cannot run, or an up that failed: hatchet's v1_0_100.sql alters the table its
-    v1_0_99.go creates) names what the failing statement needs or touches, or failed the same way.
-    None when nothing links them: the failure is the migration's own."""
-    message = failure.message
-    missing = _missing_name(failure.sqlstate, message)
-    extension = extension_object(failure.sqlstate, message)
-    touched = statement_names(failure.statement) if failure.statement else frozenset()
-    for earlier in reversed(context.skipped_before):
-        where = context.project.relative(earlier.migration.main_file) or earlier.migration.id
-        because = f"and that migration is not replayed ({earlier.reason})"
-        if missing is not None and earlier.error is not None and (  # the same thing missing
-                earlier.error[0] == failure.sqlstate and _missing_name(*earlier.error) == missing):
-            return f"not judged: it fails as {where} did ({message}), {because}: fix that one first"
-        text = _text_of(earlier.migration)
-        if missing is not None and missing in text:
-            return f"not judged: it needs {missing} ({message}), which {where} names, {because}"
-        if extension is not None and extension.extension.lower() in text.lower():
-            article = "an" if extension.kind[0] in "aeiou" else "a"
-            return (f"not judged: it needs {extension.name}, {article} {extension.kind} of the {extension.extension} extension"
-                    f" ({message}), which {where} names, {because}")
-        if names := sorted(name for name in touched if name in text):
-            return (f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
-                    " its failure may follow from that one")
-    return None
-
-
-def _missing_name(sqlstate: str | None, message: str) -> str | None:
-    """The object a missing-object error names, unqualified: `relation "x.y" does not exist` is y,
-    `function f(uuid) does not exist` is f, `type geometry does not exist` is geometry."""
-    if sqlstate not in MISSING_OBJECT_STATES:
-        return None
-    quoted = message.split('"')
-    written = missing_function(sqlstate, message) or missing_type(sqlstate, message) or (
-        quoted[1] if len(quoted) >= 3 else None)
-    return written.rsplit(".", 1)[-1] if written else None
-
-
-def _text_of(migration: Migration) -> str:
-    try:
-        return migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
-    except OSError:
-        return ""
 
 
 def _supabase_object(sqlstate: str | None, message: str) -> str | None:

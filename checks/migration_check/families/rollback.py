@@ -7,8 +7,8 @@ undo the up in reverse order.
 
 from __future__ import annotations
 
-from migration_check.families.apply import rollback_needs_unreplayed
 from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.families.unreplayed import rollback_needs_unreplayed
 from migration_check.model import CheckResult, Status
 from migration_check.sql.dialects import newer_postgresql
 

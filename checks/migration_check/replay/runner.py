@@ -23,9 +23,9 @@ import psycopg
 from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
-from migration_check.families.apply import needs_unreplayed, rollback_needs_unreplayed
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
+from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside

@@ -24,6 +24,10 @@ UNDEFINED_OBJECT = "42704"
 UNDEFINED_FUNCTION = "42883"
 
 
+# undefined table, column, function, object, schema
+MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
+
+
 def missing_type(sqlstate: str | None, message: str) -> str | None:
     """The type an error says does not exist (`type "x" does not exist`, or `type x does not exist`
     as PL/pgSQL and casts word it), as written, else None."""

@@ -48,10 +48,13 @@ class ExtensionObject:
     kind: str  # "type", "function", "operator class"
     extension: str
 
+    @property
+    def kind_with_article(self) -> str:
+        return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind}"
+
     def hint(self) -> str:
-        article = "an" if self.kind[0] in "aeiou" else "a"
-        return (f"({self.name} is {article} {self.kind} of the {self.extension} extension: CREATE EXTENSION {self.extension}"
-                " first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
+        return (f"({self.name} is {self.kind_with_article} of the {self.extension} extension: CREATE EXTENSION"
+                f" {self.extension} first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
 
 
 def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | None:
