@@ -1,4 +1,4 @@
-"""Supabase: the timestamp layout under `supabase/migrations/`, reported as format `supabase`.
+r"""Supabase: the timestamp layout under `supabase/migrations/`, reported as format `supabase`.
 
     supabase/migrations/20250906120000_add_user_preferences.sql
     supabase/migrations/20250906120000_add_user_preferences_rollback.sql   (optional)
