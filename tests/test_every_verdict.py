@@ -152,14 +152,15 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         8: "create table c8 (a int check (a in (select 1)));",  # its own failure
         9: "alter table later_t add column z int;",  # the table comes in 10
         10: "create table later_t (id int);",
+        11: "alter table acct add column q int not nul;",  # a syntax error is its own, whatever 4 did
     }
-    files = numbered(10, {n: (up, "select 1;") for n, up in ups.items()})
+    files = numbered(11, {n: (up, "select 1;") for n, up in ups.items()})
     code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
     assert code == 1
     cases = {c.attrib["name"].split("_table_")[1]: c for c in root.iter("testcase")
              if c.attrib["classname"] == "migration_check.apply"}
     failed = sorted(int(n) for n, c in cases.items() if c.find("failure") is not None)
-    assert failed == [1, 4, 6, 8, 9]
+    assert failed == [1, 4, 6, 8, 9, 11]
     skipped = {int(n): c.find("skipped").attrib["message"] for n, c in cases.items() if c.find("skipped") is not None}
     assert skipped[2] == ('not judged: it needs geometry, a type of the postgis extension (type "geometry" does not'
                           " exist), which 20250101000001_table_1.sql names, and that migration is not replayed (it"

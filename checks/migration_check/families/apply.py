@@ -15,6 +15,7 @@ from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
 from migration_check.model import CheckResult, Status
 from migration_check.sql.dialects import (
+    FEATURE_NOT_SUPPORTED,
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
     missing_function,
@@ -24,7 +25,6 @@ from migration_check.sql.dialects import (
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import unquote
 
-FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_TABLE = "42P01"
 UNDEFINED_SCHEMA = "3F000"
 # The schemas Supabase's platform provides (supabase/postgres), which its projects' migrations use.

@@ -15,7 +15,13 @@ from __future__ import annotations
 from migration_check.families.base import MigrationContext
 from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
-from migration_check.sql.dialects import MISSING_OBJECT_STATES, missing_function, missing_type
+from migration_check.sql.dialects import (
+    FEATURE_NOT_SUPPORTED,
+    MISSING_OBJECT_STATES,
+    SYNTAX_ERROR,
+    missing_function,
+    missing_type,
+)
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import statement_names
 
@@ -53,7 +59,9 @@ def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str |
     message = failure.message
     missing = _missing_name(failure.sqlstate, message)
     extension = extension_object(failure.sqlstate, message)
-    touched = statement_names(failure.statement) if failure.statement else frozenset()
+    # A syntax error or an unsupported feature is the statement's own, whatever the state.
+    stateful = failure.sqlstate not in (SYNTAX_ERROR, FEATURE_NOT_SUPPORTED)
+    touched = statement_names(failure.statement) if failure.statement and stateful else frozenset()
     for earlier in reversed(context.skipped_before):
         where = context.project.relative(earlier.migration.main_file) or earlier.migration.id
         because = f"and that migration is not replayed ({earlier.reason})"

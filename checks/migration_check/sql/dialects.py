@@ -20,6 +20,7 @@ TYPES = {"datetime": "MySQL or SQLite", "tinyint": "MySQL", "mediumint": "MySQL"
          "longtext": "MySQL", "tinytext": "MySQL", "longblob": "MySQL", "blob": "MySQL or SQLite",
          "nvarchar": "SQL Server", "datetime2": "SQL Server"}
 SYNTAX_ERROR = "42601"
+FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_OBJECT = "42704"
 UNDEFINED_FUNCTION = "42883"
 
