@@ -135,7 +135,7 @@ def test_what_a_failed_migration_makes_is_not_judged_against_the_later_ones(pg_s
         " migration is not replayed (it failed to apply)")
     assert skipped["20250101000004_table_4"].endswith(
         "it needs t2 (relation \"t2\" does not exist), which 20250101000003_table_3.sql names, and that migration"
-        " is not replayed (it was not judged either)")
+        " is not replayed (it was not judged: it follows from 20250101000002_table_2.sql, which failed to apply)")
     assert verdicts(root, "roundtrip")["20250101000005_table_5"] == "passed"
 
 

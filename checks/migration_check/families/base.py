@@ -66,6 +66,7 @@ class Unreplayed(NamedTuple):
     migration: Migration
     reason: str
     error: tuple[str | None, str] | None = None  # (SQLSTATE, message) of its up, where that failed on its own
+    root: str | None = None  # where it was not judged: the failure (or code migration) it follows from
 
 
 @dataclass

@@ -12,7 +12,9 @@ failing statement works on a table that migration names (a column whose type cha
 
 from __future__ import annotations
 
-from migration_check.families.base import MigrationContext
+from typing import NamedTuple
+
+from migration_check.families.base import MigrationContext, StepRun, Unreplayed
 from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
 from migration_check.sql.dialects import (
@@ -29,31 +31,58 @@ UP = "apply: needs an unreplayed migration"  # context.notes keys
 ROLLBACK = "rollback: needs an unreplayed migration"
 
 
+class Link(NamedTuple):
+    """Why a failure is not judged, and the earlier migration it follows from."""
+
+    message: str
+    earlier: Unreplayed
+
+
 def needs_unreplayed(context: MigrationContext) -> str | None:
     """Why the up cannot be judged, where its failure may follow from a migration that is not in
-    the database (see `_unreplayed_cause`); None otherwise. Asked of a finished up by the runner
-    and by the verdict: the unreplayed migrations' files are read once, the answer noted."""
-    if UP not in context.notes:
-        failure = context.up.failure if context.up is not None else None
-        context.notes[UP] = _unreplayed_cause(context, failure) if failure and context.skipped_before else None
-    answer = context.notes[UP]
-    return answer if isinstance(answer, str) else None
+    the database (see `_link`); None otherwise. Asked of a finished up by the runner and by the
+    verdict: the unreplayed migrations' files are read once, the answer noted."""
+    link = _noted(context, UP, context.up)
+    return link.message if link is not None else None
 
 
 def rollback_needs_unreplayed(context: MigrationContext) -> str | None:
     """Why the rollback cannot be judged, where its failure may follow from a migration that is
     not in the database (Lemmy's rollback alters a table that an earlier up, which failed, makes)."""
-    if ROLLBACK not in context.notes:
-        failure = context.down.failure if context.down is not None else None
-        context.notes[ROLLBACK] = (_unreplayed_cause(context, failure)
-                                              if failure and context.skipped_before else None)
-    answer = context.notes[ROLLBACK]
-    return answer if isinstance(answer, str) else None
+    link = _noted(context, ROLLBACK, context.down)
+    return link.message if link is not None else None
 
 
-def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str | None:
-    """Why the up's failure may not be its own: an earlier migration that is not in the database
-    (code the check cannot run, or an up that failed: hatchet's v1_0_100.sql alters the table its
+def unreplayed_up(context: MigrationContext) -> Unreplayed:
+    """What the later migrations are told of this one, whose up failed: that it failed (with its
+    error, to find the same thing missing again), or, where it was not judged, which failure it
+    follows from (the first in the chain, so that every later message names the one to fix)."""
+    failure = context.up.failure if context.up is not None else None
+    link = _noted(context, UP, context.up)
+    if link is None:
+        return Unreplayed(context.migration, "it failed to apply",
+                          (failure.sqlstate, failure.message) if failure is not None else None)
+    earlier = link.earlier
+    root = earlier.root or (f"{_where(context, earlier.migration)}, which failed to apply" if earlier.error
+                            else f"{_where(context, earlier.migration)} ({earlier.reason})")
+    return Unreplayed(context.migration, f"it was not judged: it follows from {root}", root=root)
+
+
+def _noted(context: MigrationContext, key: str, step: StepRun | None) -> Link | None:
+    if key not in context.notes:
+        failure = step.failure if step is not None else None
+        context.notes[key] = _link(context, failure) if failure is not None and context.skipped_before else None
+    link = context.notes[key]
+    return link if isinstance(link, Link) else None
+
+
+def _where(context: MigrationContext, migration: Migration) -> str:
+    return context.project.relative(migration.main_file) or migration.id
+
+
+def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
+    """Why the failure may not be its own: an earlier migration that is not in the database (code
+    the check cannot run, or an up that failed: hatchet's v1_0_100.sql alters the table its
     v1_0_99.go creates) names what the failing statement needs or touches, or failed the same way.
     None when nothing links them: the failure is the migration's own."""
     message = failure.message
@@ -63,20 +92,20 @@ def _unreplayed_cause(context: MigrationContext, failure: ScriptFailed) -> str |
     stateful = failure.sqlstate not in (SYNTAX_ERROR, FEATURE_NOT_SUPPORTED)
     touched = statement_names(failure.statement) if failure.statement and stateful else frozenset()
     for earlier in reversed(context.skipped_before):
-        where = context.project.relative(earlier.migration.main_file) or earlier.migration.id
+        where = _where(context, earlier.migration)
         because = f"and that migration is not replayed ({earlier.reason})"
         if missing is not None and earlier.error is not None and (  # the same thing missing
                 earlier.error[0] == failure.sqlstate and _missing_name(*earlier.error) == missing):
-            return f"not judged: it fails as {where} did ({message}), {because}: fix that one first"
+            return Link(f"not judged: it fails as {where} did ({message}), {because}: fix that one first", earlier)
         text = _text_of(earlier.migration)
         if missing is not None and missing in text:
-            return f"not judged: it needs {missing} ({message}), which {where} names, {because}"
+            return Link(f"not judged: it needs {missing} ({message}), which {where} names, {because}", earlier)
         if extension is not None and extension.extension.lower() in text.lower():
-            return (f"not judged: it needs {extension.name}, {extension.kind_with_article} of the {extension.extension}"
-                    f" extension ({message}), which {where} names, {because}")
+            return Link(f"not judged: it needs {extension.name}, {extension.kind_with_article} of the"
+                        f" {extension.extension} extension ({message}), which {where} names, {because}", earlier)
         if names := sorted(name for name in touched if name in text):
-            return (f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
-                    " its failure may follow from that one")
+            return Link(f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
+                        " its failure may follow from that one", earlier)
     return None
 
 

@@ -25,7 +25,7 @@ from migration_check.discovery import layout_named
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
-from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed
+from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed, unreplayed_up
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
@@ -298,11 +298,7 @@ class Replay(Rebuilds):
         if context.after_up is None:
             # One failure does not hide the later migrations: they run on the state without this
             # one, and any that needs what it makes is not judged (apply.needs_unreplayed).
-            failure = context.up.failure if context.up is not None else None
-            if needs_unreplayed(context) or failure is None:
-                self._skipped.append(Unreplayed(migration, "it was not judged either"))
-            else:
-                self._skipped.append(Unreplayed(migration, "it failed to apply", (failure.sqlstate, failure.message)))
+            self._skipped.append(unreplayed_up(context))
             if not self._differences(context.before, now := self.snapshots.take()):
                 return now, None  # the failed up changed nothing (it ran in a transaction)
             return self._rebuild(migration, context.before)
