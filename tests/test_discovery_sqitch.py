@@ -108,6 +108,20 @@ def test_found_in_a_conventional_directory(tmp_path: Path) -> None:
     assert found.format == "sqitch" and found.directory == (tmp_path / "db").resolve()
 
 
+def test_a_top_dir_is_one_project_with_the_conf_that_names_it(tmp_path: Path) -> None:
+    # AppCivico/De-Olho-Nas-Metas-2013: api/sqitch.conf says `top_dir = deploy_db`, where the plan
+    # is; the tree search found api and api/deploy_db (and its deploy/) as three projects.
+    write_files(tmp_path, {
+        "api/sqitch.conf": "[core]\n\tengine = pg\n\ttop_dir = deploy_db\n",
+        "api/deploy_db/sqitch.plan": plan(f"schema {WHO}"),
+        **{f"api/deploy_db/{k}": v for k, v in scripts("schema").items()},
+        "api/deploy_db/deploy/002_more.sql": "select 1;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "sqitch" and found.directory == (tmp_path / "api").resolve()
+    assert [m.id for m in found.migrations] == ["schema"]
+
+
 def verify_project(root: Path, conf: str) -> Path:
     """Change `users`' verify script reads `orders`, which the next change creates; `orders`'
     counts the rows its deploy wrote; `audit`'s fails however it is run."""

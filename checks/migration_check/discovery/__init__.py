@@ -146,9 +146,11 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
 
 
 def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout, Path, Detection]]:
-    """Without the directories that are part of another one found (db-migrate's `sqls`)."""
-    held = {directory / sub for layout, directory, _ in found for sub in layout.holds_subdirectories}
-    return [item for item in found if item[1] not in held]
+    """Without the directories that are part of another one found (db-migrate's `sqls`; the
+    top_dir that a sqitch.conf beside a plan-less directory names, and its deploy/ scripts)."""
+    held = {held.resolve() for layout, directory, _ in found for held in layout.held_directories(directory)
+            if held.resolve() != directory.resolve()}
+    return [item for item in found if item[1].resolve() not in held]
 
 
 def _the_postgresql_one(found: list[tuple[Layout, Path, Detection]], root: Path) -> tuple[Layout, Path, Detection] | None:

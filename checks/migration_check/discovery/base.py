@@ -104,6 +104,11 @@ class Layout(abc.ABC):
     def discover(self, directory: Path) -> Discovery:
         """The migrations in `directory`, ordered as the layout's own runner orders them."""
 
+    def held_directories(self, directory: Path) -> list[Path]:
+        """Directories that are part of the migrations in `directory` (db-migrate's `sqls`, a sqitch
+        project's top_dir and script directories): the tree search offers none of them on its own."""
+        return [directory / sub for sub in self.holds_subdirectories]
+
     def missing_rollback_hint(self, migration: Migration) -> str | None:
         """What to add where a migration of this layout keeps its rollback inside its own file
         (a yoyo Python migration's steps); None: the pairing check names the layout's file."""

@@ -89,6 +89,10 @@ class SqitchLayout(Layout):
 
     identity = "id"  # the registry records changes by name
 
+    def held_directories(self, directory: Path) -> list[Path]:
+        paths = sqitch_paths(directory)
+        return [paths.top_dir, paths.deploy_dir, paths.revert_dir, paths.verify_dir]
+
     def detect(self, directory: Path) -> Detection | None:
         paths = sqitch_paths(directory)
         if not paths.plan_file.is_file():
