@@ -60,6 +60,12 @@ def test_dangling_links_and_directories_named_like_migrations_are_errors(pg_serv
     (root / "migrations/20250103000000_c.sql").mkdir()
     code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
     assert code == 2 and "20250103000000_c.sql: is a directory named like a migration file" in run_error(junit)
+    # A link named like no migration is none of the check's business (JasonLamey/Side7v5-Dancer2: a
+    # sqitch project at the repository's root, beside public/galleries -> /data/galleries/).
+    (root / "migrations/20250103000000_c.sql").rmdir()
+    (root / "migrations/galleries").symlink_to("/data/galleries/")
+    code, junit, _ = check(tmp_path, root, "--database-url", pg_server.conninfo)
+    assert code == 0
 
 
 def test_a_setup_file_outside_the_repository_is_refused_when_the_config_names_it(pg_server: Database, tmp_path: Path) -> None:

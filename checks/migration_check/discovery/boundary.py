@@ -11,6 +11,9 @@ from migration_check.discovery.base import Discovery
 from migration_check.errors import FileError
 from migration_check.model import Script
 
+# What migration files end with, across the layouts (SQL, and the code migrations reported as skipped).
+MIGRATION_SUFFIXES = frozenset({".sql", ".psql", ".py", ".js", ".cjs", ".mjs", ".ts", ".go", ".java"})
+
 
 def unreadable_entries(directory: Path) -> None:
     """A FileError for an entry of the migrations directory (or of its sub-directories) that looks
@@ -18,10 +21,19 @@ def unreadable_entries(directory: Path) -> None:
     for path in sorted(directory.iterdir()):
         entries = [path, *sorted(path.iterdir())] if path.is_dir() and not path.is_symlink() else [path]
         for entry in entries:
-            if entry.is_symlink() and not entry.exists():
+            if entry.is_symlink() and not entry.exists() and _named_like_a_migration(entry):
                 raise FileError(entry, None, f"is a symbolic link to {os.readlink(entry)}, which does not exist")
             if entry.is_dir() and entry.suffix.lower() == ".sql":
                 raise FileError(entry, None, "is a directory named like a migration file")
+
+
+def _named_like_a_migration(entry: Path) -> bool:
+    """A migration file's suffix, or a versioned name (`20240101_x`, a diesel or Prisma directory,
+    Flyway's `V1__x`): a dangling link elsewhere in a project at the repository's root (sqitch's,
+    beside a `public/galleries` link to the production server's disk) is none of the check's business."""
+    name = entry.name
+    return entry.suffix.lower() in MIGRATION_SUFFIXES or name[:1].isdigit() or (
+        name[:1] in "VUR" and name[1:2].isdigit())
 
 
 def within_repository(found: Discovery, root: Path) -> Discovery:
