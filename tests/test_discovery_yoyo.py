@@ -10,7 +10,7 @@ from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
 from migration_check.history import static_checks
-from migration_check.model import Status, Transaction
+from migration_check.model import RollbackPolicy, Status, Transaction
 from migration_check.settings import Settings
 from migration_check.sql.splitter import split_script
 
@@ -114,7 +114,8 @@ def test_python_headers_order_and_transactions(tmp_path: Path) -> None:
     # yoyo sorts the files by name (0003.c-first.py before 0003.c.sql), then by their dependencies.
     assert [m.id for m in found.migrations] == ["0003.c-first", "0003.c", "0002.a", "0001.b"]
     first, _, _, last = found.migrations
-    assert last.up.transaction is Transaction.NONE and last.down is None
+    # Steps without rollbacks: yoyo's rollback runs nothing, an empty rollback the round trip judges.
+    assert last.up.transaction is Transaction.NONE and last.implicit_down and last.down.sql == ""
     assert statements(first.up) == [] and first.down is not None  # no steps: nothing to undo
 
 
@@ -143,9 +144,11 @@ def test_python_that_yoyo_cannot_import_is_a_file_error(tmp_path: Path) -> None:
     assert caught.value.line == 2 and caught.value.message.startswith("yoyo cannot import it:")
 
 
-def test_python_steps_without_rollbacks_ask_for_one_in_the_step(tmp_path: Path) -> None:
+def test_python_steps_without_rollbacks_ask_for_one_in_the_step_where_rollbacks_are_required(tmp_path: Path) -> None:
     found = project(tmp_path, {"0001_a.py": "from yoyo import step\nsteps = [step('create table a (id int)')]\n"})
     [pairing] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
+    assert pairing.status is Status.PASSED  # yoyo runs nothing for it: the round trip judges that
+    [pairing] = [r for r in static_checks(found, Settings(rollbacks=RollbackPolicy.REQUIRED)) if r.check == "pairing"]
     assert pairing.status is Status.FAILED
     assert pairing.message.startswith(
         '0001_a.py has no rollback: add a rollback to its steps (`step("<apply>", "<rollback>")`) that undoes it')

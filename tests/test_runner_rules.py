@@ -542,6 +542,20 @@ def test_a_yoyo_python_migration_fails_at_its_line_with_the_python_way_out(pg_se
     assert "column public.a.b: type integer, was text — created again by the rollback (line 6)" in roundtrip
 
 
+def test_a_yoyo_migration_without_rollback_is_judged_by_what_yoyo_runs_for_it(pg_server: Database, tmp_path: Path) -> None:
+    # yoyo rolls back a migration without rollback by running nothing (kernelbot's steps have none):
+    # no pairing failure; the round trip says what is left behind, and an up that leaves nothing passes.
+    root = write_files(tmp_path / "repo", {
+        "migrations/0001_a.py": 'from yoyo import step\n\nsteps = [step("create table a (id int)")]\n',
+        "migrations/0002_b.sql": "select count(*) from a;\n",
+    })
+    code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
+    assert code == 1 and failures_of(junit, "pairing") == []
+    [(name, roundtrip)] = failures_of(junit, "roundtrip")
+    assert name == "0001_a" and roundtrip.startswith(
+        "rollback is not the inverse of up (yoyo runs nothing for it: the migration has no rollback): table public.a:")
+
+
 def test_a_yoyo_python_migration_that_runs_code_is_skipped_with_its_line(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
         "migrations/0001_a.py": 'from yoyo import step\n\nsteps = [step("create table a (id int)", "drop table a")]\n',

@@ -7,7 +7,8 @@
 
 Rules, as yoyo applies them:
 - A migration's id is its file name without `.sql` (`20240101_01_abcde-create-users`); its
-  rollback is `<id>.rollback.sql`. The id is the `version` here, and `name` is empty.
+  rollback is `<id>.rollback.sql`. The id is the `version` here, and `name` is empty. Without
+  one, yoyo's rollback runs nothing: an empty rollback, which the round trip judges.
 - The leading comment lines are a header: `-- depends: <id> <id>` lists migrations that must run
   first, `-- transactional: false` runs the migration (both directions) outside a transaction.
 - Migrations are ordered by id, then moved after their dependencies (a stable topological sort,
@@ -32,6 +33,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    implicit_empty_down,
     read_head,
     read_sql,
     split_lines,
@@ -54,7 +56,9 @@ class Header:
 class YoyoLayout(Layout):
     name = "yoyo"
     description = "<id>.sql with <id>.rollback.sql and -- depends: headers"
-    default_rollbacks = RollbackPolicy.REQUIRED
+    # A migration without a rollback is one yoyo rolls back by running nothing (its steps' rollbacks
+    # are None): an empty rollback the round trip judges, as for goose and golang-migrate.
+    default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "db/migrations")
     # yoyo reads every *.sql file as a migration whose id is the file name without .sql; `yoyo new`
     # writes <YYYYMMDD>_<NN>_<xxxxx>[-<message>].sql, and without -m there is no message.
@@ -110,14 +114,14 @@ class YoyoLayout(Layout):
                 migrations.append(_python_migration(id_, position, python[id_], pythons[id_], transaction))
                 continue
             up_path, down_path = forward[id_], backward.pop(id_, None)
-            migrations.append(Migration(
+            migrations.append(implicit_empty_down(Migration(
                 version=id_,
                 name="",
                 sort_key=(position,),
                 up=Script(up_path, read_sql(up_path), transaction=transaction),
                 down=Script(down_path, read_sql(down_path), transaction=transaction) if down_path else None,
                 files=(up_path,) + ((down_path,) if down_path else ()),
-            ))
+            )))
         orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
         return Discovery(migrations, stray, orphans)
 
@@ -139,11 +143,10 @@ def _python_migration(id_: str, position: int, path: Path, found: PythonMigratio
     if found.skip_reason is not None:
         return Migration(id_, "", (position,), up=None, files=(path,), skip_reason=found.skip_reason)
     text = read_sql(path)
-    # Steps without any rollback are undone by nothing: no rollback script, as for a .sql file
-    # without its .rollback.sql. A migration of no steps has nothing to undo.
+    # Steps without any rollback are undone by nothing, as a .sql file without its .rollback.sql.
     down = script_of(path, text, found.rollbacks, transaction) if found.rollbacks or not found.applies else None
-    return Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction), down=down,
-                     files=(path,))
+    return implicit_empty_down(Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction),
+                                         down=down, files=(path,)))
 
 
 def read_header(path: Path, text: str) -> Header:
