@@ -94,12 +94,13 @@ def test_python_steps_are_replayed_where_the_file_writes_them(tmp_path: Path) ->
         '        step("ALTER TABLE t " "ADD b int", f"ALTER TABLE t DROP b"),\n'
         '    ),\n'
         '    step(textwrap.dedent("""\n        CREATE INDEX i ON t (a)"""), None),\n'
+        '    step("""\n    SELECT 1""".strip()),\n'
         ']\n')})
     [migration] = found.migrations
     assert migration.up.transaction is Transaction.WRAPPED and migration.files == (migration.up.path,)
     assert statements(migration.up) == [
         (4, 5, "CREATE TABLE t (id int)"), (9, 21, "ALTER TABLE t ADD a int"),
-        (10, 15, "ALTER TABLE t ADD b int"), (13, 1, "CREATE INDEX i ON t (a)")]
+        (10, 15, "ALTER TABLE t ADD b int"), (13, 1, "CREATE INDEX i ON t (a)"), (15, 5, "SELECT 1")]
     assert statements(migration.down) == [
         (10, 46, "ALTER TABLE t DROP b"), (9, 57, "ALTER TABLE t DROP a"), (7, 18, "DROP TABLE t")]
 

@@ -225,7 +225,11 @@ class _Reader:
                 else "runs Python code" if isinstance(node, ast.Lambda | ast.Name | ast.Attribute) \
                 else "computes its SQL"
             raise NotReplayable(f"the step at line {call.lineno} {what}")
-        return Piece(value, self._offset(node))
+        offset = self._offset(node)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "strip":
+            written = self._string(node.func.value) or ""
+            offset += len(written) - len(written.lstrip())  # where the stripped text starts in the file
+        return Piece(value, offset)
 
     def _string(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant):

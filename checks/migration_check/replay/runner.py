@@ -69,7 +69,7 @@ class Replay(Rebuilds):
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
         # Migrations whose up is not in the database: not replayable (Go, Java, Python code), failed
         # or not judged. The later ones run without them.
-        self._skipped: list[Unreplayed] = []
+        self._unreplayed: list[Unreplayed] = []
         # Objects the setup scripts provided, (kind, name) -> "the supabase setup".
         self.setup_objects: dict[tuple[str, str], str] = {}
         self._bookkeeping = layout_named(project.format).bookkeeping
@@ -90,7 +90,7 @@ class Replay(Rebuilds):
     @property
     def unreplayed(self) -> list[Unreplayed]:
         """The migrations whose up is not in the database: code, failed or not judged."""
-        return list(self._skipped)
+        return list(self._unreplayed)
 
     @property
     def setup_scripts(self) -> list[Script]:
@@ -180,7 +180,7 @@ class Replay(Rebuilds):
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:
-                self._skipped.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
+                self._unreplayed.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
                 continue
             started = time.perf_counter()
@@ -224,7 +224,7 @@ class Replay(Rebuilds):
     def _trip(self, migration: Migration, before: Snapshot) -> Trip:
         context = MigrationContext(self.project, self.settings, migration, self.conn, before,
                                    differences=self._differences, run_script=self._run,
-                                   setup_objects=self.setup_objects, skipped_before=tuple(self._skipped),
+                                   setup_objects=self.setup_objects, skipped_before=tuple(self._unreplayed),
                                    admin=self.admin, runner_tables=self._runner_tables)
         return Trip([f for f in self.families if f.applies_to(migration)], context)
 
@@ -297,8 +297,8 @@ class Replay(Rebuilds):
         migration = context.migration
         if context.after_up is None:
             # One failure does not hide the later migrations: they run on the state without this
-            # one, and any that needs what it makes is not judged (apply.needs_unreplayed).
-            self._skipped.append(unreplayed_up(context))
+            # one, and any whose failure follows from it is not judged (unreplayed.py).
+            self._unreplayed.append(unreplayed_up(context))
             if not self._differences(context.before, now := self.snapshots.take()):
                 return now, None  # the failed up changed nothing (it ran in a transaction)
             return self._rebuild(migration, context.before)
