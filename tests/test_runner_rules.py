@@ -485,6 +485,24 @@ def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Data
     assert "history table public.schema_migrations could not record this step" in apply.find("failure").attrib["message"]
 
 
+def test_a_second_migration_of_one_version_fails_where_the_runner_records_it(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    # lucasvrm/pipedesk-koa: `20251205_create_...` and `20251205_wire_...`; the Supabase CLI's history
+    # insert refuses the second, and the later migrations still run.
+    root = write_files(tmp_path / "repo", {
+        "supabase/migrations/20251205_create_reference_tables.sql": "create table a (id int);",
+        "supabase/migrations/20251205_wire_companies.sql": "create table b (id int);",
+        "supabase/migrations/20251206_more.sql": "create table c (id int);",
+    })
+    code, junit = run(pg_server, root, "supabase", tmp_path / "report.xml")
+    [(name, apply)] = failures_of(junit, "apply")
+    assert code == 1 and name == "20251205_wire_companies"
+    assert apply.endswith('duplicate key value violates unique constraint "schema_migrations_pkey": another migration'
+                          " has its version (the history check names it)")
+    assert [c.find("failure") for c in junit.iter("testcase")
+            if c.attrib["classname"] == "migration_check.apply" and c.attrib["name"] == "20251206_more"] == [None]
+
+
 def test_a_failure_after_a_skipped_go_migration_names_it(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
         "migrations/00001_setup.go": "package migrations // runs through goose's Go API\n",

@@ -42,6 +42,7 @@ from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
 
 UP = "the up"  # what _attempt calls the up's step
+UNIQUE_VIOLATION = "23505"
 NEEDS = "needs what an earlier migration that is not in the database makes"
 NOT_JUDGED = f"not run: the up was not judged: it {NEEDS}"
 
@@ -158,6 +159,8 @@ class Replay(Rebuilds):
                 self.conn.execute(statement)
         except psycopg.Error as error:
             reason = error.diag.message_primary or str(error)
+            if error.diag.sqlstate == UNIQUE_VIOLATION:  # the runner refuses it as it refuses this copy
+                reason += ": another migration has its version (the history check names it)"
             failure = ScriptFailed(step.script.path, step.script.first_line, None,
                                    f"the runner's history table {self._bookkeeping.table} could not record this step: {reason}",
                                    sqlstate=error.diag.sqlstate)
