@@ -153,14 +153,16 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         9: "alter table later_t add column z int;",  # the table comes in 10
         10: "create table later_t (id int);",
         11: "alter table acct add column q int not nul;",  # a syntax error is its own, whatever 4 did
+        12: "create table uses_mood (m mood);",  # the type comes in 13
+        13: "create type mood as enum ('calm');",
     }
-    files = numbered(11, {n: (up, "select 1;") for n, up in ups.items()})
+    files = numbered(13, {n: (up, "select 1;") for n, up in ups.items()})
     code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
     assert code == 1
     cases = {c.attrib["name"].split("_table_")[1]: c for c in root.iter("testcase")
              if c.attrib["classname"] == "migration_check.apply"}
     failed = sorted(int(n) for n, c in cases.items() if c.find("failure") is not None)
-    assert failed == [1, 4, 6, 8, 9, 11]
+    assert failed == [1, 4, 6, 8, 9, 11, 12]
     skipped = {int(n): c.find("skipped").attrib["message"] for n, c in cases.items() if c.find("skipped") is not None}
     assert skipped[2] == ('not judged: it needs geometry, a type of the postgis extension (type "geometry" does not'
                           " exist), which 20250101000001_table_1.sql names, and that migration is not replayed (it"
@@ -173,6 +175,9 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
     later = cases["9"].find("failure").attrib["message"]
     assert later.endswith("(20250101000010_table_10.sql:1, a later migration, creates later_t: the runner applies"
                           " this one first; order them, or move the statement)")
+    assert cases["12"].find("failure").attrib["message"].endswith(
+        'type "mood" does not exist (20250101000013_table_13.sql:1, a later migration, creates mood: the runner'
+        " applies this one first; order them, or move the statement)")
 
 
 def test_a_rollback_that_fails_for_want_of_a_failed_migrations_table_is_not_judged(pg_server: Database,

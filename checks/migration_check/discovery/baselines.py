@@ -59,13 +59,13 @@ def _creates(path: Path, table: str) -> int | None:
     return creating.line if creating is not None else None
 
 
-def statement_creating(script: Script, table: str) -> Statement | None:
-    """The first statement of `script` that creates table `table` (unqualified); None when none
-    does or the script does not parse."""
+def statement_creating(script: Script, table: str, kinds: tuple[str, ...] = ("table",)) -> Statement | None:
+    """The first statement of `script` that creates table `table` (unqualified), or an object of
+    that name of one of `kinds`; None when none does or the script does not parse."""
     try:
         statements = split_script(script)
     except SyntaxProblem:
         return None
     return next((statement for statement in statements
-                 if any(t.verb == CREATED and t.kind == "table" and t.key == (table,) for t in touches(statement.sql))),
+                 if any(t.verb == CREATED and t.kind in kinds and t.key == (table,) for t in touches(statement.sql))),
                 None)

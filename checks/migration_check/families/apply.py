@@ -19,6 +19,7 @@ from migration_check.sql.dialects import (
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
     missing_function,
+    missing_type,
     newer_postgresql,
     other_dialect,
 )
@@ -97,16 +98,20 @@ def _supabase_object(sqlstate: str | None, message: str) -> str | None:
 
 
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
-    """When a later migration creates the missing table: the runner applies this one first."""
-    table = _missing_relation(sqlstate, message)
-    if table is None:
+    """When a later migration creates the missing table, type or function: the runner applies this
+    one first."""
+    missing = [(_missing_relation(sqlstate, message), ("table", "view", "materialized view", "sequence")),
+               (missing_type(sqlstate, message), ("type", "domain")),
+               (missing_function(sqlstate, message), ("function", "procedure"))]
+    written, kinds = next(((name, kinds) for name, kinds in missing if name is not None), (None, ()))
+    if written is None:
         return None
-    table = unquote(table.rsplit(".", 1)[-1])
+    name = unquote(written.rsplit(".", 1)[-1])
     project = context.project
     for later in project.migrations[project.migrations.index(context.migration) + 1:]:
-        if later.up is not None and (statement := statement_creating(later.up, table)) is not None:
+        if later.up is not None and (statement := statement_creating(later.up, name, kinds)) is not None:
             where = f"{project.relative(statement.path)}:{statement.line}"
-            return (f"({where}, a later migration, creates {table}: the runner applies this one first; order them, or"
+            return (f"({where}, a later migration, creates {name}: the runner applies this one first; order them, or"
                     " move the statement)")
     return None
 
