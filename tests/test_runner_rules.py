@@ -622,6 +622,22 @@ def test_a_table_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path:
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q", *setup]) == 0
 
 
+def test_a_type_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
+    # dsil-design/joot-app: a migration adds a value to an enum its database/schema.sql makes.
+    root = write_files(tmp_path / "repo", {
+        "database/schema.sql": "create type currency_type as enum ('USD');\n",
+        "migrations/001_more_currencies.sql": "alter type currency_type add value if not exists 'VND';\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.endswith(
+        'type "currency_type" does not exist (no earlier migration creates currency_type; database/schema.sql:1 does:'
+        " if the migrations start from that schema, run it first as a setup script, `--setup database/schema.sql` or"
+        " `setup:` in the config)")
+
+
 def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:
     # dbmate's parser takes several `-- migrate:up` sections, each with its own down and options.
     root = write_files(tmp_path / "repo", {

@@ -24,14 +24,16 @@ MAX_FILES = 3
 GIT_TIMEOUT = 30
 
 
-def files_creating(repo_root: Path, table: str, migrations: Path) -> list[tuple[Path, int]]:
+def files_creating(repo_root: Path, table: str, migrations: Path,
+                   kinds: tuple[str, ...] = ("table",)) -> list[tuple[Path, int]]:
     """(file, line) of the first statement creating table `table` (unqualified, as PostgreSQL
-    folds it) in each tracked .sql file outside `migrations`; at most a few files."""
+    folds it), or an object of that name of one of `kinds`, in each tracked .sql file outside
+    `migrations`; at most a few files."""
     found: list[tuple[Path, int]] = []
     for path in _tracked_sql(repo_root):
         if path.is_relative_to(migrations) or not path.is_file() or path.stat().st_size > MAX_BYTES:
             continue
-        line = _creates(path, table)
+        line = _creates(path, table, kinds)
         if line is not None:
             found.append((path, line))
             if len(found) == MAX_FILES:
@@ -48,14 +50,14 @@ def _tracked_sql(repo_root: Path) -> list[Path]:
     return [repo_root / name for name in sorted(names) if name]
 
 
-def _creates(path: Path, table: str) -> int | None:
+def _creates(path: Path, table: str, kinds: tuple[str, ...]) -> int | None:
     try:
         text = read_sql(path)
     except FileError:
         return None
     if table not in text.lower():
         return None
-    creating = statement_creating(Script(path, text), table)
+    creating = statement_creating(Script(path, text), table, kinds)
     return creating.line if creating is not None else None
 
 

@@ -97,16 +97,21 @@ def _supabase_object(sqlstate: str | None, message: str) -> str | None:
     return None
 
 
-def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
-    """When a later migration creates the missing table, type or function: the runner applies this
-    one first."""
+def _missing_object(sqlstate: str | None, message: str) -> tuple[str, tuple[str, ...]] | None:
+    """The missing table, type or function an error names (unqualified, unquoted), and the kinds
+    of object that would be it."""
     missing = [(_missing_relation(sqlstate, message), ("table", "view", "materialized view", "sequence")),
                (missing_type(sqlstate, message), ("type", "domain")),
                (missing_function(sqlstate, message), ("function", "procedure"))]
-    written, kinds = next(((name, kinds) for name, kinds in missing if name is not None), (None, ()))
-    if written is None:
+    return next(((unquote(name.rsplit(".", 1)[-1]), kinds) for name, kinds in missing if name is not None), None)
+
+
+def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
+    """When a later migration creates the missing table, type or function: the runner applies this
+    one first."""
+    if (missing := _missing_object(sqlstate, message)) is None:
         return None
-    name = unquote(written.rsplit(".", 1)[-1])
+    name, kinds = missing
     project = context.project
     for later in project.migrations[project.migrations.index(context.migration) + 1:]:
         if later.up is not None and (statement := statement_creating(later.up, name, kinds)) is not None:
@@ -117,22 +122,22 @@ def _later_creator(context: MigrationContext, sqlstate: str | None, message: str
 
 
 def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
-    """When no earlier migration creates the missing table and a SQL file of the repository does
-    (a baseline schema the migrations start from), that file, to run first as a setup script."""
-    table = _missing_relation(sqlstate, message)
-    if table is None:
+    """When no earlier migration creates the missing table (type, function) and a SQL file of the
+    repository does (a baseline schema the migrations start from), that file, to run first as a
+    setup script."""
+    if (missing := _missing_object(sqlstate, message)) is None:
         return None
-    table = unquote(table.rsplit(".", 1)[-1])
+    name, kinds = missing
     project = context.project
     earlier = project.migrations[:project.migrations.index(context.migration)]
-    if any(migration.up and statement_creating(migration.up, table) for migration in earlier):
+    if any(migration.up and statement_creating(migration.up, name, kinds) for migration in earlier):
         return None
-    found = files_creating(project.repo_root, table, project.directory)
+    found = files_creating(project.repo_root, name, project.directory, kinds)
     if not found:
         return None
     files = " and ".join(f"{project.relative(path)}:{line}" for path, line in found)
     first = project.relative(found[0][0])
-    return (f"(no earlier migration creates {table}; {files} does: if the migrations start from that schema, run it"
+    return (f"(no earlier migration creates {name}; {files} does: if the migrations start from that schema, run it"
             f" first as a setup script, `--setup {first}` or `setup:` in the config)")
 
 
