@@ -33,6 +33,7 @@ from migration_check.discovery.locate import configured_directories, configured_
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
+from migration_check.discovery.sql_migrate import SqlMigrateLayout
 from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
@@ -58,6 +59,7 @@ LAYOUTS: dict[str, Layout] = {
         DbmateLayout(),
         DbMigrateLayout(),
         GooseLayout(),
+        SqlMigrateLayout(),
         GolangMigrateLayout(),
         DieselLayout(),
         SqlxLayout(),

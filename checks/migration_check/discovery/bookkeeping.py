@@ -124,6 +124,15 @@ YOYO = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM _yoyo_migration WHERE migration_id = {}", m.id)],
 )
 
+# sql-migrate (gorp_migrations): one row per applied file, keyed by its name.
+SQL_MIGRATE = Bookkeeping(
+    table="public.gorp_migrations",
+    create="CREATE TABLE IF NOT EXISTS gorp_migrations (id text NOT NULL PRIMARY KEY, applied_at timestamp with time zone)",
+    applied=lambda m: [_q("INSERT INTO gorp_migrations (id, applied_at) VALUES ({}, now())",
+                          m.main_file.name if m.main_file else m.id)],
+    reverted=lambda m, _newest: [_q("DELETE FROM gorp_migrations WHERE id = {}", m.main_file.name if m.main_file else m.id)],
+)
+
 # The Supabase CLI (supabase_migrations.schema_migrations): the version, name and statements.
 SUPABASE = Bookkeeping(
     table="supabase_migrations.schema_migrations",

@@ -145,14 +145,15 @@ def parse_file(path: Path) -> tuple[Script, Script | None] | None:
         raise FileError(path, downs[0] + 1, "-- +goose Down comes before -- +goose Up")
     transaction = Transaction.NONE if any(kind == "no transaction" for _, kind in found) else Transaction.WRAPPED
     down_at = downs[0] if downs else len(lines)
-    up = _section(path, lines, ups[0] + 1, down_at, found, transaction)
-    down = _section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
+    up = annotated_section(path, lines, ups[0] + 1, down_at, found, transaction)
+    down = annotated_section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
     return up, down
 
 
-def _section(path: Path, lines: list[str], start: int, end: int, found: list[tuple[int, str]],
-             transaction: Transaction) -> Script:
-    """One direction. With StatementBegin/End blocks, the statement boundaries are explicit."""
+def annotated_section(path: Path, lines: list[str], start: int, end: int, found: list[tuple[int, str]],
+                      transaction: Transaction, marker: str = "-- +goose") -> Script:
+    """One direction of an annotated file (goose's, sql-migrate's: `marker` starts the annotations).
+    With StatementBegin/End blocks, the statement boundaries are explicit."""
     blocks: list[tuple[int, int]] = []  # (first line, end line) of each block's content, 0-based
     opened: int | None = None
     for index, kind in found:
@@ -160,15 +161,15 @@ def _section(path: Path, lines: list[str], start: int, end: int, found: list[tup
             continue
         if kind == "statementbegin":
             if opened is not None:
-                raise FileError(path, index + 1, "-- +goose StatementBegin inside another StatementBegin")
+                raise FileError(path, index + 1, f"{marker} StatementBegin inside another StatementBegin")
             opened = index + 1
         elif kind == "statementend":
             if opened is None:
-                raise FileError(path, index + 1, "-- +goose StatementEnd without StatementBegin")
+                raise FileError(path, index + 1, f"{marker} StatementEnd without StatementBegin")
             blocks.append((opened, index))
             opened = None
     if opened is not None:
-        raise FileError(path, opened, "-- +goose StatementBegin without StatementEnd")
+        raise FileError(path, opened, f"{marker} StatementBegin without StatementEnd")
     if not blocks:
         return section(path, lines, start, end, transaction)
     offsets = [0]
@@ -181,14 +182,14 @@ def _section(path: Path, lines: list[str], start: int, end: int, found: list[tup
     statements: list[tuple[int, str]] = []
     cursor = start
     for first, last in blocks:
-        statements += _parsed(offset(cursor), "".join(lines[cursor:first - 1]))
+        statements += parsed_pieces(offset(cursor), "".join(lines[cursor:first - 1]))
         statements.append((offset(first), "".join(lines[first:last])))
         cursor = last + 1
-    statements += _parsed(offset(cursor), "".join(lines[cursor:end]))
+    statements += parsed_pieces(offset(cursor), "".join(lines[cursor:end]))
     return section(path, lines, start, end, transaction, statements=tuple(s for s in statements if s[1].strip()))
 
 
-def _parsed(base: int, text: str) -> list[tuple[int, str]]:
+def parsed_pieces(base: int, text: str) -> list[tuple[int, str]]:
     """Statements of the text between blocks, split by the parser. Text that does not parse is
     kept whole, so the replay reports the syntax error at its file:line."""
     if not text.strip():

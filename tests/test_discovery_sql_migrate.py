@@ -1,0 +1,68 @@
+"""sql-migrate discovery (rubenv/sql-migrate): its annotations, its order and its transactions, as
+its sqlparse.go and migrate.go have them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.errors import FileError
+from migration_check.model import Transaction
+from migration_check.sql.splitter import split_script
+
+
+def project(tmp_path: Path, files: dict[str, str]):
+    return discover(write_files(tmp_path, {f"migrations/{k}": v for k, v in files.items()}), repo_root=tmp_path)
+
+
+def test_any_name_in_the_order_of_its_number_then_by_name(tmp_path: Path) -> None:
+    # vinibgoulart/todo-list-api: 2024041230420-... (13 digits) runs before 20240412234420-...: by number.
+    found = project(tmp_path, {
+        "20240412234420-create_users_table.sql": "-- +migrate Up\ncreate table users (id int);\n",
+        "2024041230420-create_uuid-ossp-extension.sql": "-- +migrate Up\nselect 1;\n",
+        "initial.sql": "-- +migrate Up\nselect 2;\n",
+        "notes.txt": "notes\n",
+    })
+    assert found.format == "sql-migrate"
+    assert [m.id for m in found.migrations] == [
+        "2024041230420-create_uuid-ossp-extension", "20240412234420-create_users_table", "initial"]
+    assert [s.path.name for s in found.stray_files] == ["notes.txt"]
+
+
+def test_sections_blocks_and_transactions(tmp_path: Path) -> None:
+    found = project(tmp_path, {"1-a.sql": (
+        "-- a comment before any annotation is not run\n"  # line 1
+        "select 'ignored';\n"
+        "-- +migrate Up\n"
+        "create table a (id int);\n"  # line 4
+        "-- +migrate StatementBegin\n"
+        "create function f() returns int language plpgsql as $$ begin return 1; end $$;\n"  # line 6
+        "-- +migrate StatementEnd\n"
+        "-- +migrate Down notransaction\n"
+        "drop function f();\n"  # line 9
+        "-- +migrate Up\n"
+        "create index a_id on a (id);\n"  # line 11: a second Up section adds to the up
+    )})
+    [migration] = found.migrations
+    assert migration.up.transaction is Transaction.WRAPPED and migration.down.transaction is Transaction.NONE
+    assert [(s.line, s.sql.split(" (")[0].split(" returns")[0]) for s in split_script(migration.up)] == [
+        (4, "create table a"), (6, "create function f()"), (11, "create index a_id on a")]
+    assert [(s.line, s.sql) for s in split_script(migration.down)] == [(9, "drop function f()")]
+
+
+def test_a_file_without_down_has_an_empty_rollback(tmp_path: Path) -> None:
+    [migration] = project(tmp_path, {"1-a.sql": "-- +migrate Up\ncreate table a (id int);\n"}).migrations
+    assert migration.implicit_down and migration.down.sql == ""
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ("-- +migrate Up\nselect 1;\n-- +migrate StatementBegin\nselect 2;\n", 3, "StatementBegin without StatementEnd"),
+    ("-- +migrate \nselect 1;\n", 1, "incomplete migration command"),
+])
+def test_files_sql_migrate_refuses_are_file_errors(tmp_path: Path, text: str, line: int, words: str) -> None:
+    with pytest.raises(FileError) as caught:
+        project(tmp_path, {"1-a.sql": text, "2-b.sql": "-- +migrate Up\nselect 1;\n"})
+    assert words in caught.value.message and caught.value.line == line
