@@ -43,6 +43,11 @@ def under(directory: str, files: dict[str, str]) -> dict[str, str]:
      "db/migrations", "db/schema.prisma (Prisma)"),
     ({".env": "DATABASE_URL=x\nDBMATE_MIGRATIONS_DIR=./database/changes\n", **under("database/changes", DBMATE)},
      "database/changes", ".env `DBMATE_MIGRATIONS_DIR`"),
+    # sql-migrate: the postgres environment's dir, not the sqlite one's.
+    ({"dbconfig.yml": ("test:\n  dialect: sqlite3\n  dir: sql/sqlite\ndevelopment:\n  dialect: postgres\n"
+                       "  datasource: dbname=app\n  dir: sql/postgres\n"),
+      "sql/sqlite/1-a.sql": "-- +migrate Up\nselect 1;\n", "sql/postgres/1-a.sql": "-- +migrate Up\nselect 1;\n"},
+     "sql/postgres", "dbconfig.yml `dir` (dialect postgres)"),
 ])
 def test_the_runners_config_names_the_directory(tmp_path: Path, files: dict[str, str], directory: str, why: str) -> None:
     found = discover(write_files(tmp_path, files), repo_root=tmp_path)

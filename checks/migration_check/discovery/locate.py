@@ -4,7 +4,8 @@ In order, the first that holds migrations wins:
 1. the directory itself;
 2. the directories the runners' own configuration names (yoyo.ini `sources`, diesel.toml,
    sqitch.conf `top_dir`, Flyway `locations`, atlas.hcl `dir`, prisma/schema.prisma,
-   supabase/config.toml, .db-migraterc `migrations-dir`, DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
+   supabase/config.toml, .db-migraterc `migrations-dir`, sql-migrate's dbconfig.yml `dir`,
+   DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
 3. each layout's conventional directories;
 4. a bounded search of the tree, skipping .git, dependencies and build output.
 Two directories at the same step are never a guess: the user chooses with the path or `--format`.
@@ -19,6 +20,8 @@ import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+
+import yaml
 
 from migration_check.discovery.db_migrate import rc_settings
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
@@ -36,10 +39,10 @@ _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
 def configured_paths(root: Path) -> list[tuple[Path, str]]:
     """The paths the runners' configuration files in `root` name, directories or not."""
     found: list[tuple[Path, str]] = []
-    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _dotenv):
+    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _sql_migrate, _dotenv):
         try:
             found += [(root / relative, why) for relative, why in reader(root)]
-        except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
+        except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError, yaml.YAMLError):
             continue  # a config file this tool cannot read names nothing; the other steps still run
     return found
 
@@ -79,6 +82,17 @@ def _db_migrate(root: Path) -> Iterator[tuple[str, str]]:
     directory = rc_settings(root).get("migrations-dir")
     if isinstance(directory, str):
         yield directory, ".db-migraterc `migrations-dir`"
+
+
+def _sql_migrate(root: Path) -> Iterator[tuple[str, str]]:
+    """sql-migrate's dbconfig.yml: each environment's `dir`, of those whose `dialect` is postgres
+    (the others' migrations are another database's)."""
+    path = root / "dbconfig.yml"
+    if path.is_file():
+        environments = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for environment in environments.values() if isinstance(environments, dict) else ():
+            if isinstance(environment, dict) and environment.get("dialect") == "postgres":
+                yield str(environment.get("dir") or "migrations"), "dbconfig.yml `dir` (dialect postgres)"
 
 
 def _yoyo(root: Path) -> Iterator[tuple[str, str]]:
