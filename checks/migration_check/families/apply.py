@@ -18,15 +18,16 @@ from migration_check.sql.dialects import (
     FEATURE_NOT_SUPPORTED,
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
+    UNDEFINED_TABLE,
     missing_function,
-    missing_type,
+    missing_object,
+    missing_relation,
     newer_postgresql,
     other_dialect,
 )
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import unquote
 
-UNDEFINED_TABLE = "42P01"
 UNDEFINED_SCHEMA = "3F000"
 # The schemas Supabase's platform provides (supabase/postgres), which its projects' migrations use.
 SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
@@ -91,19 +92,25 @@ def _supabase_object(sqlstate: str | None, message: str) -> str | None:
         return f"schema {name}"
     if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and name == "supabase_realtime":
         return f"publication {name}"
-    written = _missing_relation(sqlstate, message) or missing_function(sqlstate, message)
+    written = missing_relation(sqlstate, message) or missing_function(sqlstate, message)
     if written is not None and "." in written and unquote(written.split(".", 1)[0]) in SUPABASE_SCHEMAS:
         return f"{'table' if sqlstate == UNDEFINED_TABLE else 'function'} {written}"
     return None
 
 
+# The kinds of object a missing relation, type or function could be (as objects.touches names them).
+CREATABLE = {"relation": ("table", "view", "materialized view", "sequence"), "type": ("type", "domain"),
+             "function": ("function", "procedure")}
+
+
 def _missing_object(sqlstate: str | None, message: str) -> tuple[str, tuple[str, ...]] | None:
     """The missing table, type or function an error names (unqualified, unquoted), and the kinds
     of object that would be it."""
-    missing = [(_missing_relation(sqlstate, message), ("table", "view", "materialized view", "sequence")),
-               (missing_type(sqlstate, message), ("type", "domain")),
-               (missing_function(sqlstate, message), ("function", "procedure"))]
-    return next(((unquote(name.rsplit(".", 1)[-1]), kinds) for name, kinds in missing if name is not None), None)
+    found = missing_object(sqlstate, message)
+    if found is None or found[0] not in CREATABLE:
+        return None
+    kind, written = found
+    return unquote(written.rsplit(".", 1)[-1]), CREATABLE[kind]
 
 
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
@@ -141,13 +148,6 @@ def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str
             f" first as a setup script, `--setup {first}` or `setup:` in the config)")
 
 
-def _missing_relation(sqlstate: str | None, message: str) -> str | None:
-    """The name in `relation "x" does not exist`, as the error prints it."""
-    if sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
-        return message.removeprefix('relation "').removesuffix('" does not exist')
-    return None
-
-
 def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:
     """The schemas that hold a function or relation of the unqualified name the error did not find
     (`function f() does not exist`, `relation "t" does not exist`)."""
@@ -155,7 +155,7 @@ def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: s
     if function is not None:
         name, catalog = function, "pg_proc"
         column, namespace = "proname", "pronamespace"
-    elif (relation := _missing_relation(sqlstate, message)) is not None:
+    elif (relation := missing_relation(sqlstate, message)) is not None:
         name, catalog = relation, "pg_class"
         column, namespace = "relname", "relnamespace"
     else:

@@ -19,10 +19,8 @@ from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
 from migration_check.sql.dialects import (
     FEATURE_NOT_SUPPORTED,
-    MISSING_OBJECT_STATES,
     SYNTAX_ERROR,
-    missing_function,
-    missing_type,
+    missing_object,
 )
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import statement_names
@@ -112,12 +110,8 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
 def _missing_name(sqlstate: str | None, message: str) -> str | None:
     """The object a missing-object error names, unqualified: `relation "x.y" does not exist` is y,
     `function f(uuid) does not exist` is f, `type geometry does not exist` is geometry."""
-    if sqlstate not in MISSING_OBJECT_STATES:
-        return None
-    quoted = message.split('"')
-    written = missing_function(sqlstate, message) or missing_type(sqlstate, message) or (
-        quoted[1] if len(quoted) >= 3 else None)
-    return written.rsplit(".", 1)[-1] if written else None
+    found = missing_object(sqlstate, message)
+    return found[1].rsplit(".", 1)[-1] if found is not None else None
 
 
 def _text_of(migration: Migration) -> str:

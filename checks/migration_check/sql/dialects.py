@@ -23,6 +23,7 @@ SYNTAX_ERROR = "42601"
 FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_OBJECT = "42704"
 UNDEFINED_FUNCTION = "42883"
+UNDEFINED_TABLE = "42P01"
 
 
 # undefined table, column, function, object, schema
@@ -44,6 +45,27 @@ def missing_function(sqlstate: str | None, message: str) -> str | None:
     if sqlstate != UNDEFINED_FUNCTION or not message.startswith("function ") or "(" not in message:
         return None
     return message.removeprefix("function ").split("(", 1)[0]
+
+
+def missing_relation(sqlstate: str | None, message: str) -> str | None:
+    """The name in `relation "x" does not exist`, as the error prints it, else None."""
+    if sqlstate == UNDEFINED_TABLE and message.startswith('relation "') and message.endswith('" does not exist'):
+        return message.removeprefix('relation "').removesuffix('" does not exist')
+    return None
+
+
+def missing_object(sqlstate: str | None, message: str) -> tuple[str, str] | None:
+    """What a missing-object error says does not exist: (kind, name as written) with kind
+    "function", "type", "relation", or "object" for any other quoted name (a column, a schema, a
+    publication); None for other errors."""
+    if sqlstate not in MISSING_OBJECT_STATES:
+        return None
+    for kind, written in (("function", missing_function(sqlstate, message)), ("type", missing_type(sqlstate, message)),
+                          ("relation", missing_relation(sqlstate, message))):
+        if written is not None:
+            return kind, written
+    quoted = message.split('"')
+    return ("object", quoted[1]) if len(quoted) >= 3 else None
 
 
 def other_dialect(sqlstate: str | None, message: str) -> str | None:
