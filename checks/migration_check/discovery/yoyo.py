@@ -11,13 +11,12 @@ Rules, as yoyo applies them:
   one, yoyo's rollback runs nothing: an empty rollback, which the round trip judges.
 - The leading comment lines are a header: `-- depends: <id> <id>` lists migrations that must run
   first, `-- transactional: false` runs the migration (both directions) outside a transaction.
-- Migrations are ordered by id, then moved after their dependencies (a stable topological sort,
-  as yoyo does). An unknown dependency or a cycle is a FileError at the header line.
+- Migrations are ordered by file name (yoyo sorts a directory's files: `0001.a-b.py` before
+  `0001.a.sql`), then moved after their dependencies (a stable topological sort, as yoyo does).
+  An unknown dependency or a cycle is a FileError at the header line.
 - Python migrations (`<id>.py`) are read without being run (`yoyo_python.py`): the SQL their
   `step()` calls write out is replayed; one that runs Python code is skipped with the reason.
   `post-apply` hooks are reported as stray (they are not migrations and are not replayed).
-- yoyo sorts a directory's files by name (`0001.a-b.py` before `0001.a.sql`) before the
-  dependency sort.
 """
 
 from __future__ import annotations
@@ -77,7 +76,7 @@ class YoyoLayout(Layout):
         files = [p for p in candidates if p.name.endswith(".sql")]
         rollbacks = sum(1 for p in files if p.name.endswith(ROLLBACK))
         headed = sum(1 for p in files if not p.name.endswith(ROLLBACK) and read_header(p, read_head(p)).depends_line)
-        # A project of Python migrations only is still yoyo's: each one a skipped case, not "no migrations".
+        # A project of Python migrations only is yoyo's too (medwig's tutorial, gpu-mode/kernelbot).
         python = sum(1 for p in candidates if p.suffix == ".py" and imports_steps(read_head(p)))
         if not rollbacks and not headed and not python:
             return None
@@ -103,7 +102,8 @@ class YoyoLayout(Layout):
             else:
                 stray.append(StrayFile(path, "yoyo ignores it: not a .sql or .py migration"))
         headers = {id_: read_header(path, read_sql(path)) for id_, path in forward.items()}
-        pythons = {id_: read_python_migration(path, read_sql(path)) for id_, path in python.items()}
+        texts = {id_: read_sql(path) for id_, path in python.items()}
+        pythons = {id_: read_python_migration(python[id_], text) for id_, text in texts.items()}
         headers |= {id_: Header(p.depends, p.depends_line, p.transactional) for id_, p in pythons.items()}
         names = {id_: path.name for id_, path in (*forward.items(), *python.items())}
         order = _ordered(sorted(names, key=names.__getitem__), headers, {**forward, **python})
@@ -111,7 +111,7 @@ class YoyoLayout(Layout):
         for position, id_ in enumerate(order):
             transaction = Transaction.WRAPPED if headers[id_].transactional else Transaction.NONE
             if id_ in python:
-                migrations.append(_python_migration(id_, position, python[id_], pythons[id_], transaction))
+                migrations.append(_python_migration(id_, position, python[id_], texts[id_], pythons[id_], transaction))
                 continue
             up_path, down_path = forward[id_], backward.pop(id_, None)
             migrations.append(implicit_empty_down(Migration(
@@ -138,11 +138,10 @@ class YoyoLayout(Layout):
         }
 
 
-def _python_migration(id_: str, position: int, path: Path, found: PythonMigration,
+def _python_migration(id_: str, position: int, path: Path, text: str, found: PythonMigration,
                       transaction: Transaction) -> Migration:
     if found.skip_reason is not None:
         return Migration(id_, "", (position,), up=None, files=(path,), skip_reason=found.skip_reason)
-    text = read_sql(path)
     # Steps without any rollback are undone by nothing, as a .sql file without its .rollback.sql.
     down = script_of(path, text, found.rollbacks, transaction) if found.rollbacks or not found.applies else None
     return implicit_empty_down(Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction),

@@ -183,8 +183,7 @@ class _Reader:
         return [step for _, steps in collected for step in steps]
 
     def _kind(self, call: ast.Call) -> str | None:
-        name = ast.unparse(call.func)
-        original = self.aliases.get(name, name if name.startswith("yoyo.") else None)
+        original = self.aliases.get(ast.unparse(call.func))
         if original in _STEP:
             return "step"
         return "group" if original in _GROUP else None

@@ -43,7 +43,7 @@ class Apply(Family):
         result = context.step_result(self.name, context.up)
         failure = context.up.failure
         if (creator := needs_unreplayed(context)) is not None:
-            # The migration needs what code the check cannot run made: it cannot be judged.
+            # Its failure may follow from an earlier migration that is not in the database.
             return context.result(self.name, Status.SKIPPED, message=creator)
         if failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
                                     or _baseline_hint(context, failure.sqlstate, failure.message)):
