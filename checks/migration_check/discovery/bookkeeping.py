@@ -124,13 +124,17 @@ YOYO = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM _yoyo_migration WHERE migration_id = {}", m.id)],
 )
 
+
+def _file_name(migration: Migration) -> str:
+    return migration.main_file.name if migration.main_file else migration.id
+
+
 # sql-migrate (gorp_migrations): one row per applied file, keyed by its name.
 SQL_MIGRATE = Bookkeeping(
     table="public.gorp_migrations",
     create="CREATE TABLE IF NOT EXISTS gorp_migrations (id text NOT NULL PRIMARY KEY, applied_at timestamp with time zone)",
-    applied=lambda m: [_q("INSERT INTO gorp_migrations (id, applied_at) VALUES ({}, now())",
-                          m.main_file.name if m.main_file else m.id)],
-    reverted=lambda m, _newest: [_q("DELETE FROM gorp_migrations WHERE id = {}", m.main_file.name if m.main_file else m.id)],
+    applied=lambda m: [_q("INSERT INTO gorp_migrations (id, applied_at) VALUES ({}, now())", _file_name(m))],
+    reverted=lambda m, _newest: [_q("DELETE FROM gorp_migrations WHERE id = {}", _file_name(m))],
 )
 
 # The Supabase CLI (supabase_migrations.schema_migrations): the version, name and statements.
