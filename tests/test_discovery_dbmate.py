@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.errors import FileError
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
+from migration_check.servers.base import Database
 from migration_check.settings import Settings
 
 
@@ -96,3 +99,51 @@ def test_file_name_order_is_the_only_order(tmp_path: Path) -> None:
     assert [m.id for m in found.migrations] == ["10_b", "1_a"]
     history = [r for r in static_checks(found, Settings()) if r.check == "history"]
     assert {r.status for r in history} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_a_marker_ends_at_white_space(tmp_path: Path) -> None:
+    # dbmate's `migrate:down(\s*$|\s+\S+)`: `-- migrate:downgrade notes` is a comment.
+    found = project(tmp_path, {"db/migrations/20240101000000_a.sql":
+                               "-- migrate:up\nselect 1;\n-- migrate:downgrade notes\n-- migrate:down\tx:y\nselect 2;\n"})
+    assert found.migrations[0].up.sql == "select 1;\n-- migrate:downgrade notes\n"
+    assert found.migrations[0].down.first_line == 5
+
+
+# UPchieve/subway's formatter indented three files' `-- migrate:down`: dbmate reads it as a comment.
+INDENTED_DOWN = """\
+-- migrate:up
+CREATE TABLE cities (name text, state text);
+
+ALTER TABLE cities
+    ADD CONSTRAINT unique_city_name_state UNIQUE (name, state)
+    -- migrate:down
+    DROP CONSTRAINT IF EXISTS unique_city_name_state;
+
+DROP TABLE IF EXISTS cities;
+"""
+
+
+def test_an_indented_down_marker_is_a_comment_and_the_messages_say_so(tmp_path: Path) -> None:
+    found = project(tmp_path, {"db/migrations/20240101000000_cities.sql": INDENTED_DOWN})
+    [migration] = found.migrations
+    assert migration.down is None and "DROP TABLE" in migration.up.sql
+    [pairing] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
+    assert pairing.status is Status.FAILED
+    assert "line 6's `-- migrate:down` is indented, and dbmate reads a marker only at the start of a line" in (
+        pairing.message)
+
+
+def test_without_a_down_section_dbmate_2_refuses_the_file(tmp_path: Path) -> None:
+    found = project(tmp_path, {"db/migrations/20240101000000_a.sql": "-- migrate:up\nselect 1;\n"})
+    [pairing] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
+    assert "add a `-- migrate:down` section (dbmate 2.0 and later refuses a file without one)" in pairing.message
+
+
+def test_the_up_failing_after_an_indented_marker_says_why_it_ran(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path, {"db/migrations/20240101000000_cities.sql": INDENTED_DOWN})
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "--quiet"])
+    [apply] = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    message = apply.find("failure").attrib["message"]
+    assert code == 1
+    assert "_cities.sql:7:5: ERROR 42601: syntax error at or near \"DROP\" (line 6's `-- migrate:down` is indented" in message

@@ -265,6 +265,27 @@ def test_migrations_that_demote_postgres_do_not_break_the_tool(tmp_path: Path) -
     assert case.find("failure") is None  # the role's attribute came back with the rollback
 
 
+def test_privileges_refused_after_a_migration_demoted_the_migration_role_name_it(tmp_path: Path) -> None:
+    # supabase/postgres run as postgres (the default role): its first migration takes SUPERUSER from
+    # postgres, and every later privileged statement fails. The failure names that line and the
+    # setting that runs the migrations as the runner's role. A fresh local cluster, as above.
+    project = write_files(tmp_path / "p", numbered(2, {
+        1: ("create table t1 (id int);\nalter role postgres nosuperuser createrole;", "drop table t1;"),
+        2: ("create table t2 (id int);\ncreate event trigger e on ddl_command_end execute function pg_catalog.now();",
+            "drop table t2;"),
+    }))
+    report = tmp_path / "report.xml"
+    code = main(["check", str(project), "--junit-xml", str(report), "-q"])
+    messages = {(c.attrib["classname"], c.attrib["name"]): c.find("failure").attrib["message"]
+                for c in ET.parse(report).getroot().iter("testcase") if c.find("failure") is not None}
+    assert code == 1
+    took = ("(migrations/20250101000001_table_1.sql:2 took SUPERUSER from postgres, the role the migrations run as here:"
+            " if the runner runs them as another role, run them as that one, `migration-role:` in the config)")
+    assert messages[("migration_check.apply", "20250101000002_table_2")].endswith(
+        'ERROR 42501: permission denied to create event trigger "e" ' + took)
+    assert messages[("migration_check.reapply", "20250101000001_table_1")].endswith(took)
+
+
 def failure_of_one(pg_server: Database, tmp_path: Path, up: str, down: str, family: str) -> str:
     """The message of `family`'s failure for a project of one migration (the run fails)."""
     project = write_files(tmp_path / "p", numbered(1, {1: (up, down)}))

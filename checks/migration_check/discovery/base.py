@@ -114,6 +114,12 @@ class Layout(abc.ABC):
         (a yoyo Python migration's steps); None: the pairing check names the layout's file."""
         return None
 
+    def misread_marker(self, migration: Migration) -> tuple[int, str] | None:
+        """(line, why) of a line in the migration's file that reads as a section marker but is not
+        one to the runner (dbmate's indented `-- migrate:down`): why it has no rollback, or why its
+        up runs statements meant for the rollback. None where there is none."""
+        return None
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")

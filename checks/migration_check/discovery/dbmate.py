@@ -9,13 +9,16 @@
 Rules, as dbmate applies them:
 - The version is the leading digits of the file name (dbmate's own pattern is `^(\\d+).*\\.sql$`,
   so `_` and `-` separators both work); files are applied in version order.
-- The markers are comment lines starting with `--` followed by `migrate:up` / `migrate:down`. dbmate
-  finds them line by line (a regex per line), so this module does the same: a marker is a marker
-  wherever it appears, exactly as for dbmate.
+- The markers are comment lines starting with `--` followed by `migrate:up` / `migrate:down` and
+  then the end of the line or white space (dbmate's `(?m)^--\\s*migrate:down(\\s*$|\\s+\\S+)`).
+  dbmate finds them line by line, so this module does the same: a marker is a marker wherever it
+  appears, exactly as for dbmate. An indented one is a comment to dbmate (the `^`): the section
+  before it runs on through the statements after it, which `misread_marker` explains.
 - Each section runs in its own transaction unless its marker carries `transaction:false`
   (`-- migrate:up transaction:false`), which becomes `Transaction.NONE` for that section only.
 - `-- migrate:up` must come first; only comments may precede it. dbmate refuses other files, so
-  they are a FileError here too. A file without a `-- migrate:down` section has no rollback.
+  they are a FileError here too. A file without a `-- migrate:down` section has no rollback (dbmate
+  2.0 and later refuses it, its ErrParseMissingDown).
 """
 
 from __future__ import annotations
@@ -91,6 +94,20 @@ class DbmateLayout(Layout):
         schema = directory.parent / "schema.sql"
         return Discovery(migrations, stray, declared_schema=schema if schema.is_file() else None)
 
+    def missing_rollback_hint(self, migration: Migration) -> str | None:
+        return "a `-- migrate:down` section (dbmate 2.0 and later refuses a file without one)"
+
+    def misread_marker(self, migration: Migration) -> tuple[int, str] | None:
+        path = migration.main_file
+        if path is None or not path.is_file():
+            return None
+        for number, line in enumerate(split_lines(read_sql(path)), start=1):
+            if _marker(line) is None and (found := _marker(line.lstrip())) is not None:
+                return number, (f"line {number}'s `-- {found[0]}` is indented, and dbmate reads a marker only at the"
+                                " start of a line: there it is a comment, and the section before it runs on through"
+                                " the statements after it; start the line with it")
+        return None
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}_{name}.sql": "-- migrate:up\n\n\n-- migrate:down\n\n"}
 
@@ -149,7 +166,8 @@ def _marker(line: str) -> tuple[str, str] | None:
         return None
     body = line[2:].strip()
     for kind in (UP, DOWN):
-        if body.startswith(kind):
+        # `-- migrate:downgrade` is a comment: the marker ends at white space or the line's end.
+        if body.startswith(kind) and body[len(kind):len(kind) + 1] in ("", " ", "\t", "\r", "\n"):
             return kind, body[len(kind):]
     return None
 

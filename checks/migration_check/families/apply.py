@@ -10,6 +10,9 @@ schema), the message names that file and how to run it first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from migration_check.discovery import layout_named
 from migration_check.discovery.baselines import files_creating, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
@@ -45,8 +48,10 @@ class Apply(Family):
         if (creator := needs_unreplayed(context)) is not None:
             # Its failure may follow from an earlier migration that is not in the database.
             return context.result(self.name, Status.SKIPPED, message=creator)
-        if failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
-                                    or _baseline_hint(context, failure.sqlstate, failure.message)):
+        if failure is not None and (misread := _misread_marker_before(context, failure.path, failure.line)):
+            result.message += f" ({misread})"
+        elif failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
+                                      or _baseline_hint(context, failure.sqlstate, failure.message)):
             result.message += f" {hint}"
         elif failure is not None and (platform := _supabase_object(failure.sqlstate, failure.message)):
             result.message += (f" ({platform} is Supabase's: the `supabase` setup preset makes it (`--setup supabase`),"
@@ -82,6 +87,15 @@ class Apply(Family):
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         return result
+
+
+def _misread_marker_before(context: MigrationContext, path: Path, line: int | None) -> str | None:
+    """Why the failing line runs in the up at all, when a line before it reads as the rollback's
+    marker but is not one to the runner."""
+    misread = layout_named(context.project.format).misread_marker(context.migration)
+    if misread is None or line is None or path != context.migration.main_file or line <= misread[0]:
+        return None
+    return misread[1]
 
 
 def _supabase_object(sqlstate: str | None, message: str) -> str | None:

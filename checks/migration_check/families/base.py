@@ -29,6 +29,8 @@ from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql.cluster_wide import superuser_given
+from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE
 
 RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Transaction.UNMIXED})
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
@@ -156,6 +158,30 @@ class MigrationContext:
         layout = layout_named(self.project.format)
         return f" ({layout.name} {layout.transaction_how}, where PostgreSQL refuses this statement: {layout.transaction_opt_out})"
 
+    def _demoted(self, step: StepRun) -> str:
+        """Why a statement was refused its privileges, where the role the migrations run as here is
+        no longer a superuser: the migration (this or an earlier one) that took it away. The
+        project's runner runs them as another role (Supabase's own migrations demote `postgres` and
+        run as `supabase_admin`); "" otherwise."""
+        if step.failure is None or step.failure.sqlstate != INSUFFICIENT_PRIVILEGE:
+            return ""
+        role = self.conn.info.user
+        row = self.tool_session.execute("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = %s", (role,)).fetchone()
+        if row is None or row[0]:
+            return ""
+        for migration in reversed(self.project.migrations[:self.project.migrations.index(self.migration) + 1]):
+            try:
+                statements = split_script(migration.up) if migration.up is not None else []
+            except SyntaxProblem:
+                continue
+            for statement in reversed(statements):
+                if (given := superuser_given(statement, role)) is not None:
+                    where = f"{self.project.relative(statement.path)}:{statement.line}"
+                    return "" if given else (
+                        f" ({where} took SUPERUSER from {role}, the role the migrations run as here: if the runner"
+                        " runs them as another role, run them as that one, `migration-role:` in the config)")
+        return ""
+
     def empty_rollback(self) -> str:
         """Why the rollback undoes nothing, where that is why: it is missing (the runner then runs
         nothing) or holds no statement (vaultwarden keeps an empty down.sql for most column
@@ -183,7 +209,8 @@ class MigrationContext:
             return self.result(check, Status.PASSED, script=step.script, seconds=step.seconds)
         relative = self.project.relative(step.failure.path) or str(step.failure.path)
         return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
-                           message=failure_prefix + step.failure.summary(relative) + self._wrapped(step),
+                           message=failure_prefix + step.failure.summary(relative) + self._wrapped(step)
+                           + self._demoted(step),
                            details=step.failure.body(relative), seconds=step.seconds)
 
 

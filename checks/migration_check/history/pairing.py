@@ -50,12 +50,14 @@ def missing_rollback(project: Project, migration: Migration) -> list[str]:
     # layouts (dbmate, goose) want a section, not a file.
     trusted = len(expected) > 1 and migration.main_file and expected[0] == path_in_directory(project, migration.main_file)
     layout = layout_named(project.format)
-    what = layout.missing_rollback_hint(migration) or (expected[1] if trusted else f"a rollback ({layout.naming_hint})")
     name = migration.main_file.name if migration.main_file else migration.id
-    return [
-        f"{name} has no rollback: add {what} that undoes it"
-        " (rollbacks are required; set `rollbacks: optional` in the config to allow none)."
-    ]
+    if (misread := layout.misread_marker(migration)) is not None:
+        problem = misread[1]
+    else:
+        what = layout.missing_rollback_hint(migration) or (expected[1] if trusted else f"a rollback ({layout.naming_hint})")
+        problem = f"add {what} that undoes it"
+    return [f"{name} has no rollback: {problem} (rollbacks are required; set `rollbacks: optional` in the config to"
+            " allow none)."]
 
 
 def orphan_message(project: Project, orphan: OrphanRollback) -> str:

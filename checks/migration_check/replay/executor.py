@@ -21,6 +21,7 @@ import psycopg
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
+from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
@@ -107,7 +108,7 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         if reason:
             raise ScriptFailed(statement.path, statement.line, statement.column,
                                f"refused: {reason}; a migration check runs no program and reads no file outside"
-                               " the database", sqlstate="42501", statement=statement.sql)
+                               " the database", sqlstate=INSUFFICIENT_PRIVILEGE, statement=statement.sql)
     try:
         if runs_in_one_transaction(script, statements, conn.info.server_version):
             if _run_in_transaction(conn, script, statements, before_commit):

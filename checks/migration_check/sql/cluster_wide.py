@@ -10,7 +10,7 @@ its CREATE ROLE.
 
 from __future__ import annotations
 
-from pglast import ast, parser
+from pglast import ast, enums, parser
 
 from migration_check.sql import trees
 from migration_check.sql.statement import Statement, code_of
@@ -76,3 +76,20 @@ def _parses_cluster_wide(query: str) -> bool:
         return _any_cluster_wide(tuple(raw.stmt for raw in trees.parse(query)))
     except parser.ParseError:
         return True
+
+
+def superuser_given(statement: Statement, role: str) -> bool | None:
+    """True or False where `statement` gives `role` SUPERUSER or takes it away (by its name, or as
+    CURRENT_USER, CURRENT_ROLE or SESSION_USER, which are `role` in a migration's session); None
+    where it does neither."""
+    if statement.node != "AlterRoleStmt":
+        return None
+    node = trees.statement(statement.sql)
+    if not isinstance(node, ast.AlterRoleStmt) or node.role is None:
+        return None
+    if node.role.roletype == enums.RoleSpecType.ROLESPEC_CSTRING and node.role.rolename != role:
+        return None
+    for option in node.options or ():
+        if option.defname == "superuser" and isinstance(option.arg, ast.Boolean):
+            return bool(option.arg.boolval)
+    return None
