@@ -65,3 +65,19 @@ def test_execute_in_transaction_false_from_the_script_config(tmp_path: Path) -> 
     })
     assert [m.up.transaction for m in found.migrations] == [Transaction.NONE, Transaction.UNMIXED]
     assert not found.stray_files
+
+
+def test_java_migrations_of_the_same_classpath_package_take_their_place(tmp_path: Path) -> None:
+    # Spring Boot's default location, classpath:db/migration, holds the SQL resources and the
+    # classes compiled from src/main/java/db/migration (and Kotlin's, Scala's) alike.
+    found = discover(write_files(tmp_path, {
+        DIR + "V1__init.sql": "create table t (a int);",
+        DIR + "V3__more.sql": "create table u (a int);",
+        "src/main/java/db/migration/V2__backfill.java": "class V2__backfill {}",
+        "src/main/java/db/migration/MigrationHelper.java": "class MigrationHelper {}",
+        "src/main/kotlin/db/migration/V2_5__Rename.kt": "class V2_5__Rename",
+        "src/main/java/other/V9__elsewhere.java": "class V9__elsewhere {}",
+    }), repo_root=tmp_path)
+    assert [m.version for m in found.migrations] == ["1", "2", "2.5", "3"]
+    assert [m.main_file.name for m in found.migrations if m.skip_reason] == ["V2__backfill.java", "V2_5__Rename.kt"]
+    assert not found.stray_files

@@ -29,7 +29,7 @@ from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
-from migration_check.discovery.locate import configured_directories, configured_paths, searched_directories
+from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
@@ -143,7 +143,8 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         return stub
     raise NoMigrationsFound(
         f"{path}: no migrations found (looked for {', '.join(sorted(LAYOUTS))} layouts here, in the directories"
-        " the runners' config files name, in their usual places, and in the tree below)"
+        " the runners' config files name, in their usual places, and in the tree below, to"
+        f" {MAX_DEPTH} levels deep; where they are deeper, give their directory as the path)"
     )
 
 

@@ -8,7 +8,10 @@ Rules, as Flyway applies them:
   as soon as one exists, every versioned script needs one (REQUIRED).
 - Repeatable scripts `R__<description>.sql` run after all versioned ones, ordered by description.
   They have no rollback.
-- Java/Kotlin migrations (`V3__x.java`) are reported as skipped: not SQL.
+- Java/Kotlin/Scala migrations (`V3__x.java`) are reported as skipped: not SQL. A `classpath:`
+  location holds the classes compiled from the same package as well as the resources: beside
+  `src/main/resources/db/migration` they are `src/main/java/db/migration` (and kotlin, scala),
+  Spring Boot's default, so they are read from there too and take their place in version order.
 - A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
   outside a transaction. Otherwise Flyway runs each script in one transaction, except scripts
   whose statements its parser takes for ones PostgreSQL refuses in one (`runs_outside`: CREATE
@@ -36,10 +39,12 @@ from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Scr
 from migration_check.sql import Statement, trees
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
-FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt)$")
+FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
 CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
+RESOURCES = ("src", "main", "resources")
+CODE_ROOTS = ("java", "kotlin", "scala")
 
 
 class FlywayLayout(Layout):
@@ -48,9 +53,9 @@ class FlywayLayout(Layout):
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql", "migrations", "db/migrations")
     # Flyway's defaults: prefix V/U/R, separator __, any description; versions compare as numbers.
-    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__.+\.(sql|java|kt)$"
+    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__.+\.(sql|java|kt|scala)$"
     naming_hint = "V<version>__<description>.sql (U<version>__ to undo, R__<description>.sql repeatable)"
-    strict_naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt)$"
+    strict_naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt|scala)$"
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
     bookkeeping = bookkeeping.FLYWAY
@@ -99,10 +104,11 @@ class FlywayLayout(Layout):
             elif prefix == "U":
                 undo.append((version, description, path))
             elif match["ext"] != "sql":
-                versioned.append(Migration(version, description, _key(version, description), up=None,
-                                           files=(path,), skip_reason=JAVA_SKIP))
+                versioned.append(_code_migration(path, match))
             else:
                 versioned.append(Migration(version, description, _key(version, description), up=_script(path), files=(path,)))
+        versioned += [_code_migration(path, match)
+                      for path in _classpath_code(directory) if (match := _match(path)) and match["prefix"] == "V"]
         versioned, orphans = _pair_undo(versioned, undo)
         versioned.sort(key=lambda m: m.sort_key)
         repeatable.sort(key=lambda m: m.sort_key)
@@ -114,6 +120,24 @@ class FlywayLayout(Layout):
         found = self.discover(directory).migrations if directory.is_dir() else []
         majors = [int(m.version.split(".")[0]) for m in found if m.version.split(".")[0].isdigit()]
         return {directory / f"V{max(majors, default=0) + 1}__{name}.sql": f"-- {name}\n"}
+
+
+def _code_migration(path: Path, match: re.Match[str]) -> Migration:
+    version = match["version"].replace("_", ".")
+    return Migration(version, match["description"], _key(version, match["description"]), up=None, files=(path,),
+                     skip_reason=JAVA_SKIP)
+
+
+def _classpath_code(directory: Path) -> list[Path]:
+    """The migration classes' sources in the same package as a `classpath:` location's resources:
+    `<module>/src/main/resources/db/migration` -> `<module>/src/main/java/db/migration`, ..."""
+    parts = directory.parts
+    for start in range(len(parts) - len(RESOURCES), -1, -1):
+        if parts[start:start + len(RESOURCES)] == RESOURCES:
+            module, package = Path(*parts[:start]), parts[start + len(RESOURCES):]
+            return [path for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()
+                    for path in candidate_files(code) if path.suffix != ".sql"]
+    return []
 
 
 def _match(path: Path) -> re.Match[str] | None:
