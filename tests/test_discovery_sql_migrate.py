@@ -10,7 +10,7 @@ import pytest
 from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError
-from migration_check.model import Transaction
+from migration_check.model import RollbackPolicy, Transaction
 from migration_check.sql.splitter import split_script
 
 
@@ -54,8 +54,17 @@ def test_sections_blocks_and_transactions(tmp_path: Path) -> None:
 
 
 def test_a_file_without_down_has_an_empty_rollback(tmp_path: Path) -> None:
-    [migration] = project(tmp_path, {"1-a.sql": "-- +migrate Up\ncreate table a (id int);\n"}).migrations
-    assert migration.implicit_down and migration.down.sql == ""
+    found = project(tmp_path, {"1-a.sql": "-- +migrate Up\ncreate table a (id int);\n",
+                               "2-b.sql": "-- +migrate Up\nselect 1;\n-- +migrate Down\nselect 2;\n"})
+    assert found.rollback_policy is RollbackPolicy.OPTIONAL
+    assert found.migrations[0].implicit_down and found.migrations[0].down.sql == ""
+
+
+def test_a_project_without_any_down_is_forward_only(tmp_path: Path) -> None:
+    found = project(tmp_path, {"1-a.sql": "-- +migrate Up\ncreate table a (id int);\n",
+                               "2-b.sql": "-- +migrate Up\nselect 1;\n"})
+    assert found.rollback_policy is RollbackPolicy.ABSENT
+    assert [m.down for m in found.migrations] == [None, None]
 
 
 @pytest.mark.parametrize(("text", "line", "words"), [

@@ -146,10 +146,12 @@ def test_python_that_yoyo_cannot_import_is_a_file_error(tmp_path: Path) -> None:
 
 
 def test_python_steps_without_rollbacks_ask_for_one_in_the_step_where_rollbacks_are_required(tmp_path: Path) -> None:
-    found = project(tmp_path, {"0001_a.py": "from yoyo import step\nsteps = [step('create table a (id int)')]\n"})
-    [pairing] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
+    found = project(tmp_path, {"0001_a.py": "from yoyo import step\nsteps = [step('create table a (id int)')]\n",
+                               "0002_b.sql": "create table b (id int);", "0002_b.rollback.sql": "drop table b;"})
+    [pairing, _] = [r for r in static_checks(found, Settings()) if r.check == "pairing"]
     assert pairing.status is Status.PASSED  # yoyo runs nothing for it: the round trip judges that
-    [pairing] = [r for r in static_checks(found, Settings(rollbacks=RollbackPolicy.REQUIRED)) if r.check == "pairing"]
+    [pairing, _] = [r for r in static_checks(found, Settings(rollbacks=RollbackPolicy.REQUIRED))
+                    if r.check == "pairing"]
     assert pairing.status is Status.FAILED
     assert pairing.message.startswith(
         '0001_a.py has no rollback: add a rollback to its steps (`step("<apply>", "<rollback>")`) that undoes it')

@@ -56,8 +56,8 @@ FORGOTTEN = {  # format -> (file of the statement that created what the rollback
 SKIPPED = {  # format -> words of a skip reason the clean run must report
     "goose": "Go migration",
     "flyway": "Java/Kotlin migration",
-    "prisma": "forward-only layout (prisma)",
-    "supabase": "forward-only layout (supabase)",
+    "prisma": "forward-only (prisma: no migration here has a rollback)",
+    "supabase": "forward-only (supabase: no migration here has a rollback)",
 }
 
 

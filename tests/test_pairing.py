@@ -68,6 +68,19 @@ def test_golang_migrate_runs_nothing_for_a_missing_down_so_pairing_passes_by_def
     assert first.implicit_down and first.down is not None and first.down.sql == ""
 
 
+def test_a_golang_migrate_project_without_any_down_file_is_forward_only(tmp_path: Path) -> None:
+    # goharbor/harbor: 39 .up.sql files and no .down.sql. Nobody runs its rollbacks; judging 39
+    # empty ones would fail every migration that creates anything.
+    project = project_of(tmp_path, {"0001_initial_schema.up.sql": "", "0002_more.up.sql": ""}, "golang-migrate")
+    assert project.rollback_policy is RollbackPolicy.ABSENT
+    [result] = check_pairing(project, Settings())
+    assert result.status is Status.SKIPPED and result.message == "rollbacks are absent for this project (golang-migrate)"
+    assert [m.down for m in project.migrations] == [None, None]
+    required = by_subject(check_pairing(project, Settings(rollbacks=RollbackPolicy.REQUIRED)), "pairing")
+    assert {subject: r.status for subject, r in required.items()} == {"0001_initial_schema": Status.FAILED,
+                                                                       "0002_more": Status.FAILED}
+
+
 def test_expected_files_come_from_the_layout(tmp_path: Path) -> None:
     project = project_of(tmp_path, CLEAN)
     assert expected_files(project, "20250101000000", "x") == ["20250101000000_x.sql", "20250101000000_x_rollback.sql"]

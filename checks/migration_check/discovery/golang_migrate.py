@@ -13,7 +13,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
-    implicit_empty_down,
+    implicit_empty_downs,
     pair_forward_and_rollback,
     utc_timestamp,
     with_transactions,
@@ -30,7 +30,8 @@ class GolangMigrateLayout(Layout):
     name = "golang-migrate"
     description = "<version>_<name>.up.sql / .down.sql"
     # golang-migrate runs an "empty" migration where a down file is missing (migrate.go
-    # newMigration): the round trip judges that no-op rollback; `rollbacks: required` asks for files.
+    # newMigration): the round trip judges that no-op rollback, unless no migration has a down
+    # file (a forward-only project); `rollbacks: required` asks for files.
     default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "db/migrations", "database/migrations")
     # golang-migrate's source.Regex: `^([0-9]+)_(.*)\.(down|up)\.(.*)$`, the version a uint64.
@@ -57,9 +58,9 @@ class GolangMigrateLayout(Layout):
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
         sent_whole = not multi_statement(directory)
-        found.migrations = [implicit_empty_down(with_transactions(m, lambda _script: Transaction.ONE_QUERY)
-                                                if sent_whole else m) for m in found.migrations]
-        return found
+        found.migrations = [with_transactions(m, lambda _script: Transaction.ONE_QUERY) if sent_whole else m
+                            for m in found.migrations]
+        return implicit_empty_downs(found)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"

@@ -38,7 +38,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
-    implicit_empty_down,
+    implicit_empty_downs,
     read_head,
     read_sql,
     section,
@@ -116,9 +116,9 @@ class GooseLayout(Layout):
             up, down = scripts
             # goose's parser accepts a file without -- +goose Down: its down runs nothing. The
             # round trip shows whether that empty rollback is an inverse (for an empty up it is).
-            migrations.append(implicit_empty_down(Migration(version, name, key, up=up, down=down, files=(path,))))
+            migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))
         migrations.sort(key=lambda m: m.sort_key)
-        return Discovery(migrations, stray)
+        return implicit_empty_downs(Discovery(migrations, stray))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         text = (

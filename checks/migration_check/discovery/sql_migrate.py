@@ -35,7 +35,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
-    implicit_empty_down,
+    implicit_empty_downs,
     read_head,
     read_sql,
     section,
@@ -81,9 +81,9 @@ class SqlMigrateLayout(Layout):
             up, down = parse_file(path)
             number = NUMBER.match(path.name)
             key = (0, int(number[1]), path.name) if number else (1, 0, path.name)
-            migrations.append(implicit_empty_down(Migration(path.stem, "", key, up=up, down=down, files=(path,))))
+            migrations.append(Migration(path.stem, "", key, up=up, down=down, files=(path,)))
         migrations.sort(key=lambda m: m.sort_key)
-        return Discovery(migrations, stray)
+        return implicit_empty_downs(Discovery(migrations, stray))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}-{name}.sql": "\n-- +migrate Up\n\n-- +migrate Down\n"}

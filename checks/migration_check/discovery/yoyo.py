@@ -32,7 +32,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
-    implicit_empty_down,
+    implicit_empty_downs,
     read_head,
     read_sql,
     split_lines,
@@ -114,16 +114,16 @@ class YoyoLayout(Layout):
                 migrations.append(_python_migration(id_, position, python[id_], texts[id_], pythons[id_], transaction))
                 continue
             up_path, down_path = forward[id_], backward.pop(id_, None)
-            migrations.append(implicit_empty_down(Migration(
+            migrations.append(Migration(
                 version=id_,
                 name="",
                 sort_key=(position,),
                 up=Script(up_path, read_sql(up_path), transaction=transaction),
                 down=Script(down_path, read_sql(down_path), transaction=transaction) if down_path else None,
                 files=(up_path,) + ((down_path,) if down_path else ()),
-            )))
+            ))
         orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
-        return Discovery(migrations, stray, orphans)
+        return implicit_empty_downs(Discovery(migrations, stray, orphans))
 
     def missing_rollback_hint(self, migration: Migration) -> str | None:
         if migration.main_file is not None and migration.main_file.suffix == ".py":
@@ -144,8 +144,7 @@ def _python_migration(id_: str, position: int, path: Path, text: str, found: Pyt
         return Migration(id_, "", (position,), up=None, files=(path,), skip_reason=found.skip_reason)
     # Steps without any rollback are undone by nothing, as a .sql file without its .rollback.sql.
     down = script_of(path, text, found.rollbacks, transaction) if found.rollbacks or not found.applies else None
-    return implicit_empty_down(Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction),
-                                         down=down, files=(path,)))
+    return Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction), down=down, files=(path,))
 
 
 def read_header(path: Path, text: str) -> Header:

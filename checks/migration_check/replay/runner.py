@@ -368,7 +368,7 @@ class Replay(Rebuilds):
         if policy is RollbackPolicy.ABSENT:
             if migration.down is not None:
                 return "rollbacks: absent: the rollback is not run"
-            return f"forward-only layout ({self.project.format}): no rollback to test"
+            return f"forward-only ({self.project.format}: no migration here has a rollback): no rollback to test"
         if migration.down is not None:
             return None
         return migration.down_skip_reason or "no rollback script (see the pairing check)"
