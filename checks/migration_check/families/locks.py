@@ -114,7 +114,11 @@ class Locks(Family):
         tables = [] if everything else context.watched_tables()
         rows = fetch(context.tool_session, _EVERY_RELATION if everything else _NAMED_RELATIONS, tables,
                      indexed=not everything)
-        self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows}
+        # The runner's history table is the runner's: only it reads the table, and its own bookkeeping
+        # (golang-migrate's TRUNCATE after each step) gives the table a new file (goharbor/harbor's
+        # ADD COLUMN on schema_migrations read as a rewrite).
+        self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows
+                        if name not in context.runner_tables and table not in context.runner_tables}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
     def up_again_on_fresh_state(self, context: MigrationContext) -> None:
