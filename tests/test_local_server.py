@@ -12,9 +12,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tests.conftest import write_files
 
+from conftest import write_files
+from migration_check.discovery import discover
 from migration_check.errors import InfrastructureError
+from migration_check.presets import PRESET_EXTENSIONS, setup_scripts, wanted_extensions
 from migration_check.servers.binaries import (
     Binaries,
     candidate_bindirs,
@@ -63,6 +65,16 @@ def test_the_extensions_scripts_create_are_read_before_any_server_starts() -> No
              "-- create extension postgis; is only a comment\ncreate table extension_log (id int);",
              "do $$ begin create extension hstore; end $$;"]  # inside a string (a DO body): not read
     assert created_extensions(texts) == {"uuid-ossp", "pgcrypto"}
+
+
+def test_a_presets_extensions_are_wanted_too(tmp_path: Path) -> None:
+    # Supabase preinstalls pgcrypto: usebasejump/basejump calls gen_random_bytes unqualified.
+    project = discover(write_files(tmp_path, {"supabase/migrations/20240101000000_a.sql": "select 1;"}),
+                       repo_root=tmp_path)
+    setup = setup_scripts(project, None)
+    assert wanted_extensions(project, setup) == PRESET_EXTENSIONS["supabase"] == {"pgcrypto", "uuid-ossp"}
+    preset = setup[0].sql
+    assert all(f"'{name}'" in preset for name in PRESET_EXTENSIONS["supabase"])  # what the preset's DO block creates
 
 
 @pytest.fixture

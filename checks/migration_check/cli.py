@@ -29,7 +29,7 @@ from migration_check.history import static_checks
 from migration_check.history.merged import merged_scope
 from migration_check.lint.results import LintAhead, project_lint
 from migration_check.model import RollbackPolicy, RunReport, Severity
-from migration_check.presets import setup_scripts
+from migration_check.presets import setup_scripts, wanted_extensions
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
 from migration_check.replay.runner import Replay, SetupFailed
 from migration_check.reports import junit, markdown, run_json, sarif
@@ -37,7 +37,6 @@ from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider
 from migration_check.servers.base import connect
 from migration_check.settings import Settings
-from migration_check.sql.extensions import created_extensions
 
 
 class _Parser(argparse.ArgumentParser):
@@ -179,8 +178,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
         if settings.data:  # a seed file that is not there is a usage error before any server starts
             seed_scripts(project, settings.seed, within_repository=not settings.seed_from_command_line)
-        wanted = created_extensions(script.sql for script in [*setup, *(m.up for m in project.migrations if m.up)])
-        with make_provider(settings, wanted) as database:
+        with make_provider(settings, wanted_extensions(project, setup)) as database:
             report.server = database.description
             console.server(database.description)
             # The replay owns its connection: a rebuild of the state swaps it for another database's.

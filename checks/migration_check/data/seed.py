@@ -19,6 +19,7 @@ from migration_check.data.watch import named_tables
 from migration_check.discovery.base import read_sql
 from migration_check.errors import UsageError
 from migration_check.model import CheckResult, Project, Script, Status
+from migration_check.presets.platform import supabase_hint
 from migration_check.replay.executor import ScriptFailed, execute_script
 
 _EXISTING = "SELECT DISTINCT relname::text FROM pg_class WHERE relname = ANY(%s) AND relkind IN ('r', 'p', 'v', 'f')"
@@ -86,7 +87,7 @@ class Seeds:
         for seed in self._seeds:
             seed.loaded_before = None
 
-    def results(self, project: Project, conn: psycopg.Connection) -> list[CheckResult]:
+    def results(self, project: Project, conn: psycopg.Connection, supabase_preset_ran: bool = False) -> list[CheckResult]:
         """One case per seed, after the last migration."""
         self.load(conn, "", None)
         results = []
@@ -108,7 +109,9 @@ class Seeds:
             else:
                 failure = seed.failure
                 where = project.relative(failure.path) or str(failure.path)
+                platform = supabase_hint(failure.sqlstate, failure.message, supabase_preset_ran)
                 results.append(CheckResult("data", subject, Status.FAILED, file=where, line=failure.line or 1,
-                                           message=f"the seed does not load after the last migration: {failure.summary(where)}",
+                                           message=f"the seed does not load after the last migration: {failure.summary(where)}"
+                                                   + (f" {platform}" if platform else ""),
                                            details=failure.body(where)))
         return results

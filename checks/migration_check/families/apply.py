@@ -17,11 +17,11 @@ from migration_check.discovery.baselines import files_creating, statement_creati
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
 from migration_check.model import CheckResult, Status
+from migration_check.presets.platform import supabase_hint, supabase_preset_ran
 from migration_check.sql.dialects import (
     FEATURE_NOT_SUPPORTED,
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
-    UNDEFINED_TABLE,
     missing_function,
     missing_object,
     missing_relation,
@@ -30,11 +30,6 @@ from migration_check.sql.dialects import (
 )
 from migration_check.sql.extensions import extension_object
 from migration_check.sql.objects import unquote
-
-UNDEFINED_SCHEMA = "3F000"
-# The schemas Supabase's platform provides (supabase/postgres), which its projects' migrations use.
-SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
-                              "supabase_functions", "pgsodium"})
 
 
 class Apply(Family):
@@ -53,9 +48,9 @@ class Apply(Family):
         elif failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
                                       or _baseline_hint(context, failure.sqlstate, failure.message)):
             result.message += f" {hint}"
-        elif failure is not None and (platform := _supabase_object(failure.sqlstate, failure.message)):
-            result.message += (f" ({platform} is Supabase's: the `supabase` setup preset makes it (`--setup supabase`),"
-                               " or check on Supabase's image (`--postgres-image supabase/postgres`))")
+        elif failure is not None and (platform := supabase_hint(failure.sqlstate, failure.message,
+                                                                supabase_preset_ran(context.project, context.settings))):
+            result.message += f" {platform}"
         elif failure is not None and failure.sqlstate in MISSING_OBJECT_STATES and (code := [
                 u.migration for u in context.skipped_before if u.migration.skip_reason is not None]):
             # Code may build the name at run time; a failed SQL migration's text would have named it.
@@ -96,20 +91,6 @@ def _misread_marker_before(context: MigrationContext, path: Path, line: int | No
     if misread is None or line is None or path != context.migration.main_file or line <= misread[0]:
         return None
     return misread[1]
-
-
-def _supabase_object(sqlstate: str | None, message: str) -> str | None:
-    """The Supabase platform schema or publication a missing-object error names, else None."""
-    quoted = message.split('"')
-    name = quoted[1] if len(quoted) >= 3 else ""
-    if sqlstate == UNDEFINED_SCHEMA and message.startswith("schema ") and name in SUPABASE_SCHEMAS:
-        return f"schema {name}"
-    if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and name == "supabase_realtime":
-        return f"publication {name}"
-    written = missing_relation(sqlstate, message) or missing_function(sqlstate, message)
-    if written is not None and "." in written and unquote(written.split(".", 1)[0]) in SUPABASE_SCHEMAS:
-        return f"{'table' if sqlstate == UNDEFINED_TABLE else 'function'} {written}"
-    return None
 
 
 # The kinds of object a missing relation, type or function could be (as objects.touches names them).

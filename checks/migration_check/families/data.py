@@ -29,6 +29,7 @@ from migration_check.data.watch import named_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
 from migration_check.model import CheckResult, Migration, Project, Severity, Status
+from migration_check.presets.platform import supabase_preset_ran
 from migration_check.settings import Settings
 from migration_check.sql.confirmations import DATA_LOSS, confirmed
 
@@ -147,7 +148,7 @@ class Data(Family):
         return None
 
     def after_all(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration]) -> list[CheckResult]:
-        return self.seeds.results(project, conn)
+        return self.seeds.results(project, conn, supabase_preset_ran(project, self.settings))
 
     def _failed_with_rows(self, context: MigrationContext, failure: str) -> CheckResult:
         """A step that fails while the tables hold rows, and runs on empty ones: the other checks

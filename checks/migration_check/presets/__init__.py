@@ -17,9 +17,14 @@ from pathlib import Path
 from migration_check.discovery.base import read_sql
 from migration_check.errors import UsageError
 from migration_check.model import Project, Script
+from migration_check.sql.extensions import created_extensions
 
 # Layouts whose projects always get a preset, by format name.
 AUTOMATIC = {"supabase": "supabase"}
+# The extensions each preset creates where the server has them (in a DO block, which the choice of
+# a local installation cannot read): Supabase preinstalls pgcrypto and uuid-ossp, and migrations
+# call their functions unqualified (usebasejump/basejump's gen_random_bytes).
+PRESET_EXTENSIONS = {"supabase": frozenset({"pgcrypto", "uuid-ossp"})}
 
 
 def available_presets() -> list[str]:
@@ -46,10 +51,22 @@ def setup_scripts(project: Project, requested: list[str] | None, within_reposito
     return scripts
 
 
+def wanted_extensions(project: Project, setup: list[Script]) -> frozenset[str]:
+    """The extensions the setup scripts and the migrations create, which steer the choice among
+    local installations (the embedded build has no contrib: no pgcrypto)."""
+    presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if _is_preset(s)]
+    created = created_extensions(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
+    return created.union(*presets)
+
+
+def _is_preset(script: Script) -> bool:
+    preset = resources.files(__package__).joinpath(script.path.name)
+    return script.path.suffix == ".sql" and preset.is_file() and script.path.parent.name == "presets"
+
+
 def setup_name(script: Script, project: Project) -> str:
     """How a finding names a setup script: "the supabase setup", "the setup script db/roles.sql"."""
-    preset = resources.files(__package__).joinpath(script.path.name)
-    if script.path.suffix == ".sql" and preset.is_file() and script.path.parent.name == "presets":
+    if _is_preset(script):
         return f"the {script.path.stem} setup"
     return f"the setup script {project.relative(script.path)}"
 

@@ -26,13 +26,12 @@ import pytest
 from migration_check.config import resolve_settings
 from migration_check.discovery import discover
 from migration_check.model import Project
-from migration_check.presets import setup_scripts
+from migration_check.presets import setup_scripts, wanted_extensions
 from migration_check.replay.executor import execute_script
 from migration_check.replay.restore import FreshDatabases
 from migration_check.servers import make_provider
 from migration_check.servers.base import Database, connect, connect_like, create_database, drop_database
 from migration_check.settings import Settings
-from migration_check.sql.extensions import created_extensions
 from migration_check.testing.builtin import add_builtin_items
 from migration_check.testing.database import MigrationDatabase
 
@@ -83,8 +82,9 @@ def migrations(migration_settings: Settings) -> Project:
 def migration_server(migration_settings: Settings, migrations: Project) -> Iterator[Database]:
     """The session's disposable PostgreSQL (removed at the end of the session): as for `check`,
     the local installation that has the extensions the migrations create."""
-    wanted = created_extensions(m.up.sql for m in migrations.migrations if m.up is not None)
-    with make_provider(migration_settings, wanted) as database:
+    setup = setup_scripts(migrations, migration_settings.setup,
+                          within_repository=not migration_settings.setup_from_command_line)
+    with make_provider(migration_settings, wanted_extensions(migrations, setup)) as database:
         yield database
 
 
