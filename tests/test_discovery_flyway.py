@@ -6,7 +6,9 @@ from pathlib import Path
 
 from conftest import write_files
 from migration_check.discovery import discover
-from migration_check.model import RollbackPolicy, Transaction
+from migration_check.history import static_checks
+from migration_check.model import RollbackPolicy, Status, Transaction
+from migration_check.settings import Settings
 
 DIR = "src/main/resources/db/migration/"
 
@@ -81,3 +83,26 @@ def test_java_migrations_of_the_same_classpath_package_take_their_place(tmp_path
     assert [m.version for m in found.migrations] == ["1", "2", "2.5", "3"]
     assert [m.main_file.name for m in found.migrations if m.skip_reason] == ["V2__backfill.java", "V2_5__Rename.kt"]
     assert not found.stray_files
+
+
+def test_a_new_database_starts_from_the_latest_baseline_migration(tmp_path: Path) -> None:
+    # eclipse-hawkbit/hawkbit: B1_20_0 holds the schema of V1..V1_20_0; V1_20_1 on build on it.
+    found = project(tmp_path, {
+        "V1__init.sql": "create table t (a int);",
+        "V1_20_0__same_version.sql": "select 1;",
+        "B1_1__older_baseline.sql": "create table t (a int);",
+        "B1_20_0__baseline.sql": "create table t (a int, b int);",
+        "V1_20_1__more.sql": "alter table t add column c int;",
+        "U1_20_1__more.sql": "alter table t drop column c;",
+        "R__views.sql": "create or replace view v as select a from t;",
+    })
+    assert found.reason == "3 files named V<version>__<description>.sql, 1 U__ undo, 1 R__ repeatable, 2 B__ baseline"
+    assert [(m.id, bool(m.skip_reason), m.covered) for m in found.migrations] == [
+        ("1_init", True, True), ("B1.1_older_baseline", True, True), ("1.20.0_same_version", True, True),
+        ("B1.20.0_baseline", False, False), ("1.20.1_more", False, False), ("R__views", False, False)]
+    assert "covered by the baseline migration B1_20_0__baseline.sql" in found.migrations[0].skip_reason
+    baseline = found.migrations[3]
+    assert baseline.baseline and baseline.down is None
+    # A baseline has no rollback, even where undo scripts make rollbacks required.
+    pairing = {r.subject: r.status for r in static_checks(found, Settings()) if r.check == "pairing"}
+    assert pairing["B1.20.0_baseline"] is Status.PASSED and pairing["1.20.1_more"] is Status.PASSED

@@ -80,6 +80,15 @@ def test_the_one_named_for_postgresql_is_chosen_among_others_named_for_other_dat
     assert found.reason.endswith("; the one named for PostgreSQL beside crates/server-sqlite/migrations")
 
 
+def test_a_maven_module_two_levels_down_keeps_one_flyway_directory_per_database(tmp_path: Path) -> None:
+    # eclipse-hawkbit/hawkbit: depth 8, and H2 is a database too.
+    module = "hawkbit-repository/hawkbit-repository-jpa-flyway/src/main/resources/db/migration"
+    write_files(tmp_path, {f"{module}/{db}/V1__init.sql": "create table t (a int);" for db in ("H2", "MYSQL", "POSTGRESQL")})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / module / "POSTGRESQL").resolve()
+    assert found.reason.endswith(f"; the one named for PostgreSQL beside {module}/H2, {module}/MYSQL")
+
+
 def test_several_candidates_name_the_one_named_for_postgresql_when_another_is_not_named_for_a_database(
         tmp_path: Path) -> None:
     write_files(tmp_path, {**under("crates/server-postgres/migrations", GOLANG),

@@ -159,6 +159,20 @@ def test_repeatable_scripts_may_change_and_share_no_version() -> None:
     assert base_findings([A, new], merge_base=[A, old], tip=[A, old]) == []
 
 
+def test_a_flyway_baseline_takes_no_place_in_the_order_but_is_not_to_be_edited() -> None:
+    # B20250101000000 consolidates what is merged; a new database starts from it, an existing one
+    # never runs it: added below the newest version, it is not out of order, nor a reused version.
+    def baseline(sql: str) -> Entry:
+        return Entry("B20250201000000_baseline", "B20250201000000", version_sort_key("20250201000000") + ("~",),
+                     (MigrationFile("migrations/B20250201000000__baseline.sql", sql.encode()),), baseline=True)
+
+    assert base_findings([A, B, C, baseline("create table t ();\n")], merge_base=[A, B, C], tip=[A, B, C]) == []
+    assert local_findings([A, B, baseline(""), C]) == []
+    [edited] = base_findings([A, B, C, baseline("create table u ();\n")], merge_base=[A, B, C, baseline("")],
+                             tip=[A, B, C, baseline("")])
+    assert isinstance(edited, Edited)
+
+
 def test_positional_order_compares_on_the_branch() -> None:
     # sqitch: versions are change names and the plan position orders them.
     def change(name: str, position: int) -> Entry:

@@ -80,6 +80,10 @@ class Migration:
     down_skip_reason: str | None = None
     # Flyway R__ scripts: applied after the versioned ones.
     repeatable: bool = False
+    # Flyway B__ baseline migration: a new database starts from the latest one, and the versioned
+    # migrations up to its version (`covered`) are not run there (they ran on the old databases).
+    baseline: bool = False
+    covered: bool = False
     # `down` is empty because the file (or section) is missing and the runner then runs nothing
     # (golang-migrate, goose): the round trip judges it; `rollbacks: required` still asks for one.
     implicit_down: bool = False

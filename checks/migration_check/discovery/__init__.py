@@ -47,7 +47,10 @@ POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
 # Words of a directory path that name another database, and its name.
 OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
                    "clickhouse": "ClickHouse", "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
-                   "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake"}
+                   "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake",
+                   # Java projects keep one Flyway directory per database their tests run on too.
+                   "h2": "H2", "hsqldb": "HSQLDB", "hsql": "HSQLDB", "derby": "Derby", "db2": "Db2",
+                   "firebird": "Firebird"}
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout

@@ -8,6 +8,11 @@ Rules, as Flyway applies them:
   as soon as one exists, every versioned script needs one (REQUIRED).
 - Repeatable scripts `R__<description>.sql` run after all versioned ones, ordered by description.
   They have no rollback.
+- Baseline migrations `B<version>__<description>.sql` (Flyway 10): a new database starts from the
+  latest one, and the versioned scripts up to its version are not run there (they ran on the
+  databases that existed before it; eclipse-hawkbit/hawkbit starts from B1_20_0). So the replay runs
+  the latest baseline in their place, the covered ones and older baselines are skipped with that
+  reason, and none of them counts as a migration the later ones may need. No rollback.
 - Java/Kotlin/Scala migrations (`V3__x.java`) are reported as skipped: not SQL. A `classpath:`
   location holds the classes compiled from the same package as well as the resources: beside
   `src/main/resources/db/migration` they are `src/main/java/db/migration` (and kotlin, scala),
@@ -23,6 +28,7 @@ Rules, as Flyway applies them:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import tomllib
@@ -39,7 +45,7 @@ from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Scr
 from migration_check.sql import Statement, trees
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
-FILE = re.compile(r"^(?P<prefix>[VUR])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
+FILE = re.compile(r"^(?P<prefix>[VURB])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
 CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
@@ -49,13 +55,13 @@ CODE_ROOTS = ("java", "kotlin", "scala")
 
 class FlywayLayout(Layout):
     name = "flyway"
-    description = "V<version>__<description>.sql, U<version>__ undo, R__ repeatable"
+    description = "V<version>__<description>.sql, U<version>__ undo, R__ repeatable, B<version>__ baseline"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql", "migrations", "db/migrations")
     # Flyway's defaults: prefix V/U/R, separator __, any description; versions compare as numbers.
-    naming_pattern = r"^([VU]\d+([._]\d+)*|R)__.+\.(sql|java|kt|scala)$"
+    naming_pattern = r"^([VUB]\d+([._]\d+)*|R)__.+\.(sql|java|kt|scala)$"
     naming_hint = "V<version>__<description>.sql (U<version>__ to undo, R__<description>.sql repeatable)"
-    strict_naming_pattern = r"^([VU]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt|scala)$"
+    strict_naming_pattern = r"^([VUB]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt|scala)$"
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
     bookkeeping = bookkeeping.FLYWAY
@@ -69,18 +75,21 @@ class FlywayLayout(Layout):
         roles = [m for p in candidate_files(directory) if (m := _match(p))]
         if not roles:
             return None
-        counts = {prefix: sum(1 for m in roles if m["prefix"] == prefix) for prefix in "VUR"}
+        counts = {prefix: sum(1 for m in roles if m["prefix"] == prefix) for prefix in "VURB"}
         why = f"{counts['V']} files named V<version>__<description>.sql"
         if counts["U"]:
             why += f", {counts['U']} U__ undo"
         if counts["R"]:
             why += f", {counts['R']} R__ repeatable"
+        if counts["B"]:
+            why += f", {counts['B']} B__ baseline"
         return Detection(score=90, reason=why)
 
     def discover(self, directory: Path) -> Discovery:
         versioned: list[Migration] = []
         repeatable: list[Migration] = []
         undo: list[tuple[str, str, Path]] = []
+        baselines: list[Migration] = []
         stray: list[StrayFile] = []
         configs = {p for p in candidate_files(directory) if p.name.endswith(".sql.conf")}
         for path in candidate_files(directory):
@@ -103,6 +112,11 @@ class FlywayLayout(Layout):
                 ))
             elif prefix == "U":
                 undo.append((version, description, path))
+            elif prefix == "B":
+                # "B" before the version: its id differs from a V script's of the same version.
+                script = _script(path) if match["ext"] == "sql" else None
+                baselines.append(Migration(f"B{version}", description, _key(version, f"~{description}"), up=script,
+                                           files=(path,), baseline=True, skip_reason=None if script else JAVA_SKIP))
             elif match["ext"] != "sql":
                 versioned.append(_code_migration(path, match))
             else:
@@ -110,6 +124,7 @@ class FlywayLayout(Layout):
         versioned += [_code_migration(path, match)
                       for path in _classpath_code(directory) if (match := _match(path)) and match["prefix"] == "V"]
         versioned, orphans = _pair_undo(versioned, undo)
+        versioned = _from_the_latest_baseline(versioned + baselines)
         versioned.sort(key=lambda m: m.sort_key)
         repeatable.sort(key=lambda m: m.sort_key)
         policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
@@ -120,6 +135,19 @@ class FlywayLayout(Layout):
         found = self.discover(directory).migrations if directory.is_dir() else []
         majors = [int(m.version.split(".")[0]) for m in found if m.version.split(".")[0].isdigit()]
         return {directory / f"V{max(majors, default=0) + 1}__{name}.sql": f"-- {name}\n"}
+
+
+def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:
+    """The versioned migrations as a new database gets them: from the latest baseline migration
+    on; those it covers (its version and below) and the older baselines skipped with the reason."""
+    baselines = sorted((m for m in versioned if m.baseline), key=lambda m: m.sort_key)
+    if not baselines:
+        return versioned
+    latest = baselines[-1]
+    reason = (f"covered by the baseline migration {latest.main_file.name if latest.main_file else latest.id}:"
+              " Flyway starts a new database from it and does not run this one there")
+    return [m if m is latest or m.sort_key[1] > latest.sort_key[1]
+            else dataclasses.replace(m, skip_reason=reason, covered=True) for m in versioned]
 
 
 def _code_migration(path: Path, match: re.Match[str]) -> Migration:
@@ -142,7 +170,7 @@ def _classpath_code(directory: Path) -> list[Path]:
 
 def _match(path: Path) -> re.Match[str] | None:
     match = FILE.match(path.name)
-    if match and match["prefix"] in "VU" and not match["version"]:
+    if match and match["prefix"] in "VUB" and not match["version"]:
         return None  # V__x.sql: a versioned script needs a version
     if match and match["prefix"] == "R" and match["version"]:
         return None

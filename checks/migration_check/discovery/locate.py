@@ -30,7 +30,9 @@ SKIPPED_DIRS = frozenset({
     ".git", ".hg", "node_modules", "vendor", "build", "dist", "target", "out", "bin", "obj", ".venv", "venv",
     "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".next", ".terraform", "coverage", ".cache",
 })
-MAX_DEPTH = 6
+# A Maven or Gradle module two levels down keeps Flyway's scripts at
+# <a>/<b>/src/main/resources/db/migration/<database> (eclipse-hawkbit/hawkbit): depth 8.
+MAX_DEPTH = 8
 MAX_DIRECTORIES = 20_000
 # atlas.hcl is HCL, not SQL: the `dir = "file://..."` of a migration block is all that is read.
 _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')

@@ -48,9 +48,16 @@ class Entry:
     files: tuple[MigrationFile, ...]
     # Flyway R__ scripts: rerun whenever they change, so editing them is their normal life.
     repeatable: bool = False
+    # Flyway B__ baselines: a new database starts from the latest; an existing one never runs them.
+    # Neither kind takes a place in the versions' order.
+    baseline: bool = False
     # What the runner records the migration as applied by (the layout's rule); None: the version
     # with numeric parts as numbers.
     identity_key: tuple | None = None
+
+    @property
+    def versioned(self) -> bool:
+        return not (self.repeatable or self.baseline)
 
     @property
     def path(self) -> str:
@@ -168,7 +175,7 @@ def local_findings(branch: Snapshot, unambiguous: bool = False) -> list[Finding]
     order of its own (`unambiguous`: it compares versions as numbers, or applies file names as
     text), the other order is nobody's business."""
     findings: list[Finding] = []
-    versioned = [e for e in branch if not e.repeatable]
+    versioned = [e for e in branch if e.versioned]
     by_version: dict[tuple, list[Entry]] = {}
     for entry in versioned:
         by_version.setdefault(entry.identity, []).append(entry)
@@ -207,16 +214,16 @@ def base_findings(
 def added_entries(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list[Entry]:
     """Migrations the branch adds: known neither at the merge base nor at the tip."""
     known = {e.id for e in merge_base} | {e.id for e in tip}
-    return [e for e in branch if e.id not in known and not e.repeatable]
+    return [e for e in branch if e.id not in known and e.versioned]
 
 
 def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retired: Iterable[Entry]) -> list[Finding]:
-    tip_versioned = [e for e in tip if not e.repeatable]
+    tip_versioned = [e for e in tip if e.versioned]
     # A version is "taken" by the first place that uses it: the tip, the merge base, then history.
     taken: dict[tuple, tuple[Entry, bool]] = {}
     for entries, gone in ((tip_versioned, False), (merge_base, True), (retired, True)):
         for entry in entries:
-            if not entry.repeatable:
+            if entry.versioned:
                 taken.setdefault(entry.identity, (entry, gone))
 
     findings: list[Finding] = []

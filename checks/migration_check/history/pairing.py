@@ -40,8 +40,10 @@ def check_pairing(project: Project, settings: Settings) -> list[CheckResult]:
 
 def missing_rollback(project: Project, migration: Migration) -> list[str]:
     """The problem of a forward migration without rollback, or nothing."""
-    # Repeatable migrations (Flyway R__) are re-applied when they change; they never have a rollback.
-    if migration.up is None or migration.skip_reason or migration.down_skip_reason or migration.repeatable:
+    # Repeatable migrations (Flyway R__) are re-applied when they change, and a baseline (B__) is
+    # where a new database starts: neither ever has a rollback.
+    if (migration.up is None or migration.skip_reason or migration.down_skip_reason or migration.repeatable
+            or migration.baseline):
         return []
     if migration.down is not None and not migration.implicit_down:
         return []

@@ -74,6 +74,7 @@ def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str |
         sort_key=migration.sort_key,
         files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in migration.files),
         repeatable=migration.repeatable,
+        baseline=migration.baseline,
         identity_key=layout.version_identity(migration.version, migration.id),
     )
 

@@ -183,7 +183,8 @@ class Replay(Rebuilds):
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:
-                self._unreplayed.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
+                if not migration.covered:  # a baseline holds what it made: no later failure follows from it
+                    self._unreplayed.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
                 continue
             started = time.perf_counter()
@@ -364,6 +365,8 @@ class Replay(Rebuilds):
     def _why_no_rollback(self, migration: Migration) -> str | None:
         if migration.repeatable:
             return "repeatable migration: no rollback"
+        if migration.baseline:
+            return "baseline migration: a new database starts from it, nothing rolls it back"
         policy = self.settings.rollbacks or self.project.rollback_policy
         if policy is RollbackPolicy.ABSENT:
             if migration.down is not None:
