@@ -304,6 +304,13 @@ def failure_of_one(pg_server: Database, tmp_path: Path, up: str, down: str, fami
     return case.find("failure").attrib["message"]
 
 
+def test_a_placeholder_rollback_is_named_as_one(pg_server: Database, tmp_path: Path) -> None:
+    # goose's template leaves `SELECT 'down SQL query';` in the Down section (romankarpowich/simpleGrpcApp).
+    message = failure_of_one(pg_server, tmp_path, "create table t (id int);", "SELECT 'down SQL query';", "roundtrip")
+    assert message.startswith("rollback is not the inverse of up (20250101000001_table_1_rollback.sql holds"
+                              " only `SELECT 'down SQL query'`, a placeholder): table public.t: created by the up")
+
+
 def test_an_extension_the_server_lacks_says_where_to_check_instead(pg_server: Database, tmp_path: Path) -> None:
     message = failure_of_one(pg_server, tmp_path, "create extension migration_check_no_such_extension;",
                              "drop extension migration_check_no_such_extension;", "apply")

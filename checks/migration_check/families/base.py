@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, NamedTuple
 
 import psycopg
+from pglast import ast
 
 from migration_check.data.watch import watched_tables
 from migration_check.discovery import layout_named
@@ -28,7 +29,7 @@ from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
-from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.cluster_wide import superuser_given
 from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE
 
@@ -184,24 +185,26 @@ class MigrationContext:
 
     def empty_rollback(self) -> str:
         """Why the rollback undoes nothing, where that is why: it is missing (the runner then runs
-        nothing) or holds no statement (vaultwarden keeps an empty down.sql for most column
-        additions); "" otherwise."""
+        nothing), holds no statement (vaultwarden keeps an empty down.sql for most column
+        additions) or only a placeholder (goose's template: `SELECT 'down SQL query';`); ""
+        otherwise."""
         down = self.migration.down
         if down is None:
             return ""
         if self.migration.implicit_down:
             return f" ({self.project.format} runs nothing for it: the migration has no rollback)"
         try:
-            empty = not split_script(down)
+            statements = split_script(down)
         except SyntaxProblem:
             return ""
-        if not empty:
+        if statements and not (len(statements) == 1 and placeholder(statements[0])):
             return ""
+        holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else "holds no statement"
         file = self.project.relative(down.path)
         up = self.migration.up
         if up is not None and up.path == down.path:  # a section of the file (goose, dbmate)
-            return f" (the rollback section of {file}, from line {down.first_line}, holds no statement)"
-        return f" ({file} holds no statement)"
+            return f" (the rollback section of {file}, from line {down.first_line}, {holds})"
+        return f" ({file} {holds})"
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""
@@ -212,6 +215,15 @@ class MigrationContext:
                            message=failure_prefix + step.failure.summary(relative) + self._wrapped(step)
                            + self._demoted(step),
                            details=step.failure.body(relative), seconds=step.seconds)
+
+
+def placeholder(statement: Statement) -> bool:
+    """Whether the statement only selects constants (`SELECT 'down SQL query'`): it does nothing."""
+    if statement.node != "SelectStmt":
+        return False
+    node = trees.statement(statement.sql)
+    return (isinstance(node, ast.SelectStmt) and not node.fromClause and node.targetList is not None
+            and not node.whereClause and all(isinstance(t.val, ast.A_Const) for t in node.targetList))
 
 
 def default_location(project: Project, migration: Migration, check: str,
