@@ -563,9 +563,12 @@ def test_a_yoyo_python_migration_fails_at_its_line_with_the_python_way_out(pg_se
 def test_a_yoyo_migration_without_rollback_is_judged_by_what_yoyo_runs_for_it(pg_server: Database, tmp_path: Path) -> None:
     # yoyo rolls back a migration without rollback by running nothing (kernelbot's steps have none):
     # no pairing failure; the round trip says what is left behind, and an up that leaves nothing passes.
+    # (A project where no migration has a rollback is forward-only: 0003 has one.)
     root = write_files(tmp_path / "repo", {
         "migrations/0001_a.py": 'from yoyo import step\n\nsteps = [step("create table a (id int)")]\n',
         "migrations/0002_b.sql": "select count(*) from a;\n",
+        "migrations/0003_c.sql": "create table c (id int);\n",
+        "migrations/0003_c.rollback.sql": "drop table c;\n",
     })
     code, junit = run(pg_server, root, "yoyo", tmp_path / "report.xml")
     assert code == 1 and failures_of(junit, "pairing") == []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from migration_check.families import Family, replay_families
 from migration_check.families.base import default_location
-from migration_check.model import CheckResult, Migration, Project, Script, Status
+from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
 from migration_check.sql.dialects import SYNTAX_ERROR, other_dialect
@@ -73,3 +73,19 @@ def _syntax_problem(script: Script) -> SyntaxProblem | None:
 def skipped_case(project: Project, migration: Migration, check: str, reason: str) -> CheckResult:
     file, line = default_location(project, migration, check)
     return CheckResult(check=check, subject=migration.id, status=Status.SKIPPED, file=file, line=line, message=reason)
+
+
+def why_no_rollback(migration: Migration, policy: RollbackPolicy, layout: str) -> str | None:
+    """Why the replay runs no rollback for `migration` (its rollback cases are skipped with it);
+    None where it runs one."""
+    if migration.repeatable:
+        return "repeatable migration: no rollback"
+    if migration.baseline:
+        return "baseline migration: a new database starts from it, nothing rolls it back"
+    if policy is RollbackPolicy.ABSENT:
+        if migration.down is not None:
+            return "rollbacks: absent: the rollback is not run"
+        return f"forward-only ({layout}: no migration here has a rollback): no rollback to test"
+    if migration.down is not None:
+        return None
+    return migration.down_skip_reason or "no rollback script (see the pairing check)"

@@ -26,11 +26,11 @@ from migration_check.families import DATA_FAMILIES, Family, MigrationContext, St
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed, unreplayed_up
-from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script
+from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script
-from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome
+from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome, why_no_rollback
 from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
@@ -259,7 +259,8 @@ class Replay(Rebuilds):
             return NOT_JUDGED if needs_unreplayed(context) else "not run: up failed"
         context.after_up = self._snapshot_alongside(trip, "after_up", first=True)
         trip.reached(Stage.UP_DONE)
-        no_rollback = self._why_no_rollback(migration)
+        no_rollback = why_no_rollback(migration, self.settings.rollbacks or self.project.rollback_policy,
+                                      self.project.format)
         if no_rollback:
             return no_rollback
         down = migration.down
@@ -361,20 +362,6 @@ class Replay(Rebuilds):
         except NoFreshState as problem:
             return (self.snapshots.take() if problem.replaced else expected), f"not run: {problem}"
         return self.snapshots.take(), None
-
-    def _why_no_rollback(self, migration: Migration) -> str | None:
-        if migration.repeatable:
-            return "repeatable migration: no rollback"
-        if migration.baseline:
-            return "baseline migration: a new database starts from it, nothing rolls it back"
-        policy = self.settings.rollbacks or self.project.rollback_policy
-        if policy is RollbackPolicy.ABSENT:
-            if migration.down is not None:
-                return "rollbacks: absent: the rollback is not run"
-            return f"forward-only ({self.project.format}: no migration here has a rollback): no rollback to test"
-        if migration.down is not None:
-            return None
-        return migration.down_skip_reason or "no rollback script (see the pairing check)"
 
     def _run(self, script: Script, observe_transaction: MigrationContext | None = None) -> StepRun:
         hook = None
