@@ -26,6 +26,7 @@ from migration_check.discovery.boundary import unreadable_entries, within_reposi
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
+from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
@@ -57,6 +58,7 @@ LAYOUTS: dict[str, Layout] = {
     for layout in (
         SupabaseLayout(),
         PrismaLayout(),
+        DrizzleLayout(),
         SqitchLayout(),
         FlywayLayout(),
         DbmateLayout(),

@@ -60,6 +60,18 @@ GOOSE = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM goose_db_version WHERE version_id = {}", int(m.version))],
 )
 
+# Drizzle (drizzle-orm pg-core/dialect.ts): a row per migration, the file's sha256 and its `when`
+# (the version here), in a schema of its own.
+DRIZZLE = Bookkeeping(
+    table="drizzle.__drizzle_migrations",
+    create=("CREATE SCHEMA IF NOT EXISTS drizzle; CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations"
+            " (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)"),
+    applied=lambda m: [_q("INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ({}, {})",
+                          hashlib.sha256((m.up.sql if m.up else "").replace("\r\n", "\n").encode()).hexdigest(),
+                          int(m.version))],
+    reverted=_by_version("drizzle.__drizzle_migrations", "created_at::text"),
+)
+
 # dbmate (pkg/driver/postgres): the version as text.
 DBMATE = Bookkeeping(
     table="public.schema_migrations",

@@ -1,0 +1,111 @@
+"""Drizzle Kit: `<out>/<tag>.sql`, listed in `<out>/meta/_journal.json` (`drizzle-kit generate`),
+applied by drizzle-orm's migrator.
+
+Rules, as drizzle-orm applies them (src/migrator.ts, src/pg-core/dialect.ts):
+- The journal is the list: each entry's `tag` names `<tag>.sql`, run in the journal's order. A
+  `.sql` file the journal does not list is never run; an entry whose file is missing stops the
+  migrator ("No file ... found"), so it stops the check too, at the entry's line.
+- A migration runs only when its entry's `when` (milliseconds) is later than the newest
+  `created_at` in drizzle.__drizzle_migrations. On a database that applied a later one, an entry
+  whose `when` is earlier is skipped for good, without a word. So `when` is the version here: the
+  history check reports two entries with one `when`, and a branch's entry made before one the base
+  merged since (the journal's merge conflict resolved by keeping both) as out of order.
+- Every pending migration runs in one transaction, the file's statements (between `-->
+  statement-breakpoint` lines, which are SQL comments) in order; there is no way out of it, and no
+  rollback: Drizzle is forward-only.
+- The history: a row per migration in drizzle.__drizzle_migrations (hash: the file's sha256;
+  created_at: `when`), kept as the migrator keeps it.
+- `dialect` in the journal names the database: `postgresql` (`pg` in older journals); another one
+  is refused, as for other runners' configs naming another engine.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+from migration_check.discovery import bookkeeping
+from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
+from migration_check.errors import FileError
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+
+JOURNAL = Path("meta") / "_journal.json"
+POSTGRES_DIALECTS = frozenset({"postgresql", "pg"})
+
+
+class DrizzleLayout(Layout):
+    name = "drizzle"
+    description = "<tag>.sql listed in meta/_journal.json (drizzle-kit)"
+    default_rollbacks = RollbackPolicy.ABSENT
+    conventional_dirs = ("drizzle", "migrations", "src/db/migrations", "db/migrations")
+    # The journal names the files: any `.sql` name it lists is one (`drizzle-kit generate --name`).
+    naming_pattern = r"^.+\.sql$"
+    naming_hint = "<tag>.sql, listed in meta/_journal.json"
+    numeric_versions = True  # `when`, compared as numbers
+    bookkeeping = bookkeeping.DRIZZLE
+    transaction_how = "runs every pending migration in one transaction"
+    transaction_opt_out = ("Drizzle has none: run the statement outside drizzle's migrator (a script of its own"
+                           " after it)")
+
+    def detect(self, directory: Path) -> Detection | None:
+        journal = directory / JOURNAL
+        if not journal.is_file():
+            return None
+        return Detection(score=96, reason=f"{JOURNAL.as_posix()} and {len(_sql_files(directory))} .sql files")
+
+    def held_directories(self, directory: Path) -> list[Path]:
+        return [directory / "meta"]
+
+    def discover(self, directory: Path) -> Discovery:
+        journal = directory / JOURNAL
+        text = read_sql(journal)
+        entries = _entries(journal, text)
+        migrations = []
+        listed: set[Path] = set()
+        for position, (tag, when) in enumerate(entries):
+            path = directory / f"{tag}.sql"
+            if not path.is_file():
+                raise FileError(journal, _line_of(text, f'"{tag}"'),
+                                f"no file {tag}.sql: drizzle's migrator stops at this entry (\"No file ... found\")")
+            listed.add(path)
+            script = Script(path, read_sql(path), transaction=Transaction.WRAPPED)
+            migrations.append(Migration(str(when), tag, (position, when), up=script, files=(path,)))
+        stray = [StrayFile(path, "drizzle never runs it: meta/_journal.json does not list it")
+                 for path in _sql_files(directory) if path not in listed]
+        return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        raise NotImplementedError("`migration-check new` does not write Drizzle migrations: `drizzle-kit generate"
+                                  f" --name {name}` writes the file and its journal entry")
+
+
+def _entries(journal: Path, text: str) -> list[tuple[str, int]]:
+    """(tag, when) of each journal entry, in order; a journal drizzle cannot use is a FileError."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FileError(journal, error.lineno, f"not JSON: {error.msg}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise FileError(journal, 1, 'no "entries" list: drizzle-kit writes one')
+    dialect = data.get("dialect")
+    if dialect not in POSTGRES_DIALECTS:
+        raise FileError(journal, _line_of(text, '"dialect"'), f'dialect "{dialect}": these are migrations for another'
+                        ' database; migration-check replays PostgreSQL migrations (dialect "postgresql")')
+    entries = []
+    for entry in data["entries"]:
+        fields = entry if isinstance(entry, dict) else {}
+        tag, when = fields.get("tag"), fields.get("when")
+        if not isinstance(tag, str) or not isinstance(when, int) or "/" in tag or tag.startswith("."):
+            raise FileError(journal, _line_of(text, str(tag)), f"an entry without a tag and a `when` in milliseconds: {entry}")
+        entries.append((tag, when))
+    return entries
+
+
+def _line_of(text: str, word: str) -> int:
+    """The first line of the journal that holds `word`, for messages at file:line; 1 when none does."""
+    return next((number for number, line in enumerate(text.splitlines(), 1) if word in line), 1)
+
+
+def _sql_files(directory: Path) -> list[Path]:
+    return [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
