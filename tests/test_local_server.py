@@ -26,7 +26,7 @@ from migration_check.servers.binaries import (
     server_version,
 )
 from migration_check.servers.local import TEMP_PREFIX, LocalProvider
-from migration_check.sql.extensions import created_extensions
+from migration_check.sql.extensions import created_extensions, extension_creations
 
 
 def leftovers(tempdir: Path) -> list[Path]:
@@ -50,13 +50,13 @@ def test_an_installation_that_has_the_extensions_the_migrations_create_is_prefer
     installed = [Binaries(d, v) for d in candidate_bindirs() if (v := server_version(d)) is not None]
     newest = max(installed, key=lambda b: b.version)
     wanted = frozenset({"pgcrypto", "plpgsql"})
-    chosen = find_binaries(wanted=wanted)
+    chosen = find_binaries(wanted=dict.fromkeys(wanted, 1))
     if any(not missing_extensions(b, wanted) for b in installed):
         assert missing_extensions(chosen, wanted) == []
         assert bool(chosen.note) == (chosen.bindir != newest.bindir)
     else:
         assert chosen.bindir == newest.bindir
-    assert find_binaries(wanted=frozenset()).bindir == newest.bindir
+    assert find_binaries(wanted={}).bindir == newest.bindir
     assert extension_dir(newest.bindir) is not None and (extension_dir(newest.bindir) / "plpgsql.control").is_file()
 
 
@@ -65,6 +65,21 @@ def test_the_extensions_scripts_create_are_read_before_any_server_starts() -> No
              "-- create extension postgis; is only a comment\ncreate table extension_log (id int);",
              "do $$ begin create extension hstore; end $$;"]  # inside a string (a DO body): not read
     assert created_extensions(texts) == {"uuid-ossp", "pgcrypto"}
+    assert extension_creations([*texts, "create extension pgcrypto;"]) == {"uuid-ossp": 1, "pgcrypto": 2}
+
+
+def test_the_installation_on_which_fewest_scripts_fail_is_chosen() -> None:
+    # andrewibrah/Rifty creates `vector` in five migrations (the embedded build has it, Debian's 15
+    # has not) and `pgcrypto` in one (the other way round), on top of the Supabase preset's
+    # pgcrypto and uuid-ossp: fewer scripts fail where vector is.
+    installed = [Binaries(d, v) for d in candidate_bindirs() if (v := server_version(d)) is not None]
+    wanted, preferred = {"vector": 5, "pgcrypto": 1}, frozenset({"uuid-ossp"})
+    chosen = find_binaries(wanted=wanted, preferred=preferred)
+
+    def failing(binaries: Binaries) -> int:
+        return sum(wanted[name] for name in missing_extensions(binaries, frozenset(wanted)))
+
+    assert failing(chosen) == min(failing(b) for b in installed)
 
 
 def test_a_presets_extensions_are_wanted_too(tmp_path: Path) -> None:
@@ -72,7 +87,8 @@ def test_a_presets_extensions_are_wanted_too(tmp_path: Path) -> None:
     project = discover(write_files(tmp_path, {"supabase/migrations/20240101000000_a.sql": "select 1;"}),
                        repo_root=tmp_path)
     setup = setup_scripts(project, None)
-    assert wanted_extensions(project, setup) == PRESET_EXTENSIONS["supabase"] == {"pgcrypto", "uuid-ossp"}
+    assert wanted_extensions(project, setup) == ({}, PRESET_EXTENSIONS["supabase"])
+    assert PRESET_EXTENSIONS["supabase"] == {"pgcrypto", "uuid-ossp"}
     preset = setup[0].sql
     assert all(f"'{name}'" in preset for name in PRESET_EXTENSIONS["supabase"])  # what the preset's DO block creates
 

@@ -11,13 +11,14 @@ after them, so their objects are part of "before" and never count as something a
 
 from __future__ import annotations
 
+from collections import Counter
 from importlib import resources
 from pathlib import Path
 
 from migration_check.discovery.base import read_sql
 from migration_check.errors import UsageError
 from migration_check.model import Project, Script
-from migration_check.sql.extensions import created_extensions
+from migration_check.sql.extensions import extension_creations
 
 # Layouts whose projects always get a preset, by format name.
 AUTOMATIC = {"supabase": "supabase"}
@@ -51,12 +52,13 @@ def setup_scripts(project: Project, requested: list[str] | None, within_reposito
     return scripts
 
 
-def wanted_extensions(project: Project, setup: list[Script]) -> frozenset[str]:
-    """The extensions the setup scripts and the migrations create, which steer the choice among
-    local installations (the embedded build has no contrib: no pgcrypto)."""
+def wanted_extensions(project: Project, setup: list[Script]) -> tuple[Counter[str], frozenset[str]]:
+    """The extensions the setup scripts and the migrations create (and how many scripts create
+    each), then those the presets would: they steer the choice among local installations (the
+    embedded build has no contrib, so no pgcrypto; Debian's PostgreSQL 15 has no pgvector)."""
     presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if _is_preset(s)]
-    created = created_extensions(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
-    return created.union(*presets)
+    created = extension_creations(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
+    return created, frozenset().union(*presets) - set(created)
 
 
 def _is_preset(script: Script) -> bool:

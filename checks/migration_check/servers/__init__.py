@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from migration_check.errors import UsageError
 from migration_check.servers.base import Database, Provider
 from migration_check.settings import Settings
@@ -9,9 +11,11 @@ from migration_check.settings import Settings
 __all__ = ["Database", "Provider", "make_provider"]
 
 
-def make_provider(settings: Settings, extensions: frozenset[str] = frozenset()) -> Provider:
-    """The provider the settings choose; `extensions` (the ones the migrations create) steer the
-    choice among local installations."""
+def make_provider(settings: Settings, extensions: Mapping[str, int] | None = None,
+                  preferred: frozenset[str] = frozenset()) -> Provider:
+    """The provider the settings choose; `extensions` (the ones the migrations create, and how many
+    scripts create each), then `preferred` (the ones a setup preset would create), steer the choice
+    among local installations."""
     chosen = [flag for flag, value in (("--database-url", settings.database_url),
                                         ("--postgres-image", settings.postgres_image)) if value]
     if len(chosen) > 1:
@@ -27,4 +31,5 @@ def make_provider(settings: Settings, extensions: frozenset[str] = frozenset()) 
         return DockerProvider(settings.postgres_image, migration_role=settings.migration_role)
     from migration_check.servers.local import LocalProvider
 
-    return LocalProvider(settings.pg_bindir, migration_role=settings.migration_role, extensions=extensions)
+    return LocalProvider(settings.pg_bindir, migration_role=settings.migration_role, extensions=extensions,
+                         preferred_extensions=preferred)

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,10 +96,14 @@ def missing_extensions(binaries: Binaries, wanted: frozenset[str]) -> list[str]:
     return sorted(name for name in wanted if directory is None or not (directory / f"{name}.control").is_file())
 
 
-def find_binaries(explicit: Path | None = None, wanted: frozenset[str] = frozenset()) -> Binaries:
+def find_binaries(explicit: Path | None = None, wanted: Mapping[str, int] | None = None,
+                  preferred: frozenset[str] = frozenset()) -> Binaries:
     """The server binaries to use: `explicit` when given, else of the installations found, the
-    newest of those that have the most of the `wanted` extensions (the ones the migrations create:
-    the embedded build has no pgcrypto, Debian's has)."""
+    newest of those on which the fewest scripts fail for want of an extension they create
+    (`wanted`: each extension, and how many scripts create it; the embedded build has no pgcrypto,
+    Debian's 15 has no pgvector), then that have the most of the `preferred` ones (a setup
+    preset's, which it creates only where the server has them: never at the cost of a wanted one)."""
+    wanted = wanted or {}
     if explicit is not None:
         version = server_version(explicit)
         if version is None:
@@ -112,11 +117,13 @@ def find_binaries(explicit: Path | None = None, wanted: frozenset[str] = frozens
             " pass --pg-bindir, or use --database-url / --postgres-image"
         )
     newest = max(found, key=lambda b: b.version)
-    if len(found) == 1 or not wanted:
+    every = frozenset(wanted) | preferred
+    if len(found) == 1 or not every:
         return newest
     # Each installation's extension directory asked once (its pg_config is a process to run).
-    missing = {b.bindir: missing_extensions(b, wanted) for b in found}
-    chosen = max(found, key=lambda b: (-len(missing[b.bindir]), b.version))
+    missing = {b.bindir: missing_extensions(b, every) for b in found}
+    chosen = max(found, key=lambda b: (-sum(wanted.get(name, 0) for name in missing[b.bindir]),
+                                       -len(preferred.intersection(missing[b.bindir])), b.version))
     if chosen == newest:
         return newest
     lacking = ", ".join(missing[newest.bindir])

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypedDict
 
@@ -64,9 +64,11 @@ SERVER_SETTINGS = {
 
 class LocalProvider(Provider):
     def __init__(self, bindir: Path | None = None, run_as: str | None = None,
-                 migration_role: str = DEFAULT_MIGRATION_ROLE, extensions: frozenset[str] = frozenset()) -> None:
+                 migration_role: str = DEFAULT_MIGRATION_ROLE, extensions: Mapping[str, int] | None = None,
+                 preferred_extensions: frozenset[str] = frozenset()) -> None:
         self._bindir = bindir
-        self._extensions = extensions  # the migrations create them: an installation that has them is preferred
+        self._extensions = extensions or {}  # the migrations create them (so many times): an installation with them is preferred
+        self._preferred_extensions = preferred_extensions  # a setup preset would create them
         self._run_as = run_as
         self._migration_role = migration_role
         self._tempdir: Path | None = None
@@ -74,7 +76,7 @@ class LocalProvider(Provider):
         self._sandboxed = False
 
     def start(self) -> Database:
-        binaries = find_binaries(self._bindir, self._extensions)
+        binaries = find_binaries(self._bindir, self._extensions, self._preferred_extensions)
         user = self._run_as or unprivileged_user()
         parent = temp_parent(user)
         self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))

@@ -9,6 +9,7 @@ access method "gin"`, and `data type integer has no default operator class for a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -81,7 +82,13 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
 def created_extensions(texts: Iterable[str]) -> frozenset[str]:
     """The extensions that `CREATE EXTENSION` statements in these scripts create (read with
     PostgreSQL's lexer, before any server starts: the local installation is chosen by them)."""
-    names: set[str] = set()
+    return frozenset(extension_creations(texts))
+
+
+def extension_creations(texts: Iterable[str]) -> Counter[str]:
+    """How many of these scripts create each extension (`CREATE EXTENSION`, read with PostgreSQL's
+    lexer): an installation that lacks one fails that many of them."""
+    counts: Counter[str] = Counter()
     for text in texts:
         if "extension" not in text.lower():
             continue
@@ -89,6 +96,7 @@ def created_extensions(texts: Iterable[str]) -> frozenset[str]:
             tokens = [(token.name, text[token.start : token.end + 1]) for token in parser.scan(text)]
         except parser.ParseError:
             continue
+        names: set[str] = set()
         for at in range(len(tokens) - 2):
             if tokens[at][0] == "CREATE" and tokens[at + 1][0] == "EXTENSION":
                 rest = tokens[at + 2 : at + 6]
@@ -97,4 +105,5 @@ def created_extensions(texts: Iterable[str]) -> frozenset[str]:
                 if rest and rest[0][0] == "IDENT":
                     value = rest[0][1]
                     names.add(unquote(value) if value.startswith('"') else value.lower())
-    return frozenset(names)
+        counts.update(names)
+    return counts

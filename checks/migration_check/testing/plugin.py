@@ -84,7 +84,7 @@ def migration_server(migration_settings: Settings, migrations: Project) -> Itera
     the local installation that has the extensions the migrations create."""
     setup = setup_scripts(migrations, migration_settings.setup,
                           within_repository=not migration_settings.setup_from_command_line)
-    with make_provider(migration_settings, wanted_extensions(migrations, setup)) as database:
+    with make_provider(migration_settings, *wanted_extensions(migrations, setup)) as database:
         yield database
 
 
