@@ -46,6 +46,8 @@ def test_the_journal_lists_and_orders_the_migrations(tmp_path: Path) -> None:
     ({"meta/_journal.json": journal(("0000_a", 1), dialect="sqlite"), "0000_a.sql": "select 1;"}, 3,
      'dialect "sqlite": these are migrations for another database'),
     ({"meta/_journal.json": "{\n  \"entries\": [\n", "0000_a.sql": "select 1;"}, 3, "not JSON"),
+    ({"meta/_journal.json": journal(("../../outside", 1)), "0000_a.sql": "select 1;"}, 9,
+     "its tag must name a file here"),
 ])
 def test_a_journal_drizzle_cannot_use_stops_the_run_at_its_line(tmp_path: Path, files: dict[str, str], line: int,
                                                               words: str) -> None:

@@ -96,8 +96,10 @@ def _entries(journal: Path, text: str) -> list[tuple[str, int]]:
     for entry in data["entries"]:
         fields = entry if isinstance(entry, dict) else {}
         tag, when = fields.get("tag"), fields.get("when")
-        if not isinstance(tag, str) or not isinstance(when, int) or "/" in tag or tag.startswith("."):
-            raise FileError(journal, _line_of(text, str(tag)), f"an entry without a tag and a `when` in milliseconds: {entry}")
+        if (not isinstance(tag, str) or not isinstance(when, int) or not tag or tag.startswith(".")
+                or any(c in tag for c in "/\\\0")):  # a file name in the journal's directory, nothing else
+            raise FileError(journal, _line_of(text, str(tag)), "an entry drizzle cannot use: its tag must name a file"
+                            f" here and its `when` be milliseconds: {entry}")
         entries.append((tag, when))
     return entries
 
