@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.errors import FileError
 from migration_check.history.linear import OutOfOrder, base_findings, local_findings
 from migration_check.history.snapshots import project_snapshot
 from migration_check.model import RollbackPolicy, Transaction
+from migration_check.servers.base import Database
 
 
 def journal(*entries: tuple[str, int], dialect: str = "postgresql") -> str:
@@ -68,3 +72,45 @@ def test_an_entry_made_before_one_the_base_merged_since_is_out_of_order(tmp_path
     assert local_findings(mine, unambiguous=True) == []
     [finding] = base_findings(mine, merge_base=ours, tip=ours)
     assert isinstance(finding, OutOfOrder) and finding.path == "drizzle/0006_mine.sql"
+
+
+def run(pg_server: Database, root: Path, tmp_path: Path, *extra: str) -> tuple[int, dict[tuple[str, str], ET.Element]]:
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q", *extra])
+    return code, {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+STATUS = ('CREATE TYPE "status" AS ENUM(\'open\');\n--> statement-breakpoint\n'
+          'CREATE TABLE "tasks" ("id" integer, "status" "status" DEFAULT \'open\');\n')
+LABEL = 'ALTER TYPE "public"."status" ADD VALUE \'archived\';\n'
+USE = 'UPDATE "tasks" SET "status" = \'archived\' WHERE "id" < 0;\n'
+
+
+def test_every_migration_at_once_and_the_branchs_at_once_on_the_base(pg_server: Database, tmp_path: Path) -> None:
+    # drizzle runs every pending migration in one transaction. On a new database the type is made
+    # in it too, so its new label may be used; on production, which has the base's type, the
+    # branch's label and its use arrive in one transaction, where PostgreSQL refuses the use.
+    root = write_files(tmp_path / "repo", {"drizzle/meta/_journal.json": journal(("0000_status", 1)),
+                                           "drizzle/0000_status.sql": STATUS})
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.email=dev@example.com", "-c", "user.name=dev", "add", "-A")
+    git(root, "-c", "user.email=dev@example.com", "-c", "user.name=dev", "commit", "-qm", "base")
+    git(root, "checkout", "-qb", "feature")
+    write_files(root, {"drizzle/meta/_journal.json": journal(("0000_status", 1), ("0001_label", 2), ("0002_use", 3)),
+                       "drizzle/0001_label.sql": LABEL, "drizzle/0002_use.sql": USE})
+    code, cases = run(pg_server, root, tmp_path)
+    assert code == 0, "each migration applies on its own, and all of them at once on a new database"
+    assert cases["migration_check.apply", "every migration in one transaction"].findtext("system-out") == (
+        "drizzle runs every pending migration in one transaction, and so on a new database: all 3 apply")
+    code, cases = run(pg_server, root, tmp_path, "--base-ref", "main")
+    branch = cases["migration_check.apply", "the branch's migrations in one transaction"].find("failure")
+    assert code == 1 and branch is not None
+    assert branch.attrib["message"].startswith(
+        "drizzle runs every pending migration in one transaction, and so the branch's on the base's schema when"
+        " deployed: drizzle/0002_use.sql:1:")
+    assert 'ERROR 55P04: unsafe use of new value "archived" of enum type status' in branch.attrib["message"]
+    assert "(drizzle/0001_label.sql:1 adds it in the same transaction" in branch.attrib["message"]

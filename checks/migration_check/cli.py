@@ -190,6 +190,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
                     ahead = LintAhead(project, settings, replay.conn.info.server_version)
                     replay.while_waiting = lambda migration: ahead.migration(
                         migration, locks.observed.get(migration.id) if locks else None)
+                    replay.merged_files = scope.files
                     replay.run_setup(setup)
                     for outcome in replay.outcomes():
                         scope.apply(outcome.results)

@@ -77,6 +77,9 @@ class Layout(abc.ABC):
     # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
     transaction_how: ClassVar[str] = "runs each migration in a transaction"
     transaction_opt_out: ClassVar[str] = ""
+    # The runner applies every pending migration in one transaction (drizzle's migrator): a new
+    # database gets them all at once, which the replay, one migration at a time, does not try.
+    pending_in_one_transaction: ClassVar[bool] = False
     # What the runner does when two migrations share a version, where it refuses them all rather
     # than skipping one: `{version}` is the version as the runner prints it.
     duplicate_refusal: ClassVar[str] = ""

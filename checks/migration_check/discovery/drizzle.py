@@ -45,6 +45,7 @@ class DrizzleLayout(Layout):
     numeric_versions = True  # `when`, compared as numbers
     bookkeeping = bookkeeping.DRIZZLE
     transaction_how = "runs every pending migration in one transaction"
+    pending_in_one_transaction = True
     transaction_opt_out = ("Drizzle has none: run the statement outside drizzle's migrator (a script of its own"
                            " after it)")
 

@@ -21,7 +21,7 @@ import psycopg
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
-from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE
+from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
@@ -99,7 +99,7 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     try:
         statements = split_script(script)
     except SyntaxProblem as problem:
-        raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate="42601") from None
+        raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate=SYNTAX_ERROR) from None
     if script.transaction is Transaction.UNMIXED and (
             mixed := _mixed_at(statements, conn.info.server_version)) is not None:
         raise ScriptFailed(mixed.path, mixed.line, mixed.column, MIXED, statement=mixed.sql)
@@ -241,6 +241,22 @@ def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement
             except psycopg.Error as error:
                 return statement, error
     return None
+
+
+def execute_in_one_transaction(conn: psycopg.Connection, scripts: list[Script]) -> None:
+    """Every statement of `scripts`, in order, in one transaction that is then rolled back, as a
+    runner that applies all pending migrations at once runs them on a new database (drizzle).
+    Raises ScriptFailed at the failing statement."""
+    try:
+        with conn.transaction(force_rollback=True):
+            for script in scripts:
+                for statement in split_script(script):
+                    _run_statement(conn, statement)
+    except SyntaxProblem as problem:
+        raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate=SYNTAX_ERROR) from None
+    finally:
+        if not conn.closed:
+            reset_session(conn)
 
 
 def _run_statement(conn: psycopg.Connection, statement: Statement) -> None:

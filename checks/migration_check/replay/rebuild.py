@@ -7,14 +7,18 @@ from __future__ import annotations
 import time
 
 import psycopg
+from pglast import ast
 
+from migration_check.discovery import layout_named
 from migration_check.families.base import StepRun
-from migration_check.model import Migration, Project, Script
-from migration_check.replay.executor import ScriptFailed
+from migration_check.model import CheckResult, Migration, Project, Script, Status
+from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction
 from migration_check.replay.restore import FreshDatabases, copies_are_safe
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import start_session
 from migration_check.servers.base import conninfo_of
+from migration_check.sql import split_script, trees
+from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE
 
 
 class NoFreshState(Exception):
@@ -101,3 +105,57 @@ class Rebuilds:
             self.conn = self._fresh.keep_checkpoint(self.conn, self.admin, ups)
             self.snapshots = start_session(self.conn)
             self._copies_safe = self._fresh.checkpoint is not None
+
+    def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str]) -> list[CheckResult]:
+        """Where the runner applies every pending migration in one transaction (drizzle), whether
+        they apply so: all of them on a new database; and, with the base branch known, the
+        branch's own on the base's schema, as its deploy runs them. An enum label that one adds and
+        a later one uses fails there ("unsafe use of new value"), though each applies on its own.
+        Nothing is kept: the run's database is a fresh one afterwards."""
+        layout = layout_named(self.project.format)
+        if not layout.pending_in_one_transaction or len(applied) < len(self.project.migrations):
+            return []
+        how = f"{layout.name} {layout.transaction_how}"
+        merged = [m for m in applied if self.project.relative(m.main_file) in merged_files]
+        added = [m for m in applied if m not in merged]
+        results = []
+        if len(applied) > 1:
+            results.append(self._in_one_transaction([], applied, "every migration in one transaction",
+                                                    f"{how}, and so on a new database"))
+        if merged and len(added) > 1:
+            results.append(self._in_one_transaction(merged, added, "the branch's migrations in one transaction",
+                                                    f"{how}, and so the branch's on the base's schema when deployed"))
+        return results
+
+    def _in_one_transaction(self, before: list[Migration], batch: list[Migration], subject: str,
+                            how: str) -> CheckResult:
+        try:
+            self._switch(*self._fresh.replace(self.conn, self.admin))
+            self._prepare_database()
+            self._apply(before)
+            execute_in_one_transaction(self.conn, [m.up for m in batch if m.up is not None])
+        except (psycopg.Error, SetupFailed) as problem:
+            return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {' '.join(str(problem).split())}")
+        except ScriptFailed as failure:
+            relative = self.project.relative(failure.path) or str(failure.path)
+            return CheckResult("apply", subject, Status.FAILED, file=relative, line=failure.line or 1,
+                               message=f"{how}: {failure.summary(relative)}{_added_before(self.project, failure)}",
+                               details=failure.body(relative))
+        return CheckResult("apply", subject, Status.PASSED, message=f"{how}: all {len(batch)} apply")
+
+
+def _added_before(project: Project, failure: ScriptFailed) -> str:
+    """Where the failure is the use of an enum label that an earlier migration of the same
+    transaction added: that statement, and what PostgreSQL asks."""
+    if failure.sqlstate != UNSAFE_NEW_ENUM_VALUE:
+        return ""
+    label = failure.message.split('"')[1] if failure.message.count('"') >= 2 else ""
+    for migration in project.migrations:
+        for statement in (split_script(migration.up) if migration.up is not None else []):
+            node = trees.statement(statement.sql) if statement.node == "AlterEnumStmt" else None
+            if isinstance(node, ast.AlterEnumStmt) and node.newVal == label:
+                return (f" ({project.relative(statement.path)}:{statement.line} adds it in the same transaction, and"
+                        " PostgreSQL lets a transaction use a new label only after the one that added it commits:"
+                        " rebuild the type with the label instead (CREATE TYPE, ALTER COLUMN ... TYPE ... USING,"
+                        " DROP TYPE, RENAME), or leave its first use to the application)")
+    return ""

@@ -83,6 +83,9 @@ class Replay(Rebuilds):
         # The caller's own work on a migration whose up committed (the lint's), done while the
         # snapshot after that up is taken.
         self.while_waiting: Callable[[Migration], None] | None = None
+        # The base branch's migration files the branch left as they are (`--base-ref`): the ones
+        # before this branch's deploy.
+        self.merged_files: frozenset[str] = frozenset()
 
     @property
     def rebuilds_from_checkpoints(self) -> int:
@@ -195,6 +198,7 @@ class Replay(Rebuilds):
         at_end = [(family, family.after_all(self.project, self.conn, self._applied)) for family in self.families]
         for family, results in at_end:
             self.run_results += self._without_rows(family, results) if any(r.failed for r in results) else results
+        self.run_results += self._all_in_one_transaction(self._applied, self.merged_files)
 
     def _without_rows(self, family: Family, results: list[CheckResult]) -> list[CheckResult]:
         """The whole run's failed cases judged again where the generated rows may have failed them
