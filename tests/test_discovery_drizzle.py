@@ -114,3 +114,17 @@ def test_every_migration_at_once_and_the_branchs_at_once_on_the_base(pg_server: 
         " deployed: drizzle/0002_use.sql:1:")
     assert 'ERROR 55P04: unsafe use of new value "archived" of enum type status' in branch.attrib["message"]
     assert "(drizzle/0001_label.sql:1 adds it in the same transaction" in branch.attrib["message"]
+
+
+def test_the_run_ends_with_every_migration_applied_after_the_one_transaction_pass(pg_server: Database,
+                                                                                   tmp_path: Path) -> None:
+    # The pass works on a fresh database; drift, after it, reads the state every migration makes.
+    root = write_files(tmp_path / "repo", {
+        "drizzle/meta/_journal.json": journal(("0000_status", 1), ("0001_label", 2)),
+        "drizzle/0000_status.sql": STATUS, "drizzle/0001_label.sql": LABEL,
+        "schema.sql": "CREATE TYPE status AS ENUM ('open', 'archived');\n"
+                      "CREATE TABLE tasks (id integer, status status DEFAULT 'open');\n",
+    })
+    code, cases = run(pg_server, root, tmp_path, "--drift-schema", str(root / "schema.sql"))
+    drift = [c for (classname, _), c in cases.items() if classname == "migration_check.drift"]
+    assert code == 0 and drift and all(c.find("failure") is None for c in drift)

@@ -58,6 +58,10 @@ def _kept(difference: Difference, ignored: Mapping[tuple[str, str], str], ignore
     if runner_table and (difference.name == runner_table or difference.name.startswith(runner_table + ".")
                          or difference.name.endswith(" on " + runner_table)):
         return False
+    # A runner that keeps its table in a schema of its own (drizzle.__drizzle_migrations) made that schema.
+    schema = runner_table.split(".", 1)[0] if runner_table else "public"
+    if schema != "public" and difference.kind == "schema" and difference.name == schema:
+        return False
     return not any(fnmatch.fnmatchcase(difference.name, pattern) for pattern in ignore)
 
 

@@ -10,6 +10,7 @@ import psycopg
 from pglast import ast
 
 from migration_check.discovery import layout_named
+from migration_check.errors import InfrastructureError
 from migration_check.families.base import StepRun
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction
@@ -129,19 +130,32 @@ class Rebuilds:
 
     def _in_one_transaction(self, before: list[Migration], batch: list[Migration], subject: str,
                             how: str) -> CheckResult:
+        """`before` applied one by one in a fresh database, then `batch` at once (rolled back),
+        then one by one: the run ends where it was, every migration applied (drift reads it)."""
         try:
             self._switch(*self._fresh.replace(self.conn, self.admin))
             self._prepare_database()
             self._apply(before)
+        except (psycopg.Error, SetupFailed, ScriptFailed) as problem:
+            reason = problem.summary(self.project.relative(problem.path) or str(problem.path)) \
+                if isinstance(problem, ScriptFailed) else " ".join(str(problem).split())
+            return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {reason}")
+        try:
             execute_in_one_transaction(self.conn, [m.up for m in batch if m.up is not None])
-        except (psycopg.Error, SetupFailed) as problem:
-            return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {' '.join(str(problem).split())}")
+            result = CheckResult("apply", subject, Status.PASSED, message=f"{how}: all {len(batch)} apply")
         except ScriptFailed as failure:
             relative = self.project.relative(failure.path) or str(failure.path)
-            return CheckResult("apply", subject, Status.FAILED, file=relative, line=failure.line or 1,
-                               message=f"{how}: {failure.summary(relative)}{_added_before(self.project, failure)}",
-                               details=failure.body(relative))
-        return CheckResult("apply", subject, Status.PASSED, message=f"{how}: all {len(batch)} apply")
+            result = CheckResult("apply", subject, Status.FAILED, file=relative, line=failure.line or 1,
+                                 message=f"{how}: {failure.summary(relative)}{_added_before(self.project, failure)}",
+                                 details=failure.body(relative))
+        try:
+            self._apply(batch)  # each applied on its own before, on this very state
+        except ScriptFailed as failure:
+            # The ups applied one by one before; the later checks (drift) need the state they made.
+            relative = self.project.relative(failure.path) or str(failure.path)
+            raise InfrastructureError(f"after {subject}, the ups no longer apply one by one in a fresh database:"
+                                      f" {failure.summary(relative)}") from None
+        return result
 
 
 def _added_before(project: Project, failure: ScriptFailed) -> str:
