@@ -112,7 +112,7 @@ class Rebuilds:
         they apply so: all of them on a new database; and, with the base branch known, the
         branch's own on the base's schema, as its deploy runs them. An enum label that one adds and
         a later one uses fails there ("unsafe use of new value"), though each applies on its own.
-        Nothing is kept: the run's database is a fresh one afterwards."""
+        The run ends with every migration applied, in a fresh database without generated rows."""
         layout = layout_named(self.project.format)
         if not layout.pending_in_one_transaction or len(applied) < len(self.project.migrations):
             return []
@@ -139,6 +139,10 @@ class Rebuilds:
         except (psycopg.Error, SetupFailed, ScriptFailed) as problem:
             reason = problem.summary(self.project.relative(problem.path) or str(problem.path)) \
                 if isinstance(problem, ScriptFailed) else " ".join(str(problem).split())
+            try:
+                self._fresh_state(before + batch, subject)  # where the run was, for the checks after it
+            except NoFreshState as lost:
+                raise InfrastructureError(str(lost)) from None
             return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {reason}")
         try:
             execute_in_one_transaction(self.conn, [m.up for m in batch if m.up is not None])
