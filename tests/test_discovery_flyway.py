@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.history import static_checks
 from migration_check.model import RollbackPolicy, Status, Transaction
+from migration_check.servers.base import Database
 from migration_check.settings import Settings
 
 DIR = "src/main/resources/db/migration/"
@@ -106,3 +111,27 @@ def test_a_new_database_starts_from_the_latest_baseline_migration(tmp_path: Path
     # A baseline has no rollback, even where undo scripts make rollbacks required.
     pairing = {r.subject: r.status for r in static_checks(found, Settings()) if r.check == "pairing"}
     assert pairing["B1.20.0_baseline"] is Status.PASSED and pairing["1.20.1_more"] is Status.PASSED
+
+
+@pytest.mark.parametrize(("config", "text"), [
+    ("flyway.conf", "flyway.group=true\n"),
+    ("flyway.toml", "[flyway]\ngroup = true\n"),
+    ("src/main/resources/application.properties", "spring.flyway.group=true\n"),
+    ("src/main/resources/application.yml", "spring:\n  flyway:\n    group: true\n"),
+])
+def test_group_runs_every_pending_migration_in_one_transaction(tmp_path: Path, config: str, text: str) -> None:
+    found = discover(write_files(tmp_path, {DIR + "V1__a.sql": "select 1;", config: text}), repo_root=tmp_path)
+    assert found.pending_in_one_transaction
+    plain = discover(write_files(tmp_path / "plain", {DIR + "V1__a.sql": "select 1;"}), repo_root=tmp_path / "plain")
+    assert not plain.pending_in_one_transaction
+
+
+def test_with_group_the_migrations_are_tried_at_once_too(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {"flyway.conf": "flyway.group=true\n",
+                                           DIR + "V1__a.sql": "create table a (id int);",
+                                           DIR + "V2__b.sql": "create table b (id int);"})
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    [case] = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["name"] == "every migration in one transaction"]
+    assert code == 0 and case.findtext("system-out") == (
+        "flyway runs every pending migration in one transaction, and so on a new database: all 2 apply")

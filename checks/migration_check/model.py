@@ -138,6 +138,9 @@ class Project:
     seeds: list[Path] = field(default_factory=list)
     # The schema the runner itself says the migrations build (dbmate's db/schema.sql), for drift.
     declared_schema: Path | None = None
+    # The runner applies every pending migration in one transaction (drizzle; Flyway's `group`): a
+    # new database gets them all at once, which the replay, one migration at a time, does not try.
+    pending_in_one_transaction: bool = False
 
     def relative(self, path: Path | None) -> str | None:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""

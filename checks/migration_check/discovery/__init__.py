@@ -279,6 +279,7 @@ def discover(
         orphan_rollbacks=found.orphan_rollbacks,
         seeds=found.seeds,
         declared_schema=found.declared_schema,
+        pending_in_one_transaction=found.pending_in_one_transaction,
     )
 
 

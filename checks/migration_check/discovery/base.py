@@ -45,6 +45,8 @@ class Discovery:
     rollback_policy: RollbackPolicy | None = None  # None: the layout's default
     seeds: list[Path] = field(default_factory=list)  # the runner's own seed files (supabase/seed.sql)
     declared_schema: Path | None = None  # the runner's own schema dump (dbmate's db/schema.sql)
+    # The runner applies every pending migration in one transaction (drizzle; Flyway's `group`).
+    pending_in_one_transaction: bool = False
 
 
 class Layout(abc.ABC):
@@ -77,9 +79,6 @@ class Layout(abc.ABC):
     # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
     transaction_how: ClassVar[str] = "runs each migration in a transaction"
     transaction_opt_out: ClassVar[str] = ""
-    # The runner applies every pending migration in one transaction (drizzle's migrator): a new
-    # database gets them all at once, which the replay, one migration at a time, does not try.
-    pending_in_one_transaction: ClassVar[bool] = False
     # What the runner does when two migrations share a version, where it refuses them all rather
     # than skipping one: `{version}` is the version as the runner prints it.
     duplicate_refusal: ClassVar[str] = ""

@@ -45,7 +45,6 @@ class DrizzleLayout(Layout):
     numeric_versions = True  # `when`, compared as numbers
     bookkeeping = bookkeeping.DRIZZLE
     transaction_how = "runs every pending migration in one transaction"
-    pending_in_one_transaction = True
     transaction_opt_out = ("Drizzle has none: run the statement outside drizzle's migrator (a script of its own"
                            " after it)")
 
@@ -74,7 +73,7 @@ class DrizzleLayout(Layout):
             migrations.append(Migration(str(when), tag, (position, when), up=script, files=(path,)))
         stray = [StrayFile(path, "drizzle never runs it: meta/_journal.json does not list it")
                  for path in _sql_files(directory) if path not in listed]
-        return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT)
+        return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT, pending_in_one_transaction=True)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not write Drizzle migrations: `drizzle-kit generate"

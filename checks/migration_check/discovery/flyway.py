@@ -17,6 +17,8 @@ Rules, as Flyway applies them:
   location holds the classes compiled from the same package as well as the resources: beside
   `src/main/resources/db/migration` they are `src/main/java/db/migration` (and kotlin, scala),
   Spring Boot's default, so they are read from there too and take their place in version order.
+- `group = true` (flyway.conf, flyway.toml, Spring Boot's `spring.flyway.group`) runs every pending
+  migration in one transaction, which the apply check then tries too (replay/rebuild.py).
 - A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
   outside a transaction. Otherwise Flyway runs each script in one transaction, except scripts
   whose statements its parser takes for ones PostgreSQL refuses in one (`runs_outside`: CREATE
@@ -128,7 +130,8 @@ class FlywayLayout(Layout):
         versioned.sort(key=lambda m: m.sort_key)
         repeatable.sort(key=lambda m: m.sort_key)
         policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
-        return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy)
+        return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
+                         pending_in_one_transaction=flyway_setting(directory, "group"))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         # the next major version after the highest one (Flyway versions are not timestamps by default)
@@ -218,24 +221,24 @@ def _transaction(path: Path) -> Transaction:
     transaction with others, unless the project sets `mixed`."""
     if "false" in _values(path.with_name(path.name + ".conf"), ("executeInTransaction",)):
         return Transaction.NONE
-    return Transaction.AUTO if mixed_allowed(path.parent) else Transaction.UNMIXED
+    return Transaction.AUTO if flyway_setting(path.parent, "mixed") else Transaction.UNMIXED
 
 
 @functools.lru_cache(maxsize=64)
-def mixed_allowed(directory: Path) -> bool:
-    """Whether the project sets Flyway's `mixed` (`flyway.mixed=true` in flyway.conf, `mixed = true`
-    in flyway.toml, `spring.flyway.mixed` in a Spring Boot application.properties or .yml), in the
-    migrations directory's folders or above them."""
+def flyway_setting(directory: Path, name: str) -> bool:
+    """Whether the project turns on Flyway's setting `name` (`mixed`, `group`): `flyway.<name>=true`
+    in flyway.conf, `<name> = true` in flyway.toml, `spring.flyway.<name>` in a Spring Boot
+    application.properties or .yml, in the migrations directory's folders or above them."""
     for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
         for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + sorted(
                 folder.glob("application*.properties")):
-            if "true" in _values(path, ("flyway.mixed", "spring.flyway.mixed")):
+            if "true" in _values(path, (f"flyway.{name}", f"spring.flyway.{name}")):
                 return True
         for path in sorted(folder.glob("application*.y*ml")):
-            if _yaml_says(path, ("spring", "flyway", "mixed")):
+            if _yaml_says(path, ("spring", "flyway", name)):
                 return True
         toml = folder / "flyway.toml"
-        if toml.is_file() and _toml_says(toml):
+        if toml.is_file() and _toml_says(toml, name):
             return True
     return False
 
@@ -263,14 +266,14 @@ def _yaml_says(path: Path, keys: tuple[str, ...]) -> bool:
     return False
 
 
-def _toml_says(path: Path) -> bool:
+def _toml_says(path: Path, name: str) -> bool:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return False
     sections = [data.get("flyway", {})] + [env.get("flyway", {}) for env in data.get("environments", {}).values()
                                            if isinstance(env, dict)]
-    return any(isinstance(section, dict) and section.get("mixed") is True for section in sections)
+    return any(isinstance(section, dict) and section.get(name) is True for section in sections)
 
 
 def _pair_undo(versioned: list[Migration], undo: list[tuple[str, str, Path]]) -> tuple[list[Migration], list[OrphanRollback]]:

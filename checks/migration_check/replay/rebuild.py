@@ -9,7 +9,6 @@ import time
 import psycopg
 from pglast import ast
 
-from migration_check.discovery import layout_named
 from migration_check.errors import InfrastructureError
 from migration_check.families.base import StepRun
 from migration_check.model import CheckResult, Migration, Project, Script, Status
@@ -108,15 +107,14 @@ class Rebuilds:
             self._copies_safe = self._fresh.checkpoint is not None
 
     def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str]) -> list[CheckResult]:
-        """Where the runner applies every pending migration in one transaction (drizzle), whether
-        they apply so: all of them on a new database; and, with the base branch known, the
-        branch's own on the base's schema, as its deploy runs them. An enum label that one adds and
+        """Where the runner applies every pending migration in one transaction (drizzle, Flyway's
+        `group`), whether they apply so: all of them on a new database; and, with the base branch
+        known, the branch's own on the base's schema, as its deploy runs them. An enum label that one adds and
         a later one uses fails there ("unsafe use of new value"), though each applies on its own.
         The run ends with every migration applied, in a fresh database without generated rows."""
-        layout = layout_named(self.project.format)
-        if not layout.pending_in_one_transaction or len(applied) < len(self.project.migrations):
+        if not self.project.pending_in_one_transaction or len(applied) < len(self.project.migrations):
             return []
-        how = f"{layout.name} {layout.transaction_how}"
+        how = f"{self.project.format} runs every pending migration in one transaction"
         merged = [m for m in applied if self.project.relative(m.main_file) in merged_files]
         added = [m for m in applied if m not in merged]
         results = []
