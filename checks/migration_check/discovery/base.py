@@ -185,8 +185,8 @@ def section(path: Path, lines: list[str], start: int, end: int, transaction: Tra
 
 
 def implicit_empty_downs(found: Discovery) -> Discovery:
-    """For runners that run nothing where a migration has no rollback (golang-migrate, goose, yoyo):
-    each missing rollback is that empty one, which the round trip judges. Where no migration has
+    """For runners that run nothing where a migration has no rollback (golang-migrate, goose,
+    sql-migrate, yoyo): each missing rollback is that empty one, which the round trip judges. Where no migration has
     one, the project is forward-only (it never rolls back, as goharbor/harbor's 39 ups): its
     rollbacks are absent, not 39 empty ones that undo nothing."""
     if any(m.down is not None for m in found.migrations) or found.orphan_rollbacks:

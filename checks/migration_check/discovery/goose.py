@@ -115,7 +115,8 @@ class GooseLayout(Layout):
                 continue
             up, down = scripts
             # goose's parser accepts a file without -- +goose Down: its down runs nothing. The
-            # round trip shows whether that empty rollback is an inverse (for an empty up it is).
+            # round trip shows whether that empty rollback is an inverse (for an empty up it is),
+            # unless no file has a Down (implicit_empty_downs: a forward-only project).
             migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))
         migrations.sort(key=lambda m: m.sort_key)
         return implicit_empty_downs(Discovery(migrations, stray))

@@ -18,7 +18,7 @@ Rules, as sql-migrate applies them (migrate.go, sqlparse/sqlparse.go):
   it is, and `Up notransaction` / `Down notransaction` run that direction outside a transaction.
   Lines before the first `Up` or `Down` are ignored; a file with neither is refused.
 - A direction without statements runs nothing: a file without `-- +migrate Down` has an empty
-  rollback, which the round trip judges.
+  rollback, which the round trip judges (a project where no file has one is forward-only).
 - The history table is `gorp_migrations` (id, applied_at), keyed by the file name. Test cases are
   named by the file name without `.sql`.
 """

@@ -8,7 +8,8 @@
 Rules, as yoyo applies them:
 - A migration's id is its file name without `.sql` (`20240101_01_abcde-create-users`); its
   rollback is `<id>.rollback.sql`. The id is the `version` here, and `name` is empty. Without
-  one, yoyo's rollback runs nothing: an empty rollback, which the round trip judges.
+  one, yoyo's rollback runs nothing: an empty rollback, which the round trip judges (a project
+  where no migration has one is forward-only).
 - The leading comment lines are a header: `-- depends: <id> <id>` lists migrations that must run
   first, `-- transactional: false` runs the migration (both directions) outside a transaction.
 - Migrations are ordered by file name (yoyo sorts a directory's files: `0001.a-b.py` before

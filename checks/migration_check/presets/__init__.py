@@ -32,19 +32,21 @@ def available_presets() -> list[str]:
     return sorted(entry.name[: -len(".sql")] for entry in resources.files(__package__).iterdir() if entry.name.endswith(".sql"))
 
 
+def setup_names(project: Project, requested: list[str] | None) -> list[str]:
+    """What the setup is made of, as asked (file paths, preset names), then the layout's automatic preset."""
+    automatic = AUTOMATIC.get(project.format)
+    return [*(requested or ()), *([automatic] if automatic else [])]
+
+
 def setup_scripts(project: Project, requested: list[str] | None, within_repository: bool = True) -> list[Script]:
     """The setup scripts for `project`, in order: each of `requested` (a file path, relative to the
     working directory or the repository root, or a preset name), then the layout's automatic
     preset. The project's own init scripts come first because presets create only what is missing,
     while init scripts (Supabase's own) create roles and schemas without IF NOT EXISTS. Each script
     runs once, even when asked for twice."""
-    names: list[str] = list(requested or ())
-    automatic = AUTOMATIC.get(project.format)
-    if automatic:
-        names.append(automatic)
     scripts: list[Script] = []
     seen: set[Path] = set()
-    for name in names:
+    for name in setup_names(project, requested):
         script = _script(project, name, within_repository)
         if script.path not in seen:
             seen.add(script.path)

@@ -11,7 +11,7 @@ So the hint depends on whether the preset already ran: suggesting it again would
 from __future__ import annotations
 
 from migration_check.model import Project
-from migration_check.presets import AUTOMATIC
+from migration_check.presets import setup_names
 from migration_check.settings import Settings
 from migration_check.sql.dialects import (
     UNDEFINED_OBJECT,
@@ -31,7 +31,7 @@ IMAGE = "check on Supabase's image (`--postgres-image supabase/postgres`)"
 
 def supabase_preset_ran(project: Project, settings: Settings) -> bool:
     """Whether the `supabase` preset is among the setup scripts (asked for, or the layout's own)."""
-    return AUTOMATIC.get(project.format) == "supabase" or "supabase" in (settings.setup or [])
+    return "supabase" in setup_names(project, settings.setup)
 
 
 def supabase_hint(sqlstate: str | None, message: str, preset_ran: bool) -> str | None:

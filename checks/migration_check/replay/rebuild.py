@@ -109,9 +109,10 @@ class Rebuilds:
     def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str]) -> list[CheckResult]:
         """Where the runner applies every pending migration in one transaction (drizzle, Flyway's
         `group`), whether they apply so: all of them on a new database; and, with the base branch
-        known, the branch's own on the base's schema, as its deploy runs them. An enum label that one adds and
-        a later one uses fails there ("unsafe use of new value"), though each applies on its own.
-        The run ends with every migration applied, in a fresh database without generated rows."""
+        known, the branch's own on the base's schema, as its deploy runs them. An enum label that
+        one adds and a later one uses fails there ("unsafe use of new value"), though each applies
+        on its own. The run ends with every migration applied, in a fresh database without
+        generated rows."""
         if not self.project.pending_in_one_transaction or len(applied) < len(self.project.migrations):
             return []
         how = f"{self.project.format} runs every pending migration in one transaction"
