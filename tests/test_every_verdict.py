@@ -370,3 +370,35 @@ def test_an_irreversible_change_can_be_confirmed_in_the_migration(pg_server: Dat
     [again] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.reapply"
                and c.attrib["name"] == "20250101000002_table_2"]
     assert "write ALTER TYPE ... ADD VALUE IF NOT EXISTS" in again.find("failure").attrib["message"]
+
+
+def test_what_the_rollback_left_out_of_place_is_not_a_reapply_finding(pg_server: Database, tmp_path: Path) -> None:
+    # Seen on All-Rated-Extreme-Demon-List/aredl-backend-v2: the rollback makes again a view the up
+    # leaves alone, with other text. The roundtrip fails; the up, applied again, does what it did
+    # the first time (the view stays as the rollback left it): not a reapply finding. The next
+    # migration still starts from the state the ups make (the view as it was), as in production.
+    files = numbered(3)
+    files["migrations/20250101000001_table_1.sql"] = (
+        "create table t1 (id int primary key, at timestamptz default now());"
+        " create view recent as select id, now() - at as age from t1;")
+    files["migrations/20250101000001_table_1_rollback.sql"] = "drop view recent; drop table t1;"
+    files["migrations/20250101000002_table_2.sql"] = "create table t2 (id int primary key);"
+    files["migrations/20250101000002_table_2_rollback.sql"] = (
+        "drop table t2; drop view recent; create view recent as select id, now() - at as age, 1 as extra from t1;")
+    # PostgreSQL cannot take a column out of a view with CREATE OR REPLACE: the third up fails if
+    # it starts from the view the rollback left.
+    files["migrations/20250101000003_table_3.sql"] = "create or replace view recent as select id, now() - at as age from t1;"
+    files["migrations/20250101000003_table_3_rollback.sql"] = "select 1;"
+    project = write_files(tmp_path / "p", files)
+    report = tmp_path / "report.xml"
+    code = main(["check", str(project / "migrations"), "--database-url", pg_server.conninfo,
+                 "--junit-xml", str(report)])
+    assert code == 1
+    cases = {(case.attrib["classname"], case.attrib["name"]): case for case in ET.parse(report).getroot().iter("testcase")}
+    second = "20250101000002_table_2"
+    failure = cases[("migration_check.roundtrip", second)].find("failure")
+    assert failure is not None and "view public.recent: definition differs" in failure.attrib["message"]
+    reapply = cases[("migration_check.reapply", second)]
+    assert reapply.find("failure") is None
+    assert "what differs is the rollback's (see roundtrip): view public.recent" in (reapply.findtext("system-out") or "")
+    assert verdicts(ET.parse(report).getroot(), "apply")["20250101000003_table_3"] == "passed"

@@ -4,6 +4,7 @@ for them, the local server sees no network, environment or foreign files. Throug
 from __future__ import annotations
 
 import pwd
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -172,3 +173,20 @@ def test_statements_that_reach_outside_the_server_are_refused_at_their_line(
     [apply] = [c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
     assert code == 1 and apply.attrib["line"] == "2"
     assert f"refused: {words}" in apply.find("failure").attrib["message"]
+
+
+def test_files_under_usr_that_point_through_debians_alternatives_open_in_the_sandbox(tmp_path: Path) -> None:
+    # Debian's PostGIS installs its extension control files as links through /etc/alternatives:
+    # without them in the sandbox the server lists the extension and cannot open it, and every
+    # read of pg_available_extensions fails ("extension address_standardizer is not available").
+    if sandbox.why_not(None) is not None:
+        pytest.skip(f"no sandbox here: {sandbox.why_not(None)}")
+    alternatives = Path("/etc/alternatives")
+    linked = next((path for root in ("/usr/share/man/man1", "/usr/share/postgresql", "/usr/bin")
+                   for path in sorted(Path(root).rglob("*")) if path.is_symlink()
+                   and str(Path(path.parent, path.readlink())).startswith(str(alternatives)) and path.exists()), None)
+    if linked is None:
+        pytest.skip("no file under /usr links through /etc/alternatives here")
+    probe = subprocess.run(sandbox.confined(["/usr/bin/test", "-r", str(linked)], tmp_path, Path("/usr")),
+                           capture_output=True, text=True, check=False, env=sandbox.MINIMAL_ENVIRONMENT)
+    assert probe.returncode == 0, (linked, probe.stderr)

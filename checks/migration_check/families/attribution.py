@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from migration_check.lint.nodes import has_star, output_names
 from migration_check.model import Script
 from migration_check.schema.diff import CHANGED, EXTRA, MISSING, Difference
-from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.objects import CHANGED as ALTERED
 from migration_check.sql.objects import CREATED, DROPPED, find_statement
 
@@ -28,6 +29,10 @@ _SUSPECTS = {
 }
 _PROVIDED = "existed before this migration (installed by {provider}); the rollback drops it (line {line})"
 # ALTER TYPE ... ADD VALUE has no inverse statement: say how a rollback undoes it.
+# A view made with `*` lists the columns of the moment it is made: made again by the rollback, it
+# takes in the columns added since it was first made.
+_STAR = (" (with `*`, which PostgreSQL expands when a view is made: it now also lists {columns}, added"
+         " since it was first made; name the columns it had instead of `*`)")
 _ENUM_LABELS = ("; PostgreSQL cannot drop an enum label: the rollback rebuilds the type (CREATE TYPE with the"
                 " old labels, ALTER COLUMN ... TYPE ... USING, DROP TYPE, RENAME)")
 
@@ -56,6 +61,8 @@ class Attribution:
                     words = _PROVIDED.replace("{provider}", provider)
                 if difference.kind == "enum" and role == "up" and any(f[0] == "labels" for f in difference.fields):
                     words += _ENUM_LABELS
+                if role == "rollback" and verb == CREATED:
+                    words += _expanded_star(statement, difference)
                 return Culprit(statement, words.format(line=statement.line))
         return None
 
@@ -75,3 +82,12 @@ class Attribution:
             except SyntaxProblem:
                 self._statements[role] = []
         return self._statements[role]
+
+
+def _expanded_star(statement: Statement, difference: Difference) -> str:
+    definitions = [(before, after) for field, before, after in difference.fields if field == "definition"]
+    if not definitions or not has_star(trees.statement(statement.sql)):
+        return ""
+    before, after = (output_names(trees.statement(text)) for text in definitions[0])
+    added = [name for name in after if name not in before]
+    return _STAR.format(columns=", ".join(added)) if added else ""

@@ -24,12 +24,17 @@ def compare(
     script: Script,
     seconds: float = 0.0,
     locate: Callable[[Difference], Statement | None] | None = None,
+    elsewhere: tuple[Callable[[Difference], bool], str] | None = None,
 ) -> CheckResult:
     """`expected` and `actual` are a snapshot and the words for when it was taken ("before up").
-    A failure points at `script`, or at the statement `locate` finds for the first difference."""
-    differences = context.differences(expected[0], actual[0])
+    A failure points at `script`, or at the statement `locate` finds for the first difference.
+    `elsewhere` picks out the differences another check judges, with the words that say which:
+    they are left out, and named in the message of a case that passes for want of others."""
+    found = context.differences(expected[0], actual[0])
+    differences = [d for d in found if not elsewhere or not elsewhere[0](d)]
     if not differences:
-        return context.result(check, Status.PASSED, script=script, seconds=seconds)
+        note = f"{elsewhere[1]}: {listed(describe(found), MESSAGE_DIFFERENCES, '; ')}" if found and elsewhere else ""
+        return context.result(check, Status.PASSED, script=script, seconds=seconds, message=note)
     lines = describe(differences)
     details = listed(lines, MAX_LISTED_DIFFERENCES, "\n")
     diffs = unified_diffs(differences[:MAX_LISTED_DIFFERENCES], expected[1], actual[1])

@@ -3,6 +3,10 @@
 An up that adds an enum label fails when it runs again: a rollback cannot drop the label
 (PostgreSQL has no DROP VALUE), so the finding says how to make the up run twice. An up whose rows
 collide with rows that stayed, after a rollback that set a sequence back, is told that.
+
+What the up leaves alone, the first time and again, but the rollback left out of place (a view
+the rollback makes again with other text) is the roundtrip's finding, not this one's: the case
+passes and names it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import compare
 from migration_check.lint.nodes import function_names
 from migration_check.model import CheckResult, Script
-from migration_check.schema.diff import describe_reapply
+from migration_check.schema.diff import Difference, describe_reapply
+from migration_check.schema.snapshot import Definition
 from migration_check.sql import SyntaxProblem, split_script, trees
 
 DUPLICATE_OBJECT = "42710"
@@ -61,4 +66,21 @@ class Reapply(Family):
             return result
         return compare(context, self.name, (context.after_up, "after the first up"),
                        (context.after_reapply, "after the up again"), describe_reapply,
-                       "up after rollback gives a different schema", step.script, step.seconds)
+                       "up after rollback gives a different schema", step.script, step.seconds,
+                       elsewhere=(lambda difference: left_by_rollback(context, difference),
+                                  "the up gives the same again; what differs is the rollback's (see roundtrip)"))
+
+
+def left_by_rollback(context: MigrationContext, difference: Difference) -> bool:
+    """Whether the up let the object be, the first time and again, so that the difference is what
+    the rollback left out of place (the roundtrip's finding), not something the up does otherwise
+    the second time."""
+    key = (difference.kind, difference.name)
+    before, after_up, after_down, again = (
+        snapshot.get(key) if snapshot is not None else None
+        for snapshot in (context.before, context.after_up, context.after_down, context.after_reapply))
+    return _text(before) == _text(after_up) and _text(after_down) == _text(again) and _text(before) != _text(after_down)
+
+
+def _text(definition: Definition | None) -> str | None:
+    return definition.text if definition is not None else None

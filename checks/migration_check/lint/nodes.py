@@ -59,3 +59,38 @@ def column_types(node: ast.Node) -> list[tuple[str, ast.TypeName]]:
             if isinstance(definition, ast.ColumnDef) and definition.typeName is not None:
                 found.append((str(definition.colname or getattr(command, "name", "")), definition.typeName))
     return found
+
+
+def has_star(node: ast.Node | None) -> bool:
+    """Whether a query selects `*` somewhere (`SELECT *`, `t.*`), which PostgreSQL expands to
+    the columns of the moment the view or table is made."""
+    if node is None:
+        return False
+    from pglast.visitors import Visitor
+
+    found: list[bool] = []
+
+    class _Stars(Visitor):
+        def visit_A_Star(self, ancestors: object, star: ast.A_Star) -> None:
+            found.append(True)
+
+    _Stars()(node)
+    return bool(found)
+
+
+def output_names(query: ast.Node | None) -> list[str]:
+    """The names of the columns a SELECT gives (its alias, else the column it reads), in order;
+    of a UNION and the like, its first branch's."""
+    while isinstance(query, ast.SelectStmt) and query.larg is not None:
+        query = query.larg
+    if not isinstance(query, ast.SelectStmt):
+        return []
+    names = []
+    for target in query.targetList or ():
+        if getattr(target, "name", None):
+            names.append(str(target.name))
+        elif isinstance(target.val, ast.ColumnRef) and target.val.fields:
+            names.append(str(getattr(target.val.fields[-1], "sval", "*")))
+        else:
+            names.append("?column?")
+    return names

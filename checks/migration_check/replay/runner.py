@@ -316,8 +316,10 @@ class Replay(Rebuilds):
         if context.down is None:
             return context.after_up, None
         if context.after_reapply is not None:
+            # The up again may pass and still leave what the rollback left out of place (the
+            # roundtrip's finding): the next migration starts from the ups alone, as in production.
             reapply = verdicts.get("reapply")
-            if reapply is None or not reapply.failed:
+            if (reapply is None or not reapply.failed) and not self._differences(context.after_up, context.after_reapply):
                 return context.after_reapply, None
         elif not self._differences(context.after_up, now := self.snapshots.take()):
             return now, None  # the failed step changed nothing

@@ -20,8 +20,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-# What a PostgreSQL server needs to read from the system, besides /usr.
-SYSTEM_FILES = ("/etc/passwd", "/etc/group", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf")
+# What a PostgreSQL server needs to read from the system, besides /usr. Debian's alternatives
+# are links that files under /usr point through (PostGIS's extension control files: without them
+# the server lists the extension and cannot open it, and pg_available_extensions fails whole).
+SYSTEM_FILES = ("/etc/passwd", "/etc/group", "/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf",
+                "/etc/alternatives")
 # Top-level directories that are /usr's on merged-/usr systems, or real directories elsewhere.
 USR_ALIASES = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 MINIMAL_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C"}
