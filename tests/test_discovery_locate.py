@@ -95,7 +95,25 @@ def test_several_candidates_name_the_one_named_for_postgresql_when_another_is_no
                            **under("crates/server-sqlite/migrations", GOLANG), **under("tools/migrations", GOLANG)})
     with pytest.raises(UsageError) as raised:
         discover(tmp_path, repo_root=tmp_path)
-    assert str(raised.value).endswith("; crates/server-postgres/migrations is the one named for PostgreSQL")
+    assert str(raised.value).endswith("; crates/server-postgres/migrations is the one named for PostgreSQL (set aside:"
+                                      " crates/server-sqlite/migrations (SQLite), named for another database)")
+    assert "crates/server-sqlite/migrations (golang-migrate" not in str(raised.value)
+
+
+def test_the_only_one_not_named_for_another_database_nor_of_the_tests_is_chosen(tmp_path: Path) -> None:
+    # langfuse/langfuse: Prisma's migrations beside ClickHouse's; openmeter keeps test fixtures in testdata/.
+    write_files(tmp_path, {**under("packages/shared/migrations", GOLANG),
+                           **under("packages/shared/clickhouse/migrations", GOLANG),
+                           **under("tools/testdata/ignore", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "packages/shared/migrations").resolve()
+    assert found.reason.endswith("; the only one beside packages/shared/clickhouse/migrations (ClickHouse), named for"
+                                 " another database; tools/testdata/ignore, of the tests")
+
+
+def test_test_fixtures_alone_are_still_found(tmp_path: Path) -> None:
+    write_files(tmp_path, {**under("tests/fixtures/migrations", GOLANG)})
+    assert discover(tmp_path, repo_root=tmp_path).directory == (tmp_path / "tests/fixtures/migrations").resolve()
 
 
 def test_the_path_chooses_among_several(tmp_path: Path) -> None:

@@ -55,13 +55,14 @@ def test_a_rollback_defect_in_migration_3_of_300_leaves_every_later_verdict(pg_s
 
 
 def test_a_left_behind_role_does_not_hide_later_migrations(pg_server: Database, tmp_path: Path) -> None:
-    # The rollback forgets the role: the up cannot apply again (role exists). The rebuild drops the
+    # The rollback forgets the role: the up cannot apply again (role exists), which is the
+    # roundtrip's finding, so the reapply case is not judged. The rebuild drops the
     # run's roles, so the replay goes on, and the role is gone after the run.
     role = "mc_test_reporting_role"
     project = write_files(tmp_path / "p", numbered(4, {2: (f"create role {role}; create table t2 (id int);", "drop table t2;")}))
     code, root = check(pg_server, project / "migrations", tmp_path)
     assert code == 1
-    assert verdicts(root, "reapply")["20250101000002_table_2"] == "failed"
+    assert verdicts(root, "reapply")["20250101000002_table_2"] == "skipped"  # the rollback left the role
     assert verdicts(root, "apply") == dict.fromkeys(verdicts(root, "apply"), "passed")
     assert verdicts(root, "roundtrip")["20250101000004_table_4"] == "passed"
     with contextlib.closing(psycopg.connect(pg_server.conninfo)) as conn:
@@ -402,3 +403,24 @@ def test_what_the_rollback_left_out_of_place_is_not_a_reapply_finding(pg_server:
     assert reapply.find("failure") is None
     assert "what differs is the rollback's (see roundtrip): view public.recent" in (reapply.findtext("system-out") or "")
     assert verdicts(ET.parse(report).getroot(), "apply")["20250101000003_table_3"] == "passed"
+
+
+def test_an_up_that_cannot_run_again_for_what_the_rollback_left_is_not_judged(pg_server: Database, tmp_path: Path) -> None:
+    # harness/gitness: migrations without a down file, which maragu.dev/migrate does not undo. The
+    # up fails again on the table the rollback left behind (or on the one it did not restore): that
+    # is the roundtrip's finding, said once; the reapply case is not judged and says why.
+    keeps = ("create table t2 (id int primary key);", "comment on table t1 is null;")
+    drops = ("drop table t1;", "comment on table t2 is null;")
+    project = write_files(tmp_path / "p", numbered(3, {2: keeps, 3: drops}))
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    assert code == 1
+    assert verdicts(root, "roundtrip") == {"20250101000001_table_1": "passed", "20250101000002_table_2": "failed",
+                                           "20250101000003_table_3": "failed"}
+    reasons = {case.attrib["name"]: case.find("skipped").attrib["message"] for case in root.iter("testcase")
+               if case.attrib["classname"] == "migration_check.reapply" and case.find("skipped") is not None}
+    assert reasons == {
+        "20250101000002_table_2": "not judged: the rollback leaves table public.t2 behind (see roundtrip), and so the"
+                                  " up cannot run again",
+        "20250101000003_table_3": "not judged: the rollback does not restore table public.t1 (see roundtrip), and so"
+                                  " the up cannot run again",
+    }

@@ -75,6 +75,16 @@ def test_clean_fixture_passes(pg_server: Database, fixture: Path, tmp_path: Path
     assert failures == []
 
 
+def test_a_view_made_again_with_a_star_says_which_columns_the_star_now_takes_in(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    code, root = run(pg_server, ROUNDTRIP / "forgotten" / "view_star_expanded.yml", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
+    assert code == 1 and case.find("failure").attrib["message"].startswith(  # type: ignore[union-attr]
+        "rollback is not the inverse of up: view public.people_named: definition differs — created again by the"
+        " rollback (line 1) (with `*`, which PostgreSQL expands when a view is made: it now also lists email, added"
+        " since it was first made; name the columns it had instead of `*`)")
+
+
 def test_a_replaced_function_says_the_up_replaced_it(pg_server: Database, tmp_path: Path) -> None:
     # It was there before the up and after the rollback: the up's CREATE OR REPLACE replaced it.
     code, root = run(pg_server, ROUNDTRIP / "forgotten" / "function_body.yml", tmp_path)

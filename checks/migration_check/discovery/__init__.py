@@ -31,6 +31,7 @@ from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
+from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
@@ -53,6 +54,9 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite", "
                    "h2": "H2", "hsqldb": "HSQLDB", "hsql": "HSQLDB", "derby": "Derby", "db2": "Db2",
                    "firebird": "Firebird"}
 
+# Directories whose migrations are a test suite's fixtures, not the project's own.
+TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
+
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in (
@@ -66,6 +70,7 @@ LAYOUTS: dict[str, Layout] = {
         GooseLayout(),
         SqlMigrateLayout(),
         GolangMigrateLayout(),
+        MaraguMigrateLayout(),
         DieselLayout(),
         SqlxLayout(),
         YoyoLayout(),
@@ -139,9 +144,14 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if len(found) > 1:
             if (chosen := _the_postgresql_one(found, path)) is not None:
                 return chosen
-            listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in found)
-            named = [_shown(d, path) for _, d, _ in found if _named_for_postgresql(d, path)]
+            kept, aside = _the_projects_own(found, path)
+            if len(kept) == 1:
+                layout, directory, detection = kept[0]
+                return layout, directory, replace(detection, reason=f"{detection.reason}; the only one beside {aside}")
+            listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in kept)
+            named = [_shown(d, path) for _, d, _ in kept if _named_for_postgresql(d, path)]
             hint = f"; {named[0]} is the one named for PostgreSQL" if len(named) == 1 else ""
+            hint += f" (set aside: {aside})" if aside else ""
             raise UsageError(f"{path}: several migration directories: {listed}. Choose one: give it as the path"
                              f" (or `path` in the config){hint}")
     if stub is not None:
@@ -174,6 +184,27 @@ def _the_postgresql_one(found: list[tuple[Layout, Path, Detection]], root: Path)
     beside = ", ".join(_shown(d, root) for _, d, _ in others)
     return layout, directory, replace(detection, reason=f"{detection.reason}; the one named for PostgreSQL"
                                                         f" beside {beside}")
+
+
+def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
+                      ) -> tuple[list[tuple[Layout, Path, Detection]], str]:
+    """The directories that may be the project's PostgreSQL migrations, and the words for the
+    others: those named for another database, and those of the tests (Go's `testdata`, `fixtures`:
+    the migrations a test suite runs), where anything else is left."""
+    others = {d: other for _, d, _ in found if (other := _named_for_another_database(d, root))}
+    tests = {d for _, d, _ in found if d not in others and _in_tests(d, root)}
+    kept = [item for item in found if item[1] not in others and item[1] not in tests]
+    if not kept:
+        return found, ""
+    words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, named for another"
+             f" database"] if others else []
+    words += [f"{', '.join(_shown(d, root) for d in sorted(tests))}, of the tests"] if tests else []
+    return kept, "; ".join(words)
+
+
+def _in_tests(directory: Path, root: Path) -> bool:
+    parts = {part.lower() for part in Path(_shown(directory, root)).parts}
+    return bool(parts & TEST_DIRECTORIES)
 
 
 def _named_for_another_database(directory: Path, root: Path) -> str | None:
@@ -262,7 +293,7 @@ def discover(
     else:
         layout, directory, detection = detect(path)
         reason = detection.reason
-    unreadable_entries(directory)
+    unreadable_entries(directory, layout.migrations_are_directories)
     found: Discovery = layout.discover(directory)
     root = (repo_root or find_repo_root(path)).resolve()
     if ignore:

@@ -85,6 +85,9 @@ class Layout(abc.ABC):
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()
+    # One directory per migration (Prisma's, Diesel's), named as its author likes: a directory
+    # named like a file (`…_backfill.sql/`) is a migration there, not a mistake.
+    migrations_are_directories: ClassVar[bool] = False
 
     # What the runner records a migration as applied by (two migrations with one identity are the
     # same migration to it): "number" (the version, numeric parts as numbers: V1 and V01 are

@@ -47,6 +47,16 @@ GOLANG_MIGRATE = Bookkeeping(
         [_q("INSERT INTO schema_migrations (version, dirty) VALUES ({}, false)", int(newest.version))] if newest else []),
 )
 
+# maragu.dev/migrate (createMigrationsTable, apply): one row, the current version as text ('' for
+# none), updated in each migration's transaction.
+MARAGU_MIGRATE = Bookkeeping(
+    table="public.migrations",
+    create=("CREATE TABLE IF NOT EXISTS migrations (version text NOT NULL);"
+            " INSERT INTO migrations SELECT '' WHERE NOT EXISTS (SELECT FROM migrations)"),
+    applied=lambda m: [_q("UPDATE migrations SET version = {}", m.version)],
+    reverted=lambda _m, newest: [_q("UPDATE migrations SET version = {}", newest.version if newest else "")],
+)
+
 # goose (dialect postgres): a log of applied versions, with version 0 as its first row.
 GOOSE = Bookkeeping(
     table="public.goose_db_version",

@@ -15,7 +15,7 @@ from migration_check.model import Script
 MIGRATION_SUFFIXES = frozenset({".sql", ".psql", ".py", ".js", ".cjs", ".mjs", ".ts", ".go", ".java"})
 
 
-def unreadable_entries(directory: Path) -> None:
+def unreadable_entries(directory: Path, migrations_are_directories: bool = False) -> None:
     """A FileError for an entry of the migrations directory (or of its sub-directories) that looks
     like a migration but cannot be read as one: never silently left out."""
     for path in sorted(directory.iterdir()):
@@ -23,7 +23,7 @@ def unreadable_entries(directory: Path) -> None:
         for entry in entries:
             if entry.is_symlink() and not entry.exists() and _named_like_a_migration(entry):
                 raise FileError(entry, None, f"is a symbolic link to {os.readlink(entry)}, which does not exist")
-            if entry.is_dir() and entry.suffix.lower() == ".sql":
+            if entry.is_dir() and entry.suffix.lower() == ".sql" and not (migrations_are_directories and entry == path):
                 raise FileError(entry, None, "is a directory named like a migration file")
 
 

@@ -51,6 +51,7 @@ class DieselLayout(Layout):
     bookkeeping = bookkeeping.DIESEL
     transaction_opt_out = "run it outside one, with `run_in_transaction = false` in the migration's metadata.toml"
 
+    migrations_are_directories = True
     identity = "text"  # __diesel_schema_migrations holds the version as text
     file_name_order = True  # versions compare as text: diesel's one order, no other to warn about
 

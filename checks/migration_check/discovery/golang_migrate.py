@@ -63,11 +63,15 @@ class GolangMigrateLayout(Layout):
         return implicit_empty_downs(found)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
-        stem = f"{utc_timestamp(now)}_{name}"
-        return {
-            directory / f"{stem}.up.sql": f"-- {name}\n",
-            directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
-        }
+        return up_and_down_files(directory, f"{utc_timestamp(now)}_{name}", name)
+
+
+def up_and_down_files(directory: Path, stem: str, name: str) -> dict[Path, str]:
+    """A new migration's `<stem>.up.sql` and `<stem>.down.sql`, each saying what it is."""
+    return {
+        directory / f"{stem}.up.sql": f"-- {name}\n",
+        directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
+    }
 
 
 def multi_statement(directory: Path) -> bool:

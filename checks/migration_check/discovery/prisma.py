@@ -65,6 +65,7 @@ class PrismaLayout(Layout):
     strict_naming_hint = "<timestamp>_<snake_case_name>/migration.sql"
     bookkeeping = bookkeeping.PRISMA
 
+    migrations_are_directories = True
     identity = "id"  # two directories with one timestamp are two migrations to Prisma
     file_name_order = True
     transaction_how = ("sends each migration.sql as one query (up to Prisma 6), which PostgreSQL runs as one"

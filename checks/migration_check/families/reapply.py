@@ -6,22 +6,27 @@ collide with rows that stayed, after a rollback that set a sequence back, is tol
 
 What the up leaves alone, the first time and again, but the rollback left out of place (a view
 the rollback makes again with other text) is the roundtrip's finding, not this one's: the case
-passes and names it.
+passes and names it. An up that cannot run again because the rollback left behind what it makes
+(a table, where the migration has no rollback) is not judged, and says so.
 """
 
 from __future__ import annotations
 
 from pglast import ast
 
-from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.families.base import Family, MigrationContext, Stage, StepRun
 from migration_check.families.comparison import compare
 from migration_check.lint.nodes import function_names
-from migration_check.model import CheckResult, Script
-from migration_check.schema.diff import Difference, describe_reapply
+from migration_check.model import CheckResult, Script, Status
+from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_reapply
 from migration_check.schema.snapshot import Definition
 from migration_check.sql import SyntaxProblem, split_script, trees
 
 DUPLICATE_OBJECT = "42710"
+# duplicate_table (any relation), duplicate_object, duplicate_function, duplicate_schema, duplicate_column
+ALREADY_EXISTS = frozenset({"42P07", DUPLICATE_OBJECT, "42723", "42P06", "42701"})
+# undefined_table, undefined_object, undefined_column, undefined_function, invalid_schema_name
+DOES_NOT_EXIST = frozenset({"42P01", "42704", "42703", "42883", "3F000"})
 UNIQUE_VIOLATION = "23505"
 
 
@@ -51,6 +56,10 @@ class Reapply(Family):
     def verdict(self, context: MigrationContext) -> CheckResult:
         step = context.reapply
         assert step is not None and context.after_up is not None
+        if (left := left_behind(context, step)) is not None:
+            return context.result(self.name, Status.SKIPPED, script=step.script,
+                                  message=f"not judged{context.empty_rollback()}: the rollback {left} (see roundtrip), and so"
+                                          " the up cannot run again")
         if step.failed or context.after_reapply is None:
             result = context.step_result(self.name, step,
                                          f"up does not apply again after its rollback{context.empty_rollback()}: ")
@@ -69,6 +78,29 @@ class Reapply(Family):
                        "up after rollback gives a different schema", step.script, step.seconds,
                        elsewhere=(lambda difference: left_by_rollback(context, difference),
                                   "the up gives the same again; what differs is the rollback's (see roundtrip)"))
+
+
+def left_behind(context: MigrationContext, step: StepRun) -> str | None:
+    """What the rollback left out of place (the roundtrip's finding) that makes the up fail when
+    it runs again: an object it left behind that the up makes, or one it did not restore that the
+    up drops or alters. That failure is the rollback's, not the up's."""
+    failure = step.failure
+    if failure is None or context.after_down is None:
+        return None
+    change = EXTRA if failure.sqlstate in ALREADY_EXISTS else MISSING if failure.sqlstate in DOES_NOT_EXIST else None
+    if change is None:
+        return None
+    for difference in context.differences(context.before, context.after_down):
+        if difference.change == change and f'"{_own_name(difference.name)}"' in failure.message:
+            return f"leaves {difference.kind} {difference.name} behind" if change == EXTRA else (
+                f"does not restore {difference.kind} {difference.name}")
+    return None
+
+
+def _own_name(name: str) -> str:
+    """The object's own name, as PostgreSQL's messages quote it: `plugin_type` of
+    `public.plugins.plugin_type`, `f` of `public.f(integer)`, `k` of `k on public.t`."""
+    return name.split(" on ", 1)[0].split("(", 1)[0].rsplit(".", 1)[-1].strip('"')
 
 
 def left_by_rollback(context: MigrationContext, difference: Difference) -> bool:
