@@ -45,6 +45,8 @@ def test_plan_order_tags_and_reworked_changes(tmp_path: Path) -> None:
         **scripts("schema", "users", "touch@v1.0", "touch", verify=True),
         "deploy/leftover.sql": "select 1;\n",
         "revert/gone.sql": "select 1;\n",
+        # A README in a script directory is nobody's script (OneAngryDBA/example_db_6th_NF).
+        "deploy/README.md": "# deploy scripts\n",
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "sqitch" and found.reason == "sqitch.plan and 5 deploy scripts"

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, read_sql, setting_line
+from migration_check.discovery.base import IGNORED_NAMES, Detection, Discovery, Layout, read_sql, setting_line
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
@@ -141,7 +141,7 @@ class SqitchLayout(Layout):
         for kind in SCRIPT_DIRS:
             folder = paths.script_dir(kind)
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-                if path.is_file() and path not in used and not path.name.startswith("."):
+                if path.is_file() and path not in used and not path.name.startswith(".") and path.name not in IGNORED_NAMES:
                     stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
         return Discovery(migrations, stray)
 
