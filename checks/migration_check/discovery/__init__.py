@@ -142,12 +142,13 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            if (chosen := _the_postgresql_one(found, path)) is not None:
-                return chosen
-            kept, aside = _the_projects_own(found, path)
+            kept, others, tests = _the_projects_own(found, path)
+            aside = _set_aside(others, tests, path)
             if len(kept) == 1:
                 layout, directory, detection = kept[0]
-                return layout, directory, replace(detection, reason=f"{detection.reason}; the only one beside {aside}")
+                why = (f"the one named for PostgreSQL beside {', '.join(_shown(d, path) for d in others)}"
+                       if not tests and _named_for_postgresql(directory, path) else f"the only one beside {aside}")
+                return layout, directory, replace(detection, reason=f"{detection.reason}; {why}")
             listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in kept)
             named = [_shown(d, path) for _, d, _ in kept if _named_for_postgresql(d, path)]
             hint = f"; {named[0]} is the one named for PostgreSQL" if len(named) == 1 else ""
@@ -171,35 +172,24 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
     return [item for item in found if item[1].resolve() not in held]
 
 
-def _the_postgresql_one(found: list[tuple[Layout, Path, Detection]], root: Path) -> tuple[Layout, Path, Detection] | None:
-    """One directory of migrations per database (vaultwarden's migrations/mysql, postgresql and
-    sqlite; atuin's crates/server-postgres and server-sqlite): the one named for PostgreSQL, when
-    every other one is named for another database. Their names say which is which; that is no
-    guess. Otherwise None."""
-    ours = [item for item in found if _named_for_postgresql(item[1], root)]
-    others = [item for item in found if item not in ours]
-    if len(ours) != 1 or not all(_named_for_another_database(d, root) for _, d, _ in others):
-        return None
-    layout, directory, detection = ours[0]
-    beside = ", ".join(_shown(d, root) for _, d, _ in others)
-    return layout, directory, replace(detection, reason=f"{detection.reason}; the one named for PostgreSQL"
-                                                        f" beside {beside}")
-
-
 def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
-                      ) -> tuple[list[tuple[Layout, Path, Detection]], str]:
-    """The directories that may be the project's PostgreSQL migrations, and the words for the
-    others: those named for another database, and those of the tests (Go's `testdata`, `fixtures`:
-    the migrations a test suite runs), where anything else is left."""
-    others = {d: other for _, d, _ in found if (other := _named_for_another_database(d, root))}
-    tests = {d for _, d, _ in found if d not in others and _in_tests(d, root)}
+                      ) -> tuple[list[tuple[Layout, Path, Detection]], dict[Path, str], list[Path]]:
+    """The directories that may be the project's PostgreSQL migrations, then those set aside where
+    any other is left: the ones named for another database and not for PostgreSQL (vaultwarden's
+    migrations/mysql and sqlite beside migrations/postgresql; their names say which is which, that
+    is no guess), with that database, and those of a test suite (Go's `testdata`, `fixtures`)."""
+    others = {d: other for _, d, _ in found
+              if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
+    tests = sorted(d for _, d, _ in found if d not in others and _in_tests(d, root))
     kept = [item for item in found if item[1] not in others and item[1] not in tests]
-    if not kept:
-        return found, ""
+    return (kept, others, tests) if kept else (found, {}, [])
+
+
+def _set_aside(others: dict[Path, str], tests: list[Path], root: Path) -> str:
     words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, named for another"
-             f" database"] if others else []
-    words += [f"{', '.join(_shown(d, root) for d in sorted(tests))}, of the tests"] if tests else []
-    return kept, "; ".join(words)
+             " database"] if others else []
+    words += [f"{', '.join(_shown(d, root) for d in tests)}, of the tests"] if tests else []
+    return "; ".join(words)
 
 
 def _in_tests(directory: Path, root: Path) -> bool:
