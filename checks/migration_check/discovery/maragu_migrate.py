@@ -34,9 +34,10 @@ from migration_check.discovery.base import (
     candidate_files,
     implicit_empty_downs,
     pair_forward_and_rollback,
+    with_transactions,
 )
 from migration_check.discovery.golang_migrate import up_and_down_files
-from migration_check.model import RollbackPolicy
+from migration_check.model import RollbackPolicy, Transaction
 
 # Go's \w is ASCII: [0-9A-Za-z_].
 UP = re.compile(r"^(?P<version>[0-9A-Za-z_-]+).up\.sql$")
@@ -75,9 +76,10 @@ class MaraguMigrateLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         found = pair_forward_and_rollback(directory, classify, f"maragu.dev/migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (role.version,))
-        # fs.ReadDir's order: the file names as text.
-        found.migrations = sorted((dataclasses.replace(m, sort_key=(m.up.path.name if m.up else m.version,))
-                                   for m in found.migrations), key=lambda m: m.sort_key)
+        # fs.ReadDir's order: the file names as text; each file in the transaction of its history row.
+        migrations = [dataclasses.replace(m, sort_key=(m.up.path.name if m.up else m.version,)) for m in found.migrations]
+        found.migrations = sorted((with_transactions(m, lambda _script: Transaction.WRAPPED) for m in migrations),
+                                  key=lambda m: m.sort_key)
         return implicit_empty_downs(found)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
