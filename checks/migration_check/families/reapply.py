@@ -21,12 +21,10 @@ from migration_check.model import CheckResult, Script, Status
 from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_reapply
 from migration_check.schema.snapshot import Definition
 from migration_check.sql import SyntaxProblem, split_script, trees
+from migration_check.sql.dialects import existing_object, missing_object
+from migration_check.sql.objects import unquote
 
 DUPLICATE_OBJECT = "42710"
-# duplicate_table (any relation), duplicate_object, duplicate_function, duplicate_schema, duplicate_column
-ALREADY_EXISTS = frozenset({"42P07", DUPLICATE_OBJECT, "42723", "42P06", "42701"})
-# undefined_table, undefined_object, undefined_column, undefined_function, invalid_schema_name
-DOES_NOT_EXIST = frozenset({"42P01", "42704", "42703", "42883", "3F000"})
 UNIQUE_VIOLATION = "23505"
 
 
@@ -87,20 +85,23 @@ def left_behind(context: MigrationContext, step: StepRun) -> str | None:
     failure = step.failure
     if failure is None or context.after_down is None:
         return None
-    change = EXTRA if failure.sqlstate in ALREADY_EXISTS else MISSING if failure.sqlstate in DOES_NOT_EXIST else None
-    if change is None:
+    if (written := existing_object(failure.sqlstate, failure.message)) is not None:
+        change, words = EXTRA, "leaves {} behind"
+    elif (missing := missing_object(failure.sqlstate, failure.message)) is not None:
+        (_, written), change, words = missing, MISSING, "does not restore {}"
+    else:
         return None
+    name = unquote(written.rsplit(".", 1)[-1])
     for difference in context.differences(context.before, context.after_down):
-        if difference.change == change and f'"{_own_name(difference.name)}"' in failure.message:
-            return f"leaves {difference.kind} {difference.name} behind" if change == EXTRA else (
-                f"does not restore {difference.kind} {difference.name}")
+        if difference.change == change and _own_name(difference.name) == name:
+            return words.format(f"{difference.kind} {difference.name}")
     return None
 
 
 def _own_name(name: str) -> str:
-    """The object's own name, as PostgreSQL's messages quote it: `plugin_type` of
+    """The object's own name, as PostgreSQL's messages name it: `plugin_type` of
     `public.plugins.plugin_type`, `f` of `public.f(integer)`, `k` of `k on public.t`."""
-    return name.split(" on ", 1)[0].split("(", 1)[0].rsplit(".", 1)[-1].strip('"')
+    return unquote(name.split(" on ", 1)[0].split("(", 1)[0].rsplit(".", 1)[-1])
 
 
 def left_by_rollback(context: MigrationContext, difference: Difference) -> bool:

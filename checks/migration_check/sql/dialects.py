@@ -33,6 +33,19 @@ UNSAFE_NEW_ENUM_VALUE = "55P04"
 MISSING_OBJECT_STATES = frozenset({"42P01", "42703", "42883", "42704", "3F000"})
 
 
+# duplicate table (any relation), object, function, schema, column
+EXISTING_OBJECT_STATES = frozenset({"42P07", "42710", "42723", "42P06", "42701"})
+
+
+def existing_object(sqlstate: str | None, message: str) -> str | None:
+    """The object an error says already exists, as written: the first name it quotes
+    (`relation "x" already exists`, `column "c" of relation "t" already exists`), else None."""
+    if sqlstate not in EXISTING_OBJECT_STATES:
+        return None
+    quoted = message.split('"')
+    return quoted[1] if len(quoted) >= 3 else None
+
+
 def missing_type(sqlstate: str | None, message: str) -> str | None:
     """The type an error says does not exist (`type "x" does not exist`, or `type x does not exist`
     as PL/pgSQL and casts word it), as written, else None."""
