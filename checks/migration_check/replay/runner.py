@@ -226,7 +226,7 @@ class Replay(Rebuilds):
         for family in trip.families:
             outcome.results.append(trip.verdicts.get(family.name) or family.unreached(context, stopped or "not run") or
                                    skipped_case(self.project, migration, family.name, stopped or "not run"))
-        state, blocked = self._where_we_are(context, trip.verdicts)
+        state, blocked = self._where_we_are(context)
         return outcome, state, blocked
 
     def _trip(self, migration: Migration, before: Snapshot) -> Trip:
@@ -301,7 +301,7 @@ class Replay(Rebuilds):
                 self._observe_next(trip.context.after_up or trip.context.before)
         return alongside(self.snapshots.take, observe, cancel=self.conn.cancel)
 
-    def _where_we_are(self, context: MigrationContext, verdicts: dict[str, CheckResult]) -> tuple[Snapshot, str | None]:
+    def _where_we_are(self, context: MigrationContext) -> tuple[Snapshot, str | None]:
         """The schema the next migration starts from, and why none can run (or None)."""
         migration = context.migration
         if context.after_up is None:
@@ -316,10 +316,9 @@ class Replay(Rebuilds):
         if context.down is None:
             return context.after_up, None
         if context.after_reapply is not None:
-            # The up again may pass and still leave what the rollback left out of place (the
-            # roundtrip's finding): the next migration starts from the ups alone, as in production.
-            reapply = verdicts.get("reapply")
-            if (reapply is None or not reapply.failed) and not self._differences(context.after_up, context.after_reapply):
+            # Whatever the reapply's verdict (it passes where what differs is only what the rollback
+            # left out of place), the next migration starts from the ups alone, as in production.
+            if not self._differences(context.after_up, context.after_reapply):
                 return context.after_reapply, None
         elif not self._differences(context.after_up, now := self.snapshots.take()):
             return now, None  # the failed step changed nothing
