@@ -13,13 +13,7 @@ from __future__ import annotations
 from migration_check.model import Project
 from migration_check.presets import setup_names
 from migration_check.settings import Settings
-from migration_check.sql.dialects import (
-    UNDEFINED_OBJECT,
-    UNDEFINED_SCHEMA,
-    UNDEFINED_TABLE,
-    missing_function,
-    missing_relation,
-)
+from migration_check.sql.dialects import UNDEFINED_OBJECT, UNDEFINED_SCHEMA, missing_object
 from migration_check.sql.objects import unquote
 
 SUPABASE_SCHEMAS = frozenset({"auth", "storage", "extensions", "realtime", "vault", "graphql", "graphql_public",
@@ -51,13 +45,14 @@ def supabase_hint(sqlstate: str | None, message: str, preset_ran: bool) -> str |
 def _supabase_object(sqlstate: str | None, message: str) -> tuple[str, str] | None:
     """(what, its schema) for the Supabase platform schema, publication, table or function a
     missing-object error names, else None."""
-    quoted = message.split('"')
-    name = quoted[1] if len(quoted) >= 3 else ""
-    if sqlstate == UNDEFINED_SCHEMA and message.startswith("schema ") and name in SUPABASE_SCHEMAS:
-        return f"schema {name}", name
-    if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and name == PUBLICATION:
-        return f"publication {name}", ""
-    written = missing_relation(sqlstate, message) or missing_function(sqlstate, message)
-    if written is not None and "." in written and (schema := unquote(written.split(".", 1)[0])) in SUPABASE_SCHEMAS:
-        return f"{'table' if sqlstate == UNDEFINED_TABLE else 'function'} {written}", schema
+    if (found := missing_object(sqlstate, message)) is None:
+        return None
+    kind, written = found
+    if sqlstate == UNDEFINED_SCHEMA and message.startswith("schema ") and written in SUPABASE_SCHEMAS:
+        return f"schema {written}", written
+    if sqlstate == UNDEFINED_OBJECT and message.startswith("publication ") and written == PUBLICATION:
+        return f"publication {written}", ""
+    if kind in ("relation", "function") and "." in written and (
+            schema := unquote(written.split(".", 1)[0])) in SUPABASE_SCHEMAS:
+        return f"{'table' if kind == 'relation' else 'function'} {written}", schema
     return None
