@@ -18,7 +18,7 @@ from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import start_session
 from migration_check.servers.base import conninfo_of
 from migration_check.sql import split_script, trees
-from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE
+from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
 
 
 class NoFreshState(Exception):
@@ -166,7 +166,7 @@ def _added_before(project: Project, failure: ScriptFailed) -> str:
     transaction added: that statement, and what PostgreSQL asks."""
     if failure.sqlstate != UNSAFE_NEW_ENUM_VALUE:
         return ""
-    label = failure.message.split('"')[1] if failure.message.count('"') >= 2 else ""
+    label = first_quoted(failure.message) or ""
     for migration in project.migrations:
         for statement in (split_script(migration.up) if migration.up is not None else []):
             node = trees.statement(statement.sql) if statement.node == "AlterEnumStmt" else None

@@ -40,8 +40,11 @@ EXISTING_OBJECT_STATES = frozenset({"42P07", "42710", "42723", "42P06", "42701"}
 def existing_object(sqlstate: str | None, message: str) -> str | None:
     """The object an error says already exists, as written: the first name it quotes
     (`relation "x" already exists`, `column "c" of relation "t" already exists`), else None."""
-    if sqlstate not in EXISTING_OBJECT_STATES:
-        return None
+    return first_quoted(message) if sqlstate in EXISTING_OBJECT_STATES else None
+
+
+def first_quoted(message: str) -> str | None:
+    """The first name an error message puts in double quotes, else None."""
     quoted = message.split('"')
     return quoted[1] if len(quoted) >= 3 else None
 
@@ -80,8 +83,8 @@ def missing_object(sqlstate: str | None, message: str) -> tuple[str, str] | None
                           ("relation", missing_relation(sqlstate, message))):
         if written is not None:
             return kind, written
-    quoted = message.split('"')
-    return ("object", quoted[1]) if len(quoted) >= 3 else None
+    written = first_quoted(message)
+    return ("object", written) if written is not None else None
 
 
 def other_dialect(sqlstate: str | None, message: str) -> str | None:
