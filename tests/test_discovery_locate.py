@@ -80,6 +80,16 @@ def test_the_one_named_for_postgresql_is_chosen_among_others_named_for_other_dat
     assert found.reason.endswith("; the one named for PostgreSQL beside crates/server-sqlite/migrations")
 
 
+def test_a_database_named_inside_a_longer_word_is_that_database(tmp_path: Path) -> None:
+    # riverqueue/river: one directory per driver, riverpgxv5 beside riversqlite.
+    write_files(tmp_path, {**under("riverdriver/riverpgxv5/migration/main", GOLANG),
+                           **under("riverdriver/riversqlite/migration/main", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "riverdriver/riverpgxv5/migration/main").resolve()
+    assert found.reason.endswith("; the only one beside riverdriver/riversqlite/migration/main (SQLite), named for"
+                                 " another database")
+
+
 def test_a_maven_module_two_levels_down_keeps_one_flyway_directory_per_database(tmp_path: Path) -> None:
     # eclipse-hawkbit/hawkbit: depth 8, and H2 is a database too.
     module = "hawkbit-repository/hawkbit-repository-jpa-flyway/src/main/resources/db/migration"

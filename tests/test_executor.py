@@ -132,6 +132,28 @@ def test_explicit_transaction_control_in_the_file(conn: psycopg.Connection) -> N
     assert "t" in relations(conn)
 
 
+def test_a_transaction_left_open_in_a_wrapped_file_is_committed_by_the_runner(conn: psycopg.Connection) -> None:
+    # heroiclabs/nakama (sql-migrate wraps every file): the file ends the runner's transaction for
+    # CONCURRENTLY and opens one again, which the runner's COMMIT after the file commits.
+    sql = ("create table users (name text);\ncommit;\ncreate index concurrently users_name on users (name);\nbegin;\n"
+           "create table after_begin (a int);\n")
+    run(conn, sql, transaction=Transaction.WRAPPED)
+    assert {"users", "users_name", "after_begin"} <= relations(conn)
+    # psql, and a runner that does not wrap the file, end the session with it open: rolled back.
+    run(conn, "begin;\ncreate table left_open (a int);\n")
+    assert "left_open" not in relations(conn)
+
+
+def test_the_runners_commit_of_a_transaction_left_open_fails_at_the_files_begin(conn: psycopg.Connection) -> None:
+    # A deferred constraint is checked at the runner's COMMIT: the failure points at the BEGIN.
+    sql = ("create table parent (id int primary key);\ncommit;\nbegin;\ncreate table child (p int references parent"
+           " deferrable initially deferred);\ninsert into child values (1);\n")
+    problem = failure(conn, sql, transaction=Transaction.WRAPPED)
+    assert problem.line == 3 and problem.sqlstate == "23503"
+    assert problem.message.startswith("at the runner's COMMIT after the file: insert or update on table \"child\"")
+    assert "child" not in relations(conn)
+
+
 def test_layout_opt_out_of_transactions_runs_statement_by_statement(conn: psycopg.Connection) -> None:
     problem = failure(conn, "create table first (a int);\nselect 1/0;", transaction=Transaction.NONE)
     assert problem.line == 2

@@ -85,6 +85,24 @@ def test_a_view_made_again_with_a_star_says_which_columns_the_star_now_takes_in(
         " since it was first made; name the columns it had instead of `*`)")
 
 
+@pytest.mark.parametrize(("fixture", "expected"), [
+    ("index_dropped_with_column", "index public.billing_profiles_namespace_key: dropped by the up (line 2) and not"
+                                  " restored by rollback (it went with column key of billing_profiles, which it uses:"
+                                  " DROP COLUMN drops the indexes and constraints on a column; make it again in the"
+                                  " rollback once the column is back)"),
+    ("view_dropped_by_cascade", "view public.legacy_accounts: dropped by the up (line 1) and not restored by rollback"
+                                " (it went with column legacy_code of accounts: CASCADE drops the views that use it;"
+                                " make the view again in the rollback)"),
+])
+def test_what_postgresql_drops_along_names_the_statement_it_went_with(pg_server: Database, tmp_path: Path,
+                                                                     fixture: str, expected: str) -> None:
+    # The up never names the object: PostgreSQL drops it with the column it uses.
+    code, root = run(pg_server, ROUNDTRIP / "forgotten" / f"{fixture}.yml", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
+    assert code == 1 and expected in case.find("failure").attrib["message"]  # type: ignore[union-attr]
+    assert case.attrib["file"].endswith("20250101000000_fixture.sql")
+
+
 def test_a_replaced_function_says_the_up_replaced_it(pg_server: Database, tmp_path: Path) -> None:
     # It was there before the up and after the rollback: the up's CREATE OR REPLACE replaced it.
     code, root = run(pg_server, ROUNDTRIP / "forgotten" / "function_body.yml", tmp_path)

@@ -474,8 +474,9 @@ def test_a_rollback_that_does_nothing_says_so(pg_server: Database, tmp_path: Pat
     assert roundtrip.startswith(f"rollback is not the inverse of up {why}: column public.users.email")
     [reapply] = [case.find("skipped").attrib["message"] for case in junit.iter("testcase")
                  if case.attrib["classname"] == "migration_check.reapply" and case.find("skipped") is not None]
-    assert reapply == (f"not judged {why}: the rollback leaves column public.users.email behind (see roundtrip),"
-                       " and so the up cannot run again")
+    # The rollback undoes nothing, so the object is what is named: not a rollback that is not there.
+    assert reapply == (f"not judged {why}: column public.users.email, which the up makes, is still there"
+                       " (see roundtrip), and so the up cannot run again")
 
 
 def test_a_migration_that_drops_the_runners_table_fails_its_step(pg_server: Database, tmp_path: Path) -> None:

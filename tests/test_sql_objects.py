@@ -11,7 +11,9 @@ import pytest
 
 from conftest import write_files
 from migration_check.cli import main
+from migration_check.families.implicit_drops import implicit_drop
 from migration_check.servers.base import Database
+from migration_check.sql import Statement
 from migration_check.sql.objects import CHANGED, CREATED, DROPPED, Touch, object_key, touches
 from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_code
 
@@ -104,3 +106,33 @@ def test_a_rollback_that_misses_a_dropped_column_says_the_up_dropped_it(pg_serve
     assert roundtrip.attrib["file"].endswith("20250102000000_drop_phone.sql") and roundtrip.attrib["line"] == "3"
     # A body that differs only in comments, layout and letter case is the same body.
     assert cases[("migration_check.roundtrip", "20250104000000_comment")].find("failure") is None
+
+
+@pytest.mark.parametrize(("kind", "name", "definition", "up", "went_with"), [
+    # pg_get_indexdef: elements, expressions, INCLUDE and the predicate all count.
+    ("index", "public.i", "CREATE INDEX i ON public.t USING btree (lower(email)) WHERE (deleted_at IS NULL)",
+     "alter table t drop column deleted_at", "column deleted_at of t"),
+    ("index", "public.i", "CREATE UNIQUE INDEX i ON public.t USING btree (a) INCLUDE (b)",
+     "alter table t drop column b", "column b of t"),
+    # pg_get_constraintdef: a foreign key goes with its own column or with the one it references.
+    ("constraint", "t_u_fkey on public.t", "FOREIGN KEY (u) REFERENCES public.users(id)",
+     "alter table t drop column u", "column u of t"),
+    ("constraint", "t_u_fkey on public.t", "FOREIGN KEY (u) REFERENCES public.users(id)",
+     "alter table users drop column id cascade", "column id of users"),
+    ("constraint", "c on public.t", "CHECK ((price > (0)::numeric))", "alter table t drop column price", "column price of t"),
+    ("view", "public.v", " SELECT id\n   FROM t;", "drop table t cascade", "table t"),
+    # DROP TABLE takes the table's own indexes, constraints and triggers (and a foreign key to it).
+    ("constraint", "t_u_fkey on public.t", "FOREIGN KEY (u) REFERENCES public.users(id)", "drop table if exists t",
+     "table t"),
+    ("trigger", "stamp on public.t", "CREATE TRIGGER stamp BEFORE UPDATE ON public.t FOR EACH ROW EXECUTE FUNCTION f()",
+     "drop table t", "table t"),
+    # Nothing that names another column, or another table, or a drop without CASCADE.
+    ("index", "public.i", "CREATE INDEX i ON public.t USING btree (a)", "alter table t drop column b", None),
+    ("index", "public.i", "CREATE INDEX i ON public.t USING btree (a)", "alter table other drop column a", None),
+    ("view", "public.v", " SELECT id\n   FROM t;", "drop table t", None),
+])
+def test_what_postgresql_drops_along_is_found_from_the_definition_before(
+        kind: str, name: str, definition: str, up: str, went_with: str | None) -> None:
+    found = implicit_drop([Statement(up, Path("up.sql"), 3, 1, 0, "AlterTableStmt")], kind, name, definition)
+    assert (found.words.split(":")[0].removeprefix(" (it went with ").split(",")[0] if found else None) == went_with
+    assert found is None or found.statement.line == 3

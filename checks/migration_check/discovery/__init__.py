@@ -200,7 +200,17 @@ def _in_tests(directory: Path, root: Path) -> bool:
 def _named_for_another_database(directory: Path, root: Path) -> str | None:
     """The database a word of the directory's path under `root` names, when it is not PostgreSQL
     (`internal/migrations/clickhouse`, `migrations/mysql`)."""
-    return next((OTHER_DATABASES[word] for word in _path_words(directory, root) if word in OTHER_DATABASES), None)
+    return next((database for word in _path_words(directory, root) if (database := _database_named(word))), None)
+
+
+def _database_named(word: str) -> str | None:
+    """The database a word names: the whole word, or a long name it starts or ends with (river's
+    driver directories `riversqlite` beside `riverpgxv5`). Short names (h2, db2) only whole: they
+    end too many words."""
+    if word in OTHER_DATABASES:
+        return OTHER_DATABASES[word]
+    return next((database for name, database in OTHER_DATABASES.items()
+                 if len(name) >= 5 and (word.startswith(name) or word.endswith(name))), None)
 
 
 def _named_for_postgresql(directory: Path, root: Path) -> bool:

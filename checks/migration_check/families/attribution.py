@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from migration_check.families.implicit_drops import implicit_drop
 from migration_check.lint.nodes import has_star, output_names
 from migration_check.model import Script
 from migration_check.schema.diff import CHANGED, EXTRA, MISSING, Difference
+from migration_check.schema.snapshot import Snapshot
 from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.objects import CHANGED as ALTERED
 from migration_check.sql.objects import CREATED, DROPPED, find_statement
@@ -47,10 +49,11 @@ class Attribution:
     """Finds culprits in one migration's up and rollback (parsed once, on the first question)."""
 
     def __init__(self, up: Script | None, down: Script | None,
-                 setup_objects: Mapping[tuple[str, str], str] | None = None) -> None:
+                 setup_objects: Mapping[tuple[str, str], str] | None = None, before: Snapshot | None = None) -> None:
         self._scripts = {"up": up, "rollback": down}
         self._statements: dict[str, list[Statement]] = {}
         self._setup_objects = setup_objects or {}
+        self._before = before  # what a missing object looked like, to find what it went with
 
     def culprit(self, difference: Difference) -> Culprit | None:
         for role, verb, words in _SUSPECTS.get(difference.change, ()):
@@ -64,7 +67,20 @@ class Attribution:
                 if role == "rollback" and verb == CREATED:
                     words += _expanded_star(statement, difference)
                 return Culprit(statement, words.format(line=statement.line))
-        return None
+        return self._dropped_along(difference)
+
+    def _dropped_along(self, difference: Difference) -> Culprit | None:
+        """The up's statement that dropped a missing object without naming it (a DROP COLUMN its
+        index went with, a CASCADE its view went with)."""
+        if difference.change != MISSING or self._before is None:
+            return None
+        before = self._before.objects().get((difference.kind, difference.name))
+        definition = before.fields.get("definition") if before is not None else None
+        found = implicit_drop(self._parsed("up"), difference.kind, difference.name, definition)
+        if found is None:
+            return None
+        words = _SUSPECTS[MISSING][0][2].format(line=found.statement.line)
+        return Culprit(found.statement, words + found.words)
 
     def statement(self, difference: Difference) -> Statement | None:
         culprit = self.culprit(difference)

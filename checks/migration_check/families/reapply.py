@@ -12,6 +12,8 @@ passes and names it. An up that cannot run again because the rollback left behin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pglast import ast
 
 from migration_check.families.base import Family, MigrationContext, Stage, StepRun
@@ -55,9 +57,10 @@ class Reapply(Family):
         step = context.reapply
         assert step is not None and context.after_up is not None
         if (left := left_behind(context, step)) is not None:
+            empty = context.empty_rollback()
             return context.result(self.name, Status.SKIPPED, script=step.script,
-                                  message=f"not judged{context.empty_rollback()}: the rollback {left} (see roundtrip), and so"
-                                          " the up cannot run again")
+                                  message=f"not judged{empty}: {left.words(nothing_undone=bool(empty))} (see roundtrip),"
+                                          " and so the up cannot run again")
         if step.failed or context.after_reapply is None:
             result = context.step_result(self.name, step,
                                          f"up does not apply again after its rollback{context.empty_rollback()}: ")
@@ -78,7 +81,24 @@ class Reapply(Family):
                                   "the up gives the same again; what differs is the rollback's (see roundtrip)"))
 
 
-def left_behind(context: MigrationContext, step: StepRun) -> str | None:
+@dataclass(frozen=True)
+class LeftOutOfPlace:
+    """An object the rollback left out of place (the roundtrip's finding) that the up runs into."""
+
+    difference: Difference
+
+    def words(self, nothing_undone: bool) -> str:
+        """Said of the rollback; or, where it undoes nothing (none, empty, a placeholder), of the
+        object: "the rollback leaves it behind" would blame a rollback that is not there."""
+        kind, name = self.difference.kind, self.difference.name
+        if self.difference.change == EXTRA:
+            return (f"{kind} {name}, which the up makes, is still there" if nothing_undone
+                    else f"the rollback leaves {kind} {name} behind")
+        return (f"{kind} {name}, which the up drops, is still gone" if nothing_undone
+                else f"the rollback does not restore {kind} {name}")
+
+
+def left_behind(context: MigrationContext, step: StepRun) -> LeftOutOfPlace | None:
     """What the rollback left out of place (the roundtrip's finding) that makes the up fail when
     it runs again: an object it left behind that the up makes, or one it did not restore that the
     up drops or alters. That failure is the rollback's, not the up's."""
@@ -86,15 +106,15 @@ def left_behind(context: MigrationContext, step: StepRun) -> str | None:
     if failure is None or context.after_down is None:
         return None
     if (written := existing_object(failure.sqlstate, failure.message)) is not None:
-        change, words = EXTRA, "leaves {} behind"
+        change = EXTRA
     elif (missing := missing_object(failure.sqlstate, failure.message)) is not None:
-        (_, written), change, words = missing, MISSING, "does not restore {}"
+        (_, written), change = missing, MISSING
     else:
         return None
     name = unquote(written.rsplit(".", 1)[-1])
     for difference in context.differences(context.before, context.after_down):
         if difference.change == change and _own_name(difference.name) == name:
-            return words.format(f"{difference.kind} {difference.name}")
+            return LeftOutOfPlace(difference)
     return None
 
 

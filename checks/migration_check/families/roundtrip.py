@@ -31,7 +31,7 @@ class Roundtrip(Family):
     def verdict(self, context: MigrationContext) -> CheckResult:
         migration = context.migration
         assert context.after_down is not None and migration.down is not None
-        attribution = Attribution(migration.up, migration.down, context.setup_objects)
+        attribution = Attribution(migration.up, migration.down, context.setup_objects, context.before)
         result = compare(context, self.name, (context.before, "before the up"), (context.after_down, "after the rollback"),
                          lambda differences: describe_rollback(differences, attribution.words),
                          "rollback is not the inverse of up" + context.empty_rollback(), migration.down,

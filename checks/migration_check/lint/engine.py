@@ -10,7 +10,7 @@ from pglast.enums import TransactionStmtKind
 
 from migration_check.lint.base import Finding, LintContext, Rule
 from migration_check.lint.rules.mc020_transaction_nesting import TransactionNesting
-from migration_check.model import Script
+from migration_check.model import Script, Transaction
 from migration_check.replay.executor import runs_in_one_transaction
 from migration_check.sql import Statement, split_script, trees
 
@@ -51,7 +51,9 @@ def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT
             if isinstance(node, ast.TransactionStmt) and node.kind in _BEGIN:
                 last_begin = statement
             _advance(context, node)
-    if context.explicit_transaction and last_begin is not None:
+    # A runner that wraps the file commits what it left open: nakama's sql-migrate files end the
+    # runner's transaction (COMMIT), run CREATE INDEX CONCURRENTLY, and open one for it to commit.
+    if context.explicit_transaction and last_begin is not None and script.transaction is not Transaction.WRAPPED:
         nesting = next((rule for rule in rules if isinstance(rule, TransactionNesting)), None)
         if nesting is not None:
             findings.append(Finding(nesting, last_begin, TransactionNesting.unfinished()))

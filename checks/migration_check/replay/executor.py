@@ -123,6 +123,8 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
                         observe(conn, statement)
                 else:
                     _run_statement(conn, statement)
+            if script.transaction is Transaction.WRAPPED:
+                _commit_as_the_runner(conn, statements)
     except ScriptFailed:
         if not conn.closed:  # a migration may have ended its own session (pg_terminate_backend)
             reset_session(conn)
@@ -133,6 +135,22 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         abandon(conn)
         raise
     reset_session(conn)
+
+
+def _commit_as_the_runner(conn: psycopg.Connection, statements: list[Statement]) -> None:
+    """The runner's COMMIT after a file it wrapped: a transaction the file opened and left open
+    (heroiclabs/nakama's sql-migrate files end the runner's transaction for a CREATE INDEX
+    CONCURRENTLY and open one again for the runner to commit) is committed, not rolled back."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
+        return
+    opened = [s for s in statements if s.transaction_control and s.node == "TransactionStmt"]
+    try:
+        conn.execute("COMMIT")
+    except psycopg.Error as error:  # a deferred constraint checked at COMMIT
+        failure = _statement_failure(opened[-1], error) if opened else _failure(error, statements[-1].path,
+                                                                                 statements[-1].line, None, None)
+        failure.message = f"at the runner's COMMIT after the file: {failure.message}"
+        raise failure from None
 
 
 def _mixed_at(statements: list[Statement], server_version: int) -> Statement | None:

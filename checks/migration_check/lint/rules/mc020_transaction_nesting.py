@@ -2,7 +2,9 @@
 
 When the runner wraps the file in a transaction, a BEGIN in it only warns and the COMMIT in it
 ends the runner's transaction early: what follows runs outside it, and a failure there is not
-rolled back. A BEGIN without COMMIT leaves the transaction open.
+rolled back. A BEGIN without COMMIT leaves the transaction open, unless the runner commits after
+the file (a file that ends the runner's transaction for a `CREATE INDEX CONCURRENTLY` and opens
+one again for the runner to commit is fine).
 
 Anti-pattern:
 
