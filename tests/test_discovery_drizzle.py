@@ -128,3 +128,18 @@ def test_the_run_ends_with_every_migration_applied_after_the_one_transaction_pas
     code, cases = run(pg_server, root, tmp_path, "--drift-schema", str(root / "schema.sql"))
     drift = [c for (classname, _), c in cases.items() if classname == "migration_check.drift"]
     assert code == 0 and drift and all(c.find("failure") is None for c in drift)
+
+
+def test_a_file_that_commits_on_its_own_does_not_leave_the_pass_behind(pg_server: Database, tmp_path: Path) -> None:
+    # dittofeed/dittofeed: a drizzle file with BEGIN ... COMMIT of its own ends the one transaction
+    # early, so what ran before it stays; the ups one by one then start again from a fresh database.
+    root = write_files(tmp_path / "repo", {
+        "drizzle/meta/_journal.json": journal(("0000_status", 1), ("0001_column", 2)),
+        "drizzle/0000_status.sql": STATUS,
+        "drizzle/0001_column.sql": 'BEGIN;\nALTER TABLE "tasks" ADD COLUMN "parent" integer;--> statement-breakpoint\n'
+                                   'CREATE INDEX "tasks_parent" ON "tasks" ("parent");\n\nCOMMIT;\n',
+    })
+    code, cases = run(pg_server, root, tmp_path)
+    assert code == 0
+    assert cases["migration_check.apply", "every migration in one transaction"].findtext("system-out") == (
+        "drizzle runs every pending migration in one transaction, and so on a new database: all 2 apply")

@@ -121,6 +121,16 @@ def test_the_only_one_not_named_for_another_database_nor_of_the_tests_is_chosen(
                                  " another database; tools/testdata/ignore, of the tests")
 
 
+def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
+    # dittofeed/dittofeed: its drizzle migrations beside examples/supabase/supabase/migrations.
+    write_files(tmp_path, {**under("packages/backend-lib/migrations", GOLANG),
+                           **under("examples/supabase/migrations", GOLANG), **under("tools/testdata/ignore", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "packages/backend-lib/migrations").resolve()
+    assert found.reason.endswith("; the only one beside examples/supabase/migrations, of the examples;"
+                                 " tools/testdata/ignore, of the tests")
+
+
 def test_test_fixtures_alone_are_still_found(tmp_path: Path) -> None:
     write_files(tmp_path, {**under("tests/fixtures/migrations", GOLANG)})
     assert discover(tmp_path, repo_root=tmp_path).directory == (tmp_path / "tests/fixtures/migrations").resolve()

@@ -87,6 +87,16 @@ def test_stray_file_is_a_finding(tmp_path: Path) -> None:
     assert "not a migration" in results["notes.txt"].message and "ignore" in results["notes.txt"].message
 
 
+def test_a_dotfile_or_script_the_runner_ignores_is_no_finding(tmp_path: Path) -> None:
+    # measure-sh/measure keeps them beside its dbmate migrations; a stray .sql or .txt still gets a word.
+    files = {"20250101000000_a.sql": "-- migrate:up\ncreate table a (id int);\n-- migrate:down\ndrop table a;\n",
+             ".gitignore": ".env\n", ".sqlfluff": "[sqlfluff]\n", "init-postgres.sh": "#!/bin/sh\n", "notes.txt": "x",
+             "schema dump.sql": "create table a (id int);\n"}
+    results = by_subject(check_naming(project_of(tmp_path, files, "dbmate"), Settings(), NOW), "naming")
+    assert sorted(results) == ["20250101000000_a.sql", "notes.txt", "schema dump.sql"]
+    assert results["notes.txt"].severity is Severity.WARNING
+
+
 def test_configured_pattern_replaces_the_layout_convention(tmp_path: Path) -> None:
     settings = Settings(naming_pattern=r"\d{14}_(add|drop)_[a-z_]+\.sql")
     results = by_subject(check_naming(project_of(tmp_path, CLEAN), settings, NOW), "naming")

@@ -645,6 +645,23 @@ def test_a_type_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path: 
         " `setup:` in the config)")
 
 
+@pytest.mark.parametrize(("up", "missing", "hinted"), [
+    # tensorzero/tensorzero: its sqlx migrations call functions of a schema another migrator makes.
+    ("select durable.create_queue('topk');\n", 'schema "durable" does not exist', "schema durable"),
+    ("alter table events add column at timestamptz;\n", 'relation "events" does not exist', "table events"),
+])
+def test_what_no_migration_makes_gets_a_hint(pg_server: Database, tmp_path: Path, up: str, missing: str,
+                                            hinted: str) -> None:
+    root = write_files(tmp_path / "repo", {"migrations/20250101000000_queues.sql": up,
+                                           "migrations/20250101000000_queues.down.sql": "select 1;\n"})
+    code, junit = run(pg_server, root, "sqlx", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.endswith(
+        f"{missing} (no migration here creates {hinted}: if something else makes it before these migrations run"
+        " (another migrator, the application, the platform), make it in a setup script, `--setup FILE` or `setup:`"
+        " in the config)")
+
+
 def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:
     # dbmate's parser takes several `-- migrate:up` sections, each with its own down and options.
     root = write_files(tmp_path / "repo", {

@@ -56,6 +56,8 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite", "
 
 # Directories whose migrations are a test suite's fixtures, not the project's own.
 TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
+# Directories whose migrations show how to use the project (dittofeed's examples/supabase).
+EXAMPLE_DIRECTORIES = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -173,28 +175,31 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
 
 
 def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
-                      ) -> tuple[list[tuple[Layout, Path, Detection]], dict[Path, str], list[Path]]:
+                      ) -> tuple[list[tuple[Layout, Path, Detection]], dict[Path, str], dict[Path, str]]:
     """The directories that may be the project's PostgreSQL migrations, then those set aside where
     any other is left: the ones named for another database and not for PostgreSQL (vaultwarden's
     migrations/mysql and sqlite beside migrations/postgresql; their names say which is which, that
-    is no guess), with that database, and those of a test suite (Go's `testdata`, `fixtures`)."""
+    is no guess), with that database, and those of a test suite (Go's `testdata`, `fixtures`) or of
+    the examples, with which."""
     others = {d: other for _, d, _ in found
               if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
-    tests = sorted(d for _, d, _ in found if d not in others and _in_tests(d, root))
-    kept = [item for item in found if item[1] not in others and item[1] not in tests]
-    return (kept, others, tests) if kept else (found, {}, [])
+    aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
+             if d not in others and (whose := _of_tests_or_examples(d, root))}
+    kept = [item for item in found if item[1] not in others and item[1] not in aside]
+    return (kept, others, aside) if kept else (found, {}, {})
 
 
-def _set_aside(others: dict[Path, str], tests: list[Path], root: Path) -> str:
+def _set_aside(others: dict[Path, str], aside: dict[Path, str], root: Path) -> str:
     words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, named for another"
              " database"] if others else []
-    words += [f"{', '.join(_shown(d, root) for d in tests)}, of the tests"] if tests else []
+    for whose in dict.fromkeys(aside.values()):
+        words.append(f"{', '.join(_shown(d, root) for d, w in aside.items() if w == whose)}, of {whose}")
     return "; ".join(words)
 
 
-def _in_tests(directory: Path, root: Path) -> bool:
+def _of_tests_or_examples(directory: Path, root: Path) -> str | None:
     parts = {part.lower() for part in Path(_shown(directory, root)).parts}
-    return bool(parts & TEST_DIRECTORIES)
+    return "the tests" if parts & TEST_DIRECTORIES else "the examples" if parts & EXAMPLE_DIRECTORIES else None
 
 
 def _named_for_another_database(directory: Path, root: Path) -> str | None:

@@ -130,6 +130,11 @@ class Layout(abc.ABC):
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
 
 
+def files_named(count: int, pattern: str) -> str:
+    """`3 files named <version>_<name>.sql`, `1 file named ...`: how a detection counts what it saw."""
+    return f"{count} file{'' if count == 1 else 's'} named {pattern}"
+
+
 def read_sql(path: Path) -> str:
     """The text of a migration file. Not UTF-8 is a FileError at the line of the first bad byte."""
     text = read_utf8(path)

@@ -42,7 +42,7 @@ from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, read_sql
+from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
@@ -78,7 +78,7 @@ class FlywayLayout(Layout):
         if not roles:
             return None
         counts = {prefix: sum(1 for m in roles if m["prefix"] == prefix) for prefix in "VURB"}
-        why = f"{counts['V']} files named V<version>__<description>.sql"
+        why = files_named(counts["V"], "V<version>__<description>.sql")
         if counts["U"]:
             why += f", {counts['U']} U__ undo"
         if counts["R"]:

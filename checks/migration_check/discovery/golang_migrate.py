@@ -13,6 +13,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
+    files_named,
     implicit_empty_downs,
     pair_forward_and_rollback,
     utc_timestamp,
@@ -51,7 +52,7 @@ class GolangMigrateLayout(Layout):
         matched = [p for p in candidate_files(directory) if classify(p)]
         if not matched:
             return None
-        return Detection(score=70, reason=f"{len(matched)} files named <version>_<name>.up.sql/.down.sql")
+        return Detection(score=70, reason=files_named(len(matched), "<version>_<name>.up.sql/.down.sql"))
 
     def discover(self, directory: Path) -> Discovery:
         # golang-migrate keys both directions by the version number alone (N_x.up.sql with N_y.down.sql).

@@ -32,6 +32,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
+    files_named,
     implicit_empty_downs,
     pair_forward_and_rollback,
     with_transactions,
@@ -70,7 +71,7 @@ class MaraguMigrateLayout(Layout):
         importer = importing_code(directory)
         if importer is None:
             return None
-        return Detection(score=80, reason=f"{len(matched)} files named <name>.up.sql/.down.sql, read by"
+        return Detection(score=80, reason=files_named(len(matched), "<name>.up.sql/.down.sql") + ", read by"
                                           f" maragu.dev/migrate ({importer} imports it)")
 
     def discover(self, directory: Path) -> Discovery:

@@ -36,6 +36,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    files_named,
     read_sql,
     version_sort_key,
 )
@@ -82,7 +83,7 @@ class NumberedLayout(Layout):
         if not scripts or len(scripts) < len(files) / 2:
             return None
         marked = sum(1 for s in scripts if s.word)
-        why = f"{len(scripts)} files named <number>_<name>.sql"
+        why = files_named(len(scripts), "<number>_<name>.sql")
         if marked:
             why += f", {marked} of them marked up/down"
         return Detection(score=45, reason=why)

@@ -30,6 +30,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
+    files_named,
     pair_forward_and_rollback,
     utc_timestamp,
     with_transactions,
@@ -66,7 +67,7 @@ class SqlxLayout(Layout):
             return None
         # Below the layouts known by markers in the files (dbmate, goose, Flyway: 90) or by their
         # own directories (diesel: 85): sqlx in Cargo.toml may serve only queries.
-        return Detection(score=82, reason=f"{len(matched)} files named <version>_<description>.sql, {mark}")
+        return Detection(score=82, reason=files_named(len(matched), "<version>_<description>.sql") + f", {mark}")
 
     def discover(self, directory: Path) -> Discovery:
         found = pair_forward_and_rollback(directory, classify, "sqlx ignores it: not <version>_<description>.sql",

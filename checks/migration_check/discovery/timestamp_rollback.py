@@ -27,6 +27,7 @@ from migration_check.discovery.base import (
     FileRole,
     Layout,
     candidate_files,
+    files_named,
     pair_forward_and_rollback,
     utc_timestamp,
 )
@@ -60,7 +61,7 @@ class TimestampRollbackLayout(Layout):
         if not self.any_number and stamped < len(roles) / 2:
             return None
         rollbacks = sum(1 for role in roles if role.rollback)
-        why = f"{len(roles)} files named <timestamp>_<name>.sql"
+        why = files_named(len(roles), "<timestamp>_<name>.sql")
         if rollbacks:
             why += f", {rollbacks} of them _rollback.sql"
         return Detection(score=50 + (10 if rollbacks else 0), reason=why)

@@ -22,6 +22,8 @@ from migration_check.sql.dialects import (
     FEATURE_NOT_SUPPORTED,
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
+    UNDEFINED_SCHEMA,
+    first_quoted,
     missing_function,
     missing_object,
     missing_relation,
@@ -81,6 +83,10 @@ class Apply(Family):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
+        elif failure is not None and (outside := _made_by_no_migration(context, failure.sqlstate, failure.message)):
+            result.message += (f" (no migration here creates {outside}: if something else makes it before these"
+                               " migrations run (another migrator, the application, the platform), make it in a setup"
+                               " script, `--setup FILE` or `setup:` in the config)")
         return result
 
 
@@ -106,6 +112,22 @@ def _missing_object(sqlstate: str | None, message: str) -> tuple[str, tuple[str,
         return None
     kind, written = found
     return unquote(written.rsplit(".", 1)[-1]), CREATABLE[kind]
+
+
+def _made_by_no_migration(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
+    """The missing schema, table, type or function ("schema durable"), when no migration of the
+    project creates it: tensorzero's migrations call functions of a schema another migrator,
+    run by the application first, makes."""
+    kinds: tuple[str, ...]
+    if sqlstate == UNDEFINED_SCHEMA and (written := first_quoted(message)) is not None:
+        name, kinds, what = unquote(written), ("schema",), "schema"
+    elif (missing := _missing_object(sqlstate, message)) is not None:
+        (name, kinds), what = missing, missing[1][0]
+    else:
+        return None
+    if any(m.up is not None and statement_creating(m.up, name, kinds) for m in context.project.migrations):
+        return None
+    return f"{what} {name}"
 
 
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:

@@ -66,6 +66,10 @@ class Attribution:
                     words += _ENUM_LABELS
                 if role == "rollback" and verb == CREATED:
                     words += _expanded_star(statement, difference)
+                    if difference.change == EXTRA and (
+                            drop := find_statement(self._parsed("up"), difference.kind, difference.name, (DROPPED,))):
+                        # Not there before the up: the up's DROP ... IF EXISTS let it pass.
+                        words += f" (the up's drop of it, line {drop.line}, found none: it was not there before the up)"
                 return Culprit(statement, words.format(line=statement.line))
         return self._dropped_along(difference)
 

@@ -28,6 +28,10 @@ LEADING_VERSION = re.compile(r"^(?P<digits>\d+)(?=[_.])")
 # A run of one digit then zeros, all nines, or a year of zeros (00000000000001, 00000000000002, ...):
 # versions made up to sort first or last, or to number the migrations, not to tell the time.
 SORT_SENTINEL = re.compile(r"\d0+|9+|0000\d+")
+# Scripts, documents and configuration: what a team keeps beside its migrations that no runner
+# reads as one (.sql, .py, .js, .go, .txt and the like still get a word: a misnamed migration).
+PLAINLY_OTHER_SUFFIXES = frozenset({".sh", ".bash", ".zsh", ".ps1", ".bat", ".cmd", ".md", ".rst", ".yaml", ".yml",
+                                    ".toml", ".ini", ".cfg", ".conf", ".env", ".lock", ".sum", ".png", ".jpg", ".svg"})
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,13 @@ def _timestamp_problems(name: str, version: str, now: datetime) -> list[NamingPr
     return []
 
 
+def plainly_other(path: Path) -> bool:
+    """Whether a file the runner ignores is plainly no migration, and saying so would be noise:
+    a dotfile, a script or a config file kept beside the migrations (measure-sh/measure keeps
+    .gitignore, .sqlfluff and init-postgres.sh there)."""
+    return path.name.startswith(".") or path.suffix.lower() in PLAINLY_OTHER_SUFFIXES
+
+
 def check_naming(project: Project, settings: Settings, now: datetime | None = None) -> list[CheckResult]:
     """One test case per file in the migrations directory, in path order."""
     now = now or datetime.now(UTC)
@@ -190,7 +201,7 @@ def check_naming(project: Project, settings: Settings, now: datetime | None = No
     for migration in project.migrations:
         files += [(path, migration.version, None) for path in migration.files]
     files += [(orphan.path, orphan.version, None) for orphan in project.orphan_rollbacks]
-    files += [(stray.path, None, stray) for stray in project.stray_files]
+    files += [(stray.path, None, stray) for stray in project.stray_files if stray.refused or not plainly_other(stray.path)]
 
     results = []
     for path, version, stray in sorted(files, key=lambda item: item[0].as_posix()):

@@ -17,7 +17,7 @@ from migration_check.replay.restore import FreshDatabases, copies_are_safe
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import start_session
 from migration_check.servers.base import conninfo_of
-from migration_check.sql import split_script, trees
+from migration_check.sql import SyntaxProblem, split_script, trees
 from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
 
 
@@ -152,6 +152,12 @@ class Rebuilds:
                                  message=f"{how}: {failure.summary(relative)}{_added_before(self.project, failure)}",
                                  details=failure.body(relative))
         try:
+            if _any_transaction_control(batch):
+                # A file's own COMMIT ended that transaction early, and what ran before it stayed
+                # (dittofeed's drizzle files hold BEGIN ... COMMIT): start again from a fresh database.
+                self._switch(*self._fresh.replace(self.conn, self.admin))
+                self._prepare_database()
+                self._apply(before)
             self._apply(batch)  # each applied on its own before, on this very state
         except ScriptFailed as failure:
             # The ups applied one by one before; the later checks (drift) need the state they made.
@@ -159,6 +165,14 @@ class Rebuilds:
             raise InfrastructureError(f"after {subject}, the ups no longer apply one by one in a fresh database:"
                                       f" {failure.summary(relative)}") from None
         return result
+
+
+def _any_transaction_control(migrations: list[Migration]) -> bool:
+    try:
+        return any(statement.transaction_control for migration in migrations if migration.up is not None
+                   for statement in split_script(migration.up))
+    except SyntaxProblem:
+        return True  # it did not run: nothing to undo, but starting again costs only time
 
 
 def _added_before(project: Project, failure: ScriptFailed) -> str:
