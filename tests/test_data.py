@@ -7,6 +7,7 @@ rows generated from the catalog.
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -239,6 +240,28 @@ def test_a_seed_that_never_loads_fails_at_its_line(pg_server: Database, tmp_path
     failure = seed_case.find("failure")
     assert code == 1 and failure is not None
     assert 'seed.sql:2:' in failure.attrib["message"] and 'column "nope" of relation "users" does not exist' in failure.attrib["message"]
+
+
+def test_a_seed_for_tables_a_migration_that_did_not_apply_makes_is_not_judged(pg_server: Database,
+                                                                               tmp_path: Path) -> None:
+    # mckaywrigley/chatbot-ui: its first migration needs an extension this server lacks, so the
+    # table its seed fills is never made here; the run's finding is that migration's, not the seed's.
+    root = write_files(tmp_path / "repo", {
+        "migrations/20250101000000_setup.sql": "create extension no_such_extension;\ncreate table profiles (id int primary key);\n",
+        "migrations/20250101000000_setup_rollback.sql": "drop table profiles;\ndrop extension no_such_extension;\n",
+        "migrations/20250102000000_workspaces.sql": "create table workspaces (id int, owner int references profiles);\n",
+        "migrations/20250102000000_workspaces_rollback.sql": "drop table workspaces;\n",
+        "seed.sql": "insert into workspaces values (1);\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root / "migrations"), "--database-url", pg_server.conninfo, "--seed",
+                 str(root / "seed.sql"), "--junit-xml", str(report), "-q"])
+    [seed_case] = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["name"] == "seed seed.sql"]
+    assert code == 1 and seed_case.find("failure") is None
+    assert seed_case.find("skipped").attrib["message"] == (  # type: ignore[union-attr]
+        "not judged: it names workspaces, made by migrations/20250102000000_workspaces.sql:1, a migration that did"
+        " not apply here")
 
 
 def test_a_missing_seed_file_is_a_usage_error(pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

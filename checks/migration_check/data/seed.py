@@ -10,6 +10,7 @@ finding (the runner's `db reset` would fail too).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +18,9 @@ import psycopg
 
 from migration_check.data.watch import named_tables
 from migration_check.discovery.base import read_sql
+from migration_check.discovery.baselines import statement_creating
 from migration_check.errors import UsageError
-from migration_check.model import CheckResult, Project, Script, Status
+from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.presets.platform import supabase_hint
 from migration_check.replay.executor import ScriptFailed, execute_script
 
@@ -87,8 +89,11 @@ class Seeds:
         for seed in self._seeds:
             seed.loaded_before = None
 
-    def results(self, project: Project, conn: psycopg.Connection, supabase_preset_ran: bool = False) -> list[CheckResult]:
-        """One case per seed, after the last migration."""
+    def results(self, project: Project, conn: psycopg.Connection, supabase_preset_ran: bool = False,
+                not_applied: Sequence[Migration] = ()) -> list[CheckResult]:
+        """One case per seed, after the last migration. A table it names that a migration which
+        did not apply here makes (chatbot-ui's first migration needs an extension this server
+        lacks) is missing because of that migration: the seed is not judged."""
         self.load(conn, "", None)
         results = []
         for seed in self._seeds:
@@ -101,6 +106,10 @@ class Seeds:
             elif seed.loaded:
                 results.append(CheckResult("data", subject, Status.PASSED, file=relative, line=1,
                                            message="loaded after the last migration"))
+            elif seed.failure is None and (maker := _made_by_one_not_applied(
+                    project, sorted(seed.names - _existing(conn, seed.names)), not_applied)):
+                results.append(CheckResult("data", subject, Status.SKIPPED, file=relative, line=1,
+                                           message=f"not judged: it names {maker}, a migration that did not apply here"))
             elif seed.failure is None:
                 missing = sorted(seed.names - _existing(conn, seed.names))
                 results.append(CheckResult("data", subject, Status.FAILED, file=relative, line=1,
@@ -115,3 +124,13 @@ class Seeds:
                                                    + (f" {platform}" if platform else ""),
                                            details=failure.body(where)))
         return results
+
+
+def _made_by_one_not_applied(project: Project, missing: list[str], not_applied: Sequence[Migration]) -> str | None:
+    """`workspaces, made by supabase/migrations/x.sql:12` for the first missing table that a
+    migration which did not apply makes, else None."""
+    for table in missing:
+        for migration in not_applied:
+            if migration.up is not None and (statement := statement_creating(migration.up, table)) is not None:
+                return f"{table}, made by {project.relative(statement.path)}:{statement.line}"
+    return None

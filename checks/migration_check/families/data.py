@@ -148,7 +148,8 @@ class Data(Family):
         return None
 
     def after_all(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration]) -> list[CheckResult]:
-        return self.seeds.results(project, conn, supabase_preset_ran(project, self.settings))
+        not_applied = [migration for migration in project.migrations if migration not in applied]
+        return self.seeds.results(project, conn, supabase_preset_ran(project, self.settings), not_applied)
 
     def _failed_with_rows(self, context: MigrationContext, failure: str) -> CheckResult:
         """A step that fails while the tables hold rows, and runs on empty ones: the other checks
