@@ -47,7 +47,7 @@ from migration_check.model import Project
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
 POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
 # Words of a directory path that name another database, and its name.
-OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
+OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
                    "clickhouse": "ClickHouse", "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
                    "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake",
                    # Java projects keep one Flyway directory per database their tests run on too.

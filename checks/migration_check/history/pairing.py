@@ -8,7 +8,6 @@ is a finding under every policy: it is a file that nothing will ever run.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from migration_check.discovery import layout_named
 from migration_check.discovery.base import utc_timestamp
@@ -83,10 +82,12 @@ def expected_files(project: Project, version: str, name: str) -> list[str]:
     now = datetime(2000, 1, 1, tzinfo=UTC)
     stamp = utc_timestamp(now)
     try:
-        files = layout_named(project.format).new_files(Path("."), name, now)
+        # The project's own directory: a layout may name files after those already there (sqlx:
+        # .up.sql/.down.sql in a reversible project).
+        files = layout_named(project.format).new_files(project.directory, name, now)
     except NotImplementedError:
         return []
-    names = [path.as_posix() for path in files]
+    names = [path.relative_to(project.directory).as_posix() for path in files]
     if not names or not all(stamp in n for n in names):
         return []
     return [n.replace(stamp, version, 1) for n in names]
