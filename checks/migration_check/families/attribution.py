@@ -18,10 +18,11 @@ from migration_check.sql.objects import CREATED, DROPPED, find_statement
 
 # For each kind of difference: which script to search, for which verb, in order of likelihood,
 # and how to say it ({line} is the statement's line).
+_DROPPED_BY_UP = "dropped by the up (line {line}) and not restored by rollback"
 _SUSPECTS = {
     EXTRA: (("up", CREATED, "created by the up (line {line}) and left behind by rollback"),
             ("rollback", CREATED, "created by the rollback (line {line})")),
-    MISSING: (("up", DROPPED, "dropped by the up (line {line}) and not restored by rollback"),
+    MISSING: (("up", DROPPED, _DROPPED_BY_UP),
               ("rollback", DROPPED, "dropped by the rollback (line {line})")),
     CHANGED: (("rollback", ALTERED, "changed by the rollback (line {line})"),
               ("up", ALTERED, "changed by the up (line {line})"),
@@ -83,8 +84,7 @@ class Attribution:
         found = implicit_drop(self._parsed("up"), difference.kind, difference.name, definition)
         if found is None:
             return None
-        words = _SUSPECTS[MISSING][0][2].format(line=found.statement.line)
-        return Culprit(found.statement, words + found.words)
+        return Culprit(found.statement, _DROPPED_BY_UP.format(line=found.statement.line) + found.words)
 
     def statement(self, difference: Difference) -> Statement | None:
         culprit = self.culprit(difference)

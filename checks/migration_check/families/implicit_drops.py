@@ -39,7 +39,8 @@ def implicit_drop(statements: list[Statement], kind: str, name: str, definition:
     """The statement that dropped the object `kind` `name` without naming it, or None."""
     if kind in _ON_A_TABLE:
         used = _columns_used(kind, name, definition) if kind in _ON_COLUMNS and definition else {}
-        tables = set(used) | {object_key(kind, name)[1][-1]} if kind != "index" else set(used)
+        # An index's table is in its definition; the others are named `x on schema.table`.
+        tables = set(used) if kind == "index" else set(used) | {object_key(kind, name)[1][-1]}
         for statement in statements:
             for relation_kind, table, _ in _dropped_relations(statement.sql):
                 if relation_kind == "table" and table in tables:

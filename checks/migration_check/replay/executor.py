@@ -143,11 +143,11 @@ def _commit_as_the_runner(conn: psycopg.Connection, statements: list[Statement])
     CONCURRENTLY and open one again for the runner to commit) is committed, not rolled back."""
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.INTRANS:
         return
-    opened = [s for s in statements if s.transaction_control and s.node == "TransactionStmt"]
+    controls = [s for s in statements if s.transaction_control]  # the last one opened what is open
     try:
         conn.execute("COMMIT")
     except psycopg.Error as error:  # a deferred constraint checked at COMMIT
-        failure = _statement_failure(opened[-1], error) if opened else _failure(error, statements[-1].path,
+        failure = _statement_failure(controls[-1], error) if controls else _failure(error, statements[-1].path,
                                                                                  statements[-1].line, None, None)
         failure.message = f"at the runner's COMMIT after the file: {failure.message}"
         raise failure from None
