@@ -135,3 +135,66 @@ def test_with_group_the_migrations_are_tried_at_once_too(pg_server: Database, tm
     [case] = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["name"] == "every migration in one transaction"]
     assert code == 0 and case.findtext("system-out") == (
         "flyway runs every pending migration in one transaction, and so on a new database: all 2 apply")
+
+
+def test_placeholders_are_replaced_as_flyway_replaces_them(tmp_path: Path) -> None:
+    # Flyway's own placeholders, and the project's from flyway.conf (names without case).
+    found = discover(write_files(tmp_path, {
+        "flyway.conf": "flyway.schemas=app,audit\nflyway.placeholders.Owner=app_owner\nflyway.table=history\n",
+        "sql/V1__init.sql": "create schema if not exists ${flyway:defaultSchema};\n"
+                            "create table ${flyway:defaultSchema}.t (id int); -- ${flyway:filename}\n"
+                            "alter table app.t owner to ${owner}; comment on table app.t is '${flyway:table}';\n",
+    }), repo_root=tmp_path)
+    [init] = found.migrations
+    assert init.skip_reason is None and init.up is not None
+    assert init.up.sql == ("create schema if not exists app;\ncreate table app.t (id int); -- V1__init.sql\n"
+                           "alter table app.t owner to app_owner; comment on table app.t is 'history';\n")
+
+
+@pytest.mark.parametrize(("config", "text"), [
+    ("src/main/resources/application.yml",
+     "spring:\n  flyway:\n    default-schema: billing\n    placeholders:\n      tenant: ${TENANT:acme}\n"),
+    ("src/main/resources/application.properties",
+     "spring.flyway.default-schema=billing\nspring.flyway.placeholders.tenant=acme\n"),
+    ("flyway.toml", '[flyway]\ndefaultSchema = "billing"\n\n[flyway.placeholders]\ntenant = "acme"\n'),
+])
+def test_placeholders_from_spring_boot_and_flyway_toml(tmp_path: Path, config: str, text: str) -> None:
+    # Spring resolves `${TENANT:acme}` itself: its default is what Flyway gets where nothing sets TENANT.
+    write_files(tmp_path, {config: text})
+    found = project(tmp_path, {"V1__init.sql": "create table ${flyway:defaultSchema}.${tenant}_orders (id int);\n"})
+    assert found.migrations[0].up.sql == "create table billing.acme_orders (id int);\n"
+
+
+def test_a_placeholder_without_a_value_is_not_replayed_and_says_where_to_give_it(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "V1__init.sql": "create table t (id int);\n",
+        "V2__grant.sql": "-- grants\ngrant select on t to ${reader_role};\n",
+        "U2__grant.sql": "revoke select on t from ${reader_role};\n",
+    })
+    grant = found.migrations[1]
+    assert grant.skip_reason is not None and grant.skip_reason.startswith(
+        "line 2 uses the Flyway placeholder ${reader_role}, which has no value in the project's Flyway settings:"
+        " Flyway refuses the script so")
+    assert "`flyway.placeholders.reader_role` in flyway.conf" in grant.skip_reason
+    assert grant.down_skip_reason is not None and grant.down_skip_reason.startswith("line 1 uses")
+
+
+def test_placeholder_replacement_turned_off_leaves_the_text_as_it_is(tmp_path: Path) -> None:
+    found = discover(write_files(tmp_path, {
+        "flyway.conf": "flyway.placeholderReplacement=false\n",
+        "sql/V1__js.sql": "select '${not_a_placeholder}';\n",
+    }), repo_root=tmp_path)
+    assert found.migrations[0].up.sql == "select '${not_a_placeholder}';\n" and found.migrations[0].skip_reason is None
+
+
+def test_a_project_with_placeholders_is_replayed(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "flyway.conf": "flyway.defaultSchema=app\nflyway.placeholders.suffix=v2\n",
+        "sql/V1__init.sql": "create schema ${flyway:defaultSchema};\ncreate table ${flyway:defaultSchema}.t_${suffix} (id int);\n",
+        "sql/U1__init.sql": "drop table ${flyway:defaultSchema}.t_${suffix};\ndrop schema ${flyway:defaultSchema};\n",
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
+    passed = {c.attrib["classname"] for c in ET.parse(report).getroot().iter("testcase")
+              if c.find("skipped") is None and c.find("failure") is None}
+    assert {"migration_check.apply", "migration_check.roundtrip", "migration_check.reapply"} <= passed

@@ -31,25 +31,23 @@ Rules, as Flyway applies them:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
-import tomllib
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-import yaml
 from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
+from migration_check.discovery.flyway_config import flyway_setting, script_setting
+from migration_check.discovery.flyway_placeholders import Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
 FILE = re.compile(r"^(?P<prefix>[VURB])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
-CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
 RESOURCES = ("src", "main", "resources")
 CODE_ROOTS = ("java", "kotlin", "scala")
@@ -90,9 +88,10 @@ class FlywayLayout(Layout):
     def discover(self, directory: Path) -> Discovery:
         versioned: list[Migration] = []
         repeatable: list[Migration] = []
-        undo: list[tuple[str, str, Path]] = []
+        undo: list[Undo] = []
         baselines: list[Migration] = []
         stray: list[StrayFile] = []
+        placeholders = placeholders_of(directory, datetime.now(UTC))
         configs = {p for p in candidate_files(directory) if p.name.endswith(".sql.conf")}
         for path in candidate_files(directory):
             if path in configs and path.with_suffix("").exists():
@@ -105,24 +104,23 @@ class FlywayLayout(Layout):
                 continue
             prefix, description = match["prefix"], match["description"]
             version = (match["version"] or "").replace("_", ".")
+            script, refused = _script(path, placeholders) if match["ext"] == "sql" else (None, JAVA_SKIP)
             if prefix == "R":
-                script = _script(path) if match["ext"] == "sql" else None
                 # each repeatable is its own "version", so that history sees no duplicates
-                repeatable.append(Migration(
-                    f"R__{description}", "", (1, description), up=script, files=(path,), repeatable=True,
-                    skip_reason=None if script else JAVA_SKIP,
-                ))
+                repeatable.append(Migration(f"R__{description}", "", (1, description), up=script, files=(path,),
+                                            repeatable=True, skip_reason=refused))
             elif prefix == "U":
-                undo.append((version, description, path))
+                if script is not None:  # a Java undo migration has nothing to replay
+                    undo.append((version, description, path, script, refused))
             elif prefix == "B":
                 # "B" before the version: its id differs from a V script's of the same version.
-                script = _script(path) if match["ext"] == "sql" else None
                 baselines.append(Migration(f"B{version}", description, _key(version, f"~{description}"), up=script,
-                                           files=(path,), baseline=True, skip_reason=None if script else JAVA_SKIP))
-            elif match["ext"] != "sql":
+                                           files=(path,), baseline=True, skip_reason=refused))
+            elif script is None:
                 versioned.append(_code_migration(path, match))
-            else:
-                versioned.append(Migration(version, description, _key(version, description), up=_script(path), files=(path,)))
+            elif prefix == "V":
+                versioned.append(Migration(version, description, _key(version, description), up=script, files=(path,),
+                                           skip_reason=refused))
         versioned += [_code_migration(path, match)
                       for path in _classpath_code(directory) if (match := _match(path)) and match["prefix"] == "V"]
         versioned, orphans = _pair_undo(versioned, undo)
@@ -211,72 +209,26 @@ def runs_outside(statement: Statement, server_version: int) -> bool:
     return statement.needs_autocommit
 
 
-def _script(path: Path) -> Script:
-    return Script(path, read_sql(path), transaction=_transaction(path))
+def _script(path: Path, placeholders: Placeholders) -> tuple[Script, str | None]:
+    """The script as Flyway runs it (its placeholders replaced), and why Flyway refuses it, if it does."""
+    text, refused = placeholders.substituted(path, read_sql(path))
+    return Script(path, text, transaction=_transaction(path)), refused
 
 
 def _transaction(path: Path) -> Transaction:
     """`executeInTransaction=false` in the script's `.conf` file (Flyway's per-script config);
     otherwise Flyway refuses a script that mixes statements PostgreSQL runs only outside a
     transaction with others, unless the project sets `mixed`."""
-    if "false" in _values(path.with_name(path.name + ".conf"), ("executeInTransaction",)):
+    if (script_setting(path, "executeInTransaction") or "").lower() == "false":
         return Transaction.NONE
     return Transaction.AUTO if flyway_setting(path.parent, "mixed") else Transaction.UNMIXED
 
 
-@functools.lru_cache(maxsize=64)
-def flyway_setting(directory: Path, name: str) -> bool:
-    """Whether the project turns on Flyway's setting `name` (`mixed`, `group`): `flyway.<name>=true`
-    in flyway.conf, `<name> = true` in flyway.toml, `spring.flyway.<name>` in a Spring Boot
-    application.properties or .yml, in the migrations directory's folders or above them."""
-    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
-        for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + sorted(
-                folder.glob("application*.properties")):
-            if "true" in _values(path, (f"flyway.{name}", f"spring.flyway.{name}")):
-                return True
-        for path in sorted(folder.glob("application*.y*ml")):
-            if _yaml_says(path, ("spring", "flyway", name)):
-                return True
-        toml = folder / "flyway.toml"
-        if toml.is_file() and _toml_says(toml, name):
-            return True
-    return False
+# An undo script: version, description, path, the script, why Flyway refuses it (or None).
+Undo = tuple[str, str, Path, Script, str | None]
 
 
-def _values(path: Path, keys: tuple[str, ...]) -> list[str]:
-    """The values (lower case) that the `key=value` lines of a properties file (a script's .conf,
-    flyway.conf, application.properties) give `keys`; none when the file cannot be read."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return []
-    return [value.strip().lower() for key, _, value in (line.partition("=") for line in lines) if key.strip() in keys]
-
-
-def _yaml_says(path: Path, keys: tuple[str, ...]) -> bool:
-    try:
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8", errors="replace")))
-    except (OSError, yaml.YAMLError):
-        return False
-    for node in documents:
-        for key in keys:
-            node = node.get(key) if isinstance(node, dict) else None
-        if node is True:
-            return True
-    return False
-
-
-def _toml_says(path: Path, name: str) -> bool:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
-    sections = [data.get("flyway", {})] + [env.get("flyway", {}) for env in data.get("environments", {}).values()
-                                           if isinstance(env, dict)]
-    return any(isinstance(section, dict) and section.get(name) is True for section in sections)
-
-
-def _pair_undo(versioned: list[Migration], undo: list[tuple[str, str, Path]]) -> tuple[list[Migration], list[OrphanRollback]]:
+def _pair_undo(versioned: list[Migration], undo: list[Undo]) -> tuple[list[Migration], list[OrphanRollback]]:
     """Attach each U script to the V script of the same version (the same description first,
     when a version is duplicated). A U script with no V script is an orphan."""
     by_version: dict[tuple, list[int]] = {}
@@ -284,15 +236,13 @@ def _pair_undo(versioned: list[Migration], undo: list[tuple[str, str, Path]]) ->
         by_version.setdefault(_key(migration.version, "")[1], []).append(index)
     result = list(versioned)
     orphans = []
-    for version, description, path in sorted(undo, key=lambda u: (_key(u[0], u[1]), u[2])):
+    for version, description, path, script, refused in sorted(undo, key=lambda u: (_key(u[0], u[1]), u[2])):
         candidates = [i for i in by_version.get(_key(version, "")[1], []) if result[i].down is None and result[i].up]
         chosen = next((i for i in candidates if result[i].name == description), candidates[0] if candidates else None)
         if chosen is None:
             orphans.append(OrphanRollback(path, version, description))
             continue
         migration = result[chosen]
-        result[chosen] = Migration(
-            migration.version, migration.name, migration.sort_key, up=migration.up,
-            down=_script(path), files=migration.files + (path,),
-        )
+        result[chosen] = dataclasses.replace(migration, down=script, files=migration.files + (path,),
+                                             down_skip_reason=refused)
     return result, orphans
