@@ -35,6 +35,8 @@ def under(directory: str, files: dict[str, str]) -> dict[str, str]:
      "sql/versions", "Flyway `locations`"),
     ({"flyway.toml": '[flyway]\nlocations = ["filesystem:database/flyway"]\n', "database/flyway/V1__a.sql": "select 1;"},
      "database/flyway", "Flyway `locations`"),
+    ({"flyway.toml": '[environments.dev.flyway]\nlocations = ["filesystem:db/versions"]\n', "db/versions/V1__a.sql": "select 1;"},
+     "db/versions", "Flyway `locations`"),
     ({"atlas.hcl": 'env "local" {\n  migration {\n    dir = "file://schema/migrate"\n  }\n}\n',
       **under("schema/migrate", GOLANG)},
      "schema/migrate", "atlas.hcl `migration.dir`"),

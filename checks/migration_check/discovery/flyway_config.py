@@ -37,6 +37,12 @@ def flyway_setting(directory: Path, name: str) -> bool:
     return flyway_settings(directory).get(normalised(name), "").lower() == "true"
 
 
+def folder_values(folder: Path, name: str) -> list[str]:
+    """Every value that the Flyway settings in `folder` itself give `name` (flyway.toml's
+    environments each give theirs): where to look for the migrations."""
+    return [value for key, value in _folder_settings(folder) if key == normalised(name)]
+
+
 def script_setting(path: Path, name: str) -> str | None:
     """A setting of a script's own config file (`V1__x.sql.conf`: `executeInTransaction=false`)."""
     return dict(_properties(path.with_name(path.name + ".conf"))).get(normalised(name))

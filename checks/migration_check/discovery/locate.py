@@ -24,6 +24,7 @@ from pathlib import Path
 import yaml
 
 from migration_check.discovery.db_migrate import rc_settings
+from migration_check.discovery.flyway_config import folder_values
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
 
 SKIPPED_DIRS = frozenset({
@@ -121,25 +122,13 @@ def _sqitch(root: Path) -> Iterator[tuple[str, str]]:
 
 
 def _flyway(root: Path) -> Iterator[tuple[str, str]]:
-    locations: list[str] = []
-    conf = root / "flyway.conf"
-    if conf.is_file():
-        for line in conf.read_text(encoding="utf-8").splitlines():
-            key, _, value = line.partition("=")
-            if key.strip() == "flyway.locations":
-                locations += value.split(",")
-    toml = root / "flyway.toml"
-    if toml.is_file():
-        data = tomllib.loads(toml.read_text(encoding="utf-8"))
-        locations += data.get("flyway", {}).get("locations", [])
-        for environment in data.get("environments", {}).values():
-            locations += environment.get("flyway", {}).get("locations", []) if isinstance(environment, dict) else []
-    for location in locations:
-        location = location.strip()
-        if location.startswith("filesystem:"):
-            yield location[len("filesystem:"):], "Flyway `locations`"
-        elif location.startswith("classpath:"):
-            yield "src/main/resources/" + location[len("classpath:"):].lstrip("/"), "Flyway `locations`"
+    for value in folder_values(root, "locations"):
+        for location in value.split(","):
+            location = location.strip()
+            if location.startswith("filesystem:"):
+                yield location[len("filesystem:"):], "Flyway `locations`"
+            elif location.startswith("classpath:"):
+                yield "src/main/resources/" + location[len("classpath:"):].lstrip("/"), "Flyway `locations`"
 
 
 def _atlas(root: Path) -> Iterator[tuple[str, str]]:
