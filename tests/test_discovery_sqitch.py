@@ -164,3 +164,25 @@ def test_verify_scripts_run_on_the_whole_plan_unless_sqitch_verifies_each_deploy
     cases = verify_cases(pg_server, verify_project(tmp_path / "b", "[deploy]\n\tverify = true\n"), tmp_path / "b")
     users = cases["users"].find("failure")
     assert users is not None and 'relation "orders" does not exist' in users.attrib["message"]
+
+
+def test_the_variables_sqitch_passes_to_psql_are_set_for_each_script(pg_server: Database, tmp_path: Path) -> None:
+    # sqitch runs psql with `--set name=value` for each configured variable (core, deploy, then
+    # revert's or verify's, the engine's, the target's) and `--set registry=<its schema>`.
+    root = write_files(tmp_path / "repo", {
+        "sqitch.conf": ('[core]\n\tengine = pg\n[core "variables"]\n\towner = nobody\n[deploy "variables"]\n'
+                        '\tschema = app\n[revert.variables]\n\tcascade = CASCADE\n[engine "pg.variables"]\n'
+                        '\towner = app_owner\n'),
+        "sqitch.plan": plan(f"app {WHO} # App schema."),
+        "deploy/app.sql": ("BEGIN;\nCREATE SCHEMA :\"schema\";\nCREATE TABLE :\"schema\".t (id int);\n"
+                           "COMMENT ON TABLE :\"schema\".t IS :'owner';\nSELECT :'registry';\nCOMMIT;\n"),
+        "revert/app.sql": "BEGIN;\nDROP SCHEMA :\"schema\" :cascade;\nCOMMIT;\n",
+    })
+    found = discover(root, repo_root=root)
+    [app] = found.migrations
+    assert dict(app.up.variables) == {"owner": "app_owner", "schema": "app", "registry": "sqitch"}
+    assert dict(app.down.variables)["cascade"] == "CASCADE"
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
+    roundtrip = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
+    assert roundtrip and roundtrip[0].find("failure") is None and roundtrip[0].find("skipped") is None

@@ -55,6 +55,9 @@ class Script:
     # The directory a script may include files from (`\i`): the repository. None: no limit (the
     # tool's own presets). Migrations are untrusted; nothing outside the repository is read for them.
     root: Path | None = None
+    # psql variables set before the script runs, as `psql --set name=value` sets them (sqitch
+    # passes its configured variables so): `:name`, `:'name'` and `:"name"` in the script use them.
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

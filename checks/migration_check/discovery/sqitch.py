@@ -129,9 +129,9 @@ class SqitchLayout(Layout):
                 version=change_id,
                 name="",
                 sort_key=(index,),
-                up=_script(found["deploy"]),
-                down=_script(found["revert"]) if "revert" in found else None,
-                verify=_script(found["verify"]) if "verify" in found else None,
+                up=_script(found["deploy"], paths.variables_of("deploy")),
+                down=_script(found["revert"], paths.variables_of("revert")) if "revert" in found else None,
+                verify=_script(found["verify"], paths.variables_of("verify")) if "verify" in found else None,
                 verify_at_end=not paths.verify_each_deploy,
                 files=tuple(found[kind] for kind in SCRIPT_DIRS if kind in found),
             ))
@@ -166,8 +166,8 @@ def _shown(path: Path, directory: Path) -> str:
     return path.relative_to(directory).as_posix() if path.is_relative_to(directory) else str(path)
 
 
-def _script(path: Path) -> Script:
-    return Script(path, read_sql(path))
+def _script(path: Path, variables: tuple[tuple[str, str], ...]) -> Script:
+    return Script(path, read_sql(path), variables=variables)
 
 
 def parse_plan(path: Path) -> list[PlannedChange]:

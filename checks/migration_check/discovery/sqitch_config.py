@@ -19,6 +19,7 @@ from pathlib import Path
 CONF = "sqitch.conf"
 PLAN = "sqitch.plan"
 GIT_TRUE = frozenset({"true", "yes", "on", "1"})
+QUOTE = '"'
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class SqitchPaths:
     # `deploy.verify`: sqitch runs each change's verify script right after its deploy. Unset, the
     # scripts run only when asked, `sqitch verify`, on the whole plan deployed.
     verify_each_deploy: bool = False
+    # The psql variables sqitch sets for each kind of script (`--set name=value`).
+    variables: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    def variables_of(self, kind: str) -> tuple[tuple[str, str], ...]:
+        return dict(self.variables).get(kind, ())
 
     def script_dir(self, kind: str) -> Path:
         return {"deploy": self.deploy_dir, "revert": self.revert_dir, "verify": self.verify_dir}[kind]
@@ -58,7 +64,29 @@ def sqitch_paths(directory: Path) -> SqitchPaths:
         extension=(lookup("extension") or "sql").lstrip("."),
         engine=engine,
         verify_each_deploy=settings.get(("deploy", "verify"), "").lower() in GIT_TRUE,
+        variables=tuple((kind, tuple(sorted(_variables(settings, kind, engine, target).items())))
+                        for kind in ("deploy", "revert", "verify")),
     )
+
+
+def _variables(settings: dict[tuple[str, str], str], kind: str, engine: str, target: str) -> dict[str, str]:
+    """The psql variables sqitch passes to a `kind` script, merged as its commands merge them:
+    core.variables, deploy.variables, then revert's or verify's own, then the engine's and the
+    target's; and `registry`, the schema of sqitch's own tables, last (its psql arguments)."""
+    sections = ["core", "deploy", *([kind] if kind != "deploy" else []), f"engine.{engine}", f"target.{target}"]
+    found: dict[str, str] = {}
+    for section in sections:
+        found.update({key: value for (written, key), value in settings.items()
+                      if _section_name(written) == f"{section}.variables"})
+    registry = next((settings[(scope, "registry")] for scope in (f'target "{target}"', f'engine "{engine}"', "core")
+                     if settings.get((scope, "registry"))), "sqitch")
+    return {**found, "registry": registry}
+
+
+def _section_name(written: str) -> str:
+    """`deploy "variables"` and `deploy.variables` are one section to git-config: deploy.variables."""
+    name, _, subsection = written.partition('"')
+    return f"{name.strip()}.{subsection.rstrip(QUOTE)}" if subsection else name.strip()
 
 
 def _read(path: Path) -> dict[tuple[str, str], str]:

@@ -48,7 +48,7 @@ def _split(script: Script) -> tuple[Statement, ...]:
     source = Source(script.path, script.sql, script.first_line)
     if script.statements is not None:
         return tuple(_explicit_statements(source, script.statements))
-    return tuple(Splitter(script.root).run(source))
+    return tuple(Splitter(script.root, dict(script.variables)).run(source))
 
 
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
@@ -102,9 +102,9 @@ def _calls_outside_transactions(statements: list[Statement]) -> list[Statement]:
 
 
 class Splitter:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, variables: dict[str, str] | None = None) -> None:
         self.root = root.resolve() if root is not None else None  # includes must stay inside it
-        self.variables: dict[str, str] = {}
+        self.variables: dict[str, str] = dict(variables or {})
         self.statements: list[Statement] = []
         self.plain = True  # no meta-command, substitution or include seen
 
