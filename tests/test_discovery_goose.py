@@ -8,6 +8,7 @@ import pytest
 
 from conftest import write_files
 from migration_check.discovery import discover
+from migration_check.discovery.goose_envsub import Expanded, expand
 from migration_check.errors import FileError
 from migration_check.model import Transaction
 from migration_check.sql import split_script
@@ -99,3 +100,43 @@ def test_annotations_goose_refuses_are_file_errors(tmp_path: Path, text: str, li
     with pytest.raises(FileError) as caught:
         discover(tmp_path, repo_root=tmp_path)
     assert caught.value.line == line
+
+
+@pytest.mark.parametrize(("line", "text", "needs"), [
+    ("alter table t owner to ${DB_OWNER:-app_owner};", "alter table t owner to app_owner;", None),
+    ("alter table t owner to ${DB_OWNER-${FALLBACK:-x}};", "alter table t owner to x;", None),
+    ("alter table t owner to $DB_OWNER;", "alter table t owner to ;", "DB_OWNER"),
+    ("grant select on t to ${READER?set READER};", "grant select on t to ;", "READER"),
+    # `$$` and `\$` are one `$` to goose, `$(` is left alone.
+    ("select 'a$$b', '\\$c', '$(d)';", "select 'a$b', '$c', '$(d)';", None),
+    ("comment on table t is 'in' || ' $", "comment on table t is 'in' || ' $", None),  # a last `$` is text
+])
+def test_envsub_expands_lines_as_goose_does(line: str, text: str, needs: str | None) -> None:
+    assert expand(line) == Expanded(text, needs)
+
+
+def test_envsub_sections_use_defaults_and_what_needs_the_environment_is_not_replayed(tmp_path: Path) -> None:
+    # As goose's users write them: a role from the deploy's environment (`$DATABASE_USER`).
+    found = discover(write_files(tmp_path, {
+        "migrations/00001_a.sql": ("-- +goose Up\n-- +goose ENVSUB ON\ncreate table a (id int);\n"
+                                   "alter table a owner to ${DATABASE_USER:-postgres};\n-- +goose ENVSUB OFF\n"
+                                   "select '$KEPT';\n-- +goose Down\ndrop table a;\n"),
+        "migrations/00002_b.sql": ("-- +goose Up\n-- +goose ENVSUB ON\ncreate table b (id int);\n"
+                                   "alter table b owner to $DATABASE_USER;\n-- +goose Down\ndrop table b;\n"),
+    }), repo_root=tmp_path)
+    first, second = found.migrations
+    assert "\nalter table a owner to postgres;\n" in first.up.sql and "\nselect '$KEPT';\n" in first.up.sql
+    assert first.skip_reason is None
+    assert second.skip_reason == ("line 4 takes $DATABASE_USER from the environment goose runs in (-- +goose ENVSUB ON),"
+                                  " which this check does not have: give it a default in the file"
+                                  " (${DATABASE_USER:-value}) to have the migration replayed")
+    assert second.down_skip_reason is None
+
+
+def test_envsub_goose_refuses_is_a_file_error_at_its_line(tmp_path: Path) -> None:
+    # A PL/pgSQL `$1` inside an ENVSUB section: goose's substitution fails, and goose with it.
+    write_files(tmp_path, {"migrations/00001_f.sql": ("-- +goose Up\n-- +goose ENVSUB ON\n"
+                                                      "create function f(int) returns int language sql as 'select $1';\n")})
+    with pytest.raises(FileError) as raised:
+        discover(tmp_path / "migrations", "goose", repo_root=tmp_path)
+    assert raised.value.line == 3 and "variable substitution failed" in str(raised.value)

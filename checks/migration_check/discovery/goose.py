@@ -20,6 +20,8 @@ Rules, as goose applies them:
   a section is split by the SQL parser. The boundaries reach the executor through
   `Script.statements`.
 - `NO TRANSACTION` anywhere in the file runs both directions outside a transaction.
+- `ENVSUB ON` ... `ENVSUB OFF`: goose expands environment variables in those lines
+  (goose_envsub.py); a direction that needs one the check does not have is not replayed.
 - A file without `-- +goose Down` has no rollback; an empty Down section is a rollback that does
   nothing (and the round trip shows what it leaves behind).
 """
@@ -27,6 +29,7 @@ Rules, as goose applies them:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +49,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
     version_sort_key,
 )
+from migration_check.discovery.goose_envsub import SubstitutionError, expand
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -109,15 +113,15 @@ class GooseLayout(Layout):
             if match["ext"].lower() == "go":
                 migrations.append(Migration(version, name, key, up=None, files=(path,), skip_reason=GO_SKIP))
                 continue
-            scripts = parse_file(path)
-            if scripts is None:
+            parsed = parse_file(path)
+            if parsed is None:
                 stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)", refused=True))
                 continue
-            up, down = scripts
             # goose's parser accepts a file without -- +goose Down: its down runs nothing. The
             # round trip shows whether that empty rollback is an inverse (for an empty up it is),
             # unless no file has a Down (implicit_empty_downs: a forward-only project).
-            migrations.append(Migration(version, name, key, up=up, down=down, files=(path,)))
+            migrations.append(Migration(version, name, key, up=parsed.up, down=parsed.down, files=(path,),
+                                        skip_reason=parsed.up_refused, down_skip_reason=parsed.down_refused))
         migrations.sort(key=lambda m: m.sort_key)
         return implicit_empty_downs(Discovery(migrations, stray))
 
@@ -129,13 +133,22 @@ class GooseLayout(Layout):
         return {directory / f"{utc_timestamp(now)}_{name}.sql": text}
 
 
-def parse_file(path: Path) -> tuple[Script, Script | None] | None:
-    """(up, down) of one goose SQL file, or None when it has no Up annotation."""
+@dataclass(frozen=True)
+class GooseFile:
+    up: Script
+    down: Script | None
+    up_refused: str | None = None  # why the up is not replayed (it needs the deploy's environment)
+    down_refused: str | None = None
+
+
+def parse_file(path: Path) -> GooseFile | None:
+    """The up and down of one goose SQL file, or None when it has no Up annotation."""
     lines = split_lines(read_sql(path))
     found = [(index, kind) for index, line in enumerate(lines) if (kind := _annotation(line)) is not None]
     for index, kind in found:
         if kind not in ANNOTATIONS:
             raise FileError(path, index + 1, f"unknown goose annotation {lines[index].strip()!r}")
+    lines, needs = _environment_substituted(path, lines, found)
     ups = [index for index, kind in found if kind == "up"]
     downs = [index for index, kind in found if kind == "down"]
     if not ups:
@@ -148,7 +161,44 @@ def parse_file(path: Path) -> tuple[Script, Script | None] | None:
     down_at = downs[0] if downs else len(lines)
     up = annotated_section(path, lines, ups[0] + 1, down_at, found, transaction)
     down = annotated_section(path, lines, down_at + 1, len(lines), found, transaction) if downs else None
-    return up, down
+    return GooseFile(up, down, _needing(needs, ups[0], down_at), _needing(needs, down_at, len(lines)))
+
+
+def _environment_substituted(path: Path, lines: list[str], found: list[tuple[int, str]]
+                             ) -> tuple[list[str], dict[int, str]]:
+    """The lines with goose's ENVSUB regions expanded (goose_envsub), and {line index: variable}
+    of the lines that need a variable only the deploy's environment gives. Comment lines goose
+    skips are left as they are."""
+    kinds = dict(found)
+    substituting = False
+    out: list[str] = []
+    needs: dict[int, str] = {}
+    for index, line in enumerate(lines):
+        kind = kinds.get(index)
+        if kind in ("envsub on", "envsub off"):
+            substituting = kind == "envsub on"
+        elif substituting and kind is None and not line.lstrip().startswith("--"):
+            body = line.removesuffix("\n")
+            try:
+                expanded = expand(body)
+            except SubstitutionError as error:
+                raise FileError(path, index + 1, f"goose refuses the file: variable substitution failed ({error}) in"
+                                " its -- +goose ENVSUB ON section") from None
+            line = expanded.text + line[len(body):]
+            if expanded.needs:
+                needs.setdefault(index, expanded.needs)
+        out.append(line)
+    return out, needs
+
+
+def _needing(needs: dict[int, str], start: int, end: int) -> str | None:
+    """Why a section from line index `start` to `end` is not replayed, or None."""
+    index = next((i for i in sorted(needs) if start < i < end), None)
+    if index is None:
+        return None
+    return (f"line {index + 1} takes ${needs[index]} from the environment goose runs in (-- +goose ENVSUB ON),"
+            f" which this check does not have: give it a default in the file (${{{needs[index]}:-value}}) to"
+            " have the migration replayed")
 
 
 def annotated_section(path: Path, lines: list[str], start: int, end: int, found: list[tuple[int, str]],

@@ -1,0 +1,103 @@
+"""goose's `-- +goose ENVSUB ON`: each line goose reads until `-- +goose ENVSUB OFF` has its
+`$NAME`, `${NAME}`, `${NAME:-default}`, ... expanded from the environment goose runs in, by
+mfridman/interpolate (buildkite's grammar: `$$` and `\\$` are a `$`, `$(` is left alone, a `$`
+not followed by a letter or `{` is an error that makes goose refuse the file).
+
+The check does not have the deploy's environment, and does not read its own into the SQL (values
+there may be secrets, and would show in the findings). So a default is used where the line gives
+one; a variable the line gives no default for is what the script needs from the environment, and
+the migration is not replayed, with that said (goose would substitute an empty value where the
+variable is unset, which is not what the deploy runs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SubstitutionError(Exception):
+    """goose refuses the file: "variable substitution failed"."""
+
+
+@dataclass(frozen=True)
+class Expanded:
+    text: str
+    needs: str | None  # the first variable only the environment gives, or None
+
+
+def expand(line: str) -> Expanded:
+    """One line as goose expands it (without its line ending), with what it needs."""
+    parser = _Parser(line)
+    return Expanded(parser.expression(), parser.needs)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.needs: str | None = None
+
+    def expression(self, stop: str = "") -> str:
+        out: list[str] = []
+        while self.pos < len(self.text) and self.text[self.pos] not in stop:
+            rest = self.text[self.pos:]
+            if rest.startswith("\\\\"):
+                out.append("\\\\")
+                self.pos += 2
+            elif rest.startswith(("\\$", "$$")):
+                out.append("$")
+                self.pos += 2
+            elif rest.startswith("$("):  # a shell's command substitution: left alone
+                out.append("$(")
+                self.pos += 2
+            elif rest[0] == "$" and self.pos < len(self.text) - 1:
+                out.append(self._expansion())
+            else:
+                start = self.pos
+                self.pos += 1
+                while self.pos < len(self.text) and self.text[self.pos] not in "$\\" + stop:
+                    self.pos += 1
+                out.append(self.text[start:self.pos])
+        return "".join(out)
+
+    def _expansion(self) -> str:
+        self.pos += 1  # the $
+        if self._peek() != "{":
+            return self._unset(self._identifier())
+        self.pos += 1
+        name = self._identifier()
+        operator = self._next()
+        if operator == "}":
+            return self._unset(name)
+        if (operator, self._peek()) in ((":", "-"), ("%", "%"), ("#", "#")):
+            operator += self._next()
+        if operator not in (":-", "-", ":", "?", "%", "%%", "#", "##"):
+            raise SubstitutionError(f"Expected an operator, got {operator or 'the end of the line'}")
+        if operator in (":-", "-"):
+            value = self.expression("}")  # the default: the variable is not set here
+        else:
+            self.expression("}")  # a message, a pattern, an offset: all need the value
+            value = self._unset(name)
+        if self._next() != "}":
+            raise SubstitutionError("Expected brace expansion to end with }")
+        return value
+
+    def _identifier(self) -> str:
+        if not self._peek().isalpha():
+            raise SubstitutionError(f"Expected identifier to start with a letter, got {self._peek() or 'the end'!r}")
+        start = self.pos
+        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+            self.pos += 1
+        return self.text[start:self.pos]
+
+    def _unset(self, name: str) -> str:
+        self.needs = self.needs or name
+        return ""
+
+    def _peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def _next(self) -> str:
+        char = self._peek()
+        self.pos += len(char)
+        return char
