@@ -143,3 +143,11 @@ def test_a_file_that_commits_on_its_own_does_not_leave_the_pass_behind(pg_server
     assert code == 0
     assert cases["migration_check.apply", "every migration in one transaction"].findtext("system-out") == (
         "drizzle runs every pending migration in one transaction, and so on a new database: all 2 apply")
+
+
+def test_ignoring_files_keeps_what_the_runner_does_with_the_rest(tmp_path: Path) -> None:
+    # `ignore` in the config once dropped the one transaction for all (and seeds, the declared schema).
+    root = write_files(tmp_path, {"drizzle/meta/_journal.json": journal(("0000_status", 1)),
+                                  "drizzle/0000_status.sql": STATUS, "drizzle/notes.txt": "x"})
+    found = discover(root / "drizzle", repo_root=root, ignore=["notes.txt"])
+    assert found.pending_in_one_transaction and found.stray_files == []

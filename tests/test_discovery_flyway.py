@@ -187,14 +187,22 @@ def test_placeholder_replacement_turned_off_leaves_the_text_as_it_is(tmp_path: P
     assert found.migrations[0].up.sql == "select '${not_a_placeholder}';\n" and found.migrations[0].skip_reason is None
 
 
-def test_a_project_with_placeholders_is_replayed(pg_server: Database, tmp_path: Path) -> None:
+def test_the_schemas_flyway_manages_are_made_and_its_default_is_first_on_the_search_path(pg_server: Database,
+                                                                                          tmp_path: Path) -> None:
+    # Flyway creates `schemas` (createSchemas) and puts the default one first on the search_path:
+    # an unqualified table lands there, where `${flyway:defaultSchema}.t` finds it.
     root = write_files(tmp_path / "repo", {
-        "flyway.conf": "flyway.defaultSchema=app\nflyway.placeholders.suffix=v2\n",
-        "sql/V1__init.sql": "create schema ${flyway:defaultSchema};\ncreate table ${flyway:defaultSchema}.t_${suffix} (id int);\n",
-        "sql/U1__init.sql": "drop table ${flyway:defaultSchema}.t_${suffix};\ndrop schema ${flyway:defaultSchema};\n",
+        "flyway.conf": "flyway.schemas=app,audit\nflyway.placeholders.suffix=v2\n",
+        "sql/V1__init.sql": "create table t_${suffix} (id int);\ncreate table audit.log (id int);\n",
+        "sql/U1__init.sql": "drop table audit.log;\ndrop table t_${suffix};\n",
+        "sql/V2__row.sql": "insert into ${flyway:defaultSchema}.t_${suffix} values (-1);\n",
+        "sql/U2__row.sql": "delete from app.t_v2 where id = -1;\n",
     })
+    found = discover(root, repo_root=root)
+    [setup] = found.setup
+    assert setup.sql.startswith('CREATE SCHEMA IF NOT EXISTS "app";\nCREATE SCHEMA IF NOT EXISTS "audit";\n')
     report = tmp_path / "report.xml"
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
-    passed = {c.attrib["classname"] for c in ET.parse(report).getroot().iter("testcase")
+    passed = {(c.attrib["classname"], c.attrib["name"]) for c in ET.parse(report).getroot().iter("testcase")
               if c.find("skipped") is None and c.find("failure") is None}
-    assert {"migration_check.apply", "migration_check.roundtrip", "migration_check.reapply"} <= passed
+    assert {("migration_check.roundtrip", m) for m in ("1", "2")} <= {(k, n.split("_")[0]) for k, n in passed}

@@ -135,7 +135,8 @@ class Project:
     rollback_policy: RollbackPolicy
     stray_files: list[StrayFile] = field(default_factory=list)
     orphan_rollbacks: list[OrphanRollback] = field(default_factory=list)
-    # SQL run once before the first migration (roles, schemas a platform provides).
+    # What the runner itself does to a database before the first migration (Flyway's schemas),
+    # run after the setup scripts asked for.
     setup: list[Script] = field(default_factory=list)
     # Data files the runner loads after the migrations (supabase/seed.sql): checked through the rollbacks.
     seeds: list[Path] = field(default_factory=list)

@@ -316,6 +316,7 @@ def discover(
         seeds=found.seeds,
         declared_schema=found.declared_schema,
         pending_in_one_transaction=found.pending_in_one_transaction,
+        setup=found.setup,
     )
 
 
@@ -337,9 +338,10 @@ def _is_ignored(path: Path, root: Path, patterns: list[str]) -> bool:
 
 
 def _without_ignored(found: Discovery, root: Path, patterns: list[str]) -> Discovery:
-    return Discovery(
+    # The rest (seeds, the declared schema, one transaction for all, the runner's setup) stays.
+    return replace(
+        found,
         migrations=[m for m in found.migrations if not any(_is_ignored(f, root, patterns) for f in m.files)],
         stray_files=[s for s in found.stray_files if not _is_ignored(s.path, root, patterns)],
         orphan_rollbacks=[o for o in found.orphan_rollbacks if not _is_ignored(o.path, root, patterns)],
-        rollback_policy=found.rollback_policy,
     )

@@ -47,6 +47,9 @@ class Discovery:
     declared_schema: Path | None = None  # the runner's own schema dump (dbmate's db/schema.sql)
     # The runner applies every pending migration in one transaction (drizzle; Flyway's `group`).
     pending_in_one_transaction: bool = False
+    # What the runner itself does to a database before the first migration (Flyway creates the
+    # schemas it manages and puts the default one first on the search_path).
+    setup: list[Script] = field(default_factory=list)
 
 
 class Layout(abc.ABC):

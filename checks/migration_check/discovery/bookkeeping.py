@@ -116,24 +116,26 @@ PRISMA = Bookkeeping(
 )
 
 # Flyway (flyway_schema_history): one row per script run, ranked.
+# Flyway (its PostgreSQL history table). In public, named so, whatever schema Flyway is told to
+# manage (flyway.schemas): its own setup sets the search_path (flyway.py, runner_setup).
 FLYWAY = Bookkeeping(
     table="public.flyway_schema_history",
     create=(
-        "CREATE TABLE IF NOT EXISTS flyway_schema_history (installed_rank integer NOT NULL, version varchar(50),"
+        "CREATE TABLE IF NOT EXISTS public.flyway_schema_history (installed_rank integer NOT NULL, version varchar(50),"
         " description varchar(200) NOT NULL, type varchar(20) NOT NULL, script varchar(1000) NOT NULL,"
         " checksum integer, installed_by varchar(100) NOT NULL, installed_on timestamp NOT NULL DEFAULT now(),"
         " execution_time integer NOT NULL, success boolean NOT NULL,"
         " CONSTRAINT flyway_schema_history_pk PRIMARY KEY (installed_rank));"
-        " CREATE INDEX IF NOT EXISTS flyway_schema_history_s_idx ON flyway_schema_history (success)"
+        " CREATE INDEX IF NOT EXISTS flyway_schema_history_s_idx ON public.flyway_schema_history (success)"
     ),
     applied=lambda m: [_q(
-        "INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, installed_by,"
+        "INSERT INTO public.flyway_schema_history (installed_rank, version, description, type, script, installed_by,"
         " execution_time, success) SELECT coalesce(max(installed_rank), 0) + 1, {}, {}, 'SQL', {}, current_user, 0,"
-        " true FROM flyway_schema_history",
+        " true FROM public.flyway_schema_history",
         None if m.repeatable else m.version, m.name.replace("_", " "), m.up.path.name if m.up else m.id)],
     reverted=lambda m, _newest: [_q(
-        "DELETE FROM flyway_schema_history WHERE installed_rank = (SELECT max(installed_rank)"
-        " FROM flyway_schema_history WHERE version IS NOT DISTINCT FROM {})", None if m.repeatable else m.version)],
+        "DELETE FROM public.flyway_schema_history WHERE installed_rank = (SELECT max(installed_rank)"
+        " FROM public.flyway_schema_history WHERE version IS NOT DISTINCT FROM {})", None if m.repeatable else m.version)],
 )
 
 # yoyo (_yoyo_migration): applied migrations by the hash of their id.

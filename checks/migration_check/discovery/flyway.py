@@ -40,10 +40,11 @@ from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
-from migration_check.discovery.flyway_config import flyway_setting, script_setting
+from migration_check.discovery.flyway_config import flyway_setting, flyway_settings, script_setting
 from migration_check.discovery.flyway_placeholders import Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
+from migration_check.sql.prepared import quote_identifier, quote_literal
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
 FILE = re.compile(r"^(?P<prefix>[VURB])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
@@ -129,13 +130,32 @@ class FlywayLayout(Layout):
         repeatable.sort(key=lambda m: m.sort_key)
         policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
         return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
-                         pending_in_one_transaction=flyway_setting(directory, "group"))
+                         pending_in_one_transaction=flyway_setting(directory, "group"),
+                         setup=runner_setup(directory))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         # the next major version after the highest one (Flyway versions are not timestamps by default)
         found = self.discover(directory).migrations if directory.is_dir() else []
         majors = [int(m.version.split(".")[0]) for m in found if m.version.split(".")[0].isdigit()]
         return {directory / f"V{max(majors, default=0) + 1}__{name}.sql": f"-- {name}\n"}
+
+
+def runner_setup(directory: Path) -> list[Script]:
+    """What Flyway does before the first migration where the project names the schemas it manages
+    (`schemas`, `defaultSchema`): it creates them (unless `createSchemas=false`) and puts the
+    default one first on the connection's search_path (PostgreSQLConnection.changeCurrentSchemaTo),
+    so that the scripts' unqualified names land there and `${flyway:defaultSchema}` is there."""
+    settings = flyway_settings(directory)
+    schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
+    default = settings.get("defaultschema") or (schemas[0] if schemas else None)
+    if default is None:
+        return []
+    creates = "" if settings.get("createschemas", "").lower() == "false" else "".join(
+        f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)};\n" for schema in dict.fromkeys([default, *schemas]))
+    # A new session of this database starts with it; the replay opens one after the setup.
+    path = (f"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = %s', current_database(),"
+            f" {quote_literal(quote_identifier(default))} || ', ' || current_setting('search_path')); END $$;\n")
+    return [Script(directory / "flyway.conf", creates + path)]
 
 
 def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:

@@ -51,7 +51,7 @@ def setup_scripts(project: Project, requested: list[str] | None, within_reposito
         if script.path not in seen:
             seen.add(script.path)
             scripts.append(script)
-    return scripts
+    return scripts + project.setup
 
 
 def wanted_extensions(project: Project, setup: list[Script]) -> tuple[Counter[str], frozenset[str]]:
@@ -70,6 +70,8 @@ def _is_preset(script: Script) -> bool:
 
 def setup_name(script: Script, project: Project) -> str:
     """How a finding names a setup script: "the supabase setup", "the setup script db/roles.sql"."""
+    if script in project.setup:
+        return f"{project.format}'s own setup"
     if _is_preset(script):
         return f"the {script.path.stem} setup"
     return f"the setup script {project.relative(script.path)}"

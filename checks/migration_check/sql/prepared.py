@@ -77,6 +77,11 @@ def quote_literal(text: str) -> str:
     return " E" + quoted.replace("\\", "\\\\") if "\\" in text else quoted
 
 
+def quote_identifier(name: str) -> str:
+    """`name` as a quoted identifier, as psql's `:"name"` and Flyway's schema names write it."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def settings(server_version: int, *, indexed: bool = False) -> str:
     """The settings for the prepared queries: always a generic plan (planning anew for each set of
     arguments costs more than running); `indexed`: index scans only. A generic plan is made once,

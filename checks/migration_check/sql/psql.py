@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pglast import parser
 
-from migration_check.sql.prepared import quote_literal
+from migration_check.sql.prepared import quote_identifier, quote_literal
 from migration_check.sql.source import OffsetMap, Source
 
 # psql meta-commands that only print or format output: nothing to replay.
@@ -108,7 +108,7 @@ def variable_value(name_raw: str, variables: dict[str, str]) -> str | None:
         name = name_raw[1:-1]
         if name not in variables:
             return None
-        return '"' + variables[name].replace('"', '""') + '"'
+        return quote_identifier(variables[name])
     if name_raw in variables and (name_raw.replace("_", "a").isalnum()):
         return variables[name_raw]
     return None
