@@ -179,6 +179,13 @@ def test_a_placeholder_without_a_value_is_not_replayed_and_says_where_to_give_it
     assert grant.down_skip_reason is not None and grant.down_skip_reason.startswith("line 1 uses")
 
 
+def test_spring_boots_default_file_comes_before_a_profiles(tmp_path: Path) -> None:
+    write_files(tmp_path, {"src/main/resources/application-test.properties": "spring.flyway.default-schema=other\n",
+                           "src/main/resources/application.properties": "spring.flyway.default-schema=billing\n"})
+    found = project(tmp_path, {"V1__init.sql": "create table ${flyway:defaultSchema}.orders (id int);\n"})
+    assert found.migrations[0].up.sql == "create table billing.orders (id int);\n"
+
+
 def test_placeholder_replacement_turned_off_leaves_the_text_as_it_is(tmp_path: Path) -> None:
     found = discover(write_files(tmp_path, {
         "flyway.conf": "flyway.placeholderReplacement=false\n",

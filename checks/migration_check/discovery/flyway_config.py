@@ -57,12 +57,18 @@ def normalised(key: str) -> str:
 
 
 def _folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
-    for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + sorted(
-            folder.glob("application*.properties")):
+    for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + _spring(
+            folder, "application*.properties"):
         yield from _properties(path)
-    for path in sorted(folder.glob("application*.y*ml")):
+    for path in _spring(folder, "application*.y*ml"):
         yield from _yaml(path)
     yield from _toml(folder / "flyway.toml")
+
+
+def _spring(folder: Path, pattern: str) -> list[Path]:
+    """Spring Boot's files, its default one (application.properties) before the profiles'
+    (application-test.properties), whose settings apply only where that profile is on."""
+    return sorted(folder.glob(pattern), key=lambda path: (path.stem != "application", path.name))
 
 
 def _properties(path: Path) -> Iterator[tuple[str, str]]:
