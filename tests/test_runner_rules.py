@@ -449,6 +449,27 @@ def test_a_rollback_that_sets_a_sequence_back_is_named_when_the_up_collides(pg_s
                             " are taken by rows still in the table; leave the sequence where it is)")
 
 
+def test_an_up_that_names_its_own_rows_by_id_is_told_the_sequence_goes_on(pg_server: Database,
+                                                                           tmp_path: Path) -> None:
+    # Julien-Goletto/cinevoraces-back (sqitch): a seed inserts users, then movies naming user 1; the
+    # revert deletes the rows, and inserted again the users get ids 3 and 4.
+    root = write_files(tmp_path / "repo", {
+        "migrations/001_tables_up.sql": ("create table users (id int generated always as identity primary key, name text);\n"
+                                         "create table movies (title text, user_id int references users);"),
+        "migrations/001_tables_down.sql": "drop table movies;\ndrop table users;",
+        "migrations/002_seed_up.sql": ("insert into users (name) values ('ada'), ('bob');\n"
+                                       "insert into movies values ('Stalker', 1);"),
+        "migrations/002_seed_down.sql": "delete from movies;\ndelete from users;",
+    })
+    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
+    [(_, reapply)] = failures_of(junit, "reapply")
+    assert code == 1 and "ERROR 23503: insert or update on table \"movies\" violates foreign key constraint" in reapply
+    assert reapply.endswith("(the up inserts rows into users and then names them by id; the rollback deletes them, but"
+                            " the sequence behind their ids goes on, so inserted again they get other ids: name the ids"
+                            " in the up's INSERT, or restart the sequence in the rollback (TRUNCATE ... RESTART"
+                            " IDENTITY, ALTER SEQUENCE ... RESTART))")
+
+
 @pytest.mark.parametrize(("layout", "files", "why"), [
     # dani-garcia/vaultwarden keeps an empty down.sql for most column additions.
     ("diesel", {"migrations/2024-01-01-000000_users/up.sql": "create table users (id int);",

@@ -2,7 +2,9 @@
 
 An up that adds an enum label fails when it runs again: a rollback cannot drop the label
 (PostgreSQL has no DROP VALUE), so the finding says how to make the up run twice. An up whose rows
-collide with rows that stayed, after a rollback that set a sequence back, is told that.
+collide with rows that stayed, after a rollback that set a sequence back, is told that; and one
+that names its own rows by the ids a sequence handed out the first time, after a rollback that
+deleted them, that the sequence went on.
 
 What the up leaves alone, the first time and again, but the rollback left out of place (a view
 the rollback makes again with other text) is the roundtrip's finding, not this one's: the case
@@ -22,24 +24,20 @@ from migration_check.lint.nodes import function_names
 from migration_check.model import CheckResult, Script, Status
 from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_reapply
 from migration_check.schema.snapshot import Definition
-from migration_check.sql import SyntaxProblem, split_script, trees
-from migration_check.sql.dialects import existing_object, missing_object
-from migration_check.sql.objects import unquote
+from migration_check.sql import Statement, SyntaxProblem, split_script, trees
+from migration_check.sql.dialects import existing_object, first_quoted, missing_object
+from migration_check.sql.objects import WRITTEN, touches, unquote
+from migration_check.sql.prepared import quote_identifier
 
 DUPLICATE_OBJECT = "42710"
+FOREIGN_KEY_VIOLATION = "23503"
 UNIQUE_VIOLATION = "23505"
 
 
 def sequence_restarts(script: Script | None) -> list[tuple[str, int]]:
     """(sequence, line) of each `ALTER SEQUENCE ... RESTART` and `setval(...)` of a script."""
-    if script is None:
-        return []
-    try:
-        statements = split_script(script)
-    except SyntaxProblem:
-        return []
     found: list[tuple[str, int]] = []
-    for statement in statements:
+    for statement in _statements(script):
         node = trees.statement(statement.sql) if statement.node in ("AlterSeqStmt", "SelectStmt") else None
         if isinstance(node, ast.AlterSeqStmt) and node.sequence is not None and any(
                 getattr(option, "defname", "") == "restart" for option in node.options or ()):
@@ -73,6 +71,12 @@ class Reapply(Family):
                 where = ", ".join(f"{name} (line {line})" for name, line in restarts)
                 result.message += (f" (the rollback sets sequence {where} back: the ids it hands out again are taken"
                                    " by rows still in the table; leave the sequence where it is)")
+            elif failure is not None and failure.sqlstate == FOREIGN_KEY_VIOLATION and (
+                    table := _renumbered(context, failure.detail or "")):
+                result.message += (f" (the up inserts rows into {table} and then names them by id; the rollback deletes"
+                                   " them, but the sequence behind their ids goes on, so inserted again they get other"
+                                   " ids: name the ids in the up's INSERT, or restart the sequence in the rollback"
+                                   " (TRUNCATE ... RESTART IDENTITY, ALTER SEQUENCE ... RESTART))")
             return result
         return compare(context, self.name, (context.after_up, "after the first up"),
                        (context.after_reapply, "after the up again"), describe_reapply,
@@ -96,6 +100,34 @@ class LeftOutOfPlace:
                     else f"the rollback leaves {kind} {name} behind")
         return (f"{kind} {name}, which the up drops, is still gone" if nothing_undone
                 else f"the rollback does not restore {kind} {name}")
+
+
+# Whether the table's rows take their ids from a sequence (an identity, or a serial's default).
+_SEQUENCE_IDS = ("SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a LEFT JOIN pg_catalog.pg_attrdef d"
+                 " ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0"
+                 " AND NOT a.attisdropped AND (a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%'))")
+
+
+def _renumbered(context: MigrationContext, detail: str) -> str | None:
+    """The table a foreign key found no row in (`Key (user_id)=(1) is not present in table "user".`)
+    when the up inserts into it, the rollback deletes from it, and its ids come from a sequence:
+    cinevoraces's seed names users by the ids the first run handed out."""
+    table = first_quoted(detail.split(" is not present in table ", 1)[1]) if " is not present in table " in detail else None
+    if table is None:
+        return None
+    writes = [{t.key[0] for s in _statements(script) for t in touches(s.sql) if t.kind == "table" and t.verb == WRITTEN}
+              for script in (context.migration.up, context.migration.down)]
+    if not all(table in written for written in writes):
+        return None
+    row = context.tool_session.execute(_SEQUENCE_IDS, (quote_identifier(table),)).fetchone()
+    return table if row and row[0] else None
+
+
+def _statements(script: Script | None) -> list[Statement]:
+    try:
+        return split_script(script) if script is not None else []
+    except SyntaxProblem:
+        return []
 
 
 def left_behind(context: MigrationContext, step: StepRun) -> LeftOutOfPlace | None:
