@@ -133,9 +133,14 @@ class Layout(abc.ABC):
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 file`, `3 files`: how a detection counts what it saw."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def files_named(count: int, pattern: str) -> str:
-    """`3 files named <version>_<name>.sql`, `1 file named ...`: how a detection counts what it saw."""
-    return f"{count} file{'' if count == 1 else 's'} named {pattern}"
+    """`3 files named <version>_<name>.sql`, `1 file named ...`."""
+    return f"{counted(count, 'file')} named {pattern}"
 
 
 def read_sql(path: Path) -> str:

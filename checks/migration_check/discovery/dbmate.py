@@ -35,6 +35,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    counted,
     read_head,
     read_sql,
     section,
@@ -74,7 +75,7 @@ class DbmateLayout(Layout):
         # dbmate refuses a file without `-- migrate:up`: where most lack it, the directory is another runner's.
         if not marked or len(marked) * 2 < len(files):
             return None
-        return Detection(score=90, reason=f"{len(marked)} files with -- migrate:up markers")
+        return Detection(score=90, reason=counted(len(marked), "file") + " with -- migrate:up markers")
 
     def discover(self, directory: Path) -> Discovery:
         migrations, stray = [], []

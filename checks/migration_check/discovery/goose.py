@@ -41,6 +41,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    counted,
     implicit_empty_downs,
     read_head,
     read_sql,
@@ -93,7 +94,7 @@ class GooseLayout(Layout):
             return None
         if not annotated and not go:
             return None
-        why = f"{annotated} files with -- +goose Up annotations"
+        why = counted(annotated, "file") + " with -- +goose Up annotations"
         if go:
             why += f", {go} Go migration{'s' if go > 1 else ''}"
         return Detection(score=90, reason=why)

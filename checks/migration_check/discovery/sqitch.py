@@ -38,7 +38,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from migration_check.discovery.base import IGNORED_NAMES, Detection, Discovery, Layout, read_sql, setting_line
+from migration_check.discovery.base import (
+    IGNORED_NAMES,
+    Detection,
+    Discovery,
+    Layout,
+    counted,
+    read_sql,
+    setting_line,
+)
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
@@ -102,7 +110,7 @@ class SqitchLayout(Layout):
             return None
         deploy = paths.deploy_dir
         count = sum(1 for p in deploy.glob(f"*.{paths.extension}")) if deploy.is_dir() else 0
-        return Detection(score=95, reason=f"{paths.plan_file.name} and {count} deploy scripts",
+        return Detection(score=95, reason=f"{paths.plan_file.name} and {counted(count, 'deploy script')}",
                          empty=count == 0 and not _plans_changes(paths.plan_file))
 
     def discover(self, directory: Path) -> Discovery:

@@ -35,6 +35,7 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     candidate_files,
+    counted,
     implicit_empty_downs,
     read_head,
     read_sql,
@@ -70,7 +71,7 @@ class SqlMigrateLayout(Layout):
         # A directory where most .sql files lack the annotation is some other runner's.
         if not annotated or annotated * 2 < len(files):
             return None
-        return Detection(score=90, reason=f"{annotated} files with -- +migrate Up annotations")
+        return Detection(score=90, reason=counted(annotated, "file") + " with -- +migrate Up annotations")
 
     def discover(self, directory: Path) -> Discovery:
         migrations, stray = [], []
