@@ -1,0 +1,39 @@
+"""golang-migrate's file names, shared by gobuffalo/pop, whose SQL migrations are Go templates."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import write_files
+from migration_check.discovery import discover
+
+TEMPLATED = ('-- alter user schema\n\nALTER TABLE {{ index .Options "Namespace" }}.users\n'
+             "ADD COLUMN IF NOT EXISTS phone VARCHAR(15) NULL;\n")
+
+
+def repository(root: Path, files: dict[str, str]) -> Path:
+    write_files(root, files)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    return root
+
+
+def test_a_pop_template_is_not_replayed_and_says_why(tmp_path: Path) -> None:
+    # supabase/auth: 70 migrations, each a syntax error at `{` before; the module requires pop.
+    root = repository(tmp_path, {"go.mod": "module x\n\nrequire github.com/gobuffalo/pop/v6 v6.1.1\n",
+                                 "migrations/20210710035447_alter_users.up.sql": TEMPLATED,
+                                 "migrations/20210710035448_plain.up.sql": "select '{{not a template}}';\n"})
+    templated, plain = discover(root / "migrations", repo_root=root).migrations
+    assert templated.skip_reason == ('not replayed: line 3 is a Go template action, {{ index .Options "Namespace" }},'
+                                     " which gobuffalo/pop fills in when it runs the file (the module requires pop);"
+                                     " its value is the running program's")
+    # pop renders every file, strings too: a `{{` anywhere is its action.
+    assert plain.skip_reason is not None and "line 1" in plain.skip_reason
+
+
+def test_without_pop_braces_are_the_sqls_own(tmp_path: Path) -> None:
+    root = repository(tmp_path, {"go.mod": "module x\n\nrequire github.com/golang-migrate/migrate/v4 v4.17.0\n",
+                                 "migrations/1_templates.up.sql": "insert into t values ('Hello {{name}}');\n"})
+    [migration] = discover(root / "migrations", repo_root=root).migrations
+    assert migration.skip_reason is None
