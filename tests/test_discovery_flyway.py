@@ -157,6 +157,13 @@ def test_placeholders_are_replaced_as_flyway_replaces_them(tmp_path: Path) -> No
     ("src/main/resources/application.properties",
      "spring.flyway.default-schema=billing\nspring.flyway.placeholders.tenant=acme\n"),
     ("flyway.toml", '[flyway]\ndefaultSchema = "billing"\n\n[flyway.placeholders]\ntenant = "acme"\n'),
+    # phillwatson/one-stop (Quarkus): the schema refers to another entry of the file; a profile's is left out.
+    ("src/main/resources/application.yaml",
+     '"%prod":\n  quarkus:\n    flyway:\n      schemas: other\nquarkus:\n  hibernate-orm:\n    database:\n'
+     "      default-schema: billing\n  flyway:\n    schemas: ${quarkus.hibernate-orm.database.default-schema}\n"
+     "    placeholders:\n      tenant: acme\n"),
+    ("src/main/resources/application.properties",
+     "%prod.quarkus.flyway.schemas=other\nquarkus.flyway.schemas=billing\nquarkus.flyway.placeholders.tenant=acme\n"),
 ])
 def test_placeholders_from_spring_boot_and_flyway_toml(tmp_path: Path, config: str, text: str) -> None:
     # Spring resolves `${TENANT:acme}` itself: its default is what Flyway gets where nothing sets TENANT.

@@ -1,11 +1,14 @@
 """Flyway's settings as a project writes them, in the migrations directory's folders or above them:
 `flyway.<name>=...` in flyway.conf (and conf/*.conf), `[flyway]` in flyway.toml (and its
-environments), `spring.flyway.<name>` in a Spring Boot application*.properties or .yml.
+environments), `spring.flyway.<name>` or `quarkus.flyway.<name>` in a Spring Boot or Quarkus
+application*.properties or .yml.
 
-Each source is read into one flat map of normalised keys: lower case, without Spring's prefix and
-without the dashes of its relaxed names (`spring.flyway.placeholder-replacement` and
+Each source is read into one flat map of normalised keys: lower case, without the framework's
+prefix and without the dashes of its relaxed names (`spring.flyway.placeholder-replacement` and
 `flyway.placeholderReplacement` are both `placeholderreplacement`); a placeholder's value is under
-`placeholders.<name>`. The folder nearest the migrations wins.
+`placeholders.<name>`. A value that refers to another entry of its file (`${other.key}`) or to
+the environment with a default (`${DB_SCHEMA:app}`) is resolved as the framework resolves it; one
+only the deploy's environment knows is left out. The folder nearest the migrations wins.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from types import MappingProxyType
 import yaml
 
 CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
-PREFIXES = ("spring.flyway.", "flyway.")
+PREFIXES = ("spring.flyway.", "quarkus.flyway.", "flyway.")
 
 
 @functools.lru_cache(maxsize=64)
@@ -45,7 +48,8 @@ def folder_values(folder: Path, name: str) -> list[str]:
 
 def script_setting(path: Path, name: str) -> str | None:
     """A setting of a script's own config file (`V1__x.sql.conf`: `executeInTransaction=false`)."""
-    return dict(_properties(path.with_name(path.name + ".conf"))).get(normalised(name))
+    own = dict(_properties(path.with_name(path.name + ".conf")))
+    return dict(_flyway_keys(own, own=True)).get(normalised(name))
 
 
 def normalised(key: str) -> str:
@@ -57,48 +61,67 @@ def normalised(key: str) -> str:
 
 
 def _folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
-    for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")) + _spring(
-            folder, "application*.properties"):
-        yield from _properties(path)
-    for path in _spring(folder, "application*.y*ml"):
-        yield from _yaml(path)
+    for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")):
+        yield from _flyway_keys(dict(_properties(path)), own=path.name.endswith(".sql.conf"))
+    for path in _application(folder, "application*.properties"):
+        yield from _flyway_keys(dict(_properties(path)))
+    for path in _application(folder, "application*.y*ml"):
+        yield from _flyway_keys(_yaml(path))
     yield from _toml(folder / "flyway.toml")
 
 
-def _spring(folder: Path, pattern: str) -> list[Path]:
-    """Spring Boot's files, its default one (application.properties) before the profiles'
-    (application-test.properties), whose settings apply only where that profile is on."""
+def _application(folder: Path, pattern: str) -> list[Path]:
+    """Spring Boot's and Quarkus's files, the default one (application.properties) before the
+    profiles' (application-test.properties), whose settings apply only where that profile is on."""
     return sorted(folder.glob(pattern), key=lambda path: (path.stem != "application", path.name))
 
 
+def _flyway_keys(entries: dict[str, str], own: bool = False) -> Iterator[tuple[str, str]]:
+    """The Flyway settings among a file's entries (all of a script's own .conf), normalised, with
+    references to the file's other entries resolved as Spring and Quarkus resolve them
+    (`schemas: ${quarkus.hibernate-orm.database.default-schema}`, `${DB_SCHEMA:app}`)."""
+    for key, value in entries.items():
+        prefix = "" if own else next((p for p in PREFIXES if key.startswith(p)), None)
+        if prefix is not None and (resolved := _resolved(value, entries)) is not None:
+            yield normalised(key[len(prefix):]), resolved
+
+
+def _resolved(value: str, entries: dict[str, str]) -> str | None:
+    """A value with a whole-value reference `${name}` or `${name:default}` resolved: the file's
+    own entry, else the default; None where only the environment of the deploy knows it."""
+    if not (value.startswith("${") and value.endswith("}")):
+        return value
+    name, colon, default = value[2:-1].partition(":")
+    if name in entries and entries[name] != value:
+        return _resolved(entries[name], {k: v for k, v in entries.items() if k != name})
+    return default if colon else None
+
+
 def _properties(path: Path) -> Iterator[tuple[str, str]]:
-    """`key=value` lines of a properties file with a Flyway key (a script's own .conf: every key)."""
+    """`key=value` lines of a properties file; none when it cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return
-    own = path.name.endswith(".sql.conf")
     for line in lines:
         key, equals, value = line.partition("=")
         key = key.strip()
-        if not equals or key.startswith(("#", "!")):
-            continue
-        if own:
-            yield normalised(key), value.strip()
-        elif (prefix := next((p for p in PREFIXES if key.startswith(p)), None)) is not None:
-            yield normalised(key[len(prefix):]), value.strip()
+        if equals and not key.startswith(("#", "!", "%")):  # `%prod.` keys are a Quarkus profile's
+            yield key, value.strip()
 
 
-def _yaml(path: Path) -> Iterator[tuple[str, str]]:
+def _yaml(path: Path) -> dict[str, str]:
+    """Every entry of a YAML application file, by its dotted key (profiles' `%prod` left out)."""
     try:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8", errors="replace")))
     except (OSError, yaml.YAMLError):
-        return
+        return {}
+    entries: dict[str, str] = {}
     for document in documents:
-        spring = document.get("spring") if isinstance(document, dict) else None
-        flyway = spring.get("flyway") if isinstance(spring, dict) else None
-        if isinstance(flyway, dict):
-            yield from _flattened(flyway)
+        if isinstance(document, dict):
+            for key, value in _flattened({k: v for k, v in document.items() if not str(k).startswith("%")}):
+                entries.setdefault(key, value)
+    return entries
 
 
 def _toml(path: Path) -> Iterator[tuple[str, str]]:
@@ -112,7 +135,7 @@ def _toml(path: Path) -> Iterator[tuple[str, str]]:
                                            if isinstance(env, dict)]
     for section in sections:
         if isinstance(section, dict):
-            yield from _flattened(section)
+            yield from ((normalised(key), value) for key, value in _flattened(section))
 
 
 def _flattened(section: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -121,7 +144,6 @@ def _flattened(section: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
         if isinstance(value, dict):
             yield from _flattened(value, f"{prefix}{key}.")
         elif isinstance(value, list):
-            yield normalised(f"{prefix}{key}"), ",".join(str(item) for item in value)
+            yield f"{prefix}{key}", ",".join(str(item) for item in value)
         elif value is not None:
-            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-            yield normalised(f"{prefix}{key}"), text
+            yield f"{prefix}{key}", ("true" if value else "false") if isinstance(value, bool) else str(value)

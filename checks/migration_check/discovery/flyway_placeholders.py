@@ -23,8 +23,6 @@ from pathlib import Path
 from migration_check.discovery.flyway_config import flyway_settings
 
 DEFAULT_TABLE = "flyway_schema_history"
-# Spring resolves `${NAME:default}` in its own properties before Flyway sees them.
-SPRING_REFERENCE = re.compile(r"^\$\{[^:}]+:(?P<default>[^}]*)\}$")
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,7 @@ class Placeholders:
 def placeholders_of(directory: Path, now: datetime) -> Placeholders:
     """The placeholders of the project whose migrations are in `directory`."""
     settings = flyway_settings(directory)
-    values = {key.removeprefix("placeholders."): _spring_resolved(value)
-              for key, value in settings.items() if key.startswith("placeholders.")}
+    values = {key.removeprefix("placeholders."): value for key, value in settings.items() if key.startswith("placeholders.")}
     schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
     own = {
         "flyway:defaultschema": settings.get("defaultschema") or (schemas[0] if schemas else "public"),
@@ -77,15 +74,7 @@ def placeholders_of(directory: Path, now: datetime) -> Placeholders:
     return Placeholders(replace=settings.get("placeholderreplacement", "true").lower() != "false",
                         prefix=settings.get("placeholderprefix") or "${",
                         suffix=settings.get("placeholdersuffix") or "}",
-                        values={**own, **{k: v for k, v in values.items() if v is not None}})
-
-
-def _spring_resolved(value: str) -> str | None:
-    """A Spring property reference's default (`${DB_SCHEMA:app}` -> app); None for one without a
-    default, whose value only the environment of the deploy has."""
-    if (match := SPRING_REFERENCE.match(value)) is not None:
-        return match["default"]
-    return None if value.startswith("${") and value.endswith("}") else value
+                        values={**own, **values})
 
 
 def _database_of(url: str) -> str | None:
