@@ -378,6 +378,32 @@ def test_what_the_runners_transaction_refuses_fails_as_with_the_runner(pg_server
     assert f"({layout} " in message and "where PostgreSQL refuses this statement" in message and opt_out in message
 
 
+NAKAMA_STYLE = ("create table users (name text);\ncommit;\ncreate index concurrently users_name on users (name);\n"
+                "begin;\n")
+
+
+@pytest.mark.parametrize(("layout", "files", "refused_at"), [
+    # dbmate sends the section as one query: the index is refused after the file's COMMIT too.
+    ("dbmate", {"db/migrations/20250101000000_a.sql": f"-- migrate:up\n{NAKAMA_STYLE}-- migrate:down\n"
+                                                      "drop table users;\n"}, "db/migrations/20250101000000_a.sql:4"),
+    # heroiclabs/nakama: sql-migrate sends the statements one by one, so the trick works there.
+    ("sql-migrate", {"migrations/1_a.sql": f"-- +migrate Up\n{NAKAMA_STYLE}-- +migrate Down\ndrop table users;\n"},
+     None),
+])
+def test_ending_the_runners_transaction_in_a_file_works_only_where_statements_are_sent_one_by_one(
+        pg_server: Database, tmp_path: Path, layout: str, files: dict[str, str], refused_at: str | None) -> None:
+    root = write_files(tmp_path / "repo", files)
+    code, junit = run(pg_server, root, layout, tmp_path / "report.xml")
+    failures = failures_of(junit, "apply")
+    if refused_at is None:
+        assert failures == []
+        return
+    [(_, apply)] = failures
+    assert apply.startswith(f"{refused_at}:1: ERROR 25001: this statement cannot run inside a transaction block, and the"
+                            " runner sends the whole file as one query")
+    assert "(dbmate runs each migration in a transaction" in apply
+
+
 @pytest.mark.parametrize(("sql", "error"), [
     ("reindex index concurrently a_id;", "ERROR 25001: REINDEX CONCURRENTLY cannot run inside a transaction block"),
     ("do $$ begin update a set id = id; commit; end $$;", "ERROR 2D000: invalid transaction termination"),

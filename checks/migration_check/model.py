@@ -58,6 +58,10 @@ class Script:
     # psql variables set before the script runs, as `psql --set name=value` sets them (sqitch
     # passes its configured variables so): `:name`, `:'name'` and `:"name"` in the script use them.
     variables: tuple[tuple[str, str], ...] = ()
+    # The runner sends the script as one query in its transaction (dbmate, sqlx, diesel,
+    # db-migrate, maragu): PostgreSQL runs all of it in a transaction block, the script's own
+    # COMMIT notwithstanding (runners that send statements one by one: goose, sql-migrate, yoyo).
+    sent_as_one_query: bool = False
 
 
 @dataclass(frozen=True)

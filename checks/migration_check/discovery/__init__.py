@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout
+from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
@@ -300,6 +300,8 @@ def discover(
         reason = detection.reason
     unreadable_entries(directory, layout.migrations_are_directories)
     found: Discovery = layout.discover(directory)
+    if layout.sends_scripts_whole:
+        found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()
     if ignore:
         found = _without_ignored(found, root, ignore)

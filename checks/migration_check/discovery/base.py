@@ -82,6 +82,8 @@ class Layout(abc.ABC):
     # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
     transaction_how: ClassVar[str] = "runs each migration in a transaction"
     transaction_opt_out: ClassVar[str] = ""
+    # The runner sends each script it wraps as one query (Script.sent_as_one_query).
+    sends_scripts_whole: ClassVar[bool] = False
     # What the runner does when two migrations share a version, where it refuses them all rather
     # than skipping one: `{version}` is the version as the runner prints it.
     duplicate_refusal: ClassVar[str] = ""
@@ -218,6 +220,13 @@ def implicit_empty_down(migration: Migration) -> Migration:
         return migration
     empty = Script(migration.up.path, "", first_line=1, transaction=migration.up.transaction)
     return dataclasses.replace(migration, down=empty, implicit_down=True)
+
+
+def sent_whole_when_wrapped(migration: Migration) -> Migration:
+    """`migration` with the scripts its runner wraps marked as sent as one query."""
+    scripts = {field: dataclasses.replace(script, sent_as_one_query=True) for field in ("up", "down")
+               if (script := getattr(migration, field)) is not None and script.transaction is Transaction.WRAPPED}
+    return dataclasses.replace(migration, **scripts) if scripts else migration
 
 
 def with_transactions(migration: Migration, transaction_of: Callable[[Script], Transaction]) -> Migration:

@@ -62,6 +62,7 @@ class DbMigrateLayout(Layout):
     timestamp_versions = True
     identity = "id"  # the history table records the whole name
     bookkeeping = bookkeeping.DB_MIGRATE
+    sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = ('run it outside one, with `"non-transactional": true` in .db-migraterc'
                            " (or `db-migrate up --non-transactional`)")
     holds_subdirectories = (SQL_DIR,)

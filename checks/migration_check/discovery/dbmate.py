@@ -64,6 +64,7 @@ class DbmateLayout(Layout):
     # CONFLICT): on a new database the later file fails; where the other already ran, it is skipped.
     duplicate_refusal = ("dbmate fails the later one on a new database (its version is already in schema_migrations)"
                          " and skips it where the other already ran")
+    sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = "run it outside one, with `-- migrate:up transaction:false` (and `-- migrate:down transaction:false`)"
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ

@@ -49,6 +49,7 @@ class DieselLayout(Layout):
     strict_naming_pattern = r"^(\d{4}-\d{2}-\d{2}-\d{6}|\d{14})_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
     strict_naming_hint = "YYYY-MM-DD-HHMMSS_snake_case_name/up.sql and down.sql"
     bookkeeping = bookkeeping.DIESEL
+    sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = "run it outside one, with `run_in_transaction = false` in the migration's metadata.toml"
 
     migrations_are_directories = True

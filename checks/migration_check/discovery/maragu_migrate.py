@@ -59,6 +59,7 @@ class MaraguMigrateLayout(Layout):
     identity = "text"
     bookkeeping = bookkeeping.MARAGU_MIGRATE
     transaction_how = "runs each migration in a transaction, with its history row"
+    sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = ("maragu.dev/migrate has no way to run a file outside its transaction: run the statement"
                            " outside the migrations")
     duplicate_refusal = ("maragu.dev/migrate runs only the first of them, in file-name order: it skips a version"

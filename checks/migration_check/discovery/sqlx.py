@@ -55,6 +55,7 @@ class SqlxLayout(Layout):
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_description.sql (or .up.sql/.down.sql)"
     numeric_versions = True
     bookkeeping = bookkeeping.SQLX
+    sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = "run it outside one, with `-- no-transaction` as the file's first line (sqlx 0.7+)"
 
     def detect(self, directory: Path) -> Detection | None:

@@ -33,6 +33,10 @@ RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCA
 PROCEDURAL_CONTEXT = "PL/pgSQL function"
 
 
+NOT_IN_TRANSACTION = "25001"
+ONE_QUERY_REFUSAL = ("this statement cannot run inside a transaction block, and the runner sends the whole file as one"
+                     " query, which PostgreSQL runs in a transaction block, the file's own COMMIT notwithstanding")
+
 # Flyway's own refusal (its parser, before it runs anything), as it words it.
 MIXED = ("Detected both transactional and non-transactional statements within the same migration (even though"
          " mixed is false): flyway refuses the migration; put the statements PostgreSQL runs only outside a"
@@ -103,6 +107,9 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     if script.transaction is Transaction.UNMIXED and (
             mixed := _mixed_at(statements, conn.info.server_version)) is not None:
         raise ScriptFailed(mixed.path, mixed.line, mixed.column, MIXED, statement=mixed.sql)
+    if (refused := _refused_in_one_query(script, statements)) is not None:
+        raise ScriptFailed(refused.path, refused.line, refused.column, ONE_QUERY_REFUSAL, sqlstate=NOT_IN_TRANSACTION,
+                           statement=refused.sql)
     for statement in statements:
         reason = outside_reason(statement.sql)
         if reason:
@@ -135,6 +142,17 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         abandon(conn)
         raise
     reset_session(conn)
+
+
+def _refused_in_one_query(script: Script, statements: list[Statement]) -> Statement | None:
+    """The statement PostgreSQL refuses where the runner sends the file as one query in its
+    transaction and the file ends that transaction itself (`COMMIT; CREATE INDEX CONCURRENTLY ...;
+    BEGIN;`, which works where the runner sends statements one by one): the rest of the query still
+    runs in a transaction block. Without a COMMIT of its own the file runs in one transaction here
+    too, and PostgreSQL refuses the statement itself."""
+    if not (script.sent_as_one_query and script.transaction is Transaction.WRAPPED and has_transaction_control(statements)):
+        return None
+    return next((statement for statement in statements if statement.needs_autocommit), None)
 
 
 def _commit_as_the_runner(conn: psycopg.Connection, statements: list[Statement]) -> None:
