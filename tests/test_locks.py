@@ -139,3 +139,23 @@ def test_the_runners_history_table_is_the_runners(pg_server: Database, tmp_path:
     [case] = [c for c in ET.parse(report).getroot().iter("testcase")
               if c.attrib["classname"] == "migration_check.locks" and c.attrib["name"] == "0002_version"]
     assert case.find("failure") is None and code == 0
+
+
+def test_a_partition_rewritten_by_a_statement_on_its_parent_names_that_statement(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    # tensorzero/tensorzero: a type change on a partitioned table rewrites each partition, which the
+    # statement never names.
+    root = write_files(tmp_path / "repo", {
+        "migrations/20250101000000_base.sql": ("create table events (id int, at date not null, amount int)"
+                                               " partition by range (at);\ncreate table events_2025 partition of events"
+                                               " for values from ('2025-01-01') to ('2026-01-01');\n"),
+        "migrations/20250101000000_base_rollback.sql": "drop table events;\n",
+        f"migrations/{CHANGE}.sql": "-- amounts outgrow int\nalter table events alter column amount type bigint;\n",
+        f"migrations/{CHANGE}_rollback.sql": "alter table events alter column amount type int;\n",
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    case = locks_case(list(ET.parse(report).getroot().iter("testcase")))
+    assert text(case).startswith("public.events_2025: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 2"
+                                 " (alter table events alter column amount type bigint)")
+    assert case.attrib["line"] == "2"

@@ -163,7 +163,8 @@ class Locks(Family):
             if not rewritten and mode in (None, "RowExclusiveLock"):
                 continue
             statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
-                or _responsible(statements, relation.relname, rewritten)
+                or _responsible(statements, relation.relname, rewritten) \
+                or next((_responsible(statements, parent, rewritten) for parent in _ancestors(context, oid)), None)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
             if rewritten:
                 fact += f", rewritten{_by(statement)}"
@@ -204,6 +205,18 @@ def _statements(script: Script) -> list[Statement]:
         return split_script(script)
     except SyntaxProblem:
         return []
+
+
+# The partitioned tables a partition belongs to, nearest first: a statement on the parent
+# rewrites or locks its partitions, which it never names (tensorzero's daily partitions).
+_ANCESTORS = ("SELECT p.relname::text FROM pg_catalog.pg_partition_ancestors(%s::oid) WITH ORDINALITY AS a(relid, n)"
+              " JOIN pg_catalog.pg_class p ON p.oid = a.relid WHERE a.relid <> %s::oid ORDER BY a.n")
+
+
+def _ancestors(context: MigrationContext, oid: int) -> list[str]:
+    if context.conn.info.server_version < 120000:  # pg_partition_ancestors came with 12
+        return []
+    return [name for (name,) in context.tool_session.execute(_ANCESTORS, (oid, oid)).fetchall()]
 
 
 def _responsible(statements: list[Statement], relname: str, rewritten: bool = False) -> Statement | None:
