@@ -71,6 +71,11 @@ OBSERVED = {
         "alter table appointments alter column id type bigint;\n",
         "drop index concurrently appointments_amount_idx;\nalter table appointments alter column id type int;\n",
         True, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 2"),
+    # hatchet-dev/hatchet: TRUNCATE gives the table a new file, but copies nothing (the data family
+    # judges the rows it drops).
+    "a truncate empties, it does not copy": ("truncate appointments;\n", "select 1;\n", False,
+                                            "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), emptied"
+                                            " by line 1 (truncate appointments)"),
     "a foreign key without NOT VALID": ("alter table appointments add foreign key (clinic_id) references clinics;\n",
                                         "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
                                         False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
-from pglast import parser
+from pglast import ast, parser
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.lint import registered
@@ -166,7 +166,12 @@ class Locks(Family):
                 or _responsible(statements, relation.relname, rewritten) \
                 or next((_responsible(statements, parent, rewritten) for parent in _ancestors(context, oid)), None)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
-            if rewritten:
+            emptied = _emptied_first(statements, {relation.relname, *_ancestors(context, oid)}) if rewritten else None
+            if emptied is not None:
+                # TRUNCATE gives the table a new, empty file: nothing is copied (the data family
+                # judges the rows it drops).
+                fact += f", emptied{_by(emptied)}"
+            elif rewritten:
                 fact += f", rewritten{_by(statement)}"
                 if mode == "AccessExclusiveLock" and relation.kind in ("r", "m"):
                     blocking.append((fact, statement))
@@ -217,6 +222,22 @@ def _ancestors(context: MigrationContext, oid: int) -> list[str]:
     if context.conn.info.server_version < 120000:  # pg_partition_ancestors came with 12
         return []
     return [name for (name,) in context.tool_session.execute(_ANCESTORS, (oid, oid)).fetchall()]
+
+
+def _emptied_first(statements: list[Statement], names: set[str]) -> Statement | None:
+    """The TRUNCATE of the table (or of its partitioned table) that comes before any statement on
+    it that rewrites, when there is one: its new file is then TRUNCATE's, not a copy."""
+    for statement in statements:
+        if names & statement_names(statement.sql) and _may_rewrite(statement):
+            return None
+        try:
+            parsed = trees.parse(statement.sql)
+        except parser.ParseError:
+            continue
+        if any(isinstance(raw.stmt, ast.TruncateStmt) and any(getattr(r, "relname", None) in names
+                                                              for r in raw.stmt.relations or ()) for raw in parsed):
+            return statement
+    return None
 
 
 def _responsible(statements: list[Statement], relname: str, rewritten: bool = False) -> Statement | None:
