@@ -220,3 +220,22 @@ def test_the_schemas_flyway_manages_are_made_and_its_default_is_first_on_the_sea
     passed = {(c.attrib["classname"], c.attrib["name"]) for c in ET.parse(report).getroot().iter("testcase")
               if c.find("skipped") is None and c.find("failure") is None}
     assert {("migration_check.roundtrip", m) for m in ("1", "2")} <= {(k, n.split("_")[0]) for k, n in passed}
+
+
+def test_drift_judges_the_schema_flyway_manages_and_leaves_its_history_table_out(pg_server: Database,
+                                                                                   tmp_path: Path) -> None:
+    # A production dump has Flyway's history table in the schema Flyway manages; what the migrations
+    # put in that schema is theirs to answer for (not the setup's, as a platform's schema would be).
+    root = write_files(tmp_path / "repo", {
+        "flyway.conf": "flyway.schemas=app\n",
+        "sql/V1__init.sql": "create table t (id int);\n",
+        "schema.sql": ("CREATE SCHEMA IF NOT EXISTS app;\nCREATE TABLE app.t (id int);\n"
+                       "CREATE TABLE app.flyway_schema_history (installed_rank int);\nCREATE TABLE app.extra (id int);\n"),
+    })
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q",
+                 "--drift-schema", str(root / "schema.sql")])
+    drift = [(c.attrib["name"], c.find("failure")) for c in ET.parse(report).getroot().iter("testcase")
+             if c.attrib["classname"] == "migration_check.drift"]
+    failed = [f.attrib["message"] for _, f in drift if f is not None]
+    assert code == 1 and len(failed) == 1 and failed[0].startswith("table app.extra: ")

@@ -119,6 +119,11 @@ class Layout(abc.ABC):
         project's top_dir and script directories): the tree search offers none of them on its own."""
         return [directory / sub for sub in self.holds_subdirectories]
 
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        """The names the runner's history table has, here and in production (Flyway keeps it in the
+        schema it manages, under the name `table` says): drift leaves them out."""
+        return frozenset({self.bookkeeping.table}) if self.bookkeeping is not None else frozenset()
+
     def missing_rollback_hint(self, migration: Migration) -> str | None:
         """What to add where a migration of this layout keeps its rollback inside its own file
         (a yoyo Python migration's steps); None: the pairing check names the layout's file."""

@@ -41,7 +41,7 @@ from pglast.enums.parsenodes import ObjectType
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
 from migration_check.discovery.flyway_config import flyway_setting, flyway_settings, script_setting
-from migration_check.discovery.flyway_placeholders import Placeholders, placeholders_of
+from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
 from migration_check.sql.prepared import quote_identifier, quote_literal
@@ -132,6 +132,12 @@ class FlywayLayout(Layout):
         return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
                          pending_in_one_transaction=flyway_setting(directory, "group"),
                          setup=runner_setup(directory))
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        settings = flyway_settings(directory)
+        schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
+        schema = settings.get("defaultschema") or (schemas[0] if schemas else "public")
+        return super().history_tables(directory) | {f"{schema}.{settings.get('table') or DEFAULT_TABLE}"}
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         # the next major version after the highest one (Flyway versions are not timestamps by default)

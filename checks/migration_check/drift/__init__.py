@@ -29,9 +29,9 @@ def drift_cases(project: Project, settings: Settings, replay: Replay) -> list[Ch
     if declared is None and not settings.drift_url and settings.drift_prisma is None:
         return []
     migrated = replay.snapshots.take()
-    bookkeeping = layout_named(project.format).bookkeeping
     compare = functools.partial(drift_results, project, migrated, ignored=replay.setup_objects,
-                                ignore=settings.drift_ignore, runner_table=bookkeeping.table if bookkeeping else None)
+                                ignore=settings.drift_ignore,
+                                runner_tables=layout_named(project.format).history_tables(project.directory))
     results = []
     if declared is not None:
         relative = project.relative(declared) or str(declared)

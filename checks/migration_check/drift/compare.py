@@ -25,7 +25,7 @@ _SUMMARY_FIELDS = ("type", "definition", "kind")
 
 
 def drift_results(project: Project, migrated: Snapshot, declared: Snapshot, source: str, *, file: str | None,
-                  ignored: Mapping[tuple[str, str], str], ignore: list[str], runner_table: str | None,
+                  ignored: Mapping[tuple[str, str], str], ignore: list[str], runner_tables: frozenset[str],
                   declared_script: Script | None = None, kinds_not_declared: frozenset[str] = frozenset(),
                   fields_not_declared: frozenset[str] = frozenset()) -> list[CheckResult]:
     """The drift cases: `source` says what the declared side is ("the declared schema db/schema.sql",
@@ -33,7 +33,7 @@ def drift_results(project: Project, migrated: Snapshot, declared: Snapshot, sour
     Objects of `kinds_not_declared`, and fields of `fields_not_declared`, are left out (what a Prisma
     schema cannot express)."""
     differences = [_without_fields(d, fields_not_declared) for d in diff_snapshots(declared, migrated)
-                   if _kept(d, ignored, ignore, runner_table) and d.kind not in kinds_not_declared]
+                   if _kept(d, ignored, ignore, runner_tables) and d.kind not in kinds_not_declared]
     differences = [d for d in differences if d.change != CHANGED or d.fields]
     if not differences:
         return [CheckResult("drift", source, Status.PASSED, file=file, line=1,
@@ -49,18 +49,18 @@ def _without_fields(difference: Difference, fields: frozenset[str]) -> Differenc
 
 
 def _kept(difference: Difference, ignored: Mapping[tuple[str, str], str], ignore: list[str],
-          runner_table: str | None) -> bool:
+          runner_tables: frozenset[str]) -> bool:
     if difference.kind == "role" or (difference.kind, difference.name) in ignored:
         return False
     # What the setup provides (Supabase's auth.users, the auth schema) is the platform's, with all it holds.
     if any(kind in ("schema", "table") and difference.name.startswith(name + ".") for kind, name in ignored):
         return False
-    if runner_table and (difference.name == runner_table or difference.name.startswith(runner_table + ".")
-                         or difference.name.endswith(" on " + runner_table)):
-        return False
+    for table in runner_tables:
+        if (difference.name == table or difference.name.startswith(table + ".")
+                or difference.name.endswith(" on " + table)):
+            return False
     # A runner that keeps its table in a schema of its own (drizzle.__drizzle_migrations) made that schema.
-    schema = runner_table.split(".", 1)[0] if runner_table else "public"
-    if schema != "public" and difference.kind == "schema" and difference.name == schema:
+    if difference.kind == "schema" and difference.name in {table.split(".", 1)[0] for table in runner_tables} - {"public"}:
         return False
     return not any(fnmatch.fnmatchcase(difference.name, pattern) for pattern in ignore)
 
