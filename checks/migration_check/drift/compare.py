@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.schema.diff import CHANGED, MISSING, Difference, diff_snapshots
 from migration_check.schema.snapshot import Snapshot
-from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql import Statement, readable_statements
 from migration_check.sql.objects import CREATED, find_statement
 
 # What a difference's definition is summed up by, per kind of object.
@@ -38,7 +38,7 @@ def drift_results(project: Project, migrated: Snapshot, declared: Snapshot, sour
     if not differences:
         return [CheckResult("drift", source, Status.PASSED, file=file, line=1,
                             message=f"the migrations build exactly {source}")]
-    statements = _statements(declared_script) if declared_script is not None else []
+    statements = readable_statements(declared_script)
     return [_case(project, difference, declared, migrated, source, file, statements) for difference in differences]
 
 
@@ -99,7 +99,7 @@ def _creator(project: Project, difference: Difference) -> tuple[Migration | None
     """The last migration whose up creates the object, and the line where it does."""
     found: tuple[Migration | None, int] = (None, 1)
     for migration in project.migrations:
-        statement = _creating(_statements(migration.up), difference) if migration.up is not None else None
+        statement = _creating(readable_statements(migration.up), difference)
         if statement is not None:
             found = (migration, statement.line)
     return found
@@ -110,10 +110,3 @@ def _creating(statements: list[Statement], difference: Difference) -> Statement 
     if statement is None and difference.kind == "column":  # a column made with its table
         statement = find_statement(statements, "table", difference.name.rsplit(".", 1)[0], (CREATED,))
     return statement
-
-
-def _statements(script: Script) -> list[Statement]:
-    try:
-        return split_script(script)
-    except SyntaxProblem:
-        return []

@@ -12,7 +12,7 @@ from migration_check.lint.nodes import has_star, output_names
 from migration_check.model import Script
 from migration_check.schema.diff import CHANGED, EXTRA, MISSING, Difference
 from migration_check.schema.snapshot import Snapshot
-from migration_check.sql import Statement, SyntaxProblem, split_script, trees
+from migration_check.sql import Statement, readable_statements, trees
 from migration_check.sql.objects import CHANGED as ALTERED
 from migration_check.sql.objects import CREATED, DROPPED, find_statement
 
@@ -96,11 +96,7 @@ class Attribution:
 
     def _parsed(self, role: str) -> list[Statement]:
         if role not in self._statements:
-            script = self._scripts[role]
-            try:
-                self._statements[role] = split_script(script) if script is not None else []
-            except SyntaxProblem:
-                self._statements[role] = []
+            self._statements[role] = readable_statements(self._scripts[role])
         return self._statements[role]
 
 

@@ -32,7 +32,7 @@ from migration_check.lint import registered
 from migration_check.lint.base import LintContext
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
-from migration_check.sql import Statement, SyntaxProblem, split_script, trees
+from migration_check.sql import Statement, readable_statements, trees
 from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
 from migration_check.sql.objects import statement_names
 from migration_check.sql.prepared import Prepared, fetch
@@ -109,7 +109,7 @@ class Locks(Family):
         # data family copies too), unless the up names them in ways the parse tree does not
         # resolve to tables.
         up = context.migration.up
-        statements = _statements(up) if up is not None else []
+        statements = readable_statements(up)
         everything = any(s.node in _BY_OTHER_NAMES for s in statements)
         tables = [] if everything else context.watched_tables()
         rows = fetch(context.tool_session, _EVERY_RELATION if everything else _NAMED_RELATIONS, tables,
@@ -151,7 +151,7 @@ class Locks(Family):
     def verdict(self, context: MigrationContext) -> CheckResult:
         up = context.migration.up
         assert up is not None
-        statements = _statements(up)
+        statements = readable_statements(up)
         facts, blocking = [], []
         for oid in sorted({*(self._held or {}), *self._rewritten}, key=lambda o: self._before[o].name):
             relation, mode = self._before[oid], (self._held or {}).get(oid)
@@ -203,13 +203,6 @@ class Locks(Family):
             message=f"{fact}: reads and writes wait for the whole copy. Expand and contract instead (a new column, a"
                     f" backfill in batches, a switch), or confirm it: -- migration-check: allow {ALLOWS} \"<why>\"",
             details=text)
-
-
-def _statements(script: Script) -> list[Statement]:
-    try:
-        return split_script(script)
-    except SyntaxProblem:
-        return []
 
 
 # The partitioned tables a partition belongs to, nearest first: a statement on the parent

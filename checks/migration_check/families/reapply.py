@@ -24,7 +24,7 @@ from migration_check.lint.nodes import function_names
 from migration_check.model import CheckResult, Script, Status
 from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_reapply
 from migration_check.schema.snapshot import Definition
-from migration_check.sql import Statement, SyntaxProblem, split_script, trees
+from migration_check.sql import readable_statements, trees
 from migration_check.sql.dialects import existing_object, first_quoted, missing_object
 from migration_check.sql.objects import WRITTEN, touches, unquote
 from migration_check.sql.prepared import quote_identifier
@@ -37,7 +37,7 @@ UNIQUE_VIOLATION = "23505"
 def sequence_restarts(script: Script | None) -> list[tuple[str, int]]:
     """(sequence, line) of each `ALTER SEQUENCE ... RESTART` and `setval(...)` of a script."""
     found: list[tuple[str, int]] = []
-    for statement in _statements(script):
+    for statement in readable_statements(script):
         node = trees.statement(statement.sql) if statement.node in ("AlterSeqStmt", "SelectStmt") else None
         if isinstance(node, ast.AlterSeqStmt) and node.sequence is not None and any(
                 getattr(option, "defname", "") == "restart" for option in node.options or ()):
@@ -115,19 +115,12 @@ def _renumbered(context: MigrationContext, detail: str) -> str | None:
     table = first_quoted(detail.split(" is not present in table ", 1)[1]) if " is not present in table " in detail else None
     if table is None:
         return None
-    writes = [{t.key[0] for s in _statements(script) for t in touches(s.sql) if t.kind == "table" and t.verb == WRITTEN}
+    writes = [{t.key[0] for s in readable_statements(script) for t in touches(s.sql) if t.kind == "table" and t.verb == WRITTEN}
               for script in (context.migration.up, context.migration.down)]
     if not all(table in written for written in writes):
         return None
     row = context.tool_session.execute(_SEQUENCE_IDS, (quote_identifier(table),)).fetchone()
     return table if row and row[0] else None
-
-
-def _statements(script: Script | None) -> list[Statement]:
-    try:
-        return split_script(script) if script is not None else []
-    except SyntaxProblem:
-        return []
 
 
 def left_behind(context: MigrationContext, step: StepRun) -> LeftOutOfPlace | None:

@@ -22,7 +22,7 @@ from migration_check.sql.psql import (
     resolve_include,
     substitute,
 )
-from migration_check.sql.source import Source, advance, error_offset
+from migration_check.sql.source import Source, SyntaxProblem, advance, error_offset
 from migration_check.sql.statement import (
     Statement,
     called_procedure,
@@ -49,6 +49,15 @@ def _split(script: Script) -> tuple[Statement, ...]:
     if script.statements is not None:
         return tuple(_explicit_statements(source, script.statements))
     return tuple(Splitter(script.root, dict(script.variables)).run(source))
+
+
+def readable_statements(script: Script | None) -> list[Statement]:
+    """The statements of `script`; none where there is no script or it does not parse (the
+    executor reports that at its line when it runs the script)."""
+    try:
+        return split_script(script) if script is not None else []
+    except SyntaxProblem:
+        return []
 
 
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
