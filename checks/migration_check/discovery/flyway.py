@@ -40,7 +40,13 @@ from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
-from migration_check.discovery.flyway_config import flyway_setting, flyway_settings, script_setting
+from migration_check.discovery.flyway_config import (
+    default_schema,
+    flyway_setting,
+    flyway_settings,
+    managed_schemas,
+    script_setting,
+)
 from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
@@ -135,8 +141,7 @@ class FlywayLayout(Layout):
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         settings = flyway_settings(directory)
-        schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
-        schema = settings.get("defaultschema") or (schemas[0] if schemas else "public")
+        schema = default_schema(settings) or "public"
         return super().history_tables(directory) | {f"{schema}.{settings.get('table') or DEFAULT_TABLE}"}
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
@@ -152,15 +157,13 @@ def runner_setup(directory: Path) -> list[Script]:
     default one first on the connection's search_path (PostgreSQLConnection.changeCurrentSchemaTo),
     so that the scripts' unqualified names land there and `${flyway:defaultSchema}` is there."""
     settings = flyway_settings(directory)
-    schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
-    default = settings.get("defaultschema") or (schemas[0] if schemas else None)
-    if default is None:
+    if not (schemas := managed_schemas(settings)):
         return []
     creates = "" if settings.get("createschemas", "").lower() == "false" else "".join(
-        f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)};\n" for schema in dict.fromkeys([default, *schemas]))
+        f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)};\n" for schema in schemas)
     # A new session of this database starts with it; the replay opens one after the setup.
     path = (f"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = %s', current_database(),"
-            f" {quote_literal(quote_identifier(default))} || ', ' || current_setting('search_path')); END $$;\n")
+            f" {quote_literal(quote_identifier(schemas[0]))} || ', ' || current_setting('search_path')); END $$;\n")
     return [Script(directory / "flyway.conf", creates + path)]
 
 

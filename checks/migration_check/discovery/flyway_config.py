@@ -40,6 +40,17 @@ def flyway_setting(directory: Path, name: str) -> bool:
     return flyway_settings(directory).get(normalised(name), "").lower() == "true"
 
 
+def managed_schemas(settings: Mapping[str, str]) -> list[str]:
+    """The schemas Flyway manages, the default one first: `defaultSchema`, then `schemas`, each
+    once; none where the project names neither (Flyway then uses the connection's own, public)."""
+    listed = [schema.strip() for schema in settings.get("schemas", "").split(",") if schema.strip()]
+    return list(dict.fromkeys([*filter(None, [settings.get("defaultschema")]), *listed]))
+
+
+def default_schema(settings: Mapping[str, str]) -> str | None:
+    return next(iter(managed_schemas(settings)), None)
+
+
 def folder_values(folder: Path, name: str) -> list[str]:
     """Every value that the Flyway settings in `folder` itself give `name` (flyway.toml's
     environments each give theirs): where to look for the migrations."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from migration_check.discovery.flyway_config import flyway_settings
+from migration_check.discovery.flyway_config import default_schema, flyway_settings
 
 DEFAULT_TABLE = "flyway_schema_history"
 
@@ -59,9 +59,8 @@ def placeholders_of(directory: Path, now: datetime) -> Placeholders:
     """The placeholders of the project whose migrations are in `directory`."""
     settings = flyway_settings(directory)
     values = {key.removeprefix("placeholders."): value for key, value in settings.items() if key.startswith("placeholders.")}
-    schemas = [s.strip() for s in settings.get("schemas", "").split(",") if s.strip()]
     own = {
-        "flyway:defaultschema": settings.get("defaultschema") or (schemas[0] if schemas else "public"),
+        "flyway:defaultschema": default_schema(settings) or "public",
         "flyway:table": settings.get("table") or DEFAULT_TABLE,
         "flyway:timestamp": now.strftime("%Y-%m-%d %H:%M:%S"),
         "flyway:workingdirectory": str(directory),
