@@ -17,7 +17,7 @@ from migration_check.replay.restore import FreshDatabases, copies_are_safe
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import start_session
 from migration_check.servers.base import conninfo_of
-from migration_check.sql import SyntaxProblem, split_script, trees
+from migration_check.sql import SyntaxProblem, has_transaction_control, split_script, trees
 from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
 
 
@@ -84,6 +84,12 @@ class Rebuilds:
                                 True) from None
         self._keep_checkpoint(ids)
 
+    def _from_nothing(self, ups: list[Migration]) -> None:
+        """A fresh database with the setup and `ups` applied one by one, no copy of a checkpoint."""
+        self._switch(*self._fresh.replace(self.conn, self.admin))
+        self._prepare_database()
+        self._apply(ups)
+
     def _switch(self, conn: psycopg.Connection, admin: psycopg.Connection) -> None:
         self.conn, self.admin = conn, admin
         self._conninfo = conninfo_of(conn)
@@ -132,9 +138,7 @@ class Rebuilds:
         """`before` applied one by one in a fresh database, then `batch` at once (rolled back),
         then one by one: the run ends where it was, every migration applied (drift reads it)."""
         try:
-            self._switch(*self._fresh.replace(self.conn, self.admin))
-            self._prepare_database()
-            self._apply(before)
+            self._from_nothing(before)
         except (psycopg.Error, SetupFailed, ScriptFailed) as problem:
             reason = problem.summary(self.project.relative(problem.path) or str(problem.path)) \
                 if isinstance(problem, ScriptFailed) else " ".join(str(problem).split())
@@ -155,9 +159,7 @@ class Rebuilds:
             if _any_transaction_control(batch):
                 # A file's own COMMIT ended that transaction early, and what ran before it stayed
                 # (dittofeed's drizzle files hold BEGIN ... COMMIT): start again from a fresh database.
-                self._switch(*self._fresh.replace(self.conn, self.admin))
-                self._prepare_database()
-                self._apply(before)
+                self._from_nothing(before)
             self._apply(batch)  # each applied on its own before, on this very state
         except ScriptFailed as failure:
             # The ups applied one by one before; the later checks (drift) need the state they made.
@@ -169,8 +171,8 @@ class Rebuilds:
 
 def _any_transaction_control(migrations: list[Migration]) -> bool:
     try:
-        return any(statement.transaction_control for migration in migrations if migration.up is not None
-                   for statement in split_script(migration.up))
+        return any(has_transaction_control(split_script(migration.up)) for migration in migrations
+                   if migration.up is not None)
     except SyntaxProblem:
         return True  # it did not run: nothing to undo, but starting again costs only time
 
