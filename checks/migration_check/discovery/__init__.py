@@ -144,12 +144,12 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            kept, others, tests = _the_projects_own(found, path)
-            aside = _set_aside(others, tests, path)
+            kept, others, tests_or_examples = _the_projects_own(found, path)
+            aside = _set_aside(others, tests_or_examples, path)
             if len(kept) == 1:
                 layout, directory, detection = kept[0]
                 why = (f"the one named for PostgreSQL beside {', '.join(_shown(d, path) for d in others)}"
-                       if not tests and _named_for_postgresql(directory, path) else f"the only one beside {aside}")
+                       if not tests_or_examples and _named_for_postgresql(directory, path) else f"the only one beside {aside}")
                 return layout, directory, replace(detection, reason=f"{detection.reason}; {why}")
             listed = "; ".join(f"{_shown(d, path)} ({layout.name}: {detection.reason})" for layout, d, detection in kept)
             named = [_shown(d, path) for _, d, _ in kept if _named_for_postgresql(d, path)]

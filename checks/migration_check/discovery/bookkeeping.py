@@ -115,9 +115,8 @@ PRISMA = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM _prisma_migrations WHERE migration_name = {}", m.id)],
 )
 
-# Flyway (flyway_schema_history): one row per script run, ranked.
-# Flyway (its PostgreSQL history table). In public, named so, whatever schema Flyway is told to
-# manage (flyway.schemas): its own setup sets the search_path (flyway.py, runner_setup).
+# Flyway (flyway_schema_history): one row per script run, ranked. In public, named so, whatever
+# schema Flyway is told to manage (its own setup sets the search_path: flyway.py, runner_setup).
 FLYWAY = Bookkeeping(
     table="public.flyway_schema_history",
     create=(

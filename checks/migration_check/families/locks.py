@@ -162,11 +162,15 @@ class Locks(Family):
                 continue
             if not rewritten and mode in (None, "RowExclusiveLock"):
                 continue
+            # A partition's statement names its partitioned table (asked once, for a rewrite or where
+            # no statement names the partition).
+            ancestors = _ancestors(context, oid) if rewritten else None
             statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
                 or _responsible(statements, relation.relname, rewritten) \
-                or next((_responsible(statements, parent, rewritten) for parent in _ancestors(context, oid)), None)
+                or next((_responsible(statements, parent, rewritten)
+                         for parent in (ancestors if ancestors is not None else _ancestors(context, oid))), None)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
-            emptied = _emptied_first(statements, {relation.relname, *_ancestors(context, oid)}) if rewritten else None
+            emptied = _emptied_first(statements, {relation.relname, *ancestors}) if ancestors is not None else None
             if emptied is not None:
                 # TRUNCATE gives the table a new, empty file: nothing is copied (the data family
                 # judges the rows it drops).
