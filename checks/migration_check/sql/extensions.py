@@ -79,15 +79,10 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
     return None
 
 
-def created_extensions(texts: Iterable[str]) -> frozenset[str]:
-    """The extensions that `CREATE EXTENSION` statements in these scripts create (read with
-    PostgreSQL's lexer, before any server starts: the local installation is chosen by them)."""
-    return frozenset(extension_creations(texts))
-
-
 def extension_creations(texts: Iterable[str]) -> Counter[str]:
     """How many of these scripts create each extension (`CREATE EXTENSION`, read with PostgreSQL's
-    lexer): an installation that lacks one fails that many of them."""
+    lexer, before any server starts: the local installation is chosen by them): an installation
+    that lacks one fails that many of them."""
     counts: Counter[str] = Counter()
     for text in texts:
         if "extension" not in text.lower():
