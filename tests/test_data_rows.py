@@ -99,7 +99,7 @@ def test_each_table_is_filled_once_and_excluded_tables_never(conn: psycopg.Conne
 def test_a_table_without_a_possible_row_is_not_covered_with_the_reason(conn: psycopg.Connection) -> None:
     conn.execute("create type pair as (a int, b int);"
                  "create table shapes (id int primary key, attrs pair not null);"
-                 "create table never (id int primary key check (id < 0));")
+                 "create table never (id int primary key check (id < 0 and id > 5));")
     filler = RowFiller(rows=3, excluded=set())
     filler.fill(conn)
     assert filler.not_covered == {
@@ -130,3 +130,51 @@ def test_built_in_types_are_read_once_and_user_types_every_time(conn: psycopg.Co
     conn.execute("alter type mood add value 'glad'; create table second (id int primary key, m mood)")
     filler.fill(conn)
     assert {m for (m,) in conn.execute("select m::text from second")} == {"sad", "glad"}
+
+
+def test_rows_a_trigger_would_empty_are_tried_with_version_numbers(conn: psycopg.Connection) -> None:
+    # rust-lang/crates.io: a BEFORE INSERT trigger computes versions.semver_ord from the version
+    # text (NULL unless it reads as x.y.z) into a NOT NULL column; every table that references
+    # versions was then left empty too.
+    conn.execute("""create table versions (id serial primary key, num text not null, semver_ord text not null,
+                                           note text);
+                    create function set_ord() returns trigger language plpgsql as $$
+                    begin new.semver_ord := substring(new.num from '^(\\d+)\\.\\d+\\.\\d+$'); return new; end $$;
+                    create trigger set_ord before insert on versions for each row execute function set_ord();
+                    create table downloads (version_id int not null references versions, n int);""")
+    filler = RowFiller(rows=3, excluded=set())
+    filler.fill(conn)
+    assert filler.not_covered == {}
+    assert [num for (num,) in conn.execute("select num from versions order by id")] == ["1.1.0", "1.2.0", "1.3.0"]
+    assert conn.execute("select count(*) from downloads").fetchone() == (3,)
+
+
+def test_extension_types_get_their_text_forms(conn: psycopg.Connection) -> None:
+    # crates.io's categories.path is an ltree: the table, and the ones that reference it, had no rows.
+    conn.execute("create extension ltree; create extension hstore; create extension cube;"
+                 "create table categories (id int primary key, path ltree not null, attrs hstore, box cube);")
+    filler = RowFiller(rows=2, excluded=set())
+    filler.fill(conn)
+    assert filler.not_covered == {}
+    assert conn.execute("select path::text, attrs -> 'key', box::text from categories order by id").fetchall() == [
+        ("top.item1", "1", "(1, 1)"), ("top.item2", "2", "(2, 2)")]
+
+
+def test_values_follow_what_a_columns_own_check_allows(conn: psycopg.Connection) -> None:
+    # A NOT NULL status under `IN ('new', 'done')` left its table empty ("status 1" is neither), and
+    # crates.io's versions.tar_sha256 must be 32 bytes (`octet_length(tar_sha256) = 32`).
+    conn.execute("""create table orders (id int primary key,
+                        status text not null check (status in ('new', 'done')),
+                        sha bytea not null check (octet_length(sha) = 32),
+                        code text not null check (length(code) = 4),
+                        price numeric not null check (price >= 10 and price <= 20),
+                        kind int not null check (kind = any (array[3, 4])),
+                        pattern text not null check (pattern ~ '^[A-Z]+$'))""")
+    filler = RowFiller(rows=2, excluded=set())
+    filler.fill(conn)
+    assert filler.not_covered == {"public.orders": 'no generated row could be inserted: 23514 new row for relation'
+                                                  ' "orders" violates check constraint "orders_pattern_check"'}
+    conn.execute("alter table orders drop constraint orders_pattern_check; create table orders2 (like orders including all)")
+    filler.fill(conn)
+    assert conn.execute("select status, length(sha), code, price, kind from orders2 order by id nulls last").fetchall() == [
+        ("new", 32, "0001", 11, 3), ("done", 32, "0002", 12, 4)]

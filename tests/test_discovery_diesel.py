@@ -24,7 +24,10 @@ def test_directories_versions_and_transactions(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "diesel"
     assert found.reason == "3 directories <version>_<name>/ with up.sql, diesel.toml; directory from diesel.toml `migrations_directory`"
-    assert [m.id for m in found.migrations] == ["20240101000000_create_users", "20240102000000_add_index", "20240103000000_no_down"]
+    # Named as the project names them (rust-lang/crates.io: the naming case said
+    # 2026-06-17-112535-0000_drop_versions_checksum, every other 202606171125350000_drop_...).
+    assert [m.id for m in found.migrations] == ["2024-01-01-000000_create_users", "2024-01-02-000000_add_index", "2024-01-03-000000_no_down"]
+    assert [m.version for m in found.migrations] == ["20240101000000", "20240102000000", "20240103000000"]
     users, index, no_down = found.migrations
     assert users.up.path.name == "up.sql" and users.down.path.name == "down.sql"
     assert index.up.transaction is Transaction.NONE and index.down.transaction is Transaction.NONE

@@ -108,6 +108,26 @@ def test_a_confirmed_rewrite_passes_with_its_reason(pg_server: Database, tmp_pat
     assert code == 0
 
 
+def test_what_another_linter_acknowledges_passes_here(pg_server: Database, tmp_path: Path) -> None:
+    # rust-lang/crates.io: diesel-guard's safety-assured block around a DROP COLUMN its team had
+    # already stopped using failed here as MC002, "confirm the drop with a reason".
+    up = ("-- safety-assured:start\n-- no reader selects note since the last release\n"
+          "alter table appointments drop column note;\nalter table appointments alter column id type bigint;\n"
+          "-- safety-assured:end\n-- squawk-ignore ban-drop-column\nalter table appointments drop column amount;\n"
+          "-- squawk-ignore renaming-column\nalter table appointments drop column at;\n")
+    down = ("alter table appointments alter column id type int, add column note varchar(20), add column amount int,"
+            " add column at timestamp;\n")
+    code, cases = check(pg_server, tmp_path, up, down)
+    lint = {c.attrib["line"]: c for c in cases if c.attrib["name"] == f"{CHANGE}: MC002 drop-column"}
+    assert "acknowledged by diesel-guard's safety-assured block, lines 1-5 (drop-column:" in text(lint["3"])
+    assert "acknowledged by `-- squawk-ignore ban-drop-column` at line 6" in text(lint["7"])
+    assert lint["3"].find("failure") is None and lint["7"].find("failure") is None
+    assert lint["9"].find("failure") is not None  # squawk's comment there names another check
+    case = locks_case(cases)
+    assert case.find("failure") is None and "rewrite acknowledged by diesel-guard's safety-assured block" in text(case)
+    assert code == 1
+
+
 def test_the_observation_decides_a_static_guess(pg_server: Database, tmp_path: Path) -> None:
     up, down, _, _ = OBSERVED["widening a varchar does not"]
     _, cases = check(pg_server, tmp_path, up, down)

@@ -95,6 +95,9 @@ def test_a_view_made_again_with_a_star_says_which_columns_the_star_now_takes_in(
     ("view_dropped_by_cascade", "view public.legacy_accounts: dropped by the up (line 1) and not restored by rollback"
                                 " (it went with column legacy_code of accounts: CASCADE drops the views that use it;"
                                 " make the view again in the rollback)"),
+    ("trigger_dropped_by_function_cascade", "trigger count_versions on public.versions: dropped by the rollback (line 1)"
+                                            " (it went with function count_versions, which it calls: DROP FUNCTION ..."
+                                            " CASCADE drops the triggers that call the function)"),
 ])
 def test_what_the_up_did_not_name_or_did_not_find_is_said(pg_server: Database, tmp_path: Path,
                                                          fixture: str, expected: str) -> None:

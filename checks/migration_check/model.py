@@ -94,10 +94,15 @@ class Migration:
     # `down` is empty because the file (or section) is missing and the runner then runs nothing
     # (golang-migrate, goose): the round trip judges it; `rollbacks: required` still asks for one.
     implicit_down: bool = False
+    # What the project calls it where that is not `<version>_<name>` (a diesel directory keeps the
+    # dashes its version drops: `2024-01-01-000000_create_users`).
+    label: str = ""
 
     @property
     def id(self) -> str:
         """A stable, human name: `20250906120000_add_user_preferences`."""
+        if self.label:
+            return self.label
         return f"{self.version}_{self.name}" if self.name else self.version
 
     @property

@@ -32,7 +32,9 @@ _COLUMNS = Prepared("""
 SELECT a.attrelid, quote_ident(a.attname), a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod),
        a.attnotnull, a.attgenerated <> '' OR a.attidentity <> ''
                      OR coalesce(pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%', false),
-       d.adbin IS NOT NULL
+       d.adbin IS NOT NULL,
+       array(SELECT pg_get_constraintdef(con.oid) FROM pg_constraint con
+             WHERE con.conrelid = a.attrelid AND con.contype = 'c' AND con.conkey = ARRAY[a.attnum])
 FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum
@@ -94,6 +96,7 @@ class Column:
     not_null: bool
     server_fills: bool  # generated, identity or serial: the server gives the value
     has_default: bool
+    checks: tuple[str, ...] = ()  # the definitions of the CHECK constraints on this column alone
 
 
 @dataclass(frozen=True)
@@ -135,8 +138,9 @@ def describe(conn: psycopg.Connection, found: list[Table], built_in: dict[int, T
     oids = literal(list(by_oid))
     columns, keys, partitions = run(conn, [(_COLUMNS, [oids]), (_FOREIGN_KEYS, [oids]), (_PARTITIONS, [oids])],
                                     indexed=True)
-    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default in columns:
-        by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default))
+    for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default, checks in columns:
+        by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default,
+                                          tuple(checks or ())))
     for oid, parent_oid, parent, columns_of, parent_columns in keys:
         by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns_of), tuple(parent_columns)))
     for root, rows in itertools.groupby(partitions, key=lambda row: row[0]):

@@ -7,7 +7,8 @@ in foreign-key order, parents first, and each child row references an existing p
 same parent for every column of a composite key). Values come from values.py; the server fills
 generated, identity and serial columns. When a batch breaks a constraint the generator cannot see
 (a check, a trigger, a partition bound), rows are tried one at a time, then with their nullable
-columns NULL, then with their defaulted columns left to the default. A table that ends up without
+columns NULL, then with their defaulted columns left to the default, then with text that reads as
+version numbers (what a trigger parsing `1.3.0` takes). A table that ends up without
 rows is "not covered", with the server's reason.
 """
 
@@ -91,10 +92,10 @@ class _Plan:
     types: dict[int, TypeInfo]
     references: dict[str, tuple[catalog.ForeignKey, int]]  # column -> its foreign key, position in it
 
-    def row(self, i: int, nulls: bool = False, defaults: bool = False) -> str:
-        return "(" + ", ".join([self._cell(column, i, nulls, defaults) for column in self.columns]) + ")"
+    def row(self, i: int, nulls: bool = False, defaults: bool = False, versions: bool = False) -> str:
+        return "(" + ", ".join([self._cell(column, i, nulls, defaults, versions) for column in self.columns]) + ")"
 
-    def _cell(self, column: Column, i: int, nulls: bool, defaults: bool) -> str:
+    def _cell(self, column: Column, i: int, nulls: bool, defaults: bool, versions: bool) -> str:
         partitions = self.table.partitions
         routed = partitions[i % len(partitions)].get(column.quoted) if partitions else None
         if routed is not None:
@@ -106,7 +107,7 @@ class _Plan:
             return "DEFAULT"
         if not column.not_null and (nulls or i % NULL_EVERY == NULL_EVERY - 1):
             return "NULL"
-        text = value(column, self.types, i)
+        text = value(column, self.types, i, versions)
         if text is None:
             return "DEFAULT" if column.has_default else "NULL"
         return f"{quote_literal(text)}::{column.type_text}"
@@ -168,18 +169,24 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
             pass  # a constraint the generator cannot see: row by row
     problem = None
     for i in range(count):
-        for variant in ({}, {"nulls": True}, {"nulls": True, "defaults": True}):
+        for variant in _VARIANTS:
             try:
                 admin.execute(timeout + _insert(plan, [plan.row(i, **variant)]))
                 break
             except psycopg.Error as error:
-                problem = error
+                # The server's reason for the rows as generated, not for the last resort's.
+                problem = error if "versions" not in variant or problem is None else problem
     if _has_rows(admin, table):
         return None
     if problem is None:
         return "no row could be inserted"
     reason = problem.diag.message_primary or str(problem)
     return f"no generated row could be inserted: {problem.diag.sqlstate or ''} {reason}".replace(":  ", ": ")
+
+
+# Each row is tried as generated, then with its nullable columns NULL, then with its defaulted
+# columns left to their defaults, then with text that reads as version numbers.
+_VARIANTS: tuple[dict[str, bool], ...] = ({}, {"nulls": True}, {"nulls": True, "defaults": True}, {"versions": True})
 
 
 def _has_rows(admin: psycopg.Connection, table: Table) -> bool:

@@ -9,6 +9,7 @@ not covered.
 
 from __future__ import annotations
 
+from migration_check.data import checked
 from migration_check.data.catalog import Column, TypeInfo
 
 _INTEGERS = {"int2", "int4", "int8", "oid", "xid", "cid"}
@@ -51,16 +52,32 @@ _SIMPLE: dict[str, object] = {
     "pg_lsn": lambda k: f"0/{k:X}",
     "varbit": lambda k: format(k, "b"),
     "citext": lambda k: f"item {k}",
+    # Common extensions' types, by their text forms.
+    "ltree": lambda k: f"top.item{k}",
+    "hstore": lambda k: f'"key"=>"{k}"',
+    "cube": lambda k: f"({k}, {k})",
+    "geometry": lambda k: f"POINT({k} {k % 90})",
+    "geography": lambda k: f"POINT({k} {k % 90})",
 }
+# pgvector's types: as many components as the column's dimensions (its typmod).
+_VECTORS = {"vector", "halfvec"}
 
 
 def _date(k: int) -> str:
     return f"2024-{(k // 28) % 12 + 1:02d}-{k % 28 + 1:02d}"
 
 
-def value(column: Column, types: dict[int, TypeInfo], i: int) -> str | None:
-    """The literal text for row `i` (0-based) of `column`, or None when no value is known."""
-    return _value(column.type_oid, column.typmod, column.name, types, i)
+def value(column: Column, types: dict[int, TypeInfo], i: int, versions: bool = False) -> str | None:
+    """The literal text for row `i` (0-based) of `column`, or None when no value is known.
+    `versions`: text that reads as a version number (`1.3.0`), for the rows a trigger or check
+    refuses with text that reads like the column's name (crates.io computes a sort key from
+    `versions.num` in a trigger, and a NOT NULL column gets NULL from anything else)."""
+    if column.checks:
+        info = types.get(column.type_oid)
+        allowed = checked.value(column.checks, column.name, i, byte_string=info is not None and info.name == "bytea")
+        if allowed is not None:
+            return allowed
+    return _value(column.type_oid, column.typmod, "" if versions else column.name, types, i)
 
 
 def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i: int) -> str | None:
@@ -89,6 +106,8 @@ def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i:
         return _numeric(k, typmod)
     if info.name == "bit":
         return _bits(k, typmod)
+    if info.name in _VECTORS:
+        return "[" + ",".join([str(k)] * (typmod if typmod > 0 else 3)) + "]"
     if info.category == "S" and info.name != "citext":
         return _text(name, k, typmod - 4 if typmod >= 4 else None)
     simple = _SIMPLE.get(info.name)
@@ -115,7 +134,7 @@ def _bits(k: int, length: int) -> str:
 
 def _text(name: str, k: int, length: int | None) -> str:
     lowered = name.lower()
-    text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}")
+    text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}") if name else f"1.{k}.0"
     if length is not None and len(text) > length:
         # Too long for the column: keep the row number, which keeps rows distinct.
         suffix = str(k)

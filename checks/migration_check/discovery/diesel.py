@@ -85,6 +85,7 @@ class DieselLayout(Layout):
                 up=Script(up, read_sql(up), transaction=transaction),
                 down=Script(down, read_sql(down), transaction=transaction) if down.is_file() else None,
                 files=(up,) + ((down,) if down.is_file() else ()),
+                label=folder.name,
             ))
         migrations.sort(key=lambda m: m.sort_key)
         return Discovery(migrations, stray)

@@ -75,16 +75,21 @@ class Attribution:
         return self._dropped_along(difference)
 
     def _dropped_along(self, difference: Difference) -> Culprit | None:
-        """The up's statement that dropped a missing object without naming it (a DROP COLUMN its
-        index went with, a CASCADE its view went with)."""
+        """The statement that dropped a missing object without naming it (a DROP COLUMN its index
+        went with, a CASCADE its view or trigger went with)."""
         if difference.change != MISSING or self._before is None:
             return None
         before = self._before.objects().get((difference.kind, difference.name))
         definition = before.fields.get("definition") if before is not None else None
         found = implicit_drop(self._parsed("up"), difference.kind, difference.name, definition)
+        if found is not None:
+            return Culprit(found.statement, _DROPPED_BY_UP.format(line=found.statement.line) + found.words)
+        # Or the rollback's (crates.io: its rollback drops the function the up replaced, CASCADE,
+        # and with it the trigger that called it, which no statement names).
+        found = implicit_drop(self._parsed("rollback"), difference.kind, difference.name, definition, "the rollback")
         if found is None:
             return None
-        return Culprit(found.statement, _DROPPED_BY_UP.format(line=found.statement.line) + found.words)
+        return Culprit(found.statement, f"dropped by the rollback (line {found.statement.line})" + found.words)
 
     def statement(self, difference: Difference) -> Statement | None:
         culprit = self.culprit(difference)

@@ -1,13 +1,16 @@
 """What PostgreSQL drops along with what a statement names: the indexes and constraints on a column
 that `DROP COLUMN` drops, the indexes, constraints, triggers and policies `DROP TABLE` drops with
-its table, and the views that a `CASCADE` takes with a table or column they read. The up's
-statement never names them, so the round trip's finding would point nowhere ("not restored by
-rollback") without this (openmeterio/openmeter: an index on (namespace, key) went with `DROP
-COLUMN key`, and the rollback added the column back alone; heroiclabs/nakama: a foreign key went
-with its table, which the rollback made again without it).
+its table, the views that a `CASCADE` takes with a table or column they read, and the triggers a
+`DROP FUNCTION ... CASCADE` takes with the function they call. The statement never names them, so
+the round trip's finding would point nowhere ("not restored by rollback") without this
+(openmeterio/openmeter: an index on (namespace, key) went with `DROP COLUMN key`, and the rollback
+added the column back alone; heroiclabs/nakama: a foreign key went with its table, which the
+rollback made again without it; rust-lang/crates.io: a rollback dropped, CASCADE, the function the
+up had replaced, and the trigger that called it with it).
 
 The object's columns and relations are read from its definition as PostgreSQL printed it in the
-snapshot before the up (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_viewdef`).
+snapshot before the up (`pg_get_indexdef`, `pg_get_constraintdef`, `pg_get_viewdef`,
+`pg_get_triggerdef`).
 """
 
 from __future__ import annotations
@@ -35,8 +38,10 @@ class ImplicitDrop:
     words: str  # "(it went with column key: ...)"
 
 
-def implicit_drop(statements: list[Statement], kind: str, name: str, definition: str | None) -> ImplicitDrop | None:
-    """The statement that dropped the object `kind` `name` without naming it, or None."""
+def implicit_drop(statements: list[Statement], kind: str, name: str, definition: str | None,
+                  script: str = "the up") -> ImplicitDrop | None:
+    """The statement of `script` ("the up", "the rollback") that dropped the object `kind` `name`
+    without naming it, or None."""
     if kind in _ON_A_TABLE:
         used = _columns_used(kind, name, definition) if kind in _ON_COLUMNS and definition else {}
         # An index's table is in its definition; the others are named `x on schema.table`.
@@ -44,13 +49,18 @@ def implicit_drop(statements: list[Statement], kind: str, name: str, definition:
         for statement in statements:
             for relation_kind, table, _ in _dropped_relations(statement.sql):
                 if relation_kind == "table" and table in tables:
-                    return ImplicitDrop(statement, f" (it went with table {table}, which the up drops: make it again"
+                    return ImplicitDrop(statement, f" (it went with table {table}, which {script} drops: make it again"
                                                    " in the rollback, after the table)")
             for table, column, _ in _dropped_columns(statement.sql):
                 if column in used.get(table, ()):
                     return ImplicitDrop(statement, f" (it went with column {column} of {table}, which it uses: DROP"
                                                    " COLUMN drops the indexes and constraints on a column; make it"
                                                    " again in the rollback once the column is back)")
+        function = _trigger_function(definition) if kind == "trigger" and definition else None
+        for statement in statements:
+            if function is not None and function in _cascaded_functions(statement.sql):
+                return ImplicitDrop(statement, f" (it went with function {function}, which it calls: DROP FUNCTION"
+                                               " ... CASCADE drops the triggers that call the function)")
     elif kind in _VIEWS and definition:
         read = statement_names(definition)
         for statement in statements:
@@ -126,6 +136,23 @@ def _cascaded(sql: str) -> Iterator[tuple[str, str]]:
     for kind, relation, cascade in _dropped_relations(sql):
         if cascade:
             yield f"{kind} {relation}", relation
+
+
+_ROUTINES = frozenset({ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE, ObjectType.OBJECT_ROUTINE})
+
+
+def _trigger_function(definition: str) -> str | None:
+    node = trees.statement(definition)
+    names = _strings(node.funcname) if isinstance(node, ast.CreateTrigStmt) else []
+    return names[-1] if names else None
+
+
+def _cascaded_functions(sql: str) -> set[str]:
+    """The functions a `DROP FUNCTION ... CASCADE` drops (unqualified names)."""
+    node = trees.statement(sql)
+    if not (isinstance(node, ast.DropStmt) and node.removeType in _ROUTINES and node.behavior == DropBehavior.DROP_CASCADE):
+        return set()
+    return {names[-1] for item in node.objects or () if (names := _strings(getattr(item, "objname", None)))}
 
 
 def _dropped_relations(sql: str) -> Iterator[tuple[str, str, bool]]:

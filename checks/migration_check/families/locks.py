@@ -35,6 +35,7 @@ from migration_check.settings import Settings
 from migration_check.sql import Statement, readable_statements, trees
 from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
 from migration_check.sql.objects import statement_names
+from migration_check.sql.other_linters import acknowledgments, covering
 from migration_check.sql.prepared import Prepared, fetch
 
 ALLOWS = TABLE_REWRITE
@@ -199,6 +200,10 @@ class Locks(Family):
         if confirmations:
             return context.result(self.name, Status.PASSED, script=up, line=confirmations[0].line,
                                   message=f"rewrite confirmed: {confirmations[0].reason} ({text})")
+        acknowledged = _acknowledged(up, [statement for _, statement in blocking])
+        if acknowledged:
+            return context.result(self.name, Status.PASSED, script=up, line=blocking[0][1].line if blocking[0][1] else None,
+                                  message=f"rewrite acknowledged by {acknowledged} ({text})")
         fact, statement = blocking[0]
         relative = context.project.relative(statement.path if statement else up.path)
         line = statement.line if statement else up.first_line
@@ -207,6 +212,17 @@ class Locks(Family):
             message=f"{fact}: reads and writes wait for the whole copy. Expand and contract instead (a new column, a"
                     f" backfill in batches, a switch), or confirm it: -- migration-check: allow {ALLOWS} \"<why>\"",
             details=text)
+
+
+def _acknowledged(up: Script, statements: list[Statement | None]) -> str | None:
+    """Where other linters' comments accept every rewriting statement (as a table rewrite: a
+    check that predicts one, or every check), or None."""
+    names = tuple(alias for rule in registered() if rule.predicts_rewrite for alias in rule.elsewhere)
+    found = acknowledgments(up)
+    covered = [covering(found, statement.line, names) if statement is not None else None for statement in statements]
+    if not found or None in covered:
+        return None
+    return "; ".join(dict.fromkeys(acknowledgment.describe() for acknowledgment in covered if acknowledgment))
 
 
 # The partitioned tables a partition belongs to, nearest first: a statement on the parent

@@ -64,6 +64,9 @@ class Rule:
     severity: ClassVar[Severity | None] = Severity.WARNING
     # The rule predicts a table rewrite: in `check`, what the locks family observed decides.
     predicts_rewrite: ClassVar[bool] = False
+    # The same check in other migration linters, `tool:name` (Atlas's code or analyzer, squawk's
+    # rule, eugene's hint): their ignore comments acknowledge this rule's finding too.
+    elsewhere: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, level: Severity | None = None) -> None:
         """`level`: the severity the config gives this rule (default: the rule's own, or warning)."""

@@ -14,7 +14,9 @@ def render() -> str:
              "Each rule can be turned off or given another severity in the config"
              " (`lint: {drop-column: warning, prefer-text-field: off}`). A finding is confirmed in the migration,"
              " on the line before the statement, with a reason:"
-             " `-- migration-check: allow <rule> \"<reason>\"`.", "",
+             " `-- migration-check: allow <rule> \"<reason>\"`. The ignore comments of Atlas, squawk and eugene"
+             " that name a rule's equivalent (listed under each rule), and diesel-guard's safety-assured blocks,"
+             " acknowledge it too.", "",
              "| code | name | default | summary |", "|---|---|---|---|"]
     for rule in rules:
         default = rule.severity.value if rule.severity else "off"
@@ -23,6 +25,8 @@ def render() -> str:
         default = rule.severity.value if rule.severity else "off (a style rule)"
         lines += ["", f"## {rule.code} {rule.name}", "", f"**{rule.summary()}** Default: {default}.", "",
                   rule.documentation()]
+        if rule.elsewhere:
+            lines += ["", "The same check elsewhere: " + ", ".join(f"`{alias}`" for alias in rule.elsewhere) + "."]
     return "\n".join(lines) + "\n"
 
 

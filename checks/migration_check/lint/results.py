@@ -20,6 +20,7 @@ from migration_check.model import CheckResult, Migration, Project, Script, Sever
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem
 from migration_check.sql.confirmations import FAMILY_CONFIRMATIONS, Confirmation, confirmations
+from migration_check.sql.other_linters import Acknowledgment, acknowledgments, covering
 
 
 def enabled_rules(settings: Settings) -> list[Rule]:
@@ -42,6 +43,7 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
     except SyntaxProblem:
         return []  # the apply check (or `lint`'s own parse) reports the syntax error
     found = confirmations(script)
+    elsewhere = acknowledgments(script)
     targets = {confirmation: _target(linted.statements, confirmation) for confirmation in found}
     used: set[Confirmation] = set()
     results = []
@@ -50,7 +52,8 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
                              and c.problem is None and targets[c] is finding.statement), None)
         if confirmation is not None:
             used.add(confirmation)
-        case = _case(project, subject, finding, confirmation)
+        acknowledged = None if confirmation else covering(elsewhere, finding.statement.line, finding.rule.elsewhere)
+        case = _case(project, subject, finding, confirmation, acknowledged)
         if confirmation is None and finding.rule.predicts_rewrite and observed and observed.get(finding.table or "") is False:
             case.status = Status.PASSED
             case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
@@ -93,7 +96,8 @@ def _target(statements: list[Statement], confirmation: Confirmation) -> Statemen
     return None
 
 
-def _case(project: Project, subject: str, finding: Finding, confirmation: Confirmation | None) -> CheckResult:
+def _case(project: Project, subject: str, finding: Finding, confirmation: Confirmation | None,
+          acknowledged: Acknowledgment | None = None) -> CheckResult:
     rule, statement = finding.rule, finding.statement
     relative = project.relative(statement.path) or str(statement.path)
     where = f"{relative}:{statement.line}:{statement.column}"
@@ -101,6 +105,10 @@ def _case(project: Project, subject: str, finding: Finding, confirmation: Confir
     if confirmation is not None:
         return CheckResult("lint", name, Status.PASSED, file=relative, line=statement.line,
                            message=f"confirmed: {confirmation.reason} ({rule.name}: {finding.message})")
+    if acknowledged is not None:
+        # The team accepted it in the linter it already runs: failing it again here is noise.
+        return CheckResult("lint", name, Status.PASSED, file=relative, line=statement.line,
+                           message=f"acknowledged by {acknowledged.describe()} ({rule.name}: {finding.message})")
     return CheckResult("lint", name, Status.FAILED, file=relative, line=statement.line,
                        message=f"{where}: {rule.code} {rule.name}: {finding.message} ({rule.anchor()})",
                        details=statement.sql.strip(), severity=finding.severity, column=statement.column)

@@ -34,6 +34,7 @@ from migration_check.model import Severity
 class DropTable(Rule):
     code = "MC001"
     name = "drop-table"
+    elsewhere = ("atlas:DS102", "atlas:destructive", "squawk:ban-drop-table")
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

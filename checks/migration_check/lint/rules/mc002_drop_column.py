@@ -33,6 +33,7 @@ from migration_check.model import Severity
 class DropColumn(Rule):
     code = "MC002"
     name = "drop-column"
+    elsewhere = ("atlas:DS103", "atlas:destructive", "squawk:ban-drop-column")
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

@@ -32,6 +32,7 @@ from migration_check.model import Severity
 class DropSchema(Rule):
     code = "MC003"
     name = "drop-schema"
+    elsewhere = ("atlas:DS101", "atlas:destructive", "squawk:ban-drop-schema")
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

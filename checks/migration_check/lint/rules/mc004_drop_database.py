@@ -25,6 +25,7 @@ from migration_check.model import Severity
 class DropDatabase(Rule):
     code = "MC004"
     name = "drop-database"
+    elsewhere = ("squawk:ban-drop-database",)
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

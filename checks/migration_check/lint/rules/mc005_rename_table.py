@@ -31,6 +31,7 @@ from migration_check.lint.base import LintContext, Rule, qualified
 class RenameTable(Rule):
     code = "MC005"
     name = "rename-table"
+    elsewhere = ("atlas:BC101", "atlas:incompatible", "squawk:renaming-table")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if (isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE

@@ -23,6 +23,7 @@ from migration_check.lint.base import LintContext, Rule, qualified
 class RenameColumn(Rule):
     code = "MC006"
     name = "rename-column"
+    elsewhere = ("atlas:BC102", "atlas:incompatible", "squawk:renaming-column")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if (isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_COLUMN

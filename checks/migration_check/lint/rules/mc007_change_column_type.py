@@ -27,6 +27,7 @@ from migration_check.lint.base import LintContext, Rule, qualified, table_comman
 class ChangeColumnType(Rule):
     code = "MC007"
     name = "change-column-type"
+    elsewhere = ("squawk:changing-column-type", "eugene:E5")
     predicts_rewrite = True
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

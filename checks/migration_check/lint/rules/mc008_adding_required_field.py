@@ -33,6 +33,7 @@ from migration_check.model import Severity
 class AddingRequiredField(Rule):
     code = "MC008"
     name = "adding-required-field"
+    elsewhere = ("atlas:MF103", "atlas:data_depend", "squawk:adding-required-field")
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

@@ -32,6 +32,7 @@ from migration_check.lint.base import LintContext, Rule, qualified, table_comman
 class SetNotNull(Rule):
     code = "MC009"
     name = "set-not-null"
+    elsewhere = ("atlas:MF104", "atlas:data_depend", "squawk:adding-not-nullable-field", "eugene:E2")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, command in table_commands(node):

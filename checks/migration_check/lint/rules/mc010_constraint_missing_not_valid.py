@@ -34,6 +34,7 @@ _KINDS = {ConstrType.CONSTR_FOREIGN: "foreign key", ConstrType.CONSTR_CHECK: "ch
 class ConstraintMissingNotValid(Rule):
     code = "MC010"
     name = "constraint-missing-not-valid"
+    elsewhere = ("squawk:constraint-missing-not-valid", "squawk:adding-foreign-key-constraint", "eugene:E1")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, command in table_commands(node):

@@ -33,6 +33,7 @@ _KINDS = {ConstrType.CONSTR_UNIQUE: "unique constraint", ConstrType.CONSTR_PRIMA
 class BlockingUniqueConstraint(Rule):
     code = "MC011"
     name = "blocking-unique-constraint"
+    elsewhere = ("squawk:disallowed-unique-constraint", "eugene:E7")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, column in added_columns(node, context):

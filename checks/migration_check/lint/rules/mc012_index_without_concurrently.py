@@ -29,6 +29,7 @@ from migration_check.lint.base import LintContext, Rule, qualified
 class IndexWithoutConcurrently(Rule):
     code = "MC012"
     name = "index-without-concurrently"
+    elsewhere = ("atlas:PG101", "atlas:concurrent_index", "squawk:require-concurrent-index-creation", "eugene:E6")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if isinstance(node, ast.IndexStmt) and not node.concurrent and context.existing(node.relation):

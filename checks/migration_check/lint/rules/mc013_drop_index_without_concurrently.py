@@ -30,6 +30,7 @@ from migration_check.lint.nodes import dotted
 class DropIndexWithoutConcurrently(Rule):
     code = "MC013"
     name = "drop-index-without-concurrently"
+    elsewhere = ("atlas:PG102", "atlas:concurrent_index", "squawk:require-concurrent-index-deletion")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:

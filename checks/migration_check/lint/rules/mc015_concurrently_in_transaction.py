@@ -39,6 +39,7 @@ from migration_check.sql import cannot_run_in_transaction
 class ConcurrentlyInTransaction(Rule):
     code = "MC015"
     name = "concurrently-in-transaction"
+    elsewhere = ("atlas:PG103", "atlas:concurrent_index", "squawk:ban-concurrent-index-creation-in-transaction")
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

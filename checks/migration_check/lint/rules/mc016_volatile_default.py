@@ -47,6 +47,7 @@ VOLATILE = frozenset({"random", "gen_random_uuid", "uuid_generate_v4", "uuid_gen
 class VolatileDefault(Rule):
     code = "MC016"
     name = "volatile-default"
+    elsewhere = ("squawk:adding-field-with-default",)
     predicts_rewrite = True
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

@@ -30,6 +30,7 @@ from migration_check.lint.base import LintContext, Rule, qualified
 class MissingLockTimeout(Rule):
     code = "MC018"
     name = "missing-lock-timeout"
+    elsewhere = ("squawk:require-lock-timeout", "eugene:E9")
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if context.lock_timeout or self.name in context.reported:

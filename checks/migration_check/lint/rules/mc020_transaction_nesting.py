@@ -34,6 +34,7 @@ _BEGIN = (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_S
 class TransactionNesting(Rule):
     code = "MC020"
     name = "transaction-nesting"
+    elsewhere = ("squawk:transaction-nesting",)
     severity = Severity.ERROR
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

@@ -26,6 +26,7 @@ from migration_check.lint.base import LintContext, Rule, qualified, table_comman
 class ExclusionConstraint(Rule):
     code = "MC022"
     name = "exclusion-constraint"
+    elsewhere = ("eugene:E8",)
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, command in table_commands(node):

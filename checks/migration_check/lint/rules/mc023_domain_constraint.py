@@ -30,6 +30,7 @@ from migration_check.lint.nodes import dotted
 class DomainConstraint(Rule):
     code = "MC023"
     name = "domain-constraint"
+    elsewhere = ("squawk:ban-alter-domain-with-add-constraint",)
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         if (isinstance(node, ast.AlterDomainStmt) and node.subtype == "C" and isinstance(node.def_, ast.Constraint)

@@ -25,6 +25,7 @@ from migration_check.lint.base import LintContext, Rule, qualified, table_comman
 class DropNotNull(Rule):
     code = "MC026"
     name = "drop-not-null"
+    elsewhere = ("squawk:ban-drop-not-null",)
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, command in table_commands(node):

@@ -28,6 +28,7 @@ from migration_check.lint.rules.mc008_adding_required_field import SERIALS
 class AddingSerialPrimaryKey(Rule):
     code = "MC027"
     name = "adding-serial-primary-key"
+    elsewhere = ("squawk:adding-serial-primary-key-field",)
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, column in added_columns(node, context):

@@ -27,6 +27,7 @@ from migration_check.lint.nodes import dotted
 class DomainWithConstraint(Rule):
     code = "MC028"
     name = "domain-with-constraint"
+    elsewhere = ("squawk:ban-create-domain-with-constraint",)
     severity = None  # a design choice: off unless the config turns it on
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

@@ -26,5 +26,6 @@ from migration_check.lint.base import ColumnTypeRule
 class BanCharField(ColumnTypeRule):
     code = "MC030"
     name = "ban-char-field"
+    elsewhere = ("squawk:ban-char-field",)
     types = frozenset({"bpchar"})
     advice = "is char(n): values are space-padded; use text (with a length check if needed)"

@@ -26,6 +26,7 @@ from migration_check.lint.base import ColumnTypeRule
 class PreferTextField(ColumnTypeRule):
     code = "MC031"
     name = "prefer-text-field"
+    elsewhere = ("squawk:prefer-text-field",)
     types = frozenset({"varchar"})
     advice = "is varchar(n); prefer text with a length check"
     needs_length = True  # varchar without a length has no limit

@@ -26,5 +26,6 @@ from migration_check.lint.base import ColumnTypeRule
 class PreferTimestamptz(ColumnTypeRule):
     code = "MC032"
     name = "prefer-timestamptz"
+    elsewhere = ("squawk:prefer-timestamptz",)
     types = frozenset({"timestamp"})
     advice = "is timestamp without time zone; use timestamptz"

@@ -25,5 +25,6 @@ from migration_check.lint.base import ColumnTypeRule
 class PreferBigint(ColumnTypeRule):
     code = "MC033"
     name = "prefer-bigint"
+    elsewhere = ("squawk:prefer-bigint-over-int", "squawk:prefer-big-int")
     types = frozenset({"int4", "int2", "serial", "smallserial", "serial4", "serial2"})
     advice = "is a 32-bit or 16-bit integer; prefer bigint"

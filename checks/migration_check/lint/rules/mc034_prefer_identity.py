@@ -26,5 +26,6 @@ from migration_check.lint.base import ColumnTypeRule
 class PreferIdentity(ColumnTypeRule):
     code = "MC034"
     name = "prefer-identity"
+    elsewhere = ("squawk:prefer-identity",)
     types = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
     advice = "is serial; prefer GENERATED ... AS IDENTITY"

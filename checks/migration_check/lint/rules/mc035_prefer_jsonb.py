@@ -26,5 +26,6 @@ from migration_check.lint.base import ColumnTypeRule
 class PreferJsonb(ColumnTypeRule):
     code = "MC035"
     name = "prefer-jsonb"
+    elsewhere = ("eugene:E3",)
     types = frozenset({"json"})
     advice = "is json; prefer jsonb"

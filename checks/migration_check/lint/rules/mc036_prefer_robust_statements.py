@@ -30,6 +30,7 @@ from migration_check.lint.base import LintContext, Rule
 class PreferRobustStatements(Rule):
     code = "MC036"
     name = "prefer-robust-statements"
+    elsewhere = ("squawk:prefer-robust-stmts",)
     severity = None
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:

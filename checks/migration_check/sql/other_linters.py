@@ -1,0 +1,121 @@
+"""What other migration linters' comments acknowledge, so that a risk a team has already accepted
+in the tool it uses is not failed again here.
+
+    -- atlas:nolint DS103              Atlas: the next statement (no names: every check); at the top
+                                       of the file, followed by an empty line: the whole file
+    -- squawk-ignore ban-drop-column   squawk: the next statement; `squawk-ignore-file`: the file
+    -- eugene: ignore E2, E4           eugene: the next statement (no codes: every hint)
+    -- safety-assured:start            diesel-guard: every statement up to
+    -- safety-assured:end              the end of the block
+
+A name given is matched against the names each lint rule lists as its equivalents in that tool
+(`Rule.elsewhere`); a comment that names none acknowledges every rule. Comments are read by
+PostgreSQL's own scanner, as confirmations are, so a `--` inside a string is never taken for one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from pglast import parser
+
+from migration_check.model import Script
+
+# Each tool's directive: the tool, what the words after it name, and how far it reaches.
+_DIRECTIVES = (
+    ("atlas", re.compile(r"^atlas:nolint\b(?P<names>.*)$", re.S)),
+    ("squawk", re.compile(r"^squawk-ignore(?P<file>-file)?\b(?P<names>.*)$", re.S)),
+    ("eugene", re.compile(r"^eugene:\s*ignore\b(?P<names>.*)$", re.S)),
+)
+_BLOCK_START, _BLOCK_END = "safety-assured:start", "safety-assured:end"
+NEXT, BLOCK, FILE = "next statement", "block", "file"
+
+
+@dataclass(frozen=True)
+class Acknowledgment:
+    tool: str  # "atlas", "squawk", "eugene", "diesel-guard"
+    names: frozenset[str] | None  # lower-cased check names; None: every check
+    line: int  # of the comment, in the file
+    reach: str  # NEXT, BLOCK or FILE
+    last_line: int = 0  # BLOCK: the line of its end; NEXT: the line the next statement starts on
+    text: str = ""  # the comment as written
+
+    def acknowledges(self, elsewhere: tuple[str, ...]) -> bool:
+        """Whether it names one of a rule's equivalents (`tool:name`), or names none."""
+        if self.names is None:
+            return True
+        return any(tool == self.tool and name.lower() in self.names
+                   for tool, _, name in (alias.partition(":") for alias in elsewhere))
+
+    def describe(self) -> str:
+        if self.reach == BLOCK:
+            return f"diesel-guard's safety-assured block, lines {self.line}-{self.last_line}"
+        return f"`{self.text}` at line {self.line}" + (" (the whole file)" if self.reach == FILE else "")
+
+
+def acknowledgments(script: Script | None) -> tuple[Acknowledgment, ...]:
+    if script is None:
+        return ()
+    offset = script.first_line - 1
+    return tuple(Acknowledgment(tool, names, line + offset, reach, last + offset if last else 0, text)
+                 for tool, names, line, reach, last, text in _found(script.sql))
+
+
+def covering(found: tuple[Acknowledgment, ...], line: int, elsewhere: tuple[str, ...]) -> Acknowledgment | None:
+    """The acknowledgment of a rule (its `elsewhere` names) for the statement that starts at `line`."""
+    for acknowledgment in found:
+        if not acknowledgment.acknowledges(elsewhere):
+            continue
+        if acknowledgment.reach == FILE or (acknowledgment.reach == NEXT and acknowledgment.last_line == line):
+            return acknowledgment
+        if acknowledgment.reach == BLOCK and acknowledgment.line <= line <= acknowledgment.last_line:
+            return acknowledgment
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _found(text: str) -> tuple[tuple[str, frozenset[str] | None, int, str, int, str], ...]:
+    try:
+        tokens = parser.scan(text)
+    except parser.ParseError:
+        return ()
+    found: list[tuple[str, frozenset[str] | None, int, str, int, str]] = []
+    block_start: int | None = None
+    seen_statement = False
+    for index, token in enumerate(tokens):  # the scanner's offsets count characters
+        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
+            seen_statement = True
+            continue
+        comment = text[token.start:token.end + 1]
+        body = (comment[2:-2] if token.name == "C_COMMENT" else comment[2:]).strip()
+        line = text.count("\n", 0, token.start) + 1
+        if body.startswith(_BLOCK_START):
+            block_start = line
+            continue
+        if body.startswith(_BLOCK_END) and block_start is not None:
+            found.append(("diesel-guard", None, block_start, BLOCK, line, ""))
+            block_start = None
+            continue
+        for tool, pattern in _DIRECTIVES:
+            match = pattern.match(body)
+            if match is None:
+                continue
+            names = frozenset(name.lower() for name in re.split(r"[\s,]+", match["names"]) if name) or None
+            whole_file = bool(match.groupdict().get("file")) or (
+                tool == "atlas" and not seen_statement and _blank_line_after(text, token.end + 1))
+            next_line = _next_statement_line(text, tokens, index)
+            found.append((tool, names, line, FILE if whole_file else NEXT, next_line, comment.strip()))
+    return tuple(found)
+
+
+def _blank_line_after(text: str, end: int) -> bool:
+    """Atlas reads a directive as the file's when an empty line follows it."""
+    rest = text[end:].split("\n", 2)
+    return len(rest) > 1 and not rest[1].strip()
+
+
+def _next_statement_line(text: str, tokens: list, index: int) -> int:
+    following = next((t for t in tokens[index + 1:] if t.name not in ("SQL_COMMENT", "C_COMMENT")), None)
+    return text.count("\n", 0, following.start) + 1 if following is not None else 0
