@@ -162,13 +162,16 @@ def test_extension_types_get_their_text_forms(conn: psycopg.Connection) -> None:
 
 def test_values_follow_what_a_columns_own_check_allows(conn: psycopg.Connection) -> None:
     # A NOT NULL status under `IN ('new', 'done')` left its table empty ("status 1" is neither), and
-    # crates.io's versions.tar_sha256 must be 32 bytes (`octet_length(tar_sha256) = 32`).
-    conn.execute("""create table orders (id int primary key,
+    # crates.io's versions.tar_sha256 must be 32 bytes (`octet_length(tar_sha256) = 32`); a domain's
+    # CHECK names the value VALUE.
+    conn.execute("""create domain yes_no as varchar(3) check (value in ('YES', 'NO'));
+                    create table orders (id int primary key,
                         status text not null check (status in ('new', 'done')),
                         sha bytea not null check (octet_length(sha) = 32),
                         code text not null check (length(code) = 4),
                         price numeric not null check (price >= 10 and price <= 20),
                         kind int not null check (kind = any (array[3, 4])),
+                        answer yes_no not null,
                         pattern text not null check (pattern ~ '^[A-Z]+$'))""")
     filler = RowFiller(rows=2, excluded=set())
     filler.fill(conn)
@@ -176,5 +179,5 @@ def test_values_follow_what_a_columns_own_check_allows(conn: psycopg.Connection)
                                                   ' "orders" violates check constraint "orders_pattern_check"'}
     conn.execute("alter table orders drop constraint orders_pattern_check; create table orders2 (like orders including all)")
     filler.fill(conn)
-    assert conn.execute("select status, length(sha), code, price, kind from orders2 order by id nulls last").fetchall() == [
-        ("new", 32, "0001", 11, 3), ("done", 32, "0002", 12, 4)]
+    assert conn.execute("select status, length(sha), code, price, kind, answer from orders2 order by id").fetchall() == [
+        ("new", 32, "0001", 11, 3, "YES"), ("done", 32, "0002", 12, 4, "NO")]

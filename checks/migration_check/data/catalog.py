@@ -55,7 +55,8 @@ _TYPES = """
 SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typbasetype, t.typtypmod, t.typelem,
        array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
        (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid),
-       {multirange}
+       {multirange},
+       array(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c')
 FROM pg_type t WHERE t.oid = ANY($1)
 """
 MULTIRANGES = 140000  # PostgreSQL 14 added multirange types
@@ -84,6 +85,7 @@ class TypeInfo:
     element: int  # an array's element type
     labels: tuple[str, ...]  # an enum's labels, in order
     subtype: int | None  # a range's subtype (for a multirange: its range type)
+    checks: tuple[str, ...] = ()  # a domain's CHECK constraints, as pg_get_constraintdef prints them
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,9 @@ def types(conn: psycopg.Connection, wanted: set[int], built_in: dict[int, TypeIn
         found |= {oid: known[oid] for oid in wanted if oid in known}
         missing = wanted - known.keys()
         for row in fetch(conn, query, sorted(missing)) if missing else ():
-            oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of = row
+            oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of, checks = row
             found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
-                                  subtype if subtype is not None else multirange_of)
+                                  subtype if subtype is not None else multirange_of, tuple(checks or ()))
             if built_in is not None and oid < FIRST_NORMAL_OID:
                 built_in[oid] = found[oid]
         wanted = {info.base for info in found.values()} | {info.element for info in found.values()} \

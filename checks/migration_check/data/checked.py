@@ -1,8 +1,9 @@
-"""Values that satisfy a column's own CHECK constraints, where the constraint says what they are:
-a list of allowed values (`status IN ('new', 'done')`), an exact length (`octet_length(sha256) =
-32`), or bounds (`price >= 0 AND price <= 100`). Read from the constraint's definition with
-PostgreSQL's parser. A NOT NULL column under such a check left its table empty before: the
-generated text never was one of the values (`status 1`), and nothing else could stand in for it.
+"""Values that satisfy a column's own CHECK constraints (or its domain's, which name the value
+VALUE), where the constraint says what they are: a list of allowed values (`status IN ('new',
+'done')`), an exact length (`octet_length(sha256) = 32`), or bounds (`price >= 0 AND price <=
+100`). Read from the constraint's definition with PostgreSQL's parser. A NOT NULL column under
+such a check left its table empty before: the generated text never was one of the values (`status
+1`), and nothing else could stand in for it.
 
 Other shapes (a regular expression, a function of several columns) give nothing here; the filler's
 row-by-row variants and its report of what stayed empty take over.

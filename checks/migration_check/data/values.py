@@ -73,8 +73,7 @@ def value(column: Column, types: dict[int, TypeInfo], i: int, versions: bool = F
     refuses with text that reads like the column's name (crates.io computes a sort key from
     `versions.num` in a trigger, and a NOT NULL column gets NULL from anything else)."""
     if column.checks:
-        info = types.get(column.type_oid)
-        allowed = checked.value(column.checks, column.name, i, byte_string=info is not None and info.name == "bytea")
+        allowed = checked.value(column.checks, column.name, i, _is_bytea(column.type_oid, types))
         if allowed is not None:
             return allowed
     return _value(column.type_oid, column.typmod, "" if versions else column.name, types, i)
@@ -86,7 +85,9 @@ def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i:
         return None
     k = i + 1
     if info.kind == "d":
-        return _value(info.base, info.base_typmod, name, types, i)
+        # A domain's CHECK names the value VALUE: `CHECK (VALUE IN ('YES', 'NO'))`.
+        allowed = checked.value(info.checks, "value", i, _is_bytea(info.base, types)) if info.checks else None
+        return allowed if allowed is not None else _value(info.base, info.base_typmod, name, types, i)
     if info.kind == "e":
         return info.labels[i % len(info.labels)] if info.labels else None
     if info.kind == "r" and info.subtype:
@@ -112,6 +113,11 @@ def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i:
         return _text(name, k, typmod - 4 if typmod >= 4 else None)
     simple = _SIMPLE.get(info.name)
     return str(simple(k)) if callable(simple) else None
+
+
+def _is_bytea(type_oid: int, types: dict[int, TypeInfo]) -> bool:
+    info = types.get(type_oid)
+    return info is not None and info.name == "bytea"
 
 
 def _numeric(k: int, typmod: int) -> str:
