@@ -33,6 +33,7 @@ from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
+from migration_check.discovery.pop import PopLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.sql_migrate import SqlMigrateLayout
@@ -71,6 +72,7 @@ LAYOUTS: dict[str, Layout] = {
         DbMigrateLayout(),
         GooseLayout(),
         SqlMigrateLayout(),
+        PopLayout(),
         GolangMigrateLayout(),
         MaraguMigrateLayout(),
         DieselLayout(),

@@ -91,6 +91,15 @@ DBMATE = Bookkeeping(
 )
 
 # Diesel (diesel_migrations): the version as text, and when it ran.
+# pop (popx's migrator.go): one row per applied version, deleted by its down.
+POP = Bookkeeping(
+    table="public.schema_migration",
+    create=("CREATE TABLE IF NOT EXISTS schema_migration (version varchar(48) NOT NULL, version_self int NOT NULL"
+            " DEFAULT 0); CREATE UNIQUE INDEX IF NOT EXISTS schema_migration_version_idx ON schema_migration (version)"),
+    applied=lambda m: [_q("INSERT INTO schema_migration (version) VALUES ({})", m.version)],
+    reverted=_by_version("schema_migration", "version"),
+)
+
 DIESEL = Bookkeeping(
     table="public.__diesel_schema_migrations",
     create=("CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL,"

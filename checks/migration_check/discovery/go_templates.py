@@ -14,7 +14,8 @@ from pathlib import Path
 
 from migration_check.git_command import git_succeeds
 
-POP = "github.com/gobuffalo/pop"
+# gobuffalo/pop, and Ory's fork with the migrator of ory/x (popx), which renders files the same way.
+POPS = ("github.com/gobuffalo/pop", "github.com/ory/pop", "github.com/ory/x")
 
 
 def template_action(text: str) -> tuple[int, str] | None:
@@ -39,5 +40,6 @@ def skip_reason(text: str, directory: Path) -> str | None:
 
 @functools.lru_cache(maxsize=16)
 def requires_pop(directory: Path) -> bool:
-    """Whether a go.mod that git tracks in the directory's repository requires gobuffalo/pop."""
-    return git_succeeds(directory, "grep", "-q", "-F", POP, "--", ":/go.mod", ":/**/go.mod", timeout=30)
+    """Whether a go.mod that git tracks in the directory's repository requires pop."""
+    patterns = [argument for pop in POPS for argument in ("-e", pop)]
+    return git_succeeds(directory, "grep", "-q", "-F", *patterns, "--", ":/go.mod", ":/**/go.mod", timeout=30)
