@@ -76,6 +76,12 @@ OBSERVED = {
     "a truncate empties, it does not copy": ("truncate appointments;\n", "select 1;\n", False,
                                             "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), emptied"
                                             " by line 1 (truncate appointments)"),
+    # mild-blue/txmatching: `TRUNCATE TABLE config CASCADE` empties the tables that reference
+    # config too, which no statement names ("public.pairing_result: ... rewritten", at no line).
+    "a truncate's cascade empties the tables that reference it": (
+        "alter table appointments add foreign key (clinic_id) references clinics;\ntruncate clinics cascade;\n",
+        "alter table appointments drop constraint appointments_clinic_id_fkey;\n", False,
+        "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), emptied by line 2 (truncate clinics cascade)"),
     "a foreign key without NOT VALID": ("alter table appointments add foreign key (clinic_id) references clinics;\n",
                                         "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
                                         False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),

@@ -250,6 +250,23 @@ def test_include_problems_are_located(tmp_path: Path) -> None:
     assert (found.path, found.line) == (bad, 2)
 
 
+def test_a_backquoted_cat_of_a_repository_file_is_its_content(tmp_path: Path) -> None:
+    # Tamarou/Registry (sqitch): `\\set template_content `cat templates/....html.ep``, then
+    # `INSERT ... VALUES (:'template_content')`: refused as "backquoted shell commands" before.
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text("<p>it's here</p>\n")
+    main = tmp_path / "sql" / "deploy" / "page.sql"
+    main.parent.mkdir(parents=True)
+    sql = "\\set content `cat templates/page.html`\ninsert into pages values (:'content');\n"
+    [statement] = split(sql, main, root=tmp_path)
+    assert statement.sql == "insert into pages values ('<p>it''s here</p>')"
+    # No shell runs for a migration: any other command is refused at its place.
+    found = problem("\\set x `curl http://example.com`\nselect 1;\n", main, root=tmp_path)
+    assert (found.line, found.column) == (1, 8) and "runs a shell command" in found.message
+    outside = problem("\\set x `cat /etc/passwd`\nselect 1;\n", main, root=tmp_path)
+    assert "outside the repository" in outside.message
+
+
 def test_backslashes_inside_strings_and_comments_are_not_meta_commands() -> None:
     statements = split("select E'a\\\\b', '\\\\x';\n-- \\connect x\n/* \\q */ select 2;")
     assert [s.node for s in statements] == ["SelectStmt", "SelectStmt"]

@@ -22,10 +22,13 @@ as not observed.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
 from pglast import ast, parser
+from pglast.enums import DropBehavior
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.lint import registered
@@ -171,7 +174,8 @@ class Locks(Family):
                 or next((_responsible(statements, parent, rewritten)
                          for parent in (ancestors if ancestors is not None else _ancestors(context, oid))), None)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
-            emptied = _emptied_first(statements, {relation.relname, *ancestors}) if ancestors is not None else None
+            emptied = _emptied_first(statements, {relation.relname, *ancestors},
+                                     functools.partial(_referenced, context, oid)) if ancestors is not None else None
             if emptied is not None:
                 # TRUNCATE gives the table a new, empty file: nothing is copied (the data family
                 # judges the rows it drops).
@@ -237,9 +241,10 @@ def _ancestors(context: MigrationContext, oid: int) -> list[str]:
     return [name for (name,) in context.tool_session.execute(_ANCESTORS, (oid, oid)).fetchall()]
 
 
-def _emptied_first(statements: list[Statement], names: set[str]) -> Statement | None:
-    """The TRUNCATE of the table (or of its partitioned table) that comes before any statement on
-    it that rewrites, when there is one: its new file is then TRUNCATE's, not a copy."""
+def _emptied_first(statements: list[Statement], names: set[str], referenced: Callable[[], set[str]]) -> Statement | None:
+    """The TRUNCATE of the table (or of its partitioned table, or, with CASCADE, of a table it
+    references: `referenced` reads those) that comes before any statement on it that rewrites,
+    when there is one: its new file is then TRUNCATE's, not a copy."""
     for statement in statements:
         if names & statement_names(statement.sql) and _may_rewrite(statement):
             return None
@@ -247,10 +252,25 @@ def _emptied_first(statements: list[Statement], names: set[str]) -> Statement | 
             parsed = trees.parse(statement.sql)
         except parser.ParseError:
             continue
-        if any(isinstance(raw.stmt, ast.TruncateStmt) and any(getattr(r, "relname", None) in names
-                                                              for r in raw.stmt.relations or ()) for raw in parsed):
-            return statement
+        for raw in parsed:
+            if not isinstance(raw.stmt, ast.TruncateStmt):
+                continue
+            truncated = {getattr(r, "relname", None) for r in raw.stmt.relations or ()}
+            if truncated & names or (raw.stmt.behavior == DropBehavior.DROP_CASCADE and truncated & referenced()):
+                return statement
     return None
+
+
+# The tables a table references through foreign keys, near and far: TRUNCATE ... CASCADE of any
+# of them empties it too (mild-blue/txmatching's `TRUNCATE TABLE config CASCADE`).
+_REFERENCED = ("WITH RECURSIVE refs(oid) AS (SELECT confrelid FROM pg_catalog.pg_constraint WHERE conrelid = %s::oid"
+               " AND contype = 'f' UNION SELECT c.confrelid FROM pg_catalog.pg_constraint c JOIN refs r"
+               " ON c.conrelid = r.oid WHERE c.contype = 'f') SELECT p.relname::text FROM refs"
+               " JOIN pg_catalog.pg_class p ON p.oid = refs.oid")
+
+
+def _referenced(context: MigrationContext, oid: int) -> set[str]:
+    return {name for (name,) in context.tool_session.execute(_REFERENCED, (oid,)).fetchall()}
 
 
 def _responsible(statements: list[Statement], relname: str, rewritten: bool = False) -> Statement | None:

@@ -3,6 +3,7 @@ variable substitution (`:name`, `:'name'`, `:"name"`) and `\\i`/`\\ir` includes.
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from pglast import parser
@@ -37,10 +38,12 @@ def meta_name(text: str, backslash: int) -> str:
     return text[backslash + 1 : end]
 
 
-def meta_arguments(source: Source, at: int, rest: str, variables: dict[str, str]) -> list[str]:
+def meta_arguments(source: Source, at: int, rest: str, variables: dict[str, str],
+                   root: Path | None = None) -> list[str]:
     """The arguments of a meta-command as psql reads them (psqlscanslash.l), not as SQL: white
     space separates them, single quotes quote them ('it''s'), and `:name`, `:'name'`, `:"name"`
-    are substituted; so `\\i parts/0001_part.sql` is one file name."""
+    are substituted; so `\\i parts/0001_part.sql` is one file name. A backquoted command is the
+    shell's: only `cat FILE` of a file of the repository (`root`) is replayed, as its content."""
     words: list[str] = []
     index, length = 0, len(rest)
     while index < length:
@@ -51,7 +54,12 @@ def meta_arguments(source: Source, at: int, rest: str, variables: dict[str, str]
         while index < length and not rest[index].isspace():
             char = rest[index]
             if char == "`":
-                raise source.problem(at + index, "backquoted shell commands in meta-command arguments are not supported")
+                closing = rest.find("`", index + 1)
+                if closing == -1:
+                    raise source.problem(at + index, "unterminated backquoted command in a meta-command argument")
+                word.append(_command_output(source, at + index, rest[index + 1 : closing], root))
+                index = closing + 1
+                continue
             if char in "'\"":
                 closing = _closing_quote(rest, index)
                 if closing == -1:
@@ -71,6 +79,23 @@ def meta_arguments(source: Source, at: int, rest: str, variables: dict[str, str]
             index += 1
         words.append("".join(word))
     return words
+
+
+def _command_output(source: Source, at: int, command: str, root: Path | None) -> str:
+    """What a backquoted `cat FILE` prints, the trailing newline removed as psql removes it
+    (Tamarou/Registry: `\\set template_content `cat templates/....html.ep``). No shell runs:
+    migrations are untrusted, so any other command is refused."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        words = []
+    if len(words) != 2 or words[0] != "cat" or any(char in command for char in "|;&$<>()*?~{}"):
+        raise source.problem(at, f"`{command}` runs a shell command, which this check never runs for a migration"
+                                 " (migrations are untrusted): only `cat FILE` of a file of the repository is"
+                                 " replayed; put the value in the script, or \\i a file")
+    path = resolve_include(source, at, words[1], relative=False, root=root)
+    text = read_included(source, at, path)
+    return text[:-1] if text.endswith("\n") else text
 
 
 def _closing_quote(text: str, opening: int) -> int:

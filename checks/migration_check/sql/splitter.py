@@ -202,7 +202,7 @@ class Splitter:
                 self._check_encoding(source, arguments_at, line[1 + len(name):])
             return True
         if name in ("set", "unset"):
-            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
+            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables, self.root)
             if arguments and name == "set":
                 self.variables[arguments[0]] = "".join(arguments[1:])
             elif arguments:
@@ -212,7 +212,7 @@ class Splitter:
             self._slash_copy(source, start, line[1 + len(name):])
             return True
         if name in ("i", "include", "ir", "include_relative"):
-            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables)
+            arguments = meta_arguments(source, arguments_at, line[1 + len(name):], self.variables, self.root)
             if len(arguments) != 1:
                 raise source.problem(start, f"\\{name} takes one file name")
             included = resolve_include(source, start, arguments[0], relative=name in ("ir", "include_relative"),
