@@ -5,11 +5,14 @@ migration of its own and every shared down an orphan (1,440 failures; 132 now, e
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.model import Transaction
+from migration_check.servers.base import Database
 from migration_check.sql import split_script
 from test_discovery_golang_migrate import repository
 
@@ -72,3 +75,34 @@ def test_the_parts_of_a_split_migration_are_replayed_as_one(tmp_path: Path) -> N
     # popx runs the downs newest first: the parts' downs in that order.
     assert [s.sql for s in split_script(identities.down)] == ["DROP TABLE credentials", "DROP TABLE identities"]
     assert len(identities.files) == 6
+
+
+def test_a_split_migration_is_judged_as_one_with_its_parts_files_and_lines(pg_server: Database, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    write_files(root, {
+        "migrations/20240101000000000000_base.postgres.up.sql": "create table t (id int primary key, c text);\n",
+        "migrations/20240101000000000000_base.postgres.down.sql": "drop table t;\n",
+        "migrations/20240102000000000000_drop.postgres.up.sql": "select 1;\n",
+        "migrations/20240102000000000000_drop.postgres.down.sql": "alter table t add column c text;\n",
+        # A confirmation in a part's file confirms that part's statement.
+        "migrations/20240102000000000001_drop.postgres.up.sql": (
+            '-- migration-check: allow drop-column,data-loss "nobody reads c since 2023"\nalter table t drop column c;\n'),
+        "migrations/20240102000000000001_drop.postgres.down.sql": "",
+        "migrations/20240103000000000000_index.postgres.up.sql": "create index t_id on t (id);\n",
+        "migrations/20240103000000000000_index.postgres.down.sql": "",
+        "migrations/20240103000000000001_index.postgres.up.sql": "comment on table t is 'indexed';\n",
+        "migrations/20240103000000000001_index.postgres.down.sql": "-- nothing\n",
+    })
+    report = tmp_path / "r.xml"
+    code = main(["check", str(root / "migrations"), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"].split(".")[-1], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    lint = cases[("lint", "20240102000000_drop: MC002 drop-column")]
+    assert lint.find("failure") is None and "confirmed: nobody reads c since 2023" in (lint.findtext("system-out") or "")
+    assert lint.attrib["file"] == "20240102000000000001_drop.postgres.up.sql" and lint.attrib["line"] == "2"
+    assert cases[("data", "20240102000000_drop")].find("failure") is None
+    failure = cases[("roundtrip", "20240103000000_index")].find("failure")
+    assert code == 1 and failure is not None
+    assert ("(the 2 files of its rollback, 20240103000000000001_index.postgres.down.sql to"
+            " 20240103000000000000_index.postgres.down.sql, hold no statement)") in failure.attrib["message"]
+    # Each statement said with its part's file.
+    assert "created by the up (line 1 of 20240103000000000000_index.postgres.up.sql)" in failure.attrib["message"]

@@ -9,7 +9,12 @@ from pathlib import Path
 
 from migration_check.lint import rule_named
 from migration_check.model import Script
+from migration_check.sql import Statement
 from migration_check.sql.other_linters import BLOCK, FILE, NEXT, acknowledgments, covering
+
+
+def at(line: int, path: Path = Path("m.sql")) -> Statement:
+    return Statement(sql="select 1", path=path, line=line, column=1, offset=0, node="SelectStmt")
 
 SQL = """-- atlas:nolint
 
@@ -44,10 +49,10 @@ def test_a_name_acknowledges_the_rules_that_check_the_same() -> None:
     assert drop_column is not None and drop_table is not None
     found = acknowledgments(Script(Path("m.sql"), "-- squawk-ignore ban-drop-column\nALTER TABLE t DROP COLUMN a;\n"
                                                    "-- atlas:nolint DS102\nDROP TABLE t;\nDROP TABLE u;\n"))
-    assert covering(found, 2, drop_column.elsewhere) is found[0]
-    assert covering(found, 2, drop_table.elsewhere) is None  # squawk's name is the drop-column check
-    assert covering(found, 4, drop_table.elsewhere) is found[1]
-    assert covering(found, 5, drop_table.elsewhere) is None  # the next statement only
+    assert covering(found, at(2), drop_column.elsewhere) is found[0]
+    assert covering(found, at(2), drop_table.elsewhere) is None  # squawk's name is the drop-column check
+    assert covering(found, at(4), drop_table.elsewhere) is found[1]
+    assert covering(found, at(5), drop_table.elsewhere) is None  # the next statement only
     assert found[1].describe() == "`-- atlas:nolint DS102` at line 3"
 
 

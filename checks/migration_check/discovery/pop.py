@@ -158,7 +158,7 @@ def _split_groups(ups: list[tuple[str, tuple[PopFile, Path]]]) -> list[list[tupl
 def _included(path: Path, parts: list[Path], transaction: Transaction) -> Script:
     """One script of several files, each included as psql includes a file, so that every
     statement keeps its own file and line."""
-    return Script(path, "".join(f"\\ir {part.name}\n" for part in parts), transaction=transaction)
+    return Script(path, "".join(f"\\ir {part.name}\n" for part in parts), transaction=transaction, parts=tuple(parts))
 
 
 def _script(parsed: PopFile, path: Path) -> Script:

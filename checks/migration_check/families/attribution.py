@@ -70,8 +70,9 @@ class Attribution:
                     if difference.change == EXTRA and (
                             drop := find_statement(self._parsed("up"), difference.kind, difference.name, (DROPPED,))):
                         # Not there before the up: the up's DROP ... IF EXISTS let it pass.
-                        words += f" (the up's drop of it, line {drop.line}, found none: it was not there before the up)"
-                return Culprit(statement, words.format(line=statement.line))
+                        words += (f" (the up's drop of it, line {self._line(drop, 'up')}, found none: it was not there"
+                                  " before the up)")
+                return Culprit(statement, words.format(line=self._line(statement, role)))
         return self._dropped_along(difference)
 
     def _dropped_along(self, difference: Difference) -> Culprit | None:
@@ -83,13 +84,14 @@ class Attribution:
         definition = before.fields.get("definition") if before is not None else None
         found = implicit_drop(self._parsed("up"), difference.kind, difference.name, definition)
         if found is not None:
-            return Culprit(found.statement, _DROPPED_BY_UP.format(line=found.statement.line) + found.words)
+            return Culprit(found.statement, _DROPPED_BY_UP.format(line=self._line(found.statement, "up")) + found.words)
         # Or the rollback's (crates.io: its rollback drops the function the up replaced, CASCADE,
         # and with it the trigger that called it, which no statement names).
         found = implicit_drop(self._parsed("rollback"), difference.kind, difference.name, definition, "the rollback")
         if found is None:
             return None
-        return Culprit(found.statement, f"dropped by the rollback (line {found.statement.line})" + found.words)
+        return Culprit(found.statement, f"dropped by the rollback (line {self._line(found.statement, 'rollback')})"
+                       + found.words)
 
     def statement(self, difference: Difference) -> Statement | None:
         culprit = self.culprit(difference)
@@ -98,6 +100,13 @@ class Attribution:
     def words(self, difference: Difference) -> str | None:
         culprit = self.culprit(difference)
         return culprit.words if culprit else None
+
+    def _line(self, statement: Statement, role: str) -> str:
+        """The statement's line, and its file where that is not the script's own (an included
+        file, a split pop migration's part: "line 4 of 20220210000001000003_nid.postgres.up.sql")."""
+        script = self._scripts[role]
+        return str(statement.line) if script is None or (statement.path == script.path and not script.parts) else \
+            f"{statement.line} of {statement.path.name}"
 
     def _parsed(self, role: str) -> list[Statement]:
         if role not in self._statements:

@@ -201,6 +201,9 @@ class MigrationContext:
             return ""
         holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else "holds no statement"
         file = self.project.relative(down.path)
+        if len(down.parts) > 1 and not statements:  # a split pop migration's downs, all empty
+            first, last = (self.project.relative(part) for part in (down.parts[0], down.parts[-1]))
+            return f" (the {len(down.parts)} files of its rollback, {first} to {last}, hold no statement)"
         up = self.migration.up
         if up is not None and up.path == down.path:  # a section of the file (goose, dbmate)
             return f" (the rollback section of {file}, from line {down.first_line}, {holds})"

@@ -223,7 +223,7 @@ def _acknowledged(up: Script, statements: list[Statement | None]) -> str | None:
     check that predicts one, or every check), or None."""
     names = tuple(alias for rule in registered() if rule.predicts_rewrite for alias in rule.elsewhere)
     found = acknowledgments(up)
-    covered = [covering(found, statement.line, names) if statement is not None else None for statement in statements]
+    covered = [covering(found, statement, names) if statement is not None else None for statement in statements]
     if not found or None in covered:
         return None
     return "; ".join(dict.fromkeys(acknowledgment.describe() for acknowledgment in covered if acknowledgment))

@@ -52,7 +52,7 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
                              and c.problem is None and targets[c] is finding.statement), None)
         if confirmation is not None:
             used.add(confirmation)
-        acknowledged = None if confirmation else covering(elsewhere, finding.statement.line, finding.rule.elsewhere)
+        acknowledged = None if confirmation else covering(elsewhere, finding.statement, finding.rule.elsewhere)
         case = _case(project, subject, finding, confirmation, acknowledged)
         if confirmation is None and finding.rule.predicts_rewrite and observed and observed.get(finding.table or "") is False:
             case.status = Status.PASSED
@@ -88,7 +88,10 @@ def _confirmation_problem(confirmation: Confirmation, used: set[Confirmation]) -
 
 
 def _target(statements: list[Statement], confirmation: Confirmation) -> Statement | None:
-    """The statement a confirmation applies to: the one whose lines hold it, or the next one."""
+    """The statement a confirmation applies to: the one whose lines hold it, or the next one (in
+    its own file, where the script is made of several)."""
+    if confirmation.path is not None:
+        statements = [s for s in statements if s.path == confirmation.path]
     for statement in statements:
         last = statement.line + statement.sql.rstrip().count("\n")
         if statement.line <= confirmation.line <= last or statement.line > confirmation.line:

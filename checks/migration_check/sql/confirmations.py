@@ -14,9 +14,11 @@ from __future__ import annotations
 import functools
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from pglast import parser
 
+from migration_check.errors import read_utf8
 from migration_check.model import Script
 
 PREFIX = "migration-check:"
@@ -33,6 +35,7 @@ class Confirmation:
     reason: str
     line: int  # in the file
     problem: str | None = None  # why the comment is not a valid confirmation
+    path: Path | None = None  # the file it is in, where the script is made of several (Script.parts)
 
     def names(self) -> tuple[str, ...]:
         """What it allows: `allow drop-column,data-loss "..."` confirms both findings of one statement."""
@@ -42,6 +45,9 @@ class Confirmation:
 def confirmations(script: Script | None) -> tuple[Confirmation, ...]:
     if script is None:
         return ()
+    if script.parts:
+        return tuple(Confirmation(allows, reason, 1 + line, problem, part)
+                     for part in script.parts for allows, reason, line, problem in _found(read_utf8(part)))
     return tuple(Confirmation(allows, reason, script.first_line + line, problem)
                  for allows, reason, line, problem in _found(script.sql))
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from pglast import parser
 
+from migration_check.errors import read_utf8
 from migration_check.model import Script
+from migration_check.sql.statement import Statement
 
 # Each tool's directive: the tool, what the words after it name, and how far it reaches.
 _DIRECTIVES = (
@@ -41,6 +44,7 @@ class Acknowledgment:
     reach: str  # NEXT, BLOCK or FILE
     last_line: int = 0  # BLOCK: the line of its end; NEXT: the line the next statement starts on
     text: str = ""  # the comment as written
+    path: Path | None = None  # the file it is in, where the script is made of several (Script.parts)
 
     def acknowledges(self, elsewhere: tuple[str, ...]) -> bool:
         """Whether it names one of a rule's equivalents (`tool:name`), or names none."""
@@ -58,15 +62,20 @@ class Acknowledgment:
 def acknowledgments(script: Script | None) -> tuple[Acknowledgment, ...]:
     if script is None:
         return ()
+    if script.parts:
+        return tuple(Acknowledgment(*found, path=part) for part in script.parts for found in _found(read_utf8(part)))
     offset = script.first_line - 1
     return tuple(Acknowledgment(tool, names, line + offset, reach, last + offset if last else 0, text)
                  for tool, names, line, reach, last, text in _found(script.sql))
 
 
-def covering(found: tuple[Acknowledgment, ...], line: int, elsewhere: tuple[str, ...]) -> Acknowledgment | None:
-    """The acknowledgment of a rule (its `elsewhere` names) for the statement that starts at `line`."""
+def covering(found: tuple[Acknowledgment, ...], statement: Statement, elsewhere: tuple[str, ...]) -> Acknowledgment | None:
+    """The acknowledgment of a rule (its `elsewhere` names) for the statement."""
+    line = statement.line
     for acknowledgment in found:
         if not acknowledgment.acknowledges(elsewhere):
+            continue
+        if acknowledgment.path is not None and acknowledgment.path != statement.path:
             continue
         if acknowledgment.reach == FILE or (acknowledgment.reach == NEXT and acknowledgment.last_line == line):
             return acknowledgment
