@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_files
-from migration_check.discovery import discover
+from migration_check.discovery import discover, layout_named
 from migration_check.errors import FileError
 from migration_check.model import RollbackPolicy, Transaction
 from migration_check.sql.splitter import split_script
@@ -75,3 +75,16 @@ def test_files_sql_migrate_refuses_are_file_errors(tmp_path: Path, text: str, li
     with pytest.raises(FileError) as caught:
         project(tmp_path, {"1-a.sql": text, "2-b.sql": "-- +migrate Up\nselect 1;\n"})
     assert words in caught.value.message and caught.value.line == line
+
+
+def test_the_history_table_dbconfig_names_is_the_runners(tmp_path: Path) -> None:
+    # sql-migrate's `table:` and `schema:` (command/config.go): a live database then holds that
+    # table, which drift must leave out as it leaves out gorp_migrations.
+    write_files(tmp_path, {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        "dbconfig.yml": ("production:\n  dialect: postgres\n  dir: db/migrations\n  table: schema_history\n"
+                         "  schema: ops\nsqlite:\n  dialect: sqlite3\n  dir: db/sqlite\n  table: other\n"),
+        "db/migrations/1_init.sql": "-- +migrate Up\ncreate table t (a int);\n",
+    })
+    found = discover(tmp_path / "db" / "migrations", repo_root=tmp_path)
+    assert layout_named(found.format).history_tables(found.directory) == {"public.gorp_migrations", "ops.schema_history"}

@@ -325,3 +325,13 @@ def _rollback_of(role: FileRole, ups: list[tuple[FileRole, Path]], downs: list[t
         return None
     downs.remove(same)
     return same[1]
+
+
+def up_to_repository_root(directory: Path) -> list[Path]:
+    """The directory and its parents up to its repository's root (the first with `.git`): where a
+    runner's configuration for it may be, and no further."""
+    folders = [directory, *directory.parents]
+    for index, folder in enumerate(folders):
+        if (folder / ".git").exists():
+            return folders[: index + 1]
+    return folders

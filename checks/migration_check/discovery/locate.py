@@ -90,12 +90,18 @@ def _db_migrate(root: Path) -> Iterator[tuple[str, str]]:
 def _sql_migrate(root: Path) -> Iterator[tuple[str, str]]:
     """sql-migrate's dbconfig.yml: each environment's `dir`, of those whose `dialect` is postgres
     (the others' migrations are another database's)."""
+    for environment in sql_migrate_environments(root):
+        yield str(environment.get("dir") or "migrations"), "dbconfig.yml `dir` (dialect postgres)"
+
+
+def sql_migrate_environments(root: Path) -> list[dict]:
+    """The environments of sql-migrate's dbconfig.yml in `root` whose `dialect` is postgres."""
     path = root / "dbconfig.yml"
-    if path.is_file():
-        environments = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for environment in environments.values() if isinstance(environments, dict) else ():
-            if isinstance(environment, dict) and environment.get("dialect") == "postgres":
-                yield str(environment.get("dir") or "migrations"), "dbconfig.yml `dir` (dialect postgres)"
+    if not path.is_file():
+        return []
+    environments = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [environment for environment in (environments.values() if isinstance(environments, dict) else ())
+            if isinstance(environment, dict) and environment.get("dialect") == "postgres"]
 
 
 def _yoyo(root: Path) -> Iterator[tuple[str, str]]:

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_check.discovery.base import up_to_repository_root
+
 Version = tuple[int, int, int]
 
 LOCK_FILES = ("package-lock.json", "pnpm-lock.yaml", "yarn.lock")
@@ -43,7 +45,7 @@ class Versions:
 
 def versions_of(package: str, directory: Path) -> Versions | None:
     """The versions of `package` the project around `directory` runs, or None when unknown."""
-    folders = _up_to_repository_root(directory.resolve())
+    folders = up_to_repository_root(directory.resolve())
     for folder in folders:
         for name in LOCK_FILES:
             lock = folder / name
@@ -54,14 +56,6 @@ def versions_of(package: str, directory: Path) -> Versions | None:
         if manifest.is_file() and (asked := _asked(manifest, package)) is not None:
             return _range(asked, manifest)
     return None
-
-
-def _up_to_repository_root(directory: Path) -> list[Path]:
-    folders = [directory, *directory.parents]
-    for index, folder in enumerate(folders):
-        if (folder / ".git").exists():
-            return folders[: index + 1]
-    return folders
 
 
 def _locked(lock: Path, package: str) -> list[Version]:

@@ -19,8 +19,9 @@ Rules, as sql-migrate applies them (migrate.go, sqlparse/sqlparse.go):
   Lines before the first `Up` or `Down` are ignored; a file with neither is refused.
 - A direction without statements runs nothing: a file without `-- +migrate Down` has an empty
   rollback, which the round trip judges (a project where no file has one is forward-only).
-- The history table is `gorp_migrations` (id, applied_at), keyed by the file name. Test cases are
-  named by the file name without `.sql`.
+- The history table is `gorp_migrations` (id, applied_at), keyed by the file name, unless dbconfig.yml
+  names another (`table:`, in `schema:`; command/config.go): drift leaves that one out too. Test
+  cases are named by the file name without `.sql`.
 """
 
 from __future__ import annotations
@@ -41,9 +42,11 @@ from migration_check.discovery.base import (
     read_sql,
     section,
     split_lines,
+    up_to_repository_root,
     utc_timestamp,
 )
 from migration_check.discovery.goose import annotated_section, parsed_pieces
+from migration_check.discovery.locate import sql_migrate_environments
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -64,6 +67,12 @@ class SqlMigrateLayout(Layout):
     bookkeeping = bookkeeping.SQL_MIGRATE
     transaction_opt_out = "run it outside one, with `-- +migrate Up notransaction`"
     identity = "id"  # gorp_migrations records the file name
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        configured = {f"{environment.get('schema') or 'public'}.{environment['table']}"
+                      for folder in up_to_repository_root(directory.resolve())
+                      for environment in sql_migrate_environments(folder) if environment.get("table")}
+        return super().history_tables(directory) | configured
 
     def detect(self, directory: Path) -> Detection | None:
         files = [p for p in candidate_files(directory) if p.suffix == ".sql"]
