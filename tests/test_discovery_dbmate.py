@@ -9,7 +9,7 @@ import pytest
 
 from conftest import write_files
 from migration_check.cli import main
-from migration_check.discovery import discover
+from migration_check.discovery import discover, layout_named
 from migration_check.errors import FileError
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
@@ -147,3 +147,15 @@ def test_the_up_failing_after_an_indented_marker_says_why_it_ran(pg_server: Data
     message = apply.find("failure").attrib["message"]
     assert code == 1
     assert "_cities.sql:7:5: ERROR 42601: syntax error at or near \"DROP\" (line 6's `-- migrate:down` is indented" in message
+
+
+def test_the_history_table_the_env_names_is_the_runners(tmp_path: Path) -> None:
+    # dbmate reads .env: DBMATE_MIGRATIONS_TABLE ([schema.]table) names its history table, which a
+    # live database then holds and drift must leave out.
+    write_files(tmp_path, {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        ".env": "# dbmate\nDATABASE_URL=postgres://x\nexport DBMATE_MIGRATIONS_TABLE='ops.dbmate_versions'\n",
+        "db/migrations/20240101000000_init.sql": "-- migrate:up\ncreate table t (a int);\n-- migrate:down\ndrop table t;\n",
+    })
+    found = discover(tmp_path / "db" / "migrations", repo_root=tmp_path)
+    assert layout_named(found.format).history_tables(found.directory) == {"public.schema_migrations", "ops.dbmate_versions"}

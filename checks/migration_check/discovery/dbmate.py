@@ -40,8 +40,10 @@ from migration_check.discovery.base import (
     read_sql,
     section,
     split_lines,
+    up_to_repository_root,
     utc_timestamp,
 )
+from migration_check.discovery.locate import dotenv
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -69,6 +71,12 @@ class DbmateLayout(Layout):
 
     identity = "text"  # schema_migrations holds the version as text: 001 and 1 differ
     file_name_order = True
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        # `--migrations-table`, or DBMATE_MIGRATIONS_TABLE in the .env dbmate reads ([schema.]table).
+        named = {table if "." in table else f"public.{table}" for folder in up_to_repository_root(directory.resolve())
+                 if (table := dotenv(folder).get("DBMATE_MIGRATIONS_TABLE"))}
+        return super().history_tables(directory) | named
 
     def detect(self, directory: Path) -> Detection | None:
         files = _sql_files(directory)

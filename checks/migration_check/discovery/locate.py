@@ -162,9 +162,19 @@ def _supabase(root: Path) -> Iterator[tuple[str, str]]:
 
 
 def _dotenv(root: Path) -> Iterator[tuple[str, str]]:
+    for key, value in dotenv(root).items():
+        if key in ("DBMATE_MIGRATIONS_DIR", "GOOSE_MIGRATION_DIR"):
+            yield value, f".env `{key}`"
+
+
+def dotenv(root: Path) -> dict[str, str]:
+    """The settings of the `.env` file in `root` (which dbmate and goose read), as KEY=VALUE lines."""
     path = root / ".env"
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            key, _, value = line.removeprefix("export ").partition("=")
-            if key.strip() in ("DBMATE_MIGRATIONS_DIR", "GOOSE_MIGRATION_DIR"):
-                yield value.strip().strip("'\""), f".env `{key.strip()}`"
+    if not path.is_file():
+        return {}
+    settings = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, equals, value = line.removeprefix("export ").partition("=")
+        if equals and key.strip() and not key.lstrip().startswith("#"):
+            settings[key.strip()] = value.strip().strip("'\"")
+    return settings
