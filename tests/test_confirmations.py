@@ -37,3 +37,17 @@ def test_malformed_confirmations_say_what_is_wrong() -> None:
         "cannot read the confirmation: No closing quotation",
     ]
     assert confirmed([script('-- migration-check: allow data-loss "x"\n'), None], "data-loss")[0][1].reason == "x"
+
+
+def test_a_confirmation_in_an_included_file_is_that_files(tmp_path: Path) -> None:
+    # A sqitch deploy script that `\i`s a shared file (or a split pop migration's parts): the
+    # comment there confirms that file's statement, not the including script's at the same line.
+    shared = tmp_path / "shared" / "drop.sql"
+    shared.parent.mkdir()
+    shared.write_text('-- migration-check: allow drop-table "moved to the archive schema"\ndrop table t;\n')
+    deploy = tmp_path / "deploy" / "x.sql"
+    deploy.parent.mkdir()
+    deploy.write_text('\\i shared/drop.sql\n-- migration-check: allow data-loss "kept in the archive"\nselect 1;\n')
+    found = confirmations(Script(deploy, deploy.read_text(), root=tmp_path))
+    assert found == (Confirmation("data-loss", "kept in the archive", 2, path=deploy),
+                     Confirmation("drop-table", "moved to the archive schema", 1, path=shared))

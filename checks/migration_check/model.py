@@ -62,8 +62,8 @@ class Script:
     # db-migrate, maragu): PostgreSQL runs all of it in a transaction block, the script's own
     # COMMIT notwithstanding (runners that send statements one by one: goose, sql-migrate, yoyo).
     sent_as_one_query: bool = False
-    # The files a script made of several includes (the parts of a split pop migration): each
-    # statement, and each comment that confirms one, is in its own file.
+    # The files a script made of several includes (the parts of a split pop migration), said
+    # when they hold no statement at all.
     parts: tuple[Path, ...] = ()
 
 

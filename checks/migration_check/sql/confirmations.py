@@ -20,6 +20,7 @@ from pglast import parser
 
 from migration_check.errors import read_utf8
 from migration_check.model import Script
+from migration_check.sql.splitter import included_files
 
 PREFIX = "migration-check:"
 # What the replay's families let an author confirm (the rest of the names are lint rules).
@@ -45,11 +46,11 @@ class Confirmation:
 def confirmations(script: Script | None) -> tuple[Confirmation, ...]:
     if script is None:
         return ()
-    if script.parts:
-        return tuple(Confirmation(allows, reason, 1 + line, problem, part)
-                     for part in script.parts for allows, reason, line, problem in _found(read_utf8(part)))
-    return tuple(Confirmation(allows, reason, script.first_line + line, problem)
-                 for allows, reason, line, problem in _found(script.sql))
+    included = included_files(script)
+    own = tuple(Confirmation(allows, reason, script.first_line + line, problem, script.path if included else None)
+                for allows, reason, line, problem in _found(script.sql))
+    return own + tuple(Confirmation(allows, reason, 1 + line, problem, path)
+                       for path in included for allows, reason, line, problem in _found(read_utf8(path)))
 
 
 @functools.lru_cache(maxsize=1024)

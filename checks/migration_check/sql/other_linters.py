@@ -24,6 +24,7 @@ from pglast import parser
 
 from migration_check.errors import read_utf8
 from migration_check.model import Script
+from migration_check.sql.splitter import included_files
 from migration_check.sql.statement import Statement
 
 # Each tool's directive: the tool, what the words after it name, and how far it reaches.
@@ -62,11 +63,12 @@ class Acknowledgment:
 def acknowledgments(script: Script | None) -> tuple[Acknowledgment, ...]:
     if script is None:
         return ()
-    if script.parts:
-        return tuple(Acknowledgment(*found, path=part) for part in script.parts for found in _found(read_utf8(part)))
+    included = included_files(script)
     offset = script.first_line - 1
-    return tuple(Acknowledgment(tool, names, line + offset, reach, last + offset if last else 0, text)
-                 for tool, names, line, reach, last, text in _found(script.sql))
+    own = tuple(Acknowledgment(tool, names, line + offset, reach, last + offset if last else 0, text,
+                               script.path if included else None)
+                for tool, names, line, reach, last, text in _found(script.sql))
+    return own + tuple(Acknowledgment(*found, path=path) for path in included for found in _found(read_utf8(path)))
 
 
 def covering(found: tuple[Acknowledgment, ...], statement: Statement, elsewhere: tuple[str, ...]) -> Acknowledgment | None:

@@ -60,6 +60,12 @@ def readable_statements(script: Script | None) -> list[Statement]:
         return []
 
 
+def included_files(script: Script) -> tuple[Path, ...]:
+    """The files a script's statements come from besides its own (`\\i`, a split pop migration's
+    parts), in their order: comments there confirm their own statements."""
+    return tuple(dict.fromkeys(s.path for s in readable_statements(script) if s.path != script.path))
+
+
 def position_in_file(script: Script, offset: int) -> tuple[int, int]:
     """1-based (line, column) in the file of a character offset into `script.sql`."""
     return advance(script.first_line, 1, script.sql, offset)
