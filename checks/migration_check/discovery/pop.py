@@ -12,6 +12,10 @@ Rules, as popx applies them (ory/x popx: match.go, migration_info.go sortAndFilt
   pop renders it as a Go template (go_templates.py: a file with an action is not replayed).
 - A file that holds nothing but comments and blank lines is a no-op.
 - popx refuses an up without its down; gobuffalo/pop runs nothing for the missing down.
+- Ory's tooling splits a migration by statement into parts whose versions add 6 digits to the
+  original's 14 (popx's legacy version), ups and downs numbered apart: such parts (the same first
+  14 digits and name) are replayed as one migration, ups in order, downs newest first as popx runs
+  them.
 
 Without a dialect part in any name, a directory is pop's only where the module requires pop (else it
 is golang-migrate's, whose names are the same).
@@ -41,10 +45,10 @@ from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, 
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>[^.]+)(?P<dialect>\.[a-z0-9]+)?(?P<autocommit>\.autocommit)?"
                   r"\.(?P<direction>up|down)\.sql$")
-# pop's dialects and the synonyms each registers (dialect_*.go init): a file for one of the others
-# is for another database.
 # popx's legacy version: the first 14 digits of a longer one, the migration its parts were split from.
 LEGACY_DIGITS = 14
+# pop's dialects and the synonyms each registers (dialect_*.go init): a file for one of the others
+# is for another database.
 POSTGRES = frozenset({"postgres", "postgresql", "pg", "pgx"})
 OTHER_DIALECTS = frozenset({"mysql", "cockroach", "cockroachdb", "crdb", "sqlite3", "sqlite"})
 
