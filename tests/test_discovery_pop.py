@@ -31,7 +31,7 @@ def test_the_file_for_postgres_wins_and_the_other_databases_files_are_theirs(tmp
     })
     found = discover(tmp_path / "migrations", repo_root=tmp_path)
     assert found.format == "pop"
-    assert found.reason.endswith("for cockroachdb, mysql, oracle, postgres, sqlite3")
+    assert found.reason.endswith("for cockroachdb, mysql, postgres, sqlite3")
     client, index = found.migrations  # versions compare as text; the legacy one is CockroachDB's
     assert client.id == "20190100000001000000_client" and client.up is not None and client.down is not None
     assert client.up.path.name == "20190100000001000000_client.postgres.up.sql"
@@ -49,6 +49,9 @@ def test_without_a_database_in_any_name_it_is_pops_where_the_module_requires_pop
     plain = repository(tmp_path / "plain", {"go.mod": "module x\n\nrequire github.com/golang-migrate/migrate/v4 v4.17.0\n",
                                             "migrations/20210710035447_users.up.sql": "create table users (id int);\n"})
     assert discover(plain / "migrations", repo_root=plain).format == "golang-migrate"
+    # A dot in a golang-migrate name is no database.
+    dotted = repository(tmp_path / "dotted", {"migrations/1_init.v2.up.sql": "create table users (id int);\n"})
+    assert discover(dotted / "migrations", repo_root=dotted).format == "golang-migrate"
 
 
 def test_the_parts_of_a_split_migration_are_replayed_as_one(tmp_path: Path) -> None:

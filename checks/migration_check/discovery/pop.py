@@ -92,7 +92,8 @@ class PopLayout(Layout):
         found = [parsed for path in candidate_files(directory) if (parsed := parse(path.name))]
         if not found:
             return None
-        dialects = sorted({f.dialect for f in found} - {"all"})
+        # Only a database pop knows is evidence: golang-migrate's names may hold dots too (`1_init.v2.up.sql`).
+        dialects = sorted({f.dialect for f in found} & ({"postgres"} | OTHER_DIALECTS))
         if dialects:
             return Detection(score=80, reason=files_named(len(found), self.naming_hint) + ", for " + ", ".join(dialects))
         if requires_pop(directory):
