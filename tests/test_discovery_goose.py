@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_files
-from migration_check.discovery import discover
+from migration_check.discovery import discover, layout_named
 from migration_check.discovery.goose_envsub import Expanded, expand
 from migration_check.errors import FileError
 from migration_check.model import Transaction
@@ -140,3 +140,16 @@ def test_envsub_goose_refuses_is_a_file_error_at_its_line(tmp_path: Path) -> Non
     with pytest.raises(FileError) as raised:
         discover(tmp_path / "migrations", "goose", repo_root=tmp_path)
     assert raised.value.line == 3 and "variable substitution failed" in str(raised.value)
+
+
+def test_the_history_table_goose_table_names_is_the_runners(tmp_path: Path) -> None:
+    # goose loads .env and reads GOOSE_TABLE (cmd/goose/main.go): a live database then holds that
+    # table, which drift must leave out as it leaves out goose_db_version.
+    write_files(tmp_path, {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        ".env": "GOOSE_DRIVER=postgres\nGOOSE_TABLE=goose_migrations\n",
+        "migrations/20240101000000_init.sql": "-- +goose Up\ncreate table t (a int);\n",
+    })
+    found = discover(tmp_path / "migrations", repo_root=tmp_path)
+    assert layout_named(found.format).history_tables(found.directory) == {"public.goose_db_version",
+                                                                          "public.goose_migrations"}

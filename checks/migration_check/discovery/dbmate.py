@@ -40,10 +40,9 @@ from migration_check.discovery.base import (
     read_sql,
     section,
     split_lines,
-    up_to_repository_root,
     utc_timestamp,
 )
-from migration_check.discovery.locate import dotenv
+from migration_check.discovery.locate import dotenv_tables
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -73,10 +72,8 @@ class DbmateLayout(Layout):
     file_name_order = True
 
     def history_tables(self, directory: Path) -> frozenset[str]:
-        # `--migrations-table`, or DBMATE_MIGRATIONS_TABLE in the .env dbmate reads ([schema.]table).
-        named = {table if "." in table else f"public.{table}" for folder in up_to_repository_root(directory.resolve())
-                 if (table := dotenv(folder).get("DBMATE_MIGRATIONS_TABLE"))}
-        return super().history_tables(directory) | named
+        # `--migrations-table`, or DBMATE_MIGRATIONS_TABLE in the .env dbmate reads.
+        return super().history_tables(directory) | dotenv_tables(directory, "DBMATE_MIGRATIONS_TABLE")
 
     def detect(self, directory: Path) -> Detection | None:
         files = _sql_files(directory)

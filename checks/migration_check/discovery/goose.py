@@ -51,6 +51,7 @@ from migration_check.discovery.base import (
     version_sort_key,
 )
 from migration_check.discovery.goose_envsub import SubstitutionError, expand
+from migration_check.discovery.locate import dotenv_tables
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -75,6 +76,10 @@ class GooseLayout(Layout):
     transaction_opt_out = "run it outside one, with `-- +goose NO TRANSACTION` in the file"
     # migrate.go (Migrations.Less) and provider_collect.go refuse the whole set.
     duplicate_refusal = 'goose runs none of the migrations then ("duplicate version {version} detected")'
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        # `-table`, or GOOSE_TABLE in the environment or the .env goose loads (cmd/goose/main.go).
+        return super().history_tables(directory) | dotenv_tables(directory, "GOOSE_TABLE")
 
     def detect(self, directory: Path) -> Detection | None:
         annotated = go = sql = 0

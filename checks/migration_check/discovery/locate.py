@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from migration_check.discovery.base import up_to_repository_root
 from migration_check.discovery.db_migrate import rc_settings
 from migration_check.discovery.flyway_config import folder_values
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
@@ -165,6 +166,14 @@ def _dotenv(root: Path) -> Iterator[tuple[str, str]]:
     for key, value in dotenv(root).items():
         if key in ("DBMATE_MIGRATIONS_DIR", "GOOSE_MIGRATION_DIR"):
             yield value, f".env `{key}`"
+
+
+def dotenv_tables(directory: Path, key: str) -> frozenset[str]:
+    """The history table a runner's `.env` names under `key` (`[schema.]table`: dbmate's
+    DBMATE_MIGRATIONS_TABLE, goose's GOOSE_TABLE), in any folder from the migrations directory up to
+    the repository root."""
+    return frozenset(table if "." in table else f"public.{table}" for folder in up_to_repository_root(directory.resolve())
+                     if (table := dotenv(folder).get(key)))
 
 
 def dotenv(root: Path) -> dict[str, str]:
