@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import write_files
-from migration_check.discovery import discover
+from migration_check.discovery import discover, layout_named
 
 TEMPLATED = ('-- alter user schema\n\nALTER TABLE {{ index .Options "Namespace" }}.users\n'
              "ADD COLUMN IF NOT EXISTS phone VARCHAR(15) NULL;\n")
@@ -37,3 +37,15 @@ def test_without_pop_braces_are_the_sqls_own(tmp_path: Path) -> None:
                                  "migrations/1_templates.up.sql": "insert into t values ('Hello {{name}}');\n"})
     [migration] = discover(root / "migrations", repo_root=root).migrations
     assert migration.skip_reason is None
+
+
+def test_the_history_table_a_database_url_names_is_the_runners(tmp_path: Path) -> None:
+    # database/postgres's `x-migrations-table`: a live database then holds that table, which drift
+    # must leave out as it leaves out schema_migrations.
+    root = repository(tmp_path, {
+        "Makefile": 'migrate:\n\tmigrate -path migrations -database "postgres://db/app?sslmode=disable&x-migrations-table=app_versions" up\n',
+        "migrations/1_init.up.sql": "create table t (a int);\n",
+    })
+    found = discover(root / "migrations", repo_root=root)
+    assert layout_named(found.format).history_tables(found.directory) == {"public.schema_migrations",
+                                                                          "public.app_versions"}

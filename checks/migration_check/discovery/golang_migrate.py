@@ -24,11 +24,14 @@ from migration_check.discovery.base import (
     with_transactions,
 )
 from migration_check.discovery.go_templates import skip_reason
-from migration_check.git_command import git_succeeds
+from migration_check.errors import InfrastructureError
+from migration_check.git_command import git_process, git_succeeds
 from migration_check.model import Migration, RollbackPolicy, Transaction
 
 # database/postgres reads the option with strconv.ParseBool.
 MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEnabled:[[:space:]]*true"
+# database/postgres's option naming its history table (unquoted: a plain name in the search path's schema).
+MIGRATIONS_TABLE = r"x-migrations-table=[A-Za-z_][A-Za-z0-9_]*"
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
 
 
@@ -52,6 +55,9 @@ class GolangMigrateLayout(Layout):
     transaction_opt_out = "put the statement in a migration of its own (or add x-multi-statement=true to the database URL)"
     # source/file (iofs) refuses the directory when it opens it: source.ErrDuplicateMigration.
     duplicate_refusal = 'golang-migrate runs none of the migrations then ("duplicate migration file")'
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return super().history_tables(directory) | migrations_tables(directory)
 
     def detect(self, directory: Path) -> Detection | None:
         matched = [p for p in candidate_files(directory) if classify(p)]
@@ -88,6 +94,17 @@ def up_and_down_files(directory: Path, stem: str, name: str) -> dict[Path, str]:
         directory / f"{stem}.up.sql": f"-- {name}\n",
         directory / f"{stem}.down.sql": f"-- rollback of {stem}.up.sql\n",
     }
+
+
+def migrations_tables(directory: Path) -> frozenset[str]:
+    """The history tables the project names with `x-migrations-table=` in a database URL (a Makefile,
+    an .env, Go code) in the files git tracks in the directory's repository; none outside git."""
+    try:
+        found = git_process(directory, "grep", "-h", "-o", "-I", "-E", MIGRATIONS_TABLE, "--", ":/", timeout=30)
+    except InfrastructureError:
+        return frozenset()
+    names = (line.partition("=")[2] for line in found.stdout.decode("utf-8", "replace").splitlines())
+    return frozenset(f"public.{name}" for name in names if name)
 
 
 def multi_statement(directory: Path) -> bool:
