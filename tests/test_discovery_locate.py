@@ -133,6 +133,25 @@ def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
                                  " tools/testdata/ignore, of the tests")
 
 
+def test_a_java_packages_scripts_are_found_and_its_code_is_theirs(tmp_path: Path) -> None:
+    # openremote/openremote: Flyway's scripts in a Java package's resources, nine levels down ("no
+    # migrations found" at eight), its Java migrations in the same package under src/main/java (one
+    # location to Flyway), and one example Java migration in another module, nothing to replay.
+    package = "manager/src/main/{}/org/openremote/manager/setup/database"
+    write_files(tmp_path, {
+        f"{package.format('resources')}/V20191202_01__Schema.sql": "create table asset (id text primary key);\n",
+        f"{package.format('resources')}/V20191203_01__Names.sql": "alter table asset add column name text;\n",
+        f"{package.format('java')}/V20220101_01__Backfill.java": "class V20220101_01__Backfill {}\n",
+        "container/src/main/java/org/openremote/container/persistence/migrations/V0_1_2__ExampleMigration.java":
+            "class V0_1_2__ExampleMigration {}\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / package.format("resources")).resolve()
+    assert [m.id for m in found.migrations] == ["20191202.01_Schema", "20191203.01_Names", "20220101.01_Backfill"]
+    assert found.reason.endswith("; the only one beside container/src/main/java/org/openremote/container/persistence/"
+                                 "migrations, holding code migrations alone, which no replay runs")
+
+
 def test_test_fixtures_alone_are_still_found(tmp_path: Path) -> None:
     write_files(tmp_path, {**under("tests/fixtures/migrations", GOLANG)})
     assert discover(tmp_path, repo_root=tmp_path).directory == (tmp_path / "tests/fixtures/migrations").resolve()

@@ -41,7 +41,7 @@ from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.yoyo import YoyoLayout
-from migration_check.errors import InfrastructureError, NoMigrationsFound, UsageError
+from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
 from migration_check.model import Project
 
@@ -188,20 +188,34 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
              if d not in others and (whose := _of_tests_or_examples(d, root))}
     kept = [item for item in found if item[1] not in others and item[1] not in aside]
+    # A directory of code migrations alone (openremote/openremote's one example Java migration
+    # beside its 22 scripts) has nothing to replay: the scripts are the project's to check.
+    code = {d: "holding code migrations alone, which no replay runs" for layout, d, _ in kept if _code_alone(layout, d)}
+    if code and len(code) < len(kept):
+        aside |= code
+        kept = [item for item in kept if item[1] not in code]
     return (kept, others, aside) if kept else (found, {}, {})
+
+
+def _code_alone(layout: Layout, directory: Path) -> bool:
+    try:
+        migrations = layout.discover(directory).migrations
+    except MigrationCheckError:
+        return False
+    return bool(migrations) and all(migration.up is None for migration in migrations)
 
 
 def _set_aside(others: dict[Path, str], aside: dict[Path, str], root: Path) -> str:
     words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, named for another"
              " database"] if others else []
     for whose in dict.fromkeys(aside.values()):
-        words.append(f"{', '.join(_shown(d, root) for d, w in aside.items() if w == whose)}, of {whose}")
+        words.append(f"{', '.join(_shown(d, root) for d, w in aside.items() if w == whose)}, {whose}")
     return "; ".join(words)
 
 
 def _of_tests_or_examples(directory: Path, root: Path) -> str | None:
     parts = {part.lower() for part in Path(_shown(directory, root)).parts}
-    return "the tests" if parts & TEST_DIRECTORIES else "the examples" if parts & EXAMPLE_DIRECTORIES else None
+    return "of the tests" if parts & TEST_DIRECTORIES else "of the examples" if parts & EXAMPLE_DIRECTORIES else None
 
 
 def _named_for_another_database(directory: Path, root: Path) -> str | None:

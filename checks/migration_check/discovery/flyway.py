@@ -139,6 +139,9 @@ class FlywayLayout(Layout):
                          pending_in_one_transaction=flyway_setting(directory, "group"),
                          setup=runner_setup(directory))
 
+    def held_directories(self, directory: Path) -> list[Path]:
+        return super().held_directories(directory) + code_directories(directory)
+
     def history_tables(self, directory: Path) -> frozenset[str]:
         settings = flyway_settings(directory)
         schema = default_schema(settings) or "public"
@@ -189,12 +192,18 @@ def _code_migration(path: Path, match: re.Match[str]) -> Migration:
 def _classpath_code(directory: Path) -> list[Path]:
     """The migration classes' sources in the same package as a `classpath:` location's resources:
     `<module>/src/main/resources/db/migration` -> `<module>/src/main/java/db/migration`, ..."""
+    return [path for code in code_directories(directory) for path in candidate_files(code) if path.suffix != ".sql"]
+
+
+def code_directories(directory: Path) -> list[Path]:
+    """The source directories of the same package as a `classpath:` location's resources: one
+    location to Flyway, which merges the classpath (openremote/openremote keeps Java migrations in
+    src/main/java/org/openremote/manager/setup/database beside the scripts in src/main/resources/...)."""
     parts = directory.parts
     for start in range(len(parts) - len(RESOURCES), -1, -1):
         if parts[start:start + len(RESOURCES)] == RESOURCES:
             module, package = Path(*parts[:start]), parts[start + len(RESOURCES):]
-            return [path for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()
-                    for path in candidate_files(code) if path.suffix != ".sql"]
+            return [code for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()]
     return []
 
 

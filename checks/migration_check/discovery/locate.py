@@ -33,8 +33,10 @@ SKIPPED_DIRS = frozenset({
     "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".next", ".terraform", "coverage", ".cache",
 })
 # A Maven or Gradle module two levels down keeps Flyway's scripts at
-# <a>/<b>/src/main/resources/db/migration/<database> (eclipse-hawkbit/hawkbit): depth 8.
-MAX_DEPTH = 8
+# <a>/<b>/src/main/resources/db/migration/<database> (eclipse-hawkbit/hawkbit): depth 8; a Java
+# package's resources one more (openremote/openremote: manager/src/main/resources/org/openremote/
+# manager/setup/database, depth 9). MAX_DIRECTORIES bounds the search whatever the depth.
+MAX_DEPTH = 10
 MAX_DIRECTORIES = 20_000
 # atlas.hcl is HCL, not SQL: the `dir = "file://..."` of a migration block is all that is read.
 _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
