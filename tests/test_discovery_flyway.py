@@ -35,7 +35,8 @@ def test_versions_sort_numerically_and_repeatables_come_last(tmp_path: Path) -> 
         "README.md": "docs",
     })
     assert found.format == "flyway"
-    assert found.reason == "5 files named V<version>__<description>.sql, 2 R__ repeatable"
+    # A class is counted as what it is (openremote's Java-only directory read "1 file named ....sql").
+    assert found.reason == "4 files named V<version>__<description>.sql, 1 Java/Kotlin migration, 2 R__ repeatable"
     assert [m.version for m in found.migrations] == ["1", "1.2", "1.10", "2", "3", "R__a_functions", "R__views"]
     java = found.migrations[4]
     assert java.up is None and "Java" in java.skip_reason

@@ -39,7 +39,7 @@ from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, files_named, read_sql
+from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, counted, files_named, read_sql
 from migration_check.discovery.flyway_config import (
     default_schema,
     flyway_setting,
@@ -82,8 +82,11 @@ class FlywayLayout(Layout):
         roles = [m for p in candidate_files(directory) if (m := _match(p))]
         if not roles:
             return None
-        counts = {prefix: sum(1 for m in roles if m["prefix"] == prefix) for prefix in "VURB"}
+        scripts = [m for m in roles if m["ext"] == "sql"]
+        counts = {prefix: sum(1 for m in scripts if m["prefix"] == prefix) for prefix in "VURB"}
         why = files_named(counts["V"], "V<version>__<description>.sql")
+        if len(scripts) < len(roles):  # Java/Kotlin classes: counted apart, not as scripts
+            why += f", {counted(len(roles) - len(scripts), 'Java/Kotlin migration')}"
         if counts["U"]:
             why += f", {counts['U']} U__ undo"
         if counts["R"]:
