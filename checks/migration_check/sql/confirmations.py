@@ -16,11 +16,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from pglast import parser
-
-from migration_check.errors import read_utf8
 from migration_check.model import Script
-from migration_check.sql.splitter import included_files
+from migration_check.sql.comments import commented_texts
 
 PREFIX = "migration-check:"
 # What the replay's families let an author confirm (the rest of the names are lint rules).
@@ -36,7 +33,7 @@ class Confirmation:
     reason: str
     line: int  # in the file
     problem: str | None = None  # why the comment is not a valid confirmation
-    path: Path | None = None  # the file it is in, where the script is made of several (Script.parts)
+    path: Path | None = None  # the file it is in, where the script's statements come from several
 
     def names(self) -> tuple[str, ...]:
         """What it allows: `allow drop-column,data-loss "..."` confirms both findings of one statement."""
@@ -46,33 +43,13 @@ class Confirmation:
 def confirmations(script: Script | None) -> tuple[Confirmation, ...]:
     if script is None:
         return ()
-    included = included_files(script)
-    own = tuple(Confirmation(allows, reason, script.first_line + line, problem, script.path if included else None)
-                for allows, reason, line, problem in _found(script.sql))
-    return own + tuple(Confirmation(allows, reason, 1 + line, problem, path)
-                       for path in included for allows, reason, line, problem in _found(read_utf8(path)))
+    return tuple(Confirmation(allows, reason, source.offset + comment.line, problem, source.path)
+                 for source in commented_texts(script) for comment in source.comments
+                 if comment.body.startswith(PREFIX)
+                 for allows, reason, problem in [_parsed(comment.body[len(PREFIX):])])
 
 
 @functools.lru_cache(maxsize=1024)
-def _found(text: str) -> tuple[tuple[str, str, int, str | None], ...]:
-    try:
-        tokens = parser.scan(text)
-    except parser.ParseError:
-        return ()
-    found = []
-    for token in tokens:  # the scanner's offsets count characters
-        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
-            continue
-        comment = text[token.start:token.end + 1]
-        body = comment[2:-2] if token.name == "C_COMMENT" else comment[2:]
-        body = body.strip()
-        if not body.startswith(PREFIX):
-            continue
-        line = text.count("\n", 0, token.start)
-        found.append((*_parsed(body[len(PREFIX):]), line))
-    return tuple((allows, reason, line, problem) for allows, reason, problem, line in found)
-
-
 def _parsed(directive: str) -> tuple[str, str, str | None]:
     """(what it allows, the reason, a problem or None) of `allow data-loss "reason"`."""
     try:

@@ -15,16 +15,12 @@ PostgreSQL's own scanner, as confirmations are, so a `--` inside a string is nev
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pglast import parser
-
-from migration_check.errors import read_utf8
 from migration_check.model import Script
-from migration_check.sql.splitter import included_files
+from migration_check.sql.comments import CommentedText, commented_texts
 from migration_check.sql.statement import Statement
 
 # Each tool's directive: the tool, what the words after it name, and how far it reaches.
@@ -45,7 +41,7 @@ class Acknowledgment:
     reach: str  # NEXT, BLOCK or FILE
     last_line: int = 0  # BLOCK: the line of its end; NEXT: the line the next statement starts on
     text: str = ""  # the comment as written
-    path: Path | None = None  # the file it is in, where the script is made of several (Script.parts)
+    path: Path | None = None  # the file it is in, where the script's statements come from several
 
     def acknowledges(self, elsewhere: tuple[str, ...]) -> bool:
         """Whether it names one of a rule's equivalents (`tool:name`), or names none."""
@@ -63,12 +59,7 @@ class Acknowledgment:
 def acknowledgments(script: Script | None) -> tuple[Acknowledgment, ...]:
     if script is None:
         return ()
-    included = included_files(script)
-    offset = script.first_line - 1
-    own = tuple(Acknowledgment(tool, names, line + offset, reach, last + offset if last else 0, text,
-                               script.path if included else None)
-                for tool, names, line, reach, last, text in _found(script.sql))
-    return own + tuple(Acknowledgment(*found, path=path) for path in included for found in _found(read_utf8(path)))
+    return tuple(acknowledgment for source in commented_texts(script) for acknowledgment in _found(source))
 
 
 def covering(found: tuple[Acknowledgment, ...], statement: Statement, elsewhere: tuple[str, ...]) -> Acknowledgment | None:
@@ -86,47 +77,32 @@ def covering(found: tuple[Acknowledgment, ...], statement: Statement, elsewhere:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
-def _found(text: str) -> tuple[tuple[str, frozenset[str] | None, int, str, int, str], ...]:
-    try:
-        tokens = parser.scan(text)
-    except parser.ParseError:
-        return ()
-    found: list[tuple[str, frozenset[str] | None, int, str, int, str]] = []
+def _found(source: CommentedText) -> list[Acknowledgment]:
+    found: list[Acknowledgment] = []
     block_start: int | None = None
-    seen_statement = False
-    for index, token in enumerate(tokens):  # the scanner's offsets count characters
-        if token.name not in ("SQL_COMMENT", "C_COMMENT"):
-            seen_statement = True
-            continue
-        comment = text[token.start:token.end + 1]
-        body = (comment[2:-2] if token.name == "C_COMMENT" else comment[2:]).strip()
-        line = text.count("\n", 0, token.start) + 1
-        if body.startswith(_BLOCK_START):
+    for comment in source.comments:
+        line = source.offset + comment.line
+        if comment.body.startswith(_BLOCK_START):
             block_start = line
             continue
-        if body.startswith(_BLOCK_END) and block_start is not None:
-            found.append(("diesel-guard", None, block_start, BLOCK, line, ""))
+        if comment.body.startswith(_BLOCK_END) and block_start is not None:
+            found.append(Acknowledgment("diesel-guard", None, block_start, BLOCK, line, path=source.path))
             block_start = None
             continue
         for tool, pattern in _DIRECTIVES:
-            match = pattern.match(body)
+            match = pattern.match(comment.body)
             if match is None:
                 continue
             names = frozenset(name.lower() for name in re.split(r"[\s,]+", match["names"]) if name) or None
             whole_file = bool(match.groupdict().get("file")) or (
-                tool == "atlas" and not seen_statement and _blank_line_after(text, token.end + 1))
-            next_line = _next_statement_line(text, tokens, index)
-            found.append((tool, names, line, FILE if whole_file else NEXT, next_line, comment.strip()))
-    return tuple(found)
+                tool == "atlas" and comment.before_code and _blank_line_after(source.text, comment.end))
+            next_line = source.offset + comment.next_code_line if comment.next_code_line else 0
+            found.append(Acknowledgment(tool, names, line, FILE if whole_file else NEXT, next_line, comment.written,
+                                        source.path))
+    return found
 
 
 def _blank_line_after(text: str, end: int) -> bool:
     """Atlas reads a directive as the file's when an empty line follows it."""
     rest = text[end:].split("\n", 2)
     return len(rest) > 1 and not rest[1].strip()
-
-
-def _next_statement_line(text: str, tokens: list, index: int) -> int:
-    following = next((t for t in tokens[index + 1:] if t.name not in ("SQL_COMMENT", "C_COMMENT")), None)
-    return text.count("\n", 0, following.start) + 1 if following is not None else 0
