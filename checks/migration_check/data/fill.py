@@ -174,8 +174,8 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
                 admin.execute(timeout + _insert(plan, [plan.row(i, **variant)]))
                 break
             except psycopg.Error as error:
-                # The server's reason for the rows as generated, not for the last resort's.
-                problem = error if "versions" not in variant or problem is None else problem
+                if problem is None or not variant.get("versions"):  # the reason for the rows as generated
+                    problem = error
     if _has_rows(admin, table):
         return None
     if problem is None:

@@ -76,10 +76,11 @@ def value(column: Column, types: dict[int, TypeInfo], i: int, versions: bool = F
         allowed = checked.value(column.checks, column.name, i, _is_bytea(column.type_oid, types))
         if allowed is not None:
             return allowed
-    return _value(column.type_oid, column.typmod, "" if versions else column.name, types, i)
+    return _value(column.type_oid, column.typmod, None if versions else column.name, types, i)
 
 
-def _value(type_oid: int, typmod: int, name: str, types: dict[int, TypeInfo], i: int) -> str | None:
+def _value(type_oid: int, typmod: int, name: str | None, types: dict[int, TypeInfo], i: int) -> str | None:
+    """`name`: the column's, which text values read like; None: text that reads as a version number."""
     info = types.get(type_oid)
     if info is None:
         return None
@@ -138,9 +139,12 @@ def _bits(k: int, length: int) -> str:
     return format(k % (2 ** min(length, 62)), "b").zfill(length)[-length:]
 
 
-def _text(name: str, k: int, length: int | None) -> str:
-    lowered = name.lower()
-    text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}") if name else f"1.{k}.0"
+def _text(name: str | None, k: int, length: int | None) -> str:
+    if name is None:
+        text = f"1.{k}.0"
+    else:
+        lowered = name.lower()
+        text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}")
     if length is not None and len(text) > length:
         # Too long for the column: keep the row number, which keeps rows distinct.
         suffix = str(k)

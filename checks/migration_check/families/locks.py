@@ -221,10 +221,11 @@ class Locks(Family):
 def _acknowledged(up: Script, statements: list[Statement | None]) -> str | None:
     """Where other linters' comments accept every rewriting statement (as a table rewrite: a
     check that predicts one, or every check), or None."""
-    names = tuple(alias for rule in registered() if rule.predicts_rewrite for alias in rule.elsewhere)
     found = acknowledgments(up)
-    covered = [covering(found, statement, names) if statement is not None else None for statement in statements]
-    if not found or None in covered:
+    if not found:
+        return None
+    covered = [covering(found, statement, _REWRITE_ALIASES) if statement is not None else None for statement in statements]
+    if None in covered:
         return None
     return "; ".join(dict.fromkeys(acknowledgment.describe() for acknowledgment in covered if acknowledgment))
 
@@ -300,6 +301,8 @@ def _may_rewrite(statement: Statement) -> bool:
 
 LATEST = 999999
 _REWRITE_RULES = [rule() for rule in registered() if rule.predicts_rewrite or rule.name == "table-rewrite-command"]
+# What other linters call the checks that predict a rewrite: their comments acknowledge one.
+_REWRITE_ALIASES = tuple(alias for rule in registered() if rule.predicts_rewrite for alias in rule.elsewhere)
 
 
 def _by(statement: Statement | None, verb: str = "") -> str:
