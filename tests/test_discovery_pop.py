@@ -109,3 +109,15 @@ def test_a_split_migration_is_judged_as_one_with_its_parts_files_and_lines(pg_se
             " 20240103000000000000_index.postgres.down.sql, hold no statement)") in failure.attrib["message"]
     # Each statement said with its part's file.
     assert "created by the up (line 1 of 20240103000000000000_index.postgres.up.sql)" in failure.attrib["message"]
+
+
+def test_a_template_in_a_rollback_alone_skips_the_rollback_alone(tmp_path: Path) -> None:
+    # As for gobuffalo/pop's files named as golang-migrate's: the up is still replayed.
+    root = repository(tmp_path, {
+        "go.mod": "module x\n\nrequire github.com/ory/pop/v6 v6.4.2\n",
+        "migrations/20210710035447_users.up.sql": "create table users (id int);\n",
+        "migrations/20210710035447_users.down.sql": 'drop table {{ index .Options "Namespace" }}.users;\n',
+    })
+    [migration] = discover(root / "migrations", repo_root=root).migrations
+    assert migration.skip_reason is None
+    assert migration.down_skip_reason is not None and "line 1 is a Go template action" in migration.down_skip_reason

@@ -9,10 +9,13 @@ module, `{{` is the SQL's own (a literal's text), and golang-migrate runs the fi
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
+from migration_check.errors import read_utf8
 from migration_check.git_command import git_succeeds
+from migration_check.model import Migration, Script
 
 # gobuffalo/pop, and Ory's fork with the migrator of ory/x (popx), which renders files the same way.
 POPS = ("github.com/gobuffalo/pop", "github.com/ory/pop", "github.com/ory/x")
@@ -43,3 +46,20 @@ def requires_pop(directory: Path) -> bool:
     """Whether a go.mod that git tracks in the directory's repository requires pop."""
     patterns = [argument for pop in POPS for argument in ("-e", pop)]
     return git_succeeds(directory, "grep", "-q", "-F", *patterns, "--", ":/go.mod", ":/**/go.mod", timeout=30)
+
+
+def templates_skipped(migration: Migration, directory: Path) -> Migration:
+    """The migration with its scripts that are Go templates pop renders not replayed: the up (and
+    so the migration), or the rollback alone."""
+    return dataclasses.replace(
+        migration,
+        skip_reason=migration.skip_reason or _template_reason(migration.up, directory),
+        down_skip_reason=migration.down_skip_reason or _template_reason(migration.down, directory))
+
+
+def _template_reason(script: Script | None, directory: Path) -> str | None:
+    """Why a script is not replayed, where it (or one of the files it is made of) is a template."""
+    if script is None:
+        return None
+    texts = [read_utf8(part) for part in script.parts] or [script.sql]
+    return next((reason for text in texts if (reason := skip_reason(text, directory))), None)

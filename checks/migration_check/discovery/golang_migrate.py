@@ -5,7 +5,6 @@ file with a template action is not replayed (go_templates.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +22,10 @@ from migration_check.discovery.base import (
     utc_timestamp,
     with_transactions,
 )
-from migration_check.discovery.go_templates import skip_reason
+from migration_check.discovery.go_templates import templates_skipped
 from migration_check.errors import InfrastructureError
 from migration_check.git_command import git_process, git_succeeds
-from migration_check.model import Migration, RollbackPolicy, Transaction
+from migration_check.model import RollbackPolicy, Transaction
 
 # database/postgres reads the option with strconv.ParseBool.
 MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEnabled:[[:space:]]*true"
@@ -70,22 +69,13 @@ class GolangMigrateLayout(Layout):
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
         sent_whole = not multi_statement(directory)
-        found.migrations = [_templates_skipped(with_transactions(m, lambda _script: Transaction.ONE_QUERY)
+        found.migrations = [templates_skipped(with_transactions(m, lambda _script: Transaction.ONE_QUERY)
                                                if sent_whole else m, directory)
                             for m in found.migrations]
         return implicit_empty_downs(found)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return up_and_down_files(directory, f"{utc_timestamp(now)}_{name}", name)
-
-
-def _templates_skipped(migration: Migration, directory: Path) -> Migration:
-    """The migration with the scripts that are Go templates (gobuffalo/pop's) not replayed."""
-    return dataclasses.replace(
-        migration,
-        skip_reason=migration.skip_reason or (skip_reason(migration.up.sql, directory) if migration.up else None),
-        down_skip_reason=migration.down_skip_reason or (skip_reason(migration.down.sql, directory)
-                                                        if migration.down else None))
 
 
 def up_and_down_files(directory: Path, stem: str, name: str) -> dict[Path, str]:

@@ -39,7 +39,7 @@ from migration_check.discovery.base import (
     read_sql,
     utc_timestamp,
 )
-from migration_check.discovery.go_templates import requires_pop, skip_reason
+from migration_check.discovery.go_templates import requires_pop, templates_skipped
 from migration_check.discovery.golang_migrate import up_and_down_files
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -116,34 +116,33 @@ class PopLayout(Layout):
             if key not in chosen or parsed.dialect == "postgres":
                 chosen[key] = (parsed, path)
         ups = sorted((version, found) for (version, rollback), found in chosen.items() if not rollback)
-        migrations = [self._migration(group, chosen, directory) for group in _split_groups(ups)]
+        migrations = [templates_skipped(_migration(group, chosen), directory) for group in _split_groups(ups)]
         return implicit_empty_downs(Discovery(migrations, stray))
-
-    def _migration(self, group: list[tuple[str, tuple[PopFile, Path]]],
-                   chosen: dict[tuple[str, bool], tuple[PopFile, Path]], directory: Path) -> Migration:
-        downs = [chosen[(version, True)] for version, _ in reversed(group) if (version, True) in chosen]
-        files = tuple(path for _, (_, path) in group) + tuple(path for _, path in downs)
-        templated = next((reason for path in files if (reason := skip_reason(read_sql(path), directory))), None)
-        if len(group) == 1:
-            [(version, (up, up_path))] = group
-            down = downs[0] if downs else None
-            return dataclasses.replace(Migration(
-                version=version, name=up.name, sort_key=(version,), up=_script(up, up_path),
-                down=_script(*down) if down else None, files=files), skip_reason=templated)
-        # The parts of one migration popx's tooling split by statement (ory/kratos: ups and downs
-        # numbered apart, so the down of one part undoes another part's up): replayed as one,
-        # the ups in order and the downs in popx's down order, each part from its own file.
-        version, (first, first_path) = group[0]
-        parts = [parsed for _, (parsed, _) in group] + [parsed for parsed, _ in downs]
-        transaction = Transaction.NONE if any(part.autocommit for part in parts) else Transaction.WRAPPED
-        return Migration(
-            version=version[:LEGACY_DIGITS], name=first.name, sort_key=(version,),
-            up=_included(first_path, [path for _, (_, path) in group], transaction),
-            down=_included(downs[0][1], [path for _, path in downs], transaction) if downs else None,
-            files=files, skip_reason=templated)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return up_and_down_files(directory, f"{utc_timestamp(now)}_{name}", name)
+
+
+def _migration(group: list[tuple[str, tuple[PopFile, Path]]], chosen: dict[tuple[str, bool], tuple[PopFile, Path]]
+               ) -> Migration:
+    downs = [chosen[(version, True)] for version, _ in reversed(group) if (version, True) in chosen]
+    files = tuple(path for _, (_, path) in group) + tuple(path for _, path in downs)
+    if len(group) == 1:
+        [(version, (up, up_path))] = group
+        down = downs[0] if downs else None
+        return Migration(version=version, name=up.name, sort_key=(version,), up=_script(up, up_path),
+                         down=_script(*down) if down else None, files=files)
+    # The parts of one migration popx's tooling split by statement (ory/kratos: ups and downs
+    # numbered apart, so the down of one part undoes another part's up): replayed as one,
+    # the ups in order and the downs in popx's down order, each part from its own file.
+    version, (first, first_path) = group[0]
+    parts = [parsed for _, (parsed, _) in group] + [parsed for parsed, _ in downs]
+    transaction = Transaction.NONE if any(part.autocommit for part in parts) else Transaction.WRAPPED
+    return Migration(
+        version=version[:LEGACY_DIGITS], name=first.name, sort_key=(version,),
+        up=_included(first_path, [path for _, (_, path) in group], transaction),
+        down=_included(downs[0][1], [path for _, path in downs], transaction) if downs else None,
+        files=files)
 
 
 def _split_groups(ups: list[tuple[str, tuple[PopFile, Path]]]) -> list[list[tuple[str, tuple[PopFile, Path]]]]:
