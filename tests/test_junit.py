@@ -79,3 +79,28 @@ def test_the_report_is_readable_by_other_users(tmp_path: Path) -> None:
     target = tmp_path / "report.xml"
     junit.write(report(CheckResult("apply", "m", Status.PASSED)), target)
     assert target.stat().st_mode & 0o777 == 0o644
+
+
+def test_written_suite_by_suite_the_document_junit_xml_makes_whole(tmp_path: Path) -> None:
+    # Suite by suite keeps a large run's memory down; the document must stay the one junit_xml
+    # makes of all suites at once, indented: same escaping, same removal of characters XML cannot
+    # hold, same totals.
+    from junit_xml import to_xml_report_string
+
+    run = report(
+        CheckResult("naming", "a.sql", Status.PASSED, file="db/a.sql", seconds=0.1),
+        CheckResult("apply", "a", Status.FAILED, file="db/a.sql", line=3, message='x < y & "z"\x1b[31m',
+                    details="line one\nline two\x00", seconds=0.2),
+        CheckResult("reapply", "a", Status.SKIPPED, message="not run: up failed", seconds=0.3),
+        CheckResult("locks", "a", Status.PASSED, message="public.t: ACCESS EXCLUSIVE", seconds=0.4),
+        CheckResult("lint", "db/a.sql:1", Status.FAILED, message="MC002", severity=Severity.WARNING),
+        error="interrupted",
+    )
+    whole = ET.fromstring(to_xml_report_string(list(junit.suites(run)), prettyprint=False, encoding="utf-8").encode())
+    ET.indent(whole, space="\t")
+    expected = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(whole, encoding="unicode") + "\n"
+    assert junit.render(run) == expected
+    target = tmp_path / "junit.xml"
+    junit.write(run, target)
+    assert target.read_text(encoding="utf-8") == expected
+    assert junit.render(report()) == '<?xml version="1.0" encoding="utf-8"?>\n<testsuites />\n'

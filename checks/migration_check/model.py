@@ -150,6 +150,7 @@ class Project:
     # What the runner itself does to a database before the first migration (Flyway's schemas),
     # run after the setup scripts asked for.
     setup: list[Script] = field(default_factory=list)
+    setup_reason: str = ""  # that setup in a sentence ("sqitch project oss_chef (...) deployed first")
     # Data files the runner loads after the migrations (supabase/seed.sql): checked through the rollbacks.
     seeds: list[Path] = field(default_factory=list)
     # The schema the runner itself says the migrations build (dbmate's db/schema.sql), for drift.
@@ -206,7 +207,7 @@ CHECK_FAMILIES: tuple[str, ...] = (
 )
 
 
-@dataclass
+@dataclass(slots=True)  # a 5,000-migration run holds 60,000 of them
 class CheckResult:
     """One test case: one check on one migration (or one file, for naming and history)."""
 

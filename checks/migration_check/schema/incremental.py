@@ -34,6 +34,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from sys import intern
 
 import psycopg
 
@@ -296,13 +297,15 @@ class SnapshotSession:
                 previous[key] = old
                 self._parents.pop(key)
         for kind, name, parent_kind, parent_name, text, anchor in rows:
-            key = (kind, name)
+            # One string per kind and per name: a 5,000-migration schema holds 75,000 objects, each
+            # named again by its children as their parent.
+            key = (intern(kind), intern(name))
             if key in self._objects:
                 self._duplicates = True
             old = previous.get(key)
             self._objects[key] = old if old is not None and old.text == text else Definition(text)
             if parent_kind is not None and parent_name is not None:
-                self._parents[key] = (parent_kind, parent_name)
+                self._parents[key] = (intern(parent_kind), intern(parent_name))
             self._keys_by_anchor.setdefault(anchor, []).append(key)
 
     def _snapshot(self) -> Snapshot:
