@@ -150,6 +150,8 @@ def test_placeholders_are_replaced_as_flyway_replaces_them(tmp_path: Path) -> No
     assert init.skip_reason is None and init.up is not None
     assert init.up.sql == ("create schema if not exists app;\ncreate table app.t (id int); -- V1__init.sql\n"
                            "alter table app.t owner to app_owner; comment on table app.t is 'history';\n")
+    # What Flyway itself does before the first migration is said in the run's header.
+    assert found.setup_reason == "as Flyway does with the schemas it manages, creates app, audit and puts app first on the search_path"
 
 
 @pytest.mark.parametrize(("config", "text"), [

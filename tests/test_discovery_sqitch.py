@@ -186,3 +186,59 @@ def test_the_variables_sqitch_passes_to_psql_are_set_for_each_script(pg_server: 
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
     roundtrip = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.roundtrip"]
     assert roundtrip and roundtrip[0].find("failure") is None and roundtrip[0].find("skipped") is None
+
+
+def two_projects(root: Path, requires: str = "oss:users oss:orders") -> Path:
+    """chef/chef-server's oc_erchef: the plan requires changes of another sqitch project, its
+    `baseline/` (`%project=oss`), which the README says is deployed first."""
+    (root / ".git").mkdir(parents=True)
+    write_files(root / "schema", {
+        "sqitch.conf": "[core]\n\tengine = pg\n",
+        "sqitch.plan": plan(f"wide_names [{requires}] {WHO} # Widen names.", f"audit [wide_names] {WHO}"),
+        "deploy/wide_names.sql": "BEGIN;\nALTER TABLE users ALTER COLUMN name TYPE varchar(200);\nCOMMIT;\n",
+        "revert/wide_names.sql": "BEGIN;\nALTER TABLE users ALTER COLUMN name TYPE varchar(100);\nCOMMIT;\n",
+        "deploy/audit.sql": "CREATE TABLE audit (order_id int REFERENCES orders (id));\n",
+        "revert/audit.sql": "DROP TABLE audit;\n",
+        "baseline/sqitch.conf": "[core]\n\tengine = pg\n",
+        "baseline/sqitch.plan": ("%syntax-version=1.0.0\n%project=oss\n\n"
+                                 f"users {WHO}\norders [users] {WHO}\n@v1 {WHO}\nusers [users@v1] {WHO}\n"),
+        "baseline/deploy/users@v1.sql": "CREATE TABLE users (id int PRIMARY KEY, name varchar(100));\n",
+        "baseline/deploy/users.sql": "ALTER TABLE users ADD COLUMN email text;\n",
+        "baseline/deploy/orders.sql": "CREATE TABLE orders (id int PRIMARY KEY, user_id int REFERENCES users (id));\n",
+        "baseline/revert/users.sql": "DROP TABLE users;\n",
+    })
+    return root / "schema"
+
+
+def test_another_projects_changes_the_plan_requires_are_deployed_first(tmp_path: Path) -> None:
+    found = discover(two_projects(tmp_path / "repo"), repo_root=tmp_path / "repo")
+    # The whole other plan, in its order (a reworked change's earlier version where it was), not
+    # checked: it is the other project's, deployed before this one as sqitch requires.
+    assert [s.path.relative_to(tmp_path / "repo/schema/baseline").as_posix() for s in found.setup] == [
+        "deploy/users@v1.sql", "deploy/orders.sql", "deploy/users.sql"]
+    assert [m.id for m in found.migrations] == ["wide_names", "audit"]
+    assert found.setup_reason == ("sqitch project oss (baseline/sqitch.plan, 3 changes) deployed first: this plan"
+                                  " requires oss:users, oss:orders")
+
+
+def test_another_project_not_in_the_repository_is_named(tmp_path: Path) -> None:
+    found = discover(two_projects(tmp_path / "repo", requires="erp:ledger"), repo_root=tmp_path / "repo")
+    assert found.setup == []
+    assert found.setup_reason == ("this plan requires erp:ledger of sqitch project erp, whose plan is not in the"
+                                  " repository: deploy it first with a setup script (--setup FILE)")
+
+
+def test_projects_that_require_each_other_are_each_deployed_once(tmp_path: Path) -> None:
+    schema = two_projects(tmp_path / "repo")
+    other = schema / "baseline/sqitch.plan"
+    other.write_text(other.read_text().replace("orders [users]", "orders [users shop:audit]"))
+    found = discover(schema, repo_root=tmp_path / "repo")
+    assert [s.path.name for s in found.setup] == ["users@v1.sql", "orders.sql", "users.sql"]
+
+
+def test_a_plan_that_requires_another_project_replays_on_it(pg_server: Database, tmp_path: Path) -> None:
+    schema = two_projects(tmp_path / "repo")
+    report = tmp_path / "report.xml"
+    assert main(["check", str(schema), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
+    failed = [c.attrib["name"] for c in ET.parse(report).getroot().iter("testcase") if c.find("failure") is not None]
+    assert failed == []

@@ -335,6 +335,7 @@ def discover(
         declared_schema=found.declared_schema,
         pending_in_one_transaction=found.pending_in_one_transaction,
         setup=found.setup,
+        setup_reason=found.setup_reason,
     )
 
 

@@ -50,6 +50,7 @@ class Discovery:
     # What the runner itself does to a database before the first migration (Flyway creates the
     # schemas it manages and puts the default one first on the search_path).
     setup: list[Script] = field(default_factory=list)
+    setup_reason: str = ""  # what that setup is, in a sentence, for the run's header
 
 
 class Layout(abc.ABC):

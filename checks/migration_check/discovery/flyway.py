@@ -140,7 +140,7 @@ class FlywayLayout(Layout):
         policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
         return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
                          pending_in_one_transaction=flyway_setting(directory, "group"),
-                         setup=runner_setup(directory))
+                         setup=runner_setup(directory), setup_reason=runner_setup_reason(directory))
 
     def held_directories(self, directory: Path) -> list[Path]:
         return super().held_directories(directory) + code_directories(directory)
@@ -171,6 +171,14 @@ def runner_setup(directory: Path) -> list[Script]:
     path = (f"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = %s', current_database(),"
             f" {quote_literal(quote_identifier(schemas[0]))} || ', ' || current_setting('search_path')); END $$;\n")
     return [Script(directory / "flyway.conf", creates + path)]
+
+
+def runner_setup_reason(directory: Path) -> str:
+    settings = flyway_settings(directory)
+    if not (schemas := managed_schemas(settings)):
+        return ""
+    created = "" if settings.get("createschemas", "").lower() == "false" else f"creates {', '.join(schemas)} and "
+    return f"as Flyway does with the schemas it manages, {created}puts {schemas[0]} first on the search_path"
 
 
 def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:

@@ -12,8 +12,10 @@ Rules, as sqitch applies them:
 - Changes run in plan order, not in name order. Each change `x` has `deploy/x.sql` (its `up`),
   `revert/x.sql` (its `down`) and, optionally, `verify/x.sql`: run after each deploy when
   sqitch.conf sets `deploy.verify`, else as `sqitch verify` runs them, on the whole plan deployed.
-- Dependencies in brackets must name changes earlier in the plan (`!x` is a conflict,
-  `project:x` another project's change: neither is checked here).
+- Dependencies in brackets must name changes earlier in the plan (`!x` is a conflict, not checked
+  here). `project:x` names a change of another sqitch project, which sqitch deploys a change only
+  after: that project (the repository's plan whose `%project` is its name, chef/chef-server's
+  `baseline/`) is deployed first, whole and in its own plan order, as the project's setup.
 - A tag line `@name` tags the change before it.
 - A change named again after a tag is a rework: the latest version keeps `deploy/x.sql`, and the
   earlier one is `deploy/x@<tag>.sql`, named after the first tag that follows it. Its id here is
@@ -46,7 +48,9 @@ from migration_check.discovery.base import (
     counted,
     read_sql,
     setting_line,
+    up_to_repository_root,
 )
+from migration_check.discovery.locate import searched_directories
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
@@ -114,6 +118,9 @@ class SqitchLayout(Layout):
                          empty=count == 0 and not _plans_changes(paths.plan_file))
 
     def discover(self, directory: Path) -> Discovery:
+        return self._discover(directory, frozenset())
+
+    def _discover(self, directory: Path, seen: frozenset[Path]) -> Discovery:
         paths = sqitch_paths(directory)
         plan_path = paths.plan_file
         if paths.engine and paths.engine != "pg":
@@ -151,10 +158,70 @@ class SqitchLayout(Layout):
             for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
                 if path.is_file() and path not in used and not path.name.startswith(".") and path.name not in IGNORED_NAMES:
                     stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
-        return Discovery(migrations, stray)
+        setup, setup_reason = self._other_projects_first(directory, plan_path, changes, seen | {directory.resolve()})
+        return Discovery(migrations, stray, setup=setup, setup_reason=setup_reason)
+
+    def _other_projects_first(self, directory: Path, plan_path: Path, changes: list[PlannedChange],
+                              seen: frozenset[Path]) -> tuple[list[Script], str]:
+        """The deploy scripts of the other sqitch projects whose changes this plan requires, each
+        whole and in its plan order (with those it requires itself first), and what was done."""
+        own = plan_project(plan_path)
+        required: dict[str, list[str]] = {}
+        for change in changes:
+            for dependency in change.dependencies:
+                match = DEPENDENCY.match(dependency)
+                if match and match["project"] and match["project"] != own and not match["conflict"]:
+                    required.setdefault(match["project"], []).append(f"{match['project']}:{match['name']}")
+        if not required:
+            return [], ""
+        # The repository's plans (without a repository, those under this one's directory).
+        top = up_to_repository_root(directory)[-1]
+        plans = _plans_by_project(top if (top / ".git").exists() else directory)
+        scripts: list[Script] = []
+        said = []
+        for project, dependencies in required.items():
+            names = ", ".join(dict.fromkeys(dependencies))
+            other = plans.get(project)
+            if other is None:
+                said.append(f"this plan requires {names} of sqitch project {project}, whose plan is not in the"
+                            " repository: deploy it first with a setup script (--setup FILE)")
+                continue
+            if other in seen:
+                continue
+            found = self._discover(other, seen)
+            scripts += found.setup + [m.up for m in found.migrations if m.up is not None]
+            said.append(f"sqitch project {project} ({_shown(sqitch_paths(other).plan_file, directory)},"
+                        f" {counted(len(found.migrations), 'change')}) deployed first: this plan requires {names}")
+        return scripts, "; ".join(said)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not edit sqitch.plan: use `sqitch add`")
+
+
+def plan_project(plan: Path) -> str | None:
+    """The plan's `%project` pragma."""
+    for line in read_sql(plan).split("\n"):
+        pragma = PRAGMA.match(line.strip())
+        if pragma and pragma["key"] == "project":
+            return pragma["value"].strip()
+    return None
+
+
+def _plans_by_project(root: Path) -> dict[str, Path]:
+    """Each sqitch project of the repository by its `%project` name, with the directory of its
+    sqitch.conf or plan (the shallowest, where two share a name)."""
+    found: dict[str, Path] = {}
+    for folder in [root, *searched_directories(root)]:
+        if not ((folder / CONF).is_file() or (folder / PLAN).is_file()):
+            continue
+        plan = sqitch_paths(folder).plan_file
+        try:
+            project = plan_project(plan) if plan.is_file() else None
+        except FileError:
+            continue  # a plan that is not text names no project
+        if project is not None:
+            found.setdefault(project, folder.resolve())
+    return found
 
 
 def _plans_changes(plan: Path) -> bool:

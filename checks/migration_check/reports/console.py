@@ -48,6 +48,8 @@ class Console:
         where = project.relative(project.directory) or str(project.directory)
         self.say(f"migrations: {where} ({len(project.migrations)} found)")
         self.say(f"format: {project.format}: {project.reason}")
+        if project.setup_reason:
+            self.say(f"setup: {project.setup_reason}")
 
     def server(self, description: str) -> None:
         if not self.quiet:
