@@ -1,4 +1,4 @@
-"""diesel (and Hasura) discovery: <version>_<name>/up.sql + down.sql, metadata.toml."""
+"""diesel discovery: <version>_<name>/up.sql + down.sql, metadata.toml."""
 
 from __future__ import annotations
 
@@ -34,12 +34,3 @@ def test_directories_versions_and_transactions(tmp_path: Path) -> None:
     assert users.up.transaction is Transaction.WRAPPED
     assert no_down.down is None
     assert [s.path.name for s in found.stray_files] == ["scratch"]
-
-
-def test_hasura_layout(tmp_path: Path) -> None:
-    write_files(tmp_path, {
-        "hasura/migrations/default/1700000000000_init/up.sql": "create table t (a int);\n",
-        "hasura/migrations/default/1700000000000_init/down.sql": "drop table t;\n",
-    })
-    found = discover(tmp_path, repo_root=tmp_path)
-    assert found.format == "diesel" and found.migrations[0].version == "1700000000000"

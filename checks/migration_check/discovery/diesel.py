@@ -1,8 +1,7 @@
 """diesel and other per-directory layouts: `migrations/<version>_<name>/up.sql` and `down.sql`.
 
-diesel writes `migrations/2024-01-01-000000_create_users/`; Hasura writes
-`migrations/default/1700000000000_create_users/`. Both keep the forward script in `up.sql` and the
-rollback in `down.sql`.
+diesel writes `migrations/2024-01-01-000000_create_users/`, with the forward script in `up.sql` and
+the rollback in `down.sql` (Hasura's, beside its config.yaml, are hasura.py's).
 
 Rules, as diesel applies them:
 - The version is the directory name before its first `_`, without the dashes
@@ -39,9 +38,9 @@ METADATA = "metadata.toml"
 
 class DieselLayout(Layout):
     name = "diesel"
-    description = "<version>_<name>/up.sql and down.sql (diesel, Hasura)"
+    description = "<version>_<name>/up.sql and down.sql (diesel)"
     default_rollbacks = RollbackPolicy.REQUIRED
-    conventional_dirs = ("migrations", "db/migrations", "hasura/migrations/default", "migrations/default")
+    conventional_dirs = ("migrations", "db/migrations")
     # diesel_migrations: the version is the directory name up to its first `_`, dashes removed;
     # any name follows. Files beside the directories are ignored.
     naming_pattern = r"^[\d-]*\d_[^/]+/(up|down)\.sql$"

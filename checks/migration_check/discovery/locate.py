@@ -26,6 +26,8 @@ import yaml
 from migration_check.discovery.base import up_to_repository_root
 from migration_check.discovery.db_migrate import rc_settings
 from migration_check.discovery.flyway_config import folder_values
+from migration_check.discovery.hasura import CONFIG as HASURA_CONFIG
+from migration_check.discovery.hasura import project_settings
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
 
 SKIPPED_DIRS = frozenset({
@@ -45,7 +47,7 @@ _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
 def configured_paths(root: Path) -> list[tuple[Path, str]]:
     """The paths the runners' configuration files in `root` name, directories or not."""
     found: list[tuple[Path, str]] = []
-    for reader in (_yoyo, _diesel, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _sql_migrate, _dotenv):
+    for reader in (_yoyo, _diesel, _hasura, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _sql_migrate, _dotenv):
         try:
             found += [(root / relative, why) for relative, why in reader(root)]
         except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError, yaml.YAMLError):
@@ -121,6 +123,19 @@ def _diesel(root: Path) -> Iterator[tuple[str, str]]:
     if path.is_file():
         section = tomllib.loads(path.read_text(encoding="utf-8")).get("migrations_directory", {})
         yield section.get("dir", "migrations"), "diesel.toml `migrations_directory`"
+
+
+def _hasura(root: Path) -> Iterator[tuple[str, str]]:
+    settings = project_settings(root / HASURA_CONFIG)
+    if settings is None:
+        return
+    migrations = str(settings.get("migrations_directory") or "migrations")
+    why = f"{HASURA_CONFIG} `migrations_directory`" if "migrations_directory" in settings else HASURA_CONFIG
+    if str(settings.get("version")) == "3" and (root / migrations).is_dir():  # a folder per database
+        for database in sorted(p for p in (root / migrations).iterdir() if p.is_dir()):
+            yield f"{migrations}/{database.name}", why
+    else:
+        yield migrations, why
 
 
 def _sqitch(root: Path) -> Iterator[tuple[str, str]]:

@@ -1,0 +1,204 @@
+"""hasura: the Hasura CLI's migrations, one directory per migration, `<version>_<name>/up.sql` and
+`down.sql` (config v2), in a folder per database (config v3: `migrations/default/`), or the files
+`<version>_<name>.up.sql` and `.down.sql` of config v1.
+
+Rules, as the Hasura CLI reads them (cli/migrate/source/file/file.go and source/parse.go):
+- An entry of the migrations directory is a directory whose files, named after it
+  (`<directory>.<file>`), read as `<version>_<name>.(up|down).(sql|yaml)`, or such a file itself.
+  The version is the digits (an unsigned 64-bit number); migrations run in version order.
+  Whatever does not read so is skipped by the CLI, and is a stray file here.
+- An empty file (no byte at all) is no script. A migration without a down has no rollback: the
+  CLI applies it, and refuses to go down past it ("down migration not found"), so rollbacks are
+  optional, and a missing one is absent, not empty.
+- From config v2 on, only `.sql` files are migrations (Parsev2); a YAML file is skipped. Under
+  config v1, YAML files hold metadata actions for the Hasura server: the SQL of their `run_sql`
+  actions (inside a `bulk` too) runs after the migration's SQL file, and the rest (tracking
+  tables, permissions) is the server's metadata, not the database's. A YAML file that is an empty
+  list is no script, as for the CLI.
+- The CLI sends a script to the server as `run_sql`, which runs it in a transaction: each script
+  is sent whole, in one transaction (the Hasura CLI has no way to opt out: CONCURRENTLY fails
+  there, as it fails here).
+- The project's `config.yaml` (`hasura init`) says where the migrations are
+  (`migrations_directory`, `migrations` unless set); it is how the layout is recognised.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_directories_in,
+    candidate_files,
+    counted,
+    read_sql,
+    up_to_repository_root,
+)
+from migration_check.errors import FileError, read_utf8
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
+
+# source.Regex, on `<directory>.<file>` or a file's own name.
+ENTRY = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|down)\.(?P<kind>.*)$")
+CONFIG = "config.yaml"
+# Keys only a Hasura project's config.yaml has (`hasura init` writes them).
+HASURA_KEYS = frozenset({"endpoint", "metadata_directory", "migrations_directory", "admin_secret", "actions"})
+
+
+class HasuraLayout(Layout):
+    name = "hasura"
+    description = "<version>_<name>/up.sql and down.sql beside the Hasura project's config.yaml"
+    default_rollbacks = RollbackPolicy.OPTIONAL
+    conventional_dirs = ("hasura/migrations/default", "hasura/migrations", "migrations/default")
+    naming_pattern = r"^\d+_[^/]*/(up|down)\.(sql|yaml)$|^\d+_[^/]*\.(up|down)\.(sql|yaml)$"
+    naming_hint = "<version>_<name>/up.sql and down.sql"
+    strict_naming_pattern = r"^\d{13}_[a-z][a-z0-9]*(_[a-z0-9]+)*/(up|down)\.sql$"
+    strict_naming_hint = "<milliseconds>_snake_case_name/up.sql and down.sql"
+    numeric_versions = True
+    sends_scripts_whole = True  # run_sql: the file is one query in the server's transaction
+    transaction_how = "sends each migration to the Hasura server as run_sql, which runs it in a transaction"
+    transaction_opt_out = "run the statement outside the migrations (the Hasura CLI cannot run one without a transaction)"
+    migrations_are_directories = True
+
+    def detect(self, directory: Path) -> Detection | None:
+        config = project_config(directory)
+        if config is None:
+            return None
+        entries = sum(1 for _ in _entries(directory))
+        return Detection(score=90, reason=f"{counted(entries, 'migration')} beside {config.name}"
+                                          f" ({config.parent.name or config.parent}/{CONFIG})", empty=entries == 0)
+
+    def discover(self, directory: Path) -> Discovery:
+        config = project_config(directory)
+        settings = project_settings(config) if config is not None else None
+        yaml_read = str((settings or {}).get("version", "1")) == "1"
+        scripts: dict[tuple[int, str], dict[str, list[Path]]] = {}
+        stray = []
+        entries = [(path, path.name) for path in candidate_files(directory)]
+        for folder in candidate_directories_in(directory):
+            named = [(path, f"{folder.name}.{path.name}") for path in sorted(folder.iterdir()) if path.is_file()]
+            if not any(ENTRY.match(name) for _, name in named):
+                stray.append(StrayFile(folder, f"not a migration directory ({self.naming_hint})"))
+                continue
+            entries += named
+        for path, name in entries:
+            match = ENTRY.match(name)
+            if match is None or match["kind"] not in (("sql", "yaml") if yaml_read else ("sql",)):
+                why = "from config v2 on, the Hasura CLI reads only .sql migrations" if match else self.naming_hint
+                stray.append(StrayFile(path, f"the Hasura CLI skips it ({why})"))
+                continue
+            scripts.setdefault((int(match["version"]), match["name"]), {}).setdefault(match["direction"], []).append(path)
+        migrations = []
+        for (version, name), directions in sorted(scripts.items()):
+            up, up_files = _script(directions.get("up", []))
+            down, down_files = _script(directions.get("down", []))
+            files = up_files + down_files
+            if not files:
+                continue  # only empty files: the CLI lists nothing to run
+            folder = files[0].parent
+            migrations.append(Migration(
+                version=str(version),
+                name=name,
+                sort_key=(version, name),
+                up=up,
+                down=down,
+                files=tuple(files),
+                label=folder.name if folder != directory else f"{version}_{name}",
+                skip_reason=None if up is not None else "its up holds nothing the database runs (metadata only)",
+            ))
+        return Discovery(migrations, stray)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        folder = directory / f"{int(now.timestamp() * 1000)}_{name}"
+        return {folder / "up.sql": f"-- {name}\n", folder / "down.sql": f"-- rollback of {name}\n"}
+
+
+def project_config(directory: Path) -> Path | None:
+    """The Hasura project's config.yaml whose migrations are `directory` (its `migrations_directory`,
+    config v1 and v2, or a database's folder of it, config v3), in a folder above it."""
+    for project in up_to_repository_root(directory)[1:]:
+        config = project / CONFIG
+        settings = project_settings(config)
+        if settings is None:
+            continue
+        migrations = (project / str(settings.get("migrations_directory") or "migrations")).resolve()
+        here = directory.resolve()
+        if migrations == here or (str(settings.get("version")) == "3" and migrations == here.parent):
+            return config
+    return None
+
+
+def project_settings(config: Path) -> dict[str, Any] | None:
+    """A Hasura project's config.yaml, read; None for any other file of that name."""
+    if not config.is_file():
+        return None
+    try:
+        settings = yaml.safe_load(read_utf8(config))
+    except (yaml.YAMLError, FileError):
+        return None
+    return settings if isinstance(settings, dict) and HASURA_KEYS & set(settings) else None
+
+
+def _entries(directory: Path) -> list[Path]:
+    return [p for p in candidate_files(directory) if ENTRY.match(p.name)] + [
+        d for d in candidate_directories_in(directory)
+        if any(ENTRY.match(f"{d.name}.{p.name}") for p in d.iterdir() if p.is_file())]
+
+
+def _script(paths: list[Path]) -> tuple[Script | None, list[Path]]:
+    """One direction's script: the SQL file, then the SQL of the YAML file's run_sql actions, as
+    the CLI sends them (a failure is placed in the first of them); the files that hold something
+    (an empty one is no script)."""
+    texts, used = [], []
+    for path in sorted(paths, key=lambda p: p.name.endswith(".yaml")):
+        if path.name.endswith(".sql"):
+            text = read_sql(path)
+            if text:
+                texts.append((path, text))
+                used.append(path)
+        elif path.name.endswith(".yaml"):
+            sql = _run_sql(path)
+            if sql is not None:
+                used.append(path)
+                if sql:
+                    texts.append((path, sql))
+    if not texts:
+        return None, used
+    path, text = texts[0]
+    if len(texts) > 1:
+        text = ";\n".join(t.rstrip().rstrip(";") for _, t in texts) + ";\n"
+    return Script(path, text), used
+
+
+def _run_sql(path: Path) -> str | None:
+    """The SQL of a YAML migration's run_sql actions ('' when it has only other actions); None for
+    an empty list, which the CLI skips."""
+    try:
+        actions = yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FileError(path, mark.line + 1 if mark else None, f"invalid YAML (the Hasura CLI refuses it too): {exc}") from None
+    if not actions:
+        return None
+    if not isinstance(actions, list):
+        raise FileError(path, 1, "a Hasura YAML migration is a list of metadata actions")
+    return "".join(f"{sql.rstrip()}\n" for sql in _sql_of(actions))
+
+
+def _sql_of(actions: list[Any]) -> list[str]:
+    found = []
+    for action in actions:
+        if not isinstance(action, dict):
+            continue
+        args = action.get("args")
+        if action.get("type") == "run_sql" and isinstance(args, dict) and isinstance(args.get("sql"), str):
+            found.append(args["sql"])
+        elif action.get("type") == "bulk" and isinstance(args, list):
+            found += _sql_of(args)
+    return found

@@ -1,0 +1,110 @@
+"""Hasura discovery: the CLI's directories and files beside config.yaml, optional rollbacks, YAML
+run_sql, empty files, and a real replay (Lucy-Family-Institute/pace-admin read as diesel failed 30
+migrations for rollbacks Hasura never asks for)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.discovery import discover
+from migration_check.errors import FileError
+from migration_check.servers.base import Database
+
+CONFIG_V2 = "version: 2\nendpoint: http://localhost:8080\nmetadata_directory: metadata\n"
+CONFIG_V3 = "version: 3\nendpoint: http://localhost:8080\nmetadata_directory: metadata\n"
+
+
+def test_config_v3_a_folder_per_database_rollbacks_optional(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "hasura/config.yaml": CONFIG_V3,
+        "hasura/metadata/version.yaml": "version: 3\n",
+        "hasura/migrations/default/1700000000000_init/up.sql": "create table t (a int);\n",
+        "hasura/migrations/default/1700000000000_init/down.sql": "drop table t;\n",
+        # No down: the CLI accepts it (rollbacks are optional), as it does an empty file.
+        "hasura/migrations/default/1700000000500_seed/up.sql": "insert into t values (1);\n",
+        "hasura/migrations/default/1700000000500_seed/down.sql": "",
+        # Versions are numbers: 999 runs before 1700000000000, whatever the text order says.
+        "hasura/migrations/default/999_first/up.sql": "create schema app;\n",
+        "hasura/migrations/default/notes.txt": "scratch\n",
+        "hasura/migrations/default/1700000000900_x/README.md": "# what x does\n",
+        # From config v2 on the CLI reads .sql only (pace-admin's `down.yaml` files of `[]`).
+        "hasura/migrations/default/1700000000500_seed/down.yaml": "[]\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "hasura"
+    assert found.directory == (tmp_path / "hasura/migrations/default").resolve()
+    assert [(m.version, m.label) for m in found.migrations] == [
+        ("999", "999_first"), ("1700000000000", "1700000000000_init"), ("1700000000500", "1700000000500_seed")]
+    assert found.rollback_policy.value == "optional"
+    assert found.migrations[2].down is None
+    assert sorted((s.path.name, s.reason) for s in found.stray_files) == [
+        ("1700000000900_x", "not a migration directory (<version>_<name>/up.sql and down.sql)"),
+        ("down.yaml", "the Hasura CLI skips it (from config v2 on, the Hasura CLI reads only .sql migrations)"),
+        ("notes.txt", "the Hasura CLI skips it (<version>_<name>/up.sql and down.sql)")]
+
+
+def test_config_v1_files_and_yaml_run_sql(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "config.yaml": "endpoint: http://localhost:8080\n",
+        "migrations/1550000000000_init.up.sql": "create table t (a int);\n",
+        "migrations/1550000000000_init.up.yaml": "- type: track_table\n  args:\n    name: t\n",
+        "migrations/1550000000000_init.down.yaml": (
+            "- type: bulk\n  args:\n  - type: untrack_table\n    args: {table: t}\n"
+            "  - type: run_sql\n    args:\n      sql: drop table t\n"),
+        # Metadata only, both ways: nothing the database runs.
+        "migrations/1550000000100_perms.up.yaml": "- type: create_select_permission\n  args: {table: t}\n",
+        "migrations/1550000000100_perms.down.yaml": "[]\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "hasura"
+    init, perms = found.migrations
+    assert init.up is not None and init.up.sql == "create table t (a int);\n"
+    assert init.down is not None and init.down.sql == "drop table t\n" and init.down.path.name.endswith(".down.yaml")
+    assert perms.skip_reason == "its up holds nothing the database runs (metadata only)"
+
+
+def test_a_yaml_migration_the_cli_refuses_is_a_file_error(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "config.yaml": "endpoint: http://localhost:8080\n",  # config v1: YAML migrations are read
+        "migrations/1550000000000_init/up.sql": "create table t (a int);\n",
+        "migrations/1550000000000_init/down.yaml": "- type: run_sql\n  args: [unclosed\n",
+    })
+    with pytest.raises(FileError) as error:
+        discover(tmp_path, repo_root=tmp_path)
+    assert error.value.path.name == "down.yaml" and "invalid YAML" in str(error.value)
+
+
+def test_without_hasuras_config_the_directories_are_diesels(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/1700000000000_init/up.sql": "create table t (a int);\n",
+                           "migrations/1700000000000_init/down.sql": "drop table t;\n"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "diesel"
+
+
+def test_a_hasura_project_replays_without_asking_for_rollbacks(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "hasura/config.yaml": CONFIG_V2,
+        "hasura/migrations/1574432601495_create_tables/up.sql": "CREATE TABLE persons (id serial PRIMARY KEY, name text);\n",
+        "hasura/migrations/1574435371480_add_email/up.sql": "ALTER TABLE persons ADD COLUMN email text;\n",
+        "hasura/migrations/1574435371480_add_email/down.sql": "ALTER TABLE persons DROP COLUMN email;\n",
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 0
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    assert [c.attrib["name"] for c in cases if c.find("failure") is not None] == []
+    roundtrip = {c.attrib["name"]: c for c in cases if c.attrib["classname"] == "migration_check.roundtrip"}
+    assert roundtrip["1574435371480_add_email"].find("skipped") is None
+
+
+def test_found_from_the_root_where_config_yaml_says(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "config.yaml": CONFIG_V3 + "migrations_directory: db/hasura\n",
+        "db/hasura/default/1700000000000_init/up.sql": "create table t (a int);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "hasura" and found.directory == (tmp_path / "db/hasura/default").resolve()
+    assert "config.yaml `migrations_directory`" in found.reason
