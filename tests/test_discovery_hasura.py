@@ -98,6 +98,29 @@ def test_a_hasura_project_replays_without_asking_for_rollbacks(pg_server: Databa
     assert [c.attrib["name"] for c in cases if c.find("failure") is not None] == []
     roundtrip = {c.attrib["name"]: c for c in cases if c.attrib["classname"] == "migration_check.roundtrip"}
     assert roundtrip["1574435371480_add_email"].find("skipped") is None
+    assert roundtrip["1574432601495_create_tables"].find("skipped") is not None  # no down: nothing to judge
+
+
+def test_the_consoles_placeholder_rollback_is_named_as_such(pg_server: Database, tmp_path: Path) -> None:
+    # The Hasura console writes this down.sql where it cannot write the rollback (iGnosis/sh-graphql
+    # keeps 70 of them): the CLI runs it, does nothing, and records the migration as rolled back.
+    root = write_files(tmp_path / "repo", {
+        "hasura/config.yaml": CONFIG_V2,
+        "hasura/migrations/1574432601495_create_tables/up.sql": "CREATE TABLE persons (id serial PRIMARY KEY);\n",
+        "hasura/migrations/1574432601495_create_tables/down.sql": "DROP TABLE persons;\n",
+        "hasura/migrations/1654145194585_add_email/up.sql": "alter table persons add column email text null;\n",
+        "hasura/migrations/1654145194585_add_email/down.sql": (
+            "-- Could not auto-generate a down migration.\n-- Please write an appropriate down migration for the SQL"
+            " below:\n-- alter table persons add column email text\n--  null;\n"),
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    [failure] = [c.find("failure") for c in ET.parse(report).getroot().iter("testcase")
+                 if c.find("failure") is not None and c.attrib["classname"] == "migration_check.roundtrip"]
+    assert failure is not None
+    assert ("(hasura/migrations/1654145194585_add_email/down.sql holds only the Hasura console's \"Could not"
+            " auto-generate a down migration\" comments: `hasura migrate apply --down` runs nothing and records the"
+            " migration as rolled back;") in failure.attrib["message"]
 
 
 def test_found_from_the_root_where_config_yaml_says(tmp_path: Path) -> None:

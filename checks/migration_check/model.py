@@ -151,6 +151,9 @@ class Project:
     # run after the setup scripts asked for.
     setup: list[Script] = field(default_factory=list)
     setup_reason: str = ""  # that setup in a sentence ("sqitch project oss_chef (...) deployed first")
+    # Extensions that setup installs where the server has them (the Hasura server's pgcrypto): a
+    # local installation with them is preferred.
+    setup_extensions: frozenset[str] = frozenset()
     # Data files the runner loads after the migrations (supabase/seed.sql): checked through the rollbacks.
     seeds: list[Path] = field(default_factory=list)
     # The schema the runner itself says the migrations build (dbmate's db/schema.sql), for drift.

@@ -338,6 +338,7 @@ def discover(
         pending_in_one_transaction=found.pending_in_one_transaction,
         setup=found.setup,
         setup_reason=found.setup_reason,
+        setup_extensions=found.setup_extensions,
     )
 
 

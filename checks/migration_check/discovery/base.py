@@ -51,6 +51,7 @@ class Discovery:
     # schemas it manages and puts the default one first on the search_path).
     setup: list[Script] = field(default_factory=list)
     setup_reason: str = ""  # what that setup is, in a sentence, for the run's header
+    setup_extensions: frozenset[str] = frozenset()  # extensions it installs where the server has them
 
 
 class Layout(abc.ABC):
@@ -134,6 +135,11 @@ class Layout(abc.ABC):
         """(line, why) of a line in the migration's file that reads as a section marker but is not
         one to the runner (dbmate's indented `-- migrate:down`): why it has no rollback, or why its
         up runs statements meant for the rollback. None where there is none."""
+        return None
+
+    def empty_rollback_note(self, down: Script) -> str | None:
+        """What a rollback that holds no statement is, where the runner's own tools write it so
+        (Hasura's console: "Could not auto-generate a down migration"); None: just empty."""
         return None
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:

@@ -19,7 +19,10 @@ Rules, as the Hasura CLI reads them (cli/migrate/source/file/file.go and source/
   is sent whole, in one transaction (the Hasura CLI has no way to opt out: CONCURRENTLY fails
   there, as it fails here).
 - The project's `config.yaml` (`hasura init`) says where the migrations are
-  (`migrations_directory`, `migrations` unless set); it is how the layout is recognised.
+  (`migrations_directory`, `migrations` unless set); it is how the layout is recognised (or the
+  template of it a repository commits instead, `config.sample.yaml`, or the exported
+  `metadata/version.yaml`).
+- Before any migration, the Hasura server has put pgcrypto in schema public (its setup here).
 """
 
 from __future__ import annotations
@@ -44,9 +47,13 @@ from migration_check.discovery.base import (
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
+_PGCRYPTO = ("DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN"
+             " CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public; END IF; END $$;\n")
 # source.Regex, on `<directory>.<file>` or a file's own name.
 ENTRY = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|down)\.(?P<kind>.*)$")
 CONFIG = "config.yaml"
+# What the Hasura console writes as down.sql where it cannot write the rollback itself.
+CONSOLE_PLACEHOLDER = "Could not auto-generate a down migration"
 # Keys only a Hasura project's config.yaml has (`hasura init` writes them).
 HASURA_KEYS = frozenset({"endpoint", "metadata_directory", "migrations_directory", "admin_secret", "actions"})
 
@@ -67,17 +74,19 @@ class HasuraLayout(Layout):
     migrations_are_directories = True
 
     def detect(self, directory: Path) -> Detection | None:
-        config = project_config(directory)
-        if config is None:
+        found = project_config(directory)
+        if found is None:
             return None
-        entries = sum(1 for _ in _entries(directory))
-        return Detection(score=90, reason=f"{counted(entries, 'migration')} beside {config.name}"
-                                          f" ({config.parent.name or config.parent}/{CONFIG})", empty=entries == 0)
+        entries = len(_entries(directory))
+        root = up_to_repository_root(directory)[-1]
+        shown = found[0].relative_to(root) if found[0].is_relative_to(root) else found[0]
+        return Detection(score=90, reason=f"{counted(entries, 'migration')} of the Hasura project of {shown.as_posix()}",
+                         empty=entries == 0)
 
     def discover(self, directory: Path) -> Discovery:
-        config = project_config(directory)
-        settings = project_settings(config) if config is not None else None
-        yaml_read = str((settings or {}).get("version", "1")) == "1"
+        found = project_config(directory)
+        settings = found[1] if found else {}
+        yaml_read = str(settings.get("version", "1")) == "1"
         scripts: dict[tuple[int, str], dict[str, list[Path]]] = {}
         stray = []
         entries = [(path, path.name) for path in candidate_files(directory)]
@@ -112,30 +121,64 @@ class HasuraLayout(Layout):
                 label=folder.name if folder != directory else f"{version}_{name}",
                 skip_reason=None if up is not None else "its up holds nothing the database runs (metadata only)",
             ))
-        return Discovery(migrations, stray)
+        # What the Hasura server does to a database before any migration (Migrate.hs; graphql-engine
+        # issue 3657): pgcrypto in public, whose `public.gen_random_uuid()` the migrations that
+        # `hasura migrate create --from-server` dumps name (iGnosis/sh-graphql's init).
+        # Where the server has no pgcrypto, Hasura would not start: the migrations then run without it.
+        server = Script(found[0] if found else directory, _PGCRYPTO)
+        return Discovery(migrations, stray, setup=[server], setup_extensions=frozenset({"pgcrypto"}),
+                         setup_reason="as the Hasura server does before any migration, pgcrypto in schema public"
+                                      " (where the server has it)")
+
+    def empty_rollback_note(self, down: Script) -> str | None:
+        if CONSOLE_PLACEHOLDER not in down.sql:
+            return None
+        return (f"holds only the Hasura console's \"{CONSOLE_PLACEHOLDER}\" comments: `hasura migrate apply --down` runs"
+                " nothing and records the migration as rolled back; write the rollback, or delete the file, and the"
+                " CLI refuses to go down past the migration")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         folder = directory / f"{int(now.timestamp() * 1000)}_{name}"
         return {folder / "up.sql": f"-- {name}\n", folder / "down.sql": f"-- rollback of {name}\n"}
 
 
-def project_config(directory: Path) -> Path | None:
-    """The Hasura project's config.yaml whose migrations are `directory` (its `migrations_directory`,
-    config v1 and v2, or a database's folder of it, config v3), in a folder above it."""
+def project_config(directory: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The file that makes a folder above `directory` the Hasura project whose migrations it holds
+    (its `migrations_directory`, config v1 and v2, or a database's folder of it, config v3), and
+    the settings read from it."""
     for project in up_to_repository_root(directory)[1:]:
-        config = project / CONFIG
-        settings = project_settings(config)
-        if settings is None:
+        found = project_file(project)
+        if found is None:
             continue
+        settings = found[1]
         migrations = (project / str(settings.get("migrations_directory") or "migrations")).resolve()
         here = directory.resolve()
         if migrations == here or (str(settings.get("version")) == "3" and migrations == here.parent):
-            return config
+            return found
+    return None
+
+
+def project_file(project: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The Hasura project file of the folder, read: its config.yaml, else the template of one a
+    repository keeps instead (config.yaml holds the admin secret: iGnosis/sh-graphql commits
+    config.sample.yaml, whitebrick/whitebrick-cloud config-example.yaml), else the `version` of
+    the metadata the CLI exports (metadata/version.yaml)."""
+    for config in [project / CONFIG, *sorted(project.glob("config[._-]*.y*ml"))]:
+        if (settings := project_settings(config)) is not None:
+            return config, settings
+    version = project / "metadata" / "version.yaml"
+    if version.is_file():
+        try:
+            exported = yaml.safe_load(read_utf8(version))
+        except (yaml.YAMLError, FileError):
+            return None
+        if isinstance(exported, dict) and "version" in exported:
+            return version, {"version": exported["version"]}
     return None
 
 
 def project_settings(config: Path) -> dict[str, Any] | None:
-    """A Hasura project's config.yaml, read; None for any other file of that name."""
+    """A Hasura project's config file, read; None for any other file of that name."""
     if not config.is_file():
         return None
     try:

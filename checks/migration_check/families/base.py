@@ -199,7 +199,8 @@ class MigrationContext:
             return ""
         if statements and not (len(statements) == 1 and placeholder(statements[0])):
             return ""
-        holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else "holds no statement"
+        holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else (
+            layout_named(self.project.format).empty_rollback_note(down) or "holds no statement")
         file = self.project.relative(down.path)
         if len(down.parts) > 1 and not statements:  # a split pop migration's downs, all empty
             first, last = (self.project.relative(part) for part in (down.parts[0], down.parts[-1]))

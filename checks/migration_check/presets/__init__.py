@@ -60,7 +60,7 @@ def wanted_extensions(project: Project, setup: list[Script]) -> tuple[Counter[st
     embedded build has no contrib, so no pgcrypto; Debian's PostgreSQL 15 has no pgvector)."""
     presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if _is_preset(s)]
     created = extension_creations(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
-    return created, frozenset().union(*presets) - set(created)
+    return created, frozenset().union(*presets, project.setup_extensions) - set(created)
 
 
 def _is_preset(script: Script) -> bool:
