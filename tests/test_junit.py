@@ -104,3 +104,31 @@ def test_written_suite_by_suite_the_document_junit_xml_makes_whole(tmp_path: Pat
     junit.write(run, target)
     assert target.read_text(encoding="utf-8") == expected
     assert junit.render(report()) == '<?xml version="1.0" encoding="utf-8"?>\n<testsuites />\n'
+
+
+def test_a_path_that_is_no_regular_file_is_written_through_not_replaced(tmp_path: Path) -> None:
+    # `--junit-xml /dev/null` once replaced the device with a file: every later write to /dev/null
+    # on the machine failed. A FIFO stands in for the device here.
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "reports.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    junit.write(report(CheckResult("apply", "m", Status.PASSED)), fifo)
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and ET.fromstring(received[0]).tag == "testsuites"
+
+
+def test_a_symbolic_link_keeps_pointing_at_the_report_it_names(tmp_path: Path) -> None:
+    real = tmp_path / "out" / "junit.xml"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "junit.xml"
+    link.symlink_to(real)
+    junit.write(report(CheckResult("apply", "m", Status.PASSED)), link)
+    assert link.is_symlink() and ET.parse(real).getroot().tag == "testsuites"
