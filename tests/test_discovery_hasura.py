@@ -85,6 +85,22 @@ def test_without_hasuras_config_the_directories_are_diesels(tmp_path: Path) -> N
     assert discover(tmp_path, repo_root=tmp_path).format == "diesel"
 
 
+def test_an_applications_own_config_yaml_is_no_hasura_project(tmp_path: Path) -> None:
+    # golang-migrate's files read like Hasura's v1 files: an `endpoint` and a `version` in the
+    # application's config.yaml must not turn them into a Hasura project.
+    write_files(tmp_path, {"config.yaml": "version: 2\nendpoint: https://api.example.com\nlog_level: info\n",
+                           "migrations/000001_init.up.sql": "create table t (a int);\n",
+                           "migrations/000001_init.down.sql": "drop table t;\n"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "golang-migrate"
+
+
+def test_known_by_the_metadata_the_cli_exports(tmp_path: Path) -> None:
+    write_files(tmp_path, {"metadata/version.yaml": "version: 3\n", "metadata/databases/databases.yaml": "[]\n",
+                           "migrations/default/1700000000000_init/up.sql": "create table t (a int);\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "hasura" and found.reason.endswith("of the Hasura project of metadata/version.yaml")
+
+
 def test_a_hasura_project_replays_without_asking_for_rollbacks(pg_server: Database, tmp_path: Path) -> None:
     root = write_files(tmp_path / "repo", {
         "hasura/config.yaml": CONFIG_V2,

@@ -54,8 +54,9 @@ ENTRY = re.compile(r"^(?P<version>[0-9]+)_(?P<name>.*)\.(?P<direction>up|down)\.
 CONFIG = "config.yaml"
 # What the Hasura console writes as down.sql where it cannot write the rollback itself.
 CONSOLE_PLACEHOLDER = "Could not auto-generate a down migration"
-# Keys only a Hasura project's config.yaml has (`hasura init` writes them).
-HASURA_KEYS = frozenset({"endpoint", "metadata_directory", "migrations_directory", "admin_secret", "actions"})
+# A Hasura project's config.yaml (`hasura init` writes it) has its server's `endpoint` and one of
+# these; `endpoint` or `version` alone is any application's config.
+HASURA_KEYS = frozenset({"metadata_directory", "migrations_directory", "admin_secret", "access_key"})
 
 
 class HasuraLayout(Layout):
@@ -78,7 +79,8 @@ class HasuraLayout(Layout):
         if found is None:
             return None
         entries = len(_entries(directory))
-        root = up_to_repository_root(directory)[-1]
+        folders = up_to_repository_root(directory)
+        root = folders[-1] if (folders[-1] / ".git").exists() else found[2]
         shown = found[0].relative_to(root) if found[0].is_relative_to(root) else found[0]
         return Detection(score=90, reason=f"{counted(entries, 'migration')} of the Hasura project of {shown.as_posix()}",
                          empty=entries == 0)
@@ -90,8 +92,7 @@ class HasuraLayout(Layout):
         scripts: dict[tuple[int, str], dict[str, list[Path]]] = {}
         stray = []
         entries = [(path, path.name) for path in candidate_files(directory)]
-        for folder in candidate_directories_in(directory):
-            named = [(path, f"{folder.name}.{path.name}") for path in sorted(folder.iterdir()) if path.is_file()]
+        for folder, named in _folders(directory):
             if not any(ENTRY.match(name) for _, name in named):
                 stray.append(StrayFile(folder, f"not a migration directory ({self.naming_hint})"))
                 continue
@@ -142,56 +143,85 @@ class HasuraLayout(Layout):
         return {folder / "up.sql": f"-- {name}\n", folder / "down.sql": f"-- rollback of {name}\n"}
 
 
-def project_config(directory: Path) -> tuple[Path, dict[str, Any]] | None:
+def project_config(directory: Path) -> tuple[Path, dict[str, Any], Path] | None:
     """The file that makes a folder above `directory` the Hasura project whose migrations it holds
-    (its `migrations_directory`, config v1 and v2, or a database's folder of it, config v3), and
-    the settings read from it."""
+    (its `migrations_directory`, config v1 and v2, or a database's folder of it, config v3), the
+    settings read from it, and that folder."""
     for project in up_to_repository_root(directory)[1:]:
         found = project_file(project)
         if found is None:
             continue
-        settings = found[1]
+        config, settings, certain = found
         migrations = (project / str(settings.get("migrations_directory") or "migrations")).resolve()
         here = directory.resolve()
-        if migrations == here or (str(settings.get("version")) == "3" and migrations == here.parent):
-            return found
+        if migrations != here and not (str(settings.get("version")) == "3" and migrations == here.parent):
+            continue
+        # A config.yaml with only an `endpoint` is Hasura's v1 one where its YAML migrations say so.
+        if certain or any(ENTRY.match(name) and name.endswith(".yaml") for _, name in _named(directory)):
+            return config, settings, project
     return None
 
 
-def project_file(project: Path) -> tuple[Path, dict[str, Any]] | None:
-    """The Hasura project file of the folder, read: its config.yaml, else the template of one a
-    repository keeps instead (config.yaml holds the admin secret: iGnosis/sh-graphql commits
-    config.sample.yaml, whitebrick/whitebrick-cloud config-example.yaml), else the `version` of
-    the metadata the CLI exports (metadata/version.yaml)."""
+def project_file(project: Path) -> tuple[Path, dict[str, Any], bool] | None:
+    """The Hasura project file of the folder, read, and whether only Hasura writes such a file: its
+    config.yaml, else the template of one a repository keeps instead (config.yaml holds the admin
+    secret: iGnosis/sh-graphql commits config.sample.yaml, whitebrick/whitebrick-cloud
+    config-example.yaml), else the `version` of the metadata the CLI exports (version.yaml beside
+    tables.yaml, v2, or databases/, v3)."""
     for config in [project / CONFIG, *sorted(project.glob("config[._-]*.y*ml"))]:
-        if (settings := project_settings(config)) is not None:
-            return config, settings
-    version = project / "metadata" / "version.yaml"
-    if version.is_file():
+        if (read := _config(config)) is not None:
+            return config, *read
+    metadata = project / "metadata"
+    version = metadata / "version.yaml"
+    if version.is_file() and ((metadata / "tables.yaml").is_file() or (metadata / "databases").is_dir()):
         try:
             exported = yaml.safe_load(read_utf8(version))
         except (yaml.YAMLError, FileError):
             return None
         if isinstance(exported, dict) and "version" in exported:
-            return version, {"version": exported["version"]}
+            return version, {"version": exported["version"]}, True
     return None
 
 
 def project_settings(config: Path) -> dict[str, Any] | None:
-    """A Hasura project's config file, read; None for any other file of that name."""
+    """The settings of a config file only Hasura writes; None for any other file of that name."""
+    read = _config(config)
+    return read[0] if read is not None and read[1] else None
+
+
+def _config(config: Path) -> tuple[dict[str, Any], bool] | None:
+    """A config file with a Hasura server's `endpoint`, and whether its other keys are Hasura's
+    alone (`endpoint` is any application's setting too)."""
     if not config.is_file():
         return None
     try:
         settings = yaml.safe_load(read_utf8(config))
     except (yaml.YAMLError, FileError):
         return None
-    return settings if isinstance(settings, dict) and HASURA_KEYS & set(settings) else None
+    if not isinstance(settings, dict) or "endpoint" not in settings:
+        return None
+    actions = settings.get("actions")
+    certain = bool(HASURA_KEYS & set(settings)) or (isinstance(actions, dict) and "handler_webhook_baseurl" in actions)
+    return settings, certain
+
+
+def _folders(directory: Path) -> list[tuple[Path, list[tuple[Path, str]]]]:
+    """Each directory of the migrations directory with its files, named as the CLI parses them:
+    `<directory>.<file>`."""
+    return [(folder, [(path, f"{folder.name}.{path.name}") for path in sorted(folder.iterdir()) if path.is_file()])
+            for folder in candidate_directories_in(directory)]
+
+
+def _named(directory: Path) -> list[tuple[Path, str]]:
+    """Every file of the migrations directory, with the name the CLI parses."""
+    return [(path, path.name) for path in candidate_files(directory)] + [
+        item for _, named in _folders(directory) for item in named]
 
 
 def _entries(directory: Path) -> list[Path]:
-    return [p for p in candidate_files(directory) if ENTRY.match(p.name)] + [
-        d for d in candidate_directories_in(directory)
-        if any(ENTRY.match(f"{d.name}.{p.name}") for p in d.iterdir() if p.is_file())]
+    """The files and directories the CLI reads as migrations."""
+    return [path for path in candidate_files(directory) if ENTRY.match(path.name)] + [
+        folder for folder, named in _folders(directory) if any(ENTRY.match(name) for _, name in named)]
 
 
 def _script(paths: list[Path]) -> tuple[Script | None, list[Path]]:
