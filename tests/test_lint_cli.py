@@ -83,3 +83,22 @@ def test_cases_worked_out_during_the_replay_are_used_where_they_saw_the_same_obs
     [retype] = [case for case in project_lint(project, settings, 150000, observed, ahead.done)
                 if case.subject == "20250103000000_retype: MC007 change-column-type"]
     assert retype.status.value == "passed" and "users was not rewritten" in retype.message
+
+
+@pytest.mark.parametrize(("files", "how"), [
+    ({"db/migrations/20250101000000_users.sql": "-- +goose Up\ncreate table users (id bigint primary key);\n",
+      "db/migrations/20250102000000_index.sql": "-- +goose Up\ncreate index users_id_idx on users (id);\n"},
+     "(outside a transaction; goose: run it outside one, with `-- +goose NO TRANSACTION` in the file)"),
+    ({"db/migrations/20250101000000_users.sql": "-- migrate:up\ncreate table users (id bigint primary key);\n",
+      "db/migrations/20250102000000_index.sql": "-- migrate:up\ncreate index users_id_idx on users (id);\n"},
+     "(outside a transaction; dbmate: run it outside one, with `-- migrate:up transaction:false`"),
+])
+def test_the_advice_says_how_the_projects_runner_leaves_its_transaction(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], files: dict[str, str], how: str) -> None:
+    # "use CREATE INDEX CONCURRENTLY (outside a transaction)" alone leaves the reader to find out
+    # how their runner does that; each layout knows.
+    root = write_files(tmp_path, files)
+    assert main(["lint", str(root)]) == 0  # MC012 is a warning
+    out = capsys.readouterr().out
+    assert "MC012 index-without-concurrently: builds index users_id_idx on users without CONCURRENTLY" in out
+    assert how in out

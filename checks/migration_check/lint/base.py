@@ -39,10 +39,18 @@ class LintContext:
     sql: str = ""  # the statement's text, for what the parse tree no longer shows
     not_valid: set[str] = field(default_factory=set)  # constraints added NOT VALID earlier in the migration
     reported: set[str] = field(default_factory=set)  # rules that report once per script and have
+    # How the project's runner runs a migration outside its transaction ("goose: run it outside one,
+    # with `-- +goose NO TRANSACTION` in the file"); empty where unknown (`lint` without a project).
+    leave_transaction: str = ""
 
     def existing(self, relation: ast.RangeVar | None) -> bool:
         """Whether a statement on `relation` affects a table that existed before this migration."""
         return relation is not None and bool(relation.relname) and relation.relname not in self.created
+
+    def outside_transaction(self) -> str:
+        """`(outside a transaction)`, with how this runner does it where the script runs in one."""
+        how = f"; {self.leave_transaction}" if self.in_transaction and self.leave_transaction else ""
+        return f"(outside a transaction{how})"
 
 
 @dataclass(frozen=True)

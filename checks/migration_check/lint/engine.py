@@ -27,11 +27,12 @@ class ScriptLint:
 
 
 def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT_SERVER_VERSION,
-                created: set[str] | None = None) -> ScriptLint:
-    """The findings of `rules` in `script` (raises SyntaxProblem for a script that does not parse)."""
+                created: set[str] | None = None, leave_transaction: str = "") -> ScriptLint:
+    """The findings of `rules` in `script` (raises SyntaxProblem for a script that does not parse).
+    `leave_transaction`: how the project's runner runs a migration outside its transaction."""
     statements = split_script(script)
     context = LintContext(server_version, runs_in_one_transaction(script, statements, server_version),
-                          created=set(created or ()))
+                          created=set(created or ()), leave_transaction=leave_transaction)
     findings: list[Finding] = []
     last_begin: Statement | None = None
     for statement in statements:

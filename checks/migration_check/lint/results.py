@@ -13,6 +13,7 @@ one that names no rule, or that nothing needed, is reported as a warning.
 
 from __future__ import annotations
 
+from migration_check.discovery import LAYOUTS
 from migration_check.lint import registered, rule_named
 from migration_check.lint.base import Finding, Rule
 from migration_check.lint.engine import DEFAULT_SERVER_VERSION, lint_script
@@ -39,7 +40,7 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
     """The lint cases of one script (a migration's up); `subject` names the migration. `observed`:
     for each table, whether the replay saw the up rewrite it (the observation beats the guess)."""
     try:
-        linted = lint_script(script, enabled_rules(settings), server_version)
+        linted = lint_script(script, enabled_rules(settings), server_version, leave_transaction=_leave_transaction(project))
     except SyntaxProblem:
         return []  # the apply check (or `lint`'s own parse) reports the syntax error
     found = confirmations(script)
@@ -70,6 +71,12 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
     if not results:
         results.append(CheckResult("lint", subject, Status.PASSED, file=relative, line=script.first_line))
     return results
+
+
+def _leave_transaction(project: Project) -> str:
+    """How the project's runner runs a migration outside its transaction, as the findings say it."""
+    layout = LAYOUTS.get(project.format)
+    return f"{layout.name}: {layout.transaction_opt_out}" if layout is not None and layout.transaction_opt_out else ""
 
 
 def _confirmation_problem(confirmation: Confirmation, used: set[Confirmation]) -> tuple[Severity, str] | None:

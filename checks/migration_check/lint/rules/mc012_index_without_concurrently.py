@@ -35,5 +35,6 @@ class IndexWithoutConcurrently(Rule):
         if isinstance(node, ast.IndexStmt) and not node.concurrent and context.existing(node.relation):
             assert node.relation is not None
             kind = "unique index" if node.unique else "index"
-            yield (f"builds {kind} {node.idxname or ''} on {qualified(node.relation)} without CONCURRENTLY: writes to the"
-                   " table wait for the whole build; use CREATE INDEX CONCURRENTLY (outside a transaction)").replace("  ", " ")
+            name = f"{node.idxname} " if node.idxname else ""
+            yield (f"builds {kind} {name}on {qualified(node.relation)} without CONCURRENTLY: writes to the table wait for"
+                   " the whole build; use CREATE INDEX CONCURRENTLY " + context.outside_transaction())

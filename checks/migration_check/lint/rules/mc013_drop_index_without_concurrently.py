@@ -36,4 +36,4 @@ class DropIndexWithoutConcurrently(Rule):
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_INDEX and not node.concurrent:
             names = ", ".join(dotted(name) for name in node.objects or ())
             yield (f"drops index {names} without CONCURRENTLY: it waits for, and then blocks, every query on its table;"
-                   " use DROP INDEX CONCURRENTLY (outside a transaction)")
+                   " use DROP INDEX CONCURRENTLY " + context.outside_transaction())

@@ -33,4 +33,4 @@ class ReindexWithoutConcurrently(Rule):
             if not any(getattr(p, "defname", "") == "concurrently" for p in node.params or ()):
                 target = node.relation.relname if node.relation is not None else node.name
                 yield (f"reindexes {target} without CONCURRENTLY: writes wait for the rebuild;"
-                       " use REINDEX ... CONCURRENTLY (outside a transaction)")
+                       " use REINDEX ... CONCURRENTLY " + context.outside_transaction())

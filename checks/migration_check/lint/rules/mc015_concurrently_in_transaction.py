@@ -51,5 +51,5 @@ class ConcurrentlyInTransaction(Rule):
         elif context.in_transaction:
             # Only a script the runner wraps runs in one transaction with such a statement in it.
             yield ("runs in a transaction its migration runner opens (around each migration, or for a file sent as one"
-                   " query of several statements), where PostgreSQL refuses it (cannot run inside a transaction block);"
-                   " run it outside one, as the runner allows")
+                   " query of several statements), where PostgreSQL refuses it (cannot run inside a transaction block); "
+                   + (context.leave_transaction or "run it outside one, as the runner allows"))

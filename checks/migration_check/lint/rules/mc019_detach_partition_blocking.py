@@ -37,4 +37,4 @@ class DetachPartitionBlocking(Rule):
             if (command.subtype == AlterTableType.AT_DetachPartition and isinstance(partition, ast.PartitionCmd)
                     and not partition.concurrent and context.existing(table)):
                 yield (f"detaches a partition of {qualified(table)} under an ACCESS EXCLUSIVE lock;"
-                       " use DETACH PARTITION ... CONCURRENTLY (outside a transaction)")
+                       " use DETACH PARTITION ... CONCURRENTLY " + context.outside_transaction())
