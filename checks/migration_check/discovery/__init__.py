@@ -31,6 +31,7 @@ from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.hasura import HasuraLayout
+from migration_check.discovery.liquibase import LiquibaseLayout
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
@@ -68,6 +69,7 @@ LAYOUTS: dict[str, Layout] = {
         PrismaLayout(),
         DrizzleLayout(),
         SqitchLayout(),
+        LiquibaseLayout(),
         FlywayLayout(),
         DbmateLayout(),
         DbMigrateLayout(),

@@ -1,0 +1,96 @@
+"""liquibase: a changelog (`db.changelog-master.yaml`, `.xml`, `.json` or `.sql`) and the changesets
+it includes, in the order Liquibase runs them.
+
+Rules, as Liquibase reads a changelog:
+- The master changelog is the directory's `db.changelog-master.*` (Spring Boot's default),
+  `changelog-master.*`, `master.*` or `changelog.*`. Its entries run in order: `include` (a file,
+  relative to the changelog with `relativeToChangelogFile`, else found on the search path, which
+  here is the changelog's folder and each folder above it up to the repository: Spring Boot's
+  `src/main/resources`), `includeAll` (every changelog file of a folder and its sub-folders, in
+  path order) and `changeSet`.
+- A formatted SQL changelog's changesets are liquibase_formatted.py's. A structured changeset
+  (YAML, JSON, XML) whose changes are `sql` and `sqlFile` is SQL the replay runs; one with
+  Liquibase's own change types (`createTable`, `addColumn`, ...) is SQL Liquibase writes itself:
+  it is not replayed, and says so (what later changesets need from it is then "not judged", with
+  the reason). A `dbms` other than PostgreSQL leaves a changeset out.
+- Each changeset runs in its own transaction unless it says `runInTransaction: false`.
+- A changeset's rollback is its `--rollback` SQL or its `rollback` element; without one, Liquibase
+  cannot roll back SQL (it refuses: "No inverse"), so rollbacks are optional.
+- A changeset is known by `<file>::<id>::<author>`, as DATABASECHANGELOG records it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
+from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
+from migration_check.model import Migration, RollbackPolicy, Script, Transaction
+
+
+class LiquibaseLayout(Layout):
+    name = "liquibase"
+    description = "a Liquibase changelog (db.changelog-master.yaml, .xml, .json, .sql) and what it includes"
+    default_rollbacks = RollbackPolicy.OPTIONAL
+    conventional_dirs = ("src/main/resources/db/changelog", "db/changelog", "changelog", "liquibase")
+    naming_pattern = r"^.+$"  # the changelog names its files, whatever they are called
+    naming_hint = "any name the changelog includes"
+    identity = "id"
+    transaction_how = "runs each changeset in a transaction"
+    transaction_opt_out = "run it outside one, with `runInTransaction:false` on the changeset"
+
+    def detect(self, directory: Path) -> Detection | None:
+        master = master_changelog(directory)
+        if master is None:
+            return None
+        found = changesets_of(master, _search_path(directory))
+        return Detection(score=96, reason=f"{master.name} and {counted(len(found), 'changeset')}", empty=not found)
+
+    def held_directories(self, directory: Path) -> list[Path]:
+        master = master_changelog(directory)
+        if master is None:
+            return []
+        return sorted({change.path.parent for change in changesets_of(master, _search_path(directory))})
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return frozenset({"public.databasechangelog", "public.databasechangeloglock"})
+
+    def discover(self, directory: Path) -> Discovery:
+        master = master_changelog(directory)
+        if master is None:
+            return Discovery([])
+        migrations = []
+        seen_files: set[Path] = set()
+        for index, change in enumerate(changesets_of(master, _search_path(directory))):
+            files = () if change.path in seen_files else (change.path,)
+            seen_files.add(change.path)
+            migrations.append(_migration(index, change, directory, files))
+        return Discovery(migrations)
+
+
+def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path, ...]) -> Migration:
+    transaction = Transaction.WRAPPED if change.run_in_transaction else Transaction.NONE
+    up = Script(change.sql_path or change.path, change.sql, first_line=change.first_line,
+                transaction=transaction) if change.sql else None
+    down = (Script(change.rollback_path or change.path, change.rollback, first_line=change.rollback_line,
+                   transaction=transaction) if change.rollback is not None else None)
+    relative = change.path.relative_to(directory).as_posix() if change.path.is_relative_to(directory) else change.path.name
+    return Migration(
+        version=change.id,
+        name="",
+        sort_key=(index,),
+        up=up,
+        down=down,
+        files=files,
+        skip_reason=change.skip_reason or (None if up is not None else "its changeset holds no SQL"),
+        down_skip_reason=change.rollback_skip_reason,
+        label=f"{relative}::{change.id}::{change.author}",
+    )
+
+
+def _search_path(directory: Path) -> list[Path]:
+    """Where an include that is not relative to its changelog is looked for: the changelog's
+    folder and each one above it, to the repository's root (Spring Boot resolves
+    `db/changelog/changes/x.sql` from src/main/resources)."""
+    folders = up_to_repository_root(directory)
+    return folders if (folders[-1] / ".git").exists() else [directory]

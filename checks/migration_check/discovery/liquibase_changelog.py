@@ -1,0 +1,236 @@
+"""Reading a Liquibase changelog tree: the master changelog, its includes, and each changeset's SQL.
+
+Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entries each
+`{kind: attributes}` (`include`, `includeAll`, `changeSet`), so that one walk serves them all.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from migration_check.discovery.base import read_sql
+from migration_check.discovery.liquibase_formatted import (
+    FormattedChangeSet,
+    dbms_includes_postgresql,
+    is_formatted_sql,
+    parse_formatted_sql,
+)
+from migration_check.errors import FileError, read_utf8
+
+MASTER_STEMS = ("db.changelog-master", "changelog-master", "master", "changelog")
+EXTENSIONS = (".yaml", ".yml", ".json", ".xml", ".sql")
+# Change types that change nothing in the database: a changeset of these and SQL is still SQL.
+NO_OPS = frozenset({"tagDatabase", "empty", "output", "stop"})
+# Elements of a changeset that are not changes.
+NOT_CHANGES = frozenset({"comment", "preConditions", "validCheckSum", "rollback", "changes"})
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    path: Path  # the changelog file that holds it
+    id: str
+    author: str
+    sql: str
+    first_line: int
+    rollback: str | None
+    rollback_line: int
+    rollback_path: Path | None
+    run_in_transaction: bool
+    skip_reason: str | None = None
+    rollback_skip_reason: str | None = None
+    sql_path: Path | None = None  # the file the SQL is in, where that is not the changelog (a sqlFile)
+
+
+def master_changelog(directory: Path) -> Path | None:
+    """The directory's master changelog, when it has one that reads as a Liquibase changelog."""
+    for stem in MASTER_STEMS:
+        for extension in EXTENSIONS:
+            path = directory / f"{stem}{extension}"
+            if path.is_file() and _is_changelog(path):
+                return path
+    return None
+
+
+def changesets_of(master: Path, search_path: list[Path]) -> list[ChangeSet]:
+    """Every changeset the master changelog runs, in order (each file read once)."""
+    found: list[ChangeSet] = []
+    _walk(master, search_path, found, set())
+    return found
+
+
+def _is_changelog(path: Path) -> bool:
+    try:
+        text = read_utf8(path)
+    except (FileError, OSError):
+        return False
+    if path.suffix == ".sql":
+        return is_formatted_sql(text)
+    return "databaseChangeLog" in text
+
+
+def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path]) -> None:
+    if path.resolve() in seen:
+        return
+    seen.add(path.resolve())
+    if path.suffix == ".sql":
+        text = read_sql(path)
+        if is_formatted_sql(text):  # a plain .sql file in an includeAll folder is not a changelog
+            found.extend(_formatted(path, change) for change in parse_formatted_sql(path, text) if change.for_postgresql)
+        return
+    for kind, attributes, line in _entries(path):
+        if kind == "include":
+            target = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
+                              search_path, line)
+            _walk(target, search_path, found, seen)
+        elif kind == "includeAll":
+            folder = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
+                              search_path, line)
+            for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
+                _walk(child, search_path, found, seen)
+        elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
+            found.append(_structured(path, attributes, line, search_path))
+
+
+def _resolve(changelog: Path, name: str, relative: bool, search_path: list[Path], line: int) -> Path:
+    """Where an include points, as Liquibase finds it; a FileError at the include's line if nowhere."""
+    if not name:
+        raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
+    candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise FileError(changelog, line, f"{name} is not there (Liquibase stops here too)")
+
+
+def _formatted(path: Path, change: FormattedChangeSet) -> ChangeSet:
+    return ChangeSet(
+        path=path, id=change.id, author=change.author, sql="\n".join(change.body), first_line=change.line + 1,
+        rollback=None if change.no_rollback or not change.rollback else "\n".join(change.rollback),
+        rollback_line=change.rollback_line or change.line, rollback_path=path,
+        run_in_transaction=change.run_in_transaction)
+
+
+def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path]) -> ChangeSet:
+    changes = changeset.get("changes") or []
+    sql, sql_path, unsupported = _sql_of(path, changes, search_path, line)
+    rollback_entries = changeset.get("rollback")
+    rollback: str | None = None
+    rollback_path: Path | None = None
+    rollback_skip: str | None = None
+    if isinstance(rollback_entries, str):
+        rollback = rollback_entries
+    elif rollback_entries:
+        entries = rollback_entries if isinstance(rollback_entries, list) else [rollback_entries]
+        rollback, rollback_path, rollback_types = _sql_of(path, entries, search_path, line)
+        if rollback_types:
+            rollback, rollback_skip = None, (f"its rollback is Liquibase change types ({', '.join(rollback_types)}),"
+                                            " whose SQL Liquibase writes itself")
+    skip = (f"Liquibase change types ({', '.join(unsupported)}): Liquibase writes their SQL itself, which is not"
+            " replayed here" if unsupported else None)
+    return ChangeSet(
+        path=path, id=str(changeset.get("id", "")), author=str(changeset.get("author", "")), sql=sql,
+        first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
+        rollback_path=rollback_path or path, run_in_transaction=not _false(changeset.get("runInTransaction")),
+        skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path)
+
+
+def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) -> tuple[str, Path | None, list[str]]:
+    """The SQL of `sql` and `sqlFile` changes (the file, when it is one sqlFile), and the other
+    change types met."""
+    texts: list[str] = []
+    files: list[Path] = []
+    unsupported: list[str] = []
+    for change in changes:
+        if not isinstance(change, dict) or len(change) != 1:
+            continue
+        [(kind, attributes)] = change.items()
+        if isinstance(attributes, dict) and not dbms_includes_postgresql(str(attributes.get("dbms", ""))):
+            continue
+        if kind == "sql":
+            texts.append(str(attributes.get("sql", "") if isinstance(attributes, dict) else attributes))
+        elif kind == "sqlFile" and isinstance(attributes, dict):
+            target = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
+                              search_path, line)
+            files.append(target)
+            texts.append(read_sql(target))
+        elif kind not in NO_OPS:
+            unsupported.append(kind)
+    if len(texts) == 1 and len(files) == 1:
+        return texts[0], files[0], unsupported
+    return "\n;\n".join(text.strip().rstrip(";") for text in texts if text.strip()), None, unsupported
+
+
+def _entries(path: Path) -> list[tuple[str, dict[str, Any], int]]:
+    """The entries of a structured changelog: (kind, attributes, line of the entry)."""
+    text = read_utf8(path)
+    if path.suffix == ".xml":
+        return _xml_entries(path, text)
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FileError(path, mark.line + 1 if mark else None, f"invalid changelog: {exc}") from None
+    entries = document.get("databaseChangeLog") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise FileError(path, 1, "a changelog holds a databaseChangeLog list")
+    lines = text.split("\n")
+    result = []
+    for entry in entries:
+        if isinstance(entry, dict) and len(entry) == 1:
+            [(kind, attributes)] = entry.items()
+            if isinstance(attributes, dict):
+                result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
+    return result
+
+
+def _xml_entries(path: Path, text: str) -> list[tuple[str, dict[str, Any], int]]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise FileError(path, exc.position[0], f"invalid changelog: {exc}") from None
+    lines = text.split("\n")
+    result = []
+    for element in root:
+        kind = _local(element.tag)
+        attributes: dict[str, Any] = dict(element.attrib)
+        if kind == "changeSet":
+            attributes["changes"] = [_xml_change(child) for child in element if _local(child.tag) not in NOT_CHANGES]
+            rollback = next((child for child in element if _local(child.tag) == "rollback"), None)
+            if rollback is not None:
+                inner = [_xml_change(child) for child in rollback]
+                attributes["rollback"] = inner if inner else (rollback.text or "")
+        result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
+    return result
+
+
+def _xml_change(element: ET.Element) -> dict[str, Any]:
+    kind = _local(element.tag)
+    attributes: dict[str, Any] = dict(element.attrib)
+    if kind == "sql":
+        attributes["sql"] = element.text or ""
+    return {kind: attributes}
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _line_of(lines: list[str], changeset_id: object) -> int:
+    """The line where the changeset's id is written (where a failure in its SQL is placed)."""
+    if changeset_id is None:
+        return 1
+    wanted = str(changeset_id)
+    return next((number for number, line in enumerate(lines, start=1) if wanted in line and "id" in line), 1)
+
+
+def _true(value: object) -> bool:
+    return str(value).lower() == "true"
+
+
+def _false(value: object) -> bool:
+    return str(value).lower() == "false"

@@ -1,0 +1,111 @@
+"""Liquibase's formatted SQL changelogs, read as its FormattedSqlChangeLogParser reads them.
+
+    --liquibase formatted sql
+    --changeset alice:1 runInTransaction:false
+    CREATE INDEX CONCURRENTLY orders_user_idx ON orders (user_id);
+    --rollback DROP INDEX CONCURRENTLY orders_user_idx;
+
+- The file is one when its first non-blank line is `--liquibase formatted sql` (any case, any
+  spacing).
+- Each `--changeset <author>:<id>` line starts a changeset (the author runs to the first `:`, as
+  Liquibase's pattern has it); its SQL runs to the next one. Attributes are read from that line as
+  Liquibase reads them: `runInTransaction:false`, `dbms:postgresql` (a changeset for other
+  databases only is not PostgreSQL's: it is left out), `splitStatements`, `endDelimiter`.
+- Its rollback is the text of its `--rollback ...` lines, or of a `/* liquibase rollback ... */`
+  block; `--rollback not required` and `--rollback empty` say there is none on purpose.
+
+These directives are comments to PostgreSQL, so each changeset's script is its lines as they are,
+line numbers unchanged. Reading them is reading Liquibase's comment syntax, not SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration_check.errors import FileError
+
+FIRST_LINE = re.compile(r"^\s*--\s*liquibase\s*formatted.*", re.IGNORECASE)
+CHANGE_SET = re.compile(r'\s*--[\s]*changeset\s+("[^"]+"|[^:]+):\s*("[^"]+"|\S+).*', re.IGNORECASE)
+CHANGE_SET_ANY = re.compile(r"\s*--[\s]*changeset[\s]*.*$", re.IGNORECASE)
+ROLLBACK = re.compile(r"\s*--[\s]*rollback (.*)", re.IGNORECASE)
+ROLLBACK_BLOCK_START = re.compile(r"\s*/\*\s*liquibase\s*rollback\s*$", re.IGNORECASE)
+ROLLBACK_BLOCK_END = re.compile(r".*\s*\*/\s*$")
+RUN_IN_TRANSACTION = re.compile(r".*runInTransaction:(\w+).*", re.IGNORECASE)
+DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
+NO_ROLLBACK = frozenset({"not required", "empty"})
+
+
+@dataclass
+class FormattedChangeSet:
+    author: str
+    id: str
+    line: int  # of the --changeset line
+    body: list[str] = field(default_factory=list)  # the lines after it, as they are
+    rollback: list[str] = field(default_factory=list)
+    rollback_line: int | None = None
+    no_rollback: bool = False  # `--rollback not required` / `--rollback empty`
+    run_in_transaction: bool = True
+    dbms: str = ""
+
+    @property
+    def for_postgresql(self) -> bool:
+        return dbms_includes_postgresql(self.dbms)
+
+
+def dbms_includes_postgresql(dbms: str) -> bool:
+    """Liquibase's `dbms` filter: a list of names, `all`, `none`, or `!name` to leave one out."""
+    names = [name.strip().lower() for name in dbms.split(",") if name.strip()]
+    if not names or "all" in names:
+        return True
+    if "none" in names or "!postgresql" in names:
+        return False
+    positive = [name for name in names if not name.startswith("!")]
+    return not positive or "postgresql" in positive
+
+
+def is_formatted_sql(text: str) -> bool:
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    return bool(FIRST_LINE.match(first))
+
+
+def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
+    """The changesets of a formatted SQL changelog, in order. A `--changeset` line Liquibase cannot
+    read (no `author:id`) is a FileError at its line, as Liquibase refuses the file."""
+    changesets: list[FormattedChangeSet] = []
+    in_block = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        matched = CHANGE_SET.fullmatch(line)
+        if matched:
+            changesets.append(FormattedChangeSet(
+                author=matched[1].strip().strip('"'), id=matched[2].strip('"'), line=number,
+                run_in_transaction=not ((m := RUN_IN_TRANSACTION.fullmatch(line)) and m[1].lower() == "false"),
+                dbms=(m[1] if (m := DBMS.fullmatch(line)) else "")))
+            in_block = False
+            continue
+        if CHANGE_SET_ANY.fullmatch(line):
+            raise FileError(path, number, "a --changeset line without <author>:<id> (Liquibase refuses the file)")
+        if not changesets:
+            continue
+        current = changesets[-1]
+        current.body.append(line)
+        if in_block:
+            if ROLLBACK_BLOCK_END.fullmatch(line):
+                in_block = False
+                line = line[: line.rstrip().rfind("*/")]
+            current.rollback.append(line)
+            continue
+        if ROLLBACK_BLOCK_START.fullmatch(line):
+            in_block = True
+            current.rollback_line = current.rollback_line or number + 1
+            continue
+        rollback = ROLLBACK.fullmatch(line)
+        if rollback:
+            sql = rollback[1]
+            if sql.strip().lower().rstrip(";") in NO_ROLLBACK:
+                current.no_rollback = True
+                continue
+            current.rollback_line = current.rollback_line or number
+            current.rollback.append(sql)
+    return changesets

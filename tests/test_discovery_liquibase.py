@@ -1,0 +1,109 @@
+"""Liquibase discovery: the master changelog and what it includes, formatted SQL read as Liquibase's
+parser reads it, structured changesets of SQL, and the change types Liquibase writes itself
+(City-of-Helsinki/haitaton-backend, read as a numbered project, failed its SQL changesets for the
+tables its YAML changesets create)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.discovery.liquibase_formatted import parse_formatted_sql
+from migration_check.errors import FileError
+from migration_check.model import Transaction
+
+RESOURCES = "src/main/resources"
+
+
+def test_formatted_sql_as_liquibase_reads_it(tmp_path: Path) -> None:
+    text = ("--liquibase formatted sql\n"
+            "--changeset ada:1\n"
+            "create table t (id int);\n"
+            "--rollback drop table t;\n"
+            "--changeset 003-no-author comment:Liquibase reads the author up to the first colon\n"
+            "update t set id = 1;\n"
+            "--rollback not required\n"
+            "-- changeset bob:idx runInTransaction:false dbms:postgresql,h2\n"
+            "create index concurrently t_idx on t (id);\n"
+            "/* liquibase rollback\n"
+            "drop index concurrently t_idx;\n"
+            "*/\n"
+            "--changeset bob:mysql-only dbms:mysql\n"
+            "select 1;\n")
+    first, second, third, fourth = parse_formatted_sql(tmp_path / "x.sql", text)
+    assert (first.author, first.id, first.line, first.rollback, first.rollback_line) == ("ada", "1", 2, ["drop table t;"], 4)
+    assert (second.author, second.id, second.no_rollback) == ("003-no-author comment", "Liquibase", True)
+    assert third.run_in_transaction is False and third.for_postgresql and third.rollback == ["drop index concurrently t_idx;", ""]
+    assert not fourth.for_postgresql
+    with pytest.raises(FileError) as error:
+        parse_formatted_sql(tmp_path / "x.sql", "--liquibase formatted sql\n--changeset no-colon\nselect 1;\n")
+    assert error.value.line == 2
+
+
+def test_a_master_changelog_its_includes_and_the_search_path(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    changelog = f"{RESOURCES}/db/changelog"
+    write_files(tmp_path, {
+        f"{changelog}/db.changelog-master.yaml": (
+            "databaseChangeLog:\n"
+            "  - include:\n      file: db/changelog/changes/001-users.sql\n"  # Spring Boot: from the classpath root
+            "  - include:\n      file: changes/002-roles.yaml\n      relativeToChangelogFile: true\n"
+            "  - includeAll:\n      path: db/changelog/later/\n"
+            "  - changeSet:\n      id: inline\n      author: ada\n      changes:\n        - sql:\n            sql: insert into users values (1)\n"),
+        f"{changelog}/changes/001-users.sql": ("--liquibase formatted sql\n--changeset ada:users\n"
+                                               "create table users (id int primary key);\n--rollback drop table users;\n"),
+        f"{changelog}/changes/002-roles.yaml": (
+            "databaseChangeLog:\n  - changeSet:\n      id: roles\n      author: bob\n      changes:\n"
+            "        - createTable:\n            tableName: roles\n"
+            "  - changeSet:\n      id: roles-sql\n      author: bob\n      runInTransaction: false\n      changes:\n"
+            "        - sqlFile:\n            path: sql/roles.sql\n            relativeToChangelogFile: true\n"
+            "      rollback:\n        - sql:\n            sql: drop table role_names\n"),
+        f"{changelog}/changes/sql/roles.sql": "create table role_names (name text);\n",
+        f"{changelog}/later/b.sql": "--liquibase formatted sql\n--changeset ada:b\nselect 2;\n",
+        f"{changelog}/later/a.sql": "--liquibase formatted sql\n--changeset ada:a\nselect 1;\n",
+        f"{changelog}/later/notes.sql": "select 'not a changelog';\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "liquibase" and found.reason.startswith("db.changelog-master.yaml and 6 changesets")
+    assert [m.id for m in found.migrations] == [
+        "changes/001-users.sql::users::ada", "changes/002-roles.yaml::roles::bob", "changes/002-roles.yaml::roles-sql::bob",
+        "later/a.sql::a::ada", "later/b.sql::b::ada", "db.changelog-master.yaml::inline::ada"]
+    users, roles, roles_sql, *_, inline = found.migrations
+    assert users.up is not None and users.up.first_line == 3 and users.down is not None and users.down.sql == "drop table users;"
+    assert roles.skip_reason == "Liquibase change types (createTable): Liquibase writes their SQL itself, which is not replayed here"
+    assert roles_sql.up is not None and roles_sql.up.path.name == "roles.sql" and roles_sql.up.transaction is Transaction.NONE
+    assert roles_sql.down is not None and roles_sql.down.sql == "drop table role_names"
+    assert inline.up is not None and inline.up.sql == "insert into users values (1)"
+    # The folders the changelog includes are its own: no second migrations directory in the search.
+    assert found.directory == (tmp_path / changelog).resolve()
+
+
+def test_an_xml_changelog(tmp_path: Path) -> None:
+    write_files(tmp_path, {"changelog/db.changelog-master.xml": (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+        '  <changeSet id="1" author="ada">\n'
+        "    <sql>create table t (id int)</sql>\n"
+        "    <rollback>drop table t</rollback>\n"
+        "  </changeSet>\n"
+        '  <changeSet id="2" author="ada" dbms="oracle">\n    <sql>select 1 from dual</sql>\n  </changeSet>\n'
+        '  <changeSet id="3" author="ada">\n    <addColumn tableName="t"><column name="x" type="int"/></addColumn>\n'
+        "    <rollback><dropColumn tableName=\"t\" columnName=\"x\"/></rollback>\n  </changeSet>\n"
+        "</databaseChangeLog>\n")})
+    found = discover(tmp_path / "changelog", repo_root=tmp_path)
+    first, third = found.migrations
+    assert first.up is not None and first.up.sql == "create table t (id int)" and first.up.first_line == 3
+    assert first.down is not None and first.down.sql == "drop table t"
+    assert third.skip_reason is not None and "addColumn" in third.skip_reason
+    assert third.down_skip_reason == "its rollback is Liquibase change types (dropColumn), whose SQL Liquibase writes itself"
+
+
+def test_an_include_that_is_not_there_stops_at_its_line(tmp_path: Path) -> None:
+    write_files(tmp_path, {"db/changelog/db.changelog-master.yaml":
+                           "databaseChangeLog:\n  - include:\n      file: db/changelog/missing.sql\n"})
+    with pytest.raises(FileError) as error:
+        discover(tmp_path / "db/changelog", repo_root=tmp_path)
+    assert "db/changelog/missing.sql is not there" in str(error.value)
