@@ -57,23 +57,25 @@ def test_a_master_changelog_its_includes_and_the_search_path(tmp_path: Path) -> 
                                                "create table users (id int primary key);\n--rollback drop table users;\n"),
         f"{changelog}/changes/002-roles.yaml": (
             "databaseChangeLog:\n  - changeSet:\n      id: roles\n      author: bob\n      changes:\n"
-            "        - createTable:\n            tableName: roles\n"
+            "        - loadData:\n            tableName: roles\n            file: roles.csv\n"
             "  - changeSet:\n      id: roles-sql\n      author: bob\n      runInTransaction: false\n      changes:\n"
             "        - sqlFile:\n            path: sql/roles.sql\n            relativeToChangelogFile: true\n"
             "      rollback:\n        - sql:\n            sql: drop table role_names\n"),
         f"{changelog}/changes/sql/roles.sql": "create table role_names (name text);\n",
         f"{changelog}/later/b.sql": "--liquibase formatted sql\n--changeset ada:b\nselect 2;\n",
         f"{changelog}/later/a.sql": "--liquibase formatted sql\n--changeset ada:a\nselect 1;\n",
-        f"{changelog}/later/notes.sql": "select 'not a changelog';\n",
+        # A plain SQL file is one changeset to Liquibase (SqlChangeLogParser): `raw`, by `includeAll`.
+        f"{changelog}/later/c-plain.sql": "create function f() returns int language sql as 'select 1';\n",
     })
     found = discover(tmp_path, repo_root=tmp_path)
-    assert found.format == "liquibase" and found.reason.startswith("db.changelog-master.yaml and 6 changesets")
+    assert found.format == "liquibase" and found.reason.startswith("db.changelog-master.yaml and 7 changesets")
     assert [m.id for m in found.migrations] == [
         "changes/001-users.sql::users::ada", "changes/002-roles.yaml::roles::bob", "changes/002-roles.yaml::roles-sql::bob",
-        "later/a.sql::a::ada", "later/b.sql::b::ada", "db.changelog-master.yaml::inline::ada"]
+        "later/a.sql::a::ada", "later/b.sql::b::ada", "later/c-plain.sql::raw::includeAll",
+        "db.changelog-master.yaml::inline::ada"]
     users, roles, roles_sql, *_, inline = found.migrations
     assert users.up is not None and users.up.first_line == 3 and users.down is not None and users.down.sql == "drop table users;"
-    assert roles.skip_reason == "Liquibase change types (createTable): Liquibase writes their SQL itself, which is not replayed here"
+    assert roles.skip_reason == "Liquibase change types this check does not write as SQL (loadData): not replayed"
     assert roles_sql.up is not None and roles_sql.up.path.name == "roles.sql" and roles_sql.up.transaction is Transaction.NONE
     assert roles_sql.down is not None and roles_sql.down.sql == "drop table role_names"
     assert inline.up is not None and inline.up.sql == "insert into users values (1)"
@@ -92,13 +94,17 @@ def test_an_xml_changelog(tmp_path: Path) -> None:
         '  <changeSet id="2" author="ada" dbms="oracle">\n    <sql>select 1 from dual</sql>\n  </changeSet>\n'
         '  <changeSet id="3" author="ada">\n    <addColumn tableName="t"><column name="x" type="int"/></addColumn>\n'
         "    <rollback><dropColumn tableName=\"t\" columnName=\"x\"/></rollback>\n  </changeSet>\n"
+        '  <changeSet id="4" author="ada">\n    <loadData tableName="t" file="t.csv"/>\n'
+        "    <rollback><loadData tableName=\"t\" file=\"old.csv\"/></rollback>\n  </changeSet>\n"
         "</databaseChangeLog>\n")})
     found = discover(tmp_path / "changelog", repo_root=tmp_path)
-    first, third = found.migrations
+    first, third, fourth = found.migrations
     assert first.up is not None and first.up.sql == "create table t (id int)" and first.up.first_line == 3
     assert first.down is not None and first.down.sql == "drop table t"
-    assert third.skip_reason is not None and "addColumn" in third.skip_reason
-    assert third.down_skip_reason == "its rollback is Liquibase change types (dropColumn), whose SQL Liquibase writes itself"
+    assert third.up is not None and third.up.sql == "ALTER TABLE t ADD x INTEGER;"
+    assert third.down is not None and third.down.sql == "ALTER TABLE t DROP COLUMN x;"
+    assert fourth.skip_reason == "Liquibase change types this check does not write as SQL (loadData): not replayed"
+    assert fourth.down_skip_reason == "its rollback is Liquibase change types this check does not write as SQL (loadData)"
 
 
 def test_an_include_that_is_not_there_stops_at_its_line(tmp_path: Path) -> None:
@@ -107,3 +113,55 @@ def test_an_include_that_is_not_there_stops_at_its_line(tmp_path: Path) -> None:
     with pytest.raises(FileError) as error:
         discover(tmp_path / "db/changelog", repo_root=tmp_path)
     assert "db/changelog/missing.sql is not there" in str(error.value)
+
+
+def test_liquibase_change_types_written_as_its_postgresql_generators_write_them(tmp_path: Path) -> None:
+    # haitaton-backend's YAML changesets, the kinds it uses, and the rollbacks Liquibase derives.
+    write_files(tmp_path, {"db/changelog/db.changelog-master.yaml": """databaseChangeLog:
+  - changeSet:
+      id: permissions
+      author: janne
+      changes:
+        - createTable:
+            tableName: permissions
+            remarks: Who may do what
+            columns:
+              - column: { name: id, type: integer, constraints: { primaryKey: true, nullable: false } }
+              - column: { name: permissionCode, type: bigint, constraints: { nullable: false } }
+              - column: { name: created_at, type: timestamp with timezone, defaultValueComputed: now() }
+        - addAutoIncrement: { tableName: permissions, columnName: id, columnDataType: integer, generationType: ALWAYS }
+  - changeSet:
+      id: rename
+      author: janne
+      changes:
+        - renameColumn: { tableName: permissions, oldColumnName: permissionCode, newColumnName: permissioncode }
+        - addNotNullConstraint: { tableName: permissions, columnName: created_at, defaultNullValue: '2020-01-01' }
+        - createIndex:
+            tableName: permissions
+            indexName: permissions_code_idx
+            unique: true
+            columns:
+              - column: { name: permissioncode }
+  - changeSet:
+      id: seed
+      author: janne
+      changes:
+        - insert:
+            tableName: permissions
+            columns:
+              - column: { name: id, valueNumeric: 1 }
+              - column: { name: permissioncode, value: "15" }
+"""})
+    permissions, rename, seed = discover(tmp_path / "db/changelog", repo_root=tmp_path).migrations
+    assert permissions.up is not None and permissions.up.sql.startswith(
+        'CREATE TABLE permissions (id INTEGER NOT NULL, "permissionCode" BIGINT NOT NULL, created_at TIMESTAMP WITH TIME ZONE'
+        " DEFAULT now(), PRIMARY KEY (id));\nCOMMENT ON TABLE permissions IS 'Who may do what';\n"
+        # Liquibase's addAutoIncrement on PostgreSQL is a sequence the column owns, not an identity.
+        "CREATE SEQUENCE permissions_id_seq;\n")
+    # createTable derives its DROP TABLE; addAutoIncrement derives nothing: no rollback at all.
+    assert permissions.down is None
+    assert rename.down is not None and rename.down.sql == (
+        "DROP INDEX permissions_code_idx;\nALTER TABLE permissions ALTER COLUMN created_at DROP NOT NULL;\n"
+        'ALTER TABLE permissions RENAME COLUMN permissioncode TO "permissionCode";')
+    assert seed.up is not None and seed.up.sql == "INSERT INTO permissions (id, permissioncode) VALUES (1, '15');"
+    assert seed.down is None  # an insert has no inverse

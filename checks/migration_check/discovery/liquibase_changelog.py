@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from migration_check.discovery.base import read_sql
+from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
     dbms_includes_postgresql,
@@ -79,8 +80,12 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
     seen.add(path.resolve())
     if path.suffix == ".sql":
         text = read_sql(path)
-        if is_formatted_sql(text):  # a plain .sql file in an includeAll folder is not a changelog
+        if is_formatted_sql(text):
             found.extend(_formatted(path, change) for change in parse_formatted_sql(path, text) if change.for_postgresql)
+        elif text.strip():
+            # Liquibase's SqlChangeLogParser: a plain SQL file is one changeset, `raw` by `includeAll`.
+            found.append(ChangeSet(path=path, id="raw", author="includeAll", sql=text, first_line=1, rollback=None,
+                                   rollback_line=1, rollback_path=None, run_in_transaction=True))
         return
     for kind, attributes, line in _entries(path):
         if kind == "include":
@@ -112,7 +117,22 @@ def _formatted(path: Path, change: FormattedChangeSet) -> ChangeSet:
         path=path, id=change.id, author=change.author, sql="\n".join(change.body), first_line=change.line + 1,
         rollback=None if change.no_rollback or not change.rollback else "\n".join(change.rollback),
         rollback_line=change.rollback_line or change.line, rollback_path=path,
-        run_in_transaction=change.run_in_transaction)
+        run_in_transaction=change.run_in_transaction, skip_reason=_conditional(change.on_fail))
+
+
+def _conditional(on_fail: str) -> str | None:
+    """Why a changeset whose preconditions may skip it is not replayed: Liquibase runs it or marks
+    it ran by what the database it deploys to holds (057-drop-tormays_trams_polys drops a table
+    only where it exists), which a new database does not tell."""
+    if on_fail.upper() not in ("MARK_RAN", "CONTINUE"):
+        return None
+    return (f"it runs only where its preconditions hold (onFail: {on_fail.upper()}), which Liquibase decides on the"
+            " database it deploys to: not replayed")
+
+
+def _on_fail(preconditions: object) -> str:
+    entries = preconditions if isinstance(preconditions, list) else [preconditions]
+    return next((str(entry["onFail"]) for entry in entries if isinstance(entry, dict) and "onFail" in entry), "")
 
 
 def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path]) -> ChangeSet:
@@ -122,21 +142,41 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
     rollback: str | None = None
     rollback_path: Path | None = None
     rollback_skip: str | None = None
-    if isinstance(rollback_entries, str):
+    if rollback_entries is None:
+        rollback = _derived_rollback(changes)
+    elif isinstance(rollback_entries, str):
         rollback = rollback_entries
     elif rollback_entries:
         entries = rollback_entries if isinstance(rollback_entries, list) else [rollback_entries]
         rollback, rollback_path, rollback_types = _sql_of(path, entries, search_path, line)
         if rollback_types:
-            rollback, rollback_skip = None, (f"its rollback is Liquibase change types ({', '.join(rollback_types)}),"
-                                            " whose SQL Liquibase writes itself")
-    skip = (f"Liquibase change types ({', '.join(unsupported)}): Liquibase writes their SQL itself, which is not"
-            " replayed here" if unsupported else None)
+            rollback, rollback_skip = None, (f"its rollback is Liquibase change types this check does not write as"
+                                            f" SQL ({', '.join(rollback_types)})")
+    skip = _conditional(_on_fail(changeset.get("preConditions"))) or (
+        f"Liquibase change types this check does not write as SQL ({', '.join(unsupported)}): not replayed"
+        if unsupported else None)
     return ChangeSet(
         path=path, id=str(changeset.get("id", "")), author=str(changeset.get("author", "")), sql=sql,
         first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
         rollback_path=rollback_path or path, run_in_transaction=not _false(changeset.get("runInTransaction")),
         skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path)
+
+
+def _derived_rollback(changes: list[Any]) -> str | None:
+    """The rollback Liquibase derives for a changeset without one: each change's inverse, last change
+    first; None where some change has none (SQL has none: Liquibase then refuses to roll back)."""
+    inverses = []
+    for change in reversed(changes):
+        if not isinstance(change, dict) or len(change) != 1:
+            continue
+        [(kind, attributes)] = change.items()
+        if kind in NO_OPS:
+            continue
+        inverse = inverse_sql(kind, attributes)
+        if inverse is None:
+            return None
+        inverses.append(inverse)
+    return "\n".join(inverses) if inverses else None
 
 
 def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) -> tuple[str, Path | None, list[str]]:
@@ -159,10 +199,18 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) 
             files.append(target)
             texts.append(read_sql(target))
         elif kind not in NO_OPS:
-            unsupported.append(kind)
+            written = change_sql(kind, attributes)
+            if written is None:
+                unsupported.append(kind)
+            else:
+                texts.append(written)
     if len(texts) == 1 and len(files) == 1:
         return texts[0], files[0], unsupported
-    return "\n;\n".join(text.strip().rstrip(";") for text in texts if text.strip()), None, unsupported
+    texts = [text.strip() for text in texts if text.strip()]
+    if len(texts) == 1:
+        return texts[0], None, unsupported
+    # Each change ends where its own statements do (a `;` after a trailing `--` comment would be lost).
+    return "\n".join(text if text.endswith(";") else text + "\n;" for text in texts), None, unsupported
 
 
 def _entries(path: Path) -> list[tuple[str, dict[str, Any], int]]:
@@ -200,6 +248,9 @@ def _xml_entries(path: Path, text: str) -> list[tuple[str, dict[str, Any], int]]
         attributes: dict[str, Any] = dict(element.attrib)
         if kind == "changeSet":
             attributes["changes"] = [_xml_change(child) for child in element if _local(child.tag) not in NOT_CHANGES]
+            preconditions = next((child for child in element if _local(child.tag) == "preConditions"), None)
+            if preconditions is not None:
+                attributes["preConditions"] = dict(preconditions.attrib)
             rollback = next((child for child in element if _local(child.tag) == "rollback"), None)
             if rollback is not None:
                 inner = [_xml_change(child) for child in rollback]
@@ -209,10 +260,25 @@ def _xml_entries(path: Path, text: str) -> list[tuple[str, dict[str, Any], int]]
 
 
 def _xml_change(element: ET.Element) -> dict[str, Any]:
+    """A change element in the shape of its YAML form: `<column>` children are `columns`, each
+    with its `<constraints>`; the text of `sql`, `where` and a view's query as attributes."""
     kind = _local(element.tag)
     attributes: dict[str, Any] = dict(element.attrib)
-    if kind == "sql":
-        attributes["sql"] = element.text or ""
+    if kind in ("sql", "createView"):
+        attributes["sql" if kind == "sql" else "selectQuery"] = element.text or ""
+    columns = []
+    for child in element:
+        tag = _local(child.tag)
+        if tag == "column":
+            column: dict[str, Any] = dict(child.attrib)
+            constraints = next((c for c in child if _local(c.tag) == "constraints"), None)
+            if constraints is not None:
+                column["constraints"] = dict(constraints.attrib)
+            columns.append({"column": column})
+        elif tag == "where":
+            attributes["where"] = child.text or ""
+    if columns:
+        attributes["columns"] = columns
     return {kind: attributes}
 
 

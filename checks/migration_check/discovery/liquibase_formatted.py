@@ -35,6 +35,8 @@ ROLLBACK_BLOCK_END = re.compile(r".*\s*\*/\s*$")
 RUN_IN_TRANSACTION = re.compile(r".*runInTransaction:(\w+).*", re.IGNORECASE)
 DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
 NO_ROLLBACK = frozenset({"not required", "empty"})
+PRECONDITIONS = re.compile(r"\s*--[\s]*preconditions(.*)", re.IGNORECASE)
+ON_FAIL = re.compile(r".*onFail:(\w+).*", re.IGNORECASE)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class FormattedChangeSet:
     no_rollback: bool = False  # `--rollback not required` / `--rollback empty`
     run_in_transaction: bool = True
     dbms: str = ""
+    on_fail: str = ""  # of its `--preconditions` (HALT unless said)
 
     @property
     def for_postgresql(self) -> bool:
@@ -100,6 +103,9 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
             in_block = True
             current.rollback_line = current.rollback_line or number + 1
             continue
+        preconditions = PRECONDITIONS.fullmatch(line)
+        if preconditions and (on_fail := ON_FAIL.fullmatch(preconditions[1])):
+            current.on_fail = on_fail[1].upper()
         rollback = ROLLBACK.fullmatch(line)
         if rollback:
             sql = rollback[1]

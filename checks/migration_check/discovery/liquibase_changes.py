@@ -1,0 +1,277 @@
+"""Liquibase's own change types, written as the SQL its PostgreSQL generators write, and the inverse
+Liquibase derives for those it can roll back by itself.
+
+Covered: createTable, dropTable, renameTable, addColumn, dropColumn, renameColumn, modifyDataType,
+addNotNullConstraint, dropNotNullConstraint, addDefaultValue, dropDefaultValue, addAutoIncrement,
+addPrimaryKey, dropPrimaryKey, addUniqueConstraint, dropUniqueConstraint, addForeignKeyConstraint,
+dropForeignKeyConstraint, createIndex, dropIndex, createSequence, dropSequence, createView,
+dropView, insert, update, delete. Any other is not written (None): its changeset is skipped with
+the reason, as before.
+
+Names are written as Liquibase's default quoting writes them: as given, quoted only where
+PostgreSQL would not read them as written (a reserved word, a character outside an identifier's).
+Types are Liquibase's names mapped to PostgreSQL's (`datetime` is `TIMESTAMP WITHOUT TIME ZONE`,
+`clob` is `TEXT`, ...); any other type is written as given (`jsonb`, `geometry(Point, 4326)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pglast.keywords import RESERVED_KEYWORDS
+
+from migration_check.sql.prepared import quote_literal
+
+# Liquibase's type names that PostgreSQL spells otherwise (liquibase.datatype.core, PostgresDatabase).
+TYPES = {
+    "int": "INTEGER", "integer": "INTEGER", "int4": "INTEGER", "mediumint": "INTEGER", "tinyint": "SMALLINT",
+    "int2": "SMALLINT", "smallint": "SMALLINT", "int8": "BIGINT", "bigint": "BIGINT", "long": "BIGINT",
+    "datetime": "TIMESTAMP WITHOUT TIME ZONE", "timestamp": "TIMESTAMP WITHOUT TIME ZONE",
+    "clob": "TEXT", "nclob": "TEXT", "longtext": "TEXT", "blob": "BYTEA", "longblob": "BYTEA", "binary": "BYTEA",
+    "varbinary": "BYTEA", "double": "DOUBLE PRECISION", "currency": "DECIMAL", "bit": "BOOLEAN", "boolean": "BOOLEAN",
+    "nvarchar": "VARCHAR", "nchar": "CHAR", "uuid": "UUID", "text": "TEXT", "date": "DATE", "time": "TIME WITHOUT TIME ZONE",
+}
+
+
+def name(identifier: object) -> str:
+    # Liquibase quotes a name in mixed case on PostgreSQL (haitaton-backend renames its column
+    # `permissionCode` to `permissioncode`, two names only when the first was quoted).
+    text = str(identifier)
+    plain = text.replace("_", "a").isalnum() and not text[:1].isdigit() and text.isascii() and text == text.lower()
+    return text if plain and text not in RESERVED_KEYWORDS else '"' + text.replace('"', '""') + '"'
+
+
+def table(attributes: dict[str, Any], key: str = "tableName") -> str:
+    schema = attributes.get("schemaName")
+    return (f"{name(schema)}." if schema else "") + name(attributes.get(key, ""))
+
+
+def data_type(written: object) -> str:
+    text = str(written).strip()
+    words = " ".join(text.lower().split())
+    if words == "timestamptz" or (words.startswith("timestamp") and ("with timezone" in words or "with time zone" in words)):
+        return "TIMESTAMP WITH TIME ZONE"  # Liquibase's TimestampType reads either spelling
+    base, _, rest = text.partition("(")
+    mapped = TYPES.get(base.strip().lower())
+    if mapped is None:
+        return text
+    return f"{mapped}({rest}" if rest and mapped in ("VARCHAR", "CHAR", "DECIMAL") else mapped
+
+
+def value(attributes: dict[str, Any], prefix: str = "value") -> str | None:
+    """The SQL of a column's `value*` (or `defaultValue*`) attribute; None where it has none."""
+    renders: tuple[tuple[str, Callable[[Any], str]], ...] = (
+        ("Computed", str), ("Numeric", str), ("Boolean", lambda v: "TRUE" if _true(v) else "FALSE"),
+        ("Date", lambda v: quote_literal(str(v))), ("", lambda v: "NULL" if v is None else quote_literal(str(v))))
+    for suffix, render in renders:
+        key = prefix + suffix
+        if key in attributes:
+            return render(attributes[key]).strip()
+    return None
+
+
+def _columns(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    return [entry["column"] for entry in attributes.get("columns") or [] if isinstance(entry, dict) and "column" in entry]
+
+
+def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing: list[str]) -> str:
+    parts = [name(column.get("name", "")), data_type(column.get("type", ""))]
+    if _true(column.get("autoIncrement")):
+        parts.append(_identity(column))
+    default = value(column, "defaultValue")
+    if default is not None:
+        parts.append(f"DEFAULT {default}")
+    constraints = column.get("constraints") or {}
+    if str(constraints.get("nullable", "")).lower() == "false" or _true(constraints.get("primaryKey")):
+        parts.append("NOT NULL")
+    if _true(constraints.get("unique")):
+        parts.append(f"CONSTRAINT {name(constraints['uniqueConstraintName'])} UNIQUE"
+                     if constraints.get("uniqueConstraintName") else "UNIQUE")
+    if _true(constraints.get("primaryKey")):
+        primary_keys.append(name(column.get("name", "")))
+    references = constraints.get("references") or (
+        f"{constraints['referencedTableName']}({constraints.get('referencedColumnNames', 'id')})"
+        if constraints.get("referencedTableName") else None)
+    if references:
+        key = f"CONSTRAINT {name(constraints['foreignKeyName'])} " if constraints.get("foreignKeyName") else ""
+        cascade = " ON DELETE CASCADE" if _true(constraints.get("deleteCascade")) else ""
+        trailing.append(f"{key}FOREIGN KEY ({name(column.get('name', ''))}) REFERENCES {references}{cascade}")
+    return " ".join(parts)
+
+
+def _create_table(a: dict[str, Any]) -> str:
+    primary_keys: list[str] = []
+    trailing: list[str] = []
+    definitions = [_column_definition(column, primary_keys, trailing) for column in _columns(a)]
+    if primary_keys:
+        pk_name = next((c.get("constraints", {}).get("primaryKeyName") for c in _columns(a)
+                        if (c.get("constraints") or {}).get("primaryKeyName")), None)
+        definitions.append((f"CONSTRAINT {name(pk_name)} " if pk_name else "") + f"PRIMARY KEY ({', '.join(primary_keys)})")
+    sql = f"CREATE TABLE {table(a)} ({', '.join(definitions + trailing)});"
+    if a.get("remarks"):
+        sql += f"\nCOMMENT ON TABLE {table(a)} IS {quote_literal(str(a['remarks']))};"
+    return sql
+
+
+def _add_column(a: dict[str, Any]) -> str:
+    statements = []
+    for column in _columns(a):
+        trailing: list[str] = []
+        definition = _column_definition(column, [], trailing)
+        extra = "".join(f", ADD {constraint}" for constraint in trailing)
+        statements.append(f"ALTER TABLE {table(a)} ADD {definition}{extra};")
+    return "\n".join(statements)
+
+
+def _drop_column(a: dict[str, Any]) -> str:
+    names = [a["columnName"]] if a.get("columnName") else [c.get("name", "") for c in _columns(a)]
+    return "\n".join(f"ALTER TABLE {table(a)} DROP COLUMN {name(column)};" for column in names)
+
+
+def _add_not_null(a: dict[str, Any]) -> str:
+    column = name(a.get("columnName", ""))
+    fill = value(a, "defaultNullValue")
+    update = f"UPDATE {table(a)} SET {column} = {fill} WHERE {column} IS NULL;\n" if fill is not None else ""
+    return f"{update}ALTER TABLE {table(a)} ALTER COLUMN {column} SET NOT NULL;"
+
+
+def _index_columns(a: dict[str, Any]) -> str:
+    return ", ".join(name(c.get("name", "")) + (" DESC" if _true(c.get("descending")) else "")
+                     for c in _columns(a))
+
+
+def _insert(a: dict[str, Any]) -> str:
+    columns = _columns(a)
+    return (f"INSERT INTO {table(a)} ({', '.join(name(c.get('name', '')) for c in columns)})"
+            f" VALUES ({', '.join(value(c) or 'NULL' for c in columns)});")
+
+
+def _true(flag: object) -> bool:
+    return str(flag).lower() == "true"
+
+
+def _alter(a: dict[str, Any], key: str = "tableName") -> str:
+    return f"ALTER TABLE {table(a, key)}"
+
+
+def _column(a: dict[str, Any]) -> str:
+    return name(a.get("columnName", ""))
+
+
+def _named_constraint(a: dict[str, Any]) -> str:
+    return f"CONSTRAINT {name(a['constraintName'])} " if a.get("constraintName") else ""
+
+
+def _assignment(column: dict[str, Any]) -> str:
+    return f"{name(column.get('name', ''))} = {value(column) or 'NULL'}"
+
+
+def _identity(a: dict[str, Any]) -> str:
+    return f"GENERATED {'ALWAYS' if str(a.get('generationType', '')).upper() == 'ALWAYS' else 'BY DEFAULT'} AS IDENTITY"
+
+
+def _default_pkey(a: dict[str, Any]) -> str:
+    """PostgreSQL's name for a primary key nobody named."""
+    return f"{a.get('tableName', '')}_pkey"
+
+
+def _default_unique(a: dict[str, Any]) -> str:
+    """PostgreSQL's name for a unique constraint nobody named."""
+    columns = "_".join(part.strip() for part in str(a.get("columnNames", "")).split(","))
+    return f"{a.get('tableName', '')}_{columns}_key"
+
+
+def _add_auto_increment(a: dict[str, Any]) -> str:
+    """Liquibase's addAutoIncrement on PostgreSQL (AddAutoIncrementChange): a sequence owned by the
+    column, and the column's default its nextval, not an identity (haitaton-backend inserts its
+    own ids into such a column right after)."""
+    sequence = table({"schemaName": a.get("schemaName"), "tableName": f"{a.get('tableName', '')}_{a.get('columnName', '')}_seq"})
+    options = "".join(f" {word} {a[key]}" for word, key in (("START WITH", "startWith"), ("INCREMENT BY", "incrementBy"))
+                      if a.get(key) is not None)
+    return (f"CREATE SEQUENCE {sequence}{options};\n{_alter(a)} ALTER COLUMN {_column(a)} SET NOT NULL;\n"
+            f"{_alter(a)} ALTER COLUMN {_column(a)} SET DEFAULT nextval({quote_literal(sequence)}::regclass);\n"
+            f"ALTER SEQUENCE {sequence} OWNED BY {table(a)}.{_column(a)};")
+
+
+def _where(a: dict[str, Any]) -> str:
+    return f" WHERE {a['where']}" if a.get("where") else ""
+
+
+def _foreign_key(a: dict[str, Any]) -> str:
+    referenced = (f"{name(a['referencedTableSchemaName'])}." if a.get("referencedTableSchemaName") else "") + name(
+        a.get("referencedTableName", ""))
+    actions = "".join(f" ON {event} {a[key]}" for event, key in (("DELETE", "onDelete"), ("UPDATE", "onUpdate"))
+                      if a.get(key) and str(a[key]).upper() != "RESTRICT")
+    base = table({"schemaName": a.get("baseTableSchemaName"), "tableName": a.get("baseTableName", "")})
+    return (f"ALTER TABLE {base} ADD CONSTRAINT {name(a.get('constraintName', ''))} FOREIGN KEY ({a.get('baseColumnNames', '')})"
+            f" REFERENCES {referenced} ({a.get('referencedColumnNames', '')}){actions};")
+
+
+WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "createTable": _create_table,
+    "dropTable": lambda a: f"DROP TABLE {table(a)}{' CASCADE' if _true(a.get('cascadeConstraints')) else ''};",
+    "renameTable": lambda a: f"ALTER TABLE {table(a, 'oldTableName')} RENAME TO {name(a.get('newTableName', ''))};",
+    "addColumn": _add_column,
+    "dropColumn": _drop_column,
+    "renameColumn": lambda a: (f"{_alter(a)} RENAME COLUMN {name(a.get('oldColumnName', ''))}"
+                               f" TO {name(a.get('newColumnName', ''))};"),
+    "modifyDataType": lambda a: (f"{_alter(a)} ALTER COLUMN {_column(a)} TYPE {data_type(a.get('newDataType', ''))}"
+                                 f" USING ({_column(a)}::{data_type(a.get('newDataType', ''))});"),
+    "addNotNullConstraint": _add_not_null,
+    "dropNotNullConstraint": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP NOT NULL;",
+    "addDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} SET DEFAULT {value(a, 'defaultValue')};",
+    "dropDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP DEFAULT;",
+    "addAutoIncrement": lambda a: _add_auto_increment(a),
+    "addPrimaryKey": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}PRIMARY KEY ({a.get('columnNames', '')});",
+    "dropPrimaryKey": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_pkey(a))};",
+    "addUniqueConstraint": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}UNIQUE ({a.get('columnNames', '')});",
+    "dropUniqueConstraint": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_unique(a))};",
+    "addForeignKeyConstraint": _foreign_key,
+    "dropForeignKeyConstraint": lambda a: f"{_alter(a, 'baseTableName')} DROP CONSTRAINT {name(a.get('constraintName', ''))};",
+    "createIndex": lambda a: (f"CREATE {'UNIQUE ' if _true(a.get('unique')) else ''}INDEX {name(a.get('indexName', ''))}"
+                              f" ON {table(a)} ({_index_columns(a)});"),
+    "dropIndex": lambda a: f"DROP INDEX {table(a, 'indexName')};",
+    "createSequence": lambda a: (f"CREATE SEQUENCE {table(a, 'sequenceName')}"
+                                 + (f" START WITH {a['startValue']}" if a.get("startValue") is not None else "")
+                                 + (f" INCREMENT BY {a['incrementBy']}" if a.get("incrementBy") is not None else "") + ";"),
+    "dropSequence": lambda a: f"DROP SEQUENCE {table(a, 'sequenceName')};",
+    "createView": lambda a: (f"CREATE {'OR REPLACE ' if _true(a.get('replaceIfExists')) else ''}VIEW"
+                             f" {table(a, 'viewName')} AS {str(a.get('selectQuery', '')).strip().rstrip(';')};"),
+    "dropView": lambda a: f"DROP VIEW {table(a, 'viewName')};",
+    "insert": _insert,
+    "update": lambda a: f"UPDATE {table(a)} SET {', '.join(_assignment(c) for c in _columns(a))}{_where(a)};",
+    "delete": lambda a: f"DELETE FROM {table(a)}{_where(a)};",
+}
+
+# The rollbacks Liquibase derives by itself (each change type's createInverses); the others have
+# none, and a changeset of them rolls back only with a rollback written for it.
+INVERSES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "createTable": lambda a: f"DROP TABLE {table(a)};",
+    "renameTable": lambda a: WRITERS["renameTable"]({**a, "oldTableName": a.get("newTableName"),
+                                                     "newTableName": a.get("oldTableName")}),
+    "addColumn": lambda a: _drop_column({**a, "columnName": None}),
+    "renameColumn": lambda a: WRITERS["renameColumn"]({**a, "oldColumnName": a.get("newColumnName"),
+                                                       "newColumnName": a.get("oldColumnName")}),
+    "addNotNullConstraint": lambda a: WRITERS["dropNotNullConstraint"](a),
+    "dropNotNullConstraint": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} SET NOT NULL;",
+    "addDefaultValue": lambda a: WRITERS["dropDefaultValue"](a),
+    "addPrimaryKey": lambda a: WRITERS["dropPrimaryKey"](a),
+    "addUniqueConstraint": lambda a: WRITERS["dropUniqueConstraint"](a),
+    "addForeignKeyConstraint": lambda a: WRITERS["dropForeignKeyConstraint"](a),
+    "createIndex": lambda a: WRITERS["dropIndex"](a),
+    "createSequence": lambda a: WRITERS["dropSequence"](a),
+    "createView": lambda a: WRITERS["dropView"](a),
+}
+
+
+def change_sql(kind: str, attributes: object) -> str | None:
+    """The SQL Liquibase writes for the change on PostgreSQL; None for a type not covered here."""
+    writer = WRITERS.get(kind)
+    return writer(attributes) if writer is not None and isinstance(attributes, dict) else None
+
+
+def inverse_sql(kind: str, attributes: object) -> str | None:
+    """The rollback Liquibase derives for the change; None where it derives none."""
+    inverse = INVERSES.get(kind)
+    return inverse(attributes) if inverse is not None and isinstance(attributes, dict) else None
