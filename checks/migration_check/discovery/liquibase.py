@@ -25,6 +25,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
+from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
 
@@ -43,14 +44,20 @@ class LiquibaseLayout(Layout):
         master = master_changelog(directory)
         if master is None:
             return None
-        found = changesets_of(master, _search_path(directory))
+        try:
+            found = changesets_of(master, _search_path(directory))
+        except FileError:  # discover says where, if this directory is the one checked
+            return Detection(score=96, reason=master.name)
         return Detection(score=96, reason=f"{master.name} and {counted(len(found), 'changeset')}", empty=not found)
 
     def held_directories(self, directory: Path) -> list[Path]:
         master = master_changelog(directory)
         if master is None:
             return []
-        return sorted({change.path.parent for change in changesets_of(master, _search_path(directory))})
+        try:
+            return sorted({change.path.parent for change in changesets_of(master, _search_path(directory))})
+        except FileError:
+            return []
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         return frozenset({"public.databasechangelog", "public.databasechangeloglock"})
