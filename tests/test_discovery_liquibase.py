@@ -165,3 +165,28 @@ def test_liquibase_change_types_written_as_its_postgresql_generators_write_them(
         'ALTER TABLE permissions RENAME COLUMN permissioncode TO "permissionCode";')
     assert seed.up is not None and seed.up.sql == "INSERT INTO permissions (id, permissioncode) VALUES (1, '15');"
     assert seed.down is None  # an insert has no inverse
+
+
+def test_quoting_strategy_serial_types_and_changelog_properties(tmp_path: Path) -> None:
+    # AAFC-BICoE/agent-api and seqdb-api: `type="SERIAL" autoIncrement="true"` (no identity on a
+    # serial), `${uuid_function}` from a <property> for PostgreSQL, and
+    # objectQuotingStrategy="QUOTE_ONLY_RESERVED_WORDS", under which `ContainerTypes` is not quoted.
+    write_files(tmp_path, {"changelog/db.changelog-master.xml": (
+        '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog"'
+        ' objectQuotingStrategy="QUOTE_ONLY_RESERVED_WORDS">\n'
+        '  <property name="uuid_function" value="gen_random_uuid()" dbms="postgresql"/>\n'
+        '  <property name="uuid_function" value="uuid()" dbms="mysql"/>\n'
+        '  <changeSet id="1" author="ada">\n'
+        '    <createTable tableName="ContainerTypes">\n'
+        '      <column autoIncrement="true" name="id" type="SERIAL"><constraints primaryKey="true"/></column>\n'
+        '      <column name="uuid" type="uuid" defaultValueComputed="${uuid_function}"/>\n'
+        '      <column name="user" type="text"/>\n'
+        "    </createTable>\n  </changeSet>\n"
+        '  <changeSet id="2" author="ada" objectQuotingStrategy="LEGACY">\n'
+        '    <renameSequence oldSequenceName="ContainerTypes_id_seq" newSequenceName="container_types_id_seq"/>\n'
+        "  </changeSet>\n</databaseChangeLog>\n")})
+    create, rename = discover(tmp_path / "changelog", repo_root=tmp_path).migrations
+    assert create.up is not None and create.up.sql == (
+        'CREATE TABLE ContainerTypes (id SERIAL NOT NULL, uuid UUID DEFAULT gen_random_uuid(), "user" TEXT, PRIMARY KEY (id));')
+    assert create.down is not None and create.down.sql == "DROP TABLE ContainerTypes;"
+    assert rename.up is not None and rename.up.sql == 'ALTER SEQUENCE "ContainerTypes_id_seq" RENAME TO container_types_id_seq;'

@@ -7,7 +7,7 @@ Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entri
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,10 +58,22 @@ def master_changelog(directory: Path) -> Path | None:
 
 
 def changesets_of(master: Path, search_path: list[Path]) -> list[ChangeSet]:
-    """Every changeset the master changelog runs, in order (each file read once)."""
+    """Every changeset the master changelog runs, in order (each file read once), with the
+    changelog's properties (`<property name="uuid_function" value="gen_random_uuid()"/>`) put in
+    for `${name}` as Liquibase puts them in: the first definition for PostgreSQL wins."""
     found: list[ChangeSet] = []
-    _walk(master, search_path, found, set())
-    return found
+    properties: dict[str, str] = {}
+    _walk(master, search_path, found, set(), properties)
+    if not properties:
+        return found
+    return [replace(change, sql=_expand(change.sql, properties),
+                    rollback=None if change.rollback is None else _expand(change.rollback, properties)) for change in found]
+
+
+def _expand(text: str, properties: dict[str, str]) -> str:
+    for name, value in properties.items():
+        text = text.replace("${" + name + "}", value)
+    return text
 
 
 def _is_changelog(path: Path) -> bool:
@@ -74,7 +86,8 @@ def _is_changelog(path: Path) -> bool:
     return "databaseChangeLog" in text
 
 
-def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path]) -> None:
+def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path],
+          properties: dict[str, str]) -> None:
     if path.resolve() in seen:
         return
     seen.add(path.resolve())
@@ -87,18 +100,21 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
             found.append(ChangeSet(path=path, id="raw", author="includeAll", sql=text, first_line=1, rollback=None,
                                    rollback_line=1, rollback_path=None, run_in_transaction=True))
         return
-    for kind, attributes, line in _entries(path):
+    entries, quoting = _entries(path)
+    for kind, attributes, line in entries:
         if kind == "include":
             target = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
-            _walk(target, search_path, found, seen)
+            _walk(target, search_path, found, seen, properties)
         elif kind == "includeAll":
             folder = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
             for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
-                _walk(child, search_path, found, seen)
+                _walk(child, search_path, found, seen, properties)
         elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
-            found.append(_structured(path, attributes, line, search_path))
+            found.append(_structured(path, attributes, line, search_path, quoting))
+        elif kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
+            properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
 
 
 def _resolve(changelog: Path, name: str, relative: bool, search_path: list[Path], line: int) -> Path:
@@ -135,20 +151,21 @@ def _on_fail(preconditions: object) -> str:
     return next((str(entry["onFail"]) for entry in entries if isinstance(entry, dict) and "onFail" in entry), "")
 
 
-def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path]) -> ChangeSet:
+def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path], quoting: str) -> ChangeSet:
     changes = changeset.get("changes") or []
-    sql, sql_path, unsupported = _sql_of(path, changes, search_path, line)
+    quoting = str(changeset.get("objectQuotingStrategy") or quoting)
+    sql, sql_path, unsupported = _sql_of(path, changes, search_path, line, quoting)
     rollback_entries = changeset.get("rollback")
     rollback: str | None = None
     rollback_path: Path | None = None
     rollback_skip: str | None = None
     if rollback_entries is None:
-        rollback = _derived_rollback(changes)
+        rollback = _derived_rollback(changes, quoting)
     elif isinstance(rollback_entries, str):
         rollback = rollback_entries
     elif rollback_entries:
         entries = rollback_entries if isinstance(rollback_entries, list) else [rollback_entries]
-        rollback, rollback_path, rollback_types = _sql_of(path, entries, search_path, line)
+        rollback, rollback_path, rollback_types = _sql_of(path, entries, search_path, line, quoting)
         if rollback_types:
             rollback, rollback_skip = None, (f"its rollback is Liquibase change types this check does not write as"
                                             f" SQL ({', '.join(rollback_types)})")
@@ -162,7 +179,7 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
         skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path)
 
 
-def _derived_rollback(changes: list[Any]) -> str | None:
+def _derived_rollback(changes: list[Any], quoting: str) -> str | None:
     """The rollback Liquibase derives for a changeset without one: each change's inverse, last change
     first; None where some change has none (SQL has none: Liquibase then refuses to roll back)."""
     inverses = []
@@ -172,14 +189,15 @@ def _derived_rollback(changes: list[Any]) -> str | None:
         [(kind, attributes)] = change.items()
         if kind in NO_OPS:
             continue
-        inverse = inverse_sql(kind, attributes)
+        inverse = inverse_sql(kind, attributes, quoting)
         if inverse is None:
             return None
         inverses.append(inverse)
     return "\n".join(inverses) if inverses else None
 
 
-def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) -> tuple[str, Path | None, list[str]]:
+def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
+            quoting: str) -> tuple[str, Path | None, list[str]]:
     """The SQL of `sql` and `sqlFile` changes (the file, when it is one sqlFile), and the other
     change types met."""
     texts: list[str] = []
@@ -199,7 +217,7 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) 
             files.append(target)
             texts.append(read_sql(target))
         elif kind not in NO_OPS:
-            written = change_sql(kind, attributes)
+            written = change_sql(kind, attributes, quoting)
             if written is None:
                 unsupported.append(kind)
             else:
@@ -213,8 +231,9 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int) 
     return "\n".join(text if text.endswith(";") else text + "\n;" for text in texts), None, unsupported
 
 
-def _entries(path: Path) -> list[tuple[str, dict[str, Any], int]]:
-    """The entries of a structured changelog: (kind, attributes, line of the entry)."""
+def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str]:
+    """The entries of a structured changelog: (kind, attributes, line of the entry), and its
+    objectQuotingStrategy."""
     text = read_utf8(path)
     if path.suffix == ".xml":
         return _xml_entries(path, text)
@@ -228,15 +247,18 @@ def _entries(path: Path) -> list[tuple[str, dict[str, Any], int]]:
         raise FileError(path, 1, "a changelog holds a databaseChangeLog list")
     lines = text.split("\n")
     result = []
+    quoting = "LEGACY"
     for entry in entries:
         if isinstance(entry, dict) and len(entry) == 1:
             [(kind, attributes)] = entry.items()
-            if isinstance(attributes, dict):
+            if kind == "objectQuotingStrategy":
+                quoting = str(attributes)
+            elif isinstance(attributes, dict):
                 result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return result
+    return result, quoting
 
 
-def _xml_entries(path: Path, text: str) -> list[tuple[str, dict[str, Any], int]]:
+def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any], int]], str]:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -256,7 +278,7 @@ def _xml_entries(path: Path, text: str) -> list[tuple[str, dict[str, Any], int]]
                 inner = [_xml_change(child) for child in rollback]
                 attributes["rollback"] = inner if inner else (rollback.text or "")
         result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return result
+    return result, root.attrib.get("objectQuotingStrategy", "LEGACY")
 
 
 def _xml_change(element: ET.Element) -> dict[str, Any]:

@@ -4,9 +4,9 @@ Liquibase derives for those it can roll back by itself.
 Covered: createTable, dropTable, renameTable, addColumn, dropColumn, renameColumn, modifyDataType,
 addNotNullConstraint, dropNotNullConstraint, addDefaultValue, dropDefaultValue, addAutoIncrement,
 addPrimaryKey, dropPrimaryKey, addUniqueConstraint, dropUniqueConstraint, addForeignKeyConstraint,
-dropForeignKeyConstraint, createIndex, dropIndex, createSequence, dropSequence, createView,
-dropView, insert, update, delete. Any other is not written (None): its changeset is skipped with
-the reason, as before.
+dropForeignKeyConstraint, createIndex, dropIndex, createSequence, dropSequence, renameSequence,
+createView, dropView, renameView, setTableRemarks, setColumnRemarks, insert, update, delete. Any
+other is not written (None): its changeset is skipped with the reason.
 
 Names are written as Liquibase's default quoting writes them: as given, quoted only where
 PostgreSQL would not read them as written (a reserved word, a character outside an identifier's).
@@ -17,6 +17,7 @@ Types are Liquibase's names mapped to PostgreSQL's (`datetime` is `TIMESTAMP WIT
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from pglast.keywords import RESERVED_KEYWORDS
@@ -34,12 +35,26 @@ TYPES = {
 }
 
 
+SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
+
+
+# The changelog's (or changeset's) objectQuotingStrategy, while its changes are written.
+QUOTING: ContextVar[str] = ContextVar("liquibase_quoting", default="LEGACY")
+
+
 def name(identifier: object) -> str:
-    # Liquibase quotes a name in mixed case on PostgreSQL (haitaton-backend renames its column
-    # `permissionCode` to `permissioncode`, two names only when the first was quoted).
+    """A name as PostgresDatabase.escapeObjectName writes it under the quoting strategy: LEGACY
+    quotes a name in mixed case (haitaton-backend renames its column `permissionCode` to
+    `permissioncode`, two names only when the first was quoted), one with a `-`, one that starts
+    with a digit and a reserved word; QUOTE_ONLY_RESERVED_WORDS the last (AAFC-BICoE/seqdb-api
+    drops `ContainerTypes`, created as `containertypes`); QUOTE_ALL_OBJECTS every name."""
     text = str(identifier)
-    plain = text.replace("_", "a").isalnum() and not text[:1].isdigit() and text.isascii() and text == text.lower()
-    return text if plain and text not in RESERVED_KEYWORDS else '"' + text.replace('"', '""') + '"'
+    strategy = QUOTING.get().upper()
+    unusual = not (text.replace("_", "a").isalnum() and text.isascii()) or text[:1].isdigit()
+    mixed = any(c.isupper() for c in text) and any(c.islower() for c in text)
+    quoted = (strategy == "QUOTE_ALL_OBJECTS" or unusual or text.lower() in RESERVED_KEYWORDS
+              or (strategy == "LEGACY" and mixed))
+    return '"' + text.replace('"', '""') + '"' if quoted else text
 
 
 def table(attributes: dict[str, Any], key: str = "tableName") -> str:
@@ -77,7 +92,9 @@ def _columns(attributes: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing: list[str]) -> str:
     parts = [name(column.get("name", "")), data_type(column.get("type", ""))]
-    if _true(column.get("autoIncrement")):
+    # A serial type is its own auto-increment: Liquibase adds no identity to it (AAFC-BICoE's
+    # `type="SERIAL" autoIncrement="true"`; both would be "both default and identity specified").
+    if _true(column.get("autoIncrement")) and str(column.get("type", "")).strip().lower() not in SERIALS:
         parts.append(_identity(column))
     default = value(column, "defaultValue")
     if default is not None:
@@ -239,6 +256,12 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "createView": lambda a: (f"CREATE {'OR REPLACE ' if _true(a.get('replaceIfExists')) else ''}VIEW"
                              f" {table(a, 'viewName')} AS {str(a.get('selectQuery', '')).strip().rstrip(';')};"),
     "dropView": lambda a: f"DROP VIEW {table(a, 'viewName')};",
+    "renameView": lambda a: f"ALTER VIEW {table(a, 'oldViewName')} RENAME TO {name(a.get('newViewName', ''))};",
+    "renameSequence": lambda a: (f"ALTER SEQUENCE {table(a, 'oldSequenceName')} RENAME TO"
+                                 f" {name(a.get('newSequenceName', ''))};"),
+    "setTableRemarks": lambda a: f"COMMENT ON TABLE {table(a)} IS {quote_literal(str(a.get('remarks', '')))};",
+    "setColumnRemarks": lambda a: (f"COMMENT ON COLUMN {table(a)}.{_column(a)} IS"
+                                   f" {quote_literal(str(a.get('remarks', '')))};"),
     "insert": _insert,
     "update": lambda a: f"UPDATE {table(a)} SET {', '.join(_assignment(c) for c in _columns(a))}{_where(a)};",
     "delete": lambda a: f"DELETE FROM {table(a)}{_where(a)};",
@@ -262,16 +285,28 @@ INVERSES: dict[str, Callable[[dict[str, Any]], str]] = {
     "createIndex": lambda a: WRITERS["dropIndex"](a),
     "createSequence": lambda a: WRITERS["dropSequence"](a),
     "createView": lambda a: WRITERS["dropView"](a),
+    "renameView": lambda a: WRITERS["renameView"]({**a, "oldViewName": a.get("newViewName"),
+                                                   "newViewName": a.get("oldViewName")}),
+    "renameSequence": lambda a: WRITERS["renameSequence"]({**a, "oldSequenceName": a.get("newSequenceName"),
+                                                           "newSequenceName": a.get("oldSequenceName")}),
 }
 
 
-def change_sql(kind: str, attributes: object) -> str | None:
+def change_sql(kind: str, attributes: object, quoting: str = "LEGACY") -> str | None:
     """The SQL Liquibase writes for the change on PostgreSQL; None for a type not covered here."""
-    writer = WRITERS.get(kind)
-    return writer(attributes) if writer is not None and isinstance(attributes, dict) else None
+    return _written(WRITERS.get(kind), attributes, quoting)
 
 
-def inverse_sql(kind: str, attributes: object) -> str | None:
+def inverse_sql(kind: str, attributes: object, quoting: str = "LEGACY") -> str | None:
     """The rollback Liquibase derives for the change; None where it derives none."""
-    inverse = INVERSES.get(kind)
-    return inverse(attributes) if inverse is not None and isinstance(attributes, dict) else None
+    return _written(INVERSES.get(kind), attributes, quoting)
+
+
+def _written(writer: Callable[[dict[str, Any]], str] | None, attributes: object, quoting: str) -> str | None:
+    if writer is None or not isinstance(attributes, dict):
+        return None
+    token = QUOTING.set(quoting)
+    try:
+        return writer(attributes)
+    finally:
+        QUOTING.reset(token)
