@@ -190,3 +190,22 @@ def test_quoting_strategy_serial_types_and_changelog_properties(tmp_path: Path) 
         'CREATE TABLE ContainerTypes (id SERIAL NOT NULL, uuid UUID DEFAULT gen_random_uuid(), "user" TEXT, PRIMARY KEY (id));')
     assert create.down is not None and create.down.sql == "DROP TABLE ContainerTypes;"
     assert rename.up is not None and rename.up.sql == 'ALTER SEQUENCE "ContainerTypes_id_seq" RENAME TO container_types_id_seq;'
+
+
+def test_changeset_ids_that_read_as_numbers_are_no_order_of_file_names(tmp_path: Path) -> None:
+    # 5knew/library-backend: ids 001 ... 012 in a changelog that runs 003 before 001; the
+    # changelog orders them, so "runs after ... as a number but sorts before it as text" is no finding.
+    from migration_check.history.linear_check import check_history
+    from migration_check.settings import Settings
+
+    changesets = [("changelog-003-create-author-table.xml", "003"), ("changelog-001-create-category-table.xml", "001"),
+                  ("changelog-010-load-books-data.xml", "010"), ("changelog-002-load-category-data.xml", "002")]
+    files = {f"db/changelog/{name}": (f'<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+                                      f'  <changeSet id="{id_}" author="admin"><sql>select 1</sql></changeSet>\n'
+                                      "</databaseChangeLog>\n") for name, id_ in changesets}
+    files["db/changelog/db.changelog-master.yaml"] = "databaseChangeLog:\n" + "".join(
+        f"  - include:\n      file: {name}\n      relativeToChangelogFile: true\n" for name, _ in changesets)
+    write_files(tmp_path, files)
+    project = discover(tmp_path / "db/changelog", repo_root=tmp_path)
+    failed = [r for r in check_history(project, Settings()) if r.failed]
+    assert failed == []

@@ -75,6 +75,9 @@ class Layout(abc.ABC):
     # compares its versions as text (diesel): the layout's sort keys are then the names (or the
     # versions), and no other order is anybody's business.
     file_name_order: ClassVar[bool] = False
+    # Whether the runner's own plan or changelog orders the migrations (sqitch.plan, a Liquibase
+    # changelog): no order for file names or versions to disagree on.
+    declared_order: ClassVar[bool] = False
     # Whether 14-digit versions are UTC timestamps by the layout's own convention (they must then
     # be real moments, not in the future). Under `naming: strict` they are for every layout.
     timestamp_versions: ClassVar[bool] = False

@@ -37,6 +37,7 @@ class LiquibaseLayout(Layout):
     naming_pattern = r"^.+$"  # the changelog names its files, whatever they are called
     naming_hint = "any name the changelog includes"
     identity = "id"
+    declared_order = True
     transaction_how = "runs each changeset in a transaction"
     transaction_opt_out = "run it outside one, with `runInTransaction:false` on the changeset"
 

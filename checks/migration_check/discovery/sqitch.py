@@ -100,6 +100,7 @@ class SqitchLayout(Layout):
     strict_naming_hint = "<snake_case_change>.sql under deploy/, revert/ and verify/"
 
     identity = "id"  # the registry records changes by name
+    declared_order = True
 
     def held_directories(self, directory: Path) -> list[Path]:
         paths = sqitch_paths(directory)

@@ -38,7 +38,7 @@ NEW_HINT = "`migration-check new <name>` makes one"
 def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     branch = project_snapshot(project)
     layout = layout_named(project.format)
-    findings = local_findings(branch, unambiguous=layout.numeric_versions or layout.file_name_order)
+    findings = local_findings(branch, unambiguous=layout.numeric_versions or layout.file_name_order or layout.declared_order)
     base_ref = settings.base_ref
     unreachable: CheckResult | None = None
     if base_ref:
