@@ -5,15 +5,19 @@ tables its YAML changesets create)."""
 
 from __future__ import annotations
 
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.discovery.liquibase_formatted import parse_formatted_sql
 from migration_check.errors import FileError
 from migration_check.model import Transaction
+from migration_check.servers.base import Database
 
 RESOURCES = "src/main/resources"
 
@@ -209,3 +213,57 @@ def test_changeset_ids_that_read_as_numbers_are_no_order_of_file_names(tmp_path:
     project = discover(tmp_path / "db/changelog", repo_root=tmp_path)
     failed = [r for r in check_history(project, Settings()) if r.failed]
     assert failed == []
+
+
+def test_preconditions_decide_on_the_database_as_liquibase_decides(pg_server: Database, tmp_path: Path) -> None:
+    # onFail MARK_RAN: the changeset runs where its preconditions hold, else Liquibase marks it ran
+    # (5knew/library-backend guards each createTable with `not tableExists`; haitaton-backend drops
+    # a table only where it exists). HALT, the default, decides nothing: the changeset just runs.
+    root = write_files(tmp_path / "repo", {"db/changelog/db.changelog-master.yaml": """databaseChangeLog:
+  - changeSet:
+      id: category
+      author: admin
+      preConditions:
+        - onFail: MARK_RAN
+        - not:
+            - tableExists: { tableName: Category }
+      changes:
+        - createTable:
+            tableName: category
+            columns:
+              - column: { name: id, type: bigint, constraints: { primaryKey: true } }
+  - changeSet:
+      id: drop-old
+      author: admin
+      preConditions:
+        - onFail: MARK_RAN
+          and:
+            - tableExists: { tableName: old_polys }
+            - columnExists: { tableName: old_polys, columnName: geom }
+      changes:
+        - dropTable: { tableName: old_polys }
+  - include:
+      file: guarded.sql
+      relativeToChangelogFile: true
+""", "db/changelog/guarded.sql": (
+        "--liquibase formatted sql\n"
+        "--changeset admin:count-check\n"
+        "--preconditions onFail:CONTINUE\n"
+        "--precondition-sql-check expectedResult:0 SELECT count(*) FROM category WHERE id < 0\n"
+        "insert into category values (1);\n"
+        "--rollback delete from category where id = 1;\n")})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    found = discover(root, repo_root=root)
+    category, drop_old, guarded = found.migrations
+    assert category.precondition is not None and drop_old.precondition is not None and guarded.precondition is not None
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    # The one failure is the lint's: the changelog drops a table, whether or not it runs here.
+    assert code == 1 and [name for (family, name), case in cases.items() if case.find("failure") is not None] == [
+        "db.changelog-master.yaml::drop-old::admin: MC001 drop-table"]
+    assert cases[("migration_check.apply", "db.changelog-master.yaml::category::admin")].find("skipped") is None
+    assert cases[("migration_check.apply", "guarded.sql::count-check::admin")].find("skipped") is None
+    skipped = cases[("migration_check.apply", "db.changelog-master.yaml::drop-old::admin")].find("skipped")
+    assert skipped is not None and skipped.attrib["message"] == (
+        "its preconditions do not hold here: Liquibase marks it ran without running it (onFail: MARK_RAN)")

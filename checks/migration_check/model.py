@@ -88,6 +88,11 @@ class Migration:
     # The rollback exists but is not SQL (db-migrate's JavaScript `exports.down`): not a missing
     # rollback, but not one the replay can run; its round trip is skipped with this reason.
     down_skip_reason: str | None = None
+    # A condition (SQL) the runner checks on the database just before the up, which skips the
+    # migration where it does not hold (Liquibase's preconditions with onFail MARK_RAN or
+    # CONTINUE), and what is said then.
+    precondition: str | None = None
+    precondition_reason: str = ""
     # Flyway R__ scripts: applied after the versioned ones.
     repeatable: bool = False
     # Flyway B__ baseline migration: a new database starts from the latest one, and the versioned

@@ -93,6 +93,8 @@ def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path
         skip_reason=change.skip_reason or (None if up is not None else "its changeset holds no SQL"),
         down_skip_reason=change.rollback_skip_reason,
         label=f"{relative}::{change.id}::{change.author}",
+        precondition=change.precondition,
+        precondition_reason=change.precondition_reason,
     )
 
 

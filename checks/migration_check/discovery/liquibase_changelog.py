@@ -21,6 +21,7 @@ from migration_check.discovery.liquibase_formatted import (
     is_formatted_sql,
     parse_formatted_sql,
 )
+from migration_check.discovery.liquibase_preconditions import DECIDING, condition
 from migration_check.errors import FileError, read_utf8
 
 MASTER_STEMS = ("db.changelog-master", "changelog-master", "master", "changelog")
@@ -45,6 +46,8 @@ class ChangeSet:
     skip_reason: str | None = None
     rollback_skip_reason: str | None = None
     sql_path: Path | None = None  # the file the SQL is in, where that is not the changelog (a sqlFile)
+    precondition: str | None = None  # see liquibase_preconditions.py
+    precondition_reason: str = ""
 
 
 def master_changelog(directory: Path) -> Path | None:
@@ -133,17 +136,27 @@ def _formatted(path: Path, change: FormattedChangeSet) -> ChangeSet:
         path=path, id=change.id, author=change.author, sql="\n".join(change.body), first_line=change.line + 1,
         rollback=None if change.no_rollback or not change.rollback else "\n".join(change.rollback),
         rollback_line=change.rollback_line or change.line, rollback_path=path,
-        run_in_transaction=change.run_in_transaction, skip_reason=_conditional(change.on_fail))
+        run_in_transaction=change.run_in_transaction,
+        **_precondition_fields(*_conditional(change.on_fail, change.preconditions)))
 
 
-def _conditional(on_fail: str) -> str | None:
-    """Why a changeset whose preconditions may skip it is not replayed: Liquibase runs it or marks
-    it ran by what the database it deploys to holds (057-drop-tormays_trams_polys drops a table
-    only where it exists), which a new database does not tell."""
-    if on_fail.upper() not in ("MARK_RAN", "CONTINUE"):
-        return None
-    return (f"it runs only where its preconditions hold (onFail: {on_fail.upper()}), which Liquibase decides on the"
-            " database it deploys to: not replayed")
+def _precondition_fields(skip: str | None, sql: str | None, reason: str) -> dict[str, Any]:
+    return {"skip_reason": skip, "precondition": sql, "precondition_reason": reason}
+
+
+def _conditional(on_fail: str, preconditions: list[Any]) -> tuple[str | None, str | None, str]:
+    """(skip reason, condition, reason when it does not hold) of a changeset's preconditions: with
+    onFail MARK_RAN or CONTINUE, Liquibase runs it only where they hold, which the replay checks
+    on the database just before it (057-drop-tormays_trams_polys drops a table only where it
+    exists); a precondition this check cannot evaluate skips it instead."""
+    on_fail = on_fail.upper()
+    if on_fail not in DECIDING:
+        return None, None, ""
+    if any(entry is None for entry in preconditions) or (sql := condition(preconditions)) is None:
+        return (f"it runs only where its preconditions hold (onFail: {on_fail}), and one of them is of a kind this"
+                " check does not evaluate: not replayed"), None, ""
+    effect = "marks it ran without running it" if on_fail == "MARK_RAN" else "leaves it for a later update"
+    return None, sql, f"its preconditions do not hold here: Liquibase {effect} (onFail: {on_fail})"
 
 
 def _on_fail(preconditions: object) -> str:
@@ -169,14 +182,18 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
         if rollback_types:
             rollback, rollback_skip = None, (f"its rollback is Liquibase change types this check does not write as"
                                             f" SQL ({', '.join(rollback_types)})")
-    skip = _conditional(_on_fail(changeset.get("preConditions"))) or (
+    conditions = changeset.get("preConditions")
+    listed = conditions if isinstance(conditions, list) else [conditions]
+    gate_skip, gate, gate_reason = _conditional(_on_fail(conditions), listed)
+    skip = gate_skip or (
         f"Liquibase change types this check does not write as SQL ({', '.join(unsupported)}): not replayed"
         if unsupported else None)
     return ChangeSet(
         path=path, id=str(changeset.get("id", "")), author=str(changeset.get("author", "")), sql=sql,
         first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
         rollback_path=rollback_path or path, run_in_transaction=not _false(changeset.get("runInTransaction")),
-        skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path)
+        skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path, precondition=gate,
+        precondition_reason=gate_reason)
 
 
 def _derived_rollback(changes: list[Any], quoting: str) -> str | None:
@@ -272,13 +289,24 @@ def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any],
             attributes["changes"] = [_xml_change(child) for child in element if _local(child.tag) not in NOT_CHANGES]
             preconditions = next((child for child in element if _local(child.tag) == "preConditions"), None)
             if preconditions is not None:
-                attributes["preConditions"] = dict(preconditions.attrib)
+                attributes["preConditions"] = [dict(preconditions.attrib), *(_xml_condition(c) for c in preconditions)]
             rollback = next((child for child in element if _local(child.tag) == "rollback"), None)
             if rollback is not None:
                 inner = [_xml_change(child) for child in rollback]
                 attributes["rollback"] = inner if inner else (rollback.text or "")
         result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
     return result, root.attrib.get("objectQuotingStrategy", "LEGACY")
+
+
+def _xml_condition(element: ET.Element) -> dict[str, Any]:
+    """A precondition element in YAML's shape: `not`, `and`, `or` hold a list; sqlCheck's text is its sql."""
+    kind = _local(element.tag)
+    if kind in ("not", "and", "or"):
+        return {kind: [_xml_condition(child) for child in element]}
+    attributes: dict[str, Any] = dict(element.attrib)
+    if kind == "sqlCheck":
+        attributes["sql"] = element.text or ""
+    return {kind: attributes}
 
 
 def _xml_change(element: ET.Element) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from migration_check.errors import FileError
 
@@ -36,6 +37,9 @@ RUN_IN_TRANSACTION = re.compile(r".*runInTransaction:(\w+).*", re.IGNORECASE)
 DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
 NO_ROLLBACK = frozenset({"not required", "empty"})
 PRECONDITIONS = re.compile(r"\s*--[\s]*preconditions(.*)", re.IGNORECASE)
+PRECONDITION = re.compile(r"\s*--[\s]*precondition\-([a-zA-Z0-9-]+) (.*)", re.IGNORECASE)
+EXPECTED_RESULT = re.compile(r"^(?:expectedResult:)?(?:(\w+)|'([^']+)'|\"([^\"]+)\") (.*)", re.IGNORECASE)
+WORD = re.compile(r".*\b{}:(\w+).*", re.IGNORECASE)
 ON_FAIL = re.compile(r".*onFail:(\w+).*", re.IGNORECASE)
 
 
@@ -51,6 +55,9 @@ class FormattedChangeSet:
     run_in_transaction: bool = True
     dbms: str = ""
     on_fail: str = ""  # of its `--preconditions` (HALT unless said)
+    # Its `--precondition-...` lines, in the shape of a YAML changelog's preConditions list (an
+    # entry None: one Liquibase's formatted SQL has that this check does not evaluate).
+    preconditions: list[dict[str, Any] | None] = field(default_factory=list)
 
     @property
     def for_postgresql(self) -> bool:
@@ -106,6 +113,8 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
         preconditions = PRECONDITIONS.fullmatch(line)
         if preconditions and (on_fail := ON_FAIL.fullmatch(preconditions[1])):
             current.on_fail = on_fail[1].upper()
+        if precondition := PRECONDITION.fullmatch(line):
+            current.preconditions.append(_precondition(precondition[1].lower(), precondition[2].strip()))
         rollback = ROLLBACK.fullmatch(line)
         if rollback:
             sql = rollback[1]
@@ -115,3 +124,23 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
             current.rollback_line = current.rollback_line or number
             current.rollback.append(sql)
     return changesets
+
+
+def _precondition(kind: str, body: str) -> dict[str, Any] | None:
+    """A `--precondition-<kind> <body>` line as Liquibase's FormattedSqlChangeLogParser reads it."""
+    if kind == "sql-check":
+        matched = EXPECTED_RESULT.match(body)
+        if matched is None:
+            return None
+        expected = next(group for group in matched.groups()[:3] if group is not None)
+        return {"sqlCheck": {"expectedResult": expected, "sql": matched[4]}}
+    if kind in ("table-exists", "view-exists"):
+        key = "table" if kind == "table-exists" else "view"
+        name = WORD.pattern.format(key)
+        found = re.fullmatch(name, body, re.IGNORECASE)
+        schema = re.fullmatch(WORD.pattern.format("schema"), body, re.IGNORECASE)
+        if found is None:
+            return None
+        attributes = {f"{key}Name": found[1], **({"schemaName": schema[1]} if schema else {})}
+        return {"tableExists" if key == "table" else "viewExists": attributes}
+    return None

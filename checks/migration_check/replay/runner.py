@@ -30,7 +30,14 @@ from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script
-from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome, why_no_rollback
+from migration_check.replay.outcomes import (
+    MigrationOutcome,
+    parsed_outcome,
+    precondition_fails,
+    skipped_case,
+    skipped_outcome,
+    why_no_rollback,
+)
 from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
@@ -191,6 +198,9 @@ class Replay(Rebuilds):
                 if not migration.covered:  # a baseline holds what it made: no later failure follows from it
                     self._unreplayed.append(Unreplayed(migration, migration.skip_reason or "no SQL to run"))
                 yield skipped_outcome(self.project, migration, migration.skip_reason or "no SQL to run", self.families)
+                continue
+            if (skip := precondition_fails(self.conn, migration)) is not None:
+                yield skipped_outcome(self.project, migration, skip, self.families)
                 continue
             started = time.perf_counter()
             self._next = migrations[index + 1] if index + 1 < len(migrations) else None
