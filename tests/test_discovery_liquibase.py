@@ -61,7 +61,7 @@ def test_a_master_changelog_its_includes_and_the_search_path(tmp_path: Path) -> 
                                                "create table users (id int primary key);\n--rollback drop table users;\n"),
         f"{changelog}/changes/002-roles.yaml": (
             "databaseChangeLog:\n  - changeSet:\n      id: roles\n      author: bob\n      changes:\n"
-            "        - loadData:\n            tableName: roles\n            file: roles.csv\n"
+            "        - mergeColumns:\n            tableName: roles\n            column1Name: a\n"
             "  - changeSet:\n      id: roles-sql\n      author: bob\n      runInTransaction: false\n      changes:\n"
             "        - sqlFile:\n            path: sql/roles.sql\n            relativeToChangelogFile: true\n"
             "      rollback:\n        - sql:\n            sql: drop table role_names\n"),
@@ -79,7 +79,7 @@ def test_a_master_changelog_its_includes_and_the_search_path(tmp_path: Path) -> 
         "db.changelog-master.yaml::inline::ada"]
     users, roles, roles_sql, *_, inline = found.migrations
     assert users.up is not None and users.up.first_line == 3 and users.down is not None and users.down.sql == "drop table users;"
-    assert roles.skip_reason == "Liquibase change types this check does not write as SQL (loadData): not replayed"
+    assert roles.skip_reason == "Liquibase change types this check does not write as SQL (mergeColumns): not replayed"
     assert roles_sql.up is not None and roles_sql.up.path.name == "roles.sql" and roles_sql.up.transaction is Transaction.NONE
     assert roles_sql.down is not None and roles_sql.down.sql == "drop table role_names"
     assert inline.up is not None and inline.up.sql == "insert into users values (1)"
@@ -98,8 +98,8 @@ def test_an_xml_changelog(tmp_path: Path) -> None:
         '  <changeSet id="2" author="ada" dbms="oracle">\n    <sql>select 1 from dual</sql>\n  </changeSet>\n'
         '  <changeSet id="3" author="ada">\n    <addColumn tableName="t"><column name="x" type="int"/></addColumn>\n'
         "    <rollback><dropColumn tableName=\"t\" columnName=\"x\"/></rollback>\n  </changeSet>\n"
-        '  <changeSet id="4" author="ada">\n    <loadData tableName="t" file="t.csv"/>\n'
-        "    <rollback><loadData tableName=\"t\" file=\"old.csv\"/></rollback>\n  </changeSet>\n"
+        '  <changeSet id="4" author="ada">\n    <mergeColumns tableName="t" column1Name="a"/>\n'
+        "    <rollback><mergeColumns tableName=\"t\" column1Name=\"b\"/></rollback>\n  </changeSet>\n"
         "</databaseChangeLog>\n")})
     found = discover(tmp_path / "changelog", repo_root=tmp_path)
     first, third, fourth = found.migrations
@@ -107,8 +107,8 @@ def test_an_xml_changelog(tmp_path: Path) -> None:
     assert first.down is not None and first.down.sql == "drop table t"
     assert third.up is not None and third.up.sql == "ALTER TABLE t ADD x INTEGER;"
     assert third.down is not None and third.down.sql == "ALTER TABLE t DROP COLUMN x;"
-    assert fourth.skip_reason == "Liquibase change types this check does not write as SQL (loadData): not replayed"
-    assert fourth.down_skip_reason == "its rollback is Liquibase change types this check does not write as SQL (loadData)"
+    assert fourth.skip_reason == "Liquibase change types this check does not write as SQL (mergeColumns): not replayed"
+    assert fourth.down_skip_reason == "its rollback is Liquibase change types this check does not write as SQL (mergeColumns)"
 
 
 def test_an_include_that_is_not_there_stops_at_its_line(tmp_path: Path) -> None:
@@ -267,3 +267,22 @@ def test_preconditions_decide_on_the_database_as_liquibase_decides(pg_server: Da
     skipped = cases[("migration_check.apply", "db.changelog-master.yaml::drop-old::admin")].find("skipped")
     assert skipped is not None and skipped.attrib["message"] == (
         "its preconditions do not hold here: Liquibase marks it ran without running it (onFail: MARK_RAN)")
+
+
+def test_load_data_from_a_csv_on_the_classpath(tmp_path: Path) -> None:
+    # 5knew/library-backend: `file="classpath:db/data/categories.csv"` from a changelog under
+    # src/main/resources/db/changelog.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{RESOURCES}/db/changelog/db.changelog-master.xml": (
+            '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+            '  <changeSet id="002" author="admin">\n'
+            '    <loadData file="classpath:db/data/categories.csv" tableName="category" separator=";">\n'
+            '      <column name="id" type="NUMERIC"/>\n      <column header="secret" name="secret" type="skip"/>\n'
+            "    </loadData>\n  </changeSet>\n</databaseChangeLog>\n"),
+        f"{RESOURCES}/db/data/categories.csv": 'id;name;secret\n1;"Fiction; novels";x\n2;;y\n\n',
+    })
+    [load] = discover(tmp_path / RESOURCES / "db/changelog", repo_root=tmp_path).migrations
+    assert load.up is not None and load.up.sql == (
+        "INSERT INTO category (id, name) VALUES (1, 'Fiction; novels');\nINSERT INTO category (id, name) VALUES (2, NULL);")
+    assert load.down is None  # Liquibase derives no rollback for loadData

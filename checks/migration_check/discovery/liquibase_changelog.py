@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from migration_check.discovery.base import read_sql
-from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
+from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
     dbms_includes_postgresql,
@@ -122,6 +122,7 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
 
 def _resolve(changelog: Path, name: str, relative: bool, search_path: list[Path], line: int) -> Path:
     """Where an include points, as Liquibase finds it; a FileError at the include's line if nowhere."""
+    name = name.removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath here
     if not name:
         raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
     candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
@@ -228,6 +229,10 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
             continue
         if kind == "sql":
             texts.append(str(attributes.get("sql", "") if isinstance(attributes, dict) else attributes))
+        elif kind == "loadData" and isinstance(attributes, dict):
+            data = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
+                            search_path, line)
+            texts.append(load_data_sql(attributes, read_utf8(data), quoting))
         elif kind == "sqlFile" and isinstance(attributes, dict):
             target = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
