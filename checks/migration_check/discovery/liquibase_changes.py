@@ -78,7 +78,10 @@ def value(attributes: dict[str, Any], prefix: str = "value") -> str | None:
     """The SQL of a column's `value*` (or `defaultValue*`) attribute; None where it has none."""
     renders: tuple[tuple[str, Callable[[Any], str]], ...] = (
         ("Computed", str), ("Numeric", str), ("Boolean", lambda v: "TRUE" if _true(v) else "FALSE"),
-        ("Date", lambda v: quote_literal(str(v))), ("", lambda v: "NULL" if v is None else quote_literal(str(v))))
+        # ColumnConfig: a plain value of `null` is NULL, not the string (natural-history-collection-api
+        # sets a timestamptz column to value="null" before changing its type).
+        ("Date", lambda v: quote_literal(str(v))),
+        ("", lambda v: "NULL" if v is None or str(v).lower() == "null" else quote_literal(str(v))))
     for suffix, render in renders:
         key = prefix + suffix
         if key in attributes:
@@ -154,7 +157,10 @@ def _add_not_null(a: dict[str, Any]) -> str:
 
 
 def _index_columns(a: dict[str, Any]) -> str:
-    return ", ".join(name(c.get("name", "")) + (" DESC" if _true(c.get("descending")) else "")
+    """The index's columns; an expression (`computed`, or a name with a call in it, `LOWER(name)`)
+    is written as it is, as Liquibase writes it."""
+    return ", ".join((str(c.get("name", "")) if _true(c.get("computed")) or "(" in str(c.get("name", ""))
+                      else name(c.get("name", ""))) + (" DESC" if _true(c.get("descending")) else "")
                      for c in _columns(a))
 
 

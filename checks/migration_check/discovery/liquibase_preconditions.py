@@ -4,8 +4,8 @@ them: on the database, just before the changeset.
 Only `onFail: MARK_RAN` and `onFail: CONTINUE` decide whether a changeset runs (the default, HALT,
 stops Liquibase; WARN runs it anyway): with those, a precondition that does not hold skips the
 changeset, as Liquibase skips it. Covered: tableExists, columnExists, viewExists, indexExists,
-sequenceExists, foreignKeyConstraintExists, primaryKeyExists, sqlCheck, dbms, and `not`, `and`,
-`or` around them (the top level is an `and`). Names are compared as PostgreSQL folds them; the
+sequenceExists, foreignKeyConstraintExists, primaryKeyExists, rowCount, tableIsEmpty, sqlCheck, dbms,
+and `not`, `and`, `or` around them (the top level is an `and`). Names are compared as PostgreSQL folds them; the
 schema is the one given, else any schema on the search path. A precondition of another kind cannot
 be evaluated here: None, and the changeset is skipped with the reason instead.
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from migration_check.discovery.liquibase_changes import table
 from migration_check.discovery.liquibase_formatted import dbms_includes_postgresql
 from migration_check.sql.prepared import quote_literal
 
@@ -51,6 +52,9 @@ def _one(entry: dict[str, Any]) -> str | None:
     if kind == "sqlCheck":
         sql = str(a.get("sql", "")).strip().rstrip(";")
         return f"(({sql}))::text = {quote_literal(str(a.get('expectedResult', '')))}" if sql else None
+    if kind in ("rowCount", "tableIsEmpty"):
+        expected = str(a.get("expectedRows", 0)) if kind == "rowCount" else "0"
+        return f"(SELECT count(*) FROM {table(a)}) = {int(expected)}" if expected.isdigit() else None
     relation = RELATIONS.get(kind)
     if relation is not None:
         key, kinds = relation
@@ -63,11 +67,11 @@ def _one(entry: dict[str, Any]) -> str | None:
     if kind in ("foreignKeyConstraintExists", "primaryKeyExists"):
         contype = "f" if kind == "foreignKeyConstraintExists" else "p"
         name = a.get("foreignKeyName") or a.get("primaryKeyName")
-        table = a.get("foreignKeyTableName") or a.get("tableName")
-        if not name and not table:
+        owner = a.get("foreignKeyTableName") or a.get("tableName")
+        if not name and not owner:
             return None
         where = [f"k.contype = '{contype}'"] + ([_named("k.conname", name)] if name else []) + (
-            [f"k.conrelid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE {_named('c.relname', table)})"] if table else [])
+            [f"k.conrelid IN (SELECT c.oid FROM pg_catalog.pg_class c WHERE {_named('c.relname', owner)})"] if owner else [])
         return f"EXISTS (SELECT FROM pg_catalog.pg_constraint k WHERE {' AND '.join(where)})"
     return None
 
