@@ -286,3 +286,22 @@ def test_load_data_from_a_csv_on_the_classpath(tmp_path: Path) -> None:
     assert load.up is not None and load.up.sql == (
         "INSERT INTO category (id, name) VALUES (1, 'Fiction; novels');\nINSERT INTO category (id, name) VALUES (2, NULL);")
     assert load.down is None  # Liquibase derives no rollback for loadData
+
+
+def test_null_values_expression_indexes_and_row_count_preconditions(tmp_path: Path) -> None:
+    # AAFC-BICoE/natural-history-collection-api: value="null", <column name="LOWER(name)"/>, and a
+    # table dropped only where it is empty.
+    write_files(tmp_path, {"changelog/db.changelog-master.xml": (
+        '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+        '  <changeSet id="1" author="ada">\n'
+        '    <update tableName="t"><column name="d" value="null"/></update>\n'
+        '    <createIndex indexName="t_name" tableName="t" unique="true"><column name="LOWER(name)"/></createIndex>\n'
+        "  </changeSet>\n"
+        '  <changeSet id="2" author="ada">\n'
+        '    <preConditions onFail="CONTINUE"><rowCount expectedRows="0" tableName="old"/></preConditions>\n'
+        '    <dropTable tableName="old"/>\n'
+        "  </changeSet>\n</databaseChangeLog>\n")})
+    first, second = discover(tmp_path / "changelog", repo_root=tmp_path).migrations
+    assert first.up is not None and first.up.sql == (
+        "UPDATE t SET d = NULL;\nCREATE UNIQUE INDEX t_name ON t (LOWER(name));")
+    assert second.precondition == "((SELECT count(*) FROM old) = 0)"
