@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 
 from migration_check.discovery.flyway import runs_outside
-from migration_check.model import Script, Transaction
+from migration_check.model import Migration, Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
 from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
@@ -353,3 +353,15 @@ def _statement_at(statements: list[Statement], offset: int) -> Statement | None:
             found = statement
     return found
 
+
+def precondition_fails(conn: psycopg.Connection, migration: Migration) -> str | None:
+    """Why the runner would not run the migration here (its precondition does not hold, or cannot be
+    checked), or None. The runner does not run it either: what later migrations need from it is
+    missing in production too, so they are judged, not excused."""
+    if migration.precondition is None:
+        return None
+    try:
+        holds = conn.execute(f"SELECT ({migration.precondition})::boolean".encode()).fetchone()
+    except psycopg.Error as error:
+        return f"its preconditions could not be checked here: {str(error).strip().splitlines()[0]}"
+    return None if holds and holds[0] else migration.precondition_reason

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg
-
 from migration_check.families import Family, replay_families
 from migration_check.families.base import default_location
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
@@ -91,16 +89,3 @@ def why_no_rollback(migration: Migration, policy: RollbackPolicy, layout: str) -
     if migration.down is not None:
         return None
     return migration.down_skip_reason or "no rollback script (see the pairing check)"
-
-
-def precondition_fails(conn: psycopg.Connection, migration: Migration) -> str | None:
-    """Why the runner would not run the migration here (its precondition does not hold, or cannot be
-    checked), or None. The runner does not run it either: what later migrations need from it is
-    missing in production too, so they are judged, not excused."""
-    if migration.precondition is None:
-        return None
-    try:
-        holds = conn.execute(f"SELECT ({migration.precondition})::boolean".encode()).fetchone()
-    except psycopg.Error as error:
-        return f"its preconditions could not be checked here: {str(error).strip().splitlines()[0]}"
-    return None if holds and holds[0] else migration.precondition_reason

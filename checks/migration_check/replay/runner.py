@@ -29,15 +29,8 @@ from migration_check.families.unreplayed import needs_unreplayed, rollback_needs
 from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
-from migration_check.replay.executor import ScriptFailed, execute_script
-from migration_check.replay.outcomes import (
-    MigrationOutcome,
-    parsed_outcome,
-    precondition_fails,
-    skipped_case,
-    skipped_outcome,
-    why_no_rollback,
-)
+from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails
+from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome, why_no_rollback
 from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
