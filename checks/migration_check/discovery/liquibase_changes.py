@@ -245,7 +245,7 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "dropNotNullConstraint": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP NOT NULL;",
     "addDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} SET DEFAULT {value(a, 'defaultValue')};",
     "dropDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP DEFAULT;",
-    "addAutoIncrement": lambda a: _add_auto_increment(a),
+    "addAutoIncrement": _add_auto_increment,
     "addPrimaryKey": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}PRIMARY KEY ({a.get('columnNames', '')});",
     "dropPrimaryKey": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_pkey(a))};",
     "addUniqueConstraint": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}UNIQUE ({a.get('columnNames', '')});",
