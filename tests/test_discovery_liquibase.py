@@ -305,3 +305,16 @@ def test_null_values_expression_indexes_and_row_count_preconditions(tmp_path: Pa
     assert first.up is not None and first.up.sql == (
         "UPDATE t SET d = NULL;\nCREATE UNIQUE INDEX t_name ON t (LOWER(name));")
     assert second.precondition == "((SELECT count(*) FROM old) = 0)"
+
+
+def test_the_changelog_spring_boot_is_told_to_run(tmp_path: Path) -> None:
+    # `spring.liquibase.change-log` names a master the usual names do not find.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{RESOURCES}/application.yml": "spring:\n  liquibase:\n    change-log: classpath:db/changes/root.yaml\n",
+        f"{RESOURCES}/db/changes/root.yaml": "databaseChangeLog:\n  - include:\n      file: db/changes/001.sql\n",
+        f"{RESOURCES}/db/changes/001.sql": "--liquibase formatted sql\n--changeset ada:1\ncreate table t (id int);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "liquibase" and found.reason.startswith("root.yaml and 1 changeset")
+    assert [m.id for m in found.migrations] == ["001.sql::1::ada"]

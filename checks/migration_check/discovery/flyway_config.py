@@ -81,6 +81,21 @@ def _folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
     yield from _toml(folder / "flyway.toml")
 
 
+@functools.lru_cache(maxsize=256)
+def application_entries(folder: Path) -> Mapping[str, str]:
+    """Every entry of the folder's Spring Boot (or Quarkus) application files by dotted key, the
+    default file's first: what other runners' settings are read from too (Liquibase's
+    `spring.liquibase.change-log`)."""
+    entries: dict[str, str] = {}
+    for path in _application(folder, "application*.properties"):
+        for key, value in _properties(path):
+            entries.setdefault(key, value)
+    for path in _application(folder, "application*.y*ml"):
+        for key, value in _yaml(path).items():
+            entries.setdefault(key, value)
+    return MappingProxyType(entries)
+
+
 def _application(folder: Path, pattern: str) -> list[Path]:
     """Spring Boot's and Quarkus's files, the default one (application.properties) before the
     profiles' (application-test.properties), whose settings apply only where that profile is on."""

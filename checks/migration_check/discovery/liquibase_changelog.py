@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from migration_check.discovery.base import read_sql
+from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
@@ -51,7 +52,18 @@ class ChangeSet:
 
 
 def master_changelog(directory: Path) -> Path | None:
-    """The directory's master changelog, when it has one that reads as a Liquibase changelog."""
+    """The directory's master changelog, when it has one that reads as a Liquibase changelog: the
+    one Spring Boot's `spring.liquibase.change-log` names (in an application file of a folder
+    above, the classpath root), else one of the usual names."""
+    if not any(path.suffix in EXTENSIONS for path in directory.iterdir() if path.is_file()):
+        return None
+    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
+        entries = application_entries(folder)
+        named = entries.get("spring.liquibase.change-log") or entries.get("spring.liquibase.changeLog")
+        if named:
+            path = folder / named.removeprefix("classpath:").lstrip("/")
+            if path.parent.resolve() == directory.resolve() and path.is_file() and _is_changelog(path):
+                return path
     for stem in MASTER_STEMS:
         for extension in EXTENSIONS:
             path = directory / f"{stem}{extension}"
