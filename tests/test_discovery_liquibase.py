@@ -318,3 +318,30 @@ def test_the_changelog_spring_boot_is_told_to_run(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "liquibase" and found.reason.startswith("root.yaml and 1 changeset")
     assert [m.id for m in found.migrations] == ["001.sql::1::ada"]
+
+
+def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:
+    # AAFC-BICoE/seqdb-api runs `schema-change, initial-data`: its `sample-data` changesets never run.
+    from migration_check.discovery.liquibase_contexts import runs
+
+    assert runs("a, b", frozenset({"b"})) and not runs("a and b", frozenset({"b"}))
+    assert runs("!test", frozenset({"prod"})) and not runs("not prod", frozenset({"prod"}))
+    assert runs("(a or b) and !c", frozenset({"b"})) and not runs("(a or b) and !c", frozenset({"b", "c"}))
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{RESOURCES}/application.yml": "spring:\n  liquibase:\n    contexts: schema-change, initial-data\n",
+        f"{RESOURCES}/db/changelog/db.changelog-master.xml": (
+            '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+            '  <include file="db/changelog/schema.xml"/>\n'
+            '  <include file="db/changelog/sample.xml" context="sample-data"/>\n</databaseChangeLog>\n'),
+        f"{RESOURCES}/db/changelog/schema.xml": (
+            '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog" context="schema-change">\n'
+            '  <changeSet id="1" author="ada"><sql>create table t (id int)</sql></changeSet>\n</databaseChangeLog>\n'),
+        f"{RESOURCES}/db/changelog/sample.xml": (
+            '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+            '  <changeSet id="2" author="ada"><sql>insert into t values (1)</sql></changeSet>\n</databaseChangeLog>\n'),
+    })
+    schema, sample = discover(tmp_path / RESOURCES / "db/changelog", repo_root=tmp_path).migrations
+    assert schema.skip_reason is None
+    assert sample.skip_reason == ("Liquibase does not run it here: its context (sample-data) is not among the project's"
+                                  " (spring.liquibase.contexts: initial-data, schema-change)")

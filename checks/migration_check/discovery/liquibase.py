@@ -21,10 +21,12 @@ Rules, as Liquibase reads a changelog:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
+from migration_check.discovery.liquibase_contexts import configured_contexts, runs
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
@@ -69,10 +71,16 @@ class LiquibaseLayout(Layout):
             return Discovery([])
         migrations = []
         seen_files: set[Path] = set()
+        configured = configured_contexts(directory)
         for index, change in enumerate(changesets_of(master, _search_path(directory))):
             files = () if change.path in seen_files else (change.path,)
             seen_files.add(change.path)
-            migrations.append(_migration(index, change, directory, files))
+            migration = _migration(index, change, directory, files)
+            if configured is not None and not all(runs(expression, configured[0]) for expression in change.contexts):
+                migration = replace(migration, skip_reason=(
+                    f"Liquibase does not run it here: its context ({' and '.join(change.contexts)}) is not among the"
+                    f" project's ({configured[1]}: {', '.join(sorted(configured[0]))})"))
+            migrations.append(migration)
         return Discovery(migrations)
 
 

@@ -49,6 +49,7 @@ class ChangeSet:
     sql_path: Path | None = None  # the file the SQL is in, where that is not the changelog (a sqlFile)
     precondition: str | None = None  # see liquibase_preconditions.py
     precondition_reason: str = ""
+    contexts: tuple[str, ...] = ()  # context expressions that must all hold (see liquibase_contexts.py)
 
 
 def master_changelog(directory: Path) -> Path | None:
@@ -102,34 +103,41 @@ def _is_changelog(path: Path) -> bool:
 
 
 def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path],
-          properties: dict[str, str]) -> None:
+          properties: dict[str, str], inherited: tuple[str, ...] = ()) -> None:
     if path.resolve() in seen:
         return
     seen.add(path.resolve())
     if path.suffix == ".sql":
         text = read_sql(path)
         if is_formatted_sql(text):
-            found.extend(_formatted(path, change) for change in parse_formatted_sql(path, text) if change.for_postgresql)
+            found.extend(replace(_formatted(path, change), contexts=inherited + _context_of(change.context))
+                         for change in parse_formatted_sql(path, text) if change.for_postgresql)
         elif text.strip():
             # Liquibase's SqlChangeLogParser: a plain SQL file is one changeset, `raw` by `includeAll`.
             found.append(ChangeSet(path=path, id="raw", author="includeAll", sql=text, first_line=1, rollback=None,
-                                   rollback_line=1, rollback_path=None, run_in_transaction=True))
+                                   rollback_line=1, rollback_path=None, run_in_transaction=True, contexts=inherited))
         return
-    entries, quoting = _entries(path)
+    entries, quoting, context = _entries(path)
+    inherited += _context_of(context)
     for kind, attributes, line in entries:
+        own = inherited + _context_of(attributes.get("contextFilter") or attributes.get("context"))
         if kind == "include":
             target = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
-            _walk(target, search_path, found, seen, properties)
+            _walk(target, search_path, found, seen, properties, own)
         elif kind == "includeAll":
             folder = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
             for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
-                _walk(child, search_path, found, seen, properties)
+                _walk(child, search_path, found, seen, properties, own)
         elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
-            found.append(_structured(path, attributes, line, search_path, quoting))
+            found.append(replace(_structured(path, attributes, line, search_path, quoting), contexts=own))
         elif kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
             properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
+
+
+def _context_of(expression: object) -> tuple[str, ...]:
+    return (str(expression),) if expression and str(expression).strip() else ()
 
 
 def _resolve(changelog: Path, name: str, relative: bool, search_path: list[Path], line: int) -> Path:
@@ -265,9 +273,9 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
     return "\n".join(text if text.endswith(";") else text + "\n;" for text in texts), None, unsupported
 
 
-def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str]:
-    """The entries of a structured changelog: (kind, attributes, line of the entry), and its
-    objectQuotingStrategy."""
+def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str, str]:
+    """The entries of a structured changelog: (kind, attributes, line of the entry), its
+    objectQuotingStrategy and the context expression it puts on all of them."""
     text = read_utf8(path)
     if path.suffix == ".xml":
         return _xml_entries(path, text)
@@ -289,10 +297,10 @@ def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str]:
                 quoting = str(attributes)
             elif isinstance(attributes, dict):
                 result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return result, quoting
+    return result, quoting, ""
 
 
-def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any], int]], str]:
+def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any], int]], str, str]:
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:
@@ -312,7 +320,8 @@ def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any],
                 inner = [_xml_change(child) for child in rollback]
                 attributes["rollback"] = inner if inner else (rollback.text or "")
         result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return result, root.attrib.get("objectQuotingStrategy", "LEGACY")
+    return (result, root.attrib.get("objectQuotingStrategy", "LEGACY"),
+            root.attrib.get("contextFilter") or root.attrib.get("context", ""))
 
 
 def _xml_condition(element: ET.Element) -> dict[str, Any]:

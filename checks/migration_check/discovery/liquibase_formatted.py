@@ -35,6 +35,7 @@ ROLLBACK_BLOCK_START = re.compile(r"\s*/\*\s*liquibase\s*rollback\s*$", re.IGNOR
 ROLLBACK_BLOCK_END = re.compile(r".*\s*\*/\s*$")
 RUN_IN_TRANSACTION = re.compile(r".*runInTransaction:(\w+).*", re.IGNORECASE)
 DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
+CONTEXT = re.compile(r'.*context(?:Filter)?:(".*?"|\S*).*', re.IGNORECASE)
 NO_ROLLBACK = frozenset({"not required", "empty"})
 PRECONDITIONS = re.compile(r"\s*--[\s]*preconditions(.*)", re.IGNORECASE)
 PRECONDITION = re.compile(r"\s*--[\s]*precondition\-([a-zA-Z0-9-]+) (.*)", re.IGNORECASE)
@@ -54,6 +55,7 @@ class FormattedChangeSet:
     no_rollback: bool = False  # `--rollback not required` / `--rollback empty`
     run_in_transaction: bool = True
     dbms: str = ""
+    context: str = ""
     on_fail: str = ""  # of its `--preconditions` (HALT unless said)
     # Its `--precondition-...` lines, in the shape of a YAML changelog's preConditions list (an
     # entry None: one Liquibase's formatted SQL has that this check does not evaluate).
@@ -91,7 +93,8 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
             changesets.append(FormattedChangeSet(
                 author=matched[1].strip().strip('"'), id=matched[2].strip('"'), line=number,
                 run_in_transaction=not ((m := RUN_IN_TRANSACTION.fullmatch(line)) and m[1].lower() == "false"),
-                dbms=(m[1] if (m := DBMS.fullmatch(line)) else "")))
+                dbms=(m[1] if (m := DBMS.fullmatch(line)) else ""),
+                context=(m[1].strip('"') if (m := CONTEXT.fullmatch(line)) else "")))
             in_block = False
             continue
         if CHANGE_SET_ANY.fullmatch(line):

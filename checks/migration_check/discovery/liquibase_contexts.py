@@ -1,0 +1,72 @@
+"""Liquibase's contexts: which changesets an update runs, by the contexts it is given.
+
+A changeset runs when every context expression on it (its own `context`, its changelog's, and
+those of the includes that led to it) holds for the contexts the project runs Liquibase with, or
+when it is run with none (every changeset runs then). An expression is Liquibase's: `a, b` (either),
+`a and b`, `!a` or `not a`, parentheses. The project's contexts are Spring Boot's
+`spring.liquibase.contexts` in an application file of a folder above the changelog
+(AAFC-BICoE/seqdb-api runs `schema-change, initial-data`, so its `sample-data` changesets never
+run there), else `contexts` in a liquibase.properties there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
+
+TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")
+
+
+def configured_contexts(directory: Path) -> tuple[frozenset[str], str] | None:
+    """The contexts the project runs Liquibase with and where that is said, or None (all run)."""
+    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
+        entries = application_entries(folder)
+        listed = entries.get("spring.liquibase.contexts")
+        where = "spring.liquibase.contexts"
+        if listed is None and (folder / "liquibase.properties").is_file():
+            for line in (folder / "liquibase.properties").read_text(encoding="utf-8", errors="replace").splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() in ("contexts", "liquibase.contexts", "liquibase.command.contexts"):
+                    listed, where = value.strip(), "contexts in liquibase.properties"
+        if listed and not listed.startswith("${"):
+            return frozenset(c.strip().lower() for c in listed.split(",") if c.strip()), where
+    return None
+
+
+def runs(expression: str, contexts: frozenset[str]) -> bool:
+    """Whether the changeset of this context expression runs with these contexts."""
+    tokens = [token.lower() for token in TOKEN.findall(expression)]
+    if not tokens:
+        return True
+    value, _ = _either(tokens, 0, contexts)
+    return value
+
+
+def _either(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, int]:
+    value, at = _both(tokens, at, contexts)
+    while at < len(tokens) and tokens[at] in (",", "or"):
+        right, at = _both(tokens, at + 1, contexts)
+        value = value or right
+    return value, at
+
+
+def _both(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, int]:
+    value, at = _one(tokens, at, contexts)
+    while at < len(tokens) and tokens[at] == "and":
+        right, at = _one(tokens, at + 1, contexts)
+        value = value and right
+    return value, at
+
+
+def _one(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, int]:
+    if at >= len(tokens):
+        return True, at
+    if tokens[at] in ("!", "not"):
+        value, at = _one(tokens, at + 1, contexts)
+        return not value, at
+    if tokens[at] == "(":
+        value, at = _either(tokens, at + 1, contexts)
+        return value, at + 1 if at < len(tokens) and tokens[at] == ")" else at
+    return tokens[at] in contexts, at + 1
