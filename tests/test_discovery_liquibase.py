@@ -345,3 +345,25 @@ def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:
     assert schema.skip_reason is None
     assert sample.skip_reason == ("Liquibase does not run it here: its context (sample-data) is not among the project's"
                                   " (spring.liquibase.contexts: initial-data, schema-change)")
+
+
+@pytest.mark.parametrize(("url", "refused"), [
+    ("jdbc:mysql://localhost:3306/shop?useUnicode=true", True),
+    ("jdbc:postgresql://localhost:5432/shop", False),
+    ("jdbc:h2:mem:testdb", False),  # a development default beside a PostgreSQL profile
+])
+def test_a_changelog_the_project_runs_on_another_database(tmp_path: Path, url: str, refused: bool) -> None:
+    # nick-bi/spring-boot's liquibase-demo runs on MySQL: its changesets fail as MySQL SQL here.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{RESOURCES}/application.properties": f"spring.application.name=shop\nspring.datasource.url={url}\n",
+        f"{RESOURCES}/db/changelog/db.changelog-master.yaml": "databaseChangeLog:\n  - include:\n      file: db/changelog/1.sql\n",
+        f"{RESOURCES}/db/changelog/1.sql": "--liquibase formatted sql\n--changeset ada:1\ncreate table t (id int);\n",
+    })
+    if not refused:
+        assert discover(tmp_path, repo_root=tmp_path).format == "liquibase"
+        return
+    with pytest.raises(FileError) as error:
+        discover(tmp_path, repo_root=tmp_path)
+    assert error.value.path.name == "application.properties" and error.value.line == 2
+    assert "runs its Liquibase changelog on MySQL" in str(error.value)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
-from migration_check.discovery.liquibase_contexts import configured_contexts, runs
+from migration_check.discovery.liquibase_contexts import configured_contexts, other_database, runs
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
@@ -69,6 +69,10 @@ class LiquibaseLayout(Layout):
         master = master_changelog(directory)
         if master is None:
             return Discovery([])
+        if (elsewhere := other_database(directory)) is not None:
+            path, line, database = elsewhere
+            raise FileError(path, line, f"the project runs its Liquibase changelog on {database}: these changes are for"
+                                        " another database; migration-check replays PostgreSQL migrations")
         migrations = []
         seen_files: set[Path] = set()
         configured = configured_contexts(directory)
