@@ -367,3 +367,18 @@ def test_a_changelog_the_project_runs_on_another_database(tmp_path: Path, url: s
         discover(tmp_path, repo_root=tmp_path)
     assert error.value.path.name == "application.properties" and error.value.line == 2
     assert "runs its Liquibase changelog on MySQL" in str(error.value)
+
+
+def test_the_label_filter_the_project_runs_liquibase_with(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "liquibase.properties": "changeLogFile=db/changelog/db.changelog-master.yaml\nlabels=!demo\n",
+        "db/changelog/db.changelog-master.yaml": "databaseChangeLog:\n  - include:\n      file: db/changelog/1.sql\n",
+        "db/changelog/1.sql": ("--liquibase formatted sql\n--changeset ada:schema labels:core\ncreate table t (id int);\n"
+                               "--changeset ada:demo-rows labels:demo,seed\ninsert into t values (1);\n"
+                               "--changeset ada:unlabelled\ncreate index t_id on t (id);\n"),
+    })
+    schema, demo, unlabelled = discover(tmp_path / "db/changelog", repo_root=tmp_path).migrations
+    assert schema.skip_reason is None and unlabelled.skip_reason is None  # no labels: always run
+    assert demo.skip_reason == ("Liquibase does not run it here: its labels (demo, seed) do not pass the project's filter"
+                                " (liquibase.properties: !demo)")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
-from migration_check.discovery.liquibase_contexts import configured_contexts, other_database, runs
+from migration_check.discovery.liquibase_contexts import configured_contexts, configured_labels, other_database, runs
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
@@ -76,6 +76,7 @@ class LiquibaseLayout(Layout):
         migrations = []
         seen_files: set[Path] = set()
         configured = configured_contexts(directory)
+        label_filter = configured_labels(directory)
         for index, change in enumerate(changesets_of(master, _search_path(directory))):
             files = () if change.path in seen_files else (change.path,)
             seen_files.add(change.path)
@@ -84,6 +85,10 @@ class LiquibaseLayout(Layout):
                 migration = replace(migration, skip_reason=(
                     f"Liquibase does not run it here: its context ({' and '.join(change.contexts)}) is not among the"
                     f" project's ({configured[1]}: {', '.join(sorted(configured[0]))})"))
+            elif label_filter is not None and change.labels and not runs(label_filter[0], change.labels):
+                migration = replace(migration, skip_reason=(
+                    f"Liquibase does not run it here: its labels ({', '.join(sorted(change.labels))}) do not pass the"
+                    f" project's filter ({label_filter[1]}: {label_filter[0]})"))
             migrations.append(migration)
         return Discovery(migrations)
 

@@ -50,6 +50,7 @@ class ChangeSet:
     precondition: str | None = None  # see liquibase_preconditions.py
     precondition_reason: str = ""
     contexts: tuple[str, ...] = ()  # context expressions that must all hold (see liquibase_contexts.py)
+    labels: frozenset[str] = frozenset()  # its own and its includes'
 
 
 def master_changelog(directory: Path) -> Path | None:
@@ -103,37 +104,44 @@ def _is_changelog(path: Path) -> bool:
 
 
 def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path],
-          properties: dict[str, str], inherited: tuple[str, ...] = ()) -> None:
+          properties: dict[str, str], inherited: tuple[str, ...] = (), labelled: frozenset[str] = frozenset()) -> None:
     if path.resolve() in seen:
         return
     seen.add(path.resolve())
     if path.suffix == ".sql":
         text = read_sql(path)
         if is_formatted_sql(text):
-            found.extend(replace(_formatted(path, change), contexts=inherited + _context_of(change.context))
+            found.extend(replace(_formatted(path, change), contexts=inherited + _context_of(change.context),
+                                 labels=labelled | _labels_of(change.labels))
                          for change in parse_formatted_sql(path, text) if change.for_postgresql)
         elif text.strip():
             # Liquibase's SqlChangeLogParser: a plain SQL file is one changeset, `raw` by `includeAll`.
             found.append(ChangeSet(path=path, id="raw", author="includeAll", sql=text, first_line=1, rollback=None,
-                                   rollback_line=1, rollback_path=None, run_in_transaction=True, contexts=inherited))
+                                   rollback_line=1, rollback_path=None, run_in_transaction=True, contexts=inherited,
+                                   labels=labelled))
         return
     entries, quoting, context = _entries(path)
     inherited += _context_of(context)
     for kind, attributes, line in entries:
         own = inherited + _context_of(attributes.get("contextFilter") or attributes.get("context"))
+        labels = labelled | _labels_of(attributes.get("labels"))
         if kind == "include":
             target = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
-            _walk(target, search_path, found, seen, properties, own)
+            _walk(target, search_path, found, seen, properties, own, labels)
         elif kind == "includeAll":
             folder = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
                               search_path, line)
             for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
-                _walk(child, search_path, found, seen, properties, own)
+                _walk(child, search_path, found, seen, properties, own, labels)
         elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
-            found.append(replace(_structured(path, attributes, line, search_path, quoting), contexts=own))
+            found.append(replace(_structured(path, attributes, line, search_path, quoting), contexts=own, labels=labels))
         elif kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
             properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
+
+
+def _labels_of(labels: object) -> frozenset[str]:
+    return frozenset(label.strip().lower() for label in str(labels or "").strip('"').split(",") if label.strip())
 
 
 def _context_of(expression: object) -> tuple[str, ...]:

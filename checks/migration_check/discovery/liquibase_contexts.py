@@ -22,17 +22,37 @@ TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")
 
 def configured_contexts(directory: Path) -> tuple[frozenset[str], str] | None:
     """The contexts the project runs Liquibase with and where that is said, or None (all run)."""
+    found = _configured(directory, ("spring.liquibase.contexts",), ("contexts", "liquibase.contexts",
+                                                                     "liquibase.command.contexts"))
+    if found is None:
+        return None
+    return frozenset(c.strip().lower() for c in found[0].split(",") if c.strip()), found[1]
+
+
+def configured_labels(directory: Path) -> tuple[str, str] | None:
+    """The label filter the project runs Liquibase with (an expression over each changeset's labels)
+    and where that is said, or None (every changeset runs whatever its labels)."""
+    return _configured(directory, ("spring.liquibase.label-filter", "spring.liquibase.labels"),
+                       ("labels", "label-filter", "labelFilter", "liquibase.command.labelFilter"))
+
+
+def _configured(directory: Path, spring_keys: tuple[str, ...], property_keys: tuple[str, ...]) -> tuple[str, str] | None:
     for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
         entries = application_entries(folder)
-        listed = entries.get("spring.liquibase.contexts")
-        where = "spring.liquibase.contexts"
-        if listed is None and (folder / "liquibase.properties").is_file():
-            for line in (folder / "liquibase.properties").read_text(encoding="utf-8", errors="replace").splitlines():
-                key, _, value = line.partition("=")
-                if key.strip() in ("contexts", "liquibase.contexts", "liquibase.command.contexts"):
-                    listed, where = value.strip(), "contexts in liquibase.properties"
-        if listed and not listed.startswith("${"):
-            return frozenset(c.strip().lower() for c in listed.split(",") if c.strip()), where
+        key = next((k for k in spring_keys if entries.get(k)), None)
+        value: str | None = entries[key] if key is not None else _property(folder / "liquibase.properties", property_keys)
+        if value and not value.startswith("${"):
+            return value, key or "liquibase.properties"
+    return None
+
+
+def _property(path: Path, keys: tuple[str, ...]) -> str | None:
+    if not path.is_file():
+        return None
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in keys:
+            return value.strip()
     return None
 
 

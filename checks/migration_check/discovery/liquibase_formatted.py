@@ -36,6 +36,7 @@ ROLLBACK_BLOCK_END = re.compile(r".*\s*\*/\s*$")
 RUN_IN_TRANSACTION = re.compile(r".*runInTransaction:(\w+).*", re.IGNORECASE)
 DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
 CONTEXT = re.compile(r'.*context(?:Filter)?:(".*?"|\S*).*', re.IGNORECASE)
+LABELS = re.compile(r'.*labels:(".*?"|\S*).*', re.IGNORECASE)
 NO_ROLLBACK = frozenset({"not required", "empty"})
 PRECONDITIONS = re.compile(r"\s*--[\s]*preconditions(.*)", re.IGNORECASE)
 PRECONDITION = re.compile(r"\s*--[\s]*precondition\-([a-zA-Z0-9-]+) (.*)", re.IGNORECASE)
@@ -56,6 +57,7 @@ class FormattedChangeSet:
     run_in_transaction: bool = True
     dbms: str = ""
     context: str = ""
+    labels: str = ""
     on_fail: str = ""  # of its `--preconditions` (HALT unless said)
     # Its `--precondition-...` lines, in the shape of a YAML changelog's preConditions list (an
     # entry None: one Liquibase's formatted SQL has that this check does not evaluate).
@@ -94,7 +96,8 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
                 author=matched[1].strip().strip('"'), id=matched[2].strip('"'), line=number,
                 run_in_transaction=not ((m := RUN_IN_TRANSACTION.fullmatch(line)) and m[1].lower() == "false"),
                 dbms=(m[1] if (m := DBMS.fullmatch(line)) else ""),
-                context=(m[1].strip('"') if (m := CONTEXT.fullmatch(line)) else "")))
+                context=(m[1].strip('"') if (m := CONTEXT.fullmatch(line)) else ""),
+                labels=(m[1].strip('"') if (m := LABELS.fullmatch(line)) else "")))
             in_block = False
             continue
         if CHANGE_SET_ANY.fullmatch(line):
