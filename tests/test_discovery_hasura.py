@@ -147,3 +147,14 @@ def test_found_from_the_root_where_config_yaml_says(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "hasura" and found.directory == (tmp_path / "db/hasura/default").resolve()
     assert "config.yaml `migrations_directory`" in found.reason
+
+
+def test_the_sql_file_and_the_yaml_run_sql_run_as_two_scripts(tmp_path: Path) -> None:
+    # A `;` put after a script whose last line is a `--` comment would be lost in the comment.
+    write_files(tmp_path, {
+        "config.yaml": "endpoint: http://localhost:8080\n",
+        "migrations/1550000000000_init.up.sql": "create table t (a int)\n-- made by hand\n",
+        "migrations/1550000000000_init.up.yaml": "- type: run_sql\n  args:\n    sql: create index t_a on t (a)\n",
+    })
+    [init] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert init.up is not None and init.up.sql == "create table t (a int)\n-- made by hand\n;\ncreate index t_a on t (a)\n;"

@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+import yaml
+
 from migration_check.discovery.bookkeeping import Bookkeeping
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
@@ -341,7 +343,34 @@ def up_to_repository_root(directory: Path) -> list[Path]:
     """The directory and its parents up to its repository's root (the first with `.git`): where a
     runner's configuration for it may be, and no further."""
     folders = [directory, *directory.parents]
-    for index, folder in enumerate(folders):
-        if (folder / ".git").exists():
-            return folders[: index + 1]
-    return folders
+    root = repository_root(directory)
+    return folders[: folders.index(root) + 1] if root is not None else folders
+
+
+def within_repository(directory: Path) -> list[Path]:
+    """The directory and its parents up to its repository's root; without a repository, the
+    directory alone (where a runner looks for other files of the project, and nowhere else)."""
+    return up_to_repository_root(directory) if repository_root(directory) is not None else [directory]
+
+
+def repository_root(directory: Path) -> Path | None:
+    """The first of the directory and its parents that holds `.git`; None outside a repository."""
+    return next((folder for folder in [directory, *directory.parents] if (folder / ".git").exists()), None)
+
+
+def joined_scripts(texts: list[str]) -> str:
+    """Several scripts a runner sends one after the other, as one: each ends where its own
+    statements do (a `;` put after a script whose last line is a `--` comment would be lost in
+    it)."""
+    scripts = [text.strip() for text in texts if text.strip()]
+    return "\n".join(script if script.endswith(";") else script + "\n;" for script in scripts)
+
+
+def read_yaml(path: Path, refusal: str) -> object:
+    """A YAML file of the project, loaded; not YAML is a FileError at its line, `refusal` saying
+    what refuses it."""
+    try:
+        return yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FileError(path, mark.line + 1 if mark else None, f"{refusal}: {exc}") from None

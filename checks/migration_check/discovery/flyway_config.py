@@ -59,7 +59,7 @@ def folder_values(folder: Path, name: str) -> list[str]:
 
 def script_setting(path: Path, name: str) -> str | None:
     """A setting of a script's own config file (`V1__x.sql.conf`: `executeInTransaction=false`)."""
-    own = dict(_properties(path.with_name(path.name + ".conf")))
+    own = dict(read_properties(path.with_name(path.name + ".conf")))
     return dict(_flyway_keys(own, own=True)).get(normalised(name))
 
 
@@ -73,9 +73,9 @@ def normalised(key: str) -> str:
 
 def _folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")):
-        yield from _flyway_keys(dict(_properties(path)), own=path.name.endswith(".sql.conf"))
+        yield from _flyway_keys(dict(read_properties(path)), own=path.name.endswith(".sql.conf"))
     for path in _application(folder, "application*.properties"):
-        yield from _flyway_keys(dict(_properties(path)))
+        yield from _flyway_keys(dict(read_properties(path)))
     for path in _application(folder, "application*.y*ml"):
         yield from _flyway_keys(_yaml(path))
     yield from _toml(folder / "flyway.toml")
@@ -88,7 +88,7 @@ def application_entries(folder: Path) -> Mapping[str, str]:
     `spring.liquibase.change-log`)."""
     entries: dict[str, str] = {}
     for path in _application(folder, "application*.properties"):
-        for key, value in _properties(path):
+        for key, value in read_properties(path):
             entries.setdefault(key, value)
     for path in _application(folder, "application*.y*ml"):
         for key, value in _yaml(path).items():
@@ -123,7 +123,7 @@ def _resolved(value: str, entries: dict[str, str]) -> str | None:
     return default if colon else None
 
 
-def _properties(path: Path) -> Iterator[tuple[str, str]]:
+def read_properties(path: Path) -> Iterator[tuple[str, str]]:
     """`key=value` lines of a properties file; none when it cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()

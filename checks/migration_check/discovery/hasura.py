@@ -32,8 +32,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from migration_check.discovery.base import (
     Detection,
     Discovery,
@@ -41,10 +39,13 @@ from migration_check.discovery.base import (
     candidate_directories_in,
     candidate_files,
     counted,
+    joined_scripts,
     read_sql,
+    read_yaml,
+    repository_root,
     up_to_repository_root,
 )
-from migration_check.errors import FileError, read_utf8
+from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
 _PGCRYPTO = ("DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN"
@@ -79,8 +80,7 @@ class HasuraLayout(Layout):
         if found is None:
             return None
         entries = len(_entries(directory))
-        folders = up_to_repository_root(directory)
-        root = folders[-1] if (folders[-1] / ".git").exists() else found[2]
+        root = repository_root(directory) or found[2]
         shown = found[0].relative_to(root) if found[0].is_relative_to(root) else found[0]
         return Detection(score=90, reason=f"{counted(entries, 'migration')} of the Hasura project of {shown.as_posix()}",
                          empty=entries == 0)
@@ -174,10 +174,7 @@ def project_file(project: Path) -> tuple[Path, dict[str, Any], bool] | None:
     metadata = project / "metadata"
     version = metadata / "version.yaml"
     if version.is_file() and ((metadata / "tables.yaml").is_file() or (metadata / "databases").is_dir()):
-        try:
-            exported = yaml.safe_load(read_utf8(version))
-        except (yaml.YAMLError, FileError):
-            return None
+        exported = _yaml_or_none(version)
         if isinstance(exported, dict) and "version" in exported:
             return version, {"version": exported["version"]}, True
     return None
@@ -192,17 +189,20 @@ def project_settings(config: Path) -> dict[str, Any] | None:
 def _config(config: Path) -> tuple[dict[str, Any], bool] | None:
     """A config file with a Hasura server's `endpoint`, and whether its other keys are Hasura's
     alone (`endpoint` is any application's setting too)."""
-    if not config.is_file():
-        return None
-    try:
-        settings = yaml.safe_load(read_utf8(config))
-    except (yaml.YAMLError, FileError):
-        return None
+    settings = _yaml_or_none(config) if config.is_file() else None
     if not isinstance(settings, dict) or "endpoint" not in settings:
         return None
     actions = settings.get("actions")
     certain = bool(HASURA_KEYS & set(settings)) or (isinstance(actions, dict) and "handler_webhook_baseurl" in actions)
     return settings, certain
+
+
+def _yaml_or_none(path: Path) -> object:
+    """A YAML file's content; None for one that does not read (it is then no Hasura project's)."""
+    try:
+        return read_yaml(path, "")
+    except FileError:
+        return None
 
 
 def _folders(directory: Path) -> list[tuple[Path, list[tuple[Path, str]]]]:
@@ -245,18 +245,14 @@ def _script(paths: list[Path]) -> tuple[Script | None, list[Path]]:
         return None, used
     path, text = texts[0]
     if len(texts) > 1:
-        text = ";\n".join(t.rstrip().rstrip(";") for _, t in texts) + ";\n"
+        text = joined_scripts([t for _, t in texts])
     return Script(path, text), used
 
 
 def _run_sql(path: Path) -> str | None:
     """The SQL of a YAML migration's run_sql actions ('' when it has only other actions); None for
     an empty list, which the CLI skips."""
-    try:
-        actions = yaml.safe_load(read_utf8(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileError(path, mark.line + 1 if mark else None, f"invalid YAML (the Hasura CLI refuses it too): {exc}") from None
+    actions = read_yaml(path, "invalid YAML (the Hasura CLI refuses it too)")
     if not actions:
         return None
     if not isinstance(actions, list):

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, up_to_repository_root
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, within_repository
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
 from migration_check.discovery.liquibase_contexts import configured_contexts, configured_labels, other_database, runs
 from migration_check.errors import FileError
@@ -119,5 +119,4 @@ def _search_path(directory: Path) -> list[Path]:
     """Where an include that is not relative to its changelog is looked for: the changelog's
     folder and each one above it, to the repository's root (Spring Boot resolves
     `db/changelog/changes/x.sql` from src/main/resources)."""
-    folders = up_to_repository_root(directory)
-    return folders if (folders[-1] / ".git").exists() else [directory]
+    return within_repository(directory)

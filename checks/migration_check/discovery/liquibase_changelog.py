@@ -6,14 +6,13 @@ Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entri
 
 from __future__ import annotations
 
+import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from migration_check.discovery.base import read_sql
+from migration_check.discovery.base import joined_scripts, read_sql, read_yaml
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
 from migration_check.discovery.liquibase_formatted import (
@@ -74,17 +73,25 @@ def master_changelog(directory: Path) -> Path | None:
     return None
 
 
-def changesets_of(master: Path, search_path: list[Path]) -> list[ChangeSet]:
+def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...]:
     """Every changeset the master changelog runs, in order (each file read once), with the
     changelog's properties (`<property name="uuid_function" value="gen_random_uuid()"/>`) put in
     for `${name}` as Liquibase puts them in: the first definition for PostgreSQL wins."""
+    return _changesets(master, tuple(search_path))
+
+
+# Detection, the held directories and discovery each ask for the same tree: it is read (every
+# changelog, every CSV of a loadData) once per run.
+@functools.lru_cache(maxsize=16)
+def _changesets(master: Path, search_path: tuple[Path, ...]) -> tuple[ChangeSet, ...]:
     found: list[ChangeSet] = []
     properties: dict[str, str] = {}
-    _walk(master, search_path, found, set(), properties)
+    _walk(master, list(search_path), found, set(), properties)
     if not properties:
-        return found
-    return [replace(change, sql=_expand(change.sql, properties),
-                    rollback=None if change.rollback is None else _expand(change.rollback, properties)) for change in found]
+        return tuple(found)
+    return tuple(replace(change, sql=_expand(change.sql, properties),
+                         rollback=None if change.rollback is None else _expand(change.rollback, properties))
+                 for change in found)
 
 
 def _expand(text: str, properties: dict[str, str]) -> str:
@@ -126,12 +133,9 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
         own = inherited + _context_of(attributes.get("contextFilter") or attributes.get("context"))
         labels = labelled | _labels_of(attributes.get("labels"))
         if kind == "include":
-            target = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
-                              search_path, line)
-            _walk(target, search_path, found, seen, properties, own, labels)
+            _walk(_resolve(path, attributes, "file", search_path, line), search_path, found, seen, properties, own, labels)
         elif kind == "includeAll":
-            folder = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
-                              search_path, line)
+            folder = _resolve(path, attributes, "path", search_path, line)
             for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
                 _walk(child, search_path, found, seen, properties, own, labels)
         elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
@@ -148,9 +152,12 @@ def _context_of(expression: object) -> tuple[str, ...]:
     return (str(expression),) if expression and str(expression).strip() else ()
 
 
-def _resolve(changelog: Path, name: str, relative: bool, search_path: list[Path], line: int) -> Path:
-    """Where an include points, as Liquibase finds it; a FileError at the include's line if nowhere."""
-    name = name.removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath here
+def _resolve(changelog: Path, attributes: dict[str, Any], key: str, search_path: list[Path], line: int) -> Path:
+    """Where an include (a sqlFile, a loadData) points by its `key` attribute, as Liquibase finds it:
+    beside the changelog with `relativeToChangelogFile`, else there or on the search path; a
+    FileError at the include's line if nowhere."""
+    relative = _true(attributes.get("relativeToChangelogFile"))
+    name = str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath
     if not name:
         raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
     candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
@@ -258,12 +265,9 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
         if kind == "sql":
             texts.append(str(attributes.get("sql", "") if isinstance(attributes, dict) else attributes))
         elif kind == "loadData" and isinstance(attributes, dict):
-            data = _resolve(path, str(attributes.get("file", "")), _true(attributes.get("relativeToChangelogFile")),
-                            search_path, line)
-            texts.append(load_data_sql(attributes, read_utf8(data), quoting))
+            texts.append(load_data_sql(attributes, read_utf8(_resolve(path, attributes, "file", search_path, line)), quoting))
         elif kind == "sqlFile" and isinstance(attributes, dict):
-            target = _resolve(path, str(attributes.get("path", "")), _true(attributes.get("relativeToChangelogFile")),
-                              search_path, line)
+            target = _resolve(path, attributes, "path", search_path, line)
             files.append(target)
             texts.append(read_sql(target))
         elif kind not in NO_OPS:
@@ -277,8 +281,7 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
     texts = [text.strip() for text in texts if text.strip()]
     if len(texts) == 1:
         return texts[0], None, unsupported
-    # Each change ends where its own statements do (a `;` after a trailing `--` comment would be lost).
-    return "\n".join(text if text.endswith(";") else text + "\n;" for text in texts), None, unsupported
+    return joined_scripts(texts), None, unsupported
 
 
 def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str, str]:
@@ -287,11 +290,7 @@ def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str, st
     text = read_utf8(path)
     if path.suffix == ".xml":
         return _xml_entries(path, text)
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileError(path, mark.line + 1 if mark else None, f"invalid changelog: {exc}") from None
+    document = read_yaml(path, "invalid changelog")
     entries = document.get("databaseChangeLog") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise FileError(path, 1, "a changelog holds a databaseChangeLog list")

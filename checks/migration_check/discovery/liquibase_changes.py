@@ -16,6 +16,7 @@ Types are Liquibase's names mapped to PostgreSQL's (`datetime` is `TIMESTAMP WIT
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -323,8 +324,6 @@ def load_data_sql(attributes: dict[str, Any], text: str, quoting: str = "LEGACY"
     (a `<column>` may give one another name, `header`, or `type: skip` to leave it out), an empty
     value or NULL is NULL, NUMERIC, BOOLEAN and COMPUTED values are written as they are, the rest
     as strings."""
-    import csv
-
     rows = list(csv.reader(text.splitlines(), delimiter=str(attributes.get("separator") or ","),
                            quotechar=str(attributes.get("quotchar") or '"')))
     if not rows:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
+from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 
 TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")
 
@@ -47,13 +47,7 @@ def _configured(directory: Path, spring_keys: tuple[str, ...], property_keys: tu
 
 
 def _property(path: Path, keys: tuple[str, ...]) -> str | None:
-    if not path.is_file():
-        return None
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() in keys:
-            return value.strip()
-    return None
+    return next((value for key, value in read_properties(path) if key in keys), None)
 
 
 def runs(expression: str, contexts: frozenset[str]) -> bool:

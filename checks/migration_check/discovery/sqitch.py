@@ -48,7 +48,7 @@ from migration_check.discovery.base import (
     counted,
     read_sql,
     setting_line,
-    up_to_repository_root,
+    within_repository,
 )
 from migration_check.discovery.locate import searched_directories
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
@@ -176,8 +176,7 @@ class SqitchLayout(Layout):
         if not required:
             return [], ""
         # The repository's plans (without a repository, those under this one's directory).
-        top = up_to_repository_root(directory)[-1]
-        plans = _plans_by_project(top if (top / ".git").exists() else directory)
+        plans = _plans_by_project(within_repository(directory)[-1])
         scripts: list[Script] = []
         said = []
         for project, dependencies in required.items():
