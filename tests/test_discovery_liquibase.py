@@ -159,7 +159,8 @@ def test_liquibase_change_types_written_as_its_postgresql_generators_write_them(
     permissions, rename, seed = discover(tmp_path / "db/changelog", repo_root=tmp_path).migrations
     assert permissions.up is not None and permissions.up.sql.startswith(
         'CREATE TABLE permissions (id INTEGER NOT NULL, "permissionCode" BIGINT NOT NULL, created_at TIMESTAMP WITH TIME ZONE'
-        " DEFAULT now(), PRIMARY KEY (id));\nCOMMENT ON TABLE permissions IS 'Who may do what';\n"
+        # `now()` is Liquibase's current time function for PostgreSQL: it writes its own spelling.
+        " DEFAULT NOW(), PRIMARY KEY (id));\nCOMMENT ON TABLE permissions IS 'Who may do what';\n"
         # Liquibase's addAutoIncrement on PostgreSQL is a sequence the column owns, not an identity.
         "CREATE SEQUENCE permissions_id_seq;\n")
     # createTable derives its DROP TABLE; addAutoIncrement derives nothing: no rollback at all.

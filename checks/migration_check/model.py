@@ -85,6 +85,9 @@ class Migration:
     files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None
+    # Left out by the runner where the project runs it (Liquibase's contexts and labels): it is
+    # neither run nor recorded there, so its version is no other migration's concern.
+    filtered: bool = False
     # The rollback exists but is not SQL (db-migrate's JavaScript `exports.down`): not a missing
     # rollback, but not one the replay can run; its round trip is skipped with this reason.
     down_skip_reason: str | None = None

@@ -46,6 +46,7 @@ from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
 from migration_check.model import Project
+from migration_check.sql.dialects import reads_as_postgresql, written_for
 
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
 POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
@@ -189,6 +190,8 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     the examples, with which."""
     others = {d: other for _, d, _ in found
               if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
+    others |= {d: f"{other} SQL" for layout, d, _ in found
+               if d not in others and not _named_for_postgresql(d, root) and (other := _written_for_another_database(layout, d))}
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
              if d not in others and (whose := _of_tests_or_examples(d, root))}
     kept = [item for item in found if item[1] not in others and item[1] not in aside]
@@ -199,6 +202,23 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
         aside |= code
         kept = [item for item in kept if item[1] not in code]
     return (kept, others, aside) if kept else (found, {}, {})
+
+
+# How many of a directory's scripts are read to tell which database they were written for.
+SAMPLED_SCRIPTS = 20
+
+
+def _written_for_another_database(layout: Layout, directory: Path) -> str | None:
+    """The database the directory's scripts were written for, where PostgreSQL's parser reads none
+    of them whole and stops at that database's words in one (apache/fineract's MySQL dumps in
+    fineract-db/, beside its Liquibase changelog): read from the parser, never from the text."""
+    try:
+        scripts = [m.up for m in layout.discover(directory).migrations if m.up is not None][:SAMPLED_SCRIPTS]
+    except MigrationCheckError:
+        return None
+    if not scripts or any(reads_as_postgresql(script.sql) for script in scripts):
+        return None
+    return next((database for script in scripts if (database := written_for(script.sql))), None)
 
 
 def _code_alone(layout: Layout, directory: Path) -> bool:

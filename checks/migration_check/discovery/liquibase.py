@@ -24,11 +24,20 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, within_repository
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, repository_root, within_repository
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
-from migration_check.discovery.liquibase_contexts import configured_contexts, configured_labels, other_database, runs
+from migration_check.discovery.liquibase_contexts import (
+    configured_contexts,
+    configured_labels,
+    for_another_database,
+    other_database,
+    runs,
+)
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
+
+# Where the modules of a Maven or Gradle build keep the resources their jar puts on the classpath.
+MODULE_RESOURCES = ("src/main/resources", "*/src/main/resources", "*/*/src/main/resources")
 
 
 class LiquibaseLayout(Layout):
@@ -81,16 +90,29 @@ class LiquibaseLayout(Layout):
             files = () if change.path in seen_files else (change.path,)
             seen_files.add(change.path)
             migration = _migration(index, change, directory, files)
-            if configured is not None and not all(runs(expression, configured[0]) for expression in change.contexts):
-                migration = replace(migration, skip_reason=(
-                    f"Liquibase does not run it here: its context ({' and '.join(change.contexts)}) is not among the"
-                    f" project's ({configured[1]}: {', '.join(sorted(configured[0]))})"))
-            elif label_filter is not None and change.labels and not runs(label_filter[0], change.labels):
-                migration = replace(migration, skip_reason=(
-                    f"Liquibase does not run it here: its labels ({', '.join(sorted(change.labels))}) do not pass the"
-                    f" project's filter ({label_filter[1]}: {label_filter[0]})"))
+            reason = _left_out(change, configured, label_filter)
+            if reason is not None:
+                migration = replace(migration, filtered=True, skip_reason=reason)
             migrations.append(migration)
         return Discovery(migrations)
+
+
+def _left_out(change: ChangeSet, configured: tuple[frozenset[str], str] | None,
+              label_filter: tuple[str, str] | None) -> str | None:
+    """Why Liquibase, run as the project runs it, leaves the changeset out (its contexts, its
+    labels), or None."""
+    contexts = " and ".join(dict.fromkeys(change.contexts))
+    if configured is not None and not all(runs(expression, configured[0]) for expression in change.contexts):
+        return (f"Liquibase does not run it here: its context ({contexts}) is not among the project's"
+                f" ({configured[1]}: {', '.join(sorted(configured[0]))})")
+    other = next((database for expression in change.contexts if (database := for_another_database(expression))), None)
+    if configured is None and other is not None:
+        return (f"Liquibase does not run it on PostgreSQL: its context ({contexts}) is {other}'s, and a changelog"
+                " written for several databases runs with its database's name among the contexts")
+    if label_filter is not None and change.labels and not runs(label_filter[0], change.labels):
+        return (f"Liquibase does not run it here: its labels ({', '.join(sorted(change.labels))}) do not pass the"
+                f" project's filter ({label_filter[1]}: {label_filter[0]})")
+    return None
 
 
 def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path, ...]) -> Migration:
@@ -118,5 +140,13 @@ def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path
 def _search_path(directory: Path) -> list[Path]:
     """Where an include that is not relative to its changelog is looked for: the changelog's
     folder and each one above it, to the repository's root (Spring Boot resolves
-    `db/changelog/changes/x.sql` from src/main/resources)."""
-    return within_repository(directory)
+    `db/changelog/changes/x.sql` from src/main/resources), then the resources of the repository's
+    other modules, which a multi-module build puts on the same classpath (apache/fineract's master
+    changelog in fineract-provider includes `db/changelog/tenant/module/loan/...` from
+    fineract-loan)."""
+    own = within_repository(directory)
+    root = repository_root(directory)
+    if root is None:
+        return own
+    modules = sorted(folder for pattern in MODULE_RESOURCES for folder in root.glob(pattern) if folder.is_dir())
+    return [*own, *(folder for folder in modules if folder not in own)]

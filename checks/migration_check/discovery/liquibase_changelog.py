@@ -7,14 +7,14 @@ Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entri
 from __future__ import annotations
 
 import functools
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from migration_check.discovery.base import joined_scripts, read_sql, read_yaml
+from migration_check.discovery.base import joined_scripts, read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
+from migration_check.discovery.liquibase_entries import INCLUDED, entries_of
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
     dbms_includes_postgresql,
@@ -28,8 +28,6 @@ MASTER_STEMS = ("db.changelog-master", "changelog-master", "master", "changelog"
 EXTENSIONS = (".yaml", ".yml", ".json", ".xml", ".sql")
 # Change types that change nothing in the database: a changeset of these and SQL is still SQL.
 NO_OPS = frozenset({"tagDatabase", "empty", "output", "stop"})
-# Elements of a changeset that are not changes.
-NOT_CHANGES = frozenset({"comment", "preConditions", "validCheckSum", "rollback", "changes"})
 
 
 @dataclass(frozen=True)
@@ -127,11 +125,14 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
                                    rollback_line=1, rollback_path=None, run_in_transaction=True, contexts=inherited,
                                    labels=labelled))
         return
-    entries, quoting, context = _entries(path)
+    entries, quoting, context = entries_of(path)
     inherited += _context_of(context)
     for kind, attributes, line in entries:
         own = inherited + _context_of(attributes.get("contextFilter") or attributes.get("context"))
         labels = labelled | _labels_of(attributes.get("labels"))
+        if kind in ("include", "includeAll") and _missing_allowed(kind, attributes) \
+                and _found(path, attributes, INCLUDED[kind], search_path) is None:
+            continue  # Liquibase goes on without it (errorIfMissing, errorIfMissingOrEmpty false)
         if kind == "include":
             _walk(_resolve(path, attributes, "file", search_path, line), search_path, found, seen, properties, own, labels)
         elif kind == "includeAll":
@@ -156,15 +157,33 @@ def _resolve(changelog: Path, attributes: dict[str, Any], key: str, search_path:
     """Where an include (a sqlFile, a loadData) points by its `key` attribute, as Liquibase finds it:
     beside the changelog with `relativeToChangelogFile`, else there or on the search path; a
     FileError at the include's line if nowhere."""
-    relative = _true(attributes.get("relativeToChangelogFile"))
-    name = str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath
+    name = _included_name(attributes, key)
     if not name:
         raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
+    found = _found(changelog, attributes, key, search_path)
+    if found is None:
+        raise FileError(changelog, line, f"{name} is not there (Liquibase stops here too)")
+    return found
+
+
+def _included_name(attributes: dict[str, Any], key: str) -> str:
+    return str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath
+
+
+def _found(changelog: Path, attributes: dict[str, Any], key: str, search_path: list[Path]) -> Path | None:
+    name = _included_name(attributes, key)
+    if not name:
+        return None
+    relative = _true(attributes.get("relativeToChangelogFile"))
     candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
-    for candidate in candidates:
-        if candidate.exists():
-            return candidate
-    raise FileError(changelog, line, f"{name} is not there (Liquibase stops here too)")
+    return next((candidate for candidate in candidates if candidate.exists()), None)
+
+
+def _missing_allowed(kind: str, attributes: dict[str, Any]) -> bool:
+    """Whether Liquibase goes on where the include is missing: `errorIfMissing="false"` on an
+    include, `errorIfMissingOrEmpty="false"` on an includeAll (apache/fineract's optional
+    `db/custom-changelog`)."""
+    return _false(attributes.get("errorIfMissing" if kind == "include" else "errorIfMissingOrEmpty"))
 
 
 def _formatted(path: Path, change: FormattedChangeSet) -> ChangeSet:
@@ -282,99 +301,6 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
     if len(texts) == 1:
         return texts[0], None, unsupported
     return joined_scripts(texts), None, unsupported
-
-
-def _entries(path: Path) -> tuple[list[tuple[str, dict[str, Any], int]], str, str]:
-    """The entries of a structured changelog: (kind, attributes, line of the entry), its
-    objectQuotingStrategy and the context expression it puts on all of them."""
-    text = read_utf8(path)
-    if path.suffix == ".xml":
-        return _xml_entries(path, text)
-    document = read_yaml(path, "invalid changelog")
-    entries = document.get("databaseChangeLog") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        raise FileError(path, 1, "a changelog holds a databaseChangeLog list")
-    lines = text.split("\n")
-    result = []
-    quoting = "LEGACY"
-    for entry in entries:
-        if isinstance(entry, dict) and len(entry) == 1:
-            [(kind, attributes)] = entry.items()
-            if kind == "objectQuotingStrategy":
-                quoting = str(attributes)
-            elif isinstance(attributes, dict):
-                result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return result, quoting, ""
-
-
-def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any], int]], str, str]:
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise FileError(path, exc.position[0], f"invalid changelog: {exc}") from None
-    lines = text.split("\n")
-    result = []
-    for element in root:
-        kind = _local(element.tag)
-        attributes: dict[str, Any] = dict(element.attrib)
-        if kind == "changeSet":
-            attributes["changes"] = [_xml_change(child) for child in element if _local(child.tag) not in NOT_CHANGES]
-            preconditions = next((child for child in element if _local(child.tag) == "preConditions"), None)
-            if preconditions is not None:
-                attributes["preConditions"] = [dict(preconditions.attrib), *(_xml_condition(c) for c in preconditions)]
-            rollback = next((child for child in element if _local(child.tag) == "rollback"), None)
-            if rollback is not None:
-                inner = [_xml_change(child) for child in rollback]
-                attributes["rollback"] = inner if inner else (rollback.text or "")
-        result.append((kind, attributes, _line_of(lines, attributes.get("id") if kind == "changeSet" else None)))
-    return (result, root.attrib.get("objectQuotingStrategy", "LEGACY"),
-            root.attrib.get("contextFilter") or root.attrib.get("context", ""))
-
-
-def _xml_condition(element: ET.Element) -> dict[str, Any]:
-    """A precondition element in YAML's shape: `not`, `and`, `or` hold a list; sqlCheck's text is its sql."""
-    kind = _local(element.tag)
-    if kind in ("not", "and", "or"):
-        return {kind: [_xml_condition(child) for child in element]}
-    attributes: dict[str, Any] = dict(element.attrib)
-    if kind == "sqlCheck":
-        attributes["sql"] = element.text or ""
-    return {kind: attributes}
-
-
-def _xml_change(element: ET.Element) -> dict[str, Any]:
-    """A change element in the shape of its YAML form: `<column>` children are `columns`, each
-    with its `<constraints>`; the text of `sql`, `where` and a view's query as attributes."""
-    kind = _local(element.tag)
-    attributes: dict[str, Any] = dict(element.attrib)
-    if kind in ("sql", "createView"):
-        attributes["sql" if kind == "sql" else "selectQuery"] = element.text or ""
-    columns = []
-    for child in element:
-        tag = _local(child.tag)
-        if tag == "column":
-            column: dict[str, Any] = dict(child.attrib)
-            constraints = next((c for c in child if _local(c.tag) == "constraints"), None)
-            if constraints is not None:
-                column["constraints"] = dict(constraints.attrib)
-            columns.append({"column": column})
-        elif tag == "where":
-            attributes["where"] = child.text or ""
-    if columns:
-        attributes["columns"] = columns
-    return {kind: attributes}
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _line_of(lines: list[str], changeset_id: object) -> int:
-    """The line where the changeset's id is written (where a failure in its SQL is placed)."""
-    if changeset_id is None:
-        return 1
-    wanted = str(changeset_id)
-    return next((number for number, line in enumerate(lines, start=1) if wanted in line and "id" in line), 1)
 
 
 def _true(value: object) -> bool:

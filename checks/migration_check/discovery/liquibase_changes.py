@@ -30,7 +30,8 @@ TYPES = {
     "int": "INTEGER", "integer": "INTEGER", "int4": "INTEGER", "mediumint": "INTEGER", "tinyint": "SMALLINT",
     "int2": "SMALLINT", "smallint": "SMALLINT", "int8": "BIGINT", "bigint": "BIGINT", "long": "BIGINT",
     "datetime": "TIMESTAMP WITHOUT TIME ZONE", "timestamp": "TIMESTAMP WITHOUT TIME ZONE",
-    "clob": "TEXT", "nclob": "TEXT", "longtext": "TEXT", "blob": "BYTEA", "longblob": "BYTEA", "binary": "BYTEA",
+    "clob": "TEXT", "nclob": "TEXT", "longtext": "TEXT", "mediumtext": "TEXT", "tinytext": "TEXT", "ntext": "TEXT",
+    "blob": "BYTEA", "longblob": "BYTEA", "mediumblob": "BYTEA", "tinyblob": "BYTEA", "image": "BYTEA", "binary": "BYTEA",
     "varbinary": "BYTEA", "double": "DOUBLE PRECISION", "currency": "DECIMAL", "bit": "BOOLEAN", "boolean": "BOOLEAN",
     "nvarchar": "VARCHAR", "nchar": "CHAR", "uuid": "UUID", "text": "TEXT", "date": "DATE", "time": "TIME WITHOUT TIME ZONE",
 }
@@ -78,7 +79,7 @@ def data_type(written: object) -> str:
 def value(attributes: dict[str, Any], prefix: str = "value") -> str | None:
     """The SQL of a column's `value*` (or `defaultValue*`) attribute; None where it has none."""
     renders: tuple[tuple[str, Callable[[Any], str]], ...] = (
-        ("Computed", str), ("Numeric", str), ("Boolean", lambda v: "TRUE" if _true(v) else "FALSE"),
+        ("Computed", _computed), ("Numeric", str), ("Boolean", lambda v: "TRUE" if _true(v) else "FALSE"),
         # ColumnConfig: a plain value of `null` is NULL, not the string (natural-history-collection-api
         # sets a timestamptz column to value="null" before changing its type).
         ("Date", lambda v: quote_literal(str(v))),
@@ -88,6 +89,24 @@ def value(attributes: dict[str, Any], prefix: str = "value") -> str | None:
         if key in attributes:
             return render(attributes[key]).strip()
     return None
+
+
+def typed(rendered: str | None, written_type: object) -> str | None:
+    """A value as Liquibase writes it into a column of its type: 0 and 1 for a boolean are FALSE
+    and TRUE (its BooleanType; apache/fineract's `defaultValueNumeric="0"` on a boolean column)."""
+    if rendered is not None and written_type is not None and data_type(written_type) == "BOOLEAN":
+        return {"0": "FALSE", "1": "TRUE", "'0'": "FALSE", "'1'": "TRUE"}.get(rendered, rendered)
+    return rendered
+
+
+def _computed(written: object) -> str:
+    """A computed value as Liquibase writes it for PostgreSQL (AbstractJdbcDatabase's
+    generateDatabaseFunctionValue): any `current_timestamp...` or `current_datetime...` is the
+    database's own function, NOW() (apache/fineract's `current_timestamp()`, which PostgreSQL
+    would refuse)."""
+    text = str(written)
+    lowered = text.lower()
+    return "NOW()" if lowered.startswith(("current_timestamp", "current_datetime")) or lowered == "now()" else text
 
 
 def _columns(attributes: dict[str, Any]) -> list[dict[str, Any]]:
@@ -100,7 +119,7 @@ def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing
     # `type="SERIAL" autoIncrement="true"`; both would be "both default and identity specified").
     if _true(column.get("autoIncrement")) and str(column.get("type", "")).strip().lower() not in SERIALS:
         parts.append(_identity(column))
-    default = value(column, "defaultValue")
+    default = typed(value(column, "defaultValue"), column.get("type"))
     if default is not None:
         parts.append(f"DEFAULT {default}")
     constraints = column.get("constraints") or {}
@@ -157,6 +176,25 @@ def _add_not_null(a: dict[str, Any]) -> str:
     return f"{update}ALTER TABLE {table(a)} ALTER COLUMN {column} SET NOT NULL;"
 
 
+def _names(written: object) -> list[str]:
+    """The names of a comma-separated list, as Liquibase splits it (Java's split: a trailing comma
+    adds no name; apache/fineract's `columnNames="reversal_external_id,"`)."""
+    return [part.strip() for part in str(written or "").split(",") if part.strip()]
+
+
+def column_list(written: object) -> str:
+    """A list of columns as Liquibase's escapeColumnNameList writes it: each name escaped as a
+    name, a trailing DESC or ASC kept."""
+    columns = []
+    for part in _names(written):
+        base, _, order = part.rpartition(" ")
+        if base and order.upper() in ("ASC", "DESC"):
+            columns.append(f"{name(base.strip())} {order.upper()}")
+        else:
+            columns.append(name(part))
+    return ", ".join(columns)
+
+
 def _index_columns(a: dict[str, Any]) -> str:
     """The index's columns; an expression (`computed`, or a name with a call in it, `LOWER(name)`)
     is written as it is, as Liquibase writes it."""
@@ -202,7 +240,7 @@ def _default_pkey(a: dict[str, Any]) -> str:
 
 def _default_unique(a: dict[str, Any]) -> str:
     """PostgreSQL's name for a unique constraint nobody named."""
-    columns = "_".join(part.strip() for part in str(a.get("columnNames", "")).split(","))
+    columns = "_".join(_names(a.get("columnNames")))
     return f"{a.get('tableName', '')}_{columns}_key"
 
 
@@ -228,8 +266,9 @@ def _foreign_key(a: dict[str, Any]) -> str:
     actions = "".join(f" ON {event} {a[key]}" for event, key in (("DELETE", "onDelete"), ("UPDATE", "onUpdate"))
                       if a.get(key) and str(a[key]).upper() != "RESTRICT")
     base = table({"schemaName": a.get("baseTableSchemaName"), "tableName": a.get("baseTableName", "")})
-    return (f"ALTER TABLE {base} ADD CONSTRAINT {name(a.get('constraintName', ''))} FOREIGN KEY ({a.get('baseColumnNames', '')})"
-            f" REFERENCES {referenced} ({a.get('referencedColumnNames', '')}){actions};")
+    return (f"ALTER TABLE {base} ADD CONSTRAINT {name(a.get('constraintName', ''))}"
+            f" FOREIGN KEY ({column_list(a.get('baseColumnNames'))})"
+            f" REFERENCES {referenced} ({column_list(a.get('referencedColumnNames'))}){actions};")
 
 
 WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -244,12 +283,13 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
                                  f" USING ({_column(a)}::{data_type(a.get('newDataType', ''))});"),
     "addNotNullConstraint": _add_not_null,
     "dropNotNullConstraint": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP NOT NULL;",
-    "addDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} SET DEFAULT {value(a, 'defaultValue')};",
+    "addDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} SET DEFAULT"
+                      f" {typed(value(a, 'defaultValue'), a.get('columnDataType'))};",
     "dropDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP DEFAULT;",
     "addAutoIncrement": _add_auto_increment,
-    "addPrimaryKey": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}PRIMARY KEY ({a.get('columnNames', '')});",
+    "addPrimaryKey": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}PRIMARY KEY ({column_list(a.get('columnNames'))});",
     "dropPrimaryKey": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_pkey(a))};",
-    "addUniqueConstraint": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}UNIQUE ({a.get('columnNames', '')});",
+    "addUniqueConstraint": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}UNIQUE ({column_list(a.get('columnNames'))});",
     "dropUniqueConstraint": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_unique(a))};",
     "addForeignKeyConstraint": _foreign_key,
     "dropForeignKeyConstraint": lambda a: f"{_alter(a, 'baseTableName')} DROP CONSTRAINT {name(a.get('constraintName', ''))};",

@@ -59,6 +59,26 @@ def runs(expression: str, contexts: frozenset[str]) -> bool:
     return value
 
 
+# Contexts that name a database: a changelog written for several databases marks the changesets of
+# each with its name (apache/fineract's `context="mysql"` beside `context="postgresql"`), and the
+# project runs Liquibase with its database's name among the contexts. None: PostgreSQL's names.
+DATABASE_CONTEXTS: dict[str, str | None] = {
+    "postgresql": None, "postgres": None, "pg": None, "pgsql": None,
+    "mysql": "MySQL", "mariadb": "MariaDB", "oracle": "Oracle", "mssql": "SQL Server", "sqlserver": "SQL Server",
+    "h2": "H2", "hsqldb": "HSQLDB", "db2": "Db2", "derby": "Derby", "sqlite": "SQLite", "firebird": "Firebird",
+}
+
+
+def for_another_database(expression: str) -> str | None:
+    """The database a context expression is for, where it names databases alone (`mysql`,
+    `mysql, mariadb`) and none of them is PostgreSQL; else None."""
+    names = [token.lower() for token in TOKEN.findall(expression) if token.lower() not in (",", "or")]
+    if not names or any(name not in DATABASE_CONTEXTS for name in names):
+        return None
+    databases = [DATABASE_CONTEXTS[name] for name in names]
+    return None if None in databases else ", ".join(dict.fromkeys(d for d in databases if d))
+
+
 def _either(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, int]:
     value, at = _both(tokens, at, contexts)
     while at < len(tokens) and tokens[at] in (",", "or"):

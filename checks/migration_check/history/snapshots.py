@@ -29,7 +29,7 @@ def directory_in_repo(project: Project) -> str:
 def project_snapshot(project: Project) -> list[Entry]:
     """The migrations of the working tree, with their files' current bytes."""
     layout = layout_named(project.format)
-    return [_entry(layout, m, project.relative, lambda p: p.read_bytes()) for m in project.migrations]
+    return [_entry(layout, m, project.relative, lambda p: p.read_bytes()) for m in project.migrations if not m.filtered]
 
 
 def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str) -> list[Entry]:
@@ -59,7 +59,7 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             inner = Path(str(exc.path))
             name = to_repo(inner) if inner.is_relative_to(root) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
-        return [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations]
+        return [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
 
 
 def _inside(path: str, directory: str) -> str:

@@ -184,7 +184,7 @@ class Replay(Rebuilds):
         blocked: str | None = None
         migrations = self.project.migrations
         for index, migration in enumerate(migrations):
-            if blocked:
+            if blocked and not migration.skip_reason:  # (one the runner skips is skipped for its own reason)
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
             if migration.skip_reason or migration.up is None:

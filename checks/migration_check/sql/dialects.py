@@ -10,6 +10,9 @@ also mean a newer PostgreSQL: the failing statement is then given to the parser 
 
 from __future__ import annotations
 
+import itertools
+
+import pglast
 from pglast import parse_sql, parser
 
 # The word PostgreSQL stops at (`syntax error at or near "X"`), and the database that uses it.
@@ -87,11 +90,45 @@ def missing_object(sqlstate: str | None, message: str) -> tuple[str, str] | None
     return ("object", written) if written is not None else None
 
 
+def _stopped_at(message: str) -> str | None:
+    """The database whose word a syntax error stops at (`syntax error at or near "`"`), else None."""
+    if message.startswith('syntax error at or near "'):
+        return SYNTAX.get(message.removeprefix('syntax error at or near "').removesuffix('"').upper())
+    return None
+
+
+def written_for(sql: str, most: int = 50) -> str | None:
+    """The other database whose word PostgreSQL's parser stops at in one of the first `most`
+    statements of `sql` (a MySQL dump's backquoted names, SQLite's AUTOINCREMENT), else None.
+    The statements are cut by the parser's own scanner, so that one it cannot read (a byte order
+    mark in the middle of the file) does not hide the next; a text the scanner cannot cut (MySQL's
+    backslash escapes in strings) is read as far as it goes."""
+    try:
+        for piece in itertools.islice(pglast.split(sql, with_parser=False, only_slices=True), most):
+            try:
+                parse_sql(sql[piece])
+            except parser.ParseError as error:
+                if (database := _stopped_at(error.args[0])) is not None:
+                    return database
+    except parser.ParseError as error:
+        return _stopped_at(error.args[0])
+    return None
+
+
+def reads_as_postgresql(sql: str) -> bool:
+    """Whether PostgreSQL's parser reads `sql` whole."""
+    try:
+        parse_sql(sql)
+    except parser.ParseError:
+        return False
+    return True
+
+
 def other_dialect(sqlstate: str | None, message: str) -> str | None:
     """`(that is MySQL SQL: ...)` when the error is one of another database's words, else None."""
     dialect = None
-    if sqlstate == SYNTAX_ERROR and message.startswith('syntax error at or near "'):
-        dialect = SYNTAX.get(message.removeprefix('syntax error at or near "').removesuffix('"').upper())
+    if sqlstate == SYNTAX_ERROR:
+        dialect = _stopped_at(message)
     elif (name := missing_type(sqlstate, message)) is not None:
         dialect = TYPES.get(name.lower())
     if dialect is None:

@@ -1,0 +1,144 @@
+"""Liquibase in a multi-module, multi-database project, as apache/fineract keeps it: the master
+changelog in one module includes changelogs from the others' resources, an optional folder, and
+changesets for MySQL beside those for PostgreSQL, told apart by contexts named for the databases;
+MySQL dumps of an old release lie elsewhere in the tree."""
+
+from __future__ import annotations
+
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.discovery import detect, discover
+from migration_check.discovery.liquibase_changes import change_sql
+from migration_check.errors import FileError
+from migration_check.history.linear import local_findings
+from migration_check.history.snapshots import project_snapshot
+from migration_check.servers.base import Database
+from migration_check.sql.dialects import written_for
+
+CHANGELOG = "fineract-provider/src/main/resources/db/changelog"
+HEAD = '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+
+
+def test_sql_written_for_another_database_is_read_from_the_parser() -> None:
+    assert written_for("select 1;\ncreate table `t` (id int);") == "MySQL"
+    assert written_for("create table t (id integer primary key autoincrement);") == "SQLite"
+    # A statement the parser cannot read for another reason does not hide the next one.
+    assert written_for("select 1 \ufeff;\nDROP TABLE IF EXISTS `t`;") == "MySQL"
+    assert written_for("create table t (id int);") is None
+    assert written_for("select '`' as quote; -- `x`") is None  # in a string and a comment: PostgreSQL's
+
+
+def test_mysql_dumps_beside_a_changelog_are_set_aside(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "fineract-db/old-schema-files/0003-permissions.sql": "DROP TABLE IF EXISTS `m_permission`;\n",
+        # MySQL's backslash escapes: the scanner cannot even cut this one; it reads as no PostgreSQL either.
+        "fineract-db/old-schema-files/0002-reference-data.sql": "insert into m_code values (1, 'it\\'s');\n",
+        f"{CHANGELOG}/db.changelog-master.xml": HEAD + '  <changeSet id="1" author="ada"><sql>create table t (id int)</sql>'
+                                                "</changeSet>\n</databaseChangeLog>\n",
+    })
+    layout, directory, detection = detect(tmp_path)
+    assert layout.name == "liquibase" and directory == tmp_path / CHANGELOG
+    assert "fineract-db/old-schema-files (MySQL SQL), named for another database" in detection.reason
+
+
+def test_a_postgresql_directory_with_one_mysql_looking_file_is_still_postgresql(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "db/mysql-dumps/0001_core.sql": "CREATE TABLE `t` (id int) ENGINE=InnoDB;\n",
+        "db/schema/0001_core.sql": "create table t (id int);\n",
+        "db/schema/0002_typo.sql": "alter table `t` add column x int;\n",  # one slip among PostgreSQL files
+    })
+    layout, directory, _ = detect(tmp_path)
+    assert directory == tmp_path / "db/schema"
+
+
+def test_includes_from_other_modules_and_optional_ones(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+            '  <include file="db/changelog/tenant/module/loan/module-changelog-master.xml"/>\n'
+            '  <includeAll path="db/custom-changelog" errorIfMissingOrEmpty="false"/>\n'
+            '  <include file="db/changelog/extra.xml" errorIfMissing="false"/>\n'
+            "</databaseChangeLog>\n"),
+        "fineract-loan/src/main/resources/db/changelog/tenant/module/loan/module-changelog-master.xml": HEAD + (
+            '  <changeSet id="loan-1" author="ada"><sql>create table m_loan (id int)</sql></changeSet>\n</databaseChangeLog>\n'),
+    })
+    [loan] = discover(tmp_path / CHANGELOG, repo_root=tmp_path).migrations
+    assert loan.up is not None and loan.up.sql == "create table m_loan (id int)"
+
+
+def test_a_missing_include_stops_at_its_own_line(tmp_path: Path) -> None:
+    write_files(tmp_path, {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+        '  <changeSet id="1" author="ada"><sql>create table t (id int)</sql></changeSet>\n'
+        '  <include file="db/changelog/tenant/missing.xml"/>\n</databaseChangeLog>\n')})
+    with pytest.raises(FileError) as error:
+        discover(tmp_path / CHANGELOG, repo_root=tmp_path)
+    assert error.value.line == 3 and "db/changelog/tenant/missing.xml is not there" in str(error.value)
+
+
+def test_changesets_for_another_database_by_their_context(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+        '  <changeSet id="1" author="fineract" context="postgresql"><sql>create table t (id int)</sql></changeSet>\n'
+        '  <changeSet id="1" author="fineract" context="mysql">'
+        "<sql>ALTER TABLE t MODIFY id BIGINT NOT NULL</sql></changeSet>\n"
+        '  <changeSet id="2" author="fineract" context="tenant_db AND !initial_switch">'
+        "<sql>create index t_id on t (id)</sql></changeSet>\n</databaseChangeLog>\n")})
+    found = discover(tmp_path / CHANGELOG, repo_root=tmp_path)
+    postgresql, mysql, tenant = found.migrations
+    assert postgresql.skip_reason is None and tenant.skip_reason is None  # no contexts given: Liquibase runs them
+    assert mysql.filtered and mysql.skip_reason == (
+        "Liquibase does not run it on PostgreSQL: its context (mysql) is MySQL's, and a changelog written for several"
+        " databases runs with its database's name among the contexts")
+    # One id for both: Liquibase never runs them together, so no duplicate version either.
+    assert local_findings(project_snapshot(found)) == []
+
+
+def test_change_types_as_liquibase_writes_them_for_postgresql() -> None:
+    table = {"tableName": "interop_identifier", "columns": [
+        {"column": {"name": "created_on", "type": "timestamp", "defaultValueComputed": "current_timestamp()"}},
+        {"column": {"name": "never_expires", "type": "boolean", "defaultValueNumeric": "0"}},
+        {"column": {"name": "notes", "type": "MEDIUMTEXT"}},
+    ]}
+    assert change_sql("createTable", table, "LEGACY") == (
+        "CREATE TABLE interop_identifier (created_on TIMESTAMP WITHOUT TIME ZONE DEFAULT NOW(),"
+        " never_expires BOOLEAN DEFAULT FALSE, notes TEXT);")
+    assert change_sql("addUniqueConstraint", {"tableName": "m_loan_transaction", "columnNames": "reversal_external_id,",
+                                              "constraintName": "uq_reversal"}, "LEGACY") == (
+        "ALTER TABLE m_loan_transaction ADD CONSTRAINT uq_reversal UNIQUE (reversal_external_id);")
+    # A column list's names are escaped as the column's own definition escapes them.
+    assert change_sql("addPrimaryKey", {"tableName": "t", "columnNames": "tenantId, id"}, "LEGACY") == (
+        'ALTER TABLE t ADD PRIMARY KEY ("tenantId", id);')
+
+
+def test_a_changeset_for_another_database_keeps_its_reason_where_the_replay_stopped(
+        pg_server: Database, tmp_path: Path) -> None:
+    # apache/fineract: once later changesets could not run (the ups no longer applied in a fresh
+    # database), its MySQL changesets were parsed as PostgreSQL and failed at `MODIFY`.
+    root = write_files(tmp_path / "repo", {"db/changelog/db.changelog-master.sql": (
+        "--liquibase formatted sql\n"
+        "--changeset ada:1\ncreate table t (id int primary key);\n--rollback drop table t;\n"
+        # Runs on the generated rows only, and its rollback leaves `v`: the state is rebuilt without
+        # rows, where it fails, so nothing after it can run.
+        "--changeset ada:2 splitStatements:false\n"
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM t) THEN RAISE EXCEPTION 'needs rows'; END IF; END $$;\n"
+        "create table u (id int);\n--rollback drop table u; create table v (id int);\n"
+        "--changeset ada:3 context:mysql\nALTER TABLE t MODIFY id BIGINT NOT NULL;\n")})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "report.xml"
+    main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    stopped = cases[("migration_check.apply", "db.changelog-master.sql::3::ada")]
+    assert stopped.find("failure") is None
+    skipped = stopped.find("skipped")
+    assert skipped is not None and skipped.attrib["message"].startswith("Liquibase does not run it on PostgreSQL")
+    # Its round trip was judged; the state after it is what could not be made again.
+    judged = cases[("migration_check.roundtrip", "db.changelog-master.sql::2::ada")].find("failure")
+    assert judged is not None and "table public.v: created by the rollback" in judged.attrib["message"]
