@@ -242,3 +242,32 @@ def test_drift_judges_the_schema_flyway_manages_and_leaves_its_history_table_out
              if c.attrib["classname"] == "migration_check.drift"]
     failed = [f.attrib["message"] for _, f in drift if f is not None]
     assert code == 1 and len(failed) == 1 and failed[0].startswith("table app.extra: ")
+
+
+def test_a_location_is_scanned_recursively_as_flyway_scans_it(tmp_path: Path) -> None:
+    # dhis2/dhis2-core keeps a folder per release under its location (2.31/, 2.32/, ...): Flyway
+    # reads them all as one location; each folder read alone was "several migration directories".
+    location = "dhis-2/src/main/resources/org/hisp/dhis/db/migration"
+    write_files(tmp_path, {
+        f"{location}/2.31/V2_31_1__Migrations_for_release_v31.sql": "create table a (id int);",
+        f"{location}/2.31/README.md": "notes",
+        f"{location}/2.32/V2_32_1__Add_b.sql": "create table b (id int);",
+        f"{location}/2.32/more/V2_32_10__Add_c.sql": "create table c (id int);",
+        f"{location}/2.32/V2_32_2__Add_d.sql": "create table d (id int);",
+    })
+    for given in (tmp_path, tmp_path / location):
+        found = discover(given, repo_root=tmp_path)
+        assert found.format == "flyway" and found.directory == (tmp_path / location).resolve()
+        assert [m.version for m in found.migrations] == ["2.31.1", "2.32.1", "2.32.2", "2.32.10"]
+    # A script in a sub-folder is named as Flyway names it: by its file name alone.
+    naming = [r for r in static_checks(found, Settings()) if r.check == "naming"]
+    assert len(naming) == 4 and all(r.status is Status.PASSED for r in naming)
+
+
+def test_scripts_beside_sub_folders_are_one_location_but_a_vendor_folder_is_not(tmp_path: Path) -> None:
+    found = project(tmp_path, {
+        "V1__init.sql": "create table a (id int);",
+        "archive/V2__later.sql": "create table b (id int);",
+        "h2/V3__for_h2.sql": "create table c (id int);",  # Flyway's db/migration/{vendor}: another location
+    })
+    assert [m.version for m in found.migrations] == ["1", "2"]

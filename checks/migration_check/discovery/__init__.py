@@ -23,6 +23,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository
+from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
@@ -47,16 +48,6 @@ from migration_check.errors import InfrastructureError, MigrationCheckError, NoM
 from migration_check.git_command import run_git
 from migration_check.model import Project
 from migration_check.sql.dialects import reads_as_postgresql, written_for
-
-# Words of a directory path that name PostgreSQL, among one directory of migrations per database.
-POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
-# Words of a directory path that name another database, and its name.
-OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
-                   "clickhouse": "ClickHouse", "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
-                   "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake",
-                   # Java projects keep one Flyway directory per database their tests run on too.
-                   "h2": "H2", "hsqldb": "HSQLDB", "hsql": "HSQLDB", "derby": "Derby", "db2": "Db2",
-                   "firebird": "Firebird"}
 
 # Directories whose migrations are a test suite's fixtures, not the project's own.
 TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})

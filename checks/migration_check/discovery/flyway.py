@@ -39,7 +39,17 @@ from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, candidate_files, counted, files_named, read_sql
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    candidate_directories_in,
+    candidate_files,
+    counted,
+    files_named,
+    read_sql,
+)
+from migration_check.discovery.databases import names_a_database
 from migration_check.discovery.flyway_config import (
     default_schema,
     flyway_setting,
@@ -58,6 +68,7 @@ CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
 RESOURCES = ("src", "main", "resources")
 CODE_ROOTS = ("java", "kotlin", "scala")
+RELEASE = re.compile(r"[vV]?\d+([._-]\d+)*")
 
 
 class FlywayLayout(Layout):
@@ -66,9 +77,10 @@ class FlywayLayout(Layout):
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("src/main/resources/db/migration", "db/migration", "flyway/sql", "sql", "migrations", "db/migrations")
     # Flyway's defaults: prefix V/U/R, separator __, any description; versions compare as numbers.
-    naming_pattern = r"^([VUB]\d+([._]\d+)*|R)__.+\.(sql|java|kt|scala)$"
+    # A location's sub-folders are Flyway's to scan, whatever their names: only the file's name counts.
+    naming_pattern = r"^(.+/)?([VUB]\d+([._]\d+)*|R)__[^/]+\.(sql|java|kt|scala)$"
     naming_hint = "V<version>__<description>.sql (U<version>__ to undo, R__<description>.sql repeatable)"
-    strict_naming_pattern = r"^([VUB]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt|scala)$"
+    strict_naming_pattern = r"^(.+/)?([VUB]\d+([._]\d+)*|R)__[A-Za-z0-9][A-Za-z0-9_]*\.(sql|java|kt|scala)$"
     strict_naming_hint = "V<version>__<Description_in_words>.sql (U<version>__ to undo, R__ repeatable)"
     numeric_versions = True
     bookkeeping = bookkeeping.FLYWAY
@@ -79,7 +91,9 @@ class FlywayLayout(Layout):
     duplicate_refusal = 'Flyway migrates none of them then ("Found more than one migration with version {version}")'
 
     def detect(self, directory: Path) -> Detection | None:
-        roles = [m for p in candidate_files(directory) if (m := _match(p))]
+        if not any(_match(p) for p in candidate_files(directory)) and len(_release_folders(directory)) < 2:
+            return None
+        roles = [m for p in location_files(directory) if (m := _match(p))]
         if not roles:
             return None
         scripts = [m for m in roles if m["ext"] == "sql"]
@@ -102,8 +116,9 @@ class FlywayLayout(Layout):
         baselines: list[Migration] = []
         stray: list[StrayFile] = []
         placeholders = placeholders_of(directory, datetime.now(UTC))
-        configs = {p for p in candidate_files(directory) if p.name.endswith(".sql.conf")}
-        for path in candidate_files(directory):
+        files = location_files(directory)
+        configs = {p for p in files if p.name.endswith(".sql.conf")}
+        for path in files:
             if path in configs and path.with_suffix("").exists():
                 continue  # read with its script
             match = _match(path)
@@ -143,7 +158,7 @@ class FlywayLayout(Layout):
                          setup=runner_setup(directory), setup_reason=runner_setup_reason(directory))
 
     def held_directories(self, directory: Path) -> list[Path]:
-        return super().held_directories(directory) + code_directories(directory)
+        return super().held_directories(directory) + code_directories(directory) + _location_folders(directory)
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         settings = flyway_settings(directory)
@@ -155,6 +170,32 @@ class FlywayLayout(Layout):
         found = self.discover(directory).migrations if directory.is_dir() else []
         majors = [int(m.version.split(".")[0]) for m in found if m.version.split(".")[0].isdigit()]
         return {directory / f"V{max(majors, default=0) + 1}__{name}.sql": f"-- {name}\n"}
+
+
+def location_files(directory: Path) -> list[Path]:
+    """The files of a Flyway location, as Flyway scans one: recursively, down non-hidden folders;
+    but a folder named for a database is another location (Flyway's `db/migration/{vendor}`:
+    hawkbit's POSTGRESQL beside H2 and MYSQL), not part of this one."""
+    return [*candidate_files(directory), *(path for sub in _location_folders(directory) for path in candidate_files(sub))]
+
+
+def _location_folders(directory: Path) -> list[Path]:
+    """The folders under a location that are part of it, at any depth."""
+    found = []
+    for sub in candidate_directories_in(directory):
+        if not names_a_database(sub.name.lower()):
+            found += [sub, *_location_folders(sub)]
+    return found
+
+
+def _release_folders(directory: Path) -> list[Path]:
+    """The sub-folders named as releases (`2.31`, `v3`, `1_0`) that hold Flyway scripts of their own:
+    two or more, in a folder that holds none itself, are the releases of one location (dhis2's
+    `org/hisp/dhis/db/migration/2.31`, `2.32`, ...), which Flyway scans as one. Folders named
+    otherwise may be locations of their own that the code adds one by one (conductor's
+    `db/migration_postgres` and the optional `db/migration_postgres_data`)."""
+    return [sub for sub in candidate_directories_in(directory)
+            if RELEASE.fullmatch(sub.name) and any(_match(p) for p in candidate_files(sub))]
 
 
 def runner_setup(directory: Path) -> list[Script]:

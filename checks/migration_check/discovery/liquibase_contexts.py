@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS, names_a_database
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 
 TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")
@@ -59,24 +60,18 @@ def runs(expression: str, contexts: frozenset[str]) -> bool:
     return value
 
 
-# Contexts that name a database: a changelog written for several databases marks the changesets of
-# each with its name (apache/fineract's `context="mysql"` beside `context="postgresql"`), and the
-# project runs Liquibase with its database's name among the contexts. None: PostgreSQL's names.
-DATABASE_CONTEXTS: dict[str, str | None] = {
-    "postgresql": None, "postgres": None, "pg": None, "pgsql": None,
-    "mysql": "MySQL", "mariadb": "MariaDB", "oracle": "Oracle", "mssql": "SQL Server", "sqlserver": "SQL Server",
-    "h2": "H2", "hsqldb": "HSQLDB", "db2": "Db2", "derby": "Derby", "sqlite": "SQLite", "firebird": "Firebird",
-}
+# Contexts that name a database (databases.py's words): a changelog written for several databases
+# marks the changesets of each with its name (apache/fineract's `context="mysql"` beside
+# `context="postgresql"`), and the project runs Liquibase with its database's name among the contexts.
 
 
 def for_another_database(expression: str) -> str | None:
     """The database a context expression is for, where it names databases alone (`mysql`,
     `mysql, mariadb`) and none of them is PostgreSQL; else None."""
     names = [token.lower() for token in TOKEN.findall(expression) if token.lower() not in (",", "or")]
-    if not names or any(name not in DATABASE_CONTEXTS for name in names):
+    if not names or not all(names_a_database(name) for name in names) or any(n in POSTGRES_WORDS for n in names):
         return None
-    databases = [DATABASE_CONTEXTS[name] for name in names]
-    return None if None in databases else ", ".join(dict.fromkeys(d for d in databases if d))
+    return ", ".join(dict.fromkeys(OTHER_DATABASES[name] for name in names))
 
 
 def _either(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, int]:
@@ -109,7 +104,7 @@ def _one(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, in
 
 # JDBC URLs of the databases a Spring Boot project runs its changelog on in production, other than
 # PostgreSQL's (an in-memory H2 or HSQLDB is a development default beside a PostgreSQL profile).
-OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "oracle": "Oracle", "sqlserver": "SQL Server", "db2": "Db2"}
+JDBC_VENDORS = {"mysql": "MySQL", "mariadb": "MariaDB", "oracle": "Oracle", "sqlserver": "SQL Server", "db2": "Db2"}
 
 
 def other_database(directory: Path) -> tuple[Path, int, str] | None:
@@ -121,12 +116,12 @@ def other_database(directory: Path) -> tuple[Path, int, str] | None:
         if not url:
             continue
         vendor = url.removeprefix("jdbc:").split(":", 1)[0].lower() if url.startswith("jdbc:") else ""
-        if vendor not in OTHER_DATABASES:
+        if vendor not in JDBC_VENDORS:
             return None
         for path in sorted(folder.glob("application*")):
             lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             number = next((n for n, line in enumerate(lines, start=1) if url.split("?")[0] in line), None)
             if number is not None:
-                return path, number, OTHER_DATABASES[vendor]
+                return path, number, JDBC_VENDORS[vendor]
         return None
     return None
