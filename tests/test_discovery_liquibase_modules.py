@@ -21,7 +21,8 @@ from migration_check.history.snapshots import project_snapshot
 from migration_check.servers.base import Database
 from migration_check.sql.dialects import written_for
 
-CHANGELOG = "fineract-provider/src/main/resources/db/changelog"
+RESOURCES = "fineract-provider/src/main/resources"
+CHANGELOG = f"{RESOURCES}/db/changelog"
 HEAD = '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
 
 
@@ -142,3 +143,32 @@ def test_a_changeset_for_another_database_keeps_its_reason_where_the_replay_stop
     # Its round trip was judged; the state after it is what could not be made again.
     judged = cases[("migration_check.roundtrip", "db.changelog-master.sql::2::ada")].find("failure")
     assert judged is not None and "table public.v: created by the rollback" in judged.attrib["message"]
+
+
+def test_a_parameter_the_application_gives_liquibase(pg_server: Database, tmp_path: Path) -> None:
+    # fineract's tenant store rows take `${fineract.tenant.port}` from its code; a Spring Boot
+    # project gives them as spring.liquibase.parameters.*. Where nothing here gives one, the text
+    # stays as Liquibase leaves it (fineract's report SQL keeps `${officeId}` on purpose), and a
+    # failure says so.
+    changelog = {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+        '  <changeSet id="1" author="fineract"><createTable tableName="tenant_server_connections">\n'
+        '    <column name="schema_server_port" type="INT"/><column name="report" type="TEXT"/></createTable>\n'
+        "  </changeSet>\n"
+        '  <changeSet id="2" author="fineract"><insert tableName="tenant_server_connections">\n'
+        '    <column name="schema_server_port" value="${fineract.tenant.port}"/>\n'
+        '    <column name="report" value="select * from m_office where id = ${officeId}"/></insert></changeSet>\n'
+        "</databaseChangeLog>\n")}
+    given = write_files(tmp_path / "given", {
+        **changelog, f"{RESOURCES}/application.properties": "spring.liquibase.parameters.fineract.tenant.port=5432\n"})
+    _, insert = discover(given / CHANGELOG, repo_root=given).migrations
+    assert insert.up is not None and "'5432'" in insert.up.sql and "${officeId}" in insert.up.sql
+    root = write_files(tmp_path / "missing", changelog)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "report.xml"
+    main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    failure = cases[("migration_check.apply", "db.changelog-master.xml::2::fineract")].find("failure")
+    assert failure is not None and failure.attrib["message"].endswith(
+        "(the statement keeps ${fineract.tenant.port}, ${officeId} as written, as Liquibase does where it is given no"
+        " value: if the project's code gives it one, give it here as `spring.liquibase.parameters.<name>` in an"
+        " application file)")

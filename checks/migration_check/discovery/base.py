@@ -147,6 +147,11 @@ class Layout(abc.ABC):
         (Hasura's console: "Could not auto-generate a down migration"); None: just empty."""
         return None
 
+    def failure_hint(self, statement: str) -> str | None:
+        """What the runner would have made of a failing statement that the replay ran as written
+        (a Liquibase parameter the project's code gives it), in parentheses; None: nothing."""
+        return None
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")

@@ -25,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, repository_root, within_repository
-from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
+from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog, unresolved_parameters
 from migration_check.discovery.liquibase_contexts import (
     configured_contexts,
     configured_labels,
@@ -73,6 +73,15 @@ class LiquibaseLayout(Layout):
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         return frozenset({"public.databasechangelog", "public.databasechangeloglock"})
+
+    def failure_hint(self, statement: str) -> str | None:
+        unresolved = unresolved_parameters(statement)
+        if not unresolved:
+            return None
+        names = ", ".join(unresolved)
+        return (f"(the statement keeps {names} as written, as Liquibase does where it is given no value: if the"
+                " project's code gives it one, give it here as `spring.liquibase.parameters.<name>` in an"
+                " application file)")
 
     def discover(self, directory: Path) -> Discovery:
         master = master_changelog(directory)

@@ -7,6 +7,7 @@ Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entri
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -83,19 +84,43 @@ def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...
 @functools.lru_cache(maxsize=16)
 def _changesets(master: Path, search_path: tuple[Path, ...]) -> tuple[ChangeSet, ...]:
     found: list[ChangeSet] = []
-    properties: dict[str, str] = {}
+    # The application's parameters first: Liquibase is given them before it reads the changelog,
+    # and the first definition of a name wins.
+    properties: dict[str, str] = application_parameters(master.parent)
     _walk(master, list(search_path), found, set(), properties)
-    if not properties:
-        return tuple(found)
-    return tuple(replace(change, sql=_expand(change.sql, properties),
-                         rollback=None if change.rollback is None else _expand(change.rollback, properties))
-                 for change in found)
+    return tuple(_expanded(change, properties) for change in found)
+
+
+def application_parameters(directory: Path) -> dict[str, str]:
+    """The changelog parameters Spring Boot gives Liquibase (`spring.liquibase.parameters.<name>`
+    in an application file of a folder above the changelog)."""
+    prefix = "spring.liquibase.parameters."
+    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
+        entries = application_entries(folder)
+        found = {key.removeprefix(prefix): value for key, value in entries.items() if key.startswith(prefix)}
+        if found:
+            return found
+    return {}
+
+
+# Liquibase's own pattern for a changelog parameter (ChangeLogParameters' expression expander).
+PARAMETER = re.compile(r"\$\{([^}]+)\}")
+
+
+def _expanded(change: ChangeSet, properties: dict[str, str]) -> ChangeSet:
+    """The changeset with its parameters put in. One nothing here defines stays as written, as
+    Liquibase leaves it: fineract keeps `${officeId}` in the text of the reports it inserts."""
+    rollback = None if change.rollback is None else _expand(change.rollback, properties)
+    return replace(change, sql=_expand(change.sql, properties), rollback=rollback)
+
+
+def unresolved_parameters(text: str) -> list[str]:
+    """The changelog parameters a text still holds, as written (`${fineract.tenant.port}`)."""
+    return list(dict.fromkeys(match[0] for match in PARAMETER.finditer(text)))
 
 
 def _expand(text: str, properties: dict[str, str]) -> str:
-    for name, value in properties.items():
-        text = text.replace("${" + name + "}", value)
-    return text
+    return PARAMETER.sub(lambda match: properties.get(match[1], match[0]), text) if "${" in text else text
 
 
 def _is_changelog(path: Path) -> bool:
