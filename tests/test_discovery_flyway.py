@@ -247,7 +247,8 @@ def test_drift_judges_the_schema_flyway_manages_and_leaves_its_history_table_out
 def test_a_location_is_scanned_recursively_as_flyway_scans_it(tmp_path: Path) -> None:
     # dhis2/dhis2-core keeps a folder per release under its location (2.31/, 2.32/, ...): Flyway
     # reads them all as one location; each folder read alone was "several migration directories".
-    location = "dhis-2/src/main/resources/org/hisp/dhis/db/migration"
+    # Eleven levels down, as deep as dhis2's: the tree search reaches it.
+    location = "dhis-2/dhis-support/dhis-support-db-migration/src/main/resources/org/hisp/dhis/db/migration"
     write_files(tmp_path, {
         f"{location}/2.31/V2_31_1__Migrations_for_release_v31.sql": "create table a (id int);",
         f"{location}/2.31/README.md": "notes",

@@ -38,7 +38,7 @@ SKIPPED_DIRS = frozenset({
 # <a>/<b>/src/main/resources/db/migration/<database> (eclipse-hawkbit/hawkbit): depth 8; a Java
 # package's resources one more (openremote/openremote: manager/src/main/resources/org/openremote/
 # manager/setup/database, depth 9). MAX_DIRECTORIES bounds the search whatever the depth.
-MAX_DEPTH = 10
+MAX_DEPTH = 12
 MAX_DIRECTORIES = 20_000
 # atlas.hcl is HCL, not SQL: the `dir = "file://..."` of a migration block is all that is read.
 _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
