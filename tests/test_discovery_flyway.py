@@ -272,3 +272,18 @@ def test_scripts_beside_sub_folders_are_one_location_but_a_vendor_folder_is_not(
         "h2/V3__for_h2.sql": "create table c (id int);",  # Flyway's db/migration/{vendor}: another location
     })
     assert [m.version for m in found.migrations] == ["1", "2"]
+
+
+def test_java_migrations_in_sub_packages_of_the_location_take_their_place(tmp_path: Path) -> None:
+    # dhis2 keeps its Java migrations in sub-packages (db/migration/v34/V2_34_5__...java) of the
+    # package its scripts are in: Flyway's classpath scan finds them there too.
+    package = "org/hisp/dhis/db/migration"
+    write_files(tmp_path, {
+        f"src/main/resources/{package}/2.34/V2_34_1__Add_a.sql": "create table a (id int);",
+        f"src/main/resources/{package}/2.35/V2_35_1__Add_b.sql": "create table b (id int);",
+        f"src/main/java/{package}/v34/V2_34_5__Convert_columns.java": "class V2_34_5__Convert_columns {}",
+        f"src/main/java/{package}/helper/JdbcHelper.java": "class JdbcHelper {}",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.version for m in found.migrations] == ["2.34.1", "2.34.5", "2.35.1"]
+    assert found.migrations[1].up is None and "Java" in (found.migrations[1].skip_reason or "")

@@ -158,7 +158,9 @@ class FlywayLayout(Layout):
                          setup=runner_setup(directory), setup_reason=runner_setup_reason(directory))
 
     def held_directories(self, directory: Path) -> list[Path]:
-        return super().held_directories(directory) + code_directories(directory) + _location_folders(directory)
+        code = code_directories(directory)
+        return [*super().held_directories(directory), *code, *(sub for c in code for sub in _location_folders(c)),
+                *_location_folders(directory)]
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         settings = flyway_settings(directory)
@@ -242,9 +244,10 @@ def _code_migration(path: Path, match: re.Match[str]) -> Migration:
 
 
 def _classpath_code(directory: Path) -> list[Path]:
-    """The migration classes' sources in the same package as a `classpath:` location's resources:
-    `<module>/src/main/resources/db/migration` -> `<module>/src/main/java/db/migration`, ..."""
-    return [path for code in code_directories(directory) for path in candidate_files(code) if path.suffix != ".sql"]
+    """The migration classes' sources in the same package as a `classpath:` location's resources, and
+    its sub-packages, which Flyway scans too: `<module>/src/main/resources/db/migration` ->
+    `<module>/src/main/java/db/migration` (dhis2's `.../db/migration/v34/V2_34_5__...java`), ..."""
+    return [path for code in code_directories(directory) for path in location_files(code) if path.suffix != ".sql"]
 
 
 def code_directories(directory: Path) -> list[Path]:
