@@ -287,3 +287,11 @@ def test_java_migrations_in_sub_packages_of_the_location_take_their_place(tmp_pa
     found = discover(tmp_path, repo_root=tmp_path)
     assert [m.version for m in found.migrations] == ["2.34.1", "2.34.5", "2.35.1"]
     assert found.migrations[1].up is None and "Java" in (found.migrations[1].skip_reason or "")
+
+
+def test_a_no_break_space_between_statements_is_a_space_to_flyway(tmp_path: Path) -> None:
+    # dhis2's V2_36_20__Drop_legacy_sharing_tables.sql ends with `CASCADE;` and U+00A0: Flyway's
+    # parser swallows it like a space; PostgreSQL alone read it as a statement ("syntax error").
+    found = project(tmp_path, {"V1__drop.sql": "\u00a0create table a (id int);\u00a0\ncomment on table a is '\u00a0';\u00a0"})
+    [migration] = found.migrations
+    assert migration.up is not None and migration.up.sql == " create table a (id int); \ncomment on table a is '\u00a0'; "

@@ -60,6 +60,7 @@ from migration_check.discovery.flyway_config import (
 from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
+from migration_check.sql.lexing import spaced_between_statements
 from migration_check.sql.prepared import quote_identifier, quote_literal
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
@@ -305,7 +306,7 @@ def runs_outside(statement: Statement, server_version: int) -> bool:
 def _script(path: Path, placeholders: Placeholders) -> tuple[Script, str | None]:
     """The script as Flyway runs it (its placeholders replaced), and why Flyway refuses it, if it does."""
     text, refused = placeholders.substituted(path, read_sql(path))
-    return Script(path, text, transaction=_transaction(path)), refused
+    return Script(path, spaced_between_statements(text), transaction=_transaction(path)), refused
 
 
 def _transaction(path: Path) -> Transaction:

@@ -12,6 +12,8 @@ failing statement works on a table that migration names (a column whose type cha
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import NamedTuple
 
 from migration_check.families.base import MigrationContext, StepRun, Unreplayed
@@ -115,7 +117,32 @@ def _missing_name(sqlstate: str | None, message: str) -> str | None:
 
 
 def _text_of(migration: Migration) -> str:
+    """The migration's text; for a Java, Kotlin or Scala migration, with that of the SQL resources
+    it names, which it runs (dhis2's V2_30_0__Populate_dhis2_schema_if_empty_database.java loads
+    /org/hisp/dhis/db/base/dhis2_base_schema.sql: the later scripts need its tables)."""
+    text = _read(migration.main_file)
+    if migration.up is None and migration.main_file is not None and migration.main_file.suffix in CODE_SUFFIXES:
+        text += "".join(_read(resource) for resource in _resources_named(migration.main_file, text))
+    return text
+
+
+CODE_SUFFIXES = frozenset({".java", ".kt", ".scala"})
+# A string literal in JVM code that names a SQL resource: "/org/x/schema.sql" or "db/base.sql".
+SQL_RESOURCE = re.compile(r'"/?([\w./-]+\.sql)"')
+
+
+def _resources_named(source: Path, text: str) -> list[Path]:
+    """The SQL resources of the source's module that its string literals name."""
+    parts = source.parts
+    if "src" not in parts:
+        return []
+    module = Path(*parts[:len(parts) - 1 - parts[::-1].index("src")])
+    resources = module / "src" / "main" / "resources"
+    return [path for name in dict.fromkeys(SQL_RESOURCE.findall(text)) if (path := resources / name).is_file()]
+
+
+def _read(path: Path | None) -> str:
     try:
-        return migration.main_file.read_text(encoding="utf-8", errors="replace") if migration.main_file else ""
+        return path.read_text(encoding="utf-8", errors="replace") if path is not None else ""
     except OSError:
         return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pglast
 from pglast import parser
 
 from migration_check.sql.source import Source, error_offset
@@ -136,3 +137,24 @@ def line_end(text: str, at: int) -> int:
     """The offset just past the end of the line holding `at`."""
     newline = text.find("\n", at)
     return len(text) if newline == -1 else newline + 1
+
+
+NO_BREAK_SPACE = "\u00a0"
+
+
+def spaced_between_statements(text: str) -> str:
+    """The text with each no-break space between statements made a space, as Flyway's parser reads
+    one there (it swallows U+00A0 like a space, and sends each statement from its first token to its
+    delimiter); inside a statement it stays, as Flyway sends it (dhis2's V2_36_20 ends with
+    `CASCADE;` and a no-break space, which PostgreSQL alone reads as a statement)."""
+    if NO_BREAK_SPACE not in text:
+        return text
+    spaced = text.replace(NO_BREAK_SPACE, " ")
+    try:
+        pieces = list(pglast.split(spaced, with_parser=False, only_slices=True))
+    except parser.ParseError:
+        return text  # the replay reports what the lexer stops at
+    inside = [False] * len(text)
+    for piece in pieces:
+        inside[piece.start:piece.stop] = [True] * (piece.stop - piece.start)
+    return "".join(" " if char == NO_BREAK_SPACE and not inside[at] else char for at, char in enumerate(text))
