@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -295,3 +296,26 @@ def test_a_no_break_space_between_statements_is_a_space_to_flyway(tmp_path: Path
     found = project(tmp_path, {"V1__drop.sql": "\u00a0create table a (id int);\u00a0\ncomment on table a is '\u00a0';\u00a0"})
     [migration] = found.migrations
     assert migration.up is not None and migration.up.sql == " create table a (id int); \ncomment on table a is '\u00a0'; "
+
+
+def test_a_java_migration_that_loads_a_sql_resource_names_what_it_creates(pg_server: Database, tmp_path: Path) -> None:
+    # dhis2's V2_30_0__Populate_dhis2_schema_if_empty_database.java loads its base schema: the
+    # scripts after it that need those tables are not judged (with the link), not failed one by one.
+    package = "org/hisp/dhis/db/migration"
+    root = write_files(tmp_path / "repo", {
+        f"src/main/java/{package}/base/V2_30_0__Populate_schema.java": (
+            'class V2_30_0__Populate_schema { String SQL = "/org/hisp/dhis/db/base/base_schema.sql"; }'),
+        "src/main/resources/org/hisp/dhis/db/base/base_schema.sql": "create table trackedentityattribute (id int);",
+        f"src/main/resources/{package}/2.31/V2_31_1__Add_code.sql": "alter table trackedentityattribute add code text;",
+        f"src/main/resources/{package}/2.32/V2_32_1__Add_other.sql": "alter table no_such_table add code text;",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)  # the Java sources are the repository's
+    report = tmp_path / "report.xml"
+    main(["check", str(root / f"src/main/resources/{package}"), "--database-url", pg_server.conninfo,
+          "--junit-xml", str(report), "-q"])
+    cases = {c.attrib["name"]: c for c in ET.parse(report).getroot().iter("testcase")
+             if c.attrib["classname"] == "migration_check.apply"}
+    linked = cases["2.31.1_Add_code"].find("skipped")
+    assert linked is not None and linked.attrib["message"].startswith(
+        'not judged: it needs trackedentityattribute (relation "trackedentityattribute" does not exist), which')
+    assert cases["2.32.1_Add_other"].find("failure") is not None  # nothing links this one: its own failure
