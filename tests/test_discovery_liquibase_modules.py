@@ -172,3 +172,22 @@ def test_a_parameter_the_application_gives_liquibase(pg_server: Database, tmp_pa
         "(the statement keeps ${fineract.tenant.port}, ${officeId} as written, as Liquibase does where it is given no"
         " value: if the project's code gives it one, give it here as `spring.liquibase.parameters.<name>` in an"
         " application file)")
+
+
+def test_change_set_executed_is_decided_from_the_changelog(tmp_path: Path) -> None:
+    # traccar's 4.0 changesets run only where the 3.3 one never ran: on the new database the replay
+    # builds, the changesets before one are exactly those that ran (it was "a kind this check does
+    # not evaluate", and every later changeset was not judged).
+    def guarded(changeset_id: str, inner: str) -> str:
+        return (f'  <changeSet id="{changeset_id}" author="ada"><preConditions onFail="MARK_RAN">{inner}</preConditions>'
+                f"<sql>select '{changeset_id}'</sql></changeSet>\n")
+    write_files(tmp_path, {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+        '  <changeSet id="first" author="ada"><sql>select 1</sql></changeSet>\n'
+        + guarded("clean", '<not><changeSetExecuted changeLogFile="changelog-3.3" id="changelog-3.3" author="ada"/></not>')
+        + guarded("after-first", '<changeSetExecuted changeLogFile="db.changelog-master.xml" id="first" author="ada"/>')
+        + guarded("before-last", '<changeSetExecuted changeLogFile="db.changelog-master" id="last" author="ada"/>')
+        + '  <changeSet id="last" author="ada"><sql>select 2</sql></changeSet>\n</databaseChangeLog>\n')})
+    _, clean, after_first, before_last, _ = discover(tmp_path / CHANGELOG, repo_root=tmp_path).migrations
+    assert (clean.precondition, after_first.precondition, before_last.precondition) == (
+        "(NOT (FALSE))", "(TRUE)", "(FALSE)")
+    assert clean.skip_reason is None and before_last.skip_reason is None  # decided on the database, as the others

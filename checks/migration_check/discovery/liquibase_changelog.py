@@ -22,7 +22,7 @@ from migration_check.discovery.liquibase_formatted import (
     is_formatted_sql,
     parse_formatted_sql,
 )
-from migration_check.discovery.liquibase_preconditions import DECIDING, condition
+from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
 from migration_check.errors import FileError, read_utf8
 
 MASTER_STEMS = ("db.changelog-master", "changelog-master", "master", "changelog")
@@ -141,7 +141,7 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
     if path.suffix == ".sql":
         text = read_sql(path)
         if is_formatted_sql(text):
-            found.extend(replace(_formatted(path, change), contexts=inherited + _context_of(change.context),
+            found.extend(replace(_formatted(path, change, _ran(found)), contexts=inherited + _context_of(change.context),
                                  labels=labelled | _labels_of(change.labels))
                          for change in parse_formatted_sql(path, text) if change.for_postgresql)
         elif text.strip():
@@ -165,7 +165,8 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
             for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
                 _walk(child, search_path, found, seen, properties, own, labels)
         elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
-            found.append(replace(_structured(path, attributes, line, search_path, quoting), contexts=own, labels=labels))
+            found.append(replace(_structured(path, attributes, line, search_path, quoting, _ran(found)), contexts=own,
+                                 labels=labels))
         elif kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
             properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
 
@@ -211,20 +212,34 @@ def _missing_allowed(kind: str, attributes: dict[str, Any]) -> bool:
     return _false(attributes.get("errorIfMissing" if kind == "include" else "errorIfMissingOrEmpty"))
 
 
-def _formatted(path: Path, change: FormattedChangeSet) -> ChangeSet:
+def _ran(earlier: list[ChangeSet]) -> Ran:
+    """Whether a changeset (its changelog file, id, author) has run on the database the replay
+    builds: on a new database, exactly those that come before in the changelog (Liquibase records
+    one that MARK_RAN skipped as ran too). The file is matched by its path or its name, with or
+    without the extension, as a changelog's logicalFilePath often gives it (traccar's
+    `changelog-3.3`)."""
+    def ran(changelog: str, changeset_id: str, author: str) -> bool:
+        wanted = Path(changelog)
+        return any(change.id == changeset_id and change.author == author and (
+            change.path.name == wanted.name or change.path.stem == wanted.name
+            or change.path.as_posix().endswith(changelog)) for change in earlier)
+    return ran
+
+
+def _formatted(path: Path, change: FormattedChangeSet, ran: Ran) -> ChangeSet:
     return ChangeSet(
         path=path, id=change.id, author=change.author, sql="\n".join(change.body), first_line=change.line + 1,
         rollback=None if change.no_rollback or not change.rollback else "\n".join(change.rollback),
         rollback_line=change.rollback_line or change.line, rollback_path=path,
         run_in_transaction=change.run_in_transaction,
-        **_precondition_fields(*_conditional(change.on_fail, change.preconditions)))
+        **_precondition_fields(*_conditional(change.on_fail, change.preconditions, ran)))
 
 
 def _precondition_fields(skip: str | None, sql: str | None, reason: str) -> dict[str, Any]:
     return {"skip_reason": skip, "precondition": sql, "precondition_reason": reason}
 
 
-def _conditional(on_fail: str, preconditions: list[Any]) -> tuple[str | None, str | None, str]:
+def _conditional(on_fail: str, preconditions: list[Any], ran: Ran) -> tuple[str | None, str | None, str]:
     """(skip reason, condition, reason when it does not hold) of a changeset's preconditions: with
     onFail MARK_RAN or CONTINUE, Liquibase runs it only where they hold, which the replay checks
     on the database just before it (057-drop-tormays_trams_polys drops a table only where it
@@ -232,7 +247,7 @@ def _conditional(on_fail: str, preconditions: list[Any]) -> tuple[str | None, st
     on_fail = on_fail.upper()
     if on_fail not in DECIDING:
         return None, None, ""
-    if any(entry is None for entry in preconditions) or (sql := condition(preconditions)) is None:
+    if any(entry is None for entry in preconditions) or (sql := condition(preconditions, ran)) is None:
         return (f"it runs only where its preconditions hold (onFail: {on_fail}), and one of them is of a kind this"
                 " check does not evaluate: not replayed"), None, ""
     effect = "marks it ran without running it" if on_fail == "MARK_RAN" else "leaves it for a later update"
@@ -244,7 +259,8 @@ def _on_fail(preconditions: object) -> str:
     return next((str(entry["onFail"]) for entry in entries if isinstance(entry, dict) and "onFail" in entry), "")
 
 
-def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path], quoting: str) -> ChangeSet:
+def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: list[Path], quoting: str,
+                ran: Ran) -> ChangeSet:
     changes = changeset.get("changes") or []
     quoting = str(changeset.get("objectQuotingStrategy") or quoting)
     sql, sql_path, unsupported = _sql_of(path, changes, search_path, line, quoting)
@@ -264,7 +280,7 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
                                             f" SQL ({', '.join(rollback_types)})")
     conditions = changeset.get("preConditions")
     listed = conditions if isinstance(conditions, list) else [conditions]
-    gate_skip, gate, gate_reason = _conditional(_on_fail(conditions), listed)
+    gate_skip, gate, gate_reason = _conditional(_on_fail(conditions), listed, ran)
     skip = gate_skip or (
         f"Liquibase change types this check does not write as SQL ({', '.join(unsupported)}): not replayed"
         if unsupported else None)

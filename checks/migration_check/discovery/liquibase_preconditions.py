@@ -4,14 +4,17 @@ them: on the database, just before the changeset.
 Only `onFail: MARK_RAN` and `onFail: CONTINUE` decide whether a changeset runs (the default, HALT,
 stops Liquibase; WARN runs it anyway): with those, a precondition that does not hold skips the
 changeset, as Liquibase skips it. Covered: tableExists, columnExists, viewExists, indexExists,
-sequenceExists, foreignKeyConstraintExists, primaryKeyExists, rowCount, tableIsEmpty, sqlCheck, dbms,
-and `not`, `and`, `or` around them (the top level is an `and`). Names are compared as PostgreSQL folds them; the
-schema is the one given, else any schema on the search path. A precondition of another kind cannot
-be evaluated here: None, and the changeset is skipped with the reason instead.
+sequenceExists, foreignKeyConstraintExists, primaryKeyExists, rowCount, tableIsEmpty, sqlCheck,
+dbms, changeSetExecuted (decided from the changelog: on the new database the replay builds, the
+changesets before this one are the ones that ran), and `not`, `and`, `or` around them (the top
+level is an `and`). Names are compared as PostgreSQL folds them; the schema is the one given, else
+any schema on the search path. A precondition of another kind cannot be evaluated here: None, and
+the changeset is skipped with the reason instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from migration_check.discovery.liquibase_changes import table
@@ -19,27 +22,29 @@ from migration_check.discovery.liquibase_formatted import dbms_includes_postgres
 from migration_check.sql.prepared import quote_literal
 
 DECIDING = frozenset({"MARK_RAN", "CONTINUE"})
+# Whether the changeset (changelog file, id, author) has run before this one.
+Ran = Callable[[str, str, str], bool]
 
 
-def condition(preconditions: object) -> str | None:
+def condition(preconditions: object, ran: Ran | None = None) -> str | None:
     """The SQL boolean of the preconditions (a list of `{kind: attributes}`, YAML's shape); None
     where one of them is not covered."""
     entries = preconditions if isinstance(preconditions, list) else [preconditions]
     # An entry may hold the settings and a check at once (`- onFail: MARK_RAN` with `and:` beside
     # it): onFail, onError, onFailMessage, ... say how to react, not what to check.
-    parts = [_one({key: value}) for entry in entries if isinstance(entry, dict)
+    parts = [_one({key: value}, ran) for entry in entries if isinstance(entry, dict)
              for key, value in entry.items() if not str(key).startswith("on")]
     if any(part is None for part in parts):
         return None
     return " AND ".join(f"({part})" for part in parts if part) or "TRUE"
 
 
-def _one(entry: dict[str, Any]) -> str | None:
+def _one(entry: dict[str, Any], ran: Ran | None) -> str | None:
     if len(entry) != 1:
         return None
     [(kind, attributes)] = entry.items()
     if kind in ("not", "and", "or"):
-        inner = [_one(item) for item in (attributes if isinstance(attributes, list) else [attributes])
+        inner = [_one(item, ran) for item in (attributes if isinstance(attributes, list) else [attributes])
                  if isinstance(item, dict)]
         if not inner or any(part is None for part in inner):
             return None
@@ -47,6 +52,11 @@ def _one(entry: dict[str, Any]) -> str | None:
             return " AND ".join(f"NOT ({part})" for part in inner)
         return f" {kind.upper()} ".join(f"({part})" for part in inner)
     a = attributes if isinstance(attributes, dict) else {}
+    if kind == "changeSetExecuted":
+        if ran is None or not a.get("id") or not a.get("author"):
+            return None
+        executed = ran(str(a.get("changeLogFile", "")), str(a["id"]), str(a["author"]))
+        return "TRUE" if executed else "FALSE"
     if kind == "dbms":
         return "TRUE" if dbms_includes_postgresql(str(a.get("type", ""))) else "FALSE"
     if kind == "sqlCheck":
