@@ -11,7 +11,9 @@ DROP TABLE orders_legacy;
 ```
 
 Best practice: stop using the table in a release first, keep a copy if the data matters, then
-drop it in a later migration and confirm it with the reason:
+drop it in a later migration and confirm it with the reason (a migration runner's history table,
+`databasechangelog` or `flyway_schema_history`, is no application data: dropping one hands the
+schema over to another runner):
 
 ```sql
 -- migration-check: allow drop-table "unused since 2025-08, archived to s3://backups/orders_legacy"
@@ -30,6 +32,15 @@ from migration_check.lint.base import LintContext, Rule
 from migration_check.lint.nodes import dotted
 from migration_check.model import Severity
 
+# The history tables of migration runners (Liquibase, Flyway, golang-migrate and dbmate, goose,
+# diesel, Prisma, sqlx, yoyo, sql-migrate, pop, knex): only their runner reads them, so dropping one
+# loses nobody's data (DependencyTrack/hyades-apiserver drops Liquibase's when it moves to Flyway).
+RUNNER_TABLES = frozenset({
+    "databasechangelog", "databasechangeloglock", "flyway_schema_history", "schema_migrations", "goose_db_version",
+    "__diesel_schema_migrations", "_prisma_migrations", "_sqlx_migrations", "_yoyo_migration", "_yoyo_log",
+    "_yoyo_version", "yoyo_lock", "gorp_migrations", "schema_migration", "knex_migrations", "knex_migrations_lock",
+})
+
 
 class DropTable(Rule):
     code = "MC001"
@@ -41,6 +52,6 @@ class DropTable(Rule):
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
             for names in node.objects or ():
                 name = dotted(names)
-                if names[-1].sval not in context.created:
+                if names[-1].sval not in context.created and names[-1].sval.lower() not in RUNNER_TABLES:
                     yield (f"drops table {name}: its rows are lost and clients that still read it break;"
                            " stop using it first, then confirm the drop with a reason")
