@@ -319,3 +319,10 @@ def test_a_java_migration_that_loads_a_sql_resource_names_what_it_creates(pg_ser
     assert linked is not None and linked.attrib["message"].startswith(
         'not judged: it needs trackedentityattribute (relation "trackedentityattribute" does not exist), which')
     assert cases["2.32.1_Add_other"].find("failure") is not None  # nothing links this one: its own failure
+
+
+def test_a_link_in_a_location_that_leads_back_up_is_not_followed(tmp_path: Path) -> None:
+    found = project(tmp_path, {"V1__init.sql": "create table a (id int);"})
+    (tmp_path / DIR / "loop").symlink_to(tmp_path / DIR, target_is_directory=True)
+    assert [m.version for m in discover(tmp_path / DIR, repo_root=tmp_path).migrations] == ["1"] == [
+        m.version for m in found.migrations]

@@ -183,10 +183,11 @@ def location_files(directory: Path) -> list[Path]:
 
 
 def _location_folders(directory: Path) -> list[Path]:
-    """The folders under a location that are part of it, at any depth."""
+    """The folders under a location that are part of it, at any depth (a link is not followed: it
+    may lead back up, and the repository's boundary refuses what it reaches anyway)."""
     found = []
     for sub in candidate_directories_in(directory):
-        if not names_a_database(sub.name.lower()):
+        if not names_a_database(sub.name.lower()) and not sub.is_symlink():
             found += [sub, *_location_folders(sub)]
     return found
 
