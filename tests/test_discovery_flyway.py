@@ -326,3 +326,22 @@ def test_a_link_in_a_location_that_leads_back_up_is_not_followed(tmp_path: Path)
     (tmp_path / DIR / "loop").symlink_to(tmp_path / DIR, target_is_directory=True)
     assert [m.version for m in discover(tmp_path / DIR, repo_root=tmp_path).migrations] == ["1"] == [
         m.version for m in found.migrations]
+
+
+def test_flyway_java_migrations_elsewhere_in_the_module_take_their_place(tmp_path: Path) -> None:
+    # DSpace: the scripts in org/dspace/storage/rdbms/sqlmigration/postgres, the Java migrations in
+    # org/dspace/storage/rdbms/migration, both locations of its code's configuration; V6_0_2015_03_06
+    # drops the primary keys the next script adds again ("multiple primary keys" was its failure).
+    scripts = "dspace-api/src/main/resources/org/dspace/storage/rdbms/sqlmigration/postgres"
+    code = "dspace-api/src/main/java/org/dspace/storage/rdbms"
+    write_files(tmp_path, {
+        f"{scripts}/V6.0_2015.03.07__DS-2701_Hibernate_migration.sql": "alter table eperson add primary key (uuid);",
+        f"{scripts}/V1.2__Initial.sql": "create table eperson (uuid uuid);",
+        f"{code}/migration/V6_0_2015_03_06__DS_2701_Dso_Uuid_Migration.java": (
+            "public class V6_0_2015_03_06__DS_2701_Dso_Uuid_Migration extends BaseJavaMigration {}"),
+        f"{code}/util/V9_9__Not_a_migration.java": "public class V9_9__Not_a_migration {}",  # no Flyway type
+        "other-module/src/main/java/db/V5__Elsewhere.java": "class V5__Elsewhere extends BaseJavaMigration {}",
+    })
+    found = discover(tmp_path / scripts, repo_root=tmp_path)
+    assert [m.version for m in found.migrations] == ["1.2", "6.0.2015.03.06", "6.0.2015.03.07"]
+    assert found.migrations[1].up is None

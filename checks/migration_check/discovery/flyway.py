@@ -31,6 +31,7 @@ Rules, as Flyway applies them:
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,7 +149,8 @@ class FlywayLayout(Layout):
                 versioned.append(Migration(version, description, _key(version, description), up=script, files=(path,),
                                            skip_reason=refused))
         versioned += [_code_migration(path, match)
-                      for path in _classpath_code(directory) if (match := _match(path)) and match["prefix"] == "V"]
+                      for path in dict.fromkeys([*_classpath_code(directory), *module_migrations(directory)])
+                      if (match := _match(path)) and match["prefix"] == "V"]
         versioned, orphans = _pair_undo(versioned, undo)
         versioned = _from_the_latest_baseline(versioned + baselines)
         versioned.sort(key=lambda m: m.sort_key)
@@ -161,7 +163,7 @@ class FlywayLayout(Layout):
     def held_directories(self, directory: Path) -> list[Path]:
         code = code_directories(directory)
         return [*super().held_directories(directory), *code, *(sub for c in code for sub in _location_folders(c)),
-                *_location_folders(directory)]
+                *_location_folders(directory), *dict.fromkeys(path.parent for path in module_migrations(directory))]
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         settings = flyway_settings(directory)
@@ -256,12 +258,51 @@ def code_directories(directory: Path) -> list[Path]:
     """The source directories of the same package as a `classpath:` location's resources: one
     location to Flyway, which merges the classpath (openremote/openremote keeps Java migrations in
     src/main/java/org/openremote/manager/setup/database beside the scripts in src/main/resources/...)."""
+    found = _module_and_package(directory)
+    if found is None:
+        return []
+    module, package = found
+    return [code for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()]
+
+
+def _module_and_package(directory: Path) -> tuple[Path, tuple[str, ...]] | None:
+    """The module whose `src/main/resources` holds the directory, and the directory's package."""
     parts = directory.parts
     for start in range(len(parts) - len(RESOURCES), -1, -1):
         if parts[start:start + len(RESOURCES)] == RESOURCES:
-            module, package = Path(*parts[:start]), parts[start + len(RESOURCES):]
-            return [code for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()]
-    return []
+            return Path(*parts[:start]), parts[start + len(RESOURCES):]
+    return None
+
+
+# What a Flyway Java migration extends or implements, whatever its package.
+JAVA_MIGRATION = re.compile(r"\b(BaseJavaMigration|JavaMigration|JdbcMigration|SpringJdbcMigration)\b")
+
+
+def module_migrations(directory: Path) -> list[Path]:
+    """The Flyway Java migrations anywhere in the module of a `classpath:` location: a class named
+    `V<version>__...` that extends Flyway's BaseJavaMigration is a migration of one of the module's
+    locations, which its code configures (DSpace adds `org/dspace/storage/rdbms/migration` beside
+    its scripts' `sqlmigration/postgres`: its V6_0_2015_03_06 drops the primary keys the next script
+    adds again). None of them is replayed; knowing them in version order tells the later failures
+    that follow from one."""
+    found = _module_and_package(directory)
+    if found is None:
+        return []
+    module = found[0]
+    paths = []
+    for root in CODE_ROOTS:
+        for folder, subfolders, files in os.walk(module / "src" / "main" / root):  # links not followed
+            subfolders.sort()
+            paths += [path for name in sorted(files) if (match := FILE.match(name)) and match["ext"] != "sql"
+                      and JAVA_MIGRATION.search(_source(path := Path(folder) / name))]
+    return paths
+
+
+def _source(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _match(path: Path) -> re.Match[str] | None:
