@@ -191,3 +191,48 @@ def test_change_set_executed_is_decided_from_the_changelog(tmp_path: Path) -> No
     assert (clean.precondition, after_first.precondition, before_last.precondition) == (
         "(NOT (FALSE))", "(TRUE)", "(FALSE)")
     assert clean.skip_reason is None and before_last.skip_reason is None  # decided on the database, as the others
+
+
+def test_modify_sql_for_postgresql_and_jdbc_type_names(tmp_path: Path) -> None:
+    # ORCID-Source: `modifySql dbms="postgresql"` turns the TIMESTAMP WITH TIME ZONE its createTable
+    # writes into WITHOUT: it was "a change type this check does not write" and its base install,
+    # with every changeset after it, was not replayed. Its 1.0.17 gives `java.sql.Types.VARCHAR(500)`.
+    write_files(tmp_path, {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
+        '  <changeSet id="install" author="ada"><createTable tableName="t">'
+        '<column name="at" type="TIMESTAMP WITH TIME ZONE"/><column name="v" type="VARCHAR(20)"/></createTable>\n'
+        '    <modifySql dbms="hsqldb"><replace replace="VARCHAR" with="LONGVARCHAR"/></modifySql>\n'
+        '    <modifySql dbms="postgresql"><replace replace="WITH TIME ZONE" with="WITHOUT TIME ZONE"/>'
+        '<regExpReplace replace="VARCHAR\\((\\d+)\\)" with="VARCHAR($1) COLLATE &quot;C&quot;"/></modifySql>\n'
+        "  </changeSet>\n"
+        '  <changeSet id="widen" author="ada"><modifyDataType tableName="t" columnName="v"'
+        ' newDataType="java.sql.Types.VARCHAR(500)"/></changeSet>\n'
+        '  <changeSet id="engine" author="ada"><createTable tableName="u"><column name="id" type="INT"/></createTable>\n'
+        '    <modifySql dbms="postgresql"><append value=" WITH (fillfactor = 70)"/></modifySql></changeSet>\n'
+        "</databaseChangeLog>\n")})
+    install, widen, engine = discover(tmp_path / CHANGELOG, repo_root=tmp_path).migrations
+    assert install.skip_reason is None and install.up is not None
+    assert install.up.sql.startswith('CREATE TABLE t (at TIMESTAMP WITHOUT TIME ZONE, v VARCHAR(20) COLLATE "C");')
+    assert widen.up is not None and "TYPE VARCHAR(500)" in widen.up.sql
+    assert engine.skip_reason == "Liquibase change types this check does not write as SQL (modifySql append): not replayed"
+
+
+def test_the_changelog_liquibase_properties_names_beside_a_database_images_init_scripts(tmp_path: Path) -> None:
+    # ORCID-Source: liquibase.properties says `changeLogFile=db-master.xml`, whose includes start at
+    # the classpath's root (`/db/install.xml`); its docker-entrypoint-initdb.d scripts create the
+    # development databases and `\connect` to them, and were checked as the project's migrations.
+    resources = "orcid-persistence/src/main/resources"
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "docker-entrypoint-initdb.d/4-orcid-schema.sql": "create database orcid;\n\\connect orcid\n",
+        "docker-entrypoint-initdb.d/5-orcid-extension.sql": "\\connect orcid\ncreate extension pgcrypto;\n",
+        f"{resources}/liquibase.properties": "driver=org.postgresql.Driver\nchangeLogFile=db-master.xml\n",
+        f"{resources}/db-master.xml": HEAD + '  <include file="/db/install.xml"/>\n</databaseChangeLog>\n',
+        f"{resources}/db/install.xml": HEAD + (
+            '  <changeSet id="BASE-INSTALL" author="ada"><sql>create table profile (orcid text)</sql></changeSet>\n'
+            "</databaseChangeLog>\n"),
+    })
+    layout, directory, detection = detect(tmp_path)
+    assert layout.name == "liquibase" and directory == tmp_path / resources
+    assert "docker-entrypoint-initdb.d, the database image's init scripts" in detection.reason
+    [install] = discover(tmp_path / resources, repo_root=tmp_path).migrations
+    assert install.id == "db/install.xml::BASE-INSTALL::ada"

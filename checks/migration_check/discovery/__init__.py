@@ -53,6 +53,10 @@ from migration_check.sql.dialects import reads_as_postgresql, written_for
 TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
 # Directories whose migrations show how to use the project (dittofeed's examples/supabase).
 EXAMPLE_DIRECTORIES = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
+# Where the official PostgreSQL image runs scripts once, when its container starts on an empty data
+# directory: the setup of a development database (ORCID's creates its databases and roles, then
+# `\connect`s), not migrations, where a runner's own directory is found beside it.
+INIT_DIRECTORY = "docker-entrypoint-initdb.d"
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -230,6 +234,8 @@ def _set_aside(others: dict[Path, str], aside: dict[Path, str], root: Path) -> s
 
 def _of_tests_or_examples(directory: Path, root: Path) -> str | None:
     parts = {part.lower() for part in Path(_shown(directory, root)).parts}
+    if directory.name == INIT_DIRECTORY:
+        return "the database image's init scripts"
     return "of the tests" if parts & TEST_DIRECTORIES else "of the examples" if parts & EXAMPLE_DIRECTORIES else None
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from migration_check.discovery.base import joined_scripts, read_sql
-from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries
-from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
+from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
+from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, is_true, load_data_sql
 from migration_check.discovery.liquibase_entries import INCLUDED, entries_of
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
@@ -22,6 +22,7 @@ from migration_check.discovery.liquibase_formatted import (
     is_formatted_sql,
     parse_formatted_sql,
 )
+from migration_check.discovery.liquibase_modify import modified
 from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
 from migration_check.errors import FileError, read_utf8
 
@@ -51,15 +52,21 @@ class ChangeSet:
     labels: frozenset[str] = frozenset()  # its own and its includes'
 
 
+# The keys of liquibase.properties that name the changelog (ORCID's `changeLogFile=db-master.xml`).
+CHANGELOG_KEYS = frozenset({"changeLogFile", "changelog-file", "liquibase.command.changelogFile"})
+
+
 def master_changelog(directory: Path) -> Path | None:
     """The directory's master changelog, when it has one that reads as a Liquibase changelog: the
-    one Spring Boot's `spring.liquibase.change-log` names (in an application file of a folder
-    above, the classpath root), else one of the usual names."""
+    one Spring Boot's `spring.liquibase.change-log` or liquibase.properties' `changeLogFile` names
+    (in a folder above, the classpath root), else one of the usual names."""
     if not any(path.suffix in EXTENSIONS for path in directory.iterdir() if path.is_file()):
         return None
     for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
         entries = application_entries(folder)
-        named = entries.get("spring.liquibase.change-log") or entries.get("spring.liquibase.changeLog")
+        properties = read_properties(folder / "liquibase.properties")
+        named = (entries.get("spring.liquibase.change-log") or entries.get("spring.liquibase.changeLog")
+                 or next((value for key, value in properties if key in CHANGELOG_KEYS), None))
         if named:
             path = folder / named.removeprefix("classpath:").lstrip("/")
             if path.parent.resolve() == directory.resolve() and path.is_file() and _is_changelog(path):
@@ -193,14 +200,17 @@ def _resolve(changelog: Path, attributes: dict[str, Any], key: str, search_path:
 
 
 def _included_name(attributes: dict[str, Any], key: str) -> str:
-    return str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")  # the search path is the classpath
+    """The path an include names, on the search path: the classpath, where a leading `/` is its root
+    (ORCID's `<include file="/db/install.xml"/>`), not the machine's."""
+    name = str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")
+    return name.lstrip("/")
 
 
 def _found(changelog: Path, attributes: dict[str, Any], key: str, search_path: list[Path]) -> Path | None:
     name = _included_name(attributes, key)
     if not name:
         return None
-    relative = _true(attributes.get("relativeToChangelogFile"))
+    relative = is_true(attributes.get("relativeToChangelogFile"))
     candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
     return next((candidate for candidate in candidates if candidate.exists()), None)
 
@@ -278,6 +288,7 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
         if rollback_types:
             rollback, rollback_skip = None, (f"its rollback is Liquibase change types this check does not write as"
                                             f" SQL ({', '.join(rollback_types)})")
+    sql, rollback, unsupported = modified(changeset.get("modifySql"), sql, rollback, unsupported)
     conditions = changeset.get("preConditions")
     listed = conditions if isinstance(conditions, list) else [conditions]
     gate_skip, gate, gate_reason = _conditional(_on_fail(conditions), listed, ran)
@@ -342,10 +353,6 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
     if len(texts) == 1:
         return texts[0], None, unsupported
     return joined_scripts(texts), None, unsupported
-
-
-def _true(value: object) -> bool:
-    return str(value).lower() == "true"
 
 
 def _false(value: object) -> bool:

@@ -37,6 +37,7 @@ TYPES = {
 }
 
 
+JDBC_TYPE = "java.sql.types."
 SERIALS = frozenset({"serial", "bigserial", "smallserial", "serial2", "serial4", "serial8"})
 
 
@@ -66,6 +67,8 @@ def table(attributes: dict[str, Any], key: str = "tableName") -> str:
 
 def data_type(written: object) -> str:
     text = str(written).strip()
+    if text.lower().startswith(JDBC_TYPE):  # Liquibase reads `java.sql.Types.VARCHAR(500)` as VARCHAR(500)
+        text = text[len(JDBC_TYPE):]
     words = " ".join(text.lower().split())
     if words == "timestamptz" or (words.startswith("timestamp") and ("with timezone" in words or "with time zone" in words)):
         return "TIMESTAMP WITH TIME ZONE"  # Liquibase's TimestampType reads either spelling
@@ -79,7 +82,7 @@ def data_type(written: object) -> str:
 def value(attributes: dict[str, Any], prefix: str = "value") -> str | None:
     """The SQL of a column's `value*` (or `defaultValue*`) attribute; None where it has none."""
     renders: tuple[tuple[str, Callable[[Any], str]], ...] = (
-        ("Computed", _computed), ("Numeric", str), ("Boolean", lambda v: "TRUE" if _true(v) else "FALSE"),
+        ("Computed", _computed), ("Numeric", str), ("Boolean", lambda v: "TRUE" if is_true(v) else "FALSE"),
         # ColumnConfig: a plain value of `null` is NULL, not the string (natural-history-collection-api
         # sets a timestamptz column to value="null" before changing its type).
         ("Date", lambda v: quote_literal(str(v))),
@@ -117,25 +120,25 @@ def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing
     parts = [name(column.get("name", "")), data_type(column.get("type", ""))]
     # A serial type is its own auto-increment: Liquibase adds no identity to it (AAFC-BICoE's
     # `type="SERIAL" autoIncrement="true"`; both would be "both default and identity specified").
-    if _true(column.get("autoIncrement")) and str(column.get("type", "")).strip().lower() not in SERIALS:
+    if is_true(column.get("autoIncrement")) and str(column.get("type", "")).strip().lower() not in SERIALS:
         parts.append(_identity(column))
     default = typed(value(column, "defaultValue"), column.get("type"))
     if default is not None:
         parts.append(f"DEFAULT {default}")
     constraints = column.get("constraints") or {}
-    if str(constraints.get("nullable", "")).lower() == "false" or _true(constraints.get("primaryKey")):
+    if str(constraints.get("nullable", "")).lower() == "false" or is_true(constraints.get("primaryKey")):
         parts.append("NOT NULL")
-    if _true(constraints.get("unique")):
+    if is_true(constraints.get("unique")):
         parts.append(f"CONSTRAINT {name(constraints['uniqueConstraintName'])} UNIQUE"
                      if constraints.get("uniqueConstraintName") else "UNIQUE")
-    if _true(constraints.get("primaryKey")):
+    if is_true(constraints.get("primaryKey")):
         primary_keys.append(name(column.get("name", "")))
     references = constraints.get("references") or (
         f"{constraints['referencedTableName']}({constraints.get('referencedColumnNames', 'id')})"
         if constraints.get("referencedTableName") else None)
     if references:
         key = f"CONSTRAINT {name(constraints['foreignKeyName'])} " if constraints.get("foreignKeyName") else ""
-        cascade = " ON DELETE CASCADE" if _true(constraints.get("deleteCascade")) else ""
+        cascade = " ON DELETE CASCADE" if is_true(constraints.get("deleteCascade")) else ""
         trailing.append(f"{key}FOREIGN KEY ({name(column.get('name', ''))}) REFERENCES {references}{cascade}")
     return " ".join(parts)
 
@@ -198,8 +201,8 @@ def column_list(written: object) -> str:
 def _index_columns(a: dict[str, Any]) -> str:
     """The index's columns; an expression (`computed`, or a name with a call in it, `LOWER(name)`)
     is written as it is, as Liquibase writes it."""
-    return ", ".join((str(c.get("name", "")) if _true(c.get("computed")) or "(" in str(c.get("name", ""))
-                      else name(c.get("name", ""))) + (" DESC" if _true(c.get("descending")) else "")
+    return ", ".join((str(c.get("name", "")) if is_true(c.get("computed")) or "(" in str(c.get("name", ""))
+                      else name(c.get("name", ""))) + (" DESC" if is_true(c.get("descending")) else "")
                      for c in _columns(a))
 
 
@@ -209,7 +212,8 @@ def _insert(a: dict[str, Any]) -> str:
             f" VALUES ({', '.join(value(c) or 'NULL' for c in columns)});")
 
 
-def _true(flag: object) -> bool:
+def is_true(flag: object) -> bool:
+    """A Liquibase boolean attribute (`\"true\"`, `true`) that is true."""
     return str(flag).lower() == "true"
 
 
@@ -273,7 +277,7 @@ def _foreign_key(a: dict[str, Any]) -> str:
 
 WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "createTable": _create_table,
-    "dropTable": lambda a: f"DROP TABLE {table(a)}{' CASCADE' if _true(a.get('cascadeConstraints')) else ''};",
+    "dropTable": lambda a: f"DROP TABLE {table(a)}{' CASCADE' if is_true(a.get('cascadeConstraints')) else ''};",
     "renameTable": lambda a: f"ALTER TABLE {table(a, 'oldTableName')} RENAME TO {name(a.get('newTableName', ''))};",
     "addColumn": _add_column,
     "dropColumn": _drop_column,
@@ -293,14 +297,14 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "dropUniqueConstraint": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_unique(a))};",
     "addForeignKeyConstraint": _foreign_key,
     "dropForeignKeyConstraint": lambda a: f"{_alter(a, 'baseTableName')} DROP CONSTRAINT {name(a.get('constraintName', ''))};",
-    "createIndex": lambda a: (f"CREATE {'UNIQUE ' if _true(a.get('unique')) else ''}INDEX {name(a.get('indexName', ''))}"
+    "createIndex": lambda a: (f"CREATE {'UNIQUE ' if is_true(a.get('unique')) else ''}INDEX {name(a.get('indexName', ''))}"
                               f" ON {table(a)} ({_index_columns(a)});"),
     "dropIndex": lambda a: f"DROP INDEX {table(a, 'indexName')};",
     "createSequence": lambda a: (f"CREATE SEQUENCE {table(a, 'sequenceName')}"
                                  + (f" START WITH {a['startValue']}" if a.get("startValue") is not None else "")
                                  + (f" INCREMENT BY {a['incrementBy']}" if a.get("incrementBy") is not None else "") + ";"),
     "dropSequence": lambda a: f"DROP SEQUENCE {table(a, 'sequenceName')};",
-    "createView": lambda a: (f"CREATE {'OR REPLACE ' if _true(a.get('replaceIfExists')) else ''}VIEW"
+    "createView": lambda a: (f"CREATE {'OR REPLACE ' if is_true(a.get('replaceIfExists')) else ''}VIEW"
                              f" {table(a, 'viewName')} AS {str(a.get('selectQuery', '')).strip().rstrip(';')};"),
     "dropView": lambda a: f"DROP VIEW {table(a, 'viewName')};",
     "renameView": lambda a: f"ALTER VIEW {table(a, 'oldViewName')} RENAME TO {name(a.get('newViewName', ''))};",

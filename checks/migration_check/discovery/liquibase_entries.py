@@ -13,7 +13,7 @@ from migration_check.discovery.base import read_yaml
 from migration_check.errors import FileError, read_utf8
 
 # Elements of a changeset that are not changes.
-NOT_CHANGES = frozenset({"comment", "preConditions", "validCheckSum", "rollback", "changes"})
+NOT_CHANGES = frozenset({"comment", "preConditions", "validCheckSum", "rollback", "changes", "modifySql"})
 
 # The attribute that names what an entry includes.
 INCLUDED = {"include": "file", "includeAll": "path"}
@@ -64,6 +64,9 @@ def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any],
             if rollback is not None:
                 inner = [_xml_change(child) for child in rollback]
                 attributes["rollback"] = inner if inner else (rollback.text or "")
+            # In YAML's shape: each modifySql its attributes, with its edits as `{kind: attributes}`.
+            attributes["modifySql"] = [{**modify.attrib, "edits": [{_local(edit.tag): dict(edit.attrib)} for edit in modify]}
+                                       for modify in element if _local(modify.tag) == "modifySql"]
         after = _line_of(lines, kind, attributes, after)
         result.append((kind, attributes, after))
     return (result, root.attrib.get("objectQuotingStrategy", "LEGACY"),
