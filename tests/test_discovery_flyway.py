@@ -345,3 +345,25 @@ def test_flyway_java_migrations_elsewhere_in_the_module_take_their_place(tmp_pat
     found = discover(tmp_path / scripts, repo_root=tmp_path)
     assert [m.version for m in found.migrations] == ["1.2", "6.0.2015.03.06", "6.0.2015.03.07"]
     assert found.migrations[1].up is None
+
+
+def test_the_script_names_the_project_configures(tmp_path: Path) -> None:
+    # OpenLMIS: `spring.flyway.sql-migration-prefix=` (empty) and `schemas=referencedata`; its 134
+    # scripts `20170206205240748__initial_schema.sql` were read as a numbered project, without the
+    # schema Flyway makes and puts first on the search_path: "relation referencedata.roles does not exist".
+    write_files(tmp_path, {
+        "src/main/resources/application.properties": (
+            "spring.flyway.schemas=referencedata\nspring.flyway.sql-migration-prefix=\n"
+            "spring.flyway.sql-migration-separator=__\nspring.flyway.sql-migration-suffixes=.sql,.pgsql\n"),
+        DIR + "20170206205240748__initial_schema.sql": "create table roles (id int);",
+        DIR + "20170206205310272__bootstrap.pgsql": "insert into referencedata.roles values (1);",
+        DIR + "R__views.sql": "create or replace view v as select 1;",
+        DIR + "V3__not_with_this_prefix.sql": "select 1;",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "flyway" and found.reason.startswith("2 files named <version>__<description>.sql")
+    assert [m.version for m in found.migrations] == ["20170206205240748", "20170206205310272", "R__views"]
+    assert [s.path.name for s in found.stray_files] == ["V3__not_with_this_prefix.sql"]
+    naming = {r.subject: r.status for r in static_checks(found, Settings()) if r.check == "naming"}
+    assert naming["20170206205240748__initial_schema.sql"] is Status.PASSED
+    assert naming["V3__not_with_this_prefix.sql"] is not Status.PASSED

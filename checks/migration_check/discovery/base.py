@@ -147,6 +147,11 @@ class Layout(abc.ABC):
         (Hasura's console: "Could not auto-generate a down migration"); None: just empty."""
         return None
 
+    def naming_for(self, directory: Path) -> tuple[str, str]:
+        """The naming check's rule for the migrations in `directory` and how to say it: the layout's
+        own, unless the project configures its runner's names (Flyway's `sqlMigrationPrefix`)."""
+        return self.naming_pattern, self.naming_hint or self.naming_pattern
+
     def failure_hint(self, statement: str) -> str | None:
         """What the runner would have made of a failing statement that the replay ran as written
         (a Liquibase parameter the project's code gives it), in parentheses; None: nothing."""

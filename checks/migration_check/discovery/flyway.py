@@ -58,6 +58,7 @@ from migration_check.discovery.flyway_config import (
     managed_schemas,
     script_setting,
 )
+from migration_check.discovery.flyway_naming import CLASS, naming_of
 from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
@@ -65,7 +66,6 @@ from migration_check.sql.lexing import spaced_between_statements
 from migration_check.sql.prepared import quote_identifier, quote_literal
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
-FILE = re.compile(r"^(?P<prefix>[VURB])(?P<version>\d[\d._]*?)?__(?P<description>.+)\.(?P<ext>sql|java|kt|scala)$")
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
 JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
 RESOURCES = ("src", "main", "resources")
@@ -93,14 +93,15 @@ class FlywayLayout(Layout):
     duplicate_refusal = 'Flyway migrates none of them then ("Found more than one migration with version {version}")'
 
     def detect(self, directory: Path) -> Detection | None:
-        if not any(_match(p) for p in candidate_files(directory)) and len(_release_folders(directory)) < 2:
+        naming = naming_of(directory)
+        if not any(naming.match(p.name) for p in candidate_files(directory)) and len(_release_folders(directory)) < 2:
             return None
-        roles = [m for p in location_files(directory) if (m := _match(p))]
+        roles = [m for p in location_files(directory) if (m := naming.match(p.name))]
         if not roles:
             return None
         scripts = [m for m in roles if m["ext"] == "sql"]
         counts = {prefix: sum(1 for m in scripts if m["prefix"] == prefix) for prefix in "VURB"}
-        why = files_named(counts["V"], "V<version>__<description>.sql")
+        why = files_named(counts["V"], f"{naming.prefixes['V']}<version>{naming.separator}<description>{naming.suffixes[0]}")
         if len(scripts) < len(roles):  # Java/Kotlin classes: counted apart, not as scripts
             why += f", {counted(len(roles) - len(scripts), 'Java/Kotlin migration')}"
         if counts["U"]:
@@ -119,11 +120,12 @@ class FlywayLayout(Layout):
         stray: list[StrayFile] = []
         placeholders = placeholders_of(directory, datetime.now(UTC))
         files = location_files(directory)
+        naming = naming_of(directory)
         configs = {p for p in files if p.name.endswith(".sql.conf")}
         for path in files:
             if path in configs and path.with_suffix("").exists():
                 continue  # read with its script
-            match = _match(path)
+            match = naming.match(path.name)
             if match is None:
                 reason = ("Flyway callback: not replayed" if CALLBACKS.match(path.name)
                           else f"Flyway ignores it: not {self.naming_hint}")
@@ -150,7 +152,7 @@ class FlywayLayout(Layout):
                                            skip_reason=refused))
         versioned += [_code_migration(path, match)
                       for path in dict.fromkeys([*_classpath_code(directory), *module_migrations(directory)])
-                      if (match := _match(path)) and match["prefix"] == "V"]
+                      if (match := naming.match(path.name)) and match["prefix"] == "V"]
         versioned, orphans = _pair_undo(versioned, undo)
         versioned = _from_the_latest_baseline(versioned + baselines)
         versioned.sort(key=lambda m: m.sort_key)
@@ -159,6 +161,10 @@ class FlywayLayout(Layout):
         return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
                          pending_in_one_transaction=flyway_setting(directory, "group"),
                          setup=runner_setup(directory), setup_reason=runner_setup_reason(directory))
+
+    def naming_for(self, directory: Path) -> tuple[str, str]:
+        naming = naming_of(directory)
+        return (self.naming_pattern, self.naming_hint) if naming.default else (naming.pattern(), naming.hint())
 
     def held_directories(self, directory: Path) -> list[Path]:
         code = code_directories(directory)
@@ -201,7 +207,7 @@ def _release_folders(directory: Path) -> list[Path]:
     otherwise may be locations of their own that the code adds one by one (conductor's
     `db/migration_postgres` and the optional `db/migration_postgres_data`)."""
     return [sub for sub in candidate_directories_in(directory)
-            if RELEASE.fullmatch(sub.name) and any(_match(p) for p in candidate_files(sub))]
+            if RELEASE.fullmatch(sub.name) and any(naming_of(directory).match(p.name) for p in candidate_files(sub))]
 
 
 def runner_setup(directory: Path) -> list[Script]:
@@ -241,7 +247,7 @@ def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:
             else dataclasses.replace(m, skip_reason=reason, covered=True) for m in versioned]
 
 
-def _code_migration(path: Path, match: re.Match[str]) -> Migration:
+def _code_migration(path: Path, match: dict[str, str]) -> Migration:
     version = match["version"].replace("_", ".")
     return Migration(version, match["description"], _key(version, match["description"]), up=None, files=(path,),
                      skip_reason=JAVA_SKIP)
@@ -293,7 +299,7 @@ def module_migrations(directory: Path) -> list[Path]:
     for root in CODE_ROOTS:
         for folder, subfolders, files in os.walk(module / "src" / "main" / root):  # links not followed
             subfolders.sort()
-            paths += [path for name in sorted(files) if (match := FILE.match(name)) and match["ext"] != "sql"
+            paths += [path for name in sorted(files) if CLASS.match(name)
                       and JAVA_MIGRATION.search(_source(path := Path(folder) / name))]
     return paths
 
@@ -303,15 +309,6 @@ def _source(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-
-
-def _match(path: Path) -> re.Match[str] | None:
-    match = FILE.match(path.name)
-    if match and match["prefix"] in "VUB" and not match["version"]:
-        return None  # V__x.sql: a versioned script needs a version
-    if match and match["prefix"] == "R" and match["version"]:
-        return None
-    return match
 
 
 def _key(version: str, description: str) -> tuple:

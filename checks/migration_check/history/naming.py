@@ -63,8 +63,8 @@ def convention_for(project: Project, settings: Settings) -> Convention:
     if settings.naming_strict and layout.strict_naming_pattern:
         return Convention(layout.strict_naming_pattern, layout.strict_naming_hint or layout.strict_naming_pattern,
                           timestamps=True)
-    return Convention(layout.naming_pattern, layout.naming_hint or layout.naming_pattern,
-                      timestamps=layout.timestamp_versions or settings.naming_strict)
+    pattern, hint = layout.naming_for(project.directory)
+    return Convention(pattern, hint, timestamps=layout.timestamp_versions or settings.naming_strict)
 
 
 def parse_timestamp(version: str) -> datetime:
