@@ -46,7 +46,7 @@ def test_mysql_dumps_beside_a_changelog_are_set_aside(tmp_path: Path) -> None:
     })
     layout, directory, detection = detect(tmp_path)
     assert layout.name == "liquibase" and directory == tmp_path / CHANGELOG
-    assert "fineract-db/old-schema-files (MySQL SQL), named for another database" in detection.reason
+    assert "fineract-db/old-schema-files (MySQL SQL), for another database" in detection.reason
 
 
 def test_a_postgresql_directory_with_one_mysql_looking_file_is_still_postgresql(tmp_path: Path) -> None:

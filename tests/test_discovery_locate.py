@@ -88,7 +88,7 @@ def test_a_database_named_inside_a_longer_word_is_that_database(tmp_path: Path) 
                            **under("riverdriver/riversqlite/migration/main", GOLANG)})
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == (tmp_path / "riverdriver/riverpgxv5/migration/main").resolve()
-    assert found.reason.endswith("; the only one beside riverdriver/riversqlite/migration/main (SQLite), named for"
+    assert found.reason.endswith("; the only one beside riverdriver/riversqlite/migration/main (SQLite), for"
                                  " another database")
 
 
@@ -108,7 +108,7 @@ def test_several_candidates_name_the_one_named_for_postgresql_when_another_is_no
     with pytest.raises(UsageError) as raised:
         discover(tmp_path, repo_root=tmp_path)
     assert str(raised.value).endswith("; crates/server-postgres/migrations is the one named for PostgreSQL (set aside:"
-                                      " crates/server-sqlite/migrations (SQLite), named for another database)")
+                                      " crates/server-sqlite/migrations (SQLite), for another database)")
     assert "crates/server-sqlite/migrations (golang-migrate" not in str(raised.value)
 
 
@@ -119,7 +119,7 @@ def test_the_only_one_not_named_for_another_database_nor_of_the_tests_is_chosen(
                            **under("tools/testdata/ignore", GOLANG)})
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == (tmp_path / "packages/shared/migrations").resolve()
-    assert found.reason.endswith("; the only one beside packages/shared/clickhouse/migrations (ClickHouse), named for"
+    assert found.reason.endswith("; the only one beside packages/shared/clickhouse/migrations (ClickHouse), for"
                                  " another database; tools/testdata/ignore, of the tests")
 
 

@@ -27,6 +27,7 @@ from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
+from migration_check.discovery.drivers import module_database
 from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
@@ -143,6 +144,10 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
             raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {other} (its name says so), the only"
                              " migrations found here: migration-check replays PostgreSQL migrations; give the"
                              " directory of the PostgreSQL ones as the path")
+        if len(found) == 1 and number > 0 and (driven := _driven_by_another_database(*found[0][:2])):
+            raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {driven[0]} ({driven[1]}), the only"
+                             " migrations found here: migration-check replays PostgreSQL migrations; give the"
+                             " directory of the PostgreSQL ones as the path")
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -187,6 +192,8 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
               if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
     others |= {d: f"{other} SQL" for layout, d, _ in found
                if d not in others and not _named_for_postgresql(d, root) and (other := _written_for_another_database(layout, d))}
+    others |= {d: f"{driven[0]}, by its Go module's drivers" for layout, d, _ in found
+               if d not in others and not _named_for_postgresql(d, root) and (driven := _driven_by_another_database(layout, d))}
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
              if d not in others and (whose := _of_tests_or_examples(d, root))}
     kept = [item for item in found if item[1] not in others and item[1] not in aside]
@@ -197,6 +204,16 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
         aside |= code
         kept = [item for item in kept if item[1] not in code]
     return (kept, others, aside) if kept else (found, {}, {})
+
+
+# The layouts whose runner is a Go library, which the project's own Go module runs on its database.
+GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
+
+
+def _driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
+    """(database, why) where the migrations are a Go runner's and their Go module requires drivers of
+    other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
+    return module_database(directory) if layout.name in GO_RUNNERS else None
 
 
 # How many of a directory's scripts are read to tell which database they were written for.
@@ -225,7 +242,8 @@ def _code_alone(layout: Layout, directory: Path) -> bool:
 
 
 def _set_aside(others: dict[Path, str], aside: dict[Path, str], root: Path) -> str:
-    words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, named for another"
+    # (named for it, written in its SQL, or run by a module that requires its driver)
+    words = [f"{', '.join(f'{_shown(d, root)} ({other})' for d, other in others.items())}, for another"
              " database"] if others else []
     for whose in dict.fromkeys(aside.values()):
         words.append(f"{', '.join(_shown(d, root) for d, w in aside.items() if w == whose)}, {whose}")

@@ -1,0 +1,56 @@
+"""The database a Go module's migrations are for, by the drivers its go.mod requires."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.discovery.drivers import module_database
+from migration_check.errors import UsageError
+
+GOOSE = "-- +goose Up\ncreate table users (id integer primary key autoincrement);\n-- +goose Down\ndrop table users;\n"
+
+
+def go_mod(*requires: str) -> str:
+    lines = "\n".join(f"\t{module} v1.0.0" for module in requires)
+    return f"module example.com/app\n\ngo 1.22\n\nrequire (\n{lines}\n)\n\nrequire github.com/pressly/goose/v3 v3.20.0\n"
+
+
+def test_a_go_module_that_requires_only_sqlites_driver_runs_its_migrations_on_sqlite(tmp_path: Path) -> None:
+    # navidrome/navidrome: goose migrations written for SQLite failed here at every `user` and `ROWID`.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {"go.mod": go_mod("github.com/mattn/go-sqlite3"), "db/migrations/20200130083147_create_schema.sql": GOOSE})
+    assert module_database(tmp_path / "db/migrations") == (
+        "SQLite", "its Go module requires github.com/mattn/go-sqlite3, SQLite's driver, and no PostgreSQL driver")
+    with pytest.raises(UsageError) as error:
+        discover(tmp_path, repo_root=tmp_path)
+    assert str(error.value).startswith("db/migrations holds migrations for SQLite (its Go module requires")
+    # Given as the path, it is checked: the user says what it is.
+    assert discover(tmp_path / "db/migrations", repo_root=tmp_path).format == "goose"
+
+
+@pytest.mark.parametrize("requires", [
+    ("github.com/mattn/go-sqlite3", "github.com/jackc/pgx/v5"),  # both: the module may use PostgreSQL
+    ("github.com/stretchr/testify",),  # no driver at all (a CLI runs the migrations)
+])
+def test_nothing_is_concluded_where_the_module_may_use_postgresql(tmp_path: Path, requires: tuple[str, ...]) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {"go.mod": go_mod(*requires), "db/migrations/20200130083147_create_schema.sql": GOOSE})
+    assert module_database(tmp_path / "db/migrations") is None
+    assert discover(tmp_path, repo_root=tmp_path).format == "goose"
+
+
+def test_a_sqlite_modules_migrations_are_set_aside_beside_postgresqls(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "agent/go.mod": go_mod("modernc.org/sqlite"),
+        "agent/store/migrations/20240101000000_init.sql": GOOSE.replace(" autoincrement", ""),  # reads as both
+        "server/go.mod": go_mod("github.com/lib/pq"),
+        "server/migrations/20240101000000_init.sql": GOOSE.replace(" autoincrement", ""),
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "server/migrations").resolve()
+    assert "agent/store/migrations (SQLite, by its Go module's drivers), for another database" in found.reason
