@@ -8,7 +8,7 @@ import pytest
 
 from conftest import write_files
 from migration_check.discovery import discover
-from migration_check.discovery.drivers import module_database
+from migration_check.discovery.drivers import crate_database, module_database
 from migration_check.errors import UsageError
 
 GOOSE = "-- +goose Up\ncreate table users (id integer primary key autoincrement);\n-- +goose Down\ndrop table users;\n"
@@ -53,4 +53,29 @@ def test_a_sqlite_modules_migrations_are_set_aside_beside_postgresqls(tmp_path: 
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == (tmp_path / "server/migrations").resolve()
-    assert "agent/store/migrations (SQLite, by its Go module's drivers), for another database" in found.reason
+    assert "agent/store/migrations (SQLite, by its module's drivers), for another database" in found.reason
+
+
+def test_a_rust_crate_that_builds_only_sqlites_driver(tmp_path: Path) -> None:
+    # atuinsh/atuin: the client crate builds sqlx with `sqlite` (the workspace adds the runtime), the
+    # server crate with `postgres`; a crate that takes sqlx from the workspace with no database
+    # feature of its own says nothing.
+    (tmp_path / ".git").mkdir()
+    sql = "create table history (id text primary key);\n"
+    write_files(tmp_path, {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n\n[workspace.dependencies.sqlx]\nversion = "0.8"\n'
+                      'features = ["runtime-tokio", "time"]\n',
+        "crates/client/Cargo.toml": '[package]\nname = "client"\n\n[dependencies]\n'
+                                    'sqlx = { workspace = true, features = ["sqlite", "regexp"] }\n',
+        "crates/client/migrations/20210422143411_create_history.sql": sql,
+        "crates/kv/Cargo.toml": '[package]\nname = "kv"\n\n[dependencies]\nsqlx = { workspace = true }\n',
+        "crates/server/Cargo.toml": '[package]\nname = "server"\n\n[dependencies]\n'
+                                    'sqlx = { workspace = true, features = ["postgres"] }\n',
+        "crates/server/migrations/20210422143411_create_history.sql": sql,
+    })
+    assert crate_database(tmp_path / "crates/client/migrations") == (
+        "SQLite", "its Rust crate builds sqlx with its `sqlite` feature, SQLite's driver, and no PostgreSQL driver")
+    assert crate_database(tmp_path / "crates/kv") is None and crate_database(tmp_path / "crates/server") is None
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "crates/server/migrations").resolve()
+    assert "crates/client/migrations (SQLite, by its module's drivers), for another database" in found.reason

@@ -27,7 +27,7 @@ from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
-from migration_check.discovery.drivers import module_database
+from migration_check.discovery.drivers import crate_database, module_database
 from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
@@ -192,7 +192,7 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
               if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
     others |= {d: f"{other} SQL" for layout, d, _ in found
                if d not in others and not _named_for_postgresql(d, root) and (other := _written_for_another_database(layout, d))}
-    others |= {d: f"{driven[0]}, by its Go module's drivers" for layout, d, _ in found
+    others |= {d: f"{driven[0]}, by its module's drivers" for layout, d, _ in found
                if d not in others and not _named_for_postgresql(d, root) and (driven := _driven_by_another_database(layout, d))}
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
              if d not in others and (whose := _of_tests_or_examples(d, root))}
@@ -206,14 +206,17 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     return (kept, others, aside) if kept else (found, {}, {})
 
 
-# The layouts whose runner is a Go library, which the project's own Go module runs on its database.
+# The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.
 GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
+RUST_RUNNERS = frozenset({"sqlx", "diesel"})
 
 
 def _driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
-    """(database, why) where the migrations are a Go runner's and their Go module requires drivers of
-    other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
-    return module_database(directory) if layout.name in GO_RUNNERS else None
+    """(database, why) where the migrations are a Go or Rust runner's and their module requires drivers
+    of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
+    if layout.name in GO_RUNNERS:
+        return module_database(directory)
+    return crate_database(directory) if layout.name in RUST_RUNNERS else None
 
 
 # How many of a directory's scripts are read to tell which database they were written for.

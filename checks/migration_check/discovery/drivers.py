@@ -1,15 +1,18 @@
-"""The database a Go module talks to, by the drivers its go.mod requires: a module that requires
-SQLite's driver and none of PostgreSQL's runs its migrations on SQLite (navidrome's goose
-migrations, written for SQLite, failed here at every `user` and `ROWID`).
+"""The database a Go module or a Rust crate talks to, by the drivers it requires: a module that
+requires SQLite's driver and none of PostgreSQL's runs its migrations on SQLite (navidrome's goose
+migrations, written for SQLite, failed here at every `user` and `ROWID`; atuin's client crates
+build sqlx with its `sqlite` feature only).
 
-Read from the nearest go.mod at or above the migrations, within the repository. Direct and
-indirect requirements both count: a PostgreSQL driver anywhere means the module may use PostgreSQL,
-and nothing is concluded.
+Read from the nearest go.mod (Go) or Cargo.toml (Rust, with the features a `workspace = true`
+dependency takes from the workspace's) at or above the migrations, within the repository. A
+PostgreSQL driver anywhere means the module may use PostgreSQL, and nothing is concluded.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from migration_check.discovery.base import within_repository
 
@@ -72,4 +75,55 @@ def _required(text: str) -> list[str]:
                 inside = True
             elif len(words) > 1:
                 found.append(words[1])
+    return found
+
+
+# Rust crates that are a database's driver, and the database; the features of sqlx and diesel that
+# choose theirs. None: PostgreSQL.
+RUST_DRIVERS: dict[str, str | None] = {"tokio-postgres": None, "postgres": None, "rusqlite": "SQLite",
+                                       "libsqlite3-sys": "SQLite", "mysql": "MySQL", "mysql_async": "MySQL"}
+RUST_FEATURES: dict[str, str | None] = {"postgres": None, "sqlite": "SQLite", "mysql": "MySQL"}
+FEATURED = ("sqlx", "diesel")
+
+
+def crate_database(directory: Path) -> tuple[str, str] | None:
+    """(database, why) where the Rust crate holding `directory` builds drivers of other databases
+    and none of PostgreSQL's; None otherwise, or outside a crate."""
+    folders = within_repository(directory)
+    manifests = [folder / "Cargo.toml" for folder in folders if (folder / "Cargo.toml").is_file()]
+    if not manifests:
+        return None
+    crate = _toml(manifests[0])
+    workspace: dict[str, Any] = next((table for path in manifests[1:] if (table := _toml(path).get("workspace")) is not None), {})
+    found: list[tuple[str, str | None]] = []
+    for name, spec in _dependencies(crate).items():
+        if name in RUST_DRIVERS:
+            found.append((name, RUST_DRIVERS[name]))
+        elif name in FEATURED:
+            features = list(spec.get("features", [])) if isinstance(spec, dict) else []
+            if isinstance(spec, dict) and spec.get("workspace"):
+                shared = (workspace.get("dependencies") or {}).get(name)
+                features += list(shared.get("features", [])) if isinstance(shared, dict) else []
+            found += [(f"{name} with its `{feature}` feature", RUST_FEATURES[feature])
+                      for feature in features if feature in RUST_FEATURES]
+    if not found or any(database is None for _, database in found):
+        return None
+    what, database = found[0]
+    databases = ", ".join(dict.fromkeys(str(d) for _, d in found))
+    return databases, f"its Rust crate builds {what}, {database}'s driver, and no PostgreSQL driver"
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _dependencies(crate: dict[str, Any]) -> dict[str, Any]:
+    """The crate's dependencies, its target-specific ones too (not its dev- or build-dependencies)."""
+    found = dict(crate.get("dependencies") or {})
+    for target in (crate.get("target") or {}).values():
+        if isinstance(target, dict):
+            found.update(target.get("dependencies") or {})
     return found
