@@ -23,11 +23,15 @@ from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository
-from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS
+from migration_check.discovery.databases import (
+    OTHER_DATABASES,
+    POSTGRES_WORDS,
+    driven_by_another_database,
+    written_for_another_database,
+)
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
-from migration_check.discovery.drivers import crate_database, module_database
 from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
@@ -48,7 +52,6 @@ from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
 from migration_check.model import Project
-from migration_check.sql.dialects import reads_as_postgresql, written_for
 
 # Directories whose migrations are a test suite's fixtures, not the project's own.
 TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
@@ -144,7 +147,7 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
             raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {other} (its name says so), the only"
                              " migrations found here: migration-check replays PostgreSQL migrations; give the"
                              " directory of the PostgreSQL ones as the path")
-        if len(found) == 1 and number > 0 and (driven := _driven_by_another_database(*found[0][:2])):
+        if len(found) == 1 and number > 0 and (driven := driven_by_another_database(*found[0][:2])):
             raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {driven[0]} ({driven[1]}), the only"
                              " migrations found here: migration-check replays PostgreSQL migrations; give the"
                              " directory of the PostgreSQL ones as the path")
@@ -191,9 +194,9 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     others = {d: other for _, d, _ in found
               if (other := _named_for_another_database(d, root)) and not _named_for_postgresql(d, root)}
     others |= {d: f"{other} SQL" for layout, d, _ in found
-               if d not in others and not _named_for_postgresql(d, root) and (other := _written_for_another_database(layout, d))}
+               if d not in others and not _named_for_postgresql(d, root) and (other := written_for_another_database(layout, d))}
     others |= {d: f"{driven[0]}, by its module's drivers" for layout, d, _ in found
-               if d not in others and not _named_for_postgresql(d, root) and (driven := _driven_by_another_database(layout, d))}
+               if d not in others and not _named_for_postgresql(d, root) and (driven := driven_by_another_database(layout, d))}
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
              if d not in others and (whose := _of_tests_or_examples(d, root))}
     kept = [item for item in found if item[1] not in others and item[1] not in aside]
@@ -204,36 +207,6 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
         aside |= code
         kept = [item for item in kept if item[1] not in code]
     return (kept, others, aside) if kept else (found, {}, {})
-
-
-# The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.
-GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
-RUST_RUNNERS = frozenset({"sqlx", "diesel"})
-
-
-def _driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
-    """(database, why) where the migrations are a Go or Rust runner's and their module requires drivers
-    of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
-    if layout.name in GO_RUNNERS:
-        return module_database(directory)
-    return crate_database(directory) if layout.name in RUST_RUNNERS else None
-
-
-# How many of a directory's scripts are read to tell which database they were written for.
-SAMPLED_SCRIPTS = 20
-
-
-def _written_for_another_database(layout: Layout, directory: Path) -> str | None:
-    """The database the directory's scripts were written for, where PostgreSQL's parser reads none
-    of them whole and stops at that database's words in one (apache/fineract's MySQL dumps in
-    fineract-db/, beside its Liquibase changelog): read from the parser, never from the text."""
-    try:
-        scripts = [m.up for m in layout.discover(directory).migrations if m.up is not None][:SAMPLED_SCRIPTS]
-    except MigrationCheckError:
-        return None
-    if not scripts or any(reads_as_postgresql(script.sql) for script in scripts):
-        return None
-    return next((database for script in scripts if (database := written_for(script.sql))), None)
 
 
 def _code_alone(layout: Layout, directory: Path) -> bool:

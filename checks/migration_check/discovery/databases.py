@@ -1,8 +1,16 @@
-"""The words that name databases: in a directory's path (one directory of migrations per database),
-in a Flyway location's sub-folders (one per vendor), in Liquibase's contexts (one per database the
-changelog is written for)."""
+"""Which database migrations are for: the words that name databases (in a directory's path, one
+directory of migrations per database; in a Flyway location's sub-folders, one per vendor; in
+Liquibase's contexts, one per database the changelog is written for), what PostgreSQL's parser
+stops at in their scripts, and the drivers their module requires."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from migration_check.discovery.base import Layout
+from migration_check.discovery.drivers import crate_database, module_database
+from migration_check.errors import MigrationCheckError
+from migration_check.sql.dialects import reads_as_postgresql, written_for
 
 # Words of a directory path that name PostgreSQL, among one directory of migrations per database.
 POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
@@ -18,3 +26,33 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "
 def names_a_database(word: str) -> bool:
     """Whether the word (lower case) is a database's name, PostgreSQL's among them."""
     return word in POSTGRES_WORDS or word in OTHER_DATABASES
+
+
+# The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.
+GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
+RUST_RUNNERS = frozenset({"sqlx", "diesel"})
+
+
+def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
+    """(database, why) where the migrations are a Go or Rust runner's and their module requires drivers
+    of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
+    if layout.name in GO_RUNNERS:
+        return module_database(directory)
+    return crate_database(directory) if layout.name in RUST_RUNNERS else None
+
+
+# How many of a directory's scripts are read to tell which database they were written for.
+SAMPLED_SCRIPTS = 20
+
+
+def written_for_another_database(layout: Layout, directory: Path) -> str | None:
+    """The database the directory's scripts were written for, where PostgreSQL's parser reads none
+    of them whole and stops at that database's words in one (apache/fineract's MySQL dumps in
+    fineract-db/, beside its Liquibase changelog): read from the parser, never from the text."""
+    try:
+        scripts = [m.up for m in layout.discover(directory).migrations if m.up is not None][:SAMPLED_SCRIPTS]
+    except MigrationCheckError:
+        return None
+    if not scripts or any(reads_as_postgresql(script.sql) for script in scripts):
+        return None
+    return next((database for script in scripts if (database := written_for(script.sql))), None)
