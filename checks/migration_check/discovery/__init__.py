@@ -142,13 +142,9 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
         if stub is None and found and all(detection.empty for _, _, detection in found):
             stub = found[0]
         found = [item for item in found if not item[2].empty]
-        if len(found) == 1 and number > 0 and (other := _named_for_another_database(found[0][1], path)):
-            # Found, not given: a folder named for another database holds that database's SQL.
-            raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {other} (its name says so), the only"
-                             " migrations found here: migration-check replays PostgreSQL migrations; give the"
-                             " directory of the PostgreSQL ones as the path")
-        if len(found) == 1 and number > 0 and (driven := driven_by_another_database(*found[0][:2])):
-            raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {driven[0]} ({driven[1]}), the only"
+        if len(found) == 1 and number > 0 and (other := _only_for_another_database(*found[0][:2], path)):
+            # Found, not given: its name (or its module's drivers) says it holds another database's SQL.
+            raise UsageError(f"{_shown(found[0][1], path)} holds migrations for {other[0]} ({other[1]}), the only"
                              " migrations found here: migration-check replays PostgreSQL migrations; give the"
                              " directory of the PostgreSQL ones as the path")
         if len(found) == 1:
@@ -182,6 +178,13 @@ def _outermost(found: list[tuple[Layout, Path, Detection]]) -> list[tuple[Layout
     held = {held.resolve() for layout, directory, _ in found for held in layout.held_directories(directory)
             if held.resolve() != directory.resolve()}
     return [item for item in found if item[1].resolve() not in held]
+
+
+def _only_for_another_database(layout: Layout, directory: Path, root: Path) -> tuple[str, str] | None:
+    """(database, why) where a directory found alone holds another database's migrations: its name
+    says so, or its module requires that database's drivers only."""
+    named = _named_for_another_database(directory, root)
+    return (named, "its name says so") if named else driven_by_another_database(layout, directory)
 
 
 def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path

@@ -40,22 +40,23 @@ def module_database(directory: Path) -> tuple[str, str] | None:
         text = go_mod.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    drivers = [(module, database) for module in _required(text) if (database := _driver(module)) is not _NOT_A_DRIVER]
-    if not drivers or any(database is None for _, database in drivers):
-        return None
-    module, database = drivers[0]
-    databases = ", ".join(dict.fromkeys(str(d) for _, d in drivers))
-    return databases, f"its Go module requires {module}, {database}'s driver, and no PostgreSQL driver"
-
-
-_NOT_A_DRIVER = "-"
+    drivers = [(module, GO_DRIVERS[path]) for module in _required(text) if (path := _driver(module)) is not None]
+    return _other_databases_only(drivers, "its Go module requires")
 
 
 def _driver(module: str) -> str | None:
-    for path, database in GO_DRIVERS.items():
-        if module == path or module.startswith(path + "/v"):
-            return database
-    return _NOT_A_DRIVER
+    """The GO_DRIVERS entry the module is (or a major version of), else None."""
+    return next((path for path in GO_DRIVERS if module == path or module.startswith(path + "/v")), None)
+
+
+def _other_databases_only(drivers: list[tuple[str, str | None]], says: str) -> tuple[str, str] | None:
+    """(databases, why) where the drivers found (what, database) are other databases' alone; None
+    where one is PostgreSQL's or none was found."""
+    if not drivers or any(database is None for _, database in drivers):
+        return None
+    what, database = drivers[0]
+    databases = ", ".join(dict.fromkeys(str(d) for _, d in drivers))
+    return databases, f"{says} {what}, {database}'s driver, and no PostgreSQL driver"
 
 
 def _required(text: str) -> list[str]:
@@ -106,11 +107,7 @@ def crate_database(directory: Path) -> tuple[str, str] | None:
                 features += list(shared.get("features", [])) if isinstance(shared, dict) else []
             found += [(f"{name} with its `{feature}` feature", RUST_FEATURES[feature])
                       for feature in features if feature in RUST_FEATURES]
-    if not found or any(database is None for _, database in found):
-        return None
-    what, database = found[0]
-    databases = ", ".join(dict.fromkeys(str(d) for _, d in found))
-    return databases, f"its Rust crate builds {what}, {database}'s driver, and no PostgreSQL driver"
+    return _other_databases_only(found, "its Rust crate builds")
 
 
 def _toml(path: Path) -> dict[str, Any]:

@@ -31,6 +31,7 @@ Rules, as Flyway applies them:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 from datetime import UTC, datetime
@@ -158,9 +159,10 @@ class FlywayLayout(Layout):
         versioned.sort(key=lambda m: m.sort_key)
         repeatable.sort(key=lambda m: m.sort_key)
         policy = RollbackPolicy.REQUIRED if undo else RollbackPolicy.ABSENT
+        setup, setup_reason = runner_setup(directory)
         return Discovery(versioned + repeatable, stray, orphans, rollback_policy=policy,
                          pending_in_one_transaction=flyway_setting(directory, "group"),
-                         setup=runner_setup(directory), setup_reason=runner_setup_reason(directory))
+                         setup=setup, setup_reason=setup_reason)
 
     def naming_for(self, directory: Path) -> tuple[str, str]:
         naming = naming_of(directory)
@@ -210,28 +212,23 @@ def _release_folders(directory: Path) -> list[Path]:
             if RELEASE.fullmatch(sub.name) and any(naming_of(directory).match(p.name) for p in candidate_files(sub))]
 
 
-def runner_setup(directory: Path) -> list[Script]:
+def runner_setup(directory: Path) -> tuple[list[Script], str]:
     """What Flyway does before the first migration where the project names the schemas it manages
-    (`schemas`, `defaultSchema`): it creates them (unless `createSchemas=false`) and puts the
-    default one first on the connection's search_path (PostgreSQLConnection.changeCurrentSchemaTo),
-    so that the scripts' unqualified names land there and `${flyway:defaultSchema}` is there."""
+    (`schemas`, `defaultSchema`), and that in a sentence: it creates them (unless
+    `createSchemas=false`) and puts the default one first on the connection's search_path
+    (PostgreSQLConnection.changeCurrentSchemaTo), so that the scripts' unqualified names land there
+    and `${flyway:defaultSchema}` is there."""
     settings = flyway_settings(directory)
     if not (schemas := managed_schemas(settings)):
-        return []
-    creates = "" if settings.get("createschemas", "").lower() == "false" else "".join(
-        f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)};\n" for schema in schemas)
+        return [], ""
+    creates = settings.get("createschemas", "").lower() != "false"
+    created = "".join(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)};\n" for schema in schemas) if creates else ""
     # A new session of this database starts with it; the replay opens one after the setup.
     path = (f"DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = %s', current_database(),"
             f" {quote_literal(quote_identifier(schemas[0]))} || ', ' || current_setting('search_path')); END $$;\n")
-    return [Script(directory / "flyway.conf", creates + path)]
-
-
-def runner_setup_reason(directory: Path) -> str:
-    settings = flyway_settings(directory)
-    if not (schemas := managed_schemas(settings)):
-        return ""
-    created = "" if settings.get("createschemas", "").lower() == "false" else f"creates {', '.join(schemas)} and "
-    return f"as Flyway does with the schemas it manages, {created}puts {schemas[0]} first on the search_path"
+    said = f"creates {', '.join(schemas)} and " if creates else ""
+    return ([Script(directory / "flyway.conf", created + path)],
+            f"as Flyway does with the schemas it manages, {said}puts {schemas[0]} first on the search_path")
 
 
 def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:
@@ -284,7 +281,9 @@ def _module_and_package(directory: Path) -> tuple[Path, tuple[str, ...]] | None:
 JAVA_MIGRATION = re.compile(r"\b(BaseJavaMigration|JavaMigration|JdbcMigration|SpringJdbcMigration)\b")
 
 
-def module_migrations(directory: Path) -> list[Path]:
+# The tree search's held directories and discovery both ask: the module is walked once per run.
+@functools.lru_cache(maxsize=64)
+def module_migrations(directory: Path) -> tuple[Path, ...]:
     """The Flyway Java migrations anywhere in the module of a `classpath:` location: a class named
     `V<version>__...` that extends Flyway's BaseJavaMigration is a migration of one of the module's
     locations, which its code configures (DSpace adds `org/dspace/storage/rdbms/migration` beside
@@ -293,15 +292,15 @@ def module_migrations(directory: Path) -> list[Path]:
     that follow from one."""
     found = _module_and_package(directory)
     if found is None:
-        return []
+        return ()
     module = found[0]
-    paths = []
+    paths: list[Path] = []
     for root in CODE_ROOTS:
         for folder, subfolders, files in os.walk(module / "src" / "main" / root):  # links not followed
             subfolders.sort()
             paths += [path for name in sorted(files) if CLASS.match(name)
                       and JAVA_MIGRATION.search(_source(path := Path(folder) / name))]
-    return paths
+    return tuple(paths)
 
 
 def _source(path: Path) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 from migration_check.discovery.base import joined_scripts, read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
-from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, is_true, load_data_sql
-from migration_check.discovery.liquibase_entries import INCLUDED, entries_of
+from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
+from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false, is_true
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
     dbms_includes_postgresql,
@@ -219,7 +219,7 @@ def _missing_allowed(kind: str, attributes: dict[str, Any]) -> bool:
     """Whether Liquibase goes on where the include is missing: `errorIfMissing="false"` on an
     include, `errorIfMissingOrEmpty="false"` on an includeAll (apache/fineract's optional
     `db/custom-changelog`)."""
-    return _false(attributes.get("errorIfMissing" if kind == "include" else "errorIfMissingOrEmpty"))
+    return is_false(attributes.get("errorIfMissing" if kind == "include" else "errorIfMissingOrEmpty"))
 
 
 def _ran(earlier: list[ChangeSet]) -> Ran:
@@ -298,7 +298,7 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
     return ChangeSet(
         path=path, id=str(changeset.get("id", "")), author=str(changeset.get("author", "")), sql=sql,
         first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
-        rollback_path=rollback_path or path, run_in_transaction=not _false(changeset.get("runInTransaction")),
+        rollback_path=rollback_path or path, run_in_transaction=not is_false(changeset.get("runInTransaction")),
         skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path, precondition=gate,
         precondition_reason=gate_reason)
 
@@ -354,6 +354,3 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
         return texts[0], None, unsupported
     return joined_scripts(texts), None, unsupported
 
-
-def _false(value: object) -> bool:
-    return str(value).lower() == "false"

@@ -23,6 +23,7 @@ from typing import Any
 
 from pglast.keywords import RESERVED_KEYWORDS
 
+from migration_check.discovery.liquibase_entries import is_false, is_true
 from migration_check.sql.prepared import quote_literal
 
 # Liquibase's type names that PostgreSQL spells otherwise (liquibase.datatype.core, PostgresDatabase).
@@ -126,7 +127,7 @@ def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing
     if default is not None:
         parts.append(f"DEFAULT {default}")
     constraints = column.get("constraints") or {}
-    if str(constraints.get("nullable", "")).lower() == "false" or is_true(constraints.get("primaryKey")):
+    if is_false(constraints.get("nullable")) or is_true(constraints.get("primaryKey")):
         parts.append("NOT NULL")
     if is_true(constraints.get("unique")):
         parts.append(f"CONSTRAINT {name(constraints['uniqueConstraintName'])} UNIQUE"
@@ -210,11 +211,6 @@ def _insert(a: dict[str, Any]) -> str:
     columns = _columns(a)
     return (f"INSERT INTO {table(a)} ({', '.join(name(c.get('name', '')) for c in columns)})"
             f" VALUES ({', '.join(value(c) or 'NULL' for c in columns)});")
-
-
-def is_true(flag: object) -> bool:
-    """A Liquibase boolean attribute (`\"true\"`, `true`) that is true."""
-    return str(flag).lower() == "true"
 
 
 def _alter(a: dict[str, Any], key: str = "tableName") -> str:

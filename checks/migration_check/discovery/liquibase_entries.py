@@ -121,3 +121,13 @@ def _line_of(lines: list[str], kind: str, attributes: dict[str, Any], after: int
     found = next((number for number, line in enumerate(lines[after:], start=after + 1) if text in line and
                   (kind != "changeSet" or "id" in line)), None)
     return found if found is not None else max(after, 1)
+
+
+def is_false(flag: object) -> bool:
+    """A Liquibase boolean attribute that is false (not merely absent)."""
+    return str(flag).lower() == "false"
+
+
+def is_true(flag: object) -> bool:
+    """A Liquibase boolean attribute (`\"true\"`, `true`) that is true."""
+    return str(flag).lower() == "true"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migration_check.discovery.liquibase_changes import is_true
+from migration_check.discovery.liquibase_entries import is_true
 from migration_check.discovery.liquibase_formatted import dbms_includes_postgresql
 
 

@@ -140,11 +140,7 @@ def newer_postgresql(sqlstate: str | None, statement: str | None, server_version
     """`(PostgreSQL 18 reads this statement; this server is 15: ...)` when a syntax error on this
     server is a statement a newer PostgreSQL's grammar accepts, else None."""
     newest = parser.get_postgresql_version()[0]
-    if sqlstate != SYNTAX_ERROR or not statement or server_version // 10000 >= newest:
-        return None
-    try:
-        parse_sql(statement)
-    except parser.ParseError:
+    if sqlstate != SYNTAX_ERROR or not statement or server_version // 10000 >= newest or not reads_as_postgresql(statement):
         return None
     return (f"(PostgreSQL {newest} reads this statement; this server is PostgreSQL {server_version // 10000}: the"
             " migrations are written for a newer one. Check on it: `--pg-bindir DIR`, `--postgres-image IMAGE`"
