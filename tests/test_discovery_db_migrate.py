@@ -14,6 +14,8 @@ from migration_check.errors import FileError
 from migration_check.history.pairing import check_pairing
 from migration_check.model import Status, Transaction
 from migration_check.settings import Settings
+from migration_check.sql.source import SyntaxProblem
+from migration_check.sql.splitter import split_script
 
 
 def loader(stem: str, down: str | None = None) -> str:
@@ -71,8 +73,9 @@ def test_javascript_migrations_are_skipped_and_javascript_downs_are_not_missing(
     })
     found = discover(tmp_path, repo_root=tmp_path)
     api, mixed = found.migrations
-    assert (api.up, api.skip_reason) == (None, JS_UP)
-    assert (mixed.up.path.name, mixed.down, mixed.down_skip_reason) == ("20220102000000-sql-up-js-down-up.sql", None, JS_DOWN)
+    assert (api.up, api.skip_reason) == (None, f"{JS_UP}: its exports.up runs code, not SQL alone (db.createTable, line 1)")
+    assert (mixed.up.path.name, mixed.down, mixed.down_skip_reason) == (
+        "20220102000000-sql-up-js-down-up.sql", None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.dropTable, line 9)")
     assert all(r.status is Status.PASSED for r in check_pairing(found, Settings()) if r.subject == mixed.id)
     # db-migrate requires every .js file of the directory and cannot read a name from this one.
     assert [(s.path.name, s.refused) for s in found.stray_files] == [("helpers.js", True)]
@@ -106,3 +109,91 @@ def test_a_postgresql_environment_beside_others_is_enough(tmp_path: Path) -> Non
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "db-migrate" and ".db-migraterc `migrations-dir`" in found.reason
     assert found.migrations[0].up.transaction is Transaction.NONE
+
+
+def test_sql_written_in_the_module_is_read_at_its_own_lines(tmp_path: Path) -> None:
+    # Unleash/unleash keeps 388 of its 394 migrations so: `db.runSql('...', callback)`.
+    write_files(tmp_path, {
+        "migrations/20220101000000-strings.js": (
+            "'use strict';\n"
+            "exports.up = function (db, cb) {\n"
+            "    db.runSql('ALTER TABLE t ADD \"description\" text;', cb);\n"
+            "};\n"
+            "exports.down = function (db, cb) {\n"
+            "    db.runSql('ALTER TABLE t ' + \"DROP COLUMN description\", cb);\n"
+            "};\n"),
+        "migrations/20220102000000-chained.js": (
+            "module.exports = {\n"
+            "  up(db, callback) {\n"
+            "    db.runSql(`\n"
+            "      CREATE TABLE u (id int);\n"
+            "      -- the index next\n"
+            "    `, (err) => db.runSql('CREATE INDEX u_id ON u (id) -- by id', callback));\n"
+            "  },\n"
+            "  down: async (db) => { await db.runSql(`DROP TABLE u`); },\n"
+            "};\n"),
+        "migrations/20220103000000-declared.js": (
+            "async function up(db) { return db.runSql('SELECT \\'a\\' AS x'); }\n"
+            "export { up };\n"
+            "exports.up = up;\n"),
+    })
+    strings, chained, declared = discover(tmp_path, repo_root=tmp_path).migrations
+    assert (strings.up.path, strings.files) == (tmp_path / "migrations/20220101000000-strings.js",
+                                                (tmp_path / "migrations/20220101000000-strings.js",))
+    [add] = split_script(strings.up)
+    assert (add.sql, add.line, add.column) == ('ALTER TABLE t ADD "description" text', 3, 16)
+    [drop] = split_script(strings.down)
+    assert (drop.sql, drop.line) == ("ALTER TABLE t DROP COLUMN description", 6)
+    create, index = split_script(chained.up)
+    assert [(s.node, s.line, s.column) for s in (create, index)] == [("CreateStmt", 4, 7), ("IndexStmt", 6, 28)]
+    assert [s.line for s in split_script(chained.down)] == [8]
+    assert split_script(declared.up)[0].sql == "SELECT 'a' AS x"
+    assert chained.up.transaction is Transaction.WRAPPED and not any(m.skip_reason for m in (strings, chained, declared))
+
+
+def test_an_error_in_sql_written_in_the_module_is_at_its_line_there(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20220101000000-typo.js": (
+        "exports.up = (db) =>\n  db.runSql(`\n    CREATE TABLE t (id int);\n    CREAT INDEX t_id ON t (id);\n  `);\n")})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    with pytest.raises(SyntaxProblem) as raised:
+        split_script(migration.up)
+    assert (raised.value.line, raised.value.column) == (4, 5)
+
+
+@pytest.mark.parametrize(("up", "said"), [
+    ("exports.up = function (db, cb) { db.createTable('t', { id: 'int' }, cb); };", "(db.createTable, line 1)"),
+    ("exports.up = (db) => db.runSql(`UPDATE t SET v = '${process.env.V}'`);", "(a ${} in its SQL, line 1)"),
+    ("exports.up = function (db, cb) {\n  const sql = 'SELECT 1';\n  db.runSql(sql, cb);\n};", "(a variable, line 2)"),
+    ("exports.up = function (db, cb) {\n  db.runSql('SELECT 1', (err, r) => {\n    if (r.rows.length) cb();\n  });\n};",
+     "(an if, line 3)"),
+    ("exports.up = (db) => db.runSql('UPDATE t SET v = $1', ['x']);", "(query parameters, line 1)"),
+])
+def test_an_export_that_runs_code_is_skipped_naming_the_code_and_its_line(tmp_path: Path, up: str, said: str) -> None:
+    write_files(tmp_path, {"migrations/20220101000000-code.js": up + "\nexports.down = (db) => db.runSql('SELECT 1');\n"})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert migration.up is None and migration.skip_reason == f"{JS_UP}: its exports.up runs code, not SQL alone {said}"
+
+
+def test_a_rollback_that_runs_no_sql_is_empty_and_one_that_runs_code_is_javascript(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/20220101000000-a.js": ("exports.up = (db) => db.runSql('CREATE TABLE a (id int)');\n\n"
+                                           "exports.down = function (db, cb) {\n  cb();\n};\n"),
+        "migrations/20220102000000-b.js": ("exports.up = (db) => db.runSql('CREATE TABLE b (id int)');\n"
+                                           "exports.down = (db, cb) => db.dropTable('b', cb);\n"),
+        "migrations/20220103000000-c.js": "exports.up = (db) => db.runSql('CREATE TABLE c (id int)');\n",
+    })
+    a, b, c = discover(tmp_path, repo_root=tmp_path).migrations
+    assert (a.down.sql, a.down.first_line, split_script(a.down)) == ("", 3, [])
+    assert (b.down, b.down_skip_reason) == (None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.dropTable, line 2)")
+    assert (c.down, c.down_skip_reason) == (None, None)  # no rollback at all: the pairing check says so
+
+
+def test_a_scope_is_not_a_project_of_its_own(tmp_path: Path) -> None:
+    # Unleash's src/migrations/migrations: db-migrate runs a sub-folder only as `up:<scope>`.
+    write_files(tmp_path, {
+        "package.json": '{"scripts": {"db-migrate": "db-migrate --migrations-dir ./src/migrations"}}',
+        "src/migrations/20220101000000-a.js": "exports.up = (db) => db.runSql('CREATE TABLE a (id int)');\n",
+        "src/migrations/migrations/20220102000000-b.js": "exports.up = (db) => db.runSql('CREATE TABLE b (id int)');\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == tmp_path / "src/migrations" and [m.id for m in found.migrations] == ["20220101000000_a"]

@@ -36,19 +36,17 @@ from migration_check.discovery.base import (
     read_sql,
     utc_timestamp,
 )
+from migration_check.discovery.db_migrate_js import read_module
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 MODULE = re.compile(r"^(?P<version>\d{14})-(?P<name>[^.]+)\.js$")
-# A string literal of the module that names one of its SQL files (`'sqls', '2020...-up.sql'` or
-# `'/sqls/2020...-up.sql'`). JavaScript, not SQL: the module's text, not a statement, is read here.
-SQL_FILE = re.compile(r"""['"`](?:[^'"`]*/)?(?P<file>[^'"`/]+-(?P<direction>up|down)\.sql)['"`]""")
 SQL_DIR = "sqls"
 RC_FILE = ".db-migraterc"
 PROJECT_LEVELS = 4
 POSTGRES_DRIVERS = frozenset({"pg", "postgres", "postgresql"})
-JS_UP = "a JavaScript migration (db-migrate's API, no SQL file): not SQL that can be replayed"
-JS_DOWN = "the rollback is JavaScript (its exports.down reads no SQL file): not SQL that can be replayed"
+JS_UP = "a JavaScript migration the replay cannot run"
+JS_DOWN = "a JavaScript rollback the replay cannot run"
 
 
 class DbMigrateLayout(Layout):
@@ -67,13 +65,22 @@ class DbMigrateLayout(Layout):
                            " (or `db-migrate up --non-transactional`)")
     holds_subdirectories = (SQL_DIR,)
 
+    def held_directories(self, directory: Path) -> list[Path]:
+        """`sqls`, and the scopes: a sub-folder of modules runs only when named (`db-migrate
+        up:<folder>`), never as a project of its own (Unleash's src/migrations/migrations)."""
+        try:
+            scopes = [sub for sub in directory.iterdir() if sub.is_dir() and not sub.is_symlink()
+                      and any(MODULE.match(p.name) for p in candidate_files(sub))]
+        except OSError:
+            scopes = []
+        return [*super().held_directories(directory), *scopes]
+
     def detect(self, directory: Path) -> Detection | None:
         modules = [p for p in candidate_files(directory) if MODULE.match(p.name)]
         marked = [p for p in modules if "exports.up" in read_head(p) or "dbmigrate" in read_head(p)]
         if not marked:
             return None
-        sql = sum(1 for p in marked if SQL_FILE.search(read_head(p)))
-        return Detection(score=90, reason=f"{len(marked)} db-migrate modules (exports.up), {sql} of them loading SQL files")
+        return Detection(score=90, reason=f"{len(marked)} db-migrate modules (exports.up)")
 
     def discover(self, directory: Path) -> Discovery:
         where = _where_it_runs(directory)
@@ -106,19 +113,23 @@ class DbMigrateLayout(Layout):
 
 
 def _migration(module: Path, version: str, name: str, transaction: Transaction) -> Migration:
-    text = read_sql(module)
+    reading = read_module(module, read_sql(module))
     scripts: dict[str, Script] = {}
-    for match in SQL_FILE.finditer(text):
-        direction = match["direction"]
+    for direction, (file, line) in reading.sql_files.items():
+        path = module.parent / SQL_DIR / file
+        if not path.is_file():
+            raise FileError(module, line, f"reads {SQL_DIR}/{file}, which does not exist (db-migrate fails there too)")
+        scripts[direction] = Script(path, read_sql(path), transaction=transaction)
+    code: dict[str, tuple[int, str]] = {}
+    for direction, export in reading.exports.items():
         if direction in scripts:
             continue
-        path = module.parent / SQL_DIR / match["file"]
-        if not path.is_file():
-            line = text.count("\n", 0, match.start()) + 1
-            raise FileError(module, line, f"reads {SQL_DIR}/{match['file']}, which does not exist (db-migrate fails there too)")
-        scripts[direction] = Script(path, read_sql(path), transaction=transaction)
+        if export.code is not None:
+            code[direction] = export.code
+        else:  # its SQL in the module itself, at its own lines from the export's
+            scripts[direction] = Script(module, export.sql(), first_line=export.line, transaction=transaction)
     up, down = scripts.get("up"), scripts.get("down")
-    files = (module, *(s.path for s in (up, down) if s is not None))
+    files = (module, *dict.fromkeys(s.path for s in (up, down) if s is not None and s.path != module))
     return Migration(
         version=version,
         name=name,
@@ -126,9 +137,17 @@ def _migration(module: Path, version: str, name: str, transaction: Transaction) 
         up=up,
         down=down,
         files=files,
-        skip_reason=None if up is not None else JS_UP,
-        down_skip_reason=JS_DOWN if up is not None and down is None and "exports.down" in text else None,
+        skip_reason=None if up is not None else _javascript("up", code.get("up")),
+        down_skip_reason=_javascript("down", code["down"]) if up is not None and "down" in code else None,
     )
+
+
+def _javascript(direction: str, code: tuple[int, str] | None) -> str:
+    """Why an export is not SQL the replay can run: the first thing it does besides `db.runSql`."""
+    if code is None:
+        return f"{JS_UP}: no exports.up function found in it"
+    line, what = code
+    return f"{JS_UP if direction == 'up' else JS_DOWN}: its exports.{direction} runs code, not SQL alone ({what}, line {line})"
 
 
 def refuse_other_databases(where: Path) -> None:

@@ -158,3 +158,17 @@ def spaced_between_statements(text: str) -> str:
     for piece in pieces:
         inside[piece.start:piece.stop] = [True] * (piece.stop - piece.start)
     return "".join(" " if char == NO_BREAK_SPACE and not inside[at] else char for at, char in enumerate(text))
+
+
+def closing_of(text: str) -> str:
+    """What closes the last statement of `text` when another piece of SQL follows it: `;` where it
+    leaves one open, on a line of its own after a `--` comment; "" where it ends closed (or is
+    nothing but comments, or does not scan: the replay reports that at its place)."""
+    try:
+        tokens = parser.scan(text)
+    except parser.ParseError:
+        return ""
+    code = [token for token in tokens if token.name not in _COMMENTS]
+    if not code or code[-1].name == "ASCII_59":
+        return ""
+    return "\n;" if tokens[-1].name == "SQL_COMMENT" else ";"
