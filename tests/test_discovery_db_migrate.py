@@ -64,18 +64,18 @@ def test_the_sqls_folder_is_never_a_layout_of_its_own_in_the_tree_search(tmp_pat
 
 def test_javascript_migrations_are_skipped_and_javascript_downs_are_not_missing(tmp_path: Path) -> None:
     write_files(tmp_path, {
-        "migrations/20220101000000-api.js": "exports.up = function(db, cb) { db.createTable('t', {id: 'int'}, cb); };\n",
+        "migrations/20220101000000-api.js": "exports.up = function(db, cb) { db.changeColumn('t', 'id', {type: 'bigint'}, cb); };\n",
         "migrations/20220102000000-sql-up-js-down.js": loader(
-            "20220102000000-sql-up-js-down", down="exports.down = function(db, cb) { db.dropTable('u', cb); };\n"),
+            "20220102000000-sql-up-js-down", down="exports.down = function(db, cb) { db.changeColumn('u', 'id', {type: 'int'}, cb); };\n"),
         "migrations/sqls/20220102000000-sql-up-js-down-up.sql": "create table u (id int);",
         "migrations/helpers.js": "module.exports = {};",
         "migrations/README.md": "docs",
     })
     found = discover(tmp_path, repo_root=tmp_path)
     api, mixed = found.migrations
-    assert (api.up, api.skip_reason) == (None, f"{JS_UP}: its exports.up runs code, not SQL alone (db.createTable, line 1)")
+    assert (api.up, api.skip_reason) == (None, f"{JS_UP}: its exports.up runs code, not SQL alone (db.changeColumn, line 1)")
     assert (mixed.up.path.name, mixed.down, mixed.down_skip_reason) == (
-        "20220102000000-sql-up-js-down-up.sql", None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.dropTable, line 9)")
+        "20220102000000-sql-up-js-down-up.sql", None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.changeColumn, line 9)")
     assert all(r.status is Status.PASSED for r in check_pairing(found, Settings()) if r.subject == mixed.id)
     # db-migrate requires every .js file of the directory and cannot read a name from this one.
     assert [(s.path.name, s.refused) for s in found.stray_files] == [("helpers.js", True)]
@@ -161,7 +161,9 @@ def test_an_error_in_sql_written_in_the_module_is_at_its_line_there(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("up", "said"), [
-    ("exports.up = function (db, cb) { db.createTable('t', { id: 'int' }, cb); };", "(db.createTable, line 1)"),
+    ("exports.up = function (db, cb) { db.changeColumn('t', 'id', { type: 'int' }, cb); };", "(db.changeColumn, line 1)"),
+    ("exports.up = (db, cb) => db.addColumn('t', 'v', { type: 'int', after: 'id' }, cb);",
+     "(db.addColumn with column option 'after', line 1)"),
     ("exports.up = (db) => db.runSql(`UPDATE t SET v = '${process.env.V}'`);", "(a ${} in its SQL, line 1)"),
     ("exports.up = function (db, cb) {\n  const sql = 'SELECT 1';\n  db.runSql(sql, cb);\n};", "(a variable, line 2)"),
     ("exports.up = function (db, cb) {\n  db.runSql('SELECT 1', (err, r) => {\n    if (r.rows.length) cb();\n  });\n};",
@@ -179,12 +181,12 @@ def test_a_rollback_that_runs_no_sql_is_empty_and_one_that_runs_code_is_javascri
         "migrations/20220101000000-a.js": ("exports.up = (db) => db.runSql('CREATE TABLE a (id int)');\n\n"
                                            "exports.down = function (db, cb) {\n  cb();\n};\n"),
         "migrations/20220102000000-b.js": ("exports.up = (db) => db.runSql('CREATE TABLE b (id int)');\n"
-                                           "exports.down = (db, cb) => db.dropTable('b', cb);\n"),
+                                           "exports.down = (db, cb) => db.changeColumn('b', 'id', {}, cb);\n"),
         "migrations/20220103000000-c.js": "exports.up = (db) => db.runSql('CREATE TABLE c (id int)');\n",
     })
     a, b, c = discover(tmp_path, repo_root=tmp_path).migrations
     assert (a.down.sql, a.down.first_line, split_script(a.down)) == ("", 3, [])
-    assert (b.down, b.down_skip_reason) == (None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.dropTable, line 2)")
+    assert (b.down, b.down_skip_reason) == (None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.changeColumn, line 2)")
     assert (c.down, c.down_skip_reason) == (None, None)  # no rollback at all: the pairing check says so
 
 
@@ -197,3 +199,49 @@ def test_a_scope_is_not_a_project_of_its_own(tmp_path: Path) -> None:
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == tmp_path / "src/migrations" and [m.id for m in found.migrations] == ["20220101000000_a"]
+
+
+def test_the_drivers_api_is_replayed_as_the_sql_the_driver_sends(tmp_path: Path) -> None:
+    # Unleash creates its first tables with db.createTable and async.series; db-migrate-pg's
+    # createColumnDef keeps a string default as quoted text ('now()', as the runner sends it).
+    write_files(tmp_path, {"migrations/20220101000000-api.js": (
+        "'use strict';\n"
+        "const async = require('async');\n"
+        "const LABELS = { A: 'first' };\n"
+        "exports.up = function (db, cb) {\n"
+        "  async.series([\n"
+        "    db.createTable.bind(db, 'apps', {\n"
+        "      id: { type: 'int', primaryKey: true, autoIncrement: true },\n"
+        "      name: { type: type.STRING, length: 255, notNull: true, unique: true },\n"
+        "      seen_at: { type: 'timestamptz', defaultValue: new String('now()') },\n"
+        "      created_at: { type: 'timestamp', defaultValue: 'now()' },\n"
+        "      enabled: { type: 'boolean', defaultValue: false },\n"
+        "    }),\n"
+        "    db.createTable.bind(db, 'labels', { columns: {\n"
+        "      app: { type: 'int', primaryKey: true, foreignKey: { name: 'labels_app_fk', table: 'apps',\n"
+        "             mapping: 'id', rules: { onDelete: 'CASCADE' } } },\n"
+        "      label: { type: 'text', primaryKey: true },\n"
+        "    }, ifNotExists: true }),\n"
+        "    db.runSql.bind(db, `INSERT INTO labels (app, label) SELECT id, '${LABELS.A}' FROM apps`),\n"
+        "    db.addIndex.bind(db, 'apps', 'apps_seen', ['seen_at', 'id']),\n"
+        "  ], cb);\n"
+        "};\n"
+        "exports.down = async (db) => {\n"
+        "  await db.removeIndex('apps', 'apps_seen');\n"
+        "  await db.dropTable('labels', { ifExists: true });\n"
+        "  return db.dropTable('apps');\n"
+        "};\n")})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    statements = split_script(migration.up)
+    assert [(s.line, s.sql) for s in statements] == [
+        (6, 'CREATE TABLE  "apps" ("id"   SERIAL PRIMARY KEY, "name" VARCHAR (255) NOT NULL UNIQUE,'
+            ' "seen_at" TIMESTAMP  WITH TIME ZONE DEFAULT now(), "created_at" TIMESTAMP  DEFAULT \'now()\','
+            ' "enabled" BOOLEAN  DEFAULT false)'),
+        (13, 'CREATE TABLE IF NOT EXISTS "labels" ("app" INTEGER  , "label" TEXT  , PRIMARY KEY ("app", "label"))'),
+        (13, 'ALTER TABLE "labels" ADD CONSTRAINT "labels_app_fk" FOREIGN KEY ("app") REFERENCES "apps" ("id")'
+             ' ON DELETE CASCADE ON UPDATE NO ACTION'),
+        (18, "INSERT INTO labels (app, label) SELECT id, 'first' FROM apps"),
+        (19, 'CREATE  INDEX "apps_seen" ON "apps" ("seen_at", "id")'),
+    ]
+    assert [s.sql for s in split_script(migration.down)] == [
+        'DROP INDEX "apps_seen"', 'DROP TABLE IF EXISTS "labels"', 'DROP TABLE  "apps"']

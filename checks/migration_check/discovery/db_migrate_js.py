@@ -24,6 +24,8 @@ from pathlib import Path
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
 
+from migration_check.discovery.db_migrate_api import Unwritable, api_sql
+from migration_check.discovery.js_values import Code, Values, text_of
 from migration_check.sql.lexing import closing_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
@@ -40,7 +42,6 @@ WHAT = {
     "try_statement": "a try", "throw_statement": "a throw", "new_expression": "a new object",
     "template_substitution": "a ${} in its SQL", "array": "query parameters",
 }
-ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
 @dataclass(frozen=True)
@@ -97,12 +98,13 @@ def read_module(path: Path, text: str) -> Module:
     """The module at `path` (its `text`), read with the JavaScript parser."""
     source = text.encode("utf-8")
     root = _parser().parse(source).root_node
+    values = Values(root)
     files: dict[str, tuple[str, int]] = {}
     for node in _strings(root):
-        cooked = _cooked(node)
+        cooked = values.cooked(node)
         if isinstance(cooked, str) and (match := SQL_FILE.search(cooked)):
             files.setdefault(match["direction"], (match["file"], node.start_point.row + 1))
-    exports = {name: _export(function, source) for name, function in _exported_functions(root).items()}
+    exports = {name: _export(function, source, values) for name, function in _exported_functions(root).items()}
     return Module(exports, files)
 
 
@@ -126,23 +128,23 @@ def _exported_functions(root: Node) -> dict[str, Node]:
     for statement in root.named_children:
         target = statement.named_children[0] if statement.type == "export_statement" and statement.named_children else statement
         if target.type == "function_declaration" and (named := target.child_by_field_name("name")) is not None:
-            declared[_text(named)] = target
+            declared[text_of(named)] = target
             if target is not statement:
-                exported[_text(named)] = target
+                exported[text_of(named)] = target
         elif target.type in ("lexical_declaration", "variable_declaration"):
             for declarator in target.named_children:
                 named, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
                 if named is not None and given is not None:
-                    declared[_text(named)] = given
+                    declared[text_of(named)] = given
                     if target is not statement:
-                        exported[_text(named)] = given
+                        exported[text_of(named)] = given
         elif target.type == "expression_statement" and target.named_children:
             exported |= _assigned(target.named_children[0])
     functions: dict[str, Node] = {}
     for direction in DIRECTIONS:
         value = exported.get(direction)
         if isinstance(value, Node) and value.type == "identifier":
-            value = _text(value)
+            value = text_of(value)
         function = declared.get(value) if isinstance(value, str) else value
         if function is not None:
             functions[direction] = function
@@ -155,17 +157,17 @@ def _assigned(expression: Node) -> dict[str, Node | str]:
     left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
     if left is None or right is None:
         return {}
-    target = _text(left)
+    target = text_of(left)
     if target in ("exports", "module.exports") and right.type == "object":
         members: dict[str, Node | str] = {}
         for member in right.named_children:
             if member.type == "pair" and (key := member.child_by_field_name("key")) is not None \
                     and (value := member.child_by_field_name("value")) is not None:
-                members[_text(key)] = value
+                members[text_of(key)] = value
             elif member.type == "method_definition" and (key := member.child_by_field_name("name")) is not None:
-                members[_text(key)] = member
+                members[text_of(key)] = member
             elif member.type == "shorthand_property_identifier":  # `{ up, down }`
-                members[_text(member)] = _text(member)
+                members[text_of(member)] = text_of(member)
         return members
     for prefix in ("exports.", "module.exports."):
         if target.startswith(prefix) and target[len(prefix):] in DIRECTIONS:
@@ -173,11 +175,11 @@ def _assigned(expression: Node) -> dict[str, Node | str]:
     return {}
 
 
-def _export(function: Node, source: bytes) -> Export:
+def _export(function: Node, source: bytes, values: Values) -> Export:
     line = function.start_point.row + 1
     if function.type not in FUNCTIONS:
         return Export(line, code=(line, f"not a function ({function.type.replace('_', ' ')})"))
-    reading = _Reading(source)
+    reading = _Reading(source, values)
     code = reading.function(function, first=True)
     return Export(line, tuple(reading.pieces), code)
 
@@ -185,15 +187,16 @@ def _export(function: Node, source: bytes) -> Export:
 class _Reading:
     """The walk through one export: its SQL pieces in order, until the first thing that is code."""
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, values: Values) -> None:
         self.source = source
+        self.values = values
         self.pieces: list[Piece] = []
         self.db = ""
         self.callbacks: set[str] = set()
 
     def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
         parameters = node.child_by_field_name("parameters") or node.child_by_field_name("parameter")
-        names = [_text(p) for p in (parameters.named_children if parameters is not None and parameters.type ==
+        names = [text_of(p) for p in (parameters.named_children if parameters is not None and parameters.type ==
                                     "formal_parameters" else [parameters] if parameters is not None else [])
                  if p.type == "identifier"]
         if first and names:
@@ -209,7 +212,7 @@ class _Reading:
             return self.function(node)
         if node.type == "call_expression":
             return self.call(node)
-        if node.type == "identifier" and _text(node) in self.callbacks | {"undefined"}:
+        if node.type == "identifier" and text_of(node) in self.callbacks | {"undefined"}:
             return None  # a callback passed on
         if node.type in PLAIN or node.type == "arguments":
             for child in node.children:
@@ -222,67 +225,80 @@ class _Reading:
         callee = node.child_by_field_name("function")
         arguments = node.child_by_field_name("arguments")
         given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-        if callee is not None and callee.type == "identifier" and _text(callee) in self.callbacks:
+        if callee is not None and callee.type == "identifier" and text_of(callee) in self.callbacks:
             return self.walk(arguments) if arguments is not None else None
-        if callee is None or _text(callee) != f"{self.db}.runSql":
+        method = text_of(callee).removeprefix(f"{self.db}.") if callee is not None else ""
+        if callee is None or not self.db or f"{self.db}.{method}" != text_of(callee):
+            if callee is not None and text_of(callee) == "async.series" and given and given[0].type == "array":
+                return self.series(given[0], given[1:])
             return self.code(callee or node)
+        if method == "runSql":
+            return self.run_sql(node, given)
+        return self.api(node, method, given)
+
+    def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         if not given:
             return self.code(node, "db.runSql without SQL")
-        sql = _cooked(given[0])
+        sql = self.values.cooked(given[0])
         if not isinstance(sql, str):
             return self.code(sql if sql is not None else given[0])
         row, column = _content_start(given[0])
         self.pieces.append(Piece(row + 1, _column(self.source, row, column), sql))
-        for rest in given[1:]:
-            if (code := self.walk(rest)) is not None:
+        return self.rest(given[1:])
+
+    def api(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
+        """A call of the driver's schema API, as the SQL the driver sends for it."""
+        values = []
+        callbacks = []
+        for argument in given:
+            if argument.type in FUNCTIONS or (argument.type == "identifier" and text_of(argument) in self.callbacks):
+                callbacks.append(argument)
+                continue
+            try:
+                values.append(self.values.value(argument))
+            except Code as code:
+                return self.code(code.node)
+        try:
+            sql = api_sql(method, values)
+        except Unwritable as exc:
+            return node.start_point.row + 1, str(exc)
+        self.pieces.append(Piece(node.start_point.row + 1, _column(self.source, *node.start_point), sql))
+        return self.rest(callbacks)
+
+    def series(self, tasks: Node, rest: list[Node]) -> tuple[int, str] | None:
+        """`async.series([db.createTable.bind(db, ...), db.runSql.bind(db, '...')], callback)`: each
+        task in turn."""
+        for task in tasks.named_children:
+            if task.type == "comment":
+                continue
+            bound = task.child_by_field_name("function") if task.type == "call_expression" else None
+            arguments = task.child_by_field_name("arguments")
+            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            method = text_of(bound).removeprefix(f"{self.db}.").removesuffix(".bind") if bound is not None else ""
+            if bound is None or text_of(bound) != f"{self.db}.{method}.bind" or not given or text_of(given[0]) != self.db:
+                if (code := self.walk(task)) is not None:
+                    return code
+                continue
+            code = self.run_sql(task, given[1:]) if method == "runSql" else self.api(task, method, given[1:])
+            if code is not None:
+                return code
+        return self.rest(rest)
+
+    def rest(self, arguments: list[Node]) -> tuple[int, str] | None:
+        for argument in arguments:
+            if (code := self.walk(argument)) is not None:
                 return code
         return None
 
     def code(self, node: Node, what: str | None = None) -> tuple[int, str]:
+        if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None:
+            node = callee
         if what is None:
             if node.type in ("member_expression", "identifier"):
-                what = _text(node) if node.type == "member_expression" else f"SQL held in {_text(node)}"
+                what = text_of(node) if node.type == "member_expression" else f"SQL held in {text_of(node)}"
             else:
                 what = WHAT.get(node.type, node.type.replace("_", " "))
         return node.start_point.row + 1, what
-
-
-def _cooked(node: Node) -> str | Node | None:
-    """The value of a string written in the module (a `+` of strings included); else the node that
-    makes it code (a `${}`), or None where it is no string at all."""
-    if node.type == "parenthesized_expression" and node.named_children:
-        return _cooked(node.named_children[0])
-    if node.type == "binary_expression" and (operator := node.child_by_field_name("operator")) is not None \
-            and _text(operator) == "+":
-        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        cooked = [_cooked(side) if side is not None else None for side in (left, right)]
-        if all(isinstance(part, str) for part in cooked):
-            return "".join(part for part in cooked if isinstance(part, str))
-        return next((part for part in cooked if not isinstance(part, str)), None)
-    if node.type not in ("string", "template_string"):
-        return None
-    text = []
-    for child in node.named_children:
-        if child.type == "template_substitution":
-            return child
-        if child.type == "escape_sequence":
-            text.append(_unescaped(_text(child)))
-        elif child.type == "string_fragment":
-            text.append(_text(child))
-    return "".join(text)
-
-
-def _unescaped(escape: str) -> str:
-    body = escape[1:]
-    if body.startswith(("\n", "\r")):
-        return ""  # a line continuation
-    if body[:1] in ("x", "u") and len(body) > 1:
-        digits = body[1:].strip("{}")
-        try:
-            return chr(int(digits, 16))
-        except ValueError:
-            return body
-    return ESCAPES.get(body, body)
 
 
 def _content_start(node: Node) -> tuple[int, int]:
@@ -299,7 +315,3 @@ def _column(source: bytes, row: int, byte_column: int) -> int:
     for _ in range(row):
         start = source.index(b"\n", start) + 1
     return len(source[start:start + byte_column].decode("utf-8", "replace")) + 1
-
-
-def _text(node: Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")

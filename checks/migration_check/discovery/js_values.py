@@ -1,0 +1,141 @@
+"""Values written in a JavaScript module, read from its parse tree (tree-sitter) as JavaScript
+would compute them where that needs no running: strings (escapes, `+`, templates whose `${}` name
+the module's constants), numbers, true, false, null, arrays and objects of those, db-migrate's data
+types (`type.STRING`) and `new String('now()')`. Anything else is code: `Code` carries its node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tree_sitter import Node
+
+from migration_check.discovery.db_migrate_api import DATA_TYPES, Expression, js_string
+
+ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+
+
+class Code(Exception):
+    """What makes a value code: the node, for its line and name."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(node.type)
+        self.node = node
+
+
+class Values:
+    """The module's values, knowing its constants (`const DESCRIPTION = {...}` at the top level,
+    whose values are themselves values)."""
+
+    def __init__(self, root: Node | None = None) -> None:
+        self.constants: dict[str, Any] = {}
+        for statement in root.named_children if root is not None else []:
+            if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
+                continue
+            for declarator in statement.named_children:
+                name, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+                if name is not None and given is not None and name.type == "identifier":
+                    try:
+                        self.constants[text_of(name)] = self.value(given)
+                    except Code:
+                        pass
+
+    def value(self, node: Node) -> Any:
+        """A value written in the module (a string, a number, true, an array, an object of those, a
+        data type such as `type.STRING`, `new String('now()')`, the module's constants); Code at anything else."""
+        kind = node.type
+        if kind in ("string", "template_string", "binary_expression", "parenthesized_expression"):
+            cooked = self.cooked(node)
+            if isinstance(cooked, str):
+                return cooked
+            raise Code(cooked if cooked is not None else node)
+        if kind in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[kind]
+        if kind == "number":
+            text = text_of(node).replace("_", "")
+            try:
+                return int(text, 0)
+            except ValueError:
+                try:
+                    return float(text)
+                except ValueError:
+                    raise Code(node) from None
+        if kind == "unary_expression" and text_of(node).startswith("-") and node.named_children:
+            return -self.value(node.named_children[0])
+        if kind == "array":
+            return [self.value(item) for item in node.named_children if item.type != "comment"]
+        if kind == "object":
+            found = {}
+            for member in node.named_children:
+                key = member.child_by_field_name("key") if member.type == "pair" else None
+                value = member.child_by_field_name("value") if member.type == "pair" else None
+                if member.type == "comment":
+                    continue
+                if key is None or value is None:
+                    raise Code(member)
+                found[self.cooked(key) if key.type == "string" else text_of(key)] = self.value(value)
+            return found
+        if kind == "identifier" and text_of(node) in self.constants:
+            return self.constants[text_of(node)]
+        if kind == "member_expression" and (prop := node.child_by_field_name("property")) is not None:
+            owner = node.child_by_field_name("object")
+            if owner is not None and owner.type == "identifier" and text_of(owner) in self.constants:
+                value = self.constants[text_of(owner)]
+                if isinstance(value, dict) and text_of(prop) in value:
+                    return value[text_of(prop)]
+            elif text_of(prop) in DATA_TYPES and text_of(node).split(".")[-2] in ("type", "dataType"):
+                return DATA_TYPES[text_of(prop)]
+        if kind == "new_expression" and text_of(node.child_by_field_name("constructor") or node) == "String":
+            arguments = node.child_by_field_name("arguments")
+            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            if len(given) == 1 and isinstance(text := self.value(given[0]), str):
+                return Expression(text)
+        raise Code(node)
+
+    def cooked(self, node: Node) -> str | Node | None:
+        """The value of a string written in the module (a `+` of strings included); else the node that
+        makes it code (a `${}`), or None where it is no string at all."""
+        if node.type == "parenthesized_expression" and node.named_children:
+            return self.cooked(node.named_children[0])
+        if node.type == "binary_expression" and (operator := node.child_by_field_name("operator")) is not None \
+                and text_of(operator) == "+":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            cooked = [self.cooked(side) if side is not None else None for side in (left, right)]
+            if all(isinstance(part, str) for part in cooked):
+                return "".join(part for part in cooked if isinstance(part, str))
+            return next((part for part in cooked if not isinstance(part, str)), None)
+        if node.type not in ("string", "template_string"):
+            return None
+        text = []
+        for child in node.named_children:
+            if child.type == "template_substitution":
+                try:  # a constant of the module, as JavaScript prints it
+                    value = self.value(child.named_children[0]) if child.named_children else None
+                except Code:
+                    return child
+                if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                    return child
+                text.append(js_string(value))
+                continue
+            if child.type == "escape_sequence":
+                text.append(_unescaped(text_of(child)))
+            elif child.type == "string_fragment":
+                text.append(text_of(child))
+        return "".join(text)
+
+
+def _unescaped(escape: str) -> str:
+    body = escape[1:]
+    if body.startswith(("\n", "\r")):
+        return ""  # a line continuation
+    if body[:1] in ("x", "u") and len(body) > 1:
+        digits = body[1:].strip("{}")
+        try:
+            return chr(int(digits, 16))
+        except ValueError:
+            return body
+    return ESCAPES.get(body, body)
+
+
+def text_of(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
