@@ -245,3 +245,9 @@ def test_the_drivers_api_is_replayed_as_the_sql_the_driver_sends(tmp_path: Path)
     ]
     assert [s.sql for s in split_script(migration.down)] == [
         'DROP INDEX "apps_seen"', 'DROP TABLE IF EXISTS "labels"', 'DROP TABLE  "apps"']
+
+
+def test_a_module_the_parser_cannot_read_is_skipped_at_its_line(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20220101000000-broken.js": "exports.up = function (db, cb) {\n  db.runSql('SELECT 1', cb) +;\n};\n"})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert migration.up is None and migration.skip_reason.endswith("(JavaScript the parser cannot read, line 2)")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import tree_sitter_javascript
 from tree_sitter import Language, Node, Parser
@@ -41,6 +40,7 @@ WHAT = {
     "lexical_declaration": "a variable", "variable_declaration": "a variable", "assignment_expression": "an assignment",
     "try_statement": "a try", "throw_statement": "a throw", "new_expression": "a new object",
     "template_substitution": "a ${} in its SQL", "array": "query parameters",
+    "ERROR": "JavaScript the parser cannot read",
 }
 
 
@@ -94,8 +94,8 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_javascript.language()))
 
 
-def read_module(path: Path, text: str) -> Module:
-    """The module at `path` (its `text`), read with the JavaScript parser."""
+def read_module(text: str) -> Module:
+    """A module's text, read with the JavaScript parser."""
     source = text.encode("utf-8")
     root = _parser().parse(source).root_node
     values = Values(root)
@@ -179,9 +179,20 @@ def _export(function: Node, source: bytes, values: Values) -> Export:
     line = function.start_point.row + 1
     if function.type not in FUNCTIONS:
         return Export(line, code=(line, f"not a function ({function.type.replace('_', ' ')})"))
+    if function.has_error:  # tree-sitter recovers; what it recovered is not what node would run
+        return Export(line, code=(_first_error(function).start_point.row + 1, WHAT["ERROR"]))
     reading = _Reading(source, values)
     code = reading.function(function, first=True)
     return Export(line, tuple(reading.pieces), code)
+
+
+def _first_error(node: Node) -> Node:
+    for child in node.children:
+        if child.is_error or child.is_missing:
+            return child
+        if child.has_error:
+            return _first_error(child)
+    return node
 
 
 class _Reading:
