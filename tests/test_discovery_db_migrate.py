@@ -251,3 +251,31 @@ def test_a_module_the_parser_cannot_read_is_skipped_at_its_line(tmp_path: Path) 
     write_files(tmp_path, {"migrations/20220101000000-broken.js": "exports.up = function (db, cb) {\n  db.runSql('SELECT 1', cb) +;\n};\n"})
     [migration] = discover(tmp_path, repo_root=tmp_path).migrations
     assert migration.up is None and migration.skip_reason.endswith("(JavaScript the parser cannot read, line 2)")
+
+
+def test_a_promise_chain_runs_in_its_order(tmp_path: Path) -> None:
+    # db-migrate's template returns promises: `db.createTable(...).then(() => db.addColumn(...))`.
+    write_files(tmp_path, {"migrations/20220101000000-chain.js": (
+        "exports.up = function (db) {\n"
+        "  return db\n"
+        "    .createTable('projects', {\n"
+        "      id: { type: 'int', primaryKey: true, autoIncrement: true },\n"
+        "      created_at: { type: 'timestamptz', defaultValue: new String('CURRENT_TIMESTAMP') },\n"
+        "    })\n"
+        "    .then(() =>\n"
+        "      db.addColumn('todos', 'project_id', { type: 'int',\n"
+        "        foreignKey: { name: 'todo_project_fk', table: 'projects', mapping: 'id' } }))\n"
+        "    .then(() => db.runSql('UPDATE todos SET project_id = 1'));\n"
+        "};\n"
+        "exports.down = (db) => db.removeColumn('todos', 'project_id').then(() => db.dropTable('projects'));\n")})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [(s.line, s.sql) for s in split_script(migration.up)] == [
+        (2, 'CREATE TABLE  "projects" ("id"   SERIAL PRIMARY KEY, "created_at" TIMESTAMP  WITH TIME ZONE'
+            ' DEFAULT CURRENT_TIMESTAMP)'),
+        (8, 'ALTER TABLE "todos" ADD COLUMN "project_id" INTEGER'),
+        (8, 'ALTER TABLE "todos" ADD CONSTRAINT "todo_project_fk" FOREIGN KEY ("project_id") REFERENCES "projects" ("id")'
+            ' ON DELETE NO ACTION ON UPDATE NO ACTION'),
+        (10, "UPDATE todos SET project_id = 1"),
+    ]
+    assert [s.sql for s in split_script(migration.down)] == [
+        'ALTER TABLE "todos" DROP COLUMN "project_id"', 'DROP TABLE  "projects"']

@@ -186,6 +186,19 @@ def _export(function: Node, source: bytes, values: Values) -> Export:
     return Export(line, tuple(reading.pieces), code)
 
 
+def _member(node: Node | None) -> tuple[Node | None, str]:
+    """(object, property) of `object.property`; (None, "") for anything else."""
+    if node is None or node.type != "member_expression":
+        return None, ""
+    owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+    return (owner, text_of(member)) if owner is not None and member is not None else (None, "")
+
+
+def _arguments(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
 def _first_error(node: Node) -> Node:
     for child in node.children:
         if child.is_error or child.is_missing:
@@ -234,18 +247,28 @@ class _Reading:
 
     def call(self, node: Node) -> tuple[int, str] | None:
         callee = node.child_by_field_name("function")
-        arguments = node.child_by_field_name("arguments")
-        given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+        given = _arguments(node)
         if callee is not None and callee.type == "identifier" and text_of(callee) in self.callbacks:
-            return self.walk(arguments) if arguments is not None else None
-        method = text_of(callee).removeprefix(f"{self.db}.") if callee is not None else ""
-        if callee is None or not self.db or f"{self.db}.{method}" != text_of(callee):
-            if callee is not None and text_of(callee) == "async.series" and given and given[0].type == "array":
-                return self.series(given[0], given[1:])
-            return self.code(callee or node)
-        if method == "runSql":
-            return self.run_sql(node, given)
-        return self.api(node, method, given)
+            return self.rest(given)
+        owner, member = _member(callee)
+        if owner is not None and self.db and owner.type == "identifier" and text_of(owner) == self.db:
+            return self.run_sql(node, given) if member == "runSql" else self.api(node, member, given)
+        if owner is not None and member == "then" and owner.type == "call_expression":
+            # a promise chain: the call, then what its callbacks run
+            return self.walk(owner) or self.rest(given)
+        if owner is not None and text_of(owner) == "async" and member == "series" and given and given[0].type == "array":
+            return self.series(given[0], given[1:])
+        return self.code(callee or node)
+
+    def method_bound(self, task: Node) -> str | None:
+        """The driver's method a task of async.series binds (`db.createTable.bind(db, ...)`)."""
+        owner, member = _member(task.child_by_field_name("function") if task.type == "call_expression" else None)
+        if owner is None or member != "bind":
+            return None
+        driver, method = _member(owner)
+        given = _arguments(task)
+        bound_to_db = given and text_of(given[0]) == self.db
+        return method if driver is not None and text_of(driver) == self.db and bound_to_db else None
 
     def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         if not given:
@@ -282,15 +305,12 @@ class _Reading:
         for task in tasks.named_children:
             if task.type == "comment":
                 continue
-            bound = task.child_by_field_name("function") if task.type == "call_expression" else None
-            arguments = task.child_by_field_name("arguments")
-            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            method = text_of(bound).removeprefix(f"{self.db}.").removesuffix(".bind") if bound is not None else ""
-            if bound is None or text_of(bound) != f"{self.db}.{method}.bind" or not given or text_of(given[0]) != self.db:
-                if (code := self.walk(task)) is not None:
-                    return code
-                continue
-            code = self.run_sql(task, given[1:]) if method == "runSql" else self.api(task, method, given[1:])
+            method = self.method_bound(task)
+            if method is None:
+                code = self.walk(task)
+            else:
+                given = _arguments(task)[1:]
+                code = self.run_sql(task, given) if method == "runSql" else self.api(task, method, given)
             if code is not None:
                 return code
         return self.rest(rest)
