@@ -162,8 +162,8 @@ def test_an_error_in_sql_written_in_the_module_is_at_its_line_there(tmp_path: Pa
 
 @pytest.mark.parametrize(("up", "said"), [
     ("exports.up = function (db, cb) { db.changeColumn('t', 'id', { type: 'int' }, cb); };", "(db.changeColumn, line 1)"),
-    ("exports.up = (db, cb) => db.addColumn('t', 'v', { type: 'int', after: 'id' }, cb);",
-     "(db.addColumn with column option 'after', line 1)"),
+    ("exports.up = (db, cb) => db.addColumn('t', 'v', { type: 'int', unsigned: true, defaultValue: { special: 'NOW' } }, cb);",
+     "(db.addColumn with default {'special': 'NOW'}, line 1)"),
     ("exports.up = (db) => db.runSql(`UPDATE t SET v = '${process.env.V}'`);", "(a ${} in its SQL, line 1)"),
     ("exports.up = function (db, cb) {\n  const sql = 'SELECT 1';\n  db.runSql(sql, cb);\n};", "(a variable, line 2)"),
     ("exports.up = function (db, cb) {\n  db.runSql('SELECT 1', (err, r) => {\n    if (r.rows.length) cb();\n  });\n};",
@@ -211,7 +211,7 @@ def test_the_drivers_api_is_replayed_as_the_sql_the_driver_sends(tmp_path: Path)
         "exports.up = function (db, cb) {\n"
         "  async.series([\n"
         "    db.createTable.bind(db, 'apps', {\n"
-        "      id: { type: 'int', primaryKey: true, autoIncrement: true },\n"
+        "      id: { type: 'int', primaryKey: true, autoIncrement: true, unsigned: true },\n"
         "      name: { type: type.STRING, length: 255, notNull: true, unique: true },\n"
         "      seen_at: { type: 'timestamptz', defaultValue: new String('now()') },\n"
         "      created_at: { type: 'timestamp', defaultValue: 'now()' },\n"
@@ -259,7 +259,7 @@ def test_a_promise_chain_runs_in_its_order(tmp_path: Path) -> None:
         "exports.up = function (db) {\n"
         "  return db\n"
         "    .createTable('projects', {\n"
-        "      id: { type: 'int', primaryKey: true, autoIncrement: true },\n"
+        "      id: { type: 'int', primaryKey: true, autoIncrement: true, unsigned: true },\n"
         "      created_at: { type: 'timestamptz', defaultValue: new String('CURRENT_TIMESTAMP') },\n"
         "    })\n"
         "    .then(() =>\n"

@@ -33,8 +33,6 @@ SQL_TYPES = {
     "binary": "BINARY", "boolean": "BOOLEAN", "decimal": "DECIMAL", "char": "CHAR", "date": "DATE",
     "smallint": "SMALLINT",
 }
-SPEC_KEYS = frozenset({"type", "length", "primaryKey", "autoIncrement", "notNull", "unique", "defaultValue",
-                       "foreignKey", "comment"})
 WITH_ZONE = re.compile(r"^(time|timestamp)tz$")
 
 
@@ -136,9 +134,8 @@ WRITERS: dict[str, Any] = {
 
 def _column(name: str, spec: dict[str, Any], table: str, emit_primary_key: bool, after: list[str]) -> str:
     """createColumnDef and createColumnConstraint (db-migrate-pg), with what runs after the table
-    or column is made (its foreign key, its comment) added to `after`."""
-    if unknown := set(spec) - SPEC_KEYS:
-        raise Unwritable(f"column option {sorted(unknown)[0]!r}")
+    or column is made (its foreign key, its comment) added to `after`. Options it does not read
+    (MySQL's `unsigned`, `after`) it leaves out, as the driver does."""
     kind = spec["type"]
     if not isinstance(kind, str):
         raise Unwritable(f"column type {kind!r}")
