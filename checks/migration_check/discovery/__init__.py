@@ -38,6 +38,7 @@ from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.hasura import HasuraLayout
 from migration_check.discovery.liquibase import LiquibaseLayout
+from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
@@ -319,6 +320,11 @@ def discover(
     `ignore` holds glob patterns (matched against file names and repository-relative paths) of
     files that are not migrations and must not be reported as stray.
     """
+    with listings_kept():
+        return _discover(path, format_name, repo_root, ignore)
+
+
+def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignore: list[str] | None) -> Project:
     path = path.resolve()
     if not path.exists():
         raise UsageError(f"{path}: no such directory")

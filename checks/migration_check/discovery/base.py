@@ -21,11 +21,11 @@ from typing import ClassVar
 import yaml
 
 from migration_check.discovery.bookkeeping import Bookkeeping
+from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
 # Files that live beside migrations in real repositories and are never migrations.
-IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md", "atlas.sum"})
 
 
 @dataclass(frozen=True)
@@ -202,16 +202,6 @@ def version_sort_key(version: str) -> tuple:
     return (tuple(key), version)
 
 
-def candidate_files(directory: Path) -> list[Path]:
-    """Regular files directly in `directory`, sorted, without the well-known non-migrations."""
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.name not in IGNORED_NAMES)
-
-
-def candidate_directories_in(directory: Path) -> list[Path]:
-    """Sub-directories of `directory`, sorted (per-directory layouts: Prisma, diesel)."""
-    return sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
 def utc_timestamp(now: datetime) -> str:
     return now.strftime("%Y%m%d%H%M%S")
 
@@ -363,9 +353,13 @@ def within_repository(directory: Path) -> list[Path]:
     return up_to_repository_root(directory) if repository_root(directory) is not None else [directory]
 
 
+@per_discovery
 def repository_root(directory: Path) -> Path | None:
     """The first of the directory and its parents that holds `.git`; None outside a repository."""
-    return next((folder for folder in [directory, *directory.parents] if (folder / ".git").exists()), None)
+    if (directory / ".git").exists():
+        return directory
+    # a parent's answer is shared by its sub-directories (kept within one discovery)
+    return repository_root(directory.parent) if directory.parent != directory else None
 
 
 def joined_scripts(texts: list[str]) -> str:

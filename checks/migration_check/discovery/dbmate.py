@@ -34,7 +34,6 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_files,
     counted,
     read_head,
     read_sql,
@@ -42,6 +41,7 @@ from migration_check.discovery.base import (
     split_lines,
     utc_timestamp,
 )
+from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction

@@ -21,14 +21,8 @@ from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import (
-    Detection,
-    Discovery,
-    Layout,
-    candidate_directories_in,
-    candidate_files,
-    read_sql,
-)
+from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
+from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.errors import read_utf8
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 

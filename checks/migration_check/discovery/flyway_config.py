@@ -21,6 +21,8 @@ from types import MappingProxyType
 
 import yaml
 
+from migration_check.discovery.listing import per_discovery
+
 CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 PREFIXES = ("spring.flyway.", "quarkus.flyway.", "flyway.")
 
@@ -71,7 +73,13 @@ def normalised(key: str) -> str:
     return key.replace("-", "").lower()
 
 
-def _folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
+@per_discovery
+def _folder_settings(folder: Path) -> tuple[tuple[str, str], ...]:
+    # The tree search asks for every directory it passes, and their parents are mostly shared.
+    return tuple(_read_folder_settings(folder))
+
+
+def _read_folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")):
         yield from _flyway_keys(dict(read_properties(path)), own=path.name.endswith(".sql.conf"))
     for path in _application(folder, "application*.properties"):

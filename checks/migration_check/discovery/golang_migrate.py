@@ -15,7 +15,6 @@ from migration_check.discovery.base import (
     Discovery,
     FileRole,
     Layout,
-    candidate_files,
     files_named,
     implicit_empty_downs,
     pair_forward_and_rollback,
@@ -23,6 +22,7 @@ from migration_check.discovery.base import (
     with_transactions,
 )
 from migration_check.discovery.go_templates import templates_skipped
+from migration_check.discovery.listing import candidate_files
 from migration_check.errors import InfrastructureError
 from migration_check.git_command import git_process, git_succeeds
 from migration_check.model import RollbackPolicy, Transaction

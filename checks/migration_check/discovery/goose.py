@@ -40,7 +40,6 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_files,
     counted,
     implicit_empty_downs,
     read_head,
@@ -51,6 +50,7 @@ from migration_check.discovery.base import (
     version_sort_key,
 )
 from migration_check.discovery.goose_envsub import SubstitutionError, expand
+from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction

@@ -36,8 +36,6 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_directories_in,
-    candidate_files,
     counted,
     joined_scripts,
     read_sql,
@@ -45,6 +43,7 @@ from migration_check.discovery.base import (
     repository_root,
     up_to_repository_root,
 )
+from migration_check.discovery.listing import candidate_directories_in, candidate_files, per_discovery
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
@@ -162,6 +161,7 @@ def project_config(directory: Path) -> tuple[Path, dict[str, Any], Path] | None:
     return None
 
 
+@per_discovery
 def project_file(project: Path) -> tuple[Path, dict[str, Any], bool] | None:
     """The Hasura project file of the folder, read, and whether only Hasura writes such a file: its
     config.yaml, else the template of one a repository keeps instead (config.yaml holds the admin

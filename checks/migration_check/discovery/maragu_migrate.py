@@ -31,13 +31,13 @@ from migration_check.discovery.base import (
     Discovery,
     FileRole,
     Layout,
-    candidate_files,
     files_named,
     implicit_empty_downs,
     pair_forward_and_rollback,
     with_transactions,
 )
 from migration_check.discovery.golang_migrate import up_and_down_files
+from migration_check.discovery.listing import candidate_files
 from migration_check.model import RollbackPolicy, Transaction
 
 # Go's \w is ASCII: [0-9A-Za-z_].

@@ -31,15 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, NamedTuple
 
-from migration_check.discovery.base import (
-    Detection,
-    Discovery,
-    Layout,
-    candidate_files,
-    files_named,
-    read_sql,
-    version_sort_key,
-)
+from migration_check.discovery.base import Detection, Discovery, Layout, files_named, read_sql, version_sort_key
+from migration_check.discovery.listing import candidate_files
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
 
 FILE = re.compile(r"^(?P<version>\d+)[_-](?P<rest>.+)\.sql$", re.IGNORECASE)

@@ -33,7 +33,6 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_files,
     files_named,
     implicit_empty_downs,
     read_sql,
@@ -41,6 +40,7 @@ from migration_check.discovery.base import (
 )
 from migration_check.discovery.go_templates import requires_pop, templates_skipped
 from migration_check.discovery.golang_migrate import up_and_down_files
+from migration_check.discovery.listing import candidate_files
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>[^.]+)(?P<dialect>\.[a-z0-9]+)?(?P<autocommit>\.autocommit)?"

@@ -32,13 +32,12 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_directories_in,
-    candidate_files,
     read_sql,
     setting_line,
     utc_timestamp,
     version_sort_key,
 )
+from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.discovery.node_packages import versions_of
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction

@@ -41,7 +41,6 @@ from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery.base import (
-    IGNORED_NAMES,
     Detection,
     Discovery,
     Layout,
@@ -50,6 +49,7 @@ from migration_check.discovery.base import (
     setting_line,
     within_repository,
 )
+from migration_check.discovery.listing import IGNORED_NAMES
 from migration_check.discovery.locate import searched_directories
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError

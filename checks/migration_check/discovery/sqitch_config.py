@@ -16,6 +16,8 @@ import configparser
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_check.discovery.listing import per_discovery
+
 CONF = "sqitch.conf"
 PLAN = "sqitch.plan"
 GIT_TRUE = frozenset({"true", "yes", "on", "1"})
@@ -44,6 +46,7 @@ class SqitchPaths:
         return {"deploy": self.deploy_dir, "revert": self.revert_dir, "verify": self.verify_dir}[kind]
 
 
+@per_discovery
 def sqitch_paths(directory: Path) -> SqitchPaths:
     """The plan and script directories sqitch would use when run in `directory`."""
     settings = _read(directory / CONF)

@@ -35,7 +35,6 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_files,
     counted,
     implicit_empty_downs,
     read_head,
@@ -46,6 +45,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
 )
 from migration_check.discovery.goose import annotated_section, parsed_pieces
+from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import sql_migrate_environments
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction

@@ -29,12 +29,12 @@ from migration_check.discovery.base import (
     Discovery,
     FileRole,
     Layout,
-    candidate_files,
     files_named,
     pair_forward_and_rollback,
     utc_timestamp,
     with_transactions,
 )
+from migration_check.discovery.listing import candidate_files
 from migration_check.model import RollbackPolicy, Script, Transaction
 
 NO_TRANSACTION = "-- no-transaction"

@@ -26,11 +26,11 @@ from migration_check.discovery.base import (
     Discovery,
     FileRole,
     Layout,
-    candidate_files,
     files_named,
     pair_forward_and_rollback,
     utc_timestamp,
 )
+from migration_check.discovery.listing import candidate_files
 from migration_check.model import RollbackPolicy
 
 # Lenient on purpose: the naming check, not discovery, decides whether a name is well formed.

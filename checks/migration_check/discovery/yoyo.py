@@ -32,13 +32,13 @@ from migration_check.discovery.base import (
     Detection,
     Discovery,
     Layout,
-    candidate_files,
     implicit_empty_downs,
     read_head,
     read_sql,
     split_lines,
     utc_timestamp,
 )
+from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.yoyo_python import PythonMigration, imports_steps, read_python_migration, script_of
 from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction

@@ -1,0 +1,71 @@
+"""The files and sub-directories a layout looks at in a directory, each directory listed once per
+discovery."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+IGNORED_NAMES = frozenset({".keep", ".gitkeep", ".DS_Store", "README.md", "README", "readme.md", "atlas.sum"})
+
+
+# Within one discovery every layout asks about every directory the tree search passes (about
+# twenty times each: its listing, the runners' configuration in it and its parents): each answer
+# is worked out once then. Outside one, nothing is kept (files change between runs).
+_KEPT: contextvars.ContextVar[dict[tuple[object, ...], object] | None] = contextvars.ContextVar("kept", default=None)
+
+Result = TypeVar("Result")
+
+
+@contextlib.contextmanager
+def listings_kept() -> Iterator[None]:
+    """Keep what `per_discovery` functions answer for the duration of one discovery."""
+    token = _KEPT.set({})
+    try:
+        yield
+    finally:
+        _KEPT.reset(token)
+
+
+def per_discovery(function: Callable[[Path], Result]) -> Callable[[Path], Result]:
+    """`function` of a directory, answered once per discovery (it must only read the tree)."""
+
+    @functools.wraps(function)
+    def kept(directory: Path) -> Result:
+        store = _KEPT.get()
+        if store is None:
+            return function(directory)
+        key = (function, directory)
+        if key not in store:
+            store[key] = function(directory)
+        return store[key]  # type: ignore[return-value]
+
+    return kept
+
+
+@dataclass(frozen=True)
+class _Listing:
+    files: tuple[Path, ...]
+    directories: tuple[Path, ...]
+
+
+def candidate_files(directory: Path) -> list[Path]:
+    """Regular files directly in `directory`, sorted, without the well-known non-migrations."""
+    return list(_listing(directory).files)
+
+
+def candidate_directories_in(directory: Path) -> list[Path]:
+    """Sub-directories of `directory`, sorted (per-directory layouts: Prisma, diesel)."""
+    return list(_listing(directory).directories)
+
+
+@per_discovery
+def _listing(directory: Path) -> _Listing:
+    entries = sorted(directory.iterdir())
+    return _Listing(tuple(p for p in entries if p.is_file() and p.name not in IGNORED_NAMES),
+                    tuple(p for p in entries if p.is_dir() and not p.name.startswith(".")))
