@@ -41,6 +41,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "sqlx": ("migrations/20240108100000_add_coupons.up.sql", 3),
     "supabase": ("supabase/migrations/20240107100000_add_coupons.sql", 3),
     "timestamp": ("migrations/20240108100000_add_coupons.sql", 3),
+    "typeorm": ("src/migrations/1704708000000-AddCoupons.ts", 9),
     "yoyo": ("migrations/20240105_04_nO9pQ-add-coupons.sql", 5),
 }
 FORGOTTEN = {  # format -> (file of the statement that created what the rollback leaves behind, that object)
@@ -60,6 +61,7 @@ FORGOTTEN = {  # format -> (file of the statement that created what the rollback
     "sqlx": ("migrations/20240105100000_create_customers.up.sql", "touch_updated_at"),
     "supabase": ("supabase/migrations/20240105100000_create_profiles.sql", "handle_new_user"),
     "timestamp": ("migrations/20240105100000_create_customers.sql", "touch_updated_at"),
+    "typeorm": ("src/migrations/1704448800000-CreateCustomers.ts", "touch_updated_at"),
     "yoyo": ("migrations/20240105_01_aB3dE-create-customers.sql", "touch_updated_at"),
 }
 SKIPPED = {  # format -> words of a skip reason the clean run must report

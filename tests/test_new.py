@@ -136,3 +136,11 @@ def test_db_migrate_gets_a_module_and_its_two_sql_files(tmp_path: Path) -> None:
         "20250906120000-add-index.js", "sqls/20250906120000-add-index-up.sql", "sqls/20250906120000-add-index-down.sql"]
     added = discover(tmp_path).migrations[-1]
     assert (added.up.path, added.down.path) == (created[1], created[2])
+
+
+def test_typeorm_gets_a_class_whose_name_ends_in_its_timestamp(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="typeorm"), "add_user_preferences", NOW)
+    assert names(created) == ["1757160000000-AddUserPreferences.ts"]
+    project = discover(tmp_path, "typeorm")
+    assert [m.id for m in project.migrations] == ["AddUserPreferences1757160000000"]
+    assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}

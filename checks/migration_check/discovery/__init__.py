@@ -49,6 +49,7 @@ from migration_check.discovery.sql_migrate import SqlMigrateLayout
 from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
+from migration_check.discovery.typeorm import TypeOrmLayout
 from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
@@ -74,6 +75,7 @@ LAYOUTS: dict[str, Layout] = {
         FlywayLayout(),
         DbmateLayout(),
         DbMigrateLayout(),
+        TypeOrmLayout(),
         GooseLayout(),
         SqlMigrateLayout(),
         PopLayout(),

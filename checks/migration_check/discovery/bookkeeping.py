@@ -200,3 +200,13 @@ DB_MIGRATE = Bookkeeping(
     applied=lambda m: [_q("INSERT INTO migrations (name, run_on) VALUES ({}, now())", f"/{m.version}-{m.name}")],
     reverted=lambda m, _newest: [_q("DELETE FROM migrations WHERE name = {}", f"/{m.version}-{m.name}")],
 )
+
+# TypeORM (MigrationExecutor): a row per migration, its timestamp and its class name, written after
+# its up (in the transaction of all pending migrations, by default) and deleted after its down.
+TYPEORM = Bookkeeping(
+    table="public.migrations",
+    create=('CREATE TABLE IF NOT EXISTS "migrations" ("id" SERIAL NOT NULL PRIMARY KEY, "timestamp" bigint NOT NULL,'
+            ' "name" character varying NOT NULL)'),
+    applied=lambda m: [_q('INSERT INTO "migrations" ("timestamp", "name") VALUES ({}, {})', int(m.version), m.id)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "migrations" WHERE "timestamp" = {} AND "name" = {}', int(m.version), m.id)],
+)

@@ -1,0 +1,237 @@
+"""Reading what a migration written in JavaScript or TypeScript runs, with tree-sitter's parsers,
+never by searching its text.
+
+A runner calls the migration's function with its driver (db-migrate's `db`, TypeORM's
+`queryRunner`). The function is read as SQL when all it does is send SQL written in the module
+through the driver's method for it (a string, a template whose `${}` name the module's constants,
+or a `+` of those; several calls, chained by callbacks, `.then` or `await`, in order) and call or
+pass on its callbacks; anything else (SQL the code builds, a branch on what a query returned, a
+loop) is code the replay cannot run, and the first such thing is named with its line. Each piece
+of SQL keeps its place in the file (`Export.sql`), so an error in it is at the module's line.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import tree_sitter_javascript
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser
+
+from migration_check.discovery.js_values import Values, text_of
+from migration_check.sql.lexing import closing_of
+
+FUNCTIONS = frozenset({"function_expression", "arrow_function", "function_declaration", "method_definition",
+                       "generator_function", "function"})
+# What a migration function may hold around its SQL calls without doing anything else.
+PLAIN = frozenset({"program", "statement_block", "expression_statement", "return_statement", "await_expression",
+                   "parenthesized_expression", "comment", "empty_statement", "null", "undefined", "true", "false",
+                   "as_expression", "non_null_expression"})
+WHAT = {
+    "if_statement": "an if", "ternary_expression": "a condition", "switch_statement": "a switch",
+    "for_statement": "a loop", "for_in_statement": "a loop", "while_statement": "a loop", "do_statement": "a loop",
+    "lexical_declaration": "a variable", "variable_declaration": "a variable", "assignment_expression": "an assignment",
+    "try_statement": "a try", "throw_statement": "a throw", "new_expression": "a new object",
+    "template_substitution": "a ${} in its SQL", "array": "query parameters",
+    "ERROR": "JavaScript the parser cannot read",
+}
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One `runSql` of SQL written in the module, where that SQL starts (1-based line and column)."""
+
+    line: int
+    column: int
+    sql: str
+
+
+@dataclass(frozen=True)
+class Export:
+    """What the module's `up` or `down` runs: its SQL in order, or the first thing it does besides
+    (line, what), which the replay cannot run."""
+
+    line: int
+    pieces: tuple[Piece, ...] = ()
+    code: tuple[int, str] | None = None
+
+    def sql(self) -> str:
+        """The pieces at their own lines and columns from the export's line on (so that an error's
+        position is the module's), each closed with `;` where it leaves a statement open, blanks
+        between them."""
+        text = ""
+        line, column = self.line, 1
+        for piece in self.pieces:
+            if piece.line > line:
+                text += "\n" * (piece.line - line)
+                line, column = piece.line, 1
+            text += " " * max(piece.column - column, 1 if text and not text.endswith("\n") else 0)
+            closing = closing_of(piece.sql)
+            text += piece.sql + closing
+            line += (piece.sql + closing).count("\n")
+            column = len(text) - text.rfind("\n")
+        return text
+
+
+@functools.cache
+def parser(language: str = "javascript") -> Parser:
+    """tree-sitter's parser for JavaScript, or TypeScript (`typescript`, `tsx`)."""
+    if language == "javascript":
+        return Parser(Language(tree_sitter_javascript.language()))
+    grammar = tree_sitter_typescript.language_tsx() if language == "tsx" else tree_sitter_typescript.language_typescript()
+    return Parser(Language(grammar))
+
+
+def member_of(node: Node | None) -> tuple[Node | None, str]:
+    """(object, property) of `object.property`; (None, "") for anything else."""
+    if node is None or node.type != "member_expression":
+        return None, ""
+    owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
+    return (owner, text_of(member)) if owner is not None and member is not None else (None, "")
+
+
+def arguments_of(call: Node) -> list[Node]:
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
+def parameter_names(function: Node) -> list[str]:
+    """The names of a function's parameters (TypeScript's typed ones too: `queryRunner: QueryRunner`)."""
+    parameters = function.child_by_field_name("parameters") or function.child_by_field_name("parameter")
+    if parameters is None:
+        return []
+    names = []
+    for parameter in parameters.named_children if parameters.type == "formal_parameters" else [parameters]:
+        if parameter.type in ("required_parameter", "optional_parameter"):
+            parameter = parameter.child_by_field_name("pattern") or parameter
+        if parameter.type == "identifier":
+            names.append(text_of(parameter))
+    return names
+
+
+def first_error(node: Node) -> Node:
+    for child in node.children:
+        if child.is_error or child.is_missing:
+            return child
+        if child.has_error:
+            return first_error(child)
+    return node
+
+
+class Reading:
+    """The walk through one migration function: its SQL pieces in order, until the first thing that
+    is code. A runner's reading names the driver's method that sends SQL, and reads what else its
+    migrations call (`other_call`)."""
+
+    sql_method = "query"
+
+    def __init__(self, source: bytes, values: Values) -> None:
+        self.source = source
+        self.values = values
+        self.pieces: list[Piece] = []
+        self.db = ""
+        self.callbacks: set[str] = set()
+
+    def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
+        names = parameter_names(node)
+        if first and names:
+            self.db, names = names[0], names[1:]
+        self.callbacks.update(names)
+        body = node.child_by_field_name("body")
+        return self.walk(body) if body is not None else None
+
+    def walk(self, node: Node) -> tuple[int, str] | None:
+        if not node.is_named or node.type in ("comment", "formal_parameters"):
+            return None
+        if node.type in FUNCTIONS:
+            return self.function(node)
+        if node.type == "call_expression":
+            return self.call(node)
+        if node.type == "identifier" and text_of(node) in self.callbacks | {"undefined"}:
+            return None  # a callback passed on
+        if node.type in PLAIN or node.type == "arguments":
+            return self.walk_all(node.children)
+        return self.other_node(node)
+
+    def walk_all(self, nodes: list[Node]) -> tuple[int, str] | None:
+        for child in nodes:
+            if (code := self.walk(child)) is not None:
+                return code
+        return None
+
+    def other_node(self, node: Node) -> tuple[int, str] | None:
+        """A statement or expression of any other kind: code, unless the runner reads it."""
+        return self.code(node)
+
+    def call(self, node: Node) -> tuple[int, str] | None:
+        callee = node.child_by_field_name("function")
+        given = arguments_of(node)
+        if callee is not None and callee.type == "identifier" and text_of(callee) in self.callbacks:
+            return self.rest(given)
+        owner, member = member_of(callee)
+        if owner is not None and self.db and owner.type == "identifier" and text_of(owner) == self.db:
+            return self.run_sql(node, given) if member == self.sql_method else self.driver_call(node, member, given)
+        if owner is not None and member == "then" and owner.type == "call_expression":
+            # a promise chain: the call, then what its callbacks run
+            return self.walk(owner) or self.rest(given)
+        return self.other_call(node, given)
+
+    def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
+        """Another method of the driver: code, unless the runner writes its SQL."""
+        return self.code(node)
+
+    def other_call(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
+        """A call of anything but the driver and the callbacks: code, unless the runner knows it."""
+        return self.code(node)
+
+    def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
+        if not given:
+            return self.code(node, f"{self.db}.{self.sql_method} without SQL")
+        sql = self.values.cooked(given[0])
+        if not isinstance(sql, str):
+            return self.code(sql if sql is not None else given[0])
+        row, offset = content_start(given[0])
+        self.pieces.append(Piece(row + 1, column_of(self.source, offset), sql))
+        return self.rest(given[1:])
+
+    def rest(self, arguments: list[Node]) -> tuple[int, str] | None:
+        return self.walk_all(arguments)
+
+    def code(self, node: Node, what: str | None = None) -> tuple[int, str]:
+        if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None:
+            node = callee
+        if what is None:
+            if node.type in ("member_expression", "identifier"):
+                what = text_of(node) if node.type == "member_expression" else f"SQL held in {text_of(node)}"
+            else:
+                what = WHAT.get(node.type, node.type.replace("_", " "))
+        return node.start_point.row + 1, what
+
+
+def read_function(function: Node, source: bytes, values: Values, reading: type[Reading] = Reading,
+                  **context: object) -> Export:
+    """What a migration function runs: its first parameter is the driver."""
+    line = function.start_point.row + 1
+    if function.type not in FUNCTIONS:
+        return Export(line, code=(line, f"not a function ({function.type.replace('_', ' ')})"))
+    if function.has_error:  # tree-sitter recovers; what it recovered is not what node would run
+        return Export(line, code=(first_error(function).start_point.row + 1, WHAT["ERROR"]))
+    walk = reading(source, values, **context)
+    code = walk.function(function, first=True)
+    return Export(line, tuple(walk.pieces), code)
+
+
+
+def content_start(node: Node) -> tuple[int, int]:
+    """(row, byte offset) where a literal's text starts: after its quote (after the first quote of
+    a `+` of literals)."""
+    while node.type in ("binary_expression", "parenthesized_expression") and node.named_children:
+        node = node.named_children[0]
+    return node.start_point.row, node.start_byte + 1
+
+
+def column_of(source: bytes, offset: int) -> int:
+    """The 1-based character column of a byte offset (tree-sitter counts bytes)."""
+    start = source.rfind(b"\n", 0, offset) + 1
+    return len(source[start:offset].decode("utf-8", "replace")) + 1

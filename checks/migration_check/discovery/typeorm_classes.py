@@ -1,0 +1,175 @@
+"""TypeORM's migration classes, read with tree-sitter's TypeScript (or JavaScript) parser.
+
+TypeORM instantiates each class its `migrations` setting loads and calls `up(queryRunner)` and
+`down(queryRunner)`. What `migration:generate` writes, and most hand-written ones, send SQL through
+`await queryRunner.query(`...`)`: that is read as the migration's SQL (js_reading). Besides that,
+a class may pass the query runner on to methods of its own (`this.postgresUp(queryRunner)`), which
+are read in place, and choose its SQL by the database it runs on (`switch
+(queryRunner.connection.options.type)`, ever-gauzy keeps its 278 migrations so for PostgreSQL,
+MySQL and SQLite): the PostgreSQL case is what runs here. Logging (`console.log`) does nothing to
+the database. Anything else (the query runner's schema API, `new Table(...)`, SQL the code
+builds) is code, named with its line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from migration_check.discovery.js_reading import Export, Reading, member_of, parameter_names, parser, read_function
+from migration_check.discovery.js_values import Code, Values, text_of
+
+DATABASE_TYPE = "postgres"  # TypeORM's DataSource `type` for PostgreSQL
+MAX_DEPTH = 8  # methods calling methods: more is recursion, read as code
+
+
+@dataclass(frozen=True)
+class MigrationClass:
+    """One class of a migration file: its name as TypeORM reads it (its `name` property, else the
+    class's), where it is declared, what `up` and `down` run, and its own `transaction` setting."""
+
+    name: str
+    line: int
+    up: Export
+    down: Export | None
+    transaction: bool | None = None
+
+
+def read_classes(text: str, language: str) -> list[MigrationClass]:
+    """The migration classes of a file: those with an `up` method."""
+    source = text.encode("utf-8")
+    root = parser(language).parse(source).root_node
+    values = Values(root)
+    found = []
+    for declaration in _class_declarations(root):
+        body = declaration.child_by_field_name("body")
+        if body is None:
+            continue
+        methods = {text_of(key): member for member in body.named_children if member.type == "method_definition"
+                   and (key := member.child_by_field_name("name")) is not None}
+        if "up" not in methods:
+            continue
+        fields = _fields(body, values)
+        named = declaration.child_by_field_name("name")
+        given_name, transaction = fields.get("name"), fields.get("transaction")
+        up = read_function(methods["up"], source, values, TypeOrmReading, methods=methods)
+        down = read_function(methods["down"], source, values, TypeOrmReading, methods=methods) if "down" in methods else None
+        found.append(MigrationClass(
+            name=given_name if isinstance(given_name, str) else text_of(named) if named is not None else "",
+            line=declaration.start_point.row + 1,
+            up=up,
+            down=down,
+            transaction=transaction if isinstance(transaction, bool) else None,
+        ))
+    return found
+
+
+def _class_declarations(root: Node) -> list[Node]:
+    """Classes declared at the top of the module, exported or not (`module.exports = class ...` too)."""
+    found = []
+    for statement in root.named_children:
+        target = statement
+        if statement.type == "export_statement":
+            target = statement.child_by_field_name("declaration") or statement.child_by_field_name("value") or statement
+        elif statement.type == "expression_statement" and statement.named_children:
+            assigned = statement.named_children[0]
+            if assigned.type == "assignment_expression":
+                target = assigned.child_by_field_name("right") or statement
+        if target.type in ("class_declaration", "class", "abstract_class_declaration"):
+            found.append(target)
+    return found
+
+
+def _fields(body: Node, values: Values) -> dict[str, object]:
+    """The class's fields with values written in it (`name = 'Init1700000000000'`, `transaction = false`)."""
+    found: dict[str, object] = {}
+    for member in body.named_children:
+        if member.type not in ("public_field_definition", "field_definition"):
+            continue
+        key = member.child_by_field_name("name") or member.child_by_field_name("property")
+        value = member.child_by_field_name("value")
+        if key is None or value is None:
+            continue
+        try:
+            found[text_of(key)] = values.value(value)
+        except Code:  # code, not a value: TypeORM reads the name from elsewhere then
+            continue
+    return found
+
+
+class TypeOrmReading(Reading):
+    """`queryRunner.query(sql)`; the class's own methods given the query runner; the PostgreSQL case
+    of a switch on the database type; logging."""
+
+    sql_method = "query"
+
+    def __init__(self, source: bytes, values: Values, methods: dict[str, Node] | None = None, depth: int = 0) -> None:
+        super().__init__(source, values)
+        self.methods = methods or {}
+        self.depth = depth
+
+    def other_call(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
+        owner, member = member_of(node.child_by_field_name("function"))
+        if owner is not None and owner.type == "identifier" and text_of(owner) == "console":
+            return None  # logging: nothing reaches the database
+        if owner is not None and owner.type == "this" and member in self.methods and self.depth < MAX_DEPTH:
+            return self.own_method(node, self.methods[member], given)
+        return self.code(node)
+
+    def own_method(self, node: Node, method: Node, given: list[Node]) -> tuple[int, str] | None:
+        """`this.postgresUp(queryRunner)`: the method's body, its first parameter the query runner."""
+        names = parameter_names(method)
+        passes_driver = bool(given) and text_of(given[0]) == self.db
+        if not passes_driver or not names:
+            return self.code(node)
+        driver, self.db, self.depth = self.db, names[0], self.depth + 1
+        body = method.child_by_field_name("body")
+        try:
+            return self.walk(body) if body is not None else None
+        finally:
+            self.db, self.depth = driver, self.depth - 1
+
+    def other_node(self, node: Node) -> tuple[int, str] | None:
+        if node.type == "switch_statement" and self.on_database_type(node.child_by_field_name("value")):
+            return self.database_case(node)
+        return self.code(node)
+
+    def on_database_type(self, value: Node | None) -> bool:
+        """Whether a switch asks which database the query runner's connection is
+        (`queryRunner.connection.options.type`, `queryRunner.dataSource.driver.options.type`)."""
+        while value is not None and value.type in ("parenthesized_expression", "as_expression") and value.named_children:
+            value = value.named_children[0]
+        if value is None or value.type != "member_expression":
+            return False
+        words = text_of(value).replace(" ", "").replace("\n", "").split(".")
+        return words[0] == self.db and words[-2:] == ["options", "type"]
+
+    def database_case(self, switch: Node) -> tuple[int, str] | None:
+        """The statements that run on PostgreSQL: from its case on (falling through the cases
+        below it) up to a `break`; the default's where no case names PostgreSQL."""
+        body = switch.child_by_field_name("body")
+        cases = [c for c in body.named_children if c.type in ("switch_case", "switch_default")] if body is not None else []
+        start = next((i for i, case in enumerate(cases) if case.type == "switch_case" and self.is_postgres(case)), None)
+        if start is None:
+            start = next((i for i, case in enumerate(cases) if case.type == "switch_default"), None)
+        if start is None:
+            return None  # nothing runs on PostgreSQL
+        for case in cases[start:]:
+            for statement in case.children_by_field_name("body"):
+                if statement.type == "break_statement":
+                    return None
+                if (code := self.walk(statement)) is not None:
+                    return code
+        return None
+
+    def is_postgres(self, case: Node) -> bool:
+        label = case.child_by_field_name("value")
+        if label is None:
+            return False
+        if label.type == "member_expression":  # DatabaseTypeEnum.postgres
+            return text_of(label).rsplit(".", 1)[-1] == DATABASE_TYPE
+        try:
+            return self.values.value(label) == DATABASE_TYPE
+        except Code:  # a label that is code is not PostgreSQL's
+            return False
