@@ -210,3 +210,13 @@ TYPEORM = Bookkeeping(
     applied=lambda m: [_q('INSERT INTO "migrations" ("timestamp", "name") VALUES ({}, {})', int(m.version), m.id)],
     reverted=lambda m, _newest: [_q('DELETE FROM "migrations" WHERE "timestamp" = {} AND "name" = {}', int(m.version), m.id)],
 )
+
+# node-pg-migrate (runner.ts, migration.ts): a row per migration, named by its file name without the
+# extension, written after its up and deleted after its down.
+NODE_PG_MIGRATE = Bookkeeping(
+    table="public.pgmigrations",
+    create=("CREATE TABLE IF NOT EXISTS pgmigrations (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL,"
+            " run_on timestamp NOT NULL)"),
+    applied=lambda m: [_q("INSERT INTO pgmigrations (name, run_on) VALUES ({}, NOW())", m.id)],
+    reverted=lambda m, _newest: [_q("DELETE FROM pgmigrations WHERE name = {}", m.id)],
+)

@@ -29,6 +29,7 @@ from migration_check.discovery.js_reading import (
     Reading,
     arguments_of,
     column_of,
+    exported_functions,
     member_of,
     parser,
     read_function,
@@ -36,7 +37,6 @@ from migration_check.discovery.js_reading import (
 from migration_check.discovery.js_values import Code, Values, text_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
-DIRECTIONS = ("up", "down")
 @dataclass(frozen=True)
 class Module:
     """A db-migrate module as it reads: its `up` and `down` exports, and the SQL files its strings
@@ -57,7 +57,7 @@ def read_module(text: str) -> Module:
         if isinstance(cooked, str) and (match := SQL_FILE.search(cooked)):
             files.setdefault(match["direction"], (match["file"], node.start_point.row + 1))
     exports = {name: read_function(function, source, values, DbMigrateReading)
-               for name, function in _exported_functions(root).items()}
+               for name, function in exported_functions(root).items()}
     return Module(exports, files)
 
 
@@ -71,62 +71,6 @@ def _strings(node: Node) -> list[Node]:
         else:
             stack.extend(reversed(current.children))
     return found
-
-
-def _exported_functions(root: Node) -> dict[str, Node]:
-    """The functions the module exports as `up` and `down`: `exports.up = ...`, `module.exports =
-    {up, down}`, `export async function up`, and a name given to one declared in the module."""
-    declared: dict[str, Node] = {}
-    exported: dict[str, Node | str] = {}  # a str: the name of a function declared in the module
-    for statement in root.named_children:
-        target = statement.named_children[0] if statement.type == "export_statement" and statement.named_children else statement
-        if target.type == "function_declaration" and (named := target.child_by_field_name("name")) is not None:
-            declared[text_of(named)] = target
-            if target is not statement:
-                exported[text_of(named)] = target
-        elif target.type in ("lexical_declaration", "variable_declaration"):
-            for declarator in target.named_children:
-                named, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
-                if named is not None and given is not None:
-                    declared[text_of(named)] = given
-                    if target is not statement:
-                        exported[text_of(named)] = given
-        elif target.type == "expression_statement" and target.named_children:
-            exported |= _assigned(target.named_children[0])
-    functions: dict[str, Node] = {}
-    for direction in DIRECTIONS:
-        value = exported.get(direction)
-        if isinstance(value, Node) and value.type == "identifier":
-            value = text_of(value)
-        function = declared.get(value) if isinstance(value, str) else value
-        if function is not None:
-            functions[direction] = function
-    return functions
-
-
-def _assigned(expression: Node) -> dict[str, Node | str]:
-    if expression.type != "assignment_expression":
-        return {}
-    left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
-    if left is None or right is None:
-        return {}
-    target = text_of(left)
-    if target in ("exports", "module.exports") and right.type == "object":
-        members: dict[str, Node | str] = {}
-        for member in right.named_children:
-            if member.type == "pair" and (key := member.child_by_field_name("key")) is not None \
-                    and (value := member.child_by_field_name("value")) is not None:
-                members[text_of(key)] = value
-            elif member.type == "method_definition" and (key := member.child_by_field_name("name")) is not None:
-                members[text_of(key)] = member
-            elif member.type == "shorthand_property_identifier":  # `{ up, down }`
-                members[text_of(member)] = text_of(member)
-        return members
-    for prefix in ("exports.", "module.exports."):
-        if target.startswith(prefix) and target[len(prefix):] in DIRECTIONS:
-            return {target[len(prefix):]: right}
-    return {}
-
 
 
 class DbMigrateReading(Reading):

@@ -22,6 +22,7 @@ from tree_sitter import Language, Node, Parser
 from migration_check.discovery.js_values import Values, text_of
 from migration_check.sql.lexing import closing_of
 
+DIRECTIONS = ("up", "down")
 FUNCTIONS = frozenset({"function_expression", "arrow_function", "function_declaration", "method_definition",
                        "generator_function", "function"})
 # What a migration function may hold around its SQL calls without doing anything else.
@@ -55,6 +56,8 @@ class Export:
     line: int
     pieces: tuple[Piece, ...] = ()
     code: tuple[int, str] | None = None
+    # Driver calls that set how the runner runs it rather than what (node-pg-migrate's noTransaction)
+    flags: frozenset[str] = frozenset()
 
     def sql(self) -> str:
         """The pieces at their own lines and columns from the export's line on (so that an error's
@@ -132,6 +135,7 @@ class Reading:
         self.pieces: list[Piece] = []
         self.db = ""
         self.callbacks: set[str] = set()
+        self.flags: set[str] = set()
 
     def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
         names = parameter_names(node)
@@ -209,6 +213,62 @@ class Reading:
         return node.start_point.row + 1, what
 
 
+def exported_functions(root: Node) -> dict[str, Node]:
+    """The functions the module exports as `up` and `down`: `exports.up = ...`, `module.exports =
+    {up, down}`, `export async function up`, and a name given to one declared in the module."""
+    declared: dict[str, Node] = {}
+    exported: dict[str, Node | str] = {}  # a str: the name of a function declared in the module
+    for statement in root.named_children:
+        target = statement.named_children[0] if statement.type == "export_statement" and statement.named_children else statement
+        if target.type == "function_declaration" and (named := target.child_by_field_name("name")) is not None:
+            declared[text_of(named)] = target
+            if target is not statement:
+                exported[text_of(named)] = target
+        elif target.type in ("lexical_declaration", "variable_declaration"):
+            for declarator in target.named_children:
+                named, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+                if named is not None and given is not None:
+                    declared[text_of(named)] = given
+                    if target is not statement:
+                        exported[text_of(named)] = given
+        elif target.type == "expression_statement" and target.named_children:
+            exported |= assigned_exports(target.named_children[0])
+    functions: dict[str, Node] = {}
+    for direction in DIRECTIONS:
+        value = exported.get(direction)
+        if isinstance(value, Node) and value.type == "identifier":
+            value = text_of(value)
+        function = declared.get(value) if isinstance(value, str) else value
+        if function is not None:
+            functions[direction] = function
+    return functions
+
+
+def assigned_exports(expression: Node) -> dict[str, Node | str]:
+    if expression.type != "assignment_expression":
+        return {}
+    left, right = expression.child_by_field_name("left"), expression.child_by_field_name("right")
+    if left is None or right is None:
+        return {}
+    target = text_of(left)
+    if target in ("exports", "module.exports") and right.type == "object":
+        members: dict[str, Node | str] = {}
+        for member in right.named_children:
+            if member.type == "pair" and (key := member.child_by_field_name("key")) is not None \
+                    and (value := member.child_by_field_name("value")) is not None:
+                members[text_of(key)] = value
+            elif member.type == "method_definition" and (key := member.child_by_field_name("name")) is not None:
+                members[text_of(key)] = member
+            elif member.type == "shorthand_property_identifier":  # `{ up, down }`
+                members[text_of(member)] = text_of(member)
+        return members
+    for prefix in ("exports.", "module.exports."):
+        if target.startswith(prefix) and target[len(prefix):] in DIRECTIONS:
+            return {target[len(prefix):]: right}
+    return {}
+
+
+
 def read_function(function: Node, source: bytes, values: Values, reading: type[Reading] = Reading,
                   **context: object) -> Export:
     """What a migration function runs: its first parameter is the driver."""
@@ -219,7 +279,7 @@ def read_function(function: Node, source: bytes, values: Values, reading: type[R
         return Export(line, code=(first_error(function).start_point.row + 1, WHAT["ERROR"]))
     walk = reading(source, values, **context)
     code = walk.function(function, first=True)
-    return Export(line, tuple(walk.pieces), code)
+    return Export(line, tuple(walk.pieces), code, frozenset(walk.flags))
 
 
 

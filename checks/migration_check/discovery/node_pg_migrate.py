@@ -1,0 +1,261 @@
+"""node-pg-migrate (Node.js, PostgreSQL only): `<number>_<name>.js`, `.ts` or `.sql` files.
+
+Rules, as node-pg-migrate reads and runs them (src/migration.ts, src/sqlMigration.ts,
+src/utils/fileNameUtils.ts, src/utils/comparators.ts, src/runner.ts):
+- Every file of the migrations directory is a migration, except those whose name starts with a
+  dot. Its name must start with a number (a 17-digit one is a UTC time, `20200513070724505`, read
+  as that moment's milliseconds), or node-pg-migrate stops ("Cannot determine numeric prefix"):
+  a naming failure here. They run by that number, ties by name.
+- A `.sql` file is split at its `-- Up Migration` and `-- Down Migration` comments (node-pg-migrate's
+  own pattern: `^\\s*--[\\s-]*up\\s+migration`, any case): the up is what follows the first (the
+  whole file without it), the down what follows the second (none without it: the migration cannot
+  be rolled back).
+- A `.js` or `.ts` module exports `up(pgm)` and `down(pgm)`. What they run is read from the module
+  (js_reading): the SQL of `pgm.sql('...')`, in order; `pgm.noTransaction()` runs the migration
+  outside a transaction; any other call of the builder (`pgm.createTable`, ...) or other code
+  skips the migration, naming it. `exports.down = false` declares it irreversible; a module with
+  no `down` has the one node-pg-migrate infers from the up's operations, which SQL has none of.
+- By default every pending migration runs in one transaction (`--single-transaction`).
+- The history table is `pgmigrations`: a row per migration, named by its file name without the
+  extension.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import ClassVar
+
+from tree_sitter import Node
+
+from migration_check.discovery import bookkeeping
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
+from migration_check.discovery.js_reading import (
+    FUNCTIONS,
+    Export,
+    Reading,
+    exported_functions,
+    parameter_names,
+    parser,
+    read_function,
+)
+from migration_check.discovery.js_values import Values
+from migration_check.discovery.listing import candidate_files
+from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+
+PREFIX = re.compile(r"^(\d+)")
+RUNNER = "node-pg-migrate"
+SECTIONS = ("dependencies", "devDependencies")
+PACKAGE_LEVELS = 3
+# node-pg-migrate's own markers (createMigrationCommentRegex): comments, not SQL, are searched.
+UP_MARK = re.compile(r"^\s*--[\s-]*up\s+migration", re.IGNORECASE | re.MULTILINE)
+DOWN_MARK = re.compile(r"^\s*--[\s-]*down\s+migration", re.IGNORECASE | re.MULTILINE)
+LANGUAGES = {".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".ts": "typescript",
+             ".cts": "typescript", ".mts": "typescript"}
+CODE = "a node-pg-migrate migration the replay cannot run"
+NO_INVERSE = "its down is the one node-pg-migrate infers from the up's operations, and pgm.sql has no inverse"
+DISABLED = "its down is disabled (`exports.down = false`): node-pg-migrate refuses to roll it back"
+
+
+class NodePgMigrateLayout(Layout):
+    name = "node-pg-migrate"
+    description = "node-pg-migrate: <number>_<name>.js/.ts (pgm.sql) or .sql with -- Up/Down Migration"
+    default_rollbacks = RollbackPolicy.OPTIONAL
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations",)
+    naming_pattern = r"^\d+[^/]*$"
+    naming_hint = "<number>_<name>.js, .ts or .sql (node-pg-migrate create NAME)"
+    strict_naming_pattern = r"^\d{13}_[a-z0-9]+(-[a-z0-9]+)*\.(js|ts|sql)$"
+    strict_naming_hint = "<milliseconds>_<kebab-name>.js (node-pg-migrate create, its default)"
+    numeric_versions = True
+    identity = "id"  # the history table records the file's name
+    bookkeeping = bookkeeping.NODE_PG_MIGRATE
+    transaction_how = "runs every pending migration in one transaction (--single-transaction, its default)"
+    transaction_opt_out = "run it outside one: call `pgm.noTransaction()` in the migration"
+
+    def detect(self, directory: Path) -> Detection | None:
+        numbered = [p for p in candidate_files(directory) if PREFIX.match(p.name)]
+        marked = [p for p in numbered if _marked(p)]
+        if marked:
+            return Detection(score=89, reason=f"{counted(len(marked), 'node-pg-migrate migration')} (pgm, -- Up Migration)")
+        # Plain SQL files are node-pg-migrate's too where the package that holds them runs it there
+        # (kmnx/multitune: `"migrate": "node-pg-migrate up"`, 001_init.sql ...).
+        runs = _package_running_it(directory) if numbered else None
+        if runs is None:
+            return None
+        return Detection(score=89, reason=f"{counted(len(numbered), 'file')} named <number>_<name> in the directory"
+                                          f" node-pg-migrate runs ({runs})")
+
+    def discover(self, directory: Path) -> Discovery:
+        migrations: list[Migration] = []
+        stray: list[StrayFile] = []
+        for path in candidate_files(directory):
+            if path.name.startswith("."):
+                continue
+            if not PREFIX.match(path.name):
+                stray.append(StrayFile(path, f'node-pg-migrate stops: "Cannot determine numeric prefix for {path.name}"',
+                                       refused=True))
+                continue
+            if path.suffix == ".sql":
+                migrations.append(_sql_migration(path))
+            elif path.suffix in LANGUAGES:
+                migrations.append(_module_migration(path))
+            else:
+                stray.append(StrayFile(path, "node-pg-migrate would load it as a module and fail", refused=True))
+        migrations.sort(key=lambda m: m.sort_key)
+        in_one = all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+        return Discovery(migrations, stray, pending_in_one_transaction=in_one)
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        stem = f"{int(now.timestamp() * 1000)}_{name.replace('_', '-')}"
+        return {directory / f"{stem}.sql": "-- Up Migration\n\n-- Down Migration\n"}
+
+
+def _marked(path: Path) -> bool:
+    """A `.sql` file with node-pg-migrate's up marker, or a module whose exported `up` takes the
+    migration builder by its conventional name (the text first: the tree search asks every
+    directory)."""
+    head = read_head(path)
+    if path.suffix == ".sql":
+        return bool(UP_MARK.search(head))
+    if path.suffix not in LANGUAGES or "pgm" not in head:
+        return False
+    root = parser(LANGUAGES[path.suffix]).parse(read_sql(path).encode("utf-8")).root_node
+    up = exported_functions(root).get("up")
+    return up is not None and parameter_names(up)[:1] == ["pgm"]
+
+
+def _package_running_it(directory: Path) -> str | None:
+    """The package.json that runs node-pg-migrate on `directory`: the nearest one above it (up to
+    three levels) requires node-pg-migrate, and the directory is its `migrations` or the one a
+    script gives it (`-m`, `--migrations-dir`)."""
+    for folder in list(directory.parents)[:PACKAGE_LEVELS]:
+        manifest = folder / "package.json"
+        if not manifest.is_file():
+            continue
+        try:
+            package = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
+        if not isinstance(package, dict) or not any(
+                isinstance(package.get(section), dict) and RUNNER in package[section] for section in SECTIONS):
+            return None
+        scripts = package.get("scripts")
+        given = scripts.values() if isinstance(scripts, dict) else []
+        named = {"migrations", *(d for script in given if isinstance(script, str) for d in _dirs(script))}
+        relative = directory.relative_to(folder).as_posix()
+        return manifest.relative_to(folder.parent).as_posix() if relative in named else None
+    return None
+
+
+def _dirs(script: str) -> list[str]:
+    """The migrations directories a package script gives node-pg-migrate."""
+    if RUNNER not in script:
+        return []
+    try:
+        words = shlex.split(script)
+    except ValueError:
+        return []
+    found = []
+    for at, word in enumerate(words):
+        if word in ("-m", "--migrations-dir") and at + 1 < len(words):
+            found.append(words[at + 1])
+        elif word.startswith("--migrations-dir="):
+            found.append(word.split("=", 1)[1])
+    return [str(PurePosixPath(d)) for d in found]
+
+
+def prefix_value(name: str) -> int:
+    """getNumericPrefix: the number a name starts with; a 17-digit one is a UTC time, in ms."""
+    digits = PREFIX.match(name)
+    prefix = digits[1] if digits else "0"
+    if len(prefix) == 17:
+        try:
+            moment = datetime.strptime(prefix[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            return 0  # an invalid Date: NaN, which sorts nowhere in particular
+        return int(moment.timestamp()) * 1000 + int(prefix[14:])
+    return int(prefix)
+
+
+def _migration(path: Path, up: Script | None, down: Script | None, **reasons: str | None) -> Migration:
+    prefix = PREFIX.match(path.name)
+    version = prefix[1] if prefix else "0"
+    # localeCompare with numeric collation and punctuation ignored breaks ties
+    tie = tuple((0, int(part)) if part.isdigit() else (1, part.lower())
+                for part in re.findall(r"\d+|[^\W\d_]+", path.stem))
+    return Migration(version=version, name=path.stem[len(version):].lstrip("_-"), label=path.stem,
+                     sort_key=(prefix_value(path.name), tie), up=up, down=down, files=(path,),
+                     skip_reason=reasons.get("skip_reason"), down_skip_reason=reasons.get("down_skip_reason"))
+
+
+def _sql_migration(path: Path) -> Migration:
+    """getActions: the up from its marker (the whole file without one) to the down's, the down
+    from its marker to the up's (none without one)."""
+    text = read_sql(path)
+    up_at = _found(UP_MARK, text)
+    down_at = _found(DOWN_MARK, text)
+    up_text = text[up_at:] if up_at >= 0 else text
+    if up_at >= 0 and down_at > up_at:
+        up_text = text[up_at:down_at]
+    up = Script(path, up_text, first_line=_line(text, max(up_at, 0)), transaction=Transaction.WRAPPED)
+    down = None
+    if down_at >= 0:
+        end = up_at if up_at > down_at else len(text)
+        down = Script(path, text[down_at:end], first_line=_line(text, down_at), transaction=Transaction.WRAPPED)
+    return _migration(path, up, down)
+
+
+def _module_migration(path: Path) -> Migration:
+    source = read_sql(path).encode("utf-8")
+    root = parser(LANGUAGES[path.suffix]).parse(source).root_node
+    values = Values(root)
+    functions = exported_functions(root)
+    up_node, down_node = functions.get("up"), functions.get("down")
+    if up_node is None:
+        return _migration(path, None, None, skip_reason=f"{CODE}: no up function found in it")
+    up = read_function(up_node, source, values, PgmReading)
+    if up.code is not None:
+        return _migration(path, None, None, skip_reason=_why(up, "up"))
+    transaction = Transaction.NONE if "noTransaction" in up.flags else Transaction.WRAPPED
+    up_script = Script(path, up.sql(), first_line=up.line, transaction=transaction)
+    if down_node is None or down_node.type == "false":
+        return _migration(path, up_script, None, down_skip_reason=NO_INVERSE if down_node is None else DISABLED)
+    down = read_function(down_node, source, values, PgmReading) if down_node.type in FUNCTIONS else None
+    if down is None or down.code is not None:
+        return _migration(path, up_script, None, down_skip_reason=_why(down, "down") if down else None)
+    down_transaction = Transaction.NONE if "noTransaction" in down.flags else Transaction.WRAPPED
+    return _migration(path, up_script, Script(path, down.sql(), first_line=down.line, transaction=down_transaction))
+
+
+def _why(export: Export, direction: str) -> str:
+    line, what = export.code or (export.line, "")
+    return f"{CODE}: its {direction} runs code, not SQL alone ({what}, line {line})"
+
+
+def _found(mark: re.Pattern[str], text: str) -> int:
+    match = mark.search(text)
+    return match.start() if match else -1
+
+
+def _line(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+class PgmReading(Reading):
+    """node-pg-migrate's builder: `pgm.sql(...)` (without template arguments), `pgm.noTransaction()`."""
+
+    sql_method = "sql"
+
+    def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
+        if method == "noTransaction" and not given:
+            self.flags.add("noTransaction")
+            return None
+        return self.code(node)
+
+    def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
+        if len(given) > 1:  # pgm.sql(sql, args): `{name}` in the text replaced by the code's values
+            return self.code(given[1], "pgm.sql with arguments")
+        return super().run_sql(node, given)

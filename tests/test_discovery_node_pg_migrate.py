@@ -1,0 +1,102 @@
+"""node-pg-migrate discovery: SQL files split at its own markers, modules read for their pgm.sql,
+the order of its numeric prefixes (17-digit UTC times included), and what it refuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import write_files
+from migration_check.discovery import discover
+from migration_check.discovery.node_pg_migrate import DISABLED, NO_INVERSE, prefix_value
+from migration_check.model import Transaction
+from migration_check.sql.splitter import split_script
+
+
+def test_sql_files_are_split_at_the_runners_own_markers(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/1700000000000_a.sql": "-- Up Migration\ncreate table a (id int);\n\n-- Down Migration\ndrop table a;\n",
+        # a file whose down comes first, and one with no down marker: no rollback
+        "migrations/1700000000001_b.sql": "--- down migration\ndrop table b;\n---- UP MIGRATION\ncreate table b (id int);\n",
+        "migrations/1700000000002_c.sql": "-- Up Migration\ncreate table c (id int);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "node-pg-migrate"
+    a, b, c = found.migrations
+    assert [(s.sql, s.line) for s in split_script(a.up)] == [("create table a (id int)", 2)]
+    assert [(s.sql, s.line) for s in split_script(a.down)] == [("drop table a", 5)]
+    assert [(s.sql, s.line) for s in split_script(b.up)] == [("create table b (id int)", 4)]
+    assert [s.sql for s in split_script(b.down)] == ["drop table b"]
+    assert c.down is None and a.id == "1700000000000_a" and a.up.transaction is Transaction.WRAPPED
+
+
+def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/1700000000000_init.js": ("exports.shorthands = undefined;\n"
+                                             "exports.up = (pgm) => {\n  pgm.sql(`create table t (id int)`);\n"
+                                             "  pgm.sql('create index t_id on t (id)');\n};\n"
+                                             "exports.down = (pgm) => { pgm.sql('drop table t'); };\n"),
+        "migrations/1700000000001_concurrently.ts": (
+            "import type { MigrationBuilder } from 'node-pg-migrate';\n"
+            "export async function up(pgm: MigrationBuilder): Promise<void> {\n"
+            "  pgm.noTransaction();\n  pgm.sql('create index concurrently t_i on t (id)');\n}\n"
+            "export const down = false;\n"),
+        "migrations/1700000000002_inferred.js": "exports.up = (pgm) => { pgm.sql('alter table t add v int'); };\n",
+        "migrations/1700000000003_api.js": "exports.up = (pgm) => {\n  pgm.createTable('u', { id: 'id' });\n};\n",
+    })
+    init, concurrently, inferred, api = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [(s.sql, s.line) for s in split_script(init.up)] == [("create table t (id int)", 3), ("create index t_id on t (id)", 4)]
+    assert [s.sql for s in split_script(init.down)] == ["drop table t"]
+    assert concurrently.up.transaction is Transaction.NONE
+    assert (concurrently.down, concurrently.down_skip_reason) == (None, DISABLED)
+    assert (inferred.down, inferred.down_skip_reason) == (None, NO_INVERSE)
+    assert api.up is None and api.skip_reason.endswith("its up runs code, not SQL alone (pgm.createTable, line 2)")
+
+
+def test_they_run_by_their_numeric_prefix_and_a_name_without_one_stops_the_runner(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/20200513070724505_utc.sql": "-- Up Migration\nselect 2;\n",   # 2020-05-13: 1589353644505
+        "migrations/1589353644504_before.sql": "-- Up Migration\nselect 1;\n",
+        "migrations/1589353644506_after.sql": "-- Up Migration\nselect 3;\n",
+        "migrations/seed.sql": "-- Up Migration\nselect 4;\n",
+        "migrations/.eslintrc.js": "module.exports = {};\n",  # dot files are ignored
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.name for m in found.migrations] == ["before", "utc", "after"]
+    [stray] = found.stray_files
+    assert stray.refused and 'Cannot determine numeric prefix for seed.sql' in stray.reason
+
+
+@pytest.mark.parametrize(("name", "value"), [("20200513070724505_x.sql", 1589353644505), ("0003_x.js", 3),
+                                             ("1589353644504_x.js", 1589353644504)])
+def test_prefixes_are_read_as_node_pg_migrate_reads_them(name: str, value: int) -> None:
+    assert prefix_value(name) == value
+
+
+def test_a_module_that_names_pgm_in_passing_is_not_a_migration(tmp_path: Path) -> None:
+    write_files(tmp_path, {"lib/1_helpers.js": "// pgm helpers\nexports.up = (x) => x + 1;\n",
+                           "migrations/1700000000000_a.sql": "-- Up Migration\nselect 1;\n"})
+    assert discover(tmp_path, repo_root=tmp_path).directory == tmp_path / "migrations"
+
+
+@pytest.mark.parametrize(("script", "directory"), [("node-pg-migrate up", "migrations"),
+                                                    ("node-pg-migrate -m db/changes up", "db/changes"),
+                                                    ("node-pg-migrate --migrations-dir=./db/changes up", "db/changes")])
+def test_plain_sql_files_are_its_own_where_the_package_runs_it_on_them(tmp_path: Path, script: str, directory: str) -> None:
+    # kmnx/multitune: `"migrate": "node-pg-migrate up"` over 001_init.sql ... without markers (the
+    # whole file is the up; no down).
+    write_files(tmp_path, {
+        "apps/backend/package.json": f'{{"scripts": {{"migrate": "{script}"}}, "dependencies": {{"node-pg-migrate": "^7.1.0"}}}}',
+        f"apps/backend/{directory}/001_init.sql": "create table users (id serial primary key);\n",
+        f"apps/backend/{directory}/002_names.sql": "alter table users add name text;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert (found.format, found.directory) == ("node-pg-migrate", tmp_path / "apps/backend" / directory)
+    assert [(m.id, m.down) for m in found.migrations] == [("001_init", None), ("002_names", None)]
+
+
+def test_plain_sql_files_of_a_package_without_it_are_not_its(tmp_path: Path) -> None:
+    write_files(tmp_path, {"package.json": '{"dependencies": {"pg": "^8"}}',
+                           "migrations/001_init.sql": "create table users (id serial primary key);\n"})
+    assert discover(tmp_path, repo_root=tmp_path).format == "numbered"
