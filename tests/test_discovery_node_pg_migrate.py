@@ -43,15 +43,16 @@ def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> N
             "  pgm.noTransaction();\n  pgm.sql('create index concurrently t_i on t (id)');\n}\n"
             "export const down = false;\n"),
         "migrations/1700000000002_inferred.js": "exports.up = (pgm) => { pgm.sql('alter table t add v int'); };\n",
-        "migrations/1700000000003_api.js": "exports.up = (pgm) => {\n  pgm.createTable('u', { id: 'id' });\n};\n",
+        "migrations/1700000000003_code.js": "exports.up = (pgm) => {\n  pgm.createTrigger('u', 't', {}, 'BEGIN END');\n};\n",
     })
-    init, concurrently, inferred, api = discover(tmp_path, repo_root=tmp_path).migrations
+    init, concurrently, inferred, code = discover(tmp_path, repo_root=tmp_path).migrations
     assert [(s.sql, s.line) for s in split_script(init.up)] == [("create table t (id int)", 3), ("create index t_id on t (id)", 4)]
     assert [s.sql for s in split_script(init.down)] == ["drop table t"]
     assert concurrently.up.transaction is Transaction.NONE
     assert (concurrently.down, concurrently.down_skip_reason) == (None, DISABLED)
-    assert (inferred.down, inferred.down_skip_reason) == (None, NO_INVERSE)
-    assert api.up is None and api.skip_reason.endswith("its up runs code, not SQL alone (pgm.createTable, line 2)")
+    assert (inferred.down, inferred.down_skip_reason) == (
+        None, f"{NO_INVERSE}: pgm.sql, which has no inverse node-pg-migrate can infer, line 1")
+    assert code.up is None and code.skip_reason.endswith("its up runs code, not SQL alone (pgm.createTrigger, line 2)")
 
 
 def test_they_run_by_their_numeric_prefix_and_a_name_without_one_stops_the_runner(tmp_path: Path) -> None:
@@ -100,3 +101,40 @@ def test_plain_sql_files_of_a_package_without_it_are_not_its(tmp_path: Path) -> 
     write_files(tmp_path, {"package.json": '{"dependencies": {"pg": "^8"}}',
                            "migrations/001_init.sql": "create table users (id serial primary key);\n"})
     assert discover(tmp_path, repo_root=tmp_path).format == "numbered"
+
+
+def test_the_builders_operations_are_replayed_as_the_sql_node_pg_migrate_writes(tmp_path: Path) -> None:
+    # mgreenw/JumboSmash, Mayon-Francis/gym-backend-dbms: tables, columns, constraints, views and
+    # indexes through the builder; the down node-pg-migrate infers from the up where there is none.
+    write_files(tmp_path, {"migrations/1700000000000_api.js": (
+        "exports.shorthands = { created: { type: 'timestamptz', notNull: true, default: PgLiteral.create('now()') } };\n"
+        "exports.up = (pgm) => {\n"
+        "  pgm.createTable('users', {\n"
+        "    id: 'id',\n"
+        "    email: { type: 'citext', unique: true, comment: 'login' },\n"
+        "    status: { type: 'string', notNull: true, default: 'active' },\n"
+        "    created_at: 'created',\n"
+        "  });\n"
+        "  pgm.createTable({ schema: 'app', name: 'posts' }, {\n"
+        "    user_id: { type: 'integer', primaryKey: true, references: 'users', onDelete: 'CASCADE' },\n"
+        "    slug: { type: 'text', primaryKey: true },\n"
+        "    at: { type: 'timestamp', default: pgm.func('current_timestamp') },\n"
+        "  }, { ifNotExists: true });\n"
+        "  pgm.createIndex('users', ['status', 'lower(email)'], { unique: true });\n"
+        "  pgm.addConstraint('users', 'users_status_check', { check: \"status <> ''\" });\n"
+        "  pgm.renameColumn('users', 'status', 'state');\n"
+        "};\n")})
+    [api] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [(s.line, s.sql) for s in split_script(api.up)] == [
+        (3, 'CREATE TABLE "users" ("id" serial PRIMARY KEY, "email" citext UNIQUE, "status" text DEFAULT $pga$active$pga$'
+            ' NOT NULL, "created_at" timestamptz DEFAULT now() NOT NULL)'),
+        (3, 'COMMENT ON COLUMN "users"."email" IS $pga$login$pga$'),
+        (9, 'CREATE TABLE IF NOT EXISTS "app"."posts" ("user_id" integer REFERENCES "users" ON DELETE CASCADE,'
+            ' "slug" text, "at" timestamp DEFAULT current_timestamp, CONSTRAINT "posts_pkey" PRIMARY KEY ("user_id", "slug"))'),
+        (14, 'CREATE UNIQUE INDEX "users_status_(lower(email))_unique_index" ON "users" ("status", (lower(email)))'),
+        (15, 'ALTER TABLE "users" ADD CONSTRAINT "users_status_check" CHECK (status <> \'\')'),
+        (16, 'ALTER TABLE "users" RENAME "status" TO "state"'),
+    ]
+    assert [s.sql for s in split_script(api.down)] == [
+        'ALTER TABLE "users" RENAME "state" TO "status"', 'ALTER TABLE "users" DROP CONSTRAINT "users_status_check"',
+        'DROP INDEX "users_status_(lower(email))_unique_index"', 'DROP TABLE "app"."posts"', 'DROP TABLE "users"']

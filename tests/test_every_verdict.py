@@ -156,14 +156,17 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         11: "alter table acct add column q int not nul;",  # a syntax error is its own, whatever 4 did
         12: "create table uses_mood (m mood);",  # the type comes in 13
         13: "create type mood as enum ('calm');",
+        14: "create table t14 (id int);",
+        15: "alter table t14 rename to t14_base;\ncreate view t14 as select * from t14_base;\ncreate table c15 (a int references nowhere_c15);",
+        16: "drop view t14;",  # a DROP names what it drops: t14, which 15 (failed) makes a view
     }
-    files = numbered(13, {n: (up, "select 1;") for n, up in ups.items()})
+    files = numbered(16, {n: (up, "select 1;") for n, up in ups.items()})
     code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
     assert code == 1
     cases = {c.attrib["name"].split("_table_")[1]: c for c in root.iter("testcase")
              if c.attrib["classname"] == "migration_check.apply"}
     failed = sorted(int(n) for n, c in cases.items() if c.find("failure") is not None)
-    assert failed == [1, 4, 6, 8, 9, 11, 12]
+    assert failed == [1, 4, 6, 8, 9, 11, 12, 15]
     skipped = {int(n): c.find("skipped").attrib["message"] for n, c in cases.items() if c.find("skipped") is not None}
     assert skipped[2] == ('not judged: it needs geometry, a type of the postgis extension (type "geometry" does not'
                           " exist), which 20250101000001_table_1.sql names, and that migration is not replayed (it"
@@ -172,7 +175,8 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
                                  " uuid) on acct, which 20250101000004_table_4.sql also names")
     assert skipped[7] == ('not judged: it fails as 20250101000006_table_6.sql did (schema "mc_no_schema" does not'
                           " exist), and that migration is not replayed (it failed to apply): fix that one first")
-    assert sorted(skipped) == [2, 5, 7]
+    assert skipped[16].startswith('not judged: it fails ("t14" is not a view) on t14, which 20250101000015_table_15.sql also names')
+    assert sorted(skipped) == [2, 5, 7, 16]
     later = cases["9"].find("failure").attrib["message"]
     assert later.endswith("(20250101000010_table_10.sql:1, a later migration, creates later_t: the runner applies"
                           " this one first; order them, or move the statement)")

@@ -85,7 +85,7 @@ class DbMigrateReading(Reading):
         owner, member = member_of(node.child_by_field_name("function"))
         if owner is not None and text_of(owner) == "async" and member == "series" and given and given[0].type == "array":
             return self.series(given[0], given[1:])
-        return self.code(node)
+        return super().other_call(node, given)
 
     def method_bound(self, task: Node) -> str | None:
         """The driver's method a task of async.series binds (`db.createTable.bind(db, ...)`)."""

@@ -6,6 +6,7 @@ types (`type.STRING`) and `new String('now()')`. Anything else is code: `Code` c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tree_sitter import Node
@@ -29,6 +30,8 @@ class Values:
 
     def __init__(self, root: Node | None = None) -> None:
         self.constants: dict[str, Any] = {}
+        # Calls that make a value (node-pg-migrate's `pgm.func('now()')`), by the callee's text.
+        self.calls: dict[str, Callable[[str], object]] = {}
         for statement in root.named_children if root is not None else []:
             if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
                 continue
@@ -85,6 +88,11 @@ class Values:
                     return value[text_of(prop)]
             elif text_of(prop) in DATA_TYPES and text_of(node).split(".")[-2] in ("type", "dataType"):
                 return DATA_TYPES[text_of(prop)]
+        if kind == "call_expression" and text_of(node.child_by_field_name("function") or node) in self.calls:
+            arguments = node.child_by_field_name("arguments")
+            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            if len(given) == 1 and isinstance(text := self.value(given[0]), str):
+                return self.calls[text_of(node.child_by_field_name("function") or node)](text)
         if kind == "new_expression" and text_of(node.child_by_field_name("constructor") or node) == "String":
             arguments = node.child_by_field_name("arguments")
             given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []

@@ -27,23 +27,27 @@ import re
 import shlex
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
+from migration_check.discovery.db_migrate_api import Expression, Unwritable
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
+    Piece,
     Reading,
+    column_of,
     exported_functions,
     parameter_names,
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Values
+from migration_check.discovery.js_values import Code, Values, text_of
 from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 PREFIX = re.compile(r"^(\d+)")
@@ -56,7 +60,7 @@ DOWN_MARK = re.compile(r"^\s*--[\s-]*down\s+migration", re.IGNORECASE | re.MULTI
 LANGUAGES = {".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".ts": "typescript",
              ".cts": "typescript", ".mts": "typescript"}
 CODE = "a node-pg-migrate migration the replay cannot run"
-NO_INVERSE = "its down is the one node-pg-migrate infers from the up's operations, and pgm.sql has no inverse"
+NO_INVERSE = "its down is the one node-pg-migrate infers from the up's operations, and one has no inverse"
 DISABLED = "its down is disabled (`exports.down = false`): node-pg-migrate refuses to roll it back"
 
 
@@ -212,22 +216,54 @@ def _module_migration(path: Path) -> Migration:
     source = read_sql(path).encode("utf-8")
     root = parser(LANGUAGES[path.suffix]).parse(source).root_node
     values = Values(root)
+    values.calls = {"PgLiteral.create": Expression}  # SQL written as it is, also in the module's shorthands
     functions = exported_functions(root)
+    shorthands = _shorthands(root, values)
     up_node, down_node = functions.get("up"), functions.get("down")
     if up_node is None:
         return _migration(path, None, None, skip_reason=f"{CODE}: no up function found in it")
-    up = read_function(up_node, source, values, PgmReading)
+    up = read_function(up_node, source, values, PgmReading, shorthands=shorthands)
     if up.code is not None:
         return _migration(path, None, None, skip_reason=_why(up, "up"))
-    transaction = Transaction.NONE if "noTransaction" in up.flags else Transaction.WRAPPED
-    up_script = Script(path, up.sql(), first_line=up.line, transaction=transaction)
-    if down_node is None or down_node.type == "false":
-        return _migration(path, up_script, None, down_skip_reason=NO_INVERSE if down_node is None else DISABLED)
-    down = read_function(down_node, source, values, PgmReading) if down_node.type in FUNCTIONS else None
-    if down is None or down.code is not None:
-        return _migration(path, up_script, None, down_skip_reason=_why(down, "down") if down else None)
-    down_transaction = Transaction.NONE if "noTransaction" in down.flags else Transaction.WRAPPED
-    return _migration(path, up_script, Script(path, down.sql(), first_line=down.line, transaction=down_transaction))
+    up_script = Script(path, up.sql(), first_line=up.line, transaction=_transaction(up))
+    if down_node is not None and down_node.type == "false":
+        return _migration(path, up_script, None, down_skip_reason=DISABLED)
+    if down_node is None:  # the down node-pg-migrate infers: the up's inverses, last first
+        down = read_function(up_node, source, values, PgmReading, shorthands=shorthands, reverse=True)
+        if down.code is not None:
+            return _migration(path, up_script, None, down_skip_reason=f"{NO_INVERSE}: {down.code[1]}, line {down.code[0]}")
+        down = Export(down.line, tuple(Piece(down.line, 1, p.sql) for p in reversed(down.pieces)), flags=down.flags)
+    else:
+        line = down_node.start_point.row + 1
+        down = read_function(down_node, source, values, PgmReading, shorthands=shorthands) \
+            if down_node.type in FUNCTIONS else Export(line, code=(line, "not a function"))
+        if down.code is not None:
+            return _migration(path, up_script, None, down_skip_reason=_why(down, "down"))
+    return _migration(path, up_script, Script(path, down.sql(), first_line=down.line, transaction=_transaction(down)))
+
+
+def _transaction(export: Export) -> Transaction:
+    return Transaction.NONE if "noTransaction" in export.flags else Transaction.WRAPPED
+
+
+def _shorthands(root: Node, values: Values) -> dict[str, Any]:
+    """The module's `shorthands` export (column types it names), where written as a value."""
+    for statement in root.named_children:
+        target = statement.named_children[0] if statement.named_children else statement
+        if statement.type == "expression_statement" and target.type == "assignment_expression" \
+                and text_of(target.child_by_field_name("left") or target) in ("exports.shorthands", "module.exports.shorthands"):
+            value = target.child_by_field_name("right")
+        elif statement.type == "export_statement" and target.type == "lexical_declaration" and target.named_children \
+                and text_of(target.named_children[0].child_by_field_name("name") or target) == "shorthands":
+            value = target.named_children[0].child_by_field_name("value")
+        else:
+            continue
+        try:
+            found = values.value(value) if value is not None else None
+        except Code:
+            return {}
+        return found if isinstance(found, dict) else {}
+    return {}
 
 
 def _why(export: Export, direction: str) -> str:
@@ -245,17 +281,41 @@ def _line(text: str, offset: int) -> int:
 
 
 class PgmReading(Reading):
-    """node-pg-migrate's builder: `pgm.sql(...)` (without template arguments), `pgm.noTransaction()`."""
+    """node-pg-migrate's builder: `pgm.sql(...)` (without template arguments), its operations
+    (pgm_operations.py; their inverses, in `reverse`), `pgm.noTransaction()`."""
 
     sql_method = "sql"
+
+    def __init__(self, source: bytes, values: Values, shorthands: dict[str, Any] | None = None,
+                 reverse: bool = False) -> None:
+        super().__init__(source, values)
+        self.shorthands = shorthands or {}
+        self.reverse = reverse
+
+    def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
+        names = parameter_names(node)
+        if first and names:  # `pgm.func('now()')` and `PgLiteral.create(...)`: SQL written as it is
+            self.values.calls = {**self.values.calls, f"{names[0]}.func": Expression}
+        return super().function(node, first)
 
     def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
         if method == "noTransaction" and not given:
             self.flags.add("noTransaction")
             return None
-        return self.code(node)
+        try:
+            values = [self.values.value(argument) for argument in given]
+        except Code as code:
+            return self.code(code.node)
+        try:
+            steps = operation_sql(method, values, self.shorthands, self.reverse)
+        except Unwritable as exc:
+            return node.start_point.row + 1, str(exc)
+        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), step) for step in steps]
+        return None
 
     def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
+        if self.reverse:
+            return self.code(node, "pgm.sql, which has no inverse node-pg-migrate can infer")
         if len(given) > 1:  # pgm.sql(sql, args): `{name}` in the text replaced by the code's values
             return self.code(given[1], "pgm.sql with arguments")
         return super().run_sql(node, given)

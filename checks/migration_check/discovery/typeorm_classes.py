@@ -111,11 +111,9 @@ class TypeOrmReading(Reading):
 
     def other_call(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         owner, member = member_of(node.child_by_field_name("function"))
-        if owner is not None and owner.type == "identifier" and text_of(owner) == "console":
-            return None  # logging: nothing reaches the database
         if owner is not None and owner.type == "this" and member in self.methods and self.depth < MAX_DEPTH:
             return self.own_method(node, self.methods[member], given)
-        return self.code(node)
+        return super().other_call(node, given)
 
     def own_method(self, node: Node, method: Node, given: list[Node]) -> tuple[int, str] | None:
         """`this.postgresUp(queryRunner)`: the method's body, its first parameter the query runner."""

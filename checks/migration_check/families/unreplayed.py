@@ -25,7 +25,7 @@ from migration_check.sql.dialects import (
     missing_object,
 )
 from migration_check.sql.extensions import extension_object
-from migration_check.sql.objects import statement_names
+from migration_check.sql.objects import touched_names
 
 UP = "apply: needs an unreplayed migration"  # context.notes keys
 ROLLBACK = "rollback: needs an unreplayed migration"
@@ -90,7 +90,7 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
     extension = extension_object(failure.sqlstate, message)
     # A syntax error or an unsupported feature is the statement's own, whatever the state.
     stateful = failure.sqlstate not in (SYNTAX_ERROR, FEATURE_NOT_SUPPORTED)
-    touched = statement_names(failure.statement) if failure.statement and stateful else frozenset()
+    touched = touched_names(failure.statement) if failure.statement and stateful else frozenset()
     for earlier in reversed(context.skipped_before):
         where = _where(context, earlier.migration)
         because = f"and that migration is not replayed ({earlier.reason})"

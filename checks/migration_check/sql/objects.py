@@ -232,6 +232,23 @@ class _Names(visitors.Visitor):
             self.names.add(node.relname)
 
 
+_RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW,
+                             ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
+
+
+def touched_names(sql: str) -> frozenset[str]:
+    """The relation names a statement mentions, those it drops included (a DROP names them as
+    lists of strings, not as relations)."""
+    try:
+        parsed = trees.parse(sql)
+    except parser.ParseError:
+        return frozenset()
+    dropped = {str(names[-1].sval) for raw in parsed if isinstance(raw.stmt, ast.DropStmt)
+               and raw.stmt.removeType in _RELATION_KINDS for names in raw.stmt.objects or ()
+               if isinstance(names, tuple) and names and isinstance(names[-1], ast.String)}
+    return statement_names(sql) | dropped
+
+
 @functools.lru_cache(maxsize=4096)
 def statement_names(sql: str) -> frozenset[str]:
     """The relation names (unqualified) that a statement mentions anywhere."""
