@@ -59,6 +59,11 @@ class Export:
     # Driver calls that set how the runner runs it rather than what (node-pg-migrate's noTransaction)
     flags: frozenset[str] = frozenset()
 
+    def why_not_sql(self, runner: str, direction: str) -> str:
+        """Why the replay cannot run it: the first thing it does besides sending SQL, and where."""
+        line, what = self.code or (self.line, "")
+        return f"{runner}: its {direction} runs code, not SQL alone ({what}, line {line})"
+
     def sql(self) -> str:
         """The pieces at their own lines and columns from the export's line on (so that an error's
         position is the module's), each closed with `;` where it leaves a statement open, blanks

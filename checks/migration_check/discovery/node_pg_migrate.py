@@ -224,7 +224,7 @@ def _module_migration(path: Path) -> Migration:
         return _migration(path, None, None, skip_reason=f"{CODE}: no up function found in it")
     up = read_function(up_node, source, values, PgmReading, shorthands=shorthands)
     if up.code is not None:
-        return _migration(path, None, None, skip_reason=_why(up, "up"))
+        return _migration(path, None, None, skip_reason=up.why_not_sql(CODE, "up"))
     up_script = Script(path, up.sql(), first_line=up.line, transaction=_transaction(up))
     if down_node is not None and down_node.type == "false":
         return _migration(path, up_script, None, down_skip_reason=DISABLED)
@@ -238,7 +238,7 @@ def _module_migration(path: Path) -> Migration:
         down = read_function(down_node, source, values, PgmReading, shorthands=shorthands) \
             if down_node.type in FUNCTIONS else Export(line, code=(line, "not a function"))
         if down.code is not None:
-            return _migration(path, up_script, None, down_skip_reason=_why(down, "down"))
+            return _migration(path, up_script, None, down_skip_reason=down.why_not_sql(CODE, "down"))
     return _migration(path, up_script, Script(path, down.sql(), first_line=down.line, transaction=_transaction(down)))
 
 
@@ -265,10 +265,6 @@ def _shorthands(root: Node, values: Values) -> dict[str, Any]:
         return found if isinstance(found, dict) else {}
     return {}
 
-
-def _why(export: Export, direction: str) -> str:
-    line, what = export.code or (export.line, "")
-    return f"{CODE}: its {direction} runs code, not SQL alone ({what}, line {line})"
 
 
 def _found(mark: re.Pattern[str], text: str) -> int:

@@ -146,18 +146,14 @@ def _migration(path: Path, found: MigrationClass, timestamp: int) -> Migration:
         up=up,
         down=down,
         files=(path,),
-        skip_reason=None if up is not None else _why(found.up, "up"),
-        down_skip_reason=_why(found.down, "down") if up is not None and found.down is not None and down is None else None,
+        skip_reason=None if up is not None else found.up.why_not_sql(CODE, "up"),
+        down_skip_reason=found.down.why_not_sql(CODE, "down") if up and found.down and not down else None,
     )
 
 
 def _script(path: Path, export: Export, transaction: Transaction) -> Script | None:
     return Script(path, export.sql(), first_line=export.line, transaction=transaction) if export.code is None else None
 
-
-def _why(export: Export, direction: str) -> str:
-    line, what = export.code or (export.line, "")
-    return f"{CODE}: its {direction} runs code, not SQL alone ({what}, line {line})"
 
 
 def js_parse_int(text: str) -> int:
