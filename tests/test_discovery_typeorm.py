@@ -146,3 +146,30 @@ def test_the_data_sources_extension_settings_are_followed(tmp_path: Path, option
         "src/migrations/1700000000000-Users.ts": migration("Users1700000000000", "await queryRunner.query(`SELECT 1`);"),
     })
     assert discover(tmp_path, repo_root=tmp_path).setup_extensions == expected
+
+
+def test_a_module_without_a_migration_class_is_not_a_stray_file(tmp_path: Path) -> None:
+    # FlowiseAI/Flowise lists its migrations in the folder's index.ts.
+    write_files(tmp_path, {"src/migrations/index.ts": "import { A1700000000000 } from './1700000000000-A'\nexport const all = [A1700000000000]\n",
+                           "src/migrations/1700000000000-A.ts": migration("A1700000000000", "await queryRunner.query(`SELECT 1`);"),
+                           "src/migrations/notes.sql": "select 1;\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.id for m in found.migrations] == ["A1700000000000"]
+    assert [(s.path.name, s.refused) for s in found.stray_files] == [("notes.sql", False)]
+
+
+def test_a_switch_on_the_projects_own_database_setting_runs_its_postgresql_case(tmp_path: Path) -> None:
+    # ever-co/ever-traduora: `switch (config.db.default.type)` with `case DbType.POSTGRES:`.
+    body = """switch (config.db.default.type) {
+            case DbType.MYSQL:
+                await queryRunner.query('ALTER TABLE `t` ADD `c` int');
+                break;
+            case DbType.POSTGRES:
+                await queryRunner.query(`ALTER TABLE "t" ADD "c" int`);
+                break;
+            default:
+                throw new Error(`Unknown DB type: ${config.db.default.type}`);
+        }"""
+    write_files(tmp_path, {"src/migrations/1700000000000-AddC.ts": migration("AddC1700000000000", body)})
+    [found] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(found.up)] == ['ALTER TABLE "t" ADD "c" int']

@@ -70,9 +70,12 @@ class TypeOrmLayout(Layout):
         stray: list[StrayFile] = []
         in_one = True
         for path in candidate_files(directory):
-            classes = classes_of(path) if _module(path) else []
-            if not classes:
-                stray.append(StrayFile(path, "TypeORM finds no migration class (with an up method) in it"))
+            if not _module(path):
+                stray.append(StrayFile(path, "TypeORM loads modules (.ts, .js), not this"))
+                continue
+            # A module without a migration class (an index.ts that lists them) is none of TypeORM's
+            # migrations: nothing to say about it.
+            classes = classes_of(path)
             for found in classes:
                 timestamp = js_parse_int(found.name[-TIMESTAMP_DIGITS:])
                 if not timestamp:

@@ -20,7 +20,7 @@ from tree_sitter import Node
 from migration_check.discovery.js_reading import Export, Reading, member_of, parameter_names, parser, read_function
 from migration_check.discovery.js_values import Code, Values, text_of
 
-DATABASE_TYPE = "postgres"  # TypeORM's DataSource `type` for PostgreSQL
+DATABASE_TYPES = frozenset({"postgres", "postgresql"})  # TypeORM's DataSource `type`, and a project's own name
 MAX_DEPTH = 8  # methods calling methods: more is recursion, read as code
 
 
@@ -129,19 +129,25 @@ class TypeOrmReading(Reading):
             self.db, self.depth = driver, self.depth - 1
 
     def other_node(self, node: Node) -> tuple[int, str] | None:
-        if node.type == "switch_statement" and self.on_database_type(node.child_by_field_name("value")):
+        if node.type == "switch_statement" and self.on_database_type(node):
             return self.database_case(node)
         return self.code(node)
 
-    def on_database_type(self, value: Node | None) -> bool:
-        """Whether a switch asks which database the query runner's connection is
-        (`queryRunner.connection.options.type`, `queryRunner.dataSource.driver.options.type`)."""
+    def on_database_type(self, switch: Node) -> bool:
+        """Whether a switch chooses by the database: it asks the query runner's connection
+        (`queryRunner.connection.options.type`), or a type (ever-traduora's
+        `config.db.default.type`) one of whose cases names PostgreSQL (`DbType.POSTGRES`)."""
+        value = switch.child_by_field_name("value")
         while value is not None and value.type in ("parenthesized_expression", "as_expression") and value.named_children:
             value = value.named_children[0]
-        if value is None or value.type != "member_expression":
+        if value is None or value.type not in ("member_expression", "identifier"):
             return False
         words = text_of(value).replace(" ", "").replace("\n", "").split(".")
-        return words[0] == self.db and words[-2:] == ["options", "type"]
+        if words[0] == self.db and words[-2:] == ["options", "type"]:
+            return True
+        body = switch.child_by_field_name("body")
+        cases = [c for c in body.named_children if c.type == "switch_case"] if body is not None else []
+        return "type" in words[-1].lower() and any(self.is_postgres(case) for case in cases)
 
     def database_case(self, switch: Node) -> tuple[int, str] | None:
         """The statements that run on PostgreSQL: from its case on (falling through the cases
@@ -165,9 +171,10 @@ class TypeOrmReading(Reading):
         label = case.child_by_field_name("value")
         if label is None:
             return False
-        if label.type == "member_expression":  # DatabaseTypeEnum.postgres
-            return text_of(label).rsplit(".", 1)[-1] == DATABASE_TYPE
+        if label.type == "member_expression":  # DatabaseTypeEnum.postgres, DbType.POSTGRES
+            return text_of(label).rsplit(".", 1)[-1].lower() in DATABASE_TYPES
         try:
-            return self.values.value(label) == DATABASE_TYPE
+            value = self.values.value(label)
+            return isinstance(value, str) and value.lower() in DATABASE_TYPES
         except Code:  # a label that is code is not PostgreSQL's
             return False
