@@ -144,3 +144,11 @@ def test_typeorm_gets_a_class_whose_name_ends_in_its_timestamp(tmp_path: Path) -
     project = discover(tmp_path, "typeorm")
     assert [m.id for m in project.migrations] == ["AddUserPreferences1757160000000"]
     assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_node_pg_migrate_gets_a_sql_file_with_its_markers(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="node-pg-migrate"), "add_user_preferences", NOW)
+    assert names(created) == ["1757160000000_add-user-preferences.sql"]
+    assert created[0].read_text() == "-- Up Migration\n\n-- Down Migration\n"
+    project = discover(tmp_path, "node-pg-migrate")
+    assert [m.id for m in project.migrations] == ["1757160000000_add-user-preferences"]
