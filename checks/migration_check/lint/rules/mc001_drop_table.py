@@ -33,12 +33,13 @@ from migration_check.lint.nodes import dotted
 from migration_check.model import Severity
 
 # The history tables of migration runners (Liquibase, Flyway, golang-migrate and dbmate, goose,
-# diesel, Prisma, sqlx, yoyo, sql-migrate, pop, knex): only their runner reads them, so dropping one
+# diesel, Prisma, sqlx, yoyo, sql-migrate, pop, knex, node-pg-migrate): only their runner reads them, so dropping one
 # loses nobody's data (DependencyTrack/hyades-apiserver drops Liquibase's when it moves to Flyway).
 RUNNER_TABLES = frozenset({
     "databasechangelog", "databasechangeloglock", "flyway_schema_history", "schema_migrations", "goose_db_version",
     "__diesel_schema_migrations", "_prisma_migrations", "_sqlx_migrations", "_yoyo_migration", "_yoyo_log",
     "_yoyo_version", "yoyo_lock", "gorp_migrations", "schema_migration", "knex_migrations", "knex_migrations_lock",
+    "pgmigrations",
 })
 
 
