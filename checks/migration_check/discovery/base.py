@@ -25,8 +25,6 @@ from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 
-# Files that live beside migrations in real repositories and are never migrations.
-
 
 @dataclass(frozen=True)
 class Detection:

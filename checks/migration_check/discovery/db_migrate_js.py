@@ -5,10 +5,11 @@ db-migrate requires the module and calls its `up` and `down` exports with the dr
 callback. Most modules written by hand send their SQL in the module itself: `db.runSql('ALTER
 TABLE ...', callback)`, PostgreSQL's driver (db-migrate-pg) sending each `runSql` as one query in
 the migration's transaction (Unleash keeps 388 of its 394 migrations so). An export is read as that
-SQL when all it does is call `db.runSql` with SQL written in the module (a string, a template
-without `${}`, or a `+` of those) and call or pass on its callbacks; anything else (the driver's
-API, SQL the code builds, a branch on what a query returned, a loop) is code the replay cannot run,
-and the first such thing is named with its line.
+SQL (js_reading) when all it does is call `db.runSql` with SQL written in the module, the driver's
+schema API (`db.createTable`, ..., written as db-migrate-pg writes it: db_migrate_api.py), alone or
+bound in `async.series`, and call or pass on its callbacks; anything else (SQL the code builds, a
+branch on what a query returned, a loop) is code the replay cannot run, and the first such thing
+is named with its line.
 
 The module's string literals also give the SQL files a generated module loads (`db-migrate create
 --sql-file`: `path.join(__dirname, 'sqls', '<name>-up.sql')`).
@@ -37,6 +38,8 @@ from migration_check.discovery.js_reading import (
 from migration_check.discovery.js_values import Code, Values, text_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
+
+
 @dataclass(frozen=True)
 class Module:
     """A db-migrate module as it reads: its `up` and `down` exports, and the SQL files its strings

@@ -41,7 +41,8 @@ WHAT = {
 
 @dataclass(frozen=True)
 class Piece:
-    """One `runSql` of SQL written in the module, where that SQL starts (1-based line and column)."""
+    """One piece of SQL the function sends (a `runSql`, a `query`, a builder's operation), where it
+    starts in the module (1-based line and column)."""
 
     line: int
     column: int
@@ -50,8 +51,8 @@ class Piece:
 
 @dataclass(frozen=True)
 class Export:
-    """What the module's `up` or `down` runs: its SQL in order, or the first thing it does besides
-    (line, what), which the replay cannot run."""
+    """What a migration function (`up`, `down`) runs: its SQL in order, or the first thing it does
+    besides (line, what), which the replay cannot run."""
 
     line: int
     pieces: tuple[Piece, ...] = ()

@@ -11,10 +11,11 @@ src/utils/fileNameUtils.ts, src/utils/comparators.ts, src/runner.ts):
   whole file without it), the down what follows the second (none without it: the migration cannot
   be rolled back).
 - A `.js` or `.ts` module exports `up(pgm)` and `down(pgm)`. What they run is read from the module
-  (js_reading): the SQL of `pgm.sql('...')`, in order; `pgm.noTransaction()` runs the migration
-  outside a transaction; any other call of the builder (`pgm.createTable`, ...) or other code
-  skips the migration, naming it. `exports.down = false` declares it irreversible; a module with
-  no `down` has the one node-pg-migrate infers from the up's operations, which SQL has none of.
+  (js_reading): the SQL of `pgm.sql('...')` and of the builder's operations (pgm_operations.py),
+  in order; `pgm.noTransaction()` runs the migration outside a transaction; any other operation
+  or code skips the migration, naming it. `exports.down = false` declares it irreversible; a
+  module with no `down` has the one node-pg-migrate infers: the up's operations' inverses, last
+  first (none where one has no inverse, `pgm.sql` among them).
 - By default every pending migration runs in one transaction (`--single-transaction`).
 - The history table is `pgmigrations`: a row per migration, named by its file name without the
   extension.
@@ -66,7 +67,7 @@ DISABLED = "its down is disabled (`exports.down = false`): node-pg-migrate refus
 
 class NodePgMigrateLayout(Layout):
     name = "node-pg-migrate"
-    description = "node-pg-migrate: <number>_<name>.js/.ts (pgm.sql) or .sql with -- Up/Down Migration"
+    description = "node-pg-migrate: <number>_<name>.js/.ts (pgm.sql, the builder's operations) or .sql with -- Up/Down Migration"
     default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations",)
     naming_pattern = r"^\d+[^/]*$"
