@@ -279,3 +279,10 @@ def test_a_promise_chain_runs_in_its_order(tmp_path: Path) -> None:
     ]
     assert [s.sql for s in split_script(migration.down)] == [
         'ALTER TABLE "todos" DROP COLUMN "project_id"', 'DROP TABLE  "projects"']
+
+
+def test_code_nested_deeper_than_python_reads_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    # Migrations are untrusted: a `+` of 5,000 strings must not end the run with a RecursionError.
+    write_files(tmp_path, {"migrations/20220101000000-deep.js": "exports.up = (db) => db.runSql(" + " + ".join(["'a'"] * 5000) + ");\n"})
+    [migration] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert migration.up is None and migration.skip_reason.endswith("(code nested deeper than this check reads, line 1)")

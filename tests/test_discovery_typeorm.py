@@ -173,3 +173,10 @@ def test_a_switch_on_the_projects_own_database_setting_runs_its_postgresql_case(
     write_files(tmp_path, {"src/migrations/1700000000000-AddC.ts": migration("AddC1700000000000", body)})
     [found] = discover(tmp_path, repo_root=tmp_path).migrations
     assert [s.sql for s in split_script(found.up)] == ['ALTER TABLE "t" ADD "c" int']
+
+
+def test_a_class_nested_deeper_than_python_reads_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    write_files(tmp_path, {"src/migrations/1700000000000-Deep.ts": migration(
+        "Deep1700000000000", "await queryRunner.query(" + "(" * 3000 + "'x'" + ")" * 3000 + ");")})
+    [found] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert found.up is None and "code nested deeper than this check reads" in found.skip_reason

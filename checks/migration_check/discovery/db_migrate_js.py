@@ -56,7 +56,10 @@ def read_module(text: str) -> Module:
     values = Values(root)
     files: dict[str, tuple[str, int]] = {}
     for node in _strings(root):
-        cooked = values.cooked(node)
+        try:
+            cooked = values.cooked(node)
+        except RecursionError:  # a `+` of strings deeper than Python's stack: no file name there
+            continue
         if isinstance(cooked, str) and (match := SQL_FILE.search(cooked)):
             files.setdefault(match["direction"], (match["file"], node.start_point.row + 1))
     exports = {name: read_function(function, source, values, DbMigrateReading)

@@ -23,6 +23,7 @@ from migration_check.discovery.js_values import Values, text_of
 from migration_check.sql.lexing import closing_of
 
 DIRECTIONS = ("up", "down")
+DEEP = "code nested deeper than this check reads"
 FUNCTIONS = frozenset({"function_expression", "arrow_function", "function_declaration", "method_definition",
                        "generator_function", "function"})
 # What a migration function may hold around its SQL calls without doing anything else.
@@ -285,10 +286,13 @@ def read_function(function: Node, source: bytes, values: Values, reading: type[R
     line = function.start_point.row + 1
     if function.type not in FUNCTIONS:
         return Export(line, code=(line, f"not a function ({function.type.replace('_', ' ')})"))
-    if function.has_error:  # tree-sitter recovers; what it recovered is not what node would run
-        return Export(line, code=(first_error(function).start_point.row + 1, WHAT["ERROR"]))
-    walk = reading(source, values, **context)
-    code = walk.function(function, first=True)
+    try:
+        if function.has_error:  # tree-sitter recovers; what it recovered is not what node would run
+            return Export(line, code=(first_error(function).start_point.row + 1, WHAT["ERROR"]))
+        walk = reading(source, values, **context)
+        code = walk.function(function, first=True)
+    except RecursionError:  # untrusted text: nesting deeper than Python's stack is code, not SQL
+        return Export(line, code=(line, DEEP))
     return Export(line, tuple(walk.pieces), code, frozenset(walk.flags))
 
 

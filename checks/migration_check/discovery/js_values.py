@@ -40,7 +40,7 @@ class Values:
                 if name is not None and given is not None and name.type == "identifier":
                     try:
                         self.constants[text_of(name)] = self.value(given)
-                    except Code:
+                    except (Code, RecursionError):
                         pass
 
     def value(self, node: Node) -> Any:

@@ -261,7 +261,7 @@ def _shorthands(root: Node, values: Values) -> dict[str, Any]:
             continue
         try:
             found = values.value(value) if value is not None else None
-        except Code:
+        except (Code, RecursionError):
             return {}
         return found if isinstance(found, dict) else {}
     return {}

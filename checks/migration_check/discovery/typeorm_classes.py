@@ -93,7 +93,7 @@ def _fields(body: Node, values: Values) -> dict[str, object]:
             continue
         try:
             found[text_of(key)] = values.value(value)
-        except Code:  # code, not a value: TypeORM reads the name from elsewhere then
+        except (Code, RecursionError):  # code, not a value: TypeORM reads the name from elsewhere then
             continue
     return found
 
@@ -176,5 +176,5 @@ class TypeOrmReading(Reading):
         try:
             value = self.values.value(label)
             return isinstance(value, str) and value.lower() in DATABASE_TYPES
-        except Code:  # a label that is code is not PostgreSQL's
+        except (Code, RecursionError):  # a label that is code is not PostgreSQL's
             return False

@@ -107,7 +107,7 @@ def _needs(decorator: Node, values: Values) -> list[str]:
         return ["btree_gist"]
     try:
         first = values.value(given[0]) if given else None
-    except Code:
+    except (Code, RecursionError):
         return []
     if name in GENERATED:
         return ["uuid"] if first == "uuid" else []
@@ -129,7 +129,7 @@ def _option(text: str, path: Path, key: str) -> object:
         if name is not None and text_of(name) == key and (value := current.child_by_field_name("value")):
             try:
                 return values.value(value)
-            except Code:
+            except (Code, RecursionError):
                 return None
         stack.extend(current.children)
     return None
