@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, up_to_repository_root
 from migration_check.discovery.db_migrate_api import Expression, Unwritable
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
@@ -136,7 +136,7 @@ def _package_running_it(directory: Path) -> str | None:
     """The package.json that runs node-pg-migrate on `directory`: the nearest one above it (up to
     three levels) requires node-pg-migrate, and the directory is its `migrations` or the one a
     script gives it (`-m`, `--migrations-dir`)."""
-    for folder in list(directory.parents)[:PACKAGE_LEVELS]:
+    for folder in up_to_repository_root(directory)[1:PACKAGE_LEVELS + 1]:
         manifest = folder / "package.json"
         if not manifest.is_file():
             continue

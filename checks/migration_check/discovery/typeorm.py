@@ -29,7 +29,7 @@ from migration_check.discovery.base import Detection, Discovery, Layout, counted
 from migration_check.discovery.js_reading import Export
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
-from migration_check.discovery.typeorm_entities import entity_extensions, setup_sql
+from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 LANGUAGES = {".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".js": "javascript",
@@ -128,7 +128,7 @@ def classes_of(path: Path) -> list[MigrationClass]:
 
 def _shown(path: Path, directory: Path) -> str:
     """An entity file as the header shows it: from the folder that holds the migrations' package."""
-    package = next((folder for folder in directory.parents if (folder / "package.json").is_file()), directory)
+    package = package_of(directory) or directory
     return path.relative_to(package).as_posix() if path.is_relative_to(package) else str(path)
 
 

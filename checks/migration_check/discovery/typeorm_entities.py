@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migration_check.discovery.base import read_sql
+from migration_check.discovery.base import read_sql, up_to_repository_root
 from migration_check.discovery.js_reading import arguments_of, parser
 from migration_check.discovery.js_values import Code, Values, text_of
 from migration_check.sql.prepared import quote_literal
@@ -35,7 +35,7 @@ MAX_FILES = 5000  # a package bigger than this is searched no further: what was 
 def entity_extensions(migrations: Path) -> dict[str, tuple[Path, int]]:
     """Each extension TypeORM installs for the package of `migrations`, with the first entity file
     and line that needs it."""
-    package = next((folder for folder in migrations.parents if (folder / "package.json").is_file()), None)
+    package = package_of(migrations)
     if package is None:
         return {}
     found: dict[str, tuple[Path, int]] = {}
@@ -59,6 +59,12 @@ def entity_extensions(migrations: Path) -> dict[str, tuple[Path, int]]:
     return found
 
 
+def package_of(migrations: Path) -> Path | None:
+    """The folder of the package that holds the migrations: the nearest above them with a
+    package.json, up to the repository's root."""
+    return next((folder for folder in up_to_repository_root(migrations)[1:] if (folder / "package.json").is_file()), None)
+
+
 def setup_sql(extensions: dict[str, tuple[Path, int]]) -> str:
     """TypeORM's `CREATE EXTENSION IF NOT EXISTS` for each, skipped where the server lacks it (a
     failure there is only warned about)."""
@@ -78,8 +84,9 @@ def _sources(package: Path) -> list[Path]:
     found: list[Path] = []
     for folder, subfolders, files in os.walk(package):
         subfolders[:] = sorted(d for d in subfolders if d not in SKIPPED_FOLDERS and not d.startswith("."))
+        # links are not followed: nothing outside the package (or the repository) is read for it
         found += [Path(folder) / name for name in sorted(files)
-                  if name.endswith((".ts", ".js")) and not name.endswith(".d.ts")]
+                  if name.endswith((".ts", ".js")) and not name.endswith(".d.ts") and not (Path(folder) / name).is_symlink()]
         if len(found) > MAX_FILES:
             break
     return found
