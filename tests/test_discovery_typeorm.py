@@ -180,3 +180,12 @@ def test_a_class_nested_deeper_than_python_reads_is_skipped_not_a_crash(tmp_path
         "Deep1700000000000", "await queryRunner.query(" + "(" * 3000 + "'x'" + ")" * 3000 + ");")})
     [found] = discover(tmp_path, repo_root=tmp_path).migrations
     assert found.up is None and "code nested deeper than this check reads" in found.skip_reason
+
+
+def test_entities_are_read_from_the_package_and_no_link_out_of_it(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.ts"
+    outside.write_text("@Entity()\nexport class X {\n  @PrimaryGeneratedColumn('uuid')\n  id!: string;\n}\n")
+    write_files(tmp_path, {"repo/package.json": "{}", "repo/.git/HEAD": "ref: refs/heads/main\n",
+                           "repo/src/migrations/1700000000000-A.ts": migration("A1700000000000", "await queryRunner.query(`SELECT 1`);")})
+    (tmp_path / "repo/src/linked.entity.ts").symlink_to(outside)
+    assert discover(tmp_path / "repo", repo_root=tmp_path / "repo").setup_extensions == frozenset()
