@@ -138,3 +138,18 @@ def test_the_builders_operations_are_replayed_as_the_sql_node_pg_migrate_writes(
     assert [s.sql for s in split_script(api.down)] == [
         'ALTER TABLE "users" RENAME "state" TO "status"', 'ALTER TABLE "users" DROP CONSTRAINT "users_status_check"',
         'DROP INDEX "users_status_(lower(email))_unique_index"', 'DROP TABLE "app"."posts"', 'DROP TABLE "users"']
+
+
+def test_a_literal_made_with_new_is_sql_written_as_it_is(tmp_path: Path) -> None:
+    # sidiousvic/spiders: `default: new PgLiteral("uuid_generate_v4()")`.
+    write_files(tmp_path, {"migrations/1700000000000_users.js": (
+        "const { PgLiteral } = require('node-pg-migrate');\n"
+        "module.exports.up = async function up(pgm) {\n"
+        "  await pgm.createExtension('uuid-ossp', { ifNotExists: true, schema: 'public' });\n"
+        "  await pgm.createTable('users', { user_id: { type: 'uuid', default: new PgLiteral('uuid_generate_v4()'),"
+        " primaryKey: true } });\n};\n")})
+    [users] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(users.up)] == [
+        'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" SCHEMA "public"',
+        'CREATE TABLE "users" ("user_id" uuid DEFAULT uuid_generate_v4() PRIMARY KEY)']
+    assert [s.sql for s in split_script(users.down)] == ['DROP TABLE "users"', 'DROP EXTENSION "uuid-ossp"']

@@ -30,7 +30,8 @@ class Values:
 
     def __init__(self, root: Node | None = None) -> None:
         self.constants: dict[str, Any] = {}
-        # Calls that make a value (node-pg-migrate's `pgm.func('now()')`), by the callee's text.
+        # Calls that make a value (node-pg-migrate's `pgm.func('now()')`, `new PgLiteral(...)`), by the
+        # callee's text (with `new ` for a constructor).
         self.calls: dict[str, Callable[[str], object]] = {}
         for statement in root.named_children if root is not None else []:
             if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
@@ -93,11 +94,12 @@ class Values:
             given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
             if len(given) == 1 and isinstance(text := self.value(given[0]), str):
                 return self.calls[text_of(node.child_by_field_name("function") or node)](text)
-        if kind == "new_expression" and text_of(node.child_by_field_name("constructor") or node) == "String":
+        made = f"new {text_of(node.child_by_field_name('constructor') or node)}" if kind == "new_expression" else ""
+        if made == "new String" or made in self.calls:  # db-migrate's `new String('now()')`, `new PgLiteral(...)`
             arguments = node.child_by_field_name("arguments")
             given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
             if len(given) == 1 and isinstance(text := self.value(given[0]), str):
-                return Expression(text)
+                return self.calls.get(made, Expression)(text)
         raise Code(node)
 
     def cooked(self, node: Node) -> str | Node | None:

@@ -217,7 +217,8 @@ def _module_migration(path: Path) -> Migration:
     source = read_sql(path).encode("utf-8")
     root = parser(LANGUAGES[path.suffix]).parse(source).root_node
     values = Values(root)
-    values.calls = {"PgLiteral.create": Expression}  # SQL written as it is, also in the module's shorthands
+    # SQL written as it is, also in the module's shorthands
+    values.calls = {"PgLiteral.create": Expression, "new PgLiteral": Expression}
     functions = exported_functions(root)
     shorthands = _shorthands(root, values)
     up_node, down_node = functions.get("up"), functions.get("down")
