@@ -33,6 +33,10 @@ class Values:
         # Calls that make a value (node-pg-migrate's `pgm.func('now()')`, `new PgLiteral(...)`), by the
         # callee's text (with `new ` for a constructor).
         self.calls: dict[str, Callable[[str], object]] = {}
+        # Constructors of an object from its options (TypeORM's `new Table({...})`), by `new <name>`.
+        self.objects: dict[str, Callable[[Any], object]] = {}
+        # The fields of the class being read (`this.table`), where written as values.
+        self.fields: dict[str, Any] = {}
         for statement in root.named_children if root is not None else []:
             if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
                 continue
@@ -83,6 +87,8 @@ class Values:
             return self.constants[text_of(node)]
         if kind == "member_expression" and (prop := node.child_by_field_name("property")) is not None:
             owner = node.child_by_field_name("object")
+            if owner is not None and owner.type == "this" and text_of(prop) in self.fields:
+                return self.fields[text_of(prop)]
             if owner is not None and owner.type == "identifier" and text_of(owner) in self.constants:
                 value = self.constants[text_of(owner)]
                 if isinstance(value, dict) and text_of(prop) in value:
@@ -95,6 +101,11 @@ class Values:
             if len(given) == 1 and isinstance(text := self.value(given[0]), str):
                 return self.calls[text_of(node.child_by_field_name("function") or node)](text)
         made = f"new {text_of(node.child_by_field_name('constructor') or node)}" if kind == "new_expression" else ""
+        if made in self.objects:  # TypeORM's `new Table({...})`: its options, as the maker keeps them
+            arguments = node.child_by_field_name("arguments")
+            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+            if len(given) == 1:
+                return self.objects[made](self.value(given[0]))
         if made == "new String" or made in self.calls:  # db-migrate's `new String('now()')`, `new PgLiteral(...)`
             arguments = node.child_by_field_name("arguments")
             given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []

@@ -6,9 +6,10 @@ TypeORM instantiates each class its `migrations` setting loads and calls `up(que
 a class may pass the query runner on to methods of its own (`this.postgresUp(queryRunner)`), which
 are read in place, and choose its SQL by the database it runs on (`switch
 (queryRunner.connection.options.type)`, ever-gauzy keeps its 278 migrations so for PostgreSQL,
-MySQL and SQLite): the PostgreSQL case is what runs here. Logging (`console.log`) does nothing to
-the database. Anything else (the query runner's schema API, `new Table(...)`, SQL the code
-builds) is code, named with its line.
+MySQL and SQLite): the PostgreSQL case is what runs here. The query runner's schema API
+(`createTable(new Table({...}))`, ...) is the SQL TypeORM sends for it (typeorm_api.py), with the
+class's fields (`this.table`). Logging (`console.log`) does nothing to the database. Anything else
+(SQL the code builds, a seed read from a file) is code, named with its line.
 """
 
 from __future__ import annotations
@@ -17,8 +18,19 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migration_check.discovery.js_reading import Export, Reading, member_of, parameter_names, parser, read_function
+from migration_check.discovery.db_migrate_api import Unwritable
+from migration_check.discovery.js_reading import (
+    Export,
+    Piece,
+    Reading,
+    column_of,
+    member_of,
+    parameter_names,
+    parser,
+    read_function,
+)
 from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.typeorm_api import CLASSES, made, query_runner_sql
 
 DATABASE_TYPES = frozenset({"postgres", "postgresql"})  # TypeORM's DataSource `type`, and a project's own name
 MAX_DEPTH = 8  # methods calling methods: more is recursion, read as code
@@ -41,6 +53,7 @@ def read_classes(text: str, language: str) -> list[MigrationClass]:
     source = text.encode("utf-8")
     root = parser(language).parse(source).root_node
     values = Values(root)
+    values.objects = {f"new {kind}": made(kind) for kind in CLASSES}
     found = []
     for declaration in _class_declarations(root):
         body = declaration.child_by_field_name("body")
@@ -51,6 +64,7 @@ def read_classes(text: str, language: str) -> list[MigrationClass]:
         if "up" not in methods:
             continue
         fields = _fields(body, values)
+        values.fields = fields  # `this.table` in its methods
         named = declaration.child_by_field_name("name")
         given_name, transaction = fields.get("name"), fields.get("transaction")
         up = read_function(methods["up"], source, values, TypeOrmReading, methods=methods)
@@ -104,10 +118,25 @@ class TypeOrmReading(Reading):
 
     sql_method = "query"
 
-    def __init__(self, source: bytes, values: Values, methods: dict[str, Node] | None = None, depth: int = 0) -> None:
+    def __init__(self, source: bytes, values: Values, methods: dict[str, Node] | None = None, depth: int = 0,
+                 uuid_generator: str = "uuid_generate_v4()") -> None:
         super().__init__(source, values)
         self.methods = methods or {}
         self.depth = depth
+        self.uuid_generator = uuid_generator
+
+    def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
+        """The query runner's schema API, as the SQL it sends (typeorm_api.py)."""
+        try:
+            values = [self.values.value(argument) for argument in given]
+        except Code as code:
+            return self.code(code.node)
+        try:
+            statements = query_runner_sql(method, values, self.uuid_generator)
+        except Unwritable as exc:
+            return node.start_point.row + 1, str(exc)
+        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), s) for s in statements]
+        return None
 
     def other_call(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         owner, member = member_of(node.child_by_field_name("function"))
