@@ -22,20 +22,18 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from migration_check.discovery.db_migrate_api import Unwritable, api_sql
+from migration_check.discovery.db_migrate_api import api_sql
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
-    Piece,
     Reading,
     arguments_of,
-    column_of,
     exported_functions,
     member_of,
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.js_values import Values, text_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
 
@@ -104,23 +102,11 @@ class DbMigrateReading(Reading):
         return method if driver is not None and text_of(driver) == self.db and bound_to_db else None
 
     def api(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
-        """A call of the driver's schema API, as the SQL the driver sends for it."""
-        values = []
-        callbacks = []
-        for argument in given:
-            if argument.type in FUNCTIONS or (argument.type == "identifier" and text_of(argument) in self.callbacks):
-                callbacks.append(argument)
-                continue
-            try:
-                values.append(self.values.value(argument))
-            except Code as code:
-                return self.code(code.node)
-        try:
-            sql = api_sql(method, values)
-        except Unwritable as exc:
-            return node.start_point.row + 1, str(exc)
-        self.pieces.append(Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql))
-        return self.rest(callbacks)
+        """A call of the driver's schema API, as the SQL the driver sends for it; its callbacks then."""
+        callbacks = [a for a in given if a.type in FUNCTIONS or (a.type == "identifier" and text_of(a) in self.callbacks)]
+        arguments = [a for a in given if a not in callbacks]
+        code = self.written(node, arguments, lambda values: [api_sql(method, values)])
+        return code if code is not None else self.rest(callbacks)
 
     def series(self, tasks: Node, rest: list[Node]) -> tuple[int, str] | None:
         """`async.series([db.createTable.bind(db, ...), db.runSql.bind(db, '...')], callback)`: each

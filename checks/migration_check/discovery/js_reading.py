@@ -13,13 +13,16 @@ of SQL keeps its place in the file (`Export.sql`), so an error in it is at the m
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import tree_sitter_javascript
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from migration_check.discovery.js_values import Values, text_of
+from migration_check.discovery.db_migrate_api import Unwritable
+from migration_check.discovery.js_values import Code, Values, text_of
 from migration_check.sql.lexing import closing_of
 
 DIRECTIONS = ("up", "down")
@@ -212,6 +215,20 @@ class Reading:
 
     def rest(self, arguments: list[Node]) -> tuple[int, str] | None:
         return self.walk_all(arguments)
+
+    def written(self, node: Node, arguments: list[Node], write: Callable[[list[Any]], list[str]]) -> tuple[int, str] | None:
+        """A call of a runner's API, as the statements `write` makes of its arguments' values
+        (placed at the call); code where an argument is not a value or `write` cannot write it."""
+        try:
+            values = [self.values.value(argument) for argument in arguments]
+        except Code as code:
+            return self.code(code.node)
+        try:
+            statements = write(values)
+        except Unwritable as exc:
+            return node.start_point.row + 1, str(exc)
+        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql) for sql in statements]
+        return None
 
     def code(self, node: Node, what: str | None = None) -> tuple[int, str]:
         if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None:

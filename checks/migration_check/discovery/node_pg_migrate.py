@@ -34,13 +34,12 @@ from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, up_to_repository_root
-from migration_check.discovery.db_migrate_api import Expression, Unwritable
+from migration_check.discovery.db_migrate_api import Expression
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
     Piece,
     Reading,
-    column_of,
     exported_functions,
     parameter_names,
     parser,
@@ -300,16 +299,7 @@ class PgmReading(Reading):
         if method == "noTransaction" and not given:
             self.flags.add("noTransaction")
             return None
-        try:
-            values = [self.values.value(argument) for argument in given]
-        except Code as code:
-            return self.code(code.node)
-        try:
-            steps = operation_sql(method, values, self.shorthands, self.reverse)
-        except Unwritable as exc:
-            return node.start_point.row + 1, str(exc)
-        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), step) for step in steps]
-        return None
+        return self.written(node, given, lambda values: operation_sql(method, values, self.shorthands, self.reverse))
 
     def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         if self.reverse:

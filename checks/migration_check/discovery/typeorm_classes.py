@@ -18,12 +18,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from migration_check.discovery.db_migrate_api import Unwritable
 from migration_check.discovery.js_reading import (
     Export,
-    Piece,
     Reading,
-    column_of,
     member_of,
     parameter_names,
     parser,
@@ -127,16 +124,7 @@ class TypeOrmReading(Reading):
 
     def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
         """The query runner's schema API, as the SQL it sends (typeorm_api.py)."""
-        try:
-            values = [self.values.value(argument) for argument in given]
-        except Code as code:
-            return self.code(code.node)
-        try:
-            statements = query_runner_sql(method, values, self.uuid_generator)
-        except Unwritable as exc:
-            return node.start_point.row + 1, str(exc)
-        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), s) for s in statements]
-        return None
+        return self.written(node, given, lambda values: query_runner_sql(method, values, self.uuid_generator))
 
     def other_call(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
         owner, member = member_of(node.child_by_field_name("function"))
