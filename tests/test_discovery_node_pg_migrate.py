@@ -43,7 +43,7 @@ def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> N
             "  pgm.noTransaction();\n  pgm.sql('create index concurrently t_i on t (id)');\n}\n"
             "export const down = false;\n"),
         "migrations/1700000000002_inferred.js": "exports.up = (pgm) => { pgm.sql('alter table t add v int'); };\n",
-        "migrations/1700000000003_code.js": "exports.up = (pgm) => {\n  pgm.createTrigger('u', 't', {}, 'BEGIN END');\n};\n",
+        "migrations/1700000000003_code.js": "exports.up = (pgm) => {\n  pgm.createPolicy('u', 'p');\n};\n",
     })
     init, concurrently, inferred, code = discover(tmp_path, repo_root=tmp_path).migrations
     assert [(s.sql, s.line) for s in split_script(init.up)] == [("create table t (id int)", 3), ("create index t_id on t (id)", 4)]
@@ -52,7 +52,7 @@ def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> N
     assert (concurrently.down, concurrently.down_skip_reason) == (None, DISABLED)
     assert (inferred.down, inferred.down_skip_reason) == (
         None, f"{NO_INVERSE}: pgm.sql, which has no inverse node-pg-migrate can infer, line 1")
-    assert code.up is None and code.skip_reason.endswith("its up runs code, not SQL alone (pgm.createTrigger, line 2)")
+    assert code.up is None and code.skip_reason.endswith("its up runs code, not SQL alone (pgm.createPolicy, line 2)")
 
 
 def test_they_run_by_their_numeric_prefix_and_a_name_without_one_stops_the_runner(tmp_path: Path) -> None:
@@ -153,3 +153,20 @@ def test_a_literal_made_with_new_is_sql_written_as_it_is(tmp_path: Path) -> None
         'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" SCHEMA "public"',
         'CREATE TABLE "users" ("user_id" uuid DEFAULT uuid_generate_v4() PRIMARY KEY)']
     assert [s.sql for s in split_script(users.down)] == ['DROP TABLE "users"', 'DROP EXTENSION "uuid-ossp"']
+
+
+def test_a_trigger_with_its_function_and_their_inverse(tmp_path: Path) -> None:
+    # mgreenw/JumboSmash: createTrigger with the function's body, dropTrigger and dropFunction.
+    write_files(tmp_path, {"migrations/1700000000000_trigger.js": (
+        "exports.up = (pgm) => {\n"
+        "  pgm.createTrigger('relationships', 'read_receipt', {\n"
+        "    when: 'before', operation: ['insert', 'update'], level: 'row', language: 'plpgsql',\n"
+        "  }, `BEGIN RETURN NEW; END`);\n"
+        "};\n")})
+    [trigger] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(trigger.up)] == [
+        'CREATE FUNCTION "read_receipt"() RETURNS trigger AS $pga$BEGIN RETURN NEW; END$pga$ VOLATILE LANGUAGE plpgsql',
+        'CREATE TRIGGER "read_receipt" before insert OR update ON "relationships" FOR EACH row'
+        ' EXECUTE PROCEDURE "read_receipt"()']
+    assert [s.sql for s in split_script(trigger.down)] == [
+        'DROP TRIGGER "read_receipt" ON "relationships"', 'DROP FUNCTION "read_receipt"()']

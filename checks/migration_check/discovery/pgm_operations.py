@@ -1,7 +1,8 @@
 """The SQL node-pg-migrate's MigrationBuilder writes for its operations (`pgm.createTable`,
 `pgm.addColumns`, ...), and for their inverses where it infers a migration's down from its up.
 
-Read from node-pg-migrate's src/operations (tables, indexes, extensions, types, views) and src/utils
+Read from node-pg-migrate's src/operations (tables, indexes, extensions, types, views, functions,
+triggers) and src/utils
 (escapeValue, createSchemalize, types, formatLines): names are quoted as its `literal` quotes them
 (`{schema, name}` objects as `"schema"."name"`), strings dollar-quoted as `escapeValue` does
 (`$pga$active$pga$`), `pgm.func('now()')` written as it is, a column type through its shorthands
@@ -12,6 +13,7 @@ raises Unwritable, and the migration is skipped naming it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -183,6 +185,79 @@ def _drop_view(w: Writer, name: Any, options: dict[str, Any] | None = None, *res
             f"{' CASCADE' if options.get('cascade') else ''};"]
 
 
+def _params(w: Writer, params: list[Any]) -> str:
+    """formatParams: each parameter's mode, name, type and default."""
+    formatted = []
+    for param in params or []:
+        options = w.column_type(param)
+        words = [options["mode"]] if options.get("mode") else []
+        words += [w.literal(options["name"])] if options.get("name") else []
+        words += [options["type"]] if options.get("type") else []
+        words += [f"DEFAULT {escape_value(options['default'])}"] if "default" in options else []
+        formatted.append(" ".join(words))
+    return f"({', '.join(formatted)})"
+
+
+def _create_function(w: Writer, name: Any, params: list[Any], options: dict[str, Any], definition: Any) -> list[str]:
+    if not options.get("language"):
+        raise Unwritable("a function without its language")
+    words = [options.get("behavior", "VOLATILE") or "", f"LANGUAGE {options['language']}"]
+    words += [f"SECURITY {options['security']}"] if options.get("security", "INVOKER") != "INVOKER" else []
+    words += ["WINDOW"] if options.get("window") else []
+    words += ["RETURNS NULL ON NULL INPUT"] if options.get("onNull") else []
+    words += [f"PARALLEL {options['parallel']}"] if options.get("parallel") else []
+    for setting in options.get("set") or []:
+        value = setting["value"]
+        words.append(f"SET {w.literal(setting['configurationParameter'])} " + (
+            "FROM CURRENT" if value == "FROM CURRENT" else f"TO {value}"))
+    replace = " OR REPLACE" if options.get("replace") else ""
+    return [f"CREATE{replace} FUNCTION {w.literal(name)}{_params(w, params)} RETURNS {options.get('returns', 'void')}"
+            f" AS {escape_value(definition)} {' '.join(word for word in words if word)};"]
+
+
+def _drop_function(w: Writer, name: Any, params: list[Any] | None = None, options: dict[str, Any] | None = None,
+                   *rest: Any) -> list[str]:
+    options = options or {}
+    kept = [{k: v for k, v in p.items() if k != "default"} if isinstance(p, dict) else p for p in params or []]
+    return [f"DROP FUNCTION{' IF EXISTS' if options.get('ifExists') else ''} {w.literal(name)}{_params(w, kept)}"
+            f"{' CASCADE' if options.get('cascade') else ''};"]
+
+
+def _create_trigger(w: Writer, table: Any, name: str, options: dict[str, Any], definition: Any = None) -> list[str]:
+    when, level, function = options.get("when"), options.get("level", "STATEMENT"), options.get("function")
+    if options.get("constraint"):
+        when = "AFTER"
+    operations = " OR ".join(_list(options.get("operation") or []))
+    if not when or not operations:
+        raise Unwritable("a trigger without its when or its operation")
+    if re.search(r"instead\s+of", str(when), re.IGNORECASE):
+        level = "ROW"
+    function = (name if function is None else function) if definition else function
+    if not function:
+        raise Unwritable("a trigger without its function")
+    deferred = ("DEFERRABLE INITIALLY " + ("DEFERRED" if options.get("deferred") else "IMMEDIATE")
+                if options.get("deferrable") else "NOT DEFERRABLE") + " " if options.get("constraint") else ""
+    condition = f"WHEN ({options['condition']}) " if options.get("condition") else ""
+    params = ", ".join(escape_value(p) for p in options.get("functionParams") or [])
+    trigger = (f"CREATE{' CONSTRAINT' if options.get('constraint') else ''} TRIGGER {w.literal(name)} {when} {operations}"
+               f" ON {w.literal(table)} {deferred}FOR EACH {level} {condition}EXECUTE PROCEDURE {w.literal(function)}({params});")
+    made = _create_function(w, function, [], {**options, "returns": "trigger"}, definition)[0] + " " if definition else ""
+    return [made + trigger]
+
+
+def _drop_trigger(w: Writer, table: Any, name: str, options: dict[str, Any] | None = None, *rest: Any) -> list[str]:
+    options = options or {}
+    return [f"DROP TRIGGER{' IF EXISTS' if options.get('ifExists') else ''} {w.literal(name)} ON {w.literal(table)}"
+            f"{' CASCADE' if options.get('cascade') else ''};"]
+
+
+def _reverse_create_trigger(w: Writer, table: Any, name: str, options: dict[str, Any], definition: Any = None) -> list[str]:
+    dropped = _drop_trigger(w, table, name, options)[0]
+    if definition:
+        dropped += " " + _drop_function(w, options.get("function") or name, [], options)[0]
+    return [dropped]
+
+
 Operation = Callable[..., list[str]]
 OPERATIONS: dict[str, Operation] = {
     "createTable": _create_table, "dropTable": _drop_table, "addColumns": _add_columns, "dropColumns": _drop_columns,
@@ -190,6 +265,8 @@ OPERATIONS: dict[str, Operation] = {
     "addConstraint": _add_constraint, "dropConstraint": _drop_constraint, "createIndex": _create_index,
     "dropIndex": _drop_index, "createExtension": _create_extension, "dropExtension": _drop_extension,
     "createType": _create_type, "dropType": _drop_type, "createView": _create_view, "dropView": _drop_view,
+    "createFunction": _create_function, "dropFunction": _drop_function, "createTrigger": _create_trigger,
+    "dropTrigger": _drop_trigger,
 }
 
 
@@ -206,4 +283,6 @@ INVERSES: dict[str, Operation] = {
     "renameTable": lambda w, table, new: _rename_table(w, new, table),
     "addConstraint": _reverse_add_constraint,
     "createIndex": _drop_index, "createExtension": _drop_extension, "createType": _drop_type, "createView": _drop_view,
+    "createFunction": lambda w, name, params, options, definition: _drop_function(w, name, params, options),
+    "createTrigger": _reverse_create_trigger,
 }
