@@ -64,18 +64,18 @@ def test_the_sqls_folder_is_never_a_layout_of_its_own_in_the_tree_search(tmp_pat
 
 def test_javascript_migrations_are_skipped_and_javascript_downs_are_not_missing(tmp_path: Path) -> None:
     write_files(tmp_path, {
-        "migrations/20220101000000-api.js": "exports.up = function(db, cb) { db.changeColumn('t', 'id', {type: 'bigint'}, cb); };\n",
+        "migrations/20220101000000-api.js": "exports.up = function(db, cb) { db.insert('t', ['id'], [1], cb); };\n",
         "migrations/20220102000000-sql-up-js-down.js": loader(
-            "20220102000000-sql-up-js-down", down="exports.down = function(db, cb) { db.changeColumn('u', 'id', {type: 'int'}, cb); };\n"),
+            "20220102000000-sql-up-js-down", down="exports.down = function(db, cb) { db.insert('u', ['id'], [1], cb); };\n"),
         "migrations/sqls/20220102000000-sql-up-js-down-up.sql": "create table u (id int);",
         "migrations/helpers.js": "module.exports = {};",
         "migrations/README.md": "docs",
     })
     found = discover(tmp_path, repo_root=tmp_path)
     api, mixed = found.migrations
-    assert (api.up, api.skip_reason) == (None, f"{JS_UP}: its exports.up runs code, not SQL alone (db.changeColumn, line 1)")
+    assert (api.up, api.skip_reason) == (None, f"{JS_UP}: its exports.up runs code, not SQL alone (db.insert, line 1)")
     assert (mixed.up.path.name, mixed.down, mixed.down_skip_reason) == (
-        "20220102000000-sql-up-js-down-up.sql", None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.changeColumn, line 9)")
+        "20220102000000-sql-up-js-down-up.sql", None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.insert, line 9)")
     assert all(r.status is Status.PASSED for r in check_pairing(found, Settings()) if r.subject == mixed.id)
     # db-migrate requires every .js file of the directory and cannot read a name from this one.
     assert [(s.path.name, s.refused) for s in found.stray_files] == [("helpers.js", True)]
@@ -161,7 +161,7 @@ def test_an_error_in_sql_written_in_the_module_is_at_its_line_there(tmp_path: Pa
 
 
 @pytest.mark.parametrize(("up", "said"), [
-    ("exports.up = function (db, cb) { db.changeColumn('t', 'id', { type: 'int' }, cb); };", "(db.changeColumn, line 1)"),
+    ("exports.up = function (db, cb) { db.insert('t', ['id'], [1], cb); };", "(db.insert, line 1)"),
     ("exports.up = (db, cb) => db.addColumn('t', 'v', { type: 'int', unsigned: true, defaultValue: { special: 'NOW' } }, cb);",
      "(db.addColumn with default {'special': 'NOW'}, line 1)"),
     ("exports.up = (db) => db.runSql(`UPDATE t SET v = '${process.env.V}'`);", "(a ${} in its SQL, line 1)"),
@@ -181,12 +181,12 @@ def test_a_rollback_that_runs_no_sql_is_empty_and_one_that_runs_code_is_javascri
         "migrations/20220101000000-a.js": ("exports.up = (db) => db.runSql('CREATE TABLE a (id int)');\n\n"
                                            "exports.down = function (db, cb) {\n  cb();\n};\n"),
         "migrations/20220102000000-b.js": ("exports.up = (db) => db.runSql('CREATE TABLE b (id int)');\n"
-                                           "exports.down = (db, cb) => db.changeColumn('b', 'id', {}, cb);\n"),
+                                           "exports.down = (db, cb) => db.insert('b', ['id'], [1], cb);\n"),
         "migrations/20220103000000-c.js": "exports.up = (db) => db.runSql('CREATE TABLE c (id int)');\n",
     })
     a, b, c = discover(tmp_path, repo_root=tmp_path).migrations
     assert (a.down.sql, a.down.first_line, split_script(a.down)) == ("", 3, [])
-    assert (b.down, b.down_skip_reason) == (None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.changeColumn, line 2)")
+    assert (b.down, b.down_skip_reason) == (None, f"{JS_DOWN}: its exports.down runs code, not SQL alone (db.insert, line 2)")
     assert (c.down, c.down_skip_reason) == (None, None)  # no rollback at all: the pairing check says so
 
 
@@ -286,3 +286,18 @@ def test_code_nested_deeper_than_python_reads_is_skipped_not_a_crash(tmp_path: P
     write_files(tmp_path, {"migrations/20220101000000-deep.js": "exports.up = (db) => db.runSql(" + " + ".join(["'a'"] * 5000) + ");\n"})
     [migration] = discover(tmp_path, repo_root=tmp_path).migrations
     assert migration.up is None and migration.skip_reason.endswith("(code nested deeper than this check reads, line 1)")
+
+
+def test_change_column_is_the_statements_db_migrate_pg_sends(tmp_path: Path) -> None:
+    write_files(tmp_path, {"migrations/20220101000000-change.js": (
+        "exports.up = (db) => db.changeColumn('users', 'email', { type: 'string', length: 320, notNull: true, unique: true });\n"
+        "exports.down = (db) => db.changeColumn('users', 'email', { unique: false, defaultValue: 'none' });\n")})
+    [change] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(change.up)] == [
+        'ALTER TABLE "users" ALTER COLUMN "email" SET NOT NULL',
+        'ALTER TABLE "users" ADD CONSTRAINT "users_email_key" UNIQUE ("email")',
+        'ALTER TABLE "users" ALTER COLUMN "email" DROP DEFAULT',
+        'ALTER TABLE "users" ALTER COLUMN "email" TYPE VARCHAR (320) USING "email"::VARCHAR']
+    assert [s.sql for s in split_script(change.down)] == [
+        'ALTER TABLE "users" ALTER COLUMN "email" DROP NOT NULL', 'ALTER TABLE "users" DROP CONSTRAINT "users_email_key"',
+        "ALTER TABLE \"users\" ALTER COLUMN \"email\" SET DEFAULT 'none'"]

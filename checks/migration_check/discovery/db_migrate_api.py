@@ -8,8 +8,8 @@ createColumnDef, createColumnConstraint, mapDataType, renameTable, removeColumn,
 addForeignKey, removeForeignKey). What the driver does with a value is copied, flaws included: a
 string default is quoted without escaping (`defaultValue: 'now()'` is the text 'now()', which
 PostgreSQL reads as the time the table was created), as the runner sends it. A call this module
-does not write (`changeColumn`, options it does not know) raises Unwritable, and the export is
-skipped with its name.
+does not write (`addColumn` with a default it cannot print, `db.insert`) raises Unwritable, and the
+export is skipped with its name.
 """
 
 from __future__ import annotations
@@ -124,11 +124,42 @@ def _remove_foreign_key(table: str, key: str, *rest: Any) -> str:
     return f"ALTER TABLE {_name(table)} DROP CONSTRAINT {_name(key)}"
 
 
+def _change_column(table: str, column: str, spec: dict[str, Any], *rest: Any) -> str:
+    """changeColumn (db-migrate-pg): NOT NULL set or dropped, the `<table>_<column>_key` unique
+    constraint added or dropped, the default set or dropped, then the type, each its own statement."""
+    altered = f"ALTER TABLE {_name(table)} ALTER COLUMN {_name(column)}"
+    statements = [f"{altered} {'SET' if spec.get('notNull') is True else 'DROP'} NOT NULL"]
+    key = _name(f"{table}_{column}_key")
+    if spec.get("unique") is True:
+        statements.append(f"ALTER TABLE {_name(table)} ADD CONSTRAINT {key} UNIQUE ({_name(column)})")
+    elif spec.get("unique") is False:
+        statements.append(f"ALTER TABLE {_name(table)} DROP CONSTRAINT {key}")
+    if "defaultValue" in spec:
+        value = spec["defaultValue"]
+        statements.append(f"{altered} SET DEFAULT {_quoted_default(value)}")
+    else:
+        statements.append(f"{altered} DROP DEFAULT")
+    if "type" in spec:
+        kind = spec["type"]
+        if not isinstance(kind, str):
+            raise Unwritable(f"column type {kind!r}")
+        mapped = SQL_TYPES.get(kind, kind.upper())
+        using = spec["using"] if "using" in spec else f"USING {_name(column)}::{mapped}"
+        length = f"({js_string(spec['length'])})" if spec.get("length") else ""
+        statements.append(f"{altered} TYPE {mapped} {length} {using}")
+    return "; ".join(statements)
+
+
+def _quoted_default(value: Any) -> str:
+    """changeColumn's default: a string quoted as it is, anything else as JavaScript prints it."""
+    return f"'{value}'" if isinstance(value, str) else js_string(value)
+
+
 WRITERS: dict[str, Any] = {
     "createTable": _create_table, "dropTable": _drop_table, "addColumn": _add_column,
     "removeColumn": _remove_column, "renameColumn": _rename_column, "renameTable": _rename_table,
     "addIndex": _add_index, "removeIndex": _remove_index, "addForeignKey": _add_foreign_key,
-    "removeForeignKey": _remove_foreign_key,
+    "removeForeignKey": _remove_foreign_key, "changeColumn": _change_column,
 }
 
 
