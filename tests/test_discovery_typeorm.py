@@ -221,3 +221,9 @@ def test_the_query_runners_schema_api_is_replayed_as_the_sql_typeorm_sends(tmp_p
     ]
     assert [s.sql for s in split_script(found.down)] == [
         'ALTER TABLE "user" DROP COLUMN "role"', 'DROP TYPE "user_role_enum"', 'DROP TABLE "user"']
+
+
+def test_a_schema_object_made_of_something_else_than_its_options_is_code_not_a_crash(tmp_path: Path) -> None:
+    write_files(tmp_path, {"src/migrations/1700000000000-A.ts": migration("A1700000000000", 'await queryRunner.createTable(new Table("t"));')})
+    [found] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert found.up is None and found.skip_reason.endswith("(a new object, line 6)")

@@ -15,8 +15,9 @@ export is skipped with its name.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
+
+from migration_check.discovery.js_values import Expression, Unwritable, js_string
 
 # db-migrate-shared's data_type.js: the names modules write as `type.STRING` (exports.setup
 # hands `dbm.dataType` over as `type`).
@@ -34,17 +35,6 @@ SQL_TYPES = {
     "smallint": "SMALLINT",
 }
 WITH_ZONE = re.compile(r"^(time|timestamp)tz$")
-
-
-class Unwritable(Exception):
-    """A call, or a value of one, this module does not write as the driver would."""
-
-
-@dataclass(frozen=True)
-class Expression:
-    """`new String('now()')`: a default the driver writes as it is, not quoted."""
-
-    text: str
 
 
 def api_sql(method: str, arguments: list[Any]) -> str:
@@ -211,16 +201,3 @@ def _default(value: Any) -> str:
             return "CURRENT_TIMESTAMP"
         raise Unwritable(f"default {value!r}")
     return js_string(value)
-
-
-def js_string(value: Any) -> str:
-    """A value as JavaScript's String() prints it."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float, str)):
-        return str(value)
-    raise Unwritable(f"value {value!r}")

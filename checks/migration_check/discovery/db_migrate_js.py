@@ -22,18 +22,17 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from migration_check.discovery.db_migrate_api import api_sql
+from migration_check.discovery.db_migrate_api import DATA_TYPES, api_sql
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
     Reading,
-    arguments_of,
     exported_functions,
     member_of,
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Values, text_of
+from migration_check.discovery.js_values import Values, arguments_of, text_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
 
@@ -52,6 +51,7 @@ def read_module(text: str) -> Module:
     source = text.encode("utf-8")
     root = parser().parse(source).root_node
     values = Values(root)
+    values.namespaces = {"type": DATA_TYPES, "dataType": DATA_TYPES}  # `type = dbm.dataType` in setup
     files: dict[str, tuple[str, int]] = {}
     for node in _strings(root):
         try:

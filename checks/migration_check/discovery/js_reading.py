@@ -21,8 +21,7 @@ import tree_sitter_javascript
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
-from migration_check.discovery.db_migrate_api import Unwritable
-from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.js_values import Code, Unwritable, Values, arguments_of, text_of
 from migration_check.sql.lexing import closing_of
 
 DIRECTIONS = ("up", "down")
@@ -102,11 +101,6 @@ def member_of(node: Node | None) -> tuple[Node | None, str]:
         return None, ""
     owner, member = node.child_by_field_name("object"), node.child_by_field_name("property")
     return (owner, text_of(member)) if owner is not None and member is not None else (None, "")
-
-
-def arguments_of(call: Node) -> list[Node]:
-    arguments = call.child_by_field_name("arguments")
-    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
 
 
 def parameter_names(function: Node) -> list[str]:

@@ -1,19 +1,35 @@
 """Values written in a JavaScript module, read from its parse tree (tree-sitter) as JavaScript
 would compute them where that needs no running: strings (escapes, `+`, templates whose `${}` name
-the module's constants), numbers, true, false, null, arrays and objects of those, db-migrate's data
-types (`type.STRING`) and `new String('now()')`. Anything else is code: `Code` carries its node.
+the module's constants), numbers, true, false, null, arrays and objects of those, the members of
+names a runner declares (db-migrate's `type.STRING`) and what its makers make (`new String('now()')`,
+`pgm.func(...)`, `new Table({...})`). Anything else is code: `Code` carries its node.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tree_sitter import Node
 
-from migration_check.discovery.db_migrate_api import DATA_TYPES, Expression, js_string
-
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+
+
+class Unwritable(Exception):
+    """A call, or a value of one, that no writer here writes as the runner would."""
+
+
+@dataclass(frozen=True)
+class Expression:
+    """SQL a runner writes as it is, not quoted (`new String('now()')`, `pgm.func('now()')`)."""
+
+    text: str
+
+
+def sql_text(value: Any) -> Expression | None:
+    """The maker of an Expression (`new String(...)`): from a string only."""
+    return Expression(value) if isinstance(value, str) else None
 
 
 class Code(Exception):
@@ -30,11 +46,13 @@ class Values:
 
     def __init__(self, root: Node | None = None) -> None:
         self.constants: dict[str, Any] = {}
-        # Calls that make a value (node-pg-migrate's `pgm.func('now()')`, `new PgLiteral(...)`), by the
-        # callee's text (with `new ` for a constructor).
-        self.calls: dict[str, Callable[[str], object]] = {}
-        # Constructors of an object from its options (TypeORM's `new Table({...})`), by `new <name>`.
-        self.objects: dict[str, Callable[[Any], object]] = {}
+        # What makes a value of its one argument's value, by the callee's text (`new ` before a
+        # constructor): db-migrate's `new String('now()')`, node-pg-migrate's `pgm.func('now()')`,
+        # TypeORM's `new Table({...})`. A maker answers None for an argument it does not take.
+        self.makers: dict[str, Callable[[Any], object | None]] = {"new String": sql_text}
+        # Names whose members are values (db-migrate's data types: `type.STRING`), by the owner's
+        # last name.
+        self.namespaces: dict[str, dict[str, Any]] = {}
         # The fields of the class being read (`this.table`), where written as values.
         self.fields: dict[str, Any] = {}
         for statement in root.named_children if root is not None else []:
@@ -93,24 +111,14 @@ class Values:
                 value = self.constants[text_of(owner)]
                 if isinstance(value, dict) and text_of(prop) in value:
                     return value[text_of(prop)]
-            elif text_of(prop) in DATA_TYPES and text_of(node).split(".")[-2] in ("type", "dataType"):
-                return DATA_TYPES[text_of(prop)]
-        if kind == "call_expression" and text_of(node.child_by_field_name("function") or node) in self.calls:
-            arguments = node.child_by_field_name("arguments")
-            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            if len(given) == 1 and isinstance(text := self.value(given[0]), str):
-                return self.calls[text_of(node.child_by_field_name("function") or node)](text)
-        made = f"new {text_of(node.child_by_field_name('constructor') or node)}" if kind == "new_expression" else ""
-        if made in self.objects:  # TypeORM's `new Table({...})`: its options, as the maker keeps them
-            arguments = node.child_by_field_name("arguments")
-            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            if len(given) == 1:
-                return self.objects[made](self.value(given[0]))
-        if made == "new String" or made in self.calls:  # db-migrate's `new String('now()')`, `new PgLiteral(...)`
-            arguments = node.child_by_field_name("arguments")
-            given = [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
-            if len(given) == 1 and isinstance(text := self.value(given[0]), str):
-                return self.calls.get(made, Expression)(text)
+            elif (space := self.namespaces.get(text_of(node).split(".")[-2])) is not None and text_of(prop) in space:
+                return space[text_of(prop)]
+        if kind in ("call_expression", "new_expression"):
+            callee = node.child_by_field_name("function" if kind == "call_expression" else "constructor")
+            maker = self.makers.get(("new " if kind == "new_expression" else "") + text_of(callee or node))
+            given = arguments_of(node)
+            if maker is not None and len(given) == 1 and (made := maker(self.value(given[0]))) is not None:
+                return made
         raise Code(node)
 
     def cooked(self, node: Node) -> str | Node | None:
@@ -156,6 +164,25 @@ def _unescaped(escape: str) -> str:
         except ValueError:
             return body
     return ESCAPES.get(body, body)
+
+
+def arguments_of(call: Node) -> list[Node]:
+    """The arguments of a call (or a `new`), comments left out."""
+    arguments = call.child_by_field_name("arguments")
+    return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
+def js_string(value: Any) -> str:
+    """A value as JavaScript's String() prints it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise Unwritable(f"value {value!r}")
 
 
 def text_of(node: Node) -> str:

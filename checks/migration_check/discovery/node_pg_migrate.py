@@ -34,7 +34,6 @@ from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, up_to_repository_root
-from migration_check.discovery.db_migrate_api import Expression
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
@@ -45,7 +44,7 @@ from migration_check.discovery.js_reading import (
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.js_values import Code, Values, sql_text, text_of
 from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -217,7 +216,7 @@ def _module_migration(path: Path) -> Migration:
     root = parser(LANGUAGES[path.suffix]).parse(source).root_node
     values = Values(root)
     # SQL written as it is, also in the module's shorthands
-    values.calls = {"PgLiteral.create": Expression, "new PgLiteral": Expression}
+    values.makers |= {"PgLiteral.create": sql_text, "new PgLiteral": sql_text}
     functions = exported_functions(root)
     shorthands = _shorthands(root, values)
     up_node, down_node = functions.get("up"), functions.get("down")
@@ -292,7 +291,7 @@ class PgmReading(Reading):
     def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
         names = parameter_names(node)
         if first and names:  # `pgm.func('now()')` and `PgLiteral.create(...)`: SQL written as it is
-            self.values.calls = {**self.values.calls, f"{names[0]}.func": Expression}
+            self.values.makers[f"{names[0]}.func"] = sql_text
         return super().function(node, first)
 
     def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:

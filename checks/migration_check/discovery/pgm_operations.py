@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from migration_check.discovery.db_migrate_api import Unwritable
+from migration_check.discovery.js_values import Unwritable
 from migration_check.discovery.pgm_writer import TYPE_ADAPTERS, Writer, comment, escape_value
 
 ALIASES = {"addColumn": "addColumns", "dropColumn": "dropColumns", "createConstraint": "addConstraint",

@@ -11,7 +11,7 @@ import re
 import string
 from typing import Any
 
-from migration_check.discovery.db_migrate_api import Expression, Unwritable, js_string
+from migration_check.discovery.js_values import Expression, Unwritable, js_string
 
 TYPE_ADAPTERS = {"int": "integer", "string": "text", "float": "real", "double": "double precision",
                  "datetime": "timestamp", "bool": "boolean"}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from migration_check.discovery.db_migrate_api import Unwritable
+from migration_check.discovery.js_values import Unwritable
 
 SEARCH_SCHEMA = "public"  # the connection's first schema, which TypeORM leaves out of names
 SERIALS = {"integer": "SERIAL", "int": "SERIAL", "int4": "SERIAL", "smallint": "SMALLSERIAL", "int2": "SMALLSERIAL",
@@ -25,11 +25,10 @@ CLASSES = ("Table", "TableColumn", "TableForeignKey", "TableIndex", "TableUnique
 
 
 def made(kind: str) -> Any:
-    """What `new <kind>({...})` is here: its options, marked with the class."""
-    def make(options: Any) -> dict[str, Any]:
-        if not isinstance(options, dict):
-            raise Unwritable(f"new {kind} of something other than its options")
-        return {**options, "__class__": kind}
+    """What `new <kind>({...})` is here: its options, marked with the class (None, code, for
+    anything but its options)."""
+    def make(options: Any) -> dict[str, Any] | None:
+        return {**options, "__class__": kind} if isinstance(options, dict) else None
     return make
 
 

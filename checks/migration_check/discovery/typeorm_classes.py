@@ -50,7 +50,7 @@ def read_classes(text: str, language: str) -> list[MigrationClass]:
     source = text.encode("utf-8")
     root = parser(language).parse(source).root_node
     values = Values(root)
-    values.objects = {f"new {kind}": made(kind) for kind in CLASSES}
+    values.makers |= {f"new {kind}": made(kind) for kind in CLASSES}
     found = []
     for declaration in _class_declarations(root):
         body = declaration.child_by_field_name("body")

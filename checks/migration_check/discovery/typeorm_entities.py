@@ -20,8 +20,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migration_check.discovery.base import read_sql, up_to_repository_root
-from migration_check.discovery.js_reading import arguments_of, parser
-from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.js_reading import parser
+from migration_check.discovery.js_values import Code, Values, arguments_of, text_of
 from migration_check.sql.prepared import quote_literal
 
 COLUMN_EXTENSIONS = {"citext": "citext", "hstore": "hstore", "cube": "cube", "ltree": "ltree", "vector": "vector",
