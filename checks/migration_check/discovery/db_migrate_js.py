@@ -27,12 +27,12 @@ from migration_check.discovery.js_reading import (
     FUNCTIONS,
     Export,
     Reading,
-    exported_functions,
+    exported,
     member_of,
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Values, arguments_of, text_of
+from migration_check.discovery.js_values import Values, arguments_of, descendants, text_of
 
 SQL_FILE = re.compile(r"(?:^|/)(?P<file>[^/]+-(?P<direction>up|down)\.sql)$")
 
@@ -53,7 +53,7 @@ def read_module(text: str) -> Module:
     values = Values(root)
     values.namespaces = {"type": DATA_TYPES, "dataType": DATA_TYPES}  # `type = dbm.dataType` in setup
     files: dict[str, tuple[str, int]] = {}
-    for node in _strings(root):
+    for node in descendants(root, ("string", "template_string")):
         try:
             cooked = values.cooked(node)
         except RecursionError:  # a `+` of strings deeper than Python's stack: no file name there
@@ -61,20 +61,8 @@ def read_module(text: str) -> Module:
         if isinstance(cooked, str) and (match := SQL_FILE.search(cooked)):
             files.setdefault(match["direction"], (match["file"], node.start_point.row + 1))
     exports = {name: read_function(function, source, values, DbMigrateReading)
-               for name, function in exported_functions(root).items()}
+               for name, function in exported(root).items()}
     return Module(exports, files)
-
-
-def _strings(node: Node) -> list[Node]:
-    found = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type in ("string", "template_string"):
-            found.append(current)
-        else:
-            stack.extend(reversed(current.children))
-    return found
 
 
 class DbMigrateReading(Reading):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import tree_sitter_javascript
@@ -26,6 +27,9 @@ from migration_check.sql.lexing import closing_of
 
 DIRECTIONS = ("up", "down")
 DEEP = "code nested deeper than this check reads"
+# The languages of migration modules, by suffix (tree-sitter's grammar for each).
+LANGUAGES = {".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".ts": "typescript",
+             ".cts": "typescript", ".mts": "typescript"}
 FUNCTIONS = frozenset({"function_expression", "arrow_function", "function_declaration", "method_definition",
                        "generator_function", "function"})
 # What a migration function may hold around its SQL calls without doing anything else.
@@ -84,6 +88,11 @@ class Export:
             line += (piece.sql + closing).count("\n")
             column = len(text) - text.rfind("\n")
         return text
+
+
+def language_of(path: Path) -> str:
+    """The grammar a migration module is read with."""
+    return LANGUAGES[path.suffix]
 
 
 @functools.cache
@@ -235,9 +244,10 @@ class Reading:
         return node.start_point.row + 1, what
 
 
-def exported_functions(root: Node) -> dict[str, Node]:
-    """The functions the module exports as `up` and `down`: `exports.up = ...`, `module.exports =
-    {up, down}`, `export async function up`, and a name given to one declared in the module."""
+def exported(root: Node, names: tuple[str, ...] = DIRECTIONS) -> dict[str, Node]:
+    """What the module exports under `names` (its `up` and `down` functions): `exports.up = ...`,
+    `module.exports = {up, down}`, `export async function up`, `export const up = ...`, and a name
+    given to one declared in the module."""
     declared: dict[str, Node] = {}
     exported: dict[str, Node | str] = {}  # a str: the name of a function declared in the module
     for statement in root.named_children:
@@ -255,15 +265,15 @@ def exported_functions(root: Node) -> dict[str, Node]:
                         exported[text_of(named)] = given
         elif target.type == "expression_statement" and target.named_children:
             exported |= assigned_exports(target.named_children[0])
-    functions: dict[str, Node] = {}
-    for direction in DIRECTIONS:
-        value = exported.get(direction)
+    found: dict[str, Node] = {}
+    for name in names:
+        value = exported.get(name)
         if isinstance(value, Node) and value.type == "identifier":
             value = text_of(value)
-        function = declared.get(value) if isinstance(value, str) else value
-        if function is not None:
-            functions[direction] = function
-    return functions
+        node = declared.get(value) if isinstance(value, str) else value
+        if node is not None:
+            found[name] = node
+    return found
 
 
 def assigned_exports(expression: Node) -> dict[str, Node | str]:
@@ -285,10 +295,9 @@ def assigned_exports(expression: Node) -> dict[str, Node | str]:
                 members[text_of(member)] = text_of(member)
         return members
     for prefix in ("exports.", "module.exports."):
-        if target.startswith(prefix) and target[len(prefix):] in DIRECTIONS:
+        if target.startswith(prefix):
             return {target[len(prefix):]: right}
     return {}
-
 
 
 def read_function(function: Node, source: bytes, values: Values, reading: type[Reading] = Reading,

@@ -166,6 +166,21 @@ def _unescaped(escape: str) -> str:
     return ESCAPES.get(body, body)
 
 
+def descendants(root: Node, kinds: tuple[str, ...], within: bool = False) -> list[Node]:
+    """The nodes of those kinds under `root`, in the order they are written; with `within`, those
+    inside another of them too."""
+    found = []
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if current.type in kinds:
+            found.append(current)
+            if not within:
+                continue
+        stack.extend(reversed(current.children))
+    return found
+
+
 def arguments_of(call: Node) -> list[Node]:
     """The arguments of a call (or a `new`), comments left out."""
     arguments = call.child_by_field_name("arguments")

@@ -36,16 +36,18 @@ from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, up_to_repository_root
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
+    LANGUAGES,
     Export,
     Piece,
     Reading,
-    exported_functions,
+    exported,
+    language_of,
     parameter_names,
     parser,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, sql_text, text_of
-from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.js_values import Code, Values, sql_text
+from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -56,8 +58,6 @@ PACKAGE_LEVELS = 3
 # node-pg-migrate's own markers (createMigrationCommentRegex): comments, not SQL, are searched.
 UP_MARK = re.compile(r"^\s*--[\s-]*up\s+migration", re.IGNORECASE | re.MULTILINE)
 DOWN_MARK = re.compile(r"^\s*--[\s-]*down\s+migration", re.IGNORECASE | re.MULTILINE)
-LANGUAGES = {".js": "javascript", ".cjs": "javascript", ".mjs": "javascript", ".ts": "typescript",
-             ".cts": "typescript", ".mts": "typescript"}
 CODE = "a node-pg-migrate migration the replay cannot run"
 NO_INVERSE = "its down is the one node-pg-migrate infers from the up's operations, and one has no inverse"
 DISABLED = "its down is disabled (`exports.down = false`): node-pg-migrate refuses to roll it back"
@@ -125,9 +125,15 @@ def _marked(path: Path) -> bool:
         return bool(UP_MARK.search(head))
     if path.suffix not in LANGUAGES or "pgm" not in head:
         return False
-    root = parser(LANGUAGES[path.suffix]).parse(read_sql(path).encode("utf-8")).root_node
-    up = exported_functions(root).get("up")
+    up = exported(_parsed(path)[1]).get("up")
     return up is not None and parameter_names(up)[:1] == ["pgm"]
+
+
+@per_discovery
+def _parsed(path: Path) -> tuple[bytes, Node]:
+    """A module's text and parse tree, read once per discovery (detection asks, then discovery)."""
+    source = read_sql(path).encode("utf-8")
+    return source, parser(language_of(path)).parse(source).root_node
 
 
 def _package_running_it(directory: Path) -> str | None:
@@ -212,12 +218,11 @@ def _sql_migration(path: Path) -> Migration:
 
 
 def _module_migration(path: Path) -> Migration:
-    source = read_sql(path).encode("utf-8")
-    root = parser(LANGUAGES[path.suffix]).parse(source).root_node
+    source, root = _parsed(path)
     values = Values(root)
     # SQL written as it is, also in the module's shorthands
     values.makers |= {"PgLiteral.create": sql_text, "new PgLiteral": sql_text}
-    functions = exported_functions(root)
+    functions = exported(root)
     shorthands = _shorthands(root, values)
     up_node, down_node = functions.get("up"), functions.get("down")
     if up_node is None:
@@ -248,23 +253,12 @@ def _transaction(export: Export) -> Transaction:
 
 def _shorthands(root: Node, values: Values) -> dict[str, Any]:
     """The module's `shorthands` export (column types it names), where written as a value."""
-    for statement in root.named_children:
-        target = statement.named_children[0] if statement.named_children else statement
-        if statement.type == "expression_statement" and target.type == "assignment_expression" \
-                and text_of(target.child_by_field_name("left") or target) in ("exports.shorthands", "module.exports.shorthands"):
-            value = target.child_by_field_name("right")
-        elif statement.type == "export_statement" and target.type == "lexical_declaration" and target.named_children \
-                and text_of(target.named_children[0].child_by_field_name("name") or target) == "shorthands":
-            value = target.named_children[0].child_by_field_name("value")
-        else:
-            continue
-        try:
-            found = values.value(value) if value is not None else None
-        except (Code, RecursionError):
-            return {}
-        return found if isinstance(found, dict) else {}
-    return {}
-
+    value = exported(root, ("shorthands",)).get("shorthands")
+    try:
+        found = values.value(value) if value is not None else None
+    except (Code, RecursionError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _found(mark: re.Pattern[str], text: str) -> int:

@@ -26,14 +26,12 @@ from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.js_reading import Export
+from migration_check.discovery.js_reading import LANGUAGES, Export, language_of
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
-LANGUAGES = {".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".js": "javascript",
-             ".mjs": "javascript", ".cjs": "javascript"}
 TIMESTAMP_DIGITS = 13
 CODE = "a TypeORM migration the replay cannot run"
 
@@ -123,7 +121,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def classes_of(path: Path) -> list[MigrationClass]:
-    return read_classes(read_sql(path), LANGUAGES[path.suffix])
+    return read_classes(read_sql(path), language_of(path))
 
 
 def _shown(path: Path, directory: Path) -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migration_check.discovery.base import read_sql, up_to_repository_root
-from migration_check.discovery.js_reading import parser
-from migration_check.discovery.js_values import Code, Values, arguments_of, text_of
+from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.js_values import Code, Values, arguments_of, descendants, text_of
 from migration_check.sql.prepared import quote_literal
 
 COLUMN_EXTENSIONS = {"citext": "citext", "hstore": "hstore", "cube": "cube", "ltree": "ltree", "vector": "vector",
@@ -42,17 +42,21 @@ def entity_extensions(migrations: Path) -> dict[str, tuple[Path, int]]:
     uuid_extension = "uuid-ossp"
     for path in _sources(package):
         text = read_sql(path)
-        if "uuidExtension" in text and isinstance(chosen := _option(text, path, "uuidExtension"), str):
-            uuid_extension = chosen
-        if "installExtensions" in text and _option(text, path, "installExtensions") is False:
-            return {}  # the DataSource turns it off
         # entities, and the abstract classes they extend (whose columns they inherit), where a
-        # decorator may name what needs an extension: only those are parsed
+        # decorator may name what needs an extension, and the DataSource's options: only those
+        # are parsed, each once
+        options = [key for key in ("uuidExtension", "installExtensions") if key in text]
+        if not options and not _may_need(text):
+            continue
+        root = parser(language_of(path)).parse(text.encode("utf-8")).root_node
+        values = Values(root)
+        if "uuidExtension" in options and isinstance(chosen := _option(root, values, "uuidExtension"), str):
+            uuid_extension = chosen
+        if "installExtensions" in options and _option(root, values, "installExtensions") is False:
+            return {}  # the DataSource turns it off
         if not _may_need(text):
             continue
-        root = parser("typescript" if path.suffix == ".ts" else "javascript").parse(text.encode("utf-8")).root_node
-        values = Values(root)
-        for decorator in _decorators(root):
+        for decorator in descendants(root, ("decorator",), within=True):
             for extension in _needs(decorator, values):
                 found.setdefault(uuid_extension if extension == "uuid" else extension,
                                  (path, decorator.start_point.row + 1))
@@ -92,17 +96,6 @@ def _sources(package: Path) -> list[Path]:
     return found
 
 
-def _decorators(node: Node) -> list[Node]:
-    found = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "decorator":
-            found.append(current)
-        stack.extend(current.children)
-    return found
-
-
 def _needs(decorator: Node, values: Values) -> list[str]:
     call = next((child for child in decorator.named_children if child.type == "call_expression"), None)
     callee = call.child_by_field_name("function") if call is not None else None
@@ -124,19 +117,14 @@ def _needs(decorator: Node, values: Values) -> list[str]:
     return []
 
 
-def _option(text: str, path: Path, key: str) -> object:
+def _option(root: Node, values: Values, key: str) -> object:
     """A DataSource option a file of the package sets (`uuidExtension: 'pgcrypto'`), as written;
     None where it is not written as a value."""
-    root = parser("typescript" if path.suffix == ".ts" else "javascript").parse(text.encode("utf-8")).root_node
-    values = Values(root)
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        name = current.child_by_field_name("key") if current.type == "pair" else None
-        if name is not None and text_of(name) == key and (value := current.child_by_field_name("value")):
+    for pair in reversed(descendants(root, ("pair",), within=True)):  # the last one written
+        name = pair.child_by_field_name("key")
+        if name is not None and text_of(name) == key and (value := pair.child_by_field_name("value")):
             try:
                 return values.value(value)
             except (Code, RecursionError):
                 return None
-        stack.extend(current.children)
     return None
