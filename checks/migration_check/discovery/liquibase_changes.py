@@ -24,7 +24,7 @@ from typing import Any
 from pglast.keywords import RESERVED_KEYWORDS
 
 from migration_check.discovery.liquibase_entries import is_false, is_true
-from migration_check.sql.prepared import quote_literal
+from migration_check.sql.prepared import quote_identifier, quote_literal
 
 # Liquibase's type names that PostgreSQL spells otherwise (liquibase.datatype.core, PostgresDatabase).
 TYPES = {
@@ -58,7 +58,7 @@ def name(identifier: object) -> str:
     mixed = any(c.isupper() for c in text) and any(c.islower() for c in text)
     quoted = (strategy == "QUOTE_ALL_OBJECTS" or unusual or text.lower() in RESERVED_KEYWORDS
               or (strategy == "LEGACY" and mixed))
-    return '"' + text.replace('"', '""') + '"' if quoted else text
+    return quote_identifier(text) if quoted else text
 
 
 def table(attributes: dict[str, Any], key: str = "tableName") -> str:

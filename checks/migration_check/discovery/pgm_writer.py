@@ -12,6 +12,7 @@ import string
 from typing import Any
 
 from migration_check.discovery.js_values import Expression, Unwritable, js_string
+from migration_check.sql.prepared import quote_identifier
 
 TYPE_ADAPTERS = {"int": "integer", "string": "text", "float": "real", "double": "double precision",
                  "datetime": "timestamp", "bool": "boolean"}
@@ -30,10 +31,10 @@ class Writer:
         if isinstance(name, Expression):
             return name.text
         if isinstance(name, dict) and isinstance(name.get("name"), str):
-            schema = f"{_quote(name['schema'])}." if isinstance(name.get("schema"), str) else ""
-            return schema + _quote(name["name"])
+            schema = f"{quote_identifier(name['schema'])}." if isinstance(name.get("schema"), str) else ""
+            return schema + quote_identifier(name["name"])
         if isinstance(name, str):
-            return _quote(name)
+            return quote_identifier(name)
         raise Unwritable(f"a name {name!r}")
 
     def schemalize(self, name: Any) -> str:
@@ -167,10 +168,6 @@ class Writer:
         if not re.search(r"[^\w\".]", name):
             return self.literal(name)
         return name if name.endswith(")") else f"({name})"
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _is_expression(value: str) -> bool:
