@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from migration_check.discovery.js_values import Expression, Unwritable, js_string
+from migration_check.discovery.js_values import Expression, Unwritable, js_string, written_by
 
 # db-migrate-shared's data_type.js: the names modules write as `type.STRING` (exports.setup
 # hands `dbm.dataType` over as `type`).
@@ -43,12 +43,7 @@ def api_sql(method: str, arguments: list[Any]) -> str:
     writer = WRITERS.get(method)
     if writer is None:
         raise Unwritable(f"db.{method}")
-    try:
-        return writer(*arguments)
-    except Unwritable as exc:
-        raise Unwritable(f"db.{method} with {exc}") from None
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise Unwritable(f"db.{method} with arguments this check does not write ({exc})") from None
+    return written_by(f"db.{method}", writer, *arguments)
 
 
 def _name(value: Any) -> str:

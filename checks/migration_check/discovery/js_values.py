@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from tree_sitter import Node
 
@@ -30,6 +30,21 @@ class Expression:
 def sql_text(value: Any) -> Expression | None:
     """The maker of an Expression (`new String(...)`): from a string only."""
     return Expression(value) if isinstance(value, str) else None
+
+
+# What a writer raises when the arguments are not the shapes it reads (the runner would fail too).
+_MISREAD = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+Written = TypeVar("Written")
+
+
+def written_by(call: str, writer: Callable[..., Written], *arguments: Any) -> Written:
+    """What `writer` writes of a call's arguments; Unwritable naming the call where it cannot."""
+    try:
+        return writer(*arguments)
+    except Unwritable as exc:
+        raise Unwritable(f"{call} with {exc}") from None
+    except _MISREAD as exc:
+        raise Unwritable(f"{call} with arguments this check does not write ({exc})") from None
 
 
 class Code(Exception):

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from migration_check.discovery.js_values import Unwritable
+from migration_check.discovery.js_values import Unwritable, written_by
 from migration_check.discovery.pgm_writer import TYPE_ADAPTERS, Writer, comment, escape_value
 
 ALIASES = {"addColumn": "addColumns", "dropColumn": "dropColumns", "createConstraint": "addConstraint",
@@ -31,12 +31,7 @@ def operation_sql(method: str, arguments: list[Any], shorthands: dict[str, Any],
     if writer is None:
         raise Unwritable(f"pgm.{method} has no inverse node-pg-migrate can infer" if reverse and name in OPERATIONS
                          else f"pgm.{method}")
-    try:
-        return writer(Writer(shorthands), *arguments)
-    except Unwritable as exc:
-        raise Unwritable(f"pgm.{method} with {exc}") from None
-    except (TypeError, KeyError, AttributeError, ValueError) as exc:
-        raise Unwritable(f"pgm.{method} with arguments this check does not write ({exc})") from None
+    return written_by(f"pgm.{method}", writer, Writer(shorthands), *arguments)
 
 
 def _list(value: Any) -> list[Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from migration_check.discovery.js_values import Unwritable
+from migration_check.discovery.js_values import Unwritable, written_by
 
 SEARCH_SCHEMA = "public"  # the connection's first schema, which TypeORM leaves out of names
 SERIALS = {"integer": "SERIAL", "int": "SERIAL", "int4": "SERIAL", "smallint": "SMALLSERIAL", "int2": "SMALLSERIAL",
@@ -37,12 +37,7 @@ def query_runner_sql(method: str, arguments: list[Any], uuid_generator: str) -> 
     writer = WRITERS.get(method)
     if writer is None:
         raise Unwritable(f"queryRunner.{method}")
-    try:
-        return writer(uuid_generator, *arguments)
-    except Unwritable as exc:
-        raise Unwritable(f"queryRunner.{method} with {exc}") from None
-    except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
-        raise Unwritable(f"queryRunner.{method} with arguments this check does not write ({exc})") from None
+    return written_by(f"queryRunner.{method}", writer, uuid_generator, *arguments)
 
 
 def _name(table: Any) -> str:
