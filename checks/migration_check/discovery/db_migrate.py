@@ -120,7 +120,7 @@ def _migration(module: Path, version: str, name: str, transaction: Transaction) 
         if export.code is not None:
             code[direction] = export.code
         else:  # its SQL in the module itself, at its own lines from the export's
-            scripts[direction] = Script(module, export.sql(), first_line=export.line, transaction=transaction)
+            scripts[direction] = export.script(module, transaction)
     up, down = scripts.get("up"), scripts.get("down")
     files = (module, *dict.fromkeys(s.path for s in (up, down) if s is not None and s.path != module))
     return Migration(

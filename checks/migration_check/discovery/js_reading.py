@@ -23,6 +23,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
 from migration_check.discovery.js_values import Code, Unwritable, Values, arguments_of, text_of
+from migration_check.model import Script, Transaction
 from migration_check.sql.lexing import closing_of
 
 DIRECTIONS = ("up", "down")
@@ -71,6 +72,10 @@ class Export:
         """Why the replay cannot run it: the first thing it does besides sending SQL, and where."""
         line, what = self.code or (self.line, "")
         return f"{runner}: its {direction} runs code, not SQL alone ({what}, line {line})"
+
+    def script(self, path: Path, transaction: Transaction) -> Script:
+        """The function's SQL as the script of `path` it is, from the function's line on."""
+        return Script(path, self.sql(), first_line=self.line, transaction=transaction)
 
     def sql(self) -> str:
         """The pieces at their own lines and columns from the export's line on (so that an error's

@@ -230,7 +230,7 @@ def _module_migration(path: Path) -> Migration:
     up = read_function(up_node, source, values, PgmReading, shorthands=shorthands)
     if up.code is not None:
         return _migration(path, None, None, skip_reason=up.why_not_sql(CODE, "up"))
-    up_script = Script(path, up.sql(), first_line=up.line, transaction=_transaction(up))
+    up_script = up.script(path, _transaction(up))
     if down_node is not None and down_node.type == "false":
         return _migration(path, up_script, None, down_skip_reason=DISABLED)
     if down_node is None:  # the down node-pg-migrate infers: the up's inverses, last first
@@ -244,7 +244,7 @@ def _module_migration(path: Path) -> Migration:
             if down_node.type in FUNCTIONS else Export(line, code=(line, "not a function"))
         if down.code is not None:
             return _migration(path, up_script, None, down_skip_reason=down.why_not_sql(CODE, "down"))
-    return _migration(path, up_script, Script(path, down.sql(), first_line=down.line, transaction=_transaction(down)))
+    return _migration(path, up_script, down.script(path, _transaction(down)))
 
 
 def _transaction(export: Export) -> Transaction:

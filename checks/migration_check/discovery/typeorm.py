@@ -153,7 +153,7 @@ def _migration(path: Path, found: MigrationClass, timestamp: int) -> Migration:
 
 
 def _script(path: Path, export: Export, transaction: Transaction) -> Script | None:
-    return Script(path, export.sql(), first_line=export.line, transaction=transaction) if export.code is None else None
+    return export.script(path, transaction) if export.code is None else None
 
 
 
