@@ -138,18 +138,18 @@ def _create_table(uuid_generator: str, table: dict[str, Any], if_not_exists: boo
             uniques.append({"name": _hashed("UQ_", table, [column["name"]], 27), "columnNames": [column["name"]]})
     for unique in uniques:
         named = unique.get("name") or _hashed("UQ_", table, unique["columnNames"], 27)
-        parts.append(f'CONSTRAINT "{named}" UNIQUE ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in unique["columnNames"])})')
+        parts.append(f'CONSTRAINT "{named}" UNIQUE ({_listed(unique["columnNames"])})')
     for check in table.get("checks") or []:
         if not check.get("name"):
             raise Unwritable("an unnamed check")
         parts.append(f'CONSTRAINT "{check["name"]}" CHECK ({check["expression"]})')
     for key in (table.get("foreignKeys") or []) if create_foreign_keys else []:
-        parts.append(_foreign_key(table, key).split(" ADD ", 1)[1])
+        parts.append(_foreign_key_constraint(table, key))
     primary = [column["name"] for column in columns if column.get("isPrimary")]
     if primary:
         named = next((c.get("primaryKeyConstraintName") for c in columns if c.get("isPrimary")), None) or _hashed(
             "PK_", table, primary, 27)
-        parts.append(f'CONSTRAINT "{named}" PRIMARY KEY ({", ".join(f"{chr(34)}{c}{chr(34)}" for c in primary)})')
+        parts.append(f'CONSTRAINT "{named}" PRIMARY KEY ({_listed(primary)})')
     sql = f"CREATE TABLE {exists}{_path(table)} ({', '.join(parts)})"
     sql += "".join(f'; COMMENT ON COLUMN {_path(table)}."{c["name"]}" IS {_comment(c["comment"])}'
                    for c in columns if c.get("comment"))
@@ -159,22 +159,31 @@ def _create_table(uuid_generator: str, table: dict[str, Any], if_not_exists: boo
 
 
 def _foreign_key(table: Any, key: dict[str, Any]) -> str:
+    """createForeignKeySql."""
+    return f"ALTER TABLE {_path(table)} ADD {_foreign_key_constraint(table, key)}"
+
+
+def _foreign_key_constraint(table: Any, key: dict[str, Any]) -> str:
+    """A foreign key as createTableSql and createForeignKeySql write it (its name TypeORM's where unnamed)."""
     named = key.get("name") or _hashed("FK_", table, key["columnNames"], 27)
     referenced = key["referencedTableName"] if not key.get("referencedSchema") else (
         f"{key['referencedSchema']}.{key['referencedTableName']}")
-    sql = (f'ALTER TABLE {_path(table)} ADD CONSTRAINT "{named}" FOREIGN KEY'
-           f' ({", ".join(chr(34) + c + chr(34) for c in key["columnNames"])})'
-           f' REFERENCES {_path(referenced)}({",".join(chr(34) + c + chr(34) for c in key["referencedColumnNames"])})')
-    sql += "".join(f" {word} {key[option]}" for option, word in (("onDelete", "ON DELETE"), ("onUpdate", "ON UPDATE"),
-                                                                 ("deferrable", "DEFERRABLE")) if key.get(option))
-    return sql
+    sql = (f'CONSTRAINT "{named}" FOREIGN KEY ({_listed(key["columnNames"])})'
+           f' REFERENCES {_path(referenced)}({_listed(key["referencedColumnNames"], ",")})')
+    return sql + "".join(f" {word} {key[option]}" for option, word in (
+        ("onDelete", "ON DELETE"), ("onUpdate", "ON UPDATE"), ("deferrable", "DEFERRABLE")) if key.get(option))
+
+
+def _listed(columns: list[str], separator: str = ", ") -> str:
+    """Column names quoted as TypeORM quotes them (as written: it doubles no quote)."""
+    return separator.join(f'"{column}"' for column in columns)
 
 
 def _index(table: Any, index: dict[str, Any], exists: str = "") -> str:
     if index.get("isSpatial") or index.get("isFulltext"):
         raise Unwritable("a spatial or full-text index")
     named = index.get("name") or _hashed("IDX_", table, index["columnNames"], 26, index.get("where"))
-    columns = ", ".join(f'"{c}"' for c in index["columnNames"])
+    columns = _listed(index["columnNames"])
     return (f'CREATE {"UNIQUE " if index.get("isUnique") else ""}INDEX{" CONCURRENTLY" if index.get("isConcurrent") else ""}'
             f' {exists}"{named}" ON {_path(table)}  ({columns}) {("WHERE " + index["where"]) if index.get("where") else ""}')
 
