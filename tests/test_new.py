@@ -152,3 +152,13 @@ def test_node_pg_migrate_gets_a_sql_file_with_its_markers(tmp_path: Path) -> Non
     assert created[0].read_text() == "-- Up Migration\n\n-- Down Migration\n"
     project = discover(tmp_path, "node-pg-migrate")
     assert [m.id for m in project.migrations] == ["1757160000000_add-user-preferences"]
+
+
+def test_mikro_orm_gets_a_class_named_as_migration_create_names_it(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="mikro-orm"), "add_user_preferences", NOW)
+    assert names(created) == ["Migration20250906120000_add_user_preferences.ts"]
+    project = discover(tmp_path, "mikro-orm")
+    [added] = project.migrations
+    assert (added.id, added.version, added.up is not None, added.down is not None) == (
+        "Migration20250906120000_add_user_preferences", "20250906120000", True, True)
+    assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}

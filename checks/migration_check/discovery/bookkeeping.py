@@ -220,3 +220,14 @@ NODE_PG_MIGRATE = Bookkeeping(
     applied=lambda m: [_q("INSERT INTO pgmigrations (name, run_on) VALUES ({}, NOW())", m.id)],
     reverted=lambda m, _newest: [_q("DELETE FROM pgmigrations WHERE name = {}", m.id)],
 )
+
+# MikroORM (MigrationStorage): a row per migration, named by its file name without `.js`/`.ts`,
+# written after its up (in the transaction of all pending migrations, by default) and deleted
+# after its down.
+MIKRO_ORM = Bookkeeping(
+    table="public.mikro_orm_migrations",
+    create=('CREATE TABLE IF NOT EXISTS "mikro_orm_migrations" ("id" serial PRIMARY KEY, "name" varchar(255),'
+            ' "executed_at" timestamptz DEFAULT current_timestamp)'),
+    applied=lambda m: [_q('INSERT INTO "mikro_orm_migrations" ("name") VALUES ({})', m.id)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "mikro_orm_migrations" WHERE "name" = {}', m.id)],
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_check.discovery.base import Layout
-from migration_check.discovery.drivers import crate_database, module_database
+from migration_check.discovery.drivers import crate_database, module_database, package_database
 from migration_check.errors import MigrationCheckError
 from migration_check.sql.dialects import reads_as_postgresql, written_for
 
@@ -31,13 +31,19 @@ def names_a_database(word: str) -> bool:
 # The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.
 GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
 RUST_RUNNERS = frozenset({"sqlx", "diesel"})
+# The layouts whose runner is an npm package that runs on the database of the driver installed beside
+# it (node-pg-migrate runs on PostgreSQL alone).
+NODE_RUNNERS = frozenset({"mikro-orm", "typeorm", "db-migrate"})
 
 
 def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
-    """(database, why) where the migrations are a Go or Rust runner's and their module requires drivers
-    of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's)."""
+    """(database, why) where the migrations are a Go, Rust or Node.js runner's and their module requires
+    drivers of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's,
+    the MikroORM realworld example's are MySQL's)."""
     if layout.name in GO_RUNNERS:
         return module_database(directory)
+    if layout.name in NODE_RUNNERS:
+        return package_database(directory)
     return crate_database(directory) if layout.name in RUST_RUNNERS else None
 
 

@@ -1,15 +1,17 @@
-"""The database a Go module or a Rust crate talks to, by the drivers it requires: a module that
+"""The database a Go module, a Rust crate or a Node.js package talks to, by the drivers it requires: a module that
 requires SQLite's driver and none of PostgreSQL's runs its migrations on SQLite (navidrome's goose
 migrations, written for SQLite, failed here at every `user` and `ROWID`; atuin's client crates
 build sqlx with its `sqlite` feature only).
 
 Read from the nearest go.mod (Go) or Cargo.toml (Rust, with the features a `workspace = true`
-dependency takes from the workspace's) at or above the migrations, within the repository. A
+dependency takes from the workspace's) at or above the migrations, within the repository; for
+Node.js, every package.json there (a workspace's package may take its driver from the root's). A
 PostgreSQL driver anywhere means the module may use PostgreSQL, and nothing is concluded.
 """
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -124,3 +126,34 @@ def _dependencies(crate: dict[str, Any]) -> dict[str, Any]:
         if isinstance(target, dict):
             found.update(target.get("dependencies") or {})
     return found
+
+
+# npm packages that are a database's driver (an ORM's driver package among them), and the
+# database; None: PostgreSQL.
+NODE_DRIVERS: dict[str, str | None] = {
+    "pg": None, "postgres": None, "pg-promise": None, "@neondatabase/serverless": None, "@vercel/postgres": None,
+    "@mikro-orm/postgresql": None, "@electric-sql/pglite": None,
+    "mysql": "MySQL", "mysql2": "MySQL", "@mikro-orm/mysql": "MySQL", "mariadb": "MariaDB", "@mikro-orm/mariadb": "MariaDB",
+    "sqlite3": "SQLite", "better-sqlite3": "SQLite", "@libsql/client": "SQLite", "@mikro-orm/sqlite": "SQLite",
+    "@mikro-orm/better-sqlite": "SQLite", "@mikro-orm/libsql": "SQLite", "tedious": "SQL Server", "mssql": "SQL Server",
+    "@mikro-orm/mssql": "SQL Server", "oracledb": "Oracle",
+}
+SECTIONS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
+
+
+def package_database(directory: Path) -> tuple[str, str] | None:
+    """(database, why) where the package.json files at or above `directory` (within the repository)
+    depend on drivers of other databases and none of PostgreSQL's; None otherwise."""
+    found: list[tuple[str, str | None]] = []
+    for folder in within_repository(directory):
+        try:
+            manifest = json.loads((folder / "package.json").read_text(encoding="utf-8", errors="replace"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(manifest, dict):
+            continue
+        for section in SECTIONS:
+            listed = manifest.get(section)
+            if isinstance(listed, dict):
+                found += [(name, NODE_DRIVERS[name]) for name in listed if name in NODE_DRIVERS]
+    return _other_databases_only(found, "its package.json depends on")

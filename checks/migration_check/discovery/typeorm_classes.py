@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from migration_check.discovery.js_classes import class_declarations, class_fields, class_methods
 from migration_check.discovery.js_reading import (
     Export,
     Reading,
@@ -52,15 +53,14 @@ def read_classes(text: str, language: str) -> list[MigrationClass]:
     values = Values(root)
     values.makers |= {f"new {kind}": made(kind) for kind in CLASSES}
     found = []
-    for declaration in _class_declarations(root):
+    for declaration in class_declarations(root):
         body = declaration.child_by_field_name("body")
         if body is None:
             continue
-        methods = {text_of(key): member for member in body.named_children if member.type == "method_definition"
-                   and (key := member.child_by_field_name("name")) is not None}
+        methods = class_methods(body)
         if "up" not in methods:
             continue
-        fields = _fields(body, values)
+        fields = class_fields(body, values)
         values.fields = fields  # `this.table` in its methods
         named = declaration.child_by_field_name("name")
         given_name, transaction = fields.get("name"), fields.get("transaction")
@@ -73,39 +73,6 @@ def read_classes(text: str, language: str) -> list[MigrationClass]:
             down=down,
             transaction=transaction if isinstance(transaction, bool) else None,
         ))
-    return found
-
-
-def _class_declarations(root: Node) -> list[Node]:
-    """Classes declared at the top of the module, exported or not (`module.exports = class ...` too)."""
-    found = []
-    for statement in root.named_children:
-        target = statement
-        if statement.type == "export_statement":
-            target = statement.child_by_field_name("declaration") or statement.child_by_field_name("value") or statement
-        elif statement.type == "expression_statement" and statement.named_children:
-            assigned = statement.named_children[0]
-            if assigned.type == "assignment_expression":
-                target = assigned.child_by_field_name("right") or statement
-        if target.type in ("class_declaration", "class", "abstract_class_declaration"):
-            found.append(target)
-    return found
-
-
-def _fields(body: Node, values: Values) -> dict[str, object]:
-    """The class's fields with values written in it (`name = 'Init1700000000000'`, `transaction = false`)."""
-    found: dict[str, object] = {}
-    for member in body.named_children:
-        if member.type not in ("public_field_definition", "field_definition"):
-            continue
-        key = member.child_by_field_name("name") or member.child_by_field_name("property")
-        value = member.child_by_field_name("value")
-        if key is None or value is None:
-            continue
-        try:
-            found[text_of(key)] = values.value(value)
-        except (Code, RecursionError):  # code, not a value: TypeORM reads the name from elsewhere then
-            continue
     return found
 
 

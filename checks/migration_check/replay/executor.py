@@ -12,11 +12,12 @@ temp tables) is discarded afterwards, so it cannot leak into the next migration.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg.abc import Query
 
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
@@ -279,15 +280,23 @@ def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement
     return None
 
 
-def execute_in_one_transaction(conn: psycopg.Connection, scripts: list[Script]) -> None:
-    """Every statement of `scripts`, in order, in one transaction that is then rolled back, as a
-    runner that applies all pending migrations at once runs them on a new database (drizzle).
-    Raises ScriptFailed at the failing statement."""
+def execute_in_one_transaction(conn: psycopg.Connection, steps: list[tuple[Script, Sequence[Query]]]) -> None:
+    """Every statement of each step's script, then the step's own statements (the runner's history
+    row, which it writes in the same transaction, where a later migration may read it), in order,
+    in one transaction that is then rolled back, as a runner that applies all pending migrations
+    at once runs them on a new database (drizzle). Raises ScriptFailed at the failing statement."""
     try:
         with conn.transaction(force_rollback=True):
-            for script in scripts:
+            for script, recorded in steps:
                 for statement in split_script(script):
                     _run_statement(conn, statement)
+                for query in recorded:
+                    try:
+                        conn.execute(query)
+                    except psycopg.Error as error:
+                        raise ScriptFailed(script.path, script.first_line, None, "the runner's history table could"
+                                           f" not record this step: {error.diag.message_primary or error}",
+                                           sqlstate=error.diag.sqlstate) from None
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate=SYNTAX_ERROR) from None
     finally:

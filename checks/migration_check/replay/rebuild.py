@@ -9,6 +9,7 @@ import time
 import psycopg
 from pglast import ast
 
+from migration_check.discovery.bookkeeping import Bookkeeping, Statements
 from migration_check.errors import InfrastructureError
 from migration_check.families.base import StepRun
 from migration_check.model import CheckResult, Migration, Project, Script, Status
@@ -44,6 +45,11 @@ class Rebuilds:
     _fresh: FreshDatabases
     _setup: list[Script]
     _copies_safe: bool | None
+    _bookkeeping: Bookkeeping | None
+
+    def _recorded(self, migration: Migration) -> Statements:
+        """What the runner writes to its history table after the migration's up."""
+        return self._bookkeeping.applied(migration) if self._bookkeeping is not None else []
 
     def _step(self, script: Script, migration: Migration, applied: bool) -> StepRun:
         raise NotImplementedError
@@ -148,7 +154,7 @@ class Rebuilds:
                 raise InfrastructureError(str(lost)) from None
             return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {reason}")
         try:
-            execute_in_one_transaction(self.conn, [m.up for m in batch if m.up is not None])
+            execute_in_one_transaction(self.conn, [(m.up, self._recorded(m)) for m in batch if m.up is not None])
             result = CheckResult("apply", subject, Status.PASSED, message=f"{how}: all {len(batch)} apply")
         except ScriptFailed as failure:
             relative = self.project.relative(failure.path) or str(failure.path)
