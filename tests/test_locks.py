@@ -190,3 +190,16 @@ def test_a_partition_rewritten_by_a_statement_on_its_parent_names_that_statement
     assert text(case).startswith("public.events_2025: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 2"
                                  " (alter table events alter column amount type bigint)")
     assert case.attrib["line"] == "2"
+
+
+def test_dropping_a_table_that_never_existed_drops_nothing(pg_server: Database, tmp_path: Path) -> None:
+    # ever-gauzy's desktop knex migrations and medusa's start a new table with "drop table if exists":
+    # no earlier migration made it, so nothing is dropped; a table that existed still fails the case.
+    code, cases = check(pg_server, tmp_path, "drop table if exists ghosts;\ndrop table if exists clinics cascade;\n"
+                                             "create table ghosts (id int);\n",
+                        "drop table ghosts;\ncreate table clinics (id int primary key);\n")
+    messages = [text(c) for c in cases if c.attrib["classname"] == "migration_check.lint" and c.attrib["name"].startswith(CHANGE)]
+    dropped = [m for m in messages if "ghosts" in m]
+    assert [m.splitlines()[0] for m in dropped] == [
+        "observed: no table ghosts existed before this migration, so the statement dropped nothing"]
+    assert any("drops table clinics" in m for m in messages) and code == 1

@@ -162,3 +162,12 @@ def test_mikro_orm_gets_a_class_named_as_migration_create_names_it(tmp_path: Pat
     assert (added.id, added.version, added.up is not None, added.down is not None) == (
         "Migration20250906120000_add_user_preferences", "20250906120000", True, True)
     assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_knex_gets_a_module_named_as_migrate_make_names_it(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="knex"), "add_user_preferences", NOW)
+    assert names(created) == ["20250906120000_add_user_preferences.js"]
+    project = discover(tmp_path, "knex")
+    [added] = project.migrations
+    assert (added.id, added.up is not None, added.down is not None) == ("20250906120000_add_user_preferences.js", True, True)
+    assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}

@@ -37,6 +37,7 @@ from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.hasura import HasuraLayout
+from migration_check.discovery.knex import KnexLayout
 from migration_check.discovery.liquibase import LiquibaseLayout
 from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
@@ -79,6 +80,7 @@ LAYOUTS: dict[str, Layout] = {
         DbMigrateLayout(),
         TypeOrmLayout(),
         MikroOrmLayout(),
+        KnexLayout(),
         NodePgMigrateLayout(),
         GooseLayout(),
         SqlMigrateLayout(),

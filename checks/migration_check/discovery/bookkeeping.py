@@ -231,3 +231,16 @@ MIKRO_ORM = Bookkeeping(
     applied=lambda m: [_q('INSERT INTO "mikro_orm_migrations" ("name") VALUES ({})', m.id)],
     reverted=lambda m, _newest: [_q('DELETE FROM "mikro_orm_migrations" WHERE "name" = {}', m.id)],
 )
+
+# knex (table-creator.js, Migrator.js): a row per migration, named by its file name, written after
+# its up (in the transaction of all pending migrations, where each uses one) and deleted after its
+# down; beside it the lock table with its one row.
+KNEX = Bookkeeping(
+    table="public.knex_migrations",
+    create=('CREATE TABLE IF NOT EXISTS "knex_migrations" ("id" serial PRIMARY KEY, "name" varchar(255), "batch" integer,'
+            ' "migration_time" timestamptz); CREATE TABLE IF NOT EXISTS "knex_migrations_lock" ("index" serial PRIMARY KEY,'
+            ' "is_locked" integer); INSERT INTO "knex_migrations_lock" ("is_locked") SELECT 0'
+            ' WHERE NOT EXISTS (SELECT FROM "knex_migrations_lock")'),
+    applied=lambda m: [_q('INSERT INTO "knex_migrations" ("name", "batch", "migration_time") VALUES ({}, 1, now())', m.id)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "knex_migrations" WHERE "name" = {}', m.id)],
+)

@@ -106,7 +106,7 @@ class DbMigrateLayout(Layout):
 
 
 def _migration(module: Path, version: str, name: str, transaction: Transaction) -> Migration:
-    reading = read_module(read_sql(module))
+    reading = read_module(read_sql(module), module)
     scripts: dict[str, Script] = {}
     for direction, (file, line) in reading.sql_files.items():
         path = module.parent / SQL_DIR / file

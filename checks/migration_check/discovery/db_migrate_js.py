@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tree_sitter import Node
 
@@ -46,11 +47,11 @@ class Module:
     sql_files: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
-def read_module(text: str) -> Module:
+def read_module(text: str, path: Path | None = None) -> Module:
     """A module's text, read with the JavaScript parser."""
     source = text.encode("utf-8")
     root = parser().parse(source).root_node
-    values = Values(root)
+    values = Values(root, path)
     values.namespaces = {"type": DATA_TYPES, "dataType": DATA_TYPES}  # `type = dbm.dataType` in setup
     files: dict[str, tuple[str, int]] = {}
     for node in descendants(root, ("string", "template_string")):

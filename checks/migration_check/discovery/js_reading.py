@@ -243,7 +243,9 @@ class Reading:
             node = callee
         if what is None:
             if node.type in ("member_expression", "identifier"):
-                what = text_of(node) if node.type == "member_expression" else f"SQL held in {text_of(node)}"
+                named = " ".join(text_of(node).split())  # a chain written over several lines, on one
+                what = (named if len(named) <= 80 else named[:77] + "...") if node.type == "member_expression" \
+                    else f"SQL held in {named}"
             else:
                 what = WHAT.get(node.type, node.type.replace("_", " "))
         return node.start_point.row + 1, what

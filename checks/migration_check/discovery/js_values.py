@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from tree_sitter import Node
@@ -57,10 +58,15 @@ class Code(Exception):
 
 class Values:
     """The module's values, knowing its constants (`const DESCRIPTION = {...}` at the top level,
-    whose values are themselves values)."""
+    whose values are themselves values) and, given the module's path, those it imports from the
+    project's own modules (js_imports.py)."""
 
-    def __init__(self, root: Node | None = None) -> None:
+    def __init__(self, root: Node | None = None, path: Path | None = None) -> None:
         self.constants: dict[str, Any] = {}
+        if root is not None and path is not None:
+            from migration_check.discovery.js_imports import imported_constants  # it reads modules with Values
+
+            self.constants.update(imported_constants(root, path))
         # What makes a value of its one argument's value, by the callee's text (`new ` before a
         # constructor): db-migrate's `new String('now()')`, node-pg-migrate's `pgm.func('now()')`,
         # TypeORM's `new Table({...})`. A maker answers None for an argument it does not take.
@@ -71,6 +77,8 @@ class Values:
         # The fields of the class being read (`this.table`), where written as values.
         self.fields: dict[str, Any] = {}
         for statement in root.named_children if root is not None else []:
+            if statement.type == "export_statement":  # `export const TABLE = 'tags'`
+                statement = statement.child_by_field_name("declaration") or statement
             if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
                 continue
             for declarator in statement.named_children:

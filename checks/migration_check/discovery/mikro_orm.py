@@ -111,7 +111,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def class_of(path: Path) -> MigrationClass | None:
-    return read_class(read_sql(path), language_of(path))
+    return read_class(read_sql(path), language_of(path), path)
 
 
 def _migration(path: Path, found: MigrationClass) -> Migration:

@@ -12,6 +12,7 @@ the entity manager, a branch on what `execute` returned) is code, named with its
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
@@ -37,11 +38,11 @@ class MigrationClass:
     transactional_line: int
 
 
-def read_class(text: str, language: str) -> MigrationClass | None:
+def read_class(text: str, language: str, path: Path | None = None) -> MigrationClass | None:
     """The module's migration class: the first declared that extends a `Migration` and has `up`."""
     source = text.encode("utf-8")
     root = parser(language).parse(source).root_node
-    values = Values(root)
+    values = Values(root, path)
     for declaration in class_declarations(root):
         body = declaration.child_by_field_name("body")
         if body is None or not extends_migration(declaration):

@@ -219,7 +219,7 @@ def _sql_migration(path: Path) -> Migration:
 
 def _module_migration(path: Path) -> Migration:
     source, root = _parsed(path)
-    values = Values(root)
+    values = Values(root, path)
     # SQL written as it is, also in the module's shorthands
     values.makers |= {"PgLiteral.create": sql_text, "new PgLiteral": sql_text}
     functions = exported(root)

@@ -121,7 +121,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def classes_of(path: Path) -> list[MigrationClass]:
-    return read_classes(read_sql(path), language_of(path))
+    return read_classes(read_sql(path), language_of(path), path)
 
 
 def _shown(path: Path, directory: Path) -> str:

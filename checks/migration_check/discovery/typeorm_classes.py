@@ -15,6 +15,7 @@ class's fields (`this.table`). Logging (`console.log`) does nothing to the datab
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
@@ -46,11 +47,11 @@ class MigrationClass:
     transaction: bool | None = None
 
 
-def read_classes(text: str, language: str) -> list[MigrationClass]:
+def read_classes(text: str, language: str, path: Path | None = None) -> list[MigrationClass]:
     """The migration classes of a file: those with an `up` method."""
     source = text.encode("utf-8")
     root = parser(language).parse(source).root_node
-    values = Values(root)
+    values = Values(root, path)
     values.makers |= {f"new {kind}": made(kind) for kind in CLASSES}
     found = []
     for declaration in class_declarations(root):

@@ -32,7 +32,7 @@ from pglast.enums import DropBehavior
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.lint import registered
-from migration_check.lint.base import LintContext
+from migration_check.lint.base import LintContext, Observed
 from migration_check.model import CheckResult, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import Statement, readable_statements, trees
@@ -104,9 +104,10 @@ class Locks(Family):
         self._before: dict[int, _Relation] = {}
         self._held: dict[int, str] | None = None
         self._rewritten: list[int] = []
+        self._runners: set[str] = set()  # the runner's history tables that existed (no rewrite is judged on them)
         self._taken_by: dict[int, Statement] = {}  # the statement that took the lock, where observed one by one
         self._rewritten_by: dict[int, Statement] = {}  # likewise, the statement that rewrote the relation
-        self.observed: dict[str, dict[str, bool]] = {}  # migration -> table (relname) -> rewritten
+        self.observed: dict[str, Observed] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
         # In proportion to the migration: only the relations its scripts can change (those the
@@ -123,6 +124,7 @@ class Locks(Family):
         # ADD COLUMN on schema_migrations read as a rewrite).
         self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows
                         if name not in context.runner_tables and table not in context.runner_tables}
+        self._runners = {relname for _, name, kind, _, _, relname in rows if kind != "i" and name in context.runner_tables}
         self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
 
     def up_again_on_fresh_state(self, context: MigrationContext) -> None:
@@ -148,9 +150,12 @@ class Locks(Family):
         now: dict[int, int] = dict(fetch(context.tool_session, _FILES, list(self._before)))
         self._rewritten = [oid for oid, relation in self._before.items()
                            if oid in now and relation.filenode and now[oid] != relation.filenode]
-        # What the static rules that predict a rewrite are told: each table that existed, rewritten or not.
-        self.observed[context.migration.id] = {relation.relname: oid in self._rewritten
-                                              for oid, relation in self._before.items() if relation.kind in ("r", "m")}
+        # What the static rules are told: each table that existed, rewritten or not (a partitioned
+        # table's rows are its partitions': None). Where the up drops anything every relation was
+        # read (_BY_OTHER_NAMES), so a table missing here did not exist.
+        self.observed[context.migration.id] = {
+            relation.relname: (oid in self._rewritten if relation.kind in ("r", "m") else None)
+            for oid, relation in self._before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(self._runners)
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         up = context.migration.up

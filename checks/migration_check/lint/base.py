@@ -22,6 +22,9 @@ from pglast.enums import AlterTableType
 from migration_check.model import Severity
 from migration_check.sql import Statement
 
+# What the replay saw of the tables that existed before a migration's up: relname -> whether the up
+# rewrote it (None: a partitioned table, whose partitions hold the rows).
+Observed = dict[str, bool | None]
 # The documentation's address; a finding links to its rule's section there.
 DOCS = "docs/rules.md"
 
@@ -72,6 +75,9 @@ class Rule:
     severity: ClassVar[Severity | None] = Severity.WARNING
     # The rule predicts a table rewrite: in `check`, what the locks family observed decides.
     predicts_rewrite: ClassVar[bool] = False
+    # The rule's finding is about a table that existed: where the replay saw none before the up
+    # (`DROP TABLE IF EXISTS` of what no earlier migration made), the statement did nothing to judge.
+    void_if_absent: ClassVar[bool] = False
     # The same check in other migration linters, `tool:name` (Atlas's code or analyzer, squawk's
     # rule, eugene's hint): their ignore comments acknowledge this rule's finding too.
     elsewhere: ClassVar[tuple[str, ...]] = ()
@@ -80,8 +86,9 @@ class Rule:
         """`level`: the severity the config gives this rule (default: the rule's own, or warning)."""
         self.level = level or self.severity or Severity.WARNING
 
-    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
-        """The messages for one statement's parse node (usually none)."""
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[str | tuple[str, str]]:
+        """The messages for one statement's parse node (usually none); a message may come with the
+        table it is about, where the statement names several."""
         raise NotImplementedError
 
     @classmethod

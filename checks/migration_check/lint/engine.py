@@ -48,7 +48,9 @@ def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT
             relation = getattr(node, "relation", None)
             table = getattr(relation, "relname", None) if isinstance(relation, ast.RangeVar) else None
             for rule in rules:
-                findings += [Finding(rule, statement, message, table) for message in rule.check(node, context)]
+                for found in rule.check(node, context):  # a message, or (message, the table it is about)
+                    message, about = found if isinstance(found, tuple) else (found, table)
+                    findings.append(Finding(rule, statement, message, about))
             if isinstance(node, ast.TransactionStmt) and node.kind in _BEGIN:
                 last_begin = statement
             _advance(context, node)

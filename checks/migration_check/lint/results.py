@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from migration_check.discovery import LAYOUTS
 from migration_check.lint import registered, rule_named
-from migration_check.lint.base import Finding, Rule
+from migration_check.lint.base import Finding, Observed, Rule
 from migration_check.lint.engine import DEFAULT_SERVER_VERSION, lint_script
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
 from migration_check.settings import Settings
@@ -36,7 +36,7 @@ def enabled_rules(settings: Settings) -> list[Rule]:
 
 
 def lint_results(project: Project, subject: str, script: Script, settings: Settings,
-                 server_version: int = DEFAULT_SERVER_VERSION, observed: dict[str, bool] | None = None) -> list[CheckResult]:
+                 server_version: int = DEFAULT_SERVER_VERSION, observed: Observed | None = None) -> list[CheckResult]:
     """The lint cases of one script (a migration's up); `subject` names the migration. `observed`:
     for each table, whether the replay saw the up rewrite it (the observation beats the guess)."""
     try:
@@ -59,6 +59,10 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
             case.status = Status.PASSED
             case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
                             f" ({finding.rule.name} guessed it might be)")
+        elif confirmation is None and finding.rule.void_if_absent and observed is not None and finding.table \
+                and finding.table not in observed:
+            case.status = Status.PASSED
+            case.message = f"observed: no table {finding.table} existed before this migration, so the statement dropped nothing"
         results.append(case)
     relative = project.relative(script.path) or str(script.path)
     for confirmation in found:
@@ -125,8 +129,8 @@ def _case(project: Project, subject: str, finding: Finding, confirmation: Confir
 
 
 def project_lint(project: Project, settings: Settings, server_version: int = DEFAULT_SERVER_VERSION,
-                 observed: dict[str, dict[str, bool]] | None = None,
-                 done: dict[str, tuple[dict[str, bool] | None, list[CheckResult]]] | None = None) -> list[CheckResult]:
+                 observed: dict[str, Observed] | None = None,
+                 done: dict[str, tuple[Observed | None, list[CheckResult]]] | None = None) -> list[CheckResult]:
     """The lint cases of every migration's up, in order (rollbacks exist to drop what the up made).
     `done`: cases already worked out (see `LintAhead`), used where they saw the same observations."""
     cases = []
@@ -149,9 +153,9 @@ class LintAhead:
 
     def __init__(self, project: Project, settings: Settings, server_version: int) -> None:
         self.project, self.settings, self.server_version = project, settings, server_version
-        self.done: dict[str, tuple[dict[str, bool] | None, list[CheckResult]]] = {}
+        self.done: dict[str, tuple[Observed | None, list[CheckResult]]] = {}
 
-    def migration(self, migration: Migration, observed: dict[str, bool] | None) -> None:
+    def migration(self, migration: Migration, observed: Observed | None) -> None:
         if migration.up is not None:
             self.done[migration.id] = (observed, lint_results(self.project, migration.id, migration.up, self.settings,
                                                               self.server_version, observed))

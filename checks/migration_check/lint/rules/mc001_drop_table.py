@@ -10,6 +10,10 @@ Anti-pattern:
 DROP TABLE orders_legacy;
 ```
 
+A `DROP TABLE IF EXISTS` of a table that did not exist before the migration (no earlier migration
+made it: a "drop if exists, then create" at the start of a new table's migration) drops nothing:
+the replay sees that, and the case passes saying so.
+
 Best practice: stop using the table in a release first, keep a copy if the data matters, then
 drop it in a later migration and confirm it with the reason (a migration runner's history table,
 `databasechangelog` or `flyway_schema_history`, is no application data: dropping one hands the
@@ -33,7 +37,7 @@ from migration_check.lint.nodes import dotted
 from migration_check.model import Severity
 
 # The history tables of migration runners (Liquibase, Flyway, golang-migrate and dbmate, goose,
-# diesel, Prisma, sqlx, yoyo, sql-migrate, pop, knex, node-pg-migrate): only their runner reads them, so dropping one
+# diesel, Prisma, sqlx, yoyo, sql-migrate, pop, knex, node-pg-migrate, MikroORM): only their runner reads them, so dropping one
 # loses nobody's data (DependencyTrack/hyades-apiserver drops Liquibase's when it moves to Flyway).
 RUNNER_TABLES = frozenset({
     "databasechangelog", "databasechangeloglock", "flyway_schema_history", "schema_migrations", "goose_db_version",
@@ -48,11 +52,12 @@ class DropTable(Rule):
     name = "drop-table"
     elsewhere = ("atlas:DS102", "atlas:destructive", "squawk:ban-drop-table")
     severity = Severity.ERROR
+    void_if_absent = True
 
-    def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
+    def check(self, node: ast.Node, context: LintContext) -> Iterator[tuple[str, str]]:
         if isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
             for names in node.objects or ():
                 name = dotted(names)
                 if names[-1].sval not in context.created and names[-1].sval.lower() not in RUNNER_TABLES:
                     yield (f"drops table {name}: its rows are lost and clients that still read it break;"
-                           " stop using it first, then confirm the drop with a reason")
+                           " stop using it first, then confirm the drop with a reason", names[-1].sval)

@@ -1,0 +1,165 @@
+"""knex (Node.js): migration modules exporting `up(knex)` and `down(knex)`.
+
+Rules, as knex's Migrator reads and runs them (lib/migrations/migrate/Migrator.js,
+sources/fs-migrations.js, common/MigrationsLoader.js, table-creator.js):
+- Every file of the migrations directory whose extension knex loads (`.js`, `.cjs`, `.ts`, and
+  CoffeeScript's and LiveScript's) is a migration, sorted by file name as JavaScript compares
+  strings. Its name is its file name, extension included; nothing about the name is a rule.
+- A module must export both `up` and `down` functions, or knex refuses to run any pending
+  migration ("Invalid migration: ... must have both an up and down function").
+- Each migration runs in a transaction; when every pending one does, all of them run in one.
+  `exports.config = { transaction: false }` runs a migration outside any.
+- The history table is `knex_migrations` (beside its lock table `knex_migrations_lock`): a row
+  per migration, named by its file name.
+
+What `up` and `down` send is read from the module (knex_reading.py): `knex.raw` and the schema
+builder, written as knex's PostgreSQL client writes it (knex_schema.py).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import ClassVar
+
+from migration_check.discovery import bookkeeping
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
+from migration_check.discovery.js_reading import LANGUAGES, Export, exported, language_of, parser, read_function
+from migration_check.discovery.js_values import Code, Values
+from migration_check.discovery.knex_reading import KnexReading
+from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
+
+NUMBERED = re.compile(r"^(\d+)_(.+)\.[^.]+$")  # migrate:make's <YYYYMMDDHHMMSS>_<name>.js
+LOADED = (".co", ".coffee", ".eg", ".iced", ".js", ".cjs", ".litcoffee", ".ls", ".ts")  # DEFAULT_LOAD_EXTENSIONS
+CODE = "a knex migration the replay cannot run"
+INVALID = "knex refuses to run any pending migration: \"Invalid migration: {name} must have both an up and down function\""
+
+
+class KnexLayout(Layout):
+    name = "knex"
+    description = "knex: modules exporting up(knex) and down(knex) (knex.raw, the schema builder), in file-name order"
+    default_rollbacks = RollbackPolicy.REQUIRED
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "src/migrations", "database/migrations")
+    naming_pattern = r"^[^/]+\.(js|cjs|ts|co|coffee|eg|iced|litcoffee|ls)$"
+    naming_hint = "a module that exports up and down (any name knex loads)"
+    strict_naming_pattern = r"^\d{14}_[a-z0-9_]+\.(js|ts)$"
+    strict_naming_hint = "<YYYYMMDDHHMMSS>_<snake_name>.js (knex migrate:make)"
+    file_name_order = True
+    identity = "id"  # the history table records the file's name
+    bookkeeping = bookkeeping.KNEX
+    transaction_how = "runs every pending migration in one transaction (when each of them uses one)"
+    transaction_opt_out = "run it outside one: `exports.config = { transaction: false }` in the module"
+
+    def detect(self, directory: Path) -> Detection | None:
+        marked = [p for p in candidate_files(directory) if p.suffix in LANGUAGES and _marked(read_head(p))
+                  and "up" in module_of(p).functions]
+        if not marked:
+            return None
+        return Detection(score=86, reason=f"{counted(len(marked), 'knex migration module')} (up(knex))")
+
+    def discover(self, directory: Path) -> Discovery:
+        migrations: list[Migration] = []
+        stray: list[StrayFile] = []
+        for path in candidate_files(directory):
+            if path.suffix not in LOADED:
+                continue  # knex does not load it
+            if path.suffix not in LANGUAGES:
+                version, name = _named(path)
+                migrations.append(Migration(version=version, name=name, label=path.name, sort_key=_sort_key(path),
+                                            up=None, files=(path,), skip_reason=f"{CODE}: not JavaScript or TypeScript"))
+                continue
+            module = module_of(path)
+            if "up" not in module.functions or "down" not in module.functions:
+                stray.append(StrayFile(path, INVALID.format(name=path.name), refused=True))
+                continue
+            migrations.append(_migration(path, module))
+        migrations.sort(key=lambda m: m.sort_key)
+        in_one = all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+        return Discovery(migrations, stray, pending_in_one_transaction=in_one)
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return frozenset({bookkeeping.KNEX.table, "public.knex_migrations_lock"})
+
+    def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
+        return {directory / f"{now.strftime('%Y%m%d%H%M%S')}_{name}.js": "\n".join([
+            "/**",
+            " * @param { import(\"knex\").Knex } knex",
+            " * @returns { Promise<void> }",
+            " */",
+            "exports.up = function(knex) {",
+            "  return knex.raw(`select 1`);",
+            "};",
+            "",
+            "/**",
+            " * @param { import(\"knex\").Knex } knex",
+            " * @returns { Promise<void> }",
+            " */",
+            "exports.down = function(knex) {",
+            "  return knex.raw(`select 1`);",
+            "};",
+            "",
+        ])}
+
+
+class KnexModule:
+    """A migration module: its `up` and `down` as read, and its `config.transaction`."""
+
+    def __init__(self, text: str, language: str, path: Path | None = None) -> None:
+        source = text.encode("utf-8")
+        root = parser(language).parse(source).root_node
+        values = Values(root, path)
+        found = exported(root, ("up", "down", "config"))
+        self.functions: dict[str, Export] = {name: read_function(found[name], source, values, KnexReading)
+                                             for name in ("up", "down") if name in found}
+        self.transaction: bool | None = True
+        if "config" in found:
+            try:
+                config = values.value(found["config"])
+            except Code:
+                config = None
+            given = config.get("transaction") if isinstance(config, dict) else None
+            self.transaction = None if not isinstance(config, dict) else given is not False
+
+
+def _marked(head: str) -> bool:
+    return "knex" in head and "up" in head
+
+
+@per_discovery
+def module_of(path: Path) -> KnexModule:
+    return KnexModule(read_sql(path), language_of(path), path)
+
+
+def _named(path: Path) -> tuple[str, str]:
+    """(version, name): migrate:make's timestamp and name, else the whole file name."""
+    numbered = NUMBERED.match(path.name)
+    return (numbered[1], numbered[2]) if numbered else (path.name, "")
+
+
+def _sort_key(path: Path) -> tuple[bytes]:
+    return (path.name.encode("utf-16-be"),)  # JavaScript's sort: by UTF-16 code unit
+
+
+def _migration(path: Path, module: KnexModule) -> Migration:
+    transaction = Transaction.NONE if module.transaction is False else Transaction.WRAPPED
+    up, down = module.functions["up"], module.functions["down"]
+    skip = None
+    if module.transaction is None:
+        skip = f"{CODE}: its config is code (exports.config)"
+    elif up.code is not None:
+        skip = up.why_not_sql(CODE, "up")
+    replayed = skip is None
+    version, name = _named(path)
+    return Migration(
+        version=version,
+        name=name,
+        label=path.name,
+        sort_key=_sort_key(path),
+        up=up.script(path, transaction) if replayed else None,
+        down=down.script(path, transaction) if replayed and down.code is None else None,
+        files=(path,),
+        skip_reason=skip,
+        down_skip_reason=down.why_not_sql(CODE, "down") if replayed and down.code is not None else None,
+    )

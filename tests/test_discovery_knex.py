@@ -1,0 +1,109 @@
+"""knex discovery: the schema builder written as knex's PostgreSQL client writes it (knex's own
+tests, transcribed), modules in file-name order named by their files, what knex refuses, what is
+code, transactions and the history table."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, write_files
+from migration_check.cli import main
+from migration_check.discovery import discover
+from migration_check.discovery.js_reading import exported, parser, read_function
+from migration_check.discovery.js_values import Values
+from migration_check.discovery.knex_reading import KnexReading
+from migration_check.model import Transaction
+from migration_check.sql.splitter import split_script
+
+KNEX_TESTS = yaml.safe_load((FIXTURES / "knex" / "postgres_schema_builder.yml").read_text())
+
+
+def read_up(text: str) -> Any:
+    source = text.encode()
+    root = parser("javascript").parse(source).root_node
+    return read_function(exported(root, ("up",))["up"], source, Values(root), KnexReading)
+
+
+@pytest.mark.parametrize("case", KNEX_TESTS, ids=lambda case: case["name"])
+def test_the_schema_builder_is_written_as_knex_writes_it_or_refused(case: dict[str, Any]) -> None:
+    up = read_up("exports.up = function(knex) {\n  return knex.schema" + case["chain"] + ";\n};\n")
+    if case.get("refused"):
+        assert up.code is not None and up.code[1]  # refused, naming why: never replayed as other SQL
+        return
+    assert up.code is None
+    written = [piece.sql for piece in up.pieces]
+    assert (written[:len(case["sql"])] if case.get("first_only") else written) == case["sql"]
+
+
+def module(up: str, down: str = "return knex.raw('select 1');") -> str:
+    return f"exports.up = function (knex) {{\n  {up}\n}};\n\nexports.down = function (knex) {{\n  {down}\n}};\n"
+
+
+def test_modules_run_in_file_name_order_named_by_their_files(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/20240102000000_email.ts": module("return knex.schema.table('u', (t) => { t.text('e'); });"),
+        "migrations/20240101000000_init.js": module("return knex.schema.createTable('u', (t) => { t.increments(); });",
+                                                    "return knex.schema.dropTable('u');"),
+        "migrations/20240103000000_old.coffee": "exports.up = (knex) -> knex.raw 'select 1'\n",
+        "migrations/notes.md": "not loaded\n",
+        "migrations/20240104000000_half.js": "exports.up = function (knex) { return knex.raw('select 1'); };\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "knex"
+    assert [(m.version, m.name, m.id) for m in found.migrations] == [
+        ("20240101000000", "init", "20240101000000_init.js"), ("20240102000000", "email", "20240102000000_email.ts"),
+        ("20240103000000", "old", "20240103000000_old.coffee")]
+    first = found.migrations[0]
+    assert [s.sql for s in split_script(first.up)] == ['create table "u" ("id" serial primary key)']
+    assert [s.sql for s in split_script(first.down)] == ['drop table "u"']
+    assert "not JavaScript or TypeScript" in (found.migrations[2].skip_reason or "")
+    [stray] = found.stray_files
+    assert stray.path.name == "20240104000000_half.js" and stray.refused
+    assert "must have both an up and down function" in stray.reason
+    assert found.pending_in_one_transaction and {m.up.transaction for m in found.migrations if m.up} == {Transaction.WRAPPED}
+
+
+def test_code_is_named_and_promise_all_runs_in_the_arrays_order(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "migrations/1_all.js": module("return Promise.all([knex.raw('create table a (id int)'),"
+                                      " knex.schema.createTable('b', (t) => { t.integer('id'); })]);"),
+        "migrations/2_branch.js": module("return knex.schema.hasTable('a').then((exists) => {\n"
+                                         "    if (!exists) return knex.raw('select 1');\n  });"),
+        "migrations/3_rows.js": module("return knex('a').insert({ id: 1 });"),
+        "migrations/4_outside.js": module("return knex.raw('create index concurrently a_id on a (id)');")
+        + "exports.config = { transaction: false };\n",
+    })
+    ordered, branch, rows, outside = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(ordered.up)] == ["create table a (id int)", 'create table "b" ("id" integer)']
+    assert branch.up is None and "(schema.hasTable: schema.hasTable, line 2)" in (branch.skip_reason or "")
+    assert rows.up is None and "(knex('a').insert, line 2)" in (rows.skip_reason or "")
+    assert outside.up is not None and outside.up.transaction is Transaction.NONE
+    assert not discover(tmp_path, repo_root=tmp_path).pending_in_one_transaction
+
+
+def test_a_failing_column_is_reported_at_its_own_line(tmp_path: Path, pg_server) -> None:
+    root = write_files(tmp_path / "repo", {"migrations/20240101000000_init.js": module(
+        "return knex.schema.createTable('u', (table) => {\n    table.increments();\n  })"
+        ".alterTable('u', (table) => {\n    table.string('a');\n  }).alterTable('u', (table) => {\n    table.specificType('b', 'no_such_type');\n  });",
+        "return knex.schema.dropTable('u');")})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "r.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    assert 'file="migrations/20240101000000_init.js" line="7"' in report.read_text()  # the specificType's line
+
+
+def test_a_migration_finds_the_rows_knex_keeps_in_its_history_table(pg_server, tmp_path: Path) -> None:
+    # knex names each row by the file, extension included; its lock table has its one row.
+    check = ("do $$ begin if not exists (select from knex_migrations where name = '20240101000000_a.js')"
+             " or (select count(*) from knex_migrations_lock) <> 1 then raise exception 'no history'; end if; end $$;")
+    root = write_files(tmp_path / "repo", {
+        "migrations/20240101000000_a.js": module("return knex.raw('create table a (id int)');", "return knex.raw('drop table a');"),
+        "migrations/20240102000000_b.js": module(f"return knex.raw(`{check}`);"),
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q"]) == 0
