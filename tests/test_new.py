@@ -171,3 +171,12 @@ def test_knex_gets_a_module_named_as_migrate_make_names_it(tmp_path: Path) -> No
     [added] = project.migrations
     assert (added.id, added.up is not None, added.down is not None) == ("20250906120000_add_user_preferences.js", True, True)
     assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}
+
+
+def test_sequelize_gets_a_module_named_as_migration_generate_names_it(tmp_path: Path) -> None:
+    created = create_migration(Settings(path=tmp_path, format="sequelize"), "add_user_preferences", NOW)
+    assert names(created) == ["20250906120000-add-user-preferences.js"]
+    project = discover(tmp_path, "sequelize")
+    [added] = project.migrations
+    assert (added.id, added.up is not None, added.down is not None) == ("20250906120000-add-user-preferences.js", True, True)
+    assert {r.status for r in static_checks(project, Settings())} <= {Status.PASSED, Status.SKIPPED}

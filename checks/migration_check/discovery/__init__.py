@@ -47,6 +47,7 @@ from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.pop import PopLayout
 from migration_check.discovery.prisma import PrismaLayout
+from migration_check.discovery.sequelize import SequelizeLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.sql_migrate import SqlMigrateLayout
 from migration_check.discovery.sqlx import SqlxLayout
@@ -81,6 +82,7 @@ LAYOUTS: dict[str, Layout] = {
         TypeOrmLayout(),
         MikroOrmLayout(),
         KnexLayout(),
+        SequelizeLayout(),
         NodePgMigrateLayout(),
         GooseLayout(),
         SqlMigrateLayout(),

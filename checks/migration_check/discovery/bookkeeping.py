@@ -244,3 +244,12 @@ KNEX = Bookkeeping(
     applied=lambda m: [_q('INSERT INTO "knex_migrations" ("name", "batch", "migration_time") VALUES ({}, 1, now())', m.id)],
     reverted=lambda m, _newest: [_q('DELETE FROM "knex_migrations" WHERE "name" = {}', m.id)],
 )
+
+# Sequelize (umzug v2's SequelizeStorage, the SequelizeMeta model): a row per migration, its file
+# name, written after its up and deleted after its down.
+SEQUELIZE = Bookkeeping(
+    table='public."SequelizeMeta"',
+    create='CREATE TABLE IF NOT EXISTS "SequelizeMeta" ("name" VARCHAR(255) NOT NULL UNIQUE, PRIMARY KEY ("name"))',
+    applied=lambda m: [_q('INSERT INTO "SequelizeMeta" ("name") VALUES ({})', m.id)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "SequelizeMeta" WHERE "name" = {}', m.id)],
+)

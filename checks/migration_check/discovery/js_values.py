@@ -71,6 +71,9 @@ class Values:
         # constructor): db-migrate's `new String('now()')`, node-pg-migrate's `pgm.func('now()')`,
         # TypeORM's `new Table({...})`. A maker answers None for an argument it does not take.
         self.makers: dict[str, Callable[[Any], object | None]] = {"new String": sql_text}
+        # What makes a value of its arguments' values, by the callee's text (Sequelize's
+        # `Sequelize.DECIMAL(10, 2)`).
+        self.calls: dict[str, Callable[[list[Any]], object]] = {}
         # Names whose members are values (db-migrate's data types: `type.STRING`), by the owner's
         # last name.
         self.namespaces: dict[str, dict[str, Any]] = {}
@@ -142,6 +145,9 @@ class Values:
             given = arguments_of(node)
             if maker is not None and len(given) == 1 and (made := maker(self.value(given[0]))) is not None:
                 return made
+            caller = self.calls.get(text_of(callee)) if kind == "call_expression" and callee is not None else None
+            if caller is not None:
+                return caller([self.value(argument) for argument in given])
         raise Code(node)
 
     def cooked(self, node: Node) -> str | Node | None:

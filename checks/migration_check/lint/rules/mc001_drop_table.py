@@ -43,7 +43,7 @@ RUNNER_TABLES = frozenset({
     "databasechangelog", "databasechangeloglock", "flyway_schema_history", "schema_migrations", "goose_db_version",
     "__diesel_schema_migrations", "_prisma_migrations", "_sqlx_migrations", "_yoyo_migration", "_yoyo_log",
     "_yoyo_version", "yoyo_lock", "gorp_migrations", "schema_migration", "knex_migrations", "knex_migrations_lock",
-    "pgmigrations", "mikro_orm_migrations",
+    "pgmigrations", "mikro_orm_migrations", "sequelizemeta",
 })
 
 
