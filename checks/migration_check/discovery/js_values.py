@@ -216,6 +216,20 @@ def arguments_of(call: Node) -> list[Node]:
     return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
 
 
+def sql_scalar(value: Any) -> str | None:
+    """NULL, true, false or a number as the JavaScript drivers write them in SQL; None for anything else."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return js_string(value) if isinstance(value, (int, float)) else None
+
+
+def js_sort_key(name: str) -> tuple[bytes]:
+    """How JavaScript's sort orders a name: by UTF-16 code unit (the Node.js runners sort file names so)."""
+    return (name.encode("utf-16-be"),)
+
+
 def js_string(value: Any) -> str:
     """A value as JavaScript's String() prints it."""
     if value is None:

@@ -26,7 +26,7 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
 from migration_check.discovery.js_reading import LANGUAGES, Export, exported, language_of, parser, read_function
-from migration_check.discovery.js_values import Code, Values
+from migration_check.discovery.js_values import Code, Values, js_sort_key
 from migration_check.discovery.knex_reading import KnexReading
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
@@ -67,7 +67,7 @@ class KnexLayout(Layout):
                 continue  # knex does not load it
             if path.suffix not in LANGUAGES:
                 version, name = _named(path)
-                migrations.append(Migration(version=version, name=name, label=path.name, sort_key=_sort_key(path),
+                migrations.append(Migration(version=version, name=name, label=path.name, sort_key=js_sort_key(path.name),
                                             up=None, files=(path,), skip_reason=f"{CODE}: not JavaScript or TypeScript"))
                 continue
             module = module_of(path)
@@ -138,10 +138,6 @@ def _named(path: Path) -> tuple[str, str]:
     return (numbered[1], numbered[2]) if numbered else (path.name, "")
 
 
-def _sort_key(path: Path) -> tuple[bytes]:
-    return (path.name.encode("utf-16-be"),)  # JavaScript's sort: by UTF-16 code unit
-
-
 def _migration(path: Path, module: KnexModule) -> Migration:
     transaction = Transaction.NONE if module.transaction is False else Transaction.WRAPPED
     up, down = module.functions["up"], module.functions["down"]
@@ -156,7 +152,7 @@ def _migration(path: Path, module: KnexModule) -> Migration:
         version=version,
         name=name,
         label=path.name,
-        sort_key=_sort_key(path),
+        sort_key=js_sort_key(path.name),
         up=up.script(path, transaction) if replayed else None,
         down=down.script(path, transaction) if replayed and down.code is None else None,
         files=(path,),

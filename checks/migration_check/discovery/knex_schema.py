@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from migration_check.discovery.js_values import Unwritable, js_string
+from migration_check.discovery.js_values import Unwritable, js_string, sql_scalar
 
 
 @dataclass(frozen=True)
@@ -86,12 +86,8 @@ def columnize(columns: Any) -> str:
 
 def escape(value: Any) -> str:
     """knex's PostgreSQL `_escapeBinding`: NULL, true/false, numbers bare, strings quoted (E'' with a backslash)."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return js_string(value)
+    if (scalar := sql_scalar(value)) is not None:
+        return scalar
     if isinstance(value, Raw):
         return value.sql
     if not isinstance(value, str):

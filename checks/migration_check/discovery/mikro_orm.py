@@ -30,6 +30,7 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
 from migration_check.discovery.js_reading import Export, language_of
+from migration_check.discovery.js_values import js_sort_key
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -129,7 +130,7 @@ def _migration(path: Path, found: MigrationClass) -> Migration:
         version=generated[1] if generated else stem,
         name=(generated[2] or "") if generated else "",
         label=stem,
-        sort_key=(path.name.encode("utf-16-be"),),  # JavaScript's sort: by UTF-16 code unit
+        sort_key=js_sort_key(path.name),
         up=up if skip is None else None,
         down=down if skip is None else None,
         files=(path,),

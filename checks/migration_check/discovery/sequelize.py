@@ -23,7 +23,7 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
 from migration_check.discovery.js_reading import LANGUAGES, Export, exported, language_of, parser, read_function
-from migration_check.discovery.js_values import Values
+from migration_check.discovery.js_values import Values, js_sort_key
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.sequelize_reading import OUTSIDE, TRANSACTION, SequelizeReading
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
@@ -113,7 +113,7 @@ def _migration(path: Path, functions: dict[str, Export]) -> Migration:
         version=numbered[1] if numbered else path.name,
         name=numbered[2] if numbered else "",
         label=path.name,
-        sort_key=(path.name.encode("utf-16-be"),),  # JavaScript's sort: by UTF-16 code unit
+        sort_key=js_sort_key(path.name),
         up=up.script(path, _transaction(up)) if up.code is None else None,
         down=down.script(path, _transaction(down)) if up.code is None and down is not None and down.code is None else None,
         files=(path,),

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from migration_check.discovery.js_values import Unwritable, js_string
+from migration_check.discovery.js_values import Unwritable, js_string, sql_scalar
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,8 @@ def table_name(table: Any) -> str:
 
 def escape(value: Any) -> str:
     """Sequelize's SqlString.escape for PostgreSQL."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return js_string(value)
+    if (scalar := sql_scalar(value)) is not None:
+        return scalar
     if isinstance(value, str):
         return "'" + value.replace("'", "''").replace("\0", "\\0") + "'"
     raise Unwritable(f"value {value!r}")
