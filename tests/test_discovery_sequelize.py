@@ -127,6 +127,10 @@ def test_modules_run_in_file_name_order_with_their_transactions(tmp_path: Path) 
         'ALTER TABLE "users" ADD COLUMN "email" VARCHAR(100) NOT NULL DEFAULT \'\'',
         'CREATE UNIQUE INDEX "users_email" ON "users" ("email")']
     assert count.up is None and "(a variable, line 4)" in (count.skip_reason or "")
+    write_files(tmp_path, {"migrations/20240104000000-no-down.js": "module.exports = {\n  up: async (queryInterface) => {\n"
+                           "    await queryInterface.sequelize.query('SELECT 1');\n  },\n};\n"})
+    no_down = discover(tmp_path, repo_root=tmp_path).migrations[-1]
+    assert no_down.down is None and "Could not find migration method: down" in (no_down.down_skip_reason or "")
 
 
 def test_a_migration_finds_the_rows_sequelize_keeps_in_sequelize_meta(pg_server, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from migration_check.model import Migration, RollbackPolicy, StrayFile, Transact
 LOADED = re.compile(r"^(?!.*\.d\.ts$).*\.(cjs|js|cts|ts)$")  # sequelize-cli's umzug pattern
 NUMBERED = re.compile(r"^(\d+)-(.+)\.[^.]+$")  # migration:generate's <YYYYMMDDHHMMSS>-<name>.js
 CODE = "a Sequelize migration the replay cannot run"
+NO_DOWN = 'its module exports no down: umzug cannot undo it ("Could not find migration method: down")'
 
 
 class SequelizeLayout(Layout):
@@ -118,6 +119,6 @@ def _migration(path: Path, functions: dict[str, Export]) -> Migration:
         down=down.script(path, _transaction(down)) if up.code is None and down is not None and down.code is None else None,
         files=(path,),
         skip_reason=up.why_not_sql(CODE, "up") if up.code is not None else None,
-        down_skip_reason=down.why_not_sql(CODE, "down") if up.code is None and down is not None and down.code is not None
-        else None,
+        down_skip_reason=None if up.code is not None or (down is not None and down.code is None) else
+        down.why_not_sql(CODE, "down") if down is not None else NO_DOWN,
     )
