@@ -1,9 +1,8 @@
 """Find the migrations, whatever the layout, and say which layout it is and why.
 
-Each layout is one module; `LAYOUTS` is the registry. Adding a layout means writing its module and
-adding one line here. The registry's order is the order in which conventional directories are
-searched under a repository root (most specific first); among the layouts that recognise one
-directory, the highest detection score wins, and a tie is an error that asks for --format.
+Each layout is one module, registered in `LAYOUTS`, whose order is the order in which conventional
+directories are searched under a repository root (most specific first); among the layouts that
+recognise one directory, the highest detection score wins, and a tie is an error that asks for --format.
 
 Detection scores: a layout recognised by a file of its own or by markers inside the files
 (sqitch.plan, migration_lock.toml, `-- migrate:up`, `-- +goose Up`, `V1__x.sql`) scores 85-95;

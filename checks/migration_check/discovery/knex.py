@@ -41,7 +41,7 @@ class KnexLayout(Layout):
     name = "knex"
     description = "knex: modules exporting up(knex) and down(knex) (knex.raw, the schema builder), in file-name order"
     default_rollbacks = RollbackPolicy.REQUIRED
-    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "src/migrations", "database/migrations")
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "src/migrations")
     naming_pattern = r"^[^/]+\.(js|cjs|ts|co|coffee|eg|iced|litcoffee|ls)$"
     naming_hint = "a module that exports up and down (any name knex loads)"
     strict_naming_pattern = r"^\d{14}_[a-z0-9_]+\.(js|ts)$"

@@ -38,7 +38,7 @@ class SequelizeLayout(Layout):
     name = "sequelize"
     description = "Sequelize: modules exporting up(queryInterface, Sequelize) and down, in file-name order"
     default_rollbacks = RollbackPolicy.OPTIONAL
-    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "src/migrations", "server/migrations")
+    conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "src/migrations")
     naming_pattern = r"^[^/]+\.(cjs|js|cts|ts)$"
     naming_hint = "a module (.js, .cjs, .ts) that exports up and down"
     strict_naming_pattern = r"^\d{14}-[a-z0-9-]+\.js$"
