@@ -146,3 +146,22 @@ def test_a_migration_finds_the_rows_sequelize_keeps_in_sequelize_meta(pg_server,
     })
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q"]) == 0
+
+
+def test_the_types_taken_from_sequelize_and_umzug_3s_context(tmp_path: Path) -> None:
+    # egg.js's migrations take the types by name; umzug 3 hands the query interface in a context.
+    write_files(tmp_path, {
+        "migrations/20240101000000-egg.js": module(
+            "const { INTEGER, STRING } = Sequelize;\n    await queryInterface.createTable('users', {"
+            " id: { type: INTEGER, primaryKey: true }, name: STRING(30), tags: Sequelize.DataTypes.ARRAY(Sequelize.TEXT) });"),
+        "migrations/20240102000000-umzug.js": (
+            "const { DataTypes } = require('sequelize');\n"
+            "async function up({ context: { queryInterface, logger } }) {\n"
+            "  await queryInterface.addColumn('users', 'age', { type: DataTypes.INTEGER });\n}\n"
+            "async function down({ context: { queryInterface } }) {\n"
+            "  await queryInterface.removeColumn('users', 'age');\n}\nmodule.exports = { up, down };\n"),
+    })
+    egg, umzug = discover(tmp_path, repo_root=tmp_path, format_name="sequelize").migrations
+    assert [s.sql for s in split_script(egg.up)] == [
+        'CREATE TABLE IF NOT EXISTS "users" ("id" INTEGER , "name" VARCHAR(30), "tags" TEXT[], PRIMARY KEY ("id"))']
+    assert [s.sql for s in split_script(umzug.up)] == ['ALTER TABLE "users" ADD COLUMN "age" INTEGER']

@@ -41,7 +41,7 @@ def type_namespace() -> dict[str, Any]:
 def calls(names: tuple[str, ...]) -> dict[str, Any]:
     """`Sequelize.STRING(100)`, `Sequelize.fn('now')`, ...: by the callee's text."""
     found: dict[str, Any] = {}
-    for name in names:
+    for name in (*names, *(f"{name}.DataTypes" for name in names)):  # `Sequelize.DataTypes.ARRAY(...)` too
         found |= {f"{name}.{key}": functools.partial(_made, DataType, key) for key in TYPE_KEYS}
         found |= {f"{name}.{kind}": functools.partial(_made, Method, kind) for kind in ("fn", "literal", "col")}
     return found
@@ -79,6 +79,27 @@ class SequelizeReading(Reading):
             body = node.child_by_field_name("body")
             return self.walk(body) if body is not None else None
         return super().function(node)
+
+    def other_node(self, node: Node) -> tuple[int, str] | None:
+        """`const { INTEGER, STRING } = Sequelize;` (egg.js's migrations): the types by their own names."""
+        if node.type in ("lexical_declaration", "variable_declaration") and self.types_taken(node):
+            return None
+        return super().other_node(node)
+
+    def types_taken(self, declaration: Node) -> bool:
+        taken: dict[str, str] = {}
+        for declarator in declaration.named_children:
+            pattern, value = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+            if pattern is None or value is None or pattern.type != "object_pattern" \
+                    or text_of(value) not in self.values.namespaces:
+                return False
+            for part in pattern.named_children:
+                if part.type != "shorthand_property_identifier_pattern" or text_of(part) not in TYPE_KEYS:
+                    return False
+                taken[text_of(part)] = text_of(part)
+        self.values.constants |= {name: DataType(key) for name, key in taken.items()}
+        self.values.calls |= {name: functools.partial(_made, DataType, key) for name, key in taken.items()}
+        return bool(taken)
 
     def call(self, node: Node) -> tuple[int, str] | None:
         callee = node.child_by_field_name("function")
@@ -179,6 +200,9 @@ def _context_name(function: Node) -> list[str]:
     for part in first.named_children:
         if part.type == "pair_pattern" and (key := part.child_by_field_name("key")) is not None \
                 and text_of(key) == "context" and (value := part.child_by_field_name("value")) is not None:
+            if value.type == "object_pattern":  # `{ context: { queryInterface, logger } }`
+                named = [text_of(p) for p in value.named_children if p.type == "shorthand_property_identifier_pattern"]
+                return [n for n in named if n == "queryInterface"][:1]
             return [text_of(value)]
         if part.type == "shorthand_property_identifier_pattern" and text_of(part) == "context":
             return ["context"]
