@@ -14,6 +14,7 @@ import yaml
 from conftest import FIXTURES, write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
+from migration_check.errors import FileError
 from migration_check.discovery.js_reading import exported, parser, read_function
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.knex_reading import KnexReading
@@ -107,3 +108,19 @@ def test_a_migration_finds_the_rows_knex_keeps_in_its_history_table(pg_server, t
     })
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q"]) == 0
+
+
+def test_unreadable_modules_elsewhere_stop_nothing_and_a_nul_in_sql_is_named(tmp_path: Path) -> None:
+    # rili-live/therr-app: an eslint rule about knex migrations holds a NUL byte; a vendored file is not UTF-8.
+    write_files(tmp_path, {
+        ".git/HEAD": "ref: refs/heads/main\n",
+        "eslint/rules/require-idempotent-migration.js": "// knex up\nconst nul = '\x00';\nexports.up = (knex) => knex;\n",
+        "migrations/20240101000000_a.js": module("return knex.raw('create table a (id int)');",
+                                                 "return knex.raw('drop table a');"),
+    })
+    (tmp_path / "vendor.js").write_bytes(b"// knex up\nexports.up = (knex) => '\xff';\n")
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "migrations").resolve() and found.migrations[0].up is not None
+    write_files(tmp_path, {"migrations/20240102000000_b.js": module("return knex.raw('select 1;\\0 drop table a');")})
+    with pytest.raises(FileError, match=r"20240102000000_b.js:2: holds a NUL byte"):
+        discover(tmp_path / "migrations", repo_root=tmp_path)

@@ -22,7 +22,9 @@ import tree_sitter_javascript
 import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
+from migration_check.discovery.base import refuse_nul
 from migration_check.discovery.js_values import Code, Unwritable, Values, arguments_of, text_of
+from migration_check.errors import FileError, read_utf8
 from migration_check.model import Script, Transaction
 from migration_check.sql.lexing import closing_of
 
@@ -74,8 +76,11 @@ class Export:
         return f"{runner}: its {direction} runs code, not SQL alone ({what}, line {line})"
 
     def script(self, path: Path, transaction: Transaction) -> Script:
-        """The function's SQL as the script of `path` it is, from the function's line on."""
-        return Script(path, self.sql(), first_line=self.line, transaction=transaction)
+        """The function's SQL as the script of `path` it is, from the function's line on (a NUL in
+        it, which would end the query there, is a FileError at its line)."""
+        sql = self.sql()
+        refuse_nul(path, "\n" * (self.line - 1) + sql)
+        return Script(path, sql, first_line=self.line, transaction=transaction)
 
     def sql(self) -> str:
         """The pieces at their own lines and columns from the export's line on (so that an error's
@@ -93,6 +98,23 @@ class Export:
             line += (piece.sql + closing).count("\n")
             column = len(text) - text.rfind("\n")
         return text
+
+
+def module_text(path: Path) -> str:
+    """A module's text. Not UTF-8 is a FileError; a NUL byte is JavaScript's business (one in the
+    SQL a migration sends is refused where its script is made)."""
+    return read_utf8(path).removeprefix("\ufeff")
+
+
+def readable(test: Callable[[Path], bool]) -> Callable[[Path], bool]:
+    """`test` for detection, which asks every directory the tree search passes: a file it cannot
+    read (not UTF-8) is not the layout's, and stops nothing."""
+    def tolerant(path: Path) -> bool:
+        try:
+            return test(path)
+        except FileError:
+            return False
+    return tolerant
 
 
 def language_of(path: Path) -> str:

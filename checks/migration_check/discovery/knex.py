@@ -24,8 +24,17 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.js_reading import LANGUAGES, Export, exported, language_of, parser, read_function
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.js_reading import (
+    LANGUAGES,
+    Export,
+    exported,
+    language_of,
+    module_text,
+    parser,
+    read_function,
+    readable,
+)
 from migration_check.discovery.js_values import Code, Values, js_sort_key
 from migration_check.discovery.knex_reading import KnexReading
 from migration_check.discovery.listing import candidate_files, per_discovery
@@ -54,7 +63,7 @@ class KnexLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [p for p in candidate_files(directory) if p.suffix in LANGUAGES and _marked(read_head(p))
-                  and "up" in module_of(p).functions]
+                  and readable(lambda p: "up" in module_of(p).functions)(p)]
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'knex migration module')} (up(knex))")
@@ -129,7 +138,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def module_of(path: Path) -> KnexModule:
-    return KnexModule(read_sql(path), language_of(path), path)
+    return KnexModule(module_text(path), language_of(path), path)
 
 
 def _named(path: Path) -> tuple[str, str]:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.js_reading import Export, language_of
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.js_reading import Export, language_of, module_text, readable
 from migration_check.discovery.js_values import js_sort_key
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
@@ -59,7 +59,7 @@ class MikroOrmLayout(Layout):
     def detect(self, directory: Path) -> Detection | None:
         # The text first (the tree search asks every directory), then the parse.
         marked = [p for p in candidate_files(directory) if loaded(p) and _marked(read_head(p))
-                  and class_of(p) is not None]
+                  and readable(lambda p: class_of(p) is not None)(p)]
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'MikroORM migration module')} (this.addSql)")
@@ -112,7 +112,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def class_of(path: Path) -> MigrationClass | None:
-    return read_class(read_sql(path), language_of(path), path)
+    return read_class(module_text(path), language_of(path), path)
 
 
 def _migration(path: Path, found: MigrationClass) -> Migration:

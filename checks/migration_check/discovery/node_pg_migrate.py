@@ -42,9 +42,11 @@ from migration_check.discovery.js_reading import (
     Reading,
     exported,
     language_of,
+    module_text,
     parameter_names,
     parser,
     read_function,
+    readable,
 )
 from migration_check.discovery.js_values import Code, Values, sql_text
 from migration_check.discovery.listing import candidate_files, per_discovery
@@ -80,7 +82,7 @@ class NodePgMigrateLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         numbered = [p for p in candidate_files(directory) if PREFIX.match(p.name)]
-        marked = [p for p in numbered if _marked(p)]
+        marked = [p for p in numbered if readable(_marked)(p)]
         if marked:
             return Detection(score=89, reason=f"{counted(len(marked), 'node-pg-migrate migration')} (pgm, -- Up Migration)")
         # Plain SQL files are node-pg-migrate's too where the package that holds them runs it there
@@ -132,7 +134,7 @@ def _marked(path: Path) -> bool:
 @per_discovery
 def _parsed(path: Path) -> tuple[bytes, Node]:
     """A module's text and parse tree, read once per discovery (detection asks, then discovery)."""
-    source = read_sql(path).encode("utf-8")
+    source = module_text(path).encode("utf-8")
     return source, parser(language_of(path)).parse(source).root_node
 
 

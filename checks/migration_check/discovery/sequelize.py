@@ -21,8 +21,17 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.js_reading import LANGUAGES, Export, exported, language_of, parser, read_function
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.js_reading import (
+    LANGUAGES,
+    Export,
+    exported,
+    language_of,
+    module_text,
+    parser,
+    read_function,
+    readable,
+)
 from migration_check.discovery.js_values import Values, js_sort_key
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.sequelize_reading import OUTSIDE, TRANSACTION, SequelizeReading
@@ -50,7 +59,7 @@ class SequelizeLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [p for p in candidate_files(directory) if LOADED.match(p.name) and _marked(read_head(p))
-                  and "up" in module_of(p)]
+                  and readable(lambda p: "up" in module_of(p))(p)]
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'Sequelize migration module')} (up(queryInterface))")
@@ -95,7 +104,7 @@ def _marked(head: str) -> bool:
 @per_discovery
 def module_of(path: Path) -> dict[str, Export]:
     """What the module's `up` and `down` send."""
-    source = read_sql(path).encode("utf-8")
+    source = module_text(path).encode("utf-8")
     root = parser(language_of(path) if path.suffix in LANGUAGES else "typescript").parse(source).root_node
     values = Values(root, path)
     found = exported(root)

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.js_reading import LANGUAGES, Export, language_of
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.js_reading import LANGUAGES, Export, language_of, module_text, readable
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
@@ -58,7 +58,7 @@ class TypeOrmLayout(Layout):
         # The text first (the tree search asks every directory), then the parse: a class whose
         # name TypeORM reads a timestamp from (code that writes migrations holds their text).
         marked = [p for p in candidate_files(directory) if _module(p) and _marked(read_head(p))
-                  and any(js_parse_int(found.name[-TIMESTAMP_DIGITS:]) for found in classes_of(p))]
+                  and readable(lambda p: any(js_parse_int(c.name[-TIMESTAMP_DIGITS:]) for c in classes_of(p)))(p)]
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'TypeORM migration module')} (queryRunner)")
@@ -121,7 +121,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def classes_of(path: Path) -> list[MigrationClass]:
-    return read_classes(read_sql(path), language_of(path), path)
+    return read_classes(module_text(path), language_of(path), path)
 
 
 def _shown(path: Path, directory: Path) -> str:

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from migration_check.discovery.base import read_sql, up_to_repository_root
-from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.base import up_to_repository_root
+from migration_check.discovery.js_reading import language_of, module_text, parser
 from migration_check.discovery.js_values import Code, Values, arguments_of, descendants, text_of
+from migration_check.errors import FileError
 from migration_check.sql.prepared import quote_literal
 
 COLUMN_EXTENSIONS = {"citext": "citext", "hstore": "hstore", "cube": "cube", "ltree": "ltree", "vector": "vector",
@@ -41,7 +42,10 @@ def entity_extensions(migrations: Path) -> dict[str, tuple[Path, int]]:
     found: dict[str, tuple[Path, int]] = {}
     uuid_extension = "uuid-ossp"
     for path in _sources(package):
-        text = read_sql(path)
+        try:
+            text = module_text(path)
+        except FileError:  # not a module TypeORM could load either
+            continue
         # entities, and the abstract classes they extend (whose columns they inherit), where a
         # decorator may name what needs an extension, and the DataSource's options: only those
         # are parsed, each once
