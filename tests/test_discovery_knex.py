@@ -124,3 +124,15 @@ def test_unreadable_modules_elsewhere_stop_nothing_and_a_nul_in_sql_is_named(tmp
     write_files(tmp_path, {"migrations/20240102000000_b.js": module("return knex.raw('select 1;\\0 drop table a');")})
     with pytest.raises(FileError, match=r"20240102000000_b.js:2: holds a NUL byte"):
         discover(tmp_path / "migrations", repo_root=tmp_path)
+
+
+def test_question_marks_are_sent_as_knex_positions_them(tmp_path: Path) -> None:
+    # knex's PostgreSQL client turns every `?` into a placeholder and `\?` into `?` (therr-app writes
+    # its JSONB key test `elem \\? 'brand'` in the module so that PostgreSQL gets `elem ? 'brand'`).
+    write_files(tmp_path, {
+        "migrations/1_escaped.js": module("return knex.raw(`select '{\"a\": 1}'::jsonb \\\\? 'a'`);"),
+        "migrations/2_bare.js": module("return knex.raw(\"select '{}'::jsonb ? 'a'\");"),
+    })
+    escaped, bare = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(escaped.up)] == ["select '{\"a\": 1}'::jsonb ? 'a'"]
+    assert "select '{}'::jsonb $1 'a'" in bare.up.sql  # it fails in knex too

@@ -18,6 +18,8 @@ builder, written as knex's PostgreSQL client writes it (knex_schema.py).
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import re
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +42,7 @@ from migration_check.discovery.knex_reading import KnexReading
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
+BINDING = re.compile(r"(\\*)\?")  # knex's positionBindings: a `?` and the backslashes before it
 NUMBERED = re.compile(r"^(\d+)_(.+)\.[^.]+$")  # migrate:make's <YYYYMMDDHHMMSS>_<name>.js
 LOADED = (".co", ".coffee", ".eg", ".iced", ".js", ".cjs", ".litcoffee", ".ls", ".ts")  # DEFAULT_LOAD_EXTENSIONS
 CODE = "a knex migration the replay cannot run"
@@ -120,7 +123,7 @@ class KnexModule:
         root = parser(language).parse(source).root_node
         values = Values(root, path)
         found = exported(root, ("up", "down", "config"))
-        self.functions: dict[str, Export] = {name: read_function(found[name], source, values, KnexReading)
+        self.functions: dict[str, Export] = {name: positioned(read_function(found[name], source, values, KnexReading))
                                              for name in ("up", "down") if name in found}
         self.transaction: bool | None = True
         if "config" in found:
@@ -130,6 +133,15 @@ class KnexModule:
                 config = None
             given = config.get("transaction") if isinstance(config, dict) else None
             self.transaction = None if not isinstance(config, dict) else given is not False
+
+
+def positioned(export: Export) -> Export:
+    """Each query as knex's PostgreSQL client sends it (`positionBindings`, on every query): `\\?`
+    is a `?`, and a bare `?` a placeholder, `$1`, `$2`, ... (a JSONB `?` written bare fails there)."""
+    def sent(sql: str) -> str:
+        count = itertools.count(1)
+        return BINDING.sub(lambda m: "?" if len(m[1]) % 2 else f"${next(count)}", sql)
+    return dataclasses.replace(export, pieces=tuple(dataclasses.replace(p, sql=sent(p.sql)) for p in export.pieces))
 
 
 def _marked(head: str) -> bool:
