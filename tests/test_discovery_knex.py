@@ -136,3 +136,15 @@ def test_question_marks_are_sent_as_knex_positions_them(tmp_path: Path) -> None:
     escaped, bare = discover(tmp_path, repo_root=tmp_path).migrations
     assert [s.sql for s in split_script(escaped.up)] == ["select '{\"a\": 1}'::jsonb ? 'a'"]
     assert "select '{}'::jsonb $1 'a'" in bare.up.sql  # it fails in knex too
+
+
+def test_chained_table_statements_and_json_defaults(tmp_path: Path) -> None:
+    # therr-app: `table.index(...).index(...)` (the table builder returns itself) and JSON.stringify defaults.
+    write_files(tmp_path, {"migrations/1_a.js": module(
+        "return knex.schema.createTable('a', (table) => {\n    table.integer('x');\n    table.integer('y');\n"
+        "    table.jsonb('tags').defaultTo(JSON.stringify([{ brand: 'therr', details: {} }, 2.0]));\n"
+        "    table.index('x').index(['x', 'y'], 'a_x_y');\n  });")})
+    [found] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(found.up)] == [
+        'create table "a" ("x" integer, "y" integer, "tags" jsonb default \'[{"brand":"therr","details":{}},2]\')',
+        'create index "a_x_index" on "a" ("x")', 'create index "a_x_y" on "a" ("x", "y")']

@@ -7,6 +7,7 @@ names a runner declares (db-migrate's `type.STRING`) and what its makers make (`
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ class Values:
         self.makers: dict[str, Callable[[Any], object | None]] = {"new String": sql_text}
         # What makes a value of its arguments' values, by the callee's text (Sequelize's
         # `Sequelize.DECIMAL(10, 2)`).
-        self.calls: dict[str, Callable[[list[Any]], object]] = {}
+        self.calls: dict[str, Callable[[list[Any]], object]] = {"JSON.stringify": json_stringify}
         # Names whose members are values (db-migrate's data types: `type.STRING`), by the owner's
         # last name.
         self.namespaces: dict[str, dict[str, Any]] = {}
@@ -147,7 +148,10 @@ class Values:
                 return made
             caller = self.calls.get(text_of(callee)) if kind == "call_expression" and callee is not None else None
             if caller is not None:
-                return caller([self.value(argument) for argument in given])
+                try:
+                    return caller([self.value(argument) for argument in given])
+                except Unwritable:  # not a value this reads as JavaScript would compute it
+                    raise Code(node) from None
         raise Code(node)
 
     def cooked(self, node: Node) -> str | Node | None:
@@ -214,6 +218,29 @@ def arguments_of(call: Node) -> list[Node]:
     """The arguments of a call (or a `new`), comments left out."""
     arguments = call.child_by_field_name("arguments")
     return [a for a in arguments.named_children if a.type != "comment"] if arguments is not None else []
+
+
+def json_stringify(given: list[Any]) -> str:
+    """JavaScript's `JSON.stringify(value)` of a value written in the module (no spaces; a number
+    JavaScript would print otherwise than Python, `1e-7`, is not written here)."""
+    if len(given) != 1:
+        raise Unwritable("JSON.stringify with more than a value")
+    def plain(value: Any) -> Any:
+        if isinstance(value, float) and ("e" in repr(value) or value != value or value in (float("inf"), float("-inf"))):
+            raise Unwritable(f"JSON.stringify of {value!r}")
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if value is None or isinstance(value, (str, int, float, bool)):
+            return js_number(value) if isinstance(value, float) else value
+        raise Unwritable(f"JSON.stringify of {value!r}")
+    return json.dumps(plain(given[0]), separators=(",", ":"), ensure_ascii=False)
+
+
+def js_number(value: float) -> int | float:
+    """A float JavaScript prints as an integer (`2.0` is `2`) as one."""
+    return int(value) if value.is_integer() else value
 
 
 def sql_scalar(value: Any) -> str | None:

@@ -153,6 +153,11 @@ class KnexReading(Reading):
             self.column_links(table, column, links[1:])
             return
         if len(links) > 1 and method != "foreign":
+            # the table builder's own methods return it: `table.index(['a']).index(['b'])`
+            if all(given is not None and name in TABLE_STATEMENTS for name, given, _ in links):
+                for position in range(len(links)):
+                    self.table_chain(table, links[position:position + 1], at)
+                return
             raise Unwritable(f"table.{method}(...).{links[1][0]}")
         if method == "timestamps":
             self.timestamps(table, values, at)
