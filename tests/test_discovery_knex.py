@@ -148,3 +148,14 @@ def test_chained_table_statements_and_json_defaults(tmp_path: Path) -> None:
     assert [s.sql for s in split_script(found.up)] == [
         'create table "a" ("x" integer, "y" integer, "tags" jsonb default \'[{"brand":"therr","details":{}},2]\')',
         'create index "a_x_index" on "a" ("x")', 'create index "a_x_y" on "a" ("x", "y")']
+
+
+def test_a_promise_chain_runs_each_callback_in_turn(tmp_path: Path) -> None:
+    # therr-app: `knex.schema.raw(...).then(() => knex.schema.raw(...)).then(() => knex.schema.withSchema(...)...)`
+    write_files(tmp_path, {"migrations/1_a.js": "exports.up = (knex) => knex.schema.raw('create schema if not exists main')\n"
+                           "  .then(() => knex.schema.raw('create table main.a (id int)'))\n"
+                           "  .then(() => knex.schema.withSchema('main').alterTable('a', (t) => { t.text('b'); }));\n"
+                           "exports.down = (knex) => knex.schema.raw('drop schema main cascade');\n"})
+    [found] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(found.up)] == [
+        "create schema if not exists main", "create table main.a (id int)", 'alter table "main"."a" add column "b" text']

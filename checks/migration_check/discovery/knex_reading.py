@@ -63,10 +63,13 @@ class KnexReading(Reading):
 
     def call(self, node: Node) -> tuple[int, str] | None:
         root, links = chain_of(node)
-        if links and links[-1][0] == "then" and links[-1][1] is not None:
-            then = links.pop()
-            code = self.chain(node, root, links) if links else self.code(node)
-            return code or self.rest(then[1] or [])
+        first_then = next((i for i, (name, _, _) in enumerate(links) if name == "then"), None)
+        if first_then is not None and all(name == "then" and given is not None for name, given, _ in links[first_then:]):
+            # a promise chain, `knex.schema.raw(...).then(() => ...).then(...)`: the chain, then each callback
+            code = self.chain(node, root, links[:first_then]) if first_then else self.code(node)
+            for _, given, _ in links[first_then:]:
+                code = code or self.rest(given or [])
+            return code
         if root.type == "identifier" and text_of(root) == self.db:
             return self.chain(node, root, links)
         if root.type == "identifier" and text_of(root) == "Promise" and [name for name, _, _ in links] == ["all"]:
