@@ -165,3 +165,11 @@ def test_the_types_taken_from_sequelize_and_umzug_3s_context(tmp_path: Path) -> 
     assert [s.sql for s in split_script(egg.up)] == [
         'CREATE TABLE IF NOT EXISTS "users" ("id" INTEGER , "name" VARCHAR(30), "tags" TEXT[], PRIMARY KEY ("id"))']
     assert [s.sql for s in split_script(umzug.up)] == ['ALTER TABLE "users" ADD COLUMN "age" INTEGER']
+
+
+def test_an_index_on_the_rows_a_plain_where_picks() -> None:
+    # Sequelize's own expectation, and opencollective-api's `where: { deletedAt: null }` (17 indexes)
+    assert add_index("table", {"fields": ["type"], "where": {"type": "public"}}) == [
+        "CREATE INDEX \"table_type\" ON \"table\" (\"type\") WHERE \"type\" = 'public'"]
+    assert add_index("Orders", ["CollectiveId"], {"where": {"deletedAt": None, "paid": True}}) == [
+        'CREATE INDEX "orders__collective_id" ON "Orders" ("CollectiveId") WHERE "deletedAt" IS NULL AND "paid" = true']

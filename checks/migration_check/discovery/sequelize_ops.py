@@ -17,9 +17,8 @@ from migration_check.discovery.sequelize_sql import (
     underscore,
 )
 
-# What addIndexQuery reads on PostgreSQL; it ignores any other key (outline's `indicesType`, a
-# Sequelize 3 name, makes no unique index on Sequelize 6).
-REFUSED_INDEX_OPTIONS = frozenset({"where"})
+# addIndexQuery ignores the keys it does not read (outline's `indicesType`, a Sequelize 3 name,
+# makes no unique index on Sequelize 6).
 CONSTRAINT_TYPES = {"unique": "uk", "primary key": "pk", "foreign key": "fk"}
 
 
@@ -103,8 +102,9 @@ def add_index(table: Any, fields: Any, options: Any = None) -> list[str]:
     if not isinstance(fields, list):  # addIndex(table, options)
         fields, options = (fields or {}).get("fields"), fields
     options = dict(options or {})
-    if set(options) & REFUSED_INDEX_OPTIONS or not isinstance(fields, list) or not fields:
-        raise Unwritable("addIndex with a where, or without fields")
+    if not isinstance(fields, list) or not fields:
+        raise Unwritable("addIndex without fields")
+    where = where_sql(options["where"]) if options.get("where") else ""
     names, columns = [], []
     for field in fields:
         if isinstance(field, dict):
@@ -127,8 +127,21 @@ def add_index(table: Any, fields: Any, options: Any = None) -> list[str]:
     # PostgreSQL takes no index type: Sequelize drops it, but for UNIQUE (Model._conformIndex)
     parts = ["CREATE", "UNIQUE" if unique else "", "INDEX", "CONCURRENTLY" if options.get("concurrently") else "",
              quote(index), f"ON {quote_table(table)}", f"USING {options['using']}" if options.get("using") else "",
-             f"({', '.join(columns)})"]
+             f"({', '.join(columns)})", where]
     return [" ".join(part for part in parts if part)]
+
+
+def where_sql(where: Any) -> str:
+    """whereQuery of an object of plain values (`{ deletedAt: null }`): `WHERE "deletedAt" IS NULL`,
+    each key `=` its value, joined with AND. Operators (`[Op.ne]`) are code."""
+    if not isinstance(where, dict) or not where:
+        raise Unwritable("an index's where this check does not write")
+    items = []
+    for key, value in where.items():
+        if "." in key or isinstance(value, (dict, list)):
+            raise Unwritable("an index's where this check does not write")
+        items.append(f"{quote(key)} IS NULL" if value is None else f"{quote(key)} = {escape(value)}")
+    return "WHERE " + " AND ".join(items)
 
 
 def remove_index(table: Any, index: Any, options: Any = None) -> list[str]:
