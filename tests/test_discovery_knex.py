@@ -14,10 +14,10 @@ import yaml
 from conftest import FIXTURES, write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
-from migration_check.errors import FileError
 from migration_check.discovery.js_reading import exported, parser, read_function
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.knex_reading import KnexReading
+from migration_check.errors import FileError
 from migration_check.model import Transaction
 from migration_check.sql.splitter import split_script
 
