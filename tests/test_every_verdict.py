@@ -428,3 +428,22 @@ def test_an_up_that_cannot_run_again_for_what_the_rollback_left_is_not_judged(pg
         "20250101000003_table_3": "not judged: the rollback does not restore table public.t1 (see roundtrip), and so"
                                   " the up cannot run again",
     }
+
+
+def test_an_orm_enum_type_of_a_migration_the_replay_cannot_run_is_not_judged(pg_server: Database, tmp_path: Path) -> None:
+    # outline, opencollective-api: a Sequelize migration the replay cannot run makes a table with an
+    # ENUM column, whose type (`enum_<table>_<column>`) it never names; a later ALTER TYPE needs it.
+    up = ("module.exports = {\n  up: async (queryInterface, Sequelize) => {\n"
+          "    if (process.env.X) return;\n"
+          "    await queryInterface.createTable('search_queries', { source: { type: Sequelize.ENUM('slack', 'app') } });\n"
+          "  },\n  down: async (queryInterface) => { await queryInterface.dropTable('search_queries'); },\n};\n")
+    later = ("module.exports = {\n  up: async (queryInterface) => {\n"
+             "    await queryInterface.sequelize.query(\"ALTER TYPE enum_search_queries_source ADD VALUE 'oauth'\");\n"
+             "  },\n  down: async () => {},\n};\n")
+    root = write_files(tmp_path / "repo", {"migrations/20240101000000-a.js": up, "migrations/20240102000000-b.js": later})
+    code, report = check(pg_server, root, tmp_path)
+    case = next(c for c in report.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
+                and c.attrib["name"] == "20240102000000-b.js")
+    skipped = case.find("skipped")
+    assert skipped is not None and "the enum type an ORM makes for column search_queries.source" in skipped.attrib["message"]
+    assert code == 0

@@ -100,12 +100,30 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
         text = _text_of(earlier.migration)
         if missing is not None and missing in text:
             return Link(f"not judged: it needs {missing} ({message}), which {where} names, {because}", earlier)
+        if missing is not None and (named := _enum_of(missing, text)) is not None:
+            return Link(f"not judged: it needs {missing} ({message}), the enum type an ORM makes for column {named},"
+                        f" which {where} names, {because}", earlier)
         if extension is not None and extension.extension.lower() in text.lower():
             return Link(f"not judged: it needs {extension.name}, {extension.kind_with_article} of the"
                         f" {extension.extension} extension ({message}), which {where} names, {because}", earlier)
         if names := sorted(name for name in touched if name in text):
             return Link(f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
                         " its failure may follow from that one", earlier)
+    return None
+
+
+def _enum_of(missing: str, text: str) -> str | None:
+    """`table.column` where `missing` is the name an ORM gives that column's enum type, both named
+    in `text`: Sequelize's `enum_<table>_<column>`, TypeORM's `<table>_<column>_enum` (the migration
+    that made it wrote the table and the column, never the type's name)."""
+    body = missing[len("enum_"):] if missing.startswith("enum_") else missing[:-len("_enum")] if missing.endswith("_enum") \
+        else None
+    if not body:
+        return None
+    for at in (i for i, character in enumerate(body) if character == "_"):
+        table, column = body[:at], body[at + 1:]
+        if table and column and re.search(rf"\b{re.escape(table)}\b", text) and re.search(rf"\b{re.escape(column)}\b", text):
+            return f"{table}.{column}"
     return None
 
 
