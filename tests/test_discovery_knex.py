@@ -75,14 +75,14 @@ def test_code_is_named_and_promise_all_runs_in_the_arrays_order(tmp_path: Path) 
                                       " knex.schema.createTable('b', (t) => { t.integer('id'); })]);"),
         "migrations/2_branch.js": module("return knex.schema.hasTable('a').then((exists) => {\n"
                                          "    if (!exists) return knex.raw('select 1');\n  });"),
-        "migrations/3_rows.js": module("return knex('a').insert({ id: 1 });"),
+        "migrations/3_rows.js": module("return knex('a').where({ id: 1 }).update({ id: 2 });"),
         "migrations/4_outside.js": module("return knex.raw('create index concurrently a_id on a (id)');")
         + "exports.config = { transaction: false };\n",
     })
     ordered, branch, rows, outside = discover(tmp_path, repo_root=tmp_path).migrations
     assert [s.sql for s in split_script(ordered.up)] == ["create table a (id int)", 'create table "b" ("id" integer)']
     assert branch.up is None and "(schema.hasTable: schema.hasTable, line 2)" in (branch.skip_reason or "")
-    assert rows.up is None and "(knex('a').insert, line 2)" in (rows.skip_reason or "")
+    assert rows.up is None and "(knex('a').where({ id: 1 }).update, line 2)" in (rows.skip_reason or "")
     assert outside.up is not None and outside.up.transaction is Transaction.NONE
     assert not discover(tmp_path, repo_root=tmp_path).pending_in_one_transaction
 
@@ -159,3 +159,16 @@ def test_a_promise_chain_runs_each_callback_in_turn(tmp_path: Path) -> None:
     [found] = discover(tmp_path, repo_root=tmp_path).migrations
     assert [s.sql for s in split_script(found.up)] == [
         "create schema if not exists main", "create table main.a (id int)", 'alter table "main"."a" add column "b" text']
+
+
+def test_rows_inserted_with_the_query_builder_are_written_as_knex_writes_them(tmp_path: Path) -> None:
+    # knex's _prepInsert: the union of the rows' columns, sorted, DEFAULT where a row has none.
+    write_files(tmp_path, {"migrations/1_a.js": module(
+        "return knex('settings').insert([{ key: 'theme', value: { dark: true } }, { key: \"o'clock\", enabled: false }])"
+        ".returning('id');"),
+        "migrations/2_b.js": module("return knex('settings').insert({ key: 'tags', value: ['a'] });")})
+    rows, listed = discover(tmp_path, repo_root=tmp_path).migrations
+    assert [s.sql for s in split_script(rows.up)] == [
+        'insert into "settings" ("enabled", "key", "value") values (DEFAULT, \'theme\', \'{"dark":true}\'),'
+        " (false, 'o''clock', DEFAULT)"]
+    assert listed.up is None and "a list value" in (listed.skip_reason or "")

@@ -7,7 +7,8 @@ knex builds its SQL from chains of calls on the `knex` it gives the function: `k
 link, each table callback statement by statement, into the model knex_schema.py writes as knex's
 PostgreSQL client writes it. `Promise.all([...])` of such chains runs them in the array's order
 (in the migration's transaction, knex sends its queries one after the other on one connection).
-Anything else (`knex('users').insert(...)`, `hasTable` and a branch on its answer, a loop) is code.
+`knex('users').insert({...})` is the INSERT its query compiler writes. Anything else (an update
+or a delete through the query builder, `hasTable` and a branch on its answer, a loop) is code.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 from tree_sitter import Node
 
 from migration_check.discovery.js_reading import FUNCTIONS, Piece, Reading, column_of, parameter_names
-from migration_check.discovery.js_values import Code, Unwritable, arguments_of, text_of
-from migration_check.discovery.knex_schema import ALIASES, COLUMN_TYPES, Column, Raw, Table, TableWriter, wrap
+from migration_check.discovery.js_values import Code, Unwritable, arguments_of, json_stringify, text_of
+from migration_check.discovery.knex_schema import ALIASES, COLUMN_TYPES, Column, Raw, Table, TableWriter, escape, wrap
 
 Link = tuple[str, list[Node] | None, Node]  # (property, its call's arguments or None, the property's node)
 TABLE_METHODS = {"createTable": "create", "createTableIfNotExists": "createIfNot", "table": "alter", "alterTable": "alter"}
@@ -72,6 +73,8 @@ class KnexReading(Reading):
             return code
         if root.type == "identifier" and text_of(root) == self.db:
             return self.chain(node, root, links)
+        if root.type == "call_expression" and text_of(root.child_by_field_name("function") or root) == self.db:
+            return self.query(node, root, links)
         if root.type == "identifier" and text_of(root) == "Promise" and [name for name, _, _ in links] == ["all"]:
             given = links[0][1] or []
             if len(given) == 1 and given[0].type == "array":
@@ -102,6 +105,24 @@ class KnexReading(Reading):
             for sql, origin in statements:  # at the table callback's statement that made it, else at the call
                 where = origin if isinstance(origin, Node) else at
                 self.pieces.append(Piece(where.start_point.row + 1, column_of(self.source, where.start_byte), sql))
+        return None
+
+    def query(self, node: Node, root: Node, links: list[Link]) -> tuple[int, str] | None:
+        """`knex('users').insert({...})` (or a list of rows; `.returning(...)` changes nothing sent to
+        the table): the INSERT knex's query compiler writes, its values inline as the driver binds
+        them. Any other query is code."""
+        named = arguments_of(root)
+        if not links or links[0][0] != "insert" or len(links[0][1] or []) != 1 or len(named) != 1 \
+                or any(name != "returning" for name, _, _ in links[1:]):
+            return self.code(node)
+        try:
+            table, rows = self.values.value(named[0]), self.values.value((links[0][1] or [])[0])
+            sql = insert_sql(table, rows)
+        except Code as code:
+            return self.code(code.node)
+        except Unwritable as exc:
+            return node.start_point.row + 1, f"{self.db}(...).insert: {exc}"
+        self.pieces.append(Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql))
         return None
 
     def schema_call(self, method: str, arguments: list[Node], schema: str | None) -> list[tuple[str, object]]:
@@ -265,3 +286,22 @@ def schema_sql(method: str, args: list[Any], schema: str | None) -> list[str]:
     if method not in written:
         raise Unwritable(f"schema.{method}")
     return [written[method]]
+
+
+def insert_sql(table: Any, rows: Any) -> str:
+    """knex's `_prepInsert`: the columns of every row, sorted; a row without one gets DEFAULT."""
+    rows = rows if isinstance(rows, list) else [rows]
+    if not isinstance(table, str) or not rows or not all(isinstance(row, dict) and row for row in rows):
+        raise Unwritable("rows this check does not write")
+    columns = sorted({key for row in rows for key in row})
+    values = ", ".join("(" + ", ".join(_bound(row[c]) if c in row else "DEFAULT" for c in columns) + ")" for row in rows)
+    return f"insert into {wrap(table)} ({', '.join(wrap(c) for c in columns)}) values {values}"
+
+
+def _bound(value: Any) -> str:
+    """A value as node-postgres binds it: an object as its JSON; a list (a PostgreSQL array there) is not written."""
+    if isinstance(value, dict):
+        return escape(json_stringify([value]))
+    if isinstance(value, list):
+        raise Unwritable("a list value (node-postgres binds it as a PostgreSQL array)")
+    return escape(value)
