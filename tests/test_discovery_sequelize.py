@@ -15,7 +15,7 @@ from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.discovery.js_values import Unwritable
-from migration_check.discovery.sequelize_ops import add_index, create_table, remove_index
+from migration_check.discovery.sequelize_ops import add_index, change_column, create_table, remove_index
 from migration_check.discovery.sequelize_sql import DataType, attribute_sql, underscore
 from migration_check.model import Transaction
 from migration_check.sql.splitter import split_script
@@ -173,3 +173,13 @@ def test_an_index_on_the_rows_a_plain_where_picks() -> None:
         "CREATE INDEX \"table_type\" ON \"table\" (\"type\") WHERE \"type\" = 'public'"]
     assert add_index("Orders", ["CollectiveId"], {"where": {"deletedAt": None, "paid": True}}) == [
         'CREATE INDEX "orders__collective_id" ON "Orders" ("CollectiveId") WHERE "deletedAt" IS NULL AND "paid" = true']
+
+
+def test_a_column_changed_to_an_enum_as_sequelize_changes_it() -> None:
+    # Sequelize's own changeColumnQuery expectation for PostgreSQL, from the query interface's call
+    expected = ('ALTER TABLE "myTable" ALTER COLUMN "col_1" SET NOT NULL;ALTER TABLE "myTable" ALTER COLUMN "col_1" DROP DEFAULT;'
+                "DO 'BEGIN CREATE TYPE \"public\".\"enum_myTable_col_1\" AS ENUM(''value 1'', ''value 2''); EXCEPTION WHEN"
+                " duplicate_object THEN null; END';"
+                'ALTER TABLE "myTable" ALTER COLUMN "col_1" TYPE "public"."enum_myTable_col_1"'
+                ' USING ("col_1"::"public"."enum_myTable_col_1");')
+    assert change_column("myTable", "col_1", {"type": DataType("ENUM", ("value 1", "value 2")), "allowNull": False}) == [expected]

@@ -56,11 +56,11 @@ def remove_column(table: Any, key: str, _options: Any = None) -> list[str]:
 
 def change_column(table: Any, key: str, attribute: Any, _options: Any = None) -> list[str]:
     """The PostgreSQL changeColumnQuery: NOT NULL, DEFAULT and TYPE each changed, or a foreign key added."""
-    definition, _ = attribute_sql(attribute, table, key, "changeColumn")
+    definition, enum = attribute_sql(attribute, table, key, "changeColumn")
     if ";" in definition or "SERIAL" in definition or "PRIMARY KEY" in definition:
         raise Unwritable("changeColumn with a comment, autoIncrement or primaryKey")
-    if isinstance(attribute, dict) and getattr(attribute.get("type"), "key", "") == "ENUM":
-        raise Unwritable("changeColumn to an ENUM")
+    if enum and ("UNIQUE" in definition or "REFERENCES" in definition):
+        raise Unwritable("changeColumn to an ENUM with unique or references")
     alter = f"ALTER TABLE {quote_table(table)} ALTER COLUMN "
     sql = ""
     if "NOT NULL" in definition:
@@ -74,6 +74,9 @@ def change_column(table: Any, key: str, attribute: Any, _options: Any = None) ->
         definition = definition.replace(f"DEFAULT {default}", "", 1).strip()
     elif "REFERENCES" not in definition:
         sql += f"{alter}{quote(key)} DROP DEFAULT;"
+    if enum:  # to an ENUM: its type made (pgEnum), the column cast to it
+        sql += enum[0]
+        definition += f" USING ({quote(key)}::{definition.split(' ', 1)[0]})"
     if definition.endswith("UNIQUE"):
         definition = definition[:-len("UNIQUE")]
         sql += f"ALTER TABLE {quote_table(table)}  ADD UNIQUE ({quote(key)});"
