@@ -165,7 +165,7 @@ def test_an_error_in_sql_written_in_the_module_is_at_its_line_there(tmp_path: Pa
     ("exports.up = (db, cb) => db.addColumn('t', 'v', { type: 'int', unsigned: true, defaultValue: { special: 'NOW' } }, cb);",
      "(db.addColumn with default {'special': 'NOW'}, line 1)"),
     ("exports.up = (db) => db.runSql(`UPDATE t SET v = '${process.env.V}'`);", "(a ${} in its SQL, line 1)"),
-    ("exports.up = function (db, cb) {\n  const sql = 'SELECT 1';\n  db.runSql(sql, cb);\n};", "(a variable, line 2)"),
+    ("exports.up = function (db, cb) {\n  let sql = 'SELECT 1';\n  db.runSql(sql, cb);\n};", "(a variable, line 2)"),
     ("exports.up = function (db, cb) {\n  db.runSql('SELECT 1', (err, r) => {\n    if (r.rows.length) cb();\n  });\n};",
      "(an if, line 3)"),
     ("exports.up = (db) => db.runSql('UPDATE t SET v = $1', ['x']);", "(query parameters, line 1)"),

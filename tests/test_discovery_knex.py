@@ -172,3 +172,15 @@ def test_rows_inserted_with_the_query_builder_are_written_as_knex_writes_them(tm
         'insert into "settings" ("enabled", "key", "value") values (DEFAULT, \'theme\', \'{"dark":true}\'),'
         " (false, 'o''clock', DEFAULT)"]
     assert listed.up is None and "a list value" in (listed.skip_reason or "")
+
+
+def test_sql_held_in_a_constant_is_read_at_its_own_lines(tmp_path: Path, pg_server) -> None:
+    # outline's `const searchDocument = \`...\``, opencollective's `const previousDomain = '...'`
+    root = write_files(tmp_path / "repo", {"migrations/1_a.js": (
+        "exports.up = async function (knex) {\n  const create = `\n    create table a (\n      id int,\n"
+        "      broken no_such_type\n    )`;\n  await knex.raw(create);\n};\n"
+        "exports.down = function (knex) {\n  return knex.raw('drop table a');\n};\n")})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "r.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    assert 'file="migrations/1_a.js" line="5"' in report.read_text()  # the bad column's own line

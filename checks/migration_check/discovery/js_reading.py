@@ -205,8 +205,27 @@ class Reading:
         return None
 
     def other_node(self, node: Node) -> tuple[int, str] | None:
-        """A statement or expression of any other kind: code, unless the runner reads it."""
+        """A statement or expression of any other kind: code, unless the runner reads it; a `const`
+        bound to a value written there (`const searchDocument = \`...\``) names that value below it."""
+        if node.type == "lexical_declaration" and text_of(node).startswith("const") and self.bound(node):
+            return None
         return self.code(node)
+
+    def bound(self, declaration: Node) -> bool:
+        found = {}
+        for declarator in declaration.named_children:
+            if declarator.type == "comment":
+                continue
+            name, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+            if name is None or given is None or name.type != "identifier":
+                return False
+            try:
+                found[text_of(name)] = self.values.value(given)
+            except Code:
+                return False
+            self.values.held(text_of(name), given)
+        self.values.constants |= found
+        return bool(found)
 
     def call(self, node: Node) -> tuple[int, str] | None:
         callee = node.child_by_field_name("function")
@@ -237,6 +256,18 @@ class Reading:
         if not given:
             return self.code(node, f"{self.db}.{self.sql_method} without SQL")
         sql = self.values.cooked(given[0])
+        if sql is None and given[0].type in ("identifier", "member_expression"):  # a constant holding it
+            try:
+                held = self.values.value(given[0])
+            except Code:
+                held = None
+            if isinstance(held, str):
+                row, offset = given[0].start_point.row, given[0].start_byte
+                written = self.values.positions.get(text_of(given[0]))
+                if written is not None and (not self.pieces or written[0] + 1 > self.pieces[-1].line):
+                    row, offset = written  # where its text is (where the pieces stay in order)
+                self.pieces.append(Piece(row + 1, column_of(self.source, offset), held))
+                return self.rest(given[1:])
         if not isinstance(sql, str):
             return self.code(sql if sql is not None else given[0])
         row, offset = content_start(given[0])
@@ -339,7 +370,11 @@ def read_function(function: Node, source: bytes, values: Values, reading: type[R
         if function.has_error:  # tree-sitter recovers; what it recovered is not what node would run
             return Export(line, code=(first_error(function).start_point.row + 1, WHAT["ERROR"]))
         walk = reading(source, values, **context)
-        code = walk.function(function, first=True)
+        module_constants, module_positions = dict(values.constants), dict(values.positions)  # a function's own end with it
+        try:
+            code = walk.function(function, first=True)
+        finally:
+            values.constants, values.positions = module_constants, module_positions
     except RecursionError:  # untrusted text: nesting deeper than Python's stack is code, not SQL
         return Export(line, code=(line, DEEP))
     return Export(line, tuple(walk.pieces), code, frozenset(walk.flags))

@@ -80,6 +80,9 @@ class Values:
         self.namespaces: dict[str, dict[str, Any]] = {}
         # The fields of the class being read (`this.table`), where written as values.
         self.fields: dict[str, Any] = {}
+        # Where a constant's string is written (row, byte offset of its first character): SQL held in
+        # one is placed there, so that an error in it is at its own line.
+        self.positions: dict[str, tuple[int, int]] = {}
         for statement in root.named_children if root is not None else []:
             if statement.type == "export_statement":  # `export const TABLE = 'tags'`
                 statement = statement.child_by_field_name("declaration") or statement
@@ -91,7 +94,15 @@ class Values:
                     try:
                         self.constants[text_of(name)] = self.value(given)
                     except (Code, RecursionError):
-                        pass
+                        continue
+                    self.held(text_of(name), given)
+
+    def held(self, name: str, node: Node) -> None:
+        """Note where the string a constant holds is written (a literal or a template, not a `+`)."""
+        if node.type in ("string", "template_string"):
+            self.positions[name] = (node.start_point.row, node.start_byte + 1)
+        else:
+            self.positions.pop(name, None)
 
     def value(self, node: Node) -> Any:
         """A value written in the module (a string, a number, true, an array, an object of those, a

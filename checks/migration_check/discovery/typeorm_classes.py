@@ -116,7 +116,7 @@ class TypeOrmReading(Reading):
     def other_node(self, node: Node) -> tuple[int, str] | None:
         if node.type == "switch_statement" and self.on_database_type(node):
             return self.database_case(node)
-        return self.code(node)
+        return super().other_node(node)
 
     def on_database_type(self, switch: Node) -> bool:
         """Whether a switch chooses by the database: it asks the query runner's connection
