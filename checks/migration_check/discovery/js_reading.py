@@ -206,7 +206,7 @@ class Reading:
 
     def other_node(self, node: Node) -> tuple[int, str] | None:
         """A statement or expression of any other kind: code, unless the runner reads it; a `const`
-        bound to a value written there (`const searchDocument = \`...\``) names that value below it."""
+        bound to a value written there (outline's `const searchDocument = "..."`) names that value below it."""
         if node.type == "lexical_declaration" and text_of(node).startswith("const") and self.bound(node):
             return None
         return self.code(node)
