@@ -8,6 +8,7 @@ names a runner declares (db-migrate's `type.STRING`) and what its makers make (`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +262,13 @@ def sql_scalar(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return js_string(value) if isinstance(value, (int, float)) else None
+
+
+def version_and_name(pattern: re.Pattern[str], text: str) -> tuple[str, str]:
+    """(version, name) as the runner's generator writes a file's name (`pattern`'s two groups, the
+    name optional), else the whole text as the version: the Node.js runners record the whole name."""
+    found = pattern.match(text)
+    return (found[1], found[2] or "") if found else (text, "")
 
 
 def js_sort_key(name: str) -> tuple[bytes]:

@@ -37,7 +37,7 @@ from migration_check.discovery.js_reading import (
     read_function,
     readable,
 )
-from migration_check.discovery.js_values import Code, Values, js_sort_key
+from migration_check.discovery.js_values import Code, Values, js_sort_key, version_and_name
 from migration_check.discovery.knex_reading import KnexReading
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
@@ -78,7 +78,7 @@ class KnexLayout(Layout):
             if path.suffix not in LOADED:
                 continue  # knex does not load it
             if path.suffix not in LANGUAGES:
-                version, name = _named(path)
+                version, name = version_and_name(NUMBERED, path.name)
                 migrations.append(Migration(version=version, name=name, label=path.name, sort_key=js_sort_key(path.name),
                                             up=None, files=(path,), skip_reason=f"{CODE}: not JavaScript or TypeScript"))
                 continue
@@ -153,12 +153,6 @@ def module_of(path: Path) -> KnexModule:
     return KnexModule(module_text(path), language_of(path), path)
 
 
-def _named(path: Path) -> tuple[str, str]:
-    """(version, name): migrate:make's timestamp and name, else the whole file name."""
-    numbered = NUMBERED.match(path.name)
-    return (numbered[1], numbered[2]) if numbered else (path.name, "")
-
-
 def _migration(path: Path, module: KnexModule) -> Migration:
     transaction = Transaction.NONE if module.transaction is False else Transaction.WRAPPED
     up, down = module.functions["up"], module.functions["down"]
@@ -168,7 +162,7 @@ def _migration(path: Path, module: KnexModule) -> Migration:
     elif up.code is not None:
         skip = up.why_not_sql(CODE, "up")
     replayed = skip is None
-    version, name = _named(path)
+    version, name = version_and_name(NUMBERED, path.name)
     return Migration(
         version=version,
         name=name,

@@ -30,7 +30,7 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.js_reading import Export, language_of, module_text, readable
-from migration_check.discovery.js_values import js_sort_key
+from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -117,7 +117,7 @@ def class_of(path: Path) -> MigrationClass | None:
 
 def _migration(path: Path, found: MigrationClass) -> Migration:
     stem = path.name[:-3] if path.suffix in (".js", ".ts") else path.name  # MikroORM's getMigrationName
-    generated = GENERATED.match(stem)
+    version, name = version_and_name(GENERATED, stem)
     transaction = Transaction.NONE if found.transactional is False else Transaction.WRAPPED
     up = _script(path, found.up, transaction)
     down = _script(path, found.down, transaction) if found.down is not None else None
@@ -127,8 +127,8 @@ def _migration(path: Path, found: MigrationClass) -> Migration:
     elif up is None:
         skip = found.up.why_not_sql(CODE, "up")
     return Migration(
-        version=generated[1] if generated else stem,
-        name=(generated[2] or "") if generated else "",
+        version=version,
+        name=name,
         label=stem,
         sort_key=js_sort_key(path.name),
         up=up if skip is None else None,

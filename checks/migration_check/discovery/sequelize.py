@@ -32,7 +32,7 @@ from migration_check.discovery.js_reading import (
     read_function,
     readable,
 )
-from migration_check.discovery.js_values import Values, js_sort_key
+from migration_check.discovery.js_values import Values, js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.sequelize_reading import OUTSIDE, TRANSACTION, SequelizeReading
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
@@ -118,10 +118,10 @@ def _transaction(export: Export) -> Transaction:
 
 def _migration(path: Path, functions: dict[str, Export]) -> Migration:
     up, down = functions["up"], functions.get("down")
-    numbered = NUMBERED.match(path.name)
+    version, name = version_and_name(NUMBERED, path.name)
     return Migration(
-        version=numbered[1] if numbered else path.name,
-        name=numbered[2] if numbered else "",
+        version=version,
+        name=name,
         label=path.name,
         sort_key=js_sort_key(path.name),
         up=up.script(path, _transaction(up)) if up.code is None else None,
