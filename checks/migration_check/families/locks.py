@@ -153,9 +153,10 @@ class Locks(Family):
         # What the static rules are told: each table that existed, rewritten or not (a partitioned
         # table's rows are its partitions': None). Where the up drops anything every relation was
         # read (_BY_OTHER_NAMES), so a table missing here did not exist.
-        self.observed[context.migration.id] = {
+        self.observed[context.migration.id] = Observed({
             relation.relname: (oid in self._rewritten if relation.kind in ("r", "m") else None)
-            for oid, relation in self._before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(self._runners)
+            for oid, relation in self._before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(self._runners),
+            complete=not context.skipped_before)
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         up = context.migration.up

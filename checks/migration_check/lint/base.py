@@ -22,9 +22,18 @@ from pglast.enums import AlterTableType
 from migration_check.model import Severity
 from migration_check.sql import Statement
 
-# What the replay saw of the tables that existed before a migration's up: relname -> whether the up
-# rewrote it (None: a partitioned table, whose partitions hold the rows).
-Observed = dict[str, bool | None]
+
+class Observed(dict[str, bool | None]):
+    """What the replay saw of the tables that existed before a migration's up: relname -> whether the
+    up rewrote it (None: a partitioned table, whose partitions hold the rows). `complete`: every
+    earlier migration is in the database, so a table missing here is missing in production too (a
+    migration the replay could not run, dhis2's Java base schema, may have made it there)."""
+
+    def __init__(self, seen: dict[str, bool | None], complete: bool = True) -> None:
+        super().__init__(seen)
+        self.complete = complete
+
+
 # The documentation's address; a finding links to its rule's section there.
 DOCS = "docs/rules.md"
 

@@ -59,8 +59,8 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
             case.status = Status.PASSED
             case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
                             f" ({finding.rule.name} guessed it might be)")
-        elif confirmation is None and finding.rule.void_if_absent and observed is not None and finding.table \
-                and finding.table not in observed:
+        elif confirmation is None and finding.rule.void_if_absent and observed is not None and observed.complete \
+                and finding.table and finding.table not in observed:
             case.status = Status.PASSED
             case.message = f"observed: no table {finding.table} existed before this migration, so the statement dropped nothing"
         results.append(case)
