@@ -23,7 +23,7 @@ import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser
 
 from migration_check.discovery.base import refuse_nul
-from migration_check.discovery.js_values import Code, Unwritable, Values, arguments_of, text_of
+from migration_check.discovery.js_values import MISREAD, Code, Unwritable, Values, arguments_of, text_of
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Script, Transaction
 from migration_check.sql.lexing import closing_of
@@ -277,19 +277,29 @@ class Reading:
     def rest(self, arguments: list[Node]) -> tuple[int, str] | None:
         return self.walk_all(arguments)
 
-    def written(self, node: Node, arguments: list[Node], write: Callable[[list[Any]], list[str]]) -> tuple[int, str] | None:
+    def written(self, node: Node, arguments: list[Node], write: Callable[[list[Any]], list[str]],
+                call: str = "") -> tuple[int, str] | None:
         """A call of a runner's API, as the statements `write` makes of its arguments' values
-        (placed at the call); code where an argument is not a value or `write` cannot write it."""
+        (placed at the call); code where an argument is not a value or `write` cannot write it
+        (`call` names the call in what is said then, where `write` does not itself)."""
         try:
-            values = [self.values.value(argument) for argument in arguments]
+            values = [self.argument(argument) for argument in arguments]
         except Code as code:
             return self.code(code.node)
         try:
             statements = write(values)
         except Unwritable as exc:
-            return node.start_point.row + 1, str(exc)
+            return node.start_point.row + 1, f"{call}: {exc}" if call else str(exc)
+        except MISREAD as exc:
+            if not call:
+                raise
+            return node.start_point.row + 1, f"{call} with arguments this check does not write ({exc})"
         self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql) for sql in statements]
         return None
+
+    def argument(self, node: Node) -> Any:
+        """An argument's value, as the runner reads it."""
+        return self.values.value(node)
 
     def code(self, node: Node, what: str | None = None) -> tuple[int, str]:
         if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None:

@@ -36,7 +36,7 @@ def sql_text(value: Any) -> Expression | None:
 
 
 # What a writer raises when the arguments are not the shapes it reads (the runner would fail too).
-_MISREAD = (TypeError, KeyError, AttributeError, ValueError, IndexError)
+MISREAD = (TypeError, KeyError, AttributeError, ValueError, IndexError)
 Written = TypeVar("Written")
 
 
@@ -46,7 +46,7 @@ def written_by(call: str, writer: Callable[..., Written], *arguments: Any) -> Wr
         return writer(*arguments)
     except Unwritable as exc:
         raise Unwritable(f"{call} with {exc}") from None
-    except _MISREAD as exc:
+    except MISREAD as exc:
         raise Unwritable(f"{call} with arguments this check does not write ({exc})") from None
 
 

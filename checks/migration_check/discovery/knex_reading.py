@@ -115,15 +115,8 @@ class KnexReading(Reading):
         if not links or links[0][0] != "insert" or len(links[0][1] or []) != 1 or len(named) != 1 \
                 or any(name != "returning" for name, _, _ in links[1:]):
             return self.code(node)
-        try:
-            table, rows = self.values.value(named[0]), self.values.value((links[0][1] or [])[0])
-            sql = insert_sql(table, rows)
-        except Code as code:
-            return self.code(code.node)
-        except Unwritable as exc:
-            return node.start_point.row + 1, f"{self.db}(...).insert: {exc}"
-        self.pieces.append(Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql))
-        return None
+        rows = (links[0][1] or [])[0]
+        return self.written(node, [named[0], rows], lambda values: [insert_sql(*values)], f"{self.db}(...).insert")
 
     def schema_call(self, method: str, arguments: list[Node], schema: str | None) -> list[tuple[str, object]]:
         if method in TABLE_METHODS:

@@ -19,8 +19,8 @@ from typing import Any
 
 from tree_sitter import Node
 
-from migration_check.discovery.js_reading import FUNCTIONS, Piece, Reading, column_of, member_of, parameter_names
-from migration_check.discovery.js_values import Code, Unwritable, Values, arguments_of, text_of
+from migration_check.discovery.js_reading import FUNCTIONS, Reading, member_of, parameter_names
+from migration_check.discovery.js_values import Code, Values, arguments_of, text_of
 from migration_check.discovery.sequelize_ops import OPERATIONS
 from migration_check.discovery.sequelize_sql import PLAIN_TYPES, DataType, Method
 
@@ -139,18 +139,10 @@ class SequelizeReading(Reading):
 
     def operation(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
         arguments = given[:-1] if given and self.only_options(given[-1]) else given
-        try:
-            values = [self.argument(argument) for argument in arguments]
-            statements = OPERATIONS[method](*values)
-        except Code as code:
-            return self.code(code.node)
-        except Unwritable as exc:
-            return node.start_point.row + 1, f"queryInterface.{method}: {exc}"
-        except (TypeError, KeyError, AttributeError, ValueError, IndexError) as exc:
-            return node.start_point.row + 1, f"queryInterface.{method} with arguments this check does not write ({exc})"
-        self.pieces += [Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql) for sql in statements]
-        self.count(len(statements))
-        return None
+        before = len(self.pieces)
+        code = self.written(node, arguments, lambda values: OPERATIONS[method](*values), f"queryInterface.{method}")
+        self.count(len(self.pieces) - before)
+        return code
 
     def count(self, added: int) -> None:
         if not self.depth and added:
