@@ -212,20 +212,8 @@ class Reading:
         return self.code(node)
 
     def bound(self, declaration: Node) -> bool:
-        found = {}
-        for declarator in declaration.named_children:
-            if declarator.type == "comment":
-                continue
-            name, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
-            if name is None or given is None or name.type != "identifier":
-                return False
-            try:
-                found[text_of(name)] = self.values.value(given)
-            except Code:
-                return False
-            self.values.held(text_of(name), given)
-        self.values.constants |= found
-        return bool(found)
+        declarators = [d for d in declaration.named_children if d.type != "comment"]
+        return bool(declarators) and all(self.values.bind(declarator) for declarator in declarators)
 
     def call(self, node: Node) -> tuple[int, str] | None:
         callee = node.child_by_field_name("function")

@@ -87,23 +87,28 @@ class Values:
         for statement in root.named_children if root is not None else []:
             if statement.type == "export_statement":  # `export const TABLE = 'tags'`
                 statement = statement.child_by_field_name("declaration") or statement
-            if statement.type != "lexical_declaration" or not text_of(statement).startswith("const"):
-                continue
-            for declarator in statement.named_children:
-                name, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
-                if name is not None and given is not None and name.type == "identifier":
+            if statement.type == "lexical_declaration" and text_of(statement).startswith("const"):
+                for declarator in statement.named_children:
                     try:
-                        self.constants[text_of(name)] = self.value(given)
-                    except (Code, RecursionError):
+                        self.bind(declarator)
+                    except RecursionError:
                         continue
-                    self.held(text_of(name), given)
 
-    def held(self, name: str, node: Node) -> None:
-        """Note where the string a constant holds is written (a literal or a template, not a `+`)."""
-        if node.type in ("string", "template_string"):
-            self.positions[name] = (node.start_point.row, node.start_byte + 1)
+    def bind(self, declarator: Node) -> bool:
+        """`NAME = value` of a `const`: the name bound to the value written there, and where a string
+        it holds is written (a literal or a template, not a `+`); False where it is no such thing."""
+        name, given = declarator.child_by_field_name("name"), declarator.child_by_field_name("value")
+        if name is None or given is None or name.type != "identifier":
+            return False
+        try:
+            self.constants[text_of(name)] = self.value(given)
+        except Code:
+            return False
+        if given.type in ("string", "template_string"):
+            self.positions[text_of(name)] = (given.start_point.row, given.start_byte + 1)
         else:
-            self.positions.pop(name, None)
+            self.positions.pop(text_of(name), None)
+        return True
 
     def value(self, node: Node) -> Any:
         """A value written in the module (a string, a number, true, an array, an object of those, a
