@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, read_head, read_sql, utc_timestamp
 from migration_check.discovery.db_migrate_js import read_module
-from migration_check.discovery.js_reading import module_text
+from migration_check.discovery.js_reading import parsed
 from migration_check.discovery.listing import candidate_files
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -107,7 +107,7 @@ class DbMigrateLayout(Layout):
 
 
 def _migration(module: Path, version: str, name: str, transaction: Transaction) -> Migration:
-    reading = read_module(module_text(module), module)
+    reading = read_module(*parsed(module), module)
     scripts: dict[str, Script] = {}
     for direction, (file, line) in reading.sql_files.items():
         path = module.parent / SQL_DIR / file

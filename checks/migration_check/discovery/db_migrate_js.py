@@ -30,7 +30,6 @@ from migration_check.discovery.js_reading import (
     Reading,
     exported,
     member_of,
-    parser,
     read_function,
 )
 from migration_check.discovery.js_values import Values, arguments_of, descendants, text_of
@@ -47,10 +46,8 @@ class Module:
     sql_files: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
-def read_module(text: str, path: Path | None = None) -> Module:
-    """A module's text, read with the JavaScript parser."""
-    source = text.encode("utf-8")
-    root = parser().parse(source).root_node
+def read_module(source: bytes, root: Node, path: Path | None = None) -> Module:
+    """A module's text and parse tree."""
     values = Values(root, path)
     values.namespaces = {"type": DATA_TYPES, "dataType": DATA_TYPES}  # `type = dbm.dataType` in setup
     files: dict[str, tuple[str, int]] = {}

@@ -24,6 +24,7 @@ from tree_sitter import Language, Node, Parser
 
 from migration_check.discovery.base import refuse_nul
 from migration_check.discovery.js_values import MISREAD, Code, Unwritable, Values, arguments_of, text_of
+from migration_check.discovery.listing import per_discovery
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Script, Transaction
 from migration_check.sql.lexing import closing_of
@@ -104,6 +105,14 @@ def module_text(path: Path) -> str:
     """A module's text. Not UTF-8 is a FileError; a NUL byte is JavaScript's business (one in the
     SQL a migration sends is refused where its script is made)."""
     return read_utf8(path).removeprefix("\ufeff")
+
+
+@per_discovery
+def parsed(path: Path) -> tuple[bytes, Node]:
+    """A module's text and parse tree, read once per discovery: the detection of several layouts
+    asks of one module (TypeORM's, MikroORM's, knex's, Sequelize's), and its discovery again."""
+    source = module_text(path).encode("utf-8")
+    return source, parser(language_of(path)).parse(source).root_node
 
 
 def readable(test: Callable[[Path], bool]) -> Callable[[Path], bool]:

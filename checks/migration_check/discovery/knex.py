@@ -25,15 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from tree_sitter import Node
+
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.js_reading import (
     LANGUAGES,
     Export,
     exported,
-    language_of,
-    module_text,
-    parser,
+    parsed,
     read_function,
     readable,
 )
@@ -118,9 +118,7 @@ class KnexLayout(Layout):
 class KnexModule:
     """A migration module: its `up` and `down` as read, and its `config.transaction`."""
 
-    def __init__(self, text: str, language: str, path: Path | None = None) -> None:
-        source = text.encode("utf-8")
-        root = parser(language).parse(source).root_node
+    def __init__(self, source: bytes, root: Node, path: Path | None = None) -> None:
         values = Values(root, path)
         found = exported(root, ("up", "down", "config"))
         self.functions: dict[str, Export] = {name: positioned(read_function(found[name], source, values, KnexReading))
@@ -150,7 +148,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def module_of(path: Path) -> KnexModule:
-    return KnexModule(module_text(path), language_of(path), path)
+    return KnexModule(*parsed(path), path)
 
 
 def _migration(path: Path, module: KnexModule) -> Migration:

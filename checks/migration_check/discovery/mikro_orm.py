@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.js_reading import Export, language_of, module_text, readable
+from migration_check.discovery.js_reading import Export, parsed, readable
 from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
@@ -112,7 +112,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def class_of(path: Path) -> MigrationClass | None:
-    return read_class(module_text(path), language_of(path), path)
+    return read_class(*parsed(path), path)
 
 
 def _migration(path: Path, found: MigrationClass) -> Migration:

@@ -17,7 +17,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migration_check.discovery.js_classes import class_declarations, class_fields, class_methods
-from migration_check.discovery.js_reading import Export, Reading, member_of, parser, read_function
+from migration_check.discovery.js_reading import Export, Reading, member_of, read_function
 from migration_check.discovery.js_values import Values, arguments_of, text_of
 
 MAX_DEPTH = 8  # methods calling methods: more is recursion, read as code
@@ -38,10 +38,8 @@ class MigrationClass:
     transactional_line: int
 
 
-def read_class(text: str, language: str, path: Path | None = None) -> MigrationClass | None:
+def read_class(source: bytes, root: Node, path: Path | None = None) -> MigrationClass | None:
     """The module's migration class: the first declared that extends a `Migration` and has `up`."""
-    source = text.encode("utf-8")
-    root = parser(language).parse(source).root_node
     values = Values(root, path)
     for declaration in class_declarations(root):
         body = declaration.child_by_field_name("body")

@@ -41,15 +41,13 @@ from migration_check.discovery.js_reading import (
     Piece,
     Reading,
     exported,
-    language_of,
-    module_text,
     parameter_names,
-    parser,
+    parsed,
     read_function,
     readable,
 )
 from migration_check.discovery.js_values import Code, Values, sql_text
-from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -127,15 +125,8 @@ def _marked(path: Path) -> bool:
         return bool(UP_MARK.search(head))
     if path.suffix not in LANGUAGES or "pgm" not in head:
         return False
-    up = exported(_parsed(path)[1]).get("up")
+    up = exported(parsed(path)[1]).get("up")
     return up is not None and parameter_names(up)[:1] == ["pgm"]
-
-
-@per_discovery
-def _parsed(path: Path) -> tuple[bytes, Node]:
-    """A module's text and parse tree, read once per discovery (detection asks, then discovery)."""
-    source = module_text(path).encode("utf-8")
-    return source, parser(language_of(path)).parse(source).root_node
 
 
 def _package_running_it(directory: Path) -> str | None:
@@ -220,7 +211,7 @@ def _sql_migration(path: Path) -> Migration:
 
 
 def _module_migration(path: Path) -> Migration:
-    source, root = _parsed(path)
+    source, root = parsed(path)
     values = Values(root, path)
     # SQL written as it is, also in the module's shorthands
     values.makers |= {"PgLiteral.create": sql_text, "new PgLiteral": sql_text}

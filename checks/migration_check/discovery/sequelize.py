@@ -23,12 +23,9 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.js_reading import (
-    LANGUAGES,
     Export,
     exported,
-    language_of,
-    module_text,
-    parser,
+    parsed,
     read_function,
     readable,
 )
@@ -104,8 +101,7 @@ def _marked(head: str) -> bool:
 @per_discovery
 def module_of(path: Path) -> dict[str, Export]:
     """What the module's `up` and `down` send."""
-    source = module_text(path).encode("utf-8")
-    root = parser(language_of(path) if path.suffix in LANGUAGES else "typescript").parse(source).root_node
+    source, root = parsed(path)
     values = Values(root, path)
     found = exported(root)
     return {name: read_function(node, source, values, SequelizeReading) for name, node in found.items()}

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.js_reading import LANGUAGES, Export, language_of, module_text, readable
+from migration_check.discovery.js_reading import LANGUAGES, Export, parsed, readable
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
@@ -121,7 +121,7 @@ def _marked(head: str) -> bool:
 
 @per_discovery
 def classes_of(path: Path) -> list[MigrationClass]:
-    return read_classes(module_text(path), language_of(path), path)
+    return read_classes(*parsed(path), path)
 
 
 def _shown(path: Path, directory: Path) -> str:

@@ -25,7 +25,6 @@ from migration_check.discovery.js_reading import (
     Reading,
     member_of,
     parameter_names,
-    parser,
     read_function,
 )
 from migration_check.discovery.js_values import Code, Values, text_of
@@ -47,10 +46,8 @@ class MigrationClass:
     transaction: bool | None = None
 
 
-def read_classes(text: str, language: str, path: Path | None = None) -> list[MigrationClass]:
+def read_classes(source: bytes, root: Node, path: Path | None = None) -> list[MigrationClass]:
     """The migration classes of a file: those with an `up` method."""
-    source = text.encode("utf-8")
-    root = parser(language).parse(source).root_node
     values = Values(root, path)
     values.makers |= {f"new {kind}": made(kind) for kind in CLASSES}
     found = []
