@@ -345,6 +345,12 @@ def up_to_repository_root(directory: Path) -> list[Path]:
     return folders[: folders.index(root) + 1] if root is not None else folders
 
 
+def none_outside_a_transaction(migrations: list[Migration]) -> bool:
+    """Whether every migration runs in a transaction: the Node.js runners that run every pending
+    migration in one (node-pg-migrate, MikroORM, knex) do so only then."""
+    return all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+
+
 def within_repository(directory: Path) -> list[Path]:
     """The directory and its parents up to its repository's root; without a repository, the
     directory alone (where a runner looks for other files of the project, and nowhere else)."""

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, read_head, read_sql, utc_timestamp
 from migration_check.discovery.db_migrate_js import read_module
-from migration_check.discovery.js_reading import parsed
+from migration_check.discovery.js_modules import parsed
 from migration_check.discovery.listing import candidate_files
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction

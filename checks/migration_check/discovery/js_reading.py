@@ -24,8 +24,6 @@ from tree_sitter import Language, Node, Parser
 
 from migration_check.discovery.base import refuse_nul
 from migration_check.discovery.js_values import MISREAD, Code, Unwritable, Values, arguments_of, text_of
-from migration_check.discovery.listing import per_discovery
-from migration_check.errors import FileError, read_utf8
 from migration_check.model import Script, Transaction
 from migration_check.sql.lexing import closing_of
 
@@ -99,31 +97,6 @@ class Export:
             line += (piece.sql + closing).count("\n")
             column = len(text) - text.rfind("\n")
         return text
-
-
-def module_text(path: Path) -> str:
-    """A module's text. Not UTF-8 is a FileError; a NUL byte is JavaScript's business (one in the
-    SQL a migration sends is refused where its script is made)."""
-    return read_utf8(path).removeprefix("\ufeff")
-
-
-@per_discovery
-def parsed(path: Path) -> tuple[bytes, Node]:
-    """A module's text and parse tree, read once per discovery: the detection of several layouts
-    asks of one module (TypeORM's, MikroORM's, knex's, Sequelize's), and its discovery again."""
-    source = module_text(path).encode("utf-8")
-    return source, parser(language_of(path)).parse(source).root_node
-
-
-def readable(test: Callable[[Path], bool]) -> Callable[[Path], bool]:
-    """`test` for detection, which asks every directory the tree search passes: a file it cannot
-    read (not UTF-8) is not the layout's, and stops nothing."""
-    def tolerant(path: Path) -> bool:
-        try:
-            return test(path)
-        except FileError:
-            return False
-    return tolerant
 
 
 def language_of(path: Path) -> str:

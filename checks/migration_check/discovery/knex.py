@@ -28,14 +28,13 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
+from migration_check.discovery.js_modules import detected_modules, parsed
 from migration_check.discovery.js_reading import (
     LANGUAGES,
     Export,
     exported,
-    parsed,
     read_function,
-    readable,
 )
 from migration_check.discovery.js_values import Code, Values, js_sort_key, version_and_name
 from migration_check.discovery.knex_reading import KnexReading
@@ -65,8 +64,8 @@ class KnexLayout(Layout):
     transaction_opt_out = "run it outside one: `exports.config = { transaction: false }` in the module"
 
     def detect(self, directory: Path) -> Detection | None:
-        marked = [p for p in candidate_files(directory) if p.suffix in LANGUAGES and _marked(read_head(p))
-                  and readable(lambda p: "up" in module_of(p).functions)(p)]
+        marked = detected_modules(directory, lambda p: p.suffix in LANGUAGES, _marked,
+                                  lambda p: "up" in module_of(p).functions)
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'knex migration module')} (up(knex))")
@@ -88,7 +87,7 @@ class KnexLayout(Layout):
                 continue
             migrations.append(_migration(path, module))
         migrations.sort(key=lambda m: m.sort_key)
-        in_one = all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+        in_one = none_outside_a_transaction(migrations)
         return Discovery(migrations, stray, pending_in_one_transaction=in_one)
 
     def history_tables(self, directory: Path) -> frozenset[str]:

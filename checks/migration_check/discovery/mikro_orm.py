@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.js_reading import Export, parsed, readable
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
+from migration_check.discovery.js_modules import detected_modules, parsed
+from migration_check.discovery.js_reading import Export
 from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
@@ -58,8 +59,7 @@ class MikroOrmLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         # The text first (the tree search asks every directory), then the parse.
-        marked = [p for p in candidate_files(directory) if loaded(p) and _marked(read_head(p))
-                  and readable(lambda p: class_of(p) is not None)(p)]
+        marked = detected_modules(directory, loaded, _marked, lambda p: class_of(p) is not None)
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'MikroORM migration module')} (this.addSql)")
@@ -77,7 +77,7 @@ class MikroOrmLayout(Layout):
                 continue
             migrations.append(_migration(path, found))
         migrations.sort(key=lambda m: m.sort_key)
-        in_one = all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+        in_one = none_outside_a_transaction(migrations)
         return Discovery(migrations, stray, pending_in_one_transaction=in_one)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:

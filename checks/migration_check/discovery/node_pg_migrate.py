@@ -33,7 +33,17 @@ from typing import Any, ClassVar
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, up_to_repository_root
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    counted,
+    none_outside_a_transaction,
+    read_head,
+    read_sql,
+    up_to_repository_root,
+)
+from migration_check.discovery.js_modules import parsed, readable
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     LANGUAGES,
@@ -42,9 +52,7 @@ from migration_check.discovery.js_reading import (
     Reading,
     exported,
     parameter_names,
-    parsed,
     read_function,
-    readable,
 )
 from migration_check.discovery.js_values import Code, Values, sql_text
 from migration_check.discovery.listing import candidate_files
@@ -108,7 +116,7 @@ class NodePgMigrateLayout(Layout):
             else:
                 stray.append(StrayFile(path, "node-pg-migrate would load it as a module and fail", refused=True))
         migrations.sort(key=lambda m: m.sort_key)
-        in_one = all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
+        in_one = none_outside_a_transaction(migrations)
         return Discovery(migrations, stray, pending_in_one_transaction=in_one)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:

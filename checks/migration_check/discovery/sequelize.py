@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.base import Detection, Discovery, Layout, counted
+from migration_check.discovery.js_modules import detected_modules, parsed
 from migration_check.discovery.js_reading import (
     Export,
     exported,
-    parsed,
     read_function,
-    readable,
 )
 from migration_check.discovery.js_values import Values, js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
@@ -55,8 +54,7 @@ class SequelizeLayout(Layout):
     transaction_how = "runs each migration outside a transaction: each statement commits on its own"
 
     def detect(self, directory: Path) -> Detection | None:
-        marked = [p for p in candidate_files(directory) if LOADED.match(p.name) and _marked(read_head(p))
-                  and readable(lambda p: "up" in module_of(p))(p)]
+        marked = detected_modules(directory, lambda p: bool(LOADED.match(p.name)), _marked, lambda p: "up" in module_of(p))
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'Sequelize migration module')} (up(queryInterface))")

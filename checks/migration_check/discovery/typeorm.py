@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.js_reading import LANGUAGES, Export, parsed, readable
+from migration_check.discovery.base import Detection, Discovery, Layout, counted
+from migration_check.discovery.js_modules import detected_modules, parsed
+from migration_check.discovery.js_reading import LANGUAGES, Export
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
@@ -57,8 +58,8 @@ class TypeOrmLayout(Layout):
     def detect(self, directory: Path) -> Detection | None:
         # The text first (the tree search asks every directory), then the parse: a class whose
         # name TypeORM reads a timestamp from (code that writes migrations holds their text).
-        marked = [p for p in candidate_files(directory) if _module(p) and _marked(read_head(p))
-                  and readable(lambda p: any(js_parse_int(c.name[-TIMESTAMP_DIGITS:]) for c in classes_of(p)))(p)]
+        marked = detected_modules(directory, _module, _marked,
+                                  lambda p: any(js_parse_int(c.name[-TIMESTAMP_DIGITS:]) for c in classes_of(p)))
         if not marked:
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'TypeORM migration module')} (queryRunner)")

@@ -20,7 +20,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from migration_check.discovery.base import up_to_repository_root
-from migration_check.discovery.js_reading import language_of, module_text, parser
+from migration_check.discovery.js_modules import module_text
+from migration_check.discovery.js_reading import language_of, parser
 from migration_check.discovery.js_values import Code, Values, arguments_of, descendants, text_of
 from migration_check.errors import FileError
 from migration_check.sql.prepared import quote_literal

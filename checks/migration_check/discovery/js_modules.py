@@ -1,0 +1,47 @@
+"""The modules a JavaScript runner loads, as the layouts read them: their text (UTF-8; a NUL byte
+is JavaScript's business), their parse tree read once per discovery, and which of a directory's
+modules hold a runner's migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from tree_sitter import Node
+
+from migration_check.discovery.base import read_head
+from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.errors import FileError, read_utf8
+
+
+def module_text(path: Path) -> str:
+    """A module's text. Not UTF-8 is a FileError; a NUL byte is JavaScript's business (one in the
+    SQL a migration sends is refused where its script is made)."""
+    return read_utf8(path).removeprefix("\ufeff")
+
+
+@per_discovery
+def parsed(path: Path) -> tuple[bytes, Node]:
+    """A module's text and parse tree, read once per discovery: the detection of several layouts
+    asks of one module (TypeORM's, MikroORM's, knex's, Sequelize's), and its discovery again."""
+    source = module_text(path).encode("utf-8")
+    return source, parser(language_of(path)).parse(source).root_node
+
+
+def readable(test: Callable[[Path], bool]) -> Callable[[Path], bool]:
+    """`test` for detection, which asks every directory the tree search passes: a file it cannot
+    read (not UTF-8) is not the layout's, and stops nothing."""
+    def tolerant(path: Path) -> bool:
+        try:
+            return test(path)
+        except FileError:
+            return False
+    return tolerant
+
+
+def detected_modules(directory: Path, loads: Callable[[Path], bool], marked: Callable[[str], bool],
+                     holds: Callable[[Path], bool]) -> list[Path]:
+    """The modules of `directory` a JavaScript runner loads whose text carries its mark (read first:
+    the tree search asks every directory) and whose parse holds one of its migrations."""
+    return [p for p in candidate_files(directory) if loads(p) and marked(read_head(p)) and readable(holds)(p)]
