@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migration_check.discovery.js_values import Unwritable, js_string, sql_scalar
+from migration_check.sql.prepared import quote_identifier, quote_literal
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def wrap(name: str) -> str:
     """knex's identifier quoting: each dotted part in double quotes (`public.users` -> `"public"."users"`)."""
     if name == "*":
         return name
-    return ".".join('"' + part.replace('"', '""') + '"' for part in name.split("."))
+    return ".".join(quote_identifier(part) for part in name.split("."))
 
 
 def columnize(columns: Any) -> str:
@@ -92,8 +93,7 @@ def escape(value: Any) -> str:
         return value.sql
     if not isinstance(value, str):
         raise Unwritable(f"value {value!r}")
-    quoted = "'" + value.replace("'", "''").replace("\\", "\\\\") + "'"
-    return "E" + quoted if "\\" in value else quoted
+    return quote_literal(value).lstrip()  # PQescapeLiteral's rule, which knex's escapeString follows
 
 
 def format_default(value: Any, kind: str) -> str:

@@ -11,7 +11,7 @@ import re
 import string
 from typing import Any
 
-from migration_check.discovery.js_values import Expression, Unwritable, js_string
+from migration_check.discovery.js_values import Expression, Unwritable, js_string, sql_scalar
 from migration_check.sql.prepared import quote_identifier
 
 TYPE_ADAPTERS = {"int": "integer", "string": "text", "float": "real", "double": "double precision",
@@ -176,15 +176,11 @@ def _is_expression(value: str) -> bool:
 
 def escape_value(value: Any) -> str:
     """escapeValue: NULL, true, a dollar-quoted string, a number, an ARRAY[...], a literal as written."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if (scalar := sql_scalar(value)) is not None:
+        return scalar
     if isinstance(value, str):
         tag = next(f"$pg{ident}$" for ident in _ids() if f"$pg{ident}$" not in value)
         return f"{tag}{value}{tag}"
-    if isinstance(value, (int, float)):
-        return js_string(value)
     if isinstance(value, list):
         return "ARRAY[" + ",".join(escape_value(v)[len("ARRAY"):] if isinstance(v, list) else escape_value(v)
                                    for v in value) + "]"
