@@ -16,7 +16,7 @@ from tree_sitter import Node
 
 from migration_check.discovery.base import repository_root
 from migration_check.discovery.js_reading import LANGUAGES, assigned_exports, language_of, parser
-from migration_check.discovery.js_values import Code, Values, text_of
+from migration_check.discovery.js_values import Code, Values, arguments_of, text_of
 from migration_check.discovery.listing import per_discovery
 
 SUFFIXES = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
@@ -66,16 +66,15 @@ def _bindings(statement: Node) -> list[tuple[str, str, str]]:
             required = _required(value)
             if pattern is None or required is None:
                 continue
-            module = required
             if pattern.type == "identifier":
-                found.append((text_of(pattern), module, "*"))
+                found.append((text_of(pattern), required, "*"))
             elif pattern.type == "object_pattern":
                 for part in pattern.named_children:
                     if part.type == "shorthand_property_identifier_pattern":
-                        found.append((text_of(part), module, text_of(part)))
+                        found.append((text_of(part), required, text_of(part)))
                     elif part.type == "pair_pattern" and (key := part.child_by_field_name("key")) is not None \
                             and (local := part.child_by_field_name("value")) is not None and local.type == "identifier":
-                        found.append((text_of(local), module, text_of(key)))
+                        found.append((text_of(local), required, text_of(key)))
         return found
     return []
 
@@ -84,15 +83,16 @@ def _required(value: Node | None) -> str | None:
     """The module of `require('./x')`."""
     if value is None or value.type != "call_expression":
         return None
-    callee, arguments = value.child_by_field_name("function"), value.child_by_field_name("arguments")
-    if callee is None or text_of(callee) != "require" or arguments is None or len(arguments.named_children) != 1:
+    callee, given = value.child_by_field_name("function"), arguments_of(value)
+    if callee is None or text_of(callee) != "require" or len(given) != 1 or given[0].type != "string":
         return None
-    argument = arguments.named_children[0]
-    return _string(argument) if argument.type == "string" else None
+    return _string(given[0])
 
 
 def _string(node: Node) -> str:
-    return "".join(text_of(c) for c in node.named_children if c.type == "string_fragment")
+    """A string literal's value (its escapes read as JavaScript reads them)."""
+    cooked = Values().cooked(node)
+    return cooked if isinstance(cooked, str) else ""
 
 
 def _resolved(path: Path, source: str) -> Path | None:
