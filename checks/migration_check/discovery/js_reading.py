@@ -210,6 +210,16 @@ class Reading:
             return self.walk(owner) or self.rest(given)
         return self.other_call(node, given)
 
+    def promise_all(self, node: Node) -> list[Node] | None:
+        """The calls of `Promise.all([...])`, which the readings that take it (knex's, Sequelize's) run
+        in the array's order: the migration's queries go one after the other on its connection.
+        None for any other call."""
+        owner, member = member_of(node.child_by_field_name("function"))
+        given = arguments_of(node)
+        if owner is None or text_of(owner) != "Promise" or member != "all" or len(given) != 1 or given[0].type != "array":
+            return None
+        return [item for item in given[0].named_children if item.type != "comment"]
+
     def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
         """Another method of the driver: code, unless the runner writes its SQL."""
         return self.code(node)

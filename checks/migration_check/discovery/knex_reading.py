@@ -75,10 +75,8 @@ class KnexReading(Reading):
             return self.chain(node, root, links)
         if root.type == "call_expression" and text_of(root.child_by_field_name("function") or root) == self.db:
             return self.query(node, root, links)
-        if root.type == "identifier" and text_of(root) == "Promise" and [name for name, _, _ in links] == ["all"]:
-            given = links[0][1] or []
-            if len(given) == 1 and given[0].type == "array":
-                return self.walk_all([item for item in given[0].named_children if item.type != "comment"])
+        if (calls := self.promise_all(node)) is not None:
+            return self.walk_all(calls)
         return super().call(node)
 
     def chain(self, node: Node, root: Node, links: list[Link]) -> tuple[int, str] | None:

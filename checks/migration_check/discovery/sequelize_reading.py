@@ -105,9 +105,8 @@ class SequelizeReading(Reading):
         callee = node.child_by_field_name("function")
         owner, member = member_of(callee)
         given = arguments_of(node)
-        if owner is not None and text_of(owner) == "Promise" and member == "all" and len(given) == 1 \
-                and given[0].type == "array":
-            return self.walk_all([item for item in given[0].named_children if item.type != "comment"])
+        if (calls := self.promise_all(node)) is not None:
+            return self.walk_all(calls)
         if owner is not None and self.db and text_of(owner).replace(" ", "") == f"{self.db}.sequelize":
             if member == "query":
                 return self.query(node, given)
