@@ -27,6 +27,8 @@ TABLE_STATEMENTS = frozenset({"index", "unique", "primary", "dropIndex", "dropUn
                               "dropForeignIfExists", "dropPrimary", "dropPrimaryIfExists", "dropColumn", "dropColumns",
                               "renameColumn", "setNullable", "dropNullable"})
 MODIFIERS = {"notNullable": ("nullable", [False]), "notNull": ("nullable", [False])}
+# The column modifiers knex reads (`unsigned`, `first`, `after` and `collate` it writes nothing for on
+# PostgreSQL: kept, and left out by knex_schema as knex leaves them out).
 MODIFIER_NAMES = {"nullable": "nullable", "defaultTo": "defaultTo", "default": "defaultTo", "defaultsTo": "defaultTo",
                   "comment": "comment", "unsigned": "unsigned", "first": "first", "after": "after", "collate": "collate",
                   "checkPositive": "checkPositive", "checkNegative": "checkNegative", "checkIn": "checkIn",

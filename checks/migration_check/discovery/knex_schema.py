@@ -194,8 +194,6 @@ class TableWriter:
             text = column.modifiers["comment"][0] if column.modifiers["comment"] else None
             escaped = "'" + text.replace("'", "''") + "'" if text else "NULL"
             after.append(f"comment on column {self.qualified()}.{wrap(column.name)} is {escaped}")
-        for unknown in set(column.modifiers) - KNOWN_MODIFIERS:
-            raise Unwritable(f".{unknown}() on a column")
         return f"{wrap(column.name)} {kind}{''.join(' ' + m for m in modifiers)}", (before, after), column.at
 
     def column_type(self, column: Column, before: list[str]) -> str:
@@ -350,9 +348,6 @@ class TableWriter:
         return f"alter table {self.qualified()} alter column {wrap(column)} set not null"
 
     def write_foreign(self, data: dict[str, Any]) -> str:
-        return self.foreign(data)
-
-    def foreign(self, data: dict[str, Any]) -> str:
         if "inTable" not in data or "references" not in data:
             raise Unwritable("a foreign key without the table it references")
         name = wrap(data["keyName"]) if data.get("keyName") else index_name("foreign", self.table.name, data["column"])
@@ -365,10 +360,6 @@ class TableWriter:
         if data.get("deferrable"):
             sql += f" deferrable initially {str(data['deferrable']).lower()} "
         return sql
-
-
-KNOWN_MODIFIERS = frozenset({"nullable", "defaultTo", "comment", "checkPositive", "checkNegative", "checkIn", "checkNotIn",
-                             "unsigned", "first", "after", "collate"})  # the last four: nothing on PostgreSQL
 
 
 def _number(value: Any, default: int) -> int:
