@@ -11,12 +11,12 @@ PostgreSQL driver anywhere means the module may use PostgreSQL, and nothing is c
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from migration_check.discovery.base import within_repository
+from migration_check.discovery.node_packages import package_manifest
 
 # Module paths of database drivers (a version suffix such as /v5 after them counts too), and the
 # database each is for; None: PostgreSQL.
@@ -146,11 +146,8 @@ def package_database(directory: Path) -> tuple[str, str] | None:
     depend on drivers of other databases and none of PostgreSQL's; None otherwise."""
     found: list[tuple[str, str | None]] = []
     for folder in within_repository(directory):
-        try:
-            manifest = json.loads((folder / "package.json").read_text(encoding="utf-8", errors="replace"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(manifest, dict):
+        manifest = package_manifest(folder)
+        if manifest is None:
             continue
         for section in SECTIONS:
             listed = manifest.get(section)

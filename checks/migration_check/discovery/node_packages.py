@@ -15,8 +15,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from migration_check.discovery.base import up_to_repository_root
+from migration_check.discovery.listing import per_discovery
 
 Version = tuple[int, int, int]
 
@@ -111,12 +113,19 @@ def _from_yarn(text: str, package: str) -> list[str]:
     return found
 
 
-def _asked(manifest: Path, package: str) -> str | None:
+@per_discovery
+def package_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's package.json as an object; None where there is none, or it is no JSON object."""
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        data = json.loads((folder / "package.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    if not isinstance(data, dict):
+    return data if isinstance(data, dict) else None
+
+
+def _asked(manifest: Path, package: str) -> str | None:
+    data = package_manifest(manifest.parent)
+    if data is None:
         return None
     for section in _SECTIONS:
         asked = data.get(section, {}).get(package) if isinstance(data.get(section), dict) else None

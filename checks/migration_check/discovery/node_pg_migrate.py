@@ -23,7 +23,6 @@ src/utils/fileNameUtils.ts, src/utils/comparators.ts, src/runner.ts):
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from datetime import UTC, datetime
@@ -56,6 +55,7 @@ from migration_check.discovery.js_reading import (
 )
 from migration_check.discovery.js_values import Code, Values, sql_text
 from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.node_packages import package_manifest
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -145,11 +145,8 @@ def _package_running_it(directory: Path) -> str | None:
         manifest = folder / "package.json"
         if not manifest.is_file():
             continue
-        try:
-            package = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            return None
-        if not isinstance(package, dict) or not any(
+        package = package_manifest(folder)
+        if package is None or not any(
                 isinstance(package.get(section), dict) and RUNNER in package[section] for section in SECTIONS):
             return None
         scripts = package.get("scripts")
