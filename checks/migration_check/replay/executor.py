@@ -26,6 +26,8 @@ from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
+UNIQUE_VIOLATION = "23505"
+
 # SET ROLE / SET SESSION AUTHORIZATION / SET search_path must not outlive their script.
 RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
 
@@ -280,7 +282,23 @@ def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement
     return None
 
 
-def execute_in_one_transaction(conn: psycopg.Connection, steps: list[tuple[Script, Sequence[Query]]]) -> None:
+def record(conn: psycopg.Connection, script: Script, table: str, statements: Sequence[Query]) -> None:
+    """Write the runner's history row for a script that ran (`statements`, into `table`); where that
+    fails (the migration dropped or changed the runner's table) the script fails, as the runner does."""
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except psycopg.Error as error:
+        reason = error.diag.message_primary or str(error)
+        if error.diag.sqlstate == UNIQUE_VIOLATION:  # the runner refuses it as it refuses this copy
+            reason += ": another migration has its version (the history check names it)"
+        raise ScriptFailed(script.path, script.first_line, None,
+                           f"the runner's history table {table} could not record this step: {reason}",
+                           sqlstate=error.diag.sqlstate) from None
+
+
+def execute_in_one_transaction(conn: psycopg.Connection, steps: list[tuple[Script, Sequence[Query]]],
+                               history_table: str = "") -> None:
     """Every statement of each step's script, then the step's own statements (the runner's history
     row, which it writes in the same transaction, where a later migration may read it), in order,
     in one transaction that is then rolled back, as a runner that applies all pending migrations
@@ -290,13 +308,7 @@ def execute_in_one_transaction(conn: psycopg.Connection, steps: list[tuple[Scrip
             for script, recorded in steps:
                 for statement in split_script(script):
                     _run_statement(conn, statement)
-                for query in recorded:
-                    try:
-                        conn.execute(query)
-                    except psycopg.Error as error:
-                        raise ScriptFailed(script.path, script.first_line, None, "the runner's history table could"
-                                           f" not record this step: {error.diag.message_primary or error}",
-                                           sqlstate=error.diag.sqlstate) from None
+                record(conn, script, history_table, recorded)
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate=SYNTAX_ERROR) from None
     finally:

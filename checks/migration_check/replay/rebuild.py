@@ -154,7 +154,8 @@ class Rebuilds:
                 raise InfrastructureError(str(lost)) from None
             return CheckResult("apply", subject, Status.SKIPPED, message=f"not run: {reason}")
         try:
-            execute_in_one_transaction(self.conn, [(m.up, self._recorded(m)) for m in batch if m.up is not None])
+            execute_in_one_transaction(self.conn, [(m.up, self._recorded(m)) for m in batch if m.up is not None],
+                                       self._bookkeeping.table if self._bookkeeping is not None else "")
             result = CheckResult("apply", subject, Status.PASSED, message=f"{how}: all {len(batch)} apply")
         except ScriptFailed as failure:
             relative = self.project.relative(failure.path) or str(failure.path)

@@ -29,7 +29,7 @@ from migration_check.families.unreplayed import needs_unreplayed, rollback_needs
 from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
-from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails
+from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails, record
 from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome, why_no_rollback
 from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
@@ -42,7 +42,6 @@ from migration_check.sql import Statement
 from migration_check.sql.catalog_writes import writes_catalogs
 
 UP = "the up"  # what _attempt calls the up's step
-UNIQUE_VIOLATION = "23505"
 NEEDS = "needs what an earlier migration that is not in the database makes"
 NOT_JUDGED = f"not run: the up was not judged: it {NEEDS}"
 
@@ -160,15 +159,8 @@ class Replay(Rebuilds):
             # `migration` is not among the applied yet: the newest applied is the one now current.
             statements = self._bookkeeping.reverted(migration, self._applied[-1] if self._applied else None)
         try:
-            for statement in statements:
-                self.conn.execute(statement)
-        except psycopg.Error as error:
-            reason = error.diag.message_primary or str(error)
-            if error.diag.sqlstate == UNIQUE_VIOLATION:  # the runner refuses it as it refuses this copy
-                reason += ": another migration has its version (the history check names it)"
-            failure = ScriptFailed(step.script.path, step.script.first_line, None,
-                                   f"the runner's history table {self._bookkeeping.table} could not record this step: {reason}",
-                                   sqlstate=error.diag.sqlstate)
+            record(self.conn, step.script, self._bookkeeping.table, statements)
+        except ScriptFailed as failure:
             return StepRun(step.script, failure, step.seconds)
         return step
 
