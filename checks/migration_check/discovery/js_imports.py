@@ -16,7 +16,7 @@ from tree_sitter import Node
 
 from migration_check.discovery.base import repository_root
 from migration_check.discovery.js_reading import LANGUAGES, assigned_exports, language_of, parser
-from migration_check.discovery.js_values import Code, Values, arguments_of, text_of
+from migration_check.discovery.js_values import UNBOUND, Code, Values, arguments_of, text_of
 from migration_check.discovery.listing import per_discovery
 
 SUFFIXES = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".mts", ".cts")
@@ -25,20 +25,21 @@ MAX_BYTES = 1_000_000  # a constants module, not a bundle
 _READING: contextvars.ContextVar[frozenset[Path]] = contextvars.ContextVar("reading", default=frozenset())
 
 
-def imported_constants(root: Node, path: Path) -> dict[str, Any]:
-    """The names the module at `path` imports from relative modules, bound to their values."""
-    found: dict[str, Any] = {}
-    for statement in root.named_children:
-        for local, source, name in _bindings(statement):
-            target = _resolved(path, source)
-            if target is None:
-                continue
-            exported = module_exports(target)
-            if name == "*":
-                found[local] = exported
-            elif name in exported:
-                found[local] = exported[name]
-    return found
+def import_bindings(root: Node) -> dict[str, tuple[str, str]]:
+    """The names a module imports: each bound to (module, exported name; `*` for the whole module)."""
+    return {local: (source, name) for statement in root.named_children for local, source, name in _bindings(statement)}
+
+
+def imported_value(path: Path, source: str, name: str) -> Any:
+    """The value the module at `path` imports as `name` from `source`, where that is a relative
+    module exporting a value under that name; UNBOUND where not."""
+    target = _resolved(path, source)
+    if target is None:
+        return UNBOUND
+    exported = module_exports(target)
+    if name == "*":
+        return exported
+    return exported.get(name, UNBOUND)
 
 
 def _bindings(statement: Node) -> list[tuple[str, str, str]]:
@@ -145,21 +146,23 @@ def _exports(root: Node, values: Values, path: Path) -> dict[str, Any]:
         if target is not None and target.type in ("lexical_declaration", "variable_declaration"):
             for declarator in target.named_children:
                 name = declarator.child_by_field_name("name")
-                if name is not None and text_of(name) in values.constants:
-                    found[text_of(name)] = values.constants[text_of(name)]
+                if name is not None and (value := values.constant(text_of(name))) is not UNBOUND:
+                    found[text_of(name)] = value
         elif target is not None and target.type == "enum_declaration":
             _enum(target, found)
         elif target is not None and target.type == "export_clause":
             for specifier in target.named_children:
                 name, alias = specifier.child_by_field_name("name"), specifier.child_by_field_name("alias")
-                if name is not None and text_of(name) in values.constants:
-                    found[text_of(alias or name)] = values.constants[text_of(name)]
+                if name is not None and (value := values.constant(text_of(name))) is not UNBOUND:
+                    found[text_of(alias or name)] = value
         elif statement.type == "expression_statement" and statement.named_children:
             for key, node in assigned_exports(statement.named_children[0]).items():
                 try:
-                    found[key] = values.value(node) if not isinstance(node, str) else values.constants[node]
-                except (Code, KeyError):
+                    value = values.value(node) if not isinstance(node, str) else values.constant(node)
+                except Code:
                     continue
+                if value is not UNBOUND:
+                    found[key] = value
     return found
 
 

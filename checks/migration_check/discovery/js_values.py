@@ -50,6 +50,10 @@ def written_by(call: str, writer: Callable[..., Written], *arguments: Any) -> Wr
         raise Unwritable(f"{call} with arguments this check does not write ({exc})") from None
 
 
+# What Values.constant answers for a name the module binds no value to (None is JavaScript's null).
+UNBOUND = object()
+
+
 class Code(Exception):
     """What makes a value code: the node, for its line and name."""
 
@@ -65,10 +69,14 @@ class Values:
 
     def __init__(self, root: Node | None = None, path: Path | None = None) -> None:
         self.constants: dict[str, Any] = {}
+        # The names it imports from relative modules, each read only when a value names it: most
+        # imports (a migration's base class, a helper) never are, and reading them is reading modules.
+        self.imports: dict[str, tuple[str, str]] = {}
+        self.path = path
         if root is not None and path is not None:
-            from migration_check.discovery.js_imports import imported_constants  # it reads modules with Values
+            from migration_check.discovery.js_imports import import_bindings  # it reads modules with Values
 
-            self.constants.update(imported_constants(root, path))
+            self.imports = import_bindings(root)
         # What makes a value of its one argument's value, by the callee's text (`new ` before a
         # constructor): db-migrate's `new String('now()')`, node-pg-migrate's `pgm.func('now()')`,
         # TypeORM's `new Table({...})`. A maker answers None for an argument it does not take.
@@ -110,6 +118,17 @@ class Values:
             self.positions.pop(text_of(name), None)
         return True
 
+    def constant(self, name: str) -> Any:
+        """The value the module binds to `name`: a constant of its own, or one it imports (read now);
+        UNBOUND where it binds none."""
+        if name in self.constants:
+            return self.constants[name]
+        if name in self.imports and self.path is not None:
+            from migration_check.discovery.js_imports import imported_value
+
+            return imported_value(self.path, *self.imports[name])
+        return UNBOUND
+
     def value(self, node: Node) -> Any:
         """A value written in the module (a string, a number, true, an array, an object of those, a
         data type such as `type.STRING`, `new String('now()')`, the module's constants); Code at anything else."""
@@ -145,14 +164,14 @@ class Values:
                     raise Code(member)
                 found[self.cooked(key) if key.type == "string" else text_of(key)] = self.value(value)
             return found
-        if kind == "identifier" and text_of(node) in self.constants:
-            return self.constants[text_of(node)]
+        if kind == "identifier" and (constant := self.constant(text_of(node))) is not UNBOUND:
+            return constant
         if kind == "member_expression" and (prop := node.child_by_field_name("property")) is not None:
             owner = node.child_by_field_name("object")
             if owner is not None and owner.type == "this" and text_of(prop) in self.fields:
                 return self.fields[text_of(prop)]
-            if owner is not None and owner.type == "identifier" and text_of(owner) in self.constants:
-                value = self.constants[text_of(owner)]
+            if owner is not None and owner.type == "identifier" \
+                    and (value := self.constant(text_of(owner))) is not UNBOUND:
                 if isinstance(value, dict) and text_of(prop) in value:
                     return value[text_of(prop)]
             elif (space := self.namespaces.get(text_of(node).split(".")[-2])) is not None and text_of(prop) in space:
