@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import ast, parser, visitors
+from pglast import ast, parser
 from pglast.enums import AlterTableType, ObjectType
 
 from migration_check.sql import trees
@@ -223,15 +223,6 @@ def unquote(part: str) -> str:
     return part
 
 
-class _Names(visitors.Visitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_RangeVar(self, ancestors: object, node: ast.RangeVar) -> None:
-        if node.relname:
-            self.names.add(node.relname)
-
-
 _RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW,
                              ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 
@@ -256,8 +247,4 @@ def statement_names(sql: str) -> frozenset[str]:
         parsed = trees.parse(sql)
     except parser.ParseError:
         return frozenset()
-    names = _Names()
-    for raw in parsed:
-        if raw.stmt is not None:
-            names(raw.stmt)
-    return frozenset(names.names)
+    return frozenset(node.relname for node in trees.nodes_of(parsed, ast.RangeVar) if node.relname)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 
 from pglast import ast, parser
-from pglast.visitors import Visitor
 
 from migration_check.sql import trees
 
@@ -47,18 +46,10 @@ def _reason(sql: str) -> str | None:
             return "COPY ... PROGRAM runs a program on the database server's machine"
         if isinstance(node, ast.CopyStmt) and node.filename:
             return f"COPY ... '{node.filename}' reads or writes a file of the database server's machine"
-        calls = _Calls()
-        calls(node)
-        named = sorted(calls.names & FILE_FUNCTIONS)
+        calls = {str(getattr(call.funcname[-1], "sval", "")).lower()
+                 for call in trees.nodes_of(node, ast.FuncCall) if call.funcname}
+        named = sorted(calls & FILE_FUNCTIONS)
         if named:
             return f"{named[0]}() reaches files or connections of the database server's machine"
     return None
 
-
-class _Calls(Visitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_FuncCall(self, parent: object, node: ast.FuncCall) -> None:
-        if node.funcname:
-            self.names.add(str(getattr(node.funcname[-1], "sval", "")).lower())
