@@ -217,3 +217,29 @@ def test_a_table_an_unreplayed_migration_may_have_made_is_not_taken_as_absent(pg
     messages = [text(c) for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.lint"
                 and "drop_legacy" in c.attrib["name"]]
     assert any("drops table legacy" in m for m in messages), messages
+
+
+def test_without_rollbacks_each_migration_keeps_its_own_observations(pg_server: Database, tmp_path: Path) -> None:
+    """In a forward-only project the next migration's before_up runs alongside the snapshot after
+    this one's up, before this one's verdicts: what each family saw of an up stays that up's (the
+    rewrite of appointments and the rows it changed are told on the migration that made them, not
+    lost to the next one's observations of clinics)."""
+    root = write_files(tmp_path / "repo", {
+        "db/migration/V1__base.sql": BASE["migrations/20250101000000_base.sql"],
+        "db/migration/V2__change.sql": "alter table appointments alter column id type bigint;\nupdate appointments set amount = 7;\n",
+        "db/migration/V3__next.sql": "alter table clinics add column name text;\n",
+        "db/migration/V4__last.sql": "create table rooms (id int primary key);\n",
+    })
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert code == 1
+    change = text(cases[("migration_check.locks", "2_change")])
+    assert "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), rewritten by line 1" in change
+    assert "clinics" not in change
+    following = text(cases[("migration_check.locks", "3_next")])
+    assert "public.clinics: ACCESS EXCLUSIVE" in following and "appointments" not in following
+    rows = cases[("migration_check.data", "2_change")].find("skipped")
+    assert rows is not None and "table public.appointments:" in rows.attrib["message"]
+    assert "changed in column amount" in rows.attrib["message"]
+    assert "appointments" not in (cases[("migration_check.data", "3_next")].find("skipped").attrib["message"])  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, TypeVar
 
 import psycopg
 from pglast import ast
@@ -37,6 +37,7 @@ RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Tra
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
 # termination" (a DO block or procedure that commits).
 OUTSIDE_TRANSACTIONS_ONLY = frozenset({"25001", "2D000"})
+S = TypeVar("S")
 
 
 class Stage(enum.IntEnum):
@@ -105,6 +106,9 @@ class MigrationContext:
     # In `in_up_transaction`, for a script that runs statement by statement: the statement just run
     # (in a transaction of its own). None: the whole script ran in one transaction.
     current_statement: Statement | None = None
+    # Each family's own record of this migration (the rows it copied, the locks it saw), by family
+    # name (Family.state): the next migration's before_up may run before this one's verdicts.
+    family_states: dict[str, object] = field(default_factory=dict)
     # The watched tables, as read on this tool session (see `watched_tables`).
     _watched: tuple[psycopg.Connection, list[int]] | None = field(default=None, repr=False)
 
@@ -262,11 +266,21 @@ class Family:
         """Whether this migration gets a case of this family at all (verify: only with a verify script)."""
         return True
 
+    def state(self, context: MigrationContext, kind: type[S], new: bool = False) -> S:
+        """This family's record of `context`'s migration, a `kind()` made at first use (or now,
+        `new`). What a family notes of one migration lives there, not on the family: the next
+        migration's before_up runs ahead of time, before this migration's last verdicts."""
+        state = context.family_states.get(self.name)
+        if new or not isinstance(state, kind):
+            state = context.family_states[self.name] = kind()
+        return state
+
     def before_up(self, context: MigrationContext) -> None:
         """Before the up runs, on the state the previous migrations left. Usually ahead of time, on
         the tool's own session, alongside the previous migration's last snapshot (and before that
-        migration's REAPPLY_RAN verdicts): `context.before` is not known yet then; and when the
-        verdicts rebuild the database, it is called again for the new one."""
+        migration's last verdicts: REAPPLY_RAN's, or, where no rollback runs, UP_DONE's and the
+        unreached cases): `context.before` is not known yet then; and when the verdicts rebuild the
+        database, it is called again for the new one."""
 
     def before_up_ahead(self) -> bool:
         """Whether `before_up` may run ahead of time (it does not use the migration's connection)."""

@@ -18,6 +18,7 @@ The case then passes, with the reason; a confirmation of a loss that does not ha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import psycopg
 
@@ -38,6 +39,20 @@ ALLOWS = DATA_LOSS
 FAILED_WITH_ROWS = "data: failed with rows"
 
 
+@dataclass
+class _Rows:
+    """What the family noted of one migration's rows."""
+
+    copies: list[Copy] = field(default_factory=list)  # the watched tables' rows before the up
+    facts: list[str] = field(default_factory=list)  # what the up did to them, for reviewers
+    lost: list[RowChanges] = field(default_factory=list)  # how the rows after the rollback differ from the copies
+
+    def facts_text(self) -> str:
+        if not self.facts:
+            return ""
+        return "\nwhat the up did to existing rows:\n" + "\n".join(f"  {fact}" for fact in self.facts)
+
+
 class Data(Family):
     name = "data"
     stage = Stage.DOWN_DONE
@@ -46,15 +61,15 @@ class Data(Family):
         super().__init__(settings)
         self._filler: RowFiller | None = None
         self.seeds = Seeds([])
-        self._copies: list[Copy] = []
-        self._facts: list[str] = []
         self._changed_last: set[str] | None = None  # tables the previous migration named
-        self._lost: list[RowChanges] = []  # how the rows after the rollback differ from the copies
+        # Copies in the tool's session not dropped yet, whichever migration took them: each is
+        # dropped once (drop_copies counts the rows it deletes, and empties the table past a limit).
+        self._undropped: list[Copy] = []
 
     def before_up(self, context: MigrationContext) -> None:
         session = context.tool_session
-        drop_copies(session, self._copies)
-        self._copies, self._facts = [], []
+        self._drop(session, self._undropped)  # the earlier migrations' rows are compared by now
+        rows = self.state(context, _Rows, new=True)
         if self._filler is None:
             self._filler = RowFiller(self.settings.rows, set(context.runner_tables), self.settings.statement_timeout)
             self.seeds = Seeds(seed_scripts(context.project, self.settings.seed,
@@ -66,33 +81,42 @@ class Data(Family):
         self._filler.fill(session)
         migration = context.migration
         self._changed_last = named_tables([migration.up, migration.down])[0]
-        self._copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
+        rows.copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
+        self._undropped += rows.copies
+
+    def _drop(self, session: psycopg.Connection, copies: list[Copy]) -> None:
+        undropped = {id(copy) for copy in self._undropped}
+        dropping = {id(copy): copy for copy in copies if id(copy) in undropped}
+        self._undropped = [copy for copy in self._undropped if id(copy) not in dropping]
+        drop_copies(session, list(dropping.values()))
 
     def before_up_ahead(self) -> bool:
         return not self.seeds  # seed files load through the migration's connection, in before_up
 
     def after_up(self, context: MigrationContext) -> None:
+        rows = self.state(context, _Rows)
         if FAILED_WITH_ROWS in context.notes:  # the up ran again in a fresh database: the copies are gone
-            self._copies = []
+            rows.copies = []
             return
-        self._facts += [found.describe() for found in all_changes(context.tool_session, self._copies) if found]
+        rows.facts += [found.describe() for found in all_changes(context.tool_session, rows.copies) if found]
 
     def after_down(self, context: MigrationContext) -> None:
-        self._lost = [] if FAILED_WITH_ROWS in context.notes else \
-            [found for found in all_changes(context.tool_session, self._copies) if found]
-        if any(found.changed_columns for found in self._lost):
-            self._lost = self._without_stamps(context, self._lost)
-        drop_copies(context.tool_session, self._copies)
+        rows = self.state(context, _Rows)
+        rows.lost = [] if FAILED_WITH_ROWS in context.notes else \
+            [found for found in all_changes(context.tool_session, rows.copies) if found]
+        if any(found.changed_columns for found in rows.lost):
+            rows.lost = self._without_stamps(context, rows)
+        self._drop(context.tool_session, rows.copies)
 
-    def _without_stamps(self, context: MigrationContext, lost: list[RowChanges]) -> list[RowChanges]:
+    def _without_stamps(self, context: MigrationContext, rows: _Rows) -> list[RowChanges]:
         """The changes but those of columns only trigger code wrote (data/stamped.py), which are
         told as facts instead."""
         stamps = stamped_columns(context.tool_session, context.watched_tables())
         kept = []
-        for found in lost:
+        for found in rows.lost:
             writers = {column: writer(stamps, found.copy.table, column) for column in found.changed_columns}
             if found.only_changed and all(writers.values()):
-                self._facts.append(found.describe_stamped({column: str(trigger) for column, trigger in writers.items()}))
+                rows.facts.append(found.describe_stamped({column: str(trigger) for column, trigger in writers.items()}))
             else:
                 kept.append(found)
         return kept
@@ -101,12 +125,11 @@ class Data(Family):
         migration = context.migration
         failed_with_rows = context.notes.get(FAILED_WITH_ROWS)
         if failed_with_rows:
-            self._copies = []
             return self._failed_with_rows(context, str(failed_with_rows))
-        lost, self._lost = self._lost, []
-        copies, self._copies = self._copies, []
+        rows = self.state(context, _Rows)
+        lost, copies = rows.lost, rows.copies
         confirmations = confirmed([migration.up, migration.down], ALLOWS)
-        facts = self._facts_text()
+        facts = rows.facts_text()
         if lost:
             described = [found.describe() for found in lost]
             summary = listed(described, MESSAGE_DIFFERENCES, "; ")
@@ -138,13 +161,13 @@ class Data(Family):
         return context.result(self.name, Status.PASSED, script=migration.down, message=(coverage + facts).strip())
 
     def unreached(self, context: MigrationContext, reason: str) -> CheckResult | None:
-        drop_copies(context.tool_session, self._copies)
-        self._copies = []
+        rows = self.state(context, _Rows)
+        self._drop(context.tool_session, rows.copies)
         failed_with_rows = context.notes.get(FAILED_WITH_ROWS)
         if failed_with_rows:
             return self._failed_with_rows(context, str(failed_with_rows))
-        if self._facts:
-            return context.result(self.name, Status.SKIPPED, message=f"{reason}.{self._facts_text()}")
+        if rows.facts:
+            return context.result(self.name, Status.SKIPPED, message=f"{reason}.{rows.facts_text()}")
         return None
 
     def after_all(self, project: Project, conn: psycopg.Connection, applied: Sequence[Migration]) -> list[CheckResult]:
@@ -159,11 +182,6 @@ class Data(Family):
                                                                  " checks judged it without rows")
         case.severity = Severity.WARNING
         return case
-
-    def _facts_text(self) -> str:
-        if not self._facts:
-            return ""
-        return "\nwhat the up did to existing rows:\n" + "\n".join(f"  {fact}" for fact in self._facts)
 
     def _uncovered(self, copies: list[Copy]) -> list[str]:
         """The compared tables that hold no rows because none could be generated, with why."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from pglast import ast, parser
@@ -86,6 +86,18 @@ MODES = {
 _ORDER = list(MODES)
 
 
+@dataclass
+class _Seen:
+    """What the family saw of one migration's up."""
+
+    before: dict[int, _Relation] = field(default_factory=dict)  # the relations that existed, by oid
+    held: dict[int, str] | None = None  # the strongest lock on each, where observed
+    rewritten: list[int] = field(default_factory=list)
+    runners: set[str] = field(default_factory=set)  # the runner's history tables that existed (no rewrite is judged on them)
+    taken_by: dict[int, Statement] = field(default_factory=dict)  # the statement that took the lock, where observed one by one
+    rewritten_by: dict[int, Statement] = field(default_factory=dict)  # likewise, the statement that rewrote the relation
+
+
 @dataclass(frozen=True)
 class _Relation:
     name: str  # qualified
@@ -101,12 +113,6 @@ class Locks(Family):
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
-        self._before: dict[int, _Relation] = {}
-        self._held: dict[int, str] | None = None
-        self._rewritten: list[int] = []
-        self._runners: set[str] = set()  # the runner's history tables that existed (no rewrite is judged on them)
-        self._taken_by: dict[int, Statement] = {}  # the statement that took the lock, where observed one by one
-        self._rewritten_by: dict[int, Statement] = {}  # likewise, the statement that rewrote the relation
         self.observed: dict[str, Observed] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
@@ -122,10 +128,10 @@ class Locks(Family):
         # The runner's history table is the runner's: only it reads the table, and its own bookkeeping
         # (golang-migrate's TRUNCATE after each step) gives the table a new file (goharbor/harbor's
         # ADD COLUMN on schema_migrations read as a rewrite).
-        self._before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows
-                        if name not in context.runner_tables and table not in context.runner_tables}
-        self._runners = {relname for _, name, kind, _, _, relname in rows if kind != "i" and name in context.runner_tables}
-        self._held, self._rewritten, self._taken_by, self._rewritten_by = None, [], {}, {}
+        seen = self.state(context, _Seen, new=True)
+        seen.before = {oid: _Relation(name, kind, node, table, relname) for oid, name, kind, node, table, relname in rows
+                       if name not in context.runner_tables and table not in context.runner_tables}
+        seen.runners = {relname for _, name, kind, _, _, relname in rows if kind != "i" and name in context.runner_tables}
 
     def up_again_on_fresh_state(self, context: MigrationContext) -> None:
         # The rebuilt database's relations, not the old one's: a rewrite compared across the two
@@ -133,39 +139,42 @@ class Locks(Family):
         self.before_up(context)
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
-        held = self._held if self._held is not None else {}
+        seen = self.state(context, _Seen)
+        held = seen.held if seen.held is not None else {}
         if context.current_statement is not None:  # statement by statement: which one rewrote what
-            for oid, node in fetch(conn, _FILES, list(self._before)):
-                if node != self._before[oid].filenode and oid not in self._rewritten_by:
-                    self._rewritten_by[oid] = context.current_statement
+            for oid, node in fetch(conn, _FILES, list(seen.before)):
+                if node != seen.before[oid].filenode and oid not in seen.rewritten_by:
+                    seen.rewritten_by[oid] = context.current_statement
         for oid, mode in conn.execute(_HELD).fetchall():
             current = held.get(oid)
-            if oid in self._before and mode in MODES and (current is None or _ORDER.index(mode) > _ORDER.index(current)):
+            if oid in seen.before and mode in MODES and (current is None or _ORDER.index(mode) > _ORDER.index(current)):
                 held[oid] = mode
                 if context.current_statement is not None:  # statement by statement: who took it is known
-                    self._taken_by[oid] = context.current_statement
-        self._held = held
+                    seen.taken_by[oid] = context.current_statement
+        seen.held = held
 
     def after_up(self, context: MigrationContext) -> None:
-        now: dict[int, int] = dict(fetch(context.tool_session, _FILES, list(self._before)))
-        self._rewritten = [oid for oid, relation in self._before.items()
+        seen = self.state(context, _Seen)
+        now: dict[int, int] = dict(fetch(context.tool_session, _FILES, list(seen.before)))
+        seen.rewritten = [oid for oid, relation in seen.before.items()
                            if oid in now and relation.filenode and now[oid] != relation.filenode]
         # What the static rules are told: each table that existed, rewritten or not (a partitioned
         # table's rows are its partitions': None). Where the up drops anything every relation was
         # read (_BY_OTHER_NAMES), so a table missing here did not exist.
         self.observed[context.migration.id] = Observed({
-            relation.relname: (oid in self._rewritten if relation.kind in ("r", "m") else None)
-            for oid, relation in self._before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(self._runners),
+            relation.relname: (oid in seen.rewritten if relation.kind in ("r", "m") else None)
+            for oid, relation in seen.before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(seen.runners),
             complete=not context.skipped_before)
 
     def verdict(self, context: MigrationContext) -> CheckResult:
+        seen = self.state(context, _Seen)
         up = context.migration.up
         assert up is not None
         statements = readable_statements(up)
         facts, blocking = [], []
-        for oid in sorted({*(self._held or {}), *self._rewritten}, key=lambda o: self._before[o].name):
-            relation, mode = self._before[oid], (self._held or {}).get(oid)
-            rewritten = oid in self._rewritten
+        for oid in sorted({*(seen.held or {}), *seen.rewritten}, key=lambda o: seen.before[o].name):
+            relation, mode = seen.before[oid], (seen.held or {}).get(oid)
+            rewritten = oid in seen.rewritten
             if relation.kind == "i":
                 if rewritten:
                     facts.append(f"index {relation.name} on {relation.table}: rebuilt")
@@ -175,7 +184,7 @@ class Locks(Family):
             # A partition's statement names its partitioned table (asked once, for a rewrite or where
             # no statement names the partition).
             ancestors = _ancestors(context, oid) if rewritten else None
-            statement = (self._rewritten_by.get(oid) if rewritten else None) or self._taken_by.get(oid) \
+            statement = (seen.rewritten_by.get(oid) if rewritten else None) or seen.taken_by.get(oid) \
                 or _responsible(statements, relation.relname, rewritten) \
                 or next((_responsible(statements, parent, rewritten)
                          for parent in (ancestors if ancestors is not None else _ancestors(context, oid))), None)
@@ -197,7 +206,7 @@ class Locks(Family):
         if unobserved:
             facts.append(f"locks not observed at line{'s' if len(unobserved) > 1 else ''} {', '.join(unobserved)}: run"
                          " outside a transaction (CONCURRENTLY takes SHARE UPDATE EXCLUSIVE: reads and writes go on)")
-        elif self._held is None:
+        elif seen.held is None:
             facts.append("locks not observed: the script manages its own transactions")
         return self._case(context, up, facts, blocking)
 

@@ -235,9 +235,9 @@ class Replay(Rebuilds):
 
     def _observe_next(self, before: Snapshot) -> None:
         """The next migration's before_up, ahead of time: the round trip of this one is over (the up
-        ran again), so the database is what the next up will find, unless the verdicts ask for a
-        rebuild (then its before_up is observed again, on the new database). `before` stands in for
-        the schema until the snapshot is taken."""
+        ran again, or ran with no rollback to follow), so the database is what the next up will
+        find, unless the verdicts ask for a rebuild (then its before_up is observed again, on the
+        new database). `before` stands in for the schema until the snapshot is taken."""
         migration = self._next
         if migration is None or migration.skip_reason or migration.up is None:
             return
@@ -258,10 +258,12 @@ class Replay(Rebuilds):
         trip.reached(Stage.UP_RAN)
         if context.up.failed:
             return NOT_JUDGED if needs_unreplayed(context) else "not run: up failed"
-        context.after_up = self._snapshot_alongside(trip, "after_up", first=True)
-        trip.reached(Stage.UP_DONE)
         no_rollback = why_no_rollback(migration, self.settings.rollbacks or self.project.rollback_policy,
                                       self.project.format)
+        # Without a rollback the database stays as the up left it: the next migration's before_up
+        # runs alongside this snapshot, as it does alongside the up again's.
+        context.after_up = self._snapshot_alongside(trip, "after_up", first=True, last=no_rollback is not None)
+        trip.reached(Stage.UP_DONE)
         if no_rollback:
             return no_rollback
         down = migration.down
@@ -287,7 +289,8 @@ class Replay(Rebuilds):
         (`hook`) on the tool's own: two backends at once (see alongside.py). Meanwhile, after the
         `first` step the caller's `while_waiting` runs and the next migration's scripts are split
         and parsed (`named_tables` reads every statement's names into the caches its before_up
-        reads again), and after the `last` step its before_up runs."""
+        reads again), and after the `last` step (the up again's, or the up's where no rollback
+        follows) its before_up runs."""
         def observe() -> None:
             trip.observe(hook)
             if first and self.while_waiting is not None:
