@@ -12,9 +12,9 @@ from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
 from migration_check.model import Script
-from migration_check.replay.restore import copies_are_safe
+from migration_check.replay.restore import FreshDatabases, copies_are_safe
 from migration_check.replay.runner import Replay
-from migration_check.servers.base import Database
+from migration_check.servers.base import Database, connect_like
 from migration_check.servers.url import UrlProvider
 from migration_check.settings import Settings
 
@@ -96,3 +96,31 @@ def test_no_checkpoint_is_left_on_the_server(pg_server: Database, tmp_path: Path
                      "--junit-xml", str(tmp_path / "report.xml")])
         after = {name for (name,) in admin.execute("SELECT datname FROM pg_database")}
     assert code == 1 and after == before  # the lock family's rewrite fails the run; nothing stays
+
+
+def test_the_next_rebuild_starts_from_a_copy_made_alongside(pg_server: Database) -> None:
+    """After a rebuild from the checkpoint, the old database is dropped and a spare copy of the
+    checkpoint made on a session of their own; the next rebuild starts from that copy, and no copy
+    outlives the checkpoint."""
+    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
+        admin = connect_like(conn)
+        fresh = FreshDatabases(admin)
+
+        def databases() -> set[str]:
+            return {name for (name,) in admin.execute("SELECT datname FROM pg_database")}
+
+        conn.execute("CREATE TABLE kept (id int)")
+        conn = fresh.keep_checkpoint(conn, admin, ("a",))
+        assert fresh.checkpoint is not None
+        checkpoint, first = fresh.checkpoint.name, conn.info.dbname
+        conn, admin = fresh.replace(conn, admin, template=checkpoint)
+        fresh.wait_for_background(admin)
+        [spare] = {name for name in databases() if name.startswith(first)} - {checkpoint, conn.info.dbname}
+        assert first not in databases() and fresh.copy_seconds > 0
+        conn, admin = fresh.replace(conn, admin, template=checkpoint)
+        assert conn.info.dbname == spare and conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+        fresh.forget_checkpoint(admin)
+        left = {name for name in databases() if name.startswith(first)}
+        assert left == {conn.info.dbname}  # the run's own database, which the provider drops
+        conn.close()
+        admin.close()

@@ -19,7 +19,9 @@ T = TypeVar("T")
 CANCEL_WAIT = 10.0
 
 
-class _Worker(threading.Thread, Generic[T]):
+class Worker(threading.Thread, Generic[T]):
+    """`call()` on a thread of its own, its result or its error kept for the caller."""
+
     def __init__(self, call: Callable[[], T]) -> None:
         # A daemon: a worker stuck on a dead server never holds the process (the caller has
         # already cancelled it and given up on it).
@@ -43,7 +45,7 @@ def alongside(background: Callable[[], T], foreground: Callable[[], None], *, ca
     (Ctrl-C, SIGTERM), `cancel()` stops the background's query and the worker is waited for before
     the interruption goes on, so that the cleanup never closes a connection under it.
     """
-    worker: _Worker[T] = _Worker(background)
+    worker: Worker[T] = Worker(background)
     worker.start()
     try:
         foreground()

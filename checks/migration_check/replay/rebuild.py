@@ -64,7 +64,6 @@ class Rebuilds:
         checkpoint = self._fresh.checkpoint
         if checkpoint is not None and ids[:len(checkpoint.ups)] == checkpoint.ups:
             try:
-                started = time.perf_counter()
                 self._switch(*self._fresh.replace(self.conn, self.admin, template=checkpoint.name))
                 copied = time.perf_counter()
                 self._apply(ups[len(checkpoint.ups):])
@@ -72,8 +71,9 @@ class Rebuilds:
                 self._fresh.forget_checkpoint(self.admin)  # from nothing, now and from now on
                 self._copies_safe = False
             else:
-                # A new checkpoint costs a copy: worth it once the ups since the last cost as much.
-                if time.perf_counter() - copied >= copied - started:
+                # A new checkpoint costs a copy (the spare made alongside costs the replay none):
+                # worth it once the ups since the last cost as much.
+                if time.perf_counter() - copied >= self._fresh.copy_seconds:
                     self._keep_checkpoint(ids)
                 return
         try:

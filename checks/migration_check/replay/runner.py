@@ -110,6 +110,7 @@ class Replay(Rebuilds):
         except psycopg.Error:
             pass  # the connection broke (an interruption): the provider's cleanup still runs
         finally:
+            self._fresh.wait_for_background(None)  # nothing of the run's may overlap the provider's cleanup
             self.conn.close()
             self.admin.close()
 
