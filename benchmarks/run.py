@@ -32,8 +32,10 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from migration_check.errors import Interrupted
 from migration_check.servers.binaries import find_binaries
 from migration_check.servers.local import LocalProvider
+from migration_check.signals import raise_interrupted
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from projects import PROJECTS, Migration, floor_stream, write_dbmate, write_sqitch, write_timestamp  # noqa: E402
@@ -63,7 +65,12 @@ def check_seconds(conninfo: str, project: Path, work: Path, *extra: str) -> tupl
              "--junit-xml", str(work / "report.xml"), "--quiet", *extra],
             stdout=sink, stderr=subprocess.STDOUT,
         )
-        _, status, usage = os.wait4(process.pid, 0)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # interrupted: the check stops first (it cleans up after itself)
+            process.terminate()
+            process.wait()
+            raise
     elapsed = time.perf_counter() - started
     # Reaped by wait4 (for its rusage): tell Popen, so it does not wait for the process again.
     process.returncode = code = os.waitstatus_to_exitcode(status)
@@ -176,4 +183,8 @@ def main() -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    raise SystemExit(main())
+    try:
+        with raise_interrupted():  # Ctrl-C or SIGTERM: the server and the work directory still go
+            raise SystemExit(main())
+    except Interrupted as stop:
+        raise SystemExit(f"benchmark {stop}") from None
