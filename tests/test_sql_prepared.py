@@ -75,3 +75,19 @@ def test_literals_are_untyped_text_the_parameter_type_reads() -> None:
     assert literal(["a", "it's", None]) == "'{a,it''s,NULL}'"
     assert literal(5) == "'5'"
     assert literal(None) == "NULL"
+
+
+@pytest.mark.parametrize("values", [
+    ["a", None, "b c", 'x"y', "q\\z", "it's", "", "NULL", "null", "{}", "a,b", " lead", "tab\there", "é", "\\", '"'],
+    [1, 2, 3],
+    [],
+])
+def test_an_array_literal_reads_back_as_its_values(conn: psycopg.Connection, values: list[object]) -> None:
+    """The array literal is written as text (array_in's quoting rules): the server reads back each
+    value, NULL as NULL, whatever it holds."""
+    expected = [None if value is None else str(value) for value in values]
+    row = conn.execute(f"SELECT {literal(values)}::text[]").fetchone()
+    assert row is not None and row[0] == expected
+    conn.execute("SET standard_conforming_strings = off")
+    row = conn.execute(f"SELECT {literal(values)}::text[]").fetchone()
+    assert row is not None and row[0] == expected

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import pq
 
 # Deparsers then print schema-qualified names whatever the caller's search_path, and string
 # literals the same whatever standard_conforming_strings (a migration may turn it off for the
@@ -64,8 +64,23 @@ def literal(value: object) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, (list, tuple)):
-        return sql.Literal([None if item is None else str(item) for item in value]).as_string(None)
+        return quote_literal("{" + ",".join(_array_element(item) for item in value) + "}")
     return quote_literal(str(value))
+
+
+# What makes an array element need double quotes in the array's text form (array_in's rules).
+_ARRAY_SPECIAL = frozenset('{}",\\ \t\n\r\v\f')
+
+
+def _array_element(item: object) -> str:
+    """`item` as an element of an array literal's text: NULL, or the text, double-quoted (with `"`
+    and `\\` escaped) where array_in would read it otherwise."""
+    if item is None:
+        return "NULL"
+    text = str(item)
+    if text and text.upper() != "NULL" and _ARRAY_SPECIAL.isdisjoint(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def quote_literal(text: str) -> str:
