@@ -8,11 +8,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-import pglast
 import psycopg
 from pglast import ast, parser
 
 from migration_check.schema.sql_common import FIRST_NORMAL_OID
+from migration_check.sql import trees
 from migration_check.sql.prepared import Prepared, fetch, literal, run
 
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
@@ -175,7 +175,7 @@ def _partition_values(rows: list[tuple]) -> list[dict[str, str]]:
 def _bound_values(bound: str) -> list[str]:
     """The values of `FOR VALUES FROM ('2025-09-01') TO (...)` or `FOR VALUES IN ('a', 'b')`, as text."""
     try:
-        [statement] = pglast.parse_sql(f"CREATE TABLE x PARTITION OF y {bound}")
+        [statement] = trees.parse_sql(f"CREATE TABLE x PARTITION OF y {bound}")
     except (parser.ParseError, ValueError):
         return []
     spec = getattr(statement.stmt, "partbound", None)

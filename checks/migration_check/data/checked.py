@@ -14,9 +14,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import pglast
 from pglast import ast, parser
 from pglast.enums import A_Expr_Kind, BoolExprType
+
+from migration_check.sql import trees
 
 _LENGTHS = frozenset({"length", "octet_length", "char_length", "character_length"})
 
@@ -58,7 +59,7 @@ def _allowed(checks: tuple[str, ...], column: str) -> Allowed:
     for definition in checks:
         expression = definition.removeprefix("CHECK ").removesuffix(" NOT VALID")
         try:
-            statement = pglast.parse_sql(f"SELECT 1 WHERE {expression}")[0].stmt
+            statement = trees.parse_sql(f"SELECT 1 WHERE {expression}")[0].stmt
         except (parser.ParseError, ValueError, IndexError):
             continue
         if not isinstance(statement, ast.SelectStmt):

@@ -11,10 +11,11 @@ dynamic SQL, stamps nothing here (those columns stay compared).
 from __future__ import annotations
 
 import psycopg
-from pglast import ast, parse_sql, parser
+from pglast import ast, parser
 
 from migration_check.data.watch import trigger_tree
 from migration_check.sql.objects import unquote
+from migration_check.sql.trees import parse_sql
 
 # pg_trigger.tgtype bits (catalog/pg_trigger.h).
 ROW, BEFORE, UPDATE = 1 << 0, 1 << 1, 1 << 4

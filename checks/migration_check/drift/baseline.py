@@ -20,7 +20,6 @@ import os
 import subprocess
 from pathlib import Path
 
-import pglast
 import psycopg
 from pglast import ast, parser
 from pglast.stream import RawStream
@@ -32,7 +31,7 @@ from migration_check.scaffold import create_migration, target
 from migration_check.servers.binaries import find_binaries
 from migration_check.servers.url import without_url
 from migration_check.settings import Settings
-from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql import SyntaxProblem, split_script, trees
 
 NAME = "baseline"
 _USER_SCHEMAS = ("n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
@@ -110,7 +109,7 @@ def runnable(text: str, bookkeeping: str | None) -> str:
     kept = []
     for statement in statements:
         try:
-            [raw] = pglast.parse_sql(statement.sql)
+            [raw] = trees.parse_sql(statement.sql)
         except (parser.ParseError, ValueError):
             kept.append(statement.sql.strip())
             continue

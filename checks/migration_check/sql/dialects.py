@@ -13,7 +13,9 @@ from __future__ import annotations
 import itertools
 
 import pglast
-from pglast import parse_sql, parser
+from pglast import parser
+
+from migration_check.sql.trees import parse_sql
 
 # The word PostgreSQL stops at (`syntax error at or near "X"`), and the database that uses it.
 SYNTAX = {"AUTOINCREMENT": "SQLite", "AUTO_INCREMENT": "MySQL", "`": "MySQL", "ENGINE": "MySQL",

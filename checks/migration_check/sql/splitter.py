@@ -6,7 +6,6 @@ import dataclasses
 import functools
 from pathlib import Path
 
-import pglast
 from pglast import ast, parser
 from pglast.stream import RawStream
 
@@ -77,7 +76,7 @@ def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) ->
     statements = []
     for offset, text in pieces:
         try:
-            raw = pglast.parse_sql(text)
+            raw = trees.parse_sql(text)
         except parser.ParseError as exc:
             raise source.problem(offset + error_offset(exc, text), exc.args[0]) from None
         if not raw:
@@ -233,7 +232,7 @@ class Splitter:
         `\\i` looks it up), is sent as the data of `COPY table FROM STDIN`, as psql sends it. Writing
         a client-side file or running a program is refused."""
         try:
-            [raw] = pglast.parse_sql(f"COPY {rest}")
+            [raw] = trees.parse_sql(f"COPY {rest}")
         except (parser.ParseError, ValueError):
             raise source.problem(at, f"\\copy{rest}: write it as psql documents it, the file name in quotes") from None
         copy = raw.stmt

@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 from datetime import datetime, timedelta
 
-from pglast import ast, parse_sql, parser
+from pglast import ast, parser
 from pglast.enums import SetOperation
 from pglast.stream import RawStream
+
+from migration_check.sql.trees import parse_sql
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 # Tokens whose letters are folded to lower case by PostgreSQL: keywords and unquoted names.

@@ -7,14 +7,17 @@ an earlier one's.
 Building the nodes is most of a parse: pglast checks every value its own parser assigns
 (Node.__setattr__ looks the attribute's C type up, imports its enums module and checks the type),
 though the parser hands over values of the right type already (tuples, enum members, `chr()` for a
-char), all but the ints of `bool` fields. `_assign` keeps that one conversion and drops the checks:
-the trees are the same (tests/test_trees.py compares them on every SQL file of the fixtures), built
-in a third of the time (0.65 to 0.23 ms per migration of the synthetic benchmark). The check builds
-no node of its own, so nothing else relied on them."""
+char), all but the ints of `bool` fields. `_assign` keeps that one conversion and drops the checks,
+for the check's own parses only (`parse_sql`, on the thread it runs on: other code in the process, a
+team's own tests beside the pytest plugin, may build nodes that rely on pglast's conversions, and
+gets pglast's assignment): the trees are
+the same (tests/test_trees.py compares them on every SQL file of the fixtures), built in a third of
+the time (0.65 to 0.23 ms per migration of the synthetic benchmark)."""
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Iterator
 from typing import TypeVar
 
@@ -47,20 +50,38 @@ def _bool_fields() -> dict[type, frozenset[str]] | None:
 _BOOL_FIELDS = _bool_fields()
 
 
+_within = threading.local()  # `parsing` is true on a thread while the check's parse_sql runs there
+
+
 def _assign(node: ast.Node, name: str, value: object) -> None:
+    if not getattr(_within, "parsing", False):
+        PGLAST_ASSIGN(node, name, value)
+        return
     if value is not None and name in _BOOL_FIELDS.get(type(node), ()):  # type: ignore[union-attr]
         value = bool(value)
     object.__setattr__(node, name, value)
 
 
+# Installed once: swapping a class's __setattr__ back and forth around each parse empties the
+# type caches of every node class, which costs more than the checks it saves.
 if _BOOL_FIELDS is not None:
     ast.Node.__setattr__ = _assign  # type: ignore[method-assign,assignment]
 
 
+def parse_sql(sql: str) -> tuple[ast.RawStmt, ...]:
+    """pglast.parse_sql, its nodes built with `_assign`'s shortcut (raises pglast.parser.ParseError)."""
+    before = getattr(_within, "parsing", False)
+    _within.parsing = True
+    try:
+        return tuple(pglast.parse_sql(sql))
+    finally:
+        _within.parsing = before
+
+
 @functools.lru_cache(maxsize=512)
 def parse(sql: str) -> tuple[ast.RawStmt, ...]:
-    """pglast's parse of `sql` (raises pglast.parser.ParseError, which is not cached)."""
-    return tuple(pglast.parse_sql(sql))
+    """The check's parse of `sql`, cached (raises pglast.parser.ParseError, which is not cached)."""
+    return parse_sql(sql)
 
 
 N = TypeVar("N", bound=ast.Node)
