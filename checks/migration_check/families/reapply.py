@@ -20,7 +20,6 @@ from pglast import ast
 
 from migration_check.families.base import Family, MigrationContext, Stage, StepRun
 from migration_check.families.comparison import compare
-from migration_check.lint.nodes import function_names
 from migration_check.model import CheckResult, Script, Status
 from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_reapply
 from migration_check.schema.snapshot import Definition
@@ -42,7 +41,7 @@ def sequence_restarts(script: Script | None) -> list[tuple[str, int]]:
         if isinstance(node, ast.AlterSeqStmt) and node.sequence is not None and any(
                 getattr(option, "defname", "") == "restart" for option in node.options or ()):
             found.append((str(node.sequence.relname), statement.line))
-        elif isinstance(node, ast.SelectStmt) and "setval" in function_names(node):
+        elif isinstance(node, ast.SelectStmt) and "setval" in trees.function_names(node):
             found.append(("setval(...)", statement.line))
     return found
 

@@ -8,6 +8,8 @@ from typing import Any
 from pglast import ast
 from pglast.enums import ConstrType
 
+from migration_check.sql.trees import nodes_of
+
 
 def constraints(column: ast.ColumnDef) -> list[ast.Constraint]:
     return [c for c in column.constraints or () if isinstance(c, ast.Constraint)]
@@ -33,21 +35,6 @@ def type_name(type_: ast.TypeName | None) -> str:
     return str(getattr(type_.names[-1], "sval", ""))
 
 
-def function_names(node: ast.Node | None) -> set[str]:
-    """The names of the functions an expression calls."""
-    names: set[str] = set()
-    if node is None:
-        return names
-    from pglast.visitors import Visitor
-
-    class _Calls(Visitor):
-        def visit_FuncCall(self, ancestors: object, call: ast.FuncCall) -> None:
-            names.add(str(getattr((call.funcname or ("",))[-1], "sval", "")).lower())
-
-    _Calls()(node)
-    return names
-
-
 def column_types(node: ast.Node) -> list[tuple[str, ast.TypeName]]:
     """(column, type) of every column a CREATE TABLE or ALTER TABLE defines or retypes."""
     found: list[tuple[str, ast.TypeName]] = []
@@ -64,18 +51,7 @@ def column_types(node: ast.Node) -> list[tuple[str, ast.TypeName]]:
 def has_star(node: ast.Node | None) -> bool:
     """Whether a query selects `*` somewhere (`SELECT *`, `t.*`), which PostgreSQL expands to
     the columns of the moment the view or table is made."""
-    if node is None:
-        return False
-    from pglast.visitors import Visitor
-
-    found: list[bool] = []
-
-    class _Stars(Visitor):
-        def visit_A_Star(self, ancestors: object, star: ast.A_Star) -> None:
-            found.append(True)
-
-    _Stars()(node)
-    return bool(found)
+    return node is not None and next(nodes_of(node, ast.A_Star), None) is not None
 
 
 def output_names(query: ast.Node | None) -> list[str]:

@@ -46,9 +46,7 @@ def _reason(sql: str) -> str | None:
             return "COPY ... PROGRAM runs a program on the database server's machine"
         if isinstance(node, ast.CopyStmt) and node.filename:
             return f"COPY ... '{node.filename}' reads or writes a file of the database server's machine"
-        calls = {str(getattr(call.funcname[-1], "sval", "")).lower()
-                 for call in trees.nodes_of(node, ast.FuncCall) if call.funcname}
-        named = sorted(calls & FILE_FUNCTIONS)
+        named = sorted(trees.function_names(node) & FILE_FUNCTIONS)
         if named:
             return f"{named[0]}() reaches files or connections of the database server's machine"
     return None

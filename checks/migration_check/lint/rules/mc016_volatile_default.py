@@ -29,7 +29,8 @@ from pglast import ast
 from pglast.enums import ConstrType
 
 from migration_check.lint.base import LintContext, Rule, added_columns, qualified
-from migration_check.lint.nodes import default_of, function_names, has_constraint
+from migration_check.lint.nodes import default_of, has_constraint
+from migration_check.sql.trees import function_names
 
 FAST_DEFAULTS = 110000
 # Built-in functions that are stable or immutable, the usual defaults: any other function may be volatile.
