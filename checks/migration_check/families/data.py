@@ -62,13 +62,13 @@ class Data(Family):
         self._filler: RowFiller | None = None
         self.seeds = Seeds([])
         self._changed_last: set[str] | None = None  # tables the previous migration named
-        # Copies in the tool's session not dropped yet, whichever migration took them: each is
-        # dropped once (drop_copies counts the rows it deletes, and empties the table past a limit).
-        self._undropped: list[Copy] = []
+        # Copies in the tool's session not dropped yet, whichever migration took them, by number:
+        # each is dropped once (drop_copies counts the rows it deletes, and empties the table past a limit).
+        self._undropped: dict[int, Copy] = {}
 
     def before_up(self, context: MigrationContext) -> None:
         session = context.tool_session
-        self._drop(session, self._undropped)  # the earlier migrations' rows are compared by now
+        self._drop(session, list(self._undropped.values()))  # the earlier migrations' rows are compared by now
         rows = self.state(context, _Rows, new=True)
         if self._filler is None:
             self._filler = RowFiller(self.settings.rows, set(context.runner_tables), self.settings.statement_timeout)
@@ -82,13 +82,13 @@ class Data(Family):
         migration = context.migration
         self._changed_last = named_tables([migration.up, migration.down])[0]
         rows.copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
-        self._undropped += rows.copies
+        self._undropped.update((copy.number, copy) for copy in rows.copies)
 
     def _drop(self, session: psycopg.Connection, copies: list[Copy]) -> None:
-        undropped = {id(copy) for copy in self._undropped}
-        dropping = {id(copy): copy for copy in copies if id(copy) in undropped}
-        self._undropped = [copy for copy in self._undropped if id(copy) not in dropping]
-        drop_copies(session, list(dropping.values()))
+        dropping = [copy for copy in copies if copy.number in self._undropped]
+        for copy in dropping:
+            del self._undropped[copy.number]
+        drop_copies(session, dropping)
 
     def before_up_ahead(self) -> bool:
         return not self.seeds  # seed files load through the migration's connection, in before_up

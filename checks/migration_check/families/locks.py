@@ -86,6 +86,15 @@ MODES = {
 _ORDER = list(MODES)
 
 
+@dataclass(frozen=True)
+class _Relation:
+    name: str  # qualified
+    kind: str  # r table, m materialized view, i index, p partitioned table
+    filenode: int
+    table: str  # an index's table
+    relname: str
+
+
 @dataclass
 class _Seen:
     """What the family saw of one migration's up."""
@@ -96,15 +105,6 @@ class _Seen:
     runners: set[str] = field(default_factory=set)  # the runner's history tables that existed (no rewrite is judged on them)
     taken_by: dict[int, Statement] = field(default_factory=dict)  # the statement that took the lock, where observed one by one
     rewritten_by: dict[int, Statement] = field(default_factory=dict)  # likewise, the statement that rewrote the relation
-
-
-@dataclass(frozen=True)
-class _Relation:
-    name: str  # qualified
-    kind: str  # r table, m materialized view, i index, p partitioned table
-    filenode: int
-    table: str  # an index's table
-    relname: str
 
 
 class Locks(Family):
