@@ -81,6 +81,10 @@ class Export:
         refuse_nul(path, "\n" * (self.line - 1) + sql)
         return Script(path, sql, first_line=self.line, transaction=transaction)
 
+    def replayable_script(self, path: Path, transaction: Transaction) -> Script | None:
+        """`script`, or None where the function runs code (`why_not_sql` says what)."""
+        return self.script(path, transaction) if self.code is None else None
+
     def sql(self) -> str:
         """The pieces at their own lines and columns from the export's line on (so that an error's
         position is the module's), each closed with `;` where it leaves a statement open, blanks

@@ -30,11 +30,10 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
 from migration_check.discovery.js_modules import detected_modules, parsed
-from migration_check.discovery.js_reading import Export
 from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
 LOADED = (".js", ".ts", ".cjs")  # the suffixes of MikroORM's default glob
 GENERATED = re.compile(r"^Migration(\d{14})(?:_(.+))?$")  # migration:create's name, with an optional name
@@ -119,8 +118,8 @@ def _migration(path: Path, found: MigrationClass) -> Migration:
     stem = path.name[:-3] if path.suffix in (".js", ".ts") else path.name  # MikroORM's getMigrationName
     version, name = version_and_name(GENERATED, stem)
     transaction = Transaction.NONE if found.transactional is False else Transaction.WRAPPED
-    up = _script(path, found.up, transaction)
-    down = _script(path, found.down, transaction) if found.down is not None else None
+    up = found.up.replayable_script(path, transaction)
+    down = found.down.replayable_script(path, transaction) if found.down is not None else None
     skip = None
     if found.transactional is None:
         skip = f"{CODE}: whether it runs in a transaction is code (isTransactional, line {found.transactional_line})"
@@ -145,5 +144,3 @@ def _down_skip_reason(found: MigrationClass, replayed: bool, read: bool) -> str 
     return found.down.why_not_sql(CODE, "down") if found.down is not None else NO_DOWN
 
 
-def _script(path: Path, export: Export, transaction: Transaction) -> Script | None:
-    return export.script(path, transaction) if export.code is None else None

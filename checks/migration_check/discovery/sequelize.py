@@ -118,8 +118,8 @@ def _migration(path: Path, functions: dict[str, Export]) -> Migration:
         name=name,
         label=path.name,
         sort_key=js_sort_key(path.name),
-        up=up.script(path, _transaction(up)) if up.code is None else None,
-        down=down.script(path, _transaction(down)) if up.code is None and down is not None and down.code is None else None,
+        up=up.replayable_script(path, _transaction(up)),
+        down=down.replayable_script(path, _transaction(down)) if up.code is None and down is not None else None,
         files=(path,),
         skip_reason=up.why_not_sql(CODE, "up") if up.code is not None else None,
         down_skip_reason=None if up.code is not None or (down is not None and down.code is None) else

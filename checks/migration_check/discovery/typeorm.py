@@ -27,7 +27,7 @@ from typing import ClassVar
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted
 from migration_check.discovery.js_modules import detected_modules, parsed
-from migration_check.discovery.js_reading import LANGUAGES, Export
+from migration_check.discovery.js_reading import LANGUAGES
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
@@ -137,8 +137,8 @@ def _module(path: Path) -> bool:
 
 def _migration(path: Path, found: MigrationClass, timestamp: int) -> Migration:
     transaction = Transaction.NONE if found.transaction is False else Transaction.WRAPPED
-    up = _script(path, found.up, transaction)
-    down = _script(path, found.down, transaction) if found.down is not None else None
+    up = found.up.replayable_script(path, transaction)
+    down = found.down.replayable_script(path, transaction) if found.down is not None else None
     suffix = found.name[-TIMESTAMP_DIGITS:]
     return Migration(
         version=str(timestamp),
@@ -153,8 +153,6 @@ def _migration(path: Path, found: MigrationClass, timestamp: int) -> Migration:
     )
 
 
-def _script(path: Path, export: Export, transaction: Transaction) -> Script | None:
-    return export.script(path, transaction) if export.code is None else None
 
 
 
