@@ -86,6 +86,32 @@ def test_the_same_schema_gets_the_same_rows(database_pair: tuple[psycopg.Connect
     assert _rows(first, "t") == _rows(second, "t") and _rows(first, "c") == _rows(second, "c")
 
 
+def test_child_rows_take_the_parent_rows_in_key_order_whatever_the_key_type(conn: psycopg.Connection) -> None:
+    # Row i of a child references parent row i (modulo their number) in key order, every column of a
+    # composite key from the same parent row; keys that print with quotes, backslashes, time zones
+    # and fractions reach the child unchanged, and a key of another type arrives as PostgreSQL
+    # casts it (numeric 2.000 into an int column: 2); a parent without rows leaves the reference NULL.
+    conn.execute("set standard_conforming_strings = off; set timezone = 'Asia/Kolkata'")
+    conn.execute(r"""create table parent (code text, at timestamptz, amount numeric(8, 3), primary key (code, at, amount));
+                     insert into parent values (E'b\\path', '2024-01-01 00:00:00.123456+00', 1.5),
+                                               ('a''quote', '2023-06-30 23:59:59+02', 2.25),
+                                               ('c', '2024-03-01 12:00:00+00', 0.001);
+                     create table nobody (id int primary key);
+                     create table amounts (value numeric(8, 3) primary key);
+                     insert into amounts values (3.000), (1.000), (2.000);
+                     create table child (id int primary key, code text, at timestamptz, amount numeric(8, 3),
+                                         nobody_id int references nobody, amount_id int references amounts,
+                                         foreign key (code, at, amount) references parent);""")
+    filler = RowFiller(rows=5, excluded={"public.parent", "public.nobody", "public.amounts"})
+    filler.fill(conn)
+    assert filler.not_covered == {}
+    parents = conn.execute("select code, at, amount from parent order by code, at, amount").fetchall()
+    children = conn.execute("select code, at, amount, nobody_id, amount_id from child order by id").fetchall()
+    assert [row[:3] for row in children] == [parents[i % 3] for i in range(5)]
+    assert {row[3] for row in children} == {None}
+    assert [row[4] for row in children] == [1, 2, 3, 1, 2]
+
+
 def test_each_table_is_filled_once_and_excluded_tables_never(conn: psycopg.Connection) -> None:
     conn.execute("create table schema_migrations (version text primary key); create table t (id int primary key);")
     filler = RowFiller(rows=3, excluded={"public.schema_migrations"})
