@@ -101,15 +101,16 @@ def test_child_rows_take_the_parent_rows_in_key_order_whatever_the_key_type(conn
                      insert into amounts values (3.000), (1.000), (2.000);
                      create table child (id int primary key, code text, at timestamptz, amount numeric(8, 3),
                                          nobody_id int references nobody, amount_id int references amounts,
+                                         refund_id int references amounts,
                                          foreign key (code, at, amount) references parent);""")
     filler = RowFiller(rows=5, excluded={"public.parent", "public.nobody", "public.amounts"})
     filler.fill(conn)
     assert filler.not_covered == {}
     parents = conn.execute("select code, at, amount from parent order by code, at, amount").fetchall()
-    children = conn.execute("select code, at, amount, nobody_id, amount_id from child order by id").fetchall()
+    children = conn.execute("select code, at, amount, nobody_id, amount_id, refund_id from child order by id").fetchall()
     assert [row[:3] for row in children] == [parents[i % 3] for i in range(5)]
     assert {row[3] for row in children} == {None}
-    assert [row[4] for row in children] == [1, 2, 3, 1, 2]
+    assert [row[4] for row in children] == [row[5] for row in children] == [1, 2, 3, 1, 2]
 
 
 def test_each_table_is_filled_once_and_excluded_tables_never(conn: psycopg.Connection) -> None:

@@ -145,17 +145,19 @@ def _parent_keys(admin: psycopg.Connection, table: Table, count: int,
     rows `_parent_key` would pick (row i takes parent row i modulo their number). Read in one
     message before the INSERT, so that the INSERT is plain VALUES: a subquery per cell made wide
     tables' INSERTs cost milliseconds to parse and plan (75 of them for 5 rows of 15 keys)."""
+    # Keys into the same parent columns (a code table that several columns reference) read once.
+    parents = list(dict.fromkeys((fk.parent, fk.parent_columns) for fk in table.foreign_keys))
     parts = []
-    for number, fk in enumerate(table.foreign_keys):
-        columns = ", ".join(f"p.{column}" for column in fk.parent_columns)
-        literals = ", ".join(f"format('%L::%s', p.{column}, pg_typeof(p.{column}))" for column in fk.parent_columns)
-        parts.append(f"SELECT {number}, ARRAY(SELECT ARRAY[{literals}] FROM (SELECT {columns} FROM {fk.parent} p"
+    for number, (parent, parent_columns) in enumerate(parents):
+        columns = ", ".join(f"p.{column}" for column in parent_columns)
+        literals = ", ".join(f"format('%L::%s', p.{column}, pg_typeof(p.{column}))" for column in parent_columns)
+        parts.append(f"SELECT {number}, ARRAY(SELECT ARRAY[{literals}] FROM (SELECT {columns} FROM {parent} p"
                      f" ORDER BY {columns} LIMIT {count}) p)")
     if not parts:
         return {}
     [rows] = result_rows(admin.execute(timeout + " UNION ALL ".join(parts)))
     by_number = {number: [list(key) for key in keys] for number, keys in rows}
-    return {fk: by_number[number] for number, fk in enumerate(table.foreign_keys)}
+    return {fk: by_number[parents.index((fk.parent, fk.parent_columns))] for fk in table.foreign_keys}
 
 
 def _row_count(table: Table, types: dict[int, TypeInfo], rows: int) -> int:
