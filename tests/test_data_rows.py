@@ -90,7 +90,8 @@ def test_child_rows_take_the_parent_rows_in_key_order_whatever_the_key_type(conn
     # Row i of a child references parent row i (modulo their number) in key order, every column of a
     # composite key from the same parent row; keys that print with quotes, backslashes, time zones
     # and fractions reach the child unchanged, and a key of another type arrives as PostgreSQL
-    # casts it (numeric 2.000 into an int column: 2); a parent without rows leaves the reference NULL.
+    # casts it (numeric 2.000 into an int column: 2); a char(5) key keeps its five characters; a
+    # parent without rows leaves the reference NULL.
     conn.execute("set standard_conforming_strings = off; set timezone = 'Asia/Kolkata'")
     conn.execute(r"""create table parent (code text, at timestamptz, amount numeric(8, 3), primary key (code, at, amount));
                      insert into parent values (E'b\\path', '2024-01-01 00:00:00.123456+00', 1.5),
@@ -99,18 +100,21 @@ def test_child_rows_take_the_parent_rows_in_key_order_whatever_the_key_type(conn
                      create table nobody (id int primary key);
                      create table amounts (value numeric(8, 3) primary key);
                      insert into amounts values (3.000), (1.000), (2.000);
+                     create table codes (code char(5) primary key);
+                     insert into codes values ('xyz'), ('abcde'), ('b');
                      create table child (id int primary key, code text, at timestamptz, amount numeric(8, 3),
                                          nobody_id int references nobody, amount_id int references amounts,
-                                         refund_id int references amounts,
+                                         refund_id int references amounts, code_ref char(5) references codes,
                                          foreign key (code, at, amount) references parent);""")
-    filler = RowFiller(rows=5, excluded={"public.parent", "public.nobody", "public.amounts"})
+    filler = RowFiller(rows=5, excluded={"public.parent", "public.nobody", "public.amounts", "public.codes"})
     filler.fill(conn)
     assert filler.not_covered == {}
     parents = conn.execute("select code, at, amount from parent order by code, at, amount").fetchall()
-    children = conn.execute("select code, at, amount, nobody_id, amount_id, refund_id from child order by id").fetchall()
+    children = conn.execute("select code, at, amount, nobody_id, amount_id, refund_id, code_ref from child order by id").fetchall()
     assert [row[:3] for row in children] == [parents[i % 3] for i in range(5)]
     assert {row[3] for row in children} == {None}
     assert [row[4] for row in children] == [row[5] for row in children] == [1, 2, 3, 1, 2]
+    assert [row[6] for row in children] == ['abcde', 'b    ', 'xyz  ', 'abcde', 'b    ']  # char(5), not char(1)
 
 
 def test_each_table_is_filled_once_and_excluded_tables_never(conn: psycopg.Connection) -> None:

@@ -46,6 +46,8 @@ SELECT con.conrelid, con.confrelid,
        array(SELECT quote_ident(a.attname) FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
        array(SELECT quote_ident(a.attname) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i),
+       array(SELECT format_type(a.atttypid, a.atttypmod) FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
 FROM pg_constraint con
 WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY($1)
@@ -107,6 +109,7 @@ class ForeignKey:
     parent: str  # qualified, quoted
     columns: tuple[str, ...]  # quoted, in key order
     parent_columns: tuple[str, ...]
+    parent_types: tuple[str, ...]  # format_type of each parent column, with its typmod: char(36), not char(1)
 
 
 @dataclass
@@ -143,8 +146,9 @@ def describe(conn: psycopg.Connection, found: list[Table], built_in: dict[int, T
     for oid, quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default, checks in columns:
         by_oid[oid].columns.append(Column(quoted, name, type_oid, typmod, type_text, not_null, server_fills, has_default,
                                           tuple(checks or ())))
-    for oid, parent_oid, parent, columns_of, parent_columns in keys:
-        by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns_of), tuple(parent_columns)))
+    for oid, parent_oid, parent, columns_of, parent_columns, parent_types in keys:
+        by_oid[oid].foreign_keys.append(ForeignKey(parent_oid, parent, tuple(columns_of), tuple(parent_columns),
+                                                   tuple(parent_types)))
     for root, rows in itertools.groupby(partitions, key=lambda row: row[0]):
         by_oid[root].partitions = _partition_values([row[1:] for row in rows])
     return types(conn, {column.type_oid for table in found for column in table.columns}, built_in)

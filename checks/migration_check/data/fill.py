@@ -146,18 +146,21 @@ def _parent_keys(admin: psycopg.Connection, table: Table, count: int,
     message before the INSERT, so that the INSERT is plain VALUES: a subquery per cell made wide
     tables' INSERTs cost milliseconds to parse and plan (75 of them for 5 rows of 15 keys)."""
     # Keys into the same parent columns (a code table that several columns reference) read once.
-    parents = list(dict.fromkeys((fk.parent, fk.parent_columns) for fk in table.foreign_keys))
+    parents = list(dict.fromkeys((fk.parent, fk.parent_columns, fk.parent_types) for fk in table.foreign_keys))
     parts = []
-    for number, (parent, parent_columns) in enumerate(parents):
+    for number, (parent, parent_columns, parent_types) in enumerate(parents):
         columns = ", ".join(f"p.{column}" for column in parent_columns)
-        literals = ", ".join(f"format('%L::%s', p.{column}, pg_typeof(p.{column}))" for column in parent_columns)
+        # Cast to the column's own type, typmod included (pg_typeof drops it: a char(36) key cast
+        # to `character` would be cut to one character).
+        literals = ", ".join(f"format('%L::%s', p.{column}, {quote_literal(type_text)})"
+                             for column, type_text in zip(parent_columns, parent_types, strict=True))
         parts.append(f"SELECT {number}, ARRAY(SELECT ARRAY[{literals}] FROM (SELECT {columns} FROM {parent} p"
                      f" ORDER BY {columns} LIMIT {count}) p)")
     if not parts:
         return {}
     [rows] = result_rows(admin.execute(timeout + " UNION ALL ".join(parts)))
     by_number = {number: [list(key) for key in keys] for number, keys in rows}
-    return {fk: by_number[parents.index((fk.parent, fk.parent_columns))] for fk in table.foreign_keys}
+    return {fk: by_number[parents.index((fk.parent, fk.parent_columns, fk.parent_types))] for fk in table.foreign_keys}
 
 
 def _row_count(table: Table, types: dict[int, TypeInfo], rows: int) -> int:
