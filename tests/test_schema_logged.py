@@ -14,6 +14,7 @@ from migration_check.schema import take_snapshot
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import LoggedSnapshotSession, start_session
 from migration_check.servers.base import Database
+from migration_check.servers.url import UrlProvider
 from migration_check.sql.catalog_writes import writes_catalogs
 from test_schema_incremental import assert_same
 
@@ -154,3 +155,43 @@ def test_without_the_right_to_create_event_triggers_the_probe_is_used(conn: psyc
 def test_which_scripts_write_the_catalogs(tmp_path: object, sql: str, writes: bool) -> None:
     from pathlib import Path
     assert writes_catalogs(Script(Path("m.sql"), sql)) is writes
+
+
+def test_a_session_on_a_copy_starts_from_what_the_copied_one_knew(pg_server: Database) -> None:
+    # Rebuilds copy a checkpoint (CREATE DATABASE ... TEMPLATE: the same oids); the session on the
+    # copy starts from the checkpoint session's state and follows the log from there, without
+    # reading the schema whole, and its snapshots are what a full read gives: also of the database's
+    # own settings, which do not go with a copy, and of the objects the copy's ups change or drop.
+    with UrlProvider(pg_server.conninfo) as original, UrlProvider(pg_server.conninfo) as other:
+        with contextlib.closing(psycopg.connect(original.conninfo, autocommit=True)) as conn:
+            conn.execute("CREATE TYPE mood AS ENUM ('ok');"
+                         "CREATE TABLE a (id int PRIMARY KEY, note text, m mood);"
+                         "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a, n int CHECK (n > 0));"
+                         "CREATE INDEX b_n ON b (n); CREATE VIEW v AS SELECT id, note FROM a;"
+                         "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+                         "CREATE TRIGGER b_touch BEFORE UPDATE ON b FOR EACH ROW EXECUTE FUNCTION touch();"
+                         "CREATE TABLE p (id int) PARTITION BY RANGE (id);"
+                         "CREATE TABLE p_1 PARTITION OF p FOR VALUES FROM (0) TO (10);"
+                         f"ALTER DATABASE {conn.info.dbname} SET work_mem = '5MB'")
+            session = logged(conn)
+            state = session.state()
+            assert state is not None and ("database settings", "") in state.objects
+            copied = conn.info.dbname
+        with contextlib.closing(psycopg.connect(other.conninfo, autocommit=True)) as admin:
+            admin.execute(f"CREATE DATABASE {copied}_copy TEMPLATE {copied}")
+        try:
+            with contextlib.closing(psycopg.connect(original.conninfo.replace(f"dbname={copied}", f"dbname={copied}_copy"),
+                                                    autocommit=True)) as copy:
+                session = start_session(copy, copy_of=state)
+                assert isinstance(session, LoggedSnapshotSession)
+                assert_same(session, copy, "nothing yet")
+                # Drops first: what the copied session placed says whose rows they were.
+                for step in ("DROP INDEX b_n", "DROP TRIGGER b_touch ON b", "ALTER TABLE a RENAME COLUMN note TO body",
+                             "ALTER TYPE mood ADD VALUE 'sad'", "CREATE TABLE p_2 PARTITION OF p FOR VALUES FROM (10) TO (20)",
+                             "DROP TABLE b", "CREATE TABLE c (id int PRIMARY KEY, a_id int REFERENCES a)"):
+                    copy.execute(step)
+                    assert_same(session, copy, step)
+                assert session.full_refreshes == 0
+        finally:
+            with contextlib.closing(psycopg.connect(other.conninfo, autocommit=True)) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {copied}_copy WITH (FORCE)")

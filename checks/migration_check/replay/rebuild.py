@@ -16,7 +16,7 @@ from migration_check.model import CheckResult, Migration, Project, Script, Statu
 from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction
 from migration_check.replay.restore import FreshDatabases, copies_are_safe
 from migration_check.schema.incremental import SnapshotSession
-from migration_check.schema.logged import start_session
+from migration_check.schema.logged import LoggedSnapshotSession, SessionState, start_session
 from migration_check.servers.base import conninfo_of
 from migration_check.sql import SyntaxProblem, has_transaction_control, split_script, trees
 from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
@@ -46,6 +46,8 @@ class Rebuilds:
     _setup: list[Script]
     _copies_safe: bool | None
     _bookkeeping: Bookkeeping | None
+    # The checkpoint's name and what a snapshot session knew of it (None: nothing).
+    _checkpoint_schema: tuple[str | None, SessionState | None]
 
     def _recorded(self, migration: Migration) -> Statements:
         """What the runner writes to its history table after the migration's up."""
@@ -63,8 +65,9 @@ class Rebuilds:
         ids = tuple(migration.id for migration in ups)
         checkpoint = self._fresh.checkpoint
         if checkpoint is not None and ids[:len(checkpoint.ups)] == checkpoint.ups:
+            known = self._checkpoint_schema[1] if self._checkpoint_schema[0] == checkpoint.name else None
             try:
-                self._switch(*self._fresh.replace(self.conn, self.admin, template=checkpoint.name))
+                self._switch(*self._fresh.replace(self.conn, self.admin, template=checkpoint.name), copy_of=known)
                 copied = time.perf_counter()
                 self._apply(ups[len(checkpoint.ups):])
             except (psycopg.Error, ScriptFailed):
@@ -96,10 +99,10 @@ class Rebuilds:
         self._prepare_database()
         self._apply(ups)
 
-    def _switch(self, conn: psycopg.Connection, admin: psycopg.Connection) -> None:
+    def _switch(self, conn: psycopg.Connection, admin: psycopg.Connection, copy_of: SessionState | None = None) -> None:
         self.conn, self.admin = conn, admin
         self._conninfo = conninfo_of(conn)
-        self.snapshots = start_session(conn)
+        self.snapshots = start_session(conn, copy_of=copy_of)
 
     def _apply(self, ups: list[Migration]) -> None:
         for applied in ups:
@@ -114,9 +117,14 @@ class Rebuilds:
             scripts = [s for m in self.project.migrations for s in (m.up, m.down) if s is not None]
             self._copies_safe = copies_are_safe([*self._setup, *scripts])
         if self._copies_safe:
+            # What the snapshot session knows of the state copied: sessions on its copies start
+            # from it instead of reading a schema of hundreds of tables whole.
+            known = self.snapshots.state() if isinstance(self.snapshots, LoggedSnapshotSession) else None
             self.conn = self._fresh.keep_checkpoint(self.conn, self.admin, ups)
-            self.snapshots = start_session(self.conn)
-            self._copies_safe = self._fresh.checkpoint is not None
+            self.snapshots = start_session(self.conn, copy_of=known)
+            checkpoint = self._fresh.checkpoint
+            self._copies_safe = checkpoint is not None
+            self._checkpoint_schema = (checkpoint.name if checkpoint is not None else None, known)
 
     def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str]) -> list[CheckResult]:
         """Where the runner applies every pending migration in one transaction (drizzle, Flyway's

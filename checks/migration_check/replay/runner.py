@@ -34,7 +34,7 @@ from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, sk
 from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
 from migration_check.replay.restore import FreshDatabases
 from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
-from migration_check.schema.logged import start_session
+from migration_check.schema.logged import SessionState, start_session
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import connect, connect_like, conninfo_of
 from migration_check.settings import Settings
@@ -65,6 +65,7 @@ class Replay(Rebuilds):
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(self.admin)
         self._copies_safe: bool | None = None  # whether rebuilds may start from a copy (restore.py)
+        self._checkpoint_schema: tuple[str | None, SessionState | None] = (None, None)
         self._setup: list[Script] = []
         self._applied: list[Migration] = []  # every migration applied so far, in order: what a rebuild replays
         # Migrations whose up is not in the database: not replayable (Go, Java, Python code), failed

@@ -69,10 +69,11 @@ class Layers(Generic[K, V]):
 
     __slots__ = ("base", "delta", "size")
 
-    def __init__(self) -> None:
-        self.base: dict[K, V] = {}
+    def __init__(self, base: dict[K, V] | None = None) -> None:
+        """Empty, or holding `base` (the caller's to give away: it becomes the frozen base)."""
+        self.base: dict[K, V] = base if base is not None else {}
         self.delta: dict[K, object] = {}
-        self.size = 0
+        self.size = len(self.base)
 
     def __contains__(self, key: K) -> bool:
         value = self.delta.get(key, _ABSENT)

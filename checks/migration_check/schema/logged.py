@@ -27,12 +27,14 @@ Where the event triggers cannot be created, `start_session` returns the probing 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import psycopg
 from psycopg import pq
 
 from migration_check.schema.incremental import GLOBAL, FullRefresh, SnapshotSession, _array
-from migration_check.schema.snapshot import Snapshot, _families
+from migration_check.schema.layered import Layers
+from migration_check.schema.snapshot import Definition, ObjectKey, Snapshot, _families
 from migration_check.schema.sql_changes import RELATIONS, RESTRICTION, reread_query
 from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_ROUTINE, ANCHOR_TYPE, FIRST_NORMAL_OID
 from migration_check.schema.sql_ddl_log import (
@@ -61,10 +63,29 @@ SCHEMA_TAGS = frozenset({"CREATE SCHEMA", "COMMENT"})
 Event = tuple[str, int, int, int, str]  # (c|d, classid, objid, objsubid, command tag)
 
 
-def start_session(conn: psycopg.Connection, *, owners_and_grants: bool = False) -> SnapshotSession:
-    """A snapshot session on `conn`: the DDL log's where it can be installed, else the probe's."""
+@dataclass(frozen=True)
+class SessionState:
+    """What a logged session knew of its database after a snapshot: enough to start a session on a
+    byte-for-byte copy of that database (`CREATE DATABASE ... TEMPLATE`: the same oids) without
+    reading it whole. Never changed once made: each session started from it copies it."""
+
+    objects: dict[ObjectKey, Definition]
+    parents: dict[ObjectKey, ObjectKey]
+    keys_by_anchor: dict[int | None, tuple[ObjectKey, ...]]
+    placed: dict[tuple[int, int], int]
+    children: dict[int, frozenset[int]]
+    roles: dict[int, str]
+    owners_and_grants: bool
+
+
+def start_session(conn: psycopg.Connection, *, owners_and_grants: bool = False,
+                  copy_of: SessionState | None = None) -> SnapshotSession:
+    """A snapshot session on `conn`: the DDL log's where it can be installed, else the probe's.
+    `copy_of`: the state of a session on the database `conn`'s is a copy of, as it was copied."""
     session = LoggedSnapshotSession(conn, owners_and_grants=owners_and_grants)
     if session.install():
+        if copy_of is not None and copy_of.owners_and_grants == owners_and_grants:
+            session.start_from(copy_of)
         return session
     session.close()
     return SnapshotSession(conn, owners_and_grants=owners_and_grants)
@@ -110,6 +131,30 @@ class LoggedSnapshotSession(SnapshotSession):
 
     def note_untracked_changes(self) -> None:
         self._ready = False
+
+    def state(self) -> SessionState | None:
+        """A snapshot now, and what the session knows after it; None where the next snapshot would
+        read everything anyway (the log is not followed, or cannot be)."""
+        self.take()
+        if not self._ready or self._degraded or self._events:
+            return None
+        return SessionState(dict(self._objects.freeze()), dict(self._parents.freeze()),
+                            {anchor: tuple(keys) for anchor, keys in self._keys_by_anchor.items()},
+                            dict(self._placed), {parent: frozenset(children) for parent, children in self._children.items()},
+                            dict(self._roles), self.owners_and_grants)
+
+    def start_from(self, state: SessionState) -> None:
+        """Know what `state` knew, on a copy of its database made as it was taken: the next snapshot
+        follows the log from there. The families read whole are read again (the database's own
+        settings do not go with a copy), and so is everything if a role was renamed meanwhile."""
+        self._objects, self._parents = Layers(dict(state.objects)), Layers(dict(state.parents))
+        self._keys_by_anchor = {anchor: list(keys) for anchor, keys in state.keys_by_anchor.items()}
+        self._placed = dict(state.placed)
+        self._children = {parent: set(children) for parent, children in state.children.items()}
+        self._roles = dict(state.roles)
+        self._events.clear()  # (install's own: the log's function, which no snapshot prints)
+        self._global_stale = True
+        self._ready = self.conn.info.transaction_status == pq.TransactionStatus.IDLE
 
     def take(self) -> Snapshot:
         if self._degraded:
@@ -226,6 +271,12 @@ class LoggedSnapshotSession(SnapshotSession):
                     anchors.add(self._placed.get((classid, objid), objid * 4 + ANCHOR_RELATION))
                 else:
                     anchor = self._placed.pop((classid, objid), None)
+                    if anchor is None and catalog not in OWN_ANCHOR and (classid, objid) in changed:
+                        # Made and dropped since the last read (a constraint a migration adds and a
+                        # later one drops): no row of it was read, and the command that made it
+                        # announced its relation, which is read again.
+                        changed.discard((classid, objid))
+                        continue
                     if anchor is None:
                         if catalog not in OWN_ANCHOR:
                             raise FullRefresh  # no read placed it
