@@ -11,6 +11,9 @@ fingerprint of what they depend on that fires no event trigger (roles, membershi
 database settings, event triggers) changes, or every time while a publication or a foreign-data
 wrapper exists (they print other objects' names). Dropped objects are gone from the catalogs when the
 log names them: the anchor of every object that a drop may name is kept from the previous reads.
+A session on a copy of a database (a rebuild from the checkpoint: `CREATE DATABASE ... TEMPLATE` keeps
+every oid) starts from what the copied database's session knew (`SessionState`) instead of reading
+it whole.
 
 What event triggers do not see is covered otherwise:
 - renamed roles (printed in policies): the roles are compared on every snapshot;
