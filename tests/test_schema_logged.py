@@ -195,3 +195,23 @@ def test_a_session_on_a_copy_starts_from_what_the_copied_one_knew(pg_server: Dat
         finally:
             with contextlib.closing(psycopg.connect(other.conninfo, autocommit=True)) as admin:
                 admin.execute(f"DROP DATABASE IF EXISTS {copied}_copy WITH (FORCE)")
+
+
+def test_a_constraint_made_and_dropped_between_two_snapshots_needs_no_full_read(conn: psycopg.Connection) -> None:
+    # ALTER TABLE ... ADD CONSTRAINT announces the table, not the constraint, so no read placed it;
+    # its drop names the relation it was part of (a default's, a trigger's and a policy's too).
+    session = logged(conn)
+    conn.execute("CREATE TABLE t (id int PRIMARY KEY, n int); CREATE TABLE u (id int)")
+    session.take()
+    conn.execute("ALTER TABLE t ADD CONSTRAINT n_positive CHECK (n > 0); ALTER TABLE t ALTER COLUMN n SET DEFAULT 1;"
+                 "ALTER TABLE u ADD CONSTRAINT u_t FOREIGN KEY (id) REFERENCES t;"
+                 "CREATE POLICY p ON t USING (true)")
+    conn.execute("ALTER TABLE t DROP CONSTRAINT n_positive; ALTER TABLE t ALTER COLUMN n DROP DEFAULT;"
+                 "ALTER TABLE u DROP CONSTRAINT u_t; DROP POLICY p ON t")
+    assert_same(session, conn, "made and dropped")
+    assert session.full_refreshes == 1  # the first snapshot only
+    # A drop whose relation goes in the same command: the table's own drop covers it.
+    conn.execute("ALTER TABLE t ADD CONSTRAINT n_small CHECK (n < 10); ALTER TABLE u ADD CONSTRAINT u_t FOREIGN KEY (id) REFERENCES t")
+    conn.execute("DROP TABLE u; DROP TABLE t CASCADE")
+    assert_same(session, conn, "dropped with its table")
+    assert session.full_refreshes == 1

@@ -43,6 +43,7 @@ from migration_check.schema.sql_common import ANCHOR_RELATION, ANCHOR_ROUTINE, A
 from migration_check.schema.sql_ddl_log import (
     CATALOG_OIDS_QUERY,
     CHANNEL,
+    GONE,
     INTACT_QUERY,
     TRIGGERS,
     anchors_query,
@@ -280,9 +281,13 @@ class LoggedSnapshotSession(SnapshotSession):
                         # announced its relation, which is read again.
                         changed.discard((classid, objid))
                         continue
+                    if anchor is None and tag == GONE:
+                        continue  # its relation went with it: that drop is announced, and read
+                    if anchor is None and tag.isdigit():
+                        anchor = int(tag)  # the relation it was part of, named by the drop itself
                     if anchor is None:
                         if catalog not in OWN_ANCHOR:
-                            raise FullRefresh  # no read placed it
+                            raise FullRefresh  # no read placed it, and the drop names no relation
                         anchor = objid * 4 + OWN_ANCHOR[catalog]
                     anchors.add(anchor)
                 if catalog == "pg_class":

@@ -18,14 +18,23 @@ FUNCTION = "pg_catalog.migration_check_ddl_log"
 TRIGGERS = {f"{TOOL_EVENT_TRIGGER_PREFIX}end": "ddl_command_end", f"{TOOL_EVENT_TRIGGER_PREFIX}drop": "sql_drop"}
 
 # Payloads: "c <classid> <objid> <objsubid> <command tag>" for a created or altered object (GRANT
-# and REVOKE name none: classid 0), "d <classid> <objid> <objsubid>" for a dropped one. Temporary
-# objects are left out: the tool's own sessions make them, and no snapshot prints them.
+# and REVOKE name none: classid 0), "d <classid> <objid> <objsubid> [<anchor>]" for a dropped one, with
+# the anchor of the relation it is part of (a constraint, default, trigger, policy or rule: its address
+# names the relation), or GONE where that relation went in the same command (its own drop is announced):
+# a drop of one that no read placed (made since the last snapshot, announced as its table) then needs no
+# full read. Temporary objects are left out: the tool's own sessions make them, and no snapshot prints them.
+OWNED_BY_NAME = "'table constraint', 'default value', 'trigger', 'policy', 'rule'"
+GONE = "gone"
 FUNCTION_BODY = rf"""
 DECLARE r record;
 BEGIN
   IF TG_EVENT = 'sql_drop' THEN
-    FOR r IN SELECT classid, objid, objsubid FROM pg_catalog.pg_event_trigger_dropped_objects() WHERE NOT is_temporary LOOP
-      PERFORM pg_catalog.pg_notify('{CHANNEL}', 'd ' || r.classid::int8 || ' ' || r.objid::int8 || ' ' || r.objsubid);
+    FOR r IN SELECT classid, objid, objsubid, object_type, address_names FROM pg_catalog.pg_event_trigger_dropped_objects()
+             WHERE NOT is_temporary LOOP
+      PERFORM pg_catalog.pg_notify('{CHANNEL}', 'd ' || r.classid::int8 || ' ' || r.objid::int8 || ' ' || r.objsubid
+        || coalesce(' ' || CASE WHEN r.object_type IN ({OWNED_BY_NAME}) THEN coalesce((pg_catalog.to_regclass(
+             pg_catalog.quote_ident(r.address_names[1]) || '.' || pg_catalog.quote_ident(r.address_names[2]))::oid::int8
+             * 4 + {ANCHOR_RELATION})::text, '{GONE}') END, ''));
     END LOOP;
   ELSE
     FOR r IN SELECT classid, objid, objsubid, command_tag FROM pg_catalog.pg_event_trigger_ddl_commands()
