@@ -26,15 +26,22 @@ TRIGGERS = {f"{TOOL_EVENT_TRIGGER_PREFIX}end": "ddl_command_end", f"{TOOL_EVENT_
 OWNED_BY_NAME = "'table constraint', 'default value', 'trigger', 'policy', 'rule'"
 GONE = "gone"
 FUNCTION_BODY = rf"""
-DECLARE r record;
+DECLARE r record; owner text;
 BEGIN
   IF TG_EVENT = 'sql_drop' THEN
     FOR r IN SELECT classid, objid, objsubid, object_type, address_names FROM pg_catalog.pg_event_trigger_dropped_objects()
              WHERE NOT is_temporary LOOP
+      owner := NULL;
+      IF r.object_type IN ({OWNED_BY_NAME}) THEN
+        BEGIN
+          owner := coalesce((pg_catalog.to_regclass(pg_catalog.quote_ident(r.address_names[1]) || '.'
+                     || pg_catalog.quote_ident(r.address_names[2]))::oid::int8 * 4 + {ANCHOR_RELATION})::text, '{GONE}');
+        EXCEPTION WHEN OTHERS THEN
+          owner := NULL;  -- (never fail the migration's command: the snapshot then reads everything)
+        END;
+      END IF;
       PERFORM pg_catalog.pg_notify('{CHANNEL}', 'd ' || r.classid::int8 || ' ' || r.objid::int8 || ' ' || r.objsubid
-        || coalesce(' ' || CASE WHEN r.object_type IN ({OWNED_BY_NAME}) THEN coalesce((pg_catalog.to_regclass(
-             pg_catalog.quote_ident(r.address_names[1]) || '.' || pg_catalog.quote_ident(r.address_names[2]))::oid::int8
-             * 4 + {ANCHOR_RELATION})::text, '{GONE}') END, ''));
+                                   || coalesce(' ' || owner, ''));
     END LOOP;
   ELSE
     FOR r IN SELECT classid, objid, objsubid, command_tag FROM pg_catalog.pg_event_trigger_ddl_commands()
