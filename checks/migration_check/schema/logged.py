@@ -276,9 +276,9 @@ class LoggedSnapshotSession(SnapshotSession):
                 else:
                     anchor = self._placed.pop((classid, objid), None)
                     if anchor is None and catalog not in OWN_ANCHOR and (classid, objid) in changed:
-                        # Made and dropped since the last read (a constraint a migration adds and a
-                        # later one drops): no row of it was read, and the command that made it
-                        # announced its relation, which is read again.
+                        # Made and dropped since the last read, and announced itself when made (a
+                        # trigger, a policy, a statistics object, whose drop names no relation): no
+                        # row of it was read, and nothing else prints it.
                         changed.discard((classid, objid))
                         continue
                     if anchor is None and tag == GONE:
