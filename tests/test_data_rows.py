@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from migration_check.data import catalog, fill
 from migration_check.data.fill import RowFiller
 from migration_check.servers.base import Database
 from migration_check.servers.url import UrlProvider
@@ -84,6 +85,83 @@ def test_the_same_schema_gets_the_same_rows(database_pair: tuple[psycopg.Connect
                      "create table c (id int primary key, t_id int references t);")
         RowFiller(rows=4, excluded=set()).fill(conn)
     assert _rows(first, "t") == _rows(second, "t") and _rows(first, "c") == _rows(second, "c")
+
+
+# Tables filled together (one message for their parent keys, one DO block for their INSERTs) next
+# to tables that need the one-by-one way: a middle table whose INSERT fails (rows one at a time,
+# before the tables after it), a trigger that writes into a parent of a later table, a deferred
+# check that fails the whole block at its commit, an enum label holding the block's dollar quote.
+BATCHED = """
+create type odd as enum ('$fill$', 'plain', '$fill6$');
+create table clinics (id int primary key, name text not null);
+create table kinds (id int primary key, label odd);
+create table log (id int primary key, note text);
+create table a_orders (id int primary key, clinic_id int references clinics, total int);
+create function log_order() returns trigger language plpgsql as $$
+begin insert into log values (-new.id, 'order ' || new.id); return new; end $$;
+create trigger log_order after insert on a_orders for each row execute function log_order();
+create table b_picky (id int primary key check (id <> 2), clinic_id int references clinics);
+create table c_notes (note text, clinic_id int references clinics);
+create table c_tags (id int primary key, log_id int references log, kind_id int references kinds);
+create table d_late (id int primary key, tag_id int references c_tags, kind odd);
+create function no_three() returns trigger language plpgsql as $$
+begin if new.id = 3 then raise exception 'not 3'; end if; return null; end $$;
+create constraint trigger no_three after insert on d_late deferrable initially deferred
+    for each row execute function no_three();
+"""
+
+
+def _all_rows(conn: psycopg.Connection) -> dict[str, list[tuple[object, ...]]]:
+    names = [name for (name,) in conn.execute("select relname from pg_class where relkind = 'r'"
+                                              " and relnamespace = 'public'::regnamespace order by 1")]
+    return {name: conn.execute(f"select t::text from {name} t order by 1").fetchall() for name in names}
+
+
+def test_tables_filled_together_get_the_rows_they_get_one_by_one(
+        database_pair: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    together, alone = database_pair
+    for conn in database_pair:
+        conn.execute(BATCHED)
+    filler = RowFiller(rows=5, excluded=set())
+    filler.fill(together)
+    # The reference: every table on its own, parents first, as the filler filled them before.
+    found, _ = catalog.tables(alone, set())
+    types = catalog.describe(alone, found)
+    timeout = "SET LOCAL statement_timeout = '1min'; "
+    reasons = {table.name: fill._fill_table(alone, table, types, 5, timeout) for table in fill._parents_first(found)}
+    assert filler.not_covered == {name: reason for name, reason in reasons.items() if reason} == {}
+    rows = _all_rows(together)
+    assert rows == _all_rows(alone)
+    assert len(rows["b_picky"]) == 4 and len(rows["d_late"]) == 4  # row 2 and row 3 went alone
+    assert len(rows["c_notes"]) == 5  # each INSERT ran once
+    assert [row for (row,) in rows["c_tags"]][:2] == ["(1,-5,1)", "(2,-4,2)"]  # the trigger's rows come first
+    assert "(1,$fill$)" in [row for (row,) in rows["kinds"]]
+
+
+def test_tables_that_do_not_reference_each_other_are_filled_in_two_messages(conn: psycopg.Connection) -> None:
+    conn.execute("create table parent (id int primary key);"
+                 + "".join(f"create table t{n} (id int primary key, parent_id int references parent);" for n in range(30)))
+    sent: list[str] = []
+    execute = conn.execute
+
+    def counted(query: str, *args: object, **kwargs: object) -> psycopg.Cursor:
+        sent.append(query)
+        return execute(query, *args, **kwargs)  # type: ignore[arg-type]
+
+    conn.execute = counted  # type: ignore[method-assign]
+    filler = RowFiller(rows=3, excluded=set())
+    filler.fill(conn)
+    del conn.execute
+    assert filler.not_covered == {}
+    assert conn.execute("select count(*) from t29 where parent_id is not null").fetchone() == (3,)
+    # parent's INSERT, then the 30 children's parent keys and their INSERTs
+    assert len(sent) == 3, sent
+
+
+def test_a_fill_time_limit_covers_every_table_of_a_block() -> None:
+    assert fill._milliseconds("10min") == 600_000 and fill._milliseconds("90s") == 90_000
+    assert fill._milliseconds("250") == 250 and fill._milliseconds("2h") == 7_200_000
+    assert fill._milliseconds("soon") is None
 
 
 def test_child_rows_take_the_parent_rows_in_key_order_whatever_the_key_type(conn: psycopg.Connection) -> None:

@@ -18,8 +18,11 @@ from migration_check.sql.prepared import Prepared, fetch, literal, run
 # Tables of the project: not the catalogs, not temporary, not partitions (rows go through the
 # partitioned parent, which routes them), not a table an extension owns. Only the tables above the
 # given oid are read (OFFSET 0: schema and extension looked up table by table, never read whole).
+# And whether an INSERT into it fires a trigger or a rule (which may write other tables).
 _TABLES = Prepared("""
-SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relname,
+       c.relhasrules OR EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal
+                                AND t.tgtype & 4 <> 0 AND t.tgenabled <> 'D')
 FROM pg_class c CROSS JOIN LATERAL (SELECT nspname FROM pg_namespace WHERE oid = c.relnamespace OFFSET 0) n
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence <> 't'
   AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' AND c.oid > $1
@@ -121,6 +124,7 @@ class Table:
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     # For a partitioned table, one entry per leaf partition: key column -> a value inside its bounds.
     partitions: list[dict[str, str]] = field(default_factory=list)
+    fires_on_insert: bool = False  # an INSERT fires a trigger or a rule of the project
 
     @property
     def references_itself(self) -> bool:
@@ -133,8 +137,8 @@ def tables(conn: psycopg.Connection, excluded: set[str], after: int = 0) -> tupl
     among them, for the next call. Read through the index on oids, so the cost follows the new
     tables, not the schema."""
     rows = fetch(conn, _TABLES, after)
-    found = [Table(oid, name, relname) for oid, name, relname in rows if name not in excluded]
-    return found, max((int(oid) for oid, _, _ in rows), default=after)
+    found = [Table(oid, name, relname, fires_on_insert=fires) for oid, name, relname, fires in rows if name not in excluded]
+    return found, max((int(oid) for oid, *_ in rows), default=after)
 
 
 def describe(conn: psycopg.Connection, found: list[Table], built_in: dict[int, TypeInfo] | None = None) -> dict[int, TypeInfo]:

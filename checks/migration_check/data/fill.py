@@ -15,6 +15,7 @@ rows is "not covered", with the server's reason.
 from __future__ import annotations
 
 import graphlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import psycopg
@@ -53,9 +54,7 @@ class RowFiller:
         if not found or self.rows <= 0:
             return []
         types = catalog.describe(admin, found, self.built_in_types)
-        timeout = f"SET LOCAL statement_timeout = {quote_literal(self.statement_timeout)}; "
-        for table in _parents_first(found):
-            reason = _fill_table(admin, table, types, self.rows, timeout)
+        for table, reason in _fill_all(admin, _parents_first(found), types, self.rows, self.statement_timeout):
             self.filled.add(table.oid)
             if reason:
                 self.not_covered[table.name] = reason
@@ -139,16 +138,22 @@ def _parent_key(fk: catalog.ForeignKey, position: int, i: int) -> str:
             f" LIMIT 1 OFFSET {i} % greatest((SELECT count(*) FROM {fk.parent}), 1))")
 
 
-def _parent_keys(admin: psycopg.Connection, table: Table, count: int,
-                 timeout: str) -> dict[catalog.ForeignKey, list[list[str]]]:
-    """The first `count` parent rows of each foreign key, in key order, as typed literals: the
-    rows `_parent_key` would pick (row i takes parent row i modulo their number). Read in one
-    message before the INSERT, so that the INSERT is plain VALUES: a subquery per cell made wide
-    tables' INSERTs cost milliseconds to parse and plan (75 of them for 5 rows of 15 keys)."""
-    # Keys into the same parent columns (a code table that several columns reference) read once.
-    parents = list(dict.fromkeys((fk.parent, fk.parent_columns, fk.parent_types) for fk in table.foreign_keys))
+def _parent_keys(admin: psycopg.Connection, tables: list[tuple[Table, int]],
+                 timeout: str) -> dict[int, dict[catalog.ForeignKey, list[list[str]]]]:
+    """For each table (by oid) and `count`, the first `count` parent rows of each of its foreign
+    keys, in key order, as typed literals: the rows `_parent_key` would pick (row i takes parent
+    row i modulo their number). Read in one message before the INSERTs, so that they are plain
+    VALUES: a subquery per cell made wide tables' INSERTs cost milliseconds to parse and plan (75
+    of them for 5 rows of 15 keys)."""
+    # Keys into the same parent columns (a code table that several columns reference) read once,
+    # as many rows as the table that takes most (key order is total: the first rows are the same).
+    wanted: dict[tuple[str, tuple[str, ...], tuple[str, ...]], int] = {}
+    for table, count in tables:
+        for fk in table.foreign_keys:
+            key = (fk.parent, fk.parent_columns, fk.parent_types)
+            wanted[key] = max(wanted.get(key, 0), count)
     parts = []
-    for number, (parent, parent_columns, parent_types) in enumerate(parents):
+    for number, ((parent, parent_columns, parent_types), count) in enumerate(wanted.items()):
         columns = ", ".join(f"p.{column}" for column in parent_columns)
         # Cast to the column's own type, typmod included (pg_typeof drops it: a char(36) key cast
         # to `character` would be cut to one character).
@@ -156,11 +161,14 @@ def _parent_keys(admin: psycopg.Connection, table: Table, count: int,
                              for column, type_text in zip(parent_columns, parent_types, strict=True))
         parts.append(f"SELECT {number}, ARRAY(SELECT ARRAY[{literals}] FROM (SELECT {columns} FROM {parent} p"
                      f" ORDER BY {columns} LIMIT {count}) p)")
-    if not parts:
-        return {}
-    [rows] = result_rows(admin.execute(timeout + " UNION ALL ".join(parts)))
-    by_number = {number: [list(key) for key in keys] for number, keys in rows}
-    return {fk: by_number[parents.index((fk.parent, fk.parent_columns, fk.parent_types))] for fk in table.foreign_keys}
+    by_number: dict[int, list[list[str]]] = {}
+    if parts:
+        [rows] = result_rows(admin.execute(timeout + " UNION ALL ".join(parts)))
+        by_number = {number: [list(key) for key in keys] for number, keys in rows}
+    numbers = {parent: number for number, parent in enumerate(wanted)}
+    return {table.oid: {fk: by_number[numbers[fk.parent, fk.parent_columns, fk.parent_types]][:count]
+                        for fk in table.foreign_keys}
+            for table, count in tables}
 
 
 def _row_count(table: Table, types: dict[int, TypeInfo], rows: int) -> int:
@@ -182,6 +190,103 @@ def _insert(plan: _Plan, rows: list[str]) -> str:
     return f"INSERT INTO {plan.table.name} ({names}) VALUES {', '.join(rows)} ON CONFLICT DO NOTHING"
 
 
+def _fill_all(admin: psycopg.Connection, ordered: list[Table], types: dict[int, TypeInfo], rows: int,
+              statement_timeout: str) -> Iterator[tuple[Table, str | None]]:
+    """Fill the tables in `ordered`'s order; yields each with why it has no rows (or None). Runs of
+    tables none of which is a parent of another in the run are filled in two messages (_fill_batch);
+    a table that references itself, or has no value to give, the one-by-one way (_fill_table)."""
+    timeout = f"SET LOCAL statement_timeout = {quote_literal(statement_timeout)}; "
+    batch: list[tuple[_Plan, int]] = []
+    in_batch: set[int] = set()
+    for table in ordered:
+        plan = _plan(table, types)
+        batched = isinstance(plan, _Plan) and bool(plan.columns) and not table.references_itself
+        if batch and (not batched or len(batch) == BATCH_TABLES
+                      or any(fk.parent_oid in in_batch for fk in table.foreign_keys)):
+            yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
+            batch, in_batch = [], set()
+        if isinstance(plan, _Plan) and batched:
+            batch.append((plan, _row_count(table, types, rows)))
+            in_batch.add(table.oid)
+            if table.fires_on_insert:  # what its triggers write, the next tables' parent keys read
+                yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
+                batch, in_batch = [], set()
+        else:
+            yield table, _fill_table(admin, table, types, rows, timeout)
+    if batch:
+        yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
+
+
+# Tables filled in one message at most.
+BATCH_TABLES = 100
+# The custom setting the batch's DO block leaves the number of the first table that failed in.
+_FAILED = "migration_check.fill_failed"
+
+
+def _fill_batch(admin: psycopg.Connection, batch: list[tuple[_Plan, int]], types: dict[int, TypeInfo], rows: int,
+                statement_timeout: str, timeout: str) -> Iterator[tuple[Table, str | None]]:
+    """Fill tables none of which references another of `batch` in two messages, instead of two per
+    table (their round trips were half of filling a rebuilt schema of hundreds of tables): every
+    parent key they take, then their INSERTs in a DO block, each in its own exception block, in
+    order, stopping at the first that fails. That table is filled row by row, as alone, before the
+    INSERTs after it, so that the rows are what the table-by-table way gives."""
+    if len(batch) == 1:  # a plain INSERT costs the server less than a DO block
+        [(plan, _)] = batch
+        yield plan.table, _fill_table(admin, plan.table, types, rows, timeout)
+        return
+    keys: dict[int, dict[catalog.ForeignKey, list[list[str]]]] | None
+    try:
+        keys = _parent_keys(admin, [(plan.table, count) for plan, count in batch], timeout)
+    except psycopg.Error:  # (a parent the session may not read: the one-by-one way says why)
+        keys = None
+    planned = [] if keys is None else [(replace(plan, parent_keys=keys[plan.table.oid]), count) for plan, count in batch]
+    inserts = [_insert(plan, [plan.row(i) for i in range(count)]) for plan, count in planned]
+    start = 0
+    while keys is not None and start < len(batch):
+        try:
+            failed = _insert_until_failure(admin, inserts[start:], statement_timeout)
+        except psycopg.Error:
+            break  # the whole message undone (a deferred constraint, the time limit, no PL/pgSQL)
+        done = planned[start:] if failed is None else planned[start:start + failed]
+        yield from ((plan.table, None) for plan, _ in done)
+        if failed is None:
+            return
+        plan, count = planned[start + failed]
+        yield plan.table, _row_by_row(admin, plan, count, timeout)
+        start += failed + 1
+    for plan, _ in batch[start:]:
+        yield plan.table, _fill_table(admin, plan.table, types, rows, timeout)
+
+
+def _insert_until_failure(admin: psycopg.Connection, inserts: list[str], statement_timeout: str) -> int | None:
+    """Run the INSERTs in order in one message; the index of the first that failed (its changes
+    undone, none after it run), or None. The message's time limit is the sum of theirs."""
+    tag = "$fill$"
+    while any(tag in insert for insert in inserts):  # a generated or catalog text could hold it
+        tag = f"$fill{len(tag)}$"
+    blocks = "".join(f" BEGIN {insert}; EXCEPTION WHEN OTHERS THEN"
+                     f" PERFORM set_config('{_FAILED}', '{number}', true); EXIT tables; END;"
+                     for number, insert in enumerate(inserts))
+    limit = _milliseconds(statement_timeout)
+    limit_text = quote_literal(statement_timeout if limit is None else str(min(limit * len(inserts), MAX_TIMEOUT)))
+    [[(failed,)]] = result_rows(admin.execute(
+        f"SET LOCAL statement_timeout = {limit_text}; DO {tag} BEGIN PERFORM set_config('{_FAILED}', '', true);"
+        f" <<tables>> BEGIN{blocks} END tables; END {tag}; SELECT current_setting('{_FAILED}')"))
+    return int(failed) if failed else None
+
+
+# statement_timeout's largest value (an int of milliseconds).
+MAX_TIMEOUT = 2**31 - 1
+_UNITS = {"ms": 1, "s": 1000, "min": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _milliseconds(duration: str) -> int | None:
+    """A duration as the settings give it (`90s`, `10min`, a number of milliseconds) in milliseconds."""
+    number = duration.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = duration[len(number):] or "ms"
+    return int(number) * _UNITS[unit] if number.isdigit() and unit in _UNITS else None
+
+
 def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeInfo], rows: int,
                 timeout: str) -> str | None:
     """Insert the table's rows; returns why it has none, or None. Each INSERT is one message with
@@ -194,7 +299,7 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
     # A self-reference needs the rows before it: one statement per row then.
     if plan.columns and not table.references_itself:
         try:
-            plan = replace(plan, parent_keys=_parent_keys(admin, table, count, timeout))
+            plan = replace(plan, parent_keys=_parent_keys(admin, [(table, count)], timeout)[table.oid])
         except psycopg.Error:
             pass  # (a parent the session may not read: each cell's subquery says why)
         try:
@@ -202,6 +307,12 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
             return None
         except psycopg.Error:
             pass  # a constraint the generator cannot see: row by row
+    return _row_by_row(admin, plan, count, timeout)
+
+
+def _row_by_row(admin: psycopg.Connection, plan: _Plan, count: int, timeout: str) -> str | None:
+    """Each row alone, as generated and then in each variant until one goes in; why the table has
+    no rows, or None."""
     problem = None
     for i in range(count):
         for variant in _VARIANTS:
@@ -211,6 +322,7 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
             except psycopg.Error as error:
                 if problem is None or not variant.get("versions"):  # the reason for the rows as generated
                     problem = error
+    table = plan.table
     if _has_rows(admin, table):
         return None
     if problem is None:
