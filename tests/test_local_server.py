@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -36,6 +37,49 @@ def leftovers(tempdir: Path) -> list[Path]:
 def postgres_processes_in(path: Path) -> list[str]:
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if str(path) in line and "postgres" in line]
+
+
+def test_the_cluster_goes_to_memory_where_there_is_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    from migration_check.servers import run_directory
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    if run_directory.in_memory_parent(None) is None:
+        pytest.skip(f"no tmpfs at {run_directory.RAM_DIRECTORY} with {run_directory.RAM_NEEDED} bytes to spare here")
+    ram = Path(run_directory.RAM_DIRECTORY)
+    with LocalProvider() as database, psycopg.connect(database.admin_conninfo) as conn:
+        [data] = conn.execute("show data_directory").fetchone()  # type: ignore[misc]
+        assert Path(data).parent.parent == ram
+        assert conn.execute("show max_wal_size").fetchone() == ("256MB",)  # the WAL is memory too
+        assert database.description.endswith(f"; its files in memory ({ram})")
+    assert not Path(data).exists()
+    assert postgres_processes_in(Path(data).parent) == []
+
+
+def test_a_chosen_temp_dir_a_small_tmpfs_or_little_memory_keep_the_cluster_on_disk(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from migration_check.servers import run_directory
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    monkeypatch.setattr(run_directory, "_is_tmpfs", lambda mount_point: True)
+    monkeypatch.setattr(run_directory, "_memory_available", lambda: 2 * run_directory.RAM_NEEDED)
+    monkeypatch.setattr(run_directory.os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 0, 0, 2**40, 0, 0, 0, 0, 255)))
+    assert run_directory.in_memory_parent(None) == run_directory.RAM_DIRECTORY
+    monkeypatch.setenv("TMPDIR", "/var/tmp")  # the user's choice
+    assert run_directory.in_memory_parent(None) is None
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(tempfile, "tempdir", "/var/tmp")  # Python's own setting
+    assert run_directory.in_memory_parent(None) is None
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    monkeypatch.setattr(run_directory.os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 0, 0, 16384, 0, 0, 0, 0, 255)))
+    assert run_directory.in_memory_parent(None) is None  # a container's 64 MB /dev/shm
+    monkeypatch.setattr(run_directory.os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 0, 0, 2**40, 0, 0, 0, 0, 255)))
+    monkeypatch.setattr(run_directory, "_memory_available", lambda: run_directory.RAM_NEEDED // 2)
+    assert run_directory.in_memory_parent(None) is None  # a machine short of memory
+    monkeypatch.setattr(run_directory, "_is_tmpfs", lambda mount_point: False)
+    monkeypatch.setattr(run_directory, "_memory_available", lambda: 2 * run_directory.RAM_NEEDED)
+    assert run_directory.in_memory_parent(None) is None  # /dev/shm on a disk
 
 
 def test_newest_binaries_are_found() -> None:
@@ -96,7 +140,6 @@ def test_a_presets_extensions_are_wanted_too(tmp_path: Path) -> None:
 @pytest.fixture
 def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temp dir the server's unprivileged user can reach, used as the process's temp dir."""
-    import tempfile
     shared = Path(tempfile.mkdtemp(prefix="mc-test-", dir="/tmp"))
     shared.chmod(0o755)
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
@@ -182,7 +225,6 @@ def test_unprivileged_user_is_not_needed_when_not_root() -> None:
 
 
 def test_private_temp_dir_falls_back_to_a_shared_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tempfile
     private = tmp_path / "private"
     private.mkdir(mode=0o700)
     monkeypatch.setattr(tempfile, "tempdir", str(private))
@@ -282,7 +324,6 @@ def test_directories_without_the_tools_marker_are_never_reaped(shared_tmp: Path)
 
 
 def test_a_long_temp_dir_does_not_break_the_servers_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import tempfile
     long = Path("/tmp") / ("a-long-temp-dir-" + "x" * 70)
     long.mkdir(exist_ok=True)
     long.chmod(0o755)
@@ -318,6 +359,42 @@ def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
         assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
         assert "No space left on device" in result.stdout
         assert report.exists()
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+        small.rmdir()
+
+
+def test_a_disk_that_fills_up_mid_run_is_the_servers_problem_not_a_finding(tmp_path: Path) -> None:
+    # The cluster in a file system with room for the server and little more (a tmpfs in RAM that
+    # something else fills, a small disk): the migration that hits the limit is not at fault.
+    small = Path("/tmp") / f"mc-full-{os.getpid()}"
+    small.mkdir(exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m,mode=1777", "tmpfs", str(small)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        small.rmdir()
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        project = write_files(tmp_path / "proj", {
+            "20250101000000_a.sql": "create table a (id int);\n",
+            "20250101000000_a_rollback.sql": "drop table a;\n",
+            "20250102000000_big.sql": "create table big as select repeat('x', 2000) as filler from generate_series(1, 100000);\n",
+            "20250102000000_big_rollback.sql": "drop table big;\n",
+            "20250103000000_c.sql": "create table c (id int);\n",
+            "20250103000000_c_rollback.sql": "drop table c;\n",
+        })
+        report = tmp_path / "report.xml"
+        result = subprocess.run([sys.executable, "-m", "migration_check", "check", str(project), "--junit-xml", str(report)],
+                                capture_output=True, text=True, env={**os.environ, "TMPDIR": str(small)}, check=False)
+        output = result.stdout + result.stderr
+        assert result.returncode == 2, output
+        assert "Traceback" not in output
+        assert "error: 20250102000000_big.sql:1: the server ran out of disk space (53100)" in output, output
+        assert "No space left on device" in output  # what the server says
+        cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
+        failed = [name for name, case in cases.items() if case.find("failure") is not None]
+        assert failed == []  # no migration fails for it
+        assert leftovers(small) == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
         small.rmdir()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from migration_check.servers.local import OWNER_FILE, TEMP_PREFIX
+from migration_check.servers.run_directory import RAM_DIRECTORY
 
 MIGRATIONS = {
     "migrations/20250901090000_create_users.sql":
@@ -62,7 +63,7 @@ def leftovers() -> set[str]:
     """Server directories whose owning process is gone: what a run left behind (another run's
     directories, while it is alive, are not)."""
     found = set()
-    for folder in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+    for folder in [*Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"), *Path(RAM_DIRECTORY).glob(TEMP_PREFIX + "*")]:
         owner = folder / OWNER_FILE
         try:
             os.kill(int(owner.read_text()), 0)

@@ -22,7 +22,7 @@ from psycopg.abc import Query
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
-from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
+from migration_check.sql.dialects import DISK_FULL, INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
@@ -68,6 +68,10 @@ class ScriptFailed(Exception):
         generated tenant's name)."""
         in_code = PROCEDURAL_CONTEXT in (self.context or "")
         return self.sqlstate is not None and (self.sqlstate[:2] in ("22", "23") or self.sqlstate == "P0001" or in_code)
+
+    def out_of_disk(self) -> bool:
+        """The server's file system is full: its room, not the migration's fault."""
+        return self.sqlstate == DISK_FULL
 
     def location(self, relative: str) -> str:
         parts = [relative]

@@ -22,6 +22,7 @@ import psycopg
 
 from migration_check.data.watch import named_tables
 from migration_check.discovery import layout_named
+from migration_check.errors import InfrastructureError
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
@@ -383,6 +384,9 @@ class Replay(Rebuilds):
         try:
             execute_script(self.conn, script, before_commit=hook)
         except ScriptFailed as failure:
+            if failure.out_of_disk():  # the server's room, not the migration's fault: no verdict to give
+                raise InfrastructureError(f"{failure.location(self.project.relative(failure.path) or str(failure.path))}: the"
+                                          " server ran out of disk space (53100): give it more room (TMPDIR)") from None
             if self.conn.closed:  # the script ended its own session: a new one for what follows
                 cause = self._server_problem()
                 if cause:

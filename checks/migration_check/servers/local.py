@@ -35,14 +35,12 @@ from migration_check.servers.base import (
     process_alive,
 )
 from migration_check.servers.binaries import Binaries, find_binaries
+from migration_check.servers.run_directory import RAM_DIRECTORY, RAM_SETTINGS, in_ram, temp_parent, traversable_by
 
 TEMP_PREFIX = "migration-check-"
 INITDB_ARGUMENTS = ["-U", ADMIN_ROLE, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
 OWNER_FILE = "owner.pid"  # the tool's marker: only directories holding it are ever reaped
 SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from here
-# A unix socket's path has room for 107 bytes: the parent, "/migration-check-xxxxxxxx", and
-# "/sockets/.s.PGSQL.65535" must fit.
-MAX_PARENT_LENGTH = 107 - len("/migration-check-xxxxxxxx") - len("/sockets/.s.PGSQL.65535")
 DATABASE = "migration_check"
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
@@ -81,7 +79,8 @@ class LocalProvider(Provider):
         parent = temp_parent(user)
         self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
         (self._tempdir / OWNER_FILE).write_text(str(os.getpid()))
-        remove_stale_runs(self._tempdir.parent)
+        for parent_of_runs in {self._tempdir.parent, Path(tempfile.gettempdir()), Path(RAM_DIRECTORY)}:
+            remove_stale_runs(parent_of_runs)  # runs killed before, wherever they ran
         data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
         sockets.mkdir()
         account = pwd.getpwnam(user) if user else None
@@ -92,12 +91,14 @@ class LocalProvider(Provider):
         description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir}{why})"
         cached = cluster_cache.entry(binaries.bindir, binaries.version_text, INITDB_ARGUMENTS,
                                      account.pw_uid if account else None)
-        if user and not _traversable_by(binaries.bindir, pwd.getpwnam(user)):
+        if user and not traversable_by(binaries.bindir, pwd.getpwnam(user)):
             binaries = _copy_installation(binaries, self._tempdir)
         unconfined = sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
         self._sandboxed = unconfined is None
         description += "; sandboxed: no network, no environment, no files but its own" if self._sandboxed else (
             f"; not sandboxed ({unconfined}): migrations can reach what the OS user {user or 'running it'} can")
+        if in_ram(self._tempdir):
+            description += f"; its files in memory ({self._tempdir.parent})"
         if cached is None or not cluster_cache.restore(cached, data, account.pw_uid if account else None,
                                                        account.pw_gid if account else None):
             self._initdb(binaries, data, user)
@@ -145,7 +146,8 @@ class LocalProvider(Provider):
     def _run_postgres(
         self, binaries: Binaries, data: Path, sockets: Path, log: Path, port: int, user: str | None
     ) -> subprocess.Popen[bytes]:
-        settings = {**SERVER_SETTINGS, "port": str(port), "unix_socket_directories": str(sockets)}
+        in_memory = RAM_SETTINGS if self._tempdir is not None and in_ram(self._tempdir) else {}
+        settings = {**SERVER_SETTINGS, **in_memory, "port": str(port), "unix_socket_directories": str(sockets)}
         command = [binaries.program("postgres"), "-D", str(data)]
         for key, value in settings.items():
             command += ["-c", f"{key}={value}"]
@@ -205,36 +207,6 @@ def unprivileged_user() -> str | None:
         except KeyError:
             continue
     raise InfrastructureError("running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as")
-
-
-def temp_parent(user: str | None) -> str | None:
-    """Where the cluster's temp dir goes: the usual temp dir, unless the server's unprivileged user
-    cannot reach it (root's private TMPDIR) or its path is too long for the server's unix socket
-    (107 bytes in all), then the system's shared /tmp."""
-    default = tempfile.gettempdir()
-    short_enough = len(default) <= MAX_PARENT_LENGTH
-    if short_enough and (not user or _traversable_by(Path(default), pwd.getpwnam(user))):
-        return None
-    for shared in ("/tmp", "/var/tmp"):
-        if not user or _traversable_by(Path(shared), pwd.getpwnam(user)):
-            return shared
-    raise InfrastructureError(
-        f"the temp dir {default} is not reachable by the user {user} that PostgreSQL runs as; set TMPDIR"
-    )
-
-
-def _traversable_by(path: Path, account: pwd.struct_passwd) -> bool:
-    for directory in [path.resolve(), *path.resolve().parents]:
-        mode = directory.stat()
-        if mode.st_uid == account.pw_uid:
-            bit = 0o100
-        elif mode.st_gid == account.pw_gid:
-            bit = 0o010
-        else:
-            bit = 0o001
-        if not mode.st_mode & bit:
-            return False
-    return True
 
 
 def _copy_installation(binaries: Binaries, tempdir: Path) -> Binaries:
