@@ -8,6 +8,10 @@ version, the initdb arguments and the user the server runs as. It is used only w
 belongs to the user running the tool and nobody else may write there (a cluster planted by someone
 else would run their configuration). An entry is written to a temporary name and renamed into
 place, so two runs that fill it at once never see half a cluster.
+
+Each entry (about 40 MB) says which binaries it is for (`<key>.source`, touched at each use): an
+entry whose binaries are gone (a virtualenv removed, a wheel upgraded) or unused for UNUSED_DAYS is
+removed by the next run, so the cache holds what is in use, not every installation ever seen.
 """
 
 from __future__ import annotations
@@ -18,10 +22,13 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 # Bump when what a cached cluster holds changes (initdb arguments, the roles prepared later are not in it).
 FORMAT = "1"
+UNUSED_DAYS = 30
+SOURCE = ".source"  # beside each entry: the binaries' directory it was made with
 
 
 def cache_root() -> Path | None:
@@ -44,14 +51,24 @@ def entry(bindir: Path, version: str, arguments: list[str], uid: int | None) -> 
         clusters.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
         return None
-    return clusters / key if _private(clusters) else None
+    if not _private(clusters):
+        return None
+    _remove_unused(clusters)
+    return clusters / key
 
 
 def restore(cached: Path, data: Path, uid: int | None, gid: int | None) -> bool:
-    """Copy the cached cluster to `data` (owned by uid:gid); False when there is none."""
+    """Copy the cached cluster to `data` (owned by uid:gid); False when there is none (or it went
+    while being copied: another run removed it)."""
     if not (cached / "PG_VERSION").is_file():
         return False
-    shutil.copytree(cached, data, symlinks=True)
+    try:
+        shutil.copytree(cached, data, symlinks=True)
+    except (OSError, shutil.Error):
+        shutil.rmtree(data, ignore_errors=True)
+        return False
+    with contextlib.suppress(OSError):
+        _source(cached).touch()  # used now
     if uid is not None and gid is not None:
         for folder, directories, files in os.walk(data):
             for name in (folder, *(os.path.join(folder, item) for item in (*directories, *files))):
@@ -60,15 +77,54 @@ def restore(cached: Path, data: Path, uid: int | None, gid: int | None) -> bool:
     return True
 
 
-def store(data: Path, cached: Path) -> None:
-    """Keep a copy of a cluster initdb just made (best effort: a failure only costs the next run time)."""
+def store(data: Path, cached: Path, bindir: Path) -> None:
+    """Keep a copy of a cluster initdb just made with `bindir`'s binaries (best effort: a failure
+    only costs the next run time)."""
     with contextlib.suppress(OSError):
+        _source(cached).write_text(str(bindir.resolve()))
         temporary = Path(tempfile.mkdtemp(prefix=f".{cached.name}.", dir=cached.parent))
         try:
             shutil.copytree(data, temporary / "data", symlinks=True)
             os.rename(temporary / "data", cached)  # atomic; fails harmlessly if another run got there first
         finally:
             shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _source(cached: Path) -> Path:
+    return cached.with_name(cached.name + SOURCE)
+
+
+def _remove_unused(clusters: Path) -> None:
+    """Remove the entries whose binaries are gone, those unused for UNUSED_DAYS, and those that do
+    not say what they are for (made before entries did); and what a killed run left half-written."""
+    oldest = time.time() - UNUSED_DAYS * 86400
+    for path in clusters.iterdir():
+        try:
+            if path.name.startswith("."):  # a store's temporary directory: a day is more than any store takes
+                gone = path.is_dir() and path.stat().st_mtime < time.time() - 86400
+            elif path.name.endswith(SOURCE):
+                gone = not path.with_name(path.name[:-len(SOURCE)]).exists() and path.stat().st_mtime < time.time() - 3600
+            else:
+                source = _source(path)
+                gone = (not source.is_file() or source.stat().st_mtime < oldest
+                        or not Path(source.read_text()).is_dir())
+                if gone:
+                    _remove(source)
+        except OSError:
+            continue
+        if gone:
+            _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Out of the way at once (a rename), then deleted: a run that looks for it meanwhile finds none."""
+    with contextlib.suppress(OSError):
+        if path.is_dir():
+            hidden = path.with_name(f".removed.{path.name}.{os.getpid()}")
+            os.rename(path, hidden)
+            shutil.rmtree(hidden, ignore_errors=True)
+        else:
+            path.unlink()
 
 
 def _private(folder: Path) -> bool:

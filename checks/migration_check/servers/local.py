@@ -89,7 +89,8 @@ class LocalProvider(Provider):
                 os.chown(path, account.pw_uid, account.pw_gid)
         why = f", {binaries.note}" if binaries.note else ""
         description = f"local PostgreSQL {binaries.version_text} ({binaries.bindir}{why})"
-        cached = cluster_cache.entry(binaries.bindir, binaries.version_text, INITDB_ARGUMENTS,
+        installed = binaries.bindir  # (the cache's key and source, not a private copy's)
+        cached = cluster_cache.entry(installed, binaries.version_text, INITDB_ARGUMENTS,
                                      account.pw_uid if account else None)
         if user and not traversable_by(binaries.bindir, pwd.getpwnam(user)):
             binaries = _copy_installation(binaries, self._tempdir)
@@ -103,7 +104,7 @@ class LocalProvider(Provider):
                                                        account.pw_gid if account else None):
             self._initdb(binaries, data, user)
             if cached is not None:
-                cluster_cache.store(data, cached)
+                cluster_cache.store(data, cached, installed)
         port = free_port()
         self._process = self._run_postgres(binaries, data, sockets, log, port, user)
         # The bootstrap superuser is the tool's own role: `postgres` is then an ordinary superuser
