@@ -22,6 +22,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from pathlib import Path
 FORMAT = "1"
 UNUSED_DAYS = 30
 SOURCE = ".source"  # beside each entry: the binaries' directory it was made with
+REMOVED = ".removed."  # an entry on its way out
 
 
 def cache_root() -> Path | None:
@@ -96,11 +98,16 @@ def _source(cached: Path) -> Path:
 
 def _remove_unused(clusters: Path) -> None:
     """Remove the entries whose binaries are gone, those unused for UNUSED_DAYS, and those that do
-    not say what they are for (made before entries did); and what a killed run left half-written."""
+    not say what they are for (made before entries did); and what a killed run left half-written.
+    Each goes out of the way at once (a rename); the files are deleted by a thread of their own,
+    while the server starts (a cache of a hundred entries took 9 s to delete)."""
     oldest = time.time() - UNUSED_DAYS * 86400
+    removed: list[Path] = []
     for path in clusters.iterdir():
         try:
-            if path.name.startswith("."):  # a store's temporary directory: a day is more than any store takes
+            if path.name.startswith(REMOVED):  # renamed by a run that ended before it deleted them
+                gone = True
+            elif path.name.startswith("."):  # a store's temporary directory: a day is more than any store takes
                 gone = path.is_dir() and path.stat().st_mtime < time.time() - 86400
             elif path.name.endswith(SOURCE):
                 gone = not path.with_name(path.name[:-len(SOURCE)]).exists() and path.stat().st_mtime < time.time() - 3600
@@ -109,22 +116,32 @@ def _remove_unused(clusters: Path) -> None:
                 gone = (not source.is_file() or source.stat().st_mtime < oldest
                         or not Path(source.read_text()).is_dir())
                 if gone:
-                    _remove(source)
+                    removed.append(source)
         except OSError:
             continue
         if gone:
-            _remove(path)
+            removed.append(path)
+    hidden = [_out_of_the_way(path) for path in removed]
+    threading.Thread(target=_delete, args=([path for path in hidden if path is not None],), daemon=True).start()
 
 
-def _remove(path: Path) -> None:
-    """Out of the way at once (a rename), then deleted: a run that looks for it meanwhile finds none."""
-    with contextlib.suppress(OSError):
-        if path.is_dir():
-            hidden = path.with_name(f".removed.{path.name}.{os.getpid()}")
-            os.rename(path, hidden)
-            shutil.rmtree(hidden, ignore_errors=True)
-        else:
-            path.unlink()
+def _out_of_the_way(path: Path) -> Path | None:
+    """`path` renamed to a name no run looks for (a run that looks for it meanwhile finds none)."""
+    hidden = path if path.name.startswith(REMOVED) else path.with_name(f"{REMOVED}{path.name}.{os.getpid()}")
+    try:
+        os.rename(path, hidden)
+    except OSError:
+        return None
+    return hidden
+
+
+def _delete(paths: list[Path]) -> None:
+    for path in paths:
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
 
 
 def _private(folder: Path) -> bool:
