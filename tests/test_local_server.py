@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -344,15 +346,25 @@ def test_the_servers_first_fatal_line_is_the_reported_cause(tmp_path: Path) -> N
     assert _last_line(log) == "FATAL:  could not create lock file: No space left on device"
 
 
-def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def small_file_system(size: str) -> Iterator[Path]:
+    """A tmpfs of `size` under /tmp for the test's server, unmounted after (skips where mounting is not allowed)."""
     small = Path("/tmp") / f"mc-small-{os.getpid()}"
     small.mkdir(exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m,mode=1777", "tmpfs", str(small)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=1777", "tmpfs", str(small)],
                              capture_output=True, check=False)
     if mounted.returncode != 0:
         small.rmdir()
         pytest.skip("cannot mount a small file system here (needs root)")
     try:
+        yield small
+    finally:
+        subprocess.run(["umount", str(small)], check=False)
+        small.rmdir()
+
+
+def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
+    with small_file_system("12m") as small:
         project = write_files(tmp_path / "proj", {"20250101000000_a.sql": "select 1;\n", "20250101000000_a_rollback.sql": "select 1;\n"})
         report = tmp_path / "report.xml"
         result = subprocess.run([sys.executable, "-m", "migration_check", "check", str(project), "--junit-xml", str(report)],
@@ -360,9 +372,6 @@ def test_a_full_disk_is_named_as_the_cause(tmp_path: Path) -> None:
         assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
         assert "No space left on device" in result.stdout
         assert report.exists()
-    finally:
-        subprocess.run(["umount", str(small)], check=False)
-        small.rmdir()
 
 
 def test_the_cache_keeps_the_clusters_in_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -409,14 +418,7 @@ def test_the_cache_keeps_the_clusters_in_use(tmp_path: Path, monkeypatch: pytest
 def test_a_disk_that_fills_up_mid_run_is_the_servers_problem_not_a_finding(tmp_path: Path) -> None:
     # The cluster in a file system with room for the server and little more (a tmpfs in RAM that
     # something else fills, a small disk): the migration that hits the limit is not at fault.
-    small = Path("/tmp") / f"mc-full-{os.getpid()}"
-    small.mkdir(exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96m,mode=1777", "tmpfs", str(small)],
-                             capture_output=True, check=False)
-    if mounted.returncode != 0:
-        small.rmdir()
-        pytest.skip("cannot mount a small file system here (needs root)")
-    try:
+    with small_file_system("96m") as small:
         project = write_files(tmp_path / "proj", {
             "20250101000000_a.sql": "create table a (id int);\n",
             "20250101000000_a_rollback.sql": "drop table a;\n",
@@ -437,9 +439,6 @@ def test_a_disk_that_fills_up_mid_run_is_the_servers_problem_not_a_finding(tmp_p
         failed = [name for name, case in cases.items() if case.find("failure") is not None]
         assert failed == []  # no migration fails for it
         assert leftovers(small) == []
-    finally:
-        subprocess.run(["umount", str(small)], check=False)
-        small.rmdir()
 
 
 def test_a_cached_cluster_starts_the_next_server_without_initdb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
