@@ -192,29 +192,15 @@ def _insert(plan: _Plan, rows: list[str]) -> str:
 
 def _fill_all(admin: psycopg.Connection, ordered: list[Table], types: dict[int, TypeInfo], rows: int,
               statement_timeout: str) -> Iterator[tuple[Table, str | None]]:
-    """Fill the tables in `ordered`'s order; yields each with why it has no rows (or None). Runs of
-    tables none of which is a parent of another in the run are filled in two messages (_fill_batch);
-    a table that references itself, or has no value to give, the one-by-one way (_fill_table)."""
-    timeout = f"SET LOCAL statement_timeout = {quote_literal(statement_timeout)}; "
-    batch: list[tuple[_Plan, int]] = []
-    in_batch: set[int] = set()
-    for table in ordered:
-        plan = _plan(table, types)
-        batched = isinstance(plan, _Plan) and bool(plan.columns) and not table.references_itself
-        if batch and (not batched or len(batch) == BATCH_TABLES
-                      or any(fk.parent_oid in in_batch for fk in table.foreign_keys)):
-            yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
-            batch, in_batch = [], set()
-        if isinstance(plan, _Plan) and batched:
-            batch.append((plan, _row_count(table, types, rows)))
-            in_batch.add(table.oid)
-            if table.fires_on_insert:  # what its triggers write, the next tables' parent keys read
-                yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
-                batch, in_batch = [], set()
+    """Fill the tables in `ordered`'s order; yields each with why it has no rows (or None). Each run
+    of tables that can be filled together (_runs) goes in two messages (_fill_batch); a table alone
+    the one-by-one way (_fill_table: a plain INSERT costs the server less than a DO block)."""
+    for run in _runs(ordered, types, rows):
+        if isinstance(run, Table) or len(run) == 1:
+            table = run if isinstance(run, Table) else run[0][0].table
+            yield table, _fill_table(admin, table, types, rows, _local_timeout(statement_timeout))
         else:
-            yield table, _fill_table(admin, table, types, rows, timeout)
-    if batch:
-        yield from _fill_batch(admin, batch, types, rows, statement_timeout, timeout)
+            yield from _fill_batch(admin, run, types, rows, statement_timeout)
 
 
 # Tables filled in one message at most.
@@ -223,37 +209,65 @@ BATCH_TABLES = 100
 _FAILED = "migration_check.fill_failed"
 
 
+def _runs(ordered: list[Table], types: dict[int, TypeInfo], rows: int) -> Iterator[Table | list[tuple[_Plan, int]]]:
+    """The tables in order, as runs that can be filled together (each table's plan and row count):
+    none a parent of another in the run, none after a table whose INSERT fires a trigger or rule
+    (what it writes is in the next tables' parent keys), at most BATCH_TABLES; a table that
+    references itself, or has no value to give, alone."""
+    run: list[tuple[_Plan, int]] = []
+    for table in ordered:
+        plan = _plan(table, types)
+        if not isinstance(plan, _Plan) or not plan.columns or table.references_itself:
+            if run:
+                yield run
+                run = []
+            yield table
+            continue
+        if len(run) == BATCH_TABLES or any(fk.parent_oid == other.table.oid for fk in table.foreign_keys
+                                           for other, _ in run):
+            yield run
+            run = []
+        run.append((plan, _row_count(table, types, rows)))
+        if table.fires_on_insert:
+            yield run
+            run = []
+    if run:
+        yield run
+
+
+def _local_timeout(statement_timeout: str) -> str:
+    return f"SET LOCAL statement_timeout = {quote_literal(statement_timeout)}; "
+
+
 def _fill_batch(admin: psycopg.Connection, batch: list[tuple[_Plan, int]], types: dict[int, TypeInfo], rows: int,
-                statement_timeout: str, timeout: str) -> Iterator[tuple[Table, str | None]]:
+                statement_timeout: str) -> Iterator[tuple[Table, str | None]]:
     """Fill tables none of which references another of `batch` in two messages, instead of two per
     table (their round trips were half of filling a rebuilt schema of hundreds of tables): every
     parent key they take, then their INSERTs in a DO block, each in its own exception block, in
     order, stopping at the first that fails. That table is filled row by row, as alone, before the
-    INSERTs after it, so that the rows are what the table-by-table way gives."""
-    if len(batch) == 1:  # a plain INSERT costs the server less than a DO block
-        [(plan, _)] = batch
-        yield plan.table, _fill_table(admin, plan.table, types, rows, timeout)
-        return
-    keys: dict[int, dict[catalog.ForeignKey, list[list[str]]]] | None
+    INSERTs after it, so that the rows are what the table-by-table way gives. Where the keys cannot
+    be read, or a whole block fails, the tables not filled yet go the table-by-table way."""
+    timeout = _local_timeout(statement_timeout)
+    start = 0
     try:
         keys = _parent_keys(admin, [(plan.table, count) for plan, count in batch], timeout)
     except psycopg.Error:  # (a parent the session may not read: the one-by-one way says why)
         keys = None
-    planned = [] if keys is None else [(replace(plan, parent_keys=keys[plan.table.oid]), count) for plan, count in batch]
-    inserts = [_insert(plan, [plan.row(i) for i in range(count)]) for plan, count in planned]
-    start = 0
-    while keys is not None and start < len(batch):
-        try:
-            failed = _insert_until_failure(admin, inserts[start:], statement_timeout)
-        except psycopg.Error:
-            break  # the whole message undone (a deferred constraint, the time limit, no PL/pgSQL)
-        done = planned[start:] if failed is None else planned[start:start + failed]
-        yield from ((plan.table, None) for plan, _ in done)
-        if failed is None:
-            return
-        plan, count = planned[start + failed]
-        yield plan.table, _row_by_row(admin, plan, count, timeout)
-        start += failed + 1
+    if keys is not None:
+        planned = [(replace(plan, parent_keys=keys[plan.table.oid]), count) for plan, count in batch]
+        inserts = [_insert(plan, [plan.row(i) for i in range(count)]) for plan, count in planned]
+        while start < len(planned):
+            try:
+                failed = _insert_until_failure(admin, inserts[start:], statement_timeout)
+            except psycopg.Error:
+                break  # the whole message undone (a deferred constraint, the time limit, no PL/pgSQL)
+            done = planned[start:] if failed is None else planned[start:start + failed]
+            yield from ((plan.table, None) for plan, _ in done)
+            if failed is None:
+                return
+            plan, count = planned[start + failed]
+            yield plan.table, _row_by_row(admin, plan, count, timeout)
+            start += failed + 1
     for plan, _ in batch[start:]:
         yield plan.table, _fill_table(admin, plan.table, types, rows, timeout)
 
