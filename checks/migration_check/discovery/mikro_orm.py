@@ -142,5 +142,3 @@ def _down_skip_reason(found: MigrationClass, replayed: bool, read: bool) -> str 
     if not replayed or read:
         return None
     return found.down.why_not_sql(CODE, "down") if found.down is not None else NO_DOWN
-
-

@@ -153,9 +153,6 @@ def _migration(path: Path, found: MigrationClass, timestamp: int) -> Migration:
     )
 
 
-
-
-
 def js_parse_int(text: str) -> int:
     """JavaScript's `parseInt(text, 10)`: the digits it starts with (after blanks and a sign); 0
     where there are none (NaN, which TypeORM refuses like 0)."""

@@ -121,8 +121,9 @@ def _remove_unused(clusters: Path) -> None:
             continue
         if gone:
             removed.append(path)
-    hidden = [_out_of_the_way(path) for path in removed]
-    threading.Thread(target=_delete, args=([path for path in hidden if path is not None],), daemon=True).start()
+    hidden = [renamed for path in removed if (renamed := _out_of_the_way(path)) is not None]
+    if hidden:  # (no thread on a start that has nothing to delete)
+        threading.Thread(target=_delete, args=(hidden,), daemon=True).start()
 
 
 def _out_of_the_way(path: Path) -> Path | None:
