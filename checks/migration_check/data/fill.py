@@ -44,6 +44,11 @@ class RowFiller:
     seen_up_to: int = 0  # the largest table oid read so far
     built_in_types: dict[int, TypeInfo] = field(default_factory=dict)  # the same in every database
 
+    def forget(self) -> None:
+        """The rows are gone (removed in place): every table is filled again."""
+        self.filled.clear()
+        self.seen_up_to = 0
+
     def fill(self, admin: psycopg.Connection) -> list[str]:
         """Fill the tables not filled yet; returns their names."""
         if admin.info.dbname != self.database:  # a rebuilt database: every table is new

@@ -291,6 +291,13 @@ class Family:
         what `before_up` noted of the old database (its relations' storage) no longer applies. Not
         called with the rows filled: that would defeat the rebuild."""
 
+    def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
+        """A step failed on the generated rows: remove the rows this family made, in place, where
+        that gives the state a rebuild without them would (`scripts`: the setup and the ups the
+        rebuild would run); False, with nothing removed, where it does not (the database is rebuilt
+        instead). A family that makes no rows has none to remove."""
+        return True
+
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         """Inside the up's transaction, after its last statement and before the commit; for a script
         that runs statement by statement, after each statement that can run in a transaction

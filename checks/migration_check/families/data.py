@@ -24,12 +24,13 @@ import psycopg
 
 from migration_check.data.changes import Copy, RowChanges, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
+from migration_check.data.removal import only_generated_rows, remove_generated_rows
 from migration_check.data.seed import Seeds, seed_scripts
 from migration_check.data.stamped import stamped_columns, writer
 from migration_check.data.watch import named_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.comparison import MAX_LISTED_DIFFERENCES, MESSAGE_DIFFERENCES, listed
-from migration_check.model import CheckResult, Migration, Project, Severity, Status
+from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status
 from migration_check.presets.platform import supabase_preset_ran
 from migration_check.settings import Settings
 from migration_check.sql.confirmations import DATA_LOSS, confirmed
@@ -83,6 +84,16 @@ class Data(Family):
         self._changed_last = named_tables([migration.up, migration.down])[0]
         rows.copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
         self._undropped.update((copy.number, copy) for copy in rows.copies)
+
+    def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
+        # A seed's rows are the user's: a rebuild loads them again where they fit (data/seed.py).
+        if self.seeds or not only_generated_rows(scripts, context.runner_tables) \
+                or not remove_generated_rows(context.tool_session, context.runner_tables):
+            return False
+        if self._filler is not None:
+            self._filler.forget()
+        self._changed_last = None
+        return True
 
     def _drop(self, session: psycopg.Connection, copies: list[Copy]) -> None:
         dropping = [copy for copy in copies if copy.number in self._undropped]

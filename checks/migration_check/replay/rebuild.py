@@ -11,12 +11,14 @@ from pglast import ast
 
 from migration_check.discovery.bookkeeping import Bookkeeping, Statements
 from migration_check.errors import InfrastructureError
-from migration_check.families.base import StepRun
+from migration_check.families.base import Family, MigrationContext, StepRun
 from migration_check.model import CheckResult, Migration, Project, Script, Status
 from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction
 from migration_check.replay.restore import FreshDatabases, copies_are_safe
+from migration_check.schema.diff import Difference
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import LoggedSnapshotSession, SessionState, start_session
+from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import conninfo_of
 from migration_check.sql import SyntaxProblem, has_transaction_control, split_script, trees
 from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
@@ -48,6 +50,8 @@ class Rebuilds:
     _bookkeeping: Bookkeeping | None
     # The checkpoint's name and what a snapshot session knew of it (None: nothing).
     _checkpoint_schema: tuple[str | None, SessionState | None]
+    families: list[Family]
+    rows_removed: int  # the times the generated rows were removed in place instead of a rebuild
 
     def _recorded(self, migration: Migration) -> Statements:
         """What the runner writes to its history table after the migration's up."""
@@ -58,6 +62,24 @@ class Rebuilds:
 
     def _prepare_database(self, note_setup_objects: bool = False) -> None:
         raise NotImplementedError
+
+    def _differences(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
+        raise NotImplementedError
+
+    def _rows_removed_in_place(self, context: MigrationContext, ups: list[Migration]) -> bool:
+        """The state `ups` produce without the generated rows, made by removing them from this
+        database (data/removal.py) where the failed step left its schema as it found it; False: a
+        rebuild is needed."""
+        found = context.after_down or context.after_up or context.before  # what the failed step started from
+        # The setup and the ups a rebuild would run; for the up run again, the rollback too: it ran here.
+        scripts = [*self._setup, *(m.up for m in ups if m.up is not None),
+                   *([context.migration.down] if context.after_down is not None and context.migration.down else [])]
+        if not all(family.rows_removed_in_place(context, scripts) for family in self.families):
+            return False
+        if self._differences(found, self.snapshots.take()):
+            return False  # (rows removed all the same: the rebuild replaces the database)
+        self.rows_removed += 1
+        return True
 
     def _fresh_state(self, ups: list[Migration], after: str) -> None:
         """A fresh database with the setup and `ups` applied: a copy of the checkpoint and the ups

@@ -65,6 +65,7 @@ class Replay(Rebuilds):
         self.snapshots = start_session(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(self.admin)
+        self.rows_removed = 0
         self._copies_safe: bool | None = None  # whether rebuilds may start from a copy (restore.py)
         self._checkpoint_schema: tuple[str | None, SessionState | None] = (None, None)
         self._setup: list[Script] = []
@@ -349,7 +350,9 @@ class Replay(Rebuilds):
             return step
         relative = self.project.relative(failure.path) or str(failure.path)
         try:
-            self._fresh_state(ups, context.migration.id)
+            in_place = self._rows_removed_in_place(context, ups)
+            if not in_place:
+                self._fresh_state(ups, context.migration.id)
         except NoFreshState:
             return step
         context.conn, context.admin = self.conn, self.admin
@@ -357,7 +360,7 @@ class Replay(Rebuilds):
             for family in self.families:
                 family.up_again_on_fresh_state(context)
         context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
-        step = (again or run)()
+        step = (run if in_place else again or run)()  # (in place, the state is the one the step failed on)
         if step.failed:  # it fails without the rows too: a finding of its own, not the rows'
             context.notes[FAILED_WITH_ROWS] = ""
         return step
