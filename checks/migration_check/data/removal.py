@@ -36,17 +36,18 @@ from migration_check.sql.prepared import Prepared, literal, run
 
 # Statements whose rows a rebuild makes too, or whose effect the text does not show.
 _MAKES_ROWS = frozenset({
-    "InsertStmt", "CopyStmt", "MergeStmt", "CreateTableAsStmt", "RefreshMatViewStmt", "SelectStmt", "DoStmt",
+    "CopyStmt", "MergeStmt", "CreateTableAsStmt", "RefreshMatViewStmt", "SelectStmt", "DoStmt",
     "CallStmt", "ExecuteStmt", "AlterSeqStmt", "CreateEventTrigStmt", "RuleStmt",
 })
-# Statements read further (their tree): a statement-level trigger, a data-modifying WITH, an
-# identity's numbering.
-_READ_FURTHER = frozenset({"CreateTrigStmt", "UpdateStmt", "DeleteStmt", "AlterTableStmt"})
+# Statements read further (their tree): an INSERT into the runner's table (kept), a statement-level
+# trigger, a data-modifying WITH, an identity's numbering.
+_READ_FURTHER = frozenset({"InsertStmt", "CreateTrigStmt", "UpdateStmt", "DeleteStmt", "AlterTableStmt"})
 
 
 def only_generated_rows(scripts: Iterable[Script | None], runner_tables: Iterable[str]) -> bool:
-    """Whether no statement of `scripts` (the setup and the ups a rebuild runs) makes a row, or sets
-    a sequence's numbering, that a rebuild would keep; False where a script does not parse."""
+    """Whether no statement of `scripts` (the setup, the runner's bookkeeping and the ups a rebuild
+    runs) makes a row, or sets a sequence's numbering, that a rebuild would keep, but in the
+    runner's table (kept); False where a script does not parse."""
     runner = frozenset(unquote(name.rsplit(".", 1)[-1]) for name in runner_tables)
     return not any(_makes_rows(script, runner) for script in scripts if script is not None)
 
@@ -67,6 +68,8 @@ def _statement_makes_rows(node: ast.Node | None, runner: frozenset[str]) -> bool
         return True  # not readable: not known
     if isinstance(node, ast.CreateTrigStmt):
         return not node.row  # FOR EACH STATEMENT fires on no rows too
+    if isinstance(node, ast.InsertStmt):
+        return node.withClause is not None or node.relation is None or str(node.relation.relname) not in runner
     if isinstance(node, (ast.UpdateStmt, ast.DeleteStmt)):
         return node.withClause is not None or node.relation is None or str(node.relation.relname) in runner
     if isinstance(node, ast.AlterTableStmt):

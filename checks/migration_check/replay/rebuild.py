@@ -5,6 +5,7 @@ kept apart so that the round trip's own module stays about the round trip."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import psycopg
 from pglast import ast
@@ -51,7 +52,7 @@ class Rebuilds:
     # The checkpoint's name and what a snapshot session knew of it (None: nothing).
     _checkpoint_schema: tuple[str | None, SessionState | None]
     families: list[Family]
-    rows_removed: int  # the times the generated rows were removed in place instead of a rebuild
+    rows_removed = 0  # the times the generated rows were removed in place instead of a rebuild
 
     def _recorded(self, migration: Migration) -> Statements:
         """What the runner writes to its history table after the migration's up."""
@@ -71,8 +72,10 @@ class Rebuilds:
         database (data/removal.py) where the failed step left its schema as it found it; False: a
         rebuild is needed."""
         found = context.after_down or context.after_up or context.before  # what the failed step started from
-        # The setup and the ups a rebuild would run; for the up run again, the rollback too: it ran here.
-        scripts = [*self._setup, *(m.up for m in ups if m.up is not None),
+        # What a rebuild would run (the setup, the runner's bookkeeping, the ups); for the up run
+        # again, the rollback too: it ran here.
+        bookkeeping = [Script(Path("<the runner's history>"), self._bookkeeping.create)] if self._bookkeeping else []
+        scripts = [*self._setup, *bookkeeping, *(m.up for m in ups if m.up is not None),
                    *([context.migration.down] if context.after_down is not None and context.migration.down else [])]
         if not all(family.rows_removed_in_place(context, scripts) for family in self.families):
             return False

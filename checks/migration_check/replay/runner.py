@@ -65,7 +65,6 @@ class Replay(Rebuilds):
         self.snapshots = start_session(conn)
         self._observers = [f for f in self.families if f.observes_up_transaction()]
         self._fresh = FreshDatabases(self.admin)
-        self.rows_removed = 0
         self._copies_safe: bool | None = None  # whether rebuilds may start from a copy (restore.py)
         self._checkpoint_schema: tuple[str | None, SessionState | None] = (None, None)
         self._setup: list[Script] = []
@@ -345,13 +344,11 @@ class Replay(Rebuilds):
         change another family's verdict (the data family tells of the failure instead)."""
         step = run()
         failure = step.failure
-        if (not self._rows or failure is None or not failure.rows_may_cause()
-                or FAILED_WITH_ROWS in context.notes):
+        if not self._rows or failure is None or not failure.rows_may_cause() or FAILED_WITH_ROWS in context.notes:
             return step
         relative = self.project.relative(failure.path) or str(failure.path)
         try:
-            in_place = self._rows_removed_in_place(context, ups)
-            if not in_place:
+            if not (in_place := self._rows_removed_in_place(context, ups)):
                 self._fresh_state(ups, context.migration.id)
         except NoFreshState:
             return step
