@@ -150,3 +150,17 @@ def test_a_materialized_view_keeps_the_rebuild(database: Database) -> None:
         admin.execute("create table t (id int); insert into t values (1); create materialized view v as select * from t;")
         assert not remove_generated_rows(admin, [])
         assert admin.execute("select count(*) from t").fetchone() == (1,)
+
+
+def test_a_session_that_may_not_skip_triggers_removes_nothing(database: Database) -> None:
+    """A given server's plain role may not set session_replication_role: the rebuild instead."""
+    with psycopg.connect(database.admin, autocommit=True) as admin:
+        admin.execute("create table t (id int); insert into t values (1);"
+                      " drop role if exists migration_check_plain; create role migration_check_plain login;"
+                      " grant all on t to migration_check_plain")
+        try:
+            with psycopg.connect(database.admin, user="migration_check_plain", autocommit=True) as plain:
+                assert not remove_generated_rows(plain, [])
+            assert admin.execute("select count(*) from t").fetchone() == (1,)
+        finally:
+            admin.execute("drop table t; drop role migration_check_plain")
