@@ -92,6 +92,8 @@ def test_a_trigger_that_fires_in_replication_mode_keeps_the_rebuild(pg_server: D
     ("alter table t alter column id add generated always as identity (start with 5);", True),
     ("insert into t values (1);", False),
     ("insert into schema_migrations (version) values (1);", True),  # the runner's own rows: kept
+    ("insert into schema_migrations (version) select 1 where not exists (select from schema_migrations);", True),
+    ("insert into schema_migrations (version) select id from t;", False),  # but not rows made from a table's
     ("insert into knex_migrations_lock (is_locked) select 0;", False),  # a second table of the runner's: not kept
     ("copy t from stdin;\n1\n\\.\n", False),
     ("do $$ begin perform 1; end $$;", False),

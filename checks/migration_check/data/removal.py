@@ -68,8 +68,10 @@ def _statement_makes_rows(node: ast.Node | None, runner: frozenset[str]) -> bool
         return True  # not readable: not known
     if isinstance(node, ast.CreateTrigStmt):
         return not node.row  # FOR EACH STATEMENT fires on no rows too
-    if isinstance(node, ast.InsertStmt):
-        return node.withClause is not None or node.relation is None or str(node.relation.relname) not in runner
+    if isinstance(node, ast.InsertStmt):  # the runner's own rows are kept, but not rows made from a table's
+        constant = not getattr(node.selectStmt, "fromClause", None)  # VALUES, or goose's SELECT 0, true WHERE ...
+        return node.withClause is not None or node.relation is None or str(node.relation.relname) not in runner \
+            or not constant
     if isinstance(node, (ast.UpdateStmt, ast.DeleteStmt)):
         return node.withClause is not None or node.relation is None or str(node.relation.relname) in runner
     if isinstance(node, ast.AlterTableStmt):

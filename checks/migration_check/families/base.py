@@ -293,8 +293,8 @@ class Family:
 
     def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
         """A step failed on the generated rows: remove the rows this family made, in place, where
-        that gives the state a rebuild without them would (`scripts`: the setup and the ups the
-        rebuild would run); False, with nothing removed, where it does not (the database is rebuilt
+        that gives the state a rebuild without them would (`scripts`: what the rebuild would run, the
+        setup, the runner's bookkeeping and the ups); False, with nothing removed, where it does not (the database is rebuilt
         instead). A family that makes no rows has none to remove."""
         return True
 

@@ -71,7 +71,8 @@ class Rebuilds:
         """The state `ups` produce without the generated rows, made by removing them from this
         database (data/removal.py) where the failed step left its schema as it found it; False: a
         rebuild is needed."""
-        found = context.after_down or context.after_up or context.before  # what the failed step started from
+        # What the failed step started from (an empty schema is a snapshot too: no `or`).
+        found = next(s for s in (context.after_down, context.after_up, context.before) if s is not None)
         # What a rebuild would run (the setup, the runner's bookkeeping, the ups); for the up run
         # again, the rollback too: it ran here.
         bookkeeping = [Script(Path("<the runner's history>"), self._bookkeeping.create)] if self._bookkeeping else []
