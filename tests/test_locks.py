@@ -12,7 +12,10 @@ import pytest
 
 from conftest import write_files
 from migration_check.cli import main
+from migration_check.families.lock_reach import other_names
+from migration_check.model import Script
 from migration_check.servers.base import Database
+from migration_check.sql import split_script
 
 BASE = {
     "migrations/20250101000000_base.sql": (
@@ -82,6 +85,18 @@ OBSERVED = {
         "alter table appointments add foreign key (clinic_id) references clinics;\ntruncate clinics cascade;\n",
         "alter table appointments drop constraint appointments_clinic_id_fkey;\n", False,
         "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes), emptied by line 2 (truncate clinics cascade)"),
+    # What a drop or a rename names is resolved by its name (lock_reach.py), not by reading every relation.
+    "a dropped index locks its table": ("drop index appointments_clinic_idx;\n",
+                                        "create index appointments_clinic_idx on appointments (clinic_id);\n",
+                                        False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes)"),
+    "a dropped table locks the table its key references": (
+        "create table visits (id int primary key);\n"
+        "alter table appointments add column visit_id int references visits;\n"
+        "alter table appointments drop column visit_id;\ndrop table clinics, visits;\n",
+        "create table clinics (id int primary key);\n", False,
+        "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 2"),
+    "a renamed table": ("alter table clinics rename to sites;\n", "alter table sites rename to clinics;\n",
+                        False, "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),
     "a foreign key without NOT VALID": ("alter table appointments add foreign key (clinic_id) references clinics;\n",
                                         "alter table appointments drop constraint appointments_clinic_id_fkey;\n",
                                         False, "public.appointments: SHARE ROW EXCLUSIVE (blocks writes)"),
@@ -243,3 +258,37 @@ def test_without_rollbacks_each_migration_keeps_its_own_observations(pg_server: 
     assert rows is not None and "table public.appointments:" in rows.attrib["message"]
     assert "changed in column amount" in rows.attrib["message"]
     assert "appointments" not in (cases[("migration_check.data", "3_next")].find("skipped").attrib["message"])  # type: ignore[union-attr]
+
+
+def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database, tmp_path: Path) -> None:
+    """Dropping visits drops its foreign key's triggers on clinics, which no statement names."""
+    root = write_files(tmp_path / "repo", {
+        "migrations/20250101000000_base.sql": "create table clinics (id int primary key);\n"
+                                              "create table visits (id int primary key, clinic_id int references clinics);\n",
+        "migrations/20250101000000_base_rollback.sql": "drop table visits, clinics;\n",
+        f"migrations/{CHANGE}.sql": "drop table visits;\n",
+        f"migrations/{CHANGE}_rollback.sql": "create table visits (id int primary key, clinic_id int);\n",  # (not naming clinics)
+    })
+    report = tmp_path / "report.xml"
+    main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    assert text(locks_case(list(ET.parse(report).getroot().iter("testcase")))) == (
+        "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes); public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
+
+
+@pytest.mark.parametrize(("sql", "names"), [
+    ("drop index s.i1, i2;", {"i1", "i2"}),
+    ("drop table if exists a, s.b;", {"a", "b"}),
+    ("drop trigger tr on s.t; drop policy p on u; drop rule r on v;", {"t", "u", "v"}),
+    ("alter index a rename to b; alter table t rename column x to y;", {"a", "t"}),
+    ("alter schema s rename to x;", set()),
+    ("reindex table t; cluster u using i; vacuum full v, w; refresh materialized view m;", {"t", "u", "v", "w", "m"}),
+    ("drop table t cascade;", None),
+    ("drop type mood;", None),
+    ("drop function f();", None),
+    ("drop extension postgis;", None),
+    ("reindex schema public;", None),
+    ("vacuum;", None),
+    ("cluster;", None),
+])
+def test_what_a_drop_or_rename_names(tmp_path: Path, sql: str, names: set[str] | None) -> None:
+    assert other_names(split_script(Script(tmp_path / "up.sql", sql))) == names

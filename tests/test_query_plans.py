@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from migration_check.data import catalog, changes, constraints, watch
-from migration_check.families import locks
+from migration_check.families import lock_reach, locks
 from migration_check.schema import logged
 from migration_check.sql import prepared
 from migration_check.sql.prepared import Prepared
@@ -61,12 +61,14 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
     names = ["parent_1", "child_1"]
     calls: list[tuple[Prepared, object]] = [
         (watch._NAMED_TABLES, names), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
-        (locks._NAMED_RELATIONS, None), (catalog._TABLES, 0), (catalog._COLUMNS, None),
+        (lock_reach._NAMED_RELATIONS, None), (catalog._TABLES, 0), (catalog._COLUMNS, None),
         (catalog._FOREIGN_KEYS, None), (catalog._PARTITIONS, None), (changes._TABLES, None),
         (changes._COLUMNS_NOW, ["public.child_1"]), (watch._TRIGGER_CODE, None), (locks._FILES, None),
     ]
     for query, argument in calls:  # prepared now, while the catalogs are small
         prepared.fetch(conn, query, argument if argument is not None else oids(conn, *names))
+    reach = lock_reach._REACHED_RELATIONS  # what a DROP INDEX reaches: its table, the key's parent
+    prepared.fetch(conn, reach, oids(conn, "parent_1"), ["child_1_parent"])
     grow(conn, 2, TABLES)
     newest = conn.execute("SELECT max(oid)::int8 - 5 FROM pg_class").fetchone()
     assert newest is not None
@@ -77,6 +79,9 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
             argument = oids(conn, *names)
         scan = largest_scan(conn, f"EXECUTE {query.name}({prepared.literal(argument)})")
         assert scan[1] <= SMALL * 4, (query.query.split()[:6], scan)
+    arguments = f"{prepared.literal(oids(conn, 'parent_1'))}, {prepared.literal(['child_1_parent'])}"
+    scan = largest_scan(conn, f"EXECUTE {reach.name}({arguments})")
+    assert scan[1] <= SMALL * 4, scan
 
 
 def test_the_ddl_log_re_read_reads_what_changed(grown: psycopg.Connection) -> None:

@@ -31,6 +31,7 @@ from pglast import ast, parser
 from pglast.enums import DropBehavior
 
 from migration_check.families.base import Family, MigrationContext, Stage
+from migration_check.families.lock_reach import reached_relations
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext, Observed
 from migration_check.model import CheckResult, Script, Status
@@ -42,36 +43,6 @@ from migration_check.sql.other_linters import acknowledgments, covering
 from migration_check.sql.prepared import Prepared, fetch
 
 ALLOWS = TABLE_REWRITE
-_RELATIONS = """
-SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind, c.relfilenode,
-       coalesce((SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i
-                 JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
-                 WHERE i.indexrelid = c.oid), ''), c.relname
-FROM {relations} JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
-"""
-# The tables a migration names (and those a cascade reaches), their partitions and their indexes,
-# each read through an index, relation by relation (LATERAL ... OFFSET 0 fixes that order: a plan
-# that joined pg_class or pg_index whole would cost what the schema holds).
-_NAMED = """
-WITH RECURSIVE tables(oid) AS (
-    SELECT unnest($1::oid[])
-  UNION
-    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
-        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
-), relations(oid) AS (
-    SELECT oid FROM tables
-  UNION
-    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
-        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
-)
-"""
-_EVERY_RELATION = Prepared(_NAMED + _RELATIONS.format(relations="pg_class c"), "oid[]")
-_NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(
-    relations="relations r CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = r.oid OFFSET 0) c"), "oid[]")
-# Statements that name what they lock other than as a table (an index, a materialized view): with
-# them, every relation is observed.
-_BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
 _HELD = "SELECT relation::oid, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
 _FILES = Prepared("SELECT oid, relfilenode FROM pg_class WHERE oid = ANY($1)", "oid[]")
 # Lock modes from weakest to strongest, in plain words. Reads-only modes are not worth telling.
@@ -116,15 +87,8 @@ class Locks(Family):
         self.observed: dict[str, Observed] = {}  # migration -> table (relname) -> rewritten
 
     def before_up(self, context: MigrationContext) -> None:
-        # In proportion to the migration: only the relations its scripts can change (those the
-        # data family copies too), unless the up names them in ways the parse tree does not
-        # resolve to tables.
-        up = context.migration.up
-        statements = readable_statements(up)
-        everything = any(s.node in _BY_OTHER_NAMES for s in statements)
-        tables = [] if everything else context.watched_tables()
-        rows = fetch(context.tool_session, _EVERY_RELATION if everything else _NAMED_RELATIONS, tables,
-                     indexed=not everything)
+        # In proportion to the migration: the relations its up can lock (lock_reach.py).
+        rows = reached_relations(context.tool_session, readable_statements(context.migration.up), context.watched_tables())
         # The runner's history table is the runner's: only it reads the table, and its own bookkeeping
         # (golang-migrate's TRUNCATE after each step) gives the table a new file (goharbor/harbor's
         # ADD COLUMN on schema_migrations read as a rewrite).
@@ -159,8 +123,8 @@ class Locks(Family):
         seen.rewritten = [oid for oid, relation in seen.before.items()
                            if oid in now and relation.filenode and now[oid] != relation.filenode]
         # What the static rules are told: each table that existed, rewritten or not (a partitioned
-        # table's rows are its partitions': None). Where the up drops anything every relation was
-        # read (_BY_OTHER_NAMES), so a table missing here did not exist.
+        # table's rows are its partitions': None). A table the up drops or renames was read by its
+        # name (lock_reach.py), so a table missing here did not exist.
         self.observed[context.migration.id] = Observed({
             relation.relname: (oid in seen.rewritten if relation.kind in ("r", "m") else None)
             for oid, relation in seen.before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(seen.runners),

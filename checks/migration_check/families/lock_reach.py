@@ -1,0 +1,129 @@
+"""Which existing relations a migration's up can lock, for the locks family to note before it runs.
+
+In proportion to the migration, not to the schema: the tables its statements name (those the data
+family watches: data/watch.py), their partitions and indexes. Statements that name what they lock
+other than as a table in a FROM or an ALTER (DROP TABLE and DROP INDEX, a trigger's or a policy's
+table, RENAME, REINDEX, CLUSTER, VACUUM, REFRESH) are resolved by name: an index to its table; and
+since dropping a table drops its foreign keys' triggers on the tables they reference and detaches it
+from its partitioned table, the tables those name and their ancestors count too. What no name says
+(a CASCADE, a type, function, schema or extension dropped, a REINDEX SCHEMA, a VACUUM of everything)
+reaches any relation: then every relation is noted, as before.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from pglast import ast
+from pglast.enums import DropBehavior, ObjectType
+
+from migration_check.sql import Statement, trees
+from migration_check.sql.prepared import Prepared, fetch
+
+# Statements that name what they lock other than as a table (an index, a materialized view).
+BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
+_RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX, ObjectType.OBJECT_MATVIEW,
+                             ObjectType.OBJECT_VIEW, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
+_ON_TABLE_KINDS = frozenset({ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE})
+
+_RELATIONS = """
+SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind, c.relfilenode,
+       coalesce((SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index i
+                 JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+                 WHERE i.indexrelid = c.oid), ''), c.relname
+FROM {relations} JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+"""
+# The tables given and those the names resolve to (with what a drop of them locks: the tables their
+# foreign keys reference, their partitioned ancestors), then their partitions and their indexes,
+# each read through an index, relation by relation (LATERAL ... OFFSET 0 fixes that order: a plan
+# that joined pg_class or pg_index whole would cost what the schema holds).
+_REACHED = """
+WITH RECURSIVE named(oid) AS (
+    SELECT coalesce(i.indrelid, c.oid) FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid
+    WHERE c.relname = ANY($2::name[]) AND c.relkind IN ('r', 'p', 'm', 'i', 'I')
+), seeds(oid) AS (
+    SELECT unnest($1::oid[]) UNION SELECT oid FROM named
+), up(oid) AS (
+    SELECT oid FROM seeds
+  UNION
+    SELECT p.oid FROM up CROSS JOIN LATERAL (
+        SELECT inhparent FROM pg_inherits WHERE inhrelid = up.oid OFFSET 0) p(oid)
+), tables(oid) AS (
+    SELECT oid FROM up
+  UNION
+    SELECT k.confrelid FROM seeds CROSS JOIN LATERAL (
+        SELECT confrelid FROM pg_constraint WHERE conrelid = seeds.oid AND contype = 'f' OFFSET 0) k
+  UNION
+    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
+        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
+), relations(oid) AS (
+    SELECT oid FROM tables
+  UNION
+    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
+        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
+)
+"""
+# Without other names: the watched tables, their partitions and indexes.
+_NAMED = """
+WITH RECURSIVE tables(oid) AS (
+    SELECT unnest($1::oid[])
+  UNION
+    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
+        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
+), relations(oid) AS (
+    SELECT oid FROM tables
+  UNION
+    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
+        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
+)
+"""
+_IN_RELATIONS = "relations r CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = r.oid OFFSET 0) c"
+_EVERY_RELATION = Prepared(_RELATIONS.format(relations="pg_class c"))
+_NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[]")
+_REACHED_RELATIONS = Prepared(_REACHED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[], name[]")
+
+
+def reached_relations(session: psycopg.Connection, statements: list[Statement], tables: list[int]) -> list[tuple]:
+    """(oid, name, kind, relfilenode, an index's table, relname) of every relation the statements
+    can lock: `tables` (the watched tables) and what the other names reach, or every relation."""
+    if not any(statement.node in BY_OTHER_NAMES for statement in statements):
+        return fetch(session, _NAMED_RELATIONS, tables)
+    names = other_names(statements)
+    if names is None:
+        return fetch(session, _EVERY_RELATION, indexed=False)
+    return fetch(session, _REACHED_RELATIONS, tables, sorted(names))
+
+
+def other_names(statements: list[Statement]) -> set[str] | None:
+    """The relation names the statements lock other than as a table (see the module's docstring);
+    None where one of them can reach relations no name says."""
+    names: set[str] = set()
+    for statement in statements:
+        if statement.node in BY_OTHER_NAMES:
+            found = _names(trees.statement(statement.sql))
+            if found is None:
+                return None
+            names |= found
+    return names
+
+
+def _names(node: ast.Node | None) -> set[str] | None:
+    if isinstance(node, ast.DropStmt):
+        if node.behavior == DropBehavior.DROP_CASCADE:
+            return None
+        if node.removeType in _RELATION_KINDS:  # [schema,] name
+            return {_last(parts, 1) for parts in node.objects or ()}
+        if node.removeType in _ON_TABLE_KINDS:  # [schema,] table, name
+            return {_last(parts, 2) for parts in node.objects or ()}
+        return None
+    if isinstance(node, ast.RenameStmt):  # a schema's, a type's or a function's name locks no relation
+        return {str(node.relation.relname)} if node.relation is not None else set()
+    if isinstance(node, (ast.ReindexStmt, ast.ClusterStmt, ast.RefreshMatViewStmt)):
+        return {str(node.relation.relname)} if node.relation is not None else None
+    if isinstance(node, ast.VacuumStmt) and node.rels:
+        return {str(rel.relation.relname) for rel in node.rels if rel.relation is not None}
+    return None
+
+
+def _last(parts: tuple, position: int) -> str:
+    return str(getattr(parts[-position], "sval", "")) if len(parts) >= position else ""
