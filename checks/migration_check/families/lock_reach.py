@@ -6,8 +6,9 @@ other than as a table in a FROM or an ALTER (DROP TABLE and DROP INDEX, a trigge
 table, RENAME, REINDEX, CLUSTER, VACUUM, REFRESH) are resolved by name: an index to its table; and
 since dropping a table drops its foreign keys' triggers on the tables they reference and detaches it
 from its partitioned table, the tables those name and their ancestors count too. What no name says
-(a CASCADE, a type, function, schema or extension dropped, a REINDEX SCHEMA, a VACUUM of everything)
-reaches any relation: then every relation is noted, as before.
+(a CASCADE, an extension dropped, a REINDEX SCHEMA, a VACUUM of everything) reaches any relation:
+then every relation is noted, as before. A type, function or schema dropped without CASCADE locks
+none (PostgreSQL refuses while anything depends on it).
 """
 
 from __future__ import annotations
@@ -24,6 +25,13 @@ BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMa
 _RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX, ObjectType.OBJECT_MATVIEW,
                              ObjectType.OBJECT_VIEW, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 _ON_TABLE_KINDS = frozenset({ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE})
+# Objects no relation is locked to drop without CASCADE: PostgreSQL refuses while a column, a
+# default, an index, a trigger or a policy depends on one (an extension's tables are its own: not here).
+_NO_RELATION_KINDS = frozenset({
+    ObjectType.OBJECT_TYPE, ObjectType.OBJECT_DOMAIN, ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE,
+    ObjectType.OBJECT_ROUTINE, ObjectType.OBJECT_AGGREGATE, ObjectType.OBJECT_OPERATOR, ObjectType.OBJECT_SCHEMA,
+    ObjectType.OBJECT_COLLATION, ObjectType.OBJECT_CONVERSION,
+})
 
 _RELATIONS = """
 SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind, c.relfilenode,
@@ -115,7 +123,7 @@ def _names(node: ast.Node | None) -> set[str] | None:
             return {_last(parts, 1) for parts in node.objects or ()}
         if node.removeType in _ON_TABLE_KINDS:  # [schema,] table, name
             return {_last(parts, 2) for parts in node.objects or ()}
-        return None
+        return set() if node.removeType in _NO_RELATION_KINDS else None
     if isinstance(node, ast.RenameStmt):  # a schema's, a type's or a function's name locks no relation
         return {str(node.relation.relname)} if node.relation is not None else set()
     if isinstance(node, (ast.ReindexStmt, ast.ClusterStmt, ast.RefreshMatViewStmt)):
