@@ -260,19 +260,31 @@ def test_without_rollbacks_each_migration_keeps_its_own_observations(pg_server: 
     assert "appointments" not in (cases[("migration_check.data", "3_next")].find("skipped").attrib["message"])  # type: ignore[union-attr]
 
 
-def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database, tmp_path: Path) -> None:
-    """Dropping visits drops its foreign key's triggers on clinics, which no statement names."""
+def locks_of(pg_server: Database, tmp_path: Path, base: str, up: str, down: str) -> str:
+    """The locks case's text of a change on a base of its own."""
     root = write_files(tmp_path / "repo", {
-        "migrations/20250101000000_base.sql": "create table clinics (id int primary key);\n"
-                                              "create table visits (id int primary key, clinic_id int references clinics);\n",
-        "migrations/20250101000000_base_rollback.sql": "drop table visits, clinics;\n",
-        f"migrations/{CHANGE}.sql": "drop table visits;\n",
-        f"migrations/{CHANGE}_rollback.sql": "create table visits (id int primary key, clinic_id int);\n",  # (not naming clinics)
-    })
+        "migrations/20250101000000_base.sql": base, "migrations/20250101000000_base_rollback.sql": "select 1;\n",
+        f"migrations/{CHANGE}.sql": up, f"migrations/{CHANGE}_rollback.sql": down})
     report = tmp_path / "report.xml"
     main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
-    assert text(locks_case(list(ET.parse(report).getroot().iter("testcase")))) == (
+    return text(locks_case(list(ET.parse(report).getroot().iter("testcase"))))
+
+
+def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database, tmp_path: Path) -> None:
+    """Dropping visits drops its foreign key's triggers on clinics, which no statement names."""
+    base = "create table clinics (id int primary key);\ncreate table visits (id int primary key, clinic_id int references clinics);\n"
+    assert locks_of(pg_server, tmp_path, base, "drop table visits;\n",
+                    "create table visits (id int primary key, clinic_id int);\n") == (  # (the rollback names no clinics)
         "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes); public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
+
+
+def test_a_materialized_view_named_beside_a_drop(pg_server: Database, tmp_path: Path) -> None:
+    """crates.io: an index made on a materialized view in an up that also drops an index."""
+    base = ("create table downloads (id int primary key, n int);\ncreate index downloads_n on downloads (n);\n"
+            "create materialized view recent as select id, n from downloads;\n")
+    assert locks_of(pg_server, tmp_path, base, "drop index downloads_n;\ncreate index recent_n on recent (n);\n",
+                    "drop index recent_n;\ncreate index downloads_n on downloads (n);\n") == (
+        "public.downloads: ACCESS EXCLUSIVE (blocks reads and writes); public.recent: SHARE (blocks writes)")
 
 
 @pytest.mark.parametrize(("sql", "names"), [

@@ -18,6 +18,7 @@ from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
 
 from migration_check.sql import Statement, trees
+from migration_check.sql.objects import statement_names
 from migration_check.sql.prepared import Prepared, fetch
 
 # Statements that name what they lock other than as a table (an index, a materialized view).
@@ -99,6 +100,9 @@ def reached_relations(session: psycopg.Connection, statements: list[Statement], 
     names = other_names(statements)
     if names is None:
         return fetch(session, _EVERY_RELATION, indexed=False)
+    # With the names the statements give as tables: a materialized view is not a watched table
+    # (crates.io's CREATE INDEX on recent_crate_downloads).
+    names |= {name for statement in statements for name in statement_names(statement.sql)}
     return fetch(session, _REACHED_RELATIONS, tables, sorted(names))
 
 
