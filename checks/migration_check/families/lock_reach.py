@@ -42,36 +42,29 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
 FROM {relations} JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
 """
-# The tables given and those the names resolve to (an index to its table), with their partitions;
-# and what dropping a table locks besides: the tables its foreign keys reference (their triggers go)
-# and its partitioned ancestors; then the indexes of all. Each read through an index, relation by
-# relation (LATERAL ... OFFSET 0 fixes that order: a plan that joined pg_class or pg_index whole
-# would cost what the schema holds).
+# The tables given and those the names resolve to (with what a drop of them locks: the tables their
+# foreign keys reference, their partitioned ancestors), then their partitions and their indexes,
+# each read through an index, relation by relation (LATERAL ... OFFSET 0 fixes that order: a plan
+# that joined pg_class or pg_index whole would cost what the schema holds).
 _REACHED = """
-WITH RECURSIVE seeds(oid) AS (
-    SELECT unnest($1::oid[])
-  UNION
+WITH RECURSIVE named(oid) AS (
     SELECT coalesce(i.indrelid, c.oid) FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid
     WHERE c.relname = ANY($2::name[]) AND c.relkind IN ('r', 'p', 'm', 'i', 'I')
-), dropped(oid) AS (
-    SELECT oid FROM pg_class WHERE relname = ANY($3::name[]) AND relkind IN ('r', 'p')
-), down(oid) AS (
+), seeds(oid) AS (
+    SELECT unnest($1::oid[]) UNION SELECT oid FROM named
+), up(oid) AS (
     SELECT oid FROM seeds
   UNION
-    SELECT i.inhrelid FROM down CROSS JOIN LATERAL (
-        SELECT inhrelid FROM pg_inherits WHERE inhparent = down.oid OFFSET 0) i
-), up(oid) AS (
-    SELECT oid FROM dropped
-  UNION
-    SELECT p.inhparent FROM up CROSS JOIN LATERAL (
-        SELECT inhparent FROM pg_inherits WHERE inhrelid = up.oid OFFSET 0) p
+    SELECT p.oid FROM up CROSS JOIN LATERAL (
+        SELECT inhparent FROM pg_inherits WHERE inhrelid = up.oid OFFSET 0) p(oid)
 ), tables(oid) AS (
-    SELECT oid FROM down
-  UNION
     SELECT oid FROM up
   UNION
-    SELECT k.confrelid FROM dropped CROSS JOIN LATERAL (
-        SELECT confrelid FROM pg_constraint WHERE conrelid = dropped.oid AND contype = 'f' OFFSET 0) k
+    SELECT k.confrelid FROM seeds CROSS JOIN LATERAL (
+        SELECT confrelid FROM pg_constraint WHERE conrelid = seeds.oid AND contype = 'f' OFFSET 0) k
+  UNION
+    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
+        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
 ), relations(oid) AS (
     SELECT oid FROM tables
   UNION
@@ -96,7 +89,7 @@ WITH RECURSIVE tables(oid) AS (
 _IN_RELATIONS = "relations r CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = r.oid OFFSET 0) c"
 _EVERY_RELATION = Prepared(_RELATIONS.format(relations="pg_class c"))
 _NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[]")
-_REACHED_RELATIONS = Prepared(_REACHED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[], name[], name[]")
+_REACHED_RELATIONS = Prepared(_REACHED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[], name[]")
 
 
 def reached_relations(session: psycopg.Connection, statements: list[Statement], tables: list[int]) -> list[tuple]:
@@ -110,7 +103,7 @@ def reached_relations(session: psycopg.Connection, statements: list[Statement], 
     # With the names the statements give as tables: a materialized view is not a watched table
     # (crates.io's CREATE INDEX on recent_crate_downloads).
     names |= {name for statement in statements for name in statement_names(statement.sql)}
-    return fetch(session, _REACHED_RELATIONS, tables, sorted(names), sorted(dropped_tables(statements)))
+    return fetch(session, _REACHED_RELATIONS, tables, sorted(names))
 
 
 def other_names(statements: list[Statement]) -> set[str] | None:
@@ -124,13 +117,6 @@ def other_names(statements: list[Statement]) -> set[str] | None:
                 return None
             names |= found
     return names
-
-
-def dropped_tables(statements: list[Statement]) -> set[str]:
-    """The names of the tables the statements drop."""
-    return {_last(parts, 1) for statement in statements if statement.node == "DropStmt"
-            and isinstance(node := trees.statement(statement.sql), ast.DropStmt)
-            and node.removeType in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_FOREIGN_TABLE) for parts in node.objects or ()}
 
 
 def _names(node: ast.Node | None) -> set[str] | None:
