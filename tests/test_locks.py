@@ -278,6 +278,16 @@ def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database,
         "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes); public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
 
 
+def test_a_foreign_key_dropped_beside_a_drop_locks_its_parent(pg_server: Database, tmp_path: Path) -> None:
+    """inbox-zero: ALTER TABLE "Member" DROP CONSTRAINT "Member_userId_fkey" locks "User", which no statement names."""
+    base = ("create table clinics (id int primary key);\n"
+            "create table visits (id int primary key, clinic_id int constraint visits_clinic references clinics, at date);\n"
+            "create index visits_at on visits (at);\n")
+    up = "alter table visits drop constraint visits_clinic;\ndrop index visits_at;\n"
+    down = "create index visits_at on visits (at);\n"  # (not naming clinics: prisma's migrations have no rollback)
+    assert locks_of(pg_server, tmp_path, base, up, down).startswith("public.clinics: ACCESS EXCLUSIVE (blocks reads and writes)")
+
+
 def test_a_materialized_view_named_beside_a_drop(pg_server: Database, tmp_path: Path) -> None:
     """crates.io: an index made on a materialized view in an up that also drops an index."""
     base = ("create table downloads (id int primary key, n int);\ncreate index downloads_n on downloads (n);\n"
