@@ -3,14 +3,13 @@
 In proportion to the migration, not to the schema: the tables its statements name (those the data
 family watches: data/watch.py), their partitions and indexes. Statements that name what they lock
 other than as a table in a FROM or an ALTER (DROP TABLE and DROP INDEX, a trigger's or a policy's
-table, RENAME, REINDEX, CLUSTER, VACUUM, REFRESH) are resolved by name: an index to its table; and
-since dropping a table or a foreign key drops the key's triggers on the table it references (inbox-
-zero's `ALTER TABLE "Member" DROP CONSTRAINT "Member_userId_fkey"` locks "User"), and dropping a
-table detaches it from its partitioned table, the tables their keys reference and their ancestors
-count too. What no name says
-(a CASCADE, an extension dropped, a REINDEX SCHEMA, a VACUUM of everything) reaches any relation:
-then every relation is noted, as before. A type, function or schema dropped without CASCADE locks
-none (PostgreSQL refuses while anything depends on it).
+table, RENAME, REINDEX, CLUSTER, VACUUM, REFRESH) are resolved by name: an index to its table. A
+table or foreign key dropped drops the key's triggers on the table it references (inbox-zero's
+`ALTER TABLE "Member" DROP CONSTRAINT "Member_userId_fkey"` locks "User"), and a table dropped is
+detached from its partitioned table: the tables their keys reference and their ancestors count too.
+What no name says (a CASCADE, an extension dropped, a REINDEX SCHEMA, a VACUUM of everything)
+reaches any relation: then every relation is noted, as before. A type, function or schema dropped
+without CASCADE locks none (PostgreSQL refuses while anything depends on it).
 """
 
 from __future__ import annotations
