@@ -12,9 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from migration_check.discovery import discover
+from migration_check.model import Script
+from migration_check.replay.runner import Replay
 from migration_check.servers.base import Database
 from migration_check.servers.local import LocalProvider
 from migration_check.servers.url import UrlProvider
+from migration_check.settings import Settings
 
 # The Docker fixtures (docker_engine, action_image) for every test module that asks for them.
 pytest_plugins = ["docker_support", "pytester"]
@@ -58,3 +62,15 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"))
     return root
+
+
+def replayed(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], Replay]:
+    """Every case (subject, check, status, message) of a replay of `root`/migrations (timestamp
+    layout) after the `setup` scripts, in a database of its own; and the replay, closed (its counts)."""
+    project = discover(root / "migrations", "timestamp")
+    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
+        replay = Replay(project, conn, Settings())
+        replay.run_setup([Script(root / name, (root / name).read_text()) for name in setup])
+        cases = [(r.subject, r.check, r.status.value, r.message or "") for o in replay.outcomes() for r in o.results]
+        replay.close()
+    return cases, replay

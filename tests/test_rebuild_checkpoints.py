@@ -8,15 +8,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import write_files
+from conftest import replayed, write_files
 from migration_check.cli import main
-from migration_check.discovery import discover
 from migration_check.model import Script
 from migration_check.replay.restore import FreshDatabases, copies_are_safe
-from migration_check.replay.runner import Replay
 from migration_check.servers.base import Database, connect_like
 from migration_check.servers.url import UrlProvider
-from migration_check.settings import Settings
 
 # Each NOT NULL column without a default fails on the generated rows, so the up is judged again on
 # a rebuilt state without them (trigger.dev's Prisma migrations do this 92 times in 821); the last
@@ -41,14 +38,8 @@ NO_COPIES = {"setup.sql": "do $$ begin execute 'select 1 as role'; end $$;\n"}  
 
 
 def verdicts(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], int]:
-    project = discover(root / "migrations", "timestamp")
-    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
-        replay = Replay(project, conn, Settings())
-        replay.run_setup([Script(root / name, (root / name).read_text()) for name in setup])
-        cases = [(r.subject, r.check, r.status.value, r.message or "") for o in replay.outcomes() for r in o.results]
-        copies = replay.rebuilds_from_checkpoints
-        replay.close()
-    return cases, copies
+    cases, replay = replayed(pg_server, root, setup)
+    return cases, replay.rebuilds_from_checkpoints
 
 
 def test_rebuilds_from_a_checkpoint_judge_as_rebuilds_from_nothing(pg_server: Database, tmp_path: Path) -> None:

@@ -9,14 +9,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import write_files
+from conftest import replayed, write_files
 from migration_check.data.removal import only_generated_rows, remove_generated_rows
-from migration_check.discovery import discover
 from migration_check.model import Script
-from migration_check.replay.runner import Replay
 from migration_check.servers.base import Database
-from migration_check.servers.url import UrlProvider
-from migration_check.settings import Settings
 
 # Ids from identity columns and a serial, a chain of foreign keys, a trigger that writes an audit
 # row for each row inserted, a partitioned table; then an up, a rollback and an up run again that
@@ -51,14 +47,8 @@ FILES = {
 
 def judged(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], int]:
     """Every case of the replay, and how many times the rows were removed in place."""
-    project = discover(root / "migrations", "timestamp")
-    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
-        replay = Replay(project, conn, Settings())
-        replay.run_setup([Script(root / name, (root / name).read_text()) for name in setup])
-        cases = [(r.subject, r.check, r.status.value, r.message or "") for o in replay.outcomes() for r in o.results]
-        removed = replay.rows_removed
-        replay.close()
-    return cases, removed
+    cases, replay = replayed(pg_server, root, setup)
+    return cases, replay.rows_removed
 
 
 def test_rows_removed_in_place_judge_as_a_rebuild_does(pg_server: Database, tmp_path: Path) -> None:

@@ -43,6 +43,18 @@ SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind
 FROM {relations} JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'm', 'i', 'p') AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
 """
+# The end of both queries below: the partitions of `tables`, then the indexes of all.
+_PARTITIONS_AND_INDEXES = """
+  UNION
+    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
+        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
+), relations(oid) AS (
+    SELECT oid FROM tables
+  UNION
+    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
+        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
+)
+"""
 # The tables given and those the names resolve to (with what a drop of them locks: the tables their
 # foreign keys reference, their partitioned ancestors), then their partitions and their indexes,
 # each read through an index, relation by relation (LATERAL ... OFFSET 0 fixes that order: a plan
@@ -63,30 +75,12 @@ WITH RECURSIVE named(oid) AS (
   UNION
     SELECT k.confrelid FROM seeds CROSS JOIN LATERAL (
         SELECT confrelid FROM pg_constraint WHERE conrelid = seeds.oid AND contype = 'f' OFFSET 0) k
-  UNION
-    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
-        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
-), relations(oid) AS (
-    SELECT oid FROM tables
-  UNION
-    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
-        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
-)
-"""
+""" + _PARTITIONS_AND_INDEXES
 # Without other names: the watched tables, their partitions and indexes.
 _NAMED = """
 WITH RECURSIVE tables(oid) AS (
     SELECT unnest($1::oid[])
-  UNION
-    SELECT i.inhrelid FROM tables CROSS JOIN LATERAL (
-        SELECT inhrelid FROM pg_inherits WHERE inhparent = tables.oid OFFSET 0) i
-), relations(oid) AS (
-    SELECT oid FROM tables
-  UNION
-    SELECT i.indexrelid FROM tables CROSS JOIN LATERAL (
-        SELECT indexrelid FROM pg_index WHERE indrelid = tables.oid OFFSET 0) i
-)
-"""
+""" + _PARTITIONS_AND_INDEXES
 _IN_RELATIONS = "relations r CROSS JOIN LATERAL (SELECT * FROM pg_class WHERE oid = r.oid OFFSET 0) c"
 _EVERY_RELATION = Prepared(_RELATIONS.format(relations="pg_class c"))
 _NAMED_RELATIONS = Prepared(_NAMED + _RELATIONS.format(relations=_IN_RELATIONS), "oid[]")
