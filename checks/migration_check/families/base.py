@@ -287,9 +287,9 @@ class Family:
         return True
 
     def up_again_on_fresh_state(self, context: MigrationContext) -> None:
-        """The up failed on the generated rows and runs again on a rebuilt database without them:
-        what `before_up` noted of the old database (its relations' storage) no longer applies. Not
-        called with the rows filled: that would defeat the rebuild."""
+        """The up failed on the generated rows and runs again without them, on a rebuilt database (or
+        on this one, its rows removed in place): what `before_up` noted of the old database (its
+        relations' storage) no longer applies. Not called with the rows filled: that would defeat it."""
 
     def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
         """A step failed on the generated rows: remove the rows this family made, in place, where
