@@ -288,6 +288,19 @@ def test_a_foreign_key_dropped_beside_a_drop_locks_its_parent(pg_server: Databas
     assert locks_of(pg_server, tmp_path, base, up, down).startswith("public.clinics: ACCESS EXCLUSIVE (blocks reads and writes)")
 
 
+def test_what_the_generated_rows_fire_is_not_the_ups(pg_server: Database, tmp_path: Path) -> None:
+    """aredl: a trigger refreshes a materialized view when the row filler inserts; the lock family
+    notes each relation's file once the rows are in, so the refresh is not told as the up's rewrite."""
+    base = ("create table scores (id int primary key, points int);\ncreate index scores_points on scores (points);\n"
+            "create materialized view ranking as select id, points from scores;\n"
+            "create function refreshed() returns trigger language plpgsql as $$"
+            " begin refresh materialized view ranking; return null; end $$;\n"
+            "create trigger scores_refresh after insert on scores for each statement execute function refreshed();\n")
+    facts = locks_of(pg_server, tmp_path, base, "drop index scores_points;\ncreate index ranking_points on ranking (points);\n",
+                     "drop index ranking_points;\ncreate index scores_points on scores (points);\n")
+    assert facts == "public.ranking: SHARE (blocks writes); public.scores: ACCESS EXCLUSIVE (blocks reads and writes)"
+
+
 def test_a_materialized_view_named_beside_a_drop(pg_server: Database, tmp_path: Path) -> None:
     """crates.io: an index made on a materialized view in an up that also drops an index."""
     base = ("create table downloads (id int primary key, n int);\ncreate index downloads_n on downloads (n);\n"

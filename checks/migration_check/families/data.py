@@ -57,6 +57,7 @@ class _Rows:
 class Data(Family):
     name = "data"
     stage = Stage.DOWN_DONE
+    fills_tables = True
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
