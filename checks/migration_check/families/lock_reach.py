@@ -19,13 +19,12 @@ from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
 
 from migration_check.sql import Statement, trees
-from migration_check.sql.objects import statement_names
+from migration_check.sql.objects import RELATION_KINDS, touched_names
 from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.statement import name_text
 
 # Statements that name what they lock other than as a table (an index, a materialized view).
 BY_OTHER_NAMES = frozenset({"DropStmt", "ReindexStmt", "ClusterStmt", "RefreshMatViewStmt", "RenameStmt", "VacuumStmt"})
-_RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_INDEX, ObjectType.OBJECT_MATVIEW,
-                             ObjectType.OBJECT_VIEW, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 _ON_TABLE_KINDS = frozenset({ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE})
 # Objects no relation is locked to drop without CASCADE: PostgreSQL refuses while a column, a
 # default, an index, a trigger or a policy depends on one (an extension's tables are its own: not here).
@@ -95,42 +94,31 @@ def reached_relations(session: psycopg.Connection, statements: list[Statement], 
     names = other_names(statements)
     if names is None:
         return fetch(session, _EVERY_RELATION, indexed=False)
-    # With the names the statements give as tables: a materialized view is not a watched table
-    # (crates.io's CREATE INDEX on recent_crate_downloads).
-    names |= {name for statement in statements for name in statement_names(statement.sql)}
     return fetch(session, _REACHED_RELATIONS, tables, sorted(names))
 
 
 def other_names(statements: list[Statement]) -> set[str] | None:
-    """The relation names the statements lock other than as a table (see the module's docstring);
-    None where one of them can reach relations no name says."""
+    """The relation names the statements give, those they drop included (`touched_names`: a
+    materialized view is no watched table, crates.io's CREATE INDEX on recent_crate_downloads), and
+    the table of a trigger, policy or rule dropped; None where one of them can reach relations no
+    name says (see the module's docstring)."""
     names: set[str] = set()
     for statement in statements:
-        if statement.node in BY_OTHER_NAMES:
-            found = _names(trees.statement(statement.sql))
-            if found is None:
-                return None
-            names |= found
+        node = trees.statement(statement.sql) if statement.node in BY_OTHER_NAMES else None
+        if statement.node in BY_OTHER_NAMES and _reaches_unnamed(node):
+            return None
+        names |= touched_names(statement.sql)
+        if isinstance(node, ast.DropStmt) and node.removeType in _ON_TABLE_KINDS:  # [schema,] table, name
+            names |= {name_text(parts[-2]) for parts in node.objects or () if len(parts) >= 2}
     return names
 
 
-def _names(node: ast.Node | None) -> set[str] | None:
+def _reaches_unnamed(node: ast.Node | None) -> bool:
     if isinstance(node, ast.DropStmt):
-        if node.behavior == DropBehavior.DROP_CASCADE:
-            return None
-        if node.removeType in _RELATION_KINDS:  # [schema,] name
-            return {_last(parts, 1) for parts in node.objects or ()}
-        if node.removeType in _ON_TABLE_KINDS:  # [schema,] table, name
-            return {_last(parts, 2) for parts in node.objects or ()}
-        return set() if node.removeType in _NO_RELATION_KINDS else None
-    if isinstance(node, ast.RenameStmt):  # a schema's, a type's or a function's name locks no relation
-        return {str(node.relation.relname)} if node.relation is not None else set()
+        return node.behavior == DropBehavior.DROP_CASCADE or node.removeType not in (
+            RELATION_KINDS | _ON_TABLE_KINDS | _NO_RELATION_KINDS)
     if isinstance(node, (ast.ReindexStmt, ast.ClusterStmt, ast.RefreshMatViewStmt)):
-        return {str(node.relation.relname)} if node.relation is not None else None
-    if isinstance(node, ast.VacuumStmt) and node.rels:
-        return {str(rel.relation.relname) for rel in node.rels if rel.relation is not None}
-    return None
-
-
-def _last(parts: tuple, position: int) -> str:
-    return str(getattr(parts[-position], "sval", "")) if len(parts) >= position else ""
+        return node.relation is None
+    if isinstance(node, ast.VacuumStmt):
+        return not node.rels
+    return not isinstance(node, ast.RenameStmt)  # (a schema's, type's or function's name locks no relation; None: not read)

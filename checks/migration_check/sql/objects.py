@@ -223,7 +223,8 @@ def unquote(part: str) -> str:
     return part
 
 
-_RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW,
+# The kinds a DROP names relations of.
+RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW,
                              ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 
 
@@ -235,7 +236,7 @@ def touched_names(sql: str) -> frozenset[str]:
     except parser.ParseError:
         return frozenset()
     dropped = {str(names[-1].sval) for raw in parsed if isinstance(raw.stmt, ast.DropStmt)
-               and raw.stmt.removeType in _RELATION_KINDS for names in raw.stmt.objects or ()
+               and raw.stmt.removeType in RELATION_KINDS for names in raw.stmt.objects or ()
                if isinstance(names, tuple) and names and isinstance(names[-1], ast.String)}
     return statement_names(sql) | dropped
 
