@@ -45,16 +45,15 @@ class RowFiller:
     built_in_types: dict[int, TypeInfo] = field(default_factory=dict)  # the same in every database
 
     def forget(self) -> None:
-        """The rows are gone (removed in place): every table is filled again."""
+        """The rows are gone (removed in place, or a rebuilt database): every table is filled again."""
         self.filled.clear()
         self.seen_up_to = 0
 
     def fill(self, admin: psycopg.Connection) -> list[str]:
         """Fill the tables not filled yet; returns their names."""
         if admin.info.dbname != self.database:  # a rebuilt database: every table is new
-            self.filled.clear()
+            self.forget()
             self.database = admin.info.dbname
-            self.seen_up_to = 0
         found, self.seen_up_to = catalog.tables(admin, self.excluded, self.seen_up_to)
         if not found or self.rows <= 0:
             return []
