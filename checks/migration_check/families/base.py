@@ -293,9 +293,9 @@ class Family:
 
     def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
         """A step failed on the generated rows: remove the rows this family made, in place, where
-        that gives the state a rebuild without them would (`scripts`: what the rebuild would run, the
-        setup, the runner's bookkeeping and the ups); False, with nothing removed, where it does not (the database is rebuilt
-        instead). A family that makes no rows has none to remove."""
+        that gives the state a rebuild without them would (`scripts`: what the rebuild would run,
+        the setup, the runner's bookkeeping and the ups); False, with nothing removed, where it does
+        not (the database is rebuilt instead). A family that makes no rows has none to remove."""
         return True
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
