@@ -30,8 +30,9 @@ BASE = {
 CHANGE = "20250102000000_change"
 
 
-def check(pg_server: Database, tmp_path: Path, up: str, down: str | None, *extra: str) -> tuple[int, dict[str, ET.Element]]:
-    files = {**BASE, f"migrations/{CHANGE}.sql": up}
+def check(pg_server: Database, tmp_path: Path, up: str, down: str | None, *extra: str,
+          base: dict[str, str] = BASE) -> tuple[int, dict[str, ET.Element]]:
+    files = {**base, f"migrations/{CHANGE}.sql": up}
     if down is not None:
         files[f"migrations/{CHANGE}_rollback.sql"] = down
     root = write_files(tmp_path / "repo", files)
@@ -92,6 +93,30 @@ def test_orphans_also_fail_the_integrity_case(pg_server: Database, tmp_path: Pat
     failure = cases["integrity"].find("failure")
     assert failure is not None
     assert "constraint appointments_clinic_id_fkey on public.appointments" in failure.attrib["message"]
+
+
+TEAMS = {
+    "migrations/20250101000000_base.sql": (
+        "create table teams (id int primary key, name text);\n"
+        "create table members (id int primary key, team_id int references teams);\n"  # NO ACTION
+        "create table badges (id int primary key, member_id int references members on delete cascade);\n"
+    ),
+    "migrations/20250101000000_base_rollback.sql": "drop table badges, members, teams;\n",
+}
+
+
+def test_a_truncate_cascade_loses_the_rows_of_tables_a_no_action_key_reaches(pg_server: Database, tmp_path: Path) -> None:
+    # A key without a writing action keeps a table out of the copies (its rows cannot change when
+    # its parent's do), but TRUNCATE ... CASCADE empties it anyway: it is compared then.
+    code, cases = check(pg_server, tmp_path, "alter table teams add column city text;\n",
+                        "alter table teams drop column city;\ntruncate teams cascade;\n", base=TEAMS)
+    failure = cases["data"].find("failure")
+    assert code == 1 and failure is not None
+    assert ("table public.badges: 5 of 5 rows missing (e.g. id=1); table public.members: 5 of 5 rows missing (e.g. id=1);"
+            " table public.teams: 5 of 5 rows missing (e.g. id=1)") in failure.attrib["message"]
+    code, cases = check(pg_server, tmp_path, "alter table teams add column city text;\n",
+                        "alter table teams drop column city;\n", base=TEAMS)
+    assert code == 0 and cases["data"].find("failure") is None
 
 
 CLEAN = {

@@ -1,5 +1,6 @@
 """Which tables the data check copies (data/watch.py): those a migration names, those that reference
-them, and those their triggers' code writes; every table only when code hides what it writes."""
+them through a key whose action writes rows, and those their triggers' code writes; every table only
+when code hides what it writes. The lock family reads every referencing table (`reached`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from migration_check.data.watch import watched_tables
+from migration_check.data.watch import Watched, watched_tables
 from migration_check.model import Script
 
 SCHEMA = """
@@ -29,8 +30,8 @@ CREATE TRIGGER accounts_audit BEFORE UPDATE ON accounts FOR EACH ROW EXECUTE FUN
 """
 
 
-def names(conn: psycopg.Connection, sql: str) -> set[str]:
-    oids = watched_tables(conn, [Script(Path("m.sql"), sql)])
+def names(conn: psycopg.Connection, sql: str, which: str = "reached") -> set[str]:
+    oids = getattr(watched_tables(conn, [Script(Path("m.sql"), sql)]), which)
     return {name for (name,) in conn.execute("SELECT relname::text FROM pg_class WHERE oid = ANY(%s)", (oids,))}
 
 
@@ -38,6 +39,45 @@ def test_a_trigger_s_writes_are_watched_and_nothing_else(conn: psycopg.Connectio
     conn.execute(SCHEMA)
     assert names(conn, "UPDATE accounts SET email = lower(email);") == {"accounts", "orders", "audit_log", "counters"}
     assert names(conn, "ALTER TABLE unrelated ADD COLUMN x int;") == {"unrelated"}
+
+
+KEYS = """
+CREATE TABLE teams (id int PRIMARY KEY);
+CREATE TABLE members (id int PRIMARY KEY, team_id int REFERENCES teams);
+CREATE TABLE badges (member_id int REFERENCES members ON DELETE CASCADE);
+CREATE TABLE projects (id int PRIMARY KEY, team_id int REFERENCES teams ON DELETE SET NULL);
+CREATE TABLE tasks (project_id int REFERENCES projects ON UPDATE CASCADE);
+CREATE TABLE notes (project_id int REFERENCES projects ON DELETE RESTRICT);
+"""
+
+
+def test_only_keys_whose_action_writes_rows_make_a_table_changeable(conn: psycopg.Connection) -> None:
+    # members' key only refuses (NO ACTION): neither it nor badges below it can lose a row when teams
+    # does; projects (SET NULL) and tasks below it (ON UPDATE CASCADE) can; notes (RESTRICT) cannot.
+    conn.execute(KEYS)
+    every = {"teams", "members", "badges", "projects", "tasks", "notes"}
+    assert names(conn, "DELETE FROM teams;") == every
+    assert names(conn, "DELETE FROM teams;", "changeable") == {"teams", "projects", "tasks"}
+    assert names(conn, "DELETE FROM members;", "changeable") == {"members", "badges"}
+
+
+@pytest.mark.parametrize("sql", ["TRUNCATE teams CASCADE;", "ALTER TABLE teams ADD COLUMN x int; TRUNCATE ONLY teams, tasks CASCADE;"])
+def test_a_truncate_cascade_makes_every_referencing_table_changeable(conn: psycopg.Connection, sql: str) -> None:
+    conn.execute(KEYS)
+    assert names(conn, sql, "changeable") == {"teams", "members", "badges", "projects", "tasks", "notes"}
+    assert names(conn, "TRUNCATE teams;", "changeable") == {"teams", "projects", "tasks"}
+
+
+def test_a_trigger_that_truncates_with_cascade_watches_every_table(conn: psycopg.Connection) -> None:
+    conn.execute(SCHEMA)
+    conn.execute("CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " BEGIN TRUNCATE counters CASCADE; RETURN NEW; END $$")
+    assert "unrelated" in names(conn, "UPDATE accounts SET email = 'x';", "changeable")
+
+
+def test_nothing_named_watches_nothing(conn: psycopg.Connection) -> None:
+    conn.execute(SCHEMA)
+    assert watched_tables(conn, [Script(Path("m.sql"), "CREATE TYPE mood AS ENUM ('ok');")]) == Watched([], [])
 
 
 @pytest.mark.parametrize("body", [

@@ -60,13 +60,14 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
     conn = grown
     names = ["parent_1", "child_1"]
     calls: list[tuple[Prepared, object]] = [
-        (watch._NAMED_TABLES, names), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
+        (watch._NAMED_TABLES, (names, False)), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
         (lock_reach._NAMED_RELATIONS, None), (catalog._TABLES, 0), (catalog._COLUMNS, None),
         (catalog._FOREIGN_KEYS, None), (catalog._PARTITIONS, None), (changes._TABLES, None),
         (changes._COLUMNS_NOW, ["public.child_1"]), (watch._TRIGGER_CODE, None), (locks._FILES, None),
     ]
     for query, argument in calls:  # prepared now, while the catalogs are small
-        prepared.fetch(conn, query, argument if argument is not None else oids(conn, *names))
+        arguments = argument if isinstance(argument, tuple) else (argument if argument is not None else oids(conn, *names),)
+        prepared.fetch(conn, query, *arguments)
     reach = lock_reach._REACHED_RELATIONS  # what a DROP INDEX reaches: its table, the key's parent
     prepared.fetch(conn, reach, oids(conn, "parent_1"), ["child_1_parent"])
     grow(conn, 2, TABLES)
@@ -77,7 +78,8 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
             argument = newest[0]  # the row filler asks for the tables above the last one it saw
         elif argument is None:
             argument = oids(conn, *names)
-        scan = largest_scan(conn, f"EXECUTE {query.name}({prepared.literal(argument)})")
+        literals = ", ".join(prepared.literal(a) for a in (argument if isinstance(argument, tuple) else (argument,)))
+        scan = largest_scan(conn, f"EXECUTE {query.name}({literals})")
         assert scan[1] <= SMALL * 4, (query.query.split()[:6], scan)
     arguments = f"{prepared.literal(oids(conn, 'parent_1'))}, {prepared.literal(['child_1_parent'])}"
     scan = largest_scan(conn, f"EXECUTE {reach.name}({arguments})")

@@ -4,17 +4,29 @@ the schema.
 
 A table is watched when a statement of the up or the rollback names it (any statement: ALTER,
 RENAME, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through a
-foreign key (an ON DELETE CASCADE or SET NULL reaches it), or when the code of a watched table's
-trigger names it (SQL and PL/pgSQL functions, read with PostgreSQL's own parsers). When the scripts
-run code whose writes cannot be seen from the text (DO blocks, CALL, SELECT of a function, EXECUTE),
-or a trigger runs such code (dynamic EXECUTE, PERFORM, another language), every table is watched.
+foreign key, or when the code of a watched table's trigger names it (SQL and PL/pgSQL functions,
+read with PostgreSQL's own parsers). When the scripts run code whose writes cannot be seen from the
+text (DO blocks, CALL, SELECT of a function, EXECUTE), or a trigger runs such code (dynamic EXECUTE,
+PERFORM, TRUNCATE ... CASCADE, another language), every table is watched.
+
+Of the tables reached through foreign keys, only those whose key has an action that writes rows
+(ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
+RESTRICT key only refuses. Those are left out of the tables whose rows are compared (`changeable`)
+unless a TRUNCATE ... CASCADE, which empties every referencing table whatever its key's action,
+is among the statements; the lock family still reads them all (a key check locks them). A table that
+many others reference (the users table) would otherwise have every migration that touches it copy
+and compare all of them.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import psycopg
+from pglast import ast
+from pglast.enums import DropBehavior
+from pglast.parser import ParseError
 
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script, trees
@@ -27,26 +39,30 @@ _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
 # {tables}: every table, or those named (through the index on names). Foreign keys into a table are
 # found through pg_depend's index on the referenced object, table by table (LATERAL ... OFFSET 0
 # fixes that order: a plan that joined pg_depend whole would cost what the schema holds).
+# Each row: the table, whether it has triggers, whether its rows may change (named, or reached from
+# such a table through a key whose action writes rows; every key with {every_key}).
 _WATCHED = """
-WITH RECURSIVE named(oid) AS (
-    SELECT coalesce(pg_partition_root(c.oid)::oid, c.oid) FROM pg_class c
+WITH RECURSIVE named(oid, changeable) AS (
+    SELECT coalesce(pg_partition_root(c.oid)::oid, c.oid), true FROM pg_class c
     WHERE c.relkind IN ('r', 'p') AND {tables}
       AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
       AND c.relpersistence <> 't'
   UNION
-    SELECT coalesce(pg_partition_root(k.conrelid)::oid, k.conrelid)
+    SELECT coalesce(pg_partition_root(k.conrelid)::oid, k.conrelid), named.changeable AND k.writes
     FROM named CROSS JOIN LATERAL (
-        SELECT con.conrelid FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
+        SELECT con.conrelid, con.confdeltype IN ('c', 'n', 'd') OR con.confupdtype IN ('c', 'n', 'd') OR {every_key}
+        FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
         WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = named.oid
           AND (d.classid = 'pg_constraint'::regclass) IS TRUE  -- (no index condition: pg_depend by classid is O(schema))
           AND con.contype = 'f' AND con.confrelid = named.oid
-        OFFSET 0) k
+        OFFSET 0) k(conrelid, writes)
 )
-SELECT DISTINCT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal OFFSET 0)
-FROM named
+SELECT oid, EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = named.oid AND NOT t.tgisinternal OFFSET 0),
+       bool_or(changeable)
+FROM named GROUP BY oid
 """
-_EVERY_TABLE = Prepared(_WATCHED.format(tables="true"))
-_NAMED_TABLES = Prepared(_WATCHED.format(tables="c.relname = ANY($1)"), "name[]")
+_EVERY_TABLE = Prepared(_WATCHED.format(tables="true", every_key="true"))
+_NAMED_TABLES = Prepared(_WATCHED.format(tables="c.relname = ANY($1)", every_key="$2"), "name[], bool")
 _TRIGGER_CODE = Prepared("""
 SELECT DISTINCT l.lanname, p.prosrc FROM pg_trigger t
 JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
@@ -56,44 +72,74 @@ WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal
 _DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"})
 
 
+@dataclass(frozen=True)
+class Watched:
+    """The tables a migration's scripts reach (oids, partitions through their root), and those of
+    them whose rows the scripts may change."""
+
+    reached: list[int]
+    changeable: list[int]
+
+
 def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
     """The table names the scripts' statements mention, and whether some statement runs code the
     text does not show (then every table counts as touched)."""
+    names, opaque, _ = _read(scripts)
+    return names, opaque
+
+
+def _read(scripts: list[Script | None]) -> tuple[set[str], bool, bool]:
+    """named_tables, and whether some statement is a TRUNCATE ... CASCADE."""
     names: set[str] = set()
-    opaque = False
+    opaque = cascade = False
     for script in scripts:
         if script is None:
             continue
         try:
             statements = split_script(script)
         except SyntaxProblem:
-            return names, True
+            return names, True, True
         for statement in statements:
             opaque = opaque or statement.node in _OPAQUE
+            cascade = cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
             names |= statement_names(statement.sql)
-    return names, opaque
+    return names, opaque, cascade
 
 
-def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> list[int]:
-    """The oids of the tables whose rows the scripts may change (partitions through their root)."""
-    names, opaque = named_tables(scripts)
+def _truncates_cascade(sql: str) -> bool:
+    """Whether `sql` holds a TRUNCATE ... CASCADE (a PL/pgSQL expression, which does not parse as a
+    statement, holds none)."""
+    try:
+        return any(isinstance(raw.stmt, ast.TruncateStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
+                   for raw in trees.parse(sql))
+    except ParseError:
+        return False
+
+
+def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
+    """The tables the scripts reach, and those whose rows they may change."""
+    names, opaque, cascade = _read(scripts)
     if not names and not opaque:
-        return []
+        return Watched([], [])
     if opaque:
-        return sorted(oid for oid, _ in fetch(conn, _EVERY_TABLE, indexed=False))
+        return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     read: set[int] = set()
     while True:
-        rows = fetch(conn, _NAMED_TABLES, sorted(names))
-        triggered = [oid for oid, has_triggers in rows if has_triggers and oid not in read]
+        rows = fetch(conn, _NAMED_TABLES, sorted(names), cascade)
+        triggered = [oid for oid, has_triggers, _ in rows if has_triggers and oid not in read]
         if not triggered:
-            return sorted(oid for oid, _ in rows)
+            return _watched(rows)
         read.update(triggered)
         written, dynamic = _written_by_triggers(conn, triggered)
         if dynamic:
-            return sorted(oid for oid, _ in fetch(conn, _EVERY_TABLE, indexed=False))
+            return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
         if written <= names:
-            return sorted(oid for oid, _ in rows)
+            return _watched(rows)
         names |= written
+
+
+def _watched(rows: list[tuple]) -> Watched:
+    return Watched(sorted(oid for oid, _, _ in rows), sorted(oid for oid, _, changeable in rows if changeable))
 
 
 def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[set[str], bool]:
@@ -102,6 +148,8 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
     names: set[str] = set()
     for language, source in fetch(conn, _TRIGGER_CODE, tables):
         if language == "sql" and source.strip():
+            if _truncates_cascade(source):
+                return names, True
             names |= statement_names(source)
         elif language == "plpgsql":
             found = _plpgsql_names(source)
@@ -136,6 +184,8 @@ def _plpgsql_names(source: str) -> frozenset[str] | None:
             expression = node.get("PLpgSQL_expr")
             if isinstance(expression, dict) and isinstance(expression.get("query"), str):
                 query = expression["query"]
+                if _truncates_cascade(query):
+                    return None
                 names |= statement_names(query) or statement_names(f"SELECT {query}")
             pending.extend(node.values())
         elif isinstance(node, list):

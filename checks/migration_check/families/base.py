@@ -22,7 +22,7 @@ from typing import ClassVar, NamedTuple, TypeVar
 import psycopg
 from pglast import ast
 
-from migration_check.data.watch import watched_tables
+from migration_check.data.watch import Watched, watched_tables
 from migration_check.discovery import layout_named
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status, Transaction
 from migration_check.replay.executor import ScriptFailed
@@ -110,15 +110,23 @@ class MigrationContext:
     # name (Family.state): the next migration's before_up may run before this one's verdicts.
     family_states: dict[str, object] = field(default_factory=dict)
     # The watched tables, as read on this tool session (see `watched_tables`).
-    _watched: tuple[psycopg.Connection, list[int]] | None = field(default=None, repr=False)
+    _watched: tuple[psycopg.Connection, Watched] | None = field(default=None, repr=False)
 
     @property
     def tool_session(self) -> psycopg.Connection:
         return self.admin if self.admin is not None else self.conn
 
     def watched_tables(self) -> list[int]:
-        """The oids of the tables whose rows the up or the rollback may change (data/watch.py),
-        read once per migration for every family that needs them."""
+        """The oids of the tables the up or the rollback reaches (data/watch.py): what they name,
+        the tables that reference those, the tables their triggers write."""
+        return self._watched_read().reached
+
+    def changeable_tables(self) -> list[int]:
+        """The watched tables whose rows the up or the rollback may change."""
+        return self._watched_read().changeable
+
+    def _watched_read(self) -> Watched:
+        """Read once per migration (and tool session) for every family that needs it."""
         session = self.tool_session
         if self._watched is None or self._watched[0] is not session:
             self._watched = (session, watched_tables(session, [self.migration.up, self.migration.down]))

@@ -83,7 +83,7 @@ class Data(Family):
         self._filler.fill(session)
         migration = context.migration
         self._changed_last = named_tables([migration.up, migration.down])[0]
-        rows.copies = take_copies(session, context.watched_tables(), set(context.runner_tables))
+        rows.copies = take_copies(session, context.changeable_tables(), set(context.runner_tables))
         self._undropped.update((copy.number, copy) for copy in rows.copies)
 
     def rows_removed_in_place(self, context: MigrationContext, scripts: list[Script]) -> bool:
@@ -123,7 +123,7 @@ class Data(Family):
     def _without_stamps(self, context: MigrationContext, rows: _Rows) -> list[RowChanges]:
         """The changes but those of columns only trigger code wrote (data/stamped.py), which are
         told as facts instead."""
-        stamps = stamped_columns(context.tool_session, context.watched_tables())
+        stamps = stamped_columns(context.tool_session, context.changeable_tables())
         kept = []
         for found in rows.lost:
             writers = {column: writer(stamps, found.copy.table, column) for column in found.changed_columns}
