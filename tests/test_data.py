@@ -60,6 +60,8 @@ LOSSES = {
     "rollback that recreates a table": (
         "drop table events;\n", "create table events (kind text, payload jsonb);\n",
         "table public.events: 5 of 5 rows missing"),
+    "dropped table, rollback that does not name it": (
+        "drop table events;\n", "", "table public.events: the table is gone, with its 5 rows"),
     "orphans through session_replication_role": (
         "select 1;\n", "set session_replication_role = replica;\ndelete from clinics where id = 1;\n",
         "table public.clinics: 1 of 5 rows missing (e.g. id=1)"),

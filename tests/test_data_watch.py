@@ -75,6 +75,22 @@ def test_a_trigger_that_truncates_with_cascade_watches_every_table(conn: psycopg
     assert "unrelated" in names(conn, "UPDATE accounts SET email = 'x';", "changeable")
 
 
+def test_a_dropped_table_is_watched(conn: psycopg.Connection) -> None:
+    # A DROP names its tables as strings, not as relations (AAFC-BICoE/agent-api's Liquibase
+    # dropTable, with no rollback that names the table again).
+    conn.execute(SCHEMA)
+    assert names(conn, "DROP TABLE unrelated;", "changeable") == {"unrelated"}
+    assert names(conn, "DROP TABLE IF EXISTS public.unrelated CASCADE;", "changeable") == {"unrelated"}
+
+
+@pytest.mark.parametrize("sql", ["DROP TYPE mood CASCADE;", "DROP SCHEMA app CASCADE;", "DROP FUNCTION f() CASCADE;",
+                                 "DROP EXTENSION citext CASCADE;", "DROP OWNED BY app_user;"])
+def test_a_drop_that_reaches_unnamed_tables_watches_every_table(conn: psycopg.Connection, sql: str) -> None:
+    conn.execute(SCHEMA)
+    assert "unrelated" in names(conn, sql, "changeable")
+    assert "unrelated" not in names(conn, sql.replace(" CASCADE", ""), "changeable") or "OWNED" in sql
+
+
 def test_nothing_named_watches_nothing(conn: psycopg.Connection) -> None:
     conn.execute(SCHEMA)
     assert watched_tables(conn, [Script(Path("m.sql"), "CREATE TYPE mood AS ENUM ('ok');")]) == Watched([], [])

@@ -3,11 +3,12 @@ copied and compared: the cost of the data check follows what a migration touches
 the schema.
 
 A table is watched when a statement of the up or the rollback names it (any statement: ALTER,
-RENAME, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through a
-foreign key, or when the code of a watched table's trigger names it (SQL and PL/pgSQL functions,
+RENAME, DROP, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through
+a foreign key, or when the code of a watched table's trigger names it (SQL and PL/pgSQL functions,
 read with PostgreSQL's own parsers). When the scripts run code whose writes cannot be seen from the
-text (DO blocks, CALL, SELECT of a function, EXECUTE), or a trigger runs such code (dynamic EXECUTE,
-PERFORM, TRUNCATE ... CASCADE, another language), every table is watched.
+text (DO blocks, CALL, SELECT of a function, EXECUTE), drop what tables depend on without naming
+them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE, DROP OWNED), or a trigger runs such code
+(dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another language), every table is watched.
 
 Of the tables reached through foreign keys, only those whose key has an action that writes rows
 (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
@@ -30,11 +31,12 @@ from pglast.parser import ParseError
 
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script, trees
-from migration_check.sql.objects import statement_names
+from migration_check.sql.objects import RELATION_KINDS, touched_names
 from migration_check.sql.prepared import Prepared, fetch
 
 # Statements that run code the text does not show.
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
+_DROPS = frozenset({"DropStmt", "DropOwnedStmt"})
 
 # {tables}: every table, or those named (through the index on names). Foreign keys into a table are
 # found through pg_depend's index on the referenced object, table by table (LATERAL ... OFFSET 0
@@ -100,10 +102,25 @@ def _read(scripts: list[Script | None]) -> tuple[set[str], bool, bool]:
         except SyntaxProblem:
             return names, True, True
         for statement in statements:
-            opaque = opaque or statement.node in _OPAQUE
+            opaque = opaque or statement.node in _OPAQUE or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
             cascade = cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
-            names |= statement_names(statement.sql)
+            names |= touched_names(statement.sql)
     return names, opaque, cascade
+
+
+def _drops_beyond_names(sql: str) -> bool:
+    """Whether a DROP can take rows from tables it does not name: DROP OWNED, and a DROP ... CASCADE
+    of a schema (its tables), a type, domain, collation or function (the columns of that type, or
+    computed by it), an extension (the columns of its types). A relation's CASCADE drops views
+    and keys, no other table's rows."""
+    try:
+        parsed = trees.parse(sql)
+    except ParseError:
+        return True
+    return any(isinstance(raw.stmt, ast.DropOwnedStmt)
+               or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
+                   and raw.stmt.removeType not in RELATION_KINDS)
+               for raw in parsed)
 
 
 def _truncates_cascade(sql: str) -> bool:
@@ -150,7 +167,7 @@ def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[s
         if language == "sql" and source.strip():
             if _truncates_cascade(source):
                 return names, True
-            names |= statement_names(source)
+            names |= touched_names(source)
         elif language == "plpgsql":
             found = _plpgsql_names(source)
             if found is None:
@@ -186,7 +203,7 @@ def _plpgsql_names(source: str) -> frozenset[str] | None:
                 query = expression["query"]
                 if _truncates_cascade(query):
                     return None
-                names |= statement_names(query) or statement_names(f"SELECT {query}")
+                names |= touched_names(query) or touched_names(f"SELECT {query}")
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)

@@ -228,6 +228,7 @@ RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, Obj
                              ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 
 
+@functools.lru_cache(maxsize=4096)
 def touched_names(sql: str) -> frozenset[str]:
     """The relation names a statement mentions, those it drops included (a DROP names them as
     lists of strings, not as relations)."""
