@@ -81,6 +81,7 @@ def test_a_dropped_table_is_watched(conn: psycopg.Connection) -> None:
     conn.execute(SCHEMA)
     assert names(conn, "DROP TABLE unrelated;", "changeable") == {"unrelated"}
     assert names(conn, "DROP TABLE IF EXISTS public.unrelated CASCADE;", "changeable") == {"unrelated"}
+    assert names(conn, "DROP TRIGGER accounts_audit ON accounts CASCADE;", "changeable") == set()  # no row changes
 
 
 @pytest.mark.parametrize("sql", ["DROP TYPE mood CASCADE;", "DROP SCHEMA app CASCADE;", "DROP FUNCTION f() CASCADE;",

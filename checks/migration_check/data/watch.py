@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import psycopg
 from pglast import ast
-from pglast.enums import DropBehavior
+from pglast.enums import DropBehavior, ObjectType
 from pglast.parser import ParseError
 
 from migration_check.model import Script
@@ -37,6 +37,10 @@ from migration_check.sql.prepared import Prepared, fetch
 # Statements that run code the text does not show.
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
 _DROPS = frozenset({"DropStmt", "DropOwnedStmt"})
+# What a DROP ... CASCADE of these takes with it holds no column or table but its own.
+_DROPS_NO_COLUMN = RELATION_KINDS | {ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE,
+                                     ObjectType.OBJECT_PUBLICATION, ObjectType.OBJECT_EVENT_TRIGGER,
+                                     ObjectType.OBJECT_STATISTIC_EXT}
 
 # {tables}: every table, or those named (through the index on names). Foreign keys into a table are
 # found through pg_depend's index on the referenced object, table by table (LATERAL ... OFFSET 0
@@ -112,14 +116,14 @@ def _drops_beyond_names(sql: str) -> bool:
     """Whether a DROP can take rows from tables it does not name: DROP OWNED, and a DROP ... CASCADE
     of a schema (its tables), a type, domain, collation or function (the columns of that type, or
     computed by it), an extension (the columns of its types). A relation's CASCADE drops views
-    and keys, no other table's rows."""
+    and keys, a trigger's, policy's or rule's what uses it: no other table's rows."""
     try:
         parsed = trees.parse(sql)
     except ParseError:
         return True
     return any(isinstance(raw.stmt, ast.DropOwnedStmt)
                or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-                   and raw.stmt.removeType not in RELATION_KINDS)
+                   and raw.stmt.removeType not in _DROPS_NO_COLUMN)
                for raw in parsed)
 
 
