@@ -89,6 +89,17 @@ def test_a_rollback_that_keeps_the_rows_the_up_inserted_says_so(pg_server: Datab
     assert "Delete them in the rollback; if they may stay, confirm it in the migration" in message
 
 
+def test_rows_a_function_of_the_project_writes_are_compared_too(pg_server: Database, tmp_path: Path) -> None:
+    # The UPDATE names users only; the function it runs on every row writes events.
+    up = ("create function log_email(e text) returns text language plpgsql as $$\n"
+          "begin insert into events (kind) values (e); return e; end $$;\n"
+          "update users set email = log_email(email);\n")
+    code, cases = check(pg_server, tmp_path, up, "drop function log_email(text);\n")
+    message = cases["data"].find("failure").attrib["message"]
+    assert code == 1
+    assert message.startswith("the rollback leaves the rows the up added: table public.events: 5 rows that were not there")
+
+
 def test_orphans_also_fail_the_integrity_case(pg_server: Database, tmp_path: Path) -> None:
     up, down, _ = LOSSES["orphans through session_replication_role"]
     _, cases = check(pg_server, tmp_path, up, down)

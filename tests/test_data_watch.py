@@ -92,6 +92,39 @@ def test_a_drop_that_reaches_unnamed_tables_watches_every_table(conn: psycopg.Co
     assert "unrelated" not in names(conn, sql.replace(" CASCADE", ""), "changeable") or "OWNED" in sql
 
 
+WRITER = """
+CREATE FUNCTION remember(t text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO unrelated VALUES (length(t)); RETURN t; END $$;
+CREATE FUNCTION shout(t text) RETURNS text LANGUAGE sql STABLE AS $$ SELECT upper(t) $$;
+"""
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE accounts SET email = remember(email);",
+    "ALTER TABLE accounts ADD COLUMN tag text DEFAULT remember('x');",
+    "INSERT INTO counters SELECT remember(email), 1 FROM accounts;",
+    "CREATE FUNCTION note_it() RETURNS int LANGUAGE sql AS $$ INSERT INTO unrelated VALUES (1) RETURNING id $$;"
+    " DELETE FROM counters WHERE n = note_it();",
+])
+def test_a_statement_that_runs_a_function_of_the_project_that_may_write_watches_every_table(
+        conn: psycopg.Connection, sql: str) -> None:
+    # The function writes where the statement does not say (unrelated): as hidden as a DO block.
+    conn.execute(SCHEMA + WRITER)
+    assert "unrelated" in names(conn, sql, "changeable")
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE accounts SET email = lower(email);",  # built in
+    "UPDATE accounts SET email = shout(email);",  # STABLE: may not write
+    "CREATE VIEW loud AS SELECT remember(email) FROM accounts;",  # runs later, when read
+    "INSERT INTO counters SELECT md5(x::text), 1 FROM normal_rand(2, 0, 1) x;",  # an extension's
+])
+def test_a_function_that_cannot_write_or_does_not_run_watches_only_what_is_named(
+        conn: psycopg.Connection, sql: str) -> None:
+    conn.execute(SCHEMA + WRITER + "CREATE EXTENSION tablefunc;")
+    assert "unrelated" not in names(conn, sql, "changeable")
+
+
 def test_nothing_named_watches_nothing(conn: psycopg.Connection) -> None:
     conn.execute(SCHEMA)
     assert watched_tables(conn, [Script(Path("m.sql"), "CREATE TYPE mood AS ENUM ('ok');")]) == Watched([], [])

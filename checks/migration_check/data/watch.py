@@ -6,9 +6,11 @@ A table is watched when a statement of the up or the rollback names it (any stat
 RENAME, DROP, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through
 a foreign key, or when the code of a watched table's trigger names it (SQL and PL/pgSQL functions,
 read with PostgreSQL's own parsers). When the scripts run code whose writes cannot be seen from the
-text (DO blocks, CALL, SELECT of a function, EXECUTE), drop what tables depend on without naming
-them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE, DROP OWNED), or a trigger runs such code
-(dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another language), every table is watched.
+text (DO blocks, CALL, SELECT of a function, EXECUTE; an UPDATE, INSERT, DELETE or ALTER TABLE that
+runs a VOLATILE function of the project's own, which may write anywhere), drop what tables depend on
+without naming them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE, DROP OWNED), or a trigger
+runs such code (dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another language), every table is
+watched.
 
 Of the tables reached through foreign keys, only those whose key has an action that writes rows
 (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
@@ -22,7 +24,7 @@ and compare all of them.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 from pglast import ast
@@ -37,6 +39,18 @@ from migration_check.sql.prepared import Prepared, fetch
 # Statements that run code the text does not show.
 _OPAQUE = frozenset({"DoStmt", "CallStmt", "SelectStmt", "ExecuteStmt"})
 _DROPS = frozenset({"DropStmt", "DropOwnedStmt"})
+# Statements that run the functions they call while the migration runs (a default or a USING
+# expression of ALTER TABLE on every row); a view's, policy's or trigger's functions run later.
+_RUNS_EXPRESSIONS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "AlterTableStmt",
+                               "CreateTableAsStmt", "CopyStmt"})
+# Whether one of these functions may write rows where the text does not say: a function of the
+# project's own (an extension's are its C code; a STABLE or IMMUTABLE one may not write).
+_WRITING_FUNCTIONS = Prepared("""
+SELECT EXISTS (SELECT FROM pg_proc p WHERE p.proname = ANY($1) AND p.provolatile = 'v' AND p.prokind IN ('f', 'p')
+                 AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+                 AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                                   AND d.deptype = 'e'))
+""", "name[]")
 # What a DROP ... CASCADE of these takes with it holds no column or table but its own.
 _DROPS_NO_COLUMN = RELATION_KINDS | {ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE,
                                      ObjectType.OBJECT_PUBLICATION, ObjectType.OBJECT_EVENT_TRIGGER,
@@ -90,26 +104,57 @@ class Watched:
 def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
     """The table names the scripts' statements mention, and whether some statement runs code the
     text does not show (then every table counts as touched)."""
-    names, opaque, _ = _read(scripts)
-    return names, opaque
+    read = _read(scripts)
+    return read.names, read.opaque
 
 
-def _read(scripts: list[Script | None]) -> tuple[set[str], bool, bool]:
-    """named_tables, and whether some statement is a TRUNCATE ... CASCADE."""
-    names: set[str] = set()
-    opaque = cascade = False
+@dataclass
+class _Read:
+    names: set[str] = field(default_factory=set)  # the tables the statements name
+    opaque: bool = False  # some statement runs code the text does not show
+    cascade: bool = False  # some statement is a TRUNCATE ... CASCADE
+    called: set[str] = field(default_factory=set)  # functions that statements which run them call
+    created: set[str] = field(default_factory=set)  # functions the scripts create
+
+
+def _read(scripts: list[Script | None]) -> _Read:
+    read = _Read()
     for script in scripts:
         if script is None:
             continue
         try:
             statements = split_script(script)
         except SyntaxProblem:
-            return names, True, True
+            return _Read(read.names, opaque=True, cascade=True)
         for statement in statements:
-            opaque = opaque or statement.node in _OPAQUE or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
-            cascade = cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
-            names |= touched_names(statement.sql)
-    return names, opaque, cascade
+            read.opaque = read.opaque or statement.node in _OPAQUE \
+                or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
+            read.cascade = read.cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
+            read.names |= touched_names(statement.sql)
+            if statement.node in _RUNS_EXPRESSIONS:
+                read.called |= _called(statement.sql)
+            elif statement.node == "CreateFunctionStmt":
+                read.created |= _created(statement.sql)
+    return read
+
+
+def _called(sql: str) -> frozenset[str]:
+    """The functions a statement calls (the last part of their names, as the parser gives it)."""
+    try:
+        parsed = trees.parse(sql)
+    except ParseError:
+        return frozenset()
+    return frozenset(str(getattr(call.funcname[-1], "sval", "")) for call in trees.nodes_of(parsed, ast.FuncCall)
+                     if call.funcname)
+
+
+def _created(sql: str) -> frozenset[str]:
+    try:
+        parsed = trees.parse(sql)
+    except ParseError:
+        return frozenset()
+    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in parsed
+                     if isinstance(raw.stmt, ast.CreateFunctionStmt) and raw.stmt.funcname)
 
 
 def _drops_beyond_names(sql: str) -> bool:
@@ -139,14 +184,16 @@ def _truncates_cascade(sql: str) -> bool:
 
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
     """The tables the scripts reach, and those whose rows they may change."""
-    names, opaque, cascade = _read(scripts)
-    if not names and not opaque:
+    text = _read(scripts)
+    names = text.names
+    if not names and not text.opaque:
         return Watched([], [])
-    if opaque:
+    if text.opaque or text.called & text.created \
+            or (text.called and fetch(conn, _WRITING_FUNCTIONS, sorted(text.called))[0][0]):
         return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     read: set[int] = set()
     while True:
-        rows = fetch(conn, _NAMED_TABLES, sorted(names), cascade)
+        rows = fetch(conn, _NAMED_TABLES, sorted(names), text.cascade)
         triggered = [oid for oid, has_triggers, _ in rows if has_triggers and oid not in read]
         if not triggered:
             return _watched(rows)
