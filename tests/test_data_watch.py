@@ -113,6 +113,16 @@ def test_a_statement_that_runs_a_function_of_the_project_that_may_write_watches_
     assert "unrelated" in names(conn, sql, "changeable")
 
 
+def test_a_trigger_that_runs_a_function_of_the_project_that_may_write_watches_every_table(conn: psycopg.Connection) -> None:
+    conn.execute(SCHEMA + WRITER)
+    conn.execute("CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " BEGIN NEW.email := remember(NEW.email); NEW.updated_at := now(); RETURN NEW; END $$")
+    assert "unrelated" in names(conn, "UPDATE accounts SET email = 'x';", "changeable")
+    conn.execute("CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " BEGIN NEW.email := shout(NEW.email); NEW.updated_at := now(); RETURN NEW; END $$")
+    assert names(conn, "UPDATE accounts SET email = 'x';", "changeable") == {"accounts"}
+
+
 @pytest.mark.parametrize("sql", [
     "UPDATE accounts SET email = lower(email);",  # built in
     "UPDATE accounts SET email = shout(email);",  # STABLE: may not write

@@ -27,7 +27,7 @@ import functools
 from dataclasses import dataclass, field
 
 import psycopg
-from pglast import ast
+from pglast import ast, parser
 from pglast.enums import DropBehavior, ObjectType
 from pglast.parser import ParseError
 
@@ -212,21 +212,41 @@ def _watched(rows: list[tuple]) -> Watched:
 
 def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[set[str], bool]:
     """The table names the code of these tables' triggers mentions, and whether some of it runs
-    code its text does not show."""
+    code its text does not show (a VOLATILE function of the project's own among them)."""
     names: set[str] = set()
+    called: set[str] = set()
     for language, source in fetch(conn, _TRIGGER_CODE, tables):
         if language == "sql" and source.strip():
             if _truncates_cascade(source):
                 return names, True
             names |= touched_names(source)
+            called |= _called(source)
         elif language == "plpgsql":
             found = _plpgsql_names(source)
             if found is None:
                 return names, True
-            names |= found
+            names |= found[0]
+            called |= found[1]
         else:  # C, another language, or a SQL body kept as a tree (BEGIN ATOMIC)
             return names, True
-    return names, False
+    return names, bool(called) and bool(fetch(conn, _WRITING_FUNCTIONS, sorted(called))[0][0])
+
+
+# PL/pgSQL's parse modes (RawParseMode) of an assignment's expression, `target := expression`.
+_ASSIGN = 3
+
+
+def _assignment_as_comparison(query: str) -> str:
+    """An assignment's text (`target := expression`, no SQL) as a comparison that parses, with the
+    same names and calls (`target = expression`): the `:=` found by PostgreSQL's own scanner."""
+    try:
+        tokens = parser.scan(query)
+    except ParseError:
+        return query
+    for token in tokens:
+        if token.name == "COLON_EQUALS":
+            return f"{query[:token.start]}={query[token.end + 1:]}"
+    return query
 
 
 def trigger_tree(source: str) -> list | None:
@@ -236,13 +256,15 @@ def trigger_tree(source: str) -> list | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _plpgsql_names(source: str) -> frozenset[str] | None:
-    """The table names a PL/pgSQL body's SQL statements mention; None when it runs dynamic code.
-    (One trigger function serves many tables and migrations: each body is parsed once.)"""
+def _plpgsql_names(source: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """The table names a PL/pgSQL body's SQL statements mention, and the functions they call; None
+    when it runs dynamic code. (One trigger function serves many tables and migrations: each body
+    is parsed once.)"""
     tree = trigger_tree(source)
     if tree is None:
         return None
     names: set[str] = set()
+    called: set[str] = set()
     pending: list[object] = [tree]
     while pending:
         node = pending.pop()
@@ -251,11 +273,13 @@ def _plpgsql_names(source: str) -> frozenset[str] | None:
                 return None
             expression = node.get("PLpgSQL_expr")
             if isinstance(expression, dict) and isinstance(expression.get("query"), str):
-                query = expression["query"]
+                query = _assignment_as_comparison(expression["query"]) if expression.get("parseMode", 0) >= _ASSIGN \
+                    else expression["query"]
                 if _truncates_cascade(query):
                     return None
                 names |= touched_names(query) or touched_names(f"SELECT {query}")
+                called |= _called(query) or _called(f"SELECT {query}")
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
-    return frozenset(names)
+    return frozenset(names), frozenset(called)
