@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from migration_check.data.watch import named_tables
+from migration_check.data.watch import mentioned_tables
 from migration_check.discovery.base import read_sql
 from migration_check.discovery.baselines import statement_creating
 from migration_check.errors import UsageError
@@ -64,7 +64,7 @@ class _Seed:
 
 class Seeds:
     def __init__(self, scripts: list[Script]) -> None:
-        self._seeds = [_Seed(script, named_tables([script])[0]) for script in scripts]
+        self._seeds = [_Seed(script, mentioned_tables([script])) for script in scripts]
 
     def __bool__(self) -> bool:
         return bool(self._seeds)

@@ -33,7 +33,7 @@ from pglast.parser import ParseError
 
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script, trees
-from migration_check.sql.objects import RELATION_KINDS, touched_names
+from migration_check.sql.objects import RELATION_KINDS, statement_names, touched_names
 from migration_check.sql.prepared import Prepared, fetch
 
 # Statements that run code the text does not show.
@@ -102,15 +102,22 @@ class Watched:
 
 
 def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
-    """The table names the scripts' statements mention, and whether some statement runs code the
-    text does not show (then every table counts as touched)."""
+    """The table names the scripts' statements mention, those they drop included, and whether some
+    statement runs code the text does not show (then every table counts as touched)."""
     read = _read(scripts)
-    return read.names, read.opaque
+    return read.names | read.dropped, read.opaque
+
+
+def mentioned_tables(scripts: list[Script | None]) -> set[str]:
+    """The relation names the scripts' statements mention as relations (not what they drop: a seed's
+    `DROP TABLE IF EXISTS` needs no table)."""
+    return _read(scripts).names
 
 
 @dataclass
 class _Read:
-    names: set[str] = field(default_factory=set)  # the tables the statements name
+    names: set[str] = field(default_factory=set)  # the relations the statements name
+    dropped: set[str] = field(default_factory=set)  # the relations they drop
     opaque: bool = False  # some statement runs code the text does not show
     cascade: bool = False  # some statement is a TRUNCATE ... CASCADE
     called: set[str] = field(default_factory=set)  # functions that statements which run them call
@@ -130,7 +137,10 @@ def _read(scripts: list[Script | None]) -> _Read:
             read.opaque = read.opaque or statement.node in _OPAQUE \
                 or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
             read.cascade = read.cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
-            read.names |= touched_names(statement.sql)
+            names = statement_names(statement.sql)
+            read.names |= names
+            if statement.node == "DropStmt":
+                read.dropped |= touched_names(statement.sql) - names
             if statement.node in _RUNS_EXPRESSIONS:
                 read.called |= _called(statement.sql)
             elif statement.node == "CreateFunctionStmt":
@@ -185,7 +195,7 @@ def _truncates_cascade(sql: str) -> bool:
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
     """The tables the scripts reach, and those whose rows they may change."""
     text = _read(scripts)
-    names = text.names
+    names = text.names | text.dropped
     if not names and not text.opaque:
         return Watched([], [])
     if text.opaque or text.called & text.created \
