@@ -148,22 +148,22 @@ def _read(scripts: list[Script | None]) -> _Read:
     return read
 
 
+def _parsed(sql: str) -> tuple[ast.RawStmt, ...]:
+    """The statements of `sql`; none where it does not parse (a PL/pgSQL expression)."""
+    try:
+        return trees.parse(sql)
+    except ParseError:
+        return ()
+
+
 def _called(sql: str) -> frozenset[str]:
     """The functions a statement calls (the last part of their names, as the parser gives it)."""
-    try:
-        parsed = trees.parse(sql)
-    except ParseError:
-        return frozenset()
-    return frozenset(str(getattr(call.funcname[-1], "sval", "")) for call in trees.nodes_of(parsed, ast.FuncCall)
+    return frozenset(str(getattr(call.funcname[-1], "sval", "")) for call in trees.nodes_of(_parsed(sql), ast.FuncCall)
                      if call.funcname)
 
 
 def _created(sql: str) -> frozenset[str]:
-    try:
-        parsed = trees.parse(sql)
-    except ParseError:
-        return frozenset()
-    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in parsed
+    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in _parsed(sql)
                      if isinstance(raw.stmt, ast.CreateFunctionStmt) and raw.stmt.funcname)
 
 
@@ -172,24 +172,16 @@ def _drops_beyond_names(sql: str) -> bool:
     of a schema (its tables), a type, domain, collation or function (the columns of that type, or
     computed by it), an extension (the columns of its types). A relation's CASCADE drops views
     and keys, a trigger's, policy's or rule's what uses it: no other table's rows."""
-    try:
-        parsed = trees.parse(sql)
-    except ParseError:
-        return True
     return any(isinstance(raw.stmt, ast.DropOwnedStmt)
                or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
                    and raw.stmt.removeType not in _DROPS_NO_COLUMN)
-               for raw in parsed)
+               for raw in _parsed(sql))
 
 
 def _truncates_cascade(sql: str) -> bool:
-    """Whether `sql` holds a TRUNCATE ... CASCADE (a PL/pgSQL expression, which does not parse as a
-    statement, holds none)."""
-    try:
-        return any(isinstance(raw.stmt, ast.TruncateStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-                   for raw in trees.parse(sql))
-    except ParseError:
-        return False
+    """Whether `sql` holds a TRUNCATE ... CASCADE."""
+    return any(isinstance(raw.stmt, ast.TruncateStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
+               for raw in _parsed(sql))
 
 
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
