@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from migration_check.data import catalog, changes, constraints, watch
+from migration_check.data import catalog, changes, code, constraints, watch
 from migration_check.families import lock_reach, locks
 from migration_check.schema import logged
 from migration_check.sql import prepared
@@ -60,10 +60,10 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
     conn = grown
     names = ["parent_1", "child_1"]
     calls: list[tuple[Prepared, object]] = [
-        (watch._NAMED_TABLES, (names, False)), (watch._WRITING_FUNCTIONS, (['touch', 'lower'],)), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
+        (watch._NAMED_TABLES, (names, False)), (code._FUNCTION_CODE, (['touch', 'lower'],)), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
         (lock_reach._NAMED_RELATIONS, None), (catalog._TABLES, 0), (catalog._COLUMNS, None),
         (catalog._FOREIGN_KEYS, None), (catalog._PARTITIONS, None), (changes._TABLES, None),
-        (changes._COLUMNS_NOW, ["public.child_1"]), (watch._TRIGGER_CODE, None), (locks._FILES, None),
+        (changes._COLUMNS_NOW, ["public.child_1"]), (code._TRIGGER_CODE, None), (locks._FILES, None),
     ]
     for query, argument in calls:  # prepared now, while the catalogs are small
         arguments = argument if isinstance(argument, tuple) else (argument if argument is not None else oids(conn, *names),)

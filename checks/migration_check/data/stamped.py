@@ -13,7 +13,7 @@ from __future__ import annotations
 import psycopg
 from pglast import ast, parser
 
-from migration_check.data.watch import trigger_tree
+from migration_check.data.code import trigger_tree
 from migration_check.sql.objects import unquote
 from migration_check.sql.trees import parse_sql
 

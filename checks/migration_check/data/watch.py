@@ -4,13 +4,13 @@ the schema.
 
 A table is watched when a statement of the up or the rollback names it (any statement: ALTER,
 RENAME, DROP, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through
-a foreign key, or when the code of a watched table's trigger names it (SQL and PL/pgSQL functions,
-read with PostgreSQL's own parsers). When the scripts run code whose writes cannot be seen from the
-text (DO blocks, CALL, SELECT of a function, EXECUTE; an UPDATE, INSERT, DELETE or ALTER TABLE that
-runs a VOLATILE function of the project's own, which may write anywhere), drop what tables depend on
-without naming them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE, DROP OWNED), or a trigger
-runs such code (dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another language), every table is
-watched.
+a foreign key, or when code the migration runs names it: a watched table's triggers, and the
+VOLATILE functions of the project's own that an UPDATE, INSERT, DELETE or ALTER TABLE calls, and
+the functions those call (data/code.py). When the scripts run code whose writes cannot be seen from
+the text (DO blocks, CALL, SELECT of a function, EXECUTE, a function the scripts create and call),
+drop what tables depend on without naming them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE,
+DROP OWNED), or code they run cannot be read (dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another
+language), every table is watched.
 
 Of the tables reached through foreign keys, only those whose key has an action that writes rows
 (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
@@ -23,16 +23,21 @@ and compare all of them.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import psycopg
-from pglast import ast, parser
+from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
-from pglast.parser import ParseError
 
+from migration_check.data.code import (
+    called_functions,
+    parsed_statements,
+    truncates_cascade,
+    written_by_functions,
+    written_by_triggers,
+)
 from migration_check.model import Script
-from migration_check.sql import SyntaxProblem, split_script, trees
+from migration_check.sql import SyntaxProblem, split_script
 from migration_check.sql.objects import RELATION_KINDS, statement_names, touched_names
 from migration_check.sql.prepared import Prepared, fetch
 
@@ -43,14 +48,6 @@ _DROPS = frozenset({"DropStmt", "DropOwnedStmt"})
 # expression of ALTER TABLE on every row); a view's, policy's or trigger's functions run later.
 _RUNS_EXPRESSIONS = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt", "AlterTableStmt",
                                "CreateTableAsStmt", "CopyStmt"})
-# Whether one of these functions may write rows where the text does not say: a function of the
-# project's own (an extension's are its C code; a STABLE or IMMUTABLE one may not write).
-_WRITING_FUNCTIONS = Prepared("""
-SELECT EXISTS (SELECT FROM pg_proc p WHERE p.proname = ANY($1) AND p.provolatile = 'v' AND p.prokind IN ('f', 'p')
-                 AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
-                 AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                                   AND d.deptype = 'e'))
-""", "name[]")
 # What a DROP ... CASCADE of these takes with it holds no column or table but its own.
 _DROPS_NO_COLUMN = RELATION_KINDS | {ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE,
                                      ObjectType.OBJECT_PUBLICATION, ObjectType.OBJECT_EVENT_TRIGGER,
@@ -83,13 +80,6 @@ FROM named GROUP BY oid
 """
 _EVERY_TABLE = Prepared(_WATCHED.format(tables="true", every_key="true"))
 _NAMED_TABLES = Prepared(_WATCHED.format(tables="c.relname = ANY($1)", every_key="$2"), "name[], bool")
-_TRIGGER_CODE = Prepared("""
-SELECT DISTINCT l.lanname, p.prosrc FROM pg_trigger t
-JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
-WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal
-""", "oid[]")
-# PL/pgSQL statements whose effect the text does not show.
-_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"})
 
 
 @dataclass(frozen=True)
@@ -136,34 +126,20 @@ def _read(scripts: list[Script | None]) -> _Read:
         for statement in statements:
             read.opaque = read.opaque or statement.node in _OPAQUE \
                 or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
-            read.cascade = read.cascade or (statement.node == "TruncateStmt" and _truncates_cascade(statement.sql))
+            read.cascade = read.cascade or (statement.node == "TruncateStmt" and truncates_cascade(statement.sql))
             names = statement_names(statement.sql)
             read.names |= names
             if statement.node == "DropStmt":
                 read.dropped |= touched_names(statement.sql) - names
             if statement.node in _RUNS_EXPRESSIONS:
-                read.called |= _called(statement.sql)
+                read.called |= called_functions(statement.sql)
             elif statement.node == "CreateFunctionStmt":
                 read.created |= _created(statement.sql)
     return read
 
 
-def _parsed(sql: str) -> tuple[ast.RawStmt, ...]:
-    """The statements of `sql`; none where it does not parse (a PL/pgSQL expression)."""
-    try:
-        return trees.parse(sql)
-    except ParseError:
-        return ()
-
-
-def _called(sql: str) -> frozenset[str]:
-    """The functions a statement calls (the last part of their names, as the parser gives it)."""
-    return frozenset(str(getattr(call.funcname[-1], "sval", "")) for call in trees.nodes_of(_parsed(sql), ast.FuncCall)
-                     if call.funcname)
-
-
 def _created(sql: str) -> frozenset[str]:
-    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in _parsed(sql)
+    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in parsed_statements(sql)
                      if isinstance(raw.stmt, ast.CreateFunctionStmt) and raw.stmt.funcname)
 
 
@@ -175,13 +151,7 @@ def _drops_beyond_names(sql: str) -> bool:
     return any(isinstance(raw.stmt, ast.DropOwnedStmt)
                or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
                    and raw.stmt.removeType not in _DROPS_NO_COLUMN)
-               for raw in _parsed(sql))
-
-
-def _truncates_cascade(sql: str) -> bool:
-    """Whether `sql` holds a TRUNCATE ... CASCADE."""
-    return any(isinstance(raw.stmt, ast.TruncateStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-               for raw in _parsed(sql))
+               for raw in parsed_statements(sql))
 
 
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
@@ -190,9 +160,12 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
     names = text.names | text.dropped
     if not names and not text.opaque:
         return Watched([], [])
-    if text.opaque or text.called & text.created \
-            or (text.called and fetch(conn, _WRITING_FUNCTIONS, sorted(text.called))[0][0]):
+    if text.opaque or text.called & text.created:
         return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
+    written, dynamic = written_by_functions(conn, text.called)
+    if dynamic:
+        return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
+    names |= written
     read: set[int] = set()
     while True:
         rows = fetch(conn, _NAMED_TABLES, sorted(names), text.cascade)
@@ -200,7 +173,7 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
         if not triggered:
             return _watched(rows)
         read.update(triggered)
-        written, dynamic = _written_by_triggers(conn, triggered)
+        written, dynamic = written_by_triggers(conn, triggered)
         if dynamic:
             return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
         if written <= names:
@@ -212,76 +185,3 @@ def _watched(rows: list[tuple]) -> Watched:
     return Watched(sorted(oid for oid, _, _ in rows), sorted(oid for oid, _, changeable in rows if changeable))
 
 
-def _written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[set[str], bool]:
-    """The table names the code of these tables' triggers mentions, and whether some of it runs
-    code its text does not show (a VOLATILE function of the project's own among them)."""
-    names: set[str] = set()
-    called: set[str] = set()
-    for language, source in fetch(conn, _TRIGGER_CODE, tables):
-        if language == "sql" and source.strip():
-            if _truncates_cascade(source):
-                return names, True
-            names |= touched_names(source)
-            called |= _called(source)
-        elif language == "plpgsql":
-            found = _plpgsql_names(source)
-            if found is None:
-                return names, True
-            names |= found[0]
-            called |= found[1]
-        else:  # C, another language, or a SQL body kept as a tree (BEGIN ATOMIC)
-            return names, True
-    return names, bool(called) and bool(fetch(conn, _WRITING_FUNCTIONS, sorted(called))[0][0])
-
-
-# PL/pgSQL's parse modes (RawParseMode) of an assignment's expression, `target := expression`.
-_ASSIGN = 3
-
-
-def _assignment_as_comparison(query: str) -> str:
-    """An assignment's text (`target := expression`, no SQL) as a comparison that parses, with the
-    same names and calls (`target = expression`): the `:=` found by PostgreSQL's own scanner."""
-    try:
-        tokens = parser.scan(query)
-    except ParseError:
-        return query
-    for token in tokens:
-        if token.name == "COLON_EQUALS":
-            return f"{query[:token.start]}={query[token.end + 1:]}"
-    return query
-
-
-def trigger_tree(source: str) -> list | None:
-    """PostgreSQL's PL/pgSQL parse tree (as pglast gives it) of a trigger function's body; None
-    when it does not parse."""
-    return trees.plpgsql_body(source, "trigger")
-
-
-@functools.lru_cache(maxsize=256)
-def _plpgsql_names(source: str) -> tuple[frozenset[str], frozenset[str]] | None:
-    """The table names a PL/pgSQL body's SQL statements mention, and the functions they call; None
-    when it runs dynamic code. (One trigger function serves many tables and migrations: each body
-    is parsed once.)"""
-    tree = trigger_tree(source)
-    if tree is None:
-        return None
-    names: set[str] = set()
-    called: set[str] = set()
-    pending: list[object] = [tree]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if _DYNAMIC & node.keys():
-                return None
-            expression = node.get("PLpgSQL_expr")
-            if isinstance(expression, dict) and isinstance(expression.get("query"), str):
-                query = _assignment_as_comparison(expression["query"]) if expression.get("parseMode", 0) >= _ASSIGN \
-                    else expression["query"]
-                if _truncates_cascade(query):
-                    return None
-                names |= touched_names(query) or touched_names(f"SELECT {query}")
-                called |= _called(query) or _called(f"SELECT {query}")
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return frozenset(names), frozenset(called)
