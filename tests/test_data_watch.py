@@ -126,6 +126,24 @@ def test_a_function_whose_writes_cannot_be_read_watches_every_table(conn: psycop
     assert {"unrelated", "elsewhere"} <= names(conn, sql, "changeable")
 
 
+def test_a_function_whose_parameters_are_types_of_another_schema_is_read(conn: psycopg.Connection) -> None:
+    # pg_get_functiondef qualifies them (app.members), which pglast's PL/pgSQL parser cannot look up.
+    conn.execute(SCHEMA + WRITER + "CREATE SCHEMA app; CREATE TYPE app.level AS ENUM ('low', 'high');"
+                 " CREATE TABLE app.members (id int, level app.level);"
+                 " CREATE FUNCTION app.note(a app.members, l app.level) RETURNS text LANGUAGE plpgsql AS $$"
+                 " DECLARE t text; BEGIN t := a.id::text || l::text; INSERT INTO unrelated VALUES (a.id); RETURN t; END $$")
+    assert names(conn, "UPDATE app.members a SET level = 'high' WHERE app.note(a, a.level) IS NOT NULL;",
+                 "changeable") == {"members", "unrelated"}
+
+
+def test_what_a_trigger_performs_or_calls_is_read(conn: psycopg.Connection) -> None:
+    conn.execute(SCHEMA + WRITER)
+    conn.execute("CREATE PROCEDURE stash() LANGUAGE sql AS $$ INSERT INTO elsewhere VALUES (1) $$")
+    conn.execute("CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
+                 " BEGIN PERFORM remember(NEW.email); CALL stash(); RETURN NEW; END $$")
+    assert names(conn, "UPDATE accounts SET email = 'x';", "changeable") == {"accounts", "unrelated", "elsewhere"}
+
+
 def test_a_trigger_s_functions_are_read_too(conn: psycopg.Connection) -> None:
     conn.execute(SCHEMA + WRITER)
     conn.execute("CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -156,10 +174,13 @@ def test_nothing_named_watches_nothing(conn: psycopg.Connection) -> None:
 
 @pytest.mark.parametrize("body", [
     "BEGIN EXECUTE 'DELETE FROM ' || TG_ARGV[0]; RETURN NEW; END",
-    "BEGIN PERFORM archive_everything(); RETURN NEW; END",
+    "BEGIN PERFORM archive_everything(); RETURN NEW; END",  # whose code runs dynamic SQL
+    "BEGIN PERFORM query_to_xml('DELETE FROM unrelated RETURNING 1', true, false, ''); RETURN NEW; END",
 ])
 def test_a_trigger_that_runs_hidden_code_watches_every_table(conn: psycopg.Connection, body: str) -> None:
     conn.execute(SCHEMA)
+    conn.execute("CREATE FUNCTION archive_everything() RETURNS void LANGUAGE plpgsql AS $$"
+                 " BEGIN EXECUTE 'TRUNCATE ' || current_setting('app.table'); END $$")
     conn.execute(f"CREATE OR REPLACE FUNCTION accounts_audit() RETURNS trigger LANGUAGE plpgsql AS $$ {body} $$")
     assert "unrelated" in names(conn, "UPDATE accounts SET email = lower(email);")
 

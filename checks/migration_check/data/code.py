@@ -5,8 +5,9 @@ The code is read with PostgreSQL's own parsers (SQL, and PL/pgSQL through a func
 definition), for the tables it names and the functions it calls, which are read in turn. A function
 that is not VOLATILE may not write (PostgreSQL refuses its INSERT, UPDATE or DELETE), and an
 extension's functions are the extension's C code: neither is read. What cannot be read this way (a
-dynamic EXECUTE, PERFORM, CALL, a TRUNCATE ... CASCADE, another language, a body kept as a tree)
-makes the answer "anything": then every table is watched.
+dynamic EXECUTE, a TRUNCATE ... CASCADE, another language, a body kept as a tree)
+makes the answer "anything": then every table is watched. So does a call of a function that runs SQL
+given as text (`query_to_xml`, dblink's).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pglast.parser import ParseError
 
 from migration_check.sql import trees
 from migration_check.sql.objects import touched_names
-from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.prepared import Prepared, fetch, literal, run
 
 _TRIGGER_CODE = Prepared("""
 SELECT DISTINCT l.lanname, p.prosrc, NULL::text FROM pg_trigger t
@@ -36,8 +37,17 @@ WHERE p.proname = ANY($1) AND p.provolatile = 'v' AND p.prokind IN ('f', 'p')
   AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 """, "name[]")
-# PL/pgSQL statements whose effect the text does not show.
-_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors", "PLpgSQL_stmt_perform", "PLpgSQL_stmt_call"})
+# pg_get_functiondef names a type of another schema than public with its schema, which pglast's
+# PL/pgSQL parser cannot look up: with every schema on the path (for this transaction), a type
+# whose name no earlier schema holds is named alone.
+_EVERY_SCHEMA_ON_PATH = ("SELECT set_config('search_path', (SELECT string_agg(quote_ident(nspname), ', ' ORDER BY oid)"
+                         " FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'), true)")
+# PL/pgSQL statements whose effect the text does not show (PERFORM and CALL show the function they
+# run, which is read in turn).
+_DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
+# Functions that run SQL given as text: the built-in XML ones, dblink's.
+_RUN_TEXT = frozenset({"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "dblink", "dblink_exec",
+                       "dblink_send_query", "dblink_open"})
 # PL/pgSQL's parse modes (RawParseMode) of an assignment's expression, `target := expression`.
 _ASSIGN = 3
 
@@ -82,8 +92,11 @@ def written_by_functions(conn: psycopg.Connection, called: set[str] | frozenset[
     seen: set[str] = set()
     pending = set(called)
     while pending:
+        if pending & _RUN_TEXT:
+            return names, True
         seen |= pending
-        found, more, dynamic = _read_all(fetch(conn, _FUNCTION_CODE, sorted(pending)), trigger=False)
+        rows = run(conn, [(_EVERY_SCHEMA_ON_PATH, []), (_FUNCTION_CODE, [literal(sorted(pending))])], indexed=True)[-1]
+        found, more, dynamic = _read_all(rows, trigger=False)
         if dynamic:
             return names | found, True
         names |= found
