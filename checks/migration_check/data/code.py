@@ -75,6 +75,28 @@ def truncates_cascade(sql: str) -> bool:
                for raw in parsed_statements(sql))
 
 
+def created_functions(sql: str) -> dict[str, Names]:
+    """What the functions a CREATE FUNCTION statement makes name (by the last part of their name),
+    read from the statement itself: they are not in the catalog before the migration runs."""
+    made: dict[str, Names] = {}
+    for raw in parsed_statements(sql):
+        statement = raw.stmt
+        if not isinstance(statement, ast.CreateFunctionStmt) or not statement.funcname:
+            continue
+        options = {option.defname: option.arg for option in statement.options or ()}
+        language = str(getattr(options.get("language"), "sval", "sql"))
+        body = options.get("as")
+        source = str(getattr(body[0], "sval", "")) if isinstance(body, tuple) and len(body) == 1 else None
+        name = str(getattr(statement.funcname[-1], "sval", ""))
+        if statement.sql_body is not None or source is None:
+            made[name] = None  # BEGIN ATOMIC, or C code
+        elif language == "plpgsql":
+            made[name] = _plpgsql_names(sql, trigger=False)
+        else:
+            made[name] = _code_names(language, source, None, trigger=False)
+    return made
+
+
 def written_by_triggers(conn: psycopg.Connection, tables: list[int]) -> tuple[set[str], bool]:
     """The table names the code of these tables' triggers (and the functions it calls) mentions, and
     whether some of it may do anything."""

@@ -6,11 +6,11 @@ A table is watched when a statement of the up or the rollback names it (any stat
 RENAME, DROP, INSERT ... SELECT, a DELETE's subquery), or when it references a watched table through
 a foreign key, or when code the migration runs names it: a watched table's triggers, and the
 VOLATILE functions of the project's own that an UPDATE, INSERT, DELETE or ALTER TABLE calls, and
-the functions those call (data/code.py). When the scripts run code whose writes cannot be seen from
-the text (DO blocks, CALL, SELECT of a function, EXECUTE, a function the scripts create and call),
-drop what tables depend on without naming them (DROP SCHEMA, TYPE, FUNCTION, EXTENSION ... CASCADE,
-DROP OWNED), or code they run cannot be read (dynamic EXECUTE, PERFORM, TRUNCATE ... CASCADE, another
-language), every table is watched.
+the functions those call (data/code.py; a function the scripts create, from its CREATE FUNCTION).
+When the scripts run code whose writes cannot be seen from the text (DO blocks, CALL, SELECT of a
+function, EXECUTE), drop what tables depend on without naming them (DROP SCHEMA, TYPE, FUNCTION,
+EXTENSION ... CASCADE, DROP OWNED), or code they run cannot be read (dynamic EXECUTE, TRUNCATE ...
+CASCADE, another language), every table is watched.
 
 Of the tables reached through foreign keys, only those whose key has an action that writes rows
 (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
@@ -30,7 +30,9 @@ from pglast import ast
 from pglast.enums import DropBehavior, ObjectType
 
 from migration_check.data.code import (
+    Names,
     called_functions,
+    created_functions,
     parsed_statements,
     truncates_cascade,
     written_by_functions,
@@ -111,7 +113,7 @@ class _Read:
     opaque: bool = False  # some statement runs code the text does not show
     cascade: bool = False  # some statement is a TRUNCATE ... CASCADE
     called: set[str] = field(default_factory=set)  # functions that statements which run them call
-    created: set[str] = field(default_factory=set)  # functions the scripts create
+    created: dict[str, Names] = field(default_factory=dict)  # functions the scripts create, what they name
 
 
 def _read(scripts: list[Script | None]) -> _Read:
@@ -134,13 +136,8 @@ def _read(scripts: list[Script | None]) -> _Read:
             if statement.node in _RUNS_EXPRESSIONS:
                 read.called |= called_functions(statement.sql)
             elif statement.node == "CreateFunctionStmt":
-                read.created |= _created(statement.sql)
+                read.created.update(created_functions(statement.sql))
     return read
-
-
-def _created(sql: str) -> frozenset[str]:
-    return frozenset(str(getattr(raw.stmt.funcname[-1], "sval", "")) for raw in parsed_statements(sql)
-                     if isinstance(raw.stmt, ast.CreateFunctionStmt) and raw.stmt.funcname)
 
 
 def _drops_beyond_names(sql: str) -> bool:
@@ -160,10 +157,8 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
     names = text.names | text.dropped
     if not names and not text.opaque:
         return Watched([], [])
-    if text.opaque or text.called & text.created:
-        return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
-    written, dynamic = written_by_functions(conn, text.called)
-    if dynamic:
+    written, dynamic = _written_by_calls(conn, text)
+    if text.opaque or dynamic:
         return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     names |= written
     read: set[int] = set()
@@ -179,6 +174,29 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
         if written <= names:
             return _watched(rows)
         names |= written
+
+
+def _written_by_calls(conn: psycopg.Connection, text: _Read) -> tuple[set[str], bool]:
+    """The table names the functions the statements call mention, and whether some may do anything.
+    A function the scripts create is read from its CREATE FUNCTION (it is not in the catalog yet),
+    and from the catalog too (a call before a CREATE OR REPLACE runs the version there)."""
+    names: set[str] = set()
+    in_catalog: set[str] = set()
+    pending, seen = set(text.called), set()
+    while pending:
+        seen |= pending
+        more: set[str] = set()
+        for name in pending:
+            in_catalog.add(name)
+            if name in text.created:
+                found = text.created[name]
+                if found is None:
+                    return names, True
+                names |= found[0]
+                more |= found[1]
+        pending = more - seen
+    written, dynamic = written_by_functions(conn, in_catalog)
+    return names | written, dynamic
 
 
 def _watched(rows: list[tuple]) -> Watched:
