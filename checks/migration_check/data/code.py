@@ -5,9 +5,8 @@ The code is read with PostgreSQL's own parsers (SQL, and PL/pgSQL through a func
 definition), for the tables it names and the functions it calls, which are read in turn. A function
 that is not VOLATILE may not write (PostgreSQL refuses its INSERT, UPDATE or DELETE), and an
 extension's functions are the extension's C code: neither is read. What cannot be read this way (a
-dynamic EXECUTE, a TRUNCATE ... CASCADE, another language, a body kept as a tree)
-makes the answer "anything": then every table is watched. So does a call of a function that runs SQL
-given as text (`query_to_xml`, dblink's).
+dynamic EXECUTE, a TRUNCATE ... CASCADE, another language, a body kept as a tree, a call of a
+function that runs SQL given as text) makes the answer "anything": then every table is watched.
 """
 
 from __future__ import annotations
