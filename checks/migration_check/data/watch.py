@@ -157,8 +157,10 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
     names = text.names | text.dropped
     if not names and not text.opaque:
         return Watched([], [])
+    if text.opaque:
+        return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     written, dynamic = _written_by_calls(conn, text)
-    if text.opaque or dynamic:
+    if dynamic:
         return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     names |= written
     read: set[int] = set()
