@@ -23,6 +23,9 @@ and compare all of them.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
@@ -40,7 +43,7 @@ from migration_check.data.code import (
 )
 from migration_check.model import Script
 from migration_check.sql import SyntaxProblem, split_script
-from migration_check.sql.objects import RELATION_KINDS, statement_names, touched_names
+from migration_check.sql.objects import RELATION_KINDS, dropped_names, statement_names
 from migration_check.sql.prepared import Prepared, fetch
 
 # Statements that run code the text does not show.
@@ -97,47 +100,55 @@ def named_tables(scripts: list[Script | None]) -> tuple[set[str], bool]:
     """The table names the scripts' statements mention, those they drop included, and whether some
     statement runs code the text does not show (then every table counts as touched)."""
     read = _read(scripts)
-    return read.names | read.dropped, read.opaque
+    return set(read.names | read.dropped), read.opaque
 
 
 def mentioned_tables(scripts: list[Script | None]) -> set[str]:
     """The relation names the scripts' statements mention as relations (not what they drop: a seed's
     `DROP TABLE IF EXISTS` needs no table)."""
-    return _read(scripts).names
+    return set(_read(scripts).names)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Read:
-    names: set[str] = field(default_factory=set)  # the relations the statements name
-    dropped: set[str] = field(default_factory=set)  # the relations they drop
+    names: frozenset[str] = frozenset()  # the relations the statements name
+    dropped: frozenset[str] = frozenset()  # the relations they drop
     opaque: bool = False  # some statement runs code the text does not show
     cascade: bool = False  # some statement is a TRUNCATE ... CASCADE
-    called: set[str] = field(default_factory=set)  # functions that statements which run them call
-    created: dict[str, Names] = field(default_factory=dict)  # functions the scripts create, what they name
+    called: frozenset[str] = frozenset()  # functions that statements which run them call
+    created: Mapping[str, Names] = field(default_factory=dict)  # functions the scripts create, what they name
+
+    def __or__(self, other: _Read) -> _Read:
+        return _Read(self.names | other.names, self.dropped | other.dropped, self.opaque or other.opaque,
+                     self.cascade or other.cascade, self.called | other.called, {**self.created, **other.created})
 
 
 def _read(scripts: list[Script | None]) -> _Read:
-    read = _Read()
-    for script in scripts:
-        if script is None:
-            continue
-        try:
-            statements = split_script(script)
-        except SyntaxProblem:
-            return _Read(read.names, opaque=True, cascade=True)
-        for statement in statements:
-            read.opaque = read.opaque or statement.node in _OPAQUE \
-                or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
-            read.cascade = read.cascade or (statement.node == "TruncateStmt" and truncates_cascade(statement.sql))
-            names = statement_names(statement.sql)
-            read.names |= names
-            if statement.node == "DropStmt":
-                read.dropped |= touched_names(statement.sql) - names
-            if statement.node in _RUNS_EXPRESSIONS:
-                read.called |= called_functions(statement.sql)
-            elif statement.node == "CreateFunctionStmt":
-                read.created.update(created_functions(statement.sql))
-    return read
+    return functools.reduce(operator.or_, (_read_script(script) for script in scripts if script is not None), _Read())
+
+
+@functools.lru_cache(maxsize=4096)  # asked of each migration's scripts by the runner's prefetch, the data family, the watch
+def _read_script(script: Script) -> _Read:
+    try:
+        statements = split_script(script)
+    except SyntaxProblem:
+        return _Read(opaque=True, cascade=True)
+    names: set[str] = set()
+    dropped: set[str] = set()
+    called: set[str] = set()
+    created: dict[str, Names] = {}
+    opaque = cascade = False
+    for statement in statements:
+        opaque = opaque or statement.node in _OPAQUE or (statement.node in _DROPS and _drops_beyond_names(statement.sql))
+        cascade = cascade or (statement.node == "TruncateStmt" and truncates_cascade(statement.sql))
+        names |= statement_names(statement.sql)
+        if statement.node == "DropStmt":
+            dropped |= dropped_names(statement.sql)
+        if statement.node in _RUNS_EXPRESSIONS:
+            called |= called_functions(statement.sql)
+        elif statement.node == "CreateFunctionStmt":
+            created.update(created_functions(statement.sql))
+    return _Read(frozenset(names), frozenset(dropped - names), opaque, cascade, frozenset(called), created)
 
 
 def _drops_beyond_names(sql: str) -> bool:
@@ -154,7 +165,7 @@ def _drops_beyond_names(sql: str) -> bool:
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
     """The tables the scripts reach, and those whose rows they may change."""
     text = _read(scripts)
-    names = text.names | text.dropped
+    names = set(text.names | text.dropped)
     if not names and not text.opaque:
         return Watched([], [])
     if text.opaque:

@@ -225,21 +225,25 @@ def unquote(part: str) -> str:
 
 # The kinds a DROP names relations of.
 RELATION_KINDS = frozenset({ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW,
-                             ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
+                            ObjectType.OBJECT_INDEX, ObjectType.OBJECT_SEQUENCE, ObjectType.OBJECT_FOREIGN_TABLE})
 
 
 @functools.lru_cache(maxsize=4096)
 def touched_names(sql: str) -> frozenset[str]:
     """The relation names a statement mentions, those it drops included (a DROP names them as
     lists of strings, not as relations)."""
+    return statement_names(sql) | dropped_names(sql)
+
+
+def dropped_names(sql: str) -> frozenset[str]:
+    """The relation names a statement's DROP gives (unqualified)."""
     try:
         parsed = trees.parse(sql)
     except parser.ParseError:
         return frozenset()
-    dropped = {str(names[-1].sval) for raw in parsed if isinstance(raw.stmt, ast.DropStmt)
-               and raw.stmt.removeType in RELATION_KINDS for names in raw.stmt.objects or ()
-               if isinstance(names, tuple) and names and isinstance(names[-1], ast.String)}
-    return statement_names(sql) | dropped
+    return frozenset(str(names[-1].sval) for raw in parsed if isinstance(raw.stmt, ast.DropStmt)
+                     and raw.stmt.removeType in RELATION_KINDS for names in raw.stmt.objects or ()
+                     if isinstance(names, tuple) and names and isinstance(names[-1], ast.String))
 
 
 @functools.lru_cache(maxsize=4096)
