@@ -100,6 +100,12 @@ def test_a_timeout_that_is_not_a_duration_is_a_config_error(tmp_path: Path, caps
     assert ".migration-check.yml:1: lock-timeout: expected a duration such as 90s, 10min or 2h" in capsys.readouterr().err
 
 
+def test_a_var_without_a_value_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "select 1;\n"})
+    assert main(["check", str(root), "--var", "Namespace"]) == 2
+    assert capsys.readouterr().err == "migration-check: error: --var Namespace: expected NAME=VALUE\n"
+
+
 def test_a_migration_that_ends_its_own_session_is_a_finding_at_its_file(
         pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = write_files(tmp_path / "repo", {

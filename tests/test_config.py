@@ -96,6 +96,12 @@ def test_flags_override_the_file(repo: Path) -> None:
     assert (settings.base_ref, settings.format, settings.rollbacks) == ("develop", "golang-migrate", RollbackPolicy.REQUIRED)
 
 
+def test_vars_from_the_flags_join_the_file_s(repo: Path) -> None:
+    write(repo / ".migration-check.yml", "vars: {Namespace: auth, Port: 5432}\n")
+    settings = resolve_settings({"path": repo, "vars": {"Namespace": "identity", "Role": "app"}})
+    assert settings.vars == {"Namespace": "identity", "Port": "5432", "Role": "app"}
+
+
 def test_an_empty_base_ref_flag_is_not_given(repo: Path) -> None:
     write(repo / ".migration-check.yml", "base-ref: main\n")
     assert resolve_settings({"path": repo, "base_ref": ""}).base_ref == "main"
@@ -176,6 +182,7 @@ def test_bad_values(repo: Path) -> None:
         ("setup: [missing.sql]\n", "no such file"),
         ("severity: loud\n", "mapping"),
         ("path: 3\n", "string"),
+        ("vars: [Namespace]\n", "mapping of name to value"),
     ]:
         error = error_of(repo, ".migration-check.yml", text)
         assert expected in error.message and error.line == 1, (text, error)

@@ -84,6 +84,17 @@ def test_a_dropped_table_is_watched(conn: psycopg.Connection) -> None:
     assert names(conn, "DROP TRIGGER accounts_audit ON accounts CASCADE;", "changeable") == set()  # no row changes
 
 
+def test_a_dropped_table_s_row_type_takes_the_columns_of_that_type_with_it(conn: psycopg.Connection) -> None:
+    # `DROP TABLE address CASCADE` drops every column of type address (through an array, a domain or
+    # a composite type over it too): those tables lose values though no statement names them.
+    conn.execute("CREATE TABLE address (street text); CREATE TABLE people (home address, past address[]);"
+                 " CREATE DOMAIN postal AS address; CREATE TABLE letters (sent_to postal);"
+                 " CREATE TYPE visit AS (at address); CREATE TABLE visits (v visit); CREATE TABLE plain (id int);")
+    every = {"address", "people", "letters", "visits"}
+    assert names(conn, "DROP TABLE address CASCADE;", "changeable") == every
+    assert names(conn, "DROP TABLE address;", "changeable") == {"address"}  # refused without CASCADE
+
+
 @pytest.mark.parametrize("sql", ["DROP TYPE mood CASCADE;", "DROP SCHEMA app CASCADE;", "DROP FUNCTION f() CASCADE;",
                                  "DROP EXTENSION citext CASCADE;", "DROP OWNED BY app_user;"])
 def test_a_drop_that_reaches_unnamed_tables_watches_every_table(conn: psycopg.Connection, sql: str) -> None:
@@ -145,6 +156,18 @@ def test_a_function_whose_parameters_are_types_of_another_schema_is_read(conn: p
                  " DECLARE t text; BEGIN t := a.id::text || l::text; INSERT INTO unrelated VALUES (a.id); RETURN t; END $$")
     assert names(conn, "UPDATE app.members a SET level = 'high' WHERE app.note(a, a.level) IS NOT NULL;",
                  "changeable") == {"members", "unrelated"}
+
+
+def test_a_function_whose_parameter_type_two_schemas_name_is_read(conn: psycopg.Connection) -> None:
+    # AREDL's aredl.submissions and arepl.submissions, each schema with its own helper taking its
+    # own row type: read with its own schema first, neither helper's type is qualified.
+    conn.execute(SCHEMA + WRITER + "".join(
+        f"CREATE SCHEMA {schema}; CREATE TABLE {schema}.submissions (id int);"
+        f" CREATE FUNCTION {schema}.toggle(s {schema}.submissions) RETURNS int LANGUAGE plpgsql AS $$"
+        f" BEGIN INSERT INTO unrelated VALUES (s.id); RETURN s.id; END $$;" for schema in ("aredl", "arepl")))
+    for schema in ("aredl", "arepl"):
+        assert names(conn, f"UPDATE {schema}.submissions s SET id = {schema}.toggle(s);",
+                     "changeable") == {"submissions", "unrelated"}
 
 
 def test_what_a_trigger_performs_or_calls_is_read(conn: psycopg.Connection) -> None:

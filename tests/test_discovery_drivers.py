@@ -79,3 +79,24 @@ def test_a_rust_crate_that_builds_only_sqlites_driver(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == (tmp_path / "crates/server/migrations").resolve()
     assert "crates/client/migrations (SQLite, by its module's drivers), for another database" in found.reason
+
+
+@pytest.mark.parametrize(("settings", "database"), [
+    ("spring:\n  datasource:\n    url: jdbc:mysql://localhost:3306/users\n", "MySQL (application.yml:3"),
+    ("spring.flyway.url=jdbc:sqlserver://db;databaseName=app\nspring.datasource.url=jdbc:postgresql://db/app\n",
+     "SQL Server (application.properties:1"),
+    ("spring.datasource.url=jdbc:postgresql://db/app\n", None),
+])
+def test_a_spring_project_runs_its_flyway_scripts_where_its_application_file_points(
+        tmp_path: Path, settings: str, database: str | None) -> None:
+    # 13tom13/userservice: Flyway on MySQL (`auto_increment` in each script) failed every one here.
+    (tmp_path / ".git").mkdir()
+    name = "application.yml" if settings.startswith("spring:") else "application.properties"
+    write_files(tmp_path, {f"src/main/resources/{name}": settings,
+                           "src/main/resources/db/migration/V1__users.sql": "create table users (id int);\n"})
+    if database is None:
+        assert discover(tmp_path, repo_root=tmp_path).format == "flyway"
+        return
+    with pytest.raises(UsageError) as error:
+        discover(tmp_path, repo_root=tmp_path)
+    assert str(error.value).startswith(f"src/main/resources/db/migration holds migrations for {database} points Flyway at it)")

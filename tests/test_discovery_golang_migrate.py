@@ -25,11 +25,28 @@ def test_a_pop_template_is_not_replayed_and_says_why(tmp_path: Path) -> None:
                                  "migrations/20210710035447_alter_users.up.sql": TEMPLATED,
                                  "migrations/20210710035448_plain.up.sql": "select '{{not a template}}';\n"})
     templated, plain = discover(root / "migrations", repo_root=root).migrations
-    assert templated.skip_reason == ('not replayed: line 3 is a Go template action, {{ index .Options "Namespace" }},'
-                                     " which gobuffalo/pop fills in when it runs the file (the module requires pop);"
-                                     " its value is the running program's")
-    # pop renders every file, strings too: a `{{` anywhere is its action.
-    assert plain.skip_reason is not None and "line 1" in plain.skip_reason
+    assert templated.skip_reason == ("not replayed: line 3 looks up the option Namespace (a Go template action), which"
+                                     " gobuffalo/pop fills in from the running program's connection details: give its"
+                                     " value with --var Namespace=VALUE (or vars: in the config)")
+    # pop renders every file, strings too: a `{{` anywhere is its action, and this one is no lookup.
+    assert plain.skip_reason == ("not replayed: line 1 is a Go template action, {{not a template}}, which"
+                                 " gobuffalo/pop fills in when it runs the file (the module requires pop); its value"
+                                 " is the running program's")
+
+
+def test_a_pop_template_is_rendered_with_the_values_given(tmp_path: Path) -> None:
+    # supabase/auth's migrate command gives pop the option Namespace (its DB_NAMESPACE, `auth`).
+    root = repository(tmp_path, {"go.mod": "module x\n\nrequire github.com/gobuffalo/pop/v6 v6.1.1\n",
+                                 "migrations/20210710035447_alter_users.up.sql": TEMPLATED,
+                                 "migrations/20210710035448_grant.up.sql": "grant usage on schema {{.Options.Namespace}}"
+                                                                           " to {{ index .Options `Role` }};\n",
+                                 "migrations/20210710035449_other.up.sql": "select '{{ .Dialect }}';\n"})
+    templated, grant, other = discover(root / "migrations", repo_root=root,
+                                       values={"Namespace": "auth", "Role": "authenticated"}).migrations
+    assert templated.skip_reason is None and templated.up is not None
+    assert templated.up.sql == TEMPLATED.replace('{{ index .Options "Namespace" }}', "auth")  # the same lines
+    assert grant.up is not None and grant.up.sql == "grant usage on schema auth to authenticated;\n"
+    assert other.skip_reason is not None and "{{ .Dialect }}" in other.skip_reason  # no option lookup: as before
 
 
 def test_without_pop_braces_are_the_sqls_own(tmp_path: Path) -> None:

@@ -120,4 +120,4 @@ def test_a_template_in_a_rollback_alone_skips_the_rollback_alone(tmp_path: Path)
     })
     [migration] = discover(root / "migrations", repo_root=root).migrations
     assert migration.skip_reason is None
-    assert migration.down_skip_reason is not None and "line 1 is a Go template action" in migration.down_skip_reason
+    assert migration.down_skip_reason is not None and "line 1 looks up the option Namespace" in migration.down_skip_reason

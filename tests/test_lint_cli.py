@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -102,3 +103,37 @@ def test_the_advice_says_how_the_projects_runner_leaves_its_transaction(
     out = capsys.readouterr().out
     assert "MC012 index-without-concurrently: builds index users_id_idx on users without CONCURRENTLY" in out
     assert how in out
+
+
+def test_a_pop_template_is_linted_rendered_or_skipped_with_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # supabase/auth: every file a syntax error at `{` before; with the option given, the SQL pop runs.
+    root = write_files(tmp_path, {"go.mod": "module x\n\nrequire github.com/gobuffalo/pop/v6 v6.1.1\n",
+                                  "migrations/20210710035447_users.up.sql":
+                                      'ALTER TABLE {{ index .Options "Namespace" }}.users DROP COLUMN phone;\n'})
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    assert main(["lint", str(root / "migrations"), "--format", "json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["findings"] == [] and [entry["migration"] for entry in found["not_linted"]] == ["20210710035447_users"]
+    assert "--var Namespace=VALUE" in found["not_linted"][0]["reason"]
+    assert main(["lint", str(root / "migrations"), "--var", "Namespace=auth"]) == 1
+    assert "MC002 drop-column: drops column auth.users.phone" in capsys.readouterr().out
+
+
+def test_a_changeset_whose_precondition_is_another_database_is_not_linted(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # traccar: an `IF EXISTS ... BEGIN ... END` for SQL Server behind `<dbms type="mssql"/>` with
+    # onFail MARK_RAN was a syntax error; Liquibase marks it ran on PostgreSQL without running it.
+    root = write_files(tmp_path, {"changelog/db.changelog-master.xml": (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+        '  <changeSet id="1" author="ada">\n    <sql>create table t (id int)</sql>\n  </changeSet>\n'
+        '  <changeSet id="2" author="ada">\n    <preConditions onFail="MARK_RAN"><dbms type="mssql"/></preConditions>\n'
+        "    <sql>IF EXISTS (SELECT * FROM sysobjects) BEGIN DROP TRIGGER x END;</sql>\n  </changeSet>\n"
+        '  <changeSet id="3" author="ada">\n    <preConditions onFail="MARK_RAN"><tableExists tableName="t"/></preConditions>\n'
+        "    <sql>drop table t</sql>\n  </changeSet>\n"
+        "</databaseChangeLog>\n")})
+    assert main(["lint", str(root / "changelog"), "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert [entry["migration"] for entry in found["not_linted"]] == ["db.changelog-master.xml::2::ada"]
+    assert [finding["rule"] for finding in found["findings"]] == ["MC001 drop-table"]  # needs the database: linted

@@ -60,7 +60,7 @@ def test_data_and_lock_queries_read_what_they_are_asked_about(grown: psycopg.Con
     conn = grown
     names = ["parent_1", "child_1"]
     calls: list[tuple[Prepared, object]] = [
-        (watch._NAMED_TABLES, (names, False)), (code._FUNCTION_CODE, (['touch', 'lower'],)), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
+        (watch._NAMED_TABLES, (names, False)), (watch._ROW_TYPE_USERS, (names,)), (code._FUNCTION_CODE, (['touch', 'lower'],)), (constraints._CONSTRAINTS, names), (constraints._NOT_NULL, names),
         (lock_reach._NAMED_RELATIONS, None), (catalog._TABLES, 0), (catalog._COLUMNS, None),
         (catalog._FOREIGN_KEYS, None), (catalog._PARTITIONS, None), (changes._TABLES, None),
         (changes._COLUMNS_NOW, ["public.child_1"]), (code._TRIGGER_CODE, None), (locks._FILES, None),

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-data", dest="data", action="store_false", default=None,
                        help="no generated rows, no data or integrity checks")
     check.add_argument("--rows", type=int, metavar="N", help="generated rows per table (default: 5)")
+    check.add_argument("--var", dest="vars", action="append", metavar="NAME=VALUE",
+                       help="a value the runner's program gives the migrations (pop's template option NAME)")
     check.add_argument("--sarif", type=Path, metavar="FILE", help="write a SARIF 2.1.0 report to FILE (code scanning)")
     check.add_argument("--report", type=Path, metavar="FILE.md", help="write the Markdown hygiene report to FILE.md")
     check.add_argument("--json", type=Path, metavar="FILE", help="write the whole run as JSON to FILE")
@@ -101,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--pg-version", type=int, metavar="N", help="PostgreSQL major version the rules assume (default 17)")
     lint.add_argument("--config", type=Path, metavar="FILE", help="config file")
     lint.add_argument("--fail-on", choices=[s.value for s in Severity], help="lowest severity that fails (default: error)")
+    lint.add_argument("--var", dest="vars", action="append", metavar="NAME=VALUE",
+                      help="a value the runner's program gives the migrations (pop's template option NAME)")
 
     new = commands.add_parser("new", help="create a correctly named migration (and rollback) for the detected format")
     new.add_argument("name", help="snake_case description, e.g. add_user_preferences")
@@ -131,7 +135,16 @@ def cli_values(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"--rows {values['rows']}: expected a number of rows per table from 1 to 1000")
     if "fail_on" in values:
         values["fail_on"] = Severity(values["fail_on"])
+    if "vars" in values:
+        values["vars"] = dict(_var(given) for given in values["vars"])
     return values
+
+
+def _var(given: str) -> tuple[str, str]:
+    name, equals, value = given.partition("=")
+    if not equals or not name.strip():
+        raise UsageError(f"--var {given}: expected NAME=VALUE")
+    return name.strip(), value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -168,7 +181,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
     finished: set[str] = set()
     try:
         _announce_github(settings)
-        project = discover(settings.path, settings.format, ignore=settings.ignore)
+        project = discover(settings.path, settings.format, ignore=settings.ignore, values=settings.vars)
         report.project = project
         console.project(project)
         static = static_checks(project, settings)
@@ -305,7 +318,7 @@ def _lint(args: argparse.Namespace, settings: Settings) -> int:
     if args.output == "json":
         print(as_json(report))
     else:
-        console.static_results(report.results)
+        console.static_results(report.results, skipped=True)
         console.summary(report)
     if not _write_reports(report, settings):
         return 2

@@ -108,6 +108,13 @@ def _ignore(v: _Validator, key: str, located: Located) -> list[str]:
     return [f"{prefix}/{p}" if prefix and "/" in p else p for p in v.strings(key, located)]
 
 
+def _vars(v: _Validator, key: str, located: Located) -> dict[str, str]:
+    if not isinstance(located.value, dict) or not all(isinstance(value, (str, int)) and not isinstance(value, bool)
+                                                      for value in located.value.values()):
+        raise v.error(key, located, f"expected a mapping of name to value, got {_describe(located.value)}")
+    return {str(name): str(value) for name, value in located.value.items()}
+
+
 def _directory_in_repo(directory: Path) -> str:
     root = next((d for d in [directory, *directory.parents] if (d / ".git").exists()), None)
     if root is None or root == directory:
@@ -186,6 +193,7 @@ KEYS: dict[str, tuple[str, Callable[[_Validator, str, Located], Any]]] = {
     "rollbacks": ("rollbacks", lambda v, k, x: RollbackPolicy(v.choice(k, x, [p.value for p in RollbackPolicy]))),
     "base-ref": ("base_ref", lambda v, k, x: v.string(k, x)),
     "ignore": ("ignore", _ignore),
+    "vars": ("vars", _vars),
     "setup": ("setup", _setup),
     "severity": ("severity", _severity),
     "data": ("data", lambda v, k, x: v.boolean(k, x)),
@@ -242,8 +250,10 @@ def resolve_settings(cli_values: dict[str, Any]) -> Settings:
         for name, value in config_values(load_config(config_path)).items():
             setattr(settings, name, value)
         settings.config = config_path
+    in_file = dict(settings.vars)
     for name, value in cli.items():
         setattr(settings, name, _ENUM_FIELDS[name](value) if name in _ENUM_FIELDS else value)
+    settings.vars = {**in_file, **cli.get("vars", {})}  # a value given on the command line over the file's
     settings.setup_from_command_line = "setup" in cli
     settings.seed_from_command_line = "seed" in cli
     settings.path = Path(settings.path)

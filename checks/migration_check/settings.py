@@ -59,6 +59,8 @@ class Settings:
     naming_strict: bool = False  # `naming: strict`: the tidier convention instead of the runner's own rule
     rollbacks: RollbackPolicy | None = None  # None: the layout's default
     ignore: list[str] = field(default_factory=list)  # glob patterns of files discovery skips
+    # Values the runner's program gives the migrations it renders (pop's template `.Options`).
+    vars: dict[str, str] = field(default_factory=dict)
     severity: dict[str, Severity] = field(default_factory=dict)  # per check family
     fail_on: Severity = Severity.ERROR
     strict_column_order: bool = False

@@ -61,7 +61,9 @@ SELECT t.oid, t.typname, t.typtype, t.typcategory, t.typbasetype, t.typtypmod, t
        array(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
        (SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid),
        {multirange},
-       array(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c')
+       array(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'),
+       array(SELECT ARRAY[a.attname::text, a.atttypid::text, a.atttypmod::text] FROM pg_attribute a
+             WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)
 FROM pg_type t WHERE t.oid = ANY($1)
 """
 MULTIRANGES = 140000  # PostgreSQL 14 added multirange types
@@ -91,6 +93,7 @@ class TypeInfo:
     labels: tuple[str, ...]  # an enum's labels, in order
     subtype: int | None  # a range's subtype (for a multirange: its range type)
     checks: tuple[str, ...] = ()  # a domain's CHECK constraints, as pg_get_constraintdef prints them
+    fields: tuple[tuple[str, int, int], ...] = ()  # a composite type's fields: name, type, typmod
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def _bound_values(bound: str) -> list[str]:
 
 def types(conn: psycopg.Connection, wanted: set[int], built_in: dict[int, TypeInfo] | None = None) -> dict[int, TypeInfo]:
     """The types `wanted`, and every type they are built on (domain bases, array elements, range
-    subtypes). `built_in` keeps the types made by initdb across calls (no migration changes them;
+    subtypes, composite types' fields). `built_in` keeps the types made by initdb across calls (no migration changes them;
     an enum's labels or a domain's base may change, so user types are read every time)."""
     multirange = ("(SELECT r.rngtypid FROM pg_range r WHERE r.rngmultitypid = t.oid)"
                   if conn.info.server_version >= MULTIRANGES else "NULL::oid")
@@ -212,12 +215,14 @@ def types(conn: psycopg.Connection, wanted: set[int], built_in: dict[int, TypeIn
         found |= {oid: known[oid] for oid in wanted if oid in known}
         missing = wanted - known.keys()
         for row in fetch(conn, query, sorted(missing)) if missing else ():
-            oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of, checks = row
+            oid, name, kind, category, base, base_typmod, element, labels, subtype, multirange_of, checks, fields = row
             found[oid] = TypeInfo(oid, name, kind, category, base, base_typmod, element, tuple(labels),
-                                  subtype if subtype is not None else multirange_of, tuple(checks or ()))
+                                  subtype if subtype is not None else multirange_of, tuple(checks or ()),
+                                  tuple((field, int(type_oid), int(typmod)) for field, type_oid, typmod in fields or ()))
             if built_in is not None and oid < FIRST_NORMAL_OID:
                 built_in[oid] = found[oid]
         wanted = {info.base for info in found.values()} | {info.element for info in found.values()} \
-            | {info.subtype or 0 for info in found.values()}
+            | {info.subtype or 0 for info in found.values()} \
+            | {type_oid for info in found.values() for _, type_oid, _ in info.fields}
         wanted -= set(found) | {0}
     return found

@@ -20,7 +20,7 @@ from pglast.parser import ParseError
 
 from migration_check.sql import trees
 from migration_check.sql.objects import touched_names
-from migration_check.sql.prepared import Prepared, fetch, literal, run
+from migration_check.sql.prepared import Prepared, fetch
 
 _TRIGGER_CODE = Prepared("""
 SELECT DISTINCT l.lanname, p.prosrc, NULL::text FROM pg_trigger t
@@ -28,19 +28,25 @@ JOIN pg_proc p ON p.oid = t.tgfoid JOIN pg_language l ON l.oid = p.prolang
 WHERE t.tgrelid = ANY($1) AND NOT t.tgisinternal
 """, "oid[]")
 # The VOLATILE functions of the project's own by these names (every overload), with their whole
-# definition where it is PL/pgSQL (its parameters are variables of the body).
+# definition where it is PL/pgSQL (its parameters are variables of the body). pg_get_functiondef
+# names a type of a schema not on the search path with its schema, which pglast's PL/pgSQL parser
+# cannot look up: it runs with the function's own schema first on the path, then every other (for
+# this transaction), so that a type is named alone unless an earlier schema holds its name too
+# (a table `submissions` in two schemas, each with its trigger's helper taking its own row type).
 _FUNCTION_CODE = Prepared("""
-SELECT l.lanname, p.prosrc, CASE WHEN l.lanname = 'plpgsql' THEN pg_get_functiondef(p.oid) END
-FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WITH schemas(path) AS (
+    SELECT string_agg(quote_ident(nspname), ', ' ORDER BY oid) FROM pg_namespace
+    WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema')
+SELECT l.lanname, p.prosrc,
+       CASE WHEN l.lanname = 'plpgsql' THEN (
+           SELECT pg_get_functiondef(p.oid)
+           FROM (SELECT set_config('search_path', quote_ident(n.nspname) || ', ' || schemas.path, true)) own_first)
+       END
+FROM schemas, pg_proc p JOIN pg_language l ON l.oid = p.prolang JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = ANY($1) AND p.provolatile = 'v' AND p.prokind IN ('f', 'p')
   AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 """, "name[]")
-# pg_get_functiondef names a type of another schema than public with its schema, which pglast's
-# PL/pgSQL parser cannot look up: with every schema on the path (for this transaction), a type
-# whose name no earlier schema holds is named alone.
-_EVERY_SCHEMA_ON_PATH = ("SELECT set_config('search_path', (SELECT string_agg(quote_ident(nspname), ', ' ORDER BY oid)"
-                         " FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'), true)")
 # PL/pgSQL statements whose effect the text does not show (PERFORM and CALL show the function they
 # run, which is read in turn).
 _DYNAMIC = frozenset({"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"})
@@ -64,8 +70,7 @@ def parsed_statements(sql: str) -> tuple[ast.RawStmt, ...]:
 
 def called_functions(sql: str) -> frozenset[str]:
     """The functions a statement calls (the last part of their names, as the parser gives it)."""
-    return frozenset(str(getattr(call.funcname[-1], "sval", ""))
-                     for call in trees.nodes_of(parsed_statements(sql), ast.FuncCall) if call.funcname)
+    return frozenset(trees.called_names(parsed_statements(sql)))
 
 
 def truncates_cascade(sql: str) -> bool:
@@ -116,7 +121,7 @@ def written_by_functions(conn: psycopg.Connection, called: set[str] | frozenset[
         if pending & _RUN_TEXT:
             return names, True
         seen |= pending
-        rows = run(conn, [(_EVERY_SCHEMA_ON_PATH, []), (_FUNCTION_CODE, [literal(sorted(pending))])], indexed=True)[-1]
+        rows = fetch(conn, _FUNCTION_CODE, sorted(pending))
         found, more, dynamic = _read_all(rows, trigger=False)
         if dynamic:
             return names | found, True

@@ -100,6 +100,12 @@ def _value(type_oid: int, typmod: int, name: str | None, types: dict[int, TypeIn
     if info.category == "A" and info.element:
         element = _value(info.element, typmod, name, types, i)
         return None if element is None else "{" + _array_element(element) + "}"
+    if info.kind == "c" and info.fields:
+        # A record literal: each field quoted as an array's element is, a field of no known value NULL.
+        values = [_value(field_type, field_typmod, field, types, i) for field, field_type, field_typmod in info.fields]
+        if all(value is None for value in values):
+            return None
+        return "(" + ",".join("" if value is None else _array_element(value) for value in values) + ")"
     if info.name in _INTEGERS:
         return str(k)
     if info.name in _FLOATS:

@@ -10,7 +10,8 @@ the functions those call (data/code.py; a function the scripts create, from its 
 When the scripts run code whose writes cannot be seen from the text (DO blocks, CALL, SELECT of a
 function, EXECUTE), drop what tables depend on without naming them (DROP SCHEMA, TYPE, FUNCTION,
 EXTENSION ... CASCADE, DROP OWNED), or code they run cannot be read (dynamic EXECUTE, TRUNCATE ...
-CASCADE, another language), every table is watched.
+CASCADE, another language), every table is watched. A relation dropped with CASCADE takes the
+columns of its row type with it: the tables that hold them are watched.
 
 Of the tables reached through foreign keys, only those whose key has an action that writes rows
 (ON DELETE or ON UPDATE CASCADE, SET NULL, SET DEFAULT) can have their rows changed: a NO ACTION or
@@ -85,6 +86,26 @@ FROM named GROUP BY oid
 """
 _EVERY_TABLE = Prepared(_WATCHED.format(tables="true", every_key="true"))
 _NAMED_TABLES = Prepared(_WATCHED.format(tables="c.relname = ANY($1)", every_key="$2"), "name[], bool")
+# The tables with a column of a dropped relation's row type: a DROP ... CASCADE drops that column,
+# and its values (through arrays, domains and composite types over it too). From the type along
+# pg_depend's index on the referenced object, type by type.
+_ROW_TYPE_USERS = Prepared("""
+WITH RECURSIVE types(oid) AS (
+    SELECT c.reltype FROM pg_class c WHERE c.relname = ANY($1) AND c.reltype <> 0
+  UNION
+    SELECT CASE WHEN d.classid = 'pg_type'::regclass THEN d.objid ELSE r.reltype END
+    FROM types CROSS JOIN LATERAL (
+        SELECT d.classid, d.objid, d.objsubid FROM pg_depend d
+        WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = types.oid OFFSET 0) d
+    LEFT JOIN pg_class r ON d.classid = 'pg_class'::regclass AND d.objsubid > 0 AND r.oid = d.objid AND r.relkind = 'c'
+    WHERE d.classid = 'pg_type'::regclass OR r.oid IS NOT NULL
+)
+SELECT DISTINCT c.relname FROM types CROSS JOIN LATERAL (
+    SELECT d.objid FROM pg_depend d
+    WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid = types.oid
+      AND (d.classid = 'pg_class'::regclass) IS TRUE AND d.objsubid > 0 OFFSET 0) d
+JOIN pg_class c ON c.oid = d.objid AND c.relkind IN ('r', 'p')
+""", "name[]")
 
 
 @dataclass(frozen=True)
@@ -113,14 +134,16 @@ def mentioned_tables(scripts: list[Script | None]) -> set[str]:
 class _Read:
     names: frozenset[str] = frozenset()  # the relations the statements name
     dropped: frozenset[str] = frozenset()  # the relations they drop
+    cascaded: frozenset[str] = frozenset()  # the relations they drop with CASCADE
     opaque: bool = False  # some statement runs code the text does not show
     cascade: bool = False  # some statement is a TRUNCATE ... CASCADE
     called: frozenset[str] = frozenset()  # functions that statements which run them call
     created: Mapping[str, Names] = field(default_factory=dict)  # functions the scripts create, what they name
 
     def __or__(self, other: _Read) -> _Read:
-        return _Read(self.names | other.names, self.dropped | other.dropped, self.opaque or other.opaque,
-                     self.cascade or other.cascade, self.called | other.called, {**self.created, **other.created})
+        return _Read(self.names | other.names, self.dropped | other.dropped, self.cascaded | other.cascaded,
+                     self.opaque or other.opaque, self.cascade or other.cascade, self.called | other.called,
+                     {**self.created, **other.created})
 
 
 def _read(scripts: list[Script | None]) -> _Read:
@@ -135,6 +158,7 @@ def _read_script(script: Script) -> _Read:
         return _Read(opaque=True, cascade=True)
     names: set[str] = set()
     dropped: set[str] = set()
+    cascaded: set[str] = set()
     called: set[str] = set()
     created: dict[str, Names] = {}
     opaque = cascade = False
@@ -144,21 +168,30 @@ def _read_script(script: Script) -> _Read:
         names |= statement_names(statement.sql)
         if statement.node == "DropStmt":
             dropped |= dropped_names(statement.sql)
+            if _drops_with_cascade(statement.sql):
+                cascaded |= dropped_names(statement.sql)
         if statement.node in _RUNS_EXPRESSIONS:
             called |= called_functions(statement.sql)
         elif statement.node == "CreateFunctionStmt":
             created.update(created_functions(statement.sql))
-    return _Read(frozenset(names), frozenset(dropped - names), opaque, cascade, frozenset(called), created)
+    return _Read(frozenset(names), frozenset(dropped - names), frozenset(cascaded), opaque, cascade, frozenset(called),
+                 created)
 
 
 def _drops_beyond_names(sql: str) -> bool:
     """Whether a DROP can take rows from tables it does not name: DROP OWNED, and a DROP ... CASCADE
     of a schema (its tables), a type, domain, collation or function (the columns of that type, or
-    computed by it), an extension (the columns of its types). A relation's CASCADE drops views
-    and keys, a trigger's, policy's or rule's what uses it: no other table's rows."""
+    computed by it), an extension (the columns of its types). A relation's CASCADE drops views, keys
+    and the columns of its row type (read from the catalog: _ROW_TYPE_USERS), a trigger's, policy's
+    or rule's what uses it: no other table's rows."""
     return any(isinstance(raw.stmt, ast.DropOwnedStmt)
                or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
                    and raw.stmt.removeType not in _DROPS_NO_COLUMN)
+               for raw in parsed_statements(sql))
+
+
+def _drops_with_cascade(sql: str) -> bool:
+    return any(isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
                for raw in parsed_statements(sql))
 
 
@@ -174,6 +207,8 @@ def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Wa
     if dynamic:
         return _watched(fetch(conn, _EVERY_TABLE, indexed=False))
     names |= written
+    if text.cascaded:
+        names |= {name for name, in fetch(conn, _ROW_TYPE_USERS, sorted(text.cascaded))}
     read: set[int] = set()
     while True:
         rows = fetch(conn, _NAMED_TABLES, sorted(names), text.cascade)

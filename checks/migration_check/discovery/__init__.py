@@ -12,16 +12,15 @@ never outrank a layout that uses the same names with markers inside; numbered sc
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
-from migration_check.discovery.boundary import unreadable_entries, within_repository
+from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
     OTHER_DATABASES,
     POSTGRES_WORDS,
@@ -33,6 +32,7 @@ from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
+from migration_check.discovery.go_templates import templates_rendered
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.hasura import HasuraLayout
@@ -322,18 +322,21 @@ def _shown(directory: Path, root: Path) -> str:
 
 
 def discover(
-    path: Path, format_name: str | None = None, repo_root: Path | None = None, ignore: list[str] | None = None
+    path: Path, format_name: str | None = None, repo_root: Path | None = None, ignore: list[str] | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> Project:
     """Everything the checks need to know about the migrations at or under `path`.
 
     `ignore` holds glob patterns (matched against file names and repository-relative paths) of
-    files that are not migrations and must not be reported as stray.
+    files that are not migrations and must not be reported as stray. `values` are what the
+    runner's program gives the migrations it renders (pop's template options).
     """
     with listings_kept():
-        return _discover(path, format_name, repo_root, ignore)
+        return _discover(path, format_name, repo_root, ignore, values or {})
 
 
-def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignore: list[str] | None) -> Project:
+def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignore: list[str] | None,
+              values: Mapping[str, str]) -> Project:
     path = path.resolve()
     if not path.exists():
         raise UsageError(f"{path}: no such directory")
@@ -349,11 +352,13 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         reason = detection.reason
     unreadable_entries(directory, layout.migrations_are_directories)
     found: Discovery = layout.discover(directory)
+    if layout.renders_go_templates:
+        found = replace(found, migrations=[templates_rendered(m, directory, values) for m in found.migrations])
     if layout.sends_scripts_whole:
         found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()
     if ignore:
-        found = _without_ignored(found, root, ignore)
+        found = without_ignored(found, root, ignore)
     found = within_repository(found, root)
     return Project(
         format=layout.name,
@@ -380,21 +385,3 @@ def _directory_for(layout: Layout, path: Path) -> Path:
     if found is not None:
         return found
     return next((path / sub for sub in layout.conventional_dirs if (path / sub).is_dir()), path)
-
-
-def _is_ignored(path: Path, root: Path, patterns: list[str]) -> bool:
-    try:
-        relative = path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        relative = path.as_posix()
-    return any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(relative, p) for p in patterns)
-
-
-def _without_ignored(found: Discovery, root: Path, patterns: list[str]) -> Discovery:
-    # The rest (seeds, the declared schema, one transaction for all, the runner's setup) stays.
-    return replace(
-        found,
-        migrations=[m for m in found.migrations if not any(_is_ignored(f, root, patterns) for f in m.files)],
-        stray_files=[s for s in found.stray_files if not _is_ignored(s.path, root, patterns)],
-        orphan_rollbacks=[o for o in found.orphan_rollbacks if not _is_ignored(o.path, root, patterns)],
-    )

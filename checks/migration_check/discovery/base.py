@@ -98,6 +98,8 @@ class Layout(abc.ABC):
     # One directory per migration (Prisma's, Diesel's), named as its author likes: a directory
     # named like a file (`…_backfill.sql/`) is a migration there, not a mistake.
     migrations_are_directories: ClassVar[bool] = False
+    # The runner renders each file as a Go template before it runs it (gobuffalo/pop; go_templates.py).
+    renders_go_templates: ClassVar[bool] = False
 
     # What the runner records a migration as applied by (two migrations with one identity are the
     # same migration to it): "number" (the version, numeric parts as numbers: V1 and V01 are

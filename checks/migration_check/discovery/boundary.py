@@ -1,9 +1,11 @@
 """Migrations are read only from the repository: a migration file that is a symbolic link out of
-it is refused, and every script carries the repository as the limit of what it may include."""
+it is refused, and every script carries the repository as the limit of what it may include. The
+files the user's `ignore` patterns name are left out."""
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import os
 from pathlib import Path
 
@@ -60,3 +62,23 @@ def inside(path: Path, root: Path) -> None:
 
 def _rooted(script: Script | None, root: Path) -> Script | None:
     return dataclasses.replace(script, root=root) if script is not None else None
+
+
+def _is_ignored(path: Path, root: Path, patterns: list[str]) -> bool:
+    try:
+        relative = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    return any(fnmatch.fnmatch(path.name, p) or fnmatch.fnmatch(relative, p) for p in patterns)
+
+
+def without_ignored(found: Discovery, root: Path, patterns: list[str]) -> Discovery:
+    """`found` without the files the `ignore` patterns (globs on file names and repository-relative
+    paths) name: files that are not migrations, never reported as stray."""
+    # The rest (seeds, the declared schema, one transaction for all, the runner's setup) stays.
+    return dataclasses.replace(
+        found,
+        migrations=[m for m in found.migrations if not any(_is_ignored(f, root, patterns) for f in m.files)],
+        stray_files=[s for s in found.stray_files if not _is_ignored(s.path, root, patterns)],
+        orphan_rollbacks=[o for o in found.orphan_rollbacks if not _is_ignored(o.path, root, patterns)],
+    )

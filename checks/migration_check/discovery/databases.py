@@ -9,6 +9,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Layout
 from migration_check.discovery.drivers import crate_database, module_database, package_database
+from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import MigrationCheckError
 from migration_check.sql.dialects import reads_as_postgresql, written_for
 
@@ -39,11 +40,15 @@ NODE_RUNNERS = frozenset({"mikro-orm", "typeorm", "db-migrate", "knex", "sequeli
 def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:
     """(database, why) where the migrations are a Go, Rust or Node.js runner's and their module requires
     drivers of other databases and none of PostgreSQL's (navidrome's goose migrations are SQLite's,
-    the MikroORM realworld example's are MySQL's)."""
+    the MikroORM realworld example's are MySQL's), or Flyway's and the Spring Boot application points
+    it at another database."""
     if layout.name in GO_RUNNERS:
         return module_database(directory)
     if layout.name in NODE_RUNNERS:
         return package_database(directory)
+    if layout.name == "flyway" and (found := spring_database(directory, "spring.flyway.url")) is not None:
+        path, line, database = found
+        return database, f"{path.name}:{line} points Flyway at it"
     return crate_database(directory) if layout.name in RUST_RUNNERS else None
 
 

@@ -1,7 +1,8 @@
 """golang-migrate: `<version>_<name>.up.sql` and `<version>_<name>.down.sql`.
 
 gobuffalo/pop names its SQL migrations the same way, and renders them as Go templates first: a
-file with a template action is not replayed (go_templates.py)."""
+file with a template action is rendered with the values given (`--var`), or not replayed
+(go_templates.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from migration_check.discovery.base import (
     utc_timestamp,
     with_transactions,
 )
-from migration_check.discovery.go_templates import templates_skipped
 from migration_check.discovery.listing import candidate_files
 from migration_check.errors import InfrastructureError
 from migration_check.git_command import git_process, git_succeeds
@@ -36,6 +36,7 @@ FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$
 
 class GolangMigrateLayout(Layout):
     name = "golang-migrate"
+    renders_go_templates = True  # where the module requires pop, which runs these files (go_templates.py)
     description = "<version>_<name>.up.sql / .down.sql"
     # golang-migrate runs an "empty" migration where a down file is missing (migrate.go
     # newMigration): the round trip judges that no-op rollback, unless no migration has a down
@@ -69,8 +70,7 @@ class GolangMigrateLayout(Layout):
         found = pair_forward_and_rollback(directory, classify, f"golang-migrate ignores it: not {self.naming_hint}",
                                           pair_key=lambda role: (int(role.version),))
         sent_whole = not multi_statement(directory)
-        found.migrations = [templates_skipped(with_transactions(m, lambda _script: Transaction.ONE_QUERY)
-                                               if sent_whole else m, directory)
+        found.migrations = [with_transactions(m, lambda _script: Transaction.ONE_QUERY) if sent_whole else m
                             for m in found.migrations]
         return implicit_empty_downs(found)
 

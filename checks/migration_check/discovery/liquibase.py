@@ -30,9 +30,9 @@ from migration_check.discovery.liquibase_contexts import (
     configured_contexts,
     configured_labels,
     for_another_database,
-    other_database,
     runs,
 )
+from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
@@ -87,7 +87,7 @@ class LiquibaseLayout(Layout):
         master = master_changelog(directory)
         if master is None:
             return Discovery([])
-        if (elsewhere := other_database(directory)) is not None:
+        if (elsewhere := spring_database(directory, "spring.liquibase.url")) is not None:
             path, line, database = elsewhere
             raise FileError(path, line, f"the project runs its Liquibase changelog on {database}: these changes are for"
                                         " another database; migration-check replays PostgreSQL migrations")

@@ -100,28 +100,3 @@ def _one(tokens: list[str], at: int, contexts: frozenset[str]) -> tuple[bool, in
         value, at = _either(tokens, at + 1, contexts)
         return value, at + 1 if at < len(tokens) and tokens[at] == ")" else at
     return tokens[at] in contexts, at + 1
-
-
-# JDBC URLs of the databases a Spring Boot project runs its changelog on in production, other than
-# PostgreSQL's (an in-memory H2 or HSQLDB is a development default beside a PostgreSQL profile).
-JDBC_VENDORS = {"mysql": "MySQL", "mariadb": "MariaDB", "oracle": "Oracle", "sqlserver": "SQL Server", "db2": "Db2"}
-
-
-def other_database(directory: Path) -> tuple[Path, int, str] | None:
-    """(file, line, database) where the project's default application file points Liquibase at a
-    database other than PostgreSQL (`spring.liquibase.url`, else `spring.datasource.url`), or None."""
-    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
-        entries = application_entries(folder)
-        url = entries.get("spring.liquibase.url") or entries.get("spring.datasource.url")
-        if not url:
-            continue
-        vendor = url.removeprefix("jdbc:").split(":", 1)[0].lower() if url.startswith("jdbc:") else ""
-        if vendor not in JDBC_VENDORS:
-            return None
-        for path in sorted(folder.glob("application*")):
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            number = next((n for n, line in enumerate(lines, start=1) if url.split("?")[0] in line), None)
-            if number is not None:
-                return path, number, JDBC_VENDORS[vendor]
-        return None
-    return None

@@ -17,8 +17,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pglast import ast
+from pglast.enums import BoolExprType
+from pglast.parser import ParseError
+
 from migration_check.discovery.liquibase_changes import table
 from migration_check.discovery.liquibase_formatted import dbms_includes_postgresql
+from migration_check.sql import trees
 from migration_check.sql.prepared import quote_literal
 
 DECIDING = frozenset({"MARK_RAN", "CONTINUE"})
@@ -37,6 +42,31 @@ def condition(preconditions: object, ran: Ran | None = None) -> str | None:
     if any(part is None for part in parts):
         return None
     return " AND ".join(f"({part})" for part in parts if part) or "TRUE"
+
+
+def known_without_a_database(sql: str) -> bool | None:
+    """The condition's value where no part of it needs the database (a `dbms` alone, `not` and `and`
+    around it), else None: `migration-check lint` leaves out what Liquibase never runs here."""
+    try:
+        [raw] = trees.parse(f"SELECT {sql}")
+    except (ParseError, ValueError):
+        return None
+    return _constant(raw.stmt.targetList[0].val) if isinstance(raw.stmt, ast.SelectStmt) and raw.stmt.targetList else None
+
+
+def _constant(node: object) -> bool | None:
+    if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Boolean):
+        return bool(node.val.boolval)
+    if not isinstance(node, ast.BoolExpr):
+        return None
+    values = [_constant(arg) for arg in node.args or ()]
+    if node.boolop == BoolExprType.NOT_EXPR:
+        return None if values[0] is None else not values[0]
+    # An AND that one FALSE decides, an OR that one TRUE decides, whatever the others need.
+    decisive = node.boolop == BoolExprType.OR_EXPR
+    if decisive in values:
+        return decisive
+    return None if None in values else not decisive
 
 
 def _one(entry: dict[str, Any], ran: Ran | None) -> str | None:

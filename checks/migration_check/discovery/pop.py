@@ -9,7 +9,8 @@ Rules, as popx applies them (ory/x popx: match.go, migration_info.go sortAndFilt
 - For each version and direction, the file for PostgreSQL wins over the one for every database.
 - Versions are compared as text, ascending for the ups.
 - Each migration runs in a transaction (unless autocommit) as one `Exec` of the whole file, after
-  pop renders it as a Go template (go_templates.py: a file with an action is not replayed).
+  pop renders it as a Go template (go_templates.py: rendered with the option values given, `--var`,
+  or not replayed).
 - A file that holds nothing but comments and blank lines is a no-op.
 - popx refuses an up without its down; gobuffalo/pop runs nothing for the missing down.
 - Ory's tooling splits a migration by statement into parts whose versions add 6 digits to the
@@ -38,7 +39,7 @@ from migration_check.discovery.base import (
     read_sql,
     utc_timestamp,
 )
-from migration_check.discovery.go_templates import requires_pop, templates_skipped
+from migration_check.discovery.go_templates import requires_pop
 from migration_check.discovery.golang_migrate import up_and_down_files
 from migration_check.discovery.listing import candidate_files
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -75,6 +76,7 @@ def parse(name: str) -> PopFile | None:
 
 class PopLayout(Layout):
     name = "pop"
+    renders_go_templates = True
     description = "<version>_<name>[.<dialect>].up.sql / .down.sql (gobuffalo/pop, Ory's popx)"
     default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "persistence/sql/migrations")
@@ -116,7 +118,7 @@ class PopLayout(Layout):
             if key not in chosen or parsed.dialect == "postgres":
                 chosen[key] = (parsed, path)
         ups = sorted((version, found) for (version, rollback), found in chosen.items() if not rollback)
-        migrations = [templates_skipped(_migration(group, chosen), directory) for group in _split_groups(ups)]
+        migrations = [_migration(group, chosen) for group in _split_groups(ups)]
         return implicit_empty_downs(Discovery(migrations, stray))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:

@@ -5,14 +5,16 @@ linted as the migration it is in its project, or on its own."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery import discover
 from migration_check.discovery.base import read_sql
+from migration_check.discovery.liquibase_preconditions import known_without_a_database
 from migration_check.errors import MigrationCheckError, UsageError
 from migration_check.lint.engine import DEFAULT_SERVER_VERSION
 from migration_check.lint.results import lint_results, project_lint
-from migration_check.model import CheckResult, Project, RollbackPolicy, RunReport, Script, Status
+from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, RunReport, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, split_script
 
@@ -25,9 +27,15 @@ def run_lint(paths: list[Path], settings: Settings) -> RunReport:
     try:
         for path in paths or [Path(".")]:
             if path.is_dir():
-                project = discover(path, settings.format, ignore=settings.ignore)
+                project = discover(path, settings.format, ignore=settings.ignore, values=settings.vars)
                 report.project = report.project or project
-                report.results += [*_syntax_errors(project, [m.up for m in project.migrations if m.up]),
+                # A migration not replayed (a pop template whose values are not given), or that the
+                # runner never runs here (a Liquibase precondition for another database), is not linted.
+                project = replace(project, migrations=[_not_run_here(m) for m in project.migrations])
+                report.results += [*_syntax_errors(project, [m.up for m in project.migrations
+                                                             if m.up and not m.skip_reason]),
+                                   *(CheckResult("lint", m.id, Status.SKIPPED, message=m.skip_reason)
+                                     for m in project.migrations if m.up and m.skip_reason),
                                    *project_lint(project, settings, version)]
             elif path.is_file():
                 report.results += _lint_file(path, settings, version, projects)
@@ -38,11 +46,19 @@ def run_lint(paths: list[Path], settings: Settings) -> RunReport:
     return report
 
 
+def _not_run_here(migration: Migration) -> Migration:
+    """The migration skipped where its runner's precondition is known not to hold without a database."""
+    if migration.skip_reason or migration.precondition is None or known_without_a_database(migration.precondition) is not False:
+        return migration
+    return replace(migration, skip_reason=migration.precondition_reason)
+
+
 def _lint_file(path: Path, settings: Settings, version: int, projects: dict[Path, Project | None]) -> list[CheckResult]:
     resolved = path.resolve()
     if resolved.parent not in projects:
         try:
-            projects[resolved.parent] = discover(path.parent, settings.format, ignore=settings.ignore)
+            projects[resolved.parent] = discover(path.parent, settings.format, ignore=settings.ignore,
+                                                 values=settings.vars)
         except MigrationCheckError:
             projects[resolved.parent] = None
     project = projects[resolved.parent]
@@ -75,5 +91,6 @@ def as_json(report: RunReport) -> str:
         "error": report.error,
         "findings": [{"rule": r.subject.rpartition(": ")[2], "file": r.file, "line": r.line, "severity": r.severity.value,
                       "status": r.status.value, "message": r.message}
-                     for r in report.results if r.status is Status.FAILED or r.message],
+                     for r in report.results if r.status is Status.FAILED or (r.message and r.status is Status.PASSED)],
+        "not_linted": [{"migration": r.subject, "reason": r.message} for r in report.results if r.status is Status.SKIPPED],
     }, indent=2)

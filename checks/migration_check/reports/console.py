@@ -56,10 +56,12 @@ class Console:
             self.say(f"postgres: {description}")
             self.say()
 
-    def static_results(self, results: list[CheckResult]) -> None:
-        """naming, pairing, history: list the findings (every case with --verbose)."""
+    def static_results(self, results: list[CheckResult], skipped: bool = False) -> None:
+        """naming, pairing, history: list the findings (every case with --verbose; with `skipped`,
+        the cases skipped too: what `lint` did not read, and why)."""
         for result in results:
-            if result.status is Status.FAILED or (self.verbose and not self.quiet):
+            if result.status is Status.FAILED or (self.verbose and not self.quiet) \
+                    or (skipped and result.status is Status.SKIPPED and not self.quiet):
                 self._case_line(result)
 
     def migration(self, outcome: MigrationOutcome) -> None:

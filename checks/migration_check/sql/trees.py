@@ -103,11 +103,17 @@ def nodes_of(tree: ast.Node | tuple, kind: type[N]) -> Iterator[N]:
                            if isinstance(value, (tuple, ast.Node)))
 
 
-def function_names(node: ast.Node | None) -> set[str]:
-    """The names of the functions an expression or statement calls (the last part, lowercased)."""
+def called_names(node: ast.Node | tuple[ast.Node, ...] | None) -> set[str]:
+    """The names of the functions an expression or statements call (the last part, as the parser
+    gives it: a quoted name keeps its case)."""
     if node is None:
         return set()
-    return {str(getattr((call.funcname or ("",))[-1], "sval", "")).lower() for call in nodes_of(node, ast.FuncCall)}
+    return {str(getattr(call.funcname[-1], "sval", "")) for call in nodes_of(node, ast.FuncCall) if call.funcname}
+
+
+def function_names(node: ast.Node | None) -> set[str]:
+    """The names of the functions an expression or statement calls (the last part, lowercased)."""
+    return {name.lower() for name in called_names(node)}
 
 
 def statement(sql: str) -> ast.Node | None:

@@ -75,7 +75,8 @@ def migration_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def migrations(migration_settings: Settings) -> Project:
     """The discovered project: its migrations, in order, for parametrising tests."""
-    return discover(migration_settings.path, migration_settings.format, ignore=migration_settings.ignore)
+    return discover(migration_settings.path, migration_settings.format, ignore=migration_settings.ignore,
+                    values=migration_settings.vars)
 
 
 @pytest.fixture(scope="session")
