@@ -187,7 +187,12 @@ def test_a_placeholder_without_a_value_is_not_replayed_and_says_where_to_give_it
         "line 2 uses the Flyway placeholder ${reader_role}, which has no value in the project's Flyway settings:"
         " Flyway refuses the script so")
     assert "`flyway.placeholders.reader_role` in flyway.conf" in grant.skip_reason
+    assert grant.skip_reason.endswith("(or, where the project's code sets it, with --var reader_role=VALUE)")
     assert grant.down_skip_reason is not None and grant.down_skip_reason.startswith("line 1 uses")
+    # openremote sets its `schemaName` in code: given with `--var` (names without case, as Flyway's).
+    grant = discover(tmp_path / DIR, repo_root=tmp_path, values={"Reader_Role": "reader"}).migrations[1]
+    assert grant.skip_reason is None and grant.up is not None and grant.up.sql == "-- grants\ngrant select on t to reader;\n"
+    assert grant.down is not None and grant.down.sql == "revoke select on t from reader;\n"
 
 
 def test_spring_boots_default_file_comes_before_a_profiles(tmp_path: Path) -> None:
@@ -345,6 +350,28 @@ def test_flyway_java_migrations_elsewhere_in_the_module_take_their_place(tmp_pat
     found = discover(tmp_path / scripts, repo_root=tmp_path)
     assert [m.version for m in found.migrations] == ["1.2", "6.0.2015.03.06", "6.0.2015.03.07"]
     assert found.migrations[1].up is None
+
+
+def test_java_migrations_of_other_databases_and_base_classes_are_not_the_locations(tmp_path: Path) -> None:
+    # cloudfoundry/uaa: Flyway's location is db/<platform>; db/mysql's and db/hsqldb's Java migrations
+    # are other platforms', and db/V2_7_3__StoreSubDomainAsLowerCase the base class each platform's
+    # V2_7_3 extends: read as migrations, they were "Found more than one migration with version 2.7.3".
+    base = "server/src/main/java/org/cloudfoundry/identity/uaa/db"
+    scripts = "server/src/main/resources/org/cloudfoundry/identity/uaa/db/postgresql"
+    write_files(tmp_path, {
+        f"{scripts}/V2_0_4__Identity_Provider_Adjustments.sql": "create table identity_provider (id int);",
+        f"{base}/V2_7_3__StoreSubDomainAsLowerCase.java": (
+            "public class V2_7_3__StoreSubDomainAsLowerCase extends BaseJavaMigration {}"),
+        f"{base}/postgresql/V2_7_3__StoreSubDomainAsLowerCase__Migrate_Zone_Subdomain_To_Lowercase.java": (
+            "public class V2_7_3__StoreSubDomainAsLowerCase__Migrate_Zone_Subdomain_To_Lowercase\n"
+            "    extends V2_7_3__StoreSubDomainAsLowerCase {}"),
+        f"{base}/mysql/V4_9_2__AddPrimaryKeysIfMissing.java": (
+            "public class V4_9_2__AddPrimaryKeysIfMissing extends BaseJavaMigration {}"),
+        f"{base}/hsqldb/V1_5_3__InitialDBScript.java": "public class V1_5_3__InitialDBScript extends BaseJavaMigration {}",
+    })
+    found = discover(tmp_path / scripts, repo_root=tmp_path)
+    assert [(m.version, m.name) for m in found.migrations] == [
+        ("2.0.4", "Identity_Provider_Adjustments"), ("2.7.3", "StoreSubDomainAsLowerCase__Migrate_Zone_Subdomain_To_Lowercase")]
 
 
 def test_the_script_names_the_project_configures(tmp_path: Path) -> None:

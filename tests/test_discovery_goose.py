@@ -128,9 +128,13 @@ def test_envsub_sections_use_defaults_and_what_needs_the_environment_is_not_repl
     assert "\nalter table a owner to postgres;\n" in first.up.sql and "\nselect '$KEPT';\n" in first.up.sql
     assert first.skip_reason is None
     assert second.skip_reason == ("line 4 takes $DATABASE_USER from the environment goose runs in (-- +goose ENVSUB ON),"
-                                  " which this check does not have: give it a default in the file"
-                                  " (${DATABASE_USER:-value}) to have the migration replayed")
+                                  " which this check does not have: give its value with --var DATABASE_USER=VALUE,"
+                                  " or a default in the file (${DATABASE_USER:-value}), to have the migration replayed")
     assert second.down_skip_reason is None
+    # Given its value (`--var DATABASE_USER=app`), as the deploy's environment does: over the defaults.
+    first, second = discover(tmp_path, repo_root=tmp_path, values={"DATABASE_USER": "app"}).migrations
+    assert first.up is not None and "\nalter table a owner to app;\n" in first.up.sql
+    assert second.skip_reason is None and second.up is not None and "\nalter table b owner to app;\n" in second.up.sql
 
 
 def test_envsub_goose_refuses_is_a_file_error_at_its_line(tmp_path: Path) -> None:

@@ -119,8 +119,9 @@ def test_a_broken_rollback_after_an_apply_failure_is_its_own_finding(pg_server: 
 
 def test_what_a_failed_migration_makes_is_not_judged_against_the_later_ones(pg_server: Database, tmp_path: Path) -> None:
     # Migration 2 fails; 3 alters the table 2 creates (not judged: 2's failure, not 3's), 4 adds
-    # a column to 3's... which 3 never made (not judged either); 5 is independent and judged.
-    files = numbered(5, {2: ("create table t2 (id int references nowhere);", "drop table t2;"),
+    # a column to 3's... which 3 never made (not judged either); 5 is independent and judged. 2 writes
+    # the name in capitals, which PostgreSQL folds (openremote's `create table TENANT_RULESET`).
+    files = numbered(5, {2: ("create table T2 (id int references nowhere);", "drop table T2;"),
                          3: ("alter table t2 add column c3 int;", "alter table t2 drop column c3;"),
                          4: ("create index t2_c3 on t2 (c3);", "drop index t2_c3;")})
     code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)

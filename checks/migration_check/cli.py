@@ -44,6 +44,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+VAR_HELP = ("a value the runner's program or environment gives the migrations (pop's template option, a Flyway"
+            " placeholder, a goose ENVSUB variable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="migration-check", description="Prove that PostgreSQL migrations are safe to merge.")
     parser.add_argument("--version", action="version", version=f"migration-check {__version__}")
@@ -69,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no generated rows, no data or integrity checks")
     check.add_argument("--rows", type=int, metavar="N", help="generated rows per table (default: 5)")
     check.add_argument("--var", dest="vars", action="append", metavar="NAME=VALUE",
-                       help="a value the runner's program gives the migrations (pop's template option NAME)")
+                       help=VAR_HELP)
     check.add_argument("--sarif", type=Path, metavar="FILE", help="write a SARIF 2.1.0 report to FILE (code scanning)")
     check.add_argument("--report", type=Path, metavar="FILE.md", help="write the Markdown hygiene report to FILE.md")
     check.add_argument("--json", type=Path, metavar="FILE", help="write the whole run as JSON to FILE")
@@ -104,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--config", type=Path, metavar="FILE", help="config file")
     lint.add_argument("--fail-on", choices=[s.value for s in Severity], help="lowest severity that fails (default: error)")
     lint.add_argument("--var", dest="vars", action="append", metavar="NAME=VALUE",
-                      help="a value the runner's program gives the migrations (pop's template option NAME)")
+                      help=VAR_HELP)
 
     new = commands.add_parser("new", help="create a correctly named migration (and rollback) for the detected format")
     new.add_argument("name", help="snake_case description, e.g. add_user_preferences")

@@ -29,6 +29,7 @@ from migration_check.discovery.databases import (
 )
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
+from migration_check.discovery.deploy_values import values_given
 from migration_check.discovery.diesel import DieselLayout
 from migration_check.discovery.drizzle import DrizzleLayout
 from migration_check.discovery.flyway import FlywayLayout
@@ -351,7 +352,8 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         layout, directory, detection = detect(path)
         reason = detection.reason
     unreadable_entries(directory, layout.migrations_are_directories)
-    found: Discovery = layout.discover(directory)
+    with values_given(values):
+        found: Discovery = layout.discover(directory)
     if layout.renders_go_templates:
         found = replace(found, migrations=[templates_rendered(m, directory, values) for m in found.migrations])
     if layout.sends_scripts_whole:

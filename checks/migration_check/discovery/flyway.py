@@ -286,13 +286,29 @@ def module_migrations(directory: Path) -> tuple[Path, ...]:
     if found is None:
         return ()
     module = found[0]
+    location = _database_words(found[1])
     paths: list[Path] = []
     for root in CODE_ROOTS:
-        for folder, subfolders, files in os.walk(module / "src" / "main" / root):  # links not followed
+        sources = module / "src" / "main" / root
+        for folder, subfolders, files in os.walk(sources):  # links not followed
             subfolders.sort()
-            paths += [path for name in sorted(files) if CLASS.match(name)
-                      and JAVA_MIGRATION.search(_source(path := Path(folder) / name))]
-    return tuple(paths)
+            if _database_words(Path(folder).relative_to(sources).parts) - location:
+                continue  # (cloudfoundry/uaa's db/mysql and db/hsqldb beside the db/postgresql it runs)
+            paths += [Path(folder) / name for name in sorted(files) if CLASS.match(name)]
+    # A class another one extends is a base (uaa's db/V2_7_3__StoreSubDomainAsLowerCase, which each
+    # database's V2_7_3__..._Migrate_Zone_Subdomain_To_Lowercase extends): Flyway, which would refuse
+    # two migrations of one version, does not scan its package.
+    extended = {name for path in paths for name in EXTENDS.findall(_source(path))}
+    return tuple(path for path in paths if path.stem not in extended and JAVA_MIGRATION.search(_source(path)))
+
+
+# `class V2__x extends V1__base`: the class a Java or Kotlin migration extends.
+EXTENDS = re.compile(r"\bclass\s+\w+\s*(?:extends\s+|\([^)]*\)\s*:\s*|:\s*)(\w+)")
+
+
+def _database_words(parts: tuple[str, ...]) -> set[str]:
+    """The databases a package's or folder's path names (`db/postgresql`: postgresql)."""
+    return {word for part in parts for word in re.split(r"[^a-z0-9]+", part.lower()) if names_a_database(word)}
 
 
 def _source(path: Path) -> str:

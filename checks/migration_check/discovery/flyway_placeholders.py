@@ -1,9 +1,10 @@
 """Flyway's placeholders: `${name}` in a script is replaced, before anything parses it, by the value
 the project's Flyway settings give (`flyway.placeholders.name=...`, `spring.flyway.placeholders.name`,
 `[flyway.placeholders]`), or by one of Flyway's own: `${flyway:defaultSchema}`,
-`${flyway:table}`, `${flyway:filename}`, `${flyway:timestamp}`, ... A placeholder with no value
-makes Flyway refuse the script ("No value provided for placeholder expressions"), so it is not
-replayed here, and says which placeholder and where to give it. `placeholderReplacement=false`
+`${flyway:table}`, `${flyway:filename}`, `${flyway:timestamp}`, ..., or by the value the user gives
+(`--var name=value`: a placeholder the project's code sets, openremote's `schemaName`). A
+placeholder with no value makes Flyway refuse the script ("No value provided for placeholder
+expressions"), so it is not replayed here, and says which placeholder and where to give it. `placeholderReplacement=false`
 turns it all off; `placeholderPrefix` and `placeholderSuffix` change the markers.
 
 Read from Flyway's DefaultPlaceholderReplacer: every known placeholder is replaced as plain text,
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from migration_check.discovery.deploy_values import given
 from migration_check.discovery.flyway_config import default_schema, flyway_settings
 
 DEFAULT_TABLE = "flyway_schema_history"
@@ -37,7 +39,8 @@ class Placeholders:
         placeholder without a value, and its line), or None."""
         if not self.replace or self.prefix not in text:
             return text, None
-        values = {**self.values, "flyway:filename": path.name}
+        # A value the user gives (`--var`: one the project's code sets) over the settings' own.
+        values = {**self.values, **{name.lower(): value for name, value in given().items()}, "flyway:filename": path.name}
         pattern = re.compile(re.escape(self.prefix) + "(.+?)" + re.escape(self.suffix))
 
         def value(match: re.Match[str]) -> str:
@@ -52,7 +55,8 @@ class Placeholders:
                           f" project's Flyway settings: Flyway refuses the script so (\"No value provided for"
                           f" placeholder\"); give it as `flyway.placeholders.{unknown.group(1)}` in flyway.conf,"
                           f" `spring.flyway.placeholders.{unknown.group(1)}` in application.properties, or under"
-                          " `[flyway.placeholders]` in flyway.toml")
+                          f" `[flyway.placeholders]` in flyway.toml (or, where the project's code sets it, with"
+                          f" --var {unknown.group(1)}=VALUE)")
 
 
 def placeholders_of(directory: Path, now: datetime) -> Placeholders:

@@ -49,6 +49,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
     version_sort_key,
 )
+from migration_check.discovery.deploy_values import given
 from migration_check.discovery.goose_envsub import SubstitutionError, expand
 from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
@@ -186,7 +187,7 @@ def _environment_substituted(path: Path, lines: list[str], found: list[tuple[int
         elif substituting and kind is None and not line.lstrip().startswith("--"):
             body = line.removesuffix("\n")
             try:
-                expanded = expand(body)
+                expanded = expand(body, given())
             except SubstitutionError as error:
                 raise FileError(path, index + 1, f"goose refuses the file: variable substitution failed ({error}) in"
                                 " its -- +goose ENVSUB ON section") from None
@@ -203,8 +204,8 @@ def _needing(needs: dict[int, str], start: int, end: int) -> str | None:
     if index is None:
         return None
     return (f"line {index + 1} takes ${needs[index]} from the environment goose runs in (-- +goose ENVSUB ON),"
-            f" which this check does not have: give it a default in the file (${{{needs[index]}:-value}}) to"
-            " have the migration replayed")
+            f" which this check does not have: give its value with --var {needs[index]}=VALUE, or a default in"
+            f" the file (${{{needs[index]}:-value}}), to have the migration replayed")
 
 
 def annotated_section(path: Path, lines: list[str], start: int, end: int, found: list[tuple[int, str]],

@@ -4,14 +4,15 @@ mfridman/interpolate (buildkite's grammar: `$$` and `\\$` are a `$`, `$(` is lef
 not followed by a letter or `{` is an error that makes goose refuse the file).
 
 The check does not have the deploy's environment, and does not read its own into the SQL (values
-there may be secrets, and would show in the findings). So a default is used where the line gives
-one; a variable the line gives no default for is what the script needs from the environment, and
-the migration is not replayed, with that said (goose would substitute an empty value where the
-variable is unset, which is not what the deploy runs).
+there may be secrets, and would show in the findings). So a value the user gives (`--var NAME=VALUE`)
+is used, else a default where the line gives one; a variable with neither is what the script needs
+from the environment, and the migration is not replayed, with that said (goose would substitute an
+empty value where the variable is unset, which is not what the deploy runs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -25,15 +26,17 @@ class Expanded:
     needs: str | None  # the first variable only the environment gives, or None
 
 
-def expand(line: str) -> Expanded:
-    """One line as goose expands it (without its line ending), with what it needs."""
-    parser = _Parser(line)
+def expand(line: str, values: Mapping[str, str] | None = None) -> Expanded:
+    """One line as goose expands it (without its line ending), with what it needs; `values`: the
+    variables the user gives (`--var`), as the deploy's environment would."""
+    parser = _Parser(line, values or {})
     return Expanded(parser.expression(), parser.needs)
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, values: Mapping[str, str]) -> None:
         self.text = text
+        self.values = values
         self.pos = 0
         self.needs: str | None = None
 
@@ -63,18 +66,23 @@ class _Parser:
     def _expansion(self) -> str:
         self.pos += 1  # the $
         if self._peek() != "{":
-            return self._unset(self._identifier())
+            return self._value(self._identifier())
         self.pos += 1
         name = self._identifier()
         operator = self._next()
         if operator == "}":
-            return self._unset(name)
+            return self._value(name)
         if (operator, self._peek()) in ((":", "-"), ("%", "%"), ("#", "#")):
             operator += self._next()
         if operator not in (":-", "-", ":", "?", "%", "%%", "#", "##"):
             raise SubstitutionError(f"Expected an operator, got {operator or 'the end of the line'}")
         if operator in (":-", "-"):
-            value = self.expression("}")  # the default: the variable is not set here
+            default = self.expression("}")
+            given = self.values.get(name)
+            value = given if given is not None and (given or operator == "-") else default
+        elif operator == "?" and name in self.values:
+            self.expression("}")  # the message, for a variable that is not set
+            value = self.values[name]
         else:
             self.expression("}")  # a message, a pattern, an offset: all need the value
             value = self._unset(name)
@@ -89,6 +97,9 @@ class _Parser:
         while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
             self.pos += 1
         return self.text[start:self.pos]
+
+    def _value(self, name: str) -> str:
+        return self.values[name] if name in self.values else self._unset(name)
 
     def _unset(self, name: str) -> str:
         self.needs = self.needs or name
