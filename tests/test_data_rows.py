@@ -354,3 +354,15 @@ def test_values_follow_what_a_columns_own_check_allows(conn: psycopg.Connection)
     filler.fill(conn)
     assert conn.execute("select status, length(sha), code, price, kind, answer from orders2 order by id").fetchall() == [
         ("new", 32, "0001", 11, 3, "YES"), ("done", 32, "0002", 12, 4, "NO")]
+
+
+def test_text_named_like_a_moment_holds_one(conn: psycopg.Connection) -> None:
+    # Dokploy keeps environment."createdAt" as text and a later migration casts it to timestamptz:
+    # `createdAt 1` failed that cast, which the application's own values pass.
+    conn.execute('create table environment (id int primary key, "createdAt" text, updated_at varchar(32),'
+                 ' birth_date text, short_at varchar(4), format text)')
+    filler = RowFiller(rows=3, excluded=set())
+    filler.fill(conn)
+    assert conn.execute('select count(*) from environment where "createdAt"::timestamptz is not null'
+                        " and updated_at::timestamptz is not null and birth_date::date is not null").fetchone() == (3,)
+    assert conn.execute("select format, short_at from environment order by id limit 1").fetchone() == ("format 1", "sho1")

@@ -133,6 +133,21 @@ def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
                                  " tools/testdata/ignore, of the tests")
 
 
+def test_among_examples_alone_those_of_another_database_are_still_set_aside(tmp_path: Path) -> None:
+    # sqlc-dev/sqlc: examples/ondeck/{postgresql,mysql,sqlite}/schema and nothing else; two examples
+    # for PostgreSQL would be a choice the user makes.
+    write_files(tmp_path, {**under("examples/ondeck/postgresql/schema", GOLANG),
+                           **under("examples/ondeck/mysql/schema", GOLANG), **under("examples/ondeck/sqlite/schema", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "examples/ondeck/postgresql/schema").resolve()
+    assert found.reason.endswith("; the one named for PostgreSQL beside examples/ondeck/mysql/schema,"
+                                 " examples/ondeck/sqlite/schema")
+    write_files(tmp_path, under("examples/booktest/postgresql/schema", GOLANG))
+    with pytest.raises(UsageError) as raised:
+        discover(tmp_path, repo_root=tmp_path)
+    assert "examples/ondeck/mysql/schema (golang-migrate" not in str(raised.value)
+
+
 def test_a_java_packages_scripts_are_found_and_its_code_is_theirs(tmp_path: Path) -> None:
     # openremote/openremote: Flyway's scripts in a Java package's resources, nine levels down ("no
     # migrations found" at eight), its Java migrations in the same package under src/main/java (one

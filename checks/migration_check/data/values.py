@@ -9,6 +9,8 @@ not covered.
 
 from __future__ import annotations
 
+import re
+
 from migration_check.data import checked
 from migration_check.data.catalog import Column, TypeInfo
 
@@ -27,7 +29,7 @@ _SIMPLE: dict[str, object] = {
     "uuid": lambda k: f"00000000-0000-4000-8000-{k:012x}",
     "date": lambda k: _date(k),
     "timestamp": lambda k: f"{_date(k)} 10:{k % 60:02d}:00",
-    "timestamptz": lambda k: f"{_date(k)} 10:{k % 60:02d}:00+00",
+    "timestamptz": lambda k: _timestamp(k),
     "time": lambda k: f"10:{k % 60:02d}:00",
     "timetz": lambda k: f"10:{k % 60:02d}:00+00",
     "interval": lambda k: f"{k} days",
@@ -61,6 +63,10 @@ _SIMPLE: dict[str, object] = {
 }
 # pgvector's types: as many components as the column's dimensions (its typmod).
 _VECTORS = {"vector", "halfvec"}
+
+
+def _timestamp(k: int) -> str:
+    return f"{_date(k)} 10:{k % 60:02d}:00+00"
 
 
 def _date(k: int) -> str:
@@ -148,6 +154,8 @@ def _bits(k: int, length: int) -> str:
 def _text(name: str | None, k: int, length: int | None) -> str:
     if name is None:
         text = f"1.{k}.0"
+    elif (when := _when(name, k)) is not None and (length is None or len(when) <= length):
+        text = when
     else:
         lowered = name.lower()
         text = next((make(k) for word, make in _BY_NAME if word in lowered), f"{name} {k}")
@@ -156,6 +164,16 @@ def _text(name: str | None, k: int, length: int | None) -> str:
         suffix = str(k)
         text = text[:length - len(suffix)] + suffix if length > len(suffix) else suffix[-length:]
     return text
+
+
+def _when(name: str, k: int) -> str | None:
+    """A moment as text for a text column named like one (`createdAt`, `updated_at`, `birth_date`):
+    what the application writes there, which a migration may cast (Dokploy's 0121 casts
+    `environment.createdAt` to timestamptz; `createdAt 1` failed it)."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).lower())
+    if words[-1:] in (["timestamp"], ["datetime"]) or (len(words) > 1 and words[-1] == "at"):
+        return _timestamp(k)
+    return _date(k) if words[-1:] == ["date"] else None  # (a column too short for it: as any text)
 
 
 def _array_element(text: str) -> str:

@@ -220,7 +220,12 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     if code and len(code) < len(kept):
         aside |= code
         kept = [item for item in kept if item[1] not in code]
-    return (kept, others, aside) if kept else (found, {}, {})
+    if kept:
+        return kept, others, aside
+    # Every one a test suite's or an example's (sqlc's examples/ondeck/{postgresql,mysql,sqlite}):
+    # those of another database are still another database's.
+    own = [item for item in found if item[1] not in others]
+    return (own, others, {}) if own else (found, {}, {})
 
 
 def _code_alone(layout: Layout, directory: Path) -> bool:
