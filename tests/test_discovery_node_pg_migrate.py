@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import write_files
-from migration_check.discovery import discover
+from migration_check.discovery import discover, layout_named
 from migration_check.discovery.node_pg_migrate import DISABLED, NO_INVERSE, prefix_value
 from migration_check.model import Transaction
 from migration_check.sql.splitter import split_script
@@ -53,6 +53,33 @@ def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> N
     assert (inferred.down, inferred.down_skip_reason) == (
         None, f"{NO_INVERSE}: pgm.sql, which has no inverse node-pg-migrate can infer, line 1")
     assert code.up is None and code.skip_reason.endswith("its up runs code, not SQL alone (pgm.createPolicy, line 2)")
+
+
+def test_a_query_sent_at_once_is_read_where_it_runs_in_the_order_written(tmp_path: Path) -> None:
+    # akarlik/library-case seeds with `await pgm.db.query(...)`, which sends its SQL at once: before
+    # the operations queued so far, which run after the function returns.
+    write_files(tmp_path, {
+        "migrations/1700000000000_seed.js": ("exports.up = async (pgm) => {\n  await pgm.db.query(`insert into t values (1)`);\n"
+                                             "  pgm.sql('insert into t values (2)');\n};\n"
+                                             "exports.down = async (pgm) => { await pgm.db.query('delete from t'); };\n"),
+        "migrations/1700000000001_late.js": ("exports.up = (pgm) => {\n  pgm.sql('insert into t values (3)');\n"
+                                             "  pgm.db.query('insert into t values (4)');\n};\n"),
+        "migrations/1700000000002_inferred.js": "exports.up = (pgm) => { pgm.db.query('insert into t values (5)'); };\n",
+        "migrations/1700000000003_outside.js": ("exports.up = (pgm) => {\n  pgm.db.query('insert into t values (6)');\n"
+                                                "  pgm.noTransaction();\n};\nexports.down = false;\n"),
+        "migrations/1700000000004_sequence.js": ("exports.up = pgm => {\n  pgm.sql(`create table a (id int)`),\n\n"
+                                                 "  pgm.sql(`create table b (id int)`)\n};\n"),
+    })
+    seed, late, inferred, outside, sequence = discover(tmp_path, repo_root=tmp_path).migrations
+    # JunCLi/bazaar-server: two pgm.sql calls joined by a comma, both queued in order.
+    assert [(s.sql, s.line) for s in split_script(sequence.up)] == [("create table a (id int)", 2), ("create table b (id int)", 4)]
+    assert outside.up is None and "pgm.noTransaction after pgm.db.query" in outside.skip_reason
+    assert [(s.sql, s.line) for s in split_script(seed.up)] == [("insert into t values (1)", 2), ("insert into t values (2)", 3)]
+    assert [s.sql for s in split_script(seed.down)] == ["delete from t"]
+    assert late.up is None and late.skip_reason.endswith(
+        "its up runs code, not SQL alone (pgm.db.query after a queued operation, which it runs before, line 3)")
+    assert (inferred.down, inferred.down_skip_reason) == (
+        None, f"{NO_INVERSE}: pgm.db.query, which has no inverse node-pg-migrate can infer, line 1")
 
 
 def test_they_run_by_their_numeric_prefix_and_a_name_without_one_stops_the_runner(tmp_path: Path) -> None:
@@ -170,3 +197,22 @@ def test_a_trigger_with_its_function_and_their_inverse(tmp_path: Path) -> None:
         ' EXECUTE PROCEDURE "read_receipt"()']
     assert [s.sql for s in split_script(trigger.down)] == [
         'DROP TRIGGER "read_receipt" ON "relationships"', 'DROP FUNCTION "read_receipt"()']
+
+
+@pytest.mark.parametrize(("files", "reason"), [
+    # JunCLi/bazaar-server: `db: {schema: bazaar}` in config/default.json, `--create-schema` in a script.
+    ({"config/default.json": '{"db": {"user": "postgres", "schema": "bazaar"}}',
+      "package.json": '{"scripts": {"db:up": "yarn node-pg-migrate up --create-schema"},'
+                      ' "dependencies": {"node-pg-migrate": "^3.16.0"}}'},
+     "as node-pg-migrate does with the schema config/default.json gives, creates bazaar and sets the search_path to bazaar"),
+    ({"package.json": '{"scripts": {"migrate": "node-pg-migrate -s bazaar up"}, "dependencies": {"node-pg-migrate": "^7"}}'},
+     "as node-pg-migrate does with the schema package.json's migrate script gives, sets the search_path to bazaar"),
+])
+def test_the_schema_the_project_runs_it_in(tmp_path: Path, files: dict[str, str], reason: str) -> None:
+    write_files(tmp_path, {**files, "migrations/1550779717609_init.js": (
+        "exports.up = (pgm) => { pgm.sql('create table users (id int)'); };\n")})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.setup_reason == reason and len(found.setup) == 1
+    assert "ALTER DATABASE %I SET search_path = %s', current_database(), '\"bazaar\"')" in found.setup[0].sql
+    assert ('CREATE SCHEMA IF NOT EXISTS "bazaar";' in found.setup[0].sql) == ("creates" in reason)
+    assert "bazaar.pgmigrations" in layout_named("node-pg-migrate").history_tables(found.directory)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, write_files
 from migration_check.cli import main
 
 LAYOUTS = FIXTURES / "layouts"
@@ -142,3 +142,19 @@ def test_every_layout_has_all_its_cases() -> None:
     assert formats == sorted(BROKEN)
     assert sorted(p.parent.name for p in projects("clean")) == formats
     assert sorted(p.parent.name for p in projects("forgotten")) == sorted(FORGOTTEN)  # all but forward-only ones
+
+
+def test_node_pg_migrate_in_the_schema_the_project_sets(tmp_path: Path, pg_server) -> None:
+    # JunCLi/bazaar-server: config/default.json's `db.schema` with `--create-schema`: node-pg-migrate
+    # creates the schema and sets the search_path to it alone; its history table lands there too.
+    project = write_files(tmp_path / "project", {
+        "config/default.json": '{"db": {"schema": "bazaar"}}',
+        "package.json": '{"scripts": {"db:up": "node-pg-migrate up --create-schema"}, "dependencies": {"node-pg-migrate": "^7"}}',
+        "migrations/1550779717609_init.js": ("exports.up = (pgm) => {\n  pgm.createTable('users', { id: 'id', email: 'text' });\n};\n"),
+        "migrations/1550779717610_index.sql": ("-- Up Migration\ncreate index users_email on users (email);\n"
+                                               "-- Down Migration\ndrop index bazaar.users_email;\n"),
+    })
+    code, output, report = run(project, tmp_path / "run", pg_server.conninfo)
+    assert code == 0, output
+    assert "setup: as node-pg-migrate does with the schema config/default.json gives, creates bazaar" in output
+    assert failures(report) == []

@@ -12,21 +12,25 @@ src/utils/fileNameUtils.ts, src/utils/comparators.ts, src/runner.ts):
   be rolled back).
 - A `.js` or `.ts` module exports `up(pgm)` and `down(pgm)`. What they run is read from the module
   (js_reading): the SQL of `pgm.sql('...')` and of the builder's operations (pgm_operations.py),
-  in order; `pgm.noTransaction()` runs the migration outside a transaction; any other operation
+  in order, which node-pg-migrate queues and runs after the function; `pgm.db.query('...')`, which
+  runs at once, where nothing is queued before it; `pgm.noTransaction()` runs the migration outside
+  a transaction; any other operation
   or code skips the migration, naming it. `exports.down = false` declares it irreversible; a
   module with no `down` has the one node-pg-migrate infers: the up's operations' inverses, last
   first (none where one has no inverse, `pgm.sql` among them).
 - By default every pending migration runs in one transaction (`--single-transaction`).
 - The history table is `pgmigrations`: a row per migration, named by its file name without the
   extension.
+- A schema the project sets (`-s`/`--schema`, `--create-schema`, or `db.schema` in the `config`
+  package's config/default.json, which wins over the flags): created where asked, then the
+  session's search_path is that schema alone (runner.ts), before the first migration.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, ClassVar
 
 from tree_sitter import Node
@@ -40,7 +44,6 @@ from migration_check.discovery.base import (
     none_outside_a_transaction,
     read_head,
     read_sql,
-    up_to_repository_root,
 )
 from migration_check.discovery.js_modules import parsed, readable
 from migration_check.discovery.js_reading import (
@@ -50,19 +53,17 @@ from migration_check.discovery.js_reading import (
     Piece,
     Reading,
     exported,
+    member_of,
     parameter_names,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, sql_text
+from migration_check.discovery.js_values import Code, Values, arguments_of, sql_text, text_of
 from migration_check.discovery.listing import candidate_files
-from migration_check.discovery.node_packages import package_manifest
+from migration_check.discovery.pgm_config import package_running_it, runner_setup, schema_setting
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 PREFIX = re.compile(r"^(\d+)")
-RUNNER = "node-pg-migrate"
-SECTIONS = ("dependencies", "devDependencies")
-PACKAGE_LEVELS = 3
 # node-pg-migrate's own markers (createMigrationCommentRegex): comments, not SQL, are searched.
 UP_MARK = re.compile(r"^\s*--[\s-]*up\s+migration", re.IGNORECASE | re.MULTILINE)
 DOWN_MARK = re.compile(r"^\s*--[\s-]*down\s+migration", re.IGNORECASE | re.MULTILINE)
@@ -93,7 +94,7 @@ class NodePgMigrateLayout(Layout):
             return Detection(score=89, reason=f"{counted(len(marked), 'node-pg-migrate migration')} (pgm, -- Up Migration)")
         # Plain SQL files are node-pg-migrate's too where the package that holds them runs it there
         # (kmnx/multitune: `"migrate": "node-pg-migrate up"`, 001_init.sql ...).
-        runs = _package_running_it(directory) if numbered else None
+        runs = package_running_it(directory) if numbered else None
         if runs is None:
             return None
         return Detection(score=89, reason=f"{counted(len(numbered), 'file')} named <number>_<name> in the directory"
@@ -117,7 +118,12 @@ class NodePgMigrateLayout(Layout):
                 stray.append(StrayFile(path, "node-pg-migrate would load it as a module and fail", refused=True))
         migrations.sort(key=lambda m: m.sort_key)
         in_one = none_outside_a_transaction(migrations)
-        return Discovery(migrations, stray, pending_in_one_transaction=in_one)
+        setup, setup_reason = runner_setup(directory)
+        return Discovery(migrations, stray, pending_in_one_transaction=in_one, setup=setup, setup_reason=setup_reason)
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        found = schema_setting(directory)  # its table is in the first schema (migrationsSchema's default)
+        return super().history_tables(directory) | ({f"{found[0][0]}.pgmigrations"} if found else set())
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{int(now.timestamp() * 1000)}_{name.replace('_', '-')}"
@@ -135,43 +141,6 @@ def _marked(path: Path) -> bool:
         return False
     up = exported(parsed(path)[1]).get("up")
     return up is not None and parameter_names(up)[:1] == ["pgm"]
-
-
-def _package_running_it(directory: Path) -> str | None:
-    """The package.json that runs node-pg-migrate on `directory`: the nearest one above it (up to
-    three levels) requires node-pg-migrate, and the directory is its `migrations` or the one a
-    script gives it (`-m`, `--migrations-dir`)."""
-    for folder in up_to_repository_root(directory)[1:PACKAGE_LEVELS + 1]:
-        manifest = folder / "package.json"
-        if not manifest.is_file():
-            continue
-        package = package_manifest(folder)
-        if package is None or not any(
-                isinstance(package.get(section), dict) and RUNNER in package[section] for section in SECTIONS):
-            return None
-        scripts = package.get("scripts")
-        given = scripts.values() if isinstance(scripts, dict) else []
-        named = {"migrations", *(d for script in given if isinstance(script, str) for d in _dirs(script))}
-        relative = directory.relative_to(folder).as_posix()
-        return manifest.relative_to(folder.parent).as_posix() if relative in named else None
-    return None
-
-
-def _dirs(script: str) -> list[str]:
-    """The migrations directories a package script gives node-pg-migrate."""
-    if RUNNER not in script:
-        return []
-    try:
-        words = shlex.split(script)
-    except ValueError:
-        return []
-    found = []
-    for at, word in enumerate(words):
-        if word in ("-m", "--migrations-dir") and at + 1 < len(words):
-            found.append(words[at + 1])
-        elif word.startswith("--migrations-dir="):
-            found.append(word.split("=", 1)[1])
-    return [str(PurePosixPath(d)) for d in found]
 
 
 def prefix_value(name: str) -> int:
@@ -279,6 +248,8 @@ class PgmReading(Reading):
         super().__init__(source, values)
         self.shorthands = shorthands or {}
         self.reverse = reverse
+        self.queued = False  # an operation queued (pgm.sql, pgm.createTable, ...): it runs after the function
+        self.immediate = False  # a pgm.db.query read: it runs at once, in the runner's transaction
 
     def function(self, node: Node, first: bool = False) -> tuple[int, str] | None:
         names = parameter_names(node)
@@ -286,10 +257,37 @@ class PgmReading(Reading):
             self.values.makers[f"{names[0]}.func"] = sql_text
         return super().function(node, first)
 
+    def call(self, node: Node) -> tuple[int, str] | None:
+        # `pgm.db.query(sql)` sends its SQL at once, before the operations queued so far would run
+        # (they run after the function returns): read in its place only before any of them.
+        owner, member = member_of(node.child_by_field_name("function"))
+        base, field = member_of(owner) if owner is not None and owner.type == "member_expression" else (None, "")
+        if member != "query" or field != "db" or base is None or base.type != "identifier" or text_of(base) != self.db:
+            return super().call(node)
+        if self.reverse:
+            return self.code(node, "pgm.db.query, which has no inverse node-pg-migrate can infer")
+        if self.queued:
+            return self.code(node, "pgm.db.query after a queued operation, which it runs before")
+        if "noTransaction" in self.flags:  # (it runs in the runner's transaction, the operations outside)
+            return self.code(node, "pgm.db.query in a migration outside a transaction")
+        self.immediate = True
+        given = arguments_of(node)
+        return self.code(given[1], "pgm.db.query with parameters") if len(given) > 1 else Reading.run_sql(self, node, given)
+
+    def other_node(self, node: Node) -> tuple[int, str] | None:
+        # `pgm.sql(a), pgm.sql(b)`: each call queues its SQL as it is evaluated, left to right (a
+        # driver whose queries run only when awaited would send the last alone).
+        if node.type == "sequence_expression":
+            return self.walk_all(node.children)
+        return super().other_node(node)
+
     def driver_call(self, node: Node, method: str, given: list[Node]) -> tuple[int, str] | None:
         if method == "noTransaction" and not given:
+            if self.immediate:
+                return self.code(node, "pgm.noTransaction after pgm.db.query, which ran in the runner's transaction")
             self.flags.add("noTransaction")
             return None
+        self.queued = True
         return self.written(node, given, lambda values: operation_sql(method, values, self.shorthands, self.reverse))
 
     def run_sql(self, node: Node, given: list[Node]) -> tuple[int, str] | None:
@@ -297,4 +295,5 @@ class PgmReading(Reading):
             return self.code(node, "pgm.sql, which has no inverse node-pg-migrate can infer")
         if len(given) > 1:  # pgm.sql(sql, args): `{name}` in the text replaced by the code's values
             return self.code(given[1], "pgm.sql with arguments")
+        self.queued = True
         return super().run_sql(node, given)
