@@ -124,6 +124,28 @@ def test_a_supabase_project_replays_as_on_supabase(tmp_path: Path) -> None:
             " the rollback drops it (line 1)") in failure.attrib["message"]
 
 
+def test_a_setup_script_that_needs_the_platform_runs_after_the_preset(tmp_path: Path) -> None:
+    """dsil-design/joot-app's database/schema.sql references auth.users and calls uuid_generate_v4()
+    unqualified: it failed before the supabase preset, which made both (the function on the
+    search_path the preset sets, which a new session sees)."""
+    import xml.etree.ElementTree as ET
+
+    from migration_check.cli import main
+
+    write_files(tmp_path, {
+        "supabase/config.toml": "project_id = 'x'\n",
+        "database/schema.sql": ("create table public.accounts (id uuid primary key default uuid_generate_v4(),"
+                                " owner uuid references auth.users);\n"),
+        "supabase/migrations/20240101000000_name.sql": "alter table accounts add column name text;\n",
+        "supabase/migrations/20240101000000_name_rollback.sql": "alter table accounts drop column name;\n",
+    })
+    report = tmp_path / "r.xml"
+    code = main(["check", str(tmp_path), "--setup", "database/schema.sql", "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert code == 0
+    assert cases[("migration_check.roundtrip", "20240101000000_name")].find("failure") is None
+
+
 def test_the_seed_file_supabase_loads_is_picked_up(tmp_path: Path) -> None:
     root = write_files(tmp_path, {"supabase/migrations/20250101000000_init.sql": "create table t (id int);\n",
                                   "supabase/seed.sql": "insert into t values (1);\n"})

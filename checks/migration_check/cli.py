@@ -31,7 +31,8 @@ from migration_check.lint.results import LintAhead, project_lint
 from migration_check.model import RollbackPolicy, RunReport, Severity
 from migration_check.presets import setup_scripts, wanted_extensions
 from migration_check.replay.outcomes import MigrationOutcome, skipped_outcome
-from migration_check.replay.runner import Replay, SetupFailed
+from migration_check.replay.rebuild import SetupFailed
+from migration_check.replay.runner import Replay
 from migration_check.reports import junit, markdown, run_json, sarif
 from migration_check.reports.console import Console, printable
 from migration_check.servers import make_provider

@@ -42,8 +42,9 @@ def setup_scripts(project: Project, requested: list[str] | None, within_reposito
     """The setup scripts for `project`, in order: each of `requested` (a file path, relative to the
     working directory or the repository root, or a preset name), then the layout's automatic
     preset. The project's own init scripts come first because presets create only what is missing,
-    while init scripts (Supabase's own) create roles and schemas without IF NOT EXISTS. Each script
-    runs once, even when asked for twice."""
+    while init scripts (Supabase's own) create roles and schemas without IF NOT EXISTS (one that
+    needs what the preset makes runs again after it: replay/rebuild.py). Each script runs once,
+    even when asked for twice."""
     scripts: list[Script] = []
     seen: set[Path] = set()
     for name in setup_names(project, requested):
@@ -58,12 +59,12 @@ def wanted_extensions(project: Project, setup: list[Script]) -> tuple[Counter[st
     """The extensions the setup scripts and the migrations create (and how many scripts create
     each), then those the presets would: they steer the choice among local installations (the
     embedded build has no contrib, so no pgcrypto; Debian's PostgreSQL 15 has no pgvector)."""
-    presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if _is_preset(s)]
+    presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if is_preset(s)]
     created = extension_creations(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
     return created, frozenset().union(*presets, project.setup_extensions) - set(created)
 
 
-def _is_preset(script: Script) -> bool:
+def is_preset(script: Script) -> bool:
     preset = resources.files(__package__).joinpath(script.path.name)
     return script.path.suffix == ".sql" and preset.is_file() and script.path.parent.name == "presets"
 
@@ -72,7 +73,7 @@ def setup_name(script: Script, project: Project) -> str:
     """How a finding names a setup script: "the supabase setup", "the setup script db/roles.sql"."""
     if script in project.setup:
         return f"{project.format}'s own setup"
-    if _is_preset(script):
+    if is_preset(script):
         return f"the {script.path.stem} setup"
     return f"the setup script {project.relative(script.path)}"
 

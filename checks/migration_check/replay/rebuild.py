@@ -14,15 +14,16 @@ from migration_check.discovery.bookkeeping import Bookkeeping, Statements
 from migration_check.errors import InfrastructureError
 from migration_check.families.base import Family, MigrationContext, StepRun
 from migration_check.model import CheckResult, Migration, Project, Script, Status
-from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction
+from migration_check.presets import is_preset, setup_name
+from migration_check.replay.executor import ScriptFailed, execute_in_one_transaction, execute_script
 from migration_check.replay.restore import FreshDatabases, copies_are_safe
-from migration_check.schema.diff import Difference
+from migration_check.schema.diff import EXTRA, Difference
 from migration_check.schema.incremental import SnapshotSession
 from migration_check.schema.logged import LoggedSnapshotSession, SessionState, start_session
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import conninfo_of
 from migration_check.sql import SyntaxProblem, has_transaction_control, split_script, trees
-from migration_check.sql.dialects import UNSAFE_NEW_ENUM_VALUE, first_quoted
+from migration_check.sql.dialects import MISSING_OBJECT_STATES, UNSAFE_NEW_ENUM_VALUE, first_quoted
 
 
 class NoFreshState(Exception):
@@ -49,6 +50,7 @@ class Rebuilds:
     _setup: list[Script]
     _copies_safe: bool | None
     _bookkeeping: Bookkeeping | None
+    setup_objects: dict[tuple[str, str], str]
     # The checkpoint's name and what a snapshot session knew of it (None: nothing).
     _checkpoint_schema: tuple[str | None, SessionState | None]
     families: list[Family]
@@ -62,9 +64,54 @@ class Rebuilds:
         raise NotImplementedError
 
     def _prepare_database(self, note_setup_objects: bool = False) -> None:
-        raise NotImplementedError
+        """What every database of the run gets before the first migration: the setup scripts, a
+        new session that sees the settings they made, and the runner's history table."""
+        before = self.snapshots.take() if note_setup_objects else None
+        pending, done, moved = list(self._setup), [], None
+        while pending:
+            script = pending.pop(0)
+            try:
+                self._execute_setup_script(script)
+            except SetupFailed as failed:
+                # A project's own setup that needs what a later preset makes (joot-app's schema.sql
+                # references auth.users, the supabase preset's): the preset first, then it again, in
+                # a new session, which sees the settings the preset made (its search_path).
+                moved = next((later for later in pending if is_preset(later)), None)
+                if moved is None or failed.failure.sqlstate not in MISSING_OBJECT_STATES:
+                    raise
+                pending.remove(moved)
+                pending[:0] = [moved, script]
+                continue
+            done.append(script)
+            if script is moved:
+                self._new_session()
+            # What the runner makes itself (Flyway's schemas) is the migrations' to fill, not a
+            # platform's objects that drift and the round trip leave alone.
+            if before is not None:
+                after = self.snapshots.take()
+                for difference in self._differences(before, after) if script not in self.project.setup else ():
+                    if difference.change == EXTRA:
+                        self.setup_objects[(difference.kind, difference.name)] = setup_name(script, self.project)
+                before = after
+        self._setup = done  # (the order that worked: a rebuilt database gets the same)
+        if self._setup:
+            self._new_session()
+        self._create_bookkeeping()
+
+    def _execute_setup_script(self, script: Script) -> None:
+        try:
+            execute_script(self.conn, script)
+        except ScriptFailed as failure:
+            raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
+
+    def _create_bookkeeping(self) -> None:
+        if self._bookkeeping is not None:
+            self.conn.execute(self._bookkeeping.create.encode())
 
     def _differences(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
+        raise NotImplementedError
+
+    def _new_session(self) -> None:
         raise NotImplementedError
 
     def _rows_removed_in_place(self, context: MigrationContext, ups: list[Migration]) -> bool:

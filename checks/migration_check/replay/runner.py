@@ -28,13 +28,12 @@ from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
 from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed, unreplayed_up
 from migration_check.model import CheckResult, Migration, Project, Script
-from migration_check.presets import setup_name
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails, record
 from migration_check.replay.outcomes import MigrationOutcome, parsed_outcome, skipped_case, skipped_outcome, why_no_rollback
-from migration_check.replay.rebuild import NoFreshState, Rebuilds, SetupFailed
+from migration_check.replay.rebuild import NoFreshState, Rebuilds
 from migration_check.replay.restore import FreshDatabases
-from migration_check.schema.diff import EXTRA, Difference, diff_snapshots
+from migration_check.schema.diff import Difference, diff_snapshots
 from migration_check.schema.logged import SessionState, start_session
 from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import connect, connect_like, conninfo_of
@@ -122,34 +121,6 @@ class Replay(Rebuilds):
         SET search_path) as a runner's session would."""
         self._setup = list(scripts)
         self._prepare_database(note_setup_objects=True)
-
-    def _prepare_database(self, note_setup_objects: bool = False) -> None:
-        """What every database of the run gets before the first migration: the setup scripts, a
-        new session that sees the settings they made, and the runner's history table."""
-        before = self.snapshots.take() if note_setup_objects else None
-        for script in self._setup:
-            self._execute_setup_script(script)
-            # What the runner makes itself (Flyway's schemas) is the migrations' to fill, not a
-            # platform's objects that drift and the round trip leave alone.
-            if before is not None:
-                after = self.snapshots.take()
-                for difference in self._differences(before, after) if script not in self.project.setup else ():
-                    if difference.change == EXTRA:
-                        self.setup_objects[(difference.kind, difference.name)] = setup_name(script, self.project)
-                before = after
-        if self._setup:
-            self._new_session()
-        self._create_bookkeeping()
-
-    def _execute_setup_script(self, script: Script) -> None:
-        try:
-            execute_script(self.conn, script)
-        except ScriptFailed as failure:
-            raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
-
-    def _create_bookkeeping(self) -> None:
-        if self._bookkeeping is not None:
-            self.conn.execute(self._bookkeeping.create.encode())
 
     def _record(self, step: StepRun, migration: Migration, applied: bool) -> StepRun:
         """Write the runner's history row for a step that ran; a failure to do so (the migration
