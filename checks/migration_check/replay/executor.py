@@ -22,7 +22,7 @@ from psycopg.abc import Query
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
-from migration_check.sql.dialects import DISK_FULL, INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
+from migration_check.sql.dialects import DISK_FULL, INSUFFICIENT_PRIVILEGE, OBJECT_IN_USE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
@@ -63,11 +63,14 @@ class ScriptFailed(Exception):
     def rows_may_cause(self) -> bool:
         """Whether rows can cause this error: data exceptions (22: a cast, a length), integrity
         violations (23: NOT NULL, unique, check, foreign key), exceptions raised by the migration's
-        own code (P0001), and any error inside procedural code, which may build its statements from
+        own code (P0001), any error inside procedural code, which may build its statements from
         rows (a loop over the tenants that runs `CREATE TABLE <tenant's schema>.t` fails on a
-        generated tenant's name)."""
+        generated tenant's name), and an ALTER TABLE after an UPDATE of rows whose deferred
+        constraint triggers are still pending (moonklabs/sprintable: 55006, none without rows)."""
         in_code = PROCEDURAL_CONTEXT in (self.context or "")
-        return self.sqlstate is not None and (self.sqlstate[:2] in ("22", "23") or self.sqlstate == "P0001" or in_code)
+        pending = self.sqlstate == OBJECT_IN_USE and "pending trigger events" in self.message
+        return self.sqlstate is not None and (self.sqlstate[:2] in ("22", "23") or self.sqlstate == "P0001" or in_code
+                                              or pending)
 
     def out_of_disk(self) -> bool:
         """The server's file system is full: its room, not the migration's fault."""
