@@ -58,7 +58,7 @@ def test_every_output_has_a_description(name: str) -> None:
 
 def test_inputs_and_outputs_are_the_documented_set() -> None:
     assert set(INPUTS) == {"path", "format", "config", "base-ref", "postgres-image", "database-url", "setup",
-                           "junit-xml", "fail-on", "annotations", "drift-schema", "drift-url", "sarif", "report"}
+                           "junit-xml", "fail-on", "annotations", "drift-schema", "drift-url", "sarif", "report", "vars"}
     assert set(OUTPUTS) == {"junit-xml", "passed", "failed", "skipped", "result"}
     assert INPUTS["base-ref"]["default"] == "${{ github.base_ref }}"
 
@@ -95,7 +95,8 @@ def test_every_input_reaches_the_command_line() -> None:
     samples = {"path": "db", "format": "timestamp", "config": "c.yml", "base-ref": "main",
                "postgres-image": "postgres:16", "database-url": "postgresql://u@h/d", "setup": "supabase",
                "junit-xml": "out.xml", "fail-on": "warning", "annotations": "off", "drift-schema": "db/schema.sql",
-               "drift-url": "postgresql://reader@replica/app", "sarif": "out.sarif", "report": "hygiene.md"}
+               "drift-url": "postgresql://reader@replica/app", "sarif": "out.sarif", "report": "hygiene.md",
+               "vars": "Namespace=auth\nlabels=a,b"}
     assert set(samples) == set(INPUTS)
     defaults = {f"INPUT_{name.upper()}": "" if "${{" in str(spec["default"]) else str(spec["default"])
                 for name, spec in INPUTS.items()}
@@ -103,6 +104,8 @@ def test_every_input_reaches_the_command_line() -> None:
     assert baseline == ["check", ".", "--junit-xml", "migration-check.xml", "--fail-on", "error"]
     for name, value in samples.items():
         assert action.argv_from_inputs({**defaults, f"INPUT_{name.upper()}": value}) != baseline, name
+    given = action.argv_from_inputs({**defaults, "INPUT_VARS": samples["vars"]})
+    assert given[-4:] == ["--var", "Namespace=auth", "--var", "labels=a,b"]
 
 
 def test_the_action_runs_the_repository_dockerfile() -> None:

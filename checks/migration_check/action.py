@@ -49,6 +49,9 @@ def argv_from_inputs(env: Mapping[str, str]) -> list[str]:
             argv += [flag, value]
     for item in split_list(github.action_input(env, "setup")):
         argv += ["--setup", item]
+    for line in github.action_input(env, "vars").splitlines():  # (a value may hold a comma)
+        if line.strip():
+            argv += ["--var", line.strip()]
     annotations = (github.action_input(env, "annotations") or "on").lower()
     if annotations in OFF:
         argv.append("--no-annotations")
