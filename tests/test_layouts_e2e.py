@@ -158,3 +158,15 @@ def test_node_pg_migrate_in_the_schema_the_project_sets(tmp_path: Path, pg_serve
     assert code == 0, output
     assert "setup: as node-pg-migrate does with the schema config/default.json gives, creates bazaar" in output
     assert failures(report) == []
+
+
+def test_a_schema_nobody_creates_stops_the_run_as_it_stops_the_runner(tmp_path: Path, pg_server) -> None:
+    # `-s nowhere` without --create-schema: node-pg-migrate cannot make its pgmigrations table either.
+    project = write_files(tmp_path / "project", {
+        "package.json": '{"scripts": {"m": "node-pg-migrate -s nowhere up"}, "dependencies": {"node-pg-migrate": "^7"}}',
+        "migrations/1700000000000_a.js": "exports.up = (pgm) => { pgm.sql('create table t (id int)'); };\n",
+    })
+    code, output, _ = run(project, tmp_path / "run", pg_server.conninfo)
+    assert code == 2
+    assert ("error: the runner's history table (pgmigrations) cannot be made here: no schema has been selected to"
+            " create in; the runner fails the same way before its first migration") in output

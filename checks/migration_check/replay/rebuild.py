@@ -105,8 +105,15 @@ class Rebuilds:
             raise SetupFailed(failure, self.project.relative(failure.path) or str(failure.path)) from None
 
     def _create_bookkeeping(self) -> None:
-        if self._bookkeeping is not None:
+        if self._bookkeeping is None:
+            return
+        try:
             self.conn.execute(self._bookkeeping.create.encode())
+        except psycopg.Error as error:  # (a search_path naming a schema nobody created: the runner fails so too)
+            message = (error.diag.message_primary or str(error)).strip()
+            table = self._bookkeeping.table.rpartition(".")[2]  # (its schema is the search_path's)
+            raise InfrastructureError(f"the runner's history table ({table}) cannot be made here:"
+                                      f" {message}; the runner fails the same way before its first migration") from None
 
     def _differences(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
         raise NotImplementedError
