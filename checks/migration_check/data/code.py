@@ -60,30 +60,22 @@ _ASSIGN = 3
 Names = tuple[frozenset[str], frozenset[str]] | None
 
 
-def parsed_statements(sql: str) -> tuple[ast.RawStmt, ...]:
-    """The statements of `sql`; none where it does not parse (a PL/pgSQL expression)."""
-    try:
-        return trees.parse(sql)
-    except ParseError:
-        return ()
-
-
 def called_functions(sql: str) -> frozenset[str]:
     """The functions a statement calls (the last part of their names, as the parser gives it)."""
-    return frozenset(trees.called_names(parsed_statements(sql)))
+    return frozenset(trees.called_names(trees.statements(sql)))
 
 
 def truncates_cascade(sql: str) -> bool:
     """Whether `sql` holds a TRUNCATE ... CASCADE (it empties tables no name gives)."""
     return any(isinstance(raw.stmt, ast.TruncateStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-               for raw in parsed_statements(sql))
+               for raw in trees.statements(sql))
 
 
 def created_functions(sql: str) -> dict[str, Names]:
     """What the functions a CREATE FUNCTION statement makes name (by the last part of their name),
     read from the statement itself: they are not in the catalog before the migration runs."""
     made: dict[str, Names] = {}
-    for raw in parsed_statements(sql):
+    for raw in trees.statements(sql):
         statement = raw.stmt
         if not isinstance(statement, ast.CreateFunctionStmt) or not statement.funcname:
             continue

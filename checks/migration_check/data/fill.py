@@ -261,9 +261,9 @@ def _fill_table(admin: psycopg.Connection, table: Table, types: dict[int, TypeIn
 
 
 def _row_by_row(admin: psycopg.Connection, plan: RowPlan, count: int, timeout: str, given: dict[str, str],
-                start: int = 0) -> str | None:
+                start: int = 0, trying: frozenset[str] = frozenset()) -> str | None:
     """Each row alone, as generated and then in each variant until one goes in; why the table has
-    no rows, or None."""
+    no rows, or None. `trying`: the application's settings `timeout` gives these rows on trial."""
     problem = None
     for i in range(start, count):
         for number, variant in enumerate(_VARIANTS):
@@ -272,8 +272,8 @@ def _row_by_row(admin: psycopg.Connection, plan: RowPlan, count: int, timeout: s
                 break
             except psycopg.Error as error:
                 setting = _application_setting(error)
-                if setting is not None and quote_literal(setting) not in timeout:
-                    return _with_setting(admin, plan, count, timeout, given, i, setting, error)
+                if setting is not None and setting not in trying:
+                    return _with_setting(admin, plan, count, timeout, given, i, setting, error, trying)
                 if problem is None or number < _REASONS:  # the reason for the rows as generated
                     problem = error
     if _has_rows(admin, plan.table):
@@ -304,12 +304,12 @@ def _application_setting(error: psycopg.Error) -> str | None:
 
 
 def _with_setting(admin: psycopg.Connection, plan: RowPlan, count: int, timeout: str, given: dict[str, str],
-                  start: int, setting: str, error: psycopg.Error) -> str | None:
+                  start: int, setting: str, error: psycopg.Error, trying: frozenset[str]) -> str | None:
     """The rows from `start` on again with the application's setting given for each INSERT alone
-    (set_config local to its implicit transaction: no migration sees it); the value that works is
+    (SET LOCAL, for its implicit transaction: no migration sees it); the value that works is
     given to every INSERT after (once set in a session, the setting reads as '' there, not as missing)."""
     for candidate in _SETTING_VALUES:
-        if _row_by_row(admin, plan, count, timeout + _given({setting: candidate}), given, start) is None:
+        if _row_by_row(admin, plan, count, timeout + _given({setting: candidate}), given, start, trying | {setting}) is None:
             given[setting] = candidate
             return None
     return _reason(error)

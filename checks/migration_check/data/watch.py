@@ -37,13 +37,12 @@ from migration_check.data.code import (
     Names,
     called_functions,
     created_functions,
-    parsed_statements,
     truncates_cascade,
     written_by_functions,
     written_by_triggers,
 )
 from migration_check.model import Script
-from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql import SyntaxProblem, split_script, trees
 from migration_check.sql.objects import RELATION_KINDS, dropped_names, statement_names
 from migration_check.sql.prepared import Prepared, fetch
 
@@ -168,7 +167,7 @@ def _read_script(script: Script) -> _Read:
         names |= statement_names(statement.sql)
         if statement.node == "DropStmt":
             dropped |= dropped_names(statement.sql)
-            if _drops_with_cascade(statement.sql):
+            if _cascading_drops(statement.sql):
                 cascaded |= dropped_names(statement.sql)
         if statement.node in _RUNS_EXPRESSIONS:
             called |= called_functions(statement.sql)
@@ -184,15 +183,13 @@ def _drops_beyond_names(sql: str) -> bool:
     computed by it), an extension (the columns of its types). A relation's CASCADE drops views, keys
     and the columns of its row type (read from the catalog: _ROW_TYPE_USERS), a trigger's, policy's
     or rule's what uses it: no other table's rows."""
-    return any(isinstance(raw.stmt, ast.DropOwnedStmt)
-               or (isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-                   and raw.stmt.removeType not in _DROPS_NO_COLUMN)
-               for raw in parsed_statements(sql))
+    return (any(isinstance(raw.stmt, ast.DropOwnedStmt) for raw in trees.statements(sql))
+            or any(drop.removeType not in _DROPS_NO_COLUMN for drop in _cascading_drops(sql)))
 
 
-def _drops_with_cascade(sql: str) -> bool:
-    return any(isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE
-               for raw in parsed_statements(sql))
+def _cascading_drops(sql: str) -> list[ast.DropStmt]:
+    return [raw.stmt for raw in trees.statements(sql)
+            if isinstance(raw.stmt, ast.DropStmt) and raw.stmt.behavior == DropBehavior.DROP_CASCADE]
 
 
 def watched_tables(conn: psycopg.Connection, scripts: list[Script | None]) -> Watched:
@@ -229,13 +226,11 @@ def _written_by_calls(conn: psycopg.Connection, text: _Read) -> tuple[set[str], 
     A function the scripts create is read from its CREATE FUNCTION (it is not in the catalog yet),
     and from the catalog too (a call before a CREATE OR REPLACE runs the version there)."""
     names: set[str] = set()
-    in_catalog: set[str] = set()
     pending, seen = set(text.called), set()
     while pending:
         seen |= pending
         more: set[str] = set()
         for name in pending:
-            in_catalog.add(name)
             if name in text.created:
                 found = text.created[name]
                 if found is None:
@@ -243,7 +238,7 @@ def _written_by_calls(conn: psycopg.Connection, text: _Read) -> tuple[set[str], 
                 names |= found[0]
                 more |= found[1]
         pending = more - seen
-    written, dynamic = written_by_functions(conn, in_catalog)
+    written, dynamic = written_by_functions(conn, seen)  # every one, from the catalog too
     return names | written, dynamic
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from migration_check.discovery.databases import (
     OTHER_DATABASES,
     POSTGRES_WORDS,
     driven_by_another_database,
+    path_words,
     written_for_another_database,
 )
 from migration_check.discovery.db_migrate import DbMigrateLayout
@@ -275,9 +275,8 @@ def _named_for_postgresql(directory: Path, root: Path) -> bool:
 
 
 def _path_words(directory: Path, root: Path) -> list[str]:
-    """The words of the directory's path under `root`, lower case (`server-postgres/migrations`:
-    server, postgres, migrations)."""
-    return re.split(r"[^a-z0-9]+", _shown(directory, root).lower())
+    """The words of the directory's path under `root`, lower case."""
+    return path_words(_shown(directory, root))
 
 
 def _no_dangling_link(path: Path) -> tuple[Path, str] | None:

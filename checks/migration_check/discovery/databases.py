@@ -5,6 +5,7 @@ stops at in their scripts, and the drivers their module requires."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from migration_check.discovery.base import Layout
@@ -27,6 +28,11 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "
 def names_a_database(word: str) -> bool:
     """Whether the word (lower case) is a database's name, PostgreSQL's among them."""
     return word in POSTGRES_WORDS or word in OTHER_DATABASES
+
+
+def path_words(path: str) -> list[str]:
+    """The words of a path, lower case (`server-postgres/migrations`: server, postgres, migrations)."""
+    return re.split(r"[^a-z0-9]+", path.lower())
 
 
 # The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.

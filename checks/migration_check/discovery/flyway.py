@@ -42,7 +42,7 @@ from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, files_named, read_sql
-from migration_check.discovery.databases import names_a_database
+from migration_check.discovery.databases import names_a_database, path_words
 from migration_check.discovery.flyway_config import (
     default_schema,
     flyway_setting,
@@ -308,7 +308,7 @@ EXTENDS = re.compile(r"\bclass\s+\w+\s*(?:extends\s+|\([^)]*\)\s*:\s*|:\s*)(\w+)
 
 def _database_words(parts: tuple[str, ...]) -> set[str]:
     """The databases a package's or folder's path names (`db/postgresql`: postgresql)."""
-    return {word for part in parts for word in re.split(r"[^a-z0-9]+", part.lower()) if names_a_database(word)}
+    return {word for word in path_words("/".join(parts)) if names_a_database(word)}
 
 
 def _source(path: Path) -> str:

@@ -19,7 +19,6 @@ from typing import Any
 
 from pglast import ast
 from pglast.enums import BoolExprType
-from pglast.parser import ParseError
 
 from migration_check.discovery.liquibase_changes import table
 from migration_check.discovery.liquibase_formatted import dbms_includes_postgresql
@@ -47,11 +46,10 @@ def condition(preconditions: object, ran: Ran | None = None) -> str | None:
 def known_without_a_database(sql: str) -> bool | None:
     """The condition's value where no part of it needs the database (a `dbms` alone, `not` and `and`
     around it), else None: `migration-check lint` leaves out what Liquibase never runs here."""
-    try:
-        [raw] = trees.parse(f"SELECT {sql}")
-    except (ParseError, ValueError):
+    parsed = trees.statements(f"SELECT {sql}")
+    if len(parsed) != 1 or not isinstance(parsed[0].stmt, ast.SelectStmt) or not parsed[0].stmt.targetList:
         return None
-    return _constant(raw.stmt.targetList[0].val) if isinstance(raw.stmt, ast.SelectStmt) and raw.stmt.targetList else None
+    return _constant(parsed[0].stmt.targetList[0].val)
 
 
 def _constant(node: object) -> bool | None:

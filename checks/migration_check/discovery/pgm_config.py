@@ -43,14 +43,13 @@ def package_running_it(directory: Path) -> str | None:
 
 def _dirs(script: str) -> list[str]:
     """The migrations directories a package script gives node-pg-migrate."""
-    words = _words(script) if RUNNER in script else []
-    found = []
-    for at, word in enumerate(words):
-        if word in ("-m", "--migrations-dir") and at + 1 < len(words):
-            found.append(words[at + 1])
-        elif word.startswith("--migrations-dir="):
-            found.append(word.split("=", 1)[1])
-    return [str(PurePosixPath(d)) for d in found]
+    return [str(PurePosixPath(d)) for d in _option(_words(script) if RUNNER in script else [], "-m", "--migrations-dir")]
+
+
+def _option(words: list[str], short: str, long: str) -> list[str]:
+    """The values a command line gives an option (`-s x`, `--schema x`, `--schema=x`), in order."""
+    return [words[at + 1] if "=" not in word else word.split("=", 1)[1] for at, word in enumerate(words)
+            if (word in (short, long) and at + 1 < len(words)) or word.startswith(f"{long}=")]
 
 
 def schema_setting(directory: Path) -> tuple[list[str], bool, str] | None:
@@ -66,8 +65,7 @@ def schema_setting(directory: Path) -> tuple[list[str], bool, str] | None:
         create, where = False, "package.json"
         for name, script in (scripts.items() if isinstance(scripts, dict) else []):
             words = _words(script) if isinstance(script, str) and RUNNER in script else []
-            given = [words[at + 1] for at, word in enumerate(words[:-1]) if word in ("-s", "--schema")]
-            given += [word.split("=", 1)[1] for word in words if word.startswith("--schema=")]
+            given = _option(words, "-s", "--schema")
             create = create or "--create-schema" in words
             if given and not schemas:
                 schemas, where = given, f"package.json's {name} script"

@@ -98,7 +98,8 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
                 earlier.error[0] == failure.sqlstate and _missing_name(*earlier.error) == missing):
             return Link(f"not judged: it fails as {where} did ({message}), {because}: fix that one first", earlier)
         text = _text_of(earlier.migration)
-        if missing is not None and _names(text, missing):
+        lowered = text.lower()
+        if missing is not None and _names(text, lowered, missing):
             return Link(f"not judged: it needs {missing} ({message}), which {where} names, {because}", earlier)
         if missing is not None and (named := _enum_of(missing, text)) is not None:
             return Link(f"not judged: it needs {missing} ({message}), the enum type an ORM makes for column {named},"
@@ -106,17 +107,17 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
         if extension is not None and extension.extension.lower() in text.lower():
             return Link(f"not judged: it needs {extension.name}, {extension.kind_with_article} of the"
                         f" {extension.extension} extension ({message}), which {where} names, {because}", earlier)
-        if names := sorted(name for name in touched if _names(text, name)):
+        if names := sorted(name for name in touched if _names(text, lowered, name)):
             return Link(f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
                         " its failure may follow from that one", earlier)
     return None
 
 
-def _names(text: str, name: str) -> bool:
+def _names(text: str, lowered: str, name: str) -> bool:
     """Whether the text names the object: a name PostgreSQL folds to lower case is written in any
     case (openremote's `create table TENANT_RULESET`, later `relation "tenant_ruleset" does not
     exist`); one with capitals was quoted, and is written as it is."""
-    return name in text or (name == name.lower() and name in text.lower())
+    return name in text or (name == name.lower() and name in lowered)
 
 
 def _enum_of(missing: str, text: str) -> str | None:

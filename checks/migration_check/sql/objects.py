@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import ast, parser
+from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
 
 from migration_check.sql import trees
@@ -76,11 +76,7 @@ def find_statement(statements: list[Statement], kind: str, name: str, verbs: tup
 
 @functools.lru_cache(maxsize=4096)
 def touches(sql: str) -> tuple[Touch, ...]:
-    try:
-        parsed = trees.parse(sql)
-    except parser.ParseError:
-        return ()
-    return tuple(touch for raw in parsed if raw.stmt is not None for touch in _touches(raw.stmt))
+    return tuple(touch for raw in trees.statements(sql) if raw.stmt is not None for touch in _touches(raw.stmt))
 
 
 def _touch(kind: str, verb: str, *names: object) -> Iterator[Touch]:
@@ -237,11 +233,7 @@ def touched_names(sql: str) -> frozenset[str]:
 
 def dropped_names(sql: str) -> frozenset[str]:
     """The relation names a statement's DROP gives (unqualified)."""
-    try:
-        parsed = trees.parse(sql)
-    except parser.ParseError:
-        return frozenset()
-    return frozenset(str(names[-1].sval) for raw in parsed if isinstance(raw.stmt, ast.DropStmt)
+    return frozenset(str(names[-1].sval) for raw in trees.statements(sql) if isinstance(raw.stmt, ast.DropStmt)
                      and raw.stmt.removeType in RELATION_KINDS for names in raw.stmt.objects or ()
                      if isinstance(names, tuple) and names and isinstance(names[-1], ast.String))
 
@@ -249,8 +241,4 @@ def dropped_names(sql: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=4096)
 def statement_names(sql: str) -> frozenset[str]:
     """The relation names (unqualified) that a statement mentions anywhere."""
-    try:
-        parsed = trees.parse(sql)
-    except parser.ParseError:
-        return frozenset()
-    return frozenset(node.relname for node in trees.nodes_of(parsed, ast.RangeVar) if node.relname)
+    return frozenset(node.relname for node in trees.nodes_of(trees.statements(sql), ast.RangeVar) if node.relname)

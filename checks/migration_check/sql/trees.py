@@ -84,6 +84,15 @@ def parse(sql: str) -> tuple[ast.RawStmt, ...]:
     return parse_sql(sql)
 
 
+def statements(sql: str) -> tuple[ast.RawStmt, ...]:
+    """`parse`, but none where the text does not parse (a psql meta-command, a PL/pgSQL expression):
+    for the readers that collect what they find and say nothing of what they cannot read."""
+    try:
+        return parse(sql)
+    except parser.ParseError:
+        return ()
+
+
 N = TypeVar("N", bound=ast.Node)
 
 
