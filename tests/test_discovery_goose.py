@@ -8,7 +8,7 @@ import pytest
 
 from conftest import write_files
 from migration_check.discovery import discover, layout_named
-from migration_check.discovery.goose_envsub import Expanded, expand
+from migration_check.discovery.goose_envsub import Expanded, SubstitutionError, expand
 from migration_check.errors import FileError
 from migration_check.model import Transaction
 from migration_check.sql import split_script
@@ -113,6 +113,32 @@ def test_annotations_goose_refuses_are_file_errors(tmp_path: Path, text: str, li
 ])
 def test_envsub_expands_lines_as_goose_does(line: str, text: str, needs: str | None) -> None:
     assert expand(line) == Expanded(text, needs)
+
+
+@pytest.mark.parametrize(("line", "text"), [
+    # bash's substrings as interpolate v0.0.2 cuts them (its parser_test.go and interpolate_test.go).
+    ("${SCHEMA:0:3}", "app"), ("${SCHEMA:4}", "data"), ("${SCHEMA: -4}", "data"), ("${SCHEMA:1:-5}", "pp"),
+    ("${SCHEMA:-2:10}", "app_data"),  # `:-` is a default, not a negative offset: the value is set
+    ("${SCHEMA:20}", ""), ("${SCHEMA: -20:2}", "ap"), ("${SCHEMA:2:-10}", ""),
+    ("${SCHEMA?unset}_x", "app_data_x"), ("${EMPTY?unset}|${EMPTY:-d}|${EMPTY-d}", "|d|"),
+])
+def test_envsub_given_values_are_expanded_as_goose_expands_them(line: str, text: str) -> None:
+    assert expand(line, {"SCHEMA": "app_data", "EMPTY": ""}) == Expanded(text, None)
+    if ":" in line and "?" not in line and "-2" not in line:
+        assert expand(line).needs == "SCHEMA"  # without its value, what it needs
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    # goose refuses these lines ("variable substitution failed"): interpolate has no other operator.
+    ("alter table t owner to ${OWNER%_rw};", "Expected an operator, got %"),
+    ("alter table t owner to ${OWNER#app_};", "Expected an operator, got #"),
+    ("select '${OWNER:x}';", "Unable to parse offset"),
+    ("select '${OWNER:1:y}';", "Unable to parse length"),
+    ("select '${OWNER:1", "Expected brace expansion to end with }"),
+])
+def test_envsub_operators_goose_refuses(line: str, message: str) -> None:
+    with pytest.raises(SubstitutionError, match=message):
+        expand(line, {"OWNER": "app_rw"})
 
 
 def test_envsub_sections_use_defaults_and_what_needs_the_environment_is_not_replayed(tmp_path: Path) -> None:
