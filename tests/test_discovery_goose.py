@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover, layout_named
 from migration_check.discovery.goose_envsub import Expanded, SubstitutionError, expand
 from migration_check.errors import FileError
@@ -170,6 +173,34 @@ def test_envsub_goose_refuses_is_a_file_error_at_its_line(tmp_path: Path) -> Non
     with pytest.raises(FileError) as raised:
         discover(tmp_path / "migrations", "goose", repo_root=tmp_path)
     assert raised.value.line == 3 and "variable substitution failed" in str(raised.value)
+
+
+def test_a_dollar_quote_envsub_halves_fails_with_that_said(tmp_path: Path, pg_server) -> None:
+    # As a real project wrote it: a DO block inside an ENVSUB section, for a role's password from the
+    # environment. goose sends PostgreSQL `DO $ ...` (its substitution reads `$$` as an escaped `$`),
+    # which fails there as here; the failure says why. `$$$$` is what goose sends as `$$`.
+    block = ("-- +goose Up\n-- +goose StatementBegin\n-- +goose ENVSUB ON\nDO {up}\nBEGIN\n"
+             "  CREATE ROLE app_{n} LOGIN PASSWORD '${{APP_PASSWORD:-dev}}';\nEND {up};\n-- +goose ENVSUB OFF\n"
+             "-- +goose StatementEnd\n-- +goose Down\n-- +goose ENVSUB ON\nDO {down} BEGIN DROP ROLE app_{n}; END {down};\n")
+    root = write_files(tmp_path / "project", {
+        "migrations/00001_halved.sql": block.format(up="$$", down="$$$$", n=1),
+        "migrations/00002_doubled.sql": block.format(up="$$$$", down="$$$$", n=2),
+        "migrations/00003_halved_down.sql": block.format(up="$$$$", down="$$", n=3),
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    report = tmp_path / "report.xml"
+    main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    why = ("(goose's -- +goose ENVSUB ON reads `$$` as an escaped `$`: line {line} reaches PostgreSQL with its dollar"
+           " quotes halved, as when goose runs it; end the section before the quoted body (-- +goose ENVSUB OFF)"
+           " or double each `$` of its quotes)")
+    failure = cases[("migration_check.apply", "00001_halved")].find("failure")
+    assert failure is not None and failure.attrib["message"] == (
+        'migrations/00001_halved.sql:4:4: ERROR 42601: syntax error at or near "$" ' + why.format(line=4))
+    assert cases[("migration_check.apply", "00002_doubled")].find("failure") is None
+    assert cases[("migration_check.rollback", "00002_doubled")].find("failure") is None
+    rollback = cases[("migration_check.rollback", "00003_halved_down")].find("failure")
+    assert rollback is not None and rollback.attrib["message"].endswith(why.format(line=12))
 
 
 def test_the_history_table_goose_table_names_is_the_runners(tmp_path: Path) -> None:

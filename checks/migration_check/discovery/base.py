@@ -152,14 +152,24 @@ class Layout(abc.ABC):
         own, unless the project configures its runner's names (Flyway's `sqlMigrationPrefix`)."""
         return self.naming_pattern, self.naming_hint or self.naming_pattern
 
-    def failure_hint(self, statement: str) -> str | None:
-        """What the runner would have made of a failing statement that the replay ran as written
-        (a Liquibase parameter the project's code gives it), in parentheses; None: nothing."""
+    def failure_hint(self, failed: FailedAt) -> str | None:
+        """What the runner made of the text that failed (a Liquibase parameter the project's code
+        gives it; goose's ENVSUB turning `$$` into `$`), in parentheses; None: nothing."""
         return None
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
+
+
+@dataclass(frozen=True)
+class FailedAt:
+    """Where a replayed script failed, as a layout's failure_hint reads it."""
+
+    path: Path
+    line: int | None  # 1-based, in the file
+    sqlstate: str | None
+    statement: str | None  # the text the replay ran, as the runner gives it
 
 
 def counted(count: int, noun: str) -> str:

@@ -39,6 +39,7 @@ from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import (
     Detection,
     Discovery,
+    FailedAt,
     Layout,
     counted,
     implicit_empty_downs,
@@ -55,6 +56,7 @@ from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.sql.dialects import SYNTAX_ERROR
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<ext>sql|go)$", re.IGNORECASE)
 ANNOTATIONS = frozenset({"up", "down", "statementbegin", "statementend", "no transaction", "envsub on", "envsub off"})
@@ -139,6 +141,25 @@ class GooseLayout(Layout):
         )
         return {directory / f"{utc_timestamp(now)}_{name}.sql": text}
 
+    def failure_hint(self, failed: FailedAt) -> str | None:
+        # A dollar quote inside an ENVSUB section: goose's substitution reads `$$` as an escaped `$`,
+        # so PostgreSQL is sent `DO $ ...`, and its syntax error names neither goose nor the `$$`.
+        if failed.sqlstate != SYNTAX_ERROR or failed.line is None or failed.path.suffix.lower() != ".sql":
+            return None
+        try:
+            lines = split_lines(read_sql(failed.path))
+            substituted = _environment_substituted(failed.path, lines, _annotations(lines))
+        except (OSError, FileError):
+            return None
+        at = failed.line - 1
+        start = next((on for on, off in substituted.sections if on < at < off), None)
+        quoted = [index for index in substituted.collapsed if start is not None and start < index <= at]
+        if not quoted:
+            return None
+        return (f"(goose's -- +goose ENVSUB ON reads `$$` as an escaped `$`: line {quoted[0] + 1} reaches PostgreSQL"
+                " with its dollar quotes halved, as when goose runs it; end the section before the quoted body"
+                " (-- +goose ENVSUB OFF) or double each `$` of its quotes)")
+
 
 @dataclass(frozen=True)
 class GooseFile:
@@ -151,11 +172,12 @@ class GooseFile:
 def parse_file(path: Path) -> GooseFile | None:
     """The up and down of one goose SQL file, or None when it has no Up annotation."""
     lines = split_lines(read_sql(path))
-    found = [(index, kind) for index, line in enumerate(lines) if (kind := _annotation(line)) is not None]
+    found = _annotations(lines)
     for index, kind in found:
         if kind not in ANNOTATIONS:
             raise FileError(path, index + 1, f"unknown goose annotation {lines[index].strip()!r}")
-    lines, needs = _environment_substituted(path, lines, found)
+    substituted = _environment_substituted(path, lines, found)
+    lines, needs = substituted.lines, substituted.needs
     ups = [index for index, kind in found if kind == "up"]
     downs = [index for index, kind in found if kind == "down"]
     if not ups:
@@ -171,18 +193,35 @@ def parse_file(path: Path) -> GooseFile | None:
     return GooseFile(up, down, _needing(needs, ups[0], down_at), _needing(needs, down_at, len(lines)))
 
 
-def _environment_substituted(path: Path, lines: list[str], found: list[tuple[int, str]]
-                             ) -> tuple[list[str], dict[int, str]]:
-    """The lines with goose's ENVSUB regions expanded (goose_envsub), and {line index: variable}
-    of the lines that need a variable only the deploy's environment gives. Comment lines goose
-    skips are left as they are."""
+def _annotations(lines: list[str]) -> list[tuple[int, str]]:
+    """(line index, annotation) of each `-- +goose ...` line."""
+    return [(index, kind) for index, line in enumerate(lines) if (kind := _annotation(line)) is not None]
+
+
+@dataclass(frozen=True)
+class _Substituted:
+    lines: list[str]  # with goose's ENVSUB regions expanded
+    needs: dict[int, str]  # line index -> the variable only the deploy's environment gives
+    sections: list[tuple[int, int]]  # each ENVSUB region: the indexes of its ON and OFF lines (or the end)
+    collapsed: list[int]  # the lines whose `$$` (or `\$`) became one `$`
+
+
+def _environment_substituted(path: Path, lines: list[str], found: list[tuple[int, str]]) -> _Substituted:
+    """The lines with goose's ENVSUB regions expanded (goose_envsub), what they need and what the
+    expansion changed. Comment lines goose skips are left as they are."""
     kinds = dict(found)
     substituting = False
     out: list[str] = []
     needs: dict[int, str] = {}
+    sections: list[tuple[int, int]] = []
+    collapsed: list[int] = []
     for index, line in enumerate(lines):
         kind = kinds.get(index)
         if kind in ("envsub on", "envsub off"):
+            if kind == "envsub off" and substituting:
+                sections[-1] = (sections[-1][0], index)
+            elif kind == "envsub on" and not substituting:
+                sections.append((index, len(lines)))
             substituting = kind == "envsub on"
         elif substituting and kind is None and not line.lstrip().startswith("--"):
             body = line.removesuffix("\n")
@@ -194,8 +233,10 @@ def _environment_substituted(path: Path, lines: list[str], found: list[tuple[int
             line = expanded.text + line[len(body):]
             if expanded.needs:
                 needs.setdefault(index, expanded.needs)
+            if "$$" in body or "\\$" in body:
+                collapsed.append(index)
         out.append(line)
-    return out, needs
+    return _Substituted(out, needs, sections, collapsed)
 
 
 def _needing(needs: dict[int, str], start: int, end: int) -> str | None:

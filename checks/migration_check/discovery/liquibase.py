@@ -24,7 +24,15 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, repository_root, within_repository
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    FailedAt,
+    Layout,
+    counted,
+    repository_root,
+    within_repository,
+)
 from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog, unresolved_parameters
 from migration_check.discovery.liquibase_contexts import (
     configured_contexts,
@@ -74,8 +82,8 @@ class LiquibaseLayout(Layout):
     def history_tables(self, directory: Path) -> frozenset[str]:
         return frozenset({"public.databasechangelog", "public.databasechangeloglock"})
 
-    def failure_hint(self, statement: str) -> str | None:
-        unresolved = unresolved_parameters(statement)
+    def failure_hint(self, failed: FailedAt) -> str | None:
+        unresolved = unresolved_parameters(failed.statement or "")
         if not unresolved:
             return None
         names = ", ".join(unresolved)

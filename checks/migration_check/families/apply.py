@@ -47,8 +47,7 @@ class Apply(Family):
             return context.result(self.name, Status.SKIPPED, message=creator)
         if failure is not None and (misread := _misread_marker_before(context, failure.path, failure.line)):
             result.message += f" ({misread})"
-        elif failure is not None and failure.statement and (
-                kept := layout_named(context.project.format).failure_hint(failure.statement)):
+        elif failure is not None and (kept := context.runner_hint(failure)):
             result.message += f" {kept}"
         elif failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
                                       or _baseline_hint(context, failure.sqlstate, failure.message)):

@@ -24,6 +24,7 @@ from pglast import ast
 
 from migration_check.data.watch import Watched, watched_tables
 from migration_check.discovery import layout_named
+from migration_check.discovery.base import FailedAt
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status, Transaction
 from migration_check.replay.executor import ScriptFailed
 from migration_check.schema.diff import Difference
@@ -221,6 +222,11 @@ class MigrationContext:
         if up is not None and up.path == down.path:  # a section of the file (goose, dbmate)
             return f" (the rollback section of {file}, from line {down.first_line}, {holds})"
         return f" ({file} {holds})"
+
+    def runner_hint(self, failure: ScriptFailed) -> str | None:
+        """What the project's runner made of the text that failed (its layout's failure_hint)."""
+        return layout_named(self.project.format).failure_hint(
+            FailedAt(failure.path, failure.line, failure.sqlstate, failure.statement))
 
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""

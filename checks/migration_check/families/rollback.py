@@ -28,7 +28,7 @@ class Rollback(Family):
         if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS_STILL_EXIST:
             result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
                                " CASCADE would also drop what other migrations built on it)")
-        elif failure is not None and (hint := newer_postgresql(failure.sqlstate, failure.statement,
-                                                               context.conn.info.server_version)):
+        elif failure is not None and (hint := context.runner_hint(failure) or newer_postgresql(
+                failure.sqlstate, failure.statement, context.conn.info.server_version)):
             result.message += f" {hint}"
         return result
