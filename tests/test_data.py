@@ -191,6 +191,33 @@ def test_an_up_that_fails_on_rows_warns_and_the_schema_verdicts_stay(pg_server: 
         assert cases[family].find("failure") is None, family
 
 
+LATER_KEY_BASE = {
+    "migrations/20250101000000_base.sql": (
+        'create table "User" (uid text primary key, email text not null);\n'
+        'create table "Shortcode" (id text primary key, "creatorUid" text not null, "ownerRef" varchar(40));\n'),
+    "migrations/20250101000000_base_rollback.sql": 'drop table "Shortcode", "User";\n',
+}
+
+
+def test_a_key_a_later_migration_adds_finds_rows_that_meet_it(pg_server: Database, tmp_path: Path) -> None:
+    # hoppscotch's embeds_addition (Prisma): a foreign key added to a column that held user ids all
+    # along. The generated rows give that column the parent's keys, so the up runs with rows (it
+    # failed on them, 23503, and was judged on empty tables), and the data check has rows to compare.
+    up = ('ALTER TABLE "Shortcode" ADD CONSTRAINT "Shortcode_creatorUid_fkey" FOREIGN KEY ("creatorUid")'
+          ' REFERENCES "User"("uid") ON DELETE SET NULL ON UPDATE CASCADE;\n')
+    down = 'ALTER TABLE "Shortcode" DROP CONSTRAINT "Shortcode_creatorUid_fkey";\n'
+    code, cases = check(pg_server, tmp_path, up, down, base=LATER_KEY_BASE)
+    assert code == 0
+    assert "fails while the tables hold rows" not in (cases["data"].findtext("system-out") or "")
+    # Where the column's type is not the parent's (varchar(40) against text), its own values stay:
+    # the key then fails on them, as before, and says so.
+    up = 'ALTER TABLE "Shortcode" ADD CONSTRAINT owner FOREIGN KEY ("ownerRef") REFERENCES "User"(uid);\n'
+    code, cases = check(pg_server, tmp_path / "other", up, 'ALTER TABLE "Shortcode" DROP CONSTRAINT owner;\n',
+                        base=LATER_KEY_BASE)
+    warning = cases["data"].findtext("system-out") or ""
+    assert warning.startswith("warning: the up fails while the tables hold rows") and "23503" in warning
+
+
 def test_an_up_whose_code_builds_statements_from_rows_warns(pg_server: Database, tmp_path: Path) -> None:
     # As Tamarou/Registry's migrations do: a schema per tenant, named by a row. The generated rows
     # name schemas that do not exist; on production's rows the loop works.

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from migration_check.data import catalog, fill
 from migration_check.data.fill import RowFiller
+from migration_check.data.later_keys import later_keys
+from migration_check.model import Migration, Script
 from migration_check.servers.base import Database
 from migration_check.servers.url import UrlProvider
 
@@ -366,3 +369,43 @@ def test_text_named_like_a_moment_holds_one(conn: psycopg.Connection) -> None:
     assert conn.execute('select count(*) from environment where "createdAt"::timestamptz is not null'
                         " and updated_at::timestamptz is not null and birth_date::date is not null").fetchone() == (3,)
     assert conn.execute("select format, short_at from environment order by id limit 1").fetchone() == ("format 1", "sho1")
+
+
+def test_columns_a_later_migration_keys_take_the_parent_rows(conn: psycopg.Connection, tmp_path: Path) -> None:
+    # Keys later migrations add (data/later_keys.py): the composite key and the key into another
+    # schema take the parent rows, as a key made now would; where the types differ, a key covers
+    # the columns already, the column is an identity, the parent has no rows or is the table
+    # itself, the column keeps values of its own.
+    ups = ("ALTER TABLE ONLY public.child ADD CONSTRAINT c1 FOREIGN KEY (x, y) REFERENCES pairs (x, y);\n"
+           "ALTER TABLE child ADD CONSTRAINT c2 FOREIGN KEY (owner) REFERENCES app.owners (name) NOT VALID;\n"
+           "ALTER TABLE child ADD CONSTRAINT c3 FOREIGN KEY (wide) REFERENCES pairs (x);\n"
+           "ALTER TABLE child ADD CONSTRAINT c4 FOREIGN KEY (kept) REFERENCES pairs (x);\n"
+           "ALTER TABLE child ADD CONSTRAINT c5 FOREIGN KEY (ident) REFERENCES pairs (x);\n"
+           "ALTER TABLE child ADD CONSTRAINT c6 FOREIGN KEY (lonely) REFERENCES nobody (id);\n"
+           "ALTER TABLE child ADD CONSTRAINT c7 FOREIGN KEY (x) REFERENCES child (id);\n"
+           "ALTER TABLE child ADD CONSTRAINT c8 FOREIGN KEY (x) REFERENCES pairs;\n")  # (the parent's key: not read)
+    # Not where a migration writes rows of the table (rallly clears the ids no user has before its
+    # keys), nor keys an up with a DO block adds.
+    cleared = ("UPDATE guests SET user_id = NULL WHERE user_id NOT IN (SELECT id FROM nobody);\n"
+               "ALTER TABLE guests ADD FOREIGN KEY (user_id) REFERENCES nobody (id);\n")
+    coded = "DO $$ BEGIN NULL; END $$;\nALTER TABLE child ADD FOREIGN KEY (wide) REFERENCES nobody (id);\n"
+    keys = later_keys([Migration(str(n), "keys", (n,), up=Script(tmp_path / f"{n}.sql", sql))
+                       for n, sql in enumerate((ups, cleared, coded))])
+    assert [(key.schema, key.table, key.columns, key.parent_schema, key.parent, key.parent_columns) for key in keys][:2] == [
+        ("public", "child", ("x", "y"), None, "pairs", ("x", "y")), (None, "child", ("owner",), "app", "owners", ("name",))]
+    assert len(keys) == 7 and {key.table for key in keys} == {"child"}
+    conn.execute("""create schema app;
+                    create table app.owners (name text primary key); insert into app.owners values ('ann'), ('bob');
+                    create table pairs (x int, y int, primary key (x, y)); insert into pairs values (7, 8), (9, 10);
+                    create table nobody (id int primary key); create table other (id int primary key);
+                    create table child (id int primary key, x int not null, y int not null, owner text,
+                                        wide bigint, kept int references other, lonely int not null,
+                                        ident int generated always as identity);""")
+    filler = RowFiller(rows=4, excluded={"app.owners", "public.pairs", "public.nobody"}, later=keys)
+    filler.fill(conn)
+    assert filler.not_covered == {}
+    rows = conn.execute("select x, y, owner, wide, kept, lonely, ident from child order by id").fetchall()
+    assert [row[:3] for row in rows] == [(7, 8, "ann"), (9, 10, "bob"), (7, 8, "ann"), (9, 10, "bob")]
+    assert {row[3] for row in rows} - {None} and not {row[3] for row in rows} & {7, 9}  # bigint: not pairs.x's int
+    assert [row[4] for row in rows] == [1, 2, 3, 4] and [row[6] for row in rows] == [1, 2, 3, 4]
+    assert all(row[5] is not None for row in rows)  # no parent rows: its own values, not NULL

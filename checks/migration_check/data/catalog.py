@@ -116,6 +116,7 @@ class ForeignKey:
     columns: tuple[str, ...]  # quoted, in key order
     parent_columns: tuple[str, ...]
     parent_types: tuple[str, ...]  # format_type of each parent column, with its typmod: char(36), not char(1)
+    later: bool = False  # no such key yet: a later migration adds it (data/later_keys.py)
 
 
 @dataclass

@@ -4,7 +4,8 @@ what a production database holds: a rollback that loses data has data to lose.
 Each table is filled once, when the replay first sees it (by oid: a table a rollback drops and
 re-creates is a new table, and is filled again once its round trip is judged). Rows are inserted
 in foreign-key order, parents first, and each child row references an existing parent row (the
-same parent for every column of a composite key). Values come from values.py; the server fills
+same parent for every column of a composite key), as does a column a later migration makes a
+foreign key (later_keys.py). Values come from values.py; the server fills
 generated, identity and serial columns. When a batch breaks a constraint the generator cannot see
 (a check, a trigger, a partition bound), rows are tried one at a time, then with their nullable
 columns NULL, then with their defaulted columns left to the default, then with text that reads as
@@ -25,6 +26,7 @@ import psycopg
 
 from migration_check.data import catalog
 from migration_check.data.catalog import Table, TypeInfo
+from migration_check.data.later_keys import LaterKey, add_later_keys
 from migration_check.data.row_plan import RowPlan, insert_sql, plan_rows, row_count
 from migration_check.sql.prepared import quote_identifier, quote_literal, result_rows
 
@@ -44,6 +46,7 @@ class RowFiller:
     # The settings the application gives its sessions that the tables' triggers read, as found
     # (name -> value): given to every INSERT from then on.
     given: dict[str, str] = field(default_factory=dict)
+    later: list[LaterKey] = field(default_factory=list)  # the foreign keys later migrations add
 
     def forget(self) -> None:
         """The rows are gone (removed in place, or a rebuilt database): every table is filled again."""
@@ -59,6 +62,7 @@ class RowFiller:
         if not found or self.rows <= 0:
             return []
         types = catalog.describe(admin, found, self.built_in_types)
+        add_later_keys(admin, found, self.later)
         for table, reason in _fill_all(admin, _parents_first(found), types, self.rows, self.statement_timeout, self.given):
             self.filled.add(table.oid)
             if reason:

@@ -52,13 +52,15 @@ class RowPlan:
         reference = self.references.get(column.quoted)
         if reference is not None:
             fk, position = reference
+            row = i
             if apart:  # the k-th key into its parent table takes the parent row k further on
                 keys = self.table.foreign_keys
-                i += sum(1 for other in keys[:keys.index(fk)] if other.parent == fk.parent)
-            if self.parent_keys is None:
-                return parent_key(fk, position, i)
-            parents = self.parent_keys[fk]
-            return parents[i % len(parents)][position] if parents else f"NULL::{column.type_text}"
+                row += sum(1 for other in keys[:keys.index(fk)] if other.parent == fk.parent)
+            parents = self.parent_keys[fk] if self.parent_keys is not None else None
+            if parents:
+                return parents[row % len(parents)][position]
+            if not fk.later:  # (a key a later migration adds, with no parent rows to take: a value of its own)
+                return parent_key(fk, position, row) if parents is None else f"NULL::{column.type_text}"
         if defaults and column.has_default:
             return "DEFAULT"
         if not column.not_null and (nulls or i % NULL_EVERY == NULL_EVERY - 1):
