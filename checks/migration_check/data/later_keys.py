@@ -33,12 +33,12 @@ class LaterKey:
     columns: tuple[str, ...]  # as PostgreSQL stores the names
     parent_schema: str | None
     parent: str
-    parent_columns: tuple[str, ...]
+    parent_columns: tuple[str, ...]  # none: the parent's primary key
 
 
 def later_keys(migrations: Iterable[Migration]) -> list[LaterKey]:
-    """The foreign keys the migrations' ups add to tables with ALTER TABLE ... ADD CONSTRAINT, with
-    the parent's columns named (a key on the parent's primary key by default is left out). Not on
+    """The foreign keys the migrations' ups add to tables with ALTER TABLE ... ADD CONSTRAINT (the
+    parent's columns as named, or none: its primary key's, as PostgreSQL takes them). Not on
     a table some up writes rows of (`UPDATE`, `DELETE`, `INSERT`, `MERGE`), nor added by an up with
     a `DO` block: there the project may hold rows the key would refuse, and clear them itself
     (rallly moves the user ids no user has to a new column before its keys): rows that all meet the
@@ -78,33 +78,42 @@ def _key(relation: ast.RangeVar, command: ast.Node) -> LaterKey | None:
     constraint = getattr(command, "def_", None)
     if (not isinstance(command, ast.AlterTableCmd) or command.subtype != AlterTableType.AT_AddConstraint
             or not isinstance(constraint, ast.Constraint) or constraint.contype != ConstrType.CONSTR_FOREIGN
-            or constraint.pktable is None or not constraint.fk_attrs or not constraint.pk_attrs
-            or len(constraint.fk_attrs) != len(constraint.pk_attrs) or not relation.relname
+            or constraint.pktable is None or not constraint.fk_attrs
+            or constraint.pk_attrs and len(constraint.fk_attrs) != len(constraint.pk_attrs) or not relation.relname
             or not constraint.pktable.relname):
         return None
     return LaterKey(relation.schemaname, relation.relname, tuple(str(name.sval) for name in constraint.fk_attrs),
                     constraint.pktable.schemaname, constraint.pktable.relname,
-                    tuple(str(name.sval) for name in constraint.pk_attrs))
+                    tuple(str(name.sval) for name in constraint.pk_attrs or ()))
 
 
-# Each later key on one of the given tables, with its parent (named, or in the child's schema) and
-# both sides' column types; a column missing on either side leaves its array short.
+# Each later key on one of the given tables, with its parent (named, or in the child's schema), the
+# parent's columns (its primary key's where the key names none, as PostgreSQL takes them) and both
+# sides' column types; a column missing on either side leaves its array short.
 _RESOLVED = Prepared("""
-WITH h AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS h(n int, cs text, ct text, cc text[], ps text, pt text, pc text[]))
-SELECT h.n, c.oid, p.oid, quote_ident(pn.nspname) || '.' || quote_ident(p.relname),
-       ARRAY(SELECT quote_ident(x) FROM unnest(h.cc) x), ARRAY(SELECT quote_ident(x) FROM unnest(h.pc) x),
-       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM unnest(h.cc) WITH ORDINALITY u(x, i)
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = u.x AND a.attnum > 0 AND NOT a.attisdropped
+WITH h AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS h(n int, cs text, ct text, cc text[], ps text, pt text, pc text[])),
+k AS (
+    SELECT h.*, c.oid AS child, p.oid AS parent, quote_ident(pn.nspname) || '.' || quote_ident(p.relname) AS qualified,
+           CASE WHEN cardinality(h.pc) > 0 THEN h.pc ELSE ARRAY(
+               SELECT a.attname::text FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY u(n, o)
+               JOIN pg_attribute a ON a.attrelid = p.oid AND a.attnum = u.n
+               WHERE i.indrelid = p.oid AND i.indisprimary ORDER BY u.o) END AS columns
+    FROM h
+    JOIN pg_class c ON c.relname = h.ct AND c.oid = ANY($2::oid[])
+    JOIN pg_namespace cn ON cn.oid = c.relnamespace AND (h.cs IS NULL OR cn.nspname = h.cs)
+    JOIN pg_namespace pn ON pn.nspname = coalesce(h.ps, cn.nspname)
+    JOIN pg_class p ON p.relnamespace = pn.oid AND p.relname = h.pt AND p.relkind IN ('r', 'p')
+)
+SELECT k.n, k.child, k.parent, k.qualified,
+       ARRAY(SELECT quote_ident(x) FROM unnest(k.cc) x), ARRAY(SELECT quote_ident(x) FROM unnest(k.columns) x),
+       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM unnest(k.cc) WITH ORDINALITY u(x, i)
+             JOIN pg_attribute a ON a.attrelid = k.child AND a.attname = u.x AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY u.i),
-       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM unnest(h.pc) WITH ORDINALITY u(x, i)
-             JOIN pg_attribute a ON a.attrelid = p.oid AND a.attname = u.x AND a.attnum > 0 AND NOT a.attisdropped
+       ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM unnest(k.columns) WITH ORDINALITY u(x, i)
+             JOIN pg_attribute a ON a.attrelid = k.parent AND a.attname = u.x AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY u.i)
-FROM h
-JOIN pg_class c ON c.relname = h.ct AND c.oid = ANY($2::oid[])
-JOIN pg_namespace cn ON cn.oid = c.relnamespace AND (h.cs IS NULL OR cn.nspname = h.cs)
-JOIN pg_namespace pn ON pn.nspname = coalesce(h.ps, cn.nspname)
-JOIN pg_class p ON p.relnamespace = pn.oid AND p.relname = h.pt AND p.relkind IN ('r', 'p')
-ORDER BY h.n
+FROM k
+ORDER BY k.n
 """, "jsonb, oid[]")
 
 
