@@ -372,10 +372,10 @@ def test_text_named_like_a_moment_holds_one(conn: psycopg.Connection) -> None:
 
 
 def test_columns_a_later_migration_keys_take_the_parent_rows(conn: psycopg.Connection, tmp_path: Path) -> None:
-    # Keys later migrations add (data/later_keys.py): the composite key and the key into another
-    # schema take the parent rows, as a key made now would; where the types differ, a key covers
-    # the columns already, the column is an identity, the parent has no rows or is the table
-    # itself, the column keeps values of its own.
+    # Keys later migrations add (data/later_keys.py): the composite key, the key into another schema
+    # and the key onto the parent's primary key take the parent rows, as a key made now would; where
+    # the types differ, a key covers the columns already, the column is an identity, the parent has
+    # no rows or is the table itself, the column keeps values of its own.
     ups = ("ALTER TABLE ONLY public.child ADD CONSTRAINT c1 FOREIGN KEY (x, y) REFERENCES pairs (x, y);\n"
            "ALTER TABLE child ADD CONSTRAINT c2 FOREIGN KEY (owner) REFERENCES app.owners (name) NOT VALID;\n"
            "ALTER TABLE child ADD CONSTRAINT c3 FOREIGN KEY (wide) REFERENCES pairs (x);\n"
@@ -383,7 +383,7 @@ def test_columns_a_later_migration_keys_take_the_parent_rows(conn: psycopg.Conne
            "ALTER TABLE child ADD CONSTRAINT c5 FOREIGN KEY (ident) REFERENCES pairs (x);\n"
            "ALTER TABLE child ADD CONSTRAINT c6 FOREIGN KEY (lonely) REFERENCES nobody (id);\n"
            "ALTER TABLE child ADD CONSTRAINT c7 FOREIGN KEY (x) REFERENCES child (id);\n"
-           "ALTER TABLE child ADD CONSTRAINT c8 FOREIGN KEY (x) REFERENCES pairs;\n")  # (the parent's key: not read)
+           "ALTER TABLE child ADD CONSTRAINT c8 FOREIGN KEY (ref) REFERENCES app.owners;\n")  # (its primary key)
     # Not where a migration writes rows of the table (rallly clears the ids no user has before its
     # keys), nor keys an up with a DO block adds.
     cleared = ("UPDATE guests SET user_id = NULL WHERE user_id NOT IN (SELECT id FROM nobody);\n"
@@ -393,19 +393,39 @@ def test_columns_a_later_migration_keys_take_the_parent_rows(conn: psycopg.Conne
                        for n, sql in enumerate((ups, cleared, coded))])
     assert [(key.schema, key.table, key.columns, key.parent_schema, key.parent, key.parent_columns) for key in keys][:2] == [
         ("public", "child", ("x", "y"), None, "pairs", ("x", "y")), (None, "child", ("owner",), "app", "owners", ("name",))]
-    assert len(keys) == 7 and {key.table for key in keys} == {"child"}
+    assert len(keys) == 8 and {key.table for key in keys} == {"child"} and keys[-1].parent_columns == ()
     conn.execute("""create schema app;
                     create table app.owners (name text primary key); insert into app.owners values ('ann'), ('bob');
                     create table pairs (x int, y int, primary key (x, y)); insert into pairs values (7, 8), (9, 10);
                     create table nobody (id int primary key); create table other (id int primary key);
                     create table child (id int primary key, x int not null, y int not null, owner text,
                                         wide bigint, kept int references other, lonely int not null,
-                                        ident int generated always as identity);""")
+                                        ident int generated always as identity, ref text);""")
     filler = RowFiller(rows=4, excluded={"app.owners", "public.pairs", "public.nobody"}, later=keys)
     filler.fill(conn)
     assert filler.not_covered == {}
-    rows = conn.execute("select x, y, owner, wide, kept, lonely, ident from child order by id").fetchall()
+    rows = conn.execute("select x, y, owner, wide, kept, lonely, ident, ref from child order by id").fetchall()
     assert [row[:3] for row in rows] == [(7, 8, "ann"), (9, 10, "bob"), (7, 8, "ann"), (9, 10, "bob")]
+    assert [row[7] for row in rows] == ["ann", "bob", "ann", "bob"]
     assert {row[3] for row in rows} - {None} and not {row[3] for row in rows} & {7, 9}  # bigint: not pairs.x's int
     assert [row[4] for row in rows] == [1, 2, 3, 4] and [row[6] for row in rows] == [1, 2, 3, 4]
     assert all(row[5] is not None for row in rows)  # no parent rows: its own values, not NULL
+
+
+def test_a_cycle_of_keys_is_broken_at_the_key_that_can_be_null_whatever_the_oids(
+        database_pair: tuple[psycopg.Connection, psycopg.Connection]) -> None:
+    # openmeter: a charge points at its current run (nullable), a run at its charge (NOT NULL).
+    # Broken at the charge's key, both tables get rows; broken at the run's, the runs got none, and
+    # which one was broken followed the oids' values, which the other databases' objects shift.
+    schema = """create table charges (id int primary key, name text);
+                create table runs (id int primary key, charge_id int not null references charges);
+                alter table charges add column current_run_id int references runs;"""
+    first, second = database_pair
+    second.execute("create table filler_a (id int); create table filler_b (id int); create type filler_c as (x int)")
+    for conn in (first, second):
+        conn.execute(schema)
+        filler = RowFiller(rows=3, excluded=set())
+        filler.fill(conn)
+        assert filler.not_covered == {}
+        assert conn.execute("select count(*) from runs where charge_id in (select id from charges)").fetchone() == (3,)
+        assert conn.execute("select count(*) from charges where current_run_id is null").fetchone() == (3,)

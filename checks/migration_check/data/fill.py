@@ -73,10 +73,17 @@ class RowFiller:
 
 
 def _parents_first(found: list[Table]) -> list[Table]:
-    """Tables in foreign-key order; a cycle is broken where it closes (those keys get NULL or the
-    parent rows that already exist)."""
+    """Tables in foreign-key order. A cycle is broken at a key that can do without its parent's
+    rows: one a later migration adds (its column then holds values of its own), else one whose
+    columns may be NULL, else where the cycle closes (those keys get NULL or the parent rows that
+    already exist). The same order on every run: each table's parents are listed in `found`'s order
+    (by name), never as a set of oids, whose order follows the oids' values, which other databases'
+    objects shift (openmeter's cycles of charges and their runs were broken at a different key from
+    run to run, and 23 tables were left without rows one run in two)."""
     by_oid = {table.oid: table for table in found}
-    graph = {table.oid: {fk.parent_oid for fk in table.foreign_keys if fk.parent_oid in by_oid and fk.parent_oid != table.oid}
+    position = {table.oid: index for index, table in enumerate(found)}
+    graph = {table.oid: sorted({fk.parent_oid for fk in table.foreign_keys
+                                if fk.parent_oid in by_oid and fk.parent_oid != table.oid}, key=position.__getitem__)
              for table in found}
     order: list[int] = []
     while graph:
@@ -85,9 +92,21 @@ def _parents_first(found: list[Table]) -> list[Table]:
             break
         except graphlib.CycleError as cycle:
             # Each node of the cycle precedes the next (is its parent): drop one such edge, sort again.
-            parent, child = cycle.args[1][0], cycle.args[1][1]
-            graph[child].discard(parent)
+            nodes = cycle.args[1]
+            edges = list(zip(nodes, nodes[1:], strict=False))
+            parent, child = min(edges, key=lambda edge: _need(by_oid[edge[1]], edge[0]))
+            graph[child].remove(parent)
     return [by_oid[oid] for oid in order]
+
+
+def _need(child: Table, parent: int) -> int:
+    """How much `child`'s keys into `parent` need its rows: 0 all added by a later migration, 1 all
+    of nullable columns, 2 otherwise."""
+    keys = [fk for fk in child.foreign_keys if fk.parent_oid == parent]
+    if all(fk.later for fk in keys):
+        return 0
+    required = {column.quoted for column in child.columns if column.not_null}
+    return 2 if any(required.intersection(fk.columns) for fk in keys if not fk.later) else 1
 
 
 def _parent_keys(admin: psycopg.Connection, tables: list[tuple[Table, int]],
