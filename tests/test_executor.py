@@ -65,6 +65,28 @@ def test_an_observed_transaction_locates_errors_and_commits_or_rolls_back(conn: 
     assert conn.execute("show lock_timeout").fetchone() != ("1s",)  # the session was reset after the commit
 
 
+def test_a_read_before_the_commit_rides_with_the_script_and_its_commit(conn: psycopg.Connection) -> None:
+    # The lock family's pg_locks read, sent with the up and its COMMIT (one message): its rows are
+    # the transaction's (the up's own lock on its table), errors are located as without it, and the
+    # session is reset after the commit. A script whose last statement returns rows keeps them apart.
+    taken: list[list[tuple]] = []
+    read = ("SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = to_regclass('t')", taken.append)
+    script = Script(Path("/repo/m.sql"), "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
+    with pytest.raises(ScriptFailed) as caught:
+        execute_script(conn, script, commit_read=read)
+    assert (caught.value.line, caught.value.column) == (12, 23) and taken == []
+    assert "t" not in relations(conn) and conn.info.transaction_status.name == "IDLE"
+    execute_script(conn, Script(Path("/repo/m.sql"), "create table t (a int);\nset lock_timeout = '1s';\nselect 2 -- last\n"),
+                   commit_read=read)
+    assert taken == [[("AccessExclusiveLock",)]] and "t" in relations(conn)
+    assert conn.execute("show lock_timeout").fetchone() != ("1s",)
+    # Statements the layout marked (goose's StatementBegin/End) go one by one: the read rides with the last.
+    marked = Script(Path("/repo/m.sql"), "alter table t add b int;\nselect 3;", statements=((0, "alter table t add b int"),
+                                                                                          (25, "select 3")))
+    execute_script(conn, marked, commit_read=read)
+    assert taken[-1] == [("AccessExclusiveLock",)] and conn.info.transaction_status.name == "IDLE"
+
+
 def test_error_without_position_is_located_by_replaying_statements(conn: psycopg.Connection) -> None:
     problem = failure(conn, "create table t (a int);\n\n   create table t (a int);\n")
     assert (problem.line, problem.column) == (3, 4)

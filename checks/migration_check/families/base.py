@@ -26,7 +26,7 @@ from migration_check.data.watch import Watched, watched_tables
 from migration_check.discovery import layout_named
 from migration_check.discovery.base import FailedAt
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status, Transaction
-from migration_check.replay.executor import ScriptFailed
+from migration_check.replay.executor import CommitRead, ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
 from migration_check.settings import Settings
@@ -316,6 +316,12 @@ class Family:
         """Inside the up's transaction, after its last statement and before the commit; for a script
         that runs statement by statement, after each statement that can run in a transaction
         (`context.current_statement`). Overriding it costs the up more round trips."""
+
+    def up_transaction_read(self, context: MigrationContext) -> CommitRead | None:
+        """What `in_up_transaction` reads, for an up that runs in one transaction: a query and what
+        takes its rows, sent with the up and its COMMIT (no round trip of its own). None: the up
+        runs as for `in_up_transaction` alone."""
+        return None
 
     # The after_* hooks run on the tool's own session while the snapshot of that point is taken on
     # the migration's (replay/alongside.py): they read neither that snapshot (the verdicts do) nor

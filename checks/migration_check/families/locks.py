@@ -35,6 +35,7 @@ from migration_check.families.lock_reach import reached_relations
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext, Observed
 from migration_check.model import CheckResult, Script, Status
+from migration_check.replay.executor import CommitRead
 from migration_check.settings import Settings
 from migration_check.sql import Statement, readable_statements, trees
 from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
@@ -104,12 +105,20 @@ class Locks(Family):
 
     def in_up_transaction(self, context: MigrationContext, conn: psycopg.Connection) -> None:
         seen = self.state(context, _Seen)
-        held = seen.held if seen.held is not None else {}
         if context.current_statement is not None:  # statement by statement: which one rewrote what
             for oid, node in fetch(conn, _FILES, list(seen.before)):
                 if node != seen.before[oid].filenode and oid not in seen.rewritten_by:
                     seen.rewritten_by[oid] = context.current_statement
-        for oid, mode in conn.execute(_HELD).fetchall():
+        self._held(context, conn.execute(_HELD).fetchall())
+
+    def up_transaction_read(self, context: MigrationContext) -> CommitRead:
+        return _HELD, lambda rows: self._held(context, rows)
+
+    def _held(self, context: MigrationContext, rows: list[tuple]) -> None:
+        """Note the strongest lock held on each relation that existed (`rows`: _HELD's)."""
+        seen = self.state(context, _Seen)
+        held = seen.held if seen.held is not None else {}
+        for oid, mode in rows:
             current = held.get(oid)
             if oid in seen.before and mode in MODES and (current is None or _ORDER.index(mode) > _ORDER.index(current)):
                 held[oid] = mode

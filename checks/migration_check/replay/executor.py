@@ -24,6 +24,7 @@ from migration_check.model import Migration, Script, Transaction
 from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
 from migration_check.sql.dialects import DISK_FULL, INSUFFICIENT_PRIVILEGE, OBJECT_IN_USE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
+from migration_check.sql.prepared import result_rows
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
 UNIQUE_VIOLATION = "23505"
@@ -102,9 +103,14 @@ class ScriptFailed(Exception):
 # Called inside a transaction, just before it commits: with None after a whole script, with the
 # statement after each statement of a script that runs statement by statement.
 BeforeCommit = Callable[[psycopg.Connection, Statement | None], None]
+# Instead, for a script that runs in one transaction: a query read inside it just before its COMMIT,
+# sent in the same message as the script (or its last statement) and the COMMIT, and what takes its
+# rows: the observation costs no round trip of its own.
+CommitRead = tuple[str, Callable[[list[tuple]], None]]
 
 
-def execute_script(conn: psycopg.Connection, script: Script, before_commit: BeforeCommit | None = None) -> None:
+def execute_script(conn: psycopg.Connection, script: Script, before_commit: BeforeCommit | None = None,
+                   commit_read: CommitRead | None = None) -> None:
     """Run `script` on `conn` (autocommit). Raises ScriptFailed; on failure nothing is left half-done
     where a transaction was possible. `before_commit` runs inside the script's transaction after its
     last statement (a family observing the locks it holds). In a script that runs statement by
@@ -128,7 +134,7 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
                                " the database", sqlstate=INSUFFICIENT_PRIVILEGE, statement=statement.sql)
     try:
         if runs_in_one_transaction(script, statements, conn.info.server_version):
-            if _run_in_transaction(conn, script, statements, before_commit):
+            if _run_in_transaction(conn, script, statements, before_commit, commit_read):
                 return
         else:
             # A script with its own BEGIN/COMMIT is not wrapped: its statements are not observed.
@@ -226,27 +232,35 @@ def abandon(conn: psycopg.Connection) -> None:
 
 
 def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: list[Statement],
-                        before_commit: BeforeCommit | None) -> bool:
+                        before_commit: BeforeCommit | None, commit_read: CommitRead | None = None) -> bool:
     """Run the script atomically. True when the session was reset in the same message."""
     if not statements:
         return False
     whole = sent_whole(script, statements)
+    observed = before_commit is not None or commit_read is not None
     # BEGIN rides with a script sent whole when the transaction is observed before it commits;
     # error positions then count from after it.
-    begin = "BEGIN;" if whole and before_commit is not None else ""
+    begin = "BEGIN;" if whole and observed else ""
+    # The observation's read and the COMMIT ride with the script's last message (after the script's
+    # text: its error positions are unchanged); the read's rows are the message's last.
+    ending = f";{commit_read[0]};COMMIT;{RESET_SESSION}" if commit_read is not None else ""
     try:
-        if whole and before_commit is None:
+        if whole and not observed:
             # Several statements in one simple-protocol message run as one implicit transaction:
             # atomic without BEGIN/COMMIT round trips, and the session reset rides along. The
             # newline ends a trailing `--` comment; error positions still count from the file's start.
             conn.execute(f"{script.sql}\n;{RESET_SESSION}".encode())
             return True
         if whole:
-            conn.execute(f"{begin}{script.sql}\n".encode())
+            last = conn.execute(f"{begin}{script.sql}\n{ending}".encode())
         else:
             conn.execute("BEGIN")
-            for statement in statements:
+            for statement in statements[:-1]:
                 conn.execute(statement.sql.encode())
+            last = conn.execute(f"{statements[-1].sql}\n{ending}".encode())
+        if commit_read is not None:
+            commit_read[1](result_rows(last)[-1])
+            return True
         if before_commit is not None:
             before_commit(conn, None)
         conn.execute(f"COMMIT;{RESET_SESSION}")

@@ -343,17 +343,22 @@ class Replay(Rebuilds):
         return self.snapshots.take(), None
 
     def _run(self, script: Script, observe_transaction: MigrationContext | None = None) -> StepRun:
-        hook = None
+        hook = read = None
         if observe_transaction is not None and self._observers:
             def hook(conn: psycopg.Connection, statement: Statement | None) -> None:
                 observe_transaction.current_statement = statement
                 for family in self._observers:
                     family.in_up_transaction(observe_transaction, conn)
+            # One observer whose read rides with the up (the lock family): no round trip of its own.
+            reads = [family.up_transaction_read(observe_transaction) for family in self._observers]
+            if len(reads) == 1 and reads[0] is not None:
+                observe_transaction.current_statement = None
+                read = reads[0]
         started = time.perf_counter()
         if writes_catalogs(script):
             self.snapshots.note_untracked_changes()
         try:
-            execute_script(self.conn, script, before_commit=hook)
+            execute_script(self.conn, script, before_commit=hook, commit_read=read)
         except ScriptFailed as failure:
             if failure.out_of_disk():  # the server's room, not the migration's fault: no verdict to give
                 raise InfrastructureError(f"{failure.location(self.project.relative(failure.path) or str(failure.path))}: the"
