@@ -48,17 +48,23 @@ def test_error_position_maps_to_file_line_and_column(conn: psycopg.Connection) -
     assert problem.summary("db/m.sql").startswith("db/m.sql:12:23: ERROR 22P02:")
 
 
+def _fails_at_its_line_leaving_nothing(conn: psycopg.Connection, **observation: object) -> None:
+    """A script observed before its commit that fails at line 12, column 23: located there, nothing left."""
+    script = Script(Path("/repo/m.sql"), "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
+    with pytest.raises(ScriptFailed) as caught:
+        execute_script(conn, script, **observation)  # type: ignore[arg-type]
+    assert (caught.value.line, caught.value.column) == (12, 23)
+    assert "t" not in relations(conn) and conn.info.transaction_status.name == "IDLE"
+
+
 def test_an_observed_transaction_locates_errors_and_commits_or_rolls_back(conn: psycopg.Connection) -> None:
     seen: list[str] = []
 
     def observe(observed: psycopg.Connection, statement: object) -> None:
         seen.append(str(observed.info.transaction_status.name))
 
-    script = Script(Path("/repo/m.sql"), "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
-    with pytest.raises(ScriptFailed) as caught:
-        execute_script(conn, script, before_commit=observe)
-    assert (caught.value.line, caught.value.column) == (12, 23) and seen == []
-    assert "t" not in relations(conn) and conn.info.transaction_status.name == "IDLE"
+    _fails_at_its_line_leaving_nothing(conn, before_commit=observe)
+    assert seen == []
     execute_script(conn, Script(Path("/repo/m.sql"), "create table t (a int);\nset lock_timeout = '1s';\n"),
                    before_commit=observe)
     assert seen == ["INTRANS"] and "t" in relations(conn)
@@ -71,11 +77,8 @@ def test_a_read_before_the_commit_rides_with_the_script_and_its_commit(conn: psy
     # session is reset after the commit. A script whose last statement returns rows keeps them apart.
     taken: list[list[tuple]] = []
     read = ("SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = to_regclass('t')", taken.append)
-    script = Script(Path("/repo/m.sql"), "create table t (a int);\nselect 1;\ninsert into t values ('x');\n", first_line=10)
-    with pytest.raises(ScriptFailed) as caught:
-        execute_script(conn, script, commit_read=read)
-    assert (caught.value.line, caught.value.column) == (12, 23) and taken == []
-    assert "t" not in relations(conn) and conn.info.transaction_status.name == "IDLE"
+    _fails_at_its_line_leaving_nothing(conn, commit_read=read)
+    assert taken == []
     execute_script(conn, Script(Path("/repo/m.sql"), "create table t (a int);\nset lock_timeout = '1s';\nselect 2 -- last\n"),
                    commit_read=read)
     assert taken == [[("AccessExclusiveLock",)]] and "t" in relations(conn)
