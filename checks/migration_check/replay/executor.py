@@ -13,16 +13,15 @@ temp tables) is discarded afterwards, so it cannot leak into the next migration.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
 from psycopg.abc import Query
 
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
-from migration_check.sql import Statement, SyntaxProblem, advance, has_transaction_control, position_in_file, split_script
-from migration_check.sql.dialects import DISK_FULL, INSUFFICIENT_PRIVILEGE, OBJECT_IN_USE, SYNTAX_ERROR
+from migration_check.replay.script_failed import ScriptFailed, failure_of, session_ended, statement_failure
+from migration_check.sql import Statement, SyntaxProblem, has_transaction_control, position_in_file, split_script
+from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.prepared import result_rows
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
@@ -33,10 +32,6 @@ UNIQUE_VIOLATION = "23505"
 RESET_SESSION = "RESET ALL; RESET ROLE; SET SESSION AUTHORIZATION DEFAULT; DISCARD TEMP"
 
 
-# How PostgreSQL's error CONTEXT names a DO block or function the error came from.
-PROCEDURAL_CONTEXT = "PL/pgSQL function"
-
-
 NOT_IN_TRANSACTION = "25001"
 ONE_QUERY_REFUSAL = ("this statement cannot run inside a transaction block, and the runner sends the whole file as one"
                      " query, which PostgreSQL runs in a transaction block, the file's own COMMIT notwithstanding")
@@ -45,59 +40,6 @@ ONE_QUERY_REFUSAL = ("this statement cannot run inside a transaction block, and 
 MIXED = ("Detected both transactional and non-transactional statements within the same migration (even though"
          " mixed is false): flyway refuses the migration; put the statements PostgreSQL runs only outside a"
          " transaction (CREATE INDEX CONCURRENTLY, ...) in a migration of their own, or set flyway.mixed=true")
-
-
-@dataclass
-class ScriptFailed(Exception):
-    """A script did not run. Everything a file:line message and a JUnit failure body need."""
-
-    path: Path
-    line: int | None
-    column: int | None
-    message: str
-    sqlstate: str | None = None
-    detail: str | None = None
-    hint: str | None = None
-    context: str | None = None
-    statement: str | None = None
-
-    def rows_may_cause(self) -> bool:
-        """Whether rows can cause this error: data exceptions (22: a cast, a length), integrity
-        violations (23: NOT NULL, unique, check, foreign key), exceptions raised by the migration's
-        own code (P0001), any error inside procedural code, which may build its statements from
-        rows (a loop over the tenants that runs `CREATE TABLE <tenant's schema>.t` fails on a
-        generated tenant's name), and an ALTER TABLE after an UPDATE of rows whose deferred
-        constraint triggers are still pending (moonklabs/sprintable: 55006, none without rows)."""
-        in_code = PROCEDURAL_CONTEXT in (self.context or "")
-        pending = self.sqlstate == OBJECT_IN_USE and "pending trigger events" in self.message
-        return self.sqlstate is not None and (self.sqlstate[:2] in ("22", "23") or self.sqlstate == "P0001" or in_code
-                                              or pending)
-
-    def out_of_disk(self) -> bool:
-        """The server's file system is full: its room, not the migration's fault."""
-        return self.sqlstate == DISK_FULL
-
-    def location(self, relative: str) -> str:
-        parts = [relative]
-        if self.line:
-            parts.append(str(self.line))
-            if self.column:
-                parts.append(str(self.column))
-        return ":".join(parts)
-
-    def summary(self, relative: str) -> str:
-        """`file:line:col: ERROR 42P07: relation "t" already exists`."""
-        code = f" {self.sqlstate}" if self.sqlstate else ""
-        return f"{self.location(relative)}: ERROR{code}: {self.message}"
-
-    def body(self, relative: str) -> str:
-        lines = [self.summary(relative)]
-        for label, value in (("DETAIL", self.detail), ("HINT", self.hint), ("CONTEXT", self.context)):
-            if value:
-                lines.append(f"{label}: {value}")
-        if self.statement:
-            lines += ["", "statement:", self.statement]
-        return "\n".join(lines)
 
 
 # Called inside a transaction, just before it commits: with None after a whole script, with the
@@ -181,7 +123,7 @@ def _commit_as_the_runner(conn: psycopg.Connection, statements: list[Statement])
     try:
         conn.execute("COMMIT")
     except psycopg.Error as error:  # a deferred constraint checked at COMMIT
-        failure = _statement_failure(controls[-1], error) if controls else _failure(error, statements[-1].path,
+        failure = statement_failure(controls[-1], error) if controls else failure_of(error, statements[-1].path,
                                                                                  statements[-1].line, None, None)
         failure.message = f"at the runner's COMMIT after the file: {failure.message}"
         raise failure from None
@@ -267,7 +209,7 @@ def _run_in_transaction(conn: psycopg.Connection, script: Script, statements: li
         return True
     except psycopg.Error as error:
         if conn.closed:
-            raise _session_ended(error, script.path, statements[0].line, None) from None
+            raise session_ended(error, script.path, statements[0].line, None) from None
         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             conn.execute("ROLLBACK")
         raise _locate(conn, script, statements, error, shift=len(begin)) from None
@@ -284,12 +226,12 @@ def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement
         offset = max(0, min(int(position) - 1 - shift, len(script.sql)))
         line, column = position_in_file(script, offset)
         failing = _statement_at(statements, offset)
-        return _failure(error, script.path, line, column, failing.sql if failing else None)
+        return failure_of(error, script.path, line, column, failing.sql if failing else None)
     culprit = _find_failing_statement(conn, statements)
     if culprit is None:
-        return _failure(error, script.path, statements[0].line, None, None)
+        return failure_of(error, script.path, statements[0].line, None, None)
     statement, located_error = culprit
-    return _statement_failure(statement, located_error)
+    return statement_failure(statement, located_error)
 
 
 def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement]) -> tuple[Statement, psycopg.Error] | None:
@@ -346,46 +288,8 @@ def _run_statement(conn: psycopg.Connection, statement: Statement) -> None:
             conn.execute(statement.sql.encode())
     except psycopg.Error as error:
         if conn.closed:
-            raise _session_ended(error, statement.path, statement.line, statement.sql) from None
-        raise _statement_failure(statement, error) from None
-
-
-def _session_ended(error: psycopg.Error, path: Path, line: int, sql: str | None) -> ScriptFailed:
-    reason = " ".join(str(error).split()) or type(error).__name__
-    return ScriptFailed(path, line, None, f"the session ended during this script ({reason}): a migration that"
-                        " terminates its own connection, or a server that stopped", sqlstate=error.diag.sqlstate,
-                        statement=sql)
-
-
-def _statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFailed:
-    line, column = statement.line, statement.column
-    position = error.diag.statement_position
-    if position:
-        line, column = advance(line, column, statement.sql, int(position) - 1)
-    return _failure(error, statement.path, line, column, statement.sql)
-
-
-# A statement the check's own limits stopped: say which limit, and how to raise it.
-_LIMITS = {"57014": "statement-timeout", "55P03": "lock-timeout"}
-
-
-def _failure(error: psycopg.Error, path: Path, line: int | None, column: int | None, sql: str | None) -> ScriptFailed:
-    diag = error.diag
-    message = diag.message_primary or " ".join(str(error).split()) or type(error).__name__
-    limit = _LIMITS.get(diag.sqlstate or "")
-    if limit and "timeout" in message:
-        message += f" (the check's {limit}; set `{limit}` in the config if this migration needs longer)"
-    return ScriptFailed(
-        path=path,
-        line=line,
-        column=column,
-        message=message,
-        sqlstate=diag.sqlstate,
-        detail=diag.message_detail,
-        hint=diag.message_hint,
-        context=diag.context,
-        statement=sql,
-    )
+            raise session_ended(error, statement.path, statement.line, statement.sql) from None
+        raise statement_failure(statement, error) from None
 
 
 def _statement_at(statements: list[Statement], offset: int) -> Statement | None:
