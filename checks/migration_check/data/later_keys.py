@@ -23,6 +23,7 @@ from pglast.enums import AlterTableType, ConstrType
 from migration_check.data.catalog import ForeignKey, Table
 from migration_check.model import Migration
 from migration_check.sql import Statement, readable_statements, trees
+from migration_check.sql.catalog_writes import ROW_WRITES
 from migration_check.sql.prepared import Prepared, fetch
 
 
@@ -59,7 +60,7 @@ def later_keys(migrations: Iterable[Migration]) -> list[LaterKey]:
                                            if (key := _key(node.relation, command)) is not None))
     tables = {key.table for key in found}
     written = {node.relation.relname for script, text in ups if any(table.lower() in text for table in tables)
-               for node in _nodes(readable_statements(script), _WRITES_NODES)
+               for node in _nodes(readable_statements(script), ROW_WRITES)
                if isinstance(node, _WRITES) and node.relation is not None}
     return [key for key in found if key.table not in written]
 
@@ -70,8 +71,7 @@ def _nodes(statements: list[Statement], kinds: Collection[str]) -> list[ast.Node
             if raw.stmt is not None]
 
 
-_WRITES = (ast.UpdateStmt, ast.DeleteStmt, ast.InsertStmt, ast.MergeStmt)
-_WRITES_NODES = frozenset(kind.__name__ for kind in _WRITES)
+_WRITES = tuple(getattr(ast, name) for name in sorted(ROW_WRITES))
 
 
 def _key(relation: ast.RangeVar, command: ast.Node) -> LaterKey | None:
@@ -119,8 +119,13 @@ ORDER BY k.n
 
 def add_later_keys(conn: psycopg.Connection, tables: list[Table], keys: list[LaterKey]) -> None:
     """Give each of `tables` the later keys that apply to it, as foreign keys marked `later`."""
-    names = {table.relname for table in tables}
-    wanted = [key for key in keys if key.table in names]
+    # Keys on columns a key covers already are left out here, not after the query: most keys a
+    # migration adds are on the tables it has just created (Prisma's ALTER TABLE after CREATE TABLE).
+    keyed: dict[str, list[set[str]]] = {}
+    for table in tables:
+        covered = {column for fk in table.foreign_keys for column in fk.columns}
+        keyed.setdefault(table.relname, []).append({column.name for column in table.columns if column.quoted in covered})
+    wanted = [key for key in keys if any(not covered.intersection(key.columns) for covered in keyed.get(key.table, ()))]
     if not wanted:
         return
     hints = json.dumps([{"n": n, "cs": key.schema, "ct": key.table, "cc": list(key.columns), "ps": key.parent_schema,

@@ -22,7 +22,8 @@ CATALOGS = frozenset({
     "pg_am", "pg_cast", "pg_publication", "pg_publication_rel", "pg_database", "pg_db_role_setting",
     "pg_init_privs", "pg_shdepend", "pg_shdescription", "pg_seclabel", "pg_shseclabel",
 })
-_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
+# The statements that write a table's rows (by the parse node's name).
+ROW_WRITES = frozenset({"InsertStmt", "UpdateStmt", "DeleteStmt", "MergeStmt"})
 _WRITE_WORDS = frozenset({"insert", "update", "delete", "merge", "execute"})
 
 
@@ -38,7 +39,7 @@ def writes_catalogs(script: Script) -> bool:
 def _writes_catalogs(node: str, sql: str) -> bool:
     if node == "ClusterStmt":
         return True
-    if node in _WRITES:
+    if node in ROW_WRITES:
         return bool(statement_names(sql) & CATALOGS)
     if node == "DoStmt":
         return any(_names_a_catalog(body) for body in _do_bodies(sql))
