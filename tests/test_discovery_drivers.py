@@ -59,7 +59,8 @@ def test_a_sqlite_modules_migrations_are_set_aside_beside_postgresqls(tmp_path: 
 def test_a_rust_crate_that_builds_only_sqlites_driver(tmp_path: Path) -> None:
     # atuinsh/atuin: the client crate builds sqlx with `sqlite` (the workspace adds the runtime), the
     # server crate with `postgres`; a crate that takes sqlx from the workspace with no database
-    # feature of its own says nothing.
+    # feature of its own (Cargo unifies the members' features) is judged by what its code names
+    # (atuin-kv's `use sqlx::sqlite::...`), and says nothing where its code names no database.
     (tmp_path / ".git").mkdir()
     sql = "create table history (id text primary key);\n"
     write_files(tmp_path, {
@@ -69,16 +70,23 @@ def test_a_rust_crate_that_builds_only_sqlites_driver(tmp_path: Path) -> None:
                                     'sqlx = { workspace = true, features = ["sqlite", "regexp"] }\n',
         "crates/client/migrations/20210422143411_create_history.sql": sql,
         "crates/kv/Cargo.toml": '[package]\nname = "kv"\n\n[dependencies]\nsqlx = { workspace = true }\n',
+        "crates/kv/src/database.rs": "use sqlx::Result;\nuse sqlx::sqlite::{SqlitePool, SqlitePoolOptions};\n",
+        "crates/kv/migrations/20250501160746_create_kv_db.sql": sql,
+        "crates/plain/Cargo.toml": '[package]\nname = "plain"\n\n[dependencies]\nsqlx = { workspace = true }\n',
+        "crates/plain/src/lib.rs": "pub fn run(pool: &sqlx::Pool<sqlx::Any>) {}\n",
         "crates/server/Cargo.toml": '[package]\nname = "server"\n\n[dependencies]\n'
                                     'sqlx = { workspace = true, features = ["postgres"] }\n',
         "crates/server/migrations/20210422143411_create_history.sql": sql,
     })
     assert crate_database(tmp_path / "crates/client/migrations") == (
         "SQLite", "its Rust crate builds sqlx with its `sqlite` feature, SQLite's driver, and no PostgreSQL driver")
-    assert crate_database(tmp_path / "crates/kv") is None and crate_database(tmp_path / "crates/server") is None
+    assert crate_database(tmp_path / "crates/kv/migrations") == (
+        "SQLite", "its Rust crate builds sqlx, whose `sqlx::sqlite` its code uses, SQLite's driver, and no PostgreSQL driver")
+    assert crate_database(tmp_path / "crates/plain") is None and crate_database(tmp_path / "crates/server") is None
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.directory == (tmp_path / "crates/server/migrations").resolve()
-    assert "crates/client/migrations (SQLite, by its module's drivers), for another database" in found.reason
+    assert found.reason.endswith("crates/client/migrations (SQLite, by its module's drivers), "
+                                 "crates/kv/migrations (SQLite, by its module's drivers), for another database")
 
 
 @pytest.mark.parametrize(("settings", "database"), [

@@ -41,6 +41,9 @@ def test_rule_fixture(rule_name: str, case: dict[str, object]) -> None:
     assert found == case["findings"], [f.message for f in linted.findings]
     for finding in linted.findings:  # every message says what to do, not only what is wrong
         assert ";" in finding.message or "use" in finding.message or "prefer" in finding.message, finding.message
+    # `says`: a piece of each finding's message, in order, where the case pins what it names.
+    for finding, piece in zip(linted.findings, case.get("says", []), strict=False):  # type: ignore[call-overload]
+        assert piece in finding.message, finding.message
 
 
 def test_every_rule_is_registered_documented_and_has_fixtures() -> None:

@@ -11,6 +11,7 @@ PostgreSQL driver anywhere means the module may use PostgreSQL, and nothing is c
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,15 @@ RUST_DRIVERS: dict[str, str | None] = {"tokio-postgres": None, "postgres": None,
                                        "libsqlite3-sys": "SQLite", "mysql": "MySQL", "mysql_async": "MySQL"}
 RUST_FEATURES: dict[str, str | None] = {"postgres": None, "sqlite": "SQLite", "mysql": "MySQL"}
 FEATURED = ("sqlx", "diesel")
+# The paths and types by which a crate's code names a database of sqlx or diesel, read where its
+# manifest names none: a workspace member's sqlx takes its drivers from another member's features
+# (Cargo unifies them), as atuin-kv's and atuin-scripts' SQLite stores do.
+RUST_CODE_DATABASES = re.compile(
+    r"\b(?:(?P<pg>sqlx::postgres|sqlx::Postgres|PgPool|PgConnection|diesel::pg)"
+    r"|(?P<lite>sqlx::sqlite|sqlx::Sqlite|SqlitePool|SqliteConnection|diesel::sqlite)"
+    r"|(?P<my>sqlx::mysql|sqlx::MySql|MySqlPool|MysqlConnection|diesel::mysql))\b")
+_CODE_DATABASE = {"pg": None, "lite": "SQLite", "my": "MySQL"}
+_MOST_SOURCES = 400
 
 
 def crate_database(directory: Path) -> tuple[str, str] | None:
@@ -107,9 +117,24 @@ def crate_database(directory: Path) -> tuple[str, str] | None:
             if isinstance(spec, dict) and spec.get("workspace"):
                 shared = (workspace.get("dependencies") or {}).get(name)
                 features += list(shared.get("features", [])) if isinstance(shared, dict) else []
-            found += [(f"{name} with its `{feature}` feature", RUST_FEATURES[feature])
-                      for feature in features if feature in RUST_FEATURES]
+            named = [(f"{name} with its `{feature}` feature", RUST_FEATURES[feature])
+                     for feature in features if feature in RUST_FEATURES]
+            found += named or _code_databases(manifests[0].parent, name)
     return _other_databases_only(found, "its Rust crate builds")
+
+
+def _code_databases(crate: Path, name: str) -> list[tuple[str, str | None]]:
+    """(what, database) for each database the crate's own code names through `name` (sqlx or diesel)."""
+    found: dict[str | None, str] = {}
+    for source in sorted((crate / "src").rglob("*.rs"))[:_MOST_SOURCES]:
+        try:
+            text = source.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in RUST_CODE_DATABASES.finditer(text):
+            kind = match.lastgroup or ""
+            found.setdefault(_CODE_DATABASE[kind], f"{name}, whose `{match.group()}` its code uses")
+    return [(what, database) for database, what in found.items()]
 
 
 def _toml(path: Path) -> dict[str, Any]:

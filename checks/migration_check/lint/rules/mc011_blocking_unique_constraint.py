@@ -44,5 +44,9 @@ class BlockingUniqueConstraint(Rule):
             constraint = command.def_
             if (command.subtype == AlterTableType.AT_AddConstraint and isinstance(constraint, ast.Constraint)
                     and constraint.contype in _KINDS and not constraint.indexname and context.existing(table)):
-                yield (f"adds a {_KINDS[constraint.contype]} to {qualified(table)} by building its index while writes"
+                # Named where the statement names it: one ALTER TABLE may add several (Permify's two unique
+                # constraints on relation_tuples gave two findings alike at the same line).
+                kind = _KINDS[constraint.contype]
+                what = f"{kind} {constraint.conname}" if constraint.conname else f"a {kind}"
+                yield (f"adds {what} to {qualified(table)} by building its index while writes"
                        " wait; CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX")
