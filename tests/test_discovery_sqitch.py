@@ -110,6 +110,17 @@ def test_found_in_a_conventional_directory(tmp_path: Path) -> None:
     assert found.format == "sqitch" and found.directory == (tmp_path / "db").resolve()
 
 
+def test_changes_named_with_slashes_have_their_scripts_in_subdirectories(tmp_path: Path) -> None:
+    # BeeeOn/server-db: `beeeon.gateways/create` deploys deploy/beeeon.gateways/create.sql; the
+    # description counted the deploy directory's top level alone ("0 deploy scripts").
+    names = ("beeeon/create", "beeeon.gateways/create", "beeeon.gateways/check_name")
+    write_files(tmp_path, {"pgsql/sqitch.plan": plan(*(f"{name} {WHO}" for name in names)),
+                           **{f"pgsql/{k}": v for k, v in scripts(*names).items()}})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.version for m in found.migrations] == list(names)
+    assert found.reason.startswith("sqitch.plan and 3 deploy scripts"), found.reason
+
+
 def test_a_top_dir_is_one_project_with_the_conf_that_names_it(tmp_path: Path) -> None:
     # AppCivico/De-Olho-Nas-Metas-2013: api/sqitch.conf says `top_dir = deploy_db`, where the plan
     # is; the tree search found api and api/deploy_db (and its deploy/) as three projects.

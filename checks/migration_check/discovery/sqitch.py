@@ -114,7 +114,8 @@ class SqitchLayout(Layout):
                 return Detection(score=95, reason=f"{CONF} and {PLAN}")
             return None
         deploy = paths.deploy_dir
-        count = sum(1 for p in deploy.glob(f"*.{paths.extension}")) if deploy.is_dir() else 0
+        # A change's name may hold slashes (BeeeOn's `beeeon.gateways/create`): its script is in a subdirectory.
+        count = sum(1 for p in deploy.rglob(f"*.{paths.extension}")) if deploy.is_dir() else 0
         return Detection(score=95, reason=f"{paths.plan_file.name} and {counted(count, 'deploy script')}",
                          empty=count == 0 and not _plans_changes(paths.plan_file))
 
