@@ -11,6 +11,9 @@ Anti-pattern:
 ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();
 ```
 
+A `serial` or identity column added to a table is the same: every row takes a value from its
+sequence (`nextval()`, volatile).
+
 Best practice: add the column without a default, set the default for new rows, backfill old rows
 in batches:
 
@@ -29,7 +32,8 @@ from pglast import ast
 from pglast.enums import ConstrType
 
 from migration_check.lint.base import LintContext, Rule, added_columns, qualified
-from migration_check.lint.nodes import default_of, has_constraint
+from migration_check.lint.nodes import default_of, has_constraint, type_name
+from migration_check.lint.rules.mc008_adding_required_field import SERIALS
 from migration_check.sql.trees import function_names
 
 FAST_DEFAULTS = 110000
@@ -56,6 +60,16 @@ class VolatileDefault(Rule):
             if has_constraint(column, ConstrType.CONSTR_GENERATED):
                 yield (f"adds the stored generated column {qualified(table)}.{column.colname}: the table is rewritten"
                        " under an ACCESS EXCLUSIVE lock to compute it; add a plain column, backfill it, keep it with a trigger")
+                continue
+            serial = type_name(column.typeName) in SERIALS
+            if serial or has_constraint(column, ConstrType.CONSTR_IDENTITY):
+                # Its default is the sequence's nextval(), volatile: ory/hydra's `ADD pk SERIAL`. A primary
+                # key column of the kind is MC027's (the rewrite and the index together).
+                if not has_constraint(column, ConstrType.CONSTR_PRIMARY):
+                    kind = f"as {type_name(column.typeName)}" if serial else "as an identity column"
+                    yield (f"adds {qualified(table)}.{column.colname} {kind}: every row takes a value from its sequence"
+                           " (nextval(), volatile), so the table is rewritten under an ACCESS EXCLUSIVE lock; add a plain"
+                           " column, SET DEFAULT nextval(...) for new rows, then backfill in batches")
                 continue
             default = default_of(column)
             if default is None:

@@ -29,6 +29,7 @@ class AddingSerialPrimaryKey(Rule):
     code = "MC027"
     name = "adding-serial-primary-key"
     elsewhere = ("squawk:adding-serial-primary-key-field",)
+    predicts_rewrite = True
 
     def check(self, node: ast.Node, context: LintContext) -> Iterator[str]:
         for table, column in added_columns(node, context):
