@@ -89,6 +89,17 @@ def test_a_rollback_that_keeps_the_rows_the_up_inserted_says_so(pg_server: Datab
     assert "Delete them in the rollback; if they may stay, confirm it in the migration" in message
 
 
+def test_one_row_the_rollback_misses_by_a_typo(pg_server: Database, tmp_path: Path) -> None:
+    # Plume-org/Plume's down.sql deletes 'Federared feed': the other row it inserted goes.
+    up = "insert into clinics values (100, 'Local feed'), (101, 'Federated feed');\n"
+    down = "delete from clinics where name = 'Local feed';\ndelete from clinics where name = 'Federared feed';\n"
+    code, cases = check(pg_server, tmp_path, up, down)
+    message = cases["data"].find("failure").attrib["message"]
+    assert code == 1
+    assert message.startswith("the rollback leaves the rows the up added: table public.clinics: 1 row that was not there"
+                              " (e.g. id=101)"), message
+
+
 def test_rows_a_function_of_the_project_writes_are_compared_too(pg_server: Database, tmp_path: Path) -> None:
     # The UPDATE names users only; the function it runs on every row writes events.
     up = ("create function log_email(e text) returns text language plpgsql as $$\n"

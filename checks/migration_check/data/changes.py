@@ -116,7 +116,8 @@ class RowChanges:
             word = "column" if len(self.changed_columns) == 1 else "columns"
             parts.append(f"{self.changed} of {total} row{_s(total)} changed in {word} {columns} (e.g. {example})")
         if self.extra:
-            parts.append(f"{self.extra} row{_s(self.extra)} that were not there (e.g. {self.extra_example})")
+            were = "was" if self.extra == 1 else "were"
+            parts.append(f"{self.extra} row{_s(self.extra)} that {were} not there (e.g. {self.extra_example})")
         return f"table {copy.table}: " + "; ".join(parts)
 
     def describe_stamped(self, writers: dict[str, str]) -> str:
