@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from pglast import ast, parser
-from pglast.enums import DropBehavior
+from pglast.enums import DropBehavior, ObjectType
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.lock_reach import reached_relations
@@ -162,6 +162,12 @@ class Locks(Family):
                 or next((_responsible(statements, parent, rewritten)
                          for parent in (ancestors if ancestors is not None else _ancestors(context, oid))), None)
             fact = relation.name + (f": {MODES[mode]}" if mode else "")
+            if rewritten and mode is None and relation.kind in ("r", "m"):
+                # Unobserved (the script's own BEGIN ... COMMIT, or a statement run outside a
+                # transaction), but every rewrite of a table holds ACCESS EXCLUSIVE until it ends:
+                # the same rewrite failed without the file's BEGIN and passed with it.
+                mode = "AccessExclusiveLock"
+                fact += f": {MODES[mode]} (not observed, but every rewrite of a table holds it)"
             emptied = _emptied_first(statements, {relation.relname, *ancestors},
                                      functools.partial(_referenced, context, oid)) if ancestors is not None else None
             if emptied is not None:
@@ -266,13 +272,29 @@ def _responsible(statements: list[Statement], relname: str, rewritten: bool = Fa
     """The statement that most likely took the lock (or made the rewrite), when the whole script ran
     in one transaction: for a rewrite, the first statement of the kinds that rewrite; else the first
     DDL statement that names the table; else the first statement that does."""
-    naming = [s for s in statements if relname in statement_names(s.sql)]
+    names = _renamed(statements, relname)
+    naming = [s for s in statements if names & statement_names(s.sql)]
     if rewritten:
         rewriting = next((s for s in naming if _may_rewrite(s)), None)
         if rewriting is not None:
             return rewriting
     return next((s for s in naming if s.node.startswith(("Alter", "Index", "Cluster", "Vacuum", "Reindex", "Truncate"))),
                 naming[0] if naming else None)
+
+
+def _renamed(statements: list[Statement], relname: str) -> set[str]:
+    """`relname` and the names a RENAME in the script gives it: the statements after it name the
+    table by its new name (target/goalert's users table, rewritten under its new name, was put on
+    its RENAME)."""
+    names = {relname}
+    for statement in statements:
+        if statement.node != "RenameStmt":
+            continue
+        node = trees.statement(statement.sql)
+        if (isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE
+                and node.relation is not None and node.relation.relname in names and node.newname):
+            names.add(node.newname)
+    return names
 
 
 def _may_rewrite(statement: Statement) -> bool:
