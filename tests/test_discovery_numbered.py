@@ -107,3 +107,53 @@ def test_two_scripts_of_one_number_both_run(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert [m.id for m in found.migrations] == ["025_employees", "025_promotions", "026_more"]
     assert [r for r in static_checks(found, Settings()) if r.status is Status.FAILED] == []
+
+
+CONCOURSE = {
+    "go.mod": "module github.com/concourse/concourse\n\ngo 1.22\n\nrequire github.com/lib/pq v1.10.9\n",
+    "atc/db/migration/migrations/migrations.go": "package migrations\n\ntype Migrations struct{}\n",
+    "atc/db/migration/migrations/1510262030_initial_schema.up.sql": "create table teams (id int primary key);",
+    "atc/db/migration/migrations/1510262030_initial_schema.down.sql": "drop table teams;",
+    "atc/db/migration/migrations/1516643303_update_auth_providers.up.go": "package migrations\n\nfunc (m *Migrations) Up_1516643303() error { return nil }\n",
+    "atc/db/migration/migrations/1516643303_update_auth_providers.down.go": "package migrations\n",
+    "atc/db/migration/migrations/1522178770_add_job_tags.up.go": "package migrations\n",
+    "atc/db/migration/migrations/1522178770_add_job_tags.down.sql": "alter table teams drop column tags;",
+    "atc/db/migration/migrations/1626194317_add_job_pauses_table.up.sql": "create table job_pauses (id int);",
+    "atc/db/migration/migrations/1626194317_add_job_pauses_table.down.sql": "drop table job_pauses;",
+    "atc/db/migration/migrations/1626194317_add_pipeline_pauses_table.up.sql": "create table pipeline_pauses (id int);",
+    "atc/db/migration/migrations/1626194317_add_pipeline_pauses_table.down.sql": "drop table pipeline_pauses;",
+    "atc/db/migration/migrations/1626194318_add_sql_down.up.sql": "alter table teams add column x int;",
+    "atc/db/migration/migrations/1626194318_add_sql_down.down.go": "package migrations\n",
+}
+
+
+def test_go_migrations_of_the_projects_own_runner_keep_their_place(tmp_path: Path) -> None:
+    # concourse/concourse's atc/db/migration runs `.up.go` and `.down.go` migrations beside its SQL
+    # ones, and runs two migrations of one version. Read as golang-migrate's (which its go.mod does
+    # not require, and which runs no Go file), its Go files were "not a migration", its SQL
+    # rollbacks of Go migrations had "no forward migration", and its two migrations of version
+    # 1626194317 made golang-migrate "run none of the migrations".
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, CONCOURSE)
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "numbered"
+    assert [(m.version, m.name, m.skip_reason is not None) for m in found.migrations] == [
+        ("1510262030", "initial_schema", False), ("1516643303", "update_auth_providers", True),
+        ("1522178770", "add_job_tags", True), ("1626194317", "add_job_pauses_table", False),
+        ("1626194317", "add_pipeline_pauses_table", False), ("1626194318", "add_sql_down", False)]
+    go_up = found.migrations[1]
+    assert go_up.skip_reason == "a Go migration: the project's runner runs it as Go code, not SQL that can be replayed"
+    go_down = found.migrations[-1]
+    assert go_down.up is not None and go_down.down is None and "its rollback is a Go migration" in (go_down.down_skip_reason or "")
+    assert found.stray_files == [] and found.orphan_rollbacks == []
+    assert [r for r in static_checks(found, Settings()) if r.status is Status.FAILED] == []
+
+
+def test_go_files_beside_a_golang_migrate_projects_migrations_are_not_its(tmp_path: Path) -> None:
+    # Where the module requires golang-migrate, it is the runner, and it runs no Go file there.
+    (tmp_path / ".git").mkdir()
+    files = {**CONCOURSE, "go.mod": "module example.com/app\n\nrequire github.com/golang-migrate/migrate/v4 v4.17.0\n"}
+    write_files(tmp_path, files)
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "golang-migrate"
+    assert "1516643303_update_auth_providers.up.go" in {s.path.name for s in found.stray_files}

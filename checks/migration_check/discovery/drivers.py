@@ -36,15 +36,23 @@ GO_DRIVERS: dict[str, str | None] = {
 def module_database(directory: Path) -> tuple[str, str] | None:
     """(database, why) where the Go module holding `directory` requires drivers of other databases
     and none of PostgreSQL's; None otherwise, or outside a Go module."""
+    required = module_requirements(directory)
+    if required is None:
+        return None
+    drivers = [(module, GO_DRIVERS[path]) for module in required if (path := _driver(module)) is not None]
+    return _other_databases_only(drivers, "its Go module requires")
+
+
+def module_requirements(directory: Path) -> list[str] | None:
+    """The module paths the nearest go.mod at or above `directory` (within the repository)
+    requires; None outside a Go module."""
     go_mod = next((folder / "go.mod" for folder in within_repository(directory) if (folder / "go.mod").is_file()), None)
     if go_mod is None:
         return None
     try:
-        text = go_mod.read_text(encoding="utf-8", errors="replace")
+        return _required(go_mod.read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return None
-    drivers = [(module, GO_DRIVERS[path]) for module in _required(text) if (path := _driver(module)) is not None]
-    return _other_databases_only(drivers, "its Go module requires")
 
 
 def _driver(module: str) -> str | None:

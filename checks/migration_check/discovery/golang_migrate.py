@@ -22,6 +22,7 @@ from migration_check.discovery.base import (
     utc_timestamp,
     with_transactions,
 )
+from migration_check.discovery.drivers import module_requirements
 from migration_check.discovery.listing import candidate_files
 from migration_check.errors import InfrastructureError
 from migration_check.git_command import git_process, git_succeeds
@@ -32,6 +33,8 @@ MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEna
 # database/postgres's option naming its history table (unquoted: a plain name in the search path's schema).
 MIGRATIONS_TABLE = r"x-migrations-table=[A-Za-z_][A-Za-z0-9_]*"
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
+GO_MIGRATION = re.compile(r"^\d+_.+\.(up|down)\.go$", re.IGNORECASE)
+GOLANG_MIGRATE_MODULE = "github.com/golang-migrate/migrate"
 
 
 class GolangMigrateLayout(Layout):
@@ -60,8 +63,14 @@ class GolangMigrateLayout(Layout):
         return super().history_tables(directory) | migrations_tables(directory)
 
     def detect(self, directory: Path) -> Detection | None:
-        matched = [p for p in candidate_files(directory) if classify(p)]
+        files = candidate_files(directory)
+        matched = [p for p in files if classify(p)]
         if not matched:
+            return None
+        if any(GO_MIGRATION.match(p.name) for p in files) and not _requires_golang_migrate(directory):
+            # Migrations written in Go beside the SQL ones, which golang-migrate cannot run from a
+            # directory: the project's own runner runs them (concourse's atc/db/migration), and the
+            # numbered layout, which asks no runner's rules, takes the directory.
             return None
         return Detection(score=70, reason=files_named(len(matched), "<version>_<name>.up.sql/.down.sql"))
 
@@ -103,6 +112,11 @@ def multi_statement(directory: Path) -> bool:
     own, not the file as one query. Asked of the files git tracks in the directory's repository
     (a Makefile, an .env, the Go code that opens the database); none outside git."""
     return git_succeeds(directory, "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/", timeout=30)
+
+
+def _requires_golang_migrate(directory: Path) -> bool:
+    required = module_requirements(directory) or []
+    return any(module == GOLANG_MIGRATE_MODULE or module.startswith(GOLANG_MIGRATE_MODULE + "/") for module in required)
 
 
 def classify(path: Path) -> FileRole | None:

@@ -18,6 +18,9 @@ real repositories (a loop over the sorted files; a Python runner keyed by versio
   scripts of one number are two migrations (a psql loop runs both, in name order), and no
   rollback is required: a script without one is not a failure (its round trip is skipped, with the
   reason), since the runner may never need it (a bootstrap script's). `rollbacks: required` asks.
+- a Go file named as a script with a direction word (`1522178770_add_job_tags.up.go`) is a
+  migration the project's runner runs as Go code (concourse's atc/db/migration): it keeps its
+  place and its pairing, and is not replayed; other Go files there are the runner's own code.
 
 The timestamp layout's files have the same shape; it claims a directory only when its versions are
 14-digit timestamps (its own convention, whose naming it checks). Detection scores below it.
@@ -35,7 +38,8 @@ from migration_check.discovery.base import Detection, Discovery, Layout, files_n
 from migration_check.discovery.listing import candidate_files
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile
 
-FILE = re.compile(r"^(?P<version>\d+)[_-](?P<rest>.+)\.sql$", re.IGNORECASE)
+FILE = re.compile(r"^(?P<version>\d+)[_-](?P<rest>.+)\.(?P<extension>sql|go)$", re.IGNORECASE)
+GO_SKIP = "a Go migration: the project's runner runs it as Go code, not SQL that can be replayed"
 FORWARD_WORDS = frozenset({"up"})
 BACKWARD_WORDS = frozenset({"down", "rollback", "revert", "undo"})
 # Words that end ordinary names as often as they mark a direction.
@@ -51,6 +55,7 @@ class NumberedName(NamedTuple):
     version: str
     bare: str
     word: str | None  # "up", "down", ...: None when the name carries none
+    go: bool = False  # a Go migration (`.up.go`, `.down.go`), not replayed
 
     @property
     def backward(self) -> bool:
@@ -62,9 +67,9 @@ class NumberedLayout(Layout):
     description = "<number>_<name>.sql scripts, run in number order (a rollback marked up/down, _rollback, ...)"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs: ClassVar[tuple[str, ...]] = ("migrations", "db/migrations", "sql/migrations")
-    naming_pattern = r"^\d+[_-].+\.sql$"
+    naming_pattern = r"^\d+[_-].+\.(sql|go)$"  # .go: a Go migration of the project's runner
     naming_hint = "<number>_<name>.sql"
-    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.sql$"
+    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*\.(sql|go)$"
     strict_naming_hint = "<number>_snake_case_name.sql"
     numeric_versions = True
     # Two scripts of one number both run in a psql loop; no runner is known to record versions.
@@ -86,6 +91,8 @@ class NumberedLayout(Layout):
         stray: list[StrayFile] = []
         for path in candidate_files(directory):
             script = read_name(path)
+            if script is None and path.suffix.lower() == ".go":
+                continue  # the runner's own Go code beside its migrations (concourse's migrations.go)
             if script is None:
                 stray.append(StrayFile(path, f"not {self.naming_hint}", refused=False))
             else:
@@ -117,24 +124,26 @@ def read_name(path: Path) -> NumberedName | None:
     """The number, bare name and direction word of a numbered script's name; None for other files.
     `.up.sql`/`.down.sql` names are golang-migrate's and sqlx's, whose layouts claim them first."""
     match = FILE.match(path.name)
-    if not match:
+    if not match or path.name.lower().endswith("_test.go"):
         return None
     version, rest = match["version"], match["rest"]
+    go = match["extension"].lower() == "go"
     lowered = rest.lower()
     for word in DIRECTION_WORDS:
         if lowered == word:
-            return NumberedName(path, version, "", word)
+            return NumberedName(path, version, "", word, go)
         if lowered.startswith(word) and rest[len(word)] in SEPARATORS:
-            return NumberedName(path, version, rest[len(word):].lstrip(SEPARATORS), word)
+            return NumberedName(path, version, rest[len(word):].lstrip(SEPARATORS), word, go)
     for word in DIRECTION_WORDS:
         if lowered.endswith(word) and rest[-len(word) - 1] in SEPARATORS:
-            return NumberedName(path, version, rest[: -len(word)].rstrip(SEPARATORS), word)
-    return NumberedName(path, version, rest, None)
+            return NumberedName(path, version, rest[: -len(word)].rstrip(SEPARATORS), word, go)
+    # A Go file is a migration only where its name gives a direction: else it is Go code.
+    return None if go else NumberedName(path, version, rest, None)
 
 
 def _styled(example: NumberedName, version: str, name: str) -> str:
     """`name` at `version`, written as `example` is: its separator and direction word, in place."""
-    stem = example.path.name[: -len(".sql")]
+    stem = example.path.name[: -len(example.path.suffix)]
     separator, rest = stem[len(example.version)], stem[len(example.version) + 1:]
     if example.word is None or not example.bare:
         marker = rest if example.word else ""
@@ -191,11 +200,16 @@ def _pairs(forward: list[NumberedName], backward: list[NumberedName]) -> dict[Pa
 
 def _migration(up: NumberedName, down: NumberedName | None) -> Migration:
     name = up.bare or (up.word or "")
+    files = (up.path,) + ((down.path,) if down else ())
+    sort_key = version_sort_key(up.version) + (up.path.name,)
+    if up.go:
+        return Migration(version=up.version, name=name, sort_key=sort_key, up=None, files=files, skip_reason=GO_SKIP)
     return Migration(
         version=up.version,
         name=name,
-        sort_key=version_sort_key(up.version) + (up.path.name,),
+        sort_key=sort_key,
         up=Script(up.path, read_sql(up.path)),
-        down=Script(down.path, read_sql(down.path)) if down else None,
-        files=(up.path,) + ((down.path,) if down else ()),
+        down=Script(down.path, read_sql(down.path)) if down and not down.go else None,
+        files=files,
+        down_skip_reason=f"its rollback is {GO_SKIP}" if down and down.go else None,
     )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from migration_check.schema.snapshot import ObjectKey, Snapshot, field_rank
-from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_code
+from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_but_grouping, same_code
 
 MISSING = "missing"
 EXTRA = "extra"
@@ -29,6 +29,8 @@ MAX_VALUE_LENGTH = 160
 # How PostgreSQL prints a default of the transaction's start time, whichever way it was written.
 SAME_AS_NOW = frozenset({"now()", "CURRENT_TIMESTAMP", "transaction_timestamp()"})
 NONE_TEXT = "(none)"
+# What makes a kind's printed definition a statement (an index's, a view's, a trigger's is one).
+_STATEMENT_OF = {"constraint": "ALTER TABLE t ADD "}
 VIEW_KINDS = frozenset({"view", "materialized view"})
 
 # Report order: what other objects are built on comes first.
@@ -199,6 +201,8 @@ def _changed_fields(
         and not same_but_creation_times(before.get(name, ""), after.get(name, ""))
         and not (POSITION_FIELD in ignored and kind in VIEW_KINDS and name == "definition"
                  and same_but_column_order(before[name], after[name]))
+        and not (name == "definition"
+                 and same_but_grouping(before.get(name, ""), after.get(name, ""), _STATEMENT_OF.get(kind, "")))
     )
 
 

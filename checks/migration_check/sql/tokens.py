@@ -11,7 +11,7 @@ import functools
 from datetime import datetime, timedelta
 
 from pglast import ast, parser
-from pglast.enums import SetOperation
+from pglast.enums import BoolExprType, SetOperation
 from pglast.stream import RawStream
 
 from migration_check.sql.trees import parse_sql
@@ -107,3 +107,45 @@ def _columns_in_any_order(definition: str) -> str | None:
         return None
     query.targetList = tuple(sorted(query.targetList, key=lambda target: str(RawStream()(target))))
     return str(RawStream()(query))
+
+
+def same_but_grouping(before: str, after: str, prefix: str = "") -> bool:
+    """Whether two definitions differ only in how their ANDs and ORs are grouped. PostgreSQL keeps
+    `a AND (b AND c)` as written and prints it with its parentheses, but it means `a AND b AND c`
+    (both are associative, NULLs included): concourse's CHECK constraint, made again by a rollback
+    from other text, printed other parentheses. `prefix` makes a definition a statement
+    (`ALTER TABLE t ADD ` before a constraint's)."""
+    flat_before, flat_after = _ungrouped(prefix + before), _ungrouped(prefix + after)
+    return flat_before is not None and flat_before == flat_after
+
+
+@functools.lru_cache(maxsize=256)
+def _ungrouped(text: str) -> str | None:
+    """The statement printed again with every AND inside an AND (and OR inside an OR) flattened."""
+    try:
+        statements = parse_sql(text)
+    except (parser.ParseError, ValueError):
+        return None
+    for statement in statements:
+        _flatten(statement)
+    try:
+        return ";".join(str(RawStream()(statement.stmt)) for statement in statements if statement.stmt is not None)
+    except Exception:  # noqa: BLE001 - pglast's printer may not print every node: then no claim is made
+        return None
+
+
+def _flatten(node: object) -> None:
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            _flatten(item)
+        return
+    if not isinstance(node, ast.Node):
+        return
+    for name in node.__slots__:  # type: ignore[attr-defined]
+        _flatten(getattr(node, name, None))
+    if isinstance(node, ast.BoolExpr) and node.boolop != BoolExprType.NOT_EXPR and node.args:
+        args: list[ast.Node] = []
+        for arg in node.args:
+            same = isinstance(arg, ast.BoolExpr) and arg.boolop == node.boolop
+            args.extend(arg.args if same else (arg,))
+        object.__setattr__(node, "args", tuple(args))
