@@ -66,3 +66,29 @@ def test_the_history_table_a_database_url_names_is_the_runners(tmp_path: Path) -
     found = discover(root / "migrations", repo_root=root)
     assert layout_named(found.format).history_tables(found.directory) == {"public.schema_migrations",
                                                                           "public.app_versions"}
+
+
+def test_a_template_the_projects_code_renders_is_not_replayed(tmp_path: Path) -> None:
+    # mattermost/focalboard renders its mattermost/morph migrations with Go's text/template before
+    # morph runs them: replayed as written, each failed with a syntax error at `{` its runner never meets.
+    write_files(tmp_path, {
+        "migrations/000001_init.up.sql": "CREATE TABLE IF NOT EXISTS {{.prefix}}blocks (\n  id VARCHAR(36),\n"
+                                         "  fields {{if .postgres}}JSON{{else}}TEXT{{end}}\n);\n",
+        "migrations/000001_init.down.sql": "DROP TABLE {{.prefix}}blocks;\n",
+        "migrations/000002_root.up.sql": '{{- /* addColumnIfNeeded tableName columnName */ -}}\n'
+                                         '{{ addColumnIfNeeded "blocks" "root_id" "varchar(36)" ""}}\n',
+        # Braces in a string, a quoted name, a dollar-quoted body or a comment are the SQL's own.
+        "migrations/000003_plain.up.sql": "-- {{ not a template }}\nCREATE TABLE notes (body text DEFAULT '{{x}}',"
+                                          ' "{{y}}" int);\nCREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT'
+                                          " '{%%}' $$;\n",
+        "migrations/000003_plain.down.sql": "DROP TABLE notes; DROP FUNCTION f();\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    reasons = {m.version: (m.skip_reason, m.down_skip_reason) for m in found.migrations}
+    assert reasons["000001"][0] == (
+        "not replayed: line 1 is a template action, {{.prefix}}, outside any SQL string: PostgreSQL cannot read the"
+        " file as it is written, so the project's code fills it in before its runner runs it, with values only the"
+        " running program has")
+    assert reasons["000001"][1] is not None and "{{.prefix}}" in reasons["000001"][1]
+    assert reasons["000002"][0] is not None and "line 1 is a template action, {{- /* addColumnIfNeeded" in reasons["000002"][0]
+    assert reasons["000003"] == (None, None)

@@ -54,6 +54,7 @@ from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.typeorm import TypeOrmLayout
+from migration_check.discovery.unrendered import templates_unrendered
 from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
@@ -360,6 +361,7 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         found: Discovery = layout.discover(directory)
     if layout.renders_go_templates:
         found = replace(found, migrations=[templates_rendered(m, directory, values) for m in found.migrations])
+    found = replace(found, migrations=[templates_unrendered(m) for m in found.migrations])
     if layout.sends_scripts_whole:
         found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()
