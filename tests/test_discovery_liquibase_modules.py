@@ -33,6 +33,13 @@ def test_sql_written_for_another_database_is_read_from_the_parser() -> None:
     assert written_for("select 1 \ufeff;\nDROP TABLE IF EXISTS `t`;") == "MySQL"
     assert written_for("create table t (id int);") is None
     assert written_for("select '`' as quote; -- `x`") is None  # in a string and a comment: PostgreSQL's
+    # ENGINE = is MySQL's and ClickHouse's: the engine says whose (devflowinc/trieve's ch_migrations).
+    assert written_for("CREATE TABLE t (id UUID) ENGINE = ReplacingMergeTree(created_at) ORDER BY (id);") == "ClickHouse"
+    assert written_for("CREATE TABLE t (id int) ENGINE=InnoDB DEFAULT CHARSET=utf8;") == "MySQL"
+    # Types no PostgreSQL has, in statements its grammar reads.
+    assert written_for("ALTER TABLE search_queries ADD COLUMN IF NOT EXISTS is_duplicate UInt8 DEFAULT 0;") == "ClickHouse"
+    assert written_for("ALTER TABLE t ADD COLUMN body mediumtext;") == "MySQL"
+    assert written_for("ALTER TABLE t ADD COLUMN n int8, ADD COLUMN s text;") is None
 
 
 def test_mysql_dumps_beside_a_changelog_are_set_aside(tmp_path: Path) -> None:
@@ -47,6 +54,23 @@ def test_mysql_dumps_beside_a_changelog_are_set_aside(tmp_path: Path) -> None:
     layout, directory, detection = detect(tmp_path)
     assert layout.name == "liquibase" and directory == tmp_path / CHANGELOG
     assert "fineract-db/old-schema-files (MySQL SQL), for another database" in detection.reason
+
+
+def test_clickhouse_migrations_that_partly_read_as_postgresql_are_set_aside(tmp_path: Path) -> None:
+    # devflowinc/trieve's pdf2md/server/ch_migrations: of five ClickHouse scripts, three read as
+    # PostgreSQL's grammar (`ADD COLUMN file_name String`), so "none reads" missed them.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "server/migrations/001_init.sql": "create table file_tasks (id text primary key);\n",
+        "server/ch_migrations/001_initial_tables.sql": "CREATE TABLE IF NOT EXISTS file_tasks (id String, pages UInt32,"
+                                                       " created_at DateTime) ENGINE = MergeTree() ORDER BY (id);\n",
+        "server/ch_migrations/002_remove_chunks.sql": "ALTER TABLE file_tasks DROP COLUMN IF EXISTS chunks;\n",
+        "server/ch_migrations/003_add_file_name.sql": "ALTER TABLE file_tasks ADD COLUMN IF NOT EXISTS file_name String;\n",
+        "server/ch_migrations/004_add_provider.sql": "ALTER TABLE file_tasks ADD COLUMN IF NOT EXISTS provider String;\n",
+    })
+    layout, directory, detection = detect(tmp_path)
+    assert directory == tmp_path / "server/migrations"
+    assert "server/ch_migrations (ClickHouse SQL), for another database" in detection.reason
 
 
 def test_a_postgresql_directory_with_one_mysql_looking_file_is_still_postgresql(tmp_path: Path) -> None:

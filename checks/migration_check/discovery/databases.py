@@ -63,13 +63,19 @@ SAMPLED_SCRIPTS = 20
 
 
 def written_for_another_database(layout: Layout, directory: Path) -> str | None:
-    """The database the directory's scripts were written for, where PostgreSQL's parser reads none
-    of them whole and stops at that database's words in one (apache/fineract's MySQL dumps in
-    fineract-db/, beside its Liquibase changelog): read from the parser, never from the text."""
+    """The database the directory's scripts were written for, where fewer than half of them read as
+    PostgreSQL's (the parser reads them whole, and their columns' types are no other database's)
+    and one stops at that database's words or names its types (apache/fineract's MySQL dumps
+    in fineract-db/, beside its Liquibase changelog; devflowinc/trieve's ClickHouse migrations, whose
+    `ADD COLUMN x UInt8` PostgreSQL's grammar reads as well): read from the parser, never from the
+    text. PostgreSQL's own migrations all read, and stop at no other database's word."""
     try:
         scripts = [m.up for m in layout.discover(directory).migrations if m.up is not None][:SAMPLED_SCRIPTS]
     except MigrationCheckError:
         return None
-    if not scripts or any(reads_as_postgresql(script.sql) for script in scripts):
+    found = [written_for(script.sql) for script in scripts]
+    postgresql = sum(1 for script, database in zip(scripts, found, strict=True)
+                     if database is None and reads_as_postgresql(script.sql))
+    if not scripts or postgresql * 2 >= len(scripts):
         return None
-    return next((database for script in scripts if (database := written_for(script.sql))), None)
+    return next((database for database in found if database), None)

@@ -13,17 +13,29 @@ from __future__ import annotations
 import itertools
 
 import pglast
-from pglast import parser
+from pglast import ast, parser
 
 from migration_check.sql.trees import parse_sql
 
 # The word PostgreSQL stops at (`syntax error at or near "X"`), and the database that uses it.
-SYNTAX = {"AUTOINCREMENT": "SQLite", "AUTO_INCREMENT": "MySQL", "`": "MySQL", "ENGINE": "MySQL",
+SYNTAX = {"AUTOINCREMENT": "SQLite", "AUTO_INCREMENT": "MySQL", "`": "MySQL", "ENGINE": "MySQL or ClickHouse",
           "UNSIGNED": "MySQL", "PRAGMA": "SQLite"}
+# ClickHouse's table engines, which `ENGINE =` names as MySQL's does its own (InnoDB, MyISAM):
+# devflowinc/trieve's ch_migrations were "MySQL's".
+CLICKHOUSE_ENGINES = frozenset({"log", "tinylog", "stripelog", "distributed", "kafka", "buffer", "null", "join",
+                                "dictionary", "merge", "url", "s3", "postgresql", "rabbitmq"})
 # Type names PostgreSQL does not have (`type "x" does not exist`).
 TYPES = {"datetime": "MySQL or SQLite", "tinyint": "MySQL", "mediumint": "MySQL", "mediumtext": "MySQL",
          "longtext": "MySQL", "tinytext": "MySQL", "longblob": "MySQL", "blob": "MySQL or SQLite",
          "nvarchar": "SQL Server", "datetime2": "SQL Server"}
+# Column types PostgreSQL's grammar reads as names but no PostgreSQL has, and whose they are (as
+# the parser folds them: `UInt8` is uint8). ClickHouse's `ALTER TABLE t ADD COLUMN x String` reads
+# as PostgreSQL until the server looks the type up.
+OTHER_TYPES = {**{name: "ClickHouse" for name in (
+    "uint8", "uint16", "uint32", "uint64", "uint128", "uint256", "int128", "int256", "float32", "float64",
+    "string", "fixedstring", "datetime64", "lowcardinality", "nullable", "decimal32", "decimal64", "decimal128",
+    "ipv4", "ipv6")}, "tinyint": "MySQL", "mediumint": "MySQL", "mediumtext": "MySQL", "longtext": "MySQL",
+    "tinytext": "MySQL", "longblob": "MySQL"}
 SYNTAX_ERROR = "42601"
 FEATURE_NOT_SUPPORTED = "0A000"
 UNDEFINED_OBJECT = "42704"
@@ -110,13 +122,49 @@ def written_for(sql: str, most: int = 50) -> str | None:
     try:
         for piece in itertools.islice(pglast.split(sql, with_parser=False, only_slices=True), most):
             try:
-                parse_sql(sql[piece])
+                statements = parse_sql(sql[piece])
             except parser.ParseError as error:
                 if (database := _stopped_at(error.args[0])) is not None:
-                    return database
+                    return _engines(database, sql[piece], error)
+                continue
+            if (database := next((OTHER_TYPES[t] for t in _column_types(statements) if t in OTHER_TYPES), None)):
+                return database
     except parser.ParseError as error:
-        return _stopped_at(error.args[0])
+        return _engines(_stopped_at(error.args[0]), sql, error)
     return None
+
+
+def _column_types(statements: tuple[ast.RawStmt, ...]) -> list[str]:
+    """The type names (the last part, as the parser folds it) of the columns CREATE TABLE and ALTER
+    TABLE define or retype."""
+    found = []
+    for raw in statements:
+        node = raw.stmt
+        columns: list[object] = []
+        if isinstance(node, ast.CreateStmt):
+            columns = list(node.tableElts or ())
+        elif isinstance(node, ast.AlterTableStmt):
+            columns = [command.def_ for command in node.cmds or () if isinstance(command, ast.AlterTableCmd)]
+        for column in columns:
+            if isinstance(column, ast.ColumnDef) and column.typeName is not None and column.typeName.names:
+                found.append(str(getattr(column.typeName.names[-1], "sval", "")).lower())
+    return found
+
+
+def _engines(database: str | None, sql: str, error: parser.ParseError) -> str | None:
+    """`MySQL or ClickHouse` (the parser stopped at ENGINE) told apart by the engine the
+    scanner reads after it (`ENGINE = ReplacingMergeTree(...)`, `ENGINE=InnoDB`)."""
+    if database != SYNTAX["ENGINE"] or len(error.args) < 2 or not isinstance(error.args[1], int):
+        return database
+    try:
+        tokens = parser.scan(sql[error.args[1]:])
+    except parser.ParseError:
+        return database
+    words = [sql[error.args[1] + t.start:error.args[1] + t.end + 1] for t in tokens[1:4] if t.name != "ASCII_61"]
+    engine = words[0].strip('"').lower() if words else ""
+    if engine.endswith("mergetree") or engine in CLICKHOUSE_ENGINES:
+        return "ClickHouse"
+    return "MySQL" if engine else database
 
 
 def reads_as_postgresql(sql: str) -> bool:
