@@ -49,6 +49,12 @@ def test_without_a_database_in_any_name_it_is_pops_where_the_module_requires_pop
     plain = repository(tmp_path / "plain", {"go.mod": "module x\n\nrequire github.com/golang-migrate/migrate/v4 v4.17.0\n",
                                             "migrations/20210710035447_users.up.sql": "create table users (id int);\n"})
     assert discover(plain / "migrations", repo_root=plain).format == "golang-migrate"
+    # pocket-id: golang-migrate required, pop and ory/x only as a dependency's (`// indirect`).
+    indirect = repository(tmp_path / "indirect", {
+        "go.mod": "module x\n\nrequire (\n\tgithub.com/golang-migrate/migrate/v4 v4.19.1\n)\n\nrequire (\n"
+                  "\tgithub.com/ory/pop/v6 v6.4.1 // indirect\n\tgithub.com/ory/x v0.0.729 // indirect\n)\n",
+        "migrations/20210710035447_users.up.sql": "create table users (id int);\n"})
+    assert discover(indirect / "migrations", repo_root=indirect).format == "golang-migrate"
     # A dot in a golang-migrate name is no database.
     dotted = repository(tmp_path / "dotted", {"migrations/1_init.v2.up.sql": "create table users (id int);\n"})
     assert discover(dotted / "migrations", repo_root=dotted).format == "golang-migrate"

@@ -79,9 +79,12 @@ def _option(action: str) -> str | None:
 
 @functools.lru_cache(maxsize=16)
 def requires_pop(directory: Path) -> bool:
-    """Whether a go.mod that git tracks in the directory's repository requires pop."""
+    """Whether a go.mod that git tracks in the directory's repository requires pop itself: a
+    requirement marked `// indirect` is a dependency's (pocket-id's golang-migrate migrations, its
+    go.mod holding ory/pop and ory/x as indirect ones, were read as pop's)."""
     patterns = [argument for pop in POPS for argument in ("-e", pop)]
-    return git_succeeds(directory, "grep", "-q", "-F", *patterns, "--", ":/go.mod", ":/**/go.mod", timeout=30)
+    return git_succeeds(directory, "grep", "-q", "-F", "(", *patterns, ")", "--and", "--not", "-e", "// indirect",
+                        "--", ":/go.mod", ":/**/go.mod", timeout=30)
 
 
 def templates_rendered(migration: Migration, directory: Path, values: Mapping[str, str]) -> Migration:
