@@ -157,3 +157,10 @@ def test_go_files_beside_a_golang_migrate_projects_migrations_are_not_its(tmp_pa
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "golang-migrate"
     assert "1516643303_update_auth_providers.up.go" in {s.path.name for s in found.stray_files}
+
+
+def test_golang_migrate_as_a_dependencys_requirement_is_not_the_runner(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    go_mod = "module example.com/app\n\nrequire github.com/golang-migrate/migrate/v4 v4.17.0 // indirect\n"
+    write_files(tmp_path, {**CONCOURSE, "go.mod": go_mod})
+    assert discover(tmp_path, repo_root=tmp_path).format == "numbered"

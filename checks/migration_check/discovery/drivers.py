@@ -43,14 +43,14 @@ def module_database(directory: Path) -> tuple[str, str] | None:
     return _other_databases_only(drivers, "its Go module requires")
 
 
-def module_requirements(directory: Path) -> list[str] | None:
+def module_requirements(directory: Path, direct: bool = False) -> list[str] | None:
     """The module paths the nearest go.mod at or above `directory` (within the repository)
-    requires; None outside a Go module."""
+    requires (`direct`: not those marked `// indirect`, a dependency's); None outside a Go module."""
     go_mod = next((folder / "go.mod" for folder in within_repository(directory) if (folder / "go.mod").is_file()), None)
     if go_mod is None:
         return None
     try:
-        return _required(go_mod.read_text(encoding="utf-8", errors="replace"))
+        return _required(go_mod.read_text(encoding="utf-8", errors="replace"), direct)
     except OSError:
         return None
 
@@ -70,22 +70,25 @@ def _other_databases_only(drivers: list[tuple[str, str | None]], says: str) -> t
     return databases, f"{says} {what}, {database}'s driver, and no PostgreSQL driver"
 
 
-def _required(text: str) -> list[str]:
-    """The module paths a go.mod requires (`require x v1` lines and `require ( ... )` blocks)."""
+def _required(text: str, direct: bool = False) -> list[str]:
+    """The module paths a go.mod requires (`require x v1` lines and `require ( ... )` blocks), but
+    those marked `// indirect` where `direct`."""
     found, inside = [], False
     for line in text.splitlines():
-        words = line.split("//", 1)[0].split()
+        code, _, comment = line.partition("//")
+        words = code.split()
+        indirect = direct and comment.strip().startswith("indirect")
         if not words:
             continue
         if inside:
             if words[0] == ")":
                 inside = False
-            else:
+            elif not indirect:
                 found.append(words[0])
         elif words[0] == "require":
             if words[1:2] == ["("]:
                 inside = True
-            elif len(words) > 1:
+            elif len(words) > 1 and not indirect:
                 found.append(words[1])
     return found
 

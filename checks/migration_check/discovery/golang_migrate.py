@@ -115,7 +115,7 @@ def multi_statement(directory: Path) -> bool:
 
 
 def _requires_golang_migrate(directory: Path) -> bool:
-    required = module_requirements(directory) or []
+    required = module_requirements(directory, direct=True) or []
     return any(module == GOLANG_MIGRATE_MODULE or module.startswith(GOLANG_MIGRATE_MODULE + "/") for module in required)
 
 
