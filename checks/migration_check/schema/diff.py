@@ -8,11 +8,15 @@ means for the step that produced `actual`.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from migration_check.schema.snapshot import ObjectKey, Snapshot, field_rank
-from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_but_grouping, same_code
+from pglast import ast
+
+from migration_check.schema.snapshot import Definition, ObjectKey, Snapshot, field_rank
+from migration_check.sql import trees
+from migration_check.sql.tokens import same_but_column_order, same_but_creation_times, same_code, same_expression
 
 MISSING = "missing"
 EXTRA = "extra"
@@ -103,7 +107,8 @@ def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order:
             if not _parent_also(key, actual, expected):
                 differences.append(Difference(key[0], key[1], EXTRA))
         elif after is not before and after.text != before.text:
-            fields = _changed_fields(before.fields, after.fields, ignored, key[0])
+            fields = _changed_fields(before.fields, after.fields, ignored, key[0],
+                                     functools.partial(_columns_of, key, after_objects))
             if fields:
                 differences.append(Difference(key[0], key[1], CHANGED, fields))
     return sorted(_without_memberships_of_roles_in(differences), key=_order)
@@ -189,8 +194,27 @@ def _printable(value: str) -> bool:
     return len(value) <= MAX_VALUE_LENGTH and "\n" not in value
 
 
+def _columns_of(key: ObjectKey, objects: Mapping[ObjectKey, Definition]) -> tuple[tuple[str, str], ...]:
+    """(column, type) of the table an index or a constraint is on, as `objects` has them."""
+    kind, name = key
+    table = None
+    if kind == "constraint" and " on " in name:
+        table = name.rsplit(" on ", 1)[1]
+    elif kind == "index" and (definition := objects[key].fields.get("definition")):
+        node = trees.statement(definition)
+        if isinstance(node, ast.IndexStmt) and node.relation is not None:
+            table = ".".join(part for part in (node.relation.schemaname, node.relation.relname) if part)
+    if table is None:
+        return ()
+    prefix = table + "."
+    return tuple(sorted((column[len(prefix):].strip('"'), definition.fields.get("type", ""))
+                        for (object_kind, column), definition in objects.items()
+                        if object_kind == "column" and column.startswith(prefix)))
+
+
 def _changed_fields(
-    before: Mapping[str, str], after: Mapping[str, str], ignored: frozenset[str], kind: str
+    before: Mapping[str, str], after: Mapping[str, str], ignored: frozenset[str], kind: str,
+    columns: Callable[[], tuple[tuple[str, str], ...]] = tuple,
 ) -> tuple[tuple[str, str, str], ...]:
     names = sorted((before.keys() | after.keys()) - ignored, key=lambda name: (field_rank(name), name))
     return tuple(
@@ -201,8 +225,8 @@ def _changed_fields(
         and not same_but_creation_times(before.get(name, ""), after.get(name, ""))
         and not (POSITION_FIELD in ignored and kind in VIEW_KINDS and name == "definition"
                  and same_but_column_order(before[name], after[name]))
-        and not (name == "definition"
-                 and same_but_grouping(before.get(name, ""), after.get(name, ""), _STATEMENT_OF.get(kind, "")))
+        and not (name == "definition" and same_expression(before.get(name, ""), after.get(name, ""),
+                                                          _STATEMENT_OF.get(kind, ""), columns()))
     )
 
 

@@ -109,43 +109,83 @@ def _columns_in_any_order(definition: str) -> str | None:
     return str(RawStream()(query))
 
 
-def same_but_grouping(before: str, after: str, prefix: str = "") -> bool:
-    """Whether two definitions differ only in how their ANDs and ORs are grouped. PostgreSQL keeps
-    `a AND (b AND c)` as written and prints it with its parentheses, but it means `a AND b AND c`
-    (both are associative, NULLs included): concourse's CHECK constraint, made again by a rollback
-    from other text, printed other parentheses. `prefix` makes a definition a statement
-    (`ALTER TABLE t ADD ` before a constraint's)."""
-    flat_before, flat_after = _ungrouped(prefix + before), _ungrouped(prefix + after)
-    return flat_before is not None and flat_before == flat_after
+def same_expression(before: str, after: str, prefix: str = "", columns: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Whether two definitions (an index's, a constraint's, a view's) differ only in what PostgreSQL
+    keeps as written but means the same:
+    - how ANDs and ORs are grouped: `a AND (b AND c)` is stored, and printed, with its parentheses
+      (both are associative, NULLs included): concourse's CHECK, made again by a rollback from
+      other text, printed other parentheses;
+    - a cast of a column to the type it has (`columns`: name -> type, as `format_type` prints it):
+      PostgreSQL adds `(name)::character varying` to an index on `f(name)` when the up makes `name`
+      text, and keeps it when the rollback makes it `varchar(255)` again (rust-lang/docs.rs).
+    `prefix` makes a definition a statement (`ALTER TABLE t ADD ` before a constraint's)."""
+    canonical_before = _canonical(prefix + before, columns)
+    return canonical_before is not None and canonical_before == _canonical(prefix + after, columns)
 
 
 @functools.lru_cache(maxsize=256)
-def _ungrouped(text: str) -> str | None:
-    """The statement printed again with every AND inside an AND (and OR inside an OR) flattened."""
+def _canonical(text: str, columns: tuple[tuple[str, str], ...]) -> str | None:
+    """The statement printed again with every AND inside an AND (and OR inside an OR) flattened,
+    and every cast of a column to its own type (without a type modifier) left out."""
     try:
         statements = parse_sql(text)
     except (parser.ParseError, ValueError):
         return None
+    types = {name: base for name, type_ in columns if (base := _base_type(type_)) is not None}
     for statement in statements:
-        _flatten(statement)
+        _flatten(statement, types)
     try:
         return ";".join(str(RawStream()(statement.stmt)) for statement in statements if statement.stmt is not None)
     except Exception:  # noqa: BLE001 - pglast's printer may not print every node: then no claim is made
         return None
 
 
-def _flatten(node: object) -> None:
+@functools.lru_cache(maxsize=256)
+def _base_type(type_: str) -> str | None:
+    """The type's name as the parser reads it, without its modifiers (`character varying(255)`:
+    varchar), or None."""
+    try:
+        [statement] = parse_sql(f"SELECT NULL::{type_}")
+    except (parser.ParseError, ValueError):
+        return None
+    node = statement.stmt
+    if not isinstance(node, ast.SelectStmt) or not node.targetList:
+        return None
+    cast = node.targetList[0].val
+    if not isinstance(cast, ast.TypeCast) or cast.typeName is None or cast.typeName.arrayBounds:
+        return None
+    return str(getattr((cast.typeName.names or (None,))[-1], "sval", "")) or None
+
+
+def _flatten(node: object, types: dict[str, str]) -> None:
     if isinstance(node, (tuple, list)):
         for item in node:
-            _flatten(item)
+            _flatten(item, types)
         return
     if not isinstance(node, ast.Node):
         return
     for name in node.__slots__:  # type: ignore[attr-defined]
-        _flatten(getattr(node, name, None))
+        value = getattr(node, name, None)
+        _flatten(value, types)
+        if isinstance(value, (tuple, list)) and any(_redundant_cast(item, types) for item in value):
+            object.__setattr__(node, name, type(value)(item.arg if _redundant_cast(item, types) else item
+                                                       for item in value))
+        elif _redundant_cast(value, types):
+            object.__setattr__(node, name, value.arg)  # type: ignore[union-attr]
     if isinstance(node, ast.BoolExpr) and node.boolop != BoolExprType.NOT_EXPR and node.args:
         args: list[ast.Node] = []
         for arg in node.args:
             same = isinstance(arg, ast.BoolExpr) and arg.boolop == node.boolop
             args.extend(arg.args if same else (arg,))
         object.__setattr__(node, "args", tuple(args))
+
+
+def _redundant_cast(node: object, types: dict[str, str]) -> bool:
+    """A cast of a plain column reference to its column's own type, without a modifier."""
+    if not isinstance(node, ast.TypeCast) or not isinstance(node.arg, ast.ColumnRef) or node.typeName is None:
+        return False
+    fields = node.arg.fields or ()
+    target = node.typeName
+    if len(fields) != 1 or not isinstance(fields[0], ast.String) or target.typmods or target.arrayBounds:
+        return False
+    return types.get(fields[0].sval or "") == str(getattr((target.names or (None,))[-1], "sval", ""))
