@@ -186,6 +186,26 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         " applies this one first; order them, or move the statement)")
 
 
+def test_a_drop_that_fails_on_what_an_unreplayed_migration_changes_is_not_judged(pg_server: Database,
+                                                                                  tmp_path: Path) -> None:
+    # DSpace/DSpace: DROP SEQUENCE fails while a column default still uses it, a column that an
+    # earlier migration, not replayed, drops ("cannot drop sequence ... because other objects depend on it").
+    ups = {
+        1: "create sequence legacy_seq;\ncreate table legacy (id int default nextval('legacy_seq'), x int);",
+        2: "alter table legacy drop column id;\nalter table nowhere_2 add column q int;",
+        3: "drop sequence legacy_seq;",
+    }
+    files = numbered(3, {n: (up, "select 1;") for n, up in ups.items()})
+    code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    cases = {c.attrib["name"].split("_table_")[1]: c for c in root.iter("testcase")
+             if c.attrib["classname"] == "migration_check.apply"}
+    assert code == 1 and cases["2"].find("failure") is not None
+    assert cases["3"].find("skipped").attrib["message"] == (
+        "not judged: it fails (cannot drop sequence legacy_seq because other objects depend on it) while legacy still"
+        " depends on it, which 20250101000002_table_2.sql changes, and that migration is not replayed (it failed to"
+        " apply): its failure may follow from that one")
+
+
 def test_a_rollback_that_fails_for_want_of_a_failed_migrations_table_is_not_judged(pg_server: Database,
                                                                                     tmp_path: Path) -> None:
     # LemmyNet/lemmy: a rollback alters community_actions, which an earlier up (that failed here)

@@ -10,9 +10,7 @@ from __future__ import annotations
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import rollback_needs_unreplayed
 from migration_check.model import CheckResult, Status
-from migration_check.sql.dialects import newer_postgresql
-
-DEPENDENT_OBJECTS_STILL_EXIST = "2BP01"
+from migration_check.sql.dialects import DEPENDENT_OBJECTS, newer_postgresql
 
 
 class Rollback(Family):
@@ -25,7 +23,7 @@ class Rollback(Family):
         failure = context.down.failure
         if (cause := rollback_needs_unreplayed(context)) is not None:
             return context.result(self.name, Status.SKIPPED, message=cause)
-        if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS_STILL_EXIST:
+        if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS:
             result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
                                " CASCADE would also drop what other migrations built on it)")
         elif failure is not None and (hint := context.runner_hint(failure) or newer_postgresql(

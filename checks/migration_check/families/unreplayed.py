@@ -6,8 +6,10 @@ with the link, so that one finding does not turn into a failure of every migrati
 
 Linked: the object the error says is missing is named by that migration's text (hatchet's
 v1_0_100.sql alters the table its v1_0_99.go creates), or the extension it comes from is
-(`geometry` and a failed `CREATE EXTENSION postgis`), or the same thing was missing there, or the
-failing statement works on a table that migration names (a column whose type change failed).
+(`geometry` and a failed `CREATE EXTENSION postgis`), or the same thing was missing there, or what
+still depends on an object the statement drops is (DSpace's DROP SEQUENCE, whose column default an
+unreplayed migration drops), or the failing statement works on a table that migration names (a
+column whose type change failed).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from migration_check.families.base import MigrationContext, StepRun, Unreplayed
 from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
 from migration_check.sql.dialects import (
+    DEPENDENT_OBJECTS,
     FEATURE_NOT_SUPPORTED,
     SYNTAX_ERROR,
     missing_object,
@@ -91,6 +94,7 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
     # A syntax error or an unsupported feature is the statement's own, whatever the state.
     stateful = failure.sqlstate not in (SYNTAX_ERROR, FEATURE_NOT_SUPPORTED)
     touched = touched_names(failure.statement) if failure.statement and stateful else frozenset()
+    dependents = _dependents(failure.detail) if failure.sqlstate == DEPENDENT_OBJECTS else []
     for earlier in reversed(context.skipped_before):
         where = _where(context, earlier.migration)
         because = f"and that migration is not replayed ({earlier.reason})"
@@ -107,10 +111,30 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
         if extension is not None and extension.extension.lower() in text.lower():
             return Link(f"not judged: it needs {extension.name}, {extension.kind_with_article} of the"
                         f" {extension.extension} extension ({message}), which {where} names, {because}", earlier)
+        if dependents and (still := sorted(name for name in dependents if _names(text, lowered, name))):
+            depend = "depends" if len(still) == 1 else "depend"
+            return Link(f"not judged: it fails ({message}) while {', '.join(still)} still {depend} on it, which"
+                        f" {where} changes, {because}: its failure may follow from that one", earlier)
         if names := sorted(name for name in touched if _names(text, lowered, name)):
             return Link(f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
                         " its failure may follow from that one", earlier)
     return None
+
+
+# What a "cannot drop X because other objects depend on it" error's detail says depends on X:
+# "default value for column id of table epersongroup2workspaceitem depends on sequence ...",
+# "view needs_notification_sent depends on view active_contact_methods" (the server's words).
+_DEPENDENT = re.compile(r'\b(?:table|view|function|type|domain|sequence)\s+("[^"]+"|[\w.$]+)')
+
+
+def _dependents(detail: str | None) -> list[str]:
+    """The relations, routines and types a dependency error's detail says still depend on what
+    the statement drops (the part of each line before "depends on"), unqualified."""
+    found = []
+    for line in (detail or "").splitlines():
+        dependent = line.split(" depends on ", 1)[0]
+        found += [name.strip('"').rsplit(".", 1)[-1] for name in _DEPENDENT.findall(dependent)]
+    return list(dict.fromkeys(found))
 
 
 def _names(text: str, lowered: str, name: str) -> bool:
