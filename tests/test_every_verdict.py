@@ -5,6 +5,7 @@ files still get a static parse. Through the CLI, on a real PostgreSQL."""
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -468,3 +469,28 @@ def test_an_orm_enum_type_of_a_migration_the_replay_cannot_run_is_not_judged(pg_
     skipped = case.find("skipped")
     assert skipped is not None and "the enum type an ORM makes for column search_queries.source" in skipped.attrib["message"]
     assert code == 0
+
+
+def test_a_table_a_java_migration_makes_from_a_resource_per_database_is_linked(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    # DSpace/DSpace: its Java migration runs packagePath + "/" + dbFileLocation +
+    # "/v6.0__DS-2701_xml_workflow_migration.sql", one file per database under the resources; a
+    # later script that alters the tables it makes failed as the script's own finding.
+    resources = "src/main/resources"
+    project = write_files(tmp_path / "p", {
+        f"{resources}/db/migration/V1__base.sql": "create table item (id int primary key);\n",
+        "src/main/java/db/migration/V2__Enable_workflow.java": (
+            "class V2__Enable_workflow {\n  void migrate() {\n    String sql = MigrationUtils.getResourceAsString(\n"
+            '        packagePath + "/" + dbFileLocation + "/v2__workflow_tables.sql");\n  }\n}\n'),
+        f"{resources}/db/workflow/postgres/v2__workflow_tables.sql": "create table cwf_pooltask (id int);\n",
+        f"{resources}/db/workflow/h2/v2__workflow_tables.sql": "create table cwf_pooltask_h2 (id int);\n",
+        f"{resources}/db/migration/V3__workflow_column.sql": "alter table cwf_pooltask add column item_id int;\n",
+    })
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    code, root = check(pg_server, project / resources / "db/migration", tmp_path)
+    [case] = [c for c in root.iter("testcase")
+              if c.attrib["classname"] == "migration_check.apply" and c.attrib["name"] == "3_workflow_column"]
+    skipped = case.find("skipped")
+    assert skipped is not None and skipped.attrib["message"].startswith(
+        'not judged: it needs cwf_pooltask (relation "cwf_pooltask" does not exist), which'
+        " src/main/java/db/migration/V2__Enable_workflow.java names"), ET.tostring(case, encoding="unicode")

@@ -14,10 +14,12 @@ column whose type change failed).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import NamedTuple
 
+from migration_check.discovery.databases import POSTGRES_WORDS, path_words
 from migration_check.families.base import MigrationContext, StepRun, Unreplayed
 from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
@@ -181,14 +183,26 @@ CODE_SUFFIXES = frozenset({".java", ".kt", ".scala"})
 SQL_RESOURCE = re.compile(r'"/?([\w./-]+\.sql)"')
 
 
-def _resources_named(source: Path, text: str) -> list[Path]:
-    """The SQL resources of the source's module that its string literals name."""
+@functools.lru_cache(maxsize=64)
+def _resources_named(source: Path, text: str) -> tuple[Path, ...]:
+    """The SQL resources of the source's module that its string literals name. A name the code
+    joins to a folder it computes (DSpace's `packagePath + "/" + dbFileLocation +
+    "/v6.0__DS-2701_xml_workflow_migration.sql"`, one file per database) is each file of that name
+    in the resources, PostgreSQL's where their folders name databases."""
     parts = source.parts
     if "src" not in parts:
-        return []
+        return ()
     module = Path(*parts[:len(parts) - 1 - parts[::-1].index("src")])
     resources = module / "src" / "main" / "resources"
-    return [path for name in dict.fromkeys(SQL_RESOURCE.findall(text)) if (path := resources / name).is_file()]
+    found: list[Path] = []
+    for name in dict.fromkeys(SQL_RESOURCE.findall(text)):
+        if (path := resources / name.lstrip("/")).is_file():
+            found.append(path)
+            continue
+        candidates = sorted(resources.rglob(Path(name).name)) if resources.is_dir() else []
+        postgresql = [c for c in candidates if POSTGRES_WORDS & set(path_words(str(c.relative_to(resources))))]
+        found += postgresql or candidates
+    return tuple(found)
 
 
 def _read(path: Path | None) -> str:
