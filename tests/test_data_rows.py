@@ -14,6 +14,7 @@ import pytest
 from migration_check.data import catalog, fill
 from migration_check.data.fill import RowFiller
 from migration_check.data.later_keys import later_keys
+from migration_check.data.later_types import later_casts
 from migration_check.model import Migration, Script
 from migration_check.servers.base import Database
 from migration_check.servers.url import UrlProvider
@@ -410,6 +411,36 @@ def test_columns_a_later_migration_keys_take_the_parent_rows(conn: psycopg.Conne
     assert {row[3] for row in rows} - {None} and not {row[3] for row in rows} & {7, 9}  # bigint: not pairs.x's int
     assert [row[4] for row in rows] == [1, 2, 3, 4] and [row[6] for row in rows] == [1, 2, 3, 4]
     assert all(row[5] is not None for row in rows)  # no parent rows: its own values, not NULL
+
+
+def test_text_a_later_migration_casts_holds_what_the_cast_reads(conn: psycopg.Connection, tmp_path: Path) -> None:
+    # target/goalert (data/later_types.py): ids kept as text and copied into uuid columns, a role
+    # kept as text and cast to an enum made in the same migration, under the name a RENAME gave
+    # the table; `id 1` and `role 1` failed those casts, which the application's own values pass.
+    ups = ("CREATE TYPE enum_user_role AS ENUM ('unknown', 'user', 'admin');\n"
+           "ALTER TABLE goalert_user RENAME TO users;\n"
+           "ALTER TABLE users ALTER COLUMN role TYPE enum_user_role USING role::enum_user_role;\n"
+           "ALTER TABLE users ALTER COLUMN score TYPE int;\n",
+           "INSERT INTO rules (id, contact_id, delay) SELECT n.id::UUID, n.contact_id::uuid, n.delay::int"
+           " FROM notification_rule n, contact c WHERE c.id = n.contact_id;\n"
+           "ALTER TABLE contact ALTER COLUMN label TYPE int USING length(label);\n")  # not a cast of the column
+    casts = later_casts([Migration(str(n), "casts", (n,), up=Script(tmp_path / f"{n}.sql", sql))
+                         for n, sql in enumerate(ups)])
+    assert {(c.table, c.column, c.type_name, c.labels) for c in casts} == {
+        ("users", "role", "enum_user_role", ("unknown", "user", "admin")),
+        ("goalert_user", "role", "enum_user_role", ("unknown", "user", "admin")),
+        ("users", "score", "int4", ()), ("goalert_user", "score", "int4", ()),
+        ("notification_rule", "id", "uuid", ()), ("notification_rule", "contact_id", "uuid", ()),
+        ("notification_rule", "delay", "int4", ())}
+    conn.execute("""create table goalert_user (id int primary key, role text, score varchar(8), name text);
+                    create table notification_rule (id text primary key, contact_id varchar(20), delay text);""")
+    filler = RowFiller(rows=3, excluded=set(), casts=casts)
+    filler.fill(conn)
+    assert conn.execute("select role, score, name from goalert_user order by id").fetchall() == [
+        ("unknown", "1", "name 1"), ("user", "2", "name 2"), ("admin", "3", "name 3")]
+    rows = conn.execute("select id::uuid, delay::int, contact_id from notification_rule order by id").fetchall()
+    assert len(rows) == 3 and all(row[1] for row in rows)
+    assert [row[2] for row in rows] == ["contact_id 1", "contact_id 2", "contact_id 3"]  # a uuid is too long for it
 
 
 def test_a_cycle_of_keys_is_broken_at_the_key_that_can_be_null_whatever_the_oids(

@@ -107,6 +107,9 @@ class Column:
     server_fills: bool  # generated, identity or serial: the server gives the value
     has_default: bool
     checks: tuple[str, ...] = ()  # the definitions of the CHECK constraints on this column alone
+    # The type a later migration casts this text column to, and that enum's labels (later_types.py).
+    later_type: str | None = None
+    later_labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ import psycopg
 from migration_check.data import catalog
 from migration_check.data.catalog import Table, TypeInfo
 from migration_check.data.later_keys import LaterKey, add_later_keys
+from migration_check.data.later_types import LaterCast, apply_later_casts
 from migration_check.data.row_plan import RowPlan, insert_sql, plan_rows, row_count
 from migration_check.sql.prepared import quote_identifier, quote_literal, result_rows
 
@@ -47,6 +48,7 @@ class RowFiller:
     # (name -> value): given to every INSERT from then on.
     given: dict[str, str] = field(default_factory=dict)
     later: list[LaterKey] = field(default_factory=list)  # the foreign keys later migrations add
+    casts: list[LaterCast] = field(default_factory=list)  # the casts of text columns later migrations make
 
     def forget(self) -> None:
         """The rows are gone (removed in place, or a rebuilt database): every table is filled again."""
@@ -63,6 +65,7 @@ class RowFiller:
             return []
         types = catalog.describe(admin, found, self.built_in_types)
         add_later_keys(admin, found, self.later)
+        apply_later_casts(found, self.casts)
         for table, reason in _fill_all(admin, _parents_first(found), types, self.rows, self.statement_timeout, self.given):
             self.filled.add(table.oid)
             if reason:

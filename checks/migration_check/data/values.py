@@ -82,7 +82,24 @@ def value(column: Column, types: dict[int, TypeInfo], i: int, versions: bool = F
         allowed = checked.value(column.checks, column.name, i, _is_bytea(column.type_oid, types))
         if allowed is not None:
             return allowed
+    if column.later_type is not None and (info := types.get(column.type_oid)) is not None and info.category == "S":
+        later = _of_type_named(column.later_type, column.later_labels, i)
+        if later is not None and (column.typmod < 4 or len(later) <= column.typmod - 4):
+            return later
     return _value(column.type_oid, column.typmod, None if versions else column.name, types, i)
+
+
+def _of_type_named(name: str, labels: tuple[str, ...], i: int) -> str | None:
+    """Row `i`'s text for a type known by its name alone (a later cast's target), or an enum's label."""
+    k = i + 1
+    if labels:
+        return labels[i % len(labels)]
+    if name in _INTEGERS or name == "numeric":
+        return str(k)
+    if name in _FLOATS:
+        return f"{k}.5"
+    simple = _SIMPLE.get(name)
+    return str(simple(k)) if callable(simple) else None
 
 
 def _value(type_oid: int, typmod: int, name: str | None, types: dict[int, TypeInfo], i: int) -> str | None:

@@ -25,6 +25,7 @@ import psycopg
 from migration_check.data.changes import Copy, RowChanges, all_changes, drop_copies, take_copies
 from migration_check.data.fill import RowFiller
 from migration_check.data.later_keys import later_keys
+from migration_check.data.later_types import later_casts
 from migration_check.data.removal import only_generated_rows, remove_generated_rows
 from migration_check.data.seed import Seeds, seed_scripts
 from migration_check.data.stamped import stamped_columns, writer
@@ -75,7 +76,8 @@ class Data(Family):
         rows = self.state(context, _Rows, new=True)
         if self._filler is None:
             self._filler = RowFiller(self.settings.rows, set(context.runner_tables), self.settings.statement_timeout,
-                                     later=later_keys(context.project.migrations))
+                                     later=later_keys(context.project.migrations),
+                                     casts=later_casts(context.project.migrations))
             self.seeds = Seeds(seed_scripts(context.project, self.settings.seed,
                                             within_repository=not self.settings.seed_from_command_line))
         if self._filler.filled and session.info.dbname != self._filler.database:
