@@ -14,6 +14,7 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
+from migration_check.discovery.liquibase_changelog import master_changelog
 from migration_check.discovery.liquibase_formatted import parse_formatted_sql
 from migration_check.errors import FileError
 from migration_check.model import Transaction
@@ -319,6 +320,30 @@ def test_the_changelog_spring_boot_is_told_to_run(tmp_path: Path) -> None:
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "liquibase" and found.reason.startswith("root.yaml and 1 changeset")
     assert [m.id for m in found.migrations] == ["001.sql::1::ada"]
+
+
+def test_the_one_changelog_named_so_is_the_master_the_code_names(tmp_path: Path) -> None:
+    # DIGI-UW/OpenELIS-Global-2 gives Liquibase `classpath:liquibase/base-changelog.xml` in Java; a
+    # folder of its changesets, holding one SQL file, was taken for a numbered project instead.
+    (tmp_path / ".git").mkdir()
+    head = '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+    write_files(tmp_path, {
+        f"{RESOURCES}/liquibase/base-changelog.xml": head + '  <include file="liquibase/3.5.x.x/base.xml"/>\n'
+                                                      "</databaseChangeLog>\n",
+        f"{RESOURCES}/liquibase/3.5.x.x/base.xml": head + '  <include file="liquibase/3.5.x.x/001-menu.xml"/>\n'
+                                                    '  <include file="liquibase/3.5.x.x/002_sites.sql"/>\n'
+                                                    "</databaseChangeLog>\n",
+        f"{RESOURCES}/liquibase/3.5.x.x/001-menu.xml": head + '  <changeSet id="1" author="ada">\n'
+                                                        "    <sql>create table menu (id int)</sql>\n  </changeSet>\n"
+                                                        "</databaseChangeLog>\n",
+        f"{RESOURCES}/liquibase/3.5.x.x/002_sites.sql": "--liquibase formatted sql\n--changeset ada:1\n"
+                                                       "create table sites (id int);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "liquibase" and found.reason.startswith("base-changelog.xml and 2 changesets")
+    # Two changelogs named so: no guess.
+    write_files(tmp_path, {f"{RESOURCES}/liquibase/other-changelog.xml": head + "</databaseChangeLog>\n"})
+    assert master_changelog(tmp_path / RESOURCES / "liquibase") is None
 
 
 def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:

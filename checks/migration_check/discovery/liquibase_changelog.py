@@ -76,7 +76,12 @@ def master_changelog(directory: Path) -> Path | None:
             path = directory / f"{stem}{extension}"
             if path.is_file() and _is_changelog(path):
                 return path
-    return None
+    # A name of the project's own, which its code gives Liquibase (DIGI-UW/OpenELIS-Global-2's
+    # `liquibase.setChangeLog("classpath:liquibase/base-changelog.xml")`): the one changelog of the
+    # directory whose name says it is one.
+    so_named = [path for path in sorted(directory.iterdir()) if path.suffix in EXTENSIONS and path.is_file()
+                and "changelog" in path.stem.lower() and _is_changelog(path)]
+    return so_named[0] if len(so_named) == 1 else None
 
 
 def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...]:
