@@ -176,6 +176,40 @@ def test_placeholders_from_spring_boot_and_flyway_toml(tmp_path: Path, config: s
     assert found.migrations[0].up.sql == "create table billing.acme_orders (id int);\n"
 
 
+POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <properties>
+    <datasource.ohdsi.schema>dbo</datasource.ohdsi.schema>
+    <flyway.placeholders.ohdsiSchema>${datasource.ohdsi.schema}</flyway.placeholders.ohdsiSchema>
+  </properties>
+  <build><resources><resource><directory>src/main/resources</directory><filtering>%s</filtering></resource></resources></build>
+  <profiles>
+    <profile><id>webapi-oracle</id><properties><datasource.ohdsi.schema>OHDSI</datasource.ohdsi.schema></properties></profile>
+    <profile><id>webapi-postgresql</id><properties><datasource.ohdsi.schema>ohdsi</datasource.ohdsi.schema></properties></profile>
+  </profiles>
+</project>
+"""
+
+
+@pytest.mark.parametrize(("filtering", "schema"), [("true", "ohdsi"), ("false", None)])
+def test_a_placeholder_maven_puts_into_the_application_file(tmp_path: Path, filtering: str, schema: str | None) -> None:
+    # OHDSI/WebAPI: application.properties says `${flyway.placeholders.ohdsiSchema}`, and Maven, which
+    # filters the resources, puts in the pom's value: its PostgreSQL profile's over the default.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "pom.xml": POM % filtering,
+        "src/main/resources/application.properties":
+            "flyway.placeholders.ohdsiSchema=${flyway.placeholders.ohdsiSchema}\nflyway.schemas=${datasource.ohdsi.schema}\n",
+    })
+    found = project(tmp_path, {"V1__init.sql": "create table ${ohdsiSchema}.source (id int);\n"})
+    [init] = found.migrations
+    if schema is None:  # not filtered: the reference stays, and Flyway has no value for it
+        assert init.skip_reason is not None and "${ohdsiSchema}" in init.skip_reason
+    else:
+        assert init.up is not None and init.up.sql == "create table ohdsi.source (id int);\n"
+        assert found.setup_reason.startswith("as Flyway does with the schemas it manages, creates ohdsi")
+
+
 def test_a_placeholder_without_a_value_is_not_replayed_and_says_where_to_give_it(tmp_path: Path) -> None:
     found = project(tmp_path, {
         "V1__init.sql": "create table t (id int);\n",

@@ -22,6 +22,7 @@ from types import MappingProxyType
 import yaml
 
 from migration_check.discovery.listing import per_discovery
+from migration_check.discovery.maven_filtering import filtered_properties
 
 CONFIG_LEVELS = 6  # src/main/resources/db/migration: the repository root is four levels up
 PREFIXES = ("spring.flyway.", "quarkus.flyway.", "flyway.")
@@ -83,9 +84,9 @@ def _read_folder_settings(folder: Path) -> Iterator[tuple[str, str]]:
     for path in sorted(folder.glob("*.conf")) + sorted((folder / "conf").glob("*.conf")):
         yield from _flyway_keys(dict(read_properties(path)), own=path.name.endswith(".sql.conf"))
     for path in _application(folder, "application*.properties"):
-        yield from _flyway_keys(dict(read_properties(path)))
+        yield from _flyway_keys(dict(read_properties(path)), filtered=filtered_properties(folder))
     for path in _application(folder, "application*.y*ml"):
-        yield from _flyway_keys(_yaml(path))
+        yield from _flyway_keys(_yaml(path), filtered=filtered_properties(folder))
     yield from _toml(folder / "flyway.toml")
 
 
@@ -110,24 +111,30 @@ def _application(folder: Path, pattern: str) -> list[Path]:
     return sorted(folder.glob(pattern), key=lambda path: (path.stem != "application", path.name))
 
 
-def _flyway_keys(entries: dict[str, str], own: bool = False) -> Iterator[tuple[str, str]]:
+def _flyway_keys(entries: dict[str, str], own: bool = False,
+                 filtered: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """The Flyway settings among a file's entries (all of a script's own .conf), normalised, with
     references to the file's other entries resolved as Spring and Quarkus resolve them
-    (`schemas: ${quarkus.hibernate-orm.database.default-schema}`, `${DB_SCHEMA:app}`)."""
+    (`schemas: ${quarkus.hibernate-orm.database.default-schema}`, `${DB_SCHEMA:app}`), and, in a
+    file Maven filters, to the pom's properties (`filtered`, maven_filtering.py) first, as Maven
+    replaced them before the application read the file."""
     for key, value in entries.items():
         prefix = "" if own else next((p for p in PREFIXES if key.startswith(p)), None)
-        if prefix is not None and (resolved := _resolved(value, entries)) is not None:
+        if prefix is not None and (resolved := _resolved(value, entries, filtered or {})) is not None:
             yield normalised(key[len(prefix):]), resolved
 
 
-def _resolved(value: str, entries: dict[str, str]) -> str | None:
-    """A value with a whole-value reference `${name}` or `${name:default}` resolved: the file's
-    own entry, else the default; None where only the environment of the deploy knows it."""
+def _resolved(value: str, entries: dict[str, str], filtered: Mapping[str, str]) -> str | None:
+    """A value with a whole-value reference `${name}` or `${name:default}` resolved: the pom's
+    property Maven puts in, else the file's own entry, else the default; None where only the
+    environment of the deploy knows it."""
     if not (value.startswith("${") and value.endswith("}")):
         return value
     name, colon, default = value[2:-1].partition(":")
+    if name in filtered:
+        return filtered[name]
     if name in entries and entries[name] != value:
-        return _resolved(entries[name], {k: v for k, v in entries.items() if k != name})
+        return _resolved(entries[name], {k: v for k, v in entries.items() if k != name}, filtered)
     return default if colon else None
 
 
