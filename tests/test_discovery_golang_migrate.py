@@ -92,3 +92,27 @@ def test_a_template_the_projects_code_renders_is_not_replayed(tmp_path: Path) ->
     assert reasons["000001"][1] is not None and "{{.prefix}}" in reasons["000001"][1]
     assert reasons["000002"][0] is not None and "line 1 is a template action, {{- /* addColumnIfNeeded" in reasons["000002"][0]
     assert reasons["000003"] == (None, None)
+
+
+FIDER = {
+    "go.mod": "module github.com/getfider/fider\n\nrequire github.com/lib/pq v1.10.9\n",
+    "migrations/201701261850_create_tenants.up.sql": "create table tenants (id serial primary key);\n",
+    "migrations/201701281131_rename_domain.up.sql": "alter table tenants add column domain text;\n",
+    "migrations/201806191904_create_logs.sql": "create table logs (id serial primary key);\n",
+    "migrations/202406111146_add_posts_index.sql": "create index logs_id on logs (id);\n",
+}
+
+
+def test_a_projects_own_runner_of_every_numbered_file_is_not_golang_migrate(tmp_path: Path) -> None:
+    # getfider/fider's dbx runs every `<version>_<name>.sql` of its directory, `.up.sql` or not, and
+    # its go.mod requires no golang-migrate: read as golang-migrate's, the 49 newer files were
+    # "not a migration" and were never replayed.
+    found = discover(repository(tmp_path / "fider", FIDER) / "migrations", repo_root=tmp_path / "fider")
+    assert found.format == "numbered"
+    assert [m.id for m in found.migrations] == ["201701261850_create_tenants", "201701281131_rename_domain",
+                                                "201806191904_create_logs", "202406111146_add_posts_index"]
+    # Where the repository runs golang-migrate (its CLI in a Makefile), the files it ignores are named.
+    cli = repository(tmp_path / "cli", {**FIDER, "Makefile": "migrate:\n\tmigrate -path migrations -database $(DB) up\n"})
+    found = discover(cli / "migrations", repo_root=cli)
+    assert found.format == "golang-migrate"
+    assert {s.path.name for s in found.stray_files} == {"201806191904_create_logs.sql", "202406111146_add_posts_index.sql"}

@@ -34,6 +34,9 @@ MULTI_STATEMENT = r"x-multi-statement=(1|t|T|true|TRUE|True)\b|MultiStatementEna
 MIGRATIONS_TABLE = r"x-migrations-table=[A-Za-z_][A-Za-z0-9_]*"
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>.+)\.(?P<direction>up|down)\.sql$", re.IGNORECASE)
 GO_MIGRATION = re.compile(r"^\d+_.+\.(up|down)\.go$", re.IGNORECASE)
+PLAIN_NUMBERED = re.compile(r"^\d+_.+\.sql$", re.IGNORECASE)
+# How a repository that runs golang-migrate names it: the module, its CLI's flags, its image.
+NAMED = r"golang-migrate|migrate/migrate|migrate -path|migrate -source|migrate -database"
 GOLANG_MIGRATE_MODULE = "github.com/golang-migrate/migrate"
 
 
@@ -67,10 +70,13 @@ class GolangMigrateLayout(Layout):
         matched = [p for p in files if classify(p)]
         if not matched:
             return None
-        if any(GO_MIGRATION.match(p.name) for p in files) and not _requires_golang_migrate(directory):
-            # Migrations written in Go beside the SQL ones, which golang-migrate cannot run from a
-            # directory: the project's own runner runs them (concourse's atc/db/migration), and the
-            # numbered layout, which asks no runner's rules, takes the directory.
+        if any(GO_MIGRATION.match(p.name) or _plain_numbered(p) for p in files) and not (
+                _requires_golang_migrate(directory) or _named_in_repository(directory)):
+            # Migrations golang-migrate would not run beside the ones it would, in a project that
+            # neither requires golang-migrate nor names it anywhere: the project's own runner runs
+            # them all (concourse's Go migrations; getfider/fider's dbx runs `<version>_<name>.sql`
+            # and `.up.sql` alike, and reads no `.down.sql`), and the numbered layout, which asks
+            # no runner's rules, takes the directory.
             return None
         return Detection(score=70, reason=files_named(len(matched), "<version>_<name>.up.sql/.down.sql"))
 
@@ -112,6 +118,17 @@ def multi_statement(directory: Path) -> bool:
     own, not the file as one query. Asked of the files git tracks in the directory's repository
     (a Makefile, an .env, the Go code that opens the database); none outside git."""
     return git_succeeds(directory, "grep", "-q", "-I", "-E", MULTI_STATEMENT, "--", ":/", timeout=30)
+
+
+def _plain_numbered(path: Path) -> bool:
+    """A numbered SQL file without a direction, which golang-migrate ignores."""
+    return path.suffix == ".sql" and PLAIN_NUMBERED.match(path.name) is not None and FILE.match(path.name) is None
+
+
+def _named_in_repository(directory: Path) -> bool:
+    """Whether a file git tracks in the directory's repository names golang-migrate (a Makefile's
+    `migrate -path`, a compose file's migrate/migrate image, a README)."""
+    return git_succeeds(directory, "grep", "-q", "-I", "-E", NAMED, "--", ":/", timeout=30)
 
 
 def _requires_golang_migrate(directory: Path) -> bool:
