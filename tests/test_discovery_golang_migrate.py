@@ -86,11 +86,20 @@ def test_a_template_the_projects_code_renders_is_not_replayed(tmp_path: Path) ->
     found = discover(tmp_path, repo_root=tmp_path)
     reasons = {m.version: (m.skip_reason, m.down_skip_reason) for m in found.migrations}
     assert reasons["000001"][0] == (
-        "not replayed: line 1 is a template action, {{.prefix}}, outside any SQL string: PostgreSQL cannot read the"
-        " file as it is written, so the project's code fills it in before its runner runs it, with values only the"
-        " running program has")
+        "not replayed: line 1 is a template action, {{.prefix}}, outside any SQL string, which the project's code fills"
+        " in before its runner runs the file: give the values its template reads (prefix, postgres) with --var"
+        " NAME=VALUE (or vars: in the config)")
     assert reasons["000001"][1] is not None and "{{.prefix}}" in reasons["000001"][1]
-    assert reasons["000002"][0] is not None and "line 1 is a template action, {{- /* addColumnIfNeeded" in reasons["000002"][0]
+    assert reasons["000002"][0] == (
+        'not replayed: line 2 is a template action, {{addColumnIfNeeded "blocks" "root_id" "varchar(36)" ""}}, which'
+        " the project's code fills in before its runner runs the file with a function of the project's own: not"
+        " rendered here")
+    # With the values its code gives it, the template is rendered as text/template renders it.
+    given = discover(tmp_path, repo_root=tmp_path, values={"prefix": "fb_", "postgres": "true"})
+    [init] = [m for m in given.migrations if m.version == "000001"]
+    assert init.skip_reason is None and init.up is not None
+    assert init.up.sql == "CREATE TABLE IF NOT EXISTS fb_blocks (\n  id VARCHAR(36),\n  fields JSON\n);\n"
+    assert init.down is not None and init.down.sql == "DROP TABLE fb_blocks;\n"
     assert reasons["000003"] == (None, None)
 
 

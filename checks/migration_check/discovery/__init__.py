@@ -361,7 +361,7 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         found: Discovery = layout.discover(directory)
     if layout.renders_go_templates:
         found = replace(found, migrations=[templates_rendered(m, directory, values) for m in found.migrations])
-    found = replace(found, migrations=[templates_unrendered(m) for m in found.migrations])
+    found = replace(found, migrations=[templates_unrendered(m, values) for m in found.migrations])
     if layout.sends_scripts_whole:
         found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()

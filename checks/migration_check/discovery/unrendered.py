@@ -2,18 +2,21 @@
 `{{ ... }}` or `{% ... %}` outside every SQL string and comment, where PostgreSQL cannot read the
 file as it is. mattermost/focalboard's code renders its mattermost/morph migrations with Go's
 text/template (`CREATE TABLE IF NOT EXISTS {{.prefix}}blocks`, `{{if .postgres}}...{{end}}`) with
-values only the running program has: replayed as they were written, all 40 failed with a syntax
-error at `{` that its runner never meets. Such a script is not replayed; its case says the action
-and its line. (pop's templates, which the tool renders with the values given, are go_templates.py's;
-they are rendered before this looks.)
+the settings of the running program: replayed as they were written, all 40 failed with a syntax
+error at `{` that its runner never meets. A Go template is rendered with the values given (`--var
+prefix= --var postgres=true`, go_template_text.py), where it reads nothing but them; else the script is
+not replayed, and its case says the action, its line, and the values the template reads. (pop's
+templates are go_templates.py's; they are rendered before this looks.)
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from pglast import parser
 
+from migration_check.discovery.go_template_text import render
 from migration_check.model import Migration, Script
 
 _LONGEST = 60
@@ -52,23 +55,36 @@ def _in_code(prefix: str) -> bool:
             and tokens[-1].start == len(prefix) - 1)
 
 
-def templates_unrendered(migration: Migration) -> Migration:
-    """The migration, its up (and so itself) or its rollback not replayed where it is a template."""
-    up_reason = _reason(migration.up)
-    down_reason = _reason(migration.down)
-    if up_reason is None and down_reason is None:
+def templates_unrendered(migration: Migration, values: Mapping[str, str]) -> Migration:
+    """The migration with its scripts that are templates rendered with the values given, where the
+    template reads some of them and nothing this cannot render; else not replayed: its up (and so
+    itself) or its rollback."""
+    up, up_reason = _rendered(migration.up, values)
+    down, down_reason = _rendered(migration.down, values)
+    if up is migration.up and down is migration.down and up_reason is None and down_reason is None:
         return migration
-    return dataclasses.replace(migration, skip_reason=migration.skip_reason or up_reason,
+    return dataclasses.replace(migration, up=up, down=down, skip_reason=migration.skip_reason or up_reason,
                                down_skip_reason=migration.down_skip_reason or down_reason)
 
 
-def _reason(script: Script | None) -> str | None:
+def _rendered(script: Script | None, values: Mapping[str, str]) -> tuple[Script | None, str | None]:
     if script is None or script.parts:
-        return None
+        return script, None
     found = template_in_code(script.sql)
     if found is None:
-        return None
+        return script, None
     line, action = found
-    return (f"not replayed: line {line} is a template action, {action}, outside any SQL string: PostgreSQL cannot"
-            " read the file as it is written, so the project's code fills it in before its runner runs it, with"
-            " values only the running program has")
+    fills = "which the project's code fills in before its runner runs the file"
+    rendered = render(script.sql, values) if action.startswith("{{") else None
+    if rendered is None:
+        return script, (f"not replayed: line {line} is a template action, {action}, outside any SQL string: PostgreSQL"
+                        f" cannot read the file as it is written, so the project's code fills it in before its runner"
+                        f" runs it, with values only the running program has")
+    if rendered.text is not None and (values or not rendered.names) and template_in_code(rendered.text) is None:
+        return dataclasses.replace(script, sql=rendered.text), None
+    if rendered.line is not None:
+        return script, (f"not replayed: line {rendered.line} is a template action, {rendered.action}, {fills} with"
+                        f" {rendered.why}: not rendered here")
+    reads = ", ".join(rendered.names) or "none"
+    return script, (f"not replayed: line {line} is a template action, {action}, outside any SQL string, {fills}: give"
+                    f" the values its template reads ({reads}) with --var NAME=VALUE (or vars: in the config)")
