@@ -101,6 +101,15 @@ def test_a_maven_module_two_levels_down_keeps_one_flyway_directory_per_database(
     assert found.reason.endswith(f"; the one named for PostgreSQL beside {module}/H2, {module}/MYSQL")
 
 
+def test_cockroachdb_migrations_are_another_databases(tmp_path: Path) -> None:
+    # boxyhq/jackson keeps npm/migration/cockroachdb beside npm/migration/postgres: CockroachDB speaks
+    # PostgreSQL's protocol, but its migrations are its own; it was a choice left to the user.
+    write_files(tmp_path, {**under("npm/migration/postgres", GOLANG), **under("npm/migration/cockroachdb", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "npm/migration/postgres").resolve()
+    assert found.reason.endswith("the one named for PostgreSQL beside npm/migration/cockroachdb")
+
+
 def test_several_candidates_name_the_one_named_for_postgresql_when_another_is_not_named_for_a_database(
         tmp_path: Path) -> None:
     write_files(tmp_path, {**under("crates/server-postgres/migrations", GOLANG),

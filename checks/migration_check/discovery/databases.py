@@ -22,7 +22,10 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "
                    "cassandra": "Cassandra", "mongodb": "MongoDB", "duckdb": "DuckDB", "snowflake": "Snowflake",
                    # Java projects keep one Flyway directory per database their tests run on too.
                    "h2": "H2", "hsqldb": "HSQLDB", "hsql": "HSQLDB", "derby": "Derby", "db2": "Db2",
-                   "firebird": "Firebird"}
+                   "firebird": "Firebird",
+                   # Speaks PostgreSQL's protocol, but its migrations are its own (boxyhq/jackson's
+                   # npm/migration/cockroachdb beside npm/migration/postgres).
+                   "cockroachdb": "CockroachDB", "cockroach": "CockroachDB", "crdb": "CockroachDB"}
 
 
 def names_a_database(word: str) -> bool:
