@@ -56,6 +56,11 @@ OBSERVED = {
         "alter table appointments alter column amount type bigint;\n",
         "alter table appointments alter column amount type int;\nalter table appointments drop column flag;\n",
         True, "rewritten by line 2 (alter table appointments alter column amount type bigint)"),
+    # One ALTER TABLE of several commands (target/goalert): the command that rewrites is shown, not the first.
+    "the rewriting command of one ALTER TABLE": (
+        "alter table appointments add column flag boolean, alter column amount type bigint;\n",
+        "alter table appointments alter column amount type int, drop column flag;\n",
+        True, "rewritten by line 1 (ALTER TABLE appointments ALTER COLUMN amount TYPE bigint)"),
     "widening a varchar does not": ("alter table appointments alter column note type varchar(50);\n",
                                     "alter table appointments alter column note type varchar(20);\n",
                                     False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import psycopg
 from pglast import ast, parser
 from pglast.enums import DropBehavior, ObjectType
+from pglast.stream import RawStream
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.lock_reach import reached_relations
@@ -318,6 +319,25 @@ _REWRITE_ALIASES = tuple(alias for rule in registered() if rule.predicts_rewrite
 def _by(statement: Statement | None, verb: str = "") -> str:
     if statement is None:
         return ""
-    first = " ".join(statement.sql.split())
+    first = (_rewriting_command(statement) if not verb else None) or " ".join(statement.sql.split())
     short = first if len(first) <= 60 else first[:57] + "..."
     return f"{' ' + verb if verb else ''} by line {statement.line} ({short})"
+
+
+def _rewriting_command(statement: Statement) -> str | None:
+    """The command of an ALTER TABLE of several that a rule predicts rewrites, as an ALTER TABLE
+    of its own (goalert's `ALTER TABLE alerts DROP CONSTRAINT ..., ALTER service_id TYPE UUID ...`
+    read as its DROP CONSTRAINT, which rewrites nothing)."""
+    node = trees.statement(statement.sql)
+    if not isinstance(node, ast.AlterTableStmt) or len(node.cmds or ()) < 2:
+        return None
+    context = LintContext(server_version=LATEST, in_transaction=True, sql=statement.sql)
+    for command in node.cmds or ():
+        alone = ast.AlterTableStmt(relation=node.relation, cmds=(command,), objtype=node.objtype,
+                                   missing_ok=node.missing_ok)
+        if any(next(iter(rule.check(alone, context)), None) is not None for rule in _REWRITE_RULES):
+            try:
+                return str(RawStream()(alone))
+            except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
+                return None
+    return None
