@@ -18,13 +18,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
+from migration_check.discovery.base import POSTGRES_WORDS, Detection, Discovery, Layout, path_words, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
     OTHER_DATABASES,
-    POSTGRES_WORDS,
     driven_by_another_database,
-    path_words,
     written_for_another_database,
 )
 from migration_check.discovery.db_migrate import DbMigrateLayout

@@ -5,17 +5,14 @@ stops at in their scripts, and the drivers their module requires."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from migration_check.discovery.base import Layout
+from migration_check.discovery.base import POSTGRES_WORDS, Layout
 from migration_check.discovery.drivers import crate_database, module_database, package_database
 from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import MigrationCheckError
 from migration_check.sql.dialects import reads_as_postgresql, written_for
 
-# Words of a directory path that name PostgreSQL, among one directory of migrations per database.
-POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
 # Words of a directory path that name another database, and its name.
 OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "sqlite": "SQLite", "sqlite3": "SQLite",
                    "clickhouse": "ClickHouse", "mssql": "SQL Server", "sqlserver": "SQL Server", "oracle": "Oracle",
@@ -31,11 +28,6 @@ OTHER_DATABASES = {"mysql": "MySQL", "mariadb": "MariaDB", "maria": "MariaDB", "
 def names_a_database(word: str) -> bool:
     """Whether the word (lower case) is a database's name, PostgreSQL's among them."""
     return word in POSTGRES_WORDS or word in OTHER_DATABASES
-
-
-def path_words(path: str) -> list[str]:
-    """The words of a path, lower case (`server-postgres/migrations`: server, postgres, migrations)."""
-    return re.split(r"[^a-z0-9]+", path.lower())
 
 
 # The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.

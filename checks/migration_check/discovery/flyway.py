@@ -41,8 +41,8 @@ from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, files_named, read_sql
-from migration_check.discovery.databases import names_a_database, path_words
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, files_named, path_words, read_sql
+from migration_check.discovery.databases import names_a_database
 from migration_check.discovery.flyway_config import (
     default_schema,
     flyway_setting,

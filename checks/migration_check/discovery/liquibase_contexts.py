@@ -15,7 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from migration_check.discovery.databases import OTHER_DATABASES, POSTGRES_WORDS, names_a_database
+from migration_check.discovery.base import POSTGRES_WORDS
+from migration_check.discovery.databases import OTHER_DATABASES, names_a_database
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 
 TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")

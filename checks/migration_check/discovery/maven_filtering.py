@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from migration_check.discovery.base import within_repository
+from migration_check.discovery.base import POSTGRES_WORDS, path_words, within_repository
 
-_POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql"})
 _DEPTH = 8  # references resolved in turn, at most
 
 
@@ -38,8 +37,7 @@ def filtered_properties(folder: Path) -> Mapping[str, str]:
         return MappingProxyType({})
     found = _properties(project)
     for profile in _all(project, "profiles", "profile"):
-        words = set(_text(next(iter(_all(profile, "id")), None)).lower().replace("_", "-").split("-"))
-        if words & _POSTGRES_WORDS:
+        if POSTGRES_WORDS & set(path_words(_text(next(iter(_all(profile, "id")), None)))):
             found.update(_properties(profile))
     return MappingProxyType({name: resolved for name, value in found.items()
                              if (resolved := _resolve(value, found, _DEPTH)) is not None})
