@@ -101,24 +101,18 @@ def _casts(node: ast.Node | None) -> Iterator[tuple[str, str, str]]:
     yield from _select_casts(node)
 
 
-def _select_casts(node: object) -> Iterator[tuple[str, str, str]]:
+def _select_casts(node: ast.Node | None) -> Iterator[tuple[str, str, str]]:
     """Casts of a column in the target lists of the SELECTs anywhere in the statement."""
-    if isinstance(node, (tuple, list)):
-        for item in node:
-            yield from _select_casts(item)
-        return
-    if not isinstance(node, ast.Node):
-        return
-    if isinstance(node, ast.SelectStmt) and node.targetList and node.fromClause:
-        tables = _from_tables(node.fromClause)
-        for target in node.targetList:
+    for select in trees.nodes_of(node, ast.SelectStmt) if node is not None else ():
+        if not select.targetList or not select.fromClause:
+            continue
+        tables = _from_tables(select.fromClause)
+        for target in select.targetList:
             value = getattr(target, "val", None)
             if isinstance(value, ast.TypeCast) and value.typeName is not None:
                 found = _cast_of(value, tables)
                 if found is not None:
                     yield found[0], found[1], _last(value.typeName.names)
-    for name in node.__slots__:  # type: ignore[attr-defined]
-        yield from _select_casts(getattr(node, name, None))
 
 
 def _from_tables(from_clause: tuple) -> dict[str, str]:

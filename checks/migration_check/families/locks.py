@@ -305,9 +305,13 @@ def _may_rewrite(statement: Statement) -> bool:
         parsed = trees.parse(statement.sql)
     except parser.ParseError:
         return False
-    context = LintContext(server_version=LATEST, in_transaction=True, sql=statement.sql)
-    return any(next(iter(rule.check(raw.stmt, context)), None) is not None
-               for raw in parsed if raw.stmt is not None for rule in _REWRITE_RULES)
+    return any(_predicts_rewrite(raw.stmt, statement.sql) for raw in parsed if raw.stmt is not None)
+
+
+def _predicts_rewrite(node: ast.Node, sql: str) -> bool:
+    """Whether a rule that predicts a rewrite finds one in the statement `node` (of the text `sql`)."""
+    context = LintContext(server_version=LATEST, in_transaction=True, sql=sql)
+    return any(next(iter(rule.check(node, context)), None) is not None for rule in _REWRITE_RULES)
 
 
 LATEST = 999999
@@ -331,11 +335,10 @@ def _rewriting_command(statement: Statement) -> str | None:
     node = trees.statement(statement.sql)
     if not isinstance(node, ast.AlterTableStmt) or len(node.cmds or ()) < 2:
         return None
-    context = LintContext(server_version=LATEST, in_transaction=True, sql=statement.sql)
     for command in node.cmds or ():
         alone = ast.AlterTableStmt(relation=node.relation, cmds=(command,), objtype=node.objtype,
                                    missing_ok=node.missing_ok)
-        if any(next(iter(rule.check(alone, context)), None) is not None for rule in _REWRITE_RULES):
+        if _predicts_rewrite(alone, statement.sql):
             try:
                 return str(RawStream()(alone))
             except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
