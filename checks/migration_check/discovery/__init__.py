@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from migration_check.discovery.base import POSTGRES_WORDS, Detection, Discovery, Layout, path_words, sent_whole_when_wrapped
+from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
     OTHER_DATABASES,
@@ -43,6 +43,7 @@ from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
 from migration_check.discovery.mikro_orm import MikroOrmLayout
 from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
+from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.discovery.pop import PopLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sequelize import SequelizeLayout

@@ -172,16 +172,6 @@ class FailedAt:
     statement: str | None  # the text the replay ran, as the runner gives it
 
 
-# Words of a directory path that name PostgreSQL, among one directory of migrations per database
-# (the names of the others are databases.py's).
-POSTGRES_WORDS = frozenset({"postgres", "postgresql", "pg", "pgsql", "psql"})
-
-
-def path_words(path: str) -> list[str]:
-    """The words of a path, lower case (`server-postgres/migrations`: server, postgres, migrations)."""
-    return re.split(r"[^a-z0-9]+", path.lower())
-
-
 def counted(count: int, noun: str) -> str:
     """`1 file`, `3 files`: how a detection counts what it saw."""
     return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migration_check.discovery.base import POSTGRES_WORDS, Layout
+from migration_check.discovery.base import Layout
 from migration_check.discovery.drivers import crate_database, module_database, package_database
+from migration_check.discovery.path_words import POSTGRES_WORDS
 from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import MigrationCheckError
 from migration_check.sql.dialects import reads_as_postgresql, written_for

@@ -41,7 +41,7 @@ from pglast import ast
 from pglast.enums.parsenodes import ObjectType
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, files_named, path_words, read_sql
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, files_named, read_sql
 from migration_check.discovery.databases import names_a_database
 from migration_check.discovery.flyway_config import (
     default_schema,
@@ -53,6 +53,7 @@ from migration_check.discovery.flyway_config import (
 from migration_check.discovery.flyway_naming import CLASS, naming_of
 from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.discovery.listing import candidate_directories_in, candidate_files
+from migration_check.discovery.path_words import path_words
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
 from migration_check.sql.lexing import spaced_between_statements

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from migration_check.discovery.base import POSTGRES_WORDS
 from migration_check.discovery.databases import OTHER_DATABASES, names_a_database
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
+from migration_check.discovery.path_words import POSTGRES_WORDS
 
 TOKEN = re.compile(r"\(|\)|,|!|[^\s(),!]+")
 

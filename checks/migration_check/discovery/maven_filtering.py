@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from migration_check.discovery.base import POSTGRES_WORDS, path_words, within_repository
+from migration_check.discovery.base import within_repository
+from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 
 _DEPTH = 8  # references resolved in turn, at most
 

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import NamedTuple
 
-from migration_check.discovery.base import POSTGRES_WORDS, path_words
+from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.families.base import MigrationContext, StepRun, Unreplayed
 from migration_check.model import Migration
 from migration_check.replay.executor import ScriptFailed
