@@ -327,6 +327,10 @@ class Replay(Rebuilds):
         if what == UP:
             for family in self.families:
                 family.up_again_on_fresh_state(context)
+        elif not in_place and context.after_up is not None:
+            # The up ran again without the rows: what it made there is what the up again is compared
+            # with (a loop over the tenants makes one schema per generated tenant, none without them).
+            context.after_up = self.snapshots.take()
         context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
         step = (run if in_place else again or run)()  # (in place, the state is the one the step failed on)
         if step.failed:  # it fails without the rows too: a finding of its own, not the rows'
