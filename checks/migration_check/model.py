@@ -102,6 +102,9 @@ class Migration:
     # migrations up to its version (`covered`) are not run there (they ran on the old databases).
     baseline: bool = False
     covered: bool = False
+    # Run only when a database made by an older release is upgraded (memos' incremental migrations,
+    # beside the LATEST.sql a new database gets): not replayed, but linted, as every upgrade runs it.
+    upgrade_only: bool = False
     # `down` is empty because the file (or section) is missing and the runner then runs nothing
     # (golang-migrate, goose): the round trip judges it; `rollbacks: required` still asks for one.
     implicit_down: bool = False
@@ -115,6 +118,11 @@ class Migration:
         if self.label:
             return self.label
         return f"{self.version}_{self.name}" if self.name else self.version
+
+    @property
+    def linted(self) -> bool:
+        """Whether its up is linted: it is replayed, or runs only where the replay cannot go."""
+        return self.up is not None and (not self.skip_reason or self.upgrade_only)
 
     @property
     def main_file(self) -> Path | None:

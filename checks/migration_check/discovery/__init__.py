@@ -40,6 +40,7 @@ from migration_check.discovery.liquibase import LiquibaseLayout
 from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
+from migration_check.discovery.memos import MemosLayout
 from migration_check.discovery.mikro_orm import MikroOrmLayout
 from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
@@ -77,6 +78,7 @@ LAYOUTS: dict[str, Layout] = {
         SqitchLayout(),
         LiquibaseLayout(),
         FlywayLayout(),
+        MemosLayout(),
         DbmateLayout(),
         DbMigrateLayout(),
         TypeOrmLayout(),

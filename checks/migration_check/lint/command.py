@@ -32,10 +32,9 @@ def run_lint(paths: list[Path], settings: Settings) -> RunReport:
                 # A migration not replayed (a pop template whose values are not given), or that the
                 # runner never runs here (a Liquibase precondition for another database), is not linted.
                 project = replace(project, migrations=[_not_run_here(m) for m in project.migrations])
-                report.results += [*_syntax_errors(project, [m.up for m in project.migrations
-                                                             if m.up and not m.skip_reason]),
-                                   *(CheckResult("lint", m.id, Status.SKIPPED, message=m.skip_reason)
-                                     for m in project.migrations if m.up and m.skip_reason),
+                report.results += [*_syntax_errors(project, [m.up for m in project.migrations if m.up and m.linted]),
+                                   *(CheckResult("lint", m.id, Status.SKIPPED, message=m.skip_reason or "")
+                                     for m in project.migrations if m.up and not m.linted),
                                    *project_lint(project, settings, version)]
             elif path.is_file():
                 report.results += _lint_file(path, settings, version, projects)

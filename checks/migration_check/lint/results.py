@@ -135,7 +135,7 @@ def project_lint(project: Project, settings: Settings, server_version: int = DEF
     `done`: cases already worked out (see `LintAhead`), used where they saw the same observations."""
     cases = []
     for migration in project.migrations:
-        if migration.up is None or migration.skip_reason:
+        if migration.up is None or not migration.linted:
             continue
         seen = (observed or {}).get(migration.id)
         earlier = (done or {}).get(migration.id)

@@ -1,0 +1,72 @@
+"""memos' migrator (usememos/memos, store/migrator.go): LATEST.sql for a new database, version folders
+of `<NN>__<name>.sql` for an upgrade. Before this layout, the repository's 12 version folders were 12
+migration directories to choose from, and none of them could be replayed from an empty database."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import write_files
+from migration_check.cli import main
+from migration_check.discovery import discover, layout_named
+from migration_check.servers.base import Database
+
+MEMOS = {
+    "store/migration/postgres/LATEST.sql": "create table memo (id serial primary key, content text not null);\n",
+    "store/migration/postgres/0.19/00__add_name.sql": "alter table memo add column name text;\n",
+    "store/migration/postgres/0.9/00__early.sql": "select 1;\n",
+    "store/migration/postgres/0.22/01__second.sql": "select 2;\n",
+    "store/migration/postgres/0.22/00__first.sql": "alter table memo drop column name;\n",
+    "store/migration/postgres/0.22/notes.sql": "select 3;\n",
+    "store/migration/postgres/README.md": "how to migrate\n",
+    "store/migration/postgres/prod/x.sql": "select 4;\n",
+    "store/migration/mysql/LATEST.sql": "CREATE TABLE memo (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY) ENGINE=InnoDB;\n",
+    "store/migration/mysql/0.22/00__first.sql": "ALTER TABLE `memo` DROP COLUMN `name`;\n",
+    "store/migration/sqlite/LATEST.sql": "CREATE TABLE memo (id INTEGER PRIMARY KEY AUTOINCREMENT);\n",
+    "store/migration/sqlite/0.22/00__first.sql": "ALTER TABLE memo DROP COLUMN name;\n",
+}
+
+
+def test_latest_for_a_new_database_the_folders_for_an_upgrade(tmp_path: Path) -> None:
+    root = write_files(tmp_path, MEMOS)
+    found = discover(root, repo_root=root)
+    assert found.format == "memos" and found.directory == root / "store/migration/postgres"
+    assert found.reason.startswith("LATEST.sql and 5 files in 3 version folders")
+    # Paths sorted as text, as the migrator sorts them (0.9 after 0.22); versions as it reads them.
+    assert [(m.id, m.version) for m in found.migrations] == [
+        ("LATEST", "0.22.2"), ("0.19/00__add_name", "0.19.1"), ("0.22/00__first", "0.22.1"),
+        ("0.22/01__second", "0.22.2"), ("0.9/00__early", "0.9.1")]
+    latest, *upgrades = found.migrations
+    assert latest.baseline and latest.skip_reason is None and latest.linted
+    assert all(m.upgrade_only and m.covered and m.linted for m in upgrades)
+    assert upgrades[0].skip_reason.startswith("upgrade only: memos' migrator runs it on databases from before 0.19.1")
+    stray = {s.path.relative_to(found.directory).as_posix(): s.refused for s in found.stray_files}
+    # A file without its number stops the upgrade; what the migrator never reads does not (a README is no stray).
+    assert stray == {"0.22/notes.sql": True, "prod/x.sql": False}
+
+
+def test_a_new_migration_takes_the_next_number_of_the_newest_folder(tmp_path: Path) -> None:
+    root = write_files(tmp_path, MEMOS)
+    made = layout_named("memos").new_files(root / "store/migration/postgres", "add_tags", datetime.now(UTC))
+    assert list(made) == [root / "store/migration/postgres/0.22/02__add_tags.sql"]
+
+
+def test_latest_is_replayed_and_the_upgrades_are_linted(tmp_path: Path, pg_server: Database) -> None:
+    root = write_files(tmp_path / "repo", {k: v for k, v in MEMOS.items() if "notes" not in k})
+    report = tmp_path / "r.xml"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report)])
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    apply = {c.get("name"): c for c in cases if c.get("classname") == "migration_check.apply"}
+    assert apply["LATEST"].find("failure") is None and apply["LATEST"].find("skipped") is None
+    assert apply["0.19/00__add_name"].find("skipped") is not None
+    # The drop runs on every upgrade from before 0.22.1: the lint says so, as for any migration.
+    linted = [c.find("failure").get("message") for c in cases
+              if c.get("classname") == "migration_check.lint" and c.find("failure") is not None]
+    assert code == 1, output.getvalue()
+    assert any(m.startswith("store/migration/postgres/0.22/00__first.sql:1:1: MC002 drop-column") for m in linted), linted
