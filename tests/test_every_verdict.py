@@ -376,6 +376,28 @@ def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_p
     assert "(vector is a type of the vector extension: CREATE EXTENSION vector first" in message
 
 
+def test_a_missing_extension_names_the_file_that_creates_it_outside_the_migrations(pg_server: Database,
+                                                                                   tmp_path: Path) -> None:
+    # FlogFr/FlashCard: bin/setup_database.sh runs `psql -c 'CREATE EXTENSION pg_trgm;'` before sqitch
+    # deploys; a migration creating the extension, and the words in a SQL comment, name nothing.
+    project = write_files(tmp_path / "p", {
+        **numbered(1, {1: ("create table w (word text); create index w_trgm on w using gin (word gin_trgm_ops);",
+                           "drop table w;")}),
+        "migrations/README.md": "create extension pg_trgm is done by bin/setup_database.sh\n",
+        "bin/setup_database.sh": "#!/bin/sh\ncreatedb words\npsql -c 'CREATE EXTENSION pg_trgm;' words\n",
+        "db/notes.sql": "-- create extension pg_trgm; (by hand)\nselect 1;\n",
+    })
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "-A"], check=True)
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    assert code == 1
+    assert case.find("failure").attrib["message"].endswith(
+        "(gin_trgm_ops is an operator class of the pg_trgm extension, which bin/setup_database.sh:3 creates outside the"
+        " migrations: give this database the same, CREATE EXTENSION pg_trgm in a setup script (`--setup FILE`), on a"
+        " server that has it)")
+
+
 def test_an_irreversible_change_can_be_confirmed_in_the_migration(pg_server: Database, tmp_path: Path) -> None:
     setup = ("create type status as enum ('open', 'done'); create table t1 (id int primary key, s status);", "drop table t1; drop type status;")
     plain = ("alter type status add value 'archived';", "select 1;")

@@ -1,4 +1,5 @@
-"""The repository's SQL files outside the migrations that create a given table: a baseline schema.
+"""The repository's SQL files outside the migrations that create a given table: a baseline schema;
+and the files outside them that create an extension (a setup script, an image's init script).
 
 Many projects start their migrations from a schema kept elsewhere (`docker/volumes/db/init/
 schema.sql`, `db/structure.sql`, an init script of their compose file): the first migration then
@@ -14,9 +15,10 @@ from pathlib import Path
 
 from migration_check.discovery.base import read_sql
 from migration_check.errors import FileError, InfrastructureError
-from migration_check.git_command import run_git
+from migration_check.git_command import git_process, run_git
 from migration_check.model import Script
 from migration_check.sql import Statement, SyntaxProblem, split_script
+from migration_check.sql.extensions import extension_creations
 from migration_check.sql.objects import CREATED, touches
 
 MAX_BYTES = 4 << 20
@@ -71,3 +73,40 @@ def statement_creating(script: Script, table: str, kinds: tuple[str, ...] = ("ta
     return next((statement for statement in statements
                  if any(t.verb == CREATED and t.kind in kinds and t.key == (table,) for t in touches(statement.sql))),
                 None)
+
+
+def files_creating_extension(repo_root: Path, extension: str, migrations: Path) -> list[tuple[Path, int]]:
+    """(file, line) where a tracked file outside `migrations` creates `extension`, at most a few:
+    the shell script, compose file or image init script that prepares the project's databases
+    (FlogFr/FlashCard's bin/setup_database.sh runs `psql -c 'CREATE EXTENSION pg_trgm;'`). Any text
+    file can hold the command, so git finds the words; a SQL file counts only where PostgreSQL's
+    lexer reads a CREATE EXTENSION of it there."""
+    words = r"create[[:space:]]+extension[[:space:]]+(if[[:space:]]+not[[:space:]]+exists[[:space:]]+)?\"?"
+    try:
+        inside = migrations.resolve().relative_to(repo_root.resolve()).as_posix()
+    except ValueError:
+        inside = ""
+    excluded = [f":(exclude){inside}"] if inside not in ("", ".") else []
+    try:
+        found = git_process(repo_root, "grep", "-n", "-I", "-i", "-E", "-e", words + extension + r'\"?([^[:alnum:]_-]|$)',
+                            "--", ".", *excluded, timeout=GIT_TIMEOUT)
+    except InfrastructureError:  # no git: nothing to name
+        return []
+    places: list[tuple[Path, int]] = []
+    for line in found.stdout.decode("utf-8", errors="replace").splitlines():
+        name, number, _text = line.split(":", 2)
+        path = repo_root / name
+        if path.suffix.lower() == ".sql" and not _sql_creates(path, extension):
+            continue  # the words in a comment or a string
+        if not any(known == path for known, _ in places):
+            places.append((path, int(number)))
+        if len(places) == MAX_FILES:
+            break
+    return places
+
+
+def _sql_creates(path: Path, extension: str) -> bool:
+    try:
+        return extension_creations([read_sql(path)])[extension] > 0
+    except FileError:
+        return False

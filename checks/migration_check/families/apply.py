@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_check.discovery import layout_named
-from migration_check.discovery.baselines import files_creating, statement_creating
+from migration_check.discovery.baselines import files_creating, files_creating_extension, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
-from migration_check.model import CheckResult, Status
+from migration_check.model import CheckResult, Project, Status
 from migration_check.presets.platform import supabase_hint, supabase_preset_ran
 from migration_check.sql.dialects import (
     FEATURE_NOT_SUPPORTED,
@@ -80,7 +80,8 @@ class Apply(Family):
                                " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
                                f" {path}', current_database()); END $$;)")
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
-            result.message += f" {extension.hint()}"
+            made_in = files_creating_extension(context.project.repo_root, extension.extension, context.project.directory)
+            result.message += f" {extension.hint(' and '.join(_places(context.project, made_in)))}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
@@ -161,7 +162,7 @@ def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str
     found = files_creating(project.repo_root, name, project.directory, kinds)
     if not found:
         return None
-    files = " and ".join(f"{project.relative(path)}:{line}" for path, line in found)
+    files = " and ".join(_places(project, found))
     first = project.relative(found[0][0])
     return (f"(no earlier migration creates {name}; {files} does: if the migrations start from that schema, run it"
             f" first as a setup script, `--setup {first}` or `setup:` in the config)")
@@ -185,3 +186,8 @@ def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: s
         f"SELECT DISTINCT quote_ident(n.nspname) FROM pg_catalog.{catalog} o"  # noqa: S608 - names chosen above
         f" JOIN pg_catalog.pg_namespace n ON n.oid = o.{namespace} WHERE o.{column} = %s ORDER BY 1", (name,)).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def _places(project: Project, found: list[tuple[Path, int]]) -> list[str]:
+    """`file:line` of each place, relative to the repository."""
+    return [f"{project.relative(path)}:{line}" for path, line in found]

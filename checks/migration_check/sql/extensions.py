@@ -53,9 +53,14 @@ class ExtensionObject:
     def kind_with_article(self) -> str:
         return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind}"
 
-    def hint(self) -> str:
-        return (f"({self.name} is {self.kind_with_article} of the {self.extension} extension: CREATE EXTENSION"
-                f" {self.extension} first, in a migration or a setup script (`--setup FILE`), on a server that has it)")
+    def hint(self, made_in: str = "") -> str:
+        """What to do; `made_in`: where the repository creates the extension outside the migrations."""
+        what = f"({self.name} is {self.kind_with_article} of the {self.extension} extension"
+        if made_in:
+            return (f"{what}, which {made_in} creates outside the migrations: give this database the same, CREATE"
+                    f" EXTENSION {self.extension} in a setup script (`--setup FILE`), on a server that has it)")
+        return (f"{what}: CREATE EXTENSION {self.extension} first, in a migration or a setup script (`--setup FILE`),"
+                " on a server that has it)")
 
 
 def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | None:
