@@ -25,11 +25,12 @@ from migration_check.servers.binaries import (
     candidate_bindirs,
     extension_dir,
     find_binaries,
+    has_icu,
     missing_extensions,
     server_version,
 )
 from migration_check.servers.local import TEMP_PREFIX, LocalProvider
-from migration_check.sql.extensions import extension_creations
+from migration_check.sql.extensions import ICU, extension_creations
 
 
 def leftovers(tempdir: Path) -> list[Path]:
@@ -112,6 +113,23 @@ def test_the_extensions_scripts_create_are_read_before_any_server_starts() -> No
              "do $$ begin create extension hstore; end $$;"]  # inside a string (a DO body): not read
     assert set(extension_creations(texts)) == {"uuid-ossp", "pgcrypto"}
     assert extension_creations([*texts, "create extension pgcrypto;"]) == {"uuid-ossp": 1, "pgcrypto": 2}
+
+
+def test_icu_collations_are_wanted_of_the_build() -> None:
+    # aumetra/kitsune's first diesel migration creates a nondeterministic ICU collation: the embedded
+    # build (`--without-icu`) fails it with "ICU is not supported in this build", Debian's has ICU.
+    texts = ["CREATE COLLATION kitsune.ignore_accent_case (provider = icu, deterministic = false, locale = 'und');",
+             'create table t (name text collate "und-x-icu");',
+             "create collation c (provider = 'ICU', locale = 'de');",
+             "-- provider = icu in a comment\ncreate collation plain (provider = libc, locale = 'C');"]
+    assert extension_creations(texts) == {ICU: 3}
+    installed = [Binaries(d, v) for d in candidate_bindirs() if (v := server_version(d)) is not None]
+    chosen = find_binaries(wanted={ICU: 1})
+    assert has_icu(chosen) == any(has_icu(b) for b in installed)
+    for binaries in installed:
+        assert missing_extensions(binaries, frozenset({ICU})) == ([] if has_icu(binaries) else [ICU])
+    debian = [b for b in installed if str(b.bindir).startswith("/usr/lib/postgresql/")]
+    assert all(has_icu(b) for b in debian)  # Debian builds --with-icu
 
 
 def test_the_installation_on_which_fewest_scripts_fail_is_chosen() -> None:

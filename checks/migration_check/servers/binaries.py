@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_check.errors import InfrastructureError, UsageError
+from migration_check.sql.extensions import ICU
 
 SERVER_PROGRAMS = ("initdb", "postgres")
 
@@ -89,11 +90,28 @@ def extension_dir(bindir: Path) -> Path | None:
 
 
 def missing_extensions(binaries: Binaries, wanted: frozenset[str]) -> list[str]:
-    """The extensions of `wanted` that the installation does not have."""
+    """The extensions of `wanted` that the installation does not have (`ICU`: its build's)."""
     if not wanted:
         return []
     directory = extension_dir(binaries.bindir)
-    return sorted(name for name in wanted if directory is None or not (directory / f"{name}.control").is_file())
+    return sorted(name for name in wanted if not (has_icu(binaries) if name == ICU else
+                                                   directory is not None and (directory / f"{name}.control").is_file()))
+
+
+def has_icu(binaries: Binaries) -> bool:
+    """Whether the server was built with ICU, as its pg_config's configure options say: asked for
+    up to PostgreSQL 15, the default from 16 unless turned off (the embedded build's `--without-icu`)."""
+    pg_config = binaries.bindir / "pg_config"
+    options = ""
+    if os.access(pg_config, os.X_OK):
+        try:
+            options = subprocess.run([str(pg_config), "--configure"], capture_output=True, text=True, timeout=20,
+                                     check=False).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            options = ""
+    if "--without-icu" in options:
+        return False
+    return "--with-icu" in options or binaries.version >= (16,)
 
 
 def find_binaries(explicit: Path | None = None, wanted: Mapping[str, int] | None = None,

@@ -39,6 +39,10 @@ OPERATOR_CLASSES = {
     "vector_cosine_ops": "vector", "halfvec_cosine_ops": "vector", "gist_geometry_ops_2d": "postgis",
 }
 # Scalar types an exclusion constraint compares with `=` through GiST: btree_gist's operator classes.
+# What a script needs of a build rather than of an extension, counted with the extensions it creates:
+# an ICU collation (`provider = icu`, `COLLATE "und-x-icu"`) needs a server built with ICU, which the
+# embedded build is not ("ICU is not supported in this build").
+ICU = "ICU"
 BTREE_GIST_TYPES = frozenset({"integer", "bigint", "smallint", "text", "uuid", "character varying", "numeric",
                               "date", "timestamp without time zone", "timestamp with time zone", "boolean"})
 
@@ -86,16 +90,19 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
 
 def extension_creations(texts: Iterable[str]) -> Counter[str]:
     """How many of these scripts create each extension (`CREATE EXTENSION`, read with PostgreSQL's
-    lexer, before any server starts: the local installation is chosen by them): an installation
-    that lacks one fails that many of them."""
+    lexer, before any server starts: the local installation is chosen by them), and how many use an
+    ICU collation (counted as `ICU`): an installation that lacks one fails that many of them."""
     counts: Counter[str] = Counter()
     for text in texts:
-        if "extension" not in text.lower():
+        lowered = text.lower()
+        if "extension" not in lowered and "icu" not in lowered:
             continue
         try:
             tokens = [(token.name, text[token.start : token.end + 1]) for token in parser.scan(text)]
         except parser.ParseError:
             continue
+        if "icu" in lowered and _uses_icu(tokens):
+            counts[ICU] += 1
         names: set[str] = set()
         for at in range(len(tokens) - 2):
             if tokens[at][0] == "CREATE" and tokens[at + 1][0] == "EXTENSION":
@@ -107,3 +114,14 @@ def extension_creations(texts: Iterable[str]) -> Counter[str]:
                     names.add(unquote(value) if value.startswith('"') else value.lower())
         counts.update(names)
     return counts
+
+
+def _uses_icu(tokens: list[tuple[str, str]]) -> bool:
+    """`provider = icu` (CREATE COLLATION) or one of the ICU collations initdb makes (`"und-x-icu"`)."""
+    for at, (name, value) in enumerate(tokens):
+        if name == "IDENT" and value.endswith('-x-icu"'):
+            return True
+        if name == "IDENT" and value.lower() == "provider" and at + 2 < len(tokens) and tokens[at + 1][1] == "=" \
+                and tokens[at + 2][1].strip("'\"").lower() == "icu":
+            return True
+    return False
