@@ -119,3 +119,23 @@ def test_a_migration_that_ends_its_own_session_is_a_finding_at_its_file(
     assert code == 1 and failed.attrib["name"] == "20250102000000_b" and failed.attrib["classname"] == "migration_check.apply"
     assert "the session ended during this script" in failed.find("failure").attrib["message"]
     assert not [c for c in junit.iter("testcase") if c.find("error") is not None]  # not a run error
+
+
+def test_a_bug_of_the_tools_own_is_one_line_exit_2_and_the_reports_written(
+        pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A family's verdict that raises what no check expects (an AlterTableCmd put in a dict, once):
+    # one line that says where in the tool, exit 2, every migration still given a case.
+    from migration_check.families import rollback
+
+    def broken(*_args: object) -> object:
+        raise TypeError("unhashable type: 'AlterTableCmd'")
+
+    monkeypatch.setattr(rollback.Rollback, "verdict", broken)
+    root = write_files(tmp_path / "repo", {**ROLLBACK, "migrations/20250101000000_a.sql": "create table a (id int);\n"})
+    code, junit, printed = run(pg_server, root, tmp_path, capsys)
+    assert code == 2
+    # (where in the tool: the innermost of its own frames, the family's caller here)
+    assert "internal error of migration-check (TypeError: unhashable type: 'AlterTableCmd') at base.py:" in printed
+    assert "please report it, with --verbose's traceback" in printed
+    assert [c.attrib["name"] for c in junit.iter("testcase")] and any(
+        c.find("error") is not None or c.find("skipped") is not None for c in junit.iter("testcase"))

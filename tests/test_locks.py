@@ -61,6 +61,12 @@ OBSERVED = {
         "alter table appointments add column flag boolean, alter column amount type bigint;\n",
         "alter table appointments alter column amount type int, drop column flag;\n",
         True, "rewritten by line 1 (ALTER TABLE appointments ALTER COLUMN amount TYPE bigint)"),
+    # kalbasit/ncps: of the commands a rule says may rewrite, the one that does: varchar to text is
+    # binary-coercible (PostgreSQL relabels the column), int to bigint is not.
+    "the command that rewrites, after one PostgreSQL only relabels": (
+        "alter table appointments alter column note type text, alter column amount type bigint;\n",
+        "alter table appointments alter column amount type int, alter column note type varchar(20);\n",
+        True, "rewritten by line 1 (ALTER TABLE appointments ALTER COLUMN amount TYPE bigint)"),
     "widening a varchar does not": ("alter table appointments alter column note type varchar(50);\n",
                                     "alter table appointments alter column note type varchar(20);\n",
                                     False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),

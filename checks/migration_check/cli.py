@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,7 +24,7 @@ from migration_check.config import pg_version, resolve_settings
 from migration_check.data.seed import seed_scripts
 from migration_check.discovery import LAYOUTS, discover
 from migration_check.drift import drift_cases
-from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError
+from migration_check.errors import InfrastructureError, MigrationCheckError, UsageError, internal_error
 from migration_check.families.locks import Locks
 from migration_check.history import static_checks
 from migration_check.history.merged import merged_scope
@@ -239,6 +240,10 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         report.error = f"PostgreSQL: {' '.join(str(exc).split())}"
     except OSError as exc:
         report.error = f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    except Exception as exc:  # noqa: BLE001 - a bug of the tool's own: one line, and every report still written
+        report.error = internal_error(exc)
+        if settings.verbose:
+            traceback.print_exception(exc, file=sys.stderr)
     if report.error and report.project is not None:
         reason = f"not run: {report.error}"
         for migration in report.project.migrations:

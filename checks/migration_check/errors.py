@@ -6,6 +6,7 @@ migrations themselves are never exceptions, they are `CheckResult`s.
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,3 +66,14 @@ class Interrupted(MigrationCheckError):
     def __init__(self, signal_name: str = "SIGINT") -> None:
         super().__init__(f"interrupted by {signal_name}")
         self.signal_name = signal_name
+
+
+def internal_error(exc: Exception) -> str:
+    """One line for a bug of the tool's own (an exception no check expects): what it was and where in
+    migration-check's code, so that it can be reported; the run still writes its reports."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [frame for frame in frames if "migration_check" in frame.filename] or frames
+    where = f" at {Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else ""
+    text = " ".join(str(exc).split())
+    return (f"internal error of migration-check ({type(exc).__name__}{': ' + text if text else ''}){where}: please"
+            " report it, with --verbose's traceback")

@@ -33,6 +33,7 @@ from pglast.stream import RawStream
 
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.lock_reach import reached_relations
+from migration_check.families.type_change import relabelled_only
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext, Observed
 from migration_check.model import CheckResult, Script, Status
@@ -176,7 +177,8 @@ class Locks(Family):
                 # judges the rows it drops).
                 fact += f", emptied{_by(emptied)}"
             elif rewritten:
-                fact += f", rewritten{_by(statement)}"
+                relabelled = functools.partial(relabelled_only, context.tool_session, context.before, relation.name)
+                fact += f", rewritten{_by(statement, free=relabelled)}"
                 if mode == "AccessExclusiveLock" and relation.kind in ("r", "m"):
                     blocking.append((fact, statement))
             elif statement is not None and mode == "AccessExclusiveLock":
@@ -320,27 +322,31 @@ _REWRITE_RULES = [rule() for rule in registered() if rule.predicts_rewrite or ru
 _REWRITE_ALIASES = tuple(alias for rule in registered() if rule.predicts_rewrite for alias in rule.elsewhere)
 
 
-def _by(statement: Statement | None, verb: str = "") -> str:
+def _by(statement: Statement | None, verb: str = "",
+        free: Callable[[ast.AlterTableCmd], bool] = lambda _command: False) -> str:
     if statement is None:
         return ""
-    first = (_rewriting_command(statement) if not verb else None) or " ".join(statement.sql.split())
+    first = (_rewriting_command(statement, free) if not verb else None) or " ".join(statement.sql.split())
     short = first if len(first) <= 60 else first[:57] + "..."
     return f"{' ' + verb if verb else ''} by line {statement.line} ({short})"
 
 
-def _rewriting_command(statement: Statement) -> str | None:
+def _rewriting_command(statement: Statement, free: Callable[[ast.AlterTableCmd], bool]) -> str | None:
     """The command of an ALTER TABLE of several that a rule predicts rewrites, as an ALTER TABLE
     of its own (goalert's `ALTER TABLE alerts DROP CONSTRAINT ..., ALTER service_id TYPE UUID ...`
-    read as its DROP CONSTRAINT, which rewrites nothing)."""
+    read as its DROP CONSTRAINT, which rewrites nothing); of those, the first that is not `free`
+    (ncps' text to varchar, which PostgreSQL only relabels, before its integer to bigint)."""
     node = trees.statement(statement.sql)
     if not isinstance(node, ast.AlterTableStmt) or len(node.cmds or ()) < 2:
         return None
-    for command in node.cmds or ():
-        alone = ast.AlterTableStmt(relation=node.relation, cmds=(command,), objtype=node.objtype,
-                                   missing_ok=node.missing_ok)
-        if _predicts_rewrite(alone, statement.sql):
-            try:
-                return str(RawStream()(alone))
-            except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
-                return None
+    alone = [(command, ast.AlterTableStmt(relation=node.relation, cmds=(command,), objtype=node.objtype,
+                                          missing_ok=node.missing_ok)) for command in node.cmds or ()]
+    predicted = [(command, one) for command, one in alone if _predicts_rewrite(one, statement.sql)]
+    if not predicted:
+        return None
+    chosen = next((one for command, one in predicted if not free(command)), predicted[0][1])
+    try:
+        return str(RawStream()(chosen))
+    except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
+        return None
     return None
