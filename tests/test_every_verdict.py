@@ -369,6 +369,28 @@ def test_a_name_in_a_schema_off_the_search_path_says_so_and_how_to_set_it(pg_ser
     assert code == 0, ET.tostring(root, encoding="unicode")
 
 
+def test_a_table_in_a_schema_off_the_search_path_outranks_a_file_elsewhere_creating_one(pg_server: Database,
+                                                                                       tmp_path: Path) -> None:
+    # supabase/storage: its tenant migrations make storage.iceberg_namespaces, a later one alters it
+    # unqualified (the runner sets search_path = storage, ...); its multitenant migrations create an
+    # iceberg_namespaces too: the schema that holds one is the hint, not the other set's file.
+    project = write_files(tmp_path / "p", {
+        **numbered(2, {1: ("create schema storage; create table storage.iceberg_namespaces (id int);",
+                           "drop schema storage cascade;"),
+                       2: ("alter table iceberg_namespaces add column metadata jsonb;",
+                           "alter table iceberg_namespaces drop column metadata;")}),
+        "multitenant/0019-iceberg.sql": "create table iceberg_namespaces (id int);\n",
+    })
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "-A"], check=True)
+    code, root = check(pg_server, project / "migrations", tmp_path)
+    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
+              and c.find("failure") is not None]
+    message = case.find("failure").attrib["message"]
+    assert code == 1 and 'relation "iceberg_namespaces" does not exist (one of that name is in schema storage' in message
+    assert "multitenant" not in message
+
+
 def test_a_missing_extension_type_names_its_extension(pg_server: Database, tmp_path: Path) -> None:
     # pgvector's type used without CREATE EXTENSION (a Prisma project whose production has it by hand).
     message = failure_of_one(pg_server, tmp_path, "create table docs (id int, embedding vector(3));", "drop table docs;",

@@ -39,6 +39,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "node-pg-migrate": ("migrations/1704708000000_add-coupons.sql", 3),
     "numbered": ("migrations/4-add-coupons.sql", 3),
     "pop": ("migrations/20240108100000_add_coupons.up.sql", 3),
+    "postgres-migrations": ("migrations/0002-add-coupons.sql", 4),
     "prisma": ("prisma/migrations/20240107100000_add_coupons/migration.sql", 3),
     "sequelize": ("migrations/20240108100000-add-coupons.js", 6),
     "sqitch": ("deploy/coupons.sql", 4),
@@ -78,6 +79,7 @@ SKIPPED = {  # format -> words of a skip reason the clean run must report
     "memos": "upgrade only: memos' migrator runs it on databases from before 0.2.2",
     "flyway": "Java/Kotlin migration",
     "prisma": "forward-only (prisma: no migration here has a rollback)",
+    "postgres-migrations": "forward-only (postgres-migrations: no migration here has a rollback)",
     "drizzle": "forward-only (drizzle: no migration here has a rollback)",
     "supabase": "forward-only (supabase: no migration here has a rollback)",
 }

@@ -67,6 +67,11 @@ OBSERVED = {
         "alter table appointments alter column note type text, alter column amount type bigint;\n",
         "alter table appointments alter column amount type int, alter column note type varchar(20);\n",
         True, "rewritten by line 1 (ALTER TABLE appointments ALTER COLUMN amount TYPE bigint)"),
+    # supabase/storage: the ALTER TABLE that rewrites is inside a DO block, which no statement name shows.
+    "a rewrite inside a DO block": (
+        "select 1;\ndo $$ begin if true then alter table appointments alter column amount type bigint; end if; end $$;\n",
+        "alter table appointments alter column amount type int;\n",
+        True, "rewritten by line 2 (do $$ begin if true then alter table appointments alter c...)"),
     "widening a varchar does not": ("alter table appointments alter column note type varchar(50);\n",
                                     "alter table appointments alter column note type varchar(20);\n",
                                     False, "public.appointments: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1"),

@@ -158,21 +158,31 @@ def _plpgsql_names(code: str, trigger: bool) -> Names:
     mention, and the functions they call; None when it runs dynamic code or does not parse. (One
     trigger function serves many tables and migrations: each is read once.)"""
     tree = trigger_tree(code) if trigger else trees.plpgsql_function(code)
-    if tree is None:
-        return None
+    return None if tree is None else _tree_names(tree, dynamic_ends=True)
+
+
+def do_block_tables(body: str) -> frozenset[str]:
+    """The table names the SQL statements of a PL/pgSQL DO block's body mention, dynamic EXECUTEs
+    aside (what it names outright, for saying which statement of a migration took a lock)."""
+    tree = trees.plpgsql_body(body)
+    names = _tree_names(tree, dynamic_ends=False) if tree is not None else None
+    return names[0] if names is not None else frozenset()
+
+
+def _tree_names(tree: list, dynamic_ends: bool) -> Names:
     names: set[str] = set()
     called: set[str] = set()
     pending: list[object] = [tree]
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
-            if _DYNAMIC & node.keys():
+            if dynamic_ends and _DYNAMIC & node.keys():
                 return None
             expression = node.get("PLpgSQL_expr")
             if isinstance(expression, dict) and isinstance(expression.get("query"), str):
                 query = _assignment_as_comparison(expression["query"]) if expression.get("parseMode", 0) >= _ASSIGN \
                     else expression["query"]
-                if truncates_cascade(query):
+                if dynamic_ends and truncates_cascade(query):
                     return None
                 names |= touched_names(query) or touched_names(f"SELECT {query}")
                 called |= called_functions(query) or called_functions(f"SELECT {query}")

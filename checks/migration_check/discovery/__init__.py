@@ -46,6 +46,7 @@ from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.discovery.pop import PopLayout
+from migration_check.discovery.postgres_migrations import PostgresMigrationsLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.sequelize import SequelizeLayout
 from migration_check.discovery.sqitch import SqitchLayout
@@ -86,6 +87,7 @@ LAYOUTS: dict[str, Layout] = {
         KnexLayout(),
         SequelizeLayout(),
         NodePgMigrateLayout(),
+        PostgresMigrationsLayout(),
         GooseLayout(),
         SqlMigrateLayout(),
         PopLayout(),

@@ -253,3 +253,18 @@ SEQUELIZE = Bookkeeping(
     applied=lambda m: [_q('INSERT INTO "SequelizeMeta" ("name") VALUES ({})', m.id)],
     reverted=lambda m, _newest: [_q('DELETE FROM "SequelizeMeta" WHERE "name" = {}', m.id)],
 )
+
+# postgres-migrations (migrations/0_create-migrations-table.sql, run-migration.ts): its own first
+# migration makes the table and records itself as id 0; then a row per migration, its id, its name
+# and the sha1 of its file name and SQL, in the migration's transaction. It has no rollbacks.
+POSTGRES_MIGRATIONS = Bookkeeping(
+    table="public.migrations",
+    create=("CREATE TABLE IF NOT EXISTS migrations (id integer PRIMARY KEY, name varchar(100) UNIQUE NOT NULL,"
+            " hash varchar(40) NOT NULL, executed_at timestamp DEFAULT current_timestamp);"
+            " INSERT INTO migrations (id, name, hash) SELECT 0, 'create-migrations-table', ''"
+            " WHERE NOT EXISTS (SELECT FROM migrations WHERE id = 0)"),
+    applied=lambda m: [_q("INSERT INTO migrations (id, name, hash) VALUES ({}, {}, {})", int(m.version), m.name,
+                          hashlib.sha1(((m.up.path.name if m.up else "") + (m.up.sql if m.up else "")).encode(),
+                                       usedforsecurity=False).hexdigest())],
+    reverted=lambda m, _newest: [_q("DELETE FROM migrations WHERE id = {}", int(m.version))],
+)

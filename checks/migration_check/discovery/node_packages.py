@@ -160,3 +160,12 @@ def _version(text: str) -> Version | None:
 
 def _next_patch(version: Version) -> Version:
     return (version[0], version[1], version[2] + 1)
+
+
+def asking_for(package: str, directory: Path) -> Path | None:
+    """The nearest package.json, from `directory` up to the repository's root, whose dependencies
+    name `package` (in any range or tag); None where none does."""
+    for folder in up_to_repository_root(directory.resolve()):
+        if (folder / "package.json").is_file() and _asked(folder / "package.json", package) is not None:
+            return folder / "package.json"
+    return None

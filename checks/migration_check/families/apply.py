@@ -49,6 +49,15 @@ class Apply(Family):
             result.message += f" ({misread})"
         elif failure is not None and (kept := context.runner_hint(failure)):
             result.message += f" {kept}"
+        elif failure is not None and (schemas := _schemas_holding(context, failure.sqlstate, failure.message)):
+            # Production's search_path (set on its role or database) may well include them: where one
+            # of that name exists, that says more than a file elsewhere creating one.
+            # ALTER DATABASE, not ALTER ROLE: the setting goes with the throwaway database.
+            path = ", ".join([*schemas, "public"]).replace("'", "''")
+            result.message += (f" (one of that name is in schema {', '.join(schemas)}, which is not on the search_path"
+                               " here: if production's includes it, give this database the same in a setup script"
+                               " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
+                               f" {path}', current_database()); END $$;)")
         elif failure is not None and (hint := _later_creator(context, failure.sqlstate, failure.message)
                                       or _baseline_hint(context, failure.sqlstate, failure.message)):
             result.message += f" {hint}"
@@ -71,14 +80,6 @@ class Apply(Family):
             result.message += (" (this server does not have it: check on one that does, `--pg-bindir DIR` (another local"
                                " installation), `--postgres-image IMAGE` (Supabase's: supabase/postgres) or"
                                " `--database-url URL`)")
-        elif failure is not None and (schemas := _schemas_holding(context, failure.sqlstate, failure.message)):
-            # Production's search_path (set on its role or database) may well include them.
-            # ALTER DATABASE, not ALTER ROLE: the setting goes with the throwaway database.
-            path = ", ".join([*schemas, "public"]).replace("'", "''")
-            result.message += (f" (one of that name is in schema {', '.join(schemas)}, which is not on the search_path"
-                               " here: if production's includes it, give this database the same in a setup script"
-                               " (`--setup FILE`): DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path ="
-                               f" {path}', current_database()); END $$;)")
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
             made_in = files_creating_extension(context.project.repo_root, extension.extension, context.project.directory)
             result.message += f" {extension.hint(' and '.join(_places(context.project, made_in)))}"

@@ -31,6 +31,7 @@ from pglast import ast, parser
 from pglast.enums import DropBehavior, ObjectType
 from pglast.stream import RawStream
 
+from migration_check.data.code import do_block_tables
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.lock_reach import reached_relations
 from migration_check.families.type_change import relabelled_only
@@ -44,6 +45,7 @@ from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
 from migration_check.sql.objects import statement_names
 from migration_check.sql.other_linters import acknowledgments, covering
 from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.statement import code_of
 
 ALLOWS = TABLE_REWRITE
 _HELD = "SELECT relation::oid, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation' AND granted"
@@ -276,7 +278,8 @@ def _responsible(statements: list[Statement], relname: str, rewritten: bool = Fa
     in one transaction: for a rewrite, the first statement of the kinds that rewrite; else the first
     DDL statement that names the table; else the first statement that does."""
     names = _renamed(statements, relname)
-    naming = [s for s in statements if names & statement_names(s.sql)]
+    naming = [s for s in statements if names & statement_names(s.sql)] \
+        or [s for s in statements if s.node == "DoStmt" and names & _do_block_names(s)]
     if rewritten:
         rewriting = next((s for s in naming if _may_rewrite(s)), None)
         if rewriting is not None:
@@ -350,3 +353,13 @@ def _rewriting_command(statement: Statement, free: Callable[[ast.AlterTableCmd],
     except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
         return None
     return None
+
+
+def _do_block_names(statement: Statement) -> frozenset[str]:
+    """The tables a PL/pgSQL DO block's statements name (supabase/storage's ALTER TABLE ... TYPE
+    bigint inside an IF): where no statement names the table outright."""
+    node = trees.statement(statement.sql)
+    if not isinstance(node, ast.DoStmt):
+        return frozenset()
+    language, body = code_of(node)
+    return frozenset(name.rsplit(".", 1)[-1] for name in do_block_tables(body)) if language == "plpgsql" else frozenset()
