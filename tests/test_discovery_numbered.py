@@ -86,6 +86,20 @@ def test_where_up_is_written_a_lone_down_is_an_orphan(tmp_path: Path) -> None:
     assert [o.path.name for o in found.orphan_rollbacks] == ["2_down_orders.sql"]
 
 
+def test_in_a_project_that_keeps_no_rollbacks_a_name_that_says_one_runs_forward(tmp_path: Path) -> None:
+    # supabase/storage's tenant scripts (before its postgres-migrations was read): 63 forward scripts,
+    # one of them named 0042-rollback-prefix-triggers.sql, which undoes an earlier feature going forward.
+    write_files(tmp_path, {
+        "migrations/0041-prefix-triggers.sql": "create table prefixes (id int);",
+        "migrations/0042-rollback-prefix-triggers.sql": "drop table prefixes;",
+        "migrations/0043_users_undo.sql": "create table users (id int);",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [(m.id, m.down) for m in found.migrations] == [
+        ("0041_prefix-triggers", None), ("0042_rollback-prefix-triggers", None), ("0043_users_undo", None)]
+    assert found.orphan_rollbacks == []
+
+
 def test_timestamps_stay_the_timestamp_layouts(tmp_path: Path) -> None:
     write_files(tmp_path, {"migrations/20240101000000_init.sql": "create table t (id int);",
                            "migrations/20240102000000_more.sql": "create table u (id int);",

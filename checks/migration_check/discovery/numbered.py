@@ -13,7 +13,9 @@ real repositories (a loop over the sorted files; a Python runner keyed by versio
   script pair up when their names without the word are the same, or when they are the only two
   scripts of their number (a runner that keys by number and direction, whatever the names say).
   `down` also ends ordinary names (`slow_down`): it marks a rollback only where the project writes
-  `up` too, or where a forward script of its number exists;
+  `up` too, or where a forward script of its number exists. In a project none of whose numbers has
+  both a forward and a backward script, no word marks a rollback: `0042-rollback-prefix-triggers.sql`
+  runs forward, as a loop over the files runs it;
 - the project's runner is unknown, so no naming convention is asked beyond the number, two
   scripts of one number are two migrations (a psql loop runs both, in name order), and no
   rollback is required: a script without one is not a failure (its round trip is skipped, with the
@@ -159,13 +161,19 @@ def pair_scripts(scripts: list[NumberedName]) -> tuple[list[Migration], list[Orp
     by_number: dict[int, list[NumberedName]] = defaultdict(list)
     for script in scripts:
         by_number[int(script.version)].append(script)
+    # A project none of whose numbers has both a forward and a backward script keeps no rollbacks:
+    # a script named for one (`0042-rollback-prefix-triggers.sql`) runs forward, as a loop runs it.
+    keeps_rollbacks = marks_up or any(any(s.backward for s in group) and not all(s.backward for s in group)
+                                      for group in by_number.values())
     migrations: list[Migration] = []
     orphans: list[OrphanRollback] = []
     for number in sorted(by_number):
         group = by_number[number]
         forward = [s for s in group if not s.backward]
         backward = [s for s in group if s.backward]
-        if not forward and not marks_up:
+        if not forward and not keeps_rollbacks:
+            forward, backward = [_unmarked(s) for s in backward], []
+        elif not forward and not marks_up:
             # `004_slow_down.sql` alone: an ordinary name, not a rollback without its script.
             forward = [_unmarked(s) for s in backward if s.word in AMBIGUOUS_WORDS]
             backward = [s for s in backward if s.word not in AMBIGUOUS_WORDS]
