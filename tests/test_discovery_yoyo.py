@@ -155,3 +155,20 @@ def test_python_steps_without_rollbacks_ask_for_one_in_the_step_where_rollbacks_
     assert pairing.status is Status.FAILED
     assert pairing.message.startswith(
         '0001_a.py has no rollback: add a rollback to its steps (`step("<apply>", "<rollback>")`) that undoes it')
+
+
+def test_plain_sql_files_in_a_directory_yoyo_ini_names_are_yoyos(tmp_path: Path) -> None:
+    # Kroks4502/tg_ch_aggregator: yoyo.ini's `sources = migrations/`, and 22 plain `001-initial.sql`
+    # files, with no header or rollback: read as numbered scripts, though yoyo runs them (its ids,
+    # its transactions, its history table).
+    write_files(tmp_path, {
+        "yoyo.ini": "[DEFAULT]\nsources =\n    migrations/\nbatch_mode = on\n",
+        "migrations/001-initial.sql": "create table source (id int);\n",
+        "migrations/002-rename_tables.sql": "alter table source rename to sources;\n",
+        "other/001-notes.sql": "select 1;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "yoyo"
+    assert found.reason == "2 .sql files; directory from yoyo.ini `sources`"
+    assert [m.id for m in found.migrations] == ["001-initial", "002-rename_tables"]
+    assert discover(tmp_path / "other", repo_root=tmp_path).format == "numbered"  # no yoyo.ini names it

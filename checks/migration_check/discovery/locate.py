@@ -29,6 +29,7 @@ from migration_check.discovery.flyway_config import folder_values
 from migration_check.discovery.hasura import CONFIG as HASURA_CONFIG
 from migration_check.discovery.hasura import project_settings
 from migration_check.discovery.sqitch_config import CONF, sqitch_paths
+from migration_check.discovery.yoyo import ini_sources
 
 SKIPPED_DIRS = frozenset({
     ".git", ".hg", "node_modules", "vendor", "build", "dist", "target", "out", "bin", "obj", ".venv", "venv",
@@ -110,12 +111,8 @@ def sql_migrate_environments(root: Path) -> list[dict]:
 
 
 def _yoyo(root: Path) -> Iterator[tuple[str, str]]:
-    path = root / "yoyo.ini"
-    if path.is_file():
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.read_string(path.read_text(encoding="utf-8"))
-        for source in parser.get("DEFAULT", "sources", fallback="").split():
-            yield source, "yoyo.ini `sources`"
+    for source in ini_sources(root):
+        yield source, "yoyo.ini `sources`"
 
 
 def _diesel(root: Path) -> Iterator[tuple[str, str]]:

@@ -22,6 +22,7 @@ Rules, as yoyo applies them:
 
 from __future__ import annotations
 
+import configparser
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from migration_check.discovery.base import (
     read_head,
     read_sql,
     split_lines,
+    up_to_repository_root,
     utc_timestamp,
 )
 from migration_check.discovery.listing import candidate_files
@@ -79,10 +81,12 @@ class YoyoLayout(Layout):
         headed = sum(1 for p in files if not p.name.endswith(ROLLBACK) and read_header(p, read_head(p)).depends_line)
         # A project of Python migrations only is yoyo's too (medwig's tutorial, gpu-mode/kernelbot).
         python = sum(1 for p in candidates if p.suffix == ".py" and imports_steps(read_head(p)))
-        if not rollbacks and not headed and not python:
+        # Plain `.sql` files are yoyo's too where a yoyo.ini names their directory (its `sources`).
+        named = not rollbacks and not headed and not python and bool(files) and _named_by_ini(directory)
+        if not rollbacks and not headed and not python and not named:
             return None
         counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"),
-                   (python, "Python migrations (from yoyo import step)"))
+                   (python, "Python migrations (from yoyo import step)"), (len(files) if named else 0, ".sql files"))
         parts = [f"{count} {what}" for count, what in counted if count]
         return Detection(score=85, reason=", ".join(parts))
 
@@ -199,3 +203,25 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
         stuck = sorted(set(ids) - set(order))
         raise FileError(paths[stuck[0]], headers[stuck[0]].depends_line, f"dependency cycle among {', '.join(stuck)}")
     return order
+
+
+def ini_sources(root: Path) -> list[str]:
+    """The migration directories a yoyo.ini in `root` names (`sources`, relative to it)."""
+    path = root / "yoyo.ini"
+    if not path.is_file():
+        return []
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(path.read_text(encoding="utf-8"))
+    return parser.get("DEFAULT", "sources", fallback="").split()
+
+
+def _named_by_ini(directory: Path) -> bool:
+    """Whether a yoyo.ini from `directory` up to the repository's root names it as a source."""
+    here = directory.resolve()
+    for folder in up_to_repository_root(here):
+        try:
+            if any((folder / source).resolve() == here for source in ini_sources(folder)):
+                return True
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+    return False
