@@ -8,8 +8,9 @@ import pytest
 
 from conftest import write_files
 from migration_check.discovery import discover
-from migration_check.errors import FileError
+from migration_check.errors import FileError, UsageError
 from migration_check.history import static_checks
+from migration_check.history.naming import check_naming
 from migration_check.model import RollbackPolicy, Status, Transaction
 from migration_check.settings import Settings
 from migration_check.sql.splitter import split_script
@@ -172,3 +173,31 @@ def test_plain_sql_files_in_a_directory_yoyo_ini_names_are_yoyos(tmp_path: Path)
     assert found.reason == "2 .sql files; directory from yoyo.ini `sources`"
     assert [m.id for m in found.migrations] == ["001-initial", "002-rename_tables"]
     assert discover(tmp_path / "other", repo_root=tmp_path).format == "numbered"  # no yoyo.ini names it
+
+
+def test_a_rollback_misnamed_so_that_yoyo_runs_it_forward_fails_the_naming_check(tmp_path: Path) -> None:
+    # StreetOfCode/discord-bot: `0006.social-media-survey.rollback..sql` (a dot too many) is no
+    # rollback to yoyo but a migration of its own, which it runs forward, before the one it undoes.
+    write_files(tmp_path, {
+        "yoyo.ini": "[DEFAULT]\nsources = ./migrations\n",
+        "migrations/0005.podcast.sql": "create table podcast (id int);\n",
+        "migrations/0005.podcast.rollback.sql": "drop table podcast;\n",
+        "migrations/0006.survey.sql": "create table survey (id int);\n",
+        "migrations/0006.survey.rollback..sql": "drop table survey;\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [m.id for m in found.migrations] == ["0005.podcast", "0006.survey.rollback.", "0006.survey"]
+    [naming] = [r for r in check_naming(found, Settings()) if r.status is Status.FAILED]
+    assert naming.message == ("0006.survey.rollback..sql: named as the rollback of 0006.survey, but yoyo runs it forward,"
+                              " as a migration of its own, before 0006.survey: name it 0006.survey.rollback.sql.")
+
+
+def test_a_yoyo_ini_whose_database_is_sqlite_holds_another_databases_migrations(tmp_path: Path) -> None:
+    # GeeTransit/joshgone: `database = sqlite:///%(JOSHGONE_DB)s`, and PRAGMA in its Python steps.
+    write_files(tmp_path, {
+        "yoyo.ini": "[DEFAULT]\nsources = ./migrations\ndatabase = sqlite:///%(JOSHGONE_DB)s\n",
+        "migrations/20210122_01_iH7wK-initial-tables.py": (
+            "from yoyo import step\nsteps = [step('PRAGMA foreign_keys = ON', 'select 1')]\n"),
+    })
+    with pytest.raises(UsageError, match=r"holds migrations for SQLite \(yoyo.ini's `database` is a sqlite URL\)"):
+        discover(tmp_path, repo_root=tmp_path)

@@ -11,6 +11,7 @@ from migration_check.discovery.base import Layout
 from migration_check.discovery.drivers import crate_database, module_database, package_database
 from migration_check.discovery.path_words import POSTGRES_WORDS
 from migration_check.discovery.spring_database import spring_database
+from migration_check.discovery.yoyo import ini_database
 from migration_check.errors import MigrationCheckError
 from migration_check.sql.dialects import reads_as_postgresql, written_for
 
@@ -48,6 +49,8 @@ def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, st
         return module_database(directory)
     if layout.name in NODE_RUNNERS:
         return package_database(directory)
+    if layout.name == "yoyo" and (ini := ini_database(directory)) is not None and ini[1] in OTHER_DATABASES:
+        return OTHER_DATABASES[ini[1]], f"{ini[0].name}'s `database` is a {ini[1]} URL"
     if layout.name == "flyway" and (found := spring_database(directory, "spring.flyway.url")) is not None:
         path, line, database = found
         return database, f"{path.name}:{line} points Flyway at it"

@@ -128,6 +128,7 @@ class YoyoLayout(Layout):
                 files=(up_path,) + ((down_path,) if down_path else ()),
             ))
         orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
+        stray += _misnamed_rollbacks(order, forward)
         return implicit_empty_downs(Discovery(migrations, stray, orphans))
 
     def missing_rollback_hint(self, migration: Migration) -> str | None:
@@ -215,6 +216,24 @@ def ini_sources(root: Path) -> list[str]:
     return parser.get("DEFAULT", "sources", fallback="").split()
 
 
+def ini_database(directory: Path) -> tuple[Path, str] | None:
+    """(yoyo.ini, the scheme of its `database` URL) for the yoyo.ini that names `directory` as a
+    source; None where none does, or its URL is left to the environment (`%(DATABASE_URL)s`)."""
+    here = directory.resolve()
+    for folder in up_to_repository_root(here):
+        try:
+            if not any((folder / source).resolve() == here for source in ini_sources(folder)):
+                continue
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read_string((folder / "yoyo.ini").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            return None
+        url = parser.get("DEFAULT", "database", fallback="").strip()
+        scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
+        return ((folder / "yoyo.ini"), scheme) if scheme and not scheme.startswith("%") else None
+    return None
+
+
 def _named_by_ini(directory: Path) -> bool:
     """Whether a yoyo.ini from `directory` up to the repository's root names it as a source."""
     here = directory.resolve()
@@ -225,3 +244,20 @@ def _named_by_ini(directory: Path) -> bool:
         except (OSError, UnicodeDecodeError, configparser.Error):
             continue
     return False
+
+
+def _misnamed_rollbacks(order: list[str], forward: dict[str, Path]) -> list[StrayFile]:
+    """Migrations named as the rollback of another but not as yoyo names one (StreetOfCode/discord-bot's
+    `0006.social-media-survey.rollback..sql`): yoyo runs each forward, as a migration of its own."""
+    found = []
+    for id_ in order:
+        trimmed = id_.rstrip("._- ")
+        for marker in (".rollback", "_rollback", "-rollback", ".down"):
+            base = trimmed[: -len(marker)] if trimmed.lower().endswith(marker) else None
+            if base and base in forward and base != id_ and id_ in forward:
+                place = "before" if order.index(id_) < order.index(base) else "after"
+                found.append(StrayFile(forward[id_], f"named as the rollback of {base}, but yoyo runs it forward, as a"
+                                       f" migration of its own, {place} {base}: name it {base}{ROLLBACK}",
+                                       misread=True))
+                break
+    return found

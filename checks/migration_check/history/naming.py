@@ -86,11 +86,14 @@ def naming_problems(
     version: str | None = None,
     stray_reason: str | None = None,
     refused: bool = True,
+    misread: bool = False,
 ) -> list[NamingProblem]:
     """Everything wrong with the file called `name` (its path inside the migrations directory).
 
     A stray file the runner ignores (`refused` False) is not judged by the convention: it is not a
     migration at all, and the check only says so (a warning)."""
+    if stray_reason is not None and misread:
+        return [NamingProblem(name, "misread", f"{name}: {stray_reason}.")]
     if stray_reason is not None and not refused:
         return [NamingProblem(name, "ignored", f"{name} is not a migration ({stray_reason}); if it should be one, "
                               f"name it {convention.hint}, else list it under `ignore` in the config.")]
@@ -202,12 +205,14 @@ def check_naming(project: Project, settings: Settings, now: datetime | None = No
         files += [(path, migration.version, None) for path in migration.files]
     files += [(orphan.path, orphan.version, None) for orphan in project.orphan_rollbacks]
     files += [(stray.path, None, stray) for stray in project.stray_files if stray.refused or not plainly_other(stray.path)]
+    misread = {stray.path for stray in project.stray_files if stray.misread}
+    files = [item for item in files if item[2] is not None or item[0] not in misread]  # (one case per file)
 
     results = []
     for path, version, stray in sorted(files, key=lambda item: item[0].as_posix()):
         name = path_in_directory(project, path)
         problems = naming_problems(name, convention, now, version, stray.reason if stray else None,
-                                   refused=stray.refused if stray else True)
+                                   refused=stray.refused if stray else True, misread=bool(stray and stray.misread))
         case = result(settings, "naming", name, project.relative(path), [p.message for p in problems], line=1)
         if problems and all(p.kind == "ignored" for p in problems):
             case.severity = Severity.WARNING  # the runner ignores the file: never a failure of its own
