@@ -346,6 +346,39 @@ def test_the_one_changelog_named_so_is_the_master_the_code_names(tmp_path: Path)
     assert master_changelog(tmp_path / RESOURCES / "liquibase") is None
 
 
+def test_spring_boots_changelog_directory_and_a_primary_key_dropped_by_no_name(pg_server: Database,
+                                                                              tmp_path: Path) -> None:
+    # tolgee/tolgee-platform: the master is db/changelog/schema.xml (another module's
+    # `spring.liquibase.change-log` names it); a generated dropPrimaryKey gives no name, and Liquibase
+    # finds `task_keyPK` in information_schema (a `task_key_pkey` failed it); alterSequence is written.
+    head = '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+    write_files(tmp_path, {
+        f"backend/data/{RESOURCES}/db/changelog/schema.xml": head + (
+            '  <changeSet author="jenik" id="1">\n    <createTable tableName="task_key">\n'
+            '      <column name="key_id" type="BIGINT"><constraints nullable="false" primaryKey="true"'
+            ' primaryKeyName="task_keyPK"/></column>\n'
+            '      <column name="id" type="BIGINT"><constraints nullable="false"/></column>\n'
+            "    </createTable>\n"
+            '    <createSequence sequenceName="hibernate_sequence"/>\n  </changeSet>\n'
+            '  <changeSet author="jenik" id="2">\n    <alterSequence incrementBy="1000"'
+            ' sequenceName="hibernate_sequence"/>\n  </changeSet>\n'
+            '  <changeSet author="jenik" id="3">\n    <dropPrimaryKey tableName="task_key"/>\n  </changeSet>\n'
+            '  <changeSet author="jenik" id="4">\n    <addPrimaryKey columnNames="id" constraintName="task_keyPK"'
+            ' tableName="task_key"/>\n  </changeSet>\n</databaseChangeLog>\n'),
+        f"backend/data/{RESOURCES}/db/changelog/backfill.sql": "update task_key set id = key_id;\n",
+    })
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "liquibase" and found.reason.startswith("schema.xml and 4 changesets")
+    assert found.migrations[1].up is not None and found.migrations[1].up.sql == (
+        "ALTER SEQUENCE hibernate_sequence INCREMENT BY 1000;")
+    report = tmp_path / "r.xml"
+    code = main(["check", str(tmp_path), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    failed = [c.get("name") for c in ET.parse(report).getroot().iter("testcase") if c.find("failure") is not None
+              and c.get("classname") == "migration_check.apply"]
+    assert failed == [] and code in (0, 1)
+
+
 def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:
     # AAFC-BICoE/seqdb-api runs `schema-change, initial-data`: its `sample-data` changesets never run.
     from migration_check.discovery.liquibase_contexts import runs

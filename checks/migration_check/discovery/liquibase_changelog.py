@@ -14,7 +14,7 @@ from typing import Any
 
 from migration_check.discovery.base import joined_scripts, read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
-from migration_check.discovery.liquibase_changes import change_sql, inverse_sql, load_data_sql
+from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
 from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false, is_true
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
@@ -22,6 +22,7 @@ from migration_check.discovery.liquibase_formatted import (
     is_formatted_sql,
     parse_formatted_sql,
 )
+from migration_check.discovery.liquibase_load_data import load_data_sql
 from migration_check.discovery.liquibase_modify import modified
 from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
 from migration_check.errors import FileError, read_utf8
@@ -81,7 +82,15 @@ def master_changelog(directory: Path) -> Path | None:
     # directory whose name says it is one.
     so_named = [path for path in sorted(directory.iterdir()) if path.suffix in EXTENSIONS and path.is_file()
                 and "changelog" in path.stem.lower() and _is_changelog(path)]
-    return so_named[0] if len(so_named) == 1 else None
+    if len(so_named) == 1:
+        return so_named[0]
+    # Or the one changelog of Spring Boot's db/changelog directory, whatever its name (tolgee's
+    # schema.xml, which another module's `spring.liquibase.change-log` names on the classpath).
+    if not so_named and directory.name.lower() == "changelog":
+        changelogs = [path for path in sorted(directory.iterdir()) if path.suffix in EXTENSIONS and path.is_file()
+                      and _is_changelog(path)]
+        return changelogs[0] if len(changelogs) == 1 else None
+    return None
 
 
 def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...]:

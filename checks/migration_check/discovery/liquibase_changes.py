@@ -4,7 +4,7 @@ Liquibase derives for those it can roll back by itself.
 Covered: createTable, dropTable, renameTable, addColumn, dropColumn, renameColumn, modifyDataType,
 addNotNullConstraint, dropNotNullConstraint, addDefaultValue, dropDefaultValue, addAutoIncrement,
 addPrimaryKey, dropPrimaryKey, addUniqueConstraint, dropUniqueConstraint, addForeignKeyConstraint,
-dropForeignKeyConstraint, createIndex, dropIndex, createSequence, dropSequence, renameSequence,
+dropForeignKeyConstraint, createIndex, dropIndex, createSequence, alterSequence, dropSequence, renameSequence,
 createView, dropView, renameView, setTableRemarks, setColumnRemarks, insert, update, delete. Any
 other is not written (None): its changeset is skipped with the reason.
 
@@ -16,7 +16,6 @@ Types are Liquibase's names mapped to PostgreSQL's (`datetime` is `TIMESTAMP WIT
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -113,7 +112,7 @@ def _computed(written: object) -> str:
     return "NOW()" if lowered.startswith(("current_timestamp", "current_datetime")) or lowered == "now()" else text
 
 
-def _columns(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+def columns_of(attributes: dict[str, Any]) -> list[dict[str, Any]]:
     return [entry["column"] for entry in attributes.get("columns") or [] if isinstance(entry, dict) and "column" in entry]
 
 
@@ -147,9 +146,9 @@ def _column_definition(column: dict[str, Any], primary_keys: list[str], trailing
 def _create_table(a: dict[str, Any]) -> str:
     primary_keys: list[str] = []
     trailing: list[str] = []
-    definitions = [_column_definition(column, primary_keys, trailing) for column in _columns(a)]
+    definitions = [_column_definition(column, primary_keys, trailing) for column in columns_of(a)]
     if primary_keys:
-        pk_name = next((c.get("constraints", {}).get("primaryKeyName") for c in _columns(a)
+        pk_name = next((c.get("constraints", {}).get("primaryKeyName") for c in columns_of(a)
                         if (c.get("constraints") or {}).get("primaryKeyName")), None)
         definitions.append((f"CONSTRAINT {name(pk_name)} " if pk_name else "") + f"PRIMARY KEY ({', '.join(primary_keys)})")
     sql = f"CREATE TABLE {table(a)} ({', '.join(definitions + trailing)});"
@@ -160,7 +159,7 @@ def _create_table(a: dict[str, Any]) -> str:
 
 def _add_column(a: dict[str, Any]) -> str:
     statements = []
-    for column in _columns(a):
+    for column in columns_of(a):
         trailing: list[str] = []
         definition = _column_definition(column, [], trailing)
         extra = "".join(f", ADD {constraint}" for constraint in trailing)
@@ -169,7 +168,7 @@ def _add_column(a: dict[str, Any]) -> str:
 
 
 def _drop_column(a: dict[str, Any]) -> str:
-    names = [a["columnName"]] if a.get("columnName") else [c.get("name", "") for c in _columns(a)]
+    names = [a["columnName"]] if a.get("columnName") else [c.get("name", "") for c in columns_of(a)]
     return "\n".join(f"ALTER TABLE {table(a)} DROP COLUMN {name(column)};" for column in names)
 
 
@@ -199,16 +198,16 @@ def column_list(written: object) -> str:
     return ", ".join(columns)
 
 
-def _index_columns(a: dict[str, Any]) -> str:
+def _indexcolumns_of(a: dict[str, Any]) -> str:
     """The index's columns; an expression (`computed`, or a name with a call in it, `LOWER(name)`)
     is written as it is, as Liquibase writes it."""
     return ", ".join((str(c.get("name", "")) if is_true(c.get("computed")) or "(" in str(c.get("name", ""))
                       else name(c.get("name", ""))) + (" DESC" if is_true(c.get("descending")) else "")
-                     for c in _columns(a))
+                     for c in columns_of(a))
 
 
 def _insert(a: dict[str, Any]) -> str:
-    columns = _columns(a)
+    columns = columns_of(a)
     return (f"INSERT INTO {table(a)} ({', '.join(name(c.get('name', '')) for c in columns)})"
             f" VALUES ({', '.join(value(c) or 'NULL' for c in columns)});")
 
@@ -233,9 +232,28 @@ def _identity(a: dict[str, Any]) -> str:
     return f"GENERATED {'ALWAYS' if str(a.get('generationType', '')).upper() == 'ALWAYS' else 'BY DEFAULT'} AS IDENTITY"
 
 
-def _default_pkey(a: dict[str, Any]) -> str:
-    """PostgreSQL's name for a primary key nobody named."""
-    return f"{a.get('tableName', '')}_pkey"
+def _drop_unnamed_primary_key(a: dict[str, Any]) -> str:
+    """DropPrimaryKeyGenerator on PostgreSQL without a constraintName: a DO block that finds the table's
+    primary key in information_schema, whatever its name (tolgee's `task_keyPK`), and drops it."""
+    schema = a.get("schemaName")
+    stored = {key: (text if name(text).startswith('"') else text.lower())
+              for key, text in (("schema", str(schema or "")), ("table", str(a.get("tableName", ""))))}
+    where_schema = quote_literal(stored["schema"]) if schema else "current_schema()"
+    return ("DO $$ DECLARE constraint_name varchar; BEGIN SELECT tc.constraint_name INTO STRICT constraint_name"
+            " FROM information_schema.table_constraints tc WHERE constraint_type = 'PRIMARY KEY' AND table_name ="
+            f" {quote_literal(stored['table'])} AND table_schema = {where_schema}; EXECUTE 'alter table ' ||"
+            f" {quote_literal(table(a))} || ' drop constraint \"' || constraint_name || '\"'; END $$;")
+
+
+def _alter_sequence(a: dict[str, Any]) -> str:
+    """AlterSequenceGenerator: the clauses given, in its order."""
+    clauses = [(f"INCREMENT BY {a['incrementBy']}" if a.get("incrementBy") is not None else ""),
+               (f"MINVALUE {a['minValue']}" if a.get("minValue") is not None else ""),
+               (f"MAXVALUE {a['maxValue']}" if a.get("maxValue") is not None else ""),
+               (f"CACHE {a['cacheSize']}" if a.get("cacheSize") is not None else ""),
+               ({"true": "CYCLE", "false": "NO CYCLE"}.get(str(a.get("cycle")).lower(), "")),
+               (f"AS {data_type(a['dataType'])}" if a.get("dataType") else "")]
+    return f"ALTER SEQUENCE {table(a, 'sequenceName')} {' '.join(c for c in clauses if c)};"
 
 
 def _default_unique(a: dict[str, Any]) -> str:
@@ -288,18 +306,20 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "dropDefaultValue": lambda a: f"{_alter(a)} ALTER COLUMN {_column(a)} DROP DEFAULT;",
     "addAutoIncrement": _add_auto_increment,
     "addPrimaryKey": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}PRIMARY KEY ({column_list(a.get('columnNames'))});",
-    "dropPrimaryKey": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_pkey(a))};",
+    "dropPrimaryKey": lambda a: (f"{_alter(a)} DROP CONSTRAINT {name(a['constraintName'])};" if a.get("constraintName")
+                                 else _drop_unnamed_primary_key(a)),
     "addUniqueConstraint": lambda a: f"{_alter(a)} ADD {_named_constraint(a)}UNIQUE ({column_list(a.get('columnNames'))});",
     "dropUniqueConstraint": lambda a: f"{_alter(a)} DROP CONSTRAINT {name(a.get('constraintName') or _default_unique(a))};",
     "addForeignKeyConstraint": _foreign_key,
     "dropForeignKeyConstraint": lambda a: f"{_alter(a, 'baseTableName')} DROP CONSTRAINT {name(a.get('constraintName', ''))};",
     "createIndex": lambda a: (f"CREATE {'UNIQUE ' if is_true(a.get('unique')) else ''}INDEX {name(a.get('indexName', ''))}"
-                              f" ON {table(a)} ({_index_columns(a)});"),
+                              f" ON {table(a)} ({_indexcolumns_of(a)});"),
     "dropIndex": lambda a: f"DROP INDEX {table(a, 'indexName')};",
     "createSequence": lambda a: (f"CREATE SEQUENCE {table(a, 'sequenceName')}"
                                  + (f" START WITH {a['startValue']}" if a.get("startValue") is not None else "")
                                  + (f" INCREMENT BY {a['incrementBy']}" if a.get("incrementBy") is not None else "") + ";"),
     "dropSequence": lambda a: f"DROP SEQUENCE {table(a, 'sequenceName')};",
+    "alterSequence": _alter_sequence,
     "createView": lambda a: (f"CREATE {'OR REPLACE ' if is_true(a.get('replaceIfExists')) else ''}VIEW"
                              f" {table(a, 'viewName')} AS {str(a.get('selectQuery', '')).strip().rstrip(';')};"),
     "dropView": lambda a: f"DROP VIEW {table(a, 'viewName')};",
@@ -310,7 +330,7 @@ WRITERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "setColumnRemarks": lambda a: (f"COMMENT ON COLUMN {table(a)}.{_column(a)} IS"
                                    f" {quote_literal(str(a.get('remarks', '')))};"),
     "insert": _insert,
-    "update": lambda a: f"UPDATE {table(a)} SET {', '.join(_assignment(c) for c in _columns(a))}{_where(a)};",
+    "update": lambda a: f"UPDATE {table(a)} SET {', '.join(_assignment(c) for c in columns_of(a))}{_where(a)};",
     "delete": lambda a: f"DELETE FROM {table(a)}{_where(a)};",
 }
 
@@ -357,40 +377,3 @@ def _written(writer: Callable[[dict[str, Any]], str] | None, attributes: object,
         return writer(attributes)
     finally:
         QUOTING.reset(token)
-
-
-def load_data_sql(attributes: dict[str, Any], text: str, quoting: str = "LEGACY") -> str:
-    """loadData's INSERTs for a CSV file's rows (LoadDataChange): the header names the columns
-    (a `<column>` may give one another name, `header`, or `type: skip` to leave it out), an empty
-    value or NULL is NULL, NUMERIC, BOOLEAN and COMPUTED values are written as they are, the rest
-    as strings."""
-    rows = list(csv.reader(text.splitlines(), delimiter=str(attributes.get("separator") or ","),
-                           quotechar=str(attributes.get("quotchar") or '"')))
-    if not rows:
-        return ""
-    header, *records = rows
-    declared = {str(c.get("header") or c.get("name")): c for c in _columns(attributes)}
-    kept = []
-    for position, title in enumerate(header):
-        column = declared.get(title.strip(), {})
-        kind = str(column.get("type", "STRING")).upper()
-        if kind != "SKIP":
-            kept.append((position, str(column.get("name") or title.strip()), kind))
-    token = QUOTING.set(quoting)
-    try:
-        names = ", ".join(name(column) for _, column, _ in kept)
-        statements = []
-        for record in records:
-            if not any(cell.strip() for cell in record):
-                continue
-            values = ", ".join(_cell(record[position] if position < len(record) else "", kind) for position, _, kind in kept)
-            statements.append(f"INSERT INTO {table(attributes)} ({names}) VALUES ({values});")
-    finally:
-        QUOTING.reset(token)
-    return "\n".join(statements)
-
-
-def _cell(raw: str, kind: str) -> str:
-    if raw == "" or raw.upper() == "NULL":
-        return "NULL"
-    return raw if kind in ("NUMERIC", "BOOLEAN", "COMPUTED") else quote_literal(raw)
