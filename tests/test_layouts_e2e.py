@@ -41,6 +41,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "pop": ("migrations/20240108100000_add_coupons.up.sql", 3),
     "postgres-migrations": ("migrations/0002-add-coupons.sql", 4),
     "prisma": ("prisma/migrations/20240107100000_add_coupons/migration.sql", 3),
+    "refinery": ("catalog/migrations/V2__add_coupons.sql", 4),
     "sequelize": ("migrations/20240108100000-add-coupons.js", 6),
     "sqitch": ("deploy/coupons.sql", 4),
     "sql-migrate": ("db/migrations/20240108100000-add_coupons.sql", 7),
@@ -80,6 +81,7 @@ SKIPPED = {  # format -> words of a skip reason the clean run must report
     "flyway": "Java/Kotlin migration",
     "prisma": "forward-only (prisma: no migration here has a rollback)",
     "postgres-migrations": "forward-only (postgres-migrations: no migration here has a rollback)",
+    "refinery": "forward-only (refinery: no migration here has a rollback)",
     "drizzle": "forward-only (drizzle: no migration here has a rollback)",
     "supabase": "forward-only (supabase: no migration here has a rollback)",
 }

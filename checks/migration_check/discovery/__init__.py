@@ -48,6 +48,7 @@ from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.discovery.pop import PopLayout
 from migration_check.discovery.postgres_migrations import PostgresMigrationsLayout
 from migration_check.discovery.prisma import PrismaLayout
+from migration_check.discovery.refinery import RefineryLayout
 from migration_check.discovery.sequelize import SequelizeLayout
 from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.sql_migrate import SqlMigrateLayout
@@ -78,6 +79,7 @@ LAYOUTS: dict[str, Layout] = {
         DrizzleLayout(),
         SqitchLayout(),
         LiquibaseLayout(),
+        RefineryLayout(),
         FlywayLayout(),
         MemosLayout(),
         DbmateLayout(),

@@ -268,3 +268,13 @@ POSTGRES_MIGRATIONS = Bookkeeping(
                                        usedforsecurity=False).hexdigest())],
     reverted=lambda m, _newest: [_q("DELETE FROM migrations WHERE id = {}", int(m.version))],
 )
+
+# refinery (refinery_core's ASSERT_MIGRATIONS_TABLE_QUERY): a row per migration, in its transaction.
+REFINERY = Bookkeeping(
+    table="public.refinery_schema_history",
+    create=("CREATE TABLE IF NOT EXISTS refinery_schema_history (version INT4 PRIMARY KEY, name VARCHAR(255),"
+            " applied_on VARCHAR(255), checksum VARCHAR(255))"),
+    applied=lambda m: [_q("INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES"
+                          " ({}, {}, now()::text, '0')", int(m.version), m.name)],
+    reverted=lambda m, _newest: [_q("DELETE FROM refinery_schema_history WHERE version = {}", int(m.version))],
+)

@@ -190,3 +190,17 @@ def package_database(directory: Path) -> tuple[str, str] | None:
             if isinstance(listed, dict):
                 found += [(name, NODE_DRIVERS[name]) for name in listed if name in NODE_DRIVERS]
     return _other_databases_only(found, "its package.json depends on")
+
+
+def crate_requiring(crate_name: str, directory: Path) -> Path | None:
+    """The nearest Cargo.toml, from `directory` up to the repository's root, that depends on
+    `crate_name` (its dependencies, or a workspace's); None where none does."""
+    for folder in within_repository(directory):
+        manifest = folder / "Cargo.toml"
+        if not manifest.is_file():
+            continue
+        crate = _toml(manifest)
+        shared = (crate.get("workspace") or {}).get("dependencies") or {}
+        if crate_name in _dependencies(crate) or crate_name in shared:
+            return manifest
+    return None
