@@ -30,7 +30,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "flyway": ("src/main/resources/db/migration/V1_1__add_coupons.sql", 3),
     "golang-migrate": ("migrations/20240108100000_add_coupons.up.sql", 3),
     "maragu-migrate": ("store/postgres/0003_add_coupons.up.sql", 3),
-    "memos": ("store/migration/postgres/LATEST.sql", 3),
+    "latest-sql": ("store/migration/postgres/LATEST.sql", 3),
     "mikro-orm": ("src/migrations/Migration20240108100000_coupons.ts", 8),
     "goose": ("db/migrations/20240108100000_add_coupons.sql", 7),
     "hasura": ("hasura/migrations/default/1704708000000_add_coupons/up.sql", 3),
@@ -77,7 +77,7 @@ FORGOTTEN = {  # format -> (file of the statement that created what the rollback
 }
 SKIPPED = {  # format -> words of a skip reason the clean run must report
     "goose": "Go migration",
-    "memos": "upgrade only: memos' migrator runs it on databases from before 0.2.2",
+    "latest-sql": "upgrade only: memos' migrator runs it on databases from before 0.2.2",
     "flyway": "Java/Kotlin migration",
     "prisma": "forward-only (prisma: no migration here has a rollback)",
     "postgres-migrations": "forward-only (postgres-migrations: no migration here has a rollback)",

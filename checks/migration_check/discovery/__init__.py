@@ -36,11 +36,11 @@ from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.hasura import HasuraLayout
 from migration_check.discovery.knex import KnexLayout
+from migration_check.discovery.latest_sql import LatestSqlLayout
 from migration_check.discovery.liquibase import LiquibaseLayout
 from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
-from migration_check.discovery.memos import MemosLayout
 from migration_check.discovery.mikro_orm import MikroOrmLayout
 from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
@@ -81,7 +81,7 @@ LAYOUTS: dict[str, Layout] = {
         LiquibaseLayout(),
         RefineryLayout(),
         FlywayLayout(),
-        MemosLayout(),
+        LatestSqlLayout(),
         DbmateLayout(),
         DbMigrateLayout(),
         TypeOrmLayout(),

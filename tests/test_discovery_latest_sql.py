@@ -1,6 +1,7 @@
-"""memos' migrator (usememos/memos, store/migrator.go): LATEST.sql for a new database, version folders
-of `<NN>__<name>.sql` for an upgrade. Before this layout, the repository's 12 version folders were 12
-migration directories to choose from, and none of them could be replayed from an empty database."""
+"""memos' and bytebase's migrators (usememos/memos' store/migrator.go, bytebase/bytebase's
+backend/migrator/migrator.go): LATEST.sql for a new database, version folders of `<NN>__<name>.sql` (or
+`<NNNN>##<name>.sql`) for an upgrade. Before this layout, memos' 12 version folders were 12 migration
+directories to choose from, and none of them could be replayed from an empty database."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ MEMOS = {
 def test_latest_for_a_new_database_the_folders_for_an_upgrade(tmp_path: Path) -> None:
     root = write_files(tmp_path, MEMOS)
     found = discover(root, repo_root=root)
-    assert found.format == "memos" and found.directory == root / "store/migration/postgres"
-    assert found.reason.startswith("LATEST.sql and 5 files in 3 version folders")
+    assert found.format == "latest-sql" and found.directory == root / "store/migration/postgres"
+    assert found.reason.startswith("LATEST.sql and 5 files in 3 version folders (memos' migrator)")
     # Paths sorted as text, as the migrator sorts them (0.9 after 0.22); versions as it reads them.
     assert [(m.id, m.version) for m in found.migrations] == [
         ("LATEST", "0.22.2"), ("0.19/00__add_name", "0.19.1"), ("0.22/00__first", "0.22.1"),
@@ -51,7 +52,7 @@ def test_latest_for_a_new_database_the_folders_for_an_upgrade(tmp_path: Path) ->
 
 def test_a_new_migration_takes_the_next_number_of_the_newest_folder(tmp_path: Path) -> None:
     root = write_files(tmp_path, MEMOS)
-    made = layout_named("memos").new_files(root / "store/migration/postgres", "add_tags", datetime.now(UTC))
+    made = layout_named("latest-sql").new_files(root / "store/migration/postgres", "add_tags", datetime.now(UTC))
     assert list(made) == [root / "store/migration/postgres/0.22/02__add_tags.sql"]
 
 
@@ -70,3 +71,25 @@ def test_latest_is_replayed_and_the_upgrades_are_linted(tmp_path: Path, pg_serve
               if c.get("classname") == "migration_check.lint" and c.find("failure") is not None]
     assert code == 1, output.getvalue()
     assert any(m.startswith("store/migration/postgres/0.22/00__first.sql:1:1: MC002 drop-column") for m in linted), linted
+
+
+def test_bytebases_migrator_orders_by_version_and_stops_at_what_it_cannot_read(tmp_path: Path) -> None:
+    root = write_files(tmp_path, {
+        "backend/migrator/migration/LATEST.sql": "create table principal (id serial primary key);\n",
+        "backend/migrator/migration/3.9/0000##a.sql": "select 1;\n",
+        "backend/migrator/migration/3.10/0000##b.sql": "select 2;\n",
+        "backend/migrator/migration/3.10/0001##c.sql": "select 3;\n",
+        "backend/migrator/migration/3.10/notes.sql": "select 4;\n",
+    })
+    found = discover(root, repo_root=root)
+    assert found.format == "latest-sql" and found.reason.startswith("LATEST.sql and 4 files in 2 version folders"
+                                                                    " (bytebase's migrator)")
+    # Semantic versions, not paths as text: 3.9 before 3.10; the number as it is.
+    assert [(m.id, m.version) for m in found.migrations] == [
+        ("LATEST", "3.10.1"), ("3.9/0000##a", "3.9.0"), ("3.10/0000##b", "3.10.0"), ("3.10/0001##c", "3.10.1")]
+    assert found.migrations[1].skip_reason.startswith("upgrade only: bytebase's migrator runs it on databases from"
+                                                      " before 3.9.0")
+    [stray] = found.stray_files
+    assert stray.refused and stray.path.name == "notes.sql"
+    made = layout_named("latest-sql").new_files(root / "backend/migrator/migration", "add_tags", datetime.now(UTC))
+    assert list(made) == [root / "backend/migrator/migration/3.10/0002##add_tags.sql"]
