@@ -93,3 +93,40 @@ def test_bytebases_migrator_orders_by_version_and_stops_at_what_it_cannot_read(t
     assert stray.refused and stray.path.name == "notes.sql"
     made = layout_named("latest-sql").new_files(root / "backend/migrator/migration", "add_tags", datetime.now(UTC))
     assert list(made) == [root / "backend/migrator/migration/3.10/0002##add_tags.sql"]
+
+
+def test_a_branchs_upgrade_below_the_newest_version_fails_the_history_check(tmp_path: Path, pg_server: Database) -> None:
+    # An installation at 0.31 never runs a new 0.30 file. main deleted an old version folder once:
+    # those files, read alone for the history, hold no LATEST.sql (that stopped the run).
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(root), "-c", "user.email=a@b", "-c", "user.name=a", *args], check=True,
+                       capture_output=True)
+
+    root = write_files(tmp_path / "repo", {
+        "store/migration/postgres/LATEST.sql": "create table memo (id int, mood text);\n",
+        "store/migration/postgres/0.18/00__old.sql": "select 1;\n",
+        "store/migration/postgres/0.31/00__memo.sql": "alter table memo add column mood text;\n",
+    })
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    git("rm", "-q", "store/migration/postgres/0.18/00__old.sql")
+    git("commit", "-qm", "drop an old folder")
+    git("checkout", "-q", "-b", "feature")
+    write_files(root, {"store/migration/postgres/0.30/01__color.sql": "alter table memo add column color text;\n"})
+    git("add", "-A")
+    git("commit", "-qm", "feature")
+    report = tmp_path / "r.xml"
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report),
+                     "--base-ref", "main"])
+    history = [c.find("failure").get("message") for c in ET.parse(report).getroot().iter("testcase")
+               if c.get("classname") == "migration_check.history" and c.find("failure") is not None]
+    assert code == 1, output.getvalue()
+    assert history == ["0.30/01__color.sql is new on this branch but sorts before 0.31/00__memo.sql, which is already on"
+                       " main: databases that ran main's migrations would skip it or run it out of order. Give it a name"
+                       " that sorts after 0.31/00__memo.sql (`migration-check new <name>` makes one) and move its SQL"
+                       " there."]

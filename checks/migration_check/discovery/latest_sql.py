@@ -109,8 +109,11 @@ class LatestSqlLayout(Layout):
                     skip_reason=UPGRADE_ONLY.format(runner=migrator.runner, version=version)))
         upgrades.sort(key=lambda m: m.sort_key)
         latest = directory / LATEST
+        if not latest.is_file():  # (a base branch's deleted files, read for the history check)
+            return Discovery(upgrades, stray, rollback_policy=RollbackPolicy.ABSENT)
         newest = max((m.version for m in upgrades), key=_semantic, default="0.0.0")
-        baseline = Migration(version=newest, name="LATEST", sort_key=("",), up=Script(latest, read_sql(latest)),
+        first: tuple = ("",) if migrator.path_order else ((),)  # (before every upgrade's key, of the same kind)
+        baseline = Migration(version=newest, name="LATEST", sort_key=first, up=Script(latest, read_sql(latest)),
                              files=(latest,), baseline=True, label=LATEST.removesuffix(".sql"))
         return Discovery([baseline, *upgrades], stray, rollback_policy=RollbackPolicy.ABSENT)
 

@@ -7,6 +7,7 @@ Without `--base-ref` the local part still runs and the base part is one SKIPPED 
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from migration_check.discovery import layout_named
@@ -130,7 +131,9 @@ def _shown(path: str) -> str:
     """A file as a message names it: its name, with its directory where every migration's file
     has that name (`2024-01-01-000000_users/up.sql`)."""
     posix = PurePosixPath(path)
-    return f"{posix.parent.name}/{posix.name}" if posix.name in _SAME_IN_EVERY_DIRECTORY else posix.name
+    in_version_folder = bool(re.fullmatch(r"\d+(\.\d+)+", posix.parent.name))  # memos' `0.30/02__x.sql`
+    return f"{posix.parent.name}/{posix.name}" if posix.name in _SAME_IN_EVERY_DIRECTORY or in_version_folder \
+        else posix.name
 
 
 def message(finding: Finding, ref: str, refusal: str = "") -> str:
@@ -158,7 +161,9 @@ def message(finding: Finding, ref: str, refusal: str = "") -> str:
         return (
             f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}:"
             f" databases that ran {ref}'s migrations would skip it or run it out of order."
-            f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
+            + (f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
+               if re.match(r"\d{12}", PurePosixPath(finding.newest).name)
+               else f" Give it a name that sorts after {newest} ({NEW_HINT}) and move its SQL there.")
         )
     if isinstance(finding, VersionReused):
         previous = _shown(finding.previous)
