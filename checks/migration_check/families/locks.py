@@ -352,7 +352,6 @@ def _rewriting_command(statement: Statement, free: Callable[[ast.AlterTableCmd],
         return str(RawStream()(chosen))
     except Exception:  # noqa: BLE001 - pglast's printer may not print every node: the statement is shown
         return None
-    return None
 
 
 def _do_block_names(statement: Statement) -> frozenset[str]:

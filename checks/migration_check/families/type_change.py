@@ -17,8 +17,9 @@ from pglast.stream import RawStream
 
 from migration_check.schema.snapshot import Snapshot
 
-_RELABELLED = ("SELECT %(old)s::regtype <> %(new)s::regtype AND EXISTS (SELECT FROM pg_catalog.pg_cast"
-               " WHERE castsource = %(old)s::regtype AND casttarget = %(new)s::regtype AND castmethod = 'b')")
+# to_regtype: a name the session cannot resolve is NULL (no error to abort the session's transaction).
+_RELABELLED = ("SELECT to_regtype(%(old)s) <> to_regtype(%(new)s) AND EXISTS (SELECT FROM pg_catalog.pg_cast"
+               " WHERE castsource = to_regtype(%(old)s) AND casttarget = to_regtype(%(new)s) AND castmethod = 'b')")
 
 
 def relabelled_only(session: psycopg.Connection, before: Snapshot, table: str, command: ast.AlterTableCmd) -> bool:
