@@ -272,9 +272,13 @@ def _whole_rows(admin: psycopg.Connection, copy: Copy, now: sql.Composable, foun
     query = sql.SQL("WITH n AS ({now}), gone AS (SELECT v FROM {copy} c EXCEPT ALL SELECT v FROM n),"
                     " added AS (SELECT v FROM n EXCEPT ALL SELECT v FROM {copy} c)"
                     " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM added),"
-                    " (SELECT min(v::text) FROM gone), (SELECT min(v::text) FROM added)").format(
-        now=now, copy=copy.rows_sql)
+                    " (SELECT min(array_to_string(v, ',', 'NULL')) FROM gone),"
+                    " (SELECT min(array_to_string(v, ',', 'NULL')) FROM added)").format(now=now, copy=copy.rows_sql)
     row = admin.execute(query).fetchone()
     assert row is not None
     found.missing, found.extra = row[0], row[1]
-    found.missing_example, found.extra_example = row[2] or "", row[3] or ""
+    # Named by its columns, as a key names a row (tolgee's api_key_scopes_enum read `{1,1}`).
+    columns = copy.columns[0] if len(copy.columns) == 1 else f"({', '.join(copy.columns)})"
+    values = (lambda text: text) if len(copy.columns) == 1 else (lambda text: f"({text})")
+    found.missing_example = f"{columns}={values(row[2])}" if row[2] is not None else ""
+    found.extra_example = f"{columns}={values(row[3])}" if row[3] is not None else ""
