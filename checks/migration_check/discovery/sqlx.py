@@ -31,6 +31,7 @@ from migration_check.discovery.base import (
     Layout,
     files_named,
     pair_forward_and_rollback,
+    repository_root,
     utc_timestamp,
     with_transactions,
 )
@@ -105,16 +106,27 @@ def classify(path: Path) -> FileRole | None:
 
 def sqlx_mark(directory: Path) -> str | None:
     """What shows the directory is sqlx's: a Cargo.toml that depends on sqlx, or its offline data."""
+    root = repository_root(directory)
     for folder in [directory.parent, *directory.parent.parents][:MARK_LEVELS]:
-        if (folder / ".sqlx").is_dir() or (folder / "sqlx-data.json").is_file():
-            return f"sqlx's offline data in {folder.name or folder}"
+        for offline in (".sqlx", "sqlx-data.json"):
+            if (folder / offline).exists():
+                return f"sqlx's offline data ({_named(folder, offline, root)})"
         cargo = folder / "Cargo.toml"
         try:
             if cargo.is_file() and "sqlx" in cargo.read_text(encoding="utf-8", errors="replace"):
-                return f"{folder.name}/Cargo.toml depends on sqlx"
+                return f"{_named(folder, 'Cargo.toml', root)} depends on sqlx"
         except OSError:
             continue
     return None
+
+
+def _named(folder: Path, leaf: str, root: Path | None) -> str:
+    """`leaf` in `folder` as a message names it: from the repository's root (`Cargo.toml` at the root,
+    `api-service/Cargo.toml`), or by its folder's name outside a repository."""
+    if root is not None and folder.is_relative_to(root):
+        inside = folder.relative_to(root).as_posix()
+        return leaf if inside == "." else f"{inside}/{leaf}"
+    return f"{folder.name}/{leaf}" if folder.name else leaf
 
 
 def _refused(path: Path) -> bool:
