@@ -9,7 +9,9 @@ from pathlib import Path
 
 from conftest import write_files
 from migration_check.discovery import discover, layout_named
-from migration_check.model import Transaction
+from migration_check.history.naming import check_naming
+from migration_check.model import Status, Transaction
+from migration_check.settings import Settings
 
 PACKAGE = '{"dependencies": {"postgres-migrations": "^5.3.0"}}'
 
@@ -41,6 +43,9 @@ def test_ids_in_order_forward_only_and_the_transaction_marker(tmp_path: Path) ->
     # 10 after 5: the loader stops at the gap, before any migration runs.
     [gap] = [s for s in found.stray_files if s.refused]
     assert gap.path.name == "10.sql" and "its id is 10 where postgres-migrations expects 6" in gap.reason
+    # The naming check says what the loader does with it, not that it is no migration.
+    [naming] = [r for r in check_naming(found, Settings()) if r.status is Status.FAILED]
+    assert naming.message.startswith("10.sql: its id is 10 where postgres-migrations expects 6:")
 
 
 def test_a_name_without_its_id_stops_the_loader(tmp_path: Path) -> None:

@@ -140,8 +140,9 @@ class StrayFile:
     # The layout's runner fails on this file (goose: a .sql file it cannot parse a version from).
     # Otherwise the runner ignores it, and so does the naming check's verdict (a warning).
     refused: bool = False
-    # The runner runs it, but not as its name means (yoyo's `x.rollback..sql`: a migration of its
-    # own, run forward): a failure of the naming check, `reason` saying what happens instead.
+    # A migration whose name the runner reads otherwise than meant (yoyo's `x.rollback..sql`, run
+    # forward; postgres-migrations' id after a gap, which stops it): a failure of the naming check,
+    # `reason` saying what the runner does.
     misread: bool = False
 
 

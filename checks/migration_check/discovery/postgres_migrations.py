@@ -100,5 +100,5 @@ def _out_of_sequence(migrations: list[Migration]) -> list[StrayFile]:
             path = migration.files[0]
             return [StrayFile(path, f"its id is {migration.version} where {PACKAGE} expects {expected}: the ids must run"
                                     " 1, 2, 3, ... with none missing or repeated, or it runs no migration"
-                                    " (non-consecutive migration ID)", refused=True)]
+                                    " (non-consecutive migration ID)", refused=True, misread=True)]
     return []
