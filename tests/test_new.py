@@ -69,6 +69,17 @@ def test_layouts_with_folders_and_prefixes(tmp_path: Path) -> None:
     assert names(created) == ["20250906120001_b.sql"]  # the taken version moved on
 
 
+def test_a_layout_that_numbers_from_its_files_goes_into_the_shared_version_folder(tmp_path: Path) -> None:
+    # memos: the next number of the newest version folder; that folder exists, and is no taken
+    # version (`new` once looped through an hour of timestamps and gave up).
+    folder = tmp_path / "store/migration/postgres"
+    (folder / "0.31").mkdir(parents=True)
+    (folder / "LATEST.sql").write_text("create table memo (id int);\n")
+    (folder / "0.31/00__memo.sql").write_text("select 1;\n")
+    created = create_migration(Settings(path=tmp_path), "add_tags", NOW)
+    assert [p.relative_to(folder).as_posix() for p in created] == ["0.31/01__add_tags.sql"]
+
+
 def test_a_layout_without_new_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="sqitch add"):
         create_migration(Settings(path=tmp_path, format="sqitch"), "x", NOW)

@@ -98,6 +98,12 @@ def _free_files(layout: Layout, directory: Path, name: str, moment: datetime) ->
         versions = {_version_part(part) for path in files if (part := path.relative_to(directory).parts[0]) not in held}
         if not versions & taken:
             return files
+        if set(layout.new_files(directory, name, moment + timedelta(seconds=1))) == set(files):
+            # Numbered from the files there, not the clock (a version folder's next number: memos' `0.31/04__x.sql`):
+            # the folder is shared, and a file that is not there yet is free.
+            if any(path.exists() for path in files):
+                raise UsageError(f"{next(path for path in files if path.exists())}: already exists")
+            return files
         moment += timedelta(seconds=1)
     raise UsageError(f"{directory}: every timestamp of the next hour is taken")
 
