@@ -17,6 +17,14 @@ Rules, as drizzle-orm applies them (src/migrator.ts, src/pg-core/dialect.ts):
   created_at: `when`), kept as the migrator keeps it.
 - `dialect` in the journal names the database: `postgresql` (`pg` in older journals); another one
   is refused, as for other runners' configs naming another engine.
+
+Drizzle Kit 1 writes a folder per migration instead, and no journal (drizzle-orm's beta migrator.ts,
+migrator.utils.ts; its migrator refuses a folder that still has a journal):
+- `<out>/<YYYYMMDDHHMMSS>_<name>/migration.sql` beside its `snapshot.json`, in the order of the
+  folders' names; a folder without migration.sql is skipped. The version is the name's first 14
+  characters, as a moment.
+- A migration runs when its folder's name is not in the history table, whatever its moment; every
+  pending one in one transaction, as before. The snapshots' `dialect` names the database.
 """
 
 from __future__ import annotations
@@ -27,21 +35,22 @@ from pathlib import Path
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
-from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 JOURNAL = Path("meta") / "_journal.json"
+SCRIPT, SNAPSHOT = "migration.sql", "snapshot.json"
 POSTGRES_DIALECTS = frozenset({"postgresql", "pg"})
 
 
 class DrizzleLayout(Layout):
     name = "drizzle"
-    description = "<tag>.sql listed in meta/_journal.json (drizzle-kit)"
+    description = "<tag>.sql listed in meta/_journal.json, or <timestamp>_<name>/migration.sql (drizzle-kit 1)"
     default_rollbacks = RollbackPolicy.ABSENT
     conventional_dirs = ("drizzle", "migrations", "src/db/migrations", "db/migrations")
     # The journal names the files: any `.sql` name it lists is one (`drizzle-kit generate --name`).
-    naming_pattern = r"^.+\.sql$"
+    naming_pattern = r"^(.+\.sql|\d{14}_[^/]+/migration\.sql)$"
     naming_hint = "<tag>.sql, listed in meta/_journal.json"
     numeric_versions = True  # `when`, compared as numbers
     bookkeeping = bookkeeping.DRIZZLE
@@ -51,15 +60,21 @@ class DrizzleLayout(Layout):
 
     def detect(self, directory: Path) -> Detection | None:
         journal = directory / JOURNAL
-        if not journal.is_file():
+        if journal.is_file():
+            return Detection(score=96, reason=f"{JOURNAL.as_posix()} and {len(_sql_files(directory))} .sql files")
+        folders = _folders(directory)
+        if not folders or not any((folder / SNAPSHOT).is_file() for folder in folders):
             return None
-        return Detection(score=96, reason=f"{JOURNAL.as_posix()} and {len(_sql_files(directory))} .sql files")
+        return Detection(score=96, reason=f"{len(folders)} <timestamp>_<name>/migration.sql folders with {SNAPSHOT}"
+                                          " (drizzle-kit 1)")
 
     def held_directories(self, directory: Path) -> list[Path]:
-        return [directory / "meta"]
+        return [directory / "meta", *_folders(directory)]
 
     def discover(self, directory: Path) -> Discovery:
         journal = directory / JOURNAL
+        if not journal.is_file():
+            return _folder_migrations(directory)
         text = read_sql(journal)
         entries = _entries(journal, text)
         migrations = []
@@ -112,3 +127,38 @@ def _line_of(text: str, word: str) -> int:
 
 def _sql_files(directory: Path) -> list[Path]:
     return [p for p in candidate_files(directory) if p.suffix.lower() == ".sql"]
+
+
+def _folders(directory: Path) -> list[Path]:
+    """Drizzle Kit 1's migration folders, in the order of their names, as its migrator sorts them."""
+    return sorted((folder for folder in candidate_directories_in(directory) if (folder / SCRIPT).is_file()),
+                  key=lambda folder: folder.name)
+
+
+def _folder_migrations(directory: Path) -> Discovery:
+    migrations: list[Migration] = []
+    for position, folder in enumerate(_folders(directory)):
+        snapshot = folder / SNAPSHOT
+        if snapshot.is_file():
+            _postgres_snapshot(snapshot)
+        script = folder / SCRIPT
+        moment = folder.name[:14]
+        version = moment if moment.isdigit() else folder.name
+        migrations.append(Migration(version, folder.name[15:], (position, folder.name), files=(script,),
+                                    up=Script(script, read_sql(script), transaction=Transaction.WRAPPED),
+                                    label=folder.name))
+    stray = [StrayFile(path, "drizzle never runs it: its migrator reads only <folder>/migration.sql")
+             for path in _sql_files(directory)]
+    return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT, pending_in_one_transaction=True)
+
+
+def _postgres_snapshot(snapshot: Path) -> None:
+    """A snapshot whose `dialect` is another database's: these migrations are that database's."""
+    text = read_sql(snapshot)
+    try:
+        dialect = json.loads(text).get("dialect")
+    except (json.JSONDecodeError, AttributeError):
+        return
+    if isinstance(dialect, str) and dialect not in POSTGRES_DIALECTS | {"postgres"}:
+        raise FileError(snapshot, _line_of(text, '"dialect"'), f'dialect "{dialect}": these are migrations for another'
+                        ' database; migration-check replays PostgreSQL migrations (dialect "postgres")')
