@@ -142,6 +142,14 @@ def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
                                  " tools/testdata/ignore, of the tests")
 
 
+def test_a_copy_kept_aside_by_its_name_is_set_aside_too(tmp_path: Path) -> None:
+    # Acaisoft/bolt-api: hasura/migrations_backup beside the migrations that run.
+    write_files(tmp_path, {**under("store/schema", GOLANG), **under("store/schema_backup", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "store/schema").resolve()
+    assert found.reason.endswith("; the only one beside store/schema_backup, a copy kept aside, by its name")
+
+
 def test_among_examples_alone_those_of_another_database_are_still_set_aside(tmp_path: Path) -> None:
     # sqlc-dev/sqlc: examples/ondeck/{postgresql,mysql,sqlite}/schema and nothing else; two examples
     # for PostgreSQL would be a choice the user makes.

@@ -64,6 +64,9 @@ from migration_check.model import Project
 
 # Directories whose migrations are a test suite's fixtures, not the project's own.
 TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
+# Words of a directory's own name that say its migrations are a copy, not the ones that run
+# (Acaisoft/bolt-api's hasura/migrations_backup beside hasura/migrations).
+BACKUP_WORDS = frozenset({"backup", "backups", "bak", "archive", "archived", "deprecated", "obsolete", "unused"})
 # Directories whose migrations show how to use the project (dittofeed's examples/supabase).
 EXAMPLE_DIRECTORIES = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
 # Where the official PostgreSQL image runs scripts once, when its container starts on an empty data
@@ -255,6 +258,8 @@ def _of_tests_or_examples(directory: Path, root: Path) -> str | None:
     parts = {part.lower() for part in Path(_shown(directory, root)).parts}
     if directory.name == INIT_DIRECTORY:
         return "the database image's init scripts"
+    if set(path_words(directory.name)) & BACKUP_WORDS:
+        return "a copy kept aside, by its name"
     return "of the tests" if parts & TEST_DIRECTORIES else "of the examples" if parts & EXAMPLE_DIRECTORIES else None
 
 
