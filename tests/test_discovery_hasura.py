@@ -12,7 +12,7 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
-from migration_check.errors import FileError
+from migration_check.errors import FileError, UsageError
 from migration_check.servers.base import Database
 
 CONFIG_V2 = "version: 2\nendpoint: http://localhost:8080\nmetadata_directory: metadata\n"
@@ -158,3 +158,20 @@ def test_the_sql_file_and_the_yaml_run_sql_run_as_two_scripts(tmp_path: Path) ->
     })
     [init] = discover(tmp_path, repo_root=tmp_path).migrations
     assert init.up is not None and init.up.sql == "create table t (a int)\n-- made by hand\n;\ncreate index t_a on t (a)\n;"
+
+
+def test_a_hasura_project_in_hasura_beside_a_prisma_schema_is_a_choice_not_a_guess(tmp_path: Path) -> None:
+    # MadNovOrg/test-blacksmith: 487 Hasura migrations in hasura/, and Prisma's one 0_init beside them:
+    # the configured Prisma directory alone was checked, the Hasura project never found.
+    write_files(tmp_path, {
+        "hasura/config.yaml": CONFIG_V3,
+        "hasura/migrations/default/1664972215178_init/up.sql": "create table orders (id int);\n",
+        "hasura/migrations/default/1664972215178_init/down.sql": "drop table orders;\n",
+        "prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "prisma/migrations/0_init/migration.sql": "create table orders (id int);\n",
+    })
+    with pytest.raises(UsageError, match=r"several migration directories: hasura/migrations/default \(hasura: 1 migration"
+                                         r" of the Hasura project of (hasura/)?config.yaml; directory from hasura/config.yaml\);"
+                                         r" prisma/migrations \(prisma"):
+        discover(tmp_path, repo_root=tmp_path)

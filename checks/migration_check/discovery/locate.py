@@ -123,16 +123,21 @@ def _diesel(root: Path) -> Iterator[tuple[str, str]]:
 
 
 def _hasura(root: Path) -> Iterator[tuple[str, str]]:
-    settings = project_settings(root / HASURA_CONFIG)
-    if settings is None:
-        return
-    migrations = str(settings.get("migrations_directory") or "migrations")
-    why = f"{HASURA_CONFIG} `migrations_directory`" if "migrations_directory" in settings else HASURA_CONFIG
-    if str(settings.get("version")) == "3" and (root / migrations).is_dir():  # a folder per database
-        for database in sorted(p for p in (root / migrations).iterdir() if p.is_dir()):
-            yield f"{migrations}/{database.name}", why
-    else:
-        yield migrations, why
+    """The Hasura project's migrations, its config.yaml at the root or in `hasura/` (the CLI's
+    `hasura init hasura`, beside a Prisma schema in MadNovOrg/test-blacksmith)."""
+    for project in ("", "hasura"):
+        settings = project_settings(root / project / HASURA_CONFIG)
+        if settings is None:
+            continue
+        migrations = str(settings.get("migrations_directory") or "migrations")
+        config = f"{project}/{HASURA_CONFIG}" if project else HASURA_CONFIG
+        why = f"{config} `migrations_directory`" if "migrations_directory" in settings else config
+        folder = f"{project}/{migrations}" if project else migrations
+        if str(settings.get("version")) == "3" and (root / folder).is_dir():  # a folder per database
+            for database in sorted(p for p in (root / folder).iterdir() if p.is_dir()):
+                yield f"{folder}/{database.name}", why
+        else:
+            yield folder, why
 
 
 def _sqitch(root: Path) -> Iterator[tuple[str, str]]:
