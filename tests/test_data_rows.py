@@ -443,6 +443,26 @@ def test_text_a_later_migration_casts_holds_what_the_cast_reads(conn: psycopg.Co
     assert [row[2] for row in rows] == ["contact_id 1", "contact_id 2", "contact_id 3"]  # a uuid is too long for it
 
 
+def test_json_a_later_migration_reads_as_an_array_holds_one(conn: psycopg.Connection, tmp_path: Path) -> None:
+    # MadNovOrg/test-blacksmith renames organization.addresses to address, then turns the array into
+    # its first element (`address::json->>0`) and back: an object lost its value both ways.
+    ups = ("ALTER TABLE organization RENAME COLUMN addresses TO address;\n",
+           "UPDATE organization SET address = COALESCE(address::json->>0, '{}')::jsonb;\n",
+           "SELECT t.id, jsonb_array_elements(t.tags) FROM trips t;\n"
+           "SELECT note->>'title' FROM trips;\n")  # an object's key: no array
+    casts = later_casts([Migration(str(n), "json", (n,), up=Script(tmp_path / f"{n}.sql", sql))
+                         for n, sql in enumerate(ups)])
+    assert {(c.table, c.column, c.type_name) for c in casts} == {
+        ("organization", "address", "json array"), ("organization", "addresses", "json array"),
+        ("trips", "tags", "json array")}
+    conn.execute("""create table organization (id int primary key, addresses jsonb, name text);
+                    create table trips (id int primary key, tags json, note jsonb, label varchar(5));""")
+    RowFiller(rows=2, excluded=set(), casts=casts).fill(conn)
+    assert conn.execute("select jsonb_typeof(addresses) from organization").fetchall() == [("array",), ("array",)]
+    assert conn.execute("select json_typeof(tags), jsonb_typeof(note) from trips").fetchall() == [
+        ("array", "object"), ("array", "object")]
+
+
 def test_a_cycle_of_keys_is_broken_at_the_key_that_can_be_null_whatever_the_oids(
         database_pair: tuple[psycopg.Connection, psycopg.Connection]) -> None:
     # openmeter: a charge points at its current run (nullable), a run at its charge (NOT NULL).

@@ -11,6 +11,10 @@ Read from the ups' parse trees: `ALTER TABLE t ALTER COLUMN c TYPE T`, without U
 a cast of the column itself; and a cast of a column in a SELECT from one table (qualified by the
 table or its alias where there are several). Only types whose text form is known by name
 (values.py), and enums a migration creates, whose labels the values take in turn.
+
+JSON columns that a later migration reads as arrays (`address->>0`, `jsonb_array_elements(tags)`, in
+an UPDATE of the table or a SELECT from it) get arrays the same way: MadNovOrg/test-blacksmith turns
+`organization.address` from an array into its first element and back, which an object lost.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ from migration_check.data.catalog import Table
 from migration_check.model import Migration
 from migration_check.sql import readable_statements, trees
 
+# What a JSON column read as an array is given (values.py writes an array of the usual object).
+JSON_ARRAY = "json array"
+ARRAY_FUNCTIONS = frozenset({"json_array_elements", "jsonb_array_elements", "json_array_elements_text",
+                             "jsonb_array_elements_text", "json_array_length", "jsonb_array_length"})
+
 
 @dataclass(frozen=True)
 class LaterCast:
@@ -39,11 +48,12 @@ def later_casts(migrations: Iterable[Migration]) -> list[LaterCast]:
     """The casts of text columns to other types that the migrations' ups make."""
     # Only scripts whose text may hold one are parsed (most of a big project's hold none).
     scripts = [migration.up for migration in migrations if migration.up is not None
-               and ("::" in migration.up.sql or " type " in migration.up.sql.lower()
-                    or "cast" in migration.up.sql.lower())]
+               and ("::" in migration.up.sql or "->" in migration.up.sql or "_array_" in migration.up.sql
+                    or any(word in migration.up.sql.lower() for word in (" type ", "cast", "rename")))]
     enums: dict[str, tuple[str, ...]] = {}
     found: dict[tuple[str, str], str] = {}
     renamed: dict[str, set[str]] = {}  # a table's name -> the names it had before a RENAME
+    columns_renamed: dict[tuple[str, str], set[str]] = {}  # (table, column) -> the column's earlier names
     for script in scripts:
         for statement in readable_statements(script):
             for raw in trees.statements(statement.sql):
@@ -53,13 +63,20 @@ def later_casts(migrations: Iterable[Migration]) -> list[LaterCast]:
                 if (isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE
                         and node.relation is not None and node.relation.relname and node.newname):
                     renamed.setdefault(node.newname, set()).add(node.relation.relname)
-                for table, column, type_name in _casts(node):
+                if (isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_COLUMN
+                        and node.relation is not None and node.relation.relname and node.subname and node.newname):
+                    columns_renamed.setdefault((node.relation.relname, node.newname), set()).add(node.subname)
+                for table, column, type_name in [*_casts(node), *_json_arrays(node)]:
                     found.setdefault((table, column), type_name)
     # A table cast under the name a RENAME gave it has its rows made under the name it had
     # (goalert renames goalert_user to users, then casts users.role).
     for (table, column), type_name in list(found.items()):
         for earlier in _earlier_names(table, renamed):
             found.setdefault((earlier, column), type_name)
+    # And a column under the name it had (test-blacksmith renames organization.addresses to address).
+    for (table, column), type_name in list(found.items()):
+        for earlier in _earlier_column_names(table, column, columns_renamed):
+            found.setdefault((table, earlier), type_name)
     return [LaterCast(table, column, type_name, enums.get(type_name, ())) for (table, column), type_name in found.items()]
 
 
@@ -68,6 +85,16 @@ def _earlier_names(table: str, renamed: dict[str, set[str]]) -> set[str]:
     todo = [table]
     while todo:
         for earlier in renamed.get(todo.pop(), set()) - names - {table}:
+            names.add(earlier)
+            todo.append(earlier)
+    return names
+
+
+def _earlier_column_names(table: str, column: str, renamed: dict[tuple[str, str], set[str]]) -> set[str]:
+    names: set[str] = set()
+    todo = [column]
+    while todo:
+        for earlier in renamed.get((table, todo.pop()), set()) - names - {column}:
             names.add(earlier)
             todo.append(earlier)
     return names
@@ -141,3 +168,35 @@ def _cast_of(node: object, tables: dict[str, str]) -> tuple[str, str] | None:
 
 def _last(names: tuple | None) -> str:
     return str(getattr((names or (None,))[-1], "sval", "") or "")
+
+
+def _json_arrays(node: ast.Node | None) -> Iterator[tuple[str, str, str]]:
+    """(table, column, JSON_ARRAY) for each column of the table an UPDATE or a SELECT reads as a JSON
+    array: an element by its position (`c->0`, `c->>0`) or the array functions."""
+    if isinstance(node, ast.UpdateStmt) and node.relation is not None and node.relation.relname:
+        yield from _array_reads(node, {"": node.relation.relname, node.relation.relname: node.relation.relname})
+    for select in trees.nodes_of(node, ast.SelectStmt) if node is not None else ():
+        if select.fromClause:
+            yield from _array_reads(select, _from_tables(select.fromClause))
+
+
+def _array_reads(node: ast.Node, tables: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    for expression in trees.nodes_of(node, ast.A_Expr):
+        operator = _last(expression.name)
+        if operator in ("->", "->>") and isinstance(expression.rexpr, ast.A_Const) \
+                and isinstance(expression.rexpr.val, ast.Integer):
+            found = _column_of(expression.lexpr, tables)
+            if found is not None:
+                yield found[0], found[1], JSON_ARRAY
+    for call in trees.nodes_of(node, ast.FuncCall):
+        if _last(call.funcname) in ARRAY_FUNCTIONS and call.args:
+            found = _column_of(call.args[0], tables)
+            if found is not None:
+                yield found[0], found[1], JSON_ARRAY
+
+
+def _column_of(node: object, tables: dict[str, str]) -> tuple[str, str] | None:
+    """(table, column) of a plain column of one of `tables`, or of a cast of one (`address::json`)."""
+    if isinstance(node, ast.TypeCast):
+        return _cast_of(node, tables)
+    return _cast_of(ast.TypeCast(arg=node), tables) if isinstance(node, ast.ColumnRef) else None

@@ -13,6 +13,7 @@ import re
 
 from migration_check.data import checked
 from migration_check.data.catalog import Column, TypeInfo
+from migration_check.data.later_types import JSON_ARRAY
 
 _INTEGERS = {"int2", "int4", "int8", "oid", "xid", "cid"}
 _FLOATS = {"float4", "float8"}
@@ -82,6 +83,11 @@ def value(column: Column, types: dict[int, TypeInfo], i: int, versions: bool = F
         allowed = checked.value(column.checks, column.name, i, _is_bytea(column.type_oid, types))
         if allowed is not None:
             return allowed
+    if column.later_type == JSON_ARRAY and (info := types.get(column.type_oid)) is not None \
+            and (info.name in ("json", "jsonb") or info.category == "S"):
+        array = f"[{_SIMPLE['jsonb'](i + 1)}]"  # type: ignore[operator]
+        if column.typmod < 4 or len(array) <= column.typmod - 4:
+            return array
     if column.later_type is not None and (info := types.get(column.type_oid)) is not None and info.category == "S":
         later = _of_type_named(column.later_type, column.later_labels, i)
         if later is not None and (column.typmod < 4 or len(later) <= column.typmod - 4):
