@@ -259,6 +259,22 @@ def test_an_alter_after_updating_rows_with_deferred_key_checks_pending_warns(pg_
         assert cases[family].find("failure") is None, family
 
 
+def test_hasuras_stamp_through_a_copy_of_new_is_trigger_code_too(pg_server: Database, tmp_path: Path) -> None:
+    # MadNovOrg/test-blacksmith (Hasura's set_current_timestamp_updated_at): `_new := NEW;
+    # _new."updated_at" = NOW(); RETURN _new;`. An exact inverse of an UPDATE failed on updated_at.
+    base = {"migrations/20250101000000_base.sql": (
+                "create table course (id int primary key, price numeric, updated_at timestamptz default now());\n"
+                "create function set_current_timestamp_updated_at() returns trigger language plpgsql as $$\n"
+                "declare _new record; begin _new := NEW; _new.\"updated_at\" = NOW(); return _new; end $$;\n"
+                "create trigger set_course_updated_at before update on course for each row"
+                " execute procedure set_current_timestamp_updated_at();\n"),
+            "migrations/20250101000000_base_rollback.sql": "drop table course;\ndrop function set_current_timestamp_updated_at();\n"}
+    code, cases = check(pg_server, tmp_path, "update course set price = price + 1;\n", "update course set price = price - 1;\n",
+                        base=base)
+    assert code == 0 and cases["data"].find("failure") is None, ET.tostring(cases["data"], encoding="unicode")
+    assert "rewritten by trigger code in updated_at" in (cases["data"].findtext("system-out") or "")
+
+
 def test_columns_that_trigger_code_stamps_are_not_the_rollbacks_to_give_back(pg_server: Database,
                                                                             tmp_path: Path) -> None:
     # As ente-io/ente's migrations do: a BEFORE UPDATE trigger stamps updated_at, and another

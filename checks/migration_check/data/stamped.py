@@ -68,6 +68,7 @@ def _writes(source: str) -> tuple[set[str], set[tuple[str, str]]]:
     function = tree[0].get("PLpgSQL_function", {}) if tree else {}
     datums = function.get("datums", [])
     new = next((i for i, d in enumerate(datums) if d.get("PLpgSQL_rec", {}).get("refname") == "new"), None)
+    rows = {new, *_copies_of_new(function.get("action"), datums)} - {None}
     own: set[str] = set()
     elsewhere: set[tuple[str, str]] = set()
     pending: list[object] = [function.get("action")]
@@ -79,15 +80,47 @@ def _writes(source: str) -> tuple[set[str], set[tuple[str, str]]]:
         if not isinstance(node, dict):
             continue
         assign = node.get("PLpgSQL_stmt_assign")
-        if isinstance(assign, dict) and new is not None:
+        if isinstance(assign, dict) and rows:
             field = datums[assign.get("varno", 0)].get("PLpgSQL_recfield") if assign.get("varno", 0) < len(datums) else None
-            if isinstance(field, dict) and field.get("recparentno", 0) == new:
+            if isinstance(field, dict) and field.get("recparentno", 0) in rows:
                 own.add(str(field.get("fieldname")))
         query = node.get("PLpgSQL_stmt_execsql", {}).get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
         if isinstance(query, str):
             elsewhere |= _updated(query)
         pending.extend(node.values())
     return own, elsewhere
+
+
+def _copies_of_new(action: object, datums: list) -> set[int]:
+    """The record variables the body sets to NEW (`_new := NEW;`, Hasura's
+    set_current_timestamp_updated_at), whose fields it then stamps and returns."""
+    copies: set[int] = set()
+    pending: list[object] = [action]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        assign = node.get("PLpgSQL_stmt_assign")
+        if isinstance(assign, dict):
+            varno = assign.get("varno", 0)
+            query = assign.get("expr", {}).get("PLpgSQL_expr", {}).get("query")
+            if varno < len(datums) and "PLpgSQL_rec" in datums[varno] and isinstance(query, str) and _is_new(query):
+                copies.add(varno)
+        pending.extend(node.values())
+    return copies
+
+
+def _is_new(assignment: str) -> bool:
+    """Whether an assignment's text (`_new := NEW`) gives the variable NEW itself, read with PostgreSQL's scanner."""
+    try:
+        tokens = parser.scan(assignment)
+    except parser.ParseError:
+        return False
+    words = [assignment[token.start:token.end + 1] for token in tokens]
+    return len(words) == 3 and words[1] in (":=", "=") and words[2].lower() == "new"
 
 
 def _updated(query: str) -> set[tuple[str, str]]:
