@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from migration_check.discovery.aside import set_aside_by_name
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
@@ -61,18 +62,6 @@ from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
 from migration_check.model import Project
-
-# Directories whose migrations are a test suite's fixtures, not the project's own.
-TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
-# Words of a directory's own name that say its migrations are a copy, not the ones that run
-# (Acaisoft/bolt-api's hasura/migrations_backup beside hasura/migrations).
-BACKUP_WORDS = frozenset({"backup", "backups", "bak", "archive", "archived", "deprecated", "obsolete", "unused"})
-# Directories whose migrations show how to use the project (dittofeed's examples/supabase).
-EXAMPLE_DIRECTORIES = frozenset({"example", "examples", "sample", "samples", "demo", "demos"})
-# Where the official PostgreSQL image runs scripts once, when its container starts on an empty data
-# directory: the setup of a development database (ORCID's creates its databases and roles, then
-# `\connect`s), not migrations, where a runner's own directory is found beside it.
-INIT_DIRECTORY = "docker-entrypoint-initdb.d"
 
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
@@ -221,7 +210,7 @@ def _the_projects_own(found: list[tuple[Layout, Path, Detection]], root: Path
     others |= {d: f"{driven[0]}, by its module's drivers" for layout, d, _ in found
                if d not in others and not _named_for_postgresql(d, root) and (driven := driven_by_another_database(layout, d))}
     aside = {d: whose for _, d, _ in sorted(found, key=lambda item: item[1])
-             if d not in others and (whose := _of_tests_or_examples(d, root))}
+             if d not in others and (whose := set_aside_by_name(_shown(d, root), d.name))}
     kept = [item for item in found if item[1] not in others and item[1] not in aside]
     # A directory of code migrations alone (openremote/openremote's one example Java migration
     # beside its 22 scripts) has nothing to replay: the scripts are the project's to check.
@@ -252,15 +241,6 @@ def _set_aside(others: dict[Path, str], aside: dict[Path, str], root: Path) -> s
     for whose in dict.fromkeys(aside.values()):
         words.append(f"{', '.join(_shown(d, root) for d, w in aside.items() if w == whose)}, {whose}")
     return "; ".join(words)
-
-
-def _of_tests_or_examples(directory: Path, root: Path) -> str | None:
-    parts = {part.lower() for part in Path(_shown(directory, root)).parts}
-    if directory.name == INIT_DIRECTORY:
-        return "the database image's init scripts"
-    if set(path_words(directory.name)) & BACKUP_WORDS:
-        return "a copy kept aside, by its name"
-    return "of the tests" if parts & TEST_DIRECTORIES else "of the examples" if parts & EXAMPLE_DIRECTORIES else None
 
 
 def _named_for_another_database(directory: Path, root: Path) -> str | None:
