@@ -10,6 +10,8 @@ dynamic SQL, stamps nothing here (those columns stay compared).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import psycopg
 from pglast import ast, parser
 
@@ -67,18 +69,12 @@ def _writes(source: str) -> tuple[set[str], set[tuple[str, str]]]:
         return set(), set()
     function = tree[0].get("PLpgSQL_function", {}) if tree else {}
     datums = function.get("datums", [])
+    nodes = list(_nodes(function.get("action")))
     new = next((i for i, d in enumerate(datums) if d.get("PLpgSQL_rec", {}).get("refname") == "new"), None)
-    rows = {new, *_copies_of_new(function.get("action"), datums)} - {None}
+    rows = {new, *_copies_of_new(nodes, datums)} - {None}
     own: set[str] = set()
     elsewhere: set[tuple[str, str]] = set()
-    pending: list[object] = [function.get("action")]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, list):
-            pending.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+    for node in nodes:
         assign = node.get("PLpgSQL_stmt_assign")
         if isinstance(assign, dict) and rows:
             field = datums[assign.get("varno", 0)].get("PLpgSQL_recfield") if assign.get("varno", 0) < len(datums) else None
@@ -87,29 +83,32 @@ def _writes(source: str) -> tuple[set[str], set[tuple[str, str]]]:
         query = node.get("PLpgSQL_stmt_execsql", {}).get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
         if isinstance(query, str):
             elsewhere |= _updated(query)
-        pending.extend(node.values())
     return own, elsewhere
 
 
-def _copies_of_new(action: object, datums: list) -> set[int]:
-    """The record variables the body sets to NEW (`_new := NEW;`, Hasura's
-    set_current_timestamp_updated_at), whose fields it then stamps and returns."""
-    copies: set[int] = set()
+def _nodes(action: object) -> Iterator[dict]:
+    """Every node of a PL/pgSQL parse tree (as pglast gives it), depth first."""
     pending: list[object] = [action]
     while pending:
         node = pending.pop()
         if isinstance(node, list):
             pending.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
+        elif isinstance(node, dict):
+            yield node
+            pending.extend(node.values())
+
+
+def _copies_of_new(nodes: list[dict], datums: list) -> set[int]:
+    """The record variables the body sets to NEW (`_new := NEW;`, Hasura's
+    set_current_timestamp_updated_at), whose fields it then stamps and returns."""
+    copies: set[int] = set()
+    for node in nodes:
         assign = node.get("PLpgSQL_stmt_assign")
         if isinstance(assign, dict):
             varno = assign.get("varno", 0)
             query = assign.get("expr", {}).get("PLpgSQL_expr", {}).get("query")
             if varno < len(datums) and "PLpgSQL_rec" in datums[varno] and isinstance(query, str) and _is_new(query):
                 copies.add(varno)
-        pending.extend(node.values())
     return copies
 
 
