@@ -20,7 +20,8 @@ an UPDATE of the table or a SELECT from it) get arrays the same way: MadNovOrg/t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from pglast import ast
@@ -71,30 +72,25 @@ def later_casts(migrations: Iterable[Migration]) -> list[LaterCast]:
     # A table cast under the name a RENAME gave it has its rows made under the name it had
     # (goalert renames goalert_user to users, then casts users.role).
     for (table, column), type_name in list(found.items()):
-        for earlier in _earlier_names(table, renamed):
+        for earlier in _earlier_names(table, lambda name: renamed.get(name, set())):
             found.setdefault((earlier, column), type_name)
     # And a column under the name it had (test-blacksmith renames organization.addresses to address).
     for (table, column), type_name in list(found.items()):
-        for earlier in _earlier_column_names(table, column, columns_renamed):
+        for earlier in _earlier_names(column, functools.partial(_column_renamed, columns_renamed, table)):
             found.setdefault((table, earlier), type_name)
     return [LaterCast(table, column, type_name, enums.get(type_name, ())) for (table, column), type_name in found.items()]
 
 
-def _earlier_names(table: str, renamed: dict[str, set[str]]) -> set[str]:
-    names: set[str] = set()
-    todo = [table]
-    while todo:
-        for earlier in renamed.get(todo.pop(), set()) - names - {table}:
-            names.add(earlier)
-            todo.append(earlier)
-    return names
+def _column_renamed(renamed: dict[tuple[str, str], set[str]], table: str, column: str) -> set[str]:
+    return renamed.get((table, column), set())
 
 
-def _earlier_column_names(table: str, column: str, renamed: dict[tuple[str, str], set[str]]) -> set[str]:
+def _earlier_names(name: str, before: Callable[[str], set[str]]) -> set[str]:
+    """Every name `name` had before, through chains of RENAMEs (`before`: the names one had)."""
     names: set[str] = set()
-    todo = [column]
+    todo = [name]
     while todo:
-        for earlier in renamed.get((table, todo.pop()), set()) - names - {column}:
+        for earlier in before(todo.pop()) - names - {name}:
             names.add(earlier)
             todo.append(earlier)
     return names

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_sql
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_sql, version_sort_key
 from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
@@ -102,7 +102,7 @@ class LatestSqlLayout(Layout):
                                                  " read its version and stops", refused=True))
                     continue
                 version = f"{folder.name}{'.0' if '.' not in folder.name else ''}.{int(match['number']) + migrator.increment}"
-                key = (path.relative_to(directory).as_posix(),) if migrator.path_order else (_semantic(version),)
+                key = (path.relative_to(directory).as_posix(),) if migrator.path_order else version_sort_key(version)
                 upgrades.append(Migration(
                     version=version, name=match["name"], sort_key=key, up=Script(path, read_sql(path)), files=(path,),
                     label=f"{folder.name}/{path.stem}", covered=True, upgrade_only=True,
@@ -111,8 +111,8 @@ class LatestSqlLayout(Layout):
         latest = directory / LATEST
         if not latest.is_file():  # (a base branch's deleted files, read for the history check)
             return Discovery(upgrades, stray, rollback_policy=RollbackPolicy.ABSENT)
-        newest = max((m.version for m in upgrades), key=_semantic, default="0.0.0")
-        first: tuple = ("",) if migrator.path_order else ((),)  # (before every upgrade's key, of the same kind)
+        newest = max((m.version for m in upgrades), key=version_sort_key, default="0.0.0")
+        first: tuple = ("",) if migrator.path_order else ((), "")  # (before every upgrade's key, of the same kind)
         baseline = Migration(version=newest, name="LATEST", sort_key=first, up=Script(latest, read_sql(latest)),
                              files=(latest,), baseline=True, label=LATEST.removesuffix(".sql"))
         return Discovery([baseline, *upgrades], stray, rollback_policy=RollbackPolicy.ABSENT)
@@ -120,7 +120,7 @@ class LatestSqlLayout(Layout):
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """The next number in the newest version folder (a new release's folder is the team's to make)."""
         migrator = _migrator(directory)
-        folders = sorted(_version_folders(directory), key=lambda folder: _semantic(folder.name))
+        folders = sorted(_version_folders(directory), key=lambda folder: version_sort_key(folder.name))
         newest = folders[-1] if folders else directory / "0.1"
         numbers = [int(match["number"]) for path in candidate_files(newest) if (match := FILE.match(path.name))]
         number = max(numbers, default=-1) + 1
@@ -137,7 +137,3 @@ def _migrator(directory: Path) -> Migrator:
     separators = [match["separator"] for folder in _version_folders(directory) for path in candidate_files(folder)
                   if (match := FILE.match(path.name))]
     return MIGRATORS["##" if separators.count("##") > separators.count("__") else "__"]
-
-
-def _semantic(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))

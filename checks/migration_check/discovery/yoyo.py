@@ -208,12 +208,18 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
 
 def ini_sources(root: Path) -> list[str]:
     """The migration directories a yoyo.ini in `root` names (`sources`, relative to it)."""
+    parser = _ini(root)
+    return parser.get("DEFAULT", "sources", fallback="").split() if parser is not None else []
+
+
+def _ini(root: Path) -> configparser.ConfigParser | None:
+    """The yoyo.ini in `root`, read; None where there is none."""
     path = root / "yoyo.ini"
     if not path.is_file():
-        return []
+        return None
     parser = configparser.ConfigParser(interpolation=None)
     parser.read_string(path.read_text(encoding="utf-8"))
-    return parser.get("DEFAULT", "sources", fallback="").split()
+    return parser
 
 
 def ini_database(directory: Path) -> tuple[Path, str] | None:
@@ -222,12 +228,12 @@ def ini_database(directory: Path) -> tuple[Path, str] | None:
     here = directory.resolve()
     for folder in up_to_repository_root(here):
         try:
-            if not any((folder / source).resolve() == here for source in ini_sources(folder)):
-                continue
-            parser = configparser.ConfigParser(interpolation=None)
-            parser.read_string((folder / "yoyo.ini").read_text(encoding="utf-8"))
+            parser = _ini(folder)
         except (OSError, UnicodeDecodeError, configparser.Error):
             return None
+        sources = parser.get("DEFAULT", "sources", fallback="").split() if parser is not None else []
+        if parser is None or not any((folder / source).resolve() == here for source in sources):
+            continue
         url = parser.get("DEFAULT", "database", fallback="").strip()
         scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
         return ((folder / "yoyo.ini"), scheme) if scheme and not scheme.startswith("%") else None

@@ -361,4 +361,4 @@ def _do_block_names(statement: Statement) -> frozenset[str]:
     if not isinstance(node, ast.DoStmt):
         return frozenset()
     language, body = code_of(node)
-    return frozenset(name.rsplit(".", 1)[-1] for name in do_block_tables(body)) if language == "plpgsql" else frozenset()
+    return do_block_tables(body) if language == "plpgsql" else frozenset()

@@ -38,11 +38,11 @@ OPERATOR_CLASSES = {
     "gin_trgm_ops": "pg_trgm", "gist_trgm_ops": "pg_trgm", "vector_l2_ops": "vector", "vector_ip_ops": "vector",
     "vector_cosine_ops": "vector", "halfvec_cosine_ops": "vector", "gist_geometry_ops_2d": "postgis",
 }
-# Scalar types an exclusion constraint compares with `=` through GiST: btree_gist's operator classes.
 # What a script needs of a build rather than of an extension, counted with the extensions it creates:
 # an ICU collation (`provider = icu`, `COLLATE "und-x-icu"`) needs a server built with ICU, which the
 # embedded build is not ("ICU is not supported in this build").
 ICU = "ICU"
+# Scalar types an exclusion constraint compares with `=` through GiST: btree_gist's operator classes.
 BTREE_GIST_TYPES = frozenset({"integer", "bigint", "smallint", "text", "uuid", "character varying", "numeric",
                               "date", "timestamp without time zone", "timestamp with time zone", "boolean"})
 
