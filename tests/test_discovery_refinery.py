@@ -46,3 +46,12 @@ def test_a_new_migration_takes_the_next_version(tmp_path: Path) -> None:
     root = write_files(tmp_path, {"Cargo.toml": CARGO, "migrations/V9__a.sql": "select 1;\n"})
     made = layout_named("refinery").new_files(root / "migrations", "add_tags", datetime.now(UTC))
     assert list(made) == [root / "migrations/V10__add_tags.sql"]
+
+
+def test_a_link_to_a_folder_is_not_walked(tmp_path: Path) -> None:
+    # refinery's WalkDir follows no link; a link back up walked without end here.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {"Cargo.toml": CARGO, "migrations/V1__init.sql": "create table t (id int);\n"})
+    (root / "migrations/loop").symlink_to(root / "migrations")
+    found = discover(root, repo_root=root)
+    assert found.format == "refinery" and [m.id for m in found.migrations] == ["V1__init"]

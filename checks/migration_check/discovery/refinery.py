@@ -88,8 +88,10 @@ class RefineryLayout(Layout):
 
 
 def _files(directory: Path) -> list[Path]:
-    """The files of the directory and of every directory below it, as refinery walks them."""
+    """The files of the directory and of every directory below it, as refinery walks them (WalkDir,
+    which follows no link to a folder: one back up would walk without end)."""
     found = list(candidate_files(directory))
     for folder in candidate_directories_in(directory):
-        found += _files(folder)
+        if not folder.is_symlink():
+            found += _files(folder)
     return found
