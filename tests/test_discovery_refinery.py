@@ -55,3 +55,31 @@ def test_a_link_to_a_folder_is_not_walked(tmp_path: Path) -> None:
     (root / "migrations/loop").symlink_to(root / "migrations")
     found = discover(root, repo_root=root)
     assert found.format == "refinery" and [m.id for m in found.migrations] == ["V1__init"]
+
+
+def test_migrations_another_crate_of_the_workspace_embeds_are_refinerys(tmp_path: Path) -> None:
+    # ArroyoSystems/arroyo: crates/arroyo-api holds the migrations (its build script loads another
+    # folder, for SQLite), crates/arroyo embeds them by a path from itself.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+        "crates/api/Cargo.toml": '[package]\nname = "api"\n\n[build-dependencies]\nrefinery = "0.8"\n',
+        "crates/api/build.rs": 'fn main() { refinery::load_sql_migrations("sqlite_migrations"); }\n',
+        "crates/api/migrations/V1__init.sql": "create table t (id int);\n",
+        "crates/app/Cargo.toml": '[package]\nname = "app"\n\n[dependencies]\nrefinery = { version = "0.8" }\n',
+        "crates/app/src/main.rs": 'mod migrations {\n    refinery::embed_migrations!("../api/migrations");\n}\n',
+    })
+    found = discover(root, repo_root=root)
+    assert found.format == "refinery" and "run by refinery from crates/app/Cargo.toml" in found.reason
+
+
+def test_a_crate_of_the_workspace_that_names_another_folder_leaves_them_flyways(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "Cargo.toml": '[workspace]\nmembers = ["crates/*"]\n',
+        "crates/api/Cargo.toml": '[package]\nname = "api"\n',
+        "crates/api/migrations/V1__init.sql": "create table t (id int);\n",
+        "crates/app/Cargo.toml": '[package]\nname = "app"\n\n[dependencies]\nrefinery = "0.8"\n',
+        "crates/app/src/main.rs": 'refinery::embed_migrations!("./migrations");\n',
+    })
+    assert discover(root, repo_root=root).format == "flyway"

@@ -11,6 +11,7 @@ PostgreSQL driver anywhere means the module may use PostgreSQL, and nothing is c
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -204,3 +205,36 @@ def crate_requiring(crate_name: str, directory: Path) -> Path | None:
         if crate_name in _dependencies(crate) or crate_name in shared:
             return manifest
     return None
+
+
+def crate_naming(crate_name: str, directory: Path) -> Path | None:
+    """The Cargo.toml of a crate of the directory's workspace that depends on `crate_name` (a build
+    dependency too: a build script may load the migrations) and whose Rust source names the directory
+    by its path from that crate, as refinery's `embed_migrations!("../arroyo-api/migrations")` does
+    in arroyo, whose migrations sit in another crate than the one that runs them; None where none does."""
+    workspace = next((folder for folder in within_repository(directory)
+                      if "workspace" in _toml(folder / "Cargo.toml")), None)
+    if workspace is None:
+        return None
+    for member in _workspace_members(workspace):
+        crate = _toml(member / "Cargo.toml")
+        if crate_name not in _dependencies(crate) and crate_name not in (crate.get("build-dependencies") or {}):
+            continue
+        quoted = f'"{Path(os.path.relpath(directory, member)).as_posix()}"'
+        if any(quoted in _text(path) for path in [member / "build.rs", *sorted((member / "src").rglob("*.rs"))]):
+            return member / "Cargo.toml"
+    return None
+
+
+def _workspace_members(workspace: Path) -> list[Path]:
+    listed = (_toml(workspace / "Cargo.toml").get("workspace") or {}).get("members") or []
+    members = {folder for pattern in listed if isinstance(pattern, str) and ".." not in pattern
+               for folder in workspace.glob(pattern) if (folder / "Cargo.toml").is_file()}
+    return sorted(members | {workspace})
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace") if path.stat().st_size < 1 << 20 else ""
+    except OSError:
+        return ""

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, files_named, read_sql
-from migration_check.discovery.drivers import crate_requiring
+from migration_check.discovery.base import Detection, Discovery, Layout, files_named, read_sql, repository_root
+from migration_check.discovery.drivers import crate_naming, crate_requiring
 from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -50,9 +50,15 @@ class RefineryLayout(Layout):
         named = [path for path in files if FILE.match(path.name)]
         # The directory refinery is pointed at holds them itself (a crate's folder above it holds them too).
         here = any(FILE.match(path.name) for path in candidate_files(directory)) or directory.name == "migrations"
-        if not here or not named or len(named) < len(files) / 2 or crate_requiring(CRATE, directory) is None:
+        if not here or not named or len(named) < len(files) / 2:
             return None
-        return Detection(score=92, reason=f"{files_named(len(named), self.naming_hint)}, {CRATE} in a Cargo.toml")
+        if crate_requiring(CRATE, directory) is not None:
+            return Detection(score=92, reason=f"{files_named(len(named), self.naming_hint)}, {CRATE} in a Cargo.toml")
+        runner = crate_naming(CRATE, directory)
+        if runner is None:
+            return None
+        where = runner.relative_to(repository_root(directory) or runner.parent.parent).as_posix()
+        return Detection(score=92, reason=f"{files_named(len(named), self.naming_hint)}, run by {CRATE} from {where}")
 
     def held_directories(self, directory: Path) -> list[Path]:
         return sorted({path.parent for path in _files(directory)} - {directory})
