@@ -452,7 +452,8 @@ def test_a_disk_that_fills_up_mid_run_is_the_servers_problem_not_a_finding(tmp_p
         assert result.returncode == 2, output
         assert "Traceback" not in output
         assert "error: 20250102000000_big.sql:1: the server ran out of disk space (53100)" in output, output
-        assert "No space left on device" in output  # what the server says
+        # What the server says: ENOSPC, or a short write when the disk fills during the write.
+        assert "No space left on device" in output or "wrote only" in output, output
         cases = {case.get("name"): case for case in ET.parse(report).getroot().iter("testcase")}
         failed = [name for name, case in cases.items() if case.find("failure") is not None]
         assert failed == []  # no migration fails for it

@@ -31,6 +31,7 @@ from migration_check.sql.dialects import (
     other_dialect,
 )
 from migration_check.sql.extensions import extension_object
+from migration_check.sql.keywords import newer_keyword_hint
 from migration_check.sql.objects import unquote
 
 
@@ -71,7 +72,9 @@ class Apply(Family):
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)
                                       or newer_postgresql(failure.sqlstate, failure.statement,
-                                                          context.conn.info.server_version)):
+                                                          context.conn.info.server_version)
+                                      or newer_keyword_hint(failure.sqlstate, failure.statement, failure.near,
+                                                            context.conn.info.server_version)):
             result.message += f" {hint}"
         elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and (
                 failure.message.startswith("extension ") and failure.message.endswith(" is not available")

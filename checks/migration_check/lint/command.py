@@ -16,7 +16,7 @@ from migration_check.lint.engine import DEFAULT_SERVER_VERSION
 from migration_check.lint.results import lint_results, project_lint
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, RunReport, Script, Status
 from migration_check.settings import Settings
-from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql import SyntaxProblem, statements_to_run
 
 
 def run_lint(paths: list[Path], settings: Settings) -> RunReport:
@@ -77,7 +77,7 @@ def _syntax_errors(project: Project, scripts: list[Script]) -> list[CheckResult]
     found = []
     for script in scripts:
         try:
-            split_script(script)
+            statements_to_run(script)
         except SyntaxProblem as problem:
             relative = project.relative(problem.path) or str(problem.path)
             found.append(CheckResult("lint", f"{relative}: syntax", Status.FAILED, file=relative, line=problem.line,

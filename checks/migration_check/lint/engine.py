@@ -12,7 +12,7 @@ from migration_check.lint.base import Finding, LintContext, Rule
 from migration_check.lint.rules.mc020_transaction_nesting import TransactionNesting
 from migration_check.model import Script, Transaction
 from migration_check.replay.executor import runs_in_one_transaction
-from migration_check.sql import Statement, split_script, trees
+from migration_check.sql import Statement, statements_to_run, trees
 
 DEFAULT_SERVER_VERSION = 170000  # what `lint` assumes without --pg-version
 _BEGIN = (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START)
@@ -30,7 +30,7 @@ def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT
                 created: set[str] | None = None, leave_transaction: str = "") -> ScriptLint:
     """The findings of `rules` in `script` (raises SyntaxProblem for a script that does not parse).
     `leave_transaction`: how the project's runner runs a migration outside its transaction."""
-    statements = split_script(script)
+    statements = statements_to_run(script)
     context = LintContext(server_version, runs_in_one_transaction(script, statements, server_version),
                           created=set(created or ()), leave_transaction=leave_transaction)
     findings: list[Finding] = []

@@ -19,6 +19,7 @@ from migration_check.discovery.base import read_sql
 from migration_check.errors import UsageError
 from migration_check.model import Project, Script
 from migration_check.sql.extensions import extension_creations
+from migration_check.sql.keywords import reserved_in
 
 # Layouts whose projects always get a preset, by format name.
 AUTOMATIC = {"supabase": "supabase"}
@@ -58,9 +59,12 @@ def setup_scripts(project: Project, requested: list[str] | None, within_reposito
 def wanted_extensions(project: Project, setup: list[Script]) -> tuple[Counter[str], frozenset[str]]:
     """The extensions the setup scripts and the migrations create (and how many scripts create
     each), then those the presets would: they steer the choice among local installations (the
-    embedded build has no contrib, so no pgcrypto; Debian's PostgreSQL 15 has no pgvector)."""
+    embedded build has no contrib, so no pgcrypto; Debian's PostgreSQL 15 has no pgvector). A word
+    a newer PostgreSQL reserves, which a script uses as a name, counts as one such extension
+    (sql/keywords.py): an installation older than that has it."""
     presets = [PRESET_EXTENSIONS.get(s.path.stem, frozenset()) for s in setup if is_preset(s)]
-    created = extension_creations(s.sql for s in [*setup, *(m.up for m in project.migrations if m.up is not None)])
+    scripts = [*setup, *(m.up for m in project.migrations if m.up is not None)]
+    created = extension_creations(s.sql for s in scripts) + reserved_in(s.sql for s in scripts)
     return created, frozenset().union(*presets, project.setup_extensions) - set(created)
 
 

@@ -20,7 +20,7 @@ from psycopg.abc import Query
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
 from migration_check.replay.script_failed import ScriptFailed, failure_of, session_ended, statement_failure
-from migration_check.sql import Statement, SyntaxProblem, has_transaction_control, position_in_file, split_script
+from migration_check.sql import Statement, SyntaxProblem, has_transaction_control, position_in_file, statements_to_run
 from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.prepared import result_rows
@@ -59,7 +59,7 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     statement, each statement that may run in a transaction (not CONCURRENTLY, not in a script
     with its own BEGIN/COMMIT) runs in one of its own, and `before_commit` is called for it."""
     try:
-        statements = split_script(script)
+        statements = statements_to_run(script)
     except SyntaxProblem as problem:
         raise ScriptFailed(problem.path, problem.line, problem.column, problem.message, sqlstate=SYNTAX_ERROR) from None
     if script.transaction is Transaction.UNMIXED and (
@@ -226,7 +226,8 @@ def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement
         offset = max(0, min(int(position) - 1 - shift, len(script.sql)))
         line, column = position_in_file(script, offset)
         failing = _statement_at(statements, offset)
-        return failure_of(error, script.path, line, column, failing.sql if failing else None)
+        return failure_of(error, script.path, line, column, failing.sql if failing else None,
+                          offset - failing.offset if failing else None)
     culprit = _find_failing_statement(conn, statements)
     if culprit is None:
         return failure_of(error, script.path, statements[0].line, None, None)
@@ -269,7 +270,7 @@ def execute_in_one_transaction(conn: psycopg.Connection, steps: list[tuple[Scrip
     try:
         with conn.transaction(force_rollback=True):
             for script, recorded in steps:
-                for statement in split_script(script):
+                for statement in statements_to_run(script):
                     _run_statement(conn, statement)
                 record(conn, script, history_table, recorded)
     except SyntaxProblem as problem:

@@ -9,7 +9,7 @@ from migration_check.families import Family, replay_families
 from migration_check.families.base import default_location
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.settings import Settings
-from migration_check.sql import SyntaxProblem, split_script
+from migration_check.sql import SyntaxProblem, statements_to_run
 from migration_check.sql.dialects import SYNTAX_ERROR, other_dialect
 
 
@@ -64,7 +64,7 @@ def parsed_outcome(project: Project, migration: Migration, reason: str,
 
 def _syntax_problem(script: Script) -> SyntaxProblem | None:
     try:
-        split_script(script)
+        statements_to_run(script)
     except SyntaxProblem as problem:
         return problem
     return None

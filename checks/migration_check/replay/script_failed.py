@@ -29,6 +29,7 @@ class ScriptFailed(Exception):
     hint: str | None = None
     context: str | None = None
     statement: str | None = None
+    near: int | None = None  # where in `statement` the server stopped, when it says
 
     def rows_may_cause(self) -> bool:
         """Whether rows can cause this error: data exceptions (22: a cast, a length), integrity
@@ -81,14 +82,15 @@ def statement_failure(statement: Statement, error: psycopg.Error) -> ScriptFaile
     position = error.diag.statement_position
     if position:
         line, column = advance(line, column, statement.sql, int(position) - 1)
-    return failure_of(error, statement.path, line, column, statement.sql)
+    return failure_of(error, statement.path, line, column, statement.sql, int(position) - 1 if position else None)
 
 
 # A statement the check's own limits stopped: say which limit, and how to raise it.
 _LIMITS = {"57014": "statement-timeout", "55P03": "lock-timeout"}
 
 
-def failure_of(error: psycopg.Error, path: Path, line: int | None, column: int | None, sql: str | None) -> ScriptFailed:
+def failure_of(error: psycopg.Error, path: Path, line: int | None, column: int | None, sql: str | None,
+               near: int | None = None) -> ScriptFailed:
     diag = error.diag
     message = diag.message_primary or " ".join(str(error).split()) or type(error).__name__
     limit = _LIMITS.get(diag.sqlstate or "")
@@ -104,4 +106,5 @@ def failure_of(error: psycopg.Error, path: Path, line: int | None, column: int |
         hint=diag.message_hint,
         context=diag.context,
         statement=sql,
+        near=near,
     )

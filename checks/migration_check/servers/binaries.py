@@ -14,6 +14,7 @@ from pathlib import Path
 
 from migration_check.errors import InfrastructureError, UsageError
 from migration_check.sql.extensions import ICU
+from migration_check.sql.keywords import UNRESERVED_PREFIX, installation_lacks
 
 SERVER_PROGRAMS = ("initdb", "postgres")
 
@@ -90,12 +91,14 @@ def extension_dir(bindir: Path) -> Path | None:
 
 
 def missing_extensions(binaries: Binaries, wanted: frozenset[str]) -> list[str]:
-    """The extensions of `wanted` that the installation does not have (`ICU`: its build's)."""
+    """The extensions of `wanted` that the installation does not have (`ICU`: its build's; a word a
+    newer PostgreSQL reserves: an installation older than that)."""
     if not wanted:
         return []
     directory = extension_dir(binaries.bindir)
-    return sorted(name for name in wanted if not (has_icu(binaries) if name == ICU else
-                                                   directory is not None and (directory / f"{name}.control").is_file()))
+    return sorted(name for name in wanted if (lacks := installation_lacks(name, binaries.version)) is True or (
+        lacks is None and not (has_icu(binaries) if name == ICU else
+                               directory is not None and (directory / f"{name}.control").is_file())))
 
 
 def has_icu(binaries: Binaries) -> bool:
@@ -144,6 +147,9 @@ def find_binaries(explicit: Path | None = None, wanted: Mapping[str, int] | None
                                        -len(preferred.intersection(missing[b.bindir])), b.version))
     if chosen == newest:
         return newest
-    lacking = ", ".join(missing[newest.bindir])
+    lacking = [name for name in missing[newest.bindir] if not name.startswith(UNRESERVED_PREFIX)]
+    reserved = [name[len(UNRESERVED_PREFIX):] for name in missing[newest.bindir] if name.startswith(UNRESERVED_PREFIX)]
+    why = [f"has no {', '.join(lacking)}"] * bool(lacking) + [
+        f"reserves {', '.join(reserved)}, which the migrations use as names"] * bool(reserved)
     return Binaries(chosen.bindir, chosen.version,
-                    f"chosen over PostgreSQL {newest.version_text} ({newest.bindir}), which has no {lacking}")
+                    f"chosen over PostgreSQL {newest.version_text} ({newest.bindir}), which {' and '.join(why)}")

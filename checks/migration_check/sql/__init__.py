@@ -27,7 +27,7 @@ into a tree (INSERT/UPDATE/DELETE/SELECT are recognised by their first token).
 """
 
 from migration_check.sql.source import SyntaxProblem, advance
-from migration_check.sql.splitter import position_in_file, readable_statements, split_script
+from migration_check.sql.splitter import position_in_file, readable_statements, split_script, statements_to_run
 from migration_check.sql.statement import Statement, cannot_run_in_transaction, has_transaction_control
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "position_in_file",
     "readable_statements",
     "split_script",
+    "statements_to_run",
 ]

@@ -11,6 +11,7 @@ from pglast.stream import RawStream
 
 from migration_check.model import Script
 from migration_check.sql import trees
+from migration_check.sql.keywords import newer_keyword_at
 from migration_check.sql.lexing import Interrupt, next_interrupt
 from migration_check.sql.psql import (
     OUTPUT_ONLY,
@@ -39,15 +40,23 @@ def split_script(script: Script) -> list[Statement]:
     return list(_split(script))
 
 
+def statements_to_run(script: Script) -> list[Statement]:
+    """The statements the executor sends: split_script's, except that a statement the parser this
+    tool ships stops at a word a newer PostgreSQL reserves (sql/keywords.py) is cut where psql's
+    lexer cuts it and sent as written: the server is the judge of its own grammar, and an older one
+    lets `json_value` name a function. Raises SyntaxProblem as split_script does for any other."""
+    return list(_split(script, lenient=True))
+
+
 # A migration's up is split for the apply, the reapply and the families that read it, and its
 # rollback for the rollback and the families: each script is parsed once (a SyntaxProblem is not
 # cached, so it is raised each time).
 @functools.lru_cache(maxsize=256)
-def _split(script: Script) -> tuple[Statement, ...]:
+def _split(script: Script, lenient: bool = False) -> tuple[Statement, ...]:
     source = Source(script.path, script.sql, script.first_line)
     if script.statements is not None:
         return tuple(_explicit_statements(source, script.statements))
-    return tuple(Splitter(script.root, dict(script.variables)).run(source))
+    return tuple(Splitter(script.root, dict(script.variables), lenient).run(source))
 
 
 def readable_statements(script: Script | None) -> list[Statement]:
@@ -116,8 +125,10 @@ def _calls_outside_transactions(statements: list[Statement]) -> list[Statement]:
 
 
 class Splitter:
-    def __init__(self, root: Path | None = None, variables: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path | None = None, variables: dict[str, str] | None = None,
+                 lenient: bool = False) -> None:
         self.root = root.resolve() if root is not None else None  # includes must stay inside it
+        self.lenient = lenient  # statements_to_run's: a newer PostgreSQL's keyword is the server's to judge
         self.variables: dict[str, str] = dict(variables or {})
         self.statements: list[Statement] = []
         self.plain = True  # no meta-command, substitution or include seen
@@ -169,10 +180,15 @@ class Splitter:
         try:
             pieces = parser.split(chunk, with_parser=True, only_slices=True)
         except parser.ParseError as exc:
-            raise source.problem(original(error_offset(exc, chunk)), exc.args[0]) from None
+            if not self.lenient or newer_keyword_at(chunk, error_offset(exc, chunk)) is None:
+                raise source.problem(original(error_offset(exc, chunk)), exc.args[0]) from None
+            pieces = parser.split(chunk, with_parser=False, only_slices=True)
+            for piece in pieces:
+                if (unreadable := _unreadable(chunk[piece])) is not None:
+                    raise source.problem(original(piece.start + unreadable[0]), unreadable[1]) from None
         for piece in pieces:
             text = chunk[piece].rstrip()
-            node_name, autocommit = classify(text)
+            node_name, autocommit = _classified(text)
             offset = original(piece.start)
             line, column = source.position(offset)
             self.statements.append(Statement(
@@ -251,3 +267,22 @@ class Splitter:
         arguments = meta_arguments(source, at, rest, self.variables)
         if arguments and arguments[0].upper().replace("-", "") not in ("UTF8", "UNICODE"):
             raise source.problem(at, f"\\encoding {arguments[0]} is not supported: files are read as UTF-8")
+
+
+def _unreadable(text: str) -> tuple[int, str] | None:
+    """Where and why the statement `text` does not parse, unless it parses or stops at a word a
+    newer PostgreSQL reserves (the server's to judge)."""
+    try:
+        parser.parse_sql_json(text)
+    except parser.ParseError as exc:
+        offset = error_offset(exc, text)
+        return None if newer_keyword_at(text, offset) is not None else (offset, exc.args[0])
+    return None
+
+
+def _classified(text: str) -> tuple[str, bool]:
+    """classify's answer; no node for a statement only the server reads (statements_to_run's)."""
+    try:
+        return classify(text)
+    except parser.ParseError:
+        return "", False
