@@ -38,6 +38,10 @@ def test_the_word_at_or_just_before_a_syntax_error_is_found() -> None:
 def test_only_scripts_the_parser_stops_at_such_a_word_want_an_older_server() -> None:
     texts = [JSON_VALUE, RESULT_COLUMN, "CREATE TABLE t (data json, doc jsonb);", "CREATE TABEL json (id int);"]
     assert reserved_in(texts) == {"unreserved json_value": 1, "unreserved json": 1}
+    # DIGI-UW/OpenELIS-Global-2's Liquibase changesets reference a table named system_user, which
+    # PostgreSQL 16 made a reserved word: its changesets failed here with a syntax error on 15.
+    notebook = "CREATE TABLE notebook (id int PRIMARY KEY, creator_id int REFERENCES system_user (id));"
+    assert reserved_in([notebook]) == {"unreserved system_user": 1}
 
 
 def test_the_executor_sends_what_only_the_server_can_judge_and_a_typo_is_still_one(tmp_path: Path) -> None:

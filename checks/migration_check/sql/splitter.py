@@ -45,7 +45,10 @@ def statements_to_run(script: Script) -> list[Statement]:
     tool ships stops at a word a newer PostgreSQL reserves (sql/keywords.py) is cut where psql's
     lexer cuts it and sent as written: the server is the judge of its own grammar, and an older one
     lets `json_value` name a function. Raises SyntaxProblem as split_script does for any other."""
-    return list(_split(script, lenient=True))
+    try:
+        return list(_split(script))  # the same statements, parsed once for the executor and the families
+    except SyntaxProblem:
+        return list(_split(script, lenient=True))
 
 
 # A migration's up is split for the apply, the reapply and the families that read it, and its
