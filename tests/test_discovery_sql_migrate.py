@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from conftest import write_files
+from migration_check.cli import main
 from migration_check.discovery import discover, layout_named
 from migration_check.errors import FileError
 from migration_check.model import RollbackPolicy, Transaction
+from migration_check.servers.base import Database
 from migration_check.sql.splitter import split_script
 
 
@@ -88,3 +90,19 @@ def test_the_history_table_dbconfig_names_is_the_runners(tmp_path: Path) -> None
     })
     found = discover(tmp_path / "db" / "migrations", repo_root=tmp_path)
     assert layout_named(found.format).history_tables(found.directory) == {"public.gorp_migrations", "ops.schema_history"}
+
+
+def test_a_rollback_that_cannot_run_in_its_transaction_is_told_the_down_marker(
+        tmp_path: Path, pg_server: Database, capsys: pytest.CaptureFixture[str]) -> None:
+    # frain-dev/convoy's 1692024707.sql: its Up opts out of the transaction, its Down does not, and
+    # sql-migrate reads the option of each direction on its own (sqlparse.go).
+    root = write_files(tmp_path, {"sql/1692024707.sql": (
+        "-- +migrate Up notransaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS t_a_idx ON t (a);\n"
+        "-- +migrate Down\nDROP INDEX CONCURRENTLY IF EXISTS t_a_idx;\n"),
+        "sql/1692000000.sql": "-- +migrate Up\nCREATE TABLE t (a int);\n-- +migrate Down\nDROP TABLE t;\n"})
+    code = main(["check", str(root / "sql"), "--database-url", pg_server.conninfo,
+                 "--junit-xml", str(tmp_path / "report.xml")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "fail rollback: 1692024707.sql:4:1: ERROR 25001: DROP INDEX CONCURRENTLY cannot run inside a transaction" in out
+    assert "`-- +migrate Down notransaction` in the rollback" in out

@@ -65,7 +65,8 @@ class SqlMigrateLayout(Layout):
     strict_naming_pattern = r"^\d{14}-[a-z0-9]+([_-][a-z0-9]+)*\.sql$"
     strict_naming_hint = "<YYYYMMDDHHMMSS>-<name>.sql, as `sql-migrate new` writes it"
     bookkeeping = bookkeeping.SQL_MIGRATE
-    transaction_opt_out = "run it outside one, with `-- +migrate Up notransaction`"
+    transaction_opt_out = ("run it outside one, with `-- +migrate Up notransaction` (`-- +migrate Down notransaction` in"
+                           " the rollback)")
     identity = "id"  # gorp_migrations records the file name
 
     def history_tables(self, directory: Path) -> frozenset[str]:
