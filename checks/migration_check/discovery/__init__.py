@@ -55,6 +55,7 @@ from migration_check.discovery.sqitch import SqitchLayout
 from migration_check.discovery.sql_migrate import SqlMigrateLayout
 from migration_check.discovery.sqlx import SqlxLayout
 from migration_check.discovery.supabase import SupabaseLayout
+from migration_check.discovery.tern import TernLayout
 from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
 from migration_check.discovery.typeorm import TypeOrmLayout
 from migration_check.discovery.unrendered import templates_unrendered
@@ -75,6 +76,7 @@ LAYOUTS: dict[str, Layout] = {
         FlywayLayout(),
         LatestSqlLayout(),
         DbmateLayout(),
+        TernLayout(),
         DbMigrateLayout(),
         TypeOrmLayout(),
         MikroOrmLayout(),

@@ -278,3 +278,13 @@ REFINERY = Bookkeeping(
                           " ({}, {}, now()::text, '0')", int(m.version), m.name)],
     reverted=lambda m, _newest: [_q("DELETE FROM refinery_schema_history WHERE version = {}", int(m.version))],
 )
+
+# tern (migrate.go, ensureSchemaVersionTableExists and MigrateTo): one row, the number of the newest
+# migration (0 for none), updated in each migration's transaction.
+TERN = Bookkeeping(
+    table="public.schema_version",
+    create=("CREATE TABLE IF NOT EXISTS public.schema_version (version int4 NOT NULL PRIMARY KEY);"
+            " INSERT INTO public.schema_version (version) SELECT 0 WHERE 0 = (SELECT count(*) FROM public.schema_version)"),
+    applied=lambda m: [_q("UPDATE public.schema_version SET version = {}", int(m.version))],
+    reverted=lambda m, _newest: [_q("UPDATE public.schema_version SET version = {}", int(m.version) - 1)],
+)
