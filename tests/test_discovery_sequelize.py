@@ -35,6 +35,13 @@ ATTRIBUTES = [  # Sequelize's attributesToSQL expectations (types written as SQL
     ({"type": "INTEGER", "references": {"model": "Bar"}, "onDelete": "CASCADE"}, 'INTEGER REFERENCES "Bar" ("id") ON DELETE CASCADE'),
     ({"type": "INTEGER", "allowNull": False, "defaultValue": 1, "references": {"model": "Bar"}, "onDelete": "CASCADE",
       "onUpdate": "RESTRICT"}, 'INTEGER NOT NULL DEFAULT 1 REFERENCES "Bar" ("id") ON DELETE CASCADE ON UPDATE RESTRICT'),
+    # attributeToSQL reads the column's onDelete, never one inside `references` (outline's add-revisions)
+    ({"type": "UUID", "references": {"model": "documents", "onDelete": "CASCADE"}}, 'UUID REFERENCES "documents" ("id")'),
+    # ARRAY._stringify of the postgres dialect: each element escaped, the array cast to its type
+    ({"type": DataType("ARRAY", (DataType("STRING"),)), "defaultValue": []}, "VARCHAR(255)[] DEFAULT ARRAY[]::VARCHAR(255)[]"),
+    ({"type": DataType("ARRAY", (DataType("TEXT"),)), "allowNull": False, "defaultValue": ["a", "b'c"]},
+     "TEXT[] NOT NULL DEFAULT ARRAY['a','b''c']::TEXT[]"),
+    ({"type": DataType("ARRAY", (DataType("INTEGER"),)), "defaultValue": [1, 2]}, "INTEGER[] DEFAULT ARRAY[1,2]::INTEGER[]"),
 ]
 
 

@@ -97,6 +97,16 @@ def test_error_without_position_is_located_by_replaying_statements(conn: psycopg
     assert problem.statement == "create table t (a int)"
 
 
+def test_a_failure_inside_a_block_sent_as_one_query_is_told_at_its_statement(conn: psycopg.Connection) -> None:
+    """goose sends a StatementBegin ... StatementEnd block as one query; an error without a position
+    in its third statement is told at that statement's line, not the block's first."""
+    sql = "create table t (a int);\n\nselect 1;\n  alter table nope add column b int;\n"
+    problem = failure(conn, sql, statements=((0, sql),))
+    assert (problem.line, problem.column, problem.sqlstate) == (4, 3, "42P01")
+    assert problem.statement == "alter table nope add column b int"
+    assert "t" not in relations(conn)
+
+
 def test_failed_script_leaves_nothing_behind(conn: psycopg.Connection) -> None:
     failure(conn, "create table kept (a int);\nselect 1/0;")
     assert "kept" not in relations(conn)

@@ -360,3 +360,27 @@ def test_a_materialized_view_named_beside_a_drop(pg_server: Database, tmp_path: 
 ])
 def test_what_a_drop_or_rename_names(tmp_path: Path, sql: str, names: set[str] | None) -> None:
     assert other_names(split_script(Script(tmp_path / "up.sql", sql))) == names
+
+
+def test_a_rewrite_in_a_goose_block_is_told_at_its_own_line(pg_server: Database, tmp_path: Path) -> None:
+    """goose sends a StatementBegin ... StatementEnd block as one query: the rewrite inside it is
+    told at the statement that makes it, not at the block's first line (hatchet's LOCK TABLE)."""
+    root = write_files(tmp_path / "repo", {
+        "migrations/00001_base.sql": "-- +goose Up\n" + BASE["migrations/20250101000000_base.sql"]
+                                     + "-- +goose Down\ndrop table appointments, clinics;\n",
+        "migrations/00002_change.sql": (
+            "-- +goose Up\n-- +goose StatementBegin\n\nLOCK TABLE appointments IN ACCESS EXCLUSIVE MODE;\n\n"
+            "DELETE FROM appointments WHERE amount < 0;\n\nALTER TABLE appointments\n    ALTER COLUMN note TYPE int\n"
+            "    USING length(note);\n-- +goose StatementEnd\n\n-- +goose Down\n"
+            "ALTER TABLE appointments ALTER COLUMN note TYPE varchar(20);\n"),
+    })
+    report = tmp_path / "report.xml"
+    code = main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    cases = {(c.attrib["classname"], c.attrib["name"]): c for c in ET.parse(report).getroot().iter("testcase")}
+    assert code == 1
+    case = cases[("migration_check.locks", "00002_change")]
+    message = text(case)
+    assert "rewritten by line 8 (ALTER TABLE appointments ALTER COLUMN note TYPE int" in message, message
+    assert case.attrib["line"] == "8"
+    lint = [c.attrib for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.lint"]
+    assert {"MC007": "8", "MC018": "4"}.items() <= {a["name"].split()[-2]: a.get("line") for a in lint if ": " in a["name"]}.items(), lint

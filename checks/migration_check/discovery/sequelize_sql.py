@@ -140,7 +140,20 @@ def default_sql(value: Any, kind: DataType | None) -> str | None:
         return escape(value)
     if isinstance(value, (dict, list)) and key in ("JSON", "JSONB"):
         return escape(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+    if isinstance(value, list) and key == "ARRAY" and kind is not None and _plain_elements(kind, value):
+        # The postgres dialect's ARRAY._stringify: each element escaped, the array cast to its type.
+        return f"ARRAY[{','.join(escape(element) for element in value)}]::{type_sql(kind)}"
     raise Unwritable(f"default {value!r} on {key or 'a column'}")
+
+
+def _plain_elements(kind: DataType, value: list[Any]) -> bool:
+    """Whether each element is written as SqlString.escape writes it: an array of strings or of
+    integers, of a type with no stringify of its own."""
+    element = kind.arguments[0] if len(kind.arguments) == 1 and isinstance(kind.arguments[0], DataType) else None
+    if element is None or element.key not in ("STRING", "CHAR", "TEXT", "CITEXT", "UUID", "SMALLINT", "INTEGER", "BIGINT"):
+        return False
+    wanted: type = str if element.key in TEXTUAL else int
+    return all(isinstance(item, wanted) and not isinstance(item, bool) for item in value)
 
 
 def _argument(value: Any) -> str:
@@ -215,9 +228,12 @@ def enum_statements(name: str, values: list[str], context: str) -> list[str]:
 
 
 def _references(attribute: dict[str, Any]) -> str:
+    """attributeToSQL's REFERENCES: the model, its key and the column's own onDelete and onUpdate;
+    any other key of `references` is not read (outline's `references: {model, onDelete}` made no
+    ON DELETE, which its later "missing-cascades" migrations add)."""
     references = attribute["references"]
     if not isinstance(references, dict) or not isinstance(references.get("model"), (str, dict)) \
-            or set(references) - {"model", "key"}:
+            or not isinstance(references.get("key", ""), str) or references.get("deferrable"):
         raise Unwritable("references this check does not write")
     sql = f" REFERENCES {quote_table(references['model'])} ({quote(references.get('key') or 'id')})"
     for action in ("onDelete", "onUpdate"):

@@ -19,6 +19,7 @@ from migration_check.schema.diff import CHANGED, MISSING, Difference, diff_snaps
 from migration_check.schema.snapshot import Snapshot
 from migration_check.sql import Statement, readable_statements
 from migration_check.sql.objects import CREATED, find_statement
+from migration_check.sql.splitter import readable_parts
 
 # What a difference's definition is summed up by, per kind of object.
 _SUMMARY_FIELDS = ("type", "definition", "kind")
@@ -99,7 +100,7 @@ def _creator(project: Project, difference: Difference) -> tuple[Migration | None
     """The last migration whose up creates the object, and the line where it does."""
     found: tuple[Migration | None, int] = (None, 1)
     for migration in project.migrations:
-        statement = _creating(readable_statements(migration.up), difference)
+        statement = _creating(readable_parts(migration.up), difference)
         if statement is not None:
             found = (migration, statement.line)
     return found

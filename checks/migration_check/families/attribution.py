@@ -12,9 +12,10 @@ from migration_check.lint.nodes import has_star, output_names
 from migration_check.model import Script
 from migration_check.schema.diff import CHANGED, EXTRA, MISSING, Difference
 from migration_check.schema.snapshot import Snapshot
-from migration_check.sql import Statement, readable_statements, trees
+from migration_check.sql import Statement, trees
 from migration_check.sql.objects import CHANGED as ALTERED
 from migration_check.sql.objects import CREATED, DROPPED, find_statement
+from migration_check.sql.splitter import readable_parts
 
 # For each kind of difference: which script to search, for which verb, in order of likelihood,
 # and how to say it ({line} is the statement's line).
@@ -110,7 +111,7 @@ class Attribution:
 
     def _parsed(self, role: str) -> list[Statement]:
         if role not in self._statements:
-            self._statements[role] = readable_statements(self._scripts[role])
+            self._statements[role] = readable_parts(self._scripts[role])
         return self._statements[role]
 
 

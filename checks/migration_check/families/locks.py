@@ -45,6 +45,7 @@ from migration_check.sql.confirmations import TABLE_REWRITE, confirmed
 from migration_check.sql.objects import statement_names
 from migration_check.sql.other_linters import acknowledgments, covering
 from migration_check.sql.prepared import Prepared, fetch
+from migration_check.sql.splitter import readable_parts, statement_parts
 from migration_check.sql.statement import code_of
 
 ALLOWS = TABLE_REWRITE
@@ -147,7 +148,7 @@ class Locks(Family):
         seen = self.state(context, _Seen)
         up = context.migration.up
         assert up is not None
-        statements = readable_statements(up)
+        statements = readable_parts(up)
         facts, blocking = [], []
         for oid in sorted({*(seen.held or {}), *seen.rewritten}, key=lambda o: seen.before[o].name):
             relation, mode = seen.before[oid], (seen.held or {}).get(oid)
@@ -161,7 +162,8 @@ class Locks(Family):
             # A partition's statement names its partitioned table (asked once, for a rewrite or where
             # no statement names the partition).
             ancestors = _ancestors(context, oid) if rewritten else None
-            statement = (seen.rewritten_by.get(oid) if rewritten else None) or seen.taken_by.get(oid) \
+            observed = (seen.rewritten_by.get(oid) if rewritten else None) or seen.taken_by.get(oid)
+            statement = (observed and (_responsible(statement_parts(observed), relation.relname, rewritten) or observed)) \
                 or _responsible(statements, relation.relname, rewritten) \
                 or next((_responsible(statements, parent, rewritten)
                          for parent in (ancestors if ancestors is not None else _ancestors(context, oid))), None)

@@ -13,6 +13,7 @@ from migration_check.lint.rules.mc020_transaction_nesting import TransactionNest
 from migration_check.model import Script, Transaction
 from migration_check.replay.executor import runs_in_one_transaction
 from migration_check.sql import Statement, statements_to_run, trees
+from migration_check.sql.splitter import statement_parts
 
 DEFAULT_SERVER_VERSION = 170000  # what `lint` assumes without --pg-version
 _BEGIN = (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START)
@@ -35,7 +36,7 @@ def lint_script(script: Script, rules: list[Rule], server_version: int = DEFAULT
                           created=set(created or ()), leave_transaction=leave_transaction)
     findings: list[Finding] = []
     last_begin: Statement | None = None
-    for statement in statements:
+    for statement in (part for whole in statements for part in statement_parts(whole)):
         try:
             parsed = trees.parse(statement.sql)
         except parser.ParseError:

@@ -24,6 +24,7 @@ from migration_check.sql import Statement, SyntaxProblem, has_transaction_contro
 from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
 from migration_check.sql.prepared import result_rows
+from migration_check.sql.splitter import statement_parts
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION
 
 UNIQUE_VIOLATION = "23505"
@@ -236,8 +237,12 @@ def _locate(conn: psycopg.Connection, script: Script, statements: list[Statement
 
 
 def _find_failing_statement(conn: psycopg.Connection, statements: list[Statement]) -> tuple[Statement, psycopg.Error] | None:
+    # A goose block sent as one query fails at one of its statements: replayed one by one, in the
+    # transaction that holds them all the same, the failure is told at that statement's line.
+    parts = (part for whole in statements
+             for part in (statement_parts(whole) if not whole.transaction_control else [whole]))
     with conn.transaction(force_rollback=True):
-        for statement in statements:
+        for statement in parts:
             try:
                 with conn.transaction():
                     conn.execute(statement.sql.encode())

@@ -105,8 +105,39 @@ def _explicit_statements(source: Source, pieces: tuple[tuple[int, str], ...]) ->
             node=type(nodes[0]).__name__,
             needs_autocommit=any(cannot_run_in_transaction(n) for n in nodes),
             transaction_control=any(isinstance(n, ast.TransactionStmt) for n in nodes),
+            grouped=len(nodes) > 1,
         ))
     return statements
+
+
+def statement_parts(statement: Statement) -> list[Statement]:
+    """The statements a statement's text holds, each at its own line: one where it holds one; a
+    goose block (`StatementBegin` ... `StatementEnd`) sent as one query may hold many, and what one
+    of them did is told at its own line, not at the block's first (hatchet's LOCK TABLE)."""
+    if not statement.grouped:
+        return [statement]
+    try:
+        raw = trees.parse(statement.sql)
+    except parser.ParseError:
+        return [statement]
+    parts = []
+    for item in raw:
+        if item.stmt is None:
+            continue
+        start = item.stmt_location or 0
+        text = statement.sql[start : start + item.stmt_len] if item.stmt_len else statement.sql[start:]
+        line, column = advance(statement.line, statement.column, statement.sql, start)
+        parts.append(dataclasses.replace(
+            statement, sql=text.strip(), line=line, column=column, offset=statement.offset + start,
+            node=type(item.stmt).__name__, needs_autocommit=cannot_run_in_transaction(item.stmt),
+            transaction_control=isinstance(item.stmt, ast.TransactionStmt), grouped=False))
+    return parts or [statement]
+
+
+def readable_parts(script: Script | None) -> list[Statement]:
+    """readable_statements, each statement of a block the runner sends as one query on its own:
+    for readers that tell where a statement did something."""
+    return [part for statement in readable_statements(script) for part in statement_parts(statement)]
 
 
 def _calls_outside_transactions(statements: list[Statement]) -> list[Statement]:

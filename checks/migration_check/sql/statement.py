@@ -40,6 +40,8 @@ class Statement:
     # False when the script is not plain SQL (it holds psql meta-commands, substituted variables
     # or \i includes): the executor must run the statements one by one, not `script.sql`.
     verbatim: bool = True
+    # The runner sends several statements as this one query (a goose StatementBegin block).
+    grouped: bool = False
 
 
 def has_transaction_control(statements: list[Statement]) -> bool:
