@@ -9,6 +9,7 @@ from typing import TextIO
 
 from migration_check.model import CheckResult, Project, RunReport, Severity, Status
 from migration_check.replay.outcomes import MigrationOutcome
+from migration_check.reports.coverage import replay_coverage
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP"}
 # Control characters other than newline and tab, escaped in everything printed: names and messages
@@ -88,6 +89,8 @@ class Console:
         self.say()
         if report.error:
             self.say(f"error: {report.error}")
+        elif (coverage := replay_coverage(report)) is not None:
+            self.say(coverage.sentence())
         parts = [f"{passed} passed", f"{failed} failed", f"{skipped} skipped"]
         if warnings:
             parts.append(f"{warnings} warnings")

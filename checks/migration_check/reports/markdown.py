@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from migration_check.model import CheckResult, RunReport, Severity, Status
+from migration_check.reports.coverage import replay_coverage
 from migration_check.reports.files import write_report
 
 # What to fix first: a migration that does not apply beats a style finding.
@@ -44,6 +45,8 @@ def _inventory(report: RunReport) -> list[str]:
         lines += [f"| first | `{project.migrations[0].id}` |", f"| last | `{project.migrations[-1].id}` |"]
     with_down = sum(1 for m in project.migrations if m.down is not None)
     lines += [f"| with a rollback script | {with_down} of {len(versions)} |", ""]
+    if not report.error and (coverage := replay_coverage(report)) is not None:
+        lines += [coverage.sentence()[0].upper() + coverage.sentence()[1:] + ".", ""]
     if report.error:
         lines += [f"The run ended early: {report.error}", ""]
     return lines
