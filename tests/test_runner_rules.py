@@ -206,6 +206,13 @@ PROJECTS: dict[str, tuple[str, dict[str, str]]] = {
             "call fill();\ndrop procedure fill();\ncreate index concurrently books_synced on books (synced_at);\n"),
         "db/migrations/010_add_title.sql": "alter table books add column title text;",
     }),
+    # harness/harness: its first migration gives maragu's own table a primary key, with no rollback;
+    # the runner's table is not the rollback's to restore, nor is the up again judged on it.
+    "maragu-runners-own-table": ("maragu-migrate", {
+        "migrations/0000_alter_table_migrations.up.sql": "ALTER TABLE migrations ADD PRIMARY KEY (version);",
+        "migrations/0001_create_table_users.up.sql": "create table users (id int);",
+        "migrations/0001_create_table_users.down.sql": "drop table users;",
+    }),
 }
 
 

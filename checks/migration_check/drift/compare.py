@@ -15,7 +15,7 @@ import fnmatch
 from collections.abc import Mapping
 
 from migration_check.model import CheckResult, Migration, Project, Script, Status
-from migration_check.schema.diff import CHANGED, MISSING, Difference, diff_snapshots
+from migration_check.schema.diff import CHANGED, MISSING, Difference, diff_snapshots, on_table
 from migration_check.schema.snapshot import Snapshot
 from migration_check.sql import Statement, readable_statements
 from migration_check.sql.objects import CREATED, find_statement
@@ -56,10 +56,8 @@ def _kept(difference: Difference, ignored: Mapping[tuple[str, str], str], ignore
     # What the setup provides (Supabase's auth.users, the auth schema) is the platform's, with all it holds.
     if any(kind in ("schema", "table") and difference.name.startswith(name + ".") for kind, name in ignored):
         return False
-    for table in runner_tables:
-        if (difference.name == table or difference.name.startswith(table + ".")
-                or difference.name.endswith(" on " + table)):
-            return False
+    if on_table(difference, runner_tables):
+        return False
     # A runner that keeps its table in a schema of its own (drizzle.__drizzle_migrations) made that schema.
     if difference.kind == "schema" and difference.name in {table.split(".", 1)[0] for table in runner_tables} - {"public"}:
         return False

@@ -25,7 +25,7 @@ from migration_check.schema.diff import EXTRA, MISSING, Difference, describe_rea
 from migration_check.schema.snapshot import Definition
 from migration_check.sql import readable_statements, trees
 from migration_check.sql.dialects import existing_object, first_quoted, missing_object
-from migration_check.sql.objects import WRITTEN, touches, unquote
+from migration_check.sql.objects import WRITTEN, statement_names, touches, unquote
 from migration_check.sql.prepared import quote_identifier
 
 DUPLICATE_OBJECT = "42710"
@@ -58,6 +58,11 @@ class Reapply(Family):
             return context.result(self.name, Status.SKIPPED, script=step.script,
                                   message=f"not judged{empty}: {left.words(nothing_undone=bool(empty))} (see roundtrip),"
                                           " and so the up cannot run again")
+        if step.failed and (runner := _runners_own(context, step)) is not None:
+            return context.result(self.name, Status.SKIPPED, script=step.script,
+                                  message=f"not judged: the up changes {runner}, the runner's own table, and fails again"
+                                          " on what it did there the first time; the runner's table is not the"
+                                          " rollback's to restore")
         if step.failed or context.after_reapply is None:
             result = context.step_result(self.name, step,
                                          f"up does not apply again after its rollback{context.empty_rollback()}: ")
@@ -82,6 +87,20 @@ class Reapply(Family):
                        "up after rollback gives a different schema", step.script, step.seconds,
                        elsewhere=(lambda difference: left_by_rollback(context, difference),
                                   "the up gives the same again; what differs is the rollback's (see roundtrip)"))
+
+
+def _runners_own(context: MigrationContext, step: StepRun) -> str | None:
+    """The runner's table, where the statement that failed again names nothing else (harness's
+    `ALTER TABLE migrations ADD PRIMARY KEY (version)` on maragu's own table)."""
+    failure = step.failure
+    if failure is None or not failure.statement or not context.runner_tables:
+        return None
+    try:
+        names = statement_names(failure.statement)
+    except Exception:  # noqa: BLE001 - a statement the parser cannot read names nothing
+        return None
+    own = {unquote(table.rsplit(".", 1)[-1]): table for table in context.runner_tables}
+    return own[next(iter(names))] if len(names) == 1 and next(iter(names)) in own else None
 
 
 @dataclass(frozen=True)

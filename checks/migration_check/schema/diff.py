@@ -81,6 +81,13 @@ class Difference:
     fields: tuple[tuple[str, str, str], ...] = ()  # (field, expected, actual) for "changed"
 
 
+def on_table(difference: Difference, tables: frozenset[str]) -> bool:
+    """Whether the difference is one of `tables` (qualified names) or what it holds: its columns,
+    and the constraints and triggers named `... on <table>`."""
+    return any(difference.name == table or difference.name.startswith(table + ".") or difference.name.endswith(" on " + table)
+               for table in tables)
+
+
 def diff_snapshots(expected: Snapshot, actual: Snapshot, *, strict_column_order: bool = False) -> list[Difference]:
     """Every object that is missing, extra or changed in `actual`, sorted.
 
