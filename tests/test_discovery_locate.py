@@ -142,6 +142,15 @@ def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
                                  " tools/testdata/ignore, of the tests")
 
 
+def test_the_only_migrations_found_in_the_tests_are_checked_saying_so(tmp_path: Path) -> None:
+    # openmrs/openmrs-core: its changelogs run from Java code, and the one recognised is a test resource.
+    write_files(tmp_path, {**under("web/src/test/resources/liquibase", GOLANG), "api/src/Main.java": "class Main {}\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "web/src/test/resources/liquibase").resolve()
+    assert found.reason.endswith("; the only migrations found, of the tests: where the project's own are elsewhere,"
+                                 " give their directory as the path")
+
+
 def test_a_copy_kept_aside_by_its_name_is_set_aside_too(tmp_path: Path) -> None:
     # Acaisoft/bolt-api: hasura/migrations_backup beside the migrations that run.
     write_files(tmp_path, {**under("store/schema", GOLANG), **under("store/schema_backup", GOLANG)})

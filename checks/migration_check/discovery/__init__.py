@@ -159,7 +159,13 @@ def detect(path: Path) -> tuple[Layout, Path, Detection]:
                              " migrations found here: migration-check replays PostgreSQL migrations; give the"
                              " directory of the PostgreSQL ones as the path")
         if len(found) == 1:
-            return found[0]
+            layout, directory, detection = found[0]
+            if number > 0 and (whose := set_aside_by_name(_shown(directory, path), directory.name)):
+                # Found alone, but its name says it is not the project's own (openmrs-core's only
+                # recognised changelog is a test resource): the check goes on, saying so.
+                detection = replace(detection, reason=f"{detection.reason}; the only migrations found, {whose}: where the"
+                                                      " project's own are elsewhere, give their directory as the path")
+            return layout, directory, detection
         if len(found) > 1:
             kept, others, tests_or_examples = _the_projects_own(found, path)
             aside = _set_aside(others, tests_or_examples, path)
