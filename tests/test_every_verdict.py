@@ -9,9 +9,8 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 import psycopg
+import pytest
 
 from conftest import write_files
 from migration_check.cli import main

@@ -243,7 +243,7 @@ def implicit_empty_downs(found: Discovery) -> Discovery:
 
 def implicit_empty_down(migration: Migration) -> Migration:
     """`migration` with an empty rollback where it has none, for runners that run nothing then."""
-    if migration.down is not None or migration.up is None:
+    if migration.down is not None or migration.up is None or migration.down_skip_reason:
         return migration
     empty = Script(migration.up.path, "", first_line=1, transaction=migration.up.transaction)
     return dataclasses.replace(migration, down=empty, implicit_down=True)

@@ -39,13 +39,16 @@ from migration_check.discovery.base import (
     read_sql,
     utc_timestamp,
 )
+from migration_check.discovery.fizz import FizzRefuses, translate
+from migration_check.discovery.fizz_plush import Unreadable
 from migration_check.discovery.go_templates import requires_pop
 from migration_check.discovery.golang_migrate import up_and_down_files
 from migration_check.discovery.listing import candidate_files
+from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>[^.]+)(?P<dialect>\.[a-z0-9]+)?(?P<autocommit>\.autocommit)?"
-                  r"\.(?P<direction>up|down)\.sql$")
+                  r"\.(?P<direction>up|down)\.(?P<kind>sql|fizz)$")
 # popx's legacy version: the first 14 digits of a longer one, the migration its parts were split from.
 LEGACY_DIGITS = 14
 # pop's dialects and the synonyms each registers (dialect_*.go init): a file for one of the others
@@ -61,6 +64,7 @@ class PopFile:
     dialect: str  # "all", "postgres" or another database's
     autocommit: bool
     rollback: bool
+    fizz: bool = False  # fizz's DSL, which pop writes as SQL (fizz.py)
 
 
 def parse(name: str) -> PopFile | None:
@@ -71,7 +75,7 @@ def parse(name: str) -> PopFile | None:
     if dialect == "autocommit":  # `x.autocommit.up.sql`: the flag, for every database
         dialect, autocommit = "", True
     dialect = "postgres" if dialect in POSTGRES else dialect or "all"
-    return PopFile(match["version"], match["name"], dialect, autocommit, match["direction"] == "down")
+    return PopFile(match["version"], match["name"], dialect, autocommit, match["direction"] == "down", match["kind"] == "fizz")
 
 
 class PopLayout(Layout):
@@ -80,9 +84,9 @@ class PopLayout(Layout):
     description = "<version>_<name>[.<dialect>].up.sql / .down.sql (gobuffalo/pop, Ory's popx)"
     default_rollbacks = RollbackPolicy.OPTIONAL
     conventional_dirs = ("migrations", "persistence/sql/migrations")
-    naming_pattern = r"^\d+_[^./]+(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.sql$"
-    naming_hint = "<version>_<name>[.<dialect>][.autocommit].up.sql / .down.sql"
-    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.sql$"
+    naming_pattern = r"^\d+_[^./]+(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.(sql|fizz)$"
+    naming_hint = "<version>_<name>[.<dialect>][.autocommit].up.sql / .down.sql (or .fizz)"
+    strict_naming_pattern = r"^\d+_[a-z][a-z0-9]*(_[a-z0-9]+)*(\.[a-z0-9]+)?(\.autocommit)?\.(up|down)\.(sql|fizz)$"
     strict_naming_hint = "<version>_snake_case_name[.postgres].up.sql / .down.sql"
     file_name_order = True  # versions compare as text (strings.Compare)
     identity = "text"  # schema_migration.version is the text of the version
@@ -96,6 +100,8 @@ class PopLayout(Layout):
             return None
         # Only a database pop knows is evidence: golang-migrate's names may hold dots too (`1_init.v2.up.sql`).
         dialects = sorted({f.dialect for f in found} & ({"postgres"} | OTHER_DIALECTS))
+        if any(f.fizz for f in found):  # no other runner reads fizz
+            return Detection(score=80, reason=files_named(len(found), self.naming_hint) + ", some of them fizz")
         if dialects:
             return Detection(score=80, reason=files_named(len(found), self.naming_hint) + ", for " + ", ".join(dialects))
         if requires_pop(directory):
@@ -132,8 +138,10 @@ def _migration(group: list[tuple[str, tuple[PopFile, Path]]], chosen: dict[tuple
     if len(group) == 1:
         [(version, (up, up_path))] = group
         down = downs[0] if downs else None
-        return Migration(version=version, name=up.name, sort_key=(version,), up=_script(up, up_path),
-                         down=_script(*down) if down else None, files=files)
+        up_script, up_skip = _script(up, up_path)
+        down_script, down_skip = _script(*down) if down else (None, None)
+        return Migration(version=version, name=up.name, sort_key=(version,), up=up_script, down=down_script,
+                         files=files, skip_reason=up_skip, down_skip_reason=down_skip)
     # The parts of one migration popx's tooling split by statement (ory/kratos: ups and downs
     # numbered apart, so the down of one part undoes another part's up): replayed as one,
     # the ups in order and the downs in popx's down order, each part from its own file.
@@ -167,6 +175,19 @@ def _included(path: Path, parts: list[Path], transaction: Transaction) -> Script
     return Script(path, "".join(f"\\ir {part.name}\n" for part in parts), transaction=transaction, parts=tuple(parts))
 
 
-def _script(parsed: PopFile, path: Path) -> Script:
+def _script(parsed: PopFile, path: Path) -> tuple[Script | None, str | None]:
+    """The file's script, or None and why the replay cannot run it (a fizz file with code)."""
     # autocommit: one Exec outside a transaction, which PostgreSQL runs as one when it holds several statements.
-    return Script(path, read_sql(path), transaction=Transaction.ONE_QUERY if parsed.autocommit else Transaction.WRAPPED)
+    transaction = Transaction.ONE_QUERY if parsed.autocommit else Transaction.WRAPPED
+    if not parsed.fizz:
+        return Script(path, read_sql(path), transaction=transaction), None
+    text = read_sql(path)
+    if "{{" in text:  # pop renders the file as a Go template before fizz reads it
+        return None, "a fizz migration with Go template actions, which pop renders before fizz reads it: not replayed"
+    try:
+        return translate(text).script(path, transaction), None
+    except Unreadable as unreadable:
+        return None, (f"a fizz migration the replay cannot run: it runs code, not fizz's calls alone"
+                      f" ({unreadable.what}, line {unreadable.line})")
+    except FizzRefuses as refused:
+        raise FileError(path, refused.line, f"fizz refuses it: {refused.message}") from None
