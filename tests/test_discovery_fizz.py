@@ -36,7 +36,9 @@ def test_each_call_keeps_its_line_and_a_strings_lines_are_the_files() -> None:
                        'drop_table("a")\n')
     lines = export.sql().split("\n")
     assert lines[0].startswith('CREATE TABLE "a" ( "id" UUID NOT NULL, PRIMARY KEY("id"),')
-    assert lines[3].startswith("insert into a") and lines[4].strip().startswith("values")
+    # The string's text starts where it does in the file (after `sql("`, column 6).
+    assert lines[3] == " " * 5 + "insert into a (id, created_at, updated_at)"
+    assert lines[4].strip().startswith("values")
     assert lines[5] == 'DROP TABLE "a";'
 
 
@@ -97,3 +99,17 @@ def test_fizz_migrations_are_replayed_and_judged(pg_server: Database, tmp_path: 
     assert cases[("roundtrip", "20221027104900_change_users")].attrib["file"].endswith("20221027104900_change_users.down.fizz")
     skipped = cases[("apply", "20221101000000_seed")].find("skipped")
     assert skipped is not None and "exec, which runs a program, line 1" in skipped.attrib["message"]
+
+
+def test_an_error_in_a_sql_string_is_told_at_its_line_and_column(pg_server: Database, tmp_path: Path) -> None:
+    root = write_files(tmp_path / "repo", {
+        "go.mod": GO_MOD,
+        "migrations/20240101000000_a.up.fizz": 'create_table("a") {\n  t.Column("id", "uuid", {primary: true})\n}\n'
+                                                 'sql("update a set\n  nope = 1")\n',
+        "migrations/20240101000000_a.down.fizz": 'drop_table("a")\n',
+    })
+    report = tmp_path / "report.xml"
+    main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"])
+    [case] = [c for c in ET.parse(report).getroot().iter("testcase") if c.attrib["classname"] == "migration_check.apply"]
+    failure = case.find("failure")
+    assert failure is not None and failure.attrib["message"].startswith("migrations/20240101000000_a.up.fizz:5:3: ERROR 42703")

@@ -64,8 +64,14 @@ def translate(source: str) -> Export:
     """The SQL fizz writes for a script, each call's at its line (raises Unreadable, FizzRefuses).
     What fizz writes over several lines is laid on one, so that every later call keeps its line;
     a `sql(...)` string keeps its own lines, which are the file's."""
-    return Export(1, tuple(Piece(call.line, call.column, sql if call.name in RAW else " ".join(sql.split("\n")))
-                           for call in Parser(source).program() for sql in [_statement(call)]))
+    pieces = []
+    for call in Parser(source).program():
+        sql = _statement(call)
+        if call.name in RAW and call.text_at is not None:
+            pieces.append(Piece(*call.text_at, sql))
+        else:
+            pieces.append(Piece(call.line, call.column, " ".join(sql.split("\n"))))
+    return Export(1, tuple(pieces))
 
 
 def _statement(call: Call) -> str:

@@ -78,6 +78,8 @@ class Call:
     line: int
     column: int
     block: list[Call] | None = None
+    # Where the first argument's text starts (a `sql("...")` string's first character).
+    text_at: tuple[int, int] | None = None
 
 
 class Parser:
@@ -105,12 +107,14 @@ class Parser:
         if self.peek().kind != "(":
             raise Unreadable(first.line, f"{name}, not a call")
         self.at += 1
+        opening = self.peek()
+        text_at = (opening.line, opening.column + 1) if opening.kind == "string" else None
         arguments = self.values(")")
         block = None
         if self.at < len(self.tokens) and self.tokens[self.at].kind == "{":
             self.at += 1
             block = self.program("}")
-        return Call(name, arguments, first.line, first.column, block)
+        return Call(name, arguments, first.line, first.column, block, text_at)
 
     def values(self, closing: str) -> list[Any]:
         found = []
