@@ -67,8 +67,8 @@ def translate(source: str) -> Export:
     pieces = []
     for call in Parser(source).program():
         sql = _statement(call)
-        if call.name in RAW and call.text_at is not None:
-            pieces.append(Piece(*call.text_at, sql))
+        if call.name in RAW:  # its string was checked to be one (_strings), so text_at is set
+            pieces.append(Piece(*(call.text_at or (call.line, call.column)), sql))
         else:
             pieces.append(Piece(call.line, call.column, " ".join(sql.split("\n"))))
     return Export(1, tuple(pieces))
