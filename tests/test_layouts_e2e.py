@@ -23,6 +23,7 @@ from migration_check.cli import main
 LAYOUTS = FIXTURES / "layouts"
 
 BROKEN = {  # format -> (file, line) of the syntax error
+    "atlas": ("migrations/20240108100000_add_coupons.sql", 3),
     "db-migrate": ("migrations/sqls/20240108100000-add-coupons-up.sql", 3),
     "dbmate": ("db/migrations/20240108100000_add_coupons.sql", 5),
     "diesel": ("migrations/2024-01-08-100000_add_coupons/up.sql", 3),
@@ -78,6 +79,7 @@ FORGOTTEN = {  # format -> (file of the statement that created what the rollback
     "yoyo": ("migrations/20240105_01_aB3dE-create-customers.sql", "touch_updated_at"),
 }
 SKIPPED = {  # format -> words of a skip reason the clean run must report
+    "atlas": "forward-only (atlas: no migration here has a rollback)",
     "goose": "Go migration",
     "latest-sql": "upgrade only: memos' migrator runs it on databases from before 0.2.2",
     "flyway": "Java/Kotlin migration",

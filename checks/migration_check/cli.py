@@ -342,20 +342,23 @@ def _baseline(settings: Settings) -> int:
 
 
 def _new(settings: Settings, name: str) -> int:
-    from migration_check.scaffold import create_migration
+    from migration_check.scaffold import new_migration
 
-    return _files_made(lambda: create_migration(settings, name))
+    return _files_made(lambda: new_migration(settings, name))
 
 
-def _files_made(make: Callable[[], list[Path]]) -> int:
-    """Run a command that writes migration files: the files it made, or its error in one line."""
+def _files_made(make: Callable[[], tuple[list[Path], list[Path]]]) -> int:
+    """Run a command that writes migration files: the files it made and those it brought up to
+    date (atlas.sum), or its error in one line."""
     try:
-        created = make()
+        created, updated = make()
     except MigrationCheckError as exc:
         print(printable(f"migration-check: error: {exc.one_line()}"), file=sys.stderr)
         return 2
     for path in created:
         print(f"created {path}")
+    for path in updated:
+        print(f"updated {path}")
     return 0
 
 

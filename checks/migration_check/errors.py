@@ -10,6 +10,8 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 
 class MigrationCheckError(Exception):
     """Base of every error the CLI turns into a one-line message and exit code 2."""
@@ -77,3 +79,13 @@ def internal_error(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     return (f"internal error of migration-check ({type(exc).__name__}{': ' + text if text else ''}){where}: please"
             " report it, with --verbose's traceback")
+
+
+def read_yaml(path: Path, refusal: str) -> object:
+    """A YAML file of the project, loaded; not YAML is a FileError at its line, `refusal` saying
+    what refuses it."""
+    try:
+        return yaml.safe_load(read_utf8(path))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FileError(path, mark.line + 1 if mark else None, f"{refusal}: {exc}") from None

@@ -147,6 +147,16 @@ class StrayFile:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """What the runner refuses to run, seen in the files alone (an `atlas.sum` that no longer
+    matches the directory, a directive it rejects): a history finding at that file and line."""
+
+    path: Path
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
 class OrphanRollback:
     """A rollback script whose forward migration does not exist."""
 
@@ -181,6 +191,9 @@ class Project:
     # The runner applies every pending migration in one transaction (drizzle; Flyway's `group`): a
     # new database gets them all at once, which the replay, one migration at a time, does not try.
     pending_in_one_transaction: bool = False
+    # The runner's own integrity file, checked (atlas.sum), and what the runner refuses in the files.
+    integrity_file: Path | None = None
+    refusals: list[Refusal] = field(default_factory=list)
 
     def relative(self, path: Path | None) -> str | None:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""

@@ -23,7 +23,13 @@ SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
 def create_migration(settings: Settings, name: str, now: datetime | None = None) -> list[Path]:
-    """Write the new migration's files (forward first) and return their paths.
+    """Write the new migration's files (forward first) and return their paths (new_migration's first)."""
+    return new_migration(settings, name, now)[0]
+
+
+def new_migration(settings: Settings, name: str, now: datetime | None = None) -> tuple[list[Path], list[Path]]:
+    """Write the new migration's files (forward first): their paths, and those of the files brought
+    up to date with them as the runner's own `new` does (atlas.sum).
 
     UsageError (exit 2) for a name that is not snake_case, a layout without `new` support, or names
     that would break the configured naming pattern. Existing files are never overwritten.
@@ -36,6 +42,7 @@ def create_migration(settings: Settings, name: str, now: datetime | None = None)
     moment = _utc(now or datetime.now(UTC))
     files = _free_files(layout, directory, name, moment)
     _check_convention(settings, layout, directory, files)
+    held = layout.integrity_holds(directory)
     written: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -50,7 +57,7 @@ def create_migration(settings: Settings, name: str, now: datetime | None = None)
     except OSError as exc:
         _remove(written)  # a migration without its rollback would be worse than none
         raise UsageError(f"cannot create {exc.filename or directory}: {exc.strerror or exc}") from None
-    return list(files)
+    return list(files), layout.after_new(directory, held)
 
 
 def _remove(paths: list[Path]) -> None:

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.aside import set_aside_by_name
+from migration_check.discovery.atlas import AtlasLayout
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
@@ -75,6 +76,7 @@ LAYOUTS: dict[str, Layout] = {
         RefineryLayout(),
         FlywayLayout(),
         LatestSqlLayout(),
+        AtlasLayout(),
         DbmateLayout(),
         TernLayout(),
         DbMigrateLayout(),
@@ -381,6 +383,8 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         setup=found.setup,
         setup_reason=found.setup_reason,
         setup_extensions=found.setup_extensions,
+        integrity_file=found.integrity_file,
+        refusals=found.refusals,
     )
 
 

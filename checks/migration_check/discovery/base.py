@@ -18,12 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-import yaml
-
 from migration_check.discovery.bookkeeping import Bookkeeping
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
-from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, OrphanRollback, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
 
 @dataclass(frozen=True)
@@ -52,6 +50,8 @@ class Discovery:
     setup: list[Script] = field(default_factory=list)
     setup_reason: str = ""  # what that setup is, in a sentence, for the run's header
     setup_extensions: frozenset[str] = frozenset()  # extensions it installs where the server has them
+    integrity_file: Path | None = None  # the runner's own integrity file, checked (atlas.sum)
+    refusals: list[Refusal] = field(default_factory=list)  # what the runner refuses in the files
 
 
 class Layout(abc.ABC):
@@ -160,6 +160,14 @@ class Layout(abc.ABC):
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
+
+    def integrity_holds(self, directory: Path) -> bool:
+        """Whether the runner's integrity file (atlas.sum) matches the directory; True without one."""
+        return True
+
+    def after_new(self, directory: Path, held: bool) -> list[Path]:
+        """Files `new` brings up to date, as the runner's own `new` does (atlas.sum, where it `held`)."""
+        return []
 
 
 @dataclass(frozen=True)
@@ -384,13 +392,3 @@ def joined_scripts(texts: list[str]) -> str:
     it)."""
     scripts = [text.strip() for text in texts if text.strip()]
     return "\n".join(script if script.endswith(";") else script + "\n;" for script in scripts)
-
-
-def read_yaml(path: Path, refusal: str) -> object:
-    """A YAML file of the project, loaded; not YAML is a FileError at its line, `refusal` saying
-    what refuses it."""
-    try:
-        return yaml.safe_load(read_utf8(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileError(path, mark.line + 1 if mark else None, f"{refusal}: {exc}") from None

@@ -279,6 +279,23 @@ REFINERY = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM refinery_schema_history WHERE version = {}", int(m.version))],
 )
 
+# Atlas (cmd/atlas/internal/migrate/ent/schema/revision.go, as ent creates it on PostgreSQL): a
+# row per applied file, in a schema of its own named like the table, written in the file's
+# transaction; `type` 2 is an executed file, `applied` and `total` its statements.
+ATLAS = Bookkeeping(
+    table="atlas_schema_revisions.atlas_schema_revisions",
+    create=("CREATE SCHEMA IF NOT EXISTS atlas_schema_revisions; CREATE TABLE IF NOT EXISTS"
+            " atlas_schema_revisions.atlas_schema_revisions (version character varying NOT NULL PRIMARY KEY,"
+            " description character varying NOT NULL, type bigint NOT NULL DEFAULT 2, applied bigint NOT NULL"
+            " DEFAULT 0, total bigint NOT NULL DEFAULT 0, executed_at timestamp with time zone NOT NULL,"
+            " execution_time bigint NOT NULL, error text NULL, error_stmt text NULL, hash character varying NOT NULL,"
+            " partial_hashes jsonb NULL, operator_version character varying NOT NULL)"),
+    applied=lambda m: [_q("INSERT INTO atlas_schema_revisions.atlas_schema_revisions (version, description, executed_at,"
+                          " execution_time, hash, operator_version) VALUES ({}, {}, now(), 0, '', 'Atlas CLI')",
+                          m.version, m.name)],
+    reverted=_by_version("atlas_schema_revisions.atlas_schema_revisions", "version"),
+)
+
 # tern (migrate.go, ensureSchemaVersionTableExists and MigrateTo): one row, the number of the newest
 # migration (0 for none), updated in each migration's transaction.
 TERN = Bookkeeping(

@@ -39,12 +39,11 @@ from migration_check.discovery.base import (
     counted,
     joined_scripts,
     read_sql,
-    read_yaml,
     repository_root,
     up_to_repository_root,
 )
 from migration_check.discovery.listing import candidate_directories_in, candidate_files, per_discovery
-from migration_check.errors import FileError
+from migration_check.errors import FileError, read_yaml
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
 
 _PGCRYPTO = ("DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN"

@@ -9,8 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from migration_check.discovery.base import read_yaml
-from migration_check.errors import FileError, read_utf8
+from migration_check.errors import FileError, read_utf8, read_yaml
 
 # Elements of a changeset that are not changes.
 NOT_CHANGES = frozenset({"comment", "preConditions", "validCheckSum", "rollback", "changes", "modifySql"})

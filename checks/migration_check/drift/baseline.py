@@ -27,7 +27,7 @@ from pglast.stream import RawStream
 from migration_check.discovery import discover
 from migration_check.errors import InfrastructureError
 from migration_check.model import Script
-from migration_check.scaffold import create_migration, target
+from migration_check.scaffold import new_migration, target
 from migration_check.servers.binaries import find_binaries
 from migration_check.servers.url import without_url
 from migration_check.settings import Settings
@@ -65,15 +65,16 @@ _REL = "'public.' || quote_ident(c.relname)"
 _KEPT_SETTINGS = frozenset({"check_function_bodies"})
 
 
-def write_baseline(settings: Settings) -> list[Path]:
-    """Write the baseline migration for the layout of `settings.path`; returns the files written."""
+def write_baseline(settings: Settings) -> tuple[list[Path], list[Path]]:
+    """Write the baseline migration for the layout of `settings.path`: the files written, and those
+    brought up to date with them (atlas.sum)."""
     url = settings.database_url
     assert url is not None
     layout, directory = target(settings)
     bookkeeping = layout.bookkeeping.table if layout.bookkeeping else None
     up = runnable(dump(url, settings.pg_bindir), bookkeeping)
     down = rollback(url, bookkeeping)
-    files = create_migration(settings, NAME)
+    files, updated = new_migration(settings, NAME)
     if layout.name == "dbmate":
         files[0].write_text(f"-- migrate:up\n{up}\n-- migrate:down\n{down}")
     elif layout.name == "goose":
@@ -83,8 +84,10 @@ def write_baseline(settings: Settings) -> list[Path]:
         files[0].write_text(up)
         if len(files) > 1:
             files[1].write_text(down)
+    if updated:  # hashed again with the dump in place of the new file's stub
+        layout.after_new(directory, True)
     discover(directory, layout.name)  # the layout reads back what was written
-    return files
+    return files, updated
 
 
 def dump(url: str, bindir: Path | None) -> str:
