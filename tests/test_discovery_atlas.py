@@ -220,3 +220,20 @@ def test_an_out_of_date_sum_fails_the_run_at_its_line(tmp_path: Path, pg_server)
     applied = [c for c in ET.parse(report).getroot().iter("testcase") if c.get("classname") == "migration_check.apply"]
     assert [(c.get("name"), c.find("failure") is None) for c in applied] == [
         ("20240101000000_init", True), ("20240102000000_email", True)]
+
+
+def test_a_branch_migration_older_than_the_bases_newest_is_refused_as_atlas_refuses_it(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    git = ["git", "-C", str(root), "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(root)], check=True)
+    project_of(root, {"migrations/20240102000000_b.sql": "CREATE TABLE b (id int);\n"})
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    (root / "migrations/20240101000000_a.sql").write_text("CREATE TABLE a (id int);\n")
+    hashed(root / "migrations")
+    project = discover(root, repo_root=root)
+    [case] = [r for r in static_checks(project, Settings(base_ref="main")) if r.subject == "20240101000000_a"]
+    assert case.status is Status.FAILED
+    assert ('which is already on main. On databases that ran main\'s migrations, `atlas migrate apply` stops with'
+            ' "migration file 20240101000000_a.sql was added out of order"') in case.message

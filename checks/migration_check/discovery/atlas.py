@@ -54,6 +54,8 @@ class AtlasLayout(Layout):
     file_name_order = True
     identity = "text"
     bookkeeping = bookkeeping.ATLAS
+    out_of_order_refusal = ('`atlas migrate apply` stops with "migration file {name} was added out of order" and runs no'
+                            ' pending migration (its default --exec-order is linear)')
     transaction_how = "runs each file in a transaction of its own (`--tx-mode file`)"
     transaction_opt_out = ("run it outside one, with `-- atlas:txmode none` as the file's first line and a blank"
                            " line after it (without the blank line Atlas reads it as the statement's comment)")

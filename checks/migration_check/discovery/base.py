@@ -92,6 +92,9 @@ class Layout(abc.ABC):
     # What the runner does when two migrations share a version, where it refuses them all rather
     # than skipping one: `{version}` is the version as the runner prints it.
     duplicate_refusal: ClassVar[str] = ""
+    # What the runner does, on a database that ran the base's migrations, with a new one that sorts
+    # before them (`{name}`: its file), where that is more than skipping it or running it late.
+    out_of_order_refusal: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()

@@ -96,7 +96,8 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
 def findings_to_results(
     project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
 ) -> list[CheckResult]:
-    refusal = layout_named(project.format).duplicate_refusal
+    layout = layout_named(project.format)
+    refusal, late = layout.duplicate_refusal, layout.out_of_order_refusal
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
@@ -105,21 +106,21 @@ def findings_to_results(
     present = {entry.id for entry in branch}
     for migration in project.migrations:  # discovery's order, as every family reports
         own = by_migration.get(migration.id, [])
-        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref, refusal))
+        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref, refusal, late))
     for migration_id in sorted(set(by_migration) - present):
         own = by_migration[migration_id]
-        results.append(_result(settings, migration_id, own[0].path, own, ref, refusal))
+        results.append(_result(settings, migration_id, own[0].path, own, ref, refusal, late))
     return results
 
 
 def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str,
-            refusal: str) -> CheckResult:
+            refusal: str, late: str) -> CheckResult:
     # The first finding points the test case at its file (and line, for an edit).
     first = findings[0] if findings else None
     if first is not None:
         file = first.path
     line = first.line if isinstance(first, Edited) else None
-    return result(settings, "history", subject, file, [message(f, ref, refusal) for f in findings], line)
+    return result(settings, "history", subject, file, [message(f, ref, refusal, late) for f in findings], line)
 
 
 # Files every migration of a per-directory layout has (diesel, Prisma, sqitch's deploy scripts
@@ -136,9 +137,10 @@ def _shown(path: str) -> str:
         else posix.name
 
 
-def message(finding: Finding, ref: str, refusal: str = "") -> str:
+def message(finding: Finding, ref: str, refusal: str = "", late: str = "") -> str:
     """What is wrong and what to do, in one or two sentences. `refusal`: the layout's
-    `duplicate_refusal`, where its runner refuses every migration over a duplicate version."""
+    `duplicate_refusal`, where its runner refuses every migration over a duplicate version; `late`:
+    its `out_of_order_refusal`, where it refuses a migration that sorts before those applied."""
     name = _shown(finding.path)
     if isinstance(finding, DuplicateVersion):
         others = ", ".join(_shown(p) for p in finding.others)
@@ -159,8 +161,9 @@ def message(finding: Finding, ref: str, refusal: str = "") -> str:
         predates, newest = _shown(finding.predates), _shown(finding.newest)
         also = f" (the newest there is {newest})" if newest != predates else ""
         return (
-            f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}:"
-            f" databases that ran {ref}'s migrations would skip it or run it out of order."
+            f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}"
+            + (f". On databases that ran {ref}'s migrations, {late.format(name=name)}." if late
+               else f": databases that ran {ref}'s migrations would skip it or run it out of order.")
             + (f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
                if re.match(r"\d{12}", PurePosixPath(finding.newest).name)
                else f" Give it a name that sorts after {newest} ({NEW_HINT}) and move its SQL there.")
