@@ -237,3 +237,9 @@ def test_a_branch_migration_older_than_the_bases_newest_is_refused_as_atlas_refu
     assert case.status is Status.FAILED
     assert ('which is already on main. On databases that ran main\'s migrations, `atlas migrate apply` stops with'
             ' "migration file 20240101000000_a.sql was added out of order"') in case.message
+    # The project's own exec_order decides what Atlas does with it.
+    (root / "atlas.hcl").write_text('env "local" {\n  migration {\n    dir = "file://migrations"\n'
+                                    '    exec_order = LINEAR_SKIP\n  }\n}\n')
+    project = discover(root, repo_root=root)
+    [case] = [r for r in static_checks(project, Settings(base_ref="main")) if r.subject == "20240101000000_a"]
+    assert "`atlas migrate apply` skips it without a word (exec_order = LINEAR_SKIP in atlas.hcl)" in case.message

@@ -31,7 +31,16 @@ from pathlib import Path
 from pglast import parser
 
 from migration_check.discovery import atlas_sum, bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql, utc_timestamp
+from migration_check.discovery.base import (
+    Detection,
+    Discovery,
+    Layout,
+    counted,
+    read_head,
+    read_sql,
+    utc_timestamp,
+    within_repository,
+)
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
 
 # Files another runner's format names or marks (Atlas writes these formats when atlas.hcl asks).
@@ -40,6 +49,7 @@ OTHER_MARKERS = ("-- +goose", "-- migrate:up", "--liquibase formatted sql", "-- 
 # Tokens a custom delimiter inside them does not end a statement in (atlas's scanner skips them).
 QUOTED = frozenset({"SCONST", "USCONST", "BCONST", "XCONST", "IDENT", "UIDENT", "SQL_COMMENT", "C_COMMENT"})
 TX_MODES = {"none": Transaction.NONE, "file": Transaction.WRAPPED}
+EXEC_ORDER = re.compile(r'\bexec_order\s*=\s*"?([A-Za-z_-]+)"?')
 
 
 class AtlasLayout(Layout):
@@ -54,8 +64,6 @@ class AtlasLayout(Layout):
     file_name_order = True
     identity = "text"
     bookkeeping = bookkeeping.ATLAS
-    out_of_order_refusal = ('`atlas migrate apply` stops with "migration file {name} was added out of order" and runs no'
-                            ' pending migration (its default --exec-order is linear)')
     transaction_how = "runs each file in a transaction of its own (`--tx-mode file`)"
     transaction_opt_out = ("run it outside one, with `-- atlas:txmode none` as the file's first line and a blank"
                            " line after it (without the blank line Atlas reads it as the statement's comment)")
@@ -98,8 +106,30 @@ class AtlasLayout(Layout):
         path.write_text(atlas_sum.rendered(atlas_sum.computed(atlas_sum.sql_files(directory))), encoding="utf-8")
         return [path]
 
+    def out_of_order_effect(self, directory: Path) -> str:
+        """As `Executor.Pending` treats a file older than the last applied one, by the project's `exec_order`."""
+        order = exec_order(directory)
+        if order == "LINEAR_SKIP":
+            return "`atlas migrate apply` skips it without a word (exec_order = LINEAR_SKIP in atlas.hcl): it never runs there"
+        if order == "NON_LINEAR":
+            return "`atlas migrate apply` runs it after newer ones (exec_order = NON_LINEAR in atlas.hcl)"
+        return ('`atlas migrate apply` stops with "migration file {name} was added out of order" and runs no pending'
+                " migration (its default --exec-order is linear)")
+
     def integrity_holds(self, directory: Path) -> bool:
         return (directory / atlas_sum.SUM_FILE).is_file() and not atlas_sum.refusals(directory)
+
+
+def exec_order(directory: Path) -> str:
+    """The `exec_order` an atlas.hcl of the project sets (LINEAR, LINEAR_SKIP, NON_LINEAR), else LINEAR.
+    HCL, not SQL: the attribute's value is all that is read."""
+    for folder in within_repository(directory):
+        config = folder / "atlas.hcl"
+        if config.is_file():
+            match = EXEC_ORDER.search(config.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                return match[1].upper().replace("-", "_")
+    return "LINEAR"
 
 
 def file_directives(text: str) -> dict[str, list[str]]:

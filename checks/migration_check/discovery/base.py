@@ -92,9 +92,6 @@ class Layout(abc.ABC):
     # What the runner does when two migrations share a version, where it refuses them all rather
     # than skipping one: `{version}` is the version as the runner prints it.
     duplicate_refusal: ClassVar[str] = ""
-    # What the runner does, on a database that ran the base's migrations, with a new one that sorts
-    # before them (`{name}`: its file), where that is more than skipping it or running it late.
-    out_of_order_refusal: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()
@@ -163,6 +160,11 @@ class Layout(abc.ABC):
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         """Files (path -> initial content) for a new migration called `name`."""
         raise NotImplementedError(f"`migration-check new` is not supported for the {self.name} layout")
+
+    def out_of_order_effect(self, directory: Path) -> str:
+        """What the runner does, on a database that ran the base's migrations, with a new one that sorts
+        before them (`{name}`: its file), where it is known; "": it may skip it or run it late."""
+        return ""
 
     def integrity_holds(self, directory: Path) -> bool:
         """Whether the runner's integrity file (atlas.sum) matches the directory; True without one."""

@@ -97,7 +97,7 @@ def findings_to_results(
     project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
 ) -> list[CheckResult]:
     layout = layout_named(project.format)
-    refusal, late = layout.duplicate_refusal, layout.out_of_order_refusal
+    refusal, late = layout.duplicate_refusal, layout.out_of_order_effect(project.directory)
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
@@ -140,7 +140,7 @@ def _shown(path: str) -> str:
 def message(finding: Finding, ref: str, refusal: str = "", late: str = "") -> str:
     """What is wrong and what to do, in one or two sentences. `refusal`: the layout's
     `duplicate_refusal`, where its runner refuses every migration over a duplicate version; `late`:
-    its `out_of_order_refusal`, where it refuses a migration that sorts before those applied."""
+    its `out_of_order_effect`, what it does with a migration that sorts before those applied."""
     name = _shown(finding.path)
     if isinstance(finding, DuplicateVersion):
         others = ", ".join(_shown(p) for p in finding.others)
