@@ -34,6 +34,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
     "latest-sql": ("store/migration/postgres/LATEST.sql", 3),
     "mikro-orm": ("src/migrations/Migration20240108100000_coupons.ts", 8),
     "goose": ("db/migrations/20240108100000_add_coupons.sql", 7),
+    "graphile-migrate": ("migrations/committed/000002-coupons.sql", 7),
     "hasura": ("hasura/migrations/default/1704708000000_add_coupons/up.sql", 3),
     "knex": ("migrations/20240108100000_add_coupons.js", 6),
     "liquibase": ("src/main/resources/db/changelog/changes/004-add-coupons.sql", 5),
@@ -81,6 +82,7 @@ FORGOTTEN = {  # format -> (file of the statement that created what the rollback
 SKIPPED = {  # format -> words of a skip reason the clean run must report
     "atlas": "forward-only (atlas: no migration here has a rollback)",
     "goose": "Go migration",
+    "graphile-migrate": "forward-only (graphile-migrate: no migration here has a rollback)",
     "latest-sql": "upgrade only: memos' migrator runs it on databases from before 0.2.2",
     "flyway": "Java/Kotlin migration",
     "prisma": "forward-only (prisma: no migration here has a rollback)",

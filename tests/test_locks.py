@@ -252,6 +252,32 @@ def test_dropping_a_table_that_never_existed_drops_nothing(pg_server: Database, 
     assert any("drops table clinics" in m for m in messages) and code == 1
 
 
+def test_dropping_a_schema_that_held_no_table_loses_no_rows(pg_server: Database, tmp_path: Path) -> None:
+    # Graphile Migrate's first migration clears its schemas, to run again from scratch: none held a
+    # table then. A schema that held one still fails the case, its quoted name read as PostgreSQL does.
+    root = write_files(tmp_path / "repo", {
+        "migrations/20250101000000_base.sql": ('create schema "Old Data";\ncreate table "Old Data".t (id int);\n'
+                                               "create schema app_empty;\n"),
+        "migrations/20250101000000_base_rollback.sql": 'drop schema "Old Data" cascade;\ndrop schema app_empty;\n',
+        f"migrations/{CHANGE}.sql": ('drop schema if exists app_public cascade;\ndrop schema app_empty cascade;\n'
+                                     'drop schema "Old Data" cascade;\n'),
+        f"migrations/{CHANGE}_rollback.sql": ('create schema "Old Data";\ncreate table "Old Data".t (id int);\n'
+                                              "create schema app_empty;\n"),
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    cases = [c for c in ET.parse(report).getroot().iter("testcase")
+             if c.attrib["classname"] == "migration_check.lint" and c.attrib["name"].startswith(CHANGE)]
+    verdicts = sorted((c.find("failure") is not None, text(c).splitlines()[0]) for c in cases)
+    assert verdicts == [
+        (False, "observed: no table was in schema app_empty before this migration (it was empty or did not exist),"
+                " so the statement lost no rows"),
+        (False, "observed: no table was in schema app_public before this migration (it was empty or did not exist),"
+                " so the statement lost no rows"),
+        (True, f"migrations/{CHANGE}.sql:3:1: MC003 drop-schema: drops schema Old Data and everything in it; confirm it"
+               " with a reason (docs/rules.md#mc003-drop-schema)")]
+
+
 def test_a_table_an_unreplayed_migration_may_have_made_is_not_taken_as_absent(pg_server: Database, tmp_path: Path) -> None:
     # dhis2's base schema is a Java migration the replay cannot run: a later "drop legacy table" drops
     # a table that exists in production, though not in the replay.

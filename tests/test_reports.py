@@ -92,6 +92,6 @@ def test_the_replays_reach_is_told_where_it_left_migrations_out() -> None:
     from migration_check.reports.coverage import ReplayCoverage
 
     assert ReplayCoverage(301, 262, 32).sentence() == (
-        "the replay ran 262 of 301 migrations (39 skipped, 32 of them code the replay cannot run; each skipped case"
+        "the replay ran 262 of 301 migrations (39 skipped, 32 of them code or values the replay does not have; each skipped case"
         " says why)")
     assert ReplayCoverage(31, 1, 0).sentence() == "the replay ran 1 of 31 migrations (30 skipped; each skipped case says why)"

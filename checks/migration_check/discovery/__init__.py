@@ -36,6 +36,7 @@ from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.go_templates import templates_rendered
 from migration_check.discovery.golang_migrate import GolangMigrateLayout
 from migration_check.discovery.goose import GooseLayout
+from migration_check.discovery.graphile_migrate import GraphileMigrateLayout
 from migration_check.discovery.hasura import HasuraLayout
 from migration_check.discovery.knex import KnexLayout
 from migration_check.discovery.latest_sql import LatestSqlLayout
@@ -77,6 +78,7 @@ LAYOUTS: dict[str, Layout] = {
         FlywayLayout(),
         LatestSqlLayout(),
         AtlasLayout(),
+        GraphileMigrateLayout(),
         DbmateLayout(),
         TernLayout(),
         DbMigrateLayout(),

@@ -296,6 +296,20 @@ ATLAS = Bookkeeping(
     reverted=_by_version("atlas_schema_revisions.atlas_schema_revisions", "version"),
 )
 
+# Graphile Migrate (_migrateMigrationSchema, runStringMigration): a row per committed migration, keyed
+# by its hash, written in the migration's transaction. The replay's hash is the script's own (the
+# chain of hashes is the history check's).
+GRAPHILE_MIGRATE = Bookkeeping(
+    table="graphile_migrate.migrations",
+    create=("CREATE SCHEMA IF NOT EXISTS graphile_migrate; CREATE TABLE IF NOT EXISTS graphile_migrate.migrations"
+            " (hash text PRIMARY KEY, previous_hash text REFERENCES graphile_migrate.migrations, filename text NOT NULL,"
+            " date timestamptz NOT NULL DEFAULT now())"),
+    applied=lambda m: [_q("INSERT INTO graphile_migrate.migrations (hash, filename) VALUES ({}, {})",
+                          "sha1:" + hashlib.sha1(f"{m.id}\n{m.up.sql if m.up else ''}".encode()).hexdigest(),
+                          str(m.sort_key[0]))],
+    reverted=lambda m, _newest: [_q("DELETE FROM graphile_migrate.migrations WHERE filename = {}", str(m.sort_key[0]))],
+)
+
 # tern (migrate.go, ensureSchemaVersionTableExists and MigrateTo): one row, the number of the newest
 # migration (0 for none), updated in each migration's transaction.
 TERN = Bookkeeping(

@@ -142,7 +142,8 @@ class Locks(Family):
         self.observed[context.migration.id] = Observed({
             relation.relname: (oid in seen.rewritten if relation.kind in ("r", "m") else None)
             for oid, relation in seen.before.items() if relation.kind in ("r", "m", "p")} | dict.fromkeys(seen.runners),
-            complete=not context.skipped_before)
+            complete=not context.skipped_before,
+            names=frozenset(relation.name for relation in seen.before.values() if relation.kind in ("r", "m", "p")))
 
     def verdict(self, context: MigrationContext) -> CheckResult:
         seen = self.state(context, _Seen)

@@ -21,6 +21,7 @@ from pglast.enums import AlterTableType
 
 from migration_check.model import Severity
 from migration_check.sql import Statement
+from migration_check.sql.objects import schema_of
 
 
 class Observed(dict[str, bool | None]):
@@ -29,9 +30,14 @@ class Observed(dict[str, bool | None]):
     earlier migration is in the database, so a table missing here is missing in production too (a
     migration the replay could not run, dhis2's Java base schema, may have made it there)."""
 
-    def __init__(self, seen: dict[str, bool | None], complete: bool = True) -> None:
+    def __init__(self, seen: dict[str, bool | None], complete: bool = True, names: frozenset[str] = frozenset()) -> None:
         super().__init__(seen)
         self.complete = complete
+        self.names = names  # the qualified names of those tables
+
+    def schemas(self) -> set[str]:
+        """The schemas that held one of those tables."""
+        return {schema for name in self.names if (schema := schema_of(name))}
 
 
 # The documentation's address; a finding links to its rule's section there.
@@ -87,6 +93,8 @@ class Rule:
     # The rule's finding is about a table that existed: where the replay saw none before the up
     # (`DROP TABLE IF EXISTS` of what no earlier migration made), the statement did nothing to judge.
     void_if_absent: ClassVar[bool] = False
+    # What the finding's `table` names for that: a table, or a schema whose tables are the data at stake.
+    absent_kind: ClassVar[str] = "table"
     # The same check in other migration linters, `tool:name` (Atlas's code or analyzer, squawk's
     # rule, eugene's hint): their ignore comments acknowledge this rule's finding too.
     elsewhere: ClassVar[tuple[str, ...]] = ()

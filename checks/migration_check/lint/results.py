@@ -60,9 +60,14 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
             case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
                             f" ({finding.rule.name} guessed it might be)")
         elif confirmation is None and finding.rule.void_if_absent and observed is not None and observed.complete \
-                and finding.table and finding.table not in observed:
+                and finding.table and finding.rule.absent_kind == "table" and finding.table not in observed:
             case.status = Status.PASSED
             case.message = f"observed: no table {finding.table} existed before this migration, so the statement dropped nothing"
+        elif confirmation is None and finding.rule.void_if_absent and observed is not None and observed.complete \
+                and finding.table and finding.rule.absent_kind == "schema" and finding.table not in observed.schemas():
+            case.status = Status.PASSED
+            case.message = (f"observed: no table was in schema {finding.table} before this migration (it was empty or did"
+                            " not exist), so the statement lost no rows")
         results.append(case)
     relative = project.relative(script.path) or str(script.path)
     for confirmation in found:

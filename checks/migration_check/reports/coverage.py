@@ -24,7 +24,7 @@ class ReplayCoverage:
             head = f"no migration was replayed ({self.total} skipped"
         else:
             head = f"the replay ran {self.replayed} of {self.total} migrations ({self.skipped} skipped"
-        why = f", {self.code} of them code the replay cannot run" if self.code else ""
+        why = f", {self.code} of them code or values the replay does not have" if self.code else ""
         tail = ": the verdict rests on the static checks alone" if self.replayed == 0 else ""
         return f"{head}{why}; each skipped case says why){tail}"
 

@@ -28,6 +28,8 @@ from migration_check.errors import InfrastructureError
 ADMIN_ROLE = "migration_check_admin"
 # Migrations run as this role by default: a superuser named like the official image's.
 DEFAULT_MIGRATION_ROLE = "postgres"
+# The database the tool's own servers (local, container) create for the replay.
+REPLAY_DATABASE = "migration_check"
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,18 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from migration_check.errors import InfrastructureError, MigrationCheckError
-from migration_check.servers.base import ADMIN_ROLE, DEFAULT_MIGRATION_ROLE, Database, Provider, connect, prepare_roles
+from migration_check.servers.base import (
+    ADMIN_ROLE,
+    DEFAULT_MIGRATION_ROLE,
+    REPLAY_DATABASE,
+    Database,
+    Provider,
+    connect,
+    prepare_roles,
+)
 
 SUPERUSER = "postgres"  # every postgres-like image accepts it; some (supabase) need it
-DATABASE = "migration_check"
+DATABASE = REPLAY_DATABASE
 PORT = 5432
 STARTUP_SECONDS = 120
 NAME_PREFIX = "migration-check-"

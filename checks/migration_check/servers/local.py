@@ -28,6 +28,7 @@ from migration_check.servers import cluster_cache, sandbox
 from migration_check.servers.base import (
     ADMIN_ROLE,
     DEFAULT_MIGRATION_ROLE,
+    REPLAY_DATABASE,
     Database,
     Provider,
     connect,
@@ -41,7 +42,7 @@ TEMP_PREFIX = "migration-check-"
 INITDB_ARGUMENTS = ["-U", ADMIN_ROLE, "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"]
 OWNER_FILE = "owner.pid"  # the tool's marker: only directories holding it are ever reaped
 SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from here
-DATABASE = "migration_check"
+DATABASE = REPLAY_DATABASE
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
 # Durability is pointless for a cluster that is deleted at the end; these make DDL much cheaper.

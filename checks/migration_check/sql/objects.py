@@ -211,6 +211,12 @@ def _dotted(name: str) -> list[str]:
     return parts
 
 
+def schema_of(qualified: str) -> str | None:
+    """The schema of a qualified name (`"My Schema".t` -> My Schema); None for an unqualified one."""
+    parts = _dotted(qualified)
+    return unquote(parts[0]) if len(parts) > 1 else None
+
+
 def unquote(part: str) -> str:
     """An identifier as PostgreSQL names it: `"Stamp"` is Stamp (doubled quotes undone), `stamp` stays."""
     part = part.strip()
