@@ -146,3 +146,17 @@ def test_a_replay_with_the_settings_of_the_project(tmp_path: Path, pg_server) ->
     applied = [c for c in ET.parse(report).getroot().iter("testcase") if c.get("classname") == "migration_check.apply"]
     assert [(c.get("name"), c.find("failure") is None and c.find("skipped") is None) for c in applied] == [
         ("000001", True), ("000002", True)]
+
+
+def test_an_action_needing_an_extension_this_server_lacks_says_where_to_check(tmp_path: Path, pg_server, capsys) -> None:
+    # regen-network/regen-server's afterReset creates postgis: the server's lack, not the project's.
+    root = project(tmp_path / "repo", {
+        ".gmrc": '{ "afterReset": ["!initial_schema.sql"] }\n',
+        "migrations/initial_schema.sql": "create extension if not exists no_such_extension_here;\n",
+        **committed({"000001.sql": "create table t (id int);\n"}),
+    })
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q"]) == 2
+    captured = capsys.readouterr()
+    error = captured.out + captured.err
+    assert ('error: setup script migrations/initial_schema.sql:1:1: ERROR 0A000: extension "no_such_extension_here" is'
+            " not available (this server does not have it: check on one that does, `--pg-bindir DIR`") in error

@@ -19,7 +19,6 @@ from migration_check.families.unreplayed import needs_unreplayed
 from migration_check.model import CheckResult, Project, Status
 from migration_check.presets.platform import supabase_hint, supabase_preset_ran
 from migration_check.sql.dialects import (
-    FEATURE_NOT_SUPPORTED,
     MISSING_OBJECT_STATES,
     UNDEFINED_OBJECT,
     UNDEFINED_SCHEMA,
@@ -30,7 +29,7 @@ from migration_check.sql.dialects import (
     newer_postgresql,
     other_dialect,
 )
-from migration_check.sql.extensions import extension_object
+from migration_check.sql.extensions import extension_object, unavailable_here
 from migration_check.sql.keywords import newer_keyword_hint
 from migration_check.sql.objects import unquote
 
@@ -76,13 +75,8 @@ class Apply(Family):
                                       or newer_keyword_hint(failure.sqlstate, failure.statement, failure.near,
                                                             context.conn.info.server_version)):
             result.message += f" {hint}"
-        elif failure is not None and failure.sqlstate == FEATURE_NOT_SUPPORTED and (
-                failure.message.startswith("extension ") and failure.message.endswith(" is not available")
-                or failure.message.endswith(" is not supported in this build")):
-            # The server's, not the migration's: production has the extension installed.
-            result.message += (" (this server does not have it: check on one that does, `--pg-bindir DIR` (another local"
-                               " installation), `--postgres-image IMAGE` (Supabase's: supabase/postgres) or"
-                               " `--database-url URL`)")
+        elif failure is not None and (elsewhere := unavailable_here(failure.sqlstate, failure.message)):
+            result.message += f" {elsewhere}"
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
             made_in = files_creating_extension(context.project.repo_root, extension.extension, context.project.directory)
             result.message += f" {extension.hint(' and '.join(_places(context.project, made_in)))}"

@@ -24,6 +24,7 @@ from migration_check.schema.snapshot import Snapshot
 from migration_check.servers.base import conninfo_of
 from migration_check.sql import SyntaxProblem, has_transaction_control, split_script, trees
 from migration_check.sql.dialects import MISSING_OBJECT_STATES, UNSAFE_NEW_ENUM_VALUE, first_quoted
+from migration_check.sql.extensions import unavailable_here
 
 
 class NoFreshState(Exception):
@@ -34,7 +35,8 @@ class NoFreshState(Exception):
 
 class SetupFailed(Exception):
     def __init__(self, failure: ScriptFailed, relative: str) -> None:
-        super().__init__(f"setup script {failure.summary(relative)}")
+        elsewhere = unavailable_here(failure.sqlstate, failure.message)
+        super().__init__(f"setup script {failure.summary(relative)}" + (f" {elsewhere}" if elsewhere else ""))
         self.failure = failure
 
 

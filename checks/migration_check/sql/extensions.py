@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from pglast import parser
 
-from migration_check.sql.dialects import UNDEFINED_OBJECT, missing_function, missing_type
+from migration_check.sql.dialects import FEATURE_NOT_SUPPORTED, UNDEFINED_OBJECT, missing_function, missing_type
 from migration_check.sql.objects import unquote
 
 TYPES = {"vector": "vector", "halfvec": "vector", "sparsevec": "vector", "geometry": "postgis",
@@ -125,3 +125,14 @@ def _uses_icu(tokens: list[tuple[str, str]]) -> bool:
                 and tokens[at + 2][1].strip("'\"").lower() == "icu":
             return True
     return False
+
+
+def unavailable_here(sqlstate: str | None, message: str) -> str | None:
+    """Where an extension or feature this server lacks can be had, in parentheses; None for other
+    failures. The server's lack, not the migration's: production has the extension installed."""
+    if sqlstate != FEATURE_NOT_SUPPORTED or not (
+            message.startswith("extension ") and message.endswith(" is not available")
+            or message.endswith(" is not supported in this build")):
+        return None
+    return ("(this server does not have it: check on one that does, `--pg-bindir DIR` (another local installation),"
+            " `--postgres-image IMAGE` (Supabase's: supabase/postgres) or `--database-url URL`)")
