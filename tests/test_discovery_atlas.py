@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conftest import write_files
 from migration_check.cli import main
-from migration_check.discovery import atlas_sum, discover
+from migration_check.discovery import atlas_sum, discover, layout_named
 from migration_check.discovery.atlas import delimited, file_directives
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
@@ -243,3 +243,11 @@ def test_a_branch_migration_older_than_the_bases_newest_is_refused_as_atlas_refu
     project = discover(root, repo_root=root)
     [case] = [r for r in static_checks(project, Settings(base_ref="main")) if r.subject == "20240101000000_a"]
     assert "`atlas migrate apply` skips it without a word (exec_order = LINEAR_SKIP in atlas.hcl)" in case.message
+
+
+def test_drift_leaves_out_the_revisions_table_where_atlas_hcl_keeps_it(tmp_path: Path) -> None:
+    root = project_of(tmp_path, {"migrations/1_a.sql": "SELECT 1;\n",
+                                 "atlas.hcl": 'env "prod" {\n  migration {\n    dir = "file://migrations"\n'
+                                              '    revisions_schema = "public"\n  }\n}\n'})
+    assert layout_named("atlas").history_tables(root / "migrations") == frozenset({
+        "atlas_schema_revisions.atlas_schema_revisions", "public.atlas_schema_revisions"})

@@ -160,3 +160,10 @@ def test_an_action_needing_an_extension_this_server_lacks_says_where_to_check(tm
     error = captured.out + captured.err
     assert ('error: setup script migrations/initial_schema.sql:1:1: ERROR 0A000: extension "no_such_extension_here" is'
             " not available (this server does not have it: check on one that does, `--pg-bindir DIR`") in error
+
+
+def test_settings_in_code_are_said_to_be_left_unread(tmp_path: Path) -> None:
+    root = project(tmp_path, {".gmrc.js": "module.exports = { placeholders: { ':APP': process.env.APP } };\n",
+                              **committed({"000001.sql": "create table t (id int);\n"})})
+    found = discover(root, repo_root=root)
+    assert found.setup_reason == "not run: .gmrc.js (code: its settings are not read, the defaults are used)"

@@ -50,6 +50,7 @@ OTHER_MARKERS = ("-- +goose", "-- migrate:up", "--liquibase formatted sql", "-- 
 QUOTED = frozenset({"SCONST", "USCONST", "BCONST", "XCONST", "IDENT", "UIDENT", "SQL_COMMENT", "C_COMMENT"})
 TX_MODES = {"none": Transaction.NONE, "file": Transaction.WRAPPED}
 EXEC_ORDER = re.compile(r'\bexec_order\s*=\s*"?([A-Za-z_-]+)"?')
+REVISIONS_SCHEMA = re.compile(r'\brevisions_schema\s*=\s*"([^"]+)"')
 
 
 class AtlasLayout(Layout):
@@ -106,6 +107,12 @@ class AtlasLayout(Layout):
         path.write_text(atlas_sum.rendered(atlas_sum.computed(atlas_sum.sql_files(directory))), encoding="utf-8")
         return [path]
 
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        """The revisions table, and where atlas.hcl's `revisions_schema` keeps it instead."""
+        schema = _hcl_value(directory, REVISIONS_SCHEMA)
+        named = {f"{schema}.atlas_schema_revisions"} if schema else set()
+        return frozenset({bookkeeping.ATLAS.table, *named})
+
     def out_of_order_effect(self, directory: Path) -> str:
         """As `Executor.Pending` treats a file older than the last applied one, by the project's `exec_order`."""
         order = exec_order(directory)
@@ -121,15 +128,19 @@ class AtlasLayout(Layout):
 
 
 def exec_order(directory: Path) -> str:
-    """The `exec_order` an atlas.hcl of the project sets (LINEAR, LINEAR_SKIP, NON_LINEAR), else LINEAR.
-    HCL, not SQL: the attribute's value is all that is read."""
+    """The `exec_order` an atlas.hcl of the project sets (LINEAR, LINEAR_SKIP, NON_LINEAR), else LINEAR."""
+    order = _hcl_value(directory, EXEC_ORDER)
+    return order.upper().replace("-", "_") if order else "LINEAR"
+
+
+def _hcl_value(directory: Path, attribute: re.Pattern[str]) -> str | None:
+    """The value of an attribute of the first atlas.hcl of the project that sets it. HCL, not SQL:
+    the attribute's value is all that is read."""
     for folder in within_repository(directory):
         config = folder / "atlas.hcl"
-        if config.is_file():
-            match = EXEC_ORDER.search(config.read_text(encoding="utf-8", errors="replace"))
-            if match:
-                return match[1].upper().replace("-", "_")
-    return "LINEAR"
+        if config.is_file() and (match := attribute.search(config.read_text(encoding="utf-8", errors="replace"))):
+            return match[1]
+    return None
 
 
 def file_directives(text: str) -> dict[str, list[str]]:

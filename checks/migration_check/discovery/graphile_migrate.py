@@ -187,6 +187,8 @@ def _line_of(lines: list[str], header: str) -> int:
 
 
 def _setup_reason(settings: GraphileSettings, setup: list[Script], left_out: list[str]) -> str:
+    if settings.config is not None and settings.config.name != ".gmrc":
+        left_out = [f"{settings.config.name} (code: its settings are not read, the defaults are used)", *left_out]
     if not setup and not left_out:
         return ""
     made = ", ".join(script.path.name for script in setup if script.path != settings.config)
