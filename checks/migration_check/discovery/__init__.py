@@ -4,10 +4,9 @@ Each layout is one module, registered in `LAYOUTS`, whose order is the order in 
 directories are searched under a repository root (most specific first); among the layouts that
 recognise one directory, the highest detection score wins, and a tie is an error that asks for --format.
 
-Detection scores: a layout recognised by a file of its own or by markers inside the files
-(sqitch.plan, migration_lock.toml, `-- migrate:up`, `-- +goose Up`, `V1__x.sql`) scores 85-95;
-golang-migrate's `.up.sql`/`.down.sql` names 70; the plain timestamp names 50-60, so that they
-never outrank a layout that uses the same names with markers inside; numbered scripts 45.
+Detection scores: a file of the layout's own or markers in its files (sqitch.plan, atlas.sum,
+`-- migrate:up`, `--! Previous:`, `V1__x.sql`) 78-95; golang-migrate's `.up.sql`/`.down.sql` names 70;
+the plain timestamp names 50-60, never above a layout with markers in the same names; numbered 45.
 """
 
 from __future__ import annotations
@@ -49,6 +48,7 @@ from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
 from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.discovery.pop import PopLayout
+from migration_check.discovery.postgrator import PostgratorLayout
 from migration_check.discovery.postgres_migrations import PostgresMigrationsLayout
 from migration_check.discovery.prisma import PrismaLayout
 from migration_check.discovery.refinery import RefineryLayout
@@ -88,6 +88,7 @@ LAYOUTS: dict[str, Layout] = {
         SequelizeLayout(),
         NodePgMigrateLayout(),
         PostgresMigrationsLayout(),
+        PostgratorLayout(),
         GooseLayout(),
         SqlMigrateLayout(),
         PopLayout(),

@@ -310,6 +310,19 @@ GRAPHILE_MIGRATE = Bookkeeping(
     reverted=lambda m, _newest: [_q("DELETE FROM graphile_migrate.migrations WHERE filename = {}", str(m.sort_key[0]))],
 )
 
+# postgrator (lib/Client.js ensureTable, persistActionSql): a row per applied version after the row
+# for version 0, written after the migration's query; its undo deletes it.
+POSTGRATOR = Bookkeeping(
+    table="public.schemaversion",
+    create=("CREATE TABLE IF NOT EXISTS schemaversion (version BIGINT PRIMARY KEY, name TEXT, md5 TEXT,"
+            " run_at TIMESTAMP WITH TIME ZONE); INSERT INTO schemaversion (version) SELECT 0"
+            " WHERE NOT EXISTS (SELECT FROM schemaversion)"),
+    applied=lambda m: [_q("INSERT INTO schemaversion (version, name, md5, run_at) VALUES ({}, {}, {}, now())",
+                          int(m.version), m.name,
+                          hashlib.md5((m.up.sql if m.up else "").encode(), usedforsecurity=False).hexdigest())],
+    reverted=lambda m, _newest: [_q("DELETE FROM schemaversion WHERE version = {}", int(m.version))],
+)
+
 # tern (migrate.go, ensureSchemaVersionTableExists and MigrateTo): one row, the number of the newest
 # migration (0 for none), updated in each migration's transaction.
 TERN = Bookkeeping(
