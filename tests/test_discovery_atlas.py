@@ -251,3 +251,23 @@ def test_drift_leaves_out_the_revisions_table_where_atlas_hcl_keeps_it(tmp_path:
                                               '    revisions_schema = "public"\n  }\n}\n'})
     assert layout_named("atlas").history_tables(root / "migrations") == frozenset({
         "atlas_schema_revisions.atlas_schema_revisions", "public.atlas_schema_revisions"})
+
+
+def test_a_baseline_in_a_new_atlas_directory_comes_with_its_sum(tmp_path: Path, database, capsys) -> None:
+    import psycopg
+
+    with psycopg.connect(database.conninfo, autocommit=True) as conn:
+        conn.execute("create table accounts (id bigint primary key, email text not null unique)")
+    directory = tmp_path / "migrations"
+    assert main(["baseline", "--database-url", database.conninfo, "--dir", str(directory), "--format", "atlas"]) == 0
+    printed = capsys.readouterr().out
+    assert "created " in printed and f"updated {directory / 'atlas.sum'}" in printed
+    [made] = atlas_sum.sql_files(directory)
+    assert "CREATE TABLE public.accounts" in made.read_text()
+    assert atlas_sum.refusals(directory) == []  # hashed with the dump in it, not the stub
+
+
+def test_new_in_a_new_directory_writes_the_first_sum(tmp_path: Path) -> None:
+    created, updated = new_migration(Settings(path=tmp_path / "migrations", format="atlas"), "init", NOW)
+    assert [p.name for p in created] == ["20250906120000_init.sql"] and [p.name for p in updated] == ["atlas.sum"]
+    assert atlas_sum.refusals(tmp_path / "migrations") == []
