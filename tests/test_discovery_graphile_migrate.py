@@ -167,3 +167,18 @@ def test_settings_in_code_are_said_to_be_left_unread(tmp_path: Path) -> None:
                               **committed({"000001.sql": "create table t (id int);\n"})})
     found = discover(root, repo_root=root)
     assert found.setup_reason == "not run: .gmrc.js (code: its settings are not read, the defaults are used)"
+
+
+def test_every_placeholder_without_a_value_is_named_at_once(tmp_path: Path) -> None:
+    # BowlingX/ra-postgraphile: :DATABASE_VISITOR and :SYSTEM_ROLE, both from the environment.
+    root = project(tmp_path, {
+        ".gmrc": '{ "placeholders": { ":DATABASE_VISITOR": "!ENV", ":SYSTEM_ROLE": "!ENV" } }\n',
+        **committed({"000001.sql": "grant usage on schema public to :DATABASE_VISITOR;\n"
+                                   "grant all on schema public to :SYSTEM_ROLE, :DATABASE_VISITOR;\n"}),
+    })
+    [migration] = discover(root, repo_root=root).migrations
+    assert migration.skip_reason == (
+        "it uses placeholders that have no value here, :DATABASE_VISITOR (line 4), :SYSTEM_ROLE (line 5):"
+        " graphile-migrate takes them from the environment variable DATABASE_VISITOR (\"!ENV\" in .gmrc); the"
+        " environment variable SYSTEM_ROLE (\"!ENV\" in .gmrc); give them with --var DATABASE_VISITOR=VALUE"
+        " --var SYSTEM_ROLE=VALUE")

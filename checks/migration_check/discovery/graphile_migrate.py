@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, read_sql
-from migration_check.discovery.graphile_settings import GraphileSettings, settings_for
+from migration_check.discovery.graphile_settings import GraphileSettings, Missing, settings_for
 from migration_check.discovery.listing import candidate_files
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -160,16 +161,23 @@ def _migration(path: Path, lines: list[str], count: int, settings: GraphileSetti
     transaction = Transaction.ONE_QUERY if NO_TRANSACTION.match(first) else Transaction.WRAPPED
     script = Script(path, sql, first_line=start + 1, transaction=transaction,
                     sent_as_one_query=transaction is Transaction.WRAPPED)
-    skip = None
-    if missing is not None:
-        offset, key, unknown = missing
-        line = start + 1 + raw.count("\n", 0, offset)
-        skip = (f"line {line} uses the placeholder {key}, which has no value here: graphile-migrate takes it from"
-                f" {unknown.source}; give it with --var {key.removeprefix(':')}=VALUE")
+    skip = _unvalued(missing, lambda offset: start + 1 + raw.count("\n", 0, offset)) if missing else None
     match = FILE.match(path.name)
     version, message = (match[1], (match[2] or "").removeprefix("-")) if match else (path.stem, "")
     return Migration(version, message, (_filename(path), path.name), up=script, files=(path,), skip_reason=skip,
                      label=path.stem)
+
+
+def _unvalued(missing: list[Missing], line_of: Callable[[int], int]) -> str:
+    """Why a migration is not replayed: the placeholders it uses that have no value here, all of them."""
+    keys = " ".join(f"--var {m.key.removeprefix(':')}=VALUE" for m in missing)
+    if len(missing) == 1:
+        [m] = missing
+        return (f"line {line_of(m.offset)} uses the placeholder {m.key}, which has no value here: graphile-migrate takes"
+                f" it from {m.unknown.source}; give it with {keys}")
+    used = ", ".join(f"{m.key} (line {line_of(m.offset)})" for m in missing)
+    return (f"it uses placeholders that have no value here, {used}: graphile-migrate takes them from"
+            f" {'; '.join(m.unknown.source for m in missing)}; give them with {keys}")
 
 
 def calculate_hash(body: str, previous: str | None) -> str:

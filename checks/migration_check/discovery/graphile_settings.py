@@ -45,6 +45,15 @@ class Unknown:
     source: str
 
 
+@dataclass(frozen=True)
+class Missing:
+    """A placeholder used without a value here: where it first stands, and why it has none."""
+
+    offset: int
+    key: str
+    unknown: Unknown
+
+
 @dataclass
 class GraphileSettings:
     root: Path | None  # the directory of the settings file (None: none found)
@@ -72,19 +81,21 @@ class GraphileSettings:
         found[":DATABASE_NAME"] = given().get("DATABASE_NAME") or database or REPLAY_DATABASE
         return found
 
-    def substituted(self, text: str) -> tuple[str, tuple[int, str, Unknown] | None]:
-        """The text with its placeholders replaced, and the first one without a value (its
-        offset, key and source), or None."""
+    def substituted(self, text: str) -> tuple[str, list[Missing]]:
+        """The text with its placeholders replaced, and those without a value, each once, in the
+        order they first appear."""
         values = self.placeholders()
         pattern = re.compile("(?:" + "|".join(re.escape(key) for key in sorted(values, key=len, reverse=True)) + r")\b")
-        missing = next(((m.start(), m[0], v) for m in pattern.finditer(text) if isinstance(v := values[m[0]], Unknown)),
-                       None)
+        missing: dict[str, Missing] = {}
+        for match in pattern.finditer(text):
+            if isinstance(unknown := values[match[0]], Unknown) and match[0] not in missing:
+                missing[match[0]] = Missing(match.start(), match[0], unknown)
 
         def value(match: re.Match[str]) -> str:
             found = values[match[0]]
             return found if isinstance(found, str) else match[0]
 
-        return pattern.sub(value, text), missing
+        return pattern.sub(value, text), list(missing.values())
 
     def setup(self) -> tuple[list[Script], list[str]]:
         """The SQL actions a new database gets before its migrations, with the placeholders
@@ -102,9 +113,11 @@ class GraphileSettings:
                     left_out.append(f"{event}'s {action.get('file')} (not found)")
                     continue
                 text, missing = self.substituted(read_sql(path))
-                if missing is not None:
-                    left_out.append(f"{event}'s {path.name} (it uses {missing[1]}: {missing[2].source}; --var"
-                                    f" {missing[1].removeprefix(':')}=VALUE gives it)")
+                if missing:
+                    keys = " ".join(f"--var {m.key.removeprefix(':')}=VALUE" for m in missing)
+                    them = "it" if len(missing) == 1 else "them"
+                    left_out.append(f"{event}'s {path.name} (it uses {', '.join(m.key for m in missing)}:"
+                                    f" {'; '.join(m.unknown.source for m in missing)}; {keys} gives {them})")
                     continue
                 scripts.append(Script(path, text, transaction=Transaction.ONE_QUERY, root=self.root))
         settings = {str(k): str(v) for k, v in (self.values.get("pgSettings") or {}).items()}
