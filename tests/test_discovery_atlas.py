@@ -13,10 +13,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import atlas_sum, discover, layout_named
 from migration_check.discovery.atlas import delimited, file_directives
+from migration_check.errors import UsageError
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
 from migration_check.scaffold import new_migration
@@ -271,3 +274,21 @@ def test_new_in_a_new_directory_writes_the_first_sum(tmp_path: Path) -> None:
     created, updated = new_migration(Settings(path=tmp_path / "migrations", format="atlas"), "init", NOW)
     assert [p.name for p in created] == ["20250906120000_init.sql"] and [p.name for p in updated] == ["atlas.sum"]
     assert atlas_sum.refusals(tmp_path / "migrations") == []
+
+
+def test_an_atlas_directory_beside_prisma_migrations_is_an_ambiguity_not_a_guess(tmp_path: Path) -> None:
+    # hatchet-dev/hatchet before v1: schema.prisma names prisma/migrations, while its image runs
+    # `atlas migrate apply` on sql/migrations; only Atlas writes an atlas.sum.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "prisma/schema.prisma": 'datasource db {\n  provider = "postgresql"\n  url = env("DATABASE_URL")\n}\n',
+        "prisma/migrations/migration_lock.toml": 'provider = "postgresql"\n',
+        "prisma/migrations/20240101000000_init/migration.sql": "CREATE TABLE a (id int);\n",
+        "sql/migrations/20240101000000_init.sql": "CREATE TABLE a (id int);\n",
+    })
+    hashed(root / "sql/migrations")
+    with pytest.raises(UsageError) as raised:
+        discover(root, repo_root=root)
+    message = raised.value.one_line()
+    assert "several migration directories" in message
+    assert "directory from sql/migrations/atlas.sum (Atlas)" in message and "prisma/migrations" in message

@@ -162,6 +162,11 @@ def _atlas(root: Path) -> Iterator[tuple[str, str]]:
     if path.is_file():
         for match in _ATLAS_DIR.finditer(path.read_text(encoding="utf-8")):
             yield match[1], "atlas.hcl `migration.dir`"
+    # Only Atlas writes an atlas.sum: the directory is one Atlas applies (hatchet's sql/migrations, run
+    # by `atlas migrate apply` in its image, beside the prisma/migrations its schema.prisma names).
+    for folder in ("migrations", "db/migrations", "sql/migrations"):
+        if (root / folder / "atlas.sum").is_file():
+            yield folder, f"{folder}/atlas.sum (Atlas)"
 
 
 def _prisma(root: Path) -> Iterator[tuple[str, str]]:
