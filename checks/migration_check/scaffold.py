@@ -22,11 +22,6 @@ DEFAULT_FORMAT = "timestamp"
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 
 
-def create_migration(settings: Settings, name: str, now: datetime | None = None) -> list[Path]:
-    """Write the new migration's files (forward first) and return their paths (new_migration's first)."""
-    return new_migration(settings, name, now)[0]
-
-
 def new_migration(settings: Settings, name: str, now: datetime | None = None) -> tuple[list[Path], list[Path]]:
     """Write the new migration's files (forward first): their paths, and those of the files brought
     up to date with them as the runner's own `new` does (atlas.sum).

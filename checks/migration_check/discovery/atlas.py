@@ -86,7 +86,7 @@ class AtlasLayout(Layout):
         for path in atlas_sum.sql_files(directory):
             text = read_sql(path)
             directives = file_directives(text)
-            transaction, refused = _transaction(path, directives.get("txmode", []))
+            transaction, refused = _transaction(path, text, directives.get("txmode", []))
             refusals += refused
             version, _, description = path.stem.partition("_")
             script = Script(path, text, transaction=transaction, statements=delimited(text))
@@ -199,11 +199,11 @@ def delimited(text: str) -> tuple[tuple[int, str], ...] | None:
         at = body.find(delimiter, piece)
 
 
-def _transaction(path: Path, modes: list[str]) -> tuple[Transaction, list[Refusal]]:
+def _transaction(path: Path, text: str, modes: list[str]) -> tuple[Transaction, list[Refusal]]:
     """The file's transaction as `txmodeFor` reads its directive, and Atlas's refusal of a bad one."""
     if not modes:
         return Transaction.WRAPPED, []
-    line = _directive_line(path, "txmode")
+    line = next((number for number, line in enumerate(text.splitlines(), start=1) if "atlas:txmode" in line), 1)
     if len(modes) > 1:
         why = f"it sets txmode {len(modes)} times"
     elif modes[0] == "all":
@@ -213,11 +213,6 @@ def _transaction(path: Path, modes: list[str]) -> tuple[Transaction, list[Refusa
     else:
         return TX_MODES[modes[0]], []
     return Transaction.WRAPPED, [Refusal(path, line, f"{path.name}: {why}: `atlas migrate apply` stops at this file.")]
-
-
-def _directive_line(path: Path, name: str) -> int:
-    lines = read_head(path).splitlines()
-    return next((number for number, line in enumerate(lines, start=1) if f"atlas:{name}" in line), 1)
 
 
 def _from_the_last_checkpoint(migrations: list[Migration]) -> list[Migration]:

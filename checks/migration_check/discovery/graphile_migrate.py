@@ -102,54 +102,53 @@ def _committed(path: Path, settings: GraphileSettings,
                previous: str | None) -> tuple[Migration, list[Refusal], str | None]:
     """The migration, what graphile-migrate refuses in it, and its hash (the next one's `Previous`)."""
     lines = read_sql(path).split("\n")
-    count, problem = _headers(path, lines)
-    headers = {match[1]: (match[2] or "").strip() or None for line in lines[:count] if (match := HEADER.match(line))}
-    migration = _migration(path, lines, count, settings)
+    headers, problem = _headers(path, lines)
+    migration = _migration(path, lines, len(headers), settings)
+    value = {key: text for key, (_line, text) in headers.items()}
+    stated_previous, stated_hash = value.get("Previous"), value.get("Hash")
     if problem is not None:  # graphile-migrate stops reading the directory there (the next is judged on its own)
-        return migration, [problem], headers.get("Hash")
-    body = "\n".join(lines[count:]).strip() + "\n"
-    stated_previous, stated_hash = headers.get("Previous"), headers.get("Hash")
-    for key, value in (("Previous", stated_previous), ("Hash", stated_hash)):
-        if not value:
+        return migration, [problem], stated_hash
+    for key, given in (("Previous", stated_previous), ("Hash", stated_hash)):
+        if not given:
             return migration, [_refusal(path, 1, f"it has no `--! {key}:` header")], stated_hash
     chained = None if stated_previous == "-" else stated_previous
     if chained != previous:
         expected = previous or "- (it is the first migration)"
-        return migration, [_refusal(path, _line_of(lines, "Previous"), f"its Previous is {stated_previous}, not the"
+        return migration, [_refusal(path, headers["Previous"][0], f"its Previous is {stated_previous}, not the"
                                     f" hash of the migration before it, {expected}: the chain is broken (a migration"
                                     " inserted, removed or renumbered)")], stated_hash
+    body = "\n".join(lines[len(headers):]).strip() + "\n"
     actual, allowed = calculate_hash(body, chained), "AllowInvalidHash" in headers
     refusals = []
     if actual != stated_hash and not allowed:
-        refusals.append(_refusal(path, _line_of(lines, "Hash"), f"its body's hash is {actual}, not {stated_hash}: the"
+        refusals.append(_refusal(path, headers["Hash"][0], f"its body's hash is {actual}, not {stated_hash}: the"
                                  " file was edited after `graphile-migrate commit`, and graphile-migrate stops there"
                                  " (\"has the file been tampered with?\"); make the change in a new migration, or,"
                                  " if it has run nowhere, uncommit it and commit it again"))
     if allowed and actual == stated_hash:
-        refusals.append(_refusal(path, _line_of(lines, "AllowInvalidHash"), "it says AllowInvalidHash but its hash"
+        refusals.append(_refusal(path, headers["AllowInvalidHash"][0], "it says AllowInvalidHash but its hash"
                                  " matches: graphile-migrate stops there; remove the header"))
     return migration, refusals, stated_hash
 
 
-def _headers(path: Path, lines: list[str]) -> tuple[int, Refusal | None]:
-    """How many header lines start the file (`parseMigrationText`), and why graphile-migrate refuses
-    them, if it does: a header twice, or no blank line after them."""
-    seen: set[str] = set()
-    count = 0
+def _headers(path: Path, lines: list[str]) -> tuple[dict[str, tuple[int, str | None]], Refusal | None]:
+    """The header lines that start the file (`parseMigrationText`): each key's line and value, and
+    why graphile-migrate refuses them, if it does: a header twice, or no blank line after them."""
+    headers: dict[str, tuple[int, str | None]] = {}
     for number, line in enumerate(lines, start=1):
         match = HEADER.match(line)
         if match is None:
             break
-        if match[1] in seen:
-            return count, _refusal(path, number, f"the header {match[1]} is given twice")
-        seen.add(match[1])
-        count += 1
+        if match[1] in headers:
+            return headers, _refusal(path, number, f"the header {match[1]} is given twice")
+        headers[match[1]] = (number, (match[2] or "").strip() or None)
+    count = len(headers)
     if count < len(lines) and lines[count] != "":
         crlf = lines[count] == "\r" or (count == 0 and lines[0].endswith("\r") and HEADER.match(lines[0][:-1]))
         why = ("its line endings are CRLF (git may have converted them: `*.sql -text` in .gitattributes keeps them"
                " as committed)" if crlf else "no blank line follows its headers")
-        return count, _refusal(path, count + 1, why)
-    return count, None
+        return headers, _refusal(path, count + 1, why)
+    return headers, None
 
 
 def _migration(path: Path, lines: list[str], count: int, settings: GraphileSettings) -> Migration:
@@ -188,10 +187,6 @@ def calculate_hash(body: str, previous: str | None) -> str:
 
 def _refusal(path: Path, line: int, why: str) -> Refusal:
     return Refusal(path, line, f"{path.name}: {why}.")
-
-
-def _line_of(lines: list[str], header: str) -> int:
-    return next((number for number, line in enumerate(lines, start=1) if line.startswith(f"--! {header}")), 1)
 
 
 def _setup_reason(settings: GraphileSettings, setup: list[Script], left_out: list[str]) -> str:

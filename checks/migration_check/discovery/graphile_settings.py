@@ -20,6 +20,7 @@ placeholders, the SQL actions a new database gets, and the settings each session
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,8 +67,10 @@ class GraphileSettings:
             return None
         return (self.root / str(self.values.get("migrationsFolder") or "./migrations")).resolve()
 
+    @functools.cached_property
     def placeholders(self) -> dict[str, str | Unknown]:
-        """Every placeholder key and its value (or why it has none here)."""
+        """Every placeholder key and its value (or why it has none here): the same for every file of
+        one discovery, whose given values do not change."""
         found: dict[str, str | Unknown] = {}
         for key, value in (self.values.get("placeholders") or {}).items():
             name = str(key).removeprefix(":")
@@ -81,11 +84,16 @@ class GraphileSettings:
         found[":DATABASE_NAME"] = given().get("DATABASE_NAME") or database or REPLAY_DATABASE
         return found
 
+    @functools.cached_property
+    def _pattern(self) -> re.Pattern[str]:
+        """Each key followed by a word boundary, the longest first (`generatePlaceholderReplacement`)."""
+        keys = sorted(self.placeholders, key=len, reverse=True)
+        return re.compile("(?:" + "|".join(re.escape(key) for key in keys) + r")\b")
+
     def substituted(self, text: str) -> tuple[str, list[Missing]]:
         """The text with its placeholders replaced, and those without a value, each once, in the
         order they first appear."""
-        values = self.placeholders()
-        pattern = re.compile("(?:" + "|".join(re.escape(key) for key in sorted(values, key=len, reverse=True)) + r")\b")
+        values, pattern = self.placeholders, self._pattern
         missing: dict[str, Missing] = {}
         for match in pattern.finditer(text):
             if isinstance(unknown := values[match[0]], Unknown) and match[0] not in missing:

@@ -103,9 +103,9 @@ class PostgratorLayout(Layout):
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         slug = name.replace("_", "-")
-        versions = [int(match["version"]) for path in candidate_files(directory) if (match := FILE.match(path.stem))]
-        width = max((len(m["version"]) for path in candidate_files(directory) if (m := FILE.match(path.stem))), default=3)
-        version = str(max(versions, default=0) + 1).zfill(width) if versions else utc_timestamp(now)
+        written = [match["version"] for path in candidate_files(directory) if (match := FILE.match(path.stem))]
+        version = (str(max(int(v) for v in written) + 1).zfill(max(len(v) for v in written)) if written
+                   else utc_timestamp(now))
         return {directory / f"{version}.do.{slug}.sql": f"-- {name}\n",
                 directory / f"{version}.undo.{slug}.sql": f"-- rollback of {version}.do.{slug}\n"}
 

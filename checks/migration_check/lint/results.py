@@ -60,14 +60,9 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
             case.message = (f"observed on PostgreSQL {server_version // 10000}: {finding.table} was not rewritten"
                             f" ({finding.rule.name} guessed it might be)")
         elif confirmation is None and finding.rule.void_if_absent and observed is not None and observed.complete \
-                and finding.table and finding.rule.absent_kind == "table" and finding.table not in observed:
+                and finding.table and (absent := _absent(finding, observed)):
             case.status = Status.PASSED
-            case.message = f"observed: no table {finding.table} existed before this migration, so the statement dropped nothing"
-        elif confirmation is None and finding.rule.void_if_absent and observed is not None and observed.complete \
-                and finding.table and finding.rule.absent_kind == "schema" and finding.table not in observed.schemas():
-            case.status = Status.PASSED
-            case.message = (f"observed: no table was in schema {finding.table} before this migration (it was empty or did"
-                            " not exist), so the statement lost no rows")
+            case.message = absent
         results.append(case)
     relative = project.relative(script.path) or str(script.path)
     for confirmation in found:
@@ -80,6 +75,19 @@ def lint_results(project: Project, subject: str, script: Script, settings: Setti
     if not results:
         results.append(CheckResult("lint", subject, Status.PASSED, file=relative, line=script.first_line))
     return results
+
+
+def _absent(finding: Finding, observed: Observed) -> str | None:
+    """What the replay saw where the finding's table (or schema, by the rule's `absent_kind`) held
+    no rows before the migration; None where it did."""
+    if finding.rule.absent_kind == "schema":
+        if finding.table in observed.schemas():
+            return None
+        return (f"observed: no table was in schema {finding.table} before this migration (it was empty or did not"
+                " exist), so the statement lost no rows")
+    if finding.table in observed:
+        return None
+    return f"observed: no table {finding.table} existed before this migration, so the statement dropped nothing"
 
 
 def _leave_transaction(project: Project) -> str:
