@@ -1,6 +1,6 @@
 """Find the migrations, whatever the layout, and say which layout it is and why.
 
-Each layout is one module, registered in `LAYOUTS`, whose order is the order in which conventional
+Each layout is one module, registered in `LAYOUTS` (layouts.py), whose order is the order in which conventional
 directories are searched under a repository root (most specific first); among the layouts that
 recognise one directory, the highest detection score wins, and a tie is an error that asks for --format.
 
@@ -18,7 +18,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from migration_check.discovery.aside import set_aside_by_name
-from migration_check.discovery.atlas import AtlasLayout
 from migration_check.discovery.base import Detection, Discovery, Layout, sent_whole_when_wrapped
 from migration_check.discovery.boundary import unreadable_entries, within_repository, without_ignored
 from migration_check.discovery.databases import (
@@ -26,89 +25,16 @@ from migration_check.discovery.databases import (
     driven_by_another_database,
     written_for_another_database,
 )
-from migration_check.discovery.db_migrate import DbMigrateLayout
-from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.deploy_values import values_given
-from migration_check.discovery.diesel import DieselLayout
-from migration_check.discovery.drizzle import DrizzleLayout
-from migration_check.discovery.flyway import FlywayLayout
 from migration_check.discovery.go_templates import templates_rendered
-from migration_check.discovery.golang_migrate import GolangMigrateLayout
-from migration_check.discovery.goose import GooseLayout
-from migration_check.discovery.graphile_migrate import GraphileMigrateLayout
-from migration_check.discovery.hasura import HasuraLayout
-from migration_check.discovery.knex import KnexLayout
-from migration_check.discovery.latest_sql import LatestSqlLayout
-from migration_check.discovery.liquibase import LiquibaseLayout
+from migration_check.discovery.layouts import LAYOUTS, layout_named
 from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
-from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
-from migration_check.discovery.mikro_orm import MikroOrmLayout
-from migration_check.discovery.node_pg_migrate import NodePgMigrateLayout
-from migration_check.discovery.numbered import NumberedLayout
 from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
-from migration_check.discovery.pop import PopLayout
-from migration_check.discovery.postgrator import PostgratorLayout
-from migration_check.discovery.postgres_migrations import PostgresMigrationsLayout
-from migration_check.discovery.prisma import PrismaLayout
-from migration_check.discovery.refinery import RefineryLayout
-from migration_check.discovery.sequelize import SequelizeLayout
-from migration_check.discovery.sqitch import SqitchLayout
-from migration_check.discovery.sql_migrate import SqlMigrateLayout
-from migration_check.discovery.sqlx import SqlxLayout
-from migration_check.discovery.supabase import SupabaseLayout
-from migration_check.discovery.tern import TernLayout
-from migration_check.discovery.timestamp_rollback import TimestampRollbackLayout
-from migration_check.discovery.typeorm import TypeOrmLayout
 from migration_check.discovery.unrendered import templates_unrendered
-from migration_check.discovery.yoyo import YoyoLayout
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
 from migration_check.model import Project
-
-LAYOUTS: dict[str, Layout] = {
-    layout.name: layout
-    for layout in (
-        SupabaseLayout(),
-        PrismaLayout(),
-        DrizzleLayout(),
-        SqitchLayout(),
-        LiquibaseLayout(),
-        RefineryLayout(),
-        FlywayLayout(),
-        LatestSqlLayout(),
-        AtlasLayout(),
-        GraphileMigrateLayout(),
-        DbmateLayout(),
-        TernLayout(),
-        DbMigrateLayout(),
-        TypeOrmLayout(),
-        MikroOrmLayout(),
-        KnexLayout(),
-        SequelizeLayout(),
-        NodePgMigrateLayout(),
-        PostgresMigrationsLayout(),
-        PostgratorLayout(),
-        GooseLayout(),
-        SqlMigrateLayout(),
-        PopLayout(),
-        GolangMigrateLayout(),
-        MaraguMigrateLayout(),
-        HasuraLayout(),
-        DieselLayout(),
-        SqlxLayout(),
-        YoyoLayout(),
-        TimestampRollbackLayout(),
-        NumberedLayout(),
-    )
-}
-
-
-def layout_named(name: str) -> Layout:
-    try:
-        return LAYOUTS[name]
-    except KeyError:
-        raise UsageError(f"unknown format {name!r}; known formats: {', '.join(sorted(LAYOUTS))}") from None
 
 
 def find_repo_root(start: Path) -> Path:

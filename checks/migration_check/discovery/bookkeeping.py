@@ -332,3 +332,16 @@ TERN = Bookkeeping(
     applied=lambda m: [_q("UPDATE public.schema_version SET version = {}", int(m.version))],
     reverted=lambda m, _newest: [_q("UPDATE public.schema_version SET version = {}", int(m.version) - 1)],
 )
+
+
+# Alembic (runtime/migration.py, HeadMaintainer): a row per head, rewritten as revisions move it.
+# The replay's order is one line, so the table holds one row: the revision applied last.
+ALEMBIC = Bookkeeping(
+    table="public.alembic_version",
+    create=("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL,"
+            " CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"),
+    applied=lambda m: [sql.SQL("DELETE FROM alembic_version"),
+                       _q("INSERT INTO alembic_version (version_num) VALUES ({})", m.version)],
+    reverted=lambda _m, newest: [sql.SQL("DELETE FROM alembic_version")] + (
+        [_q("INSERT INTO alembic_version (version_num) VALUES ({})", newest.version)] if newest else []),
+)

@@ -5,7 +5,7 @@ In order, the first that holds migrations wins:
 2. the directories the runners' own configuration names (yoyo.ini `sources`, diesel.toml,
    sqitch.conf `top_dir`, Flyway `locations`, atlas.hcl `dir`, prisma/schema.prisma,
    supabase/config.toml, .db-migraterc `migrations-dir`, sql-migrate's dbconfig.yml `dir`,
-   DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env);
+   DBMATE_MIGRATIONS_DIR / GOOSE_MIGRATION_DIR in .env, alembic.ini `script_location`);
 3. each layout's conventional directories;
 4. a bounded search of the tree, skipping .git, dependencies and build output.
 Two directories at the same step are never a guess: the user chooses with the path or `--format`.
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from migration_check.discovery.alembic_config import alembic_locations
 from migration_check.discovery.base import up_to_repository_root
 from migration_check.discovery.db_migrate import rc_settings
 from migration_check.discovery.flyway_config import folder_values
@@ -48,7 +49,9 @@ _ATLAS_DIR = re.compile(r'\bdir\s*=\s*"file://([^"?]+)')
 def configured_paths(root: Path) -> list[tuple[Path, str]]:
     """The paths the runners' configuration files in `root` name, directories or not."""
     found: list[tuple[Path, str]] = []
-    for reader in (_yoyo, _diesel, _hasura, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate, _sql_migrate, _dotenv):
+    readers = (alembic_locations, _yoyo, _diesel, _hasura, _sqitch, _flyway, _atlas, _prisma, _supabase, _db_migrate,
+               _sql_migrate, _dotenv)
+    for reader in readers:
         try:
             found += [(root / relative, why) for relative, why in reader(root)]
         except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError, yaml.YAMLError):

@@ -1,0 +1,303 @@
+"""An Alembic revision file, read without running it: its identifiers, and what its `upgrade()`
+and `downgrade()` send, evaluated from the values the file writes out.
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    revision = "1a2b3c4d5e6f"
+    down_revision = "0f9e8d7c6b5a"
+
+    def upgrade():
+        op.add_column("account", sa.Column("plan", sa.String(20), server_default="free", nullable=False))
+
+    def downgrade():
+        op.drop_column("account", "plan")
+
+The module is parsed (`ast`), never imported: migrations are untrusted code. A function's
+statements are evaluated one by one, with literals, names bound to them, SQLAlchemy's types and
+constructs and Alembic's operations (alembic_sql.py writes their SQL). Conditions the file can
+answer alone (`if op.get_bind().dialect.name == "postgresql":`) are followed. Anything else (a loop,
+a query's result, the project's own code or models, a name this cannot read) makes the function
+one the replay cannot run: the migration is skipped with what it does and its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import exc as sqlalchemy_errors
+
+from migration_check.discovery.alembic_sql import SentSql, Unreachable
+from migration_check.discovery.alembic_values import (
+    MOST_ITEMS,
+    WHAT,
+    ImportedName,
+    Items,
+    ModuleNames,
+    NotReplayable,
+    Values,
+    imported,
+)
+from migration_check.discovery.js_reading import Export, Piece
+from migration_check.errors import FileError
+
+DIRECTIVE = "migration-check:"
+MOST_DEPTH = 20  # calls of the file's functions within each other
+HEADER = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+@dataclass
+class RevisionFile:
+    path: Path
+    values: dict[str, tuple[Any, int]] = field(default_factory=dict)  # header name -> (value, line)
+    functions: dict[str, Export] = field(default_factory=dict)  # "upgrade", "downgrade"
+    message: str = ""  # the docstring's first line, as `alembic history` shows it
+    problem: tuple[int, str] | None = None  # (line, why) a header value cannot be read
+
+    @property
+    def revision(self) -> str | None:
+        value = self.values.get("revision", (None, 0))[0]
+        return value if isinstance(value, str) else None
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """A header value as Alembic reads it: None, one string, or a tuple or list of them."""
+        value = self.values.get(key, (None, 0))[0]
+        return () if value is None else (value,) if isinstance(value, str) else tuple(value)
+
+    def line_of(self, key: str) -> int:
+        return self.values.get(key, (None, 1))[1]
+
+
+def read_revision(path: Path, text: str) -> RevisionFile:
+    """The revision file `path`. One Alembic cannot import (its syntax) is a FileError: Alembic
+    then refuses every command."""
+    try:
+        module = ast.parse(text, filename=str(path))
+    except SyntaxError as error:
+        raise FileError(path, error.lineno, f"Alembic cannot import it: {error.msg}") from None
+    found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
+    evaluator = _Evaluator(module, text)
+    for key in HEADER:
+        node = evaluator.names.values.get(key)
+        if node is None:
+            continue
+        try:
+            value = _literal(node)
+        except ValueError:
+            found.problem = (node.lineno, f"its {key} (line {node.lineno}) is computed")
+            continue
+        found.values[key] = (value, node.lineno)
+    for function in module.body:
+        if isinstance(function, ast.FunctionDef) and function.name in ("upgrade", "downgrade"):
+            found.functions[function.name] = evaluator.run(function)
+    return found
+
+
+def _literal(node: ast.expr) -> Any:
+    value = ast.literal_eval(node)
+    if value is None or isinstance(value, str) or (
+            isinstance(value, tuple | list | set) and all(isinstance(v, str) for v in value)):
+        return tuple(sorted(value)) if isinstance(value, set) else value
+    raise ValueError(node)
+
+
+class _Evaluator:
+    def __init__(self, module: ast.Module, text: str) -> None:
+        self.lines = text.split("\n")
+        self.names = ModuleNames()
+        bound: dict[str, int] = {}
+        for node in module.body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                self.names.imports.update(imported(node))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self.names.functions[node.name] = node if isinstance(node, ast.FunctionDef) else None
+            elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        bound[target.id] = bound.get(target.id, 0) + 1
+                        self.names.values[target.id] = node.value
+        # A name bound more than once at the top holds what the last binding says when the
+        # functions run; only names bound once are read, to keep that question out.
+        self.names.values = {name: value for name, value in self.names.values.items() if bound[name] == 1}
+        # `# migration-check: allow ...` confirms the statement it stands before, as `--` does in SQL.
+        self.directives = [Piece(line, column, f"-- {body}") for line, column, body in _directives(text)]
+
+    def run(self, function: ast.FunctionDef) -> Export:
+        run = _Run(self, SentSql())
+        try:
+            run.block(function.body, {})
+        except _Return:
+            pass
+        except NotReplayable as reason:
+            return Export(function.lineno, code=(reason.line, reason.what))
+        directives = [piece for piece in self.directives if function.lineno <= piece.line <= (function.end_lineno or 0)]
+        return Export(function.lineno, pieces=tuple(sorted([*run.pieces, *directives], key=lambda p: p.line)))
+
+
+class _Return(Exception):
+    def __init__(self, value: Any = None) -> None:
+        super().__init__()
+        self.value = value
+
+
+def _directives(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, text) of each comment that is a migration-check directive."""
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            body = token.string[1:].strip()
+            if token.type == tokenize.COMMENT and body.startswith(DIRECTIVE):
+                found.append((token.start[0], token.start[1] + 1, body))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found
+
+
+class _Run(Values):
+    """One function's evaluation: its statements in order, each one's SQL a piece at its line."""
+
+    def __init__(self, evaluator: _Evaluator, sent: SentSql) -> None:
+        super().__init__(evaluator.names, sent)
+        self.evaluator = evaluator
+        self.pieces: list[Piece] = []
+        self.depth = 0  # inside the file's own functions: their statements belong to the call's line
+
+    def helper(self, definition: ast.FunctionDef, arguments: list[Any], keywords: dict[str, Any], node: ast.AST) -> Any:
+        line = getattr(node, "lineno", definition.lineno)
+        parameters = definition.args
+        if definition.decorator_list or parameters.vararg or parameters.kwarg or parameters.posonlyargs \
+                or parameters.kwonlyargs or self.depth >= MOST_DEPTH:
+            raise NotReplayable(line, f"{definition.name}, a function of the file this check does not run")
+        names = [argument.arg for argument in parameters.args]
+        defaults = dict(zip(names[len(names) - len(parameters.defaults):], parameters.defaults, strict=True))
+        if len(arguments) > len(names) or set(keywords) - set(names):
+            raise NotReplayable(line, f"{definition.name}() called with arguments it does not take")
+        scope = dict(zip(names, arguments, strict=False)) | keywords
+        for name in names:
+            if name not in scope:
+                if name not in defaults:
+                    raise NotReplayable(line, f"{definition.name}() called without its {name}")
+                scope[name] = self.value(defaults[name], {})
+        self.depth += 1
+        try:
+            self.block(definition.body, scope)
+        except _Return as returned:
+            return returned.value
+        finally:
+            self.depth -= 1
+        return None
+
+    def block(self, statements: list[ast.stmt], scope: dict[str, Any]) -> None:
+        for statement in statements:
+            self.statement(statement, scope)
+
+    def statement(self, node: ast.stmt, scope: dict[str, Any]) -> None:
+        if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            return
+        if isinstance(node, ast.Return):
+            raise _Return(self.collected(node, lambda: self.value(node.value, scope)) if node.value else None)
+        if isinstance(node, ast.If):
+            test = self.value(node.test, scope)
+            if not isinstance(test, bool):
+                raise NotReplayable(node.lineno, "a condition on what the file cannot say alone")
+            self.block(node.body if test else node.orelse, scope)
+            return
+        if isinstance(node, ast.With):
+            self.with_block(node, scope)
+            return
+        if isinstance(node, ast.For) and not node.orelse:
+            self.loop(node, scope)
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            scope.update({name: ImportedName(path) for name, path in imported(node).items()})
+            return
+        if isinstance(node, ast.Expr):
+            self.collected(node, lambda: self.value(node.value, scope))
+            return
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if not all(isinstance(target, ast.Name) for target in targets):
+                raise NotReplayable(node.lineno, "an assignment to something but a name")
+            value = node.value
+            result = self.collected(node, lambda: self.value(value, scope))
+            scope.update({target.id: result for target in targets if isinstance(target, ast.Name)})
+            return
+        raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def collected(self, node: ast.stmt, evaluate: Any, at: tuple[int, int] | None = None) -> Any:
+        """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`)."""
+        try:
+            result = evaluate()
+        except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError,
+                NotImplementedError) as error:
+            what = f"uses {error}" if isinstance(error, Unreachable) else \
+                f"Alembic or SQLAlchemy raised {type(error).__name__} here: {' '.join(str(error).split())[:200]}"
+            raise NotReplayable(node.lineno, what) from None
+        if not self.depth:
+            self.place(node, self.sent.taken(), at)
+        return result
+
+    def place(self, node: ast.stmt, statements: list[str], at: tuple[int, int] | None) -> None:
+        if not statements:
+            return
+        line, column = at or self.position(node, statements[0])
+        sql = ";\n".join(statement.rstrip().rstrip(";") if index < len(statements) - 1 else statement
+                         for index, statement in enumerate(statements))
+        self.pieces.append(Piece(line, column, sql))
+
+    def position(self, node: ast.stmt, first: str) -> tuple[int, int]:
+        """Where SQL the migration wrote out (`first`, the first statement sent) starts in the file,
+        inside its string's quotes; else the statement that sends it."""
+        written = next((inner for inner in ast.walk(node)
+                        if isinstance(inner, ast.Constant) and isinstance(inner.value, str) and inner.value == first), None)
+        if written is None:
+            return node.lineno, node.col_offset + 1
+        line = self.evaluator.lines[written.lineno - 1]
+        start = len(line.encode()[:written.col_offset].decode(errors="ignore"))
+        rest = line[start:]
+        opening = len(rest) - len(rest.lstrip("rRuUbBfF"))
+        quote = 3 if rest[opening:opening + 3] in ('"""', "'''") else 1
+        return written.lineno, start + opening + quote + 1
+
+    def loop(self, node: ast.For, scope: dict[str, Any]) -> None:
+        """A `for` over values the file writes out (`for name in INDEXES:`), its body once per item."""
+        items = self.used(self.value(node.iter, scope), node)
+        if not isinstance(items, list | tuple | dict | str | Items) or len(items) > MOST_ITEMS:
+            raise NotReplayable(node.lineno, "a loop over what the file cannot say alone")
+        names = node.target.elts if isinstance(node.target, ast.Tuple) else [node.target]
+        if not all(isinstance(name, ast.Name) for name in names):
+            raise NotReplayable(node.lineno, "a loop that binds something but names")
+        for item in items:
+            values = list(item) if isinstance(node.target, ast.Tuple) else [item]
+            if len(values) != len(names):
+                raise NotReplayable(node.lineno, "a loop whose items do not unpack into its names")
+            scope.update({name.id: value for name, value in zip(names, values, strict=True) if isinstance(name, ast.Name)})
+            if any(isinstance(inner, ast.Break | ast.Continue) for inner in node.body):
+                raise NotReplayable(node.lineno, "a loop with break or continue")
+            self.block(node.body, scope)
+
+    def with_block(self, node: ast.With, scope: dict[str, Any]) -> None:
+        if len(node.items) != 1:
+            raise NotReplayable(node.lineno, "a with of several contexts")
+        item = node.items[0]
+        manager = self.collected(node, lambda: self.value(item.context_expr, scope))
+        if not (hasattr(manager, "__enter__") and hasattr(manager, "__exit__")) or isinstance(manager, str | ImportedName):
+            raise NotReplayable(node.lineno, "a with of something but Alembic's batch_alter_table or autocommit_block")
+        entered = self.collected(node, manager.__enter__)
+        if item.optional_vars is not None:
+            if not isinstance(item.optional_vars, ast.Name):
+                raise NotReplayable(node.lineno, "a with that unpacks its context")
+            scope[item.optional_vars.id] = entered
+        body_pieces = len(self.pieces)
+        self.block(node.body, scope)
+        # What the block sends as it ends: a batch's statements (at the `with`, where the body sent
+        # nothing), an autocommit_block's BEGIN (after its body).
+        last = node.body[-1]
+        after = None if len(self.pieces) == body_pieces else ((last.end_lineno or last.lineno) + 1, 1)
+        self.collected(node, lambda: manager.__exit__(None, None, None), after)

@@ -1,0 +1,336 @@
+"""The values an Alembic migration's statements compute, evaluated from what the file writes out:
+literals, names bound to them, SQLAlchemy's types and constructs and Alembic's operations
+(alembic_sql.py writes their SQL). Nothing else is evaluated: a name, attribute or call this does
+not know is NotReplayable, with what it is and its line.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import operator
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from alembic.operations import BatchOperations
+from alembic_utils.replaceable_entity import ReplaceableEntity
+from sqlalchemy import schema, types
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import elements, expression
+from sqlalchemy.sql.base import ColumnCollection
+
+from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
+from migration_check.sql.prepared import quote_identifier, quote_literal
+
+MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
+STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "format", "replace", "upper", "lower", "join", "split",
+                            "startswith", "endswith"})
+SCHEMA_METHODS = frozenset({"create", "drop", "create_all", "drop_all"})
+ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+              ast.Mod: operator.mod, ast.Div: operator.truediv, ast.Pow: operator.pow}
+MOST_POWER = 64  # 2 ** 63 is a bound a migration writes; 10 ** 10 ** 10 is not a value
+COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.In: lambda a, b: a in b,
+               ast.NotIn: lambda a, b: a not in b, ast.Is: operator.is_, ast.IsNot: operator.is_not}
+WHAT = {ast.For: "a loop", ast.While: "a loop", ast.AsyncFor: "a loop", ast.Try: "a try", ast.Raise: "a raise",
+        ast.FunctionDef: "a function", ast.ClassDef: "a class", ast.Lambda: "a function",
+        ast.ListComp: "a comprehension", ast.DictComp: "a comprehension", ast.SetComp: "a comprehension",
+        ast.GeneratorExp: "a comprehension", ast.Await: "an await", ast.Global: "a global", ast.Delete: "a del"}
+
+
+@dataclass
+
+class NotReplayable(Exception):
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line, self.what = line, what
+
+
+
+class ImportedName:
+    """A dotted name a migration imported, resolved when it is used."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+class _Op:
+    """Alembic's `op`."""
+
+
+class Context:
+    """`op.get_context()`: what a migration reads of it (its dialect) and its autocommit_block."""
+
+    def __init__(self, sent: SentSql) -> None:
+        self.dialect = sent.context.dialect
+        self.autocommit_block = sent.context.autocommit_block
+
+
+OP = _Op()
+
+
+
+class Helper:
+    """A function the file defines, run where it is called."""
+
+    def __init__(self, definition: ast.FunctionDef) -> None:
+        self.definition = definition
+
+
+def _bounded(*arguments: int) -> list[int]:
+    numbers = range(*arguments)
+    if len(numbers) > MOST_ITEMS:
+        raise ValueError(f"a range of {len(numbers)} numbers")
+    return list(numbers)
+
+
+# The objects whose attributes a migration may read and call: what SQLAlchemy builds from values
+# (types, schema items, SQL expressions and their column collections) and alembic_utils' entities.
+INSPECTED = (types.TypeEngine, schema.SchemaItem, schema.MetaData, elements.ClauseElement, ColumnCollection,
+             type(expression.func), ReplaceableEntity)
+
+
+# Python's own functions a migration uses on the values it writes out: pure, each on values this
+# evaluates. print() writes nothing here.
+BUILTINS: dict[str, Any] = {
+    "str": str, "int": int, "float": float, "bool": bool, "len": len, "list": list, "tuple": tuple, "dict": dict,
+    "set": set, "sorted": sorted, "min": min, "max": max, "any": any, "all": all, "range": _bounded,
+    "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
+    "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
+}
+
+
+class Items(list):
+    """A dict's items(), keys() or values(), as a list a loop goes over."""
+
+
+
+def imported(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
+    if isinstance(node, ast.Import):
+        return {(alias.asname or alias.name.split(".")[0]): (alias.name if alias.asname else alias.name.split(".")[0])
+                for alias in node.names}
+    base = "." * node.level + (node.module or "")
+    return {(alias.asname or alias.name): f"{base}.{alias.name}" for alias in node.names if alias.name != "*"}
+
+
+
+@dataclass
+class ModuleNames:
+    """What the module binds at its top: imports (name -> dotted path), values bound once, and
+    its functions and classes (code, never evaluated)."""
+
+    imports: dict[str, str] = field(default_factory=dict)
+    values: dict[str, ast.expr] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef | None] = field(default_factory=dict)  # None: a class, an async def
+
+
+class Values:
+    """The evaluation of one function's expressions, its SQL sent through `sent`."""
+
+    def __init__(self, module: ModuleNames, sent: SentSql) -> None:
+        self.module = module
+        self.sent = sent
+        self.module_scope: dict[str, Any] = {}
+
+    def value(self, node: ast.expr, scope: dict[str, Any]) -> Any:  # noqa: C901 - one branch per kind of node
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(str(self.value(part.value, scope)) if isinstance(part, ast.FormattedValue)
+                           else str(self.value(part, scope)) for part in node.values)
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            items = [self.value(item, scope) for item in node.elts if not isinstance(item, ast.Starred)]
+            if any(isinstance(item, ast.Starred) for item in node.elts):
+                raise NotReplayable(node.lineno, "an unpacked sequence")
+            return tuple(items) if isinstance(node, ast.Tuple) else items
+        if isinstance(node, ast.Dict):
+            if any(key is None for key in node.keys):
+                raise NotReplayable(node.lineno, "an unpacked mapping")
+            return {self.value(key, scope): self.value(value, scope)
+                    for key, value in zip(node.keys, node.values, strict=True) if key is not None}
+        if isinstance(node, ast.Name):
+            return self.name(node, scope)
+        if isinstance(node, ast.Attribute):
+            return self.attribute(node, self.value(node.value, scope))
+        if isinstance(node, ast.Call):
+            return self.call(node, scope)
+        if isinstance(node, ast.BinOp) and type(node.op) in ARITHMETIC:
+            left, right = self.used(self.value(node.left, scope), node), self.used(self.value(node.right, scope), node)
+            numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
+            if numbers and not (isinstance(node.op, ast.Pow) and abs(right) > MOST_POWER):
+                return ARITHMETIC[type(node.op)](left, right)
+            if isinstance(node.op, ast.Add) and type(left) is type(right) and isinstance(left, str | list | tuple):
+                return left + right
+            if isinstance(node.op, ast.Mod) and isinstance(left, str):
+                return left % right
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.Not):
+            operand = self.value(node.operand, scope)
+            if isinstance(node.op, ast.Not):
+                return not operand
+            if isinstance(operand, int | float):
+                return -operand
+        if isinstance(node, ast.Compare) and all(type(o) in COMPARISONS for o in node.ops):
+            left = self.value(node.left, scope)
+            for compared, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self.value(comparator, scope)
+                if not all(isinstance(v, str | int | float | bool | tuple | list | type(None)) for v in (left, right)):
+                    raise NotReplayable(node.lineno, "a comparison of what the file cannot say alone")
+                if not COMPARISONS[type(compared)](left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.BoolOp):
+            values = [self.value(v, scope) for v in node.values]
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.IfExp):
+            test = self.value(node.test, scope)
+            if not isinstance(test, bool):
+                raise NotReplayable(node.lineno, "a condition on what the file cannot say alone")
+            return self.value(node.body if test else node.orelse, scope)
+        if isinstance(node, ast.Subscript):
+            container, index = self.used(self.value(node.value, scope), node), self.value(node.slice, scope)
+            if isinstance(container, list | tuple | dict | str):
+                return container[index]
+        raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def name(self, node: ast.Name, scope: dict[str, Any]) -> Any:
+        if node.id in scope:
+            return scope[node.id]
+        module = self.module
+        if node.id in module.values:
+            if node.id not in self.module_scope:
+                self.module_scope[node.id] = self.value(module.values[node.id], {})
+            return self.module_scope[node.id]
+        if node.id in module.imports:
+            return OP if module.imports[node.id] == "alembic.op" else ImportedName(module.imports[node.id])
+        if node.id in module.functions:
+            definition = module.functions[node.id]
+            if definition is None:
+                raise NotReplayable(node.lineno, f"{node.id}, a class or async function of the file")
+            return Helper(definition)
+        if node.id in BUILTINS:
+            return BUILTINS[node.id]
+        raise NotReplayable(node.lineno, f"{node.id}, a name the file does not bind to a value")
+
+    def attribute(self, node: ast.Attribute, base: Any) -> Any:
+        name = node.attr
+        if name.startswith("_"):
+            raise NotReplayable(node.lineno, f"the private attribute {name}")
+        if base is OP:
+            if name == "get_bind":
+                return lambda: self.sent.bind
+            if name == "get_context":
+                return lambda: Context(self.sent)
+            return self.operation(node, self.sent.operations, name)
+        if isinstance(base, ImportedName):
+            path = f"{base.path}.{name}"
+            return OP if path == "alembic.op" else ImportedName(path)
+        if isinstance(base, Result):
+            raise NotReplayable(node.lineno, f"a query's result ({name}), which only the database can say")
+        if isinstance(base, Engine) and name in ("url", "dialect", "name"):
+            return getattr(base, name)
+        if isinstance(base, Bind | Context):
+            if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block"):
+                whose = "the connection's" if isinstance(base, Bind) else "the migration context's"
+                raise NotReplayable(node.lineno, f"{whose} {name}, which the project's env.py sets")
+            return getattr(base, name)
+        if isinstance(base, str) and name in STRING_METHODS:
+            return getattr(base, name)
+        if isinstance(base, dict) and name in ("items", "keys", "values", "get"):
+            method = getattr(base, name)
+            return (lambda *a: Items(method(*a))) if name != "get" else method
+        if isinstance(base, BatchOperations):
+            return self.operation(node, base, name)
+        if isinstance(base, Dialect):
+            # What a migration asks to learn the database; a dialect also connects (connect, dbapi).
+            if name not in ("name", "driver", "server_version_info"):
+                raise NotReplayable(node.lineno, f"the dialect's {name}")
+            return getattr(base, name)
+        if isinstance(base, INSPECTED):
+            found = self.guarded(node, lambda: getattr(base, name))
+            return self.schema_method(found, name) if name in SCHEMA_METHODS else found
+        raise NotReplayable(node.lineno, f"the attribute {name} of what the file cannot say alone")
+
+    def operation(self, node: ast.AST, operations: Any, name: str) -> Any:
+        return self.guarded(node, lambda: operation_of(operations, name))
+
+    def schema_method(self, method: Any, name: str) -> Any:
+        """A type's, table's, index's or sequence's own create() or drop(): its statements, through
+        Alembic's connection; `checkfirst` (the database asked first, the default of some) as the
+        same question in SQL."""
+        item = method.__self__
+        parameter = inspect.signature(method).parameters.get("checkfirst")
+        default = bool(parameter.default) if parameter is not None and parameter.default is not inspect.Parameter.empty \
+            else False
+
+        def called(bind: Any = None, checkfirst: bool = default, **kwargs: Any) -> None:
+            if not isinstance(bind, Bind) or name.endswith("_all"):
+                raise Unreachable(f"{name}() on something but op.get_bind()")
+            before = len(self.sent.statements)
+            method(self.sent.mock, checkfirst=False, **kwargs)
+            if checkfirst:
+                self.sent.statements[before:] = [_asked_first(item, name, sql) for sql in self.sent.statements[before:]]
+        return called
+
+    def call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
+        function = self.value(node.func, scope)
+        arguments: list[Any] = []
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):
+                arguments += list(self.used(self.value(argument.value, scope), argument))
+            else:
+                arguments.append(self.used(self.value(argument, scope), argument))
+        keywords: dict[str, Any] = {}
+        for keyword in node.keywords:
+            value = self.used(self.value(keyword.value, scope), keyword.value)
+            if keyword.arg is None:
+                if not isinstance(value, dict):
+                    raise NotReplayable(node.lineno, "keywords unpacked from something but a mapping")
+                keywords.update(value)
+            else:
+                keywords[keyword.arg] = value
+        if isinstance(function, ImportedName) and function.path in ("textwrap.dedent", "textwrap.indent"):
+            return getattr(textwrap, function.path.rpartition(".")[2])(*arguments, **keywords)
+        if isinstance(function, Helper):
+            return self.helper(function.definition, arguments, keywords, node)
+        function = self.used(function, node)
+        if not callable(function):
+            raise NotReplayable(node.lineno, "a call of something that is not a function")
+        return self.guarded(node, lambda: function(*arguments, **keywords))
+
+    def helper(self, definition: ast.FunctionDef, arguments: list[Any], keywords: dict[str, Any], node: ast.AST) -> Any:
+        """A call of a function of the file (alembic_reading.py runs its body)."""
+        raise NotReplayable(getattr(node, "lineno", 0), f"{definition.name}, a function of the file")
+
+    def used(self, value: Any, node: ast.AST | None = None) -> Any:
+        """A value as it is passed or called: an imported name resolved, where a migration may use it
+        (a module is a namespace to name things in, never a value)."""
+        line = getattr(node, "lineno", 0)
+        if isinstance(value, ImportedName):
+            if value.path.startswith("."):
+                raise NotReplayable(line, f"uses {value.path.lstrip('.')}, the project's own Python")
+            try:
+                value = resolve(value.path)
+            except Unreachable as error:
+                raise NotReplayable(line, f"uses {error}") from None
+        if inspect.ismodule(value):
+            raise NotReplayable(line, f"the module {value.__name__} as a value")
+        if value is OP:
+            raise NotReplayable(line, "Alembic's op as a value")
+        return value
+
+    def guarded(self, node: ast.AST, action: Any) -> Any:
+        try:
+            return action()
+        except Unreachable as error:
+            raise NotReplayable(getattr(node, "lineno", 0), f"uses {error}") from None
+
+
+def _asked_first(item: Any, name: str, sql: str) -> str:
+    """`sql` run only where the object it creates is missing (or it drops is there), as SQLAlchemy's
+    checkfirst asks the database before it sends it."""
+    qualified = ".".join(quote_identifier(part) for part in (getattr(item, "schema", None), item.name) if part)
+    lookup = "to_regtype" if isinstance(item, types.TypeEngine) else "to_regclass"
+    condition = "IS NULL" if name == "create" else "IS NOT NULL"
+    return (f"DO $checkfirst$ BEGIN IF {lookup}({quote_literal(qualified)}) {condition} THEN EXECUTE {quote_literal(sql)};"
+            " END IF; END $checkfirst$")

@@ -1,0 +1,232 @@
+"""Alembic: revision files read without being run, ordered by their revision graph, and the SQL of
+their operations written by Alembic itself for PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import write_files
+from migration_check.discovery import discover, layout_named
+from migration_check.discovery.alembic_reading import read_revision
+from migration_check.discovery.locate import configured_directories
+from migration_check.history import static_checks
+from migration_check.model import Status
+from migration_check.settings import Settings
+
+
+def revision(rev: str, down: str | None, upgrade: str = "op.execute('select 1')", downgrade: str = "pass",
+             header: str = "") -> str:
+    return (f"import sqlalchemy as sa\nfrom alembic import op\n{header}\nrevision = {rev!r}\ndown_revision = {down!r}\n"
+            f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    {upgrade}\n\n\ndef downgrade():\n    {downgrade}\n")
+
+
+def sql_of(tmp_path: Path, body: str, header: str = "", function: str = "upgrade") -> str:
+    path = tmp_path / "r.py"
+    path.write_text(revision("a1", None, upgrade=body, header=header))
+    found = read_revision(path, path.read_text()).functions[function]
+    assert found.code is None, found.code
+    return found.sql()
+
+
+def skip_of(tmp_path: Path, body: str, header: str = "") -> tuple[int, str]:
+    path = tmp_path / "r.py"
+    path.write_text(revision("a1", None, upgrade=body, header=header))
+    code = read_revision(path, path.read_text()).functions["upgrade"].code
+    assert code is not None
+    return code
+
+
+def test_the_graph_orders_the_revisions_not_their_file_names(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "alembic.ini": "[alembic]\nscript_location = %(here)s/alembic\n",
+        "alembic/env.py": "from alembic import context\n",
+        "alembic/versions/aaa_third.py": revision("ccc", ("bbb", "bb2")),  # a merge of two branches
+        "alembic/versions/bbb_second.py": revision("bbb", "zzz"),
+        "alembic/versions/bb2_second_too.py": revision("bb2", "zzz"),
+        "alembic/versions/zzz_first.py": revision("zzz", None),
+        "alembic/versions/__init__.py": "",
+        "alembic/versions/README": "notes\n",
+    })
+    found = discover(root, repo_root=root)
+    assert found.format == "alembic" and "alembic.ini `script_location`" in found.reason
+    order = [m.version for m in found.migrations]
+    assert order[0] == "zzz" and order[-1] == "ccc" and sorted(order[1:3]) == ["bb2", "bbb"]
+    assert [m.id for m in found.migrations][0] == "zzz_first"
+    assert found.pending_in_one_transaction  # the default env.py: every pending revision in one transaction
+    assert not [r for r in static_checks(found, Settings()) if r.status is Status.FAILED]
+
+
+def test_what_alembic_refuses_in_the_graph_is_a_history_failure_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "migrations/versions/a_base.py": revision("a", None),
+        "migrations/versions/b_one.py": revision("b", "a"),
+        "migrations/versions/c_other.py": revision("c", "a"),  # a second head: upgrade head refuses
+        "migrations/versions/helpers.py": "def upgrade():\n    pass\ndown_revision = None\n",
+    })
+    found = discover(root, repo_root=root)
+    failed = {(r.file, r.line): r.message for r in static_checks(found, Settings())
+              if r.check == "history" and r.status is Status.FAILED}
+    assert "Multiple head revisions are present" in failed[("migrations/versions/b_one.py", 5)]
+    assert "(b, c); `alembic merge heads` joins them" in failed[("migrations/versions/c_other.py", 5)]
+    assert "Could not determine revision id from filename helpers.py" in failed[("migrations/versions/helpers.py", 1)]
+    assert len(found.migrations) == 3  # each still replayed, each with its verdict
+    write_files(root, {"migrations/versions/d_lost.py": revision("d", "gone")})
+    found = discover(root, repo_root=root)
+    failed = {(r.file, r.line): r.message for r in static_checks(found, Settings())
+              if r.check == "history" and r.status is Status.FAILED}
+    assert 'Revision gone referenced from d is not present' in failed[("migrations/versions/d_lost.py", 5)]
+
+
+def test_named_branches_may_keep_their_own_heads(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "alembic/versions/a.py": revision("a", None, header="").replace("branch_labels = None", "branch_labels = ('core',)"),
+        "alembic/versions/b.py": revision("b", None).replace("branch_labels = None", "branch_labels = ('tenant',)"),
+    })
+    found = discover(root / "alembic" / "versions", repo_root=root)
+    assert not [r for r in static_checks(found, Settings()) if r.status is Status.FAILED]
+
+
+def test_operations_are_written_as_alembic_writes_them_for_postgresql(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """op.create_table(
+        "account",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("kind", sa.Enum("a", "b", name="kind"), server_default="a", nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    )
+    op.create_index(op.f("ix_account_name"), "account", ["name"], unique=True, postgresql_where=sa.text("name <> ''"))
+    op.alter_column("account", "name", existing_type=sa.String(), nullable=False, type_=sa.Text())""",
+                 header="import sqlmodel.sql.sqltypes")
+    assert "CREATE TYPE kind AS ENUM ('a', 'b');" in sql  # create_table creates the enum first, as Alembic does
+    assert ("CREATE TABLE account (id SERIAL NOT NULL, kind kind DEFAULT 'a' NOT NULL, name VARCHAR,"
+            " PRIMARY KEY (id))") in sql
+    assert "CREATE UNIQUE INDEX ix_account_name ON account (name) WHERE name <> ''" in sql
+    assert "ALTER TABLE account ALTER COLUMN name TYPE TEXT;\nALTER TABLE account ALTER COLUMN name SET NOT NULL" in sql
+
+
+def test_sql_written_in_the_file_stays_at_its_own_lines(tmp_path: Path) -> None:
+    path = tmp_path / "r.py"
+    path.write_text(revision("a1", None, upgrade='op.execute(\n        """\n        create table t (id int);\n'
+                                                   '        create index on t (oops\n        """\n    )'))
+    found = read_revision(path, path.read_text()).functions["upgrade"]
+    lines = found.script(path, found_transaction()).sql.split("\n")
+    text = path.read_text().split("\n")
+    create = next(i for i, line in enumerate(text) if "create table t" in line)
+    assert lines[create - found.line + 1].strip() == "create table t (id int);"
+
+
+def found_transaction():  # noqa: ANN201 - the transaction every Alembic script has
+    from migration_check.model import Transaction
+    return Transaction.WRAPPED
+
+
+def test_an_autocommit_block_ends_the_transaction_around_its_statements(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """op.add_column("t", sa.Column("a", sa.Integer()))
+    with op.get_context().autocommit_block():
+        op.execute("ALTER TYPE kind ADD VALUE 'c'")
+    op.execute("select 2")""")
+    statements = [s.strip() for s in sql.replace("\n", " ").split(";") if s.strip()]
+    assert statements == ["ALTER TABLE t ADD COLUMN a INTEGER", "COMMIT", "ALTER TYPE kind ADD VALUE 'c'", "BEGIN",
+                          "select 2"]
+
+
+def test_batches_loops_conditions_and_the_files_own_functions_are_followed(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """with op.batch_alter_table("t") as batch_op:
+        batch_op.add_column(sa.Column("b", sa.Integer()))
+    for name, columns in INDEXES.items():
+        op.create_index(name, "t", columns)
+    if is_postgres() and str(op.get_bind().engine.url).startswith("postgresql"):
+        op.execute("select 'postgres'")
+    else:
+        op.execute("select 'other'")""", header=('INDEXES = {"ix_a": ["a"], "ix_b": ["b"]}\n\n'
+                                                 'def is_postgres():\n    return op.get_context().dialect.name == "postgresql"\n'))
+    assert "ALTER TABLE t ADD COLUMN b INTEGER" in sql
+    assert "CREATE INDEX ix_a ON t (a)" in sql and "CREATE INDEX ix_b ON t (b)" in sql
+    assert "select 'postgres'" in sql and "other" not in sql
+
+
+def test_a_types_own_create_asks_the_database_first_as_sqlalchemy_does(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, 'postgresql.ENUM("x", "y", name="mood").create(op.get_bind())\n'
+                           '    sa.Enum("z", name="plain").create(op.get_bind())',
+                 header="from sqlalchemy.dialects import postgresql")
+    assert """IF to_regtype('"mood"') IS NULL THEN EXECUTE 'CREATE TYPE mood AS ENUM (''x'', ''y'')'""" in sql
+    assert "CREATE TYPE plain AS ENUM ('z')" in sql and "to_regtype('plain')" not in sql  # checkfirst=False
+
+
+def test_alembic_utils_entities_are_written_by_alembic_utils(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, 'op.create_entity(PGFunction(schema="public", signature="one()", '
+                           'definition="returns int language sql as $$ select 1 $$"))',
+                 header="from alembic_utils.pg_function import PGFunction")
+    assert 'CREATE FUNCTION "public"."one"() returns int language sql as $$ select 1 $$' in sql
+
+
+def test_a_confirmation_in_a_python_comment_reaches_the_script(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, '# migration-check: allow drop-column "moved to profiles"\n    op.drop_column("t", "a")')
+    assert '-- migration-check: allow drop-column "moved to profiles"\n    ALTER TABLE t DROP COLUMN a' in sql
+
+
+def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -> None:
+    assert skip_of(tmp_path, "op.add_column('t', sa.Column('a', GUID()))", header="from app.types import GUID") == (
+        11, "uses app.types.GUID, the project's own Python or a library this check does not read")
+    assert skip_of(tmp_path, "rows = op.get_bind().execute(sa.text('select 1')).fetchall()")[1] == \
+        "a query's result (fetchall), which only the database can say"
+    assert skip_of(tmp_path, "while True:\n        pass")[1] == "a loop"
+    assert skip_of(tmp_path, "op.execute(open('/etc/passwd').read())")[1] == "open, a name the file does not bind to a value"
+
+
+def test_nothing_a_migration_writes_reaches_outside(tmp_path: Path) -> None:
+    marker = tmp_path / "touched"
+    attempts = [
+        f"os.system('touch {marker}')",
+        f"sa.text.__globals__['__builtins__']['open']('{marker}', 'w')",
+        "sa.create_engine('postgresql://prod/db').connect()",
+        "sa.Table('t', sa.MetaData(), autoload_with=op.get_bind())",
+        "op.get_context().config.get_main_option('sqlalchemy.url')",
+        f"__import__('os').system('touch {marker}')",
+        "op.get_bind().dialect.connect(host='127.0.0.1', port=1)",  # a dialect connects
+        "op.get_context().dialect.loaded_dbapi.connect('host=127.0.0.1')",
+        "sa.PickleType(pickler=sa.util)",  # a module is no value
+        f"sa.util.compat.os.system('touch {marker}')",
+    ]
+    for attempt in attempts:
+        path = tmp_path / "r.py"
+        path.write_text(revision("a1", None, upgrade=attempt, header="import os"))
+        assert read_revision(path, path.read_text()).functions["upgrade"].code is not None, attempt
+    assert not marker.exists()
+
+
+def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "alembic/env.py": "from alembic import context\ncontext.configure(connection=None, transaction_per_migration=True)\n",
+        "alembic/versions/a.py": revision("a", None),
+    })
+    assert not discover(root, repo_root=root).pending_in_one_transaction
+
+
+def test_the_configuration_names_the_revisions(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "alembic.ini": "[alembic]\nscript_location = myapp:db/migrations\n",
+        "src/myapp/db/migrations/versions/a.py": revision("a", None),
+    })
+    assert [(p.relative_to(tmp_path).as_posix(), why) for p, why in configured_directories(tmp_path)] == [
+        ("src/myapp/db/migrations/versions", "alembic.ini `script_location`")]
+    write_files(tmp_path, {"pyproject.toml": '[tool.alembic]\nscript_location = "x"\nversion_locations = ["db/a", "db/b"]\n',
+                           "db/a/a.py": "", "db/b/b.py": ""})
+    assert ("db/b", "pyproject.toml [tool.alembic] `version_locations`") in [
+        (p.relative_to(tmp_path).as_posix(), why) for p, why in configured_directories(tmp_path)]
+
+
+def test_a_new_revision_follows_the_head(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {"alembic/versions/a.py": revision("a1b2", None)})
+    made = layout_named("alembic").new_files(root / "alembic" / "versions", "add_tags", datetime(2025, 9, 6, tzinfo=UTC))
+    [(path, text)] = made.items()
+    assert path.name.endswith("_add_tags.py") and "down_revision = 'a1b2'" in text
+    path.write_text(text)
+    found = discover(root / "alembic" / "versions", repo_root=root)
+    assert [m.version for m in found.migrations][0] == "a1b2" and found.migrations[1].up is not None
