@@ -230,3 +230,36 @@ def test_a_new_revision_follows_the_head(tmp_path: Path) -> None:
     path.write_text(text)
     found = discover(root / "alembic" / "versions", repo_root=root)
     assert [m.version for m in found.migrations][0] == "a1b2" and found.migrations[1].up is not None
+
+
+def test_queries_with_their_parameters_are_bound_as_the_driver_binds_them(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """conn = op.get_bind()
+    conn.execute(sa.text("INSERT INTO tool (name, enabled) VALUES (:name, :enabled)"), {"name": "O'Brien", "enabled": True})
+    tool = sa.table("tool", sa.column("name", sa.String), sa.column("kind", sa.String))
+    conn.execute(tool.insert(), [{"name": "a", "kind": "x"}, {"name": "b", "kind": "y"}])
+    conn.execute(tool.update().where(tool.c.name != "a").where(~tool.c.kind.in_(["z"])).values(kind="w"))""")
+    assert "INSERT INTO tool (name, enabled) VALUES ('O''Brien', true)" in sql
+    assert "INSERT INTO tool (name, kind) VALUES ('a', 'x')" in sql and "VALUES ('b', 'y')" in sql
+    assert "UPDATE tool SET kind='w' WHERE tool.name != 'a' AND (tool.kind NOT IN ('z'))" in sql
+
+
+def test_a_try_runs_its_body_as_postgresql_would_leave_it(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """try:
+        create()
+    except Exception as error:
+        if "already exists" not in str(error):
+            raise""", header="def create():\n    op.create_table('t', sa.Column('id', sa.Integer(), primary_key=True))\n")
+    assert "CREATE TABLE t (id SERIAL NOT NULL, PRIMARY KEY (id))" in sql
+
+
+def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -> None:
+    sql = sql_of(tmp_path, """op.create_table(
+        "t",
+        sa.Column("a", sqlmodel.sql.sqltypes.types.Uuid()),
+        sa.Column("b", sqlalchemy_utils.types.uuid.UUIDType(binary=False)),
+        sa.Column("c", sqlalchemy_utils.types.uuid.UUIDType(binary=False, native=False)),
+        sa.Column("d", fastapi_users_db_sqlalchemy.generics.TIMESTAMPAware(timezone=True)),
+        sa.Column("e", sqlalchemy_utils.TSVectorType("a", "b")),
+        sa.Column("f", sqlmodel.Integer()),
+    )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy")
+    assert "CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER)" in sql

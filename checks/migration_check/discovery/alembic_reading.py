@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import exc as sqlalchemy_errors
 
-from migration_check.discovery.alembic_sql import SentSql, Unreachable
+from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_values import (
     MOST_ITEMS,
     WHAT,
@@ -214,6 +214,11 @@ class _Run(Values):
         if isinstance(node, ast.For) and not node.orelse:
             self.loop(node, scope)
             return
+        if isinstance(node, ast.Try):
+            # Its handlers run where a statement fails; on PostgreSQL a failed statement aborts the
+            # transaction, which no Python handler resumes: what the replay sends is the body.
+            self.block([*node.body, *node.orelse, *node.finalbody], scope)
+            return
         if isinstance(node, ast.Import | ast.ImportFrom):
             scope.update({name: ImportedName(path) for name, path in imported(node).items()})
             return
@@ -268,6 +273,8 @@ class _Run(Values):
     def loop(self, node: ast.For, scope: dict[str, Any]) -> None:
         """A `for` over values the file writes out (`for name in INDEXES:`), its body once per item."""
         items = self.used(self.value(node.iter, scope), node)
+        if isinstance(items, Result):
+            raise NotReplayable(node.lineno, "a loop over a query's result, which only the database can say")
         if not isinstance(items, list | tuple | dict | str | Items) or len(items) > MOST_ITEMS:
             raise NotReplayable(node.lineno, "a loop over what the file cannot say alone")
         names = node.target.elts if isinstance(node.target, ast.Tuple) else [node.target]

@@ -29,8 +29,9 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from pglast import parser
 from sqlalchemy import schema, types
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import elements, expression
+
+from migration_check.discovery.alembic_types import wrapped
 
 # Constructor functions of SQL expressions, pure: no connection, file or reflection behind them.
 CONSTRUCTORS = frozenset({
@@ -38,13 +39,8 @@ CONSTRUCTORS = frozenset({
     "or_", "not_", "select", "insert", "update", "delete", "bindparam", "case", "type_coerce", "exists",
     "tuple_", "desc", "asc", "distinct", "any_", "all_", "collate", "extract", "over", "quoted_name",
 })
-# Libraries whose migration types only wrap SQLAlchemy's: what their type compiles to on PostgreSQL.
-WRAPPED_TYPES: dict[str, Any] = {
-    "sqlmodel.sql.sqltypes.AutoString": types.String,
-    "sqlmodel.AutoString": types.String,
-    "sqlmodel.sql.sqltypes.GUID": postgresql.UUID,  # sqlmodel before 0.0.12: UUID on PostgreSQL, CHAR(32) elsewhere
-    "sqlmodel.GUID": postgresql.UUID,
-}
+# What reads the database's own schema: there is none to read before the migration runs.
+REFLECTION = frozenset({"inspect", "Inspector", "reflect"})
 # Functions a Column takes as its Python-side `default=` or `onupdate=`: the application calls them
 # when it inserts, and no DDL holds them. Called by the migration itself, they are Python.
 PYTHON_SIDE = frozenset({"uuid.uuid4", "uuid.uuid1", "datetime.datetime.utcnow", "datetime.datetime.now",
@@ -71,8 +67,10 @@ class Unreachable(Exception):
 def resolve(path: str) -> Any:
     """The object `path` (a dotted name a migration imports) is, where a migration may use it: a
     module of SQLAlchemy, a type, schema item or SQL construct of it, or a wrapped library's type."""
-    if path in WRAPPED_TYPES:
-        return WRAPPED_TYPES[path]
+    found, reexported = wrapped(path)
+    if found is not None:
+        return found
+    path = reexported or path
     if path in PYTHON_SIDE:
         return _python_side(path)
     if path == "sqlalchemy" or path.startswith("sqlalchemy."):
@@ -114,6 +112,8 @@ def allowed(found: Any, path: str) -> Any:
     elif path.rpartition(".")[2] in CONSTRUCTORS and getattr(found, "__module__", "").startswith("sqlalchemy") \
             or isinstance(found, type(expression.func)):  # func, func.now, func.pg_catalog.lower
         return found
+    if path.rpartition(".")[2] in REFLECTION:
+        raise Unreachable(f"{path}, which reads the database's schema as it is (reflection)")
     raise Unreachable(f"{path}, which is not a SQLAlchemy type, schema item or SQL construct")
 
 
@@ -125,14 +125,29 @@ class Bind:
         self.dialect = sent.context.dialect  # `if bind.dialect.name == "postgresql":` reads it
         self.engine = Engine(self.dialect)
 
-    def execute(self, statement: Any, *parameters: Any) -> Result:
-        """The statement sent where the migration runs its others."""
-        if parameters:
-            raise Unreachable("a query with parameters given apart")
-        self.sent.operations.execute(statement)
+    def execute(self, statement: Any, parameters: Any = None) -> Result:
+        """The statement sent where the migration runs its others; with its parameters bound, as
+        the driver binds them (a list of them: once per item, as executemany runs it)."""
+        for bound in _bound(statement, parameters):
+            self.sent.operations.execute(bound)
         return Result()
 
     exec_driver_sql = execute
+
+
+def _bound(statement: Any, parameters: Any) -> list[Any]:
+    if parameters is None:
+        return [statement]
+    every = parameters if isinstance(parameters, list | tuple) else [parameters]
+    if not every or not all(isinstance(given, dict) for given in every):
+        raise Unreachable("a query with parameters of a kind this check does not bind")
+    if isinstance(statement, str):
+        statement = expression.text(statement)
+    if isinstance(statement, elements.TextClause):
+        return [statement.bindparams(**given) for given in every]
+    if isinstance(statement, expression.Insert | expression.Update):
+        return [statement.values(**given) for given in every]
+    raise Unreachable("a query with parameters given apart")
 
 
 class Engine:

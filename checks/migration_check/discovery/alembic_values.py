@@ -30,8 +30,14 @@ SCHEMA_METHODS = frozenset({"create", "drop", "create_all", "drop_all"})
 ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
               ast.Mod: operator.mod, ast.Div: operator.truediv, ast.Pow: operator.pow}
 MOST_POWER = 64  # 2 ** 63 is a bound a migration writes; 10 ** 10 ** 10 is not a value
-COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.In: lambda a, b: a in b,
+COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+               ast.Gt: operator.gt, ast.GtE: operator.ge, ast.In: lambda a, b: a in b,
                ast.NotIn: lambda a, b: a not in b, ast.Is: operator.is_, ast.IsNot: operator.is_not}
+# A comparison with a column is SQL (`table.c.source == "JIRA"`), written by SQLAlchemy's operators.
+SQL_COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+                   ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: lambda a, b: a.is_(b),
+                   ast.IsNot: lambda a, b: a.is_not(b)}
+PLAIN = (str, int, float, bool, tuple, list, type(None))
 WHAT = {ast.For: "a loop", ast.While: "a loop", ast.AsyncFor: "a loop", ast.Try: "a try", ast.Raise: "a raise",
         ast.FunctionDef: "a function", ast.ClassDef: "a class", ast.Lambda: "a function",
         ast.ListComp: "a comprehension", ast.DictComp: "a comprehension", ast.SetComp: "a comprehension",
@@ -163,17 +169,24 @@ class Values:
                 return left + right
             if isinstance(node.op, ast.Mod) and isinstance(left, str):
                 return left % right
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.Not):
+        if isinstance(node, ast.UnaryOp):
             operand = self.value(node.operand, scope)
-            if isinstance(node.op, ast.Not):
+            if isinstance(operand, elements.ColumnElement):  # SQL: NOT, -
+                return self.guarded(node, lambda: expression.not_(operand) if isinstance(node.op, ast.Not | ast.Invert)
+                                    else -operand if isinstance(node.op, ast.USub) else operand)
+            if isinstance(node.op, ast.Not) and isinstance(operand, PLAIN):
                 return not operand
-            if isinstance(operand, int | float):
+            if isinstance(node.op, ast.USub) and isinstance(operand, int | float):
                 return -operand
         if isinstance(node, ast.Compare) and all(type(o) in COMPARISONS for o in node.ops):
             left = self.value(node.left, scope)
+            if len(node.ops) == 1 and type(node.ops[0]) in SQL_COMPARISONS:
+                right = self.value(node.comparators[0], scope)
+                if any(isinstance(v, elements.ColumnElement) for v in (left, right)):
+                    return self.guarded(node, lambda: SQL_COMPARISONS[type(node.ops[0])](left, right))
             for compared, comparator in zip(node.ops, node.comparators, strict=True):
                 right = self.value(comparator, scope)
-                if not all(isinstance(v, str | int | float | bool | tuple | list | type(None)) for v in (left, right)):
+                if not all(isinstance(v, PLAIN) for v in (left, right)):
                     raise NotReplayable(node.lineno, "a comparison of what the file cannot say alone")
                 if not COMPARISONS[type(compared)](left, right):
                     return False
