@@ -174,6 +174,10 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
     assert skip_of(tmp_path, "rows = op.get_bind().execute(sa.text('select 1')).fetchall()")[1] == \
         "a query's result (fetchall), which only the database can say"
     assert skip_of(tmp_path, "while True:\n        pass")[1] == "a loop"
+    assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
+        "uses app.settings.FLAG, the project's own Python or a library this check does not read"
+    assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \
+        "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(open('/etc/passwd').read())")[1] == "open, a name the file does not bind to a value"
 
 
@@ -263,3 +267,21 @@ def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -
         sa.Column("f", sqlmodel.Integer()),
     )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy")
     assert "CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER)" in sql
+
+
+def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "app/enums.py": ('from enum import Enum as PyEnum\n\n\nclass Plan(str, PyEnum):\n    """Plans."""\n\n'
+                         '    FREE = "free"\n    PRO = "pro"\n\n    def label(self) -> str:\n        return self.value\n\n\n'
+                         'class Computed(PyEnum):\n    A = compute()\n'),
+        "alembic/versions/a.py": revision("a", None, header="from app.enums import Computed, Plan", upgrade=(
+            'op.add_column("account", sa.Column("plan", sa.Enum(Plan, native_enum=False), nullable=True))\n'
+            '    op.execute(f"UPDATE account SET plan = \'{Plan.PRO.name}\' WHERE plan IS NULL")')),
+        "alembic/versions/b.py": revision("b", "a", header="from app.enums import Computed",
+                                          upgrade='op.add_column("t", sa.Column("c", sa.Enum(Computed)))'),
+    })
+    found = discover(root / "alembic" / "versions", repo_root=root)
+    first, second = found.migrations
+    assert first.up is not None and "ADD COLUMN plan VARCHAR(4)" in first.up.sql and "SET plan = 'PRO'" in first.up.sql
+    assert second.skip_reason is not None and "uses app.enums.Computed" in second.skip_reason  # a value computed: code

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, within_repository
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
@@ -126,7 +126,14 @@ def _revision_files(directory: Path) -> list[Path]:
 def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
-    return read_revision(path, read_utf8(path))
+    return read_revision(path, read_utf8(path), _module_roots(path.parent))
+
+
+def _module_roots(directory: Path) -> tuple[Path, ...]:
+    """Where the project's modules are, as its env.py finds them on sys.path: the folders from the
+    revisions' up to the repository's root (alembic.ini's `prepend_sys_path = .` among them), and
+    the `src/` of each."""
+    return tuple(root for folder in within_repository(directory.resolve()) for root in (folder, folder / "src"))
 
 
 def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusal]]:

@@ -73,7 +73,7 @@ class RevisionFile:
         return self.values.get(key, (None, 1))[1]
 
 
-def read_revision(path: Path, text: str) -> RevisionFile:
+def read_revision(path: Path, text: str, roots: tuple[Path, ...] = ()) -> RevisionFile:
     """The revision file `path`. One Alembic cannot import (its syntax) is a FileError: Alembic
     then refuses every command."""
     try:
@@ -82,6 +82,7 @@ def read_revision(path: Path, text: str) -> RevisionFile:
         raise FileError(path, error.lineno, f"Alembic cannot import it: {error.msg}") from None
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = _Evaluator(module, text)
+    evaluator.names.roots = roots
     for key in HEADER:
         node = evaluator.names.values.get(key)
         if node is None:
@@ -203,10 +204,7 @@ class _Run(Values):
         if isinstance(node, ast.Return):
             raise _Return(self.collected(node, lambda: self.value(node.value, scope)) if node.value else None)
         if isinstance(node, ast.If):
-            test = self.value(node.test, scope)
-            if not isinstance(test, bool):
-                raise NotReplayable(node.lineno, "a condition on what the file cannot say alone")
-            self.block(node.body if test else node.orelse, scope)
+            self.block(node.body if self.truth(node.test, scope) else node.orelse, scope)
             return
         if isinstance(node, ast.With):
             self.with_block(node, scope)

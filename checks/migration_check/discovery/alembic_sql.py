@@ -40,7 +40,7 @@ CONSTRUCTORS = frozenset({
     "tuple_", "desc", "asc", "distinct", "any_", "all_", "collate", "extract", "over", "quoted_name",
 })
 # What reads the database's own schema: there is none to read before the migration runs.
-REFLECTION = frozenset({"inspect", "Inspector", "reflect"})
+REFLECTION = frozenset({"inspect", "Inspector", "reflect", "reflection"})
 # Functions a Column takes as its Python-side `default=` or `onupdate=`: the application calls them
 # when it inserts, and no DDL holds them. Called by the migration itself, they are Python.
 PYTHON_SIDE = frozenset({"uuid.uuid4", "uuid.uuid1", "datetime.datetime.utcnow", "datetime.datetime.now",
@@ -112,7 +112,7 @@ def allowed(found: Any, path: str) -> Any:
     elif path.rpartition(".")[2] in CONSTRUCTORS and getattr(found, "__module__", "").startswith("sqlalchemy") \
             or isinstance(found, type(expression.func)):  # func, func.now, func.pg_catalog.lower
         return found
-    if path.rpartition(".")[2] in REFLECTION:
+    if REFLECTION & set(path.split(".")):
         raise Unreachable(f"{path}, which reads the database's schema as it is (reflection)")
     raise Unreachable(f"{path}, which is not a SQLAlchemy type, schema item or SQL construct")
 

@@ -7,10 +7,12 @@ not know is NotReplayable, with what it is and its line.
 from __future__ import annotations
 
 import ast
+import enum
 import inspect
 import operator
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alembic.operations import BatchOperations
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import elements, expression
 from sqlalchemy.sql.base import ColumnCollection
 
+from migration_check.discovery.alembic_enums import project_value
 from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
 from migration_check.sql.prepared import quote_identifier, quote_literal
 
@@ -126,6 +129,7 @@ class ModuleNames:
     its functions and classes (code, never evaluated)."""
 
     imports: dict[str, str] = field(default_factory=dict)
+    roots: tuple[Path, ...] = ()  # where the project's own modules are looked up (its enums)
     values: dict[str, ast.expr] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | None] = field(default_factory=dict)  # None: a class, an async def
 
@@ -142,7 +146,7 @@ class Values:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.JoinedStr):
-            return "".join(str(self.value(part.value, scope)) if isinstance(part, ast.FormattedValue)
+            return "".join(self.formatted(part, scope) if isinstance(part, ast.FormattedValue)
                            else str(self.value(part, scope)) for part in node.values)
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             items = [self.value(item, scope) for item in node.elts if not isinstance(item, ast.Starred)]
@@ -192,19 +196,36 @@ class Values:
                     return False
                 left = right
             return True
-        if isinstance(node, ast.BoolOp):
-            values = [self.value(v, scope) for v in node.values]
-            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if isinstance(node, ast.BoolOp):  # Python's: the first operand that decides, evaluated in turn
+            for operand in node.values:
+                value = self.truth(operand, scope)
+                if value is isinstance(node.op, ast.Or):
+                    return value
+            return value
         if isinstance(node, ast.IfExp):
-            test = self.value(node.test, scope)
-            if not isinstance(test, bool):
-                raise NotReplayable(node.lineno, "a condition on what the file cannot say alone")
-            return self.value(node.body if test else node.orelse, scope)
+            return self.value(node.body if self.truth(node.test, scope) else node.orelse, scope)
         if isinstance(node, ast.Subscript):
             container, index = self.used(self.value(node.value, scope), node), self.value(node.slice, scope)
             if isinstance(container, list | tuple | dict | str):
                 return container[index]
         raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def truth(self, node: ast.expr, scope: dict[str, Any]) -> bool:
+        """Whether a condition holds, where the file alone says (a name of the project's, a
+        connection or a column says nothing a condition can rest on)."""
+        value = self.used(self.value(node, scope), node)
+        if not isinstance(value, (*PLAIN, dict, enum.Enum)):
+            raise NotReplayable(node.lineno, "a condition on what the file cannot say alone")
+        return bool(value)
+
+    def formatted(self, part: ast.FormattedValue, scope: dict[str, Any]) -> str:
+        """A `{value!conversion:spec}` of an f-string, of a value the file writes out."""
+        value = self.used(self.value(part.value, scope), part)
+        if not isinstance(value, str | int | float | bool | enum.Enum | type(None)):
+            raise NotReplayable(part.lineno, "an f-string of what the file cannot say alone")
+        converted = {-1: value, ord("s"): str(value), ord("r"): repr(value), ord("a"): ascii(value)}[part.conversion]
+        spec = self.value(part.format_spec, scope) if part.format_spec is not None else ""
+        return format(converted, spec)
 
     def name(self, node: ast.Name, scope: dict[str, Any]) -> Any:
         if node.id in scope:
@@ -246,6 +267,9 @@ class Values:
             if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block"):
                 whose = "the connection's" if isinstance(base, Bind) else "the migration context's"
                 raise NotReplayable(node.lineno, f"{whose} {name}, which the project's env.py sets")
+            return getattr(base, name)
+        if isinstance(base, enum.EnumMeta) and name in base.__members__ \
+                or isinstance(base, enum.Enum) and name in ("name", "value"):
             return getattr(base, name)
         if isinstance(base, str) and name in STRING_METHODS:
             return getattr(base, name)
@@ -325,7 +349,9 @@ class Values:
             try:
                 value = resolve(value.path)
             except Unreachable as error:
-                raise NotReplayable(line, f"uses {error}") from None
+                value = project_value(value.path, self.module.roots)
+                if value is None:
+                    raise NotReplayable(line, f"uses {error}") from None
         if inspect.ismodule(value):
             raise NotReplayable(line, f"the module {value.__name__} as a value")
         if value is OP:
