@@ -285,3 +285,23 @@ def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None
     first, second = found.migrations
     assert first.up is not None and "ADD COLUMN plan VARCHAR(4)" in first.up.sql and "SET plan = 'PRO'" in first.up.sql
     assert second.skip_reason is not None and "uses app.enums.Computed" in second.skip_reason  # a value computed: code
+
+
+def test_the_projects_own_column_types_are_what_they_give_postgresql(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "app/db/guid.py": ("from sqlalchemy.dialects.postgresql import UUID\nfrom sqlalchemy.types import CHAR, TypeDecorator\n\n\n"
+                           "class GUID(TypeDecorator):\n    impl = CHAR\n    cache_ok = True\n\n"
+                           "    def load_dialect_impl(self, dialect):\n        if dialect.name == 'postgresql':\n"
+                           "            return dialect.type_descriptor(UUID())\n        return dialect.type_descriptor(CHAR(32))\n\n\n"
+                           "class Sized(TypeDecorator):\n    impl = CHAR\n\n    def load_dialect_impl(self, dialect):\n"
+                           "        return CHAR(self.length)\n"),
+        "app/db/types.py": "from app.db.guid import GUID, Sized  # noqa: F401\n",  # a re-export, as mealie's is
+        "alembic/versions/a.py": revision("a", None, header="from app.db.types import GUID", upgrade=(
+            'op.create_table("t", sa.Column("id", GUID(), primary_key=True), sa.Column("o", GUID))')),
+        "alembic/versions/b.py": revision("b", "a", header="from app.db.types import Sized",
+                                          upgrade='op.add_column("t", sa.Column("s", Sized(4)))'),
+    })
+    first, second = discover(root / "alembic" / "versions", repo_root=root).migrations
+    assert first.up is not None and "CREATE TABLE t (id UUID NOT NULL, o UUID, PRIMARY KEY (id))" in first.up.sql
+    assert second.skip_reason is not None and "uses Sized (guid.py), whose type for PostgreSQL is code" in second.skip_reason

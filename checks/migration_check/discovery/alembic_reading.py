@@ -31,7 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc as sqlalchemy_errors
+from sqlalchemy.types import TypeEngine
 
+from migration_check.discovery.alembic_project import ProjectClass
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_values import (
     MOST_ITEMS,
@@ -240,6 +242,8 @@ class _Run(Values):
         except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError,
                 NotImplementedError) as error:
             what = f"uses {error}" if isinstance(error, Unreachable) else \
+                "reads the database's schema as it is (reflection)" \
+                if isinstance(error, sqlalchemy_errors.NoInspectionAvailable) else \
                 f"Alembic or SQLAlchemy raised {type(error).__name__} here: {' '.join(str(error).split())[:200]}"
             raise NotReplayable(node.lineno, what) from None
         if not self.depth:
@@ -306,3 +310,45 @@ class _Run(Values):
         last = node.body[-1]
         after = None if len(self.pieces) == body_pieces else ((last.end_lineno or last.lineno) + 1, 1)
         self.collected(node, lambda: manager.__exit__(None, None, None), after)
+
+
+def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
+    """The project's TypeDecorator as a type a migration can name and call: what its
+    `load_dialect_impl` gives for PostgreSQL, or its `impl`; None where its class is more than that
+    recipe (an `__init__` its `impl` would depend on, no `impl`)."""
+    body = {node.name: node for node in found.node.body if isinstance(node, ast.FunctionDef)}
+    impl = next((node.value for node in found.node.body if isinstance(node, ast.Assign | ast.AnnAssign)
+                 and any(isinstance(t, ast.Name) and t.id == "impl"
+                         for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))), None)
+    method = body.get("load_dialect_impl")
+    if method is None and (impl is None or "__init__" in body):
+        return None
+    evaluator = _Evaluator(found.module, found.text)
+    evaluator.names.roots = roots
+    where = f"{found.node.name} ({found.path.name})"
+
+    def made(arguments: tuple[Any, ...], keywords: dict[str, Any]) -> Any:
+        run = _Run(evaluator, SentSql())
+        try:
+            if method is not None:  # `self` is a value it may not read
+                made = run.helper(method, [_Self(), run.sent.context.dialect], {}, method)
+            elif impl is not None:
+                base = run.used(run.value(impl, {}), impl)
+                made = base(*arguments, **keywords) if isinstance(base, type) else base
+        except NotReplayable as reason:
+            raise Unreachable(f"{where}, whose type for PostgreSQL is code ({reason.what}, line {reason.line})") from None
+        made = made() if isinstance(made, type) else made
+        if not isinstance(made, TypeEngine):
+            raise Unreachable(f"{where}, whose type for PostgreSQL is not a SQLAlchemy type")
+        return made
+
+    class ProjectType(TypeEngine):  # a type class SQLAlchemy takes where a type goes
+        def __new__(cls, *arguments: Any, **keywords: Any) -> Any:
+            return made(arguments, keywords)
+
+    ProjectType.__name__ = found.node.name
+    return ProjectType
+
+
+class _Self:
+    """`self` in a project type's method: what it holds comes from code this does not run."""

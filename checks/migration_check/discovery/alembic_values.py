@@ -22,7 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import elements, expression
 from sqlalchemy.sql.base import ColumnCollection
 
-from migration_check.discovery.alembic_enums import project_value
+from migration_check.discovery.alembic_project import project_value
 from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
 from migration_check.sql.prepared import quote_identifier, quote_literal
 
@@ -280,7 +280,7 @@ class Values:
             return self.operation(node, base, name)
         if isinstance(base, Dialect):
             # What a migration asks to learn the database; a dialect also connects (connect, dbapi).
-            if name not in ("name", "driver", "server_version_info"):
+            if name not in ("name", "driver", "server_version_info", "type_descriptor"):
                 raise NotReplayable(node.lineno, f"the dialect's {name}")
             return getattr(base, name)
         if isinstance(base, INSPECTED):

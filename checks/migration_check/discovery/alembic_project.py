@@ -1,5 +1,6 @@
-"""The project's own Python enums a migration uses (`sa.Enum(DocumentSource, native_enum=False)`,
-`DocumentSource.JIRA.value`), read from the project's source, never imported.
+"""The project's own classes a migration uses, read from the project's source, never imported: its
+Python enums (`sa.Enum(DocumentSource, native_enum=False)`, `DocumentSource.JIRA.value`) and its
+column types (SQLAlchemy's `TypeDecorator` recipe: `GUID`, `Timestamp`).
 
 `alembic upgrade` imports the project's module today, so a migration gets the enum as the code
 defines it now, whatever it was when the migration was written; so does the replay. A class counts
@@ -13,24 +14,27 @@ from __future__ import annotations
 import ast
 import enum
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from migration_check.errors import read_utf8
+from migration_check.errors import FileError, read_utf8
 
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum", "enum.Enum", "enum.StrEnum", "enum.IntEnum"})
 MOST_BYTES = 4 << 20  # a module of the project this large is not where an enum is kept
+MOST_HOPS = 5  # re-exports followed from the module a migration names
 
 
 def project_value(path: str, roots: tuple[Path, ...]) -> Any:
-    """The enum class `path` names (`package.module.Class`), or a member or its name or value
-    (`package.module.Class.MEMBER.value`); None where it is not one of the project's plain enums."""
+    """The class `path` names (`package.module.Class`), or an enum's member or its name or value
+    (`package.module.Class.MEMBER.value`); None where it is none of the project's plain enums or
+    column types."""
     parts = path.split(".")
     for split in range(len(parts) - 1, 0, -1):
-        found = _enum_class(".".join(parts[:split]), parts[split], roots)
+        found = _project_class(".".join(parts[:split]), parts[split], roots)
         if found is None:
             continue
-        value: Any = found
+        value: Any = _class_of(found, roots)
         for attribute in parts[split + 1:]:
             if isinstance(value, enum.EnumMeta) and attribute in value.__members__:
                 value = value.__members__[attribute]
@@ -42,32 +46,63 @@ def project_value(path: str, roots: tuple[Path, ...]) -> Any:
     return None
 
 
+@dataclass(frozen=True)
+class ProjectClass:
+    path: Path
+    text: str
+    module: ast.Module
+    node: ast.ClassDef
+
+
+def _class_of(found: ProjectClass, roots: tuple[Path, ...]) -> Any:
+    bases = {ast.unparse(base).split("[")[0] for base in found.node.bases}
+    if any(base == "TypeDecorator" or base.endswith(".TypeDecorator") for base in bases):
+        from migration_check.discovery.alembic_reading import decorated_type  # it evaluates code as a migration's
+        return decorated_type(found, roots)
+    return _plain_enum(found.node, _enum_names(found.module))
+
+
 @functools.lru_cache(maxsize=256)
-def _enum_class(module: str, name: str, roots: tuple[Path, ...]) -> type[enum.Enum] | None:
+def _project_class(module: str, name: str, roots: tuple[Path, ...], depth: int = 0) -> ProjectClass | None:
+    """The class `name` of the project's module `module`, or of the module it imports it from."""
     for root in roots:
         for candidate in (root.joinpath(*module.split(".")).with_suffix(".py"),
                           root.joinpath(*module.split("."), "__init__.py")):
             if candidate.is_file() and candidate.stat().st_size < MOST_BYTES:
-                return _read_enum(candidate, name)
+                return _class_in(candidate, module, name, roots, depth)
     return None
 
 
-def _read_enum(path: Path, name: str) -> type[enum.Enum] | None:
+def _class_in(path: Path, module_name: str, name: str, roots: tuple[Path, ...], depth: int) -> ProjectClass | None:
     try:
-        module = ast.parse(read_utf8(path))
-    except (SyntaxError, ValueError, UnicodeDecodeError):
+        text = read_utf8(path)
+        module = ast.parse(text)
+    except (SyntaxError, ValueError, UnicodeDecodeError, FileError):
         return None
-    names = set(ENUM_BASES)  # and what the module imports them as (`from enum import Enum as PyEnum`)
+    for node in module.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return ProjectClass(path, text, module, node)
+    package = module_name if path.name == "__init__.py" else module_name.rpartition(".")[0]
+    for node in module.body:
+        if isinstance(node, ast.ImportFrom) and depth < MOST_HOPS:
+            for alias in node.names:
+                if (alias.asname or alias.name) == name:
+                    base = package.split(".")[:len(package.split(".")) - (node.level - 1)] if node.level else []
+                    source = ".".join([*base, *([node.module] if node.module else [])])
+                    return _project_class(source, alias.name, roots, depth + 1)
+    return None
+
+
+def _enum_names(module: ast.Module) -> frozenset[str]:
+    """The names Enum, StrEnum and IntEnum go by in the module (`from enum import Enum as PyEnum`)."""
+    names = set(ENUM_BASES)
     for node in module.body:
         if isinstance(node, ast.ImportFrom) and node.module == "enum":
             names |= {alias.asname or alias.name for alias in node.names if alias.name in ENUM_BASES}
         elif isinstance(node, ast.Import):
             names |= {f"{alias.asname}.{base}" for alias in node.names if alias.name == "enum" and alias.asname
                       for base in ("Enum", "StrEnum", "IntEnum")}
-    for node in module.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return _plain_enum(node, frozenset(names))
-    return None
+    return frozenset(names)
 
 
 def _plain_enum(node: ast.ClassDef, enum_names: frozenset[str]) -> type[enum.Enum] | None:
