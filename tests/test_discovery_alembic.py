@@ -202,6 +202,17 @@ def test_nothing_a_migration_writes_reaches_outside(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_untrusted_python_that_would_not_end_is_stopped(tmp_path: Path) -> None:
+    assert "runs more than 100,000 statements" in skip_of(
+        tmp_path, "for a in ITEMS:\n        for b in ITEMS:\n            op.execute('select 1')",
+        header="ITEMS = list(range(5000))")[1]
+    path = tmp_path / "deep.py"
+    path.write_text(revision("a1", None, upgrade="op.execute(" + "'x' + " * 50_000 + "'x')"))  # parses; deeper than a stack
+    found = read_revision(path, path.read_text())
+    assert found.problem == (1, "code nested deeper than this check reads") or \
+        found.functions["upgrade"].code == (10, "code nested deeper than this check reads")
+
+
 def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     root = write_files(tmp_path, {

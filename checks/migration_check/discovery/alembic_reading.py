@@ -50,6 +50,8 @@ from migration_check.errors import FileError
 
 DIRECTIVE = "migration-check:"
 MOST_DEPTH = 20  # calls of the file's functions within each other
+MOST_STEPS = 100_000  # statements one function runs: loops over a migration's own lists end long before
+DEEP = "code nested deeper than this check reads"
 HEADER = ("revision", "down_revision", "branch_labels", "depends_on")
 
 
@@ -82,6 +84,8 @@ def read_revision(path: Path, text: str, roots: tuple[Path, ...] = ()) -> Revisi
         module = ast.parse(text, filename=str(path))
     except SyntaxError as error:
         raise FileError(path, error.lineno, f"Alembic cannot import it: {error.msg}") from None
+    except (RecursionError, MemoryError):  # untrusted text: nesting deeper than Python's own stack
+        return RevisionFile(path, problem=(1, DEEP))
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = _Evaluator(module, text)
     evaluator.names.roots = roots
@@ -139,6 +143,8 @@ class _Evaluator:
             pass
         except NotReplayable as reason:
             return Export(function.lineno, code=(reason.line, reason.what))
+        except RecursionError:
+            return Export(function.lineno, code=(function.lineno, DEEP))
         directives = [piece for piece in self.directives if function.lineno <= piece.line <= (function.end_lineno or 0)]
         return Export(function.lineno, pieces=tuple(sorted([*run.pieces, *directives], key=lambda p: p.line)))
 
@@ -170,6 +176,7 @@ class _Run(Values):
         self.evaluator = evaluator
         self.pieces: list[Piece] = []
         self.depth = 0  # inside the file's own functions: their statements belong to the call's line
+        self.steps = 0
 
     def helper(self, definition: ast.FunctionDef, arguments: list[Any], keywords: dict[str, Any], node: ast.AST) -> Any:
         line = getattr(node, "lineno", definition.lineno)
@@ -201,6 +208,9 @@ class _Run(Values):
             self.statement(statement, scope)
 
     def statement(self, node: ast.stmt, scope: dict[str, Any]) -> None:
+        self.steps += 1
+        if self.steps > MOST_STEPS:
+            raise NotReplayable(node.lineno, f"Python that runs more than {MOST_STEPS:,} statements")
         if isinstance(node, ast.Pass) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
             return
         if isinstance(node, ast.Return):

@@ -47,13 +47,10 @@ WHAT = {ast.For: "a loop", ast.While: "a loop", ast.AsyncFor: "a loop", ast.Try:
         ast.GeneratorExp: "a comprehension", ast.Await: "an await", ast.Global: "a global", ast.Delete: "a del"}
 
 
-@dataclass
-
 class NotReplayable(Exception):
     def __init__(self, line: int, what: str) -> None:
         super().__init__(what)
         self.line, self.what = line, what
-
 
 
 class ImportedName:
@@ -76,7 +73,6 @@ class Context:
 
 
 OP = _Op()
-
 
 
 class Helper:
@@ -113,14 +109,12 @@ class Items(list):
     """A dict's items(), keys() or values(), as a list a loop goes over."""
 
 
-
 def imported(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
     if isinstance(node, ast.Import):
         return {(alias.asname or alias.name.split(".")[0]): (alias.name if alias.asname else alias.name.split(".")[0])
                 for alias in node.names}
     base = "." * node.level + (node.module or "")
     return {(alias.asname or alias.name): f"{base}.{alias.name}" for alias in node.names if alias.name != "*"}
-
 
 
 @dataclass
