@@ -174,6 +174,7 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
     assert skip_of(tmp_path, "rows = op.get_bind().execute(sa.text('select 1')).fetchall()")[1] == \
         "a query's result (fetchall), which only the database can say"
     assert skip_of(tmp_path, "while True:\n        pass")[1] == "a loop"
+    assert sql_of(tmp_path, "op.execute('select {0}, {name}'.format(1, name=\"'x'\"))").strip() == "select 1, 'x';"
     assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
         "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \
@@ -193,11 +194,13 @@ def test_nothing_a_migration_writes_reaches_outside(tmp_path: Path) -> None:
         "op.get_bind().dialect.connect(host='127.0.0.1', port=1)",  # a dialect connects
         "op.get_context().dialect.loaded_dbapi.connect('host=127.0.0.1')",
         "sa.PickleType(pickler=sa.util)",  # a module is no value
+        "op.create_entity(PGView.from_path('/etc/passwd'))",  # alembic_utils reads a file
+        "op.execute('select {0.__init__.__globals__[os].environ}'.format(sa.Integer()))",  # the environment, as text
         f"sa.util.compat.os.system('touch {marker}')",
     ]
     for attempt in attempts:
         path = tmp_path / "r.py"
-        path.write_text(revision("a1", None, upgrade=attempt, header="import os"))
+        path.write_text(revision("a1", None, upgrade=attempt, header="import os\nfrom alembic_utils.pg_view import PGView"))
         assert read_revision(path, path.read_text()).functions["upgrade"].code is not None, attempt
     assert not marker.exists()
 

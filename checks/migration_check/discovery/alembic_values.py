@@ -10,6 +10,7 @@ import ast
 import enum
 import inspect
 import operator
+import string
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,7 @@ from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql,
 from migration_check.sql.prepared import quote_identifier, quote_literal
 
 MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
-STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "format", "replace", "upper", "lower", "join", "split",
+STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "upper", "lower", "join", "split",
                             "startswith", "endswith"})
 SCHEMA_METHODS = frozenset({"create", "drop", "create_all", "drop_all"})
 ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
@@ -95,6 +96,13 @@ INSPECTED = (types.TypeEngine, schema.SchemaItem, schema.MetaData, elements.Clau
              type(expression.func), ReplaceableEntity)
 
 
+# What a migration reads of an alembic_utils entity: its parts and its SQL (not from_path, which
+# reads a file, nor from_database or get_database_definition, which read the database).
+ENTITY_ATTRIBUTES = frozenset({"schema", "signature", "definition", "identity", "literal_schema", "on_entity",
+                               "to_sql_statement_create", "to_sql_statement_drop",
+                               "to_sql_statement_create_or_replace", "from_sql"})
+
+
 # Python's own functions a migration uses on the values it writes out: pure, each on values this
 # evaluates. print() writes nothing here.
 BUILTINS: dict[str, Any] = {
@@ -103,6 +111,15 @@ BUILTINS: dict[str, Any] = {
     "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
     "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
 }
+
+
+def _formatter(template: str, line: int) -> Any:
+    """`template.format`, where each field names an argument and no more: `{0.__class__}` would read
+    the attributes of what it is given (a module's globals, the environment) into the SQL."""
+    for _, field_name, _, _ in string.Formatter().parse(template):
+        if field_name and not (field_name.isidentifier() or field_name.isdigit()):
+            raise NotReplayable(line, f"a format field that reads more than its argument ({{{field_name}}})")
+    return template.format
 
 
 class Items(list):
@@ -265,6 +282,8 @@ class Values:
         if isinstance(base, enum.EnumMeta) and name in base.__members__ \
                 or isinstance(base, enum.Enum) and name in ("name", "value"):
             return getattr(base, name)
+        if isinstance(base, str) and name == "format":
+            return _formatter(base, node.lineno)
         if isinstance(base, str) and name in STRING_METHODS:
             return getattr(base, name)
         if isinstance(base, dict) and name in ("items", "keys", "values", "get"):
@@ -277,6 +296,9 @@ class Values:
             if name not in ("name", "driver", "server_version_info", "type_descriptor"):
                 raise NotReplayable(node.lineno, f"the dialect's {name}")
             return getattr(base, name)
+        if (isinstance(base, ReplaceableEntity) or isinstance(base, type) and issubclass(base, ReplaceableEntity)) \
+                and name not in ENTITY_ATTRIBUTES:
+            raise NotReplayable(node.lineno, f"the entity's {name}, which reads a file or the database")
         if isinstance(base, INSPECTED):
             found = self.guarded(node, lambda: getattr(base, name))
             return self.schema_method(found, name) if name in SCHEMA_METHODS else found
