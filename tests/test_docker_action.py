@@ -68,6 +68,14 @@ def test_a_passing_repository_passes_with_the_postgres_inside_the_image(tmp_path
     assert run.stdout.startswith("::stop-commands::")
 
 
+def test_an_alembic_project_runs_on_the_libraries_the_image_pins(tmp_path: Path) -> None:
+    # The image installs requirements.lock with --no-deps: a library Alembic needs and the lock
+    # lacks would fail only here, when a Python migration is read.
+    run = run_action(tmp_path, make_workspace(tmp_path, "../layouts/alembic/forgotten"))
+    assert run.returncode == 1, explain(run)
+    assert "format: alembic:" in run.stdout and "touch_updated_at" in run.stdout
+
+
 def read_as_the_runner(path: Path) -> str:
     """What a later step reads: the runner's steps run as uid 1001, not as the container's root."""
     return subprocess.run(["setpriv", "--reuid=1001", "--regid=1001", "--clear-groups", "cat", str(path)],
