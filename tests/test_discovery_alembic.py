@@ -175,6 +175,8 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
         "a query's result (fetchall), which only the database can say"
     assert skip_of(tmp_path, "while True:\n        pass")[1] == "a loop"
     assert sql_of(tmp_path, "op.execute('select {0}, {name}'.format(1, name=\"'x'\"))").strip() == "select 1, 'x';"
+    assert sql_of(tmp_path, "logger.info('adding t')\n    logging.warning('!')\n    op.execute('select 1')",
+                  header="import logging\nlogger = logging.getLogger(__name__)").strip() == "select 1;"
     assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
         "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \

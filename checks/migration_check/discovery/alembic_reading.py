@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,9 @@ class _Evaluator:
     def run(self, function: ast.FunctionDef) -> Export:
         run = _Run(self, SentSql())
         try:
-            run.block(function.body, {})
+            with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
+                warnings.simplefilter("ignore")
+                run.block(function.body, {})
         except _Return:
             pass
         except NotReplayable as reason:

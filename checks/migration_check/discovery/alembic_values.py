@@ -110,6 +110,7 @@ BUILTINS: dict[str, Any] = {
     "set": set, "sorted": sorted, "min": min, "max": max, "any": any, "all": all, "range": _bounded,
     "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
     "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
+    "__name__": "alembic_migration",  # what a revision module's name is read for: a logger's
 }
 
 
@@ -120,6 +121,19 @@ def _formatter(template: str, line: int) -> Any:
         if field_name and not (field_name.isidentifier() or field_name.isdigit()):
             raise NotReplayable(line, f"a format field that reads more than its argument ({{{field_name}}})")
     return template.format
+
+
+def _nothing(*_arguments: Any, **_keywords: Any) -> None:
+    """What a log line or print() does to the database: nothing."""
+
+
+class Logger:
+    """`logging.getLogger(__name__)`: its lines are the runner's output, not the migration's SQL."""
+
+
+LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(),
+                           **{f"logging.{level}": _nothing for level in LOG_LEVELS}}
 
 
 class Items(list):
@@ -274,6 +288,8 @@ class Values:
             raise NotReplayable(node.lineno, f"a query's result ({name}), which only the database can say")
         if isinstance(base, Engine) and name in ("url", "dialect", "name"):
             return getattr(base, name)
+        if isinstance(base, Logger) and name in LOG_LEVELS:
+            return _nothing
         if isinstance(base, Bind | Context):
             if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block"):
                 whose = "the connection's" if isinstance(base, Bind) else "the migration context's"
@@ -362,6 +378,8 @@ class Values:
         if isinstance(value, ImportedName):
             if value.path.startswith("."):
                 raise NotReplayable(line, f"uses {value.path.lstrip('.')}, the project's own Python")
+            if value.path in LOGGING:
+                return LOGGING[value.path]
             try:
                 value = resolve(value.path)
             except Unreachable as error:
