@@ -35,17 +35,9 @@ from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.types import TypeEngine
 
 from migration_check.discovery.alembic_project import ProjectClass
+from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
-from migration_check.discovery.alembic_values import (
-    MOST_ITEMS,
-    WHAT,
-    ImportedName,
-    Items,
-    ModuleNames,
-    NotReplayable,
-    Values,
-    imported,
-)
+from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
 from migration_check.discovery.js_reading import Export, Piece
 from migration_check.errors import FileError
 

@@ -10,7 +10,6 @@ import ast
 import enum
 import inspect
 import operator
-import string
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +23,20 @@ from sqlalchemy.sql import elements, expression
 from sqlalchemy.sql.base import ColumnCollection
 
 from migration_check.discovery.alembic_project import project_value
+from migration_check.discovery.alembic_python import (
+    BUILTINS,
+    LOG_LEVELS,
+    LOGGING,
+    STRING_METHODS,
+    Items,
+    Logger,
+    NotReplayable,
+    formatter,
+    nothing,
+)
 from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
 from migration_check.sql.prepared import quote_identifier, quote_literal
 
-MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
-STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "upper", "lower", "join", "split",
-                            "startswith", "endswith"})
 SCHEMA_METHODS = frozenset({"create", "drop", "create_all", "drop_all"})
 ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
               ast.Mod: operator.mod, ast.Div: operator.truediv, ast.Pow: operator.pow}
@@ -46,12 +53,6 @@ WHAT = {ast.For: "a loop", ast.While: "a loop", ast.AsyncFor: "a loop", ast.Try:
         ast.FunctionDef: "a function", ast.ClassDef: "a class", ast.Lambda: "a function",
         ast.ListComp: "a comprehension", ast.DictComp: "a comprehension", ast.SetComp: "a comprehension",
         ast.GeneratorExp: "a comprehension", ast.Await: "an await", ast.Global: "a global", ast.Delete: "a del"}
-
-
-class NotReplayable(Exception):
-    def __init__(self, line: int, what: str) -> None:
-        super().__init__(what)
-        self.line, self.what = line, what
 
 
 class ImportedName:
@@ -83,13 +84,6 @@ class Helper:
         self.definition = definition
 
 
-def _bounded(*arguments: int) -> list[int]:
-    numbers = range(*arguments)
-    if len(numbers) > MOST_ITEMS:
-        raise ValueError(f"a range of {len(numbers)} numbers")
-    return list(numbers)
-
-
 # The objects whose attributes a migration may read and call: what SQLAlchemy builds from values
 # (types, schema items, SQL expressions and their column collections) and alembic_utils' entities.
 INSPECTED = (types.TypeEngine, schema.SchemaItem, schema.MetaData, elements.ClauseElement, ColumnCollection,
@@ -101,43 +95,6 @@ INSPECTED = (types.TypeEngine, schema.SchemaItem, schema.MetaData, elements.Clau
 ENTITY_ATTRIBUTES = frozenset({"schema", "signature", "definition", "identity", "literal_schema", "on_entity",
                                "to_sql_statement_create", "to_sql_statement_drop",
                                "to_sql_statement_create_or_replace", "from_sql"})
-
-
-# Python's own functions a migration uses on the values it writes out: pure, each on values this
-# evaluates. print() writes nothing here.
-BUILTINS: dict[str, Any] = {
-    "str": str, "int": int, "float": float, "bool": bool, "len": len, "list": list, "tuple": tuple, "dict": dict,
-    "set": set, "sorted": sorted, "min": min, "max": max, "any": any, "all": all, "range": _bounded,
-    "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
-    "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
-    "__name__": "alembic_migration",  # what a revision module's name is read for: a logger's
-}
-
-
-def _formatter(template: str, line: int) -> Any:
-    """`template.format`, where each field names an argument and no more: `{0.__class__}` would read
-    the attributes of what it is given (a module's globals, the environment) into the SQL."""
-    for _, field_name, _, _ in string.Formatter().parse(template):
-        if field_name and not (field_name.isidentifier() or field_name.isdigit()):
-            raise NotReplayable(line, f"a format field that reads more than its argument ({{{field_name}}})")
-    return template.format
-
-
-def _nothing(*_arguments: Any, **_keywords: Any) -> None:
-    """What a log line or print() does to the database: nothing."""
-
-
-class Logger:
-    """`logging.getLogger(__name__)`: its lines are the runner's output, not the migration's SQL."""
-
-
-LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
-LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(),
-                           **{f"logging.{level}": _nothing for level in LOG_LEVELS}}
-
-
-class Items(list):
-    """A dict's items(), keys() or values(), as a list a loop goes over."""
 
 
 def imported(node: ast.Import | ast.ImportFrom) -> dict[str, str]:
@@ -289,7 +246,7 @@ class Values:
         if isinstance(base, Engine) and name in ("url", "dialect", "name"):
             return getattr(base, name)
         if isinstance(base, Logger) and name in LOG_LEVELS:
-            return _nothing
+            return nothing
         if isinstance(base, Bind | Context):
             if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block"):
                 whose = "the connection's" if isinstance(base, Bind) else "the migration context's"
@@ -299,7 +256,7 @@ class Values:
                 or isinstance(base, enum.Enum) and name in ("name", "value"):
             return getattr(base, name)
         if isinstance(base, str) and name == "format":
-            return _formatter(base, node.lineno)
+            return formatter(base, node.lineno)
         if isinstance(base, str) and name in STRING_METHODS:
             return getattr(base, name)
         if isinstance(base, dict) and name in ("items", "keys", "values", "get"):

@@ -1,0 +1,62 @@
+"""Python's own pieces an Alembic migration uses on the values it writes out, as the check gives them:
+pure builtins, `str.format` with plain fields, logging that writes nothing, and the reason the replay
+stops where the file holds more than this."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
+STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "upper", "lower", "join", "split",
+                            "startswith", "endswith"})
+
+
+class NotReplayable(Exception):
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line, self.what = line, what
+
+
+def _bounded(*arguments: int) -> list[int]:
+    numbers = range(*arguments)
+    if len(numbers) > MOST_ITEMS:
+        raise ValueError(f"a range of {len(numbers)} numbers")
+    return list(numbers)
+
+
+# Python's own functions a migration uses on the values it writes out: pure, each on values this
+# evaluates. print() writes nothing here.
+BUILTINS: dict[str, Any] = {
+    "str": str, "int": int, "float": float, "bool": bool, "len": len, "list": list, "tuple": tuple, "dict": dict,
+    "set": set, "sorted": sorted, "min": min, "max": max, "any": any, "all": all, "range": _bounded,
+    "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
+    "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
+    "__name__": "alembic_migration",  # what a revision module's name is read for: a logger's
+}
+
+
+def formatter(template: str, line: int) -> Any:
+    """`template.format`, where each field names an argument and no more: `{0.__class__}` would read
+    the attributes of what it is given (a module's globals, the environment) into the SQL."""
+    for _, field_name, _, _ in string.Formatter().parse(template):
+        if field_name and not (field_name.isidentifier() or field_name.isdigit()):
+            raise NotReplayable(line, f"a format field that reads more than its argument ({{{field_name}}})")
+    return template.format
+
+
+def nothing(*_arguments: Any, **_keywords: Any) -> None:
+    """What a log line or print() does to the database: nothing."""
+
+
+class Logger:
+    """`logging.getLogger(__name__)`: its lines are the runner's output, not the migration's SQL."""
+
+
+LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
+LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(),
+                           **{f"logging.{level}": nothing for level in LOG_LEVELS}}
+
+
+class Items(list):
+    """A dict's items(), keys() or values(), as a list a loop goes over."""
