@@ -216,6 +216,9 @@ def test_untrusted_python_that_would_not_end_is_stopped(tmp_path: Path) -> None:
     found = read_revision(path, path.read_text())
     assert found.problem == (1, "code nested deeper than this check reads") or \
         found.functions["upgrade"].code == (10, "code nested deeper than this check reads")
+    (tmp_path / "r.py").unlink()  # the loop's file; detection and discovery read the deep one as well
+    [migration] = discover(tmp_path, "alembic", repo_root=tmp_path).migrations
+    assert migration.skip_reason is not None and "code nested deeper than this check reads" in migration.skip_reason
 
 
 def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) -> None:

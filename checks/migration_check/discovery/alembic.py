@@ -25,6 +25,7 @@ import ast
 import re
 import uuid
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, within_repository
 from migration_check.discovery.listing import candidate_files, per_discovery
-from migration_check.errors import FileError, read_utf8
+from migration_check.errors import read_utf8
 from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
 
 if TYPE_CHECKING:
@@ -72,16 +73,7 @@ class AlembicLayout(Layout):
         return Detection(score=88, reason=f"{counted(len(marked), 'Alembic revision file')} (revision, down_revision)")
 
     def discover(self, directory: Path) -> Discovery:
-        refusals: list[Refusal] = []
-        files: list[RevisionFile] = []
-        for path in _revision_files(directory):
-            found = revision_of(path)
-            if found.revision is None and (legacy := LEGACY.match(path.name)) and found.problem is None:
-                found.values["revision"] = (legacy[1], 1)
-            if found.revision is None and found.problem is None:
-                refusals.append(Refusal(path, 1, NO_REVISION.format(name=path.name)))
-                continue
-            files.append(found)
+        files, refusals = _revisions(directory, revision_of)
         ordered, graph_refusals = _ordered(files)
         refusals += graph_refusals
         migrations = [_migration(found, index) for index, found in enumerate(ordered)]
@@ -90,7 +82,9 @@ class AlembicLayout(Layout):
         return Discovery(migrations, refusals=refusals, pending_in_one_transaction=one_transaction)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
-        heads = [m.version for m in self.discover(directory).migrations if m.version]
+        # The graph alone says which revision the new one follows: no function is evaluated.
+        ordered, _ = _ordered(_revisions(directory, _header_of)[0])
+        heads = [found.revision or found.path.stem for found in ordered]
         down = repr(heads[-1]) if heads else "None"
         revision = uuid.uuid4().hex[-12:]
         return {directory / f"{revision}_{name}.py": "\n".join([
@@ -107,14 +101,39 @@ def _marked(path: Path) -> bool:
     files do (a script that rewrites revision files only names them in its strings)."""
     if "down_revision" not in read_head(path) or not path.stat().st_size < MOST_BYTES:
         return False
-    try:
-        module = ast.parse(read_utf8(path))
-    except (SyntaxError, ValueError, FileError):
+    module = _parsed(path)[1]
+    if module is None:
         return False
     bound = {target.id for node in module.body if isinstance(node, ast.Assign | ast.AnnAssign)
              for target in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(target, ast.Name)}
     return "down_revision" in bound and any(isinstance(node, ast.FunctionDef) and node.name == "upgrade"
                                             for node in module.body)
+
+
+@per_discovery
+def _parsed(path: Path) -> tuple[str, ast.Module | None]:
+    """The file's text and its syntax tree, read once for detection and discovery both (None where
+    it does not parse: reading the revision says why)."""
+    text = read_utf8(path)
+    try:
+        return text, ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # untrusted text
+        return text, None
+
+
+def _revisions(directory: Path, read: Callable[[Path], RevisionFile]) -> tuple[list[RevisionFile], list[Refusal]]:
+    """The directory's revision files as `read` reads them, and those Alembic cannot place."""
+    files: list[RevisionFile] = []
+    refusals: list[Refusal] = []
+    for path in _revision_files(directory):
+        found = read(path)
+        if found.revision is None and (legacy := LEGACY.match(path.name)) and found.problem is None:
+            found.values["revision"] = (legacy[1], 1)
+        if found.revision is None and found.problem is None:
+            refusals.append(Refusal(path, 1, NO_REVISION.format(name=path.name)))
+            continue
+        files.append(found)
+    return files, refusals
 
 
 def _revision_files(directory: Path) -> list[Path]:
@@ -126,7 +145,12 @@ def _revision_files(directory: Path) -> list[Path]:
 def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
-    return read_revision(path, read_utf8(path), _module_roots(path.parent))
+    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent))
+
+
+def _header_of(path: Path) -> RevisionFile:
+    from migration_check.discovery.alembic_reading import read_revision
+    return read_revision(path, *_parsed(path), functions=False)
 
 
 def _module_roots(directory: Path) -> tuple[Path, ...]:

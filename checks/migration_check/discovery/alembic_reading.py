@@ -70,15 +70,18 @@ class RevisionFile:
         return self.values.get(key, (None, 1))[1]
 
 
-def read_revision(path: Path, text: str, roots: tuple[Path, ...] = ()) -> RevisionFile:
-    """The revision file `path`. One Alembic cannot import (its syntax) is a FileError: Alembic
-    then refuses every command."""
-    try:
-        module = ast.parse(text, filename=str(path))
-    except SyntaxError as error:
-        raise FileError(path, error.lineno, f"Alembic cannot import it: {error.msg}") from None
-    except (RecursionError, MemoryError):  # untrusted text: nesting deeper than Python's own stack
-        return RevisionFile(path, problem=(1, DEEP))
+def read_revision(path: Path, text: str, module: ast.Module | None = None, roots: tuple[Path, ...] = (),
+                  functions: bool = True) -> RevisionFile:
+    """The revision file `path` (`module`: its text parsed already), with what its functions send
+    unless `functions` is false. One Alembic cannot import (its syntax) is a FileError: Alembic then
+    refuses every command."""
+    if module is None:
+        try:
+            module = ast.parse(text, filename=str(path))
+        except SyntaxError as error:
+            raise FileError(path, error.lineno, f"Alembic cannot import it: {error.msg}") from None
+        except (RecursionError, MemoryError):  # untrusted text: nesting deeper than Python's own stack
+            return RevisionFile(path, problem=(1, DEEP))
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = _Evaluator(module, text)
     evaluator.names.roots = roots
@@ -92,7 +95,7 @@ def read_revision(path: Path, text: str, roots: tuple[Path, ...] = ()) -> Revisi
             found.problem = (node.lineno, f"its {key} (line {node.lineno}) is computed")
             continue
         found.values[key] = (value, node.lineno)
-    for function in module.body:
+    for function in module.body if functions else ():
         if isinstance(function, ast.FunctionDef) and function.name in ("upgrade", "downgrade"):
             found.functions[function.name] = evaluator.run(function)
     return found

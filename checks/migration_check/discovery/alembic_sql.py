@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -172,7 +173,7 @@ class SentSql:
         self.statements: list[str] = []
         self.context = MigrationContext.configure(
             dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
-            opts={"as_sql": True, "literal_binds": True, "output_buffer": _Discarded()})
+            opts={"as_sql": True, "literal_binds": True, "output_buffer": io.StringIO()})  # unused: the two below collect
         impl = self.context.impl
         self.mock = self.context.bind  # Alembic's own mock connection: schema items' create/drop
         impl._exec = _exec_collecting(self.statements, self.context)  # type: ignore[method-assign]
@@ -180,9 +181,6 @@ class SentSql:
         impl.static_output = lambda text: self.statements.append(text.rstrip(";"))  # type: ignore[method-assign]
         self.operations = Operations(self.context)
         self.bind = Bind(self)
-
-    def operation(self, name: str) -> Callable[..., Any]:
-        return operation_of(self.operations, name)
 
     def taken(self) -> list[str]:
         """The statements collected since the last call, and forgets them."""
@@ -228,11 +226,3 @@ def _one_line(sql: str) -> str:
             gap = "" if sql[before.end] == "(" or sql[token.start] == ")" else " "
         text += gap + sql[token.start:token.end + 1]
     return text
-
-
-class _Discarded:
-    def write(self, text: str) -> None:
-        pass
-
-    def flush(self) -> None:
-        pass
