@@ -66,10 +66,11 @@ def write_files(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def replayed(pg_server: Database, root: Path, setup: list[str]) -> tuple[list[tuple[str, str, str, str]], Replay]:
-    """Every case (subject, check, status, message) of a replay of `root`/migrations (timestamp
-    layout) after the `setup` scripts, in a database of its own; and the replay, closed (its counts)."""
-    project = discover(root / "migrations", "timestamp")
+def replayed(pg_server: Database, root: Path, setup: list[str], layout: str = "timestamp",
+             directory: str = "migrations") -> tuple[list[tuple[str, str, str, str]], Replay]:
+    """Every case (subject, check, status, message) of a replay of `root`/`directory` (in `layout`)
+    after the `setup` scripts, in a database of its own; and the replay, closed (its counts)."""
+    project = discover(root / directory, layout)
     with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
         replay = Replay(project, conn, Settings())
         replay.run_setup([Script(root / name, (root / name).read_text()) for name in setup])

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import write_files
+from conftest import replayed, write_files
 from migration_check.discovery import discover, layout_named
 from migration_check.discovery.alembic_reading import read_revision
 from migration_check.discovery.locate import configured_directories
 from migration_check.history import static_checks
 from migration_check.model import Status
+from migration_check.servers.base import Database
 from migration_check.settings import Settings
 
 
@@ -104,7 +105,7 @@ def test_operations_are_written_as_alembic_writes_them_for_postgresql(tmp_path: 
     assert ("CREATE TABLE account (id SERIAL NOT NULL, kind kind DEFAULT 'a' NOT NULL, name VARCHAR,"
             " PRIMARY KEY (id))") in sql
     assert "CREATE UNIQUE INDEX ix_account_name ON account (name) WHERE name <> ''" in sql
-    assert "ALTER TABLE account ALTER COLUMN name TYPE TEXT;\nALTER TABLE account ALTER COLUMN name SET NOT NULL" in sql
+    assert "ALTER TABLE account ALTER COLUMN name TYPE TEXT; ALTER TABLE account ALTER COLUMN name SET NOT NULL" in sql
 
 
 def test_sql_written_in_the_file_stays_at_its_own_lines(tmp_path: Path) -> None:
@@ -131,6 +132,66 @@ def test_an_autocommit_block_ends_the_transaction_around_its_statements(tmp_path
     statements = [s.strip() for s in sql.replace("\n", " ").split(";") if s.strip()]
     assert statements == ["ALTER TABLE t ADD COLUMN a INTEGER", "COMMIT", "ALTER TYPE kind ADD VALUE 'c'", "BEGIN",
                           "select 2"]
+
+
+def test_the_connections_commit_ends_the_transaction_and_begins_the_next(tmp_path: Path) -> None:
+    # pypi/warehouse commits before each autocommit_block (its env.py opens the transaction).
+    sql = sql_of(tmp_path, """op.create_index("t_a", "t", ["a"])
+    op.get_bind().commit()
+    with op.get_context().autocommit_block():
+        op.create_index("t_b", "t", ["b"], postgresql_concurrently=True)""")
+    statements = [s.strip() for s in sql.replace("\n", " ").split(";") if s.strip()]
+    assert statements == ["CREATE INDEX t_a ON t (a)", "COMMIT", "BEGIN", "COMMIT",
+                          "CREATE INDEX CONCURRENTLY t_b ON t (b)", "BEGIN"]
+    assert skip_of(tmp_path, "op.get_bind().rollback()") == (11, "the connection's rollback, which the project's env.py sets")
+
+
+def test_alembic_postgresql_enums_operations_are_written_by_it(tmp_path: Path) -> None:
+    header = "from alembic_postgresql_enum import ColumnType, TableReference"
+    sql = sql_of(tmp_path, """op.sync_enum_values("public", "kind", ["a", "b", "c"],
+        [TableReference(table_schema="public", table_name="t", column_name="k"),
+         TableReference(table_name="t", column_name="ks", column_type=ColumnType.ARRAY)],
+        enum_values_to_rename=[])""", header=header)
+    assert 'ALTER TYPE "public"."kind" RENAME TO "kind_old"' in sql
+    assert "CREATE TYPE \"public\".\"kind\" AS ENUM('a', 'b', 'c')" in sql
+    assert 'USING "ks"::text[]::"public"."kind"[]' in sql
+    assert 'DROP TYPE "public"."kind_old"' in sql
+    # The old way names columns as tuples, and the library then asks the database for their default.
+    assert "\n" not in sql.split("kind_old", 1)[1]  # all at the operation's line, bodies included
+    assert skip_of(tmp_path, 'op.sync_enum_values("public", "kind", ["a"], [("t", "k")])', header) == (
+        11, "uses a query's result (scalar), which only the database can say")
+    assert skip_of(tmp_path, "ColumnType.__init__", header) == (11, "the private attribute __init__")
+
+
+def test_a_synced_enum_and_its_rollback_are_replayed(tmp_path: Path, pg_server: Database) -> None:
+    header = "from alembic_postgresql_enum import TableReference"
+    sync = ('op.sync_enum_values("public", "kind", {values}, '
+            '[TableReference(table_schema="public", table_name="t", column_name="k")])')
+    write_files(tmp_path / "versions", {
+        "a1_kind.py": revision("a1", None, upgrade="op.create_table('t', sa.Column('id', sa.Integer, primary_key=True),"
+                               " sa.Column('k', sa.Enum('a', 'b', name='kind')))",
+                               downgrade="op.drop_table('t')\n    op.execute('DROP TYPE kind')"),
+        "b2_more.py": revision("b2", "a1", upgrade=sync.format(values=["a", "b", "c"]),
+                               downgrade=sync.format(values=["a", "b"]), header=header),
+    })
+    cases, _ = replayed(pg_server, tmp_path, [], layout="alembic", directory="versions")
+    # The library's new type really rewrites the table, at the operation's line; the rest holds.
+    [(subject, check, _, message)] = [case for case in cases if case[2] not in ("passed", "skipped")]
+    assert (subject, check) == ("b2_more", "locks") and "rewritten by line 11 (ALTER TABLE" in message
+    assert {case[0] for case in cases if case[2] == "passed"} >= {"a1_kind", "b2_more"}
+
+
+def test_a_batchs_operations_sit_at_their_own_lines(tmp_path: Path) -> None:
+    # keephq/keep: a batch of three alter_column in a downgrade; PostgreSQL's batch alters in place.
+    sql = sql_of(tmp_path, """with op.batch_alter_table("t") as batch_op:
+        batch_op.alter_column("a", type_=sa.Text())
+
+        batch_op.alter_column("b", existing_type=sa.Text(), nullable=False)
+    op.execute("select 1")""")
+    lines = sql.split("\n")
+    assert lines[2].strip() == "ALTER TABLE t ALTER COLUMN a TYPE TEXT;"  # (from the function's line on)
+    assert lines[4].strip() == "ALTER TABLE t ALTER COLUMN b SET NOT NULL;"
+    assert lines[5].strip() == "select 1;"
 
 
 def test_batches_loops_conditions_and_the_files_own_functions_are_followed(tmp_path: Path) -> None:
@@ -199,10 +260,14 @@ def test_nothing_a_migration_writes_reaches_outside(tmp_path: Path) -> None:
         "op.create_entity(PGView.from_path('/etc/passwd'))",  # alembic_utils reads a file
         "op.execute('select {0.__init__.__globals__[os].environ}'.format(sa.Integer()))",  # the environment, as text
         f"sa.util.compat.os.system('touch {marker}')",
+        "op.get_bind().connect()",  # (alembic-postgresql-enum's way to a connection, not the migration's)
+        "alembic_postgresql_enum.connection.get_connection(op)",
+        "TableReference('t', 'k').table_name_with_schema.__class__",
     ]
     for attempt in attempts:
         path = tmp_path / "r.py"
-        path.write_text(revision("a1", None, upgrade=attempt, header="import os\nfrom alembic_utils.pg_view import PGView"))
+        path.write_text(revision("a1", None, upgrade=attempt, header="import os\nimport alembic_postgresql_enum\nfrom alembic_postgresql_enum import TableReference\n"
+                                                                 "from alembic_utils.pg_view import PGView"))
         assert read_revision(path, path.read_text()).functions["upgrade"].code is not None, attempt
     assert not marker.exists()
 
@@ -228,6 +293,21 @@ def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) 
         "alembic/versions/a.py": revision("a", None),
     })
     assert not discover(root, repo_root=root).pending_in_one_transaction
+
+
+def test_a_statement_refused_in_a_transaction_is_told_by_how_env_py_runs_them(tmp_path: Path, pg_server: Database) -> None:
+    # pypi/warehouse: a downgrade's DROP INDEX CONCURRENTLY, outside any autocommit_block.
+    down = 'op.drop_index("t_a", table_name="t", postgresql_concurrently=True)'
+    versions = {"versions/a.py": revision("a", None, upgrade="op.execute('CREATE TABLE t (a int)')",
+                                          downgrade="op.execute('DROP TABLE t')"),
+                "versions/b.py": revision("b", "a", upgrade='op.create_index("t_a", "t", ["a"])', downgrade=down)}
+    for env_py, told in (("", "alembic runs every pending revision in one transaction"),
+                         ("context.configure(transaction_per_migration=True)\n",
+                          "alembic runs each revision in a transaction of its own (transaction_per_migration in env.py)")):
+        root = write_files(tmp_path / str(len(env_py)), {"env.py": env_py, **versions})
+        cases, _ = replayed(pg_server, root, [], layout="alembic", directory="versions")
+        [message] = [message for subject, check, status, message in cases if (subject, check, status) == ("b", "rollback", "failed")]
+        assert "DROP INDEX CONCURRENTLY cannot run inside a transaction block" in message and told in message, message
 
 
 def test_the_configuration_names_the_revisions(tmp_path: Path) -> None:

@@ -64,6 +64,7 @@ class AlembicLayout(Layout):
     identity = "text"  # the revision id, as alembic_version records it
     bookkeeping = bookkeeping.ALEMBIC
     transaction_how = "runs every pending revision in one transaction (the default env.py on PostgreSQL)"
+    transaction_each_how = "runs each revision in a transaction of its own (transaction_per_migration in env.py)"
     transaction_opt_out = "run it outside one: `with op.get_context().autocommit_block():` around the statement"
 
     def detect(self, directory: Path) -> Detection | None:

@@ -27,10 +27,12 @@ import ast
 import io
 import tokenize
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alembic.operations.batch import BatchOperationsImpl
 from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.types import TypeEngine
 
@@ -262,8 +264,10 @@ class _Run(Values):
         if not statements:
             return
         line, column = at or self.position(node, statements[0])
-        sql = ";\n".join(statement.rstrip().rstrip(";") if index < len(statements) - 1 else statement
-                         for index, statement in enumerate(statements))
+        # All at the operation's line (a `--` comment would swallow what follows on its line).
+        sql = "".join(statement if index == len(statements) - 1 else
+                      statement.rstrip().rstrip(";") + (";\n" if "--" in statement else "; ")
+                      for index, statement in enumerate(statements))
         self.pieces.append(Piece(line, column, sql))
 
     def position(self, node: ast.stmt, first: str) -> tuple[int, int]:
@@ -312,12 +316,31 @@ class _Run(Values):
                 raise NotReplayable(node.lineno, "a with that unpacks its context")
             scope[item.optional_vars.id] = entered
         body_pieces = len(self.pieces)
-        self.block(node.body, scope)
+        flush = _batch_flush(entered)
+        for statement in node.body if flush is not None else ():
+            self.block([statement], scope)
+            self.collected(statement, flush)
+        if flush is None:
+            self.block(node.body, scope)
         # What the block sends as it ends: a batch's statements (at the `with`, where the body sent
         # nothing), an autocommit_block's BEGIN (after its body).
         last = node.body[-1]
         after = None if len(self.pieces) == body_pieces else ((last.end_lineno or last.lineno) + 1, 1)
         self.collected(node, lambda: manager.__exit__(None, None, None), after)
+
+
+def _batch_flush(entered: Any) -> Callable[[], None] | None:
+    """A batch that alters its table in place (PostgreSQL's, unless told to copy it) runs its queued
+    operations in order as the block ends: run them as each statement queues them instead (the same
+    SQL), so that they sit at their own lines. None for anything else."""
+    impl = getattr(entered, "impl", None)
+    if not isinstance(impl, BatchOperationsImpl) or impl._should_recreate():
+        return None
+
+    def flush() -> None:
+        impl.flush()
+        impl.batch.clear()
+    return flush
 
 
 def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:

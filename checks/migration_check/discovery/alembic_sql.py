@@ -12,7 +12,10 @@ What a migration may reach is a closed list: SQLAlchemy's types, schema items an
 (classes and a few constructor functions, by what they are, not by name), Alembic's `op`, and the
 types of libraries that only wrap SQLAlchemy's (sqlmodel's AutoString), and alembic_utils' entities
 (`PGFunction`, `PGView`, `PGTrigger`, `PGExtension`, ... with `op.create_entity`, `replace_entity`,
-`drop_entity`), whose SQL alembic_utils writes itself. Nothing of the project's
+`drop_entity`), whose SQL alembic_utils writes itself, and alembic-postgresql-enum's operations
+(`op.sync_enum_values`, `op.add_enum_value`, with its `TableReference`), whose SQL it writes itself
+through the connection it is given (a Bind: it collects what they send, and a query whose result
+it would read is code the replay does not have). Nothing of the project's
 own code and nothing that opens a connection, reads a file or reflects a database is reachable:
 migrations are untrusted code.
 """
@@ -25,6 +28,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+import alembic_postgresql_enum  # registers op.sync_enum_values, op.add_enum_value
 import alembic_utils.replaceable_entity  # registers op.create_entity, drop_entity, replace_entity
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
@@ -42,6 +46,13 @@ CONSTRUCTORS = frozenset({
 })
 # What reads the database's own schema: there is none to read before the migration runs.
 REFLECTION = frozenset({"inspect", "Inspector", "reflect", "reflection"})
+ENUM_OPERATIONS = frozenset({"sync_enum_values", "add_enum_value"})  # alembic-postgresql-enum's
+# What a migration names of alembic-postgresql-enum besides its operations: plain descriptions of
+# columns and indexes (its reading and comparing of the database stay out of reach).
+ENUM_LIBRARY = {"alembic_postgresql_enum.TableReference": alembic_postgresql_enum.TableReference,
+                "alembic_postgresql_enum.ColumnType": alembic_postgresql_enum.ColumnType,
+                "alembic_postgresql_enum.get_enum_data.TableReference": alembic_postgresql_enum.TableReference,
+                "alembic_postgresql_enum.get_enum_data.ColumnType": alembic_postgresql_enum.ColumnType}
 # Functions a Column takes as its Python-side `default=` or `onupdate=`: the application calls them
 # when it inserts, and no DDL holds them. Called by the migration itself, they are Python.
 PYTHON_SIDE = frozenset({"uuid.uuid4", "uuid.uuid1", "datetime.datetime.utcnow", "datetime.datetime.now",
@@ -81,6 +92,13 @@ def resolve(path: str) -> Any:
         if inspect.isclass(found) and issubclass(found, alembic_utils.replaceable_entity.ReplaceableEntity):
             return found
         raise Unreachable(f"{path}, which is not one of alembic_utils' entities")
+    if path in ENUM_LIBRARY:
+        return ENUM_LIBRARY[path]
+    owner, _, member = path.rpartition(".")
+    if ENUM_LIBRARY.get(owner) is alembic_postgresql_enum.ColumnType and member in alembic_postgresql_enum.ColumnType.__members__:
+        return alembic_postgresql_enum.ColumnType[member]
+    if path == "alembic_postgresql_enum.sql_commands.indexes.TableIndex":
+        return _imported(path, "alembic-postgresql-enum")
     raise Unreachable(f"{path}, the project's own Python or a library this check does not read")
 
 
@@ -135,6 +153,18 @@ class Bind:
 
     exec_driver_sql = execute
 
+    def connect(self) -> Bind:
+        """Itself: what alembic-postgresql-enum asks a bind that is not a Connection for (a
+        migration cannot reach it: `connect` is not among what it may read of a bind)."""
+        return self
+
+    def commit(self) -> None:
+        """The transaction so far committed, and the next begun (SQLAlchemy 2 begins one with the
+        next statement): what a migration does before an `autocommit_block`, whose own COMMIT then
+        ends an empty transaction."""
+        self.sent.context.impl.emit_commit()
+        self.sent.context.impl.emit_begin()
+
 
 def _bound(statement: Any, parameters: Any) -> list[Any]:
     if parameters is None:
@@ -164,6 +194,10 @@ class Engine:
 class Result:
     """What a query run through the connection gives back: the rows only the database knows."""
 
+    def __getattr__(self, name: str) -> Any:
+        # (a library's own code reading it: alembic-postgresql-enum's column default)
+        raise Unreachable(f"a query's result ({name}), which only the database can say")
+
 
 class SentSql:
     """Alembic's operations against a PostgreSQL dialect, offline: each statement they would send
@@ -181,6 +215,9 @@ class SentSql:
         impl.static_output = lambda text: self.statements.append(text.rstrip(";"))  # type: ignore[method-assign]
         self.operations = Operations(self.context)
         self.bind = Bind(self)
+        # A library's operation asks `operations.get_bind()` for its connection (a migration never
+        # reaches get_bind on op): what it sends is collected, and a result it reads is refused.
+        self.operations.get_bind = lambda: self.bind  # type: ignore[method-assign, assignment, return-value]
 
     def taken(self) -> list[str]:
         """The statements collected since the last call, and forgets them."""
@@ -188,11 +225,22 @@ class SentSql:
         return taken
 
 
-def operation_of(operations: Any, name: str) -> Callable[..., Any]:
+def operation_of(operations: Any, name: str, sent: SentSql) -> Callable[..., Any]:
     """An operation of `op` or of a batch (`batch_op.add_column`), where a migration may call it."""
     if name.startswith("_") or name in REFUSED_OPERATIONS or not callable(getattr(operations, name, None)):
         raise Unreachable(f"op.{name}, which is not an operation Alembic writes SQL for")
-    return getattr(operations, name)
+    operation = getattr(operations, name)
+    if name not in ENUM_OPERATIONS:
+        return operation
+
+    def on_one_line(*arguments: Any, **keywords: Any) -> Any:
+        """The library's statements, laid out over many lines, each on the one of its operation (the
+        functions it makes and drops again, bodies included): what follows stays at its own lines."""
+        before = len(sent.statements)
+        result = operation(*arguments, **keywords)
+        sent.statements[before:] = [_one_line(statement, bodies=True) for statement in sent.statements[before:]]
+        return result
+    return on_one_line
 
 
 def _exec_collecting(statements: list[str], context: MigrationContext) -> Callable[..., None]:
@@ -210,9 +258,10 @@ def _exec_collecting(statements: list[str], context: MigrationContext) -> Callab
     return collected
 
 
-def _one_line(sql: str) -> str:
+def _one_line(sql: str, bodies: bool = False) -> str:
     """`sql` on one line: each run of white space with a line break between two tokens made one
-    space, or none inside parentheses (strings, whose line breaks are their value, kept as they are)."""
+    space, or none inside parentheses (strings, whose line breaks are their value, kept as they are;
+    with `bodies`, a dollar-quoted body's own tokens too)."""
     try:
         tokens = parser.scan(sql)
     except parser.ParseError:
@@ -224,5 +273,12 @@ def _one_line(sql: str) -> str:
         gap = sql[before.end + 1:token.start]
         if "\n" in gap and not gap.strip() and before.name != "SQL_COMMENT":  # a `--` comment ends at its line
             gap = "" if sql[before.end] == "(" or sql[token.start] == ")" else " "
-        text += gap + sql[token.start:token.end + 1]
+        text += gap + _body_on_one_line(sql[token.start:token.end + 1], bodies)
     return text
+
+
+def _body_on_one_line(token: str, bodies: bool) -> str:
+    if not bodies or not token.startswith("$"):
+        return token
+    tag = token[:token.index("$", 1) + 1]
+    return tag + _one_line(token[len(tag):-len(tag)]) + tag

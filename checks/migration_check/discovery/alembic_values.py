@@ -248,7 +248,8 @@ class Values:
         if isinstance(base, Logger) and name in LOG_LEVELS:
             return nothing
         if isinstance(base, Bind | Context):
-            if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block"):
+            if name not in ("execute", "exec_driver_sql", "dialect", "engine", "autocommit_block") \
+                    and not (name == "commit" and isinstance(base, Bind)):
                 whose = "the connection's" if isinstance(base, Bind) else "the migration context's"
                 raise NotReplayable(node.lineno, f"{whose} {name}, which the project's env.py sets")
             return getattr(base, name)
@@ -278,7 +279,7 @@ class Values:
         raise NotReplayable(node.lineno, f"the attribute {name} of what the file cannot say alone")
 
     def operation(self, node: ast.AST, operations: Any, name: str) -> Any:
-        return self.guarded(node, lambda: operation_of(operations, name))
+        return self.guarded(node, lambda: operation_of(operations, name, self.sent))
 
     def schema_method(self, method: Any, name: str) -> Any:
         """A type's, table's, index's or sequence's own create() or drop(): its statements, through

@@ -54,6 +54,7 @@ class MikroOrmLayout(Layout):
     identity = "id"  # the history table records the file's name
     bookkeeping = bookkeeping.MIKRO_ORM
     transaction_how = "runs every pending migration in one transaction (allOrNothing, its default)"
+    transaction_each_how = "runs each migration in a transaction of its own (allOrNothing off)"
     transaction_opt_out = "run it outside one: `isTransactional() { return false; }` on the class"
 
     def detect(self, directory: Path) -> Detection | None:

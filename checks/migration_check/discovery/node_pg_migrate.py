@@ -85,6 +85,7 @@ class NodePgMigrateLayout(Layout):
     identity = "id"  # the history table records the file's name
     bookkeeping = bookkeeping.NODE_PG_MIGRATE
     transaction_how = "runs every pending migration in one transaction (--single-transaction, its default)"
+    transaction_each_how = "runs each migration in a transaction of its own (--no-single-transaction)"
     transaction_opt_out = "run it outside one: call `pgm.noTransaction()` in the migration"
 
     def detect(self, directory: Path) -> Detection | None:

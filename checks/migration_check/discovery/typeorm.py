@@ -51,6 +51,7 @@ class TypeOrmLayout(Layout):
     identity = "id"  # TypeORM tells migrations apart by their names
     bookkeeping = bookkeeping.TYPEORM
     transaction_how = 'runs every pending migration in one transaction (migrationsTransactionMode "all", its default)'
+    transaction_each_how = 'runs each migration in a transaction of its own (migrationsTransactionMode "each")'
     transaction_opt_out = ('run it outside one: `transaction = false` on the class, with migrationsTransactionMode'
                            ' "each" in the DataSource')
     duplicate_refusal = 'TypeORM runs none of them then ("Duplicate migrations: {version}")'

@@ -170,7 +170,9 @@ class MigrationContext:
                 step.failure.sqlstate not in OUTSIDE_TRANSACTIONS_ONLY):
             return ""
         layout = layout_named(self.project.format)
-        return f" ({layout.name} {layout.transaction_how}, where PostgreSQL refuses this statement: {layout.transaction_opt_out})"
+        how = layout.transaction_each_how if layout.transaction_each_how and not self.project.pending_in_one_transaction \
+            else layout.transaction_how
+        return f" ({layout.name} {how}, where PostgreSQL refuses this statement: {layout.transaction_opt_out})"
 
     def _demoted(self, step: StepRun) -> str:
         """Why a statement was refused its privileges, where the role the migrations run as here is
