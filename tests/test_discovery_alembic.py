@@ -163,6 +163,17 @@ def test_alembic_postgresql_enums_operations_are_written_by_it(tmp_path: Path) -
     assert skip_of(tmp_path, "ColumnType.__init__", header) == (11, "the private attribute __init__")
 
 
+def test_another_librarys_sync_enum_values_is_not_taken_for_it(tmp_path: Path) -> None:
+    # Netflix/lemur: alembic_autogenerate_enums registers an op.sync_enum_values with other arguments.
+    (tmp_path / ".git").mkdir()
+    call = 'op.sync_enum_values("public", "log_type", ["key_view"], ["create_cert", "key_view"])'
+    root = write_files(tmp_path, {"alembic/env.py": "import alembic_autogenerate_enums\nfrom alembic import context\n",
+                                  "alembic/versions/a1.py": revision("a1", None, upgrade=call)})
+    [migration] = discover(root, repo_root=root).migrations
+    assert migration.skip_reason is not None and ("op.sync_enum_values of alembic_autogenerate_enums, which env.py"
+                                                  " imports and this check does not read") in migration.skip_reason
+
+
 def test_a_synced_enum_and_its_rollback_are_replayed(tmp_path: Path, pg_server: Database) -> None:
     header = "from alembic_postgresql_enum import TableReference"
     sync = ('op.sync_enum_values("public", "kind", {values}, '
@@ -364,8 +375,15 @@ def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -
         sa.Column("d", fastapi_users_db_sqlalchemy.generics.TIMESTAMPAware(timezone=True)),
         sa.Column("e", sqlalchemy_utils.TSVectorType("a", "b")),
         sa.Column("f", sqlmodel.Integer()),
-    )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy")
-    assert "CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER)" in sql
+        sa.Column("g", sqlalchemy_utils.types.arrow.ArrowType(timezone=True)),
+        sa.Column("h", ArrowType),  # (Netflix/lemur)
+        sa.Column("i", sqlalchemy_utils.ChoiceType([("a", "A")], impl=sa.Integer())),
+        sa.Column("j", sqlalchemy_utils.types.PhoneNumberType("US", 25)),
+        sa.Column("k", sqlalchemy_utils.CurrencyType),
+    )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy\n"
+                 "from sqlalchemy_utils import ArrowType")
+    assert ("CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER,"
+            " g TIMESTAMP WITH TIME ZONE, h TIMESTAMP WITHOUT TIME ZONE, i INTEGER, j VARCHAR(25), k VARCHAR(3))") in sql
 
 
 def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None:

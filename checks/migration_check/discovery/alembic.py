@@ -146,7 +146,7 @@ def _revision_files(directory: Path) -> list[Path]:
 def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
-    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent))
+    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent), env_imports=_env_imports(path.parent))
 
 
 def _header_of(path: Path) -> RevisionFile:
@@ -226,12 +226,28 @@ def _migration(found: RevisionFile, index: int) -> Migration:
 def _transaction_per_migration(directory: Path) -> bool:
     """Whether the script directory's env.py gives each revision its own transaction
     (`context.configure(..., transaction_per_migration=True)`)."""
+    module = _env_py(directory)
+    return module is not None and any(
+        isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
+        and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
+
+
+@per_discovery
+def _env_imports(directory: Path) -> frozenset[str]:
+    """The top-level modules the script directory's env.py imports (Alembic plugins register their
+    operations on `op` as they are imported)."""
+    module = _env_py(directory)
+    return frozenset() if module is None else frozenset(
+        name.split(".")[0] for node in ast.walk(module)
+        for name in ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []))
+
+
+def _env_py(directory: Path) -> ast.Module | None:
     env = directory.parent / "env.py"
     if not env.is_file():
-        return False
+        return None
     try:
-        module = ast.parse(read_utf8(env))
-    except (SyntaxError, ValueError):
-        return False
-    return any(isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
-               and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
+        return ast.parse(read_utf8(env))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None

@@ -73,9 +73,10 @@ class RevisionFile:
 
 
 def read_revision(path: Path, text: str, module: ast.Module | None = None, roots: tuple[Path, ...] = (),
-                  functions: bool = True) -> RevisionFile:
+                  functions: bool = True, env_imports: frozenset[str] = frozenset()) -> RevisionFile:
     """The revision file `path` (`module`: its text parsed already), with what its functions send
-    unless `functions` is false. One Alembic cannot import (its syntax) is a FileError: Alembic then
+    unless `functions` is false (`env_imports`: the modules the project's env.py imports, whose
+    operations `op` then has). One Alembic cannot import (its syntax) is a FileError: Alembic then
     refuses every command."""
     if module is None:
         try:
@@ -87,6 +88,7 @@ def read_revision(path: Path, text: str, module: ast.Module | None = None, roots
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = _Evaluator(module, text)
     evaluator.names.roots = roots
+    evaluator.env_imports = env_imports
     for key in HEADER:
         node = evaluator.names.values.get(key)
         if node is None:
@@ -115,6 +117,7 @@ class _Evaluator:
     def __init__(self, module: ast.Module, text: str) -> None:
         self.lines = text.split("\n")
         self.names = ModuleNames()
+        self.env_imports: frozenset[str] = frozenset()
         bound: dict[str, int] = {}
         for node in module.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -134,7 +137,7 @@ class _Evaluator:
         self.directives = [Piece(line, column, f"-- {body}") for line, column, body in _directives(text)]
 
     def run(self, function: ast.FunctionDef) -> Export:
-        run = _Run(self, SentSql())
+        run = _Run(self, SentSql(self.env_imports))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")

@@ -47,6 +47,7 @@ CONSTRUCTORS = frozenset({
 # What reads the database's own schema: there is none to read before the migration runs.
 REFLECTION = frozenset({"inspect", "Inspector", "reflect", "reflection"})
 ENUM_OPERATIONS = frozenset({"sync_enum_values", "add_enum_value"})  # alembic-postgresql-enum's
+OTHER_ENUM_LIBRARY = "alembic_autogenerate_enums"  # registers an op.sync_enum_values of its own
 # What a migration names of alembic-postgresql-enum besides its operations: plain descriptions of
 # columns and indexes (its reading and comparing of the database stay out of reach).
 ENUM_LIBRARY = {"alembic_postgresql_enum.TableReference": alembic_postgresql_enum.TableReference,
@@ -203,8 +204,9 @@ class SentSql:
     """Alembic's operations against a PostgreSQL dialect, offline: each statement they would send
     is collected, in order, instead of printed."""
 
-    def __init__(self) -> None:
+    def __init__(self, env_imports: frozenset[str] = frozenset()) -> None:
         self.statements: list[str] = []
+        self.env_imports = env_imports  # what the project's env.py imports (the plugins whose operations op has)
         self.context = MigrationContext.configure(
             dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
             opts={"as_sql": True, "literal_binds": True, "output_buffer": io.StringIO()})  # unused: the two below collect
@@ -232,6 +234,9 @@ def operation_of(operations: Any, name: str, sent: SentSql) -> Callable[..., Any
     operation = getattr(operations, name)
     if name not in ENUM_OPERATIONS:
         return operation
+    if OTHER_ENUM_LIBRARY in sent.env_imports and "alembic_postgresql_enum" not in sent.env_imports:
+        # Its sync_enum_values takes other arguments and writes other SQL (Netflix/lemur).
+        raise Unreachable(f"op.{name} of {OTHER_ENUM_LIBRARY}, which env.py imports and this check does not read")
 
     def on_one_line(*arguments: Any, **keywords: Any) -> Any:
         """The library's statements, laid out over many lines, each on the one of its operation (the

@@ -5,7 +5,11 @@ library's source): a migration that uses them writes the column its library woul
   `sqlmodel.sql.sqltypes.types.<Name>` are SQLAlchemy's own, re-exported.
 - fastapi-users' SQLAlchemy adapter: `GUID` is UUID, `TIMESTAMPAware` a TIMESTAMP.
 - sqlalchemy-utils: `UUIDType` is UUID (CHAR(32) or BYTEA with `native=False`), `JSONType` JSON,
-  `TSVectorType` TSVECTOR, `EmailType` VARCHAR(255), `URLType` TEXT.
+  `TSVectorType` TSVECTOR, `EmailType` VARCHAR(255), `URLType` TEXT, `ArrowType` TIMESTAMP (with its
+  own arguments: `timezone=True`), `ChoiceType` its `impl` or VARCHAR(255), `CurrencyType`
+  VARCHAR(3), `CountryType` VARCHAR(2), `LocaleType` VARCHAR(10), `TimezoneType` VARCHAR(50),
+  `ColorType`, `IPAddressType` and `PhoneNumberType` VARCHAR(max_length), `ScalarListType` TEXT.
+  Each is named as the library exports it: from the package, from `types`, or from its module.
 """
 
 from __future__ import annotations
@@ -16,7 +20,12 @@ from sqlalchemy import types
 from sqlalchemy.dialects import postgresql
 
 
-class _UUIDType:
+class _Made(types.TypeEngine[Any]):
+    """A library's type class: SQLAlchemy takes it for a type as it is named (`sa.Column("a", T)`),
+    and calls it (`__new__`) for the type it compiles as."""
+
+
+class _UUIDType(_Made):
     """sqlalchemy_utils' UUIDType(binary=True, native=True)."""
 
     def __new__(cls, binary: bool = True, native: bool = True) -> Any:  # noqa: ARG004 - the library's signature
@@ -25,18 +34,49 @@ class _UUIDType:
         return types.LargeBinary(16) if binary else types.CHAR(32)
 
 
-class _TSVectorType:
+class _TSVectorType(_Made):
     """sqlalchemy_utils' TSVectorType(*columns, regconfig=...): the columns feed its triggers only."""
 
     def __new__(cls, *columns: Any, **options: Any) -> Any:  # noqa: ARG004 - the library's signature
         return postgresql.TSVECTOR()
 
 
-class _EmailType:
+class _EmailType(_Made):
     def __new__(cls, length: int = 255) -> Any:
         return types.Unicode(length)
 
 
+class _ChoiceType(_Made):
+    def __new__(cls, choices: Any, impl: Any = None) -> Any:  # noqa: ARG004 - the library's signature
+        return impl if impl is not None else types.Unicode(255)
+
+
+def _sized(default: int, position: int = 0) -> Any:
+    """A type whose `max_length` (its `position`-th argument) makes a VARCHAR of that length."""
+    class _Sized(_Made):
+        def __new__(cls, *arguments: Any, **keywords: Any) -> Any:
+            length = keywords.get("max_length", arguments[position] if len(arguments) > position else default)
+            return types.Unicode(length)
+    return _Sized
+
+
+def _fixed(made: Any) -> Any:
+    class _Fixed(_Made):
+        def __new__(cls, *arguments: Any, **keywords: Any) -> Any:  # noqa: ARG004 - whatever the library takes
+            return made()
+    return _Fixed
+
+
+# sqlalchemy_utils' types: (its module under sqlalchemy_utils.types, its name, what it compiles as)
+_UTILS_TYPES = [
+    ("uuid", "UUIDType", _UUIDType), ("json", "JSONType", postgresql.JSON), ("ts_vector", "TSVectorType", _TSVectorType),
+    ("email", "EmailType", _EmailType), ("url", "URLType", types.UnicodeText), ("arrow", "ArrowType", types.DateTime),
+    ("choice", "ChoiceType", _ChoiceType), ("currency", "CurrencyType", _fixed(lambda: types.String(3))),
+    ("country", "CountryType", _fixed(lambda: types.String(2))), ("locale", "LocaleType", _fixed(lambda: types.Unicode(10))),
+    ("timezone", "TimezoneType", _fixed(lambda: types.Unicode(50))), ("color", "ColorType", _sized(20)),
+    ("ip_address", "IPAddressType", _sized(50)), ("phone_number", "PhoneNumberType", _sized(20, position=1)),
+    ("scalar_list", "ScalarListType", _fixed(types.UnicodeText)),
+]
 WRAPPED_TYPES: dict[str, Any] = {
     "sqlmodel.sql.sqltypes.AutoString": types.String,
     "sqlmodel.AutoString": types.String,
@@ -44,16 +84,8 @@ WRAPPED_TYPES: dict[str, Any] = {
     "sqlmodel.GUID": postgresql.UUID,
     "fastapi_users_db_sqlalchemy.generics.GUID": postgresql.UUID,
     "fastapi_users_db_sqlalchemy.generics.TIMESTAMPAware": types.TIMESTAMP,
-    "sqlalchemy_utils.UUIDType": _UUIDType,
-    "sqlalchemy_utils.types.uuid.UUIDType": _UUIDType,
-    "sqlalchemy_utils.JSONType": postgresql.JSON,
-    "sqlalchemy_utils.types.json.JSONType": postgresql.JSON,
-    "sqlalchemy_utils.TSVectorType": _TSVectorType,
-    "sqlalchemy_utils.types.ts_vector.TSVectorType": _TSVectorType,
-    "sqlalchemy_utils.EmailType": _EmailType,
-    "sqlalchemy_utils.types.email.EmailType": _EmailType,
-    "sqlalchemy_utils.URLType": types.UnicodeText,
-    "sqlalchemy_utils.types.url.URLType": types.UnicodeText,
+    **{f"sqlalchemy_utils.{where}{name}": made for module, name, made in _UTILS_TYPES
+       for where in ("", "types.", f"types.{module}.")},
 }
 # Modules that re-export SQLAlchemy's names: a name under them is SQLAlchemy's.
 REEXPORTS = {"sqlmodel.sql.sqltypes.types.": "sqlalchemy.types.", "sqlmodel.": "sqlalchemy."}

@@ -182,7 +182,9 @@ def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: s
         return []  # qualified, or quoted: not a matter of the search_path
     rows = context.tool_session.execute(
         f"SELECT DISTINCT quote_ident(n.nspname) FROM pg_catalog.{catalog} o"  # noqa: S608 - names chosen above
-        f" JOIN pg_catalog.pg_namespace n ON n.oid = o.{namespace} WHERE o.{column} = %s ORDER BY 1", (name,)).fetchall()
+        f" JOIN pg_catalog.pg_namespace n ON n.oid = o.{namespace} WHERE o.{column} = %s"
+        # The server's own views (information_schema.domains, .tables): no search_path names them.
+        "  AND n.nspname <> 'information_schema' ORDER BY 1", (name,)).fetchall()
     return [str(row[0]) for row in rows]
 
 
