@@ -249,6 +249,8 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
     assert sql_of(tmp_path, "op.execute('select {0}, {name}'.format(1, name=\"'x'\"))").strip() == "select 1, 'x';"
     assert sql_of(tmp_path, "logger.info('adding t')\n    logging.warning('!')\n    op.execute('select 1')",
                   header="import logging\nlogger = logging.getLogger(__name__)").strip() == "select 1;"
+    assert sql_of(tmp_path, "logger.info('adding t')\n    log = logger\n    log.success('!')\n    op.execute('select 1')",
+                  header="from loguru import logger").strip() == "select 1;"  # (ethyca/fides)
     assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
         "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \
@@ -380,10 +382,12 @@ def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -
         sa.Column("i", sqlalchemy_utils.ChoiceType([("a", "A")], impl=sa.Integer())),
         sa.Column("j", sqlalchemy_utils.types.PhoneNumberType("US", 25)),
         sa.Column("k", sqlalchemy_utils.CurrencyType),
+        sa.Column("l", sqlalchemy_utils.types.encrypted.encrypted_type.StringEncryptedType()),  # (ethyca/fides)
     )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy\n"
                  "from sqlalchemy_utils import ArrowType")
     assert ("CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER,"
-            " g TIMESTAMP WITH TIME ZONE, h TIMESTAMP WITHOUT TIME ZONE, i INTEGER, j VARCHAR(25), k VARCHAR(3))") in sql
+            " g TIMESTAMP WITH TIME ZONE, h TIMESTAMP WITHOUT TIME ZONE, i INTEGER, j VARCHAR(25), k VARCHAR(3),"
+            " l VARCHAR)") in sql
 
 
 def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None:

@@ -50,12 +50,14 @@ def nothing(*_arguments: Any, **_keywords: Any) -> None:
 
 
 class Logger:
-    """`logging.getLogger(__name__)`: its lines are the runner's output, not the migration's SQL."""
+    """`logging.getLogger(__name__)`, loguru's `logger`: its lines are the runner's output, not the
+    migration's SQL."""
 
 
-LOG_LEVELS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log"})
-LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(),
-                           **{f"logging.{level}": nothing for level in LOG_LEVELS}}
+LOG_LEVELS = frozenset({"trace", "debug", "info", "success", "warning", "warn", "error", "exception", "critical", "log"})
+LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(), "loguru.logger": Logger(),
+                           **{f"{logger}.{level}": nothing for level in LOG_LEVELS
+                              for logger in ("logging", "loguru.logger")}}
 
 
 class Items(list):

@@ -8,7 +8,9 @@ library's source): a migration that uses them writes the column its library woul
   `TSVectorType` TSVECTOR, `EmailType` VARCHAR(255), `URLType` TEXT, `ArrowType` TIMESTAMP (with its
   own arguments: `timezone=True`), `ChoiceType` its `impl` or VARCHAR(255), `CurrencyType`
   VARCHAR(3), `CountryType` VARCHAR(2), `LocaleType` VARCHAR(10), `TimezoneType` VARCHAR(50),
-  `ColorType`, `IPAddressType` and `PhoneNumberType` VARCHAR(max_length), `ScalarListType` TEXT.
+  `ColorType`, `IPAddressType` and `PhoneNumberType` VARCHAR(max_length), `ScalarListType` TEXT,
+  `StringEncryptedType` VARCHAR and `EncryptedType` BYTEA (the ciphertext; its key and engine are
+  the application's).
   Each is named as the library exports it: from the package, from `types`, or from its module.
 """
 
@@ -67,6 +69,15 @@ def _fixed(made: Any) -> Any:
     return _Fixed
 
 
+def _encrypted(stored: Any) -> Any:
+    """An encrypted type: the key and engine only turn values into ciphertext, stored as `stored`."""
+    class _Encrypted(_Made):
+        def __new__(cls, type_in: Any = None, key: Any = None, engine: Any = None,  # noqa: ARG004 - the library's
+                    padding: Any = None, **keywords: Any) -> Any:  # noqa: ARG004
+            return stored(**keywords)
+    return _Encrypted
+
+
 # sqlalchemy_utils' types: (its module under sqlalchemy_utils.types, its name, what it compiles as)
 _UTILS_TYPES = [
     ("uuid", "UUIDType", _UUIDType), ("json", "JSONType", postgresql.JSON), ("ts_vector", "TSVectorType", _TSVectorType),
@@ -76,6 +87,8 @@ _UTILS_TYPES = [
     ("timezone", "TimezoneType", _fixed(lambda: types.Unicode(50))), ("color", "ColorType", _sized(20)),
     ("ip_address", "IPAddressType", _sized(50)), ("phone_number", "PhoneNumberType", _sized(20, position=1)),
     ("scalar_list", "ScalarListType", _fixed(types.UnicodeText)),
+    ("encrypted.encrypted_type", "StringEncryptedType", _encrypted(types.String)),
+    ("encrypted.encrypted_type", "EncryptedType", _encrypted(types.LargeBinary)),
 ]
 WRAPPED_TYPES: dict[str, Any] = {
     "sqlmodel.sql.sqltypes.AutoString": types.String,
