@@ -383,11 +383,13 @@ def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -
         sa.Column("j", sqlalchemy_utils.types.PhoneNumberType("US", 25)),
         sa.Column("k", sqlalchemy_utils.CurrencyType),
         sa.Column("l", sqlalchemy_utils.types.encrypted.encrypted_type.StringEncryptedType()),  # (ethyca/fides)
+        sa.Column("m", Vector(1536)),
+        sa.Column("n", pgvector.sqlalchemy.HALFVEC()),
     )""", header="import sqlmodel\nimport sqlalchemy_utils\nimport fastapi_users_db_sqlalchemy\n"
-                 "from sqlalchemy_utils import ArrowType")
+                 "from sqlalchemy_utils import ArrowType\nimport pgvector.sqlalchemy\nfrom pgvector.sqlalchemy import Vector")
     assert ("CREATE TABLE t (a UUID, b UUID, c CHAR(32), d TIMESTAMP WITH TIME ZONE, e TSVECTOR, f INTEGER,"
             " g TIMESTAMP WITH TIME ZONE, h TIMESTAMP WITHOUT TIME ZONE, i INTEGER, j VARCHAR(25), k VARCHAR(3),"
-            " l VARCHAR)") in sql
+            " l VARCHAR, m VECTOR(1536), n HALFVEC)") in sql
 
 
 def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None:

@@ -78,6 +78,20 @@ def _encrypted(stored: Any) -> Any:
     return _Encrypted
 
 
+def _pgvector(name: str) -> Any:
+    """pgvector's types (`Vector(1536)`): `VECTOR(1536)`, or the name alone without a size."""
+    class _Vector(types.UserDefinedType[Any]):
+        cache_ok = True
+
+        def __init__(self, dim: int | None = None, length: int | None = None) -> None:
+            self.size = dim if dim is not None else length
+
+        def get_col_spec(self, **_keywords: Any) -> str:
+            return name if self.size is None else f"{name}({int(self.size)})"
+    _Vector.__name__ = name
+    return _Vector
+
+
 # sqlalchemy_utils' types: (its module under sqlalchemy_utils.types, its name, what it compiles as)
 _UTILS_TYPES = [
     ("uuid", "UUIDType", _UUIDType), ("json", "JSONType", postgresql.JSON), ("ts_vector", "TSVectorType", _TSVectorType),
@@ -99,6 +113,10 @@ WRAPPED_TYPES: dict[str, Any] = {
     "fastapi_users_db_sqlalchemy.generics.TIMESTAMPAware": types.TIMESTAMP,
     **{f"sqlalchemy_utils.{where}{name}": made for module, name, made in _UTILS_TYPES
        for where in ("", "types.", f"types.{module}.")},
+    **{f"pgvector.sqlalchemy.{where}{name}": _pgvector(sql) for module, names, sql in (
+        ("vector", ("Vector", "VECTOR"), "VECTOR"), ("halfvec", ("HalfVector", "HALFVEC"), "HALFVEC"),
+        ("sparsevec", ("SparseVector", "SPARSEVEC"), "SPARSEVEC"), ("bit", ("Bit", "BIT"), "BIT"))
+       for name in names for where in ("", f"{module}.")},
 }
 # Modules that re-export SQLAlchemy's names: a name under them is SQLAlchemy's.
 REEXPORTS = {"sqlmodel.sql.sqltypes.types.": "sqlalchemy.types.", "sqlmodel.": "sqlalchemy."}
