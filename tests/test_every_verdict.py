@@ -394,13 +394,9 @@ def test_a_table_in_a_schema_off_the_search_path_outranks_a_file_elsewhere_creat
 
 def test_a_name_only_the_servers_own_views_hold_is_not_a_search_path_matter(pg_server: Database, tmp_path: Path) -> None:
     # Netflix/lemur: its base tables come from create_all; information_schema.domains is not its domains.
-    project = write_files(tmp_path / "p", numbered(1, {1: ("alter table domains add column sensitive boolean;",
-                                                           "alter table domains drop column sensitive;")}))
-    code, root = check(pg_server, project / "migrations", tmp_path)
-    [case] = [c for c in root.iter("testcase") if c.attrib["classname"] == "migration_check.apply"
-              and c.find("failure") is not None]
-    message = case.find("failure").attrib["message"]
-    assert code == 1 and 'relation "domains" does not exist (no migration here creates table domains' in message
+    message = failure_of_one(pg_server, tmp_path, "alter table domains add column sensitive boolean;",
+                             "alter table domains drop column sensitive;", "apply")
+    assert 'relation "domains" does not exist (no migration here creates table domains' in message
     assert "information_schema" not in message
 
 
