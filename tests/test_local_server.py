@@ -354,6 +354,13 @@ def test_the_servers_first_fatal_line_is_the_reported_cause(tmp_path: Path) -> N
     log.write_text("LOG: starting\nFATAL:  could not create lock file: No space left on device\n"
                    "LOG:  database system is shut down\n")
     assert _last_line(log) == "FATAL:  could not create lock file: No space left on device"
+    # The tool's own connections while the server starts are refused with a FATAL: never the cause.
+    log.write_text("FATAL:  the database system is starting up\nLOG:  ready\n"
+                   "PANIC:  could not write to file \"pg_wal/xlogtemp.13\": No space left on device\n"
+                   "FATAL:  the database system is not yet accepting connections\n")
+    assert _last_line(log) == 'PANIC:  could not write to file "pg_wal/xlogtemp.13": No space left on device'
+    from migration_check.servers.base import Database
+    assert Database("", 150000, "", server_log=log).server_problem() == _last_line(log)
 
 
 @contextlib.contextmanager

@@ -86,8 +86,7 @@ class Layout(abc.ABC):
     # How the runner puts a migration in a transaction (Transaction.WRAPPED, ONE_QUERY), and how
     # a migration opts out: said when PostgreSQL refuses a statement in that transaction.
     transaction_how: ClassVar[str] = "runs each migration in a transaction"
-    # Where the project turned the runner's all-in-one transaction off: how it runs them then.
-    transaction_each_how: ClassVar[str] = ""
+    transaction_each_how: ClassVar[str] = ""  # how, where the project turned an all-in-one transaction off
     transaction_opt_out: ClassVar[str] = ""
     # The runner sends each script it wraps as one query (Script.sent_as_one_query).
     sends_scripts_whole: ClassVar[bool] = False

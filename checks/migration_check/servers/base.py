@@ -54,11 +54,18 @@ class Database:
             lines = self.server_log.read_text(errors="replace").splitlines() if self.server_log else []
         except OSError:
             return None
-        return next((line.strip() for line in lines if "PANIC:" in line or "FATAL:" in line), None)
+        return next((line.strip() for line in lines if ("PANIC:" in line or "FATAL:" in line) and not refused_early(line)),
+                    None)
 
     @property
     def major_version(self) -> int:
         return self.server_version // 10000
+
+
+def refused_early(line: str) -> bool:
+    """A log line of a connection refused while the server starts (the tool waiting for it to be
+    ready): FATAL, and never the cause of anything."""
+    return "the database system is starting up" in line or "not yet accepting connections" in line
 
 
 class Provider(abc.ABC):
