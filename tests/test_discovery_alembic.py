@@ -251,6 +251,18 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
                   header="import logging\nlogger = logging.getLogger(__name__)").strip() == "select 1;"
     assert sql_of(tmp_path, "logger.info('adding t')\n    log = logger\n    log.success('!')\n    op.execute('select 1')",
                   header="from loguru import logger").strip() == "select 1;"  # (ethyca/fides)
+    assert sql_of(tmp_path, """with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning)
+        op.execute('select 1')""", header="import warnings").strip() == "select 1;"  # (advanced-alchemy's template)
+    # TracecatHQ/tracecat builds its SQL piece by piece.
+    assert sql_of(tmp_path, """parts = []
+    for old, new in RENAMES.items():
+        parts.append(f"WHEN '{old}' THEN '{new}'")
+    parts.extend(["ELSE type"])
+    op.execute("UPDATE action SET type = CASE type " + " ".join(parts) + " END")""",
+                  header="RENAMES = {'a': 'b'}").strip() == "UPDATE action SET type = CASE type WHEN 'a' THEN 'b' ELSE type END;"
+    assert skip_of(tmp_path, "parts = []\n    for i in range(6000):\n        parts.extend([i, i])")[1] == \
+        "a list grown past 10,000 items"
     assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
         "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \

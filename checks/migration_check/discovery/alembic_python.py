@@ -4,6 +4,8 @@ stops where the file holds more than this."""
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import string
 from typing import Any
 
@@ -33,6 +35,9 @@ BUILTINS: dict[str, Any] = {
     "enumerate": lambda *a, **k: list(enumerate(*a, **k)), "zip": lambda *a: list(zip(*a, strict=False)),
     "reversed": lambda a: list(reversed(a)), "print": lambda *a, **k: None,
     "__name__": "alembic_migration",  # what a revision module's name is read for: a logger's
+    # Warning categories, as a warnings filter names them (the classes only: raising is not read).
+    **{name: getattr(builtins, name)
+       for name in ("Warning", "UserWarning", "DeprecationWarning", "FutureWarning", "RuntimeWarning")},
 }
 
 
@@ -57,7 +62,11 @@ class Logger:
 LOG_LEVELS = frozenset({"trace", "debug", "info", "success", "warning", "warn", "error", "exception", "critical", "log"})
 LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(), "loguru.logger": Logger(),
                            **{f"{logger}.{level}": nothing for level in LOG_LEVELS
-                              for logger in ("logging", "loguru.logger")}}
+                              for logger in ("logging", "loguru.logger")},
+                           # Python's warnings to a developer (advanced-alchemy's revision template
+                           # silences SQLAlchemy's around its operations): nothing to the database.
+                           "warnings.catch_warnings": lambda *_a, **_k: contextlib.nullcontext(),
+                           **{f"warnings.{name}": nothing for name in ("filterwarnings", "simplefilter", "warn")}}
 
 
 class Items(list):

@@ -27,6 +27,7 @@ from migration_check.discovery.alembic_python import (
     BUILTINS,
     LOG_LEVELS,
     LOGGING,
+    MOST_ITEMS,
     STRING_METHODS,
     Items,
     Logger,
@@ -260,6 +261,8 @@ class Values:
             return formatter(base, node.lineno)
         if isinstance(base, str) and name in STRING_METHODS:
             return getattr(base, name)
+        if isinstance(base, list) and name in ("append", "extend"):
+            return self.grown(base, name, node.lineno)
         if isinstance(base, dict) and name in ("items", "keys", "values", "get"):
             method = getattr(base, name)
             return (lambda *a: Items(method(*a))) if name != "get" else method
@@ -277,6 +280,15 @@ class Values:
             found = self.guarded(node, lambda: getattr(base, name))
             return self.schema_method(found, name) if name in SCHEMA_METHODS else found
         raise NotReplayable(node.lineno, f"the attribute {name} of what the file cannot say alone")
+
+    @staticmethod
+    def grown(items: list[Any], name: str, line: int) -> Any:
+        """A list's append or extend (the file building its SQL piece by piece), up to MOST_ITEMS."""
+        def grow(*arguments: Any) -> None:
+            getattr(items, name)(*arguments)
+            if len(items) > MOST_ITEMS:
+                raise NotReplayable(line, f"a list grown past {MOST_ITEMS:,} items")
+        return grow
 
     def operation(self, node: ast.AST, operations: Any, name: str) -> Any:
         return self.guarded(node, lambda: operation_of(operations, name, self.sent))
