@@ -404,6 +404,24 @@ def test_the_wrapping_libraries_types_compile_as_on_postgresql(tmp_path: Path) -
             " l VARCHAR, m VECTOR(1536), n HALFVEC)") in sql
 
 
+def test_advanced_alchemys_template_and_types_compile_as_on_postgresql(tmp_path: Path) -> None:
+    # litestar-org/litestar-fullstack: the template sets the library's types on `sa` and uses them there.
+    header = ("from advanced_alchemy.types import EncryptedString, FernetBackend, GUID, DateTimeUTC, StoredObject\n"
+              "from advanced_alchemy.types.password_hash.base import PasswordHash\n"
+              "sa.GUID = GUID\nsa.DateTimeUTC = DateTimeUTC\nsa.EncryptedString = EncryptedString\n"
+              "sa.StoredObject = StoredObject")
+    sql = sql_of(tmp_path, """op.create_table("t",
+        sa.Column("id", sa.GUID(length=16), nullable=False),
+        sa.Column("at", sa.DateTimeUTC(timezone=True)),
+        sa.Column("secret", sa.EncryptedString(key="secret-key", backend=FernetBackend, length=None)),
+        sa.Column("files", sa.StoredObject(backend="local", multiple=True)),
+        sa.Column("hash", PasswordHash(backend=None, length=128)),
+        sa.Column("bits", advanced_alchemy.types.BigIntIdentity),
+    )""", header=header + "\nimport advanced_alchemy.types")
+    assert ("CREATE TABLE t (id UUID NOT NULL, at TIMESTAMP WITH TIME ZONE, secret VARCHAR, files JSONB,"
+            " hash VARCHAR(128), bits BIGINT)") in sql
+
+
 def test_the_projects_own_enums_are_read_from_its_source(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     root = write_files(tmp_path, {

@@ -124,6 +124,8 @@ class _Evaluator:
                 self.names.imports.update(imported(node))
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 self.names.functions[node.name] = node if isinstance(node, ast.FunctionDef) else None
+            elif isinstance(node, ast.Assign) and (alias := self.alias(node)) is not None:
+                self.names.aliases[alias[0]] = alias[1]
             elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
@@ -135,6 +137,15 @@ class _Evaluator:
         self.names.values = {name: value for name, value in self.names.values.items() if bound[name] == 1}
         # `# migration-check: allow ...` confirms the statement it stands before, as `--` does in SQL.
         self.directives = [Piece(line, column, f"-- {body}") for line, column, body in _directives(text)]
+
+    def alias(self, node: ast.Assign) -> tuple[str, str] | None:
+        """(`module.name`, the path it names) for `module.name = imported`, both imported above."""
+        [target] = node.targets if len(node.targets) == 1 else [None]
+        if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                and isinstance(node.value, ast.Name)):
+            return None
+        module, value = self.names.imports.get(target.value.id), self.names.imports.get(node.value.id)
+        return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
     def run(self, function: ast.FunctionDef) -> Export:
         run = _Run(self, SentSql(self.env_imports))

@@ -83,7 +83,7 @@ def _pgvector(name: str) -> Any:
     class _Vector(types.UserDefinedType[Any]):
         cache_ok = True
 
-        def __init__(self, dim: int | None = None, length: int | None = None) -> None:
+        def __init__(self, dim: int | None = None, length: int | None = None, **_other: Any) -> None:
             self.size = dim if dim is not None else length
 
         def get_col_spec(self, **_keywords: Any) -> str:
@@ -104,6 +104,25 @@ _UTILS_TYPES = [
     ("encrypted.encrypted_type", "StringEncryptedType", _encrypted(types.String)),
     ("encrypted.encrypted_type", "EncryptedType", _encrypted(types.LargeBinary)),
 ]
+class _PasswordHash(_Made):
+    def __new__(cls, backend: Any = None, length: int = 255) -> Any:  # noqa: ARG004 - the library's signature
+        return types.String(length)
+
+
+class _Backend:
+    """An encryption or hashing backend a type is given: the application's, never the column's."""
+
+
+# advanced_alchemy.types' (its module, its name, what it compiles as on PostgreSQL)
+_ADVANCED_TYPES = [
+    ("guid", "GUID", _fixed(postgresql.UUID)), ("datetime", "DateTimeUTC", _fixed(lambda: types.DateTime(timezone=True))),
+    ("json", "ORA_JSONB", _fixed(postgresql.JSONB)),  # (an Oracle variant of a JSONB column: never PostgreSQL's)
+    ("encrypted_string", "EncryptedString", _fixed(types.String)), ("encrypted_string", "EncryptedText", _fixed(types.Text)),
+    ("encrypted_string", "FernetBackend", _Backend), ("encrypted_string", "PGCryptoBackend", _Backend),
+    ("file_object", "StoredObject", _fixed(postgresql.JSONB)), ("password_hash.base", "PasswordHash", _PasswordHash),
+    ("boolean", "Bool", types.Boolean), ("identity", "BigIntIdentity", types.BigInteger),
+    ("vector", "Vector", _pgvector("VECTOR")),
+]
 WRAPPED_TYPES: dict[str, Any] = {
     "sqlmodel.sql.sqltypes.AutoString": types.String,
     "sqlmodel.AutoString": types.String,
@@ -117,6 +136,8 @@ WRAPPED_TYPES: dict[str, Any] = {
         ("vector", ("Vector", "VECTOR"), "VECTOR"), ("halfvec", ("HalfVector", "HALFVEC"), "HALFVEC"),
         ("sparsevec", ("SparseVector", "SPARSEVEC"), "SPARSEVEC"), ("bit", ("Bit", "BIT"), "BIT"))
        for name in names for where in ("", f"{module}.")},
+    **{f"advanced_alchemy.types.{where}{name}": made for module, name, made in _ADVANCED_TYPES
+       for where in ("", f"{module}.")},
 }
 # Modules that re-export SQLAlchemy's names: a name under them is SQLAlchemy's.
 REEXPORTS = {"sqlmodel.sql.sqltypes.types.": "sqlalchemy.types.", "sqlmodel.": "sqlalchemy."}

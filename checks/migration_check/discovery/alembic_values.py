@@ -115,6 +115,9 @@ class ModuleNames:
     roots: tuple[Path, ...] = ()  # where the project's own modules are looked up (its enums)
     values: dict[str, ast.expr] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | None] = field(default_factory=dict)  # None: a class, an async def
+    # An imported name set on an imported module (advanced-alchemy's template: `sa.GUID = GUID`):
+    # "sqlalchemy.GUID" -> "advanced_alchemy.types.GUID".
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 class Values:
@@ -240,7 +243,7 @@ class Values:
                 return lambda: Context(self.sent)
             return self.operation(node, self.sent.operations, name)
         if isinstance(base, ImportedName):
-            path = f"{base.path}.{name}"
+            path = self.module.aliases.get(f"{base.path}.{name}", f"{base.path}.{name}")
             return OP if path == "alembic.op" else ImportedName(path)
         if isinstance(base, Result):
             raise NotReplayable(node.lineno, f"a query's result ({name}), which only the database can say")
