@@ -343,3 +343,15 @@ def test_output_is_sorted_whatever_the_input_order() -> None:
     rows = [("role", "b", None, None, "{}"), ("table", "public.a", None, None, "{}"), ("role", "a", None, None, "{}")]
     assert diff_snapshots(snapshot(), snapshot(*rows)) == diff_snapshots(snapshot(), snapshot(*reversed(rows)))
     assert [d.name for d in diff_snapshots(snapshot(), snapshot(*rows))] == ["a", "b", "public.a"]
+
+
+def test_a_long_enums_labels_show_where_they_differ() -> None:
+    # TracecatHQ/tracecat: a case event type of 24 labels gained one; the message named no label.
+    labels = [f"'CASE_EVENT_NUMBER_{i}'" for i in range(24)]
+    before, after = f"({', '.join(labels)})", f"({', '.join(labels[:20] + [repr('ATTACHMENT_CREATED')] + labels[20:])})"
+    [message] = describe_rollback([Difference("enum", "public.caseeventtype", "changed", (("labels", before, after),))])
+    assert message == ("enum public.caseeventtype: labels (…, 'ATTACHMENT_CREATED', …), was (…)")
+    swapped = f"({', '.join(labels[:5] + [labels[6], labels[5]] + labels[7:])})"
+    [message] = describe_rollback([Difference("enum", "public.caseeventtype", "changed", (("labels", before, swapped),))])
+    assert message == ("enum public.caseeventtype: labels (…, 'CASE_EVENT_NUMBER_6', 'CASE_EVENT_NUMBER_5', …),"
+                       " was (…, 'CASE_EVENT_NUMBER_5', 'CASE_EVENT_NUMBER_6', …)")

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from pglast import ast
+from pglast import ast, parser
 
 from migration_check.schema.snapshot import Definition, ObjectKey, Snapshot, field_rank
 from migration_check.sql import trees
@@ -192,9 +192,46 @@ def _describe(
 
 
 def _field_change(field: str, before: str, after: str, changed: Callable[[str, str, str], str]) -> str:
+    if field == "labels" and not (_printable(before) and _printable(after)):
+        before, after = _labels_apart(before, after)
     if field in ALWAYS_ELIDED or not (_printable(before) and _printable(after)):
         return f"{field} differs"
     return changed(field, before or NONE_TEXT, after or NONE_TEXT)
+
+
+def _labels_apart(before: str, after: str) -> tuple[str, str]:
+    """Two enums' label lists, `('a', 'b', ...)`, with the labels they share at the start and at the
+    end elided (`…`): a long enum's added or moved label, where the whole lists are too long to print."""
+    first, second = _labels(before), _labels(after)
+    if first is None or second is None:
+        return before, after
+    start = 0
+    while start < min(len(first), len(second)) and first[start] == second[start]:
+        start += 1
+    end = 0
+    while end < min(len(first), len(second)) - start and first[-1 - end] == second[-1 - end]:
+        end += 1
+
+    def shown(labels: list[str]) -> str:
+        middle = labels[start:len(labels) - end]
+        if not middle:
+            return "(…)" if start or end else "()"
+        return "(" + ", ".join(["…"] * bool(start) + middle + ["…"] * bool(end)) + ")"
+    return shown(first), shown(second)
+
+
+def _labels(text: str) -> list[str] | None:
+    """The quoted labels of `('a', 'b')` as written (quote_literal's), or None where it is not that."""
+    try:
+        tokens = parser.scan(text)
+    except parser.ParseError:
+        return None
+    if not tokens or text[tokens[0].start] != "(" or text[tokens[-1].start] != ")":
+        return None
+    inner = tokens[1:-1]
+    if any((token.name != "SCONST") if index % 2 == 0 else text[token.start] != "," for index, token in enumerate(inner)):
+        return None
+    return [text[token.start:token.end + 1] for token in inner[::2]]
 
 
 def _printable(value: str) -> bool:
