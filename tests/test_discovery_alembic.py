@@ -335,6 +335,16 @@ def test_a_statement_refused_in_a_transaction_is_told_by_how_env_py_runs_them(tm
         assert "DROP INDEX CONCURRENTLY cannot run inside a transaction block" in message and told in message, message
 
 
+def test_a_version_table_env_py_names_is_the_runners_own(tmp_path: Path) -> None:
+    root = write_files(tmp_path, {
+        "alembic/env.py": "from alembic import context\ncontext.configure(connection=None, version_table='ckan_version',"
+                          " version_table_schema='meta')\n",
+        "alembic/versions/a.py": revision("a", None),
+    })
+    assert layout_named("alembic").history_tables(root / "alembic" / "versions") == {
+        "public.alembic_version", "meta.ckan_version"}
+
+
 def test_the_configuration_names_the_revisions(tmp_path: Path) -> None:
     (tmp_path / ".git").mkdir()
     write_files(tmp_path, {

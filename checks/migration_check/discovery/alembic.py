@@ -67,6 +67,14 @@ class AlembicLayout(Layout):
     transaction_each_how = "runs each revision in a transaction of its own (transaction_per_migration in env.py)"
     transaction_opt_out = "run it outside one: `with op.get_context().autocommit_block():` around the statement"
 
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        """`alembic_version`, and the table env.py names instead (`context.configure(version_table=
+        "...", version_table_schema="...")`, as written out): drift leaves it out."""
+        options = _configured(directory, ("version_table", "version_table_schema"))
+        named = {f"{options.get('version_table_schema') or 'public'}.{options['version_table']}"} \
+            if "version_table" in options else set()
+        return super().history_tables(directory) | named
+
     def detect(self, directory: Path) -> Detection | None:
         marked = [path for path in _revision_files(directory) if _marked(path)]
         if not marked:
@@ -230,6 +238,14 @@ def _transaction_per_migration(directory: Path) -> bool:
     return module is not None and any(
         isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
         and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
+
+
+def _configured(directory: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """The keywords of `names` env.py gives as string constants (to `context.configure`)."""
+    module = _env_py(directory)
+    return {} if module is None else {
+        node.arg: node.value.value for node in ast.walk(module) if isinstance(node, ast.keyword) and node.arg in names
+        and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
 
 
 @per_discovery
