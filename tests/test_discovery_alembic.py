@@ -263,6 +263,9 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
                   header="RENAMES = {'a': 'b'}").strip() == "UPDATE action SET type = CASE type WHEN 'a' THEN 'b' ELSE type END;"
     assert skip_of(tmp_path, "parts = []\n    for i in range(6000):\n        parts.extend([i, i])")[1] == \
         "a list grown past 10,000 items"
+    # ckan/ckan: the project's helper is named, not the op it is given.
+    assert skip_of(tmp_path, "if skip_legacy(op, __name__):\n        return", header="from ckan.migration import skip_legacy")[1] == \
+        "uses ckan.migration.skip_legacy, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "if settings.FLAG and True:\n        op.execute('select 1')", header="from app import settings")[1] == \
         "uses app.settings.FLAG, the project's own Python or a library this check does not read"
     assert skip_of(tmp_path, "op.execute(f'select {settings.FLAG}')", header="from app import settings")[1] == \

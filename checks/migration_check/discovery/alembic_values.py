@@ -316,6 +316,8 @@ class Values:
 
     def call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
         function = self.value(node.func, scope)
+        if isinstance(function, ImportedName) and function.path not in ("textwrap.dedent", "textwrap.indent"):
+            function = self.used(function, node)  # what it calls first: the project's own helper, say, is named
         arguments: list[Any] = []
         for argument in node.args:
             if isinstance(argument, ast.Starred):
