@@ -263,6 +263,14 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
                   header="RENAMES = {'a': 'b'}").strip() == "UPDATE action SET type = CASE type WHEN 'a' THEN 'b' ELSE type END;"
     assert skip_of(tmp_path, "parts = []\n    for i in range(6000):\n        parts.extend([i, i])")[1] == \
         "a list grown past 10,000 items"
+    # TracecatHQ/tracecat: unpacked lists, a tuple bound to names, an assert, the project's own logger.
+    assert sql_of(tmp_path, """first, second = ("a", "b")
+    assert first == "a"
+    logger.info("adding")
+    op.execute("select '" + "', '".join([*KINDS, second]) + "'")""",
+                  header="KINDS = ['x']\nfrom app.logger import logger").strip() == "select 'x', 'b';"
+    assert skip_of(tmp_path, "first, second = ('a', 'b')\n    assert first == 'b'")[1] == "an assert that fails"
+    assert skip_of(tmp_path, "first, second = ('a', 'b', 'c')")[1] == "an assignment that does not unpack into its names"
     # ckan/ckan: the project's helper is named, not the op it is given.
     assert skip_of(tmp_path, "if skip_legacy(op, __name__):\n        return", header="from ckan.migration import skip_legacy")[1] == \
         "uses ckan.migration.skip_legacy, the project's own Python or a library this check does not read"
@@ -471,3 +479,49 @@ def test_the_projects_own_column_types_are_what_they_give_postgresql(tmp_path: P
     first, second = discover(root / "alembic" / "versions", repo_root=root).migrations
     assert first.up is not None and "CREATE TABLE t (id UUID NOT NULL, o UUID, PRIMARY KEY (id))" in first.up.sql
     assert second.skip_reason is not None and "uses Sized (guid.py), whose type for PostgreSQL is code" in second.skip_reason
+
+
+def test_the_projects_own_functions_and_constants_are_run_as_the_files_own(tmp_path: Path) -> None:
+    # TracecatHQ/tracecat: helpers of its own that return each table's row-level-security SQL.
+    (tmp_path / ".git").mkdir()
+    helpers = '''from alembic import op
+
+SCOPED = ("workflow", "case")
+VAR = "app.rls_bypass"
+
+
+def policy_name(table):
+    return f"rls_policy_{table}"
+
+
+def enable_rls(table):
+    return f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY; CREATE POLICY {policy_name(table)} ON {table}" \\
+        f" USING (current_setting('{VAR}', true) = 'on')"
+
+
+def enable_all():
+    for table in SCOPED:
+        op.execute(enable_rls(table))
+
+
+def reads_the_database():
+    return op.get_bind().execute("select 1").fetchall()
+'''
+    root = write_files(tmp_path, {
+        "tracecat/db/tenant_rls.py": helpers,
+        "alembic/versions/a.py": revision("a", None, header="from tracecat.db.tenant_rls import SCOPED, enable_rls",
+                                          upgrade="for table in SCOPED:\n        op.execute(enable_rls(table))"),
+        "alembic/versions/b.py": revision("b", "a", header="from tracecat.db import tenant_rls",
+                                          upgrade="tenant_rls.enable_all()\n    op.execute('select 2')"),
+        "alembic/versions/c.py": revision("c", "b", header="from tracecat.db.tenant_rls import reads_the_database",
+                                          upgrade="reads_the_database()"),
+    })
+    first, second, third = discover(root / "alembic" / "versions", repo_root=root).migrations
+    assert first.up is not None and second.up is not None
+    policy = ("ALTER TABLE workflow ENABLE ROW LEVEL SECURITY; CREATE POLICY rls_policy_workflow ON workflow"
+              " USING (current_setting('app.rls_bypass', true) = 'on')")
+    assert policy in first.up.sql and "rls_policy_case" in first.up.sql
+    lines = second.up.sql.split("\n")
+    assert policy in lines[1] and "rls_policy_case" in lines[1] and lines[2].strip() == "select 2;"  # at the call's line
+    assert third.skip_reason is not None and ("a query's result (fetchall), which only the database can say,"
+                                              " in reads_the_database (tenant_rls.py, line 22)") in third.skip_reason

@@ -1,6 +1,7 @@
-"""The project's own classes a migration uses, read from the project's source, never imported: its
-Python enums (`sa.Enum(DocumentSource, native_enum=False)`, `DocumentSource.JIRA.value`) and its
-column types (SQLAlchemy's `TypeDecorator` recipe: `GUID`, `Timestamp`).
+"""The project's own names a migration uses, read from the project's source, never imported: its
+Python enums (`sa.Enum(DocumentSource, native_enum=False)`, `DocumentSource.JIRA.value`), its
+column types (SQLAlchemy's `TypeDecorator` recipe: `GUID`, `Timestamp`), its functions (a helper
+that writes a policy's SQL, run by the same evaluator as the migration) and its literal constants.
 
 `alembic upgrade` imports the project's module today, so a migration gets the enum as the code
 defines it now, whatever it was when the migration was written; so does the replay. A class counts
@@ -27,13 +28,18 @@ MOST_HOPS = 5  # re-exports followed from the module a migration names
 
 def project_value(path: str, roots: tuple[Path, ...]) -> Any:
     """The class `path` names (`package.module.Class`), or an enum's member or its name or value
-    (`package.module.Class.MEMBER.value`); None where it is none of the project's plain enums or
-    column types."""
+    (`package.module.Class.MEMBER.value`), a function (run as a migration's own helper is, when it is
+    called) or a constant the module binds once to literals; None where it is none of those."""
     parts = path.split(".")
     for split in range(len(parts) - 1, 0, -1):
         found = _project_class(".".join(parts[:split]), parts[split], roots)
         if found is None:
             continue
+        if isinstance(found.node, ast.FunctionDef):
+            from migration_check.discovery.alembic_project_code import project_function  # it runs code as a migration's
+            return project_function(found, roots) if split == len(parts) - 1 else None
+        if not isinstance(found.node, ast.ClassDef):
+            return ast.literal_eval(found.node) if split == len(parts) - 1 else None
         value: Any = _class_of(found, roots)
         for attribute in parts[split + 1:]:
             if isinstance(value, enum.EnumMeta) and attribute in value.__members__:
@@ -47,17 +53,29 @@ def project_value(path: str, roots: tuple[Path, ...]) -> Any:
 
 
 @dataclass(frozen=True)
+class ProjectFunction:
+    """A function of the project's own modules a migration calls, run by its module's evaluator."""
+
+    definition: ast.FunctionDef
+    evaluator: Any  # (alembic_reading's Evaluator of its module)
+    where: str  # its file's name, for messages
+
+
+@dataclass(frozen=True)
 class ProjectClass:
+    """A definition of the project's module: a class, a function, or a constant's literal value."""
+
     path: Path
     text: str
     module: ast.Module
-    node: ast.ClassDef
+    node: ast.ClassDef | ast.FunctionDef | ast.expr
 
 
 def _class_of(found: ProjectClass, roots: tuple[Path, ...]) -> Any:
+    assert isinstance(found.node, ast.ClassDef)
     bases = {ast.unparse(base).split("[")[0] for base in found.node.bases}
     if any(base == "TypeDecorator" or base.endswith(".TypeDecorator") for base in bases):
-        from migration_check.discovery.alembic_reading import decorated_type  # it evaluates code as a migration's
+        from migration_check.discovery.alembic_project_code import decorated_type  # it evaluates code as a migration's
         return decorated_type(found, roots)
     return _plain_enum(found.node, _enum_names(found.module))
 
@@ -80,8 +98,10 @@ def _class_in(path: Path, module_name: str, name: str, roots: tuple[Path, ...], 
     except (SyntaxError, ValueError, UnicodeDecodeError, FileError):
         return None
     for node in module.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
             return ProjectClass(path, text, module, node)
+    if (constant := _constant(module, name)) is not None:
+        return ProjectClass(path, text, module, constant)
     package = module_name if path.name == "__init__.py" else module_name.rpartition(".")[0]
     for node in module.body:
         if isinstance(node, ast.ImportFrom) and depth < MOST_HOPS:
@@ -91,6 +111,20 @@ def _class_in(path: Path, module_name: str, name: str, roots: tuple[Path, ...], 
                     source = ".".join([*base, *([node.module] if node.module else [])])
                     return _project_class(source, alias.name, roots, depth + 1)
     return None
+
+
+def _constant(module: ast.Module, name: str) -> ast.expr | None:
+    """The literal the module binds `name` to, where it binds it once (tuples of table names)."""
+    bound = [node.value for node in module.body if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+             and any(isinstance(target, ast.Name) and target.id == name
+                     for target in (node.targets if isinstance(node, ast.Assign) else [node.target]))]
+    if len(bound) != 1:
+        return None
+    try:
+        ast.literal_eval(bound[0])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return bound[0]
 
 
 def _enum_names(module: ast.Module) -> frozenset[str]:

@@ -69,5 +69,14 @@ LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(), "loguru.lo
                            **{f"warnings.{name}": nothing for name in ("filterwarnings", "simplefilter", "warn")}}
 
 
+def logging_call(path: str) -> Any:
+    """What logging `path` names does (nothing to the database), or None where it is not logging:
+    Python's, loguru's, a project's own logger (`app.logger.logger.info`, `app.log.debug`)."""
+    if path in LOGGING:
+        return LOGGING[path]
+    owner, _, level = path.rpartition(".")
+    return nothing if level in LOG_LEVELS and owner.rpartition(".")[2] in ("logger", "log", "LOGGER", "LOG") else None
+
+
 class Items(list):
     """A dict's items(), keys() or values(), as a list a loop goes over."""

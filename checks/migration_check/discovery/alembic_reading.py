@@ -34,9 +34,8 @@ from typing import Any
 
 from alembic.operations.batch import BatchOperationsImpl
 from sqlalchemy import exc as sqlalchemy_errors
-from sqlalchemy.types import TypeEngine
 
-from migration_check.discovery.alembic_project import ProjectClass
+from migration_check.discovery.alembic_project import ProjectFunction
 from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
@@ -86,7 +85,7 @@ def read_revision(path: Path, text: str, module: ast.Module | None = None, roots
         except (RecursionError, MemoryError):  # untrusted text: nesting deeper than Python's own stack
             return RevisionFile(path, problem=(1, DEEP))
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
-    evaluator = _Evaluator(module, text)
+    evaluator = Evaluator(module, text)
     evaluator.names.roots = roots
     evaluator.env_imports = env_imports
     for key in HEADER:
@@ -113,7 +112,7 @@ def _literal(node: ast.expr) -> Any:
     raise ValueError(node)
 
 
-class _Evaluator:
+class Evaluator:
     def __init__(self, module: ast.Module, text: str) -> None:
         self.lines = text.split("\n")
         self.names = ModuleNames()
@@ -148,7 +147,7 @@ class _Evaluator:
         return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
     def run(self, function: ast.FunctionDef) -> Export:
-        run = _Run(self, SentSql(self.env_imports))
+        run = FunctionRun(self, SentSql(self.env_imports))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")
@@ -182,10 +181,10 @@ def _directives(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-class _Run(Values):
+class FunctionRun(Values):
     """One function's evaluation: its statements in order, each one's SQL a piece at its line."""
 
-    def __init__(self, evaluator: _Evaluator, sent: SentSql) -> None:
+    def __init__(self, evaluator: Evaluator, sent: SentSql) -> None:
         super().__init__(evaluator.names, sent)
         self.evaluator = evaluator
         self.pieces: list[Piece] = []
@@ -216,6 +215,20 @@ class _Run(Values):
         finally:
             self.depth -= 1
         return None
+
+    def project_call(self, function: ProjectFunction, arguments: list[Any], keywords: dict[str, Any],
+                     node: ast.AST) -> Any:
+        """A call of a function of the project's own modules: run as the file's own helpers are, by
+        the evaluator of its module, its SQL the calling statement's."""
+        inner = FunctionRun(function.evaluator, self.sent)
+        inner.depth, inner.steps = self.depth, self.steps
+        try:
+            return inner.helper(function.definition, arguments, keywords, node)
+        except NotReplayable as reason:
+            raise NotReplayable(getattr(node, "lineno", 0), f"{reason.what}, in {function.definition.name}"
+                                                            f" ({function.where}, line {reason.line})") from None
+        finally:
+            self.steps = inner.steps
 
     def block(self, statements: list[ast.stmt], scope: dict[str, Any]) -> None:
         for statement in statements:
@@ -249,6 +262,13 @@ class _Run(Values):
         if isinstance(node, ast.Expr):
             self.collected(node, lambda: self.value(node.value, scope))
             return
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Tuple | ast.List):
+            self.unpacked(node, node.targets[0], scope)
+            return
+        if isinstance(node, ast.Assert):  # what the file checks of its own values holds, or it stops here
+            if not self.truth(node.test, scope):
+                raise NotReplayable(node.lineno, "an assert that fails")
+            return
         if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if not all(isinstance(target, ast.Name) for target in targets):
@@ -258,6 +278,14 @@ class _Run(Values):
             scope.update({target.id: result for target in targets if isinstance(target, ast.Name)})
             return
         raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def unpacked(self, node: ast.Assign, target: ast.Tuple | ast.List, scope: dict[str, Any]) -> None:
+        """`a, b = ...`: names bound to the items of a sequence the file can say."""
+        names = [name.id for name in target.elts if isinstance(name, ast.Name)]
+        items = self.used(self.collected(node, lambda: self.value(node.value, scope)), node)
+        if len(names) != len(target.elts) or not isinstance(items, list | tuple | Items) or len(items) != len(names):
+            raise NotReplayable(node.lineno, "an assignment that does not unpack into its names")
+        scope.update(zip(names, items, strict=True))
 
     def collected(self, node: ast.stmt, evaluate: Any, at: tuple[int, int] | None = None) -> Any:
         """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`)."""
@@ -355,45 +383,3 @@ def _batch_flush(entered: Any) -> Callable[[], None] | None:
         impl.flush()
         impl.batch.clear()
     return flush
-
-
-def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
-    """The project's TypeDecorator as a type a migration can name and call: what its
-    `load_dialect_impl` gives for PostgreSQL, or its `impl`; None where its class is more than that
-    recipe (an `__init__` its `impl` would depend on, no `impl`)."""
-    body = {node.name: node for node in found.node.body if isinstance(node, ast.FunctionDef)}
-    impl = next((node.value for node in found.node.body if isinstance(node, ast.Assign | ast.AnnAssign)
-                 and any(isinstance(t, ast.Name) and t.id == "impl"
-                         for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))), None)
-    method = body.get("load_dialect_impl")
-    if method is None and (impl is None or "__init__" in body):
-        return None
-    evaluator = _Evaluator(found.module, found.text)
-    evaluator.names.roots = roots
-    where = f"{found.node.name} ({found.path.name})"
-
-    def made(arguments: tuple[Any, ...], keywords: dict[str, Any]) -> Any:
-        run = _Run(evaluator, SentSql())
-        try:
-            if method is not None:  # `self` is a value it may not read
-                made = run.helper(method, [_Self(), run.sent.context.dialect], {}, method)
-            elif impl is not None:
-                base = run.used(run.value(impl, {}), impl)
-                made = base(*arguments, **keywords) if isinstance(base, type) else base
-        except NotReplayable as reason:
-            raise Unreachable(f"{where}, whose type for PostgreSQL is code ({reason.what}, line {reason.line})") from None
-        made = made() if isinstance(made, type) else made
-        if not isinstance(made, TypeEngine):
-            raise Unreachable(f"{where}, whose type for PostgreSQL is not a SQLAlchemy type")
-        return made
-
-    class ProjectType(TypeEngine):  # a type class SQLAlchemy takes where a type goes
-        def __new__(cls, *arguments: Any, **keywords: Any) -> Any:
-            return made(arguments, keywords)
-
-    ProjectType.__name__ = found.node.name
-    return ProjectType
-
-
-class _Self:
-    """`self` in a project type's method: what it holds comes from code this does not run."""

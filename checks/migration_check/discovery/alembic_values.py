@@ -22,17 +22,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import elements, expression
 from sqlalchemy.sql.base import ColumnCollection
 
-from migration_check.discovery.alembic_project import project_value
+from migration_check.discovery.alembic_project import ProjectFunction, project_value
 from migration_check.discovery.alembic_python import (
     BUILTINS,
     LOG_LEVELS,
-    LOGGING,
     MOST_ITEMS,
     STRING_METHODS,
     Items,
     Logger,
     NotReplayable,
     formatter,
+    logging_call,
     nothing,
 )
 from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
@@ -135,9 +135,7 @@ class Values:
             return "".join(self.formatted(part, scope) if isinstance(part, ast.FormattedValue)
                            else str(self.value(part, scope)) for part in node.values)
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
-            items = [self.value(item, scope) for item in node.elts if not isinstance(item, ast.Starred)]
-            if any(isinstance(item, ast.Starred) for item in node.elts):
-                raise NotReplayable(node.lineno, "an unpacked sequence")
+            items = [part for item in node.elts for part in self.parts(item, scope)]
             return tuple(items) if isinstance(node, ast.Tuple) else items
         if isinstance(node, ast.Dict):
             if any(key is None for key in node.keys):
@@ -195,6 +193,15 @@ class Values:
             if isinstance(container, list | tuple | dict | str):
                 return container[index]
         raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def parts(self, item: ast.expr, scope: dict[str, Any]) -> list[Any]:
+        """An item of a list the file writes, or the items of one it unpacks there (`[*KINDS, "x"]`)."""
+        if not isinstance(item, ast.Starred):
+            return [self.value(item, scope)]
+        unpacked = self.used(self.value(item.value, scope), item)
+        if not isinstance(unpacked, list | tuple | str | Items) or len(unpacked) > MOST_ITEMS:
+            raise NotReplayable(item.lineno, "an unpacked sequence of what the file cannot say alone")
+        return list(unpacked)
 
     def truth(self, node: ast.expr, scope: dict[str, Any]) -> bool:
         """Whether a condition holds, where the file alone says (a name of the project's, a
@@ -337,6 +344,8 @@ class Values:
             return getattr(textwrap, function.path.rpartition(".")[2])(*arguments, **keywords)
         if isinstance(function, Helper):
             return self.helper(function.definition, arguments, keywords, node)
+        if isinstance(function, ProjectFunction):
+            return self.project_call(function, arguments, keywords, node)
         function = self.used(function, node)
         if not callable(function):
             raise NotReplayable(node.lineno, "a call of something that is not a function")
@@ -346,6 +355,11 @@ class Values:
         """A call of a function of the file (alembic_reading.py runs its body)."""
         raise NotReplayable(getattr(node, "lineno", 0), f"{definition.name}, a function of the file")
 
+    def project_call(self, function: ProjectFunction, arguments: list[Any], keywords: dict[str, Any],
+                     node: ast.AST) -> Any:
+        """A call of a function of the project's own modules (alembic_reading.py runs its body)."""
+        raise NotReplayable(getattr(node, "lineno", 0), f"{function.definition.name}, the project's own function")
+
     def used(self, value: Any, node: ast.AST | None = None) -> Any:
         """A value as it is passed or called: an imported name resolved, where a migration may use it
         (a module is a namespace to name things in, never a value)."""
@@ -353,8 +367,8 @@ class Values:
         if isinstance(value, ImportedName):
             if value.path.startswith("."):
                 raise NotReplayable(line, f"uses {value.path.lstrip('.')}, the project's own Python")
-            if value.path in LOGGING:
-                return LOGGING[value.path]
+            if (logged := logging_call(value.path)) is not None:
+                return logged
             try:
                 value = resolve(value.path)
             except Unreachable as error:
