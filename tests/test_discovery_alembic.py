@@ -270,6 +270,17 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
     op.execute("select '" + "', '".join([*KINDS, second]) + "'")""",
                   header="KINDS = ['x']\nfrom app.logger import logger").strip() == "select 'x', 'b';"
     assert skip_of(tmp_path, "first, second = ('a', 'b')\n    assert first == 'b'")[1] == "an assert that fails"
+    # Comprehensions over the file's own values (an IN list, a mapping turned around, nested loops).
+    assert sql_of(tmp_path, """names = ", ".join(f"'{v}'" for v in VALUES if v != 'c')
+    back = {new: old for old, new in RENAMES.items()}
+    pairs = [a + b for a in "xy" for b in "12"]
+    sizes = len({len(v) for v in VALUES})
+    op.execute(f"select {names}, {' '.join(back)} {' '.join(pairs)} {sizes}")""",
+                  header="VALUES = ['a', 'b', 'c']\nRENAMES = {'o': 'n'}").strip() == "select 'a', 'b', n x1 x2 y1 y2 1;"
+    assert skip_of(tmp_path, "op.execute(str([a for a in range(200) for b in range(200)]))")[1] == \
+        "a comprehension of more than 10,000 items"
+    assert skip_of(tmp_path, "op.execute(str([r for r in op.get_bind().execute(sa.text('select 1'))]))")[1] == \
+        "a comprehension over what the file cannot say alone"
     assert skip_of(tmp_path, "first, second = ('a', 'b', 'c')")[1] == "an assignment that does not unpack into its names"
     # ckan/ckan: the project's helper is named, not the op it is given.
     assert skip_of(tmp_path, "if skip_legacy(op, __name__):\n        return", header="from ckan.migration import skip_legacy")[1] == \

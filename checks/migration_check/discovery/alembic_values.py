@@ -22,6 +22,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import elements, expression
 from sqlalchemy.sql.base import ColumnCollection
 
+from migration_check.discovery.alembic_comprehension import COMPREHENSIONS, comprehension
 from migration_check.discovery.alembic_project import ProjectFunction, project_value
 from migration_check.discovery.alembic_python import (
     BUILTINS,
@@ -52,8 +53,7 @@ SQL_COMPARISONS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator
 PLAIN = (str, int, float, bool, tuple, list, type(None))
 WHAT = {ast.For: "a loop", ast.While: "a loop", ast.AsyncFor: "a loop", ast.Try: "a try", ast.Raise: "a raise",
         ast.FunctionDef: "a function", ast.ClassDef: "a class", ast.Lambda: "a function",
-        ast.ListComp: "a comprehension", ast.DictComp: "a comprehension", ast.SetComp: "a comprehension",
-        ast.GeneratorExp: "a comprehension", ast.Await: "an await", ast.Global: "a global", ast.Delete: "a del"}
+        ast.Await: "an await", ast.Global: "a global", ast.Delete: "a del"}
 
 
 class ImportedName:
@@ -192,6 +192,8 @@ class Values:
             container, index = self.used(self.value(node.value, scope), node), self.value(node.slice, scope)
             if isinstance(container, list | tuple | dict | str):
                 return container[index]
+        if isinstance(node, COMPREHENSIONS):
+            return comprehension(self, node, scope)
         raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
 
     def parts(self, item: ast.expr, scope: dict[str, Any]) -> list[Any]:
