@@ -342,6 +342,30 @@ def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) 
     assert not discover(root, repo_root=root).pending_in_one_transaction
 
 
+def test_an_autocommit_connection_in_env_py_runs_each_statement_on_its_own(tmp_path: Path) -> None:
+    # privacyidea/privacyidea: its env.py commits each statement, and a revision tries a CREATE TABLE
+    # that fails where the table exists, then goes on: on PostgreSQL too, there.
+    from migration_check.model import Transaction
+    (tmp_path / ".git").mkdir()
+    tried = ("try:\n        op.create_table('t', sa.Column('id', sa.Integer))\n    except Exception as error:\n"
+             "        print(f'expected: {error!r}')\n    op.execute('select 1')")
+    root = write_files(tmp_path, {
+        "alembic/env.py": ("from alembic import context\nconnection = engine.connect().execution_options("
+                           "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n"),
+        "alembic/versions/a.py": revision("a", None, upgrade="op.execute('create table u (id int)')"),
+        "alembic/versions/b.py": revision("b", "a", upgrade=tried),
+        "alembic/versions/c.py": revision("c", "b", upgrade="try:\n        op.execute('select 2')\n    except Exception:\n"
+                                                            "        raise"),
+    })
+    found = discover(root, repo_root=root)
+    first, second, third = found.migrations
+    assert not found.pending_in_one_transaction
+    assert first.up is not None and first.up.transaction is Transaction.NONE
+    assert second.skip_reason is not None and "a try that goes on where its statements fail, each committed on its own" \
+        " (env.py's isolation_level AUTOCOMMIT): the database says which, line 11" in second.skip_reason
+    assert third.up is not None  # a handler that raises again stops the run, as the failure would
+
+
 def test_a_statement_refused_in_a_transaction_is_told_by_how_env_py_runs_them(tmp_path: Path, pg_server: Database) -> None:
     # pypi/warehouse: a downgrade's DROP INDEX CONCURRENTLY, outside any autocommit_block.
     down = 'op.drop_index("t_a", table_name="t", postgresql_concurrently=True)'

@@ -85,8 +85,10 @@ class AlembicLayout(Layout):
         files, refusals = _revisions(directory, revision_of)
         ordered, graph_refusals = _ordered(files)
         refusals += graph_refusals
-        migrations = [_migration(found, index) for index, found in enumerate(ordered)]
-        one_transaction = not _transaction_per_migration(directory)
+        autocommit = _autocommit(directory)
+        migrations = [_migration(found, index, Transaction.NONE if autocommit else Transaction.WRAPPED)
+                      for index, found in enumerate(ordered)]
+        one_transaction = not _transaction_per_migration(directory) and not autocommit
         refusals.sort(key=lambda refusal: (str(refusal.path), refusal.line))  # one history case per file
         return Discovery(migrations, refusals=refusals, pending_in_one_transaction=one_transaction)
 
@@ -154,7 +156,8 @@ def _revision_files(directory: Path) -> list[Path]:
 def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
-    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent), env_imports=_env_imports(path.parent))
+    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent), env_imports=_env_imports(path.parent),
+                         autocommit=_autocommit(path.parent))
 
 
 def _header_of(path: Path) -> RevisionFile:
@@ -208,7 +211,7 @@ def _kept(names: tuple[str, ...], known: set[str | None]) -> tuple[str, ...]:
     return tuple(name for name in names if name in known)
 
 
-def _migration(found: RevisionFile, index: int) -> Migration:
+def _migration(found: RevisionFile, index: int, transaction: Transaction) -> Migration:
     path = found.path
     stem = path.stem
     version = found.revision or stem
@@ -224,8 +227,8 @@ def _migration(found: RevisionFile, index: int) -> Migration:
     replayed = skip is None and upgrade is not None
     return Migration(
         version=version, name=name, label=stem, sort_key=(index,),
-        up=upgrade.script(path, Transaction.WRAPPED) if replayed and upgrade is not None else None,
-        down=downgrade.script(path, Transaction.WRAPPED) if replayed and downgrade and downgrade.code is None else None,
+        up=upgrade.script(path, transaction) if replayed and upgrade is not None else None,
+        down=downgrade.script(path, transaction) if replayed and downgrade and downgrade.code is None else None,
         files=(path,), skip_reason=skip,
         down_skip_reason=downgrade.why_not_sql(CODE, "downgrade") if replayed and downgrade and downgrade.code else None,
     )
@@ -238,6 +241,12 @@ def _transaction_per_migration(directory: Path) -> bool:
     return module is not None and any(
         isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
         and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
+
+
+def _autocommit(directory: Path) -> bool:
+    """Whether env.py runs the migrations on an AUTOCOMMIT connection (privacyidea's
+    `connection.execution_options(isolation_level="AUTOCOMMIT")`): each statement commits on its own."""
+    return _configured(directory, ("isolation_level",)).get("isolation_level", "").upper() == "AUTOCOMMIT"
 
 
 def _configured(directory: Path, names: tuple[str, ...]) -> dict[str, str]:

@@ -72,7 +72,7 @@ class RevisionFile:
 
 
 def read_revision(path: Path, text: str, module: ast.Module | None = None, roots: tuple[Path, ...] = (),
-                  functions: bool = True, env_imports: frozenset[str] = frozenset()) -> RevisionFile:
+                  functions: bool = True, env_imports: frozenset[str] = frozenset(), autocommit: bool = False) -> RevisionFile:
     """The revision file `path` (`module`: its text parsed already), with what its functions send
     unless `functions` is false (`env_imports`: the modules the project's env.py imports, whose
     operations `op` then has). One Alembic cannot import (its syntax) is a FileError: Alembic then
@@ -87,7 +87,7 @@ def read_revision(path: Path, text: str, module: ast.Module | None = None, roots
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = Evaluator(module, text)
     evaluator.names.roots = roots
-    evaluator.env_imports = env_imports
+    evaluator.env_imports, evaluator.autocommit = env_imports, autocommit
     for key in HEADER:
         node = evaluator.names.values.get(key)
         if node is None:
@@ -117,6 +117,7 @@ class Evaluator:
         self.lines = text.split("\n")
         self.names = ModuleNames()
         self.env_imports: frozenset[str] = frozenset()
+        self.autocommit = False  # env.py's connection commits each statement on its own
         bound: dict[str, int] = {}
         for node in module.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -253,7 +254,11 @@ class FunctionRun(Values):
             return
         if isinstance(node, ast.Try):
             # Its handlers run where a statement fails; on PostgreSQL a failed statement aborts the
-            # transaction, which no Python handler resumes: what the replay sends is the body.
+            # transaction, which no Python handler resumes: what the replay sends is the body. On an
+            # AUTOCOMMIT connection the migration goes on, and what took effect is the database's say.
+            if self.evaluator.autocommit and not all(_reraises(handler) for handler in node.handlers):
+                raise NotReplayable(node.lineno, "a try that goes on where its statements fail, each committed on its"
+                                                 " own (env.py's isolation_level AUTOCOMMIT): the database says which")
             self.block([*node.body, *node.orelse, *node.finalbody], scope)
             return
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -369,6 +374,10 @@ class FunctionRun(Values):
         last = node.body[-1]
         after = None if len(self.pieces) == body_pieces else ((last.end_lineno or last.lineno) + 1, 1)
         self.collected(node, lambda: manager.__exit__(None, None, None), after)
+
+
+def _reraises(handler: ast.ExceptHandler) -> bool:
+    return bool(handler.body) and isinstance(handler.body[-1], ast.Raise)
 
 
 def _batch_flush(entered: Any) -> Callable[[], None] | None:
