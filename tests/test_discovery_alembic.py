@@ -560,3 +560,31 @@ def reads_the_database():
     assert policy in lines[1] and "rls_policy_case" in lines[1] and lines[2].strip() == "select 2;"  # at the call's line
     assert third.skip_reason is not None and ("a query's result (fetchall), which only the database can say,"
                                               " in reads_the_database (tenant_rls.py, line 22)") in third.skip_reason
+
+
+def test_unnamed_constraints_are_named_by_the_target_metadatas_convention(tmp_path: Path) -> None:
+    # bitcart/bitcart: Alembic names a migration's unnamed constraints by env.py's target_metadata's
+    # naming convention; a later revision drops one by that name.
+    (tmp_path / ".git").mkdir()
+    models = ('from sqlalchemy import MetaData\n\nCONVENTION = {"fk": "%(table_name)s_%(column_0_name)s_%(referred_table_name)s_fkey",'
+              ' "pk": "pk_%(table_name)s"}\nmy_metadata = MetaData(naming_convention=CONVENTION)\n\n\n'
+              'class Model:\n    metadata = my_metadata\n')
+    create = ('op.create_table("b", sa.Column("id", sa.Integer, primary_key=True), sa.Column("a_id", sa.Integer),'
+              ' sa.ForeignKeyConstraint(["a_id"], ["a.id"]))')
+    root = write_files(tmp_path, {
+        "api/models.py": models,
+        "alembic/env.py": "from alembic import context\nfrom api.models import Model\n\ntarget_metadata = Model.metadata\n",
+        "alembic/versions/a.py": revision("a", None, upgrade=create,
+                                          downgrade='op.drop_constraint(None, "b", type_="foreignkey")'),
+    })
+    [migration] = discover(root, repo_root=root).migrations
+    assert migration.up is not None
+    # A foreign key without a name the convention cannot name: Alembic itself fails there.
+    assert migration.down_skip_reason is not None and \
+        "Alembic or SQLAlchemy raised IndexError here: list index out of range, line 15" in migration.down_skip_reason
+    assert ("CONSTRAINT pk_b PRIMARY KEY (id), CONSTRAINT b_a_id_a_fkey FOREIGN KEY(a_id) REFERENCES a (id)"
+            in migration.up.sql), migration.up.sql
+    (root / "alembic" / "env.py").write_text("from alembic import context\nfrom api import models\n\n"
+                                             "target_metadata = [models.Model.metadata]\n")  # several: none applies
+    [migration] = discover(root, repo_root=root).migrations
+    assert migration.up is not None and "PRIMARY KEY (id), FOREIGN KEY(a_id)" in migration.up.sql

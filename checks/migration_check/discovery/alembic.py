@@ -157,7 +157,7 @@ def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
     return read_revision(path, *_parsed(path), roots=_module_roots(path.parent), env_imports=_env_imports(path.parent),
-                         autocommit=_autocommit(path.parent))
+                         autocommit=_autocommit(path.parent), convention=_naming_convention(path.parent))
 
 
 def _header_of(path: Path) -> RevisionFile:
@@ -241,6 +241,29 @@ def _transaction_per_migration(directory: Path) -> bool:
     return module is not None and any(
         isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
         and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
+
+
+@per_discovery
+def _naming_convention(directory: Path) -> dict[str, str] | None:
+    """The naming convention of env.py's `target_metadata` (one MetaData), as its source writes it."""
+    from migration_check.discovery.alembic_project import convention_in, naming_convention
+    from migration_check.discovery.alembic_values import imported
+    module = _env_py(directory)
+    if module is None:
+        return None
+    if (own := convention_in(module)) is not None:
+        return own
+    imports = {name: path for node in module.body if isinstance(node, ast.Import | ast.ImportFrom)
+               for name, path in imported(node).items()}
+    target = next((node.value for node in module.body if isinstance(node, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)), None)
+    if not isinstance(target, ast.Attribute | ast.Name):
+        return None  # none, or several MetaData (a list): Alembic then applies no convention
+    written = ast.unparse(target)
+    root, _, rest = written.partition(".")
+    if root not in imports or imports[root].startswith("."):
+        return None
+    return naming_convention(".".join(part for part in (imports[root], rest) if part), _module_roots(directory))
 
 
 def _autocommit(directory: Path) -> bool:

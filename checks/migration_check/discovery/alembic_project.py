@@ -113,6 +113,46 @@ def _class_in(path: Path, module_name: str, name: str, roots: tuple[Path, ...], 
     return None
 
 
+def naming_convention(path: str, roots: tuple[Path, ...]) -> dict[str, str] | None:
+    """The naming convention of the MetaData `path` names (env.py's `target_metadata`:
+    `models.Base.metadata`, `Model.metadata`), where its module writes it out: Alembic names a
+    migration's unnamed constraints by it, as SQLAlchemy does the models'."""
+    parts = path.removesuffix(".metadata").split(".")
+    for split in range(len(parts), 0, -1):
+        module = ".".join(parts[:split])
+        found = _project_class(module, parts[split], roots) if split < len(parts) else None
+        tree = found.module if found is not None else _module_tree(module, roots)
+        if tree is not None and (convention := convention_in(tree)) is not None:
+            return convention
+    return None
+
+
+def convention_in(module: ast.Module) -> dict[str, str] | None:
+    """The first `naming_convention=` the module gives as a literal dict (or a name bound to one)."""
+    for node in ast.walk(module):
+        if isinstance(node, ast.keyword) and node.arg == "naming_convention":
+            value = _constant(module, node.value.id) if isinstance(node.value, ast.Name) else node.value
+            try:
+                convention = ast.literal_eval(value) if value is not None else None
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                convention = None
+            if isinstance(convention, dict) and all(isinstance(v, str) for v in convention.values()):
+                return convention
+    return None
+
+
+def _module_tree(module: str, roots: tuple[Path, ...]) -> ast.Module | None:
+    for root in roots:
+        for candidate in (root.joinpath(*module.split(".")).with_suffix(".py"),
+                          root.joinpath(*module.split("."), "__init__.py")):
+            if candidate.is_file() and candidate.stat().st_size < MOST_BYTES:
+                try:
+                    return ast.parse(read_utf8(candidate))
+                except (SyntaxError, ValueError, UnicodeDecodeError, FileError, RecursionError, MemoryError):
+                    return None
+    return None
+
+
 def _constant(module: ast.Module, name: str) -> ast.expr | None:
     """The literal the module binds `name` to, where it binds it once (tuples of table names)."""
     bound = [node.value for node in module.body if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None

@@ -72,7 +72,8 @@ class RevisionFile:
 
 
 def read_revision(path: Path, text: str, module: ast.Module | None = None, roots: tuple[Path, ...] = (),
-                  functions: bool = True, env_imports: frozenset[str] = frozenset(), autocommit: bool = False) -> RevisionFile:
+                  functions: bool = True, env_imports: frozenset[str] = frozenset(), autocommit: bool = False,
+                  convention: dict[str, str] | None = None) -> RevisionFile:
     """The revision file `path` (`module`: its text parsed already), with what its functions send
     unless `functions` is false (`env_imports`: the modules the project's env.py imports, whose
     operations `op` then has). One Alembic cannot import (its syntax) is a FileError: Alembic then
@@ -87,7 +88,7 @@ def read_revision(path: Path, text: str, module: ast.Module | None = None, roots
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
     evaluator = Evaluator(module, text)
     evaluator.names.roots = roots
-    evaluator.env_imports, evaluator.autocommit = env_imports, autocommit
+    evaluator.env_imports, evaluator.autocommit, evaluator.convention = env_imports, autocommit, convention
     for key in HEADER:
         node = evaluator.names.values.get(key)
         if node is None:
@@ -118,6 +119,7 @@ class Evaluator:
         self.names = ModuleNames()
         self.env_imports: frozenset[str] = frozenset()
         self.autocommit = False  # env.py's connection commits each statement on its own
+        self.convention: dict[str, str] | None = None  # env.py's target_metadata's naming convention
         bound: dict[str, int] = {}
         for node in module.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -148,7 +150,7 @@ class Evaluator:
         return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
     def run(self, function: ast.FunctionDef) -> Export:
-        run = FunctionRun(self, SentSql(self.env_imports))
+        run = FunctionRun(self, SentSql(self.env_imports, self.convention))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")
@@ -296,8 +298,8 @@ class FunctionRun(Values):
         """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`)."""
         try:
             result = evaluate()
-        except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, KeyError, AttributeError,
-                NotImplementedError) as error:
+        except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, LookupError, AttributeError,
+                NotImplementedError) as error:  # (what Alembic raises at `alembic upgrade` too: a naming convention's IndexError)
             what = f"uses {error}" if isinstance(error, Unreachable) else \
                 "reads the database's schema as it is (reflection)" \
                 if isinstance(error, sqlalchemy_errors.NoInspectionAvailable) else \

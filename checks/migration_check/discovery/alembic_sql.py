@@ -204,12 +204,14 @@ class SentSql:
     """Alembic's operations against a PostgreSQL dialect, offline: each statement they would send
     is collected, in order, instead of printed."""
 
-    def __init__(self, env_imports: frozenset[str] = frozenset()) -> None:
+    def __init__(self, env_imports: frozenset[str] = frozenset(), convention: dict[str, str] | None = None) -> None:
         self.statements: list[str] = []
         self.env_imports = env_imports  # what the project's env.py imports (the plugins whose operations op has)
+        # Alembic names a constraint an operation leaves unnamed by target_metadata's naming convention.
+        target = {"target_metadata": schema.MetaData(naming_convention=convention)} if convention else {}
         self.context = MigrationContext.configure(
             dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
-            opts={"as_sql": True, "literal_binds": True, "output_buffer": io.StringIO()})  # unused: the two below collect
+            opts={"as_sql": True, "literal_binds": True, "output_buffer": io.StringIO(), **target})  # (buffer unused)
         impl = self.context.impl
         self.mock = self.context.bind  # Alembic's own mock connection: schema items' create/drop
         impl._exec = _exec_collecting(self.statements, self.context)  # type: ignore[method-assign]
