@@ -270,6 +270,10 @@ def test_python_the_check_cannot_replay_is_named_with_its_line(tmp_path: Path) -
     op.execute("select '" + "', '".join([*KINDS, second]) + "'")""",
                   header="KINDS = ['x']\nfrom app.logger import logger").strip() == "select 'x', 'b';"
     assert skip_of(tmp_path, "first, second = ('a', 'b')\n    assert first == 'b'")[1] == "an assert that fails"
+    assert skip_of(tmp_path, "op.execute(str(1 // 0))")[1] == \
+        "Alembic or SQLAlchemy raised ZeroDivisionError here: integer division or modulo by zero"
+    assert skip_of(tmp_path, "for a, b in [1, 2]:\n        pass")[1] == "a loop whose items do not unpack into its names"
+    assert skip_of(tmp_path, "op.create_index(None, 't', [])")[1] == "Alembic or SQLAlchemy raised AssertionError here: "
     # Comprehensions over the file's own values (an IN list, a mapping turned around, nested loops).
     assert sql_of(tmp_path, """names = ", ".join(f"'{v}'" for v in VALUES if v != 'c')
     back = {new: old for old, new in RENAMES.items()}

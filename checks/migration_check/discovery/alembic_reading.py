@@ -299,7 +299,7 @@ class FunctionRun(Values):
         try:
             result = evaluate()
         except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, LookupError, AttributeError,
-                NotImplementedError) as error:  # (what Alembic raises at `alembic upgrade` too: a naming convention's IndexError)
+                ArithmeticError, AssertionError, NotImplementedError) as error:  # (`alembic upgrade` raises them too)
             what = f"uses {error}" if isinstance(error, Unreachable) else \
                 "reads the database's schema as it is (reflection)" \
                 if isinstance(error, sqlalchemy_errors.NoInspectionAvailable) else \
@@ -344,6 +344,8 @@ class FunctionRun(Values):
         if not all(isinstance(name, ast.Name) for name in names):
             raise NotReplayable(node.lineno, "a loop that binds something but names")
         for item in items:
+            if isinstance(node.target, ast.Tuple) and not isinstance(item, list | tuple):
+                raise NotReplayable(node.lineno, "a loop whose items do not unpack into its names")
             values = list(item) if isinstance(node.target, ast.Tuple) else [item]
             if len(values) != len(names):
                 raise NotReplayable(node.lineno, "a loop whose items do not unpack into its names")
