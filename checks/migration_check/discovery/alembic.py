@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head, within_repository
+from migration_check.discovery.alembic_config import env_py, module_roots
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import read_utf8
 from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
@@ -70,10 +71,8 @@ class AlembicLayout(Layout):
     def history_tables(self, directory: Path) -> frozenset[str]:
         """`alembic_version`, and the table env.py names instead (`context.configure(version_table=
         "...", version_table_schema="...")`, as written out): drift leaves it out."""
-        options = _configured(directory, ("version_table", "version_table_schema"))
-        named = {f"{options.get('version_table_schema') or 'public'}.{options['version_table']}"} \
-            if "version_table" in options else set()
-        return super().history_tables(directory) | named
+        named = env_py(directory).version_table
+        return super().history_tables(directory) | ({named} if named else set())
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [path for path in _revision_files(directory) if _marked(path)]
@@ -85,10 +84,10 @@ class AlembicLayout(Layout):
         files, refusals = _revisions(directory, revision_of)
         ordered, graph_refusals = _ordered(files)
         refusals += graph_refusals
-        autocommit = _autocommit(directory)
-        migrations = [_migration(found, index, Transaction.NONE if autocommit else Transaction.WRAPPED)
+        env = env_py(directory)
+        migrations = [_migration(found, index, Transaction.NONE if env.autocommit else Transaction.WRAPPED)
                       for index, found in enumerate(ordered)]
-        one_transaction = not _transaction_per_migration(directory) and not autocommit
+        one_transaction = not env.transaction_per_migration and not env.autocommit
         refusals.sort(key=lambda refusal: (str(refusal.path), refusal.line))  # one history case per file
         return Discovery(migrations, refusals=refusals, pending_in_one_transaction=one_transaction)
 
@@ -156,20 +155,12 @@ def _revision_files(directory: Path) -> list[Path]:
 def revision_of(path: Path) -> RevisionFile:
     # SQLAlchemy and Alembic load only for an Alembic project: a third of a second of every other run.
     from migration_check.discovery.alembic_reading import read_revision
-    return read_revision(path, *_parsed(path), roots=_module_roots(path.parent), env_imports=_env_imports(path.parent),
-                         autocommit=_autocommit(path.parent), convention=_naming_convention(path.parent))
+    return read_revision(path, *_parsed(path), roots=module_roots(path.parent), env=env_py(path.parent))
 
 
 def _header_of(path: Path) -> RevisionFile:
     from migration_check.discovery.alembic_reading import read_revision
     return read_revision(path, *_parsed(path), functions=False)
-
-
-def _module_roots(directory: Path) -> tuple[Path, ...]:
-    """Where the project's modules are, as its env.py finds them on sys.path: the folders from the
-    revisions' up to the repository's root (alembic.ini's `prepend_sys_path = .` among them), and
-    the `src/` of each."""
-    return tuple(root for folder in within_repository(directory.resolve()) for root in (folder, folder / "src"))
 
 
 def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusal]]:
@@ -232,70 +223,3 @@ def _migration(found: RevisionFile, index: int, transaction: Transaction) -> Mig
         files=(path,), skip_reason=skip,
         down_skip_reason=downgrade.why_not_sql(CODE, "downgrade") if replayed and downgrade and downgrade.code else None,
     )
-
-
-def _transaction_per_migration(directory: Path) -> bool:
-    """Whether the script directory's env.py gives each revision its own transaction
-    (`context.configure(..., transaction_per_migration=True)`)."""
-    module = _env_py(directory)
-    return module is not None and any(
-        isinstance(node, ast.keyword) and node.arg == "transaction_per_migration"
-        and isinstance(node.value, ast.Constant) and node.value.value is True for node in ast.walk(module))
-
-
-@per_discovery
-def _naming_convention(directory: Path) -> dict[str, str] | None:
-    """The naming convention of env.py's `target_metadata` (one MetaData), as its source writes it."""
-    from migration_check.discovery.alembic_project import convention_in, naming_convention
-    from migration_check.discovery.alembic_values import imported
-    module = _env_py(directory)
-    if module is None:
-        return None
-    if (own := convention_in(module)) is not None:
-        return own
-    imports = {name: path for node in module.body if isinstance(node, ast.Import | ast.ImportFrom)
-               for name, path in imported(node).items()}
-    target = next((node.value for node in module.body if isinstance(node, ast.Assign) and any(
-        isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)), None)
-    if not isinstance(target, ast.Attribute | ast.Name):
-        return None  # none, or several MetaData (a list): Alembic then applies no convention
-    written = ast.unparse(target)
-    root, _, rest = written.partition(".")
-    if root not in imports or imports[root].startswith("."):
-        return None
-    return naming_convention(".".join(part for part in (imports[root], rest) if part), _module_roots(directory))
-
-
-def _autocommit(directory: Path) -> bool:
-    """Whether env.py runs the migrations on an AUTOCOMMIT connection (privacyidea's
-    `connection.execution_options(isolation_level="AUTOCOMMIT")`): each statement commits on its own."""
-    return _configured(directory, ("isolation_level",)).get("isolation_level", "").upper() == "AUTOCOMMIT"
-
-
-def _configured(directory: Path, names: tuple[str, ...]) -> dict[str, str]:
-    """The keywords of `names` env.py gives as string constants (to `context.configure`)."""
-    module = _env_py(directory)
-    return {} if module is None else {
-        node.arg: node.value.value for node in ast.walk(module) if isinstance(node, ast.keyword) and node.arg in names
-        and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)}
-
-
-@per_discovery
-def _env_imports(directory: Path) -> frozenset[str]:
-    """The top-level modules the script directory's env.py imports (Alembic plugins register their
-    operations on `op` as they are imported)."""
-    module = _env_py(directory)
-    return frozenset() if module is None else frozenset(
-        name.split(".")[0] for node in ast.walk(module)
-        for name in ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
-                     [node.module or ""] if isinstance(node, ast.ImportFrom) else []))
-
-
-def _env_py(directory: Path) -> ast.Module | None:
-    env = directory.parent / "env.py"
-    if not env.is_file():
-        return None
-    try:
-        return ast.parse(read_utf8(env))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None

@@ -1,5 +1,6 @@
 """Where Alembic's configuration puts a project's revisions: alembic.ini's `[alembic]` section (or
-pyproject.toml's `[tool.alembic]`), as alembic/config.py and script/base.py read it.
+pyproject.toml's `[tool.alembic]`), as alembic/config.py and script/base.py read it; and what the
+script directory's env.py sets, as written out (`EnvPy`, read once per discovery).
 
 - `script_location` is the script directory, its revisions in `versions/` below it; a path
   relative to the configuration file's directory (where `alembic` runs), `%(here)s` that directory,
@@ -10,12 +11,18 @@ pyproject.toml's `[tool.alembic]`), as alembic/config.py and script/base.py read
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 import re
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+
+from migration_check.discovery.base import within_repository
+from migration_check.discovery.listing import per_discovery
+from migration_check.errors import FileError, read_utf8
 
 SEPARATORS = {"os": os.pathsep, "space": " ", "newline": "\n", ";": ";", ":": ":"}
 
@@ -59,3 +66,67 @@ def _script_directories(root: Path, script: str) -> list[str]:
         relative = os.path.join(*package.split("."), *folder.split(":"))
         return [relative, os.path.join("src", relative)]
     return [script]
+
+
+@dataclass(frozen=True)
+class EnvPy:
+    """What the script directory's env.py sets, where it writes it out."""
+
+    imports: frozenset[str] = frozenset()  # top-level modules it imports: plugins register operations on `op`
+    transaction_per_migration: bool = False  # `context.configure(transaction_per_migration=True)`
+    autocommit: bool = False  # `connection.execution_options(isolation_level="AUTOCOMMIT")`: each statement alone
+    version_table: str | None = None  # `version_table` (qualified by `version_table_schema`, else public)
+    convention: dict[str, str] | None = None  # the naming convention of its `target_metadata`, from the source
+
+
+NO_ENV = EnvPy()
+
+
+@per_discovery
+def env_py(versions: Path) -> EnvPy:
+    """What env.py beside the version directory `versions` sets (nothing where there is none)."""
+    env = versions.parent / "env.py"
+    try:
+        module = ast.parse(read_utf8(env)) if env.is_file() else None
+    except (SyntaxError, ValueError, RecursionError, MemoryError, FileError):
+        module = None
+    if module is None:
+        return NO_ENV
+    keywords = [(node.arg, node.value.value) for node in ast.walk(module)
+                if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant) and node.arg]
+    strings = {name: value for name, value in keywords if isinstance(value, str)}
+    table = strings.get("version_table")
+    return EnvPy(
+        imports=frozenset(name.split(".")[0] for node in ast.walk(module)
+                          for name in ([alias.name for alias in node.names] if isinstance(node, ast.Import) else
+                                       [node.module or ""] if isinstance(node, ast.ImportFrom) else [])),
+        transaction_per_migration=any(name == "transaction_per_migration" and value is True for name, value in keywords),
+        autocommit=strings.get("isolation_level", "").upper() == "AUTOCOMMIT",
+        version_table=f"{strings.get('version_table_schema') or 'public'}.{table}" if table else None,
+        convention=_naming_convention(module, module_roots(versions)),
+    )
+
+
+def module_roots(directory: Path) -> tuple[Path, ...]:
+    """Where the project's modules are, as its env.py finds them on sys.path: the folders from the
+    revisions' up to the repository's root (alembic.ini's `prepend_sys_path = .` among them), and
+    the `src/` of each."""
+    return tuple(root for folder in within_repository(directory.resolve()) for root in (folder, folder / "src"))
+
+
+def _naming_convention(module: ast.Module, roots: tuple[Path, ...]) -> dict[str, str] | None:
+    """The naming convention of env.py's `target_metadata` (one MetaData), as its source writes it."""
+    from migration_check.discovery.alembic_project import convention_in, naming_convention
+    from migration_check.discovery.alembic_values import imported
+    if (own := convention_in(module)) is not None:
+        return own
+    imports = {name: path for node in module.body if isinstance(node, ast.Import | ast.ImportFrom)
+               for name, path in imported(node).items()}
+    target = next((node.value for node in module.body if isinstance(node, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == "target_metadata" for t in node.targets)), None)
+    if not isinstance(target, ast.Attribute | ast.Name):
+        return None  # none, or several MetaData (a list): Alembic then applies no convention
+    root, _, rest = ast.unparse(target).partition(".")
+    if root not in imports or imports[root].startswith("."):
+        return None
+    return naming_convention(".".join(part for part in (imports[root], rest) if part), roots)

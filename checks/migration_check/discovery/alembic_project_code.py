@@ -22,9 +22,7 @@ from migration_check.discovery.alembic_sql import SentSql, Unreachable
 def project_function(found: ProjectClass, roots: tuple[Path, ...]) -> ProjectFunction:
     """The project's function `found`, with the names of its own module."""
     assert isinstance(found.node, ast.FunctionDef)
-    evaluator = Evaluator(found.module, found.text)
-    evaluator.names.roots = roots
-    return ProjectFunction(found.node, evaluator, found.path.name)
+    return ProjectFunction(found.node, Evaluator(found.module, found.text, roots), found.path.name)
 
 
 def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
@@ -39,8 +37,7 @@ def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
     method = body.get("load_dialect_impl")
     if method is None and (impl is None or "__init__" in body):
         return None
-    evaluator = Evaluator(found.module, found.text)
-    evaluator.names.roots = roots
+    evaluator = Evaluator(found.module, found.text, roots)
     where = f"{found.node.name} ({found.path.name})"
 
     def made(arguments: tuple[Any, ...], keywords: dict[str, Any]) -> Any:

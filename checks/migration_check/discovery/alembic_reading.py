@@ -35,6 +35,7 @@ from typing import Any
 from alembic.operations.batch import BatchOperationsImpl
 from sqlalchemy import exc as sqlalchemy_errors
 
+from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_project import ProjectFunction
 from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
@@ -72,12 +73,10 @@ class RevisionFile:
 
 
 def read_revision(path: Path, text: str, module: ast.Module | None = None, roots: tuple[Path, ...] = (),
-                  functions: bool = True, env_imports: frozenset[str] = frozenset(), autocommit: bool = False,
-                  convention: dict[str, str] | None = None) -> RevisionFile:
+                  functions: bool = True, env: EnvPy = NO_ENV) -> RevisionFile:
     """The revision file `path` (`module`: its text parsed already), with what its functions send
-    unless `functions` is false (`env_imports`: the modules the project's env.py imports, whose
-    operations `op` then has). One Alembic cannot import (its syntax) is a FileError: Alembic then
-    refuses every command."""
+    unless `functions` is false, as the project's env.py runs them (`env`). One Alembic cannot
+    import (its syntax) is a FileError: Alembic then refuses every command."""
     if module is None:
         try:
             module = ast.parse(text, filename=str(path))
@@ -86,9 +85,7 @@ def read_revision(path: Path, text: str, module: ast.Module | None = None, roots
         except (RecursionError, MemoryError):  # untrusted text: nesting deeper than Python's own stack
             return RevisionFile(path, problem=(1, DEEP))
     found = RevisionFile(path, message=(ast.get_docstring(module) or "").strip().split("\n")[0])
-    evaluator = Evaluator(module, text)
-    evaluator.names.roots = roots
-    evaluator.env_imports, evaluator.autocommit, evaluator.convention = env_imports, autocommit, convention
+    evaluator = Evaluator(module, text, roots, env)
     for key in HEADER:
         node = evaluator.names.values.get(key)
         if node is None:
@@ -114,12 +111,13 @@ def _literal(node: ast.expr) -> Any:
 
 
 class Evaluator:
-    def __init__(self, module: ast.Module, text: str) -> None:
+    """A module's names, and its functions run on them: a revision file's, or a project module's
+    whose function or type a revision uses (`roots`: where the project's modules are)."""
+
+    def __init__(self, module: ast.Module, text: str, roots: tuple[Path, ...] = (), env: EnvPy = NO_ENV) -> None:
         self.lines = text.split("\n")
-        self.names = ModuleNames()
-        self.env_imports: frozenset[str] = frozenset()
-        self.autocommit = False  # env.py's connection commits each statement on its own
-        self.convention: dict[str, str] | None = None  # env.py's target_metadata's naming convention
+        self.names = ModuleNames(roots=roots)
+        self.env = env
         bound: dict[str, int] = {}
         for node in module.body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -150,7 +148,7 @@ class Evaluator:
         return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
     def run(self, function: ast.FunctionDef) -> Export:
-        run = FunctionRun(self, SentSql(self.env_imports, self.convention))
+        run = FunctionRun(self, SentSql(self.env))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")
@@ -258,7 +256,7 @@ class FunctionRun(Values):
             # Its handlers run where a statement fails; on PostgreSQL a failed statement aborts the
             # transaction, which no Python handler resumes: what the replay sends is the body. On an
             # AUTOCOMMIT connection the migration goes on, and what took effect is the database's say.
-            if self.evaluator.autocommit and not all(_reraises(handler) for handler in node.handlers):
+            if self.evaluator.env.autocommit and not all(_reraises(handler) for handler in node.handlers):
                 raise NotReplayable(node.lineno, "a try that goes on where its statements fail, each committed on its"
                                                  " own (env.py's isolation_level AUTOCOMMIT): the database says which")
             self.block([*node.body, *node.orelse, *node.finalbody], scope)

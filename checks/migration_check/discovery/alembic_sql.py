@@ -36,6 +36,7 @@ from pglast import parser
 from sqlalchemy import schema, types
 from sqlalchemy.sql import elements, expression
 
+from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_types import wrapped
 
 # Constructor functions of SQL expressions, pure: no connection, file or reflection behind them.
@@ -204,11 +205,11 @@ class SentSql:
     """Alembic's operations against a PostgreSQL dialect, offline: each statement they would send
     is collected, in order, instead of printed."""
 
-    def __init__(self, env_imports: frozenset[str] = frozenset(), convention: dict[str, str] | None = None) -> None:
+    def __init__(self, env: EnvPy = NO_ENV) -> None:
         self.statements: list[str] = []
-        self.env_imports = env_imports  # what the project's env.py imports (the plugins whose operations op has)
+        self.env = env  # what the project's env.py sets: the plugins it imports register operations on op
         # Alembic names a constraint an operation leaves unnamed by target_metadata's naming convention.
-        target = {"target_metadata": schema.MetaData(naming_convention=convention)} if convention else {}
+        target = {"target_metadata": schema.MetaData(naming_convention=env.convention)} if env.convention else {}
         self.context = MigrationContext.configure(
             dialect_name="postgresql", dialect_opts={"paramstyle": "named"},
             opts={"as_sql": True, "literal_binds": True, "output_buffer": io.StringIO(), **target})  # (buffer unused)
@@ -236,7 +237,7 @@ def operation_of(operations: Any, name: str, sent: SentSql) -> Callable[..., Any
     operation = getattr(operations, name)
     if name not in ENUM_OPERATIONS:
         return operation
-    if OTHER_ENUM_LIBRARY in sent.env_imports and "alembic_postgresql_enum" not in sent.env_imports:
+    if OTHER_ENUM_LIBRARY in sent.env.imports and "alembic_postgresql_enum" not in sent.env.imports:
         # Its sync_enum_values takes other arguments and writes other SQL (Netflix/lemur).
         raise Unreachable(f"op.{name} of {OTHER_ENUM_LIBRARY}, which env.py imports and this check does not read")
 
