@@ -10,9 +10,10 @@ from __future__ import annotations
 import ast
 from typing import Any, Protocol
 
-from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable
+from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, unpacked
 
 COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
+UNPACKED = "a comprehension whose items do not unpack into its names"
 
 
 class Evaluates(Protocol):
@@ -43,7 +44,7 @@ def comprehension(values: Evaluates, node: ast.ListComp | ast.SetComp | ast.Gene
             counted[0] += 1
             if counted[0] > MOST_ITEMS:
                 raise NotReplayable(node.lineno, f"a comprehension of more than {MOST_ITEMS:,} items")
-            bound = {**inner, **_bound(generator.target, item, node.lineno)}
+            bound = {**inner, **unpacked(generator.target, item, node.lineno, UNPACKED)}
             if all(values.truth(condition, bound) for condition in generator.ifs):
                 loop(index + 1, bound)
 
@@ -51,17 +52,6 @@ def comprehension(values: Evaluates, node: ast.ListComp | ast.SetComp | ast.Gene
     if isinstance(node, ast.DictComp):
         return dict(made)
     return list(dict.fromkeys(made)) if isinstance(node, ast.SetComp) and all(_hashable(v) for v in made) else made
-
-
-def _bound(target: ast.expr, item: Any, line: int) -> dict[str, Any]:
-    if isinstance(target, ast.Name):
-        return {target.id: item}
-    if isinstance(target, ast.Tuple | ast.List) and isinstance(item, list | tuple) and len(item) == len(target.elts):
-        bound: dict[str, Any] = {}
-        for inner, part in zip(target.elts, item, strict=True):
-            bound.update(_bound(inner, part, line))
-        return bound
-    raise NotReplayable(line, "a comprehension whose items do not unpack into its names")
 
 
 def _hashable(value: Any) -> bool:

@@ -4,9 +4,11 @@ stops where the file holds more than this."""
 
 from __future__ import annotations
 
+import ast
 import builtins
 import contextlib
 import string
+import textwrap
 from typing import Any
 
 MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
@@ -60,22 +62,38 @@ class Logger:
 
 
 LOG_LEVELS = frozenset({"trace", "debug", "info", "success", "warning", "warn", "error", "exception", "critical", "log"})
-LOGGING: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(), "loguru.logger": Logger(),
+# Functions of Python's library (and loguru's logger) a migration calls, by the path it imports
+# them by: logging and warnings, which send nothing to the database, and textwrap's, pure.
+LIBRARY: dict[str, Any] = {"logging.getLogger": lambda *_a: Logger(), "loguru.logger": Logger(),
                            **{f"{logger}.{level}": nothing for level in LOG_LEVELS
                               for logger in ("logging", "loguru.logger")},
                            # Python's warnings to a developer (advanced-alchemy's revision template
                            # silences SQLAlchemy's around its operations): nothing to the database.
                            "warnings.catch_warnings": lambda *_a, **_k: contextlib.nullcontext(),
-                           **{f"warnings.{name}": nothing for name in ("filterwarnings", "simplefilter", "warn")}}
+                           **{f"warnings.{name}": nothing for name in ("filterwarnings", "simplefilter", "warn")},
+                           "textwrap.dedent": textwrap.dedent, "textwrap.indent": textwrap.indent}
 
 
-def logging_call(path: str) -> Any:
-    """What logging `path` names does (nothing to the database), or None where it is not logging:
-    Python's, loguru's, a project's own logger (`app.logger.logger.info`, `app.log.debug`)."""
-    if path in LOGGING:
-        return LOGGING[path]
+def library_function(path: str) -> Any:
+    """What the function `path` names is (LIBRARY's), or None: also a project's own logger's lines
+    (`app.logger.logger.info`, `app.log.debug`), which send nothing."""
+    if path in LIBRARY:
+        return LIBRARY[path]
     owner, _, level = path.rpartition(".")
     return nothing if level in LOG_LEVELS and owner.rpartition(".")[2] in ("logger", "log", "LOGGER", "LOG") else None
+
+
+def unpacked(target: ast.expr, item: Any, line: int, refused: str) -> dict[str, Any]:
+    """The names `target` binds (`a`, `a, b`, `(a, b), c`) to `item`, as Python unpacks it; where it
+    does not unpack, NotReplayable with the `refused` reason."""
+    if isinstance(target, ast.Name):
+        return {target.id: item}
+    if isinstance(target, ast.Tuple | ast.List) and isinstance(item, list | tuple) and len(item) == len(target.elts):
+        bound: dict[str, Any] = {}
+        for inner, part in zip(target.elts, item, strict=True):
+            bound.update(unpacked(inner, part, line, refused))
+        return bound
+    raise NotReplayable(line, refused)
 
 
 class Items(list):

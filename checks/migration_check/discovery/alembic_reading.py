@@ -37,7 +37,7 @@ from sqlalchemy import exc as sqlalchemy_errors
 
 from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_project import ProjectFunction
-from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable
+from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, unpacked
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
 from migration_check.discovery.js_reading import Export, Piece
@@ -286,11 +286,11 @@ class FunctionRun(Values):
 
     def unpacked(self, node: ast.Assign, target: ast.Tuple | ast.List, scope: dict[str, Any]) -> None:
         """`a, b = ...`: names bound to the items of a sequence the file can say."""
-        names = [name.id for name in target.elts if isinstance(name, ast.Name)]
         items = self.used(self.collected(node, lambda: self.value(node.value, scope)), node)
-        if len(names) != len(target.elts) or not isinstance(items, list | tuple | Items) or len(items) != len(names):
-            raise NotReplayable(node.lineno, "an assignment that does not unpack into its names")
-        scope.update(zip(names, items, strict=True))
+        refused = "an assignment that does not unpack into its names"
+        if not all(isinstance(name, ast.Name) for name in target.elts):
+            raise NotReplayable(node.lineno, refused)
+        scope.update(unpacked(target, items, node.lineno, refused))
 
     def collected(self, node: ast.stmt, evaluate: Any, at: tuple[int, int] | None = None) -> Any:
         """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`)."""
@@ -341,14 +341,10 @@ class FunctionRun(Values):
         names = node.target.elts if isinstance(node.target, ast.Tuple) else [node.target]
         if not all(isinstance(name, ast.Name) for name in names):
             raise NotReplayable(node.lineno, "a loop that binds something but names")
+        leaves_early = any(isinstance(inner, ast.Break | ast.Continue) for inner in node.body)
         for item in items:
-            if isinstance(node.target, ast.Tuple) and not isinstance(item, list | tuple):
-                raise NotReplayable(node.lineno, "a loop whose items do not unpack into its names")
-            values = list(item) if isinstance(node.target, ast.Tuple) else [item]
-            if len(values) != len(names):
-                raise NotReplayable(node.lineno, "a loop whose items do not unpack into its names")
-            scope.update({name.id: value for name, value in zip(names, values, strict=True) if isinstance(name, ast.Name)})
-            if any(isinstance(inner, ast.Break | ast.Continue) for inner in node.body):
+            scope.update(unpacked(node.target, item, node.lineno, "a loop whose items do not unpack into its names"))
+            if leaves_early:
                 raise NotReplayable(node.lineno, "a loop with break or continue")
             self.block(node.body, scope)
 
@@ -366,11 +362,12 @@ class FunctionRun(Values):
             scope[item.optional_vars.id] = entered
         body_pieces = len(self.pieces)
         flush = _batch_flush(entered)
-        for statement in node.body if flush is not None else ():
-            self.block([statement], scope)
-            self.collected(statement, flush)
         if flush is None:
             self.block(node.body, scope)
+        else:
+            for statement in node.body:
+                self.block([statement], scope)
+                self.collected(statement, flush)
         # What the block sends as it ends: a batch's statements (at the `with`, where the body sent
         # nothing), an autocommit_block's BEGIN (after its body).
         last = node.body[-1]

@@ -10,7 +10,6 @@ import ast
 import enum
 import inspect
 import operator
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from migration_check.discovery.alembic_python import (
     Logger,
     NotReplayable,
     formatter,
-    logging_call,
+    library_function,
     nothing,
 )
 from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
@@ -325,7 +324,7 @@ class Values:
 
     def call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
         function = self.value(node.func, scope)
-        if isinstance(function, ImportedName) and function.path not in ("textwrap.dedent", "textwrap.indent"):
+        if isinstance(function, ImportedName):
             function = self.used(function, node)  # what it calls first: the project's own helper, say, is named
         arguments: list[Any] = []
         for argument in node.args:
@@ -342,8 +341,6 @@ class Values:
                 keywords.update(value)
             else:
                 keywords[keyword.arg] = value
-        if isinstance(function, ImportedName) and function.path in ("textwrap.dedent", "textwrap.indent"):
-            return getattr(textwrap, function.path.rpartition(".")[2])(*arguments, **keywords)
         if isinstance(function, Helper):
             return self.helper(function.definition, arguments, keywords, node)
         if isinstance(function, ProjectFunction):
@@ -369,8 +366,8 @@ class Values:
         if isinstance(value, ImportedName):
             if value.path.startswith("."):
                 raise NotReplayable(line, f"uses {value.path.lstrip('.')}, the project's own Python")
-            if (logged := logging_call(value.path)) is not None:
-                return logged
+            if (known := library_function(value.path)) is not None:
+                return known
             try:
                 value = resolve(value.path)
             except Unreachable as error:
