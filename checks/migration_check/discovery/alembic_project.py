@@ -83,20 +83,27 @@ def _class_of(found: ProjectClass, roots: tuple[Path, ...]) -> Any:
 @functools.lru_cache(maxsize=256)
 def _project_class(module: str, name: str, roots: tuple[Path, ...], depth: int = 0) -> ProjectClass | None:
     """The class `name` of the project's module `module`, or of the module it imports it from."""
+    source = _module_source(module, roots)
+    return _class_in(*source, module, name, roots, depth) if source is not None else None
+
+
+def _module_source(module: str, roots: tuple[Path, ...]) -> tuple[Path, str, ast.Module] | None:
+    """The project's module `module` (its file, text and syntax tree), from the first root that has
+    it; None where none has, or the file is too large or does not parse."""
     for root in roots:
         for candidate in (root.joinpath(*module.split(".")).with_suffix(".py"),
                           root.joinpath(*module.split("."), "__init__.py")):
             if candidate.is_file() and candidate.stat().st_size < MOST_BYTES:
-                return _class_in(candidate, module, name, roots, depth)
+                try:
+                    text = read_utf8(candidate)
+                    return candidate, text, ast.parse(text)
+                except (SyntaxError, ValueError, UnicodeDecodeError, FileError, RecursionError, MemoryError):
+                    return None
     return None
 
 
-def _class_in(path: Path, module_name: str, name: str, roots: tuple[Path, ...], depth: int) -> ProjectClass | None:
-    try:
-        text = read_utf8(path)
-        module = ast.parse(text)
-    except (SyntaxError, ValueError, UnicodeDecodeError, FileError):
-        return None
+def _class_in(path: Path, text: str, module: ast.Module, module_name: str, name: str, roots: tuple[Path, ...],
+              depth: int) -> ProjectClass | None:
     for node in module.body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
             return ProjectClass(path, text, module, node)
@@ -121,7 +128,7 @@ def naming_convention(path: str, roots: tuple[Path, ...]) -> dict[str, str] | No
     for split in range(len(parts), 0, -1):
         module = ".".join(parts[:split])
         found = _project_class(module, parts[split], roots) if split < len(parts) else None
-        tree = found.module if found is not None else _module_tree(module, roots)
+        tree = found.module if found is not None else (source[2] if (source := _module_source(module, roots)) else None)
         if tree is not None and (convention := convention_in(tree)) is not None:
             return convention
     return None
@@ -138,18 +145,6 @@ def convention_in(module: ast.Module) -> dict[str, str] | None:
                 convention = None
             if isinstance(convention, dict) and all(isinstance(v, str) for v in convention.values()):
                 return convention
-    return None
-
-
-def _module_tree(module: str, roots: tuple[Path, ...]) -> ast.Module | None:
-    for root in roots:
-        for candidate in (root.joinpath(*module.split(".")).with_suffix(".py"),
-                          root.joinpath(*module.split("."), "__init__.py")):
-            if candidate.is_file() and candidate.stat().st_size < MOST_BYTES:
-                try:
-                    return ast.parse(read_utf8(candidate))
-                except (SyntaxError, ValueError, UnicodeDecodeError, FileError, RecursionError, MemoryError):
-                    return None
     return None
 
 

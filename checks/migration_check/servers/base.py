@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -177,6 +178,10 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+# How `connect` makes every session the tool opens.
+CONNECTION_OPTIONS: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
+
+
 def connect(conninfo: str, session_settings: dict[str, str] | None = None) -> psycopg.Connection:
     """A connection in autocommit mode, with a message the user can act on when it fails.
     `session_settings` become the session's defaults (RESET ALL returns to them)."""
@@ -184,6 +189,6 @@ def connect(conninfo: str, session_settings: dict[str, str] | None = None) -> ps
         options = " ".join(f"-c {name}={value}" for name, value in session_settings.items())
         conninfo = make_conninfo(conninfo, options=options)
     try:
-        return psycopg.connect(conninfo, autocommit=True, prepare_threshold=None)
+        return psycopg.connect(conninfo, **CONNECTION_OPTIONS)
     except psycopg.OperationalError as exc:
         raise InfrastructureError(f"cannot connect to PostgreSQL: {' '.join(str(exc).split())}") from None

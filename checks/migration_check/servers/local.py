@@ -27,6 +27,7 @@ from migration_check.errors import InfrastructureError
 from migration_check.servers import cluster_cache, sandbox
 from migration_check.servers.base import (
     ADMIN_ROLE,
+    CONNECTION_OPTIONS,
     DEFAULT_MIGRATION_ROLE,
     REPLAY_DATABASE,
     Database,
@@ -96,10 +97,11 @@ class LocalProvider(Provider):
         installed = binaries.bindir  # (the cache's key and source, not a private copy's)
         cached = cluster_cache.entry(installed, binaries.version_text, INITDB_ARGUMENTS,
                                      account.pw_uid if account else None)
-        self._readonly = readonly_parts(binaries)
         if account is not None and not traversable_by(binaries.bindir, account):
             binaries, tree, self._linked = private_installation(binaries, self._tempdir, account, new_run_directory)
             self._readonly = [tree]
+        else:
+            self._readonly = readonly_parts(binaries)
         unconfined = sandbox.why_not(pwd.getpwnam(user).pw_uid if user else None)
         self._sandboxed = unconfined is None
         description += "; sandboxed: no network, no environment, no files but its own" if self._sandboxed else (
@@ -187,14 +189,14 @@ class LocalProvider(Provider):
         return sandbox.confined(command, self._tempdir, self._readonly)
 
     def _wait_until_ready(self, conninfo: str, log: Path) -> psycopg.Connection:
-        """The first connection the server accepts (autocommit, as `connect` makes them)."""
+        """The first connection the server accepts, made as `connect` makes them."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
                 raise InfrastructureError(f"PostgreSQL did not start: {_last_line(log)}")
             try:
-                return psycopg.connect(conninfo, connect_timeout=2, autocommit=True, prepare_threshold=None)
+                return psycopg.connect(conninfo, connect_timeout=2, **CONNECTION_OPTIONS)
             except psycopg.OperationalError:
                 if time.monotonic() > deadline:
                     raise InfrastructureError(
