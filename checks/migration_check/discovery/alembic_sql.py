@@ -32,6 +32,7 @@ import alembic_postgresql_enum  # registers op.sync_enum_values, op.add_enum_val
 import alembic_utils.replaceable_entity  # registers op.create_entity, drop_entity, replace_entity
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
+from alembic_postgresql_enum.sql_commands.indexes import TableIndex
 from pglast import parser
 from sqlalchemy import schema, types
 from sqlalchemy.sql import elements, expression
@@ -54,7 +55,8 @@ OTHER_ENUM_LIBRARY = "alembic_autogenerate_enums"  # registers an op.sync_enum_v
 ENUM_LIBRARY = {"alembic_postgresql_enum.TableReference": alembic_postgresql_enum.TableReference,
                 "alembic_postgresql_enum.ColumnType": alembic_postgresql_enum.ColumnType,
                 "alembic_postgresql_enum.get_enum_data.TableReference": alembic_postgresql_enum.TableReference,
-                "alembic_postgresql_enum.get_enum_data.ColumnType": alembic_postgresql_enum.ColumnType}
+                "alembic_postgresql_enum.get_enum_data.ColumnType": alembic_postgresql_enum.ColumnType,
+                "alembic_postgresql_enum.sql_commands.indexes.TableIndex": TableIndex}
 # Functions a Column takes as its Python-side `default=` or `onupdate=`: the application calls them
 # when it inserts, and no DDL holds them. Called by the migration itself, they are Python.
 PYTHON_SIDE = frozenset({"uuid.uuid4", "uuid.uuid1", "datetime.datetime.utcnow", "datetime.datetime.now",
@@ -99,8 +101,6 @@ def resolve(path: str) -> Any:
     owner, _, member = path.rpartition(".")
     if ENUM_LIBRARY.get(owner) is alembic_postgresql_enum.ColumnType and member in alembic_postgresql_enum.ColumnType.__members__:
         return alembic_postgresql_enum.ColumnType[member]
-    if path == "alembic_postgresql_enum.sql_commands.indexes.TableIndex":
-        return _imported(path, "alembic-postgresql-enum")
     raise Unreachable(f"{path}, the project's own Python or a library this check does not read")
 
 
