@@ -89,6 +89,14 @@ def test_named_branches_may_keep_their_own_heads(tmp_path: Path) -> None:
     })
     found = discover(root / "alembic" / "versions", repo_root=root)
     assert not [r for r in static_checks(found, Settings()) if r.status is Status.FAILED]
+    # A label that names a revision is refused, as Alembic refuses every command then.
+    write_files(root, {"alembic/versions/c.py": revision("c", "b").replace("branch_labels = None", "branch_labels = 'a'")})
+    found = discover(root / "alembic" / "versions", repo_root=root)
+    [failed] = [r for r in static_checks(found, Settings()) if r.status is Status.FAILED]
+    assert (failed.file, failed.line) == ("alembic/versions/c.py", 6)
+    assert "\"Branch name 'a' in revision c already used by revision a\"" in failed.message
+    order = [m.version for m in found.migrations]
+    assert sorted(order) == ["a", "b", "c"] and order.index("b") < order.index("c")
 
 
 def test_operations_are_written_as_alembic_writes_them_for_postgresql(tmp_path: Path) -> None:

@@ -111,6 +111,10 @@ class Migration:
     # What the project calls it where that is not `<version>_<name>` (a diesel directory keeps the
     # dashes its version drops: `2024-01-01-000000_create_users`).
     label: str = ""
+    # The alternative history it belongs to, where a project keeps several that one database cannot
+    # hold together (Alembic trees that each create the same tables): each is replayed in a fresh
+    # database of its own. "" where there is one history.
+    history: str = ""
 
     @property
     def id(self) -> str:
@@ -194,6 +198,8 @@ class Project:
     # The runner's own integrity file, checked (atlas.sum), and what the runner refuses in the files.
     integrity_file: Path | None = None
     refusals: list[Refusal] = field(default_factory=list)
+    # Where the migrations are several alternative histories (Migration.history), why, in a sentence.
+    histories_reason: str = ""
 
     def relative(self, path: Path | None) -> str | None:
         """A path relative to the repository root, as JUnit `file` and annotations want it."""

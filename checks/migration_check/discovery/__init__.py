@@ -314,6 +314,7 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         setup_extensions=found.setup_extensions,
         integrity_file=found.integrity_file,
         refusals=found.refusals,
+        histories_reason=found.histories_reason,
     )
 
 

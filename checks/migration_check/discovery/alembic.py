@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.alembic_config import env_py, module_roots
+from migration_check.discovery.alembic_histories import Revision, alternative_histories
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import read_utf8
@@ -49,6 +50,8 @@ MISSING = "Alembic refuses every command: \"Revision {missing} referenced from {
 HEADS = ("`alembic upgrade head` refuses to run: \"Multiple head revisions are present\" ({heads}); "
          "`alembic merge heads` joins them")
 CYCLE = "Alembic refuses every command: its revisions form a cycle ({revisions})"
+BRANCH_NAME = ("Alembic refuses every command: \"Branch name '{label}' in revision {revision} already used by"
+               " revision {other}\"")
 
 
 class AlembicLayout(Layout):
@@ -87,9 +90,14 @@ class AlembicLayout(Layout):
         env = env_py(directory)
         migrations = [_migration(found, index, Transaction.NONE if env.autocommit else Transaction.WRAPPED)
                       for index, found in enumerate(ordered)]
+        histories = alternative_histories(migrations, [
+            Revision(found.revision, (*found.names("down_revision"), *found.names("depends_on")),
+                     found.names("branch_labels"))
+            for found in ordered if found.revision is not None and found.problem is None])
         one_transaction = not env.transaction_per_migration and not env.autocommit
         refusals.sort(key=lambda refusal: (str(refusal.path), refusal.line))  # one history case per file
-        return Discovery(migrations, refusals=refusals, pending_in_one_transaction=one_transaction)
+        return Discovery(histories.migrations, refusals=refusals, pending_in_one_transaction=one_transaction,
+                         histories_reason=histories.reason)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         # The graph alone says which revision the new one follows: no function is evaluated.
@@ -167,7 +175,7 @@ def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusa
     """The files in the order `alembic upgrade heads` runs them, and what Alembic refuses of the
     graph. Where it refuses the graph, the files that stand in it are still ordered: those whose
     down revisions are missing are read as bases, a cycle leaves the file-name order."""
-    from alembic.script.revision import CycleDetected, Revision, RevisionMap
+    from alembic.script.revision import CycleDetected, Revision, RevisionError, RevisionMap
     by_revision = {found.revision: found for found in files if found.revision is not None}
     placed = [found for found in files if found.revision is not None and found.problem is None]
     refusals: list[Refusal] = []
@@ -176,9 +184,10 @@ def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusa
         for missing in (r for r in (*found.names("down_revision"), *found.names("depends_on")) if r not in known):
             refusals.append(Refusal(found.path, found.line_of("down_revision"),
                                     MISSING.format(missing=missing, revision=found.revision)))
+    labels = _branch_labels(placed, known, refusals)
     revisions = [Revision(found.revision, _kept(found.names("down_revision"), known) or None,
                           dependencies=_kept(found.names("depends_on"), known) or None,
-                          branch_labels=found.names("branch_labels") or None)
+                          branch_labels=labels.get(found.revision) or None)
                  for found in placed if found.revision is not None]
     graph = RevisionMap(lambda: revisions)
     try:
@@ -189,6 +198,9 @@ def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusa
     except CycleDetected as cycle:
         refusals.append(Refusal(placed[0].path, 1, CYCLE.format(revisions=", ".join(cycle.revisions))))
         return placed + [found for found in files if found not in placed], refusals
+    except RevisionError as error:  # what else the graph refuses: still a verdict, never a crash
+        refusals.append(Refusal(placed[0].path, 1, f"Alembic refuses every command: \"{error}\""))
+        return placed + [found for found in files if found not in placed], refusals
     # Where a down revision is missing, Alembic refuses everything already; its heads are moot.
     if len(heads) > 1 and not refusals and not any(found.names("branch_labels") for found in placed):
         for head in heads:
@@ -196,6 +208,26 @@ def _ordered(files: list[RevisionFile]) -> tuple[list[RevisionFile], list[Refusa
             refusals.append(Refusal(found.path, found.line_of("down_revision"), HEADS.format(heads=", ".join(heads))))
     ordered = [by_revision[revision] for revision in order]
     return ordered + [found for found in files if found not in ordered], refusals
+
+
+def _branch_labels(placed: list[RevisionFile], known: set[str | None],
+                   refusals: list[Refusal]) -> dict[str | None, tuple[str, ...]]:
+    """Each revision's branch labels that Alembic accepts; one that names a revision, or that an
+    earlier revision took, is refused at its line, as Alembic refuses it (script/revision.py,
+    _map_branch_labels), and left out so that the rest is still ordered."""
+    taken: dict[str, str | None] = {name: name for name in known if name is not None}
+    accepted: dict[str | None, tuple[str, ...]] = {}
+    for found in placed:
+        kept = []
+        for label in found.names("branch_labels"):
+            if label in taken:
+                refusals.append(Refusal(found.path, found.line_of("branch_labels"), BRANCH_NAME.format(
+                    label=label, revision=found.revision, other=taken[label])))
+                continue
+            taken[label] = found.revision
+            kept.append(label)
+        accepted[found.revision] = tuple(kept)
+    return accepted
 
 
 def _kept(names: tuple[str, ...], known: set[str | None]) -> tuple[str, ...]:

@@ -52,6 +52,8 @@ class Discovery:
     setup_extensions: frozenset[str] = frozenset()  # extensions it installs where the server has them
     integrity_file: Path | None = None  # the runner's own integrity file, checked (atlas.sum)
     refusals: list[Refusal] = field(default_factory=list)  # what the runner refuses in the files
+    # Where the migrations are several alternative histories (Migration.history), why, in a sentence.
+    histories_reason: str = ""
 
 
 class Layout(abc.ABC):

@@ -208,24 +208,27 @@ class Rebuilds:
             self._copies_safe = checkpoint is not None
             self._checkpoint_schema = (checkpoint.name if checkpoint is not None else None, known)
 
-    def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str]) -> list[CheckResult]:
+    def _all_in_one_transaction(self, applied: list[Migration], merged_files: frozenset[str],
+                                history: str = "") -> list[CheckResult]:
         """Where the runner applies every pending migration in one transaction (drizzle, Flyway's
         `group`), whether they apply so: all of them on a new database; and, with the base branch
         known, the branch's own on the base's schema, as its deploy runs them. An enum label that
         one adds and a later one uses fails there ("unsafe use of new value"), though each applies
         on its own. The run ends with every migration applied, in a fresh database without
-        generated rows."""
-        if not self.project.pending_in_one_transaction or len(applied) < len(self.project.migrations):
+        generated rows. With alternative histories (Migration.history), those of `history`."""
+        mine = [migration for migration in self.project.migrations if migration.history == history]
+        if not self.project.pending_in_one_transaction or len(applied) < len(mine):
             return []
         how = f"{self.project.format} runs every pending migration in one transaction"
         merged = [m for m in applied if self.project.relative(m.main_file) in merged_files]
         added = [m for m in applied if m not in merged]
         results = []
+        of = f" of the {history} history" if history else ""
         if len(applied) > 1:
-            results.append(self._in_one_transaction([], applied, "every migration in one transaction",
+            results.append(self._in_one_transaction([], applied, f"every migration{of} in one transaction",
                                                     f"{how}, and so on a new database"))
         if merged and len(added) > 1:
-            results.append(self._in_one_transaction(merged, added, "the branch's migrations in one transaction",
+            results.append(self._in_one_transaction(merged, added, f"the branch's migrations{of} in one transaction",
                                                     f"{how}, and so the branch's on the base's schema when deployed"))
         return results
 

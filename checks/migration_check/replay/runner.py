@@ -150,6 +150,8 @@ class Replay(Rebuilds):
         blocked: str | None = None
         migrations = self.project.migrations
         for index, migration in enumerate(migrations):
+            if index and migration.history != migrations[index - 1].history:
+                state, blocked = self._next_history(migrations[index - 1].history)
             if blocked and not migration.skip_reason:  # (one the runner skips is skipped for its own reason)
                 yield parsed_outcome(self.project, migration, blocked, self.families)
                 continue
@@ -163,13 +165,27 @@ class Replay(Rebuilds):
                 continue
             started = time.perf_counter()
             self._next = migrations[index + 1] if index + 1 < len(migrations) else None
+            if self._next is not None and self._next.history != migration.history:
+                self._next = None  # (it starts in another database)
             outcome, state, blocked = self._round_trip(migration, state)
             outcome.seconds = time.perf_counter() - started
             yield outcome
         at_end = [(family, family.after_all(self.project, self.conn, self._applied)) for family in self.families]
         for family, results in at_end:
             self.run_results += self._without_rows(family, results) if any(r.failed for r in results) else results
-        self.run_results += self._all_in_one_transaction(self._applied, self.merged_files)
+        self.run_results += self._all_in_one_transaction(self._applied, self.merged_files,
+                                                         migrations[-1].history if migrations else "")
+
+    def _next_history(self, finished: str) -> tuple[Snapshot, str | None]:
+        """The end of one alternative history (`finished`) and a fresh database for the next: the
+        schema it starts from, and why none of its migrations can run (or None)."""
+        self.run_results += self._all_in_one_transaction(self._applied, self.merged_files, finished)
+        self._applied, self._unreplayed, self._ahead = [], [], None
+        try:
+            self._fresh_state([], f"the {finished} history")
+        except NoFreshState as problem:
+            return self.snapshots.take(), f"not run: {problem}"
+        return self.snapshots.take(), None
 
     def _without_rows(self, family: Family, results: list[CheckResult]) -> list[CheckResult]:
         """The whole run's failed cases judged again where the generated rows may have failed them

@@ -51,6 +51,8 @@ class Console:
         self.say(f"format: {project.format}: {project.reason}")
         if project.setup_reason:
             self.say(f"setup: {project.setup_reason}")
+        if project.histories_reason:
+            self.say(f"histories: {project.histories_reason}")
 
     def server(self, description: str) -> None:
         if not self.quiet:
