@@ -3,6 +3,7 @@ their operations written by Alembic itself for PostgreSQL."""
 
 from __future__ import annotations
 
+import ast
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -354,28 +355,82 @@ def test_transaction_per_migration_in_env_py_gives_each_its_own(tmp_path: Path) 
     assert not discover(root, repo_root=root).pending_in_one_transaction
 
 
-def test_an_autocommit_connection_in_env_py_runs_each_statement_on_its_own(tmp_path: Path) -> None:
+def test_an_autocommit_connection_in_env_py_runs_each_statement_on_its_own(tmp_path: Path, pg_server: Database) -> None:
     # privacyidea/privacyidea: its env.py commits each statement, and a revision tries a CREATE TABLE
     # that fails where the table exists, then goes on: on PostgreSQL too, there.
     from migration_check.model import Transaction
     (tmp_path / ".git").mkdir()
-    tried = ("try:\n        op.create_table('t', sa.Column('id', sa.Integer))\n    except Exception as error:\n"
-             "        print(f'expected: {error!r}')\n    op.execute('select 1')")
+    tried = ("try:\n        op.create_table('t', sa.Column('id', sa.Integer))\n        op.execute('create table v ()')\n"
+             "    except Exception as error:\n        print(f'expected: {error!r}')\n"
+             "    op.execute('create table w ()')")
+    handled = "try:\n        op.execute('select 2')\n    except Exception:\n        op.execute('select 3')"
     root = write_files(tmp_path, {
         "alembic/env.py": ("from alembic import context\nconnection = engine.connect().execution_options("
                            "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n"),
-        "alembic/versions/a.py": revision("a", None, upgrade="op.execute('create table u (id int)')"),
-        "alembic/versions/b.py": revision("b", "a", upgrade=tried),
+        "alembic/versions/a.py": revision("a", None, upgrade="op.execute('create table t (id int)')",
+                                          downgrade="op.execute('drop table t')"),
+        "alembic/versions/b.py": revision("b", "a", upgrade=tried,
+                                          downgrade="op.execute('drop table w')\n    op.execute('drop table v')"),
         "alembic/versions/c.py": revision("c", "b", upgrade="try:\n        op.execute('select 2')\n    except Exception:\n"
                                                             "        raise"),
+        "alembic/versions/d.py": revision("d", "c", upgrade=handled),
     })
     found = discover(root, repo_root=root)
-    first, second, third = found.migrations
+    first, second, third, fourth = found.migrations
     assert not found.pending_in_one_transaction
     assert first.up is not None and first.up.transaction is Transaction.NONE
-    assert second.skip_reason is not None and "a try that goes on where its statements fail, each committed on its own" \
-        " (env.py's isolation_level AUTOCOMMIT): the database says which, line 11" in second.skip_reason
-    assert third.up is not None  # a handler that raises again stops the run, as the failure would
+    # The try's body is a region a failure ends; what follows it runs, as under the runner.
+    assert second.up is not None and second.up.tolerated == ((12, 13),)
+    assert third.up is not None and not third.up.tolerated  # a handler that raises again stops the run
+    assert fourth.skip_reason is not None and "a try that goes on where its statements fail, each committed on its" \
+        " own (env.py's isolation_level AUTOCOMMIT), whose handler calls op.execute: what runs after it depends on" \
+        " which failed, line 14" in fourth.skip_reason
+    cases, _ = replayed(pg_server, root, [], layout="alembic", directory="alembic/versions")
+    [applied] = [case for case in cases if case[:2] == ("b", "apply")]
+    assert applied[2] == "passed" and 'b.py:12:9: ERROR 42P07: relation "t" already exists' \
+        in applied[3] and applied[3].endswith("and the `try` around it went on, as the runner goes on")
+    # v never came (the failure ended the body), w did: the rollback that drops v fails, as it would.
+    [rolled_back] = [case for case in cases if case[:2] == ("b", "rollback")]
+    assert rolled_back[2] == "failed" and 'table "v" does not exist' in rolled_back[3]
+
+
+def test_a_tolerated_try_is_read_from_its_handlers_syntax() -> None:
+    from migration_check.discovery.alembic_try import why_not_tolerated
+
+    def refused(handler: str, bound: frozenset[str] = frozenset()) -> str | None:
+        node = ast.parse(f"try:\n    op.execute('x')\n{handler}").body[0]
+        assert isinstance(node, ast.Try)
+        why = why_not_tolerated(node, set(bound))
+        return why[1].split(", ")[-1].split(":")[0] if why else None
+
+    # privacyidea's: it reads the error's text, prints, and raises only for an error it does not expect.
+    assert refused("except (OperationalError, ProgrammingError) as exx:\n    msg = str(exx.orig).lower()\n"
+                   "    if 'does not exist' in msg:\n        print('gone')\n    else:\n        log.warning(exx)\n"
+                   "        raise") is None
+    assert refused("except Exception:\n    return") == "whose handler returns"
+    assert refused("except Exception:\n    failed = True", frozenset({"failed"})) == "whose handler sets failed"
+    assert refused("except Exception:\n    state['failed'] = True") == "whose handler changes state['failed']"
+    assert refused("except Exception:\n    op.get_bind().execute('y')") == "whose handler calls op.get_bind().execute"
+    assert refused("except Exception:\n    pass\nelse:\n    op.execute('y')") == "with an else"
+
+
+def test_a_tolerated_failure_that_follows_from_an_unreplayed_revision_is_not_judged(tmp_path: Path,
+                                                                                   pg_server: Database) -> None:
+    # privacyidea: a try around an index of a table that a revision the replay cannot run makes.
+    (tmp_path / ".git").mkdir()
+    tried = "try:\n        op.create_index('i', 'made_by_code', ['id'])\n    except Exception as error:\n        print(error)"
+    root = write_files(tmp_path, {
+        "alembic/env.py": ("from alembic import context\nconnection = engine.connect().execution_options("
+                           "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n"),
+        "alembic/versions/a.py": revision("a", None, upgrade="Session(bind=op.get_bind()).execute('create table made_by_code (id int)')",
+                                          header="from sqlalchemy.orm import Session"),
+        "alembic/versions/b.py": revision("b", "a", upgrade=tried, downgrade="op.drop_index('i')"),
+    })
+    cases, _ = replayed(pg_server, root, [], layout="alembic", directory="alembic/versions")
+    [applied] = [case for case in cases if case[:2] == ("b", "apply")]
+    assert applied[2] == "skipped" and "not judged" in applied[3] and 'relation "made_by_code" does not exist' \
+        in applied[3], applied
+    assert not [case for case in cases if case[2] == "failed"]
 
 
 def test_a_statement_refused_in_a_transaction_is_told_by_how_env_py_runs_them(tmp_path: Path, pg_server: Database) -> None:

@@ -65,6 +65,10 @@ class Script:
     # The files a script made of several includes (the parts of a split pop migration), said
     # when they hold no statement at all.
     parts: tuple[Path, ...] = ()
+    # Lines of the file (first, last) where a failed statement ends only its region, and the script
+    # goes on after it, as the runner does: an Alembic `try` whose handler goes on, on an AUTOCOMMIT
+    # connection. Only in a script run statement by statement (each committed on its own).
+    tolerated: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

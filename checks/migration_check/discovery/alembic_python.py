@@ -7,9 +7,13 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import io
 import string
 import textwrap
+import tokenize
 from typing import Any
+
+from migration_check.sql.confirmations import PREFIX
 
 MOST_ITEMS = 10_000  # a loop over more is not a migration's own list
 STRING_METHODS = frozenset({"strip", "lstrip", "rstrip", "replace", "upper", "lower", "join", "split",
@@ -98,3 +102,16 @@ def unpacked(target: ast.expr, item: Any, line: int, refused: str) -> dict[str, 
 
 class Items(list):
     """A dict's items(), keys() or values(), as a list a loop goes over."""
+
+
+def directives(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, text) of each comment that is a migration-check directive."""
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            body = token.string[1:].strip()
+            if token.type == tokenize.COMMENT and body.startswith(PREFIX):
+                found.append((token.start[0], token.start[1] + 1, body))
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return found

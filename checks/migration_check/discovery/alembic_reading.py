@@ -24,8 +24,6 @@ one the replay cannot run: the migration is skipped with what it does and its li
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,13 +35,13 @@ from sqlalchemy import exc as sqlalchemy_errors
 
 from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_project import ProjectFunction
-from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, unpacked
+from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, directives, unpacked
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
+from migration_check.discovery.alembic_try import REFUSED, reraises, why_not_tolerated
 from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
 from migration_check.discovery.js_reading import Export, Piece
 from migration_check.errors import FileError
 
-DIRECTIVE = "migration-check:"
 MOST_DEPTH = 20  # calls of the file's functions within each other
 MOST_STEPS = 100_000  # statements one function runs: loops over a migration's own lists end long before
 DEEP = "code nested deeper than this check reads"
@@ -136,7 +134,7 @@ class Evaluator:
         # functions run; only names bound once are read, to keep that question out.
         self.names.values = {name: value for name, value in self.names.values.items() if bound[name] == 1}
         # `# migration-check: allow ...` confirms the statement it stands before, as `--` does in SQL.
-        self.directives = [Piece(line, column, f"-- {body}") for line, column, body in _directives(text)]
+        self.directives = [Piece(line, column, f"-- {body}") for line, column, body in directives(text)]
 
     def alias(self, node: ast.Assign) -> tuple[str, str] | None:
         """(`module.name`, the path it names) for `module.name = imported`, both imported above."""
@@ -160,26 +158,14 @@ class Evaluator:
         except RecursionError:
             return Export(function.lineno, code=(function.lineno, DEEP))
         directives = [piece for piece in self.directives if function.lineno <= piece.line <= (function.end_lineno or 0)]
-        return Export(function.lineno, pieces=tuple(sorted([*run.pieces, *directives], key=lambda p: p.line)))
+        return Export(function.lineno, pieces=tuple(sorted([*run.pieces, *directives], key=lambda p: p.line)),
+                      tolerated=tuple(run.tolerated))
 
 
 class _Return(Exception):
     def __init__(self, value: Any = None) -> None:
         super().__init__()
         self.value = value
-
-
-def _directives(text: str) -> list[tuple[int, int, str]]:
-    """(line, column, text) of each comment that is a migration-check directive."""
-    found = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
-            body = token.string[1:].strip()
-            if token.type == tokenize.COMMENT and body.startswith(DIRECTIVE):
-                found.append((token.start[0], token.start[1] + 1, body))
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return found
 
 
 class FunctionRun(Values):
@@ -191,6 +177,7 @@ class FunctionRun(Values):
         self.pieces: list[Piece] = []
         self.depth = 0  # inside the file's own functions: their statements belong to the call's line
         self.steps = 0
+        self.tolerated: list[tuple[int, int]] = []  # Script.tolerated
 
     def helper(self, definition: ast.FunctionDef, arguments: list[Any], keywords: dict[str, Any], node: ast.AST) -> Any:
         line = getattr(node, "lineno", definition.lineno)
@@ -255,10 +242,10 @@ class FunctionRun(Values):
         if isinstance(node, ast.Try):
             # Its handlers run where a statement fails; on PostgreSQL a failed statement aborts the
             # transaction, which no Python handler resumes: what the replay sends is the body. On an
-            # AUTOCOMMIT connection the migration goes on, and what took effect is the database's say.
-            if self.evaluator.env.autocommit and not all(_reraises(handler) for handler in node.handlers):
-                raise NotReplayable(node.lineno, "a try that goes on where its statements fail, each committed on its"
-                                                 " own (env.py's isolation_level AUTOCOMMIT): the database says which")
+            # AUTOCOMMIT connection the migration goes on: the body is a region a failure ends.
+            if self.evaluator.env.autocommit and not all(reraises(handler) for handler in node.handlers):
+                self.tolerated_try(node, scope)
+                return
             self.block([*node.body, *node.orelse, *node.finalbody], scope)
             return
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -283,6 +270,22 @@ class FunctionRun(Values):
             scope.update({target.id: result for target in targets if isinstance(target, ast.Name)})
             return
         raise NotReplayable(node.lineno, WHAT.get(type(node), f"Python the check does not read ({type(node).__name__})"))
+
+    def tolerated_try(self, node: ast.Try, scope: dict[str, Any]) -> None:
+        """A try whose handler goes on, each statement committed on its own (AUTOCOMMIT): its body
+        runs until a statement fails, then the function goes on after it, as under the runner
+        (alembic_try.py). Only in the function's own body: a helper's statements stand at the call's
+        line, not at the try's."""
+        refused = why_not_tolerated(node, set(scope))
+        if self.depth:
+            refused = (node.lineno, REFUSED.format("in a function the migration calls"))
+        if refused is not None:
+            raise NotReplayable(*refused)
+        placed = len(self.pieces)
+        self.block(node.body, scope)
+        if len(self.pieces) > placed:
+            self.tolerated.append((node.body[0].lineno, node.body[-1].end_lineno or node.body[-1].lineno))
+        self.block(node.finalbody, scope)
 
     def unpacked(self, node: ast.Assign, target: ast.Tuple | ast.List, scope: dict[str, Any]) -> None:
         """`a, b = ...`: names bound to the items of a sequence the file can say."""
@@ -373,10 +376,6 @@ class FunctionRun(Values):
         last = node.body[-1]
         after = None if len(self.pieces) == body_pieces else ((last.end_lineno or last.lineno) + 1, 1)
         self.collected(node, lambda: manager.__exit__(None, None, None), after)
-
-
-def _reraises(handler: ast.ExceptHandler) -> bool:
-    return bool(handler.body) and isinstance(handler.body[-1], ast.Raise)
 
 
 def _batch_flush(entered: Any) -> Callable[[], None] | None:

@@ -68,6 +68,7 @@ class Export:
     code: tuple[int, str] | None = None
     # Driver calls that set how the runner runs it rather than what (node-pg-migrate's noTransaction)
     flags: frozenset[str] = frozenset()
+    tolerated: tuple[tuple[int, int], ...] = ()  # Script.tolerated
 
     def why_not_sql(self, runner: str, direction: str) -> str:
         """Why the replay cannot run it: the first thing it does besides sending SQL, and where."""
@@ -79,7 +80,7 @@ class Export:
         it, which would end the query there, is a FileError at its line)."""
         sql = self.sql()
         refuse_nul(path, "\n" * (self.line - 1) + sql)
-        return Script(path, sql, first_line=self.line, transaction=transaction)
+        return Script(path, sql, first_line=self.line, transaction=transaction, tolerated=self.tolerated)
 
     def replayable_script(self, path: Path, transaction: Transaction) -> Script | None:
         """`script`, or None where the function runs code (`why_not_sql` says what)."""

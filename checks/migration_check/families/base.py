@@ -58,6 +58,7 @@ class StepRun:
     script: Script
     failure: ScriptFailed | None
     seconds: float
+    went_on: tuple[ScriptFailed, ...] = ()  # failures the script went on after, as its runner does
 
     @property
     def failed(self) -> bool:
@@ -233,7 +234,12 @@ class MigrationContext:
     def step_result(self, check: str, step: StepRun, failure_prefix: str = "") -> CheckResult:
         """A passing case for a step that ran, or a failing one at the failing statement's file:line."""
         if step.failure is None:
-            return self.result(check, Status.PASSED, script=step.script, seconds=step.seconds)
+            passed = self.result(check, Status.PASSED, script=step.script, seconds=step.seconds)
+            for failure in step.went_on:
+                relative = self.project.relative(failure.path) or str(failure.path)
+                passed.message = (f"{passed.message}; " if passed.message else "") + (
+                    f"{failure.summary(relative)}, and the `try` around it went on, as the runner goes on")
+            return passed
         relative = self.project.relative(step.failure.path) or str(step.failure.path)
         return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
                            message=failure_prefix + step.failure.summary(relative) + self._wrapped(step)

@@ -14,6 +14,7 @@ column whose type change failed).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -56,6 +57,18 @@ def rollback_needs_unreplayed(context: MigrationContext) -> str | None:
     not in the database (Lemmy's rollback alters a table that an earlier up, which failed, makes)."""
     link = _noted(context, ROLLBACK, context.down)
     return link.message if link is not None else None
+
+
+def own_failures(context: MigrationContext, step: StepRun) -> StepRun:
+    """`step`, or, where it went on after a failure (a tolerated `try`) that may follow from a
+    migration not in the database, the step failed with it: then it is not judged either, instead
+    of passing on a state the runner's databases never had (privacyidea's try around an index of a
+    table that an unreplayed revision makes)."""
+    if step.failure is None and context.skipped_before:
+        linked = next((failure for failure in step.went_on if _link(context, failure) is not None), None)
+        if linked is not None:
+            return dataclasses.replace(step, failure=linked)
+    return step
 
 
 def unreplayed_up(context: MigrationContext) -> Unreplayed:

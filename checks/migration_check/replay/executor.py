@@ -53,12 +53,14 @@ CommitRead = tuple[str, Callable[[list[tuple]], None]]
 
 
 def execute_script(conn: psycopg.Connection, script: Script, before_commit: BeforeCommit | None = None,
-                   commit_read: CommitRead | None = None) -> None:
+                   commit_read: CommitRead | None = None) -> list[ScriptFailed]:
     """Run `script` on `conn` (autocommit). Raises ScriptFailed; on failure nothing is left half-done
     where a transaction was possible. `before_commit` runs inside the script's transaction after its
     last statement (a family observing the locks it holds). In a script that runs statement by
     statement, each statement that may run in a transaction (not CONCURRENTLY, not in a script
-    with its own BEGIN/COMMIT) runs in one of its own, and `before_commit` is called for it."""
+    with its own BEGIN/COMMIT) runs in one of its own, and `before_commit` is called for it. Returns
+    the failures the script went on after (Script.tolerated), as its runner does."""
+    went_on: list[ScriptFailed] = []
     try:
         statements = statements_to_run(script)
     except SyntaxProblem as problem:
@@ -78,17 +80,26 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
     try:
         if runs_in_one_transaction(script, statements, conn.info.server_version):
             if _run_in_transaction(conn, script, statements, before_commit, commit_read):
-                return
+                return went_on
         else:
             # A script with its own BEGIN/COMMIT is not wrapped: its statements are not observed.
             observe = None if has_transaction_control(statements) else before_commit
+            ended: tuple[int, int] | None = None  # the tolerated region a failure ended
             for statement in statements:
-                if observe is not None and not statement.needs_autocommit and statement.copy_data is None:
-                    with conn.transaction():  # one statement: the same effect as autocommit, observed before its end
+                if ended is not None and ended[0] <= statement.line <= ended[1]:
+                    continue
+                try:
+                    if observe is not None and not statement.needs_autocommit and statement.copy_data is None:
+                        with conn.transaction():  # one statement: as autocommit, observed before its end
+                            _run_statement(conn, statement)
+                            observe(conn, statement)
+                    else:
                         _run_statement(conn, statement)
-                        observe(conn, statement)
-                else:
-                    _run_statement(conn, statement)
+                except ScriptFailed as failure:
+                    ended = _tolerated_region(script, statement, conn)
+                    if ended is None:
+                        raise
+                    went_on.append(failure)
             if script.transaction is Transaction.WRAPPED:
                 _commit_as_the_runner(conn, statements)
     except ScriptFailed:
@@ -101,6 +112,14 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         abandon(conn)
         raise
     reset_session(conn)
+    return went_on
+
+
+def _tolerated_region(script: Script, statement: Statement, conn: psycopg.Connection) -> tuple[int, int] | None:
+    """The innermost region of `script.tolerated` that holds the failed statement's line, where the
+    session lives on (a statement that ended it ends the script too)."""
+    holding = [region for region in script.tolerated if region[0] <= statement.line <= region[1]]
+    return min(holding, key=lambda region: region[1] - region[0]) if holding and not conn.closed else None
 
 
 def _refused_in_one_query(script: Script, statements: list[Statement]) -> Statement | None:

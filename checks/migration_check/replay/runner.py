@@ -26,7 +26,12 @@ from migration_check.errors import InfrastructureError
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
-from migration_check.families.unreplayed import needs_unreplayed, rollback_needs_unreplayed, unreplayed_up
+from migration_check.families.unreplayed import (
+    needs_unreplayed,
+    own_failures,
+    rollback_needs_unreplayed,
+    unreplayed_up,
+)
 from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails, record
@@ -329,7 +334,7 @@ class Replay(Rebuilds):
         """Run a step. If it fails on a data error while the tables hold generated rows, run it
         (or `again`) once more on the state `ups` produce without them, so that the rows never
         change another family's verdict (the data family tells of the failure instead)."""
-        step = run()
+        step = own_failures(context, run())
         failure = step.failure
         if not self._rows or failure is None or not failure.rows_may_cause() or FAILED_WITH_ROWS in context.notes:
             return step
@@ -348,7 +353,8 @@ class Replay(Rebuilds):
             # with (a loop over the tenants makes one schema per generated tenant, none without them).
             context.after_up = self.snapshots.take()
         context.notes[FAILED_WITH_ROWS] = f"{what} fails while the tables hold rows: {failure.summary(relative)}"
-        step = (run if in_place else again or run)()  # (in place, the state is the one the step failed on)
+        # (in place, the state is the one the step failed on)
+        step = own_failures(context, (run if in_place else again or run)())
         if step.failed:  # it fails without the rows too: a finding of its own, not the rows'
             context.notes[FAILED_WITH_ROWS] = ""
         return step
@@ -378,7 +384,7 @@ class Replay(Rebuilds):
         if writes_catalogs(script):
             self.snapshots.note_untracked_changes()
         try:
-            execute_script(self.conn, script, before_commit=hook, commit_read=read)
+            went_on = execute_script(self.conn, script, before_commit=hook, commit_read=read)
         except ScriptFailed as failure:
             if failure.out_of_disk():  # the server's room, not the migration's fault: no verdict to give
                 raise InfrastructureError(f"{failure.location(self.project.relative(failure.path) or str(failure.path))}: the"
@@ -389,7 +395,7 @@ class Replay(Rebuilds):
                     failure.message += f"; the server says: {cause}"
                 self._new_session()
             return StepRun(script, failure, time.perf_counter() - started)
-        return StepRun(script, None, time.perf_counter() - started)
+        return StepRun(script, None, time.perf_counter() - started, tuple(went_on))
 
     def _differences(self, expected: Snapshot, actual: Snapshot) -> list[Difference]:
         # The runner's own table is the runner's: a key a migration gives it (harness's 0000_alter_table_
