@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import replayed, write_files
 from migration_check.discovery import discover
 from migration_check.errors import FileError, UsageError
 from migration_check.history import static_checks
 from migration_check.history.naming import check_naming
 from migration_check.model import RollbackPolicy, Status, Transaction
+from migration_check.servers.base import Database
 from migration_check.settings import Settings
 from migration_check.sql.splitter import split_script
 
@@ -128,7 +129,8 @@ def test_python_headers_order_and_transactions(tmp_path: Path) -> None:
         ("SQL = 'select 1'\nSQL = 'select 2'\nsteps = [step(SQL)]\n", "the step at line 4 runs Python code"),
         ("steps = [step('select ' + str(1))]\n", "the step at line 2 computes its SQL"),
         ("for n in range(3):\n    step(f'select {n}')\n", "the step at line 3 is made by Python code (in a function, loop or condition)"),
-        ("steps = [step('select 1', ignore_errors='apply')]\n", "the step at line 2 ignores its errors ('apply')"),
+        ("steps = [step('select 1', ignore_errors=MODE)]\n",
+         "the step at line 2 ignores its errors as Python computes (MODE)"),
         ("steps = [step(*ARGS)]\n", "the step at line 2 takes its arguments from Python code"),
         ("a = step('select 1')\nsteps = [group(a)]\n", "the group at line 3 gathers steps made elsewhere"),
         ("__depends__ = set(NAMES)\n", "its __depends__ (line 2) is computed"),
@@ -138,6 +140,31 @@ def test_python_the_check_cannot_replay_is_skipped_with_its_line(tmp_path: Path,
     [migration] = project(tmp_path, {"0001_a.py": f"from yoyo import step, group\n{source}"}).migrations
     assert migration.up is None
     assert migration.skip_reason == f"Python migration: {reason}, which the check cannot replay"
+
+
+def test_steps_whose_errors_yoyo_ignores_go_on_after_them_as_yoyo_does(tmp_path: Path, pg_server: Database) -> None:
+    # yoyo runs each step in a savepoint of the migration's transaction; with ignore_errors a failed
+    # step is rolled back to it, and the migration goes on (yoyo/migrations.py, TransactionWrapper).
+    source = ("from yoyo import step, group\nsteps = [\n"
+              "    step('create table t (id int)', 'drop table t'),\n"
+              "    step('alter table t add column c int; alter table missing add column c int',\n"
+              "         'alter table t drop column c', ignore_errors='all'),\n"
+              "    group(step('insert into t values (1)'), step('select 1/0'), ignore_errors='apply'),\n"
+              "    step('alter table t add column d int', 'alter table t drop column d'),\n]\n")
+    write_files(tmp_path, {"migrations/0001_a.py": source, "migrations/0002_b.py": source.replace(
+        "__transactional__", "x").replace("from yoyo import step, group\n",
+                                          "from yoyo import step, group\n__transactional__ = False\n").replace(
+        " t ", " u ").replace("table t", "table u").replace("into t", "into u")})
+    first, second = discover(tmp_path / "migrations", repo_root=tmp_path).migrations
+    assert first.up is not None and first.up.tolerated == ((4, 5), (6, 6))
+    assert first.down is not None and first.down.tolerated == ((4, 5),)
+    cases, _ = replayed(pg_server, tmp_path, [], layout="yoyo")
+    applied = {subject: message for subject, check, status, message in cases if check == "apply" and status == "passed"}
+    # In the transaction the failed step's first statement is rolled back with it (its savepoint),
+    # and the group's insert with its division; outside one, what ran before the failure stays.
+    assert 'relation "missing" does not exist, and the `try` around it went on' in applied["0001_a"]
+    assert "division by zero" in applied["0001_a"] and "division by zero" in applied["0002_b"]
+    assert not [case for case in cases if case[2] == "failed"], cases
 
 
 def test_python_that_yoyo_cannot_import_is_a_file_error(tmp_path: Path) -> None:

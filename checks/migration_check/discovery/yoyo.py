@@ -149,8 +149,10 @@ def _python_migration(id_: str, position: int, path: Path, text: str, found: Pyt
     if found.skip_reason is not None:
         return Migration(id_, "", (position,), up=None, files=(path,), skip_reason=found.skip_reason)
     # Steps without any rollback are undone by nothing, as a .sql file without its .rollback.sql.
-    down = script_of(path, text, found.rollbacks, transaction) if found.rollbacks or not found.applies else None
-    return Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction), down=down, files=(path,))
+    down = script_of(path, text, found.rollbacks, transaction, found.tolerated_rollback) \
+        if found.rollbacks or not found.applies else None
+    return Migration(id_, "", (position,), up=script_of(path, text, found.applies, transaction, found.tolerated_apply),
+                     down=down, files=(path,))
 
 
 def read_header(path: Path, text: str) -> Header:

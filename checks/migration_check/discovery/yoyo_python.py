@@ -19,15 +19,17 @@ Rules, from yoyo's migrations.py (Migration.load, StepCollector, MigrationStep):
 
 What is replayed: SQL written in the file (string literals, their concatenation, an f-string
 without fields, a module-level name bound once to such a string, `dedent()` or `.strip()` of
-one). A step that runs a function, computes its SQL, ignores its errors, or steps made inside
-loops, conditions or functions are Python the check cannot replay: the migration is skipped with
-the reason and its line. The Python itself is parsed (`ast`), never imported: migrations are
-untrusted code.
+one). A step (or group) whose errors yoyo ignores (`ignore_errors`) is a region a failure ends, in
+a savepoint where the migration runs in a transaction, as yoyo runs it. A step that runs a
+function, computes its SQL or how it ignores errors, or steps made inside loops, conditions or
+functions are Python the check cannot replay: the migration is skipped with the reason and its line.
+The Python itself is parsed (`ast`), never imported: migrations are untrusted code.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +58,10 @@ class PythonMigration:
     applies: list[Piece] = field(default_factory=list)
     rollbacks: list[Piece] = field(default_factory=list)  # in the order yoyo runs them
     skip_reason: str | None = None
+    # The lines of the steps (or groups) whose errors yoyo ignores when applying, when rolling back
+    # (`ignore_errors`): Script.tolerated.
+    tolerated_apply: list[tuple[int, int]] = field(default_factory=list)
+    tolerated_rollback: list[tuple[int, int]] = field(default_factory=list)
 
 
 class NotReplayable(Exception):
@@ -66,6 +72,7 @@ class NotReplayable(Exception):
 class _Step:
     apply: Piece | None
     rollback: Piece | None
+    ignored: tuple[str, tuple[int, int]] | None = None  # (ignore_errors, the step's or its group's lines)
 
 
 def imports_steps(text: str) -> bool:
@@ -100,10 +107,13 @@ def read_python_migration(path: Path, text: str) -> PythonMigration:
         return found
     found.applies = [s.apply for s in steps if s.apply is not None]
     found.rollbacks = [s.rollback for s in reversed(steps) if s.rollback is not None]
+    found.tolerated_apply = sorted({s.ignored[1] for s in steps if s.ignored and s.ignored[0] in ("apply", "all")})
+    found.tolerated_rollback = sorted({s.ignored[1] for s in steps if s.ignored and s.ignored[0] in ("rollback", "all")})
     return found
 
 
-def script_of(path: Path, text: str, pieces: list[Piece], transaction: Transaction) -> Script:
+def script_of(path: Path, text: str, pieces: list[Piece], transaction: Transaction,
+              tolerated: list[tuple[int, int]] | None = None) -> Script:
     """A Script whose statements are the pieces, each at its own line and column of the Python
     file: the SQL text keeps every piece where the file has it and blanks out the Python between,
     so that errors and findings point into the .py file."""
@@ -118,7 +128,17 @@ def script_of(path: Path, text: str, pieces: list[Piece], transaction: Transacti
         placed[index] = len(sql)
         sql += piece.text
     statements = tuple((placed[index], piece.text) for index, piece in enumerate(pieces))
-    return Script(path, sql, transaction=transaction, statements=statements)
+    return Script(path, sql, transaction=transaction, statements=statements, tolerated=tuple(tolerated or ()))
+
+
+def _ignored(value: ast.expr | None, call: ast.Call, what: str) -> tuple[str, tuple[int, int]] | None:
+    """A step's or group's `ignore_errors` ("apply", "rollback", "all") with its lines, or None."""
+    if value is None or (isinstance(value, ast.Constant) and value.value is None):
+        return None
+    if not (isinstance(value, ast.Constant) and value.value in ("apply", "rollback", "all")):
+        raise NotReplayable(f"the {what} at line {call.lineno} ignores its errors as Python computes"
+                            f" ({ast.unparse(value)})")
+    return str(value.value), (call.lineno, call.end_lineno or call.lineno)
 
 
 class _Reader:
@@ -193,17 +213,13 @@ class _Reader:
             raise NotReplayable(f"the step at line {call.lineno} takes its arguments from Python code")
         given = dict(zip(("apply", "rollback", "ignore_errors"), call.args, strict=False))
         given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
-        ignore = given.get("ignore_errors")
-        if ignore is not None and not (isinstance(ignore, ast.Constant) and ignore.value is None):
-            raise NotReplayable(f"the step at line {call.lineno} ignores its errors ({ast.unparse(ignore)})")
-        return _Step(self._piece(given.get("apply"), call), self._piece(given.get("rollback"), call))
+        ignored = _ignored(given.get("ignore_errors"), call, "step")
+        return _Step(self._piece(given.get("apply"), call), self._piece(given.get("rollback"), call), ignored)
 
     def _group(self, call: ast.Call, collected: list[tuple[ast.Call, list[_Step]]]) -> list[tuple[ast.Call, list[_Step]]]:
         if any(k.arg not in ("steps", "ignore_errors") for k in call.keywords):
             raise NotReplayable(f"the group at line {call.lineno} takes its arguments from Python code")
-        ignore = next((k.value for k in call.keywords if k.arg == "ignore_errors"), None)
-        if ignore is not None and not (isinstance(ignore, ast.Constant) and ignore.value is None):
-            raise NotReplayable(f"the group at line {call.lineno} ignores its errors ({ast.unparse(ignore)})")
+        ignored = _ignored(next((k.value for k in call.keywords if k.arg == "ignore_errors"), None), call, "group")
         members = [*call.args, *(k.value for k in call.keywords if k.arg == "steps")]
         inner: list[ast.expr] = []
         for member in members:
@@ -213,7 +229,10 @@ class _Reader:
             raise NotReplayable(f"the group at line {call.lineno} gathers steps made elsewhere")
         taken = [m for m in inner if isinstance(m, ast.Call)]
         remaining = [(c, s) for c, s in collected if c not in taken]
-        return [*remaining, (call, [step for member in taken for step in by_call[member]])]
+        steps = [step for member in taken for step in by_call[member]]
+        if ignored is not None:  # (yoyo runs the group in one savepoint: a failure ends all of it)
+            steps = [dataclasses.replace(step, ignored=ignored) for step in steps]
+        return [*remaining, (call, steps)]
 
     def _piece(self, node: ast.expr | None, call: ast.Call) -> Piece | None:
         if node is None or (isinstance(node, ast.Constant) and node.value is None):

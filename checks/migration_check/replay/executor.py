@@ -20,6 +20,7 @@ from psycopg.abc import Query
 from migration_check.discovery.flyway import runs_outside
 from migration_check.model import Migration, Script, Transaction
 from migration_check.replay.script_failed import ScriptFailed, failure_of, session_ended, statement_failure
+from migration_check.replay.tolerated import Region, region_of, run_with_savepoints, within
 from migration_check.sql import Statement, SyntaxProblem, has_transaction_control, position_in_file, statements_to_run
 from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, SYNTAX_ERROR
 from migration_check.sql.outside import outside_reason
@@ -78,15 +79,17 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
                                f"refused: {reason}; a migration check runs no program and reads no file outside"
                                " the database", sqlstate=INSUFFICIENT_PRIVILEGE, statement=statement.sql)
     try:
+        if runs_in_one_transaction(script, statements, conn.info.server_version) and script.tolerated:
+            return run_with_savepoints(conn, script, statements, before_commit, commit_read, RESET_SESSION)
         if runs_in_one_transaction(script, statements, conn.info.server_version):
             if _run_in_transaction(conn, script, statements, before_commit, commit_read):
                 return went_on
         else:
             # A script with its own BEGIN/COMMIT is not wrapped: its statements are not observed.
             observe = None if has_transaction_control(statements) else before_commit
-            ended: tuple[int, int] | None = None  # the tolerated region a failure ended
+            ended: Region | None = None  # the tolerated region a failure ended
             for statement in statements:
-                if ended is not None and ended[0] <= statement.line <= ended[1]:
+                if within(ended, statement):
                     continue
                 try:
                     if observe is not None and not statement.needs_autocommit and statement.copy_data is None:
@@ -96,7 +99,7 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
                     else:
                         _run_statement(conn, statement)
                 except ScriptFailed as failure:
-                    ended = _tolerated_region(script, statement, conn)
+                    ended = region_of(script, statement) if not conn.closed else None
                     if ended is None:
                         raise
                     went_on.append(failure)
@@ -113,13 +116,6 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
         raise
     reset_session(conn)
     return went_on
-
-
-def _tolerated_region(script: Script, statement: Statement, conn: psycopg.Connection) -> tuple[int, int] | None:
-    """The innermost region of `script.tolerated` that holds the failed statement's line, where the
-    session lives on (a statement that ended it ends the script too)."""
-    holding = [region for region in script.tolerated if region[0] <= statement.line <= region[1]]
-    return min(holding, key=lambda region: region[1] - region[0]) if holding and not conn.closed else None
 
 
 def _refused_in_one_query(script: Script, statements: list[Statement]) -> Statement | None:
