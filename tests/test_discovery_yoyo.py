@@ -162,7 +162,7 @@ def test_steps_whose_errors_yoyo_ignores_go_on_after_them_as_yoyo_does(tmp_path:
     applied = {subject: message for subject, check, status, message in cases if check == "apply" and status == "passed"}
     # In the transaction the failed step's first statement is rolled back with it (its savepoint),
     # and the group's insert with its division; outside one, what ran before the failure stays.
-    assert 'relation "missing" does not exist, and the `try` around it went on' in applied["0001_a"]
+    assert 'relation "missing" does not exist, and the runner goes on after it' in applied["0001_a"]
     assert "division by zero" in applied["0001_a"] and "division by zero" in applied["0002_b"]
     assert not [case for case in cases if case[2] == "failed"], cases
 

@@ -238,7 +238,8 @@ class MigrationContext:
             for failure in step.went_on:
                 relative = self.project.relative(failure.path) or str(failure.path)
                 passed.message = (f"{passed.message}; " if passed.message else "") + (
-                    f"{failure.summary(relative)}, and the `try` around it went on, as the runner goes on")
+                    f"{failure.summary(relative)}, and the runner goes on after it, as the file asks"
+                    " (its `try`, its ignore_errors)")
             return passed
         relative = self.project.relative(step.failure.path) or str(step.failure.path)
         return self.result(check, Status.FAILED, file=relative, line=step.failure.line or 1,
