@@ -43,8 +43,7 @@ class Discovery:
     rollback_policy: RollbackPolicy | None = None  # None: the layout's default
     seeds: list[Path] = field(default_factory=list)  # the runner's own seed files (supabase/seed.sql)
     declared_schema: Path | None = None  # the runner's own schema dump (dbmate's db/schema.sql)
-    # The runner applies every pending migration in one transaction (drizzle; Flyway's `group`).
-    pending_in_one_transaction: bool = False
+    pending_in_one_transaction: bool = False  # every pending one in one transaction (drizzle; Flyway's `group`)
     # What the runner itself does to a database before the first migration (Flyway creates the
     # schemas it manages and puts the default one first on the search_path).
     setup: list[Script] = field(default_factory=list)
@@ -52,8 +51,7 @@ class Discovery:
     setup_extensions: frozenset[str] = frozenset()  # extensions it installs where the server has them
     integrity_file: Path | None = None  # the runner's own integrity file, checked (atlas.sum)
     refusals: list[Refusal] = field(default_factory=list)  # what the runner refuses in the files
-    # Where the migrations are several alternative histories (Migration.history), why, in a sentence.
-    histories_reason: str = ""
+    histories_reason: str = ""  # why the migrations are several alternative histories (Migration.history)
 
 
 class Layout(abc.ABC):

@@ -26,12 +26,7 @@ from migration_check.errors import InfrastructureError
 from migration_check.families import DATA_FAMILIES, Family, MigrationContext, Stage, StepRun, replay_families
 from migration_check.families.base import Trip, Unreplayed
 from migration_check.families.data import FAILED_WITH_ROWS
-from migration_check.families.unreplayed import (
-    needs_unreplayed,
-    own_failures,
-    rollback_needs_unreplayed,
-    unreplayed_up,
-)
+from migration_check.families.unreplayed import needs_unreplayed, own_failures, rollback_needs_unreplayed, unreplayed_up
 from migration_check.model import CheckResult, Migration, Project, Script
 from migration_check.replay.alongside import alongside
 from migration_check.replay.executor import ScriptFailed, execute_script, precondition_fails, record
