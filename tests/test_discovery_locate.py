@@ -142,6 +142,17 @@ def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
                                  " tools/testdata/ignore, of the tests")
 
 
+def test_an_example_plugin_and_the_images_init_scripts_are_set_aside(tmp_path: Path) -> None:
+    # ckan/ckan: its Alembic revisions beside an example extension's and a dev container's init scripts.
+    write_files(tmp_path, {**under("ckan/migration/versions", GOLANG),
+                           **under("ckanext/example_database_migrations/versions", GOLANG),
+                           **under(".devcontainer/postgres-docker-entrypoint-initdb.d", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "ckan/migration/versions").resolve()
+    assert "ckanext/example_database_migrations/versions, of the examples" in found.reason
+    assert ".devcontainer/postgres-docker-entrypoint-initdb.d, the database image's init scripts" in found.reason
+
+
 def test_the_only_migrations_found_in_the_tests_are_checked_saying_so(tmp_path: Path) -> None:
     # openmrs/openmrs-core: its changelogs run from Java code, and the one recognised is a test resource.
     write_files(tmp_path, {**under("web/src/test/resources/liquibase", GOLANG), "api/src/Main.java": "class Main {}\n"})

@@ -26,8 +26,12 @@ def set_aside_by_name(shown: str, name: str) -> str | None:
     """Why a directory (`shown`: its path from the root; `name`: its own name) is not the project's
     migrations, by its names; None where they say nothing."""
     parts = {part.lower() for part in Path(shown).parts}
-    if name == INIT_DIRECTORY:
+    if name == INIT_DIRECTORY or name.endswith(f"-{INIT_DIRECTORY}"):  # (ckan's postgres-docker-entrypoint-initdb.d)
         return "the database image's init scripts"
     if set(path_words(name)) & BACKUP_WORDS:
         return "a copy kept aside, by its name"
-    return "of the tests" if parts & TEST_DIRECTORIES else "of the examples" if parts & EXAMPLE_DIRECTORIES else None
+    if parts & TEST_DIRECTORIES:
+        return "of the tests"
+    # A directory whose name starts with an example's word (ckan's ckanext/example_database_migrations).
+    named = {words[0] for part in parts if (words := path_words(part))}
+    return "of the examples" if (parts | named) & EXAMPLE_DIRECTORIES else None
