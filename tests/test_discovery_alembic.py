@@ -394,6 +394,26 @@ def test_an_autocommit_connection_in_env_py_runs_each_statement_on_its_own(tmp_p
     assert rolled_back[2] == "failed" and 'table "v" does not exist' in rolled_back[3]
 
 
+def test_what_env_py_passes_to_run_migrations_is_what_the_functions_take(tmp_path: Path) -> None:
+    # quay/quay: `context.run_migrations(op=alembic_op, tables=tables, tester=get_tester())`, and
+    # revisions written as `def upgrade(op, tables, tester)`.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "alembic/env.py": ("from alembic import context\nfrom alembic import op as alembic_op\n"
+                           "context.run_migrations(op=alembic_op, tables=tables, tester=get_tester())\n"),
+        "alembic/versions/a.py": revision("a", None, upgrade="op.add_column('t', sa.Column('c', sa.Integer))")
+        .replace("def upgrade():", "def upgrade(op, tables, tester):").replace("from alembic import op\n", ""),
+        "alembic/versions/b.py": revision("b", "a", upgrade="op.bulk_insert(tables.kind, [])")
+        .replace("def upgrade():", "def upgrade(op, tables, tester):"),
+        "alembic/versions/c.py": revision("c", "b").replace("def upgrade():", "def upgrade(op, other):"),
+    })
+    first, second, third = discover(root, repo_root=root).migrations
+    assert first.up is not None and 'ALTER TABLE t ADD COLUMN c INTEGER' in first.up.sql
+    assert second.skip_reason is not None and "uses env.py's tables.kind" in second.skip_reason
+    assert third.skip_reason is not None and "upgrade() takes other, which env.py's context.run_migrations() does not" \
+        " pass: Alembic fails on it, line 10" in third.skip_reason
+
+
 def test_a_tolerated_try_is_read_from_its_handlers_syntax() -> None:
     from migration_check.discovery.alembic_try import why_not_tolerated
 

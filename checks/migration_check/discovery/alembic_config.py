@@ -77,6 +77,10 @@ class EnvPy:
     autocommit: bool = False  # `connection.execution_options(isolation_level="AUTOCOMMIT")`: each statement alone
     version_table: str | None = None  # `version_table` (qualified by `version_table_schema`, else public)
     convention: dict[str, str] | None = None  # the naming convention of its `target_metadata`, from the source
+    # What `context.run_migrations(name=value)` passes to every upgrade() and downgrade() (Alembic
+    # calls them with these keywords): the dotted path of an imported value (quay's `op=alembic_op`),
+    # else "" (a value of env.py's own: quay's `tables`, `tester`).
+    arguments: tuple[tuple[str, str], ...] = ()
 
 
 NO_ENV = EnvPy()
@@ -104,7 +108,18 @@ def env_py(versions: Path) -> EnvPy:
         autocommit=strings.get("isolation_level", "").upper() == "AUTOCOMMIT",
         version_table=f"{strings.get('version_table_schema') or 'public'}.{table}" if table else None,
         convention=_naming_convention(module, module_roots(versions)),
+        arguments=_run_migrations_arguments(module),
     )
+
+
+def _run_migrations_arguments(module: ast.Module) -> tuple[tuple[str, str], ...]:
+    from migration_check.discovery.alembic_values import imported
+    imports = {name: path for node in ast.walk(module) if isinstance(node, ast.Import | ast.ImportFrom)
+               for name, path in imported(node).items()}
+    calls = [node for node in ast.walk(module) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr == "run_migrations"]
+    return tuple((keyword.arg, imports.get(keyword.value.id, "") if isinstance(keyword.value, ast.Name) else "")
+                 for call in calls[:1] for keyword in call.keywords if keyword.arg)
 
 
 def module_roots(directory: Path) -> tuple[Path, ...]:

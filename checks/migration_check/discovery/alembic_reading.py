@@ -38,7 +38,7 @@ from migration_check.discovery.alembic_project import ProjectFunction
 from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, directives, unpacked
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_try import REFUSED, reraises, why_not_tolerated
-from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
+from migration_check.discovery.alembic_values import OP, WHAT, ImportedName, ModuleNames, Values, imported
 from migration_check.discovery.js_reading import Export, Piece
 from migration_check.errors import FileError
 
@@ -145,12 +145,25 @@ class Evaluator:
         module, value = self.names.imports.get(target.value.id), self.names.imports.get(node.value.id)
         return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
+    def parameters(self, function: ast.FunctionDef) -> dict[str, Any]:
+        """What Alembic passes the function: the keywords of env.py's `context.run_migrations()`
+        (an imported one, such as Alembic's op, is that; env.py's own value stays unread)."""
+        given = dict(self.env.arguments)
+        names = [argument.arg for argument in (*function.args.posonlyargs, *function.args.args,
+                                               *function.args.kwonlyargs)]
+        missing = [name for name in names[:len(names) - len(function.args.defaults)] if name not in given]
+        if missing and not function.args.kwarg:
+            raise NotReplayable(function.lineno, f"{function.name}() takes {missing[0]}, which env.py's"
+                                                 " context.run_migrations() does not pass: Alembic fails on it")
+        return {name: OP if given[name] == "alembic.op" else ImportedName(given[name] or f"env.py's {name}")
+                for name in names if name in given}
+
     def run(self, function: ast.FunctionDef) -> Export:
         run = FunctionRun(self, SentSql(self.env))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")
-                run.block(function.body, {})
+                run.block(function.body, self.parameters(function))
         except _Return:
             pass
         except NotReplayable as reason:
