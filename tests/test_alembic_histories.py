@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from conftest import replayed, write_files
 from migration_check.discovery import discover
@@ -17,6 +18,7 @@ from migration_check.replay.runner import Replay
 from migration_check.servers.base import Database
 from migration_check.servers.url import UrlProvider
 from migration_check.settings import Settings
+from migration_check.testing.database import MigrationDatabase, MigrationError
 from test_discovery_alembic import revision
 
 
@@ -92,6 +94,23 @@ def test_alternative_histories_each_pass_in_a_database_of_their_own(tmp_path: Pa
     # Every pending revision in one transaction, as the default env.py runs them: per history.
     assert run_results == {"every migration of the main history in one transaction": "passed",
                            "every migration of the django history in one transaction": "passed"}
+
+
+def test_the_pytest_plugins_database_follows_one_history(tmp_path: Path, pg_server: Database) -> None:
+    write_files(tmp_path / "versions", {
+        "main_0001.py": labelled("main_0001", None, "main", users(", sa.Column('email', sa.Text)"), "op.drop_table('users')"),
+        "django_0001.py": labelled("django_0001", None, "django", users(), "op.drop_table('users')"),
+        "django_0002.py": labelled("django_0002", "django_0001", None,
+                                   "op.add_column('users', sa.Column('email', sa.Text))", "op.drop_column('users', 'email')"),
+    })
+    project = discover(tmp_path / "versions", "alembic")
+    with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
+        migrated = MigrationDatabase(project, conn).migrate("django_0002")
+        assert [m.version for m in migrated.applied] == ["django_0001", "django_0002"]
+        with pytest.raises(MigrationError, match="main_0001 is in the main history; this database follows the django one"):
+            migrated.migrate("main_0001")
+        migrated.rollback()
+        assert [m.version for m in migrated.migrate().applied] == ["django_0001", "django_0002"]  # the last history
 
 
 def test_independent_trees_are_replayed_together_as_upgrade_heads_runs_them(tmp_path: Path,

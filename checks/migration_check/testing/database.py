@@ -46,8 +46,10 @@ class MigrationDatabase:
 
     def migrate(self, to: str | None = None) -> MigrationDatabase:
         """Apply the migrations after the current one up to and including `to` (a version or a
-        migration id; all when None), each as its runner would (the layout's transaction rules)."""
-        pending = self.project.migrations[len(self._applied):]
+        migration id; all when None), each as its runner would (the layout's transaction rules). Where
+        the project keeps alternative histories (Migration.history), those of one: `to`'s, else the
+        one applied so far, else the last, which a run ends on."""
+        pending = self._history(to)[len(self._applied):]
         target = self._index(pending, to) if to is not None else len(pending) - 1
         for migration in pending[:target + 1]:
             if migration.up is not None and not migration.skip_reason:
@@ -92,6 +94,16 @@ class MigrationDatabase:
         except ScriptFailed as failure:
             relative = self.project.relative(failure.path) or str(failure.path)
             raise MigrationError(f"{what}: {failure.summary(relative)}") from None
+
+    def _history(self, to: str | None) -> list[Migration]:
+        migrations = self.project.migrations
+        wanted = next((m.history for m in migrations if to in (m.version, m.id)), None) if to is not None else None
+        current = self._applied[-1].history if self._applied else None
+        if wanted is not None and current is not None and wanted != current:
+            raise MigrationError(f"{to} is in the {wanted} history; this database follows the {current} one")
+        history = wanted if wanted is not None else current if current is not None else \
+            (migrations[-1].history if migrations else "")
+        return [migration for migration in migrations if migration.history == history]
 
     @staticmethod
     def _index(migrations: list[Migration], to: str) -> int:
