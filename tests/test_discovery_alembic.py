@@ -23,6 +23,11 @@ def revision(rev: str, down: str | None, upgrade: str = "op.execute('select 1')"
             f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    {upgrade}\n\n\ndef downgrade():\n    {downgrade}\n")
 
 
+# privacyidea's env.py: each statement committed on its own.
+AUTOCOMMIT_ENV = ("from alembic import context\nconnection = engine.connect().execution_options("
+                  "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n")
+
+
 def sql_of(tmp_path: Path, body: str, header: str = "", function: str = "upgrade") -> str:
     path = tmp_path / "r.py"
     path.write_text(revision("a1", None, upgrade=body, header=header))
@@ -365,8 +370,7 @@ def test_an_autocommit_connection_in_env_py_runs_each_statement_on_its_own(tmp_p
              "    op.execute('create table w ()')")
     handled = "try:\n        op.execute('select 2')\n    except Exception:\n        op.execute('select 3')"
     root = write_files(tmp_path, {
-        "alembic/env.py": ("from alembic import context\nconnection = engine.connect().execution_options("
-                           "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n"),
+        "alembic/env.py": AUTOCOMMIT_ENV,
         "alembic/versions/a.py": revision("a", None, upgrade="op.execute('create table t (id int)')",
                                           downgrade="op.execute('drop table t')"),
         "alembic/versions/b.py": revision("b", "a", upgrade=tried,
@@ -440,8 +444,7 @@ def test_a_tolerated_failure_that_follows_from_an_unreplayed_revision_is_not_jud
     (tmp_path / ".git").mkdir()
     tried = "try:\n        op.create_index('i', 'made_by_code', ['id'])\n    except Exception as error:\n        print(error)"
     root = write_files(tmp_path, {
-        "alembic/env.py": ("from alembic import context\nconnection = engine.connect().execution_options("
-                           "isolation_level='AUTOCOMMIT')\ncontext.configure(connection=connection)\n"),
+        "alembic/env.py": AUTOCOMMIT_ENV,
         "alembic/versions/a.py": revision("a", None, upgrade="Session(bind=op.get_bind()).execute('create table made_by_code (id int)')",
                                           header="from sqlalchemy.orm import Session"),
         "alembic/versions/b.py": revision("b", "a", upgrade=tried, downgrade="op.drop_index('i')"),
