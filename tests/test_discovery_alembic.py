@@ -418,6 +418,33 @@ def test_what_env_py_passes_to_run_migrations_is_what_the_functions_take(tmp_pat
         " pass: Alembic fails on it, line 10" in third.skip_reason
 
 
+def test_a_backfill_in_batches_is_a_loop_postgresql_runs(tmp_path: Path, pg_server: Database) -> None:
+    # PrefectHQ/prefect: `while True:` around an UPDATE of 500 rows at a time, until none is left.
+    loop = ("while True:\n        result = conn.execute(sa.text(BATCH))\n        if result.rowcount {stop}:\n"
+            "            break")
+    batch = "BATCH = 'WITH todo AS (SELECT id FROM t WHERE n IS NULL LIMIT 2) UPDATE t SET n = 1 FROM todo WHERE t.id = todo.id'"
+    write_files(tmp_path / "versions", {
+        "a1_t.py": revision("a1", None, upgrade="op.execute('create table t (id int primary key, n int)')",
+                            downgrade="op.drop_table('t')"),
+        "b2_fill.py": revision("b2", "a1", upgrade="conn = op.get_bind()\n    " + loop.format(stop="<= 0"), header=batch),
+        "c3_never.py": revision("c3", "b2", upgrade="conn = op.get_bind()\n    " + loop.format(stop="< 0"),
+                                header=batch.replace("WHERE n IS NULL LIMIT 2", "LIMIT 2")),
+    })
+    project = discover(tmp_path / "versions", "alembic")
+    fill = project.migrations[1].up
+    assert fill is not None and "LOOP WITH todo AS" in fill.sql and "EXIT WHEN changed <= 0" in fill.sql
+    cases, _ = replayed(pg_server, tmp_path, [], layout="alembic", directory="versions")
+    verdicts = {(subject, check): (status, message) for subject, check, status, message in cases}
+    assert verdicts[("b2_fill", "apply")][0] == "passed"
+    # The rows it filled in stay filled in after its empty downgrade: a finding of the data family.
+    assert verdicts[("b2_fill", "data")][0] == "failed" and "NULL became '1'" in verdicts[("b2_fill", "data")][1]
+    status, message = verdicts[("c3_never", "apply")]
+    assert status == "failed" and message.startswith(
+        "c3_never.py:12:5: ERROR P0001: the loop at line 12 still changes rows after 10,000 rounds: it may never end")
+    # Any other loop is still code the check does not run.
+    assert skip_of(tmp_path, "while True:\n        op.execute('select 1')\n        break") == (11, "a loop")
+
+
 def test_a_tolerated_try_is_read_from_its_handlers_syntax() -> None:
     from migration_check.discovery.alembic_try import why_not_tolerated
 
@@ -604,6 +631,30 @@ def test_the_projects_own_column_types_are_what_they_give_postgresql(tmp_path: P
     first, second = discover(root / "alembic" / "versions", repo_root=root).migrations
     assert first.up is not None and "CREATE TABLE t (id UUID NOT NULL, o UUID, PRIMARY KEY (id))" in first.up.sql
     assert second.skip_reason is not None and "uses Sized (guid.py), whose type for PostgreSQL is code" in second.skip_reason
+
+
+def test_a_project_type_that_takes_a_model_is_its_impl(tmp_path: Path) -> None:
+    # PrefectHQ/prefect: `Pydantic(Model)` stores the model as the module's own JSON type (JSONB on
+    # PostgreSQL), or as the type its second argument gives; the model itself is never read.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "app/database.py": ("import sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql\n"
+                            "from sqlalchemy.types import TypeDecorator\n\n\nclass JSON(TypeDecorator):\n"
+                            "    impl = postgresql.JSONB\n\n    def load_dialect_impl(self, dialect):\n"
+                            "        if dialect.name == 'postgresql':\n"
+                            "            return dialect.type_descriptor(postgresql.JSONB(none_as_null=True))\n"
+                            "        return dialect.type_descriptor(sa.JSON(none_as_null=True))\n\n\n"
+                            "class Pydantic(TypeDecorator):\n    impl = JSON\n\n"
+                            "    def __init__(self, pydantic_type, sa_column_type=None):\n        super().__init__()\n"
+                            "        self._pydantic_type = pydantic_type\n        if sa_column_type is not None:\n"
+                            "            self.impl: type = sa_column_type\n"),
+        "alembic/versions/a.py": revision("a", None, header="import app.database\nfrom app.schemas import Filter", upgrade=(
+            'op.create_table("t", sa.Column("f", app.database.Pydantic(Filter)),'
+            ' sa.Column("g", app.database.Pydantic(Filter, sa.Text())),'
+            ' sa.Column("h", app.database.Pydantic(Filter, sa_column_type=sa.Integer)))')),
+    })
+    [first] = discover(root / "alembic" / "versions", repo_root=root).migrations
+    assert first.up is not None and "CREATE TABLE t (f JSONB, g TEXT, h INTEGER)" in first.up.sql, first.skip_reason
 
 
 def test_the_projects_own_functions_and_constants_are_run_as_the_files_own(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def project_value(path: str, roots: tuple[Path, ...]) -> Any:
             return project_function(found, roots) if split == len(parts) - 1 else None
         if not isinstance(found.node, ast.ClassDef):
             return ast.literal_eval(found.node) if split == len(parts) - 1 else None
-        value: Any = _class_of(found, roots)
+        value: Any = class_of(found, roots)
         for attribute in parts[split + 1:]:
             if isinstance(value, enum.EnumMeta) and attribute in value.__members__:
                 value = value.__members__[attribute]
@@ -71,7 +71,7 @@ class ProjectClass:
     node: ast.ClassDef | ast.FunctionDef | ast.expr
 
 
-def _class_of(found: ProjectClass, roots: tuple[Path, ...]) -> Any:
+def class_of(found: ProjectClass, roots: tuple[Path, ...]) -> Any:
     assert isinstance(found.node, ast.ClassDef)
     bases = {ast.unparse(base).split("[")[0] for base in found.node.bases}
     if any(base == "TypeDecorator" or base.endswith(".TypeDecorator") for base in bases):

@@ -33,12 +33,14 @@ from typing import Any
 from alembic.operations.batch import BatchOperationsImpl
 from sqlalchemy import exc as sqlalchemy_errors
 
+from migration_check.discovery.alembic_arguments import passed_arguments
+from migration_check.discovery.alembic_batches import batch_loop
 from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_project import ProjectFunction
 from migration_check.discovery.alembic_python import MOST_ITEMS, Items, NotReplayable, directives, unpacked
 from migration_check.discovery.alembic_sql import Result, SentSql, Unreachable
 from migration_check.discovery.alembic_try import REFUSED, reraises, why_not_tolerated
-from migration_check.discovery.alembic_values import OP, WHAT, ImportedName, ModuleNames, Values, imported
+from migration_check.discovery.alembic_values import WHAT, ImportedName, ModuleNames, Values, imported
 from migration_check.discovery.js_reading import Export, Piece
 from migration_check.errors import FileError
 
@@ -145,25 +147,12 @@ class Evaluator:
         module, value = self.names.imports.get(target.value.id), self.names.imports.get(node.value.id)
         return (f"{module}.{target.attr}", value) if module is not None and value is not None else None
 
-    def parameters(self, function: ast.FunctionDef) -> dict[str, Any]:
-        """What Alembic passes the function: the keywords of env.py's `context.run_migrations()`
-        (an imported one, such as Alembic's op, is that; env.py's own value stays unread)."""
-        given = dict(self.env.arguments)
-        names = [argument.arg for argument in (*function.args.posonlyargs, *function.args.args,
-                                               *function.args.kwonlyargs)]
-        missing = [name for name in names[:len(names) - len(function.args.defaults)] if name not in given]
-        if missing and not function.args.kwarg:
-            raise NotReplayable(function.lineno, f"{function.name}() takes {missing[0]}, which env.py's"
-                                                 " context.run_migrations() does not pass: Alembic fails on it")
-        return {name: OP if given[name] == "alembic.op" else ImportedName(given[name] or f"env.py's {name}")
-                for name in names if name in given}
-
     def run(self, function: ast.FunctionDef) -> Export:
         run = FunctionRun(self, SentSql(self.env))
         try:
             with warnings.catch_warnings():  # Alembic's and SQLAlchemy's notes to a developer, not findings
                 warnings.simplefilter("ignore")
-                run.block(function.body, self.parameters(function))
+                run.block(function.body, passed_arguments(function, self.env))
         except _Return:
             pass
         except NotReplayable as reason:
@@ -252,6 +241,10 @@ class FunctionRun(Values):
         if isinstance(node, ast.For) and not node.orelse:
             self.loop(node, scope)
             return
+        if isinstance(node, ast.While):
+            batch_loop(node, scope, self.sent, self.value, lambda at, send: self.collected(at, send, placed=False))
+            self.collected(node, lambda: None)  # (the DO block, at the loop's line)
+            return
         if isinstance(node, ast.Try):
             # Its handlers run where a statement fails; on PostgreSQL a failed statement aborts the
             # transaction, which no Python handler resumes: what the replay sends is the body. On an
@@ -308,8 +301,9 @@ class FunctionRun(Values):
             raise NotReplayable(node.lineno, refused)
         scope.update(unpacked(target, items, node.lineno, refused))
 
-    def collected(self, node: ast.stmt, evaluate: Any, at: tuple[int, int] | None = None) -> Any:
-        """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`)."""
+    def collected(self, node: ast.stmt, evaluate: Any, at: tuple[int, int] | None = None, placed: bool = True) -> Any:
+        """What `evaluate` gives, with the statements it sent as one piece at the node's place (or `at`),
+        unless not `placed` (they stay to be taken)."""
         try:
             result = evaluate()
         except (Unreachable, sqlalchemy_errors.SQLAlchemyError, TypeError, ValueError, LookupError, AttributeError,
@@ -319,7 +313,7 @@ class FunctionRun(Values):
                 if isinstance(error, sqlalchemy_errors.NoInspectionAvailable) else \
                 f"Alembic or SQLAlchemy raised {type(error).__name__} here: {' '.join(str(error).split())[:200]}"
             raise NotReplayable(node.lineno, what) from None
-        if not self.depth:
+        if not self.depth and placed:
             self.place(node, self.sent.taken(), at)
         return result
 

@@ -39,6 +39,7 @@ from sqlalchemy.sql import elements, expression
 
 from migration_check.discovery.alembic_config import NO_ENV, EnvPy
 from migration_check.discovery.alembic_types import wrapped
+from migration_check.sql.prepared import quote_identifier, quote_literal
 
 # Constructor functions of SQL expressions, pure: no connection, file or reflection behind them.
 CONSTRUCTORS = frozenset({
@@ -290,3 +291,13 @@ def _body_on_one_line(token: str, bodies: bool) -> str:
         return token
     tag = token[:token.index("$", 1) + 1]
     return tag + _one_line(token[len(tag):-len(tag)]) + tag
+
+
+def asked_first(item: Any, name: str, sql: str) -> str:
+    """`sql` run only where the object it creates is missing (or it drops is there), as SQLAlchemy's
+    checkfirst asks the database before it sends it."""
+    qualified = ".".join(quote_identifier(part) for part in (getattr(item, "schema", None), item.name) if part)
+    lookup = "to_regtype" if isinstance(item, types.TypeEngine) else "to_regclass"
+    condition = "IS NULL" if name == "create" else "IS NOT NULL"
+    return (f"DO $checkfirst$ BEGIN IF {lookup}({quote_literal(qualified)}) {condition} THEN EXECUTE {quote_literal(sql)};"
+            " END IF; END $checkfirst$")

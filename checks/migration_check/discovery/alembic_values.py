@@ -35,8 +35,7 @@ from migration_check.discovery.alembic_python import (
     library_function,
     nothing,
 )
-from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, operation_of, resolve
-from migration_check.sql.prepared import quote_identifier, quote_literal
+from migration_check.discovery.alembic_sql import Bind, Engine, Result, SentSql, Unreachable, asked_first, operation_of, resolve
 
 SCHEMA_METHODS = frozenset({"create", "drop", "create_all", "drop_all"})
 ARITHMETIC = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
@@ -319,22 +318,24 @@ class Values:
             before = len(self.sent.statements)
             method(self.sent.mock, checkfirst=False, **kwargs)
             if checkfirst:
-                self.sent.statements[before:] = [_asked_first(item, name, sql) for sql in self.sent.statements[before:]]
+                self.sent.statements[before:] = [asked_first(item, name, sql) for sql in self.sent.statements[before:]]
         return called
 
     def call(self, node: ast.Call, scope: dict[str, Any]) -> Any:
         function = self.value(node.func, scope)
         if isinstance(function, ImportedName):
             function = self.used(function, node)  # what it calls first: the project's own helper, say, is named
+        # A project type whose SQL comes of no argument (prefect's Pydantic(Model)) takes names unread.
+        use = self.unread if getattr(function, "reads_no_arguments", False) else self.used
         arguments: list[Any] = []
         for argument in node.args:
             if isinstance(argument, ast.Starred):
                 arguments += list(self.used(self.value(argument.value, scope), argument))
             else:
-                arguments.append(self.used(self.value(argument, scope), argument))
+                arguments.append(use(self.value(argument, scope), argument))
         keywords: dict[str, Any] = {}
         for keyword in node.keywords:
-            value = self.used(self.value(keyword.value, scope), keyword.value)
+            value = use(self.value(keyword.value, scope), keyword.value)
             if keyword.arg is None:
                 if not isinstance(value, dict):
                     raise NotReplayable(node.lineno, "keywords unpacked from something but a mapping")
@@ -380,18 +381,15 @@ class Values:
             raise NotReplayable(line, "Alembic's op as a value")
         return value
 
+    def unread(self, value: Any, node: ast.AST | None = None) -> Any:
+        """`used`, or the name itself where it names what this does not read (it is never called)."""
+        try:
+            return self.used(value, node)
+        except (NotReplayable, Unreachable):
+            return value
+
     def guarded(self, node: ast.AST, action: Any) -> Any:
         try:
             return action()
         except Unreachable as error:
             raise NotReplayable(getattr(node, "lineno", 0), f"uses {error}") from None
-
-
-def _asked_first(item: Any, name: str, sql: str) -> str:
-    """`sql` run only where the object it creates is missing (or it drops is there), as SQLAlchemy's
-    checkfirst asks the database before it sends it."""
-    qualified = ".".join(quote_identifier(part) for part in (getattr(item, "schema", None), item.name) if part)
-    lookup = "to_regtype" if isinstance(item, types.TypeEngine) else "to_regclass"
-    condition = "IS NULL" if name == "create" else "IS NOT NULL"
-    return (f"DO $checkfirst$ BEGIN IF {lookup}({quote_literal(qualified)}) {condition} THEN EXECUTE {quote_literal(sql)};"
-            " END IF; END $checkfirst$")
