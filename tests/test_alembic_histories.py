@@ -5,6 +5,7 @@ sqlalchemy and main bases, each creating db_dbuser) are each replayed in a fresh
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import psycopg
@@ -13,8 +14,10 @@ import pytest
 from conftest import replayed, write_files
 from migration_check.discovery import discover
 from migration_check.discovery.alembic_histories import Revision, alternative_histories, shared_tables, trees_of
-from migration_check.model import Migration, Script
+from migration_check.model import Migration, RunReport, Script
 from migration_check.replay.runner import Replay
+from migration_check.reports.markdown import render
+from migration_check.reports.run_json import as_json
 from migration_check.servers.base import Database
 from migration_check.servers.url import UrlProvider
 from migration_check.settings import Settings
@@ -78,6 +81,9 @@ def test_alternative_histories_each_pass_in_a_database_of_their_own(tmp_path: Pa
     })
     project = discover(tmp_path / "versions", "alembic")
     assert [m.history for m in project.migrations] == ["main", "main", "django", "django"]
+    # The reports say so too.
+    assert "Histories: 2 revision trees that share no revision each create users" in render(RunReport(project, []))
+    assert json.loads(as_json(RunReport(project, [])))["project"]["histories"]["django_0002"] == "django"
     with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
         replay = Replay(project, conn, Settings())
         replay.run_setup([])

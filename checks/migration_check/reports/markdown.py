@@ -45,6 +45,8 @@ def _inventory(report: RunReport) -> list[str]:
         lines += [f"| first | `{project.migrations[0].id}` |", f"| last | `{project.migrations[-1].id}` |"]
     with_down = sum(1 for m in project.migrations if m.down is not None)
     lines += [f"| with a rollback script | {with_down} of {len(versions)} |", ""]
+    if project.histories_reason:
+        lines += [f"Histories: {project.histories_reason}.", ""]
     if not report.error and (coverage := replay_coverage(report)) is not None:
         lines += [coverage.sentence()[0].upper() + coverage.sentence()[1:] + ".", ""]
     if report.error:

@@ -21,7 +21,9 @@ def as_json(report: RunReport, fail_on: Severity = Severity.ERROR) -> str:
         "error": report.error,
         "project": None if project is None else {
             "format": project.format, "directory": project.relative(project.directory),
-            "migrations": [m.id for m in project.migrations]},
+            "migrations": [m.id for m in project.migrations],
+            # Alternative histories (Migration.history), each replayed in a database of its own.
+            "histories": {m.id: m.history for m in project.migrations if m.history}},
         "counts": {status.value: report.count(status) for status in Status},
         "results": [{"check": c.check, "subject": c.subject, "status": c.status.value, "severity": c.severity.value,
                      "counts_as_failure": c.counts_as_failure(fail_on), "file": c.file, "line": c.line,
