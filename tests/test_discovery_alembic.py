@@ -445,6 +445,12 @@ def test_a_backfill_in_batches_is_a_loop_postgresql_runs(tmp_path: Path, pg_serv
     assert skip_of(tmp_path, "while True:\n        op.execute('select 1')\n        break") == (11, "a loop")
 
 
+def test_alembics_context_module_gives_the_migration_context(tmp_path: Path) -> None:
+    # privacyidea/privacyidea: `from alembic import context`, then `context.get_context().dialect.name`.
+    body = "if context.get_context().dialect.name == 'oracle':\n        return\n    op.execute('select 1')"
+    assert sql_of(tmp_path, body, header="from alembic import context").strip() == "select 1;"
+
+
 def test_a_tolerated_try_is_read_from_its_handlers_syntax() -> None:
     from migration_check.discovery.alembic_try import why_not_tolerated
 
