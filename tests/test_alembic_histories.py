@@ -65,6 +65,9 @@ def test_trees_that_create_the_same_table_are_histories_of_their_own() -> None:
     unlabelled = [Revision("m1"), Revision("d1"), Revision("m2", ("m1",)), Revision("d2", ("d1",))]
     migrations[1] = migration("d1", "CREATE TABLE public.users (id int)")
     assert {m.history for m in alternative_histories(migrations, unlabelled).migrations} == {"m1", "d1"}
+    # Tables of one name in two schemas stand together: a tenant tree beside the public one.
+    migrations[1] = migration("d1", "CREATE TABLE tenant.users (id int)")
+    assert alternative_histories(migrations, unlabelled).reason == ""
 
 
 def test_alternative_histories_each_pass_in_a_database_of_their_own(tmp_path: Path, pg_server: Database) -> None:

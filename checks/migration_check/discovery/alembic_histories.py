@@ -118,7 +118,7 @@ def _history_names(tree_list: list[list[str]], labels: dict[str, tuple[str, ...]
 
 
 def _created_tables(migration: Migration) -> frozenset[str]:
-    """The tables the migration's up creates unconditionally (no IF NOT EXISTS), unqualified."""
+    """The tables the migration's up creates unconditionally (no IF NOT EXISTS), qualified but in public."""
     if migration.up is None:
         return frozenset()
     try:
@@ -134,4 +134,7 @@ def _created(parsed: Iterable[tuple[ast.RawStmt, ...]]) -> Iterable[str]:
             node = raw.stmt
             if isinstance(node, ast.CreateStmt) and not node.if_not_exists and node.relation is not None \
                     and node.relation.relname:
-                yield node.relation.relname
+                # Qualified where the schema is named (an unqualified name is taken for public's, as
+                # the default search_path makes it): two schemas' tables of one name stand together.
+                schema = node.relation.schemaname
+                yield f"{schema}.{node.relation.relname}" if schema and schema != "public" else node.relation.relname
