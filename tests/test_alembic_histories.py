@@ -56,7 +56,7 @@ def test_trees_that_create_the_same_table_are_histories_of_their_own() -> None:
     found = alternative_histories(migrations, revisions)
     assert [(m.version, m.history) for m in found.migrations] == [
         ("m1", "main"), ("m2", "main"), ("d1", "django"), ("d2", "django")]
-    assert "2 revision trees that share no revision each create users" in found.reason
+    assert "2 revision trees share no revision and create the same tables (users)" in found.reason
     assert "`alembic upgrade main@head` runs one alone: main (2), django (2)" in found.reason
     # IF NOT EXISTS does not collide; nor do trees of tables of their own, which live side by side.
     migrations[1] = migration("d1", "CREATE TABLE IF NOT EXISTS users (id int)")
@@ -85,7 +85,7 @@ def test_alternative_histories_each_pass_in_a_database_of_their_own(tmp_path: Pa
     project = discover(tmp_path / "versions", "alembic")
     assert [m.history for m in project.migrations] == ["main", "main", "django", "django"]
     # The reports say so too.
-    assert "Histories: 2 revision trees that share no revision each create users" in render(RunReport(project, []))
+    assert "Histories: 2 revision trees share no revision and create the same tables (users)" in render(RunReport(project, []))
     assert json.loads(as_json(RunReport(project, [])))["project"]["histories"]["django_0002"] == "django"
     with UrlProvider(pg_server.conninfo) as database, psycopg.connect(database.conninfo, autocommit=True) as conn:
         replay = Replay(project, conn, Settings())

@@ -102,7 +102,7 @@ def alternative_histories(migrations: list[Migration], revisions: Sequence[Revis
                for name in names for migration in migrations if history_of.get(migration.version, names[-1]) == name]
     counts = ", ".join(f"{name} ({sum(m.history == name for m in ordered)})" for name in names)
     tables = ", ".join(shared[:SHOWN]) + (f" and {len(shared) - SHOWN} more" if len(shared) > SHOWN else "")
-    reason = (f"{len(names)} revision trees that share no revision each create {tables}: alternative histories,"
+    reason = (f"{len(names)} revision trees share no revision and create the same tables ({tables}): alternative histories,"
               f" which `alembic upgrade heads` cannot put in one database; each is replayed in a fresh database,"
               f" as `alembic upgrade {names[0]}@head` runs one alone: {counts}")
     return Histories(ordered, reason)
