@@ -55,12 +55,16 @@ class Database:
             lines = self.server_log.read_text(errors="replace").splitlines() if self.server_log else []
         except OSError:
             return None
-        return next((line.strip() for line in lines if ("PANIC:" in line or "FATAL:" in line) and not refused_early(line)),
-                    None)
+        return first_cause(lines)
 
     @property
     def major_version(self) -> int:
         return self.server_version // 10000
+
+
+def first_cause(lines: list[str], words: tuple[str, ...] = ("FATAL:", "PANIC:")) -> str | None:
+    """The first log line with one of `words` that is not a start-up refusal, stripped, or None."""
+    return next((line.strip() for line in lines if any(word in line for word in words) and not refused_early(line)), None)
 
 
 def refused_early(line: str) -> bool:

@@ -32,9 +32,9 @@ from migration_check.servers.base import (
     REPLAY_DATABASE,
     Database,
     Provider,
+    first_cause,
     prepare_roles,
     process_alive,
-    refused_early,
 )
 from migration_check.servers.binaries import Binaries, find_binaries
 from migration_check.servers.private_installation import private_installation, readonly_parts
@@ -310,6 +310,4 @@ def _last_line(log: Path) -> str:
 def _cause(lines: list[str]) -> str:
     """The first line that says what failed (FATAL, PANIC, error:), else the last line."""
     lines = [line.strip() for line in lines if line.strip()]
-    causes = [line for line in lines if any(word in line for word in ("FATAL:", "PANIC:", "error:", "ERROR:"))
-              and not refused_early(line)]
-    return causes[0] if causes else lines[-1] if lines else ""
+    return first_cause(lines, ("FATAL:", "PANIC:", "error:", "ERROR:")) or (lines[-1] if lines else "")
