@@ -699,6 +699,23 @@ def test_a_type_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path: 
         " `setup:` in the config)")
 
 
+def test_a_schema_of_an_init_script_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
+    # supabase/auth: its migrations write into schema auth, which hack/init_postgres.sql makes (it
+    # was pointed at the supabase preset, whose auth tables are not this project's).
+    root = write_files(tmp_path / "repo", {
+        "hack/init_postgres.sql": "create role auth_admin;\ncreate schema if not exists auth authorization auth_admin;\n",
+        "migrations/001_users.sql": "create table if not exists auth.users (id uuid primary key);\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.endswith(
+        'schema "auth" does not exist (no earlier migration creates auth; hack/init_postgres.sql:2 does: if the'
+        " migrations start from that schema, run it first as a setup script, `--setup hack/init_postgres.sql` or"
+        " `setup:` in the config)")
+
+
 @pytest.mark.parametrize(("up", "missing", "hinted"), [
     # tensorzero/tensorzero: its sqlx migrations call functions of a schema another migrator makes.
     ("select durable.create_queue('topk');\n", 'schema "durable" does not exist', "schema durable"),

@@ -115,20 +115,23 @@ def _missing_object(sqlstate: str | None, message: str) -> tuple[str, tuple[str,
     return unquote(written.rsplit(".", 1)[-1]), CREATABLE[kind]
 
 
+def _missing_or_schema(sqlstate: str | None, message: str) -> tuple[str, tuple[str, ...]] | None:
+    """`_missing_object`, or the missing schema ("schema auth does not exist")."""
+    if sqlstate == UNDEFINED_SCHEMA and (written := first_quoted(message)) is not None:
+        return unquote(written), ("schema",)
+    return _missing_object(sqlstate, message)
+
+
 def _made_by_no_migration(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
     """The missing schema, table, type or function ("schema durable"), when no migration of the
     project creates it: tensorzero's migrations call functions of a schema another migrator,
     run by the application first, makes."""
-    kinds: tuple[str, ...]
-    if sqlstate == UNDEFINED_SCHEMA and (written := first_quoted(message)) is not None:
-        name, kinds, what = unquote(written), ("schema",), "schema"
-    elif (missing := _missing_object(sqlstate, message)) is not None:
-        (name, kinds), what = missing, missing[1][0]
-    else:
+    if (missing := _missing_or_schema(sqlstate, message)) is None:
         return None
+    name, kinds = missing
     if any(m.up is not None and statement_creating(m.up, name, kinds) for m in context.project.migrations):
         return None
-    return f"{what} {name}"
+    return f"{kinds[0]} {name}"
 
 
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
@@ -149,8 +152,8 @@ def _later_creator(context: MigrationContext, sqlstate: str | None, message: str
 def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
     """When no earlier migration creates the missing table (type, function) and a SQL file of the
     repository does (a baseline schema the migrations start from), that file, to run first as a
-    setup script."""
-    if (missing := _missing_object(sqlstate, message)) is None:
+    setup script. supabase/auth's migrations write into schema auth, which its hack/init_postgres.sql makes."""
+    if (missing := _missing_or_schema(sqlstate, message)) is None:
         return None
     name, kinds = missing
     project = context.project
