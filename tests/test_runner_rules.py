@@ -683,37 +683,29 @@ def test_a_table_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path:
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "-q", *setup]) == 0
 
 
-def test_a_type_of_a_baseline_schema_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("files", "ending"), [
     # dsil-design/joot-app: a migration adds a value to an enum its database/schema.sql makes.
-    root = write_files(tmp_path / "repo", {
-        "database/schema.sql": "create type currency_type as enum ('USD');\n",
-        "migrations/001_more_currencies.sql": "alter type currency_type add value if not exists 'VND';\n",
-    })
+    ({"database/schema.sql": "create type currency_type as enum ('USD');\n",
+      "migrations/001_more_currencies.sql": "alter type currency_type add value if not exists 'VND';\n"},
+     'type "currency_type" does not exist (no earlier migration creates currency_type; database/schema.sql:1 does:'
+     " if the migrations start from that schema, run it first as a setup script, `--setup database/schema.sql` or"
+     " `setup:` in the config)"),
+    # supabase/auth: its migrations write into schema auth, which hack/init_postgres.sql makes (the run
+    # pointed at the supabase preset, whose auth tables are not this project's).
+    ({"hack/init_postgres.sql": "create role auth_admin;\ncreate schema if not exists auth authorization auth_admin;\n",
+      "migrations/001_users.sql": "create table if not exists auth.users (id uuid primary key);\n"},
+     'schema "auth" does not exist (no earlier migration creates auth; hack/init_postgres.sql:2 does: if the'
+     " migrations start from that schema, run it first as a setup script, `--setup hack/init_postgres.sql` or"
+     " `setup:` in the config)"),
+])
+def test_a_type_or_schema_of_a_baseline_gets_a_hint(pg_server: Database, tmp_path: Path, files: dict[str, str],
+                                                     ending: str) -> None:
+    root = write_files(tmp_path / "repo", files)
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
     [(_, apply)] = failures_of(junit, "apply")
-    assert code == 1 and apply.endswith(
-        'type "currency_type" does not exist (no earlier migration creates currency_type; database/schema.sql:1 does:'
-        " if the migrations start from that schema, run it first as a setup script, `--setup database/schema.sql` or"
-        " `setup:` in the config)")
-
-
-def test_a_schema_of_an_init_script_gets_a_hint(pg_server: Database, tmp_path: Path) -> None:
-    # supabase/auth: its migrations write into schema auth, which hack/init_postgres.sql makes (it
-    # was pointed at the supabase preset, whose auth tables are not this project's).
-    root = write_files(tmp_path / "repo", {
-        "hack/init_postgres.sql": "create role auth_admin;\ncreate schema if not exists auth authorization auth_admin;\n",
-        "migrations/001_users.sql": "create table if not exists auth.users (id uuid primary key);\n",
-    })
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-    code, junit = run(pg_server, root, "numbered", tmp_path / "report.xml")
-    [(_, apply)] = failures_of(junit, "apply")
-    assert code == 1 and apply.endswith(
-        'schema "auth" does not exist (no earlier migration creates auth; hack/init_postgres.sql:2 does: if the'
-        " migrations start from that schema, run it first as a setup script, `--setup hack/init_postgres.sql` or"
-        " `setup:` in the config)")
+    assert code == 1 and apply.endswith(ending)
 
 
 @pytest.mark.parametrize(("up", "missing", "hinted"), [
