@@ -65,12 +65,10 @@ def trees_of(revisions: Sequence[Revision]) -> list[list[str]]:
         for down in revision.down:
             if down in known:
                 parent[root(down)] = root(revision.revision)
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[str, dict[str, None]] = {}  # (a dict keeps each revision once, in order)
     for revision in revisions:
-        grouped.setdefault(root(revision.revision), [])
-        if revision.revision not in grouped[root(revision.revision)]:
-            grouped[root(revision.revision)].append(revision.revision)
-    return list(grouped.values())
+        grouped.setdefault(root(revision.revision), {})[revision.revision] = None
+    return [list(tree) for tree in grouped.values()]
 
 
 def shared_tables(created: Sequence[frozenset[str]]) -> list[str]:

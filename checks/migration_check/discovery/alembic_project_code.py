@@ -36,7 +36,7 @@ def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
                  and any(isinstance(t, ast.Name) and t.id == "impl"
                          for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))), None)
     method = body.get("load_dialect_impl")
-    given = _impl_parameter(body["__init__"]) if "__init__" in body else (None, -1)
+    given = _impl_parameter(body["__init__"]) if "__init__" in body else ("", -1)
     if method is None and (impl is None or given is None):
         return None
     evaluator = Evaluator(found.module, found.text, roots)
@@ -48,14 +48,11 @@ def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
             if method is not None:  # `self` is a value it may not read
                 made = run.helper(method, [_Self(), run.sent.context.dialect], {}, method)
             elif impl is not None and given is not None:
-                name, index = given  # ("", -1) where __init__ leaves impl alone
-                passed = keywords.get(name) if name else None
-                if name and passed is None and 0 <= index < len(arguments):
-                    passed = arguments[index]
-                base = passed if passed is not None else _sibling_type(found, impl, roots) or run.used(run.value(impl, {}), impl)
-                # The type's arguments are its impl's, unless its own __init__ takes them.
-                made = base(*arguments, **keywords) if isinstance(base, type) and passed is None \
-                    and "__init__" not in body else base
+                made = _passed_impl(given, arguments, keywords)
+                if made is None:
+                    made = _sibling_type(found, impl, roots) or run.used(run.value(impl, {}), impl)
+                    if isinstance(made, type) and "__init__" not in body:  # its arguments are its impl's
+                        made = made(*arguments, **keywords)
         except NotReplayable as reason:
             raise Unreachable(f"{where}, whose type for PostgreSQL is code ({reason.what}, line {reason.line})") from None
         made = made() if isinstance(made, type) else made
@@ -64,13 +61,14 @@ def decorated_type(found: ProjectClass, roots: tuple[Path, ...]) -> type | None:
         return made
 
     class ProjectType(TypeEngine):  # a type class SQLAlchemy takes where a type goes
+        # Its own __init__ takes the arguments (impl only from the one it sets it to), or its
+        # load_dialect_impl decides: the others are never read for its SQL.
+        reads_no_arguments = method is not None or "__init__" in body
+
         def __new__(cls, *arguments: Any, **keywords: Any) -> Any:
             return made(arguments, keywords)
 
     ProjectType.__name__ = found.node.name
-    # Its own __init__ takes the arguments (impl only from the one it sets it to), or its
-    # load_dialect_impl decides: the others are never read for its SQL.
-    ProjectType.reads_no_arguments = method is not None or "__init__" in body  # type: ignore[attr-defined]
     return ProjectType
 
 
@@ -86,6 +84,15 @@ def _impl_parameter(init: ast.FunctionDef) -> tuple[str, int] | None:
     if len(set_to) == 1 and isinstance(set_to[0], ast.Name) and set_to[0].id in names:
         return set_to[0].id, names.index(set_to[0].id)
     return None
+
+
+def _passed_impl(given: tuple[str, int], arguments: tuple[Any, ...], keywords: dict[str, Any]) -> Any:
+    """The type a call passes in place of `impl` (`Pydantic(Model, sa.Text())`), or None."""
+    name, index = given
+    if not name:
+        return None
+    passed = keywords.get(name)
+    return passed if passed is not None else arguments[index] if 0 <= index < len(arguments) else None
 
 
 def _sibling_type(found: ProjectClass, impl: ast.expr, roots: tuple[Path, ...]) -> Any:

@@ -282,9 +282,8 @@ class FunctionRun(Values):
         runs until a statement fails, then the function goes on after it, as under the runner
         (alembic_try.py). Only in the function's own body: a helper's statements stand at the call's
         line, not at the try's."""
-        refused = why_not_tolerated(node, set(scope))
-        if self.depth:
-            refused = (node.lineno, REFUSED.format("in a function the migration calls"))
+        refused = (node.lineno, REFUSED.format("in a function the migration calls")) if self.depth \
+            else why_not_tolerated(node, set(scope))
         if refused is not None:
             raise NotReplayable(*refused)
         placed = len(self.pieces)

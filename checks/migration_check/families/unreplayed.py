@@ -60,7 +60,7 @@ def rollback_needs_unreplayed(context: MigrationContext) -> str | None:
 
 
 def own_failures(context: MigrationContext, step: StepRun) -> StepRun:
-    """`step`, or, where it went on after a failure (a tolerated `try`) that may follow from a
+    """`step`, or, where it went on after a failure (Script.tolerated) that may follow from a
     migration not in the database, the step failed with it: then it is not judged either, instead
     of passing on a state the runner's databases never had (privacyidea's try around an index of a
     table that an unreplayed revision makes)."""
