@@ -79,9 +79,10 @@ def execute_script(conn: psycopg.Connection, script: Script, before_commit: Befo
                                f"refused: {reason}; a migration check runs no program and reads no file outside"
                                " the database", sqlstate=INSUFFICIENT_PRIVILEGE, statement=statement.sql)
     try:
-        if runs_in_one_transaction(script, statements, conn.info.server_version) and script.tolerated:
+        in_one_transaction = runs_in_one_transaction(script, statements, conn.info.server_version)
+        if in_one_transaction and script.tolerated:
             return run_with_savepoints(conn, script, statements, before_commit, commit_read, RESET_SESSION)
-        if runs_in_one_transaction(script, statements, conn.info.server_version):
+        if in_one_transaction:
             if _run_in_transaction(conn, script, statements, before_commit, commit_read):
                 return went_on
         else:
