@@ -56,6 +56,10 @@ def test_a_syntax_error_that_a_newer_postgresql_reads_says_so() -> None:
      "gin_trgm_ops is an operator class of the pg_trgm extension"),
     ("42704", 'data type integer has no default operator class for access method "gist"',
      "GiST's integer equality is an operator class of the btree_gist extension"),
+    # infratographer/load-balancer-api: a GIN index over a varchar and a jsonb column; its tests
+    # create btree_gin in the container's init script.
+    ("42704", 'data type character varying has no default operator class for access method "gin"',
+     "GIN's character varying equality is an operator class of the btree_gin extension"),
 ])
 def test_objects_an_extension_brings_name_it(sqlstate: str, message: str, named: str) -> None:
     found = extension_object(sqlstate, message)
@@ -66,6 +70,7 @@ def test_objects_an_extension_brings_name_it(sqlstate: str, message: str, named:
     ("42883", "function my_own_function() does not exist"),
     ("42704", 'operator class "my_ops" does not exist for access method "gin"'),
     ("42704", 'data type point has no default operator class for access method "gist"'),
+    ("42704", 'data type point has no default operator class for access method "brin"'),
 ])
 def test_other_missing_objects_name_no_extension(sqlstate: str, message: str) -> None:
     assert extension_object(sqlstate, message) is None

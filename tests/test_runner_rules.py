@@ -725,6 +725,28 @@ def test_what_no_migration_makes_gets_a_hint(pg_server: Database, tmp_path: Path
         " in the config)")
 
 
+def test_a_schema_a_script_of_the_repository_makes_is_named(pg_server: Database, tmp_path: Path) -> None:
+    # measure-sh/measure: its dbmate migrations write into schema measure, which a self-host shell
+    # script makes with psql (dbmate itself makes only the schema of its own table); a README that
+    # speaks of it, and a SQL comment, are not that place.
+    root = write_files(tmp_path / "repo", {
+        "self-host/postgres/20240830075257_create_roles_table.sql":
+            "-- migrate:up\ncreate table if not exists measure.roles (name text primary key);\n"
+            "-- migrate:down\ndrop table if exists measure.roles;\n",
+        "self-host/sync.sh": "#!/bin/sh\npsql <<'EOF'\n  begin;\n  create schema if not exists measure;\n  commit;\nEOF\n",
+        "README.md": "We create schema measure_old by hand.\n",
+        "notes.sql": "-- create schema measure;\nselect 1;\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root / "self-host/postgres", "dbmate", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.endswith(
+        'schema "measure" does not exist (no migration here creates schema measure; self-host/sync.sh:4 does, outside'
+        " the migrations: give this database the same before them, in a setup script, `--setup FILE` or `setup:` in"
+        " the config)")
+
+
 def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:
     # dbmate's parser takes several `-- migrate:up` sections, each with its own down and options.
     root = write_files(tmp_path / "repo", {

@@ -1,5 +1,6 @@
 """The repository's SQL files outside the migrations that create a given table: a baseline schema;
-and the files outside them that create an extension (a setup script, an image's init script).
+and the files outside them that create an extension or a schema (a setup script, an image's init
+script).
 
 Many projects start their migrations from a schema kept elsewhere (`docker/volumes/db/init/
 schema.sql`, `db/structure.sql`, an init script of their compose file): the first migration then
@@ -75,28 +76,29 @@ def statement_creating(script: Script, table: str, kinds: tuple[str, ...] = ("ta
                 None)
 
 
-def files_creating_extension(repo_root: Path, extension: str, migrations: Path) -> list[tuple[Path, int]]:
-    """(file, line) where a tracked file outside `migrations` creates `extension`, at most a few:
-    the shell script, compose file or image init script that prepares the project's databases
-    (FlogFr/FlashCard's bin/setup_database.sh runs `psql -c 'CREATE EXTENSION pg_trgm;'`). Any text
-    file can hold the command, so git finds the words; a SQL file counts only where PostgreSQL's
-    lexer reads a CREATE EXTENSION of it there."""
-    words = r"create[[:space:]]+extension[[:space:]]+(if[[:space:]]+not[[:space:]]+exists[[:space:]]+)?\"?"
+def files_creating_named(repo_root: Path, kind: str, name: str, migrations: Path) -> list[tuple[Path, int]]:
+    """(file, line) where a tracked file outside `migrations` creates the extension or schema
+    `name` (`kind`: "extension" or "schema"), at most a few: the shell script, compose file or image
+    init script that prepares the project's databases (FlogFr/FlashCard's bin/setup_database.sh runs
+    `psql -c 'CREATE EXTENSION pg_trgm;'`; measure-sh/measure's self-host script makes schema
+    measure). Any text file can hold the command, so git finds the words; a SQL file counts only
+    where PostgreSQL's parser reads that creation there."""
+    words = rf"create[[:space:]]+{kind}[[:space:]]+(if[[:space:]]+not[[:space:]]+exists[[:space:]]+)?\"?"
     try:
         inside = migrations.resolve().relative_to(repo_root.resolve()).as_posix()
     except ValueError:
         inside = ""
     excluded = [f":(exclude){inside}"] if inside not in ("", ".") else []
     try:
-        found = git_process(repo_root, "grep", "-n", "-I", "-i", "-E", "-e", words + extension + r'\"?([^[:alnum:]_-]|$)',
+        found = git_process(repo_root, "grep", "-n", "-I", "-i", "-E", "-e", words + name + r'\"?([^[:alnum:]_-]|$)',
                             "--", ".", *excluded, timeout=GIT_TIMEOUT)
     except InfrastructureError:  # no git: nothing to name
         return []
     places: list[tuple[Path, int]] = []
     for line in found.stdout.decode("utf-8", errors="replace").splitlines():
-        name, number, _text = line.split(":", 2)
-        path = repo_root / name
-        if path.suffix.lower() == ".sql" and not _sql_creates(path, extension):
+        file_name, number, _text = line.split(":", 2)
+        path = repo_root / file_name
+        if path.suffix.lower() == ".sql" and not _sql_creates(path, kind, name):
             continue  # the words in a comment or a string
         if not any(known == path for known, _ in places):
             places.append((path, int(number)))
@@ -105,8 +107,10 @@ def files_creating_extension(repo_root: Path, extension: str, migrations: Path) 
     return places
 
 
-def _sql_creates(path: Path, extension: str) -> bool:
+def _sql_creates(path: Path, kind: str, name: str) -> bool:
+    if kind == "schema":
+        return _creates(path, name, ("schema",)) is not None
     try:
-        return extension_creations([read_sql(path)])[extension] > 0
+        return extension_creations([read_sql(path)])[name] > 0
     except FileError:
         return False

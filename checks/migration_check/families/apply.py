@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_check.discovery import layout_named
-from migration_check.discovery.baselines import files_creating, files_creating_extension, statement_creating
+from migration_check.discovery.baselines import files_creating, files_creating_named, statement_creating
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
 from migration_check.model import CheckResult, Project, Status
@@ -78,16 +78,15 @@ class Apply(Family):
         elif failure is not None and (elsewhere := unavailable_here(failure.sqlstate, failure.message)):
             result.message += f" {elsewhere}"
         elif failure is not None and (extension := extension_object(failure.sqlstate, failure.message)):
-            made_in = files_creating_extension(context.project.repo_root, extension.extension, context.project.directory)
-            result.message += f" {extension.hint(' and '.join(_places(context.project, made_in)))}"
+            made_in = files_creating_named(context.project.repo_root, "extension", extension.extension,
+                                           context.project.directory)
+            result.message += f" {extension.hint(_places(context.project, made_in))}"
         elif failure is not None and failure.sqlstate == UNDEFINED_OBJECT and failure.message.startswith("role "):
             # Roles are the server's, not the migrations': production has the application's role.
             result.message += (" (a role the migrations expect the server to have: create it in a setup script,"
                                " `--setup FILE` or `setup:` in the config)")
         elif failure is not None and (outside := _made_by_no_migration(context, failure.sqlstate, failure.message)):
-            result.message += (f" (no migration here creates {outside}: if something else makes it before these"
-                               " migrations run (another migrator, the application, the platform), make it in a setup"
-                               " script, `--setup FILE` or `setup:` in the config)")
+            result.message += f" {_outside_hint(context.project, outside)}"
         return result
 
 
@@ -134,6 +133,20 @@ def _made_by_no_migration(context: MigrationContext, sqlstate: str | None, messa
     return f"{kinds[0]} {name}"
 
 
+def _outside_hint(project: Project, outside: str) -> str:
+    """What to do about an object no migration creates (`outside`: "schema measure"), naming the
+    files of the repository that make a missing schema outside the migrations, if any."""
+    kind, _, name = outside.partition(" ")
+    made_in = files_creating_named(project.repo_root, kind, name, project.directory) if kind == "schema" else []
+    if made_in:
+        return (f"(no migration here creates {outside}; {_files_that(project, made_in)}, outside the"
+                " migrations: give this database the same before them, in a setup script, `--setup FILE` or `setup:`"
+                " in the config)")
+    return (f"(no migration here creates {outside}: if something else makes it before these migrations run (another"
+            " migrator, the application, the platform), make it in a setup script, `--setup FILE` or `setup:` in the"
+            " config)")
+
+
 def _later_creator(context: MigrationContext, sqlstate: str | None, message: str) -> str | None:
     """When a later migration creates the missing table, type or function: the runner applies this
     one first."""
@@ -163,10 +176,9 @@ def _baseline_hint(context: MigrationContext, sqlstate: str | None, message: str
     found = files_creating(project.repo_root, name, project.directory, kinds)
     if not found:
         return None
-    files = " and ".join(_places(project, found))
     first = project.relative(found[0][0])
-    return (f"(no earlier migration creates {name}; {files} does: if the migrations start from that schema, run it"
-            f" first as a setup script, `--setup {first}` or `setup:` in the config)")
+    return (f"(no earlier migration creates {name}; {_files_that(project, found)}: if the migrations start from that"
+            f" schema, run it first as a setup script, `--setup {first}` or `setup:` in the config)")
 
 
 def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: str) -> list[str]:
@@ -189,6 +201,11 @@ def _schemas_holding(context: MigrationContext, sqlstate: str | None, message: s
         # The server's own views (information_schema.domains, .tables): no search_path names them.
         "  AND n.nspname <> 'information_schema' ORDER BY 1", (name,)).fetchall()
     return [str(row[0]) for row in rows]
+
+
+def _files_that(project: Project, found: list[tuple[Path, int]]) -> str:
+    """"a.sql:1 does", "a.sql:1 and b.sh:4 do"."""
+    return f"{' and '.join(_places(project, found))} {'do' if len(found) > 1 else 'does'}"
 
 
 def _places(project: Project, found: list[tuple[Path, int]]) -> list[str]:

@@ -4,13 +4,14 @@ by hand (or by their platform) while the migrations never CREATE EXTENSION it.
 Read from the server's own error, never from the SQL text: `type "vector" does not exist`,
 `function uuid_generate_v4() does not exist`, `operator class "gin_trgm_ops" does not exist for
 access method "gin"`, and `data type integer has no default operator class for access method
-"gist"` (an exclusion constraint on a scalar column: btree_gist's operator classes).
+"gist"` (an exclusion constraint on a scalar column: btree_gist's operator classes; a GIN index over a
+scalar column beside a jsonb one: btree_gin's).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pglast import parser
@@ -42,9 +43,11 @@ OPERATOR_CLASSES = {
 # an ICU collation (`provider = icu`, `COLLATE "und-x-icu"`) needs a server built with ICU, which the
 # embedded build is not ("ICU is not supported in this build").
 ICU = "ICU"
-# Scalar types an exclusion constraint compares with `=` through GiST: btree_gist's operator classes.
-BTREE_GIST_TYPES = frozenset({"integer", "bigint", "smallint", "text", "uuid", "character varying", "numeric",
-                              "date", "timestamp without time zone", "timestamp with time zone", "boolean"})
+# Scalar types an exclusion constraint compares with `=` through GiST, or a GIN index holds beside
+# a jsonb or array column: the operator classes of btree_gist and btree_gin, for these access methods.
+SCALAR_TYPES = frozenset({"integer", "bigint", "smallint", "text", "uuid", "character varying", "numeric",
+                          "date", "timestamp without time zone", "timestamp with time zone", "boolean"})
+SCALAR_OPERATOR_CLASSES = {"gist": ("GiST", "btree_gist"), "gin": ("GIN", "btree_gin")}
 
 
 @dataclass(frozen=True)
@@ -57,11 +60,12 @@ class ExtensionObject:
     def kind_with_article(self) -> str:
         return f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind}"
 
-    def hint(self, made_in: str = "") -> str:
+    def hint(self, made_in: Sequence[str] = ()) -> str:
         """What to do; `made_in`: where the repository creates the extension outside the migrations."""
         what = f"({self.name} is {self.kind_with_article} of the {self.extension} extension"
         if made_in:
-            return (f"{what}, which {made_in} creates outside the migrations: give this database the same, CREATE"
+            creates = "create" if len(made_in) > 1 else "creates"
+            return (f"{what}, which {' and '.join(made_in)} {creates} outside the migrations: give this database the same, CREATE"
                     f" EXTENSION {self.extension} in a setup script (`--setup FILE`), on a server that has it)")
         return (f"{what}: CREATE EXTENSION {self.extension} first, in a migration or a setup script (`--setup FILE`),"
                 " on a server that has it)")
@@ -80,11 +84,11 @@ def extension_object(sqlstate: str | None, message: str) -> ExtensionObject | No
     if sqlstate == UNDEFINED_OBJECT and message.startswith('operator class "'):
         name = message.removeprefix('operator class "').split('"', 1)[0]
         return ExtensionObject(name, "operator class", OPERATOR_CLASSES[name]) if name in OPERATOR_CLASSES else None
-    if sqlstate == UNDEFINED_OBJECT and message.startswith("data type ") \
-            and message.endswith(' has no default operator class for access method "gist"'):
-        type_ = message.removeprefix("data type ").removesuffix(' has no default operator class for access method "gist"')
-        return ExtensionObject(f"GiST's {type_} equality", "operator class", "btree_gist") \
-            if type_ in BTREE_GIST_TYPES else None
+    if sqlstate == UNDEFINED_OBJECT and message.startswith("data type "):
+        type_, _, method = message.removeprefix("data type ").partition(" has no default operator class for access method ")
+        if type_ in SCALAR_TYPES and method.strip('"') in SCALAR_OPERATOR_CLASSES:
+            shown, extension = SCALAR_OPERATOR_CLASSES[method.strip('"')]
+            return ExtensionObject(f"{shown}'s {type_} equality", "operator class", extension)
     return None
 
 
