@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_files
+from conftest import FIXTURES, write_files
 from migration_check.cli import main
 from migration_check.servers.base import Database
 
@@ -744,6 +744,33 @@ def test_a_schema_a_script_of_the_repository_makes_is_named(pg_server: Database,
     assert code == 1 and apply.endswith(
         'schema "measure" does not exist (no migration here creates schema measure; self-host/sync.sh:4 does, outside'
         " the migrations: give this database the same before them, in a setup script, `--setup FILE` or `setup:` in"
+        " the config)")
+
+
+def test_an_alembic_history_that_starts_from_the_models_schema_says_so(pg_server: Database, tmp_path: Path) -> None:
+    # getredash/redash: `create_tables` runs db.create_all() then stamp(); the first revision alters
+    # a table the models made. A test's create_all and a function named create_all are not that place.
+    env = (FIXTURES / "layouts/alembic/broken/alembic/env.py").read_text()
+    root = write_files(tmp_path / "repo", {
+        "alembic.ini": "[alembic]\nscript_location = %(here)s/migrations\n",
+        "migrations/env.py": env,
+        "migrations/versions/65fc9ede4746_add_is_draft.py":
+            'from alembic import op\nimport sqlalchemy as sa\n\nrevision = "65fc9ede4746"\ndown_revision = None\n\n\n'
+            "def upgrade():\n    op.add_column('queries', sa.Column('is_draft', sa.Boolean, default=True))\n\n\n"
+            "def downgrade():\n    op.drop_column('queries', 'is_draft')\n",
+        "app/cli/database.py": "from flask_migrate import stamp\n\n\ndef create_all():\n    pass\n\n\n"
+                               "def create_tables():\n    db.create_all()\n    stamp()\n",
+        "tests/conftest.py": "def setup():\n    db.create_all()\n",
+    })
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    code, junit = run(pg_server, root, "alembic", tmp_path / "report.xml")
+    [(_, apply)] = failures_of(junit, "apply")
+    assert code == 1 and apply.endswith(
+        'relation "queries" does not exist (no migration here creates table queries: the application makes its schema'
+        " from its models (app/cli/database.py:9, `create_all`) and stamps Alembic's revision (app/cli/database.py:10),"
+        " so these migrations start from a schema no migration makes: give the check that schema as it was before the"
+        " first migration (`pg_dump --schema-only` of such a database) as a setup script, `--setup FILE` or `setup:` in"
         " the config)")
 
 

@@ -1,6 +1,7 @@
 """The repository's SQL files outside the migrations that create a given table: a baseline schema;
-and the files outside them that create an extension or a schema (a setup script, an image's init
-script).
+the files outside them that create an extension or a schema (a setup script, an image's init
+script); and the application's code that makes the schema from its models and stamps Alembic's
+revision.
 
 Many projects start their migrations from a schema kept elsewhere (`docker/volumes/db/init/
 schema.sql`, `db/structure.sql`, an init script of their compose file): the first migration then
@@ -114,3 +115,36 @@ def _sql_creates(path: Path, kind: str, name: str) -> bool:
         return extension_creations([read_sql(path)])[name] > 0
     except FileError:
         return False
+
+
+def schema_from_models(repo_root: Path) -> tuple[list[tuple[Path, int]], tuple[Path, int] | None]:
+    """Where the application makes its schema from its models (`metadata.create_all(...)`, at most a
+    few places) and where it stamps Alembic's revision (`stamp(...)`), outside the tests: such a
+    project's migrations start from that schema, never from an empty database (getredash/redash's
+    `create_tables`, Netflix/lemur's manage.py, buildbot's model.py, indico's `db prepare`)."""
+    calls = _python_calls(repo_root, r"\.create_all\(")
+    stamps = _python_calls(repo_root, r"(^|[^[:alnum:]_])stamp\(")
+    if not calls or not stamps:
+        return [], None
+    beside = [stamp for stamp in stamps if any(stamp[0] == path for path, _ in calls)]
+    return calls, (beside or stamps)[0]
+
+
+def _python_calls(repo_root: Path, pattern: str) -> list[tuple[Path, int]]:
+    try:
+        found = git_process(repo_root, "grep", "-n", "-I", "-E", "-e", pattern, "--", "*.py", ":(exclude)*test*",
+                            timeout=GIT_TIMEOUT)
+    except InfrastructureError:  # no git: nothing to name
+        return []
+    places: list[tuple[Path, int]] = []
+    for line in found.stdout.decode("utf-8", errors="replace").splitlines():
+        name, number, text = line.split(":", 2)
+        if text.lstrip().startswith(("def ", "#")):
+            continue
+        path = repo_root / name
+        if not any(known == path for known, _ in places):
+            places.append((path, int(number)))
+        if len(places) == MAX_FILES:
+            break
+    return places
+

@@ -13,7 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_check.discovery import layout_named
-from migration_check.discovery.baselines import files_creating, files_creating_named, statement_creating
+from migration_check.discovery.baselines import (
+    files_creating,
+    files_creating_named,
+    schema_from_models,
+    statement_creating,
+)
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import needs_unreplayed
 from migration_check.model import CheckResult, Project, Status
@@ -138,6 +143,13 @@ def _outside_hint(project: Project, outside: str) -> str:
     files of the repository that make a missing schema outside the migrations, if any."""
     kind, _, name = outside.partition(" ")
     made_in = files_creating_named(project.repo_root, kind, name, project.directory) if kind == "schema" else []
+    models, stamp = schema_from_models(project.repo_root) if project.format == "alembic" else ([], None)
+    if models and stamp:
+        return (f"(no migration here creates {outside}: the application makes its schema from its models"
+                f" ({' and '.join(_places(project, models))}, `create_all`) and stamps Alembic's revision"
+                f" ({_places(project, [stamp])[0]}), so these migrations start from a schema no migration makes: give"
+                " the check that schema as it was before the first migration (`pg_dump --schema-only` of such a"
+                " database) as a setup script, `--setup FILE` or `setup:` in the config)")
     if made_in:
         return (f"(no migration here creates {outside}; {_files_that(project, made_in)}, outside the"
                 " migrations: give this database the same before them, in a setup script, `--setup FILE` or `setup:`"
