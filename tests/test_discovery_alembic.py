@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import replayed, write_files
-from migration_check.discovery import discover, layout_named
+from migration_check.discovery import detect, discover, layout_named
 from migration_check.discovery.alembic_reading import read_revision
 from migration_check.discovery.locate import configured_directories
 from migration_check.history import static_checks
@@ -526,6 +526,29 @@ def test_the_configuration_names_the_revisions(tmp_path: Path) -> None:
                            "db/a/a.py": "", "db/b/b.py": ""})
     assert ("db/b", "pyproject.toml [tool.alembic] `version_locations`") in [
         (p.relative_to(tmp_path).as_posix(), why) for p, why in configured_directories(tmp_path)]
+
+
+def test_every_version_location_holds_one_history_run_by_the_script_directorys_env_py(tmp_path: Path) -> None:
+    # Alembic's "multiple version directories": a platform's revisions and a module's, listed in
+    # version_locations, make one graph; env.py stays in script_location. The check used to stop,
+    # asking which of the two directories to check.
+    (tmp_path / ".git").mkdir()
+    root = write_files(tmp_path, {
+        "backend/alembic.ini": "[alembic]\nscript_location = %(here)s/alembic\nversion_path_separator = os\n"
+                               "version_locations = %(here)s/alembic/versions:%(here)s/../modules/billing/versions\n",
+        "backend/alembic/env.py": "from alembic import context\n"
+                                  "context.configure(connection=None, transaction_per_migration=True)\n",
+        "backend/alembic/versions/a1_users.py": revision("a1", None, "op.execute('create table users (id int)')"),
+        "modules/billing/versions/b2_invoices.py": revision(
+            "b2", "a1", "op.execute('create table invoices (id int, user_id int)')"),
+        "modules/billing/versions/c3_paid.py": revision("c3", "b2", "op.execute('alter table invoices add paid bool')"),
+    })
+    found = discover(root, repo_root=root)
+    assert [m.version for m in found.migrations] == ["a1", "b2", "c3"]
+    assert not found.pending_in_one_transaction  # the script directory's env.py, not a location's parent
+    layout, directory, detection = detect(root)
+    assert (layout.name, directory.relative_to(root).as_posix()) == ("alembic", "backend/alembic/versions")
+    assert "3 Alembic revision files (revision, down_revision) across 2 version locations" in detection.reason
 
 
 def test_a_new_revision_follows_the_head(tmp_path: Path) -> None:

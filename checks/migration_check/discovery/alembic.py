@@ -4,8 +4,9 @@ the revision graph their `down_revision`s draw.
 Rules, as Alembic reads and runs them (alembic/script/base.py, script/revision.py,
 runtime/migration.py):
 - Every `*.py` file directly in a version location but `__init__.py` and editors' `.#` files is
-  a revision; Alembic imports each. One that declares no `revision` (and whose name is not a hex
-  id, the 0.1 convention) makes every command fail: "Could not determine revision id from filename".
+  a revision; Alembic imports each, of every location `version_locations` lists, as one history.
+  One that declares no `revision` (and whose name is not a hex id, the 0.1 convention) makes every
+  command fail: "Could not determine revision id from filename".
 - The order is the graph's: from the base (`down_revision = None`) to the heads; a merge revision
   names several down revisions, `depends_on` orders across branches. A `down_revision` no file
   declares breaks every command; two heads make `alembic upgrade head` refuse to run ("Multiple
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.alembic_config import env_py, module_roots
+from migration_check.discovery.alembic_config import env_py, module_roots, script_directory
 from migration_check.discovery.alembic_histories import Revision, alternative_histories
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
 from migration_check.discovery.listing import candidate_files, per_discovery
@@ -77,11 +78,20 @@ class AlembicLayout(Layout):
         named = env_py(directory).version_table
         return super().history_tables(directory) | ({named} if named else set())
 
+    def held_directories(self, directory: Path) -> list[Path]:
+        """The configuration's other version locations, held by its first: one history."""
+        locations = script_directory(directory).versions
+        held = list(locations[1:]) if locations[0] == directory.resolve() else []
+        return [*super().held_directories(directory), *held]
+
     def detect(self, directory: Path) -> Detection | None:
         marked = [path for path in _revision_files(directory) if _marked(path)]
         if not marked:
             return None
-        return Detection(score=88, reason=f"{counted(len(marked), 'Alembic revision file')} (revision, down_revision)")
+        locations = len(script_directory(directory).versions)
+        across = f" across {locations} version locations" if locations > 1 else ""
+        return Detection(score=88, reason=f"{counted(len(marked), 'Alembic revision file')} (revision, down_revision)"
+                                          f"{across}")
 
     def discover(self, directory: Path) -> Discovery:
         files, refusals = _revisions(directory, revision_of)
@@ -155,7 +165,8 @@ def _revisions(directory: Path, read: Callable[[Path], RevisionFile]) -> tuple[l
 
 
 def _revision_files(directory: Path) -> list[Path]:
-    return [path for path in candidate_files(directory)
+    """The revision files of every version location of `directory`'s configuration."""
+    return [path for location in script_directory(directory).versions for path in candidate_files(location)
             if path.suffix == ".py" and path.name != "__init__.py" and not path.name.startswith(".#")]
 
 

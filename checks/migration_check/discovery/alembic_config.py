@@ -6,7 +6,8 @@ script directory's env.py sets, as written out (`EnvPy`, read once per discovery
   relative to the configuration file's directory (where `alembic` runs), `%(here)s` that directory,
   or a package resource `package.module:directory`, looked up in the repository and under `src/`.
 - `version_locations` replaces `versions/` with its own list, separated as `path_separator` says
-  (`os`, `space`, `newline`, `;`, `:`; before it, spaces or commas).
+  (or `version_path_separator`: `os`, `space`, `newline`, `;`, `:`; without either, spaces or commas); the revisions of every
+  location make one history, and env.py stays in the script directory.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from migration_check.discovery.base import within_repository
+from migration_check.discovery.base import repository_root, within_repository
 from migration_check.discovery.listing import per_discovery
 from migration_check.errors import FileError, read_utf8
 
@@ -29,19 +30,63 @@ SEPARATORS = {"os": os.pathsep, "space": " ", "newline": "\n", ";": ";", ":": ":
 
 def alembic_locations(root: Path) -> Iterator[tuple[str, str]]:
     """The version locations the configuration files in `root` name, each with where it is said."""
+    for settings, source in _settings(root):
+        yield from _locations(root, settings, source)
+
+
+def _settings(root: Path) -> Iterator[tuple[dict, str]]:
+    """The `[alembic]` settings of the configuration files in `root`, `%(here)s` read as `root`."""
     ini = root / "alembic.ini"
     if ini.is_file():
         parser = configparser.ConfigParser(defaults={"here": str(root)})
         parser.read_string(ini.read_text(encoding="utf-8"))
         if parser.has_section("alembic"):
-            yield from _locations(root, dict(parser.items("alembic")), "alembic.ini")
+            yield dict(parser.items("alembic")), "alembic.ini"
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         settings = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("alembic")
         if isinstance(settings, dict):
-            here = {key: value.replace("%(here)s", str(root)) if isinstance(value, str) else value
-                    for key, value in settings.items()}
-            yield from _locations(root, here, "pyproject.toml [tool.alembic]")
+            yield ({key: value.replace("%(here)s", str(root)) if isinstance(value, str) else value
+                    for key, value in settings.items()}, "pyproject.toml [tool.alembic]")
+
+
+@per_discovery
+def _configured(folder: Path) -> list[tuple[dict, str]]:
+    """`_settings` of `folder`, read once per discovery (every directory the search offers asks
+    its parents); none where a file cannot be read."""
+    try:
+        return list(_settings(folder))
+    except (OSError, ValueError, UnicodeDecodeError, configparser.Error, tomllib.TOMLDecodeError):
+        return []
+
+
+@dataclass(frozen=True)
+class ScriptDirectory:
+    """Where Alembic finds env.py, and every version location whose revisions make one history."""
+
+    script: Path
+    versions: tuple[Path, ...]
+
+
+@per_discovery
+def script_directory(versions: Path) -> ScriptDirectory:
+    """The script directory and the version locations of the configuration that names `versions`
+    among its `version_locations` (Alembic reads the revisions of all of them as one history: a
+    platform's and its modules', each in a directory of its own); else `versions` alone, below its
+    script directory."""
+    target = versions.resolve()
+    folders = within_repository(target) if repository_root(target) is not None else [target, *target.parents][:4]
+    for folder in folders:
+        for settings, source in _configured(folder):
+            located = [(folder / relative).resolve() for relative, _ in _locations(folder, settings, source)]
+            if target not in located:
+                continue
+            script = settings.get("script_location")
+            scripts = _script_directories(folder, script.strip()) if isinstance(script, str) and script.strip() else []
+            found = [folder / relative for relative in scripts if (folder / relative).is_dir()]
+            return ScriptDirectory(found[0] if found else versions.parent,
+                                   tuple(dict.fromkeys(path for path in located if path.is_dir())))
+    return ScriptDirectory(versions.parent, (target,))
 
 
 def _locations(root: Path, settings: dict, source: str) -> Iterator[tuple[str, str]]:
@@ -51,7 +96,9 @@ def _locations(root: Path, settings: dict, source: str) -> Iterator[tuple[str, s
         yield from ((str(v), f"{source} `version_locations`") for v in versions)
         return
     if isinstance(versions, str) and versions.strip():
-        separator = SEPARATORS.get(str(settings.get("path_separator", "")).strip())
+        # `version_path_separator` is the name older templates wrote (Alembic still reads it).
+        named = settings.get("path_separator", settings.get("version_path_separator", ""))
+        separator = SEPARATORS.get(str(named).strip())
         parts = versions.split(separator) if separator else re.split(r", *|(?: +)", versions.strip())
         yield from ((part.strip(), f"{source} `version_locations`") for part in parts if part.strip())
         return
@@ -89,7 +136,7 @@ NO_ENV = EnvPy()
 @per_discovery
 def env_py(versions: Path) -> EnvPy:
     """What env.py beside the version directory `versions` sets (nothing where there is none)."""
-    env = versions.parent / "env.py"
+    env = script_directory(versions).script / "env.py"
     try:
         module = ast.parse(read_utf8(env)) if env.is_file() else None
     except (SyntaxError, ValueError, RecursionError, MemoryError, FileError):
