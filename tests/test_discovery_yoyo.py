@@ -202,6 +202,26 @@ def test_plain_sql_files_in_a_directory_yoyo_ini_names_are_yoyos(tmp_path: Path)
     assert discover(tmp_path / "other", repo_root=tmp_path).format == "numbered"  # no yoyo.ini names it
 
 
+def test_every_source_of_a_yoyo_ini_holds_one_list_of_migrations(tmp_path: Path) -> None:
+    # yoyo's read_migrations: each source's files sorted, the sources one after the other, then
+    # moved after their dependencies; a source is a glob. The check used to stop, asking which one.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "yoyo.ini": "[DEFAULT]\nsources = core plugins/*\n",
+        "core/0002_users.sql": "create table users (id int);\n",
+        "core/0002_users.rollback.sql": "drop table users;\n",
+        "plugins/billing/0001_invoices.sql": "-- depends: 0002_users\ncreate table invoices (user_id int);\n",
+        "plugins/audit/0003_log.sql": "-- depends:\ncreate table log (at timestamptz);\n",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "yoyo" and found.directory == tmp_path / "core"
+    assert "across 3 sources" in found.reason
+    assert [m.id for m in found.migrations] == ["0002_users", "0003_log", "0001_invoices"]
+    names = {case.subject: case.status for case in check_naming(found, Settings())}
+    assert names == dict.fromkeys(["0002_users.sql", "0002_users.rollback.sql", "0001_invoices.sql", "0003_log.sql"],
+                                  Status.PASSED)
+
+
 def test_a_rollback_misnamed_so_that_yoyo_runs_it_forward_fails_the_naming_check(tmp_path: Path) -> None:
     # StreetOfCode/discord-bot: `0006.social-media-survey.rollback..sql` (a dot too many) is no
     # rollback to yoyo but a migration of its own, which it runs forward, before the one it undoes.

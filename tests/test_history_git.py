@@ -193,3 +193,30 @@ def test_git_readers(repo: Path) -> None:
         "migrations/20250201000000_add_email_rollback.sql": INIT["migrations/20250201000000_add_email_rollback.sql"].encode()
     }
     assert tree_files(repo, "main", "nowhere") == {}
+
+
+def test_every_location_of_one_history_is_read_from_the_base(tmp_path: Path) -> None:
+    # Alembic's version_locations: the base's revisions in the second location are read too, so an
+    # edit of one already on main is caught there, and a new revision beside it is no edit.
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+
+    def revision(rev: str, down: str | None, sql: str) -> str:
+        return (f"from alembic import op\nrevision = {rev!r}\ndown_revision = {down!r}\n\n\ndef upgrade():\n"
+                f"    op.execute({sql!r})\n\n\ndef downgrade():\n    op.execute('select 1')\n")
+
+    commit(root, "init", {
+        "alembic.ini": "[alembic]\nscript_location = alembic\nversion_locations = alembic/versions modules/billing\n",
+        "alembic/versions/a1_users.py": revision("a1", None, "create table users (id int)"),
+        "modules/billing/b2_invoices.py": revision("b2", "a1", "create table invoices (id int)"),
+    })
+    git(root, "checkout", "-q", "-b", "feature")
+    commit(root, "paid", {"modules/billing/c3_paid.py": revision("c3", "b2", "alter table invoices add paid bool")})
+    history = run(root)["history"]
+    assert {subject: r.status for subject, r in history.items()} == dict.fromkeys(
+        ["a1_users", "b2_invoices", "c3_paid"], Status.PASSED)
+    (root / "modules/billing/b2_invoices.py").write_text(revision("b2", "a1", "create table invoices (id bigint)"))
+    edited = run(root)["history"]["b2_invoices"]
+    assert edited.status is Status.FAILED and "already on main" in edited.message
+    assert (edited.file, edited.line) == ("modules/billing/b2_invoices.py", 7)

@@ -35,7 +35,7 @@ from migration_check.discovery import bookkeeping
 from migration_check.discovery.alembic_config import env_py, module_roots, script_directory
 from migration_check.discovery.alembic_histories import Revision, alternative_histories
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery
 from migration_check.errors import read_utf8
 from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
 
@@ -78,11 +78,9 @@ class AlembicLayout(Layout):
         named = env_py(directory).version_table
         return super().history_tables(directory) | ({named} if named else set())
 
-    def held_directories(self, directory: Path) -> list[Path]:
-        """The configuration's other version locations, held by its first: one history."""
+    def other_locations(self, directory: Path) -> list[Path]:
         locations = script_directory(directory).versions
-        held = list(locations[1:]) if locations[0] == directory.resolve() else []
-        return [*super().held_directories(directory), *held]
+        return list(locations[1:]) if locations[0] == directory.resolve() else []
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [path for path in _revision_files(directory) if _marked(path)]
@@ -166,7 +164,8 @@ def _revisions(directory: Path, read: Callable[[Path], RevisionFile]) -> tuple[l
 
 def _revision_files(directory: Path) -> list[Path]:
     """The revision files of every version location of `directory`'s configuration."""
-    return [path for location in script_directory(directory).versions for path in candidate_files(location)
+    locations = as_written_beside(directory, script_directory(directory).versions)
+    return [path for location in locations for path in candidate_files(location)
             if path.suffix == ".py" and path.name != "__init__.py" and not path.name.startswith(".#")]
 
 

@@ -90,8 +90,7 @@ class Layout(abc.ABC):
     transaction_opt_out: ClassVar[str] = ""
     # The runner sends each script it wraps as one query (Script.sent_as_one_query).
     sends_scripts_whole: ClassVar[bool] = False
-    # What the runner does when two migrations share a version, where it refuses them all rather
-    # than skipping one: `{version}` is the version as the runner prints it.
+    # What the runner does when two migrations share a version, where it refuses them all (`{version}` as it prints it).
     duplicate_refusal: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
@@ -108,11 +107,8 @@ class Layout(abc.ABC):
     identity: ClassVar[str] = "number"
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
-        if self.identity == "text":
-            return (version,)
-        if self.identity == "id":
-            return (migration_id,)
-        return numeric_identity(version)
+        return (version,) if self.identity == "text" else (migration_id,) if self.identity == "id" \
+            else numeric_identity(version)
 
     @abc.abstractmethod
     def detect(self, directory: Path) -> Detection | None:
@@ -125,7 +121,11 @@ class Layout(abc.ABC):
     def held_directories(self, directory: Path) -> list[Path]:
         """Directories that are part of the migrations in `directory` (db-migrate's `sqls`, a sqitch
         project's top_dir and script directories): the tree search offers none of them on its own."""
-        return [directory / sub for sub in self.holds_subdirectories]
+        return [directory / sub for sub in self.holds_subdirectories] + self.other_locations(directory)
+
+    def other_locations(self, directory: Path) -> list[Path]:
+        """Directories read with `directory` as one list (Alembic's version_locations, yoyo's sources)."""
+        return []
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         """The names the runner's history table has, here and in production (Flyway keeps it in the

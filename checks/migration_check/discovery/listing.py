@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,3 +71,12 @@ def _listing(directory: Path) -> _Listing:
     entries = sorted(directory.iterdir())
     return _Listing(tuple(p for p in entries if p.is_file() and p.name not in IGNORED_NAMES),
                     tuple(p for p in entries if p.is_dir() and not p.name.startswith(".")))
+
+
+def as_written_beside(directory: Path, resolved: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Resolved directories of a runner's configuration, written from `directory` as it was given
+    (through a link, or relative): files found in them then sit under the same root as the
+    directory's own."""
+    here = directory.resolve()
+    return tuple(Path(os.path.normpath(directory / os.path.relpath(path, here))) if path != here else directory
+                 for path in resolved)

@@ -14,6 +14,7 @@ Rules, as yoyo applies them:
   first, `-- transactional: false` runs the migration (both directions) outside a transaction.
 - Migrations are ordered by file name (yoyo sorts a directory's files: `0001.a-b.py` before
   `0001.a.sql`), then moved after their dependencies (a stable topological sort, as yoyo does).
+  A yoyo.ini's `sources` (globs) are read as one list, each directory's files after the last's.
   An unknown dependency or a cycle is a FileError at the header line.
 - Python migrations (`<id>.py`) are read without being run (`yoyo_python.py`): the SQL their
   `step()` calls write out is replayed; one that runs Python code is skipped with the reason.
@@ -23,6 +24,7 @@ Rules, as yoyo applies them:
 from __future__ import annotations
 
 import configparser
+import glob
 import heapq
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,7 +42,7 @@ from migration_check.discovery.base import (
     up_to_repository_root,
     utc_timestamp,
 )
-from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery
 from migration_check.discovery.yoyo_python import PythonMigration, imports_steps, read_python_migration, script_of
 from migration_check.errors import FileError
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
@@ -82,20 +84,28 @@ class YoyoLayout(Layout):
         # A project of Python migrations only is yoyo's too (medwig's tutorial, gpu-mode/kernelbot).
         python = sum(1 for p in candidates if p.suffix == ".py" and imports_steps(read_head(p)))
         # Plain `.sql` files are yoyo's too where a yoyo.ini names their directory (its `sources`).
-        named = not rollbacks and not headed and not python and bool(files) and _named_by_ini(directory)
+        named = not rollbacks and not headed and not python and bool(files) and bool(_naming_sources(directory))
         if not rollbacks and not headed and not python and not named:
             return None
         counted = ((rollbacks, "<id>.rollback.sql files"), (headed, "-- depends: headers"),
                    (python, "Python migrations (from yoyo import step)"), (len(files) if named else 0, ".sql files"))
         parts = [f"{count} {what}" for count, what in counted if count]
-        return Detection(score=85, reason=", ".join(parts))
+        sources = len(_naming_sources(directory))
+        return Detection(score=85, reason=", ".join(parts) + (f" across {sources} sources" if sources > 1 else ""))
+
+    def other_locations(self, directory: Path) -> list[Path]:
+        sources = _naming_sources(directory)
+        return list(sources[1:]) if sources and sources[0] == directory.resolve() else []
 
     def discover(self, directory: Path) -> Discovery:
         forward: dict[str, Path] = {}
         backward: dict[str, Path] = {}
         python: dict[str, Path] = {}
         stray: list[StrayFile] = []
-        for path in candidate_files(directory):
+        sources = as_written_beside(directory, _naming_sources(directory)) or (directory,)
+        # yoyo sorts each source's files and reads the sources one after the other.
+        files = {path: (rank, path.name) for rank, source in enumerate(sources) for path in candidate_files(source)}
+        for path in files:
             if path.name.startswith("post-apply"):
                 stray.append(StrayFile(path, "yoyo post-apply hook: not replayed"))
             elif path.name.endswith(ROLLBACK):
@@ -110,7 +120,7 @@ class YoyoLayout(Layout):
         texts = {id_: read_sql(path) for id_, path in python.items()}
         pythons = {id_: read_python_migration(python[id_], text) for id_, text in texts.items()}
         headers |= {id_: Header(p.depends, p.depends_line, p.transactional) for id_, p in pythons.items()}
-        names = {id_: path.name for id_, path in (*forward.items(), *python.items())}
+        names = {id_: files[path] for id_, path in (*forward.items(), *python.items())}
         order = _ordered(sorted(names, key=names.__getitem__), headers, {**forward, **python})
         migrations = []
         for position, id_ in enumerate(order):
@@ -209,9 +219,33 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
 
 
 def ini_sources(root: Path) -> list[str]:
-    """The migration directories a yoyo.ini in `root` names (`sources`, relative to it)."""
+    """The migration directories a yoyo.ini in `root` names (`sources`, relative to it, each a glob
+    as yoyo expands it), in its order."""
     parser = _ini(root)
-    return parser.get("DEFAULT", "sources", fallback="").split() if parser is not None else []
+    sources = parser.get("DEFAULT", "sources", fallback="").split() if parser is not None else []
+    found: list[str] = []
+    for source in sources:
+        if not glob.has_magic(source):
+            found.append(source)
+        elif not Path(source).is_absolute():
+            found += sorted(path.relative_to(root).as_posix() for path in root.glob(source) if path.is_dir())
+    return found
+
+
+@per_discovery
+def _naming_sources(directory: Path) -> tuple[Path, ...]:
+    """Every source directory of the yoyo.ini (from `directory` up to the repository's root) that
+    names `directory` among its `sources`: yoyo reads them all as one list of migrations, each
+    directory's files in order, one directory after the other. Empty where no yoyo.ini names it."""
+    here = directory.resolve()
+    for folder in up_to_repository_root(here):
+        try:
+            sources = [(folder / source).resolve() for source in ini_sources(folder)]
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue
+        if here in sources:
+            return tuple(dict.fromkeys(source for source in sources if source.is_dir()))
+    return ()
 
 
 def _ini(root: Path) -> configparser.ConfigParser | None:
@@ -240,18 +274,6 @@ def ini_database(directory: Path) -> tuple[Path, str] | None:
         scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
         return ((folder / "yoyo.ini"), scheme) if scheme and not scheme.startswith("%") else None
     return None
-
-
-def _named_by_ini(directory: Path) -> bool:
-    """Whether a yoyo.ini from `directory` up to the repository's root names it as a source."""
-    here = directory.resolve()
-    for folder in up_to_repository_root(here):
-        try:
-            if any((folder / source).resolve() == here for source in ini_sources(folder)):
-                return True
-        except (OSError, UnicodeDecodeError, configparser.Error):
-            continue
-    return False
 
 
 def _misnamed_rollbacks(order: list[str], forward: dict[str, Path]) -> list[StrayFile]:

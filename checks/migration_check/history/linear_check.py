@@ -27,7 +27,7 @@ from migration_check.history.linear import (
     local_findings,
 )
 from migration_check.history.results import result, skipped
-from migration_check.history.snapshots import directory_in_repo, files_snapshot, project_snapshot
+from migration_check.history.snapshots import directories_in_repo, files_snapshot, project_snapshot
 from migration_check.model import CheckResult, Project, Status
 from migration_check.settings import Settings
 
@@ -78,10 +78,15 @@ def base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list
 def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: str,
                     fork_commit: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     repo = project.repo_root
-    directory = directory_in_repo(project)
-    tip_files = git.tree_files(repo, tip_commit, directory)
-    fork_files = tip_files if fork_commit == tip_commit else git.tree_files(repo, fork_commit, directory)
-    gone = {p: data for p, data in git.deleted_files(repo, tip_commit, directory).items() if p not in tip_files}
+    directories = directories_in_repo(project)
+
+    def files_at(commit: str) -> dict[str, bytes]:
+        return {path: data for directory in directories for path, data in git.tree_files(repo, commit, directory).items()}
+
+    tip_files = files_at(tip_commit)
+    fork_files = tip_files if fork_commit == tip_commit else files_at(fork_commit)
+    gone = {p: data for directory in directories for p, data in git.deleted_files(repo, tip_commit, directory).items()
+            if p not in tip_files}
     tip = files_snapshot(project, tip_files, settings.ignore, ref)
     fork = tip if fork_files is tip_files else files_snapshot(project, fork_files, settings.ignore, f"merge-base of {ref}")
     try:

@@ -26,6 +26,13 @@ def directory_in_repo(project: Project) -> str:
     return "" if relative == "." else relative
 
 
+def directories_in_repo(project: Project) -> list[str]:
+    """The migrations directory, then the other locations the runner reads with it (Alembic's
+    version_locations, yoyo's sources), relative to the repository root."""
+    others = layout_named(project.format).other_locations(project.directory)
+    return [directory_in_repo(project), *(relative for path in others if (relative := project.relative(path)))]
+
+
 def project_snapshot(project: Project) -> list[Entry]:
     """The migrations of the working tree, with their files' current bytes."""
     layout = layout_named(project.format)
@@ -44,26 +51,32 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
     layout = layout_named(project.format)
     with tempfile.TemporaryDirectory(prefix="migration-check-base-") as temp:
         root = Path(temp)
-        for path, data in kept.items():
-            target = root / _inside(path, directory)
+        # The other locations' files sit beside the directory's own: the layouts that read several
+        # (Alembic's graph, yoyo's ids) tell their migrations apart by name, not by directory.
+        placed = {_inside(path, directory): path for path in kept}
+        for inner, path in placed.items():
+            target = root / inner
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            target.write_bytes(kept[path])
 
         def to_repo(p: Path) -> str:
             inner = p.relative_to(root).as_posix()
-            return f"{directory}/{inner}" if directory else inner
+            return placed.get(inner, f"{directory}/{inner}" if directory else inner)
 
         try:
             found = layout.discover(root)
         except FileError as exc:  # point at the base's file, not the temporary copy
-            inner = Path(str(exc.path))
-            name = to_repo(inner) if inner.is_relative_to(root) else str(exc.path)
+            failed = Path(str(exc.path))
+            name = to_repo(failed) if failed.is_relative_to(root) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
         return [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
 
 
 def _inside(path: str, directory: str) -> str:
-    return str(PurePosixPath(path).relative_to(directory)) if directory else path
+    if not directory:
+        return path
+    within = PurePosixPath(path)
+    return str(within.relative_to(directory)) if within.is_relative_to(directory) else within.name
 
 
 def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str | None],
