@@ -13,6 +13,7 @@ text names the table at all are parsed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from migration_check.discovery.base import read_sql
@@ -90,22 +91,10 @@ def files_creating_named(repo_root: Path, kind: str, name: str, migrations: Path
     except ValueError:
         inside = ""
     excluded = [f":(exclude){inside}"] if inside not in ("", ".") else []
-    try:
-        found = git_process(repo_root, "grep", "-n", "-I", "-i", "-E", "-e", words + name + r'\"?([^[:alnum:]_-]|$)',
-                            "--", ".", *excluded, timeout=GIT_TIMEOUT)
-    except InfrastructureError:  # no git: nothing to name
-        return []
-    places: list[tuple[Path, int]] = []
-    for line in found.stdout.decode("utf-8", errors="replace").splitlines():
-        file_name, number, _text = line.split(":", 2)
-        path = repo_root / file_name
-        if path.suffix.lower() == ".sql" and not _sql_creates(path, kind, name):
-            continue  # the words in a comment or a string
-        if not any(known == path for known, _ in places):
-            places.append((path, int(number)))
-        if len(places) == MAX_FILES:
-            break
-    return places
+    pattern = words + name + r'\"?([^[:alnum:]_-]|$)'
+    # In a SQL file, the words may be in a comment or a string.
+    return _grep_places(repo_root, ["-i", "-e", pattern, "--", ".", *excluded],
+                        lambda path, _text: path.suffix.lower() != ".sql" or _sql_creates(path, kind, name))
 
 
 def _sql_creates(path: Path, kind: str, name: str) -> bool:
@@ -131,20 +120,24 @@ def schema_from_models(repo_root: Path) -> tuple[list[tuple[Path, int]], tuple[P
 
 
 def _python_calls(repo_root: Path, pattern: str) -> list[tuple[Path, int]]:
+    return _grep_places(repo_root, ["-e", pattern, "--", "*.py", ":(exclude)*test*"],
+                        lambda _path, text: not text.lstrip().startswith(("def ", "#")))
+
+
+def _grep_places(repo_root: Path, arguments: list[str], keep: Callable[[Path, str], bool]) -> list[tuple[Path, int]]:
+    """(file, line) of the first line `git grep -E` finds in each tracked file, where `keep` takes
+    it, at most a few files; none without git."""
     try:
-        found = git_process(repo_root, "grep", "-n", "-I", "-E", "-e", pattern, "--", "*.py", ":(exclude)*test*",
-                            timeout=GIT_TIMEOUT)
-    except InfrastructureError:  # no git: nothing to name
+        found = git_process(repo_root, "grep", "-n", "-I", "-E", *arguments, timeout=GIT_TIMEOUT)
+    except InfrastructureError:
         return []
     places: list[tuple[Path, int]] = []
     for line in found.stdout.decode("utf-8", errors="replace").splitlines():
         name, number, text = line.split(":", 2)
-        if text.lstrip().startswith(("def ", "#")):
-            continue
         path = repo_root / name
-        if not any(known == path for known, _ in places):
-            places.append((path, int(number)))
+        if any(known == path for known, _ in places) or not keep(path, text):
+            continue
+        places.append((path, int(number)))
         if len(places) == MAX_FILES:
             break
     return places
-
