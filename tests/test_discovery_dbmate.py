@@ -10,7 +10,6 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover, layout_named
-from migration_check.errors import FileError
 from migration_check.history import static_checks
 from migration_check.model import Status, Transaction
 from migration_check.servers.base import Database
@@ -84,11 +83,14 @@ def test_file_without_up_marker_is_stray(tmp_path: Path) -> None:
         ("-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n-- migrate:down\nselect 3;\n", 5, "a second"),
     ],
 )
-def test_files_dbmate_refuses_are_file_errors(tmp_path: Path, text: str, line: int, words: str) -> None:
-    write_files(tmp_path, {"db/migrations/20240101000000_a.sql": text})
-    with pytest.raises(FileError) as caught:
-        discover(tmp_path, repo_root=tmp_path)
-    assert caught.value.line == line and words in caught.value.message
+def test_files_dbmate_refuses_are_refusals_at_their_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    write_files(tmp_path, {"db/migrations/20240101000000_a.sql": text,
+                           "db/migrations/20240102000000_b.sql": "-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    [refusal] = found.refusals
+    assert refusal.line == line and words in refusal.message
+    assert [(m.version, m.up is None, bool(m.skip_reason)) for m in found.migrations] == [
+        ("20240101000000", True, True), ("20240102000000", False, False)]
 
 
 def test_file_name_order_is_the_only_order(tmp_path: Path) -> None:

@@ -43,10 +43,20 @@ def test_the_journal_lists_and_orders_the_migrations(tmp_path: Path) -> None:
         ("0002_hand_written.sql", "drizzle never runs it: meta/_journal.json does not list it")]
 
 
+def test_an_entry_without_its_file_is_a_history_failure_and_the_others_are_still_judged(tmp_path: Path) -> None:
+    # midday-ai/midday: the journal lists a file that was deleted since. drizzle's migrator runs
+    # none then; the run used to stop there, with no verdict for anything else.
+    found = project(tmp_path, {"meta/_journal.json": journal(("0000_silly_sage", 1), ("0001_x", 2)),
+                               "0001_x.sql": "select 1;", "0002_loose.sql": "select 2;"})
+    [refusal] = found.refusals
+    assert (refusal.path.name, refusal.line) == ("_journal.json", 9)
+    assert refusal.message == ("no file 0000_silly_sage.sql: drizzle's migrator stops at this entry (\"No file ..."
+                               " found\") and runs no migration")
+    assert [m.name for m in found.migrations] == ["0001_x"]
+    assert [s.path.name for s in found.stray_files] == ["0002_loose.sql"]
+
+
 @pytest.mark.parametrize(("files", "line", "words"), [
-    # midday-ai/midday: the journal lists a file that was deleted since.
-    ({"meta/_journal.json": journal(("0000_silly_sage", 1)), "0001_x.sql": "select 1;"}, 9,
-     "no file 0000_silly_sage.sql: drizzle's migrator stops at this entry"),
     ({"meta/_journal.json": journal(("0000_a", 1), dialect="sqlite"), "0000_a.sql": "select 1;"}, 3,
      'dialect "sqlite": these are migrations for another database'),
     ({"meta/_journal.json": "{\n  \"entries\": [\n", "0000_a.sql": "select 1;"}, 3, "not JSON"),

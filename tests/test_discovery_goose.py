@@ -12,7 +12,6 @@ from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover, layout_named
 from migration_check.discovery.goose_envsub import Expanded, SubstitutionError, expand
-from migration_check.errors import FileError
 from migration_check.model import Transaction
 from migration_check.sql import split_script
 
@@ -98,11 +97,15 @@ def test_broken_sql_between_blocks_fails_at_its_line(tmp_path: Path) -> None:
         ("-- +goose Up\n-- +goose Sideways\n", 2),
     ],
 )
-def test_annotations_goose_refuses_are_file_errors(tmp_path: Path, text: str, line: int) -> None:
-    write_files(tmp_path, {"migrations/00001_t.sql": text})
-    with pytest.raises(FileError) as caught:
-        discover(tmp_path, repo_root=tmp_path)
-    assert caught.value.line == line
+def test_annotations_goose_refuses_are_refusals_at_their_line(tmp_path: Path, text: str, line: int) -> None:
+    # goose applies the files before it and stops at it: the others are still judged.
+    write_files(tmp_path, {"migrations/00001_t.sql": text, "migrations/00002_u.sql": "-- +goose Up\nselect 2;\n"})
+    found = discover(tmp_path, repo_root=tmp_path)
+    [refusal] = found.refusals
+    assert (refusal.path.name, refusal.line) == ("00001_t.sql", line)
+    refused, other = found.migrations
+    assert refused.up is None and refused.skip_reason == f"goose refuses the file (line {line}): {refusal.message}"
+    assert other.up is not None and other.skip_reason is None
 
 
 @pytest.mark.parametrize(("line", "text", "needs"), [
@@ -166,13 +169,12 @@ def test_envsub_sections_use_defaults_and_what_needs_the_environment_is_not_repl
     assert second.skip_reason is None and second.up is not None and "\nalter table b owner to app;\n" in second.up.sql
 
 
-def test_envsub_goose_refuses_is_a_file_error_at_its_line(tmp_path: Path) -> None:
+def test_envsub_goose_refuses_is_a_refusal_at_its_line(tmp_path: Path) -> None:
     # A PL/pgSQL `$1` inside an ENVSUB section: goose's substitution fails, and goose with it.
     write_files(tmp_path, {"migrations/00001_f.sql": ("-- +goose Up\n-- +goose ENVSUB ON\n"
                                                       "create function f(int) returns int language sql as 'select $1';\n")})
-    with pytest.raises(FileError) as raised:
-        discover(tmp_path / "migrations", "goose", repo_root=tmp_path)
-    assert raised.value.line == 3 and "variable substitution failed" in str(raised.value)
+    [refusal] = discover(tmp_path / "migrations", "goose", repo_root=tmp_path).refusals
+    assert refusal.line == 3 and "variable substitution failed" in refusal.message
 
 
 def test_a_dollar_quote_envsub_halves_fails_with_that_said(tmp_path: Path, pg_server) -> None:

@@ -10,7 +10,6 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover, layout_named
-from migration_check.errors import FileError
 from migration_check.model import RollbackPolicy, Transaction
 from migration_check.servers.base import Database
 from migration_check.sql.splitter import split_script
@@ -73,10 +72,11 @@ def test_a_project_without_any_down_is_forward_only(tmp_path: Path) -> None:
     ("-- +migrate Up\nselect 1;\n-- +migrate StatementBegin\nselect 2;\n", 3, "StatementBegin without StatementEnd"),
     ("-- +migrate \nselect 1;\n", 1, "incomplete migration command"),
 ])
-def test_files_sql_migrate_refuses_are_file_errors(tmp_path: Path, text: str, line: int, words: str) -> None:
-    with pytest.raises(FileError) as caught:
-        project(tmp_path, {"1-a.sql": text, "2-b.sql": "-- +migrate Up\nselect 1;\n"})
-    assert words in caught.value.message and caught.value.line == line
+def test_files_sql_migrate_refuses_are_refusals_at_their_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    found = project(tmp_path, {"1-a.sql": text, "2-b.sql": "-- +migrate Up\nselect 1;\n"})
+    [refusal] = found.refusals
+    assert words in refusal.message and refusal.line == line
+    assert [(m.id, m.up is None) for m in found.migrations] == [("1-a", True), ("2-b", False)]
 
 
 def test_the_history_table_dbconfig_names_is_the_runners(tmp_path: Path) -> None:

@@ -774,6 +774,29 @@ def test_an_alembic_history_that_starts_from_the_models_schema_says_so(pg_server
         " the config)")
 
 
+def test_a_file_the_runner_refuses_fails_at_its_line_and_every_other_migration_gets_its_verdict(
+        pg_server: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # goose applies the files before an unclosed StatementBegin and stops there; the run used to
+    # stop at it, with no verdict for any migration. The one after it that needs its table is
+    # "not judged", the other one is judged.
+    root = write_files(tmp_path / "repo", {
+        "migrations/00001_a.sql": "-- +goose Up\ncreate table a (id int);\n-- +goose Down\ndrop table a;\n",
+        "migrations/00002_b.sql": "-- +goose Up\n-- +goose StatementBegin\ncreate table b (id int);\n",
+        "migrations/00003_c.sql": "-- +goose Up\ncreate table c (id int);\n-- +goose Down\ndrop table c;\n",
+        "migrations/00004_d.sql": "-- +goose Up\nalter table b add x int;\n-- +goose Down\nalter table b drop x;\n",
+    })
+    code, junit = run(pg_server, root, "goose", tmp_path / "report.xml")
+    assert code == 1
+    assert failures_of(junit, "history") == [("00002_b.sql", "-- +goose StatementBegin without StatementEnd")]
+    applies = {c.attrib["name"]: c for c in junit.iter("testcase") if c.attrib["classname"] == "migration_check.apply"}
+    assert [name for name, case in applies.items() if case.find("skipped") is None] == ["00001_a", "00003_c"]
+    assert applies["00002_b"].find("skipped").attrib["message"] == (  # type: ignore[union-attr]
+        "goose refuses the file (line 2): -- +goose StatementBegin without StatementEnd")
+    assert "not judged" in applies["00004_d"].find("skipped").attrib["message"]  # type: ignore[union-attr]
+    main(["check", str(root), "--format", "goose", "--database-url", pg_server.conninfo])
+    assert "the replay ran 2 of 4 migrations (2 skipped; each skipped case says why)" in capsys.readouterr().out
+
+
 def test_dbmate_files_with_several_sections_run_them_in_order(pg_server: Database, tmp_path: Path) -> None:
     # dbmate's parser takes several `-- migrate:up` sections, each with its own down and options.
     root = write_files(tmp_path / "repo", {

@@ -43,6 +43,7 @@ from migration_check.discovery.base import (
 )
 from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
+from migration_check.discovery.refused_files import refused_file
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -84,13 +85,17 @@ class DbmateLayout(Layout):
         return Detection(score=90, reason=counted(len(marked), "file") + " with -- migrate:up markers")
 
     def discover(self, directory: Path) -> Discovery:
-        migrations, stray = [], []
+        migrations, stray, refusals = [], [], []
         for path in candidate_files(directory):
             match = FILE.match(path.name)
             if not match:
                 stray.append(StrayFile(path, f"dbmate ignores it: not {self.naming_hint}"))
                 continue
-            migration = parse_file(path, match["version"], match["name"])
+            try:
+                migration = parse_file(path, match["version"], match["name"])
+            except FileError as refused:
+                migration, refusal = refused_file(refused, path, match["version"], match["name"], (path.name,), "dbmate")
+                refusals.append(refusal)
             if migration is None:
                 stray.append(StrayFile(path, "no -- migrate:up marker (dbmate refuses such a file)", refused=True))
             else:
@@ -99,7 +104,7 @@ class DbmateLayout(Layout):
         # `dbmate dump` writes the schema the migrations build to db/schema.sql (--schema-file),
         # beside db/migrations: the runner's own declared schema, checked for drift.
         schema = directory.parent / "schema.sql"
-        return Discovery(migrations, stray, declared_schema=schema if schema.is_file() else None)
+        return Discovery(migrations, stray, declared_schema=schema if schema.is_file() else None, refusals=refusals)
 
     def missing_rollback_hint(self, migration: Migration) -> str | None:
         return "a `-- migrate:down` section (dbmate 2.0 and later refuses a file without one)"

@@ -4,7 +4,8 @@ applied by drizzle-orm's migrator.
 Rules, as drizzle-orm applies them (src/migrator.ts, src/pg-core/dialect.ts):
 - The journal is the list: each entry's `tag` names `<tag>.sql`, run in the journal's order. A
   `.sql` file the journal does not list is never run; an entry whose file is missing stops the
-  migrator ("No file ... found"), so it stops the check too, at the entry's line.
+  migrator before it runs any ("No file ... found"): a history failure at the entry's line, the
+  other entries still judged.
 - A migration runs only when its entry's `when` (milliseconds) is later than the newest
   `created_at` in drizzle.__drizzle_migrations. On a database that applied a later one, an entry
   whose `when` is earlier is skipped for good, without a word. So `when` is the version here: the
@@ -37,7 +38,7 @@ from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, read_sql
 from migration_check.discovery.listing import candidate_directories_in, candidate_files
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
 JOURNAL = Path("meta") / "_journal.json"
 SCRIPT, SNAPSHOT = "migration.sql", "snapshot.json"
@@ -79,17 +80,22 @@ class DrizzleLayout(Layout):
         entries = _entries(journal, text)
         migrations = []
         listed: set[Path] = set()
+        refusals: list[Refusal] = []
         for position, (tag, when) in enumerate(entries):
             path = directory / f"{tag}.sql"
             if not path.is_file():
-                raise FileError(journal, _line_of(text, f'"{tag}"'),
-                                f"no file {tag}.sql: drizzle's migrator stops at this entry (\"No file ... found\")")
+                # The migrator reads every file before it runs one: none runs. The others are still
+                # judged, each for what it would do once the entry is mended.
+                refusals.append(Refusal(journal, _line_of(text, f'"{tag}"'), f"no file {tag}.sql: drizzle's migrator"
+                                        " stops at this entry (\"No file ... found\") and runs no migration"))
+                continue
             listed.add(path)
             script = Script(path, read_sql(path), transaction=Transaction.WRAPPED)
             migrations.append(Migration(str(when), tag, (position, when), up=script, files=(path,)))
         stray = [StrayFile(path, "drizzle never runs it: meta/_journal.json does not list it")
                  for path in _sql_files(directory) if path not in listed]
-        return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT, pending_in_one_transaction=True)
+        return Discovery(migrations, stray, rollback_policy=RollbackPolicy.ABSENT, pending_in_one_transaction=True,
+                         refusals=refusals)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         raise NotImplementedError("`migration-check new` does not write Drizzle migrations: `drizzle-kit generate"

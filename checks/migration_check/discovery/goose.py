@@ -54,6 +54,7 @@ from migration_check.discovery.deploy_values import given
 from migration_check.discovery.goose_envsub import SubstitutionError, expand
 from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import dotenv_tables
+from migration_check.discovery.refused_files import refused_file
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql.dialects import SYNTAX_ERROR
@@ -108,7 +109,7 @@ class GooseLayout(Layout):
         return Detection(score=90, reason=why)
 
     def discover(self, directory: Path) -> Discovery:
-        migrations, stray = [], []
+        migrations, stray, refusals = [], [], []
         for path in candidate_files(directory):
             match = FILE.match(path.name)
             if not match or path.name.endswith("_test.go"):
@@ -122,7 +123,13 @@ class GooseLayout(Layout):
             if match["ext"].lower() == "go":
                 migrations.append(Migration(version, name, key, up=None, files=(path,), skip_reason=GO_SKIP))
                 continue
-            parsed = parse_file(path)
+            try:
+                parsed = parse_file(path)
+            except FileError as refused:
+                migration, refusal = refused_file(refused, path, version, name, key, "goose")
+                migrations.append(migration)
+                refusals.append(refusal)
+                continue
             if parsed is None:
                 stray.append(StrayFile(path, "no -- +goose Up annotation (goose refuses such a file)", refused=True))
                 continue
@@ -132,7 +139,7 @@ class GooseLayout(Layout):
             migrations.append(Migration(version, name, key, up=parsed.up, down=parsed.down, files=(path,),
                                         skip_reason=parsed.up_refused, down_skip_reason=parsed.down_refused))
         migrations.sort(key=lambda m: m.sort_key)
-        return implicit_empty_downs(Discovery(migrations, stray))
+        return implicit_empty_downs(Discovery(migrations, stray, refusals=refusals))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         text = (

@@ -47,6 +47,7 @@ from migration_check.discovery.base import (
 from migration_check.discovery.goose import annotated_section, parsed_pieces
 from migration_check.discovery.listing import candidate_files
 from migration_check.discovery.locate import sql_migrate_environments
+from migration_check.discovery.refused_files import refused_file
 from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -84,17 +85,23 @@ class SqlMigrateLayout(Layout):
         return Detection(score=90, reason=counted(annotated, "file") + " with -- +migrate Up annotations")
 
     def discover(self, directory: Path) -> Discovery:
-        migrations, stray = [], []
+        migrations, stray, refusals = [], [], []
         for path in candidate_files(directory):
             if path.suffix != ".sql":
                 stray.append(StrayFile(path, "sql-migrate ignores it: not a .sql file"))
                 continue
-            up, down = parse_file(path)
             number = NUMBER.match(path.name)
             key = (0, int(number[1]), path.name) if number else (1, 0, path.name)
+            try:
+                up, down = parse_file(path)
+            except FileError as refused:
+                migration, refusal = refused_file(refused, path, path.stem, "", key, "sql-migrate")
+                migrations.append(migration)
+                refusals.append(refusal)
+                continue
             migrations.append(Migration(path.stem, "", key, up=up, down=down, files=(path,)))
         migrations.sort(key=lambda m: m.sort_key)
-        return implicit_empty_downs(Discovery(migrations, stray))
+        return implicit_empty_downs(Discovery(migrations, stray, refusals=refusals))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{utc_timestamp(now)}-{name}.sql": "\n-- +migrate Up\n\n-- +migrate Down\n"}
