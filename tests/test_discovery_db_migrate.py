@@ -81,10 +81,23 @@ def test_javascript_migrations_are_skipped_and_javascript_downs_are_not_missing(
     assert [(s.path.name, s.refused) for s in found.stray_files] == [("helpers.js", True)]
 
 
-def test_a_module_naming_a_missing_sql_file_is_an_error_at_its_line(tmp_path: Path) -> None:
-    write_files(tmp_path, {"migrations/20220101000000-a.js": loader("20220101000000-b")})
-    with pytest.raises(FileError, match=r"20220101000000-a\.js:6: reads sqls/20220101000000-b-up\.sql, which does not"):
-        discover(tmp_path, repo_root=tmp_path)
+def test_a_module_naming_a_missing_sql_file_is_a_refusal_at_its_line(tmp_path: Path) -> None:
+    # db-migrate fails when it runs the direction that reads the file: the other direction, and
+    # the other migrations, are still judged.
+    write_files(tmp_path, {
+        "migrations/20220101000000-a.js": loader("20220101000000-b"),
+        "migrations/20220102000000-c.js": loader("20220102000000-c"),
+        "migrations/sqls/20220102000000-c-up.sql": "create table c (id int);",
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert [(r.path.name, r.line, r.message) for r in found.refusals] == [
+        ("20220101000000-a.js", 6, "reads sqls/20220101000000-b-up.sql, which does not exist (db-migrate fails there too)"),
+        ("20220101000000-a.js", 10, "reads sqls/20220101000000-b-down.sql, which does not exist (db-migrate fails there too)"),
+        ("20220102000000-c.js", 10, "reads sqls/20220102000000-c-down.sql, which does not exist (db-migrate fails there too)")]
+    missing, present = found.migrations
+    assert missing.up is None and missing.refused and missing.skip_reason.startswith("db-migrate fails at it (line 6): ")
+    assert present.up is not None and not present.refused and present.down is None
+    assert present.down_skip_reason.startswith("db-migrate fails at it (line 10): reads sqls/20220102000000-c-down.sql")
 
 
 @pytest.mark.parametrize("config", [

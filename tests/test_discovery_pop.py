@@ -127,3 +127,22 @@ def test_a_template_in_a_rollback_alone_skips_the_rollback_alone(tmp_path: Path)
     [migration] = discover(root / "migrations", repo_root=root).migrations
     assert migration.skip_reason is None
     assert migration.down_skip_reason is not None and "line 1 looks up the option Namespace" in migration.down_skip_reason
+
+
+def test_a_fizz_file_fizz_refuses_is_a_refusal_at_its_line_and_the_others_are_still_judged(tmp_path: Path) -> None:
+    # fizz stops at a primary key of a type it cannot make one of; the run used to stop there.
+    root = repository(tmp_path, {
+        "go.mod": "module x\n\nrequire github.com/gobuffalo/pop/v6 v6.1.1\n",
+        "migrations/20220101000000_a.up.fizz": 'create_table("a") {\n  t.Column("id", "text", {primary: true})\n}\n',
+        "migrations/20220101000000_a.down.fizz": 'drop_table("a")\n',
+        "migrations/20220102000000_b.up.fizz": 'create_table("b") {\n  t.Column("id", "uuid", {primary: true})\n}\n',
+        "migrations/20220102000000_b.down.fizz": 'drop_table("b")\n',
+    })
+    found = discover(root / "migrations", repo_root=root)
+    [refusal] = found.refusals
+    assert (refusal.path.name, refusal.line, refusal.message) == (
+        "20220101000000_a.up.fizz", 1, "fizz refuses it: can not use text as a primary key")
+    refused, other = found.migrations
+    assert refused.up is None and refused.refused
+    assert refused.skip_reason == "fizz refuses the file (line 1): can not use text as a primary key"
+    assert other.up is not None and other.skip_reason is None

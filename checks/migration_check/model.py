@@ -89,6 +89,9 @@ class Migration:
     files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None
+    # Skipped because its runner refuses to read the file (a refusal of the discovery says where):
+    # not code the replay lacks.
+    refused: bool = False
     # Left out by the runner where the project runs it (Liquibase's contexts and labels): it is
     # neither run nor recorded there, so its version is no other migration's concern.
     filtered: bool = False

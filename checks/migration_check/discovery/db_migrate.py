@@ -31,8 +31,9 @@ from migration_check.discovery.base import Detection, Discovery, Layout, read_he
 from migration_check.discovery.db_migrate_js import read_module
 from migration_check.discovery.js_modules import parsed
 from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.refused_files import refused_file
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
 MODULE = re.compile(r"^(?P<version>\d{14})-(?P<name>[^.]+)\.js$")
 SQL_DIR = "sqls"
@@ -82,6 +83,7 @@ class DbMigrateLayout(Layout):
         transaction = Transaction.NONE if rc_settings(where).get("non-transactional") is True else Transaction.WRAPPED
         migrations: list[Migration] = []
         stray: list[StrayFile] = []
+        refusals: list[Refusal] = []
         used: set[Path] = set()
         for path in candidate_files(directory):
             match = MODULE.match(path.name)
@@ -89,13 +91,18 @@ class DbMigrateLayout(Layout):
                 # db-migrate requires every .js file of the directory and reads a name from it.
                 stray.append(StrayFile(path, "db-migrate reads no migration name from it", refused=path.suffix == ".js"))
                 continue
-            migration = _migration(path, match["version"], match["name"], transaction)
+            try:
+                migration = _migration(path, match["version"], match["name"], transaction, refusals)
+            except FileError as refused:
+                migration, refusal = refused_file(refused, path, match["version"], match["name"], (path.name,),
+                                                  "db-migrate")
+                refusals.append(refusal)
             used.update(migration.files[1:])
             migrations.append(migration)
         sqls = directory / SQL_DIR
         if sqls.is_dir():
             stray += [StrayFile(p, "no migration module loads it") for p in candidate_files(sqls) if p not in used]
-        return Discovery(migrations, stray)
+        return Discovery(migrations, stray, refusals=refusals)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}-{name.replace('_', '-')}"
@@ -106,17 +113,23 @@ class DbMigrateLayout(Layout):
         }
 
 
-def _migration(module: Path, version: str, name: str, transaction: Transaction) -> Migration:
+def _migration(module: Path, version: str, name: str, transaction: Transaction, refusals: list[Refusal]) -> Migration:
+    """The module's migration; a SQL file it reads that does not exist is a refusal at its line,
+    and the direction that reads it is not replayed (db-migrate fails when it runs that direction)."""
     reading = read_module(*parsed(module), module)
     scripts: dict[str, Script] = {}
+    missing: dict[str, str] = {}
     for direction, (file, line) in reading.sql_files.items():
         path = module.parent / SQL_DIR / file
         if not path.is_file():
-            raise FileError(module, line, f"reads {SQL_DIR}/{file}, which does not exist (db-migrate fails there too)")
+            message = f"reads {SQL_DIR}/{file}, which does not exist (db-migrate fails there too)"
+            refusals.append(Refusal(module, line, message))
+            missing[direction] = f"db-migrate fails at it (line {line}): {message}"
+            continue
         scripts[direction] = Script(path, read_sql(path), transaction=transaction)
     code: dict[str, tuple[int, str]] = {}
     for direction, export in reading.exports.items():
-        if direction in scripts:
+        if direction in scripts or direction in missing:
             continue
         if export.code is not None:
             code[direction] = export.code
@@ -131,8 +144,10 @@ def _migration(module: Path, version: str, name: str, transaction: Transaction) 
         up=up,
         down=down,
         files=files,
-        skip_reason=None if up is not None else _javascript("up", code.get("up")),
-        down_skip_reason=_javascript("down", code["down"]) if up is not None and "down" in code else None,
+        skip_reason=None if up is not None else missing.get("up") or _javascript("up", code.get("up")),
+        down_skip_reason=missing.get("down") or (_javascript("down", code["down"]) if up is not None and "down" in code
+                                                 else None),
+        refused="up" in missing,
     )
 
 

@@ -44,8 +44,7 @@ from migration_check.discovery.fizz_plush import Unreadable
 from migration_check.discovery.go_templates import requires_pop
 from migration_check.discovery.golang_migrate import up_and_down_files
 from migration_check.discovery.listing import candidate_files
-from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
 FILE = re.compile(r"^(?P<version>\d+)_(?P<name>[^.]+)(?P<dialect>\.[a-z0-9]+)?(?P<autocommit>\.autocommit)?"
                   r"\.(?P<direction>up|down)\.(?P<kind>sql|fizz)$")
@@ -124,24 +123,26 @@ class PopLayout(Layout):
             if key not in chosen or parsed.dialect == "postgres":
                 chosen[key] = (parsed, path)
         ups = sorted((version, found) for (version, rollback), found in chosen.items() if not rollback)
-        migrations = [_migration(group, chosen) for group in _split_groups(ups)]
-        return implicit_empty_downs(Discovery(migrations, stray))
+        refusals: list[Refusal] = []
+        migrations = [_migration(group, chosen, refusals) for group in _split_groups(ups)]
+        return implicit_empty_downs(Discovery(migrations, stray, refusals=refusals))
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return up_and_down_files(directory, f"{utc_timestamp(now)}_{name}", name)
 
 
-def _migration(group: list[tuple[str, tuple[PopFile, Path]]], chosen: dict[tuple[str, bool], tuple[PopFile, Path]]
-               ) -> Migration:
+def _migration(group: list[tuple[str, tuple[PopFile, Path]]], chosen: dict[tuple[str, bool], tuple[PopFile, Path]],
+               refusals: list[Refusal]) -> Migration:
     downs = [chosen[(version, True)] for version, _ in reversed(group) if (version, True) in chosen]
     files = tuple(path for _, (_, path) in group) + tuple(path for _, path in downs)
     if len(group) == 1:
         [(version, (up, up_path))] = group
         down = downs[0] if downs else None
-        up_script, up_skip = _script(up, up_path)
-        down_script, down_skip = _script(*down) if down else (None, None)
+        up_script, up_skip = _script(up, up_path, refusals)
+        down_script, down_skip = _script(*down, refusals) if down else (None, None)
         return Migration(version=version, name=up.name, sort_key=(version,), up=up_script, down=down_script,
-                         files=files, skip_reason=up_skip, down_skip_reason=down_skip)
+                         files=files, skip_reason=up_skip, down_skip_reason=down_skip,
+                         refused=any(refusal.path == up_path for refusal in refusals))
     # The parts of one migration popx's tooling split by statement (ory/kratos: ups and downs
     # numbered apart, so the down of one part undoes another part's up): replayed as one,
     # the ups in order and the downs in popx's down order, each part from its own file.
@@ -175,8 +176,9 @@ def _included(path: Path, parts: list[Path], transaction: Transaction) -> Script
     return Script(path, "".join(f"\\ir {part.name}\n" for part in parts), transaction=transaction, parts=tuple(parts))
 
 
-def _script(parsed: PopFile, path: Path) -> tuple[Script | None, str | None]:
-    """The file's script, or None and why the replay cannot run it (a fizz file with code)."""
+def _script(parsed: PopFile, path: Path, refusals: list[Refusal]) -> tuple[Script | None, str | None]:
+    """The file's script, or None and why the replay cannot run it (a fizz file with code, or one
+    fizz refuses: a refusal at its line too, and the other migrations still judged)."""
     # autocommit: one Exec outside a transaction, which PostgreSQL runs as one when it holds several statements.
     transaction = Transaction.ONE_QUERY if parsed.autocommit else Transaction.WRAPPED
     if not parsed.fizz:
@@ -190,4 +192,5 @@ def _script(parsed: PopFile, path: Path) -> tuple[Script | None, str | None]:
         return None, (f"a fizz migration the replay cannot run: it runs code, not fizz's calls alone"
                       f" ({unreadable.what}, line {unreadable.line})")
     except FizzRefuses as refused:
-        raise FileError(path, refused.line, f"fizz refuses it: {refused.message}") from None
+        refusals.append(Refusal(path, refused.line, f"fizz refuses it: {refused.message}"))
+        return None, f"fizz refuses the file (line {refused.line}): {refused.message}"

@@ -13,9 +13,10 @@ from migration_check.model import Migration, Refusal
 
 
 def refused_file(error: FileError, path: Path, version: str, name: str, sort_key: tuple,
-                 runner: str) -> tuple[Migration, Refusal]:
-    """The skipped migration of a file `runner` refuses, and the refusal at the line `error` names."""
+                 runner: str, what: str = "refuses the file") -> tuple[Migration, Refusal]:
+    """The skipped migration of a file `runner` refuses (`what` it does), and the refusal at the
+    line `error` names."""
     line = error.line or 1
-    skipped = Migration(version, name, sort_key, up=None, files=(path,),
-                        skip_reason=f"{runner} refuses the file (line {line}): {error.message}")
+    skipped = Migration(version, name, sort_key, up=None, files=(path,), refused=True,
+                        skip_reason=f"{runner} {what} (line {line}): {error.message}")
     return skipped, Refusal(path, line, error.message)

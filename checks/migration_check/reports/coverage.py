@@ -38,7 +38,6 @@ def replay_coverage(report: RunReport) -> ReplayCoverage | None:
     if not skipped:
         return None
     # A file the runner refuses to read is no code the replay lacks: its history case says why.
-    refused = {refusal.path: refusal.message for refusal in report.project.refusals}
-    code = sum(1 for m in report.project.migrations if m.id in skipped and m.skip_reason and not m.upgrade_only
-               and not (m.main_file in refused and m.skip_reason.endswith(refused[m.main_file])))
+    code = sum(1 for m in report.project.migrations
+               if m.id in skipped and m.skip_reason and not m.upgrade_only and not m.refused)
     return ReplayCoverage(len(applies), len(applies) - len(skipped), code)
