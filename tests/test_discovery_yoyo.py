@@ -58,10 +58,12 @@ def test_transactional_false_header(tmp_path: Path) -> None:
         ({"0001.a.sql": "-- depends: 0002.b\nselect 1;\n", "0002.b.sql": "-- depends: 0001.a\nselect 2;\n"}, "dependency cycle"),
     ],
 )
-def test_bad_dependencies_are_file_errors(tmp_path: Path, files: dict[str, str], words: str) -> None:
-    with pytest.raises(FileError) as caught:
-        project(tmp_path, {**files, "0000.x.rollback.sql": "select 0;\n"})
-    assert words in caught.value.message and caught.value.line == 1
+def test_bad_dependencies_are_refusals_and_every_migration_is_still_judged(tmp_path: Path, files: dict[str, str],
+                                                                        words: str) -> None:
+    found = project(tmp_path, {**files, "0000.x.rollback.sql": "select 0;\n"})
+    [refusal] = found.refusals
+    assert words in refusal.message and "yoyo runs no migration then" in refusal.message and refusal.line == 1
+    assert sorted(m.id for m in found.migrations) == sorted(name.removesuffix(".sql") for name in files)
 
 
 def test_a_project_of_python_migrations_is_yoyo_and_its_names_are_fine(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ Rules, as yoyo applies them:
 - Migrations are ordered by file name (yoyo sorts a directory's files: `0001.a-b.py` before
   `0001.a.sql`), then moved after their dependencies (a stable topological sort, as yoyo does).
   A yoyo.ini's `sources` (globs) are read as one list, each directory's files after the last's.
-  An unknown dependency or a cycle is a FileError at the header line.
+  An unknown dependency or a cycle makes yoyo run nothing: a history failure at the header line.
 - Python migrations (`<id>.py`) are read without being run (`yoyo_python.py`): the SQL their
   `step()` calls write out is replayed; one that runs Python code is skipped with the reason.
   `post-apply` hooks are reported as stray (they are not migrations and are not replayed).
@@ -44,8 +44,7 @@ from migration_check.discovery.base import (
 )
 from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery
 from migration_check.discovery.yoyo_python import PythonMigration, imports_steps, read_python_migration, script_of
-from migration_check.errors import FileError
-from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
+from migration_check.model import Migration, OrphanRollback, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
 ROLLBACK = ".rollback.sql"
 
@@ -121,7 +120,8 @@ class YoyoLayout(Layout):
         pythons = {id_: read_python_migration(python[id_], text) for id_, text in texts.items()}
         headers |= {id_: Header(p.depends, p.depends_line, p.transactional) for id_, p in pythons.items()}
         names = {id_: files[path] for id_, path in (*forward.items(), *python.items())}
-        order = _ordered(sorted(names, key=names.__getitem__), headers, {**forward, **python})
+        refusals: list[Refusal] = []
+        order = _ordered(sorted(names, key=names.__getitem__), headers, {**forward, **python}, refusals)
         migrations = []
         for position, id_ in enumerate(order):
             transaction = Transaction.WRAPPED if headers[id_].transactional else Transaction.NONE
@@ -139,7 +139,7 @@ class YoyoLayout(Layout):
             ))
         orphans = [OrphanRollback(path, id_, "") for id_, path in sorted(backward.items())]
         stray += _misnamed_rollbacks(order, forward)
-        return implicit_empty_downs(Discovery(migrations, stray, orphans))
+        return implicit_empty_downs(Discovery(migrations, stray, orphans, refusals=refusals))
 
     def missing_rollback_hint(self, migration: Migration) -> str | None:
         if migration.main_file is not None and migration.main_file.suffix == ".py":
@@ -186,9 +186,12 @@ def read_header(path: Path, text: str) -> Header:
     return header
 
 
-def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path]) -> list[str]:
+def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path],
+             refusals: list[Refusal]) -> list[str]:
     """`ids` in the order given (file names), each moved after its dependencies: Kahn's algorithm
-    taking the first ready one each time, as yoyo's topologicalsort does."""
+    taking the first ready one each time, as yoyo's topologicalsort does. yoyo runs nothing where a
+    dependency is unknown or they form a cycle: a refusal at the header's line, and the migrations
+    still ordered (without that dependency; the cycle's in the order given), each judged."""
     known = set(ids)
     waiting_on: dict[str, set[str]] = {}
     dependents: dict[str, list[str]] = {id_: [] for id_ in ids}
@@ -197,8 +200,11 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
         needs = set(header.depends) if header else set()
         for dependency in sorted(needs):
             if dependency not in known:
-                line = header.depends_line if header else None
-                raise FileError(paths[id_], line, f"depends on {dependency}, which is not a migration here")
+                line = header.depends_line if header and header.depends_line else 1
+                refusals.append(Refusal(paths[id_], line, f"depends on {dependency}, which is not a migration here:"
+                                        " yoyo runs no migration then"))
+                needs.discard(dependency)
+                continue
             dependents[dependency].append(id_)
         waiting_on[id_] = needs
     rank = {id_: index for index, id_ in enumerate(ids)}
@@ -213,8 +219,10 @@ def _ordered(ids: list[str], headers: dict[str, Header], paths: dict[str, Path])
             if not waiting_on[dependent]:
                 heapq.heappush(ready, (rank[dependent], dependent))
     if len(order) < len(ids):
-        stuck = sorted(set(ids) - set(order))
-        raise FileError(paths[stuck[0]], headers[stuck[0]].depends_line, f"dependency cycle among {', '.join(stuck)}")
+        stuck = [id_ for id_ in ids if id_ not in set(order)]
+        refusals.append(Refusal(paths[stuck[0]], headers[stuck[0]].depends_line or 1,
+                                f"dependency cycle among {', '.join(sorted(stuck))}: yoyo runs no migration then"))
+        order += stuck
     return order
 
 
