@@ -12,7 +12,7 @@ import pytest
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import discover
-from migration_check.errors import FileError, UsageError
+from migration_check.errors import UsageError
 from migration_check.servers.base import Database
 
 CONFIG_V2 = "version: 2\nendpoint: http://localhost:8080\nmetadata_directory: metadata\n"
@@ -68,15 +68,18 @@ def test_config_v1_files_and_yaml_run_sql(tmp_path: Path) -> None:
     assert perms.skip_reason == "its up holds nothing the database runs (metadata only)"
 
 
-def test_a_yaml_migration_the_cli_refuses_is_a_file_error(tmp_path: Path) -> None:
+def test_a_yaml_migration_the_cli_refuses_is_a_refusal_and_the_up_is_still_judged(tmp_path: Path) -> None:
     write_files(tmp_path, {
         "config.yaml": "endpoint: http://localhost:8080\n",  # config v1: YAML migrations are read
         "migrations/1550000000000_init/up.sql": "create table t (a int);\n",
         "migrations/1550000000000_init/down.yaml": "- type: run_sql\n  args: [unclosed\n",
     })
-    with pytest.raises(FileError) as error:
-        discover(tmp_path, repo_root=tmp_path)
-    assert error.value.path.name == "down.yaml" and "invalid YAML" in str(error.value)
+    found = discover(tmp_path, repo_root=tmp_path)
+    [refusal] = found.refusals
+    assert refusal.path.name == "down.yaml" and "invalid YAML" in refusal.message
+    [init] = found.migrations
+    assert init.up is not None and init.down is None and not init.refused
+    assert init.down_skip_reason is not None and init.down_skip_reason.startswith("the Hasura CLI refuses the file (line")
 
 
 def test_without_hasuras_config_the_directories_are_diesels(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ from migration_check.discovery.base import (
 )
 from migration_check.discovery.listing import candidate_directories_in, candidate_files, per_discovery
 from migration_check.errors import FileError, read_yaml
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile
 
 _PGCRYPTO = ("DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN"
              " CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public; END IF; END $$;\n")
@@ -102,10 +102,11 @@ class HasuraLayout(Layout):
                 stray.append(StrayFile(path, f"the Hasura CLI skips it ({why})"))
                 continue
             scripts.setdefault((int(match["version"]), match["name"]), {}).setdefault(match["direction"], []).append(path)
-        migrations = []
+        migrations: list[Migration] = []
+        refusals: list[Refusal] = []
         for (version, name), directions in sorted(scripts.items()):
-            up, up_files = _script(directions.get("up", []))
-            down, down_files = _script(directions.get("down", []))
+            up, up_files, up_refused = _readable(directions.get("up", []), refusals)
+            down, down_files, down_refused = _readable(directions.get("down", []), refusals)
             files = up_files + down_files
             if not files:
                 continue  # only empty files: the CLI lists nothing to run
@@ -118,14 +119,15 @@ class HasuraLayout(Layout):
                 down=down,
                 files=tuple(files),
                 label=folder.name if folder != directory else f"{version}_{name}",
-                skip_reason=None if up is not None else "its up holds nothing the database runs (metadata only)",
+                skip_reason=up_refused or (None if up is not None else "its up holds nothing the database runs (metadata only)"),
+                down_skip_reason=down_refused, refused=up_refused is not None,
             ))
         # What the Hasura server does to a database before any migration (Migrate.hs; graphql-engine
         # issue 3657): pgcrypto in public, whose `public.gen_random_uuid()` the migrations that
         # `hasura migrate create --from-server` dumps name (iGnosis/sh-graphql's init).
         # Where the server has no pgcrypto, Hasura would not start: the migrations then run without it.
         server = Script(found[0] if found else directory, _PGCRYPTO)
-        return Discovery(migrations, stray, setup=[server], setup_extensions=frozenset({"pgcrypto"}),
+        return Discovery(migrations, stray, refusals=refusals, setup=[server], setup_extensions=frozenset({"pgcrypto"}),
                          setup_reason="as the Hasura server does before any migration, pgcrypto in schema public"
                                       " (where the server has it)")
 
@@ -221,6 +223,17 @@ def _entries(directory: Path) -> list[Path]:
     """The files and directories the CLI reads as migrations."""
     return [path for path in candidate_files(directory) if ENTRY.match(path.name)] + [
         folder for folder, named in _folders(directory) if any(ENTRY.match(name) for _, name in named)]
+
+
+def _readable(paths: list[Path], refusals: list[Refusal]) -> tuple[Script | None, list[Path], str | None]:
+    """`_script`, or, where the CLI refuses a file of it (YAML it cannot read), no script, the
+    files, and why (a refusal at its line too): the other direction and migrations are still judged."""
+    try:
+        return (*_script(paths), None)
+    except FileError as refused:
+        line = refused.line or 1
+        refusals.append(Refusal(Path(refused.path), line, refused.message))
+        return None, sorted(paths), f"the Hasura CLI refuses the file (line {line}): {refused.message}"
 
 
 def _script(paths: list[Path]) -> tuple[Script | None, list[Path]]:
