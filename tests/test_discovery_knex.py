@@ -69,6 +69,21 @@ def test_modules_run_in_file_name_order_named_by_their_files(tmp_path: Path) -> 
     assert found.pending_in_one_transaction and {m.up.transaction for m in found.migrations if m.up} == {Transaction.WRAPPED}
 
 
+def test_sql_read_from_a_file_of_the_repository_is_what_knex_raw_sends(tmp_path: Path) -> None:
+    # `const { readFileSync } = require('fs')`, then `knex.raw(readFileSync(...))`.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "migrations/sql/init.sql": "create table tags (id int);\ncreate index tags_id on tags (id);\n",
+        "migrations/20240101000000_init.js": (
+            "const { readFileSync } = require('fs');\nconst path = require('path');\n"
+            + module("return knex.raw(readFileSync(path.join(__dirname, 'sql/init.sql'), 'utf8'));",
+                     "return knex.raw('drop table tags');")),
+    })
+    [init] = discover(tmp_path, repo_root=tmp_path).migrations
+    assert init.up is not None
+    assert [s.sql for s in split_script(init.up)] == ["create table tags (id int)", "create index tags_id on tags (id)"]
+
+
 def test_code_is_named_and_promise_all_runs_in_the_arrays_order(tmp_path: Path) -> None:
     write_files(tmp_path, {
         "migrations/1_all.js": module("return Promise.all([knex.raw('create table a (id int)'),"

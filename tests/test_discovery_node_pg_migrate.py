@@ -55,6 +55,32 @@ def test_modules_are_read_for_the_sql_they_give_the_builder(tmp_path: Path) -> N
     assert code.up is None and code.skip_reason.endswith("its up runs code, not SQL alone (pgm.createPolicy, line 2)")
 
 
+def test_sql_a_module_reads_from_a_file_of_the_repository_is_replayed(tmp_path: Path) -> None:
+    # As a real project writes it: `fs.readFileSync(path.join(__dirname, 'sql', ...), 'utf8')` then
+    # pgm.sql. A file outside the repository, a path from the working directory or a Buffer is code.
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "secret.sql").write_text("select 'outside';\n")
+
+    def module(read: str) -> str:
+        return ("const fs = require('node:fs');\nconst path = require('node:path');\n"
+                f"exports.up = (pgm) => {{\n  const sql = {read};\n  pgm.sql(sql);\n}};\n"
+                "exports.down = (pgm) => { pgm.sql('drop table orders'); };\n")
+
+    write_files(tmp_path / "repo", {
+        "migrations/sql/002_orders.sql": "create table orders (id int);\n",
+        "migrations/002_orders.js": module("fs.readFileSync(path.join(__dirname, 'sql', '002_orders.sql'), 'utf8')"),
+        "migrations/003_resolved.js": module(
+            "fs.readFileSync(path.resolve(__dirname, './sql/../sql/002_orders.sql'), { encoding: 'utf-8' })"),
+        "migrations/004_outside.js": module("fs.readFileSync(path.join(__dirname, '..', '..', 'secret.sql'), 'utf8')"),
+        "migrations/005_cwd.js": module("fs.readFileSync('migrations/sql/002_orders.sql', 'utf8')"),
+        "migrations/006_buffer.js": module("fs.readFileSync(path.join(__dirname, 'sql', '002_orders.sql'))"),
+    })
+    read, resolved, *code = discover(tmp_path / "repo", repo_root=tmp_path / "repo").migrations
+    assert [s.sql for s in split_script(read.up)] == ["create table orders (id int)"]
+    assert read.up.sql == resolved.up.sql
+    assert all(m.up is None and "its up runs code, not SQL alone (a variable, line 4)" in m.skip_reason for m in code)
+
+
 def test_a_query_sent_at_once_is_read_where_it_runs_in_the_order_written(tmp_path: Path) -> None:
     # akarlik/library-case seeds with `await pgm.db.query(...)`, which sends its SQL at once: before
     # the operations queued so far, which run after the function returns.

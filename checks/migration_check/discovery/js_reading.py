@@ -241,7 +241,8 @@ class Reading:
         if not given:
             return self.code(node, f"{self.db}.{self.sql_method} without SQL")
         sql = self.values.cooked(given[0])
-        if sql is None and given[0].type in ("identifier", "member_expression"):  # a constant holding it
+        # A constant holding it, or a call that reads it from a file of the repository (js_files.py).
+        if sql is None and given[0].type in ("identifier", "member_expression", "call_expression"):
             try:
                 held = self.values.value(given[0])
             except Code:

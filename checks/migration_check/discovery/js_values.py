@@ -84,6 +84,10 @@ class Values:
         # What makes a value of its arguments' values, by the callee's text (Sequelize's
         # `Sequelize.DECIMAL(10, 2)`).
         self.calls: dict[str, Callable[[list[Any]], object]] = {"JSON.stringify": json_stringify}
+        if path is not None:  # the module's SQL files, read as Node.js reads them (js_files.py)
+            from migration_check.discovery.js_files import file_calls
+
+            self.calls |= file_calls(path)
         # Names whose members are values (db-migrate's data types: `type.STRING`), by the owner's
         # last name.
         self.namespaces: dict[str, dict[str, Any]] = {}
@@ -166,6 +170,8 @@ class Values:
             return found
         if kind == "identifier" and (constant := self.constant(text_of(node))) is not UNBOUND:
             return constant
+        if kind == "identifier" and text_of(node) == "__dirname" and self.path is not None:
+            return self.path.parent.resolve().as_posix()  # CommonJS's folder of the module
         if kind == "member_expression" and (prop := node.child_by_field_name("property")) is not None:
             owner = node.child_by_field_name("object")
             if owner is not None and owner.type == "this" and text_of(prop) in self.fields:

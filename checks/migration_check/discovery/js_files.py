@@ -1,0 +1,73 @@
+"""A migration module that reads its SQL from a file of the repository, as Node.js would:
+`fs.readFileSync(path.join(__dirname, 'sql', '002_orders.sql'), 'utf8')`, `readFileSync(...)`
+imported from `fs`, the path made with `path.join` or `path.resolve` from `__dirname` (the module's
+folder). The file's text is then a value like a string written in the module, and the SQL a runner
+sends with it is replayed instead of skipped as code.
+
+Only a file inside the repository is read (through links too: resolved first), never one outside
+it, and only as text (an encoding given, as the module gives one; a Buffer is code here).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from migration_check.discovery.base import repository_root
+from migration_check.discovery.js_values import Unwritable
+from migration_check.errors import FileError, read_utf8
+
+MOST_BYTES = 4 << 20
+TEXT_ENCODINGS = ("utf8", "utf-8")
+
+
+def file_calls(module: Path) -> dict[str, Callable[[list[Any]], object]]:
+    """The calls that read a file or make its path, by the callee's text, for the module at `module`."""
+    read = _reader(module)
+    return {"path.join": _join, "path.resolve": _resolve, "fs.readFileSync": read, "readFileSync": read}
+
+
+def _join(given: list[Any]) -> str:
+    """Node's `path.join`: the segments joined with `/`, then normalized (`..` and `.` resolved)."""
+    if not given or not all(isinstance(part, str) for part in given):
+        raise Unwritable("path.join of something other than strings")
+    joined = posixpath.normpath("/".join(part for part in given if part))
+    return joined
+
+
+def _resolve(given: list[Any]) -> str:
+    """Node's `path.resolve`, where the segments give an absolute path (from `__dirname`): the process's
+    working directory, which a relative result would stand on, is not known here."""
+    if not given or not all(isinstance(part, str) for part in given):
+        raise Unwritable("path.resolve of something other than strings")
+    start = max((index for index, part in enumerate(given) if part.startswith("/")), default=None)
+    if start is None:
+        raise Unwritable("path.resolve from the process's working directory")
+    return posixpath.normpath("/".join(part for part in given[start:] if part))
+
+
+def _reader(module: Path) -> Callable[[list[Any]], object]:
+    root = repository_root(module.parent) or module.parent
+
+    def read(given: list[Any]) -> str:
+        if len(given) != 2 or not isinstance(given[0], str) or _encoding(given[1]) not in TEXT_ENCODINGS:
+            raise Unwritable("readFileSync without a path and a text encoding")
+        if not given[0].startswith("/"):
+            raise Unwritable("readFileSync of a path relative to the process's working directory")
+        path = Path(given[0]).resolve()
+        if not path.is_relative_to(root.resolve()) or not path.is_file() or path.stat().st_size > MOST_BYTES:
+            raise Unwritable(f"readFileSync of {given[0]}, not a file of the repository")
+        try:
+            return read_utf8(path)
+        except (FileError, OSError):
+            raise Unwritable(f"readFileSync of {given[0]}, which is not UTF-8 text") from None
+
+    return read
+
+
+def _encoding(option: Any) -> str | None:
+    if isinstance(option, dict):
+        option = option.get("encoding")
+    return option.lower() if isinstance(option, str) else None
