@@ -74,11 +74,19 @@ def test_sql_a_module_reads_from_a_file_of_the_repository_is_replayed(tmp_path: 
         "migrations/004_outside.js": module("fs.readFileSync(path.join(__dirname, '..', '..', 'secret.sql'), 'utf8')"),
         "migrations/005_cwd.js": module("fs.readFileSync('migrations/sql/002_orders.sql', 'utf8')"),
         "migrations/006_buffer.js": module("fs.readFileSync(path.join(__dirname, 'sql', '002_orders.sql'))"),
+        # TypeScript's imports of the same functions, and a `join` of the module's own, which is code.
+        "migrations/001_imported.ts": ("import { readFileSync as read } from 'node:fs';\nimport { join } from 'path';\n"
+                                       "export async function up(pgm) {\n"
+                                       "  pgm.sql(read(join(__dirname, 'sql', '002_orders.sql'), 'utf8'));\n}\n"),
+        "migrations/007_own_join.js": ("const fs = require('fs');\nfunction join(...parts) { return parts.join('/'); }\n"
+                                       "exports.up = (pgm) => {\n"
+                                       "  pgm.sql(fs.readFileSync(join(__dirname, 'sql', '002_orders.sql'), 'utf8'));\n};\n"),
     })
-    read, resolved, *code = discover(tmp_path / "repo", repo_root=tmp_path / "repo").migrations
+    imported, read, resolved, *code, own_join = discover(tmp_path / "repo", repo_root=tmp_path / "repo").migrations
     assert [s.sql for s in split_script(read.up)] == ["create table orders (id int)"]
-    assert read.up.sql == resolved.up.sql
+    assert read.up.sql == resolved.up.sql and [s.sql for s in split_script(imported.up)] == ["create table orders (id int)"]
     assert all(m.up is None and "its up runs code, not SQL alone (a variable, line 4)" in m.skip_reason for m in code)
+    assert own_join.up is None and own_join.skip_reason is not None
 
 
 def test_a_query_sent_at_once_is_read_where_it_runs_in_the_order_written(tmp_path: Path) -> None:

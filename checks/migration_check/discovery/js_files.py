@@ -15,18 +15,35 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tree_sitter import Node
+
 from migration_check.discovery.base import repository_root
-from migration_check.discovery.js_values import Unwritable
+from migration_check.discovery.js_values import Unwritable, text_of
 from migration_check.errors import FileError, read_utf8
 
 MOST_BYTES = 4 << 20
 TEXT_ENCODINGS = ("utf8", "utf-8")
+BUILTINS = {"fs": "fs", "node:fs": "fs", "path": "path", "node:path": "path"}
 
 
 def file_calls(module: Path) -> dict[str, Callable[[list[Any]], object]]:
     """The calls that read a file or make its path, by the callee's text, for the module at `module`."""
     read = _reader(module)
-    return {"path.join": _join, "path.resolve": _resolve, "fs.readFileSync": read, "readFileSync": read}
+    return {"path.join": _join, "path.resolve": _resolve, "fs.readFileSync": read}
+
+
+def builtin_callee(callee: Node, imports: dict[str, tuple[str, str]]) -> str | None:
+    """`path.join` for a callee that names it through the module's imports (`import { join } from
+    'path'`, `const { readFileSync } = require('node:fs')`, `import * as nodePath from 'node:path'`);
+    None for anything else."""
+    if callee.type == "identifier" and text_of(callee) in imports:
+        module, name = imports[text_of(callee)]
+        return f"{BUILTINS[module]}.{name}" if module in BUILTINS and name != "*" else None
+    owner, member = callee.child_by_field_name("object"), callee.child_by_field_name("property")
+    if callee.type == "member_expression" and owner is not None and member is not None and owner.type == "identifier" \
+            and imports.get(text_of(owner), ("", ""))[1] == "*" and imports[text_of(owner)][0] in BUILTINS:
+        return f"{BUILTINS[imports[text_of(owner)][0]]}.{text_of(member)}"
+    return None
 
 
 def _join(given: list[Any]) -> str:

@@ -189,6 +189,10 @@ class Values:
             if maker is not None and len(given) == 1 and (made := maker(self.value(given[0]))) is not None:
                 return made
             caller = self.calls.get(text_of(callee)) if kind == "call_expression" and callee is not None else None
+            if caller is None and kind == "call_expression" and callee is not None and self.imports:
+                from migration_check.discovery.js_files import builtin_callee  # `join` imported from 'path'
+
+                caller = self.calls.get(builtin_callee(callee, self.imports) or "")
             if caller is not None:
                 try:
                     return caller([self.value(argument) for argument in given])
