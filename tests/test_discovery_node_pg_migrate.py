@@ -83,7 +83,8 @@ def test_sql_a_module_reads_from_a_file_of_the_repository_is_replayed(tmp_path: 
                                        "  pgm.sql(fs.readFileSync(join(__dirname, 'sql', '002_orders.sql'), 'utf8'));\n};\n"),
     })
     imported, read, resolved, *code, own_join = discover(tmp_path / "repo", repo_root=tmp_path / "repo").migrations
-    assert [s.sql for s in split_script(read.up)] == ["create table orders (id int)"]
+    assert [(s.sql, s.line) for s in split_script(read.up)] == [("create table orders (id int)", 1)]
+    assert read.up.path == tmp_path / "repo/migrations/sql/002_orders.sql"  # an error is placed in it
     assert read.up.sql == resolved.up.sql and [s.sql for s in split_script(imported.up)] == ["create table orders (id int)"]
     assert all(m.up is None and "its up runs code, not SQL alone (a variable, line 4)" in m.skip_reason for m in code)
     assert own_join.up is None and own_join.skip_reason is not None

@@ -26,6 +26,17 @@ TEXT_ENCODINGS = ("utf8", "utf-8")
 BUILTINS = {"fs": "fs", "node:fs": "fs", "path": "path", "node:path": "path"}
 
 
+class FileText(str):
+    """A file's text as a value, knowing the file (the script it makes is placed there)."""
+
+    path: Path
+
+    def __new__(cls, text: str, path: Path) -> FileText:
+        made = super().__new__(cls, text)
+        made.path = path
+        return made
+
+
 def file_calls(module: Path) -> dict[str, Callable[[list[Any]], object]]:
     """The calls that read a file or make its path, by the callee's text, for the module at `module`."""
     read = _reader(module)
@@ -73,11 +84,12 @@ def _reader(module: Path) -> Callable[[list[Any]], object]:
             raise Unwritable("readFileSync without a path and a text encoding")
         if not given[0].startswith("/"):
             raise Unwritable("readFileSync of a path relative to the process's working directory")
-        path = Path(given[0]).resolve()
-        if not path.is_relative_to(root.resolve()) or not path.is_file() or path.stat().st_size > MOST_BYTES:
+        path = Path(given[0])
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root.resolve()) or not resolved.is_file() or resolved.stat().st_size > MOST_BYTES:
             raise Unwritable(f"readFileSync of {given[0]}, not a file of the repository")
         try:
-            return read_utf8(path)
+            return FileText(read_utf8(resolved), path)
         except (FileError, OSError):
             raise Unwritable(f"readFileSync of {given[0]}, which is not UTF-8 text") from None
 

@@ -56,6 +56,8 @@ class Piece:
     line: int
     column: int
     sql: str
+    # The repository's file whose whole text it is, where the module read it (js_files.FileText).
+    read_from: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class Export:
     def script(self, path: Path, transaction: Transaction) -> Script:
         """The function's SQL as the script of `path` it is, from the function's line on (a NUL in
         it, which would end the query there, is a FileError at its line)."""
+        if len(self.pieces) == 1 and (read_from := self.pieces[0].read_from) is not None:
+            # All it sends is a file's text: the script is that file, an error placed at its own line.
+            refuse_nul(read_from, self.pieces[0].sql)
+            return Script(read_from, self.pieces[0].sql, transaction=transaction)
         sql = self.sql()
         refuse_nul(path, "\n" * (self.line - 1) + sql)
         return Script(path, sql, first_line=self.line, transaction=transaction, tolerated=self.tolerated)
@@ -252,7 +258,7 @@ class Reading:
                 written = self.values.positions.get(text_of(given[0]))
                 if written is not None and (not self.pieces or written[0] + 1 > self.pieces[-1].line):
                     row, offset = written  # where its text is (where the pieces stay in order)
-                self.pieces.append(Piece(row + 1, column_of(self.source, offset), held))
+                self.pieces.append(Piece(row + 1, column_of(self.source, offset), held, getattr(held, "path", None)))
                 return self.rest(given[1:])
         if not isinstance(sql, str):
             return self.code(sql if sql is not None else given[0])

@@ -8,6 +8,7 @@ names a runner declares (db-migrate's `type.STRING`) and what its makers make (`
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ class Values:
         if kind == "identifier" and (constant := self.constant(text_of(node))) is not UNBOUND:
             return constant
         if kind == "identifier" and text_of(node) == "__dirname" and self.path is not None:
-            return self.path.parent.resolve().as_posix()  # CommonJS's folder of the module
+            return Path(os.path.abspath(self.path.parent)).as_posix()  # CommonJS's folder of the module
         if kind == "member_expression" and (prop := node.child_by_field_name("property")) is not None:
             owner = node.child_by_field_name("object")
             if owner is not None and owner.type == "this" and text_of(prop) in self.fields:
