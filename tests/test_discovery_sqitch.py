@@ -98,10 +98,17 @@ def test_malformed_plans_are_file_errors_at_their_line(tmp_path: Path, lines: tu
     assert caught.value.line == line and words in caught.value.message
 
 
-def test_missing_deploy_script_is_a_file_error(tmp_path: Path) -> None:
-    write_files(tmp_path, {"sqitch.plan": plan(f"schema {WHO}")})
-    with pytest.raises(FileError, match="deploy/schema.sql does not exist"):
-        discover(tmp_path, repo_root=tmp_path)
+def test_a_missing_deploy_script_is_a_refusal_at_its_plan_line_and_the_others_are_still_judged(tmp_path: Path) -> None:
+    write_files(tmp_path, {"sqitch.plan": plan(f"schema {WHO}", f"users {WHO}"),
+                           "revert/schema.sql": "-- revert schema\n", **scripts("users")})
+    found = discover(tmp_path, repo_root=tmp_path)
+    [refusal] = found.refusals
+    assert (refusal.path.name, refusal.line) == ("sqitch.plan", 4)
+    assert refusal.message == "deploy/schema.sql does not exist (sqitch deploy fails at this change)"
+    schema, users = found.migrations
+    assert schema.up is None and schema.refused and [p.name for p in schema.files] == ["schema.sql"]
+    assert schema.skip_reason == "sqitch fails at it (line 4): deploy/schema.sql does not exist"
+    assert users.up is not None and not users.refused
 
 
 def test_found_in_a_conventional_directory(tmp_path: Path) -> None:

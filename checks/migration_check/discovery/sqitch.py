@@ -53,7 +53,7 @@ from migration_check.discovery.listing import IGNORED_NAMES
 from migration_check.discovery.locate import searched_directories
 from migration_check.discovery.sqitch_config import CONF, PLAN, SqitchPaths, sqitch_paths
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, StrayFile
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile
 
 NAME = r"[^\s@#:\[\]\\/!%+-][^\s@#:\[\]\\]*"
 PLANNER = (
@@ -135,13 +135,19 @@ class SqitchLayout(Layout):
         changes = parse_plan(plan_path)
         used: set[Path] = set()
         migrations = []
+        refusals = []
         for index, change in enumerate(changes):
             change_id = change.script_name(paths.deploy_dir, paths.extension)
             scripts = {kind: _script_path(paths, kind, change_id) for kind in SCRIPT_DIRS}
-            if not scripts["deploy"].is_file():
-                raise FileError(plan_path, change.line, f"{_shown(scripts['deploy'], directory)} does not exist")
             found = {kind: path for kind, path in scripts.items() if path.is_file()}
             used.update(found.values())
+            if "deploy" not in found:
+                # sqitch deploys the changes before it and fails at it: the others are still judged.
+                missing = f"{_shown(scripts['deploy'], directory)} does not exist"
+                refusals.append(Refusal(plan_path, change.line, f"{missing} (sqitch deploy fails at this change)"))
+                migrations.append(Migration(change_id, "", (index,), up=None, files=tuple(found.values()), refused=True,
+                                            skip_reason=f"sqitch fails at it (line {change.line}): {missing}"))
+                continue
             migrations.append(Migration(
                 version=change_id,
                 name="",
@@ -161,7 +167,7 @@ class SqitchLayout(Layout):
                 if path.is_file() and path not in used and not path.name.startswith(".") and path.name not in IGNORED_NAMES:
                     stray.append(StrayFile(path, f"{kind} script of no change in {plan_path.name}"))
         setup, setup_reason = self._other_projects_first(directory, plan_path, changes, seen | {directory.resolve()})
-        return Discovery(migrations, stray, setup=setup, setup_reason=setup_reason)
+        return Discovery(migrations, stray, setup=setup, setup_reason=setup_reason, refusals=refusals)
 
     def _other_projects_first(self, directory: Path, plan_path: Path, changes: list[PlannedChange],
                               seen: frozenset[Path]) -> tuple[list[Script], str]:
