@@ -52,7 +52,10 @@ def test_an_entry_without_its_file_is_a_history_failure_and_the_others_are_still
     assert (refusal.path.name, refusal.line) == ("_journal.json", 9)
     assert refusal.message == ("no file 0000_silly_sage.sql: drizzle's migrator stops at this entry (\"No file ..."
                                " found\") and runs no migration")
-    assert [m.name for m in found.migrations] == ["0001_x"]
+    missing, listed = found.migrations
+    assert (missing.name, missing.up, missing.refused) == ("0000_silly_sage", None, True)
+    assert missing.skip_reason == "drizzle's migrator stops at it (meta/_journal.json line 9): no file 0000_silly_sage.sql"
+    assert listed.name == "0001_x" and listed.up is not None
     assert [s.path.name for s in found.stray_files] == ["0002_loose.sql"]
 
 

@@ -86,8 +86,13 @@ class DrizzleLayout(Layout):
             if not path.is_file():
                 # The migrator reads every file before it runs one: none runs. The others are still
                 # judged, each for what it would do once the entry is mended.
-                refusals.append(Refusal(journal, _line_of(text, f'"{tag}"'), f"no file {tag}.sql: drizzle's migrator"
-                                        " stops at this entry (\"No file ... found\") and runs no migration"))
+                line = _line_of(text, f'"{tag}"')
+                refusals.append(Refusal(journal, line, f"no file {tag}.sql: drizzle's migrator stops at this entry"
+                                        " (\"No file ... found\") and runs no migration"))
+                # Its case says so, and a later entry that misses what it made is told it may have.
+                migrations.append(Migration(str(when), tag, (position, when), up=None, refused=True,
+                                            skip_reason=f"drizzle's migrator stops at it ({JOURNAL.as_posix()} line"
+                                                        f" {line}): no file {tag}.sql"))
                 continue
             listed.add(path)
             script = Script(path, read_sql(path), transaction=Transaction.WRAPPED)
