@@ -31,7 +31,7 @@ from migration_check.discovery.base import Detection, Discovery, Layout, read_he
 from migration_check.discovery.db_migrate_js import read_module
 from migration_check.discovery.js_modules import parsed
 from migration_check.discovery.listing import candidate_files
-from migration_check.discovery.refused_files import refused_file
+from migration_check.discovery.refused_files import refused, refused_file
 from migration_check.errors import FileError
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -93,9 +93,8 @@ class DbMigrateLayout(Layout):
                 continue
             try:
                 migration = _migration(path, match["version"], match["name"], transaction, refusals)
-            except FileError as refused:
-                migration, refusal = refused_file(refused, path, match["version"], match["name"], (path.name,),
-                                                  "db-migrate")
+            except FileError as error:
+                migration, refusal = refused_file(error, path, match["version"], match["name"], (path.name,), "db-migrate")
                 refusals.append(refusal)
             used.update(migration.files[1:])
             migrations.append(migration)
@@ -122,9 +121,9 @@ def _migration(module: Path, version: str, name: str, transaction: Transaction, 
     for direction, (file, line) in reading.sql_files.items():
         path = module.parent / SQL_DIR / file
         if not path.is_file():
-            message = f"reads {SQL_DIR}/{file}, which does not exist (db-migrate fails there too)"
-            refusals.append(Refusal(module, line, message))
-            missing[direction] = f"db-migrate fails at it (line {line}): {message}"
+            refusal, missing[direction] = refused(module, line, f"reads {SQL_DIR}/{file}, which does not exist"
+                                                  " (db-migrate fails there too)", "db-migrate", "fails at it")
+            refusals.append(refusal)
             continue
         scripts[direction] = Script(path, read_sql(path), transaction=transaction)
     code: dict[str, tuple[int, str]] = {}

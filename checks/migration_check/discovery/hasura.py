@@ -43,6 +43,7 @@ from migration_check.discovery.base import (
     up_to_repository_root,
 )
 from migration_check.discovery.listing import candidate_directories_in, candidate_files, per_discovery
+from migration_check.discovery.refused_files import refused
 from migration_check.errors import FileError, read_yaml
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile
 
@@ -230,10 +231,10 @@ def _readable(paths: list[Path], refusals: list[Refusal]) -> tuple[Script | None
     files, and why (a refusal at its line too): the other direction and migrations are still judged."""
     try:
         return (*_script(paths), None)
-    except FileError as refused:
-        line = refused.line or 1
-        refusals.append(Refusal(Path(refused.path), line, refused.message))
-        return None, sorted(paths), f"the Hasura CLI refuses the file (line {line}): {refused.message}"
+    except FileError as error:
+        refusal, reason = refused(Path(error.path), error.line or 1, error.message, "the Hasura CLI")
+        refusals.append(refusal)
+        return None, sorted(paths), reason
 
 
 def _script(paths: list[Path]) -> tuple[Script | None, list[Path]]:

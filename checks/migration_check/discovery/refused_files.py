@@ -13,10 +13,13 @@ from migration_check.model import Migration, Refusal
 
 
 def refused_file(error: FileError, path: Path, version: str, name: str, sort_key: tuple,
-                 runner: str, what: str = "refuses the file") -> tuple[Migration, Refusal]:
-    """The skipped migration of a file `runner` refuses (`what` it does), and the refusal at the
-    line `error` names."""
-    line = error.line or 1
-    skipped = Migration(version, name, sort_key, up=None, files=(path,), refused=True,
-                        skip_reason=f"{runner} {what} (line {line}): {error.message}")
-    return skipped, Refusal(path, line, error.message)
+                 runner: str) -> tuple[Migration, Refusal]:
+    """The skipped migration of a file `runner` refuses, and the refusal at the line `error` names."""
+    refusal, reason = refused(path, error.line or 1, error.message, runner)
+    return Migration(version, name, sort_key, up=None, files=(path,), refused=True, skip_reason=reason), refusal
+
+
+def refused(path: Path, line: int, message: str, runner: str, what: str = "refuses the file") -> tuple[Refusal, str]:
+    """The refusal at `path`:`line`, and the same words as the reason its migration (or one
+    direction of it) is skipped: "`runner` `what` (line N): `message`"."""
+    return Refusal(path, line, message), f"{runner} {what} (line {line}): {message}"
