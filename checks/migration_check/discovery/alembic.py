@@ -35,7 +35,7 @@ from migration_check.discovery import bookkeeping
 from migration_check.discovery.alembic_config import env_py, module_roots, script_directory
 from migration_check.discovery.alembic_histories import Revision, alternative_histories
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, read_head
-from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery
+from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery, the_others
 from migration_check.errors import read_utf8
 from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
 
@@ -79,8 +79,7 @@ class AlembicLayout(Layout):
         return super().history_tables(directory) | ({named} if named else set())
 
     def other_locations(self, directory: Path) -> list[Path]:
-        locations = script_directory(directory).versions
-        return list(locations[1:]) if locations[0] == directory.resolve() else []
+        return the_others(script_directory(directory).versions, directory)
 
     def detect(self, directory: Path) -> Detection | None:
         marked = [path for path in _revision_files(directory) if _marked(path)]

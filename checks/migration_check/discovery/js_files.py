@@ -47,33 +47,36 @@ def builtin_callee(callee: Node, imports: dict[str, tuple[str, str]]) -> str | N
     """`path.join` for a callee that names it through the module's imports (`import { join } from
     'path'`, `const { readFileSync } = require('node:fs')`, `import * as nodePath from 'node:path'`);
     None for anything else."""
-    if callee.type == "identifier" and text_of(callee) in imports:
-        module, name = imports[text_of(callee)]
-        return f"{BUILTINS[module]}.{name}" if module in BUILTINS and name != "*" else None
-    owner, member = callee.child_by_field_name("object"), callee.child_by_field_name("property")
-    if callee.type == "member_expression" and owner is not None and member is not None and owner.type == "identifier" \
-            and imports.get(text_of(owner), ("", ""))[1] == "*" and imports[text_of(owner)][0] in BUILTINS:
-        return f"{BUILTINS[imports[text_of(owner)][0]]}.{text_of(member)}"
-    return None
+    if callee.type == "identifier":  # a function imported by name
+        module, name = imports.get(text_of(callee), ("", "*"))
+    elif callee.type == "member_expression" and (owner := callee.child_by_field_name("object")) is not None \
+            and (member := callee.child_by_field_name("property")) is not None and owner.type == "identifier" \
+            and imports.get(text_of(owner), ("", ""))[1] == "*":  # a function of an imported namespace
+        module, name = imports[text_of(owner)][0], text_of(member)
+    else:
+        return None
+    return f"{BUILTINS[module]}.{name}" if module in BUILTINS and name != "*" else None
 
 
 def _join(given: list[Any]) -> str:
     """Node's `path.join`: the segments joined with `/`, then normalized (`..` and `.` resolved)."""
-    if not given or not all(isinstance(part, str) for part in given):
-        raise Unwritable("path.join of something other than strings")
-    joined = posixpath.normpath("/".join(part for part in given if part))
-    return joined
+    return posixpath.normpath("/".join(part for part in _segments(given, "path.join") if part))
 
 
 def _resolve(given: list[Any]) -> str:
     """Node's `path.resolve`, where the segments give an absolute path (from `__dirname`): the process's
     working directory, which a relative result would stand on, is not known here."""
-    if not given or not all(isinstance(part, str) for part in given):
-        raise Unwritable("path.resolve of something other than strings")
-    start = max((index for index, part in enumerate(given) if part.startswith("/")), default=None)
+    segments = _segments(given, "path.resolve")
+    start = max((index for index, part in enumerate(segments) if part.startswith("/")), default=None)
     if start is None:
         raise Unwritable("path.resolve from the process's working directory")
-    return posixpath.normpath("/".join(part for part in given[start:] if part))
+    return _join(segments[start:])
+
+
+def _segments(given: list[Any], call: str) -> list[str]:
+    if not given or not all(isinstance(part, str) for part in given):
+        raise Unwritable(f"{call} of something other than strings")
+    return given
 
 
 def _reader(module: Path) -> Callable[[list[Any]], object]:

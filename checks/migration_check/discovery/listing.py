@@ -80,3 +80,9 @@ def as_written_beside(directory: Path, resolved: tuple[Path, ...]) -> tuple[Path
     here = directory.resolve()
     return tuple(Path(os.path.normpath(directory / os.path.relpath(path, here))) if path != here else directory
                  for path in resolved)
+
+
+def the_others(locations: tuple[Path, ...], directory: Path) -> list[Path]:
+    """The locations after the first, where `directory` is the first (the one that holds them all,
+    as Layout.other_locations says); none for any other."""
+    return list(locations[1:]) if locations and locations[0] == directory.resolve() else []
