@@ -241,10 +241,11 @@ def test_a_rollback_misnamed_so_that_yoyo_runs_it_forward_fails_the_naming_check
                               " as a migration of its own, before 0006.survey: name it 0006.survey.rollback.sql.")
 
 
-def test_a_yoyo_ini_whose_database_is_sqlite_holds_another_databases_migrations(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sources", ["./migrations", "migr*"])  # a glob names it as well
+def test_a_yoyo_ini_whose_database_is_sqlite_holds_another_databases_migrations(tmp_path: Path, sources: str) -> None:
     # GeeTransit/joshgone: `database = sqlite:///%(JOSHGONE_DB)s`, and PRAGMA in its Python steps.
     write_files(tmp_path, {
-        "yoyo.ini": "[DEFAULT]\nsources = ./migrations\ndatabase = sqlite:///%(JOSHGONE_DB)s\n",
+        "yoyo.ini": f"[DEFAULT]\nsources = {sources}\ndatabase = sqlite:///%(JOSHGONE_DB)s\n",
         "migrations/20210122_01_iH7wK-initial-tables.py": (
             "from yoyo import step\nsteps = [step('PRAGMA foreign_keys = ON', 'select 1')]\n"),
     })

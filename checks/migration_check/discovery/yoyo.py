@@ -42,7 +42,7 @@ from migration_check.discovery.base import (
     up_to_repository_root,
     utc_timestamp,
 )
-from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery
+from migration_check.discovery.listing import as_written_beside, candidate_files, per_discovery, the_others
 from migration_check.discovery.yoyo_python import PythonMigration, imports_steps, read_python_migration, script_of
 from migration_check.model import Migration, OrphanRollback, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -93,8 +93,7 @@ class YoyoLayout(Layout):
         return Detection(score=85, reason=", ".join(parts) + (f" across {sources} sources" if sources > 1 else ""))
 
     def other_locations(self, directory: Path) -> list[Path]:
-        sources = _naming_sources(directory)
-        return list(sources[1:]) if sources and sources[0] == directory.resolve() else []
+        return the_others(_naming_sources(directory), directory)
 
     def discover(self, directory: Path) -> Discovery:
         forward: dict[str, Path] = {}
@@ -240,11 +239,18 @@ def ini_sources(root: Path) -> list[str]:
     return found
 
 
-@per_discovery
 def _naming_sources(directory: Path) -> tuple[Path, ...]:
     """Every source directory of the yoyo.ini (from `directory` up to the repository's root) that
     names `directory` among its `sources`: yoyo reads them all as one list of migrations, each
     directory's files in order, one directory after the other. Empty where no yoyo.ini names it."""
+    naming = _naming_ini(directory)
+    return naming[1] if naming is not None else ()
+
+
+@per_discovery
+def _naming_ini(directory: Path) -> tuple[Path, tuple[Path, ...]] | None:
+    """(the folder of the yoyo.ini that names `directory` among its `sources`, every source
+    directory it names); None where none does."""
     here = directory.resolve()
     for folder in up_to_repository_root(here):
         try:
@@ -252,10 +258,11 @@ def _naming_sources(directory: Path) -> tuple[Path, ...]:
         except (OSError, UnicodeDecodeError, configparser.Error):
             continue
         if here in sources:
-            return tuple(dict.fromkeys(source for source in sources if source.is_dir()))
-    return ()
+            return folder, tuple(dict.fromkeys(source for source in sources if source.is_dir()))
+    return None
 
 
+@per_discovery
 def _ini(root: Path) -> configparser.ConfigParser | None:
     """The yoyo.ini in `root`, read; None where there is none."""
     path = root / "yoyo.ini"
@@ -269,19 +276,16 @@ def _ini(root: Path) -> configparser.ConfigParser | None:
 def ini_database(directory: Path) -> tuple[Path, str] | None:
     """(yoyo.ini, the scheme of its `database` URL) for the yoyo.ini that names `directory` as a
     source; None where none does, or its URL is left to the environment (`%(DATABASE_URL)s`)."""
-    here = directory.resolve()
-    for folder in up_to_repository_root(here):
-        try:
-            parser = _ini(folder)
-        except (OSError, UnicodeDecodeError, configparser.Error):
-            return None
-        sources = parser.get("DEFAULT", "sources", fallback="").split() if parser is not None else []
-        if parser is None or not any((folder / source).resolve() == here for source in sources):
-            continue
-        url = parser.get("DEFAULT", "database", fallback="").strip()
-        scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
-        return ((folder / "yoyo.ini"), scheme) if scheme and not scheme.startswith("%") else None
-    return None
+    naming = _naming_ini(directory)
+    try:
+        parser = _ini(naming[0]) if naming is not None else None
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    if naming is None or parser is None:
+        return None
+    url = parser.get("DEFAULT", "database", fallback="").strip()
+    scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
+    return (naming[0] / "yoyo.ini", scheme) if scheme and not scheme.startswith("%") else None
 
 
 def _misnamed_rollbacks(order: list[str], forward: dict[str, Path]) -> list[StrayFile]:
