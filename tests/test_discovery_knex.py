@@ -84,6 +84,23 @@ def test_sql_read_from_a_file_of_the_repository_is_what_knex_raw_sends(tmp_path:
     assert [s.sql for s in split_script(init.up)] == ["create table tags (id int)", "create index tags_id on tags (id)"]
 
 
+def test_the_folder_of_a_knexfile_is_not_its_migrations_unless_the_knexfile_says_so(tmp_path: Path) -> None:
+    # Elizabeth-Warren/Spoke: knexfile.js beside knex-migration-stub.js (the template `migrate:make`
+    # copies, which exports up(knex)); the migrations are in ./migrations, knex's default. The root was
+    # taken for the migrations, and babel.config.js and the others failed as refused migrations.
+    stub = module("return knex.raw('select 1');")
+    write_files(tmp_path, {
+        "knexfile.js": "module.exports = { client: 'pg', migrations: { stub: 'knex-migration-stub.js' } };\n",
+        "knex-migration-stub.js": stub,
+        "babel.config.js": "module.exports = { presets: [] };\n",
+        "migrations/20200208170807_init.js": module("return knex.raw('create table t (id int)');"),
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == tmp_path / "migrations" and [m.name for m in found.migrations] == ["init"]
+    (tmp_path / "knexfile.js").write_text("module.exports = { migrations: { directory: './' } };\n")
+    assert discover(tmp_path, repo_root=tmp_path).directory == tmp_path  # where it names its own folder
+
+
 def test_code_is_named_and_promise_all_runs_in_the_arrays_order(tmp_path: Path) -> None:
     write_files(tmp_path, {
         "migrations/1_all.js": module("return Promise.all([knex.raw('create table a (id int)'),"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import posixpath
 import re
 from datetime import datetime
 from pathlib import Path
@@ -36,9 +37,10 @@ from migration_check.discovery.js_reading import (
     exported,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, js_sort_key, version_and_name
+from migration_check.discovery.js_values import Code, Values, descendants, js_sort_key, text_of, version_and_name
 from migration_check.discovery.knex_reading import KnexReading
 from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
 BINDING = re.compile(r"(\\*)\?")  # knex's positionBindings: a `?` and the backslashes before it
@@ -66,7 +68,7 @@ class KnexLayout(Layout):
     def detect(self, directory: Path) -> Detection | None:
         marked = detected_modules(directory, lambda p: p.suffix in LANGUAGES, _marked,
                                   lambda p: "up" in module_of(p).functions)
-        if not marked:
+        if not marked or _beside_its_knexfile(directory):
             return None
         return Detection(score=86, reason=f"{counted(len(marked), 'knex migration module')} (up(knex))")
 
@@ -148,6 +150,28 @@ def _marked(head: str) -> bool:
 @per_discovery
 def module_of(path: Path) -> KnexModule:
     return KnexModule(*parsed(path), path)
+
+
+def _beside_its_knexfile(directory: Path) -> bool:
+    """Whether `directory` holds a knexfile that does not name it as the migrations directory: knex
+    runs there and reads `./migrations` (its default) or the directory the knexfile names, never the
+    knexfile's own folder unless it says `directory: '.'`. A module there that exports `up(knex)` is
+    the project's migration stub (Elizabeth-Warren/Spoke's knex-migration-stub.js), not a migration."""
+    knexfiles = [path for path in candidate_files(directory) if path.stem == "knexfile" and path.suffix in LANGUAGES]
+    if not knexfiles:
+        return False
+    for knexfile in knexfiles:
+        try:
+            _source, root = parsed(knexfile)
+        except (FileError, OSError, RecursionError):
+            return False  # a knexfile this cannot read: nothing said either way
+        values = Values()
+        for pair in descendants(root, ("pair",), within=True):
+            key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+            if key is not None and value is not None and text_of(key).strip("'\"") == "directory" \
+                    and isinstance(named := values.cooked(value), str) and posixpath.normpath(named) == ".":
+                return False
+    return True
 
 
 def _migration(path: Path, module: KnexModule) -> Migration:
