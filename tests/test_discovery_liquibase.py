@@ -112,12 +112,38 @@ def test_an_xml_changelog(tmp_path: Path) -> None:
     assert fourth.down_skip_reason == "its rollback is Liquibase change types this check does not write as SQL (mergeColumns)"
 
 
-def test_an_include_that_is_not_there_stops_at_its_line(tmp_path: Path) -> None:
-    write_files(tmp_path, {"db/changelog/db.changelog-master.yaml":
-                           "databaseChangeLog:\n  - include:\n      file: db/changelog/missing.sql\n"})
+def test_what_liquibase_cannot_read_is_refused_at_its_line_and_the_rest_still_judged(tmp_path: Path) -> None:
+    # Liquibase reads the whole tree before it runs anything and stops at the first of these; each
+    # gets its verdict at its own line (a YAML entry's is its first key's), and every changeset it
+    # can read is still replayed.
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "db/changelog/db.changelog-master.yaml": (
+            "databaseChangeLog:\n"
+            "  - include:\n      file: db/changelog/missing.sql\n"
+            "  - include:\n      file: db/changelog/broken.yaml\n"
+            "  - changeSet:\n      id: 2\n      author: ada\n      changes:\n"
+            "        - sqlFile:\n            path: db/changelog/gone.sql\n"
+            "  - include:\n      file: db/changelog/good.sql\n"),
+        "db/changelog/broken.yaml": "databaseChangeLog:\n  - changeSet: [\n",
+        "db/changelog/good.sql": "--liquibase formatted sql\n--changeset ada:3\ncreate table t (id int);\n"})
+    found = discover(tmp_path / "db/changelog", repo_root=tmp_path)
+    missing, broken, gone, good = found.migrations
+    assert [(refusal.path.name, refusal.line) for refusal in found.refusals] == [
+        ("db.changelog-master.yaml", 3), ("broken.yaml", 3), ("db.changelog-master.yaml", 7)]
+    assert found.refusals[0].message == "db/changelog/missing.sql is not there"
+    assert missing.refused and missing.up is None and missing.skip_reason == (
+        "Liquibase cannot read it (line 3): db/changelog/missing.sql is not there")
+    assert found.refusals[1].message == "invalid changelog: expected the node content, but found '<stream end>'"
+    assert broken.refused and gone.refused and gone.version == "2"
+    assert not good.refused and good.up is not None and good.up.sql == "create table t (id int);\n"
+
+
+def test_a_master_changelog_that_does_not_read_still_stops_the_run(tmp_path: Path) -> None:
+    write_files(tmp_path, {"db/changelog/db.changelog-master.yaml": "databaseChangeLog:\n  - changeSet: [\n"})
     with pytest.raises(FileError) as error:
         discover(tmp_path / "db/changelog", repo_root=tmp_path)
-    assert "db/changelog/missing.sql is not there" in str(error.value)
+    assert error.value.line == 3
 
 
 def test_liquibase_change_types_written_as_its_postgresql_generators_write_them(tmp_path: Path) -> None:
@@ -196,6 +222,21 @@ def test_quoting_strategy_serial_types_and_changelog_properties(tmp_path: Path) 
         'CREATE TABLE ContainerTypes (id SERIAL NOT NULL, uuid UUID DEFAULT gen_random_uuid(), "user" TEXT, PRIMARY KEY (id));')
     assert create.down is not None and create.down.sql == "DROP TABLE ContainerTypes;"
     assert rename.up is not None and rename.up.sql == 'ALTER SEQUENCE "ContainerTypes_id_seq" RENAME TO container_types_id_seq;'
+
+
+def test_a_parameter_is_put_in_before_the_change_type_writes_its_sql(tmp_path: Path) -> None:
+    # jhipster/jhipster-sample-app: `type="${datetimeType}"`, `datetime` for PostgreSQL, which
+    # Liquibase writes as a timestamp; put in after writing, it was a type PostgreSQL does not have.
+    write_files(tmp_path, {"changelog/master.xml": (
+        '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+        '  <property name="datetimeType" value="datetime(6)" dbms="mysql, mariadb"/>\n'
+        '  <property name="datetimeType" value="datetime" dbms="oracle, mssql, postgresql, h2"/>\n'
+        '  <changeSet id="1" author="jhipster">\n'
+        '    <createTable tableName="operation">\n'
+        '      <column name="date" type="${datetimeType}"/>\n'
+        "    </createTable>\n  </changeSet>\n</databaseChangeLog>\n")})
+    [create] = discover(tmp_path / "changelog", repo_root=tmp_path).migrations
+    assert create.up is not None and create.up.sql == "CREATE TABLE operation (date TIMESTAMP WITHOUT TIME ZONE);"
 
 
 def test_changeset_ids_that_read_as_numbers_are_no_order_of_file_names(tmp_path: Path) -> None:
@@ -379,7 +420,8 @@ def test_spring_boots_changelog_directory_and_a_primary_key_dropped_by_no_name(p
     assert failed == [] and code in (0, 1)
 
 
-def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:
+def test_contexts_the_project_runs_liquibase_with(tmp_path: Path, pg_server: Database,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     # AAFC-BICoE/seqdb-api runs `schema-change, initial-data`: its `sample-data` changesets never run.
     from migration_check.discovery.liquibase_contexts import runs
 
@@ -404,6 +446,9 @@ def test_contexts_the_project_runs_liquibase_with(tmp_path: Path) -> None:
     assert schema.skip_reason is None
     assert sample.skip_reason == ("Liquibase does not run it here: its context (sample-data) is not among the project's"
                                   " (spring.liquibase.contexts: initial-data, schema-change)")
+    # Left out by Liquibase as the project runs it, it is no code the replay lacks.
+    main(["check", str(tmp_path / RESOURCES / "db/changelog"), "--database-url", pg_server.conninfo])
+    assert "the replay ran 1 of 2 migrations (1 skipped; each skipped case says why)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("url", "refused"), [

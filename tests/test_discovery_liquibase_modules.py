@@ -9,13 +9,10 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pytest
-
 from conftest import write_files
 from migration_check.cli import main
 from migration_check.discovery import detect, discover
 from migration_check.discovery.liquibase_changes import change_sql
-from migration_check.errors import FileError
 from migration_check.history.linear import local_findings
 from migration_check.history.snapshots import project_snapshot
 from migration_check.servers.base import Database
@@ -99,13 +96,16 @@ def test_includes_from_other_modules_and_optional_ones(tmp_path: Path) -> None:
     assert loan.up is not None and loan.up.sql == "create table m_loan (id int)"
 
 
-def test_a_missing_include_stops_at_its_own_line(tmp_path: Path) -> None:
+def test_a_missing_include_is_refused_at_its_own_line(tmp_path: Path) -> None:
     write_files(tmp_path, {f"{CHANGELOG}/db.changelog-master.xml": HEAD + (
         '  <changeSet id="1" author="ada"><sql>create table t (id int)</sql></changeSet>\n'
         '  <include file="db/changelog/tenant/missing.xml"/>\n</databaseChangeLog>\n')})
-    with pytest.raises(FileError) as error:
-        discover(tmp_path / CHANGELOG, repo_root=tmp_path)
-    assert error.value.line == 3 and "db/changelog/tenant/missing.xml is not there" in str(error.value)
+    found = discover(tmp_path / CHANGELOG, repo_root=tmp_path)
+    [refusal] = found.refusals
+    assert refusal.line == 3 and refusal.message == "db/changelog/tenant/missing.xml is not there"
+    first, missing = found.migrations
+    assert first.up is not None and not first.refused
+    assert missing.refused and missing.label == "db.changelog-master.xml:3 include db/changelog/tenant/missing.xml"
 
 
 def test_changesets_for_another_database_by_their_context(tmp_path: Path) -> None:

@@ -87,5 +87,7 @@ def read_yaml(path: Path, refusal: str) -> object:
     try:
         return yaml.safe_load(read_utf8(path))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FileError(path, mark.line + 1 if mark else None, f"{refusal}: {exc}") from None
+        # The parser's own words, on one line: its str() adds the offending line and a caret.
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        words = getattr(exc, "problem", None) or getattr(exc, "context", None) or " ".join(str(exc).split())
+        raise FileError(path, mark.line + 1 if mark else None, f"{refusal}: {words}") from None

@@ -17,6 +17,11 @@ Rules, as Liquibase reads a changelog:
 - A changeset's rollback is its `--rollback` SQL or its `rollback` element; without one, Liquibase
   cannot roll back SQL (it refuses: "No inverse"), so rollbacks are optional.
 - A changeset is known by `<file>::<id>::<author>`, as DATABASECHANGELOG records it.
+- What Liquibase cannot read (an include, a `sqlFile` or a `loadData` file that is not there, an
+  included changelog that does not parse) is a refusal at its line, its changeset skipped with the
+  same words. Liquibase reads the whole tree first and so runs nothing; every changeset it can read
+  is judged all the same, as it runs once the tree is mended. Only a master changelog that does not
+  read stops the run: it leaves nothing to judge.
 """
 
 from __future__ import annotations
@@ -40,9 +45,10 @@ from migration_check.discovery.liquibase_contexts import (
     for_another_database,
     runs,
 )
+from migration_check.discovery.refused_files import refused
 from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import FileError
-from migration_check.model import Migration, RollbackPolicy, Script, Transaction
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
 
 # Where the modules of a Maven or Gradle build keep the resources their jar puts on the classpath.
 MODULE_RESOURCES = ("src/main/resources", "*/src/main/resources", "*/*/src/main/resources")
@@ -103,15 +109,25 @@ class LiquibaseLayout(Layout):
         seen_files: set[Path] = set()
         configured = configured_contexts(directory)
         label_filter = configured_labels(directory)
+        refusals: list[Refusal] = []
         for index, change in enumerate(changesets_of(master, _search_path(directory))):
             files = () if change.path in seen_files else (change.path,)
             seen_files.add(change.path)
             migration = _migration(index, change, directory, files)
+            if change.refused is not None:
+                # Liquibase reads the whole tree before it runs a changeset, and stops at this one:
+                # the others are judged as they run once it is mended.
+                refusal, because = refused(change.path, change.first_line, change.refused, "Liquibase",
+                                           "cannot read it")
+                refusals.append(refusal)
+                migrations.append(replace(migration, refused=True, skip_reason=because, down=None,
+                                          label=_refused_label(change, directory)))
+                continue
             reason = _left_out(change, configured, label_filter)
             if reason is not None:
                 migration = replace(migration, filtered=True, skip_reason=reason)
             migrations.append(migration)
-        return Discovery(migrations)
+        return Discovery(migrations, refusals=refusals)
 
 
 def _left_out(change: ChangeSet, configured: tuple[frozenset[str], str] | None,
@@ -138,7 +154,7 @@ def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path
                 transaction=transaction) if change.sql else None
     down = (Script(change.rollback_path or change.path, change.rollback, first_line=change.rollback_line,
                    transaction=transaction) if change.rollback is not None else None)
-    relative = change.path.relative_to(directory).as_posix() if change.path.is_relative_to(directory) else change.path.name
+    relative = _relative(change.path, directory)
     return Migration(
         version=change.id,
         name="",
@@ -152,6 +168,19 @@ def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path
         precondition=change.precondition,
         precondition_reason=change.precondition_reason,
     )
+
+
+def _refused_label(change: ChangeSet, directory: Path) -> str:
+    """A refused changeset's name as its changeset's is written (file::id::author); an include or a
+    changelog that is not there or does not read is named by its file."""
+    relative = _relative(change.path, directory)
+    if change.author:
+        return f"{relative}::{change.id}::{change.author}"
+    return relative if change.id == change.path.name else f"{relative}:{change.first_line} include {change.id}"
+
+
+def _relative(path: Path, directory: Path) -> str:
+    return path.relative_to(directory).as_posix() if path.is_relative_to(directory) else path.name
 
 
 def _search_path(directory: Path) -> list[Path]:

@@ -51,6 +51,9 @@ class ChangeSet:
     precondition_reason: str = ""
     contexts: tuple[str, ...] = ()  # context expressions that must all hold (see liquibase_contexts.py)
     labels: frozenset[str] = frozenset()  # its own and its includes'
+    # What Liquibase says where it cannot read this changeset, or the include in its place (a file
+    # that is not there): the changeset is refused at `first_line` of `path`, the others still judged.
+    refused: str | None = None
 
 
 # The keys of liquibase.properties that name the changelog (ORCID's `changeLogFile=db-master.xml`).
@@ -140,6 +143,17 @@ def unresolved_parameters(text: str) -> list[str]:
     return list(dict.fromkeys(match[0] for match in PARAMETER.finditer(text)))
 
 
+def _with_parameters(value: Any, properties: dict[str, str]) -> Any:
+    """A changeset's attributes with the parameters defined so far put in, at every depth."""
+    if isinstance(value, str):
+        return _expand(value, properties)
+    if isinstance(value, dict):
+        return {key: _with_parameters(item, properties) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_parameters(item, properties) for item in value]
+    return value
+
+
 def _expand(text: str, properties: dict[str, str]) -> str:
     return PARAMETER.sub(lambda match: properties.get(match[1], match[0]), text) if "${" in text else text
 
@@ -179,17 +193,45 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
         if kind in ("include", "includeAll") and _missing_allowed(kind, attributes) \
                 and _found(path, attributes, INCLUDED[kind], search_path) is None:
             continue  # Liquibase goes on without it (errorIfMissing, errorIfMissingOrEmpty false)
-        if kind == "include":
-            _walk(_resolve(path, attributes, "file", search_path, line), search_path, found, seen, properties, own, labels)
-        elif kind == "includeAll":
-            folder = _resolve(path, attributes, "path", search_path, line)
-            for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
-                _walk(child, search_path, found, seen, properties, own, labels)
-        elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
-            found.append(replace(_structured(path, attributes, line, search_path, quoting, _ran(found)), contexts=own,
-                                 labels=labels))
-        elif kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
+        if kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
             properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
+        try:
+            if kind == "include":
+                _walk_included(_resolve(path, attributes, "file", search_path, line), search_path, found, seen,
+                               properties, own, labels)
+            elif kind == "includeAll":
+                folder = _resolve(path, attributes, "path", search_path, line)
+                for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
+                    _walk_included(child, search_path, found, seen, properties, own, labels)
+            elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
+                # Liquibase puts the parameters in as it parses, before a change type writes its SQL:
+                # JHipster's `type="${datetimeType}"` is `datetime` there, which it writes as a timestamp.
+                written = _with_parameters(attributes, properties)
+                found.append(replace(_structured(path, written, line, search_path, quoting, _ran(found)),
+                                     contexts=own, labels=labels))
+        except FileError as error:
+            named = str(attributes.get("id", "")) if kind == "changeSet" else _included_name(attributes, INCLUDED[kind])
+            found.append(_refused(error, named, str(attributes.get("author", ""))))
+
+
+def _walk_included(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set[Path],
+                   properties: dict[str, str], inherited: tuple[str, ...], labelled: frozenset[str]) -> None:
+    """An included changelog, walked; one that does not read (malformed YAML or XML, not UTF-8) is
+    refused at its own line, and the changelogs around it are still read. Only the master's own
+    errors stop the run: without it there is no list of changesets to judge."""
+    try:
+        _walk(path, search_path, found, seen, properties, inherited, labelled)
+    except FileError as error:
+        if Path(error.path).resolve() != path.resolve():
+            raise
+        found.append(_refused(error, path.name, ""))
+
+
+def _refused(error: FileError, changeset_id: str, author: str) -> ChangeSet:
+    """The changeset (or the include in its place) Liquibase cannot read, refused where `error` says."""
+    return ChangeSet(path=Path(error.path), id=changeset_id, author=author, sql="", first_line=error.line or 1, rollback=None,
+                     rollback_line=error.line or 1, rollback_path=None, run_in_transaction=True,
+                     refused=error.message)
 
 
 def _labels_of(labels: object) -> frozenset[str]:
@@ -209,7 +251,7 @@ def _resolve(changelog: Path, attributes: dict[str, Any], key: str, search_path:
         raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
     found = _found(changelog, attributes, key, search_path)
     if found is None:
-        raise FileError(changelog, line, f"{name} is not there (Liquibase stops here too)")
+        raise FileError(changelog, line, f"{name} is not there")
     return found
 
 

@@ -12,7 +12,7 @@ from migration_check.model import RunReport, Status
 class ReplayCoverage:
     total: int  # migrations with an apply case
     replayed: int  # applied, or failed to apply
-    code: int  # skipped: code, or a file, the replay cannot run (not a file its runner refuses)
+    code: int  # skipped: code, or a file, the replay cannot run (not one its runner refuses or leaves out)
 
     @property
     def skipped(self) -> int:
@@ -37,7 +37,8 @@ def replay_coverage(report: RunReport) -> ReplayCoverage | None:
     skipped = {subject for subject, status in applies.items() if status is Status.SKIPPED}
     if not skipped:
         return None
-    # A file the runner refuses to read is no code the replay lacks: its history case says why.
+    # A file the runner refuses to read is no code the replay lacks: its history case says why. Nor
+    # is one the runner leaves out where the project runs it (a Liquibase context).
     code = sum(1 for m in report.project.migrations
-               if m.id in skipped and m.skip_reason and not m.upgrade_only and not m.refused)
+               if m.id in skipped and m.skip_reason and not (m.upgrade_only or m.refused or m.filtered))
     return ReplayCoverage(len(applies), len(applies) - len(skipped), code)
