@@ -41,6 +41,10 @@ def test_a_syntax_error_that_a_newer_postgresql_reads_says_so() -> None:
     assert newer_postgresql("42601", "SELEC 1", 150014) is None  # a typo stays a typo
     assert newer_postgresql("42P01", "SELECT * FROM (SELECT 1)", 150014) is None
     assert newer_postgresql("42601", "SELECT * FROM (SELECT 1)", 990000) is None
+    # Where the project names the PostgreSQL it runs (lemmy's .woodpecker.yml), the hint says where.
+    hint = newer_postgresql("42601", "SELECT * FROM (SELECT 1)", 150014, (18, ".woodpecker.yml:146"))
+    assert hint is not None and "this server is PostgreSQL 15 and the project runs PostgreSQL 18 (.woodpecker.yml:146)" in hint
+    assert "the project runs" not in (newer_postgresql("42601", "SELECT * FROM (SELECT 1)", 150014, (15, "x:1")) or "")
 
 
 @pytest.mark.parametrize(("sqlstate", "message", "named"), [

@@ -197,7 +197,7 @@ def run_check(settings: Settings, console: Console) -> RunReport:
         setup = setup_scripts(project, settings.setup, within_repository=not settings.setup_from_command_line)
         if settings.data:  # a seed file that is not there is a usage error before any server starts
             seed_scripts(project, settings.seed, within_repository=not settings.seed_from_command_line)
-        with make_provider(settings, *wanted_extensions(project, setup)) as database:
+        with make_provider(settings, *wanted_extensions(project, setup), repo_root=project.repo_root) as database:
             report.server = database.description
             console.server(database.description)
             # The replay owns its connection: a rebuild of the state swaps it for another database's.

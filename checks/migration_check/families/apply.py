@@ -31,7 +31,6 @@ from migration_check.sql.dialects import (
     missing_function,
     missing_object,
     missing_relation,
-    newer_postgresql,
     other_dialect,
 )
 from migration_check.sql.extensions import extension_object, unavailable_here
@@ -75,8 +74,7 @@ class Apply(Family):
             names = ", ".join(context.project.relative(m.main_file) or m.id for m in code[-3:])
             result.message += f" (not replayed before it: {names}, which may have created it)"
         elif failure is not None and (hint := other_dialect(failure.sqlstate, failure.message)
-                                      or newer_postgresql(failure.sqlstate, failure.statement,
-                                                          context.conn.info.server_version)
+                                      or context.newer_postgresql(failure)
                                       or newer_keyword_hint(failure.sqlstate, failure.statement, failure.near,
                                                             context.conn.info.server_version)):
             result.message += f" {hint}"

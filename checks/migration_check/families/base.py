@@ -29,10 +29,11 @@ from migration_check.model import CheckResult, Migration, Project, Script, Sever
 from migration_check.replay.executor import CommitRead, ScriptFailed
 from migration_check.schema.diff import Difference
 from migration_check.schema.snapshot import Snapshot
+from migration_check.servers.declared_postgres import declared_postgres
 from migration_check.settings import Settings
 from migration_check.sql import Statement, SyntaxProblem, split_script, trees
 from migration_check.sql.cluster_wide import superuser_given
-from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE
+from migration_check.sql.dialects import INSUFFICIENT_PRIVILEGE, newer_postgresql
 
 RUNNER_TRANSACTIONS = frozenset({Transaction.WRAPPED, Transaction.ONE_QUERY, Transaction.UNMIXED})
 # "cannot run inside a transaction block" (CONCURRENTLY, VACUUM) and "invalid transaction
@@ -225,6 +226,13 @@ class MigrationContext:
         if up is not None and up.path == down.path:  # a section of the file (goose, dbmate)
             return f" (the rollback section of {file}, from line {down.first_line}, {holds})"
         return f" ({file} {holds})"
+
+    def newer_postgresql(self, failure: ScriptFailed) -> str | None:
+        """`(PostgreSQL 18 reads this statement; ...)` where this server's grammar is too old for
+        it, naming the PostgreSQL the project runs where it names one."""
+        declared = declared_postgres(self.project.repo_root)
+        return newer_postgresql(failure.sqlstate, failure.statement, self.conn.info.server_version,
+                                None if declared is None else (declared.major, declared.where(self.project.repo_root)))
 
     def runner_hint(self, failure: ScriptFailed) -> str | None:
         """What the project's runner made of the text that failed (its layout's failure_hint)."""

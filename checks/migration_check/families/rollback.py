@@ -10,7 +10,7 @@ from __future__ import annotations
 from migration_check.families.base import Family, MigrationContext, Stage
 from migration_check.families.unreplayed import rollback_needs_unreplayed
 from migration_check.model import CheckResult, Status
-from migration_check.sql.dialects import DEPENDENT_OBJECTS, newer_postgresql
+from migration_check.sql.dialects import DEPENDENT_OBJECTS
 
 
 class Rollback(Family):
@@ -26,7 +26,6 @@ class Rollback(Family):
         if failure is not None and failure.sqlstate == DEPENDENT_OBJECTS:
             result.message += (" (drop what depends on it first: a rollback undoes its up in reverse order;"
                                " CASCADE would also drop what other migrations built on it)")
-        elif failure is not None and (hint := context.runner_hint(failure) or newer_postgresql(
-                failure.sqlstate, failure.statement, context.conn.info.server_version)):
+        elif failure is not None and (hint := context.runner_hint(failure) or context.newer_postgresql(failure)):
             result.message += f" {hint}"
         return result

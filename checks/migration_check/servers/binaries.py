@@ -9,7 +9,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from migration_check.errors import InfrastructureError, UsageError
@@ -118,12 +118,14 @@ def has_icu(binaries: Binaries) -> bool:
 
 
 def find_binaries(explicit: Path | None = None, wanted: Mapping[str, int] | None = None,
-                  preferred: frozenset[str] = frozenset()) -> Binaries:
+                  preferred: frozenset[str] = frozenset(), declared: tuple[int, str] | None = None) -> Binaries:
     """The server binaries to use: `explicit` when given, else of the installations found, the
     newest of those on which the fewest scripts fail for want of an extension they create
     (`wanted`: each extension, and how many scripts create it; the embedded build has no pgcrypto,
     Debian's 15 has no pgvector), then that have the most of the `preferred` ones (a setup
-    preset's, which it creates only where the server has them: never at the cost of a wanted one)."""
+    preset's, which it creates only where the server has them: never at the cost of a wanted one).
+    One older than the PostgreSQL the project runs (`declared`: its major, and where the project
+    names it) says so: the project's newer syntax fails on it (declared_postgres.py)."""
     wanted = wanted or {}
     if explicit is not None:
         version = server_version(explicit)
@@ -138,11 +140,25 @@ def find_binaries(explicit: Path | None = None, wanted: Mapping[str, int] | None
             " pass --pg-bindir, or use --database-url / --postgres-image"
         )
     newest = max(found, key=lambda b: b.version)
+    return _older_than_declared(_chosen(found, newest, wanted, preferred), declared)
+
+
+def _older_than_declared(chosen: Binaries, declared: tuple[int, str] | None) -> Binaries:
+    """The installation, saying where it is older than the PostgreSQL the project runs."""
+    if declared is None or chosen.version[0] >= declared[0]:
+        return chosen
+    older = (f"older than the PostgreSQL {declared[0]} the project runs ({declared[1]}): check on that one with"
+             " `--postgres-image` or `--pg-bindir`")
+    return replace(chosen, note=f"{chosen.note}; {older}" if chosen.note else older)
+
+
+def _chosen(found: list[Binaries], newest: Binaries, wanted: Mapping[str, int], preferred: frozenset[str]) -> Binaries:
     every = frozenset(wanted) | preferred
     if len(found) == 1 or not every:
         return newest
     # Each installation's extension directory asked once (its pg_config is a process to run).
     missing = {b.bindir: missing_extensions(b, every) for b in found}
+
     chosen = max(found, key=lambda b: (-sum(wanted.get(name, 0) for name in missing[b.bindir]),
                                        -len(preferred.intersection(missing[b.bindir])), b.version))
     if chosen == newest:

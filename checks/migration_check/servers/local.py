@@ -37,6 +37,7 @@ from migration_check.servers.base import (
     process_alive,
 )
 from migration_check.servers.binaries import Binaries, find_binaries
+from migration_check.servers.declared_postgres import declared_postgres
 from migration_check.servers.private_installation import private_installation, readonly_parts
 from migration_check.servers.run_directory import RAM_DIRECTORY, RAM_SETTINGS, in_ram, temp_parent, traversable_by
 
@@ -67,8 +68,9 @@ SERVER_SETTINGS = {
 class LocalProvider(Provider):
     def __init__(self, bindir: Path | None = None, run_as: str | None = None,
                  migration_role: str = DEFAULT_MIGRATION_ROLE, extensions: Mapping[str, int] | None = None,
-                 preferred_extensions: frozenset[str] = frozenset()) -> None:
+                 preferred_extensions: frozenset[str] = frozenset(), repo_root: Path | None = None) -> None:
         self._bindir = bindir
+        self._repo_root = repo_root  # its compose files and CI name the PostgreSQL it runs
         self._extensions = extensions or {}  # the migrations create them (so many times): an installation with them is preferred
         self._preferred_extensions = preferred_extensions  # a setup preset would create them
         self._run_as = run_as
@@ -80,7 +82,9 @@ class LocalProvider(Provider):
         self._linked: Path | None = None  # a private installation's own run directory
 
     def start(self) -> Database:
-        binaries = find_binaries(self._bindir, self._extensions, self._preferred_extensions)
+        declared = declared_postgres(self._repo_root) if self._repo_root is not None and self._bindir is None else None
+        binaries = find_binaries(self._bindir, self._extensions, self._preferred_extensions,
+                                 None if declared is None else (declared.major, declared.where(self._repo_root or Path())))
         user = self._run_as or unprivileged_user()
         parent = temp_parent(user)
         self._tempdir = new_run_directory(Path(parent or tempfile.gettempdir()))

@@ -189,12 +189,17 @@ def other_dialect(sqlstate: str | None, message: str) -> str | None:
     return f"(that is {dialect} SQL: migration-check replays migrations on PostgreSQL)"
 
 
-def newer_postgresql(sqlstate: str | None, statement: str | None, server_version: int) -> str | None:
+def newer_postgresql(sqlstate: str | None, statement: str | None, server_version: int,
+                     declared: tuple[int, str] | None = None) -> str | None:
     """`(PostgreSQL 18 reads this statement; this server is 15: ...)` when a syntax error on this
-    server is a statement a newer PostgreSQL's grammar accepts, else None."""
+    server is a statement a newer PostgreSQL's grammar accepts, else None; `declared` (the major the
+    project runs, and where it says so) is named where it is newer than this server."""
     newest = parser.get_postgresql_version()[0]
     if sqlstate != SYNTAX_ERROR or not statement or server_version // 10000 >= newest or not reads_as_postgresql(statement):
         return None
-    return (f"(PostgreSQL {newest} reads this statement; this server is PostgreSQL {server_version // 10000}: the"
+    major = server_version // 10000
+    runs = (f" and the project runs PostgreSQL {declared[0]} ({declared[1]})"
+            if declared is not None and declared[0] > major else "")
+    return (f"(PostgreSQL {newest} reads this statement; this server is PostgreSQL {major}{runs}: the"
             " migrations are written for a newer one. Check on it: `--pg-bindir DIR`, `--postgres-image IMAGE`"
             " or `--database-url URL`)")

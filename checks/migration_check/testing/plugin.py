@@ -82,10 +82,11 @@ def migrations(migration_settings: Settings) -> Project:
 @pytest.fixture(scope="session")
 def migration_server(migration_settings: Settings, migrations: Project) -> Iterator[Database]:
     """The session's disposable PostgreSQL (removed at the end of the session): as for `check`,
-    the local installation that has the extensions the migrations create."""
+    the local installation as new as the one the project runs, that has the extensions the
+    migrations create."""
     setup = setup_scripts(migrations, migration_settings.setup,
                           within_repository=not migration_settings.setup_from_command_line)
-    with make_provider(migration_settings, *wanted_extensions(migrations, setup)) as database:
+    with make_provider(migration_settings, *wanted_extensions(migrations, setup), repo_root=migrations.repo_root) as database:
         yield database
 
 
