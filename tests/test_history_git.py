@@ -220,3 +220,33 @@ def test_every_location_of_one_history_is_read_from_the_base(tmp_path: Path) -> 
     edited = run(root)["history"]["b2_invoices"]
     assert edited.status is Status.FAILED and "already on main" in edited.message
     assert (edited.file, edited.line) == ("modules/billing/b2_invoices.py", 7)
+
+
+def test_an_edit_of_the_sql_file_a_module_reads_is_an_edit_of_its_migration(tmp_path: Path) -> None:
+    # A knex module that sends `fs.readFileSync(path.join(__dirname, '..', 'sql', ...), 'utf8')`:
+    # the file is part of the migration for the history check (not named by the naming check).
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+
+    def module(name: str) -> str:
+        return ("const fs = require('fs');\nconst path = require('path');\n\n"
+                "exports.up = function (knex) {\n"
+                f"  return knex.raw(fs.readFileSync(path.join(__dirname, '..', 'sql', '{name}.sql'), 'utf8'));\n"
+                "};\n\nexports.down = function (knex) {\n  return knex.raw('select 1');\n};\n")
+
+    commit(root, "init", {"migrations/20250101000000_users.js": module("users"),
+                          "sql/users.sql": "create table users (id int);\n"})
+    git(root, "checkout", "-q", "-b", "feature")
+    commit(root, "orders", {"migrations/20250201000000_orders.js": module("orders"),
+                            "sql/orders.sql": "create table orders (id int);\n"})
+    project = discover(root)
+    assert [m.read_files for m in project.migrations] == [(root / "sql/users.sql",), (root / "sql/orders.sql",)]
+    found = run(root)
+    assert {subject: r.status for subject, r in found["history"].items()} == dict.fromkeys(
+        ["20250101000000_users.js", "20250201000000_orders.js"], Status.PASSED)
+    assert not any(r.file and r.file.startswith("sql/") for r in found["all"] if r.check == "naming")
+    (root / "sql/users.sql").write_text("create table users (id int);\ncreate index on users (id);\n")
+    edited = run(root)["history"]["20250101000000_users.js"]
+    assert edited.status is Status.FAILED and "already on main" in edited.message
+    assert (edited.file, edited.line) == ("sql/users.sql", 2)

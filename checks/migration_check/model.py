@@ -87,6 +87,10 @@ class Migration:
     verify_at_end: bool = False
     # Files that make up this migration, for reports and history. The first is the "main" file.
     files: tuple[Path, ...] = ()
+    # Files of the repository whose text its code reads and sends (a JavaScript module's
+    # `fs.readFileSync`): part of it for the history check, where an edit of one after the merge is
+    # an edit of the migration, but not its own files to name (they follow the project's habits).
+    read_files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None
     # Skipped because its runner refuses to read the file (a refusal of the discovery says where):

@@ -27,6 +27,7 @@ from migration_check.discovery.databases import (
 )
 from migration_check.discovery.deploy_values import values_given
 from migration_check.discovery.go_templates import templates_rendered
+from migration_check.discovery.js_files import files_read_by
 from migration_check.discovery.layouts import LAYOUTS, layout_named
 from migration_check.discovery.listing import listings_kept
 from migration_check.discovery.locate import MAX_DEPTH, configured_directories, configured_paths, searched_directories
@@ -34,7 +35,7 @@ from migration_check.discovery.path_words import POSTGRES_WORDS, path_words
 from migration_check.discovery.unrendered import templates_unrendered
 from migration_check.errors import InfrastructureError, MigrationCheckError, NoMigrationsFound, UsageError
 from migration_check.git_command import run_git
-from migration_check.model import Project
+from migration_check.model import Migration, Project
 
 
 def find_repo_root(start: Path) -> Path:
@@ -293,6 +294,7 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
     found = replace(found, migrations=[templates_unrendered(m, values) for m in found.migrations])
     if layout.sends_scripts_whole:
         found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
+    found = replace(found, migrations=[_with_files_read(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()
     if ignore:
         found = without_ignored(found, root, ignore)
@@ -316,6 +318,12 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
         refusals=found.refusals,
         histories_reason=found.histories_reason,
     )
+
+
+def _with_files_read(migration: Migration) -> Migration:
+    """The migration, knowing the files its module read for the SQL it sends (js_files.py)."""
+    read = files_read_by(migration.files)
+    return replace(migration, read_files=read) if read else migration
 
 
 def _directory_for(layout: Layout, path: Path) -> Path:

@@ -26,6 +26,16 @@ TEXT_ENCODINGS = ("utf8", "utf-8")
 BUILTINS = {"fs": "fs", "node:fs": "fs", "path": "path", "node:path": "path"}
 
 
+# The files each module read (its path -> theirs, as the module names them), as discovery met
+# them: discovery gives a migration the files its module read (Migration.read_files).
+_READ_BY: dict[Path, set[Path]] = {}
+
+
+def files_read_by(modules: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The repository's files that the modules read as text, in path order."""
+    return tuple(sorted({read for module in modules for read in _READ_BY.get(module, ())}))
+
+
 class FileText(str):
     """A file's text as a value, knowing the file (the script it makes is placed there)."""
 
@@ -92,9 +102,11 @@ def _reader(module: Path) -> Callable[[list[Any]], object]:
         if not resolved.is_relative_to(root.resolve()) or not resolved.is_file() or resolved.stat().st_size > MOST_BYTES:
             raise Unwritable(f"readFileSync of {given[0]}, not a file of the repository")
         try:
-            return FileText(read_utf8(resolved), path)
+            text = FileText(read_utf8(resolved), path)
         except (FileError, OSError):
             raise Unwritable(f"readFileSync of {given[0]}, which is not UTF-8 text") from None
+        _READ_BY.setdefault(module, set()).add(path)
+        return text
 
     return read
 

@@ -83,12 +83,23 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
     def files_at(commit: str) -> dict[str, bytes]:
         return {path: data for directory in directories for path, data in git.tree_files(repo, commit, directory).items()}
 
+    # The files outside the migrations that their code reads (a module's readFileSync), by migration.
+    reads = {m.id: [name for path in m.read_files if (name := project.relative(path))]
+             for m in project.migrations if m.read_files}
+
+    def read_at(commit: str) -> dict[str, dict[str, bytes]]:
+        names = sorted({name for named in reads.values() for name in named})
+        contents = dict(zip(names, git.read_objects(repo, [f"{commit}:{name}" for name in names]), strict=True))
+        return {mid: {name: data for name in named if (data := contents.get(name)) is not None}
+                for mid, named in reads.items()}
+
     tip_files = files_at(tip_commit)
     fork_files = tip_files if fork_commit == tip_commit else files_at(fork_commit)
     gone = {p: data for directory in directories for p, data in git.deleted_files(repo, tip_commit, directory).items()
             if p not in tip_files}
-    tip = files_snapshot(project, tip_files, settings.ignore, ref)
-    fork = tip if fork_files is tip_files else files_snapshot(project, fork_files, settings.ignore, f"merge-base of {ref}")
+    tip = files_snapshot(project, tip_files, settings.ignore, ref, read_at(tip_commit))
+    fork = tip if fork_files is tip_files else files_snapshot(project, fork_files, settings.ignore,
+                                                              f"merge-base of {ref}", read_at(fork_commit))
     try:
         retired = files_snapshot(project, gone, settings.ignore, f"{ref} history")
     except FileError:

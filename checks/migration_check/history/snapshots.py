@@ -8,6 +8,7 @@ second parser of file names.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import tempfile
 from collections.abc import Callable
@@ -39,10 +40,14 @@ def project_snapshot(project: Project) -> list[Entry]:
     return [_entry(layout, m, project.relative, lambda p: p.read_bytes()) for m in project.migrations if not m.filtered]
 
 
-def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str) -> list[Entry]:
+def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str,
+                   read: dict[str, dict[str, bytes]] | None = None) -> list[Entry]:
     """The migrations that `files` (repository-relative path -> content) hold, read by the project's layout.
 
     `where` names the commit in error messages, since the temporary paths mean nothing to a user.
+    `read` gives, by migration id, the files outside the migrations that its code reads (as the
+    working tree's migration reads them), with their content there: the temporary copy holds only
+    the migrations, so its modules cannot read them themselves.
     """
     directory = directory_in_repo(project)
     kept = {path: data for path, data in files.items() if not is_ignored(path, ignore)}
@@ -69,7 +74,16 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             failed = Path(str(exc.path))
             name = to_repo(failed) if failed.is_relative_to(root) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
-        return [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
+        entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
+    return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
+
+
+def _with_read(entry: Entry, read: dict[str, bytes]) -> Entry:
+    if not read:
+        return entry
+    known = {file.path for file in entry.files}
+    added = tuple(MigrationFile(path, content) for path, content in sorted(read.items()) if path not in known)
+    return dataclasses.replace(entry, files=entry.files + added)
 
 
 def _inside(path: str, directory: str) -> str:
@@ -85,7 +99,7 @@ def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str |
         id=migration.id,
         version=migration.version,
         sort_key=migration.sort_key,
-        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in migration.files),
+        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in (*migration.files, *migration.read_files)),
         repeatable=migration.repeatable,
         baseline=migration.baseline,
         identity_key=layout.version_identity(migration.version, migration.id),
