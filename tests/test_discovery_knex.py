@@ -101,6 +101,23 @@ def test_the_folder_of_a_knexfile_is_not_its_migrations_unless_the_knexfile_says
     assert discover(tmp_path, repo_root=tmp_path).directory == tmp_path  # where it names its own folder
 
 
+def test_the_history_table_a_knexfile_names_is_the_runners(tmp_path: Path) -> None:
+    # `migrations: { tableName: '_app_migrations' }` (with a schema, in one environment of several):
+    # drift leaves it and its lock table out, as it does knex_migrations.
+    from migration_check.discovery import layout_named
+
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        "knexfile.ts": ("const shared = { client: 'pg' };\nexport default {\n"
+                        "  development: { ...shared, migrations: { directory: './db/migrations', tableName: '_app_migrations',"
+                        " schemaName: 'app' } },\n  test: { ...shared, seeds: { directory: './db/seeds' } },\n};\n"),
+        "db/migrations/20250101000000_init.js": module("return knex.raw('create table t (id int)');"),
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert layout_named("knex").history_tables(found.directory) == {
+        "public.knex_migrations", "public.knex_migrations_lock", "app._app_migrations", "app._app_migrations_lock"}
+
+
 def test_code_is_named_and_promise_all_runs_in_the_arrays_order(tmp_path: Path) -> None:
     write_files(tmp_path, {
         "migrations/1_all.js": module("return Promise.all([knex.raw('create table a (id int)'),"

@@ -188,6 +188,24 @@ def test_a_later_failure_that_may_follow_from_an_earlier_one_is_not_judged(pg_se
         " applies this one first; order them, or move the statement)")
 
 
+def test_the_migration_that_makes_what_is_missing_is_named_before_one_that_touches_the_same_table(
+        pg_server: Database, tmp_path: Path) -> None:
+    # City-of-Helsinki/haitaton-backend: 015 needs hankegeometriat, which an unreplayed migration
+    # makes; a nearer unreplayed one names only hanke, which 015 also touches: the maker is named.
+    ups = {
+        1: "create table base (id int);",
+        2: "create table geo (id int references nowhere_geo);",
+        3: "alter table base add column g int;\ncreate table h (id int references nowhere_h);",
+        4: "insert into base (id) select id from geo;",
+    }
+    files = numbered(4, {n: (up, "select 1;") for n, up in ups.items()})
+    _code, root = check(pg_server, write_files(tmp_path / "p", files) / "migrations", tmp_path)
+    skipped = {c.attrib["name"]: c.find("skipped").attrib["message"] for c in root.iter("testcase")
+               if c.attrib["classname"] == "migration_check.apply" and c.find("skipped") is not None}
+    assert skipped["20250101000004_table_4"] == ('not judged: it needs geo (relation "geo" does not exist), which 20250101000002_table_2.sql'
+                       " names, and that migration is not replayed (it failed to apply)")
+
+
 def test_a_drop_that_fails_on_what_an_unreplayed_migration_changes_is_not_judged(pg_server: Database,
                                                                                   tmp_path: Path) -> None:
     # DSpace/DSpace: DROP SEQUENCE fails while a column default still uses it, a column that an

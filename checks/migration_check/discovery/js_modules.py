@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from migration_check.discovery.base import read_head
 from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.js_values import Values, descendants, text_of
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
 
@@ -45,3 +46,20 @@ def detected_modules(directory: Path, loads: Callable[[Path], bool], marked: Cal
     """The modules of `directory` a JavaScript runner loads whose text carries its mark (read first:
     the tree search asks every directory) and whose parse holds one of its migrations."""
     return [p for p in candidate_files(directory) if loads(p) and marked(read_head(p)) and readable(holds)(p)]
+
+
+def written_values(path: Path, key: str) -> list[str] | None:
+    """Every string a module writes for `key` in its objects (`tableName: '_app_migrations'`), in
+    order; None where the module cannot be read."""
+    try:
+        _source, root = parsed(path)
+    except (FileError, OSError, RecursionError):
+        return None
+    values = Values()
+    found = []
+    for pair in descendants(root, ("pair",), within=True):
+        name, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
+        if name is not None and value is not None and text_of(name).strip("'\"") == key \
+                and isinstance(written := values.cooked(value), str):
+            found.append(written)
+    return found

@@ -10,7 +10,7 @@ sources/fs-migrations.js, common/MigrationsLoader.js, table-creator.js):
 - Each migration runs in a transaction; when every pending one does, all of them run in one.
   `exports.config = { transaction: false }` runs a migration outside any.
 - The history table is `knex_migrations` (beside its lock table `knex_migrations_lock`): a row
-  per migration, named by its file name.
+  per migration, named by its file name. A knexfile's `tableName` names another (knexfile.py).
 
 What `up` and `down` send is read from the module (knex_reading.py): `knex.raw` and the schema
 builder, written as knex's PostgreSQL client writes it (knex_schema.py).
@@ -30,17 +30,17 @@ from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
 from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
-from migration_check.discovery.js_modules import detected_modules, parsed
+from migration_check.discovery.js_modules import detected_modules, parsed, written_values
 from migration_check.discovery.js_reading import (
     LANGUAGES,
     Export,
     exported,
     read_function,
 )
-from migration_check.discovery.js_values import Code, Values, descendants, js_sort_key, text_of, version_and_name
+from migration_check.discovery.js_values import Code, Values, js_sort_key, version_and_name
 from migration_check.discovery.knex_reading import KnexReading
+from migration_check.discovery.knexfile import knexfiles_in, named_history_tables
 from migration_check.discovery.listing import candidate_files, per_discovery
-from migration_check.errors import FileError
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
 BINDING = re.compile(r"(\\*)\?")  # knex's positionBindings: a `?` and the backslashes before it
@@ -93,7 +93,7 @@ class KnexLayout(Layout):
         return Discovery(migrations, stray, pending_in_one_transaction=in_one)
 
     def history_tables(self, directory: Path) -> frozenset[str]:
-        return frozenset({bookkeeping.KNEX.table, "public.knex_migrations_lock"})
+        return frozenset({bookkeeping.KNEX.table, "public.knex_migrations_lock"}) | named_history_tables(directory)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{now.strftime('%Y%m%d%H%M%S')}_{name}.js": "\n".join([
@@ -153,24 +153,15 @@ def module_of(path: Path) -> KnexModule:
 
 
 def _beside_its_knexfile(directory: Path) -> bool:
-    """Whether `directory` holds a knexfile that does not name it as the migrations directory: knex
-    runs there and reads `./migrations` (its default) or the directory the knexfile names, never the
-    knexfile's own folder unless it says `directory: '.'`. A module there that exports `up(knex)` is
-    the project's migration stub (Elizabeth-Warren/Spoke's knex-migration-stub.js), not a migration."""
-    knexfiles = [path for path in candidate_files(directory) if path.stem == "knexfile" and path.suffix in LANGUAGES]
+    """Whether `directory` holds a knexfile that does not name it as the migrations directory
+    (knexfile.py)."""
+    knexfiles = knexfiles_in(directory)
     if not knexfiles:
         return False
-    for knexfile in knexfiles:
-        try:
-            _source, root = parsed(knexfile)
-        except (FileError, OSError, RecursionError):
-            return False  # a knexfile this cannot read: nothing said either way
-        values = Values()
-        for pair in descendants(root, ("pair",), within=True):
-            key, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
-            if key is not None and value is not None and text_of(key).strip("'\"") == "directory" \
-                    and isinstance(named := values.cooked(value), str) and posixpath.normpath(named) == ".":
-                return False
+    for found in knexfiles:
+        named = written_values(found, "directory")
+        if named is None or any(posixpath.normpath(value) == "." for value in named):
+            return False  # a knexfile this cannot read says nothing either way
     return True
 
 

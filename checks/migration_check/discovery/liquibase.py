@@ -38,13 +38,14 @@ from migration_check.discovery.base import (
     repository_root,
     within_repository,
 )
-from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog, unresolved_parameters
+from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
 from migration_check.discovery.liquibase_contexts import (
     configured_contexts,
     configured_labels,
     for_another_database,
     runs,
 )
+from migration_check.discovery.liquibase_parameters import unresolved_parameters
 from migration_check.discovery.refused_files import refused
 from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import FileError

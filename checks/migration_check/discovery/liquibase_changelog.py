@@ -7,7 +7,6 @@ Structured changelogs (YAML, JSON, XML) are read into one shape, a list of entri
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from migration_check.discovery.liquibase_formatted import (
 )
 from migration_check.discovery.liquibase_load_data import load_data_sql
 from migration_check.discovery.liquibase_modify import modified
+from migration_check.discovery.liquibase_parameters import application_parameters, expand, with_parameters
 from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
 from migration_check.errors import FileError, read_utf8
 
@@ -115,47 +115,11 @@ def _changesets(master: Path, search_path: tuple[Path, ...]) -> tuple[ChangeSet,
     return tuple(_expanded(change, properties) for change in found)
 
 
-def application_parameters(directory: Path) -> dict[str, str]:
-    """The changelog parameters Spring Boot gives Liquibase (`spring.liquibase.parameters.<name>`
-    in an application file of a folder above the changelog)."""
-    prefix = "spring.liquibase.parameters."
-    for folder in [directory, *directory.parents][:CONFIG_LEVELS]:
-        entries = application_entries(folder)
-        found = {key.removeprefix(prefix): value for key, value in entries.items() if key.startswith(prefix)}
-        if found:
-            return found
-    return {}
-
-
-# Liquibase's own pattern for a changelog parameter (ChangeLogParameters' expression expander).
-PARAMETER = re.compile(r"\$\{([^}]+)\}")
-
-
 def _expanded(change: ChangeSet, properties: dict[str, str]) -> ChangeSet:
     """The changeset with its parameters put in. One nothing here defines stays as written, as
     Liquibase leaves it: fineract keeps `${officeId}` in the text of the reports it inserts."""
-    rollback = None if change.rollback is None else _expand(change.rollback, properties)
-    return replace(change, sql=_expand(change.sql, properties), rollback=rollback)
-
-
-def unresolved_parameters(text: str) -> list[str]:
-    """The changelog parameters a text still holds, as written (`${fineract.tenant.port}`)."""
-    return list(dict.fromkeys(match[0] for match in PARAMETER.finditer(text)))
-
-
-def _with_parameters(value: Any, properties: dict[str, str]) -> Any:
-    """A changeset's attributes with the parameters defined so far put in, at every depth."""
-    if isinstance(value, str):
-        return _expand(value, properties)
-    if isinstance(value, dict):
-        return {key: _with_parameters(item, properties) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_with_parameters(item, properties) for item in value]
-    return value
-
-
-def _expand(text: str, properties: dict[str, str]) -> str:
-    return PARAMETER.sub(lambda match: properties.get(match[1], match[0]), text) if "${" in text else text
+    rollback = None if change.rollback is None else expand(change.rollback, properties)
+    return replace(change, sql=expand(change.sql, properties), rollback=rollback)
 
 
 def _is_changelog(path: Path) -> bool:
@@ -206,7 +170,7 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
             elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
                 # Liquibase puts the parameters in as it parses, before a change type writes its SQL:
                 # JHipster's `type="${datetimeType}"` is `datetime` there, which it writes as a timestamp.
-                written = _with_parameters(attributes, properties)
+                written = with_parameters(attributes, properties)
                 found.append(replace(_structured(path, written, line, search_path, quoting, _ran(found)),
                                      contexts=own, labels=labels))
         except FileError as error:

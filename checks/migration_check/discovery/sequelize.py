@@ -30,6 +30,7 @@ from migration_check.discovery.js_reading import (
 )
 from migration_check.discovery.js_values import Values, js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.discovery.orm_settings import configured_tables
 from migration_check.discovery.sequelize_reading import OUTSIDE, TRANSACTION, SequelizeReading
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
@@ -73,6 +74,9 @@ class SequelizeLayout(Layout):
             migrations.append(_migration(path, functions))
         migrations.sort(key=lambda m: m.sort_key)
         return Discovery(migrations, stray)
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return super().history_tables(directory) | configured_tables(directory, "migrationStorageTableName")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{now.strftime('%Y%m%d%H%M%S')}-{name.replace('_', '-')}.js": "\n".join([

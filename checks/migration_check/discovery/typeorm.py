@@ -29,6 +29,7 @@ from migration_check.discovery.base import Detection, Discovery, Layout, counted
 from migration_check.discovery.js_modules import detected_modules, parsed
 from migration_check.discovery.js_reading import LANGUAGES
 from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.discovery.orm_settings import configured_tables
 from migration_check.discovery.typeorm_classes import MigrationClass, read_classes
 from migration_check.discovery.typeorm_entities import entity_extensions, package_of, setup_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -93,6 +94,9 @@ class TypeOrmLayout(Layout):
                          setup_extensions=frozenset(extensions),
                          setup_reason=f"as TypeORM does when it connects, the extensions its entities need: {needed}"
                                       " (where the server has them)" if extensions else "")
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return super().history_tables(directory) | configured_tables(directory, "migrationsTableName")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         timestamp = int(now.timestamp() * 1000)

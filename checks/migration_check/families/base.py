@@ -25,6 +25,7 @@ from pglast import ast
 from migration_check.data.watch import Watched, watched_tables
 from migration_check.discovery import layout_named
 from migration_check.discovery.base import FailedAt
+from migration_check.families.case_location import default_location
 from migration_check.model import CheckResult, Migration, Project, Script, Severity, Status, Transaction
 from migration_check.replay.executor import CommitRead, ScriptFailed
 from migration_check.schema.diff import Difference
@@ -263,23 +264,6 @@ def placeholder(statement: Statement) -> bool:
     node = trees.statement(statement.sql)
     return (isinstance(node, ast.SelectStmt) and not node.fromClause and node.targetList is not None
             and not node.whereClause and all(isinstance(t.val, ast.A_Const) for t in node.targetList))
-
-
-def default_location(project: Project, migration: Migration, check: str,
-                     script: Script | None = None) -> tuple[str | None, int]:
-    """The file and line a case points at when its finding has no statement of its own: where
-    `script` (or the script the check is about) starts."""
-    script = script or default_script(migration, check)
-    return project.relative(script.path if script else migration.main_file), script.first_line if script else 1
-
-
-def default_script(migration: Migration, check: str) -> Script | None:
-    """The script a check's case points at when the finding has no statement of its own."""
-    if check in ("rollback", "roundtrip"):
-        return migration.down or migration.up
-    if check == "verify":
-        return migration.verify
-    return migration.up
 
 
 class Family:

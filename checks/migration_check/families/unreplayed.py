@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -110,14 +111,13 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
     stateful = failure.sqlstate not in (SYNTAX_ERROR, FEATURE_NOT_SUPPORTED)
     touched = touched_names(failure.statement) if failure.statement and stateful else frozenset()
     dependents = _dependents(failure.detail) if failure.sqlstate == DEPENDENT_OBJECTS else []
-    for earlier in reversed(context.skipped_before):
-        where = _where(context, earlier.migration)
-        because = f"and that migration is not replayed ({earlier.reason})"
+    # What the failing statement needs, named by any of them, before what it merely touches: the
+    # migration that makes the missing table is the one to name, not a later one that also names a
+    # table the statement touches (haitaton-backend's 005 beside create-hankegeometriat-tables).
+    for earlier, where, because, text, lowered in _candidates(context):
         if missing is not None and earlier.error is not None and (  # the same thing missing
                 earlier.error[0] == failure.sqlstate and _missing_name(*earlier.error) == missing):
             return Link(f"not judged: it fails as {where} did ({message}), {because}: fix that one first", earlier)
-        text = _text_of(earlier.migration)
-        lowered = text.lower()
         if missing is not None and _names(text, lowered, missing):
             return Link(f"not judged: it needs {missing} ({message}), which {where} names, {because}", earlier)
         if missing is not None and (named := _enum_of(missing, text)) is not None:
@@ -126,6 +126,7 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
         if extension is not None and extension.extension.lower() in text.lower():
             return Link(f"not judged: it needs {extension.name}, {extension.kind_with_article} of the"
                         f" {extension.extension} extension ({message}), which {where} names, {because}", earlier)
+    for earlier, where, because, text, lowered in _candidates(context):
         if dependents and (still := sorted(name for name in dependents if _names(text, lowered, name))):
             depend = "depends" if len(still) == 1 else "depend"
             return Link(f"not judged: it fails ({message}) while {', '.join(still)} still {depend} on it, which"
@@ -134,6 +135,15 @@ def _link(context: MigrationContext, failure: ScriptFailed) -> Link | None:
             return Link(f"not judged: it fails ({message}) on {', '.join(names)}, which {where} also names, {because}:"
                         " its failure may follow from that one", earlier)
     return None
+
+
+def _candidates(context: MigrationContext) -> Iterator[tuple[Unreplayed, str, str, str, str]]:
+    """The migrations not in the database, nearest first, each read as it is asked for: where it
+    is, why it is not replayed (for the message), and its text as written and lowered."""
+    for earlier in reversed(context.skipped_before):
+        text = _text_of(earlier.migration)
+        yield earlier, _where(context, earlier.migration), f"and that migration is not replayed ({earlier.reason})", \
+            text, text.lower()
 
 
 # What a "cannot drop X because other objects depend on it" error's detail says depends on X:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from migration_check.families import Family, replay_families
-from migration_check.families.base import default_location
+from migration_check.families.case_location import default_location
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
 from migration_check.settings import Settings
 from migration_check.sql import SyntaxProblem, statements_to_run

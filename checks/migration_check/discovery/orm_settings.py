@@ -1,0 +1,67 @@
+"""The name an ORM's configuration gives its history table, where it is not the default:
+TypeORM's `migrationsTableName`, Sequelize's `migrationStorageTableName` (in `config/config.json`
+or the options the code passes). The settings live in the project's code (a DataSource in
+`data-source.ts`, `ormconfig.json`), so the repository's tracked JavaScript, TypeScript and JSON
+files that write the key are read, with the JavaScript parser or as JSON, for the strings written
+for it. Drift leaves those tables out.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+
+from migration_check.discovery.base import repository_root
+from migration_check.discovery.js_modules import written_values
+from migration_check.errors import InfrastructureError
+from migration_check.git_command import git_process
+from migration_check.sql.prepared import quote_identifier
+
+GIT_TIMEOUT = 30
+PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")  # what quote_ident leaves as it is (keywords aside)
+MAX_FILES = 20  # the configuration is in a few files; a key written in hundreds is no configuration
+SOURCES = ("*.ts", "*.js", "*.mjs", "*.cjs", "*.json", ":(exclude)*node_modules/*", ":(exclude)*.d.ts")
+
+
+def configured_tables(directory: Path, key: str) -> frozenset[str]:
+    """`public.name` of each string the repository's configuration writes for `key`, the name quoted
+    as PostgreSQL's `quote_ident` writes it (the ORMs quote the names they are given)."""
+    root = repository_root(directory)
+    return frozenset(f"public.{_as_named(name)}" for name in _written(root, key)) if root is not None else frozenset()
+
+
+def _as_named(name: str) -> str:
+    return name if PLAIN.fullmatch(name) else quote_identifier(name)
+
+
+@functools.lru_cache(maxsize=16)
+def _written(root: Path, key: str) -> tuple[str, ...]:
+    try:
+        found = git_process(root, "grep", "-l", "-I", "-F", "-e", key, "--", *SOURCES, timeout=GIT_TIMEOUT)
+    except InfrastructureError:
+        return ()
+    names = found.stdout.decode("utf-8", errors="replace").splitlines()[:MAX_FILES]
+    values: list[str] = []
+    for name in names:
+        path = root / name
+        values += _json_values(path, key) if path.suffix == ".json" else written_values(path, key) or []
+    return tuple(dict.fromkeys(value for value in values if value))
+
+
+def _json_values(path: Path, key: str) -> list[str]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found: list[str] = []
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            found += [value for name, value in node.items() if name == key and isinstance(value, str)]
+            pending += node.values()
+        elif isinstance(node, list):
+            pending += node
+    return found
