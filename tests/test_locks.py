@@ -333,7 +333,8 @@ def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database,
     base = "create table clinics (id int primary key);\ncreate table visits (id int primary key, clinic_id int references clinics);\n"
     assert locks_of(pg_server, tmp_path, base, "drop table visits;\n",
                     "create table visits (id int primary key, clinic_id int);\n") == (  # (the rollback names no clinics)
-        "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes); public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
+        "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1 (drop table visits);"
+        " public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
 
 
 def test_a_foreign_key_dropped_beside_a_drop_locks_its_parent(pg_server: Database, tmp_path: Path) -> None:
@@ -343,7 +344,24 @@ def test_a_foreign_key_dropped_beside_a_drop_locks_its_parent(pg_server: Databas
             "create index visits_at on visits (at);\n")
     up = "alter table visits drop constraint visits_clinic;\ndrop index visits_at;\n"
     down = "create index visits_at on visits (at);\n"  # (not naming clinics: prisma's migrations have no rollback)
-    assert locks_of(pg_server, tmp_path, base, up, down).startswith("public.clinics: ACCESS EXCLUSIVE (blocks reads and writes)")
+    assert locks_of(pg_server, tmp_path, base, up, down).startswith(
+        "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1 (alter table visits drop constraint"
+        " visits_clinic)")
+
+
+def test_the_lock_of_a_dropped_key_is_put_on_the_drop_not_on_a_later_key_to_the_same_table(
+        pg_server: Database, tmp_path: Path) -> None:
+    """documenso: the ACCESS EXCLUSIVE on "User" is the DROP CONSTRAINT's, not the later ADD CONSTRAINT's
+    (a new foreign key takes SHARE ROW EXCLUSIVE on the table it references)."""
+    base = ("create table clinics (id int primary key);\n"
+            "create table visits (id int primary key, clinic_id int constraint visits_clinic references clinics);\n")
+    up = ("alter table visits drop constraint visits_clinic;\nalter table visits add column note text;\n"
+          "alter table visits add constraint visits_clinic_again foreign key (clinic_id) references clinics;\n")
+    down = ("alter table visits drop constraint visits_clinic_again;\nalter table visits drop column note;\n"
+            "alter table visits add constraint visits_clinic foreign key (clinic_id) references clinics;\n")
+    assert locks_of(pg_server, tmp_path, base, up, down).startswith(
+        "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1 (alter table visits drop constraint"
+        " visits_clinic)")
 
 
 def test_what_the_generated_rows_fire_is_not_the_ups(pg_server: Database, tmp_path: Path) -> None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import psycopg
 from pglast import ast
-from pglast.enums import DropBehavior, ObjectType
+from pglast.enums import AlterTableType, DropBehavior, ObjectType
+from pglast.stream import maybe_double_quote_name as quote_ident
 
+from migration_check.schema.snapshot import Snapshot
 from migration_check.sql import Statement, trees
 from migration_check.sql.objects import RELATION_KINDS, touched_names
 from migration_check.sql.prepared import Prepared, fetch
@@ -122,3 +124,32 @@ def _reaches_unnamed(node: ast.Node | None) -> bool:
     if isinstance(node, ast.VacuumStmt):
         return not node.rels
     return not isinstance(node, ast.RenameStmt)  # (a schema's, type's or function's name locks no relation; None: not read)
+
+
+def taking_statement(statements: list[Statement], relname: str, qualified: str, before: Snapshot) -> Statement | None:
+    """The statement that most likely took ACCESS EXCLUSIVE on a table it did not rewrite, where the
+    script ran whole: an ALTER TABLE of it; else one that drops a foreign key (a constraint, or the
+    table that holds it) referencing it, as the catalog before the up says: dropping the key drops
+    its triggers on the referenced table (documenso's `ALTER TABLE "UserProfile" DROP CONSTRAINT
+    "UserProfile_id_fkey"` locks "User", and the later `ADD CONSTRAINT ... REFERENCES "User"` takes
+    only SHARE ROW EXCLUSIVE). None where neither is there."""
+    references = f"REFERENCES {qualified}("
+    keys = {key for (kind, key), definition in before.items()
+            if kind == "constraint" and references in definition.fields.get("definition", "")}
+    dropping = None
+    for statement in statements:
+        node = trees.statement(statement.sql) if statement.node in ("AlterTableStmt", "DropStmt") else None
+        if isinstance(node, ast.AlterTableStmt) and node.relation is not None and node.relation.relname:
+            if node.relation.relname == relname:
+                return statement
+            dropped = {quote_ident(cmd.name) for cmd in node.cmds or () if isinstance(cmd, ast.AlterTableCmd)
+                       and cmd.name and cmd.subtype == AlterTableType.AT_DropConstraint}
+            owner = f".{quote_ident(node.relation.relname)}"
+            if dropping is None and any(key.startswith(f"{name} on ") and key.endswith(owner)
+                                        for key in keys for name in dropped):
+                dropping = statement
+        elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE and dropping is None:
+            tables = {quote_ident(name_text(parts[-1])) for parts in node.objects or ()}
+            if any(key.rsplit(".", 1)[-1] in tables for key in keys):
+                dropping = statement
+    return dropping

@@ -33,7 +33,7 @@ from pglast.stream import RawStream
 
 from migration_check.data.code import do_block_tables
 from migration_check.families.base import Family, MigrationContext, Stage
-from migration_check.families.lock_reach import reached_relations
+from migration_check.families.lock_reach import reached_relations, taking_statement
 from migration_check.families.type_change import relabelled_only
 from migration_check.lint import registered
 from migration_check.lint.base import LintContext, Observed
@@ -186,8 +186,9 @@ class Locks(Family):
                 fact += f", rewritten{_by(statement, free=relabelled)}"
                 if mode == "AccessExclusiveLock" and relation.kind in ("r", "m"):
                     blocking.append((fact, statement))
-            elif statement is not None and mode == "AccessExclusiveLock":
-                fact += _by(statement, "taken")
+            elif mode == "AccessExclusiveLock" and (taker := observed or taking_statement(
+                    statements, relation.relname, relation.name, context.before) or statement) is not None:
+                fact += _by(taker, "taken")
             facts.append(fact)
         unobserved = [str(s.line) for s in statements if s.needs_autocommit]
         if unobserved:
