@@ -133,23 +133,28 @@ def taking_statement(statements: list[Statement], relname: str, qualified: str, 
     its triggers on the referenced table (documenso's `ALTER TABLE "UserProfile" DROP CONSTRAINT
     "UserProfile_id_fkey"` locks "User", and the later `ADD CONSTRAINT ... REFERENCES "User"` takes
     only SHARE ROW EXCLUSIVE). None where neither is there."""
-    references = f"REFERENCES {qualified}("
-    keys = {key for (kind, key), definition in before.items()
-            if kind == "constraint" and references in definition.fields.get("definition", "")}
-    dropping = None
+    drops: list[tuple[Statement, ast.Node]] = []
     for statement in statements:
         node = trees.statement(statement.sql) if statement.node in ("AlterTableStmt", "DropStmt") else None
+        if isinstance(node, ast.AlterTableStmt) and node.relation is not None and node.relation.relname == relname:
+            return statement
+        if isinstance(node, (ast.AlterTableStmt, ast.DropStmt)):
+            drops.append((statement, node))
+    references = f"REFERENCES {qualified}("
+    schema = qualified.rsplit(".", 1)[0]
+    for statement, node in drops:
         if isinstance(node, ast.AlterTableStmt) and node.relation is not None and node.relation.relname:
-            if node.relation.relname == relname:
-                return statement
-            dropped = {quote_ident(cmd.name) for cmd in node.cmds or () if isinstance(cmd, ast.AlterTableCmd)
-                       and cmd.name and cmd.subtype == AlterTableType.AT_DropConstraint}
-            owner = f".{quote_ident(node.relation.relname)}"
-            if dropping is None and any(key.startswith(f"{name} on ") and key.endswith(owner)
-                                        for key in keys for name in dropped):
-                dropping = statement
-        elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE and dropping is None:
-            tables = {quote_ident(name_text(parts[-1])) for parts in node.objects or ()}
-            if any(key.rsplit(".", 1)[-1] in tables for key in keys):
-                dropping = statement
-    return dropping
+            owner = quote_ident(node.relation.schemaname) if node.relation.schemaname else schema
+            table = f"{owner}.{quote_ident(node.relation.relname)}"
+            keys = [("constraint", f"{quote_ident(cmd.name)} on {table}") for cmd in node.cmds or ()
+                    if isinstance(cmd, ast.AlterTableCmd) and cmd.name and cmd.subtype == AlterTableType.AT_DropConstraint]
+        elif isinstance(node, ast.DropStmt) and node.removeType == ObjectType.OBJECT_TABLE:
+            # (read only for a DROP TABLE, which names no constraint: every constraint is looked at)
+            owners = tuple(f" on {schema if len(parts) < 2 else quote_ident(name_text(parts[-2]))}."
+                           f"{quote_ident(name_text(parts[-1]))}" for parts in node.objects or ())
+            keys = [key for key in before if key[0] == "constraint" and key[1].endswith(owners)]
+        else:
+            continue
+        if any(key in before and references in before[key].fields.get("definition", "") for key in keys):
+            return statement
+    return None
