@@ -1,5 +1,6 @@
 """The history table an ORM's configuration names (TypeORM's `migrationsTableName`, Sequelize's
-`migrationStorageTableName`): drift leaves it out, as it does the default's."""
+`migrationStorageTableName`, MikroORM's `migrations: { tableName }`): drift leaves it out, as it
+does the default's."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
                                " migrationsTableName: 'typeorm_migrations',\n});\n"),
         "config/config.json": '{"production": {"dialect": "postgres", "migrationStorageTableName": "SequelizeMigrations"}}',
         "node_modules/other/index.js": "module.exports = { migrationsTableName: 'not_ours' };\n",
+        "src/mikro-orm.config.ts": "export default defineConfig({ migrations: { tableName: 'mikro_history' } });\n",
+        "src/entities/user.ts": "@Entity({ tableName: 'users' })\nexport class User {}\n",  # an entity's, not the history's
         "src/migrations/.keep": "",
     })
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -25,4 +28,5 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
     assert layout_named("typeorm").history_tables(migrations) == {"public.migrations", "public.typeorm_migrations"}
     assert layout_named("sequelize").history_tables(migrations) == {
         'public."SequelizeMeta"', 'public."SequelizeMigrations"'}
+    assert layout_named("mikro-orm").history_tables(migrations) == {"public.mikro_orm_migrations", "public.mikro_history"}
     assert layout_named("typeorm").history_tables(Path("/")) == {"public.migrations"}  # outside a repository

@@ -33,6 +33,7 @@ from migration_check.discovery.js_modules import detected_modules, parsed
 from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class
+from migration_check.discovery.orm_settings import MIKRO_ORM_CONFIG, configured_tables
 from migration_check.model import Migration, RollbackPolicy, StrayFile, Transaction
 
 LOADED = (".js", ".ts", ".cjs")  # the suffixes of MikroORM's default glob
@@ -79,6 +80,9 @@ class MikroOrmLayout(Layout):
         migrations.sort(key=lambda m: m.sort_key)
         in_one = none_outside_a_transaction(migrations)
         return Discovery(migrations, stray, pending_in_one_transaction=in_one)
+
+    def history_tables(self, directory: Path) -> frozenset[str]:
+        return super().history_tables(directory) | configured_tables(directory, "tableName", MIKRO_ORM_CONFIG)
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         words = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_")

@@ -1,9 +1,9 @@
 """The name an ORM's configuration gives its history table, where it is not the default:
 TypeORM's `migrationsTableName`, Sequelize's `migrationStorageTableName` (in `config/config.json`
-or the options the code passes). The settings live in the project's code (a DataSource in
-`data-source.ts`, `ormconfig.json`), so the repository's tracked JavaScript, TypeScript and JSON
-files that write the key are read, with the JavaScript parser or as JSON, for the strings written
-for it. Drift leaves those tables out.
+or the options the code passes), MikroORM's `migrations: { tableName }` (in `mikro-orm.config.ts`).
+The settings live in the project's code (a DataSource in `data-source.ts`, `ormconfig.json`), so
+the repository's tracked JavaScript, TypeScript and JSON files that write the key are read, with
+the JavaScript parser or as JSON, for the strings written for it. Drift leaves those tables out.
 """
 
 from __future__ import annotations
@@ -23,13 +23,16 @@ GIT_TIMEOUT = 30
 PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")  # what quote_ident leaves as it is (keywords aside)
 MAX_FILES = 20  # the configuration is in a few files; a key written in hundreds is no configuration
 SOURCES = ("*.ts", "*.js", "*.mjs", "*.cjs", "*.json", ":(exclude)*node_modules/*", ":(exclude)*.d.ts")
+# MikroORM's `migrations: { tableName }`: a key every ORM's entities write, so only its config files.
+MIKRO_ORM_CONFIG = ("*mikro-orm.config.*", ":(exclude)*node_modules/*")
 
 
-def configured_tables(directory: Path, key: str) -> frozenset[str]:
-    """`public.name` of each string the repository's configuration writes for `key`, the name quoted
-    as PostgreSQL's `quote_ident` writes it (the ORMs quote the names they are given)."""
+def configured_tables(directory: Path, key: str, files: tuple[str, ...] = SOURCES) -> frozenset[str]:
+    """`public.name` of each string the repository's configuration writes for `key` (in the tracked
+    `files`, git pathspecs), the name quoted as PostgreSQL's `quote_ident` writes it (the ORMs quote
+    the names they are given)."""
     root = repository_root(directory)
-    return frozenset(f"public.{_as_named(name)}" for name in _written(root, key)) if root is not None else frozenset()
+    return frozenset(f"public.{_as_named(name)}" for name in _written(root, key, files)) if root is not None else frozenset()
 
 
 def _as_named(name: str) -> str:
@@ -37,9 +40,9 @@ def _as_named(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=16)
-def _written(root: Path, key: str) -> tuple[str, ...]:
+def _written(root: Path, key: str, files: tuple[str, ...]) -> tuple[str, ...]:
     try:
-        found = git_process(root, "grep", "-l", "-I", "-F", "-e", key, "--", *SOURCES, timeout=GIT_TIMEOUT)
+        found = git_process(root, "grep", "-l", "-I", "-F", "-e", key, "--", *files, timeout=GIT_TIMEOUT)
     except InfrastructureError:
         return ()
     names = found.stdout.decode("utf-8", errors="replace").splitlines()[:MAX_FILES]
