@@ -250,3 +250,22 @@ def test_an_edit_of_the_sql_file_a_module_reads_is_an_edit_of_its_migration(tmp_
     edited = run(root)["history"]["20250101000000_users.js"]
     assert edited.status is Status.FAILED and "already on main" in edited.message
     assert (edited.file, edited.line) == ("sql/users.sql", 2)
+
+
+def test_an_edit_of_a_liquibase_sqlfile_after_the_merge_is_an_edit_of_its_changeset(tmp_path: Path) -> None:
+    # Liquibase checksums a sqlFile's text with its changeset: an edit of a merged one makes it
+    # refuse to run ("checksum changed"), so the file is part of the changeset for the history check.
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    changelog = ("databaseChangeLog:\n  - changeSet:\n      id: 1\n      author: ada\n      changes:\n"
+                 "        - sqlFile:\n            path: sql/users.sql\n            relativeToChangelogFile: true\n")
+    commit(root, "init", {"db/changelog/db.changelog-master.yaml": changelog,
+                          "db/changelog/sql/users.sql": "create table users (id int);\n"})
+    git(root, "checkout", "-q", "-b", "feature")
+    assert [m.read_files for m in discover(root).migrations] == [(root / "db/changelog/sql/users.sql",)]
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    (root / "db/changelog/sql/users.sql").write_text("create table users (id int);\ncreate index on users (id);\n")
+    [edited] = run(root)["history"].values()
+    assert edited.status is Status.FAILED and "already on main" in edited.message
+    assert (edited.file, edited.line) == ("db/changelog/sql/users.sql", 2)

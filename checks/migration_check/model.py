@@ -87,9 +87,9 @@ class Migration:
     verify_at_end: bool = False
     # Files that make up this migration, for reports and history. The first is the "main" file.
     files: tuple[Path, ...] = ()
-    # Files of the repository whose text its code reads and sends (a JavaScript module's
-    # `fs.readFileSync`): part of it for the history check, where an edit of one after the merge is
-    # an edit of the migration, but not its own files to name (they follow the project's habits).
+    # Files of the repository, no migration's own, whose text it runs (a JavaScript module's
+    # `fs.readFileSync`, a Liquibase `sqlFile`): part of it for the history check, where an edit of
+    # one after the merge is an edit of the migration, but not its own files to name.
     read_files: tuple[Path, ...] = ()
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None

@@ -294,8 +294,9 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
     found = replace(found, migrations=[templates_unrendered(m, values) for m in found.migrations])
     if layout.sends_scripts_whole:
         found = replace(found, migrations=[sent_whole_when_wrapped(m) for m in found.migrations])
-    found = replace(found, migrations=[_with_files_read(m) for m in found.migrations])
     root = (repo_root or find_repo_root(path)).resolve()
+    own = {file for m in found.migrations for file in m.files}
+    found = replace(found, migrations=[_with_files_read(m, own, root) for m in found.migrations])
     if ignore:
         found = without_ignored(found, root, ignore)
     found = within_repository(found, root)
@@ -320,10 +321,14 @@ def _discover(path: Path, format_name: str | None, repo_root: Path | None, ignor
     )
 
 
-def _with_files_read(migration: Migration) -> Migration:
-    """The migration, knowing the files its module read for the SQL it sends (js_files.py)."""
-    read = files_read_by(migration.files)
-    return replace(migration, read_files=read) if read else migration
+def _with_files_read(migration: Migration, own: set[Path], root: Path) -> Migration:
+    """The migration, knowing the files of the repository outside every migration's own whose text
+    it runs: those its module read (js_files.py), and the file a script of it is (a Liquibase
+    `sqlFile`, whose edit changes the changeset's checksum: Liquibase then refuses to run)."""
+    scripts = {script.path for script in (migration.up, migration.down, migration.verify) if script is not None}
+    read = sorted({path for path in (*files_read_by(migration.files), *scripts) if path not in own
+                   and path.is_file() and path.resolve().is_relative_to(root)})
+    return replace(migration, read_files=tuple(read)) if read else migration
 
 
 def _directory_for(layout: Layout, path: Path) -> Path:
