@@ -49,15 +49,20 @@ def commit(repo: Path, message: str, write: dict[str, str] | None = None, remove
     git(repo, "commit", "-q", "-m", message)
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """main with two migrations, and `feature` checked out from it."""
+def branched(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A repository whose main holds `files`, with `feature` checked out from it."""
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
-    commit(root, "init", INIT)
+    commit(root, "init", files)
     git(root, "checkout", "-q", "-b", "feature")
     return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """main with two migrations, and `feature` checked out from it."""
+    return branched(tmp_path, INIT)
 
 
 def run(repo: Path, base_ref: str | None = "main") -> dict[str, Any]:
@@ -198,20 +203,15 @@ def test_git_readers(repo: Path) -> None:
 def test_every_location_of_one_history_is_read_from_the_base(tmp_path: Path) -> None:
     # Alembic's version_locations: the base's revisions in the second location are read too, so an
     # edit of one already on main is caught there, and a new revision beside it is no edit.
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-
     def revision(rev: str, down: str | None, sql: str) -> str:
         return (f"from alembic import op\nrevision = {rev!r}\ndown_revision = {down!r}\n\n\ndef upgrade():\n"
                 f"    op.execute({sql!r})\n\n\ndef downgrade():\n    op.execute('select 1')\n")
 
-    commit(root, "init", {
+    root = branched(tmp_path, {
         "alembic.ini": "[alembic]\nscript_location = alembic\nversion_locations = alembic/versions modules/billing\n",
         "alembic/versions/a1_users.py": revision("a1", None, "create table users (id int)"),
         "modules/billing/b2_invoices.py": revision("b2", "a1", "create table invoices (id int)"),
     })
-    git(root, "checkout", "-q", "-b", "feature")
     commit(root, "paid", {"modules/billing/c3_paid.py": revision("c3", "b2", "alter table invoices add paid bool")})
     history = run(root)["history"]
     assert {subject: r.status for subject, r in history.items()} == dict.fromkeys(
@@ -225,19 +225,14 @@ def test_every_location_of_one_history_is_read_from_the_base(tmp_path: Path) -> 
 def test_an_edit_of_the_sql_file_a_module_reads_is_an_edit_of_its_migration(tmp_path: Path) -> None:
     # A knex module that sends `fs.readFileSync(path.join(__dirname, '..', 'sql', ...), 'utf8')`:
     # the file is part of the migration for the history check (not named by the naming check).
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-
     def module(name: str) -> str:
         return ("const fs = require('fs');\nconst path = require('path');\n\n"
                 "exports.up = function (knex) {\n"
                 f"  return knex.raw(fs.readFileSync(path.join(__dirname, '..', 'sql', '{name}.sql'), 'utf8'));\n"
                 "};\n\nexports.down = function (knex) {\n  return knex.raw('select 1');\n};\n")
 
-    commit(root, "init", {"migrations/20250101000000_users.js": module("users"),
-                          "sql/users.sql": "create table users (id int);\n"})
-    git(root, "checkout", "-q", "-b", "feature")
+    root = branched(tmp_path, {"migrations/20250101000000_users.js": module("users"),
+                               "sql/users.sql": "create table users (id int);\n"})
     commit(root, "orders", {"migrations/20250201000000_orders.js": module("orders"),
                             "sql/orders.sql": "create table orders (id int);\n"})
     project = discover(root)
@@ -255,17 +250,34 @@ def test_an_edit_of_the_sql_file_a_module_reads_is_an_edit_of_its_migration(tmp_
 def test_an_edit_of_a_liquibase_sqlfile_after_the_merge_is_an_edit_of_its_changeset(tmp_path: Path) -> None:
     # Liquibase checksums a sqlFile's text with its changeset: an edit of a merged one makes it
     # refuse to run ("checksum changed"), so the file is part of the changeset for the history check.
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
     changelog = ("databaseChangeLog:\n  - changeSet:\n      id: 1\n      author: ada\n      changes:\n"
                  "        - sqlFile:\n            path: sql/users.sql\n            relativeToChangelogFile: true\n")
-    commit(root, "init", {"db/changelog/db.changelog-master.yaml": changelog,
-                          "db/changelog/sql/users.sql": "create table users (id int);\n"})
-    git(root, "checkout", "-q", "-b", "feature")
+    root = branched(tmp_path, {"db/changelog/db.changelog-master.yaml": changelog,
+                               "db/changelog/sql/users.sql": "create table users (id int);\n"})
     assert [m.read_files for m in discover(root).migrations] == [(root / "db/changelog/sql/users.sql",)]
     assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
     (root / "db/changelog/sql/users.sql").write_text("create table users (id int);\ncreate index on users (id);\n")
     [edited] = run(root)["history"].values()
     assert edited.status is Status.FAILED and "already on main" in edited.message
     assert (edited.file, edited.line) == ("db/changelog/sql/users.sql", 2)
+
+
+def test_a_sqitch_project_at_the_root_with_its_scripts_in_top_dir(tmp_path: Path) -> None:
+    # Tamarou/Registry: sqitch.conf at the root says `top_dir = ./sql`. The base was read from the
+    # root's own files alone, without sql/, and the history check stopped ("the plan file
+    # sql/sqitch.plan does not exist"). A verify script changes no database: sqitch runs the working
+    # tree's, so editing a merged one is no edit of what databases ran; a deploy script's is.
+    who = "2024-01-01T10:00:00Z Ada Lovelace <ada@example.com>"
+    root = branched(tmp_path, {
+        "sqitch.conf": "[core]\n\tengine = pg\n\ttop_dir = ./sql\n",
+        "sql/sqitch.plan": f"%syntax-version=1.0.0\n%project=shop\n\nusers {who} # Users.\n",
+        "sql/deploy/users.sql": "create table users (id int);\n",
+        "sql/revert/users.sql": "drop table users;\n",
+        "sql/verify/users.sql": "select id from users where false;\n",
+    })
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    (root / "sql/verify/users.sql").write_text("select id from users where false;\nselect 1;\n")
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    (root / "sql/deploy/users.sql").write_text("create table users (id bigint);\n")
+    [edited] = run(root)["history"].values()
+    assert edited.status is Status.FAILED and (edited.file, edited.line) == ("sql/deploy/users.sql", 1)

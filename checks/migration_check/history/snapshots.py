@@ -29,9 +29,20 @@ def directory_in_repo(project: Project) -> str:
 
 def directories_in_repo(project: Project) -> list[str]:
     """The migrations directory, then the other locations the runner reads with it (Alembic's
-    version_locations, yoyo's sources), relative to the repository root."""
-    others = layout_named(project.format).other_locations(project.directory)
-    return [directory_in_repo(project), *(relative for path in others if (relative := project.relative(path)))]
+    version_locations, yoyo's sources), relative to the repository root. A directory read from git
+    brings its sub-directories, but the root brings its own files alone (not the whole repository):
+    there, the sub-directories the layout keeps its files in come too (a sqitch.conf at the root
+    whose top_dir is sql/)."""
+    layout = layout_named(project.format)
+    own = directory_in_repo(project)
+    others = [relative for path in layout.other_locations(project.directory) if (relative := project.relative(path))]
+    if own:
+        return [own, *others]
+    held = sorted({relative for path in layout.held_directories(project.directory)
+                   if (relative := project.relative(path)) and relative != "." and ".." not in PurePosixPath(relative).parts})
+    outermost = [folder for folder in held if not any(PurePosixPath(folder).is_relative_to(other) for other in held
+                                                     if other != folder)]
+    return [own, *outermost, *others]
 
 
 def project_snapshot(project: Project) -> list[Entry]:
@@ -55,7 +66,12 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
         return []
     layout = layout_named(project.format)
     with tempfile.TemporaryDirectory(prefix="migration-check-base-") as temp:
-        root = Path(temp)
+        # The directory at its own path under a copy of the repository's root: what a runner finds
+        # by the path or the name (Liquibase's includes from src/main/resources, Spring Boot's
+        # db/changelog) is found there as in the working tree.
+        top = Path(temp)
+        (top / ".git").mkdir()
+        root = top / directory if directory else top
         # The other locations' files sit beside the directory's own: the layouts that read several
         # (Alembic's graph, yoyo's ids) tell their migrations apart by name, not by directory.
         placed = {_inside(path, directory): path for path in kept}
@@ -72,7 +88,8 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             found = layout.discover(root)
         except FileError as exc:  # point at the base's file, not the temporary copy
             failed = Path(str(exc.path))
-            name = to_repo(failed) if failed.is_relative_to(root) else str(exc.path)
+            name = to_repo(failed) if failed.is_relative_to(root) else \
+                failed.relative_to(top).as_posix() if failed.is_relative_to(top) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
         entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
     return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
@@ -95,11 +112,16 @@ def _inside(path: str, directory: str) -> str:
 
 def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str | None],
            content_of: Callable[[Path], bytes]) -> Entry:
+    # A verify script (sqitch's) changes no database: sqitch runs the working tree's whenever it
+    # verifies, so an edit of a merged one is maintenance, not an edit of what databases ran.
+    verify = {migration.verify.path} - {s.path for s in (migration.up, migration.down) if s is not None} \
+        if migration.verify is not None else set()
+    files = [p for p in (*migration.files, *migration.read_files) if p not in verify]
     return Entry(
         id=migration.id,
         version=migration.version,
         sort_key=migration.sort_key,
-        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in (*migration.files, *migration.read_files)),
+        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in files),
         repeatable=migration.repeatable,
         baseline=migration.baseline,
         identity_key=layout.version_identity(migration.version, migration.id),
