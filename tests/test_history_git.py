@@ -281,3 +281,18 @@ def test_a_sqitch_project_at_the_root_with_its_scripts_in_top_dir(tmp_path: Path
     (root / "sql/deploy/users.sql").write_text("create table users (id bigint);\n")
     [edited] = run(root)["history"].values()
     assert edited.status is Status.FAILED and (edited.file, edited.line) == ("sql/deploy/users.sql", 1)
+
+
+def test_a_project_the_base_predates_is_new_on_the_branch(tmp_path: Path) -> None:
+    # OpenFn/db: a sqitch project at the root, added after the base, whose root held only LICENSE.
+    # Read from git, the base's root made no sqitch project ("the plan file sqitch.plan does not
+    # exist") and the run stopped; it holds no migrations of this project.
+    root = branched(tmp_path, {"LICENSE": "MIT\n"})
+    who = "2024-01-01T10:00:00Z Ada Lovelace <ada@example.com>"
+    commit(root, "sqitch", {
+        "sqitch.conf": "[core]\n\tengine = pg\n",
+        "sqitch.plan": f"%syntax-version=1.0.0\n%project=shop\n\nusers {who} # Users.\n",
+        "deploy/users.sql": "create table users (id int);\n",
+        "revert/users.sql": "drop table users;\n",
+    })
+    assert [r.status for r in run(root)["history"].values()] == [Status.PASSED]

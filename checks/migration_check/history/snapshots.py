@@ -87,12 +87,22 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
         try:
             found = layout.discover(root)
         except FileError as exc:  # point at the base's file, not the temporary copy
+            if not _holds_the_project(project, kept):
+                # Files of the repository, none of the project's (the root's README where the base
+                # predates the project): the base holds no migrations, rather than a broken project.
+                return []
             failed = Path(str(exc.path))
             name = to_repo(failed) if failed.is_relative_to(root) else \
                 failed.relative_to(top).as_posix() if failed.is_relative_to(top) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
         entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
     return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
+
+
+def _holds_the_project(project: Project, files: dict[str, bytes]) -> bool:
+    """Whether any of `files` (repository-relative) is a file of the working tree's migrations."""
+    own = {project.relative(path) for migration in project.migrations for path in migration.files}
+    return any(path in own for path in files)
 
 
 def _with_read(entry: Entry, read: dict[str, bytes]) -> Entry:
