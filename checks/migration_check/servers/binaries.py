@@ -158,7 +158,6 @@ def _chosen(found: list[Binaries], newest: Binaries, wanted: Mapping[str, int], 
         return newest
     # Each installation's extension directory asked once (its pg_config is a process to run).
     missing = {b.bindir: missing_extensions(b, every) for b in found}
-
     chosen = max(found, key=lambda b: (-sum(wanted.get(name, 0) for name in missing[b.bindir]),
                                        -len(preferred.intersection(missing[b.bindir])), b.version))
     if chosen == newest:
