@@ -1,6 +1,6 @@
 """The history table an ORM's configuration names (TypeORM's `migrationsTableName`, Sequelize's
-`migrationStorageTableName`, MikroORM's `migrations: { tableName }`): drift leaves it out, as it
-does the default's."""
+`migrationStorageTableName`, MikroORM's `migrations: { tableName }`, node-pg-migrate's
+`migrationsTable`): drift leaves it out, as it does the default's."""
 
 from __future__ import annotations
 
@@ -20,13 +20,15 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
         "node_modules/other/index.js": "module.exports = { migrationsTableName: 'not_ours' };\n",
         "src/mikro-orm.config.ts": "export default defineConfig({ migrations: { tableName: 'mikro_history' } });\n",
         "src/entities/user.ts": "@Entity({ tableName: 'users' })\nexport class User {}\n",  # an entity's, not the history's
+        "server/.pgmrc.js": "module.exports = { dir: 'migrations', migrationsTable: 'pg_history' };\n",
         "src/migrations/.keep": "",
     })
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
-    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "src", "config", "node_modules"], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "src", "config", "node_modules", "server"], check=True)
     migrations = tmp_path / "src/migrations"
     assert layout_named("typeorm").history_tables(migrations) == {"public.migrations", "public.typeorm_migrations"}
     assert layout_named("sequelize").history_tables(migrations) == {
         'public."SequelizeMeta"', 'public."SequelizeMigrations"'}
     assert layout_named("mikro-orm").history_tables(migrations) == {"public.mikro_orm_migrations", "public.mikro_history"}
+    assert "public.pg_history" in layout_named("node-pg-migrate").history_tables(migrations)
     assert layout_named("typeorm").history_tables(Path("/")) == {"public.migrations"}  # outside a repository

@@ -59,6 +59,7 @@ from migration_check.discovery.js_reading import (
 )
 from migration_check.discovery.js_values import Code, Values, arguments_of, sql_text, text_of
 from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.orm_settings import configured_tables
 from migration_check.discovery.pgm_config import package_running_it, runner_setup, schema_setting
 from migration_check.discovery.pgm_operations import operation_sql
 from migration_check.model import Migration, RollbackPolicy, Script, StrayFile, Transaction
@@ -124,7 +125,9 @@ class NodePgMigrateLayout(Layout):
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         found = schema_setting(directory)  # its table is in the first schema (migrationsSchema's default)
-        return super().history_tables(directory) | ({f"{found[0][0]}.pgmigrations"} if found else set())
+        # `migrationsTable` names another, in a config file or the options the code passes.
+        return super().history_tables(directory) | ({f"{found[0][0]}.pgmigrations"} if found else set()) \
+            | configured_tables(directory, "migrationsTable")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{int(now.timestamp() * 1000)}_{name.replace('_', '-')}"
