@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migration_check.discovery.base import repository_root
+from migration_check.discovery.base import repository_root, up_to_repository_root
 from migration_check.discovery.js_modules import written_values
 from migration_check.discovery.js_reading import LANGUAGES
 from migration_check.discovery.listing import candidate_files
@@ -25,10 +25,9 @@ def knexfiles_in(directory: Path) -> list[Path]:
 def named_history_tables(directory: Path) -> frozenset[str]:
     """The history tables (and their lock tables) that the knexfiles of the migrations directory
     and the folders above it, up to the repository's root, name."""
-    root = repository_root(directory)
-    folders = [directory, *directory.parents]
+    folders = up_to_repository_root(directory) if repository_root(directory) is not None else [directory, directory.parent]
     tables: set[str] = set()
-    for folder in folders[: folders.index(root) + 1] if root in folders else [directory, directory.parent]:
+    for folder in folders:
         for knexfile in knexfiles_in(folder):
             schema = next(iter(written_values(knexfile, "schemaName") or []), "public")
             tables |= {f"{schema}.{name}{suffix}" for name in written_values(knexfile, "tableName") or []

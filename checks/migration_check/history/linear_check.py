@@ -83,7 +83,7 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
     def files_at(commit: str) -> dict[str, bytes]:
         return {path: data for directory in directories for path, data in git.tree_files(repo, commit, directory).items()}
 
-    # The files outside the migrations that their code reads (a module's readFileSync), by migration.
+    # The files outside the migrations whose text they run (Migration.read_files), by migration.
     reads = {m.id: [name for path in m.read_files if (name := project.relative(path))]
              for m in project.migrations if m.read_files}
 

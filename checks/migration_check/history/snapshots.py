@@ -56,9 +56,9 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
     """The migrations that `files` (repository-relative path -> content) hold, read by the project's layout.
 
     `where` names the commit in error messages, since the temporary paths mean nothing to a user.
-    `read` gives, by migration id, the files outside the migrations that its code reads (as the
-    working tree's migration reads them), with their content there: the temporary copy holds only
-    the migrations, so its modules cannot read them themselves.
+    `read` gives, by migration id, the files outside the migrations whose text it runs (the working
+    tree's Migration.read_files), with their content there: the temporary copy holds only the
+    migrations, so the layout cannot find them in it.
     """
     directory = directory_in_repo(project)
     kept = {path: data for path, data in files.items() if not is_ignored(path, ignore)}
