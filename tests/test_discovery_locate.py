@@ -132,6 +132,15 @@ def test_the_only_one_not_named_for_another_database_nor_of_the_tests_is_chosen(
                                  " another database; tools/testdata/ignore, of the tests")
 
 
+def test_a_libraries_stub_migrations_are_set_aside_as_the_tests(tmp_path: Path) -> None:
+    # ory/keto: its own migrations beside the test stand-ins of a vendored library (oryx/popx/stub/migrations/*).
+    write_files(tmp_path, {**under("internal/persistence/sql/migrations/sql", GOLANG),
+                           **under("oryx/popx/stub/migrations/transactional", GOLANG)})
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.directory == (tmp_path / "internal/persistence/sql/migrations/sql").resolve()
+    assert found.reason.endswith("; the only one beside oryx/popx/stub/migrations/transactional, of the tests")
+
+
 def test_the_examples_are_set_aside_too(tmp_path: Path) -> None:
     # dittofeed/dittofeed: its drizzle migrations beside examples/supabase/supabase/migrations.
     write_files(tmp_path, {**under("packages/backend-lib/migrations", GOLANG),

@@ -334,7 +334,24 @@ def test_a_dropped_table_locks_the_table_its_key_references(pg_server: Database,
     assert locks_of(pg_server, tmp_path, base, "drop table visits;\n",
                     "create table visits (id int primary key, clinic_id int);\n") == (  # (the rollback names no clinics)
         "public.clinics: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1 (drop table visits);"
-        " public.visits: ACCESS EXCLUSIVE (blocks reads and writes)")
+        " public.visits: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 1 (drop table visits)")
+
+
+def test_the_lock_of_a_dropped_table_is_put_on_its_drop_not_on_a_read_of_it(pg_server: Database, tmp_path: Path) -> None:
+    """crates.io: `UPDATE emails ... FROM tokens` (ACCESS SHARE on tokens) was blamed for the ACCESS
+    EXCLUSIVE of the later `DROP TABLE tokens`; a TRUNCATE, a LOCK TABLE and a RENAME take it too."""
+    base = ("create table emails (id int primary key, token text);\ncreate table tokens (email_id int, token text);\n"
+            "create table audits (id int);\ncreate table notes (id int);\ncreate table olds (id int);\n")
+    up = ("select count(*) from audits, notes, olds;\n"
+          "update emails set token = tokens.token from tokens where tokens.email_id = emails.id;\ndrop table tokens;\n"
+          "truncate audits;\nlock table notes;\nalter table olds rename to news;\n")
+    down = ("alter table news rename to olds;\n"
+            "create table tokens (email_id int, token text);\ninsert into tokens select id, token from emails;\n")
+    facts = locks_of(pg_server, tmp_path, base, up, down)
+    assert "public.tokens: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 3 (drop table tokens)" in facts
+    assert "public.notes: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 5 (lock table notes)" in facts
+    assert "public.olds: ACCESS EXCLUSIVE (blocks reads and writes) taken by line 6 (alter table olds rename to news)" in facts
+    assert "emptied by line 4 (truncate audits)" in facts
 
 
 def test_a_foreign_key_dropped_beside_a_drop_locks_its_parent(pg_server: Database, tmp_path: Path) -> None:

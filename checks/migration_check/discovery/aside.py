@@ -8,8 +8,10 @@ from pathlib import Path
 
 from migration_check.discovery.path_words import path_words
 
-# Directories whose migrations are a test suite's fixtures, not the project's own.
-TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec"})
+# Directories whose migrations are a test suite's fixtures or stand-ins (ory/keto's vendored
+# oryx/popx/stub/migrations/*), not the project's own.
+TEST_DIRECTORIES = frozenset({"test", "tests", "testdata", "__tests__", "fixtures", "__fixtures__", "spec",
+                              "stub", "stubs", "mock", "mocks"})
 # Words of a directory's own name that say its migrations are a copy, not the ones that run
 # (Acaisoft/bolt-api's hasura/migrations_backup beside hasura/migrations).
 BACKUP_WORDS = frozenset({"backup", "backups", "bak", "archive", "archived", "deprecated", "obsolete", "unused"})

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from migration_check.discovery.base import read_sql
+from migration_check.discovery.databases import OTHER_DATABASES
+from migration_check.discovery.path_words import path_words
 from migration_check.errors import FileError, InfrastructureError
 from migration_check.git_command import git_process, run_git
 from migration_check.model import Script
@@ -33,9 +35,11 @@ def files_creating(repo_root: Path, table: str, migrations: Path,
                    kinds: tuple[str, ...] = ("table",)) -> list[tuple[Path, int]]:
     """(file, line) of the first statement creating table `table` (unqualified, as PostgreSQL
     folds it), or an object of that name of one of `kinds`, in each tracked .sql file outside
-    `migrations`; at most a few files."""
+    `migrations`; at most a few files. A file whose path names another database is one only where
+    none else is: ory/keto's networks table is made by `..._networks.postgres.up.sql` beside its
+    `.cockroach.`, `.mysql.` and `.sqlite3.` twins, and the first was named to run."""
     found: list[tuple[Path, int]] = []
-    for path in _tracked_sql(repo_root):
+    for path in sorted(_tracked_sql(repo_root), key=lambda path: _for_another_database(path, repo_root)):
         if path.is_relative_to(migrations) or not path.is_file() or path.stat().st_size > MAX_BYTES:
             continue
         line = _creates(path, table, kinds)
@@ -43,7 +47,13 @@ def files_creating(repo_root: Path, table: str, migrations: Path,
             found.append((path, line))
             if len(found) == MAX_FILES:
                 break
+    if found and not _for_another_database(found[0][0], repo_root):
+        found = [place for place in found if not _for_another_database(place[0], repo_root)]
     return found
+
+
+def _for_another_database(path: Path, repo_root: Path) -> bool:
+    return any(word in OTHER_DATABASES for word in path_words(path.relative_to(repo_root).as_posix()))
 
 
 def _tracked_sql(repo_root: Path) -> list[Path]:

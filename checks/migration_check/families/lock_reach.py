@@ -128,15 +128,16 @@ def _reaches_unnamed(node: ast.Node | None) -> bool:
 
 def taking_statement(statements: list[Statement], relname: str, qualified: str, before: Snapshot) -> Statement | None:
     """The statement that most likely took ACCESS EXCLUSIVE on a table it did not rewrite, where the
-    script ran whole: an ALTER TABLE of it; else one that drops a foreign key (a constraint, or the
+    script ran whole: one that locks the table itself whole (`_locked_whole`: crates.io's `UPDATE
+    emails ... FROM tokens` was blamed for its later `DROP TABLE tokens`); else one that drops a foreign key (a constraint, or the
     table that holds it) referencing it, as the catalog before the up says: dropping the key drops
     its triggers on the referenced table (documenso's `ALTER TABLE "UserProfile" DROP CONSTRAINT
     "UserProfile_id_fkey"` locks "User", and the later `ADD CONSTRAINT ... REFERENCES "User"` takes
     only SHARE ROW EXCLUSIVE). None where neither is there."""
     drops: list[tuple[Statement, ast.Node]] = []
     for statement in statements:
-        node = trees.statement(statement.sql) if statement.node in ("AlterTableStmt", "DropStmt") else None
-        if isinstance(node, ast.AlterTableStmt) and node.relation is not None and node.relation.relname == relname:
+        node = trees.statement(statement.sql) if statement.node in _WHOLE_TABLE_LOCKERS else None
+        if node is not None and relname in _locked_whole(node):
             return statement
         if isinstance(node, (ast.AlterTableStmt, ast.DropStmt)):
             drops.append((statement, node))
@@ -158,3 +159,28 @@ def taking_statement(statements: list[Statement], relname: str, qualified: str, 
         if any(key in before and references in before[key].fields.get("definition", "") for key in keys):
             return statement
     return None
+
+
+# Statements that take ACCESS EXCLUSIVE on a table they name (and, for a DROP TRIGGER, POLICY or
+# RULE, on the table it is on).
+_WHOLE_TABLE_LOCKERS = frozenset({"AlterTableStmt", "DropStmt", "TruncateStmt", "LockStmt", "RenameStmt",
+                                  "AlterObjectSchemaStmt", "CreatePolicyStmt", "AlterPolicyStmt", "RuleStmt"})
+_ACCESS_EXCLUSIVE = 8  # LockStmt.mode, LOCK TABLE's default
+
+
+def _locked_whole(node: ast.Node) -> set[str]:
+    """The names of the tables the statement takes ACCESS EXCLUSIVE on by itself."""
+    if isinstance(node, ast.DropStmt):
+        if node.removeType in RELATION_KINDS:
+            return {name_text(parts[-1]) for parts in node.objects or ()}
+        if node.removeType in _ON_TABLE_KINDS:
+            return {name_text(parts[-2]) for parts in node.objects or () if len(parts) >= 2}
+        return set()
+    if isinstance(node, (ast.TruncateStmt, ast.LockStmt)):
+        if isinstance(node, ast.LockStmt) and node.mode != _ACCESS_EXCLUSIVE:
+            return set()
+        return {relation.relname for relation in node.relations or ()}
+    relation = node.table if isinstance(node, (ast.CreatePolicyStmt, ast.AlterPolicyStmt)) else getattr(node, "relation", None)
+    if isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_INDEX:
+        return set()  # (the index's, not its table's)
+    return {relation.relname} if isinstance(relation, ast.RangeVar) and relation.relname else set()
