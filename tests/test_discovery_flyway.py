@@ -428,3 +428,27 @@ def test_the_script_names_the_project_configures(tmp_path: Path) -> None:
     naming = {r.subject: r.status for r in static_checks(found, Settings()) if r.check == "naming"}
     assert naming["20170206205240748__initial_schema.sql"] is Status.PASSED
     assert naming["V3__not_with_this_prefix.sql"] is not Status.PASSED
+
+
+def test_a_java_migration_that_gives_its_own_version_has_it(tmp_path: Path) -> None:
+    # MarquezProject/marquez: V57_1__BackfillFacets implements JavaMigration and returns version 57.2
+    # (57.1 is a SQL script's); V44_3_BackfillJobsWithParents, no name Flyway reads, is migration 44.3.
+    scripts = "api/src/main/resources/marquez/db/migration"
+    code = "api/src/main/java/marquez/db/migrations"
+    write_files(tmp_path, {
+        f"{scripts}/V44__jobs.sql": "create table jobs (id int);",
+        f"{scripts}/V57.1__add_migration_lock.sql": "create table locks (id int);",
+        f"{code}/V57_1__BackfillFacets.java": (
+            "public class V57_1__BackfillFacets implements JavaMigration {\n"
+            '  public MigrationVersion getVersion() {\n    return MigrationVersion.fromVersion("57.2");\n  }\n'
+            '  public String getDescription() {\n    return "BackFillFacets";\n  }\n}\n'),
+        f"{code}/V44_3_BackfillJobsWithParents.java": (
+            "public class V44_3_BackfillJobsWithParents implements JavaMigration {\n"
+            '  public static final MigrationVersion VERSION = MigrationVersion.fromVersion("44.3");\n'
+            "  public MigrationVersion getVersion() { return VERSION; }\n}\n"),
+        f"{code}/Versions.java": 'class Versions { static MigrationVersion V1 = MigrationVersion.fromVersion("1"); }',
+    })
+    found = discover(tmp_path / scripts, repo_root=tmp_path)
+    assert [(m.version, m.name) for m in found.migrations] == [
+        ("44", "jobs"), ("44.3", "V44_3_BackfillJobsWithParents"), ("57.1", "add_migration_lock"), ("57.2", "BackFillFacets")]
+    assert all(m.up is None for m in found.migrations if m.version in ("44.3", "57.2"))

@@ -296,3 +296,22 @@ def test_a_project_the_base_predates_is_new_on_the_branch(tmp_path: Path) -> Non
         "revert/users.sql": "drop table users;\n",
     })
     assert [r.status for r in run(root)["history"].values()] == [Status.PASSED]
+
+
+def test_flyway_java_migrations_outside_the_scripts_directory_are_read_from_the_base(tmp_path: Path) -> None:
+    # MarquezProject/marquez: its Java migrations live in api/src/main/java/marquez/db/migrations,
+    # beside the scripts in api/src/main/resources/marquez/db/migration. The base was read from the
+    # scripts' directory alone, so every Java migration, merged long before, was "new on this branch
+    # but sorts before" the scripts after it.
+    scripts, code = "api/src/main/resources/marquez/db/migration", "api/src/main/java/marquez/db/migrations"
+    java = "public class V1_1__Backfill extends BaseJavaMigration {}\n"
+    root = branched(tmp_path, {f"{scripts}/V1__jobs.sql": "create table jobs (id int);\n",
+                               f"{scripts}/V2__runs.sql": "create table runs (id int);\n",
+                               f"{code}/V1_1__Backfill.java": java})
+    commit(root, "a late one", {f"{code}/V1_2__Late.java": java.replace("V1_1__Backfill", "V1_2__Late")})
+    history = run(root)["history"]
+    assert {subject: r.status for subject, r in history.items() if subject != "1.2_Late"} == dict.fromkeys(
+        ["1_jobs", "1.1_Backfill", "2_runs"], Status.PASSED)
+    late = history["1.2_Late"]
+    assert late.status is Status.FAILED and "is new on this branch but sorts before V2__runs.sql" in late.message
+    assert (late.file, late.line) == (f"{code}/V1_2__Late.java", 1)

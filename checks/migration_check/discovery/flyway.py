@@ -13,10 +13,9 @@ Rules, as Flyway applies them:
   databases that existed before it; eclipse-hawkbit/hawkbit starts from B1_20_0). So the replay runs
   the latest baseline in their place, the covered ones and older baselines are skipped with that
   reason, and none of them counts as a migration the later ones may need. No rollback.
-- Java/Kotlin/Scala migrations (`V3__x.java`) are reported as skipped: not SQL. A `classpath:`
-  location holds the classes compiled from the same package as well as the resources: beside
-  `src/main/resources/db/migration` they are `src/main/java/db/migration` (and kotlin, scala),
-  Spring Boot's default, so they are read from there too and take their place in version order.
+- Java/Kotlin/Scala migrations (`V3__x.java`) are reported as skipped: not SQL. They take their
+  place in version order, read as flyway_java.py says (where the classes are, and the version a
+  class gives itself).
 - `group = true` (flyway.conf, flyway.toml, Spring Boot's `spring.flyway.group`) runs every pending
   migration in one transaction, which the apply check then tries too (replay/rebuild.py).
 - A per-script config file `<script>.conf` with `executeInTransaction=false` runs that script
@@ -31,8 +30,6 @@ Rules, as Flyway applies them:
 from __future__ import annotations
 
 import dataclasses
-import functools
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,10 +47,10 @@ from migration_check.discovery.flyway_config import (
     managed_schemas,
     script_setting,
 )
-from migration_check.discovery.flyway_naming import CLASS, naming_of
+from migration_check.discovery.flyway_java import JAVA_SKIP, code_directories, code_migration, module_migrations
+from migration_check.discovery.flyway_naming import naming_of, sort_key
 from migration_check.discovery.flyway_placeholders import DEFAULT_TABLE, Placeholders, placeholders_of
 from migration_check.discovery.listing import candidate_directories_in, candidate_files
-from migration_check.discovery.path_words import path_words
 from migration_check.model import Migration, OrphanRollback, RollbackPolicy, Script, StrayFile, Transaction
 from migration_check.sql import Statement, trees
 from migration_check.sql.lexing import spaced_between_statements
@@ -61,9 +58,6 @@ from migration_check.sql.prepared import quote_identifier, quote_literal
 from migration_check.sql.statement import ENUM_ADD_VALUE_IN_TRANSACTION, REINDEX_MANY
 
 CALLBACKS = re.compile(r"^(before|after)[A-Z]\w*\.sql$")
-JAVA_SKIP = "Java/Kotlin migration: Flyway runs it through its Java API, it is not SQL that can be replayed"
-RESOURCES = ("src", "main", "resources")
-CODE_ROOTS = ("java", "kotlin", "scala")
 RELEASE = re.compile(r"[vV]?\d+([._-]\d+)*")
 
 
@@ -137,16 +131,16 @@ class FlywayLayout(Layout):
                     undo.append((version, description, path, script, refused))
             elif prefix == "B":
                 # "B" before the version: its id differs from a V script's of the same version.
-                baselines.append(Migration(f"B{version}", description, _key(version, f"~{description}"), up=script,
+                baselines.append(Migration(f"B{version}", description, sort_key(version, f"~{description}"), up=script,
                                            files=(path,), baseline=True, skip_reason=refused))
-            elif script is None:
-                versioned.append(_code_migration(path, match))
+            elif script is None and (code := code_migration(path, match)) is not None:
+                versioned.append(code)
             elif prefix == "V":
-                versioned.append(Migration(version, description, _key(version, description), up=script, files=(path,),
+                versioned.append(Migration(version, description, sort_key(version, description), up=script, files=(path,),
                                            skip_reason=refused))
-        versioned += [_code_migration(path, match)
-                      for path in dict.fromkeys([*_classpath_code(directory), *module_migrations(directory)])
-                      if (match := naming.match(path.name)) and match["prefix"] == "V"]
+        versioned += [code for path in dict.fromkeys([*_classpath_code(directory), *module_migrations(directory)])
+                      if ((match := naming.match(path.name)) is None or match["prefix"] == "V")
+                      and (code := code_migration(path, match)) is not None]
         versioned, orphans = _pair_undo(versioned, undo)
         versioned = _from_the_latest_baseline(versioned + baselines)
         versioned.sort(key=lambda m: m.sort_key)
@@ -237,92 +231,11 @@ def _from_the_latest_baseline(versioned: list[Migration]) -> list[Migration]:
             else dataclasses.replace(m, skip_reason=reason, covered=True) for m in versioned]
 
 
-def _code_migration(path: Path, match: dict[str, str]) -> Migration:
-    version = match["version"].replace("_", ".")
-    return Migration(version, match["description"], _key(version, match["description"]), up=None, files=(path,),
-                     skip_reason=JAVA_SKIP)
-
-
 def _classpath_code(directory: Path) -> list[Path]:
     """The migration classes' sources in the same package as a `classpath:` location's resources, and
     its sub-packages, which Flyway scans too: `<module>/src/main/resources/db/migration` ->
     `<module>/src/main/java/db/migration` (dhis2's `.../db/migration/v34/V2_34_5__...java`), ..."""
     return [path for code in code_directories(directory) for path in location_files(code) if path.suffix != ".sql"]
-
-
-def code_directories(directory: Path) -> list[Path]:
-    """The source directories of the same package as a `classpath:` location's resources: one
-    location to Flyway, which merges the classpath (openremote/openremote keeps Java migrations in
-    src/main/java/org/openremote/manager/setup/database beside the scripts in src/main/resources/...)."""
-    found = _module_and_package(directory)
-    if found is None:
-        return []
-    module, package = found
-    return [code for root in CODE_ROOTS if (code := module.joinpath("src", "main", root, *package)).is_dir()]
-
-
-def _module_and_package(directory: Path) -> tuple[Path, tuple[str, ...]] | None:
-    """The module whose `src/main/resources` holds the directory, and the directory's package."""
-    parts = directory.parts
-    for start in range(len(parts) - len(RESOURCES), -1, -1):
-        if parts[start:start + len(RESOURCES)] == RESOURCES:
-            return Path(*parts[:start]), parts[start + len(RESOURCES):]
-    return None
-
-
-# What a Flyway Java migration extends or implements, whatever its package.
-JAVA_MIGRATION = re.compile(r"\b(BaseJavaMigration|JavaMigration|JdbcMigration|SpringJdbcMigration)\b")
-
-
-# The tree search's held directories and discovery both ask: the module is walked once per run.
-@functools.lru_cache(maxsize=64)
-def module_migrations(directory: Path) -> tuple[Path, ...]:
-    """The Flyway Java migrations anywhere in the module of a `classpath:` location: a class named
-    `V<version>__...` that extends Flyway's BaseJavaMigration is a migration of one of the module's
-    locations, which its code configures (DSpace adds `org/dspace/storage/rdbms/migration` beside
-    its scripts' `sqlmigration/postgres`: its V6_0_2015_03_06 drops the primary keys the next script
-    adds again). None of them is replayed; knowing them in version order tells the later failures
-    that follow from one."""
-    found = _module_and_package(directory)
-    if found is None:
-        return ()
-    module = found[0]
-    location = _database_words(found[1])
-    paths: list[Path] = []
-    for root in CODE_ROOTS:
-        sources = module / "src" / "main" / root
-        for folder, subfolders, files in os.walk(sources):  # links not followed
-            subfolders.sort()
-            if _database_words(Path(folder).relative_to(sources).parts) - location:
-                continue  # (cloudfoundry/uaa's db/mysql and db/hsqldb beside the db/postgresql it runs)
-            paths += [Path(folder) / name for name in sorted(files) if CLASS.match(name)]
-    # A class another one extends is a base (uaa's db/V2_7_3__StoreSubDomainAsLowerCase, which each
-    # database's V2_7_3__..._Migrate_Zone_Subdomain_To_Lowercase extends): Flyway, which would refuse
-    # two migrations of one version, does not scan its package.
-    extended = {name for path in paths for name in EXTENDS.findall(_source(path))}
-    return tuple(path for path in paths if path.stem not in extended and JAVA_MIGRATION.search(_source(path)))
-
-
-# `class V2__x extends V1__base`: the class a Java or Kotlin migration extends.
-EXTENDS = re.compile(r"\bclass\s+\w+\s*(?:extends\s+|\([^)]*\)\s*:\s*|:\s*)(\w+)")
-
-
-def _database_words(parts: tuple[str, ...]) -> set[str]:
-    """The databases a package's or folder's path names (`db/postgresql`: postgresql)."""
-    return {word for word in path_words("/".join(parts)) if names_a_database(word)}
-
-
-def _source(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _key(version: str, description: str) -> tuple:
-    # versioned before repeatable; numeric parts compare as numbers, so V01 and V1 tie (a duplicate)
-    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
-    return (0, parts, version, description)
 
 
 # What PostgreSQLParser.detectCanExecuteInTransaction recognises, by node (its regexes read the
@@ -374,11 +287,11 @@ def _pair_undo(versioned: list[Migration], undo: list[Undo]) -> tuple[list[Migra
     when a version is duplicated). A U script with no V script is an orphan."""
     by_version: dict[tuple, list[int]] = {}
     for index, migration in enumerate(versioned):
-        by_version.setdefault(_key(migration.version, "")[1], []).append(index)
+        by_version.setdefault(sort_key(migration.version, "")[1], []).append(index)
     result = list(versioned)
     orphans = []
-    for version, description, path, script, refused in sorted(undo, key=lambda u: (_key(u[0], u[1]), u[2])):
-        candidates = [i for i in by_version.get(_key(version, "")[1], []) if result[i].down is None and result[i].up]
+    for version, description, path, script, refused in sorted(undo, key=lambda u: (sort_key(u[0], u[1]), u[2])):
+        candidates = [i for i in by_version.get(sort_key(version, "")[1], []) if result[i].down is None and result[i].up]
         chosen = next((i for i in candidates if result[i].name == description), candidates[0] if candidates else None)
         if chosen is None:
             orphans.append(OrphanRollback(path, version, description))

@@ -74,3 +74,9 @@ def naming_of(directory: Path) -> Naming:
     prefixes = {role: settings.get(key, default) for role, (key, default) in DEFAULTS.items()}
     suffixes = tuple(s.strip() for s in settings.get("sqlmigrationsuffixes", ".sql").split(",") if s.strip()) or (".sql",)
     return Naming(prefixes, settings.get("sqlmigrationseparator") or "__", suffixes)
+
+
+def sort_key(version: str, description: str) -> tuple:
+    """Versioned before repeatable; numeric parts compare as numbers, so V01 and V1 tie (a duplicate)."""
+    parts = tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.split("."))
+    return (0, parts, version, description)

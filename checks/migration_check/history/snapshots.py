@@ -28,21 +28,27 @@ def directory_in_repo(project: Project) -> str:
 
 
 def directories_in_repo(project: Project) -> list[str]:
-    """The migrations directory, then the other locations the runner reads with it (Alembic's
-    version_locations, yoyo's sources), relative to the repository root. A directory read from git
-    brings its sub-directories, but the root brings its own files alone (not the whole repository):
-    there, the sub-directories the layout keeps its files in come too (a sqitch.conf at the root
-    whose top_dir is sql/)."""
+    """The migrations directory, then the other directories the layout keeps the project's files in
+    (`held_elsewhere`), then the other locations the runner reads with it (Alembic's
+    version_locations, yoyo's sources), relative to the repository root."""
     layout = layout_named(project.format)
-    own = directory_in_repo(project)
     others = [relative for path in layout.other_locations(project.directory) if (relative := project.relative(path))]
-    if own:
-        return [own, *others]
+    return [directory_in_repo(project), *held_elsewhere(project), *others]
+
+
+def held_elsewhere(project: Project) -> list[str]:
+    """The directories the layout keeps the project's files in that reading the migrations
+    directory from git does not bring: those outside it (Flyway's Java migrations in src/main/java,
+    beside the scripts in src/main/resources/db/migration) and, for the root, its sub-directories
+    (the root brings its own files alone, not the whole repository: a sqitch.conf at the root whose
+    top_dir is sql/). Relative to the repository root, the outermost of them."""
+    own, layout = directory_in_repo(project), layout_named(project.format)
+    others = {project.relative(path) for path in layout.other_locations(project.directory)}  # (placed apart)
     held = sorted({relative for path in layout.held_directories(project.directory)
-                   if (relative := project.relative(path)) and relative != "." and ".." not in PurePosixPath(relative).parts})
-    outermost = [folder for folder in held if not any(PurePosixPath(folder).is_relative_to(other) for other in held
-                                                     if other != folder)]
-    return [own, *outermost, *others]
+                   if (relative := project.relative(path)) and relative != "." and ".." not in PurePosixPath(relative).parts
+                   and not (own and PurePosixPath(relative).is_relative_to(own)) and relative not in others})
+    return [folder for folder in held if not any(PurePosixPath(folder).is_relative_to(other) for other in held
+                                                 if other != folder)]
 
 
 def project_snapshot(project: Project) -> list[Entry]:
@@ -73,16 +79,17 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
         (top / ".git").mkdir()
         root = top / directory if directory else top
         # The other locations' files sit beside the directory's own: the layouts that read several
-        # (Alembic's graph, yoyo's ids) tell their migrations apart by name, not by directory.
-        placed = {_inside(path, directory): path for path in kept}
-        for inner, path in placed.items():
-            target = root / inner
+        # (Alembic's graph, yoyo's ids) tell their migrations apart by name, not by directory. The
+        # directories the layout finds from the migrations' own place sit at their own paths.
+        elsewhere = held_elsewhere(project)
+        placed = {top / path if any(PurePosixPath(path).is_relative_to(folder) for folder in elsewhere)
+                  else root / _inside(path, directory): path for path in kept}
+        for target, path in placed.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(kept[path])
 
         def to_repo(p: Path) -> str:
-            inner = p.relative_to(root).as_posix()
-            return placed.get(inner, f"{directory}/{inner}" if directory else inner)
+            return placed.get(p, p.relative_to(top).as_posix())
 
         try:
             found = layout.discover(root)
@@ -92,8 +99,7 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
                 # predates the project): the base holds no migrations, rather than a broken project.
                 return []
             failed = Path(str(exc.path))
-            name = to_repo(failed) if failed.is_relative_to(root) else \
-                failed.relative_to(top).as_posix() if failed.is_relative_to(top) else str(exc.path)
+            name = to_repo(failed) if failed.is_relative_to(top) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
         entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
     return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
