@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from migration_check.discovery import discover
+from migration_check.discovery.graphile_migrate import calculate_hash
 from migration_check.errors import MigrationCheckError, UsageError
 from migration_check.history import static_checks
 from migration_check.history.git import NoMergeBase, deleted_files, tree_files
@@ -315,3 +316,23 @@ def test_flyway_java_migrations_outside_the_scripts_directory_are_read_from_the_
     late = history["1.2_Late"]
     assert late.status is Status.FAILED and "is new on this branch but sorts before V2__runs.sql" in late.message
     assert (late.file, late.line) == (f"{code}/V1_2__Late.java", 1)
+
+
+def test_graphile_migrates_current_migration_committed_on_the_base(tmp_path: Path) -> None:
+    # DanielFGray/postgres.garden: main committed migrations/current/1-current.sql into committed/.
+    # The base's current/ folder, now read with the base (a directory the layout keeps outside
+    # committed/), made the files deleted on main alone a project with no committed/ folder, and
+    # the run stopped ("migrations/committed: No such file or directory").
+    first, second = "create table users (id int);\n", "create table posts (id int);\n"
+    hashed = calculate_hash(first, None)
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    commit(root, "init", {".gmrc": "{}\n", "migrations/committed/000001.sql": f"--! Previous: -\n--! Hash: {hashed}\n\n"
+                          + first, "migrations/current/1-current.sql": second})
+    commit(root, "commit current", {
+        "migrations/committed/000002.sql": f"--! Previous: {hashed}\n--! Hash: {calculate_hash(second, hashed)}\n\n"
+                                           + second}, remove=("migrations/current/1-current.sql",))
+    git(root, "checkout", "-q", "-b", "feature")
+    history = run(root)["history"]
+    assert {subject: r.status for subject, r in history.items()} == dict.fromkeys(["000001", "000002"], Status.PASSED)

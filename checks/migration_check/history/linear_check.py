@@ -11,7 +11,7 @@ import re
 from pathlib import PurePosixPath
 
 from migration_check.discovery import layout_named
-from migration_check.errors import FileError
+from migration_check.errors import MigrationCheckError
 from migration_check.history import git
 from migration_check.history.linear import (
     AmbiguousOrder,
@@ -102,9 +102,10 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
                                                               f"merge-base of {ref}", read_at(fork_commit))
     try:
         retired = files_snapshot(project, gone, settings.ignore, f"{ref} history")
-    except FileError:
+    except (MigrationCheckError, OSError):
         # Best effort: long-deleted files read as one directory need not make a valid project
-        # (a sqitch script without its plan); a broken past is not this branch's failure.
+        # (a sqitch script without its plan, a folder the layout needs gone); a broken past is not
+        # this branch's failure.
         retired = []
     return fork, tip, retired
 

@@ -68,7 +68,8 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
     """
     directory = directory_in_repo(project)
     kept = {path: data for path, data in files.items() if not is_ignored(path, ignore)}
-    if not kept:
+    elsewhere = held_elsewhere(project)
+    if all(_under(path, elsewhere) for path in kept):  # (graphile-migrate's current/ before any commit)
         return []
     layout = layout_named(project.format)
     with tempfile.TemporaryDirectory(prefix="migration-check-base-") as temp:
@@ -81,9 +82,7 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
         # The other locations' files sit beside the directory's own: the layouts that read several
         # (Alembic's graph, yoyo's ids) tell their migrations apart by name, not by directory. The
         # directories the layout finds from the migrations' own place sit at their own paths.
-        elsewhere = held_elsewhere(project)
-        placed = {top / path if any(PurePosixPath(path).is_relative_to(folder) for folder in elsewhere)
-                  else root / _inside(path, directory): path for path in kept}
+        placed = {top / path if _under(path, elsewhere) else root / _inside(path, directory): path for path in kept}
         for target, path in placed.items():
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(kept[path])
@@ -117,6 +116,10 @@ def _with_read(entry: Entry, read: dict[str, bytes]) -> Entry:
     known = {file.path for file in entry.files}
     added = tuple(MigrationFile(path, content) for path, content in sorted(read.items()) if path not in known)
     return dataclasses.replace(entry, files=entry.files + added)
+
+
+def _under(path: str, folders: list[str]) -> bool:
+    return any(PurePosixPath(path).is_relative_to(folder) for folder in folders)
 
 
 def _inside(path: str, directory: str) -> str:
