@@ -245,6 +245,20 @@ KNEX = Bookkeeping(
     reverted=lambda m, _newest: [_q('DELETE FROM "knex_migrations" WHERE "name" = {}', m.id)],
 )
 
+# Kysely (migrator.ts): `kysely_migration` (the name, and the time as an ISO string), a row per
+# migration written after its up (in the transaction of every pending one) and deleted after its
+# down; beside it the lock table with its one row.
+KYSELY = Bookkeeping(
+    table="public.kysely_migration",
+    create=('CREATE TABLE IF NOT EXISTS "kysely_migration" ("name" varchar(255) not null primary key,'
+            ' "timestamp" varchar(255) not null); CREATE TABLE IF NOT EXISTS "kysely_migration_lock"'
+            ' ("id" varchar(255) not null primary key, "is_locked" integer default 0 not null);'
+            ' INSERT INTO "kysely_migration_lock" ("id", "is_locked") VALUES (\'migration_lock\', 0) ON CONFLICT DO NOTHING'),
+    applied=lambda m: [_q('INSERT INTO "kysely_migration" ("name", "timestamp") VALUES ({}, to_char(now() AT TIME ZONE'
+                          ' \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\'))', m.id)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "kysely_migration" WHERE "name" = {}', m.id)],
+)
+
 # Sequelize (umzug v2's SequelizeStorage, the SequelizeMeta model): a row per migration, its file
 # name, written after its up and deleted after its down.
 SEQUELIZE = Bookkeeping(

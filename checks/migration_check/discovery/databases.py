@@ -37,7 +37,7 @@ GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrat
 RUST_RUNNERS = frozenset({"sqlx", "diesel"})
 # The layouts whose runner is an npm package that runs on the database of the driver installed beside
 # it (node-pg-migrate runs on PostgreSQL alone).
-NODE_RUNNERS = frozenset({"mikro-orm", "typeorm", "db-migrate", "knex", "sequelize"})
+NODE_RUNNERS = frozenset({"mikro-orm", "typeorm", "db-migrate", "knex", "kysely", "sequelize"})
 
 
 def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, str] | None:

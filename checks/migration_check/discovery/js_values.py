@@ -226,11 +226,16 @@ class Values:
                     return child
                 text.append(js_string(value))
                 continue
-            if child.type == "escape_sequence":
-                text.append(_unescaped(text_of(child)))
-            elif child.type == "string_fragment":
-                text.append(text_of(child))
+            text.append(fragment_text(child))
         return "".join(text)
+
+
+def fragment_text(child: Node) -> str:
+    """The text a string's or template's piece stands for (an escape sequence unescaped); "" for
+    anything else."""
+    if child.type == "escape_sequence":
+        return _unescaped(text_of(child))
+    return text_of(child) if child.type == "string_fragment" else ""
 
 
 def _unescaped(escape: str) -> str:
@@ -326,3 +331,28 @@ def js_string(value: Any) -> str:
 
 def text_of(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
+
+
+Link = tuple[str, list[Node] | None, Node]  # (property, its call's arguments or None, the property's node)
+
+
+def chain_of(node: Node) -> tuple[Node, list[Link]]:
+    """The root of a chain of calls and properties (`knex` of `knex.schema.createTable(...)`) and
+    its links, first to last."""
+    links: list[Link] = []
+    while True:
+        if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None \
+                and callee.type == "member_expression":
+            prop, owner = callee.child_by_field_name("property"), callee.child_by_field_name("object")
+            if prop is None or owner is None:
+                return node, links
+            links.insert(0, (text_of(prop), arguments_of(node), prop))
+            node = owner
+        elif node.type == "member_expression" and (prop := node.child_by_field_name("property")) is not None \
+                and (owner := node.child_by_field_name("object")) is not None:
+            links.insert(0, (text_of(prop), None, prop))
+            node = owner
+        elif node.type in ("await_expression", "parenthesized_expression") and node.named_children:
+            node = node.named_children[0]
+        else:
+            return node, links

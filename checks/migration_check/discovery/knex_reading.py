@@ -18,10 +18,9 @@ from typing import Any
 from tree_sitter import Node
 
 from migration_check.discovery.js_reading import FUNCTIONS, Piece, Reading, column_of, parameter_names
-from migration_check.discovery.js_values import Code, Unwritable, arguments_of, json_stringify, text_of
+from migration_check.discovery.js_values import Code, Link, Unwritable, arguments_of, chain_of, json_stringify, text_of
 from migration_check.discovery.knex_schema import ALIASES, COLUMN_TYPES, Column, Raw, Table, TableWriter, escape, wrap
 
-Link = tuple[str, list[Node] | None, Node]  # (property, its call's arguments or None, the property's node)
 TABLE_METHODS = {"createTable": "create", "createTableIfNotExists": "createIfNot", "table": "alter", "alterTable": "alter"}
 TABLE_STATEMENTS = frozenset({"index", "unique", "primary", "dropIndex", "dropUnique", "dropUniqueIfExists", "dropForeign",
                               "dropForeignIfExists", "dropPrimary", "dropPrimaryIfExists", "dropColumn", "dropColumns",
@@ -35,28 +34,6 @@ MODIFIER_NAMES = {"nullable": "nullable", "defaultTo": "defaultTo", "default": "
                   "checkNotIn": "checkNotIn"}
 FOREIGN_LINKS = {"inTable": "inTable", "on": "inTable", "onDelete": "onDelete", "onUpdate": "onUpdate",
                  "withKeyName": "keyName", "deferrable": "deferrable"}
-
-
-def chain_of(node: Node) -> tuple[Node, list[Link]]:
-    """The root of a chain of calls and properties (`knex` of `knex.schema.createTable(...)`) and
-    its links, first to last."""
-    links: list[Link] = []
-    while True:
-        if node.type == "call_expression" and (callee := node.child_by_field_name("function")) is not None \
-                and callee.type == "member_expression":
-            prop, owner = callee.child_by_field_name("property"), callee.child_by_field_name("object")
-            if prop is None or owner is None:
-                return node, links
-            links.insert(0, (text_of(prop), arguments_of(node), prop))
-            node = owner
-        elif node.type == "member_expression" and (prop := node.child_by_field_name("property")) is not None \
-                and (owner := node.child_by_field_name("object")) is not None:
-            links.insert(0, (text_of(prop), None, prop))
-            node = owner
-        elif node.type in ("await_expression", "parenthesized_expression") and node.named_children:
-            node = node.named_children[0]
-        else:
-            return node, links
 
 
 class KnexReading(Reading):

@@ -16,6 +16,7 @@ from migration_check.discovery.goose import GooseLayout
 from migration_check.discovery.graphile_migrate import GraphileMigrateLayout
 from migration_check.discovery.hasura import HasuraLayout
 from migration_check.discovery.knex import KnexLayout
+from migration_check.discovery.kysely import KyselyLayout
 from migration_check.discovery.latest_sql import LatestSqlLayout
 from migration_check.discovery.liquibase import LiquibaseLayout
 from migration_check.discovery.maragu_migrate import MaraguMigrateLayout
@@ -57,6 +58,7 @@ LAYOUTS: dict[str, Layout] = {
         TypeOrmLayout(),
         MikroOrmLayout(),
         KnexLayout(),
+        KyselyLayout(),
         SequelizeLayout(),
         NodePgMigrateLayout(),
         PostgresMigrationsLayout(),

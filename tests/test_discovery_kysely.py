@@ -1,0 +1,125 @@
+"""Kysely discovery: the schema builder written as Kysely's compiler writes it for PostgreSQL
+(Kysely's own tests, transcribed), `sql` templates and their helpers, a chain without `.execute()`,
+what Kysely throws as it builds, the order of the names, an optional down, and a real project's
+rollback defects (mwanago/nestjs-kysely)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, write_files
+from migration_check.cli import main
+from migration_check.discovery import discover
+from migration_check.discovery.js_reading import exported, parser, read_function
+from migration_check.discovery.js_values import Values
+from migration_check.discovery.kysely import locale_key
+from migration_check.discovery.kysely_reading import KyselyReading
+from migration_check.model import Transaction
+
+KYSELY_TESTS = yaml.safe_load((FIXTURES / "kysely" / "postgres_schema_builder.yml").read_text())
+HEAD = "import { Kysely, sql } from 'kysely'\n\n"
+
+
+def read_up(body: str) -> tuple[Any, list[tuple[int, str]]]:
+    source = (HEAD + "export async function up(db: Kysely<any>): Promise<void> {\n" + body + "\n}\n").encode()
+    root = parser("typescript").parse(source).root_node
+    refused: list[tuple[int, str]] = []
+    return read_function(exported(root, ("up",))["up"], source, Values(root), KyselyReading, refused=refused), refused
+
+
+@pytest.mark.parametrize("case", KYSELY_TESTS, ids=lambda case: case["name"])
+def test_the_schema_builder_is_written_as_kysely_writes_it_or_refused(case: dict[str, Any]) -> None:
+    up, refused = read_up(f"  await db.schema{case['chain']}.execute()")
+    assert up.code is None
+    if case.get("refused"):
+        assert up.pieces == () and [what for _, what in refused] and case["refused"] in refused[0][1]
+        return
+    assert [piece.sql for piece in up.pieces] == [case["sql"]]
+
+
+def test_sql_templates_and_their_helpers() -> None:
+    up, _ = read_up(
+        "  await sql`create table ${sql.table('public.pets')} (${sql.ref('id')} int, kind text default ${sql.lit('cat')})`"
+        ".execute(db)\n"
+        "  await sql.raw('create index pets_kind on pets (kind)').execute(db)\n"
+        "  await sql<number>`select 1`.execute(db)\n"
+        "  sql`drop table pets`\n")  # (a template never executed sends nothing)
+    assert up.code is None
+    assert [(p.line, p.sql) for p in up.pieces] == [
+        (4, 'create table "public"."pets" ("id" int, kind text default \'cat\')'),
+        (5, "create index pets_kind on pets (kind)"), (6, "select 1")]
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    ("  await sql`select ${'x'}`.execute(db)", "a ${} in its SQL"),  # (a parameter Kysely binds)
+    ("  await db.insertInto('pets').values({ id: 1 }).execute()", "db.insertInto"),
+    ("  await db.schema.createView('dogs').as(db.selectFrom('pets').selectAll()).execute()", "db.selectFrom"),
+])
+def test_what_kysely_binds_or_builds_from_queries_is_code(body: str, what: str) -> None:
+    up, _ = read_up(body)
+    assert up.code is not None and what in up.code[1], up.code
+
+
+def test_a_chain_without_execute_sends_nothing() -> None:
+    # mwanago/nestjs-kysely: `await database.schema.alterTable('users').dropColumn('address_id');`
+    up, _ = read_up("  await db.schema.alterTable('users').dropColumn('address_id')\n"
+                    "  await db.schema.dropTable('addresses').execute()")
+    assert up.code is None and [p.sql for p in up.pieces] == ['drop table "addresses"']
+
+
+def test_names_in_the_order_localecompare_gives_them() -> None:
+    names = ["2024_01_10_b", "2024_01_02_a", "2024-01-03_c", "Add_users", "add_posts", "10_x", "9_y"]
+    assert sorted(names, key=locale_key) == [
+        "10_x", "2024_01_02_a", "2024_01_10_b", "2024-01-03_c", "9_y", "add_posts", "Add_users"]
+
+
+def test_modules_migrations_and_what_kysely_refuses(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "package.json": '{"dependencies": {"kysely": "^0.27.0", "pg": "^8"}}',
+        "src/migrations/002_pets.ts": HEAD + "export async function up(db: Kysely<any>) {\n"
+                                             "  await db.schema.createTable('pets').addColumn('tags', 'text[]').execute()\n}\n",
+        "src/migrations/001_users.ts": HEAD + "export async function up(db: Kysely<any>) {\n"
+                                              "  await db.schema.createTable('users').addColumn('id', 'serial').execute()\n}\n",
+        "src/migrations/types.d.ts": "export type X = number\n",
+        "src/migrations/helpers.ts": "import { Kysely } from 'kysely'\nexport const helper = 1\n",  # (no up: not one)
+    })
+    found = discover(tmp_path, repo_root=tmp_path)
+    assert found.format == "kysely" and [m.id for m in found.migrations] == ["001_users", "002_pets"]
+    users, pets = found.migrations
+    assert users.up is not None and users.up.transaction is Transaction.WRAPPED and users.down is None
+    assert found.pending_in_one_transaction
+    assert pets.refused and pets.up is None and 'invalid column data type "text[]"' in (pets.skip_reason or "")
+    [refusal] = found.refusals
+    assert (refusal.path.name, refusal.line) == ("002_pets.ts", 4) and "the run stops there" in refusal.message
+
+
+def test_a_real_projects_rollback_defects(tmp_path: Path, pg_server) -> None:
+    # mwanago/nestjs-kysely: a down drops a table that does not exist ("country" for "addresses"), and
+    # another forgets `.execute()`, so its column stays.
+    up = ("export async function up(database: Kysely<unknown>): Promise<void> {\n"
+          "  await database.schema.createTable('addresses').addColumn('id', 'serial', (column) => {\n"
+          "    return column.primaryKey();\n  }).execute();\n}\n\n")
+    root = write_files(tmp_path / "repo", {
+        "package.json": '{"dependencies": {"kysely": "^0.27.0", "pg": "^8"}}',
+        "src/migrations/20230813192709_add_addresses_table.ts": HEAD + up + (
+            "export async function down(database: Kysely<unknown>): Promise<void> {\n"
+            "  await database.schema.dropTable('country').execute();\n}\n"),
+        "src/migrations/20231105201749_add_created_at.ts": HEAD + (
+            "export async function up(database: Kysely<unknown>): Promise<void> {\n"
+            "  await database.schema.alterTable('addresses').addColumn('created_at', 'timestamptz', (column) => {\n"
+            "    return column.notNull().defaultTo(sql`now()`);\n  }).execute();\n}\n\n"
+            "export async function down(database: Kysely<unknown>): Promise<void> {\n"
+            "  await database.schema.alterTable('addresses').dropColumn('created_at');\n}\n"),
+    })
+    report = tmp_path / "report.xml"
+    assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
+    failed = {(c.get("classname"), c.get("name")): c.find("failure").get("message", "")  # type: ignore[union-attr]
+              for c in ET.parse(report).getroot().iter("testcase") if c.find("failure") is not None}
+    assert 'table "country" does not exist' in failed[("migration_check.rollback", "20230813192709_add_addresses_table")]
+    assert "column public.addresses.created_at: created by the up" in failed[
+        ("migration_check.roundtrip", "20231105201749_add_created_at")]
