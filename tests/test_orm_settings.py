@@ -1,6 +1,7 @@
 """The history table an ORM's configuration names (TypeORM's `migrationsTableName`, Sequelize's
 `migrationStorageTableName`, MikroORM's `migrations: { tableName }`, node-pg-migrate's
-`migrationsTable`): drift leaves it out, as it does the default's."""
+`migrationsTable`, Kysely's `migrationTableName` and `migrationLockTableName`): drift leaves it out,
+as it does the default's."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
         "src/mikro-orm.config.ts": "export default defineConfig({ migrations: { tableName: 'mikro_history' } });\n",
         "src/entities/user.ts": "@Entity({ tableName: 'users' })\nexport class User {}\n",  # an entity's, not the history's
         "server/.pgmrc.js": "module.exports = { dir: 'migrations', migrationsTable: 'pg_history' };\n",
+        "src/migrate.ts": ("const migrator = new Migrator({ db, provider, migrationTableName: 'app_migration',\n"
+                           "  migrationLockTableName: 'app_migration_lock' })\n"),
         "src/migrations/.keep": "",
     })
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -31,4 +34,6 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
         'public."SequelizeMeta"', 'public."SequelizeMigrations"'}
     assert layout_named("mikro-orm").history_tables(migrations) == {"public.mikro_orm_migrations", "public.mikro_history"}
     assert "public.pg_history" in layout_named("node-pg-migrate").history_tables(migrations)
+    assert layout_named("kysely").history_tables(migrations) == {
+        "public.kysely_migration", "public.kysely_migration_lock", "public.app_migration", "public.app_migration_lock"}
     assert layout_named("typeorm").history_tables(Path("/")) == {"public.migrations"}  # outside a repository

@@ -33,7 +33,8 @@ from migration_check.discovery.js_reading import LANGUAGES, Export, exported, re
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.kysely_reading import KyselyReading
 from migration_check.discovery.listing import candidate_files, per_discovery
-from migration_check.model import Migration, Refusal, RollbackPolicy, Transaction
+from migration_check.discovery.orm_settings import configured_tables
+from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
 
 CODE = "a Kysely migration the replay cannot run"
 LOADED = (".js", ".ts", ".mjs", ".mts", ".cjs", ".cts")
@@ -100,7 +101,20 @@ class KyselyLayout(Layout):
         return Discovery(migrations, pending_in_one_transaction=True, refusals=refusals)
 
     def history_tables(self, directory: Path) -> frozenset[str]:
-        return frozenset({bookkeeping.KYSELY.table, "public.kysely_migration_lock"})
+        """`kysely_migration` and its lock table, or the names the Migrator's options give them."""
+        return frozenset({bookkeeping.KYSELY.table, "public.kysely_migration_lock"}) \
+            | configured_tables(directory, "migrationTableName") | configured_tables(directory, "migrationLockTableName")
+
+    def empty_rollback_note(self, down: Script) -> str | None:
+        """A down whose queries are built but never executed (mwanago/nestjs-kysely's
+        `alterTable('articles').dropColumn('created_at');`, no `.execute()`): Kysely sends nothing."""
+        lines = module_of(down.path).unexecuted.get("down") if _loaded(down.path) else None
+        if not lines:
+            return None
+        said = ", ".join(str(line) for line in lines)
+        return (f"holds no statement: the quer{'ies' if len(lines) > 1 else 'y'} at line{'s' if len(lines) > 1 else ''}"
+                f" {said} {'are' if len(lines) > 1 else 'is'} built but never executed, so Kysely sends nothing: end"
+                f" {'each' if len(lines) > 1 else 'it'} with `.execute()`")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{now.strftime('%Y%m%d%H%M%S')}_{name}.ts": "\n".join([
@@ -129,10 +143,13 @@ class KyselyModule:
         found = exported(root, ("up", "down"))
         self.functions: dict[str, Export] = {}
         self.refused: dict[str, tuple[int, str]] = {}
+        self.unexecuted: dict[str, list[int]] = {}  # the lines of the queries each builds and never executes
         for name in ("up", "down"):
             if name in found:
                 refused: list[tuple[int, str]] = []
-                self.functions[name] = read_function(found[name], source, values, KyselyReading, refused=refused)
+                self.unexecuted[name] = []
+                self.functions[name] = read_function(found[name], source, values, KyselyReading, refused=refused,
+                                                     unexecuted=self.unexecuted[name])
                 if refused:
                     self.refused[name] = refused[0]
 

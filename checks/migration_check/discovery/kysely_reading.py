@@ -1,7 +1,7 @@
 """What a Kysely migration's `up(db)` and `down(db)` send, read with tree-sitter's parsers.
 
 Kysely sends a query when its builder's `.execute()` is called: `await db.schema.createTable(...)
-...execute()`, written as kysely_schema.py says, and `await sql\`...\`.execute(db)` (or
+...execute()`, written as kysely_schema.py says, and `await sql`...`.execute(db)` (or
 `sql.raw('...').execute(db)`), its text as written. Inside a `sql` template, `${sql.raw('...')}`
 and `${sql.lit(...)}` are written into the text, `${sql.ref('a.b')}`, `${sql.table('t')}` and
 `${sql.id(...)}` as quoted identifiers; any other `${}` is a parameter Kysely binds, which this
@@ -38,9 +38,11 @@ class KyselyReading(Reading):
 
     sql_method = "executeQuery"  # (a compiled query: code, as every other call of `db`)
 
-    def __init__(self, source: bytes, values: Values, refused: list[tuple[int, str]] | None = None) -> None:
+    def __init__(self, source: bytes, values: Values, refused: list[tuple[int, str]] | None = None,
+                 unexecuted: list[int] | None = None) -> None:
         super().__init__(source, values)
         self.refused = refused if refused is not None else []  # where Kysely throws as it builds, and what
+        self.unexecuted = unexecuted if unexecuted is not None else []  # the lines of queries never executed
 
     def call(self, node: Node) -> tuple[int, str] | None:
         root, links = chain_of(node)
@@ -69,13 +71,15 @@ class KyselyReading(Reading):
         except Refused as exc:
             self.refused.append((node.start_point.row + 1, str(exc)))
             return None
-        if sql is not None:
+        if sql is None:
+            self.unexecuted.append(node.start_point.row + 1)
+        else:
             self.pieces.append(Piece(node.start_point.row + 1, column_of(self.source, node.start_byte), sql))
         return None
 
     def other_node(self, node: Node) -> tuple[int, str] | None:
-        """`sql<T>\\`...\\`.execute(db)`, which tree-sitter's TypeScript grammar reads as
-        `sql < T > (\\`...\\`.execute(db))`; and a `try`, whose body is read as it stands: every
+        """`sql<T>`...`.execute(db)`, which tree-sitter's TypeScript grammar reads as
+        `sql < T > (`...`.execute(db))`; and a `try`, whose body is read as it stands: every
         migration runs in the one transaction, which a failed query aborts whatever the `catch` does
         (bluesky-social/atproto's `create extension if not exists pg_trgm` in a try that ignores
         "already exists")."""
@@ -91,7 +95,7 @@ class KyselyReading(Reading):
         return super().other_node(node)
 
     def sql_chain(self, node: Node, root: Node, links: list[Link], typed: Node | None = None) -> tuple[int, str] | None:
-        """`sql\\`...\\`.execute(db)`, `sql.raw('...').execute(db)`: the text, sent by the execute."""
+        """`sql`...`.execute(db)`, `sql.raw('...').execute(db)`: the text, sent by the execute."""
         if links and links[0][0] == "raw" and not self.is_template(root):
             given, links = links[0][1] or [], links[1:]
             try:
@@ -110,8 +114,11 @@ class KyselyReading(Reading):
                 return self.code(code.node)
             row, column = template.start_point.row + 1, column_of(self.source, template.start_byte + 1)
         names = [name for name, _, _ in links]
-        if names[:1] != ["execute"] or len(names) != 1:
-            return self.code(node, f"sql...{'.'.join(names)}") if names else None
+        if not names:
+            self.unexecuted.append(node.start_point.row + 1)
+            return None
+        if names != ["execute"]:
+            return self.code(node, f"sql...{'.'.join(names)}")
         executed_on = links[0][1] or []
         if len(executed_on) != 1 or text_of(executed_on[0]) != self.db:
             return self.code(node, "sql...execute on another connection")
@@ -120,7 +127,7 @@ class KyselyReading(Reading):
 
     @staticmethod
     def is_template(node: Node) -> bool:
-        """`sql\\`...\\``: a call of `sql` whose argument is a template."""
+        """`sql`...``: a call of `sql` whose argument is a template."""
         return _template_of(node) is not None
 
     def template(self, node: Node) -> str:
@@ -195,8 +202,8 @@ def _sql_helper(node: Node) -> bool:
 
 
 def _template_of(node: Node) -> Node | None:
-    """The template of `sql\\`...\\``, or of `sql<T>\\`...\\`` (which tree-sitter's TypeScript
-    grammar reads as `sql < T > \\`...\\``); None for anything else."""
+    """The template of `sql`...``, or of `sql<T>`...`` (which tree-sitter's TypeScript
+    grammar reads as `sql < T > `...``); None for anything else."""
     if node.type == "call_expression":
         callee, given = node.child_by_field_name("function"), node.child_by_field_name("arguments")
         return given if callee is not None and text_of(callee) == SQL_TAG and given is not None \

@@ -1,7 +1,8 @@
 """The name an ORM's configuration gives its history table, where it is not the default:
 TypeORM's `migrationsTableName`, Sequelize's `migrationStorageTableName` (in `config/config.json`
 or the options the code passes), MikroORM's `migrations: { tableName }` (in `mikro-orm.config.ts`),
-node-pg-migrate's `migrationsTable` (in `.pgmrc.js` or the runner's options).
+node-pg-migrate's `migrationsTable` (in `.pgmrc.js` or the runner's options), Kysely's Migrator's
+`migrationTableName` and `migrationLockTableName`.
 The settings live in the project's code (a DataSource in `data-source.ts`, `ormconfig.json`), so
 the repository's tracked JavaScript, TypeScript and JSON files that write the key are read, with
 the JavaScript parser or as JSON, for the strings written for it. Drift leaves those tables out.
