@@ -115,6 +115,14 @@ def test_a_real_projects_rollback_defects(tmp_path: Path, pg_server) -> None:
             "    return column.notNull().defaultTo(sql`now()`);\n  }).execute();\n}\n\n"
             "export async function down(database: Kysely<unknown>): Promise<void> {\n"
             "  await database.schema.alterTable('addresses').dropColumn('created_at');\n}\n"),
+        # bluesky-social/atproto's ozone: one query of the down never executed, beside one that is.
+        "src/migrations/20240228T003647759Z-add-label-sigs.ts": HEAD + (
+            "export async function up(db: Kysely<unknown>): Promise<void> {\n"
+            "  await db.schema.alterTable('addresses').addColumn('sig', sql`bytea`).execute()\n"
+            "  await db.schema.createTable('signing_key').addColumn('id', 'serial', (col) => col.primaryKey()).execute()\n"
+            "}\n\nexport async function down(db: Kysely<unknown>): Promise<void> {\n"
+            "  await db.schema.dropTable('signing_key')\n"
+            "  await db.schema.alterTable('addresses').dropColumn('sig').execute()\n}\n"),
     })
     report = tmp_path / "report.xml"
     assert main(["check", str(root), "--database-url", pg_server.conninfo, "--junit-xml", str(report), "-q"]) == 1
@@ -125,3 +133,6 @@ def test_a_real_projects_rollback_defects(tmp_path: Path, pg_server) -> None:
     assert "column public.addresses.created_at: created by the up" in forgotten
     assert "the query at line 10 is built but never executed, so Kysely sends nothing: end it with `.execute()`" \
         in forgotten
+    unsent = failed[("migration_check.roundtrip", "20240228T003647759Z-add-label-sigs")]
+    assert ("(src/migrations/20240228T003647759Z-add-label-sigs.ts: the query at line 9 is built but never executed,"
+            " so Kysely sends nothing: end it with `.execute()`): table public.signing_key: created by the up") in unsent

@@ -148,6 +148,10 @@ class Layout(abc.ABC):
         (Hasura's console: "Could not auto-generate a down migration"); None: just empty."""
         return None
 
+    def unsent_note(self, down: Script) -> str | None:
+        """What the rollback's code builds and never sends (a Kysely query without `.execute()`)."""
+        return None
+
     def naming_for(self, directory: Path) -> tuple[str, str]:
         """The naming check's rule for the migrations in `directory` and how to say it: the layout's
         own, unless the project configures its runner's names (Flyway's `sqlMigrationPrefix`)."""
@@ -369,12 +373,6 @@ def up_to_repository_root(directory: Path) -> list[Path]:
     folders = [directory, *directory.parents]
     root = repository_root(directory)
     return folders[: folders.index(root) + 1] if root is not None else folders
-
-
-def none_outside_a_transaction(migrations: list[Migration]) -> bool:
-    """Whether every migration runs in a transaction: the Node.js runners that run every pending
-    migration in one (node-pg-migrate, MikroORM, knex) do so only then."""
-    return all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)
 
 
 def within_repository(directory: Path) -> list[Path]:

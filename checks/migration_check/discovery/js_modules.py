@@ -14,6 +14,7 @@ from migration_check.discovery.js_reading import language_of, parser
 from migration_check.discovery.js_values import Values, descendants, text_of
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
+from migration_check.model import Migration, Transaction
 
 
 def module_text(path: Path) -> str:
@@ -63,3 +64,9 @@ def written_values(path: Path, key: str) -> list[str] | None:
                 and isinstance(written := values.cooked(value), str):
             found.append(written)
     return found
+
+
+def none_outside_a_transaction(migrations: list[Migration]) -> bool:
+    """Whether every migration runs in a transaction: the Node.js runners that run every pending
+    migration in one (node-pg-migrate, MikroORM, knex) do so only then."""
+    return all(m.up is None or m.up.transaction is not Transaction.NONE for m in migrations)

@@ -29,8 +29,8 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
-from migration_check.discovery.js_modules import detected_modules, parsed, written_values
+from migration_check.discovery.base import Detection, Discovery, Layout, counted
+from migration_check.discovery.js_modules import detected_modules, none_outside_a_transaction, parsed, written_values
 from migration_check.discovery.js_reading import (
     LANGUAGES,
     Export,

@@ -108,13 +108,17 @@ class KyselyLayout(Layout):
     def empty_rollback_note(self, down: Script) -> str | None:
         """A down whose queries are built but never executed (mwanago/nestjs-kysely's
         `alterTable('articles').dropColumn('created_at');`, no `.execute()`): Kysely sends nothing."""
+        unsent = self.unsent_note(down)
+        return f"holds no statement: {unsent}" if unsent else None
+
+    def unsent_note(self, down: Script) -> str | None:
         lines = module_of(down.path).unexecuted.get("down") if _loaded(down.path) else None
         if not lines:
             return None
-        said = ", ".join(str(line) for line in lines)
-        return (f"holds no statement: the quer{'ies' if len(lines) > 1 else 'y'} at line{'s' if len(lines) > 1 else ''}"
-                f" {said} {'are' if len(lines) > 1 else 'is'} built but never executed, so Kysely sends nothing: end"
-                f" {'each' if len(lines) > 1 else 'it'} with `.execute()`")
+        several = len(lines) > 1
+        return (f"the quer{'ies' if several else 'y'} at line{'s' if several else ''} {', '.join(map(str, lines))}"
+                f" {'are' if several else 'is'} built but never executed, so Kysely sends nothing: end"
+                f" {'each' if several else 'it'} with `.execute()`")
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{now.strftime('%Y%m%d%H%M%S')}_{name}.ts": "\n".join([

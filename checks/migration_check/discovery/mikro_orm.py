@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted, none_outside_a_transaction
-from migration_check.discovery.js_modules import detected_modules, parsed
+from migration_check.discovery.base import Detection, Discovery, Layout, counted
+from migration_check.discovery.js_modules import detected_modules, none_outside_a_transaction, parsed
 from migration_check.discovery.js_values import js_sort_key, version_and_name
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.discovery.mikro_orm_classes import MigrationClass, read_class

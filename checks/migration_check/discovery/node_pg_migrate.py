@@ -41,11 +41,10 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     counted,
-    none_outside_a_transaction,
     read_head,
     read_sql,
 )
-from migration_check.discovery.js_modules import parsed, readable
+from migration_check.discovery.js_modules import none_outside_a_transaction, parsed, readable
 from migration_check.discovery.js_reading import (
     FUNCTIONS,
     LANGUAGES,

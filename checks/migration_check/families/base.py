@@ -216,7 +216,8 @@ class MigrationContext:
         except SyntaxProblem:
             return ""
         if statements and not (len(statements) == 1 and placeholder(statements[0])):
-            return ""
+            unsent = layout_named(self.project.format).unsent_note(down)
+            return f" ({self.project.relative(down.path)}: {unsent})" if unsent else ""
         holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else (
             layout_named(self.project.format).empty_rollback_note(down) or "holds no statement")
         file = self.project.relative(down.path)
