@@ -20,6 +20,7 @@ from migration_check.discovery.js_values import Values
 from migration_check.discovery.kysely import locale_key
 from migration_check.discovery.kysely_reading import KyselyReading
 from migration_check.model import Transaction
+from migration_check.replay.outcomes import why_no_rollback
 
 KYSELY_TESTS = yaml.safe_load((FIXTURES / "kysely" / "postgres_schema_builder.yml").read_text())
 HEAD = "import { Kysely, sql } from 'kysely'\n\n"
@@ -92,6 +93,8 @@ def test_modules_migrations_and_what_kysely_refuses(tmp_path: Path) -> None:
     assert found.format == "kysely" and [m.id for m in found.migrations] == ["001_users", "002_pets"]
     users, pets = found.migrations
     assert users.up is not None and users.up.transaction is Transaction.WRAPPED and users.down is None
+    assert why_no_rollback(users, found.rollback_policy, "kysely") == (
+        "no down: Kysely's migrateDown runs nothing for it and only forgets it")
     assert found.pending_in_one_transaction
     assert pets.refused and pets.up is None and 'invalid column data type "text[]"' in (pets.skip_reason or "")
     [refusal] = found.refusals

@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import write_files
 from migration_check.discovery import discover
 from migration_check.model import RollbackPolicy, Transaction
+from migration_check.replay.outcomes import why_no_rollback
 
 CARGO = '[package]\nname = "api"\n\n[dependencies]\nsqlx = { version = "0.5", features = ["postgres", "migrate"] }\n'
 
@@ -32,17 +33,27 @@ def test_simple_migrations_are_forward_only_and_named_as_sqlx_reads_them(tmp_pat
     assert {s.path.name: s.refused for s in found.stray_files} == {"latest_fix.sql": True}
 
 
-def test_reversible_migrations_pair_up_and_down_and_need_both(tmp_path: Path) -> None:
+def test_reversible_migrations_pair_up_and_down_and_a_down_is_optional(tmp_path: Path) -> None:
+    # sqlx-cli's `migrate revert` (and the Migrator's `undo`) skips a migration without a .down.sql,
+    # an .up.sql alone or a simple one, and reverts the newest one that has one.
     write_files(tmp_path, {
         ".sqlx/query-1.json": "{}",
         "migrations/1_users.up.sql": "create table users (id int);",
         "migrations/1_users.down.sql": "drop table users;",
         "migrations/2_orders.up.sql": "create table orders (id int);",
+        "migrations/3_seed.sql": "insert into users values (1);",
     })
     found = discover(tmp_path, repo_root=tmp_path)
     assert found.format == "sqlx" and "sqlx's offline data" in found.reason
-    assert [(m.id, m.down is not None) for m in found.migrations] == [("1_users", True), ("2_orders", False)]
-    assert found.rollback_policy is RollbackPolicy.REQUIRED
+    assert [(m.id, m.down is not None) for m in found.migrations] == [
+        ("1_users", True), ("2_orders", False), ("3_seed", False)]
+    assert found.rollback_policy is RollbackPolicy.OPTIONAL
+    orders, seed = found.migrations[1:]
+    assert why_no_rollback(orders, found.rollback_policy, "sqlx") == (
+        "no .down.sql: `sqlx migrate revert` skips it and reverts the newest applied migration that has one, leaving"
+        " this one applied")
+    assert why_no_rollback(seed, found.rollback_policy, "sqlx") == (
+        "a simple migration: sqlx never reverts it (`sqlx migrate revert` skips it)")
 
 
 def test_without_sqlxs_mark_the_same_files_are_not_sqlxs(tmp_path: Path) -> None:

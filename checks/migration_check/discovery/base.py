@@ -152,6 +152,10 @@ class Layout(abc.ABC):
         """What the rollback's code builds and never sends (a Kysely query without `.execute()`)."""
         return None
 
+    def no_rollback_reason(self, migration: Migration) -> str | None:
+        """What the runner does to roll back a migration that has no rollback, where it allows that."""
+        return None
+
     def naming_for(self, directory: Path) -> tuple[str, str]:
         """The naming check's rule for the migrations in `directory` and how to say it: the layout's
         own, unless the project configures its runner's names (Flyway's `sqlMigrationPrefix`)."""
@@ -388,11 +392,3 @@ def repository_root(directory: Path) -> Path | None:
         return directory
     # a parent's answer is shared by its sub-directories (kept within one discovery)
     return repository_root(directory.parent) if directory.parent != directory else None
-
-
-def joined_scripts(texts: list[str]) -> str:
-    """Several scripts a runner sends one after the other, as one: each ends where its own
-    statements do (a `;` put after a script whose last line is a `--` comment would be lost in
-    it)."""
-    scripts = [text.strip() for text in texts if text.strip()]
-    return "\n".join(script if script.endswith(";") else script + "\n;" for script in scripts)

@@ -37,7 +37,6 @@ from migration_check.discovery.base import (
     Discovery,
     Layout,
     counted,
-    joined_scripts,
     read_sql,
     repository_root,
     up_to_repository_root,
@@ -46,6 +45,7 @@ from migration_check.discovery.listing import candidate_directories_in, candidat
 from migration_check.discovery.refused_files import refused
 from migration_check.errors import FileError, read_yaml
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, StrayFile
+from migration_check.sql.lexing import joined_scripts
 
 _PGCRYPTO = ("DO $$ BEGIN IF EXISTS (SELECT FROM pg_catalog.pg_available_extensions WHERE name = 'pgcrypto') THEN"
              " CREATE EXTENSION IF NOT EXISTS pgcrypto SCHEMA public; END IF; END $$;\n")

@@ -120,6 +120,9 @@ class KyselyLayout(Layout):
                 f" {'are' if several else 'is'} built but never executed, so Kysely sends nothing: end"
                 f" {'each' if several else 'it'} with `.execute()`")
 
+    def no_rollback_reason(self, migration: Migration) -> str | None:
+        return "no down: Kysely's migrateDown runs nothing for it and only forgets it"
+
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         return {directory / f"{now.strftime('%Y%m%d%H%M%S')}_{name}.ts": "\n".join([
             "import { Kysely, sql } from 'kysely'",

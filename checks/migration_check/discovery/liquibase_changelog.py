@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from migration_check.discovery.base import joined_scripts, read_sql
+from migration_check.discovery.base import read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
 from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false, is_true
@@ -26,6 +26,7 @@ from migration_check.discovery.liquibase_modify import modified
 from migration_check.discovery.liquibase_parameters import application_parameters, expand, with_parameters
 from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
 from migration_check.errors import FileError, read_utf8
+from migration_check.sql.lexing import joined_scripts
 
 MASTER_STEMS = ("db.changelog-master", "changelog-master", "master", "changelog")
 EXTENSIONS = (".yaml", ".yml", ".json", ".xml", ".sql")

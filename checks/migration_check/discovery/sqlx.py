@@ -5,8 +5,11 @@ Rules, as sqlx's migration source reads a directory (sqlx-core `migrate/source.r
   ending in `.sql`; other files are ignored. The version must parse as an i64, or sqlx refuses the
   whole directory: such a file is a naming failure here.
 - `<description>.up.sql` and `.down.sql` are one reversible migration; any other `.sql` is a
-  simple, forward-only one. A project of simple migrations has no rollbacks (RollbackPolicy.ABSENT);
-  one with reversible migrations needs a `.down.sql` for each `.up.sql` (`sqlx migrate revert`).
+  simple, forward-only one. A project of simple migrations has no rollbacks (RollbackPolicy.ABSENT).
+  In one with reversible migrations a rollback is optional: `sqlx migrate revert` (sqlx-cli
+  `migrate.rs`, and the Migrator's `undo`) skips every migration without a `.down.sql`, a simple one
+  or an `.up.sql` alone, and reverts the newest one that has one; quickwit-oss/quickwit keeps three
+  `.up.sql` without it. The round trip of such a migration is skipped, saying so.
 - Migrations run in version order, each in a transaction unless its text starts with
   `-- no-transaction`.
 - The history table is `_sqlx_migrations`, by version.
@@ -36,7 +39,7 @@ from migration_check.discovery.base import (
     with_transactions,
 )
 from migration_check.discovery.listing import candidate_files
-from migration_check.model import RollbackPolicy, Script, Transaction
+from migration_check.model import Migration, RollbackPolicy, Script, Transaction
 
 NO_TRANSACTION = "-- no-transaction"
 # How far up from the migrations directory sqlx's marks are looked for (a workspace member's
@@ -78,8 +81,14 @@ class SqlxLayout(Layout):
         found.stray_files = [dataclasses.replace(stray, refused=_refused(stray.path)) for stray in found.stray_files]
         found.migrations = [with_transactions(m, _transaction) for m in found.migrations]
         reversible = any(p.name.endswith((".up.sql", ".down.sql")) for m in found.migrations for p in m.files)
-        found.rollback_policy = RollbackPolicy.REQUIRED if reversible else RollbackPolicy.ABSENT
+        found.rollback_policy = RollbackPolicy.OPTIONAL if reversible else RollbackPolicy.ABSENT
         return found
+
+    def no_rollback_reason(self, migration: Migration) -> str | None:
+        if migration.main_file is not None and migration.main_file.name.endswith(".up.sql"):
+            return ("no .down.sql: `sqlx migrate revert` skips it and reverts the newest applied migration that has"
+                    " one, leaving this one applied")
+        return "a simple migration: sqlx never reverts it (`sqlx migrate revert` skips it)"
 
     def new_files(self, directory: Path, name: str, now: datetime) -> dict[Path, str]:
         stem = f"{utc_timestamp(now)}_{name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from migration_check.discovery import layout_named
 from migration_check.families import Family, replay_families
 from migration_check.families.case_location import default_location
 from migration_check.model import CheckResult, Migration, Project, RollbackPolicy, Script, Status
@@ -88,4 +89,5 @@ def why_no_rollback(migration: Migration, policy: RollbackPolicy, layout: str) -
         return f"forward-only ({layout}: no migration here has a rollback): no rollback to test"
     if migration.down is not None:
         return None
-    return migration.down_skip_reason or "no rollback script (see the pairing check)"
+    return migration.down_skip_reason or layout_named(layout).no_rollback_reason(migration) \
+        or "no rollback script (see the pairing check)"

@@ -172,3 +172,11 @@ def closing_of(text: str) -> str:
     if not code or code[-1].name == "ASCII_59":
         return ""
     return "\n;" if tokens[-1].name == "SQL_COMMENT" else ";"
+
+
+def joined_scripts(texts: list[str]) -> str:
+    """Several scripts a runner sends one after the other, as one: each ends where its own
+    statements do (a `;` put after a script whose last line is a `--` comment would be lost in
+    it)."""
+    scripts = [text.strip() for text in texts if text.strip()]
+    return "\n".join(script if script.endswith(";") else script + "\n;" for script in scripts)
