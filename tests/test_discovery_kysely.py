@@ -58,12 +58,28 @@ def test_sql_templates_and_their_helpers() -> None:
 
 @pytest.mark.parametrize(("body", "what"), [
     ("  await sql`select ${'x'}`.execute(db)", "a ${} in its SQL"),  # (a parameter Kysely binds)
-    ("  await db.insertInto('pets').values({ id: 1 }).execute()", "db.insertInto"),
+    ("  await db.selectFrom('pets').selectAll().execute()", "db.selectFrom"),
+    ("  await db.insertInto('pets').values(rows).execute()", "a value held in rows"),
     ("  await db.schema.createView('dogs').as(db.selectFrom('pets').selectAll()).execute()", "db.selectFrom"),
 ])
 def test_what_kysely_binds_or_builds_from_queries_is_code(body: str, what: str) -> None:
     up, _ = read_up(body)
     assert up.code is not None and what in up.code[1], up.code
+
+
+def test_the_rows_a_seed_writes_and_its_rollback_deletes() -> None:
+    up, _ = read_up(
+        "  await db.insertInto('view_param').values([\n"
+        "    { name: 'threshold', value: '2' },\n    { name: 'interval', value: \"it's\", extra: { a: 1 } },\n"
+        "  ]).onConflict((oc) => oc.column('name').doNothing()).returningAll().execute()\n"
+        "  await db.updateTable('view_param').set({ value: sql`now()` }).where('name', '=', 'interval').execute()\n"
+        "  await db.deleteFrom('view_param').where('name', 'in', ['a', 'b']).where('value', 'is', null).execute()\n")
+    assert up.code is None
+    assert [p.sql for p in up.pieces] == [
+        'insert into "view_param" ("name", "value", "extra") values (\'threshold\', \'2\', default),'
+        ' (\'interval\', \'it\'\'s\', \'{"a":1}\') on conflict ("name") do nothing',
+        'update "view_param" set "value" = now() where "name" = \'interval\'',
+        'delete from "view_param" where "name" in (\'a\', \'b\') and "value" is NULL']
 
 
 def test_a_chain_without_execute_sends_nothing() -> None:

@@ -264,11 +264,11 @@ def insert_sql(table: Any, rows: Any) -> str:
     if not isinstance(table, str) or not rows or not all(isinstance(row, dict) and row for row in rows):
         raise Unwritable("rows this check does not write")
     columns = sorted({key for row in rows for key in row})
-    values = ", ".join("(" + ", ".join(_bound(row[c]) if c in row else "DEFAULT" for c in columns) + ")" for row in rows)
+    values = ", ".join("(" + ", ".join(bound(row[c]) if c in row else "DEFAULT" for c in columns) + ")" for row in rows)
     return f"insert into {wrap(table)} ({', '.join(wrap(c) for c in columns)}) values {values}"
 
 
-def _bound(value: Any) -> str:
+def bound(value: Any) -> str:
     """A value as node-postgres binds it: an object as its JSON; a list (a PostgreSQL array there) is not written."""
     if isinstance(value, dict):
         return escape(json_stringify([value]))

@@ -6,8 +6,10 @@ Kysely sends a query when its builder's `.execute()` is called: `await db.schema
 and `${sql.lit(...)}` are written into the text, `${sql.ref('a.b')}`, `${sql.table('t')}` and
 `${sql.id(...)}` as quoted identifiers; any other `${}` is a parameter Kysely binds, which this
 check does not send (code). A builder chain without `.execute()` sends nothing (a forgotten
-`.execute()` is a rollback that does nothing, and the round trip says what it left). The query
-builder (`db.insertInto(...)`, `db.updateTable(...)`) and anything else is code.
+`.execute()` is a rollback that does nothing, and the round trip says what it left). The rows a
+seed writes with the query builder (`db.insertInto(...).values({...})`, and the `updateTable` and
+`deleteFrom` that undo it) are written as kysely_queries.py says; a query built otherwise, and
+anything else, is code.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from migration_check.discovery.js_values import (
     fragment_text,
     text_of,
 )
+from migration_check.discovery.kysely_queries import query_statement
 from migration_check.discovery.kysely_schema import Call, Callback, Refused, identifier, schema_statement, table, value
 
 SQL_TAG = "sql"
+QUERIES = frozenset({"insertInto", "updateTable", "deleteFrom"})  # (kysely_queries.py)
 
 
 class KyselyReading(Reading):
@@ -51,23 +55,27 @@ class KyselyReading(Reading):
         if self.is_template(root) or (root.type == "identifier" and text_of(root) == SQL_TAG and links
                                       and links[0][0] == "raw"):
             return self.sql_chain(node, root, links)
+        if root.type == "identifier" and text_of(root) == self.db and links and links[0][0] in QUERIES:
+            return self.schema_chain(node, links, links[0][0])
         if root.type == "identifier" and text_of(root) == self.db and links:
             return self.code(node, f"{self.db}.{links[0][0]}")
         return super().call(node)
 
-    def schema_chain(self, node: Node, links: list[Link]) -> tuple[int, str] | None:
+    def schema_chain(self, node: Node, links: list[Link], query: str = "") -> tuple[int, str] | None:
+        """A `db.schema` chain (links after `schema`), or a query builder's (`query`: its first method)."""
         calls: list[Call] = []
         for method, given, at in links:
             if given is None:
-                return self.code(at, f"{self.db}.schema...{method}")
+                return self.code(at, f"{self.db}.{query or 'schema'}...{method}")
             try:
                 calls.append((method, tuple(self.argument(argument) for argument in given)))
             except Code as code:
-                return self.code(code.node)
+                held = code.node.type == "identifier"
+                return self.code(code.node, f"a value held in {text_of(code.node)}" if held else None)
         try:
-            sql = schema_statement(calls)
+            sql = query_statement(query, calls) if query else schema_statement(calls)
         except Unwritable as exc:
-            return node.start_point.row + 1, f"schema: {exc}"
+            return node.start_point.row + 1, f"{query or 'schema'}: {exc}"
         except Refused as exc:
             self.refused.append((node.start_point.row + 1, str(exc)))
             return None
@@ -177,6 +185,11 @@ class KyselyReading(Reading):
             return self.callback(node)
         if node.type == "array":
             return [self.argument(item) for item in node.named_children if item.type != "comment"]
+        members = [member for member in node.named_children if member.type != "comment"] if node.type == "object" else []
+        if members and all(member.type == "pair" for member in members):  # (`{ at: sql`now()` }`)
+            return {self.values.value(key) if key.type != "property_identifier" else text_of(key): self.argument(value)
+                    for member in members if (key := member.child_by_field_name("key")) is not None
+                    and (value := member.child_by_field_name("value")) is not None}
         return self.values.value(node)
 
     def callback(self, function: Node) -> Callback:
