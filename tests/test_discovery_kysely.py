@@ -5,6 +5,7 @@ rollback defects (mwanago/nestjs-kysely)."""
 
 from __future__ import annotations
 
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,17 @@ def test_a_real_projects_rollback_defects(tmp_path: Path, pg_server) -> None:
     unsent = failed[("migration_check.roundtrip", "20240228T003647759Z-add-label-sigs")]
     assert ("(src/migrations/20240228T003647759Z-add-label-sigs.ts: the query at line 9 is built but never executed,"
             " so Kysely sends nothing: end it with `.execute()`): table public.signing_key: created by the up") in unsent
+
+
+def test_a_migrator_without_transactions_runs_each_query_on_its_own(tmp_path: Path) -> None:
+    write_files(tmp_path, {
+        "package.json": '{"dependencies": {"kysely": "^0.27.0", "pg": "^8"}}',
+        "src/migrate.ts": "const migrator = new Migrator({ db, provider, disableTransactions: true })\n",
+        "src/migrations/001_index.ts": HEAD + "export async function up(db: Kysely<any>) {\n"
+                                              "  await sql`create index concurrently users_email on users (email)`.execute(db)\n}\n",
+    })
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    found = discover(tmp_path, repo_root=tmp_path)
+    [index] = found.migrations
+    assert index.up is not None and index.up.transaction is Transaction.NONE and not found.pending_in_one_transaction

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tree_sitter import Node
 
@@ -52,6 +53,16 @@ def detected_modules(directory: Path, loads: Callable[[Path], bool], marked: Cal
 def written_values(path: Path, key: str) -> list[str] | None:
     """Every string a module writes for `key` in its objects (`tableName: '_app_migrations'`), in
     order; None where the module cannot be read."""
+    return _written(path, key, lambda value, values: values.cooked(value))
+
+
+def written_flags(path: Path, key: str) -> list[bool] | None:
+    """Every `true` or `false` a module writes for `key` in its objects (Kysely's Migrator's
+    `disableTransactions: true`), in order; None where the module cannot be read."""
+    return _written(path, key, lambda value, _values: {"true": True, "false": False}.get(value.type))
+
+
+def _written(path: Path, key: str, read: Callable[[Node, Values], Any]) -> list[Any] | None:
     try:
         _source, root = parsed(path)
     except (FileError, OSError, RecursionError):
@@ -61,7 +72,7 @@ def written_values(path: Path, key: str) -> list[str] | None:
     for pair in descendants(root, ("pair",), within=True):
         name, value = pair.child_by_field_name("key"), pair.child_by_field_name("value")
         if name is not None and value is not None and text_of(name).strip("'\"") == key \
-                and isinstance(written := values.cooked(value), str):
+                and (written := read(value, values)) is not None and not isinstance(written, Node):
             found.append(written)
     return found
 

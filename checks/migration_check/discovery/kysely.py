@@ -9,8 +9,8 @@ Rules, as Kysely reads and runs them (src/migration/file-migration-provider.ts, 
   new one must sort after the last one executed: else the Migrator refuses ("corrupted
   migrations: ... New migrations must always have a name that comes alphabetically after the last
   executed migration"), which the history check says.
-- On PostgreSQL every pending migration runs in one transaction (`disableTransactions` opts out in
-  the Migrator's code, which is not read here).
+- On PostgreSQL every pending migration runs in one transaction; where the project's code gives the
+  Migrator `disableTransactions: true`, every query runs on its own.
 - `down` is optional: migrating down past a migration without one only forgets it.
 - The history table is `kysely_migration`, beside its lock table `kysely_migration_lock`.
 
@@ -27,13 +27,13 @@ from typing import ClassVar
 from tree_sitter import Node
 
 from migration_check.discovery import bookkeeping
-from migration_check.discovery.base import Detection, Discovery, Layout, counted
+from migration_check.discovery.base import Detection, Discovery, Layout, counted, with_transactions
 from migration_check.discovery.js_modules import detected_modules, parsed
 from migration_check.discovery.js_reading import LANGUAGES, Export, exported, read_function
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.kysely_reading import KyselyReading
 from migration_check.discovery.listing import candidate_files, per_discovery
-from migration_check.discovery.orm_settings import configured_tables
+from migration_check.discovery.orm_settings import configured_flag, configured_tables
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
 
 CODE = "a Kysely migration the replay cannot run"
@@ -98,6 +98,9 @@ class KyselyLayout(Layout):
             if refused is not None:
                 refusals.append(Refusal(path, refused[0], refused[1]))
         migrations.sort(key=lambda m: m.sort_key)
+        if configured_flag(directory, "disableTransactions"):  # every query on its own
+            migrations = [with_transactions(m, lambda _script: Transaction.NONE) for m in migrations]
+            return Discovery(migrations, refusals=refusals)
         return Discovery(migrations, pending_in_one_transaction=True, refusals=refusals)
 
     def history_tables(self, directory: Path) -> frozenset[str]:

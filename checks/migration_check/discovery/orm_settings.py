@@ -2,7 +2,7 @@
 TypeORM's `migrationsTableName`, Sequelize's `migrationStorageTableName` (in `config/config.json`
 or the options the code passes), MikroORM's `migrations: { tableName }` (in `mikro-orm.config.ts`),
 node-pg-migrate's `migrationsTable` (in `.pgmrc.js` or the runner's options), Kysely's Migrator's
-`migrationTableName` and `migrationLockTableName`.
+`migrationTableName` and `migrationLockTableName` (and its `disableTransactions`, a flag).
 The settings live in the project's code (a DataSource in `data-source.ts`, `ormconfig.json`), so
 the repository's tracked JavaScript, TypeScript and JSON files that write the key are read, with
 the JavaScript parser or as JSON, for the strings written for it. Drift leaves those tables out.
@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from migration_check.discovery.base import repository_root
-from migration_check.discovery.js_modules import written_values
+from migration_check.discovery.js_modules import written_flags, written_values
 from migration_check.errors import InfrastructureError
 from migration_check.git_command import git_process
 from migration_check.sql.prepared import quote_identifier
@@ -41,13 +41,25 @@ def _as_named(name: str) -> str:
     return name if PLAIN.fullmatch(name) else quote_identifier(name)
 
 
-@functools.lru_cache(maxsize=16)
-def _written(root: Path, key: str, files: tuple[str, ...]) -> tuple[str, ...]:
+def configured_flag(directory: Path, key: str) -> bool:
+    """Whether the repository's code writes `key: true` (Kysely's Migrator's `disableTransactions`)."""
+    root = repository_root(directory)
+    return root is not None and any(flag for name in _writing(root, key, SOURCES)
+                                    for flag in written_flags(root / name, key) or [])
+
+
+def _writing(root: Path, key: str, files: tuple[str, ...]) -> list[str]:
+    """The tracked `files` that write `key`, the first few."""
     try:
         found = git_process(root, "grep", "-l", "-I", "-F", "-e", key, "--", *files, timeout=GIT_TIMEOUT)
     except InfrastructureError:
-        return ()
-    names = found.stdout.decode("utf-8", errors="replace").splitlines()[:MAX_FILES]
+        return []
+    return found.stdout.decode("utf-8", errors="replace").splitlines()[:MAX_FILES]
+
+
+@functools.lru_cache(maxsize=16)
+def _written(root: Path, key: str, files: tuple[str, ...]) -> tuple[str, ...]:
+    names = _writing(root, key, files)
     values: list[str] = []
     for name in names:
         path = root / name
