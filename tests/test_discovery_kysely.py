@@ -20,6 +20,7 @@ from migration_check.discovery.js_reading import exported, parser, read_function
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.kysely import locale_key
 from migration_check.discovery.kysely_reading import KyselyReading
+from migration_check.errors import UsageError
 from migration_check.model import Transaction
 from migration_check.replay.outcomes import why_no_rollback
 
@@ -170,3 +171,22 @@ def test_a_migrator_without_transactions_runs_each_query_on_its_own(tmp_path: Pa
     found = discover(tmp_path, repo_root=tmp_path)
     [index] = found.migrations
     assert index.up is not None and index.up.transaction is Transaction.NONE and not found.pending_in_one_transaction
+
+
+def test_migrations_of_a_kysely_made_for_another_database_are_set_aside(tmp_path: Path) -> None:
+    # Yudian00/kysely-boilerplate: its package.json lists pg and mysql2; its code makes a MysqlDialect
+    # (its migrations' `sql`ENUM('K1', 'K2')`` failed as "type enum does not exist").
+    files = {
+        "package.json": '{"dependencies": {"kysely": "^0.27.0", "pg": "^8", "mysql2": "^3"}}',
+        "src/db/database.ts": "import { Kysely, MysqlDialect } from 'kysely'\nconst dialect = new MysqlDialect({ pool })\n",
+        "src/db/migrations/employee.ts": HEAD + "export async function up(db: Kysely<any>) {\n"
+                                                "  await db.schema.createTable('employee').addColumn('id', 'integer').execute()\n}\n",
+    }
+    write_files(tmp_path, files)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    with pytest.raises(UsageError, match=r"holds migrations for MySQL \(src/db/database.ts makes Kysely's MysqlDialect\)"):
+        discover(tmp_path, repo_root=tmp_path)
+    (tmp_path / "src/db/pg.ts").write_text("const other = new PostgresDialect({ pool })\n")  # one for PostgreSQL too
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-A"], check=True)
+    assert discover(tmp_path, repo_root=tmp_path).format == "kysely"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from migration_check.discovery.base import Layout
 from migration_check.discovery.drivers import crate_database, module_database, package_database
+from migration_check.discovery.orm_settings import kysely_database
 from migration_check.discovery.path_words import POSTGRES_WORDS
 from migration_check.discovery.spring_database import spring_database
 from migration_check.discovery.yoyo import ini_database
@@ -48,7 +49,7 @@ def driven_by_another_database(layout: Layout, directory: Path) -> tuple[str, st
     if layout.name in GO_RUNNERS:
         return module_database(directory)
     if layout.name in NODE_RUNNERS:
-        return package_database(directory)
+        return package_database(directory) or (kysely_database(directory) if layout.name == "kysely" else None)
     if layout.name == "yoyo" and (ini := ini_database(directory)) is not None and ini[1] in OTHER_DATABASES:
         return OTHER_DATABASES[ini[1]], f"{ini[0].name}'s `database` is a {ini[1]} URL"
     if layout.name == "flyway" and (found := spring_database(directory, "spring.flyway.url")) is not None:

@@ -48,6 +48,21 @@ def configured_flag(directory: Path, key: str) -> bool:
                                     for flag in written_flags(root / name, key) or [])
 
 
+# Kysely's dialects, by the database each speaks (community ones for PostgreSQL among them).
+KYSELY_DIALECTS = {"MysqlDialect": "MySQL", "SqliteDialect": "SQLite", "MssqlDialect": "SQL Server"}
+POSTGRES_DIALECTS = ("PostgresDialect", "PostgresJSDialect", "PGliteDialect", "NeonDialect", "NeonHTTPDialect")
+
+
+def kysely_database(directory: Path) -> tuple[str, str] | None:
+    """(database, why) where the repository's code makes Kysely dialects of other databases only
+    (Yudian00/kysely-boilerplate's `new MysqlDialect(...)`, whose package.json lists pg too)."""
+    root = repository_root(directory)
+    if root is None or any(_writing(root, f"new {name}", SOURCES) for name in POSTGRES_DIALECTS):
+        return None
+    return next(((database, f"{files[0]} makes Kysely's {name}") for name, database in KYSELY_DIALECTS.items()
+                 if (files := _writing(root, f"new {name}", SOURCES))), None)
+
+
 def _writing(root: Path, key: str, files: tuple[str, ...]) -> list[str]:
     """The tracked `files` that write `key`, the first few."""
     try:
