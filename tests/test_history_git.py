@@ -336,3 +336,17 @@ def test_graphile_migrates_current_migration_committed_on_the_base(tmp_path: Pat
     git(root, "checkout", "-q", "-b", "feature")
     history = run(root)["history"]
     assert {subject: r.status for subject, r in history.items()} == dict.fromkeys(["000001", "000002"], Status.PASSED)
+
+
+def test_a_kysely_migration_new_on_the_branch_that_sorts_first_stops_the_migrator(tmp_path: Path) -> None:
+    # Kysely's Migrator refuses a pending migration that sorts before an executed one ("corrupted
+    # migrations"), unless the project sets allowUnorderedMigrations.
+    module = "import { Kysely, sql } from 'kysely'\nexport async function up(db: Kysely<any>) {\n  await sql`select 1`.execute(db)\n}\n"
+    root = branched(tmp_path, {"package.json": '{"dependencies": {"kysely": "^0.27.0", "pg": "^8"}}',
+                               "migrations/2024_02_users.ts": module})
+    commit(root, "an early one", {"migrations/2024_01_early.ts": module})
+    [late] = [r for r in run(root)["history"].values() if r.status is Status.FAILED]
+    assert 'Kysely\'s Migrator stops with "corrupted migrations' in late.message
+    commit(root, "unordered", {"src/migrate.ts": "new Migrator({ db, provider, allowUnorderedMigrations: true })\n"})
+    [late] = [r for r in run(root)["history"].values() if r.status is Status.FAILED]
+    assert "Kysely's Migrator runs it after newer ones (allowUnorderedMigrations: true)" in late.message

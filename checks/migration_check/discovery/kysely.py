@@ -123,6 +123,15 @@ class KyselyLayout(Layout):
                 f" {'are' if several else 'is'} built but never executed, so Kysely sends nothing: end"
                 f" {'each' if several else 'it'} with `.execute()`")
 
+    def out_of_order_effect(self, directory: Path) -> str:
+        """As the Migrator's `#ensureMigrationsInOrder` treats a pending migration that sorts before
+        an executed one (`allowUnorderedMigrations` lets it run late)."""
+        if configured_flag(directory, "allowUnorderedMigrations"):
+            return "Kysely's Migrator runs it after newer ones (allowUnorderedMigrations: true)"
+        return ('Kysely\'s Migrator stops with "corrupted migrations: expected previously executed migration ... New'
+                ' migrations must always have a name that comes alphabetically after the last executed migration"'
+                " and runs no pending migration")
+
     def no_rollback_reason(self, migration: Migration) -> str | None:
         return "no down: Kysely's migrateDown runs nothing for it and only forgets it"
 
