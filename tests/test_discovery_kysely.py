@@ -104,12 +104,17 @@ def test_modules_migrations_and_what_kysely_refuses(tmp_path: Path) -> None:
                                              "  await db.schema.createTable('pets').addColumn('tags', 'text[]').execute()\n}\n",
         "src/migrations/001_users.ts": HEAD + "export async function up(db: Kysely<any>) {\n"
                                               "  await db.schema.createTable('users').addColumn('id', 'serial').execute()\n}\n",
+        "src/migrations/003_posts.ts": HEAD + "async function up(db: Kysely<any>) {\n"  # (its default export's)
+                                              "  await sql`create table posts (id int)`.execute(db)\n}\n"
+                                              "export default { up, async down(db: Kysely<any>) {\n"
+                                              "  await sql`drop table posts`.execute(db)\n} }\n",
         "src/migrations/types.d.ts": "export type X = number\n",
         "src/migrations/helpers.ts": "import { Kysely } from 'kysely'\nexport const helper = 1\n",  # (no up: not one)
     })
     found = discover(tmp_path, repo_root=tmp_path)
-    assert found.format == "kysely" and [m.id for m in found.migrations] == ["001_users", "002_pets"]
-    users, pets = found.migrations
+    assert found.format == "kysely" and [m.id for m in found.migrations] == ["001_users", "002_pets", "003_posts"]
+    users, pets, posts = found.migrations
+    assert posts.up is not None and posts.down is not None and "drop table posts" in posts.down.sql
     assert users.up is not None and users.up.transaction is Transaction.WRAPPED and users.down is None
     assert why_no_rollback(users, found.rollback_policy, "kysely") == (
         "no down: Kysely's migrateDown runs nothing for it and only forgets it")

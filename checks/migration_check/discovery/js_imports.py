@@ -15,7 +15,7 @@ from typing import Any
 from tree_sitter import Node
 
 from migration_check.discovery.base import repository_root
-from migration_check.discovery.js_reading import LANGUAGES, assigned_exports, language_of, parser
+from migration_check.discovery.js_reading import LANGUAGES, assigned_exports, parser
 from migration_check.discovery.js_values import UNBOUND, Code, Values, arguments_of, text_of
 from migration_check.discovery.listing import per_discovery
 
@@ -126,7 +126,7 @@ def module_exports(path: Path) -> dict[str, Any]:
     token = _READING.set(_READING.get() | {path})
     try:
         source = path.read_bytes()
-        root = parser(language_of(path)).parse(source).root_node
+        root = parser(LANGUAGES[path.suffix]).parse(source).root_node
         values = Values(root, path)
         return _exports(root, values, path)
     except (OSError, RecursionError):

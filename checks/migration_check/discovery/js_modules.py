@@ -11,7 +11,7 @@ from typing import Any
 from tree_sitter import Node
 
 from migration_check.discovery.base import read_head
-from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.js_reading import LANGUAGES, parser
 from migration_check.discovery.js_values import Values, descendants, text_of
 from migration_check.discovery.listing import candidate_files, per_discovery
 from migration_check.errors import FileError, read_utf8
@@ -29,7 +29,7 @@ def parsed(path: Path) -> tuple[bytes, Node]:
     """A module's text and parse tree, read once per discovery: the detection of several layouts
     asks of one module (TypeORM's, MikroORM's, knex's, Sequelize's), and its discovery again."""
     source = module_text(path).encode("utf-8")
-    return source, parser(language_of(path)).parse(source).root_node
+    return source, parser(LANGUAGES[path.suffix]).parse(source).root_node
 
 
 def readable(test: Callable[[Path], bool]) -> Callable[[Path], bool]:

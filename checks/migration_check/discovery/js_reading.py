@@ -110,11 +110,6 @@ class Export:
         return text
 
 
-def language_of(path: Path) -> str:
-    """The grammar a migration module is read with."""
-    return LANGUAGES[path.suffix]
-
-
 @functools.cache
 def parser(language: str = "javascript") -> Parser:
     """tree-sitter's parser for JavaScript, or TypeScript (`typescript`, `tsx`)."""
@@ -306,10 +301,11 @@ class Reading:
         return node.start_point.row + 1, what
 
 
-def exported(root: Node, names: tuple[str, ...] = DIRECTIONS) -> dict[str, Node]:
+def exported(root: Node, names: tuple[str, ...] = DIRECTIONS, default: bool = False) -> dict[str, Node]:
     """What the module exports under `names` (its `up` and `down` functions): `exports.up = ...`,
-    `module.exports = {up, down}`, `export async function up`, `export const up = ...`, and a name
-    given to one declared in the module."""
+    `module.exports = {up, down}`, `export async function up`, `export const up = ...`, a name given
+    to one declared in the module, and where the runner reads it (`default`: Kysely's provider), a
+    default export's members, `export default {up, down}`."""
     declared: dict[str, Node] = {}
     exported: dict[str, Node | str] = {}  # a str: the name of a function declared in the module
     for statement in root.named_children:
@@ -327,6 +323,8 @@ def exported(root: Node, names: tuple[str, ...] = DIRECTIONS) -> dict[str, Node]
                         exported[text_of(named)] = given
         elif target.type == "expression_statement" and target.named_children:
             exported |= assigned_exports(target.named_children[0])
+        elif default and target.type == "object" and target is not statement:
+            exported |= members_of(target)
     found: dict[str, Node] = {}
     for name in names:
         value = exported.get(name)
@@ -346,20 +344,23 @@ def assigned_exports(expression: Node) -> dict[str, Node | str]:
         return {}
     target = text_of(left)
     if target in ("exports", "module.exports") and right.type == "object":
-        members: dict[str, Node | str] = {}
-        for member in right.named_children:
-            if member.type == "pair" and (key := member.child_by_field_name("key")) is not None \
-                    and (value := member.child_by_field_name("value")) is not None:
-                members[text_of(key)] = value
-            elif member.type == "method_definition" and (key := member.child_by_field_name("name")) is not None:
-                members[text_of(key)] = member
-            elif member.type == "shorthand_property_identifier":  # `{ up, down }`
-                members[text_of(member)] = text_of(member)
-        return members
-    for prefix in ("exports.", "module.exports."):
-        if target.startswith(prefix):
-            return {target[len(prefix):]: right}
-    return {}
+        return members_of(right)
+    return next(({target[len(prefix):]: right} for prefix in ("exports.", "module.exports.") if target.startswith(prefix)),
+                {})
+
+
+def members_of(written: Node) -> dict[str, Node | str]:
+    """An object's functions by name: `{ up: ..., async down() {...} }`; `{ up, down }` names them."""
+    members: dict[str, Node | str] = {}
+    for member in written.named_children:
+        if member.type == "pair" and (key := member.child_by_field_name("key")) is not None \
+                and (value := member.child_by_field_name("value")) is not None:
+            members[text_of(key)] = value
+        elif member.type == "method_definition" and (key := member.child_by_field_name("name")) is not None:
+            members[text_of(key)] = member
+        elif member.type == "shorthand_property_identifier":
+            members[text_of(member)] = text_of(member)
+    return members
 
 
 def read_function(function: Node, source: bytes, values: Values, reading: type[Reading] = Reading,

@@ -159,7 +159,7 @@ class KyselyModule:
 
     def __init__(self, source: bytes, root: Node, path: Path | None = None) -> None:
         values = Values(root, path)
-        found = exported(root, ("up", "down"))
+        found = exported(root, ("up", "down"), default=True)  # (FileMigrationProvider takes `default` too)
         self.functions: dict[str, Export] = {}
         self.refused: dict[str, tuple[int, str]] = {}
         self.unexecuted: dict[str, list[int]] = {}  # the lines of the queries each builds and never executes

@@ -21,7 +21,7 @@ from tree_sitter import Node
 
 from migration_check.discovery.base import up_to_repository_root
 from migration_check.discovery.js_modules import module_text
-from migration_check.discovery.js_reading import language_of, parser
+from migration_check.discovery.js_reading import LANGUAGES, parser
 from migration_check.discovery.js_values import Code, Values, arguments_of, descendants, text_of
 from migration_check.errors import FileError
 from migration_check.sql.prepared import quote_literal
@@ -53,7 +53,7 @@ def entity_extensions(migrations: Path) -> dict[str, tuple[Path, int]]:
         options = [key for key in ("uuidExtension", "installExtensions") if key in text]
         if not options and not _may_need(text):
             continue
-        root = parser(language_of(path)).parse(text.encode("utf-8")).root_node
+        root = parser(LANGUAGES[path.suffix]).parse(text.encode("utf-8")).root_node
         values = Values(root)
         if "uuidExtension" in options and isinstance(chosen := _option(root, values, "uuidExtension"), str):
             uuid_extension = chosen
