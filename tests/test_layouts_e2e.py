@@ -25,6 +25,7 @@ LAYOUTS = FIXTURES / "layouts"
 BROKEN = {  # format -> (file, line) of the syntax error
     "alembic": ("alembic/versions/5d8f2a1c9e07_add_coupons.py", 19),
     "atlas": ("migrations/20240108100000_add_coupons.sql", 3),
+    "bun-migrate": ("migrations/20240108100000_add_coupons.up.sql", 3),
     "db-migrate": ("migrations/sqls/20240108100000-add-coupons-up.sql", 3),
     "dbmate": ("db/migrations/20240108100000_add_coupons.sql", 5),
     "diesel": ("migrations/2024-01-08-100000_add_coupons/up.sql", 3),
@@ -59,6 +60,7 @@ BROKEN = {  # format -> (file, line) of the syntax error
 }
 FORGOTTEN = {  # format -> (file of the statement that created what the rollback leaves behind, that object)
     "alembic": ("alembic/versions/3f1c2a9b7d10_create_customers.py", "touch_updated_at"),
+    "bun-migrate": ("migrations/20240105100000_create_customers.up.sql", "touch_updated_at"),
     "db-migrate": ("migrations/sqls/20240105100000-create-customers-up.sql", "touch_updated_at"),
     "dbmate": ("db/migrations/20240105100000_create_customers.sql", "touch_updated_at"),
     "diesel": ("migrations/2024-01-05-100000_create_customers/up.sql", "touch_updated_at"),

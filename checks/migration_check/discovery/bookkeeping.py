@@ -57,6 +57,18 @@ MARAGU_MIGRATE = Bookkeeping(
     reverted=lambda _m, newest: [_q("UPDATE migrations SET version = {}", newest.version if newest else "")],
 )
 
+# uptrace/bun's migrate: a row per migration, by its name (the digits), with its group; beside it the
+# lock table. Written after its up, deleted after its down.
+BUN = Bookkeeping(
+    table="public.bun_migrations",
+    create=('CREATE TABLE IF NOT EXISTS "bun_migrations" ("id" BIGSERIAL NOT NULL, "name" VARCHAR, "group_id" BIGINT,'
+            ' "migrated_at" TIMESTAMPTZ NOT NULL DEFAULT current_timestamp, PRIMARY KEY ("id"));'
+            ' CREATE TABLE IF NOT EXISTS "bun_migration_locks" ("id" BIGSERIAL NOT NULL, "table_name" VARCHAR,'
+            ' PRIMARY KEY ("id"), UNIQUE ("table_name"))'),
+    applied=lambda m: [_q('INSERT INTO "bun_migrations" ("name", "group_id") VALUES ({}, 1)', m.version)],
+    reverted=lambda m, _newest: [_q('DELETE FROM "bun_migrations" WHERE "name" = {}', m.version)],
+)
+
 # goose (dialect postgres): a log of applied versions, with version 0 as its first row.
 GOOSE = Bookkeeping(
     table="public.goose_db_version",

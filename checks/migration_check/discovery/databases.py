@@ -34,7 +34,7 @@ def names_a_database(word: str) -> bool:
 
 
 # The layouts whose runner is a Go or Rust library, which the project's own module runs on its database.
-GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "pop"})
+GO_RUNNERS = frozenset({"goose", "golang-migrate", "sql-migrate", "maragu-migrate", "bun-migrate", "pop"})
 RUST_RUNNERS = frozenset({"sqlx", "diesel"})
 # The layouts whose runner is an npm package that runs on the database of the driver installed beside
 # it (node-pg-migrate runs on PostgreSQL alone).

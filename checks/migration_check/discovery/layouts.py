@@ -6,6 +6,7 @@ from __future__ import annotations
 from migration_check.discovery.alembic import AlembicLayout
 from migration_check.discovery.atlas import AtlasLayout
 from migration_check.discovery.base import Layout
+from migration_check.discovery.bun_migrate import BunMigrateLayout
 from migration_check.discovery.db_migrate import DbMigrateLayout
 from migration_check.discovery.dbmate import DbmateLayout
 from migration_check.discovery.diesel import DieselLayout
@@ -68,6 +69,7 @@ LAYOUTS: dict[str, Layout] = {
         PopLayout(),
         GolangMigrateLayout(),
         MaraguMigrateLayout(),
+        BunMigrateLayout(),
         HasuraLayout(),
         DieselLayout(),
         SqlxLayout(),

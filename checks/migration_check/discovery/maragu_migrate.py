@@ -96,8 +96,9 @@ def classify(path: Path) -> FileRole | None:
     return None
 
 
-def importing_code(directory: Path) -> str | None:
-    """The Go file, in the directory or up to GO_CODE_LEVELS above it, that imports the package."""
+def importing_code(directory: Path, imports: tuple[str, ...] = IMPORTS) -> str | None:
+    """The Go file, in the directory or up to GO_CODE_LEVELS above it, that imports the package
+    (one of `imports`, quoted as Go writes them)."""
     place = directory
     for _level in range(GO_CODE_LEVELS + 1):
         for source in sorted(place.glob("*.go")):
@@ -105,7 +106,7 @@ def importing_code(directory: Path) -> str | None:
                 text = source.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            if any(name in text for name in IMPORTS):
+            if any(name in text for name in imports):
                 return os.path.relpath(source, directory)
         if place.parent == place:
             break
