@@ -23,7 +23,7 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
         "src/entities/user.ts": "@Entity({ tableName: 'users' })\nexport class User {}\n",  # an entity's, not the history's
         "server/.pgmrc.js": "module.exports = { dir: 'migrations', migrationsTable: 'pg_history' };\n",
         "src/migrate.ts": ("const migrator = new Migrator({ db, provider, migrationTableName: 'app_migration',\n"
-                           "  migrationLockTableName: 'app_migration_lock' })\n"),
+                           "  migrationLockTableName: 'app_migration_lock', migrationTableSchema: 'ops' })\n"),
         "src/migrations/.keep": "",
     })
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
@@ -35,5 +35,6 @@ def test_the_history_table_the_configuration_names_is_the_runners(tmp_path: Path
     assert layout_named("mikro-orm").history_tables(migrations) == {"public.mikro_orm_migrations", "public.mikro_history"}
     assert "public.pg_history" in layout_named("node-pg-migrate").history_tables(migrations)
     assert layout_named("kysely").history_tables(migrations) == {
-        "public.kysely_migration", "public.kysely_migration_lock", "public.app_migration", "public.app_migration_lock"}
+        f"{schema}.{table}" for schema in ("public", "ops")
+        for table in ("kysely_migration", "kysely_migration_lock", "app_migration", "app_migration_lock")}
     assert layout_named("typeorm").history_tables(Path("/")) == {"public.migrations"}  # outside a repository

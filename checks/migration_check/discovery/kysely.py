@@ -33,7 +33,7 @@ from migration_check.discovery.js_reading import LANGUAGES, Export, exported, re
 from migration_check.discovery.js_values import Values
 from migration_check.discovery.kysely_reading import KyselyReading
 from migration_check.discovery.listing import candidate_files, per_discovery
-from migration_check.discovery.orm_settings import configured_flag, configured_tables
+from migration_check.discovery.orm_settings import as_named, configured_flag, configured_tables, configured_values
 from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
 
 CODE = "a Kysely migration the replay cannot run"
@@ -104,9 +104,12 @@ class KyselyLayout(Layout):
         return Discovery(migrations, pending_in_one_transaction=True, refusals=refusals)
 
     def history_tables(self, directory: Path) -> frozenset[str]:
-        """`kysely_migration` and its lock table, or the names the Migrator's options give them."""
-        return frozenset({bookkeeping.KYSELY.table, "public.kysely_migration_lock"}) \
-            | configured_tables(directory, "migrationTableName") | configured_tables(directory, "migrationLockTableName")
+        """`kysely_migration` and its lock table, or the names the Migrator's options give them, in
+        `public` or the schema its `migrationTableSchema` names."""
+        schemas = ("public", *configured_values(directory, "migrationTableSchema"))
+        named = {f"{as_named(schema)}.{table}" for schema in schemas for table in ("kysely_migration", "kysely_migration_lock")}
+        return frozenset(named) | configured_tables(directory, "migrationTableName", schemas=schemas) \
+            | configured_tables(directory, "migrationLockTableName", schemas=schemas)
 
     def empty_rollback_note(self, down: Script) -> str | None:
         """A down whose queries are built but never executed (mwanago/nestjs-kysely's

@@ -29,15 +29,22 @@ SOURCES = ("*.ts", "*.js", "*.mjs", "*.cjs", "*.json", ":(exclude)*node_modules/
 MIKRO_ORM_CONFIG = ("*mikro-orm.config.*", ":(exclude)*node_modules/*")
 
 
-def configured_tables(directory: Path, key: str, files: tuple[str, ...] = SOURCES) -> frozenset[str]:
-    """`public.name` of each string the repository's configuration writes for `key` (in the tracked
-    `files`, git pathspecs), the name quoted as PostgreSQL's `quote_ident` writes it (the ORMs quote
-    the names they are given)."""
+def configured_tables(directory: Path, key: str, files: tuple[str, ...] = SOURCES,
+                      schemas: tuple[str, ...] = ("public",)) -> frozenset[str]:
+    """`public.name` (or `schema.name` for each of `schemas`) of each string the repository's
+    configuration writes for `key` (in the tracked `files`, git pathspecs), the name quoted as
+    PostgreSQL's `quote_ident` writes it (the ORMs quote the names they are given)."""
+    return frozenset(f"{as_named(schema)}.{as_named(name)}" for name in configured_values(directory, key, files)
+                     for schema in schemas)
+
+
+def configured_values(directory: Path, key: str, files: tuple[str, ...] = SOURCES) -> tuple[str, ...]:
+    """Each string the repository's tracked `files` write for `key`."""
     root = repository_root(directory)
-    return frozenset(f"public.{_as_named(name)}" for name in _written(root, key, files)) if root is not None else frozenset()
+    return _written(root, key, files) if root is not None else ()
 
 
-def _as_named(name: str) -> str:
+def as_named(name: str) -> str:
     return name if PLAIN.fullmatch(name) else quote_identifier(name)
 
 
