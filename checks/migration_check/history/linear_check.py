@@ -27,7 +27,7 @@ from migration_check.history.linear import (
     local_findings,
 )
 from migration_check.history.results import result, skipped
-from migration_check.history.snapshots import directories_in_repo, files_snapshot, project_snapshot
+from migration_check.history.snapshots import directories_in_repo, files_snapshot, held_elsewhere, project_snapshot
 from migration_check.model import CheckResult, Project, Status
 from migration_check.settings import Settings
 
@@ -78,7 +78,8 @@ def base_snapshots(project: Project, settings: Settings, ref: str) -> tuple[list
 def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: str,
                     fork_commit: str) -> tuple[list[Entry], list[Entry], list[Entry]]:
     repo = project.repo_root
-    directories = directories_in_repo(project)
+    elsewhere = held_elsewhere(project)
+    directories = directories_in_repo(project, elsewhere)
 
     def files_at(commit: str) -> dict[str, bytes]:
         return {path: data for directory in directories for path, data in git.tree_files(repo, commit, directory).items()}
@@ -97,11 +98,11 @@ def _base_snapshots(project: Project, settings: Settings, ref: str, tip_commit: 
     fork_files = tip_files if fork_commit == tip_commit else files_at(fork_commit)
     gone = {p: data for directory in directories for p, data in git.deleted_files(repo, tip_commit, directory).items()
             if p not in tip_files}
-    tip = files_snapshot(project, tip_files, settings.ignore, ref, read_at(tip_commit))
+    tip = files_snapshot(project, tip_files, settings.ignore, ref, elsewhere, read_at(tip_commit))
     fork = tip if fork_files is tip_files else files_snapshot(project, fork_files, settings.ignore,
-                                                              f"merge-base of {ref}", read_at(fork_commit))
+                                                              f"merge-base of {ref}", elsewhere, read_at(fork_commit))
     try:
-        retired = files_snapshot(project, gone, settings.ignore, f"{ref} history")
+        retired = files_snapshot(project, gone, settings.ignore, f"{ref} history", elsewhere)
     except (MigrationCheckError, OSError):
         # Best effort: long-deleted files read as one directory need not make a valid project
         # (a sqitch script without its plan, a folder the layout needs gone); a broken past is not

@@ -27,13 +27,13 @@ def directory_in_repo(project: Project) -> str:
     return "" if relative == "." else relative
 
 
-def directories_in_repo(project: Project) -> list[str]:
+def directories_in_repo(project: Project, elsewhere: list[str]) -> list[str]:
     """The migrations directory, then the other directories the layout keeps the project's files in
-    (`held_elsewhere`), then the other locations the runner reads with it (Alembic's
+    (`elsewhere`: `held_elsewhere`'s), then the other locations the runner reads with it (Alembic's
     version_locations, yoyo's sources), relative to the repository root."""
     layout = layout_named(project.format)
     others = [relative for path in layout.other_locations(project.directory) if (relative := project.relative(path))]
-    return [directory_in_repo(project), *held_elsewhere(project), *others]
+    return [directory_in_repo(project), *elsewhere, *others]
 
 
 def held_elsewhere(project: Project) -> list[str]:
@@ -57,18 +57,18 @@ def project_snapshot(project: Project) -> list[Entry]:
     return [_entry(layout, m, project.relative, lambda p: p.read_bytes()) for m in project.migrations if not m.filtered]
 
 
-def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str,
+def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str], where: str, elsewhere: list[str],
                    read: dict[str, dict[str, bytes]] | None = None) -> list[Entry]:
     """The migrations that `files` (repository-relative path -> content) hold, read by the project's layout.
 
     `where` names the commit in error messages, since the temporary paths mean nothing to a user.
+    `elsewhere` is `held_elsewhere`'s answer for the project (asked once for every snapshot).
     `read` gives, by migration id, the files outside the migrations whose text it runs (the working
     tree's Migration.read_files), with their content there: the temporary copy holds only the
     migrations, so the layout cannot find them in it.
     """
     directory = directory_in_repo(project)
     kept = {path: data for path, data in files.items() if not is_ignored(path, ignore)}
-    elsewhere = held_elsewhere(project)
     if all(_under(path, elsewhere) for path in kept):  # (graphile-migrate's current/ before any commit)
         return []
     layout = layout_named(project.format)
