@@ -65,7 +65,7 @@ class BunMigrateLayout(Layout):
     duplicate_refusal = "bun's migrate refuses them all (\"duplicate migration ID\") where their comments differ"
 
     def detect(self, directory: Path) -> Detection | None:
-        matched = [p for p in candidate_files(directory) if _is_script(p)]
+        matched = [p for p in candidate_files(directory) if classify(p)]
         if not matched or (importer := importing_code(directory, IMPORTS)) is None:
             return None
         return Detection(score=80, reason=files_named(len(matched), "<name>_<comment>.up.sql/.down.sql") + ", read by"
@@ -99,10 +99,6 @@ def classify(path: Path) -> FileRole | None:
     if not path.name.endswith((".up.sql", ".down.sql")) or (match := NAME.match(path.name)) is None:
         return None
     return FileRole(match[1], match[2], rollback=path.name.endswith(".down.sql"))
-
-
-def _is_script(path: Path) -> bool:
-    return classify(path) is not None
 
 
 def _go_migration(path: Path) -> bool:

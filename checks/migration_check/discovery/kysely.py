@@ -111,13 +111,9 @@ class KyselyLayout(Layout):
         return frozenset(named) | configured_tables(directory, "migrationTableName", schemas=schemas) \
             | configured_tables(directory, "migrationLockTableName", schemas=schemas)
 
-    def empty_rollback_note(self, down: Script) -> str | None:
-        """A down whose queries are built but never executed (mwanago/nestjs-kysely's
-        `alterTable('articles').dropColumn('created_at');`, no `.execute()`): Kysely sends nothing."""
-        unsent = self.unsent_note(down)
-        return f"holds no statement: {unsent}" if unsent else None
-
     def unsent_note(self, down: Script) -> str | None:
+        """The down's queries that are built but never executed (mwanago/nestjs-kysely's
+        `alterTable('articles').dropColumn('created_at');`, no `.execute()`): Kysely sends nothing."""
         lines = module_of(down.path).unexecuted.get("down") if _loaded(down.path) else None
         if not lines:
             return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from migration_check.discovery.js_values import Expression, Unwritable
 from migration_check.discovery.knex_reading import bound
-from migration_check.discovery.kysely_schema import Call, Callback, identifier, table
+from migration_check.discovery.kysely_schema import Call, Callback, dotted, identifier, table
 
 OPERATORS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "like", "not like", "ilike", "in", "not in", "is",
                        "is not"})
@@ -85,7 +85,7 @@ def _where(calls: list[Call]) -> str:
     for method, args in calls:
         if method != "where" or len(args) != 3 or not isinstance(args[1], str) or args[1].lower() not in OPERATORS:
             raise Unwritable(f"a {method} this check does not write")
-        column = ".".join(identifier(part) for part in str(args[0]).split("."))
+        column = dotted(str(args[0]))
         operand = f"({', '.join(_value(v) for v in args[2])})" if isinstance(args[2], list) else _value(args[2])
         conditions.append(f"{column} {args[1].lower()} {operand}")
     return " where " + " and ".join(conditions) if conditions else ""

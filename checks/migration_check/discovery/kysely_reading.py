@@ -31,7 +31,7 @@ from migration_check.discovery.js_values import (
     text_of,
 )
 from migration_check.discovery.kysely_queries import query_statement
-from migration_check.discovery.kysely_schema import Call, Callback, Refused, identifier, schema_statement, table, value
+from migration_check.discovery.kysely_schema import Call, Callback, Refused, dotted, identifier, schema_statement, table, value
 
 SQL_TAG = "sql"
 QUERIES = frozenset({"insertInto", "updateTable", "deleteFrom"})  # (kysely_queries.py)
@@ -51,17 +51,17 @@ class KyselyReading(Reading):
     def call(self, node: Node) -> tuple[int, str] | None:
         root, links = chain_of(node)
         if root.type == "identifier" and text_of(root) == self.db and links and links[0][0] == "schema":
-            return self.schema_chain(node, links[1:])
+            return self.builder_chain(node, links[1:])
         if self.is_template(root) or (root.type == "identifier" and text_of(root) == SQL_TAG and links
                                       and links[0][0] == "raw"):
             return self.sql_chain(node, root, links)
         if root.type == "identifier" and text_of(root) == self.db and links and links[0][0] in QUERIES:
-            return self.schema_chain(node, links, links[0][0])
+            return self.builder_chain(node, links, links[0][0])
         if root.type == "identifier" and text_of(root) == self.db and links:
             return self.code(node, f"{self.db}.{links[0][0]}")
         return super().call(node)
 
-    def schema_chain(self, node: Node, links: list[Link], query: str = "") -> tuple[int, str] | None:
+    def builder_chain(self, node: Node, links: list[Link], query: str = "") -> tuple[int, str] | None:
         """A `db.schema` chain (links after `schema`), or a query builder's (`query`: its first method)."""
         calls: list[Call] = []
         for method, given, at in links:
@@ -169,7 +169,7 @@ class KyselyReading(Reading):
             if member == "lit" and len(given) == 1:
                 return value(given[0])
             if member in ("ref", "table") and len(given) == 1 and isinstance(given[0], str):
-                return table(given[0]) if member == "table" else ".".join(identifier(p) for p in given[0].split("."))
+                return table(given[0]) if member == "table" else dotted(given[0])
             if member == "id" and given and all(isinstance(part, str) for part in given):
                 return ".".join(identifier(part) for part in given)
         except Unwritable:

@@ -55,6 +55,11 @@ def identifier(name: Any) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def dotted(name: str) -> str:
+    """A reference as Kysely writes one (`sql.ref('a.b')`, a `where` column): each part quoted."""
+    return ".".join(identifier(part) for part in name.split("."))
+
+
 def table(name: Any, schema: str | None = None) -> str:
     """parseTable: `schema.table` split at its dot; else in the schema `withSchema` gave."""
     if not isinstance(name, str):

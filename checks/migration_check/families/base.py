@@ -215,11 +215,12 @@ class MigrationContext:
             statements = split_script(down)
         except SyntaxProblem:
             return ""
+        layout = layout_named(self.project.format)
+        unsent = layout.unsent_note(down)
         if statements and not (len(statements) == 1 and placeholder(statements[0])):
-            unsent = layout_named(self.project.format).unsent_note(down)
             return f" ({self.project.relative(down.path)}: {unsent})" if unsent else ""
         holds = f"holds only `{statements[0].sql.strip().rstrip(';')}`, a placeholder" if statements else (
-            layout_named(self.project.format).empty_rollback_note(down) or "holds no statement")
+            layout.empty_rollback_note(down) or ("holds no statement" + (f": {unsent}" if unsent else "")))
         file = self.project.relative(down.path)
         if len(down.parts) > 1 and not statements:  # a split pop migration's downs, all empty
             first, last = (self.project.relative(part) for part in (down.parts[0], down.parts[-1]))
