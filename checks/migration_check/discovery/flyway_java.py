@@ -88,23 +88,27 @@ def module_migrations(directory: Path) -> tuple[Path, ...]:
         return ()
     module = found[0]
     location = _database_words(found[1])
-    paths: list[Path] = []
+    texts: dict[Path, str] = {}  # each class's source, read once
     for root in CODE_ROOTS:
         sources = module / "src" / "main" / root
         for folder, subfolders, files in os.walk(sources):  # links not followed
             subfolders.sort()
             if _database_words(Path(folder).relative_to(sources).parts) - location:
                 continue  # (cloudfoundry/uaa's db/mysql and db/hsqldb beside the db/postgresql it runs)
-            named = [Path(folder) / name for name in sorted(files) if CLASS.match(name)]
+            names = sorted(files)
+            if not any(CLASS.match(name) for name in names):
+                continue
             # Beside them, in their package: a class that gives its own version, whatever its name.
-            paths += named if not named else [
-                Path(folder) / name for name in sorted(files) if CLASS.match(name)
-                or name.endswith(_SOURCES) and _DECLARED_VERSION.search(_source(Path(folder) / name))]
+            for name in names:
+                if CLASS.match(name) or name.endswith(_SOURCES):
+                    text = _source(Path(folder) / name)
+                    if CLASS.match(name) or _DECLARED_VERSION.search(text):
+                        texts[Path(folder) / name] = text
     # A class another one extends is a base (uaa's db/V2_7_3__StoreSubDomainAsLowerCase, which each
     # database's V2_7_3__..._Migrate_Zone_Subdomain_To_Lowercase extends): Flyway, which would refuse
     # two migrations of one version, does not scan its package.
-    extended = {name for path in paths for name in EXTENDS.findall(_source(path))}
-    return tuple(path for path in paths if path.stem not in extended and JAVA_MIGRATION.search(_source(path)))
+    extended = {name for text in texts.values() for name in EXTENDS.findall(text)}
+    return tuple(path for path, text in texts.items() if path.stem not in extended and JAVA_MIGRATION.search(text))
 
 
 # `class V2__x extends V1__base`: the class a Java or Kotlin migration extends.

@@ -50,15 +50,14 @@ class KyselyReading(Reading):
 
     def call(self, node: Node) -> tuple[int, str] | None:
         root, links = chain_of(node)
-        if root.type == "identifier" and text_of(root) == self.db and links and links[0][0] == "schema":
-            return self.builder_chain(node, links[1:])
+        if root.type == "identifier" and text_of(root) == self.db and links:
+            first = links[0][0]
+            if first == "schema":
+                return self.builder_chain(node, links[1:])
+            return self.builder_chain(node, links, first) if first in QUERIES else self.code(node, f"{self.db}.{first}")
         if self.is_template(root) or (root.type == "identifier" and text_of(root) == SQL_TAG and links
                                       and links[0][0] == "raw"):
             return self.sql_chain(node, root, links)
-        if root.type == "identifier" and text_of(root) == self.db and links and links[0][0] in QUERIES:
-            return self.builder_chain(node, links, links[0][0])
-        if root.type == "identifier" and text_of(root) == self.db and links:
-            return self.code(node, f"{self.db}.{links[0][0]}")
         return super().call(node)
 
     def builder_chain(self, node: Node, links: list[Link], query: str = "") -> tuple[int, str] | None:
