@@ -16,6 +16,7 @@ from migration_check.history.linear import (
     Entry,
     MigrationFile,
     OutOfOrder,
+    Relabelled,
     Renamed,
     VersionReused,
     added_entries,
@@ -128,6 +129,38 @@ def test_renamed_base_migration_is_a_rename_not_a_deletion() -> None:
     findings = base_findings([A, moved], merge_base=[A, B], tip=[A, B])
     assert Renamed(B.id, B.path, moved.path) in findings
     assert not any(isinstance(f, Deleted) for f in findings)
+
+
+def test_a_base_migration_renamed_under_its_version_is_the_same_migration() -> None:
+    # supabase/storage renamed 56-fix-optimized-search-function.sql to 0056-...: one version, one
+    # migration to a runner that records versions (golang-migrate, sqlx, dbmate, goose, Diesel).
+    # It was "new on this branch, but its version is already used" and "would run it again under
+    # the new name": two failures for what those runners accept.
+    renamed = entry("20250201000000", "add_email_column")  # same bytes, same version, another name
+    assert base_findings([A, renamed], merge_base=[A, B], tip=[A, B]) == []
+    # Flyway's description, postgres-migrations' hash of the name: refused where the runner checks names.
+    (finding,) = base_findings([A, renamed], merge_base=[A, B], tip=[A, B], names_checked=True)
+    assert finding == Relabelled(renamed.id, B.path, renamed.path, "20250201000000")
+    assert message(finding, "main", renamed="it says no ({version})") == (
+        "20250201000000_add_email.sql is on main, and this branch renames it to 20250201000000_add_email_column.sql"
+        " under the same version 20250201000000: it says no (20250201000000). Restore the old name.")
+
+
+def test_a_base_migration_renamed_and_changed_under_its_version_is_an_edit() -> None:
+    changed = entry("20250201000000", "add_email_column", "select 1;\nselect 3;\n", rollback=None)
+    edited, gone = base_findings([A, changed], merge_base=[A, B], tip=[A, B])
+    assert edited == Edited(changed.id, changed.path, 2, was=B.path)
+    assert gone == Deleted(changed.id, "migrations/20250201000000_add_email_rollback.sql")
+    assert message(edited, "main").startswith(
+        "20250201000000_add_email_column.sql is already on main as 20250201000000_add_email.sql, and this branch"
+        " changes it (first change at line 2)")
+
+
+def test_a_renamed_version_that_another_base_migration_holds_is_still_a_reuse() -> None:
+    twin = entry("20250201000000", "add_phone")  # the base's own duplicate, kept by the branch
+    renamed = entry("20250201000000", "add_email_column")
+    findings = base_findings([A, twin, renamed], merge_base=[A, B, twin], tip=[A, B, twin])
+    assert [type(f) for f in findings] == [VersionReused, Renamed, Renamed]  # the script and its rollback
 
 
 def test_a_version_on_the_base_cannot_be_reused() -> None:

@@ -124,6 +124,27 @@ def test_renamed_base_migration_fails(repo: Path) -> None:
     assert result.file == "migrations/20250501000000_add_email.sql" and "renames it" in result.message
 
 
+def test_a_migration_renamed_under_its_version_passes(repo: Path) -> None:
+    git(repo, "mv", "migrations/20250201000000_add_email.sql", "migrations/20250201000000_add_email_column.sql")
+    git(repo, "mv", "migrations/20250201000000_add_email_rollback.sql",
+        "migrations/20250201000000_add_email_column_rollback.sql")
+    assert [r.status for r in run(repo)["history"].values()] == [Status.PASSED] * 2
+
+
+def test_a_flyway_migration_renamed_under_its_version_fails_as_flyway_validates(tmp_path: Path) -> None:
+    root = branched(tmp_path, {"db/migration/V1__users.sql": "create table users (id int);\n",
+                               "db/migration/V2__email.sql": "alter table users add column email text;\n"})
+    git(root, "mv", "db/migration/V2__email.sql", "db/migration/V2__add_email.sql")
+    history = run(root)["history"]
+    assert history["1_users"].status is Status.PASSED
+    renamed = history["2_add_email"]
+    assert renamed.status is Status.FAILED and renamed.file == "db/migration/V2__add_email.sql"
+    assert renamed.message == (
+        "V2__email.sql is on main, and this branch renames it to V2__add_email.sql under the same version 2: on"
+        " databases that ran it, Flyway's validation fails and it migrates nothing (\"Migration description mismatch"
+        " for migration version 2\"). Restore the old name.")
+
+
 def test_version_reused_after_a_deletion_on_main(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     commit(repo, "legacy", {"migrations/20250210000000_legacy.sql": "select 1;\n", "migrations/20250210000000_legacy_rollback.sql": "select 2;\n"})

@@ -58,7 +58,7 @@ class BunMigrateLayout(Layout):
     naming_pattern = r"^\d{1,14}_[0-9a-z_\-]+\.(.*\.)?(up|down)\.sql$|^\d{1,14}_[0-9a-z_\-]+\.go$"
     naming_hint = "<digits>_<comment>.up.sql / .down.sql (the comment in lower case letters, digits, _ and -)"
     file_name_order = True
-    identity = "name"
+    identity = "text"  # bun_migrations records the name's digits as text
     bookkeeping = bookkeeping.BUN
     transaction_how = "sends each piece of a file between `--bun:split` lines as one query, in a transaction for .tx. files"
     transaction_opt_out = "run it outside one: put it alone between `--bun:split` lines, in a file whose name has no .tx."

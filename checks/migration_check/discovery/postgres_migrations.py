@@ -49,6 +49,8 @@ class PostgresMigrationsLayout(Layout):
     transaction_opt_out = ("send it without one, with `-- postgres-migrations disable-transaction` in the file (a file"
                            " is one query: several statements still run as one implicit transaction)")
     duplicate_refusal = "postgres-migrations refuses every migration (non-consecutive migration ID at {version})"
+    renamed_refusal = ("postgres-migrations hashes the file's name with its SQL, so on databases that ran it no"
+                       " migration runs (\"Hashes don't match for migrations\")")
 
     def detect(self, directory: Path) -> Detection | None:
         files = [path for path in candidate_files(directory) if path.suffix.lower() in (".sql", ".js")]

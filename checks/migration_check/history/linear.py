@@ -141,6 +141,7 @@ class Edited:
     migration: str
     path: str
     line: int  # first changed line of the branch's version
+    was: str | None = None  # the base's name for it, where the branch renamed it under the same version
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,22 @@ class Renamed:
         return self.new
 
 
-Finding = DuplicateVersion | AmbiguousOrder | OutOfOrder | VersionReused | Edited | Deleted | Renamed
+@dataclass(frozen=True)
+class Relabelled:
+    """A base migration the branch renames under the same version: one migration to a runner that
+    records the version, refused only by a runner that checks the name too (Flyway's description)."""
+
+    migration: str
+    old: str
+    new: str
+    version: str
+
+    @property
+    def path(self) -> str:
+        return self.new
+
+
+Finding = DuplicateVersion | AmbiguousOrder | OutOfOrder | VersionReused | Edited | Deleted | Renamed | Relabelled
 
 
 # --- the local part: needs only the branch ----------------------------------------------------
@@ -203,12 +219,29 @@ def base_findings(
     merge_base: Snapshot,
     tip: Snapshot,
     retired: Iterable[Entry] = (),
+    names_checked: bool = False,
 ) -> list[Finding]:
-    """What the branch does to the base's history. `retired`: migrations the base once deleted."""
+    """What the branch does to the base's history. `retired`: migrations the base once deleted;
+    `names_checked`: the runner refuses an applied migration whose name changed under its version."""
+    moved = moved_entries(branch, merge_base, tip)
     findings: list[Finding] = []
-    findings += _added_findings(branch, merge_base, tip, retired)
-    findings += _changed_findings(branch, merge_base, tip)
+    findings += _added_findings(branch, merge_base, tip, retired, {new.id for new in moved.values()})
+    findings += _changed_findings(branch, merge_base, tip, moved, names_checked)
     return findings
+
+
+def moved_entries(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> dict[str, Entry]:
+    """Base migrations the branch renames under the same identity (golang-migrate's `000002_b` as
+    `000002_create_b`), by the base's id: the same migration to the runner, which records what the
+    identity is made of, not the rest of the name."""
+    kept = {e.id for e in branch}
+    on_tip = {e.id for e in tip}
+    added = {e.identity: e for e in added_entries(branch, merge_base, tip)}
+    # Another migration of the branch with that identity would make it a reuse, not a rename.
+    held = {e.identity for e in branch if e.id in on_tip}
+    return {old.id: added[old.identity] for old in merge_base
+            if old.versioned and old.id not in kept and old.id in on_tip and old.identity in added
+            and old.identity not in held}
 
 
 def added_entries(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list[Entry]:
@@ -217,7 +250,8 @@ def added_entries(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list
     return [e for e in branch if e.id not in known and e.versioned]
 
 
-def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retired: Iterable[Entry]) -> list[Finding]:
+def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retired: Iterable[Entry],
+                    renamed: set[str]) -> list[Finding]:
     tip_versioned = [e for e in tip if e.versioned]
     # A version is "taken" by the first place that uses it: the tip, the merge base, then history.
     taken: dict[tuple, tuple[Entry, bool]] = {}
@@ -228,6 +262,8 @@ def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retir
 
     findings: list[Finding] = []
     for entry in added_entries(branch, merge_base, tip):
+        if entry.id in renamed:  # a base migration under another name: _changed_findings says what changed
+            continue
         if entry.identity in taken:
             previous, gone = taken[entry.identity]
             findings.append(VersionReused(entry.id, entry.path, entry.version, previous.path, gone))
@@ -248,7 +284,8 @@ def _base_entries_after(added: Entry, branch: Snapshot, tip: list[Entry]) -> lis
     return sorted(later, key=lambda e: position[e.id])
 
 
-def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> list[Finding]:
+def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, moved: dict[str, Entry],
+                      names_checked: bool) -> list[Finding]:
     branch_files = _files(branch)
     tip_files = _files(tip)
     base_paths = set(_files(merge_base))
@@ -258,6 +295,9 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> 
     findings: list[Finding] = []
     for entry in merge_base:
         if entry.repeatable:
+            continue
+        if entry.id in moved:
+            findings += _moved_findings(entry, moved[entry.id], names_checked)
             continue
         for old in entry.files:
             if old.path in branch_files:
@@ -271,6 +311,17 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot) -> 
                     findings.append(Renamed(entry.id, old.path, new_by_content[old.content]))
                 else:
                     findings.append(Deleted(entry.id, old.path))
+    return findings
+
+
+def _moved_findings(old: Entry, new: Entry, names_checked: bool) -> list[Finding]:
+    """A base migration renamed under its identity: its files compared with the renamed ones in
+    turn (the forward script first), and the rename itself only where the runner checks names."""
+    findings: list[Finding] = [Relabelled(new.id, old.path, new.path, new.version)] if names_checked else []
+    for before, after in zip(old.files, new.files, strict=False):
+        if before.content != after.content:
+            findings.append(Edited(new.id, after.path, first_changed_line(before.content, after.content), was=before.path))
+    findings += [Deleted(new.id, gone.path) for gone in old.files[len(new.files):]]
     return findings
 
 

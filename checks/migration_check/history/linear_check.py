@@ -8,6 +8,7 @@ Without `--base-ref` the local part still runs and the base part is one SKIPPED 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from migration_check.discovery import layout_named
@@ -21,6 +22,7 @@ from migration_check.history.linear import (
     Entry,
     Finding,
     OutOfOrder,
+    Relabelled,
     Renamed,
     VersionReused,
     base_findings,
@@ -45,7 +47,7 @@ def check_history(project: Project, settings: Settings) -> list[CheckResult]:
     if base_ref:
         try:
             merge_base, tip, retired = base_snapshots(project, settings, base_ref)
-            findings += base_findings(branch, merge_base, tip, retired)
+            findings += base_findings(branch, merge_base, tip, retired, names_checked=bool(layout.renamed_refusal))
         except git.BaseRefNotFound as error:
             # A shallow clone: this one check cannot run, and says how to fix it; the rest still runs.
             unreachable = CheckResult("history", BASE_SUBJECT, Status.FAILED, file=project.relative(project.directory),
@@ -115,7 +117,7 @@ def findings_to_results(
     project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
 ) -> list[CheckResult]:
     layout = layout_named(project.format)
-    refusal, late = layout.duplicate_refusal, layout.out_of_order_effect(project.directory)
+    said = _Said(layout.duplicate_refusal, layout.out_of_order_effect(project.directory), layout.renamed_refusal)
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
@@ -124,21 +126,31 @@ def findings_to_results(
     present = {entry.id for entry in branch}
     for migration in project.migrations:  # discovery's order, as every family reports
         own = by_migration.get(migration.id, [])
-        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref, refusal, late))
+        results.append(_result(settings, migration.id, project.relative(migration.main_file), own, ref, said))
     for migration_id in sorted(set(by_migration) - present):
         own = by_migration[migration_id]
-        results.append(_result(settings, migration_id, own[0].path, own, ref, refusal, late))
+        results.append(_result(settings, migration_id, own[0].path, own, ref, said))
     return results
 
 
+@dataclass(frozen=True)
+class _Said:
+    """What the layout says its runner does, for the messages (Layout's attributes of those names)."""
+
+    duplicate_refusal: str
+    out_of_order_effect: str
+    renamed_refusal: str
+
+
 def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str,
-            refusal: str, late: str) -> CheckResult:
+            said: _Said) -> CheckResult:
     # The first finding points the test case at its file (and line, for an edit).
     first = findings[0] if findings else None
     if first is not None:
         file = first.path
     line = first.line if isinstance(first, Edited) else None
-    return result(settings, "history", subject, file, [message(f, ref, refusal, late) for f in findings], line)
+    return result(settings, "history", subject, file, [message(f, ref, said.duplicate_refusal, said.out_of_order_effect,
+                                                               said.renamed_refusal) for f in findings], line)
 
 
 # Files every migration of a per-directory layout has (diesel, Prisma, sqitch's deploy scripts
@@ -155,10 +167,11 @@ def _shown(path: str) -> str:
         else posix.name
 
 
-def message(finding: Finding, ref: str, refusal: str = "", late: str = "") -> str:
+def message(finding: Finding, ref: str, refusal: str = "", late: str = "", renamed: str = "") -> str:
     """What is wrong and what to do, in one or two sentences. `refusal`: the layout's
     `duplicate_refusal`, where its runner refuses every migration over a duplicate version; `late`:
-    its `out_of_order_effect`, what it does with a migration that sorts before those applied."""
+    its `out_of_order_effect`, what it does with a migration that sorts before those applied;
+    `renamed`: its `renamed_refusal`, what it does with one renamed under its version."""
     name = _shown(finding.path)
     if isinstance(finding, DuplicateVersion):
         others = ", ".join(_shown(p) for p in finding.others)
@@ -195,8 +208,9 @@ def message(finding: Finding, ref: str, refusal: str = "", late: str = "") -> st
             f" applied and would never run this migration. Give it a fresh version ({NEW_HINT})."
         )
     if isinstance(finding, Edited):
+        was = f" as {_shown(finding.was)}" if finding.was is not None else ""
         return (
-            f"{name} is already on {ref}, and this branch changes it (first change at line {finding.line}):"
+            f"{name} is already on {ref}{was}, and this branch changes it (first change at line {finding.line}):"
             " databases that ran it will not run it again. Undo the change and put it in a new migration"
             f" ({NEW_HINT})."
         )
@@ -209,5 +223,10 @@ def message(finding: Finding, ref: str, refusal: str = "", late: str = "") -> st
         return (
             f"{_shown(finding.old)} is on {ref}, and this branch renames it to {name}: databases"
             " that ran it would run it again under the new name. Restore the old name."
+        )
+    if isinstance(finding, Relabelled):
+        return (
+            f"{_shown(finding.old)} is on {ref}, and this branch renames it to {name} under the same version"
+            f" {finding.version}: {renamed.format(version=finding.version)}. Restore the old name."
         )
     raise TypeError(f"unknown history finding {finding!r}")
