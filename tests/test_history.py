@@ -24,7 +24,7 @@ from migration_check.history.linear import (
     first_changed_line,
     local_findings,
 )
-from migration_check.history.linear_check import NO_BASE_REF, check_history, findings_to_results, message
+from migration_check.history.linear_check import NO_BASE_REF, Said, check_history, findings_to_results, message
 from migration_check.model import RunReport, Status
 from migration_check.settings import Settings
 from test_naming import CLEAN, by_subject, project_of
@@ -102,14 +102,14 @@ def test_edited_base_migration_points_at_the_first_changed_line() -> None:
     edited = entry("20250201000000", "add_email", "select 1;\nselect 99;\n")
     base = entry("20250201000000", "add_email", "select 1;\nselect 2;\n")
     assert base_findings([A, edited], merge_base=[A, base], tip=[A, base]) == [
-        Edited("20250201000000_add_email", edited.path, 2)
+        Edited("20250201000000_add_email", edited.path, 2, version="20250201000000")
     ]
 
 
 def test_an_edited_rollback_is_an_edit_too() -> None:
     edited = entry("20250201000000", "add_email", rollback="drop everything;\n")
     (finding,) = base_findings([A, edited], merge_base=[A, B], tip=[A, B])
-    assert finding == Edited(B.id, "migrations/20250201000000_add_email_rollback.sql", 1)
+    assert finding == Edited(B.id, "migrations/20250201000000_add_email_rollback.sql", 1, version=B.version)
 
 
 def test_taking_the_base_own_later_fix_is_not_an_edit() -> None:
@@ -141,7 +141,7 @@ def test_a_base_migration_renamed_under_its_version_is_the_same_migration() -> N
     # Flyway's description, postgres-migrations' hash of the name: refused where the runner checks names.
     (finding,) = base_findings([A, renamed], merge_base=[A, B], tip=[A, B], names_checked=True)
     assert finding == Relabelled(renamed.id, B.path, renamed.path, "20250201000000")
-    assert message(finding, "main", renamed="it says no ({version})") == (
+    assert message(finding, "main", Said(renamed_refusal="it says no ({version})")) == (
         "20250201000000_add_email.sql is on main, and this branch renames it to 20250201000000_add_email_column.sql"
         " under the same version 20250201000000: it says no (20250201000000). Restore the old name.")
 
@@ -149,7 +149,7 @@ def test_a_base_migration_renamed_under_its_version_is_the_same_migration() -> N
 def test_a_base_migration_renamed_and_changed_under_its_version_is_an_edit() -> None:
     changed = entry("20250201000000", "add_email_column", "select 1;\nselect 3;\n", rollback=None)
     edited, gone = base_findings([A, changed], merge_base=[A, B], tip=[A, B])
-    assert edited == Edited(changed.id, changed.path, 2, was=B.path)
+    assert edited == Edited(changed.id, changed.path, 2, was=B.path, version=B.version)
     assert gone == Deleted(changed.id, "migrations/20250201000000_add_email_rollback.sql")
     assert message(edited, "main").startswith(
         "20250201000000_add_email_column.sql is already on main as 20250201000000_add_email.sql, and this branch"

@@ -284,6 +284,95 @@ def test_an_edit_of_a_liquibase_sqlfile_after_the_merge_is_an_edit_of_its_change
     assert (edited.file, edited.line) == ("db/changelog/sql/users.sql", 2)
 
 
+def _yaml_changeset(number: int, sql: str, extra: str = "") -> str:
+    return (f"  - changeSet:\n      id: {number}\n      author: ada\n{extra}      changes:\n        - sql:\n"
+            f"            sql: {sql}\n")
+
+
+def test_a_changeset_appended_to_a_merged_liquibase_changelog_passes(tmp_path: Path) -> None:
+    # Liquibase checksums each changeset, never the file: appending one to a merged changelog is
+    # how Liquibase projects grow. The whole file was compared, and the first changeset of every
+    # changelog a branch appended to was "already on main, and this branch changes it".
+    master = "db/changelog/db.changelog-master.yaml"
+    root = branched(tmp_path, {master: "databaseChangeLog:\n" + _yaml_changeset(1, "create table users (id int);")})
+    (root / master).write_text((root / master).read_text() + _yaml_changeset(2, "create table orders (id int);"))
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    # Whitespace is not in the checksum either; the changes are.
+    (root / master).write_text((root / master).read_text().replace("users (id int)", "users  (id int)"))
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    (root / master).write_text((root / master).read_text().replace("users  (id int)", "users (id bigint)"))
+    edited = run(root)["history"]["db.changelog-master.yaml::1::ada"]
+    assert edited.status is Status.FAILED and (edited.file, edited.line) == (master, 3)
+    assert "changes db.changelog-master.yaml::1::ada, written at line 3: on databases that ran it, Liquibase's" \
+           " validation fails" in edited.message
+
+
+def test_a_run_on_change_liquibase_changeset_may_change(tmp_path: Path) -> None:
+    master = "db/changelog/db.changelog-master.yaml"
+    view = _yaml_changeset(1, "create or replace view v as select 1;", "      runOnChange: true\n")
+    root = branched(tmp_path, {master: "databaseChangeLog:\n" + view})
+    (root / master).write_text((root / master).read_text().replace("select 1", "select 2"))
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+
+
+def test_liquibase_changesets_inserted_or_renamed_are_named_by_their_labels(tmp_path: Path) -> None:
+    # traccar/traccar renamed changeset changelog-6.11.0-other to -other-new in its file: the
+    # findings named the file twice ("renames changelog-6.11.0.xml to changelog-6.11.0.xml").
+    master = "db/changelog/db.changelog-master.yaml"
+    first, second = _yaml_changeset(1, "create table users (id int);"), _yaml_changeset(2, "create table orders (id int);")
+    root = branched(tmp_path, {master: "databaseChangeLog:\n" + first + second})
+    (root / master).write_text("databaseChangeLog:\n" + first.replace("id: 1", "id: 1b") + second)
+    history = run(root)["history"]
+    assert history["db.changelog-master.yaml::1::ada"].message == (
+        "db.changelog-master.yaml::1::ada is on main, and this branch renames it to db.changelog-master.yaml::1b::ada:"
+        " databases that ran it would run it again under the new name. Restore the old name.")
+    (root / master).write_text("databaseChangeLog:\n" + first + _yaml_changeset(3, "select 1;") + second)
+    inserted = run(root)["history"]["db.changelog-master.yaml::3::ada"]
+    assert inserted.message == (
+        "db.changelog-master.yaml::3::ada is new on this branch but sorts before db.changelog-master.yaml::2::ada, which"
+        " is already on main. On databases that ran main's migrations, Liquibase runs db.changelog-master.yaml::3::ada"
+        " after the changesets that follow it in the changelog, which they already ran. Move it after"
+        " db.changelog-master.yaml::2::ada, so that it runs last.")
+
+
+def test_an_xml_changeset_that_accepts_any_checksum_may_change(tmp_path: Path) -> None:
+    master = "db/changelog/db.changelog-master.xml"
+    xml = ('<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+           '  <changeSet id="1" author="ada">\n    <validCheckSum>ANY</validCheckSum>\n'
+           '    <sql>create view v as select 1</sql>\n  </changeSet>\n'
+           '  <changeSet id="2" author="ada">\n    <sql>create table t (id int)</sql>\n  </changeSet>\n'
+           '</databaseChangeLog>\n')
+    root = branched(tmp_path, {master: xml})
+    (root / master).write_text(xml.replace("select 1", "select 2"))
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+    (root / master).write_text(xml.replace("t (id int)", "t (id bigint)"))
+    edited = run(root)["history"]["db.changelog-master.xml::2::ada"]
+    assert edited.status is Status.FAILED and edited.line == 6
+
+
+def test_formatted_sql_changesets_are_compared_one_by_one(tmp_path: Path) -> None:
+    changelog = "db/changelog/db.changelog-master.sql"
+    first = "--liquibase formatted sql\n\n--changeset ada:1\ncreate table users (id int);\n--rollback drop table users;\n"
+    root = branched(tmp_path, {changelog: first})
+    second = "\n--changeset ada:2\ncreate table orders (id int);\n--rollback drop table orders;\n"
+    (root / changelog).write_text(first.replace("drop table users;", "drop table if exists users;") + second)
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}  # a rollback is not checksummed
+    (root / changelog).write_text(first.replace("(id int)", "(id bigint)") + second)
+    edited = run(root)["history"]["db.changelog-master.sql::1::ada"]
+    assert edited.status is Status.FAILED and edited.line == 3
+
+
+def test_an_edited_sqlx_migration_says_sqlx_refuses_it(tmp_path: Path) -> None:
+    # mCaptcha/mCaptcha added a licence header to ten merged migrations: sqlx checksums the file.
+    root = branched(tmp_path, {"Cargo.toml": "[dependencies]\nsqlx = \"0.7\"\n",
+                               "migrations/20210310122154_users.sql": "create table users (id int);\n"})
+    (root / "migrations/20210310122154_users.sql").write_text("-- SPDX-License-Identifier: AGPL-3.0\ncreate table users (id int);\n")
+    [edited] = run(root)["history"].values()
+    assert edited.status is Status.FAILED and edited.line == 1
+    assert "sqlx checksums the file, so it refuses to migrate databases that ran it, even over a comment (\"migration" \
+           " 20210310122154 was previously applied but has been modified\")" in edited.message
+
+
 def test_a_sqitch_project_at_the_root_with_its_scripts_in_top_dir(tmp_path: Path) -> None:
     # Tamarou/Registry: sqitch.conf at the root says `top_dir = ./sql`. The base was read from the
     # root's own files alone, without sql/, and the history check stopped ("the plan file

@@ -72,6 +72,19 @@ class Script:
 
 
 @dataclass(frozen=True)
+class OwnText:
+    """What the runner checksums of a migration that shares its file with others (a Liquibase
+    changeset: its changes, not the changesets written around it), and the line it starts at. The
+    history check compares it instead of the file. `edits_allowed`: the runner takes an edit (it runs
+    the changeset again, `runOnChange`, or accepts any checksum, `validCheckSum: ANY`)."""
+
+    path: Path
+    line: int
+    text: str
+    edits_allowed: bool = False
+
+
+@dataclass(frozen=True)
 class Migration:
     """One versioned step, with its forward script and (where the layout has one) its rollback."""
 
@@ -91,6 +104,7 @@ class Migration:
     # `fs.readFileSync`, a Liquibase `sqlFile`): part of it for the history check, where an edit of
     # one after the merge is an edit of the migration, but not its own files to name.
     read_files: tuple[Path, ...] = ()
+    own_text: OwnText | None = None
     # Not runnable here (goose Go, Flyway Java): reported as skipped with this reason.
     skip_reason: str | None = None
     # Skipped because its runner refuses to read the file (a refusal of the discovery says where):

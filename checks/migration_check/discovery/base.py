@@ -95,6 +95,9 @@ class Layout(abc.ABC):
     # What the runner does on a database that ran a migration the branch renames under the same
     # version, where it checks the name too (`{version}`); empty where it records the version alone.
     renamed_refusal: ClassVar[str] = ""
+    # What the runner does on a database that ran a migration the branch edits, where it keeps a
+    # checksum of it (`{version}`); empty where it only never runs it again.
+    edited_refusal: ClassVar[str] = ""
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()

@@ -49,7 +49,7 @@ from migration_check.discovery.liquibase_parameters import unresolved_parameters
 from migration_check.discovery.refused_files import refused
 from migration_check.discovery.spring_database import spring_database
 from migration_check.errors import FileError
-from migration_check.model import Migration, Refusal, RollbackPolicy, Script, Transaction
+from migration_check.model import Migration, OwnText, Refusal, RollbackPolicy, Script, Transaction
 
 # Where the modules of a Maven or Gradle build keep the resources their jar puts on the classpath.
 MODULE_RESOURCES = ("src/main/resources", "*/src/main/resources", "*/*/src/main/resources")
@@ -66,6 +66,8 @@ class LiquibaseLayout(Layout):
     declared_order = True
     transaction_how = "runs each changeset in a transaction"
     transaction_opt_out = "run it outside one, with `runInTransaction:false` on the changeset"
+    edited_refusal = ("on databases that ran it, Liquibase's validation fails and it updates nothing (\"Validation"
+                      " Failed: 1 changesets check sum\"); a changeset that may change says runOnChange")
 
     def detect(self, directory: Path) -> Detection | None:
         master = master_changelog(directory)
@@ -88,6 +90,9 @@ class LiquibaseLayout(Layout):
 
     def history_tables(self, directory: Path) -> frozenset[str]:
         return frozenset({"public.databasechangelog", "public.databasechangeloglock"})
+
+    def out_of_order_effect(self, directory: Path) -> str:
+        return "Liquibase runs {name} after the changesets that follow it in the changelog, which they already ran"
 
     def failure_hint(self, failed: FailedAt) -> str | None:
         unresolved = unresolved_parameters(failed.statement or "")
@@ -168,6 +173,7 @@ def _migration(index: int, change: ChangeSet, directory: Path, files: tuple[Path
         label=f"{relative}::{change.id}::{change.author}",
         precondition=change.precondition,
         precondition_reason=change.precondition_reason,
+        own_text=OwnText(change.path, change.own_line, change.own_text, change.edits_allowed),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from migration_check.discovery.base import read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
+from migration_check.discovery.liquibase_checksums import edits_allowed, formatted_text, structured_text
 from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false, is_true
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
@@ -55,6 +56,11 @@ class ChangeSet:
     # What Liquibase says where it cannot read this changeset, or the include in its place (a file
     # that is not there): the changeset is refused at `first_line` of `path`, the others still judged.
     refused: str | None = None
+    # What Liquibase checksums of it, the line of `path` it is written at, and whether Liquibase
+    # takes an edit of it (liquibase_checksums.py): the history check's unit, not the file.
+    own_text: str = ""
+    own_line: int = 1
+    edits_allowed: bool = False
 
 
 # The keys of liquibase.properties that name the changelog (ORCID's `changeLogFile=db-master.xml`).
@@ -101,13 +107,24 @@ def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...
     """Every changeset the master changelog runs, in order (each file read once), with the
     changelog's properties (`<property name="uuid_function" value="gen_random_uuid()"/>`) put in
     for `${name}` as Liquibase puts them in: the first definition for PostgreSQL wins."""
-    return _changesets(master, tuple(search_path))
+    return _changesets(master, tuple(search_path), _written(master.parent))
+
+
+def _written(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """When and how long each changelog under `folder` was last written: an edit between two
+    discoveries in one process (the pytest plugin's, a test's) reads the tree again."""
+    stamps = []
+    for path in folder.rglob("*"):
+        if path.suffix in EXTENSIONS and path.is_file():
+            status = path.stat()
+            stamps.append((str(path), status.st_mtime_ns, status.st_size))
+    return tuple(sorted(stamps))
 
 
 # Detection, the held directories and discovery each ask for the same tree: it is read (every
 # changelog, every CSV of a loadData) once per run.
 @functools.lru_cache(maxsize=16)
-def _changesets(master: Path, search_path: tuple[Path, ...]) -> tuple[ChangeSet, ...]:
+def _changesets(master: Path, search_path: tuple[Path, ...], written: tuple[tuple[str, int, int], ...]) -> tuple[ChangeSet, ...]:
     found: list[ChangeSet] = []
     # The application's parameters first: Liquibase is given them before it reads the changelog,
     # and the first definition of a name wins.
@@ -262,7 +279,9 @@ def _formatted(path: Path, change: FormattedChangeSet, ran: Ran) -> ChangeSet:
         path=path, id=change.id, author=change.author, sql="\n".join(change.body), first_line=change.line + 1,
         rollback=None if change.no_rollback or not change.rollback else "\n".join(change.rollback),
         rollback_line=change.rollback_line or change.line, rollback_path=path,
-        run_in_transaction=change.run_in_transaction,
+        run_in_transaction=change.run_in_transaction, own_text=formatted_text(change.sql_lines), own_line=change.line,
+        edits_allowed=edits_allowed({"runOnChange": change.run_on_change, "runAlways": change.run_always,
+                                     "validCheckSum": change.valid_checksums}),
         **_precondition_fields(*_conditional(change.on_fail, change.preconditions, ran)))
 
 
@@ -321,7 +340,8 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
         first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
         rollback_path=rollback_path or path, run_in_transaction=not is_false(changeset.get("runInTransaction")),
         skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path, precondition=gate,
-        precondition_reason=gate_reason)
+        precondition_reason=gate_reason, own_text=structured_text(changeset), own_line=line,
+        edits_allowed=edits_allowed(changeset))
 
 
 def _derived_rollback(changes: list[Any], quoting: str) -> str | None:

@@ -66,6 +66,7 @@ def _xml_entries(path: Path, text: str) -> tuple[list[tuple[str, dict[str, Any],
             # In YAML's shape: each modifySql its attributes, with its edits as `{kind: attributes}`.
             attributes["modifySql"] = [{**modify.attrib, "edits": [{_local(edit.tag): dict(edit.attrib)} for edit in modify]}
                                        for modify in element if _local(modify.tag) == "modifySql"]
+            attributes["validCheckSum"] = [child.text for child in element if _local(child.tag) == "validCheckSum"]
         after = _line_of(lines, kind, attributes, after)
         result.append((kind, attributes, after))
     return (result, root.attrib.get("objectQuotingStrategy", "LEGACY"),

@@ -38,6 +38,8 @@ DBMS = re.compile(r".*dbms:([^,][\w!,]+).*", re.IGNORECASE)
 CONTEXT = re.compile(r'.*context(?:Filter)?:(".*?"|\S*).*', re.IGNORECASE)
 LABELS = re.compile(r'.*labels:(".*?"|\S*).*', re.IGNORECASE)
 NO_ROLLBACK = frozenset({"not required", "empty"})
+VALID_CHECKSUM = re.compile(r"\s*--[\s]*validCheckSum:? (.*)", re.IGNORECASE)
+COMMENT = re.compile(r"\s*--[\s]*comment:? (.*)", re.IGNORECASE)
 PRECONDITIONS = re.compile(r"\s*--[\s]*preconditions(.*)", re.IGNORECASE)
 PRECONDITION = re.compile(r"\s*--[\s]*precondition\-([a-zA-Z0-9-]+) (.*)", re.IGNORECASE)
 EXPECTED_RESULT = re.compile(r"^(?:expectedResult:)?(?:(\w+)|'([^']+)'|\"([^\"]+)\") (.*)", re.IGNORECASE)
@@ -51,6 +53,7 @@ class FormattedChangeSet:
     id: str
     line: int  # of the --changeset line
     body: list[str] = field(default_factory=list)  # the lines after it, as they are
+    sql_lines: list[str] = field(default_factory=list)  # those Liquibase's parser keeps as the SQL
     rollback: list[str] = field(default_factory=list)
     rollback_line: int | None = None
     no_rollback: bool = False  # `--rollback not required` / `--rollback empty`
@@ -59,6 +62,9 @@ class FormattedChangeSet:
     context: str = ""
     labels: str = ""
     on_fail: str = ""  # of its `--preconditions` (HALT unless said)
+    run_on_change: str = ""  # its runOnChange, runAlways and validCheckSum, as written
+    run_always: str = ""
+    valid_checksums: list[str] = field(default_factory=list)
     # Its `--precondition-...` lines, in the shape of a YAML changelog's preConditions list (an
     # entry None: one Liquibase's formatted SQL has that this check does not evaluate).
     preconditions: list[dict[str, Any] | None] = field(default_factory=list)
@@ -97,7 +103,9 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
                 run_in_transaction=not ((m := RUN_IN_TRANSACTION.fullmatch(line)) and m[1].lower() == "false"),
                 dbms=(m[1] if (m := DBMS.fullmatch(line)) else ""),
                 context=(m[1].strip('"') if (m := CONTEXT.fullmatch(line)) else ""),
-                labels=(m[1].strip('"') if (m := LABELS.fullmatch(line)) else "")))
+                labels=(m[1].strip('"') if (m := LABELS.fullmatch(line)) else ""),
+                run_on_change=(m[1] if (m := re.fullmatch(WORD.pattern.format("runOnChange"), line, re.IGNORECASE)) else ""),
+                run_always=(m[1] if (m := re.fullmatch(WORD.pattern.format("runAlways"), line, re.IGNORECASE)) else "")))
             in_block = False
             continue
         if CHANGE_SET_ANY.fullmatch(line):
@@ -121,7 +129,11 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
             current.on_fail = on_fail[1].upper()
         if precondition := PRECONDITION.fullmatch(line):
             current.preconditions.append(_precondition(precondition[1].lower(), precondition[2].strip()))
+        if valid := VALID_CHECKSUM.fullmatch(line):
+            current.valid_checksums.append(valid[1].strip())
         rollback = ROLLBACK.fullmatch(line)
+        if not (rollback or preconditions or precondition or valid or COMMENT.fullmatch(line)):
+            current.sql_lines.append(line)
         if rollback:
             sql = rollback[1]
             if sql.strip().lower().rstrip(";") in NO_ROLLBACK:

@@ -62,6 +62,8 @@ class PostgratorLayout(Layout):
     strict_naming_hint = "<version>.do.kebab-case-name.sql"
     numeric_versions = True
     bookkeeping = bookkeeping.POSTGRATOR
+    edited_refusal = ("postgrator checksums the file, so on databases that ran it no migration runs (\"MD5 checksum"
+                      " failed for migration [{version}]\")")
     sends_scripts_whole = True
     transaction_how = "sends each file as one query, with no transaction of its own"
     transaction_opt_out = ("put the statement in a migration of its own: postgrator sends a file as one query, and"

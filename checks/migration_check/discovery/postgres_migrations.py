@@ -49,6 +49,8 @@ class PostgresMigrationsLayout(Layout):
     transaction_opt_out = ("send it without one, with `-- postgres-migrations disable-transaction` in the file (a file"
                            " is one query: several statements still run as one implicit transaction)")
     duplicate_refusal = "postgres-migrations refuses every migration (non-consecutive migration ID at {version})"
+    edited_refusal = ("postgres-migrations hashes the file, so on databases that ran it no migration runs (\"Hashes"
+                      " don't match for migrations\")")
     renamed_refusal = ("postgres-migrations hashes the file's name with its SQL, so on databases that ran it no"
                        " migration runs (\"Hashes don't match for migrations\")")
 

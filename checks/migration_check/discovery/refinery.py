@@ -44,6 +44,8 @@ class RefineryLayout(Layout):
     bookkeeping = bookkeeping.REFINERY
     sends_scripts_whole = True
     duplicate_refusal = "refinery refuses to run any migration (a version twice: {version})"
+    edited_refusal = ("refinery's checksum covers the SQL, so on databases that ran it no migration runs (\"applied"
+                      " migration V{version}__... is different than filesystem one\")")
     renamed_refusal = ("refinery's checksum covers the name, so on databases that ran it no migration runs (\"applied"
                        " migration V{version}__... is different than filesystem one\")")
 

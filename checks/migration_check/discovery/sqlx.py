@@ -59,6 +59,8 @@ class SqlxLayout(Layout):
     strict_naming_hint = "YYYYMMDDHHMMSS_snake_case_description.sql (or .up.sql/.down.sql)"
     numeric_versions = True
     bookkeeping = bookkeeping.SQLX
+    edited_refusal = ("sqlx checksums the file, so it refuses to migrate databases that ran it, even over a comment"
+                      " (\"migration {version} was previously applied but has been modified\")")
     sends_scripts_whole = True  # the file is one query in the runner's transaction
     transaction_opt_out = "run it outside one, with `-- no-transaction` as the file's first line (sqlx 0.7+)"
 

@@ -32,10 +32,22 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class MigrationFile:
-    """One file of a migration: its repository-relative path and its exact bytes."""
+    """One file of a migration: its repository-relative path and its exact bytes. `part`: which
+    part of a file several migrations share this is (a Liquibase changeset's id: its content the
+    changeset's own text, `line` where that starts in the file)."""
 
     path: str
     content: bytes
+    part: str = ""
+    line: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.path, self.part
+
+    def changed_line(self, new: bytes) -> int:
+        """The line of the file where `new` (this file's or part's text on the branch) first differs."""
+        return self.line if self.line is not None else first_changed_line(self.content, new)
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,9 @@ class Entry:
     # What the runner records the migration as applied by (the layout's rule); None: the version
     # with numeric parts as numbers.
     identity_key: tuple | None = None
+    # The runner runs it where it is written (a Liquibase changelog, a sqitch plan): its version, a
+    # changeset's id `3` or a change's name, orders nothing.
+    by_position: bool = False
 
     @property
     def versioned(self) -> bool:
@@ -73,9 +88,14 @@ class Entry:
         return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"[._]", self.version))
 
     @property
+    def shown(self) -> str:
+        """What names it: its main file, or its part of a file it shares (a Liquibase changeset's label)."""
+        return self.files[0].part if self.files and self.files[0].part else self.path
+
+    @property
     def order(self) -> tuple | None:
         """A key that orders entries of different snapshots, or None when only positions order them."""
-        return self.identity if self.version[:1].isdigit() else None
+        return self.identity if self.version[:1].isdigit() and not self.by_position else None
 
 
 Snapshot = Sequence[Entry]
@@ -123,6 +143,7 @@ class OutOfOrder(_AddedByBranch):
 
     predates: str  # the first base migration it sorts before
     newest: str  # the newest base migration, which a fresh version must sort after
+    shown: str = ""  # its name, where its file's does not say it (Entry.shown)
 
 
 @dataclass(frozen=True)
@@ -140,25 +161,32 @@ class Edited:
 
     migration: str
     path: str
-    line: int  # first changed line of the branch's version
+    line: int  # first changed line of the branch's version (of the part, where `part` says which)
     was: str | None = None  # the base's name for it, where the branch renamed it under the same version
+    part: str = ""  # MigrationFile.part: which part of a shared file
+    version: str = ""
 
 
 @dataclass(frozen=True)
 class Deleted:
-    """A migration file that is on the base and that the branch removed."""
+    """A migration file that is on the base and that the branch removed (`part`: the part of a
+    shared file, where the branch removed that)."""
 
     migration: str
     path: str
+    part: str = ""
 
 
 @dataclass(frozen=True)
 class Renamed:
-    """A base migration file the branch moved to another name, byte for byte."""
+    """A base migration file the branch moved to another name, byte for byte (or a part of a
+    shared file that the branch gave another name: `old_part`, `new_part`)."""
 
     migration: str
     old: str
     new: str
+    old_part: str = ""
+    new_part: str = ""
 
     @property
     def path(self) -> str:
@@ -270,7 +298,8 @@ def _added_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, retir
             continue
         later = _base_entries_after(entry, branch, tip_versioned)
         if later:
-            findings.append(OutOfOrder(entry.id, entry.path, predates=later[0].path, newest=later[-1].path))
+            findings.append(OutOfOrder(entry.id, entry.path, predates=later[0].shown, newest=later[-1].shown,
+                                       shown=entry.shown if entry.shown != entry.path else ""))
     return findings
 
 
@@ -288,9 +317,9 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
                       names_checked: bool) -> list[Finding]:
     branch_files = _files(branch)
     tip_files = _files(tip)
-    base_paths = set(_files(merge_base))
+    base_keys = set(_files(merge_base))
     # Files new on the branch, by content: a deleted base file that reappears here was renamed.
-    new_by_content = {f.content: path for path, f in branch_files.items() if path not in base_paths}
+    new_by_content = {f.content: f for key, f in branch_files.items() if key not in base_keys}
 
     findings: list[Finding] = []
     for entry in merge_base:
@@ -300,17 +329,18 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
             findings += _moved_findings(entry, moved[entry.id], names_checked)
             continue
         for old in entry.files:
-            if old.path in branch_files:
-                new = branch_files[old.path].content
-                tip_file = tip_files.get(old.path)
+            if old.key in branch_files:
+                new = branch_files[old.key].content
+                tip_file = tip_files.get(old.key)
                 # Equal to the tip: the branch took the base's own later change, not an edit of its own.
                 if new != old.content and (tip_file is None or new != tip_file.content):
-                    findings.append(Edited(entry.id, old.path, first_changed_line(old.content, new)))
-            elif old.path in tip_files:  # deleted by the branch (a base deletion is not the branch's)
-                if old.content in new_by_content:
-                    findings.append(Renamed(entry.id, old.path, new_by_content[old.content]))
+                    findings.append(Edited(entry.id, old.path, branch_files[old.key].line or old.changed_line(new),
+                                           part=old.part, version=entry.version))
+            elif old.key in tip_files:  # deleted by the branch (a base deletion is not the branch's)
+                if (moved_to := new_by_content.get(old.content)) is not None:
+                    findings.append(Renamed(entry.id, old.path, moved_to.path, old.part, moved_to.part))
                 else:
-                    findings.append(Deleted(entry.id, old.path))
+                    findings.append(Deleted(entry.id, old.path, old.part))
     return findings
 
 
@@ -320,13 +350,14 @@ def _moved_findings(old: Entry, new: Entry, names_checked: bool) -> list[Finding
     findings: list[Finding] = [Relabelled(new.id, old.path, new.path, new.version)] if names_checked else []
     for before, after in zip(old.files, new.files, strict=False):
         if before.content != after.content:
-            findings.append(Edited(new.id, after.path, first_changed_line(before.content, after.content), was=before.path))
+            findings.append(Edited(new.id, after.path, after.line or before.changed_line(after.content), was=before.path,
+                                   part=after.part, version=new.version))
     findings += [Deleted(new.id, gone.path) for gone in old.files[len(new.files):]]
     return findings
 
 
-def _files(snapshot: Snapshot) -> dict[str, MigrationFile]:
-    return {f.path: f for entry in snapshot for f in entry.files}
+def _files(snapshot: Snapshot) -> dict[tuple[str, str], MigrationFile]:
+    return {f.key: f for entry in snapshot for f in entry.files}
 
 
 def first_changed_line(old: bytes, new: bytes) -> int:

@@ -117,7 +117,8 @@ def findings_to_results(
     project: Project, settings: Settings, branch: list[Entry], findings: list[Finding], ref: str
 ) -> list[CheckResult]:
     layout = layout_named(project.format)
-    said = _Said(layout.duplicate_refusal, layout.out_of_order_effect(project.directory), layout.renamed_refusal)
+    said = Said(layout.duplicate_refusal, layout.out_of_order_effect(project.directory), layout.renamed_refusal,
+                layout.edited_refusal, layout.declared_order)
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
@@ -134,23 +135,31 @@ def findings_to_results(
 
 
 @dataclass(frozen=True)
-class _Said:
-    """What the layout says its runner does, for the messages (Layout's attributes of those names)."""
+class Said:
+    """What the layout says its runner does, for the messages (Layout's attributes of those names):
+    where it refuses every migration over a duplicate version, what it does with a migration that
+    sorts before those applied, with one renamed under its version, and with one edited."""
 
-    duplicate_refusal: str
-    out_of_order_effect: str
-    renamed_refusal: str
+    duplicate_refusal: str = ""
+    out_of_order_effect: str = ""
+    renamed_refusal: str = ""
+    edited_refusal: str = ""
+    declared_order: bool = False  # the order is where it is written (a changelog, a plan), not the name
 
 
 def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str,
-            said: _Said) -> CheckResult:
+            said: Said) -> CheckResult:
     # The first finding points the test case at its file (and line, for an edit).
     first = findings[0] if findings else None
     if first is not None:
         file = first.path
     line = first.line if isinstance(first, Edited) else None
-    return result(settings, "history", subject, file, [message(f, ref, said.duplicate_refusal, said.out_of_order_effect,
-                                                               said.renamed_refusal) for f in findings], line)
+    return result(settings, "history", subject, file, [message(f, ref, said) for f in findings], line)
+
+
+def _printed(version: str) -> str:
+    """A version as runners print it: numbers without their leading zeros."""
+    return str(int(version)) if version.isdigit() else version
 
 
 # Files every migration of a per-directory layout has (diesel, Prisma, sqitch's deploy scripts
@@ -167,15 +176,13 @@ def _shown(path: str) -> str:
         else posix.name
 
 
-def message(finding: Finding, ref: str, refusal: str = "", late: str = "", renamed: str = "") -> str:
-    """What is wrong and what to do, in one or two sentences. `refusal`: the layout's
-    `duplicate_refusal`, where its runner refuses every migration over a duplicate version; `late`:
-    its `out_of_order_effect`, what it does with a migration that sorts before those applied;
-    `renamed`: its `renamed_refusal`, what it does with one renamed under its version."""
+def message(finding: Finding, ref: str, said: Said = Said()) -> str:
+    """What is wrong and what to do, in one or two sentences, with what the runner does (`said`)."""
     name = _shown(finding.path)
+    refusal, late = said.duplicate_refusal, said.out_of_order_effect
     if isinstance(finding, DuplicateVersion):
         others = ", ".join(_shown(p) for p in finding.others)
-        printed = str(int(finding.version)) if finding.version.isdigit() else finding.version
+        printed = _printed(finding.version)
         why = (refusal.format(version=printed) if refusal
                else "a runner records versions, so one of them would never run")
         return (
@@ -189,13 +196,15 @@ def message(finding: Finding, ref: str, refusal: str = "", late: str = "", renam
             " Pad versions with zeros to one width."
         )
     if isinstance(finding, OutOfOrder):
+        name = finding.shown or name
         predates, newest = _shown(finding.predates), _shown(finding.newest)
         also = f" (the newest there is {newest})" if newest != predates else ""
         return (
             f"{name} is new on this branch but sorts before {predates}, which is already on {ref}{also}"
             + (f". On databases that ran {ref}'s migrations, {late.format(name=name)}." if late
                else f": databases that ran {ref}'s migrations would skip it or run it out of order.")
-            + (f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
+            + (f" Move it after {newest}, so that it runs last." if said.declared_order
+               else f" Rename it with a fresh timestamp that sorts after {newest} ({NEW_HINT}) and move its SQL there."
                if re.match(r"\d{12}", PurePosixPath(finding.newest).name)
                else f" Give it a name that sorts after {newest} ({NEW_HINT}) and move its SQL there.")
         )
@@ -209,24 +218,29 @@ def message(finding: Finding, ref: str, refusal: str = "", late: str = "", renam
         )
     if isinstance(finding, Edited):
         was = f" as {_shown(finding.was)}" if finding.was is not None else ""
+        what = f"{finding.part}, written at line {finding.line}" if finding.part \
+            else f"it (first change at line {finding.line})"
+        effect = said.edited_refusal.format(version=_printed(finding.version)) if said.edited_refusal \
+            else "databases that ran it will not run it again"
         return (
-            f"{name} is already on {ref}{was}, and this branch changes it (first change at line {finding.line}):"
-            " databases that ran it will not run it again. Undo the change and put it in a new migration"
-            f" ({NEW_HINT})."
+            f"{name} is already on {ref}{was}, and this branch changes {what}: {effect}. Undo the change and put it"
+            f" in a new migration ({NEW_HINT})."
         )
     if isinstance(finding, Deleted):
         return (
-            f"{name} is on {ref}, and this branch deletes it: databases that ran it keep its changes and"
-            " fresh ones would lack them. Restore the file; undo its effects with a new migration instead."
+            f"{finding.part or name} is on {ref}, and this branch deletes it: databases that ran it keep its changes and"
+            f" fresh ones would lack them. Restore {'it' if finding.part else 'the file'}; undo its effects with a new"
+            " migration instead."
         )
     if isinstance(finding, Renamed):
+        old, new = finding.old_part or _shown(finding.old), finding.new_part or name
         return (
-            f"{_shown(finding.old)} is on {ref}, and this branch renames it to {name}: databases"
+            f"{old} is on {ref}, and this branch renames it to {new}: databases"
             " that ran it would run it again under the new name. Restore the old name."
         )
     if isinstance(finding, Relabelled):
         return (
             f"{_shown(finding.old)} is on {ref}, and this branch renames it to {name} under the same version"
-            f" {finding.version}: {renamed.format(version=finding.version)}. Restore the old name."
+            f" {finding.version}: {said.renamed_refusal.format(version=_printed(finding.version))}. Restore the old name."
         )
     raise TypeError(f"unknown history finding {finding!r}")

@@ -100,7 +100,11 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             failed = Path(str(exc.path))
             name = to_repo(failed) if failed.is_relative_to(top) else str(exc.path)
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
-        entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations if not m.filtered]
+        # Left out where the project runs them (Liquibase's contexts, read from the working tree's
+        # configuration, which the copy lacks): no database ran them, on either side.
+        left_out = {m.id for m in project.migrations if m.filtered}
+        entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations
+                   if not m.filtered and m.id not in left_out]
     return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
 
 
@@ -135,15 +139,22 @@ def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str |
     # verifies, so an edit of a merged one is maintenance, not an edit of what databases ran.
     verify = {migration.verify.path} - {s.path for s in (migration.up, migration.down) if s is not None} \
         if migration.verify is not None else set()
-    files = [p for p in (*migration.files, *migration.read_files) if p not in verify]
+    own = migration.own_text
+    files = [p for p in (*migration.files, *migration.read_files) if p not in verify and (own is None or p != own.path)]
+    written = [MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in files]
+    if own is not None:  # its own part of a file it shares, in that file's place
+        written.insert(0, MigrationFile(name_of(own.path) or own.path.as_posix(), own.text.encode(), migration.id,
+                                        own.line))
     return Entry(
         id=migration.id,
         version=migration.version,
         sort_key=migration.sort_key,
-        files=tuple(MigrationFile(name_of(p) or p.as_posix(), content_of(p)) for p in files),
-        repeatable=migration.repeatable,
+        files=tuple(written),
+        # Edits the runner takes, as Flyway takes an edited R__ script.
+        repeatable=migration.repeatable or (own is not None and own.edits_allowed),
         baseline=migration.baseline,
         identity_key=layout.version_identity(migration.version, migration.id),
+        by_position=layout.declared_order,
     )
 
 
