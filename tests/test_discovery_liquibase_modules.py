@@ -260,3 +260,23 @@ def test_the_changelog_liquibase_properties_names_beside_a_database_images_init_
     assert "docker-entrypoint-initdb.d, the database image's init scripts" in detection.reason
     [install] = discover(tmp_path / resources, repo_root=tmp_path).migrations
     assert install.id == "db/install.xml::BASE-INSTALL::ada"
+
+
+def test_an_include_all_reads_the_folder_in_every_module(tmp_path: Path) -> None:
+    # apache/fineract (before FINERACT-2081): `<includeAll path="db/changelog/tenant/module"/>` in
+    # fineract-provider's master lists that folder on the whole classpath, fineract-investor's and
+    # fineract-loan's resources alike. Only the first folder found was read: every loan changeset
+    # was missing from the base, and then "new on this branch".
+    def module(name: str, number: int) -> dict[str, str]:
+        folder = f"fineract-{name}/src/main/resources/db/changelog/tenant/module/{name}"
+        return {f"{folder}/module-changelog-master.xml": HEAD + f'  <include file="parts/{number}_x.xml"'
+                                                          ' relativeToChangelogFile="true"/>\n</databaseChangeLog>\n',
+                f"{folder}/parts/{number}_x.xml": HEAD + f'  <changeSet id="{number}" author="ada"><sql>create table'
+                                                 f' {name} (id int)</sql></changeSet>\n</databaseChangeLog>\n'}
+    (tmp_path / ".git").mkdir()
+    write_files(tmp_path, {
+        f"{CHANGELOG}/db.changelog-master.xml": HEAD + '  <changeSet id="1" author="ada"><sql>create table t (id int)'
+        '</sql></changeSet>\n  <includeAll path="db/changelog/tenant/module"/>\n</databaseChangeLog>\n',
+        **module("investor", 2), **module("loan", 1001)})
+    assert [m.up.sql for m in discover(tmp_path / CHANGELOG, repo_root=tmp_path).migrations if m.up] == [
+        "create table t (id int)", "create table investor (id int)", "create table loan (id int)"]

@@ -284,6 +284,9 @@ def test_an_edit_of_a_liquibase_sqlfile_after_the_merge_is_an_edit_of_its_change
     assert (edited.file, edited.line) == ("db/changelog/sql/users.sql", 2)
 
 
+HEAD_XML = '<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
+
+
 def _yaml_changeset(number: int, sql: str, extra: str = "") -> str:
     return (f"  - changeSet:\n      id: {number}\n      author: ada\n{extra}      changes:\n        - sql:\n"
             f"            sql: {sql}\n")
@@ -335,7 +338,7 @@ def test_liquibase_changesets_inserted_or_renamed_are_named_by_their_labels(tmp_
         " db.changelog-master.yaml::2::ada, so that it runs last.")
 
 
-def test_an_xml_changeset_that_accepts_any_checksum_may_change(tmp_path: Path) -> None:
+def test_an_xml_changeset_that_lists_valid_checksums_may_change(tmp_path: Path) -> None:
     master = "db/changelog/db.changelog-master.xml"
     xml = ('<databaseChangeLog xmlns="http://www.liquibase.org/xml/ns/dbchangelog">\n'
            '  <changeSet id="1" author="ada">\n    <validCheckSum>ANY</validCheckSum>\n'
@@ -348,6 +351,29 @@ def test_an_xml_changeset_that_accepts_any_checksum_may_change(tmp_path: Path) -
     (root / master).write_text(xml.replace("t (id int)", "t (id bigint)"))
     edited = run(root)["history"]["db.changelog-master.xml::2::ada"]
     assert edited.status is Status.FAILED and edited.line == 6
+    # apache/fineract's 1017_add_fee_and_penalty_adjustments_to_loan.xml: the edit lists the checksum
+    # its databases hold, which Liquibase then accepts.
+    listed = xml.replace('id="2" author="ada">\n', 'id="2" author="ada">\n    <validCheckSum>9:9e13876473fb</validCheckSum>\n')
+    (root / master).write_text(listed.replace("t (id int)", "t (id bigint)"))
+    assert {r.status for r in run(root)["history"].values()} == {Status.PASSED}
+
+
+def test_liquibase_changesets_compared_as_written_and_as_the_project_filters_them(tmp_path: Path) -> None:
+    # apache/fineract: a changeset's `${fineract.tenant.host}` is put in from the application's
+    # properties, which the base's copy of the changelogs lacks: compared expanded, it was "edited"
+    # on every branch. And two changesets of one id for other contexts (postgresql, mysql), one left
+    # out where the project runs: the base dropped both, and the kept one was "new on this branch".
+    resources = "src/main/resources"
+    changelog = (HEAD_XML + '  <changeSet id="1" author="ada" context="postgresql"><sql>create table t (host text default'
+                 ' \'${host}\')</sql></changeSet>\n  <changeSet id="1" author="ada" context="mysql"><sql>create table t'
+                 ' (host text)</sql></changeSet>\n  <changeSet id="2" author="ada"><sql>create table u (id int)</sql>'
+                 '</changeSet>\n</databaseChangeLog>\n')
+    root = branched(tmp_path, {f"{resources}/application.properties": "spring.liquibase.contexts=postgresql\n"
+                                                                      "spring.liquibase.parameters.host=db\n",
+                               f"{resources}/db/changelog/db.changelog-master.xml": changelog})
+    history = run(root)["history"]
+    assert {subject: r.status for subject, r in history.items()} == dict.fromkeys(
+        ["db.changelog-master.xml::1::ada", "db.changelog-master.xml::2::ada"], Status.PASSED)
 
 
 def test_formatted_sql_changesets_are_compared_one_by_one(tmp_path: Path) -> None:

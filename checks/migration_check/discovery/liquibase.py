@@ -38,7 +38,7 @@ from migration_check.discovery.base import (
     repository_root,
     within_repository,
 )
-from migration_check.discovery.liquibase_changelog import ChangeSet, changesets_of, master_changelog
+from migration_check.discovery.liquibase_changelog import ChangeSet, changelogs_of, changesets_of, master_changelog
 from migration_check.discovery.liquibase_contexts import (
     configured_contexts,
     configured_labels,
@@ -84,7 +84,10 @@ class LiquibaseLayout(Layout):
         if master is None:
             return []
         try:
-            return sorted({change.path.parent for change in changesets_of(master, _search_path(directory))})
+            # (A changelog that only includes others is read from the base too: fineract's module masters.)
+            search_path = _search_path(directory)
+            return sorted({change.path.parent for change in changesets_of(master, search_path)}
+                          | {changelog.parent for changelog in changelogs_of(master, search_path)})
         except FileError:
             return []
 

@@ -15,17 +15,25 @@ from migration_check.discovery.base import read_sql
 from migration_check.discovery.flyway_config import CONFIG_LEVELS, application_entries, read_properties
 from migration_check.discovery.liquibase_changes import change_sql, inverse_sql
 from migration_check.discovery.liquibase_checksums import edits_allowed, formatted_text, structured_text
-from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false, is_true
+from migration_check.discovery.liquibase_entries import INCLUDED, entries_of, is_false
 from migration_check.discovery.liquibase_formatted import (
     FormattedChangeSet,
     dbms_includes_postgresql,
     is_formatted_sql,
     parse_formatted_sql,
 )
+from migration_check.discovery.liquibase_includes import (
+    found_include,
+    included_all,
+    included_name,
+    missing_allowed,
+    resolve_include,
+)
 from migration_check.discovery.liquibase_load_data import load_data_sql
 from migration_check.discovery.liquibase_modify import modified
 from migration_check.discovery.liquibase_parameters import application_parameters, expand, with_parameters
 from migration_check.discovery.liquibase_preconditions import DECIDING, Ran, condition
+from migration_check.discovery.listing import written_stamps
 from migration_check.errors import FileError, read_utf8
 from migration_check.sql.lexing import joined_scripts
 
@@ -107,30 +115,26 @@ def changesets_of(master: Path, search_path: list[Path]) -> tuple[ChangeSet, ...
     """Every changeset the master changelog runs, in order (each file read once), with the
     changelog's properties (`<property name="uuid_function" value="gen_random_uuid()"/>`) put in
     for `${name}` as Liquibase puts them in: the first definition for PostgreSQL wins."""
-    return _changesets(master, tuple(search_path), _written(master.parent))
+    return _read(master, tuple(search_path), written_stamps(master.parent, EXTENSIONS))[0]
 
 
-def _written(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """When and how long each changelog under `folder` was last written: an edit between two
-    discoveries in one process (the pytest plugin's, a test's) reads the tree again."""
-    stamps = []
-    for path in folder.rglob("*"):
-        if path.suffix in EXTENSIONS and path.is_file():
-            status = path.stat()
-            stamps.append((str(path), status.st_mtime_ns, status.st_size))
-    return tuple(sorted(stamps))
+def changelogs_of(master: Path, search_path: list[Path]) -> tuple[Path, ...]:
+    """Every changelog file the master reads, those that only include others among them."""
+    return _read(master, tuple(search_path), written_stamps(master.parent, EXTENSIONS))[1]
 
 
 # Detection, the held directories and discovery each ask for the same tree: it is read (every
 # changelog, every CSV of a loadData) once per run.
 @functools.lru_cache(maxsize=16)
-def _changesets(master: Path, search_path: tuple[Path, ...], written: tuple[tuple[str, int, int], ...]) -> tuple[ChangeSet, ...]:
+def _read(master: Path, search_path: tuple[Path, ...],
+          written: tuple[tuple[str, int, int], ...]) -> tuple[tuple[ChangeSet, ...], tuple[Path, ...]]:
     found: list[ChangeSet] = []
+    seen: set[Path] = set()
     # The application's parameters first: Liquibase is given them before it reads the changelog,
     # and the first definition of a name wins.
     properties: dict[str, str] = application_parameters(master.parent)
-    _walk(master, list(search_path), found, set(), properties)
-    return tuple(_expanded(change, properties) for change in found)
+    _walk(master, list(search_path), found, seen, properties)
+    return tuple(_expanded(change, properties) for change in found), tuple(sorted(seen))
 
 
 def _expanded(change: ChangeSet, properties: dict[str, str]) -> ChangeSet:
@@ -172,27 +176,28 @@ def _walk(path: Path, search_path: list[Path], found: list[ChangeSet], seen: set
     for kind, attributes, line in entries:
         own = inherited + _context_of(attributes.get("contextFilter") or attributes.get("context"))
         labels = labelled | _labels_of(attributes.get("labels"))
-        if kind in ("include", "includeAll") and _missing_allowed(kind, attributes) \
-                and _found(path, attributes, INCLUDED[kind], search_path) is None:
+        if kind in ("include", "includeAll") and missing_allowed(kind, attributes) \
+                and found_include(path, attributes, INCLUDED[kind], search_path) is None:
             continue  # Liquibase goes on without it (errorIfMissing, errorIfMissingOrEmpty false)
         if kind == "property" and dbms_includes_postgresql(str(attributes.get("dbms", ""))) and "value" in attributes:
             properties.setdefault(str(attributes.get("name", "")), str(attributes["value"]))
         try:
             if kind == "include":
-                _walk_included(_resolve(path, attributes, "file", search_path, line), search_path, found, seen,
+                _walk_included(resolve_include(path, attributes, "file", search_path, line), search_path, found, seen,
                                properties, own, labels)
             elif kind == "includeAll":
-                folder = _resolve(path, attributes, "path", search_path, line)
-                for child in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in EXTENSIONS):
+                resolve_include(path, attributes, "path", search_path, line)  # (one is there, or Liquibase stops)
+                for child in included_all(path, attributes, search_path, EXTENSIONS):
                     _walk_included(child, search_path, found, seen, properties, own, labels)
             elif kind == "changeSet" and dbms_includes_postgresql(str(attributes.get("dbms", ""))):
                 # Liquibase puts the parameters in as it parses, before a change type writes its SQL:
                 # JHipster's `type="${datetimeType}"` is `datetime` there, which it writes as a timestamp.
                 written = with_parameters(attributes, properties)
+                # Its own text as written, `${name}` and all: the parameters are the deployment's.
                 found.append(replace(_structured(path, written, line, search_path, quoting, _ran(found)),
-                                     contexts=own, labels=labels))
+                                     contexts=own, labels=labels, own_text=structured_text(attributes)))
         except FileError as error:
-            named = str(attributes.get("id", "")) if kind == "changeSet" else _included_name(attributes, INCLUDED[kind])
+            named = str(attributes.get("id", "")) if kind == "changeSet" else included_name(attributes, INCLUDED[kind])
             found.append(_refused(error, named, str(attributes.get("author", ""))))
 
 
@@ -222,42 +227,6 @@ def _labels_of(labels: object) -> frozenset[str]:
 
 def _context_of(expression: object) -> tuple[str, ...]:
     return (str(expression),) if expression and str(expression).strip() else ()
-
-
-def _resolve(changelog: Path, attributes: dict[str, Any], key: str, search_path: list[Path], line: int) -> Path:
-    """Where an include (a sqlFile, a loadData) points by its `key` attribute, as Liquibase finds it:
-    beside the changelog with `relativeToChangelogFile`, else there or on the search path; a
-    FileError at the include's line if nowhere."""
-    name = _included_name(attributes, key)
-    if not name:
-        raise FileError(changelog, line, "an include without a file (or includeAll without a path)")
-    found = _found(changelog, attributes, key, search_path)
-    if found is None:
-        raise FileError(changelog, line, f"{name} is not there")
-    return found
-
-
-def _included_name(attributes: dict[str, Any], key: str) -> str:
-    """The path an include names, on the search path: the classpath, where a leading `/` is its root
-    (ORCID's `<include file="/db/install.xml"/>`), not the machine's."""
-    name = str(attributes.get(key, "")).removeprefix("classpath:").removeprefix("classpath*:")
-    return name.lstrip("/")
-
-
-def _found(changelog: Path, attributes: dict[str, Any], key: str, search_path: list[Path]) -> Path | None:
-    name = _included_name(attributes, key)
-    if not name:
-        return None
-    relative = is_true(attributes.get("relativeToChangelogFile"))
-    candidates = [changelog.parent / name] if relative else [changelog.parent / name, *(base / name for base in search_path)]
-    return next((candidate for candidate in candidates if candidate.exists()), None)
-
-
-def _missing_allowed(kind: str, attributes: dict[str, Any]) -> bool:
-    """Whether Liquibase goes on where the include is missing: `errorIfMissing="false"` on an
-    include, `errorIfMissingOrEmpty="false"` on an includeAll (apache/fineract's optional
-    `db/custom-changelog`)."""
-    return is_false(attributes.get("errorIfMissing" if kind == "include" else "errorIfMissingOrEmpty"))
 
 
 def _ran(earlier: list[ChangeSet]) -> Ran:
@@ -340,7 +309,7 @@ def _structured(path: Path, changeset: dict[str, Any], line: int, search_path: l
         first_line=1 if sql_path is not None else line, rollback=rollback, rollback_line=1 if rollback_path else line,
         rollback_path=rollback_path or path, run_in_transaction=not is_false(changeset.get("runInTransaction")),
         skip_reason=skip, rollback_skip_reason=rollback_skip, sql_path=sql_path, precondition=gate,
-        precondition_reason=gate_reason, own_text=structured_text(changeset), own_line=line,
+        precondition_reason=gate_reason, own_line=line,
         edits_allowed=edits_allowed(changeset))
 
 
@@ -377,9 +346,10 @@ def _sql_of(path: Path, changes: list[Any], search_path: list[Path], line: int,
         if kind == "sql":
             texts.append(str(attributes.get("sql", "") if isinstance(attributes, dict) else attributes))
         elif kind == "loadData" and isinstance(attributes, dict):
-            texts.append(load_data_sql(attributes, read_utf8(_resolve(path, attributes, "file", search_path, line)), quoting))
+            data = read_utf8(resolve_include(path, attributes, "file", search_path, line))
+            texts.append(load_data_sql(attributes, data, quoting))
         elif kind == "sqlFile" and isinstance(attributes, dict):
-            target = _resolve(path, attributes, "path", search_path, line)
+            target = resolve_include(path, attributes, "path", search_path, line)
             files.append(target)
             texts.append(read_sql(target))
         elif kind not in NO_OPS:

@@ -7,7 +7,10 @@ As Liquibase computes it (ChangeSet.generateCheckSum, AbstractSQLChange's normal
 the changeset's changes and its modifySql, whitespace collapsed; not from its id, author, comment,
 contexts, labels, preconditions or rollback. A changeset that says `runOnChange` or `runAlways`
 runs again when it changes, and `validCheckSum: ANY` (or `1:any`) accepts any checksum: Liquibase
-takes an edit of those.
+takes an edit of those. A changeset that lists a checksum of its own (`validCheckSum: 9:...`, the one
+its databases hold) declares an edit its author checked: Liquibase takes it where that checksum is
+the one they hold, which only Liquibase's own hash can tell.
+The text is compared as written, `${name}` parameters unexpanded: their values are a deployment's.
 """
 
 from __future__ import annotations
@@ -16,8 +19,6 @@ import json
 from typing import Any
 
 from migration_check.discovery.liquibase_entries import is_true
-
-ANY_CHECKSUM = frozenset({"any", "1:any"})
 
 
 def structured_text(changeset: dict[str, Any]) -> str:
@@ -34,11 +35,11 @@ def formatted_text(sql_lines: list[str]) -> str:
 
 
 def edits_allowed(changeset: dict[str, Any]) -> bool:
-    """Whether Liquibase takes an edit of the changeset once it ran: it runs it again, or accepts any checksum."""
+    """Whether Liquibase takes an edit of the changeset once it ran: it runs it again, or it lists checksums it accepts."""
     valid = changeset.get("validCheckSum")
     valid_list = valid if isinstance(valid, list) else [valid]
     return (is_true(changeset.get("runOnChange")) or is_true(changeset.get("runAlways"))
-            or any(str(value).strip().lower() in ANY_CHECKSUM for value in valid_list if value is not None))
+            or any(str(value).strip() for value in valid_list if value is not None))
 
 
 def _collapsed(value: Any) -> Any:

@@ -86,3 +86,15 @@ def the_others(locations: tuple[Path, ...], directory: Path) -> list[Path]:
     """The locations after the first, where `directory` is the first (the one that holds them all,
     as Layout.other_locations says); none for any other."""
     return list(locations[1:]) if locations and locations[0] == directory.resolve() else []
+
+
+def written_stamps(folder: Path, suffixes: tuple[str, ...]) -> tuple[tuple[str, int, int], ...]:
+    """When and how long each file under `folder` with one of `suffixes` was last written: part of a
+    cache's key where an edit between two discoveries in one process (the pytest plugin's, a
+    test's) must read the files again."""
+    stamps = []
+    for path in folder.rglob("*"):
+        if path.suffix in suffixes and path.is_file():
+            status = path.stat()
+            stamps.append((str(path), status.st_mtime_ns, status.st_size))
+    return tuple(sorted(stamps))

@@ -102,10 +102,24 @@ def files_snapshot(project: Project, files: dict[str, bytes], ignore: list[str],
             raise FileError(f"{where}:{name}", exc.line, exc.message) from None
         # Left out where the project runs them (Liquibase's contexts, read from the working tree's
         # configuration, which the copy lacks): no database ran them, on either side.
-        left_out = {m.id for m in project.migrations if m.filtered}
-        entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)]) for m in found.migrations
-                   if not m.filtered and m.id not in left_out]
+        left_out = set(_counted(project.migrations, lambda m: m.filtered))
+        entries = [_entry(layout, m, to_repo, lambda p: kept[to_repo(p)])
+                   for m, counted in zip(found.migrations, _counted(found.migrations), strict=True)
+                   if not m.filtered and counted not in left_out]
     return [_with_read(entry, (read or {}).get(entry.id, {})) for entry in entries]
+
+
+def _counted(migrations: list[Migration], which: Callable[[Migration], bool] = lambda m: True) -> list[tuple[str, int]]:
+    """Each migration `which` takes as (id, how many before it share that id): two changesets of one
+    id for other contexts (fineract's `0002_asset_schemas.xml::1` for postgresql, then for mysql)
+    are told apart by their place."""
+    seen: dict[str, int] = {}
+    counted = []
+    for migration in migrations:
+        seen[migration.id] = seen.get(migration.id, -1) + 1
+        if which(migration):
+            counted.append((migration.id, seen[migration.id]))
+    return counted
 
 
 def _holds_the_project(project: Project, files: dict[str, bytes]) -> bool:
