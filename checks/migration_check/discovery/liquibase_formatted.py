@@ -104,8 +104,7 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
                 dbms=(m[1] if (m := DBMS.fullmatch(line)) else ""),
                 context=(m[1].strip('"') if (m := CONTEXT.fullmatch(line)) else ""),
                 labels=(m[1].strip('"') if (m := LABELS.fullmatch(line)) else ""),
-                run_on_change=(m[1] if (m := re.fullmatch(WORD.pattern.format("runOnChange"), line, re.IGNORECASE)) else ""),
-                run_always=(m[1] if (m := re.fullmatch(WORD.pattern.format("runAlways"), line, re.IGNORECASE)) else "")))
+                run_on_change=_attribute("runOnChange", line), run_always=_attribute("runAlways", line)))
             in_block = False
             continue
         if CHANGE_SET_ANY.fullmatch(line):
@@ -142,6 +141,12 @@ def parse_formatted_sql(path: Path, text: str) -> list[FormattedChangeSet]:
             current.rollback_line = current.rollback_line or number
             current.rollback.append(sql)
     return changesets
+
+
+def _attribute(key: str, line: str) -> str:
+    """A `key:value` attribute of a --changeset line, as written; "" where it has none."""
+    matched = re.fullmatch(WORD.pattern.format(key), line, re.IGNORECASE)
+    return matched[1] if matched else ""
 
 
 def _precondition(kind: str, body: str) -> dict[str, Any] | None:

@@ -45,10 +45,6 @@ class MigrationFile:
     def key(self) -> tuple[str, str]:
         return self.path, self.part
 
-    def changed_line(self, new: bytes) -> int:
-        """The line of the file where `new` (this file's or part's text on the branch) first differs."""
-        return self.line if self.line is not None else first_changed_line(self.content, new)
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -336,8 +332,8 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
                 tip_file = tip_files.get(old.key)
                 # Equal to the tip: the branch took the base's own later change, not an edit of its own.
                 if new != old.content and (tip_file is None or new != tip_file.content):
-                    findings.append(Edited(entry.id, old.path, branch_files[old.key].line or old.changed_line(new),
-                                           part=old.part, version=entry.version))
+                    findings.append(Edited(entry.id, old.path, _changed_at(old, branch_files[old.key]), part=old.part,
+                                           version=entry.version))
             elif old.key in tip_files:  # deleted by the branch (a base deletion is not the branch's)
                 if (moved_to := new_by_content.get(old.content)) is not None:
                     findings.append(Renamed(entry.id, old.path, moved_to.path, old.part, moved_to.part))
@@ -352,10 +348,16 @@ def _moved_findings(old: Entry, new: Entry, names_checked: bool) -> list[Finding
     findings: list[Finding] = [Relabelled(new.id, old.path, new.path, new.version)] if names_checked else []
     for before, after in zip(old.files, new.files, strict=False):
         if before.content != after.content:
-            findings.append(Edited(new.id, after.path, after.line or before.changed_line(after.content), was=before.path,
-                                   part=after.part, version=new.version))
+            findings.append(Edited(new.id, after.path, _changed_at(before, after), was=before.path, part=after.part,
+                                   version=new.version))
     findings += [Deleted(new.id, gone.path) for gone in old.files[len(new.files):]]
     return findings
+
+
+def _changed_at(before: MigrationFile, after: MigrationFile) -> int:
+    """Where the branch's version of a file first differs; for a part of a shared file, where the
+    part is written (its text, a Liquibase changeset's changes, has no lines of the file's)."""
+    return after.line if after.line is not None else first_changed_line(before.content, after.content)
 
 
 def _files(snapshot: Snapshot) -> dict[tuple[str, str], MigrationFile]:
