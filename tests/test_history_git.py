@@ -145,6 +145,17 @@ def test_a_flyway_migration_renamed_under_its_version_fails_as_flyway_validates(
         " for migration version 2\"). Restore the old name.")
 
 
+def test_a_flyway_script_whose_line_endings_alone_changed_is_no_edit(tmp_path: Path) -> None:
+    # Flyway checksums a script line by line, its BOM filtered out: normalising CRLF to LF, or
+    # dropping a BOM, keeps the checksum Flyway validates against.
+    root = branched(tmp_path, {"db/migration/V1__users.sql": "\ufeffcreate table users (id int);\r\nselect 1;\r\n"})
+    (root / "db/migration/V1__users.sql").write_text("create table users (id int);\nselect 1;\n")
+    assert [r.status for r in run(root)["history"].values()] == [Status.PASSED]
+    (root / "db/migration/V1__users.sql").write_text("create table users (id bigint);\nselect 1;\n")
+    [edited] = run(root)["history"].values()
+    assert edited.status is Status.FAILED and edited.line == 1 and "Migration checksum mismatch" in edited.message
+
+
 def test_version_reused_after_a_deletion_on_main(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     commit(repo, "legacy", {"migrations/20250210000000_legacy.sql": "select 1;\n", "migrations/20250210000000_legacy_rollback.sql": "select 2;\n"})

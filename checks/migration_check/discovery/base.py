@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import ClassVar
 
 from migration_check.discovery.bookkeeping import Bookkeeping
-from migration_check.discovery.listing import candidate_files, per_discovery
+from migration_check.discovery.listing import candidate_files
+from migration_check.discovery.listing import repository_root as repository_root
+from migration_check.discovery.listing import up_to_repository_root as up_to_repository_root
+from migration_check.discovery.listing import within_repository as within_repository
 from migration_check.errors import FileError, read_utf8
 from migration_check.model import Migration, OrphanRollback, Refusal, RollbackPolicy, Script, StrayFile, Transaction
 
@@ -111,6 +114,10 @@ class Layout(abc.ABC):
     # same migration to it): "number" (the version, numeric parts as numbers: V1 and V01 are
     # one), "text" (the version as written: 001 and 1 differ) or "id" (the whole migration id).
     identity: ClassVar[str] = "number"
+
+    def checksummed(self, content: bytes) -> bytes:
+        """What of a merged file an edit is judged on: all of it, unless the runner's checksum reads less."""
+        return content
 
     def version_identity(self, version: str, migration_id: str) -> tuple:
         return (version,) if self.identity == "text" else (migration_id,) if self.identity == "id" \
@@ -375,26 +382,3 @@ def _rollback_of(role: FileRole, ups: list[tuple[FileRole, Path]], downs: list[t
         return None
     downs.remove(same)
     return same[1]
-
-
-def up_to_repository_root(directory: Path) -> list[Path]:
-    """The directory and its parents up to its repository's root (the first with `.git`): where a
-    runner's configuration for it may be, and no further."""
-    folders = [directory, *directory.parents]
-    root = repository_root(directory)
-    return folders[: folders.index(root) + 1] if root is not None else folders
-
-
-def within_repository(directory: Path) -> list[Path]:
-    """The directory and its parents up to its repository's root; without a repository, the
-    directory alone (where a runner looks for other files of the project, and nowhere else)."""
-    return up_to_repository_root(directory) if repository_root(directory) is not None else [directory]
-
-
-@per_discovery
-def repository_root(directory: Path) -> Path | None:
-    """The first of the directory and its parents that holds `.git`; None outside a repository."""
-    if (directory / ".git").exists():
-        return directory
-    # a parent's answer is shared by its sub-directories (kept within one discovery)
-    return repository_root(directory.parent) if directory.parent != directory else None

@@ -84,6 +84,11 @@ class FlywayLayout(Layout):
     renamed_refusal = ("on databases that ran it, Flyway's validation fails and it migrates nothing (\"Migration"
                        " description mismatch for migration version {version}\")")
 
+    def checksummed(self, content: bytes) -> bytes:
+        # Flyway's ChecksumCalculator reads the script line by line, its BOM filtered out: a file
+        # whose line endings alone changed (CRLF to LF) keeps its checksum.
+        return content.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
     def detect(self, directory: Path) -> Detection | None:
         naming = naming_of(directory)
         if not any(naming.match(p.name) for p in candidate_files(directory)) and len(_release_folders(directory)) < 2:

@@ -98,3 +98,26 @@ def written_stamps(folder: Path, suffixes: tuple[str, ...]) -> tuple[tuple[str, 
             status = path.stat()
             stamps.append((str(path), status.st_mtime_ns, status.st_size))
     return tuple(sorted(stamps))
+
+
+def up_to_repository_root(directory: Path) -> list[Path]:
+    """The directory and its parents up to its repository's root (the first with `.git`): where a
+    runner's configuration for it may be, and no further."""
+    folders = [directory, *directory.parents]
+    root = repository_root(directory)
+    return folders[: folders.index(root) + 1] if root is not None else folders
+
+
+def within_repository(directory: Path) -> list[Path]:
+    """The directory and its parents up to its repository's root; without a repository, the
+    directory alone (where a runner looks for other files of the project, and nowhere else)."""
+    return up_to_repository_root(directory) if repository_root(directory) is not None else [directory]
+
+
+@per_discovery
+def repository_root(directory: Path) -> Path | None:
+    """The first of the directory and its parents that holds `.git`; None outside a repository."""
+    if (directory / ".git").exists():
+        return directory
+    # a parent's answer is shared by its sub-directories (kept within one discovery)
+    return repository_root(directory.parent) if directory.parent != directory else None
