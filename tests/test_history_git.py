@@ -463,6 +463,10 @@ def test_flyway_java_migrations_outside_the_scripts_directory_are_read_from_the_
     late = history["1.2_Late"]
     assert late.status is Status.FAILED and "is new on this branch but sorts before V2__runs.sql" in late.message
     assert (late.file, late.line) == (f"{code}/V1_2__Late.java", 1)
+    # A Java migration keeps no checksum unless it overrides getChecksum(): its edit is never run, not refused.
+    (root / f"{code}/V1_1__Backfill.java").write_text(java + "// and more\n")
+    edited = run(root)["history"]["1.1_Backfill"]
+    assert edited.status is Status.FAILED and "databases that ran it will not run it again" in edited.message
 
 
 def test_graphile_migrates_current_migration_committed_on_the_base(tmp_path: Path) -> None:

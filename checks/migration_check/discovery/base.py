@@ -101,6 +101,7 @@ class Layout(abc.ABC):
     # What the runner does on a database that ran a migration the branch edits, where it keeps a
     # checksum of it (`{version}`); empty where it only never runs it again.
     edited_refusal: ClassVar[str] = ""
+    unchecksummed: ClassVar[tuple[str, ...]] = ()  # suffixes of the files it keeps no checksum of
     # Sub-directories that hold part of the layout's migrations (db-migrate's `sqls`): the tree
     # search does not offer them as migration directories of their own.
     holds_subdirectories: ClassVar[tuple[str, ...]] = ()

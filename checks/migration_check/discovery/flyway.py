@@ -79,6 +79,7 @@ class FlywayLayout(Layout):
     transaction_opt_out = "run the script outside one, with `executeInTransaction=false` in its .conf file"
     # Flyway's validation refuses to migrate while two versioned migrations share a version.
     duplicate_refusal = 'Flyway migrates none of them then ("Found more than one migration with version {version}")'
+    unchecksummed = (".java", ".kt")  # a JavaMigration's checksum is its getChecksum(), null unless overridden
     edited_refusal = ("on databases that ran it, Flyway's validation fails and it migrates nothing (\"Migration"
                       " checksum mismatch for migration version {version}\")")
     renamed_refusal = ("on databases that ran it, Flyway's validation fails and it migrates nothing (\"Migration"

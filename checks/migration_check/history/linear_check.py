@@ -118,7 +118,7 @@ def findings_to_results(
 ) -> list[CheckResult]:
     layout = layout_named(project.format)
     said = Said(layout.duplicate_refusal, layout.out_of_order_effect(project.directory), layout.renamed_refusal,
-                layout.edited_refusal, layout.declared_order)
+                layout.edited_refusal, layout.declared_order, layout.unchecksummed)
     by_migration: dict[str, list[Finding]] = {}
     for finding in findings:
         by_migration.setdefault(finding.migration, []).append(finding)
@@ -145,6 +145,7 @@ class Said:
     renamed_refusal: str = ""
     edited_refusal: str = ""
     declared_order: bool = False  # the order is where it is written (a changelog, a plan), not the name
+    unchecksummed: tuple[str, ...] = ()  # files the edited refusal is not said of (Flyway's Java classes)
 
 
 def _result(settings: Settings, subject: str, file: str | None, findings: list[Finding], ref: str,
@@ -220,7 +221,8 @@ def message(finding: Finding, ref: str, said: Said = Said()) -> str:
         was = f" as {_shown(finding.was)}" if finding.was is not None else ""
         what = f"{finding.part}, written at line {finding.line}" if finding.part \
             else f"it (first change at line {finding.line})"
-        effect = said.edited_refusal.format(version=_printed(finding.version)) if said.edited_refusal \
+        checked = said.edited_refusal and not finding.path.endswith(said.unchecksummed)
+        effect = said.edited_refusal.format(version=_printed(finding.version)) if checked \
             else "databases that ran it will not run it again"
         return (
             f"{name} is already on {ref}{was}, and this branch changes {what}: {effect}. Undo the change and put it"
