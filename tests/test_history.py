@@ -146,6 +146,17 @@ def test_a_base_migration_renamed_under_its_version_is_the_same_migration() -> N
         " under the same version 20250201000000: it says no (20250201000000). Restore the old name.")
 
 
+def test_a_base_migration_whose_files_moved_is_the_same_migration() -> None:
+    # uptrace/uptrace renamed bun's 20231220102610_metrics_updated_at.up.sql to .tx.up.sql: one id,
+    # one migration to bun, whose files moved. It was "renamed: databases would run it again".
+    moved = Entry(B.id, B.version, B.sort_key, tuple(MigrationFile(f.path.replace(".sql", ".tx.sql"), f.content)
+                                                     for f in B.files))
+    assert base_findings([A, moved], merge_base=[A, B], tip=[A, B]) == []
+    edited = Entry(B.id, B.version, B.sort_key, (MigrationFile(moved.files[0].path, b"select 5;\n"), moved.files[1]))
+    assert base_findings([A, edited], merge_base=[A, B], tip=[A, B]) == [
+        Edited(B.id, edited.path, 1, was=B.path, version=B.version)]
+
+
 def test_a_base_migration_renamed_and_changed_under_its_version_is_an_edit() -> None:
     changed = entry("20250201000000", "add_email_column", "select 1;\nselect 3;\n", rollback=None)
     edited, gone = base_findings([A, changed], merge_base=[A, B], tip=[A, B])

@@ -146,12 +146,15 @@ def test_a_flyway_migration_renamed_under_its_version_fails_as_flyway_validates(
 
 
 def test_a_flyway_script_whose_line_endings_alone_changed_is_no_edit(tmp_path: Path) -> None:
-    # Flyway checksums a script line by line, its BOM filtered out: normalising CRLF to LF, or
-    # dropping a BOM, keeps the checksum Flyway validates against.
+    # Flyway checksums a script line by line, without line breaks, its BOM filtered out: normalising
+    # CRLF to LF, dropping a BOM, a final newline or blank lines keeps the checksum Flyway validates.
     root = branched(tmp_path, {"db/migration/V1__users.sql": "\ufeffcreate table users (id int);\r\nselect 1;\r\n"})
     (root / "db/migration/V1__users.sql").write_text("create table users (id int);\nselect 1;\n")
     assert [r.status for r in run(root)["history"].values()] == [Status.PASSED]
-    (root / "db/migration/V1__users.sql").write_text("create table users (id bigint);\nselect 1;\n")
+    # MarquezProject/marquez gave 28 merged scripts a final newline; blank lines are no lines to Flyway's CRC either.
+    (root / "db/migration/V1__users.sql").write_text("create table users (id int);\n\nselect 1;\n\n")
+    assert [r.status for r in run(root)["history"].values()] == [Status.PASSED]
+    (root / "db/migration/V1__users.sql").write_text("\ncreate table users (id bigint);\nselect 1;\n")
     [edited] = run(root)["history"].values()
     assert edited.status is Status.FAILED and edited.line == 1 and "Migration checksum mismatch" in edited.message
 

@@ -40,10 +40,16 @@ class MigrationFile:
     content: bytes
     part: str = ""
     line: int | None = None
+    compared: bytes | None = None  # what the runner's checksum reads of it, where that is less than all
 
     @property
     def key(self) -> tuple[str, str]:
         return self.path, self.part
+
+    @property
+    def checked(self) -> bytes:
+        """What an edit is judged on: what the runner checksums, else every byte."""
+        return self.content if self.compared is None else self.compared
 
 
 @dataclass(frozen=True)
@@ -319,6 +325,7 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
 
     # An edit the branch's own version takes (a Liquibase changeset that now lists its valid checksums).
     rerun = {e.id for e in branch if e.repeatable}
+    kept = {e.id: e for e in branch}
     findings: list[Finding] = []
     for entry in merge_base:
         if entry.repeatable or entry.id in rerun:
@@ -326,12 +333,17 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
         if entry.id in moved:
             findings += _moved_findings(entry, moved[entry.id], names_checked)
             continue
+        if entry.id in kept and any(old.key not in branch_files and old.key in tip_files for old in entry.files):
+            # The same migration, its files at other paths (bun's `x.up.sql` as `x.tx.up.sql`): the
+            # runner knows it by its id, which a path does not change.
+            findings += _moved_findings(entry, kept[entry.id], names_checked=False)
+            continue
         for old in entry.files:
             if old.key in branch_files:
-                new = branch_files[old.key].content
+                new = branch_files[old.key].checked
                 tip_file = tip_files.get(old.key)
                 # Equal to the tip: the branch took the base's own later change, not an edit of its own.
-                if new != old.content and (tip_file is None or new != tip_file.content):
+                if new != old.checked and (tip_file is None or new != tip_file.checked):
                     findings.append(Edited(entry.id, old.path, _changed_at(old, branch_files[old.key]), part=old.part,
                                            version=entry.version))
             elif old.key in tip_files:  # deleted by the branch (a base deletion is not the branch's)
@@ -343,13 +355,14 @@ def _changed_findings(branch: Snapshot, merge_base: Snapshot, tip: Snapshot, mov
 
 
 def _moved_findings(old: Entry, new: Entry, names_checked: bool) -> list[Finding]:
-    """A base migration renamed under its identity: its files compared with the renamed ones in
-    turn (the forward script first), and the rename itself only where the runner checks names."""
+    """A base migration renamed under its identity, or whose files moved: its files compared with
+    the branch's in turn (the forward script first), and the rename itself only where the runner
+    checks names."""
     findings: list[Finding] = [Relabelled(new.id, old.path, new.path, new.version)] if names_checked else []
     for before, after in zip(old.files, new.files, strict=False):
-        if before.content != after.content:
-            findings.append(Edited(new.id, after.path, _changed_at(before, after), was=before.path, part=after.part,
-                                   version=new.version))
+        if before.checked != after.checked:
+            findings.append(Edited(new.id, after.path, _changed_at(before, after), part=after.part, version=new.version,
+                                   was=before.path if before.path != after.path else None))
     findings += [Deleted(new.id, gone.path) for gone in old.files[len(new.files):]]
     return findings
 

@@ -155,7 +155,7 @@ def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str |
         if migration.verify is not None else set()
     own = migration.own_text
     files = [p for p in (*migration.files, *migration.read_files) if p not in verify and (own is None or p != own.path)]
-    written = [MigrationFile(name_of(p) or p.as_posix(), layout.checksummed(content_of(p))) for p in files]
+    written = [_file(layout, name_of(p) or p.as_posix(), content_of(p)) for p in files]
     if own is not None:  # its own part of a file it shares, in that file's place
         written.insert(0, MigrationFile(name_of(own.path) or own.path.as_posix(), own.text.encode(), migration.id,
                                         own.line))
@@ -170,6 +170,11 @@ def _entry(layout: Layout, migration: Migration, name_of: Callable[[Path], str |
         identity_key=layout.version_identity(migration.version, migration.id),
         by_position=layout.declared_order,
     )
+
+
+def _file(layout: Layout, name: str, content: bytes) -> MigrationFile:
+    checked = layout.checksummed(content)
+    return MigrationFile(name, content, compared=None if checked is content else checked)
 
 
 def is_ignored(path: str, patterns: list[str]) -> bool:
