@@ -41,13 +41,14 @@ def code_migration(path: Path, match: dict[str, str] | None) -> Migration | None
     source declares, else those of its name (`match`); None where neither gives a version."""
     source = _source(path)
     declared = set(_DECLARED_VERSION.findall(source)) if "getVersion" in source else set()
-    version = declared.pop() if len(declared) == 1 else (match["version"] or "").replace("_", ".") if match else ""
+    in_code = len(declared) == 1
+    version = next(iter(declared)) if in_code else (match["version"] or "").replace("_", ".") if match else ""
     if not version:
         return None
     named = _DECLARED_DESCRIPTION.search(source)
     description = named.group(1) if named else match["description"] if match else path.stem
     return Migration(version, description, sort_key(version, description), up=None, files=(path,),
-                     skip_reason=JAVA_SKIP)
+                     skip_reason=JAVA_SKIP, versioned_in_code=in_code)
 
 
 def code_directories(directory: Path) -> list[Path]:

@@ -203,6 +203,7 @@ def check_naming(project: Project, settings: Settings, now: datetime | None = No
     files: list[tuple[Path, str | None, StrayFile | None]] = []
     for migration in project.migrations:
         files += [(path, migration.version, None) for path in migration.files]
+    in_code = {path for migration in project.migrations if migration.versioned_in_code for path in migration.files}
     files += [(orphan.path, orphan.version, None) for orphan in project.orphan_rollbacks]
     files += [(stray.path, None, stray) for stray in project.stray_files if stray.refused or not plainly_other(stray.path)]
     misread = {stray.path for stray in project.stray_files if stray.misread}
@@ -211,8 +212,9 @@ def check_naming(project: Project, settings: Settings, now: datetime | None = No
     results = []
     for path, version, stray in sorted(files, key=lambda item: item[0].as_posix()):
         name = path_in_directory(project, path)
-        problems = naming_problems(name, convention, now, version, stray.reason if stray else None,
-                                   refused=stray.refused if stray else True, misread=bool(stray and stray.misread))
+        problems = [] if path in in_code else naming_problems(
+            name, convention, now, version, stray.reason if stray else None, refused=stray.refused if stray else True,
+            misread=bool(stray and stray.misread))
         case = result(settings, "naming", name, project.relative(path), [p.message for p in problems], line=1)
         if problems and all(p.kind == "ignored" for p in problems):
             case.severity = Severity.WARNING  # the runner ignores the file: never a failure of its own
