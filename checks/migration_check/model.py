@@ -76,7 +76,7 @@ class OwnText:
     """What the runner checksums of a migration that shares its file with others (a Liquibase
     changeset: its changes, not the changesets written around it), and the line it starts at. The
     history check compares it instead of the file. `edits_allowed`: the runner takes an edit (it runs
-    the changeset again, `runOnChange`, or accepts any checksum, `validCheckSum: ANY`)."""
+    the changeset again, `runOnChange`, or it lists the checksums it accepts, `validCheckSum`)."""
 
     path: Path
     line: int
